@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# MetaAppliance build entry point. Verbs: deps build test publish [RID] run image [BOARD] bench
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+OUT="$ROOT/out"
+
+# Debian packages the build, the tests and the board need (see README "What build.sh installs").
+DEB_PACKAGES=(
+  # NativeAOT for linux-x64 and cross-compiled linux-arm64 (reference/board.md §1)
+  clang llvm lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
+  qemu-user-static file libicu72 ca-certificates
+  # eBPF objects and the kernel oracle
+  libbpf-dev bpftool
+  # namespaces, veth and real clients for datapath tests
+  iproute2 iputils-ping iperf3 netcat-openbsd tcpdump ethtool procps
+  # the forwarding benchmark harness (shared/bench)
+  gcc make libxdp-dev xdp-tools time
+  # the SD image and the emulated board
+  qemu-system-arm u-boot-qemu genimage mtools dosfstools busybox-static cpio gzip xz-utils
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+deps() {
+  local missing=()
+  for p in "${DEB_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is not on PATH" >&2; exit 1; }
+  dotnet restore MetaAppliance.sln -v q --nologo >/dev/null || dotnet restore MetaAppliance.sln -v q --nologo
+  programs
+}
+
+# eBPF example programs, built with clang from programs/*.bpf.c into out/programs/*.bpf.o
+programs() {
+  [ -f programs/Makefile ] && make -s -C programs OUT="$OUT/programs" || true
+}
+
+build() { dotnet build MetaAppliance.sln -c Release -v q --nologo -clp:ErrorsOnly; }
+
+publish() {
+  local rid="${1:-linux-x64}"
+  log "publishing NativeAOT meta-appliance for $rid"
+  dotnet publish src/Appliance.Host/Appliance.Host.csproj -c Release -r "$rid" -o "$OUT/$rid" -v q --nologo -clp:ErrorsOnly
+  ls -l "$OUT/$rid/meta-appliance" >&2
+}
+
+# Runs every test project in turn (serially: privileged tests create namespaces and interfaces),
+# then prints one closing line "N passed, N failed, N skipped".
+test_all() {
+  publish linux-x64
+  publish linux-arm64
+  export META_APPLIANCE_OUT="$OUT"
+  local passed=0 failed=0 skipped=0 rc=0 log
+  mkdir -p "$OUT/test-logs"
+  for proj in tests/*.Tests/*.csproj; do
+    local name; name="$(basename "$proj" .csproj)"
+    log "testing $name"
+    log="$OUT/test-logs/$name.log"
+    set +e
+    dotnet test "$proj" -c Release --nologo -v q --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E '^\s+(Failed|Skipped) |^(Passed|Failed)!|error' || true
+    local prc=${PIPESTATUS[0]}
+    set -e
+    [ "$prc" -eq 0 ] || rc=1
+    local line; line=$(grep -E '(Passed|Failed)! +- +Failed:' "$log" | tail -1 || true)
+    if [ -n "$line" ]; then
+      failed=$((failed + $(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")))
+      passed=$((passed + $(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")))
+      skipped=$((skipped + $(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")))
+    else
+      echo "no test summary from $name (build failure?)" >&2; failed=$((failed + 1)); rc=1
+    fi
+  done
+  echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+  return $rc
+}
+
+bench() {
+  publish linux-x64
+  export META_APPLIANCE_OUT="$OUT"
+  for b in bench/*.sh; do [ -x "$b" ] && { log "bench: $b"; "$b"; }; done
+}
+
+verb="${1:-help}"; shift || true
+case "$verb" in
+  deps) deps ;;
+  build) deps; build ;;
+  test) deps; test_all ;;
+  publish) deps; publish "${1:-linux-x64}" ;;
+  run) deps; publish linux-x64; exec bench/../board/run-demo.sh "$@" ;;
+  image) deps; publish linux-arm64; exec image/build-image.sh "${1:-qemu-virt}" ;;
+  bench) deps; bench ;;
+  *) echo "usage: ./build.sh deps|build|test|publish [linux-x64|linux-arm64]|run|image [BOARD]|bench" >&2; exit 2 ;;
+esac

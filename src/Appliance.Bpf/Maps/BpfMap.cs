@@ -1,0 +1,28 @@
+namespace Appliance.Bpf.Maps;
+
+/// <summary>One live map, shared by the programs of an object and by the CLI. Values live in place:
+/// a lookup hands out the storage itself (array + offset), so a program's write through the returned
+/// pointer is the map's new value, as in the kernel. Results follow the kernel: 0 or a negative errno.</summary>
+public abstract class BpfMap
+{
+    protected BpfMap(BpfMapDefinition definition) => Definition = definition;
+
+    public BpfMapDefinition Definition { get; }
+    public string Name => Definition.Name;
+    public BpfMapType Type => Definition.Type;
+    public int KeySize => Definition.KeySize;
+    public int ValueSize => Definition.ValueSize;
+    public int MaxEntries => Definition.MaxEntries;
+
+    /// <summary>The value's storage for <paramref name="key"/>, or false when absent.</summary>
+    public abstract bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value);
+
+    /// <summary>BPF_ANY (0), BPF_NOEXIST (1), BPF_EXIST (2). Returns 0 or -errno (-E2BIG when full, -EEXIST, -ENOENT, -EINVAL).</summary>
+    public abstract int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags);
+
+    /// <summary>Returns 0 or -errno (-ENOENT when absent, -EINVAL for arrays).</summary>
+    public abstract int Delete(ReadOnlySpan<byte> key);
+
+    /// <summary>Iteration as BPF_MAP_GET_NEXT_KEY: an empty <paramref name="key"/> asks for the first key.</summary>
+    public abstract bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey);
+}

@@ -1,0 +1,18 @@
+namespace Appliance.Bpf.Maps;
+
+/// <summary>What an object file declares about one map (from BTF `.maps`, legacy `maps`, or a
+/// global-data section, which becomes a one-entry array whose value is the section's bytes).</summary>
+public sealed record BpfMapDefinition(
+    string Name,
+    BpfMapType Type,
+    int KeySize,
+    int ValueSize,
+    int MaxEntries,
+    uint Flags = 0)
+{
+    /// <summary>For `.data`/`.rodata`/`.bss` maps: the section's initial bytes (length = ValueSize).</summary>
+    public byte[]? InitialValue { get; init; }
+
+    /// <summary>True for `.rodata`: programs may read but never write it.</summary>
+    public bool ReadOnly { get; init; }
+}

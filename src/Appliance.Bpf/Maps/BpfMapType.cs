@@ -1,0 +1,14 @@
+namespace Appliance.Bpf.Maps;
+
+/// <summary>Map types with their Linux values (enum bpf_map_type in include/uapi/linux/bpf.h).</summary>
+public enum BpfMapType : uint
+{
+    Hash = 1,
+    Array = 2,
+    ProgArray = 3,
+    PercpuHash = 5,
+    PercpuArray = 6,
+    LruHash = 9,
+    LpmTrie = 11,
+    RingBuf = 27,
+}

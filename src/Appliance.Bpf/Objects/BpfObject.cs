@@ -1,0 +1,29 @@
+using Appliance.Bpf.Maps;
+
+namespace Appliance.Bpf.Objects;
+
+/// <summary>A loaded object file: its programs and the maps they share.</summary>
+public sealed class BpfObject
+{
+    public BpfObject(string path, IReadOnlyList<BpfProgramImage> programs, IReadOnlyList<BpfMapDefinition> maps, string license)
+    {
+        Path = path;
+        Programs = programs;
+        Maps = maps;
+        License = license;
+    }
+
+    public string Path { get; }
+    public IReadOnlyList<BpfProgramImage> Programs { get; }
+
+    /// <summary>Maps in declaration order; instructions refer to them by index (see <see cref="BpfProgramImage"/>).</summary>
+    public IReadOnlyList<BpfMapDefinition> Maps { get; }
+
+    public string License { get; }
+}
+
+/// <summary>One program, linked and ready to verify: its sub-programs (bpf-to-bpf calls) are appended and
+/// the call offsets fixed, as libbpf does. Map references are kernel-style `lddw` pseudo instructions
+/// whose imm is an index into <see cref="BpfObject.Maps"/>: src = 1 (BPF_PSEUDO_MAP_FD, the map itself)
+/// or src = 2 (BPF_PSEUDO_MAP_VALUE, the address of the value of entry 0 plus the next slot's imm as offset).</summary>
+public sealed record BpfProgramImage(string Name, string Section, ulong[] Instructions);

@@ -1,0 +1,36 @@
+using Appliance.Host.Commands;
+
+namespace Appliance.Host;
+
+/// <summary>The `meta-appliance` verbs. Each verb lives in its own file under Commands/.</summary>
+public static class CommandLine
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0) return Usage(Console.Error, 2);
+        var rest = args[1..];
+        return args[0] switch
+        {
+            "--version" or "version" => VersionCommand.Run(),
+            "--help" or "-h" or "help" => Usage(Console.Out, 0),
+            _ => Unknown(args[0]),
+        };
+    }
+
+    private static int Unknown(string verb)
+    {
+        Console.Error.WriteLine($"meta-appliance: unknown command '{verb}'");
+        return Usage(Console.Error, 2);
+    }
+
+    private static int Usage(TextWriter w, int code)
+    {
+        w.WriteLine("""
+            usage: meta-appliance COMMAND [ARGS]
+
+              --version                 print the version and exit
+              validate FILE [--json]    check a config file without touching the network (exit 0/1)
+            """);
+        return code;
+    }
+}

@@ -1,0 +1,3 @@
+using Appliance.Host;
+
+return CommandLine.Run(args);

@@ -1,0 +1,158 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Appliance.Interop;
+
+/// <summary>The kernel's bpf() system call with the bpf_attr layouts the appliance uses
+/// (offsets from include/uapi/linux/bpf.h; see shared/reference/afxdp.md §11).</summary>
+public static unsafe class BpfSyscall
+{
+    public const int MapCreate = 0, MapLookupElem = 1, MapUpdateElem = 2, MapDeleteElem = 3, MapGetNextKey = 4,
+        ProgLoad = 5, ProgTestRun = 10, LinkCreate = 28;
+
+    public const int ProgTypeSchedCls = 3, ProgTypeXdp = 6;
+    public const int MapTypeHash = 1, MapTypeArray = 2, MapTypeXskMap = 17;
+
+    private static long Nr => LibC.IsArm64 ? 280 : 321;
+
+    /// <summary>Runs one bpf() command over a zeroed attr; returns the result or throws with the errno.</summary>
+    public static int Invoke(int cmd, Span<byte> attr, string operation, string? target = null)
+    {
+        fixed (byte* p = attr)
+        {
+            long r = LibC.Syscall(Nr, cmd, (long)p, attr.Length);
+            if (r < 0) throw PlatformException.FromLastError(operation, target);
+            return (int)r;
+        }
+    }
+
+    public static int CreateMap(int mapType, int keySize, int valueSize, int maxEntries, string name, uint flags = 0)
+    {
+        Span<byte> attr = stackalloc byte[72];
+        attr.Clear();
+        Write32(attr, 0, (uint)mapType);
+        Write32(attr, 4, (uint)keySize);
+        Write32(attr, 8, (uint)valueSize);
+        Write32(attr, 12, (uint)maxEntries);
+        Write32(attr, 16, flags);
+        WriteName(attr.Slice(28, 16), name);
+        return Invoke(MapCreate, attr, "bpf(BPF_MAP_CREATE)", name);
+    }
+
+    public static void UpdateElem(int mapFd, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags = 0)
+    {
+        fixed (byte* k = key) fixed (byte* v = value)
+        {
+            Span<byte> attr = stackalloc byte[32];
+            attr.Clear();
+            Write32(attr, 0, (uint)mapFd);
+            Write64(attr, 8, (ulong)k);
+            Write64(attr, 16, (ulong)v);
+            Write64(attr, 24, flags);
+            Invoke(MapUpdateElem, attr, "bpf(BPF_MAP_UPDATE_ELEM)");
+        }
+    }
+
+    /// <summary>Looks a key up; false when the kernel says ENOENT.</summary>
+    public static bool LookupElem(int mapFd, ReadOnlySpan<byte> key, Span<byte> value)
+    {
+        fixed (byte* k = key) fixed (byte* v = value)
+        {
+            Span<byte> attr = stackalloc byte[32];
+            attr.Clear();
+            Write32(attr, 0, (uint)mapFd);
+            Write64(attr, 8, (ulong)k);
+            Write64(attr, 16, (ulong)v);
+            fixed (byte* p = attr)
+            {
+                long r = LibC.Syscall(Nr, MapLookupElem, (long)p, attr.Length);
+                if (r == 0) return true;
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == Errno.ENOENT) return false;
+                throw new PlatformException("bpf(BPF_MAP_LOOKUP_ELEM)", null, errno);
+            }
+        }
+    }
+
+    /// <summary>Loads a program; on rejection the exception carries the verifier log.</summary>
+    public static int LoadProgram(int progType, ReadOnlySpan<ulong> insns, string name, string license = "GPL",
+        int expectedAttachType = 0)
+    {
+        var log = new byte[64 * 1024];
+        var lic = Encoding.ASCII.GetBytes(license + "\0");
+        fixed (ulong* ins = insns) fixed (byte* l = lic) fixed (byte* lg = log)
+        {
+            Span<byte> attr = stackalloc byte[128];
+            attr.Clear();
+            Write32(attr, 0, (uint)progType);
+            Write32(attr, 4, (uint)insns.Length);
+            Write64(attr, 8, (ulong)ins);
+            Write64(attr, 16, (ulong)l);
+            Write32(attr, 24, 1);
+            Write32(attr, 28, (uint)log.Length);
+            Write64(attr, 32, (ulong)lg);
+            WriteName(attr.Slice(48, 16), name);
+            Write32(attr, 68, (uint)expectedAttachType);
+            fixed (byte* p = attr)
+            {
+                long r = LibC.Syscall(Nr, ProgLoad, (long)p, attr.Length);
+                if (r >= 0) return (int)r;
+                int errno = Marshal.GetLastPInvokeError();
+                var text = Encoding.UTF8.GetString(log).TrimEnd('\0').Trim();
+                throw new PlatformException("bpf(BPF_PROG_LOAD)", name, errno,
+                    text.Length == 0 ? null : "Kernel verifier says:\n" + text);
+            }
+        }
+    }
+
+    /// <summary>BPF_PROG_TEST_RUN: runs the program on <paramref name="dataIn"/> (and an optional
+    /// __sk_buff context) <paramref name="repeat"/> times; returns the verdict, output length and the
+    /// average duration in ns.</summary>
+    public static (uint Retval, int DataOutLength, uint DurationNs) TestRun(int progFd, ReadOnlySpan<byte> dataIn,
+        Span<byte> dataOut, Span<byte> ctxIn = default, Span<byte> ctxOut = default, uint repeat = 1)
+    {
+        fixed (byte* di = dataIn) fixed (byte* dout = dataOut) fixed (byte* ci = ctxIn) fixed (byte* co = ctxOut)
+        {
+            Span<byte> attr = stackalloc byte[80];
+            attr.Clear();
+            Write32(attr, 0, (uint)progFd);          // prog_fd
+            Write32(attr, 8, (uint)dataIn.Length);   // data_size_in
+            Write32(attr, 12, (uint)dataOut.Length); // data_size_out
+            Write64(attr, 16, (ulong)di);            // data_in
+            Write64(attr, 24, (ulong)dout);          // data_out
+            Write32(attr, 32, repeat);               // repeat
+            Write32(attr, 40, (uint)ctxIn.Length);   // ctx_size_in
+            Write32(attr, 44, (uint)ctxOut.Length);  // ctx_size_out
+            Write64(attr, 48, ctxIn.Length == 0 ? 0 : (ulong)ci);
+            Write64(attr, 56, ctxOut.Length == 0 ? 0 : (ulong)co);
+            Invoke(ProgTestRun, attr, "bpf(BPF_PROG_TEST_RUN)");
+            return (Read32(attr, 4), (int)Read32(attr, 12), Read32(attr, 36));
+        }
+    }
+
+    /// <summary>BPF_LINK_CREATE for an XDP program on an interface; the link fd keeps it attached.</summary>
+    public static int CreateXdpLink(int progFd, int ifindex, uint xdpFlags, string ifname)
+    {
+        Span<byte> attr = stackalloc byte[64];
+        attr.Clear();
+        Write32(attr, 0, (uint)progFd);
+        Write32(attr, 4, (uint)ifindex);
+        Write32(attr, 8, 37); // BPF_XDP
+        Write32(attr, 12, xdpFlags);
+        return Invoke(LinkCreate, attr, "bpf(BPF_LINK_CREATE, BPF_XDP)", ifname);
+    }
+
+    private static void Write32(Span<byte> s, int off, uint v) => System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(s[off..], v);
+    private static void Write64(Span<byte> s, int off, ulong v) => System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(s[off..], v);
+    private static uint Read32(Span<byte> s, int off) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(s[off..]);
+
+    private static void WriteName(Span<byte> dst, string name)
+    {
+        var n = Math.Min(name.Length, dst.Length - 1);
+        for (int i = 0; i < n; i++)
+        {
+            char c = name[i];
+            dst[i] = (byte)(char.IsAsciiLetterOrDigit(c) || c == '_' || c == '.' ? c : '_');
+        }
+    }
+}

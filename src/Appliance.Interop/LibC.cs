@@ -1,0 +1,28 @@
+using System.Runtime.InteropServices;
+
+namespace Appliance.Interop;
+
+/// <summary>The few libc entry points every platform call goes through. Errors come back as errno
+/// (read with <see cref="Marshal.GetLastPInvokeError"/>); callers turn them into <see cref="PlatformException"/>.</summary>
+public static unsafe partial class LibC
+{
+    private const string Lib = "libc";
+
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    public static partial long Syscall(long number, long a1, long a2, long a3);
+
+    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "strerror")]
+    private static partial nint StrError(int errnum);
+
+    [LibraryImport(Lib, EntryPoint = "getpid")]
+    public static partial int GetPid();
+
+    /// <summary>The message libc gives for <paramref name="errno"/> ("Operation not permitted").</summary>
+    public static string Describe(int errno) => Marshal.PtrToStringUTF8(StrError(errno)) ?? $"errno {errno}";
+
+    /// <summary>True on 64-bit Arm, where syscall numbers differ from x86-64.</summary>
+    public static bool IsArm64 => RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+}
