@@ -1,0 +1,55 @@
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Host.Tests;
+
+/// <summary>The NativeAOT binaries that `./build.sh test` publishes for both architectures really run:
+/// x64 natively, arm64 under qemu-user.</summary>
+public sealed class AotSmokeTests
+{
+    private static Shell.Result RunBinary(string rid, params string[] args)
+    {
+        var bin = RepoPaths.Binary(rid);
+        Assert.True(File.Exists(bin), $"{bin} is missing: run ./build.sh publish {rid} (./build.sh test does it first)");
+        if (rid == "linux-x64") return Shell.Run(bin, args);
+        // arm64: qemu-user with the cross libc; cap the GC's address-space reservation (board.md §1.6).
+        Environment.SetEnvironmentVariable("DOTNET_GCRegionRange", "40000000");
+        try
+        {
+            return Shell.Run("qemu-aarch64-static", ["-L", "/usr/aarch64-linux-gnu", bin, .. args]);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DOTNET_GCRegionRange", null);
+        }
+    }
+
+    [Theory]
+    [InlineData("linux-x64", "x64")]
+    [InlineData("linux-arm64", "arm64")]
+    public void VersionRuns(string rid, string arch)
+    {
+        var r = RunBinary(rid, "--version");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Matches($@"^meta-appliance \d+\.\d+\.\d+.*\({arch},", r.StdOut);
+    }
+
+    [Theory]
+    [InlineData("linux-x64")]
+    [InlineData("linux-arm64")]
+    public void UnknownVerbIsAUsageError(string rid)
+    {
+        var r = RunBinary(rid, "frobnicate");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("unknown command 'frobnicate'", r.StdErr);
+    }
+
+    [Fact]
+    public void Arm64BinaryIsAnAarch64Elf()
+    {
+        var bin = RepoPaths.Binary("linux-arm64");
+        var header = File.ReadAllBytes(bin).AsSpan(0, 20).ToArray();
+        Assert.Equal(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' }, header[..4]);
+        Assert.Equal(183, BitConverter.ToUInt16(header, 18)); // e_machine = EM_AARCH64
+    }
+}
