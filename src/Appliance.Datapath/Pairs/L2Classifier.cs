@@ -1,0 +1,55 @@
+namespace Appliance.Datapath.Pairs;
+
+/// <summary>Where a frame that arrived on a port goes.</summary>
+public enum ClassifyKind
+{
+    /// <summary>One L2 pair owns the destination MAC.</summary>
+    Pair,
+    /// <summary>Broadcast/multicast: a copy to every L2 pair on the port (<see cref="L2Classifier.FloodTargets"/>).</summary>
+    Flood,
+    /// <summary>No pair claims it: the port's unclaimed policy says kernel or drop.</summary>
+    Unclaimed,
+}
+
+/// <summary>L2 classification on one uplink port, the appliance's stand-in for the host's bridge/FDB:
+/// a pair owns the destination MACs configured for it or learned from what its tenant sends; group
+/// addresses are flooded to every L2 pair on the port; everything else is unclaimed. Lookups allocate
+/// nothing. Learning is done by the worker that owns the port; configuration changes replace the
+/// classifier between batches.</summary>
+public sealed class L2Classifier
+{
+    private readonly Dictionary<ulong, int> _owners = new();
+    private readonly int[] _pairs;
+
+    /// <param name="pairs">Indices of the L2 pairs on this port (flood targets, in config order).</param>
+    /// <param name="configured">Configured MAC per pair index (pairs without one learn theirs).</param>
+    public L2Classifier(IReadOnlyList<int> pairs, IReadOnlyDictionary<int, MacAddress48> configured)
+    {
+        _pairs = [.. pairs];
+        foreach (var (pair, mac) in configured) _owners[mac.Value] = pair;
+    }
+
+    public ReadOnlySpan<int> FloodTargets => _pairs;
+
+    public ClassifyKind Classify(ReadOnlySpan<byte> frame, out int pair)
+    {
+        pair = -1;
+        if (frame.Length < 14) return ClassifyKind.Unclaimed;
+        var dst = MacAddress48.Read(frame);
+        if (dst.IsGroup) return _pairs.Length > 0 ? ClassifyKind.Flood : ClassifyKind.Unclaimed;
+        return _owners.TryGetValue(dst.Value, out pair) ? ClassifyKind.Pair : ClassifyKind.Unclaimed;
+    }
+
+    /// <summary>Learns the source MAC of a frame the tenant of <paramref name="pair"/> sent. A unicast
+    /// source already owned by another pair is not taken over (tenants cannot steal each other's traffic);
+    /// returns false then.</summary>
+    public bool Learn(int pair, ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length < 14) return false;
+        var src = MacAddress48.Read(frame[6..]);
+        if (src.IsGroup || src.Value == 0) return false;
+        if (_owners.TryGetValue(src.Value, out int owner)) return owner == pair;
+        _owners[src.Value] = pair;
+        return true;
+    }
+}
