@@ -1,0 +1,43 @@
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Appliance.Host.Control;
+
+/// <summary>The CLI side of the control socket.</summary>
+public static class ControlClient
+{
+    public static ControlResponse Send(string path, ControlRequest request, int timeoutMs = 10000)
+    {
+        using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            s.Connect(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException e)
+        {
+            return ControlResponse.Failure($"cannot reach the appliance at {path}: {e.Message}. Is `meta-appliance run` running?");
+        }
+        s.ReceiveTimeout = timeoutMs;
+        s.Send(JsonSerializer.SerializeToUtf8Bytes(request, ControlJson.Default.ControlRequest));
+        s.Send("\n"u8);
+        var line = ControlServer.ReadLine(s);
+        return line is null
+            ? ControlResponse.Failure("the appliance closed the control socket without an answer")
+            : JsonSerializer.Deserialize(line, ControlJson.Default.ControlResponse) ?? ControlResponse.Failure("empty answer");
+    }
+
+    /// <summary>True when something accepts connections on <paramref name="path"/>.</summary>
+    public static bool IsAnswering(string path)
+    {
+        using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            s.Connect(new UnixDomainSocketEndPoint(path));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
