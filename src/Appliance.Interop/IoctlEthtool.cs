@@ -1,0 +1,48 @@
+using System.Buffers.Binary;
+
+namespace Appliance.Interop;
+
+/// <summary>Legacy ethtool commands over SIOCETHTOOL (include/uapi/linux/ethtool.h). Each call needs a socket
+/// in the interface's network namespace: the kernel resolves the name in the socket's namespace.</summary>
+public static class IoctlEthtool
+{
+    public const uint ETHTOOL_GTXCSUM = 0x16, ETHTOOL_STXCSUM = 0x17, ETHTOOL_GCHANNELS = 0x3c;
+
+    /// <summary>struct ethtool_channels: cmd, max_rx, max_tx, max_other, max_combined, rx_count, tx_count,
+    /// other_count, combined_count (all u32).</summary>
+    public readonly record struct Channels(uint MaxRx, uint MaxTx, uint MaxOther, uint MaxCombined,
+        uint Rx, uint Tx, uint Other, uint Combined);
+
+    /// <summary>ETHTOOL_GTXCSUM: whether any TX checksum offload is on.</summary>
+    public static bool GetTxChecksum(int socketFd, string ifName)
+    {
+        Span<byte> value = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(value, ETHTOOL_GTXCSUM);
+        BinaryPrimitives.WriteUInt32LittleEndian(value[4..], 0);
+        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, value, "ioctl(SIOCETHTOOL, ETHTOOL_GTXCSUM)");
+        return BinaryPrimitives.ReadUInt32LittleEndian(value[4..]) != 0;
+    }
+
+    /// <summary>ETHTOOL_STXCSUM: switches all TX checksum offload features (the kernel maps it to
+    /// NETIF_F_CSUM_MASK) on or off; features that depend on it (TSO) follow.</summary>
+    public static void SetTxChecksum(int socketFd, string ifName, bool on)
+    {
+        Span<byte> value = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(value, ETHTOOL_STXCSUM);
+        BinaryPrimitives.WriteUInt32LittleEndian(value[4..], on ? 1u : 0u);
+        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, value, "ioctl(SIOCETHTOOL, ETHTOOL_STXCSUM)");
+    }
+
+    /// <summary>ETHTOOL_GCHANNELS; throws PlatformException (EOPNOTSUPP) when the driver has no channel API.</summary>
+    public static Channels GetChannels(int socketFd, string ifName)
+    {
+        Span<byte> v = stackalloc byte[36];
+        v.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(v, ETHTOOL_GCHANNELS);
+        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, v, "ioctl(SIOCETHTOOL, ETHTOOL_GCHANNELS)",
+            "the driver reports no channel (queue) configuration");
+        return new Channels(U32(v, 1), U32(v, 2), U32(v, 3), U32(v, 4), U32(v, 5), U32(v, 6), U32(v, 7), U32(v, 8));
+    }
+
+    private static uint U32(ReadOnlySpan<byte> s, int index) => BinaryPrimitives.ReadUInt32LittleEndian(s[(4 * index)..]);
+}

@@ -1,0 +1,149 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using static Appliance.Interop.NetlinkConstants;
+
+namespace Appliance.Interop;
+
+/// <summary>Receives each reply message of a request (dump entries, or the single answer of a GET).</summary>
+public delegate void NetlinkReplyHandler(in NetlinkMessage message);
+
+/// <summary>A raw netlink socket (AF_NETLINK, SOCK_RAW) with extended acks on. It belongs to the network
+/// namespace of the thread that opened it, for its whole life. Requests are serialized (one at a time).</summary>
+public sealed unsafe class NetlinkSocket : IDisposable
+{
+    private readonly object _gate = new();
+    private readonly byte[] _receiveBuffer = new byte[64 * 1024];
+    private uint _sequence;
+    private int _fd;
+
+    private NetlinkSocket(int fd)
+    {
+        _fd = fd;
+        _sequence = (uint)Environment.TickCount;
+    }
+
+    /// <summary>The file descriptor (also usable for SIOC* interface ioctls in this socket's namespace).</summary>
+    public int Fd => _fd >= 0 ? _fd : throw new ObjectDisposedException(nameof(NetlinkSocket));
+
+    /// <summary>Opens and binds a socket of <paramref name="protocol"/> with NETLINK_EXT_ACK and NETLINK_CAP_ACK set.</summary>
+    public static NetlinkSocket Open(int protocol = NETLINK_ROUTE)
+    {
+        int fd = SocketCalls.Socket(SocketCalls.AF_NETLINK, SocketCalls.SOCK_RAW | SocketCalls.SOCK_CLOEXEC, protocol);
+        if (fd < 0) throw PlatformException.FromLastError("socket(AF_NETLINK)", $"netlink protocol {protocol}");
+        var socket = new NetlinkSocket(fd);
+        try
+        {
+            SocketCalls.SetIntOption(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK");
+            SocketCalls.SetIntOption(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK");
+            Span<byte> addr = stackalloc byte[12]; // sockaddr_nl { family, pad, pid = 0 (kernel assigns), groups }
+            addr.Clear();
+            BinaryPrimitives.WriteUInt16LittleEndian(addr, SocketCalls.AF_NETLINK);
+            fixed (byte* a = addr)
+                if (SocketCalls.Bind(fd, a, addr.Length) < 0) throw PlatformException.FromLastError("bind(AF_NETLINK)");
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Subscribes to a multicast group (e.g. <see cref="NetlinkRoute.RTNLGRP_LINK"/>).</summary>
+    public void JoinGroup(int group) =>
+        SocketCalls.SetIntOption(Fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group, $"NETLINK_ADD_MEMBERSHIP {group}");
+
+    /// <summary>Sets SO_RCVBUF(FORCE) so bursts of notifications are not lost (ENOBUFS).</summary>
+    public void SetReceiveBuffer(int bytes)
+    {
+        int fd = Fd;
+        if (SocketCalls.SetSockOpt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUFFORCE, &bytes, sizeof(int)) < 0)
+            SocketCalls.SetIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, bytes, "SO_RCVBUF");
+    }
+
+    /// <summary>Sends <paramref name="request"/> (built by <see cref="NetlinkWriter"/>, flags must include
+    /// NLM_F_ACK or NLM_F_DUMP), passes each reply to <paramref name="onReply"/>, and returns at the ack or
+    /// the end of the dump. A kernel error throws <see cref="PlatformException"/> naming
+    /// <paramref name="operation"/> and <paramref name="target"/>, with the kernel's extack text and
+    /// <paramref name="hintFor"/>(errno) as advice.</summary>
+    public void Transact(Span<byte> request, string operation, string? target, NetlinkReplyHandler? onReply = null,
+        Func<int, string?>? hintFor = null)
+    {
+        ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(request[6..]);
+        if ((flags & (NLM_F_ACK | NLM_F_DUMP)) == 0)
+            throw new ArgumentException("request must ask for an ack (NLM_F_ACK) or a dump (NLM_F_DUMP)", nameof(request));
+        lock (_gate)
+        {
+            uint seq = ++_sequence;
+            BinaryPrimitives.WriteUInt32LittleEndian(request[8..], seq);
+            Send(request, operation, target);
+            while (true)
+            {
+                int n = ReceiveBlocking(operation, target);
+                var reader = new NetlinkMessageReader(_receiveBuffer.AsSpan(0, n));
+                while (reader.TryRead(out var message))
+                {
+                    if (message.Sequence != seq) continue; // a late answer to an abandoned request
+                    if (message.Type is NLMSG_ERROR or NLMSG_DONE)
+                    {
+                        NetlinkError.Parse(message, out int errno, out string? kernelText);
+                        if (errno != 0)
+                            throw NetlinkError.ToException(errno, kernelText, operation, target, hintFor?.Invoke(errno));
+                        return;
+                    }
+                    if (message.Type is NLMSG_NOOP or NLMSG_OVERRUN) continue;
+                    onReply?.Invoke(message);
+                }
+            }
+        }
+    }
+
+    /// <summary>Reads one datagram (one or more messages) into <paramref name="buffer"/>. Returns its length,
+    /// or a negative errno for EAGAIN (non-blocking, nothing queued), EINTR and ENOBUFS (notifications were
+    /// dropped because the receive buffer overflowed: resynchronise). Other errors throw.</summary>
+    public int Receive(Span<byte> buffer, bool nonBlocking)
+    {
+        fixed (byte* b = buffer)
+        {
+            nint n = SocketCalls.Recv(Fd, b, (nuint)buffer.Length, nonBlocking ? SocketCalls.MSG_DONTWAIT : 0);
+            if (n >= 0) return (int)n;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno is Errno.EAGAIN or Errno.EINTR or Errno.ENOBUFS) return -errno;
+            throw new PlatformException("recv(AF_NETLINK)", null, errno);
+        }
+    }
+
+    private void Send(ReadOnlySpan<byte> request, string operation, string? target)
+    {
+        Span<byte> kernel = stackalloc byte[12];
+        kernel.Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(kernel, SocketCalls.AF_NETLINK);
+        fixed (byte* r = request) fixed (byte* k = kernel)
+        {
+            while (true)
+            {
+                nint sent = SocketCalls.SendTo(Fd, r, (nuint)request.Length, 0, k, kernel.Length);
+                if (sent >= 0) return;
+                if (Marshal.GetLastPInvokeError() != Errno.EINTR)
+                    throw PlatformException.FromLastError($"sendto(AF_NETLINK) for {operation}", target);
+            }
+        }
+    }
+
+    private int ReceiveBlocking(string operation, string? target)
+    {
+        while (true)
+        {
+            int n = Receive(_receiveBuffer, nonBlocking: false);
+            if (n >= 0) return n;
+            if (n == -Errno.EINTR) continue;
+            throw new PlatformException($"recv(AF_NETLINK) for {operation}", target, -n);
+        }
+    }
+
+    public void Dispose()
+    {
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0) LibC.Close(fd);
+    }
+}
