@@ -18,7 +18,7 @@ DEB_PACKAGES=(
   # the forwarding benchmark harness (shared/bench)
   gcc make libxdp-dev xdp-tools time
   # the SD image and the emulated board
-  qemu-system-arm u-boot-qemu genimage mtools dosfstools busybox-static cpio gzip xz-utils
+  qemu-system-arm u-boot-qemu u-boot-tools kmod genimage mtools dosfstools busybox-static cpio gzip xz-utils
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

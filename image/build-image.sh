@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Builds the flashable SD image for a board profile, without root:
+#   image/out/BOARD/sdcard.img   MBR, FAT32 partition "BOOT": Image, initrd.gz, extlinux/extlinux.conf,
+#                                config.json, programs/*.bpf.o, [DTB], [board firmware files]
+#   image/out/BOARD/uboot-env.img  U-Boot environment for pflash (QEMU virt only)
+#   image/out/BOARD/build-info.env what went in (kernel, sizes)
+# Kernel, busybox, glibc and libgpiod are Debian bookworm arm64 packages, cached in image/cache/.
+# usage: image/build-image.sh [BOARD]     (called by `./build.sh image BOARD` after publishing linux-arm64)
+set -euo pipefail
+IMAGE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$IMAGE_DIR/.." && pwd)"
+BOARD="${1:-qemu-virt}"
+PROFILE="$ROOT/board/$BOARD/board.env"
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+[ -f "$PROFILE" ] || { echo "error: no board profile $PROFILE (boards: $(ls "$ROOT/board" | tr '\n' ' '))" >&2; exit 2; }
+# shellcheck source=/dev/null
+. "$PROFILE"
+. "$IMAGE_DIR/lib/debs.sh"
+. "$IMAGE_DIR/lib/uboot-env.sh"
+
+APP="${META_APPLIANCE_BIN:-$ROOT/out/${BOARD_RID:-linux-arm64}/meta-appliance}"
+[ -x "$APP" ] || { echo "error: $APP missing; run ./build.sh publish ${BOARD_RID:-linux-arm64}" >&2; exit 1; }
+file -b "$APP" | grep -q 'ARM aarch64' || { echo "error: $APP is not an arm64 binary ($(file -b "$APP"))" >&2; exit 1; }
+
+OUTDIR="$IMAGE_DIR/out/$BOARD"
+WORK="$IMAGE_DIR/work/$BOARD"
+rm -rf "$WORK"; mkdir -p "$WORK/bootfs" "$WORK/root" "$WORK/tmp" "$OUTDIR"
+export MTOOLS_SKIP_CHECK=1
+
+log "[$BOARD] Debian arm64 packages (cache: $DEB_CACHE)"
+debs_enable_arm64
+KDEB=$(deb_fetch "$BOARD_KERNEL_PACKAGE")
+KROOT=$(deb_extract "$KDEB")
+KVER=$(ls "$KROOT/lib/modules" | head -1)
+if [ ! -f "$KROOT/lib/modules/$KVER/modules.dep" ]; then
+  depmod -b "$KROOT" "$KVER"                 # the .deb ships no modules.dep
+fi
+BB=$(deb_extract "$(deb_fetch busybox-static)")
+LIBC=$(deb_extract "$(deb_fetch libc6)")
+LIBGPIOD=$(deb_extract "$(deb_fetch libgpiod2)")
+GPIOD=$(deb_extract "$(deb_fetch gpiod)")
+log "[$BOARD] kernel $KVER ($(basename "$KDEB"))"
+
+log "[$BOARD] initramfs"
+"$IMAGE_DIR/make-initramfs.sh" --kernel-root "$KROOT" --kver "$KVER" --modules "$BOARD_MODULES" \
+  --busybox "$BB" --libc "$LIBC" --libgpiod "$LIBGPIOD" --gpiod "$GPIOD" --app "$APP" \
+  --init "$IMAGE_DIR/init" --board-env "$PROFILE" --out "$WORK/bootfs/initrd.gz"
+
+log "[$BOARD] boot partition contents"
+B="$WORK/bootfs"
+cp "$KROOT/boot/vmlinuz-$KVER" "$B/Image"            # Debian's arm64 vmlinuz is an uncompressed Image (booti)
+FDT_LINE=""
+if [ -n "${BOARD_DTB:-}" ]; then
+  dtb="$KROOT/usr/lib/linux-image-$KVER/$BOARD_DTB"
+  [ -f "$dtb" ] || { echo "error: $BOARD_DTB is not in $KDEB" >&2; exit 1; }
+  mkdir -p "$B/dtbs/$(dirname "$BOARD_DTB")"; cp "$dtb" "$B/dtbs/$BOARD_DTB"
+  [ "${BOARD_DTB_AT_ROOT:-no}" = yes ] && cp "$dtb" "$B/$(basename "$BOARD_DTB")"   # Raspberry Pi firmware loads it by name
+  FDT_LINE="	fdt /dtbs/$BOARD_DTB"
+fi
+mkdir -p "$B/extlinux"
+cat > "$B/extlinux/extlinux.conf" <<EXT
+# U-Boot distro boot (MetaAppliance, board $BOARD, kernel $KVER)
+default appliance
+prompt 0
+timeout 0
+label appliance
+	kernel /Image
+	initrd /initrd.gz
+$FDT_LINE
+	append console=$BOARD_CONSOLE ${BOARD_KERNEL_ARGS:-}
+EXT
+sed -i '/^$/d' "$B/extlinux/extlinux.conf"
+config_src="$ROOT/board/$BOARD/${BOARD_CONFIG:-config.json}"
+[ -f "$config_src" ] || { echo "error: example config $config_src missing" >&2; exit 1; }
+cp "$config_src" "$B/config.json"
+mkdir -p "$B/programs"
+for o in "$ROOT"/out/programs/*.bpf.o; do [ -f "$o" ] && cp "$o" "$B/programs/"; done
+[ -n "$(ls -A "$B/programs")" ] || echo "eBPF objects referenced by config.json go here (programs/NAME.bpf.o)." > "$B/programs/README.txt"
+# Board-specific extra boot files (e.g. Raspberry Pi config.txt + U-Boot), from the profile's hook.
+if declare -F board_bootfs >/dev/null; then board_bootfs "$B" "$KROOT" "$KVER"; fi
+
+# FAT size: contents + 25 % + 16 MiB, rounded up to 32 MiB, at least 64 MiB (FAT32).
+used_kib=$(du -sk "$B" | cut -f1)
+boot_mib=$(( (used_kib * 5 / 4 / 1024 + 16 + 31) / 32 * 32 ))
+[ $boot_mib -lt 64 ] && boot_mib=64
+files=$(cd "$B" && ls -A | sed 's/.*/"&"/' | paste -sd, | sed 's/,/, /g')
+raw=""
+if declare -F board_raw_partitions >/dev/null; then raw=$(board_raw_partitions "$WORK/bootloader"); fi
+sed -e "s|@BOOT_LABEL@|$BOARD_BOOT_LABEL|" -e "s|@BOOT_FILES@|$files|" -e "s|@BOOT_SIZE@|${boot_mib}M|" \
+    -e "s|@BOOT_OFFSET@|${BOARD_BOOT_OFFSET:-1M}|" \
+    "$IMAGE_DIR/genimage/sdcard.cfg.in" | awk -v raw="$raw" '{ if ($0 == "@RAW_PARTITIONS@") { if (raw != "") print raw } else print }' > "$WORK/genimage.cfg"
+
+log "[$BOARD] genimage (FAT ${boot_mib} MiB)"
+inputs="$B"
+[ -d "$WORK/bootloader" ] && { cp -a "$WORK/bootloader/." "$B.in/" 2>/dev/null || true; }
+genimage --config "$WORK/genimage.cfg" --rootpath "$WORK/root" --tmppath "$WORK/tmp" \
+  --inputpath "$inputs" --outputpath "$WORK/images" >"$WORK/genimage.log" 2>&1 \
+  || { cat "$WORK/genimage.log" >&2; echo "error: genimage failed (config: $WORK/genimage.cfg)" >&2; exit 1; }
+mv "$WORK/images/sdcard.img" "$OUTDIR/sdcard.img"
+
+if [ -n "${BOARD_UBOOT_ENV:-}" ] && [ -n "${BOARD_UBOOT:-}" ]; then
+  uboot_env_image "$BOARD_UBOOT" "$BOARD_UBOOT_ENV" "$OUTDIR/uboot-env.img"
+fi
+
+cat > "$OUTDIR/build-info.env" <<INFO
+BOARD=$BOARD
+KERNEL_PACKAGE=$(basename "$KDEB")
+KERNEL_RELEASE=$KVER
+IMAGE_BYTES=$(stat -c %s "$OUTDIR/sdcard.img")
+BOOT_PARTITION_MIB=$boot_mib
+BOOT_CONTENT_KIB=$used_kib
+KERNEL_BYTES=$(stat -c %s "$B/Image")
+INITRD_BYTES=$(stat -c %s "$B/initrd.gz")
+APPLIANCE_BYTES=$(stat -c %s "$APP")
+INFO
+rm -rf "$WORK/tmp" "$WORK/images"
+log "[$BOARD] $OUTDIR/sdcard.img: $(( $(stat -c %s "$OUTDIR/sdcard.img") / 1048576 )) MiB (kernel $KVER, initrd $(( $(stat -c %s "$B/initrd.gz") / 1024 )) KiB)"
+mdir -i "$OUTDIR/sdcard.img@@$(( $(partx -g -o START -n 1 "$OUTDIR/sdcard.img") * 512 ))" -/ :: >&2 || true
