@@ -1,0 +1,103 @@
+using Appliance.Bpf.Elf;
+using Appliance.Bpf.Maps;
+using Appliance.Bpf.Objects;
+
+namespace Appliance.Bpf.Btf;
+
+/// <summary>Reads BTF-defined maps (`SEC(".maps")`) the way libbpf's parse_btf_map_def does: the
+/// numbers live only in BTF, as array sizes of pointer-typed members (`__uint(name, N)` is
+/// `int (*name)[N]`) and as pointee sizes (`__type(key, T)` is `T *key`).</summary>
+public static class BtfMapReader
+{
+    /// <summary>The maps of <paramref name="mapsSection"/> in DATASEC order. Each map's offset comes from its
+    /// ELF symbol (clang leaves DATASEC offsets at 0 for libbpf to fix up, so BTF alone cannot place them).</summary>
+    public static List<DeclaredMap> Read(BtfTypes btf, ElfFile elf, ElfSection mapsSection)
+    {
+        string fileName = elf.FileName;
+        int datasec = btf.FindDataSec(mapsSection.Name);
+        if (datasec == 0)
+            throw new BpfLoadException($"{fileName}: {mapsSection} has no DATASEC in .BTF, so its maps cannot be read");
+        var maps = new List<DeclaredMap>();
+        foreach (var entry in btf.Members(datasec))
+        {
+            string where = $"{fileName}: map '{entry.Name}' in {mapsSection}";
+            if (btf.Kind(entry.TypeId) != BtfKind.Var)
+                throw new BpfLoadException($"{where}: DATASEC entry is a {btf.Kind(entry.TypeId)}, expected a VAR");
+            int structId = btf.SkipModifiers(btf.RefType(entry.TypeId));
+            if (btf.Kind(structId) != BtfKind.Struct)
+                throw new BpfLoadException($"{where}: its type is a {btf.Kind(structId)}, expected a struct of __uint/__type members");
+            var def = ReadDefinition(btf, structId, entry.Name, where);
+            maps.Add(new DeclaredMap(def, mapsSection.Index, SymbolOffset(elf, mapsSection, entry.Name, where)));
+        }
+        return maps;
+    }
+
+    private static ulong SymbolOffset(ElfFile elf, ElfSection section, string name, string where)
+    {
+        foreach (var sym in elf.Symbols)
+            if (sym.SectionIndex == section.Index && sym.Name == name && !sym.IsSection)
+                return sym.Value < section.Size || section.Size == 0
+                    ? sym.Value
+                    : throw new BpfLoadException($"{where}: its symbol's offset {sym.Value} is outside the section ({section.Size} bytes)");
+        throw new BpfLoadException($"{where}: no ELF symbol named '{name}' in the section, so relocations cannot find the map");
+    }
+
+    private static BpfMapDefinition ReadDefinition(BtfTypes btf, int structId, string name, string where)
+    {
+        uint? type = null, flags = null, maxEntries = null, keySize = null, valueSize = null;
+        foreach (var m in btf.Members(structId))
+        {
+            switch (m.Name)
+            {
+                case "type": type = Int(btf, m, where); break;
+                case "max_entries": maxEntries = Int(btf, m, where); break;
+                case "map_flags": flags = Int(btf, m, where); break;
+                case "key_size": keySize = Same(keySize, Int(btf, m, where), "key", where); break;
+                case "value_size": valueSize = Same(valueSize, Int(btf, m, where), "value", where); break;
+                case "key": keySize = Same(keySize, PointeeSize(btf, m, where), "key", where); break;
+                case "value": valueSize = Same(valueSize, PointeeSize(btf, m, where), "value", where); break;
+                case "pinning" or "numa_node" or "map_extra" or "values":
+                    break; // pinning and NUMA placement mean nothing here; `values` initialisers are not supported
+                default:
+                    throw new BpfLoadException($"{where}: unknown map attribute '{m.Name}'");
+            }
+        }
+        if (type is null)
+            throw new BpfLoadException($"{where}: no __uint(type, ...) member");
+        var mapType = DeclaredMap.CheckType(type.Value, where);
+        return new BpfMapDefinition(name, mapType, ToInt(keySize ?? 0, "key size", where),
+            ToInt(valueSize ?? 0, "value size", where), ToInt(maxEntries ?? 0, "max_entries", where), flags ?? 0);
+    }
+
+    /// <summary>`__uint(name, N)`: the member is a pointer to an array of N ints.</summary>
+    private static uint Int(BtfTypes btf, BtfMember m, string where)
+    {
+        int ptr = btf.SkipModifiers(m.TypeId);
+        if (btf.Kind(ptr) != BtfKind.Ptr)
+            throw new BpfLoadException($"{where}: attribute '{m.Name}' is a {btf.Kind(ptr)}, expected __uint() (a pointer to an array)");
+        int array = btf.SkipModifiers(btf.RefType(ptr));
+        if (btf.Kind(array) != BtfKind.Array)
+            throw new BpfLoadException($"{where}: attribute '{m.Name}' points to a {btf.Kind(array)}, expected __uint() (a pointer to an array)");
+        return btf.Array(array).Count;
+    }
+
+    /// <summary>`__type(name, T)`: the member is a pointer to T.</summary>
+    private static uint PointeeSize(BtfTypes btf, BtfMember m, string where)
+    {
+        int ptr = btf.SkipModifiers(m.TypeId);
+        if (btf.Kind(ptr) != BtfKind.Ptr)
+            throw new BpfLoadException($"{where}: attribute '{m.Name}' is a {btf.Kind(ptr)}, expected __type() (a pointer)");
+        long size = btf.SizeOf(btf.RefType(ptr));
+        if (size <= 0 || size > int.MaxValue)
+            throw new BpfLoadException($"{where}: the {m.Name} type has size {size}");
+        return (uint)size;
+    }
+
+    private static uint Same(uint? earlier, uint now, string what, string where) =>
+        earlier is null || earlier == now
+            ? now
+            : throw new BpfLoadException($"{where}: {what} size {now} conflicts with {what}_size {earlier}");
+
+    private static int ToInt(uint v, string what, string where) =>
+        v <= int.MaxValue ? (int)v : throw new BpfLoadException($"{where}: {what} {v} is too large");
+}

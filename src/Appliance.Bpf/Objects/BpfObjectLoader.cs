@@ -1,0 +1,96 @@
+using System.Text;
+using Appliance.Bpf.Btf;
+using Appliance.Bpf.Elf;
+using Appliance.Bpf.Maps;
+
+namespace Appliance.Bpf.Objects;
+
+/// <summary>Turns a clang-built BPF object file into a <see cref="BpfObject"/>: maps (BTF `.maps`,
+/// legacy `maps`, then global data, in that order, as libbpf numbers them), and one linked
+/// <see cref="BpfProgramImage"/> per function of every executable section except `.text` (whose
+/// functions are subprograms). Every failure is a <see cref="BpfLoadException"/>.</summary>
+public static class BpfObjectLoader
+{
+    public const string SubprogramSection = ".text";
+
+    public static BpfObject Load(string path)
+    {
+        byte[] image;
+        try
+        {
+            image = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            throw new BpfLoadException($"{path}: cannot read the object file: {e.Message}");
+        }
+        return Load(image, path);
+    }
+
+    public static BpfObject Load(byte[] image, string name)
+    {
+        var elf = ElfFile.Parse(image, name);
+        var maps = new List<DeclaredMap>();
+        var locator = new MapLocator();
+
+        var btfSection = elf.FindSection(".BTF");
+        BtfTypes? btf = btfSection is null ? null : BtfTypes.Parse(elf.Data(btfSection), name);
+        foreach (var sec in elf.Sections)
+        {
+            if (sec.Name != ".maps") continue;
+            if (btf is null)
+                throw elf.Error($"{sec} declares BTF-defined maps but the object has no .BTF section; compile with clang -g");
+            foreach (var m in BtfMapReader.Read(btf, elf, sec)) Add(elf, maps, locator, m, global: false);
+        }
+        foreach (var sec in elf.Sections)
+            if (LegacyMapReader.IsLegacyMapSection(sec))
+                foreach (var m in LegacyMapReader.Read(elf, sec)) Add(elf, maps, locator, m, global: false);
+        foreach (var sec in elf.Sections)
+            if (GlobalDataMaps.IsGlobalDataSection(sec) && sec.Size > 0)
+                Add(elf, maps, locator, GlobalDataMaps.Create(elf, sec), global: true);
+
+        var code = new Dictionary<int, CodeSection>();
+        foreach (var sec in elf.Sections)
+            if (sec.IsExecutable && sec.Size > 0)
+                code[sec.Index] = CodeSection.Read(elf, sec);
+
+        var linker = new ProgramLinker(elf, code, locator);
+        var programs = new List<BpfProgramImage>();
+        foreach (var section in code.Values)
+        {
+            if (section.Section.Name == SubprogramSection) continue;
+            foreach (var function in section.Functions)
+                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linker.Link(function)));
+        }
+        if (programs.Count == 0)
+            throw elf.Error("no programs: the object has no executable section other than .text (use SEC(\"tc\"), SEC(\"netkit/peer\") …)");
+
+        var definitions = new List<BpfMapDefinition>(maps.Count);
+        foreach (var m in maps) definitions.Add(m.Definition);
+        return new BpfObject(name, programs, definitions, ReadLicense(elf));
+    }
+
+    private static void Add(ElfFile elf, List<DeclaredMap> maps, MapLocator locator, DeclaredMap map, bool global)
+    {
+        foreach (var existing in maps)
+        {
+            if (existing.Definition.Name == map.Definition.Name)
+                throw elf.Error($"two maps are named '{map.Definition.Name}'");
+            if (!global && existing.SectionIndex == map.SectionIndex && existing.Offset == map.Offset)
+                throw elf.Error($"maps '{existing.Definition.Name}' and '{map.Definition.Name}' start at the same offset {map.Offset}");
+        }
+        if (global) locator.AddGlobalData(map, maps.Count);
+        else locator.AddMap(map, maps.Count);
+        maps.Add(map);
+    }
+
+    /// <summary>The `license` section's string (up to its NUL), or "" when the object has none.</summary>
+    private static string ReadLicense(ElfFile elf)
+    {
+        var sec = elf.FindSection("license");
+        if (sec is null) return "";
+        var data = elf.Data(sec);
+        int end = data.IndexOf((byte)0);
+        return Encoding.ASCII.GetString(end < 0 ? data : data[..end]);
+    }
+}

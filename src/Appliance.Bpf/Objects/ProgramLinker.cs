@@ -1,0 +1,136 @@
+using Appliance.Bpf.Elf;
+
+namespace Appliance.Bpf.Objects;
+
+/// <summary>Links one program as libbpf's bpf_object__relocate does: copies the entry function, then
+/// appends every subprogram it reaches (once per program) and rewrites each bpf-to-bpf call's imm to
+/// the callee's new relative position; `lddw` relocations become kernel-style pseudo map references
+/// (src 1 = map, imm = map index; src 2 = global data, imm = map index, next imm = offset).</summary>
+public sealed class ProgramLinker
+{
+    private readonly ElfFile _elf;
+    private readonly IReadOnlyDictionary<int, CodeSection> _code;
+    private readonly MapLocator _maps;
+
+    public ProgramLinker(ElfFile elf, IReadOnlyDictionary<int, CodeSection> code, MapLocator maps)
+    {
+        _elf = elf;
+        _code = code;
+        _maps = maps;
+    }
+
+    public ulong[] Link(BpfFunction entry)
+    {
+        var image = new List<ulong>(entry.Length);
+        var placed = new List<(BpfFunction Function, int At)>();
+        var positions = new Dictionary<BpfFunction, int>();
+        Place(entry, image, placed, positions);
+
+        // `placed` grows while we walk it: each newly reached subprogram is processed in turn.
+        for (int p = 0; p < placed.Count; p++)
+        {
+            var (function, at) = placed[p];
+            var code = _code[function.Section.Index];
+            for (int i = 0; i < function.Length; i++)
+            {
+                int source = function.Start + i;
+                ulong insn = image[at + i];
+                bool hasRelocation = code.Relocations.TryGetValue(source, out var relocation);
+                if (hasRelocation && relocation.Type == ElfConstants.RelocBpf64_64)
+                {
+                    RelocateLoad(image, at + i, function, source, relocation);
+                    i++; // the second slot of the lddw
+                }
+                else if (hasRelocation && relocation.Type == ElfConstants.RelocBpf64_32)
+                {
+                    if (!InstructionWord.IsPseudoCall(insn))
+                        throw Error(function.Section, source, $"R_BPF_64_32 relocation against {relocation.Symbol} on an instruction that is not a bpf-to-bpf call (opcode 0x{InstructionWord.Opcode(insn):x2})");
+                    var targetSection = _elf.SectionAt(relocation.Symbol.SectionIndex, $"call at {function.Section} instruction {source}");
+                    long target = (long)(relocation.Symbol.Value / 8) + InstructionWord.Imm(insn) + 1;
+                    LinkCall(image, at + i, function, source, targetSection, target, placed, positions);
+                }
+                else if (hasRelocation && relocation.Type != ElfConstants.RelocBpfNone)
+                {
+                    throw Error(function.Section, source, $"relocation type {relocation.Type} against {relocation.Symbol} is not supported in code (expected R_BPF_64_64 or R_BPF_64_32)");
+                }
+                else if (InstructionWord.IsPseudoCall(insn))
+                {
+                    long target = (long)source + InstructionWord.Imm(insn) + 1;
+                    LinkCall(image, at + i, function, source, function.Section, target, placed, positions);
+                }
+                else if (InstructionWord.Opcode(insn) == InstructionWord.LoadImm64)
+                {
+                    byte src = InstructionWord.Src(insn);
+                    if (src == InstructionWord.PseudoMapFd || src == InstructionWord.PseudoMapValue)
+                        throw Error(function.Section, source, $"lddw with src {src} (a map reference) has no relocation, so its map is unknown");
+                    i++;
+                }
+            }
+        }
+        return image.ToArray();
+    }
+
+    private void RelocateLoad(List<ulong> image, int at, BpfFunction function, int source, ElfRelocation relocation)
+    {
+        ulong insn = image[at];
+        var sym = relocation.Symbol;
+        if (InstructionWord.Opcode(insn) != InstructionWord.LoadImm64)
+            throw Error(function.Section, source, $"R_BPF_64_64 relocation against {sym} on an instruction that is not lddw (opcode 0x{InstructionWord.Opcode(insn):x2})");
+        if (source + 1 >= function.Start + function.Length)
+            throw Error(function.Section, source, "lddw is cut off by the end of its function (its second slot is missing)");
+        if (sym.IsUndefined)
+            throw Error(function.Section, source, $"{sym} is an extern (kconfig/ksym); externs are not supported");
+
+        if (_maps.TryFindMap(sym, out int map))
+        {
+            image[at] = InstructionWord.WithImm(InstructionWord.WithSrc(insn, InstructionWord.PseudoMapFd), map);
+        }
+        else if (_maps.TryFindGlobalData(sym, out int data))
+        {
+            long offset = InstructionWord.Imm(insn) + (long)sym.Value;
+            if (offset < 0 || offset > int.MaxValue)
+                throw Error(function.Section, source, $"global data offset {offset} of {sym} is out of range");
+            image[at] = InstructionWord.WithImm(InstructionWord.WithSrc(insn, InstructionWord.PseudoMapValue), data);
+            image[at + 1] = InstructionWord.WithImm(image[at + 1], (int)offset);
+        }
+        else if (_maps.IsMapSection(sym.SectionIndex))
+        {
+            throw Error(function.Section, source, $"{sym} is in the maps section but at offset {sym.Value}, where no map starts");
+        }
+        else
+        {
+            var section = _elf.SectionAt(sym.SectionIndex, $"{function.Section} instruction {source}");
+            throw Error(function.Section, source, section.IsExecutable
+                ? $"lddw of the address of function {sym} (a callback, BPF_PSEUDO_FUNC) is not supported"
+                : $"{sym} is in {section}, which is neither a map section nor global data (.data/.rodata/.bss)");
+        }
+    }
+
+    private void LinkCall(List<ulong> image, int at, BpfFunction caller, int source, ElfSection targetSection, long target,
+        List<(BpfFunction Function, int At)> placed, Dictionary<BpfFunction, int> positions)
+    {
+        if (!_code.TryGetValue(targetSection.Index, out var code))
+            throw Error(caller.Section, source, $"call into {targetSection}, which is not an executable section");
+        if (target < 0 || target >= code.Instructions.Length)
+            throw Error(caller.Section, source, $"call target instruction {target} is outside {targetSection} ({code.Instructions.Length} instructions)");
+        var callee = code.FunctionAt((int)target)
+            ?? throw Error(caller.Section, source, $"call target instruction {target} of {targetSection} is in no function");
+        if (!positions.TryGetValue(callee, out int calleeAt))
+            calleeAt = Place(callee, image, placed, positions);
+        long relative = calleeAt + (target - callee.Start) - (at + 1);
+        image[at] = InstructionWord.WithImm(image[at], (int)relative);
+    }
+
+    private int Place(BpfFunction function, List<ulong> image, List<(BpfFunction, int)> placed, Dictionary<BpfFunction, int> positions)
+    {
+        int at = image.Count;
+        var insns = _code[function.Section.Index].Instructions;
+        for (int i = 0; i < function.Length; i++) image.Add(insns[function.Start + i]);
+        placed.Add((function, at));
+        positions[function] = at;
+        return at;
+    }
+
+    private BpfLoadException Error(ElfSection section, int index, string what) =>
+        _elf.Error($"{section} instruction {index}: {what}");
+}

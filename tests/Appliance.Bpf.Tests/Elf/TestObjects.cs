@@ -1,0 +1,47 @@
+using Appliance.Bpf.Objects;
+using Appliance.TestSupport;
+
+namespace Appliance.Bpf.Tests.Elf;
+
+/// <summary>The example programs (programs/*.bpf.c) and the loader's test programs (TestPrograms/*.bpf.c),
+/// compiled once per test run with programs/Makefile (clang -O2 -g -target bpf -mcpu=v3) into a
+/// private temporary folder, so tests always see objects built from the current sources.</summary>
+public static class TestObjects
+{
+    public static readonly string[] Examples = ["allow_port", "counter", "vlan_tag", "rewrite", "redirect_map", "lpm_acl"];
+
+    private static readonly Lazy<string> Built = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static string ExamplePath(string name) => Path.Combine(Built.Value, "programs", name + ".bpf.o");
+
+    public static string TestProgramPath(string name) => Path.Combine(Built.Value, "test", name + ".bpf.o");
+
+    public static BpfObject LoadExample(string name) => BpfObjectLoader.Load(ExamplePath(name));
+
+    public static BpfObject LoadTestProgram(string name) => BpfObjectLoader.Load(TestProgramPath(name));
+
+    public static byte[] ExampleBytes(string name) => File.ReadAllBytes(ExamplePath(name));
+
+    private static string Build()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"mapp-bpf-objects-{Environment.ProcessId}");
+        var programs = Path.Combine(RepoRoot, "programs");
+        Shell.Check("make", "-s", "-C", programs, "OUT=" + Path.Combine(dir, "programs"));
+        Shell.Check("make", "-s", "-C", programs, "OUT=" + Path.Combine(dir, "test"),
+            "SRC=" + Path.Combine(RepoRoot, "tests", "Appliance.Bpf.Tests", "TestPrograms"));
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        };
+        return dir;
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "MetaAppliance.sln"))) return d.FullName;
+        throw new InvalidOperationException($"MetaAppliance.sln not found above {AppContext.BaseDirectory}");
+    }
+}
