@@ -1,0 +1,26 @@
+namespace Appliance.Config;
+
+/// <summary>The numeric limits the loader enforces (README "Config reference" explains each).</summary>
+public static class ConfigLimits
+{
+    /// <summary>Largest config file accepted. Real configs are a few KiB; this leaves room for large map contents.</summary>
+    public const int MaxFileBytes = 4 * 1024 * 1024;
+
+    /// <summary>Deepest nesting of objects/arrays accepted (a valid config needs 6).</summary>
+    public const int MaxDepth = 32;
+
+    /// <summary>Linux's minimum IPv4 MTU and ETH_MAX_MTU (netkit's min_mtu/max_mtu).</summary>
+    public const int MinMtu = 68, MaxMtu = 65535;
+
+    /// <summary>Head/tail room per frame: an AF_XDP frame is at most one 4 KiB page.</summary>
+    public const int MaxRoom = 4096;
+
+    /// <summary>IFNAMSIZ - 1.</summary>
+    public const int MaxInterfaceName = 15;
+
+    /// <summary>Names of programs and LEDs.</summary>
+    public const int MaxName = 64;
+
+    /// <summary>sizeof(sockaddr_un.sun_path) - 1.</summary>
+    public const int MaxSocketPath = 107;
+}

@@ -1,0 +1,83 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Appliance.Config;
+
+/// <summary>
+/// Loads a config file: encoding → JSON syntax → structure (against the source-generated model metadata)
+/// → deserialization with System.Text.Json source generation → semantic rules → (optionally) object files.
+/// Every stage reports all the problems it finds as located <see cref="ConfigError"/>s; a stage runs only
+/// when the one before it found none, because its input would not be trustworthy.
+/// </summary>
+public static class ConfigLoader
+{
+    public static ConfigLoadResult LoadFile(string path, ConfigLoadOptions? options = null)
+    {
+        string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(path);
+            if (Directory.Exists(path)) return FileFailure(path, baseDirectory, "is a directory; expected a JSON config file");
+            if (!info.Exists) return FileFailure(path, baseDirectory, "file not found");
+            if (info.Length > ConfigLimits.MaxFileBytes)
+                return FileFailure(path, baseDirectory,
+                    $"file is {info.Length} bytes; a config may be at most {ConfigLimits.MaxFileBytes} bytes ({ConfigLimits.MaxFileBytes / (1024 * 1024)} MiB)");
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            return FileFailure(path, baseDirectory, $"cannot read the file: {e.Message}");
+        }
+        return LoadBytes(bytes, path, baseDirectory, options);
+    }
+
+    /// <summary>Loads config text; <paramref name="fileName"/> names it in errors and its folder anchors object paths.</summary>
+    public static ConfigLoadResult LoadText(string text, string fileName, ConfigLoadOptions? options = null) =>
+        LoadBytes(Encoding.UTF8.GetBytes(text), fileName, Path.GetDirectoryName(Path.GetFullPath(fileName)) ?? ".", options);
+
+    public static ConfigLoadResult LoadBytes(byte[] bytes, string fileName, string baseDirectory, ConfigLoadOptions? options = null)
+    {
+        var errors = new List<ConfigError>();
+        var source = SourceDecoder.Decode(fileName, bytes, errors);
+        if (source is null) return Failed(errors, baseDirectory, null);
+        var tree = JsonSyntaxParser.Parse(source, errors);
+        if (tree is null) return Failed(errors, baseDirectory, null);
+
+        var map = new ConfigSourceMap(fileName);
+        new StructureChecker(source, ConfigJsonContext.Default.Options, map, errors).Check(tree, typeof(ApplianceConfig), new JsonPathBuilder(), nullAllowed: false);
+        if (errors.Count > 0) return Failed(errors, baseDirectory, map);
+
+        ApplianceConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize(source.Utf8.Span, ConfigJsonContext.Default.ApplianceConfig);
+        }
+        catch (JsonException e)
+        {
+            // Not expected after the structure check; kept so a gap between the two can never escape as an exception.
+            var at = source.PositionOf(e.LineNumber ?? 0, e.BytePositionInLine ?? 0);
+            errors.Add(new ConfigError(fileName, at.Line, at.Column, e.Path ?? "$", e.Message));
+            return Failed(errors, baseDirectory, map);
+        }
+        if (config is null)
+        {
+            errors.Add(new ConfigError(fileName, 1, 1, "$", "expected a JSON object, got null"));
+            return Failed(errors, baseDirectory, map);
+        }
+
+        var issues = ConfigValidator.Validate(config);
+        if (issues.Items.Count == 0 && options?.ProgramObjects is not null)
+            ProgramObjectCheck.Run(config, baseDirectory, options, issues);
+        errors.AddRange(issues.Items.Select(i => map.Error(i.Path, i.Message)));
+        return errors.Count > 0
+            ? Failed(errors, baseDirectory, map)
+            : new ConfigLoadResult { Config = config, BaseDirectory = baseDirectory, SourceMap = map };
+    }
+
+    private static ConfigLoadResult FileFailure(string path, string baseDirectory, string message) =>
+        Failed([new ConfigError(path, 1, 1, "$", message)], baseDirectory, null);
+
+    private static ConfigLoadResult Failed(List<ConfigError> errors, string baseDirectory, ConfigSourceMap? map) =>
+        new() { Errors = errors, BaseDirectory = baseDirectory, SourceMap = map };
+}

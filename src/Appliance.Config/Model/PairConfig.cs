@@ -1,0 +1,27 @@
+namespace Appliance.Config;
+
+/// <summary>A meta pair: the tenant's interface (peer) and the appliance's end (primary).</summary>
+public sealed record PairConfig
+{
+    /// <summary>Pair name (at most 15 characters, so the primary end can carry it as interface name).</summary>
+    public required string Name { get; init; }
+
+    public required PairMode Mode { get; init; }
+
+    /// <summary>Name of the port that the primary side transmits on.</summary>
+    public required string Uplink { get; init; }
+
+    public required TenantConfig Tenant { get; init; }
+
+    /// <summary>Bytes reserved in front of every frame so programs can push headers.</summary>
+    public int Headroom { get; init; }
+
+    /// <summary>Bytes reserved behind every frame so programs can grow it.</summary>
+    public int Tailroom { get; init; }
+
+    /// <summary>World → tenant side (BPF_NETKIT_PRIMARY).</summary>
+    public PairSideConfig Primary { get; init; } = new();
+
+    /// <summary>Tenant → world side (BPF_NETKIT_PEER).</summary>
+    public PairSideConfig Peer { get; init; } = new();
+}

@@ -1,0 +1,17 @@
+namespace Appliance.Config;
+
+/// <summary>A board Ethernet interface the appliance owns.</summary>
+public sealed record PortConfig
+{
+    /// <summary>Kernel interface name, e.g. "eth0".</summary>
+    public required string Name { get; init; }
+
+    /// <summary>What happens to frames that match no pair.</summary>
+    public UnclaimedPolicy Unclaimed { get; init; } = UnclaimedPolicy.Kernel;
+
+    /// <summary>MAC to set on the port; null leaves the board's own.</summary>
+    public MacAddress? Mac { get; init; }
+
+    /// <summary>MTU to set on the port; null leaves it as it is.</summary>
+    public int? Mtu { get; init; }
+}

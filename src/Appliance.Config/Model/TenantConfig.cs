@@ -1,0 +1,19 @@
+namespace Appliance.Config;
+
+/// <summary>The peer end as the tenant sees it: which namespace, which name, which addresses.</summary>
+public sealed record TenantConfig
+{
+    /// <summary>Network namespace name (as in `ip netns`); created when missing.</summary>
+    public required string Netns { get; init; }
+
+    /// <summary>Interface name inside the namespace.</summary>
+    public required string Interface { get; init; }
+
+    /// <summary>Tenant MAC; null lets the appliance learn it from what the tenant sends.</summary>
+    public MacAddress? Mac { get; init; }
+
+    public int Mtu { get; init; } = 1500;
+
+    /// <summary>Addresses with prefix length, as `ip addr add` takes them.</summary>
+    public IReadOnlyList<InterfaceAddress> Addresses { get; init; } = [];
+}

@@ -1,0 +1,34 @@
+namespace Appliance.Config;
+
+/// <summary>A pair's uplink exists, its rooms and tenant MTU are in range, its tenant names are usable and its tenant interface is its own.</summary>
+internal sealed class PairRule : IConfigRule
+{
+    public void Check(ApplianceConfig config, ConfigIssues issues)
+    {
+        var ports = config.Ports.Select(p => p.Name).ToList();
+        var tenantInterfaces = new Dictionary<(string, string), int>();
+        for (int i = 0; i < config.Pairs.Count; i++)
+        {
+            var pair = config.Pairs[i];
+            string at = $"$.pairs[{i}]";
+            if (!ports.Contains(pair.Uplink, StringComparer.Ordinal))
+                issues.Add($"{at}.uplink", $"unknown port \"{pair.Uplink}\" ({ExpectedOneOf(ports, "ports")})");
+            RangeCheck.Check(pair.Headroom, 0, ConfigLimits.MaxRoom, $"{at}.headroom", "headroom", issues);
+            RangeCheck.Check(pair.Tailroom, 0, ConfigLimits.MaxRoom, $"{at}.tailroom", "tailroom", issues);
+
+            var tenant = pair.Tenant;
+            if (NameSyntax.NameProblem(tenant.Netns, 255) is { } netnsProblem) issues.Add($"{at}.tenant.netns", netnsProblem);
+            if (NameSyntax.InterfaceNameProblem(tenant.Interface) is { } ifProblem) issues.Add($"{at}.tenant.interface", ifProblem);
+            RangeCheck.Check(tenant.Mtu, ConfigLimits.MinMtu, ConfigLimits.MaxMtu, $"{at}.tenant.mtu", "mtu", issues);
+            if (tenant.Mac is MacAddress mac) UnicastMac.Check(mac, $"{at}.tenant.mac", issues);
+            if (!tenantInterfaces.TryAdd((tenant.Netns, tenant.Interface), i))
+                issues.Add($"{at}.tenant.interface",
+                    $"interface \"{tenant.Interface}\" in netns \"{tenant.Netns}\" is already the tenant of $.pairs[{tenantInterfaces[(tenant.Netns, tenant.Interface)]}]");
+            if (pair.Mode == PairMode.L3 && tenant.Addresses.Count == 0)
+                issues.Add($"{at}.tenant.addresses", "an l3 pair needs at least one address: the appliance routes to the tenant by its prefixes");
+        }
+    }
+
+    internal static string ExpectedOneOf(IReadOnlyCollection<string> names, string what) =>
+        names.Count == 0 ? $"the config defines no {what}" : $"expected one of: {string.Join(", ", names)}";
+}
