@@ -1,0 +1,49 @@
+using Appliance.Host.Leds;
+using Appliance.Host.Leds.Backends;
+using Appliance.Interop;
+
+namespace Appliance.Host.Init;
+
+/// <summary>`meta-appliance` as PID 1 (or with `--init`): system setup, the child reaper, signal handling,
+/// the LED thread, and the supervised appliance body. As PID 1 <see cref="Run"/> never returns; otherwise
+/// it returns 0 after SIGTERM/SIGINT once the body has stopped.</summary>
+public static class InitProcess
+{
+    public static bool IsPid1 => LibC.GetPid() == 1;
+
+    public static int Run(InitOptions options, ApplianceBody body, TextWriter? log = null)
+    {
+        log ??= Console.Error;
+        var pid1 = IsPid1;
+        var time = MonotonicTimeSource.Instance;
+        var state = new ApplianceState();
+        log.WriteLine($"init: level=info pid={Environment.ProcessId} msg=\"meta-appliance init starting{(pid1 ? " as PID 1" : "")}\"");
+        using var signals = new ShutdownSignals(pid1, log);
+        try
+        {
+            if (!options.SkipSystemSetup)
+                new SystemSetup(LinuxInitPlatform.Instance, state, time, log).Run(options);
+            if (!pid1) ChildReaper.BecomeSubreaper();
+        }
+        catch (Exception e)
+        {
+            // Never let a setup bug take PID 1 down: log it, show it, carry on.
+            state.RaiseFault(SystemSetup.FaultSource, e.Message);
+            log.WriteLine($"init: level=error msg=\"system setup failed: {e}\"");
+        }
+        using var reaper = new ChildReaper(log);
+        reaper.Start();
+        using var lines = new LedLineFactory(() => new LibGpiodBackend());
+        using var leds = new LedController(lines, state, time, log);
+        leds.Start();
+        var stopping = pid1 ? CancellationToken.None : signals.Token;
+        new Supervisor(state, time, log, options.Backoff, leds).Run(body, stopping);
+        while (pid1)
+        {
+            // Unreachable (the supervisor only returns when stopping is cancelled); kept as the last guard.
+            log.WriteLine("init: level=error msg=\"supervisor returned as PID 1; holding\"");
+            Thread.Sleep(Timeout.Infinite);
+        }
+        return 0;
+    }
+}

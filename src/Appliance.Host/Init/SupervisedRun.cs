@@ -1,0 +1,16 @@
+using Appliance.Host.Leds;
+
+namespace Appliance.Host.Init;
+
+/// <summary>What one attempt of the <see cref="ApplianceBody"/> gets: its number (1-based), the stop token,
+/// the shared state, the LED controller (null where there are no LEDs, e.g. unit tests), and a way to say
+/// "I am up", which clears the supervisor's fault and resets the backoff.</summary>
+public sealed class SupervisedRun(int attempt, CancellationToken stopping, ApplianceState state, LedController? leds, Action reportStarted)
+{
+    public int Attempt { get; } = attempt;
+    public CancellationToken Stopping { get; } = stopping;
+    public ApplianceState State { get; } = state;
+    public LedController? Leds { get; } = leds;
+
+    public void ReportStarted() => reportStarted();
+}

@@ -1,0 +1,48 @@
+using Appliance.Host.Leds;
+
+namespace Appliance.Host.Init;
+
+/// <summary>Runs the appliance body forever: when it throws (or returns without being asked to stop) the
+/// failure is logged, raised as a fault under <see cref="FaultSource"/> (the status/fault LEDs show it), and
+/// the body runs again after a backoff. <see cref="Run"/> returns only when <c>stopping</c> is cancelled,
+/// which never happens as PID 1.</summary>
+public sealed class Supervisor(ApplianceState state, ITimeSource time, TextWriter log, RestartBackoff backoff, LedController? leds = null)
+{
+    public const string FaultSource = "supervisor";
+
+    public void Run(ApplianceBody body, CancellationToken stopping)
+    {
+        var delay = backoff.Initial;
+        for (var attempt = 1; !stopping.IsCancellationRequested; attempt++)
+        {
+            var started = false;
+            var run = new SupervisedRun(attempt, stopping, state, leds, () =>
+            {
+                started = true;
+                state.ClearFault(FaultSource);
+                log.WriteLine($"supervisor: level=info attempt={attempt} msg=\"appliance started\"");
+            });
+            string failure;
+            try
+            {
+                body(run);
+                if (stopping.IsCancellationRequested) break;
+                failure = "the appliance stopped without being asked to";
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                failure = $"{e.GetType().Name}: {e.Message}";
+            }
+            if (started) delay = backoff.Initial;
+            state.RaiseFault(FaultSource, failure);
+            log.WriteLine($"supervisor: level=error attempt={attempt} retry_in={delay.TotalSeconds}s msg=\"{failure}\"");
+            time.WaitUntil(time.Now + delay, stopping);
+            delay = backoff.After(delay);
+        }
+        log.WriteLine("supervisor: level=info msg=\"stopped\"");
+    }
+}

@@ -1,0 +1,54 @@
+using System.Runtime.InteropServices;
+
+namespace Appliance.Interop;
+
+/// <summary>The platform calls of the appliance's init (PID 1) duties: mount, finit_module, child reaping
+/// (waitid/waitpid, never reboot), prctl. Raw: each returns -1 and leaves errno on failure; the Init layer
+/// turns that into <see cref="PlatformException"/>.</summary>
+public static unsafe partial class InitSyscalls
+{
+    private const string Lib = "libc";
+
+    // mount(2) flags (include/uapi/linux/mount.h).
+    public const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_RELATIME = 1 << 21;
+
+    // open(2) flags, identical on x86-64 and arm64.
+    public const int O_RDONLY = 0, O_CLOEXEC = 0x80000;
+
+    // finit_module(2) flags: the kernel decompresses .ko.xz/.ko.zst itself when CONFIG_MODULE_DECOMPRESS=y.
+    public const int MODULE_INIT_COMPRESSED_FILE = 4;
+
+    // waitid(2)/waitpid(2).
+    public const int P_ALL = 0, WNOHANG = 1, WEXITED = 4, WNOWAIT = 0x01000000;
+
+    // prctl(2).
+    public const int PR_SET_NAME = 15, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37;
+
+    /// <summary>Size of siginfo_t on Linux (both architectures); si_pid is at offset 16, si_status at 24.</summary>
+    public const int SigInfoSize = 128, SigInfoPidOffset = 16, SigInfoStatusOffset = 24, SigInfoCodeOffset = 8;
+
+    [LibraryImport(Lib, EntryPoint = "mount", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int Mount(string source, string target, string? fileSystemType, ulong flags, string? data);
+
+    [LibraryImport(Lib, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "waitid", SetLastError = true)]
+    public static partial int WaitId(int idType, int id, byte* info, int options);
+
+    [LibraryImport(Lib, EntryPoint = "waitpid", SetLastError = true)]
+    public static partial int WaitPid(int pid, int* status, int options);
+
+    [LibraryImport(Lib, EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    /// <summary>finit_module(fd, params, flags) through syscall(2): glibc 2.36 has no wrapper.</summary>
+    public static int FinitModule(int fd, string parameters, int flags)
+    {
+        var number = LibC.IsArm64 ? 273 : 313;
+        var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(parameters) + 1];
+        System.Text.Encoding.UTF8.GetBytes(parameters, bytes);
+        fixed (byte* p = bytes)
+            return (int)LibC.Syscall(number, fd, (long)p, flags);
+    }
+}
