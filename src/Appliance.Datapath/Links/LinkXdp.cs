@@ -1,0 +1,63 @@
+using Appliance.Interop;
+using static Appliance.Interop.NetlinkRoute;
+
+namespace Appliance.Datapath.Links;
+
+/// <summary>XDP attach/detach/query through netlink IFLA_XDP, for interfaces in the namespace of
+/// <paramref name="links"/>. This is the fallback for kernels without BPF_LINK_CREATE for XDP; unlike a
+/// bpf_link, a netlink-attached program stays after the process exits, so a crashed run leaves it behind
+/// (see <see cref="Query(string)"/>; detach it before attaching a bpf_link, which otherwise fails EBUSY).</summary>
+public sealed class LinkXdp(LinkManager links)
+{
+    /// <summary>Attaches program <paramref name="programFd"/> to <paramref name="name"/>. Pass
+    /// <see cref="LinkXdpFlags.SkbMode"/> or <see cref="LinkXdpFlags.DrvMode"/> (none: the kernel picks native
+    /// when the driver has it); with <see cref="LinkXdpFlags.Replace"/>, <paramref name="expectedProgramFd"/>
+    /// names the program to replace.</summary>
+    public void Attach(string name, int programFd, LinkXdpFlags flags, int expectedProgramFd = -1)
+    {
+        if (programFd < 0) throw new ArgumentOutOfRangeException(nameof(programFd), "use Detach to remove a program");
+        Set(name, programFd, flags, expectedProgramFd, $"attach XDP program fd {programFd} ({flags})");
+    }
+
+    /// <summary>Attaches by ifindex (see <see cref="Attach(string, int, LinkXdpFlags, int)"/>).</summary>
+    public void Attach(int ifindex, int programFd, LinkXdpFlags flags, int expectedProgramFd = -1) =>
+        Attach(links.Get(ifindex).Name, programFd, flags, expectedProgramFd);
+
+    /// <summary>Detaches the program attached in the mode given by <paramref name="modeFlags"/> (the same mode
+    /// flag used to attach it; use <see cref="Query(string)"/> to find it).</summary>
+    public void Detach(string name, LinkXdpFlags modeFlags) =>
+        Set(name, -1, modeFlags & ~(LinkXdpFlags.UpdateIfNoExist | LinkXdpFlags.Replace), -1, $"detach XDP ({modeFlags})");
+
+    /// <summary>Detaches whatever single-mode program <see cref="Query(string)"/> reports (no-op when none).</summary>
+    public void DetachAny(string name)
+    {
+        var state = Query(name);
+        if ((state.Mode == LinkXdpMode.Generic) || state.GenericProgramId != 0) Detach(name, LinkXdpFlags.SkbMode);
+        if ((state.Mode == LinkXdpMode.Driver) || state.DriverProgramId != 0) Detach(name, LinkXdpFlags.DrvMode);
+        if ((state.Mode == LinkXdpMode.Hardware) || state.HardwareProgramId != 0) Detach(name, LinkXdpFlags.HwMode);
+    }
+
+    /// <summary>Which XDP programs are attached, in which mode (IFLA_XDP_ATTACHED, IFLA_XDP_*PROG_ID).</summary>
+    public LinkXdpState Query(string name) => links.Get(name).Xdp;
+
+    /// <summary>Query by ifindex.</summary>
+    public LinkXdpState Query(int ifindex) => links.Get(ifindex).Xdp;
+
+    private void Set(string name, int programFd, LinkXdpFlags flags, int expectedFd, string what) =>
+        links.SetLink(0, name, what, (ref NetlinkWriter w) =>
+        {
+            int xdp = w.BeginNested(IFLA_XDP);
+            w.PutS32(IFLA_XDP_FD, programFd);
+            if (flags != LinkXdpFlags.None) w.PutU32(IFLA_XDP_FLAGS, (uint)flags);
+            if ((flags & LinkXdpFlags.Replace) != 0) w.PutS32(IFLA_XDP_EXPECTED_FD, expectedFd);
+            w.EndNested(xdp);
+        }, errno => errno switch
+        {
+            Errno.EBUSY => "An XDP program is already attached (perhaps left by a crashed run, or a bpf_link owns it); " +
+                           "Query it and Detach it, or attach with Replace",
+            Errno.EEXIST => "Native and generic XDP cannot be active at the same time; detach the other mode first",
+            Errno.EOPNOTSUPP => "The driver has no native XDP; attach in SKB (generic) mode",
+            Errno.EINVAL => "The mode flags or program are not accepted (is it an XDP program? one mode flag only?)",
+            _ => null,
+        });
+}

@@ -1,0 +1,162 @@
+using System.Net.NetworkInformation;
+using Appliance.Datapath.Links;
+using Appliance.Interop;
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Datapath.Tests.Links;
+
+[Collection(KernelCollection.Name)]
+public sealed class LinkManagerTests
+{
+    [PrivilegedFact]
+    public void Veth_pair_moved_renamed_and_configured_is_seen_by_iproute2()
+    {
+        using var scratch = new ScratchState();
+        string ns = scratch.Namespace("links");
+        string primary = scratch.Interface(), tenantTmp = scratch.Interface(), tenant = NetNamespace.UniqueInterface("mapp");
+
+        NetworkNamespace.Create(ns);
+        Assert.True(IpJson.NamespaceExists(ns), "ip netns list should show the namespace we created");
+
+        using var root = new LinkManager();
+        var created = root.CreateVethPair(primary, tenantTmp);
+        Assert.Equal("veth", created.Kind);
+        Assert.Equal(primary, IpJson.RequireLink(primary).GetProperty("ifname").GetString());
+        int peerIndex = root.Get(tenantTmp).Index;
+        Assert.Equal(peerIndex, created.PeerIndex);
+
+        root.MoveToNamespace(tenantTmp, ns);
+        Assert.Null(IpJson.Link(tenantTmp));
+        Assert.NotNull(IpJson.Link(tenantTmp, ns));
+
+        using var inside = new LinkManager(ns);
+        inside.Rename(tenantTmp, tenant);
+        var mac = PhysicalAddress.Parse("02-AA-BB-CC-DD-01");
+        inside.SetMac(tenant, mac);
+        inside.SetMtu(tenant, 1400);
+        inside.SetUp(tenant, true);
+
+        var seen = IpJson.RequireLink(tenant, ns);
+        Assert.Equal("02:aa:bb:cc:dd:01", seen.GetProperty("address").GetString());
+        Assert.Equal(1400, seen.GetProperty("mtu").GetInt32());
+        Assert.Contains("UP", IpJson.Flags(seen));
+        Assert.Null(IpJson.Link(tenantTmp, ns));
+
+        var info = inside.Get(tenant);
+        Assert.Equal(mac, info.Mac);
+        Assert.Equal(1400, info.Mtu);
+        Assert.True(info.IsUp);
+        Assert.False(info.Carrier); // the primary end is still down
+        Assert.Equal(LinkOperState.LowerLayerDown, info.OperState);
+
+        root.SetUp(primary, true);
+        root.SetPromiscuous(primary, true);
+        var primarySeen = IpJson.RequireLink(primary);
+        Assert.Contains("PROMISC", IpJson.Flags(primarySeen));
+        Assert.True(WaitFor(() => inside.Get(tenant).Carrier), "tenant end should get carrier once both ends are up");
+        Assert.Contains(inside.List(), l => l.Name == tenant);
+
+        root.Delete(primary);
+        Assert.Null(IpJson.Link(primary));
+        Assert.Null(IpJson.Link(tenant, ns)); // a veth goes away with its peer
+
+        NetworkNamespace.Delete(ns);
+        Assert.False(IpJson.NamespaceExists(ns));
+    }
+
+    [PrivilegedFact]
+    public void Veth_peer_can_be_created_directly_inside_a_namespace()
+    {
+        using var scratch = new ScratchState();
+        string ns = scratch.Namespace("peerns");
+        string primary = scratch.Interface(), tenant = NetNamespace.UniqueInterface("mapp");
+        NetworkNamespace.Create(ns);
+        using var root = new LinkManager();
+        root.CreateVethPair(primary, tenant, peerNamespace: ns, mtu: 1500);
+        Assert.Null(IpJson.Link(tenant));
+        Assert.Equal(1500, IpJson.RequireLink(tenant, ns).GetProperty("mtu").GetInt32());
+    }
+
+    [PrivilegedFact]
+    public void Missing_interface_reports_ENODEV_with_its_name()
+    {
+        using var root = new LinkManager();
+        string missing = NetNamespace.UniqueInterface("mapp");
+        var e = Assert.Throws<PlatformException>(() => root.Get(missing));
+        Assert.Equal(Errno.ENODEV, e.Errno);
+        Assert.Contains(missing, e.Message);
+        var e2 = Assert.Throws<PlatformException>(() => root.SetMtu(missing, 1400));
+        Assert.Equal(Errno.ENODEV, e2.Errno);
+        Assert.Contains(missing, e2.Message);
+        Assert.Contains("RTM_SETLINK", e2.Message);
+        Assert.Null(root.TryGet(missing));
+    }
+
+    [PrivilegedFact]
+    public void Duplicate_name_reports_EEXIST_with_names_and_advice()
+    {
+        using var scratch = new ScratchState();
+        string a = scratch.Interface(), b = scratch.Interface();
+        using var root = new LinkManager();
+        root.CreateVethPair(a, b);
+        var e = Assert.Throws<PlatformException>(() => root.CreateVethPair(a, NetNamespace.UniqueInterface("mapp")));
+        Assert.Equal(Errno.EEXIST, e.Errno);
+        Assert.Contains(a, e.Message);
+        Assert.Contains("already exists", e.Message);
+    }
+
+    [PrivilegedFact]
+    public void Kernel_extended_ack_text_reaches_the_exception()
+    {
+        using var scratch = new ScratchState();
+        string a = scratch.Interface(), b = scratch.Interface();
+        using var root = new LinkManager();
+        root.CreateVethPair(a, b);
+        // 70000 is above the veth's max MTU; the kernel explains itself through extack.
+        var e = Assert.Throws<PlatformException>(() => root.SetMtu(a, 70000));
+        Assert.Equal(Errno.EINVAL, e.Errno);
+        Assert.Contains("Kernel says:", e.Message);
+        Assert.Contains("MTU", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [PrivilegedFact]
+    public void Namespace_that_does_not_exist_is_reported_by_name()
+    {
+        using var scratch = new ScratchState();
+        string a = scratch.Interface(), b = scratch.Interface();
+        string missing = NetNamespace.UniqueName("absent");
+        var e = Assert.Throws<PlatformException>(() => new LinkManager(missing));
+        Assert.Equal(Errno.ENOENT, e.Errno);
+        Assert.Contains(missing, e.Message);
+
+        using var root = new LinkManager();
+        root.CreateVethPair(a, b);
+        var e2 = Assert.Throws<PlatformException>(() => root.MoveToNamespace(b, missing));
+        Assert.Equal(Errno.ENOENT, e2.Errno);
+        Assert.Contains(missing, e2.Message);
+        Assert.NotNull(IpJson.Link(b)); // nothing moved
+    }
+
+    [PrivilegedFact]
+    public void Creating_an_existing_namespace_reports_EEXIST()
+    {
+        using var scratch = new ScratchState();
+        string ns = scratch.Namespace("dup");
+        NetworkNamespace.Create(ns);
+        var e = Assert.Throws<PlatformException>(() => NetworkNamespace.Create(ns));
+        Assert.Equal(Errno.EEXIST, e.Errno);
+        Assert.Contains(ns, e.Message);
+    }
+
+    internal static bool WaitFor(Func<bool> condition, int timeoutMs = 10_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (Environment.TickCount64 < deadline)
+        {
+            if (condition()) return true;
+            Thread.Sleep(20);
+        }
+        return condition();
+    }
+}
