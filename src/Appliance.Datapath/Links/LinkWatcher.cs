@@ -1,0 +1,165 @@
+using Appliance.Interop;
+using static Appliance.Interop.NetlinkRoute;
+
+namespace Appliance.Datapath.Links;
+
+/// <summary>Watches interfaces of one namespace through the RTNLGRP_LINK multicast group and reports
+/// added / up / down / carrier / renamed / changed / deleted events to a callback, on its own thread, which
+/// sleeps in poll() until the kernel or <see cref="Dispose"/> wakes it (no busy loop, no timer). If the
+/// kernel drops notifications (ENOBUFS), the watcher re-reads every link and reports the differences.</summary>
+public sealed class LinkWatcher : IDisposable
+{
+    private readonly Action<LinkEvent> _onEvent;
+    private readonly Action<Exception> _onError;
+    private readonly HashSet<string>? _names;
+    private readonly NetlinkSocket _events;
+    private readonly LinkManager _snapshots;
+    private readonly Dictionary<int, LinkInfo> _known = [];
+    private readonly Thread _thread;
+    private readonly int _wakeFd;
+    private int _disposed;
+
+    /// <summary>Starts watching. <paramref name="names"/> limits events to those interfaces (followed by
+    /// ifindex across renames); null watches all. <paramref name="onEvent"/> runs on the watcher thread; an
+    /// exception it throws, or a failure of the watcher itself, goes to <paramref name="onError"/> (default:
+    /// stderr) and the watcher keeps going where it can.</summary>
+    public LinkWatcher(Action<LinkEvent> onEvent, string? netns = null, IEnumerable<string>? names = null,
+        Action<Exception>? onError = null)
+    {
+        _onEvent = onEvent;
+        _onError = onError ?? (e => Console.Error.WriteLine($"link watcher ({netns ?? "root netns"}): {e.Message}"));
+        _names = names is null ? null : new HashSet<string>(names, StringComparer.Ordinal);
+        Namespace = netns;
+        // Subscribe before the first snapshot so no change falls between them.
+        _events = NetworkNamespace.RunInside(netns, () =>
+        {
+            var s = NetlinkSocket.Open();
+            try
+            {
+                s.JoinGroup(RTNLGRP_LINK);
+                s.SetReceiveBuffer(1 << 20);
+                return s;
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+        });
+        try
+        {
+            _snapshots = new LinkManager(netns);
+            foreach (var link in _snapshots.List())
+                if (IsWatched(link)) _known[link.Index] = link;
+            _wakeFd = SocketCalls.EventFd(0, SocketCalls.EFD_CLOEXEC | SocketCalls.EFD_NONBLOCK);
+            if (_wakeFd < 0) throw PlatformException.FromLastError("eventfd", "link watcher");
+        }
+        catch
+        {
+            _snapshots?.Dispose();
+            _events.Dispose();
+            throw;
+        }
+        _thread = new Thread(Run) { IsBackground = true, Name = $"link watcher {netns ?? "root"}" };
+        _thread.Start();
+    }
+
+    /// <summary>The watched namespace; null for the appliance's own.</summary>
+    public string? Namespace { get; }
+
+    private bool IsWatched(LinkInfo link) => _names is null || _names.Contains(link.Name) || _known.ContainsKey(link.Index);
+
+    private unsafe void Run()
+    {
+        var buffer = new byte[64 * 1024];
+        var fds = stackalloc SocketCalls.PollFd[2];
+        while (true)
+        {
+            fds[0] = new SocketCalls.PollFd { Fd = _events.Fd, Events = SocketCalls.POLLIN };
+            fds[1] = new SocketCalls.PollFd { Fd = _wakeFd, Events = SocketCalls.POLLIN };
+            if (SocketCalls.Poll(fds, 2, -1) < 0)
+            {
+                if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
+                _onError(PlatformException.FromLastError("poll", "link watcher"));
+                return;
+            }
+            if (fds[1].REvents != 0) return;
+            try { Drain(buffer); }
+            catch (Exception e) { _onError(e); }
+        }
+    }
+
+    private void Drain(byte[] buffer)
+    {
+        while (true)
+        {
+            int n = _events.Receive(buffer, nonBlocking: true);
+            if (n == -Errno.EAGAIN) return;
+            if (n == -Errno.EINTR) continue;
+            if (n == -Errno.ENOBUFS)
+            {
+                Resynchronize();
+                continue;
+            }
+            var reader = new NetlinkMessageReader(buffer.AsSpan(0, n));
+            while (reader.TryRead(out var message))
+            {
+                if (message.Type == RTM_NEWLINK) Observe(LinkInfo.Parse(message.Payload));
+                else if (message.Type == RTM_DELLINK) Removed(LinkInfo.Parse(message.Payload));
+            }
+        }
+    }
+
+    /// <summary>After lost notifications: compares a fresh dump with what we knew.</summary>
+    private void Resynchronize()
+    {
+        var now = _snapshots.List();
+        var present = new HashSet<int>(now.Select(l => l.Index));
+        foreach (var gone in _known.Values.Where(l => !present.Contains(l.Index)).ToArray()) Removed(gone);
+        foreach (var link in now) Observe(link);
+    }
+
+    private void Observe(LinkInfo link)
+    {
+        if (!IsWatched(link)) return;
+        if (!_known.TryGetValue(link.Index, out var before))
+        {
+            _known[link.Index] = link;
+            Emit(LinkEventKind.Added, link);
+            return;
+        }
+        _known[link.Index] = link;
+        bool reported = false;
+        if (before.Name != link.Name) reported |= Emit(LinkEventKind.Renamed, link, before.Name);
+        if (before.IsUp != link.IsUp) reported |= Emit(link.IsUp ? LinkEventKind.AdminUp : LinkEventKind.AdminDown, link);
+        if (before.Carrier != link.Carrier) reported |= Emit(link.Carrier ? LinkEventKind.CarrierUp : LinkEventKind.CarrierDown, link);
+        if (!reported && (before.Mtu != link.Mtu || !Equals(before.Mac, link.Mac) || before.Flags != link.Flags
+                          || before.Xdp != link.Xdp || before.Alias != link.Alias))
+            Emit(LinkEventKind.Changed, link);
+    }
+
+    private void Removed(LinkInfo link)
+    {
+        bool known = _known.Remove(link.Index);
+        if (known || _names is null || _names.Contains(link.Name)) Emit(LinkEventKind.Deleted, link);
+    }
+
+    private bool Emit(LinkEventKind kind, LinkInfo link, string? previousName = null)
+    {
+        try { _onEvent(new LinkEvent(kind, link, Namespace, previousName)); }
+        catch (Exception e) { _onError(e); }
+        return true;
+    }
+
+    /// <summary>Stops the thread (wakes it through an eventfd and joins it) and closes the sockets.</summary>
+    public unsafe void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        ulong one = 1;
+        SocketCalls.Write(_wakeFd, &one, sizeof(ulong));
+        if (Thread.CurrentThread != _thread) _thread.Join(); // from inside a callback: the loop ends on return
+        LibC.Close(_wakeFd);
+        _events.Dispose();
+        _snapshots.Dispose();
+    }
+}

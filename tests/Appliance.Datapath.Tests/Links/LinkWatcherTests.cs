@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using Appliance.Datapath.Links;
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Datapath.Tests.Links;
+
+[Collection(KernelCollection.Name)]
+public sealed class LinkWatcherTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
+    [PrivilegedFact]
+    public void Carrier_follows_the_peer_and_deletion_is_reported()
+    {
+        using var scratch = new ScratchState();
+        string ns = scratch.Namespace("watch");
+        string primary = scratch.Interface(), tenant = NetNamespace.UniqueInterface("mapp");
+        NetworkNamespace.Create(ns);
+        using var root = new LinkManager();
+        root.CreateVethPair(primary, tenant, peerNamespace: ns);
+        using var inside = new LinkManager(ns);
+        inside.SetUp(tenant, true);
+
+        var events = new BlockingCollection<LinkEvent>();
+        var errors = new ConcurrentQueue<Exception>();
+        using (var watcher = new LinkWatcher(events.Add, ns, [tenant], errors.Enqueue))
+        {
+            root.SetUp(primary, true);
+            var up = Next(events, LinkEventKind.CarrierUp);
+            Assert.Equal(tenant, up.Link.Name);
+            Assert.True(up.Link.Carrier);
+            Assert.Equal(ns, up.Namespace);
+
+            root.SetUp(primary, false);
+            var down = Next(events, LinkEventKind.CarrierDown);
+            Assert.False(down.Link.Carrier);
+            Assert.True(down.Link.IsUp); // the tenant end itself stays administratively up
+
+            inside.SetUp(tenant, false);
+            Next(events, LinkEventKind.AdminDown);
+
+            root.Delete(primary); // takes the tenant end with it
+            var deleted = Next(events, LinkEventKind.Deleted);
+            Assert.Equal(tenant, deleted.Link.Name);
+        }
+        Assert.Empty(errors);
+    }
+
+    [PrivilegedFact]
+    public void Only_watched_interfaces_are_reported_and_renames_are_followed()
+    {
+        using var scratch = new ScratchState();
+        string watched = scratch.Interface(), peer = scratch.Interface(), renamed = scratch.Interface();
+        string other = scratch.Interface(), otherPeer = scratch.Interface();
+        using var root = new LinkManager();
+        var events = new BlockingCollection<LinkEvent>();
+        using var watcher = new LinkWatcher(events.Add, names: [watched]);
+
+        root.CreateVethPair(other, otherPeer);          // not watched: no event
+        root.CreateVethPair(watched, peer);
+        var added = Next(events, LinkEventKind.Added);
+        Assert.Equal(watched, added.Link.Name);
+
+        root.Rename(watched, renamed);
+        var rename = Next(events, LinkEventKind.Renamed);
+        Assert.Equal(watched, rename.PreviousName);
+        Assert.Equal(renamed, rename.Link.Name);
+
+        root.SetMtu(renamed, 1280);                     // still followed by ifindex
+        var changed = Next(events, LinkEventKind.Changed);
+        Assert.Equal(1280, changed.Link.Mtu);
+
+        Assert.DoesNotContain(events.ToArray(), e => e.Link.Name is var n && (n == other || n == otherPeer));
+    }
+
+    [PrivilegedFact]
+    public void Dispose_stops_the_thread_promptly()
+    {
+        var events = new BlockingCollection<LinkEvent>();
+        var watcher = new LinkWatcher(events.Add);
+        var started = Environment.TickCount64;
+        watcher.Dispose();
+        Assert.True(Environment.TickCount64 - started < 5000, "Dispose should wake the poll and join at once");
+        watcher.Dispose(); // idempotent
+    }
+
+    /// <summary>The next event of <paramref name="kind"/>, skipping others (the kernel sends extra updates).</summary>
+    private static LinkEvent Next(BlockingCollection<LinkEvent> events, LinkEventKind kind)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        var seen = new List<LinkEvent>();
+        while (DateTime.UtcNow < deadline)
+        {
+            if (!events.TryTake(out var e, TimeSpan.FromMilliseconds(200))) continue;
+            if (e.Kind == kind) return e;
+            seen.Add(e);
+        }
+        throw new Xunit.Sdk.XunitException($"no {kind} event within {Patience}; saw: {string.Join(", ", seen.Select(s => $"{s.Kind} {s.Link.Name}"))}");
+    }
+}
