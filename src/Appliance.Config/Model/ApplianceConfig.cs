@@ -3,25 +3,30 @@ using System.Text.Json.Serialization;
 namespace Appliance.Config;
 
 /// <summary>The root of a MetaAppliance config file (README "Config reference").</summary>
+/// <remarks>
+/// Required members are <c>init</c>; optional members have setters because System.Text.Json source
+/// generation passes default(T) for every missing <c>init</c> member and would wipe their defaults.
+/// Treat a loaded config as immutable: build changed copies with <c>with</c>.
+/// </remarks>
 public sealed record ApplianceConfig
 {
     /// <summary>Editors' schema link ("$schema"); ignored by the appliance.</summary>
     [JsonPropertyName("$schema")]
-    public string? Schema { get; init; }
+    public string? Schema { get; set; }
 
     /// <summary>Board profile name (a folder under board/), e.g. "qemu-virt".</summary>
     public required string Board { get; init; }
 
     /// <summary>Unix socket of the control interface.</summary>
-    public string ControlSocket { get; init; } = DefaultControlSocket;
+    public string ControlSocket { get; set; } = DefaultControlSocket;
 
-    public IReadOnlyList<PortConfig> Ports { get; init; } = [];
+    public IReadOnlyList<PortConfig> Ports { get; set; } = [];
 
-    public IReadOnlyList<PairConfig> Pairs { get; init; } = [];
+    public IReadOnlyList<PairConfig> Pairs { get; set; } = [];
 
-    public IReadOnlyList<ProgramConfig> Programs { get; init; } = [];
+    public IReadOnlyList<ProgramConfig> Programs { get; set; } = [];
 
-    public LedSettings Leds { get; init; } = new();
+    public LedSettings Leds { get; set; } = new();
 
     public const string DefaultControlSocket = "/run/meta-appliance/control.sock";
 }

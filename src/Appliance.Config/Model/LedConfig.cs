@@ -12,7 +12,7 @@ public sealed record LedConfig
     public required int Line { get; init; }
 
     /// <summary>True when the LED lights with the line low; the appliance inverts.</summary>
-    public bool ActiveLow { get; init; }
+    public bool ActiveLow { get; set; }
 
     public required LedTrigger Trigger { get; init; }
 }

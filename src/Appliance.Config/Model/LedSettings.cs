@@ -4,7 +4,7 @@ namespace Appliance.Config;
 public sealed record LedSettings
 {
     /// <summary>"off" darkens every LED (night mode); "on" lets triggers drive them.</summary>
-    public LedState State { get; init; } = LedState.On;
+    public LedState State { get; set; } = LedState.On;
 
-    public IReadOnlyList<LedConfig> Lines { get; init; } = [];
+    public IReadOnlyList<LedConfig> Lines { get; set; } = [];
 }

@@ -14,14 +14,14 @@ public sealed record PairConfig
     public required TenantConfig Tenant { get; init; }
 
     /// <summary>Bytes reserved in front of every frame so programs can push headers.</summary>
-    public int Headroom { get; init; }
+    public int Headroom { get; set; }
 
     /// <summary>Bytes reserved behind every frame so programs can grow it.</summary>
-    public int Tailroom { get; init; }
+    public int Tailroom { get; set; }
 
     /// <summary>World → tenant side (BPF_NETKIT_PRIMARY).</summary>
-    public PairSideConfig Primary { get; init; } = new();
+    public PairSideConfig Primary { get; set; } = new();
 
     /// <summary>Tenant → world side (BPF_NETKIT_PEER).</summary>
-    public PairSideConfig Peer { get; init; } = new();
+    public PairSideConfig Peer { get; set; } = new();
 }

@@ -7,11 +7,11 @@ public sealed record PortConfig
     public required string Name { get; init; }
 
     /// <summary>What happens to frames that match no pair.</summary>
-    public UnclaimedPolicy Unclaimed { get; init; } = UnclaimedPolicy.Kernel;
+    public UnclaimedPolicy Unclaimed { get; set; } = UnclaimedPolicy.Kernel;
 
     /// <summary>MAC to set on the port; null leaves the board's own.</summary>
-    public MacAddress? Mac { get; init; }
+    public MacAddress? Mac { get; set; }
 
     /// <summary>MTU to set on the port; null leaves it as it is.</summary>
-    public int? Mtu { get; init; }
+    public int? Mtu { get; set; }
 }

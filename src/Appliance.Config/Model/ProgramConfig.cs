@@ -12,6 +12,6 @@ public sealed record ProgramConfig
     public required string Section { get; init; }
 
     /// <summary>Initial contents per map name, written in order when the object loads.</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<MapEntryConfig>> Maps { get; init; } =
+    public IReadOnlyDictionary<string, IReadOnlyList<MapEntryConfig>> Maps { get; set; } =
         new Dictionary<string, IReadOnlyList<MapEntryConfig>>();
 }

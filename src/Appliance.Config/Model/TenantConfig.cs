@@ -10,10 +10,10 @@ public sealed record TenantConfig
     public required string Interface { get; init; }
 
     /// <summary>Tenant MAC; null lets the appliance learn it from what the tenant sends.</summary>
-    public MacAddress? Mac { get; init; }
+    public MacAddress? Mac { get; set; }
 
-    public int Mtu { get; init; } = 1500;
+    public int Mtu { get; set; } = 1500;
 
     /// <summary>Addresses with prefix length, as `ip addr add` takes them.</summary>
-    public IReadOnlyList<InterfaceAddress> Addresses { get; init; } = [];
+    public IReadOnlyList<InterfaceAddress> Addresses { get; set; } = [];
 }
