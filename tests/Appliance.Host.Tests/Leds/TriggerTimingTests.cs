@@ -1,0 +1,99 @@
+using Xunit;
+
+namespace Appliance.Host.Tests.Leds;
+
+public sealed class TriggerTimingTests
+{
+    [Fact]
+    public void Heartbeat_is_a_double_pulse_70_on_250_off_70_on_then_off_to_1260()
+    {
+        using var rig = new LedRig().Start(LedRig.Led("hb", 1, "heartbeat"));
+        rig.RunUntil(2560);
+        Assert.Equal(
+            [(0.0, true), (70.0, false), (320.0, true), (390.0, false), (1260.0, true), (1330.0, false), (1580.0, true), (1650.0, false), (2520.0, true)],
+            rig.Edges(1));
+    }
+
+    [Fact]
+    public void Link_follows_carrier_at_the_next_state_poll()
+    {
+        using var rig = new LedRig();
+        var eth0 = rig.State.Interface("eth0");
+        rig.Start(LedRig.Led("link", 2, "link:eth0"));
+        rig.RunUntil(120);
+        eth0.Carrier = true;
+        rig.RunUntil(480);
+        eth0.Carrier = false;
+        rig.RunUntil(700);
+        eth0.Carrier = true;
+        rig.RunUntil(1000);
+        // A change made at 700 comes after the 700 poll has run, so it shows at 750.
+        Assert.Equal([(150.0, true), (500.0, false), (750.0, true)], rig.Edges(2));
+    }
+
+    [Fact]
+    public void Link_of_another_port_does_not_light_it()
+    {
+        using var rig = new LedRig().Start(LedRig.Led("link", 2, "link:eth0"));
+        rig.State.Interface("eth1").Carrier = true;
+        rig.RunUntil(1000);
+        Assert.Empty(rig.Edges(2));
+    }
+
+    [Fact]
+    public void Activity_stays_dark_without_traffic_and_flashes_when_the_counter_moves()
+    {
+        using var rig = new LedRig();
+        ulong packets = 1000;
+        rig.State.Interface("pair-a").PacketCounter = () => Volatile.Read(ref packets);
+        rig.Start(LedRig.Led("act", 3, "activity:pair-a"));
+        rig.RunUntil(510);
+        Assert.Empty(rig.Edges(3)); // counter constant: never lit (the first sample is only the baseline)
+
+        Interlocked.Increment(ref packets); // one packet → one 50 ms flash
+        rig.RunUntil(1010);
+        Assert.Equal([(550.0, true), (600.0, false)], rig.Edges(3));
+
+        for (var t = 1010; t < 1200; t += 50) // steady traffic: toggles at every sample
+        {
+            rig.RunUntil(t);
+            Interlocked.Add(ref packets, 7);
+        }
+        rig.RunUntil(2000);
+        Assert.Equal([(550.0, true), (600.0, false), (1050.0, true), (1100.0, false), (1150.0, true), (1200.0, false)], rig.Edges(3));
+    }
+
+    [Fact]
+    public void Activity_without_a_counter_never_lights()
+    {
+        using var rig = new LedRig().Start(LedRig.Led("act", 3, "activity:eth9"));
+        rig.RunUntil(2000);
+        Assert.Empty(rig.Edges(3));
+    }
+
+    [Fact]
+    public void Fault_trigger_is_on_while_any_fault_is_active()
+    {
+        using var rig = new LedRig().Start(LedRig.Led("fault", 4, "fault"));
+        rig.RunUntil(210);
+        rig.State.RaiseFault("config", "refused");
+        rig.RunUntil(260);
+        rig.State.RaiseFault("datapath", "crashed");
+        rig.RunUntil(410);
+        rig.State.ClearFault("config"); // datapath still faulty: stays on
+        rig.RunUntil(610);
+        rig.State.ClearFault("datapath");
+        rig.RunUntil(1000);
+        Assert.Equal([(250.0, true), (650.0, false)], rig.Edges(4));
+    }
+
+    [Fact]
+    public void On_is_lit_from_the_start_and_off_never_is()
+    {
+        using var rig = new LedRig().Start(LedRig.Led("a", 5, "on"), LedRig.Led("b", 6, "off"));
+        rig.RunUntil(3000);
+        Assert.Equal([(0.0, true)], rig.Edges(5));
+        Assert.Empty(rig.Edges(6));
+        Assert.False(rig.OpenedHigh(6));
+    }
+}
