@@ -1,0 +1,42 @@
+using System.Net;
+using Appliance.Datapath.Links;
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Datapath.Tests.Links;
+
+[Collection(KernelCollection.Name)]
+public sealed class PingAcrossVethTests
+{
+    [PrivilegedFact]
+    public void Two_namespaces_configured_through_our_api_ping_each_other_over_v4_and_v6()
+    {
+        using var scratch = new ScratchState();
+        string left = scratch.Namespace("left"), right = scratch.Namespace("right");
+        string l = NetNamespace.UniqueInterface("mapp"), r = NetNamespace.UniqueInterface("mapp");
+        using var root = new LinkManager();
+        using var owned = new OwnedLinks(root);
+        owned.CreateNamespace(left);
+        owned.CreateNamespace(right);
+
+        using var inLeft = new LinkManager(left);
+        using var inRight = new LinkManager(right);
+        inLeft.CreateVethPair(l, r, peerNamespace: right);
+        new LinkAddresses(inLeft).Add(l, IPAddress.Parse("10.201.7.1"), 24);
+        new LinkAddresses(inRight).Add(r, IPAddress.Parse("10.201.7.2"), 24);
+        new LinkAddresses(inLeft).Add(l, IPAddress.Parse("fd00:201:7::1"), 64);
+        new LinkAddresses(inRight).Add(r, IPAddress.Parse("fd00:201:7::2"), 64);
+        foreach (var (m, name) in new[] { (inLeft, l), (inRight, r), (inLeft, "lo"), (inRight, "lo") }) m.SetUp(name, true);
+
+        var v4 = Shell.Run("ip", "netns", "exec", left, "ping", "-c", "3", "-i", "0.2", "-w", "10", "10.201.7.2");
+        Assert.True(v4.ExitCode == 0, $"ping failed:\n{v4.StdOut}\n{v4.StdErr}");
+        Assert.Contains("3 received", v4.StdOut);
+        // -w waits out duplicate address detection on the fresh IPv6 addresses.
+        var v6 = Shell.Run("ip", "netns", "exec", right, "ping", "-6", "-c", "1", "-w", "15", "fd00:201:7::1");
+        Assert.True(v6.ExitCode == 0, $"ping -6 failed:\n{v6.StdOut}\n{v6.StdErr}");
+
+        var dup = Assert.Throws<Appliance.Interop.PlatformException>(() =>
+            new LinkAddresses(inLeft).Add(l, IPAddress.Parse("10.201.7.1"), 24));
+        Assert.Equal(Appliance.Interop.Errno.EEXIST, dup.Errno);
+    }
+}
