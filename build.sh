@@ -19,6 +19,8 @@ DEB_PACKAGES=(
   gcc make libxdp-dev xdp-tools time
   # the SD image and the emulated board
   qemu-system-arm u-boot-qemu u-boot-tools kmod genimage mtools dosfstools busybox-static cpio gzip xz-utils
+  # libgpiod v1 on the PC, so the LED tests call System.Device.Gpio's libgpiod driver for real
+  libgpiod2
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
