@@ -36,15 +36,19 @@ public readonly record struct MapDatum
             problem = "a hex string is the bytes in memory order without \"0x\" (e.g. \"0a000001\"); write a number without quotes for an integer";
             return false;
         }
+        // Bytes of two hex digits each, optionally separated by one ' ' or ':' (config.schema.json has the same pattern).
         var digits = new System.Text.StringBuilder(text.Length);
-        foreach (char c in text)
+        for (int i = 0; i < text.Length;)
         {
-            if (c is ' ' or ':') continue;
-            if (!char.IsAsciiHexDigit(c)) { problem = $"'{c}' is not a hex digit"; return false; }
-            digits.Append(char.ToLowerInvariant(c));
+            if (digits.Length > 0 && text[i] is ' ' or ':') i++;
+            int start = i;
+            while (i < text.Length && i - start < 2 && char.IsAsciiHexDigit(text[i])) digits.Append(char.ToLowerInvariant(text[i++]));
+            if (i - start == 2) continue;
+            if (i < text.Length && !char.IsAsciiHexDigit(text[i]) && text[i] is not (' ' or ':')) { problem = $"'{text[i]}' is not a hex digit"; return false; }
+            problem = "write each byte as two hex digits, optionally separated by one space or colon (e.g. \"0a 00 00 01\")";
+            return false;
         }
         if (digits.Length == 0) { problem = "no bytes given"; return false; }
-        if (digits.Length % 2 != 0) { problem = $"odd number of hex digits ({digits.Length}); write two digits per byte"; return false; }
         datum = new MapDatum(digits.ToString(), null);
         problem = null;
         return true;

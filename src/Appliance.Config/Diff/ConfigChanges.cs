@@ -1,0 +1,28 @@
+namespace Appliance.Config;
+
+/// <summary>What differs between a running config and a new one, for live reload.</summary>
+public sealed record ConfigChanges
+{
+    public bool BoardChanged { get; init; }
+
+    public bool ControlSocketChanged { get; init; }
+
+    public required NamedChanges Ports { get; init; }
+
+    public required IReadOnlyList<string> PairsAdded { get; init; }
+
+    public required IReadOnlyList<string> PairsRemoved { get; init; }
+
+    public required IReadOnlyList<PairChange> PairsChanged { get; init; }
+
+    public required NamedChanges Programs { get; init; }
+
+    /// <summary>The global LED switch (night mode) changed.</summary>
+    public bool LedStateChanged { get; init; }
+
+    public required NamedChanges Leds { get; init; }
+
+    public bool IsEmpty =>
+        !BoardChanged && !ControlSocketChanged && Ports.IsEmpty && PairsAdded.Count == 0 && PairsRemoved.Count == 0
+        && PairsChanged.Count == 0 && Programs.IsEmpty && !LedStateChanged && Leds.IsEmpty;
+}
