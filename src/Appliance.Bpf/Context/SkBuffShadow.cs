@@ -1,0 +1,57 @@
+using System.Buffers.Binary;
+
+namespace Appliance.Bpf.Context;
+
+/// <summary>Fills the 192-byte shadow <c>__sk_buff</c> a program reads from a <see cref="PacketContext"/>, and
+/// copies the writable fields back after the run. Pointer-typed fields (<c>flow_keys</c>, <c>sk</c>) read 0;
+/// <c>data</c>/<c>data_end</c>/<c>data_meta</c> hold 32-bit virtual addresses of the packet window (see
+/// <c>VirtualAddress</c>), so clang's 32-bit loads work unchanged.</summary>
+public static class SkBuffShadow
+{
+    public static void Fill(Span<byte> shadow, in PacketContext packet)
+    {
+        shadow[..SkBuffLayout.Size].Clear();
+        Put(shadow, SkBuffLayout.PktType, packet.PacketType);
+        Put(shadow, SkBuffLayout.Mark, packet.Mark);
+        Put(shadow, SkBuffLayout.QueueMapping, packet.QueueMapping);
+        Put(shadow, SkBuffLayout.Priority, packet.Priority);
+        Put(shadow, SkBuffLayout.IngressIfindex, packet.IngressIfindex);
+        Put(shadow, SkBuffLayout.Ifindex, packet.Ifindex);
+        Put(shadow, SkBuffLayout.TcIndex, packet.TcIndex);
+        for (int i = 0; i < SkBuffLayout.CbCount; i++) Put(shadow, SkBuffLayout.Cb + 4 * i, packet.Cb[i]);
+        Put(shadow, SkBuffLayout.Hash, packet.Hash);
+        Put(shadow, SkBuffLayout.TcClassId, packet.TcClassId);
+        BinaryPrimitives.WriteUInt64LittleEndian(shadow[SkBuffLayout.Tstamp..], packet.Tstamp);
+    }
+
+    /// <summary>The fields that change when a helper moves or resizes the packet.</summary>
+    public static void UpdatePacketFields(Span<byte> shadow, in PacketContext packet, uint data, uint dataEnd)
+    {
+        Put(shadow, SkBuffLayout.Len, (uint)packet.Length);
+        Put(shadow, SkBuffLayout.WireLen, (uint)packet.Length);
+        Put(shadow, SkBuffLayout.Protocol, BinaryPrimitives.ReverseEndianness(packet.Protocol));
+        Put(shadow, SkBuffLayout.VlanPresent, packet.VlanPresent ? 1u : 0u);
+        Put(shadow, SkBuffLayout.VlanTci, packet.VlanTci);
+        Put(shadow, SkBuffLayout.VlanProto, BinaryPrimitives.ReverseEndianness(packet.VlanProto));
+        Put(shadow, SkBuffLayout.Data, data);
+        Put(shadow, SkBuffLayout.DataEnd, dataEnd);
+        Put(shadow, SkBuffLayout.DataMeta, data);
+        Put(shadow, SkBuffLayout.Hash, packet.Hash);
+    }
+
+    public static void WriteBack(ReadOnlySpan<byte> shadow, ref PacketContext packet)
+    {
+        packet.Mark = Get(shadow, SkBuffLayout.Mark);
+        packet.QueueMapping = Get(shadow, SkBuffLayout.QueueMapping);
+        packet.Priority = Get(shadow, SkBuffLayout.Priority);
+        packet.TcIndex = Get(shadow, SkBuffLayout.TcIndex);
+        for (int i = 0; i < SkBuffLayout.CbCount; i++) packet.Cb[i] = Get(shadow, SkBuffLayout.Cb + 4 * i);
+        packet.Tstamp = BinaryPrimitives.ReadUInt64LittleEndian(shadow[SkBuffLayout.Tstamp..]);
+    }
+
+    private static void Put(Span<byte> shadow, int offset, uint value) =>
+        BinaryPrimitives.WriteUInt32LittleEndian(shadow[offset..], value);
+
+    private static uint Get(ReadOnlySpan<byte> shadow, int offset) =>
+        BinaryPrimitives.ReadUInt32LittleEndian(shadow[offset..]);
+}

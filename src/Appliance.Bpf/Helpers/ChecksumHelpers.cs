@@ -1,0 +1,91 @@
+using System.Buffers.Binary;
+using Appliance.Bpf.Vm;
+
+namespace Appliance.Bpf.Helpers;
+
+/// <summary>bpf_l3_csum_replace (10), bpf_l4_csum_replace (11) and bpf_csum_diff (28) as net/core/filter.c
+/// (frames are CHECKSUM_NONE, so BPF_F_PSEUDO_HDR changes nothing, like BPF_PROG_TEST_RUN). Offsets count from
+/// the start of the packet (skb->data).</summary>
+internal static class ChecksumHelpers
+{
+    public const ulong HeaderFieldMask = 0xf, PseudoHeader = 0x10, MarkMangled0 = 0x20, MarkEnforce = 0x40, Ipv6 = 0x80;
+    private const ushort CsumMangled0 = 0xffff;
+
+    public static HelperOutcome L3Replace(BpfVm vm)
+    {
+        if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
+        ulong offset = vm.Argument(2), from = vm.Argument(3), to = vm.Argument(4), flags = vm.Argument(5);
+        if ((flags & ~HeaderFieldMask) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        if (!TryField(vm, offset, out var field)) return LinuxHelperTable.Error(vm, Errno.EFAULT);
+        ushort sum = BinaryPrimitives.ReadUInt16LittleEndian(field);
+        switch (flags & HeaderFieldMask)
+        {
+            case 0:
+                if (from != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+                sum = InternetChecksum.ReplaceByDiff(sum, (uint)to);
+                break;
+            case 2: sum = InternetChecksum.Replace2(sum, (ushort)from, (ushort)to); break;
+            case 4: sum = InternetChecksum.Replace4(sum, (uint)from, (uint)to); break;
+            default: return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        }
+        BinaryPrimitives.WriteUInt16LittleEndian(field, sum);
+        return LinuxHelperTable.Return(vm, 0);
+    }
+
+    public static HelperOutcome L4Replace(BpfVm vm)
+    {
+        if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
+        ulong offset = vm.Argument(2), from = vm.Argument(3), to = vm.Argument(4), flags = vm.Argument(5);
+        bool mangled0 = (flags & MarkMangled0) != 0, enforce = (flags & MarkEnforce) != 0;
+        if ((flags & ~(MarkMangled0 | MarkEnforce | PseudoHeader | Ipv6 | HeaderFieldMask)) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        if (!TryField(vm, offset, out var field)) return LinuxHelperTable.Error(vm, Errno.EFAULT);
+        ushort sum = BinaryPrimitives.ReadUInt16LittleEndian(field);
+        if (mangled0 && !enforce && sum == 0) return LinuxHelperTable.Return(vm, 0);
+        switch (flags & HeaderFieldMask)
+        {
+            case 0:
+                if (from != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+                sum = InternetChecksum.ReplaceByDiff(sum, (uint)to);
+                break;
+            case 2: sum = InternetChecksum.Replace4(sum, (ushort)from, (ushort)to); break;
+            case 4: sum = InternetChecksum.Replace4(sum, (uint)from, (uint)to); break;
+            default: return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        }
+        if (mangled0 && sum == 0) sum = CsumMangled0;
+        BinaryPrimitives.WriteUInt16LittleEndian(field, sum);
+        return LinuxHelperTable.Return(vm, 0);
+    }
+
+    /// <summary>Kernel 6.13+: from and to both → fold(partial(to, seed) − partial(from)); only to →
+    /// fold(partial(to, seed)); only from → fold(~partial(from, ~seed)); neither → seed.</summary>
+    public static HelperOutcome Diff(BpfVm vm)
+    {
+        ulong fromSize = vm.Argument(2), toSize = vm.Argument(4);
+        uint seed = (uint)vm.Argument(5);
+        if (((fromSize | toSize) & 3) != 0 || fromSize > 0x10000 || toSize > 0x10000) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        if (!vm.TryGetMemory(vm.Argument(1), (int)fromSize, false, out var from)
+            || !vm.TryGetMemory(vm.Argument(3), (int)toSize, false, out var to))
+            return HelperOutcome.Fault;
+        ulong result;
+        if (fromSize != 0 && toSize != 0)
+            result = InternetChecksum.From32To16(InternetChecksum.Sub(InternetChecksum.Partial(to, seed), InternetChecksum.Partial(from, 0)));
+        else if (toSize != 0)
+            result = InternetChecksum.From32To16(InternetChecksum.Partial(to, seed));
+        else if (fromSize != 0)
+            result = InternetChecksum.From32To16(~InternetChecksum.Partial(from, ~seed));
+        else
+            result = seed;
+        return LinuxHelperTable.Return(vm, result);
+    }
+
+    /// <summary>The 2-byte checksum field at <paramref name="offset"/>: kernel rules offset ≤ 0xffff, even, and
+    /// inside the packet (bpf_try_make_writable).</summary>
+    private static bool TryField(BpfVm vm, ulong offset, out Span<byte> field)
+    {
+        field = default;
+        ref var packet = ref vm.Packet;
+        if (offset > 0xffff || (offset & 1) != 0 || offset + 2 > (ulong)packet.Length) return false;
+        field = packet.Data.Slice((int)offset, 2);
+        return true;
+    }
+}

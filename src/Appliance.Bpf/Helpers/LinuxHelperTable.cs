@@ -1,0 +1,57 @@
+using Appliance.Bpf.Vm;
+
+namespace Appliance.Bpf.Helpers;
+
+/// <summary>The helpers a tc/netkit program may call, with Linux ids and semantics (see
+/// <see cref="BpfHelperId"/>). Stateless and shared; per-run state lives in the <see cref="BpfVm"/>.</summary>
+public sealed class LinuxHelperTable : BpfHelperTable
+{
+    public static LinuxHelperTable Instance { get; } = new();
+
+    public override bool IsDefined(int helperId) => Enum.IsDefined((BpfHelperId)helperId);
+
+    public override string NameOf(int helperId) =>
+        Enum.IsDefined((BpfHelperId)helperId) ? ((BpfHelperId)helperId).ToString() : $"helper#{helperId}";
+
+    public override HelperOutcome Invoke(int helperId, BpfVm vm) => (BpfHelperId)helperId switch
+    {
+        BpfHelperId.MapLookupElem => MapHelpers.Lookup(vm),
+        BpfHelperId.MapUpdateElem => MapHelpers.Update(vm),
+        BpfHelperId.MapDeleteElem => MapHelpers.Delete(vm),
+        BpfHelperId.KtimeGetNs => SystemHelpers.KtimeGetNs(vm),
+        BpfHelperId.TracePrintk => TracePrintkHelper.Invoke(vm),
+        BpfHelperId.GetPrandomU32 => SystemHelpers.GetPrandomU32(vm),
+        BpfHelperId.GetSmpProcessorId => SystemHelpers.GetSmpProcessorId(vm),
+        BpfHelperId.SkbStoreBytes => PacketBytesHelpers.StoreBytes(vm),
+        BpfHelperId.L3CsumReplace => ChecksumHelpers.L3Replace(vm),
+        BpfHelperId.L4CsumReplace => ChecksumHelpers.L4Replace(vm),
+        BpfHelperId.TailCall => ControlHelpers.TailCall(vm),
+        BpfHelperId.SkbVlanPush => VlanHelpers.Push(vm),
+        BpfHelperId.SkbVlanPop => VlanHelpers.Pop(vm),
+        BpfHelperId.Redirect => ControlHelpers.Redirect(vm),
+        BpfHelperId.SkbLoadBytes => PacketBytesHelpers.LoadBytes(vm),
+        BpfHelperId.CsumDiff => ChecksumHelpers.Diff(vm),
+        BpfHelperId.GetHashRecalc => PacketBytesHelpers.GetHashRecalc(vm),
+        BpfHelperId.SkbChangeTail => PacketResizeHelpers.ChangeTail(vm),
+        BpfHelperId.SkbChangeHead => PacketResizeHelpers.ChangeHead(vm),
+        BpfHelperId.SkbAdjustRoom => PacketResizeHelpers.AdjustRoom(vm),
+        BpfHelperId.RingbufOutput => RingBufHelpers.Output(vm),
+        BpfHelperId.RingbufReserve => RingBufHelpers.Reserve(vm),
+        BpfHelperId.RingbufSubmit => RingBufHelpers.Commit(vm, discard: false),
+        BpfHelperId.RingbufDiscard => RingBufHelpers.Commit(vm, discard: true),
+        _ => vm.Fail(BpfFault.UnknownHelper),
+    };
+
+    /// <summary>Sets r0 to a negative errno and continues.</summary>
+    internal static HelperOutcome Error(BpfVm vm, int errno)
+    {
+        vm.ReturnValue = unchecked((ulong)(long)-errno);
+        return HelperOutcome.Continue;
+    }
+
+    internal static HelperOutcome Return(BpfVm vm, ulong value)
+    {
+        vm.ReturnValue = value;
+        return HelperOutcome.Continue;
+    }
+}

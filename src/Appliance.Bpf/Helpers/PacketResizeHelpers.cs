@@ -1,0 +1,101 @@
+using Appliance.Bpf.Context;
+using Appliance.Bpf.Vm;
+
+namespace Appliance.Bpf.Helpers;
+
+/// <summary>bpf_skb_change_tail (38), bpf_skb_change_head (43) and bpf_skb_adjust_room (50), with the
+/// kernel's argument checks and byte movements (new bytes are zeroed). The frame never moves: growth uses
+/// the buffer's headroom/tailroom, and where the kernel would reallocate the helper returns -ENOMEM instead.
+/// The L2 header is taken as 14 bytes (the network header offset tc programs see).</summary>
+internal static class PacketResizeHelpers
+{
+    public const int EthHeaderLength = 14, MaxSkbLength = 0xffff;
+    public const ulong AdjRoomFixedGso = 1, EncapL3Ipv4 = 1 << 1, EncapL3Ipv6 = 1 << 2, EncapL4Gre = 1 << 3,
+        EncapL4Udp = 1 << 4, NoCsumReset = 1 << 5, EncapL2Eth = 1 << 6, DecapL3Ipv4 = 1 << 7, DecapL3Ipv6 = 1 << 8,
+        EncapL2LengthMask = 0xffUL << 56;
+    private const ulong AdjRoomMask = AdjRoomFixedGso | EncapL3Ipv4 | EncapL3Ipv6 | EncapL4Gre | EncapL4Udp | EncapL2Eth
+        | EncapL2LengthMask | DecapL3Ipv4 | DecapL3Ipv6;
+    public const uint AdjRoomNet = 0, AdjRoomMac = 1;
+
+    public static HelperOutcome ChangeTail(BpfVm vm)
+    {
+        if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
+        ulong newLength = vm.Argument(2), flags = vm.Argument(3);
+        ref var packet = ref vm.Packet;
+        if (flags != 0 || newLength > MaxSkbLength || newLength < EthHeaderLength) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        int grow = (int)newLength - packet.Length;
+        if (grow > packet.Tailroom) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
+        if (grow > 0) packet.Buffer.Slice(packet.DataOffset + packet.Length, grow).Clear();
+        packet.MoveData(packet.DataOffset, (int)newLength);
+        vm.PacketChanged();
+        return LinuxHelperTable.Return(vm, 0);
+    }
+
+    public static HelperOutcome ChangeHead(BpfVm vm)
+    {
+        if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
+        ulong room = vm.Argument(2), flags = vm.Argument(3);
+        ref var packet = ref vm.Packet;
+        ulong newLength = (ulong)packet.Length + (uint)room;
+        if (flags != 0 || newLength > MaxSkbLength || room > uint.MaxValue) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        int grow = (int)(uint)room;
+        if (grow > packet.Headroom) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
+        packet.MoveData(packet.DataOffset - grow, packet.Length + grow);
+        packet.Data[..grow].Clear();
+        vm.PacketChanged();
+        return LinuxHelperTable.Return(vm, 0);
+    }
+
+    public static HelperOutcome AdjustRoom(BpfVm vm)
+    {
+        if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
+        int lenDiff = (int)(uint)vm.Argument(2);
+        uint mode = (uint)vm.Argument(3);
+        ulong flags = vm.Argument(4);
+        ref var packet = ref vm.Packet;
+        bool shrink = lenDiff < 0;
+        uint diff = (uint)Math.Abs((long)lenDiff);
+        if ((flags & ~(AdjRoomMask | NoCsumReset)) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        if (diff > 0xfff) return LinuxHelperTable.Error(vm, Errno.EFAULT);
+        int netBase = packet.Protocol switch { 0x0800 => 20, 0x86dd => 40, _ => -1 };
+        if (netBase < 0) return LinuxHelperTable.Error(vm, Errno.ENOTSUPP);
+        int offset = EthHeaderLength;
+        if (mode == AdjRoomNet) offset += netBase;
+        else if (mode != AdjRoomMac) return LinuxHelperTable.Error(vm, Errno.ENOTSUPP);
+
+        int minLength = netBase;
+        ulong decap = flags & (DecapL3Ipv4 | DecapL3Ipv6);
+        if (decap != 0)
+        {
+            if (!shrink || decap == (DecapL3Ipv4 | DecapL3Ipv6)) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+            minLength = decap == DecapL3Ipv4 ? 20 : 40;
+        }
+        long current = packet.Length - EthHeaderLength;
+        if (shrink ? diff >= current || current - diff < minLength : packet.Length + diff > MaxSkbLength)
+            return LinuxHelperTable.Error(vm, Errno.ENOTSUPP);
+
+        if (shrink)
+        {
+            if ((flags & ~(AdjRoomFixedGso | DecapL3Ipv4 | DecapL3Ipv6 | NoCsumReset)) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+            var data = packet.Data;
+            data[..offset].CopyTo(data[(int)diff..]);
+            packet.MoveData(packet.DataOffset + (int)diff, packet.Length - (int)diff);
+            if (decap == DecapL3Ipv4) packet.Protocol = 0x0800;
+            else if (decap == DecapL3Ipv6) packet.Protocol = 0x86dd;
+        }
+        else
+        {
+            if ((flags & EncapL3Ipv4) != 0 && (flags & EncapL3Ipv6) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+            if ((flags & EncapL4Gre) != 0 && (flags & EncapL4Udp) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+            if ((int)diff > packet.Headroom) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
+            packet.MoveData(packet.DataOffset - (int)diff, packet.Length + (int)diff);
+            var data = packet.Data;
+            data.Slice((int)diff, offset).CopyTo(data);
+            data.Slice(offset, (int)diff).Clear();
+            if (packet.Protocol == 0x0800 && (flags & EncapL3Ipv6) != 0) packet.Protocol = 0x86dd;
+            else if (packet.Protocol == 0x86dd && (flags & EncapL3Ipv4) != 0) packet.Protocol = 0x0800;
+        }
+        vm.PacketChanged();
+        return LinuxHelperTable.Return(vm, 0);
+    }
+}

@@ -1,0 +1,156 @@
+using Appliance.Bpf.Assembly;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Isa;
+using Appliance.Bpf.Objects;
+
+namespace Appliance.Bpf.Verifier;
+
+/// <summary>The load-time verifier. It proves what it can cheaply and exactly, and leaves the rest to the
+/// VM's runtime checks (bounds, budget): valid opcodes and encodings, registers r0–r10 only, r10 never
+/// written, jump and call targets inside the program, inside their function and never into the second slot
+/// of an lddw, no fall-through off the end of a function, known helper ids, map indices of pseudo lddw below
+/// <c>mapCount</c>, fixed r10-relative stack accesses inside [-512, 0), registers read only after they are
+/// written on every path, no unreachable instructions, and no loop without a way out. It is conservative:
+/// everything the kernel verifier accepts from clang -O2 passes.</summary>
+public static class BpfVerifier
+{
+    public const int StackSize = 512;
+
+    public static void Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(helpers);
+        options ??= BpfVerifierOptions.TcProgram;
+        ulong[] code = image.Instructions;
+        string section = image.Section;
+
+        if (code.Length == 0) throw new BpfVerifierException(section, -1, "", "the program is empty");
+        if (code.Length > options.MaxInstructions)
+            throw new BpfVerifierException(section, -1, "", $"the program has {code.Length} instructions, more than the limit of {options.MaxInstructions}");
+
+        var facts = DecodeAll(code, section, mapCount, helpers);
+        int[] functionOf = AssignFunctions(facts, code, section);
+        CheckControlFlow(facts, functionOf, code, section);
+        bool[] reachable = RegisterInitAnalysis.Run(facts, functionOf, options.EntryRegisters, (index, reason) => Fail(code, section, index, reason));
+        if (options.RejectUnreachable)
+        {
+            for (int i = 0; i < facts.Length; i++)
+                if (!reachable[i] && !facts[i].IsWideTail) Fail(code, section, i, "unreachable instruction");
+        }
+        LoopAnalysis.RejectEndlessLoops(facts, reachable, (index, reason) => Fail(code, section, index, reason));
+    }
+
+    internal static void Fail(ulong[] code, string section, int index, string reason) =>
+        throw new BpfVerifierException(section, index, BpfDisassembler.Disassemble(code, index), reason);
+
+    private static InstructionFacts[] DecodeAll(ulong[] code, string section, int mapCount, BpfHelperTable helpers)
+    {
+        var facts = new InstructionFacts[code.Length];
+        for (int i = 0; i < code.Length; i++)
+        {
+            var ins = BpfInstruction.Decode(code[i]);
+            VmOp op = OpcodeClassifier.Classify(ins, out string? reason);
+            if (op == VmOp.Invalid) Fail(code, section, i, $"invalid instruction: {reason}");
+            if (ins.Dst > 10 || ins.Src > 10 && op is not (VmOp.LoadImm64 or VmOp.CallHelper or VmOp.CallLocal))
+                Fail(code, section, i, "register number above r10");
+
+            int target = -1;
+            if (op == VmOp.LoadImm64)
+            {
+                if (i + 1 >= code.Length) Fail(code, section, i, "lddw is missing its second slot");
+                var tail = BpfInstruction.Decode(code[i + 1]);
+                if (tail.Opcode != 0 || tail.Dst != 0 || tail.Src != 0 || tail.Offset != 0)
+                    Fail(code, section, i, "the second slot of lddw must be zero except its imm");
+                if (ins.Src is BpfOpcodes.PseudoMapFd or BpfOpcodes.PseudoMapValue && (uint)ins.Imm >= (uint)mapCount)
+                    Fail(code, section, i, $"map index {(uint)ins.Imm} does not exist (the object has {mapCount} map(s))");
+                if (ins.Src == BpfOpcodes.PseudoMapFd && tail.Imm != 0)
+                    Fail(code, section, i, "a map reference (lddw src 1) must have next imm 0");
+            }
+            else if (op == VmOp.Ja)
+            {
+                target = i + 1 + (ins.Opcode == BpfOpcodes.Ja32 ? ins.Imm : ins.Offset);
+            }
+            else if (op is >= VmOp.Jeq64Imm and <= VmOp.Jsle32Reg)
+            {
+                target = i + 1 + ins.Offset;
+            }
+            else if (op == VmOp.CallLocal)
+            {
+                target = i + 1 + ins.Imm;
+            }
+            else if (op == VmOp.CallHelper && !helpers.IsDefined(ins.Imm))
+            {
+                Fail(code, section, i, $"unknown helper {ins.Imm} (not in the helper table)");
+            }
+
+            if (target != -1 && (target < 0 || target >= code.Length))
+                Fail(code, section, i, $"jump target {target} is outside the program (0..{code.Length - 1})");
+
+            var fact = new InstructionFacts(ins, op, false, target);
+            if ((fact.Writes & (1 << 10)) != 0)
+                Fail(code, section, i, "the frame pointer r10 is read-only");
+            CheckStackOffset(code, section, i, fact);
+            facts[i] = fact;
+            if (op == VmOp.LoadImm64)
+            {
+                facts[++i] = new InstructionFacts(BpfInstruction.Decode(code[i]), VmOp.WideTail, true, -1);
+            }
+        }
+
+        for (int i = 0; i < facts.Length; i++)
+        {
+            int t = facts[i].Target;
+            if (t >= 0 && facts[t].IsWideTail) Fail(code, section, i, $"jump target {t} is the second slot of an lddw");
+        }
+        return facts;
+    }
+
+    private static void CheckStackOffset(ulong[] code, string section, int index, InstructionFacts fact)
+    {
+        var ins = fact.Instruction;
+        int baseReg;
+        if (fact.Op is >= VmOp.Ldx8 and <= VmOp.Ldxs32) baseReg = ins.Src;
+        else if (fact.Op is >= VmOp.St8 and <= VmOp.AtomicCmpXchg64) baseReg = ins.Dst;
+        else return;
+        if (baseReg != 10) return;
+        int size = BpfOpcodes.SizeBytes(ins.Opcode);
+        if (ins.Offset < -StackSize || ins.Offset + size > 0)
+            Fail(code, section, index, $"stack access [r10{ins.Offset:+0;-0}, {size} bytes] is outside the {StackSize}-byte frame [-{StackSize}, 0)");
+    }
+
+    /// <summary>Function entries are instruction 0 and every bpf-to-bpf call target; a function runs to the next entry.</summary>
+    private static int[] AssignFunctions(InstructionFacts[] facts, ulong[] code, string section)
+    {
+        var entries = new SortedSet<int> { 0 };
+        foreach (var f in facts)
+            if (f.Op == VmOp.CallLocal) entries.Add(f.Target);
+        int[] functionOf = new int[facts.Length];
+        int function = -1;
+        for (int i = 0; i < facts.Length; i++)
+        {
+            if (entries.Contains(i)) function = i;
+            functionOf[i] = function;
+        }
+        return functionOf;
+    }
+
+    private static void CheckControlFlow(InstructionFacts[] facts, int[] functionOf, ulong[] code, string section)
+    {
+        for (int i = 0; i < facts.Length; i++)
+        {
+            var f = facts[i];
+            int n = f.SuccessorCount(i, out int a, out int b);
+            for (int k = 0; k < n; k++)
+            {
+                int s = k == 0 ? a : b;
+                bool isFallThrough = !(f.Op == VmOp.Ja) && s == i + f.Width;
+                if (s >= facts.Length)
+                    Fail(code, section, i, "execution can fall off the end of the program (the last instruction must be exit or a jump back)");
+                if (functionOf[s] != functionOf[i])
+                    Fail(code, section, i, isFallThrough
+                        ? "execution can fall through into the next function (a function must end with exit or a jump)"
+                        : $"jump target {s} is in another function (jumps must stay inside their function)");
+            }
+        }
+    }
+}

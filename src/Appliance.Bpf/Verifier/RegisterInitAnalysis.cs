@@ -1,0 +1,50 @@
+namespace Appliance.Bpf.Verifier;
+
+/// <summary>A forward must-analysis: the set of registers written on every path to each instruction.
+/// Function entries start with the entry registers (main: the caller's set; sub-programs: r1–r5, the
+/// arguments) plus r10; calls define r0 and leave r1–r5 undefined, as in the kernel. After the fixpoint every
+/// reachable instruction is checked for reads of registers outside its set.</summary>
+internal static class RegisterInitAnalysis
+{
+    private const int Top = 0x7ff;
+
+    public static bool[] Run(InstructionFacts[] facts, int[] functionOf, int entryRegisters, Action<int, string> fail)
+    {
+        int n = facts.Length;
+        int[] state = new int[n];
+        bool[] reachable = new bool[n];
+        var work = new Stack<int>();
+        void Seed(int index, int regs)
+        {
+            if (!reachable[index]) { reachable[index] = true; state[index] = regs; work.Push(index); }
+            else if ((state[index] & regs) != state[index]) { state[index] &= regs; work.Push(index); }
+        }
+
+        Seed(0, entryRegisters | (1 << 10));
+        for (int i = 0; i < n; i++)
+            if (facts[i].Op == Isa.VmOp.CallLocal) Seed(facts[i].Target, InstructionFacts.CallerSaved | (1 << 10));
+
+        while (work.Count > 0)
+        {
+            int i = work.Pop();
+            var f = facts[i];
+            int after = state[i];
+            if (f.IsCall) after &= ~InstructionFacts.CallerSaved;
+            after |= f.Writes;
+            int count = f.SuccessorCount(i, out int a, out int b);
+            if (count >= 1) Seed(a, after);
+            if (count == 2) Seed(b, after);
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            if (!reachable[i]) continue;
+            int missing = facts[i].Reads & ~state[i];
+            if (missing == 0) continue;
+            int reg = System.Numerics.BitOperations.TrailingZeroCount(missing);
+            fail(i, $"r{reg} is read before it is written on some path");
+        }
+        _ = Top;
+        return reachable;
+    }
+}

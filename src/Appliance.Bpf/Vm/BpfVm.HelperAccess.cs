@@ -1,0 +1,138 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Appliance.Bpf.Context;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Maps;
+
+namespace Appliance.Bpf.Vm;
+
+/// <summary>The surface helper implementations use during a call: arguments, the result, checked access to
+/// program memory, map handles, the packet, and per-run outputs (redirect target, tail call).</summary>
+public sealed unsafe partial class BpfVm
+{
+    /// <summary>Argument register r1..r5 of the current helper call.</summary>
+    public ulong Argument(int n) => (uint)(n - 1) < 5 ? _registers[n] : throw new ArgumentOutOfRangeException(nameof(n));
+
+    /// <summary>r0.</summary>
+    public ulong ReturnValue
+    {
+        get => _registers[0];
+        set => _registers[0] = value;
+    }
+
+    /// <summary>The program being run.</summary>
+    public LoadedProgram CurrentProgram => _program ?? throw new InvalidOperationException("no program is running");
+
+    /// <summary>True when the run has a packet (tc mode), false in the conformance memory mode.</summary>
+    public bool HasPacket => _hasPacket;
+
+    /// <summary>The packet of a tc run. After changing its extent call <see cref="PacketChanged"/>.</summary>
+    public ref PacketContext Packet => ref _packet;
+
+    /// <summary>True when <paramref name="address"/> is the program's <c>__sk_buff</c> (r1 at entry).</summary>
+    public bool IsContext(ulong address) => _hasPacket && address == VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
+
+    /// <summary>Program memory [address, +length) as a span, or false after recording a fault (out of bounds,
+    /// or read-only when <paramref name="write"/>). A zero length is always valid.</summary>
+    public bool TryGetMemory(ulong address, int length, bool write, out Span<byte> memory)
+    {
+        memory = default;
+        if (length == 0) return true;
+        if (length < 0) { _fault = BpfFault.HelperMisuse; return false; }
+        ref byte p = ref Translate(address, length, write);
+        if (Unsafe.IsNullRef(ref p)) return false;
+        memory = MemoryMarshal.CreateSpan(ref p, length);
+        return true;
+    }
+
+    /// <summary>The map an <c>lddw src=1</c> handle names, or null after recording a fault.</summary>
+    public BpfMap? ResolveMap(ulong handle)
+    {
+        var maps = CurrentProgram.Maps;
+        if (VirtualAddress.IsMapHandle(handle) && (uint)handle < (uint)maps.Count) return maps[(int)(uint)handle];
+        _fault = BpfFault.HelperMisuse;
+        return null;
+    }
+
+    /// <summary>Makes a map value addressable for the rest of the run and returns its address (0 when the
+    /// run's region table is full, which the program sees as a failed lookup).</summary>
+    public ulong ExposeMapValue(ArraySegment<byte> value, bool writable)
+    {
+        if (value.Array is null || _regionCount >= MaxRegions) return 0;
+        return AddDynamicRegion(value.Array, value.Offset, value.Count, writable, RegionKind.MapValue);
+    }
+
+    /// <summary>Makes a reserved ring-buffer record addressable; <see cref="TryTakeRingBufRecord"/> finds it again.</summary>
+    public ulong ExposeRingBufRecord(ArraySegment<byte> record, IBpfRingBuffer ring)
+    {
+        if (record.Array is null || _regionCount >= MaxRegions) return 0;
+        return AddDynamicRegion(record.Array, record.Offset, record.Count, true, RegionKind.RingBufRecord, ring, record.Offset);
+    }
+
+    /// <summary>Finds the reservation whose record starts at <paramref name="address"/> and makes it
+    /// inaccessible (submit/discard end its life); false after recording a fault otherwise.</summary>
+    public bool TryTakeRingBufRecord(ulong address, out IBpfRingBuffer ring, out int sampleOffset)
+    {
+        ulong id = address >> 32;
+        if (id >= (ulong)_firstDynamicRegion && id < (ulong)_regionCount)
+        {
+            ref var region = ref _regions[(int)id];
+            if (region.Kind == RegionKind.RingBufRecord && region.Start == address && region.Owner is IBpfRingBuffer owner)
+            {
+                ring = owner;
+                sampleOffset = (int)region.Token;
+                region = new MemoryRegion { Kind = RegionKind.Empty };
+                return true;
+            }
+        }
+        ring = null!;
+        sampleOffset = 0;
+        _fault = BpfFault.HelperMisuse;
+        return false;
+    }
+
+    /// <summary>Call after a helper moved or resized the packet: remaps data..data_end and refreshes the
+    /// shadow ctx. Pointers into the packet the program still holds are checked against the new bounds.</summary>
+    public void PacketChanged()
+    {
+        if (_hasPacket) MapPacket();
+    }
+
+    /// <summary>Records the target of <c>bpf_redirect</c> for the caller.</summary>
+    public void SetRedirect(uint ifindex, ulong flags)
+    {
+        _redirectIfindex = ifindex;
+        _redirectFlags = flags;
+    }
+
+    /// <summary>Asks the VM to continue in <paramref name="target"/> after the helper returns TailCall.</summary>
+    public void RequestTailCall(LoadedProgram target) => _pendingTailCall = target;
+
+    /// <summary>Stops the run with <paramref name="fault"/>; the helper then returns <see cref="HelperOutcome.Fault"/>.</summary>
+    public HelperOutcome Fail(BpfFault fault)
+    {
+        _fault = fault;
+        return HelperOutcome.Fault;
+    }
+
+    /// <summary>The run's fault so far (helpers use it after a failed memory access).</summary>
+    public HelperOutcome Faulted() => HelperOutcome.Fault;
+
+    /// <summary>xorshift64* — a fast per-VM generator for <c>bpf_get_prandom_u32</c>.</summary>
+    public uint NextRandom()
+    {
+        ulong x = _random;
+        x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+        _random = x;
+        return (uint)((x * 0x2545F4914F6CDD1DUL) >> 32);
+    }
+
+    /// <summary>Sends one trace line to the configured sink if the rate limit allows.</summary>
+    public void Trace(string line)
+    {
+        if (Options.TraceSink is { } sink && TraceLimiter.TryTake()) sink(line);
+    }
+
+    /// <summary>Most regions a single run may create (map lookups and ring-buffer reservations).</summary>
+    public const int MaxRegions = 65536;
+}

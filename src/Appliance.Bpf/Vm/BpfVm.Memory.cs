@@ -1,0 +1,91 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Appliance.Bpf.Context;
+
+namespace Appliance.Bpf.Vm;
+
+public sealed unsafe partial class BpfVm
+{
+    /// <summary>The host location of [<paramref name="address"/>, +<paramref name="size"/>), or a null ref after
+    /// recording the fault when the range is not inside one region or not writable.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref byte Translate(ulong address, int size, bool write)
+    {
+        ulong id = address >> 32;
+        if (id < (ulong)(uint)_regionCount)
+        {
+            ref MemoryRegion r = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_regions), (nint)id);
+            ulong off = address - r.Start;
+            if (off < r.Length && r.Length - off >= (ulong)size && (r.Writable || !write))
+            {
+                return ref r.Array is null
+                    ? ref Unsafe.AsRef<byte>((void*)(r.Origin + (nint)off))
+                    : ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(r.Array), r.Origin + (nint)off);
+            }
+        }
+        return ref TranslateSlow(address, size, write);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ref byte TranslateSlow(ulong address, int size, bool write)
+    {
+        ulong id = address >> 32;
+        if (id < (ulong)(uint)_regionCount && size > 0)
+        {
+            ref MemoryRegion r = ref _regions[(int)id];
+            ulong off = address - r.Start;
+            bool inside = off < r.Length && r.Length - off >= (ulong)size;
+            if (inside && write && r.Kind == RegionKind.Context && SkBuffLayout.IsWritable(off, size))
+                return ref Unsafe.AsRef<byte>((void*)(r.Origin + (nint)off));
+            if (inside)
+            {
+                _fault = BpfFault.ReadOnlyWrite;
+                return ref Unsafe.NullRef<byte>();
+            }
+        }
+        _fault = BpfFault.OutOfBounds;
+        return ref Unsafe.NullRef<byte>();
+    }
+
+    /// <summary>Points region 0 at the packet's current data..data_end and refreshes the shadow ctx fields
+    /// that depend on it (data, data_end, data_meta, len, protocol, VLAN).</summary>
+    private void MapPacket()
+    {
+        int dataOffset = _packet.DataOffset;
+        byte[]? array = _packet.BackingArray;
+        _regions[VirtualAddress.PacketRegion] = new MemoryRegion
+        {
+            Start = VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset,
+            Length = (ulong)_packet.Length,
+            Array = array,
+            Origin = array is not null ? _packet.BackingArrayOffset + dataOffset : (nint)(_packet.BackingPointer + dataOffset),
+            Writable = true,
+            Kind = RegionKind.Packet,
+        };
+        uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset);
+        SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in _packet, data, data + (uint)_packet.Length);
+    }
+
+    /// <summary>Adds a region for memory handed to the program at run time (a map value, a ring-buffer record)
+    /// and returns its virtual address; the same storage looked up twice gets the same address.</summary>
+    private ulong AddDynamicRegion(byte[] array, int offset, int length, bool writable, RegionKind kind, object? owner = null, long token = 0)
+    {
+        if (kind == RegionKind.MapValue)
+        {
+            for (int i = _firstDynamicRegion; i < _regionCount; i++)
+            {
+                ref var r = ref _regions[i];
+                if (ReferenceEquals(r.Array, array) && r.Origin == offset && r.Kind == kind && r.Length == (ulong)length)
+                    return r.Start;
+            }
+        }
+        EnsureRegionCapacity(_regionCount + 1);
+        int id = _regionCount++;
+        _regions[id] = new MemoryRegion
+        {
+            Start = VirtualAddress.RegionBase(id), Length = (ulong)length, Array = array, Origin = offset,
+            Writable = writable, Kind = kind, Owner = owner, Token = token,
+        };
+        return _regions[id].Start;
+    }
+}

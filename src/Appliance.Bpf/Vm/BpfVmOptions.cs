@@ -1,0 +1,14 @@
+namespace Appliance.Bpf.Vm;
+
+/// <summary>Per-VM settings: the instruction budget per run, the value of <c>bpf_get_smp_processor_id</c>,
+/// where <c>bpf_trace_printk</c> lines go (rate-limited to <see cref="TraceLinesPerSecond"/>), and the
+/// VM's processor number.</summary>
+public sealed class BpfVmOptions
+{
+    public const long DefaultInstructionBudget = 1_000_000;
+
+    public long InstructionBudget { get; init; } = DefaultInstructionBudget;
+    public uint ProcessorId { get; init; }
+    public Action<string>? TraceSink { get; init; }
+    public int TraceLinesPerSecond { get; init; } = 50;
+}

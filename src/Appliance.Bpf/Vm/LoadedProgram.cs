@@ -1,0 +1,109 @@
+using System.Runtime.InteropServices;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Isa;
+using Appliance.Bpf.Maps;
+using Appliance.Bpf.Objects;
+using Appliance.Bpf.Verifier;
+
+namespace Appliance.Bpf.Vm;
+
+/// <summary>A verified program, pre-decoded for the interpreter and bound to its maps and helper table.
+/// Immutable and shareable between threads (each thread runs it on its own <see cref="BpfVm"/>).
+/// <c>lddw src=1</c> becomes an opaque map handle, <c>lddw src=2</c> the virtual address of the map's entry 0
+/// plus the offset (globals: <c>.data</c>/<c>.rodata</c>/<c>.bss</c>, read-only when the map says so).</summary>
+public sealed class LoadedProgram
+{
+    private LoadedProgram(string name, string section, DecodedInstruction[] code, IReadOnlyList<BpfMap> maps,
+        GlobalRegion[] globals, BpfHelperTable helpers, int instructionCount)
+    {
+        Name = name;
+        Section = section;
+        Code = code;
+        Maps = maps;
+        Globals = globals;
+        Helpers = helpers;
+        InstructionCount = instructionCount;
+    }
+
+    public string Name { get; }
+    public string Section { get; }
+    public IReadOnlyList<BpfMap> Maps { get; }
+    public BpfHelperTable Helpers { get; }
+
+    /// <summary>Number of instruction slots (an lddw counts as two).</summary>
+    public int InstructionCount { get; }
+
+    internal DecodedInstruction[] Code { get; }
+
+    /// <summary>The programs a <c>bpf_tail_call</c> from this one may enter, by the index a prog-array map
+    /// stores (the program's index in its object). Set once by whoever loads the object.</summary>
+    public IReadOnlyList<LoadedProgram?> TailCallTargets { get; set; } = [];
+    internal GlobalRegion[] Globals { get; }
+
+    /// <summary>Verifies <paramref name="image"/> (throws <see cref="BpfVerifierException"/>) and decodes it.
+    /// <paramref name="maps"/> are the object's live maps in declaration order (the image's map indices).</summary>
+    public static LoadedProgram Load(BpfProgramImage image, IReadOnlyList<BpfMap> maps, BpfHelperTable helpers, BpfVerifierOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(maps);
+        BpfVerifier.Verify(image, maps.Count, helpers, options);
+        ulong[] raw = image.Instructions;
+        var code = new DecodedInstruction[raw.Length + 1];
+        var globals = new List<GlobalRegion>();
+        for (int i = 0; i < raw.Length; i++)
+        {
+            var ins = BpfInstruction.Decode(raw[i]);
+            VmOp op = OpcodeClassifier.Classify(ins, out _);
+            var d = new DecodedInstruction { Op = op, Dst = ins.Dst, Src = ins.Src, Offset = ins.Offset, Imm = ins.Imm };
+            switch (op)
+            {
+                case VmOp.Ja:
+                    d.Offset = i + 1 + (ins.Opcode == BpfOpcodes.Ja32 ? ins.Imm : ins.Offset);
+                    break;
+                case >= VmOp.Jeq64Imm and <= VmOp.Jsle32Reg:
+                    d.Offset = i + 1 + ins.Offset;
+                    break;
+                case VmOp.CallLocal:
+                    d.Offset = i + 1 + ins.Imm;
+                    break;
+                case VmOp.LoadImm64:
+                    {
+                        int nextImm = BpfInstruction.Decode(raw[i + 1]).Imm;
+                        d.Imm = ins.Src switch
+                        {
+                            BpfOpcodes.PseudoMapFd => (long)(VirtualAddress.MapHandleBase | (uint)ins.Imm),
+                            BpfOpcodes.PseudoMapValue => (long)GlobalAddress(image, i, maps, (int)ins.Imm, nextImm, globals),
+                            _ => (long)((uint)ins.Imm | ((ulong)(uint)nextImm << 32)),
+                        };
+                        code[i] = d;
+                        code[++i] = new DecodedInstruction { Op = VmOp.WideTail };
+                        continue;
+                    }
+            }
+            code[i] = d;
+        }
+        code[raw.Length] = new DecodedInstruction { Op = VmOp.Invalid };
+        return new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length);
+    }
+
+    private static ulong GlobalAddress(BpfProgramImage image, int index, IReadOnlyList<BpfMap> maps, int mapIndex, int offset, List<GlobalRegion> globals)
+    {
+        int regionIndex = globals.FindIndex(g => g.MapIndex == mapIndex);
+        if (regionIndex < 0)
+        {
+            BpfMap map = maps[mapIndex];
+            Span<byte> key = stackalloc byte[Math.Max(map.KeySize, 4)];
+            key.Clear();
+            if (!map.TryLookup(key[..map.KeySize], out var value))
+                BpfVerifier.Fail(image.Instructions, image.Section, index, $"map '{map.Name}' has no entry 0 to take a value address of");
+            globals.Add(new GlobalRegion(mapIndex, value, map.Definition.ReadOnly));
+            regionIndex = globals.Count - 1;
+        }
+        var region = globals[regionIndex];
+        if (offset < 0 || offset >= region.Value.Count)
+            BpfVerifier.Fail(image.Instructions, image.Section, index, $"offset {offset} is outside the {region.Value.Count}-byte value of map '{maps[mapIndex].Name}'");
+        return VirtualAddress.RegionBase(VirtualAddress.FirstProgramRegion + regionIndex) + (ulong)offset;
+    }
+}
+
+/// <summary>A map value a program addresses directly (lddw src=2): global data sections.</summary>
+internal readonly record struct GlobalRegion(int MapIndex, ArraySegment<byte> Value, bool ReadOnly);
