@@ -1,0 +1,21 @@
+namespace Appliance.Datapath.Engine;
+
+/// <summary>Why the engine dropped a received frame (counted on the ingress port).</summary>
+public enum DropReason
+{
+    /// <summary>The target's TX ring had no free slot.</summary>
+    RingFull,
+    /// <summary>Shorter than an Ethernet header (14 B) or longer than a frame.</summary>
+    InvalidFrame,
+    /// <summary>The decision named no port, or a port that does not exist.</summary>
+    NoTarget,
+    /// <summary>The target interface is gone (deleted, its namespace deleted).</summary>
+    TargetDown,
+    /// <summary>Crossing to another UMEM found no free frame there.</summary>
+    NoFreeFrame,
+    /// <summary>The decision dropped it (policy).</summary>
+    Policy,
+    /// <summary>The decision asked for the kernel stack; user-space re-injection does not exist yet, so traffic
+    /// meant for the kernel must be passed by the XDP program instead.</summary>
+    NoKernelPath,
+}

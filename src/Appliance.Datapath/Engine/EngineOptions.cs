@@ -1,0 +1,18 @@
+namespace Appliance.Datapath.Engine;
+
+/// <summary>How the forwarding worker waits and reports.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>Spin forever instead of sleeping in poll() when idle (lowest latency, one core at 100 %).</summary>
+    public bool BusyPoll { get; init; }
+    /// <summary>Empty loop iterations before the worker sleeps in poll().</summary>
+    public int IdleSpins { get; init; } = 2000;
+    /// <summary>Longest poll() sleep; bounds how long Stop and audits wait.</summary>
+    public int PollTimeoutMs { get; init; } = 20;
+    /// <summary>How often the worker checks its sockets for a vanished interface (SO_ERROR).</summary>
+    public TimeSpan HealthInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>How long after an interface vanished its TX frames are reclaimed (late completions first).</summary>
+    public TimeSpan TxReclaimGrace { get; init; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>Where events (port down, worker failure) are reported; called on the worker thread.</summary>
+    public Action<string>? Log { get; init; }
+}

@@ -1,0 +1,367 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Appliance.Datapath.Xsk;
+using Appliance.Interop;
+
+namespace Appliance.Datapath.Engine;
+
+/// <summary>The forwarding worker: one thread that owns every ring of a <see cref="XskPortSet"/>. Per loop it
+/// returns completed TX frames to the free stack, receives up to 64 frames per port, asks the
+/// <see cref="IFrameHandler"/> about each, puts forwarded descriptors on the target's TX ring unchanged (same UMEM)
+/// or copied once (other UMEM), tops the FILL rings up and kicks TX only when the kernel asks for it (one sendto
+/// per port per loop at most). Nothing is allocated and no syscall is made per packet. Dispose stops the worker,
+/// detaches XDP, closes the sockets and frees the UMEMs.</summary>
+public sealed unsafe class ForwardingEngine : IDisposable
+{
+    public const int Batch = 64;
+    private const int CompletionBatch = 256;
+
+    private readonly XskPortSet _set;
+    private readonly XskPort[] _ports;
+    private readonly IFrameHandler _handler;
+    private readonly EngineOptions _options;
+    private readonly XdpDesc* _staged;
+    private readonly int[] _stagedCount;
+    private readonly int[] _touched;
+    private SocketCalls.PollFd[] _pollFds = [];
+    private readonly long _healthTicks, _reclaimTicks;
+
+    private Thread? _worker;
+    private volatile bool _stop;
+    private volatile int _auditRequested;
+    private FrameAccount? _auditResult;
+    private readonly ManualResetEventSlim _auditDone = new(false);
+    private readonly object _auditLock = new();
+    private bool _disposed;
+
+    public IReadOnlyList<XskPort> Ports => _ports;
+    /// <summary>The exception that ended the worker, if one did.</summary>
+    public Exception? WorkerFailure { get; private set; }
+    public bool IsRunning => _worker is { IsAlive: true };
+
+    public ForwardingEngine(XskPortSet ports, IFrameHandler handler, EngineOptions? options = null)
+    {
+        _set = ports;
+        _ports = [.. ports.Ports];
+        _handler = handler;
+        _options = options ?? new EngineOptions();
+        _staged = (XdpDesc*)NativeMemory.AllocZeroed((nuint)(_ports.Length * Batch), (nuint)sizeof(XdpDesc));
+        _stagedCount = new int[_ports.Length];
+        _touched = new int[_ports.Length];
+        _healthTicks = (long)(_options.HealthInterval.TotalSeconds * Stopwatch.Frequency);
+        _reclaimTicks = (long)(_options.TxReclaimGrace.TotalSeconds * Stopwatch.Frequency);
+        RebuildPollSet();
+    }
+
+    public void Start()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_worker is not null) throw new InvalidOperationException("the forwarding engine is already started");
+        _worker = new Thread(Run) { IsBackground = true, Name = "xsk-forwarder" };
+        _worker.Start();
+    }
+
+    /// <summary>Stops the worker and waits for it (at most one poll timeout plus the current batch).</summary>
+    public void Stop()
+    {
+        _stop = true;
+        _worker?.Join();
+    }
+
+    private void Run()
+    {
+        try
+        {
+            Loop();
+        }
+        catch (Exception e)
+        {
+            WorkerFailure = e;
+            _options.Log?.Invoke($"forwarding worker failed: {e.Message}");
+        }
+        finally
+        {
+            _auditDone.Set();
+        }
+    }
+
+    private void Loop()
+    {
+        var ports = _ports;
+        long nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
+        int idle = 0;
+        uint loops = 0;
+        while (!_stop)
+        {
+            bool progress = false;
+            for (int i = 0; i < ports.Length; i++) progress |= ReapCompletions(ports[i]);
+            for (int i = 0; i < ports.Length; i++)
+                if (!ports[i].IsDownFlag) progress |= Receive(ports[i]);
+            for (int i = 0; i < ports.Length; i++)
+            {
+                var p = ports[i];
+                if (p.IsDownFlag) continue;
+                Refill(p);
+                KickTx(p);
+            }
+            if (_auditRequested != 0) ServeAudit();
+            if ((++loops & 255) == 0 && Stopwatch.GetTimestamp() >= nextHealth)
+            {
+                CheckHealth();
+                nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
+            }
+            if (progress) { idle = 0; continue; }
+            if (_options.BusyPoll || ++idle < _options.IdleSpins) continue;
+            idle = 0;
+            if (_pollFds.Length > 0) PollNative.Wait(_pollFds, _options.PollTimeoutMs);
+            else Thread.Sleep(_options.PollTimeoutMs);
+            if (Stopwatch.GetTimestamp() >= nextHealth)
+            {
+                CheckHealth();
+                nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
+            }
+        }
+    }
+
+    /// <summary>COMPLETION ring → free stack.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool ReapCompletions(XskPort p)
+    {
+        if (p.IsDownFlag && !p.TxReclaimPending) return false;
+        uint n = p.Completion.Peek(CompletionBatch, out uint idx);
+        if (n == 0) return false;
+        var umem = p.Umem;
+        for (uint k = 0; k < n; k++) umem.Free(p.Completion.Addr(idx + k), FrameState.Tx);
+        p.Completion.Release(n);
+        p.Completed += n;
+        return true;
+    }
+
+    /// <summary>RX ring → decisions → staged TX descriptors per target → TX rings.</summary>
+    private bool Receive(XskPort p)
+    {
+        uint n = p.Rx.Peek(Batch, out uint idx);
+        if (n == 0) return false;
+        var umem = p.Umem;
+        uint maxLen = umem.MaxFrameLength;
+        int touched = 0;
+        long bytes = 0;
+        var c = p.Counters;
+        for (uint k = 0; k < n; k++)
+        {
+            ref XdpDesc d = ref p.Rx.Desc(idx + k);
+            ulong addr = d.Addr;
+            uint len = d.Len;
+            bytes += len;
+            umem.Move(addr, FrameState.Fill, FrameState.App, p.Index);
+            if (len < 14 || len > maxLen)
+            {
+                Drop(umem, addr, c, DropReason.InvalidFrame);
+                continue;
+            }
+            ulong chunk = umem.ChunkStart(addr);
+            var view = new FrameView(umem.Pointer(chunk), umem.FrameSize, (uint)(addr - chunk), len, p.Index);
+            var verdict = _handler.Decide(ref view);
+            if (verdict.Kind != VerdictKind.Forward)
+            {
+                Drop(umem, addr, c, verdict.Reason);
+                continue;
+            }
+            int t = verdict.TargetPort;
+            if ((uint)t >= (uint)_ports.Length)
+            {
+                Drop(umem, addr, c, DropReason.NoTarget);
+                continue;
+            }
+            var target = _ports[t];
+            if (target.IsDownFlag)
+            {
+                Drop(umem, addr, c, DropReason.TargetDown);
+                continue;
+            }
+            ulong outAddr = chunk + view.Offset;
+            uint outLen = (uint)view.Length;
+            if (!ReferenceEquals(target.Umem, umem))
+            {
+                // The one copy: the frame crosses into the target's UMEM.
+                if (!target.Umem.TryAllocate(FrameState.App, t, out ulong copy))
+                {
+                    Drop(umem, addr, c, DropReason.NoFreeFrame);
+                    continue;
+                }
+                Buffer.MemoryCopy(view.DataPointer, target.Umem.Pointer(copy + view.Offset), outLen, outLen);
+                umem.Free(addr, FrameState.App);
+                outAddr = copy + view.Offset;
+            }
+            int s = _stagedCount[t];
+            if (s == 0) _touched[touched++] = t;
+            ref XdpDesc o = ref _staged[t * Batch + s];
+            o.Addr = outAddr;
+            o.Len = outLen;
+            o.Options = 0;
+            _stagedCount[t] = s + 1;
+        }
+        p.Rx.Release(n);
+        p.RxTaken += n;
+        c.RxPacketsField += n;
+        c.RxBytesField += bytes;
+        for (int i = 0; i < touched; i++) Flush(_touched[i], c);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Drop(Umem umem, ulong addr, PortCounters ingress, DropReason reason)
+    {
+        umem.Free(addr, FrameState.App);
+        ingress.DropsField[(int)reason]++;
+    }
+
+    /// <summary>Staged descriptors → target TX ring; what does not fit is dropped as RingFull on the ingress port.</summary>
+    private void Flush(int t, PortCounters ingress)
+    {
+        var tp = _ports[t];
+        int s = _stagedCount[t];
+        _stagedCount[t] = 0;
+        XdpDesc* staged = _staged + t * Batch;
+        uint got = tp.Tx.Reserve((uint)s, out uint ti);
+        long bytes = 0;
+        var umem = tp.Umem;
+        for (uint j = 0; j < got; j++)
+        {
+            tp.Tx.Desc(ti + j) = staged[j];
+            umem.Move(staged[j].Addr, FrameState.App, FrameState.Tx, t);
+            bytes += staged[j].Len;
+        }
+        if (got > 0)
+        {
+            tp.Tx.Submit(got);
+            tp.TxPosted += got;
+            tp.Counters.TxPacketsField += got;
+            tp.Counters.TxBytesField += bytes;
+        }
+        for (uint j = got; j < (uint)s; j++) Drop(umem, staged[j].Addr, ingress, DropReason.RingFull);
+    }
+
+    /// <summary>Free stack → FILL ring, up to the port's share; wakes a zero-copy driver if it asks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Refill(XskPort p)
+    {
+        long held = p.FillPosted - p.RxTaken - p.FillReclaimed;
+        long want = p.FillFrames - held;
+        if (want >= Batch || (want > 0 && held < Batch)) p.PostFill((uint)want);
+        if (p.BindMode == XskBindMode.ZeroCopy && p.Fill.NeedsWakeup) p.Socket.KickRx();
+    }
+
+    /// <summary>One sendto() when the TX ring holds frames and the kernel wants a wake-up (always, in copy mode).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KickTx(XskPort p)
+    {
+        if (p.Tx.Outstanding == 0 || !p.Tx.NeedsWakeup) return;
+        int err = p.Socket.KickTx();
+        p.Counters.KicksField++;
+        if (err is not (0 or Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS)) p.Counters.KickErrorsField++;
+    }
+
+    /// <summary>Finds ports whose interface vanished (the kernel sets SO_ERROR=ENETDOWN when it unregisters) and
+    /// finishes reclaiming the TX frames of ports that went down a while ago.</summary>
+    private void CheckHealth()
+    {
+        long now = Stopwatch.GetTimestamp();
+        foreach (var p in _ports)
+        {
+            if (!p.IsDownFlag)
+            {
+                int err = p.Socket.TakeSocketError();
+                if (err != 0) MarkDown(p, err, now);
+            }
+            else if (p.TxReclaimPending && now - p.DownSinceTicks >= _reclaimTicks)
+            {
+                ReapCompletions(p);
+                p.TxReclaimPending = false;
+                p.TxReclaimed += p.Umem.Reclaim(p.Index, FrameState.Tx);
+            }
+        }
+    }
+
+    private void MarkDown(XskPort p, int err, long now)
+    {
+        p.DownReason = $"{Errno.Name(err)}: {p.InterfaceName} was unregistered (deleted, or its namespace deleted)";
+        p.IsDownFlag = true;
+        p.DownSinceTicks = now;
+        p.TxReclaimPending = true;
+        int reclaimed = p.Umem.Reclaim(p.Index, FrameState.Fill);
+        p.FillReclaimed += reclaimed;
+        RebuildPollSet();
+        _options.Log?.Invoke($"port {p.Index} ({p.InterfaceName} queue {p.Queue}) is down: {p.DownReason}; " +
+                             $"{reclaimed} receive frames reclaimed; frames for it are now dropped as TargetDown");
+    }
+
+    private void RebuildPollSet() =>
+        _pollFds = _ports.Where(p => !p.IsDownFlag)
+            .Select(p => new SocketCalls.PollFd { Fd = p.Socket.Fd, Events = SocketCalls.POLLIN }).ToArray();
+
+    /// <summary>Counts every UMEM frame by place (free, fill, worker, TX) between two batches and cross-checks the
+    /// frame ledger, the free stacks and the ring counters. Safe to call while the engine runs.</summary>
+    public FrameAccount AccountFrames()
+    {
+        lock (_auditLock)
+        {
+            if (_worker is not { IsAlive: true }) return BuildAccount();
+            _auditDone.Reset();
+            _auditRequested = 1;
+            if (!_auditDone.Wait(TimeSpan.FromSeconds(10)))
+                throw new TimeoutException("the forwarding worker did not answer the frame audit in 10 s");
+            return _auditResult ?? BuildAccount();
+        }
+    }
+
+    private void ServeAudit()
+    {
+        _auditResult = BuildAccount();
+        _auditRequested = 0;
+        _auditDone.Set();
+    }
+
+    private FrameAccount BuildAccount()
+    {
+        var problems = new List<string>();
+        int total = 0, free = 0, fill = 0, app = 0, tx = 0;
+        long violations = 0;
+        foreach (var umem in _set.Umems)
+        {
+            var c = umem.TakeCensus();
+            total += c.Total;
+            free += c.Free;
+            fill += c.Count(FrameState.Fill);
+            app += c.Count(FrameState.App);
+            tx += c.Count(FrameState.Tx);
+            violations += c.TransitionViolations;
+            if (c.FirstViolation is not null) problems.Add(c.FirstViolation);
+            if (c.FreeStackProblems > 0) problems.Add($"UMEM {umem.Name}: {c.FreeStackProblems} bad free-stack entries");
+            if (c.FreeStackDepth != c.Free) problems.Add($"UMEM {umem.Name}: free stack holds {c.FreeStackDepth}, ledger says {c.Free} free");
+            foreach (var p in _ports)
+            {
+                if (!ReferenceEquals(p.Umem, umem)) continue;
+                long expectFill = p.FillPosted - p.RxTaken - p.FillReclaimed;
+                long expectTx = p.TxPosted - p.Completed - p.TxReclaimed;
+                if (c.Count(p.Index, FrameState.Fill) != expectFill)
+                    problems.Add($"{p.InterfaceName}: ledger has {c.Count(p.Index, FrameState.Fill)} fill frames, rings say {expectFill}");
+                if (c.Count(p.Index, FrameState.Tx) != expectTx)
+                    problems.Add($"{p.InterfaceName}: ledger has {c.Count(p.Index, FrameState.Tx)} TX frames, rings say {expectTx}");
+            }
+        }
+        int leaked = app + (total - free - fill - app - tx);
+        return new FrameAccount(total, free, fill, app, tx, leaked, violations, problems);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Stop();
+        _set.Dispose();
+        NativeMemory.Free(_staged);
+        _auditDone.Dispose();
+    }
+}

@@ -1,0 +1,105 @@
+using Appliance.Interop;
+
+namespace Appliance.Datapath.Xdp;
+
+/// <summary>The XDP side of one interface: an XSKMAP keyed by receive queue, the steering program bound to it,
+/// and its attachment — a bpf_link (BPF_LINK_CREATE, detached by the kernel when the process dies), or netlink
+/// when the kernel has no XDP links. Dispose detaches and frees everything.</summary>
+public sealed class XdpSteering : IDisposable
+{
+    /// <summary>Queues an XSKMAP can hold (keys 0..63).</summary>
+    public const int MapEntries = 64;
+
+    private int _mapFd = -1, _progFd = -1, _linkFd = -1;
+    private IDisposable? _netlinkAttachment;
+
+    public string InterfaceName { get; }
+    public int IfIndex { get; }
+    public XdpAttachMode Mode { get; private set; }
+    public bool ViaBpfLink => _linkFd >= 0;
+
+    private XdpSteering(string interfaceName, int ifIndex)
+    {
+        InterfaceName = interfaceName;
+        IfIndex = ifIndex;
+    }
+
+    public string Describe() => $"{(Mode == XdpAttachMode.Native ? "native" : "generic")} via {(ViaBpfLink ? "bpf_link" : "netlink")}";
+
+    /// <summary>Creates the map and program and attaches them to <paramref name="interfaceName"/> (resolved in the
+    /// calling thread's namespace). Native first when <paramref name="preference"/> allows, generic when the
+    /// driver has no native XDP (EOPNOTSUPP). EBUSY (another program or link is attached) is an error that says so.</summary>
+    public static XdpSteering Attach(string interfaceName, XdpModePreference preference = XdpModePreference.Auto,
+        IXdpNetlinkAttacher? netlinkFallback = null)
+    {
+        int ifIndex = XskSocket.ResolveInterface(interfaceName);
+        var s = new XdpSteering(interfaceName, ifIndex);
+        try
+        {
+            s._mapFd = BpfSyscall.CreateMap(BpfSyscall.MapTypeXskMap, 4, 4, MapEntries, "mapp_xsks");
+            s._progFd = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeXdp, XdpSteeringProgram.Build(s._mapFd), "mapp_xsk_steer");
+            s.AttachProgram(preference, netlinkFallback);
+            return s;
+        }
+        catch
+        {
+            s.Dispose();
+            throw;
+        }
+    }
+
+    private void AttachProgram(XdpModePreference preference, IXdpNetlinkAttacher? netlinkFallback)
+    {
+        if (preference != XdpModePreference.Generic)
+        {
+            if (TryAttach(XdpFlags.DrvMode, XdpAttachMode.Native, netlinkFallback, allowUnsupported: preference == XdpModePreference.Auto))
+                return;
+        }
+        TryAttach(XdpFlags.SkbMode, XdpAttachMode.Generic, netlinkFallback, allowUnsupported: false);
+    }
+
+    /// <summary>One attach attempt; false only when the driver lacks the mode and the caller may try another.</summary>
+    private bool TryAttach(uint flags, XdpAttachMode mode, IXdpNetlinkAttacher? netlinkFallback, bool allowUnsupported)
+    {
+        try
+        {
+            _linkFd = BpfSyscall.CreateXdpLink(_progFd, IfIndex, flags, InterfaceName);
+        }
+        catch (PlatformException e) when (e.Errno == Errno.EOPNOTSUPP && allowUnsupported)
+        {
+            return false;
+        }
+        catch (PlatformException e) when (e.Errno == Errno.EINVAL && netlinkFallback is not null)
+        {
+            // BPF_LINK_CREATE without XDP support (kernel < 5.9): attach with IFLA_XDP instead.
+            _netlinkAttachment = netlinkFallback.Attach(IfIndex, _progFd, flags | XdpFlags.UpdateIfNoExist);
+        }
+        catch (PlatformException e) when (e.Errno is Errno.EBUSY or Errno.EEXIST)
+        {
+            throw new PlatformException($"attach XDP ({mode.ToString().ToLowerInvariant()})", InterfaceName, e.Errno,
+                $"{InterfaceName} already has an XDP program (another `meta-appliance forward`, or a program attached with " +
+                $"`ip link set dev {InterfaceName} xdp ...`: remove it with `ip link set dev {InterfaceName} xdp off`)");
+        }
+        Mode = mode;
+        return true;
+    }
+
+    /// <summary>Steers queue <paramref name="queue"/> to the socket <paramref name="socketFd"/>.</summary>
+    public void Register(uint queue, int socketFd)
+    {
+        Span<byte> key = stackalloc byte[4];
+        Span<byte> value = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(key, queue);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(value, socketFd);
+        BpfSyscall.UpdateElem(_mapFd, key, value);
+    }
+
+    public void Dispose()
+    {
+        if (_linkFd >= 0) { LibC.Close(_linkFd); _linkFd = -1; }
+        _netlinkAttachment?.Dispose();
+        _netlinkAttachment = null;
+        if (_progFd >= 0) { LibC.Close(_progFd); _progFd = -1; }
+        if (_mapFd >= 0) { LibC.Close(_mapFd); _mapFd = -1; }
+    }
+}

@@ -1,0 +1,25 @@
+namespace Appliance.Datapath.Xsk;
+
+/// <summary>Sizes for UMEMs and rings (defaults after afxdp.md §13/§19 and the bench's afxdp_fwd).</summary>
+public sealed record XskOptions
+{
+    /// <summary>UMEM chunk size: 4096 (default) or 2048.</summary>
+    public uint FrameSize { get; init; } = 4096;
+    /// <summary>User headroom per frame, in front of the kernel's 256 bytes.</summary>
+    public uint Headroom { get; init; }
+    public uint RxRingSize { get; init; } = 2048;
+    public uint TxRingSize { get; init; } = 2048;
+    public uint CompletionRingSize { get; init; } = 2048;
+    /// <summary>Frames kept with the kernel for reception per port. The FILL ring is twice as large, because
+    /// the kernel publishes its FILL consumer index lazily (bench README caveat 6b).</summary>
+    public uint FillFrames { get; init; } = 2048;
+    /// <summary>XDP_MAX_TX_SKB_BUDGET: copy-mode frames sent per sendto() (kernel default 32).</summary>
+    public uint TxBudget { get; init; } = 256;
+    /// <summary>How long bind() is retried on EBUSY: the kernel releases a closed socket's queue asynchronously.</summary>
+    public TimeSpan BindBusyRetry { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>Check every frame move against the ledger (tests; costs a compare per move).</summary>
+    public bool CheckFrameTransitions { get; init; }
+
+    /// <summary>Frames a UMEM needs per port: its fill share, a full TX ring and two batches in flight.</summary>
+    public uint FramesPerPort => FillFrames + TxRingSize + 128;
+}

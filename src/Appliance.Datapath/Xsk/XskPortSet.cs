@@ -1,0 +1,116 @@
+using Appliance.Datapath.Xdp;
+using Appliance.Interop;
+
+namespace Appliance.Datapath.Xsk;
+
+/// <summary>Opens the AF_XDP ports for a list of interface queues and owns them with their UMEMs (afxdp.md §13):
+/// a zero-copy port gets a UMEM of its own; every copy-mode port joins one shared copy-mode UMEM (the first one
+/// registers it, the others bind with XDP_SHARED_UMEM), so frames move between copy-mode ports unchanged and a
+/// frame crossing UMEMs is copied exactly once. Each interface gets its XSKMAP and steering program.</summary>
+public sealed class XskPortSet : IDisposable
+{
+    private readonly List<XskPort> _ports = [];
+    private readonly List<Umem> _umems = [];
+    private readonly XskOptions _options;
+    private readonly Action<string> _log;
+    private Umem? _copyUmem;
+    private XskPort? _copyOwner;
+    private readonly uint _copyUmemFrames;
+
+    public IReadOnlyList<XskPort> Ports => _ports;
+    public IReadOnlyList<Umem> Umems => _umems;
+    public XskOptions Options => _options;
+
+    private XskPortSet(XskOptions options, int portCount, Action<string>? log)
+    {
+        _options = options;
+        _log = log ?? (_ => { });
+        _copyUmemFrames = options.FramesPerPort * (uint)portCount;
+    }
+
+    /// <summary>Opens every port in order (port index = position in <paramref name="specs"/>). Everything opened
+    /// so far is closed again if one fails.</summary>
+    public static XskPortSet Open(IReadOnlyList<XskPortSpec> specs, XskOptions? options = null,
+        XdpModePreference xdpMode = XdpModePreference.Auto, IXdpNetlinkAttacher? netlinkFallback = null, Action<string>? log = null)
+    {
+        if (specs.Count == 0 || specs.Count > Umem.MaxOwners)
+            throw new ArgumentException($"between 1 and {Umem.MaxOwners} ports are supported, got {specs.Count}", nameof(specs));
+        var set = new XskPortSet(options ?? new XskOptions(), specs.Count, log);
+        try
+        {
+            XskResourceLimits.RaiseMemlock();
+            for (int i = 0; i < specs.Count; i++) set.AddPort(i, specs[i], xdpMode, netlinkFallback);
+            return set;
+        }
+        catch
+        {
+            set.Dispose();
+            throw;
+        }
+    }
+
+    private void AddPort(int index, XskPortSpec spec, XdpModePreference xdpMode, IXdpNetlinkAttacher? netlinkFallback)
+    {
+        // Attach first: a second instance on the same interface fails here at once with EBUSY.
+        var steering = XdpSteering.Attach(spec.InterfaceName, xdpMode, netlinkFallback);
+        try
+        {
+            var port = OpenPort(index, spec);
+            port.Steering = steering;
+            _ports.Add(port);
+            steering.Register(spec.Queue, port.Socket.Fd);
+            _log(port.Describe());
+        }
+        catch
+        {
+            if (_ports.Count <= index) steering.Dispose();
+            throw;
+        }
+    }
+
+    private XskPort OpenPort(int index, XskPortSpec spec)
+    {
+        var o = _options;
+        if (spec.ZeroCopy != ZeroCopyMode.Off)
+        {
+            var own = NewUmem($"{spec.InterfaceName}-q{spec.Queue}-zc", o.FramesPerPort);
+            try
+            {
+                var port = XskPort.Create(index, spec, own, null, XskConstants.BindZeroCopy | XskConstants.BindUseNeedWakeup, o);
+                _umems.Add(own);
+                return port;
+            }
+            catch (PlatformException e) when (e.Errno == Errno.EOPNOTSUPP && spec.ZeroCopy == ZeroCopyMode.Auto)
+            {
+                own.Dispose();
+                _log($"{spec.InterfaceName} queue {spec.Queue}: driver has no AF_XDP zero-copy, using copy mode on the shared UMEM");
+            }
+            catch
+            {
+                own.Dispose();
+                throw;
+            }
+        }
+        if (_copyUmem is null)
+        {
+            _copyUmem = NewUmem("shared-copy", _copyUmemFrames);
+            _umems.Add(_copyUmem);
+        }
+        var copyPort = XskPort.Create(index, spec, _copyUmem, _copyOwner,
+            _copyOwner is null ? (ushort)(XskConstants.BindCopy | XskConstants.BindUseNeedWakeup) : (ushort)0, o);
+        _copyOwner ??= copyPort;
+        return copyPort;
+    }
+
+    private Umem NewUmem(string name, uint frames) =>
+        new(name, frames, _options.FrameSize, _options.Headroom) { CheckTransitions = _options.CheckFrameTransitions };
+
+    /// <summary>Detaches XDP, closes the sockets and unmaps their rings, then frees the UMEMs.</summary>
+    public void Dispose()
+    {
+        foreach (var p in _ports) p.Dispose();
+        _ports.Clear();
+        foreach (var u in _umems) u.Dispose();
+        _umems.Clear();
+    }
+}
