@@ -70,6 +70,19 @@ public sealed class OwnedLinks : IDisposable
         lock (_gate) _createdNamespaces.Add(name);
     }
 
+    /// <summary>Makes sure namespace <paramref name="name"/> exists: creates and owns it when missing (true), or
+    /// leaves an existing one to its owner and only watches it for our tagged interfaces (false).</summary>
+    public bool EnsureNamespace(string name)
+    {
+        if (NetworkNamespace.Exists(name))
+        {
+            WatchNamespace(name);
+            return false;
+        }
+        CreateNamespace(name);
+        return true;
+    }
+
     /// <summary>Remembers a namespace that holds interfaces we tagged there (a tenant namespace we did not
     /// create), so <see cref="Dispose"/> looks for them there too.</summary>
     public void WatchNamespace(string name)

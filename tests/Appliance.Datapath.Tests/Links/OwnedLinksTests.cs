@@ -73,4 +73,22 @@ public sealed class OwnedLinksTests
         Assert.Null(IpJson.Link(b, ns));
         Assert.True(IpJson.NamespaceExists(ns));
     }
+
+    [PrivilegedFact]
+    public void EnsureNamespace_creates_only_what_is_missing_and_deletes_only_what_it_created()
+    {
+        using var scratch = new ScratchState();
+        string existing = scratch.Namespace("exists"), missing = scratch.Namespace("missing");
+        NetworkNamespace.Create(existing);
+        using var root = new LinkManager();
+        using (var owned = new OwnedLinks(root))
+        {
+            Assert.False(owned.EnsureNamespace(existing));
+            Assert.True(owned.EnsureNamespace(missing));
+            Assert.True(IpJson.NamespaceExists(missing));
+            Assert.Equal([missing], owned.CreatedNamespaces);
+        }
+        Assert.True(IpJson.NamespaceExists(existing));
+        Assert.False(IpJson.NamespaceExists(missing));
+    }
 }
