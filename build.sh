@@ -62,23 +62,28 @@ test_all() {
   publish linux-arm64
   export META_APPLIANCE_OUT="$OUT"
   local passed=0 failed=0 skipped=0 rc=0 log
-  mkdir -p "$OUT/test-logs"
+  rm -rf "$OUT/test-logs"; mkdir -p "$OUT/test-logs"
   for proj in tests/*.Tests/*.csproj; do
     local name; name="$(basename "$proj" .csproj)"
     log "testing $name"
     log="$OUT/test-logs/$name.log"
     set +e
-    dotnet test "$proj" -c Release --nologo -v q --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E '^\s+(Failed|Skipped) |^(Passed|Failed)!|error' || true
+    dotnet test "$proj" -c Release --nologo -v q --logger "console;verbosity=normal" \
+      --logger "trx;LogFileName=$name.trx" --results-directory "$OUT/test-logs" 2>&1 \
+      | tee "$log" | grep -E '^\s+(Failed|Skipped) |^Total tests|error' || true
     local prc=${PIPESTATUS[0]}
     set -e
     [ "$prc" -eq 0 ] || rc=1
-    local line; line=$(grep -E '(Passed|Failed)! +- +Failed:' "$log" | tail -1 || true)
-    if [ -n "$line" ]; then
-      failed=$((failed + $(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")))
-      passed=$((passed + $(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")))
-      skipped=$((skipped + $(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")))
+    local counters; counters=$(grep -o '<Counters [^>]*>' "$OUT/test-logs/$name.trx" 2>/dev/null || true)
+    if [ -n "$counters" ]; then
+      local p f t e
+      p=$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")
+      f=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")
+      t=$(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")
+      e=$(sed -E 's/.* executed="([0-9]+)".*/\1/' <<<"$counters")
+      passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
     else
-      echo "no test summary from $name (build failure?)" >&2; failed=$((failed + 1)); rc=1
+      echo "no test results from $name (build failure? see $log)" >&2; failed=$((failed + 1)); rc=1
     fi
   done
   echo "${passed} passed, ${failed} failed, ${skipped} skipped"
