@@ -67,5 +67,9 @@ internal static class ConfigTexts
         return (line, at - lineStart + 1);
     }
 
+    /// <summary>Position of <paramref name="focus"/> inside the only occurrence of <paramref name="marker"/>.</summary>
+    public static (int Line, int Column) At(string text, string marker, string focus) =>
+        At(text, marker, marker.IndexOf(focus, StringComparison.Ordinal) is >= 0 and var skip ? skip : throw new ArgumentException($"\"{focus}\" is not in \"{marker}\""));
+
     public static ConfigLoadResult Load(string text) => ConfigLoader.LoadText(text, FileName);
 }
