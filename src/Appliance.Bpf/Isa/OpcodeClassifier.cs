@@ -148,6 +148,8 @@ public static class OpcodeClassifier
             _ => VmOp.Invalid,
         };
         if (baseOp == VmOp.Invalid) { reason = "unknown ALU operation"; return VmOp.Invalid; }
+        if (baseOp == VmOp.Arsh64Imm) // after the movsx forms, which differ in number between ALU and ALU64
+            return is64 ? (reg ? VmOp.Arsh64Reg : VmOp.Arsh64Imm) : (reg ? VmOp.Arsh32Reg : VmOp.Arsh32Imm);
         int value = (int)baseOp + (reg ? 1 : 0);
         if (!is64) value += VmOp.Add32Imm - VmOp.Add64Imm;
         return (VmOp)value;

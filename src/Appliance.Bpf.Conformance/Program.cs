@@ -1,0 +1,3 @@
+using Appliance.Bpf.Conformance;
+
+return ConformancePlugin.Run(args, Console.In, Console.Out, Console.Error);
