@@ -25,4 +25,23 @@ public abstract class BpfMap
 
     /// <summary>Iteration as BPF_MAP_GET_NEXT_KEY: an empty <paramref name="key"/> asks for the first key.</summary>
     public abstract bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey);
+
+    /// <summary>The value size user space (CLI, config, tests) reads and writes: <see cref="ValueSize"/>,
+    /// except per-CPU maps, where it is one 8-byte-aligned value per CPU slot, as the kernel's syscalls do.</summary>
+    public virtual int UserValueSize => ValueSize;
+
+    /// <summary>A copy of the value as user space sees it (<see cref="UserValueSize"/> bytes; per-CPU maps
+    /// give every CPU's value). False when absent.</summary>
+    public virtual bool TryLookupFromUser(ReadOnlySpan<byte> key, Span<byte> value)
+    {
+        if (!TryLookup(key, out var v)) return false;
+        v.AsSpan().CopyTo(value);
+        return true;
+    }
+
+    /// <summary>An update from user space (<see cref="UserValueSize"/> bytes; per-CPU maps take every CPU's value).</summary>
+    public virtual int UpdateFromUser(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => Update(key, value, flags);
+
+    /// <summary>The map implementation for a definition (see <see cref="BpfMapFactory"/>).</summary>
+    public static BpfMap Create(BpfMapDefinition definition, int cpuCount = 1) => BpfMapFactory.Create(definition, cpuCount);
 }

@@ -1,0 +1,43 @@
+namespace Appliance.Bpf.Maps;
+
+/// <summary>BPF_MAP_TYPE_ARRAY: max_entries zeroed values allocated up front, key = u32 index. Every
+/// element always exists: update with BPF_NOEXIST gives -EEXIST, delete gives -EINVAL, an index past the
+/// end -E2BIG. Global-data maps (.data/.rodata/.bss) are one-entry arrays starting with the section's
+/// bytes. Lookups and updates take no lock (an update is a plain copy, like the kernel's).</summary>
+public sealed class ArrayMap : BpfMap
+{
+    private readonly byte[] _values;
+    private readonly int _stride;
+
+    public ArrayMap(BpfMapDefinition definition) : base(definition)
+    {
+        _stride = MapLayout.Stride(definition.ValueSize);
+        _values = new byte[(long)_stride * definition.MaxEntries];
+        definition.InitialValue?.AsSpan(0, Math.Min(definition.InitialValue.Length, definition.ValueSize)).CopyTo(_values);
+    }
+
+    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
+    {
+        if (MapLayout.TryIndex(key, out uint i) && i < (uint)MaxEntries)
+        {
+            value = new ArraySegment<byte>(_values, (int)i * _stride, ValueSize);
+            return true;
+        }
+        value = default;
+        return false;
+    }
+
+    public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    {
+        if (!MapLayout.ValidFlags(flags) || value.Length < ValueSize || !MapLayout.TryIndex(key, out uint i))
+            return -BpfErrno.EINVAL;
+        if (i >= (uint)MaxEntries) return -BpfErrno.E2BIG;
+        if (flags == BpfUpdateFlags.NoExist) return -BpfErrno.EEXIST;
+        value[..ValueSize].CopyTo(_values.AsSpan((int)i * _stride, ValueSize));
+        return 0;
+    }
+
+    public override int Delete(ReadOnlySpan<byte> key) => -BpfErrno.EINVAL;
+
+    public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => MapLayout.NextIndex(key, MaxEntries, nextKey);
+}

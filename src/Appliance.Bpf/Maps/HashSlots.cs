@@ -1,0 +1,103 @@
+namespace Appliance.Bpf.Maps;
+
+/// <summary>The key index of the hash-family maps: <c>capacity</c> preallocated slots, chained buckets of
+/// slot numbers, and a free list — no allocation after construction. Callers keep the values (by slot
+/// number) and hold the write side of a <see cref="MapSeqLock"/> while inserting or removing. Lookups
+/// tolerate concurrent changes (chain walks are bounded), the seqlock makes them retry.</summary>
+internal sealed class HashSlots
+{
+    private const int None = -1;
+
+    private readonly int _keySize;
+    private readonly byte[] _keys;
+    private readonly int[] _buckets;
+    private readonly int[] _next;
+    private readonly int[] _hashes;
+    private readonly bool[] _used;
+    private int _free;
+
+    public HashSlots(int keySize, int capacity)
+    {
+        _keySize = keySize;
+        Capacity = capacity;
+        _keys = new byte[(long)keySize * capacity];
+        int buckets = 1;
+        while (buckets < capacity) buckets <<= 1;
+        _buckets = new int[buckets];
+        Array.Fill(_buckets, None);
+        _next = new int[capacity];
+        _hashes = new int[capacity];
+        _used = new bool[capacity];
+        for (int i = 0; i < capacity; i++) _next[i] = i + 1 < capacity ? i + 1 : None;
+        _free = capacity > 0 ? 0 : None;
+    }
+
+    public int Capacity { get; }
+    public int Count { get; private set; }
+
+    public ReadOnlySpan<byte> KeyAt(int slot) => _keys.AsSpan(slot * _keySize, _keySize);
+    public bool IsUsed(int slot) => _used[slot];
+
+    /// <summary>The slot holding <paramref name="key"/>, or -1.</summary>
+    public int Find(ReadOnlySpan<byte> key)
+    {
+        int hash = Hash(key);
+        int slot = Volatile.Read(ref _buckets[hash & (_buckets.Length - 1)]);
+        for (int steps = 0; slot != None && steps < Capacity; steps++)
+        {
+            if ((uint)slot >= (uint)Capacity) return None; // torn read during a concurrent change; the seqlock retries
+            if (_hashes[slot] == hash && _keys.AsSpan(slot * _keySize, _keySize).SequenceEqual(key))
+                return slot;
+            slot = Volatile.Read(ref _next[slot]);
+        }
+        return None;
+    }
+
+    /// <summary>Takes a free slot for <paramref name="key"/> (which must be absent); -1 when full.</summary>
+    public int Insert(ReadOnlySpan<byte> key)
+    {
+        int slot = _free;
+        if (slot == None) return None;
+        _free = _next[slot];
+        int hash = Hash(key);
+        key.CopyTo(_keys.AsSpan(slot * _keySize, _keySize));
+        _hashes[slot] = hash;
+        _used[slot] = true;
+        ref int bucket = ref _buckets[hash & (_buckets.Length - 1)];
+        _next[slot] = bucket;
+        Volatile.Write(ref bucket, slot);
+        Count++;
+        return slot;
+    }
+
+    public void Remove(int slot)
+    {
+        ref int link = ref _buckets[_hashes[slot] & (_buckets.Length - 1)];
+        while (link != slot)
+        {
+            if (link == None) return;
+            link = ref _next[link];
+        }
+        Volatile.Write(ref link, _next[slot]);
+        _used[slot] = false;
+        _next[slot] = _free;
+        _free = slot;
+        Count--;
+    }
+
+    /// <summary>BPF_MAP_GET_NEXT_KEY order: slot order; an absent (or empty) key starts from the first slot.</summary>
+    public int NextAfter(ReadOnlySpan<byte> key)
+    {
+        int start = key.Length == _keySize ? Find(key) : None;
+        for (int s = start + 1; s < Capacity; s++)
+            if (_used[s]) return s;
+        return None;
+    }
+
+    private static int Hash(ReadOnlySpan<byte> key)
+    {
+        var h = new HashCode();
+        h.AddBytes(key);
+        return h.ToHashCode();
+    }
+}

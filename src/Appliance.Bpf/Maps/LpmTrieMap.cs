@@ -1,0 +1,147 @@
+using System.Buffers.Binary;
+
+namespace Appliance.Bpf.Maps;
+
+/// <summary>BPF_MAP_TYPE_LPM_TRIE: keys are <c>{ u32 prefixlen; u8 data[key_size − 4]; }</c> (data in
+/// network order). A lookup returns the value of the longest stored prefix that matches the key's data
+/// within the key's own prefixlen; update/delete address one exact prefix. Kernel rules: the map needs
+/// BPF_F_NO_PREALLOC; prefixlen above 8 × data size gives -EINVAL; a new prefix when full gives -ENOSPC.
+/// Storage: an index of (prefixlen, masked data) keys with a count per prefix length, so a lookup probes
+/// only the lengths in use, longest first. Stored keys keep only their prefix bits (host bits are
+/// cleared); GET_NEXT_KEY walks longest prefixes first — the kernel's trie order differs, the set is the same.</summary>
+public sealed class LpmTrieMap : BpfMap
+{
+    private const int MaxKeySize = 4 + 256;
+
+    private readonly HashSlots _slots;
+    private readonly MapSeqLock _lock = new();
+    private readonly byte[] _values;
+    private readonly int _stride;
+    private readonly int[] _perLength;
+    private readonly int _maxPrefix;
+
+    public LpmTrieMap(BpfMapDefinition definition) : base(definition)
+    {
+        _maxPrefix = (definition.KeySize - 4) * 8;
+        _stride = MapLayout.Stride(definition.ValueSize);
+        _slots = new HashSlots(definition.KeySize, definition.MaxEntries);
+        _values = new byte[(long)_stride * definition.MaxEntries];
+        _perLength = new int[_maxPrefix + 1];
+    }
+
+    public int Count => _slots.Count;
+
+    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
+    {
+        value = default;
+        if (key.Length < KeySize) return false;
+        uint wanted = Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(key), (uint)_maxPrefix);
+        Span<byte> probe = stackalloc byte[MaxKeySize];
+        probe = probe[..KeySize];
+        int slot, seq;
+        do
+        {
+            seq = _lock.ReadBegin();
+            slot = -1;
+            for (int len = (int)wanted; len >= 0 && slot < 0; len--)
+            {
+                if (Volatile.Read(ref _perLength[len]) == 0) continue;
+                Mask(key, len, probe);
+                slot = _slots.Find(probe);
+            }
+        } while (_lock.ReadRetry(seq));
+        if (slot < 0) return false;
+        value = new ArraySegment<byte>(_values, slot * _stride, ValueSize);
+        return true;
+    }
+
+    public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    {
+        if (!MapLayout.ValidFlags(flags) || key.Length < KeySize || value.Length < ValueSize) return -BpfErrno.EINVAL;
+        uint len = BinaryPrimitives.ReadUInt32LittleEndian(key);
+        if (len > (uint)_maxPrefix) return -BpfErrno.EINVAL;
+        Span<byte> exact = stackalloc byte[MaxKeySize];
+        exact = exact[..KeySize];
+        Mask(key, (int)len, exact);
+        using var write = _lock.Write();
+        int slot = _slots.Find(exact);
+        if (slot >= 0)
+        {
+            if (flags == BpfUpdateFlags.NoExist) return -BpfErrno.EEXIST;
+        }
+        else
+        {
+            if (flags == BpfUpdateFlags.Exist) return -BpfErrno.ENOENT;
+            slot = _slots.Insert(exact);
+            if (slot < 0) return -BpfErrno.ENOSPC;
+            _perLength[len]++;
+        }
+        value[..ValueSize].CopyTo(_values.AsSpan(slot * _stride, ValueSize));
+        return 0;
+    }
+
+    public override int Delete(ReadOnlySpan<byte> key)
+    {
+        if (key.Length < KeySize) return -BpfErrno.EINVAL;
+        uint len = BinaryPrimitives.ReadUInt32LittleEndian(key);
+        if (len > (uint)_maxPrefix) return -BpfErrno.EINVAL;
+        Span<byte> exact = stackalloc byte[MaxKeySize];
+        exact = exact[..KeySize];
+        Mask(key, (int)len, exact);
+        using var write = _lock.Write();
+        int slot = _slots.Find(exact);
+        if (slot < 0) return -BpfErrno.ENOENT;
+        _slots.Remove(slot);
+        _perLength[len]--;
+        return 0;
+    }
+
+    public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey)
+    {
+        using var write = _lock.Write();
+        // Order: by prefix length, longest first, then slot order within a length.
+        int currentLen = int.MaxValue, currentSlot = -1;
+        if (key.Length >= KeySize)
+        {
+            uint len = BinaryPrimitives.ReadUInt32LittleEndian(key);
+            if (len <= (uint)_maxPrefix)
+            {
+                Span<byte> exact = stackalloc byte[MaxKeySize];
+                exact = exact[..KeySize];
+                Mask(key, (int)len, exact);
+                int slot = _slots.Find(exact);
+                if (slot >= 0) (currentLen, currentSlot) = ((int)len, slot);
+            }
+        }
+        for (int len = Math.Min(currentLen, _maxPrefix); len >= 0; len--)
+        {
+            if (_perLength[len] == 0) continue;
+            for (int s = len == currentLen ? currentSlot + 1 : 0; s < _slots.Capacity; s++)
+            {
+                if (_slots.IsUsed(s) && BinaryPrimitives.ReadUInt32LittleEndian(_slots.KeyAt(s)) == (uint)len)
+                {
+                    _slots.KeyAt(s).CopyTo(nextKey);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Writes {len, data with bits past len cleared} into <paramref name="dst"/>.</summary>
+    private static void Mask(ReadOnlySpan<byte> key, int len, Span<byte> dst)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(dst, (uint)len);
+        var data = key[4..dst.Length];
+        var outData = dst[4..];
+        int full = len / 8, rest = len % 8;
+        data[..full].CopyTo(outData);
+        int at = full;
+        if (rest != 0)
+        {
+            outData[at] = (byte)(data[at] & (0xff << (8 - rest)));
+            at++;
+        }
+        outData[at..].Clear();
+    }
+}

@@ -1,0 +1,74 @@
+namespace Appliance.Bpf.Maps;
+
+/// <summary>BPF_MAP_TYPE_PERCPU_ARRAY: an array with one value per CPU slot (see <see cref="BpfCpu"/>).
+/// Programs see and write the value of their worker's slot; user space reads and writes all slots at once
+/// (<see cref="BpfMap.UserValueSize"/> = cpuCount × round_up(value_size, 8), the kernel's layout).</summary>
+public sealed class PercpuArrayMap : BpfMap
+{
+    private readonly byte[] _values;
+    private readonly int _stride;
+
+    public PercpuArrayMap(BpfMapDefinition definition, int cpuCount) : base(definition)
+    {
+        CpuCount = cpuCount;
+        _stride = MapLayout.Stride(definition.ValueSize);
+        _values = new byte[(long)_stride * cpuCount * definition.MaxEntries];
+    }
+
+    public int CpuCount { get; }
+    public override int UserValueSize => _stride * CpuCount;
+
+    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value) => TryLookupOnCpu(key, BpfCpu.Current, out value);
+
+    public bool TryLookupOnCpu(ReadOnlySpan<byte> key, int cpu, out ArraySegment<byte> value)
+    {
+        if (MapLayout.TryIndex(key, out uint i) && i < (uint)MaxEntries)
+        {
+            value = new ArraySegment<byte>(_values, Offset((int)i, cpu), ValueSize);
+            return true;
+        }
+        value = default;
+        return false;
+    }
+
+    public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    {
+        int check = Check(key, value, flags, ValueSize, out uint i);
+        if (check != 0) return check;
+        value[..ValueSize].CopyTo(_values.AsSpan(Offset((int)i, BpfCpu.Current), ValueSize));
+        return 0;
+    }
+
+    public override bool TryLookupFromUser(ReadOnlySpan<byte> key, Span<byte> value)
+    {
+        if (!MapLayout.TryIndex(key, out uint i) || i >= (uint)MaxEntries) return false;
+        _values.AsSpan(Offset((int)i, 0), UserValueSize).CopyTo(value);
+        return true;
+    }
+
+    public override int UpdateFromUser(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    {
+        int check = Check(key, value, flags, UserValueSize, out uint i);
+        if (check != 0) return check;
+        for (int cpu = 0; cpu < CpuCount; cpu++)
+            value.Slice(cpu * _stride, ValueSize).CopyTo(_values.AsSpan(Offset((int)i, cpu), ValueSize));
+        return 0;
+    }
+
+    public override int Delete(ReadOnlySpan<byte> key) => -BpfErrno.EINVAL;
+
+    public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => MapLayout.NextIndex(key, MaxEntries, nextKey);
+
+    private int Offset(int index, int cpu) => (index * CpuCount + (int)((uint)cpu % (uint)CpuCount)) * _stride;
+
+    private int Check(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags, int size, out uint i)
+    {
+        if (!MapLayout.ValidFlags(flags) || value.Length < size || !MapLayout.TryIndex(key, out i))
+        {
+            i = 0;
+            return -BpfErrno.EINVAL;
+        }
+        if (i >= (uint)MaxEntries) return -BpfErrno.E2BIG;
+        return flags == BpfUpdateFlags.NoExist ? -BpfErrno.EEXIST : 0;
+    }
+}

@@ -1,0 +1,129 @@
+using Appliance.Bpf.Maps;
+using Xunit;
+using static Appliance.Bpf.Tests.Maps.MapTestKeys;
+
+namespace Appliance.Bpf.Tests.Maps;
+
+public class HashAndArrayMapTests
+{
+    private static BpfMap Hash(int max = 4) => BpfMap.Create(new BpfMapDefinition("h", BpfMapType.Hash, 4, 8, max));
+
+    [Fact]
+    public void HashFollowsKernelFlagsAndErrnos()
+    {
+        var map = Hash(2);
+        Assert.False(map.TryLookup(U32(1), out _));
+        Assert.Equal(-BpfErrno.ENOENT, map.Update(U32(1), U64(10), BpfUpdateFlags.Exist));
+        Assert.Equal(0, map.Update(U32(1), U64(10), BpfUpdateFlags.NoExist));
+        Assert.Equal(-BpfErrno.EEXIST, map.Update(U32(1), U64(11), BpfUpdateFlags.NoExist));
+        Assert.Equal(0, map.Update(U32(1), U64(12), BpfUpdateFlags.Exist));
+        Assert.Equal(0, map.Update(U32(2), U64(20), BpfUpdateFlags.Any));
+        Assert.Equal(-BpfErrno.E2BIG, map.Update(U32(3), U64(30), BpfUpdateFlags.Any));
+        Assert.Equal(0, map.Update(U32(2), U64(21), BpfUpdateFlags.Any)); // existing key still updates when full
+        Assert.Equal(-BpfErrno.EINVAL, map.Update(U32(2), U64(21), 4));
+        Assert.Equal(-BpfErrno.ENOENT, map.Delete(U32(3)));
+        Assert.Equal(0, map.Delete(U32(1)));
+        Assert.Equal(0, map.Update(U32(3), U64(30), BpfUpdateFlags.Any)); // the freed slot is reused
+        Assert.True(map.TryLookup(U32(3), out var v));
+        Assert.Equal(30UL, BitConverter.ToUInt64(v));
+    }
+
+    [Fact]
+    public void LookupHandsOutTheStorageItself()
+    {
+        var map = Hash();
+        map.Update(U32(7), U64(1), 0);
+        Assert.True(map.TryLookup(U32(7), out var v));
+        BitConverter.TryWriteBytes(v.AsSpan(), 99UL); // a program writing through the pointer
+        Assert.True(map.TryLookup(U32(7), out var again));
+        Assert.Equal(99UL, BitConverter.ToUInt64(again));
+        Assert.Equal(0, again.Offset % 8); // 8-byte aligned for atomics
+        map.Update(U32(7), U64(5), 0);   // an update is visible through the segment handed out before
+        Assert.Equal(5UL, BitConverter.ToUInt64(v));
+    }
+
+    [Fact]
+    public void GetNextKeyVisitsEveryKeyOnce()
+    {
+        var map = BpfMap.Create(new BpfMapDefinition("h", BpfMapType.Hash, 4, 8, 100));
+        for (uint k = 0; k < 50; k++) map.Update(U32(k * 3), U64(k), 0);
+        map.Delete(U32(9));
+        var seen = new List<uint>();
+        var key = Array.Empty<byte>();
+        var next = new byte[4];
+        while (map.TryGetNextKey(key, next))
+        {
+            seen.Add(BitConverter.ToUInt32(next));
+            key = (byte[])next.Clone();
+        }
+        Assert.Equal(Enumerable.Range(0, 50).Select(k => (uint)k * 3).Where(k => k != 9).Order(), seen.Order());
+        Assert.True(map.TryGetNextKey(U32(12345), next)); // an absent key restarts from the first
+    }
+
+    [Fact]
+    public void ArrayIsPreallocatedZeroedAndCannotDelete()
+    {
+        var map = BpfMap.Create(new BpfMapDefinition("a", BpfMapType.Array, 4, 12, 3));
+        Assert.True(map.TryLookup(U32(2), out var v));
+        Assert.Equal(new byte[12], v.ToArray());
+        Assert.False(map.TryLookup(U32(3), out _));
+        Assert.Equal(-BpfErrno.EEXIST, map.Update(U32(0), new byte[12], BpfUpdateFlags.NoExist));
+        Assert.Equal(-BpfErrno.E2BIG, map.Update(U32(3), new byte[12], 0));
+        Assert.Equal(0, map.Update(U32(1), Enumerable.Range(1, 12).Select(i => (byte)i).ToArray(), BpfUpdateFlags.Exist));
+        Assert.True(map.TryLookup(U32(1), out v));
+        Assert.Equal(12, v.Array![v.Offset + 11]);
+        Assert.Equal(-BpfErrno.EINVAL, map.Delete(U32(1)));
+        var keys = new List<uint>();
+        var key = Array.Empty<byte>();
+        var next = new byte[4];
+        while (map.TryGetNextKey(key, next)) { keys.Add(BitConverter.ToUInt32(next)); key = (byte[])next.Clone(); }
+        Assert.Equal(new uint[] { 0, 1, 2 }, keys);
+    }
+
+    [Fact]
+    public void GlobalDataArrayStartsWithTheSectionBytes()
+    {
+        var def = new BpfMapDefinition(".data", BpfMapType.Array, 4, 5, 1) { InitialValue = [1, 2, 3, 4, 5] };
+        Assert.True(BpfMap.Create(def).TryLookup(U32(0), out var v));
+        Assert.Equal(new byte[] { 1, 2, 3, 4, 5 }, v.ToArray());
+    }
+
+    [Fact]
+    public void FactoryRefusesWhatTheKernelRefuses()
+    {
+        Assert.Contains("key_size must be 4", Assert.Throws<ArgumentException>(() =>
+            BpfMap.Create(new BpfMapDefinition("a", BpfMapType.Array, 8, 8, 1))).Message);
+        Assert.Contains("BPF_F_NO_PREALLOC", Assert.Throws<ArgumentException>(() =>
+            BpfMap.Create(new BpfMapDefinition("l", BpfMapType.LpmTrie, 8, 4, 8))).Message);
+        Assert.Contains("power of two", Assert.Throws<ArgumentException>(() =>
+            BpfMap.Create(new BpfMapDefinition("r", BpfMapType.RingBuf, 0, 0, 5000))).Message);
+        Assert.Contains("max_entries", Assert.Throws<ArgumentException>(() =>
+            BpfMap.Create(new BpfMapDefinition("h", BpfMapType.Hash, 4, 4, 0))).Message);
+    }
+
+    [Fact]
+    public async Task ConcurrentInsertsDeletesAndLookupsStayConsistent()
+    {
+        var map = BpfMap.Create(new BpfMapDefinition("h", BpfMapType.Hash, 4, 8, 64));
+        for (uint k = 0; k < 32; k++) map.Update(U32(k), U64(k * 1000), 0); // stable keys, never touched again
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() =>
+        {
+            var rng = new Random(1);
+            while (!stop.IsCancellationRequested)
+            {
+                uint k = 32 + (uint)rng.Next(64);
+                if (rng.Next(2) == 0) map.Update(U32(k), U64(k), 0); else map.Delete(U32(k));
+            }
+        });
+        int misses = 0;
+        for (int i = 0; i < 200_000; i++)
+        {
+            uint k = (uint)(i % 32);
+            if (!map.TryLookup(U32(k), out var v) || BitConverter.ToUInt64(v) != k * 1000) misses++;
+        }
+        stop.Cancel();
+        await writer;
+        Assert.Equal(0, misses);
+    }
+}
