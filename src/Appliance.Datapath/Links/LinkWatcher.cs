@@ -69,7 +69,19 @@ public sealed class LinkWatcher : IDisposable
 
     private bool IsWatched(LinkInfo link) => _names is null || _names.Contains(link.Name) || _known.ContainsKey(link.Index);
 
-    private unsafe void Run()
+    private void Run()
+    {
+        try { Loop(); }
+        finally
+        {
+            // The thread owns the descriptors once started, so Dispose from inside a callback is safe.
+            LibC.Close(_wakeFd);
+            _events.Dispose();
+            _snapshots.Dispose();
+        }
+    }
+
+    private unsafe void Loop()
     {
         var buffer = new byte[64 * 1024];
         var fds = stackalloc SocketCalls.PollFd[2];
@@ -83,7 +95,7 @@ public sealed class LinkWatcher : IDisposable
                 _onError(PlatformException.FromLastError("poll", "link watcher"));
                 return;
             }
-            if (fds[1].REvents != 0) return;
+            if (fds[1].REvents != 0 || Volatile.Read(ref _disposed) != 0) return;
             try { Drain(buffer); }
             catch (Exception e) { _onError(e); }
         }
@@ -91,7 +103,7 @@ public sealed class LinkWatcher : IDisposable
 
     private void Drain(byte[] buffer)
     {
-        while (true)
+        while (Volatile.Read(ref _disposed) == 0)
         {
             int n = _events.Receive(buffer, nonBlocking: true);
             if (n == -Errno.EAGAIN) return;
@@ -146,20 +158,19 @@ public sealed class LinkWatcher : IDisposable
 
     private bool Emit(LinkEventKind kind, LinkInfo link, string? previousName = null)
     {
+        if (Volatile.Read(ref _disposed) != 0) return true; // no callbacks after Dispose
         try { _onEvent(new LinkEvent(kind, link, Namespace, previousName)); }
         catch (Exception e) { _onError(e); }
         return true;
     }
 
-    /// <summary>Stops the thread (wakes it through an eventfd and joins it) and closes the sockets.</summary>
+    /// <summary>Stops the thread (wakes it through an eventfd and joins it); the thread closes the sockets on
+    /// its way out. Called from inside a callback, it returns at once and the thread ends after the callback.</summary>
     public unsafe void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         ulong one = 1;
         SocketCalls.Write(_wakeFd, &one, sizeof(ulong));
-        if (Thread.CurrentThread != _thread) _thread.Join(); // from inside a callback: the loop ends on return
-        LibC.Close(_wakeFd);
-        _events.Dispose();
-        _snapshots.Dispose();
+        if (Thread.CurrentThread != _thread) _thread.Join();
     }
 }

@@ -149,6 +149,17 @@ public sealed class LinkManagerTests
         Assert.Contains(ns, e.Message);
     }
 
+    [PrivilegedFact]
+    public void Libc_name_index_lookups_agree_with_netlink()
+    {
+        using var root = new LinkManager();
+        var lo = root.Get("lo");
+        Assert.Equal(lo.Index, SocketCalls.IfNameToIndex("lo"));
+        Assert.Equal("lo", SocketCalls.IfIndexToName(lo.Index));
+        Assert.Equal("lo", root.Get(lo.Index).Name);
+        Assert.Equal(0, SocketCalls.IfNameToIndex(NetNamespace.UniqueInterface("mapp")));
+    }
+
     internal static bool WaitFor(Func<bool> condition, int timeoutMs = 10_000)
     {
         var deadline = Environment.TickCount64 + timeoutMs;

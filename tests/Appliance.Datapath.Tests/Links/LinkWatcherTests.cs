@@ -85,6 +85,30 @@ public sealed class LinkWatcherTests
         watcher.Dispose(); // idempotent
     }
 
+    [PrivilegedFact]
+    public void Dispose_from_inside_the_callback_ends_the_watcher_without_further_events()
+    {
+        using var scratch = new ScratchState();
+        string a = scratch.Interface(), b = scratch.Interface();
+        using var root = new LinkManager();
+        var events = new BlockingCollection<LinkEvent>();
+        var errors = new ConcurrentQueue<Exception>();
+        LinkWatcher? watcher = null;
+        watcher = new LinkWatcher(e =>
+        {
+            events.Add(e);
+            watcher!.Dispose();
+        }, names: [a, b], onError: errors.Enqueue);
+        root.CreateVethPair(a, b);
+        Assert.True(events.TryTake(out var first, Patience), "the first event should arrive");
+        Assert.Equal(LinkEventKind.Added, first.Kind);
+        root.SetUp(a, true);
+        root.SetUp(b, true);
+        Thread.Sleep(300);
+        Assert.Empty(events);
+        Assert.Empty(errors);
+    }
+
     /// <summary>The next event of <paramref name="kind"/>, skipping others (the kernel sends extra updates).</summary>
     private static LinkEvent Next(BlockingCollection<LinkEvent> events, LinkEventKind kind)
     {
