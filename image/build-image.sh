@@ -5,11 +5,21 @@
 #   image/out/BOARD/uboot-env.img  U-Boot environment for pflash (QEMU virt only)
 #   image/out/BOARD/build-info.env what went in (kernel, sizes)
 # Kernel, busybox, glibc and libgpiod are Debian bookworm arm64 packages, cached in image/cache/.
-# usage: image/build-image.sh [BOARD]     (called by `./build.sh image BOARD` after publishing linux-arm64)
+# usage: image/build-image.sh [BOARD] [--out DIR] [--fetch-only]   (called by `./build.sh image BOARD` after publishing
+#        linux-arm64; --out defaults to image/out/BOARD; META_APPLIANCE_BIN overrides the arm64 binary)
 set -euo pipefail
 IMAGE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$IMAGE_DIR/.." && pwd)"
-BOARD="${1:-qemu-virt}"
+BOARD=qemu-virt OUTDIR="" FETCH_ONLY=no
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) OUTDIR="$2"; shift ;;
+    --fetch-only) FETCH_ONLY=yes ;;     # resolve and cache the Debian packages, print them, build nothing
+    -*) echo "build-image.sh: unknown option $1" >&2; exit 2 ;;
+    *) BOARD="$1" ;;
+  esac
+  shift
+done
 PROFILE="$ROOT/board/$BOARD/board.env"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 [ -f "$PROFILE" ] || { echo "error: no board profile $PROFILE (boards: $(ls "$ROOT/board" | tr '\n' ' '))" >&2; exit 2; }
@@ -18,13 +28,21 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 . "$IMAGE_DIR/lib/debs.sh"
 . "$IMAGE_DIR/lib/uboot-env.sh"
 
+if [ "$FETCH_ONLY" = yes ]; then
+  debs_enable_arm64
+  for p in "$BOARD_KERNEL_PACKAGE" busybox-static libc6 libgpiod2 gpiod; do deb_fetch "$p"; done
+  exit 0
+fi
+
 APP="${META_APPLIANCE_BIN:-$ROOT/out/${BOARD_RID:-linux-arm64}/meta-appliance}"
 [ -x "$APP" ] || { echo "error: $APP missing; run ./build.sh publish ${BOARD_RID:-linux-arm64}" >&2; exit 1; }
 file -b "$APP" | grep -q 'ARM aarch64' || { echo "error: $APP is not an arm64 binary ($(file -b "$APP"))" >&2; exit 1; }
 
-OUTDIR="$IMAGE_DIR/out/$BOARD"
-WORK="$IMAGE_DIR/work/$BOARD"
-rm -rf "$WORK"; mkdir -p "$WORK/bootfs" "$WORK/root" "$WORK/tmp" "$OUTDIR"
+OUTDIR="${OUTDIR:-$IMAGE_DIR/out/$BOARD}"
+mkdir -p "$OUTDIR"; OUTDIR="$(cd "$OUTDIR" && pwd)"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mapp-image.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/bootfs" "$WORK/root" "$WORK/tmp"
 export MTOOLS_SKIP_CHECK=1
 
 log "[$BOARD] Debian arm64 packages (cache: $DEB_CACHE)"
@@ -72,7 +90,8 @@ EXT
 sed -i '/^$/d' "$B/extlinux/extlinux.conf"
 config_src="$ROOT/board/$BOARD/${BOARD_CONFIG:-config.json}"
 [ -f "$config_src" ] || { echo "error: example config $config_src missing" >&2; exit 1; }
-cp "$config_src" "$B/config.json"
+# Objects are "../programs/X.bpf.o" in the repository's examples/ and "programs/X.bpf.o" beside /boot/config.json.
+sed 's#"\.\./programs/#"programs/#g' "$config_src" > "$B/config.json"
 mkdir -p "$B/programs"
 for o in "$ROOT"/out/programs/*.bpf.o; do [ -f "$o" ] && cp "$o" "$B/programs/"; done
 [ -n "$(ls -A "$B/programs")" ] || echo "eBPF objects referenced by config.json go here (programs/NAME.bpf.o)." > "$B/programs/README.txt"
@@ -91,8 +110,10 @@ sed -e "s|@BOOT_LABEL@|$BOARD_BOOT_LABEL|" -e "s|@BOOT_FILES@|$files|" -e "s|@BO
     "$IMAGE_DIR/genimage/sdcard.cfg.in" | awk -v raw="$raw" '{ if ($0 == "@RAW_PARTITIONS@") { if (raw != "") print raw } else print }' > "$WORK/genimage.cfg"
 
 log "[$BOARD] genimage (FAT ${boot_mib} MiB)"
-inputs="$B"
-[ -d "$WORK/bootloader" ] && { cp -a "$WORK/bootloader/." "$B.in/" 2>/dev/null || true; }
+# genimage finds the FAT files and the raw bootloader blobs in one input directory.
+inputs="$WORK/inputs"; mkdir -p "$inputs"
+cp -a "$B/." "$inputs/"
+[ -d "$WORK/bootloader" ] && cp -a "$WORK/bootloader/." "$inputs/"
 genimage --config "$WORK/genimage.cfg" --rootpath "$WORK/root" --tmppath "$WORK/tmp" \
   --inputpath "$inputs" --outputpath "$WORK/images" >"$WORK/genimage.log" 2>&1 \
   || { cat "$WORK/genimage.log" >&2; echo "error: genimage failed (config: $WORK/genimage.cfg)" >&2; exit 1; }
@@ -113,6 +134,5 @@ KERNEL_BYTES=$(stat -c %s "$B/Image")
 INITRD_BYTES=$(stat -c %s "$B/initrd.gz")
 APPLIANCE_BYTES=$(stat -c %s "$APP")
 INFO
-rm -rf "$WORK/tmp" "$WORK/images"
 log "[$BOARD] $OUTDIR/sdcard.img: $(( $(stat -c %s "$OUTDIR/sdcard.img") / 1048576 )) MiB (kernel $KVER, initrd $(( $(stat -c %s "$B/initrd.gz") / 1024 )) KiB)"
 mdir -i "$OUTDIR/sdcard.img@@$(( $(partx -g -o START -n 1 "$OUTDIR/sdcard.img") * 512 ))" -/ :: >&2 || true

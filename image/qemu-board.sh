@@ -8,6 +8,7 @@
 #   --image FILE          SD image (default image/out/BOARD/sdcard.img)
 #   --disk snapshot|copy|direct   snapshot (default): guest writes are discarded; copy: boot a copy in the
 #                         work dir; direct: the guest writes to FILE itself
+#   --uboot-env FILE      U-Boot environment for pflash (default: uboot-env.img beside the image)
 #   --workdir DIR         keep console.log, pl061-trace.log, qmp.sock here (caller owns DIR)
 #   --console stdio|socket  stdio (default): the serial console on stdin/stdout; socket: on WORKDIR/console.sock
 #                         (attach with `nc -U`); both are also logged to WORKDIR/console.log
@@ -21,11 +22,11 @@
 set -euo pipefail
 IMAGE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$IMAGE_DIR/.." && pwd)"
-BOARD=qemu-virt IMG="" DISK=snapshot WORKDIR="" CONSOLE=stdio NET0=23000:23001 NET1=23010:23011
+BOARD=qemu-virt IMG="" ENV_IMG="" DISK=snapshot WORKDIR="" CONSOLE=stdio NET0=23000:23001 NET1=23010:23011
 DIRECT=no TIMEOUT=0 SMP=2 MEM=512
 while [ $# -gt 0 ]; do
   case "$1" in
-    --board) BOARD="$2"; shift ;; --image) IMG="$2"; shift ;; --disk) DISK="$2"; shift ;;
+    --board) BOARD="$2"; shift ;; --uboot-env) ENV_IMG="$2"; shift ;; --image) IMG="$2"; shift ;; --disk) DISK="$2"; shift ;;
     --workdir) WORKDIR="$2"; shift ;; --console) CONSOLE="$2"; shift ;;
     --net0) NET0="$2"; shift ;; --net1) NET1="$2"; shift ;; --direct-kernel) DIRECT=yes ;;
     --timeout) TIMEOUT="$2"; shift ;; --smp) SMP="$2"; shift ;; --memory) MEM="$2"; shift ;;
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 done
 . "$ROOT/board/$BOARD/board.env"
 IMG="${IMG:-$IMAGE_DIR/out/$BOARD/sdcard.img}"
-ENV_IMG="$(dirname "$IMG")/uboot-env.img"
+ENV_IMG="${ENV_IMG:-$(dirname "$IMG")/uboot-env.img}"
 command -v qemu-system-aarch64 >/dev/null || { echo "error: qemu-system-aarch64 missing (./build.sh deps installs qemu-system-arm)" >&2; exit 1; }
 [ -f "$IMG" ] || { echo "error: image $IMG missing; build it with ./build.sh image $BOARD" >&2; exit 1; }
 

@@ -1,0 +1,41 @@
+namespace Appliance.Host.Tests.Board;
+
+/// <summary>How frames cross the board from eth0 to eth1 inside the guest.</summary>
+public static class GuestPath
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>True when the guest's meta-appliance lists <paramref name="verb"/> in its usage text.</summary>
+    public static bool ApplianceHasVerb(SerialConsole console, string verb)
+    {
+        var (rc, _) = console.Run($"meta-appliance --help 2>&1 | grep -qE '^[[:space:]]+{verb}[[:space:]]'", CommandTimeout);
+        return rc == 0;
+    }
+
+    /// <summary>A Linux bridge br0 over eth0 and eth1 (busybox brctl; STP off and no forward delay through sysfs),
+    /// forwarding once both ports are in state 3.</summary>
+    public static void StartBridge(SerialConsole console)
+    {
+        console.Check("brctl addbr br0 && echo 0 > /sys/class/net/br0/bridge/stp_state && echo 0 > /sys/class/net/br0/bridge/forward_delay && " +
+                      "brctl addif br0 eth0 && brctl addif br0 eth1 && ip link set br0 up", CommandTimeout);
+        console.Check("n=0; while [ \"$(cat /sys/class/net/eth0/brport/state)$(cat /sys/class/net/eth1/brport/state)\" != 33 ] && [ $n -lt 100 ]; do usleep 100000; n=$((n+1)); done; " +
+                      "[ \"$(cat /sys/class/net/eth0/brport/state)$(cat /sys/class/net/eth1/brport/state)\" = 33 ]", CommandTimeout);
+    }
+
+    public static void StopBridge(SerialConsole console) =>
+        console.Run("ip link set br0 down; brctl delif br0 eth0; brctl delif br0 eth1; brctl delbr br0; ip link set eth0 up; ip link set eth1 up", CommandTimeout);
+
+    /// <summary>Starts `meta-appliance forward --in eth0 --out eth1` in the background, logging to /tmp/forward.log.</summary>
+    public static void StartForward(SerialConsole console)
+    {
+        console.Check("meta-appliance forward --in eth0 --out eth1 >/tmp/forward.log 2>&1 & echo $! > /tmp/forward.pid", CommandTimeout);
+        // Give it time to attach XDP and bind its AF_XDP sockets (no readiness signal is defined for this verb).
+        console.Check("sleep 3; kill -0 $(cat /tmp/forward.pid) || { cat /tmp/forward.log; false; }", CommandTimeout);
+    }
+
+    public static string StopForward(SerialConsole console)
+    {
+        var (_, output) = console.Run("kill -INT $(cat /tmp/forward.pid); sleep 1; cat /tmp/forward.log", CommandTimeout);
+        return output;
+    }
+}
