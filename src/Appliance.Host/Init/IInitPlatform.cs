@@ -12,6 +12,8 @@ public interface IInitPlatform
 
     bool Exists(string path);
 
+    string ReadText(string path);
+
     /// <summary>Every file under <paramref name="directory"/>, recursively (empty when it does not exist).</summary>
     IEnumerable<string> ListFiles(string directory);
 

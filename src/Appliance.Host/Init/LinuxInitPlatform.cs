@@ -23,6 +23,8 @@ public sealed class LinuxInitPlatform : IInitPlatform
 
     public bool Exists(string path) => File.Exists(path) || Directory.Exists(path);
 
+    public string ReadText(string path) => File.ReadAllText(path);
+
     public IEnumerable<string> ListFiles(string directory) =>
         Directory.Exists(directory) ? Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories) : [];
 

@@ -60,7 +60,7 @@ public sealed class SystemSetup(IInitPlatform platform, ApplianceState state, IT
             log.WriteLine($"init: level=info msg=\"no module list at {options.ModulesListFile}; loading no modules\"");
             return [];
         }
-        var modules = ModuleList.Parse(File.ReadAllText(options.ModulesListFile));
+        var modules = ModuleList.Parse(platform.ReadText(options.ModulesListFile));
         var index = new ModuleIndex(platform.ListFiles(options.ModulesDirectory));
         return ModuleLoader.LoadAll(modules, index, platform, log);
     }
