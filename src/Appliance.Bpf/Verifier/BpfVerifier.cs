@@ -32,12 +32,12 @@ public static class BpfVerifier
         int[] functionOf = AssignFunctions(facts, code, section);
         CheckControlFlow(facts, functionOf, code, section);
         bool[] reachable = RegisterInitAnalysis.Run(facts, functionOf, options.EntryRegisters, (index, reason) => Fail(code, section, index, reason));
+        LoopAnalysis.RejectEndlessLoops(facts, reachable, (index, reason) => Fail(code, section, index, reason));
         if (options.RejectUnreachable)
         {
             for (int i = 0; i < facts.Length; i++)
                 if (!reachable[i] && !facts[i].IsWideTail) Fail(code, section, i, "unreachable instruction");
         }
-        LoopAnalysis.RejectEndlessLoops(facts, reachable, (index, reason) => Fail(code, section, index, reason));
     }
 
     internal static void Fail(ulong[] code, string section, int index, string reason) =>
@@ -55,6 +55,7 @@ public static class BpfVerifier
                 Fail(code, section, i, "register number above r10");
 
             int target = -1;
+            bool hasTarget = op is VmOp.Ja or VmOp.CallLocal or (>= VmOp.Jeq64Imm and <= VmOp.Jsle32Reg);
             if (op == VmOp.LoadImm64)
             {
                 if (i + 1 >= code.Length) Fail(code, section, i, "lddw is missing its second slot");
@@ -83,7 +84,7 @@ public static class BpfVerifier
                 Fail(code, section, i, $"unknown helper {ins.Imm} (not in the helper table)");
             }
 
-            if (target != -1 && (target < 0 || target >= code.Length))
+            if (hasTarget && (target < 0 || target >= code.Length))
                 Fail(code, section, i, $"jump target {target} is outside the program (0..{code.Length - 1})");
 
             var fact = new InstructionFacts(ins, op, false, target);

@@ -1,0 +1,136 @@
+using Appliance.Bpf.Assembly;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Isa;
+using Appliance.Bpf.Objects;
+using Appliance.Bpf.Verifier;
+using Xunit;
+
+namespace Appliance.Bpf.Tests.Verifier;
+
+/// <summary>Programs the verifier must reject at load — each message names the section, the instruction
+/// index and its disassembly — and programs it must accept.</summary>
+public sealed class VerifierTests
+{
+    private static BpfVerifierException Reject(string assembly, int mapCount = 0) =>
+        Reject(BpfAssembler.Assemble(assembly), mapCount);
+
+    private static BpfVerifierException Reject(ulong[] code, int mapCount = 0) =>
+        Assert.Throws<BpfVerifierException>(() =>
+            BpfVerifier.Verify(new BpfProgramImage("p", "tc/ingress", code), mapCount, LinuxHelperTable.Instance));
+
+    private static void Accept(string assembly, int mapCount = 0) =>
+        BpfVerifier.Verify(new BpfProgramImage("p", "tc", BpfAssembler.Assemble(assembly)), mapCount, LinuxHelperTable.Instance);
+
+    [Fact]
+    public void UnknownHelperIsRejectedAtLoad()
+    {
+        var e = Reject("mov %r0, 0\ncall 9999\nexit");
+        Assert.Equal(1, e.InstructionIndex);
+        Assert.Equal("tc/ingress: instruction 1 (call 9999): unknown helper 9999 (not in the helper table)", e.Message);
+    }
+
+    [Fact]
+    public void WriteToFramePointerIsRejected()
+    {
+        var e = Reject("mov %r0, 0\nadd %r10, 8\nexit");
+        Assert.Equal(1, e.InstructionIndex);
+        Assert.Contains("add %r10, 8", e.Message, StringComparison.Ordinal);
+        Assert.Contains("read-only", e.Message, StringComparison.Ordinal);
+        Reject("ldxdw %r10, [%r1+0]\nmov %r0, 0\nexit");
+        Reject("mov %r0, 0\nstxdw [%r10-8], %r0\nlock fetch add [%r10-8], %r10\nexit");
+    }
+
+    [Fact]
+    public void JumpOutOfRangeIsRejected()
+    {
+        var e = Reject("mov %r0, 0\nja +5\nexit");
+        Assert.Equal(1, e.InstructionIndex);
+        Assert.Contains("outside the program", e.Message, StringComparison.Ordinal);
+        Reject("mov %r0, 0\njeq %r0, 0, -3\nexit");
+    }
+
+    [Fact]
+    public void JumpIntoTheMiddleOfLddwIsRejected()
+    {
+        var e = Reject("mov %r0, 0\nja +1\nlddw %r0, 0x100000000\nexit");
+        Assert.Contains("second slot of an lddw", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FallingOffTheEndIsRejected()
+    {
+        var e = Reject("mov %r0, 0\nadd %r0, 1");
+        Assert.Equal(1, e.InstructionIndex);
+        Assert.Contains("fall off the end", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadOfUninitialisedRegisterIsRejected()
+    {
+        var e = Reject("mov %r0, %r3\nexit");
+        Assert.Contains("r3 is read before it is written", e.Message, StringComparison.Ordinal);
+        // r0 is only set on one path.
+        Reject("jeq %r1, 0, +1\nmov %r0, 1\nexit");
+        // r1..r5 are clobbered by a helper call.
+        Reject("call 7\nmov %r0, %r1\nexit");
+    }
+
+    [Fact]
+    public void FixedStackAccessOutsideTheFrameIsRejected()
+    {
+        Assert.Contains("outside the 512-byte frame", Reject("mov %r0, 0\nstxdw [%r10-520], %r0\nexit").Message, StringComparison.Ordinal);
+        Reject("mov %r0, 0\nstxdw [%r10+0], %r0\nexit");
+        Reject("ldxw %r0, [%r10-2]\nexit");
+        Accept("mov %r0, 0\nstxdw [%r10-512], %r0\nldxdw %r0, [%r10-512]\nexit");
+    }
+
+    [Fact]
+    public void EndlessLoopsAreRejected()
+    {
+        Assert.Contains("endless loop", Reject("mov %r0, 0\nja -1\nexit", 0).Message, StringComparison.Ordinal);
+        // A two-instruction cycle with no way out.
+        Reject("mov %r0, 0\nadd %r0, 1\nja -2\nexit");
+        // A bounded loop with a conditional exit is fine (left to the budget).
+        Accept("mov %r0, 0\nadd %r0, 1\njlt %r0, 10, -2\nexit");
+    }
+
+    [Fact]
+    public void HugeProgramIsRejected()
+    {
+        var code = new ulong[1_000_001];
+        ulong mov = new BpfInstruction(0xb7, 0, 0, 0, 0).Encode();
+        Array.Fill(code, mov);
+        code[^1] = new BpfInstruction(BpfOpcodes.Exit, 0, 0, 0, 0).Encode();
+        var e = Reject(code);
+        Assert.Equal(-1, e.InstructionIndex);
+        Assert.Contains("more than the limit of 1000000", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadEncodingsAreRejected()
+    {
+        Assert.Contains("legacy packet access", Reject([new BpfInstruction(0x30, 0, 0, 0, 0).Encode(), new BpfInstruction(0x95, 0, 0, 0, 0).Encode()]).Message, StringComparison.Ordinal);
+        Assert.Contains("kfunc", Reject("call runtime 5\nmov %r0, 0\nexit").Message, StringComparison.Ordinal);
+        Reject([new BpfInstruction(0xff, 0, 0, 0, 0).Encode()]);
+        Reject([new BpfInstruction(0xb7, 11, 0, 0, 0).Encode(), new BpfInstruction(0x95, 0, 0, 0, 0).Encode()]);
+        Reject("mov %r0, 0\nexit\nlddw %r0, 1", 0); // unreachable
+    }
+
+    [Fact]
+    public void UnknownMapIndexIsRejected()
+    {
+        var e = Reject("lddw %r1, map[2]\nmov %r0, 0\nexit", mapCount: 2);
+        Assert.Contains("map index 2 does not exist", e.Message, StringComparison.Ordinal);
+        Accept("lddw %r1, map[1]\nmov %r0, 0\nexit", mapCount: 2);
+    }
+
+    [Fact]
+    public void LocalCallsAreCheckedAndAccepted()
+    {
+        Accept("mov %r1, 1\ncall local f\nexit\nf:\nmov %r0, %r1\nexit");
+        // A jump from the main function into the sub-program is rejected.
+        Reject("mov %r1, 1\ncall local f\nja f\nf:\nmov %r0, %r1\nexit");
+        // Falling through from main into a sub-program is rejected.
+        Reject("mov %r1, 1\ncall local f\nmov %r0, 0\nf:\nmov %r0, %r1\nexit");
+    }
+}

@@ -1,0 +1,141 @@
+using Appliance.Bpf.Context;
+using Appliance.Bpf.Verifier;
+using Appliance.Bpf.Vm;
+using Xunit;
+
+namespace Appliance.Bpf.Tests.Vm;
+
+/// <summary>Hostile programs that pass the verifier and must be stopped at run time — a fault in the result,
+/// never an exception — and the arithmetic traps that must not fault at all.</summary>
+public sealed class HostileProgramTests
+{
+    [Fact]
+    public void OutOfBoundsPacketReadFaults()
+    {
+        // data = skb->data; read 4 bytes at data + 62 of a 64-byte packet (no bounds check in the program).
+        var r = VmTestSupport.Run("ldxw %r2, [%r1+76]\nldxw %r0, [%r2+62]\nexit");
+        Assert.Equal(BpfFault.OutOfBounds, r.Fault);
+        Assert.Equal(1, r.FaultInstruction);
+        // The same read at data + 60 is inside.
+        Assert.Equal(BpfFault.None, VmTestSupport.Run("ldxw %r2, [%r1+76]\nldxw %r0, [%r2+60]\nexit").Fault);
+        // Reading the headroom before data faults too.
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("ldxw %r2, [%r1+76]\nldxb %r0, [%r2-1]\nexit").Fault);
+    }
+
+    [Fact]
+    public void DeepRecursionFaultsWithCallDepth()
+    {
+        var r = VmTestSupport.Run("mov %r1, 0\ncall local f\nexit\nf:\nadd %r1, 1\ncall local f\nmov %r0, 0\nexit");
+        Assert.Equal(BpfFault.CallDepthExceeded, r.Fault);
+    }
+
+    [Fact]
+    public void StackAccessOutsideTheLiveFramesFaults()
+    {
+        // Above the top of the stack through a computed pointer.
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("mov %r2, %r10\nadd %r2, 8\nldxdw %r0, [%r2+0]\nexit").Fault);
+        // Below the current (only) frame: the deeper frames are not live.
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("mov %r2, %r10\nadd %r2, -520\nstdw [%r2+0], 1\nmov %r0, 0\nexit").Fault);
+        // A callee may use a pointer into its caller's frame (legal C), but not past the callers.
+        var ok = VmTestSupport.Run("stdw [%r10-8], 42\nmov %r1, %r10\nadd %r1, -8\ncall local f\nexit\nf:\nldxdw %r0, [%r1+0]\nexit");
+        Assert.Equal(BpfFault.None, ok.Fault);
+        Assert.Equal(42UL, ok.R0);
+    }
+
+    [Fact]
+    public void PointerArithmeticTricksFault()
+    {
+        // ctx + a large offset.
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("ldxw %r0, [%r1+4096]\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("add %r1, 0x7ffffff0\nldxw %r0, [%r1+0]\nexit").Fault);
+        // A scalar forged into a pointer: into the packet window's headroom, and somewhere random.
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("mov %r2, 0x10000000\nldxb %r0, [%r2+0]\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("lddw %r2, 0x7fffdeadbeef\nstxb [%r2+0], %r2\nmov %r0, 0\nexit").Fault);
+        // NULL.
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("mov %r2, 0\nldxdw %r0, [%r2+0]\nexit").Fault);
+        // A map handle is not memory.
+        var map = TestArrayMap.Create(8);
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("lddw %r2, map[0]\nldxdw %r0, [%r2+0]\nexit", null, map).Fault);
+        // Wrapping the address space around.
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("ldxw %r2, [%r1+76]\nlddw %r3, 0x100000000\nsub %r2, %r3\nldxb %r0, [%r2+0]\nexit").Fault);
+    }
+
+    [Fact]
+    public void InfiniteLoopIsStoppedByTheBudget()
+    {
+        // The verifier cannot prove this loop endless (it has a conditional exit that never fires).
+        var program = VmTestSupport.Load("mov %r0, 0\nadd %r0, 1\njne %r0, 0, -2\nexit");
+        var packet = VmTestSupport.Packet(new byte[64]);
+        var r = VmTestSupport.Run(program, ref packet, new BpfVmOptions { InstructionBudget = 10_000 });
+        Assert.Equal(BpfFault.BudgetExhausted, r.Fault);
+        Assert.Equal(10_000, r.InstructionsExecuted);
+        var d = VmTestSupport.Run(program, ref packet);
+        Assert.Equal(BpfFault.BudgetExhausted, d.Fault);
+        Assert.Equal(BpfVmOptions.DefaultInstructionBudget, d.InstructionsExecuted);
+    }
+
+    [Fact]
+    public void DivisionTricksFollowTheRfcWithoutFaulting()
+    {
+        Assert.Equal(0UL, VmTestSupport.Run("mov %r0, 7\nmov %r2, 0\ndiv %r0, %r2\nexit").R0);
+        Assert.Equal(7UL, VmTestSupport.Run("mov %r0, 7\nmov %r2, 0\nmod %r0, %r2\nexit").R0);
+        Assert.Equal(0x8000000000000000UL, VmTestSupport.Run("lddw %r0, 0x8000000000000000\nmov %r2, -1\nsdiv %r0, %r2\nexit").R0);
+        Assert.Equal(0UL, VmTestSupport.Run("lddw %r0, 0x8000000000000000\nmov %r2, -1\nsmod %r0, %r2\nexit").R0);
+        Assert.Equal(0x80000000UL, VmTestSupport.Run("mov32 %r0, 0x80000000\nmov32 %r2, -1\nsdiv32 %r0, %r2\nexit").R0);
+        Assert.Equal(0xfffffff6UL, VmTestSupport.Run("lddw %r0, 0xfffffffffffffff6\nmov32 %r2, 0\nmod32 %r0, %r2\nexit").R0);
+        Assert.All(new[] { "div", "sdiv", "mod", "smod" }, op =>
+            Assert.Equal(BpfFault.None, VmTestSupport.Run($"mov %r0, -1\nmov %r2, 0\n{op} %r0, %r2\n{op}32 %r0, %r2\nexit").Fault));
+    }
+
+    [Fact]
+    public void WriteToReadOnlyContextFieldFaults()
+    {
+        var r = VmTestSupport.Run("stw [%r1+0], 1\nmov %r0, 0\nexit"); // skb->len
+        Assert.Equal(BpfFault.ReadOnlyWrite, r.Fault);
+        Assert.Equal(BpfFault.ReadOnlyWrite, VmTestSupport.Run("stw [%r1+76], 1\nmov %r0, 0\nexit").Fault); // data
+        Assert.Equal(BpfFault.ReadOnlyWrite, VmTestSupport.Run("stdw [%r1+8], 1\nmov %r0, 0\nexit").Fault); // mark + queue_mapping straddle
+    }
+
+    [Fact]
+    public void WriteToRodataFaults()
+    {
+        var rodata = TestArrayMap.Create(16, readOnly: true, initial: new byte[16]);
+        var r = VmTestSupport.Run("lddw %r2, map_value[0]+8\nldxdw %r0, [%r2+0]\nstdw [%r2+0], 5\nexit", null, rodata);
+        Assert.Equal(BpfFault.ReadOnlyWrite, r.Fault);
+        Assert.Equal(3, r.FaultInstruction); // lddw takes slots 0 and 1
+        Assert.All(rodata.Storage, b => Assert.Equal(0, b));
+        // Writable .data works and is visible in the map.
+        var data = TestArrayMap.Create(16);
+        var w = VmTestSupport.Run("lddw %r2, map_value[0]+8\nstdw [%r2+0], 5\nmov %r0, 0\nexit", null, data);
+        Assert.Equal(BpfFault.None, w.Fault);
+        Assert.Equal(5UL, BitConverter.ToUInt64(data.Storage, 8));
+    }
+
+    [Fact]
+    public void MisalignedAtomicFaults()
+    {
+        var r = VmTestSupport.Run("stdw [%r10-16], 0\nmov %r2, 1\nlock add [%r10-12], %r2\nmov %r0, 0\nexit");
+        Assert.Equal(BpfFault.MisalignedAtomic, r.Fault);
+    }
+
+    [Fact]
+    public void HugeProgramIsRejectedAtLoad()
+    {
+        var asm = string.Concat(Enumerable.Repeat("mov %r0, 0\n", 1_000_001)) + "exit";
+        Assert.Throws<BpfVerifierException>(() => VmTestSupport.Load(asm));
+    }
+
+    [Fact]
+    public void AFaultedRunLeavesTheVmUsable()
+    {
+        using var vm = new BpfVm();
+        var bad = VmTestSupport.Load("ldxw %r0, [%r1+4096]\nexit");
+        var good = VmTestSupport.Load("ldxw %r0, [%r1+0]\nexit");
+        var packet = VmTestSupport.Packet(new byte[60]);
+        Assert.Equal(BpfFault.OutOfBounds, vm.Run(bad, ref packet).Fault);
+        var r = vm.Run(good, ref packet);
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(60UL, r.R0);
+        Assert.Equal(TcAction.Ok, VmTestSupport.Run("mov %r0, 0\nexit").Verdict);
+    }
+}

@@ -1,0 +1,64 @@
+using Appliance.Bpf.Assembly;
+using Appliance.Bpf.Context;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Maps;
+using Appliance.Bpf.Objects;
+using Appliance.Bpf.Vm;
+
+namespace Appliance.Bpf.Tests.Vm;
+
+/// <summary>Assembles, loads and runs small tc programs for the engine's tests.</summary>
+internal static class VmTestSupport
+{
+    public const int Headroom = 64, Tailroom = 64;
+
+    public static LoadedProgram Load(string assembly, params BpfMap[] maps) =>
+        LoadedProgram.Load(new BpfProgramImage("test", "tc", BpfAssembler.Assemble(assembly)), maps, LinuxHelperTable.Instance);
+
+    /// <summary>A frame in a managed buffer with 64 bytes of headroom and tailroom.</summary>
+    public static PacketContext Packet(byte[] frame, int headroom = Headroom, int tailroom = Tailroom)
+    {
+        var buffer = new byte[headroom + frame.Length + tailroom];
+        frame.CopyTo(buffer, headroom);
+        var packet = PacketContext.FromArray(buffer, headroom, frame.Length);
+        packet.Protocol = frame.Length >= 14 ? (ushort)(frame[12] << 8 | frame[13]) : (ushort)0;
+        return packet;
+    }
+
+    public static BpfRunResult Run(LoadedProgram program, ref PacketContext packet, BpfVmOptions? options = null)
+    {
+        using var vm = new BpfVm(options);
+        return vm.Run(program, ref packet);
+    }
+
+    public static BpfRunResult Run(string assembly, byte[]? frame = null, params BpfMap[] maps)
+    {
+        var packet = Packet(frame ?? new byte[64]);
+        return Run(Load(assembly, maps), ref packet);
+    }
+
+    /// <summary>Ethernet + IPv4 (with a valid header checksum) + UDP, 64 bytes.</summary>
+    public static byte[] Ipv4UdpFrame()
+    {
+        var f = new byte[64];
+        byte[] mac = [0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+        mac.CopyTo(f, 0);
+        f[12] = 0x08; f[13] = 0x00;
+        byte[] ip = [0x45, 0, 0, 50, 0x12, 0x34, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        ip.CopyTo(f, 14);
+        ushort sum = IpChecksum(f.AsSpan(14, 20));
+        f[24] = (byte)(sum >> 8); f[25] = (byte)sum;
+        byte[] udp = [0x30, 0x39, 0x00, 0x35, 0, 30, 0, 0];
+        udp.CopyTo(f, 34);
+        return f;
+    }
+
+    /// <summary>RFC 1071 checksum of a header whose checksum field is included (0 when valid).</summary>
+    public static ushort IpChecksum(ReadOnlySpan<byte> header)
+    {
+        uint sum = 0;
+        for (int i = 0; i + 1 < header.Length; i += 2) sum += (uint)(header[i] << 8 | header[i + 1]);
+        while (sum >> 16 != 0) sum = (sum & 0xffff) + (sum >> 16);
+        return (ushort)~sum;
+    }
+}
