@@ -68,11 +68,12 @@ internal static class JsonSyntaxParser
             errors.Add(SyntaxError(source, e, PathOf(stack)));
             return null;
         }
-        catch (InvalidOperationException e)
+        catch (InvalidOperationException)
         {
             // GetString() on a string whose escapes decode to invalid UTF-16 (a lone surrogate "\ud800").
             var at = source.PositionOf(reader.TokenStartIndex);
-            errors.Add(new ConfigError(source.FileName, at.Line, at.Column, PathOf(stack), $"invalid string: {e.Message}"));
+            errors.Add(new ConfigError(source.FileName, at.Line, at.Column, PathOf(stack),
+                $"invalid string: it escapes a lone UTF-16 surrogate (\\uD800-\\uDFFF come in pairs); write the character itself"));
             return null;
         }
         return root;
@@ -82,18 +83,23 @@ internal static class JsonSyntaxParser
                                JsonSyntaxNode value, ref JsonSyntaxNode? root)
     {
         if (stack.Count == 0) { root = value; return; }
-        var parent = stack.Peek();
+        var parent = stack.Pop();
         if (parent.Node.Kind == JsonSyntaxKind.Array) parent.Node.Items.Add(value);
         else parent.Node.Members.Add(new JsonSyntaxMember(parent.PendingName!, parent.NamePosition, value));
+        stack.Push((parent.Node, null, default));
     }
 
-    /// <summary>JSON path of the innermost open container (for syntax errors).</summary>
+    /// <summary>JSON path of the value being read when a syntax error struck.</summary>
     private static string PathOf(Stack<(JsonSyntaxNode Node, string? PendingName, SourcePosition NamePosition)> stack)
     {
         var path = new JsonPathBuilder();
-        foreach (var (node, pending, _) in stack.Reverse())
+        var frames = stack.Reverse().ToArray();
+        for (int i = 0; i < frames.Length; i++)
         {
-            if (node.Kind == JsonSyntaxKind.Array) path = path.Index(node.Items.Count);
+            var (node, pending, _) = frames[i];
+            bool innermost = i == frames.Length - 1;
+            if (node.Kind == JsonSyntaxKind.Array) path = path.Index(innermost ? node.Items.Count : node.Items.Count - 1);
+            else if (!innermost) path = path.Member(node.Members[^1].Name);
             else if (pending is not null) path = path.Member(pending);
         }
         return path.ToString();
@@ -105,11 +111,12 @@ internal static class JsonSyntaxParser
         string message = e.Message;
         int cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         if (cut > 0) message = message[..cut];
-        bool atEnd = at == source.End || message.Contains("end of data", StringComparison.OrdinalIgnoreCase)
+        bool atEnd = at == source.End || message.Contains("reached end of data", StringComparison.Ordinal)
                      || message.Contains("Expected depth to be zero", StringComparison.Ordinal);
-        string text = atEnd
-            ? "unexpected end of file: an object or array is not closed (file truncated?)"
-            : $"invalid JSON: {message.TrimEnd('.')}";
+        string text = !atEnd ? $"invalid JSON: {message.TrimEnd('.')}"
+            : message.Contains("comment", StringComparison.OrdinalIgnoreCase) ? "unexpected end of file inside a /* comment (close it with */)"
+            : message.Contains("end of string", StringComparison.OrdinalIgnoreCase) ? "unexpected end of file inside a string (file truncated?)"
+            : "unexpected end of file: an object or array is not closed (file truncated?)";
         return new ConfigError(source.FileName, at.Line, at.Column, path, text);
     }
 }
