@@ -1,0 +1,168 @@
+using Appliance.Bpf.Context;
+using Appliance.Bpf.Tests.Vm;
+using Appliance.Bpf.Vm;
+using Xunit;
+
+namespace Appliance.Bpf.Tests.Helpers;
+
+/// <summary>Map helpers on the abstract map, redirect, tail calls, ring buffer, trace_printk and the small
+/// system helpers, each through a program.</summary>
+public sealed class MapAndControlHelperTests
+{
+    private const string CountProgram = """
+        stw [%r10-4], 0
+        mov %r2, %r10
+        add %r2, -4
+        lddw %r1, map[0]
+        call 1
+        jeq %r0, 0, out
+        mov %r1, 1
+        lock add [%r0+0], %r1
+        out:
+        mov %r0, 0
+        exit
+        """;
+
+    [Fact]
+    public void LookupHandsOutTheValueInPlace()
+    {
+        var map = TestArrayMap.Create(8);
+        var program = VmTestSupport.Load(CountProgram, map);
+        using var vm = new BpfVm();
+        var packet = VmTestSupport.Packet(new byte[64]);
+        for (int i = 0; i < 3; i++) Assert.Equal(BpfFault.None, vm.Run(program, ref packet).Fault);
+        Assert.Equal(3UL, map.ReadU64(0));
+    }
+
+    [Fact]
+    public void LookupOfAMissingKeyReturnsNull()
+    {
+        var map = TestArrayMap.Create(8);
+        var r = VmTestSupport.Run("stw [%r10-4], 5\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map[0]\ncall 1\nexit", null, map);
+        Assert.Equal(0UL, r.R0);
+    }
+
+    [Fact]
+    public void UpdateAndItsErrorsFollowTheMap()
+    {
+        var map = TestArrayMap.Create(8, entries: 2);
+        const string update = """
+            stdw [%r10-16], 77
+            stw [%r10-4], 1
+            mov %r2, %r10
+            add %r2, -4
+            mov %r3, %r10
+            add %r3, -16
+            mov %r4, FLAGS
+            lddw %r1, map[0]
+            call 2
+            exit
+            """;
+        Assert.Equal(0UL, VmTestSupport.Run(update.Replace("FLAGS", "0"), null, map).R0);
+        Assert.Equal(77UL, map.ReadU64(1));
+        Assert.Equal(-17L, (long)VmTestSupport.Run(update.Replace("FLAGS", "1"), null, map).R0);
+        // A key pointer outside memory is a fault, not a crash.
+        var bad = VmTestSupport.Run("mov %r2, 16\nlddw %r1, map[0]\ncall 1\nexit", null, map);
+        Assert.Equal(BpfFault.OutOfBounds, bad.Fault);
+        // A non-map as the map argument.
+        Assert.Equal(BpfFault.HelperMisuse, VmTestSupport.Run("mov %r2, %r10\nadd %r2, -4\nstw [%r10-4], 0\nmov %r1, 1\ncall 1\nexit", null, map).Fault);
+    }
+
+    [Fact]
+    public void RedirectRecordsTheTarget()
+    {
+        var r = VmTestSupport.Run("mov %r1, 5\nmov %r2, 1\ncall 23\nexit");
+        Assert.Equal(TcAction.Redirect, r.Verdict);
+        Assert.Equal(5u, r.RedirectIfindex);
+        Assert.Equal(1UL, r.RedirectFlags);
+        Assert.True(r.Redirected);
+        var bad = VmTestSupport.Run("mov %r1, 5\nmov %r2, 2\ncall 23\nexit");
+        Assert.Equal(TcAction.Shot, bad.Verdict);
+        Assert.Equal(0u, bad.RedirectIfindex);
+    }
+
+    [Fact]
+    public void TailCallEntersTheTargetWithTheSameContext()
+    {
+        var jmp = new TestProgArray();
+        jmp.Slots[3] = 0;
+        var target = VmTestSupport.Load("ldxw %r0, [%r1+0]\nadd %r0, 1000\nexit");
+        var caller = VmTestSupport.Load("mov %r6, %r1\nlddw %r2, map[0]\nmov %r3, IDX\ncall 12\nmov %r0, 1\nexit".Replace("IDX", "3"), jmp);
+        caller.TailCallTargets = [target];
+        var packet = VmTestSupport.Packet(new byte[64]);
+        Assert.Equal(1064UL, VmTestSupport.Run(caller, ref packet).R0);
+        // An empty slot: the call fails and the caller continues.
+        var missing = VmTestSupport.Load("lddw %r2, map[0]\nmov %r3, 2\ncall 12\nmov %r0, 1\nexit", jmp);
+        missing.TailCallTargets = [target];
+        Assert.Equal(1UL, VmTestSupport.Run(missing, ref packet).R0);
+        // A program tail-calling itself stops after 33 tail calls and then falls through.
+        var self = VmTestSupport.Load("ldxw %r0, [%r1+48]\nadd %r0, 1\nstxw [%r1+48], %r0\nlddw %r2, map[0]\nmov %r3, 3\ncall 12\nmov %r0, 0\nexit", jmp);
+        self.TailCallTargets = [self];
+        var loop = VmTestSupport.Run(self, ref packet);
+        Assert.Equal(BpfFault.None, loop.Fault);
+        Assert.Equal(34u, packet.Cb[0]);
+    }
+
+    [Fact]
+    public void RingBufferRecordsAreSubmittedOrDiscarded()
+    {
+        var ring = new TestRingBuffer();
+        var r = VmTestSupport.Run("""
+            lddw %r1, map[0]
+            mov %r2, 8
+            mov %r3, 0
+            call 131
+            jeq %r0, 0, out
+            stdw [%r0+0], 99
+            mov %r1, %r0
+            mov %r2, 0
+            call 132
+            lddw %r1, map[0]
+            mov %r2, 8
+            mov %r3, 0
+            call 131
+            out:
+            mov %r0, 0
+            exit
+            """, null, ring);
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Single(ring.Submitted);
+        Assert.Equal(99UL, BitConverter.ToUInt64(ring.Submitted[0]));
+        Assert.Equal(1, ring.Discarded); // the second reservation was never submitted
+        // Submitting something that is not a reservation faults.
+        Assert.Equal(BpfFault.HelperMisuse, VmTestSupport.Run("mov %r1, %r10\nadd %r1, -8\nmov %r2, 0\ncall 132\nexit", null, ring).Fault);
+    }
+
+    [Fact]
+    public void TracePrintkFormatsToTheSink()
+    {
+        var lines = new List<string>();
+        var program = VmTestSupport.Load("""
+            stw [%r10-8], 0x64253d78
+            stb [%r10-4], 0
+            mov %r1, %r10
+            add %r1, -8
+            mov %r2, 5
+            mov %r3, -42
+            call 6
+            exit
+            """);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        var r = VmTestSupport.Run(program, ref packet, new BpfVmOptions { TraceSink = lines.Add });
+        Assert.Equal("test: x=-42", Assert.Single(lines));
+        Assert.Equal(5UL, r.R0);
+    }
+
+    [Fact]
+    public void SystemHelpersAnswer()
+    {
+        var program = VmTestSupport.Load("call 8\nexit");
+        var packet = VmTestSupport.Packet(new byte[64]);
+        Assert.Equal(3UL, VmTestSupport.Run(program, ref packet, new BpfVmOptions { ProcessorId = 3 }).R0);
+        ulong t1 = VmTestSupport.Run("call 5\nexit").R0, t2 = VmTestSupport.Run("call 5\nexit").R0;
+        Assert.True(t1 > 0 && t2 >= t1);
+        var randoms = Enumerable.Range(0, 8).Select(_ => VmTestSupport.Run("call 7\nexit").R0).ToHashSet();
+        Assert.True(randoms.Count > 1);
+        Assert.All(randoms, v => Assert.True(v <= uint.MaxValue));
+    }
+}
