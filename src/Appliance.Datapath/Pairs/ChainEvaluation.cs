@@ -1,3 +1,5 @@
+using Appliance.Config;
+
 namespace Appliance.Datapath.Pairs;
 
 /// <summary>Runs one program of a chain on the current frame and returns its raw r0.</summary>
@@ -25,11 +27,4 @@ public static class ChainEvaluation
         }
         return new ChainResult(NetkitVerdict.Pass, programs.Length - 1, false, false);
     }
-}
-
-/// <summary>A side's default policy, used only while it has no program (netkit "forward"/"blackhole").</summary>
-public enum SidePolicy
-{
-    Pass,
-    Drop,
 }

@@ -11,6 +11,19 @@ public enum ClassifyKind
     Unclaimed,
 }
 
+/// <summary>What <see cref="L2Classifier.Learn"/> did with a source MAC.</summary>
+public enum LearnResult
+{
+    /// <summary>Runt frame, group or all-zero source: nothing to learn.</summary>
+    Ignored,
+    /// <summary>The pair owned it already.</summary>
+    Known,
+    /// <summary>New: the pair owns it from now on.</summary>
+    Learned,
+    /// <summary>Another pair owns it; not taken over.</summary>
+    OwnedByAnother,
+}
+
 /// <summary>L2 classification on one uplink port, the appliance's stand-in for the host's bridge/FDB:
 /// a pair owns the destination MACs configured for it or learned from what its tenant sends; group
 /// addresses are flooded to every L2 pair on the port; everything else is unclaimed. Lookups allocate
@@ -41,15 +54,15 @@ public sealed class L2Classifier
     }
 
     /// <summary>Learns the source MAC of a frame the tenant of <paramref name="pair"/> sent. A unicast
-    /// source already owned by another pair is not taken over (tenants cannot steal each other's traffic);
-    /// returns false then.</summary>
-    public bool Learn(int pair, ReadOnlySpan<byte> frame)
+    /// source already owned by another pair is not taken over (tenants cannot steal each other's traffic).
+    /// <see cref="LearnResult.Learned"/> only the first time a MAC is seen, so the caller can claim it once.</summary>
+    public LearnResult Learn(int pair, ReadOnlySpan<byte> frame)
     {
-        if (frame.Length < 14) return false;
+        if (frame.Length < 14) return LearnResult.Ignored;
         var src = MacAddress48.Read(frame[6..]);
-        if (src.IsGroup || src.Value == 0) return false;
-        if (_owners.TryGetValue(src.Value, out int owner)) return owner == pair;
+        if (src.IsGroup || src.Value == 0) return LearnResult.Ignored;
+        if (_owners.TryGetValue(src.Value, out int owner)) return owner == pair ? LearnResult.Known : LearnResult.OwnedByAnother;
         _owners[src.Value] = pair;
-        return true;
+        return LearnResult.Learned;
     }
 }

@@ -1,3 +1,4 @@
+using Appliance.Config;
 using Appliance.Datapath.Pairs;
 using Xunit;
 

@@ -40,7 +40,8 @@ public sealed class L2ClassifierTests
         var c = Make();
         var toB = Frame("02:00:00:00:00:0b", "02:99:00:00:00:01");
         Assert.Equal(ClassifyKind.Unclaimed, c.Classify(toB, out _));
-        Assert.True(c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0b")));
+        Assert.Equal(LearnResult.Learned, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0b")));
+        Assert.Equal(LearnResult.Known, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0b")));
         Assert.Equal(ClassifyKind.Pair, c.Classify(toB, out int pair));
         Assert.Equal(1, pair);
     }
@@ -49,7 +50,7 @@ public sealed class L2ClassifierTests
     public void ATenantCannotStealAnotherTenantsMac()
     {
         var c = Make();
-        Assert.False(c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0a")));
+        Assert.Equal(LearnResult.OwnedByAnother, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0a")));
         c.Classify(Frame("02:00:00:00:00:0a", "02:99:00:00:00:01"), out int pair);
         Assert.Equal(0, pair);
     }
@@ -58,7 +59,7 @@ public sealed class L2ClassifierTests
     public void RuntFramesAreUnclaimed() => Assert.Equal(ClassifyKind.Unclaimed, Make().Classify(new byte[13], out _));
 
     [Fact]
-    public void GroupSourcesAreNeverLearned() => Assert.False(Make().Learn(1, Frame("02:00:00:00:00:0a", "01:00:5e:00:00:01")));
+    public void GroupSourcesAreNeverLearned() => Assert.Equal(LearnResult.Ignored, Make().Learn(1, Frame("02:00:00:00:00:0a", "01:00:5e:00:00:01")));
 
     [Theory]
     [InlineData("02:00:00:00:00:0a", "02:00:00:00:00:0a")]

@@ -1,0 +1,46 @@
+using Appliance.Config;
+using Appliance.Datapath.Pairs;
+
+namespace Appliance.Datapath.Runtime;
+
+/// <summary>A running meta pair: the veth whose tenant end lives in the tenant's namespace and whose primary end
+/// (named after the pair) the appliance drives through AF_XDP, with both sides' chains and counters.</summary>
+public sealed class PairRuntime
+{
+    internal PairRuntime(int index, PairConfig config, int uplinkPort)
+    {
+        Index = index;
+        Config = config;
+        UplinkPort = uplinkPort;
+        Primary = new PairSide(PairSideKind.Primary, config.Primary);
+        Peer = new PairSide(PairSideKind.Peer, config.Peer);
+    }
+
+    public int Index { get; }
+    public string Name => Config.Name;
+    public PairConfig Config { get; }
+    /// <summary>Index of the uplink among the runtime's ports (= its engine port index).</summary>
+    public int UplinkPort { get; }
+    public PairSide Primary { get; }
+    public PairSide Peer { get; }
+
+    /// <summary>The primary end (in the appliance's namespace): its name is the pair's name.</summary>
+    public string PrimaryName => Config.Name;
+    public int PrimaryIfindex { get; internal set; }
+    public MacAddress48 PrimaryMac { get; internal set; }
+    /// <summary>Engine port index of the primary end's AF_XDP socket.</summary>
+    public int PrimaryPort { get; internal set; } = -1;
+    /// <summary>The tenant's interface index inside its namespace (what a primary program sees as ctx->ifindex).</summary>
+    public int TenantIfindex { get; internal set; }
+    public MacAddress48 TenantMac { get; internal set; }
+
+    /// <summary>Both ends up (the veth's carrier): the pair forwards only then. Written by the link watcher.</summary>
+    public bool CarrierUp
+    {
+        get => Volatile.Read(ref _carrier);
+        internal set => Volatile.Write(ref _carrier, value);
+    }
+    private bool _carrier;
+
+    public PairSide Side(PairSideKind kind) => kind == PairSideKind.Primary ? Primary : Peer;
+}

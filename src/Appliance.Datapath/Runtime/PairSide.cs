@@ -1,0 +1,23 @@
+using Appliance.Config;
+using Appliance.Datapath.Pairs;
+
+namespace Appliance.Datapath.Runtime;
+
+/// <summary>Which side of a pair: the primary (world → tenant, BPF_NETKIT_PRIMARY) or the peer (tenant → world,
+/// BPF_NETKIT_PEER).</summary>
+public enum PairSideKind
+{
+    Primary,
+    Peer,
+}
+
+/// <summary>One side of a running pair: its default policy and scrub mode from the config, its live program chain
+/// (bpf_mprog rules, changed over the control socket) and its counters.</summary>
+public sealed class PairSide(PairSideKind kind, PairSideConfig config)
+{
+    public PairSideKind Kind { get; } = kind;
+    public SidePolicy Policy { get; } = config.Policy;
+    public ScrubMode Scrub { get; } = config.Scrub;
+    public ProgramChain<RuntimeProgram> Chain { get; } = new();
+    public SideCounters Counters { get; } = new();
+}

@@ -1,0 +1,35 @@
+using Appliance.Config;
+using Appliance.Datapath.Pairs;
+
+namespace Appliance.Datapath.Runtime;
+
+/// <summary>A board port the appliance owns: its L2 classifier (which pair owns which destination MAC, learned
+/// MACs included), its unclaimed policy and the XDP steering that sends only claimed frames to AF_XDP.</summary>
+public sealed class PortRuntime
+{
+    internal PortRuntime(int index, PortConfig config, int ifindex, MacAddress48 mac, int[] l2Pairs, L2Classifier classifier)
+    {
+        Index = index;
+        Config = config;
+        Ifindex = ifindex;
+        Mac = mac;
+        L2Pairs = l2Pairs;
+        Classifier = classifier;
+    }
+
+    public int Index { get; }
+    public string Name => Config.Name;
+    public PortConfig Config { get; }
+    public int Ifindex { get; }
+    public MacAddress48 Mac { get; }
+    /// <summary>Indices of the L2 pairs whose uplink this is (flood targets, config order).</summary>
+    public int[] L2Pairs { get; }
+    /// <summary>Touched only by the forwarding worker (lookups and learning).</summary>
+    public L2Classifier Classifier { get; }
+    internal ClaimedMacSteering? Steering { get; set; }
+    /// <summary>Group frames copied to this port's L2 pairs by the flooder.</summary>
+    public long Flooded => Volatile.Read(ref FloodedField);
+    /// <summary>Unicast frames that reached AF_XDP but matched no pair (e.g. a MAC forgotten meanwhile).</summary>
+    public long Unclaimed => Volatile.Read(ref UnclaimedField);
+    internal long FloodedField, UnclaimedField;
+}

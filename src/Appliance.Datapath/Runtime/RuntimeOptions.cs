@@ -1,0 +1,17 @@
+using Appliance.Datapath.Engine;
+using Appliance.Datapath.Xdp;
+
+namespace Appliance.Datapath.Runtime;
+
+/// <summary>How <see cref="ApplianceRuntime"/> builds the appliance.</summary>
+public sealed record RuntimeOptions
+{
+    /// <summary>Folder of the config file: program object paths are relative to it.</summary>
+    public string ConfigDirectory { get; init; } = ".";
+    /// <summary>When set, objects are looked up by file name here instead (e.g. out/programs).</summary>
+    public string? ObjectDirectory { get; init; }
+    public XdpModePreference XdpMode { get; init; } = XdpModePreference.Auto;
+    /// <summary>Remove what a killed earlier run left behind before building (tagged interfaces and namespaces).</summary>
+    public bool SweepStale { get; init; } = true;
+    public EngineOptions? Engine { get; init; }
+}

@@ -1,0 +1,16 @@
+using Appliance.Bpf.Vm;
+using Appliance.Config;
+using Appliance.Datapath.Pairs;
+
+namespace Appliance.Datapath.Runtime;
+
+/// <summary>A configured program, loaded and verified: what a chain holds. Its maps belong to its
+/// <see cref="RuntimeObject"/> and are shared with the object's other programs.</summary>
+public sealed class RuntimeProgram(ProgramConfig config, LoadedProgram program, RuntimeObject owner) : INamedProgram
+{
+    public string Name => Config.Name;
+    public ProgramConfig Config { get; } = config;
+    public LoadedProgram Program { get; } = program;
+    public RuntimeObject Object { get; } = owner;
+    public ProgramCounters Counters { get; } = new();
+}

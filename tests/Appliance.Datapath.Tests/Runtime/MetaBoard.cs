@@ -1,0 +1,152 @@
+using Appliance.Config;
+using Appliance.Datapath.Runtime;
+using Appliance.TestSupport;
+
+namespace Appliance.Datapath.Tests.Runtime;
+
+/// <summary>A namespaced test board: ports are veths whose board end is in the test's namespace (where the
+/// appliance runs) and whose other end (o0, o1, ...) is in the "outside" namespace; tenants get namespaces of their
+/// own (created here with IPv6 off, so the only frames are the test's). Everything is deleted on Dispose, the
+/// appliance first, also after a failed test.</summary>
+public sealed class MetaBoard : IDisposable
+{
+    public const string TenantInterface = "eth0";
+
+    private readonly List<NetNamespace> _namespaces = [];
+    private ApplianceRuntime? _runtime;
+
+    public NetNamespace Outside { get; }
+    public string[] Ports { get; }
+    public NetNamespace[] Tenants { get; }
+    public string[] PairNames { get; }
+
+    public static string OutsideInterface(int port) => $"o{port}";
+    public static MacAddress TenantMac(int tenant) => MacAddress.Parse($"02:00:00:00:0a:{tenant + 1:x2}");
+    public static string OutsideAddress(int port) => $"10.{50 + port}.0.1";
+    public static string TenantAddress(int tenant, int port) => $"10.{50 + port}.0.{10 + tenant}";
+    public static string PortAddress(int port) => $"10.{50 + port}.0.254";
+
+    public MetaBoard(int ports, int tenants)
+    {
+        Outside = Track(new NetNamespace("out"));
+        try
+        {
+            NoIpv6(Outside);
+            Ports = new string[ports];
+            for (int i = 0; i < ports; i++)
+            {
+                Ports[i] = NetNamespace.UniqueInterface("mapp");
+                Shell.Check("ip", "link", "add", Ports[i], "type", "veth", "peer", "name", OutsideInterface(i), "netns", Outside.Name);
+                Shell.Check("sysctl", "-qw", $"net.ipv6.conf.{Ports[i]}.disable_ipv6=1");
+                Shell.Check("ip", "link", "set", Ports[i], "up");
+                Outside.Exec("ip", "link", "set", OutsideInterface(i), "up");
+                Outside.Exec("ethtool", "-K", OutsideInterface(i), "tx", "off");
+            }
+            Tenants = new NetNamespace[tenants];
+            PairNames = new string[tenants];
+            for (int t = 0; t < tenants; t++)
+            {
+                Tenants[t] = Track(new NetNamespace("ten"));
+                NoIpv6(Tenants[t]);
+                PairNames[t] = NetNamespace.UniqueInterface("mpr");
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    private NetNamespace Track(NetNamespace ns)
+    {
+        _namespaces.Add(ns);
+        return ns;
+    }
+
+    private static void NoIpv6(NetNamespace ns) =>
+        ns.Exec("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+
+    /// <summary>Gives outside end i and the board's port i addresses (for real clients and management traffic).</summary>
+    public void AddAddresses(int port)
+    {
+        Outside.Exec("ip", "addr", "add", OutsideAddress(port) + "/24", "dev", OutsideInterface(port));
+        Shell.Check("ip", "addr", "add", PortAddress(port) + "/24", "dev", Ports[port]);
+    }
+
+    public PortConfig Port(int i, UnclaimedPolicy unclaimed = UnclaimedPolicy.Kernel) => new() { Name = Ports[i], Unclaimed = unclaimed };
+
+    public PairConfig Pair(int tenant, int uplink = 0, PairSideConfig? primary = null, PairSideConfig? peer = null,
+        bool withAddress = false, int headroom = 0) => new()
+    {
+        Name = PairNames[tenant],
+        Mode = PairMode.L2,
+        Uplink = Ports[uplink],
+        Headroom = headroom,
+        Tenant = new TenantConfig
+        {
+            Netns = Tenants[tenant].Name,
+            Interface = TenantInterface,
+            Mac = TenantMac(tenant),
+            Addresses = withAddress ? [InterfaceAddress.Parse(TenantAddress(tenant, uplink) + "/24")] : [],
+        },
+        Primary = primary ?? new PairSideConfig(),
+        Peer = peer ?? new PairSideConfig(),
+    };
+
+    public static PairSideConfig Side(SidePolicy policy = SidePolicy.Pass, ScrubMode scrub = ScrubMode.Default, params string[] chain) =>
+        new() { Policy = policy, Scrub = scrub, Chain = chain.Select(c => new ChainEntry { Program = c }).ToArray() };
+
+    public static ProgramConfig Probe(string name, char which) =>
+        new() { Name = name, Object = "probe.bpf.o", Section = $"tc/probe_{which}" };
+
+    public ApplianceRuntime Start(IReadOnlyList<PortConfig> ports, IReadOnlyList<PairConfig> pairs, IReadOnlyList<ProgramConfig>? programs = null)
+    {
+        var config = new ApplianceConfig
+        {
+            Board = "test",
+            ControlSocket = Path.Combine(Path.GetTempPath(), $"mapp-{Guid.NewGuid():N}.sock"),
+            Ports = ports,
+            Pairs = pairs,
+            Programs = programs ?? [],
+        };
+        _runtime = ApplianceRuntime.Start(config, new RuntimeOptions
+        {
+            ConfigDirectory = programs is { Count: > 0 } ? TestObjects.Directory : ".",
+            SweepStale = false,
+        });
+        return _runtime;
+    }
+
+    /// <summary>Stops the appliance now (idempotent; Dispose also does it).</summary>
+    public void Stop()
+    {
+        _runtime?.Dispose();
+        _runtime = null;
+    }
+
+    public byte[] OutsideMac(int port) => InterfaceMac(Outside.Name, OutsideInterface(port));
+
+    public static byte[] InterfaceMac(string? netns, string name)
+    {
+        using var links = new Appliance.Datapath.Links.LinkManager(netns);
+        return links.Get(name).Mac!.GetAddressBytes();
+    }
+
+    public int TenantIfindex(int tenant)
+    {
+        using var links = new Appliance.Datapath.Links.LinkManager(Tenants[tenant].Name);
+        return links.Get(TenantInterface).Index;
+    }
+
+    public void Dispose()
+    {
+        try { Stop(); }
+        finally
+        {
+            foreach (var p in Ports ?? []) if (p is not null) Shell.Run("ip", "link", "del", p);
+            foreach (var pn in PairNames ?? []) if (pn is not null) Shell.Run("ip", "link", "del", pn);
+            foreach (var ns in _namespaces) ns.Dispose();
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using Appliance.TestSupport;
+
+namespace Appliance.Datapath.Tests.Runtime;
+
+/// <summary>eBPF objects the runtime tests load, built once per test run with clang into a temp folder: the
+/// tests' probe programs (Programs/probe.bpf.c) and the repo's example programs (programs/*.bpf.c).</summary>
+public static class TestObjects
+{
+    private static readonly Lazy<string> Folder = new(Build);
+
+    /// <summary>The folder holding probe.bpf.o and allow_port.bpf.o.</summary>
+    public static string Directory => Folder.Value;
+
+    private static string Build()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"mapp-objects-{Environment.ProcessId}");
+        System.IO.Directory.CreateDirectory(dir);
+        string repo = RepoRoot();
+        string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
+        Compile(Path.Combine(repo, "tests/Appliance.Datapath.Tests/Programs/probe.bpf.c"), Path.Combine(dir, "probe.bpf.o"), multiarch, repo);
+        Compile(Path.Combine(repo, "programs/allow_port.bpf.c"), Path.Combine(dir, "allow_port.bpf.o"), multiarch, repo);
+        return dir;
+    }
+
+    private static void Compile(string source, string output, string multiarch, string repo) =>
+        Shell.Check("clang", "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-Wall", "-I", Path.Combine(repo, "programs/include"),
+            "-I", $"/usr/include/{multiarch}", "-c", source, "-o", output);
+
+    public static string RepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d is not null && !File.Exists(Path.Combine(d.FullName, "MetaAppliance.sln"))) d = d.Parent;
+        return d?.FullName ?? throw new InvalidOperationException("MetaAppliance.sln not found above " + AppContext.BaseDirectory);
+    }
+}
