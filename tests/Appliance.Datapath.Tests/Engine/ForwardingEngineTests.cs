@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using Appliance.Datapath.Engine;
+using Appliance.Datapath.Xdp;
+using Appliance.Datapath.Xsk;
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Datapath.Tests.Engine;
+
+/// <summary>The engine in-process between two veth pairs: ns-a [a0]=[In] engine [Out]=[b0] ns-b.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class ForwardingEngineTests
+{
+    private static readonly int[] Sizes = [60, 61, 64, 65, 100, 127, 128, 256, 511, 512, 1000, 1024, 1280, 1499, 1500, 1513, 1514];
+
+    [PrivilegedFact]
+    public void Frames_of_60_to_1514_bytes_cross_byte_identical_in_both_directions()
+    {
+        using var t = new ForwardTopology();
+        using var h = new EngineHarness(t);
+        byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
+        byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
+        using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType);
+        using var sockB = PacketSocket.Open(t.NsB.Name, ForwardTopology.TenantB, TestFrames.EtherType);
+        var buf = new byte[4096];
+        long bytes = 0;
+
+        for (int i = 0; i < Sizes.Length; i++)
+        {
+            var frame = TestFrames.Build(macB, macA, Sizes[i], i);
+            sockA.Send(frame);
+            int n = sockB.Receive(buf, 5000);
+            Assert.True(n > 0, $"frame of {Sizes[i]} B did not arrive at {ForwardTopology.TenantB}");
+            Assert.Equal(frame, buf[..n]);
+            bytes += frame.Length;
+        }
+        for (int i = 0; i < Sizes.Length; i++)
+        {
+            var frame = TestFrames.Build(macA, macB, Sizes[i], 1000 + i);
+            sockB.Send(frame);
+            int n = sockA.Receive(buf, 5000);
+            Assert.True(n > 0, $"frame of {Sizes[i]} B did not arrive back at {ForwardTopology.TenantA}");
+            Assert.Equal(frame, buf[..n]);
+        }
+
+        Assert.Equal(Sizes.Length, h.In.RxPackets);
+        Assert.Equal(bytes, h.In.RxBytes);
+        Assert.Equal(Sizes.Length, h.Out.TxPackets);
+        Assert.Equal(bytes, h.Out.TxBytes);
+        Assert.Equal(Sizes.Length, h.Out.RxPackets);
+        Assert.Equal(Sizes.Length, h.In.TxPackets);
+        Assert.Equal(0, h.In.TotalDrops + h.Out.TotalDrops);
+        h.AssertNoFrameLeaked();
+    }
+
+    [PrivilegedFact]
+    public void Veth_ports_report_native_xdp_and_copy_mode_on_one_shared_umem()
+    {
+        using var t = new ForwardTopology();
+        using var h = new EngineHarness(t);
+        foreach (var p in h.Engine.Ports)
+        {
+            Assert.Equal(XskBindMode.Copy, p.BindMode); // veth has no AF_XDP zero-copy: auto fell back
+            Assert.Equal(XdpAttachMode.Native, p.Steering!.Mode);
+            Assert.True(p.Steering.ViaBpfLink);
+            Assert.Contains("copy mode", p.Describe());
+        }
+        Assert.Same(h.Engine.Ports[0].Umem, h.Engine.Ports[1].Umem);
+        Assert.Contains(h.Log, l => l.Contains("no AF_XDP zero-copy"));
+        Assert.Contains("prog/xdp", Shell.Check("ip", "-d", "link", "show", t.In));
+    }
+
+    [PrivilegedFact]
+    public void A_burst_of_one_million_frames_crosses_and_no_frame_leaks()
+    {
+        const int count = 1_000_000;
+        using var t = new ForwardTopology();
+        using var h = new EngineHarness(t);
+        byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
+        byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
+        using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType);
+        long before = ForwardTopology.Counter(t.NsB, ForwardTopology.TenantB, "rx_packets");
+        var frame = TestFrames.Build(macB, macA, 64, 7);
+
+        // Flow control: at most 128 frames between a0 and the engine, so no kernel ring (veth 256, XSK RX 2048)
+        // can overflow and every frame must arrive.
+        var stall = Stopwatch.StartNew();
+        long lastRx = 0;
+        for (int i = 0; i < count; i++)
+        {
+            while (i - h.In.RxPackets > 128)
+            {
+                long rx = h.In.RxPackets;
+                if (rx != lastRx) { lastRx = rx; stall.Restart(); }
+                else if (stall.Elapsed > TimeSpan.FromSeconds(10))
+                    Assert.Fail($"engine stopped receiving at {rx} of {i} sent; {h.Engine.Ports[0].Statistics()}");
+                Thread.Yield(); // let ksoftirqd (the veth NAPI) run on this CPU
+            }
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(14), i);
+            sockA.Send(frame);
+        }
+        EngineHarness.WaitUntil(() => ForwardTopology.Counter(t.NsB, ForwardTopology.TenantB, "rx_packets") - before >= count,
+            TimeSpan.FromSeconds(30), $"{count} frames at {ForwardTopology.TenantB}");
+
+        long delivered = ForwardTopology.Counter(t.NsB, ForwardTopology.TenantB, "rx_packets") - before;
+        Assert.Equal(count, delivered);
+        Assert.Equal(count, h.In.RxPackets);
+        Assert.Equal(count, h.Out.TxPackets);
+        Assert.Equal(64L * count, h.Out.TxBytes);
+        Assert.Equal(0, h.In.TotalDrops);
+        var kernel = h.Engine.Ports[0].Statistics();
+        Assert.Equal(0UL, kernel.RxDropped + kernel.RxRingFull);
+        h.AssertNoFrameLeaked();
+    }
+
+    [PrivilegedFact]
+    public void Far_interface_deleted_mid_traffic_the_engine_keeps_running_and_counts_drops()
+    {
+        using var t = new ForwardTopology();
+        using var h = new EngineHarness(t);
+        byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
+        byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
+        using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType);
+
+        using var sending = new CancellationTokenSource();
+        long sent = 0;
+        var sender = Task.Run(() =>
+        {
+            var frame = TestFrames.Build(macB, macA, 200, 1);
+            while (!sending.IsCancellationRequested)
+            {
+                sockA.Send(frame);
+                Interlocked.Increment(ref sent);
+                Thread.Sleep(1);
+            }
+        });
+        EngineHarness.WaitUntil(() => h.Out.TxPackets >= 50, TimeSpan.FromSeconds(10), "traffic through the engine");
+
+        t.NsB.Exec("ip", "link", "del", ForwardTopology.TenantB); // takes the appliance end with it
+        EngineHarness.WaitUntil(() => h.Engine.Ports[1].IsDown, TimeSpan.FromSeconds(10), "the engine to notice");
+        EngineHarness.WaitUntil(() => h.In.Drops(DropReason.TargetDown) >= 50, TimeSpan.FromSeconds(10), "TargetDown drops");
+        sending.Cancel();
+        sender.Wait();
+
+        Assert.True(h.Engine.IsRunning);
+        Assert.Null(h.Engine.WorkerFailure);
+        Assert.Contains(h.Log, l => l.Contains(t.Out) && l.Contains("is down"));
+        Assert.Contains("ENETDOWN", h.Engine.Ports[1].DownReason);
+        EngineHarness.WaitUntil(() => h.In.RxPackets == Interlocked.Read(ref sent), TimeSpan.FromSeconds(10), "the last frames");
+        // Every received frame was either transmitted before the deletion or counted as a drop.
+        Assert.Equal(h.In.RxPackets, h.Out.TxPackets + h.In.TotalDrops);
+        h.AssertNoFrameLeaked();
+    }
+
+    /// <summary>A decision that pushes 4 bytes in front of the frame (as a VLAN push would).</summary>
+    private sealed class PushFourBytes : IFrameHandler
+    {
+        public FrameVerdict Decide(ref FrameView frame)
+        {
+            int headroom = frame.Headroom;
+            if (!frame.AdjustHead(-4)) return FrameVerdict.Drop(DropReason.Policy);
+            if (frame.Headroom != headroom - 4) return FrameVerdict.Drop(DropReason.Policy);
+            frame.Data[..4].Fill(0xAB);
+            return FrameVerdict.Forward(1 - frame.IngressPort);
+        }
+    }
+
+    [PrivilegedFact]
+    public void A_decision_can_grow_the_frame_into_the_headroom()
+    {
+        using var t = new ForwardTopology();
+        using var h = new EngineHarness(t, new PushFourBytes());
+        byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
+        byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
+        using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType);
+        // The receiver sees the pushed bytes as the start of the header, so capture every EtherType (0x0003).
+        using var sockB = PacketSocket.Open(t.NsB.Name, ForwardTopology.TenantB, 0x0003);
+        var frame = TestFrames.Build(macB, macA, 100, 3);
+        sockA.Send(frame);
+        var buf = new byte[2048];
+        int n = sockB.Receive(buf, 5000);
+        Assert.Equal(104, n);
+        Assert.Equal(new byte[] { 0xAB, 0xAB, 0xAB, 0xAB }, buf[..4]);
+        Assert.Equal(frame, buf[4..n]);
+        h.AssertNoFrameLeaked();
+    }
+}
