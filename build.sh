@@ -102,8 +102,8 @@ case "$verb" in
   build) deps; build ;;
   test) deps; test_all ;;
   publish) deps; publish "${1:-linux-x64}" ;;
-  run) deps; publish linux-x64; exec bench/../board/run-demo.sh "$@" ;;
-  image) deps; publish linux-arm64; exec image/build-image.sh "${1:-qemu-virt}" ;;
+  run) deps; publish linux-arm64; image/build-image.sh qemu-virt; exec board/run-demo.sh qemu-virt "$@" ;;
+  image) deps; publish linux-arm64; exec image/build-image.sh "${1:-qemu-virt}" "${@:2}" ;;
   bench) deps; bench ;;
   *) echo "usage: ./build.sh deps|build|test|publish [linux-x64|linux-arm64]|run|image [BOARD]|bench" >&2; exit 2 ;;
 esac
