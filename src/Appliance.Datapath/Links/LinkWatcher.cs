@@ -22,9 +22,10 @@ public sealed class LinkWatcher : IDisposable
     /// <summary>Starts watching. <paramref name="names"/> limits events to those interfaces (followed by
     /// ifindex across renames); null watches all. <paramref name="onEvent"/> runs on the watcher thread; an
     /// exception it throws, or a failure of the watcher itself, goes to <paramref name="onError"/> (default:
-    /// stderr) and the watcher keeps going where it can.</summary>
+    /// stderr) and the watcher keeps going where it can. <paramref name="receiveBufferBytes"/> is the kernel
+    /// queue for notifications; when it overflows the watcher resynchronises from a dump.</summary>
     public LinkWatcher(Action<LinkEvent> onEvent, string? netns = null, IEnumerable<string>? names = null,
-        Action<Exception>? onError = null)
+        Action<Exception>? onError = null, int receiveBufferBytes = 1 << 20)
     {
         _onEvent = onEvent;
         _onError = onError ?? (e => Console.Error.WriteLine($"link watcher ({netns ?? "root netns"}): {e.Message}"));
@@ -37,7 +38,7 @@ public sealed class LinkWatcher : IDisposable
             try
             {
                 s.JoinGroup(RTNLGRP_LINK);
-                s.SetReceiveBuffer(1 << 20);
+                s.SetReceiveBuffer(receiveBufferBytes);
                 return s;
             }
             catch
@@ -110,6 +111,7 @@ public sealed class LinkWatcher : IDisposable
             if (n == -Errno.EINTR) continue;
             if (n == -Errno.ENOBUFS)
             {
+                DiscardQueued(buffer);
                 Resynchronize();
                 continue;
             }
@@ -119,6 +121,17 @@ public sealed class LinkWatcher : IDisposable
                 if (message.Type == RTM_NEWLINK) Observe(LinkInfo.Parse(message.Payload));
                 else if (message.Type == RTM_DELLINK) Removed(LinkInfo.Parse(message.Payload));
             }
+        }
+    }
+
+    /// <summary>After an overflow the queue still holds notifications older than the dump we are about to take;
+    /// replaying them after it would report stale states, so they are dropped.</summary>
+    private void DiscardQueued(byte[] buffer)
+    {
+        for (int i = 0; i < 10_000; i++)
+        {
+            int n = _events.Receive(buffer, nonBlocking: true);
+            if (n == -Errno.EAGAIN) return;
         }
     }
 

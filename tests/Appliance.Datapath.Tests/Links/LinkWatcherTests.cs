@@ -109,6 +109,47 @@ public sealed class LinkWatcherTests
         Assert.Empty(errors);
     }
 
+    [PrivilegedFact]
+    public void Lost_notifications_are_recovered_by_a_resync()
+    {
+        using var scratch = new ScratchState();
+        string a = scratch.Interface(), b = scratch.Interface();
+        using var root = new LinkManager();
+        var events = new BlockingCollection<LinkEvent>();
+        using var release = new ManualResetEventSlim(false);
+        bool stall = false;
+        // A tiny kernel queue and a callback that stalls once armed: the burst below overflows it (ENOBUFS).
+        using var watcher = new LinkWatcher(e =>
+        {
+            events.Add(e);
+            if (Volatile.Read(ref stall)) release.Wait(Patience);
+        }, names: [a, b], receiveBufferBytes: 1024);
+        root.CreateVethPair(a, b);
+        var added = new HashSet<string>();
+        while (added.Count < 2 && events.TryTake(out var e, Patience))
+            if (e.Kind == LinkEventKind.Added) added.Add(e.Link.Name);
+        Assert.Equal(2, added.Count);
+
+        Volatile.Write(ref stall, true);
+        for (int i = 0; i < 100; i++) root.SetMtu(a, 1300 + i % 50);
+        root.Delete(a); // the deletion notifications are among those dropped
+        release.Set();
+
+        var deleted = new HashSet<string>();
+        var seen = new List<LinkEvent>();
+        var deadline = DateTime.UtcNow + Patience;
+        while (deleted.Count < 2 && DateTime.UtcNow < deadline)
+        {
+            if (!events.TryTake(out var e, TimeSpan.FromMilliseconds(200))) continue;
+            seen.Add(e);
+            if (e.Kind == LinkEventKind.Deleted) deleted.Add(e.Link.Name);
+        }
+        while (events.TryTake(out var late, TimeSpan.FromMilliseconds(500))) seen.Add(late); // anything replayed late
+        Assert.Equal([a, b], deleted.Order(StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
+        Assert.DoesNotContain(seen, e => e.Kind == LinkEventKind.Added); // no stale replay after the resync
+        Assert.True(seen.Count < 100, $"most of the 100 MTU changes should have been lost to the overflow, saw {seen.Count} events");
+    }
+
     /// <summary>The next event of <paramref name="kind"/>, skipping others (the kernel sends extra updates).</summary>
     private static LinkEvent Next(BlockingCollection<LinkEvent> events, LinkEventKind kind)
     {
