@@ -9,6 +9,9 @@ namespace Appliance.Datapath.Links;
 /// The netlink socket is opened inside the namespace, so every call acts there, from any thread. Failures
 /// throw <see cref="PlatformException"/> with the operation, the interface (and namespace), the errno and
 /// the kernel's extended-ack text.</summary>
+/// <remarks>The socket holds a reference on its namespace: while a manager for a tenant namespace is open, an
+/// `ip netns del` of it only removes the name, and the namespace with its interfaces lives on. Keep managers
+/// for tenant namespaces short-lived (using blocks), as <see cref="OwnedLinks"/> does.</remarks>
 public sealed class LinkManager : IDisposable
 {
     /// <summary>Adds attributes to a link request after IFLA_IFNAME.</summary>

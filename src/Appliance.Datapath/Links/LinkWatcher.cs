@@ -7,6 +7,10 @@ namespace Appliance.Datapath.Links;
 /// added / up / down / carrier / renamed / changed / deleted events to a callback, on its own thread, which
 /// sleeps in poll() until the kernel or <see cref="Dispose"/> wakes it (no busy loop, no timer). If the
 /// kernel drops notifications (ENOBUFS), the watcher re-reads every link and reports the differences.</summary>
+/// <remarks>To follow a tenant, watch the pair's primary end in the appliance's own namespace: its carrier is on
+/// exactly when both ends are up, and it is deleted when the tenant's end goes (even when the tenant deletes its
+/// whole namespace). A watcher inside a tenant namespace holds a socket there, and an open socket keeps the
+/// namespace alive after `ip netns del`, so the tenant's interfaces would linger until the watcher stops.</remarks>
 public sealed class LinkWatcher : IDisposable
 {
     private readonly Action<LinkEvent> _onEvent;

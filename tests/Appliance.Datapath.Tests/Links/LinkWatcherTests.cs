@@ -48,6 +48,25 @@ public sealed class LinkWatcherTests
     }
 
     [PrivilegedFact]
+    public void Deleting_the_tenant_namespace_is_seen_as_deletion_of_the_primary_end()
+    {
+        using var scratch = new ScratchState();
+        string ns = scratch.Namespace("gone");
+        string primary = scratch.Interface(), tenant = NetNamespace.UniqueInterface("mapp");
+        NetworkNamespace.Create(ns);
+        using var root = new LinkManager();
+        root.CreateVethPair(primary, tenant, peerNamespace: ns);
+        var events = new BlockingCollection<LinkEvent>();
+        using var watcher = new LinkWatcher(events.Add, names: [primary]);
+
+        Shell.Check("ip", "netns", "del", ns); // the tenant removes its namespace behind our back
+
+        var deleted = Next(events, LinkEventKind.Deleted);
+        Assert.Equal(primary, deleted.Link.Name);
+        Assert.Null(root.TryGet(primary));
+    }
+
+    [PrivilegedFact]
     public void Only_watched_interfaces_are_reported_and_renames_are_followed()
     {
         using var scratch = new ScratchState();
