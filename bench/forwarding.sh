@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Forwarding benchmark (issue 3): meta-appliance's AF_XDP forwarder beside the anchors (Linux bridge, kernel
+# XDP redirect, the C AF_XDP forwarder afxdp-c) in the same run and topology, 64 B and 1500 B frames, the
+# forwarder on one core. Uses the shared harness ../shared/bench/run.sh unchanged (see its README.md).
+#
+# usage: bench/forwarding.sh [extra run.sh options, e.g. --runs 1 --duration 5 --sizes 64]
+# env:   META_APPLIANCE_OUT (default ./out): where linux-x64/meta-appliance was published
+#        BENCH_OUT (default out/bench/forwarding-<timestamp>): results directory
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HARNESS="$ROOT/../shared/bench/run.sh"
+OUTDIR="${META_APPLIANCE_OUT:-$ROOT/out}"
+BIN="$OUTDIR/linux-x64/meta-appliance"
+[ -x "$HARNESS" ] || { echo "forwarding.sh: harness not found at $HARNESS" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "forwarding.sh: $BIN not found: run ./build.sh publish first" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "forwarding.sh: must run as root (namespaces, XDP, AF_XDP)" >&2; exit 1; }
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+RESULTS="${BENCH_OUT:-$ROOT/out/bench/forwarding-$STAMP}"
+mkdir -p "$RESULTS" "$ROOT/out/bench/harness-build"
+# Keep the harness's C tools out of the read-only shared folder.
+export PF_BUILD_DIR="$ROOT/out/bench/harness-build"
+
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The harness runs this inside the forwarder namespace with PF_IN/PF_OUT set; --busy-poll like afxdp-c.
+CMD="$BIN forward --in \$PF_IN --out \$PF_OUT --busy-poll --ready-line READY-meta-appliance-forward"
+
+"$HARNESS" --sizes 64,1500 --fwd-cpus 1 \
+	--cmd "$CMD" --cmd-ready '^READY-meta-appliance-forward' \
+	--label "meta-appliance forward @ $COMMIT (AF_XDP, copy mode on veth, busy poll, 1 core)" \
+	--out "$RESULTS" "$@"
+
+echo
+echo "forwarding.sh: table above ('custom' = meta-appliance forward); full results in $RESULTS"
