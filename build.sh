@@ -17,6 +17,8 @@ DEB_PACKAGES=(
   iproute2 iputils-ping iperf3 netcat-openbsd tcpdump ethtool procps
   # the forwarding benchmark harness (shared/bench)
   gcc make libxdp-dev xdp-tools time
+  # startup benchmark (bench/startup.sh)
+  hyperfine
   # the SD image and the emulated board
   qemu-system-arm u-boot-qemu u-boot-tools kmod genimage mtools dosfstools busybox-static cpio gzip xz-utils
   # libgpiod v1 on the PC, so the LED tests call System.Device.Gpio's libgpiod driver for real
