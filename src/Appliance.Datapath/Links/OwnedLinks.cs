@@ -21,6 +21,9 @@ public sealed class OwnedLinks : IDisposable
         Tag = tag ?? OwnerTag.ForThisProcess();
     }
 
+    /// <summary>The manager of the namespace whose interfaces this registry owns.</summary>
+    public LinkManager Links => _links;
+
     /// <summary>The alias written on everything this registry owns.</summary>
     public OwnerTag Tag { get; }
 
