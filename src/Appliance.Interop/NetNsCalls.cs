@@ -9,7 +9,10 @@ public static partial class NetNsCalls
     private const string Lib = "libc";
 
     public const int CLONE_NEWNET = 0x40000000;
-    public const int O_RDONLY = 0, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000, O_DIRECTORY = 0x10000;
+    public const int O_RDONLY = 0, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
+
+    /// <summary>O_DIRECTORY differs by architecture: 0200000 on x86-64, 040000 on arm64.</summary>
+    public static int O_DIRECTORY => LibC.IsArm64 ? 0x4000 : 0x10000;
     public const ulong MS_BIND = 0x1000, MS_REC = 0x4000, MS_SHARED = 1 << 20;
     public const int MNT_DETACH = 2;
     public const int LOCK_EX = 2, LOCK_UN = 8;
