@@ -13,6 +13,13 @@ public static class CommandLine
         {
             "--version" or "version" => VersionCommand.Run(),
             "--help" or "-h" or "help" => Usage(Console.Out, 0),
+            "run" => RunCommand.Run(rest),
+            "status" => StatusCommand.Run(rest),
+            "stats" => StatsCommand.Run(rest),
+            "pairs" => PairsCommand.Run(rest),
+            "programs" => ProgramsCommand.Run(rest),
+            "maps" => MapsCommand.Run(rest),
+            "reload" => ReloadCommand.Run(rest),
             "forward" => ForwardCommand.Run(rest), // hidden: benchmark/test forwarder (bench/forwarding.sh)
             _ => Unknown(args[0]),
         };
@@ -31,6 +38,12 @@ public static class CommandLine
 
               --version                 print the version and exit
               validate FILE [--json]    check a config file without touching the network (exit 0/1)
+              run --config FILE         run the appliance in the foreground (Ctrl-C stops it and cleans up)
+              status|stats [--json]     state and counters of the running appliance (--socket PATH)
+              pairs [attach|replace|detach PAIR primary|peer PROGRAM ...]   chains, or change one
+              programs                  loaded programs and their verdict counters
+              maps [list|dump|update|delete ...]   eBPF maps of the running appliance
+              reload                    re-read the config and swap changed chains
             """);
         return code;
     }

@@ -1,0 +1,116 @@
+using System.Text;
+using System.Text.Json;
+using Appliance.Bpf.Maps;
+using Appliance.Config;
+
+namespace Appliance.Datapath.Runtime;
+
+/// <summary>`maps` on the control socket: list the maps, dump one, update or delete an element while the
+/// appliance runs. A map is named MAP when only one object declares it, else PROGRAM/MAP (any program of its
+/// object). Keys and values are hex bytes in memory order ("0a000001") or integers (stored little-endian in the
+/// map's size), as in the config.</summary>
+public sealed class MapEditor(ProgramSet programs)
+{
+    public const string Usage = "maps [list] | maps dump MAP | maps update MAP KEY VALUE | maps delete MAP KEY";
+
+    public string Run(IReadOnlyList<string> args, bool json)
+    {
+        string op = args.Count == 0 ? "list" : args[0];
+        switch (op)
+        {
+            case "list" when args.Count <= 1: return List();
+            case "dump" when args.Count == 2: return Dump(Find(args[1]), json);
+            case "update" when args.Count == 4:
+                {
+                    var map = Find(args[1]);
+                    int rc = map.UpdateFromUser(Parse(args[2], map.KeySize, "key"), Parse(args[3], map.UserValueSize, "value"), 0);
+                    if (rc != 0) throw new InvalidOperationException($"update of map '{map.Name}' failed with {rc} (map full, or an index out of range?)");
+                    return $"updated {map.Name}[{args[2]}]";
+                }
+            case "delete" when args.Count == 3:
+                {
+                    var map = Find(args[1]);
+                    int rc = map.Delete(Parse(args[2], map.KeySize, "key"));
+                    if (rc != 0) throw new InvalidOperationException($"delete from map '{map.Name}' failed with {rc} (no such key; arrays cannot delete)");
+                    return $"deleted {map.Name}[{args[2]}]";
+                }
+            default:
+                throw new ArgumentException("usage: " + Usage);
+        }
+    }
+
+    private string List()
+    {
+        var t = new TextTable("MAP", "TYPE", "KEY", "VALUE", "MAX", "OBJECT", "PROGRAMS");
+        foreach (var o in programs.Objects)
+        {
+            var users = string.Join(",", programs.Programs.Where(p => p.Object == o).Select(p => p.Name));
+            foreach (var m in o.Maps) t.Row(m.Name, m.Type, m.KeySize, m.ValueSize, m.MaxEntries, Path.GetFileName(o.Path), users);
+        }
+        return t.ToString();
+    }
+
+    private BpfMap Find(string name)
+    {
+        int slash = name.IndexOf('/');
+        if (slash > 0)
+        {
+            if (!programs.TryGet(name[..slash], out var p)) throw new ArgumentException($"no program called '{name[..slash]}'");
+            return p.Object.FindMap(name[(slash + 1)..]) ?? throw new ArgumentException($"{p.Object.Path} has no map '{name[(slash + 1)..]}'");
+        }
+        var found = programs.Objects.Select(o => o.FindMap(name)).OfType<BpfMap>().ToArray();
+        return found.Length switch
+        {
+            1 => found[0],
+            0 => throw new ArgumentException($"no map called '{name}' (see `maps list`)"),
+            _ => throw new ArgumentException($"{found.Length} objects declare a map '{name}'; name it PROGRAM/{name}"),
+        };
+    }
+
+    private static byte[] Parse(string text, int size, string what)
+    {
+        MapDatum d;
+        if (!MapDatum.TryParseInteger(text, out d) && !MapDatum.TryParseHex(text, out d, out var problem))
+            throw new ArgumentException($"{what} '{text}': {problem}");
+        return d.ToBytes(size) ?? throw new ArgumentException($"{what} '{text}' does not fit the map's {size}-byte {what}s");
+    }
+
+    private static string Dump(BpfMap map, bool json)
+    {
+        var entries = new List<(byte[] Key, byte[] Value)>();
+        var key = new byte[map.KeySize];
+        var next = new byte[map.KeySize];
+        bool first = true;
+        for (int guard = 0; guard < map.MaxEntries + 1; guard++)
+        {
+            if (!map.TryGetNextKey(first ? ReadOnlySpan<byte>.Empty : key, next)) break;
+            first = false;
+            next.CopyTo(key, 0);
+            var value = new byte[map.UserValueSize];
+            if (map.TryLookupFromUser(key, value)) entries.Add(((byte[])key.Clone(), value));
+        }
+        if (json)
+        {
+            using var ms = new MemoryStream();
+            using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+            {
+                w.WriteStartObject();
+                w.WriteString("map", map.Name);
+                w.WriteStartArray("entries");
+                foreach (var (k, v) in entries)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("key", Convert.ToHexString(k).ToLowerInvariant());
+                    w.WriteString("value", Convert.ToHexString(v).ToLowerInvariant());
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            return Encoding.UTF8.GetString(ms.ToArray());
+        }
+        var sb = new StringBuilder($"{map.Name} ({map.Type}, {entries.Count} entries)\n");
+        foreach (var (k, v) in entries) sb.Append($"  {Convert.ToHexString(k).ToLowerInvariant()} => {Convert.ToHexString(v).ToLowerInvariant()}\n");
+        return sb.ToString();
+    }
+}

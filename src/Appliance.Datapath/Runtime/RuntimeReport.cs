@@ -1,0 +1,189 @@
+using System.Text;
+using System.Text.Json;
+using Appliance.Datapath.Engine;
+
+namespace Appliance.Datapath.Runtime;
+
+/// <summary>What `status`, `stats`, `pairs` and `programs` show about a running appliance, as text tables for people
+/// or JSON for scripts (written with <see cref="Utf8JsonWriter"/>: no reflection, AOT-safe).</summary>
+public sealed class RuntimeReport(ApplianceRuntime runtime)
+{
+    private RuntimeTopology T => runtime.Topology;
+
+    public string Status()
+    {
+        var sb = new StringBuilder();
+        var up = DateTime.UtcNow - runtime.StartedUtc;
+        sb.Append($"meta-appliance: forwarding ({T.Ports.Length} ports, {T.Pairs.Length} pairs), up {(int)up.TotalSeconds} s, " +
+                  $"worker {(runtime.Engine.IsRunning ? "running" : "STOPPED: " + runtime.Engine.WorkerFailure?.Message)}\n");
+        var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "STATE");
+        foreach (var p in T.Ports)
+            ports.Row(p.Name, p.Ifindex, p.Steering?.Mode.ToString().ToLowerInvariant() ?? "-", p.Config.Unclaimed.ToString().ToLowerInvariant(),
+                p.L2Pairs.Length, runtime.Engine.Ports[p.Index].IsDown ? "down" : "up");
+        sb.Append('\n').Append(ports);
+        var pairs = new TextTable("PAIR", "TENANT", "MAC", "UPLINK", "CARRIER", "PRIMARY", "PEER");
+        foreach (var p in T.Pairs)
+            pairs.Row(p.Name, $"{p.Config.Tenant.Netns}/{p.Config.Tenant.Interface}", p.TenantMac, p.Config.Uplink,
+                p.CarrierUp ? "up" : "down", SideSummary(p.Primary), SideSummary(p.Peer));
+        sb.Append('\n').Append(pairs);
+        return sb.ToString();
+    }
+
+    private static string SideSummary(PairSide s) =>
+        s.Chain.Programs.Length == 0 ? $"policy {s.Policy.ToString().ToLowerInvariant()}" : $"{s.Chain.Programs.Length} program(s) rev {s.Chain.Revision}";
+
+    public string Pairs()
+    {
+        var t = new TextTable("PAIR", "SIDE", "POLICY", "SCRUB", "REVISION", "CHAIN");
+        foreach (var p in T.Pairs)
+            foreach (var s in new[] { p.Primary, p.Peer })
+                t.Row(p.Name, s.Kind.ToString().ToLowerInvariant(), s.Policy.ToString().ToLowerInvariant(), s.Scrub.ToString().ToLowerInvariant(),
+                    s.Chain.Revision, s.Chain.Programs.Length == 0 ? "-" : string.Join(" -> ", s.Chain.Programs.Select(x => x.Name)));
+        return t.ToString();
+    }
+
+    public string Programs()
+    {
+        var t = new TextTable("PROGRAM", "OBJECT", "SECTION", "INSNS", "RUNS", "PASS", "NEXT", "DROP", "REDIRECT", "UNKNOWN", "FAULTS");
+        foreach (var p in runtime.Programs.Programs.OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            var c = p.Counters;
+            t.Row(p.Name, Path.GetFileName(p.Object.Path), p.Config.Section, p.Program.InstructionCount, c.Runs, c.Pass, c.Next, c.Drop,
+                c.Redirect, c.Unknown, c.Faults);
+        }
+        return t.ToString();
+    }
+
+    public string Stats()
+    {
+        var sb = new StringBuilder();
+        var ports = new TextTable("PORT", "RX", "RX BYTES", "TX", "TX BYTES", "DROPS", "UNCLAIMED", "FLOODED");
+        foreach (var p in T.Ports)
+        {
+            var c = runtime.Engine.Ports[p.Index].Counters;
+            ports.Row(p.Name, c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, EngineDrops(c), p.Unclaimed, p.Flooded);
+        }
+        foreach (var p in T.Pairs)
+        {
+            var c = runtime.Engine.Ports[p.PrimaryPort].Counters;
+            ports.Row(p.Name + " (primary end)", c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, EngineDrops(c), "-", "-");
+        }
+        sb.Append(ports);
+        var sides = new TextTable("PAIR", "SIDE", "IN", "IN BYTES", "OUT", "OUT BYTES", "TX_DROPPED", "DROPS BY REASON");
+        foreach (var p in T.Pairs)
+            foreach (var s in new[] { p.Primary, p.Peer })
+            {
+                var c = s.Counters;
+                sides.Row(p.Name, s.Kind.ToString().ToLowerInvariant(), c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDropped, SideDrops(c));
+            }
+        sb.Append('\n').Append(sides).Append('\n').Append(Programs());
+        return sb.ToString();
+    }
+
+    private static string EngineDrops(PortCounters c)
+    {
+        var parts = Enum.GetValues<DropReason>().Where(r => c.Drops(r) != 0).Select(r => $"{r}={c.Drops(r)}").ToArray();
+        return parts.Length == 0 ? "0" : $"{c.TotalDrops} ({string.Join(' ', parts)})";
+    }
+
+    private static string SideDrops(SideCounters c)
+    {
+        var parts = Enum.GetValues<PairDropReason>().Where(r => c.Drops(r) != 0).Select(r => $"{Camel(r)}={c.Drops(r)}").ToArray();
+        return parts.Length == 0 ? "-" : string.Join(' ', parts);
+    }
+
+    private static string Camel<T>(T value) where T : struct, Enum
+    {
+        var s = value.ToString();
+        return char.ToLowerInvariant(s[0]) + s[1..];
+    }
+
+    /// <summary>Everything `stats --json` shows: ports (engine counters), pair sides (netkit counters, drops by
+    /// reason), programs (runs by outcome).</summary>
+    public string StatsJson()
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("uptimeSeconds", (long)(DateTime.UtcNow - runtime.StartedUtc).TotalSeconds);
+            w.WriteStartArray("ports");
+            foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.Ports[p.Index].Counters, p);
+            foreach (var p in T.Pairs) WritePort(w, p.Name, "primary-end", runtime.Engine.Ports[p.PrimaryPort].Counters, null);
+            w.WriteEndArray();
+            w.WriteStartArray("pairs");
+            foreach (var p in T.Pairs)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", p.Name);
+                w.WriteBoolean("carrier", p.CarrierUp);
+                WriteSide(w, "primary", p.Primary);
+                WriteSide(w, "peer", p.Peer);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("programs");
+            foreach (var p in runtime.Programs.Programs.OrderBy(p => p.Name, StringComparer.Ordinal))
+            {
+                var c = p.Counters;
+                w.WriteStartObject();
+                w.WriteString("name", p.Name);
+                w.WriteString("object", p.Object.Path);
+                w.WriteString("section", p.Config.Section);
+                w.WriteNumber("runs", c.Runs);
+                w.WriteNumber("bytes", c.Bytes);
+                w.WriteNumber("pass", c.Pass);
+                w.WriteNumber("next", c.Next);
+                w.WriteNumber("drop", c.Drop);
+                w.WriteNumber("redirect", c.Redirect);
+                w.WriteNumber("unknown", c.Unknown);
+                w.WriteNumber("faults", c.Faults);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    private static void WritePort(Utf8JsonWriter w, string name, string kind, PortCounters c, PortRuntime? port)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", name);
+        w.WriteString("kind", kind);
+        w.WriteNumber("rxPackets", c.RxPackets);
+        w.WriteNumber("rxBytes", c.RxBytes);
+        w.WriteNumber("txPackets", c.TxPackets);
+        w.WriteNumber("txBytes", c.TxBytes);
+        w.WriteStartObject("drops");
+        foreach (var r in Enum.GetValues<DropReason>()) w.WriteNumber(Camel(r), c.Drops(r));
+        w.WriteEndObject();
+        if (port is not null)
+        {
+            w.WriteNumber("unclaimed", port.Unclaimed);
+            w.WriteNumber("flooded", port.Flooded);
+        }
+        w.WriteEndObject();
+    }
+
+    private static void WriteSide(Utf8JsonWriter w, string name, PairSide s)
+    {
+        var c = s.Counters;
+        w.WriteStartObject(name);
+        w.WriteString("policy", s.Policy.ToString().ToLowerInvariant());
+        w.WriteString("scrub", s.Scrub.ToString().ToLowerInvariant());
+        w.WriteNumber("revision", s.Chain.Revision);
+        w.WriteStartArray("chain");
+        foreach (var p in s.Chain.Programs) w.WriteStringValue(p.Name);
+        w.WriteEndArray();
+        w.WriteNumber("rxPackets", c.RxPackets);
+        w.WriteNumber("rxBytes", c.RxBytes);
+        w.WriteNumber("txPackets", c.TxPackets);
+        w.WriteNumber("txBytes", c.TxBytes);
+        w.WriteNumber("txDropped", c.TxDropped);
+        w.WriteStartObject("drops");
+        foreach (var r in Enum.GetValues<PairDropReason>()) w.WriteNumber(Camel(r), c.Drops(r));
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+}

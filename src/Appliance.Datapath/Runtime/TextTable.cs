@@ -1,0 +1,35 @@
+using System.Text;
+
+namespace Appliance.Datapath.Runtime;
+
+/// <summary>A plain text table with left-aligned columns, for `status`, `stats`, `pairs` and `programs`.</summary>
+public sealed class TextTable(params string[] headers)
+{
+    private readonly List<string[]> _rows = [];
+
+    public TextTable Row(params object?[] cells)
+    {
+        _rows.Add(cells.Select(c => c?.ToString() ?? "").ToArray());
+        return this;
+    }
+
+    public override string ToString()
+    {
+        var widths = headers.Select(h => h.Length).ToArray();
+        foreach (var r in _rows)
+            for (int i = 0; i < Math.Min(r.Length, widths.Length); i++) widths[i] = Math.Max(widths[i], r[i].Length);
+        var sb = new StringBuilder();
+        void Line(string[] cells)
+        {
+            for (int i = 0; i < widths.Length; i++)
+            {
+                var c = i < cells.Length ? cells[i] : "";
+                sb.Append(i == widths.Length - 1 ? c : c.PadRight(widths[i] + 2));
+            }
+            sb.Append('\n');
+        }
+        Line(headers);
+        foreach (var r in _rows) Line(r);
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,48 @@
+using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Runtime;
+
+namespace Appliance.Host.Control;
+
+/// <summary>The control socket's verbs for a running appliance: <c>status</c>, <c>stats</c> (text or JSON),
+/// <c>pairs</c> (list, or attach/replace/detach a chain program), <c>programs</c>, <c>maps</c>. Handlers run on
+/// the control thread; chain changes publish atomically, map edits go through the maps' own locking.</summary>
+public static class ApplianceControl
+{
+    public static void Register(ControlServer server, ApplianceRuntime runtime)
+    {
+        var report = new RuntimeReport(runtime);
+        var chains = new ChainEditor(runtime);
+        var maps = new MapEditor(runtime.Programs);
+        server.Register("status", r => ControlResponse.Success(r.Json ? report.StatsJson() : report.Status()));
+        server.Register("stats", r => ControlResponse.Success(r.Json ? report.StatsJson() : report.Stats()));
+        server.Register("programs", _ => ControlResponse.Success(report.Programs()));
+        server.Register("pairs", r => r.Args.Length == 0 ? ControlResponse.Success(report.Pairs()) : Guard(() => chains.Apply(r.Args)));
+        server.Register("maps", r => Guard(() => maps.Run(r.Args, r.Json)));
+    }
+
+    /// <summary>Turns expected refusals (usage, unknown names, bpf_mprog errors) into failure answers.</summary>
+    private static ControlResponse Guard(Func<string> action)
+    {
+        try
+        {
+            return ControlResponse.Success(action());
+        }
+        catch (ChainException e)
+        {
+            return ControlResponse.Failure($"{ErrnoOf(e.Error)}: {e.Message}");
+        }
+        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or InvalidOperationException)
+        {
+            return ControlResponse.Failure(e.Message);
+        }
+    }
+
+    private static string ErrnoOf(ChainError error) => error switch
+    {
+        ChainError.Full => "ERANGE",
+        ChainError.NotFound => "ENOENT",
+        ChainError.AlreadyAttached => "EEXIST",
+        ChainError.StaleRevision => "ESTALE",
+        _ => error.ToString(),
+    };
+}
