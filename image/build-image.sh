@@ -73,7 +73,7 @@ if [ -n "${BOARD_DTB:-}" ]; then
   [ -f "$dtb" ] || { echo "error: $BOARD_DTB is not in $KDEB" >&2; exit 1; }
   mkdir -p "$B/dtbs/$(dirname "$BOARD_DTB")"; cp "$dtb" "$B/dtbs/$BOARD_DTB"
   [ "${BOARD_DTB_AT_ROOT:-no}" = yes ] && cp "$dtb" "$B/$(basename "$BOARD_DTB")"   # Raspberry Pi firmware loads it by name
-  FDT_LINE="	fdt /dtbs/$BOARD_DTB"
+  [ "${BOARD_EXTLINUX_FDT:-yes}" = yes ] && FDT_LINE="	fdt /dtbs/$BOARD_DTB"
 fi
 mkdir -p "$B/extlinux"
 cat > "$B/extlinux/extlinux.conf" <<EXT
