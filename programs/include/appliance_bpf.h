@@ -77,19 +77,17 @@ static __always_inline int parse_packet(struct __sk_buff *skb, struct packet_inf
 		return 0;
 	}
 
-	if (pi->l4_proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = data + off;
-		if ((void *)(tcp + 1) > data_end)
-			return 0;
-		pi->dport = bpf_ntohs(tcp->dest);
-		pi->l4_offset = off;
-	} else if (pi->l4_proto == IPPROTO_UDP) {
-		struct udphdr *udp = data + off;
-		if ((void *)(udp + 1) > data_end)
-			return 0;
-		pi->dport = bpf_ntohs(udp->dest);
-		pi->l4_offset = off;
-	}
+	/* The L4 header sits at a variable offset (IPv4 options): read it with bpf_skb_load_bytes at a
+	 * scalar offset rather than through a packet pointer the verifier would have to re-check. */
+	__u32 need = pi->l4_proto == IPPROTO_TCP ? sizeof(struct tcphdr)
+		   : pi->l4_proto == IPPROTO_UDP ? sizeof(struct udphdr) : 0;
+	__be16 dport;
+	if (need == 0 || (__u64)off + need > (__u64)(data_end - data))
+		return 0;
+	if (bpf_skb_load_bytes(skb, off + offsetof(struct udphdr, dest), &dport, sizeof(dport)) < 0)
+		return 0;
+	pi->dport = bpf_ntohs(dport);
+	pi->l4_offset = off;
 	return 0;
 }
 

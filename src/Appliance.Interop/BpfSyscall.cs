@@ -8,7 +8,10 @@ namespace Appliance.Interop;
 public static unsafe class BpfSyscall
 {
     public const int MapCreate = 0, MapLookupElem = 1, MapUpdateElem = 2, MapDeleteElem = 3, MapGetNextKey = 4,
-        ProgLoad = 5, ProgTestRun = 10, LinkCreate = 28;
+        ProgLoad = 5, ProgTestRun = 10, MapFreeze = 22, LinkCreate = 28;
+
+    /// <summary>lddw src values that name a map by fd (BPF_PSEUDO_MAP_FD) or a map value (BPF_PSEUDO_MAP_VALUE).</summary>
+    public const int PseudoMapFd = 1, PseudoMapValue = 2;
 
     public const int ProgTypeSchedCls = 3, ProgTypeXdp = 6;
     public const int MapTypeHash = 1, MapTypeArray = 2, MapTypeXskMap = 17;
@@ -71,6 +74,91 @@ public static unsafe class BpfSyscall
                 if (errno == Errno.ENOENT) return false;
                 throw new PlatformException("bpf(BPF_MAP_LOOKUP_ELEM)", null, errno);
             }
+        }
+    }
+
+    /// <summary>Deletes a key; false when the kernel says ENOENT.</summary>
+    public static bool DeleteElem(int mapFd, ReadOnlySpan<byte> key)
+    {
+        fixed (byte* k = key)
+        {
+            Span<byte> attr = stackalloc byte[32];
+            attr.Clear();
+            Write32(attr, 0, (uint)mapFd);
+            Write64(attr, 8, (ulong)k);
+            return ReportAbsent(MapDeleteElem, attr, "bpf(BPF_MAP_DELETE_ELEM)");
+        }
+    }
+
+    /// <summary>BPF_MAP_GET_NEXT_KEY: an empty <paramref name="key"/> asks for the first key; false after the last.</summary>
+    public static bool GetNextKey(int mapFd, ReadOnlySpan<byte> key, Span<byte> nextKey)
+    {
+        fixed (byte* k = key) fixed (byte* n = nextKey)
+        {
+            Span<byte> attr = stackalloc byte[32];
+            attr.Clear();
+            Write32(attr, 0, (uint)mapFd);
+            Write64(attr, 8, key.Length == 0 ? 0 : (ulong)k);
+            Write64(attr, 16, (ulong)n);
+            return ReportAbsent(MapGetNextKey, attr, "bpf(BPF_MAP_GET_NEXT_KEY)");
+        }
+    }
+
+    /// <summary>BPF_MAP_FREEZE: user space can no longer write the map (libbpf does this to .rodata).</summary>
+    public static void FreezeMap(int mapFd)
+    {
+        Span<byte> attr = stackalloc byte[8];
+        attr.Clear();
+        Write32(attr, 0, (uint)mapFd);
+        Invoke(MapFreeze, attr, "bpf(BPF_MAP_FREEZE)");
+    }
+
+    /// <summary>A copy of <paramref name="insns"/> whose map references (lddw with src 1 or 2) carry kernel
+    /// map fds: imm, a map index, becomes <paramref name="mapFds"/>[index]; src and the second slot stay.</summary>
+    public static ulong[] WithMapFds(ReadOnlySpan<ulong> insns, ReadOnlySpan<int> mapFds)
+    {
+        var result = insns.ToArray();
+        for (int i = 0; i + 1 < result.Length; i++)
+        {
+            if ((byte)result[i] != 0x18) continue;
+            int src = (int)((result[i] >> 12) & 0xf);
+            if (src == PseudoMapFd || src == PseudoMapValue)
+            {
+                int index = (int)(result[i] >> 32);
+                if ((uint)index >= (uint)mapFds.Length)
+                    throw new ArgumentException($"instruction {i}: map index {index} but only {mapFds.Length} maps", nameof(insns));
+                result[i] = (result[i] & 0xffffffffUL) | ((ulong)(uint)mapFds[index] << 32);
+            }
+            i++;
+        }
+        return result;
+    }
+
+    /// <summary>The number of possible CPUs (/sys/devices/system/cpu/possible): per-CPU map values from
+    /// the kernel hold one 8-byte-aligned slot for each.</summary>
+    public static int PossibleCpuCount()
+    {
+        var text = File.ReadAllText("/sys/devices/system/cpu/possible").Trim();
+        int count = 0;
+        foreach (var part in text.Split(','))
+        {
+            var range = part.Split('-');
+            int lo = int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
+            int hi = range.Length > 1 ? int.Parse(range[1], System.Globalization.CultureInfo.InvariantCulture) : lo;
+            count += hi - lo + 1;
+        }
+        return count;
+    }
+
+    private static bool ReportAbsent(int cmd, Span<byte> attr, string operation)
+    {
+        fixed (byte* p = attr)
+        {
+            long r = LibC.Syscall(Nr, cmd, (long)p, attr.Length);
+            if (r == 0) return true;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.ENOENT) return false;
+            throw new PlatformException(operation, null, errno);
         }
     }
 

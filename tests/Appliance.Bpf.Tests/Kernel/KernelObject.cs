@@ -1,0 +1,119 @@
+using Appliance.Bpf.Maps;
+using Appliance.Bpf.Objects;
+using Appliance.Interop;
+
+namespace Appliance.Bpf.Tests.Kernel;
+
+/// <summary>The kernel oracle: the same <see cref="BpfObject"/> our loader produced, loaded into the
+/// kernel. Maps are created with the same type, sizes and flags (global data filled with its initial
+/// bytes; .rodata frozen, as libbpf does), map references are patched from map index to map fd (src
+/// stays 1 or 2), and each program is loaded as BPF_PROG_TYPE_SCHED_CLS with the object's license.
+/// Disposing closes every fd, so the kernel frees the maps and programs.</summary>
+public sealed class KernelObject : IDisposable
+{
+    private readonly List<int> _mapFds = new();
+    private readonly Dictionary<string, int> _programFds = new();
+
+    private KernelObject(BpfObject obj) => Object = obj;
+
+    public BpfObject Object { get; }
+    public static int PossibleCpus { get; } = BpfSyscall.PossibleCpuCount();
+
+    public static KernelObject Load(BpfObject obj, Action<KernelObject>? beforePrograms = null)
+    {
+        var k = new KernelObject(obj);
+        try
+        {
+            foreach (var def in obj.Maps) k._mapFds.Add(CreateMap(def));
+            beforePrograms?.Invoke(k);
+            foreach (var def in obj.Maps.Where(m => m.ReadOnly)) BpfSyscall.FreezeMap(k.MapFd(def.Name));
+            foreach (var prog in obj.Programs)
+            {
+                var insns = BpfSyscall.WithMapFds(prog.Instructions, k._mapFds.ToArray());
+                k._programFds[prog.Name] = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeSchedCls, insns, prog.Name, obj.License);
+            }
+            return k;
+        }
+        catch
+        {
+            k.Dispose();
+            throw;
+        }
+    }
+
+    private static int CreateMap(BpfMapDefinition def)
+    {
+        int fd = BpfSyscall.CreateMap((int)def.Type, def.KeySize, def.ValueSize, def.MaxEntries, def.Name, def.Flags);
+        if (def.InitialValue is { } initial)
+            BpfSyscall.UpdateElem(fd, new byte[4], initial);
+        return fd;
+    }
+
+    public int MapFd(string name) => _mapFds[MapIndex(name)];
+
+    public int ProgramFd(string name) => _programFds[name];
+
+    public BpfMapDefinition Map(string name) => Object.Maps[MapIndex(name)];
+
+    /// <summary>Size of a value as the kernel's syscalls see it (per-CPU: one 8-aligned slot per possible CPU).</summary>
+    public int UserValueSize(string name)
+    {
+        var def = Map(name);
+        return def.Type is BpfMapType.PercpuHash or BpfMapType.PercpuArray
+            ? ((def.ValueSize + 7) & ~7) * PossibleCpus
+            : def.ValueSize;
+    }
+
+    public void Update(string map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags = 0) =>
+        BpfSyscall.UpdateElem(MapFd(map), key, value, flags);
+
+    public byte[]? Lookup(string map, ReadOnlySpan<byte> key)
+    {
+        var value = new byte[UserValueSize(map)];
+        return BpfSyscall.LookupElem(MapFd(map), key, value) ? value : null;
+    }
+
+    /// <summary>Every (key, value) of the map, in the kernel's iteration order.</summary>
+    public List<(byte[] Key, byte[] Value)> Dump(string map)
+    {
+        var def = Map(map);
+        var result = new List<(byte[], byte[])>();
+        var key = Array.Empty<byte>();
+        var next = new byte[def.KeySize];
+        while (BpfSyscall.GetNextKey(MapFd(map), key, next))
+        {
+            key = (byte[])next.Clone();
+            if (Lookup(map, key) is { } value) result.Add((key, value));
+        }
+        return result;
+    }
+
+    /// <summary>BPF_PROG_TEST_RUN with a __sk_buff context: the verdict, the output frame, the context after
+    /// the run, and the kernel's average ns per run.</summary>
+    public KernelRunResult Run(string program, ReadOnlySpan<byte> frame, byte[]? skb = null, uint repeat = 1)
+    {
+        var dataOut = new byte[frame.Length + 4096];
+        var ctxIn = skb ?? KernelSkBuff.Create();
+        var ctxOut = new byte[KernelSkBuff.Size];
+        var (retval, outLength, duration) = BpfSyscall.TestRun(ProgramFd(program), frame, dataOut, ctxIn, ctxOut, repeat);
+        return new KernelRunResult(retval, dataOut[..outLength], ctxOut, duration);
+    }
+
+    private int MapIndex(string name)
+    {
+        for (int i = 0; i < Object.Maps.Count; i++)
+            if (Object.Maps[i].Name == name) return i;
+        throw new ArgumentException($"no map '{name}' in {Object.Path}", nameof(name));
+    }
+
+    public void Dispose()
+    {
+        foreach (var fd in _programFds.Values) LibC.Close(fd);
+        foreach (var fd in _mapFds) LibC.Close(fd);
+        _programFds.Clear();
+        _mapFds.Clear();
+    }
+}
+
+/// <summary>What one BPF_PROG_TEST_RUN gave back.</summary>
+public sealed record KernelRunResult(uint Retval, byte[] Frame, byte[] SkBuff, uint DurationNs);

@@ -1,0 +1,56 @@
+namespace Appliance.Bpf.Tests.Kernel;
+
+/// <summary>A deterministic mix of frames for differential runs: IPv4/IPv6 TCP/UDP (some to the ports and
+/// addresses the tests put in maps), VLAN-tagged, ARP, ICMP, IPv4 fragments and options, a bad IHL,
+/// odd lengths, and frames truncated anywhere from 14 bytes (BPF_PROG_TEST_RUN refuses SCHED_CLS frames
+/// shorter than an Ethernet header) to one byte short.</summary>
+public static class PacketCorpus
+{
+    public static readonly ushort[] Ports = [22, 53, 80, 443, 8080];
+    public static readonly byte[][] Addresses4 = [[10, 0, 0, 1], [10, 0, 0, 2], [10, 1, 2, 3], [10, 2, 3, 4], [192, 168, 1, 7], [172, 16, 0, 9]];
+
+    public static List<(string Name, byte[] Frame)> Generate(int count, int seed)
+    {
+        var rng = new Random(seed);
+        var list = new List<(string, byte[])>(count);
+        for (int i = 0; i < count; i++)
+        {
+            int kind = rng.Next(12);
+            byte[] src4 = Pick(rng, Addresses4), dst4 = Pick(rng, Addresses4);
+            ushort sport = (ushort)rng.Next(1024, 65535);
+            ushort dport = rng.Next(4) == 0 ? (ushort)rng.Next(1, 65535) : Pick(rng, Ports);
+            int payload = rng.Next(0, 300) | (rng.Next(2) == 0 ? 1 : 0); // plenty of odd lengths
+            ushort? vlan = rng.Next(6) == 0 ? (ushort)rng.Next(1, 4095) : null;
+            (string name, byte[] frame) = kind switch
+            {
+                0 or 1 => ("ipv4-tcp", PacketBuilder.Ipv4(PacketBuilder.Tcp, src4, dst4, sport, dport, payload, vlan)),
+                2 or 3 => ("ipv4-udp", PacketBuilder.Ipv4(PacketBuilder.Udp, src4, dst4, sport, dport, payload, vlan)),
+                4 => ("ipv6-tcp", PacketBuilder.Ipv6(PacketBuilder.Tcp, Ip6(rng), Ip6(rng), sport, dport, payload, vlan)),
+                5 => ("ipv6-udp", PacketBuilder.Ipv6(PacketBuilder.Udp, Ip6(rng), Ip6(rng), sport, dport, payload, vlan)),
+                6 => ("arp", PacketBuilder.Arp()),
+                7 => ("ipv4-icmp", PacketBuilder.Ipv4(PacketBuilder.Icmp, src4, dst4, 0, 0, payload, vlan)),
+                8 => ("ipv4-fragment", PacketBuilder.Ipv4(PacketBuilder.Udp, src4, dst4, sport, dport, payload, vlan, fragment: 0x0010)),
+                9 => ("ipv4-options", PacketBuilder.Ipv4(PacketBuilder.Tcp, src4, dst4, sport, dport, payload, vlan, ihl: 6)),
+                10 => ("ipv4-bad-ihl", PacketBuilder.Ipv4(PacketBuilder.Udp, src4, dst4, sport, dport, payload, vlan, ihl: 3)),
+                _ => ("ipv4-udp-vlan", PacketBuilder.Ipv4(PacketBuilder.Udp, src4, dst4, sport, dport, payload, (ushort)rng.Next(1, 4095))),
+            };
+            if (rng.Next(5) == 0 && frame.Length > 14)
+            {
+                frame = frame[..rng.Next(14, frame.Length)];
+                name += "-truncated";
+            }
+            list.Add(($"{i}:{name}{(vlan is null ? "" : "+vlan")}/{frame.Length}", frame));
+        }
+        return list;
+    }
+
+    private static T Pick<T>(Random rng, T[] items) => items[rng.Next(items.Length)];
+
+    private static byte[] Ip6(Random rng)
+    {
+        var a = new byte[16];
+        a[0] = 0xfd;
+        a[15] = (byte)rng.Next(1, 5);
+        return a;
+    }
+}
