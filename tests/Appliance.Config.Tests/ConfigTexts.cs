@@ -72,4 +72,7 @@ internal static class ConfigTexts
         At(text, marker, marker.IndexOf(focus, StringComparison.Ordinal) is >= 0 and var skip ? skip : throw new ArgumentException($"\"{focus}\" is not in \"{marker}\""));
 
     public static ConfigLoadResult Load(string text) => ConfigLoader.LoadText(text, FileName);
+
+    public static ConfigLoadResult Load(string text, IProgramObjectInspector inspector) =>
+        ConfigLoader.LoadText(text, FileName, new ConfigLoadOptions { ProgramObjects = inspector });
 }
