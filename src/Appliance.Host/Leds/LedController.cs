@@ -36,7 +36,7 @@ public sealed class LedController : IDisposable
 
     /// <summary>Replaces the LED set: opens the new lines (an LED whose line cannot be opened is logged and
     /// listed with its error), turns off and releases the old ones. Returns the errors, empty when all opened.</summary>
-    public IReadOnlyList<string> Configure(LedConfig config)
+    public IReadOnlyList<string> Configure(LedSetup config)
     {
         var opened = new List<Led>();
         var errors = new List<string>();

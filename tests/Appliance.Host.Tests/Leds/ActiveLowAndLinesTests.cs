@@ -20,7 +20,7 @@ public sealed class ActiveLowAndLinesTests
     public void Missing_chip_or_line_is_reported_by_name_and_the_other_leds_still_run()
     {
         using var rig = new LedRig();
-        var errors = rig.Controller.Configure(new LedConfig(
+        var errors = rig.Controller.Configure(new LedSetup(
         [
             new LedSpec("ghost", new GpioLineAddress("no-such-chip", 0), "on"),
             new LedSpec("far", new GpioLineAddress(LedRig.Chip, 8), "on"),

@@ -25,9 +25,9 @@ public sealed class LedRig : IDisposable
         new(name, new GpioLineAddress(Chip, offset, activeLow), trigger);
 
     /// <summary>Configures the LEDs and starts the scheduler thread at virtual time 0.</summary>
-    public LedRig Start(params LedSpec[] leds) => Start(new LedConfig(leds));
+    public LedRig Start(params LedSpec[] leds) => Start(new LedSetup(leds));
 
-    public LedRig Start(LedConfig config)
+    public LedRig Start(LedSetup config)
     {
         var errors = Controller.Configure(config);
         if (errors.Count > 0) throw new InvalidOperationException(string.Join("\n", errors));

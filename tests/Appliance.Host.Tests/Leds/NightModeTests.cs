@@ -27,7 +27,7 @@ public sealed class NightModeTests
     [Fact]
     public void Leds_off_in_the_config_keeps_them_dark_from_the_start()
     {
-        using var rig = new LedRig().Start(new LedConfig([LedRig.Led("on", 0, "on"), LedRig.Led("st", 1, "status")], AllOff: true));
+        using var rig = new LedRig().Start(new LedSetup([LedRig.Led("on", 0, "on"), LedRig.Led("st", 1, "status")], AllOff: true));
         rig.RunUntil(2000);
         Assert.Empty(rig.Edges(0));
         Assert.Empty(rig.Edges(1));

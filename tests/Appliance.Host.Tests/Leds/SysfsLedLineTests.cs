@@ -55,7 +55,7 @@ public sealed class SysfsLedLineTests : IDisposable
         var time = new FakeTimeSource();
         using var controller = new LedController(new LedLineFactory(() => throw new InvalidOperationException("no GPIO expected"), _root),
             new ApplianceState(), time, TextWriter.Null);
-        Assert.Empty(controller.Configure(new LedConfig([new LedSpec("hb", new KernelLedAddress("sys-hb"), "on")])));
+        Assert.Empty(controller.Configure(new LedSetup([new LedSpec("hb", new KernelLedAddress("sys-hb"), "on")])));
         controller.Start();
         time.RunUntil(10);
         Assert.Equal("255", File.ReadAllText(Path.Combine(dir, "brightness")));
