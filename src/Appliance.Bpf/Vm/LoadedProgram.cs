@@ -85,6 +85,17 @@ public sealed class LoadedProgram
         return new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length);
     }
 
+    /// <summary>Loads every program of <paramref name="obj"/> against its live <paramref name="maps"/> (same order
+    /// as <see cref="BpfObject.Maps"/>) and binds their <see cref="TailCallTargets"/> to each other, so a
+    /// prog-array value is the index of a program in <see cref="BpfObject.Programs"/>.</summary>
+    public static IReadOnlyList<LoadedProgram> LoadAll(BpfObject obj, IReadOnlyList<BpfMap> maps, BpfHelperTable helpers, BpfVerifierOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        var programs = obj.Programs.Select(image => Load(image, maps, helpers, options)).ToArray();
+        foreach (var program in programs) program.TailCallTargets = programs;
+        return programs;
+    }
+
     private static ulong GlobalAddress(BpfProgramImage image, int index, IReadOnlyList<BpfMap> maps, int mapIndex, int offset, List<GlobalRegion> globals)
     {
         int regionIndex = globals.FindIndex(g => g.MapIndex == mapIndex);

@@ -166,3 +166,22 @@ public sealed class MapAndControlHelperTests
         Assert.All(randoms, v => Assert.True(v <= uint.MaxValue));
     }
 }
+
+/// <summary>Loading a whole object binds its programs as each other's tail-call targets.</summary>
+public sealed class LoadAllTests
+{
+    [Fact]
+    public void ProgramsOfAnObjectAreEachOthersTailCallTargets()
+    {
+        var jmp = new TestProgArray();
+        jmp.Slots[0] = 1;
+        var obj = new Appliance.Bpf.Objects.BpfObject("o.bpf.o",
+        [
+            new("main", "tc", Appliance.Bpf.Assembly.BpfAssembler.Assemble("lddw %r2, map[0]\nmov %r3, 0\ncall 12\nmov %r0, 1\nexit")),
+            new("second", "tc", Appliance.Bpf.Assembly.BpfAssembler.Assemble("mov %r0, 42\nexit")),
+        ], [jmp.Definition], "GPL");
+        var programs = LoadedProgram.LoadAll(obj, [jmp], Appliance.Bpf.Helpers.LinuxHelperTable.Instance);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        Assert.Equal(42UL, VmTestSupport.Run(programs[0], ref packet).R0);
+    }
+}
