@@ -1,0 +1,148 @@
+namespace Appliance.Config.Tests;
+
+/// <summary>ConfigDiff.Compute: what a live reload has to do, from two configs.</summary>
+public class ConfigDiffTests
+{
+    private static ApplianceConfig Config(string text)
+    {
+        var result = ConfigTexts.Load(text);
+        Assert.Empty(result.Errors);
+        return result.Config!;
+    }
+
+    private static ConfigChanges Diff(string from, string to) => ConfigDiff.Compute(Config(ConfigTexts.Valid), Config(ConfigTexts.With(from, to)));
+
+    private static PairChange OnlyPairChange(ConfigChanges changes)
+    {
+        Assert.Empty(changes.PairsAdded);
+        Assert.Empty(changes.PairsRemoved);
+        return Assert.Single(changes.PairsChanged);
+    }
+
+    [Fact]
+    public void SameConfigHasNoChanges()
+    {
+        var changes = ConfigDiff.Compute(Config(ConfigTexts.Valid), Config(ConfigTexts.Valid));
+        Assert.True(changes.IsEmpty);
+    }
+
+    [Fact]
+    public void FormattingCommentsAndDefaultsWrittenOutAreNoChange()
+    {
+        string reformatted = "// same config\n" + ConfigTexts.With("\"board\": \"qemu-virt\",", "\"board\": \"qemu-virt\", \"controlSocket\": \"/run/meta-appliance/control.sock\",")
+            .Replace("\n", "\r\n");
+        Assert.True(ConfigDiff.Compute(Config(ConfigTexts.Valid), Config(reformatted)).IsEmpty);
+    }
+
+    [Fact]
+    public void ReorderingAChainIsAChainOnlyChange()
+    {
+        var change = OnlyPairChange(Diff("[{ \"program\": \"count\" }]", "[]"));
+        Assert.Equal(new PairChange("tenant-a", PairChangeParts.PrimaryChain), change);
+        Assert.True(change.IsChainOnly);
+        Assert.False(change.IsInterfaceLevel);
+    }
+
+    [Fact]
+    public void AddingToThePeerChainIsAChainOnlyChange()
+    {
+        var change = OnlyPairChange(Diff("[{ \"program\": \"allow\" }]", "[{ \"program\": \"allow\" }, { \"program\": \"count\" }]"));
+        Assert.Equal(PairChangeParts.PeerChain, change.Parts);
+        Assert.True(change.IsChainOnly);
+    }
+
+    [Fact]
+    public void ChangingMapContentsChangesTheProgramAndTheChainsThatUseIt()
+    {
+        var changes = Diff("\"key\": 22", "\"key\": 2222");
+        Assert.Equal(["allow"], changes.Programs.Changed);
+        var change = OnlyPairChange(changes);
+        Assert.Equal(new PairChange("tenant-a", PairChangeParts.Programs), change);
+        Assert.True(change.IsChainOnly);
+    }
+
+    [Theory]
+    [InlineData("\"headroom\": 64", "\"headroom\": 128")]
+    [InlineData("\"10.0.1.2/24\"", "\"10.0.1.3/24\"")]
+    [InlineData("\"02:00:00:00:0a:02\"", "\"02:00:00:00:0a:03\"")]
+    [InlineData("\"mode\": \"l2\"", "\"mode\": \"l3\"")]
+    [InlineData("\"netns\": \"ns-a\"", "\"netns\": \"ns-c\"")]
+    public void TenantAndRoomChangesAreInterfaceLevel(string from, string to)
+    {
+        var change = OnlyPairChange(Diff(from, to));
+        Assert.Equal(new PairChange("tenant-a", PairChangeParts.Interface), change);
+        Assert.True(change.IsInterfaceLevel);
+        Assert.False(change.IsChainOnly);
+    }
+
+    [Fact]
+    public void PolicyScrubAndUplinkAreTheirOwnParts()
+    {
+        Assert.Equal(PairChangeParts.Policy, OnlyPairChange(Diff("\"policy\": \"drop\"", "\"policy\": \"pass\"")).Parts);
+        Assert.Equal(PairChangeParts.Scrub, OnlyPairChange(Diff("\"scrub\": \"none\"", "\"scrub\": \"default\"")).Parts);
+        Assert.Equal(PairChangeParts.Uplink, OnlyPairChange(Diff("\"uplink\": \"eth0\"", "\"uplink\": \"eth1\"")).Parts);
+        Assert.False(OnlyPairChange(Diff("\"policy\": \"drop\"", "\"policy\": \"pass\"")).IsChainOnly);
+    }
+
+    [Fact]
+    public void SeveralPartsAtOnce()
+    {
+        string text = ConfigTexts.Replace(ConfigTexts.With("\"headroom\": 64", "\"headroom\": 0"), "[{ \"program\": \"allow\" }]", "[]");
+        var change = Assert.Single(ConfigDiff.Compute(Config(ConfigTexts.Valid), Config(text)).PairsChanged);
+        Assert.Equal(PairChangeParts.Interface | PairChangeParts.PeerChain, change.Parts);
+    }
+
+    [Fact]
+    public void PairsAddedRemovedAndRenamed()
+    {
+        var renamed = Diff("\"name\": \"tenant-b\"", "\"name\": \"tenant-c\"");
+        Assert.Equal(["tenant-c"], renamed.PairsAdded);
+        Assert.Equal(["tenant-b"], renamed.PairsRemoved);
+        Assert.Empty(renamed.PairsChanged);
+        Assert.False(renamed.IsEmpty);
+    }
+
+    [Fact]
+    public void PortChanges()
+    {
+        var changes = Diff("{ \"name\": \"eth1\", \"unclaimed\": \"drop\", \"mtu\": 1500 }", "{ \"name\": \"eth1\", \"unclaimed\": \"kernel\", \"mtu\": 1500 }, { \"name\": \"eth2\" }");
+        Assert.Equal(["eth2"], changes.Ports.Added);
+        Assert.Equal(["eth1"], changes.Ports.Changed);
+        Assert.Empty(changes.Ports.Removed);
+        Assert.Empty(changes.PairsChanged);
+    }
+
+    [Fact]
+    public void LedChangesAndNightMode()
+    {
+        var night = Diff("\"state\": \"on\"", "\"state\": \"off\"");
+        Assert.True(night.LedStateChanged);
+        Assert.True(night.Leds.IsEmpty);
+
+        var trigger = Diff("\"trigger\": \"status\"", "\"trigger\": \"heartbeat\"");
+        Assert.False(trigger.LedStateChanged);
+        Assert.Equal(["status"], trigger.Leds.Changed);
+    }
+
+    [Fact]
+    public void BoardAndControlSocket()
+    {
+        var changes = Diff("\"board\": \"qemu-virt\",", "\"board\": \"rpi4\", \"controlSocket\": \"/run/mapp.sock\",");
+        Assert.True(changes.BoardChanged);
+        Assert.True(changes.ControlSocketChanged);
+        Assert.True(changes.Ports.IsEmpty && changes.Programs.IsEmpty && changes.PairsChanged.Count == 0);
+    }
+
+    [Fact]
+    public void ComputeIsPureAndSymmetricInItsLists()
+    {
+        var a = Config(ConfigTexts.Valid);
+        var b = Config(ConfigTexts.With("\"name\": \"tenant-b\"", "\"name\": \"tenant-c\""));
+        string aBefore = System.Text.Json.JsonSerializer.Serialize(a, ConfigJsonContext.Default.ApplianceConfig);
+        var forward = ConfigDiff.Compute(a, b);
+        var backward = ConfigDiff.Compute(b, a);
+        Assert.Equal(forward.PairsAdded, backward.PairsRemoved);
+        Assert.Equal(forward.PairsRemoved, backward.PairsAdded);
+        Assert.Equal(aBefore, System.Text.Json.JsonSerializer.Serialize(a, ConfigJsonContext.Default.ApplianceConfig));
+    }
+}
