@@ -8,6 +8,9 @@ public static class FrameProbe
 {
     public const int Timeout = 3000;
 
+    /// <summary>How long a test listens for frames that must not arrive (they would arrive within microseconds).</summary>
+    public const int Absence = 500;
+
     /// <summary>Sends <paramref name="count"/> distinct frames from (<paramref name="fromNs"/>, <paramref name="fromIf"/>)
     /// to <paramref name="dst"/> and returns the frames received at (<paramref name="toNs"/>, <paramref name="toIf"/>)
     /// until <paramref name="count"/> arrived or the timeout passed.</summary>

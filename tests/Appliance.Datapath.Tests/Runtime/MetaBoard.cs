@@ -150,3 +150,21 @@ public sealed class MetaBoard : IDisposable
         }
     }
 }
+
+/// <summary>Test traffic across a <see cref="MetaBoard"/>: frames from the outside end of a port into a tenant, and
+/// from a tenant out of a port (or towards any MAC).</summary>
+public static class BoardTraffic
+{
+    /// <summary>Outside (port <paramref name="port"/>) → tenant <paramref name="tenant"/>'s MAC, received in
+    /// <paramref name="receiverTenant"/> (default: the same tenant).</summary>
+    public static List<byte[]> ToTenant(this MetaBoard b, int tenant, int port, int count, out List<byte[]> sent, int? receiverTenant = null,
+        int timeoutMs = FrameProbe.Timeout) =>
+        FrameProbe.Exchange(b.Outside.Name, MetaBoard.OutsideInterface(port), b.Tenants[receiverTenant ?? tenant].Name, MetaBoard.TenantInterface,
+            MetaBoard.TenantMac(tenant).GetBytes(), b.OutsideMac(port), count, out sent, timeoutMs: timeoutMs);
+
+    /// <summary>Tenant → the outside end of <paramref name="port"/> (destination: that end's MAC, or <paramref name="dst"/>).</summary>
+    public static List<byte[]> FromTenant(this MetaBoard b, int tenant, int port, int count, out List<byte[]> sent, byte[]? dst = null,
+        int timeoutMs = FrameProbe.Timeout) =>
+        FrameProbe.Exchange(b.Tenants[tenant].Name, MetaBoard.TenantInterface, b.Outside.Name, MetaBoard.OutsideInterface(port),
+            dst ?? b.OutsideMac(port), MetaBoard.TenantMac(tenant).GetBytes(), count, out sent, timeoutMs: timeoutMs);
+}
