@@ -13,6 +13,7 @@ public static class CommandLine
         {
             "--version" or "version" => VersionCommand.Run(),
             "--help" or "-h" or "help" => Usage(Console.Out, 0),
+            "validate" => ValidateCommand.Run(rest),
             "run" => RunCommand.Run(rest),
             "status" => StatusCommand.Run(rest),
             "stats" => StatsCommand.Run(rest),
