@@ -117,7 +117,7 @@ public sealed unsafe class Umem : IDisposable
     }
 
     /// <summary>Counts frames by state and owner and checks the free stack against the ledger.</summary>
-    public FrameCensus TakeCensus()
+    public FrameCensus AccountFrames()
     {
         var byOwner = new int[MaxOwners, 4];
         int free = 0;

@@ -17,6 +17,9 @@ public sealed record XskOptions
     public uint TxBudget { get; init; } = 256;
     /// <summary>How long bind() is retried on EBUSY: the kernel releases a closed socket's queue asynchronously.</summary>
     public TimeSpan BindBusyRetry { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>All copy-mode ports share one UMEM (default: forwarding between them moves descriptors, no copy).
+    /// False gives every port a UMEM of its own (isolation between tenants; each crossing costs one memcpy).</summary>
+    public bool ShareCopyUmem { get; init; } = true;
     /// <summary>Check every frame move against the ledger (tests; costs a compare per move).</summary>
     public bool CheckFrameTransitions { get; init; }
 

@@ -91,6 +91,12 @@ public sealed class XskPortSet : IDisposable
                 throw;
             }
         }
+        if (!o.ShareCopyUmem)
+        {
+            var own = NewUmem($"{spec.InterfaceName}-q{spec.Queue}-copy", o.FramesPerPort);
+            _umems.Add(own);
+            return XskPort.Create(index, spec, own, null, XskConstants.BindCopy | XskConstants.BindUseNeedWakeup, o);
+        }
         if (_copyUmem is null)
         {
             _copyUmem = NewUmem("shared-copy", _copyUmemFrames);

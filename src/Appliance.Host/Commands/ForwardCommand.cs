@@ -39,7 +39,7 @@ public static class ForwardCommand
         {
             var specs = new[] { new XskPortSpec(a.In, a.Queue, a.ZeroCopy), new XskPortSpec(a.Out, a.Queue, a.ZeroCopy) };
             var options = new XskOptions { FrameSize = a.FrameSize };
-            var ports = XskPortSet.Open(specs, options, a.XdpMode, log: m => Console.Error.WriteLine($"forward: {m}"));
+            var ports = XskPortSet.Open(specs, options, a.XdpMode, new NetlinkXdpAttacher(), m => Console.Error.WriteLine($"forward: {m}"));
             engine = new ForwardingEngine(ports, StaticForwarding.CrossConnect(), new EngineOptions
             {
                 BusyPoll = a.BusyPoll,

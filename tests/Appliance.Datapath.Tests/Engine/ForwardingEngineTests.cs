@@ -13,11 +13,16 @@ public sealed class ForwardingEngineTests
 {
     private static readonly int[] Sizes = [60, 61, 64, 65, 100, 127, 128, 256, 511, 512, 1000, 1024, 1280, 1499, 1500, 1513, 1514];
 
-    [PrivilegedFact]
-    public void Frames_of_60_to_1514_bytes_cross_byte_identical_in_both_directions()
+    [PrivilegedTheory]
+    [InlineData(4096u, true)]
+    [InlineData(2048u, true)]
+    [InlineData(4096u, false)] // a UMEM per port: every frame crosses UMEMs with one copy
+    public void Frames_of_60_to_1514_bytes_cross_byte_identical_in_both_directions(uint frameSize, bool shareUmem)
     {
         using var t = new ForwardTopology();
-        using var h = new EngineHarness(t);
+        using var h = new EngineHarness(t, options: new XskOptions { FrameSize = frameSize, ShareCopyUmem = shareUmem });
+        Assert.Equal(shareUmem, ReferenceEquals(h.Engine.Ports[0].Umem, h.Engine.Ports[1].Umem));
+        Assert.Equal(frameSize, h.Engine.Ports[0].Umem.FrameSize);
         byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
         byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
         using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType);

@@ -17,7 +17,7 @@ public sealed class UmemTests
             Assert.True(seen.Add(a));
         }
         Assert.False(u.TryAllocate(FrameState.Fill, 0, out _));
-        var c = u.TakeCensus();
+        var c = u.AccountFrames();
         Assert.Equal(8, c.Count(0, FrameState.Fill));
         Assert.Equal(8, c.Count(1, FrameState.Fill));
         Assert.Equal(0, c.Free);
@@ -25,7 +25,7 @@ public sealed class UmemTests
         ulong first = seen.First();
         u.Move(first + 256 + 10, FrameState.Fill, FrameState.App, 0); // an RX address inside the chunk
         u.Free(first + 256 + 10, FrameState.App);
-        c = u.TakeCensus();
+        c = u.AccountFrames();
         Assert.Equal(1, c.Free);
         Assert.Equal(1, c.FreeStackDepth);
         Assert.Equal(0, c.FreeStackProblems);
@@ -38,7 +38,7 @@ public sealed class UmemTests
         using var u = new Umem("t", 4, 4096, 0) { CheckTransitions = true };
         Assert.True(u.TryAllocate(FrameState.Fill, 0, out ulong a));
         u.Free(a, FrameState.Tx); // it was in Fill
-        var c = u.TakeCensus();
+        var c = u.AccountFrames();
         Assert.Equal(1, c.TransitionViolations);
         Assert.Contains("Tx->Free but was Fill", c.FirstViolation);
     }
@@ -49,7 +49,7 @@ public sealed class UmemTests
         using var u = new Umem("t", 8, 2048, 0);
         for (int i = 0; i < 8; i++) u.TryAllocate(i < 5 ? FrameState.Fill : FrameState.Tx, i < 3 ? 1 : 2, out _);
         Assert.Equal(3, u.Reclaim(1, FrameState.Fill));
-        var c = u.TakeCensus();
+        var c = u.AccountFrames();
         Assert.Equal(3, c.Free);
         Assert.Equal(2, c.Count(2, FrameState.Fill));
         Assert.Equal(3, c.Count(2, FrameState.Tx));

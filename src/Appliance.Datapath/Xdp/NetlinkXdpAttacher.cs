@@ -1,0 +1,39 @@
+using Appliance.Datapath.Links;
+
+namespace Appliance.Datapath.Xdp;
+
+/// <summary>The netlink IFLA_XDP fallback over the interface-management layer (<see cref="LinkXdp"/>), for kernels
+/// whose BPF_LINK_CREATE has no XDP (before 5.9). The handle detaches the program again on Dispose, since a
+/// netlink-attached program would otherwise outlive the process.</summary>
+public sealed class NetlinkXdpAttacher : IXdpNetlinkAttacher
+{
+    public IDisposable Attach(int ifIndex, int programFd, uint xdpFlags)
+    {
+        var links = new LinkManager();
+        try
+        {
+            string name = links.Get(ifIndex).Name;
+            new LinkXdp(links).Attach(name, programFd, (LinkXdpFlags)xdpFlags);
+            return new Attachment(links, name, (LinkXdpFlags)xdpFlags & (LinkXdpFlags.SkbMode | LinkXdpFlags.DrvMode));
+        }
+        catch
+        {
+            links.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class Attachment(LinkManager links, string name, LinkXdpFlags mode) : IDisposable
+    {
+        private bool _done;
+
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            try { new LinkXdp(links).Detach(name, mode); }
+            catch (Interop.PlatformException) { /* the interface is gone, and the program with it */ }
+            finally { links.Dispose(); }
+        }
+    }
+}
