@@ -72,7 +72,7 @@ test_all() {
     set +e
     dotnet test "$proj" -c Release --nologo -v q --logger "console;verbosity=normal" \
       --logger "trx;LogFileName=$name.trx" --results-directory "$OUT/test-logs" 2>&1 \
-      | tee "$log" | grep -E '^\s+(Failed|Skipped) |^Total tests|error' || true
+      | tee "$log" | grep -E '^\s+(Failed|Skipped) |^Total tests|error'
     local prc=${PIPESTATUS[0]}
     set -e
     [ "$prc" -eq 0 ] || rc=1
@@ -84,6 +84,7 @@ test_all() {
       t=$(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")
       e=$(sed -E 's/.* executed="([0-9]+)".*/\1/' <<<"$counters")
       passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
+      [ "$f" -eq 0 ] || rc=1
     else
       echo "no test results from $name (build failure? see $log)" >&2; failed=$((failed + 1)); rc=1
     fi
