@@ -10,6 +10,8 @@ namespace Appliance.Bpf.Helpers;
 /// Allocates: this is a debugging path, never the per-packet fast path of a production program.</summary>
 internal static class TracePrintkHelper
 {
+    private const int MaxWidth = 64;
+
     public static HelperOutcome Invoke(BpfVm vm)
     {
         ulong size = vm.Argument(2);
@@ -33,7 +35,7 @@ internal static class TracePrintkHelper
             if (++i >= fmt.Length) return null;
             if (fmt[i] == '%') { text.Append('%'); continue; }
             int width = 0;
-            while (i < fmt.Length && char.IsAsciiDigit((char)fmt[i])) width = width * 10 + (fmt[i++] - '0');
+            while (i < fmt.Length && char.IsAsciiDigit((char)fmt[i])) width = Math.Min(width * 10 + (fmt[i++] - '0'), MaxWidth);
             int longs = 0;
             while (i < fmt.Length && fmt[i] is (byte)'l' or (byte)'h' or (byte)'z') { if (fmt[i] != 'h') longs++; i++; }
             if (i >= fmt.Length || argument > 5) return null;

@@ -163,7 +163,7 @@ public sealed unsafe partial class BpfVm
                             _fault = BpfFault.UnknownHelper;
                             goto Fault;
                         }
-                        switch (helpers.Invoke(id, this))
+                        switch (InvokeHelper(helpers, id))
                         {
                             case HelperOutcome.Continue: break;
                             case HelperOutcome.Stop: goto Done;
@@ -322,12 +322,37 @@ public sealed unsafe partial class BpfVm
         return new BpfRunResult(0, _fault, pc - 1 < 0 ? 0 : pc - 1, 0, 0, start - Math.Max(budget, 0));
     }
 
+    /// <summary>Calls a helper; anything it throws (a map implementation bug, say) becomes a fault, never an
+    /// exception out of the run. Kept out of the run loop so the loop has no exception-handling region.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private HelperOutcome InvokeHelper(BpfHelperTable helpers, int id)
+    {
+        try
+        {
+            return helpers.Invoke(id, this);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _fault = BpfFault.HelperMisuse;
+            return HelperOutcome.Fault;
+        }
+    }
+
+    /// <summary>True when the host location of an atomic is aligned (the program's address already is); a
+    /// misaligned host location would be a bus error on arm64, so it faults instead.</summary>
+    private bool HostAligned(ref byte p, int size)
+    {
+        if (((nuint)Unsafe.AsPointer(ref p) & (nuint)(size - 1)) == 0) return true;
+        _fault = BpfFault.MisalignedAtomic;
+        return false;
+    }
+
     private bool Atomic32(ref DecodedInstruction ins, ulong* r)
     {
         ulong address = r[ins.Dst] + (ulong)(long)ins.Offset;
         if ((address & 3) != 0) { _fault = BpfFault.MisalignedAtomic; return false; }
         ref byte p = ref Translate(address, 4, true);
-        if (Unsafe.IsNullRef(ref p)) return false;
+        if (Unsafe.IsNullRef(ref p) || !HostAligned(ref p, 4)) return false;
         ref int cell = ref Unsafe.As<byte, int>(ref p);
         int value = (int)r[ins.Src];
         switch (ins.Op)
@@ -358,7 +383,7 @@ public sealed unsafe partial class BpfVm
         ulong address = r[ins.Dst] + (ulong)(long)ins.Offset;
         if ((address & 7) != 0) { _fault = BpfFault.MisalignedAtomic; return false; }
         ref byte p = ref Translate(address, 8, true);
-        if (Unsafe.IsNullRef(ref p)) return false;
+        if (Unsafe.IsNullRef(ref p) || !HostAligned(ref p, 8)) return false;
         ref long cell = ref Unsafe.As<byte, long>(ref p);
         long value = (long)r[ins.Src];
         switch (ins.Op)

@@ -138,4 +138,45 @@ public sealed class HostileProgramTests
         Assert.Equal(60UL, r.R0);
         Assert.Equal(TcAction.Ok, VmTestSupport.Run("mov %r0, 0\nexit").Verdict);
     }
+
+    [Fact]
+    public void AHelperThatThrowsBecomesAFault()
+    {
+        var r = VmTestSupport.Run("stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map[0]\ncall 1\nexit", null, new ThrowingMap());
+        Assert.Equal(BpfFault.HelperMisuse, r.Fault);
+        Assert.Equal(5, r.FaultInstruction);
+    }
+
+    [Fact]
+    public void TracePrintkWithAHugeWidthIsHarmless()
+    {
+        var lines = new List<string>();
+        // "%99999999999d" then NUL, built on the stack.
+        var program = VmTestSupport.Load("""
+            stdw [%r10-16], 0
+            stdw [%r10-8], 0
+            lddw %r1, 0x3939393939393925
+            stxdw [%r10-16], %r1
+            lddw %r1, 0x0000006439393939
+            stxdw [%r10-8], %r1
+            mov %r1, %r10
+            add %r1, -16
+            mov %r2, 16
+            mov %r3, 1
+            call 6
+            exit
+            """);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        var r = VmTestSupport.Run(program, ref packet, new BpfVmOptions { TraceSink = lines.Add });
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal("test: " + "1".PadLeft(64), Assert.Single(lines));
+    }
+
+    private sealed class ThrowingMap() : Appliance.Bpf.Maps.BpfMap(new Appliance.Bpf.Maps.BpfMapDefinition("bad", Appliance.Bpf.Maps.BpfMapType.Hash, 4, 8, 1))
+    {
+        public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value) => throw new InvalidOperationException("broken map");
+        public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => throw new InvalidOperationException();
+        public override int Delete(ReadOnlySpan<byte> key) => throw new InvalidOperationException();
+        public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => false;
+    }
 }
