@@ -38,6 +38,27 @@ public sealed class StaleLinkSweeperTests
         Assert.DoesNotContain(removed, r => r.Contains(liveA, StringComparison.Ordinal));
     }
 
+    [PrivilegedFact]
+    public void A_veth_tagged_by_a_process_killed_with_SIGKILL_is_swept()
+    {
+        using var scratch = new ScratchState();
+        string a = scratch.Interface(), b = scratch.Interface();
+        // The shell tags the veth with its own PID and start time, exactly as OwnerTag does, then SIGKILLs itself.
+        var r = Shell.Run("bash", "-c",
+            $"ip link add {a} type veth peer name {b} && " +
+            $"ip link set {a} alias \"{OwnerTag.Prefix}$$.$(cut -d' ' -f22 /proc/$$/stat):sh\" && kill -9 $$");
+        Assert.Equal(128 + 9, r.ExitCode);
+        var alias = IpJson.RequireLink(a).GetProperty("ifalias").GetString();
+        Assert.True(OwnerTag.TryParse(alias, out var tag), $"'{alias}' should parse as an owner tag");
+        Assert.False(tag.IsOwnerAlive());
+
+        var removed = StaleLinkSweeper.Sweep();
+
+        Assert.Null(IpJson.Link(a));
+        Assert.Null(IpJson.Link(b));
+        Assert.Contains(removed, x => x.StartsWith(a, StringComparison.Ordinal) && x.Contains(alias!, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Owner_tag_round_trips_and_knows_whether_its_process_lives()
     {
