@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Appliance.Bpf.Helpers;
 
 namespace Appliance.Bpf.Maps;
 
@@ -6,7 +7,7 @@ namespace Appliance.Bpf.Maps;
 /// kernel stores a program fd, the appliance stores a program reference of its own choosing (the index of
 /// the program in its object); the tail_call helper reads it with <see cref="TryGetProgram"/>. Programs
 /// cannot look entries up (as in the kernel); user space reads/writes the u32. Empty slots are absent.</summary>
-public sealed class ProgArrayMap : BpfMap
+public sealed class ProgArrayMap : BpfMap, IBpfProgramArray
 {
     private const int Empty = -1;
     private readonly int[] _programs;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Appliance.Bpf.Helpers;
 
 namespace Appliance.Bpf.Maps;
 
@@ -10,7 +11,7 @@ namespace Appliance.Bpf.Maps;
 /// record may wrap; a managed array cannot, so a record that would wrap is preceded by a discarded
 /// padding record up to the end of the ring (it costs that space until consumed). Producers serialise on
 /// a lock (the kernel's spinlock); the consumer side is lock-free.</summary>
-public sealed class RingBufMap : BpfMap
+public sealed class RingBufMap : BpfMap, IBpfRingBuffer
 {
     public const int HeaderSize = 8;
     public const uint BusyBit = 1u << 31, DiscardBit = 1u << 30;

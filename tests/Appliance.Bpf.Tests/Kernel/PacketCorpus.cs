@@ -2,8 +2,9 @@ namespace Appliance.Bpf.Tests.Kernel;
 
 /// <summary>A deterministic mix of frames for differential runs: IPv4/IPv6 TCP/UDP (some to the ports and
 /// addresses the tests put in maps), VLAN-tagged, ARP, ICMP, IPv4 fragments and options, a bad IHL,
-/// odd lengths, and frames truncated anywhere from 14 bytes (BPF_PROG_TEST_RUN refuses SCHED_CLS frames
-/// shorter than an Ethernet header) to one byte short.</summary>
+/// odd lengths, and truncated frames. Kernel 6.18's BPF_PROG_TEST_RUN refuses (EINVAL) SCHED_CLS frames
+/// shorter than an Ethernet header, and untagged IPv4/IPv6 frames whose network header is cut, so
+/// truncation starts after those headers for untagged IP frames (tagged ones are cut anywhere from 14).</summary>
 public static class PacketCorpus
 {
     public static readonly ushort[] Ports = [22, 53, 80, 443, 8080];
@@ -34,14 +35,27 @@ public static class PacketCorpus
                 10 => ("ipv4-bad-ihl", PacketBuilder.Ipv4(PacketBuilder.Udp, src4, dst4, sport, dport, payload, vlan, ihl: 3)),
                 _ => ("ipv4-udp-vlan", PacketBuilder.Ipv4(PacketBuilder.Udp, src4, dst4, sport, dport, payload, (ushort)rng.Next(1, 4095))),
             };
-            if (rng.Next(5) == 0 && frame.Length > 14)
+            int shortest = MinimumKernelLength(frame);
+            if (rng.Next(5) == 0 && frame.Length > shortest)
             {
-                frame = frame[..rng.Next(14, frame.Length)];
+                frame = frame[..rng.Next(shortest, frame.Length)];
                 name += "-truncated";
             }
             list.Add(($"{i}:{name}{(vlan is null ? "" : "+vlan")}/{frame.Length}", frame));
         }
         return list;
+    }
+
+    /// <summary>The shortest prefix of <paramref name="frame"/> the kernel test run accepts.</summary>
+    public static int MinimumKernelLength(byte[] frame)
+    {
+        int type = frame[12] << 8 | frame[13];
+        return type switch
+        {
+            PacketBuilder.EthIp => 14 + Math.Max(20, (frame[14] & 0xf) * 4),
+            PacketBuilder.EthIpv6 => 14 + 40,
+            _ => 14,
+        };
     }
 
     private static T Pick<T>(Random rng, T[] items) => items[rng.Next(items.Length)];

@@ -1,0 +1,71 @@
+using Appliance.Bpf.Context;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Maps;
+using Appliance.Bpf.Objects;
+using Appliance.Bpf.Vm;
+
+namespace Appliance.Bpf.Tests.Kernel;
+
+/// <summary>The same <see cref="BpfObject"/> in the appliance's engine: live maps (one CPU slot, so per-CPU
+/// values compare against the kernel's sum over CPUs), each program verified and loaded with the Linux
+/// helper table, run on a frame with head- and tailroom and a context like the kernel test run's.</summary>
+public sealed class EngineObject : IDisposable
+{
+    public const int Headroom = 128, Tailroom = 128;
+
+    private readonly Dictionary<string, LoadedProgram> _programs = new();
+    private readonly BpfVm _vm = new();
+
+    public EngineObject(BpfObject obj)
+    {
+        Object = obj;
+        Maps = obj.Maps.Select(def => BpfMap.Create(def)).ToArray();
+        var loaded = obj.Programs.Select(p => LoadedProgram.Load(p, Maps, LinuxHelperTable.Instance)).ToArray();
+        foreach (var p in loaded)
+        {
+            p.TailCallTargets = loaded;
+            _programs[p.Name] = p;
+        }
+    }
+
+    public BpfObject Object { get; }
+    public BpfMap[] Maps { get; }
+
+    public BpfMap Map(string name) => Maps.Single(m => m.Name == name);
+
+    /// <summary>Runs <paramref name="program"/> on a copy of <paramref name="frame"/> with the kernel test
+    /// run's metadata: ifindex, mark, priority, protocol = the frame's EtherType.</summary>
+    public EngineRunResult Run(string program, ReadOnlySpan<byte> frame, uint ifindex = 1, uint mark = 0, uint priority = 0)
+    {
+        var buffer = new byte[Headroom + frame.Length + Tailroom];
+        frame.CopyTo(buffer.AsSpan(Headroom));
+        var packet = PacketContext.FromArray(buffer, Headroom, frame.Length);
+        packet.Ifindex = ifindex;
+        packet.Mark = mark;
+        packet.Priority = priority;
+        packet.Protocol = frame.Length >= 14 ? (ushort)(frame[12] << 8 | frame[13]) : (ushort)0;
+        var result = _vm.Run(_programs[program], ref packet);
+        return new EngineRunResult(result, packet.Data.ToArray(), packet.Mark, packet.Priority, packet.VlanPresent, packet.VlanTci);
+    }
+
+    /// <summary>Every (key, value) of a map as user space sees it.</summary>
+    public List<(byte[] Key, byte[] Value)> Dump(string name)
+    {
+        var map = Map(name);
+        var result = new List<(byte[], byte[])>();
+        var key = Array.Empty<byte>();
+        var next = new byte[map.KeySize];
+        while (map.TryGetNextKey(key, next))
+        {
+            key = (byte[])next.Clone();
+            var value = new byte[map.UserValueSize];
+            if (map.TryLookupFromUser(key, value)) result.Add((key, value));
+        }
+        return result;
+    }
+
+    public void Dispose() => _vm.Dispose();
+}
+
+/// <summary>What one engine run gave back.</summary>
+public sealed record EngineRunResult(BpfRunResult Run, byte[] Frame, uint Mark, uint Priority, bool VlanPresent, ushort VlanTci);
