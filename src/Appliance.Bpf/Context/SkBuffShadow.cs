@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Appliance.Bpf.Context;
 
@@ -10,6 +12,7 @@ public static class SkBuffShadow
 {
     public static void Fill(Span<byte> shadow, in PacketContext packet)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
         shadow[..SkBuffLayout.Size].Clear();
         Put(shadow, SkBuffLayout.PktType, packet.PacketType);
         Put(shadow, SkBuffLayout.Mark, packet.Mark);
@@ -27,6 +30,7 @@ public static class SkBuffShadow
     /// <summary>The fields that change when a helper moves or resizes the packet.</summary>
     public static void UpdatePacketFields(Span<byte> shadow, in PacketContext packet, uint data, uint dataEnd)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
         Put(shadow, SkBuffLayout.Len, (uint)packet.Length);
         Put(shadow, SkBuffLayout.WireLen, (uint)packet.Length);
         Put(shadow, SkBuffLayout.Protocol, BinaryPrimitives.ReverseEndianness(packet.Protocol));
@@ -41,6 +45,7 @@ public static class SkBuffShadow
 
     public static void WriteBack(ReadOnlySpan<byte> shadow, ref PacketContext packet)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
         packet.Mark = Get(shadow, SkBuffLayout.Mark);
         packet.QueueMapping = Get(shadow, SkBuffLayout.QueueMapping);
         packet.Priority = Get(shadow, SkBuffLayout.Priority);
@@ -49,9 +54,13 @@ public static class SkBuffShadow
         packet.Tstamp = BinaryPrimitives.ReadUInt64LittleEndian(shadow[SkBuffLayout.Tstamp..]);
     }
 
+    // The shadow is always SkBuffLayout.Size bytes (checked by the callers' spans): unchecked little-endian access.
     private static void Put(Span<byte> shadow, int offset, uint value) =>
-        BinaryPrimitives.WriteUInt32LittleEndian(shadow[offset..], value);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetReference(shadow), offset), BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value));
 
-    private static uint Get(ReadOnlySpan<byte> shadow, int offset) =>
-        BinaryPrimitives.ReadUInt32LittleEndian(shadow[offset..]);
+    private static uint Get(ReadOnlySpan<byte> shadow, int offset)
+    {
+        uint value = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref MemoryMarshal.GetReference(shadow), offset));
+        return BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value);
+    }
 }

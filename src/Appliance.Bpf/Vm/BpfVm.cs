@@ -41,6 +41,12 @@ public sealed unsafe partial class BpfVm : IDisposable
         _context = (byte*)NativeMemory.AllocZeroed(SkBuffLayout.Size);
         _random = (ulong)Random.Shared.NextInt64() | 1;
         TraceLimiter = new TraceRateLimiter(Options.TraceLinesPerSecond);
+        _regions[VirtualAddress.StackRegion] = new MemoryRegion { Writable = true, Kind = RegionKind.Stack };
+        _regions[VirtualAddress.ContextRegion] = new MemoryRegion
+        {
+            Start = VirtualAddress.RegionBase(VirtualAddress.ContextRegion), Length = 0,
+            Origin = (nint)_context, Writable = false, Kind = RegionKind.Context,
+        };
     }
 
     public BpfVmOptions Options { get; }
@@ -60,11 +66,7 @@ public sealed unsafe partial class BpfVm : IDisposable
             BeginRun(program);
             SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in _packet);
             MapPacket();
-            _regions[VirtualAddress.ContextRegion] = new MemoryRegion
-            {
-                Start = VirtualAddress.RegionBase(VirtualAddress.ContextRegion), Length = SkBuffLayout.Size,
-                Origin = (nint)_context, Writable = false, Kind = RegionKind.Context,
-            };
+            _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
             _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
             var result = Execute(program);
             SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref _packet);
@@ -94,7 +96,7 @@ public sealed unsafe partial class BpfVm : IDisposable
                     Start = VirtualAddress.RegionBase(VirtualAddress.PacketRegion), Length = (ulong)memory.Length,
                     Array = memory, Origin = 0, Writable = true, Kind = RegionKind.Memory,
                 };
-            _regions[VirtualAddress.ContextRegion] = default;
+            _regions[VirtualAddress.ContextRegion].Length = 0;
             _registers[1] = memory is null ? 0 : VirtualAddress.RegionBase(VirtualAddress.PacketRegion);
             _registers[2] = memory is null ? 0 : (ulong)memory.Length;
             return Execute(program);
@@ -161,14 +163,15 @@ public sealed unsafe partial class BpfVm : IDisposable
         _regionCount = Math.Min(_regionCount, _firstDynamicRegion);
     }
 
+    /// <summary>The stack region covers the live frames: the current one and its callers'. Only plain fields
+    /// change, so a call or return costs no GC write barrier.</summary>
     private void SetStackDepth(int depth)
     {
         int used = (depth + 1) * FrameSize;
-        _regions[VirtualAddress.StackRegion] = new MemoryRegion
-        {
-            Start = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + (ulong)(StackSize - used),
-            Length = (ulong)used, Origin = (nint)(_stack + StackSize - used), Writable = true, Kind = RegionKind.Stack,
-        };
+        ref var stack = ref _regions[VirtualAddress.StackRegion];
+        stack.Start = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + (ulong)(StackSize - used);
+        stack.Length = (ulong)used;
+        stack.Origin = (nint)(_stack + StackSize - used);
     }
 
     private void EnsureRegionCapacity(int count)
