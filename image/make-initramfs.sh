@@ -28,6 +28,7 @@ MODDIR="$KROOT/lib/modules/$KVER"
 ROOT=$(mktemp -d "${TMPDIR:-/tmp}/mapp-initramfs.XXXXXX")
 trap 'rm -rf "$ROOT"' EXIT
 mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,root,boot,lib/modules,lib/aarch64-linux-gnu,usr/lib/aarch64-linux-gnu,var/log}
+ln -s ../run "$ROOT/var/run"          # FHS: /var/run is /run (iproute2-style /var/run/netns for tenant namespaces)
 
 # busybox (static); applet links are installed by /init at boot (busybox --install -s).
 install -m 755 "$BB/bin/busybox" "$ROOT/bin/busybox"

@@ -34,6 +34,19 @@ public sealed class BoardInvalidConfigTests(ITestOutputHelper output)
             Assert.Matches($@"config\.json:{badLine}:\d+: .*eth9", text);   // file, line, column and the bad value
             Assert.DoesNotContain("Kernel panic", text);
             Assert.DoesNotContain("Unhandled exception", text);
+            // The appliance shows the fallback on the status LED (PL061 line 0): it keeps blinking.
+            if (GuestPath.ApplianceHasVerb(board.Console, "run"))
+            {
+                var trace = board.Trace;
+                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+                while (trace.Transitions(0) < 8 && DateTime.UtcNow < deadline) Thread.Sleep(250);
+                var first = trace.Transitions(0);
+                Assert.True(first >= 8, $"the status LED does not blink with an invalid config: levels [{string.Join(",", trace.Levels(0))}]\n{board.Console.Text}");
+                Thread.Sleep(3000);
+                var perSecond = (trace.Transitions(0) - first) / 3.0;
+                Assert.True(perSecond > 0, "the status LED stopped blinking");
+                output.WriteLine($"status LED with the invalid config: ~{perSecond:0.#} transitions/s (50/50 ms would be 20/s; TCG timing is approximate)");
+            }
             // The board stays usable: the console answers.
             var (rc, echo) = board.Console.Run("echo board-alive", TimeSpan.FromSeconds(30));
             Assert.Equal(0, rc);

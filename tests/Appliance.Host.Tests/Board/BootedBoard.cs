@@ -1,12 +1,15 @@
-using System.Diagnostics;
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace Appliance.Host.Tests.Board;
 
 /// <summary>One qemu-virt board booted from the built image through U-Boot, shared by the tests of a class
-/// (a TCG boot costs seconds). Records the host-side boot timings.</summary>
-public sealed class BootedBoard : IDisposable
+/// (a TCG boot costs seconds). Records the host-side boot timings. With extra kernel arguments it boots a
+/// private copy of the image whose extlinux.conf carries them.</summary>
+public abstract class BootedBoardBase : IDisposable
 {
+    private readonly string? _copyDir;
+
     public QemuBoard Board { get; }
     public BuiltBoardImage Image { get; }
 
@@ -19,26 +22,46 @@ public sealed class BootedBoard : IDisposable
     /// <summary>Guest uptime (s) printed in the READY marker.</summary>
     public double GuestUptimeAtReady { get; }
 
-    public BootedBoard()
+    protected BootedBoardBase(string? extraKernelArgs)
     {
         Image = BuiltBoardImage.Instance;
-        Board = new QemuBoard(Image.SdCard, Image.UBootEnvironment);
+        var image = Image.SdCard;
+        if (extraKernelArgs is not null)
+        {
+            _copyDir = Directory.CreateTempSubdirectory("mapp-board-copy-").FullName;
+            image = Image.CopyTo(_copyDir);
+            var fat = new FatPartition(image);
+            var extlinux = fat.ReadText("/extlinux/extlinux.conf");
+            fat.WriteText("/extlinux/extlinux.conf", Regex.Replace(extlinux, @"(?m)^(\s*append .*?)\s*$", $"$1 {extraKernelArgs}"));
+        }
+        Board = new QemuBoard(image, Image.UBootEnvironment);
         try
         {
-            Board.Console.WaitFor("Starting kernel", TimeSpan.FromSeconds(60));
+            Board.Console.WaitFor("Starting kernel", TimeSpan.FromSeconds(90));
             ToKernel = Board.SinceStart;
-            var ready = Board.Console.WaitFor(@"^MAPP: READY uptime=(\d+\.\d+) s", TimeSpan.FromSeconds(120));
+            var ready = Board.Console.WaitFor(@"^MAPP: READY uptime=(\d+\.\d+) s", TimeSpan.FromSeconds(180));
             ToReady = Board.SinceStart;
-            GuestUptimeAtReady = double.Parse(ready.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            GuestUptimeAtReady = double.Parse(ready.Groups[1].Value, CultureInfo.InvariantCulture);
         }
         catch
         {
-            Board.Dispose();
+            Dispose();
             throw;
         }
     }
 
     public string Timings => $"QEMU start -> 'Starting kernel' {ToKernel.TotalSeconds:0.00} s, -> READY {ToReady.TotalSeconds:0.00} s (guest uptime {GuestUptimeAtReady:0.00} s)";
 
-    public void Dispose() => Board.Dispose();
+    public void Dispose()
+    {
+        Board.Dispose();
+        if (_copyDir is not null && Directory.Exists(_copyDir)) Directory.Delete(_copyDir, recursive: true);
+        GC.SuppressFinalize(this);
+    }
 }
+
+/// <summary>The board as a user flashes it: the example config, the appliance service running.</summary>
+public sealed class BootedBoard() : BootedBoardBase(null);
+
+/// <summary>The board with `appliance.service=off`: the ports are free for the bridge and `forward` checks.</summary>
+public sealed class BootedBoardWithoutService() : BootedBoardBase("appliance.service=off");

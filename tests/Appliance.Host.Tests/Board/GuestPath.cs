@@ -5,10 +5,10 @@ public static class GuestPath
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>True when the guest's meta-appliance lists <paramref name="verb"/> in its usage text.</summary>
+    /// <summary>True when the guest's meta-appliance knows <paramref name="verb"/> (hidden verbs included).</summary>
     public static bool ApplianceHasVerb(SerialConsole console, string verb)
     {
-        var (rc, _) = console.Run($"meta-appliance --help 2>&1 | grep -qE '^[[:space:]]+{verb}[[:space:]]'", CommandTimeout);
+        var (rc, _) = console.Run($"! meta-appliance {verb} --help 2>&1 | grep -q \"unknown command '{verb}'\"", CommandTimeout);
         return rc == 0;
     }
 
@@ -28,9 +28,10 @@ public static class GuestPath
     /// <summary>Starts `meta-appliance forward --in eth0 --out eth1` in the background, logging to /tmp/forward.log.</summary>
     public static void StartForward(SerialConsole console)
     {
-        console.Check("meta-appliance forward --in eth0 --out eth1 >/tmp/forward.log 2>&1 & echo $! > /tmp/forward.pid", CommandTimeout);
-        // Give it time to attach XDP and bind its AF_XDP sockets (no readiness signal is defined for this verb).
-        console.Check("sleep 3; kill -0 $(cat /tmp/forward.pid) || { cat /tmp/forward.log; false; }", CommandTimeout);
+        console.Check("meta-appliance forward --in eth0 --out eth1 --ready-line FORWARD-READY >/tmp/forward.log 2>&1 & echo $! > /tmp/forward.pid", CommandTimeout);
+        // Ready once it printed its ready line (XDP attached, AF_XDP sockets bound); fail with its log if it died.
+        console.Check("n=0; while ! grep -q FORWARD-READY /tmp/forward.log && kill -0 $(cat /tmp/forward.pid) && [ $n -lt 600 ]; do usleep 100000; n=$((n+1)); done; " +
+                      "grep -q FORWARD-READY /tmp/forward.log || { cat /tmp/forward.log; false; }", TimeSpan.FromSeconds(90));
     }
 
     public static string StopForward(SerialConsole console)

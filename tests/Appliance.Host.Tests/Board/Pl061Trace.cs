@@ -34,4 +34,27 @@ public sealed partial class Pl061Trace(string path)
             if (levels.Count == 0 || levels[^1] != c.Value) levels.Add(c.Value);
         return levels;
     }
+
+    /// <summary>Waits until <paramref name="line"/> has stayed at <paramref name="level"/> for
+    /// <paramref name="steadyFor"/> (no further change traced) and returns its level history; throws on timeout
+    /// with the history. A blinking line never qualifies.</summary>
+    public IReadOnlyList<int> WaitSteady(int line, int level, TimeSpan steadyFor, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var lastCount = -1;
+        var since = DateTime.UtcNow;
+        while (true)
+        {
+            var changes = Changes().Count(c => c.Line == line);
+            if (changes != lastCount) { lastCount = changes; since = DateTime.UtcNow; }
+            var levels = Levels(line);
+            if (levels.Count > 0 && levels[^1] == level && DateTime.UtcNow - since >= steadyFor) return levels;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"PL061 line {line} did not stay at {level} for {steadyFor.TotalSeconds:0.#} s within {timeout.TotalSeconds:0} s; levels: [{string.Join(",", levels.TakeLast(40))}] ({levels.Count} in all)");
+            Thread.Sleep(200);
+        }
+    }
+
+    /// <summary>How many times <paramref name="line"/> changed level so far.</summary>
+    public int Transitions(int line) => Math.Max(0, Levels(line).Count - 1);
 }

@@ -20,6 +20,12 @@ public sealed class QemuBoard : IDisposable
     public IReadOnlyList<UdpBoardPort> Ports { get; }
 
     public string ConsoleLogPath => Path.Combine(WorkDir, "console.log");
+    public string QmpSocket => Path.Combine(WorkDir, "qmp.sock");
+
+    /// <summary>Plugs or unplugs the cable of port <paramref name="index"/> (QMP set_link on netdev n0/n1): the
+    /// guest sees carrier go down or up.</summary>
+    public void SetLink(int index, bool up) =>
+        QmpClient.Execute(QmpSocket, "set_link", $"{{\"name\":\"n{index}\",\"up\":{(up ? "true" : "false")}}}");
     public Pl061Trace Trace => new(Path.Combine(WorkDir, "pl061-trace.log"));
     public TimeSpan SinceStart => _sinceStart.Elapsed;
 

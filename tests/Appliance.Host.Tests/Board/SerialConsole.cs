@@ -11,6 +11,8 @@ public sealed class SerialConsole
     private readonly StringBuilder _text = new();
     private readonly object _gate = new();
     private readonly TextWriter _input;
+    private readonly List<(int End, TimeSpan At)> _arrivals = [];
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private int _commandCounter;
 
     public SerialConsole(StreamReader output, TextWriter input)
@@ -31,6 +33,18 @@ public sealed class SerialConsole
         get { lock (_gate) return _text.Length; }
     }
 
+    /// <summary>When the character at <paramref name="index"/> arrived, measured from the console's creation
+    /// (which is when QEMU was started).</summary>
+    public TimeSpan ArrivalOf(int index)
+    {
+        lock (_gate)
+        {
+            foreach (var (end, at) in _arrivals)
+                if (index < end) return at;
+            return _clock.Elapsed;
+        }
+    }
+
     /// <summary>True once the guest's output stream has ended (QEMU exited).</summary>
     public bool Closed { get; private set; }
 
@@ -44,6 +58,7 @@ public sealed class SerialConsole
                 lock (_gate)
                 {
                     _text.Append(buffer, 0, n);
+                    _arrivals.Add((_text.Length, _clock.Elapsed));
                     Monitor.PulseAll(_gate);
                 }
         }
