@@ -6,6 +6,18 @@ namespace Appliance.Bpf.Tests.Kernel;
 /// addresses <see cref="PacketCorpus"/> draws from, so every branch of the program is taken.</summary>
 public sealed record DifferentialScenario(string Example, string Program, (string Map, byte[] Key, byte[] Value)[] Entries)
 {
+    /// <summary>The test programs (TestPrograms/): bpf-to-bpf calls and globals, context fields, packet helpers.</summary>
+    public static readonly DifferentialScenario[] TestPrograms =
+    [
+        new("test:subprog_globals", "first", []),
+        new("test:subprog_globals", "second", []),
+        new("test:subprog_globals", "lone", []),
+        new("test:ctx_helpers", "ctx_fields", []),
+        new("test:ctx_helpers", "bytes_and_csum", []),
+        new("test:ctx_helpers", "resize", []),
+        new("test:ctx_helpers", "vlan_push_pop", []),
+    ];
+
     public static readonly DifferentialScenario[] All =
     [
         new("allow_port", "allow_port",

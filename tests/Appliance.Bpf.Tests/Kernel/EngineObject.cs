@@ -45,7 +45,9 @@ public sealed class EngineObject : IDisposable
         packet.Priority = priority;
         packet.Protocol = frame.Length >= 14 ? (ushort)(frame[12] << 8 | frame[13]) : (ushort)0;
         var result = _vm.Run(_programs[program], ref packet);
-        return new EngineRunResult(result, packet.Data.ToArray(), packet.Mark, packet.Priority, packet.VlanPresent, packet.VlanTci);
+        var cb = new uint[5];
+        for (int i = 0; i < cb.Length; i++) cb[i] = packet.Cb[i];
+        return new EngineRunResult(result, packet.Data.ToArray(), packet.Mark, packet.Priority, cb, packet.VlanPresent, packet.VlanTci);
     }
 
     /// <summary>Every (key, value) of a map as user space sees it.</summary>
@@ -68,4 +70,4 @@ public sealed class EngineObject : IDisposable
 }
 
 /// <summary>What one engine run gave back.</summary>
-public sealed record EngineRunResult(BpfRunResult Run, byte[] Frame, uint Mark, uint Priority, bool VlanPresent, ushort VlanTci);
+public sealed record EngineRunResult(BpfRunResult Run, byte[] Frame, uint Mark, uint Priority, uint[] Cb, bool VlanPresent, ushort VlanTci);
