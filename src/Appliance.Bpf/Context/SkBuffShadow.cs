@@ -14,7 +14,6 @@ public static class SkBuffShadow
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
         shadow[..SkBuffLayout.Size].Clear();
-        Put(shadow, SkBuffLayout.PktType, packet.PacketType);
         Put(shadow, SkBuffLayout.Mark, packet.Mark);
         Put(shadow, SkBuffLayout.QueueMapping, packet.QueueMapping);
         Put(shadow, SkBuffLayout.Priority, packet.Priority);
@@ -32,6 +31,7 @@ public static class SkBuffShadow
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
         Put(shadow, SkBuffLayout.Len, (uint)packet.Length);
+        Put(shadow, SkBuffLayout.PktType, packet.PacketType);
         Put(shadow, SkBuffLayout.WireLen, (uint)packet.Length);
         Put(shadow, SkBuffLayout.Protocol, BinaryPrimitives.ReverseEndianness(packet.Protocol));
         Put(shadow, SkBuffLayout.VlanPresent, packet.VlanPresent ? 1u : 0u);

@@ -25,6 +25,26 @@ internal static class PacketBytesHelpers
         return LinuxHelperTable.Return(vm, 0);
     }
 
+    /// <summary>bpf_skb_load_bytes_relative (68): start_header 0 = the MAC header (packet start), 1 = the
+    /// network header (after the 14-byte Ethernet header); offsets above 0xffff or ranges past the end give
+    /// -EFAULT with the destination zeroed.</summary>
+    public static HelperOutcome LoadBytesRelative(BpfVm vm)
+    {
+        if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
+        ulong offset = vm.Argument(2), length = vm.Argument(4), start = vm.Argument(5);
+        if (length > int.MaxValue) return vm.Fail(BpfFault.HelperMisuse);
+        if (!vm.TryGetMemory(vm.Argument(3), (int)length, true, out var to)) return HelperOutcome.Fault;
+        var data = vm.Packet.Data;
+        ulong header = start switch { 0 => 0UL, 1 => 14UL, _ => ulong.MaxValue };
+        if (header == ulong.MaxValue || offset > 0xffff || header + offset + length > (ulong)data.Length)
+        {
+            to.Clear();
+            return LinuxHelperTable.Error(vm, Errno.EFAULT);
+        }
+        data.Slice((int)(header + offset), (int)length).CopyTo(to);
+        return LinuxHelperTable.Return(vm, 0);
+    }
+
     public static HelperOutcome StoreBytes(BpfVm vm)
     {
         if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);

@@ -3,7 +3,8 @@ using Appliance.Bpf.Vm;
 
 namespace Appliance.Bpf.Helpers;
 
-/// <summary>bpf_ktime_get_ns (5, CLOCK_MONOTONIC in ns), bpf_get_prandom_u32 (7), bpf_get_smp_processor_id (8).</summary>
+/// <summary>bpf_ktime_get_ns (5, CLOCK_MONOTONIC in ns), bpf_get_prandom_u32 (7), bpf_get_smp_processor_id (8); bpf_jiffies64 (118, HZ 250); ktime_get_boot_ns (125) and
+/// ktime_get_coarse_ns (160) read the same monotonic clock (the appliance never suspends).</summary>
 internal static class SystemHelpers
 {
     private static readonly double NanosecondsPerTick = 1_000_000_000.0 / Stopwatch.Frequency;
@@ -12,6 +13,15 @@ internal static class SystemHelpers
         LinuxHelperTable.Return(vm, Stopwatch.Frequency == 1_000_000_000
             ? (ulong)Stopwatch.GetTimestamp()
             : (ulong)(Stopwatch.GetTimestamp() * NanosecondsPerTick));
+
+    /// <summary>Debian kernels use HZ = 250: jiffies advance every 4 ms of monotonic time.</summary>
+    public const int Hz = 250;
+
+    public static HelperOutcome Jiffies64(BpfVm vm)
+    {
+        KtimeGetNs(vm);
+        return LinuxHelperTable.Return(vm, vm.ReturnValue / (1_000_000_000UL / Hz));
+    }
 
     public static HelperOutcome GetPrandomU32(BpfVm vm) => LinuxHelperTable.Return(vm, vm.NextRandom());
 

@@ -257,3 +257,34 @@ public sealed class PacketHelperTests
         Assert.Equal((uint)h1, packet.Hash);
     }
 }
+
+/// <summary>The smaller metadata helpers.</summary>
+public sealed class PacketMetadataHelperTests
+{
+    [Fact]
+    public void LoadBytesRelativeCountsFromTheChosenHeader()
+    {
+        byte[] frame = VmTestSupport.Ipv4UdpFrame();
+        const string program = "mov %r2, 12\nmov %r3, %r10\nadd %r3, -4\nmov %r4, 4\nmov %r5, START\ncall 68\njne %r0, 0, out\nldxw %r0, [%r10-4]\nout:\nexit";
+        Assert.Equal(BitConverter.ToUInt32(frame, 12), VmTestSupport.Run(program.Replace("START", "0"), frame).R0);
+        Assert.Equal(BitConverter.ToUInt32(frame, 26), VmTestSupport.Run(program.Replace("START", "1"), frame).R0);
+        Assert.Equal(-14L, (long)VmTestSupport.Run(program.Replace("START", "2"), frame).R0);
+    }
+
+    [Fact]
+    public void ChangeTypeHashAndPullData()
+    {
+        var packet = VmTestSupport.Packet(VmTestSupport.Ipv4UdpFrame());
+        Assert.Equal(0UL, VmTestSupport.Run(VmTestSupport.Load("mov %r6, %r1\nmov %r2, 3\ncall 32\nldxw %r0, [%r6+4]\nsub %r0, 3\nexit"), ref packet).R0);
+        Assert.Equal(3u, packet.PacketType);
+        Assert.Equal(-22L, (long)VmTestSupport.Run(VmTestSupport.Load("mov %r2, 4\ncall 32\nexit"), ref packet).R0);
+        Assert.Equal(0UL, VmTestSupport.Run(VmTestSupport.Load("mov %r6, %r1\nmov %r2, 77\ncall 48\nldxw %r0, [%r6+68]\nsub %r0, 77\nexit"), ref packet).R0);
+        Assert.Equal(77u, packet.Hash);
+        Assert.Equal(0UL, VmTestSupport.Run(VmTestSupport.Load("call 41\nexit"), ref packet).R0);
+        Assert.Equal(0u, packet.Hash);
+        Assert.Equal(0UL, VmTestSupport.Run(VmTestSupport.Load("mov %r2, 64\ncall 39\nexit"), ref packet).R0);
+        Assert.Equal(-12L, (long)VmTestSupport.Run(VmTestSupport.Load("mov %r2, 65\ncall 39\nexit"), ref packet).R0);
+        ulong jiffies = VmTestSupport.Run("call 118\nexit").R0, ns = VmTestSupport.Run("call 125\nexit").R0;
+        Assert.InRange(jiffies, ns / 4_000_000 - 250, ns / 4_000_000);
+    }
+}
