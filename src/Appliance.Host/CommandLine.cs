@@ -15,6 +15,7 @@ public static class CommandLine
             "--help" or "-h" or "help" => Usage(Console.Out, 0),
             "validate" => ValidateCommand.Run(rest),
             "run" => RunCommand.Run(rest),
+            "init" => InitCommand.Run(rest),
             "status" => StatusCommand.Run(rest),
             "stats" => StatsCommand.Run(rest),
             "pairs" => PairsCommand.Run(rest),
@@ -40,6 +41,7 @@ public static class CommandLine
               --version                 print the version and exit
               validate FILE [--json]    check a config file without touching the network (exit 0/1)
               run --config FILE         run the appliance in the foreground (Ctrl-C stops it and cleans up)
+              init [--config FILE]      the firmware as PID 1: mounts, modules, LEDs, supervised appliance (never exits)
               status|stats [--json]     state and counters of the running appliance (--socket PATH)
               pairs [attach|replace|detach PAIR primary|peer PROGRAM ...]   chains, or change one
               programs                  loaded programs and their verdict counters

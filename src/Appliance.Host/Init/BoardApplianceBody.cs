@@ -16,9 +16,7 @@ public sealed class BoardApplianceBody(string configPath, string boardEnvPath, T
         var (config, health, baseDirectory) = ConfigSelection.Load(configPath, log);
         state.ConfigHealth = health;
         var leds = config is not null && config.Leds.Lines.Count > 0 ? LedConfigMapping.ToSetup(config.Leds) : BoardLeds();
-        if (run.Leds is { } controller)
-            foreach (var error in controller.Configure(leds))
-                log.WriteLine($"init: level=error msg=\"{error}\"");
+        run.Leds?.Configure(leds); // the controller logs every LED it cannot open
         if (config is null)
         {
             // Nothing valid to run: stay up with the LEDs showing it until the user fixes the file (a reload

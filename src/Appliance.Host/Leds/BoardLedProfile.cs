@@ -15,14 +15,19 @@ public static class BoardLedProfile
         foreach (var entry in value.Split((char[])[' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = entry.IndexOf('=');
-            var fields = eq < 0 ? [] : entry[(eq + 1)..].Split(':', 4);
-            if (fields.Length != 4)
-                throw new FormatException($"BOARD_LEDS entry \"{entry}\": expected NAME=CHIP_LABEL:LINE:POLARITY:TRIGGER");
-            var name = entry[..eq];
+            var name = eq < 0 ? "" : entry[..eq];
+            var rest = eq < 0 ? "" : entry[(eq + 1)..];
+            if (rest.StartsWith("sysfs:", StringComparison.Ordinal) && rest.IndexOf(":-:", StringComparison.Ordinal) is var dash and > 6)
+            {
+                // Kernel LED names contain colons themselves ("board:green:pwr"): the ":-:" polarity marks the end.
+                specs.Add(new LedSpec(name, new KernelLedAddress(rest[6..dash]), rest[(dash + 3)..]));
+                continue;
+            }
+            var fields = rest.Split(':', 4);
+            if (name.Length == 0 || fields.Length != 4)
+                throw new FormatException($"BOARD_LEDS entry \"{entry}\": expected NAME=CHIP_LABEL:LINE:POLARITY:TRIGGER or NAME=sysfs:LED_NAME:-:TRIGGER");
             LedLineAddress address;
-            if (fields[0] == "sysfs")
-                address = new KernelLedAddress(fields[1]);
-            else if (int.TryParse(fields[1], out var line) && fields[2] is "active-high" or "active-low")
+            if (int.TryParse(fields[1], out var line) && fields[2] is "active-high" or "active-low")
                 address = new GpioLineAddress(fields[0], line, fields[2] == "active-low");
             else
                 throw new FormatException($"BOARD_LEDS entry \"{entry}\": LINE must be a number and POLARITY active-high or active-low");

@@ -55,7 +55,7 @@ public sealed class LedController : IDisposable
                 catch (LedHardwareException e)
                 {
                     error = e.Message;
-                    errors.Add($"LED \"{spec.Name}\": {e.Message}");
+                    errors.Add($"LED '{spec.Name}': {e.Message}");
                     _log.WriteLine($"leds: level=error led={spec.Name} msg=\"{e.Message}\"");
                 }
                 opened.Add(new Led(spec, trigger, line, error));

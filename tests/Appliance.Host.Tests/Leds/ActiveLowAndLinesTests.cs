@@ -30,9 +30,9 @@ public sealed class ActiveLowAndLinesTests
         rig.RunUntil(100);
 
         Assert.Equal(2, errors.Count);
-        Assert.Contains("\"ghost\"", errors[0]);
+        Assert.Contains("'ghost'", errors[0]);
         Assert.Contains("no-such-chip", errors[0]);
-        Assert.Contains("\"far\"", errors[1]);
+        Assert.Contains("'far'", errors[1]);
         Assert.Contains("0..7", errors[1]);
         Assert.Equal([(0.0, true)], rig.Edges(1));
         Assert.NotNull(rig.Controller.Leds.Single(l => l.Name == "ghost").Error);

@@ -15,7 +15,7 @@ public static class GpioChipFinder
         if (byPrefix.Count == 1) return byPrefix[0];
         var present = chips.Count == 0 ? "no GPIO chips at all (is GPIO_CDEV enabled and /dev mounted?)"
             : "chips: " + string.Join(", ", chips.Select(c => $"{c.Name} [{c.Label}] ({c.NumLines} lines)"));
-        var why = byPrefix.Count > 1 ? $"the label prefix \"{label}\" matches {byPrefix.Count} chips" : $"no chip is labelled \"{label}\"";
+        var why = byPrefix.Count > 1 ? $"the label prefix '{label}' matches {byPrefix.Count} chips" : $"no chip is labelled '{label}'";
         throw new LedHardwareException($"LED GPIO chip not found: {why}; {present}. Fix the chip label in the board profile/config.");
     }
 }

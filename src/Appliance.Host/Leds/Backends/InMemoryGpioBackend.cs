@@ -44,7 +44,7 @@ public sealed class InMemoryGpioBackend(ITimeSource clock) : IGpioBackend
         lock (_gate)
         {
             if (!_chips.TryGetValue(address.ChipLabel, out var lines))
-                throw new LedHardwareException($"LED GPIO chip not found: no chip is labelled \"{address.ChipLabel}\"; chips: {string.Join(", ", _chips.Keys)}.");
+                throw new LedHardwareException($"LED GPIO chip not found: no chip is labelled '{address.ChipLabel}'; chips: {string.Join(", ", _chips.Keys)}.");
             if (address.Offset < 0 || address.Offset >= lines)
                 throw new LedHardwareException($"LED line {address}: chip [{address.ChipLabel}] has lines 0..{lines - 1}, there is no line {address.Offset}.");
             var key = (address.ChipLabel, address.Offset);

@@ -1,0 +1,75 @@
+using Appliance.Host.Init;
+using Appliance.Host.Leds;
+using Appliance.Host.Leds.Backends;
+using Appliance.Host.Tests.Leds;
+using Xunit;
+
+namespace Appliance.Host.Tests.Init;
+
+/// <summary>The config choice at boot and the invalid-config path of the init body (no datapath is started
+/// in these tests).</summary>
+public sealed class BoardApplianceBodyTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("mapp-init-").FullName;
+    private const string Valid = """{ "board": "qemu-virt", "ports": [ { "name": "eth0" } ] }""";
+    private const string Broken = """{ "board": "qemu-virt", "ports": [ { "name": "eth0", "bogus": 1 } ] }""";
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void A_valid_config_is_used_as_is()
+    {
+        var (config, health, _) = ConfigSelection.Load(Write("config.json", Valid), TextWriter.Null);
+        Assert.Equal(ConfigHealth.Ok, health);
+        Assert.Equal("eth0", Assert.Single(config!.Ports).Name);
+    }
+
+    [Fact]
+    public void An_invalid_config_falls_back_to_last_good_and_logs_the_error_location()
+    {
+        var log = new StringWriter();
+        Write(ConfigSelection.LastGoodFileName, Valid.Replace("eth0", "eth7"));
+        var (config, health, _) = ConfigSelection.Load(Write("config.json", Broken), log);
+        Assert.Equal(ConfigHealth.Fallback, health);
+        Assert.Equal("eth7", Assert.Single(config!.Ports).Name);
+        Assert.Contains("config.json:1:", log.ToString());
+        Assert.Contains("bogus", log.ToString());
+        Assert.Contains("last known good", log.ToString());
+    }
+
+    [Fact]
+    public void Invalid_without_last_good_keeps_running_with_board_leds_showing_it()
+    {
+        var log = new StringWriter();
+        var config = Write("config.json", Broken);
+        var boardEnv = Write("board.env", "BOARD_LEDS=\"status=test-chip:0:active-high:status fault=test-chip:1:active-low:fault\"\n");
+        var time = new FakeTimeSource();
+        var state = new ApplianceState();
+        var gpio = new InMemoryGpioBackend(time).WithChip("test-chip", 4);
+        using var leds = new LedController(new LedLineFactory(() => gpio), state, time, TextWriter.Null);
+        using var stop = new CancellationTokenSource();
+        var started = new ManualResetEventSlim();
+        var run = new SupervisedRun(1, stop.Token, state, leds, started.Set);
+        var body = new BoardApplianceBody(config, boardEnv, TextWriter.Synchronized(log));
+
+        var thread = new Thread(() => body.Run(run));
+        thread.Start();
+        Assert.True(started.Wait(TimeSpan.FromSeconds(30)), "the body did not report started");
+        Assert.Equal(ConfigHealth.Invalid, state.ConfigHealth);
+        Assert.Equal(Appliance.Host.Leds.Triggers.StatusMode.Degraded, Appliance.Host.Leds.Triggers.StatusTrigger.ModeOf(state));
+        Assert.Equal(["status", "fault"], leds.Leds.Select(l => l.Name));
+        Assert.All(leds.Leds, l => Assert.Null(l.Error));
+        Assert.Contains("the datapath stays down", log.ToString());
+        Assert.True(thread.IsAlive, "the body must keep running until stopped");
+
+        stop.Cancel();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)));
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+}
