@@ -5,6 +5,8 @@ public sealed record EngineOptions
 {
     /// <summary>Spin forever instead of sleeping in poll() when idle (lowest latency, one core at 100 %).</summary>
     public bool BusyPoll { get; init; }
+    /// <summary>Pin the worker thread to this CPU (sched_setaffinity); null leaves it where the process may run.</summary>
+    public int? Cpu { get; init; }
     /// <summary>Empty loop iterations before the worker sleeps in poll().</summary>
     public int IdleSpins { get; init; } = 2000;
     /// <summary>Longest poll() sleep; bounds how long Stop and audits wait.</summary>

@@ -73,6 +73,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     {
         try
         {
+            if (_options.Cpu is int cpu) XskThreadAffinity.PinCurrentThread(cpu);
             Loop();
         }
         catch (Exception e)
@@ -330,7 +331,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
         long violations = 0;
         foreach (var umem in _set.Umems)
         {
-            var c = umem.TakeCensus();
+            var c = umem.AccountFrames();
             total += c.Total;
             free += c.Free;
             fill += c.Count(FrameState.Fill);

@@ -7,13 +7,13 @@ using Appliance.Interop;
 namespace Appliance.Host.Commands;
 
 /// <summary>`meta-appliance forward --in IF --out IF [--queue N] [--zero-copy auto|on|off] [--ready-line TEXT]
-/// [--busy-poll] [--frame-size 2048|4096] [--xdp-mode auto|native|generic]`: a hidden benchmark and test verb that
+/// [--busy-poll] [--cpu N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic]`: a hidden benchmark and test verb that
 /// forwards frames between two interfaces in both directions through AF_XDP until SIGINT/SIGTERM, then prints
 /// its counters. Exit 0 after a clean stop, 1 when setup fails (the error says what and where), 2 on bad usage.</summary>
 public static class ForwardCommand
 {
     private sealed record Arguments(string In, string Out, uint Queue, ZeroCopyMode ZeroCopy, string ReadyLine,
-        bool BusyPoll, uint FrameSize, XdpModePreference XdpMode);
+        bool BusyPoll, uint FrameSize, XdpModePreference XdpMode, int? Cpu);
 
     public static int Run(string[] args)
     {
@@ -26,7 +26,7 @@ public static class ForwardCommand
         {
             Console.Error.WriteLine($"meta-appliance forward: {e.Message}");
             Console.Error.WriteLine("usage: meta-appliance forward --in IF --out IF [--queue N] [--zero-copy auto|on|off] " +
-                                    "[--ready-line TEXT] [--busy-poll] [--frame-size 2048|4096] [--xdp-mode auto|native|generic]");
+                                    "[--ready-line TEXT] [--busy-poll] [--cpu N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic]");
             return 2;
         }
 
@@ -43,6 +43,7 @@ public static class ForwardCommand
             engine = new ForwardingEngine(ports, StaticForwarding.CrossConnect(), new EngineOptions
             {
                 BusyPoll = a.BusyPoll,
+                Cpu = a.Cpu,
                 Log = m => Console.Error.WriteLine($"forward: {m}"),
             });
         }
@@ -87,6 +88,7 @@ public static class ForwardCommand
         var zc = ZeroCopyMode.Auto;
         var xdp = XdpModePreference.Auto;
         bool busy = false;
+        int? cpu = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -117,11 +119,12 @@ public static class ForwardCommand
                     break;
                 case "--ready-line": ready = Value(); break;
                 case "--busy-poll": busy = true; break;
+                case "--cpu": cpu = int.TryParse(Value(), out var c) && c >= 0 ? c : throw new ArgumentException("--cpu needs a CPU number"); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
         if (input is null || output is null) throw new ArgumentException("--in and --out are required");
         if (input == output) throw new ArgumentException("--in and --out must be different interfaces");
-        return new Arguments(input, output, queue, zc, ready ?? $"READY meta-appliance forward {input} <-> {output}", busy, frameSize, xdp);
+        return new Arguments(input, output, queue, zc, ready ?? $"READY meta-appliance forward {input} <-> {output}", busy, frameSize, xdp, cpu);
     }
 }

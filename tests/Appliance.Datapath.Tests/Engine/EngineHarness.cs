@@ -15,11 +15,11 @@ public sealed class EngineHarness : IDisposable
     public PortCounters In => Engine.Ports[0].Counters;
     public PortCounters Out => Engine.Ports[1].Counters;
 
-    public EngineHarness(ForwardTopology t, IFrameHandler? handler = null, XskOptions? options = null)
+    public EngineHarness(ForwardTopology t, IFrameHandler? handler = null, XskOptions? options = null, int? cpu = null)
     {
         var set = XskPortSet.Open([new XskPortSpec(t.In), new XskPortSpec(t.Out)],
             (options ?? new XskOptions()) with { CheckFrameTransitions = true }, log: Add);
-        Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), new EngineOptions { Log = Add });
+        Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), new EngineOptions { Log = Add, Cpu = cpu });
         Engine.Start();
     }
 

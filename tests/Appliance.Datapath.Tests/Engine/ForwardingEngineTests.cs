@@ -189,4 +189,27 @@ public sealed class ForwardingEngineTests
         Assert.Equal(frame, buf[4..n]);
         h.AssertNoFrameLeaked();
     }
+
+    [PrivilegedFact]
+    public void A_worker_pinned_to_a_cpu_forwards_and_an_impossible_cpu_is_reported()
+    {
+        using var t = new ForwardTopology();
+        using (var pinned = new EngineHarness(t, cpu: 0))
+        {
+            byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
+            byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
+            using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType);
+            using var sockB = PacketSocket.Open(t.NsB.Name, ForwardTopology.TenantB, TestFrames.EtherType);
+            var frame = TestFrames.Build(macB, macA, 300, 9);
+            sockA.Send(frame);
+            var buf = new byte[2048];
+            int n = sockB.Receive(buf, 5000);
+            Assert.Equal(frame, buf[..Math.Max(n, 0)]);
+            Assert.True(pinned.Engine.IsRunning);
+        }
+        using var impossible = new EngineHarness(t, cpu: 1023);
+        EngineHarness.WaitUntil(() => !impossible.Engine.IsRunning, TimeSpan.FromSeconds(10), "the worker to give up");
+        Assert.Contains("sched_setaffinity", impossible.Engine.WorkerFailure?.Message);
+        Assert.Contains(impossible.Log, l => l.Contains("CPU 1023"));
+    }
 }
