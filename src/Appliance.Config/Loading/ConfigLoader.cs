@@ -13,7 +13,7 @@ public static class ConfigLoader
 {
     public static ConfigLoadResult LoadFile(string path, ConfigLoadOptions? options = null)
     {
-        string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        string baseDirectory = DirectoryOf(path);
         byte[] bytes;
         try
         {
@@ -34,7 +34,7 @@ public static class ConfigLoader
 
     /// <summary>Loads config text; <paramref name="fileName"/> names it in errors and its folder anchors object paths.</summary>
     public static ConfigLoadResult LoadText(string text, string fileName, ConfigLoadOptions? options = null) =>
-        LoadBytes(Encoding.UTF8.GetBytes(text), fileName, Path.GetDirectoryName(Path.GetFullPath(fileName)) ?? ".", options);
+        LoadBytes(Encoding.UTF8.GetBytes(text), fileName, DirectoryOf(fileName), options);
 
     public static ConfigLoadResult LoadBytes(byte[] bytes, string fileName, string baseDirectory, ConfigLoadOptions? options = null)
     {
@@ -48,23 +48,8 @@ public static class ConfigLoader
         new StructureChecker(source, ConfigJsonContext.Default.Options, map, errors).Check(tree, typeof(ApplianceConfig), new JsonPathBuilder(), nullAllowed: false);
         if (errors.Count > 0) return Failed(errors, baseDirectory, map);
 
-        ApplianceConfig? config;
-        try
-        {
-            config = JsonSerializer.Deserialize(source.Utf8.Span, ConfigJsonContext.Default.ApplianceConfig);
-        }
-        catch (JsonException e)
-        {
-            // Not expected after the structure check; kept so a gap between the two can never escape as an exception.
-            var at = source.PositionOf(e.LineNumber ?? 0, e.BytePositionInLine ?? 0);
-            errors.Add(new ConfigError(fileName, at.Line, at.Column, e.Path ?? "$", e.Message));
-            return Failed(errors, baseDirectory, map);
-        }
-        if (config is null)
-        {
-            errors.Add(new ConfigError(fileName, 1, 1, "$", "expected a JSON object, got null"));
-            return Failed(errors, baseDirectory, map);
-        }
+        var config = Deserialize(source, errors);
+        if (config is null) return Failed(errors, baseDirectory, map);
 
         var issues = ConfigValidator.Validate(config);
         if (issues.Items.Count == 0 && options?.ProgramObjects is not null)
@@ -73,6 +58,35 @@ public static class ConfigLoader
         return errors.Count > 0
             ? Failed(errors, baseDirectory, map)
             : new ConfigLoadResult { Config = config, BaseDirectory = baseDirectory, SourceMap = map };
+    }
+
+    /// <summary>
+    /// The model, via the source-generated serializer. The structure check has already refused everything it
+    /// would fail on; the catches are kept so a gap between the two can never escape as an exception.
+    /// </summary>
+    private static ApplianceConfig? Deserialize(SourceText source, List<ConfigError> errors)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(source.Utf8.Span, ConfigJsonContext.Default.ApplianceConfig)
+                   ?? throw new JsonException("expected a JSON object, got null");
+        }
+        catch (JsonException e)
+        {
+            var at = source.PositionOf(e.LineNumber ?? 0, e.BytePositionInLine ?? 0);
+            errors.Add(new ConfigError(source.FileName, at.Line, at.Column, e.Path ?? "$", e.Message));
+        }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or FormatException or OverflowException)
+        {
+            errors.Add(new ConfigError(source.FileName, 1, 1, "$", e.Message));
+        }
+        return null;
+    }
+
+    private static string DirectoryOf(string fileName)
+    {
+        try { return Path.GetDirectoryName(Path.GetFullPath(fileName)) ?? "."; }
+        catch (ArgumentException) { return "."; }
     }
 
     private static ConfigLoadResult FileFailure(string path, string baseDirectory, string message) =>
