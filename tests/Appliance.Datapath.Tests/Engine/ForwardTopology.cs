@@ -24,8 +24,8 @@ public sealed class ForwardTopology : IDisposable
         try
         {
             NsF = applianceInOwnNamespace ? new NetNamespace("ff") : null;
-            In = applianceInOwnNamespace ? "fwd-in" : NetNamespace.UniqueInterface("mapi");
-            Out = applianceInOwnNamespace ? "fwd-out" : NetNamespace.UniqueInterface("mapo");
+            In = applianceInOwnNamespace ? "fwd-in" : NetNamespace.UniqueInterface("mapp");
+            Out = applianceInOwnNamespace ? "fwd-out" : NetNamespace.UniqueInterface("mapp");
             foreach (var ns in new[] { NsA, NsB, NsF }.OfType<NetNamespace>())
                 ns.Exec("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
             Pair(In, TenantA, NsA);

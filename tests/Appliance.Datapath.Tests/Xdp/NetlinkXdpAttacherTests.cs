@@ -13,7 +13,7 @@ public sealed class NetlinkXdpAttacherTests
     [PrivilegedFact]
     public void Attaches_in_the_requested_mode_and_detaches_on_dispose()
     {
-        string a = NetNamespace.UniqueInterface("mapn"), b = NetNamespace.UniqueInterface("mapn");
+        string a = NetNamespace.UniqueInterface("mapp"), b = NetNamespace.UniqueInterface("mapp");
         Shell.Check("ip", "link", "add", a, "type", "veth", "peer", "name", b);
         int map = -1, prog = -1;
         try
