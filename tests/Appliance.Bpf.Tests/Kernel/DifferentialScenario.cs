@@ -3,7 +3,9 @@ using Appliance.Bpf.Maps;
 namespace Appliance.Bpf.Tests.Kernel;
 
 /// <summary>One example program with the map contents both sides start from. Entries use the ports and
-/// addresses <see cref="PacketCorpus"/> draws from, so every branch of the program is taken.</summary>
+/// addresses <see cref="PacketCorpus"/> draws from, so every branch of the program is taken.
+/// For PROG_ARRAY maps the value is the index of a program in the object (the engine's convention); the
+/// kernel side stores that program's fd.</summary>
 public sealed record DifferentialScenario(string Example, string Program, (string Map, byte[] Key, byte[] Value)[] Entries)
 {
     /// <summary>The test programs (TestPrograms/): bpf-to-bpf calls and globals, context fields, packet helpers.</summary>
@@ -16,6 +18,12 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:ctx_helpers", "bytes_and_csum", []),
         new("test:ctx_helpers", "resize", []),
         new("test:ctx_helpers", "vlan_push_pop", []),
+        new("test:tail_calls", "entry",
+        [
+            ("jumps", BitConverter.GetBytes(0u), BitConverter.GetBytes(1)), // mark_even
+            ("jumps", BitConverter.GetBytes(1u), BitConverter.GetBytes(2)), // mark_odd
+            ("jumps", BitConverter.GetBytes(2u), BitConverter.GetBytes(3)), // entry_again
+        ]),
     ];
 
     public static readonly DifferentialScenario[] All =

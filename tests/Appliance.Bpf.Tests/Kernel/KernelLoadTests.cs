@@ -13,7 +13,7 @@ namespace Appliance.Bpf.Tests.Kernel;
 public class KernelLoadTests(ITestOutputHelper output)
 {
     public static TheoryData<string> AllObjects() =>
-        new(TestObjects.Examples.Concat(["test:subprog_globals", "test:legacy_maps", "test:maps_zoo"]));
+        new(TestObjects.Examples.Concat(["test:subprog_globals", "test:legacy_maps", "test:maps_zoo", "test:ctx_helpers", "test:tail_calls"]));
 
     internal static Bpf.Objects.BpfObject LoadAny(string name) =>
         name.StartsWith("test:", StringComparison.Ordinal) ? TestObjects.LoadTestProgram(name[5..]) : TestObjects.LoadExample(name);

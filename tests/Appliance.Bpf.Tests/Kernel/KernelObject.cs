@@ -64,8 +64,18 @@ public sealed class KernelObject : IDisposable
             : def.ValueSize;
     }
 
-    public void Update(string map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags = 0) =>
+    /// <summary>Writes an entry. A PROG_ARRAY value is a program index in the object (as the engine stores
+    /// it); the kernel gets that program's fd.</summary>
+    public void Update(string map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags = 0)
+    {
+        if (Map(map).Type == BpfMapType.ProgArray)
+        {
+            int program = BitConverter.ToInt32(value);
+            BpfSyscall.UpdateElem(MapFd(map), key, BitConverter.GetBytes(ProgramFd(Object.Programs[program].Name)), flags);
+            return;
+        }
         BpfSyscall.UpdateElem(MapFd(map), key, value, flags);
+    }
 
     public byte[]? Lookup(string map, ReadOnlySpan<byte> key)
     {
@@ -77,6 +87,8 @@ public sealed class KernelObject : IDisposable
     public List<(byte[] Key, byte[] Value)> Dump(string map)
     {
         var def = Map(map);
+        if (def.Type is BpfMapType.ProgArray or BpfMapType.RingBuf)
+            throw new NotSupportedException($"map '{map}' ({def.Type}) has no values user space can read here");
         var result = new List<(byte[], byte[])>();
         var key = Array.Empty<byte>();
         var next = new byte[def.KeySize];
