@@ -166,16 +166,16 @@ public sealed class ApplianceRuntime : IDisposable
         catch (IOException e) { Log.Warn("runtime", "could not disable IPv6 on the primary end", ("if", name), ("error", e.Message)); }
     }
 
+    /// <summary>Attaches the configured programs in order, one bpf_mprog append each: an empty chain stays at
+    /// revision 1, N programs give revision 1 + N, as attaching them one by one to a netkit device would.</summary>
     private void BuildChain(PairSide side, PairSideConfig config, string pair, string sideName)
     {
-        var programs = new List<RuntimeProgram>(config.Chain.Count);
         foreach (var entry in config.Chain)
         {
             if (!Programs.TryGet(entry.Program, out var p))
                 throw new RuntimeSetupException($"pair '{pair}' {sideName} chain: no program called '{entry.Program}'");
-            programs.Add(p);
+            side.Chain.Attach(p, ChainPosition.Append);
         }
-        side.Chain.Set(programs);
     }
 
     private PortRuntime ClaimPortSteering(int i, LinkInfo link, PairRuntime[] pairs, XskPortSet xsk)

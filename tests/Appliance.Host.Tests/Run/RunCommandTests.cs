@@ -1,0 +1,106 @@
+using System.Text.Json;
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Host.Tests.Run;
+
+/// <summary>The published binary end to end: `meta-appliance run` on a namespaced board, driven through the CLI
+/// verbs over the control socket, stopped by signals.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class RunCommandTests
+{
+    [PrivilegedFact]
+    public void ABlackholePeerStopsTheTenantUntilAProgramIsAttachedOverTheControlSocket()
+    {
+        using var board = new RunBoard();
+        board.WriteConfig(peerPolicy: "drop");
+        using var app = ApplianceProcess.Start(board.ConfigFile, board.Socket);
+        app.WaitReady();
+
+        Assert.False(board.TenantPings(), "a blackhole peer policy must stop the tenant");
+        var stats = JsonDocument.Parse(Ok(board.Cli("stats", "--json"))).RootElement;
+        var peer = stats.GetProperty("pairs")[0].GetProperty("peer");
+        Assert.True(peer.GetProperty("drops").GetProperty("policy").GetInt64() > 0, "policy drops counted");
+        Assert.Equal(1, peer.GetProperty("revision").GetInt64());
+
+        // bpf_mprog: attach with the current revision works, a stale expected revision is refused.
+        Assert.Contains("revision 2", Ok(board.Cli("pairs", "attach", board.Pair, "peer", "count", "--expected-revision", "1")));
+        var stale = board.Cli("pairs", "attach", board.Pair, "peer", "allow", "--first", "--expected-revision", "1");
+        Assert.Equal(1, stale.ExitCode);
+        Assert.Contains("ESTALE", stale.StdErr);
+
+        Assert.True(board.TenantPings(), "with a program attached the policy no longer applies and PASS forwards\n" + app.Output);
+        Assert.Contains("count", Ok(board.Cli("pairs")));
+        var programs = JsonDocument.Parse(Ok(board.Cli("stats", "--json"))).RootElement.GetProperty("programs");
+        var count = programs.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "count");
+        Assert.True(count.GetProperty("pass").GetInt64() >= 2);
+        Assert.Contains("forwarding (1 ports, 1 pairs)", Ok(board.Cli("status")));
+
+        // Detach again: back to the blackhole policy.
+        Ok(board.Cli("pairs", "detach", board.Pair, "peer", "count"));
+        Assert.False(board.TenantPings());
+
+        Assert.Equal(0, app.Signal(15));
+        Assert.False(RunBoard.LinkExists(board.Pair), "the pair is deleted on SIGTERM");
+        Assert.False(board.TenantNamespaceExists, "the tenant namespace the appliance created is deleted");
+        Assert.DoesNotContain("xdp", Shell.Check("ip", "link", "show", board.Port));
+    }
+
+    [PrivilegedFact]
+    public void MapsCanBeDumpedAndEditedWhileRunning()
+    {
+        using var board = new RunBoard();
+        board.WriteConfig(peerPolicy: "pass");
+        using var app = ApplianceProcess.Start(board.ConfigFile, board.Socket);
+        app.WaitReady();
+
+        Assert.Contains("allowed_ports", Ok(board.Cli("maps")));
+        Ok(board.Cli("maps", "update", "allowed_ports", "443", "7"));
+        var dump = JsonDocument.Parse(Ok(board.Cli("maps", "dump", "allowed_ports", "--json"))).RootElement.GetProperty("entries");
+        Assert.Equal("bb01", dump[0].GetProperty("key").GetString());
+        Assert.Equal("0700000000000000", dump[0].GetProperty("value").GetString());
+        Ok(board.Cli("maps", "delete", "allowed_ports", "443"));
+        Assert.Equal(0, JsonDocument.Parse(Ok(board.Cli("maps", "dump", "allowed_ports", "--json"))).RootElement.GetProperty("entries").GetArrayLength());
+        var bad = board.Cli("maps", "dump", "no_such_map");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("no map called 'no_such_map'", bad.StdErr);
+        Assert.Equal(0, app.Signal(2)); // SIGINT stops cleanly too
+        Assert.False(RunBoard.LinkExists(board.Pair));
+    }
+
+    [PrivilegedFact]
+    public void AfterASigkillTheNextStartCleansTheStaleStateAndRuns()
+    {
+        using var board = new RunBoard();
+        board.WriteConfig(peerPolicy: "pass");
+        using (var first = ApplianceProcess.Start(board.ConfigFile, board.Socket))
+        {
+            first.WaitReady();
+            first.Signal(9);
+        }
+        Assert.True(RunBoard.LinkExists(board.Pair), "SIGKILL leaves the pair behind (nothing could clean up)");
+
+        using var second = ApplianceProcess.Start(board.ConfigFile, board.Socket);
+        second.WaitReady();
+        Assert.Contains("removed stale state", second.StdErr);
+        Assert.True(board.TenantPings(), second.Output);
+        Assert.Equal(0, second.Signal(15));
+        Assert.False(RunBoard.LinkExists(board.Pair));
+    }
+
+    [PrivilegedFact]
+    public void AnInvalidConfigStartsNothing()
+    {
+        using var board = new RunBoard();
+        File.WriteAllText(board.ConfigFile, """{ "board": "test", "ports": [{ "name": "eth-does-not-exist-x" }], "pairs": 3 }""");
+        var r = Shell.RunWithTimeout(TimeSpan.FromSeconds(30), RepoPaths.Binary("linux-x64"), "run", "--config", board.ConfigFile);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("not valid", r.StdErr);
+    }
+
+    private static string Ok(Shell.Result r)
+    {
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\nstdout: {r.StdOut}\nstderr: {r.StdErr}");
+        return r.StdOut;
+    }
+}
