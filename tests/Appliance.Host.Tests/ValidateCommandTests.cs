@@ -1,0 +1,150 @@
+using Xunit;
+using System.Text.Json;
+using Appliance.Host.Commands;
+
+namespace Appliance.Host.Tests;
+
+/// <summary>`meta-appliance validate`: exit codes, human and JSON output, object-file options.</summary>
+public class ValidateCommandTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("mapp-validate-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static string Example(string name) => Path.Combine(RepoPaths.Root, "examples", name);
+
+    private static (int Code, string Out, string Err) Validate(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = ValidateCommand.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private string Write(string relative, string text)
+    {
+        string path = Path.Combine(_folder, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    /// <summary>A copy of an example with placeholder object files where it expects them.</summary>
+    private string ExampleWithObjects(string name)
+    {
+        string copy = Write(Path.Combine("examples", name), File.ReadAllText(Example(name)));
+        foreach (var file in Directory.GetFiles(Path.Combine(RepoPaths.Root, "programs"), "*.bpf.c"))
+            Write(Path.Combine("programs", Path.GetFileName(file).Replace(".bpf.c", ".bpf.o")), "placeholder");
+        return copy;
+    }
+
+    [Fact]
+    public void ValidConfigPrintsOkAndASummary()
+    {
+        string path = ExampleWithObjects("qemu-virt.json");
+        var (code, stdout, stderr) = Validate(path);
+        Assert.Equal(0, code);
+        Assert.Equal($"{path}: ok\nboard qemu-virt: 2 ports, 2 pairs, 4 programs, 5 LEDs (LEDs on); object files present\n", stdout.ReplaceLineEndings("\n"));
+        Assert.Empty(stderr);
+    }
+
+    [Fact]
+    public void NoObjectsSkipsTheObjectFiles()
+    {
+        var (code, stdout, _) = Validate(Example("router.json"), "--no-objects");
+        Assert.Equal(0, code);
+        Assert.EndsWith("board nanopi-r5s: 3 ports, 3 pairs, 6 programs, 4 LEDs (LEDs on); object files not checked\n", stdout.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void ObjectsFolderIsSearchedByFileName()
+    {
+        foreach (var file in new[] { "allow_port", "lpm_acl" }) Write(Path.Combine("built", file + ".bpf.o"), "x");
+        var (code, _, stderr) = Validate(Example("rpi4.json"), "--objects", Path.Combine(_folder, "built"));
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+    }
+
+    [Fact]
+    public void MissingObjectFilesAreErrorsNamingThePath()
+    {
+        string path = Write(Path.Combine("examples", "rpi4.json"), File.ReadAllText(Example("rpi4.json")));
+        var (code, stdout, stderr) = Validate(path);
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        var lines = stderr.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"{path}:", lines[0]);
+        Assert.Contains($": $.programs[0].object: object file not found: {Path.Combine(_folder, "programs", "lpm_acl.bpf.o")} ", lines[0]);
+        Assert.Contains($": $.programs[1].object: object file not found: {Path.Combine(_folder, "programs", "allow_port.bpf.o")} ", lines[1]);
+    }
+
+    [Fact]
+    public void InvalidConfigListsEveryErrorOnStderr()
+    {
+        string path = Write("bad.json", """
+            {
+              "board": "x",
+              "ports": [{ "name": "eth0", "mtu": 20 }],
+              "pairs": [{ "name": "t", "mode": "l2", "uplink": "eth9", "tenant": { "netns": "n", "interface": "i" } }]
+            }
+            """);
+        var (code, stdout, stderr) = Validate(path, "--no-objects");
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        Assert.Equal(
+            $"{path}:3:38: $.ports[0].mtu: mtu 20 is out of range; expected 68..65535\n" +
+            $"{path}:4:52: $.pairs[0].uplink: unknown port \"eth9\" (expected one of: eth0)\n",
+            stderr.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void JsonPrintsTheErrorsAsAnArrayOnStdout()
+    {
+        string path = Write("bad.json", "{ \"board\": \"x\", \"bogus\": true }");
+        var (code, stdout, stderr) = Validate(path, "--json", "--no-objects");
+        Assert.Equal(1, code);
+        Assert.Empty(stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var error = Assert.Single(doc.RootElement.EnumerateArray());
+        Assert.Equal(path, error.GetProperty("file").GetString());
+        Assert.Equal(1, error.GetProperty("line").GetInt32());
+        Assert.Equal(17, error.GetProperty("column").GetInt32());
+        Assert.Equal("$.bogus", error.GetProperty("jsonPath").GetString());
+        Assert.StartsWith("unknown member \"bogus\"", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public void JsonForAValidConfigIsAnEmptyArray()
+    {
+        var (code, stdout, stderr) = Validate("--json", Example("qemu-virt.json"), "--no-objects");
+        Assert.Equal(0, code);
+        Assert.Empty(stderr);
+        Assert.Equal(JsonValueKind.Array, JsonDocument.Parse(stdout).RootElement.ValueKind);
+        Assert.Equal(0, JsonDocument.Parse(stdout).RootElement.GetArrayLength());
+    }
+
+    [Fact]
+    public void MissingFileIsAnErrorNotAUsageError()
+    {
+        string path = Path.Combine(_folder, "nope.json");
+        var (code, _, stderr) = Validate(path);
+        Assert.Equal(1, code);
+        Assert.Equal($"{path}:1:1: $: file not found\n", stderr.ReplaceLineEndings("\n"));
+    }
+
+    [Theory]
+    [InlineData(new string[0], "FILE is missing")]
+    [InlineData(new[] { "--json" }, "FILE is missing")]
+    [InlineData(new[] { "a.json", "b.json" }, "only one FILE may be given (got 'a.json' and 'b.json')")]
+    [InlineData(new[] { "a.json", "--verbose" }, "unknown option '--verbose'")]
+    [InlineData(new[] { "a.json", "--objects" }, "--objects needs a folder")]
+    [InlineData(new[] { "a.json", "--objects", "out", "--no-objects" }, "--objects and --no-objects exclude each other")]
+    public void UsageErrorsExitWithTwo(string[] args, string problem)
+    {
+        var (code, stdout, stderr) = Validate(args);
+        Assert.Equal(2, code);
+        Assert.Empty(stdout);
+        Assert.Equal($"meta-appliance validate: {problem}\n{ValidateCommand.Usage}\n", stderr.ReplaceLineEndings("\n"));
+    }
+}
