@@ -66,15 +66,23 @@ public sealed unsafe partial class BpfVm
         SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in _packet, data, data + (uint)_packet.Length);
     }
 
+    private const int ValueCacheSize = 256;
+    private readonly int[] _valueCache = new int[ValueCacheSize];
+
     /// <summary>Adds a region for memory handed to the program at run time (a map value, a ring-buffer record)
-    /// and returns its virtual address; the same storage looked up twice gets the same address.</summary>
+    /// and returns its virtual address.</summary>
     private ulong AddDynamicRegion(byte[] array, int offset, int length, bool writable, RegionKind kind, object? owner = null, long token = 0)
     {
+        // Map values: a direct-mapped cache of recent (array, offset) → region keeps repeated lookups of a
+        // working set at one region each. Stale slots (earlier runs) are recognised by checking the region.
+        int slot = 0;
         if (kind == RegionKind.MapValue)
         {
-            for (int i = _firstDynamicRegion; i < _regionCount; i++)
+            slot = (int)(((uint)RuntimeHelpers.GetHashCode(array) + (uint)offset) * 0x9E3779B1u >> 24); // Fibonacci hashing, 8 bits
+            int cached = _valueCache[slot];
+            if (cached >= _firstDynamicRegion && cached < _regionCount)
             {
-                ref var r = ref _regions[i];
+                ref var r = ref _regions[cached];
                 if (ReferenceEquals(r.Array, array) && r.Origin == offset && r.Kind == kind && r.Length == (ulong)length)
                     return r.Start;
             }
@@ -86,6 +94,7 @@ public sealed unsafe partial class BpfVm
             Start = VirtualAddress.RegionBase(id), Length = (ulong)length, Array = array, Origin = offset,
             Writable = writable, Kind = kind, Owner = owner, Token = token,
         };
+        if (kind == RegionKind.MapValue) _valueCache[slot] = id;
         return _regions[id].Start;
     }
 }

@@ -121,6 +121,7 @@ public sealed unsafe partial class BpfVm : IDisposable
     /// <summary>Lays out the region table for <paramref name="program"/>: packet, stack, context, its globals.</summary>
     private void BindProgram(LoadedProgram program)
     {
+        ReleaseDynamicRegions(); // before the new program's globals take over the table
         _program = program;
         SetStackDepth(0);
         var globals = program.Globals;
@@ -135,7 +136,6 @@ public sealed unsafe partial class BpfVm : IDisposable
                 Array = value.Array, Origin = value.Offset, Writable = !globals[g].ReadOnly, Kind = RegionKind.Global,
             };
         }
-        ReleaseDynamicRegions();
         _regionCount = _firstDynamicRegion;
     }
 
@@ -153,7 +153,7 @@ public sealed unsafe partial class BpfVm : IDisposable
     /// <summary>Discards ring-buffer records the program reserved and never submitted, and drops references.</summary>
     private void ReleaseDynamicRegions()
     {
-        for (int i = _firstDynamicRegion; i < _regionCount; i++)
+        for (int i = Math.Max(_firstDynamicRegion, VirtualAddress.FirstProgramRegion); i < _regionCount; i++)
         {
             ref var region = ref _regions[i];
             if (region.Kind == RegionKind.RingBufRecord && region.Owner is IBpfRingBuffer ring)

@@ -185,3 +185,65 @@ public sealed class LoadAllTests
         Assert.Equal(42UL, VmTestSupport.Run(programs[0], ref packet).R0);
     }
 }
+
+/// <summary>Per-run bookkeeping of exposed memory stays bounded and correct.</summary>
+public sealed class RunBookkeepingTests
+{
+    [Fact]
+    public void ManyLookupsOfAWorkingSetKeepSucceeding()
+    {
+        var map = TestArrayMap.Create(8, entries: 64);
+        // 80,000 lookups cycling over 64 keys: more than the run's 65,536 regions if each lookup took one; each found value gets +1.
+        var r = VmTestSupport.Run("""
+            mov %r6, 0
+            loop:
+            mov %r1, %r6
+            and %r1, 63
+            stxw [%r10-4], %r1
+            mov %r2, %r10
+            add %r2, -4
+            lddw %r1, map[0]
+            call 1
+            jeq %r0, 0, out
+            mov %r1, 1
+            lock add [%r0+0], %r1
+            add %r6, 1
+            jlt %r6, 80000, loop
+            out:
+            mov %r0, %r6
+            exit
+            """, null, map);
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(80_000UL, r.R0);
+        for (int i = 0; i < 64; i++) Assert.Equal(1250UL, map.ReadU64(i));
+    }
+
+    [Fact]
+    public void ATailCallDiscardsTheCallersReservations()
+    {
+        var ring = new TestRingBuffer();
+        var jmp = new TestProgArray();
+        jmp.Slots[0] = 0;
+        var globals = TestArrayMap.Create(8, initial: BitConverter.GetBytes(5UL));
+        var target = VmTestSupport.Load("lddw %r2, map_value[2]+0\nldxdw %r0, [%r2+0]\nexit", ring, jmp, globals);
+        var caller = VmTestSupport.Load("""
+            mov %r6, %r1
+            lddw %r1, map[0]
+            mov %r2, 8
+            mov %r3, 0
+            call 131
+            mov %r1, %r6
+            lddw %r2, map[1]
+            mov %r3, 0
+            call 12
+            mov %r0, 1
+            exit
+            """, ring, jmp, globals);
+        caller.TailCallTargets = [target];
+        var packet = VmTestSupport.Packet(new byte[64]);
+        var r = VmTestSupport.Run(caller, ref packet);
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(5UL, r.R0);
+        Assert.Equal(1, ring.Discarded);
+    }
+}
