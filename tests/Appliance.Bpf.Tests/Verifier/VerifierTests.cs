@@ -68,11 +68,15 @@ public sealed class VerifierTests
     public void ReadOfUninitialisedRegisterIsRejected()
     {
         var e = Reject("mov %r0, %r3\nexit");
-        Assert.Contains("r3 is read before it is written", e.Message, StringComparison.Ordinal);
-        // r0 is only set on one path.
-        Reject("jeq %r1, 0, +1\nmov %r0, 1\nexit");
+        Assert.Contains("r3 is read but no path to here writes it", e.Message, StringComparison.Ordinal);
+        // r0 is never set on any path to the exit.
+        Reject("jeq %r1, 0, +1\nmov %r2, 1\nexit");
+        // r0 set on one path only is accepted (the kernel may know the other path is infeasible).
+        Accept("jeq %r1, 0, +1\nmov %r0, 1\nexit");
         // r1..r5 are clobbered by a helper call.
         Reject("call 7\nmov %r0, %r1\nexit");
+        // r6 is written on one branch only; the read after the join is accepted.
+        Accept("mov %r0, 0\njeq %r1, 0, +2\nmov %r6, 1\nja +0\nmov %r0, %r6\nexit");
     }
 
     [Fact]
