@@ -18,7 +18,8 @@ public static class TestObjects
         string repo = RepoRoot();
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
         Compile(Path.Combine(repo, "tests/Appliance.Datapath.Tests/Programs/probe.bpf.c"), Path.Combine(dir, "probe.bpf.o"), multiarch, repo);
-        Compile(Path.Combine(repo, "programs/allow_port.bpf.c"), Path.Combine(dir, "allow_port.bpf.o"), multiarch, repo);
+        foreach (var example in new[] { "allow_port", "vlan_tag" })
+            Compile(Path.Combine(repo, $"programs/{example}.bpf.c"), Path.Combine(dir, $"{example}.bpf.o"), multiarch, repo);
         return dir;
     }
 

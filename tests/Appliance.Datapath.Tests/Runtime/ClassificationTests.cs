@@ -1,0 +1,66 @@
+using Appliance.Config;
+using Appliance.Datapath.Tests.Engine;
+using Appliance.TestSupport;
+using Xunit;
+using static Appliance.Datapath.Tests.Runtime.ProbeMaps;
+
+namespace Appliance.Datapath.Tests.Runtime;
+
+/// <summary>Classification on a port: broadcast reaches the kernel and every L2 pair (each copy through its own
+/// primary chain); unclaimed unicast goes to the kernel or is dropped, as the port says.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class ClassificationTests
+{
+    private const int Frames = 3;
+    private static readonly byte[] Broadcast = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+
+    [PrivilegedFact]
+    public void BroadcastReachesTheKernelAndEveryL2PairThroughItsOwnChain()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 3);
+        var rt = board.Start([board.Port(0)],
+            [board.Pair(0), board.Pair(1, primary: MetaBoard.Side(chain: "a")), board.Pair(2, primary: MetaBoard.Side(chain: "b"))],
+            [MetaBoard.Probe("a", 'a'), MetaBoard.Probe("b", 'b')]);
+        var probe = new ProbeMaps(rt, "a");
+        probe.Act(A, Pass);
+        probe.Act(B, Drop);
+        using var t0 = PacketSocket.Open(board.Tenants[0].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
+        using var t1 = PacketSocket.Open(board.Tenants[1].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
+        using var t2 = PacketSocket.Open(board.Tenants[2].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
+        using var kernel = PacketSocket.Open(null, board.Ports[0], TestFrames.EtherType);
+        using var tx = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), TestFrames.EtherType);
+        var sent = Enumerable.Range(1, Frames).Select(i => TestFrames.Build(Broadcast, board.OutsideMac(0), 100, i)).ToList();
+        foreach (var f in sent) tx.Send(f);
+
+        Assert.Equal(sent, FrameProbe.Collect(t0, Frames, FrameProbe.Timeout));
+        Assert.Equal(sent, FrameProbe.Collect(t1, Frames, FrameProbe.Timeout));
+        Assert.Equal(sent, FrameProbe.Collect(kernel, Frames, FrameProbe.Timeout)); // the board's own stack got them too
+        Eventually.Equal(Frames, () => rt.FindPair(board.PairNames[2]).Primary.Counters.Drops(Appliance.Datapath.Runtime.PairDropReason.Verdict), "pair 2 drops");
+        Assert.Empty(FrameProbe.Silence(t2));
+        Assert.Equal(Frames, probe.Seen(A).Count);
+        Assert.Equal(Frames, probe.Seen(B).Count);
+        Assert.Equal(1u, probe.Seen(A).PacketType); // PACKET_BROADCAST
+        Assert.Equal(2 * Frames, rt.Topology.Ports[0].Flooded);
+    }
+
+    [PrivilegedTheory]
+    [InlineData(UnclaimedPolicy.Kernel)]
+    [InlineData(UnclaimedPolicy.Drop)]
+    public void UnclaimedUnicastFollowsThePortPolicy(UnclaimedPolicy policy)
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        var rt = board.Start([board.Port(0, policy)], [board.Pair(0)]);
+        using var kernel = PacketSocket.Open(null, board.Ports[0], TestFrames.EtherType);
+        using var tenant = PacketSocket.Open(board.Tenants[0].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
+        using var tx = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), TestFrames.EtherType);
+        byte[] nobody = [0x02, 0x99, 0, 0, 0, 0x42];
+        var sent = Enumerable.Range(1, Frames).Select(i => TestFrames.Build(nobody, board.OutsideMac(0), 100, i)).ToList();
+        foreach (var f in sent) tx.Send(f);
+
+        var atKernel = FrameProbe.Collect(kernel, Frames, policy == UnclaimedPolicy.Kernel ? FrameProbe.Timeout : FrameProbe.Absence);
+        if (policy == UnclaimedPolicy.Kernel) Assert.Equal(sent, atKernel);
+        else Assert.Empty(atKernel);
+        Assert.Empty(FrameProbe.Silence(tenant, 100));
+        Assert.Equal(0, rt.Engine.Ports[0].Counters.RxPackets); // XDP decided: AF_XDP never saw them
+    }
+}
