@@ -15,18 +15,18 @@ internal static class ProgramObjectCheck
             if (report.Problem is not null) { issues.Add($"{at}.object", report.Problem); continue; }
             if (report.Sections is { } sections && !sections.Contains(program.Section))
                 issues.Add($"{at}.section", $"section \"{program.Section}\" is not in {program.Object} (it has: {string.Join(", ", sections)})");
-            if (report.Maps is { } maps) CheckMaps(program, at, maps, issues);
+            if (report.Maps is { } maps) CheckMaps(program, i, maps, issues);
         }
     }
 
-    private static void CheckMaps(ProgramConfig program, string at, IReadOnlyDictionary<string, ProgramMapShape> maps, ConfigIssues issues)
+    private static void CheckMaps(ProgramConfig program, int index, IReadOnlyDictionary<string, ProgramMapShape> maps, ConfigIssues issues)
     {
         foreach (var (mapName, entries) in program.Maps)
         {
-            string mapPath = $"{at}.maps{new JsonPathBuilder().Member(mapName).ToString()[1..]}";
+            string mapPath = new JsonPathBuilder().Member("programs").Index(index).Member("maps").Member(mapName).ToString();
             if (!maps.TryGetValue(mapName, out var shape))
             {
-                issues.Add(mapPath, $"object {program.Object} declares no map \"{mapName}\" ({PairRule.ExpectedOneOf(maps.Keys.ToList(), "maps")})");
+                issues.Add(mapPath, $"object {program.Object} declares no map \"{mapName}\" ({NameList.ExpectedOneOf(maps.Keys.ToList(), "maps")})");
                 continue;
             }
             if (entries.Count > shape.MaxEntries)

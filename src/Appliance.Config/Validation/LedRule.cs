@@ -17,12 +17,12 @@ internal sealed class LedRule : IConfigRule
             if (led.Line < 0)
                 issues.Add($"{at}.line", $"line {led.Line} is negative; expected the line offset on the chip (0 or more)");
             else if (!lineOwner.TryAdd((led.Chip, led.Line), i))
-                issues.Add($"{at}.line", $"line {led.Line} of chip \"{led.Chip}\" is already driven by {$"$.leds.lines[{lineOwner[(led.Chip, led.Line)]}]"}");
+                issues.Add($"{at}.line", $"line {led.Line} of chip \"{led.Chip}\" is already driven by $.leds.lines[{lineOwner[(led.Chip, led.Line)]}]");
             var trigger = led.Trigger;
             if (trigger.Kind == LedTriggerKind.Link && !ports.Contains(trigger.Target!, StringComparer.Ordinal))
-                issues.Add($"{at}.trigger", $"unknown port \"{trigger.Target}\" in \"{trigger}\" ({PairRule.ExpectedOneOf(ports, "ports")})");
+                issues.Add($"{at}.trigger", $"unknown port \"{trigger.Target}\" in \"{trigger}\" ({NameList.ExpectedOneOf(ports, "ports")})");
             if (trigger.Kind == LedTriggerKind.Activity && !portsAndPairs.Contains(trigger.Target!, StringComparer.Ordinal))
-                issues.Add($"{at}.trigger", $"unknown port or pair \"{trigger.Target}\" in \"{trigger}\" ({PairRule.ExpectedOneOf(portsAndPairs, "ports or pairs")})");
+                issues.Add($"{at}.trigger", $"unknown port or pair \"{trigger.Target}\" in \"{trigger}\" ({NameList.ExpectedOneOf(portsAndPairs, "ports or pairs")})");
         }
     }
 }

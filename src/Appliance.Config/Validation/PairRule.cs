@@ -12,7 +12,7 @@ internal sealed class PairRule : IConfigRule
             var pair = config.Pairs[i];
             string at = $"$.pairs[{i}]";
             if (!ports.Contains(pair.Uplink, StringComparer.Ordinal))
-                issues.Add($"{at}.uplink", $"unknown port \"{pair.Uplink}\" ({ExpectedOneOf(ports, "ports")})");
+                issues.Add($"{at}.uplink", $"unknown port \"{pair.Uplink}\" ({NameList.ExpectedOneOf(ports, "ports")})");
             RangeCheck.Check(pair.Headroom, 0, ConfigLimits.MaxRoom, $"{at}.headroom", "headroom", issues);
             RangeCheck.Check(pair.Tailroom, 0, ConfigLimits.MaxRoom, $"{at}.tailroom", "tailroom", issues);
 
@@ -28,7 +28,4 @@ internal sealed class PairRule : IConfigRule
                 issues.Add($"{at}.tenant.addresses", "an l3 pair needs at least one address: the appliance routes to the tenant by its prefixes");
         }
     }
-
-    internal static string ExpectedOneOf(IReadOnlyCollection<string> names, string what) =>
-        names.Count == 0 ? $"the config defines no {what}" : $"expected one of: {string.Join(", ", names)}";
 }
