@@ -79,4 +79,13 @@ int probe_b(struct __sk_buff *skb) { return probe(skb, 1); }
 SEC("tc/probe_c")
 int probe_c(struct __sk_buff *skb) { return probe(skb, 2); }
 
+
+
+/* fault: reads 4000 bytes past the start of the packet without a bounds check; the appliance's runtime checks
+ * stop it (the kernel's verifier would have refused it). */
+SEC("tc/fault")
+int fault(struct __sk_buff *skb)
+{
+	return *(volatile __u32 *)((void *)(long)skb->data + 4000);
+}
 char LICENSE[] SEC("license") = "GPL";
