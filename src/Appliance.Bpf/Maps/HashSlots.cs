@@ -94,10 +94,28 @@ internal sealed class HashSlots
         return None;
     }
 
+    /// <summary>Per-process random seed, so bucket placement cannot be predicted from outside.</summary>
+    private static readonly ulong Seed = (ulong)Random.Shared.NextInt64() | 1;
+
+    /// <summary>A fast keyed mix over 8-byte words (keys are small: ports, addresses, flow tuples).</summary>
     private static int Hash(ReadOnlySpan<byte> key)
     {
-        var h = new HashCode();
-        h.AddBytes(key);
-        return h.ToHashCode();
+        ulong h = Seed ^ ((ulong)key.Length * 0x9E3779B97F4A7C15UL);
+        while (key.Length >= 8)
+        {
+            h = (h ^ System.Runtime.InteropServices.MemoryMarshal.Read<ulong>(key)) * 0xbf58476d1ce4e5b9UL;
+            h ^= h >> 31;
+            key = key[8..];
+        }
+        if (key.Length >= 4)
+        {
+            h = (h ^ System.Runtime.InteropServices.MemoryMarshal.Read<uint>(key)) * 0x94d049bb133111ebUL;
+            h ^= h >> 29;
+            key = key[4..];
+        }
+        foreach (byte b in key) h = (h ^ b) * 0x100000001b3UL;
+        h ^= h >> 32;
+        h *= 0xd6e8feb86659fd93UL;
+        return (int)(h ^ (h >> 32));
     }
 }

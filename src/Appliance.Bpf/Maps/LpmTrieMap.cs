@@ -6,8 +6,9 @@ namespace Appliance.Bpf.Maps;
 /// network order). A lookup returns the value of the longest stored prefix that matches the key's data
 /// within the key's own prefixlen; update/delete address one exact prefix. Kernel rules: the map needs
 /// BPF_F_NO_PREALLOC; prefixlen above 8 × data size gives -EINVAL; a new prefix when full gives -ENOSPC.
-/// Storage: an index of (prefixlen, masked data) keys with a count per prefix length, so a lookup probes
-/// only the lengths in use, longest first. Stored keys keep only their prefix bits (host bits are
+/// Storage: a bit trie (<see cref="PrefixTrie"/>) finds the longest match in at most one step per key bit;
+/// an index of exact (prefixlen, masked data) keys holds the values and serves update/delete/iteration.
+/// Stored keys keep only their prefix bits (host bits are
 /// cleared); GET_NEXT_KEY walks longest prefixes first — the kernel's trie order differs, the set is the same.</summary>
 public sealed class LpmTrieMap : BpfMap
 {
@@ -18,6 +19,7 @@ public sealed class LpmTrieMap : BpfMap
     private readonly byte[] _values;
     private readonly int _stride;
     private readonly int[] _perLength;
+    private readonly PrefixTrie _trie = new();
     private readonly int _maxPrefix;
 
     public LpmTrieMap(BpfMapDefinition definition) : base(definition)
@@ -36,19 +38,12 @@ public sealed class LpmTrieMap : BpfMap
         value = default;
         if (key.Length < KeySize) return false;
         uint wanted = Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(key), (uint)_maxPrefix);
-        Span<byte> probe = stackalloc byte[MaxKeySize];
-        probe = probe[..KeySize];
+        var data = key[4..KeySize];
         int slot, seq;
         do
         {
             seq = _lock.ReadBegin();
-            slot = -1;
-            for (int len = (int)wanted; len >= 0 && slot < 0; len--)
-            {
-                if (Volatile.Read(ref _perLength[len]) == 0) continue;
-                Mask(key, len, probe);
-                slot = _slots.Find(probe);
-            }
+            slot = _trie.Longest(data, (int)wanted);
         } while (_lock.ReadRetry(seq));
         if (slot < 0) return false;
         value = new ArraySegment<byte>(_values, slot * _stride, ValueSize);
@@ -75,6 +70,7 @@ public sealed class LpmTrieMap : BpfMap
             slot = _slots.Insert(exact);
             if (slot < 0) return -BpfErrno.ENOSPC;
             _perLength[len]++;
+            _trie.Set(exact[4..], (int)len, slot);
         }
         value[..ValueSize].CopyTo(_values.AsSpan(slot * _stride, ValueSize));
         return 0;
@@ -93,6 +89,7 @@ public sealed class LpmTrieMap : BpfMap
         if (slot < 0) return -BpfErrno.ENOENT;
         _slots.Remove(slot);
         _perLength[len]--;
+        _trie.Remove(exact[4..], (int)len);
         return 0;
     }
 
