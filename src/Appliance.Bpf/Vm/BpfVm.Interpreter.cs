@@ -15,18 +15,18 @@ public sealed unsafe partial class BpfVm
         long start = budget;
         int depth = 0;
         int tailCalls = 0;
-        int pc = 0;
-        ref DecodedInstruction code = ref MemoryMarshal.GetArrayDataReference(program.Code);
+        DecodedInstruction* code = program.CodePointer;
+        DecodedInstruction* ip = code;
 
         while (true)
         {
-            ref DecodedInstruction ins = ref Unsafe.Add(ref code, pc);
+            ref DecodedInstruction ins = ref *ip;
             if (--budget < 0)
             {
                 _fault = BpfFault.BudgetExhausted;
                 goto Fault;
             }
-            pc++;
+            ip++;
             switch (ins.Op)
             {
                 // ---- ALU64 ----
@@ -106,51 +106,51 @@ public sealed unsafe partial class BpfVm
                 case VmOp.Be64: r[ins.Dst] = BinaryPrimitives.ReverseEndianness(r[ins.Dst]); break;
 
                 // ---- Jumps (Offset holds the absolute target) ----
-                case VmOp.Ja: pc = ins.Offset; break;
-                case VmOp.Jeq64Imm: if (r[ins.Dst] == (ulong)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jeq64Reg: if (r[ins.Dst] == r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jgt64Imm: if (r[ins.Dst] > (ulong)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jgt64Reg: if (r[ins.Dst] > r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jge64Imm: if (r[ins.Dst] >= (ulong)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jge64Reg: if (r[ins.Dst] >= r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jset64Imm: if ((r[ins.Dst] & (ulong)ins.Imm) != 0) pc = ins.Offset; break;
-                case VmOp.Jset64Reg: if ((r[ins.Dst] & r[ins.Src]) != 0) pc = ins.Offset; break;
-                case VmOp.Jne64Imm: if (r[ins.Dst] != (ulong)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jne64Reg: if (r[ins.Dst] != r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jsgt64Imm: if ((long)r[ins.Dst] > ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jsgt64Reg: if ((long)r[ins.Dst] > (long)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jsge64Imm: if ((long)r[ins.Dst] >= ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jsge64Reg: if ((long)r[ins.Dst] >= (long)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jlt64Imm: if (r[ins.Dst] < (ulong)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jlt64Reg: if (r[ins.Dst] < r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jle64Imm: if (r[ins.Dst] <= (ulong)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jle64Reg: if (r[ins.Dst] <= r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jslt64Imm: if ((long)r[ins.Dst] < ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jslt64Reg: if ((long)r[ins.Dst] < (long)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jsle64Imm: if ((long)r[ins.Dst] <= ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jsle64Reg: if ((long)r[ins.Dst] <= (long)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jeq32Imm: if ((uint)r[ins.Dst] == (uint)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jeq32Reg: if ((uint)r[ins.Dst] == (uint)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jgt32Imm: if ((uint)r[ins.Dst] > (uint)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jgt32Reg: if ((uint)r[ins.Dst] > (uint)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jge32Imm: if ((uint)r[ins.Dst] >= (uint)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jge32Reg: if ((uint)r[ins.Dst] >= (uint)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jset32Imm: if (((uint)r[ins.Dst] & (uint)ins.Imm) != 0) pc = ins.Offset; break;
-                case VmOp.Jset32Reg: if (((uint)r[ins.Dst] & (uint)r[ins.Src]) != 0) pc = ins.Offset; break;
-                case VmOp.Jne32Imm: if ((uint)r[ins.Dst] != (uint)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jne32Reg: if ((uint)r[ins.Dst] != (uint)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jsgt32Imm: if ((int)r[ins.Dst] > (int)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jsgt32Reg: if ((int)r[ins.Dst] > (int)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jsge32Imm: if ((int)r[ins.Dst] >= (int)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jsge32Reg: if ((int)r[ins.Dst] >= (int)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jlt32Imm: if ((uint)r[ins.Dst] < (uint)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jlt32Reg: if ((uint)r[ins.Dst] < (uint)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jle32Imm: if ((uint)r[ins.Dst] <= (uint)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jle32Reg: if ((uint)r[ins.Dst] <= (uint)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jslt32Imm: if ((int)r[ins.Dst] < (int)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jslt32Reg: if ((int)r[ins.Dst] < (int)r[ins.Src]) pc = ins.Offset; break;
-                case VmOp.Jsle32Imm: if ((int)r[ins.Dst] <= (int)ins.Imm) pc = ins.Offset; break;
-                case VmOp.Jsle32Reg: if ((int)r[ins.Dst] <= (int)r[ins.Src]) pc = ins.Offset; break;
+                case VmOp.Ja: ip = code + ins.Offset; break;
+                case VmOp.Jeq64Imm: if (r[ins.Dst] == (ulong)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jeq64Reg: if (r[ins.Dst] == r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jgt64Imm: if (r[ins.Dst] > (ulong)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jgt64Reg: if (r[ins.Dst] > r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jge64Imm: if (r[ins.Dst] >= (ulong)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jge64Reg: if (r[ins.Dst] >= r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jset64Imm: if ((r[ins.Dst] & (ulong)ins.Imm) != 0) ip = code + ins.Offset; break;
+                case VmOp.Jset64Reg: if ((r[ins.Dst] & r[ins.Src]) != 0) ip = code + ins.Offset; break;
+                case VmOp.Jne64Imm: if (r[ins.Dst] != (ulong)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jne64Reg: if (r[ins.Dst] != r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jsgt64Imm: if ((long)r[ins.Dst] > ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jsgt64Reg: if ((long)r[ins.Dst] > (long)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jsge64Imm: if ((long)r[ins.Dst] >= ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jsge64Reg: if ((long)r[ins.Dst] >= (long)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jlt64Imm: if (r[ins.Dst] < (ulong)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jlt64Reg: if (r[ins.Dst] < r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jle64Imm: if (r[ins.Dst] <= (ulong)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jle64Reg: if (r[ins.Dst] <= r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jslt64Imm: if ((long)r[ins.Dst] < ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jslt64Reg: if ((long)r[ins.Dst] < (long)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jsle64Imm: if ((long)r[ins.Dst] <= ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jsle64Reg: if ((long)r[ins.Dst] <= (long)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jeq32Imm: if ((uint)r[ins.Dst] == (uint)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jeq32Reg: if ((uint)r[ins.Dst] == (uint)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jgt32Imm: if ((uint)r[ins.Dst] > (uint)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jgt32Reg: if ((uint)r[ins.Dst] > (uint)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jge32Imm: if ((uint)r[ins.Dst] >= (uint)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jge32Reg: if ((uint)r[ins.Dst] >= (uint)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jset32Imm: if (((uint)r[ins.Dst] & (uint)ins.Imm) != 0) ip = code + ins.Offset; break;
+                case VmOp.Jset32Reg: if (((uint)r[ins.Dst] & (uint)r[ins.Src]) != 0) ip = code + ins.Offset; break;
+                case VmOp.Jne32Imm: if ((uint)r[ins.Dst] != (uint)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jne32Reg: if ((uint)r[ins.Dst] != (uint)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jsgt32Imm: if ((int)r[ins.Dst] > (int)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jsgt32Reg: if ((int)r[ins.Dst] > (int)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jsge32Imm: if ((int)r[ins.Dst] >= (int)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jsge32Reg: if ((int)r[ins.Dst] >= (int)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jlt32Imm: if ((uint)r[ins.Dst] < (uint)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jlt32Reg: if ((uint)r[ins.Dst] < (uint)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jle32Imm: if ((uint)r[ins.Dst] <= (uint)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jle32Reg: if ((uint)r[ins.Dst] <= (uint)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jslt32Imm: if ((int)r[ins.Dst] < (int)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jslt32Reg: if ((int)r[ins.Dst] < (int)r[ins.Src]) ip = code + ins.Offset; break;
+                case VmOp.Jsle32Imm: if ((int)r[ins.Dst] <= (int)ins.Imm) ip = code + ins.Offset; break;
+                case VmOp.Jsle32Reg: if ((int)r[ins.Dst] <= (int)r[ins.Src]) ip = code + ins.Offset; break;
 
                 // ---- Calls ----
                 case VmOp.CallHelper:
@@ -184,8 +184,8 @@ public sealed unsafe partial class BpfVm
                                     if (_hasPacket) MapPacket();
                                     r[1] = ctx;
                                     r[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
-                                    code = ref MemoryMarshal.GetArrayDataReference(target.Code);
-                                    pc = 0;
+                                    code = target.CodePointer;
+                                    ip = code;
                                     break;
                                 }
                         }
@@ -199,12 +199,12 @@ public sealed unsafe partial class BpfVm
                             goto Fault;
                         }
                         ref CallFrame frame = ref _frames[depth];
-                        frame.ReturnPc = pc;
+                        frame.ReturnPc = (int)(ip - code);
                         frame.R6 = r[6]; frame.R7 = r[7]; frame.R8 = r[8]; frame.R9 = r[9]; frame.R10 = r[10];
                         depth++;
                         r[10] -= FrameSize;
                         SetStackDepth(depth);
-                        pc = ins.Offset;
+                        ip = code + ins.Offset;
                         break;
                     }
                 case VmOp.Exit:
@@ -212,14 +212,14 @@ public sealed unsafe partial class BpfVm
                         if (depth == 0) goto Done;
                         depth--;
                         ref CallFrame frame = ref _frames[depth];
-                        pc = frame.ReturnPc;
+                        ip = code + frame.ReturnPc;
                         r[6] = frame.R6; r[7] = frame.R7; r[8] = frame.R8; r[9] = frame.R9; r[10] = frame.R10;
                         SetStackDepth(depth);
                         break;
                     }
 
                 // ---- Loads and stores ----
-                case VmOp.LoadImm64: r[ins.Dst] = (ulong)ins.Imm; pc++; break;
+                case VmOp.LoadImm64: r[ins.Dst] = (ulong)ins.Imm; ip++; break;
                 case VmOp.Ldx8:
                     {
                         ref byte p = ref Translate(r[ins.Src] + (ulong)(long)ins.Offset, 1, false);
@@ -319,7 +319,8 @@ public sealed unsafe partial class BpfVm
         return new BpfRunResult(r[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, start - budget);
 
     Fault:
-        return new BpfRunResult(0, _fault, pc - 1 < 0 ? 0 : pc - 1, 0, 0, start - Math.Max(budget, 0));
+        int faultIndex = (int)(ip - code) - 1;
+        return new BpfRunResult(0, _fault, faultIndex < 0 ? 0 : faultIndex, 0, 0, start - Math.Max(budget, 0));
     }
 
     /// <summary>Calls a helper; anything it throws (a map implementation bug, say) becomes a fault, never an

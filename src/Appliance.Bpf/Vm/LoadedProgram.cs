@@ -35,6 +35,9 @@ public sealed class LoadedProgram
 
     internal DecodedInstruction[] Code { get; }
 
+    internal unsafe DecodedInstruction* CodePointer =>
+        (DecodedInstruction*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Code));
+
     /// <summary>The programs a <c>bpf_tail_call</c> from this one may enter, by the index a prog-array map
     /// stores (the program's index in its object). Set once by whoever loads the object.</summary>
     public IReadOnlyList<LoadedProgram?> TailCallTargets { get; set; } = [];
@@ -47,7 +50,8 @@ public sealed class LoadedProgram
         ArgumentNullException.ThrowIfNull(maps);
         BpfVerifier.Verify(image, maps.Count, helpers, options);
         ulong[] raw = image.Instructions;
-        var code = new DecodedInstruction[raw.Length + 1];
+        // Pinned (never moves), so the interpreter can walk it with a pointer.
+        var code = GC.AllocateArray<DecodedInstruction>(raw.Length + 1, pinned: true);
         var globals = new List<GlobalRegion>();
         for (int i = 0; i < raw.Length; i++)
         {
