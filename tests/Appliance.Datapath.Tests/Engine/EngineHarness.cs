@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Appliance.Datapath.Engine;
+using Appliance.Datapath.Xdp;
 using Appliance.Datapath.Xsk;
 using Xunit;
 
@@ -15,10 +16,11 @@ public sealed class EngineHarness : IDisposable
     public PortCounters In => Engine.Ports[0].Counters;
     public PortCounters Out => Engine.Ports[1].Counters;
 
-    public EngineHarness(ForwardTopology t, IFrameHandler? handler = null, XskOptions? options = null, int? cpu = null)
+    public EngineHarness(ForwardTopology t, IFrameHandler? handler = null, XskOptions? options = null, int? cpu = null,
+        XdpModePreference xdpMode = XdpModePreference.Auto)
     {
         var set = XskPortSet.Open([new XskPortSpec(t.In), new XskPortSpec(t.Out)],
-            (options ?? new XskOptions()) with { CheckFrameTransitions = true }, log: Add);
+            (options ?? new XskOptions()) with { CheckFrameTransitions = true }, xdpMode, log: Add);
         Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), new EngineOptions { Log = Add, Cpu = cpu });
         Engine.Start();
     }

@@ -212,4 +212,26 @@ public sealed class ForwardingEngineTests
         Assert.Contains("sched_setaffinity", impossible.Engine.WorkerFailure?.Message);
         Assert.Contains(impossible.Log, l => l.Contains("CPU 1023"));
     }
+
+    [PrivilegedFact]
+    public void Generic_xdp_mode_forwards_too()
+    {
+        using var t = new ForwardTopology();
+        using var h = new EngineHarness(t, xdpMode: XdpModePreference.Generic);
+        Assert.All(h.Engine.Ports, p => Assert.Equal(XdpAttachMode.Generic, p.Steering!.Mode));
+        Assert.Contains("xdpgeneric", Shell.Check("ip", "link", "show", t.In));
+        byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
+        byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
+        using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType);
+        using var sockB = PacketSocket.Open(t.NsB.Name, ForwardTopology.TenantB, TestFrames.EtherType);
+        var buf = new byte[2048];
+        foreach (int size in new[] { 60, 1514 })
+        {
+            var frame = TestFrames.Build(macB, macA, size, size);
+            sockA.Send(frame);
+            int n = sockB.Receive(buf, 5000);
+            Assert.Equal(frame, buf[..Math.Max(n, 0)]);
+        }
+        h.AssertNoFrameLeaked();
+    }
 }
