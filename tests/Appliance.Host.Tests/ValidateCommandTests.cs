@@ -112,6 +112,7 @@ public class ValidateCommandTests : IDisposable
         Assert.Equal(17, error.GetProperty("column").GetInt32());
         Assert.Equal("$.bogus", error.GetProperty("jsonPath").GetString());
         Assert.StartsWith("unknown member \"bogus\"", error.GetProperty("message").GetString());
+        Assert.Contains("\"message\": \"unknown member \\\"bogus\\\" (", stdout);
     }
 
     [Fact]

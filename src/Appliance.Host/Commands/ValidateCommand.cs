@@ -41,7 +41,7 @@ public static class ValidateCommand
             ObjectDirectory = objectDirectory,
         };
         var result = ConfigLoader.LoadFile(file, options);
-        if (json) stdout.WriteLine(JsonSerializer.Serialize(result.Errors, ConfigErrorJsonContext.Default.IReadOnlyListConfigError));
+        if (json) stdout.WriteLine(JsonSerializer.Serialize(result.Errors, ConfigErrorJsonContext.Readable.IReadOnlyListConfigError));
         if (!result.IsValid)
         {
             if (!json)
