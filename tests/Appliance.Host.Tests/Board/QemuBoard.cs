@@ -90,6 +90,15 @@ public sealed class QemuBoard : IDisposable
         return false;
     }
 
+    /// <summary>Stops the machine at once (QMP quit), for boards with no console shell (meta-appliance as PID 1).</summary>
+    public void Quit()
+    {
+        if (_process.HasExited) return;
+        try { QmpClient.Execute(QmpSocket, "quit"); }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException) { }
+        if (!_process.WaitForExit(10_000)) Kill();
+    }
+
     private void Kill()
     {
         try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); }
