@@ -91,6 +91,7 @@ public sealed class ApplianceRuntime : IDisposable
         }
 
         int headroom = Config.Pairs.Count == 0 ? 0 : Config.Pairs.Max(p => p.Headroom);
+        CheckFrameRoom(headroom);
         var specs = Config.Ports.Select(p => new XskPortSpec(p.Name))
             .Concat(Config.Pairs.Select(p => new XskPortSpec(p.Name))).ToArray();
         var xsk = XskPortSet.Open(specs, new XskOptions { Headroom = (uint)((headroom + 63) & ~63) }, options.XdpMode,
@@ -114,6 +115,19 @@ public sealed class ApplianceRuntime : IDisposable
         _engine.Start();
         _flooder.Start();
         Log.Info("runtime", "forwarding", ("ports", ports.Length), ("pairs", pairs.Length));
+    }
+
+    /// <summary>Every UMEM frame holds the kernel's XDP headroom (256), the pairs' headroom, the largest frame a
+    /// tenant can send (MTU + Ethernet header + one VLAN tag) and the pairs' tailroom; refuse a config that does not fit.</summary>
+    private void CheckFrameRoom(int headroom)
+    {
+        const int XdpPacketHeadroom = 256, FrameSize = 4096;
+        int mtu = Config.Pairs.Count == 0 ? 1500 : Config.Pairs.Max(p => p.Tenant.Mtu);
+        int tailroom = Config.Pairs.Count == 0 ? 0 : Config.Pairs.Max(p => p.Tailroom);
+        int needed = XdpPacketHeadroom + ((headroom + 63) & ~63) + mtu + 18 + tailroom;
+        if (needed > FrameSize)
+            throw new RuntimeSetupException($"frames need {needed} bytes (256 XDP headroom + headroom {headroom} + MTU {mtu} + 18 + tailroom {tailroom}) " +
+                $"but an AF_XDP frame holds {FrameSize}; lower a tenant's MTU or the pairs' headroom/tailroom");
     }
 
     private LinkInfo ClaimPort(PortConfig pc)
