@@ -42,6 +42,35 @@ public static unsafe partial class InitSyscalls
     [LibraryImport(Lib, EntryPoint = "prctl", SetLastError = true)]
     public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
+    [LibraryImport(Lib, EntryPoint = "execve", SetLastError = true)]
+    private static partial int ExecVe(nint path, nint* argv, nint* envp);
+
+    /// <summary>execve(2) with UTF-8 copies of the arguments and environment. Returns only on failure (-1, errno set).</summary>
+    public static int Exec(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment)
+    {
+        var strings = new List<nint>();
+        nint Utf8(string s)
+        {
+            var p = Marshal.StringToCoTaskMemUTF8(s);
+            strings.Add(p);
+            return p;
+        }
+        var args = (nint*)NativeMemory.AllocZeroed((nuint)(argv.Count + 1), (nuint)sizeof(nint));
+        var env = (nint*)NativeMemory.AllocZeroed((nuint)(environment.Count + 1), (nuint)sizeof(nint));
+        try
+        {
+            for (var i = 0; i < argv.Count; i++) args[i] = Utf8(argv[i]);
+            for (var i = 0; i < environment.Count; i++) env[i] = Utf8(environment[i]);
+            return ExecVe(Utf8(path), args, env);
+        }
+        finally
+        {
+            foreach (var p in strings) Marshal.FreeCoTaskMem(p);
+            NativeMemory.Free(args);
+            NativeMemory.Free(env);
+        }
+    }
+
     /// <summary>finit_module(fd, params, flags) through syscall(2): glibc 2.36 has no wrapper.</summary>
     public static int FinitModule(int fd, string parameters, int flags)
     {

@@ -38,7 +38,7 @@ public sealed class BoardApplianceBody(string configPath, string boardEnvPath, T
             state.Interface(p.Name).PacketCounter = () => (ulong)(p.Primary.Counters.RxPackets + p.Peer.Counters.RxPackets);
         }
         state.Stage = BootStage.Running;
-        log.WriteLine($"init: level=info msg=\"appliance running: {ports.Count} ports, {runtime.Topology.Pairs.Length} pairs, config {health.ToString().ToLowerInvariant()}\"");
+        log.WriteLine($"init: level=info rss_kb={ResidentKilobytes()} uptime_s={Uptime()} msg=\"appliance running: {ports.Count} ports, {runtime.Topology.Pairs.Length} pairs, config {health.ToString().ToLowerInvariant()}\"");
         run.ReportStarted();
         while (!run.Stopping.WaitHandle.WaitOne(500))
             if (!runtime.Engine.IsRunning)
@@ -60,6 +60,33 @@ public sealed class BoardApplianceBody(string configPath, string boardEnvPath, T
             }
             if (name != "lo") links.SetPromiscuous(name, true);
             links.SetUp(name, true);
+        }
+    }
+
+    /// <summary>VmRSS from /proc/self/status, for the boot log ("?" when unavailable).</summary>
+    private static string ResidentKilobytes()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1] ?? "?";
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>Seconds since the kernel started (first field of /proc/uptime), for boot-time measurements.</summary>
+    private static string Uptime()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/uptime").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
         }
     }
 

@@ -11,6 +11,32 @@ public static class InitProcess
 {
     public static bool IsPid1 => LibC.GetPid() == 1;
 
+    /// <summary>Set in the environment of the re-executed init (see <see cref="ReexecWithDevMounted"/>).</summary>
+    public const string ReexecMarker = "META_APPLIANCE_INIT_REEXEC";
+
+    /// <summary>The .NET runtime opens /dev/urandom lazily and, if it is missing (an initramfs has no /dev
+    /// until we mount devtmpfs), remembers that for good: every Guid.NewGuid/RandomNumberGenerator call then
+    /// throws CryptographicException. So PID 1 mounts the early file systems and re-executes itself once
+    /// (same PID, fresh runtime state). If exec fails we carry on in this process.</summary>
+    private static void ReexecWithDevMounted(TextWriter log)
+    {
+        if (Environment.GetEnvironmentVariable(ReexecMarker) is not null) return;
+        try
+        {
+            new SystemSetup(LinuxInitPlatform.Instance, new ApplianceState(), MonotonicTimeSource.Instance, log).MountAll(MountPlan.Early());
+            var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+                .Select(e => $"{e.Key}={e.Value}").Append($"{ReexecMarker}=1").ToList();
+            log.WriteLine("init: level=info msg=\"/dev mounted; re-executing init so the runtime sees /dev/urandom\"");
+            log.Flush();
+            InitSyscalls.Exec("/proc/self/exe", Environment.GetCommandLineArgs(), environment);
+            log.WriteLine($"init: level=error msg=\"re-exec failed: {PlatformException.FromLastError("execve", "/proc/self/exe").Message}; continuing\"");
+        }
+        catch (Exception e)
+        {
+            log.WriteLine($"init: level=error msg=\"re-exec skipped: {e.Message}\"");
+        }
+    }
+
     public static int Run(InitOptions options, ApplianceBody body, TextWriter? log = null)
     {
         log ??= Console.Error;
@@ -18,6 +44,7 @@ public static class InitProcess
         var time = MonotonicTimeSource.Instance;
         var state = new ApplianceState();
         log.WriteLine($"init: level=info pid={Environment.ProcessId} msg=\"meta-appliance init starting{(pid1 ? " as PID 1" : "")}\"");
+        if (pid1 && !options.SkipSystemSetup) ReexecWithDevMounted(log);
         using var signals = new ShutdownSignals(pid1, log);
         try
         {
