@@ -89,6 +89,28 @@ public sealed class RunCommandTests
     }
 
     [PrivilegedFact]
+    public void ReloadSwapsChangedChainsAndRefusesOtherChanges()
+    {
+        using var board = new RunBoard();
+        board.WriteConfig(peerPolicy: "drop");
+        using var app = ApplianceProcess.Start(board.ConfigFile, board.Socket);
+        app.WaitReady();
+        Assert.Contains("no changes", Ok(board.Cli("reload")));
+
+        File.WriteAllText(board.ConfigFile, File.ReadAllText(board.ConfigFile).Replace("\"policy\": \"drop\" }", "\"policy\": \"drop\", \"chain\": [{ \"program\": \"count\" }] }"));
+        Assert.Contains("1 chain(s) swapped", Ok(board.Cli("reload")));
+        Assert.Contains("count", Ok(board.Cli("pairs")));
+        Assert.True(board.TenantPings(), "the reloaded chain (count, PASS) forwards");
+
+        File.WriteAllText(board.ConfigFile, File.ReadAllText(board.ConfigFile).Replace("\"unclaimed\": \"kernel\"", "\"unclaimed\": \"drop\""));
+        var refused = board.Cli("reload");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("restart for changes to: ports", refused.StdErr);
+        Assert.True(board.TenantPings(), "a refused reload leaves the running config");
+        Assert.Equal(0, app.Signal(15));
+    }
+
+    [PrivilegedFact]
     public void AnInvalidConfigStartsNothing()
     {
         using var board = new RunBoard();
