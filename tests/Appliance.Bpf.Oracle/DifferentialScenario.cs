@@ -1,6 +1,6 @@
 using Appliance.Bpf.Maps;
 
-namespace Appliance.Bpf.Tests.Kernel;
+namespace Appliance.Bpf.Oracle;
 
 /// <summary>One example program with the map contents both sides start from. Entries use the ports and
 /// addresses <see cref="PacketCorpus"/> draws from, so every branch of the program is taken.

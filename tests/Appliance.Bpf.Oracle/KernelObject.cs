@@ -2,7 +2,7 @@ using Appliance.Bpf.Maps;
 using Appliance.Bpf.Objects;
 using Appliance.Interop;
 
-namespace Appliance.Bpf.Tests.Kernel;
+namespace Appliance.Bpf.Oracle;
 
 /// <summary>The kernel oracle: the same <see cref="BpfObject"/> our loader produced, loaded into the
 /// kernel. Maps are created with the same type, sizes and flags (global data filled with its initial

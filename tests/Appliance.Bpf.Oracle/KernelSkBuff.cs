@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Appliance.Bpf.Tests.Kernel;
+namespace Appliance.Bpf.Oracle;
 
 /// <summary>A `struct __sk_buff` (192 bytes, reference/ebpf.md §4.1) as BPF_PROG_TEST_RUN accepts it for
 /// SCHED_CLS: only mark, priority, ingress_ifindex, ifindex, cb[], tstamp, wire_len, gso_* and hwtstamp

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Appliance.Bpf.Tests.Kernel;
+namespace Appliance.Bpf.Oracle;
 
 /// <summary>Builds Ethernet frames with correct IPv4 header and TCP/UDP checksums, for kernel and
 /// differential tests.</summary>

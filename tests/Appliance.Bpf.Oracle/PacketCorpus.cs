@@ -1,4 +1,4 @@
-namespace Appliance.Bpf.Tests.Kernel;
+namespace Appliance.Bpf.Oracle;
 
 /// <summary>A deterministic mix of frames for differential runs: IPv4/IPv6 TCP/UDP (some to the ports and
 /// addresses the tests put in maps), VLAN-tagged, ARP, ICMP, IPv4 fragments and options, a bad IHL,
