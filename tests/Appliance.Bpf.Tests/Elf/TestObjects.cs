@@ -16,6 +16,9 @@ public static class TestObjects
 
     public static string ExamplePath(string name) => Path.Combine(Built.Value, "programs", name + ".bpf.o");
 
+    /// <summary>The example built for an older instruction set (-mcpu=v1 or v2).</summary>
+    public static string ExamplePath(string name, string cpu) => Path.Combine(Built.Value, "programs-" + cpu, name + ".bpf.o");
+
     public static string TestProgramPath(string name) => Path.Combine(Built.Value, "test", name + ".bpf.o");
 
     public static BpfObject LoadExample(string name) => BpfObjectLoader.Load(ExamplePath(name));
@@ -29,6 +32,8 @@ public static class TestObjects
         var dir = Path.Combine(Path.GetTempPath(), $"mapp-bpf-objects-{Environment.ProcessId}");
         var programs = Path.Combine(RepoRoot, "programs");
         Shell.Check("make", "-s", "-C", programs, "OUT=" + Path.Combine(dir, "programs"));
+        foreach (var cpu in new[] { "v1", "v2" })
+            Shell.Check("make", "-s", "-C", programs, "MCPU=" + cpu, "OUT=" + Path.Combine(dir, "programs-" + cpu));
         Shell.Check("make", "-s", "-C", programs, "OUT=" + Path.Combine(dir, "test"),
             "SRC=" + Path.Combine(RepoRoot, "tests", "Appliance.Bpf.Tests", "TestPrograms"));
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>

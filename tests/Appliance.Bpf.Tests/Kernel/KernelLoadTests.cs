@@ -13,10 +13,15 @@ namespace Appliance.Bpf.Tests.Kernel;
 public class KernelLoadTests(ITestOutputHelper output)
 {
     public static TheoryData<string> AllObjects() =>
-        new(TestObjects.Examples.Concat(["test:subprog_globals", "test:legacy_maps", "test:maps_zoo", "test:ctx_helpers", "test:tail_calls"]));
+        new(TestObjects.Examples.Concat(TestObjects.Examples.Select(e => e + "@v1")).Concat(["test:subprog_globals", "test:legacy_maps", "test:maps_zoo", "test:ctx_helpers", "test:tail_calls"]));
 
-    internal static Bpf.Objects.BpfObject LoadAny(string name) =>
-        name.StartsWith("test:", StringComparison.Ordinal) ? TestObjects.LoadTestProgram(name[5..]) : TestObjects.LoadExample(name);
+    /// <summary>"name" = an example; "name@v1" = the example built with -mcpu=v1; "test:name" = a test program.</summary>
+    internal static Bpf.Objects.BpfObject LoadAny(string name)
+    {
+        if (name.StartsWith("test:", StringComparison.Ordinal)) return TestObjects.LoadTestProgram(name[5..]);
+        int at = name.IndexOf('@');
+        return at < 0 ? TestObjects.LoadExample(name) : Bpf.Objects.BpfObjectLoader.Load(TestObjects.ExamplePath(name[..at], name[(at + 1)..]));
+    }
 
     [PrivilegedTheory]
     [MemberData(nameof(AllObjects))]
