@@ -111,6 +111,20 @@ public class MalformedObjectTests
     }
 
     [Fact]
+    public void BtfMapsWithoutBtfSayCompileWithDashG()
+    {
+        var bytes = Valid();
+        var elf = ElfFile.Parse(bytes, "x");
+        var names = elf.Sections[BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(62))];
+        int at = System.Text.Encoding.ASCII.GetString(bytes, (int)names.Offset, (int)names.Size).IndexOf(".BTF\0", StringComparison.Ordinal);
+        Assert.True(at >= 0);
+        bytes[(int)names.Offset + at + 3] = (byte)'X'; // ".BTF" becomes ".BTX": the object now has no BTF
+        var e = Load(bytes);
+        Assert.Contains("section '.maps'", e.Message);
+        Assert.Contains("clang -g", e.Message);
+    }
+
+    [Fact]
     public void MissingFileSaysItCannotBeRead()
     {
         var e = Assert.Throws<BpfLoadException>(() => BpfObjectLoader.Load("/nonexistent/mapp/none.bpf.o"));
