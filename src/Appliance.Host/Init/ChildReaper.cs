@@ -109,7 +109,8 @@ public sealed unsafe class ChildReaper : IDisposable
         _stop.Cancel();
         _sigchld?.Dispose();
         if (_thread.IsAlive) _thread.Join();
-        _wake.Dispose();
+        // _wake is not disposed: a SIGCHLD handler already queued on the thread pool may still Set() it after
+        // the registration is gone, and an ObjectDisposedException there would take the process down.
         _stop.Dispose();
     }
 }

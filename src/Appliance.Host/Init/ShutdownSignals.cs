@@ -25,7 +25,14 @@ public sealed class ShutdownSignals : IDisposable
                         return;
                     }
                     log.WriteLine($"init: level=info signal={context.Signal} msg=\"shutting down\"");
-                    _shutdown.Cancel();
+                    try
+                    {
+                        _shutdown.Cancel();
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // A signal that raced with Dispose: nobody is waiting any more.
+                    }
                 })),
         ];
     }
