@@ -83,17 +83,18 @@ leds() {
 }
 leds & PIDS+=($!)
 
-# Wait for READY, then show the status now and then and send demo frames (tenant-a's MAC) into eth0.
+# Wait for READY, then show the status now and then and send demo traffic into eth0: an ARP request for tenant-a
+# every second (the activity LED blinks; tenant-a answers through the appliance).
 for _ in $(seq 1 600); do grep -q '^MAPP: READY' "$W/console.log" 2>/dev/null && break; sleep 0.2; done
-frame() {   # dst 02:00:00:00:0a:02 (tenant-a), src 02:00:00:00:00:01, EtherType 0x88B5, 16-bit sequence number
-  printf '\x02\x00\x00\x00\x0a\x02\x02\x00\x00\x00\x00\x01\x88\xb5'
-  printf "\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"
-  head -c 44 /dev/zero
+frame() {   # ARP who-has 10.0.1.2 (tenant-a in examples/qemu-virt.json) tell 10.0.1.1, from 02:00:00:00:00:01
+  printf '\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x00\x01\x08\x06\x00\x01\x08\x00\x06\x04\x00\x01'
+  printf '\x02\x00\x00\x00\x00\x01\x0a\x00\x01\x01\x00\x00\x00\x00\x00\x00\x0a\x00\x01\x02'
+  head -c 18 /dev/zero
 }
 n=0
 while kill -0 "$BOARD_PID" 2>/dev/null; do
   if [ $((n % 15)) -eq 0 ]; then
-    echo 'meta-appliance status 2>/dev/null || echo "MAPP: status: this build has no status verb"; appliance-rss' >&3 2>/dev/null || true
+    echo 'meta-appliance status 2>/dev/null || echo "MAPP: status: the control socket does not answer"; appliance-rss' >&3 2>/dev/null || true
   fi
   if [ "$TRAFFIC" = yes ]; then frame "$n" | nc -u -w0 -p 23001 127.0.0.1 23000 2>/dev/null || true; fi
   n=$((n + 1))
