@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# eBPF example programs: ns per run in the appliance's interpreter beside the kernel's JIT
+# (BPF_PROG_TEST_RUN with repeat), on a 64 B and a 1500 B frame, as a markdown table; plus the
+# interpreter's ns/instruction on a loop. Run as root (the kernel side loads programs); without root
+# only our side is measured. Pinned to the last CPU with taskset when available.
+# Env: BENCH_SECONDS (time per measurement, default 0.5), META_APPLIANCE_OUT (default out/).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+OUT="${META_APPLIANCE_OUT:-$ROOT/out}"
+
+make -s -C programs OUT="$OUT/programs"
+dotnet build bench/Appliance.Bench/Appliance.Bench.csproj -c Release -v q --nologo -clp:ErrorsOnly >&2
+
+pin=()
+if command -v taskset >/dev/null; then pin=(taskset -c "$(( $(nproc) - 1 ))"); fi
+exec "${pin[@]}" dotnet bench/Appliance.Bench/bin/Release/net10.0/Appliance.Bench.dll bpf \
+  --programs "$OUT/programs" --seconds "${BENCH_SECONDS:-0.5}"
