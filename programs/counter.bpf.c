@@ -1,6 +1,7 @@
 /* counter (tc): counts packets and bytes per tenant, the tenant being the interface the frame is on
  * (skb->ifindex). Maps: `tenant_stats` PERCPU_HASH, key __u32 ifindex, value struct tenant_stats
- * { __u64 packets; __u64 bytes; } (one value per CPU; readers sum them). Always returns TC_ACT_OK. */
+ * { __u64 packets; __u64 bytes; } (one value per CPU; readers sum them). Always returns TC_ACT_UNSPEC (netkit NEXT): a counter only observes, so in a chain the programs after it
+ * (or, when it is last, PASS) decide the frame's fate. */
 #include "appliance_bpf.h"
 
 struct tenant_stats {
@@ -28,7 +29,7 @@ int count_tenant(struct __sk_buff *skb)
 		struct tenant_stats init = { .packets = 1, .bytes = skb->len };
 		bpf_map_update_elem(&tenant_stats, &tenant, &init, BPF_NOEXIST);
 	}
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "GPL";
