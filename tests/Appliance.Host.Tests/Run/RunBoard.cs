@@ -45,7 +45,7 @@ public sealed class RunBoard : IDisposable
     }
 
     /// <summary>Writes the config: one L2 pair on the port, its peer side with <paramref name="peerPolicy"/> and no
-    /// programs; programs "count" (counter, returns PASS) and "allow" (allow_port) loaded for later attaching.</summary>
+    /// programs; programs "count" (counter: observes, NEXT) and "allow" (allow_port) loaded for later attaching.</summary>
     public void WriteConfig(string peerPolicy) => File.WriteAllText(ConfigFile, $$"""
         {
           "board": "test",
