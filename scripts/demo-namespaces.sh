@@ -5,8 +5,8 @@
 #   [mappdemo-b] eth0 ==pair demo-b==> appliance --mdport1==wan1--> [mappdemo-out]
 #
 # Two "ports" (veths whose outer ends are in mappdemo-out), two tenants (namespaces the appliance creates).
-# demo-a's peer side runs allow_port (only TCP/UDP port 5001 may leave; ARP/ICMP pass), its primary side
-# counter (frames into the tenant); demo-b
+# demo-a's peer side runs counter (observes, NEXT) then allow_port (only TCP/UDP port 5001 may leave; ARP/ICMP
+# pass), its primary side counter alone (NEXT from the last program = PASS); demo-b
 # has no programs (policy pass). Starts `meta-appliance run`, sends traffic (ping both ways, a management ping to
 # the board's own port address, TCP to an allowed and a blocked port), shows status and stats, then keeps
 # showing stats until Ctrl-C (or exits at once with --once). Everything is torn down on exit, Ctrl-C included.
@@ -73,7 +73,7 @@ cat > "$WORK/config.json" <<JSON
       "name": "demo-a", "mode": "l2", "uplink": "mdport0",
       "tenant": { "netns": "mappdemo-a", "interface": "eth0", "mac": "02:00:00:00:d0:0a", "addresses": ["10.77.0.10/24"] },
       "primary": { "chain": [{ "program": "count" }] },
-      "peer": { "policy": "drop", "chain": [{ "program": "allow-5001" }] }
+      "peer": { "policy": "drop", "chain": [{ "program": "count" }, { "program": "allow-5001" }] }
     },
     {
       "name": "demo-b", "mode": "l2", "uplink": "mdport1",
