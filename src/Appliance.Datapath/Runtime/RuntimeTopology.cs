@@ -29,7 +29,7 @@ public sealed class RuntimeTopology
     public bool TryPort(uint ifindex, out int port) => _portByIfindex.TryGetValue((int)ifindex, out port);
     public bool TryPairPrimary(uint ifindex, out int pair) => _pairByIfindex.TryGetValue((int)ifindex, out pair);
 
-    /// <summary>Interface name of an engine port (for the flooder's AF_PACKET transmit and for messages).</summary>
+    /// <summary>ifindex of an engine port (where the flooder transmits with AF_PACKET).</summary>
     public int IfindexOfEnginePort(int enginePort)
     {
         if (enginePort < Ports.Length) return Ports[enginePort].Ifindex;
