@@ -39,7 +39,8 @@ public sealed class BuiltBoardImage
         var bin = RepoPaths.Binary("linux-arm64");
         if (!File.Exists(bin))
             throw new InvalidOperationException($"{bin} is missing: run ./build.sh publish linux-arm64 (./build.sh test does it first)");
-        var dir = Path.Combine(Path.GetTempPath(), $"mapp-board-image-{Environment.ProcessId}");
+        RemoveStaleImages();
+        var dir = Path.Combine(Path.GetTempPath(), $"{DirectoryPrefix}{Environment.ProcessId}");
         AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(dir);
         Environment.SetEnvironmentVariable("META_APPLIANCE_BIN", bin);
         var sw = Stopwatch.StartNew();
@@ -54,6 +55,16 @@ public sealed class BuiltBoardImage
         var copy = Path.Combine(directory, "sdcard.img");
         Appliance.TestSupport.Shell.Check("cp", "--sparse=always", SdCard, copy);
         return copy;
+    }
+
+    private const string DirectoryPrefix = "mapp-board-image-";
+
+    /// <summary>Deletes images of earlier test processes that ended without their exit handler (killed runs).</summary>
+    private static void RemoveStaleImages()
+    {
+        foreach (var d in System.IO.Directory.GetDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+            if (int.TryParse(Path.GetFileName(d)[DirectoryPrefix.Length..], out var pid) && !System.IO.Directory.Exists($"/proc/{pid}"))
+                TryDelete(d);
     }
 
     private static void TryDelete(string dir)
