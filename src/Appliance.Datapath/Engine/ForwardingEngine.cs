@@ -144,6 +144,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     {
         uint n = p.Rx.Peek(Batch, out uint idx);
         if (n == 0) return false;
+        _handler.BeginBatch();
         var umem = p.Umem;
         uint maxLen = umem.MaxFrameLength;
         int touched = 0;

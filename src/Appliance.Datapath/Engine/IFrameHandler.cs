@@ -4,5 +4,10 @@ namespace Appliance.Datapath.Engine;
 /// Implementations must not allocate or block: they run once per packet. The eBPF chains plug in here.</summary>
 public interface IFrameHandler
 {
+    /// <summary>Called by the engine once before it hands a received batch (up to <see cref="ForwardingEngine.Batch"/>
+    /// frames of one port) to <see cref="Decide"/>: the place to take per-batch snapshots (e.g. program chains, so
+    /// a chain change takes effect between two batches, never inside one). Must not allocate or block.</summary>
+    void BeginBatch() { }
+
     FrameVerdict Decide(ref FrameView frame);
 }

@@ -35,16 +35,33 @@ public sealed class NetkitPipeline : IDisposable
     private bool _faulted;
     private uint _redirectIfindex;
     private ulong _redirectFlags;
+    private readonly RuntimeProgram[][] _primaryChains;
+    private readonly RuntimeProgram[][] _peerChains;
 
     public NetkitPipeline(RuntimeTopology topology, int worker, BpfVmOptions? vmOptions = null)
     {
         _topology = topology;
         _worker = worker;
+        _primaryChains = new RuntimeProgram[topology.Pairs.Length][];
+        _peerChains = new RuntimeProgram[topology.Pairs.Length][];
+        BeginBatch();
         _vm = new BpfVm(vmOptions ?? new BpfVmOptions
         {
             ProcessorId = (uint)worker,
             TraceSink = line => Log.Info("bpf", line),
         });
+    }
+
+    /// <summary>Reads every pair side's chain once (one reference each, no allocation): the frames until the next
+    /// call run these chains even if a chain changes meanwhile, so a change swaps in between two batches (SPEC §4).</summary>
+    public void BeginBatch()
+    {
+        var pairs = _topology.Pairs;
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            _primaryChains[i] = pairs[i].Primary.Chain.Programs;
+            _peerChains[i] = pairs[i].Peer.Chain.Programs;
+        }
     }
 
     /// <summary>The frame being processed: its bytes, offsets and metadata after the chains ran.</summary>
@@ -119,7 +136,8 @@ public sealed class NetkitPipeline : IDisposable
         _redirectIfindex = 0;
         _redirectFlags = 0;
         var runner = new Runner(this);
-        var result = ChainEvaluation.Evaluate(side.Chain.Programs, side.Policy, ref runner);
+        var programs = side.Kind == PairSideKind.Primary ? _primaryChains[pair.Index] : _peerChains[pair.Index];
+        var result = ChainEvaluation.Evaluate(programs, side.Policy, ref runner);
         switch (result.Verdict)
         {
             case NetkitVerdict.Pass:

@@ -22,6 +22,9 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         _pipeline = new NetkitPipeline(topology, worker: 0);
     }
 
+    /// <summary>Snapshots every side's chain: the whole batch runs the chains as they were now.</summary>
+    public void BeginBatch() => _pipeline.BeginBatch();
+
     public FrameVerdict Decide(ref FrameView frame)
     {
         int ingress = frame.IngressPort;
