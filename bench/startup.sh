@@ -12,7 +12,7 @@ RUNS="${STARTUP_RUNS:-50}"
 [ -x "$BIN" ] || { echo "startup.sh: $BIN not found: run ./build.sh publish first" >&2; exit 1; }
 
 EXAMPLE="$ROOT/examples/qemu-virt.json"
-ARGS=(validate "$EXAMPLE")
+ARGS=(validate "$EXAMPLE" --objects "$ROOT/out/programs")
 NOTE=""
 rc=0
 [ -f "$EXAMPLE" ] && { "$BIN" "${ARGS[@]}" >/dev/null 2>&1 || rc=$?; } || rc=2

@@ -44,6 +44,35 @@ public sealed class AotSmokeTests
         Assert.Contains("unknown command 'frobnicate'", r.StdErr);
     }
 
+    /// <summary>The real loader and validator under NativeAOT on both architectures: every example config
+    /// validates (program objects looked up in out/programs, where build.sh builds them), and a broken one
+    /// is reported with its location.</summary>
+    [Theory]
+    [InlineData("linux-x64")]
+    [InlineData("linux-arm64")]
+    public void ValidateAcceptsTheExamplesAndLocatesErrors(string rid)
+    {
+        var objects = Path.Combine(RepoPaths.Root, "out", "programs");
+        foreach (var example in Directory.GetFiles(Path.Combine(RepoPaths.Root, "examples"), "*.json"))
+        {
+            var ok = RunBinary(rid, "validate", example, "--objects", objects);
+            Assert.True(ok.ExitCode == 0, $"{example}: exit {ok.ExitCode}\n{ok.StdOut}{ok.StdErr}");
+        }
+        var bad = Path.Combine(Path.GetTempPath(), $"mapp-smoke-{Environment.ProcessId}-{rid}.json");
+        File.WriteAllText(bad, "{\n  \"board\": \"qemu-virt\",\n  \"ports\": [ { \"name\": \"eth0\", \"speed\": 1 } ]\n}\n");
+        try
+        {
+            var r = RunBinary(rid, "validate", bad, "--no-objects");
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains($"{bad}:3:", r.StdErr);
+            Assert.Contains("$.ports[0].speed", r.StdErr);
+        }
+        finally
+        {
+            File.Delete(bad);
+        }
+    }
+
     [Fact]
     public void Arm64BinaryIsAnAarch64Elf()
     {
