@@ -28,7 +28,14 @@ public static class InitCommand
                     return 2;
             }
         }
-        var body = new BoardApplianceBody(config, boardEnv, Console.Error);
+        var body = new ApplianceHost(new ApplianceHostOptions
+        {
+            ConfigPath = config,
+            BoardEnvPath = boardEnv,
+            LogName = "init",
+            BringUpPorts = true,
+            StayUpWithoutConfig = true,
+        }, Console.Error);
         return InitProcess.Run(new InitOptions { ForceInit = true, SkipSystemSetup = skipSetup }, body.Run);
     }
 }

@@ -55,7 +55,7 @@ public sealed class BoardApplianceBodyTests : IDisposable
         using var stop = new CancellationTokenSource();
         var started = new ManualResetEventSlim();
         var run = new SupervisedRun(1, stop.Token, state, leds, started.Set);
-        var body = new BoardApplianceBody(config, boardEnv, TextWriter.Synchronized(log));
+        var body = new ApplianceHost(new ApplianceHostOptions { ConfigPath = config, BoardEnvPath = boardEnv, StayUpWithoutConfig = true }, TextWriter.Synchronized(log));
 
         var thread = new Thread(() => body.Run(run));
         thread.Start();

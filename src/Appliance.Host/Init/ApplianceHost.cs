@@ -1,0 +1,145 @@
+using System.Runtime.InteropServices;
+using Appliance.Config;
+using Appliance.Datapath.Runtime;
+using Appliance.Host.Control;
+using Appliance.Host.Leds;
+
+namespace Appliance.Host.Init;
+
+/// <summary>The appliance proper, the same for `run` (foreground service) and `init` (PID 1, under the
+/// <see cref="Supervisor"/>): selects the config (the user's file, else config.last-good.json, status LED 50/50 ms),
+/// sets up the LEDs, follows port carriers, starts the <see cref="ApplianceRuntime"/>, opens the control socket,
+/// applies reloads (SIGHUP or `reload`), reports started and runs until <see cref="SupervisedRun.Stopping"/>.
+/// A datapath failure throws out of <see cref="Run"/>; disposing the runtime on the way out deletes what it created.</summary>
+public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
+{
+    private string Name => options.LogName;
+
+    private ConfigLoadOptions LoadOptions => new() { ProgramObjects = FileExistenceInspector.Instance, ObjectDirectory = options.ObjectDirectory };
+
+    public void Run(SupervisedRun run)
+    {
+        var state = run.State;
+        state.Stage = BootStage.ReadingConfig;
+        var (config, health, baseDirectory) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name);
+        state.ConfigHealth = health;
+        var leds = config is not null && config.Leds.Lines.Count > 0 ? LedConfigMapping.ToSetup(config.Leds) : BoardLeds();
+        run.Leds?.Configure(leds); // the controller logs every LED it cannot open
+        if (config is null)
+        {
+            if (!options.StayUpWithoutConfig)
+                throw new ConfigUnusableException($"{options.ConfigPath} is not valid and there is no valid {ConfigSelection.LastGoodPathFor(options.ConfigPath)}; nothing was started");
+            // Nothing valid to run: stay up with the LEDs showing it until the user fixes the file (a restart
+            // or a reboot picks it up).
+            run.ReportStarted();
+            run.Stopping.WaitHandle.WaitOne();
+            return;
+        }
+
+        state.Stage = BootStage.StartingDatapath;
+        var ports = config.Ports.Select(p => p.Name).ToList();
+        if (options.BringUpPorts) BringUp(ports);
+        using var carrier = new LinkCarrierMonitor(state, ports, log);
+        foreach (var port in ports) state.Interface(port).PacketCounter = KernelPacketCounter.For(port);
+        using var runtime = ApplianceRuntime.Start(config, new RuntimeOptions
+        {
+            ConfigDirectory = baseDirectory ?? ".",
+            ObjectDirectory = options.ObjectDirectory,
+            XdpMode = options.XdpMode,
+        });
+        foreach (var pair in runtime.Topology.Pairs)
+        {
+            var p = pair;
+            state.Interface(p.Name).PacketCounter = () => (ulong)(p.Primary.Counters.RxPackets + p.Peer.Counters.RxPackets);
+        }
+
+        using var control = new ControlServer(options.SocketPath ?? config.ControlSocket);
+        var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime);
+        ApplianceControl.Register(control, runtime);
+        control.Register("reload", _ => Reload(reloader, "control socket"));
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+        {
+            c.Cancel = true;
+            Reload(reloader, "SIGHUP");
+        });
+        control.Start();
+        log.WriteLine($"{Name}: level=info path={control.Path} msg=\"control socket open\"");
+
+        state.Stage = BootStage.Running;
+        log.WriteLine($"{Name}: level=info rss_kb={ResidentKilobytes()} uptime_s={Uptime()} msg=\"appliance running: {ports.Count} ports, {runtime.Topology.Pairs.Length} pairs, config {health.ToString().ToLowerInvariant()}\"");
+        Console.Out.WriteLine($"meta-appliance: forwarding ({runtime.Topology.Ports.Length} ports, {runtime.Topology.Pairs.Length} pairs)");
+        Console.Out.Flush();
+        run.ReportStarted();
+        while (!run.Stopping.WaitHandle.WaitOne(500))
+            if (!runtime.Engine.IsRunning)
+                throw new InvalidOperationException($"the forwarding worker stopped: {runtime.Engine.WorkerFailure?.Message ?? "no reason given"}");
+        state.Stage = BootStage.Stopping;
+        log.WriteLine($"{Name}: level=info msg=\"stopping\"");
+    }
+
+    private ControlResponse Reload(ConfigReload reloader, string trigger)
+    {
+        var r = reloader.Apply();
+        if (r.Ok) log.WriteLine($"{Name}: level=info trigger={trigger} msg=\"{r.Body.Trim()}\"");
+        else log.WriteLine($"{Name}: level=error trigger={trigger} msg=\"reload refused: {r.Error}\"");
+        return r;
+    }
+
+    /// <summary>Loopback and the ports up, ports promiscuous: virtio-net (and most NICs) drop unicast frames
+    /// for MACs other than their own otherwise, and the tenants behind the ports have their own MACs.</summary>
+    private void BringUp(IReadOnlyList<string> ports)
+    {
+        using var links = new Appliance.Datapath.Links.LinkManager();
+        foreach (var name in ports.Prepend("lo"))
+        {
+            if (links.TryGet(name) is null)
+            {
+                log.WriteLine($"{Name}: level=warn port={name} msg=\"not present\"");
+                continue;
+            }
+            if (name != "lo") links.SetPromiscuous(name, true);
+            links.SetUp(name, true);
+        }
+    }
+
+    /// <summary>VmRSS from /proc/self/status, for the boot log ("?" when unavailable).</summary>
+    private static string ResidentKilobytes()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1] ?? "?";
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>Seconds since the kernel started (first field of /proc/uptime), for boot-time measurements.</summary>
+    private static string Uptime()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/uptime").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
+    private LedSetup BoardLeds()
+    {
+        var path = options.BoardEnvPath;
+        try
+        {
+            return path is not null && File.Exists(path) ? BoardLedProfile.Parse(File.ReadAllText(path)) : LedSetup.None;
+        }
+        catch (FormatException e)
+        {
+            log.WriteLine($"{Name}: level=error file={path} msg=\"{e.Message}\"");
+            return LedSetup.None;
+        }
+    }
+}
