@@ -70,13 +70,6 @@ public sealed class EngineObject : IDisposable
         return new EngineTiming(elapsed.TotalNanoseconds / runs, cpu.TotalNanoseconds / runs, last, packet.Data.ToArray(), allocated);
     }
 
-    /// <summary>Average ns per run of <see cref="Measure"/> after one warm-up pass of the same length.</summary>
-    public double MeasureNsPerRun(string program, ReadOnlySpan<byte> frame, int runs)
-    {
-        Measure(program, frame, runs);
-        return Measure(program, frame, runs).NsPerRun;
-    }
-
     /// <summary>Every (key, value) of a map as user space sees it.</summary>
     public List<(byte[] Key, byte[] Value)> Dump(string name)
     {

@@ -98,35 +98,6 @@ public class DifferentialTests(ITestOutputHelper output)
             AssertSameContents(def, kernel, engine);
     }
 
-    /// <summary>Not a speed assertion: prints ns per run of each example in the engine (interpreter) beside
-    /// the kernel's (JIT, BPF_PROG_TEST_RUN repeat), on a 64-byte and a 1500-byte frame, after checking both
-    /// give the same verdict on that frame.</summary>
-    [PrivilegedFact]
-    public void PrintsEngineAndKernelTimePerRun()
-    {
-        const int engineRuns = 20_000;
-        foreach (var scenario in DifferentialScenario.All)
-        {
-            var obj = TestObjects.LoadExample(scenario.Example);
-            using var kernel = KernelObject.Load(obj);
-            using var engine = new EngineObject(obj);
-            foreach (var (map, key, value) in scenario.Entries)
-            {
-                kernel.Update(map, key, value);
-                engine.Map(map).UpdateFromUser(key, value, 0);
-            }
-            foreach (int size in new[] { 64, 1500 })
-            {
-                var frame = PacketBuilder.Ipv4(PacketBuilder.Tcp, [10, 0, 0, 1], [10, 0, 0, 2], 1000, 443, size - 54);
-                var k = kernel.Run(scenario.Program, frame, repeat: 100_000);
-                var e = engine.Run(scenario.Program, frame);
-                Assert.Equal(k.Retval, (uint)e.Run.R0);
-                double ns = engine.MeasureNsPerRun(scenario.Program, frame, engineRuns);
-                output.WriteLine($"{scenario.Example,-13} {size,5} B: engine {ns,7:F0} ns/run ({e.Run.InstructionsExecuted} insns, one packet reused as in the kernel repeat), kernel {k.DurationNs,4} ns/run");
-            }
-        }
-    }
-
     private static void AssertSameContents(BpfMapDefinition def, KernelObject kernel, EngineObject engine)
     {
         var expected = kernel.Dump(def.Name)

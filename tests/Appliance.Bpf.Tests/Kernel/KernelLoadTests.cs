@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using Appliance.Bpf.Tests.Elf;
 using Appliance.TestSupport;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace Appliance.Bpf.Tests.Kernel;
 
@@ -10,7 +9,7 @@ namespace Appliance.Bpf.Tests.Kernel;
 /// instructions with our maps and computes what the C source says, the loader's map parsing, global
 /// data and relocations are right.</summary>
 [Collection(KernelCollection.Name)]
-public class KernelLoadTests(ITestOutputHelper output)
+public class KernelLoadTests
 {
     public static TheoryData<string> AllObjects() =>
         new(TestObjects.Examples.Concat(TestObjects.Examples.Select(e => e + "@v1")).Concat(["test:subprog_globals", "test:legacy_maps", "test:maps_zoo", "test:ctx_helpers", "test:tail_calls"]));
@@ -159,25 +158,5 @@ public class KernelLoadTests(ITestOutputHelper output)
         Assert.Equal(0u, k.Run("vlan_tag", PacketBuilder.Arp()).Retval);
         Assert.Equal(0u, k.Run("vlan_tag", PacketBuilder.Ipv4(PacketBuilder.Udp, [1, 1, 1, 1], [2, 2, 2, 2], 1, 2, 0, vlan: 5)).Retval);
         Assert.Equal(1UL, BitConverter.ToUInt64(k.Lookup(".bss", new byte[4])!));
-    }
-
-    /// <summary>Not an assertion on speed: prints the kernel's ns per run (JIT) of each example, the
-    /// reference the appliance's interpreter is compared with in benchmarks.</summary>
-    [PrivilegedFact]
-    public void PrintsKernelNanosecondsPerRun()
-    {
-        foreach (var name in TestObjects.Examples)
-        {
-            var obj = TestObjects.LoadExample(name);
-            using var k = KernelObject.Load(obj);
-            foreach (int size in new[] { 64, 1500 })
-            {
-                var frame = PacketBuilder.Ipv4(PacketBuilder.Tcp, [10, 0, 0, 1], [10, 0, 0, 2], 1000, 443, size - 54);
-                var once = k.Run(obj.Programs[0].Name, frame);
-                var r = k.Run(obj.Programs[0].Name, frame, repeat: 100_000);
-                Assert.Equal(once.Retval, r.Retval);
-                output.WriteLine($"kernel {name,-13} {size,5} B: {r.DurationNs,4} ns/run (BPF_PROG_TEST_RUN repeat=100000, retval {(int)r.Retval})");
-            }
-        }
     }
 }
