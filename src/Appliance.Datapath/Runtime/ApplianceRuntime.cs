@@ -92,7 +92,7 @@ public sealed class ApplianceRuntime : IDisposable
 
         int headroom = Config.Pairs.Count == 0 ? 0 : Config.Pairs.Max(p => p.Headroom);
         CheckFrameRoom(headroom);
-        var specs = Config.Ports.Select(p => new XskPortSpec(p.Name))
+        var specs = Config.Ports.Select(p => new XskPortSpec(p.Name, AttachSteering: false))
             .Concat(Config.Pairs.Select(p => new XskPortSpec(p.Name))).ToArray();
         var xsk = XskPortSet.Open(specs, new XskOptions { Headroom = (uint)((headroom + 63) & ~63) }, options.XdpMode,
             log: m => Log.Info("xsk", m));
@@ -100,7 +100,7 @@ public sealed class ApplianceRuntime : IDisposable
         var ports = new PortRuntime[Config.Ports.Count];
         try
         {
-            for (int i = 0; i < ports.Length; i++) ports[i] = ClaimPortSteering(i, portLinks[i], pairs, xsk);
+            for (int i = 0; i < ports.Length; i++) ports[i] = ClaimPortSteering(i, portLinks[i], pairs, xsk, options.XdpMode);
         }
         catch
         {
@@ -192,14 +192,13 @@ public sealed class ApplianceRuntime : IDisposable
         }
     }
 
-    private PortRuntime ClaimPortSteering(int i, LinkInfo link, PairRuntime[] pairs, XskPortSet xsk)
+    /// <summary>The port's only XDP program: claimed MACs and the socket registered before it attaches, so group and
+    /// unclaimed frames never reach AF_XDP.</summary>
+    private PortRuntime ClaimPortSteering(int i, LinkInfo link, PairRuntime[] pairs, XskPortSet xsk, XdpModePreference xdpMode)
     {
         var pc = Config.Ports[i];
         var socket = xsk.Ports[i];
-        var mode = socket.Steering?.Mode ?? XdpAttachMode.Generic;
-        socket.Steering?.Dispose();
-        socket.Steering = null;
-        var steering = ClaimedMacSteering.Attach(pc.Name, link.Index, mode, pc.Unclaimed == UnclaimedPolicy.Drop);
+        var steering = ClaimedMacSteering.Create(pc.Name, link.Index, pc.Unclaimed == UnclaimedPolicy.Drop);
         _cleanup.Add(steering);
         steering.Register(socket.Queue, socket.Socket.Fd);
         var l2 = pairs.Where(p => p.UplinkPort == i && p.Config.Mode == PairMode.L2).Select(p => p.Index).ToArray();
@@ -209,6 +208,8 @@ public sealed class ApplianceRuntime : IDisposable
             configured[p] = pairs[p].TenantMac;
             steering.Claim(pairs[p].TenantMac);
         }
+        steering.AttachLink(xdpMode);
+        var mode = steering.Mode;
         var mac = link.Mac is null ? default : MacAddress48.Read(link.Mac.GetAddressBytes());
         Log.Info("runtime", "port claimed", ("port", pc.Name), ("xdp", mode.ToString().ToLowerInvariant()), ("pairs", l2.Length),
             ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));

@@ -5,8 +5,8 @@ using Appliance.Interop;
 namespace Appliance.Datapath.Runtime;
 
 /// <summary>The XDP side of one port: <see cref="ClaimedMacProgram"/> with its claimed-MAC hash map and its own
-/// XSKMAP, attached with a bpf_link (detached by the kernel if the process dies). It replaces the generic
-/// steering <see cref="Xsk.XskPortSet"/> attaches, in the same XDP mode. Dispose detaches and frees it.</summary>
+/// XSKMAP, attached with a bpf_link (detached by the kernel if the process dies). The port's socket is opened
+/// without the generic steering (<see cref="Xsk.XskPortSpec.AttachSteering"/> false); this is its only XDP program. Dispose detaches and frees it.</summary>
 public sealed class ClaimedMacSteering : IDisposable
 {
     public const int MaxClaimed = 4096;
@@ -14,24 +14,26 @@ public sealed class ClaimedMacSteering : IDisposable
     private int _claimedFd = -1, _xskFd = -1, _progFd = -1, _linkFd = -1;
 
     public string InterfaceName { get; }
-    public XdpAttachMode Mode { get; }
+    /// <summary>The mode <see cref="AttachLink"/> attached in.</summary>
+    public XdpAttachMode Mode { get; private set; }
+    private readonly int _ifindex;
 
-    private ClaimedMacSteering(string interfaceName, XdpAttachMode mode)
+    private ClaimedMacSteering(string interfaceName, int ifindex)
     {
         InterfaceName = interfaceName;
-        Mode = mode;
+        _ifindex = ifindex;
     }
 
-    public static ClaimedMacSteering Attach(string interfaceName, int ifindex, XdpAttachMode mode, bool dropUnclaimed)
+    /// <summary>Creates the maps and loads the program without attaching it: register the socket and claim the
+    /// MACs first, then <see cref="AttachLink"/>, so no frame reaches AF_XDP before the claims are in place.</summary>
+    public static ClaimedMacSteering Create(string interfaceName, int ifindex, bool dropUnclaimed)
     {
-        var s = new ClaimedMacSteering(interfaceName, mode);
+        var s = new ClaimedMacSteering(interfaceName, ifindex);
         try
         {
             s._claimedFd = BpfSyscall.CreateMap(BpfSyscall.MapTypeHash, ClaimedMacProgram.KeySize, 4, MaxClaimed, "mapp_claimed");
             s._xskFd = BpfSyscall.CreateMap(BpfSyscall.MapTypeXskMap, 4, 4, XdpSteering.MapEntries, "mapp_xsks");
             s._progFd = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeXdp, ClaimedMacProgram.Build(s._claimedFd, s._xskFd, dropUnclaimed), "mapp_claimed");
-            s._linkFd = BpfSyscall.CreateXdpLink(s._progFd, ifindex,
-                mode == XdpAttachMode.Native ? XdpFlags.DrvMode : XdpFlags.SkbMode, interfaceName);
             return s;
         }
         catch
@@ -39,6 +41,26 @@ public sealed class ClaimedMacSteering : IDisposable
             s.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Attaches the program with a bpf_link: native XDP when asked or (Auto) when the driver has it, else generic.</summary>
+    public void AttachLink(XdpModePreference preference)
+    {
+        if (_linkFd >= 0) throw new InvalidOperationException($"the claimed-MAC steering of {InterfaceName} is already attached");
+        if (preference != XdpModePreference.Generic)
+        {
+            try
+            {
+                _linkFd = BpfSyscall.CreateXdpLink(_progFd, _ifindex, XdpFlags.DrvMode, InterfaceName);
+                Mode = XdpAttachMode.Native;
+                return;
+            }
+            catch (PlatformException e) when (e.Errno == Errno.EOPNOTSUPP && preference == XdpModePreference.Auto)
+            {
+            }
+        }
+        _linkFd = BpfSyscall.CreateXdpLink(_progFd, _ifindex, XdpFlags.SkbMode, InterfaceName);
+        Mode = XdpAttachMode.Generic;
     }
 
     /// <summary>Steers queue <paramref name="queue"/>'s claimed frames to the socket <paramref name="socketFd"/>.</summary>

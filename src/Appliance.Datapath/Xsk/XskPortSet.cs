@@ -6,7 +6,8 @@ namespace Appliance.Datapath.Xsk;
 /// <summary>Opens the AF_XDP ports for a list of interface queues and owns them with their UMEMs (afxdp.md §13):
 /// a zero-copy port gets a UMEM of its own; every copy-mode port joins one shared copy-mode UMEM (the first one
 /// registers it, the others bind with XDP_SHARED_UMEM), so frames move between copy-mode ports unchanged and a
-/// frame crossing UMEMs is copied exactly once. Each interface gets its XSKMAP and steering program.</summary>
+/// frame crossing UMEMs is copied exactly once. Each interface gets its XSKMAP and steering program, unless its spec says the
+/// caller attaches its own.</summary>
 public sealed class XskPortSet : IDisposable
 {
     private readonly List<XskPort> _ports = [];
@@ -51,6 +52,13 @@ public sealed class XskPortSet : IDisposable
 
     private void AddPort(int index, XskPortSpec spec, XdpModePreference xdpMode, IXdpNetlinkAttacher? netlinkFallback)
     {
+        if (!spec.AttachSteering)
+        {
+            var bare = OpenPort(index, spec);
+            _ports.Add(bare);
+            _log(bare.Describe());
+            return;
+        }
         // Attach first: a second instance on the same interface fails here at once with EBUSY.
         var steering = XdpSteering.Attach(spec.InterfaceName, xdpMode, netlinkFallback);
         try

@@ -27,4 +27,19 @@ public sealed class XskPortSetTests
         Assert.Equal(Errno.ENODEV, e.Errno);
         Assert.Contains("mapp-nonexist", e.Message);
     }
+
+    [PrivilegedFact]
+    public void A_port_whose_caller_attaches_its_own_steering_gets_no_xdp_program()
+    {
+        using var t = new ForwardTopology();
+        using (var set = XskPortSet.Open([new XskPortSpec(t.In, AttachSteering: false), new XskPortSpec(t.Out)]))
+        {
+            Assert.Null(set.Ports[0].Steering);
+            Assert.NotNull(set.Ports[1].Steering);
+            Assert.True(set.Ports[0].Socket.Fd >= 0);
+            Assert.DoesNotContain("prog/xdp", Shell.Check("ip", "-d", "link", "show", t.In));
+            Assert.Contains("prog/xdp", Shell.Check("ip", "-d", "link", "show", t.Out));
+        }
+        Assert.DoesNotContain("prog/xdp", Shell.Check("ip", "-d", "link", "show", t.Out));
+    }
 }
