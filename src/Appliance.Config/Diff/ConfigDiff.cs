@@ -35,7 +35,8 @@ public static class ConfigDiff
     {
         var ctx = ConfigJsonContext.Default;
         var parts = PairChangeParts.None;
-        if (a.Mode != b.Mode || a.Headroom != b.Headroom || a.Tailroom != b.Tailroom || !Same(a.Tenant, b.Tenant, ctx.TenantConfig))
+        if (a.Mode != b.Mode || a.Headroom != b.Headroom || a.Tailroom != b.Tailroom || a.PrimaryInterface != b.PrimaryInterface
+            || !Same(a.Tenant, b.Tenant, ctx.TenantConfig))
             parts |= PairChangeParts.Interface;
         if (a.Uplink != b.Uplink) parts |= PairChangeParts.Uplink;
         if (a.Primary.Policy != b.Primary.Policy || a.Peer.Policy != b.Peer.Policy) parts |= PairChangeParts.Policy;

@@ -13,6 +13,12 @@ public sealed record PairConfig
 
     public required TenantConfig Tenant { get; init; }
 
+    /// <summary>Adopt an existing veth instead of creating one: the primary end already exists under this name in
+    /// the appliance's namespace and its veth peer is the tenant's interface (tenant.netns/tenant.interface). The
+    /// appliance neither creates, moves, re-addresses nor deletes them (e.g. a veth made by a container runtime).
+    /// Null (default): the appliance creates the veth and names the primary end after the pair.</summary>
+    public string? PrimaryInterface { get; set; }
+
     /// <summary>Bytes reserved in front of every frame so programs can push headers.</summary>
     public int Headroom { get; set; }
 
