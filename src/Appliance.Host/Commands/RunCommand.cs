@@ -5,20 +5,22 @@ using Appliance.Host.Leds;
 
 namespace Appliance.Host.Commands;
 
-/// <summary>`meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic]`:
+/// <summary>`meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic] [--last-good-after SECONDS]`:
 /// the appliance (<see cref="ApplianceHost"/>, the same body `init` supervises on a board) in the foreground as a
 /// service. Prints "meta-appliance: forwarding (N ports, M pairs)" on stdout when frames flow, logs on stderr,
 /// and on SIGINT/SIGTERM stops and deletes everything it created. SIGHUP (or `meta-appliance reload`) re-reads the
-/// config and applies changed chains. An invalid config falls back to config.last-good.json beside it.
+/// config and applies changed chains. After the config has run healthy for --last-good-after seconds (30) it is saved
+/// beside it as config.last-good.json; a later start with an invalid config falls back to that copy.
 /// Exit 0 after a clean stop, 1 when the config or the setup fails or the datapath stops, 2 on bad usage.</summary>
 public static class RunCommand
 {
-    public const string Usage = "usage: meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic]";
+    public const string Usage = "usage: meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic] [--last-good-after SECONDS]";
 
     public static int Run(string[] args)
     {
         string? file = null, objects = null, socket = null;
         var xdp = XdpModePreference.Auto;
+        var lastGoodAfter = TimeSpan.FromSeconds(30);
         for (int i = 0; i < args.Length; i++)
         {
             string? Value() => i + 1 < args.Length ? args[++i] : null;
@@ -36,6 +38,11 @@ public static class RunCommand
                         default: return UsageError("--xdp-mode takes auto, native or generic");
                     }
                     break;
+                case "--last-good-after":
+                    if (!double.TryParse(Value(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds < 0)
+                        return UsageError("--last-good-after takes a number of seconds (default 30)");
+                    lastGoodAfter = TimeSpan.FromSeconds(seconds);
+                    break;
                 default: return UsageError($"unexpected argument '{args[i]}'");
             }
         }
@@ -48,6 +55,7 @@ public static class RunCommand
             ObjectDirectory = objects,
             SocketPath = socket,
             XdpMode = xdp,
+            LastGoodAfter = lastGoodAfter,
             LogName = "run",
         }, log);
 

@@ -21,6 +21,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
     {
         var state = run.State;
         state.Stage = BootStage.ReadingConfig;
+        var loadedText = ReadText(options.ConfigPath);
         var (config, health, baseDirectory) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name);
         state.ConfigHealth = health;
         var leds = config is not null && config.Leds.Lines.Count > 0 ? LedConfigMapping.ToSetup(config.Leds) : BoardLeds();
@@ -70,9 +71,15 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         Console.Out.WriteLine($"meta-appliance: forwarding ({runtime.Topology.Ports.Length} ports, {runtime.Topology.Pairs.Length} pairs)");
         Console.Out.Flush();
         run.ReportStarted();
-        while (!run.Stopping.WaitHandle.WaitOne(500))
+        var lastGood = health == ConfigHealth.Ok && loadedText is not null
+            ? new LastGoodKeeper(options.ConfigPath, loadedText, options.LastGoodAfter, MonotonicTimeSource.Instance, log, Name)
+            : null;
+        while (!run.Stopping.WaitHandle.WaitOne(options.HealthCheckInterval))
+        {
             if (!runtime.Engine.IsRunning)
                 throw new InvalidOperationException($"the forwarding worker stopped: {runtime.Engine.WorkerFailure?.Message ?? "no reason given"}");
+            lastGood?.Observe(runtime.Engine.IsRunning);
+        }
         state.Stage = BootStage.Stopping;
         log.WriteLine($"{Name}: level=info msg=\"stopping\"");
     }
@@ -99,6 +106,19 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             }
             if (name != "lo") links.SetPromiscuous(name, true);
             links.SetUp(name, true);
+        }
+    }
+
+    /// <summary>The config file's text as it is loaded now (what last-good saves), or null when unreadable.</summary>
+    private static string? ReadText(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // the loader reports it
         }
     }
 

@@ -26,6 +26,12 @@ public sealed record ApplianceHostOptions
     /// until stopped (init must never exit); false fails the start (<see cref="ConfigUnusableException"/>).</summary>
     public bool StayUpWithoutConfig { get; init; }
 
+    /// <summary>How long the user's config must run healthy before it is saved as config.last-good.json (SPEC §4).</summary>
+    public TimeSpan LastGoodAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the running appliance checks its datapath and its health.</summary>
+    public TimeSpan HealthCheckInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>The board profile (board.env) whose LEDs are used when the config has none or is unusable.</summary>
     public string? BoardEnvPath { get; init; }
 }

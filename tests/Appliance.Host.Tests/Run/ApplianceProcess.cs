@@ -20,10 +20,11 @@ public sealed class ApplianceProcess : IDisposable
         Socket = socket;
     }
 
-    public static ApplianceProcess Start(string configFile, string socket)
+    public static ApplianceProcess Start(string configFile, string socket, params string[] extraArgs)
     {
         var psi = new ProcessStartInfo(RepoPaths.Binary("linux-x64")) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "run", "--config", configFile, "--socket", socket }) psi.ArgumentList.Add(a);
+        foreach (var a in extraArgs) psi.ArgumentList.Add(a);
         var p = new Process { StartInfo = psi };
         var ap = new ApplianceProcess(p, socket);
         p.OutputDataReceived += (_, e) =>

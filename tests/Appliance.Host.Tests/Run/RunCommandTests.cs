@@ -123,6 +123,32 @@ public sealed class RunCommandTests
         Assert.Contains("not valid", r.StdErr);
     }
 
+    [PrivilegedFact]
+    public void AConfigThatRanHealthyIsTheFallbackForALaterInvalidOne()
+    {
+        using var board = new RunBoard();
+        board.WriteConfig(peerPolicy: "pass");
+        var lastGood = Path.Combine(board.Folder, "config.last-good.json");
+        using (var first = ApplianceProcess.Start(board.ConfigFile, board.Socket, "--last-good-after", "1"))
+        {
+            first.WaitReady();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!File.Exists(lastGood) && DateTime.UtcNow < deadline) Thread.Sleep(100);
+            Assert.True(File.Exists(lastGood), "no last-good copy after 1 s of health\n" + first.Output);
+            Assert.Equal(File.ReadAllText(board.ConfigFile), File.ReadAllText(lastGood));
+            Assert.Contains("saved as the last known good config", first.StdErr);
+            Assert.Equal(0, first.Signal(15));
+        }
+
+        File.WriteAllText(board.ConfigFile, File.ReadAllText(board.ConfigFile).Replace("\"policy\": \"pass\"", "\"policy\": \"maybe\""));
+        using var second = ApplianceProcess.Start(board.ConfigFile, board.Socket);
+        second.WaitReady();
+        Assert.Contains("running the last known good", second.StdErr);
+        Assert.Contains("config.json:", second.StdErr); // why: the error with its location
+        Assert.True(board.TenantPings(), "the last-good config forwards\n" + second.Output);
+        Assert.Equal(0, second.Signal(15));
+    }
+
     private static string Ok(Shell.Result r)
     {
         Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\nstdout: {r.StdOut}\nstderr: {r.StdErr}");

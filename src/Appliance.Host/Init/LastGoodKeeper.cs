@@ -1,0 +1,43 @@
+using Appliance.Host.Leds;
+
+namespace Appliance.Host.Init;
+
+/// <summary>Last known good (SPEC §4): once the config the appliance started from has run healthy (datapath up,
+/// no fault) for <c>healthyFor</c> without a break, its text as loaded is saved beside the original as
+/// config.last-good.json (written to a temporary file and renamed, so a power cut never leaves half a file).
+/// Saved at most once per start; a fallback start (already running the last-good copy) saves nothing.</summary>
+public sealed class LastGoodKeeper(string configPath, string loadedText, TimeSpan healthyFor, ITimeSource time, TextWriter log, string logName = "run")
+{
+    private TimeSpan? _healthySince;
+
+    public bool Saved { get; private set; }
+
+    public string LastGoodPath { get; } = ConfigSelection.LastGoodPathFor(configPath);
+
+    /// <summary>Called regularly while running with whether the appliance is healthy right now.</summary>
+    public void Observe(bool healthy)
+    {
+        if (Saved) return;
+        if (!healthy)
+        {
+            _healthySince = null;
+            return;
+        }
+        var now = time.Now;
+        _healthySince ??= now;
+        if (now - _healthySince.Value < healthyFor) return;
+        Saved = true;
+        try
+        {
+            if (File.Exists(LastGoodPath) && File.ReadAllText(LastGoodPath) == loadedText) return;
+            var temporary = LastGoodPath + ".tmp";
+            File.WriteAllText(temporary, loadedText);
+            File.Move(temporary, LastGoodPath, overwrite: true);
+            log.WriteLine($"{logName}: level=info file={LastGoodPath} msg=\"{configPath} ran healthy for {healthyFor.TotalSeconds:0.###} s; saved as the last known good config\"");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.WriteLine($"{logName}: level=warn file={LastGoodPath} msg=\"could not save the last known good config: {e.Message}; the next invalid config will have no fallback\"");
+        }
+    }
+}
