@@ -14,6 +14,7 @@ namespace Appliance.Datapath.Runtime;
 /// tenant end in its namespace with the configured name, MAC, MTU and addresses, up, TX checksum offload off; the
 /// primary end, named after the pair, with XDP + AF_XDP), chains built in config order, the forwarding worker
 /// (<see cref="PairFrameHandler"/>), the <see cref="GroupFrameFlooder"/> and a carrier watcher started.
+/// An adopted pair (config primaryInterface) uses an existing veth as it is and leaves it in place.
 /// <see cref="Dispose"/> stops everything and deletes what it created (interfaces, namespaces it created, XDP);
 /// what a killed run left behind is swept at the next start.</summary>
 public sealed class ApplianceRuntime : IDisposable
@@ -84,7 +85,7 @@ public sealed class ApplianceRuntime : IDisposable
             var pc = Config.Pairs[i];
             if (!portIndex.TryGetValue(pc.Uplink, out int uplink))
                 throw new RuntimeSetupException($"pair '{pc.Name}': uplink '{pc.Uplink}' is not one of the ports ({string.Join(", ", portIndex.Keys)})");
-            pairs[i] = CreatePair(i, pc, uplink);
+            pairs[i] = pc.PrimaryInterface is null ? CreatePair(i, pc, uplink) : AdoptPair(i, pc, uplink);
             pairs[i].PrimaryPort = Config.Ports.Count + i;
             BuildChain(pairs[i].Primary, pc.Primary, pc.Name, "primary");
             BuildChain(pairs[i].Peer, pc.Peer, pc.Name, "peer");
@@ -93,7 +94,7 @@ public sealed class ApplianceRuntime : IDisposable
         int headroom = Config.Pairs.Count == 0 ? 0 : Config.Pairs.Max(p => p.Headroom);
         CheckFrameRoom(headroom);
         var specs = Config.Ports.Select(p => new XskPortSpec(p.Name, AttachSteering: false))
-            .Concat(Config.Pairs.Select(p => new XskPortSpec(p.Name))).ToArray();
+            .Concat(pairs.Select(p => new XskPortSpec(p.PrimaryName))).ToArray();
         var xsk = XskPortSet.Open(specs, new XskOptions { Headroom = (uint)((headroom + 63) & ~63) }, options.XdpMode,
             log: m => Log.Info("xsk", m));
 
@@ -169,6 +170,39 @@ public sealed class ApplianceRuntime : IDisposable
         pair.PrimaryMac = MacAddress48.Read(primary.Mac!.GetAddressBytes());
         Log.Info("runtime", "pair created", ("pair", pc.Name), ("tenant", $"{t.Netns}/{t.Interface}"), ("mac", pair.TenantMac),
             ("uplink", pc.Uplink));
+        return pair;
+    }
+
+    /// <summary>Takes over an existing veth (config primaryInterface): the primary end by its name here, the tenant's
+    /// end as it is in its namespace (its ifindex and MAC for classification). Nothing is created, moved,
+    /// re-addressed or deleted; only a primary end that is down is set up (XDP needs it up).</summary>
+    private PairRuntime AdoptPair(int index, PairConfig pc, int uplink)
+    {
+        var t = pc.Tenant;
+        string name = pc.PrimaryInterface!;
+        var primary = _links!.TryGet(name) ?? throw new RuntimeSetupException(
+            $"pair '{pc.Name}': primaryInterface '{name}' does not exist in this network namespace (check `ip link`; an adopted veth must exist before the appliance starts)");
+        if (!NetworkNamespace.Exists(t.Netns))
+            throw new RuntimeSetupException($"pair '{pc.Name}': tenant namespace '{t.Netns}' does not exist (an adopted pair's tenant must already be there; check `ip netns`)");
+        var pair = new PairRuntime(index, pc, uplink);
+        using (var inside = new LinkManager(t.Netns))
+        {
+            var tenant = inside.TryGet(t.Interface) ?? throw new RuntimeSetupException(
+                $"pair '{pc.Name}': tenant interface '{t.Interface}' does not exist in namespace '{t.Netns}' (it must be the veth peer of '{name}')");
+            if (tenant.Mac is null)
+                throw new RuntimeSetupException($"pair '{pc.Name}': tenant interface '{t.Netns}/{t.Interface}' has no MAC address; an l2 pair needs an Ethernet veth");
+            pair.TenantIfindex = tenant.Index;
+            pair.TenantMac = MacAddress48.Read(tenant.Mac.GetAddressBytes());
+        }
+        if (!primary.IsUp)
+        {
+            _links.SetUp(name, true);
+            primary = _links.Get(name);
+        }
+        pair.PrimaryIfindex = primary.Index;
+        pair.PrimaryMac = MacAddress48.Read(primary.Mac!.GetAddressBytes());
+        Log.Info("runtime", "pair adopted", ("pair", pc.Name), ("primary", name), ("tenant", $"{t.Netns}/{t.Interface}"),
+            ("mac", pair.TenantMac), ("uplink", pc.Uplink));
         return pair;
     }
 

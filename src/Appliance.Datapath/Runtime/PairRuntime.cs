@@ -24,8 +24,11 @@ public sealed class PairRuntime
     public PairSide Primary { get; }
     public PairSide Peer { get; }
 
-    /// <summary>The primary end (in the appliance's namespace): its name is the pair's name.</summary>
-    public string PrimaryName => Config.Name;
+    /// <summary>The primary end (in the appliance's namespace): the pair's name, or the adopted veth end's name.</summary>
+    public string PrimaryName => Config.PrimaryInterface ?? Config.Name;
+
+    /// <summary>The veth existed before the appliance (config primaryInterface): never created, moved, re-addressed or deleted.</summary>
+    public bool Adopted => Config.PrimaryInterface is not null;
     public int PrimaryIfindex { get; internal set; }
     public MacAddress48 PrimaryMac { get; internal set; }
     /// <summary>Engine port index of the primary end's AF_XDP socket.</summary>
