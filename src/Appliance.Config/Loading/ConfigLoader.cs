@@ -6,8 +6,10 @@ namespace Appliance.Config;
 /// <summary>
 /// Loads a config file: encoding → JSON syntax → structure (against the source-generated model metadata)
 /// → deserialization with System.Text.Json source generation → semantic rules → (optionally) object files.
-/// Every stage reports all the problems it finds as located <see cref="ConfigError"/>s; a stage runs only
-/// when the one before it found none, because its input would not be trustworthy.
+/// Every stage reports all the problems it finds as located <see cref="ConfigError"/>s. Encoding and syntax
+/// errors stop the load (there is no tree to check). Structure errors do not stop the semantic rules: they
+/// run on the sound part of the file (<see cref="SoundPartValidation"/>). Object files are inspected only
+/// for a config without any other error.
 /// </summary>
 public static class ConfigLoader
 {
@@ -45,8 +47,14 @@ public static class ConfigLoader
         if (tree is null) return Failed(errors, baseDirectory, null);
 
         var map = new ConfigSourceMap(fileName);
-        new StructureChecker(source, ConfigJsonContext.Default.Options, map, errors).Check(tree, typeof(ApplianceConfig), new JsonPathBuilder(), nullAllowed: false);
-        if (errors.Count > 0) return Failed(errors, baseDirectory, map);
+        var unsound = new UnsoundParts();
+        var soundTree = new StructureChecker(source, ConfigJsonContext.Default.Options, map, errors, unsound)
+            .Check(tree, typeof(ApplianceConfig), new JsonPathBuilder(), nullAllowed: false);
+        if (errors.Count > 0)
+        {
+            if (soundTree is not null) errors.AddRange(SoundPartValidation.Run(soundTree, unsound, map));
+            return Failed(errors, baseDirectory, map);
+        }
 
         var config = Deserialize(source, errors);
         if (config is null) return Failed(errors, baseDirectory, map);

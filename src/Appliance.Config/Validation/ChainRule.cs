@@ -30,7 +30,7 @@ internal sealed class ChainRule : IConfigRule
             string path = $"{at}.chain[{k}].program";
             if (!programs.TryGetValue(name, out var program))
             {
-                issues.Add(path, $"unknown program \"{name}\" ({NameList.ExpectedOneOf(programs.Keys, "programs")})");
+                issues.AddUnknownReference(path, name, $"unknown program \"{name}\" ({NameList.ExpectedOneOf(programs.Keys, "programs")})");
                 continue;
             }
             if (!seen.TryAdd(name, k))

@@ -1,0 +1,38 @@
+namespace Appliance.Config;
+
+/// <summary>
+/// What the structure check left out of the sound tree: member values it removed and array elements it
+/// dropped. Semantic findings on the sound tree are mapped back to the file's own paths through it, and
+/// findings that are only a consequence of something left out are recognised by it.
+/// </summary>
+internal sealed class UnsoundParts
+{
+    private readonly List<string> _removedValues = [];
+    private readonly Dictionary<string, List<int>> _keptIndices = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _droppedDefinitionNames = new(StringComparer.Ordinal);
+    private bool _droppedNamelessDefinition;
+
+    /// <summary>A member value (or dictionary entry) at <paramref name="path"/> was removed; its owner kept its default.</summary>
+    public void RemovedValue(string path) => _removedValues.Add(path);
+
+    /// <summary>An array element was dropped; if its element type is a named definition, its name (when readable) still counts as defined.</summary>
+    public void DroppedDefinition(string? name)
+    {
+        if (name is null) _droppedNamelessDefinition = true;
+        else _droppedDefinitionNames.Add(name);
+    }
+
+    /// <summary>The array at <paramref name="arrayPath"/> lost elements; these are the original indices of the ones kept, in order.</summary>
+    public void KeptElements(string arrayPath, List<int> originalIndices) => _keptIndices[arrayPath] = originalIndices;
+
+    /// <summary>Original index of each kept element, by the original path of its array (only arrays that lost elements).</summary>
+    public IReadOnlyDictionary<string, List<int>> KeptIndices => _keptIndices;
+
+    /// <summary>Whether <paramref name="originalPath"/> is a removed value or lies inside one: anything found there is a consequence of the removal.</summary>
+    public bool Covers(string originalPath) =>
+        _removedValues.Any(removed => originalPath.StartsWith(removed, StringComparison.Ordinal)
+                                      && (originalPath.Length == removed.Length || originalPath[removed.Length] is '.' or '['));
+
+    /// <summary>Whether a dropped definition may carry <paramref name="name"/>, so a reference to it must not be called unknown.</summary>
+    public bool MayDefine(string name) => _droppedNamelessDefinition || _droppedDefinitionNames.Contains(name);
+}
