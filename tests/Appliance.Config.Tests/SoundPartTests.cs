@@ -88,6 +88,14 @@ public class SoundPartTests
     }
 
     [Fact]
+    public void ADefinitionWithAnUnreadableNameExcusesOnlyReferencesIntoItsOwnList()
+    {
+        // An LED line is not something an uplink can name, so its unreadable name does not hide the dangling uplink.
+        string text = ConfigTexts.Replace(ConfigTexts.With("\"name\": \"status\"", "\"name\": 3"), "\"uplink\": \"eth0\"", "\"uplink\": \"eth9\"");
+        Assert.Equal(["$.leds.lines[0].name", "$.pairs[0].uplink"], ConfigTexts.Load(text).Errors.Select(e => e.JsonPath));
+    }
+
+    [Fact]
     public void ARemovedValueCausesNoFollowOnError()
     {
         // Without its addresses the l3 pair would have none, which is a rule; that must not be reported.
@@ -123,6 +131,17 @@ public class SoundPartTests
             Expect(text, "{ \"program\": \"gone\" }", "\"gone\"", "$.pairs[2].primary.chain[1].program",
                 "unknown program \"gone\" (the config defines no programs)"),
         ], errors);
+    }
+
+    [Fact]
+    public void PathsQuotedInMessagesKeepTheFilesIndices()
+    {
+        string text = ConfigTexts.With("\"allowed_ports\": [{ \"key\": 22, \"value\": 0 }]",
+            "\"allowed_ports\": [{ \"value\": 0 }, { \"key\": 22, \"value\": 0 }, { \"key\": 22, \"value\": 1 }]");
+        var errors = ConfigTexts.Load(text).Errors;
+        Assert.Equal(["$.programs[0].maps.allowed_ports[0].key", "$.programs[0].maps.allowed_ports[2].key"], errors.Select(e => e.JsonPath));
+        Assert.Equal("key 22 is already set by $.programs[0].maps.allowed_ports[1]", errors[1].Message);
+        Assert.Equal(ConfigTexts.At(text, "{ \"key\": 22, \"value\": 1 }", "22"), (errors[1].Line, errors[1].Column));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ internal static class SoundPartValidation
         var errors = new List<ConfigError>();
         for (int i = 0; i < issues.Items.Count; i++)
         {
-            if (issues.UnknownNameOf(i) is { } name && unsound.MayDefine(name)) continue;
+            if (issues.UnknownReferenceOf(i) is { } reference && unsound.MayDefine(reference)) continue;
             var (soundPath, message) = issues.Items[i];
             string path = SoundPathTranslator.ToOriginalPath(soundPath, unsound.KeptIndices);
             if (unsound.Covers(path)) continue;

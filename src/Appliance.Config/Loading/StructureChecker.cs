@@ -97,7 +97,7 @@ internal sealed class StructureChecker(SourceText source, JsonSerializerOptions 
                 sound.Items.Add(item);
                 kept.Add(i);
             }
-            else if (namedDefinitions) unsound.DroppedDefinition(WrittenName(node.Items[i]));
+            else if (namedDefinitions) unsound.DroppedDefinition(path.ToString(), WrittenName(node.Items[i]));
         }
         if (kept.Count < node.Items.Count) unsound.KeptElements(path.ToString(), kept);
         return sound;

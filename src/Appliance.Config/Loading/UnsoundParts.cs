@@ -9,17 +9,17 @@ internal sealed class UnsoundParts
 {
     private readonly List<string> _removedValues = [];
     private readonly Dictionary<string, List<int>> _keptIndices = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _droppedDefinitionNames = new(StringComparer.Ordinal);
-    private bool _droppedNamelessDefinition;
+    private readonly HashSet<(string List, string Name)> _droppedDefinitions = [];
+    private readonly HashSet<string> _listsWithNamelessDrops = new(StringComparer.Ordinal);
 
     /// <summary>A member value (or dictionary entry) at <paramref name="path"/> was removed; its owner kept its default.</summary>
     public void RemovedValue(string path) => _removedValues.Add(path);
 
-    /// <summary>An array element was dropped; if its element type is a named definition, its name (when readable) still counts as defined.</summary>
-    public void DroppedDefinition(string? name)
+    /// <summary>A named definition was dropped from the list at <paramref name="listPath"/>; its name (null when unreadable) still counts as defined.</summary>
+    public void DroppedDefinition(string listPath, string? name)
     {
-        if (name is null) _droppedNamelessDefinition = true;
-        else _droppedDefinitionNames.Add(name);
+        if (name is null) _listsWithNamelessDrops.Add(listPath);
+        else _droppedDefinitions.Add((listPath, name));
     }
 
     /// <summary>The array at <paramref name="arrayPath"/> lost elements; these are the original indices of the ones kept, in order.</summary>
@@ -33,6 +33,7 @@ internal sealed class UnsoundParts
         _removedValues.Any(removed => originalPath.StartsWith(removed, StringComparison.Ordinal)
                                       && (originalPath.Length == removed.Length || originalPath[removed.Length] is '.' or '['));
 
-    /// <summary>Whether a dropped definition may carry <paramref name="name"/>, so a reference to it must not be called unknown.</summary>
-    public bool MayDefine(string name) => _droppedNamelessDefinition || _droppedDefinitionNames.Contains(name);
+    /// <summary>Whether a definition dropped from one of the lists the reference looks in may carry its name, so it must not be called unknown.</summary>
+    public bool MayDefine(UnknownReference reference) =>
+        reference.DefinedIn.Any(list => _listsWithNamelessDrops.Contains(list) || _droppedDefinitions.Contains((list, reference.Name)));
 }

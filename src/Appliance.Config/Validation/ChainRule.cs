@@ -30,7 +30,7 @@ internal sealed class ChainRule : IConfigRule
             string path = $"{at}.chain[{k}].program";
             if (!programs.TryGetValue(name, out var program))
             {
-                issues.AddUnknownReference(path, name, $"unknown program \"{name}\" ({NameList.ExpectedOneOf(programs.Keys, "programs")})");
+                issues.AddUnknownReference(path, $"unknown program \"{name}\" ({NameList.ExpectedOneOf(programs.Keys, "programs")})", name, "$.programs");
                 continue;
             }
             if (!seen.TryAdd(name, k))

@@ -20,9 +20,9 @@ internal sealed class LedRule : IConfigRule
                 issues.Add($"{at}.line", $"line {led.Line} of chip \"{led.Chip}\" is already driven by $.leds.lines[{lineOwner[(led.Chip, led.Line)]}]");
             var trigger = led.Trigger;
             if (trigger.Kind == LedTriggerKind.Link && !ports.Contains(trigger.Target!, StringComparer.Ordinal))
-                issues.AddUnknownReference($"{at}.trigger", trigger.Target!, $"unknown port \"{trigger.Target}\" in \"{trigger}\" ({NameList.ExpectedOneOf(ports, "ports")})");
+                issues.AddUnknownReference($"{at}.trigger", $"unknown port \"{trigger.Target}\" in \"{trigger}\" ({NameList.ExpectedOneOf(ports, "ports")})", trigger.Target!, "$.ports");
             if (trigger.Kind == LedTriggerKind.Activity && !portsAndPairs.Contains(trigger.Target!, StringComparer.Ordinal))
-                issues.AddUnknownReference($"{at}.trigger", trigger.Target!, $"unknown port or pair \"{trigger.Target}\" in \"{trigger}\" ({NameList.ExpectedOneOf(portsAndPairs, "ports or pairs")})");
+                issues.AddUnknownReference($"{at}.trigger", $"unknown port or pair \"{trigger.Target}\" in \"{trigger}\" ({NameList.ExpectedOneOf(portsAndPairs, "ports or pairs")})", trigger.Target!, "$.ports", "$.pairs");
         }
     }
 }

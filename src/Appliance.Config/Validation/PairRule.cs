@@ -12,7 +12,7 @@ internal sealed class PairRule : IConfigRule
             var pair = config.Pairs[i];
             string at = $"$.pairs[{i}]";
             if (!ports.Contains(pair.Uplink, StringComparer.Ordinal))
-                issues.AddUnknownReference($"{at}.uplink", pair.Uplink, $"unknown port \"{pair.Uplink}\" ({NameList.ExpectedOneOf(ports, "ports")})");
+                issues.AddUnknownReference($"{at}.uplink", $"unknown port \"{pair.Uplink}\" ({NameList.ExpectedOneOf(ports, "ports")})", pair.Uplink, "$.ports");
             RangeCheck.Check(pair.Headroom, 0, ConfigLimits.MaxRoom, $"{at}.headroom", "headroom", issues);
             RangeCheck.Check(pair.Tailroom, 0, ConfigLimits.MaxRoom, $"{at}.tailroom", "tailroom", issues);
 
