@@ -96,6 +96,14 @@ public class SoundPartTests
     }
 
     [Fact]
+    public void AListOfTheWrongTypeDefinesWhateverIsReferredToIt()
+    {
+        // "programs" is unreadable as a whole, so the chains' programs are not unknown; the dangling uplink still is.
+        string text = ConfigTexts.Replace(ConfigTexts.With("\"programs\": [", "\"programs\": 0, \"x\": ["), "\"uplink\": \"eth0\"", "\"uplink\": \"eth9\"");
+        Assert.Equal(["$.programs", "$.x", "$.pairs[0].uplink"], ConfigTexts.Load(text).Errors.Select(e => e.JsonPath));
+    }
+
+    [Fact]
     public void ARemovedValueCausesNoFollowOnError()
     {
         // Without its addresses the l3 pair would have none, which is a rule; that must not be reported.

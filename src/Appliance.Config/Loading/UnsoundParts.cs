@@ -33,7 +33,11 @@ internal sealed class UnsoundParts
         _removedValues.Any(removed => originalPath.StartsWith(removed, StringComparison.Ordinal)
                                       && (originalPath.Length == removed.Length || originalPath[removed.Length] is '.' or '['));
 
-    /// <summary>Whether a definition dropped from one of the lists the reference looks in may carry its name, so it must not be called unknown.</summary>
+    /// <summary>
+    /// Whether a list the reference looks in was removed whole, or a definition dropped from it may carry the
+    /// name: then the reference must not be called unknown.
+    /// </summary>
     public bool MayDefine(UnknownReference reference) =>
-        reference.DefinedIn.Any(list => _listsWithNamelessDrops.Contains(list) || _droppedDefinitions.Contains((list, reference.Name)));
+        reference.DefinedIn.Any(list => _removedValues.Contains(list) || _listsWithNamelessDrops.Contains(list)
+                                        || _droppedDefinitions.Contains((list, reference.Name)));
 }
