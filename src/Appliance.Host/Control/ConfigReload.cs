@@ -5,12 +5,13 @@ using Appliance.Datapath.Runtime;
 namespace Appliance.Host.Control;
 
 /// <summary>`reload` / SIGHUP: re-reads the config file, validates it in full, and applies the part a running
-/// appliance can change in place — the pairs' program chains, each swapped atomically as one bpf_mprog revision.
-/// Any other difference (ports, pairs, programs, LEDs) is refused with the list of what differs, and the running
+/// appliance can change in place — the pairs' program chains, each swapped atomically as one bpf_mprog revision, and
+/// the LEDs (handed to <c>applyLeds</c>). Any other difference (ports, pairs, programs) is refused with the list of what differs, and the running
 /// config stays; an invalid file is refused with its errors.</summary>
-public sealed class ConfigReload(string file, string? objectDirectory, ApplianceRuntime runtime)
+public sealed class ConfigReload(string file, string? objectDirectory, ApplianceRuntime runtime, Action<LedSettings>? applyLeds = null)
 {
     private readonly object _gate = new();
+    private string _leds = LedsJson(runtime.Config.Leds);
 
     public ControlResponse Apply()
     {
@@ -30,7 +31,15 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
                 var pair = runtime.FindPair(pc.Name);
                 changed += Swap(pair.Primary, pc.Primary) + Swap(pair.Peer, pc.Peer);
             }
-            return ControlResponse.Success(changed == 0 ? "reloaded: no changes" : $"reloaded: {changed} chain(s) swapped");
+            var leds = LedsJson(next.Leds);
+            var ledsChanged = leds != _leds;
+            if (ledsChanged)
+            {
+                applyLeds?.Invoke(next.Leds);
+                _leds = leds;
+            }
+            if (changed == 0 && !ledsChanged) return ControlResponse.Success("reloaded: no changes");
+            return ControlResponse.Success($"reloaded: {changed} chain(s) swapped" + (ledsChanged ? ", LEDs re-applied" : ""));
         }
     }
 
@@ -57,8 +66,10 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
         var ja = JsonSerializer.SerializeToElement(a, ConfigJsonContext.Default.ApplianceConfig);
         var jb = JsonSerializer.SerializeToElement(b, ConfigJsonContext.Default.ApplianceConfig);
         var names = ja.EnumerateObject().Select(p => p.Name).Union(jb.EnumerateObject().Select(p => p.Name));
-        return names.Where(n => n != "$schema" && Text(ja, n) != Text(jb, n)).ToList();
+        return names.Where(n => n is not "$schema" and not "leds" && Text(ja, n) != Text(jb, n)).ToList();
     }
+
+    private static string LedsJson(LedSettings leds) => JsonSerializer.Serialize(leds, ConfigJsonContext.Default.LedSettings);
 
     private static string Text(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? v.GetRawText() : "";
 }

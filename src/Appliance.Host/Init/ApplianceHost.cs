@@ -24,8 +24,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         var loadedText = ReadText(options.ConfigPath);
         var (config, health, baseDirectory) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name);
         state.ConfigHealth = health;
-        var leds = config is not null && config.Leds.Lines.Count > 0 ? LedConfigMapping.ToSetup(config.Leds) : BoardLeds();
-        run.Leds?.Configure(leds); // the controller logs every LED it cannot open
+        ApplyLeds(run, config?.Leds);
         if (config is null)
         {
             if (!options.StayUpWithoutConfig)
@@ -48,6 +47,11 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             ObjectDirectory = options.ObjectDirectory,
             XdpMode = options.XdpMode,
         });
+        foreach (var port in runtime.Topology.Ports)
+        {
+            var counters = runtime.Engine.Ports[port.Index].Counters;
+            state.Interface(port.Name).PacketCounter = () => (ulong)(counters.RxPackets + counters.TxPackets);
+        }
         foreach (var pair in runtime.Topology.Pairs)
         {
             var p = pair;
@@ -55,13 +59,13 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         }
 
         using var control = new ControlServer(options.SocketPath ?? config.ControlSocket);
-        var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime);
+        var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime, leds => ApplyLeds(run, leds));
         ApplianceControl.Register(control, runtime);
-        control.Register("reload", _ => Reload(reloader, "control socket"));
+        control.Register("reload", _ => Reload(reloader, state, "control socket"));
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
             c.Cancel = true;
-            Reload(reloader, "SIGHUP");
+            Reload(reloader, state, "SIGHUP");
         });
         control.Start();
         log.WriteLine($"{Name}: level=info path={control.Path} msg=\"control socket open\"");
@@ -84,12 +88,32 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         log.WriteLine($"{Name}: level=info msg=\"stopping\"");
     }
 
-    private ControlResponse Reload(ConfigReload reloader, string trigger)
+    /// <summary>A refused reload (invalid file, or a change that needs a restart) leaves the running config and
+    /// raises the <see cref="ReloadFaultSource"/> fault (status LED 1 s on/off, `fault` LEDs on) until a reload succeeds.</summary>
+    private ControlResponse Reload(ConfigReload reloader, ApplianceState state, string trigger)
     {
         var r = reloader.Apply();
-        if (r.Ok) log.WriteLine($"{Name}: level=info trigger={trigger} msg=\"{r.Body.Trim()}\"");
-        else log.WriteLine($"{Name}: level=error trigger={trigger} msg=\"reload refused: {r.Error}\"");
+        if (r.Ok)
+        {
+            state.ClearFault(ReloadFaultSource);
+            log.WriteLine($"{Name}: level=info trigger={trigger} msg=\"{r.Body.Trim()}\"");
+        }
+        else
+        {
+            state.RaiseFault(ReloadFaultSource, r.Error ?? "reload refused");
+            log.WriteLine($"{Name}: level=error trigger={trigger} msg=\"reload refused, the running config stays: {r.Error}\"");
+        }
         return r;
+    }
+
+    public const string ReloadFaultSource = "config-reload";
+
+    /// <summary>The config's LEDs, or the board profile's when the config has none (or there is no config).</summary>
+    private void ApplyLeds(SupervisedRun run, LedSettings? leds)
+    {
+        if (run.Leds is null) return;
+        var setup = leds is not null && leds.Lines.Count > 0 ? LedConfigMapping.ToSetup(leds) : BoardLeds();
+        run.Leds.Configure(setup); // the controller logs every LED it cannot open
     }
 
     /// <summary>Loopback and the ports up, ports promiscuous: virtio-net (and most NICs) drop unicast frames

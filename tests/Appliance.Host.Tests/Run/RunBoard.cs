@@ -46,7 +46,8 @@ public sealed class RunBoard : IDisposable
 
     /// <summary>Writes the config: one L2 pair on the port, its peer side with <paramref name="peerPolicy"/> and no
     /// programs; programs "count" (counter: observes, NEXT) and "allow" (allow_port) loaded for later attaching.</summary>
-    public void WriteConfig(string peerPolicy) => File.WriteAllText(ConfigFile, $$"""
+    /// <remarks><paramref name="ledLines"/>: JSON objects for the config's <c>leds.lines</c> (none by default).</remarks>
+    public void WriteConfig(string peerPolicy, string? ledLines = null) => File.WriteAllText(ConfigFile, $$"""
         {
           "board": "test",
           "controlSocket": "{{Socket}}",
@@ -56,6 +57,7 @@ public sealed class RunBoard : IDisposable
             "tenant": { "netns": "{{TenantNs}}", "interface": "eth0", "mac": "02:00:00:00:0c:01", "addresses": ["{{TenantAddress}}/24"] },
             "peer": { "policy": "{{peerPolicy}}" }
           }],
+          "leds": { "state": "on", "lines": [{{ledLines ?? ""}}] },
           "programs": [
             { "name": "count", "object": "counter.bpf.o", "section": "tc" },
             { "name": "allow", "object": "allow_port.bpf.o", "section": "netkit/peer" }

@@ -11,6 +11,7 @@ public sealed class InMemoryGpioBackend(ITimeSource clock) : IGpioBackend
     private readonly HashSet<(string, int)> _requested = [];
     private readonly List<GpioTransition> _transitions = [];
     private readonly object _gate = new();
+    private int? _anyChipLines;
 
     public string Name => "in-memory GPIO";
 
@@ -18,6 +19,14 @@ public sealed class InMemoryGpioBackend(ITimeSource clock) : IGpioBackend
     public InMemoryGpioBackend WithChip(string label, int lines)
     {
         lock (_gate) _chips[label] = lines;
+        return this;
+    }
+
+    /// <summary>Any chip label asked for exists with <paramref name="lines"/> lines (`run --leds memory`, where the
+    /// config names the chips).</summary>
+    public InMemoryGpioBackend WithAnyChip(int lines = 64)
+    {
+        lock (_gate) _anyChipLines = lines;
         return this;
     }
 
@@ -43,6 +52,7 @@ public sealed class InMemoryGpioBackend(ITimeSource clock) : IGpioBackend
     {
         lock (_gate)
         {
+            if (_anyChipLines is int any && !_chips.ContainsKey(address.ChipLabel)) _chips[address.ChipLabel] = any;
             if (!_chips.TryGetValue(address.ChipLabel, out var lines))
                 throw new LedHardwareException($"LED GPIO chip not found: no chip is labelled '{address.ChipLabel}'; chips: {string.Join(", ", _chips.Keys)}.");
             if (address.Offset < 0 || address.Offset >= lines)
