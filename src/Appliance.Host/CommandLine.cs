@@ -22,6 +22,7 @@ public static class CommandLine
             "programs" => ProgramsCommand.Run(rest),
             "maps" => MapsCommand.Run(rest),
             "reload" => ReloadCommand.Run(rest),
+            "leds" => LedsCommand.Run(rest),
             "forward" => ForwardCommand.Run(rest), // hidden: benchmark/test forwarder (bench/forwarding.sh)
             _ => Unknown(args[0]),
         };
@@ -47,6 +48,7 @@ public static class CommandLine
               programs                  loaded programs and their verdict counters
               maps [list|dump|update|delete ...]   eBPF maps of the running appliance
               reload                    re-read the config and swap changed chains
+              leds [on|off] [--json]    each LED's trigger and state, night mode; off/on switches night mode
             """);
         return code;
     }

@@ -61,6 +61,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         using var control = new ControlServer(options.SocketPath ?? config.ControlSocket);
         var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime, leds => ApplyLeds(run, leds));
         ApplianceControl.Register(control, runtime);
+        LedControl.Register(control, run.Leds);
         control.Register("reload", _ => Reload(reloader, state, "control socket"));
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
