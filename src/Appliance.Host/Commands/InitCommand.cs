@@ -35,6 +35,7 @@ public static class InitCommand
             LogName = "init",
             BringUpPorts = true,
             StayUpWithoutConfig = true,
+            ControlSocketRequired = false,
         }, Console.Error);
         return InitProcess.Run(new InitOptions { ForceInit = true, SkipSystemSetup = skipSetup }, body.Run);
     }

@@ -58,18 +58,21 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             state.Interface(p.Name).PacketCounter = () => (ulong)(p.Primary.Counters.RxPackets + p.Peer.Counters.RxPackets);
         }
 
-        using var control = new ControlServer(options.SocketPath ?? config.ControlSocket);
         var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime, leds => ApplyLeds(run, leds));
-        ApplianceControl.Register(control, runtime);
-        LedControl.Register(control, run.Leds);
-        control.Register("reload", _ => Reload(reloader, state, "control socket"));
+        using var control = OpenControlSocket(options.SocketPath ?? config.ControlSocket);
+        if (control is not null)
+        {
+            ApplianceControl.Register(control, runtime);
+            LedControl.Register(control, run.Leds);
+            control.Register("reload", _ => Reload(reloader, state, "control socket"));
+            control.Start();
+            log.WriteLine($"{Name}: level=info path={control.Path} msg=\"control socket open\"");
+        }
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
             c.Cancel = true;
             Reload(reloader, state, "SIGHUP");
         });
-        control.Start();
-        log.WriteLine($"{Name}: level=info path={control.Path} msg=\"control socket open\"");
 
         state.Stage = BootStage.Running;
         log.WriteLine($"{Name}: level=info rss_kb={ResidentKilobytes()} uptime_s={Uptime()} msg=\"appliance running: {ports.Count} ports, {runtime.Topology.Pairs.Length} pairs, config {health.ToString().ToLowerInvariant()}\"");
@@ -87,6 +90,21 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         }
         state.Stage = BootStage.Stopping;
         log.WriteLine($"{Name}: level=info msg=\"stopping\"");
+    }
+
+    /// <summary>The control socket, or (when <see cref="ApplianceHostOptions.ControlSocketRequired"/> is off, as on a
+    /// board) null with the reason logged: a socket problem must not keep the datapath down.</summary>
+    private ControlServer? OpenControlSocket(string path)
+    {
+        try
+        {
+            return new ControlServer(path);
+        }
+        catch (Exception e) when (!options.ControlSocketRequired && e is InvalidOperationException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        {
+            log.WriteLine($"{Name}: level=error path={path} msg=\"the control socket could not be opened: {e.Message}; running without it (status/reload/leds verbs unavailable, SIGHUP still reloads)\"");
+            return null;
+        }
     }
 
     /// <summary>A refused reload (invalid file, or a change that needs a restart) leaves the running config and

@@ -26,6 +26,9 @@ public sealed record ApplianceHostOptions
     /// until stopped (init must never exit); false fails the start (<see cref="ConfigUnusableException"/>).</summary>
     public bool StayUpWithoutConfig { get; init; }
 
+    /// <summary>A control socket that cannot be opened fails the start (`run`); off, the appliance runs without it (`init`).</summary>
+    public bool ControlSocketRequired { get; init; } = true;
+
     /// <summary>How long the user's config must run healthy before it is saved as config.last-good.json (SPEC §4).</summary>
     public TimeSpan LastGoodAfter { get; init; } = TimeSpan.FromSeconds(30);
 
