@@ -71,5 +71,20 @@ public sealed class BoardApplianceBodyTests : IDisposable
         Assert.True(thread.Join(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public void As_a_service_an_invalid_config_without_last_good_starts_nothing_and_says_why()
+    {
+        var log = new StringWriter();
+        var host = new ApplianceHost(new ApplianceHostOptions { ConfigPath = Write("config.json", Broken) }, log);
+        var state = new ApplianceState();
+        var run = new SupervisedRun(1, CancellationToken.None, state, null, () => Assert.Fail("reported started"));
+        var e = Assert.Throws<ConfigUnusableException>(() => host.Run(run));
+        Assert.Contains("not valid", e.Message);
+        Assert.Contains(ConfigSelection.LastGoodFileName, e.Message);
+        Assert.Equal(ConfigHealth.Invalid, state.ConfigHealth);
+        Assert.Contains("run: level=error", log.ToString());
+        Assert.Contains("bogus", log.ToString());
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
