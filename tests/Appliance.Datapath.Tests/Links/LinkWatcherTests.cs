@@ -164,7 +164,7 @@ public sealed class LinkWatcherTests
             if (e.Kind == LinkEventKind.Deleted) deleted.Add(e.Link.Name);
         }
         while (events.TryTake(out var late, TimeSpan.FromMilliseconds(500))) seen.Add(late); // anything replayed late
-        Assert.Equal([a, b], deleted.Order(StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
+        Assert.Equal(new[] { a, b }.Order(StringComparer.Ordinal).ToArray(), deleted.Order(StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
         Assert.DoesNotContain(seen, e => e.Kind == LinkEventKind.Added); // no stale replay after the resync
         Assert.True(seen.Count < 100, $"most of the 100 MTU changes should have been lost to the overflow, saw {seen.Count} events");
     }
