@@ -157,46 +157,6 @@ public sealed class ForwardingEngineTests
         h.AssertNoFrameLeaked();
     }
 
-    /// <summary>Forwards everything and records how the engine brackets batches with BeginBatch.</summary>
-    private sealed class BatchRecorder : IFrameHandler
-    {
-        public long Batches, Frames, BeforeFirstBatch;
-        public int InBatch, MaxInBatch;
-
-        public void BeginBatch()
-        {
-            Batches++;
-            InBatch = 0;
-        }
-
-        public FrameVerdict Decide(ref FrameView frame)
-        {
-            if (Batches == 0) BeforeFirstBatch++;
-            Frames++;
-            if (++InBatch > MaxInBatch) MaxInBatch = InBatch;
-            return FrameVerdict.Forward(1 - frame.IngressPort);
-        }
-    }
-
-    [PrivilegedFact]
-    public void BeginBatch_is_called_once_before_each_received_batch()
-    {
-        using var t = new ForwardTopology();
-        var recorder = new BatchRecorder();
-        using var h = new EngineHarness(t, recorder);
-        byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
-        byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
-        using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType);
-        for (int i = 0; i < 300; i++) sockA.Send(TestFrames.Build(macB, macA, 100, i));
-        EngineHarness.WaitUntil(() => h.Out.TxPackets >= 300, TimeSpan.FromSeconds(10), "300 frames through the engine");
-        h.Engine.Stop();
-
-        Assert.Equal(0, recorder.BeforeFirstBatch);
-        Assert.True(recorder.Frames >= 300, $"{recorder.Frames} frames decided");
-        Assert.InRange(recorder.Batches, (recorder.Frames + ForwardingEngine.Batch - 1) / ForwardingEngine.Batch, recorder.Frames);
-        Assert.InRange(recorder.MaxInBatch, 1, ForwardingEngine.Batch);
-    }
-
     /// <summary>A decision that pushes 4 bytes in front of the frame (as a VLAN push would).</summary>
     private sealed class PushFourBytes : IFrameHandler
     {
