@@ -31,8 +31,14 @@ public sealed class PingAcrossVethTests
         var v4 = Shell.Run("ip", "netns", "exec", left, "ping", "-c", "3", "-i", "0.2", "-w", "10", "10.201.7.2");
         Assert.True(v4.ExitCode == 0, $"ping failed:\n{v4.StdOut}\n{v4.StdErr}");
         Assert.Contains("3 received", v4.StdOut);
-        // -w waits out duplicate address detection on the fresh IPv6 addresses.
-        var v6 = Shell.Run("ip", "netns", "exec", right, "ping", "-6", "-c", "1", "-w", "15", "fd00:201:7::1");
+        // Fresh IPv6 addresses are tentative until duplicate address detection ends (~1-2 s); until then ping
+        // gets "address unreachable" at once, so try once a second for up to 15 s.
+        Shell.Result v6 = Shell.Run("ip", "netns", "exec", right, "ping", "-6", "-c", "1", "-W", "1", "fd00:201:7::1");
+        for (int attempt = 0; attempt < 15 && v6.ExitCode != 0; attempt++)
+        {
+            Thread.Sleep(1000);
+            v6 = Shell.Run("ip", "netns", "exec", right, "ping", "-6", "-c", "1", "-W", "1", "fd00:201:7::1");
+        }
         Assert.True(v6.ExitCode == 0, $"ping -6 failed:\n{v6.StdOut}\n{v6.StdErr}");
 
         var dup = Assert.Throws<Appliance.Interop.PlatformException>(() =>
