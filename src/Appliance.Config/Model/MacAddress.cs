@@ -13,6 +13,14 @@ public readonly record struct MacAddress
 
     public const string Expected = "a MAC address like \"02:00:00:00:00:01\"";
 
+    /// <summary>The address in the low 48 bits, first octet most significant: a cheap dictionary or map key.</summary>
+    public ulong Value => _value;
+
+    /// <summary>The address in the first six bytes of <paramref name="six"/> (e.g. an Ethernet header), no allocation.</summary>
+    public static MacAddress Read(ReadOnlySpan<byte> six) =>
+        new(((ulong)System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(six) << 32)
+            | System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(six[2..]));
+
     /// <summary>The six octets, first octet first.</summary>
     public byte[] GetBytes()
     {

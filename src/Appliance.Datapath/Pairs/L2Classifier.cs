@@ -1,3 +1,4 @@
+using Appliance.Config;
 namespace Appliance.Datapath.Pairs;
 
 /// <summary>Where a frame that arrived on a port goes.</summary>
@@ -36,7 +37,7 @@ public sealed class L2Classifier
 
     /// <param name="pairs">Indices of the L2 pairs on this port (flood targets, in config order).</param>
     /// <param name="configured">Configured MAC per pair index (pairs without one learn theirs).</param>
-    public L2Classifier(IReadOnlyList<int> pairs, IReadOnlyDictionary<int, MacAddress48> configured)
+    public L2Classifier(IReadOnlyList<int> pairs, IReadOnlyDictionary<int, MacAddress> configured)
     {
         _pairs = [.. pairs];
         foreach (var (pair, mac) in configured) _owners[mac.Value] = pair;
@@ -48,8 +49,8 @@ public sealed class L2Classifier
     {
         pair = -1;
         if (frame.Length < 14) return ClassifyKind.Unclaimed;
-        var dst = MacAddress48.Read(frame);
-        if (dst.IsGroup) return _pairs.Length > 0 ? ClassifyKind.Flood : ClassifyKind.Unclaimed;
+        var dst = MacAddress.Read(frame);
+        if (dst.IsMulticast) return _pairs.Length > 0 ? ClassifyKind.Flood : ClassifyKind.Unclaimed;
         return _owners.TryGetValue(dst.Value, out pair) ? ClassifyKind.Pair : ClassifyKind.Unclaimed;
     }
 
@@ -59,8 +60,8 @@ public sealed class L2Classifier
     public LearnResult Learn(int pair, ReadOnlySpan<byte> frame)
     {
         if (frame.Length < 14) return LearnResult.Ignored;
-        var src = MacAddress48.Read(frame[6..]);
-        if (src.IsGroup || src.Value == 0) return LearnResult.Ignored;
+        var src = MacAddress.Read(frame[6..]);
+        if (src.IsMulticast || src.Value == 0) return LearnResult.Ignored;
         if (_owners.TryGetValue(src.Value, out int owner)) return owner == pair ? LearnResult.Known : LearnResult.OwnedByAnother;
         _owners[src.Value] = pair;
         return LearnResult.Learned;

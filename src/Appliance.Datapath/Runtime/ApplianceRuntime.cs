@@ -161,13 +161,13 @@ public sealed class ApplianceRuntime : IDisposable
             foreach (var a in t.Addresses) addresses.Add(t.Interface, a.Address, a.PrefixLength);
             var tenant = inside.Get(t.Interface);
             pair.TenantIfindex = tenant.Index;
-            pair.TenantMac = MacAddress48.Read(tenant.Mac!.GetAddressBytes());
+            pair.TenantMac = MacAddress.Read(tenant.Mac!.GetAddressBytes());
         }
         DisableIpv6(pc.Name);
         _links.SetUp(pc.Name, true);
         var primary = _links.Get(pc.Name);
         pair.PrimaryIfindex = primary.Index;
-        pair.PrimaryMac = MacAddress48.Read(primary.Mac!.GetAddressBytes());
+        pair.PrimaryMac = MacAddress.Read(primary.Mac!.GetAddressBytes());
         Log.Info("runtime", "pair created", ("pair", pc.Name), ("tenant", $"{t.Netns}/{t.Interface}"), ("mac", pair.TenantMac),
             ("uplink", pc.Uplink));
         return pair;
@@ -192,7 +192,7 @@ public sealed class ApplianceRuntime : IDisposable
             if (tenant.Mac is null)
                 throw new RuntimeSetupException($"pair '{pc.Name}': tenant interface '{t.Netns}/{t.Interface}' has no MAC address; an l2 pair needs an Ethernet veth");
             pair.TenantIfindex = tenant.Index;
-            pair.TenantMac = MacAddress48.Read(tenant.Mac.GetAddressBytes());
+            pair.TenantMac = MacAddress.Read(tenant.Mac.GetAddressBytes());
         }
         if (!primary.IsUp)
         {
@@ -200,7 +200,7 @@ public sealed class ApplianceRuntime : IDisposable
             primary = _links.Get(name);
         }
         pair.PrimaryIfindex = primary.Index;
-        pair.PrimaryMac = MacAddress48.Read(primary.Mac!.GetAddressBytes());
+        pair.PrimaryMac = MacAddress.Read(primary.Mac!.GetAddressBytes());
         Log.Info("runtime", "pair adopted", ("pair", pc.Name), ("primary", name), ("tenant", $"{t.Netns}/{t.Interface}"),
             ("mac", pair.TenantMac), ("uplink", pc.Uplink));
         return pair;
@@ -236,7 +236,7 @@ public sealed class ApplianceRuntime : IDisposable
         _cleanup.Add(steering);
         steering.Register(socket.Queue, socket.Socket.Fd);
         var l2 = pairs.Where(p => p.UplinkPort == i && p.Config.Mode == PairMode.L2).Select(p => p.Index).ToArray();
-        var configured = new Dictionary<int, MacAddress48>();
+        var configured = new Dictionary<int, MacAddress>();
         foreach (int p in l2)
         {
             configured[p] = pairs[p].TenantMac;
@@ -244,7 +244,7 @@ public sealed class ApplianceRuntime : IDisposable
         }
         steering.AttachLink(xdpMode);
         var mode = steering.Mode;
-        var mac = link.Mac is null ? default : MacAddress48.Read(link.Mac.GetAddressBytes());
+        var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
         Log.Info("runtime", "port claimed", ("port", pc.Name), ("xdp", mode.ToString().ToLowerInvariant()), ("pairs", l2.Length),
             ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));
         return new PortRuntime(i, pc, link.Index, mac, l2, new L2Classifier(l2, configured)) { Steering = steering };

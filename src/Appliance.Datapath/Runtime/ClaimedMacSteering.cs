@@ -1,6 +1,7 @@
 using Appliance.Datapath.Pairs;
 using Appliance.Datapath.Xdp;
 using Appliance.Interop;
+using Appliance.Config;
 
 namespace Appliance.Datapath.Runtime;
 
@@ -75,7 +76,7 @@ public sealed class ClaimedMacSteering : IDisposable
 
     /// <summary>Claims a destination MAC: frames to it go to AF_XDP from now on. One bpf() call (configuration
     /// time, or the first frame of a newly learned MAC).</summary>
-    public void Claim(MacAddress48 mac)
+    public void Claim(MacAddress mac)
     {
         Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
         key.Clear();

@@ -108,7 +108,7 @@ public sealed class NetkitPipeline : IDisposable
     /// <summary>netkit_prep_forward + what the program sees: the sender's scrub, skb_iif cleared, the receiving
     /// device as ifindex, pkt_type relative to the receiving device's MAC.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Prepare(PairSide side, int receivingIfindex, MacAddress48 receivingMac)
+    private void Prepare(PairSide side, int receivingIfindex, MacAddress receivingMac)
     {
         _ctx.IngressIfindex = 0;
         _ctx.Tstamp = 0; // the tenant is always in another namespace (xnet)
@@ -121,12 +121,12 @@ public sealed class NetkitPipeline : IDisposable
         _ctx.PacketType = PacketTypeOf(_ctx.Data, receivingMac);
     }
 
-    private static uint PacketTypeOf(ReadOnlySpan<byte> frame, MacAddress48 receiver)
+    private static uint PacketTypeOf(ReadOnlySpan<byte> frame, MacAddress receiver)
     {
         if (frame.Length < 6) return 3;
-        var dst = MacAddress48.Read(frame);
+        var dst = MacAddress.Read(frame);
         if (dst.Value == 0xffff_ffff_ffffUL) return 1; // PACKET_BROADCAST
-        if (dst.IsGroup) return 2;                     // PACKET_MULTICAST
+        if (dst.IsMulticast) return 2;                     // PACKET_MULTICAST
         return dst == receiver ? 0u : 3u;              // PACKET_HOST / PACKET_OTHERHOST
     }
 

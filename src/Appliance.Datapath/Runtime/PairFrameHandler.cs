@@ -47,7 +47,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         {
             var uplink = _topology.Ports[pair.UplinkPort];
             if (uplink.Classifier.Learn(pair.Index, frame.Data) == LearnResult.Learned)
-                uplink.Steering?.Claim(MacAddress48.Read(frame.Data[6..]));
+                uplink.Steering?.Claim(MacAddress.Read(frame.Data[6..]));
             d = _pipeline.FromTenant(pair);
         }
         if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);

@@ -30,12 +30,12 @@ public sealed class PairRuntime
     /// <summary>The veth existed before the appliance (config primaryInterface): never created, moved, re-addressed or deleted.</summary>
     public bool Adopted => Config.PrimaryInterface is not null;
     public int PrimaryIfindex { get; internal set; }
-    public MacAddress48 PrimaryMac { get; internal set; }
+    public MacAddress PrimaryMac { get; internal set; }
     /// <summary>Engine port index of the primary end's AF_XDP socket.</summary>
     public int PrimaryPort { get; internal set; } = -1;
     /// <summary>The tenant's interface index inside its namespace (what a primary program sees as ctx->ifindex).</summary>
     public int TenantIfindex { get; internal set; }
-    public MacAddress48 TenantMac { get; internal set; }
+    public MacAddress TenantMac { get; internal set; }
 
     /// <summary>Both ends up (the veth's carrier): the pair forwards only then. Written by the link watcher.</summary>
     public bool CarrierUp

@@ -7,7 +7,7 @@ namespace Appliance.Datapath.Runtime;
 /// MACs included), its unclaimed policy and the XDP steering that sends only claimed frames to AF_XDP.</summary>
 public sealed class PortRuntime
 {
-    internal PortRuntime(int index, PortConfig config, int ifindex, MacAddress48 mac, int[] l2Pairs, L2Classifier classifier)
+    internal PortRuntime(int index, PortConfig config, int ifindex, MacAddress mac, int[] l2Pairs, L2Classifier classifier)
     {
         Index = index;
         Config = config;
@@ -21,7 +21,7 @@ public sealed class PortRuntime
     public string Name => Config.Name;
     public PortConfig Config { get; }
     public int Ifindex { get; }
-    public MacAddress48 Mac { get; }
+    public MacAddress Mac { get; }
     /// <summary>Indices of the L2 pairs whose uplink this is (flood targets, config order).</summary>
     public int[] L2Pairs { get; }
     /// <summary>Touched only by the forwarding worker (lookups and learning).</summary>

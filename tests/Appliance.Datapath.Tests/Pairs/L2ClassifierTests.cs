@@ -1,5 +1,6 @@
 using Appliance.Datapath.Pairs;
 using Xunit;
+using Appliance.Config;
 
 namespace Appliance.Datapath.Tests.Pairs;
 
@@ -9,14 +10,14 @@ public sealed class L2ClassifierTests
     {
         var f = new byte[60];
         Span<byte> tmp = stackalloc byte[8];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(tmp, MacAddress48.Parse(dst).Value);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(tmp, MacAddress.Parse(dst).Value);
         tmp[2..].CopyTo(f);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(tmp, MacAddress48.Parse(src).Value);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(tmp, MacAddress.Parse(src).Value);
         tmp[2..].CopyTo(f.AsSpan(6));
         return f;
     }
 
-    private static L2Classifier Make() => new([0, 1], new Dictionary<int, MacAddress48> { [0] = MacAddress48.Parse("02:00:00:00:00:0a") });
+    private static L2Classifier Make() => new([0, 1], new Dictionary<int, MacAddress> { [0] = MacAddress.Parse("02:00:00:00:00:0a") });
 
     [Fact]
     public void ConfiguredMacSelectsItsPair()
@@ -64,5 +65,5 @@ public sealed class L2ClassifierTests
     [Theory]
     [InlineData("02:00:00:00:00:0a", "02:00:00:00:00:0a")]
     [InlineData("AA-BB-CC-DD-EE-FF", "aa:bb:cc:dd:ee:ff")]
-    public void MacRoundTrips(string text, string expected) => Assert.Equal(expected, MacAddress48.Parse(text).ToString());
+    public void MacRoundTrips(string text, string expected) => Assert.Equal(expected, MacAddress.Parse(text).ToString());
 }

@@ -37,7 +37,7 @@ public sealed class AdoptedPairTests
             var pair = rt.FindPair(board.PairNames[0]);
             Assert.Equal(primaryIndex, pair.PrimaryIfindex);
             Assert.Equal(tenantIndex, pair.TenantIfindex);
-            Assert.Equal(MacAddress48.Read(MetaBoard.TenantMac(0).GetBytes()), pair.TenantMac); // read from the interface
+            Assert.Equal(MacAddress.Read(MetaBoard.TenantMac(0).GetBytes()), pair.TenantMac); // read from the interface
             Assert.True(Eventually.True(() => pair.CarrierUp), "adopted pair carrier up");
             Assert.Contains("prog/xdp", Shell.Check("ip", "-d", "link", "show", adopted));
 
