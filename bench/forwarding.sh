@@ -7,21 +7,10 @@
 # env:   META_APPLIANCE_OUT (default ./out): where linux-x64/meta-appliance was published
 #        BENCH_OUT (default out/bench/forwarding-<timestamp>): results directory
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-HARNESS="$ROOT/../shared/bench/run.sh"
-OUTDIR="${META_APPLIANCE_OUT:-$ROOT/out}"
-BIN="$OUTDIR/linux-x64/meta-appliance"
-[ -x "$HARNESS" ] || { echo "forwarding.sh: harness not found at $HARNESS" >&2; exit 1; }
-[ -x "$BIN" ] || { echo "forwarding.sh: $BIN not found: run ./build.sh publish first" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "forwarding.sh: must run as root (namespaces, XDP, AF_XDP)" >&2; exit 1; }
+BENCH_NAME=forwarding
+# shellcheck source=bench/harness-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness-env.sh"
 
-STAMP=$(date +%Y%m%d-%H%M%S)
-RESULTS="${BENCH_OUT:-$ROOT/out/bench/forwarding-$STAMP}"
-mkdir -p "$RESULTS" "$ROOT/out/bench/harness-build"
-# Keep the harness's C tools out of the read-only shared folder.
-export PF_BUILD_DIR="$ROOT/out/bench/harness-build"
-
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 # The harness runs this inside the forwarder namespace with PF_IN/PF_OUT set; --busy-poll like afxdp-c.
 CMD="$BIN forward --in \$PF_IN --out \$PF_OUT --busy-poll --ready-line READY-meta-appliance-forward"
 

@@ -12,22 +12,11 @@
 # env:   META_APPLIANCE_OUT (default ./out): where linux-x64/meta-appliance was published and programs/ were built
 #        BENCH_OUT (default out/bench/meta-pair-<timestamp>): results directory
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-HARNESS="$ROOT/../shared/bench/run.sh"
-OUTDIR="${META_APPLIANCE_OUT:-$ROOT/out}"
-BIN="$OUTDIR/linux-x64/meta-appliance"
+BENCH_NAME=meta-pair
+# shellcheck source=bench/harness-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness-env.sh"
 OBJECTS="$OUTDIR/programs"
-[ -x "$HARNESS" ] || { echo "meta-pair.sh: harness not found at $HARNESS" >&2; exit 1; }
-[ -x "$BIN" ] || { echo "meta-pair.sh: $BIN not found: run ./build.sh publish first" >&2; exit 1; }
 [ -f "$OBJECTS/counter.bpf.o" ] || { echo "meta-pair.sh: $OBJECTS/counter.bpf.o not found: run ./build.sh deps first" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "meta-pair.sh: must run as root (namespaces, XDP, AF_XDP)" >&2; exit 1; }
-
-STAMP=$(date +%Y%m%d-%H%M%S)
-RESULTS="${BENCH_OUT:-$ROOT/out/bench/meta-pair-$STAMP}"
-mkdir -p "$RESULTS" "$ROOT/out/bench/harness-build"
-RESULTS="$(cd "$RESULTS" && pwd)"
-# Keep the harness's C tools out of the read-only shared folder.
-export PF_BUILD_DIR="$ROOT/out/bench/harness-build"
 
 CFG="$RESULTS/meta-pair.json"
 SOCK="$RESULTS/control.sock"
@@ -52,7 +41,6 @@ cat >"$CFG" <<JSON
 JSON
 "$BIN" validate "$CFG" --objects "$OBJECTS" >/dev/null
 
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 # The harness runs this inside the forwarder namespace (bash, pinned to --fwd-cpus) and SIGTERMs its process group
 # at the end of each run. The appliance logs "runtime: forwarding ports=N pairs=N" once the worker runs: the ready line.
 CMD="$BIN run --config $CFG --objects $OBJECTS --leds none & A=\$!;
