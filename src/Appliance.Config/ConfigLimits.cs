@@ -23,4 +23,7 @@ public static class ConfigLimits
 
     /// <summary>sizeof(sockaddr_un.sun_path) - 1.</summary>
     public const int MaxSocketPath = 107;
+
+    /// <summary>Longest Linux group name (shadow-utils' default GROUP_NAME_MAX_LENGTH).</summary>
+    public const int MaxGroupName = 32;
 }

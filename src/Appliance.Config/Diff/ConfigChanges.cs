@@ -5,6 +5,7 @@ public sealed record ConfigChanges
 {
     public bool BoardChanged { get; init; }
 
+    /// <summary>The control socket's path or group changed (the socket is made once, at start).</summary>
     public bool ControlSocketChanged { get; init; }
 
     public required NamedChanges Ports { get; init; }

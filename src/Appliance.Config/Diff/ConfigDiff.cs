@@ -19,7 +19,7 @@ public static class ConfigDiff
         return new ConfigChanges
         {
             BoardChanged = old.Board != @new.Board,
-            ControlSocketChanged = old.ControlSocket != @new.ControlSocket,
+            ControlSocketChanged = old.ControlSocket != @new.ControlSocket || old.ControlGroup != @new.ControlGroup,
             Ports = NamedChanges.Compute(old.Ports, @new.Ports, p => p.Name, (a, b) => Same(a, b, ctx.PortConfig)),
             PairsAdded = pairs.Added,
             PairsRemoved = pairs.Removed,

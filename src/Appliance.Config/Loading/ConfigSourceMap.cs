@@ -14,7 +14,7 @@ public sealed class ConfigSourceMap
     /// <summary>Position of the value at <paramref name="path"/>; for a member left at its default, its nearest written parent.</summary>
     public SourcePosition Locate(string path)
     {
-        for (string? p = path; p is not null; p = Parent(p))
+        for (string? p = path; p is not null; p = JsonPathBuilder.ParentOf(p))
             if (_positions.TryGetValue(p, out var position)) return position;
         return SourcePosition.Start;
     }
@@ -24,20 +24,5 @@ public sealed class ConfigSourceMap
     {
         var at = Locate(path);
         return new ConfigError(FileName, at.Line, at.Column, path, message);
-    }
-
-    private static string? Parent(string path)
-    {
-        if (path == "$") return null;
-        int cut = path.Length - 1;
-        if (path[cut] == ']')
-        {
-            // "...[3]" or "...['name']"
-            cut = path.LastIndexOf('[');
-            if (cut > 1 && path[cut + 1] == '\'') cut = path.LastIndexOf("['", StringComparison.Ordinal);
-            return path[..cut];
-        }
-        cut = path.LastIndexOf('.');
-        return cut > 0 ? path[..cut] : "$";
     }
 }

@@ -20,14 +20,26 @@ internal sealed class SourceText
 
     public ReadOnlyMemory<byte> Utf8 { get; }
 
-    /// <summary>1-based line and column (in characters, a tab counts one) of a byte offset.</summary>
+    /// <summary>1-based line and column (in characters, a tab counts one) of a byte offset. The parser asks in
+    /// increasing order, so the last answer is the starting point when it is on the same line: a file written
+    /// on one long line costs linear time, not a scan from the line's start per token.</summary>
     public SourcePosition PositionOf(long byteOffset)
     {
         int offset = (int)Math.Clamp(byteOffset, 0, Utf8.Length);
         int line = Array.BinarySearch(_lineStarts, offset);
         if (line < 0) line = ~line - 1;
-        return new SourcePosition(line + 1, CharactersBetween(_lineStarts[line], offset) + 1);
+        int from = _lineStarts[line], characters = 0;
+        if (_lastLine == line && _lastOffset <= offset)
+        {
+            from = _lastOffset;
+            characters = _lastCharacters;
+        }
+        characters += CharactersBetween(from, offset);
+        (_lastLine, _lastOffset, _lastCharacters) = (line, offset, characters);
+        return new SourcePosition(line + 1, characters + 1);
     }
+
+    private int _lastLine = -1, _lastOffset, _lastCharacters;
 
     /// <summary>Position from a 0-based line and 0-based byte position in that line (as JsonException reports).</summary>
     public SourcePosition PositionOf(long line, long bytePositionInLine)

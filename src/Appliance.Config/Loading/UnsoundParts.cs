@@ -7,7 +7,7 @@ namespace Appliance.Config;
 /// </summary>
 internal sealed class UnsoundParts
 {
-    private readonly List<string> _removedValues = [];
+    private readonly HashSet<string> _removedValues = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<int>> _keptIndices = new(StringComparer.Ordinal);
     private readonly HashSet<(string List, string Name)> _droppedDefinitions = [];
     private readonly HashSet<string> _listsWithNamelessDrops = new(StringComparer.Ordinal);
@@ -29,9 +29,13 @@ internal sealed class UnsoundParts
     public IReadOnlyDictionary<string, List<int>> KeptIndices => _keptIndices;
 
     /// <summary>Whether <paramref name="originalPath"/> is a removed value or lies inside one: anything found there is a consequence of the removal.</summary>
-    public bool Covers(string originalPath) =>
-        _removedValues.Any(removed => originalPath.StartsWith(removed, StringComparison.Ordinal)
-                                      && (originalPath.Length == removed.Length || originalPath[removed.Length] is '.' or '['));
+    public bool Covers(string originalPath)
+    {
+        // One look-up per level of the path (not one per removed value: a hostile file removes thousands).
+        for (string? p = originalPath; p is not null; p = JsonPathBuilder.ParentOf(p))
+            if (_removedValues.Contains(p)) return true;
+        return false;
+    }
 
     /// <summary>
     /// Whether a list the reference looks in was removed whole, or a definition dropped from it may carry the

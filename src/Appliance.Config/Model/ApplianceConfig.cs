@@ -20,6 +20,10 @@ public sealed record ApplianceConfig
     /// <summary>Unix socket of the control interface.</summary>
     public string ControlSocket { get; set; } = DefaultControlSocket;
 
+    /// <summary>Group whose members may use the control socket besides root (socket mode 0660, that group);
+    /// null: root only (mode 0600).</summary>
+    public string? ControlGroup { get; set; }
+
     public IReadOnlyList<PortConfig> Ports { get; set; } = [];
 
     public IReadOnlyList<PairConfig> Pairs { get; set; } = [];

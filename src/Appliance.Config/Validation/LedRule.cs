@@ -7,6 +7,8 @@ internal sealed class LedRule : IConfigRule
     {
         var ports = config.Ports.Select(p => p.Name).ToList();
         var portsAndPairs = ports.Concat(config.Pairs.Select(p => p.Name)).ToList();
+        var portSet = ports.ToHashSet(StringComparer.Ordinal);
+        var portAndPairSet = portsAndPairs.ToHashSet(StringComparer.Ordinal);
         var lineOwner = new Dictionary<(string, int), int>();
         for (int i = 0; i < config.Leds.Lines.Count; i++)
         {
@@ -19,9 +21,9 @@ internal sealed class LedRule : IConfigRule
             else if (!lineOwner.TryAdd((led.Chip, led.Line), i))
                 issues.Add($"{at}.line", $"line {led.Line} of chip \"{led.Chip}\" is already driven by $.leds.lines[{lineOwner[(led.Chip, led.Line)]}]");
             var trigger = led.Trigger;
-            if (trigger.Kind == LedTriggerKind.Link && !ports.Contains(trigger.Target!, StringComparer.Ordinal))
+            if (trigger.Kind == LedTriggerKind.Link && !portSet.Contains(trigger.Target!))
                 issues.AddUnknownReference($"{at}.trigger", $"unknown port \"{trigger.Target}\" in \"{trigger}\" ({NameList.ExpectedOneOf(ports, "ports")})", trigger.Target!, "$.ports");
-            if (trigger.Kind == LedTriggerKind.Activity && !portsAndPairs.Contains(trigger.Target!, StringComparer.Ordinal))
+            if (trigger.Kind == LedTriggerKind.Activity && !portAndPairSet.Contains(trigger.Target!))
                 issues.AddUnknownReference($"{at}.trigger", $"unknown port or pair \"{trigger.Target}\" in \"{trigger}\" ({NameList.ExpectedOneOf(portsAndPairs, "ports or pairs")})", trigger.Target!, "$.ports", "$.pairs");
         }
     }

@@ -6,12 +6,13 @@ internal sealed class PairRule : IConfigRule
     public void Check(ApplianceConfig config, ConfigIssues issues)
     {
         var ports = config.Ports.Select(p => p.Name).ToList();
+        var portSet = ports.ToHashSet(StringComparer.Ordinal);
         var tenantInterfaces = new Dictionary<(string, string), int>();
         for (int i = 0; i < config.Pairs.Count; i++)
         {
             var pair = config.Pairs[i];
             string at = $"$.pairs[{i}]";
-            if (!ports.Contains(pair.Uplink, StringComparer.Ordinal))
+            if (!portSet.Contains(pair.Uplink))
                 issues.AddUnknownReference($"{at}.uplink", $"unknown port \"{pair.Uplink}\" ({NameList.ExpectedOneOf(ports, "ports")})", pair.Uplink, "$.ports");
             RangeCheck.Check(pair.Headroom, 0, ConfigLimits.MaxRoom, $"{at}.headroom", "headroom", issues);
             RangeCheck.Check(pair.Tailroom, 0, ConfigLimits.MaxRoom, $"{at}.tailroom", "tailroom", issues);

@@ -6,6 +6,9 @@ namespace Appliance.Host.Control;
 /// <summary>The CLI side of the control socket.</summary>
 public static class ControlClient
 {
+    /// <summary>Answers (stats of many pairs, map dumps) may be far larger than a request.</summary>
+    public const int MaxResponseBytes = 64 * 1024 * 1024;
+
     public static ControlResponse Send(string path, ControlRequest request, int timeoutMs = 10000)
     {
         using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -20,10 +23,16 @@ public static class ControlClient
         s.ReceiveTimeout = timeoutMs;
         s.Send(JsonSerializer.SerializeToUtf8Bytes(request, ControlJson.Default.ControlRequest));
         s.Send("\n"u8);
-        var line = ControlServer.ReadLine(s);
-        return line is null
-            ? ControlResponse.Failure("the appliance closed the control socket without an answer")
-            : JsonSerializer.Deserialize(line, ControlJson.Default.ControlResponse) ?? ControlResponse.Failure("empty answer");
+        var (line, problem) = ControlServer.ReadLine(s, MaxResponseBytes, TimeSpan.FromMilliseconds(timeoutMs));
+        if (line is null) return ControlResponse.Failure($"no answer from the appliance: {problem}");
+        try
+        {
+            return JsonSerializer.Deserialize(line, ControlJson.Default.ControlResponse) ?? ControlResponse.Failure("empty answer");
+        }
+        catch (JsonException e)
+        {
+            return ControlResponse.Failure($"the appliance's answer is not readable: {e.Message}");
+        }
     }
 
     /// <summary>True when something accepts connections on <paramref name="path"/>.</summary>

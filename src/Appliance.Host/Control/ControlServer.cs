@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
@@ -8,38 +9,51 @@ namespace Appliance.Host.Control;
 public delegate ControlResponse ControlHandler(ControlRequest request);
 
 /// <summary>The control socket (default /run/meta-appliance/control.sock): a Unix stream socket, one JSON
-/// request line in, one JSON response line out per connection. Handlers run on the server's thread, never
-/// on the datapath's. A stale socket file from a crashed run is replaced; a live one (another instance
-/// answering) is an error.</summary>
+/// request line in, one JSON response line out per connection. The file is 0600 (or 0660 with a control
+/// group) whatever the umask (<see cref="ControlSocketFile"/>), and every connection's peer credentials are
+/// checked (<see cref="ControlAccess"/>): anyone else gets "permission denied" for every verb.
+/// <para>Each connection is read on its own thread, at most <see cref="MaxConnections"/> at once (more are
+/// answered "busy"), within <see cref="RequestTimeout"/> and <see cref="MaxRequestBytes"/> for the whole
+/// request, so a slow or silent client cannot hold the others up. Handlers run one at a time (under a lock),
+/// never on the datapath's thread. Whatever a client sends gets an answer or a closed connection, never an
+/// exception out of the server. A stale socket file from a crashed run is replaced; a live one (another
+/// instance answering) is an error.</para></summary>
 public sealed class ControlServer : IDisposable
 {
     public const string DefaultPath = "/run/meta-appliance/control.sock";
-    private const int MaxRequestBytes = 64 * 1024;
+    public const int MaxRequestBytes = 64 * 1024;
+    public const int MaxConnections = 16;
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
 
     private readonly Dictionary<string, ControlHandler> _handlers = new(StringComparer.Ordinal);
+    private readonly Lock _handlerLock = new();
     private readonly Socket _listener;
     private readonly Thread _thread;
+    private readonly ControlAccess _access;
+    private int _connections;
     private volatile bool _stopping;
 
     public string Path { get; }
 
-    public ControlServer(string path)
+    public ControlServer(string path, ControlAccess? access = null)
     {
         Path = path;
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        _access = access ?? ControlAccess.RootOnly;
         if (File.Exists(path))
         {
             if (ControlClient.IsAnswering(path))
                 throw new InvalidOperationException($"another meta-appliance is running: {path} answers. Stop it first.");
             File.Delete(path);
         }
-        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(path));
-        _listener.Listen(8);
+        _listener = ControlSocketFile.Bind(path, _access);
+        _listener.Listen(MaxConnections);
         _thread = new Thread(Serve) { IsBackground = true, Name = "control-socket" };
     }
 
-    public void Register(string verb, ControlHandler handler) => _handlers[verb] = handler;
+    public void Register(string verb, ControlHandler handler)
+    {
+        lock (_handlerLock) _handlers[verb] = handler;
+    }
 
     public void Start() => _thread.Start();
 
@@ -51,52 +65,99 @@ public sealed class ControlServer : IDisposable
             try { client = _listener.Accept(); }
             catch (SocketException) when (_stopping) { return; }
             catch (ObjectDisposedException) { return; }
-            using (client)
+            catch (SocketException) { continue; } // e.g. ECONNABORTED: the client gave up before we accepted
+            if (Interlocked.Increment(ref _connections) > MaxConnections)
             {
-                try { Answer(client); }
-                catch (Exception e) when (e is SocketException or IOException) { /* the client went away */ }
+                Interlocked.Decrement(ref _connections);
+                Finish(client, ControlResponse.Failure($"busy: {MaxConnections} control connections are open; try again"));
+                continue;
             }
+            var connection = new Thread(() =>
+            {
+                try { Finish(client, Answer(client)); }
+                finally { Interlocked.Decrement(ref _connections); }
+            }) { IsBackground = true, Name = "control-connection" };
+            connection.Start();
         }
     }
 
-    private void Answer(Socket client)
+    private ControlResponse Answer(Socket client)
     {
-        client.ReceiveTimeout = 5000;
-        var line = ReadLine(client);
-        ControlResponse response;
+        var (line, problem) = ReadLine(client, MaxRequestBytes, RequestTimeout);
+        if (line is null) return ControlResponse.Failure(problem!);
+        int pid; uint uid, gid;
+        try { (pid, uid, gid) = ControlAccess.PeerOf(client); }
+        catch (SocketException e) { return ControlResponse.Failure($"permission denied: the peer's credentials cannot be read ({e.Message})"); }
+        if (_access.Refusal(pid, uid, gid) is { } refusal) return ControlResponse.Failure(refusal);
         try
         {
-            var request = line is null ? null : JsonSerializer.Deserialize(line, ControlJson.Default.ControlRequest);
-            response = request is null ? ControlResponse.Failure("empty or oversized request")
-                : _handlers.TryGetValue(request.Verb, out var h) ? h(request)
-                : ControlResponse.Failure($"unknown verb '{request.Verb}' (known: {string.Join(", ", _handlers.Keys.Order())})");
+            var request = JsonSerializer.Deserialize(line, ControlJson.Default.ControlRequest);
+            if (request is null) return ControlResponse.Failure("malformed request: expected a JSON object {\"verb\": ..., \"args\": [...]}, got null");
+            if (string.IsNullOrEmpty(request.Verb)) return ControlResponse.Failure("malformed request: \"verb\" is missing or empty");
+            request = request with { Args = request.Args ?? [] };
+            if (request.Args.Any(a => a is null)) return ControlResponse.Failure("malformed request: \"args\" must be an array of strings");
+            lock (_handlerLock)
+            {
+                return _handlers.TryGetValue(request.Verb, out var h) ? h(request)
+                    : ControlResponse.Failure($"unknown verb '{request.Verb}' (known: {string.Join(", ", _handlers.Keys.Order())})");
+            }
         }
         catch (JsonException e)
         {
-            response = ControlResponse.Failure("malformed request: " + e.Message);
+            return ControlResponse.Failure("malformed request: " + e.Message);
         }
         catch (Exception e)
         {
-            response = ControlResponse.Failure($"{e.GetType().Name}: {e.Message}");
+            return ControlResponse.Failure($"{e.GetType().Name}: {e.Message}");
         }
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(response, ControlJson.Default.ControlResponse);
-        client.Send(bytes);
-        client.Send("\n"u8);
     }
 
-    internal static string? ReadLine(Socket s)
+    /// <summary>Sends the answer (bounded by <see cref="RequestTimeout"/>: a client that does not read cannot
+    /// hold the connection) and closes.</summary>
+    private static void Finish(Socket client, ControlResponse response)
+    {
+        using (client)
+        {
+            try
+            {
+                client.SendTimeout = (int)RequestTimeout.TotalMilliseconds;
+                var bytes = JsonSerializer.SerializeToUtf8Bytes(response, ControlJson.Default.ControlResponse);
+                client.Send(bytes);
+                client.Send("\n"u8);
+                client.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException) { /* the client went away */ }
+        }
+    }
+
+    /// <summary>One line (without its newline) of at most <paramref name="maxBytes"/> bytes, all of it within
+    /// <paramref name="timeout"/>; else null and why.</summary>
+    internal static (string? Line, string? Problem) ReadLine(Socket s, int maxBytes, TimeSpan timeout)
     {
         var buf = new byte[4096];
         var all = new MemoryStream();
-        while (all.Length < MaxRequestBytes)
+        long start = Stopwatch.GetTimestamp();
+        try
         {
-            int n = s.Receive(buf);
-            if (n == 0) break;
-            int nl = Array.IndexOf(buf, (byte)'\n', 0, n);
-            all.Write(buf, 0, nl >= 0 ? nl : n);
-            if (nl >= 0) return Encoding.UTF8.GetString(all.GetBuffer(), 0, (int)all.Length);
+            while (true)
+            {
+                int left = (int)(timeout - Stopwatch.GetElapsedTime(start)).TotalMilliseconds;
+                if (left <= 0) return (null, $"no complete request line within {timeout.TotalSeconds:0.#} s");
+                s.ReceiveTimeout = left;
+                int n = s.Receive(buf);
+                if (n == 0) break;
+                int nl = Array.IndexOf(buf, (byte)'\n', 0, n);
+                all.Write(buf, 0, nl >= 0 ? nl : n);
+                if (all.Length > maxBytes) return (null, $"request larger than {maxBytes / 1024} KiB; a request is one JSON line of at most {maxBytes} bytes");
+                if (nl >= 0) break;
+            }
         }
-        return all.Length is > 0 and < MaxRequestBytes ? Encoding.UTF8.GetString(all.GetBuffer(), 0, (int)all.Length) : null;
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+        {
+            return (null, $"no complete request line within {timeout.TotalSeconds:0.#} s");
+        }
+        if (all.Length == 0) return (null, "empty request: expected one JSON line {\"verb\": ..., \"args\": [...]}");
+        return (Encoding.UTF8.GetString(all.GetBuffer(), 0, (int)all.Length), null);
     }
 
     public void Dispose()

@@ -3,6 +3,7 @@ using Appliance.Config;
 using Appliance.Datapath.Runtime;
 using Appliance.Host.Control;
 using Appliance.Host.Leds;
+using Appliance.Interop;
 
 namespace Appliance.Host.Init;
 
@@ -59,7 +60,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         }
 
         var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime, leds => ApplyLeds(run, leds));
-        using var control = OpenControlSocket(options.SocketPath ?? config.ControlSocket);
+        using var control = OpenControlSocket(options.SocketPath ?? config.ControlSocket, config.ControlGroup);
         if (control is not null)
         {
             ApplianceControl.Register(control, runtime);
@@ -94,13 +95,13 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
 
     /// <summary>The control socket, or (when <see cref="ApplianceHostOptions.ControlSocketRequired"/> is off, as on a
     /// board) null with the reason logged: a socket problem must not keep the datapath down.</summary>
-    private ControlServer? OpenControlSocket(string path)
+    private ControlServer? OpenControlSocket(string path, string? group)
     {
         try
         {
-            return new ControlServer(path);
+            return new ControlServer(path, ControlAccess.For(group));
         }
-        catch (Exception e) when (!options.ControlSocketRequired && e is InvalidOperationException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        catch (Exception e) when (!options.ControlSocketRequired && e is InvalidOperationException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException or PlatformException)
         {
             log.WriteLine($"{Name}: level=error path={path} msg=\"the control socket could not be opened: {e.Message}; running without it (status/reload/leds verbs unavailable, SIGHUP still reloads)\"");
             return null;

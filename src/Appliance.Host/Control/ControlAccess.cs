@@ -1,0 +1,58 @@
+using System.Net.Sockets;
+using Appliance.Interop;
+
+namespace Appliance.Host.Control;
+
+/// <summary>Who may use the control socket: root (uid 0), or — when the config names a <c>controlGroup</c> — a
+/// process whose primary or supplementary group is that group. Checked per connection from the peer's
+/// credentials (SO_PEERCRED: what the kernel recorded at connect, not what the client claims).</summary>
+public sealed class ControlAccess
+{
+    private const int SolSocket = 1, SoPeerCred = 17;
+
+    private ControlAccess(string? groupName, uint? groupId)
+    {
+        GroupName = groupName;
+        GroupId = groupId;
+    }
+
+    /// <summary>Root only: the socket is 0600 root:root.</summary>
+    public static ControlAccess RootOnly { get; } = new(null, null);
+
+    /// <summary>Root and the members of <paramref name="groupName"/> (null or empty: root only); throws when
+    /// the group does not exist.</summary>
+    public static ControlAccess For(string? groupName)
+    {
+        if (string.IsNullOrEmpty(groupName)) return RootOnly;
+        uint gid = FileSecurity.GroupId(groupName)
+                   ?? throw new InvalidOperationException($"control group \"{groupName}\" does not exist (controlGroup in the config; create it with groupadd or remove the member)");
+        return new ControlAccess(groupName, gid);
+    }
+
+    public string? GroupName { get; }
+    public uint? GroupId { get; }
+
+    /// <summary>The socket file's permission bits: 0600, or 0660 with a group.</summary>
+    public UnixFileMode SocketMode => GroupId is null
+        ? UnixFileMode.UserRead | UnixFileMode.UserWrite
+        : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+
+    /// <summary>The peer's pid, uid and gid as the kernel recorded them at connect.</summary>
+    public static (int Pid, uint Uid, uint Gid) PeerOf(Socket client)
+    {
+        Span<byte> ucred = stackalloc byte[12];
+        int length = client.GetRawSocketOption(SolSocket, SoPeerCred, ucred);
+        if (length < 12) throw new SocketException((int)SocketError.ProtocolOption);
+        return (BitConverter.ToInt32(ucred), BitConverter.ToUInt32(ucred[4..]), BitConverter.ToUInt32(ucred[8..]));
+    }
+
+    /// <summary>Null when the peer may use the socket, else why not.</summary>
+    public string? Refusal(int pid, uint uid, uint gid)
+    {
+        if (uid == 0) return null;
+        if (GroupId is uint group && (gid == group || FileSecurity.SupplementaryGroups(pid).Contains(group))) return null;
+        return GroupId is null
+            ? $"permission denied: uid {uid} is not root (the control socket is root's only; set controlGroup in the config to share it)"
+            : $"permission denied: uid {uid} is neither root nor in group \"{GroupName}\"";
+    }
+}

@@ -1,0 +1,81 @@
+using System.Runtime.InteropServices;
+
+namespace Appliance.Interop;
+
+/// <summary>Ownership and permission calls: umask, chmod (exact, whatever the umask), chown, a file's owner
+/// and mode (statx, whose layout is the same on every architecture), a group's id (getgrnam, so NSS sources
+/// count) and a process's supplementary groups (/proc/PID/status).</summary>
+public static unsafe partial class FileSecurity
+{
+    private const int AtFdCwd = -100, StatxBasicStats = 0x7ff;
+
+    [LibraryImport("libc", EntryPoint = "umask")]
+    private static partial uint UmaskNative(uint mask);
+
+    [LibraryImport("libc", EntryPoint = "chown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int ChownNative(string path, uint owner, uint group);
+
+    [LibraryImport("libc", EntryPoint = "chmod", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int ChmodNative(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "getgrnam", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial nint GetGrNam(string name);
+
+    /// <summary>Sets the process's umask and returns the previous one. The umask is process-wide: hold it only
+    /// around the call that creates the file.</summary>
+    public static uint Umask(uint mask) => UmaskNative(mask);
+
+    /// <summary>chown(2); <c>uint.MaxValue</c> leaves that id unchanged.</summary>
+    public static void Chown(string path, uint owner, uint group)
+    {
+        if (ChownNative(path, owner, group) != 0)
+            throw PlatformException.FromLastError("chown", path);
+    }
+
+    /// <summary>chmod(2): exactly <paramref name="mode"/>, whatever the umask.</summary>
+    public static void Chmod(string path, UnixFileMode mode)
+    {
+        if (ChmodNative(path, (uint)mode) != 0)
+            throw PlatformException.FromLastError("chmod", path);
+    }
+
+    /// <summary>Owner, group and permission bits (with set-id and sticky bits) of <paramref name="path"/>.</summary>
+    public static (uint Uid, uint Gid, uint Mode) Owner(string path)
+    {
+        byte* buffer = stackalloc byte[256];
+        if (StatxNative(AtFdCwd, path, 0, StatxBasicStats, buffer) != 0)
+            throw PlatformException.FromLastError("statx", path);
+        // struct statx: u32 mask, u32 blksize, u64 attributes, u32 nlink, u32 uid, u32 gid, u16 mode
+        return (*(uint*)(buffer + 20), *(uint*)(buffer + 24), *(ushort*)(buffer + 28) & 0xFFFu);
+    }
+
+    /// <summary>The id of group <paramref name="name"/>, or null when no such group exists.</summary>
+    public static uint? GroupId(string name)
+    {
+        nint group = GetGrNam(name);
+        // struct group: char *gr_name; char *gr_passwd; gid_t gr_gid; char **gr_mem
+        return group == 0 ? null : *(uint*)(group + 2 * sizeof(nint));
+    }
+
+    /// <summary>The supplementary groups of process <paramref name="pid"/> (the "Groups:" line of
+    /// /proc/PID/status); empty when the process is gone.</summary>
+    public static IReadOnlyList<uint> SupplementaryGroups(int pid)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (!line.StartsWith("Groups:", StringComparison.Ordinal)) continue;
+                var groups = new List<uint>();
+                foreach (string field in line["Groups:".Length..].Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+                    if (uint.TryParse(field, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint gid)) groups.Add(gid);
+                return groups;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return [];
+    }
+}
