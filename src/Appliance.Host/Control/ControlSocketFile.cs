@@ -15,6 +15,8 @@ internal static class ControlSocketFile
     private const UnixFileMode FolderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
                                             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
 
+    private static readonly Lock UmaskLock = new();
+
     public static Socket Bind(string path, ControlAccess access)
     {
         string folder = Path.GetDirectoryName(path) ?? "/";
@@ -23,9 +25,12 @@ internal static class ControlSocketFile
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            uint previous = FileSecurity.Umask(0x7F); // 0177
-            try { listener.Bind(new UnixDomainSocketEndPoint(path)); }
-            finally { FileSecurity.Umask(previous); }
+            lock (UmaskLock) // the umask is process-wide: two servers binding at once must not restore each other's
+            {
+                uint previous = FileSecurity.Umask(0x7F); // 0177
+                try { listener.Bind(new UnixDomainSocketEndPoint(path)); }
+                finally { FileSecurity.Umask(previous); }
+            }
             if (access.GroupId is uint gid) FileSecurity.Chown(path, uint.MaxValue, gid);
             FileSecurity.Chmod(path, access.SocketMode);
             var (_, actualGid, mode) = FileSecurity.Owner(path);

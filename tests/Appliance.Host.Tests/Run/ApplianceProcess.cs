@@ -20,9 +20,20 @@ public sealed class ApplianceProcess : IDisposable
         Socket = socket;
     }
 
-    public static ApplianceProcess Start(string configFile, string socket, params string[] extraArgs)
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public static ApplianceProcess Start(string configFile, string socket, params string[] extraArgs) =>
+        StartWithUmask(null, configFile, socket, extraArgs);
+
+    /// <summary>Starts it with the file-creation mask <paramref name="umask"/> (octal, e.g. "000"; null: the test's
+    /// own) through <c>sh -c 'umask …; exec …'</c>, so the PID is the appliance's.</summary>
+    public static ApplianceProcess StartWithUmask(string? umask, string configFile, string socket, params string[] extraArgs)
     {
-        var psi = new ProcessStartInfo(RepoPaths.Binary("linux-x64")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(umask is null ? RepoPaths.Binary("linux-x64") : "/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (umask is not null)
+            foreach (var a in new[] { "-c", $"umask {umask} && exec \"$0\" \"$@\"", RepoPaths.Binary("linux-x64") }) psi.ArgumentList.Add(a);
         foreach (var a in new[] { "run", "--config", configFile, "--socket", socket }) psi.ArgumentList.Add(a);
         foreach (var a in extraArgs) psi.ArgumentList.Add(a);
         var p = new Process { StartInfo = psi };

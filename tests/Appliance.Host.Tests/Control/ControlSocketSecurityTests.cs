@@ -1,0 +1,177 @@
+using System.Net.Sockets;
+using Appliance.Host.Control;
+using Appliance.Host.Tests.Run;
+using Appliance.Interop;
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Host.Tests.Control;
+
+/// <summary>The locked control socket, with the published binary as both the appliance and the client, and a
+/// non-root client run as <c>nobody</c> (uid 65534) through setpriv.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class ControlSocketSecurityTests
+{
+    private const UnixFileMode Mode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode Mode0660 = Mode0600 | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+    private const UnixFileMode Mode0755 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                                          | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+    private const UnixFileMode Mode0666 = Mode0660 | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+
+    private static readonly string[] Verbs = ["status", "stats", "pairs", "programs", "maps", "reload", "leds"];
+
+    private static Shell.Result Cli(string socket, string verb, params string[] setprivArgs) =>
+        setprivArgs.Length == 0
+            ? Shell.RunWithTimeout(TimeSpan.FromSeconds(30), RepoPaths.Binary("linux-x64"), verb, "--socket", socket)
+            : Shell.RunWithTimeout(TimeSpan.FromSeconds(30), "setpriv", [.. setprivArgs, RepoPaths.Binary("linux-x64"), verb, "--socket", socket]);
+
+    private static UnixFileMode ModeOf(string path) => (UnixFileMode)FileSecurity.Owner(path).Mode;
+
+    private static readonly string[] Nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+
+    [PrivilegedFact]
+    public void UnderUmask000TheSocketIsRootsAloneAndTenThousandHostileRequestsNeverStopForwarding()
+    {
+        using var board = new RunBoard();
+        board.WriteConfig("pass");
+        // In folders that do not exist yet: the appliance makes them 0755, whatever the umask.
+        string socket = Path.Combine(board.Folder, "run", "ctl", "control.sock");
+        using var app = ApplianceProcess.StartWithUmask("000", board.ConfigFile, socket);
+        app.WaitReady();
+        int pid = app.Pid;
+        Assert.True(board.TenantPings(), "the tenant pings before\n" + app.Output);
+
+        Assert.Equal(Mode0600, ModeOf(socket));
+        Assert.Equal(0u, FileSecurity.Owner(socket).Uid);
+        Assert.Equal(Mode0755, ModeOf(Path.Combine(board.Folder, "run")));
+        Assert.Equal(Mode0755, ModeOf(Path.Combine(board.Folder, "run", "ctl")));
+        Assert.Equal(0, Cli(socket, "status").ExitCode);
+
+        // A non-root user: the file mode stops it at connect, for every verb.
+        foreach (var verb in Verbs)
+        {
+            var r = Cli(socket, verb, Nobody);
+            Assert.True(r.ExitCode == 1, $"{verb} as nobody: exit {r.ExitCode}\n{r.StdOut}{r.StdErr}");
+            Assert.Contains("permission denied", r.StdErr, StringComparison.OrdinalIgnoreCase);
+        }
+        // Behind the file mode, the peer credentials: with the file opened up, nobody connects and is refused.
+        FileSecurity.Chmod(socket, Mode0666);
+        foreach (var verb in Verbs)
+        {
+            var r = Cli(socket, verb, Nobody);
+            Assert.True(r.ExitCode == 1, $"{verb} as nobody on a 0666 socket: exit {r.ExitCode}\n{r.StdOut}{r.StdErr}");
+            Assert.Contains("permission denied: uid 65534 is not root", r.StdErr);
+        }
+        FileSecurity.Chmod(socket, Mode0600);
+
+        // A silent client does not hold the others up: status is answered while it still waits.
+        using (var silent = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            silent.Connect(new UnixDomainSocketEndPoint(socket));
+            Assert.Equal(0, Cli(socket, "status").ExitCode);
+            Assert.False(silent.Poll(0, SelectMode.SelectRead), "the silent client already got its answer: the status request waited for it");
+        }
+
+        int answered = 0;
+        foreach (var request in HostileRequests.Generate(10_000, seed: 9))
+        {
+            var answer = HostileRequests.Send(socket, request);
+            Assert.False(answer.Ok, $"request {answered} was accepted: {System.Text.Encoding.UTF8.GetString(request)}");
+            Assert.False(string.IsNullOrEmpty(answer.Error), $"request {answered} got an error without a message");
+            answered++;
+        }
+        Assert.Equal(10_000, answered);
+
+        Assert.False(app.HasExited, app.Output);
+        Assert.Equal(pid, app.Pid);
+        Assert.Equal(0, Cli(socket, "status").ExitCode);
+        Assert.True(board.TenantPings(), "the tenant pings after the hostile requests\n" + app.Output);
+        Assert.Equal(0, app.Signal(15));
+    }
+
+    [PrivilegedFact]
+    public void WithAControlGroupTheSocketIs0660AndItsMembersMayUseIt()
+    {
+        string folder = Directory.CreateTempSubdirectory("mapp-ctlgrp-").FullName;
+        try
+        {
+            FileSecurity.Chmod(folder, Mode0755); // nobody must reach the socket's folder
+            string socket = Path.Combine(folder, "control.sock");
+            uint users = FileSecurity.GroupId("users") ?? throw new InvalidOperationException("Debian's group 'users' is missing");
+            using var server = new ControlServer(socket, ControlAccess.For("users"));
+            server.Register("status", _ => ControlResponse.Success("running"));
+            server.Start();
+
+            Assert.Equal(Mode0660, ModeOf(socket));
+            Assert.Equal(users, FileSecurity.Owner(socket).Gid);
+            // nobody with "users" as a supplementary group: allowed (read from /proc/PID/status).
+            var member = Cli(socket, "status", "--reuid=65534", "--regid=65534", $"--groups={users}");
+            Assert.True(member.ExitCode == 0, member.StdErr);
+            Assert.Equal("running", member.StdOut.Trim());
+            // ... or as its primary group.
+            Assert.Equal(0, Cli(socket, "status", "--reuid=65534", $"--regid={users}", "--clear-groups").ExitCode);
+            // Not a member: the file refuses, and behind it the server does.
+            Assert.Contains("permission denied", Cli(socket, "status", Nobody).StdErr, StringComparison.OrdinalIgnoreCase);
+            FileSecurity.Chmod(socket, Mode0666);
+            Assert.Contains("permission denied: uid 65534 is neither root nor in group \"users\"", Cli(socket, "status", Nobody).StdErr);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void AnUnknownControlGroupIsAClearError()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => ControlAccess.For("no-such-group-mapp"));
+        Assert.Contains("control group \"no-such-group-mapp\" does not exist", e.Message);
+    }
+
+    [PrivilegedFact]
+    public void SlowClientsAreBoundedAndTheServerStaysAvailable()
+    {
+        string folder = Directory.CreateTempSubdirectory("mapp-ctlslow-").FullName;
+        var silent = new List<Socket>();
+        try
+        {
+            string socket = Path.Combine(folder, "control.sock");
+            using var server = new ControlServer(socket);
+            server.Register("status", _ => ControlResponse.Success("running"));
+            server.Start();
+            // Fill every connection slot with a client that sends nothing.
+            for (int i = 0; i < ControlServer.MaxConnections; i++)
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                s.Connect(new UnixDomainSocketEndPoint(socket));
+                silent.Add(s);
+            }
+            // One more is told the server is busy instead of waiting.
+            var busy = HostileRequests.Send(socket, "{\"verb\":\"status\"}\n"u8.ToArray());
+            Assert.False(busy.Ok);
+            Assert.Contains("busy", busy.Error);
+            // The silent ones get a timeout answer, then the server answers again.
+            var buffer = new byte[1024];
+            silent[0].ReceiveTimeout = 30000;
+            int n = silent[0].Receive(buffer);
+            Assert.Contains("no complete request line within 5 s", System.Text.Encoding.UTF8.GetString(buffer, 0, n));
+            foreach (var s in silent) s.Dispose();
+            silent.Clear();
+            ControlResponse? answer = null;
+            for (int i = 0; i < 100 && answer is not { Ok: true }; i++)
+            {
+                answer = ControlClient.Send(socket, new ControlRequest("status", []));
+                if (!answer.Ok) Thread.Sleep(50); // the slots free as their threads finish
+            }
+            Assert.True(answer!.Ok, answer.Error);
+            // An oversized request gets a clear error.
+            var huge = HostileRequests.Send(socket, System.Text.Encoding.UTF8.GetBytes(new string('x', ControlServer.MaxRequestBytes + 10) + "\n"));
+            Assert.Contains("request larger than 64 KiB", huge.Error);
+        }
+        finally
+        {
+            foreach (var s in silent) s.Dispose();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
