@@ -134,6 +134,14 @@ public class ConfigDiffTests
     }
 
     [Fact]
+    public void ControlGroupIsAControlSocketChange()
+    {
+        var changes = Diff("\"board\": \"qemu-virt\",", "\"board\": \"qemu-virt\", \"controlGroup\": \"netadmin\",");
+        Assert.True(changes.ControlSocketChanged);
+        Assert.False(changes.BoardChanged);
+    }
+
+    [Fact]
     public void ComputeIsPureAndSymmetricInItsLists()
     {
         var a = Config(ConfigTexts.Valid);

@@ -125,6 +125,11 @@ public sealed class ControlServer : IDisposable
                 client.Send(bytes);
                 client.Send("\n"u8);
                 client.Shutdown(SocketShutdown.Send);
+                // Bytes the client sent past its request line, already queued: read them, so closing does not
+                // reset the connection before the client has read the answer (bounded: this is not a reader).
+                var rest = new byte[4096];
+                for (int drained = 0; drained < 4 * MaxRequestBytes && client.Available > 0;)
+                    drained += client.Receive(rest);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { /* the client went away */ }
         }

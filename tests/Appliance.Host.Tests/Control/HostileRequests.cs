@@ -85,8 +85,15 @@ internal static class HostileRequests
         catch (SocketException) { /* the server may answer and close before reading a huge request */ }
         var answer = new MemoryStream();
         var buf = new byte[4096];
-        int n;
-        while ((n = s.Receive(buf)) > 0) answer.Write(buf, 0, n);
+        try
+        {
+            int n;
+            while ((n = s.Receive(buf)) > 0) answer.Write(buf, 0, n);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset && answer.ToArray().Contains((byte)'\n'))
+        {
+            // The server answered and closed while bytes we sent were still unread (it stops reading at 64 KiB).
+        }
         string text = Encoding.UTF8.GetString(answer.ToArray()).TrimEnd('\n');
         return JsonSerializer.Deserialize<ControlResponse>(text, JsonOptions)
                ?? throw new InvalidDataException($"answer is null: '{text}'");
