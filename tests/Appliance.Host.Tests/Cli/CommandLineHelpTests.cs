@@ -10,15 +10,7 @@ namespace Appliance.Host.Tests.Cli;
 [Collection(ConsoleCollection.Name)]
 public sealed class CommandLineHelpTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        var (stdout, stderr) = (new StringWriter(), new StringWriter());
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try { return (CommandLine.Run(args), stdout.ToString(), stderr.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CommandLineCapture.Run(args);
 
     public static TheoryData<string> VerbNames() => [.. CommandLine.Verbs.Select(v => v.Name)];
 
