@@ -23,6 +23,7 @@ public static class CommandLine
             "maps" => MapsCommand.Run(rest),
             "reload" => ReloadCommand.Run(rest),
             "leds" => LedsCommand.Run(rest),
+            "replay" => ReplayCommand.Run(rest),
             "forward" => ForwardCommand.Run(rest), // hidden: benchmark/test forwarder (bench/forwarding.sh)
             _ => Unknown(args[0]),
         };
@@ -49,6 +50,8 @@ public static class CommandLine
               maps [list|dump|update|delete ...]   eBPF maps of the running appliance
               reload                    re-read the config and swap changed chains
               leds [on|off] [--json]    each LED's trigger and state, night mode; off/on switches night mode
+              replay IN.pcap --config FILE [--port P | --pair P --side S] [--out F] [--json]
+                                        run a capture through the config's programs offline (no root, no network)
             """);
         return code;
     }
