@@ -5,7 +5,8 @@ namespace Appliance.Datapath.Capture;
 
 /// <summary>Writes a pcapng file (little-endian, one section): a Section Header Block naming the appliance, one
 /// Interface Description Block per capture point (Ethernet, nanosecond timestamps, if_name), Enhanced Packet Blocks
-/// with epb_flags (direction) and opt_comment, and Interface Statistics Blocks (isb_ifrecv, isb_ifdrop) at the end.
+/// with epb_flags (direction) and opt_comment; every interface has the file's one snap length (libpcap, and so
+/// tcpdump, refuses files whose interfaces differ in it),, and Interface Statistics Blocks (isb_ifrecv, isb_ifdrop) at the end.
 /// Each block is written whole with one Write, so a reader following a stream (<c>tcpdump -r -</c>) never sees half
 /// a block; <see cref="Flush"/> pushes them out.</summary>
 public sealed class PcapngWriter : IDisposable
@@ -16,10 +17,12 @@ public sealed class PcapngWriter : IDisposable
     private byte[] _block = new byte[8192];
     private int _at;
     private int _interfaces;
+    private readonly int _snapLength;
 
-    public PcapngWriter(Stream output, string application, bool leaveOpen = false)
+    public PcapngWriter(Stream output, string application, int snapLength = 262144, bool leaveOpen = false)
     {
         _out = output;
+        _snapLength = snapLength;
         _leaveOpen = leaveOpen;
         Begin(ShbType);
         U32(0x1A2B3C4D);
@@ -32,12 +35,12 @@ public sealed class PcapngWriter : IDisposable
     }
 
     /// <summary>Describes a capture point; returns its interface id for <see cref="WritePacket"/>.</summary>
-    public int AddInterface(string name, int snapLength, string? description = null)
+    public int AddInterface(string name, string? description = null)
     {
         Begin(IdbType);
         U16(CaptureFile.LinkTypeEthernet);
         U16(0);
-        U32((uint)snapLength);
+        U32((uint)_snapLength);
         Option(2, Encoding.UTF8.GetBytes(name)); // if_name
         if (description is not null) Option(3, Encoding.UTF8.GetBytes(description)); // if_description
         Option(9, [9]); // if_tsresol: nanoseconds

@@ -128,13 +128,13 @@ public static class ReplayCommand
     private static void WriteOutput(string path, List<ReplayedFrame> results, List<CaptureRecord> frames, RuntimeTopology topology)
     {
         using var file = path == "-" ? Console.OpenStandardOutput() : File.Create(path);
-        using var writer = new PcapngWriter(file, "meta-appliance replay");
+        using var writer = new PcapngWriter(file, "meta-appliance replay", 65535);
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < results.Count; i++)
         {
             var r = results[i];
             if (r.Output is null) continue;
-            if (!ids.TryGetValue(r.Target!, out int id)) ids[r.Target!] = id = writer.AddInterface(r.Target!, 65535);
+            if (!ids.TryGetValue(r.Target!, out int id)) ids[r.Target!] = id = writer.AddInterface(r.Target!);
             writer.WritePacket(id, frames[i].TimestampNanoseconds, r.Output, r.Output.Length, PacketDirection.Outbound, r.Decision);
         }
     }
