@@ -4,6 +4,7 @@ using Appliance.Config;
 using Appliance.Datapath.Capture;
 using Appliance.Datapath.Replay;
 using Appliance.Datapath.Runtime;
+using Appliance.Host.Cli;
 
 namespace Appliance.Host.Commands;
 
@@ -19,35 +20,38 @@ namespace Appliance.Host.Commands;
 /// Exit 0, 1 when the config or the capture cannot be used, 2 on bad usage.</summary>
 public static class ReplayCommand
 {
-    public const string Usage = "usage: meta-appliance replay IN.pcap[ng] --config FILE [--objects DIR] [--pair P --side primary|peer | --port PORT] [--out OUT.pcapng] [--json]";
+    public static readonly CliVerb Definition = new("replay", "run a capture through the config's programs offline (no root, no network)")
+    {
+        Description = "Builds the config's appliance without touching the network (programs loaded and verified, maps filled " +
+                      "with the config's initial contents, chains, classifiers) and decides each frame of IN exactly as the datapath " +
+                      "would: per frame the decision (verdict, side, program, reason, target), the programs run and what they " +
+                      "returned, and trace_printk lines. State carries over from frame to frame. A file written by `capture` names " +
+                      "its capture point; otherwise say where the frames enter with --port or --pair and --side.",
+        Arguments = [new("IN", "the pcap or pcapng file (- for stdin)") { Completion = CliCompletion.File }],
+        Options =
+        [
+            new("--config", "the config to run the frames through (required)") { Value = "FILE", Completion = CliCompletion.File },
+            new("--objects", "look for program object files by name in DIR") { Value = "DIR", Completion = CliCompletion.Directory },
+            new("--port", "the frames arrive on this board port (classified by destination MAC)") { Value = "PORT", Excludes = "--pair" },
+            new("--pair", "the frames enter this pair (with --side)") { Value = "P", Excludes = "--port" },
+            new("--side", "peer: the tenant sent them; primary: straight into the pair's primary side") { Choices = ["primary", "peer"], Value = "SIDE" },
+            new("--out", "write the frames as they leave to a pcapng file (- for stdout)") { Value = "OUT", Completion = CliCompletion.File },
+            new("--json", "print the decisions as JSON"),
+        ],
+        Exit = "Exit 0, 1 when the config or the capture cannot be used, 2 on bad usage.",
+    };
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        string? input = null, config = null, objects = null, pair = null, side = null, port = null, output = null;
-        bool json = false;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string? Value() => i + 1 < args.Length ? args[++i] : null;
-            switch (args[i])
-            {
-                case "--config": config = Value(); break;
-                case "--objects": objects = Value(); break;
-                case "--pair": pair = Value(); break;
-                case "--side": side = Value(); break;
-                case "--port": port = Value(); break;
-                case "--out": output = Value(); break;
-                case "--json": json = true; break;
-                case var o when o.StartsWith('-') && o != "-": return UsageError(stderr, $"unknown option '{o}'");
-                case var path when input is null: input = path; break;
-                default: return UsageError(stderr, $"only one capture file may be given (got '{input}' and '{args[i]}')");
-            }
-        }
-        if (input is null) return UsageError(stderr, "the capture file IN is missing");
+        if (!CliParser.TryParse(Definition, args, stdout, stderr, out var a, out int exit)) return exit;
+        string input = a.Positionals[0];
+        string? config = a.Value("--config"), objects = a.Value("--objects"), pair = a.Value("--pair"), side = a.Value("--side"),
+            port = a.Value("--port"), output = a.Value("--out");
+        bool json = a.Has("--json");
         if (config is null) return UsageError(stderr, "--config FILE is required");
-        if (port is not null && (pair is not null || side is not null)) return UsageError(stderr, "--port excludes --pair/--side");
-        if (side is not null and not ("primary" or "peer")) return UsageError(stderr, "--side takes primary or peer");
+        if (port is not null && side is not null) return UsageError(stderr, "--port excludes --side");
         if ((pair is null) != (side is null)) return UsageError(stderr, "--pair and --side go together");
 
         var loaded = ConfigLoader.LoadFile(config, new ConfigLoadOptions { ProgramObjects = FileExistenceInspector.Instance, ObjectDirectory = objects });
@@ -209,9 +213,5 @@ public static class ReplayCommand
         return 1;
     }
 
-    private static int UsageError(TextWriter stderr, string message)
-    {
-        stderr.WriteLine($"meta-appliance replay: {message}\n{Usage}");
-        return 2;
-    }
+    private static int UsageError(TextWriter stderr, string message) => CliParser.UsageError(Definition, stderr, message);
 }
