@@ -25,6 +25,8 @@ DEB_PACKAGES=(
   libgpiod2
   # the .deb: built with dpkg-deb, checked with lintian and systemd-analyze, installed into an overlay chroot
   dpkg-dev lintian systemd man-db groff-base
+  # capture files read by real readers, /metrics parsed by the real Prometheus parser (issue 15)
+  tshark python3-prometheus-client
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -38,6 +40,8 @@ deps() {
     log "installing Debian packages: ${missing[*]}"
     local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -q >/dev/null
+    # wireshark-common asks whether non-root users may capture: answer no, never prompt
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
   command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is not on PATH" >&2; exit 1; }

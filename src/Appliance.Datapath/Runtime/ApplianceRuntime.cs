@@ -87,8 +87,7 @@ public sealed class ApplianceRuntime : IDisposable
                 throw new RuntimeSetupException($"pair '{pc.Name}': uplink '{pc.Uplink}' is not one of the ports ({string.Join(", ", portIndex.Keys)})");
             pairs[i] = pc.PrimaryInterface is null ? CreatePair(i, pc, uplink) : AdoptPair(i, pc, uplink);
             pairs[i].PrimaryPort = Config.Ports.Count + i;
-            BuildChain(pairs[i].Primary, pc.Primary, pc.Name, "primary");
-            BuildChain(pairs[i].Peer, pc.Peer, pc.Name, "peer");
+            Programs.BuildChains(pairs[i]);
         }
 
         int headroom = Config.Pairs.Count == 0 ? 0 : Config.Pairs.Max(p => p.Headroom);
@@ -212,18 +211,6 @@ public sealed class ApplianceRuntime : IDisposable
         var path = $"/proc/sys/net/ipv6/conf/{name}/disable_ipv6";
         try { if (File.Exists(path)) File.WriteAllText(path, "1"); }
         catch (IOException e) { Log.Warn("runtime", "could not disable IPv6 on the primary end", ("if", name), ("error", e.Message)); }
-    }
-
-    /// <summary>Attaches the configured programs in order, one bpf_mprog append each: an empty chain stays at
-    /// revision 1, N programs give revision 1 + N, as attaching them one by one to a netkit device would.</summary>
-    private void BuildChain(PairSide side, PairSideConfig config, string pair, string sideName)
-    {
-        foreach (var entry in config.Chain)
-        {
-            if (!Programs.TryGet(entry.Program, out var p))
-                throw new RuntimeSetupException($"pair '{pair}' {sideName} chain: no program called '{entry.Program}'");
-            side.Chain.Attach(p, ChainPosition.Append);
-        }
     }
 
     /// <summary>The port's only XDP program: claimed MACs and the socket registered before it attaches, so group and
