@@ -317,7 +317,7 @@ public sealed partial class ApplianceRuntime
         bool installed = false, listed = false;
         try
         {
-            BuildChains(pair, programs);
+            programs.BuildChains(pair);
             socket = _xsk!.OpenSeparate(index, new XskPortSpec(pair.PrimaryName), _options.XdpMode);
             _engine!.AddPort(socket);
             installed = true;

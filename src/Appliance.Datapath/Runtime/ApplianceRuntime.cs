@@ -117,7 +117,7 @@ public sealed partial class ApplianceRuntime : IDisposable
             _indices.Add(index);
             pairs[i] = pc.PrimaryInterface is null ? CreatePair(index, pc, uplink) : AdoptPair(index, pc, uplink);
             _pairs.Add(pairs[i]);
-            BuildChains(pairs[i], Programs);
+            Programs.BuildChains(pairs[i]);
         }
 
         FrameHeadroom = ReservedHeadroom(Config);
@@ -272,19 +272,6 @@ public sealed partial class ApplianceRuntime : IDisposable
         var path = $"/proc/sys/net/ipv6/conf/{name}/disable_ipv6";
         try { if (File.Exists(path)) File.WriteAllText(path, "1"); }
         catch (IOException e) { Log.Warn("runtime", "could not disable IPv6 on the primary end", ("if", name), ("error", e.Message)); }
-    }
-
-    /// <summary>Attaches the configured programs in order, one bpf_mprog append each: an empty chain stays at
-    /// revision 1, N programs give revision 1 + N, as attaching them one by one to a netkit device would.</summary>
-    private static void BuildChains(PairRuntime pair, ProgramSet programs)
-    {
-        foreach (var kind in new[] { PairSideKind.Primary, PairSideKind.Peer })
-            foreach (var entry in SideConfig(pair.Config, kind).Chain)
-            {
-                if (!programs.TryGet(entry.Program, out var p))
-                    throw new RuntimeSetupException($"pair '{pair.Name}' {kind.ToString().ToLowerInvariant()} chain: no program called '{entry.Program}'");
-                pair.Side(kind).Chain.Attach(p, ChainPosition.Append);
-            }
     }
 
     private static PairSideConfig SideConfig(PairConfig pc, PairSideKind kind) => kind == PairSideKind.Primary ? pc.Primary : pc.Peer;

@@ -1,4 +1,5 @@
 using Appliance.Bpf.Context;
+using Appliance.Bpf.Vm;
 using Appliance.Config;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Pairs;
@@ -16,11 +17,15 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
 
-    public PairFrameHandler(TopologySource topology)
+    /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
+    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null)
     {
         _topology = topology.Current;
-        _pipeline = new NetkitPipeline(topology, worker: 0);
+        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions);
     }
+
+    /// <summary>The pipeline of this handler: how the last frame was decided (<see cref="NetkitPipeline.Decision"/>).</summary>
+    public NetkitPipeline Pipeline => _pipeline;
 
     /// <summary>Snapshots the topology and every side's chain: the whole batch runs them as they were now.</summary>
     public void BeginBatch() => _topology = _pipeline.BeginBatch();
@@ -28,8 +33,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     public FrameVerdict Decide(ref FrameView frame)
     {
         int ingress = frame.IngressPort;
-        int headroom = frame.Headroom, length = frame.Length;
-        _pipeline.Begin(PacketContext.FromPointer(frame.DataPointer - headroom, headroom + length + frame.Tailroom, headroom, length));
+        Begin(ref frame);
         Delivery d;
         var pair = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PairByEnginePort[ingress] : null;
         if (pair is null)
@@ -50,6 +54,25 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                 uplink.Steering?.Claim(MacAddress.Read(frame.Data[6..]));
             d = _pipeline.FromTenant(pair);
         }
+        return Finish(ref frame, d);
+    }
+
+    /// <summary>The frame goes straight into <paramref name="pair"/>'s primary side, past classification (replay of
+    /// frames captured on that side).</summary>
+    public FrameVerdict DecideIntoPair(ref FrameView frame, PairRuntime pair)
+    {
+        Begin(ref frame);
+        return Finish(ref frame, _pipeline.IntoPair(pair));
+    }
+
+    private void Begin(ref FrameView frame)
+    {
+        int headroom = frame.Headroom, length = frame.Length;
+        _pipeline.Begin(PacketContext.FromPointer(frame.DataPointer - headroom, headroom + length + frame.Tailroom, headroom, length));
+    }
+
+    private FrameVerdict Finish(ref FrameView frame, Delivery d)
+    {
         if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
         return Apply(ref frame, ref _pipeline.Context) ? FrameVerdict.Forward(d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
     }

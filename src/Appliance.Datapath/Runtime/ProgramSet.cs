@@ -5,6 +5,7 @@ using Appliance.Bpf.Maps;
 using Appliance.Bpf.Objects;
 using Appliance.Bpf.Vm;
 using Appliance.Config;
+using Appliance.Datapath.Pairs;
 
 namespace Appliance.Datapath.Runtime;
 
@@ -30,6 +31,19 @@ public sealed class ProgramSet
         : throw new KeyNotFoundException($"no program called '{name}' is loaded (the config's programs are: {string.Join(", ", _byName.Keys)})");
 
     public bool TryGet(string name, out RuntimeProgram program) => _byName.TryGetValue(name, out program!);
+
+    /// <summary>Attaches both sides' configured programs in order, one bpf_mprog append each: an empty chain stays at
+    /// revision 1, N programs give revision 1 + N, as attaching them one by one to a netkit device would.</summary>
+    public void BuildChains(PairRuntime pair)
+    {
+        foreach (var (side, config, name) in new[] { (pair.Primary, pair.Config.Primary, "primary"), (pair.Peer, pair.Config.Peer, "peer") })
+            foreach (var entry in config.Chain)
+            {
+                if (!TryGet(entry.Program, out var p))
+                    throw new RuntimeSetupException($"pair '{pair.Name}' {name} chain: no program called '{entry.Program}'");
+                side.Chain.Attach(p, ChainPosition.Append);
+            }
+    }
 
     /// <summary>A map this set took over from the running set (live: the config's contents are not written at load).</summary>
     public bool IsLive(BpfMap map) => _carried.Contains(map);
