@@ -5,7 +5,7 @@ namespace Appliance.Bpf.Maps;
 /// taken with bpf_map_pop_elem / peeked with bpf_map_peek_elem (-ENOENT and a zeroed value when empty). The
 /// same ring of max_entries + 1 slots as the kernel, so overwrite order matches. Programs cannot look up,
 /// update or delete by key (the verifier refuses, as the kernel's); user space updates push, lookups peek.</summary>
-public sealed class QueueStackMap : BpfMap
+public sealed class QueueStackMap : KeylessMap
 {
     private readonly byte[] _elements;
     private readonly int _size;
@@ -68,17 +68,9 @@ public sealed class QueueStackMap : BpfMap
 
     private bool IsFull => (_head + 1) % _size == _tail;
 
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
-    {
-        value = default;
-        return false;
-    }
-
     public override bool TryLookupFromUser(ReadOnlySpan<byte> key, Span<byte> value) => Take(value, remove: false) == 0;
 
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => Push(value, flags);
 
     public override int Delete(ReadOnlySpan<byte> key) => -BpfErrno.EINVAL;
-
-    public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => false;
 }
