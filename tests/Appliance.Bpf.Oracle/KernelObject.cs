@@ -83,11 +83,19 @@ public sealed class KernelObject : IDisposable
         return BpfSyscall.LookupElem(MapFd(map), key, value) ? value : null;
     }
 
-    /// <summary>Every (key, value) of the map, in the kernel's iteration order.</summary>
+    /// <summary>Every (key, value) of the map, in the kernel's iteration order. A queue or stack is drained in
+    /// pop order (empty keys).</summary>
     public List<(byte[] Key, byte[] Value)> Dump(string map)
     {
         var def = Map(map);
-        if (def.Type is BpfMapType.ProgArray or BpfMapType.RingBuf)
+        if (def.Type is BpfMapType.Queue or BpfMapType.Stack)
+        {
+            var popped = new List<(byte[], byte[])>();
+            for (var value = new byte[def.ValueSize]; BpfSyscall.LookupAndDeleteElem(MapFd(map), [], value); value = new byte[def.ValueSize])
+                popped.Add(([], value));
+            return popped;
+        }
+        if (def.Type is BpfMapType.ProgArray or BpfMapType.RingBuf or BpfMapType.PerfEventArray)
             throw new NotSupportedException($"map '{map}' ({def.Type}) has no values user space can read here");
         var result = new List<(byte[], byte[])>();
         var key = Array.Empty<byte>();
@@ -104,7 +112,7 @@ public sealed class KernelObject : IDisposable
     /// the run, and the kernel's average ns per run.</summary>
     public KernelRunResult Run(string program, ReadOnlySpan<byte> frame, byte[]? skb = null, uint repeat = 1)
     {
-        var dataOut = new byte[frame.Length + 4096];
+        var dataOut = new byte[Math.Max(frame.Length, EngineObject.MaxKernelFrame) + 4096];
         var ctxIn = skb ?? KernelSkBuff.Create();
         var ctxOut = new byte[KernelSkBuff.Size];
         var (retval, outLength, duration) = BpfSyscall.TestRun(ProgramFd(program), frame, dataOut, ctxIn, ctxOut, repeat);

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Appliance.Bpf.Context;
 using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Maps;
 
 namespace Appliance.Bpf.Vm;
 
@@ -70,6 +71,7 @@ public sealed unsafe partial class BpfVm : IDisposable
             _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
             _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
             var result = Execute(program);
+            SettleContextStore();
             SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref _packet);
             packet = _packet;
             return result;
@@ -110,7 +112,11 @@ public sealed unsafe partial class BpfVm : IDisposable
 
     private void BeginRun(LoadedProgram program)
     {
+        // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
+        if (BpfCpu.Current != (int)Options.ProcessorId) BpfCpu.Current = (int)Options.ProcessorId;
         _fault = BpfFault.None;
+        _pendingContextStore = -1;
+        Encapsulated = false;
         _redirectIfindex = 0;
         _redirectFlags = 0;
         _pendingTailCall = null;

@@ -1,46 +1,49 @@
 using System.Text.Json;
 using Appliance.Config;
+using Appliance.Host.Cli;
 
 namespace Appliance.Host.Commands;
 
 /// <summary>
-/// `meta-appliance validate FILE [--json] [--objects DIR | --no-objects] [--max-errors N]`: loads and checks a
-/// config without touching the network. Exit 0 when valid ("FILE: ok" and a summary on stdout), 1 with its
-/// errors (one per line on stderr, or a JSON array on stdout with --json), 2 for usage errors. At most
+/// `meta-appliance validate FILE [--json] [--objects DIR | --no-objects]` (see <see cref="Definition"/>): loads and checks a config without
+/// touching the network. Exit 0 when valid ("FILE: ok" and a summary on stdout), 1 with its errors
+/// (one per line on stderr, or a JSON array on stdout with --json), 2 for usage errors. At most
 /// <see cref="DefaultMaxErrors"/> errors are printed (--max-errors N, 0 for all), then "and K more errors" on
 /// stderr, so a hostile file cannot produce gigabytes of output.
 /// Program object files must exist, relative to FILE or by file name in DIR; --no-objects skips that check.
 /// </summary>
 public static class ValidateCommand
 {
-    public const string Usage = "usage: meta-appliance validate FILE [--json] [--objects DIR | --no-objects] [--max-errors N]";
+    public static readonly CliVerb Definition = new("validate", "check a config file without touching the network")
+    {
+        Description = "Loads and checks FILE: structure, references, limits, and that each program's object file exists " +
+                      "(relative to FILE, or by file name in --objects DIR). Prints \"FILE: ok\" and a summary, or every error.",
+        Arguments = [new("FILE", "the JSON config to check") { Completion = CliCompletion.File }],
+        Options =
+        [
+            new("--json", "print the errors as a JSON array on stdout (an empty array when valid)"),
+            new("--objects", "look for program object files by name in DIR") { Value = "DIR", Completion = CliCompletion.Directory, Excludes = "--no-objects" },
+            new("--no-objects", "do not check that object files exist") { Excludes = "--objects" },
+            new("--max-errors", "print at most N errors, then how many more there are (0: all)") { Value = "N", Default = "100" },
+        ],
+        Exit = "Exit 0 when valid, 1 with its errors (one per line on stderr, or JSON on stdout; at most --max-errors), 2 on bad usage.",
+    };
 
     public const int DefaultMaxErrors = 100;
+
+    public static string Usage => Definition.Usage;
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        string? file = null, objectDirectory = null;
-        bool json = false, checkObjects = true;
+        if (!CliParser.TryParse(Definition, args, stdout, stderr, out var a, out int exit)) return exit;
+        string file = a.Positionals[0];
+        string? objectDirectory = a.Value("--objects");
+        bool json = a.Has("--json"), checkObjects = !a.Has("--no-objects");
         int maxErrors = DefaultMaxErrors;
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--json": json = true; break;
-                case "--no-objects": checkObjects = false; break;
-                case "--objects" when i + 1 < args.Length: objectDirectory = args[++i]; break;
-                case "--objects": return UsageError(stderr, "--objects needs a folder");
-                case "--max-errors" when i + 1 < args.Length && int.TryParse(args[i + 1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxErrors): i++; break;
-                case "--max-errors": return UsageError(stderr, "--max-errors needs a whole number (0 prints every error)");
-                case var option when option.StartsWith('-') && option.Length > 1: return UsageError(stderr, $"unknown option '{option}'");
-                case var path when file is null: file = path; break;
-                default: return UsageError(stderr, $"only one FILE may be given (got '{file}' and '{args[i]}')");
-            }
-        }
-        if (file is null) return UsageError(stderr, "FILE is missing");
-        if (objectDirectory is not null && !checkObjects) return UsageError(stderr, "--objects and --no-objects exclude each other");
+        if (a.Value("--max-errors") is { } max && !int.TryParse(max, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxErrors))
+            return CliParser.UsageError(Definition, stderr, $"--max-errors takes a whole number (0 prints every error), not '{max}'");
 
         var options = new ConfigLoadOptions
         {
@@ -70,11 +73,4 @@ public static class ValidateCommand
     }
 
     private static string Count(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";
-
-    private static int UsageError(TextWriter stderr, string problem)
-    {
-        stderr.WriteLine($"meta-appliance validate: {problem}");
-        stderr.WriteLine(Usage);
-        return 2;
-    }
 }

@@ -3,7 +3,7 @@ using Appliance.TestSupport;
 namespace Appliance.Datapath.Tests.Runtime;
 
 /// <summary>eBPF objects the runtime tests load, built once per test run with clang into a temp folder: the
-/// tests' probe programs (Programs/probe.bpf.c) and the repo's example programs (programs/*.bpf.c).</summary>
+/// tests' own programs (Programs/*.bpf.c) and the repo's example programs (programs/*.bpf.c).</summary>
 public static class TestObjects
 {
     private static readonly Lazy<string> Folder = new(Build);
@@ -17,16 +17,23 @@ public static class TestObjects
         System.IO.Directory.CreateDirectory(dir);
         string repo = RepoRoot();
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
-        foreach (var test in new[] { "probe", "stack_leak" })
+        foreach (var test in new[] { "probe", "trace", "stack_leak" })
             Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{test}.bpf.c"), Path.Combine(dir, $"{test}.bpf.o"), multiarch, repo);
         foreach (var example in new[] { "allow_port", "vlan_tag" })
             Compile(Path.Combine(repo, $"programs/{example}.bpf.c"), Path.Combine(dir, $"{example}.bpf.o"), multiarch, repo);
         return dir;
     }
 
-    private static void Compile(string source, string output, string multiarch, string repo) =>
-        Shell.Check("clang", "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-Wall", "-I", Path.Combine(repo, "programs/include"),
-            "-I", $"/usr/include/{multiarch}", "-c", source, "-o", output);
+    private static void Compile(string source, string output, string multiarch, string repo, params string[] defines) =>
+        Shell.Check("clang", ["-O2", "-g", "-target", "bpf", "-mcpu=v3", "-Wall", .. defines, "-I", Path.Combine(repo, "programs/include"),
+            "-I", $"/usr/include/{multiarch}", "-c", source, "-o", output]);
+
+    /// <summary>Builds one of the tests' programs (Programs/NAME.bpf.c) with extra clang arguments (e.g. -DX=1).</summary>
+    public static void Build(string name, string output, params string[] defines)
+    {
+        string repo = RepoRoot();
+        Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{name}.bpf.c"), output, Shell.Check("gcc", "-dumpmachine").Trim(), repo, defines);
+    }
 
     public static string RepoRoot()
     {

@@ -36,7 +36,9 @@ public sealed class ControlSocketSecurityTests
         board.WriteConfig("pass");
         // In folders that do not exist yet: the appliance makes them 0755, whatever the umask.
         string socket = Path.Combine(board.Folder, "run", "ctl", "control.sock");
-        using var app = ApplianceProcess.StartWithUmask("000", board.ConfigFile, socket);
+        // Under umask 000 (sh -c 'umask 000 && exec …': the PID is the appliance's).
+        using var app = ApplianceProcess.Start(["/bin/sh", "-c", "umask 000 && exec \"$0\" \"$@\"", RepoPaths.Binary("linux-x64"),
+            "run", "--config", board.ConfigFile, "--socket", socket], socket, new Dictionary<string, string>());
         app.WaitReady();
         int pid = app.Pid;
         Assert.True(board.TenantPings(), "the tenant pings before\n" + app.Output);

@@ -25,17 +25,14 @@ public sealed class ApplianceProcess : IDisposable
     public bool HasExited => _process.HasExited;
 
     public static ApplianceProcess Start(string configFile, string socket, params string[] extraArgs) =>
-        StartWithUmask(null, configFile, socket, extraArgs);
+        Start([RepoPaths.Binary("linux-x64"), "run", "--config", configFile, "--socket", socket, .. extraArgs], socket, new Dictionary<string, string>());
 
-    /// <summary>Starts it with the file-creation mask <paramref name="umask"/> (octal, e.g. "000"; null: the test's
-    /// own) through <c>sh -c 'umask …; exec …'</c>, so the PID is the appliance's.</summary>
-    public static ApplianceProcess StartWithUmask(string? umask, string configFile, string socket, params string[] extraArgs)
+    /// <summary>Any command line (program first) whose control socket is <paramref name="socket"/>, with extra environment.</summary>
+    public static ApplianceProcess Start(IReadOnlyList<string> commandLine, string socket, IReadOnlyDictionary<string, string> environment)
     {
-        var psi = new ProcessStartInfo(umask is null ? RepoPaths.Binary("linux-x64") : "/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (umask is not null)
-            foreach (var a in new[] { "-c", $"umask {umask} && exec \"$0\" \"$@\"", RepoPaths.Binary("linux-x64") }) psi.ArgumentList.Add(a);
-        foreach (var a in new[] { "run", "--config", configFile, "--socket", socket }) psi.ArgumentList.Add(a);
-        foreach (var a in extraArgs) psi.ArgumentList.Add(a);
+        var psi = new ProcessStartInfo(commandLine[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in commandLine.Skip(1)) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in environment) psi.Environment[k] = v;
         var p = new Process { StartInfo = psi };
         var ap = new ApplianceProcess(p, socket);
         p.OutputDataReceived += (_, e) =>
