@@ -21,7 +21,7 @@ for ((i = 0; i < RUNS; i++)); do
 	rc=0
 	/usr/bin/time -f '%e %M' -o "$work/time" "$BIN" validate "$work/hostile.json" --no-objects >/dev/null 2>"$work/stderr" || rc=$?
 	[ "$rc" -eq 1 ] || { echo "validate-hostile.sh: validate exited $rc (expected 1: invalid)" >&2; exit 1; }
-	read -r seconds rss_kb < "$work/time"
+	read -r seconds rss_kb < <(tail -n 1 "$work/time") # GNU time says "Command exited with non-zero status 1" first
 	times+=("$seconds")
 done
 median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
