@@ -62,6 +62,7 @@ public sealed unsafe partial class BpfVm
             Writable = true,
             Kind = RegionKind.Packet,
         };
+        MirrorRegion(VirtualAddress.PacketRegion);
         uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset);
         SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in _packet, data, data + (uint)_packet.Length);
     }
@@ -95,6 +96,7 @@ public sealed unsafe partial class BpfVm
             Writable = writable, Kind = kind, Owner = owner, Token = token,
         };
         if (kind == RegionKind.MapValue) _valueCache[slot] = id;
+        MirrorRegion(id);
         return _regions[id].Start;
     }
 }
