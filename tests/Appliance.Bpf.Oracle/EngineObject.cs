@@ -14,13 +14,20 @@ public sealed class EngineObject : IDisposable
     public const int Headroom = 128, Tailroom = 128;
 
     private readonly Dictionary<string, LoadedProgram> _programs = new();
-    private readonly BpfVm _vm = new();
+    private readonly BpfVm _vm;
 
-    public EngineObject(BpfObject obj)
+    /// <summary>The object's programs on a VM of their own; <paramref name="jit"/> runs them as native code
+    /// from the JIT (every program must then have compiled).</summary>
+    public EngineObject(BpfObject obj, bool jit = false)
     {
         Object = obj;
         Maps = obj.Maps.Select(def => BpfMap.Create(def)).ToArray();
-        foreach (var p in LoadedProgram.LoadAll(obj, Maps, LinuxHelperTable.Instance)) _programs[p.Name] = p;
+        foreach (var p in LoadedProgram.LoadAll(obj, Maps, LinuxHelperTable.Instance))
+        {
+            if (jit && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
+            _programs[p.Name] = p;
+        }
+        _vm = new BpfVm(new BpfVmOptions { UseJit = jit });
     }
 
     public BpfObject Object { get; }
