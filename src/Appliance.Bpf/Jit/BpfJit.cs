@@ -24,7 +24,7 @@ public static class BpfJit
             return new JitCompilation(null, $"no JIT for {RuntimeInformation.OSDescription.Split(' ')[0]} {RuntimeInformation.ProcessArchitecture}");
         try
         {
-            byte[] code = JitLowering.Compile(program.Code, CreateEmitter(RuntimeInformation.ProcessArchitecture));
+            byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, CreateEmitter(RuntimeInformation.ProcessArchitecture));
             return new JitCompilation(ExecutableMemory.Create(code), null);
         }
         catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or OverflowException)

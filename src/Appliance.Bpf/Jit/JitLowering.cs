@@ -18,11 +18,13 @@ internal sealed class JitLowering
     private readonly int[] _labels;
     private readonly List<Action> _deferred = [];
     private readonly int _exitDone, _exitFault, _exitTail, _helperOutcome;
+    private readonly int _frameBytes;
 
-    private JitLowering(JitEmitter emitter, DecodedInstruction[] code)
+    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes)
     {
         _e = emitter;
         _code = code;
+        _frameBytes = frameBytes;
         _labels = new int[code.Length];
         for (int i = 0; i < code.Length; i++) _labels[i] = _e.NewLabel();
         _exitDone = _e.NewLabel();
@@ -32,10 +34,11 @@ internal sealed class JitLowering
     }
 
     /// <summary>Machine code for <paramref name="code"/> (the decoded program plus its final Invalid sentinel).
-    /// Entry: <c>void (JitState*)</c>.</summary>
-    public static byte[] Compile(DecodedInstruction[] code, JitEmitter emitter)
+    /// Entry: <c>void (JitState*)</c>. <paramref name="frameBytes"/> is the verifier's measured frame depth: the
+    /// VM's stack region ends there, so only r10-relative accesses above it skip the check.</summary>
+    public static byte[] Compile(DecodedInstruction[] code, int frameBytes, JitEmitter emitter)
     {
-        var lowering = new JitLowering(emitter, code);
+        var lowering = new JitLowering(emitter, code, frameBytes);
         lowering.Body();
         return emitter.Finish();
     }
@@ -287,9 +290,9 @@ internal sealed class JitLowering
     /// not allowed. Clobbers T1–T3.</summary>
     private int HostAddress(int i, int baseReg, int offset, int size, bool write)
     {
-        if (baseReg == 10 && offset >= -BpfVm.FrameSize && offset + size <= 0)
+        if (baseReg == 10 && offset >= -_frameBytes && offset + size <= 0)
         {
-            // The verifier keeps r10 read-only, so r10 + offset is inside the current frame.
+            // The verifier keeps r10 read-only, so r10 + offset is inside the current frame's reachable part.
             _e.LoadBpf(JReg.T0, 10);
             _e.LoadState(JReg.T1, JitState.StackDeltaOffset);
             _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
