@@ -1,4 +1,5 @@
 using System.Net.NetworkInformation;
+using Appliance.Bpf.Jit;
 using Appliance.Config;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Engine;
@@ -30,6 +31,10 @@ public sealed class ApplianceRuntime : IDisposable
 
     public ApplianceConfig Config { get; }
     public ProgramSet Programs { get; }
+
+    /// <summary>True when programs run as native code from the JIT (config <c>jit</c>, no <c>--no-jit</c>, a machine
+    /// the JIT supports); programs it could not compile still run in the interpreter (see <see cref="EngineOf"/>).</summary>
+    public bool UseJit { get; private init; }
     public RuntimeTopology Topology { get; private set; } = null!;
     public ForwardingEngine Engine => _engine!;
     public GroupFrameFlooder Flooder => _flooder!;
@@ -54,7 +59,8 @@ public sealed class ApplianceRuntime : IDisposable
         if (options.SweepStale)
             foreach (var line in StaleLinkSweeper.Sweep(log: m => Log.Warn("runtime", m)))
                 Log.Info("runtime", "removed stale state of a killed run", ("what", line));
-        var rt = new ApplianceRuntime(config, programs);
+        var rt = new ApplianceRuntime(config, programs) { UseJit = config.Jit && !options.NoJit && BpfJit.IsSupported };
+        rt.LogEngines(options);
         try
         {
             rt.Build(options);
@@ -65,6 +71,19 @@ public sealed class ApplianceRuntime : IDisposable
             rt.Dispose();
             throw;
         }
+    }
+
+    /// <summary>"jit" or "interpreter": the engine that runs <paramref name="program"/>.</summary>
+    public string EngineOf(RuntimeProgram program) => UseJit && program.Program.IsJitCompiled ? "jit" : "interpreter";
+
+    private void LogEngines(RuntimeOptions options)
+    {
+        string why = !Config.Jit ? "the config sets \"jit\": false" : options.NoJit ? "--no-jit" : !BpfJit.IsSupported ? "no JIT for this machine" : "";
+        Log.Info("runtime", UseJit ? "programs run as native code (JIT)" : "programs run in the interpreter", ("why", UseJit ? "-" : why));
+        if (!UseJit) return;
+        foreach (var p in Programs.Programs)
+            if (p.Program.JitUnavailableReason is { } reason)
+                Log.Warn("runtime", "program falls back to the interpreter", ("program", p.Name), ("reason", reason));
     }
 
     private void Build(RuntimeOptions options)
@@ -109,9 +128,9 @@ public sealed class ApplianceRuntime : IDisposable
             throw;
         }
         Topology = new RuntimeTopology(ports, pairs);
-        _handler = new PairFrameHandler(Topology);
+        _handler = new PairFrameHandler(Topology, UseJit);
         _engine = new ForwardingEngine(xsk, _handler, options.Engine ?? new EngineOptions { Log = m => Log.Warn("engine", m) });
-        _flooder = new GroupFrameFlooder(Topology);
+        _flooder = new GroupFrameFlooder(Topology, UseJit);
         WatchCarrier(pairs);
         _engine.Start();
         _flooder.Start();

@@ -32,7 +32,7 @@ public sealed class GroupFrameFlooder : IDisposable
 
     public Exception? Failure { get; private set; }
 
-    public GroupFrameFlooder(RuntimeTopology topology)
+    public GroupFrameFlooder(RuntimeTopology topology, bool useJit = false)
     {
         _topology = topology;
         var receivers = new List<(GroupFrameSocket, PortRuntime)>();
@@ -51,7 +51,7 @@ public sealed class GroupFrameFlooder : IDisposable
             throw;
         }
         _receivers = [.. receivers];
-        _pipeline = new NetkitPipeline(topology, worker: 1);
+        _pipeline = new NetkitPipeline(topology, worker: 1, useJit);
         _thread = new Thread(Run) { IsBackground = true, Name = "group-flooder" };
     }
 

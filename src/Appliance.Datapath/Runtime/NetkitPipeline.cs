@@ -38,7 +38,8 @@ public sealed class NetkitPipeline : IDisposable
     private readonly RuntimeProgram[][] _primaryChains;
     private readonly RuntimeProgram[][] _peerChains;
 
-    public NetkitPipeline(RuntimeTopology topology, int worker, BpfVmOptions? vmOptions = null)
+    /// <param name="useJit">Run programs the JIT compiled as native code (ignored when <paramref name="vmOptions"/> is given).</param>
+    public NetkitPipeline(RuntimeTopology topology, int worker, bool useJit = false, BpfVmOptions? vmOptions = null)
     {
         _topology = topology;
         _worker = worker;
@@ -49,6 +50,7 @@ public sealed class NetkitPipeline : IDisposable
         {
             ProcessorId = (uint)worker,
             TraceSink = line => Log.Info("bpf", line),
+            UseJit = useJit,
         });
     }
 

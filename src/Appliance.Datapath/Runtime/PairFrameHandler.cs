@@ -16,10 +16,10 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private readonly RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
 
-    public PairFrameHandler(RuntimeTopology topology)
+    public PairFrameHandler(RuntimeTopology topology, bool useJit = false)
     {
         _topology = topology;
-        _pipeline = new NetkitPipeline(topology, worker: 0);
+        _pipeline = new NetkitPipeline(topology, worker: 0, useJit);
     }
 
     /// <summary>Snapshots every side's chain: the whole batch runs the chains as they were now.</summary>

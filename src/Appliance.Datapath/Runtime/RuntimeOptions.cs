@@ -14,4 +14,6 @@ public sealed record RuntimeOptions
     /// <summary>Remove what a killed earlier run left behind before building (tagged interfaces and namespaces).</summary>
     public bool SweepStale { get; init; } = true;
     public EngineOptions? Engine { get; init; }
+    /// <summary>Run every program in the interpreter even when the config asks for the JIT (`--no-jit`).</summary>
+    public bool NoJit { get; init; }
 }

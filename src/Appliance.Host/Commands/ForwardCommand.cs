@@ -7,9 +7,10 @@ using Appliance.Interop;
 namespace Appliance.Host.Commands;
 
 /// <summary>`meta-appliance forward --in IF --out IF [--queue N] [--zero-copy auto|on|off] [--ready-line TEXT]
-/// [--busy-poll] [--cpu N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic]`: a hidden benchmark and test verb that
+/// [--busy-poll] [--cpu N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic] [--no-jit]`: a hidden benchmark and test verb that
 /// forwards frames between two interfaces in both directions through AF_XDP until SIGINT/SIGTERM, then prints
-/// its counters. Exit 0 after a clean stop, 1 when setup fails (the error says what and where), 2 on bad usage.</summary>
+/// its counters. It runs no eBPF program, so <c>--no-jit</c> (accepted so scripts can pass `run`'s engine flag to both
+/// verbs) changes nothing. Exit 0 after a clean stop, 1 when setup fails (the error says what and where), 2 on bad usage.</summary>
 public static class ForwardCommand
 {
     private sealed record Arguments(string In, string Out, uint Queue, ZeroCopyMode ZeroCopy, string ReadyLine,
@@ -26,7 +27,7 @@ public static class ForwardCommand
         {
             Console.Error.WriteLine($"meta-appliance forward: {e.Message}");
             Console.Error.WriteLine("usage: meta-appliance forward --in IF --out IF [--queue N] [--zero-copy auto|on|off] " +
-                                    "[--ready-line TEXT] [--busy-poll] [--cpu N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic]");
+                                    "[--ready-line TEXT] [--busy-poll] [--cpu N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic] [--no-jit]");
             return 2;
         }
 
@@ -119,6 +120,7 @@ public static class ForwardCommand
                     break;
                 case "--ready-line": ready = Value(); break;
                 case "--busy-poll": busy = true; break;
+                case "--no-jit": break; // no programs run here: nothing to switch
                 case "--cpu": cpu = int.TryParse(Value(), out var c) && c >= 0 ? c : throw new ArgumentException("--cpu needs a CPU number"); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }

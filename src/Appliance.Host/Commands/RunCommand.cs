@@ -5,7 +5,7 @@ using Appliance.Host.Leds;
 
 namespace Appliance.Host.Commands;
 
-/// <summary>`meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic] [--last-good-after SECONDS] [--leds gpio|memory|none]`:
+/// <summary>`meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic] [--last-good-after SECONDS] [--leds gpio|memory|none] [--no-jit]`:
 /// the appliance (<see cref="ApplianceHost"/>, the same body `init` supervises on a board) in the foreground as a
 /// service. Prints "meta-appliance: forwarding (N ports, M pairs)" on stdout when frames flow, logs on stderr,
 /// and on SIGINT/SIGTERM stops and deletes everything it created. SIGHUP (or `meta-appliance reload`) re-reads the
@@ -16,12 +16,13 @@ namespace Appliance.Host.Commands;
 /// Exit 0 after a clean stop, 1 when the config or the setup fails or the datapath stops, 2 on bad usage.</summary>
 public static class RunCommand
 {
-    public const string Usage = "usage: meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic] [--last-good-after SECONDS] [--leds gpio|memory|none]";
+    public const string Usage = "usage: meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic] [--last-good-after SECONDS] [--leds gpio|memory|none] [--no-jit]";
 
     public static int Run(string[] args)
     {
         string? file = null, objects = null, socket = null;
         var xdp = XdpModePreference.Auto;
+        bool noJit = false;
         var lastGoodAfter = TimeSpan.FromSeconds(30);
         var ledDriver = LedDriverChoices.Parse(Environment.GetEnvironmentVariable(LedDriverChoices.EnvironmentVariable)) ?? LedDriverChoice.Gpio;
         for (int i = 0; i < args.Length; i++)
@@ -32,6 +33,7 @@ public static class RunCommand
                 case "--config": file = Value(); break;
                 case "--objects": objects = Value(); break;
                 case "--socket": socket = Value(); break;
+                case "--no-jit": noJit = true; break;
                 case "--xdp-mode":
                     switch (Value())
                     {
@@ -62,6 +64,7 @@ public static class RunCommand
             ObjectDirectory = objects,
             SocketPath = socket,
             XdpMode = xdp,
+            NoJit = noJit,
             LastGoodAfter = lastGoodAfter,
             LogName = "run",
         }, log);

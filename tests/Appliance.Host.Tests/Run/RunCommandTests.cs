@@ -36,6 +36,8 @@ public sealed class RunCommandTests
         // counter observes only (NEXT; as the last program NEXT means PASS): every run let its frame through.
         long runs = count.GetProperty("runs").GetInt64();
         Assert.True(runs >= 2, count.ToString());
+        Assert.Equal("jit", count.GetProperty("engine").GetString()); // the default on x86-64
+        Assert.Contains("jit", Ok(board.Cli("programs")).Split('\n').Single(l => l.StartsWith("count ", StringComparison.Ordinal)));
         Assert.Equal(runs, count.GetProperty("pass").GetInt64() + count.GetProperty("next").GetInt64());
         Assert.Contains("forwarding (1 ports, 1 pairs)", Ok(board.Cli("status")));
 
@@ -47,6 +49,26 @@ public sealed class RunCommandTests
         Assert.False(RunBoard.LinkExists(board.Pair), "the pair is deleted on SIGTERM");
         Assert.False(board.TenantNamespaceExists, "the tenant namespace the appliance created is deleted");
         Assert.DoesNotContain("xdp", Shell.Check("ip", "link", "show", board.Port));
+    }
+
+    /// <summary>`--no-jit` and the config's <c>"jit": false</c> put every program in the interpreter; the datapath
+    /// works the same and `programs` says which engine runs each program.</summary>
+    [PrivilegedTheory]
+    [InlineData("--no-jit")]
+    [InlineData("config")]
+    public void TheInterpreterRunsEveryProgramWhenTheJitIsOff(string how)
+    {
+        using var board = new RunBoard();
+        board.WriteConfig(peerPolicy: "drop", jit: how == "config" ? false : null);
+        using var app = how == "--no-jit" ? ApplianceProcess.Start(board.ConfigFile, board.Socket, "--no-jit") : ApplianceProcess.Start(board.ConfigFile, board.Socket);
+        app.WaitReady();
+        Ok(board.Cli("pairs", "attach", board.Pair, "peer", "count"));
+        Assert.True(board.TenantPings(), "the interpreter runs the attached program and PASS forwards\n" + app.Output);
+        var programs = JsonDocument.Parse(Ok(board.Cli("stats", "--json"))).RootElement.GetProperty("programs");
+        Assert.All(programs.EnumerateArray(), p => Assert.Equal("interpreter", p.GetProperty("engine").GetString()));
+        Assert.True(programs.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "count").GetProperty("runs").GetInt64() >= 2);
+        Assert.Contains("programs run in the interpreter", app.Output);
+        Assert.Equal(0, app.Signal(15));
     }
 
     [PrivilegedFact]
