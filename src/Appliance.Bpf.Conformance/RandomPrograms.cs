@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Appliance.Bpf.Tests.Jit;
+namespace Appliance.Bpf.Conformance;
 
 /// <summary>Generates random tc programs in assembler text that pass the verifier: every register written
 /// before it is read, r10-relative stack accesses inside the frame, forward branches, counted loops, helper
@@ -8,7 +8,7 @@ namespace Appliance.Bpf.Tests.Jit;
 /// 32-bit <c>data</c> load), <c>__sk_buff</c> (readable, writable and read-only fields), a map value — with
 /// offsets that are sometimes out of bounds, misaligned or read-only, so runs fault as well as finish.
 /// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
-internal sealed class RandomPrograms(int seed)
+public sealed class RandomPrograms(int seed)
 {
     private readonly Random _random = new(seed);
     private readonly StringBuilder _text = new();
