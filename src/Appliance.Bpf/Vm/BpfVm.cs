@@ -74,6 +74,7 @@ public sealed unsafe partial class BpfVm : IDisposable
             MirrorRegion(VirtualAddress.ContextRegion);
             _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
             var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
+            SettleContextStore();
             SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref _packet);
             packet = _packet;
             return result;
@@ -119,6 +120,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     {
         _fault = BpfFault.None;
         _pins.ReleaseRetired();
+        _pendingContextStore = -1;
+        Encapsulated = false;
         _redirectIfindex = 0;
         _redirectFlags = 0;
         _pendingTailCall = null;

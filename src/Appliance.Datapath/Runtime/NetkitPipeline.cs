@@ -27,24 +27,25 @@ public sealed class NetkitPipeline : IDisposable
     public const int MaxRedirects = 8;
     private const ulong BpfFIngress = 1;
 
-    private readonly RuntimeTopology _topology;
+    private readonly TopologySource _source;
+    private RuntimeTopology _topology;
     private readonly int _worker;
     private readonly BpfVm _vm;
     private readonly RateLimited _faultLog = new(5, TimeSpan.FromSeconds(5));
     private PacketContext _ctx;
+    private FrameDecision _decision;
     private bool _faulted;
     private uint _redirectIfindex;
     private ulong _redirectFlags;
-    private readonly RuntimeProgram[][] _primaryChains;
-    private readonly RuntimeProgram[][] _peerChains;
+    private RuntimeProgram[][] _primaryChains = [];
+    private RuntimeProgram[][] _peerChains = [];
 
     /// <param name="useJit">Run programs the JIT compiled as native code (ignored when <paramref name="vmOptions"/> is given).</param>
-    public NetkitPipeline(RuntimeTopology topology, int worker, bool useJit = false, BpfVmOptions? vmOptions = null)
+    public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null, bool useJit = false)
     {
-        _topology = topology;
+        _source = topology;
+        _topology = topology.Current;
         _worker = worker;
-        _primaryChains = new RuntimeProgram[topology.Pairs.Length][];
-        _peerChains = new RuntimeProgram[topology.Pairs.Length][];
         BeginBatch();
         _vm = new BpfVm(vmOptions ?? new BpfVmOptions
         {
@@ -54,26 +55,43 @@ public sealed class NetkitPipeline : IDisposable
         });
     }
 
-    /// <summary>Reads every pair side's chain once (one reference each, no allocation): the frames until the next
-    /// call run these chains even if a chain changes meanwhile, so a change swaps in between two batches (SPEC §4).</summary>
-    public void BeginBatch()
+    /// <summary>Reads the topology and every pair side's chain once (one reference each, no allocation unless the
+    /// topology grew): the frames until the next call run these even if they change meanwhile, so a change swaps in
+    /// between two batches (SPEC §4).</summary>
+    public RuntimeTopology BeginBatch()
     {
-        var pairs = _topology.Pairs;
+        var topology = _source.Current;
+        _topology = topology;
+        if (_primaryChains.Length < topology.EnginePortCount)
+        {
+            _primaryChains = new RuntimeProgram[topology.EnginePortCount][];
+            _peerChains = new RuntimeProgram[topology.EnginePortCount][];
+        }
+        var pairs = topology.Pairs;
         for (int i = 0; i < pairs.Length; i++)
         {
-            _primaryChains[i] = pairs[i].Primary.Chain.Programs;
-            _peerChains[i] = pairs[i].Peer.Chain.Programs;
+            var p = pairs[i];
+            _primaryChains[p.Index] = p.Primary.Chain.Programs;
+            _peerChains[p.Index] = p.Peer.Chain.Programs;
         }
+        return topology;
     }
 
     /// <summary>The frame being processed: its bytes, offsets and metadata after the chains ran.</summary>
     public ref PacketContext Context => ref _ctx;
+
+    /// <summary>How the current frame was decided (sides, program, verdict, drop reason, redirect target).</summary>
+    public ref readonly FrameDecision Decision => ref _decision;
+
+    /// <summary>Told about every program run (replay); null in the datapath (one null check per program run).</summary>
+    public IProgramRunObserver? Observer { get; set; }
 
     /// <summary>Starts a frame: fresh metadata (a frame from a wire or a tenant carries none), protocol from its bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Begin(in PacketContext frame)
     {
         _ctx = frame;
+        _decision = default;
         var d = _ctx.Data;
         _ctx.Protocol = d.Length >= 14 ? (ushort)((d[12] << 8) | d[13]) : (ushort)0;
     }
@@ -101,9 +119,16 @@ public sealed class NetkitPipeline : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Enter(PairRuntime pair, PairSide side)
     {
+        if (_decision.EntryPair is null)
+        {
+            _decision.EntryPair = pair;
+            _decision.EntrySide = side.Kind;
+        }
+        _decision.Pair = pair;
+        _decision.Side = side.Kind;
         side.Counters.In(_worker, _ctx.Length);
         if (pair.CarrierUp) return true;
-        side.Counters.Drop(_worker, PairDropReason.Carrier);
+        DropOn(side, PairDropReason.Carrier);
         return false;
     }
 
@@ -140,6 +165,8 @@ public sealed class NetkitPipeline : IDisposable
         var runner = new Runner(this);
         var programs = side.Kind == PairSideKind.Primary ? _primaryChains[pair.Index] : _peerChains[pair.Index];
         var result = ChainEvaluation.Evaluate(programs, side.Policy, ref runner);
+        _decision.Verdict = result.Verdict;
+        _decision.Program = result.ByPolicy ? null : programs[result.DecidingProgram];
         switch (result.Verdict)
         {
             case NetkitVerdict.Pass:
@@ -149,29 +176,32 @@ public sealed class NetkitPipeline : IDisposable
                 side.Counters.Out(_worker, _ctx.Length);
                 return Redirect(side, hops);
             default:
-                side.Counters.Drop(_worker, result.ByPolicy ? PairDropReason.Policy
+                return DropOn(side, result.ByPolicy ? PairDropReason.Policy
                     : _faulted ? PairDropReason.ProgramFault
                     : result.UnknownVerdict ? PairDropReason.UnknownVerdict
                     : PairDropReason.Verdict);
-                return Delivery.Drop;
         }
     }
 
     private Delivery Redirect(PairSide from, int hops)
     {
+        _decision.RedirectIfindex = _redirectIfindex;
+        _decision.Redirects = hops + 1;
         if (_redirectIfindex == 0) return DropOn(from, PairDropReason.NoTarget);
         if ((_redirectFlags & BpfFIngress) != 0) return DropOn(from, PairDropReason.IngressRedirect);
         if (_topology.TryPort(_redirectIfindex, out int port)) return Delivery.To(port);
         if (_topology.TryPairPrimary(_redirectIfindex, out int target))
         {
             if (hops + 1 > MaxRedirects) return DropOn(from, PairDropReason.RedirectLoop);
-            return IntoPair(_topology.Pairs[target], hops + 1);
+            return IntoPair(_topology.PairByEnginePort[target]!, hops + 1);
         }
         return DropOn(from, PairDropReason.NoTarget);
     }
 
     private Delivery DropOn(PairSide side, PairDropReason reason)
     {
+        _decision.Dropped = true;
+        _decision.DropReason = reason;
         side.Counters.Drop(_worker, reason);
         return Delivery.Drop;
     }
@@ -181,6 +211,7 @@ public sealed class NetkitPipeline : IDisposable
         int bytes = _ctx.Length;
         var r = _vm.Run(program.Program, ref _ctx);
         program.Counters.Ran(_worker, bytes, r.Verdict, r.Faulted);
+        Observer?.Ran(program, r);
         if (r.Faulted)
         {
             _faulted = true;

@@ -1,4 +1,5 @@
 using Appliance.Bpf.Context;
+using Appliance.Bpf.Vm;
 using Appliance.Config;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Pairs;
@@ -13,43 +14,66 @@ namespace Appliance.Datapath.Runtime;
 /// Policy.</summary>
 public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
 {
-    private readonly RuntimeTopology _topology;
+    private RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
 
-    public PairFrameHandler(RuntimeTopology topology, bool useJit = false)
+    /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
+    /// <param name="useJit">Run programs the JIT compiled as native code (when <paramref name="vmOptions"/> is null).</param>
+    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, bool useJit = false)
     {
-        _topology = topology;
-        _pipeline = new NetkitPipeline(topology, worker: 0, useJit);
+        _topology = topology.Current;
+        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions, useJit);
     }
 
-    /// <summary>Snapshots every side's chain: the whole batch runs the chains as they were now.</summary>
-    public void BeginBatch() => _pipeline.BeginBatch();
+    /// <summary>The pipeline of this handler: how the last frame was decided (<see cref="NetkitPipeline.Decision"/>).</summary>
+    public NetkitPipeline Pipeline => _pipeline;
+
+    /// <summary>Snapshots the topology and every side's chain: the whole batch runs them as they were now.</summary>
+    public void BeginBatch() => _topology = _pipeline.BeginBatch();
 
     public FrameVerdict Decide(ref FrameView frame)
     {
         int ingress = frame.IngressPort;
-        int headroom = frame.Headroom, length = frame.Length;
-        _pipeline.Begin(PacketContext.FromPointer(frame.DataPointer - headroom, headroom + length + frame.Tailroom, headroom, length));
+        Begin(ref frame);
         Delivery d;
         var pair = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PairByEnginePort[ingress] : null;
         if (pair is null)
         {
-            if ((uint)ingress >= (uint)_topology.Ports.Length) return FrameVerdict.Drop(DropReason.NoTarget);
-            var port = _topology.Ports[ingress];
+            var port = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PortByEnginePort[ingress] : null;
+            if (port is null) return FrameVerdict.Drop(DropReason.NoTarget);
             if (port.Classifier.Classify(frame.Data, out int owner) != ClassifyKind.Pair)
             {
                 port.UnclaimedField++;
                 return port.Config.Unclaimed == UnclaimedPolicy.Kernel ? FrameVerdict.Kernel : FrameVerdict.Drop(DropReason.Policy);
             }
-            d = _pipeline.IntoPair(_topology.Pairs[owner]);
+            d = _pipeline.IntoPair(_topology.PairByEnginePort[owner]!);
         }
         else
         {
-            var uplink = _topology.Ports[pair.UplinkPort];
+            var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
             if (uplink.Classifier.Learn(pair.Index, frame.Data) == LearnResult.Learned)
                 uplink.Steering?.Claim(MacAddress.Read(frame.Data[6..]));
             d = _pipeline.FromTenant(pair);
         }
+        return Finish(ref frame, d);
+    }
+
+    /// <summary>The frame goes straight into <paramref name="pair"/>'s primary side, past classification (replay of
+    /// frames captured on that side).</summary>
+    public FrameVerdict DecideIntoPair(ref FrameView frame, PairRuntime pair)
+    {
+        Begin(ref frame);
+        return Finish(ref frame, _pipeline.IntoPair(pair));
+    }
+
+    private void Begin(ref FrameView frame)
+    {
+        int headroom = frame.Headroom, length = frame.Length;
+        _pipeline.Begin(PacketContext.FromPointer(frame.DataPointer - headroom, headroom + length + frame.Tailroom, headroom, length));
+    }
+
+    private FrameVerdict Finish(ref FrameView frame, Delivery d)
+    {
         if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
         return Apply(ref frame, ref _pipeline.Context) ? FrameVerdict.Forward(d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
     }

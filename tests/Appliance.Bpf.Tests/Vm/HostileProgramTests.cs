@@ -64,8 +64,8 @@ public abstract class HostileProgramCases
     [Fact]
     public void PointerArithmeticTricksFault()
     {
-        // ctx + a large offset.
-        Assert.Equal(BpfFault.OutOfBounds, Run("ldxw %r0, [%r1+4096]\nexit").Fault);
+        // ctx + a large offset (the pointer arithmetic hides it from the load-time context checks).
+        Assert.Equal(BpfFault.OutOfBounds, Run("add %r1, 4096\nldxw %r0, [%r1+0]\nexit").Fault);
         Assert.Equal(BpfFault.OutOfBounds, Run("add %r1, 0x7ffffff0\nldxw %r0, [%r1+0]\nexit").Fault);
         // A scalar forged into a pointer: into the packet window's headroom, and somewhere random.
         Assert.Equal(BpfFault.OutOfBounds, Run("mov %r2, 0x10000000\nldxb %r0, [%r2+0]\nexit").Fault);
@@ -109,10 +109,13 @@ public abstract class HostileProgramCases
     [Fact]
     public void WriteToReadOnlyContextFieldFaults()
     {
-        var r = Run("stw [%r1+0], 1\nmov %r0, 0\nexit"); // skb->len
+        // The context pointer goes through the stack, so only the run-time check sees these stores.
+        const string Spill = "stxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\n";
+        var r = Run(Spill + "stw [%r2+0], 1\nmov %r0, 0\nexit"); // skb->len
         Assert.Equal(BpfFault.ReadOnlyWrite, r.Fault);
-        Assert.Equal(BpfFault.ReadOnlyWrite, Run("stw [%r1+76], 1\nmov %r0, 0\nexit").Fault); // data
-        Assert.Equal(BpfFault.ReadOnlyWrite, Run("stdw [%r1+8], 1\nmov %r0, 0\nexit").Fault); // mark + queue_mapping straddle
+        Assert.Equal(BpfFault.ReadOnlyWrite, Run(Spill + "stw [%r2+76], 1\nmov %r0, 0\nexit").Fault); // data
+        Assert.Equal(BpfFault.ReadOnlyWrite, Run(Spill + "stdw [%r2+8], 1\nmov %r0, 0\nexit").Fault); // mark + queue_mapping straddle
+        Assert.Equal(BpfFault.ReadOnlyWrite, Run(Spill + "sth [%r2+8], 1\nmov %r0, 0\nexit").Fault); // narrow store to mark
     }
 
     [Fact]
@@ -148,7 +151,7 @@ public abstract class HostileProgramCases
     public void AFaultedRunLeavesTheVmUsable()
     {
         using var vm = new BpfVm(Options());
-        var bad = VmTestSupport.Load("ldxw %r0, [%r1+4096]\nexit");
+        var bad = VmTestSupport.Load("add %r1, 4096\nldxw %r0, [%r1+0]\nexit");
         var good = VmTestSupport.Load("ldxw %r0, [%r1+0]\nexit");
         var packet = VmTestSupport.Packet(new byte[60]);
         Assert.Equal(BpfFault.OutOfBounds, vm.Run(bad, ref packet).Fault);

@@ -86,6 +86,14 @@ public sealed class RunCommandTests
         Assert.Equal("0700000000000000", dump[0].GetProperty("value").GetString());
         Ok(board.Cli("maps", "delete", "allowed_ports", "443"));
         Assert.Equal(0, JsonDocument.Parse(Ok(board.Cli("maps", "dump", "allowed_ports", "--json"))).RootElement.GetProperty("entries").GetArrayLength());
+        // The bash completion asks this appliance for its names (completion names KIND over the socket).
+        string bin = RepoPaths.Binary("linux-x64"), script = Shell.Check(bin, "completion", "bash"), dir = Path.GetDirectoryName(bin)!;
+        Assert.Equal([board.Pair], Cli.CommandLineHelpTests.Complete(script, dir, "pairs", "attach", "--socket", board.Socket, ""));
+        Assert.Contains("count", Cli.CommandLineHelpTests.Complete(script, dir, "pairs", "attach", board.Pair, "peer", "--socket", board.Socket, ""));
+        Assert.Equal(["allowed_ports"], Cli.CommandLineHelpTests.Complete(script, dir, "maps", "dump", "--socket", board.Socket, "allow"));
+        var nobody = Shell.Run(bin, "completion", "names", "pair", "--socket", Path.Combine(board.Folder, "nobody.sock"));
+        Assert.Equal(1, nobody.ExitCode);
+        Assert.Empty(nobody.StdOut);
         var bad = board.Cli("maps", "dump", "no_such_map");
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("no map called 'no_such_map'", bad.StdErr);
@@ -114,7 +122,7 @@ public sealed class RunCommandTests
     }
 
     [PrivilegedFact]
-    public void ReloadSwapsChangedChainsAndRefusesOtherChanges()
+    public void ReloadAppliesTheDifferenceAndRefusesAnInvalidFile()
     {
         using var board = new RunBoard();
         board.WriteConfig(peerPolicy: "drop");
@@ -123,14 +131,20 @@ public sealed class RunCommandTests
         Assert.Contains("no changes", Ok(board.Cli("reload")));
 
         File.WriteAllText(board.ConfigFile, File.ReadAllText(board.ConfigFile).Replace("\"policy\": \"drop\" }", "\"policy\": \"drop\", \"chain\": [{ \"program\": \"count\" }] }"));
-        Assert.Contains("1 chain(s) swapped", Ok(board.Cli("reload")));
+        Assert.Contains($"swap    chain {board.Pair}/peer: (empty) → count", Ok(board.Cli("reload")));
         Assert.Contains("count", Ok(board.Cli("pairs")));
         Assert.True(board.TenantPings(), "the reloaded chain (count: NEXT after the last program = PASS) forwards");
 
         File.WriteAllText(board.ConfigFile, File.ReadAllText(board.ConfigFile).Replace("\"unclaimed\": \"kernel\"", "\"unclaimed\": \"drop\""));
+        Assert.Contains($"change  port {board.Port}: unclaimed kernel → drop", Ok(board.Cli("reload")));
+        Assert.True(board.TenantPings(), "a port change leaves the tenant forwarding");
+
+        var text = File.ReadAllText(board.ConfigFile);
+        File.WriteAllText(board.ConfigFile, text.Replace("{ \"program\": \"count\" }", "{ \"program\": \"nope\" }"));
         var refused = board.Cli("reload");
         Assert.Equal(1, refused.ExitCode);
-        Assert.Contains("restart for changes to: ports", refused.StdErr);
+        Assert.Contains("is not valid, the running config stays", refused.StdErr);
+        Assert.Contains("nope", refused.StdErr);
         Assert.True(board.TenantPings(), "a refused reload leaves the running config");
         Assert.Equal(0, app.Signal(15));
     }
