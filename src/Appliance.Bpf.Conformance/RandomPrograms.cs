@@ -124,17 +124,24 @@ public sealed class RandomPrograms(int seed)
             case 0: return (10, -_random.Next(1, 9) * 8 + (_random.Next(4) == 0 ? _random.Next(8) & ~(size - 1) : 0));
             case 1: return (8, _random.Next(30) == 0 ? _random.Next(-4, 72) : _random.Next(0, 64 - size));
             case 2: return (6, _random.Next(30) == 0 ? _random.Next(-2, 36) : _random.Next(0, 32 - size));
-            default: return (9, _random.Next(48) * 4);
+            default: return (9, Pick(ReadableContext));
         }
     }
 
     private static readonly string[] Sizes = ["b", "h", "w", "dw"];
 
+    /// <summary>4-byte __sk_buff fields a tc program may read (the verifier refuses the rest at load).</summary>
+    private static readonly int[] ReadableContext = [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 76, 80, 160, 164, 176];
+
+    /// <summary>Writable ones: mark, queue_mapping, priority, tc_index, cb[], tc_classid (three are narrow fields).</summary>
+    private static readonly int[] WritableContext = [8, 12, 32, 44, 48, 52, 56, 60, 64, 72];
+
     private void Load()
     {
         int s = _random.Next(4);
         var (b, off) = Place(1 << s, false);
-        string sx = s < 3 && _random.Next(4) == 0 ? "s" : "";
+        if (b == 9) s = 2;
+        string sx = s < 3 && b != 9 && _random.Next(4) == 0 ? "s" : "";
         if (b == 10 && off + (1 << s) > 0) off = -8;
         Line($"ldx{sx}{Sizes[s]} {Reg(Pick(Scratch))}, [{Reg(b)}{off:+0;-0}]");
     }
@@ -142,7 +149,16 @@ public sealed class RandomPrograms(int seed)
     private void Store()
     {
         int s = _random.Next(4);
-        var (b, off) = _random.Next(6) == 0 ? (9, Pick(new[] { 0, 8, 32, 44, 48, 52, 56, 60, 64, 8, 32, 48, 52, 56, 60, 64, 76 })) : Place(1 << s, true);
+        if (_random.Next(40) == 0)
+        {
+            // The context pointer through the stack: only the run-time check sees this store to a read-only field.
+            int r = Pick(Scratch);
+            Line("stxdw [%r10-48], %r9");
+            Line($"ldxdw {Reg(r)}, [%r10-48]");
+            Line($"stw [{Reg(r)}+{Pick(new[] { 0, 4, 16, 76 })}], {Imm()}");
+            return;
+        }
+        var (b, off) = _random.Next(6) == 0 ? (9, Pick(WritableContext)) : Place(1 << s, true);
         if (b == 10 && off + (1 << s) > 0) off = -8;
         if (b == 9) s = 2;
         if (_random.Next(3) == 0) Line($"st{Sizes[s]} [{Reg(b)}{off:+0;-0}], {Imm()}");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Appliance.Bpf.Assembly;
 using Appliance.Bpf.Conformance;
 using Xunit;
@@ -67,24 +66,8 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
     public void PluginExecutableSpeaksTheProtocol(string name, bool jit)
     {
         var vector = ConformanceVector.Parse(Path.Combine(ConformanceVectors.Directory, name + ".data"));
-        ulong[] program = vector.Raw ?? BpfAssembler.Assemble(vector.Assembly);
-        string programHex = string.Join(' ', program.SelectMany(BitConverter.GetBytes).Select(b => b.ToString("x2")));
-        string plugin = Path.Combine(AppContext.BaseDirectory, "bpf-conformance-plugin");
-        var start = new ProcessStartInfo(plugin)
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        if (vector.Memory is { } memory) start.ArgumentList.Add(Convert.ToHexString(memory).ToLowerInvariant());
-        if (jit) start.ArgumentList.Add("--jit");
-        using var process = Process.Start(start)!;
-        process.StandardInput.WriteLine(programHex);
-        process.StandardInput.Close();
-        string stdout = process.StandardOutput.ReadToEnd();
-        string stderr = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(60_000), "plugin did not exit");
-        Assert.True(process.ExitCode == 0, $"plugin failed: {stderr}");
-        ulong r0 = Convert.ToUInt64(stdout.Trim()[2..], 16);
-        Assert.Equal(vector.ExpectedResult, r0);
+        string? failure = PluginProcess.Check(vector, Path.Combine(AppContext.BaseDirectory, "bpf-conformance-plugin"), jit);
+        Assert.True(failure is null, failure);
     }
 
     [Fact]

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Appliance.Bpf.Assembly;
 using Appliance.Bpf.Tests.Conformance;
 using Xunit;
 using Xunit.Abstractions;
@@ -31,22 +29,9 @@ public sealed class Arm64JitTests(ITestOutputHelper output)
         throw new DirectoryNotFoundException("MetaAppliance.sln not found");
     }
 
-    private static (int Exit, string Stdout, string Stderr) Qemu(string stdin, params string[] args)
-    {
-        var start = new ProcessStartInfo("qemu-aarch64-static")
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (string a in new[] { "-L", "/usr/aarch64-linux-gnu", Plugin }.Concat(args)) start.ArgumentList.Add(a);
-        start.Environment["DOTNET_GCRegionRange"] = "40000000"; // board.md §1.6: cap the GC's reservation under qemu-user
-        using var process = Process.Start(start)!;
-        process.StandardInput.Write(stdin);
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(600_000), "the arm64 plugin did not exit");
-        return (process.ExitCode, stdout.Result, stderr);
-    }
+    /// <summary>qemu-user with the cross libc; the GC's address-space reservation capped (board.md §1.6).</summary>
+    private static readonly string[] Qemu = ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"];
+    private static readonly Dictionary<string, string> QemuEnvironment = new() { ["DOTNET_GCRegionRange"] = "40000000" };
 
     [Fact]
     public void EveryConformanceVectorPassesThroughTheArm64Jit()
@@ -54,16 +39,10 @@ public sealed class Arm64JitTests(ITestOutputHelper output)
         var failures = new List<string>();
         int passed = 0, total = 0;
         var vectors = ConformanceVectors.All().Select(ConformanceVector.Parse).ToList();
+        string plugin = Plugin;
         Parallel.ForEach(vectors, new ParallelOptions { MaxDegreeOfParallelism = 2 }, vector =>
         {
-            ulong[] program = vector.Raw ?? BpfAssembler.Assemble(vector.Assembly);
-            string hex = string.Join(' ', program.SelectMany(BitConverter.GetBytes).Select(b => b.ToString("x2")));
-            var args = new List<string>();
-            if (vector.Memory is { } memory) args.Add(Convert.ToHexString(memory).ToLowerInvariant());
-            args.Add("--jit");
-            var (exit, stdout, stderr) = Qemu(hex, [.. args]);
-            string? failure = exit != 0 ? $"exit {exit}: {stderr.Trim()}"
-                : Convert.ToUInt64(stdout.Trim()[2..], 16) is var r0 && r0 != vector.ExpectedResult ? $"r0 = 0x{r0:x}, expected 0x{vector.ExpectedResult:x}" : null;
+            string? failure = PluginProcess.Check(vector, plugin, jit: true, Qemu, QemuEnvironment);
             lock (failures)
             {
                 total++;
@@ -79,7 +58,7 @@ public sealed class Arm64JitTests(ITestOutputHelper output)
     [Fact]
     public void JitAndInterpreterAgreeOnRandomProgramsOnArm64()
     {
-        var (exit, stdout, stderr) = Qemu("", "--jit-differential", "2000", "34");
+        var (exit, stdout, stderr) = PluginProcess.Run(Plugin, "", ["--jit-differential", "2000", "34"], Qemu, QemuEnvironment);
         output.WriteLine(stdout);
         Assert.True(exit == 0, $"exit {exit}\n{stdout}\n{stderr}");
         Assert.Matches(@"^(1[89]\d\d|2000) programs ran on both engines .*; 0 differ", stdout.Split('\n')[0]);
