@@ -32,6 +32,8 @@ public sealed class ApplianceRuntime : IDisposable
     public ProgramSet Programs { get; }
     public RuntimeTopology Topology { get; private set; } = null!;
     public ForwardingEngine Engine => _engine!;
+    /// <summary>The forwarding worker's decision (what a capture wraps).</summary>
+    public PairFrameHandler Handler => _handler!;
     public GroupFrameFlooder Flooder => _flooder!;
     public DateTime StartedUtc { get; } = DateTime.UtcNow;
 
