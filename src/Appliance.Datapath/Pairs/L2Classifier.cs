@@ -45,6 +45,44 @@ public sealed class L2Classifier
 
     public ReadOnlySpan<int> FloodTargets => _pairs;
 
+    /// <summary>The classifier for the port's new set of L2 pairs (pairs come or go while running), built by the
+    /// worker between batches: the configured MACs, plus what this one knew for pairs that <paramref name="keep"/>
+    /// says stay as they are. Every other MAC it knew is added to <paramref name="released"/> (to release it from the
+    /// port's steering).</summary>
+    public L2Classifier CarryOver(IReadOnlyList<int> pairs, IReadOnlyDictionary<int, MacAddress> configured, Func<int, bool> keep,
+        List<MacAddress> released)
+    {
+        var next = new L2Classifier(pairs, configured);
+        Span<byte> six = stackalloc byte[6];
+        foreach (var (mac, owner) in _owners)
+        {
+            if (next._owners.ContainsKey(mac)) continue;
+            if (keep(owner)) next._owners[mac] = owner;
+            else
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(six, (ushort)(mac >> 32));
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(six[2..], (uint)mac);
+                released.Add(MacAddress.Read(six));
+            }
+        }
+        return next;
+    }
+
+    /// <summary>Every MAC it knows (configured and learned); worker only.</summary>
+    public IEnumerable<MacAddress> Macs
+    {
+        get
+        {
+            var six = new byte[6];
+            foreach (var mac in _owners.Keys)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(six, (ushort)(mac >> 32));
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(six.AsSpan(2), (uint)mac);
+                yield return MacAddress.Read(six);
+            }
+        }
+    }
+
     public ClassifyKind Classify(ReadOnlySpan<byte> frame, out int pair)
     {
         pair = -1;

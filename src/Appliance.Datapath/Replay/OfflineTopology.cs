@@ -39,9 +39,8 @@ public sealed class OfflineTopology
             var pc = config.Pairs[i];
             if (!portIndex.TryGetValue(pc.Uplink, out int uplink))
                 throw new RuntimeSetupException($"pair '{pc.Name}': uplink '{pc.Uplink}' is not one of the ports");
-            var pair = new PairRuntime(i, pc, uplink)
+            var pair = new PairRuntime(config.Ports.Count + i, pc, uplink)
             {
-                PrimaryPort = config.Ports.Count + i,
                 PrimaryIfindex = FirstIfindex + config.Ports.Count + i,
                 PrimaryMac = Synthetic(0xfd, i),
                 TenantIfindex = TenantIfindex,
@@ -55,9 +54,10 @@ public sealed class OfflineTopology
         for (int i = 0; i < ports.Length; i++)
         {
             var pc = config.Ports[i];
-            var l2 = pairs.Where(p => p.UplinkPort == i && p.Config.Mode == PairMode.L2).Select(p => p.Index).ToArray();
-            var configured = l2.Where(p => pairs[p].Config.Tenant.Mac is not null).ToDictionary(p => p, p => pairs[p].TenantMac);
-            ports[i] = new PortRuntime(i, pc, FirstIfindex + i, pc.Mac ?? Synthetic(0xfe, i), l2, new L2Classifier(l2, configured));
+            var l2 = pairs.Where(p => p.UplinkPort == i && p.Config.Mode == PairMode.L2).ToArray();
+            var configured = l2.Where(p => p.Config.Tenant.Mac is not null).ToDictionary(p => p.Index, p => p.TenantMac);
+            int[] indices = [.. l2.Select(p => p.Index)];
+            ports[i] = new PortRuntime(i, pc, FirstIfindex + i, pc.Mac ?? Synthetic(0xfe, i), indices, new L2Classifier(indices, configured));
         }
         return new OfflineTopology(config, programs, new RuntimeTopology(ports, pairs));
     }

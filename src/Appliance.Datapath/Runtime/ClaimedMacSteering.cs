@@ -79,12 +79,25 @@ public sealed class ClaimedMacSteering : IDisposable
     public void Claim(MacAddress mac)
     {
         Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
-        key.Clear();
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(key, (ushort)(mac.Value >> 32));
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(key[2..], (uint)mac.Value);
+        WriteKey(key, mac);
         Span<byte> value = stackalloc byte[4];
         value.Clear();
         BpfSyscall.UpdateElem(_claimedFd, key, value);
+    }
+
+    /// <summary>Releases a claimed MAC (its pair left the port): its frames go the unclaimed way again.</summary>
+    public void Release(MacAddress mac)
+    {
+        Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
+        WriteKey(key, mac);
+        BpfSyscall.DeleteElem(_claimedFd, key);
+    }
+
+    private static void WriteKey(Span<byte> key, MacAddress mac)
+    {
+        key.Clear();
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(key, (ushort)(mac.Value >> 32));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(key[2..], (uint)mac.Value);
     }
 
     public void Dispose()

@@ -14,21 +14,21 @@ namespace Appliance.Datapath.Runtime;
 /// Policy.</summary>
 public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
 {
-    private readonly RuntimeTopology _topology;
+    private RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
 
     /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
-    public PairFrameHandler(RuntimeTopology topology, BpfVmOptions? vmOptions = null)
+    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null)
     {
-        _topology = topology;
+        _topology = topology.Current;
         _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions);
     }
 
     /// <summary>The pipeline of this handler: how the last frame was decided (<see cref="NetkitPipeline.Decision"/>).</summary>
     public NetkitPipeline Pipeline => _pipeline;
 
-    /// <summary>Snapshots every side's chain: the whole batch runs the chains as they were now.</summary>
-    public void BeginBatch() => _pipeline.BeginBatch();
+    /// <summary>Snapshots the topology and every side's chain: the whole batch runs them as they were now.</summary>
+    public void BeginBatch() => _topology = _pipeline.BeginBatch();
 
     public FrameVerdict Decide(ref FrameView frame)
     {
@@ -38,18 +38,18 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         var pair = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PairByEnginePort[ingress] : null;
         if (pair is null)
         {
-            if ((uint)ingress >= (uint)_topology.Ports.Length) return FrameVerdict.Drop(DropReason.NoTarget);
-            var port = _topology.Ports[ingress];
+            var port = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PortByEnginePort[ingress] : null;
+            if (port is null) return FrameVerdict.Drop(DropReason.NoTarget);
             if (port.Classifier.Classify(frame.Data, out int owner) != ClassifyKind.Pair)
             {
                 port.UnclaimedField++;
                 return port.Config.Unclaimed == UnclaimedPolicy.Kernel ? FrameVerdict.Kernel : FrameVerdict.Drop(DropReason.Policy);
             }
-            d = _pipeline.IntoPair(_topology.Pairs[owner]);
+            d = _pipeline.IntoPair(_topology.PairByEnginePort[owner]!);
         }
         else
         {
-            var uplink = _topology.Ports[pair.UplinkPort];
+            var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
             if (uplink.Classifier.Learn(pair.Index, frame.Data) == LearnResult.Learned)
                 uplink.Steering?.Claim(MacAddress.Read(frame.Data[6..]));
             d = _pipeline.FromTenant(pair);

@@ -19,14 +19,17 @@ public sealed class PortRuntime
 
     public int Index { get; }
     public string Name => Config.Name;
-    public PortConfig Config { get; }
+    /// <summary>Its part of the running config (replaced when a reload changes the port).</summary>
+    public PortConfig Config { get; internal set; }
     public int Ifindex { get; }
     public MacAddress Mac { get; }
     /// <summary>Indices of the L2 pairs whose uplink this is (flood targets, config order).</summary>
-    public int[] L2Pairs { get; }
-    /// <summary>Touched only by the forwarding worker (lookups and learning).</summary>
-    public L2Classifier Classifier { get; }
+    public int[] L2Pairs { get; internal set; }
+    /// <summary>Touched only by the forwarding worker (lookups and learning; replaced by it when pairs come and go).</summary>
+    public L2Classifier Classifier { get; internal set; }
     internal ClaimedMacSteering? Steering { get; set; }
+    /// <summary>Its AF_XDP socket (engine port <see cref="Index"/>).</summary>
+    internal Xsk.XskPort? Socket { get; set; }
     /// <summary>Group frames copied to this port's L2 pairs by the flooder.</summary>
     public long Flooded => Volatile.Read(ref FloodedField);
     /// <summary>Unicast frames that reached AF_XDP but matched no pair (e.g. a MAC forgotten meanwhile).</summary>

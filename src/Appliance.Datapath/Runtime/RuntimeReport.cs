@@ -19,7 +19,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "STATE");
         foreach (var p in T.Ports)
             ports.Row(p.Name, p.Ifindex, p.Steering?.Mode.ToString().ToLowerInvariant() ?? "-", p.Config.Unclaimed.ToString().ToLowerInvariant(),
-                p.L2Pairs.Length, runtime.Engine.Ports[p.Index].IsDown ? "down" : "up");
+                p.L2Pairs.Length, runtime.Engine.PortAt(p.Index).IsDown ? "down" : "up");
         sb.Append('\n').Append(ports);
         var pairs = new TextTable("PAIR", "TENANT", "MAC", "UPLINK", "CARRIER", "PRIMARY", "PEER");
         foreach (var p in T.Pairs)
@@ -60,12 +60,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var ports = new TextTable("PORT", "RX", "RX BYTES", "TX", "TX BYTES", "DROPS", "UNCLAIMED", "FLOODED");
         foreach (var p in T.Ports)
         {
-            var c = runtime.Engine.Ports[p.Index].Counters;
+            var c = runtime.Engine.PortAt(p.Index).Counters;
             ports.Row(p.Name, c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, EngineDrops(c), p.Unclaimed, p.Flooded);
         }
         foreach (var p in T.Pairs)
         {
-            var c = runtime.Engine.Ports[p.PrimaryPort].Counters;
+            var c = runtime.Engine.PortAt(p.PrimaryPort).Counters;
             ports.Row(p.Name + " (primary end)", c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, EngineDrops(c), "-", "-");
         }
         sb.Append(ports);
@@ -108,8 +108,8 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             w.WriteStartObject();
             w.WriteNumber("uptimeSeconds", (long)(DateTime.UtcNow - runtime.StartedUtc).TotalSeconds);
             w.WriteStartArray("ports");
-            foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.Ports[p.Index].Counters, p);
-            foreach (var p in T.Pairs) WritePort(w, p.Name, "primary-end", runtime.Engine.Ports[p.PrimaryPort].Counters, null);
+            foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.PortAt(p.Index).Counters, p);
+            foreach (var p in T.Pairs) WritePort(w, p.Name, "primary-end", runtime.Engine.PortAt(p.PrimaryPort).Counters, null);
             w.WriteEndArray();
             w.WriteStartArray("pairs");
             foreach (var p in T.Pairs)

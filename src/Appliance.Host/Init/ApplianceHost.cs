@@ -49,7 +49,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         });
         foreach (var port in runtime.Topology.Ports)
         {
-            var counters = runtime.Engine.Ports[port.Index].Counters;
+            var counters = runtime.Engine.PortAt(port.Index).Counters;
             state.Interface(port.Name).PacketCounter = () => (ulong)(counters.RxPackets + counters.TxPackets);
         }
         foreach (var pair in runtime.Topology.Pairs)
