@@ -8,8 +8,15 @@ namespace Appliance.Host.Control;
 /// <summary>Answers one verb on the control socket.</summary>
 public delegate ControlResponse ControlHandler(ControlRequest request);
 
+/// <summary>Serves one streaming verb on its own connection and thread: first one answer line
+/// (<see cref="ControlServer.WriteAnswer"/>; a failure ends the connection), then the verb's own bytes until it is
+/// done, the client shuts its sending side (its way to say stop) or <paramref name="stopping"/> fires.</summary>
+public delegate void ControlStreamHandler(ControlRequest request, Socket client, CancellationToken stopping);
+
 /// <summary>The control socket (default /run/meta-appliance/control.sock): a Unix stream socket, one JSON
-/// request line in, one JSON response line out per connection. The file is 0600 (or 0660 with a control
+/// request line in, one JSON response line out per connection; a streaming verb (<see cref="RegisterStream"/>, e.g.
+/// `capture`) answers its line and then keeps the connection, on a thread of its own (at most
+/// <see cref="MaxStreams"/>), for what it streams. The file is 0600 (or 0660 with a control
 /// group) whatever the umask (<see cref="ControlSocketFile"/>), and every connection's peer credentials are
 /// checked (<see cref="ControlAccess"/>): anyone else gets "permission denied" for every verb.
 /// <para>Each connection is read on its own thread, at most <see cref="MaxConnections"/> at once (more are
@@ -24,9 +31,13 @@ public sealed class ControlServer : IDisposable
     public const int MaxRequestBytes = 64 * 1024;
     public const int MaxConnections = 16;
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
+    private const int MaxStreams = 4;
 
     private readonly Dictionary<string, ControlHandler> _handlers = new(StringComparer.Ordinal);
     private readonly Lock _handlerLock = new();
+    private readonly Dictionary<string, ControlStreamHandler> _streams = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Thread> _streamThreads = [];
     private readonly Socket _listener;
     private readonly Thread _thread;
     private readonly ControlAccess _access;
@@ -55,6 +66,11 @@ public sealed class ControlServer : IDisposable
         lock (_handlerLock) _handlers[verb] = handler;
     }
 
+    public void RegisterStream(string verb, ControlStreamHandler handler)
+    {
+        lock (_handlerLock) _streams[verb] = handler;
+    }
+
     public void Start() => _thread.Start();
 
     private void Serve()
@@ -74,14 +90,18 @@ public sealed class ControlServer : IDisposable
             }
             var connection = new Thread(() =>
             {
-                try { Finish(client, Answer(client)); }
+                try
+                {
+                    if (Answer(client) is { } response) Finish(client, response); // null: a stream verb took the connection
+                }
                 finally { Interlocked.Decrement(ref _connections); }
             }) { IsBackground = true, Name = "control-connection" };
             connection.Start();
         }
     }
 
-    private ControlResponse Answer(Socket client)
+    /// <summary>The answer to one request, or null when a streaming verb took the connection over.</summary>
+    private ControlResponse? Answer(Socket client)
     {
         var (line, problem) = ReadLine(client, MaxRequestBytes, RequestTimeout);
         if (line is null) return ControlResponse.Failure(problem!);
@@ -96,10 +116,14 @@ public sealed class ControlServer : IDisposable
             if (string.IsNullOrEmpty(request.Verb)) return ControlResponse.Failure("malformed request: \"verb\" is missing or empty");
             request = request with { Args = request.Args ?? [] };
             if (request.Args.Any(a => a is null)) return ControlResponse.Failure("malformed request: \"args\" must be an array of strings");
+            ControlStreamHandler? stream;
+            lock (_handlerLock) _streams.TryGetValue(request.Verb, out stream);
+            if (stream is not null)
+                return StartStream(stream, request, client) ? null : ControlResponse.Failure($"{MaxStreams} streams are running already; stop one first");
             lock (_handlerLock)
             {
                 return _handlers.TryGetValue(request.Verb, out var h) ? h(request)
-                    : ControlResponse.Failure($"unknown verb '{request.Verb}' (known: {string.Join(", ", _handlers.Keys.Order())})");
+                    : ControlResponse.Failure($"unknown verb '{request.Verb}' (known: {string.Join(", ", _handlers.Keys.Concat(_streams.Keys).Order())})");
             }
         }
         catch (JsonException e)
@@ -121,9 +145,7 @@ public sealed class ControlServer : IDisposable
             try
             {
                 client.SendTimeout = (int)RequestTimeout.TotalMilliseconds;
-                var bytes = JsonSerializer.SerializeToUtf8Bytes(response, ControlJson.Default.ControlResponse);
-                client.Send(bytes);
-                client.Send("\n"u8);
+                WriteAnswer(client, response);
                 client.Shutdown(SocketShutdown.Send);
                 // Bytes the client sent past its request line, already queued: read them, so closing does not
                 // reset the connection before the client has read the answer (bounded: this is not a reader).
@@ -132,6 +154,41 @@ public sealed class ControlServer : IDisposable
                     drained += client.Receive(rest);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { /* the client went away */ }
+        }
+    }
+
+    /// <summary>One answer line.</summary>
+    public static void WriteAnswer(Socket client, ControlResponse response)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(response, ControlJson.Default.ControlResponse);
+        client.Send(bytes);
+        client.Send("\n"u8);
+    }
+
+    private bool StartStream(ControlStreamHandler handler, ControlRequest request, Socket client)
+    {
+        lock (_streamThreads)
+        {
+            _streamThreads.RemoveAll(t => !t.IsAlive);
+            if (_streamThreads.Count >= MaxStreams) return false;
+            var token = _stop.Token;
+            var thread = new Thread(() =>
+            {
+                using (client)
+                {
+                    client.ReceiveTimeout = 0;
+                    try { handler(request, client, token); }
+                    catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException) { /* the client went away */ }
+                    catch (Exception e)
+                    {
+                        // A bug in a stream verb must not take the appliance down with it.
+                        Appliance.Datapath.Diagnostics.Log.Error("control", "stream verb failed", ("verb", request.Verb), ("error", e.ToString()));
+                    }
+                }
+            }) { IsBackground = true, Name = "control-" + request.Verb };
+            _streamThreads.Add(thread);
+            thread.Start();
+            return true;
         }
     }
 
@@ -168,8 +225,11 @@ public sealed class ControlServer : IDisposable
     public void Dispose()
     {
         _stopping = true;
+        _stop.Cancel();
         _listener.Dispose();
         if (_thread.IsAlive) _thread.Join(2000);
+        lock (_streamThreads)
+            foreach (var t in _streamThreads) t.Join(2000);
         try { File.Delete(Path); } catch (IOException) { }
     }
 }
