@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Appliance.Config;
+using Appliance.Datapath.Runtime;
 using Appliance.Host.Cli;
 
 namespace Appliance.Host.Commands;
@@ -39,7 +40,7 @@ public static class ValidateCommand
 
         var options = new ConfigLoadOptions
         {
-            ProgramObjects = checkObjects ? FileExistenceInspector.Instance : null,
+            ProgramObjects = checkObjects ? ProgramObjectInspector.Instance : null,
             ObjectDirectory = objectDirectory,
         };
         var result = ConfigLoader.LoadFile(file, options);

@@ -15,7 +15,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
 {
     private string Name => options.LogName;
 
-    private ConfigLoadOptions LoadOptions => new() { ProgramObjects = FileExistenceInspector.Instance, ObjectDirectory = options.ObjectDirectory };
+    private ConfigLoadOptions LoadOptions => new() { ProgramObjects = ProgramObjectInspector.Instance, ObjectDirectory = options.ObjectDirectory };
 
     public void Run(SupervisedRun run)
     {
