@@ -3,6 +3,7 @@ using Appliance.Config;
 using Appliance.Datapath.Runtime;
 using Appliance.Host.Control;
 using Appliance.Host.Leds;
+using Appliance.Host.Service;
 
 namespace Appliance.Host.Init;
 
@@ -21,6 +22,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
     {
         var state = run.State;
         state.Stage = BootStage.ReadingConfig;
+        run.Notifier?.Status($"reading {options.ConfigPath}");
         var loadedText = ReadText(options.ConfigPath);
         var (config, health, baseDirectory) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name);
         state.ConfigHealth = health;
@@ -37,6 +39,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         }
 
         state.Stage = BootStage.StartingDatapath;
+        run.Notifier?.Status("starting the datapath");
         var ports = config.Ports.Select(p => p.Name).ToList();
         if (options.BringUpPorts) BringUp(ports);
         using var carrier = new LinkCarrierMonitor(state, ports, log);
@@ -64,14 +67,14 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         {
             ApplianceControl.Register(control, runtime);
             LedControl.Register(control, run.Leds);
-            control.Register("reload", _ => Reload(reloader, state, "control socket"));
+            control.Register("reload", _ => Reload(reloader, state, "control socket", run.Notifier));
             control.Start();
             log.WriteLine($"{Name}: level=info path={control.Path} msg=\"control socket open\"");
         }
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
             c.Cancel = true;
-            Reload(reloader, state, "SIGHUP");
+            Reload(reloader, state, "SIGHUP", run.Notifier);
         });
 
         state.Stage = BootStage.Running;
@@ -79,16 +82,20 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         Console.Out.WriteLine($"meta-appliance: forwarding ({runtime.Topology.Ports.Length} ports, {runtime.Topology.Pairs.Length} pairs)");
         Console.Out.Flush();
         run.ReportStarted();
+        run.Notifier?.Ready($"forwarding ({runtime.Topology.Ports.Length} ports, {runtime.Topology.Pairs.Length} pairs), config {health.ToString().ToLowerInvariant()}");
         var lastGood = health == ConfigHealth.Ok && loadedText is not null
             ? new LastGoodKeeper(options.ConfigPath, loadedText, options.LastGoodAfter, MonotonicTimeSource.Instance, log, Name)
             : null;
-        while (!run.Stopping.WaitHandle.WaitOne(options.HealthCheckInterval))
+        var tick = run.Notifier?.WatchdogInterval is { } w && w < options.HealthCheckInterval ? w : options.HealthCheckInterval;
+        while (!run.Stopping.WaitHandle.WaitOne(tick))
         {
             if (!runtime.Engine.IsRunning)
                 throw new InvalidOperationException($"the forwarding worker stopped: {runtime.Engine.WorkerFailure?.Message ?? "no reason given"}");
             lastGood?.Observe(runtime.Engine.IsRunning);
+            run.Notifier?.Watchdog(); // only while the health check passes
         }
         state.Stage = BootStage.Stopping;
+        run.Notifier?.Stopping("stopping");
         log.WriteLine($"{Name}: level=info msg=\"stopping\"");
     }
 
@@ -109,9 +116,10 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
 
     /// <summary>A refused reload (invalid file, or a change that needs a restart) leaves the running config and
     /// raises the <see cref="ReloadFaultSource"/> fault (status LED 1 s on/off, `fault` LEDs on) until a reload succeeds.</summary>
-    private ControlResponse Reload(ConfigReload reloader, ApplianceState state, string trigger)
+    private ControlResponse Reload(ConfigReload reloader, ApplianceState state, string trigger, ServiceNotifier? notifier)
     {
         var r = reloader.Apply();
+        notifier?.Status(r.Ok ? $"forwarding; reloaded ({trigger})" : $"forwarding; reload refused, the running config stays: {r.Error}");
         if (r.Ok)
         {
             state.ClearFault(ReloadFaultSource);
