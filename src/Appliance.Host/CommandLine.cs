@@ -26,6 +26,7 @@ public static class CommandLine
         (ControlVerbs.Reload, a => ControlVerb.Run(ControlVerbs.Reload, a)),
         (ControlVerbs.Confirm, a => ControlVerb.Run(ControlVerbs.Confirm, a)),
         (ControlVerbs.Leds, a => ControlVerb.Run(ControlVerbs.Leds, a)),
+        (CaptureCommand.Definition, CaptureCommand.Run),
         (ReplayCommand.Definition, ReplayCommand.Run),
         (CompletionCommand.Definition, CompletionCommand.Run),
         (VersionCommand.Definition, VersionCommand.Run),

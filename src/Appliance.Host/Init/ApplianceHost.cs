@@ -71,6 +71,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         if (control is not null)
         {
             ApplianceControl.Register(control, runtime, () => HostStatus(state));
+            CaptureControl.Register(control, runtime);
             LedControl.Register(control, run.Leds);
             control.Register("reload", r => reloads.FromControl(r.Args));
             control.Register("confirm", _ => confirm.Confirm());
