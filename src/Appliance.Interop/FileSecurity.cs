@@ -2,15 +2,15 @@ using System.Runtime.InteropServices;
 
 namespace Appliance.Interop;
 
-/// <summary>Ownership and permission calls: umask, chmod (exact, whatever the umask), chown, a file's owner
+/// <summary>Ownership and permission calls: fchmod, chmod (exact, whatever the umask), chown, a file's owner
 /// and mode (statx, whose layout is the same on every architecture), a group's id (getgrnam, so NSS sources
 /// count) and a process's supplementary groups (/proc/PID/status).</summary>
 public static unsafe partial class FileSecurity
 {
     private const int AtFdCwd = -100, StatxBasicStats = 0x7ff;
 
-    [LibraryImport("libc", EntryPoint = "umask")]
-    private static partial uint UmaskNative(uint mask);
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int FchmodNative(int fd, uint mode);
 
     [LibraryImport("libc", EntryPoint = "chown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int ChownNative(string path, uint owner, uint group);
@@ -24,9 +24,14 @@ public static unsafe partial class FileSecurity
     [LibraryImport("libc", EntryPoint = "getgrnam", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial nint GetGrNam(string name);
 
-    /// <summary>Sets the process's umask and returns the previous one. The umask is process-wide: hold it only
-    /// around the call that creates the file.</summary>
-    public static uint Umask(uint mask) => UmaskNative(mask);
+    /// <summary>fchmod(2) on an open descriptor. On a socket not yet bound, it sets the mode a Unix socket's file
+    /// gets at bind (bind masks it with the umask, so it can only come out tighter), without touching the
+    /// process-wide umask.</summary>
+    public static void Fchmod(nint fd, UnixFileMode mode)
+    {
+        if (FchmodNative((int)fd, (uint)mode) != 0)
+            throw PlatformException.FromLastError("fchmod", $"fd {fd}");
+    }
 
     /// <summary>chown(2); <c>uint.MaxValue</c> leaves that id unchanged.</summary>
     public static void Chown(string path, uint owner, uint group)

@@ -5,8 +5,8 @@ using Appliance.Interop;
 namespace Appliance.Host.Control;
 
 /// <summary>Creates the control socket's listening file with permissions that do not depend on the umask the
-/// process inherited: missing parent folders are made 0755 and root's; the socket is bound under umask 0177
-/// (so it is never more open than 0600, not even for an instant), then given the access's group and mode
+/// process inherited: missing parent folders are made 0755 and root's; the socket is given mode 0600 before
+/// bind (so its file is never more open than that, not even for an instant), then given the access's group and mode
 /// (0600, or 0660 with a control group) and checked. An existing parent that others may write to (or that
 /// root does not own) is left as it is — it may be /tmp or /run — and named in a warning: whoever can write
 /// there can replace the socket file.</summary>
@@ -14,8 +14,6 @@ internal static class ControlSocketFile
 {
     private const UnixFileMode FolderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
                                             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
-
-    private static readonly Lock UmaskLock = new();
 
     public static Socket Bind(string path, ControlAccess access)
     {
@@ -25,12 +23,10 @@ internal static class ControlSocketFile
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            lock (UmaskLock) // the umask is process-wide: two servers binding at once must not restore each other's
-            {
-                uint previous = FileSecurity.Umask(0x7F); // 0177
-                try { listener.Bind(new UnixDomainSocketEndPoint(path)); }
-                finally { FileSecurity.Umask(previous); }
-            }
+            // The socket's own mode, set before bind, is what bind gives the file (masked by the umask): never more
+            // than 0600, not even for an instant. The process-wide umask is left alone (other threads create files).
+            FileSecurity.Fchmod(listener.Handle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
             if (access.GroupId is uint gid) FileSecurity.Chown(path, uint.MaxValue, gid);
             FileSecurity.Chmod(path, access.SocketMode);
             var (_, actualGid, mode) = FileSecurity.Owner(path);
