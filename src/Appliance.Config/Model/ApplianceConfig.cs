@@ -28,5 +28,8 @@ public sealed record ApplianceConfig
 
     public LedSettings Leds { get; set; } = new();
 
+    /// <summary>The Prometheus endpoint; null (the default) serves none.</summary>
+    public MetricsConfig? Metrics { get; set; }
+
     public const string DefaultControlSocket = "/run/meta-appliance/control.sock";
 }

@@ -8,13 +8,19 @@ namespace Appliance.Host.Control;
 /// the control thread; chain changes publish atomically, map edits go through the maps' own locking.</summary>
 public static class ApplianceControl
 {
-    public static void Register(ControlServer server, ApplianceRuntime runtime)
+    /// <param name="metrics">`stats --prometheus` answers its text; without it that option is refused.</param>
+    public static void Register(ControlServer server, ApplianceRuntime runtime, Metrics.PrometheusExposition? metrics = null)
     {
         var report = new RuntimeReport(runtime);
         var chains = new ChainEditor(runtime);
         var maps = new MapEditor(runtime.Programs);
         server.Register("status", r => ControlResponse.Success(r.Json ? report.StatsJson() : report.Status()));
-        server.Register("stats", r => ControlResponse.Success(r.Json ? report.StatsJson() : report.Stats()));
+        server.Register("stats", r => r.Args switch
+        {
+            [] => ControlResponse.Success(r.Json ? report.StatsJson() : report.Stats()),
+            ["--prometheus"] when metrics is not null => ControlResponse.Success(metrics.Render()),
+            _ => ControlResponse.Failure($"unexpected arguments '{string.Join(' ', r.Args)}'"),
+        });
         server.Register("programs", _ => ControlResponse.Success(report.Programs()));
         server.Register("pairs", r => r.Args.Length == 0 ? ControlResponse.Success(report.Pairs()) : Guard(() => chains.Apply(r.Args)));
         server.Register("maps", r => Guard(() => maps.Run(r.Args, r.Json)));

@@ -3,6 +3,7 @@ using Appliance.Config;
 using Appliance.Datapath.Runtime;
 using Appliance.Host.Control;
 using Appliance.Host.Leds;
+using Appliance.Host.Metrics;
 using Appliance.Host.Service;
 
 namespace Appliance.Host.Init;
@@ -61,11 +62,13 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             state.Interface(p.Name).PacketCounter = () => (ulong)(p.Primary.Counters.RxPackets + p.Peer.Counters.RxPackets);
         }
 
+        var exposition = new PrometheusExposition(runtime, Reloads, run.Leds);
+        using var metrics = OpenMetrics(config.Metrics, exposition.Render);
         var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime, leds => ApplyLeds(run, leds));
         using var control = OpenControlSocket(options.SocketPath ?? config.ControlSocket);
         if (control is not null)
         {
-            ApplianceControl.Register(control, runtime);
+            ApplianceControl.Register(control, runtime, exposition);
             CaptureControl.Register(control, runtime);
             LedControl.Register(control, run.Leds);
             control.Register("reload", _ => Reload(reloader, state, "control socket", run.Notifier));
@@ -115,11 +118,30 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         }
     }
 
+    /// <summary>The Prometheus endpoint of the config's <c>metrics</c>, or null (none configured, or it could not
+    /// listen: logged, and the appliance runs on without it).</summary>
+    private MetricsServer? OpenMetrics(MetricsConfig? metrics, Func<string> render)
+    {
+        if (metrics is null || !MetricsConfig.TryParseListen(metrics.Listen, out var endpoint)) return null;
+        try
+        {
+            var server = new MetricsServer(endpoint, render);
+            log.WriteLine($"{Name}: level=info listen={metrics.Listen} msg=\"metrics on http://{metrics.Listen}/metrics\"");
+            return server;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            log.WriteLine($"{Name}: level=error listen={metrics.Listen} msg=\"the metrics endpoint could not listen: {e.Message}; running without it\"");
+            return null;
+        }
+    }
+
     /// <summary>A refused reload (invalid file, or a change that needs a restart) leaves the running config and
     /// raises the <see cref="ReloadFaultSource"/> fault (status LED 1 s on/off, `fault` LEDs on) until a reload succeeds.</summary>
     private ControlResponse Reload(ConfigReload reloader, ApplianceState state, string trigger, ServiceNotifier? notifier)
     {
         var r = reloader.Apply();
+        Reloads.Record(r.Ok, DateTime.UtcNow);
         notifier?.Status(r.Ok ? $"forwarding; reloaded ({trigger})" : $"forwarding; reload refused, the running config stays: {r.Error}");
         if (r.Ok)
         {
@@ -135,6 +157,9 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
     }
 
     public const string ReloadFaultSource = "config-reload";
+
+    /// <summary>Config generation and the last reload's result (for `/metrics`).</summary>
+    public ReloadHistory Reloads { get; } = new();
 
     /// <summary>The config's LEDs, or the board profile's when the config has none (or there is no config).</summary>
     private void ApplyLeds(SupervisedRun run, LedSettings? leds)
