@@ -8,13 +8,13 @@ namespace Appliance.Host.Control;
 /// the control thread; chain changes publish atomically, map edits go through the maps' own locking.</summary>
 public static class ApplianceControl
 {
+    /// <param name="hostStatus">Lines the host adds to `status` (a change waiting for confirmation, faults).</param>
     /// <param name="metrics">`stats --prometheus` answers its text; without it that option is refused.</param>
-    public static void Register(ControlServer server, ApplianceRuntime runtime, Metrics.PrometheusExposition? metrics = null)
+    public static void Register(ControlServer server, ApplianceRuntime runtime, Func<string>? hostStatus = null, Metrics.PrometheusExposition? metrics = null)
     {
         var report = new RuntimeReport(runtime);
         var chains = new ChainEditor(runtime);
-        var maps = new MapEditor(runtime.Programs);
-        server.Register("status", r => ControlResponse.Success(r.Json ? report.StatsJson() : report.Status()));
+        server.Register("status", r => ControlResponse.Success(r.Json ? report.StatsJson() : (hostStatus?.Invoke() ?? "") + report.Status()));
         server.Register("stats", r => r.Args switch
         {
             [] => ControlResponse.Success(r.Json ? report.StatsJson() : report.Stats()),
@@ -23,7 +23,7 @@ public static class ApplianceControl
         });
         server.Register("programs", _ => ControlResponse.Success(report.Programs()));
         server.Register("pairs", r => r.Args.Length == 0 ? ControlResponse.Success(report.Pairs()) : Guard(() => chains.Apply(r.Args)));
-        server.Register("maps", r => Guard(() => maps.Run(r.Args, r.Json)));
+        server.Register("maps", r => Guard(() => new MapEditor(runtime.Programs).Run(r.Args, r.Json))); // the programs running now
         server.Register(ApplianceNames.Verb, r => Guard(() => ApplianceNames.List(runtime, r.Args)));
     }
 
