@@ -1,6 +1,7 @@
 namespace Appliance.Config;
 
-/// <summary>The control socket is an absolute path that fits in sockaddr_un; its group, if any, is a usable group name.</summary>
+/// <summary>The control socket is an absolute path that fits in sockaddr_un; its group, if any, is a usable group name;
+/// the metrics endpoint is ADDRESS:PORT.</summary>
 internal sealed class HostSettingsRule : IConfigRule
 {
     public void Check(ApplianceConfig config, ConfigIssues issues)
@@ -12,5 +13,7 @@ internal sealed class HostSettingsRule : IConfigRule
             issues.Add("$.controlSocket", $"control socket path is {System.Text.Encoding.UTF8.GetByteCount(socket)} bytes; a unix socket path has at most {ConfigLimits.MaxSocketPath}");
         if (config.ControlGroup is { } group && NameSyntax.NameProblem(group, ConfigLimits.MaxGroupName) is { } problem)
             issues.Add("$.controlGroup", $"{problem} (a Linux group name)");
+        if (config.Metrics is { } metrics && !MetricsConfig.TryParseListen(metrics.Listen, out _))
+            issues.Add("$.metrics.listen", $"\"{metrics.Listen}\" is not {MetricsConfig.Expected}");
     }
 }
