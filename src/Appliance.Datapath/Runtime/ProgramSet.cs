@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Appliance.Bpf;
 using Appliance.Bpf.Helpers;
 using Appliance.Bpf.Maps;
@@ -13,7 +12,7 @@ namespace Appliance.Datapath.Runtime;
 /// (<see cref="BpfObjectLoader"/>), its maps are created and filled with the config's initial contents, and every
 /// configured section is verified and decoded. All of an object's programs become tail-call targets of each other,
 /// in object order. Errors name the program, the file and what to do.
-/// <para>For a reload (<c>running</c> given), an object whose bytes hash the same as the running one's is kept as it
+/// <para>For a reload (<c>running</c> given), an object whose bytes are the same as the running one's is kept as it
 /// is (its maps live on, a program of the same name and section is the same program); a changed object is loaded
 /// and verified anew, and each of its maps is the running map of the same name when type, key size, value size and
 /// max entries match (contents kept; global data is always fresh), otherwise a fresh map with the config's initial
@@ -108,9 +107,9 @@ public sealed class ProgramSet
         {
             throw new RuntimeSetupException($"program '{pc.Name}': cannot read {path}: {e.Message}", e);
         }
-        string hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        string hash = ContentHash(bytes);
         var before = running?._objects.FirstOrDefault(o => o.Path == path);
-        if (before is not null && before.Hash == hash) return before;
+        if (before is not null && before.Hash == hash && before.Bytes.AsSpan().SequenceEqual(bytes)) return before;
         before ??= running is not null && running._byName.TryGetValue(pc.Name, out var named) ? named.Object : null;
         BpfObject elf;
         try
@@ -138,7 +137,16 @@ public sealed class ProgramSet
                 throw new RuntimeSetupException($"program '{pc.Name}': map '{def.Name}' of {path}: {e.Message}", e);
             }
         }
-        return new RuntimeObject(path, hash, elf, maps);
+        return new RuntimeObject(path, hash, bytes, elf, maps);
+    }
+
+    /// <summary>FNV-1a (64 bit) of an object file's bytes, in hex: what the plan shows when an object changed (the
+    /// decision itself compares the bytes). Managed on purpose: no crypto library on the board image.</summary>
+    public static string ContentHash(ReadOnlySpan<byte> bytes)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (byte b in bytes) h = (h ^ b) * 1099511628211UL;
+        return h.ToString("x16");
     }
 
     private static LoadedProgram Verify(ProgramConfig pc, string path, BpfProgramImage image, RuntimeObject obj, BpfHelperTable helpers)
