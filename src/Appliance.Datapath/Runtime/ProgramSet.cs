@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using Appliance.Bpf;
 using Appliance.Bpf.Helpers;
 using Appliance.Bpf.Maps;
@@ -107,7 +108,7 @@ public sealed class ProgramSet
         {
             throw new RuntimeSetupException($"program '{pc.Name}': cannot read {path}: {e.Message}", e);
         }
-        string hash = ContentHash(bytes);
+        string hash = Convert.ToHexStringLower(XxHash128.Hash(bytes)); // no OpenSSL: the board image has no libssl
         var before = running?._objects.FirstOrDefault(o => o.Path == path);
         if (before is not null && before.Hash == hash && before.Bytes.AsSpan().SequenceEqual(bytes)) return before;
         before ??= running is not null && running._byName.TryGetValue(pc.Name, out var named) ? named.Object : null;
@@ -138,15 +139,6 @@ public sealed class ProgramSet
             }
         }
         return new RuntimeObject(path, hash, bytes, elf, maps);
-    }
-
-    /// <summary>FNV-1a (64 bit) of an object file's bytes, in hex: what the plan shows when an object changed (the
-    /// decision itself compares the bytes). Managed on purpose: no crypto library on the board image.</summary>
-    public static string ContentHash(ReadOnlySpan<byte> bytes)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (byte b in bytes) h = (h ^ b) * 1099511628211UL;
-        return h.ToString("x16");
     }
 
     private static LoadedProgram Verify(ProgramConfig pc, string path, BpfProgramImage image, RuntimeObject obj, BpfHelperTable helpers)

@@ -5,7 +5,7 @@ using Appliance.Bpf.Vm;
 namespace Appliance.Datapath.Runtime;
 
 /// <summary>One eBPF object file, loaded once however many programs of the config use it: its bytes and their hash
-/// (<see cref="ProgramSet.ContentHash"/>; a reload re-loads the object only when the bytes changed), its ELF contents, its live maps (declaration order, as
+/// (XxHash128; a reload re-loads the object only when the bytes changed), its ELF contents, its live maps (declaration order, as
 /// the instructions index them) and its verified programs by ELF program index.</summary>
 public sealed class RuntimeObject(string path, string hash, byte[] bytes, BpfObject elf, IReadOnlyList<BpfMap> maps)
 {
