@@ -28,5 +28,8 @@ public sealed record ApplianceConfig
 
     public LedSettings Leds { get; set; } = new();
 
+    /// <summary>AF_XDP frames and ring sizes per port (board defaults when left out).</summary>
+    public MemorySettings Memory { get; set; } = new();
+
     public const string DefaultControlSocket = "/run/meta-appliance/control.sock";
 }

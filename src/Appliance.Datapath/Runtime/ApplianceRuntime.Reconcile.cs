@@ -63,6 +63,7 @@ public sealed partial class ApplianceRuntime
             foreach (var name in diff.Ports.Removed) steps.Add(ReleasePortStep(oldPorts[name]));
             foreach (var name in diff.Ports.Changed) PlanPortChange(oldPorts[name], nextPorts[name], steps);
             if (diff.ControlSocketChanged) notes.Add("controlSocket changes at the next start (the socket stays where it is)");
+            if (diff.MemoryChanged) notes.Add("memory changes at the next start (the rings keep their sizes)");
             if (diff.BoardChanged) notes.Add("board changes at the next start");
             return new ReconcilePlan(running, next, programs, steps, notes);
         }
@@ -153,7 +154,7 @@ public sealed partial class ApplianceRuntime
                 var carried = p.Object.Maps.Where(programs.IsLive).Select(m => m.Name).ToList();
                 var fresh = p.Object.Maps.Where(m => !programs.IsLive(m)).Select(m => m.Name).ToList();
                 steps.Add(Noop(PlanAction.Replace, $"program {pc.Name}",
-                    (old.Object.Hash != p.Object.Hash ? $"object changed (sha256 {old.Object.Hash[..12]} → {p.Object.Hash[..12]})" : $"object {pc.Object}")
+                    (old.Object.Hash != p.Object.Hash ? $"object changed (xxh128 {old.Object.Hash[..12]} → {p.Object.Hash[..12]})" : $"object {pc.Object}")
                     + $", verified; maps kept: {List(carried)}; fresh: {List(fresh)}"));
             }
             else if (old.Config.Section != pc.Section)

@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using Appliance.Bpf;
 using Appliance.Bpf.Helpers;
 using Appliance.Bpf.Maps;
@@ -108,7 +108,9 @@ public sealed class ProgramSet
         {
             throw new RuntimeSetupException($"program '{pc.Name}': cannot read {path}: {e.Message}", e);
         }
-        string hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        // A non-cryptographic hash (managed code): System.Security.Cryptography would need OpenSSL, which the board
+        // image does not carry (the appliance aborts with "No usable version of libssl was found").
+        string hash = Convert.ToHexStringLower(XxHash128.Hash(bytes));
         var before = running?._objects.FirstOrDefault(o => o.Path == path);
         if (before is not null && before.Hash == hash) return before;
         before ??= running is not null && running._byName.TryGetValue(pc.Name, out var named) ? named.Object : null;
