@@ -24,7 +24,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     /// Both are replaced (never changed in place) by the worker between two loops.</summary>
     private XskPort?[] _ports;
     private XskPort[] _live;
-    private readonly IFrameHandler _handler;
+    private IFrameHandler _handler;
     private readonly EngineOptions _options;
     private readonly XdpDesc* _staged;
     private readonly int[] _stagedCount;
@@ -55,6 +55,12 @@ public sealed unsafe class ForwardingEngine : IDisposable
     /// <summary>The exception that ended the worker, if one did.</summary>
     public Exception? WorkerFailure { get; private set; }
     public bool IsRunning => _worker is { IsAlive: true };
+
+    /// <summary>The decision the worker asks, read once per batch: swapping it (e.g. to a capturing wrapper and back)
+    /// takes effect at the next batch and costs the worker nothing. True when <paramref name="expected"/> was the
+    /// handler and <paramref name="next"/> replaced it.</summary>
+    public bool TrySwapHandler(IFrameHandler expected, IFrameHandler next) =>
+        ReferenceEquals(Interlocked.CompareExchange(ref _handler, next, expected), expected);
 
     private long _workerAllocatedBytes;
 
@@ -170,7 +176,8 @@ public sealed unsafe class ForwardingEngine : IDisposable
     {
         uint n = p.Rx.Peek(Batch, out uint idx);
         if (n == 0) return false;
-        _handler.BeginBatch();
+        var handler = Volatile.Read(ref _handler);
+        handler.BeginBatch();
         var umem = p.Umem;
         uint maxLen = umem.MaxFrameLength;
         int touched = 0;
@@ -190,7 +197,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             }
             ulong chunk = umem.ChunkStart(addr);
             var view = new FrameView(umem.Pointer(chunk), umem.FrameSize, (uint)(addr - chunk), len, p.Index);
-            var verdict = _handler.Decide(ref view);
+            var verdict = handler.Decide(ref view);
             if (verdict.Kind != VerdictKind.Forward)
             {
                 Drop(umem, addr, c, verdict.Reason);

@@ -18,10 +18,11 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private readonly NetkitPipeline _pipeline;
 
     /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
-    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null)
+    /// <param name="useJit">Run programs the JIT compiled as native code (when <paramref name="vmOptions"/> is null).</param>
+    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, bool useJit = false)
     {
         _topology = topology.Current;
-        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions);
+        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions, useJit);
     }
 
     /// <summary>The pipeline of this handler: how the last frame was decided (<see cref="NetkitPipeline.Decision"/>).</summary>
