@@ -99,6 +99,7 @@ config_src="$ROOT/board/$BOARD/${BOARD_CONFIG:-config.json}"
 [ -f "$config_src" ] || { echo "error: example config $config_src missing" >&2; exit 1; }
 # Objects are "../programs/X.bpf.o" in the repository's examples/ and "programs/X.bpf.o" beside /boot/config.json.
 sed 's#"\.\./programs/#"programs/#g' "$config_src" > "$B/config.json"
+cp "$B/config.json" "$B/config.factory.json"   # what the failsafe button restores when there is no last good config
 mkdir -p "$B/programs"
 for o in "$ROOT"/out/programs/*.bpf.o; do [ -f "$o" ] && cp "$o" "$B/programs/"; done
 [ -n "$(ls -A "$B/programs")" ] || echo "eBPF objects referenced by config.json go here (programs/NAME.bpf.o)." > "$B/programs/README.txt"

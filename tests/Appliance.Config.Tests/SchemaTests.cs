@@ -18,6 +18,7 @@ public class SchemaTests
         ("$defs/mapEntry", typeof(MapEntryConfig)),
         ("$defs/leds", typeof(LedSettings)),
         ("$defs/memory", typeof(MemorySettings)),
+        ("$defs/button", typeof(ButtonConfig)),
         ("$defs/led", typeof(LedConfig)),
     ];
 

@@ -79,6 +79,9 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             Reload(reloader, state, "SIGHUP", run.Notifier);
         });
 
+        using var button = Button.FailsafeButtonSetup.Open(config.Button, run.Leds, state, options.ConfigPath,
+            () => Reload(reloader, state, "failsafe button", run.Notifier), log, Name);
+
         state.Stage = BootStage.Running;
         log.WriteLine($"{Name}: level=info rss_kb={ResidentKilobytes()} uptime_s={Uptime()} msg=\"appliance running: {ports.Count} ports, {runtime.Topology.Pairs.Length} pairs, config {health.ToString().ToLowerInvariant()}\"");
         Console.Out.WriteLine($"meta-appliance: forwarding ({runtime.Topology.Ports.Length} ports, {runtime.Topology.Pairs.Length} pairs)");
