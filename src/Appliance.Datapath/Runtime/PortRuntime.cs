@@ -28,6 +28,8 @@ public sealed class PortRuntime
     /// <summary>Touched only by the forwarding worker (lookups and learning; replaced by it when pairs come and go).</summary>
     public L2Classifier Classifier { get; internal set; }
     internal ClaimedMacSteering? Steering { get; set; }
+    /// <summary>How its steering program is attached (null while a reload swaps it).</summary>
+    public Xdp.XdpAttachMode? SteeringMode => Steering?.Mode;
     /// <summary>Its AF_XDP socket (engine port <see cref="Index"/>).</summary>
     internal Xsk.XskPort? Socket { get; set; }
     /// <summary>Group frames copied to this port's L2 pairs by the flooder.</summary>
