@@ -89,7 +89,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         watcher?.Watch(reloads.WatchedFiles);
 
         using var button = Button.FailsafeButtonSetup.Open(config.Button, run.Leds, state, options.ConfigPath,
-            () => Reload(reloader, state, "failsafe button", run.Notifier), log, Name);
+            () => reloads.Run("failsafe button"), log, Name);
 
         state.Stage = BootStage.Running;
         log.WriteLine($"{Name}: level=info rss_kb={ResidentKilobytes()} uptime_s={Uptime()} msg=\"appliance running: {ports.Count} ports, {runtime.Topology.Pairs.Length} pairs, config {health.ToString().ToLowerInvariant()}\"");
