@@ -80,6 +80,7 @@ public sealed partial class ApplianceRuntime
         var programs = ProgramSet.Load(running.Programs, runningDirectory, objectDirectory);
         var rt = new ApplianceRuntime(running, programs, new RuntimeOptions { ConfigDirectory = nextDirectory, ObjectDirectory = objectDirectory })
         {
+            FrameSize = FrameSizeFor(running),
             FrameHeadroom = ReservedHeadroom(running),
         };
         for (int i = 0; i < running.Ports.Count; i++)

@@ -150,8 +150,7 @@ public sealed partial class ApplianceRuntime : IDisposable
             Programs.BuildChains(pairs[i]);
         }
 
-        FrameSize = Config.Memory.FrameSize ?? (XdpPacketHeadroom + ((Config.Pairs.Count == 0 ? 0 : Config.Pairs.Max(p => p.Headroom) + 63) & ~63)
-            + LargestFrame(Config) + LargestTailroom(Config) <= 2048 ? 2048 : 4096);
+        FrameSize = FrameSizeFor(Config);
         FrameHeadroom = ReservedHeadroom(Config);
         CheckFrameRoom(Config, FrameHeadroom);
         var specs = Config.Ports.Select(p => new XskPortSpec(p.Name, AttachSteering: false))
@@ -188,10 +187,15 @@ public sealed partial class ApplianceRuntime : IDisposable
 
     /// <summary>The UMEMs' headroom: the pairs' largest (rounded up to 64), and room for later pairs — up to
     /// <see cref="MaxReservedHeadroom"/> bytes when the config's largest frame leaves that much.</summary>
-    private int ReservedHeadroom(ApplianceConfig config)
+    private static int FrameSizeFor(ApplianceConfig config) =>
+        config.Memory.FrameSize ?? (XdpPacketHeadroom + ((config.Pairs.Count == 0 ? 0 : config.Pairs.Max(p => p.Headroom) + 63) & ~63)
+            + LargestFrame(config) + LargestTailroom(config) <= 2048 ? 2048 : 4096);
+
+    private static int ReservedHeadroom(ApplianceConfig config)
     {
+        int frameSize = FrameSizeFor(config);
         int configured = (config.Pairs.Count == 0 ? 0 : config.Pairs.Max(p => p.Headroom) + 63) & ~63;
-        int spare = (FrameSize - XdpPacketHeadroom - LargestFrame(config) - LargestTailroom(config)) & ~63;
+        int spare = (frameSize - XdpPacketHeadroom - LargestFrame(config) - LargestTailroom(config)) & ~63;
         return Math.Max(configured, Math.Min(MaxReservedHeadroom, spare));
     }
 
