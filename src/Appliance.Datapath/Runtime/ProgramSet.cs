@@ -108,9 +108,7 @@ public sealed class ProgramSet
         {
             throw new RuntimeSetupException($"program '{pc.Name}': cannot read {path}: {e.Message}", e);
         }
-        // A non-cryptographic hash (managed code): System.Security.Cryptography would need OpenSSL, which the board
-        // image does not carry (the appliance aborts with "No usable version of libssl was found").
-        string hash = Convert.ToHexStringLower(XxHash128.Hash(bytes));
+        string hash = Convert.ToHexStringLower(XxHash128.Hash(bytes)); // no OpenSSL: the board image has no libssl
         var before = running?._objects.FirstOrDefault(o => o.Path == path);
         if (before is not null && before.Hash == hash) return before;
         before ??= running is not null && running._byName.TryGetValue(pc.Name, out var named) ? named.Object : null;
