@@ -13,7 +13,7 @@ namespace Appliance.Datapath.Runtime;
 /// name, tenant MAC or primaryInterface changes. Everything else about a pair changes in place: addresses (added and
 /// removed on the live interface), MTU (both veth ends), uplink, policy, scrub, chains; headroom/tailroom are checked
 /// against the frames' room (the headroom reserved at start is the most a pair can have without a restart).</item>
-/// <item>A program whose object file's bytes changed (SHA-256) is loaded and verified anew and swapped into every
+/// <item>A program whose object file's bytes changed is loaded and verified anew and swapped into every
 /// chain that names it between two batches; its maps are the running ones when name, type, key size, value size
 /// and max entries match (contents kept), otherwise fresh with the config's initial contents. A change of a map's
 /// contents in the config writes the new entries and deletes the keys the config no longer lists.</item>
@@ -64,6 +64,7 @@ public sealed partial class ApplianceRuntime
             foreach (var name in diff.Ports.Changed) PlanPortChange(oldPorts[name], nextPorts[name], steps);
             if (diff.ControlSocketChanged) notes.Add("controlSocket changes at the next start (the socket stays where it is)");
             if (diff.MetricsChanged) notes.Add("metrics changes at the next start (the endpoint stays where it is)");
+            if (diff.MemoryChanged) notes.Add("memory changes at the next start (the rings keep their sizes)");
             if (diff.BoardChanged) notes.Add("board changes at the next start");
             return new ReconcilePlan(running, next, programs, steps, notes);
         }
@@ -80,6 +81,7 @@ public sealed partial class ApplianceRuntime
         var programs = ProgramSet.Load(running.Programs, runningDirectory, objectDirectory);
         var rt = new ApplianceRuntime(running, programs, new RuntimeOptions { ConfigDirectory = nextDirectory, ObjectDirectory = objectDirectory })
         {
+            FrameSize = FrameSizeFor(running),
             FrameHeadroom = ReservedHeadroom(running),
         };
         for (int i = 0; i < running.Ports.Count; i++)
