@@ -10,8 +10,13 @@ namespace Appliance.Datapath.Engine;
 /// returns completed TX frames to the free stack, receives up to 64 frames per port, asks the
 /// <see cref="IFrameHandler"/> about each, puts forwarded descriptors on the target's TX ring unchanged (same UMEM)
 /// or copied once (other UMEM), tops the FILL rings up and kicks TX only when the kernel asks for it (one sendto
-/// per port per loop at most). Nothing is allocated and no syscall is made per packet. Dispose stops the worker,
-/// detaches XDP, closes the sockets and frees the UMEMs.</summary>
+/// per port per loop at most). Nothing is allocated and no syscall is made per packet. Every ring is served each
+/// loop with at most <see cref="Batch"/> frames, so one flooding port cannot starve the others.
+/// Faults: a decision that throws drops that one frame (<see cref="DropReason.InternalError"/>); anything else that
+/// escapes the loop is caught, the interrupted batch is accounted (its frames dropped as InternalError, the frames
+/// the worker held returned to the free stacks) and the loop restarts on the same thread with the same rings
+/// (<see cref="WorkerRestarts"/>, <see cref="LastFault"/>). Dispose stops the worker, detaches XDP, closes the
+/// sockets and frees the UMEMs.</summary>
 public sealed unsafe class ForwardingEngine : IDisposable
 {
     public const int Batch = 64;
@@ -36,9 +41,24 @@ public sealed unsafe class ForwardingEngine : IDisposable
     private bool _disposed;
 
     public IReadOnlyList<XskPort> Ports => _ports;
-    /// <summary>The exception that ended the worker, if one did.</summary>
+    /// <summary>The exception that ended the worker, if one did (only a setup failure such as an impossible CPU pin:
+    /// faults in the loop restart it, see <see cref="WorkerRestarts"/>).</summary>
     public Exception? WorkerFailure { get; private set; }
     public bool IsRunning => _worker is { IsAlive: true };
+
+    /// <summary>Times the forwarding loop failed and was restarted in place (same thread, rings, pairs).</summary>
+    public long WorkerRestarts => Volatile.Read(ref _restarts);
+    /// <summary>Decisions that threw (each dropped its frame as <see cref="DropReason.InternalError"/>).</summary>
+    public long HandlerFaults => Volatile.Read(ref _handlerFaults);
+    /// <summary>The last fault (loop restart or a decision that threw): what and when; null when there was none.</summary>
+    public string? LastFault => Volatile.Read(ref _lastFault);
+    private long _restarts, _handlerFaults;
+    private string? _lastFault;
+    private readonly Diagnostics.RateLimited _faultLog = new(5, TimeSpan.FromSeconds(10)), _restartLog = new(5, TimeSpan.FromSeconds(10));
+
+    // The batch being received (for recovery after a fault): port, first RX index, size, frames taken so far.
+    private int _batchPort = -1, _batchIngress = -1;
+    private uint _batchIdx, _batchCount, _batchDone;
 
     private long _workerAllocatedBytes;
 
@@ -80,17 +100,90 @@ public sealed unsafe class ForwardingEngine : IDisposable
         try
         {
             if (_options.Cpu is int cpu) XskThreadAffinity.PinCurrentThread(cpu);
-            Loop();
         }
         catch (Exception e)
         {
             WorkerFailure = e;
             _options.Log?.Invoke($"forwarding worker failed: {e.Message}");
+            _auditDone.Set();
+            return;
+        }
+        try
+        {
+            while (!_stop)
+            {
+                try
+                {
+                    Loop();
+                }
+                catch (Exception e)
+                {
+                    long n = Interlocked.Increment(ref _restarts);
+                    Volatile.Write(ref _lastFault, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} worker restarted ({e.GetType().Name}: {e.Message})");
+                    int dropped = Recover();
+                    if (_restartLog.TryEnter(out long suppressed))
+                        _options.Log?.Invoke($"forwarding worker fault #{n}, restarting in place: {e.GetType().Name}: {e.Message}; " +
+                                             $"{dropped} frames of the interrupted batch dropped as InternalError" +
+                                             (suppressed > 0 ? $" ({suppressed} fault reports suppressed)" : ""));
+                    // A fault on every batch must not turn into a hot spin; one on a rare frame costs nothing.
+                    Thread.Sleep((int)Math.Min(n, 100));
+                }
+            }
         }
         finally
         {
             _auditDone.Set();
         }
+    }
+
+    /// <summary>Puts the rings and the frame ledger back in order after the loop threw: the interrupted batch's
+    /// frames not yet taken are released from the RX ring and freed, frames the worker held (staged or in hand) go
+    /// back to the free stacks. All of them count as <see cref="DropReason.InternalError"/> on the ingress port.</summary>
+    private int Recover()
+    {
+        int dropped = 0;
+        if (_batchPort >= 0)
+        {
+            var p = _ports[_batchPort];
+            for (uint k = _batchDone; k < _batchCount; k++)
+            {
+                ulong addr = p.Rx.Desc(_batchIdx + k).Addr;
+                p.Umem.Move(addr, FrameState.Fill, FrameState.App, p.Index);
+                p.Umem.Free(addr, FrameState.App);
+                dropped++;
+            }
+            p.Rx.Release(_batchCount);
+            p.RxTaken += _batchCount;
+            p.Counters.RxPacketsField += _batchCount;
+            _batchPort = -1;
+        }
+        for (int t = 0; t < _stagedCount.Length; t++) _stagedCount[t] = 0;
+        foreach (var q in _ports) dropped += q.Umem.Reclaim(q.Index, FrameState.App);
+        if (_batchIngress >= 0) _ports[_batchIngress].Counters.DropsField[(int)DropReason.InternalError] += dropped;
+        return dropped;
+    }
+
+    /// <summary>The handler's decision; if it throws, that frame is dropped (InternalError) and the batch goes on.</summary>
+    private FrameVerdict DecideGuarded(ref FrameView view)
+    {
+        try
+        {
+            return _handler.Decide(ref view);
+        }
+        catch (Exception e)
+        {
+            ReportHandlerFault("decision", e);
+            return FrameVerdict.Drop(DropReason.InternalError);
+        }
+    }
+
+    private void ReportHandlerFault(string where, Exception e)
+    {
+        long n = Interlocked.Increment(ref _handlerFaults);
+        Volatile.Write(ref _lastFault, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} {where} threw ({e.GetType().Name}: {e.Message})");
+        if (_faultLog.TryEnter(out long suppressed))
+            _options.Log?.Invoke($"frame handler {where} threw (fault #{n}, frame dropped as InternalError): {e.GetType().Name}: {e.Message}" +
+                                 (suppressed > 0 ? $" ({suppressed} fault reports suppressed)" : ""));
     }
 
     private void Loop()
@@ -150,6 +243,10 @@ public sealed unsafe class ForwardingEngine : IDisposable
     {
         uint n = p.Rx.Peek(Batch, out uint idx);
         if (n == 0) return false;
+        _batchPort = _batchIngress = p.Index;
+        _batchIdx = idx;
+        _batchCount = n;
+        _batchDone = 0;
         _handler.BeginBatch();
         var umem = p.Umem;
         uint maxLen = umem.MaxFrameLength;
@@ -163,6 +260,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             uint len = d.Len;
             bytes += len;
             umem.Move(addr, FrameState.Fill, FrameState.App, p.Index);
+            _batchDone = k + 1;
             if (len < 14 || len > maxLen)
             {
                 Drop(umem, addr, c, DropReason.InvalidFrame);
@@ -170,7 +268,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             }
             ulong chunk = umem.ChunkStart(addr);
             var view = new FrameView(umem.Pointer(chunk), umem.FrameSize, (uint)(addr - chunk), len, p.Index);
-            var verdict = _handler.Decide(ref view);
+            var verdict = DecideGuarded(ref view);
             if (verdict.Kind != VerdictKind.Forward)
             {
                 Drop(umem, addr, c, verdict.Reason);
@@ -211,6 +309,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             _stagedCount[t] = s + 1;
         }
         p.Rx.Release(n);
+        _batchPort = -1;
         p.RxTaken += n;
         c.RxPacketsField += n;
         c.RxBytesField += bytes;
@@ -247,6 +346,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             tp.TxPosted += got;
             tp.Counters.TxPacketsField += got;
             tp.Counters.TxBytesField += bytes;
+            ingress.ForwardedField += got;
         }
         for (uint j = got; j < (uint)s; j++) Drop(umem, staged[j].Addr, ingress, DropReason.RingFull);
     }
@@ -277,6 +377,14 @@ public sealed unsafe class ForwardingEngine : IDisposable
     {
         Volatile.Write(ref _workerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
         long now = Stopwatch.GetTimestamp();
+        try
+        {
+            _handler.Tick(now);
+        }
+        catch (Exception e)
+        {
+            ReportHandlerFault("tick", e);
+        }
         foreach (var p in _ports)
         {
             if (!p.IsDownFlag)

@@ -16,6 +16,9 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var up = DateTime.UtcNow - runtime.StartedUtc;
         sb.Append($"meta-appliance: forwarding ({T.Ports.Length} ports, {T.Pairs.Length} pairs), up {(int)up.TotalSeconds} s, " +
                   $"worker {(runtime.Engine.IsRunning ? "running" : "STOPPED: " + runtime.Engine.WorkerFailure?.Message)}\n");
+        var e = runtime.Engine;
+        if (e.LastFault is { } fault)
+            sb.Append($"FAULT: worker restarts {e.WorkerRestarts}, frame handler faults {e.HandlerFaults}; last: {fault}\n");
         var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "STATE");
         foreach (var p in T.Ports)
             ports.Row(p.Name, p.Ifindex, p.Steering?.Mode.ToString().ToLowerInvariant() ?? "-", p.Config.Unclaimed.ToString().ToLowerInvariant(),
@@ -57,16 +60,16 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
     public string Stats()
     {
         var sb = new StringBuilder();
-        var ports = new TextTable("PORT", "RX", "RX BYTES", "TX", "TX BYTES", "DROPS", "UNCLAIMED", "FLOODED");
+        var ports = new TextTable("PORT", "RX", "RX BYTES", "FWD", "TX", "TX BYTES", "DROPS", "UNCLAIMED", "FLOODED");
         foreach (var p in T.Ports)
         {
             var c = runtime.Engine.Ports[p.Index].Counters;
-            ports.Row(p.Name, c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, EngineDrops(c), p.Unclaimed, p.Flooded);
+            ports.Row(p.Name, c.RxPackets, c.RxBytes, c.Forwarded, c.TxPackets, c.TxBytes, EngineDrops(c), p.Unclaimed, p.Flooded);
         }
         foreach (var p in T.Pairs)
         {
             var c = runtime.Engine.Ports[p.PrimaryPort].Counters;
-            ports.Row(p.Name + " (primary end)", c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, EngineDrops(c), "-", "-");
+            ports.Row(p.Name + " (primary end)", c.RxPackets, c.RxBytes, c.Forwarded, c.TxPackets, c.TxBytes, EngineDrops(c), "-", "-");
         }
         sb.Append(ports);
         var sides = new TextTable("PAIR", "SIDE", "IN", "IN BYTES", "OUT", "OUT BYTES", "TX_DROPPED", "DROPS BY REASON");
@@ -107,6 +110,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         {
             w.WriteStartObject();
             w.WriteNumber("uptimeSeconds", (long)(DateTime.UtcNow - runtime.StartedUtc).TotalSeconds);
+            w.WriteStartObject("worker");
+            w.WriteBoolean("running", runtime.Engine.IsRunning);
+            w.WriteNumber("restarts", runtime.Engine.WorkerRestarts);
+            w.WriteNumber("handlerFaults", runtime.Engine.HandlerFaults);
+            w.WriteString("lastFault", runtime.Engine.LastFault);
+            w.WriteEndObject();
             w.WriteStartArray("ports");
             foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.Ports[p.Index].Counters, p);
             foreach (var p in T.Pairs) WritePort(w, p.Name, "primary-end", runtime.Engine.Ports[p.PrimaryPort].Counters, null);
@@ -153,6 +162,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         w.WriteString("kind", kind);
         w.WriteNumber("rxPackets", c.RxPackets);
         w.WriteNumber("rxBytes", c.RxBytes);
+        w.WriteNumber("forwarded", c.Forwarded);
         w.WriteNumber("txPackets", c.TxPackets);
         w.WriteNumber("txBytes", c.TxBytes);
         w.WriteStartObject("drops");

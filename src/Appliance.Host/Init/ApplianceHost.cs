@@ -10,7 +10,8 @@ namespace Appliance.Host.Init;
 /// <see cref="Supervisor"/>): selects the config (the user's file, else config.last-good.json, status LED 50/50 ms),
 /// sets up the LEDs, follows port carriers, starts the <see cref="ApplianceRuntime"/>, opens the control socket,
 /// applies reloads (SIGHUP or `reload`), reports started and runs until <see cref="SupervisedRun.Stopping"/>.
-/// A datapath failure throws out of <see cref="Run"/>; disposing the runtime on the way out deletes what it created.</summary>
+/// A datapath fault raises the <see cref="DatapathFaultSource"/> fault and forwarding goes on (the worker restarts
+/// itself); disposing the runtime at shutdown deletes what it created.</summary>
 public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
 {
     private string Name => options.LogName;
@@ -82,11 +83,22 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         var lastGood = health == ConfigHealth.Ok && loadedText is not null
             ? new LastGoodKeeper(options.ConfigPath, loadedText, options.LastGoodAfter, MonotonicTimeSource.Instance, log, Name)
             : null;
+        long faultsSeen = 0;
         while (!run.Stopping.WaitHandle.WaitOne(options.HealthCheckInterval))
         {
-            if (!runtime.Engine.IsRunning)
-                throw new InvalidOperationException($"the forwarding worker stopped: {runtime.Engine.WorkerFailure?.Message ?? "no reason given"}");
-            lastGood?.Observe(runtime.Engine.IsRunning);
+            // A datapath fault never ends the run (that would delete every tenant): it is shown on the status LED
+            // and in `status` while the worker restarts itself; only shutdown or the config removes tenants.
+            var engine = runtime.Engine;
+            long faults = engine.WorkerRestarts + engine.HandlerFaults;
+            if (!engine.IsRunning)
+                state.RaiseFault(DatapathFaultSource, $"the forwarding worker stopped: {engine.WorkerFailure?.Message ?? "no reason given"}");
+            else if (faults != faultsSeen)
+            {
+                faultsSeen = faults;
+                state.RaiseFault(DatapathFaultSource, engine.LastFault ?? "datapath fault");
+                log.WriteLine($"{Name}: level=error restarts={engine.WorkerRestarts} handler_faults={engine.HandlerFaults} msg=\"datapath fault, forwarding goes on: {engine.LastFault}\"");
+            }
+            lastGood?.Observe(engine.IsRunning);
         }
         state.Stage = BootStage.Stopping;
         log.WriteLine($"{Name}: level=info msg=\"stopping\"");
@@ -126,6 +138,9 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
     }
 
     public const string ReloadFaultSource = "config-reload";
+
+    /// <summary>Fault source of a forwarding worker that restarted, a frame decision that threw, or a worker that stopped.</summary>
+    public const string DatapathFaultSource = "datapath";
 
     /// <summary>The config's LEDs, or the board profile's when the config has none (or there is no config).</summary>
     private void ApplyLeds(SupervisedRun run, LedSettings? leds)
