@@ -38,7 +38,7 @@ public static class ConfigDiff
         if (a.Mode != b.Mode || a.Headroom != b.Headroom || a.Tailroom != b.Tailroom || a.PrimaryInterface != b.PrimaryInterface
             || !Same(a.Tenant, b.Tenant, ctx.TenantConfig))
             parts |= PairChangeParts.Interface;
-        if (a.Uplink != b.Uplink) parts |= PairChangeParts.Uplink;
+        if (a.Uplink != b.Uplink || a.LearnLimit != b.LearnLimit) parts |= PairChangeParts.Uplink;
         if (a.Primary.Policy != b.Primary.Policy || a.Peer.Policy != b.Peer.Policy) parts |= PairChangeParts.Policy;
         if (a.Primary.Scrub != b.Primary.Scrub || a.Peer.Scrub != b.Peer.Scrub) parts |= PairChangeParts.Scrub;
         if (!SameChain(a.Primary, b.Primary)) parts |= PairChangeParts.PrimaryChain;

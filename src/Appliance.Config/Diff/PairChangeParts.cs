@@ -15,7 +15,7 @@ public enum PairChangeParts
     Policy = 1 << 3,
     /// <summary>primary.scrub or peer.scrub.</summary>
     Scrub = 1 << 4,
-    /// <summary>The uplink port (classification moves to another port).</summary>
+    /// <summary>The uplink port (classification moves to another port) or the learn limit (the port's classifier is rebuilt).</summary>
     Uplink = 1 << 5,
     /// <summary>Mode, tenant (netns, interface, MAC, MTU, addresses), headroom or tailroom: the interfaces are rebuilt.</summary>
     Interface = 1 << 6,

@@ -99,9 +99,10 @@ public sealed class ApplianceRuntime : IDisposable
             log: m => Log.Info("xsk", m));
 
         var ports = new PortRuntime[Config.Ports.Count];
+        var reserved = BoardMacs(portLinks, pairs);
         try
         {
-            for (int i = 0; i < ports.Length; i++) ports[i] = ClaimPortSteering(i, portLinks[i], pairs, xsk, options.XdpMode);
+            for (int i = 0; i < ports.Length; i++) ports[i] = ClaimPortSteering(i, portLinks[i], pairs, xsk, options.XdpMode, reserved);
         }
         catch
         {
@@ -109,7 +110,7 @@ public sealed class ApplianceRuntime : IDisposable
             throw;
         }
         Topology = new RuntimeTopology(ports, pairs);
-        _handler = new PairFrameHandler(Topology);
+        _handler = new PairFrameHandler(Topology, options.LearnAgeing);
         _engine = new ForwardingEngine(xsk, _handler, options.Engine ?? new EngineOptions { Log = m => Log.Warn("engine", m) });
         _flooder = new GroupFrameFlooder(Topology);
         WatchCarrier(pairs);
@@ -228,7 +229,8 @@ public sealed class ApplianceRuntime : IDisposable
 
     /// <summary>The port's only XDP program: claimed MACs and the socket registered before it attaches, so group and
     /// unclaimed frames never reach AF_XDP.</summary>
-    private PortRuntime ClaimPortSteering(int i, LinkInfo link, PairRuntime[] pairs, XskPortSet xsk, XdpModePreference xdpMode)
+    private PortRuntime ClaimPortSteering(int i, LinkInfo link, PairRuntime[] pairs, XskPortSet xsk, XdpModePreference xdpMode,
+        IReadOnlyList<MacAddress> reserved)
     {
         var pc = Config.Ports[i];
         var socket = xsk.Ports[i];
@@ -247,8 +249,15 @@ public sealed class ApplianceRuntime : IDisposable
         var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
         Log.Info("runtime", "port claimed", ("port", pc.Name), ("xdp", mode.ToString().ToLowerInvariant()), ("pairs", l2.Length),
             ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));
-        return new PortRuntime(i, pc, link.Index, mac, l2, new L2Classifier(l2, configured)) { Steering = steering };
+        var limits = l2.ToDictionary(p => p, p => pairs[p].Config.LearnLimit);
+        return new PortRuntime(i, pc, link.Index, mac, l2, new L2Classifier(l2, configured, limits, reserved)) { Steering = steering };
     }
+
+    /// <summary>MACs no tenant may learn: the board's ports and the pairs' primary ends (management traffic stays the
+    /// board's), and every tenant's own MAC (a tenant cannot take another's, on any port).</summary>
+    private static List<MacAddress> BoardMacs(LinkInfo[] portLinks, PairRuntime[] pairs) =>
+        portLinks.Where(l => l.Mac is not null).Select(l => MacAddress.Read(l.Mac!.GetAddressBytes()))
+            .Concat(pairs.Select(p => p.PrimaryMac)).Concat(pairs.Select(p => p.TenantMac)).ToList();
 
     private void WatchCarrier(PairRuntime[] pairs)
     {

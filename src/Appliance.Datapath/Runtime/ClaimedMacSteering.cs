@@ -74,17 +74,46 @@ public sealed class ClaimedMacSteering : IDisposable
         BpfSyscall.UpdateElem(_xskFd, key, value);
     }
 
-    /// <summary>Claims a destination MAC: frames to it go to AF_XDP from now on. One bpf() call (configuration
-    /// time, or the first frame of a newly learned MAC).</summary>
+    /// <summary>Claims a destination MAC: frames to it go to AF_XDP from now on (configuration time: throws on error).</summary>
     public void Claim(MacAddress mac)
     {
+        int errno = TryClaim(mac);
+        if (errno != 0) throw new PlatformException("bpf(BPF_MAP_UPDATE_ELEM)", $"claimed MACs of {InterfaceName}", errno);
+    }
+
+    /// <summary>Claims a MAC with one bpf() call (the first frame of a newly learned MAC: rare, bounded by the learn
+    /// limits); returns 0 or the errno (E2BIG: the map is full) instead of throwing.</summary>
+    public int TryClaim(MacAddress mac)
+    {
         Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
+        Key(mac, key);
+        Span<byte> value = stackalloc byte[4];
+        value.Clear();
+        return BpfSyscall.TryUpdateElem(_claimedFd, key, value);
+    }
+
+    /// <summary>Gives a MAC back to the kernel path (a learned MAC aged out); false when it was not claimed.</summary>
+    public bool Unclaim(MacAddress mac)
+    {
+        Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
+        Key(mac, key);
+        return BpfSyscall.DeleteElem(_claimedFd, key);
+    }
+
+    /// <summary>Whether frames to <paramref name="mac"/> are steered to AF_XDP (diagnostics and tests).</summary>
+    public bool IsClaimed(MacAddress mac)
+    {
+        Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
+        Key(mac, key);
+        Span<byte> value = stackalloc byte[4];
+        return BpfSyscall.LookupElem(_claimedFd, key, value);
+    }
+
+    private static void Key(MacAddress mac, Span<byte> key)
+    {
         key.Clear();
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(key, (ushort)(mac.Value >> 32));
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(key[2..], (uint)mac.Value);
-        Span<byte> value = stackalloc byte[4];
-        value.Clear();
-        BpfSyscall.UpdateElem(_claimedFd, key, value);
     }
 
     public void Dispose()

@@ -26,7 +26,8 @@ public sealed class PortRuntime
     public int[] L2Pairs { get; }
     /// <summary>Touched only by the forwarding worker (lookups and learning).</summary>
     public L2Classifier Classifier { get; }
-    internal ClaimedMacSteering? Steering { get; set; }
+    /// <summary>The port's XDP program and its claimed-MAC map.</summary>
+    public ClaimedMacSteering? Steering { get; internal set; }
     /// <summary>Group frames copied to this port's L2 pairs by the flooder.</summary>
     public long Flooded => Volatile.Read(ref FloodedField);
     /// <summary>Unicast frames that reached AF_XDP but matched no pair (e.g. a MAC forgotten meanwhile).</summary>

@@ -14,4 +14,7 @@ public sealed record RuntimeOptions
     /// <summary>Remove what a killed earlier run left behind before building (tagged interfaces and namespaces).</summary>
     public bool SweepStale { get; init; } = true;
     public EngineOptions? Engine { get; init; }
+    /// <summary>How long a learned source MAC stays claimed without a frame from it (null: 300 s, see
+    /// <see cref="PairFrameHandler.DefaultLearnAgeing"/>).</summary>
+    public TimeSpan? LearnAgeing { get; init; }
 }

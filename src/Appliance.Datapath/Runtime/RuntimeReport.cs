@@ -79,7 +79,14 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 var c = s.Counters;
                 sides.Row(p.Name, s.Kind.ToString().ToLowerInvariant(), c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDropped, SideDrops(c));
             }
-        sb.Append('\n').Append(sides).Append('\n').Append(Programs());
+        var learning = new TextTable("PAIR", "LEARNED NOW", "LIMIT", "LEARNED", "AGED", "REFUSED LIMIT", "REFUSED RESERVED", "REFUSED OWNED", "CLAIM ERRORS");
+        foreach (var p in T.Pairs)
+        {
+            var l = p.Learning;
+            learning.Row(p.Name, T.Ports[p.UplinkPort].Classifier.LearnedCount(p.Index), p.Config.LearnLimit, l.Learned, l.Aged, l.RefusedLimit,
+                l.RefusedReserved, l.RefusedOwned, l.ClaimErrors);
+        }
+        sb.Append('\n').Append(sides).Append('\n').Append(learning).Append('\n').Append(Programs());
         return sb.ToString();
     }
 
@@ -128,6 +135,18 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 w.WriteBoolean("carrier", p.CarrierUp);
                 WriteSide(w, "primary", p.Primary);
                 WriteSide(w, "peer", p.Peer);
+                var l = p.Learning;
+                w.WriteStartObject("learning");
+                w.WriteNumber("learnedNow", T.Ports[p.UplinkPort].Classifier.LearnedCount(p.Index));
+                w.WriteNumber("limit", p.Config.LearnLimit);
+                w.WriteNumber("learned", l.Learned);
+                w.WriteNumber("aged", l.Aged);
+                w.WriteNumber("refused", l.Refused);
+                w.WriteNumber("refusedLimit", l.RefusedLimit);
+                w.WriteNumber("refusedReserved", l.RefusedReserved);
+                w.WriteNumber("refusedOwned", l.RefusedOwned);
+                w.WriteNumber("claimErrors", l.ClaimErrors);
+                w.WriteEndObject();
                 w.WriteEndObject();
             }
             w.WriteEndArray();
