@@ -23,6 +23,7 @@ public static class ProgramBenchmark
             $"median of {BenchOptions.Repetitions} repetitions of ~{options.SecondsPerMeasurement} s each; objects from {options.ProgramsDirectory}");
         Console.WriteLine();
         int failures = InterpreterMicrobenchmarks.Run(options);
+        failures += StackClearingBenchmark.Run(options);
         Console.WriteLine();
         Console.WriteLine("ours = CPU time of the process per run (wall clock beside it: higher when other processes share the CPU); " +
             "kernel = BPF_PROG_TEST_RUN's average duration over the same run count; ratio = ours / kernel.");

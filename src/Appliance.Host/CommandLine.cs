@@ -1,55 +1,69 @@
+using Appliance.Host.Cli;
 using Appliance.Host.Commands;
 
 namespace Appliance.Host;
 
-/// <summary>The `meta-appliance` verbs. Each verb lives in its own file under Commands/.</summary>
+/// <summary>The `meta-appliance` verbs: one table of definitions (<see cref="CliVerb"/>, each in its command's file
+/// under Commands/) that the parser, `--help`, the man page and the bash completion all read.</summary>
 public static class CommandLine
 {
+    private static readonly CliVerb HelpVerb = new("help", "this overview, or one command's help")
+    {
+        Arguments = [new("COMMAND", "the command to explain") { Optional = true }],
+        Exit = "Exit 0, or 2 for an unknown command.",
+    };
+
+    private static readonly (CliVerb Verb, Func<string[], int> Run)[] Table =
+    [
+        (ValidateCommand.Definition, ValidateCommand.Run),
+        (RunCommand.Definition, RunCommand.Run),
+        (InitCommand.Definition, InitCommand.Run),
+        (ControlVerbs.Status, a => ControlVerb.Run(ControlVerbs.Status, a)),
+        (ControlVerbs.Stats, a => ControlVerb.Run(ControlVerbs.Stats, a)),
+        (ControlVerbs.Pairs, a => ControlVerb.Run(ControlVerbs.Pairs, a)),
+        (ControlVerbs.Programs, a => ControlVerb.Run(ControlVerbs.Programs, a)),
+        (ControlVerbs.Maps, a => ControlVerb.Run(ControlVerbs.Maps, a)),
+        (ControlVerbs.Reload, a => ControlVerb.Run(ControlVerbs.Reload, a)),
+        (ControlVerbs.Leds, a => ControlVerb.Run(ControlVerbs.Leds, a)),
+        (CompletionCommand.Definition, CompletionCommand.Run),
+        (VersionCommand.Definition, VersionCommand.Run),
+        (HelpVerb, Help),
+        (ForwardCommand.Definition, ForwardCommand.Run), // hidden: benchmark/test forwarder (bench/forwarding.sh)
+    ];
+
+    public static IEnumerable<CliVerb> Verbs => Table.Select(t => t.Verb);
+
     public static int Run(string[] args)
     {
         if (args.Length == 0) return Usage(Console.Error, 2);
         var rest = args[1..];
-        return args[0] switch
+        switch (args[0])
         {
-            "--version" or "version" => VersionCommand.Run(),
-            "--help" or "-h" or "help" => Usage(Console.Out, 0),
-            "validate" => ValidateCommand.Run(rest),
-            "run" => RunCommand.Run(rest),
-            "init" => InitCommand.Run(rest),
-            "status" => StatusCommand.Run(rest),
-            "stats" => StatsCommand.Run(rest),
-            "pairs" => PairsCommand.Run(rest),
-            "programs" => ProgramsCommand.Run(rest),
-            "maps" => MapsCommand.Run(rest),
-            "reload" => ReloadCommand.Run(rest),
-            "leds" => LedsCommand.Run(rest),
-            "forward" => ForwardCommand.Run(rest), // hidden: benchmark/test forwarder (bench/forwarding.sh)
-            _ => Unknown(args[0]),
-        };
+            case "--version": return VersionCommand.Run(rest);
+            case "--help" or "-h": return Usage(Console.Out, 0);
+            case "--man":
+                Console.Out.Write(CliManPage.Render(Verbs, VersionCommand.Version));
+                return 0;
+        }
+        foreach (var (verb, run) in Table)
+            if (verb.Name == args[0]) return run(rest);
+        Console.Error.WriteLine($"meta-appliance: unknown command '{args[0]}'");
+        return Usage(Console.Error, 2);
     }
 
-    private static int Unknown(string verb)
+    private static int Help(string[] args)
     {
-        Console.Error.WriteLine($"meta-appliance: unknown command '{verb}'");
-        return Usage(Console.Error, 2);
+        if (!CliParser.TryParse(HelpVerb, args, Console.Out, Console.Error, out var a, out int exit)) return exit;
+        if (a.Positional(0) is not { } name) return Usage(Console.Out, 0);
+        if (Verbs.FirstOrDefault(v => v.Name == name) is not { } verb)
+            return CliParser.UsageError(HelpVerb, Console.Error, $"unknown command '{name}'");
+        Console.Out.Write(CliHelp.Verb(verb));
+        return 0;
     }
 
     private static int Usage(TextWriter w, int code)
     {
-        w.WriteLine("""
-            usage: meta-appliance COMMAND [ARGS]
-
-              --version                 print the version and exit
-              validate FILE [--json]    check a config file without touching the network (exit 0/1)
-              run --config FILE         run the appliance in the foreground (Ctrl-C stops it and cleans up)
-              init [--config FILE]      the firmware as PID 1: mounts, modules, LEDs, supervised appliance (never exits)
-              status|stats [--json]     state and counters of the running appliance (--socket PATH)
-              pairs [attach|replace|detach PAIR primary|peer PROGRAM ...]   chains, or change one
-              programs                  loaded programs and their verdict counters
-              maps [list|dump|update|delete ...]   eBPF maps of the running appliance
-              reload                    re-read the config and swap changed chains
-              leds [on|off] [--json]    each LED's trigger and state, night mode; off/on switches night mode
-            """);
+        w.Write(CliHelp.Overview(Verbs));
         return code;
     }
 }

@@ -44,6 +44,18 @@ public sealed class AotSmokeTests
         Assert.Contains("unknown command 'frobnicate'", r.StdErr);
     }
 
+    /// <summary>`run --help` (once "unexpected argument") answers from the shared verb table under NativeAOT.</summary>
+    [Theory]
+    [InlineData("linux-x64")]
+    [InlineData("linux-arm64")]
+    public void RunAnswersHelp(string rid)
+    {
+        var r = RunBinary(rid, "run", "--help");
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith("usage: meta-appliance run [--config FILE]", r.StdOut);
+        Assert.Contains("--xdp-mode auto|native|generic", r.StdOut);
+    }
+
     /// <summary>The real loader and validator under NativeAOT on both architectures: every example config
     /// validates (program objects looked up in out/programs, where build.sh builds them), and a broken one
     /// is reported with its location.</summary>

@@ -139,7 +139,7 @@ public class ValidateCommandTests : IDisposable
     [InlineData(new[] { "--json" }, "FILE is missing")]
     [InlineData(new[] { "a.json", "b.json" }, "only one FILE may be given (got 'a.json' and 'b.json')")]
     [InlineData(new[] { "a.json", "--verbose" }, "unknown option '--verbose'")]
-    [InlineData(new[] { "a.json", "--objects" }, "--objects needs a folder")]
+    [InlineData(new[] { "a.json", "--objects" }, "--objects needs DIR")]
     [InlineData(new[] { "a.json", "--objects", "out", "--no-objects" }, "--objects and --no-objects exclude each other")]
     public void UsageErrorsExitWithTwo(string[] args, string problem)
     {

@@ -12,15 +12,7 @@ public class ConsoleCollection
 [Collection(ConsoleCollection.Name)]
 public class ValidateThroughCommandLineTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        var (stdout, stderr) = (new StringWriter(), new StringWriter());
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try { return (CommandLine.Run(args), stdout.ToString(), stderr.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CommandLineCapture.Run(args);
 
     [Fact]
     public void ValidExample()

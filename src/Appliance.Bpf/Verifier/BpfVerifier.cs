@@ -16,7 +16,12 @@ public static class BpfVerifier
 {
     public const int StackSize = 512;
 
-    public static void Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options = null)
+    /// <summary>The deepest bpf-to-bpf call the VM runs (frames 0..7, as the kernel's MAX_CALL_FRAMES = 8).</summary>
+    public const int MaxCallDepth = 7;
+
+    /// <summary>Verifies <paramref name="image"/> (throws <see cref="BpfVerifierException"/>) and measures the stack
+    /// it can reach (<see cref="StackUsage"/>).</summary>
+    public static StackUsage Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(helpers);
@@ -38,6 +43,7 @@ public static class BpfVerifier
             for (int i = 0; i < facts.Length; i++)
                 if (!reachable[i] && !facts[i].IsWideTail) Fail(code, section, i, "unreachable instruction");
         }
+        return StackUsage.Measure(facts, functionOf, MaxCallDepth);
     }
 
     internal static void Fail(ulong[] code, string section, int index, string reason) =>

@@ -26,6 +26,7 @@ public sealed unsafe partial class BpfVm : IDisposable
     private PacketContext _packet;
     private bool _hasPacket;
     private LoadedProgram? _program;
+    private int _frameBytes;
     private LoadedProgram? _pendingTailCall;
     private BpfFault _fault;
     private uint _redirectIfindex;
@@ -123,6 +124,10 @@ public sealed unsafe partial class BpfVm : IDisposable
     {
         ReleaseDynamicRegions(); // before the new program's globals take over the table
         _program = program;
+        // No run sees what an earlier one (another program, another tenant's) left: clear every byte this
+        // program can reach — its frame depth in each call frame it can enter.
+        _frameBytes = program.Stack.FrameBytes;
+        new Span<byte>(_stack + StackSize - program.Stack.TotalBytes(FrameSize), program.Stack.TotalBytes(FrameSize)).Clear();
         SetStackDepth(0);
         var globals = program.Globals;
         _firstDynamicRegion = VirtualAddress.FirstProgramRegion + globals.Length;
@@ -163,11 +168,12 @@ public sealed unsafe partial class BpfVm : IDisposable
         _regionCount = Math.Min(_regionCount, _firstDynamicRegion);
     }
 
-    /// <summary>The stack region covers the live frames: the current one and its callers'. Only plain fields
-    /// change, so a call or return costs no GC write barrier.</summary>
+    /// <summary>The stack region covers the live frames: the current one (down to the program's measured frame
+    /// depth, so a forged address below it faults instead of reading uncleared bytes) and its callers'. Only
+    /// plain fields change, so a call or return costs no GC write barrier.</summary>
     private void SetStackDepth(int depth)
     {
-        int used = (depth + 1) * FrameSize;
+        int used = depth * FrameSize + _frameBytes;
         ref var stack = ref _regions[VirtualAddress.StackRegion];
         stack.Start = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + (ulong)(StackSize - used);
         stack.Length = (ulong)used;

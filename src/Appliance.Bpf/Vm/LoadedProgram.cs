@@ -14,8 +14,9 @@ namespace Appliance.Bpf.Vm;
 public sealed class LoadedProgram
 {
     private LoadedProgram(string name, string section, DecodedInstruction[] code, IReadOnlyList<BpfMap> maps,
-        GlobalRegion[] globals, BpfHelperTable helpers, int instructionCount)
+        GlobalRegion[] globals, BpfHelperTable helpers, int instructionCount, StackUsage stack)
     {
+        Stack = stack;
         Name = name;
         Section = section;
         Code = code;
@@ -29,6 +30,10 @@ public sealed class LoadedProgram
     public string Section { get; }
     public IReadOnlyList<BpfMap> Maps { get; }
     public BpfHelperTable Helpers { get; }
+
+    /// <summary>The stack the program can reach: the VM clears that much before every run and tail call, and its
+    /// stack region ends there (see <see cref="StackUsage"/>).</summary>
+    public StackUsage Stack { get; }
 
     /// <summary>Number of instruction slots (an lddw counts as two).</summary>
     public int InstructionCount { get; }
@@ -48,7 +53,7 @@ public sealed class LoadedProgram
     public static LoadedProgram Load(BpfProgramImage image, IReadOnlyList<BpfMap> maps, BpfHelperTable helpers, BpfVerifierOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(maps);
-        BpfVerifier.Verify(image, maps.Count, helpers, options);
+        var stack = BpfVerifier.Verify(image, maps.Count, helpers, options);
         ulong[] raw = image.Instructions;
         // Pinned (never moves), so the interpreter can walk it with a pointer.
         var code = GC.AllocateArray<DecodedInstruction>(raw.Length + 1, pinned: true);
@@ -86,7 +91,7 @@ public sealed class LoadedProgram
             code[i] = d;
         }
         code[raw.Length] = new DecodedInstruction { Op = VmOp.Invalid };
-        return new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length);
+        return new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length, stack);
     }
 
     /// <summary>Loads every program of <paramref name="obj"/> against its live <paramref name="maps"/> (same order

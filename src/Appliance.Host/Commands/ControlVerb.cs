@@ -1,39 +1,38 @@
+using Appliance.Host.Cli;
 using Appliance.Host.Control;
 
 namespace Appliance.Host.Commands;
 
-/// <summary>The client side shared by `status`, `stats`, `pairs`, `programs`, `maps` and `reload`: options
-/// <c>--socket PATH</c> (default /run/meta-appliance/control.sock, or $META_APPLIANCE_SOCKET) and <c>--json</c>;
-/// everything else is passed to the appliance, which answers. Exit 0 with the answer on stdout, 1 with the
-/// appliance's error (or why it could not be reached) on stderr, 2 for usage errors.</summary>
+/// <summary>The client side shared by `status`, `stats`, `pairs`, `programs`, `maps`, `reload` and `leds`: options
+/// <c>--socket PATH</c> (default /run/meta-appliance/control.sock, or $META_APPLIANCE_SOCKET) and, where the verb
+/// has it, <c>--json</c>; the positionals and forwarded options go to the appliance, which answers. Exit 0 with the
+/// answer on stdout, 1 with the appliance's error (or why it could not be reached) on stderr, 2 for usage errors.</summary>
 public static class ControlVerb
 {
-    public static int Run(string verb, string[] args, bool jsonAllowed = false) => Run(verb, args, Console.Out, Console.Error, jsonAllowed);
+    public const string Exit = "Exit 0 with the appliance's answer on stdout, 1 with its error (or why it could not be reached) on stderr, 2 on bad usage.";
 
-    public static int Run(string verb, string[] args, TextWriter stdout, TextWriter stderr, bool jsonAllowed = false)
+    public static readonly CliOption Socket = new("--socket", "the running appliance's control socket (else $META_APPLIANCE_SOCKET)")
     {
-        string socket = Environment.GetEnvironmentVariable("META_APPLIANCE_SOCKET") is { Length: > 0 } env ? env : ControlServer.DefaultPath;
-        bool json = false;
-        var rest = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--socket" when i + 1 < args.Length: socket = args[++i]; break;
-                case "--socket":
-                    stderr.WriteLine($"meta-appliance {verb}: --socket needs a path");
-                    return 2;
-                case "--json" when jsonAllowed: json = true; break;
-                default: rest.Add(args[i]); break;
-            }
-        }
-        var response = ControlClient.Send(socket, new ControlRequest(verb, [.. rest], json));
+        Value = "PATH", Completion = CliCompletion.File, Default = ControlServer.DefaultPath,
+    };
+
+    public static readonly CliOption Json = new("--json", "answer as a JSON document");
+
+    public static int Run(CliVerb verb, string[] args) => Run(verb, args, Console.Out, Console.Error);
+
+    public static int Run(CliVerb verb, string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (!CliParser.TryParse(verb, args, stdout, stderr, out var a, out int exit)) return exit;
+        var response = ControlClient.Send(SocketPath(a), new ControlRequest(verb.Name, [.. a.Forward], a.Has(Json.Name)));
         if (!response.Ok)
         {
-            stderr.WriteLine($"meta-appliance {verb}: {response.Error}");
+            stderr.WriteLine($"meta-appliance {verb.Name}: {response.Error}");
             return 1;
         }
         stdout.Write(response.Body.EndsWith('\n') ? response.Body : response.Body + "\n");
         return 0;
     }
+
+    public static string SocketPath(CliArgs a) =>
+        a.Value(Socket.Name) ?? (Environment.GetEnvironmentVariable("META_APPLIANCE_SOCKET") is { Length: > 0 } env ? env : ControlServer.DefaultPath);
 }

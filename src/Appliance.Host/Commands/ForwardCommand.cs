@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Xdp;
 using Appliance.Datapath.Xsk;
+using Appliance.Host.Cli;
 using Appliance.Interop;
 
 namespace Appliance.Host.Commands;
@@ -15,19 +16,36 @@ public static class ForwardCommand
     private sealed record Arguments(string In, string Out, uint Queue, ZeroCopyMode ZeroCopy, string ReadyLine,
         bool BusyPoll, uint FrameSize, XdpModePreference XdpMode, int? Cpu);
 
+    public static readonly CliVerb Definition = new("forward", "benchmark and test forwarder between two interfaces")
+    {
+        Hidden = true,
+        Description = "Forwards frames between --in and --out in both directions through AF_XDP until SIGINT/SIGTERM, then prints its counters.",
+        Options =
+        [
+            new("--in", "the first interface (required)") { Value = "IF", Completion = CliCompletion.Interface },
+            new("--out", "the second interface (required)") { Value = "IF", Completion = CliCompletion.Interface },
+            new("--queue", "the queue on both") { Value = "N", Default = "0" },
+            new("--zero-copy", "AF_XDP zero-copy") { Value = "MODE", Choices = ["auto", "on", "off"], Default = "auto" },
+            new("--ready-line", "printed on stdout once forwarding") { Value = "TEXT" },
+            new("--busy-poll", "poll the rings instead of sleeping in poll()"),
+            new("--cpu", "pin the worker to CPU N") { Value = "N" },
+            new("--frame-size", "UMEM frame size") { Value = "BYTES", Choices = ["2048", "4096"], Default = "4096" },
+            new("--xdp-mode", "how the XDP programs attach") { Value = "MODE", Choices = ["auto", "native", "generic"], Default = "auto" },
+        ],
+        Exit = "Exit 0 after a clean stop, 1 when setup fails (the error says what and where), 2 on bad usage.",
+    };
+
     public static int Run(string[] args)
     {
+        if (!CliParser.TryParse(Definition, args, Console.Out, Console.Error, out var parsed, out int exit)) return exit;
         Arguments a;
         try
         {
-            a = Parse(args);
+            a = Parse(parsed);
         }
-        catch (ArgumentException e)
+        catch (CliUsageException e)
         {
-            Console.Error.WriteLine($"meta-appliance forward: {e.Message}");
-            Console.Error.WriteLine("usage: meta-appliance forward --in IF --out IF [--queue N] [--zero-copy auto|on|off] " +
-                                    "[--ready-line TEXT] [--busy-poll] [--cpu N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic]");
-            return 2;
+            return CliParser.UsageError(Definition, Console.Error, e.Message);
         }
 
         using var stop = new ManualResetEventSlim(false);
@@ -81,50 +99,17 @@ public static class ForwardCommand
         return 0;
     }
 
-    private static Arguments Parse(string[] args)
+    private static Arguments Parse(CliArgs a)
     {
-        string? input = null, output = null, ready = null;
-        uint queue = 0, frameSize = 4096;
-        var zc = ZeroCopyMode.Auto;
-        var xdp = XdpModePreference.Auto;
-        bool busy = false;
-        int? cpu = null;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--in": input = Value(); break;
-                case "--out": output = Value(); break;
-                case "--queue": queue = uint.TryParse(Value(), out var q) ? q : throw new ArgumentException("--queue needs a number"); break;
-                case "--zero-copy":
-                    zc = Value() switch
-                    {
-                        "auto" => ZeroCopyMode.Auto, "on" => ZeroCopyMode.On, "off" => ZeroCopyMode.Off,
-                        var v => throw new ArgumentException($"--zero-copy auto|on|off, not '{v}'"),
-                    };
-                    break;
-                case "--xdp-mode":
-                    xdp = Value() switch
-                    {
-                        "auto" => XdpModePreference.Auto, "native" => XdpModePreference.Native, "generic" => XdpModePreference.Generic,
-                        var v => throw new ArgumentException($"--xdp-mode auto|native|generic, not '{v}'"),
-                    };
-                    break;
-                case "--frame-size":
-                    frameSize = Value() switch
-                    {
-                        "2048" => 2048, "4096" => 4096, var v => throw new ArgumentException($"--frame-size 2048|4096, not '{v}'"),
-                    };
-                    break;
-                case "--ready-line": ready = Value(); break;
-                case "--busy-poll": busy = true; break;
-                case "--cpu": cpu = int.TryParse(Value(), out var c) && c >= 0 ? c : throw new ArgumentException("--cpu needs a CPU number"); break;
-                default: throw new ArgumentException($"unknown option '{args[i]}'");
-            }
-        }
-        if (input is null || output is null) throw new ArgumentException("--in and --out are required");
-        if (input == output) throw new ArgumentException("--in and --out must be different interfaces");
-        return new Arguments(input, output, queue, zc, ready ?? $"READY meta-appliance forward {input} <-> {output}", busy, frameSize, xdp, cpu);
+        string input = a.Value("--in") ?? throw new CliUsageException("--in and --out are required");
+        string output = a.Value("--out") ?? throw new CliUsageException("--in and --out are required");
+        if (input == output) throw new CliUsageException("--in and --out must be different interfaces");
+        uint queue = a.Value("--queue") is { } q ? uint.TryParse(q, out var n) ? n : throw new CliUsageException("--queue needs a number") : 0;
+        int? cpu = a.Value("--cpu") is { } c ? int.TryParse(c, out var k) && k >= 0 ? k : throw new CliUsageException("--cpu needs a CPU number") : null;
+        var zc = a.Value("--zero-copy") switch { "on" => ZeroCopyMode.On, "off" => ZeroCopyMode.Off, _ => ZeroCopyMode.Auto };
+        var xdp = a.Value("--xdp-mode") switch { "native" => XdpModePreference.Native, "generic" => XdpModePreference.Generic, _ => XdpModePreference.Auto };
+        uint frameSize = a.Value("--frame-size") == "2048" ? 2048u : 4096u;
+        return new Arguments(input, output, queue, zc, a.Value("--ready-line") ?? $"READY meta-appliance forward {input} <-> {output}",
+            a.Has("--busy-poll"), frameSize, xdp, cpu);
     }
 }

@@ -1,3 +1,4 @@
+using Appliance.Host.Cli;
 using Appliance.Host.Init;
 
 namespace Appliance.Host.Commands;
@@ -8,26 +9,31 @@ namespace Appliance.Host.Commands;
 /// way (mounting only what is missing, as a child subreaper) and stops cleanly on SIGTERM/SIGINT.</summary>
 public static class InitCommand
 {
-    public const string Usage = "usage: meta-appliance init [--config FILE] [--board-env FILE] [--skip-setup]";
+    public static readonly CliVerb Definition = new("init", "the firmware as PID 1: mounts, modules, LEDs, supervised appliance (never exits)")
+    {
+        Description = "What the image's /init runs. Not as PID 1 it runs the same way (mounting only what is missing, as a " +
+                      "child subreaper) and stops cleanly on SIGTERM/SIGINT.",
+        Options =
+        [
+            new("--config", "the config on the boot partition") { Value = "FILE", Completion = CliCompletion.File, Default = "/boot/config.json" },
+            new("--board-env", "the board profile's environment file") { Value = "FILE", Completion = CliCompletion.File, Default = "/etc/board.env" },
+            new("--skip-setup", "no mounts and no module loading"),
+            new("--init", "accepted for compatibility (implied)"),
+        ],
+        Exit = "As PID 1 never exits (a usage error is logged and the defaults are used); otherwise exit 0 after a clean stop, 2 on bad usage.",
+    };
+
+    public static string Usage => Definition.Usage;
 
     public static int Run(string[] args)
     {
-        string config = "/boot/config.json", boardEnv = "/etc/board.env";
-        var skipSetup = false;
-        for (var i = 0; i < args.Length; i++)
+        if (!CliParser.TryParse(Definition, args, Console.Out, Console.Error, out var a, out int exit))
         {
-            switch (args[i])
-            {
-                case "--config" when i + 1 < args.Length: config = args[++i]; break;
-                case "--board-env" when i + 1 < args.Length: boardEnv = args[++i]; break;
-                case "--skip-setup": skipSetup = true; break;
-                case "--init": break; // implied
-                default:
-                    Console.Error.WriteLine($"meta-appliance init: unexpected argument '{args[i]}'\n{Usage}");
-                    if (InitProcess.IsPid1) break; // PID 1 must not exit over a typo in /init
-                    return 2;
-            }
+            if (!InitProcess.IsPid1) return exit;
+            a = new CliArgs(); // PID 1 must not exit over a typo in /init
         }
+        string config = a.Value("--config") ?? "/boot/config.json", boardEnv = a.Value("--board-env") ?? "/etc/board.env";
+        bool skipSetup = a.Has("--skip-setup");
         var body = new ApplianceHost(new ApplianceHostOptions
         {
             ConfigPath = config,

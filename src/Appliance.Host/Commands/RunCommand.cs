@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Appliance.Datapath.Xdp;
+using Appliance.Host.Cli;
 using Appliance.Host.Init;
 using Appliance.Host.Leds;
 
@@ -16,44 +17,46 @@ namespace Appliance.Host.Commands;
 /// Exit 0 after a clean stop, 1 when the config or the setup fails or the datapath stops, 2 on bad usage.</summary>
 public static class RunCommand
 {
-    public const string Usage = "usage: meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic] [--last-good-after SECONDS] [--leds gpio|memory|none]";
+    public static readonly CliVerb Definition = new("run", "run the appliance in the foreground as a service (Ctrl-C stops it and cleans up)")
+    {
+        Description = "Prints \"meta-appliance: forwarding (N ports, M pairs)\" on stdout when frames flow, logs on stderr, and on " +
+                      "SIGINT/SIGTERM stops and deletes everything it created. SIGHUP (or meta-appliance reload) re-reads the config " +
+                      "and applies changed chains. A config that ran healthy for --last-good-after seconds is saved beside it as " +
+                      "config.last-good.json; a later start with an invalid config falls back to that copy. Under systemd " +
+                      "(NOTIFY_SOCKET) it reports READY=1 once forwarding, STATUS= lines and WATCHDOG=1 pings.",
+        Options =
+        [
+            new("--config", "the JSON config to run (required)") { Value = "FILE", Completion = CliCompletion.File },
+            new("--objects", "look for program object files by name in DIR") { Value = "DIR", Completion = CliCompletion.Directory },
+            new("--socket", "where the control socket listens") { Value = "PATH", Completion = CliCompletion.File, Default = Control.ControlServer.DefaultPath },
+            new("--xdp-mode", "how the XDP programs attach") { Value = "MODE", Choices = ["auto", "native", "generic"], Default = "auto" },
+            new("--last-good-after", "seconds of healthy running before the config is saved as last good") { Value = "SECONDS", Default = "30" },
+            new("--leds", "the LED driver") { Value = "DRIVER", Choices = ["gpio", "memory", "none"], Default = "$META_APPLIANCE_LEDS, else gpio" },
+        ],
+        Exit = "Exit 0 after a clean stop, 1 when the config or the setup fails or the datapath stops, 2 on bad usage.",
+    };
+
+    public static string Usage => Definition.Usage;
 
     public static int Run(string[] args)
     {
-        string? file = null, objects = null, socket = null;
-        var xdp = XdpModePreference.Auto;
-        var lastGoodAfter = TimeSpan.FromSeconds(30);
-        var ledDriver = LedDriverChoices.Parse(Environment.GetEnvironmentVariable(LedDriverChoices.EnvironmentVariable)) ?? LedDriverChoice.Gpio;
-        for (int i = 0; i < args.Length; i++)
+        if (!CliParser.TryParse(Definition, args, Console.Out, Console.Error, out var a, out int exit)) return exit;
+        if (a.Value("--config") is not { } file) return CliParser.UsageError(Definition, Console.Error, "--config FILE is required");
+        string? objects = a.Value("--objects"), socket = a.Value("--socket");
+        var xdp = a.Value("--xdp-mode") switch
         {
-            string? Value() => i + 1 < args.Length ? args[++i] : null;
-            switch (args[i])
-            {
-                case "--config": file = Value(); break;
-                case "--objects": objects = Value(); break;
-                case "--socket": socket = Value(); break;
-                case "--xdp-mode":
-                    switch (Value())
-                    {
-                        case "auto": xdp = XdpModePreference.Auto; break;
-                        case "native": xdp = XdpModePreference.Native; break;
-                        case "generic": xdp = XdpModePreference.Generic; break;
-                        default: return UsageError("--xdp-mode takes auto, native or generic");
-                    }
-                    break;
-                case "--last-good-after":
-                    if (!double.TryParse(Value(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds < 0)
-                        return UsageError("--last-good-after takes a number of seconds (default 30)");
-                    lastGoodAfter = TimeSpan.FromSeconds(seconds);
-                    break;
-                case "--leds":
-                    if (LedDriverChoices.Parse(Value()) is not { } driver) return UsageError("--leds takes gpio, memory or none");
-                    ledDriver = driver;
-                    break;
-                default: return UsageError($"unexpected argument '{args[i]}'");
-            }
+            "native" => XdpModePreference.Native,
+            "generic" => XdpModePreference.Generic,
+            _ => XdpModePreference.Auto,
+        };
+        var lastGoodAfter = TimeSpan.FromSeconds(30);
+        if (a.Value("--last-good-after") is { } text)
+        {
+            if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds < 0)
+                return CliParser.UsageError(Definition, Console.Error, "--last-good-after takes a number of seconds (default 30)");
+            lastGoodAfter = TimeSpan.FromSeconds(seconds);
         }
-        if (file is null) return UsageError("--config FILE is required");
+        var ledDriver = LedDriverChoices.Parse(a.Value("--leds") ?? Environment.GetEnvironmentVariable(LedDriverChoices.EnvironmentVariable)) ?? LedDriverChoice.Gpio;
 
         var log = TextWriter.Synchronized(Console.Error);
         var host = new ApplianceHost(new ApplianceHostOptions
@@ -97,11 +100,5 @@ public static class RunCommand
         {
             // a signal racing with the end of Run
         }
-    }
-
-    private static int UsageError(string message)
-    {
-        Console.Error.WriteLine($"meta-appliance run: {message}\n{Usage}");
-        return 2;
     }
 }

@@ -1,39 +1,41 @@
 using System.Text.Json;
 using Appliance.Config;
+using Appliance.Host.Cli;
 
 namespace Appliance.Host.Commands;
 
 /// <summary>
-/// `meta-appliance validate FILE [--json] [--objects DIR | --no-objects]`: loads and checks a config without
+/// `meta-appliance validate FILE [--json] [--objects DIR | --no-objects]` (see <see cref="Definition"/>): loads and checks a config without
 /// touching the network. Exit 0 when valid ("FILE: ok" and a summary on stdout), 1 with every error
 /// (one per line on stderr, or a JSON array on stdout with --json), 2 for usage errors.
 /// Program object files must exist, relative to FILE or by file name in DIR; --no-objects skips that check.
 /// </summary>
 public static class ValidateCommand
 {
-    public const string Usage = "usage: meta-appliance validate FILE [--json] [--objects DIR | --no-objects]";
+    public static readonly CliVerb Definition = new("validate", "check a config file without touching the network")
+    {
+        Description = "Loads and checks FILE: structure, references, limits, and that each program's object file exists " +
+                      "(relative to FILE, or by file name in --objects DIR). Prints \"FILE: ok\" and a summary, or every error.",
+        Arguments = [new("FILE", "the JSON config to check") { Completion = CliCompletion.File }],
+        Options =
+        [
+            new("--json", "print the errors as a JSON array on stdout (an empty array when valid)"),
+            new("--objects", "look for program object files by name in DIR") { Value = "DIR", Completion = CliCompletion.Directory, Excludes = "--no-objects" },
+            new("--no-objects", "do not check that object files exist") { Excludes = "--objects" },
+        ],
+        Exit = "Exit 0 when valid, 1 with every error (one per line on stderr, or JSON on stdout), 2 on bad usage.",
+    };
+
+    public static string Usage => Definition.Usage;
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        string? file = null, objectDirectory = null;
-        bool json = false, checkObjects = true;
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--json": json = true; break;
-                case "--no-objects": checkObjects = false; break;
-                case "--objects" when i + 1 < args.Length: objectDirectory = args[++i]; break;
-                case "--objects": return UsageError(stderr, "--objects needs a folder");
-                case var option when option.StartsWith('-') && option.Length > 1: return UsageError(stderr, $"unknown option '{option}'");
-                case var path when file is null: file = path; break;
-                default: return UsageError(stderr, $"only one FILE may be given (got '{file}' and '{args[i]}')");
-            }
-        }
-        if (file is null) return UsageError(stderr, "FILE is missing");
-        if (objectDirectory is not null && !checkObjects) return UsageError(stderr, "--objects and --no-objects exclude each other");
+        if (!CliParser.TryParse(Definition, args, stdout, stderr, out var a, out int exit)) return exit;
+        string file = a.Positionals[0];
+        string? objectDirectory = a.Value("--objects");
+        bool json = a.Has("--json"), checkObjects = !a.Has("--no-objects");
 
         var options = new ConfigLoadOptions
         {
@@ -60,11 +62,4 @@ public static class ValidateCommand
     }
 
     private static string Count(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";
-
-    private static int UsageError(TextWriter stderr, string problem)
-    {
-        stderr.WriteLine($"meta-appliance validate: {problem}");
-        stderr.WriteLine(Usage);
-        return 2;
-    }
 }

@@ -18,6 +18,7 @@ public static class ApplianceControl
         server.Register("programs", _ => ControlResponse.Success(report.Programs()));
         server.Register("pairs", r => r.Args.Length == 0 ? ControlResponse.Success(report.Pairs()) : Guard(() => chains.Apply(r.Args)));
         server.Register("maps", r => Guard(() => maps.Run(r.Args, r.Json)));
+        server.Register(ApplianceNames.Verb, r => Guard(() => ApplianceNames.List(runtime, r.Args)));
     }
 
     /// <summary>Turns expected refusals (usage, unknown names, bpf_mprog errors) into failure answers.</summary>

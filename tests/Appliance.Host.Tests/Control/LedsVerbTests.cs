@@ -19,7 +19,7 @@ public sealed class LedsVerbTests : IDisposable
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var code = ControlVerb.Run("leds", [.. args, "--socket", SockPath], stdout, stderr, jsonAllowed: true);
+        var code = ControlVerb.Run(ControlVerbs.Leds, [.. args, "--socket", SockPath], stdout, stderr);
         return (code, stdout.ToString(), stderr.ToString());
     }
 

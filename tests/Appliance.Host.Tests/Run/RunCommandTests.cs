@@ -64,6 +64,14 @@ public sealed class RunCommandTests
         Assert.Equal("0700000000000000", dump[0].GetProperty("value").GetString());
         Ok(board.Cli("maps", "delete", "allowed_ports", "443"));
         Assert.Equal(0, JsonDocument.Parse(Ok(board.Cli("maps", "dump", "allowed_ports", "--json"))).RootElement.GetProperty("entries").GetArrayLength());
+        // The bash completion asks this appliance for its names (completion names KIND over the socket).
+        string bin = RepoPaths.Binary("linux-x64"), script = Shell.Check(bin, "completion", "bash"), dir = Path.GetDirectoryName(bin)!;
+        Assert.Equal([board.Pair], Cli.CommandLineHelpTests.Complete(script, dir, "pairs", "attach", "--socket", board.Socket, ""));
+        Assert.Contains("count", Cli.CommandLineHelpTests.Complete(script, dir, "pairs", "attach", board.Pair, "peer", "--socket", board.Socket, ""));
+        Assert.Equal(["allowed_ports"], Cli.CommandLineHelpTests.Complete(script, dir, "maps", "dump", "--socket", board.Socket, "allow"));
+        var nobody = Shell.Run(bin, "completion", "names", "pair", "--socket", Path.Combine(board.Folder, "nobody.sock"));
+        Assert.Equal(1, nobody.ExitCode);
+        Assert.Empty(nobody.StdOut);
         var bad = board.Cli("maps", "dump", "no_such_map");
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("no map called 'no_such_map'", bad.StdErr);

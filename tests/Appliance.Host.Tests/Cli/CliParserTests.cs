@@ -1,0 +1,76 @@
+using Appliance.Host.Cli;
+using Xunit;
+
+namespace Appliance.Host.Tests.Cli;
+
+/// <summary>The one parser every verb uses, on a small verb definition.</summary>
+public sealed class CliParserTests
+{
+    private static readonly CliVerb Verb = new("demo", "a verb for tests")
+    {
+        Arguments = [new("ACTION", "what") { Choices = ["add", "del"] }, new("NAME", "who") { Optional = true }],
+        Options =
+        [
+            new("--json", "flag"),
+            new("--mode", "choice") { Value = "MODE", Choices = ["a", "b"] },
+            new("--count", "number") { Value = "N", Forwarded = true },
+            new("--yes", "excludes --no") { Excludes = "--no" },
+            new("--no", "excludes --yes") { Excludes = "--yes" },
+        ],
+    };
+
+    private static (bool Ok, int Exit, string Out, string Err, CliArgs Args) Parse(params string[] args)
+    {
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        bool ok = CliParser.TryParse(Verb, args, stdout, stderr, out var parsed, out int exit);
+        return (ok, exit, stdout.ToString(), stderr.ToString(), parsed);
+    }
+
+    [Fact]
+    public void OptionsFlagsAndPositionalsInAnyOrder()
+    {
+        var r = Parse("--mode=b", "add", "--json", "x", "--count", "3");
+        Assert.True(r.Ok, r.Err);
+        Assert.Equal("b", r.Args.Value("--mode"));
+        Assert.True(r.Args.Has("--json"));
+        Assert.False(r.Args.Has("--yes"));
+        Assert.Equal(["add", "x"], r.Args.Positionals);
+        Assert.Equal(["add", "x", "--count", "3"], r.Args.Forward); // forwarded options keep their place, others do not
+    }
+
+    [Fact]
+    public void DoubleDashEndsOptionsAndNegativeNumbersArePositionals()
+    {
+        Assert.Equal(["add", "--json"], Parse("add", "--", "--json").Args.Positionals);
+        Assert.Equal(["del", "-5"], Parse("del", "-5").Args.Positionals);
+    }
+
+    [Fact]
+    public void HelpAnywhereBeforeDoubleDashPrintsTheVerbsHelp()
+    {
+        var r = Parse("add", "--bogus", "-h");
+        Assert.False(r.Ok);
+        Assert.Equal(0, r.Exit);
+        Assert.StartsWith("usage: meta-appliance demo add|del [NAME] [--json] [--mode a|b] [--count N] [--yes] [--no]\n", r.Out);
+        Assert.Contains("--mode a|b", r.Out);
+        Assert.Empty(r.Err);
+    }
+
+    [Theory]
+    [InlineData(new string[0], "ACTION is missing")]
+    [InlineData(new[] { "put" }, "ACTION is add or del, not 'put'")]
+    [InlineData(new[] { "add", "x", "y" }, "unexpected argument 'y' (at most 2 arguments)")]
+    [InlineData(new[] { "add", "--mode" }, "--mode needs MODE")]
+    [InlineData(new[] { "add", "--mode", "c" }, "--mode takes a or b, not 'c'")]
+    [InlineData(new[] { "add", "--json=1" }, "--json takes no value")]
+    [InlineData(new[] { "add", "--verbose" }, "unknown option '--verbose'")]
+    [InlineData(new[] { "add", "--no", "--yes" }, "--no and --yes exclude each other")]
+    public void BadUsageNamesTheProblemAndExitsTwo(string[] args, string problem)
+    {
+        var r = Parse(args);
+        Assert.False(r.Ok);
+        Assert.Equal(2, r.Exit);
+        Assert.Empty(r.Out);
+        Assert.Equal($"meta-appliance demo: {problem}\n{Verb.Usage}\n", r.Err.ReplaceLineEndings("\n"));
+    }
+}
