@@ -23,6 +23,8 @@ DEB_PACKAGES=(
   qemu-system-arm u-boot-qemu u-boot-tools kmod genimage mtools dosfstools busybox-static cpio gzip xz-utils
   # libgpiod v1 on the PC, so the LED tests call System.Device.Gpio's libgpiod driver for real
   libgpiod2
+  # capture files read by real readers, /metrics parsed by the real Prometheus parser (issue 15)
+  tshark python3-prometheus-client
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -36,6 +38,8 @@ deps() {
     log "installing Debian packages: ${missing[*]}"
     local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -q >/dev/null
+    # wireshark-common asks whether non-root users may capture: answer no, never prompt
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
   command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is not on PATH" >&2; exit 1; }

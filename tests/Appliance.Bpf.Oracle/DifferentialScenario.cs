@@ -18,6 +18,10 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:ctx_helpers", "bytes_and_csum", []),
         new("test:ctx_helpers", "resize", []),
         new("test:ctx_helpers", "vlan_push_pop", []),
+        new("test:helper_edges", "csum_any_length", []),
+        new("test:helper_edges", "tail_limits", []),
+        new("test:helper_edges", "room_limits", []),
+        new("test:helper_edges", "bytes_edges", []),
         new("test:tail_calls", "entry",
         [
             ("jumps", BitConverter.GetBytes(0u), BitConverter.GetBytes(1)), // mark_even

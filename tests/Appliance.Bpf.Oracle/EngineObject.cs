@@ -29,21 +29,38 @@ public sealed class EngineObject : IDisposable
     public BpfMap Map(string name) => Maps.Single(m => m.Name == name);
 
     /// <summary>Runs <paramref name="program"/> on a copy of <paramref name="frame"/> with the kernel test
-    /// run's metadata: ifindex, mark, priority, protocol = the frame's EtherType.</summary>
-    public EngineRunResult Run(string program, ReadOnlySpan<byte> frame, uint ifindex = 1, uint mark = 0, uint priority = 0)
+    /// run's metadata (see <see cref="Run(LoadedProgram, ReadOnlySpan{byte}, byte[], BpfVm)"/>).</summary>
+    public EngineRunResult Run(string program, ReadOnlySpan<byte> frame, byte[]? skb = null) => Run(_programs[program], frame, skb, _vm);
+
+    /// <summary>Runs <paramref name="program"/> as BPF_PROG_TEST_RUN would: the frame with
+    /// <see cref="Headroom"/> bytes before it and room after it up to the kernel's largest skb (so resizing
+    /// helpers meet the kernel's limits, not the buffer's), mark, priority, ingress_ifindex, ifindex, cb[] and
+    /// tstamp from <paramref name="skb"/> (default <see cref="KernelSkBuff.Create"/>), protocol = the frame's
+    /// EtherType, pkt_type as eth_type_trans on loopback. The result carries the context in the layout the
+    /// kernel's test run hands back.</summary>
+    public static EngineRunResult Run(LoadedProgram program, ReadOnlySpan<byte> frame, byte[]? skb, BpfVm vm)
     {
-        var buffer = new byte[Headroom + frame.Length + Tailroom];
+        skb ??= KernelSkBuff.Create();
+        var buffer = new byte[Headroom + Math.Max(frame.Length, MaxKernelFrame) + Tailroom];
         frame.CopyTo(buffer.AsSpan(Headroom));
         var packet = PacketContext.FromArray(buffer, Headroom, frame.Length);
-        packet.Ifindex = ifindex;
-        packet.Mark = mark;
-        packet.Priority = priority;
+        packet.Mark = KernelSkBuff.Read(skb, KernelSkBuff.Mark);
+        packet.Priority = KernelSkBuff.Read(skb, KernelSkBuff.Priority);
+        packet.IngressIfindex = KernelSkBuff.Read(skb, KernelSkBuff.IngressIfindex);
+        packet.Ifindex = KernelSkBuff.Read(skb, KernelSkBuff.Ifindex);
+        packet.Tstamp = KernelSkBuff.Read64(skb, KernelSkBuff.Tstamp);
+        for (int i = 0; i < 5; i++) packet.Cb[i] = KernelSkBuff.Read(skb, KernelSkBuff.Cb + 4 * i);
         packet.Protocol = frame.Length >= 14 ? (ushort)(frame[12] << 8 | frame[13]) : (ushort)0;
-        var result = _vm.Run(_programs[program], ref packet);
+        packet.PacketType = KernelSkBuff.PacketType(frame);
+        var result = vm.Run(program, ref packet);
         var cb = new uint[5];
         for (int i = 0; i < cb.Length; i++) cb[i] = packet.Cb[i];
-        return new EngineRunResult(result, packet.Data.ToArray(), packet.Mark, packet.Priority, cb, packet.VlanPresent, packet.VlanTci);
+        var after = KernelSkBuff.AfterRun(skb, packet.Mark, packet.Priority, packet.IngressIfindex, packet.Ifindex, packet.Tstamp, cb, (uint)frame.Length);
+        return new EngineRunResult(result, packet.Data.ToArray(), packet.Mark, packet.Priority, cb, packet.VlanPresent, packet.VlanTci, after, packet);
     }
+
+    /// <summary>The kernel's largest linear skb a helper may grow to (BPF_SKB_MAX_LEN on x86-64 and arm64).</summary>
+    public const int MaxKernelFrame = PacketContext.MaxLength;
 
     /// <summary>Average ns per run over <paramref name="runs"/> runs (wall clock, and the process's CPU time,
     /// which leaves out time other processes took from this one), timed the way BPF_PROG_TEST_RUN with
@@ -90,4 +107,5 @@ public sealed class EngineObject : IDisposable
 }
 
 /// <summary>What one engine run gave back.</summary>
-public sealed record EngineRunResult(BpfRunResult Run, byte[] Frame, uint Mark, uint Priority, uint[] Cb, bool VlanPresent, ushort VlanTci);
+public sealed record EngineRunResult(BpfRunResult Run, byte[] Frame, uint Mark, uint Priority, uint[] Cb, bool VlanPresent, ushort VlanTci,
+    byte[] SkBuff, PacketContext Packet);

@@ -104,7 +104,7 @@ public sealed class KernelObject : IDisposable
     /// the run, and the kernel's average ns per run.</summary>
     public KernelRunResult Run(string program, ReadOnlySpan<byte> frame, byte[]? skb = null, uint repeat = 1)
     {
-        var dataOut = new byte[frame.Length + 4096];
+        var dataOut = new byte[Math.Max(frame.Length, EngineObject.MaxKernelFrame) + 4096];
         var ctxIn = skb ?? KernelSkBuff.Create();
         var ctxOut = new byte[KernelSkBuff.Size];
         var (retval, outLength, duration) = BpfSyscall.TestRun(ProgramFd(program), frame, dataOut, ctxIn, ctxOut, repeat);

@@ -19,6 +19,11 @@ public unsafe struct PacketContext
     private int _arrayOffset;
     private byte* _pointer;
 
+    /// <summary>The longest frame a helper may make (the kernel's BPF_SKB_MAX_LEN = SKB_MAX_ALLOC: 16 KiB less
+    /// the 320-byte skb_shared_info, on x86-64 and arm64 with 4 KiB pages). A buffer smaller than that limits
+    /// growth further (-ENOMEM).</summary>
+    public const int MaxLength = 16064;
+
     /// <summary>Total bytes of the buffer (headroom + packet + tailroom).</summary>
     public int Capacity { get; private set; }
 
@@ -89,6 +94,19 @@ public unsafe struct PacketContext
     {
         DataOffset = newDataOffset;
         Length = newLength;
+    }
+
+    /// <summary>Makes at least <paramref name="front"/> bytes of headroom and <paramref name="back"/> bytes of
+    /// tailroom, moving the packet inside the buffer when one side is short and the other has spare room (the
+    /// kernel reallocates instead). False when the buffer is too small for both.</summary>
+    internal bool TryMakeRoom(int front, int back)
+    {
+        if ((long)front + Length + back > Capacity) return false;
+        if (Headroom >= front && Tailroom >= back) return true;
+        int newOffset = Headroom < front ? front : Capacity - back - Length;
+        Buffer.Slice(DataOffset, Length).CopyTo(Buffer.Slice(newOffset, Length));
+        DataOffset = newOffset;
+        return true;
     }
 
     public readonly int Headroom => DataOffset;

@@ -5,7 +5,10 @@ using System.Runtime.InteropServices;
 namespace Appliance.Bpf.Context;
 
 /// <summary>Fills the 192-byte shadow <c>__sk_buff</c> a program reads from a <see cref="PacketContext"/>, and
-/// copies the writable fields back after the run. Pointer-typed fields (<c>flow_keys</c>, <c>sk</c>) read 0;
+/// copies the writable fields back after the run (mark, priority, tc_index, tc_classid, queue_mapping, cb[],
+/// tstamp). Fields the kernel stores in 16 bits (tc_index, tc_classid, queue_mapping) hold 16-bit values.
+/// <c>wire_len</c> is the length the frame arrived with (the kernel's qdisc pkt_len, which resizing helpers
+/// leave alone). Pointer-typed fields (<c>flow_keys</c>, <c>sk</c>: the appliance has no sockets) read 0;
 /// <c>data</c>/<c>data_end</c>/<c>data_meta</c> hold 32-bit virtual addresses of the packet window (see
 /// <c>VirtualAddress</c>), so clang's 32-bit loads work unchanged.</summary>
 public static class SkBuffShadow
@@ -22,9 +25,18 @@ public static class SkBuffShadow
         Put(shadow, SkBuffLayout.TcIndex, packet.TcIndex);
         for (int i = 0; i < SkBuffLayout.CbCount; i++) Put(shadow, SkBuffLayout.Cb + 4 * i, packet.Cb[i]);
         Put(shadow, SkBuffLayout.Hash, packet.Hash);
-        Put(shadow, SkBuffLayout.TcClassId, packet.TcClassId);
+        Put(shadow, SkBuffLayout.TcClassId, (ushort)packet.TcClassId);
+        Put(shadow, SkBuffLayout.TcIndex, (ushort)packet.TcIndex);
+        Put(shadow, SkBuffLayout.QueueMapping, (ushort)packet.QueueMapping);
+        Put(shadow, SkBuffLayout.WireLen, (uint)packet.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(shadow[SkBuffLayout.Tstamp..], packet.Tstamp);
     }
+
+    /// <summary>What the kernel keeps of a 4-byte store to a 16-bit field (<see cref="SkBuffLayout.IsNarrowWritableField"/>):
+    /// the low 16 bits, except that <c>queue_mapping</c> ignores stores of <see cref="SkBuffLayout.NoQueueMapping"/>
+    /// and up. <paramref name="previous"/> is the field before the store, <paramref name="stored"/> what the program wrote.</summary>
+    public static uint NarrowStoreResult(int offset, uint previous, uint stored) =>
+        offset == SkBuffLayout.QueueMapping && stored >= SkBuffLayout.NoQueueMapping ? previous : (ushort)stored;
 
     /// <summary>The fields that change when a helper moves or resizes the packet.</summary>
     public static void UpdatePacketFields(Span<byte> shadow, in PacketContext packet, uint data, uint dataEnd)
@@ -32,7 +44,6 @@ public static class SkBuffShadow
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
         Put(shadow, SkBuffLayout.Len, (uint)packet.Length);
         Put(shadow, SkBuffLayout.PktType, packet.PacketType);
-        Put(shadow, SkBuffLayout.WireLen, (uint)packet.Length);
         Put(shadow, SkBuffLayout.Protocol, BinaryPrimitives.ReverseEndianness(packet.Protocol));
         Put(shadow, SkBuffLayout.VlanPresent, packet.VlanPresent ? 1u : 0u);
         Put(shadow, SkBuffLayout.VlanTci, packet.VlanTci);
@@ -43,13 +54,29 @@ public static class SkBuffShadow
         Put(shadow, SkBuffLayout.Hash, packet.Hash);
     }
 
+    /// <summary>Settles a program's 4-byte store to a 16-bit field at <paramref name="offset"/> (see
+    /// <see cref="NarrowStoreResult"/>); <paramref name="previous"/> is the field's value before the store.</summary>
+    public static void SettleNarrowStore(Span<byte> shadow, int offset, uint previous)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
+        Put(shadow, offset, NarrowStoreResult(offset, previous, Get(shadow, offset)));
+    }
+
+    /// <summary>The 32-bit field at <paramref name="offset"/>.</summary>
+    public static uint Read(ReadOnlySpan<byte> shadow, int offset)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
+        return Get(shadow, offset);
+    }
+
     public static void WriteBack(ReadOnlySpan<byte> shadow, ref PacketContext packet)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
         packet.Mark = Get(shadow, SkBuffLayout.Mark);
-        packet.QueueMapping = Get(shadow, SkBuffLayout.QueueMapping);
+        packet.QueueMapping = (ushort)Get(shadow, SkBuffLayout.QueueMapping);
         packet.Priority = Get(shadow, SkBuffLayout.Priority);
-        packet.TcIndex = Get(shadow, SkBuffLayout.TcIndex);
+        packet.TcIndex = (ushort)Get(shadow, SkBuffLayout.TcIndex);
+        packet.TcClassId = (ushort)Get(shadow, SkBuffLayout.TcClassId);
         for (int i = 0; i < SkBuffLayout.CbCount; i++) packet.Cb[i] = Get(shadow, SkBuffLayout.Cb + 4 * i);
         packet.Tstamp = BinaryPrimitives.ReadUInt64LittleEndian(shadow[SkBuffLayout.Tstamp..]);
     }

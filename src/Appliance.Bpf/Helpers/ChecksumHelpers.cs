@@ -14,7 +14,7 @@ internal static class ChecksumHelpers
     public static HelperOutcome L3Replace(BpfVm vm)
     {
         if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
-        ulong offset = vm.Argument(2), from = vm.Argument(3), to = vm.Argument(4), flags = vm.Argument(5);
+        ulong offset = (uint)vm.Argument(2), from = vm.Argument(3), to = vm.Argument(4), flags = vm.Argument(5);
         if ((flags & ~HeaderFieldMask) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
         if (!TryField(vm, offset, out var field)) return LinuxHelperTable.Error(vm, Errno.EFAULT);
         ushort sum = BinaryPrimitives.ReadUInt16LittleEndian(field);
@@ -35,7 +35,7 @@ internal static class ChecksumHelpers
     public static HelperOutcome L4Replace(BpfVm vm)
     {
         if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
-        ulong offset = vm.Argument(2), from = vm.Argument(3), to = vm.Argument(4), flags = vm.Argument(5);
+        ulong offset = (uint)vm.Argument(2), from = vm.Argument(3), to = vm.Argument(4), flags = vm.Argument(5);
         bool mangled0 = (flags & MarkMangled0) != 0, enforce = (flags & MarkEnforce) != 0;
         if ((flags & ~(MarkMangled0 | MarkEnforce | PseudoHeader | Ipv6 | HeaderFieldMask)) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
         if (!TryField(vm, offset, out var field)) return LinuxHelperTable.Error(vm, Errno.EFAULT);
@@ -56,13 +56,15 @@ internal static class ChecksumHelpers
         return LinuxHelperTable.Return(vm, 0);
     }
 
-    /// <summary>Kernel 6.13+: from and to both → fold(partial(to, seed) − partial(from)); only to →
-    /// fold(partial(to, seed)); only from → fold(~partial(from, ~seed)); neither → seed.</summary>
+    /// <summary>Kernel 6.13+: any byte lengths (no multiple-of-4 rule any more); from and to both →
+    /// from32to16(partial(to, seed) − partial(from)); only to → from32to16(partial(to, seed)); only from →
+    /// from32to16(~partial(from, ~seed)); neither → from32to16(seed). The kernel's verifier checks each size
+    /// against its buffer; here a size past the memory faults the run.</summary>
     public static HelperOutcome Diff(BpfVm vm)
     {
         ulong fromSize = vm.Argument(2), toSize = vm.Argument(4);
         uint seed = (uint)vm.Argument(5);
-        if (((fromSize | toSize) & 3) != 0 || fromSize > 0x10000 || toSize > 0x10000) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        if (fromSize > int.MaxValue || toSize > int.MaxValue) return vm.Fail(BpfFault.HelperMisuse);
         if (!vm.TryGetMemory(vm.Argument(1), (int)fromSize, false, out var from)
             || !vm.TryGetMemory(vm.Argument(3), (int)toSize, false, out var to))
             return HelperOutcome.Fault;
@@ -74,7 +76,7 @@ internal static class ChecksumHelpers
         else if (fromSize != 0)
             result = InternetChecksum.From32To16(~InternetChecksum.Partial(from, ~seed));
         else
-            result = seed;
+            result = InternetChecksum.From32To16(seed);
         return LinuxHelperTable.Return(vm, result);
     }
 

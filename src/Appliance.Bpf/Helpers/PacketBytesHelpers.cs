@@ -4,7 +4,8 @@ using Appliance.Bpf.Vm;
 namespace Appliance.Bpf.Helpers;
 
 /// <summary>bpf_skb_load_bytes (26), bpf_skb_store_bytes (9) and bpf_get_hash_recalc (34). Offsets count from
-/// the start of the packet; ranges past the end fail with -EFAULT (a failed load zeroes the destination).</summary>
+/// the start of the packet; ranges past the end fail with -EFAULT (a failed load zeroes the destination).
+/// Offsets, lengths and start_header are u32 arguments in the kernel: only the low 32 bits of the register count.</summary>
 internal static class PacketBytesHelpers
 {
     public const ulong RecomputeCsum = 1, InvalidateHash = 2;
@@ -12,7 +13,7 @@ internal static class PacketBytesHelpers
     public static HelperOutcome LoadBytes(BpfVm vm)
     {
         if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
-        ulong offset = vm.Argument(2), length = vm.Argument(4);
+        ulong offset = (uint)vm.Argument(2), length = (uint)vm.Argument(4);
         if (length > int.MaxValue) return vm.Fail(BpfFault.HelperMisuse);
         if (!vm.TryGetMemory(vm.Argument(3), (int)length, true, out var to)) return HelperOutcome.Fault;
         var data = vm.Packet.Data;
@@ -31,7 +32,7 @@ internal static class PacketBytesHelpers
     public static HelperOutcome LoadBytesRelative(BpfVm vm)
     {
         if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
-        ulong offset = vm.Argument(2), length = vm.Argument(4), start = vm.Argument(5);
+        ulong offset = (uint)vm.Argument(2), length = (uint)vm.Argument(4), start = (uint)vm.Argument(5);
         if (length > int.MaxValue) return vm.Fail(BpfFault.HelperMisuse);
         if (!vm.TryGetMemory(vm.Argument(3), (int)length, true, out var to)) return HelperOutcome.Fault;
         var data = vm.Packet.Data;
@@ -48,7 +49,7 @@ internal static class PacketBytesHelpers
     public static HelperOutcome StoreBytes(BpfVm vm)
     {
         if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
-        ulong offset = vm.Argument(2), length = vm.Argument(4), flags = vm.Argument(5);
+        ulong offset = (uint)vm.Argument(2), length = (uint)vm.Argument(4), flags = vm.Argument(5);
         if (length > int.MaxValue) return vm.Fail(BpfFault.HelperMisuse);
         if (!vm.TryGetMemory(vm.Argument(3), (int)length, false, out var from)) return HelperOutcome.Fault;
         if ((flags & ~(RecomputeCsum | InvalidateHash)) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);

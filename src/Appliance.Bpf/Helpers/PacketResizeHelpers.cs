@@ -4,12 +4,16 @@ using Appliance.Bpf.Vm;
 namespace Appliance.Bpf.Helpers;
 
 /// <summary>bpf_skb_change_tail (38), bpf_skb_change_head (43) and bpf_skb_adjust_room (50), with the
-/// kernel's argument checks and byte movements (new bytes are zeroed). The frame never moves: growth uses
-/// the buffer's headroom/tailroom, and where the kernel would reallocate the helper returns -ENOMEM instead.
-/// The L2 header is taken as 14 bytes (the network header offset tc programs see).</summary>
+/// kernel's argument checks, limits and byte movements (new bytes are zeroed): a frame may grow up to
+/// <see cref="PacketContext.MaxLength"/> (the kernel's BPF_SKB_MAX_LEN, -EINVAL/-ENOTSUPP past it as in the
+/// kernel). Growth uses the buffer's headroom and tailroom, moving the packet inside its buffer when one side
+/// is short; where the kernel would reallocate past the buffer the helper returns -ENOMEM instead. The L2
+/// header is taken as 14 bytes (the network header offset tc programs see). An encapsulating adjust_room marks
+/// the run's frame as encapsulated, as the kernel's skb->encapsulation: a second one returns -EALREADY and
+/// change_tail -ENOTSUPP.</summary>
 internal static class PacketResizeHelpers
 {
-    public const int EthHeaderLength = 14, MaxSkbLength = 0xffff;
+    public const int EthHeaderLength = 14, MaxSkbLength = PacketContext.MaxLength;
     public const ulong AdjRoomFixedGso = 1, EncapL3Ipv4 = 1 << 1, EncapL3Ipv6 = 1 << 2, EncapL4Gre = 1 << 3,
         EncapL4Udp = 1 << 4, NoCsumReset = 1 << 5, EncapL2Eth = 1 << 6, DecapL3Ipv4 = 1 << 7, DecapL3Ipv6 = 1 << 8,
         EncapL2LengthMask = 0xffUL << 56;
@@ -23,8 +27,9 @@ internal static class PacketResizeHelpers
         ulong newLength = vm.Argument(2), flags = vm.Argument(3);
         ref var packet = ref vm.Packet;
         if (flags != 0 || newLength > MaxSkbLength || newLength < EthHeaderLength) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        if (vm.Encapsulated) return LinuxHelperTable.Error(vm, Errno.ENOTSUPP);
         int grow = (int)newLength - packet.Length;
-        if (grow > packet.Tailroom) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
+        if (grow > 0 && !packet.TryMakeRoom(0, grow)) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
         if (grow > 0) packet.Buffer.Slice(packet.DataOffset + packet.Length, grow).Clear();
         packet.MoveData(packet.DataOffset, (int)newLength);
         vm.PacketChanged();
@@ -37,9 +42,9 @@ internal static class PacketResizeHelpers
         ulong room = vm.Argument(2), flags = vm.Argument(3);
         ref var packet = ref vm.Packet;
         ulong newLength = (ulong)packet.Length + (uint)room;
-        if (flags != 0 || newLength > MaxSkbLength || room > uint.MaxValue) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        if (flags != 0 || (int)(uint)room < 0 || newLength > MaxSkbLength) return LinuxHelperTable.Error(vm, Errno.EINVAL);
         int grow = (int)(uint)room;
-        if (grow > packet.Headroom) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
+        if (!packet.TryMakeRoom(grow, 0)) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
         packet.MoveData(packet.DataOffset - grow, packet.Length + grow);
         packet.Data[..grow].Clear();
         vm.PacketChanged();
@@ -85,15 +90,24 @@ internal static class PacketResizeHelpers
         }
         else
         {
-            if ((flags & EncapL3Ipv4) != 0 && (flags & EncapL3Ipv6) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
-            if ((flags & EncapL4Gre) != 0 && (flags & EncapL4Udp) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
-            if ((int)diff > packet.Headroom) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
+            bool encap = (flags & (EncapL3Ipv4 | EncapL3Ipv6)) != 0;
+            if (!packet.TryMakeRoom((int)diff, 0)) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
+            if (encap)
+            {
+                int innerMacLength = (int)(flags >> 56);
+                if ((flags & EncapL3Ipv4) != 0 && (flags & EncapL3Ipv6) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+                if ((flags & EncapL4Gre) != 0 && (flags & EncapL4Udp) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+                if ((flags & EncapL2Eth) != 0 && innerMacLength < EthHeaderLength) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+                if (vm.Encapsulated) return LinuxHelperTable.Error(vm, Errno.EALREADY);
+                if (innerMacLength > diff) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+                vm.Encapsulated = true;
+            }
             packet.MoveData(packet.DataOffset - (int)diff, packet.Length + (int)diff);
             var data = packet.Data;
             data.Slice((int)diff, offset).CopyTo(data);
             data.Slice(offset, (int)diff).Clear();
-            if (packet.Protocol == 0x0800 && (flags & EncapL3Ipv6) != 0) packet.Protocol = 0x86dd;
-            else if (packet.Protocol == 0x86dd && (flags & EncapL3Ipv4) != 0) packet.Protocol = 0x0800;
+            if (encap && packet.Protocol == 0x0800 && (flags & EncapL3Ipv6) != 0) packet.Protocol = 0x86dd;
+            else if (encap && packet.Protocol == 0x86dd && (flags & EncapL3Ipv4) != 0) packet.Protocol = 0x0800;
         }
         vm.PacketChanged();
         return LinuxHelperTable.Return(vm, 0);

@@ -11,7 +11,8 @@ namespace Appliance.Bpf.Verifier;
 /// of an lddw, no fall-through off the end of a function, known helper ids, map indices of pseudo lddw below
 /// <c>mapCount</c>, fixed r10-relative stack accesses inside [-512, 0), registers read only after they are
 /// written on every path, no unreachable instructions, and no loop without a way out. It is conservative:
-/// everything the kernel verifier accepts from clang -O2 passes.</summary>
+/// everything the kernel verifier accepts from clang -O2 passes. Context loads and stores follow the kernel's
+/// tc rules wherever the context register can be tracked (<see cref="ContextAccessAnalysis"/>).</summary>
 public static class BpfVerifier
 {
     public const int StackSize = 512;
@@ -21,8 +22,15 @@ public static class BpfVerifier
 
     /// <summary>Verifies <paramref name="image"/> (throws <see cref="BpfVerifierException"/>) and measures the stack
     /// it can reach (<see cref="StackUsage"/>).</summary>
-    public static StackUsage Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options = null)
+    public static StackUsage Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options = null) =>
+        Verify(image, mapCount, helpers, options, out _);
+
+    /// <param name="contextLoadOffsets">Context loads whose offset the loader must rewrite (instruction index →
+    /// new offset; see <see cref="ContextAccessAnalysis"/>).</param>
+    internal static StackUsage Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options,
+        out Dictionary<int, short> contextLoadOffsets)
     {
+        contextLoadOffsets = [];
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(helpers);
         options ??= BpfVerifierOptions.TcProgram;
@@ -37,6 +45,8 @@ public static class BpfVerifier
         int[] functionOf = AssignFunctions(facts, code, section);
         CheckControlFlow(facts, functionOf, code, section);
         bool[] reachable = RegisterInitAnalysis.Run(facts, functionOf, options.EntryRegisters, (index, reason) => Fail(code, section, index, reason));
+        if (options.ContextInR1)
+            contextLoadOffsets = ContextAccessAnalysis.Run(facts, reachable, (index, reason) => Fail(code, section, index, reason));
         LoopAnalysis.RejectEndlessLoops(facts, reachable, (index, reason) => Fail(code, section, index, reason));
         if (options.RejectUnreachable)
         {

@@ -7,7 +7,11 @@ public sealed class BpfVerifierOptions
 {
     public static BpfVerifierOptions TcProgram { get; } = new();
 
-    public static BpfVerifierOptions Conformance { get; } = new() { EntryRegisters = (1 << 1) | (1 << 2) };
+    public static BpfVerifierOptions Conformance { get; } = new() { EntryRegisters = (1 << 1) | (1 << 2), ContextInR1 = false };
+
+    /// <summary>r1 holds a <c>__sk_buff</c> at entry: loads and stores through it follow the kernel's tc rules
+    /// (<see cref="Context.SkBuffLayout.CheckAccess"/>).</summary>
+    public bool ContextInR1 { get; init; } = true;
 
     public int EntryRegisters { get; init; } = 1 << 1;
     public int MaxInstructions { get; init; } = 1_000_000;

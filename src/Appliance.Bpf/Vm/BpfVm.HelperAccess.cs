@@ -29,6 +29,9 @@ public sealed unsafe partial class BpfVm
     /// <summary>The packet of a tc run. After changing its extent call <see cref="PacketChanged"/>.</summary>
     public ref PacketContext Packet => ref _packet;
 
+    /// <summary>The kernel's skb->encapsulation for this run: set by an encapsulating bpf_skb_adjust_room.</summary>
+    public bool Encapsulated { get; set; }
+
     /// <summary>True when <paramref name="address"/> is the program's <c>__sk_buff</c> (r1 at entry).</summary>
     public bool IsContext(ulong address) => _hasPacket && address == VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
 

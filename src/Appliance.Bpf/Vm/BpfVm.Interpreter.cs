@@ -328,6 +328,7 @@ public sealed unsafe partial class BpfVm
     [MethodImpl(MethodImplOptions.NoInlining)]
     private HelperOutcome InvokeHelper(BpfHelperTable helpers, int id)
     {
+        SettleContextStore();
         try
         {
             return helpers.Invoke(id, this);

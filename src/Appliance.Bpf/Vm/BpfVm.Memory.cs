@@ -29,14 +29,29 @@ public sealed unsafe partial class BpfVm
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ref byte TranslateSlow(ulong address, int size, bool write)
     {
+        SettleContextStore();
         ulong id = address >> 32;
         if (id < (ulong)(uint)_regionCount && size > 0)
         {
             ref MemoryRegion r = ref _regions[(int)id];
             ulong off = address - r.Start;
             bool inside = off < r.Length && r.Length - off >= (ulong)size;
-            if (inside && write && r.Kind == RegionKind.Context && SkBuffLayout.IsWritable(off, size))
-                return ref Unsafe.AsRef<byte>((void*)(r.Origin + (nint)off));
+            if (inside && r.Kind == RegionKind.Context && (write || !r.Writable))
+            {
+                // Stores go through here (the context region is read-only to the fast path); so do loads
+                // while a narrow store is pending (see SettleContextStore).
+                if (!write) return ref Unsafe.AsRef<byte>((void*)(r.Origin + (nint)off));
+                if (SkBuffLayout.CheckAccess((long)off, size, write: true) is null)
+                {
+                    if (SkBuffLayout.IsNarrowWritableField((long)off))
+                    {
+                        _pendingContextStore = (int)off;
+                        _pendingContextPrevious = SkBuffShadow.Read(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), (int)off);
+                        r.Length = 0; // every context access takes this path until the store is settled
+                    }
+                    return ref Unsafe.AsRef<byte>((void*)(r.Origin + (nint)off));
+                }
+            }
             if (inside)
             {
                 _fault = BpfFault.ReadOnlyWrite;
@@ -45,6 +60,21 @@ public sealed unsafe partial class BpfVm
         }
         _fault = BpfFault.OutOfBounds;
         return ref Unsafe.NullRef<byte>();
+    }
+
+    private int _pendingContextStore = -1;
+    private uint _pendingContextPrevious;
+
+    /// <summary>A 4-byte store to tc_index, tc_classid or queue_mapping keeps what the kernel's 16-bit field
+    /// would (<see cref="SkBuffShadow.NarrowStoreResult"/>). The store itself lands in the shadow; the VM settles
+    /// it at the next context access, helper call or the end of the run — meanwhile the context region has
+    /// length 0, so no load sees the unsettled value through the fast path.</summary>
+    private void SettleContextStore()
+    {
+        if (_pendingContextStore < 0) return;
+        SkBuffShadow.SettleNarrowStore(new Span<byte>(_context, SkBuffLayout.Size), _pendingContextStore, _pendingContextPrevious);
+        _pendingContextStore = -1;
+        _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
     }
 
     /// <summary>Points region 0 at the packet's current data..data_end and refreshes the shadow ctx fields

@@ -70,6 +70,7 @@ public sealed unsafe partial class BpfVm : IDisposable
             _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
             _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
             var result = Execute(program);
+            SettleContextStore();
             SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref _packet);
             packet = _packet;
             return result;
@@ -111,6 +112,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     private void BeginRun(LoadedProgram program)
     {
         _fault = BpfFault.None;
+        _pendingContextStore = -1;
+        Encapsulated = false;
         _redirectIfindex = 0;
         _redirectFlags = 0;
         _pendingTailCall = null;

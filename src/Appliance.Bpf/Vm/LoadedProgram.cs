@@ -53,7 +53,7 @@ public sealed class LoadedProgram
     public static LoadedProgram Load(BpfProgramImage image, IReadOnlyList<BpfMap> maps, BpfHelperTable helpers, BpfVerifierOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(maps);
-        var stack = BpfVerifier.Verify(image, maps.Count, helpers, options);
+        var stack = BpfVerifier.Verify(image, maps.Count, helpers, options, out var contextLoadOffsets);
         ulong[] raw = image.Instructions;
         // Pinned (never moves), so the interpreter can walk it with a pointer.
         var code = GC.AllocateArray<DecodedInstruction>(raw.Length + 1, pinned: true);
@@ -63,6 +63,7 @@ public sealed class LoadedProgram
             var ins = BpfInstruction.Decode(raw[i]);
             VmOp op = OpcodeClassifier.Classify(ins, out _);
             var d = new DecodedInstruction { Op = op, Dst = ins.Dst, Src = ins.Src, Offset = ins.Offset, Imm = ins.Imm };
+            if (contextLoadOffsets.TryGetValue(i, out short contextOffset)) d.Offset = contextOffset;
             switch (op)
             {
                 case VmOp.Ja:

@@ -87,8 +87,7 @@ public sealed class ApplianceRuntime : IDisposable
                 throw new RuntimeSetupException($"pair '{pc.Name}': uplink '{pc.Uplink}' is not one of the ports ({string.Join(", ", portIndex.Keys)})");
             pairs[i] = pc.PrimaryInterface is null ? CreatePair(i, pc, uplink) : AdoptPair(i, pc, uplink);
             pairs[i].PrimaryPort = Config.Ports.Count + i;
-            BuildChain(pairs[i].Primary, pc.Primary, pc.Name, "primary");
-            BuildChain(pairs[i].Peer, pc.Peer, pc.Name, "peer");
+            Programs.BuildChains(pairs[i]);
         }
 
         int headroom = Config.Pairs.Count == 0 ? 0 : Config.Pairs.Max(p => p.Headroom);
@@ -99,10 +98,10 @@ public sealed class ApplianceRuntime : IDisposable
             log: m => Log.Info("xsk", m));
 
         var ports = new PortRuntime[Config.Ports.Count];
-        var reserved = BoardMacs(portLinks, pairs);
+        var boardMacs = portLinks.Where(l => l.Mac is not null).Select(l => MacAddress.Read(l.Mac!.GetAddressBytes())).ToList();
         try
         {
-            for (int i = 0; i < ports.Length; i++) ports[i] = ClaimPortSteering(i, portLinks[i], pairs, xsk, options.XdpMode, reserved);
+            for (int i = 0; i < ports.Length; i++) ports[i] = ClaimPortSteering(i, portLinks[i], pairs, xsk, options.XdpMode, boardMacs);
         }
         catch
         {
@@ -110,7 +109,7 @@ public sealed class ApplianceRuntime : IDisposable
             throw;
         }
         Topology = new RuntimeTopology(ports, pairs);
-        _handler = new PairFrameHandler(Topology, options.LearnAgeing);
+        _handler = new PairFrameHandler(Topology, learnAgeing: options.LearnAgeing);
         _engine = new ForwardingEngine(xsk, _handler, options.Engine ?? new EngineOptions { Log = m => Log.Warn("engine", m) });
         _flooder = new GroupFrameFlooder(Topology);
         WatchCarrier(pairs);
@@ -215,22 +214,10 @@ public sealed class ApplianceRuntime : IDisposable
         catch (IOException e) { Log.Warn("runtime", "could not disable IPv6 on the primary end", ("if", name), ("error", e.Message)); }
     }
 
-    /// <summary>Attaches the configured programs in order, one bpf_mprog append each: an empty chain stays at
-    /// revision 1, N programs give revision 1 + N, as attaching them one by one to a netkit device would.</summary>
-    private void BuildChain(PairSide side, PairSideConfig config, string pair, string sideName)
-    {
-        foreach (var entry in config.Chain)
-        {
-            if (!Programs.TryGet(entry.Program, out var p))
-                throw new RuntimeSetupException($"pair '{pair}' {sideName} chain: no program called '{entry.Program}'");
-            side.Chain.Attach(p, ChainPosition.Append);
-        }
-    }
-
     /// <summary>The port's only XDP program: claimed MACs and the socket registered before it attaches, so group and
     /// unclaimed frames never reach AF_XDP.</summary>
     private PortRuntime ClaimPortSteering(int i, LinkInfo link, PairRuntime[] pairs, XskPortSet xsk, XdpModePreference xdpMode,
-        IReadOnlyList<MacAddress> reserved)
+        IReadOnlyList<MacAddress> boardMacs)
     {
         var pc = Config.Ports[i];
         var socket = xsk.Ports[i];
@@ -249,15 +236,8 @@ public sealed class ApplianceRuntime : IDisposable
         var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
         Log.Info("runtime", "port claimed", ("port", pc.Name), ("xdp", mode.ToString().ToLowerInvariant()), ("pairs", l2.Length),
             ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));
-        var limits = l2.ToDictionary(p => p, p => pairs[p].Config.LearnLimit);
-        return new PortRuntime(i, pc, link.Index, mac, l2, new L2Classifier(l2, configured, limits, reserved)) { Steering = steering };
+        return new PortRuntime(i, pc, link.Index, mac, l2, PortRuntime.BuildClassifier(l2, pairs, configured, boardMacs)) { Steering = steering };
     }
-
-    /// <summary>MACs no tenant may learn: the board's ports and the pairs' primary ends (management traffic stays the
-    /// board's), and every tenant's own MAC (a tenant cannot take another's, on any port).</summary>
-    private static List<MacAddress> BoardMacs(LinkInfo[] portLinks, PairRuntime[] pairs) =>
-        portLinks.Where(l => l.Mac is not null).Select(l => MacAddress.Read(l.Mac!.GetAddressBytes()))
-            .Concat(pairs.Select(p => p.PrimaryMac)).Concat(pairs.Select(p => p.TenantMac)).ToList();
 
     private void WatchCarrier(PairRuntime[] pairs)
     {

@@ -32,6 +32,7 @@ public sealed class NetkitPipeline : IDisposable
     private readonly BpfVm _vm;
     private readonly RateLimited _faultLog = new(5, TimeSpan.FromSeconds(5));
     private PacketContext _ctx;
+    private FrameDecision _decision;
     private bool _faulted;
     private uint _redirectIfindex;
     private ulong _redirectFlags;
@@ -67,11 +68,18 @@ public sealed class NetkitPipeline : IDisposable
     /// <summary>The frame being processed: its bytes, offsets and metadata after the chains ran.</summary>
     public ref PacketContext Context => ref _ctx;
 
+    /// <summary>How the current frame was decided (sides, program, verdict, drop reason, redirect target).</summary>
+    public ref readonly FrameDecision Decision => ref _decision;
+
+    /// <summary>Told about every program run (replay); null in the datapath (one null check per program run).</summary>
+    public IProgramRunObserver? Observer { get; set; }
+
     /// <summary>Starts a frame: fresh metadata (a frame from a wire or a tenant carries none), protocol from its bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Begin(in PacketContext frame)
     {
         _ctx = frame;
+        _decision = default;
         var d = _ctx.Data;
         _ctx.Protocol = d.Length >= 14 ? (ushort)((d[12] << 8) | d[13]) : (ushort)0;
     }
@@ -99,9 +107,16 @@ public sealed class NetkitPipeline : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Enter(PairRuntime pair, PairSide side)
     {
+        if (_decision.EntryPair is null)
+        {
+            _decision.EntryPair = pair;
+            _decision.EntrySide = side.Kind;
+        }
+        _decision.Pair = pair;
+        _decision.Side = side.Kind;
         side.Counters.In(_worker, _ctx.Length);
         if (pair.CarrierUp) return true;
-        side.Counters.Drop(_worker, PairDropReason.Carrier);
+        DropOn(side, PairDropReason.Carrier);
         return false;
     }
 
@@ -138,6 +153,8 @@ public sealed class NetkitPipeline : IDisposable
         var runner = new Runner(this);
         var programs = side.Kind == PairSideKind.Primary ? _primaryChains[pair.Index] : _peerChains[pair.Index];
         var result = ChainEvaluation.Evaluate(programs, side.Policy, ref runner);
+        _decision.Verdict = result.Verdict;
+        _decision.Program = result.ByPolicy ? null : programs[result.DecidingProgram];
         switch (result.Verdict)
         {
             case NetkitVerdict.Pass:
@@ -147,16 +164,17 @@ public sealed class NetkitPipeline : IDisposable
                 side.Counters.Out(_worker, _ctx.Length);
                 return Redirect(side, hops);
             default:
-                side.Counters.Drop(_worker, result.ByPolicy ? PairDropReason.Policy
+                return DropOn(side, result.ByPolicy ? PairDropReason.Policy
                     : _faulted ? PairDropReason.ProgramFault
                     : result.UnknownVerdict ? PairDropReason.UnknownVerdict
                     : PairDropReason.Verdict);
-                return Delivery.Drop;
         }
     }
 
     private Delivery Redirect(PairSide from, int hops)
     {
+        _decision.RedirectIfindex = _redirectIfindex;
+        _decision.Redirects = hops + 1;
         if (_redirectIfindex == 0) return DropOn(from, PairDropReason.NoTarget);
         if ((_redirectFlags & BpfFIngress) != 0) return DropOn(from, PairDropReason.IngressRedirect);
         if (_topology.TryPort(_redirectIfindex, out int port)) return Delivery.To(port);
@@ -170,6 +188,8 @@ public sealed class NetkitPipeline : IDisposable
 
     private Delivery DropOn(PairSide side, PairDropReason reason)
     {
+        _decision.Dropped = true;
+        _decision.DropReason = reason;
         side.Counters.Drop(_worker, reason);
         return Delivery.Drop;
     }
@@ -179,6 +199,7 @@ public sealed class NetkitPipeline : IDisposable
         int bytes = _ctx.Length;
         var r = _vm.Run(program.Program, ref _ctx);
         program.Counters.Ran(_worker, bytes, r.Verdict, r.Faulted);
+        Observer?.Ran(program, r);
         if (r.Faulted)
         {
             _faulted = true;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Appliance.Bpf.Context;
+using Appliance.Bpf.Vm;
 using Appliance.Config;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Engine;
@@ -27,10 +28,12 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private long _nextAge;
     private readonly RateLimited _learnLog = new(5, TimeSpan.FromSeconds(10));
 
-    public PairFrameHandler(RuntimeTopology topology, TimeSpan? learnAgeing = null)
+    /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
+    /// <param name="learnAgeing">How long a learned MAC lives unseen (<see cref="DefaultLearnAgeing"/> when null).</param>
+    public PairFrameHandler(RuntimeTopology topology, BpfVmOptions? vmOptions = null, TimeSpan? learnAgeing = null)
     {
         _topology = topology;
-        _pipeline = new NetkitPipeline(topology, worker: 0);
+        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
         // Scan for aged entries ten times per ageing time (at most once a second): a MAC lives ageing..1.1 × ageing.
@@ -66,14 +69,16 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         }
     }
 
+    /// <summary>The pipeline of this handler: how the last frame was decided (<see cref="NetkitPipeline.Decision"/>).</summary>
+    public NetkitPipeline Pipeline => _pipeline;
+
     /// <summary>Snapshots every side's chain: the whole batch runs the chains as they were now.</summary>
     public void BeginBatch() => _pipeline.BeginBatch();
 
     public FrameVerdict Decide(ref FrameView frame)
     {
         int ingress = frame.IngressPort;
-        int headroom = frame.Headroom, length = frame.Length;
-        _pipeline.Begin(PacketContext.FromPointer(frame.DataPointer - headroom, headroom + length + frame.Tailroom, headroom, length));
+        Begin(ref frame);
         Delivery d;
         var pair = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PairByEnginePort[ingress] : null;
         if (pair is null)
@@ -94,6 +99,25 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
             if (learn != LearnResult.Known && !Learned(learn, uplink, pair, frame.Data)) return FrameVerdict.Drop(DropReason.InvalidSource);
             d = _pipeline.FromTenant(pair);
         }
+        return Finish(ref frame, d);
+    }
+
+    /// <summary>The frame goes straight into <paramref name="pair"/>'s primary side, past classification (replay of
+    /// frames captured on that side).</summary>
+    public FrameVerdict DecideIntoPair(ref FrameView frame, PairRuntime pair)
+    {
+        Begin(ref frame);
+        return Finish(ref frame, _pipeline.IntoPair(pair));
+    }
+
+    private void Begin(ref FrameView frame)
+    {
+        int headroom = frame.Headroom, length = frame.Length;
+        _pipeline.Begin(PacketContext.FromPointer(frame.DataPointer - headroom, headroom + length + frame.Tailroom, headroom, length));
+    }
+
+    private FrameVerdict Finish(ref FrameView frame, Delivery d)
+    {
         if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
         return Apply(ref frame, ref _pipeline.Context) ? FrameVerdict.Forward(d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
     }

@@ -17,6 +17,14 @@ public sealed class PortRuntime
         Classifier = classifier;
     }
 
+    /// <summary>The classifier of port <paramref name="port"/>: its L2 pairs with their configured MACs and learn
+    /// limits; reserved (never learned) are <paramref name="boardMacs"/> (the board's ports and pair ends) and every
+    /// tenant's own MAC.</summary>
+    internal static L2Classifier BuildClassifier(int[] l2, PairRuntime[] pairs, IReadOnlyDictionary<int, MacAddress> configured,
+        IEnumerable<MacAddress> boardMacs) =>
+        new(l2, configured, l2.ToDictionary(p => p, p => pairs[p].Config.LearnLimit),
+            boardMacs.Concat(pairs.Select(p => p.PrimaryMac)).Concat(pairs.Select(p => p.TenantMac)).Where(m => !m.IsZero));
+
     public int Index { get; }
     public string Name => Config.Name;
     public PortConfig Config { get; }

@@ -4,6 +4,7 @@ using Appliance.Bpf.Maps;
 using Appliance.Bpf.Objects;
 using Appliance.Bpf.Vm;
 using Appliance.Config;
+using Appliance.Datapath.Pairs;
 
 namespace Appliance.Datapath.Runtime;
 
@@ -23,6 +24,19 @@ public sealed class ProgramSet
         : throw new KeyNotFoundException($"no program called '{name}' is loaded (the config's programs are: {string.Join(", ", _byName.Keys)})");
 
     public bool TryGet(string name, out RuntimeProgram program) => _byName.TryGetValue(name, out program!);
+
+    /// <summary>Attaches both sides' configured programs in order, one bpf_mprog append each: an empty chain stays at
+    /// revision 1, N programs give revision 1 + N, as attaching them one by one to a netkit device would.</summary>
+    public void BuildChains(PairRuntime pair)
+    {
+        foreach (var (side, config, name) in new[] { (pair.Primary, pair.Config.Primary, "primary"), (pair.Peer, pair.Config.Peer, "peer") })
+            foreach (var entry in config.Chain)
+            {
+                if (!TryGet(entry.Program, out var p))
+                    throw new RuntimeSetupException($"pair '{pair.Name}' {name} chain: no program called '{entry.Program}'");
+                side.Chain.Attach(p, ChainPosition.Append);
+            }
+    }
 
     /// <param name="configDirectory">Object paths are relative to it.</param>
     /// <param name="objectDirectory">When set, objects are looked up by file name there instead (e.g. out/programs).</param>

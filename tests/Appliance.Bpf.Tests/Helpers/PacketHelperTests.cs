@@ -177,8 +177,13 @@ public sealed class PacketHelperTests
         Assert.Equal(60, packet.DataOffset);
         Assert.Equal(new byte[4], packet.Data[..4].ToArray());
         Assert.Equal(frame, packet.Data[4..].ToArray());
-        // More than the headroom: -ENOMEM, nothing changes.
-        var small = VmTestSupport.Packet(frame, headroom: 2);
+        // More than the headroom but the tailroom has space: the packet moves inside its buffer.
+        var shifted = VmTestSupport.Packet(frame, headroom: 2, tailroom: 8);
+        Assert.Equal(0L, (long)VmTestSupport.Run(VmTestSupport.Load("mov %r2, 4\nmov %r3, 0\ncall 43\nexit"), ref shifted).R0);
+        Assert.Equal(68, shifted.Length);
+        Assert.Equal(frame, shifted.Data[4..].ToArray());
+        // More than head- and tailroom together: -ENOMEM, nothing changes.
+        var small = VmTestSupport.Packet(frame, headroom: 2, tailroom: 1);
         Assert.Equal(-12L, (long)VmTestSupport.Run(VmTestSupport.Load("mov %r2, 4\nmov %r3, 0\ncall 43\nexit"), ref small).R0);
         Assert.Equal(64, small.Length);
     }

@@ -45,8 +45,8 @@ public sealed class HostileProgramTests
     [Fact]
     public void PointerArithmeticTricksFault()
     {
-        // ctx + a large offset.
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("ldxw %r0, [%r1+4096]\nexit").Fault);
+        // ctx + a large offset (the pointer arithmetic hides it from the load-time context checks).
+        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("add %r1, 4096\nldxw %r0, [%r1+0]\nexit").Fault);
         Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("add %r1, 0x7ffffff0\nldxw %r0, [%r1+0]\nexit").Fault);
         // A scalar forged into a pointer: into the packet window's headroom, and somewhere random.
         Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("mov %r2, 0x10000000\nldxb %r0, [%r2+0]\nexit").Fault);
@@ -90,10 +90,13 @@ public sealed class HostileProgramTests
     [Fact]
     public void WriteToReadOnlyContextFieldFaults()
     {
-        var r = VmTestSupport.Run("stw [%r1+0], 1\nmov %r0, 0\nexit"); // skb->len
+        // The context pointer goes through the stack, so only the run-time check sees these stores.
+        const string Spill = "stxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\n";
+        var r = VmTestSupport.Run(Spill + "stw [%r2+0], 1\nmov %r0, 0\nexit"); // skb->len
         Assert.Equal(BpfFault.ReadOnlyWrite, r.Fault);
-        Assert.Equal(BpfFault.ReadOnlyWrite, VmTestSupport.Run("stw [%r1+76], 1\nmov %r0, 0\nexit").Fault); // data
-        Assert.Equal(BpfFault.ReadOnlyWrite, VmTestSupport.Run("stdw [%r1+8], 1\nmov %r0, 0\nexit").Fault); // mark + queue_mapping straddle
+        Assert.Equal(BpfFault.ReadOnlyWrite, VmTestSupport.Run(Spill + "stw [%r2+76], 1\nmov %r0, 0\nexit").Fault); // data
+        Assert.Equal(BpfFault.ReadOnlyWrite, VmTestSupport.Run(Spill + "stdw [%r2+8], 1\nmov %r0, 0\nexit").Fault); // mark + queue_mapping straddle
+        Assert.Equal(BpfFault.ReadOnlyWrite, VmTestSupport.Run(Spill + "sth [%r2+8], 1\nmov %r0, 0\nexit").Fault); // narrow store to mark
     }
 
     [Fact]
@@ -129,7 +132,7 @@ public sealed class HostileProgramTests
     public void AFaultedRunLeavesTheVmUsable()
     {
         using var vm = new BpfVm();
-        var bad = VmTestSupport.Load("ldxw %r0, [%r1+4096]\nexit");
+        var bad = VmTestSupport.Load("add %r1, 4096\nldxw %r0, [%r1+0]\nexit");
         var good = VmTestSupport.Load("ldxw %r0, [%r1+0]\nexit");
         var packet = VmTestSupport.Packet(new byte[60]);
         Assert.Equal(BpfFault.OutOfBounds, vm.Run(bad, ref packet).Fault);

@@ -17,7 +17,8 @@ public static class TestObjects
         System.IO.Directory.CreateDirectory(dir);
         string repo = RepoRoot();
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
-        Compile(Path.Combine(repo, "tests/Appliance.Datapath.Tests/Programs/probe.bpf.c"), Path.Combine(dir, "probe.bpf.o"), multiarch, repo);
+        foreach (var test in new[] { "probe", "trace" })
+            Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{test}.bpf.c"), Path.Combine(dir, $"{test}.bpf.o"), multiarch, repo);
         foreach (var example in new[] { "allow_port", "vlan_tag" })
             Compile(Path.Combine(repo, $"programs/{example}.bpf.c"), Path.Combine(dir, $"{example}.bpf.o"), multiarch, repo);
         return dir;
