@@ -23,6 +23,8 @@ DEB_PACKAGES=(
   qemu-system-arm u-boot-qemu u-boot-tools kmod genimage mtools dosfstools busybox-static cpio gzip xz-utils
   # libgpiod v1 on the PC, so the LED tests call System.Device.Gpio's libgpiod driver for real
   libgpiod2
+  # the .deb: built with dpkg-deb, checked with lintian and systemd-analyze, installed into an overlay chroot
+  dpkg-dev lintian systemd man-db groff-base
   # capture files read by real readers, /metrics parsed by the real Prometheus parser (issue 15)
   tshark python3-prometheus-client
 )
@@ -111,6 +113,10 @@ case "$verb" in
   publish) deps; publish "${1:-linux-x64}" ;;
   run) deps; publish linux-arm64; image/build-image.sh qemu-virt; exec board/run-demo.sh qemu-virt "$@" ;;
   image) deps; publish linux-arm64; exec image/build-image.sh "${1:-qemu-virt}" "${@:2}" ;;
+  deb)
+    arch="${1:-amd64}"
+    case "$arch" in amd64) rid=linux-x64 ;; arm64) rid=linux-arm64 ;; *) echo "usage: ./build.sh deb [amd64|arm64]" >&2; exit 2 ;; esac
+    deps; publish "$rid"; packaging/deb/build-deb.sh "$arch" ;;
   bench) deps; bench ;;
-  *) echo "usage: ./build.sh deps|build|test|publish [linux-x64|linux-arm64]|run|image [BOARD]|bench" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh deps|build|test|publish [linux-x64|linux-arm64]|run|image [BOARD]|deb [amd64|arm64]|bench" >&2; exit 2 ;;
 esac

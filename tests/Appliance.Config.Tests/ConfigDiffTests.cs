@@ -62,8 +62,16 @@ public class ConfigDiffTests
     }
 
     [Theory]
-    [InlineData("\"headroom\": 64", "\"headroom\": 128")]
-    [InlineData("\"10.0.1.2/24\"", "\"10.0.1.3/24\"")]
+    [InlineData("\"headroom\": 64", "\"headroom\": 128", PairChangeParts.Room)]
+    [InlineData("\"10.0.1.2/24\"", "\"10.0.1.3/24\"", PairChangeParts.Addresses)]
+    public void AddressesAndRoomAreTheirOwnParts(string from, string to, PairChangeParts parts)
+    {
+        var change = OnlyPairChange(Diff(from, to));
+        Assert.Equal(new PairChange("tenant-a", parts), change);
+        Assert.False(change.IsInterfaceLevel);
+    }
+
+    [Theory]
     [InlineData("\"02:00:00:00:0a:02\"", "\"02:00:00:00:0a:03\"")]
     [InlineData("\"mode\": \"l2\"", "\"mode\": \"l3\"")]
     [InlineData("\"netns\": \"ns-a\"", "\"netns\": \"ns-c\"")]
@@ -89,7 +97,7 @@ public class ConfigDiffTests
     {
         string text = ConfigTexts.Replace(ConfigTexts.With("\"headroom\": 64", "\"headroom\": 0"), "[{ \"program\": \"allow\" }]", "[]");
         var change = Assert.Single(ConfigDiff.Compute(Config(ConfigTexts.Valid), Config(text)).PairsChanged);
-        Assert.Equal(PairChangeParts.Interface | PairChangeParts.PeerChain, change.Parts);
+        Assert.Equal(PairChangeParts.Room | PairChangeParts.PeerChain, change.Parts);
     }
 
     [Fact]

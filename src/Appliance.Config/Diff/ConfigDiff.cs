@@ -33,12 +33,15 @@ public static class ConfigDiff
 
     private static PairChangeParts Parts(PairConfig a, PairConfig b, HashSet<string> changedPrograms)
     {
-        var ctx = ConfigJsonContext.Default;
         var parts = PairChangeParts.None;
-        if (a.Mode != b.Mode || a.Headroom != b.Headroom || a.Tailroom != b.Tailroom || a.PrimaryInterface != b.PrimaryInterface
-            || !Same(a.Tenant, b.Tenant, ctx.TenantConfig))
+        var (ta, tb) = (a.Tenant, b.Tenant);
+        if (a.Mode != b.Mode || a.PrimaryInterface != b.PrimaryInterface || ta.Netns != tb.Netns || ta.Interface != tb.Interface || ta.Mac != tb.Mac)
             parts |= PairChangeParts.Interface;
-        if (a.Uplink != b.Uplink || a.LearnLimit != b.LearnLimit) parts |= PairChangeParts.Uplink;
+        if (!ta.Addresses.SequenceEqual(tb.Addresses)) parts |= PairChangeParts.Addresses;
+        if (ta.Mtu != tb.Mtu) parts |= PairChangeParts.Mtu;
+        if (a.Headroom != b.Headroom || a.Tailroom != b.Tailroom) parts |= PairChangeParts.Room;
+        if (a.Uplink != b.Uplink) parts |= PairChangeParts.Uplink;
+        if (a.LearnLimit != b.LearnLimit) parts |= PairChangeParts.Learning;
         if (a.Primary.Policy != b.Primary.Policy || a.Peer.Policy != b.Peer.Policy) parts |= PairChangeParts.Policy;
         if (a.Primary.Scrub != b.Primary.Scrub || a.Peer.Scrub != b.Peer.Scrub) parts |= PairChangeParts.Scrub;
         if (!SameChain(a.Primary, b.Primary)) parts |= PairChangeParts.PrimaryChain;

@@ -6,6 +6,6 @@ public sealed record PairChange(string Name, PairChangeParts Parts)
     /// <summary>Only chains or their programs changed: swap them; the pair keeps forwarding.</summary>
     public bool IsChainOnly => (Parts & ~PairChangeParts.ChainParts) == 0;
 
-    /// <summary>The pair's interfaces must be rebuilt.</summary>
+    /// <summary>The pair must be re-created (see <see cref="PairChangeParts.Interface"/>).</summary>
     public bool IsInterfaceLevel => Parts.HasFlag(PairChangeParts.Interface);
 }

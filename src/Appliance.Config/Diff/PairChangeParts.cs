@@ -15,10 +15,20 @@ public enum PairChangeParts
     Policy = 1 << 3,
     /// <summary>primary.scrub or peer.scrub.</summary>
     Scrub = 1 << 4,
-    /// <summary>The uplink port (classification moves to another port) or the learn limit (the port's classifier is rebuilt).</summary>
+    /// <summary>The uplink port (classification moves to another port).</summary>
     Uplink = 1 << 5,
-    /// <summary>Mode, tenant (netns, interface, MAC, MTU, addresses), headroom or tailroom: the interfaces are rebuilt.</summary>
+    /// <summary>Mode, tenant netns, tenant interface name, tenant MAC or primaryInterface: the pair is re-created
+    /// (deleted and made again; only this pair).</summary>
     Interface = 1 << 6,
+    /// <summary>tenant.addresses: added and removed on the live tenant interface.</summary>
+    Addresses = 1 << 7,
+    /// <summary>tenant.mtu: set on both ends of the live veth.</summary>
+    Mtu = 1 << 8,
+    /// <summary>headroom or tailroom: checked against the frames' room, nothing to rebuild.</summary>
+    Room = 1 << 9,
+    /// <summary>learnLimit: the uplink's classifier takes the new limit when the change is committed (MACs learned
+    /// beyond a lower limit are forgotten and released).</summary>
+    Learning = 1 << 10,
 
     /// <summary>Parts that swap atomically between two batches without touching interfaces.</summary>
     ChainParts = PrimaryChain | PeerChain | Programs,

@@ -10,20 +10,25 @@ namespace Appliance.Datapath.Engine;
 /// returns completed TX frames to the free stack, receives up to 64 frames per port, asks the
 /// <see cref="IFrameHandler"/> about each, puts forwarded descriptors on the target's TX ring unchanged (same UMEM)
 /// or copied once (other UMEM), tops the FILL rings up and kicks TX only when the kernel asks for it (one sendto
-/// per port per loop at most). Nothing is allocated and no syscall is made per packet. Every ring is served each
-/// loop with at most <see cref="Batch"/> frames, so one flooding port cannot starve the others.
-/// Faults: a decision that throws drops that one frame (<see cref="DropReason.InternalError"/>); anything else that
-/// escapes the loop is caught, the interrupted batch is accounted (its frames dropped as InternalError, the frames
-/// the worker held returned to the free stacks) and the loop restarts on the same thread with the same rings
-/// (<see cref="WorkerRestarts"/>, <see cref="LastFault"/>). Dispose stops the worker, detaches XDP, closes the
-/// sockets and frees the UMEMs.</summary>
+/// per port per loop at most). Nothing is allocated and no syscall is made per packet. Ports can be added and
+/// removed while it runs (<see cref="RunBetweenBatches"/> with <see cref="InstallPort"/>/<see cref="UninstallPort"/>):
+/// the worker changes its port table between two loops, so the other ports' traffic never waits for it.
+/// Every ring is served each loop with at most <see cref="Batch"/> frames, so one flooding port cannot starve the
+/// others. Faults: a decision that throws drops that one frame (<see cref="DropReason.InternalError"/>); anything
+/// else that escapes the loop is caught, the interrupted batch is accounted (its frames dropped as InternalError,
+/// the frames the worker held returned to the free stacks) and the loop restarts on the same thread with the same
+/// rings (<see cref="WorkerRestarts"/>, <see cref="LastFault"/>).
+/// Dispose stops the worker, detaches XDP, closes the sockets and frees the UMEMs.</summary>
 public sealed unsafe class ForwardingEngine : IDisposable
 {
     public const int Batch = 64;
     private const int CompletionBatch = 256;
 
     private readonly XskPortSet _set;
-    private readonly XskPort[] _ports;
+    /// <summary>Live ports by engine index (null: no port there); <see cref="_live"/> the same ports densely.
+    /// Both are replaced (never changed in place) by the worker between two loops.</summary>
+    private XskPort?[] _ports;
+    private XskPort[] _live;
     private readonly IFrameHandler _handler;
     private readonly EngineOptions _options;
     private readonly XdpDesc* _staged;
@@ -38,9 +43,20 @@ public sealed unsafe class ForwardingEngine : IDisposable
     private FrameAccount? _auditResult;
     private readonly ManualResetEventSlim _auditDone = new(false);
     private readonly object _auditLock = new();
+    private volatile int _workRequested;
+    private Action? _work;
+    private Exception? _workError;
+    private bool _workServed;
+    private readonly ManualResetEventSlim _workDone = new(false);
+    private readonly object _workLock = new();
     private bool _disposed;
 
-    public IReadOnlyList<XskPort> Ports => _ports;
+    /// <summary>The live ports, in engine-index order.</summary>
+    public IReadOnlyList<XskPort> Ports => _live;
+
+    /// <summary>The port with engine index <paramref name="index"/>.</summary>
+    public XskPort PortAt(int index) => (uint)index < (uint)_ports.Length && _ports[index] is { } p ? p
+        : throw new KeyNotFoundException($"no engine port {index}");
     /// <summary>The exception that ended the worker, if one did (only a setup failure such as an impossible CPU pin:
     /// faults in the loop restart it, see <see cref="WorkerRestarts"/>).</summary>
     public Exception? WorkerFailure { get; private set; }
@@ -57,7 +73,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     private readonly Diagnostics.RateLimited _faultLog = new(5, TimeSpan.FromSeconds(10)), _restartLog = new(5, TimeSpan.FromSeconds(10));
 
     // The batch being received (for recovery after a fault): port, first RX index, size, frames taken so far.
-    private int _batchPort = -1, _batchIngress = -1;
+    private XskPort? _batchPort, _batchIngress;
     private uint _batchIdx, _batchCount, _batchDone;
 
     private long _workerAllocatedBytes;
@@ -69,12 +85,14 @@ public sealed unsafe class ForwardingEngine : IDisposable
     public ForwardingEngine(XskPortSet ports, IFrameHandler handler, EngineOptions? options = null)
     {
         _set = ports;
-        _ports = [.. ports.Ports];
+        _live = [.. ports.Ports];
+        _ports = new XskPort?[_live.Length == 0 ? 0 : _live.Max(p => p.Index) + 1];
+        foreach (var p in _live) _ports[p.Index] = p;
         _handler = handler;
         _options = options ?? new EngineOptions();
-        _staged = (XdpDesc*)NativeMemory.AllocZeroed((nuint)(_ports.Length * Batch), (nuint)sizeof(XdpDesc));
-        _stagedCount = new int[_ports.Length];
-        _touched = new int[_ports.Length];
+        _staged = (XdpDesc*)NativeMemory.AllocZeroed((nuint)(Umem.MaxOwners * Batch), (nuint)sizeof(XdpDesc));
+        _stagedCount = new int[Umem.MaxOwners];
+        _touched = new int[Umem.MaxOwners];
         _healthTicks = (long)(_options.HealthInterval.TotalSeconds * Stopwatch.Frequency);
         _reclaimTicks = (long)(_options.TxReclaimGrace.TotalSeconds * Stopwatch.Frequency);
         RebuildPollSet();
@@ -99,17 +117,16 @@ public sealed unsafe class ForwardingEngine : IDisposable
     {
         try
         {
-            if (_options.Cpu is int cpu) XskThreadAffinity.PinCurrentThread(cpu);
-        }
-        catch (Exception e)
-        {
-            WorkerFailure = e;
-            _options.Log?.Invoke($"forwarding worker failed: {e.Message}");
-            _auditDone.Set();
-            return;
-        }
-        try
-        {
+            try
+            {
+                if (_options.Cpu is int cpu) XskThreadAffinity.PinCurrentThread(cpu);
+            }
+            catch (Exception e)
+            {
+                WorkerFailure = e;
+                _options.Log?.Invoke($"forwarding worker failed: {e.Message}");
+                return;
+            }
             while (!_stop)
             {
                 try
@@ -133,6 +150,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
         finally
         {
             _auditDone.Set();
+            _workDone.Set();
         }
     }
 
@@ -142,9 +160,8 @@ public sealed unsafe class ForwardingEngine : IDisposable
     private int Recover()
     {
         int dropped = 0;
-        if (_batchPort >= 0)
+        if (_batchPort is { } p)
         {
-            var p = _ports[_batchPort];
             for (uint k = _batchDone; k < _batchCount; k++)
             {
                 ulong addr = p.Rx.Desc(_batchIdx + k).Addr;
@@ -155,11 +172,11 @@ public sealed unsafe class ForwardingEngine : IDisposable
             p.Rx.Release(_batchCount);
             p.RxTaken += _batchCount;
             p.Counters.RxPacketsField += _batchCount;
-            _batchPort = -1;
+            _batchPort = null;
         }
         for (int t = 0; t < _stagedCount.Length; t++) _stagedCount[t] = 0;
-        foreach (var q in _ports) dropped += q.Umem.Reclaim(q.Index, FrameState.App);
-        if (_batchIngress >= 0) _ports[_batchIngress].Counters.DropsField[(int)DropReason.InternalError] += dropped;
+        foreach (var q in _live) dropped += q.Umem.Reclaim(q.Index, FrameState.App);
+        if (_batchIngress is { } ingress) ingress.Counters.DropsField[(int)DropReason.InternalError] += dropped;
         return dropped;
     }
 
@@ -188,12 +205,12 @@ public sealed unsafe class ForwardingEngine : IDisposable
 
     private void Loop()
     {
-        var ports = _ports;
         long nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
         int idle = 0;
         uint loops = 0;
         while (!_stop)
         {
+            var ports = _live;
             bool progress = false;
             for (int i = 0; i < ports.Length; i++) progress |= ReapCompletions(ports[i]);
             for (int i = 0; i < ports.Length; i++)
@@ -206,6 +223,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
                 KickTx(p);
             }
             if (_auditRequested != 0) ServeAudit();
+            if (_workRequested != 0) ServeWork();
             if ((++loops & 255) == 0 && Stopwatch.GetTimestamp() >= nextHealth)
             {
                 CheckHealth();
@@ -243,7 +261,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     {
         uint n = p.Rx.Peek(Batch, out uint idx);
         if (n == 0) return false;
-        _batchPort = _batchIngress = p.Index;
+        _batchPort = _batchIngress = p;
         _batchIdx = idx;
         _batchCount = n;
         _batchDone = 0;
@@ -275,12 +293,12 @@ public sealed unsafe class ForwardingEngine : IDisposable
                 continue;
             }
             int t = verdict.TargetPort;
-            if ((uint)t >= (uint)_ports.Length)
+            var target = (uint)t < (uint)_ports.Length ? _ports[t] : null;
+            if (target is null)
             {
                 Drop(umem, addr, c, DropReason.NoTarget);
                 continue;
             }
-            var target = _ports[t];
             if (target.IsDownFlag)
             {
                 Drop(umem, addr, c, DropReason.TargetDown);
@@ -309,7 +327,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             _stagedCount[t] = s + 1;
         }
         p.Rx.Release(n);
-        _batchPort = -1;
+        _batchPort = null;
         p.RxTaken += n;
         c.RxPacketsField += n;
         c.RxBytesField += bytes;
@@ -327,7 +345,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     /// <summary>Staged descriptors → target TX ring; what does not fit is dropped as RingFull on the ingress port.</summary>
     private void Flush(int t, PortCounters ingress)
     {
-        var tp = _ports[t];
+        var tp = _ports[t]!;
         int s = _stagedCount[t];
         _stagedCount[t] = 0;
         XdpDesc* staged = _staged + t * Batch;
@@ -385,7 +403,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
         {
             ReportHandlerFault("tick", e);
         }
-        foreach (var p in _ports)
+        foreach (var p in _live)
         {
             if (!p.IsDownFlag)
             {
@@ -415,7 +433,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     }
 
     private void RebuildPollSet() =>
-        _pollFds = _ports.Where(p => !p.IsDownFlag)
+        _pollFds = _live.Where(p => !p.IsDownFlag)
             .Select(p => new SocketCalls.PollFd { Fd = p.Socket.Fd, Events = SocketCalls.POLLIN }).ToArray();
 
     /// <summary>Counts every UMEM frame by place (free, fill, worker, TX) between two batches and cross-checks the
@@ -457,7 +475,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             if (c.FirstViolation is not null) problems.Add(c.FirstViolation);
             if (c.FreeStackProblems > 0) problems.Add($"UMEM {umem.Name}: {c.FreeStackProblems} bad free-stack entries");
             if (c.FreeStackDepth != c.Free) problems.Add($"UMEM {umem.Name}: free stack holds {c.FreeStackDepth}, ledger says {c.Free} free");
-            foreach (var p in _ports)
+            foreach (var p in _live)
             {
                 if (!ReferenceEquals(p.Umem, umem)) continue;
                 long expectFill = p.FillPosted - p.RxTaken - p.FillReclaimed;
@@ -472,6 +490,88 @@ public sealed unsafe class ForwardingEngine : IDisposable
         return new FrameAccount(total, free, fill, app, tx, leaked, violations, problems);
     }
 
+    /// <summary>Runs <paramref name="action"/> on the worker between two loops (no frame is in a batch then) and
+    /// waits for it; inline when the worker is not running. What the action throws is rethrown here. For changes
+    /// of the port table and of what the frame handler reads: the other ports' traffic waits at most for this.</summary>
+    public void RunBetweenBatches(Action action, TimeSpan? timeout = null)
+    {
+        lock (_workLock)
+        {
+            if (_worker is not { IsAlive: true })
+            {
+                action();
+                return;
+            }
+            _workDone.Reset();
+            _workError = null;
+            _workServed = false;
+            _work = action;
+            _workRequested = 1;
+            if (!_workDone.Wait(timeout ?? TimeSpan.FromSeconds(10)))
+                throw new TimeoutException("the forwarding worker did not take the change in 10 s");
+            if (!_workServed)
+            {
+                _work = null;
+                _workRequested = 0;
+                throw new InvalidOperationException($"the forwarding worker stopped before taking the change: {WorkerFailure?.Message ?? "stopped"}");
+            }
+            if (_workError is { } e) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
+        }
+    }
+
+    private void ServeWork()
+    {
+        try { _work?.Invoke(); }
+        catch (Exception e) { _workError = e; }
+        finally
+        {
+            _work = null;
+            _workServed = true;
+            _workRequested = 0;
+            _workDone.Set();
+        }
+    }
+
+    /// <summary>Worker only (inside <see cref="RunBetweenBatches"/>): starts serving an opened port (its engine
+    /// index free, its UMEM its own or one the set owns); it joins the set and is disposed with it.</summary>
+    internal void InstallPort(XskPort port)
+    {
+        if ((uint)port.Index >= Umem.MaxOwners) throw new ArgumentOutOfRangeException(nameof(port), port.Index, $"engine ports are 0..{Umem.MaxOwners - 1}");
+        if (port.Index < _ports.Length && _ports[port.Index] is not null) throw new InvalidOperationException($"engine port {port.Index} is in use");
+        var byIndex = new XskPort?[Math.Max(_ports.Length, port.Index + 1)];
+        _ports.CopyTo(byIndex, 0);
+        byIndex[port.Index] = port;
+        _set.Adopt(port);
+        _ports = byIndex;
+        _live = [.. byIndex.Where(p => p is not null).Select(p => p!)];
+        RebuildPollSet();
+    }
+
+    /// <summary>Worker only: stops serving a port (its rings are no longer touched; the caller closes it next with
+    /// <see cref="XskPortSet.Close"/>, which hands its frames back).</summary>
+    internal void UninstallPort(XskPort port)
+    {
+        if ((uint)port.Index >= (uint)_ports.Length || !ReferenceEquals(_ports[port.Index], port)) return;
+        var byIndex = (XskPort?[])_ports.Clone();
+        byIndex[port.Index] = null;
+        _ports = byIndex;
+        _live = [.. byIndex.Where(p => p is not null).Select(p => p!)];
+        RebuildPollSet();
+    }
+
+    /// <summary>Removes a port while the engine runs: off the worker's table between two batches, then closed here
+    /// (XDP detached, socket closed, rings unmapped), then its frames are handed back to the UMEM's free stack on
+    /// the worker (a UMEM of its own is freed).</summary>
+    public void RemovePort(XskPort port)
+    {
+        RunBetweenBatches(() => UninstallPort(port));
+        port.Dispose();
+        RunBetweenBatches(() => _set.Release(port, _live));
+    }
+
+    /// <summary>Adds an opened port (<see cref="XskPortSet.OpenSeparate"/>) while the engine runs.</summary>
+    public void AddPort(XskPort port) => RunBetweenBatches(() => InstallPort(port));
+
     public void Dispose()
     {
         if (_disposed) return;
@@ -480,5 +580,6 @@ public sealed unsafe class ForwardingEngine : IDisposable
         _set.Dispose();
         NativeMemory.Free(_staged);
         _auditDone.Dispose();
+        _workDone.Dispose();
     }
 }

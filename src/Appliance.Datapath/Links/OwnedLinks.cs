@@ -94,6 +94,29 @@ public sealed class OwnedLinks : IDisposable
         lock (_gate) if (!_adoptedNamespaces.Contains(name)) _adoptedNamespaces.Add(name);
     }
 
+    /// <summary>Deletes one interface we own (a pair removed while running; its veth peer goes with it). Already
+    /// gone is fine.</summary>
+    public void DeleteLink(string name)
+    {
+        ThrowIfDisposed();
+        try { _links.Delete(name); }
+        catch (PlatformException e) when (e.Errno == Errno.ENODEV) { }
+    }
+
+    /// <summary>Deletes a namespace this registry created and forgets it (true); a namespace it did not create is
+    /// left to its owner (false).</summary>
+    public bool DeleteNamespace(string name)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_createdNamespaces.Remove(name)) return false;
+        }
+        try { NetworkNamespace.Delete(name); }
+        catch (PlatformException e) when (e.Errno == Errno.ENOENT) { }
+        return true;
+    }
+
     /// <summary>Deletes every tagged interface (here and in watched namespaces), then the created namespaces
     /// (newest first). Everything is attempted; interfaces already gone are fine. Failures are thrown together
     /// as one <see cref="AggregateException"/> afterwards.</summary>

@@ -84,6 +84,31 @@ public sealed class L2Classifier
 
     public ReadOnlySpan<int> FloodTargets => _pairs;
 
+    /// <summary>The classifier for the port's new set of L2 pairs (pairs come or go while running), built by the
+    /// worker between batches with the new configured MACs, limits and reserved MACs, plus what this one learned for
+    /// pairs that <paramref name="keep"/> says stay as they are (within their new limit, their ageing clock kept).
+    /// Every other MAC it knew is added to <paramref name="released"/> (to release it from the port's steering).</summary>
+    public L2Classifier CarryOver(IReadOnlyList<int> pairs, IReadOnlyDictionary<int, MacAddress> configured, IReadOnlyDictionary<int, int>? learnLimits,
+        IEnumerable<MacAddress>? reserved, Func<int, bool> keep, List<MacAddress> released)
+    {
+        var next = new L2Classifier(pairs, configured, learnLimits, reserved) { _now = _now };
+        foreach (var (mac, e) in _owners)
+        {
+            if (next._owners.ContainsKey(mac)) continue;
+            if (e.Learned && keep(e.Pair) && !next._reserved.Contains(mac) && (uint)e.Pair < (uint)next._limit.Length
+                && next._learned[e.Pair] < next._limit[e.Pair])
+            {
+                next._owners.Add(mac, e);
+                next._learned[e.Pair]++;
+            }
+            else released.Add(MacAddress.FromValue(mac));
+        }
+        return next;
+    }
+
+    /// <summary>Every MAC it knows (configured and learned); worker only, not per frame.</summary>
+    public IEnumerable<MacAddress> Macs => _owners.Keys.Select(MacAddress.FromValue).ToArray();
+
     /// <summary>MACs the pair has learned (not counting its configured one).</summary>
     public int LearnedCount(int pair) => (uint)pair < (uint)_learned.Length ? _learned[pair] : 0;
 

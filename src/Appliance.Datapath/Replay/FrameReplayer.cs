@@ -24,7 +24,7 @@ public sealed unsafe class FrameReplayer : IDisposable, IProgramRunObserver
     public FrameReplayer(OfflineTopology offline)
     {
         _offline = offline;
-        _handler = new PairFrameHandler(offline.Topology, new BpfVmOptions
+        _handler = new PairFrameHandler(new TopologySource(offline.Topology), new BpfVmOptions
         {
             TraceSink = _trace.Add,
             TraceLinesPerSecond = int.MaxValue,

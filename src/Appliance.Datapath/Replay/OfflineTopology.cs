@@ -39,9 +39,8 @@ public sealed class OfflineTopology
             var pc = config.Pairs[i];
             if (!portIndex.TryGetValue(pc.Uplink, out int uplink))
                 throw new RuntimeSetupException($"pair '{pc.Name}': uplink '{pc.Uplink}' is not one of the ports");
-            var pair = new PairRuntime(i, pc, uplink)
+            var pair = new PairRuntime(config.Ports.Count + i, pc, uplink)
             {
-                PrimaryPort = config.Ports.Count + i,
                 PrimaryIfindex = FirstIfindex + config.Ports.Count + i,
                 PrimaryMac = Synthetic(0xfd, i),
                 TenantIfindex = TenantIfindex,
@@ -52,13 +51,12 @@ public sealed class OfflineTopology
             pairs[i] = pair;
         }
         var ports = new PortRuntime[config.Ports.Count];
+        var portMacs = config.Ports.Select((pc, i) => pc.Mac ?? Synthetic(0xfe, i)).ToArray();
         for (int i = 0; i < ports.Length; i++)
         {
-            var pc = config.Ports[i];
-            var l2 = pairs.Where(p => p.UplinkPort == i && p.Config.Mode == PairMode.L2).Select(p => p.Index).ToArray();
-            var configured = l2.Where(p => pairs[p].Config.Tenant.Mac is not null).ToDictionary(p => p, p => pairs[p].TenantMac);
-            var mac = pc.Mac ?? Synthetic(0xfe, i);
-            ports[i] = new PortRuntime(i, pc, FirstIfindex + i, mac, l2, PortRuntime.BuildClassifier(l2, pairs, configured, [mac]));
+            var classifier = PortRuntime.BuildClassifier(i, pairs, portMacs);
+            int[] indices = [.. classifier.FloodTargets];
+            ports[i] = new PortRuntime(i, config.Ports[i], FirstIfindex + i, portMacs[i], indices, classifier);
         }
         return new OfflineTopology(config, programs, new RuntimeTopology(ports, pairs));
     }

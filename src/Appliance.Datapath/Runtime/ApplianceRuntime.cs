@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.NetworkInformation;
 using Appliance.Config;
 using Appliance.Datapath.Diagnostics;
@@ -10,35 +11,55 @@ using Appliance.Datapath.Xsk;
 namespace Appliance.Datapath.Runtime;
 
 /// <summary>The running appliance built from an <see cref="ApplianceConfig"/>: programs loaded and verified (before
-/// the network is touched), ports claimed (AF_XDP + <see cref="ClaimedMacSteering"/>), pairs created (veth: the
-/// tenant end in its namespace with the configured name, MAC, MTU and addresses, up, TX checksum offload off; the
-/// primary end, named after the pair, with XDP + AF_XDP), chains built in config order, the forwarding worker
-/// (<see cref="PairFrameHandler"/>), the <see cref="GroupFrameFlooder"/> and a carrier watcher started.
-/// An adopted pair (config primaryInterface) uses an existing veth as it is and leaves it in place.
+/// the network is touched), ports claimed (AF_XDP + <see cref="ClaimedMacSteering"/>), pairs created
+/// (<see cref="PairLinks"/>: the tenant end in its namespace with the configured name, MAC, MTU and addresses, up, TX
+/// checksum offload off; the primary end, named after the pair, with XDP + AF_XDP), chains built in config order, the
+/// forwarding worker (<see cref="PairFrameHandler"/>), the <see cref="GroupFrameFlooder"/> and a carrier watcher
+/// started. An adopted pair (config primaryInterface) uses an existing veth as it is and leaves it in place.
+/// <para>It is also the reconciler: <see cref="Plan"/> turns the running config and a new one into ordered small
+/// steps (ApplianceRuntime.Reconcile.cs) and <see cref="Apply"/> applies them, undoing what was done when one fails.
+/// Ports and pairs join and leave the running forwarding worker between batches; untouched ones keep forwarding.</para>
 /// <see cref="Dispose"/> stops everything and deletes what it created (interfaces, namespaces it created, XDP);
 /// what a killed run left behind is swept at the next start.</summary>
-public sealed class ApplianceRuntime : IDisposable
+public sealed partial class ApplianceRuntime : IDisposable
 {
+    /// <summary>Engine port indices (one per port and pair) are 0..63: the UMEM frame ledger's owner range.</summary>
+    public const int MaxEnginePorts = Umem.MaxOwners;
+    private const int XdpPacketHeadroom = 256, FrameSize = 4096, MaxReservedHeadroom = 256;
+
     private readonly List<IDisposable> _cleanup = [];
+    private readonly List<PortRuntime> _ports = [];
+    private readonly List<PairRuntime> _pairs = [];
+    private readonly HashSet<int> _indices = [];
+    private readonly ConcurrentDictionary<string, PairRuntime> _carrierByName = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+    private readonly RuntimeOptions _options;
     private LinkManager? _links;
     private OwnedLinks? _owned;
+    private XskPortSet? _xsk;
+    private TopologySource? _source;
     private ForwardingEngine? _engine;
     private PairFrameHandler? _handler;
     private GroupFrameFlooder? _flooder;
     private LinkWatcher? _watcher;
     private bool _disposed;
 
-    public ApplianceConfig Config { get; }
-    public ProgramSet Programs { get; }
-    public RuntimeTopology Topology { get; private set; } = null!;
+    /// <summary>The config running now (replaced when a reload has been applied).</summary>
+    public ApplianceConfig Config { get; private set; }
+    public ProgramSet Programs { get; private set; }
+    public RuntimeTopology Topology => _source!.Current;
     public ForwardingEngine Engine => _engine!;
     public GroupFrameFlooder Flooder => _flooder!;
     public DateTime StartedUtc { get; } = DateTime.UtcNow;
+    /// <summary>Bytes reserved in front of every frame (the UMEMs' headroom, fixed at start): the most any pair's
+    /// headroom can be, also after a reload.</summary>
+    public int FrameHeadroom { get; private set; }
 
-    private ApplianceRuntime(ApplianceConfig config, ProgramSet programs)
+    private ApplianceRuntime(ApplianceConfig config, ProgramSet programs, RuntimeOptions options)
     {
         Config = config;
         Programs = programs;
+        _options = options;
     }
 
     /// <summary>Builds and starts the appliance; on failure everything built so far is torn down again and a
@@ -46,18 +67,16 @@ public sealed class ApplianceRuntime : IDisposable
     public static ApplianceRuntime Start(ApplianceConfig config, RuntimeOptions? options = null)
     {
         options ??= new RuntimeOptions();
-        foreach (var p in config.Pairs)
-            if (p.Mode != PairMode.L2)
-                throw new RuntimeSetupException($"pair '{p.Name}': mode {p.Mode} is not implemented yet; only l2 pairs run (set \"mode\": \"l2\")");
+        RefuseUnimplemented(config);
         var programs = ProgramSet.Load(config.Programs, options.ConfigDirectory, options.ObjectDirectory);
         Log.Info("runtime", "programs loaded and verified", ("programs", programs.Programs.Count), ("objects", programs.Objects.Count));
         if (options.SweepStale)
             foreach (var line in StaleLinkSweeper.Sweep(log: m => Log.Warn("runtime", m)))
                 Log.Info("runtime", "removed stale state of a killed run", ("what", line));
-        var rt = new ApplianceRuntime(config, programs);
+        var rt = new ApplianceRuntime(config, programs, options);
         try
         {
-            rt.Build(options);
+            rt.Build();
             return rt;
         }
         catch
@@ -67,67 +86,91 @@ public sealed class ApplianceRuntime : IDisposable
         }
     }
 
-    private void Build(RuntimeOptions options)
+    private static void RefuseUnimplemented(ApplianceConfig config)
+    {
+        foreach (var p in config.Pairs)
+            if (p.Mode != PairMode.L2)
+                throw new RuntimeSetupException($"pair '{p.Name}': mode {p.Mode} is not implemented yet; only l2 pairs run (set \"mode\": \"l2\")");
+        if (config.Ports.Count + config.Pairs.Count > MaxEnginePorts)
+            throw new RuntimeSetupException($"{config.Ports.Count} ports and {config.Pairs.Count} pairs need {config.Ports.Count + config.Pairs.Count} AF_XDP sockets; at most {MaxEnginePorts} run at once");
+    }
+
+    private void Build()
     {
         _links = new LinkManager();
         _owned = new OwnedLinks(_links);
-        var portIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var portLinks = new LinkInfo[Config.Ports.Count];
         for (int i = 0; i < Config.Ports.Count; i++)
         {
             portLinks[i] = ClaimPort(Config.Ports[i]);
-            portIndex[Config.Ports[i].Name] = i;
+            _indices.Add(i);
         }
 
         var pairs = new PairRuntime[Config.Pairs.Count];
         for (int i = 0; i < pairs.Length; i++)
         {
             var pc = Config.Pairs[i];
-            if (!portIndex.TryGetValue(pc.Uplink, out int uplink))
-                throw new RuntimeSetupException($"pair '{pc.Name}': uplink '{pc.Uplink}' is not one of the ports ({string.Join(", ", portIndex.Keys)})");
-            pairs[i] = pc.PrimaryInterface is null ? CreatePair(i, pc, uplink) : AdoptPair(i, pc, uplink);
-            pairs[i].PrimaryPort = Config.Ports.Count + i;
+            int uplink = Config.Ports.Select(p => p.Name).ToList().IndexOf(pc.Uplink);
+            if (uplink < 0)
+                throw new RuntimeSetupException($"pair '{pc.Name}': uplink '{pc.Uplink}' is not one of the ports ({string.Join(", ", Config.Ports.Select(p => p.Name))})");
+            int index = Config.Ports.Count + i;
+            _indices.Add(index);
+            pairs[i] = pc.PrimaryInterface is null ? CreatePair(index, pc, uplink) : AdoptPair(index, pc, uplink);
+            _pairs.Add(pairs[i]);
             Programs.BuildChains(pairs[i]);
         }
 
-        int headroom = Config.Pairs.Count == 0 ? 0 : Config.Pairs.Max(p => p.Headroom);
-        CheckFrameRoom(headroom);
+        FrameHeadroom = ReservedHeadroom(Config);
+        CheckFrameRoom(Config, FrameHeadroom);
         var specs = Config.Ports.Select(p => new XskPortSpec(p.Name, AttachSteering: false))
             .Concat(pairs.Select(p => new XskPortSpec(p.PrimaryName))).ToArray();
-        var xsk = XskPortSet.Open(specs, new XskOptions { Headroom = (uint)((headroom + 63) & ~63) }, options.XdpMode,
-            log: m => Log.Info("xsk", m));
+        _xsk = XskPortSet.Open(specs, new XskOptions { Headroom = (uint)FrameHeadroom }, _options.XdpMode, log: m => Log.Info("xsk", m));
 
-        var ports = new PortRuntime[Config.Ports.Count];
         var boardMacs = portLinks.Where(l => l.Mac is not null).Select(l => MacAddress.Read(l.Mac!.GetAddressBytes())).ToList();
         try
         {
-            for (int i = 0; i < ports.Length; i++) ports[i] = ClaimPortSteering(i, portLinks[i], pairs, xsk, options.XdpMode, boardMacs);
+            for (int i = 0; i < Config.Ports.Count; i++)
+                _ports.Add(ClaimPortSteering(i, Config.Ports[i], portLinks[i], _xsk.Ports[i], pairs, boardMacs));
         }
         catch
         {
-            xsk.Dispose();
+            _xsk.Dispose();
+            _xsk = null;
             throw;
         }
-        Topology = new RuntimeTopology(ports, pairs);
-        _handler = new PairFrameHandler(Topology, learnAgeing: options.LearnAgeing);
-        _engine = new ForwardingEngine(xsk, _handler, options.Engine ?? new EngineOptions { Log = m => Log.Warn("engine", m) });
-        _flooder = new GroupFrameFlooder(Topology);
-        WatchCarrier(pairs);
+        _source = new TopologySource(new RuntimeTopology([.. _ports], pairs));
+        _handler = new PairFrameHandler(_source, learnAgeing: _options.LearnAgeing);
+        _engine = new ForwardingEngine(_xsk, _handler, _options.Engine ?? new EngineOptions { Log = m => Log.Warn("engine", m) });
+        _flooder = new GroupFrameFlooder(_source);
+        WatchCarrier();
         _engine.Start();
         _flooder.Start();
-        Log.Info("runtime", "forwarding", ("ports", ports.Length), ("pairs", pairs.Length));
+        Log.Info("runtime", "forwarding", ("ports", _ports.Count), ("pairs", pairs.Length));
     }
 
-    /// <summary>Every UMEM frame holds the kernel's XDP headroom (256), the pairs' headroom, the largest frame a
-    /// tenant can send (MTU + Ethernet header + one VLAN tag) and the pairs' tailroom; refuse a config that does not fit.</summary>
-    private void CheckFrameRoom(int headroom)
+    /// <summary>The UMEMs' headroom: the pairs' largest (rounded up to 64), and room for later pairs — up to
+    /// <see cref="MaxReservedHeadroom"/> bytes when the config's largest frame leaves that much.</summary>
+    private static int ReservedHeadroom(ApplianceConfig config)
     {
-        const int XdpPacketHeadroom = 256, FrameSize = 4096;
-        int mtu = Config.Pairs.Count == 0 ? 1500 : Config.Pairs.Max(p => p.Tenant.Mtu);
-        int tailroom = Config.Pairs.Count == 0 ? 0 : Config.Pairs.Max(p => p.Tailroom);
-        int needed = XdpPacketHeadroom + ((headroom + 63) & ~63) + mtu + 18 + tailroom;
+        int configured = (config.Pairs.Count == 0 ? 0 : config.Pairs.Max(p => p.Headroom) + 63) & ~63;
+        int spare = (FrameSize - XdpPacketHeadroom - LargestFrame(config) - LargestTailroom(config)) & ~63;
+        return Math.Max(configured, Math.Min(MaxReservedHeadroom, spare));
+    }
+
+    private static int LargestFrame(ApplianceConfig config) => (config.Pairs.Count == 0 ? 1500 : config.Pairs.Max(p => p.Tenant.Mtu)) + 18;
+    private static int LargestTailroom(ApplianceConfig config) => config.Pairs.Count == 0 ? 0 : config.Pairs.Max(p => p.Tailroom);
+
+    /// <summary>Every UMEM frame holds the kernel's XDP headroom (256), the reserved headroom, the largest frame a
+    /// tenant can send (MTU + Ethernet header + one VLAN tag) and the pairs' tailroom; refuse a config that does not fit.</summary>
+    private static void CheckFrameRoom(ApplianceConfig config, int reserved)
+    {
+        foreach (var p in config.Pairs)
+            if (p.Headroom > reserved)
+                throw new RuntimeSetupException($"pair '{p.Name}': headroom {p.Headroom} is more than the {reserved} bytes the running frames were " +
+                    "set up with at start; restart the appliance for a larger headroom");
+        int needed = XdpPacketHeadroom + reserved + LargestFrame(config) + LargestTailroom(config);
         if (needed > FrameSize)
-            throw new RuntimeSetupException($"frames need {needed} bytes (256 XDP headroom + headroom {headroom} + MTU {mtu} + 18 + tailroom {tailroom}) " +
+            throw new RuntimeSetupException($"frames need {needed} bytes (256 XDP headroom + headroom {reserved} + MTU {LargestFrame(config) - 18} + 18 + tailroom {LargestTailroom(config)}) " +
                 $"but an AF_XDP frame holds {FrameSize}; lower a tenant's MTU or the pairs' headroom/tailroom");
     }
 
@@ -141,36 +184,54 @@ public sealed class ApplianceRuntime : IDisposable
         return _links.Get(pc.Name);
     }
 
+    /// <summary>Makes the pair's veth with <see cref="PairLinks.Provision"/> (the one way to make a pair), then the
+    /// tenant's loopback up, its addresses, and no IPv6 on the primary end. On failure nothing of it is left.</summary>
     private PairRuntime CreatePair(int index, PairConfig pc, int uplink)
     {
         var t = pc.Tenant;
         if (_links!.TryGet(pc.Name) is not null)
             throw new RuntimeSetupException($"pair '{pc.Name}': an interface called {pc.Name} already exists here; " +
                 "the primary end takes the pair's name (delete it, or rename the pair)");
-        if (NetworkNamespace.Exists(t.Netns)) _owned!.WatchNamespace(t.Netns);
-        else _owned!.CreateNamespace(t.Netns);
-        _owned.CreateVethPair(pc.Name, t.Interface, t.Netns, t.Mtu);
-        var pair = new PairRuntime(index, pc, uplink);
-        using (var inside = new LinkManager(t.Netns))
+        var links = PairLinks.Provision(_owned!, new PairLinkSpec(pc.Name, t.Netns, t.Interface)
         {
-            if (t.Mac is { } mac) inside.SetMac(t.Interface, new PhysicalAddress(mac.GetBytes()));
-            new LinkEthtool(inside).DisableTxChecksum(t.Interface);
-            inside.SetUp("lo", true);
-            inside.SetUp(t.Interface, true);
-            var addresses = new LinkAddresses(inside);
-            foreach (var a in t.Addresses) addresses.Add(t.Interface, a.Address, a.PrefixLength);
-            var tenant = inside.Get(t.Interface);
-            pair.TenantIfindex = tenant.Index;
-            pair.TenantMac = MacAddress.Read(tenant.Mac!.GetAddressBytes());
+            CreateNamespace = true,
+            TenantMac = t.Mac is { } mac ? new PhysicalAddress(mac.GetBytes()) : null,
+            Mtu = t.Mtu,
+        });
+        var pair = new PairRuntime(index, pc, uplink);
+        try
+        {
+            using (var inside = new LinkManager(t.Netns))
+            {
+                inside.SetUp("lo", true);
+                var addresses = new LinkAddresses(inside);
+                foreach (var a in t.Addresses) addresses.Add(t.Interface, a.Address, a.PrefixLength);
+            }
+            DisableIpv6(pc.Name);
         }
-        DisableIpv6(pc.Name);
-        _links.SetUp(pc.Name, true);
-        var primary = _links.Get(pc.Name);
-        pair.PrimaryIfindex = primary.Index;
-        pair.PrimaryMac = MacAddress.Read(primary.Mac!.GetAddressBytes());
+        catch
+        {
+            DeletePairLinks(pc, links.NamespaceCreated);
+            throw;
+        }
+        pair.TenantIfindex = links.Tenant.Index;
+        pair.TenantMac = MacAddress.Read(links.Tenant.Mac!.GetAddressBytes());
+        pair.PrimaryIfindex = links.Primary.Index;
+        pair.PrimaryMac = MacAddress.Read(links.Primary.Mac!.GetAddressBytes());
+        pair.NamespaceCreated = links.NamespaceCreated;
         Log.Info("runtime", "pair created", ("pair", pc.Name), ("tenant", $"{t.Netns}/{t.Interface}"), ("mac", pair.TenantMac),
             ("uplink", pc.Uplink));
         return pair;
+    }
+
+    /// <summary>Deletes what <see cref="CreatePair"/> made: the veth (both ends) and the namespace when it was
+    /// created for this pair and no other running pair lives there.</summary>
+    private void DeletePairLinks(PairConfig pc, bool namespaceCreated)
+    {
+        if (pc.PrimaryInterface is not null) return;
+        _owned!.DeleteLink(pc.Name);
+        if (namespaceCreated && !_pairs.Any(p => p.Config.Tenant.Netns == pc.Tenant.Netns && p.Config.Name != pc.Name))
+            _owned.DeleteNamespace(pc.Tenant.Netns);
     }
 
     /// <summary>Takes over an existing veth (config primaryInterface): the primary end by its name here, the tenant's
@@ -214,47 +275,105 @@ public sealed class ApplianceRuntime : IDisposable
         catch (IOException e) { Log.Warn("runtime", "could not disable IPv6 on the primary end", ("if", name), ("error", e.Message)); }
     }
 
+    private static PairSideConfig SideConfig(PairConfig pc, PairSideKind kind) => kind == PairSideKind.Primary ? pc.Primary : pc.Peer;
+
     /// <summary>The port's only XDP program: claimed MACs and the socket registered before it attaches, so group and
     /// unclaimed frames never reach AF_XDP.</summary>
-    private PortRuntime ClaimPortSteering(int i, LinkInfo link, PairRuntime[] pairs, XskPortSet xsk, XdpModePreference xdpMode,
-        IReadOnlyList<MacAddress> boardMacs)
+    private PortRuntime ClaimPortSteering(int index, PortConfig pc, LinkInfo link, XskPort socket, IReadOnlyList<PairRuntime> pairs,
+        IEnumerable<MacAddress> boardMacs)
     {
-        var pc = Config.Ports[i];
-        var socket = xsk.Ports[i];
         var steering = ClaimedMacSteering.Create(pc.Name, link.Index, pc.Unclaimed == UnclaimedPolicy.Drop);
-        _cleanup.Add(steering);
-        steering.Register(socket.Queue, socket.Socket.Fd);
-        var l2 = pairs.Where(p => p.UplinkPort == i && p.Config.Mode == PairMode.L2).Select(p => p.Index).ToArray();
-        var configured = new Dictionary<int, MacAddress>();
-        foreach (int p in l2)
+        try
         {
-            configured[p] = pairs[p].TenantMac;
-            steering.Claim(pairs[p].TenantMac);
+            steering.Register(socket.Queue, socket.Socket.Fd);
+            var l2 = pairs.Where(p => p.UplinkPort == index && p.Config.Mode == PairMode.L2).ToArray();
+            var configured = new Dictionary<int, MacAddress>();
+            foreach (var p in l2)
+            {
+                configured[p.Index] = p.TenantMac;
+                steering.Claim(p.TenantMac);
+            }
+            steering.AttachLink(_options.XdpMode);
+            Log.Info("runtime", "port claimed", ("port", pc.Name), ("xdp", steering.Mode.ToString().ToLowerInvariant()), ("pairs", l2.Length),
+                ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));
+            var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
+            var indices = l2.Select(p => p.Index).ToArray();
+            var classifier = PortRuntime.BuildClassifier(index, pairs, boardMacs.Append(mac));
+            return new PortRuntime(index, pc, link.Index, mac, indices, classifier) { Steering = steering, Socket = socket };
         }
-        steering.AttachLink(xdpMode);
-        var mode = steering.Mode;
-        var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
-        Log.Info("runtime", "port claimed", ("port", pc.Name), ("xdp", mode.ToString().ToLowerInvariant()), ("pairs", l2.Length),
-            ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));
-        return new PortRuntime(i, pc, link.Index, mac, l2, PortRuntime.BuildClassifier(l2, pairs, configured, boardMacs)) { Steering = steering };
+        catch
+        {
+            steering.Dispose();
+            throw;
+        }
     }
 
-    private void WatchCarrier(PairRuntime[] pairs)
+    private void WatchCarrier()
     {
-        var byName = pairs.ToDictionary(p => p.PrimaryName, StringComparer.Ordinal);
+        foreach (var p in _pairs) _carrierByName[p.PrimaryName] = p;
         _watcher = new LinkWatcher(e =>
         {
-            if (!byName.TryGetValue(e.Link.Name, out var pair)) return;
+            if (!_carrierByName.TryGetValue(e.Link.Name, out var pair)) return;
             bool up = e.Kind != LinkEventKind.Deleted && e.Link.Carrier && e.Link.IsUp;
             if (up == pair.CarrierUp) return;
             pair.CarrierUp = up;
             Log.Info("runtime", up ? "pair carrier up" : "pair carrier down", ("pair", pair.Name));
-        }, names: byName.Keys);
-        foreach (var p in pairs)
+        });
+        foreach (var p in _pairs) ReadCarrier(p);
+    }
+
+    private void ReadCarrier(PairRuntime pair)
+    {
+        var link = _links!.Get(pair.PrimaryName);
+        pair.CarrierUp = link.Carrier && link.IsUp;
+    }
+
+    /// <summary>Publishes the current ports and pairs as the new <see cref="RuntimeTopology"/>, on the forwarding
+    /// worker between two batches: <paramref name="mutate"/> runs there first (a pair's uplink, policy, scrub), each
+    /// port's classifier is rebuilt for its pairs (learned MACs of pairs that stay are kept) and its steering claims
+    /// and releases MACs to match. A flooder listening on the wrong ports is replaced afterwards.</summary>
+    private void PublishTopology(Action? mutate = null)
+    {
+        void Swap()
         {
-            var link = _links!.Get(p.PrimaryName);
-            p.CarrierUp = link.Carrier && link.IsUp;
+            mutate?.Invoke();
+            var old = _source!.Current;
+            var next = new RuntimeTopology([.. _ports], [.. _pairs]);
+            var boardMacs = next.Ports.Select(p => p.Mac).ToList();
+            foreach (var port in next.Ports)
+            {
+                var released = new List<MacAddress>();
+                port.Classifier = PortRuntime.BuildClassifier(port.Index, next.Pairs, boardMacs, port.Classifier,
+                    i => i < old.EnginePortCount && old.PairByEnginePort[i] is { } o && i < next.EnginePortCount
+                         && ReferenceEquals(next.PairByEnginePort[i], o) && o.UplinkPort == port.Index, released);
+                port.L2Pairs = [.. port.Classifier.FloodTargets];
+                foreach (var mac in released) port.Steering?.Release(mac);
+                foreach (var pair in next.Pairs)
+                    if (pair.UplinkPort == port.Index && pair.Config.Mode == PairMode.L2 && !pair.TenantMac.IsZero) port.Steering?.Claim(pair.TenantMac);
+            }
+            _source.Current = next;
         }
+        if (_engine is null) Swap();
+        else _engine.RunBetweenBatches(Swap);
+        RefreshFlooder();
+    }
+
+    private void RefreshFlooder()
+    {
+        if (_flooder is null) return;
+        var want = Topology.Ports.Where(p => p.L2Pairs.Length > 0).Select(p => p.Name);
+        if (want.SequenceEqual(_flooder.ListensOn)) return;
+        _flooder.Dispose();
+        _flooder = null;
+        _flooder = new GroupFrameFlooder(_source!);
+        _flooder.Start();
+    }
+
+    private int FreeIndex()
+    {
+        for (int i = 0; i < MaxEnginePorts; i++)
+            if (!_indices.Contains(i)) return i;
+        throw new RuntimeSetupException($"all {MaxEnginePorts} AF_XDP sockets are in use (ports + pairs); remove a pair first");
     }
 
     /// <summary>Finds a pair by name (control socket).</summary>
@@ -276,7 +395,9 @@ public sealed class ApplianceRuntime : IDisposable
         Try(() => _flooder?.Dispose());
         Try(() => _watcher?.Dispose());
         Try(() => _engine?.Dispose());
+        if (_engine is null) Try(() => _xsk?.Dispose());
         Try(() => _handler?.Dispose());
+        foreach (var p in _ports) Try(() => p.Steering?.Dispose());
         foreach (var d in _cleanup) Try(d.Dispose);
         Try(() => _owned?.Dispose());
         Try(() => _links?.Dispose());

@@ -86,30 +86,31 @@ public sealed class ClaimedMacSteering : IDisposable
     public int TryClaim(MacAddress mac)
     {
         Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
-        Key(mac, key);
+        WriteKey(key, mac);
         Span<byte> value = stackalloc byte[4];
         value.Clear();
         return BpfSyscall.TryUpdateElem(_claimedFd, key, value);
-    }
-
-    /// <summary>Gives a MAC back to the kernel path (a learned MAC aged out); false when it was not claimed.</summary>
-    public bool Unclaim(MacAddress mac)
-    {
-        Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
-        Key(mac, key);
-        return BpfSyscall.DeleteElem(_claimedFd, key);
     }
 
     /// <summary>Whether frames to <paramref name="mac"/> are steered to AF_XDP (diagnostics and tests).</summary>
     public bool IsClaimed(MacAddress mac)
     {
         Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
-        Key(mac, key);
+        WriteKey(key, mac);
         Span<byte> value = stackalloc byte[4];
         return BpfSyscall.LookupElem(_claimedFd, key, value);
     }
 
-    private static void Key(MacAddress mac, Span<byte> key)
+    /// <summary>Releases a claimed MAC (its pair left the port, or a learned MAC aged out): its frames go the
+    /// unclaimed way again.</summary>
+    public void Release(MacAddress mac)
+    {
+        Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
+        WriteKey(key, mac);
+        BpfSyscall.DeleteElem(_claimedFd, key);
+    }
+
+    private static void WriteKey(Span<byte> key, MacAddress mac)
     {
         key.Clear();
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(key, (ushort)(mac.Value >> 32));

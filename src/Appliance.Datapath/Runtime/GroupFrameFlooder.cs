@@ -15,8 +15,8 @@ public sealed class GroupFrameFlooder : IDisposable
 {
     private const int Headroom = 256, BufferSize = 16 * 1024, Batch = 64;
 
-    private readonly RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
+    private RuntimeTopology _topology;
     private readonly (GroupFrameSocket Socket, PortRuntime Port)[] _receivers;
     private readonly GroupFrameSocket _transmitter;
     private readonly int _wakeFd;
@@ -32,8 +32,13 @@ public sealed class GroupFrameFlooder : IDisposable
 
     public Exception? Failure { get; private set; }
 
-    public GroupFrameFlooder(RuntimeTopology topology)
+    /// <summary>The ports it listens on: those that had L2 pairs when it was made (the runtime makes a new flooder
+    /// when that set changes).</summary>
+    public IReadOnlyList<string> ListensOn => _receivers.Select(r => r.Port.Name).ToArray();
+
+    public GroupFrameFlooder(TopologySource source)
     {
+        var topology = source.Current;
         _topology = topology;
         var receivers = new List<(GroupFrameSocket, PortRuntime)>();
         try
@@ -51,7 +56,7 @@ public sealed class GroupFrameFlooder : IDisposable
             throw;
         }
         _receivers = [.. receivers];
-        _pipeline = new NetkitPipeline(topology, worker: 1);
+        _pipeline = new NetkitPipeline(source, worker: 1);
         _thread = new Thread(Run) { IsBackground = true, Name = "group-flooder" };
     }
 
@@ -85,7 +90,10 @@ public sealed class GroupFrameFlooder : IDisposable
             if (length == 0) return;
             _receivedCount++;
             if (length < 14 || (_received[0] & 1) == 0) continue;
-            foreach (int pair in port.L2Pairs) Flood(port, _topology.Pairs[pair], length);
+            _topology = _pipeline.BeginBatch();
+            var byEngine = _topology.PairByEnginePort;
+            foreach (int pair in port.L2Pairs)
+                if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);
         }
     }
 

@@ -27,7 +27,8 @@ public sealed class NetkitPipeline : IDisposable
     public const int MaxRedirects = 8;
     private const ulong BpfFIngress = 1;
 
-    private readonly RuntimeTopology _topology;
+    private readonly TopologySource _source;
+    private RuntimeTopology _topology;
     private readonly int _worker;
     private readonly BpfVm _vm;
     private readonly RateLimited _faultLog = new(5, TimeSpan.FromSeconds(5));
@@ -36,15 +37,14 @@ public sealed class NetkitPipeline : IDisposable
     private bool _faulted;
     private uint _redirectIfindex;
     private ulong _redirectFlags;
-    private readonly RuntimeProgram[][] _primaryChains;
-    private readonly RuntimeProgram[][] _peerChains;
+    private RuntimeProgram[][] _primaryChains = [];
+    private RuntimeProgram[][] _peerChains = [];
 
-    public NetkitPipeline(RuntimeTopology topology, int worker, BpfVmOptions? vmOptions = null)
+    public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null)
     {
-        _topology = topology;
+        _source = topology;
+        _topology = topology.Current;
         _worker = worker;
-        _primaryChains = new RuntimeProgram[topology.Pairs.Length][];
-        _peerChains = new RuntimeProgram[topology.Pairs.Length][];
         BeginBatch();
         _vm = new BpfVm(vmOptions ?? new BpfVmOptions
         {
@@ -53,16 +53,26 @@ public sealed class NetkitPipeline : IDisposable
         });
     }
 
-    /// <summary>Reads every pair side's chain once (one reference each, no allocation): the frames until the next
-    /// call run these chains even if a chain changes meanwhile, so a change swaps in between two batches (SPEC §4).</summary>
-    public void BeginBatch()
+    /// <summary>Reads the topology and every pair side's chain once (one reference each, no allocation unless the
+    /// topology grew): the frames until the next call run these even if they change meanwhile, so a change swaps in
+    /// between two batches (SPEC §4).</summary>
+    public RuntimeTopology BeginBatch()
     {
-        var pairs = _topology.Pairs;
+        var topology = _source.Current;
+        _topology = topology;
+        if (_primaryChains.Length < topology.EnginePortCount)
+        {
+            _primaryChains = new RuntimeProgram[topology.EnginePortCount][];
+            _peerChains = new RuntimeProgram[topology.EnginePortCount][];
+        }
+        var pairs = topology.Pairs;
         for (int i = 0; i < pairs.Length; i++)
         {
-            _primaryChains[i] = pairs[i].Primary.Chain.Programs;
-            _peerChains[i] = pairs[i].Peer.Chain.Programs;
+            var p = pairs[i];
+            _primaryChains[p.Index] = p.Primary.Chain.Programs;
+            _peerChains[p.Index] = p.Peer.Chain.Programs;
         }
+        return topology;
     }
 
     /// <summary>The frame being processed: its bytes, offsets and metadata after the chains ran.</summary>
@@ -181,7 +191,7 @@ public sealed class NetkitPipeline : IDisposable
         if (_topology.TryPairPrimary(_redirectIfindex, out int target))
         {
             if (hops + 1 > MaxRedirects) return DropOn(from, PairDropReason.RedirectLoop);
-            return IntoPair(_topology.Pairs[target], hops + 1);
+            return IntoPair(_topology.PairByEnginePort[target]!, hops + 1);
         }
         return DropOn(from, PairDropReason.NoTarget);
     }

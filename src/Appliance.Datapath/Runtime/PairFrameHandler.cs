@@ -15,14 +15,15 @@ namespace Appliance.Datapath.Runtime;
 /// tag written into the bytes). Pair drops are counted on the pair side by reason and on the ingress port as
 /// Policy. Learning is bounded (<see cref="L2Classifier"/>): a refused learn is counted on the pair and the frame
 /// still goes out; a frame with a group or zero source is dropped (InvalidSource); a claim the kernel refuses is
-/// counted and logged rate-limited, never thrown. Learned MACs unseen for the ageing time are forgotten and unclaimed
-/// on the health tick.</summary>
+/// counted and logged rate-limited, never thrown. Learned MACs unseen for the ageing time are forgotten and released
+/// from the port's steering on the health tick.</summary>
 public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
 {
     /// <summary>How long a learned MAC stays without a frame from it: 300 s, a Linux bridge's default ageing_time.</summary>
     public static readonly TimeSpan DefaultLearnAgeing = TimeSpan.FromSeconds(300);
 
-    private readonly RuntimeTopology _topology;
+    private readonly TopologySource _source;
+    private RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
     private readonly long _ageingTicks, _ageEveryTicks;
     private long _nextAge;
@@ -30,39 +31,42 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
 
     /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
     /// <param name="learnAgeing">How long a learned MAC lives unseen (<see cref="DefaultLearnAgeing"/> when null).</param>
-    public PairFrameHandler(RuntimeTopology topology, BpfVmOptions? vmOptions = null, TimeSpan? learnAgeing = null)
+    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, TimeSpan? learnAgeing = null)
     {
-        _topology = topology;
+        _source = topology;
+        _topology = topology.Current;
         _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
         // Scan for aged entries ten times per ageing time (at most once a second): a MAC lives ageing..1.1 × ageing.
         _ageEveryTicks = Math.Min(_ageingTicks / 10, Stopwatch.Frequency);
         long now = Stopwatch.GetTimestamp();
-        foreach (var p in topology.Ports) p.Classifier.SetClock(now);
+        foreach (var p in _topology.Ports) p.Classifier.SetClock(now);
         _nextAge = now + _ageEveryTicks;
     }
 
-    /// <summary>Health tick (worker thread): the classifiers' clock, and ageing of learned MACs.</summary>
+    /// <summary>Health tick (worker thread, between batches): the classifiers' clock, and ageing of learned MACs.</summary>
     public void Tick(long nowTicks)
     {
-        foreach (var port in _topology.Ports) port.Classifier.SetClock(nowTicks);
+        var topology = _source.Current;
+        foreach (var port in topology.Ports) port.Classifier.SetClock(nowTicks);
         if (nowTicks < _nextAge) return;
         _nextAge = nowTicks + _ageEveryTicks;
-        foreach (var port in _topology.Ports)
+        foreach (var port in topology.Ports)
         {
             foreach (var aged in port.Classifier.Age(nowTicks - _ageingTicks))
             {
-                _topology.Pairs[aged.Pair].Learning.AgedField++;
+                var pair = (uint)aged.Pair < (uint)topology.EnginePortCount ? topology.PairByEnginePort[aged.Pair] : null;
+                if (pair is not null) pair.Learning.AgedField++;
                 try
                 {
-                    port.Steering?.Unclaim(aged.Mac);
+                    port.Steering?.Release(aged.Mac);
                 }
                 catch (Interop.PlatformException e)
                 {
-                    _topology.Pairs[aged.Pair].Learning.ClaimErrorsField++;
+                    if (pair is not null) pair.Learning.ClaimErrorsField++;
                     if (_learnLog.TryEnter(out long suppressed))
-                        Log.Warn("learning", "could not unclaim an aged MAC", ("port", port.Name), ("mac", aged.Mac), ("error", e.Message),
+                        Log.Warn("learning", "could not release an aged MAC", ("port", port.Name), ("mac", aged.Mac), ("error", e.Message),
                             ("suppressed", suppressed));
                 }
             }
@@ -72,8 +76,8 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     /// <summary>The pipeline of this handler: how the last frame was decided (<see cref="NetkitPipeline.Decision"/>).</summary>
     public NetkitPipeline Pipeline => _pipeline;
 
-    /// <summary>Snapshots every side's chain: the whole batch runs the chains as they were now.</summary>
-    public void BeginBatch() => _pipeline.BeginBatch();
+    /// <summary>Snapshots the topology and every side's chain: the whole batch runs them as they were now.</summary>
+    public void BeginBatch() => _topology = _pipeline.BeginBatch();
 
     public FrameVerdict Decide(ref FrameView frame)
     {
@@ -83,18 +87,18 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         var pair = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PairByEnginePort[ingress] : null;
         if (pair is null)
         {
-            if ((uint)ingress >= (uint)_topology.Ports.Length) return FrameVerdict.Drop(DropReason.NoTarget);
-            var port = _topology.Ports[ingress];
+            var port = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PortByEnginePort[ingress] : null;
+            if (port is null) return FrameVerdict.Drop(DropReason.NoTarget);
             if (port.Classifier.Classify(frame.Data, out int owner) != ClassifyKind.Pair)
             {
                 port.UnclaimedField++;
                 return port.Config.Unclaimed == UnclaimedPolicy.Kernel ? FrameVerdict.Kernel : FrameVerdict.Drop(DropReason.Policy);
             }
-            d = _pipeline.IntoPair(_topology.Pairs[owner]);
+            d = _pipeline.IntoPair(_topology.PairByEnginePort[owner]!);
         }
         else
         {
-            var uplink = _topology.Ports[pair.UplinkPort];
+            var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
             var learn = uplink.Classifier.Learn(pair.Index, frame.Data);
             if (learn != LearnResult.Known && !Learned(learn, uplink, pair, frame.Data)) return FrameVerdict.Drop(DropReason.InvalidSource);
             d = _pipeline.FromTenant(pair);

@@ -7,6 +7,7 @@ namespace Appliance.Datapath.Runtime;
 /// (named after the pair) the appliance drives through AF_XDP, with both sides' chains and counters.</summary>
 public sealed class PairRuntime
 {
+    /// <param name="index">The engine port index of its primary end's socket: its index everywhere.</param>
     internal PairRuntime(int index, PairConfig config, int uplinkPort)
     {
         Index = index;
@@ -16,11 +17,14 @@ public sealed class PairRuntime
         Peer = new PairSide(PairSideKind.Peer, config.Peer);
     }
 
+    /// <summary>The engine port index of the primary end's socket; the pair's index in classifiers, flood lists and
+    /// chains. Stable while the pair exists.</summary>
     public int Index { get; }
     public string Name => Config.Name;
-    public PairConfig Config { get; }
-    /// <summary>Index of the uplink among the runtime's ports (= its engine port index).</summary>
-    public int UplinkPort { get; }
+    /// <summary>Its part of the running config (replaced when a reload changes the pair in place).</summary>
+    public PairConfig Config { get; internal set; }
+    /// <summary>The uplink's engine port index (changed by a reload, between batches).</summary>
+    public int UplinkPort { get; internal set; }
     public PairSide Primary { get; }
     public PairSide Peer { get; }
     /// <summary>Source-MAC learning on the uplink for this pair's tenant.</summary>
@@ -33,11 +37,13 @@ public sealed class PairRuntime
     public bool Adopted => Config.PrimaryInterface is not null;
     public int PrimaryIfindex { get; internal set; }
     public MacAddress PrimaryMac { get; internal set; }
-    /// <summary>Engine port index of the primary end's AF_XDP socket.</summary>
-    public int PrimaryPort { get; internal set; } = -1;
+    /// <summary>Engine port index of the primary end's AF_XDP socket (= <see cref="Index"/>).</summary>
+    public int PrimaryPort => Index;
     /// <summary>The tenant's interface index inside its namespace (what a primary program sees as ctx->ifindex).</summary>
     public int TenantIfindex { get; internal set; }
     public MacAddress TenantMac { get; internal set; }
+    /// <summary>The tenant namespace was created for this pair (deleted with it).</summary>
+    internal bool NamespaceCreated { get; set; }
 
     /// <summary>Both ends up (the veth's carrier): the pair forwards only then. Written by the link watcher.</summary>
     public bool CarrierUp

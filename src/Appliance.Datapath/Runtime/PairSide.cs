@@ -12,12 +12,13 @@ public enum PairSideKind
 }
 
 /// <summary>One side of a running pair: its default policy and scrub mode from the config, its live program chain
-/// (bpf_mprog rules, changed over the control socket) and its counters.</summary>
+/// (bpf_mprog rules, changed over the control socket) and its counters. Policy and scrub change with a reload
+/// (written on the forwarding worker between batches).</summary>
 public sealed class PairSide(PairSideKind kind, PairSideConfig config)
 {
     public PairSideKind Kind { get; } = kind;
-    public SidePolicy Policy { get; } = config.Policy;
-    public ScrubMode Scrub { get; } = config.Scrub;
+    public SidePolicy Policy { get; internal set; } = config.Policy;
+    public ScrubMode Scrub { get; internal set; } = config.Scrub;
     public ProgramChain<RuntimeProgram> Chain { get; } = new();
     public SideCounters Counters { get; } = new();
 }

@@ -17,25 +17,38 @@ public sealed class PortRuntime
         Classifier = classifier;
     }
 
-    /// <summary>The classifier of port <paramref name="port"/>: its L2 pairs with their configured MACs and learn
-    /// limits; reserved (never learned) are <paramref name="boardMacs"/> (the board's ports and pair ends) and every
-    /// tenant's own MAC.</summary>
-    internal static L2Classifier BuildClassifier(int[] l2, PairRuntime[] pairs, IReadOnlyDictionary<int, MacAddress> configured,
-        IEnumerable<MacAddress> boardMacs) =>
-        new(l2, configured, l2.ToDictionary(p => p, p => pairs[p].Config.LearnLimit),
-            boardMacs.Concat(pairs.Select(p => p.PrimaryMac)).Concat(pairs.Select(p => p.TenantMac)).Where(m => !m.IsZero));
+    /// <summary>The classifier of port <paramref name="port"/> for <paramref name="pairs"/> (all of them; those whose
+    /// uplink it is are its L2 pairs, with their tenant MACs and learn limits). Never learned (reserved):
+    /// <paramref name="boardMacs"/> (the board's ports), every pair's primary end and every tenant's own MAC. With
+    /// <paramref name="carryFrom"/>, what it learned for pairs <paramref name="keep"/> says stay is carried over and
+    /// the MACs it drops are added to <paramref name="released"/>.</summary>
+    internal static L2Classifier BuildClassifier(int port, IReadOnlyList<PairRuntime> pairs, IEnumerable<MacAddress> boardMacs,
+        L2Classifier? carryFrom = null, Func<int, bool>? keep = null, List<MacAddress>? released = null)
+    {
+        var l2 = pairs.Where(p => p.UplinkPort == port && p.Config.Mode == PairMode.L2).ToArray();
+        int[] indices = [.. l2.Select(p => p.Index)];
+        var configured = l2.Where(p => !p.TenantMac.IsZero).ToDictionary(p => p.Index, p => p.TenantMac);
+        var limits = l2.ToDictionary(p => p.Index, p => p.Config.LearnLimit);
+        var reserved = boardMacs.Concat(pairs.Select(p => p.PrimaryMac)).Concat(pairs.Select(p => p.TenantMac)).Where(m => !m.IsZero).ToList();
+        return carryFrom is null
+            ? new L2Classifier(indices, configured, limits, reserved)
+            : carryFrom.CarryOver(indices, configured, limits, reserved, keep ?? (_ => false), released ?? []);
+    }
 
     public int Index { get; }
     public string Name => Config.Name;
-    public PortConfig Config { get; }
+    /// <summary>Its part of the running config (replaced when a reload changes the port).</summary>
+    public PortConfig Config { get; internal set; }
     public int Ifindex { get; }
     public MacAddress Mac { get; }
     /// <summary>Indices of the L2 pairs whose uplink this is (flood targets, config order).</summary>
-    public int[] L2Pairs { get; }
-    /// <summary>Touched only by the forwarding worker (lookups and learning).</summary>
-    public L2Classifier Classifier { get; }
+    public int[] L2Pairs { get; internal set; }
+    /// <summary>Touched only by the forwarding worker (lookups and learning; replaced by it when pairs come and go).</summary>
+    public L2Classifier Classifier { get; internal set; }
     /// <summary>The port's XDP program and its claimed-MAC map.</summary>
     public ClaimedMacSteering? Steering { get; internal set; }
+    /// <summary>Its AF_XDP socket (engine port <see cref="Index"/>).</summary>
+    internal Xsk.XskPort? Socket { get; set; }
     /// <summary>Group frames copied to this port's L2 pairs by the flooder.</summary>
     public long Flooded => Volatile.Read(ref FloodedField);
     /// <summary>Unicast frames that reached AF_XDP but matched no pair (e.g. a MAC forgotten meanwhile).</summary>

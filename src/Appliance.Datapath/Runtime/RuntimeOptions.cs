@@ -17,4 +17,6 @@ public sealed record RuntimeOptions
     /// <summary>How long a learned source MAC stays claimed without a frame from it (null: 300 s, see
     /// <see cref="PairFrameHandler.DefaultLearnAgeing"/>).</summary>
     public TimeSpan? LearnAgeing { get; init; }
+    /// <summary>Called before each reconcile step is applied (tests inject a failure by throwing here).</summary>
+    public Action<Reconcile.PlanStep>? BeforeStep { get; init; }
 }

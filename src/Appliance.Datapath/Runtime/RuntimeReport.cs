@@ -22,7 +22,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "STATE");
         foreach (var p in T.Ports)
             ports.Row(p.Name, p.Ifindex, p.Steering?.Mode.ToString().ToLowerInvariant() ?? "-", p.Config.Unclaimed.ToString().ToLowerInvariant(),
-                p.L2Pairs.Length, runtime.Engine.Ports[p.Index].IsDown ? "down" : "up");
+                p.L2Pairs.Length, runtime.Engine.PortAt(p.Index).IsDown ? "down" : "up");
         sb.Append('\n').Append(ports);
         var pairs = new TextTable("PAIR", "TENANT", "MAC", "UPLINK", "CARRIER", "PRIMARY", "PEER");
         foreach (var p in T.Pairs)
@@ -63,12 +63,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var ports = new TextTable("PORT", "RX", "RX BYTES", "FWD", "TX", "TX BYTES", "DROPS", "UNCLAIMED", "FLOODED");
         foreach (var p in T.Ports)
         {
-            var c = runtime.Engine.Ports[p.Index].Counters;
+            var c = runtime.Engine.PortAt(p.Index).Counters;
             ports.Row(p.Name, c.RxPackets, c.RxBytes, c.Forwarded, c.TxPackets, c.TxBytes, EngineDrops(c), p.Unclaimed, p.Flooded);
         }
         foreach (var p in T.Pairs)
         {
-            var c = runtime.Engine.Ports[p.PrimaryPort].Counters;
+            var c = runtime.Engine.PortAt(p.PrimaryPort).Counters;
             ports.Row(p.Name + " (primary end)", c.RxPackets, c.RxBytes, c.Forwarded, c.TxPackets, c.TxBytes, EngineDrops(c), "-", "-");
         }
         sb.Append(ports);
@@ -83,12 +83,15 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         foreach (var p in T.Pairs)
         {
             var l = p.Learning;
-            learning.Row(p.Name, T.Ports[p.UplinkPort].Classifier.LearnedCount(p.Index), p.Config.LearnLimit, l.Learned, l.Aged, l.RefusedLimit,
-                l.RefusedReserved, l.RefusedOwned, l.ClaimErrors);
+            learning.Row(p.Name, LearnedNow(p), p.Config.LearnLimit, l.Learned, l.Aged, l.RefusedLimit, l.RefusedReserved, l.RefusedOwned, l.ClaimErrors);
         }
         sb.Append('\n').Append(sides).Append('\n').Append(learning).Append('\n').Append(Programs());
         return sb.ToString();
     }
+
+    /// <summary>MACs the pair has learned on its uplink now (read outside the worker: a snapshot).</summary>
+    private int LearnedNow(PairRuntime p) =>
+        (uint)p.UplinkPort < (uint)T.EnginePortCount && T.PortByEnginePort[p.UplinkPort] is { } port ? port.Classifier.LearnedCount(p.Index) : 0;
 
     private static string EngineDrops(PortCounters c)
     {
@@ -124,8 +127,8 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             w.WriteString("lastFault", runtime.Engine.LastFault);
             w.WriteEndObject();
             w.WriteStartArray("ports");
-            foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.Ports[p.Index].Counters, p);
-            foreach (var p in T.Pairs) WritePort(w, p.Name, "primary-end", runtime.Engine.Ports[p.PrimaryPort].Counters, null);
+            foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.PortAt(p.Index).Counters, p);
+            foreach (var p in T.Pairs) WritePort(w, p.Name, "primary-end", runtime.Engine.PortAt(p.PrimaryPort).Counters, null);
             w.WriteEndArray();
             w.WriteStartArray("pairs");
             foreach (var p in T.Pairs)
@@ -137,7 +140,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 WriteSide(w, "peer", p.Peer);
                 var l = p.Learning;
                 w.WriteStartObject("learning");
-                w.WriteNumber("learnedNow", T.Ports[p.UplinkPort].Classifier.LearnedCount(p.Index));
+                w.WriteNumber("learnedNow", LearnedNow(p));
                 w.WriteNumber("limit", p.Config.LearnLimit);
                 w.WriteNumber("learned", l.Learned);
                 w.WriteNumber("aged", l.Aged);

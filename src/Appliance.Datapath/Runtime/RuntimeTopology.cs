@@ -2,9 +2,11 @@ using System.Collections.Frozen;
 
 namespace Appliance.Datapath.Runtime;
 
-/// <summary>The appliance's fixed shape while it runs: ports first, then the pairs' primary ends, in engine port
-/// order; and which ifindex of the appliance's namespace a bpf_redirect may name (a port, or a pair's primary
-/// end). Read-only after construction, shared by all workers.</summary>
+/// <summary>The appliance's shape for a stretch of batches: its ports and pairs, each known by its engine port
+/// index (a port's socket, a pair's primary end's socket; the same index names it everywhere: classifier owners,
+/// flood lists, chains), and which ifindex of the appliance's namespace a bpf_redirect may name (a port, or a pair's
+/// primary end). Immutable: a config change builds a new one and the worker swaps it in between two batches
+/// (<see cref="TopologySource"/>); indices of untouched ports and pairs never change.</summary>
 public sealed class RuntimeTopology
 {
     private readonly FrozenDictionary<int, int> _portByIfindex;
@@ -16,23 +18,40 @@ public sealed class RuntimeTopology
         Pairs = pairs;
         _portByIfindex = ports.ToFrozenDictionary(p => p.Ifindex, p => p.Index);
         _pairByIfindex = pairs.ToFrozenDictionary(p => p.PrimaryIfindex, p => p.Index);
-        PairByEnginePort = new PairRuntime?[ports.Length + pairs.Length];
-        foreach (var p in pairs) PairByEnginePort[p.PrimaryPort] = p;
+        int count = Math.Max(ports.Length == 0 ? 0 : ports.Max(p => p.Index) + 1, pairs.Length == 0 ? 0 : pairs.Max(p => p.Index) + 1);
+        PairByEnginePort = new PairRuntime?[count];
+        PortByEnginePort = new PortRuntime?[count];
+        foreach (var p in pairs) PairByEnginePort[p.Index] = p;
+        foreach (var p in ports) PortByEnginePort[p.Index] = p;
     }
 
+    /// <summary>The ports in config order.</summary>
     public PortRuntime[] Ports { get; }
+    /// <summary>The pairs in config order.</summary>
     public PairRuntime[] Pairs { get; }
-    /// <summary>The pair whose primary end is engine port i (null for board ports).</summary>
+    /// <summary>The pair whose primary end is engine port i (null for board ports and free indices).</summary>
     public PairRuntime?[] PairByEnginePort { get; }
+    /// <summary>The board port that is engine port i (null for pairs' primary ends and free indices).</summary>
+    public PortRuntime?[] PortByEnginePort { get; }
     public int EnginePortCount => PairByEnginePort.Length;
 
     public bool TryPort(uint ifindex, out int port) => _portByIfindex.TryGetValue((int)ifindex, out port);
     public bool TryPairPrimary(uint ifindex, out int pair) => _pairByIfindex.TryGetValue((int)ifindex, out pair);
 
     /// <summary>ifindex of an engine port (where the flooder transmits with AF_PACKET).</summary>
-    public int IfindexOfEnginePort(int enginePort)
+    public int IfindexOfEnginePort(int enginePort) =>
+        PortByEnginePort[enginePort]?.Ifindex ?? PairByEnginePort[enginePort]!.PrimaryIfindex;
+}
+
+/// <summary>Where the datapath threads read the current <see cref="RuntimeTopology"/>: once per batch, so a batch
+/// runs entirely on one topology. The reconciler publishes a new one on the forwarding worker between batches.</summary>
+public sealed class TopologySource(RuntimeTopology initial)
+{
+    private RuntimeTopology _current = initial;
+
+    public RuntimeTopology Current
     {
-        if (enginePort < Ports.Length) return Ports[enginePort].Ifindex;
-        return PairByEnginePort[enginePort]!.PrimaryIfindex;
+        get => Volatile.Read(ref _current);
+        internal set => Volatile.Write(ref _current, value);
     }
 }

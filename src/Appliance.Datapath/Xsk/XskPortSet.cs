@@ -116,6 +116,53 @@ public sealed class XskPortSet : IDisposable
         return copyPort;
     }
 
+    /// <summary>Opens one more port while the set is in use (the shared copy-mode UMEM was sized at start, so this
+    /// port gets a UMEM of its own: a frame between it and another port is copied once). Touches nothing the
+    /// forwarding worker uses; hand the port to <see cref="Engine.ForwardingEngine.AddPort"/>, which adds it to the set.</summary>
+    public XskPort OpenSeparate(int index, XskPortSpec spec, XdpModePreference xdpMode = XdpModePreference.Auto,
+        IXdpNetlinkAttacher? netlinkFallback = null)
+    {
+        var steering = spec.AttachSteering ? XdpSteering.Attach(spec.InterfaceName, xdpMode, netlinkFallback) : null;
+        var own = NewUmem($"{spec.InterfaceName}-q{spec.Queue}-own", _options.FramesPerPort);
+        try
+        {
+            var port = XskPort.Create(index, spec with { ZeroCopy = ZeroCopyMode.Off }, own, null,
+                XskConstants.BindCopy | XskConstants.BindUseNeedWakeup, _options);
+            port.Steering = steering;
+            steering?.Register(spec.Queue, port.Socket.Fd);
+            _log(port.Describe());
+            return port;
+        }
+        catch
+        {
+            steering?.Dispose();
+            own.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Worker only: the set owns an added port (and its UMEM) from now on.</summary>
+    internal void Adopt(XskPort port)
+    {
+        _ports.Add(port);
+        if (!_umems.Contains(port.Umem)) _umems.Add(port.Umem);
+    }
+
+    /// <summary>Worker only, after the port was closed: its FILL and TX frames go back to the free stack (the
+    /// kernel released them when the socket closed), and a UMEM no live port uses any more is freed.</summary>
+    internal void Release(XskPort port, IReadOnlyList<XskPort> live)
+    {
+        _ports.Remove(port);
+        if (live.Any(p => ReferenceEquals(p.Umem, port.Umem)) || ReferenceEquals(port.Umem, _copyUmem))
+        {
+            port.Umem.Reclaim(port.Index, FrameState.Fill);
+            port.Umem.Reclaim(port.Index, FrameState.Tx);
+            return;
+        }
+        _umems.Remove(port.Umem);
+        port.Umem.Dispose();
+    }
+
     private Umem NewUmem(string name, uint frames) =>
         new(name, frames, _options.FrameSize, _options.Headroom) { CheckTransitions = _options.CheckFrameTransitions };
 

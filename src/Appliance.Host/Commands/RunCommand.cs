@@ -3,6 +3,7 @@ using Appliance.Datapath.Xdp;
 using Appliance.Host.Cli;
 using Appliance.Host.Init;
 using Appliance.Host.Leds;
+using Appliance.Host.Service;
 
 namespace Appliance.Host.Commands;
 
@@ -72,6 +73,7 @@ public static class RunCommand
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Cancel(stop); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Cancel(stop); });
+        using var notifier = ServiceNotifier.FromEnvironment();
         var state = new ApplianceState();
         var time = MonotonicTimeSource.Instance;
         using var lines = LedDriverChoices.Lines(ledDriver, time);
@@ -79,12 +81,13 @@ public static class RunCommand
         leds?.Start();
         try
         {
-            host.Run(new SupervisedRun(1, stop.Token, state, leds, reportStarted: () => { }));
+            host.Run(new SupervisedRun(1, stop.Token, state, leds, reportStarted: () => { }, notifier));
             return 0;
         }
         catch (Exception e)
         {
             state.RaiseFault("run", e.Message);
+            notifier?.Status($"failed: {e.Message}");
             log.WriteLine($"run: level=error msg=\"the appliance could not run: {e.Message}\"");
             return 1;
         }

@@ -3,6 +3,7 @@ using Appliance.Config;
 using Appliance.Datapath.Runtime;
 using Appliance.Host.Control;
 using Appliance.Host.Leds;
+using Appliance.Host.Service;
 
 namespace Appliance.Host.Init;
 
@@ -22,6 +23,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
     {
         var state = run.State;
         state.Stage = BootStage.ReadingConfig;
+        run.Notifier?.Status($"reading {options.ConfigPath}");
         var loadedText = ReadText(options.ConfigPath);
         var (config, health, baseDirectory) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name);
         state.ConfigHealth = health;
@@ -38,6 +40,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         }
 
         state.Stage = BootStage.StartingDatapath;
+        run.Notifier?.Status("starting the datapath");
         var ports = config.Ports.Select(p => p.Name).ToList();
         if (options.BringUpPorts) BringUp(ports);
         using var carrier = new LinkCarrierMonitor(state, ports, log);
@@ -50,7 +53,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         });
         foreach (var port in runtime.Topology.Ports)
         {
-            var counters = runtime.Engine.Ports[port.Index].Counters;
+            var counters = runtime.Engine.PortAt(port.Index).Counters;
             state.Interface(port.Name).PacketCounter = () => (ulong)(counters.RxPackets + counters.TxPackets);
         }
         foreach (var pair in runtime.Topology.Pairs)
@@ -65,14 +68,14 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         {
             ApplianceControl.Register(control, runtime);
             LedControl.Register(control, run.Leds);
-            control.Register("reload", _ => Reload(reloader, state, "control socket"));
+            control.Register("reload", _ => Reload(reloader, state, "control socket", run.Notifier));
             control.Start();
             log.WriteLine($"{Name}: level=info path={control.Path} msg=\"control socket open\"");
         }
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
             c.Cancel = true;
-            Reload(reloader, state, "SIGHUP");
+            Reload(reloader, state, "SIGHUP", run.Notifier);
         });
 
         state.Stage = BootStage.Running;
@@ -80,11 +83,13 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         Console.Out.WriteLine($"meta-appliance: forwarding ({runtime.Topology.Ports.Length} ports, {runtime.Topology.Pairs.Length} pairs)");
         Console.Out.Flush();
         run.ReportStarted();
+        run.Notifier?.Ready($"forwarding ({runtime.Topology.Ports.Length} ports, {runtime.Topology.Pairs.Length} pairs), config {health.ToString().ToLowerInvariant()}");
         var lastGood = health == ConfigHealth.Ok && loadedText is not null
             ? new LastGoodKeeper(options.ConfigPath, loadedText, options.LastGoodAfter, MonotonicTimeSource.Instance, log, Name)
             : null;
         long faultsSeen = 0;
-        while (!run.Stopping.WaitHandle.WaitOne(options.HealthCheckInterval))
+        var tick = run.Notifier?.WatchdogInterval is { } w && w < options.HealthCheckInterval ? w : options.HealthCheckInterval;
+        while (!run.Stopping.WaitHandle.WaitOne(tick))
         {
             // A datapath fault never ends the run (that would delete every tenant): it is shown on the status LED
             // and in `status` while the worker restarts itself; only shutdown or the config removes tenants.
@@ -99,8 +104,10 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
                 log.WriteLine($"{Name}: level=error restarts={engine.WorkerRestarts} handler_faults={engine.HandlerFaults} msg=\"datapath fault, forwarding goes on: {engine.LastFault}\"");
             }
             lastGood?.Observe(engine.IsRunning);
+            if (engine.IsRunning) run.Notifier?.Watchdog(); // only while a worker forwards (a restarted one does)
         }
         state.Stage = BootStage.Stopping;
+        run.Notifier?.Stopping("stopping");
         log.WriteLine($"{Name}: level=info msg=\"stopping\"");
     }
 
@@ -121,9 +128,10 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
 
     /// <summary>A refused reload (invalid file, or a change that needs a restart) leaves the running config and
     /// raises the <see cref="ReloadFaultSource"/> fault (status LED 1 s on/off, `fault` LEDs on) until a reload succeeds.</summary>
-    private ControlResponse Reload(ConfigReload reloader, ApplianceState state, string trigger)
+    private ControlResponse Reload(ConfigReload reloader, ApplianceState state, string trigger, ServiceNotifier? notifier)
     {
         var r = reloader.Apply();
+        notifier?.Status(r.Ok ? $"forwarding; reloaded ({trigger})" : $"forwarding; reload refused, the running config stays: {r.Error}");
         if (r.Ok)
         {
             state.ClearFault(ReloadFaultSource);

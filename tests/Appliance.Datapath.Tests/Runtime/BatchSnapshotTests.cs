@@ -27,7 +27,7 @@ public sealed class BatchSnapshotTests
         var b = rt.Programs["b"].Counters;
         var frame = TestFrames.Build(MetaBoard.TenantMac(0).GetBytes(), board.OutsideMac(0), 128, 1);
 
-        using var pipeline = new NetkitPipeline(rt.Topology, worker: 0);
+        using var pipeline = new NetkitPipeline(new TopologySource(rt.Topology), worker: 0);
         Delivery Run()
         {
             var copy = (byte[])frame.Clone();

@@ -124,7 +124,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         // Exactly the limit was learned and claimed; everything the tenant sent from a new MAC after that was refused.
         var l = attacker.Learning;
         var port = rt.Topology.Ports[0];
-        long fromAttacker = rt.Engine.Ports[attacker.PrimaryPort].Counters.RxPackets;
+        long fromAttacker = rt.Engine.PortAt(attacker.PrimaryPort).Counters.RxPackets;
         output.WriteLine($"attacker: rx {fromAttacker} learned {l.Learned} refused(limit) {l.RefusedLimit} claim errors {l.ClaimErrors}");
         Assert.Equal(16, l.Learned);
         Assert.Equal(16, port.Classifier.LearnedCount(attacker.Index));
@@ -163,14 +163,14 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
                     tx.Send(frame);
                 }
         }
-        Eventually.Equal(80L, () => rt.Engine.Ports[attacker.PrimaryPort].Counters.RxPackets, "the spoofed frames reach the appliance");
+        Eventually.Equal(80L, () => rt.Engine.PortAt(attacker.PrimaryPort).Counters.RxPackets, "the spoofed frames reach the appliance");
 
         // The board's and the pairs' own MACs are reserved, the victim's is owned; group and zero sources are dropped.
         var l = attacker.Learning;
         Assert.Equal(0, l.Learned);
         Assert.Equal(30, l.RefusedReserved);
         Assert.Equal(10, l.RefusedOwned);
-        Assert.Equal(40, rt.Engine.Ports[attacker.PrimaryPort].Counters.Drops(DropReason.InvalidSource));
+        Assert.Equal(40, rt.Engine.PortAt(attacker.PrimaryPort).Counters.Drops(DropReason.InvalidSource));
         Assert.False(port.Steering!.IsClaimed(port.Mac));
         Assert.Equal(0, port.Classifier.LearnedCount(attacker.Index));
 
@@ -229,7 +229,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         });
         try
         {
-            EngineHarness.WaitUntil(() => rt.Engine.Ports[attacker.PrimaryPort].Counters.RxPackets > 10_000, TimeSpan.FromSeconds(20), "the flood");
+            EngineHarness.WaitUntil(() => rt.Engine.PortAt(attacker.PrimaryPort).Counters.RxPackets > 10_000, TimeSpan.FromSeconds(20), "the flood");
             string ping = AssertNoLoss(board.Tenants[Victim], MetaBoard.OutsideAddress(0), count: 30, interval: "0.05");
             output.WriteLine(ping.Trim().Split('\n')[^2]);
             AssertNoLoss(board.Outside, MetaBoard.TenantAddress(Victim, 0), count: 10, interval: "0.05");
@@ -239,7 +239,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             stop.Cancel();
             flood.Wait();
         }
-        output.WriteLine($"flood: {sent} frames sent ({refused} refused by the kernel); attacker pair end: {rt.Engine.Ports[attacker.PrimaryPort].Counters}");
+        output.WriteLine($"flood: {sent} frames sent ({refused} refused by the kernel); attacker pair end: {rt.Engine.PortAt(attacker.PrimaryPort).Counters}");
         AssertFramesAddUp(rt);
         AssertHealthy(rt);
     }

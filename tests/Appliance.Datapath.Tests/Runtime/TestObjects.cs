@@ -24,9 +24,16 @@ public static class TestObjects
         return dir;
     }
 
-    private static void Compile(string source, string output, string multiarch, string repo) =>
-        Shell.Check("clang", "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-Wall", "-I", Path.Combine(repo, "programs/include"),
-            "-I", $"/usr/include/{multiarch}", "-c", source, "-o", output);
+    private static void Compile(string source, string output, string multiarch, string repo, params string[] defines) =>
+        Shell.Check("clang", ["-O2", "-g", "-target", "bpf", "-mcpu=v3", "-Wall", .. defines, "-I", Path.Combine(repo, "programs/include"),
+            "-I", $"/usr/include/{multiarch}", "-c", source, "-o", output]);
+
+    /// <summary>Builds one of the tests' programs (Programs/NAME.bpf.c) with extra clang arguments (e.g. -DX=1).</summary>
+    public static void Build(string name, string output, params string[] defines)
+    {
+        string repo = RepoRoot();
+        Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{name}.bpf.c"), output, Shell.Check("gcc", "-dumpmachine").Trim(), repo, defines);
+    }
 
     public static string RepoRoot()
     {

@@ -20,11 +20,15 @@ public sealed class ApplianceProcess : IDisposable
         Socket = socket;
     }
 
-    public static ApplianceProcess Start(string configFile, string socket, params string[] extraArgs)
+    public static ApplianceProcess Start(string configFile, string socket, params string[] extraArgs) =>
+        Start([RepoPaths.Binary("linux-x64"), "run", "--config", configFile, "--socket", socket, .. extraArgs], socket, new Dictionary<string, string>());
+
+    /// <summary>Any command line (program first) whose control socket is <paramref name="socket"/>, with extra environment.</summary>
+    public static ApplianceProcess Start(IReadOnlyList<string> commandLine, string socket, IReadOnlyDictionary<string, string> environment)
     {
-        var psi = new ProcessStartInfo(RepoPaths.Binary("linux-x64")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "run", "--config", configFile, "--socket", socket }) psi.ArgumentList.Add(a);
-        foreach (var a in extraArgs) psi.ArgumentList.Add(a);
+        var psi = new ProcessStartInfo(commandLine[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in commandLine.Skip(1)) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in environment) psi.Environment[k] = v;
         var p = new Process { StartInfo = psi };
         var ap = new ApplianceProcess(p, socket);
         p.OutputDataReceived += (_, e) =>

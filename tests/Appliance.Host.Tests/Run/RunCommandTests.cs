@@ -100,7 +100,7 @@ public sealed class RunCommandTests
     }
 
     [PrivilegedFact]
-    public void ReloadSwapsChangedChainsAndRefusesOtherChanges()
+    public void ReloadAppliesTheDifferenceAndRefusesAnInvalidFile()
     {
         using var board = new RunBoard();
         board.WriteConfig(peerPolicy: "drop");
@@ -109,14 +109,20 @@ public sealed class RunCommandTests
         Assert.Contains("no changes", Ok(board.Cli("reload")));
 
         File.WriteAllText(board.ConfigFile, File.ReadAllText(board.ConfigFile).Replace("\"policy\": \"drop\" }", "\"policy\": \"drop\", \"chain\": [{ \"program\": \"count\" }] }"));
-        Assert.Contains("1 chain(s) swapped", Ok(board.Cli("reload")));
+        Assert.Contains($"swap    chain {board.Pair}/peer: (empty) → count", Ok(board.Cli("reload")));
         Assert.Contains("count", Ok(board.Cli("pairs")));
         Assert.True(board.TenantPings(), "the reloaded chain (count: NEXT after the last program = PASS) forwards");
 
         File.WriteAllText(board.ConfigFile, File.ReadAllText(board.ConfigFile).Replace("\"unclaimed\": \"kernel\"", "\"unclaimed\": \"drop\""));
+        Assert.Contains($"change  port {board.Port}: unclaimed kernel → drop", Ok(board.Cli("reload")));
+        Assert.True(board.TenantPings(), "a port change leaves the tenant forwarding");
+
+        var text = File.ReadAllText(board.ConfigFile);
+        File.WriteAllText(board.ConfigFile, text.Replace("{ \"program\": \"count\" }", "{ \"program\": \"nope\" }"));
         var refused = board.Cli("reload");
         Assert.Equal(1, refused.ExitCode);
-        Assert.Contains("restart for changes to: ports", refused.StdErr);
+        Assert.Contains("is not valid, the running config stays", refused.StdErr);
+        Assert.Contains("nope", refused.StdErr);
         Assert.True(board.TenantPings(), "a refused reload leaves the running config");
         Assert.Equal(0, app.Signal(15));
     }

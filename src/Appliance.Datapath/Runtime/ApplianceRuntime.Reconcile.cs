@@ -1,0 +1,482 @@
+using System.Net.NetworkInformation;
+using Appliance.Config;
+using Appliance.Datapath.Diagnostics;
+using Appliance.Datapath.Links;
+using Appliance.Datapath.Runtime.Reconcile;
+using Appliance.Datapath.Xsk;
+
+namespace Appliance.Datapath.Runtime;
+
+/// <summary>The reconciler: running config → new config as an ordered plan of small steps, each undoable.
+/// <list type="bullet">
+/// <item>A pair is re-created (deleted and made again; only that pair) when its mode, tenant netns, tenant interface
+/// name, tenant MAC or primaryInterface changes. Everything else about a pair changes in place: addresses (added and
+/// removed on the live interface), MTU (both veth ends), uplink, policy, scrub, chains; headroom/tailroom are checked
+/// against the frames' room (the headroom reserved at start is the most a pair can have without a restart).</item>
+/// <item>A program whose object file's bytes changed (SHA-256) is loaded and verified anew and swapped into every
+/// chain that names it between two batches; its maps are the running ones when name, type, key size, value size
+/// and max entries match (contents kept), otherwise fresh with the config's initial contents. A change of a map's
+/// contents in the config writes the new entries and deletes the keys the config no longer lists.</item>
+/// <item>Ports: a new port is claimed (its own UMEM, its steering, its socket added to the running worker); a removed
+/// one released; MAC and MTU set in place; a change of <c>unclaimed</c> swaps the port's XDP program (frames that
+/// arrive in the instant between detach and attach go to the kernel).</item>
+/// </list></summary>
+public sealed partial class ApplianceRuntime
+{
+    /// <summary>Validates <paramref name="next"/> against what is running (programs loaded and verified, frame room,
+    /// limits) and returns the steps that would turn the running config into it. Nothing running changes; an
+    /// unusable config throws <see cref="RuntimeSetupException"/>.</summary>
+    public ReconcilePlan Plan(ApplianceConfig next)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            RefuseUnimplemented(next);
+            CheckFrameRoom(next, FrameHeadroom);
+            var running = Config;
+            var programs = ProgramSet.Load(next.Programs, _options.ConfigDirectory, _options.ObjectDirectory, running: Programs);
+            var diff = ConfigDiff.Compute(running, next);
+            var steps = new List<PlanStep>();
+            var notes = new List<string>();
+            var oldPrograms = Programs;
+            var nextPairs = next.Pairs.ToDictionary(p => p.Name, StringComparer.Ordinal);
+            var nextPorts = next.Ports.ToDictionary(p => p.Name, StringComparer.Ordinal);
+            var oldPairs = running.Pairs.ToDictionary(p => p.Name, StringComparer.Ordinal);
+            var oldPorts = running.Ports.ToDictionary(p => p.Name, StringComparer.Ordinal);
+
+            foreach (var name in diff.Ports.Added) steps.Add(ClaimPortStep(nextPorts[name]));
+            PlanPrograms(running, next, programs, steps);
+
+            var recreated = diff.PairsChanged.Where(c => c.IsInterfaceLevel).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var name in recreated)
+            {
+                steps.Add(DeletePairStep(oldPairs[name], oldPrograms, "re-created"));
+                notes.Add($"pair {name} is re-created (its mode, tenant netns, tenant interface, tenant MAC or primaryInterface changed); its tenant loses traffic meanwhile");
+            }
+            foreach (var pc in next.Pairs)
+                if (diff.PairsAdded.Contains(pc.Name) || recreated.Contains(pc.Name)) steps.Add(CreatePairStep(pc, programs));
+            foreach (var change in diff.PairsChanged.Where(c => !recreated.Contains(c.Name)))
+                PlanPairChange(oldPairs[change.Name], nextPairs[change.Name], change.Parts, steps, notes);
+            foreach (var pc in next.Pairs)
+                if (oldPairs.ContainsKey(pc.Name) && !recreated.Contains(pc.Name)) PlanChains(pc, programs, steps);
+            foreach (var name in diff.PairsRemoved) steps.Add(DeletePairStep(oldPairs[name], oldPrograms, "removed"));
+            foreach (var name in diff.Ports.Removed) steps.Add(ReleasePortStep(oldPorts[name]));
+            foreach (var name in diff.Ports.Changed) PlanPortChange(oldPorts[name], nextPorts[name], steps);
+            if (diff.ControlSocketChanged) notes.Add("controlSocket changes at the next start (the socket stays where it is)");
+            if (diff.BoardChanged) notes.Add("board changes at the next start");
+            return new ReconcilePlan(running, next, programs, steps, notes);
+        }
+    }
+
+    /// <summary>Applies a plan made by <see cref="Plan"/> from the config running now: each step in order; if one
+    /// fails, the steps done are undone newest first and <see cref="ReconcileException"/> lists every step and the
+    /// failure (the running config stays). Then the new config and programs are the running ones.</summary>
+    public void Apply(ReconcilePlan plan)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!ReferenceEquals(plan.Running, Config))
+                throw new InvalidOperationException("the running config changed since this plan was made; plan again");
+            var done = new List<PlanStep>();
+            foreach (var step in plan.Steps)
+            {
+                try
+                {
+                    _options.BeforeStep?.Invoke(step);
+                    step.Apply();
+                    done.Add(step);
+                    Log.Info("reconcile", "step done", ("step", step.ToString()));
+                }
+                catch (Exception e)
+                {
+                    Log.Error("reconcile", "step failed, undoing", ("step", step.ToString()), ("error", e.Message));
+                    var lines = new List<string>();
+                    for (int i = done.Count - 1; i >= 0; i--)
+                    {
+                        try
+                        {
+                            done[i].Undo();
+                            lines.Add($"undone: {done[i]}");
+                        }
+                        catch (Exception u)
+                        {
+                            lines.Add($"undo failed: {done[i]}: {u.Message}");
+                            Log.Error("reconcile", "undo failed", ("step", done[i].ToString()), ("error", u.Message));
+                        }
+                    }
+                    lines.Reverse();
+                    var text = string.Join('\n', [.. plan.Steps.TakeWhile(s => s != step).Select(s => $"done:   {s}"),
+                        $"FAILED: {step}: {e.Message}", .. lines, "the running config stays"]);
+                    throw new ReconcileException(text, e);
+                }
+            }
+            Commit(plan);
+        }
+    }
+
+    /// <summary>The new config and programs become the running ones; pairs and ports take their new config and config order.</summary>
+    private void Commit(ReconcilePlan plan)
+    {
+        var next = plan.Next;
+        Programs = plan.Programs;
+        Config = next;
+        PublishTopology(() =>
+        {
+            foreach (var p in _pairs)
+                if (next.Pairs.FirstOrDefault(c => c.Name == p.Name) is { } pc) p.Config = pc;
+            foreach (var p in _ports)
+                if (next.Ports.FirstOrDefault(c => c.Name == p.Name) is { } pc) p.Config = pc;
+            var pairOrder = next.Pairs.Select(p => p.Name).ToList();
+            _pairs.Sort((a, b) => pairOrder.IndexOf(a.Name).CompareTo(pairOrder.IndexOf(b.Name)));
+            var portOrder = next.Ports.Select(p => p.Name).ToList();
+            _ports.Sort((a, b) => portOrder.IndexOf(a.Name).CompareTo(portOrder.IndexOf(b.Name)));
+        });
+        Log.Info("reconcile", "applied", ("steps", plan.Steps.Count), ("pairs", _pairs.Count), ("ports", _ports.Count));
+    }
+
+    private static PlanStep Noop(PlanAction action, string target, string detail) => new(action, target, detail, () => { }, () => { });
+
+    private void PlanPrograms(ApplianceConfig running, ApplianceConfig next, ProgramSet programs, List<PlanStep> steps)
+    {
+        var oldConfigs = running.Programs.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        foreach (var pc in next.Programs)
+        {
+            var p = programs[pc.Name];
+            if (!Programs.TryGet(pc.Name, out var old))
+            {
+                steps.Add(Noop(PlanAction.Load, $"program {pc.Name}", $"{pc.Object} section {pc.Section}, verified"));
+                continue;
+            }
+            if (!ReferenceEquals(p.Object, old.Object))
+            {
+                var carried = p.Object.Maps.Where(programs.IsLive).Select(m => m.Name).ToList();
+                var fresh = p.Object.Maps.Where(m => !programs.IsLive(m)).Select(m => m.Name).ToList();
+                steps.Add(Noop(PlanAction.Replace, $"program {pc.Name}",
+                    (old.Object.Hash != p.Object.Hash ? $"object changed (sha256 {old.Object.Hash[..12]} → {p.Object.Hash[..12]})" : $"object {pc.Object}")
+                    + $", verified; maps kept: {List(carried)}; fresh: {List(fresh)}"));
+            }
+            else if (old.Config.Section != pc.Section)
+                steps.Add(Noop(PlanAction.Replace, $"program {pc.Name}", $"section {old.Config.Section} → {pc.Section}, verified"));
+            if (oldConfigs.TryGetValue(pc.Name, out var oldConfig)) PlanMaps(oldConfig, pc, p, programs, steps);
+        }
+        foreach (var pc in running.Programs)
+            if (!programs.TryGet(pc.Name, out _)) steps.Add(Noop(PlanAction.Unload, $"program {pc.Name}", ""));
+    }
+
+    private static string List(List<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
+
+    /// <summary>A live map (kept from the running program) whose contents the config changed: write the new entries,
+    /// delete the keys it no longer lists. Undo puts back what was there.</summary>
+    private void PlanMaps(ProgramConfig before, ProgramConfig after, RuntimeProgram program, ProgramSet programs, List<PlanStep> steps)
+    {
+        foreach (var name in after.Maps.Keys.Union(before.Maps.Keys))
+        {
+            var map = program.Object.FindMap(name);
+            // A fresh map got the config's contents when it was loaded; a live one (kept) gets them here.
+            if (map is null || !(programs.IsLive(map) || Programs.Objects.Contains(program.Object))) continue;
+            var was = before.Maps.TryGetValue(name, out var b) ? ProgramSet.Entries(before, name, map, b) : [];
+            var now = after.Maps.TryGetValue(name, out var a) ? ProgramSet.Entries(after, name, map, a) : [];
+            if (was.Count == now.Count && was.Zip(now).All(x => x.First.Key.AsSpan().SequenceEqual(x.Second.Key) && x.First.Value.AsSpan().SequenceEqual(x.Second.Value)))
+                continue;
+            var gone = was.Where(w => !now.Any(n => n.Key.AsSpan().SequenceEqual(w.Key))).Select(w => w.Key).ToList();
+            var saved = new List<(byte[] Key, byte[]? Value)>();
+            steps.Add(new PlanStep(PlanAction.SetMap, $"map {after.Name}/{name}", $"{now.Count} entries from the config, {gone.Count} removed",
+                () =>
+                {
+                    saved.Clear();
+                    foreach (var key in now.Select(n => n.Key).Concat(gone))
+                    {
+                        var value = new byte[map.UserValueSize];
+                        saved.Add((key, map.TryLookupFromUser(key, value) ? value : null));
+                    }
+                    foreach (var (key, value) in now)
+                        if (map.UpdateFromUser(key, value, 0) is int rc and not 0)
+                            throw new InvalidOperationException($"map {after.Name}/{name}: update failed with {rc} (full?)");
+                    foreach (var key in gone) map.Delete(key);
+                },
+                () =>
+                {
+                    foreach (var (key, value) in saved)
+                        if (value is null) map.Delete(key);
+                        else map.UpdateFromUser(key, value, 0);
+                }));
+        }
+    }
+
+    private void PlanChains(PairConfig pc, ProgramSet programs, List<PlanStep> steps)
+    {
+        foreach (var kind in new[] { PairSideKind.Primary, PairSideKind.Peer })
+        {
+            var wanted = SideConfig(pc, kind).Chain.Select(e => programs[e.Program]).ToArray();
+            var pair = PairNamed(pc.Name);
+            var side = pair.Side(kind);
+            var current = side.Chain.Programs;
+            if (current.Length == wanted.Length && current.Zip(wanted).All(x => ReferenceEquals(x.First, x.Second))) continue;
+            string sideName = kind.ToString().ToLowerInvariant();
+            steps.Add(new PlanStep(PlanAction.Swap, $"chain {pc.Name}/{sideName}",
+                $"{Chain(current)} → {Chain(wanted)}",
+                () => PairNamed(pc.Name).Side(kind).Chain.Set(wanted),
+                () => PairNamed(pc.Name).Side(kind).Chain.Set(current)));
+        }
+    }
+
+    private static string Chain(RuntimeProgram[] programs) => programs.Length == 0 ? "(empty)" : string.Join(" -> ", programs.Select(p => p.Name));
+
+    private void PlanPairChange(PairConfig before, PairConfig after, PairChangeParts parts, List<PlanStep> steps, List<string> notes)
+    {
+        string name = after.Name, target = $"pair {name}";
+        if (parts.HasFlag(PairChangeParts.Addresses) && after.PrimaryInterface is null)
+        {
+            var add = after.Tenant.Addresses.Except(before.Tenant.Addresses).ToList();
+            var remove = before.Tenant.Addresses.Except(after.Tenant.Addresses).ToList();
+            steps.Add(new PlanStep(PlanAction.Change, target, $"addresses +[{string.Join(", ", add)}] -[{string.Join(", ", remove)}]",
+                () => SetAddresses(before.Tenant, add, remove), () => SetAddresses(before.Tenant, remove, add)));
+        }
+        if (parts.HasFlag(PairChangeParts.Mtu))
+        {
+            if (after.PrimaryInterface is null)
+                steps.Add(new PlanStep(PlanAction.Change, target, $"MTU {before.Tenant.Mtu} → {after.Tenant.Mtu}",
+                    () => SetPairMtu(before, after.Tenant.Mtu), () => SetPairMtu(before, before.Tenant.Mtu)));
+            else notes.Add($"pair {name} is adopted: its MTU is its owner's to set");
+        }
+        if (parts.HasFlag(PairChangeParts.Uplink))
+            steps.Add(new PlanStep(PlanAction.Change, target, $"uplink {before.Uplink} → {after.Uplink}",
+                () => MoveUplink(name, after.Uplink), () => MoveUplink(name, before.Uplink)));
+        foreach (var kind in new[] { PairSideKind.Primary, PairSideKind.Peer })
+        {
+            var (b, a) = (SideConfig(before, kind), SideConfig(after, kind));
+            string side = kind.ToString().ToLowerInvariant();
+            if (b.Policy != a.Policy)
+                steps.Add(new PlanStep(PlanAction.Change, target, $"{side} policy {Lower(b.Policy)} → {Lower(a.Policy)}",
+                    () => Between(() => PairNamed(name).Side(kind).Policy = a.Policy), () => Between(() => PairNamed(name).Side(kind).Policy = b.Policy)));
+            if (b.Scrub != a.Scrub)
+                steps.Add(new PlanStep(PlanAction.Change, target, $"{side} scrub {Lower(b.Scrub)} → {Lower(a.Scrub)}",
+                    () => Between(() => PairNamed(name).Side(kind).Scrub = a.Scrub), () => Between(() => PairNamed(name).Side(kind).Scrub = b.Scrub)));
+        }
+        if (parts.HasFlag(PairChangeParts.Learning))
+            steps.Add(Noop(PlanAction.Change, target, $"learnLimit {before.LearnLimit} → {after.LearnLimit} (the uplink's classifier takes it at commit)"));
+        if (parts.HasFlag(PairChangeParts.Room))
+            steps.Add(Noop(PlanAction.Change, target, $"headroom {before.Headroom} → {after.Headroom}, tailroom {before.Tailroom} → {after.Tailroom} (fits the frames)"));
+    }
+
+    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    private void Between(Action action)
+    {
+        if (_engine is null) action();
+        else _engine.RunBetweenBatches(action);
+    }
+
+    private static void SetAddresses(TenantConfig tenant, List<InterfaceAddress> add, List<InterfaceAddress> remove)
+    {
+        using var inside = new LinkManager(tenant.Netns);
+        var addresses = new LinkAddresses(inside);
+        foreach (var a in remove) addresses.Remove(tenant.Interface, a.Address, a.PrefixLength);
+        foreach (var a in add) addresses.Add(tenant.Interface, a.Address, a.PrefixLength);
+    }
+
+    private void SetPairMtu(PairConfig pc, int mtu)
+    {
+        using (var inside = new LinkManager(pc.Tenant.Netns)) inside.SetMtu(pc.Tenant.Interface, mtu);
+        _links!.SetMtu(PairNamed(pc.Name).PrimaryName, mtu);
+    }
+
+    private void MoveUplink(string pair, string uplink)
+    {
+        var p = PairNamed(pair);
+        int port = PortNamed(uplink).Index;
+        PublishTopology(() => p.UplinkPort = port);
+    }
+
+    private PlanStep CreatePairStep(PairConfig pc, ProgramSet programs) =>
+        new(PlanAction.Create, $"pair {pc.Name}", $"tenant {pc.Tenant.Netns}/{pc.Tenant.Interface} on {pc.Uplink}" +
+            (pc.Tenant.Mac is { } mac ? $", MAC {mac}" : "") + (pc.Tenant.Addresses.Count > 0 ? $", {string.Join(" ", pc.Tenant.Addresses)}" : ""),
+            () => CreatePairLive(pc, programs), () => DeletePairLive(PairNamed(pc.Name)));
+
+    private PlanStep DeletePairStep(PairConfig pc, ProgramSet programs, string why) =>
+        new(PlanAction.Delete, $"pair {pc.Name}", why + (pc.PrimaryInterface is null ? $": its veth and tenant {pc.Tenant.Netns}/{pc.Tenant.Interface}" : ": adopted veth left in place"),
+            () => DeletePairLive(PairNamed(pc.Name)), () => CreatePairLive(pc, programs));
+
+    /// <summary>Creates a pair while running: veth (or adoption), chains, its socket (a UMEM of its own) added to
+    /// the worker, then the topology that routes to it. On failure nothing of it is left.</summary>
+    private PairRuntime CreatePairLive(PairConfig pc, ProgramSet programs)
+    {
+        int uplink = PortNamed(pc.Uplink).Index;
+        int index = FreeIndex();
+        _indices.Add(index);
+        PairRuntime pair;
+        try
+        {
+            pair = pc.PrimaryInterface is null ? CreatePair(index, pc, uplink) : AdoptPair(index, pc, uplink);
+        }
+        catch
+        {
+            _indices.Remove(index);
+            throw;
+        }
+        XskPort? socket = null;
+        bool installed = false, listed = false;
+        try
+        {
+            programs.BuildChains(pair);
+            socket = _xsk!.OpenSeparate(index, new XskPortSpec(pair.PrimaryName), _options.XdpMode);
+            _engine!.AddPort(socket);
+            installed = true;
+            _pairs.Add(pair);
+            listed = true;
+            _carrierByName[pair.PrimaryName] = pair;
+            ReadCarrier(pair);
+            PublishTopology();
+            return pair;
+        }
+        catch (Exception e)
+        {
+            Log.Warn("runtime", "pair creation failed, removing what was made", ("pair", pc.Name), ("error", e.Message));
+            _carrierByName.TryRemove(pair.PrimaryName, out _);
+            if (listed)
+            {
+                _pairs.Remove(pair);
+                TryLog(() => PublishTopology());
+            }
+            if (installed) TryLog(() => _engine!.RemovePort(socket!));
+            else socket?.Dispose();
+            TryLog(() => DeletePairLinks(pc, pair.NamespaceCreated));
+            _indices.Remove(index);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes a pair while running: out of the topology (its MACs released), its socket off the worker and
+    /// closed, its veth and the namespace created for it deleted (an adopted veth stays).</summary>
+    private void DeletePairLive(PairRuntime pair)
+    {
+        _pairs.Remove(pair);
+        _carrierByName.TryRemove(pair.PrimaryName, out _);
+        PublishTopology();
+        _engine!.RemovePort(_engine.PortAt(pair.Index));
+        _indices.Remove(pair.Index);
+        DeletePairLinks(pair.Config, pair.NamespaceCreated);
+        Log.Info("runtime", "pair deleted", ("pair", pair.Name));
+    }
+
+    private static void TryLog(Action action)
+    {
+        try { action(); }
+        catch (Exception e) { Log.Error("runtime", "clean-up after a failed step failed", ("error", e.Message)); }
+    }
+
+    private PlanStep ClaimPortStep(PortConfig pc) =>
+        new(PlanAction.Claim, $"port {pc.Name}", $"unclaimed {Lower(pc.Unclaimed)}" + (pc.Mac is { } m ? $", MAC {m}" : "") + (pc.Mtu is { } u ? $", MTU {u}" : ""),
+            () => AddPortLive(pc), () => RemovePortLive(PortNamed(pc.Name)));
+
+    private PlanStep ReleasePortStep(PortConfig pc) =>
+        new(PlanAction.Release, $"port {pc.Name}", "XDP detached, socket closed (the interface stays, back with the kernel)",
+            () => RemovePortLive(PortNamed(pc.Name)), () => AddPortLive(pc));
+
+    private PortRuntime AddPortLive(PortConfig pc)
+    {
+        var link = ClaimPort(pc);
+        int index = FreeIndex();
+        _indices.Add(index);
+        XskPort? socket = null;
+        PortRuntime? port = null;
+        bool installed = false;
+        try
+        {
+            socket = _xsk!.OpenSeparate(index, new XskPortSpec(pc.Name, AttachSteering: false), _options.XdpMode);
+            port = ClaimPortSteering(index, pc, link, socket, [], _ports.Select(p => p.Mac));
+            _engine!.AddPort(socket);
+            installed = true;
+            _ports.Add(port);
+            PublishTopology();
+            return port;
+        }
+        catch
+        {
+            if (port is not null && _ports.Remove(port)) TryLog(() => PublishTopology());
+            port?.Steering?.Dispose();
+            if (installed) TryLog(() => _engine!.RemovePort(socket!));
+            else socket?.Dispose();
+            _indices.Remove(index);
+            throw;
+        }
+    }
+
+    private void RemovePortLive(PortRuntime port)
+    {
+        _ports.Remove(port);
+        PublishTopology();
+        ClaimedMacSteering? steering = null;
+        Between(() => (steering, port.Steering) = (port.Steering, null));
+        steering?.Dispose(); // XDP detached: its frames are the kernel's again
+        _engine!.RemovePort(port.Socket!);
+        _indices.Remove(port.Index);
+        Log.Info("runtime", "port released", ("port", port.Name));
+    }
+
+    private void PlanPortChange(PortConfig before, PortConfig after, List<PlanStep> steps)
+    {
+        string target = $"port {after.Name}";
+        if (before.Mac != after.Mac && after.Mac is { } mac)
+        {
+            PhysicalAddress? was = null;
+            steps.Add(new PlanStep(PlanAction.Change, target, $"MAC → {mac}",
+                () =>
+                {
+                    was = _links!.Get(after.Name).Mac;
+                    _links.SetMac(after.Name, new PhysicalAddress(mac.GetBytes()));
+                },
+                () => { if (was is not null) _links!.SetMac(after.Name, was); }));
+        }
+        if (before.Mtu != after.Mtu && after.Mtu is { } mtu)
+        {
+            int was = 0;
+            steps.Add(new PlanStep(PlanAction.Change, target, $"MTU → {mtu}",
+                () =>
+                {
+                    was = _links!.Get(after.Name).Mtu;
+                    _links.SetMtu(after.Name, mtu);
+                },
+                () => { if (was > 0) _links!.SetMtu(after.Name, was); }));
+        }
+        if (before.Unclaimed != after.Unclaimed)
+            steps.Add(new PlanStep(PlanAction.Change, target, $"unclaimed {Lower(before.Unclaimed)} → {Lower(after.Unclaimed)} (its XDP program is swapped)",
+                () => SetUnclaimed(after.Name, after.Unclaimed), () => SetUnclaimed(after.Name, before.Unclaimed)));
+    }
+
+    /// <summary>A new steering program for the port with the new unclaimed policy and every MAC the old one claimed
+    /// (configured and learned), swapped in for the old one; then the handler's policy, between batches.</summary>
+    private void SetUnclaimed(string name, UnclaimedPolicy policy)
+    {
+        var port = PortNamed(name);
+        List<MacAddress> macs = [];
+        Between(() => macs = [.. port.Classifier.Macs]);
+        var steering = ClaimedMacSteering.Create(port.Name, port.Ifindex, policy == UnclaimedPolicy.Drop);
+        try
+        {
+            steering.Register(port.Socket!.Queue, port.Socket.Socket.Fd);
+            foreach (var mac in macs) steering.Claim(mac);
+            ClaimedMacSteering? old = null;
+            Between(() => (old, port.Steering) = (port.Steering, null));
+            old?.Dispose();
+            steering.AttachLink(_options.XdpMode);
+        }
+        catch
+        {
+            steering.Dispose();
+            throw;
+        }
+        Between(() =>
+        {
+            port.Steering = steering;
+            port.Config = port.Config with { Unclaimed = policy };
+        });
+    }
+
+    private PairRuntime PairNamed(string name) => _pairs.FirstOrDefault(p => p.Name == name)
+        ?? throw new KeyNotFoundException($"no pair called '{name}' is running");
+
+    private PortRuntime PortNamed(string name) => _ports.FirstOrDefault(p => p.Name == name)
+        ?? throw new KeyNotFoundException($"no port called '{name}' is running");
+}

@@ -1,0 +1,31 @@
+namespace Appliance.Datapath.Runtime.Reconcile;
+
+/// <summary>What a step does, for the plan's text (`reload --dry-run`, `validate --diff`) and the log.</summary>
+public enum PlanAction
+{
+    Create,
+    Change,
+    Delete,
+    Load,
+    Replace,
+    Unload,
+    SetMap,
+    Swap,
+    Claim,
+    Release,
+}
+
+/// <summary>One small step of a reconcile plan: what it does (for people) and, when applied, how to do it and how
+/// to undo it. Steps are applied in plan order; when one fails, the ones done are undone newest first.</summary>
+public sealed class PlanStep(PlanAction action, string target, string detail, Action apply, Action undo)
+{
+    public PlanAction Action { get; } = action;
+    /// <summary>"pair tenant-b", "program count", "port eth1", "map count/hits", "chain tenant-a/peer".</summary>
+    public string Target { get; } = target;
+    public string Detail { get; } = detail;
+    internal Action Apply { get; } = apply;
+    internal Action Undo { get; } = undo;
+
+    public override string ToString() =>
+        $"{Action.ToString().ToLowerInvariant(),-7} {Target}{(Detail.Length > 0 ? ": " + Detail : "")}";
+}

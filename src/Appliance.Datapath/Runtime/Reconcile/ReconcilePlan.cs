@@ -1,0 +1,41 @@
+using Appliance.Config;
+
+namespace Appliance.Datapath.Runtime.Reconcile;
+
+/// <summary>The ordered steps that turn the running config into a new one (<see cref="ApplianceRuntime.Plan"/>),
+/// with the new program set already loaded and verified. Nothing is applied until
+/// <see cref="ApplianceRuntime.Apply"/>. Order: claim new ports; set map contents; re-created pairs deleted; pairs
+/// created; pairs changed (addresses, MTU, uplink, policy, scrub); chains swapped; programs swapped in; pairs
+/// deleted; ports released; port settings (unclaimed, MAC, MTU).</summary>
+public sealed class ReconcilePlan
+{
+    internal ReconcilePlan(ApplianceConfig running, ApplianceConfig next, ProgramSet programs, List<PlanStep> steps, List<string> notes)
+    {
+        Running = running;
+        Next = next;
+        Programs = programs;
+        Steps = steps;
+        Notes = notes;
+    }
+
+    public ApplianceConfig Running { get; }
+    public ApplianceConfig Next { get; }
+    internal ProgramSet Programs { get; }
+    public IReadOnlyList<PlanStep> Steps { get; }
+    /// <summary>Things worth knowing that are not steps (e.g. which pair is re-created and why).</summary>
+    public IReadOnlyList<string> Notes { get; }
+    public bool IsEmpty => Steps.Count == 0;
+
+    /// <summary>The plan as `terraform plan` shows one: a line per step, then the notes.</summary>
+    public string Describe()
+    {
+        if (IsEmpty) return "no changes";
+        var lines = Steps.Select((s, i) => $"{i + 1,3}. {s}").ToList();
+        lines.AddRange(Notes.Select(n => "note: " + n));
+        return string.Join('\n', lines);
+    }
+}
+
+/// <summary>A step failed while applying a plan: the steps done before it were undone, the running config stays.
+/// <see cref="Exception.Message"/> lists each step and how it ended.</summary>
+public sealed class ReconcileException(string message, Exception inner) : Exception(message, inner);

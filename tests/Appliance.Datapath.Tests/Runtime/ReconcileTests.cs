@@ -1,0 +1,252 @@
+using Appliance.Config;
+using Appliance.Datapath.Links;
+using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Runtime.Reconcile;
+using Appliance.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Appliance.Datapath.Tests.Runtime;
+
+/// <summary>The runtime as a reconciler (<see cref="ApplianceRuntime.Plan"/> + <see cref="ApplianceRuntime.Apply"/>)
+/// on a namespaced board, while a steady stream (about 2,000 frames/s) runs to tenant A: adding, changing and
+/// removing pair B, replacing its program's object file, adding and removing a port lose none of A's frames; a
+/// failed step undoes the others; a change of A itself costs A only what the rules say.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class ReconcileTests(ITestOutputHelper output)
+{
+    private static readonly MacAddress MacB = MacAddress.Parse("02:00:00:00:0b:01");
+
+    private sealed class Rig : IDisposable
+    {
+        public MetaBoard Board { get; }
+        public string Objects { get; }
+        public string PairB { get; } = NetNamespace.UniqueInterface("mrb");
+        public string NetnsB { get; } = NetNamespace.UniqueName("rcb");
+        public ApplianceRuntime Runtime { get; }
+        public ApplianceConfig Config => Runtime.Config;
+
+        public Rig(PairSideConfig? primaryA = null)
+        {
+            Board = new MetaBoard(ports: 2, tenants: 1);
+            Objects = Path.Combine(Path.GetTempPath(), $"mapp-reconcile-{Guid.NewGuid():N}");
+            try
+            {
+                Directory.CreateDirectory(Objects);
+                TestObjects.Build("verdict", Path.Combine(Objects, "verdict.bpf.o"));
+                TestObjects.Build("verdict", Path.Combine(Objects, "verdict-drop.bpf.o"), "-DVERDICT=2");
+                File.Copy(Path.Combine(TestObjects.Directory, "probe.bpf.o"), Path.Combine(Objects, "probe.bpf.o"));
+                var config = new ApplianceConfig
+                {
+                    Board = "test",
+                    ControlSocket = "/run/mapp-unused.sock",
+                    Ports = [Board.Port(0)],
+                    Pairs = [Board.Pair(0, primary: primaryA)],
+                    Programs =
+                    [
+                        new ProgramConfig { Name = "verdict", Object = "verdict.bpf.o", Section = "tc" },
+                        MetaBoard.Probe("a", 'a'),
+                    ],
+                };
+                Runtime = ApplianceRuntime.Start(config, new RuntimeOptions { ConfigDirectory = Objects, SweepStale = false });
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public PairConfig B(PairSideConfig? primary = null, int mtu = 1500, params string[] addresses) => new()
+        {
+            Name = PairB,
+            Mode = PairMode.L2,
+            Uplink = Board.Ports[0],
+            Tenant = new TenantConfig
+            {
+                Netns = NetnsB,
+                Interface = MetaBoard.TenantInterface,
+                Mac = MacB,
+                Mtu = mtu,
+                Addresses = [.. addresses.Select(InterfaceAddress.Parse)],
+            },
+            Primary = primary ?? new PairSideConfig(),
+        };
+
+        /// <summary>Plans and applies; returns the plan's text.</summary>
+        public string Apply(ApplianceConfig next)
+        {
+            var plan = Runtime.Plan(next);
+            Runtime.Apply(plan);
+            return plan.Describe();
+        }
+
+        public SteadyStream StreamToA() => new(Board.Outside.Name, MetaBoard.OutsideInterface(0), Board.Tenants[0].Name, MetaBoard.TenantInterface,
+            MetaBoard.TenantMac(0).GetBytes(), Board.OutsideMac(0));
+
+        public int ReachB(int count = 5, int timeoutMs = FrameProbe.Timeout) =>
+            FrameProbe.Exchange(Board.Outside.Name, MetaBoard.OutsideInterface(0), NetnsB, MetaBoard.TenantInterface, MacB.GetBytes(),
+                Board.OutsideMac(0), count, out _, timeoutMs: timeoutMs).Count;
+
+        public void Dispose()
+        {
+            try { Runtime?.Dispose(); }
+            finally
+            {
+                Shell.Run("ip", "link", "del", PairB);
+                Shell.Run("ip", "netns", "del", NetnsB);
+                Board.Dispose();
+                try { Directory.Delete(Objects, recursive: true); } catch (IOException) { }
+            }
+        }
+    }
+
+    [PrivilegedFact]
+    public void EditsAroundTenantALoseNoneOfItsFrames()
+    {
+        using var rig = new Rig();
+        var start = rig.Config;
+        using var stream = rig.StreamToA();
+        Thread.Sleep(300);
+
+        // Add pair B (its namespace created by the appliance) with the verdict program (PASS) on its primary side.
+        var withB = start with { Pairs = [.. start.Pairs, rig.B(MetaBoard.Side(chain: "verdict"))] };
+        var plan = rig.Apply(withB);
+        output.WriteLine(plan);
+        Assert.Contains($"create  pair {rig.PairB}", plan);
+        Assert.Equal(5, rig.ReachB());
+        long hits = Hits(rig);
+        Assert.Equal(5, hits);
+
+        // Change B's addresses, MTU, policy and scrub in place (B is not re-created: same ifindex).
+        int ifindexB = rig.Runtime.FindPair(rig.PairB).TenantIfindex;
+        var changed = withB with
+        {
+            Pairs = [start.Pairs[0], rig.B(MetaBoard.Side(SidePolicy.Drop, ScrubMode.None, "verdict"), 1400, "10.77.0.2/24") with
+            {
+                Peer = MetaBoard.Side(SidePolicy.Drop),
+            }],
+        };
+        plan = rig.Apply(changed);
+        output.WriteLine(plan);
+        var b = rig.Runtime.FindPair(rig.PairB);
+        Assert.Equal(ifindexB, b.TenantIfindex);
+        Assert.Equal((SidePolicy.Drop, ScrubMode.None, SidePolicy.Drop), (b.Primary.Policy, b.Primary.Scrub, b.Peer.Policy));
+        using (var inside = new LinkManager(rig.NetnsB)) Assert.Equal(1400, inside.Get(MetaBoard.TenantInterface).Mtu);
+        Assert.Contains("10.77.0.2/24", Shell.Check("ip", "-n", rig.NetnsB, "addr", "show", "dev", MetaBoard.TenantInterface));
+        Assert.Equal(1400, new LinkManager().Get(rig.PairB).Mtu);
+        Assert.Equal(5, rig.ReachB());
+
+        // Replace B's program object with a rebuilt one that drops: same config text, new file content.
+        File.Copy(Path.Combine(rig.Objects, "verdict-drop.bpf.o"), Path.Combine(rig.Objects, "verdict.bpf.o"), overwrite: true);
+        plan = rig.Apply(changed);
+        output.WriteLine(plan);
+        Assert.Contains("replace program verdict: object changed", plan);
+        Assert.Contains("maps kept: hits", plan);
+        Assert.Equal(0, rig.ReachB(5, FrameProbe.Absence));
+        Assert.Equal(hits + 5 + 5, Hits(rig)); // the map carried over and the new program counted on
+        Assert.Equal(0, rig.Apply(changed) == "no changes" ? 0 : 1);
+
+        // Add and remove a port.
+        var withPort = changed with { Ports = [.. changed.Ports, rig.Board.Port(1, UnclaimedPolicy.Drop)] };
+        output.WriteLine(rig.Apply(withPort));
+        Assert.Equal(2, rig.Runtime.Topology.Ports.Length);
+        Assert.True(new LinkManager().Get(rig.Board.Ports[1]).Xdp.IsAttached, "the new port has its steering");
+        output.WriteLine(rig.Apply(changed));
+        Assert.Single(rig.Runtime.Topology.Ports);
+        Assert.False(new LinkManager().Get(rig.Board.Ports[1]).Xdp.IsAttached, "the released port has no XDP left");
+
+        // Remove B: its veth and the namespace the appliance made for it are gone.
+        plan = rig.Apply(start);
+        output.WriteLine(plan);
+        Assert.Contains($"delete  pair {rig.PairB}", plan);
+        Assert.Null(new LinkManager().TryGet(rig.PairB));
+        Assert.False(NetworkNamespace.Exists(rig.NetnsB));
+
+        stream.Stop();
+        output.WriteLine(stream.ToString());
+        Assert.True(stream.Sent >= 1000, stream.ToString());
+        Assert.Equal(0, stream.Lost);
+        var account = rig.Runtime.Engine.AccountFrames();
+        Assert.True(account.IsClean, account.ToString());
+    }
+
+    [PrivilegedFact]
+    public void AFailedStepUndoesTheDoneStepsAndTheRunningConfigForwards()
+    {
+        using var rig = new Rig();
+        var start = rig.Config;
+        string taken = NetNamespace.UniqueInterface("mrc");
+        Shell.Check("ip", "link", "add", taken, "type", "veth", "peer", "name", taken + "p"); // a real netlink error: the pair's name is taken
+        try
+        {
+            using var stream = rig.StreamToA();
+            var next = start with
+            {
+                Pairs = [start.Pairs[0] with { Primary = MetaBoard.Side(chain: "a") }, rig.B(), rig.B() with
+                {
+                    Name = taken,
+                    Tenant = rig.B().Tenant with { Netns = rig.NetnsB, Interface = "eth1", Mac = MacAddress.Parse("02:00:00:00:0c:01") },
+                }],
+            };
+            var plan = rig.Runtime.Plan(next);
+            output.WriteLine(plan.Describe());
+            var e = Assert.Throws<ReconcileException>(() => rig.Runtime.Apply(plan));
+            output.WriteLine(e.Message);
+            Assert.Contains($"FAILED: create  pair {taken}", e.Message);
+            Assert.Contains($"undone: create  pair {rig.PairB}", e.Message);
+            Assert.Same(start, rig.Config);
+            Assert.Null(new LinkManager().TryGet(rig.PairB));
+            Assert.False(NetworkNamespace.Exists(rig.NetnsB));
+            Assert.Empty(rig.Runtime.FindPair(rig.Board.PairNames[0]).Primary.Chain.Programs);
+            Assert.Single(rig.Runtime.Topology.Pairs);
+            stream.Stop();
+            output.WriteLine(stream.ToString());
+            Assert.Equal(0, stream.Lost);
+        }
+        finally
+        {
+            Shell.Run("ip", "link", "del", taken);
+        }
+    }
+
+    [PrivilegedFact]
+    public void ChangesOfTenantAItselfCostWhatTheRulesSay()
+    {
+        using var rig = new Rig();
+        var start = rig.Config;
+        var a = start.Pairs[0];
+        using (var stream = rig.StreamToA())
+        {
+            Thread.Sleep(200);
+            output.WriteLine(rig.Apply(start with { Pairs = [a with { Primary = MetaBoard.Side(chain: ["verdict", "a"]) }] }));
+            Thread.Sleep(200);
+            output.WriteLine(rig.Apply(start));
+            stream.Stop();
+            output.WriteLine("chain swaps on A: " + stream);
+            Assert.Equal(0, stream.Lost);
+            Assert.True(Hits(rig) > 0, "the swapped-in chain ran");
+        }
+
+        // A MAC change re-creates A: a new veth (new ifindex), reachable at its new MAC.
+        int before = rig.Runtime.FindPair(a.Name).TenantIfindex;
+        var newMac = MacAddress.Parse("02:00:00:00:0a:77");
+        var plan = rig.Runtime.Plan(start with { Pairs = [a with { Tenant = a.Tenant with { Mac = newMac } }] });
+        output.WriteLine(plan.Describe());
+        Assert.Contains("re-created", plan.Describe());
+        rig.Runtime.Apply(plan);
+        Assert.Equal(newMac, rig.Runtime.FindPair(a.Name).TenantMac);
+        Assert.NotEqual(before, rig.Runtime.FindPair(a.Name).TenantIfindex);
+        var got = FrameProbe.Exchange(rig.Board.Outside.Name, MetaBoard.OutsideInterface(0), rig.Board.Tenants[0].Name, MetaBoard.TenantInterface,
+            newMac.GetBytes(), rig.Board.OutsideMac(0), 5, out _);
+        Assert.Equal(5, got.Count);
+    }
+
+    private static long Hits(Rig rig)
+    {
+        var map = rig.Runtime.Programs["verdict"].Object.FindMap("hits")!;
+        var value = new byte[8];
+        Assert.True(map.TryLookupFromUser(new byte[4], value));
+        return BitConverter.ToInt64(value);
+    }
+}
