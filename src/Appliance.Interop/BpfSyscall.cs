@@ -8,7 +8,7 @@ namespace Appliance.Interop;
 public static unsafe class BpfSyscall
 {
     public const int MapCreate = 0, MapLookupElem = 1, MapUpdateElem = 2, MapDeleteElem = 3, MapGetNextKey = 4,
-        ProgLoad = 5, ProgTestRun = 10, MapFreeze = 22, LinkCreate = 28;
+        ProgLoad = 5, ProgTestRun = 10, MapLookupAndDeleteElem = 21, MapFreeze = 22, LinkCreate = 28;
 
     /// <summary>lddw src values that name a map by fd (BPF_PSEUDO_MAP_FD) or a map value (BPF_PSEUDO_MAP_VALUE).</summary>
     public const int PseudoMapFd = 1, PseudoMapValue = 2;
@@ -66,7 +66,14 @@ public static unsafe class BpfSyscall
     }
 
     /// <summary>Looks a key up; false when the kernel says ENOENT.</summary>
-    public static bool LookupElem(int mapFd, ReadOnlySpan<byte> key, Span<byte> value)
+    public static bool LookupElem(int mapFd, ReadOnlySpan<byte> key, Span<byte> value) =>
+        Lookup(MapLookupElem, "bpf(BPF_MAP_LOOKUP_ELEM)", mapFd, key, value);
+
+    /// <summary>BPF_MAP_LOOKUP_AND_DELETE_ELEM (a queue or stack map's pop: empty key); false when empty.</summary>
+    public static bool LookupAndDeleteElem(int mapFd, ReadOnlySpan<byte> key, Span<byte> value) =>
+        Lookup(MapLookupAndDeleteElem, "bpf(BPF_MAP_LOOKUP_AND_DELETE_ELEM)", mapFd, key, value);
+
+    private static bool Lookup(int command, string operation, int mapFd, ReadOnlySpan<byte> key, Span<byte> value)
     {
         fixed (byte* k = key) fixed (byte* v = value)
         {
@@ -77,11 +84,11 @@ public static unsafe class BpfSyscall
             Write64(attr, 16, (ulong)v);
             fixed (byte* p = attr)
             {
-                long r = LibC.Syscall(Nr, MapLookupElem, (long)p, attr.Length);
+                long r = LibC.Syscall(Nr, command, (long)p, attr.Length);
                 if (r == 0) return true;
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno == Errno.ENOENT) return false;
-                throw new PlatformException("bpf(BPF_MAP_LOOKUP_ELEM)", null, errno);
+                throw new PlatformException(operation, null, errno);
             }
         }
     }

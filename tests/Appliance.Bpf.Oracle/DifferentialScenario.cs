@@ -22,6 +22,12 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:helper_edges", "tail_limits", []),
         new("test:helper_edges", "room_limits", []),
         new("test:helper_edges", "bytes_edges", []),
+        new("test:more_helpers", "ecn_mark", []),
+        new("test:more_helpers", "nat64", []),
+        new("test:more_helpers", "metadata", []),
+        new("test:more_helpers", "mtu", []),
+        new("test:more_helpers", "clocks", []),
+        new("test:more_helpers", "queues", []),
         new("test:tail_calls", "entry",
         [
             ("jumps", BitConverter.GetBytes(0u), BitConverter.GetBytes(1)), // mark_even

@@ -14,7 +14,11 @@ public sealed class EngineObject : IDisposable
     public const int Headroom = 128, Tailroom = 128;
 
     private readonly Dictionary<string, LoadedProgram> _programs = new();
-    private readonly BpfVm _vm = new();
+    private readonly BpfVm _vm = new(KernelLikeOptions);
+
+    /// <summary>VM settings that match the kernel's test run: the frame's device is loopback (ifindex 1, MTU
+    /// 65536), and no other interface answers bpf_check_mtu.</summary>
+    public static BpfVmOptions KernelLikeOptions { get; } = new() { InterfaceMtu = ifindex => ifindex == 1 ? 65536 : -1 };
 
     public EngineObject(BpfObject obj)
     {
@@ -92,6 +96,12 @@ public sealed class EngineObject : IDisposable
     {
         var map = Map(name);
         var result = new List<(byte[], byte[])>();
+        if (map is QueueStackMap queue)
+        {
+            for (var value = new byte[map.ValueSize]; queue.Take(value, remove: true) == 0; value = new byte[map.ValueSize])
+                result.Add(([], value));
+            return result;
+        }
         var key = Array.Empty<byte>();
         var next = new byte[map.KeySize];
         while (map.TryGetNextKey(key, next))

@@ -83,11 +83,19 @@ public sealed class KernelObject : IDisposable
         return BpfSyscall.LookupElem(MapFd(map), key, value) ? value : null;
     }
 
-    /// <summary>Every (key, value) of the map, in the kernel's iteration order.</summary>
+    /// <summary>Every (key, value) of the map, in the kernel's iteration order. A queue or stack is drained in
+    /// pop order (empty keys).</summary>
     public List<(byte[] Key, byte[] Value)> Dump(string map)
     {
         var def = Map(map);
-        if (def.Type is BpfMapType.ProgArray or BpfMapType.RingBuf)
+        if (def.Type is BpfMapType.Queue or BpfMapType.Stack)
+        {
+            var popped = new List<(byte[], byte[])>();
+            for (var value = new byte[def.ValueSize]; BpfSyscall.LookupAndDeleteElem(MapFd(map), [], value); value = new byte[def.ValueSize])
+                popped.Add(([], value));
+            return popped;
+        }
+        if (def.Type is BpfMapType.ProgArray or BpfMapType.RingBuf or BpfMapType.PerfEventArray)
             throw new NotSupportedException($"map '{map}' ({def.Type}) has no values user space can read here");
         var result = new List<(byte[], byte[])>();
         var key = Array.Empty<byte>();

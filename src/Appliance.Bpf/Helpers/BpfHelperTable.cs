@@ -26,4 +26,7 @@ public abstract class BpfHelperTable
     public abstract string NameOf(int helperId);
 
     public abstract HelperOutcome Invoke(int helperId, BpfVm vm);
+
+    /// <summary>Why a helper this table does not define is refused (for the verifier's message), or null.</summary>
+    public virtual string? WhyRefused(int helperId) => null;
 }

@@ -10,8 +10,9 @@ public sealed class LinuxHelperTable : BpfHelperTable
 
     public override bool IsDefined(int helperId) => Enum.IsDefined((BpfHelperId)helperId);
 
-    public override string NameOf(int helperId) =>
-        Enum.IsDefined((BpfHelperId)helperId) ? ((BpfHelperId)helperId).ToString() : $"helper#{helperId}";
+    public override string NameOf(int helperId) => LinuxHelperNames.NameOf(helperId);
+
+    public override string? WhyRefused(int helperId) => IsDefined(helperId) ? null : LinuxHelperNames.WhyRefused(helperId);
 
     public override HelperOutcome Invoke(int helperId, BpfVm vm) => (BpfHelperId)helperId switch
     {
@@ -42,6 +43,13 @@ public sealed class LinuxHelperTable : BpfHelperTable
         BpfHelperId.SkbLoadBytesRelative => PacketBytesHelpers.LoadBytesRelative(vm),
         BpfHelperId.Jiffies64 => SystemHelpers.Jiffies64(vm),
         BpfHelperId.KtimeGetBootNs or BpfHelperId.KtimeGetCoarseNs => SystemHelpers.KtimeGetNs(vm),
+        BpfHelperId.SkbChangeProto => PacketProtocolHelpers.ChangeProto(vm),
+        BpfHelperId.SkbEcnSetCe => PacketProtocolHelpers.EcnSetCe(vm),
+        BpfHelperId.CheckMtu => CheckMtuHelper.Invoke(vm),
+        BpfHelperId.PerfEventOutput => PerfEventOutputHelper.Invoke(vm),
+        BpfHelperId.MapPushElem => MapHelpers.Push(vm),
+        BpfHelperId.MapPopElem => MapHelpers.Take(vm, remove: true),
+        BpfHelperId.MapPeekElem => MapHelpers.Take(vm, remove: false),
         BpfHelperId.RingbufOutput => RingBufHelpers.Output(vm),
         BpfHelperId.RingbufReserve => RingBufHelpers.Reserve(vm),
         BpfHelperId.RingbufSubmit => RingBufHelpers.Commit(vm, discard: false),

@@ -12,7 +12,7 @@ internal static class PacketMetadataHelpers
     public static HelperOutcome ChangeType(BpfVm vm)
     {
         if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
-        ulong type = vm.Argument(2);
+        ulong type = (uint)vm.Argument(2);
         ref var packet = ref vm.Packet;
         if (packet.PacketType > PacketOtherHost || type > PacketOtherHost) return LinuxHelperTable.Error(vm, Errno.EINVAL);
         packet.PacketType = (uint)type;
@@ -23,7 +23,7 @@ internal static class PacketMetadataHelpers
     public static HelperOutcome PullData(BpfVm vm)
     {
         if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
-        ulong length = vm.Argument(2);
+        ulong length = (uint)vm.Argument(2);
         if (length > (ulong)vm.Packet.Length) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
         vm.PacketChanged();
         return LinuxHelperTable.Return(vm, 0);

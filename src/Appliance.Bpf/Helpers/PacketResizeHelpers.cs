@@ -82,9 +82,7 @@ internal static class PacketResizeHelpers
         if (shrink)
         {
             if ((flags & ~(AdjRoomFixedGso | DecapL3Ipv4 | DecapL3Ipv6 | NoCsumReset)) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
-            var data = packet.Data;
-            data[..offset].CopyTo(data[(int)diff..]);
-            packet.MoveData(packet.DataOffset + (int)diff, packet.Length - (int)diff);
+            PopAt(ref packet, offset, (int)diff);
             if (decap == DecapL3Ipv4) packet.Protocol = 0x0800;
             else if (decap == DecapL3Ipv6) packet.Protocol = 0x86dd;
         }
@@ -102,14 +100,30 @@ internal static class PacketResizeHelpers
                 if (innerMacLength > diff) return LinuxHelperTable.Error(vm, Errno.EINVAL);
                 vm.Encapsulated = true;
             }
-            packet.MoveData(packet.DataOffset - (int)diff, packet.Length + (int)diff);
-            var data = packet.Data;
-            data.Slice((int)diff, offset).CopyTo(data);
-            data.Slice(offset, (int)diff).Clear();
+            PushAt(ref packet, offset, (int)diff);
             if (encap && packet.Protocol == 0x0800 && (flags & EncapL3Ipv6) != 0) packet.Protocol = 0x86dd;
             else if (encap && packet.Protocol == 0x86dd && (flags & EncapL3Ipv4) != 0) packet.Protocol = 0x0800;
         }
         vm.PacketChanged();
         return LinuxHelperTable.Return(vm, 0);
+    }
+
+    /// <summary>Inserts <paramref name="length"/> zero bytes at <paramref name="offset"/>, the bytes before it
+    /// moving to the front (bpf_skb_generic_push); the caller made the headroom.</summary>
+    internal static void PushAt(ref PacketContext packet, int offset, int length)
+    {
+        packet.MoveData(packet.DataOffset - length, packet.Length + length);
+        var data = packet.Data;
+        data.Slice(length, offset).CopyTo(data);
+        data.Slice(offset, length).Clear();
+    }
+
+    /// <summary>Removes <paramref name="length"/> bytes at <paramref name="offset"/>, the bytes before it moving
+    /// back (bpf_skb_generic_pop); the caller checked offset + length ≤ the packet length.</summary>
+    internal static void PopAt(ref PacketContext packet, int offset, int length)
+    {
+        var data = packet.Data;
+        data[..offset].CopyTo(data[length..]);
+        packet.MoveData(packet.DataOffset + length, packet.Length - length);
     }
 }

@@ -29,6 +29,15 @@ public static class BpfMapFactory
                 if (def.ValueSize < 1) throw Invalid(def, "value_size must be at least 1");
                 if ((def.Flags & BpfUpdateFlags.NoPreallocMapFlag) == 0) throw Invalid(def, "an lpm_trie needs map_flags BPF_F_NO_PREALLOC (1), as in the kernel");
                 break;
+            case BpfMapType.Queue:
+            case BpfMapType.Stack:
+                if (def.KeySize != 0) throw Invalid(def, "a queue or stack has key_size 0");
+                if (def.ValueSize <= 0) throw Invalid(def, $"value_size must be at least 1 (got {def.ValueSize})");
+                if ((long)def.ValueSize * (def.MaxEntries + 1L) > 1L << 30) throw Invalid(def, "max_entries × value_size exceeds 1 GiB");
+                break;
+            case BpfMapType.PerfEventArray:
+                if (def.KeySize != 4 || def.ValueSize != 4) throw Invalid(def, "a perf_event_array needs key_size 4 and value_size 4");
+                break;
             case BpfMapType.RingBuf:
                 if (def.KeySize != 0 || def.ValueSize != 0) throw Invalid(def, "a ringbuf has key_size 0 and value_size 0");
                 if ((def.MaxEntries & (def.MaxEntries - 1)) != 0 || def.MaxEntries % 4096 != 0)
@@ -49,6 +58,8 @@ public static class BpfMapFactory
             BpfMapType.LruHash => new LruHashMap(def),
             BpfMapType.LpmTrie => new LpmTrieMap(def),
             BpfMapType.ProgArray => new ProgArrayMap(def),
+            BpfMapType.Queue or BpfMapType.Stack => new QueueStackMap(def),
+            BpfMapType.PerfEventArray => new PerfEventArrayMap(def),
             _ => new RingBufMap(def),
         };
     }

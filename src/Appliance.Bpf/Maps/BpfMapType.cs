@@ -6,9 +6,12 @@ public enum BpfMapType : uint
     Hash = 1,
     Array = 2,
     ProgArray = 3,
+    PerfEventArray = 4,
     PercpuHash = 5,
     PercpuArray = 6,
     LruHash = 9,
     LpmTrie = 11,
+    Queue = 22,
+    Stack = 23,
     RingBuf = 27,
 }

@@ -11,7 +11,7 @@ namespace Appliance.Bpf.Maps;
 /// record may wrap; a managed array cannot, so a record that would wrap is preceded by a discarded
 /// padding record up to the end of the ring (it costs that space until consumed). Producers serialise on
 /// a lock (the kernel's spinlock); the consumer side is lock-free.</summary>
-public sealed class RingBufMap : BpfMap, IBpfRingBuffer
+public sealed class RingBufMap : KeylessMap, IBpfRingBuffer
 {
     public const int HeaderSize = 8;
     public const uint BusyBit = 1u << 31, DiscardBit = 1u << 30;
@@ -96,16 +96,6 @@ public sealed class RingBufMap : BpfMap, IBpfRingBuffer
         }
         return handled;
     }
-
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
-    {
-        value = default;
-        return false;
-    }
-
-    public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => -BpfErrno.ENOTSUPP;
-    public override int Delete(ReadOnlySpan<byte> key) => -BpfErrno.ENOTSUPP;
-    public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => false;
 
     private void WriteHeader(int at, uint lengthAndBits)
     {

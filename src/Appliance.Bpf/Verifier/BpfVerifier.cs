@@ -97,7 +97,9 @@ public static class BpfVerifier
             }
             else if (op == VmOp.CallHelper && !helpers.IsDefined(ins.Imm))
             {
-                Fail(code, section, i, $"unknown helper {ins.Imm} (not in the helper table)");
+                Fail(code, section, i, helpers.WhyRefused(ins.Imm) is { } why
+                    ? $"helper bpf_{helpers.NameOf(ins.Imm)} (#{ins.Imm}) is not supported: {why}"
+                    : $"unknown helper {ins.Imm} (not in the helper table)");
             }
 
             if (hasTarget && (target < 0 || target >= code.Length))

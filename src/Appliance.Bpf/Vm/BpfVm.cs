@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Appliance.Bpf.Context;
 using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Maps;
 
 namespace Appliance.Bpf.Vm;
 
@@ -111,6 +112,8 @@ public sealed unsafe partial class BpfVm : IDisposable
 
     private void BeginRun(LoadedProgram program)
     {
+        // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
+        if (BpfCpu.Current != (int)Options.ProcessorId) BpfCpu.Current = (int)Options.ProcessorId;
         _fault = BpfFault.None;
         _pendingContextStore = -1;
         Encapsulated = false;

@@ -8,7 +8,15 @@ public sealed class BpfVmOptions
     public const long DefaultInstructionBudget = 1_000_000;
 
     public long InstructionBudget { get; init; } = DefaultInstructionBudget;
+    /// <summary>The CPU slot this VM's runs are: what bpf_get_smp_processor_id returns and the slot per-CPU
+    /// maps use during a run (<see cref="Maps.BpfCpu.Current"/> is set to it when a run starts).</summary>
     public uint ProcessorId { get; init; }
+
+    /// <summary>The MTU of an interface by ifindex for bpf_check_mtu, or a negative number when there is no
+    /// such interface. Null: every interface has <see cref="DefaultMtu"/>.</summary>
+    public Func<uint, int>? InterfaceMtu { get; init; }
+
+    public const int DefaultMtu = 1500;
     public Action<string>? TraceSink { get; init; }
     public int TraceLinesPerSecond { get; init; } = 50;
 }

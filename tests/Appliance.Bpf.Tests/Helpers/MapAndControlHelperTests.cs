@@ -1,3 +1,4 @@
+using Appliance.Bpf.Maps;
 using Appliance.Bpf.Context;
 using Appliance.Bpf.Tests.Vm;
 using Appliance.Bpf.Vm;
@@ -151,6 +152,52 @@ public sealed class MapAndControlHelperTests
         var r = VmTestSupport.Run(program, ref packet, new BpfVmOptions { TraceSink = lines.Add });
         Assert.Equal("test: x=-42", Assert.Single(lines));
         Assert.Equal(5UL, r.R0);
+    }
+
+    [Fact]
+    public void ProcessorIdIsThePerCpuSlotTheProgramsMapsUse()
+    {
+        var counts = new PercpuArrayMap(new BpfMapDefinition("counts", BpfMapType.PercpuArray, 4, 8, 1), cpuCount: 2);
+        var program = VmTestSupport.Load("""
+            stw [%r10-4], 0
+            mov %r2, %r10
+            add %r2, -4
+            lddw %r1, map[0]
+            call 1
+            jeq %r0, 0, out
+            mov %r1, 5
+            stxdw [%r0+0], %r1
+            out:
+            call 8
+            exit
+            """, counts);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        Assert.Equal(1UL, VmTestSupport.Run(program, ref packet, new BpfVmOptions { ProcessorId = 1 }).R0);
+        var perCpu = new byte[16];
+        Assert.True(counts.TryLookupFromUser(new byte[4], perCpu));
+        Assert.Equal(0UL, BitConverter.ToUInt64(perCpu, 0)); // CPU 0 untouched
+        Assert.Equal(5UL, BitConverter.ToUInt64(perCpu, 8)); // the slot get_smp_processor_id named
+    }
+
+    [Fact]
+    public void PerfEventOutputRecordsGoToTheTraceLog()
+    {
+        var events = BpfMap.Create(new BpfMapDefinition("events", BpfMapType.PerfEventArray, 4, 4, 2));
+        var lines = new List<string>();
+        var program = VmTestSupport.Load("""
+            stw [%r10-4], 0x11223344
+            lddw %r2, map[0]
+            lddw %r3, 0x400000000
+            or %r3, 1
+            mov %r4, %r10
+            add %r4, -4
+            mov %r5, 4
+            call 25
+            exit
+            """, events);
+        var packet = VmTestSupport.Packet(VmTestSupport.Ipv4UdpFrame());
+        Assert.Equal(0UL, VmTestSupport.Run(program, ref packet, new BpfVmOptions { TraceSink = lines.Add }).R0);
+        Assert.Equal("test: perf_event_output cpu 1: 44332211 + 4 packet bytes " + Convert.ToHexString(VmTestSupport.Ipv4UdpFrame()[..4]), Assert.Single(lines));
     }
 
     [Fact]

@@ -104,7 +104,7 @@ public class ContextFieldTests
             var ctxOut = new byte[KernelSkBuff.Size];
             var dataOut = new byte[frame.Length + 256];
             var (retval, _, _) = BpfSyscall.TestRun(fd, frame, dataOut, skb, ctxOut);
-            using var vm = new BpfVm();
+            using var vm = new BpfVm(EngineObject.KernelLikeOptions);
             var program = LoadedProgram.Load(new BpfProgramImage("ctx_field", "tc", code), [], LinuxHelperTable.Instance);
             var e = EngineObject.Run(program, frame, Context(), vm);
             Assert.Equal(BpfFault.None, e.Run.Fault);

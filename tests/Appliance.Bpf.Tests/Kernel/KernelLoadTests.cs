@@ -12,7 +12,7 @@ namespace Appliance.Bpf.Tests.Kernel;
 public class KernelLoadTests
 {
     public static TheoryData<string> AllObjects() =>
-        new(TestObjects.Examples.Concat(TestObjects.Examples.Select(e => e + "@v1")).Concat(["test:subprog_globals", "test:legacy_maps", "test:maps_zoo", "test:ctx_helpers", "test:tail_calls", "test:helper_edges"]));
+        new(TestObjects.Examples.Concat(TestObjects.Examples.Select(e => e + "@v1")).Concat(["test:subprog_globals", "test:legacy_maps", "test:maps_zoo", "test:ctx_helpers", "test:tail_calls", "test:helper_edges", "test:more_helpers"]));
 
     /// <summary>"name" = an example; "name@v1" = the example built with -mcpu=v1; "test:name" = a test program.</summary>
     internal static Bpf.Objects.BpfObject LoadAny(string name)
