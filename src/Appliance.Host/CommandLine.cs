@@ -25,6 +25,7 @@ public static class CommandLine
         (ControlVerbs.Maps, a => ControlVerb.Run(ControlVerbs.Maps, a)),
         (ControlVerbs.Reload, a => ControlVerb.Run(ControlVerbs.Reload, a)),
         (ControlVerbs.Leds, a => ControlVerb.Run(ControlVerbs.Leds, a)),
+        (CaptureCommand.Definition, CaptureCommand.Run),
         (ReplayCommand.Definition, ReplayCommand.Run),
         (CompletionCommand.Definition, CompletionCommand.Run),
         (VersionCommand.Definition, VersionCommand.Run),

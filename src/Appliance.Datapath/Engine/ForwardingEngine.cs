@@ -29,7 +29,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     /// Both are replaced (never changed in place) by the worker between two loops.</summary>
     private XskPort?[] _ports;
     private XskPort[] _live;
-    private readonly IFrameHandler _handler;
+    private IFrameHandler _handler;
     private readonly EngineOptions _options;
     private readonly XdpDesc* _staged;
     private readonly int[] _stagedCount;
@@ -75,6 +75,12 @@ public sealed unsafe class ForwardingEngine : IDisposable
     // The batch being received (for recovery after a fault): port, first RX index, size, frames taken so far.
     private XskPort? _batchPort, _batchIngress;
     private uint _batchIdx, _batchCount, _batchDone;
+
+    /// <summary>The decision the worker asks, read once per batch: swapping it (e.g. to a capturing wrapper and back)
+    /// takes effect at the next batch and costs the worker nothing. True when <paramref name="expected"/> was the
+    /// handler and <paramref name="next"/> replaced it.</summary>
+    public bool TrySwapHandler(IFrameHandler expected, IFrameHandler next) =>
+        ReferenceEquals(Interlocked.CompareExchange(ref _handler, next, expected), expected);
 
     private long _workerAllocatedBytes;
 
@@ -181,11 +187,11 @@ public sealed unsafe class ForwardingEngine : IDisposable
     }
 
     /// <summary>The handler's decision; if it throws, that frame is dropped (InternalError) and the batch goes on.</summary>
-    private FrameVerdict DecideGuarded(ref FrameView view)
+    private FrameVerdict DecideGuarded(IFrameHandler handler, ref FrameView view)
     {
         try
         {
-            return _handler.Decide(ref view);
+            return handler.Decide(ref view);
         }
         catch (Exception e)
         {
@@ -265,7 +271,8 @@ public sealed unsafe class ForwardingEngine : IDisposable
         _batchIdx = idx;
         _batchCount = n;
         _batchDone = 0;
-        _handler.BeginBatch();
+        var handler = Volatile.Read(ref _handler);
+        handler.BeginBatch();
         var umem = p.Umem;
         uint maxLen = umem.MaxFrameLength;
         int touched = 0;
@@ -286,7 +293,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             }
             ulong chunk = umem.ChunkStart(addr);
             var view = new FrameView(umem.Pointer(chunk), umem.FrameSize, (uint)(addr - chunk), len, p.Index);
-            var verdict = DecideGuarded(ref view);
+            var verdict = DecideGuarded(handler, ref view);
             if (verdict.Kind != VerdictKind.Forward)
             {
                 Drop(umem, addr, c, verdict.Reason);
@@ -397,7 +404,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
         long now = Stopwatch.GetTimestamp();
         try
         {
-            _handler.Tick(now);
+            Volatile.Read(ref _handler).Tick(now);
         }
         catch (Exception e)
         {

@@ -49,6 +49,8 @@ public sealed partial class ApplianceRuntime : IDisposable
     public ProgramSet Programs { get; private set; }
     public RuntimeTopology Topology => _source!.Current;
     public ForwardingEngine Engine => _engine!;
+    /// <summary>The forwarding worker's decision (what a capture wraps).</summary>
+    public PairFrameHandler Handler => _handler!;
     public GroupFrameFlooder Flooder => _flooder!;
     public DateTime StartedUtc { get; } = DateTime.UtcNow;
     /// <summary>Bytes reserved in front of every frame (the UMEMs' headroom, fixed at start): the most any pair's

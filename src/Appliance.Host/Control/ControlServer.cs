@@ -7,8 +7,14 @@ namespace Appliance.Host.Control;
 /// <summary>Answers one verb on the control socket.</summary>
 public delegate ControlResponse ControlHandler(ControlRequest request);
 
+/// <summary>Serves one streaming verb on its own connection and thread: first one answer line
+/// (<see cref="ControlServer.WriteAnswer"/>; a failure ends the connection), then the verb's own bytes until it is
+/// done, the client shuts its sending side (its way to say stop) or <paramref name="stopping"/> fires.</summary>
+public delegate void ControlStreamHandler(ControlRequest request, Socket client, CancellationToken stopping);
+
 /// <summary>The control socket (default /run/meta-appliance/control.sock): a Unix stream socket, one JSON
-/// request line in, one JSON response line out per connection. Handlers run on the server's thread, never
+/// request line in, one JSON response line out per connection; a streaming verb (<see cref="RegisterStream"/>, e.g.
+/// `capture`) answers its line and then keeps the connection, on a thread of its own, for what it streams. Handlers run on the server's thread, never
 /// on the datapath's. A stale socket file from a crashed run is replaced; a live one (another instance
 /// answering) is an error.</summary>
 public sealed class ControlServer : IDisposable
@@ -16,7 +22,11 @@ public sealed class ControlServer : IDisposable
     public const string DefaultPath = "/run/meta-appliance/control.sock";
     private const int MaxRequestBytes = 64 * 1024;
 
+    private const int MaxStreams = 4;
     private readonly Dictionary<string, ControlHandler> _handlers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ControlStreamHandler> _streams = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Thread> _streamThreads = [];
     private readonly Socket _listener;
     private readonly Thread _thread;
     private volatile bool _stopping;
@@ -41,6 +51,8 @@ public sealed class ControlServer : IDisposable
 
     public void Register(string verb, ControlHandler handler) => _handlers[verb] = handler;
 
+    public void RegisterStream(string verb, ControlStreamHandler handler) => _streams[verb] = handler;
+
     public void Start() => _thread.Start();
 
     private void Serve()
@@ -51,15 +63,18 @@ public sealed class ControlServer : IDisposable
             try { client = _listener.Accept(); }
             catch (SocketException) when (_stopping) { return; }
             catch (ObjectDisposedException) { return; }
-            using (client)
+            bool handedOff = false;
+            try { handedOff = Answer(client); }
+            catch (Exception e) when (e is SocketException or IOException) { /* the client went away */ }
+            finally
             {
-                try { Answer(client); }
-                catch (Exception e) when (e is SocketException or IOException) { /* the client went away */ }
+                if (!handedOff) client.Dispose();
             }
         }
     }
 
-    private void Answer(Socket client)
+    /// <summary>Answers one request; true when a streaming verb took the connection over.</summary>
+    private bool Answer(Socket client)
     {
         client.ReceiveTimeout = 5000;
         var line = ReadLine(client);
@@ -67,7 +82,12 @@ public sealed class ControlServer : IDisposable
         try
         {
             var request = line is null ? null : JsonSerializer.Deserialize(line, ControlJson.Default.ControlRequest);
-            response = request is null ? ControlResponse.Failure("empty or oversized request")
+            if (request is not null && _streams.TryGetValue(request.Verb, out var stream))
+            {
+                if (StartStream(stream, request, client)) return true;
+                response = ControlResponse.Failure($"{MaxStreams} streams are running already; stop one first");
+            }
+            else response = request is null ? ControlResponse.Failure("empty or oversized request")
                 : _handlers.TryGetValue(request.Verb, out var h) ? h(request)
                 : ControlResponse.Failure($"unknown verb '{request.Verb}' (known: {string.Join(", ", _handlers.Keys.Order())})");
         }
@@ -79,9 +99,43 @@ public sealed class ControlServer : IDisposable
         {
             response = ControlResponse.Failure($"{e.GetType().Name}: {e.Message}");
         }
+        WriteAnswer(client, response);
+        return false;
+    }
+
+    /// <summary>One answer line.</summary>
+    public static void WriteAnswer(Socket client, ControlResponse response)
+    {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(response, ControlJson.Default.ControlResponse);
         client.Send(bytes);
         client.Send("\n"u8);
+    }
+
+    private bool StartStream(ControlStreamHandler handler, ControlRequest request, Socket client)
+    {
+        lock (_streamThreads)
+        {
+            _streamThreads.RemoveAll(t => !t.IsAlive);
+            if (_streamThreads.Count >= MaxStreams) return false;
+            var token = _stop.Token;
+            var thread = new Thread(() =>
+            {
+                using (client)
+                {
+                    client.ReceiveTimeout = 0;
+                    try { handler(request, client, token); }
+                    catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException) { /* the client went away */ }
+                    catch (Exception e)
+                    {
+                        // A bug in a stream verb must not take the appliance down with it.
+                        Appliance.Datapath.Diagnostics.Log.Error("control", "stream verb failed", ("verb", request.Verb), ("error", e.ToString()));
+                    }
+                }
+            }) { IsBackground = true, Name = "control-" + request.Verb };
+            _streamThreads.Add(thread);
+            thread.Start();
+            return true;
+        }
     }
 
     internal static string? ReadLine(Socket s)
@@ -102,8 +156,11 @@ public sealed class ControlServer : IDisposable
     public void Dispose()
     {
         _stopping = true;
+        _stop.Cancel();
         _listener.Dispose();
         if (_thread.IsAlive) _thread.Join(2000);
+        lock (_streamThreads)
+            foreach (var t in _streamThreads) t.Join(2000);
         try { File.Delete(Path); } catch (IOException) { }
     }
 }

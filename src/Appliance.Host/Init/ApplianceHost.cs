@@ -67,6 +67,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         if (control is not null)
         {
             ApplianceControl.Register(control, runtime);
+            CaptureControl.Register(control, runtime);
             LedControl.Register(control, run.Leds);
             control.Register("reload", _ => Reload(reloader, state, "control socket", run.Notifier));
             control.Start();

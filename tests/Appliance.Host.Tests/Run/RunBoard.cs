@@ -7,12 +7,15 @@ namespace Appliance.Host.Tests.Run;
 /// example programs built next to it. Deletes everything on Dispose, also after a failure.</summary>
 public sealed class RunBoard : IDisposable
 {
-    public const string OutsideAddress = "10.60.0.1", TenantAddress = "10.60.0.10";
+    public const string OutsideAddress = "10.60.0.1", TenantAddress = "10.60.0.10", Tenant2Address = "10.60.0.11";
 
     public NetNamespace Outside { get; }
     public string Port { get; }
     public string Pair { get; }
     public string TenantNs { get; }
+    /// <summary>A second pair and its tenant namespace, for configs written with <see cref="WriteConfigText"/>.</summary>
+    public string Pair2 { get; }
+    public string TenantNs2 { get; }
     public string Folder { get; }
     public string Socket => Path.Combine(Folder, "control.sock");
     public string ConfigFile => Path.Combine(Folder, "config.json");
@@ -24,6 +27,8 @@ public sealed class RunBoard : IDisposable
         Port = NetNamespace.UniqueInterface("mapp");
         Pair = NetNamespace.UniqueInterface("mrp");
         TenantNs = NetNamespace.UniqueName("rten");
+        Pair2 = NetNamespace.UniqueInterface("mrq");
+        TenantNs2 = NetNamespace.UniqueName("rtn2");
         try
         {
             Directory.CreateDirectory(Folder);
@@ -33,7 +38,7 @@ public sealed class RunBoard : IDisposable
             Outside.Exec("ethtool", "-K", "o0", "tx", "off");
             Outside.Exec("ip", "addr", "add", OutsideAddress + "/24", "dev", "o0");
             string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
-            foreach (var name in new[] { "counter", "allow_port" })
+            foreach (var name in new[] { "counter", "allow_port", "vlan_tag" })
                 Shell.Check("clang", "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I", Path.Combine(RepoPaths.Root, "programs/include"),
                     "-I", $"/usr/include/{multiarch}", "-c", Path.Combine(RepoPaths.Root, $"programs/{name}.bpf.c"), "-o", Path.Combine(Folder, $"{name}.bpf.o"));
         }
@@ -65,6 +70,9 @@ public sealed class RunBoard : IDisposable
         }
         """);
 
+    /// <summary>Writes <paramref name="json"/> as the config file.</summary>
+    public void WriteConfigText(string json) => File.WriteAllText(ConfigFile, json);
+
     public Shell.Result Cli(params string[] args) => Shell.RunWithTimeout(TimeSpan.FromSeconds(30), RepoPaths.Binary("linux-x64"), [.. args, "--socket", Socket]);
 
     public bool TenantPings() =>
@@ -78,6 +86,8 @@ public sealed class RunBoard : IDisposable
         Shell.Run("ip", "link", "del", Pair);
         Shell.Run("ip", "link", "del", Port);
         Shell.Run("ip", "netns", "del", TenantNs);
+        Shell.Run("ip", "link", "del", Pair2);
+        Shell.Run("ip", "netns", "del", TenantNs2);
         Outside.Dispose();
         try { Directory.Delete(Folder, recursive: true); } catch (IOException) { }
     }

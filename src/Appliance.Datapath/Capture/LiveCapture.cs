@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Appliance.Datapath.Engine;
+using Appliance.Datapath.Runtime;
+
+namespace Appliance.Datapath.Capture;
+
+/// <summary>A capture of the running datapath (one at a time): starting it swaps the engine's handler for a
+/// <see cref="CapturingFrameHandler"/> around the appliance's own, disposing it swaps the original back. The reader
+/// (<see cref="Drain"/>, on the caller's thread) turns ring slots into pcapng packets: one interface per capture
+/// point, direction in epb_flags, the decision (<see cref="DecisionText"/>) as the comment, wall-clock nanosecond
+/// timestamps; <see cref="WriteStatistics"/> closes with each point's seen and lost counts.</summary>
+public sealed class LiveCapture : IDisposable
+{
+    /// <summary>An AF_XDP frame is at most one 4 KiB page: no captured frame is longer.</summary>
+    public const int MaxFrame = 4096;
+    public const int DefaultSlots = 2048;
+
+    private readonly ForwardingEngine _engine;
+    private readonly PairFrameHandler _original;
+    private readonly CapturingFrameHandler _capturing;
+    private readonly RuntimeTopology _topology;
+    private readonly long _startUnixNs, _startTicks;
+    private readonly CaptureRing.SlotReader _reader;
+    private PcapngWriter? _writer;
+    private int _interfaceBase;
+    private bool _disposed;
+
+    public int SnapLength { get; }
+    public IReadOnlyList<CapturePoint> Points => _capturing.Points;
+    /// <summary>Packets handed to a writer so far.</summary>
+    public long Written { get; private set; }
+    /// <summary>Records lost because the ring was full (the reader was slow).</summary>
+    public long Lost => _capturing.Ring.Dropped;
+
+    private LiveCapture(ForwardingEngine engine, PairFrameHandler original, CapturingFrameHandler capturing, RuntimeTopology topology, int snapLength)
+    {
+        _engine = engine;
+        _original = original;
+        _capturing = capturing;
+        _topology = topology;
+        SnapLength = snapLength;
+        _startTicks = Stopwatch.GetTimestamp();
+        _startUnixNs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
+        _reader = WriteSlot;
+    }
+
+    /// <exception cref="InvalidOperationException">Another capture is running.</exception>
+    public static LiveCapture Start(ForwardingEngine engine, PairFrameHandler handler, RuntimeTopology topology, CapturePoint[] points,
+        CaptureVerdicts verdicts = CaptureVerdicts.All, int snapLength = 262144, int slots = DefaultSlots)
+    {
+        if (points.Length == 0) throw new ArgumentException("nothing to capture: no capture point", nameof(points));
+        if (snapLength < 14) throw new ArgumentOutOfRangeException(nameof(snapLength), "the snap length must hold an Ethernet header (14 bytes)");
+        var ring = new CaptureRing(slots, Math.Min(snapLength, MaxFrame));
+        var capturing = new CapturingFrameHandler(handler, ring, points, verdicts);
+        if (!engine.TrySwapHandler(handler, capturing))
+            throw new InvalidOperationException("another capture is running; one capture at a time (stop it first)");
+        return new LiveCapture(engine, handler, capturing, topology, snapLength);
+    }
+
+    /// <summary>One Interface Description Block per capture point, named PORT or PAIR/SIDE.</summary>
+    public void WriteInterfaces(PcapngWriter writer)
+    {
+        _interfaceBase = -1;
+        foreach (var p in Points)
+        {
+            int id = writer.AddInterface(p.Name, p.Pair is null ? "meta-appliance port" : "meta-appliance pair side");
+            if (_interfaceBase < 0) _interfaceBase = id;
+        }
+    }
+
+    /// <summary>Writes at most <paramref name="max"/> captured packets; returns how many.</summary>
+    public int Drain(PcapngWriter writer, int max)
+    {
+        _writer = writer;
+        int n = _capturing.Ring.Drain(max, _reader);
+        Written += n;
+        return n;
+    }
+
+    private void WriteSlot(in CaptureSlot slot, ReadOnlySpan<byte> data)
+    {
+        long ns = _startUnixNs + (long)((slot.Timestamp - _startTicks) * (1_000_000_000.0 / Stopwatch.Frequency));
+        _writer!.WritePacket(_interfaceBase + slot.Point, ns, data, slot.OriginalLength, slot.Direction,
+            DecisionText.Describe(_topology, slot.Verdict, slot.Decision));
+    }
+
+    /// <summary>An Interface Statistics Block per point: records seen (captured or lost) and lost.</summary>
+    public void WriteStatistics(PcapngWriter writer)
+    {
+        long ns = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
+        for (int i = 0; i < Points.Count; i++)
+            writer.WriteStatistics(_interfaceBase + i, ns, (ulong)_capturing.Seen(i), (ulong)_capturing.Lost(i));
+    }
+
+    /// <summary>Gives the engine its own handler back (the next batch runs without the capture).</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _engine.TrySwapHandler(_capturing, _original);
+    }
+}

@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Appliance.Datapath.Capture;
+using Appliance.Host.Tests.Run;
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Host.Tests.Observe;
+
+/// <summary>`capture` on a running appliance, read by tcpdump, tshark and our own reader; and `replay` of what was
+/// captured, through the same config, deciding exactly as the live datapath did.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class CaptureTests
+{
+    private const int EchoFrameBytes = 98; // Ethernet 14 + IPv4 20 + ICMP 8 + ping's 56 bytes of data
+
+    [PrivilegedFact]
+    public void HundredPingsThroughAPairAreCapturedWithVerdictsAndDropsWithTheirReasons()
+    {
+        using var ob = new ObserveBoard();
+        var b = ob.Board;
+        string file = Path.Combine(ob.CaptureFolder, "pings.pcapng");
+        using var capture = CaptureProcess.Start(b.Socket, b.Pair, "--out", file);
+        Shell.Check("ip", "netns", "exec", b.Outside.Name, "ping", "-c", "100", "-i", "0.01", "-W", "2", "-q", RunBoard.TenantAddress);
+        ObserveBoard.SendUdp(b.TenantNs, RunBoard.OutsideAddress, 22, 5); // allow_port drops these (only 53 is allowed)
+        ob.Eventually(s => ObserveBoard.Side(s, b.Pair, "peer").GetProperty("drops").GetProperty("verdict").GetInt64() == 5, "5 verdict drops");
+        Assert.Equal(0, capture.Interrupt());
+        Assert.Contains("lost", capture.StdErr);
+
+        var ours = CaptureFileReader.Read(file);
+        Assert.Equal([$"{b.Pair}/primary", $"{b.Pair}/peer"], ours.Interfaces.Select(i => i.Name));
+        int tcpdumpCount = Shell.Check("tcpdump", "-nr", file).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        var tshark = Shell.Check("tshark", "-r", file, "-T", "fields", "-E", "separator=|", "-e", "frame.interface_name", "-e", "frame.len",
+                "-e", "frame.packet_flags_direction", "-e", "icmp.type", "-e", "frame.comment")
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('|')).ToList();
+        Assert.Equal(ours.Records.Count, tcpdumpCount);
+        Assert.Equal(ours.Records.Count, tshark.Count);
+
+        // Echo requests came in from the port into the primary side and went out into the tenant; replies the other way.
+        foreach (var (side, type, why) in new[] { ("primary", "8", "program=count target=" + b.Pair), ("peer", "0", "program=allow target=" + b.Port) })
+        {
+            foreach (var direction in new[] { "1", "2" })
+            {
+                var rows = tshark.Where(r => r[0] == $"{b.Pair}/{side}" && r[3] == type && Convert.ToUInt32(r[2], 16) % 4 == uint.Parse(direction)).ToList();
+                Assert.Equal(100, rows.Count);
+                Assert.Equal(100 * EchoFrameBytes, rows.Sum(r => int.Parse(r[1])));
+                Assert.All(rows, r => Assert.Equal($"verdict=pass side={b.Pair}/{side} {why}", r[4]));
+            }
+        }
+        var drops = ours.Records.Where(r => r.Comment!.StartsWith("verdict=drop", StringComparison.Ordinal)).ToList();
+        Assert.Equal(5, drops.Count);
+        Assert.All(drops, r => Assert.Equal($"verdict=drop side={b.Pair}/peer program=allow reason=verdict", r.Comment));
+        Assert.All(drops, r => Assert.Equal(PacketDirection.Inbound, r.Direction));
+        Assert.Equal(5, ObserveBoard.Side(ob.Stats(), b.Pair, "peer").GetProperty("drops").GetProperty("verdict").GetInt64());
+    }
+
+    [PrivilegedFact]
+    public void ReplayOfACaptureDecidesAsTheLiveDatapathDid()
+    {
+        using var ob = new ObserveBoard();
+        var b = ob.Board;
+        Assert.True(b.TenantPings(), "tenant A reaches the outside\n" + ob.App.Output);
+
+        string fileA = Path.Combine(ob.CaptureFolder, "a.pcapng"), fileB = Path.Combine(ob.CaptureFolder, "b.pcapng");
+        using (var capture = CaptureProcess.Start(b.Socket, b.Pair, "--out", fileA))
+        {
+            ObserveBoard.SendUdp(b.Outside.Name, RunBoard.TenantAddress, 53, 3);
+            ObserveBoard.SendUdp(b.TenantNs, RunBoard.OutsideAddress, 53, 3);
+            ObserveBoard.SendUdp(b.TenantNs, RunBoard.OutsideAddress, 22, 3);
+            ob.Eventually(s => ObserveBoard.Side(s, b.Pair, "peer").GetProperty("drops").GetProperty("verdict").GetInt64() == 3
+                               && ObserveBoard.Side(s, b.Pair, "primary").GetProperty("txPackets").GetInt64() >= 3, "A's traffic handled");
+            Assert.Equal(0, capture.Interrupt());
+        }
+        long bPrimaryBefore = ObserveBoard.Side(ob.Stats(), b.Pair2, "primary").GetProperty("txPackets").GetInt64();
+        long bPeerBefore = ObserveBoard.Side(ob.Stats(), b.Pair2, "peer").GetProperty("txPackets").GetInt64();
+        using (var capture = CaptureProcess.Start(b.Socket, b.Pair2, "--out", fileB))
+        {
+            ObserveBoard.SendUdp(b.Outside.Name, RunBoard.Tenant2Address, 5000, 3);
+            ObserveBoard.SendUdp(b.TenantNs2, RunBoard.OutsideAddress, 5000, 3);
+            ob.Eventually(s => ObserveBoard.Side(s, b.Pair2, "primary").GetProperty("txPackets").GetInt64() >= bPrimaryBefore + 3
+                               && ObserveBoard.Side(s, b.Pair2, "peer").GetProperty("txPackets").GetInt64() >= bPeerBefore + 3, "B's traffic handled");
+            Assert.Equal(0, capture.Interrupt());
+        }
+
+        var verdicts = new HashSet<string>();
+        foreach (var (file, pair) in new[] { (fileA, b.Pair), (fileB, b.Pair2) })
+        {
+            var live = CaptureFileReader.Read(file);
+            foreach (var side in new[] { "primary", "peer" })
+            {
+                var decisions = LiveDecisions(live, $"{pair}/{side}");
+                Assert.True(decisions.Count >= 3, $"{pair}/{side}: {decisions.Count} decisions captured");
+                Compare(decisions, Replay(ob, file, "--pair", pair, "--side", side), $"{pair}/{side}");
+                verdicts.UnionWith(decisions.Select(d => d.Text.Split(' ')[0]));
+                if (side == "primary")
+                {
+                    // The same frames as received on the port: classified by destination MAC into the pair first.
+                    string received = Path.Combine(ob.CaptureFolder, $"{pair}-received.pcapng");
+                    WriteInbound(live, $"{pair}/{side}", received);
+                    Compare(decisions, Replay(ob, received, "--port", b.Port), $"{b.Port} -> {pair}");
+                }
+            }
+        }
+        Assert.Superset(new HashSet<string> { "verdict=pass", "verdict=drop" }, verdicts);
+        // B's primary chain (vlan) changed the frames: the tagged output is what both the datapath and replay produced.
+        var bPrimary = LiveDecisions(CaptureFileReader.Read(fileB), $"{b.Pair2}/primary");
+        Assert.Contains(bPrimary, d => d.Output is { } o && o.Length == d.Input.Length + 4 && o[12] == 0x81 && o[13] == 0x00);
+    }
+
+    private sealed record Decision(string Text, byte[] Input, byte[]? Output);
+
+    /// <summary>The capture point's decisions in order: each inbound packet, with the outbound packet that followed
+    /// it (the same decision publishes both, one after the other) as its output.</summary>
+    private static List<Decision> LiveDecisions(CaptureFile file, string point)
+    {
+        int iface = file.Interfaces.Select((i, n) => (i, n)).Single(x => x.i.Name == point).n;
+        var list = new List<Decision>();
+        foreach (var r in file.Records.Where(r => r.Interface == iface))
+        {
+            if (r.Direction == PacketDirection.Inbound) list.Add(new Decision(r.Comment!, r.Data, null));
+            else
+            {
+                Assert.Equal(list[^1].Text, r.Comment);
+                list[^1] = list[^1] with { Output = r.Data };
+            }
+        }
+        return list;
+    }
+
+    private static void WriteInbound(CaptureFile file, string point, string path)
+    {
+        int iface = file.Interfaces.Select((i, n) => (i, n)).Single(x => x.i.Name == point).n;
+        using var s = File.Create(path);
+        using var w = new PcapngWriter(s, "test", 65535);
+        int id = w.AddInterface("somewhere");
+        foreach (var r in file.Records.Where(r => r.Interface == iface && r.Direction == PacketDirection.Inbound))
+            w.WritePacket(id, r.TimestampNanoseconds, r.Data, r.OriginalLength);
+    }
+
+    private static List<Decision> Replay(ObserveBoard ob, string file, params string[] where)
+    {
+        var r = Shell.Run(RepoPaths.Binary("linux-x64"), ["replay", file, "--config", ob.Board.ConfigFile, "--json", .. where]);
+        var root = JsonDocument.Parse(ObserveBoard.Ok(r)).RootElement;
+        return root.GetProperty("frames").EnumerateArray().Select(f => new Decision(f.GetProperty("decision").GetString()!, [],
+            f.GetProperty("output").ValueKind == JsonValueKind.Null ? null : Convert.FromHexString(f.GetProperty("output").GetString()!))).ToList();
+    }
+
+    private static void Compare(List<Decision> live, List<Decision> replayed, string what)
+    {
+        Assert.Equal(live.Count, replayed.Count);
+        for (int i = 0; i < live.Count; i++)
+        {
+            Assert.True(live[i].Text == replayed[i].Text, $"{what} frame {i}: live '{live[i].Text}', replay '{replayed[i].Text}'");
+            Assert.True(live[i].Output is null == replayed[i].Output is null, $"{what} frame {i}: output present live {live[i].Output is not null}, replay {replayed[i].Output is not null}");
+            if (live[i].Output is { } o) Assert.Equal(o, replayed[i].Output);
+        }
+    }
+}
