@@ -60,6 +60,8 @@ publish() {
   local rid="${1:-linux-x64}"
   log "publishing NativeAOT meta-appliance for $rid"
   dotnet publish src/Appliance.Host/Appliance.Host.csproj -c Release -r "$rid" -o "$OUT/$rid" -v q --nologo -clp:ErrorsOnly
+  # The conformance plugin too (bpf-conformance-plugin [--jit]): the arm64 JIT's tests run it under qemu-user.
+  dotnet publish src/Appliance.Bpf.Conformance/Appliance.Bpf.Conformance.csproj -c Release -r "$rid" -o "$OUT/$rid" -v q --nologo -clp:ErrorsOnly
   ls -l "$OUT/$rid/meta-appliance" >&2
 }
 

@@ -10,7 +10,8 @@ namespace Appliance.Bpf.Conformance;
 /// the program as base16 bytes on stdin (raw little-endian instructions), r1 = a writable copy of the memory,
 /// r2 = its length; success prints r0 in hex and returns 0, failure writes a message to stderr and returns 1.
 /// The program is verified (conformance options: r1 and r2 set at entry) and run with the test-mode helper
-/// table (helper 5 = unwind).</summary>
+/// table (helper 5 = unwind). Plugin option <c>--jit</c> runs it as native code from the JIT (the runner's
+/// <c>--plugin_options --jit</c>); without it the interpreter runs it.</summary>
 public static class ConformancePlugin
 {
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
@@ -18,15 +19,22 @@ public static class ConformancePlugin
         try
         {
             string? memoryHex = null;
+            bool jit = false;
             foreach (string arg in args)
             {
                 if (arg == "--elf") { stderr.WriteLine("ELF input (--elf) is not supported by this plugin; run without --elf"); return 1; }
+                if (arg == "--jit") { jit = true; continue; }
                 if (arg.StartsWith("--", StringComparison.Ordinal)) continue;
                 memoryHex ??= arg;
             }
             byte[]? memory = string.IsNullOrWhiteSpace(memoryHex) ? null : ParseHex(memoryHex);
             byte[] program = ParseHex(stdin.ReadToEnd());
-            var result = Execute(program, memory);
+            var (result, unavailable) = Execute(program, memory, jit);
+            if (unavailable is { } reason)
+            {
+                stderr.WriteLine($"--jit: the JIT cannot run this program here: {reason}");
+                return 1;
+            }
             if (result.Faulted)
             {
                 stderr.WriteLine($"program stopped at instruction {result.FaultInstruction}: {result.Fault}");
@@ -43,20 +51,23 @@ public static class ConformancePlugin
     }
 
     /// <summary>Loads and runs raw program bytes in the conformance contract.</summary>
-    public static BpfRunResult Execute(byte[] program, byte[]? memory)
+    public static (BpfRunResult Result, string? JitUnavailable) Execute(byte[] program, byte[]? memory, bool jit)
     {
         if (program.Length % 8 != 0) throw new FormatException($"the program is {program.Length} bytes, not a multiple of 8");
         var slots = new ulong[program.Length / 8];
         for (int i = 0; i < slots.Length; i++) slots[i] = BitConverter.ToUInt64(program, i * 8);
-        return Execute(slots, memory);
+        return Execute(slots, memory, jit);
     }
 
-    public static BpfRunResult Execute(ulong[] slots, byte[]? memory)
+    /// <summary>Runs <paramref name="slots"/>; with <paramref name="jit"/> through the JIT. The second value is
+    /// null, or why the JIT could not compile the program (then nothing ran and the result is default).</summary>
+    public static (BpfRunResult Result, string? JitUnavailable) Execute(ulong[] slots, byte[]? memory, bool jit)
     {
         var image = new BpfProgramImage("conformance", "conformance", slots);
         var loaded = LoadedProgram.Load(image, [], ConformanceHelperTable.Instance, BpfVerifierOptions.Conformance);
-        using var vm = new BpfVm();
-        return vm.RunWithMemory(loaded, memory);
+        if (jit && loaded.JitUnavailableReason is { } reason) return (default, reason);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        return (vm.RunWithMemory(loaded, memory), null);
     }
 
     /// <summary>Base16 bytes, with or without whitespace between them.</summary>

@@ -6,8 +6,59 @@ namespace Appliance.Bpf.Oracle;
 /// addresses <see cref="PacketCorpus"/> draws from, so every branch of the program is taken.
 /// For PROG_ARRAY maps the value is the index of a program in the object (the engine's convention); the
 /// kernel side stores that program's fd.</summary>
-public sealed record DifferentialScenario(string Example, string Program, (string Map, byte[] Key, byte[] Value)[] Entries)
+public sealed record DifferentialScenario(string Example, string Program, (string Map, byte[] Key, byte[] Value)[] Entries,
+    (string Map, uint Slot, string Program)[]? TailCalls = null)
 {
+    private static byte[] B(params byte[] bytes) => bytes;
+    private static byte[] U16(ushort v) => BitConverter.GetBytes(v);
+    private static byte[] U32(uint v) => BitConverter.GetBytes(v);
+    private static byte[] Cat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
+
+    /// <summary>The corpus (tests/Appliance.Bpf.Tests/Corpus): programs in the style of public tc programs, with
+    /// map contents that steer the generated frames (<see cref="PacketCorpus"/> addresses and ports) down their paths.</summary>
+    public static readonly DifferentialScenario[] Corpus =
+    [
+        new("l4_lb", "l4_lb",
+        [
+            ("vips", B(10, 0, 0, 2, 0, 80, 6, 0), Cat(U32(0), U32(3))),
+            ("vips", B(10, 1, 2, 3, 0, 53, 17, 0), Cat(U32(3), U32(2))),
+            ("vips", B(10, 0, 0, 1, 1, 187, 6, 0), Cat(U32(0), U32(0))),
+            ("backends", U32(0), Cat(B(172, 16, 0, 1), B(2, 0, 0, 0, 0, 1), U16(3))),
+            ("backends", U32(1), Cat(B(172, 16, 0, 2), B(2, 0, 0, 0, 0, 2), U16(4))),
+            ("backends", U32(2), Cat(B(172, 16, 0, 3), B(2, 0, 0, 0, 0, 3), U16(5))),
+            ("backends", U32(3), Cat(B(172, 17, 0, 1), B(2, 0, 0, 0, 1, 1), U16(6))),
+            ("backends", U32(4), Cat(B(172, 17, 0, 2), B(2, 0, 0, 0, 1, 2), U16(7))),
+        ]),
+        new("gre_encap", "gre_encap",
+        [
+            ("tunnels", B(24, 0, 0, 0, 10, 0, 0, 0), B(192, 0, 2, 1, 198, 51, 100, 7, 64, 0, 0, 0)),
+            ("tunnels", B(16, 0, 0, 0, 192, 168, 0, 0), B(192, 0, 2, 1, 203, 0, 113, 9, 32, 0, 0, 0)),
+        ]),
+        new("udp_decap", "udp_decap", []),
+        new("snat", "snat", []),
+        new("port_forward", "port_forward", [("forwards", U16(8080), U16(80)), ("forwards", U16(443), U16(8443))]),
+        new("dscp_classifier", "dscp_classifier",
+            [("by_dscp", U32(0), Cat(U32(0x10), U32(3))), ("by_dscp", U32(46), Cat(U32(0x12e), U32(7)))]),
+        new("percpu_stats", "percpu_stats", []),
+        new("lpm_acl_dual", "lpm_acl_dual",
+        [
+            ("acl4", B(8, 0, 0, 0, 10, 0, 0, 0), Cat(U32(2), U32(0x77))),
+            ("acl4", B(32, 0, 0, 0, 10, 0, 0, 1), Cat(U32(1), U32(0))),
+            ("acl4", B(16, 0, 0, 0, 192, 168, 0, 0), Cat(U32(1), U32(0))),
+            ("acl6", Cat(U32(8), B(0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), Cat(U32(2), U32(0x66))),
+            ("acl6", Cat(U32(128), B(0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)), Cat(U32(1), U32(0))),
+        ]),
+        new("globals_atomics", "globals_atomics", []),
+        new("subprog_parse", "subprog_parse", []),
+        new("proto_dispatch", "proto_dispatch", [],
+            [("handlers", 0, "handle_tcp"), ("handlers", 1, "handle_udp"), ("handlers", 2, "handle_ipv6")]),
+        new("vlan_translate", "vlan_translate", [.. Enumerable.Range(1, 189).Where(v => v % 3 == 0).Select(v => ("vid_map", U16((ushort)v), U16((ushort)(4095 - v))))]),
+        new("ttl_router", "ttl_router", [("next_hop", B(10, 0, 0, 1), U32(3)), ("next_hop", B(10, 0, 0, 2), U32(4))]),
+        new("icmp_echo", "icmp_echo", [("owned", B(10, 0, 0, 2), B(1)), ("owned", B(10, 1, 2, 3), B(1))]),
+        new("ecn_remark", "ecn_remark", [("dscp_by_net", B(10, 0, 0, 0), B(10)), ("dscp_by_net", B(10, 1, 2, 0), B(46)), ("dscp_by_net", B(192, 168, 1, 0), B(8))]),
+        new("mtu_guard", "mtu_guard", []),
+        new("flow_events", "flow_events", []),
+    ];
     /// <summary>The test programs (TestPrograms/): bpf-to-bpf calls and globals, context fields, packet helpers.</summary>
     public static readonly DifferentialScenario[] TestPrograms =
     [

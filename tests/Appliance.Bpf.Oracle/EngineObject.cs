@@ -14,17 +14,24 @@ public sealed class EngineObject : IDisposable
     public const int Headroom = 128, Tailroom = 128;
 
     private readonly Dictionary<string, LoadedProgram> _programs = new();
-    private readonly BpfVm _vm = new(KernelLikeOptions);
+    private readonly BpfVm _vm;
 
     /// <summary>VM settings that match the kernel's test run: the frame's device is loopback (ifindex 1, MTU
     /// 65536), and no other interface answers bpf_check_mtu.</summary>
     public static BpfVmOptions KernelLikeOptions { get; } = new() { InterfaceMtu = ifindex => ifindex == 1 ? 65536 : -1 };
 
-    public EngineObject(BpfObject obj)
+    /// <summary>The object's programs on a VM of their own; <paramref name="jit"/> runs them as native code
+    /// from the JIT (every program must then have compiled).</summary>
+    public EngineObject(BpfObject obj, bool jit = false)
     {
         Object = obj;
         Maps = obj.Maps.Select(def => BpfMap.Create(def)).ToArray();
-        foreach (var p in LoadedProgram.LoadAll(obj, Maps, LinuxHelperTable.Instance)) _programs[p.Name] = p;
+        foreach (var p in LoadedProgram.LoadAll(obj, Maps, LinuxHelperTable.Instance))
+        {
+            if (jit && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
+            _programs[p.Name] = p;
+        }
+        _vm = new BpfVm(new BpfVmOptions { InterfaceMtu = KernelLikeOptions.InterfaceMtu, UseJit = jit });
     }
 
     public BpfObject Object { get; }

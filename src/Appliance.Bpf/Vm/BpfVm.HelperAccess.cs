@@ -85,6 +85,7 @@ public sealed unsafe partial class BpfVm
                 ring = owner;
                 sampleOffset = (int)region.Token;
                 region = new MemoryRegion { Kind = RegionKind.Empty };
+                MirrorRegion((int)id);
                 return true;
             }
         }

@@ -48,6 +48,7 @@ public sealed unsafe partial class BpfVm
                         _pendingContextStore = (int)off;
                         _pendingContextPrevious = SkBuffShadow.Read(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), (int)off);
                         r.Length = 0; // every context access takes this path until the store is settled
+                        MirrorRegion(VirtualAddress.ContextRegion);
                     }
                     return ref Unsafe.AsRef<byte>((void*)(r.Origin + (nint)off));
                 }
@@ -75,6 +76,7 @@ public sealed unsafe partial class BpfVm
         SkBuffShadow.SettleNarrowStore(new Span<byte>(_context, SkBuffLayout.Size), _pendingContextStore, _pendingContextPrevious);
         _pendingContextStore = -1;
         _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
+        MirrorRegion(VirtualAddress.ContextRegion);
     }
 
     /// <summary>Points region 0 at the packet's current data..data_end and refreshes the shadow ctx fields
@@ -92,6 +94,7 @@ public sealed unsafe partial class BpfVm
             Writable = true,
             Kind = RegionKind.Packet,
         };
+        MirrorRegion(VirtualAddress.PacketRegion);
         uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset);
         SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in _packet, data, data + (uint)_packet.Length);
     }
@@ -125,6 +128,7 @@ public sealed unsafe partial class BpfVm
             Writable = writable, Kind = kind, Owner = owner, Token = token,
         };
         if (kind == RegionKind.MapValue) _valueCache[slot] = id;
+        MirrorRegion(id);
         return _regions[id].Start;
     }
 }

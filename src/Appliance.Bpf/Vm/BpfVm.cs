@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Appliance.Bpf.Context;
 using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Jit;
 using Appliance.Bpf.Maps;
 
 namespace Appliance.Bpf.Vm;
@@ -38,7 +39,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     public BpfVm(BpfVmOptions? options = null)
     {
         Options = options ?? new BpfVmOptions();
-        _registers = (ulong*)NativeMemory.AllocZeroed(16 * sizeof(ulong));
+        _jit = (JitState*)NativeMemory.AllocZeroed((nuint)sizeof(JitState));
+        _registers = _jit->Regs;
         _stack = (byte*)NativeMemory.AllocZeroed(StackSize);
         _context = (byte*)NativeMemory.AllocZeroed(SkBuffLayout.Size);
         _random = (ulong)Random.Shared.NextInt64() | 1;
@@ -63,14 +65,16 @@ public sealed unsafe partial class BpfVm : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         _packet = packet;
         _hasPacket = true;
+        var jit = SelectJit(program);
         try
         {
             BeginRun(program);
             SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in _packet);
             MapPacket();
             _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
+            MirrorRegion(VirtualAddress.ContextRegion);
             _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
-            var result = Execute(program);
+            var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
             SettleContextStore();
             SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref _packet);
             packet = _packet;
@@ -89,6 +93,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         ArgumentNullException.ThrowIfNull(program);
         ObjectDisposedException.ThrowIf(_disposed, this);
         _hasPacket = false;
+        var jit = SelectJit(program);
         try
         {
             BeginRun(program);
@@ -100,9 +105,11 @@ public sealed unsafe partial class BpfVm : IDisposable
                     Array = memory, Origin = 0, Writable = true, Kind = RegionKind.Memory,
                 };
             _regions[VirtualAddress.ContextRegion].Length = 0;
+            MirrorRegion(VirtualAddress.PacketRegion);
+            MirrorRegion(VirtualAddress.ContextRegion);
             _registers[1] = memory is null ? 0 : VirtualAddress.RegionBase(VirtualAddress.PacketRegion);
             _registers[2] = memory is null ? 0 : (ulong)memory.Length;
-            return Execute(program);
+            return jit is null ? Execute(program) : ExecuteJit(program, jit);
         }
         finally
         {
@@ -115,6 +122,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
         if (BpfCpu.Current != (int)Options.ProcessorId) BpfCpu.Current = (int)Options.ProcessorId;
         _fault = BpfFault.None;
+        _pins.ReleaseRetired();
         _pendingContextStore = -1;
         Encapsulated = false;
         _redirectIfindex = 0;
@@ -146,6 +154,7 @@ public sealed unsafe partial class BpfVm : IDisposable
                 Start = VirtualAddress.RegionBase(VirtualAddress.FirstProgramRegion + g), Length = (ulong)value.Count,
                 Array = value.Array, Origin = value.Offset, Writable = !globals[g].ReadOnly, Kind = RegionKind.Global,
             };
+            MirrorRegion(VirtualAddress.FirstProgramRegion + g);
         }
         _regionCount = _firstDynamicRegion;
     }
@@ -158,6 +167,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         _pendingTailCall = null;
         _packet = default;
         _hasPacket = false;
+        _jitActive = false;
         _regions[VirtualAddress.PacketRegion] = default;
     }
 
@@ -184,6 +194,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         stack.Start = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + (ulong)(StackSize - used);
         stack.Length = (ulong)used;
         stack.Origin = (nint)(_stack + StackSize - used);
+        if (_jitActive) MirrorRegion(VirtualAddress.StackRegion);
     }
 
     private void EnsureRegionCapacity(int count)
@@ -195,7 +206,9 @@ public sealed unsafe partial class BpfVm : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        NativeMemory.Free(_registers);
+        _pins.Dispose();
+        NativeMemory.Free(_jit->Regions);
+        NativeMemory.Free(_jit);
         NativeMemory.Free(_stack);
         NativeMemory.Free(_context);
         GC.SuppressFinalize(this);
@@ -203,7 +216,8 @@ public sealed unsafe partial class BpfVm : IDisposable
 
     ~BpfVm()
     {
-        NativeMemory.Free(_registers);
+        NativeMemory.Free(_jit->Regions);
+        NativeMemory.Free(_jit);
         NativeMemory.Free(_stack);
         NativeMemory.Free(_context);
     }

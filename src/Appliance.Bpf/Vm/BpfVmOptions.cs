@@ -19,4 +19,8 @@ public sealed class BpfVmOptions
     public const int DefaultMtu = 1500;
     public Action<string>? TraceSink { get; init; }
     public int TraceLinesPerSecond { get; init; } = 50;
+
+    /// <summary>Run programs the JIT compiled as native code (the interpreter runs the rest). Off by default
+    /// here; the appliance turns it on unless the config or <c>--no-jit</c> says otherwise.</summary>
+    public bool UseJit { get; init; }
 }

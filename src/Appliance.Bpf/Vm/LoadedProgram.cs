@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Appliance.Bpf.Helpers;
 using Appliance.Bpf.Isa;
+using Appliance.Bpf.Jit;
 using Appliance.Bpf.Maps;
 using Appliance.Bpf.Objects;
 using Appliance.Bpf.Verifier;
@@ -48,6 +49,17 @@ public sealed class LoadedProgram
     public IReadOnlyList<LoadedProgram?> TailCallTargets { get; set; } = [];
     internal GlobalRegion[] Globals { get; }
 
+    private JitCompilation? _jit;
+
+    /// <summary>The program's native code (compiled at load on machines the JIT supports), or null.</summary>
+    internal ExecutableMemory? JitCode => (_jit ??= BpfJit.Compile(this)).Code;
+
+    /// <summary>True when the JIT compiled this program; a VM with <see cref="BpfVmOptions.UseJit"/> runs the native code.</summary>
+    public bool IsJitCompiled => JitCode is not null;
+
+    /// <summary>Why the JIT did not compile this program (the interpreter runs it), or null when it did.</summary>
+    public string? JitUnavailableReason => (_jit ??= BpfJit.Compile(this)).Reason;
+
     /// <summary>Verifies <paramref name="image"/> (throws <see cref="BpfVerifierException"/>) and decodes it.
     /// <paramref name="maps"/> are the object's live maps in declaration order (the image's map indices).</summary>
     public static LoadedProgram Load(BpfProgramImage image, IReadOnlyList<BpfMap> maps, BpfHelperTable helpers, BpfVerifierOptions? options = null)
@@ -92,7 +104,9 @@ public sealed class LoadedProgram
             code[i] = d;
         }
         code[raw.Length] = new DecodedInstruction { Op = VmOp.Invalid };
-        return new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length, stack);
+        var program = new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length, stack);
+        program._jit = BpfJit.Compile(program); // after verification, at load: the code is ready before the first run
+        return program;
     }
 
     /// <summary>Loads every program of <paramref name="obj"/> against its live <paramref name="maps"/> (same order

@@ -119,6 +119,7 @@ public sealed partial class ApplianceRuntime
     private void Commit(ReconcilePlan plan)
     {
         var next = plan.Next;
+        if (!ReferenceEquals(plan.Programs, Programs)) LogEngines(plan.Programs);
         Programs = plan.Programs;
         Config = next;
         PublishTopology(() =>

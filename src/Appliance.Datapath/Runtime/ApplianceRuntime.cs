@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.NetworkInformation;
+using Appliance.Bpf.Jit;
 using Appliance.Config;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Engine;
@@ -47,6 +48,10 @@ public sealed partial class ApplianceRuntime : IDisposable
     /// <summary>The config running now (replaced when a reload has been applied).</summary>
     public ApplianceConfig Config { get; private set; }
     public ProgramSet Programs { get; private set; }
+
+    /// <summary>True when programs run as native code from the JIT (config <c>jit</c> at start, no <c>--no-jit</c>, a
+    /// machine the JIT supports); programs it could not compile still run in the interpreter (see <see cref="EngineOf"/>).</summary>
+    public bool UseJit { get; }
     public RuntimeTopology Topology => _source!.Current;
     public ForwardingEngine Engine => _engine!;
     /// <summary>The forwarding worker's decision (what a capture wraps).</summary>
@@ -62,6 +67,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         Config = config;
         Programs = programs;
         _options = options;
+        UseJit = config.Jit && !options.NoJit && BpfJit.IsSupported;
     }
 
     /// <summary>Builds and starts the appliance; on failure everything built so far is torn down again and a
@@ -76,6 +82,7 @@ public sealed partial class ApplianceRuntime : IDisposable
             foreach (var line in StaleLinkSweeper.Sweep(log: m => Log.Warn("runtime", m)))
                 Log.Info("runtime", "removed stale state of a killed run", ("what", line));
         var rt = new ApplianceRuntime(config, programs, options);
+        rt.LogEngines(programs);
         try
         {
             rt.Build();
@@ -86,6 +93,24 @@ public sealed partial class ApplianceRuntime : IDisposable
             rt.Dispose();
             throw;
         }
+    }
+
+    /// <summary>"jit" or "interpreter": the engine that runs <paramref name="program"/>.</summary>
+    public string EngineOf(RuntimeProgram program) => UseJit && program.Program.IsJitCompiled ? "jit" : "interpreter";
+
+    /// <summary>Logs which engine runs the programs and, under the JIT, every program that falls back to the
+    /// interpreter and why (at start and for the programs a reload loads).</summary>
+    internal void LogEngines(ProgramSet programs)
+    {
+        if (ReferenceEquals(programs, Programs))
+        {
+            string why = !Config.Jit ? "the config sets \"jit\": false" : _options.NoJit ? "--no-jit" : !BpfJit.IsSupported ? "no JIT for this machine" : "-";
+            Log.Info("runtime", UseJit ? "programs run as native code (JIT)" : "programs run in the interpreter", ("why", why));
+        }
+        if (!UseJit) return;
+        foreach (var p in programs.Programs)
+            if (p.Program.JitUnavailableReason is { } reason)
+                Log.Warn("runtime", "program falls back to the interpreter", ("program", p.Name), ("reason", reason));
     }
 
     private static void RefuseUnimplemented(ApplianceConfig config)
@@ -141,9 +166,9 @@ public sealed partial class ApplianceRuntime : IDisposable
             throw;
         }
         _source = new TopologySource(new RuntimeTopology([.. _ports], pairs));
-        _handler = new PairFrameHandler(_source, learnAgeing: _options.LearnAgeing);
+        _handler = new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing);
         _engine = new ForwardingEngine(_xsk, _handler, _options.Engine ?? new EngineOptions { Log = m => Log.Warn("engine", m) });
-        _flooder = new GroupFrameFlooder(_source);
+        _flooder = new GroupFrameFlooder(_source, UseJit);
         WatchCarrier();
         _engine.Start();
         _flooder.Start();
@@ -367,7 +392,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         if (want.SequenceEqual(_flooder.ListensOn)) return;
         _flooder.Dispose();
         _flooder = null;
-        _flooder = new GroupFrameFlooder(_source!);
+        _flooder = new GroupFrameFlooder(_source!, UseJit);
         _flooder.Start();
     }
 

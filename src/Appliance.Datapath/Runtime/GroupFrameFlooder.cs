@@ -36,7 +36,7 @@ public sealed class GroupFrameFlooder : IDisposable
     /// when that set changes).</summary>
     public IReadOnlyList<string> ListensOn => _receivers.Select(r => r.Port.Name).ToArray();
 
-    public GroupFrameFlooder(TopologySource source)
+    public GroupFrameFlooder(TopologySource source, bool useJit = false)
     {
         var topology = source.Current;
         _topology = topology;
@@ -56,7 +56,7 @@ public sealed class GroupFrameFlooder : IDisposable
             throw;
         }
         _receivers = [.. receivers];
-        _pipeline = new NetkitPipeline(source, worker: 1);
+        _pipeline = new NetkitPipeline(source, worker: 1, useJit: useJit);
         _thread = new Thread(Run) { IsBackground = true, Name = "group-flooder" };
     }
 

@@ -40,7 +40,8 @@ public sealed class NetkitPipeline : IDisposable
     private RuntimeProgram[][] _primaryChains = [];
     private RuntimeProgram[][] _peerChains = [];
 
-    public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null)
+    /// <param name="useJit">Run programs the JIT compiled as native code (ignored when <paramref name="vmOptions"/> is given).</param>
+    public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null, bool useJit = false)
     {
         _source = topology;
         _topology = topology.Current;
@@ -50,6 +51,7 @@ public sealed class NetkitPipeline : IDisposable
         {
             ProcessorId = (uint)worker,
             TraceSink = line => Log.Info("bpf", line),
+            UseJit = useJit,
         });
     }
 

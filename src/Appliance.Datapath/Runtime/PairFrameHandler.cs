@@ -30,12 +30,13 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private readonly RateLimited _learnLog = new(5, TimeSpan.FromSeconds(10));
 
     /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
+    /// <param name="useJit">Run programs the JIT compiled as native code (when <paramref name="vmOptions"/> is null).</param>
     /// <param name="learnAgeing">How long a learned MAC lives unseen (<see cref="DefaultLearnAgeing"/> when null).</param>
-    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, TimeSpan? learnAgeing = null)
+    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, bool useJit = false, TimeSpan? learnAgeing = null)
     {
         _source = topology;
         _topology = topology.Current;
-        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions);
+        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions, useJit);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
         // Scan for aged entries ten times per ageing time (at most once a second): a MAC lives ageing..1.1 × ageing.

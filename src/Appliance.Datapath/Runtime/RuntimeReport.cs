@@ -47,11 +47,11 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
 
     public string Programs()
     {
-        var t = new TextTable("PROGRAM", "OBJECT", "SECTION", "INSNS", "RUNS", "PASS", "NEXT", "DROP", "REDIRECT", "UNKNOWN", "FAULTS");
+        var t = new TextTable("PROGRAM", "OBJECT", "SECTION", "ENGINE", "INSNS", "RUNS", "PASS", "NEXT", "DROP", "REDIRECT", "UNKNOWN", "FAULTS");
         foreach (var p in runtime.Programs.Programs.OrderBy(p => p.Name, StringComparer.Ordinal))
         {
             var c = p.Counters;
-            t.Row(p.Name, Path.GetFileName(p.Object.Path), p.Config.Section, p.Program.InstructionCount, c.Runs, c.Pass, c.Next, c.Drop,
+            t.Row(p.Name, Path.GetFileName(p.Object.Path), p.Config.Section, runtime.EngineOf(p), p.Program.InstructionCount, c.Runs, c.Pass, c.Next, c.Drop,
                 c.Redirect, c.Unknown, c.Faults);
         }
         return t.ToString();
@@ -161,6 +161,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 w.WriteString("name", p.Name);
                 w.WriteString("object", p.Object.Path);
                 w.WriteString("section", p.Config.Section);
+                w.WriteString("engine", runtime.EngineOf(p));
                 w.WriteNumber("runs", c.Runs);
                 w.WriteNumber("bytes", c.Bytes);
                 w.WriteNumber("pass", c.Pass);

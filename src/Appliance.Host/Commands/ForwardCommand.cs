@@ -8,7 +8,7 @@ using Appliance.Interop;
 namespace Appliance.Host.Commands;
 
 /// <summary>`meta-appliance forward --in IF --out IF [--queue N] [--zero-copy auto|on|off] [--ready-line TEXT]
-/// [--busy-poll] [--cpu N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic]`: a hidden benchmark and test verb that
+/// [--busy-poll] [--cpu N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic] [--no-jit]`: a hidden benchmark and test verb that
 /// forwards frames between two interfaces in both directions through AF_XDP until SIGINT/SIGTERM, then prints
 /// its counters. Exit 0 after a clean stop, 1 when setup fails (the error says what and where), 2 on bad usage.</summary>
 public static class ForwardCommand
@@ -31,6 +31,7 @@ public static class ForwardCommand
             new("--cpu", "pin the worker to CPU N") { Value = "N" },
             new("--frame-size", "UMEM frame size") { Value = "BYTES", Choices = ["2048", "4096"], Default = "4096" },
             new("--xdp-mode", "how the XDP programs attach") { Value = "MODE", Choices = ["auto", "native", "generic"], Default = "auto" },
+            new("--no-jit", "accepted like run's (forward runs no eBPF program, so it changes nothing)"),
         ],
         Exit = "Exit 0 after a clean stop, 1 when setup fails (the error says what and where), 2 on bad usage.",
     };

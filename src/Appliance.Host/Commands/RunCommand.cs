@@ -7,7 +7,7 @@ using Appliance.Host.Service;
 
 namespace Appliance.Host.Commands;
 
-/// <summary>`meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic] [--last-good-after SECONDS] [--leds gpio|memory|none]`:
+/// <summary>`meta-appliance run --config FILE [--objects DIR] [--socket PATH] [--xdp-mode auto|native|generic] [--last-good-after SECONDS] [--leds gpio|memory|none] [--no-jit]`:
 /// the appliance (<see cref="ApplianceHost"/>, the same body `init` supervises on a board) in the foreground as a
 /// service. Prints "meta-appliance: forwarding (N ports, M pairs)" on stdout when frames flow, logs on stderr,
 /// and on SIGINT/SIGTERM stops and deletes everything it created. SIGHUP (or `meta-appliance reload`) re-reads the
@@ -33,6 +33,7 @@ public static class RunCommand
             new("--xdp-mode", "how the XDP programs attach") { Value = "MODE", Choices = ["auto", "native", "generic"], Default = "auto" },
             new("--last-good-after", "seconds of healthy running before the config is saved as last good") { Value = "SECONDS", Default = "30" },
             new("--leds", "the LED driver") { Value = "DRIVER", Choices = ["gpio", "memory", "none"], Default = "$META_APPLIANCE_LEDS, else gpio" },
+            new("--no-jit", "run every eBPF program in the interpreter (the default is the JIT where the config and the machine allow)"),
         ],
         Exit = "Exit 0 after a clean stop, 1 when the config or the setup fails or the datapath stops, 2 on bad usage.",
     };
@@ -66,6 +67,7 @@ public static class RunCommand
             ObjectDirectory = objects,
             SocketPath = socket,
             XdpMode = xdp,
+            NoJit = a.Has("--no-jit"),
             LastGoodAfter = lastGoodAfter,
             LogName = "run",
         }, log);

@@ -50,6 +50,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             ConfigDirectory = baseDirectory ?? ".",
             ObjectDirectory = options.ObjectDirectory,
             XdpMode = options.XdpMode,
+            NoJit = options.NoJit,
         });
         foreach (var port in runtime.Topology.Ports)
         {

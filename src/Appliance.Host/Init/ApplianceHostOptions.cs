@@ -16,6 +16,9 @@ public sealed record ApplianceHostOptions
 
     public XdpModePreference XdpMode { get; init; } = XdpModePreference.Auto;
 
+    /// <summary>Every program in the interpreter, whatever the config's <c>jit</c> says (`--no-jit`).</summary>
+    public bool NoJit { get; init; }
+
     /// <summary>Prefix of the host's log lines ("init" on a board, "run" as a service).</summary>
     public string LogName { get; init; } = "run";
 

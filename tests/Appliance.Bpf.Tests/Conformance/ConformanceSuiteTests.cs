@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Appliance.Bpf.Assembly;
 using Appliance.Bpf.Conformance;
 using Xunit;
@@ -14,9 +13,12 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
     /// <summary>Vectors deliberately not counted, each with its reason. Empty: all 313 must pass.</summary>
     private static readonly Dictionary<string, string> Exclusions = new(StringComparer.Ordinal);
 
-    [Fact]
-    public void EveryVectorPassesAtV4()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EveryVectorPassesAtV4(bool jit)
     {
+        if (jit) Assert.True(Appliance.Bpf.Jit.BpfJit.IsSupported, "the JIT supports this machine");
         var failures = new List<string>();
         int passed = 0, total = 0;
         foreach (string path in ConformanceVectors.All())
@@ -24,23 +26,24 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
             total++;
             var vector = ConformanceVector.Parse(path);
             if (Exclusions.ContainsKey(vector.Name)) continue;
-            string? failure = RunInProcess(vector);
+            string? failure = RunInProcess(vector, jit);
             if (failure is null) passed++;
             else failures.Add($"{vector.Name}: {failure}");
         }
-        output.WriteLine($"bpf_conformance v4: {passed}/{total} passed, {Exclusions.Count} excluded");
+        output.WriteLine($"bpf_conformance v4 ({(jit ? "JIT" : "interpreter")}): {passed}/{total} passed, {Exclusions.Count} excluded");
         foreach (string f in failures) output.WriteLine(f);
         Assert.Equal(313, total);
         Assert.True(failures.Count == 0, $"{failures.Count} vector(s) failed:\n{string.Join('\n', failures)}");
         Assert.Equal(total - Exclusions.Count, passed);
     }
 
-    private static string? RunInProcess(ConformanceVector vector)
+    private static string? RunInProcess(ConformanceVector vector, bool jit)
     {
         try
         {
             ulong[] program = vector.Raw ?? BpfAssembler.Assemble(vector.Assembly);
-            var result = ConformancePlugin.Execute(program, vector.Memory?.ToArray());
+            var (result, unavailable) = ConformancePlugin.Execute(program, vector.Memory?.ToArray(), jit);
+            if (unavailable is not null) return $"not compiled: {unavailable}";
             if (vector.ExpectedError is not null) return $"expected error '{vector.ExpectedError}', got r0 0x{result.R0:x}";
             if (result.Faulted) return $"faulted: {result.Fault} at instruction {result.FaultInstruction}";
             return result.R0 == vector.ExpectedResult ? null : $"r0 = 0x{result.R0:x}, expected 0x{vector.ExpectedResult:x}";
@@ -52,31 +55,19 @@ public sealed class ConformanceSuiteTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("subnet")]
-    [InlineData("lock_cmpxchg")]
-    [InlineData("call_local")]
-    [InlineData("mem-len")]
-    [InlineData("lddw")]
-    public void PluginExecutableSpeaksTheProtocol(string name)
+    [InlineData("subnet", false)]
+    [InlineData("lock_cmpxchg", false)]
+    [InlineData("call_local", false)]
+    [InlineData("mem-len", false)]
+    [InlineData("lddw", false)]
+    [InlineData("subnet", true)]
+    [InlineData("lock_cmpxchg", true)]
+    [InlineData("call_local", true)]
+    public void PluginExecutableSpeaksTheProtocol(string name, bool jit)
     {
         var vector = ConformanceVector.Parse(Path.Combine(ConformanceVectors.Directory, name + ".data"));
-        ulong[] program = vector.Raw ?? BpfAssembler.Assemble(vector.Assembly);
-        string programHex = string.Join(' ', program.SelectMany(BitConverter.GetBytes).Select(b => b.ToString("x2")));
-        string plugin = Path.Combine(AppContext.BaseDirectory, "bpf-conformance-plugin");
-        var start = new ProcessStartInfo(plugin)
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        if (vector.Memory is { } memory) start.ArgumentList.Add(Convert.ToHexString(memory).ToLowerInvariant());
-        using var process = Process.Start(start)!;
-        process.StandardInput.WriteLine(programHex);
-        process.StandardInput.Close();
-        string stdout = process.StandardOutput.ReadToEnd();
-        string stderr = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(60_000), "plugin did not exit");
-        Assert.True(process.ExitCode == 0, $"plugin failed: {stderr}");
-        ulong r0 = Convert.ToUInt64(stdout.Trim()[2..], 16);
-        Assert.Equal(vector.ExpectedResult, r0);
+        string? failure = PluginProcess.Check(vector, Path.Combine(AppContext.BaseDirectory, "bpf-conformance-plugin"), jit);
+        Assert.True(failure is null, failure);
     }
 
     [Fact]

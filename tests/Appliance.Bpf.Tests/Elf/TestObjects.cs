@@ -21,6 +21,11 @@ public static class TestObjects
 
     public static string TestProgramPath(string name) => Path.Combine(Built.Value, "test", name + ".bpf.o");
 
+    /// <summary>The corpus (Corpus/*.bpf.c), built with -mcpu=v2 and v3.</summary>
+    public static readonly string[] CorpusCpus = ["v2", "v3"];
+
+    public static string CorpusPath(string name, string cpu) => Path.Combine(Built.Value, "corpus-" + cpu, name + ".bpf.o");
+
     public static BpfObject LoadExample(string name) => BpfObjectLoader.Load(ExamplePath(name));
 
     public static BpfObject LoadTestProgram(string name) => BpfObjectLoader.Load(TestProgramPath(name));
@@ -36,6 +41,9 @@ public static class TestObjects
             Shell.Check("make", "-s", "-C", programs, "MCPU=" + cpu, "OUT=" + Path.Combine(dir, "programs-" + cpu));
         Shell.Check("make", "-s", "-C", programs, "OUT=" + Path.Combine(dir, "test"),
             "SRC=" + Path.Combine(RepoRoot, "tests", "Appliance.Bpf.Tests", "TestPrograms"));
+        foreach (var cpu in CorpusCpus)
+            Shell.Check("make", "-s", "-C", programs, "MCPU=" + cpu, "OUT=" + Path.Combine(dir, "corpus-" + cpu),
+                "SRC=" + Path.Combine(RepoRoot, "tests", "Appliance.Bpf.Tests", "Corpus"));
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { }

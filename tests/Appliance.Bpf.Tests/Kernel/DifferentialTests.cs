@@ -16,52 +16,87 @@ public class DifferentialTests(ITestOutputHelper output)
 {
     private const int FramesPerExample = 300;
 
-    public static TheoryData<string> Examples() => new(DifferentialScenario.All.Select(s => s.Example));
-
-    public static TheoryData<string, string> TestProgramScenarios()
+    /// <summary>Every example on each engine: "interpreter" and "jit".</summary>
+    public static TheoryData<string, string> Examples()
     {
         var data = new TheoryData<string, string>();
-        foreach (var s in DifferentialScenario.TestPrograms) data.Add(s.Example, s.Program);
+        foreach (var s in DifferentialScenario.All)
+            foreach (string engine in Engines) data.Add(s.Example, engine);
         return data;
     }
 
+    public static TheoryData<string, string, string> TestProgramScenarios()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var s in DifferentialScenario.TestPrograms)
+            foreach (string engine in Engines) data.Add(s.Example, s.Program, engine);
+        return data;
+    }
+
+    private static readonly string[] Engines = ["interpreter", "jit"];
+
     [PrivilegedTheory]
     [MemberData(nameof(Examples))]
-    public void KernelAndEngineAgreeOnEveryFrame(string example) =>
-        Compare(DifferentialScenario.All.Single(s => s.Example == example), requireVariety: true);
+    public void KernelAndEngineAgreeOnEveryFrame(string example, string engine) =>
+        Compare(DifferentialScenario.All.Single(s => s.Example == example), requireVariety: true, engine);
 
     /// <summary>The same examples built with -mcpu=v1 (no JMP32/ALU32, 64-bit immediates via lddw) and v2.</summary>
     [PrivilegedTheory]
     [MemberData(nameof(Examples))]
-    public void KernelAndEngineAgreeOnOlderInstructionSets(string example)
+    public void KernelAndEngineAgreeOnOlderInstructionSets(string example, string engine)
     {
         var scenario = DifferentialScenario.All.Single(s => s.Example == example);
-        Compare(scenario with { Example = example + "@v1" }, requireVariety: true);
-        Compare(scenario with { Example = example + "@v2" }, requireVariety: true);
+        Compare(scenario with { Example = example + "@v1" }, requireVariety: true, engine);
+        Compare(scenario with { Example = example + "@v2" }, requireVariety: true, engine);
     }
 
     /// <summary>The same comparison for the test programs: bpf-to-bpf calls and globals, __sk_buff field
     /// reads and writes, and the packet helpers (bytes, checksums, resizing, VLAN).</summary>
     [PrivilegedTheory]
     [MemberData(nameof(TestProgramScenarios))]
-    public void KernelAndEngineAgreeOnTestPrograms(string testObject, string program) =>
-        Compare(DifferentialScenario.TestPrograms.Single(s => s.Example == testObject && s.Program == program), requireVariety: false);
+    public void KernelAndEngineAgreeOnTestPrograms(string testObject, string program, string engine) =>
+        Compare(DifferentialScenario.TestPrograms.Single(s => s.Example == testObject && s.Program == program), requireVariety: false, engine);
 
-    private void Compare(DifferentialScenario scenario, bool requireVariety)
+    public static TheoryData<string, string, string> CorpusScenarios()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var s in DifferentialScenario.Corpus)
+            foreach (var cpu in TestObjects.CorpusCpus)
+                foreach (string engine in Engines) data.Add(s.Example, cpu, engine);
+        return data;
+    }
+
+    /// <summary>The corpus, each program built at -mcpu=v2 and v3, on each engine: same verdicts, bytes,
+    /// context and maps as the kernel.</summary>
+    [PrivilegedTheory]
+    [MemberData(nameof(CorpusScenarios))]
+    public void KernelAndEngineAgreeOnTheCorpus(string program, string cpu, string engine)
+    {
+        var scenario = DifferentialScenario.Corpus.Single(s => s.Example == program);
+        Compare(scenario with { Example = $"corpus:{program}@{cpu}" }, requireVariety: true, engine);
+    }
+
+    private void Compare(DifferentialScenario scenario, bool requireVariety, string engineName)
     {
         string example = scenario.Example;
         var obj = KernelLoadTests.LoadAny(example);
         using var kernel = KernelObject.Load(obj);
-        using var engine = new EngineObject(obj);
+        using var engine = new EngineObject(obj, jit: engineName == "jit");
         foreach (var (map, key, value) in scenario.Entries)
         {
             kernel.Update(map, key, value);
             Assert.Equal(0, engine.Map(map).UpdateFromUser(key, value, 0));
         }
+        foreach (var (map, slot, program) in scenario.TailCalls ?? [])
+        {
+            var index = BitConverter.GetBytes(obj.Programs.ToList().FindIndex(p => p.Name == program));
+            kernel.Update(map, BitConverter.GetBytes(slot), index);
+            Assert.Equal(0, engine.Map(map).UpdateFromUser(BitConverter.GetBytes(slot), index, 0));
+        }
 
         var mismatches = new List<string>();
         var verdicts = new Dictionary<int, int>();
-        int rewritten = 0;
+        int rewritten = 0, contextWritten = 0;
         foreach (var (name, frame) in PacketCorpus.Generate(FramesPerExample, seed: example.Length * 7919))
         {
             KernelRunResult k;
@@ -76,6 +111,7 @@ public class DifferentialTests(ITestOutputHelper output)
             var e = engine.Run(scenario.Program, frame);
             verdicts[(int)k.Retval] = verdicts.GetValueOrDefault((int)k.Retval) + 1;
             if (!k.Frame.AsSpan().SequenceEqual(frame)) rewritten++;
+            if (!k.SkBuff.AsSpan(0, KernelSkBuff.WireLen).SequenceEqual(KernelSkBuff.Create().AsSpan(0, KernelSkBuff.WireLen))) contextWritten++;
             if (e.Run.Faulted)
                 mismatches.Add($"{name}: engine faulted ({e.Run.Fault} at instruction {e.Run.FaultInstruction}); kernel returned {(int)k.Retval}");
             else if ((uint)e.Run.R0 != k.Retval)
@@ -85,18 +121,21 @@ public class DifferentialTests(ITestOutputHelper output)
             else if (!k.SkBuff.AsSpan().SequenceEqual(e.SkBuff))
                 mismatches.Add($"{name}: the context after the run differs (mark, priority, cb[], tstamp …):\n  kernel {Hex(k.SkBuff)}\n  engine {Hex(e.SkBuff)}");
         }
-        output.WriteLine($"{example}/{scenario.Program}: {FramesPerExample} frames, kernel verdicts " +
+        output.WriteLine($"{example}/{scenario.Program} ({engineName}): {FramesPerExample} frames, kernel verdicts " +
             (verdicts.Count <= 8 ? string.Join(", ", verdicts.OrderBy(v => v.Key).Select(v => $"{v.Key}×{v.Value}")) : $"{verdicts.Count} distinct values")
-            + $"; {rewritten} frames changed");
+            + $"; {rewritten} frames changed; {contextWritten} contexts written");
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {FramesPerExample} frames differ:\n" + string.Join('\n', mismatches.Take(20)));
-        Assert.True(!requireVariety || verdicts.Count > 1 || rewritten > 0 || example.Split('@')[0] is "counter" or "vlan_tag",
-            $"{example}: every frame got the same verdict and none was changed; the corpus does not exercise the program");
 
+        int mapEntries = 0;
         foreach (var def in obj.Maps.Where(m => m.Type is not (BpfMapType.ProgArray or BpfMapType.RingBuf or BpfMapType.PerfEventArray)))
-            AssertSameContents(def, kernel, engine);
+            mapEntries += AssertSameContents(def, kernel, engine);
+        Assert.True(!requireVariety || verdicts.Count > 1 || rewritten > 0 || contextWritten > 0 || mapEntries > scenario.Entries.Length
+            || example.Split('@')[0] is "counter" or "vlan_tag",
+            $"{example}: every frame got the same verdict, and no frame, context or map was changed; the corpus does not exercise the program");
     }
 
-    private static void AssertSameContents(BpfMapDefinition def, KernelObject kernel, EngineObject engine)
+    /// <summary>Asserts both sides hold the same entries; returns how many entries hold a non-zero value.</summary>
+    private static int AssertSameContents(BpfMapDefinition def, KernelObject kernel, EngineObject engine)
     {
         var expected = kernel.Dump(def.Name)
             .Select(kv => (Hex(kv.Key), Hex(DifferentialScenario.IsPerCpu(def.Type)
@@ -110,6 +149,7 @@ public class DifferentialTests(ITestOutputHelper output)
         }
         Assert.True(expected.SequenceEqual(actual),
             $"map '{def.Name}' differs.\nkernel: {string.Join(' ', expected)}\nengine: {string.Join(' ', actual)}");
+        return expected.Count(kv => kv.Item2.Any(c => c != '0'));
     }
 
     private static string Hex(byte[] b) => Convert.ToHexString(b);

@@ -14,9 +14,15 @@ public class KernelLoadTests
     public static TheoryData<string> AllObjects() =>
         new(TestObjects.Examples.Concat(TestObjects.Examples.Select(e => e + "@v1")).Concat(["test:subprog_globals", "test:legacy_maps", "test:maps_zoo", "test:ctx_helpers", "test:tail_calls", "test:helper_edges", "test:more_helpers"]));
 
-    /// <summary>"name" = an example; "name@v1" = the example built with -mcpu=v1; "test:name" = a test program.</summary>
+    /// <summary>"name" = an example; "name@v1" = the example built with -mcpu=v1; "test:name" = a test program;
+    /// "corpus:name@v2" = a corpus program built with -mcpu=v2.</summary>
     internal static Bpf.Objects.BpfObject LoadAny(string name)
     {
+        if (name.StartsWith("corpus:", StringComparison.Ordinal))
+        {
+            var (program, cpu) = (name[7..].Split('@')[0], name.Split('@')[1]);
+            return Bpf.Objects.BpfObjectLoader.Load(TestObjects.CorpusPath(program, cpu));
+        }
         if (name.StartsWith("test:", StringComparison.Ordinal)) return TestObjects.LoadTestProgram(name[5..]);
         int at = name.IndexOf('@');
         return at < 0 ? TestObjects.LoadExample(name) : Bpf.Objects.BpfObjectLoader.Load(TestObjects.ExamplePath(name[..at], name[(at + 1)..]));

@@ -6,26 +6,45 @@ using Xunit;
 namespace Appliance.Bpf.Tests.Vm;
 
 /// <summary>Hostile programs that pass the verifier and must be stopped at run time — a fault in the result,
-/// never an exception — and the arithmetic traps that must not fault at all.</summary>
-public sealed class HostileProgramTests
+/// never an exception — and the arithmetic traps that must not fault at all. Run against both engines:
+/// <see cref="HostileProgramTests"/> (interpreter) and <see cref="HostileProgramJitTests"/> (JIT).</summary>
+public abstract class HostileProgramCases
 {
+    /// <summary>True to run the programs as native code from the JIT.</summary>
+    protected abstract bool Jit { get; }
+
+    private BpfVmOptions Options(BpfVmOptions? options = null) => new()
+    {
+        InstructionBudget = options?.InstructionBudget ?? BpfVmOptions.DefaultInstructionBudget,
+        TraceSink = options?.TraceSink,
+        UseJit = Jit,
+    };
+
+    private BpfRunResult Run(string assembly, byte[]? frame = null, params Appliance.Bpf.Maps.BpfMap[] maps)
+    {
+        var program = VmTestSupport.Load(assembly, maps);
+        if (Jit) Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
+        var packet = VmTestSupport.Packet(frame ?? new byte[64]);
+        return VmTestSupport.Run(program, ref packet, Options());
+    }
+
     [Fact]
     public void OutOfBoundsPacketReadFaults()
     {
         // data = skb->data; read 4 bytes at data + 62 of a 64-byte packet (no bounds check in the program).
-        var r = VmTestSupport.Run("ldxw %r2, [%r1+76]\nldxw %r0, [%r2+62]\nexit");
+        var r = Run("ldxw %r2, [%r1+76]\nldxw %r0, [%r2+62]\nexit");
         Assert.Equal(BpfFault.OutOfBounds, r.Fault);
         Assert.Equal(1, r.FaultInstruction);
         // The same read at data + 60 is inside.
-        Assert.Equal(BpfFault.None, VmTestSupport.Run("ldxw %r2, [%r1+76]\nldxw %r0, [%r2+60]\nexit").Fault);
+        Assert.Equal(BpfFault.None, Run("ldxw %r2, [%r1+76]\nldxw %r0, [%r2+60]\nexit").Fault);
         // Reading the headroom before data faults too.
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("ldxw %r2, [%r1+76]\nldxb %r0, [%r2-1]\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, Run("ldxw %r2, [%r1+76]\nldxb %r0, [%r2-1]\nexit").Fault);
     }
 
     [Fact]
     public void DeepRecursionFaultsWithCallDepth()
     {
-        var r = VmTestSupport.Run("mov %r1, 0\ncall local f\nexit\nf:\nadd %r1, 1\ncall local f\nmov %r0, 0\nexit");
+        var r = Run("mov %r1, 0\ncall local f\nexit\nf:\nadd %r1, 1\ncall local f\nmov %r0, 0\nexit");
         Assert.Equal(BpfFault.CallDepthExceeded, r.Fault);
     }
 
@@ -33,11 +52,11 @@ public sealed class HostileProgramTests
     public void StackAccessOutsideTheLiveFramesFaults()
     {
         // Above the top of the stack through a computed pointer.
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("mov %r2, %r10\nadd %r2, 8\nldxdw %r0, [%r2+0]\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, Run("mov %r2, %r10\nadd %r2, 8\nldxdw %r0, [%r2+0]\nexit").Fault);
         // Below the current (only) frame: the deeper frames are not live.
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("mov %r2, %r10\nadd %r2, -520\nstdw [%r2+0], 1\nmov %r0, 0\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, Run("mov %r2, %r10\nadd %r2, -520\nstdw [%r2+0], 1\nmov %r0, 0\nexit").Fault);
         // A callee may use a pointer into its caller's frame (legal C), but not past the callers.
-        var ok = VmTestSupport.Run("stdw [%r10-8], 42\nmov %r1, %r10\nadd %r1, -8\ncall local f\nexit\nf:\nldxdw %r0, [%r1+0]\nexit");
+        var ok = Run("stdw [%r10-8], 42\nmov %r1, %r10\nadd %r1, -8\ncall local f\nexit\nf:\nldxdw %r0, [%r1+0]\nexit");
         Assert.Equal(BpfFault.None, ok.Fault);
         Assert.Equal(42UL, ok.R0);
     }
@@ -46,18 +65,18 @@ public sealed class HostileProgramTests
     public void PointerArithmeticTricksFault()
     {
         // ctx + a large offset (the pointer arithmetic hides it from the load-time context checks).
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("add %r1, 4096\nldxw %r0, [%r1+0]\nexit").Fault);
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("add %r1, 0x7ffffff0\nldxw %r0, [%r1+0]\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, Run("add %r1, 4096\nldxw %r0, [%r1+0]\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, Run("add %r1, 0x7ffffff0\nldxw %r0, [%r1+0]\nexit").Fault);
         // A scalar forged into a pointer: into the packet window's headroom, and somewhere random.
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("mov %r2, 0x10000000\nldxb %r0, [%r2+0]\nexit").Fault);
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("lddw %r2, 0x7fffdeadbeef\nstxb [%r2+0], %r2\nmov %r0, 0\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, Run("mov %r2, 0x10000000\nldxb %r0, [%r2+0]\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, Run("lddw %r2, 0x7fffdeadbeef\nstxb [%r2+0], %r2\nmov %r0, 0\nexit").Fault);
         // NULL.
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("mov %r2, 0\nldxdw %r0, [%r2+0]\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, Run("mov %r2, 0\nldxdw %r0, [%r2+0]\nexit").Fault);
         // A map handle is not memory.
         var map = TestArrayMap.Create(8);
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("lddw %r2, map[0]\nldxdw %r0, [%r2+0]\nexit", null, map).Fault);
+        Assert.Equal(BpfFault.OutOfBounds, Run("lddw %r2, map[0]\nldxdw %r0, [%r2+0]\nexit", null, map).Fault);
         // Wrapping the address space around.
-        Assert.Equal(BpfFault.OutOfBounds, VmTestSupport.Run("ldxw %r2, [%r1+76]\nlddw %r3, 0x100000000\nsub %r2, %r3\nldxb %r0, [%r2+0]\nexit").Fault);
+        Assert.Equal(BpfFault.OutOfBounds, Run("ldxw %r2, [%r1+76]\nlddw %r3, 0x100000000\nsub %r2, %r3\nldxb %r0, [%r2+0]\nexit").Fault);
     }
 
     [Fact]
@@ -66,10 +85,10 @@ public sealed class HostileProgramTests
         // The verifier cannot prove this loop endless (it has a conditional exit that never fires).
         var program = VmTestSupport.Load("mov %r0, 0\nadd %r0, 1\njne %r0, 0, -2\nexit");
         var packet = VmTestSupport.Packet(new byte[64]);
-        var r = VmTestSupport.Run(program, ref packet, new BpfVmOptions { InstructionBudget = 10_000 });
+        var r = VmTestSupport.Run(program, ref packet, Options(new BpfVmOptions { InstructionBudget = 10_000 }));
         Assert.Equal(BpfFault.BudgetExhausted, r.Fault);
         Assert.Equal(10_000, r.InstructionsExecuted);
-        var d = VmTestSupport.Run(program, ref packet);
+        var d = VmTestSupport.Run(program, ref packet, Options());
         Assert.Equal(BpfFault.BudgetExhausted, d.Fault);
         Assert.Equal(BpfVmOptions.DefaultInstructionBudget, d.InstructionsExecuted);
     }
@@ -77,14 +96,14 @@ public sealed class HostileProgramTests
     [Fact]
     public void DivisionTricksFollowTheRfcWithoutFaulting()
     {
-        Assert.Equal(0UL, VmTestSupport.Run("mov %r0, 7\nmov %r2, 0\ndiv %r0, %r2\nexit").R0);
-        Assert.Equal(7UL, VmTestSupport.Run("mov %r0, 7\nmov %r2, 0\nmod %r0, %r2\nexit").R0);
-        Assert.Equal(0x8000000000000000UL, VmTestSupport.Run("lddw %r0, 0x8000000000000000\nmov %r2, -1\nsdiv %r0, %r2\nexit").R0);
-        Assert.Equal(0UL, VmTestSupport.Run("lddw %r0, 0x8000000000000000\nmov %r2, -1\nsmod %r0, %r2\nexit").R0);
-        Assert.Equal(0x80000000UL, VmTestSupport.Run("mov32 %r0, 0x80000000\nmov32 %r2, -1\nsdiv32 %r0, %r2\nexit").R0);
-        Assert.Equal(0xfffffff6UL, VmTestSupport.Run("lddw %r0, 0xfffffffffffffff6\nmov32 %r2, 0\nmod32 %r0, %r2\nexit").R0);
+        Assert.Equal(0UL, Run("mov %r0, 7\nmov %r2, 0\ndiv %r0, %r2\nexit").R0);
+        Assert.Equal(7UL, Run("mov %r0, 7\nmov %r2, 0\nmod %r0, %r2\nexit").R0);
+        Assert.Equal(0x8000000000000000UL, Run("lddw %r0, 0x8000000000000000\nmov %r2, -1\nsdiv %r0, %r2\nexit").R0);
+        Assert.Equal(0UL, Run("lddw %r0, 0x8000000000000000\nmov %r2, -1\nsmod %r0, %r2\nexit").R0);
+        Assert.Equal(0x80000000UL, Run("mov32 %r0, 0x80000000\nmov32 %r2, -1\nsdiv32 %r0, %r2\nexit").R0);
+        Assert.Equal(0xfffffff6UL, Run("lddw %r0, 0xfffffffffffffff6\nmov32 %r2, 0\nmod32 %r0, %r2\nexit").R0);
         Assert.All(new[] { "div", "sdiv", "mod", "smod" }, op =>
-            Assert.Equal(BpfFault.None, VmTestSupport.Run($"mov %r0, -1\nmov %r2, 0\n{op} %r0, %r2\n{op}32 %r0, %r2\nexit").Fault));
+            Assert.Equal(BpfFault.None, Run($"mov %r0, -1\nmov %r2, 0\n{op} %r0, %r2\n{op}32 %r0, %r2\nexit").Fault));
     }
 
     [Fact]
@@ -92,24 +111,24 @@ public sealed class HostileProgramTests
     {
         // The context pointer goes through the stack, so only the run-time check sees these stores.
         const string Spill = "stxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\n";
-        var r = VmTestSupport.Run(Spill + "stw [%r2+0], 1\nmov %r0, 0\nexit"); // skb->len
+        var r = Run(Spill + "stw [%r2+0], 1\nmov %r0, 0\nexit"); // skb->len
         Assert.Equal(BpfFault.ReadOnlyWrite, r.Fault);
-        Assert.Equal(BpfFault.ReadOnlyWrite, VmTestSupport.Run(Spill + "stw [%r2+76], 1\nmov %r0, 0\nexit").Fault); // data
-        Assert.Equal(BpfFault.ReadOnlyWrite, VmTestSupport.Run(Spill + "stdw [%r2+8], 1\nmov %r0, 0\nexit").Fault); // mark + queue_mapping straddle
-        Assert.Equal(BpfFault.ReadOnlyWrite, VmTestSupport.Run(Spill + "sth [%r2+8], 1\nmov %r0, 0\nexit").Fault); // narrow store to mark
+        Assert.Equal(BpfFault.ReadOnlyWrite, Run(Spill + "stw [%r2+76], 1\nmov %r0, 0\nexit").Fault); // data
+        Assert.Equal(BpfFault.ReadOnlyWrite, Run(Spill + "stdw [%r2+8], 1\nmov %r0, 0\nexit").Fault); // mark + queue_mapping straddle
+        Assert.Equal(BpfFault.ReadOnlyWrite, Run(Spill + "sth [%r2+8], 1\nmov %r0, 0\nexit").Fault); // narrow store to mark
     }
 
     [Fact]
     public void WriteToRodataFaults()
     {
         var rodata = TestArrayMap.Create(16, readOnly: true, initial: new byte[16]);
-        var r = VmTestSupport.Run("lddw %r2, map_value[0]+8\nldxdw %r0, [%r2+0]\nstdw [%r2+0], 5\nexit", null, rodata);
+        var r = Run("lddw %r2, map_value[0]+8\nldxdw %r0, [%r2+0]\nstdw [%r2+0], 5\nexit", null, rodata);
         Assert.Equal(BpfFault.ReadOnlyWrite, r.Fault);
         Assert.Equal(3, r.FaultInstruction); // lddw takes slots 0 and 1
         Assert.All(rodata.Storage, b => Assert.Equal(0, b));
         // Writable .data works and is visible in the map.
         var data = TestArrayMap.Create(16);
-        var w = VmTestSupport.Run("lddw %r2, map_value[0]+8\nstdw [%r2+0], 5\nmov %r0, 0\nexit", null, data);
+        var w = Run("lddw %r2, map_value[0]+8\nstdw [%r2+0], 5\nmov %r0, 0\nexit", null, data);
         Assert.Equal(BpfFault.None, w.Fault);
         Assert.Equal(5UL, BitConverter.ToUInt64(data.Storage, 8));
     }
@@ -117,7 +136,7 @@ public sealed class HostileProgramTests
     [Fact]
     public void MisalignedAtomicFaults()
     {
-        var r = VmTestSupport.Run("stdw [%r10-16], 0\nmov %r2, 1\nlock add [%r10-12], %r2\nmov %r0, 0\nexit");
+        var r = Run("stdw [%r10-16], 0\nmov %r2, 1\nlock add [%r10-12], %r2\nmov %r0, 0\nexit");
         Assert.Equal(BpfFault.MisalignedAtomic, r.Fault);
     }
 
@@ -131,7 +150,7 @@ public sealed class HostileProgramTests
     [Fact]
     public void AFaultedRunLeavesTheVmUsable()
     {
-        using var vm = new BpfVm();
+        using var vm = new BpfVm(Options());
         var bad = VmTestSupport.Load("add %r1, 4096\nldxw %r0, [%r1+0]\nexit");
         var good = VmTestSupport.Load("ldxw %r0, [%r1+0]\nexit");
         var packet = VmTestSupport.Packet(new byte[60]);
@@ -139,13 +158,13 @@ public sealed class HostileProgramTests
         var r = vm.Run(good, ref packet);
         Assert.Equal(BpfFault.None, r.Fault);
         Assert.Equal(60UL, r.R0);
-        Assert.Equal(TcAction.Ok, VmTestSupport.Run("mov %r0, 0\nexit").Verdict);
+        Assert.Equal(TcAction.Ok, Run("mov %r0, 0\nexit").Verdict);
     }
 
     [Fact]
     public void AHelperThatThrowsBecomesAFault()
     {
-        var r = VmTestSupport.Run("stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map[0]\ncall 1\nexit", null, new ThrowingMap());
+        var r = Run("stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map[0]\ncall 1\nexit", null, new ThrowingMap());
         Assert.Equal(BpfFault.HelperMisuse, r.Fault);
         Assert.Equal(5, r.FaultInstruction);
     }
@@ -170,7 +189,7 @@ public sealed class HostileProgramTests
             exit
             """);
         var packet = VmTestSupport.Packet(new byte[64]);
-        var r = VmTestSupport.Run(program, ref packet, new BpfVmOptions { TraceSink = lines.Add });
+        var r = VmTestSupport.Run(program, ref packet, Options(new BpfVmOptions { TraceSink = lines.Add }));
         Assert.Equal(BpfFault.None, r.Fault);
         Assert.Equal("test: " + "1".PadLeft(64), Assert.Single(lines));
     }
@@ -182,4 +201,16 @@ public sealed class HostileProgramTests
         public override int Delete(ReadOnlySpan<byte> key) => throw new InvalidOperationException();
         public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => false;
     }
+}
+
+/// <summary>The hostile programs on the interpreter.</summary>
+public sealed class HostileProgramTests : HostileProgramCases
+{
+    protected override bool Jit => false;
+}
+
+/// <summary>The hostile programs as native code from the JIT: the same faults, at the same instructions.</summary>
+public sealed class HostileProgramJitTests : HostileProgramCases
+{
+    protected override bool Jit => true;
 }

@@ -60,6 +60,19 @@ public sealed class ApplianceProcess : IDisposable
 
     public string StdErr { get { lock (_stderr) return _stderr.ToString(); } }
 
+    /// <summary>Waits until stderr holds <paramref name="text"/> (lines arrive asynchronously, after stdout's ready
+    /// line or a file the process wrote); false after <paramref name="timeoutMs"/>.</summary>
+    public bool StdErrShows(string text, int timeoutMs = 20000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!StdErr.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            Thread.Sleep(50);
+        }
+        return true;
+    }
+
     /// <summary>Sends a signal (SIGTERM 15, SIGINT 2, SIGKILL 9) and waits for the exit; returns the exit code.</summary>
     public int Signal(int signal, int timeoutMs = 20000)
     {

@@ -52,9 +52,9 @@ public sealed class RunBoard : IDisposable
     /// <summary>Writes the config: one L2 pair on the port, its peer side with <paramref name="peerPolicy"/> and no
     /// programs; programs "count" (counter: observes, NEXT) and "allow" (allow_port) loaded for later attaching.</summary>
     /// <remarks><paramref name="ledLines"/>: JSON objects for the config's <c>leds.lines</c> (none by default).</remarks>
-    public void WriteConfig(string peerPolicy, string? ledLines = null) => File.WriteAllText(ConfigFile, $$"""
+    public void WriteConfig(string peerPolicy, string? ledLines = null, bool? jit = null) => File.WriteAllText(ConfigFile, $$"""
         {
-          "board": "test",
+          "board": "test",{{(jit is { } j ? $"\n  \"jit\": {(j ? "true" : "false")}," : "")}}
           "controlSocket": "{{Socket}}",
           "ports": [{ "name": "{{Port}}", "unclaimed": "kernel" }],
           "pairs": [{

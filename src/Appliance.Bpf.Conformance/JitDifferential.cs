@@ -1,0 +1,114 @@
+using Appliance.Bpf.Assembly;
+using Appliance.Bpf.Context;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Maps;
+using Appliance.Bpf.Objects;
+using Appliance.Bpf.Verifier;
+using Appliance.Bpf.Vm;
+
+namespace Appliance.Bpf.Conformance;
+
+/// <summary>The JIT against the interpreter (the reference) on random verifier-valid programs
+/// (<see cref="RandomPrograms"/>): for each, the same r0, the same fault at the same instruction, and the same
+/// packet bytes, <c>__sk_buff</c> writes, redirect and map contents afterwards. Runs in-process, so the same
+/// check runs natively (the test suite) and as the arm64 plugin under qemu-user (<c>--jit-differential N</c>).</summary>
+public static class JitDifferential
+{
+    public sealed record Report(int Ran, int Rejected, int Faulted, IReadOnlyDictionary<BpfFault, int> Faults, IReadOnlyList<string> Mismatches, string? JitUnavailable)
+    {
+        public override string ToString() =>
+            $"{Ran} programs ran on both engines ({Faulted} faulted: {string.Join(", ", Faults.Select(f => $"{f.Key}×{f.Value}"))}); " +
+            $"{Rejected} rejected by the verifier; {Mismatches.Count} differ" + (JitUnavailable is null ? "" : $"; JIT unavailable: {JitUnavailable}");
+    }
+
+    public static Report Run(int programs, int seed)
+    {
+        var generator = new RandomPrograms(seed);
+        int ran = 0, rejected = 0, faulted = 0;
+        var faults = new Dictionary<BpfFault, int>();
+        var mismatches = new List<string>();
+        for (int p = 0; p < programs; p++)
+        {
+            string text = generator.Next(length: 10 + p % 60);
+            var frame = new byte[64];
+            new Random(seed * 7919 + p).NextBytes(frame);
+            var mapContent = new byte[4 * 32];
+            new Random(~(seed * 7919 + p)).NextBytes(mapContent);
+            var interpreted = RunOnce(text, frame, mapContent, jit: false, out string? problem);
+            if (interpreted is null)
+            {
+                rejected++;
+                continue;
+            }
+            var compiled = RunOnce(text, frame, mapContent, jit: true, out problem);
+            if (compiled is null) return new Report(ran, rejected, faulted, faults, mismatches, problem);
+            ran++;
+            if (interpreted.Run.Faulted)
+            {
+                faulted++;
+                faults[interpreted.Run.Fault] = faults.GetValueOrDefault(interpreted.Run.Fault) + 1;
+            }
+            if (Difference(interpreted, compiled) is { } difference)
+                mismatches.Add(mismatches.Count < 5 ? $"program {p}: {difference}\n{text}" : $"program {p}: {difference}");
+        }
+        return new Report(ran, rejected, faulted, faults, mismatches, null);
+    }
+
+    private sealed record Outcome(BpfRunResult Run, byte[] Buffer, byte[] Map, uint Mark, uint Priority, uint[] Cb);
+
+    /// <summary>One run on a fresh VM and map; null when the verifier rejects the program or (for the JIT)
+    /// the JIT did not compile it, with the reason in <paramref name="problem"/>.</summary>
+    private static Outcome? RunOnce(string text, byte[] frame, byte[] mapContent, bool jit, out string? problem)
+    {
+        problem = null;
+        var map = BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, 32, 4));
+        Span<byte> key = stackalloc byte[4];
+        for (int i = 0; i < 4; i++)
+        {
+            BitConverter.TryWriteBytes(key, i);
+            map.Update(key, mapContent.AsSpan(i * 32, 32), 0);
+        }
+        LoadedProgram program;
+        try
+        {
+            program = LoadedProgram.Load(new BpfProgramImage("random", "tc", BpfAssembler.Assemble(text)), [map], LinuxHelperTable.Instance);
+        }
+        catch (BpfVerifierException e)
+        {
+            problem = e.Message;
+            return null;
+        }
+        if (jit && program.JitUnavailableReason is { } reason)
+        {
+            problem = reason;
+            return null;
+        }
+        var buffer = new byte[64 + frame.Length + 64];
+        frame.CopyTo(buffer, 64);
+        var packet = PacketContext.FromArray(buffer, 64, frame.Length);
+        packet.Protocol = (ushort)(frame[12] << 8 | frame[13]);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        var run = vm.Run(program, ref packet);
+        var cb = new uint[5];
+        for (int i = 0; i < cb.Length; i++) cb[i] = packet.Cb[i];
+        var values = new byte[4 * 32];
+        for (int i = 0; i < 4; i++)
+        {
+            BitConverter.TryWriteBytes(key, i);
+            if (map.TryLookup(key, out var value)) value.AsSpan().CopyTo(values.AsSpan(i * 32));
+        }
+        return new Outcome(run, packet.Buffer.ToArray(), values, packet.Mark, packet.Priority, cb);
+    }
+
+    private static string? Difference(Outcome a, Outcome b)
+    {
+        if (a.Run.Fault != b.Run.Fault) return $"fault: interpreter {a.Run.Fault} at {a.Run.FaultInstruction}, JIT {b.Run.Fault} at {b.Run.FaultInstruction}";
+        if (a.Run.Faulted && a.Run.FaultInstruction != b.Run.FaultInstruction) return $"{a.Run.Fault} at {a.Run.FaultInstruction} (interpreter) vs {b.Run.FaultInstruction} (JIT)";
+        if (a.Run.R0 != b.Run.R0) return $"r0: interpreter 0x{a.Run.R0:x}, JIT 0x{b.Run.R0:x}";
+        if (a.Run.RedirectIfindex != b.Run.RedirectIfindex) return "redirect target differs";
+        if (!a.Buffer.AsSpan().SequenceEqual(b.Buffer)) return "packet bytes differ";
+        if (!a.Map.AsSpan().SequenceEqual(b.Map)) return "map contents differ";
+        if (a.Mark != b.Mark || a.Priority != b.Priority || !a.Cb.AsSpan().SequenceEqual(b.Cb)) return "__sk_buff writes differ";
+        return null;
+    }
+}

@@ -1,0 +1,236 @@
+using System.Text;
+
+namespace Appliance.Bpf.Conformance;
+
+/// <summary>Generates random tc programs in assembler text that pass the verifier: every register written
+/// before it is read, r10-relative stack accesses inside the frame, forward branches, counted loops, helper
+/// and bpf-to-bpf calls. They touch every kind of memory the engines check — stack, packet (through the
+/// 32-bit <c>data</c> load), <c>__sk_buff</c> (readable, writable and read-only fields), a map value — with
+/// offsets that are sometimes out of bounds, misaligned or read-only, so runs fault as well as finish.
+/// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
+public sealed class RandomPrograms(int seed)
+{
+    private readonly Random _random = new(seed);
+    private readonly StringBuilder _text = new();
+    private int _labels;
+
+    private static readonly string[] AluOps = ["add", "sub", "mul", "or", "and", "xor", "lsh", "rsh", "arsh", "mov", "div", "mod", "sdiv", "smod"];
+    private static readonly string[] Jumps = ["jeq", "jne", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle", "jset"];
+    private static readonly int[] Scratch = [0, 1, 2, 3, 4, 5, 7];
+
+    public string Next(int length)
+    {
+        _text.Clear();
+        Line("mov %r9, %r1");
+        Line("ldxw %r8, [%r9+76]");
+        foreach (int r in Scratch) InitRegister(r);
+        // r6 = map value of key 0..4 (4 is past the 4-entry map: NULL, and using it faults).
+        Line($"stw [%r10-4], {(_random.Next(10) == 0 ? 4 : _random.Next(4))}");
+        Line("lddw %r1, map[0]");
+        Line("mov %r2, %r10");
+        Line("add %r2, -4");
+        Line("call 1");
+        Line("mov %r6, %r0");
+        for (int r = 0; r <= 5; r++) InitRegister(r);
+        bool subprogram = false;
+        for (int i = 0; i < length; i++)
+        {
+            int kind = _random.Next(100);
+            if (kind < 40) Alu(Pick(Scratch));
+            else if (kind < 52) Load();
+            else if (kind < 62) Store();
+            else if (kind < 66) Atomic();
+            else if (kind < 78) Branch(length - i);
+            else if (kind < 82) Loop();
+            else if (kind < 85) HelperCall();
+            else if (kind < 88) { Line("call local sub"); for (int r = 1; r <= 5; r++) InitRegister(r); subprogram = true; }
+            else if (kind < 90) Line($"add %r8, {_random.Next(-2, 3)}");
+            else Unary(Pick(Scratch));
+        }
+        while (_open.Count > 0) Line($"{_open.Pop()}:");
+        Line("exit");
+        if (subprogram)
+        {
+            Line("sub:");
+            Line("stxdw [%r10-8], %r1");
+            Line("mov %r0, %r2");
+            Line($"{Pick(AluOps)}{(_random.Next(2) == 0 ? "32" : "")} %r0, %r{_random.Next(6)}");
+            Line("ldxdw %r3, [%r10-8]");
+            Line("add %r0, %r3");
+            Line("exit");
+        }
+        return _text.ToString();
+    }
+
+    private readonly Stack<string> _open = new();
+
+    private void Line(string line) => _text.Append(line).Append('\n');
+
+    private T Pick<T>(T[] items) => items[_random.Next(items.Length)];
+
+    private string Reg(int r) => $"%r{r}";
+
+    private void InitRegister(int r)
+    {
+        if (_random.Next(4) == 0) Line($"lddw %r{r}, 0x{(ulong)_random.NextInt64() ^ ((ulong)_random.Next() << 40):x}");
+        else Line($"mov %r{r}, {Imm()}");
+    }
+
+    private long Imm() => _random.Next(6) switch
+    {
+        0 => 0,
+        1 => -1,
+        2 => _random.Next(-4, 5),
+        3 => int.MinValue,
+        4 => _random.Next(1, 64),
+        _ => _random.Next(int.MinValue, int.MaxValue),
+    };
+
+    private void Alu(int dst)
+    {
+        string op = Pick(AluOps);
+        string w = _random.Next(3) == 0 ? "32" : "";
+        bool shift = op is "lsh" or "rsh" or "arsh";
+        if (_random.Next(2) == 0)
+        {
+            long imm = shift ? _random.Next(w == "32" ? 32 : 64) : Imm();
+            if (op is "div" or "mod" or "sdiv" or "smod" && imm == 0) imm = 3;
+            Line($"{op}{w} {Reg(dst)}, {imm}");
+        }
+        else
+        {
+            int src = _random.Next(10);
+            Line($"{op}{w} {Reg(dst)}, {Reg(src)}");
+        }
+    }
+
+    private void Unary(int dst)
+    {
+        switch (_random.Next(5))
+        {
+            case 0: Line($"neg{(_random.Next(2) == 0 ? "32" : "")} {Reg(dst)}"); break;
+            case 1: Line($"{Pick(new[] { "movsx864", "movsx1664", "movsx3264", "movsx832", "movsx1632" })} {Reg(dst)}, {Reg(_random.Next(10))}"); break;
+            case 2: Line($"{Pick(new[] { "le", "be", "bswap" })}{Pick(new[] { 16, 32, 64 })} {Reg(dst)}"); break;
+            case 3: Line($"mov32 {Reg(dst)}, {Reg(_random.Next(10))}"); break;
+            default: Line($"lddw {Reg(dst)}, 0x{(ulong)_random.NextInt64():x}"); break;
+        }
+    }
+
+    /// <summary>A base register and offset: stack, packet, map value or ctx.</summary>
+    private (int Base, int Offset) Place(int size, bool forWrite)
+    {
+        switch (_random.Next(forWrite ? 3 : 4))
+        {
+            case 0: return (10, -_random.Next(1, 9) * 8 + (_random.Next(4) == 0 ? _random.Next(8) & ~(size - 1) : 0));
+            case 1: return (8, _random.Next(30) == 0 ? _random.Next(-4, 72) : _random.Next(0, 64 - size));
+            case 2: return (6, _random.Next(30) == 0 ? _random.Next(-2, 36) : _random.Next(0, 32 - size));
+            default: return (9, Pick(ReadableContext));
+        }
+    }
+
+    private static readonly string[] Sizes = ["b", "h", "w", "dw"];
+
+    /// <summary>4-byte __sk_buff fields a tc program may read (the verifier refuses the rest at load).</summary>
+    private static readonly int[] ReadableContext = [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 76, 80, 160, 164, 176];
+
+    /// <summary>Writable ones: mark, queue_mapping, priority, tc_index, cb[], tc_classid (three are narrow fields).</summary>
+    private static readonly int[] WritableContext = [8, 12, 32, 44, 48, 52, 56, 60, 64, 72];
+
+    private void Load()
+    {
+        int s = _random.Next(4);
+        var (b, off) = Place(1 << s, false);
+        if (b == 9) s = 2;
+        string sx = s < 3 && b != 9 && _random.Next(4) == 0 ? "s" : "";
+        if (b == 10 && off + (1 << s) > 0) off = -8;
+        Line($"ldx{sx}{Sizes[s]} {Reg(Pick(Scratch))}, [{Reg(b)}{off:+0;-0}]");
+    }
+
+    private void Store()
+    {
+        int s = _random.Next(4);
+        if (_random.Next(40) == 0)
+        {
+            // The context pointer through the stack: only the run-time check sees this store to a read-only field.
+            int r = Pick(Scratch);
+            Line("stxdw [%r10-48], %r9");
+            Line($"ldxdw {Reg(r)}, [%r10-48]");
+            Line($"stw [{Reg(r)}+{Pick(new[] { 0, 4, 16, 76 })}], {Imm()}");
+            return;
+        }
+        var (b, off) = _random.Next(6) == 0 ? (9, Pick(WritableContext)) : Place(1 << s, true);
+        if (b == 10 && off + (1 << s) > 0) off = -8;
+        if (b == 9) s = 2;
+        if (_random.Next(3) == 0) Line($"st{Sizes[s]} [{Reg(b)}{off:+0;-0}], {Imm()}");
+        else Line($"stx{Sizes[s]} [{Reg(b)}{off:+0;-0}], {Reg(_random.Next(10))}");
+    }
+
+    private void Atomic()
+    {
+        bool w = _random.Next(2) == 0;
+        int size = w ? 4 : 8;
+        var (b, off) = _random.Next(2) == 0 ? (10, -8 * _random.Next(1, 9)) : (6, _random.Next(0, 5) * size);
+        if (_random.Next(40) == 0) off += 2; // misaligned: faults in both engines
+        if (b == 10 && off + size > 0) off = -8;
+        string op = Pick(new[] { "add", "or", "and", "xor", "fetch add", "fetch or", "fetch and", "fetch xor", "xchg", "cmpxchg" });
+        Line($"lock {op}{(w ? "32" : "")} [{Reg(b)}{off:+0;-0}], {Reg(Pick(Scratch))}");
+    }
+
+    private void Branch(int remaining)
+    {
+        string label = $"L{_labels++}";
+        string w = _random.Next(3) == 0 ? "32" : "";
+        string rhs = _random.Next(2) == 0 ? Imm().ToString() : Reg(_random.Next(10));
+        Line($"{Pick(Jumps)}{w} {Reg(_random.Next(10))}, {rhs}, {label}");
+        // The target: a few instructions on, or the end of the program.
+        if (_random.Next(4) == 0 || remaining < 4) _open.Push(label);
+        else
+        {
+            int skip = _random.Next(1, 4);
+            for (int k = 0; k < skip; k++) Alu(Pick(Scratch));
+            Line($"{label}:");
+        }
+    }
+
+    private void Loop()
+    {
+        string label = $"L{_labels++}";
+        Line($"mov %r7, {_random.Next(1, 20)}");
+        Line($"{label}:");
+        int body = _random.Next(1, 4);
+        for (int k = 0; k < body; k++)
+        {
+            if (_random.Next(3) == 0) Line($"stxdw [%r10-{8 * _random.Next(1, 9)}], {Reg(Pick(Scratch))}");
+            else Alu(Pick(new[] { 0, 1, 2, 3, 4, 5 }));
+        }
+        Line("sub %r7, 1");
+        Line($"jne %r7, 0, {label}");
+    }
+
+    private void HelperCall()
+    {
+        if (_random.Next(2) == 0)
+        {
+            // map_update_elem(map, &key, &value, 0) with the key at r10-4 and the value at r10-40.
+            Line($"stw [%r10-4], {_random.Next(5)}");
+            Line("lddw %r1, map[0]");
+            Line("mov %r2, %r10");
+            Line("add %r2, -4");
+            Line("mov %r3, %r10");
+            Line("add %r3, -40");
+            Line("mov %r4, 0");
+            Line("call 2");
+        }
+        else
+        {
+            Line($"stw [%r10-4], {_random.Next(5)}");
+            Line("lddw %r1, map[0]");
+            Line("mov %r2, %r10");
+            Line("add %r2, -4");
+            Line("call 1");
+            Line("jeq %r0, 0, +1");
+            Line($"ldxdw %r0, [%r0+{_random.Next(4) * 8}]");
+        }
+        for (int r = 1; r <= 5; r++) InitRegister(r);
+    }
+}

@@ -1,0 +1,38 @@
+using System.Runtime.InteropServices;
+using Appliance.Bpf.Vm;
+
+namespace Appliance.Bpf.Jit;
+
+/// <summary>The eBPF JIT: which machines it compiles for, and the compilation of one loaded program.</summary>
+public static class BpfJit
+{
+    /// <summary>True on Linux x86-64 and arm64, the machines the JIT has an emitter for.</summary>
+    public static bool IsSupported =>
+        OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
+
+    internal static JitEmitter CreateEmitter(Architecture architecture) => architecture switch
+    {
+        Architecture.X64 => new X64Emitter(),
+        Architecture.Arm64 => new Arm64Emitter(),
+        _ => throw new PlatformNotSupportedException($"no JIT emitter for {architecture}"),
+    };
+
+    /// <summary>Native code for <paramref name="program"/>, or the reason there is none (the VM then interprets it).</summary>
+    internal static JitCompilation Compile(LoadedProgram program)
+    {
+        if (!BpfJit.IsSupported)
+            return new JitCompilation(null, $"no JIT for {RuntimeInformation.OSDescription.Split(' ')[0]} {RuntimeInformation.ProcessArchitecture}");
+        try
+        {
+            byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, CreateEmitter(RuntimeInformation.ProcessArchitecture));
+            return new JitCompilation(ExecutableMemory.Create(code), null);
+        }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or OverflowException)
+        {
+            return new JitCompilation(null, $"JIT compilation failed: {e.Message}");
+        }
+    }
+}
+
+/// <summary>The outcome of compiling one program: its code, or why the interpreter runs it.</summary>
+internal sealed record JitCompilation(ExecutableMemory? Code, string? Reason);

@@ -1,0 +1,93 @@
+namespace Appliance.Bpf.Jit;
+
+/// <summary>The lowering's scratch registers; each emitter maps them to host registers. The lowering keeps
+/// eBPF registers in <see cref="JitState.Regs"/>, so only these are live, and only within one instruction.</summary>
+internal enum JReg : byte { T0, T1, T2, T3 }
+
+/// <summary>Branch conditions after <see cref="JitEmitter.Compare"/> (unsigned U*, signed S*) or
+/// <see cref="JitEmitter.Test"/> (<see cref="Set"/>: some bit in common).</summary>
+internal enum JCond : byte { Eq, Ne, UGt, UGe, ULt, ULe, SGt, SGe, SLt, SLe, Set }
+
+internal enum JAlu : byte { Add, Sub, Mul, Or, And, Xor, Lsh, Rsh, Arsh }
+
+internal enum JAtomic : byte { Add, Or, And, Xor, FetchAdd, FetchOr, FetchAnd, FetchXor, Xchg, CmpXchg }
+
+/// <summary>One architecture's machine code for the small set of operations <see cref="JitLowering"/> is
+/// written in. Contracts the lowering keeps: two-operand ALU forms write <c>d</c>; shifts and divisions take
+/// the count/divisor in <see cref="JReg.T1"/> and the value in <see cref="JReg.T0"/>; 32-bit operations
+/// zero-extend their result into 64 bits; calls clobber every scratch register and return in
+/// <see cref="JReg.T0"/>; atomics take the host address in <see cref="JReg.T3"/>, the operand in
+/// <see cref="JReg.T1"/> (fetch forms return the old value there) and the compare-exchange expectation in
+/// <see cref="JReg.T0"/> (which receives the old value).</summary>
+internal abstract class JitEmitter
+{
+    private readonly List<int> _labels = [];
+
+    public int NewLabel()
+    {
+        _labels.Add(-1);
+        return _labels.Count - 1;
+    }
+
+    public void Bind(int label) => _labels[label] = Position;
+
+    protected int LabelPosition(int label) =>
+        _labels[label] >= 0 ? _labels[label] : throw new InvalidOperationException($"label {label} never bound");
+
+    public abstract int Position { get; }
+
+    public abstract void Prologue();
+
+    /// <summary>Returns to the caller of the compiled code (the status is already in the state).</summary>
+    public abstract void Epilogue();
+
+    public abstract void LoadBpf(JReg d, int bpfRegister);
+    public abstract void StoreBpf(int bpfRegister, JReg s);
+    public abstract void LoadState(JReg d, int offset);
+    public abstract void StoreState(int offset, JReg s);
+    public abstract void StoreStateImm32(int offset, int value);
+
+    /// <summary>d = address of the state + offset.</summary>
+    public abstract void StateAddress(JReg d, int offset);
+
+    public abstract void MovImm(JReg d, long value);
+    public abstract void Mov(JReg d, JReg s);
+    public abstract void Alu(JAlu op, bool is64, JReg d, JReg s);
+
+    /// <summary>d = d op imm (imm sign-extended to the operation's width; shift counts already masked).</summary>
+    public abstract void AluImm(JAlu op, bool is64, JReg d, int imm);
+
+    public abstract void Neg(bool is64, JReg d);
+
+    /// <summary>T0 = T0 / T1 or T0 % T1; the lowering rules out 0 and signed -1 divisors first.</summary>
+    public abstract void Divide(bool is64, bool signed, bool modulo);
+
+    public abstract void SignExtend(JReg d, int fromBits, bool to64);
+    public abstract void ZeroExtend(JReg d, int fromBits);
+
+    /// <summary>Reverses the low <paramref name="bits"/>/8 bytes and zeroes the rest.</summary>
+    public abstract void ByteSwap(JReg d, int bits);
+
+    public abstract void Load(JReg d, JReg address, int displacement, int size, bool signExtend);
+    public abstract void Store(JReg address, int displacement, JReg value, int size);
+    public abstract void Atomic(JAtomic op, bool is64);
+
+    public abstract void Compare(bool is64, JReg a, JReg b);
+    public abstract void CompareImm(bool is64, JReg a, int imm);
+    public abstract void Test(bool is64, JReg a, JReg b);
+    public abstract void TestImm(bool is64, JReg a, int imm);
+
+    public abstract void Jump(int label);
+    public abstract void JumpIf(JCond cond, int label);
+    public abstract void JumpRegister(JReg target);
+
+    /// <summary>d = the host address of <paramref name="label"/>.</summary>
+    public abstract void LabelAddress(JReg d, int label);
+
+    /// <summary>Calls the function pointer at state + <paramref name="entryOffset"/> with (state, arg1, arg2);
+    /// arg1 is <paramref name="arg1Register"/> when given, else <paramref name="arg1"/>. Result in T0.</summary>
+    public abstract void CallRuntime(int entryOffset, JReg? arg1Register, long arg1, long arg2);
+
+    /// <summary>The finished code with every label reference resolved.</summary>
+    public abstract byte[] Finish();
+}

@@ -1,0 +1,494 @@
+using Appliance.Bpf.Isa;
+using Appliance.Bpf.Vm;
+
+namespace Appliance.Bpf.Jit;
+
+/// <summary>The architecture-independent half of the JIT: turns a verified, pre-decoded program into
+/// <see cref="JitEmitter"/> operations with the interpreter's exact semantics. eBPF registers live in
+/// <see cref="JitState.Regs"/> (shared with the interpreter and the helpers). Memory accesses through r10 with
+/// a constant offset inside the frame are proven in bounds by the verifier and go straight to the stack;
+/// every other access is checked against the region mirror, and whatever the inline check does not accept
+/// goes to the interpreter's own translation (writable context fields, or the fault). Back edges charge the
+/// instruction budget with the length of the loop they close; bpf-to-bpf calls keep the interpreter's frames
+/// (r6–r10 saved, depth limit 8) and stack region; helpers are called through the VM's helper entry.</summary>
+internal sealed class JitLowering
+{
+    private readonly JitEmitter _e;
+    private readonly DecodedInstruction[] _code;
+    private readonly int[] _labels;
+    private readonly List<Action> _deferred = [];
+    private readonly int _exitDone, _exitFault, _exitTail, _helperOutcome;
+    private readonly int _frameBytes;
+
+    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes)
+    {
+        _e = emitter;
+        _code = code;
+        _frameBytes = frameBytes;
+        _labels = new int[code.Length];
+        for (int i = 0; i < code.Length; i++) _labels[i] = _e.NewLabel();
+        _exitDone = _e.NewLabel();
+        _exitFault = _e.NewLabel();
+        _exitTail = _e.NewLabel();
+        _helperOutcome = _e.NewLabel();
+    }
+
+    /// <summary>Machine code for <paramref name="code"/> (the decoded program plus its final Invalid sentinel).
+    /// Entry: <c>void (JitState*)</c>. <paramref name="frameBytes"/> is the verifier's measured frame depth: the
+    /// VM's stack region ends there, so only r10-relative accesses above it skip the check.</summary>
+    public static byte[] Compile(DecodedInstruction[] code, int frameBytes, JitEmitter emitter)
+    {
+        var lowering = new JitLowering(emitter, code, frameBytes);
+        lowering.Body();
+        return emitter.Finish();
+    }
+
+    private void Body()
+    {
+        _e.Prologue();
+        for (int i = 0; i < _code.Length; i++)
+        {
+            _e.Bind(_labels[i]);
+            Instruction(i, _code[i]);
+        }
+        for (int d = 0; d < _deferred.Count; d++) _deferred[d]();
+
+        _e.Bind(_helperOutcome);
+        _e.CompareImm(false, JReg.T0, JitState.HelperStop);
+        _e.JumpIf(JCond.Eq, _exitDone);
+        _e.CompareImm(false, JReg.T0, JitState.HelperTailCall);
+        _e.JumpIf(JCond.Eq, _exitTail);
+        _e.Jump(_exitFault);
+        Exit(_exitDone, JitState.StatusDone);
+        Exit(_exitFault, JitState.StatusFault);
+        Exit(_exitTail, JitState.StatusTailCall);
+    }
+
+    private void Exit(int label, int status)
+    {
+        _e.Bind(label);
+        _e.StoreStateImm32(JitState.StatusOffset, status);
+        _e.Epilogue();
+    }
+
+    /// <summary>A label whose out-of-line block ends the run with <paramref name="fault"/> at instruction <paramref name="pc"/>.</summary>
+    private int FaultLabel(int pc, BpfFault fault)
+    {
+        int label = _e.NewLabel();
+        _deferred.Add(() =>
+        {
+            _e.Bind(label);
+            _e.StoreStateImm32(JitState.FaultPcOffset, pc);
+            _e.StoreStateImm32(JitState.FaultKindOffset, (int)fault);
+            _e.Jump(_exitFault);
+        });
+        return label;
+    }
+
+    private void Instruction(int i, DecodedInstruction ins)
+    {
+        var op = ins.Op;
+        if (SimpleAlu(op, out var alu, out bool is64, out bool imm))
+        {
+            _e.LoadBpf(JReg.T0, ins.Dst);
+            if (imm)
+            {
+                int value = (int)ins.Imm;
+                if (alu is JAlu.Lsh or JAlu.Rsh or JAlu.Arsh) value &= is64 ? 63 : 31;
+                _e.AluImm(alu, is64, JReg.T0, value);
+            }
+            else
+            {
+                _e.LoadBpf(JReg.T1, ins.Src);
+                _e.Alu(alu, is64, JReg.T0, JReg.T1);
+            }
+            _e.StoreBpf(ins.Dst, JReg.T0);
+            return;
+        }
+        if (Division(op, out is64, out bool signed, out bool modulo, out imm))
+        {
+            DivMod(ins, is64, signed, modulo, imm);
+            return;
+        }
+        if (Branch(op, out var cond, out is64, out imm))
+        {
+            _e.LoadBpf(JReg.T0, ins.Dst);
+            if (!imm) _e.LoadBpf(JReg.T1, ins.Src);
+            if (cond == JCond.Set)
+            {
+                if (imm) _e.TestImm(is64, JReg.T0, (int)ins.Imm);
+                else _e.Test(is64, JReg.T0, JReg.T1);
+            }
+            else if (imm) _e.CompareImm(is64, JReg.T0, (int)ins.Imm);
+            else _e.Compare(is64, JReg.T0, JReg.T1);
+            Goto(i, ins.Offset, cond);
+            return;
+        }
+        if (op is >= VmOp.AtomicAdd32 and <= VmOp.AtomicCmpXchg64)
+        {
+            Atomic(i, ins);
+            return;
+        }
+        switch (op)
+        {
+            case VmOp.Neg64 or VmOp.Neg32:
+                _e.LoadBpf(JReg.T0, ins.Dst);
+                _e.Neg(op == VmOp.Neg64, JReg.T0);
+                _e.StoreBpf(ins.Dst, JReg.T0);
+                break;
+            case VmOp.Mov64Imm:
+                _e.MovImm(JReg.T0, ins.Imm);
+                _e.StoreBpf(ins.Dst, JReg.T0);
+                break;
+            case VmOp.Mov32Imm:
+                _e.MovImm(JReg.T0, (uint)ins.Imm);
+                _e.StoreBpf(ins.Dst, JReg.T0);
+                break;
+            case VmOp.LoadImm64:
+                _e.MovImm(JReg.T0, ins.Imm);
+                _e.StoreBpf(ins.Dst, JReg.T0);
+                break;
+            case VmOp.Mov64Reg:
+            case VmOp.Mov32Reg:
+            case VmOp.MovSx8To64 or VmOp.MovSx16To64 or VmOp.MovSx32To64 or VmOp.MovSx8To32 or VmOp.MovSx16To32:
+                _e.LoadBpf(JReg.T0, ins.Src);
+                switch (op)
+                {
+                    case VmOp.Mov32Reg: _e.ZeroExtend(JReg.T0, 32); break;
+                    case VmOp.MovSx8To64: _e.SignExtend(JReg.T0, 8, true); break;
+                    case VmOp.MovSx16To64: _e.SignExtend(JReg.T0, 16, true); break;
+                    case VmOp.MovSx32To64: _e.SignExtend(JReg.T0, 32, true); break;
+                    case VmOp.MovSx8To32: _e.SignExtend(JReg.T0, 8, false); break;
+                    case VmOp.MovSx16To32: _e.SignExtend(JReg.T0, 16, false); break;
+                }
+                _e.StoreBpf(ins.Dst, JReg.T0);
+                break;
+            case VmOp.Le16 or VmOp.Le32 or VmOp.Le64 or VmOp.Be16 or VmOp.Be32 or VmOp.Be64
+                or VmOp.Bswap16 or VmOp.Bswap32 or VmOp.Bswap64:
+                _e.LoadBpf(JReg.T0, ins.Dst);
+                switch (op)
+                {
+                    case VmOp.Le16: _e.ZeroExtend(JReg.T0, 16); break;
+                    case VmOp.Le32: _e.ZeroExtend(JReg.T0, 32); break;
+                    case VmOp.Le64: break;
+                    case VmOp.Be16 or VmOp.Bswap16: _e.ByteSwap(JReg.T0, 16); break;
+                    case VmOp.Be32 or VmOp.Bswap32: _e.ByteSwap(JReg.T0, 32); break;
+                    default: _e.ByteSwap(JReg.T0, 64); break;
+                }
+                _e.StoreBpf(ins.Dst, JReg.T0);
+                break;
+            case VmOp.Ja:
+                if (ins.Offset <= i) Charge(i, ins.Offset);
+                _e.Jump(_labels[ins.Offset]);
+                break;
+            case VmOp.CallHelper:
+                _e.StoreStateImm32(JitState.FaultPcOffset, i);
+                _e.CallRuntime(JitState.HelperEntryOffset, null, (int)ins.Imm, 0);
+                _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
+                _e.JumpIf(JCond.Ne, _helperOutcome);
+                break;
+            case VmOp.CallReg:
+                _e.StoreStateImm32(JitState.FaultPcOffset, i);
+                _e.LoadBpf(JReg.T0, ins.Dst);
+                _e.CallRuntime(JitState.HelperEntryOffset, JReg.T0, 0, 1);
+                _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
+                _e.JumpIf(JCond.Ne, _helperOutcome);
+                break;
+            case VmOp.CallLocal:
+                CallLocal(i, ins.Offset);
+                break;
+            case VmOp.Exit:
+                Return();
+                break;
+            case VmOp.Ldx8 or VmOp.Ldx16 or VmOp.Ldx32 or VmOp.Ldx64 or VmOp.Ldxs8 or VmOp.Ldxs16 or VmOp.Ldxs32:
+                {
+                    int size = op switch { VmOp.Ldx8 or VmOp.Ldxs8 => 1, VmOp.Ldx16 or VmOp.Ldxs16 => 2, VmOp.Ldx32 or VmOp.Ldxs32 => 4, _ => 8 };
+                    int disp = HostAddress(i, ins.Src, ins.Offset, size, write: false);
+                    _e.Load(JReg.T0, JReg.T0, disp, size, op is VmOp.Ldxs8 or VmOp.Ldxs16 or VmOp.Ldxs32);
+                    _e.StoreBpf(ins.Dst, JReg.T0);
+                    break;
+                }
+            case VmOp.St8 or VmOp.St16 or VmOp.St32 or VmOp.St64 or VmOp.Stx8 or VmOp.Stx16 or VmOp.Stx32 or VmOp.Stx64:
+                {
+                    int size = op switch { VmOp.St8 or VmOp.Stx8 => 1, VmOp.St16 or VmOp.Stx16 => 2, VmOp.St32 or VmOp.Stx32 => 4, _ => 8 };
+                    int disp = HostAddress(i, ins.Dst, ins.Offset, size, write: true);
+                    if (op is VmOp.St8 or VmOp.St16 or VmOp.St32 or VmOp.St64) _e.MovImm(JReg.T1, ins.Imm);
+                    else _e.LoadBpf(JReg.T1, ins.Src);
+                    _e.Store(JReg.T0, disp, JReg.T1, size);
+                    break;
+                }
+            case VmOp.WideTail:
+                break;
+            default: // the sentinel after the last instruction, or anything the decoder could not classify
+                _e.StoreStateImm32(JitState.FaultPcOffset, i);
+                _e.StoreStateImm32(JitState.FaultKindOffset, (int)BpfFault.InvalidInstruction);
+                _e.Jump(_exitFault);
+                break;
+        }
+    }
+
+    /// <summary>A jump to <paramref name="target"/> when <paramref name="cond"/> holds; a back edge first charges the budget.</summary>
+    private void Goto(int i, int target, JCond cond)
+    {
+        if (target > i)
+        {
+            _e.JumpIf(cond, _labels[target]);
+            return;
+        }
+        int back = _e.NewLabel();
+        _e.JumpIf(cond, back);
+        _deferred.Add(() =>
+        {
+            _e.Bind(back);
+            Charge(i, target);
+            _e.Jump(_labels[target]);
+        });
+    }
+
+    /// <summary>Charges a loop iteration (the instructions from <paramref name="target"/> to <paramref name="i"/>)
+    /// to the budget and ends the run when it is spent.</summary>
+    private void Charge(int i, int target)
+    {
+        _e.LoadState(JReg.T2, JitState.BudgetOffset);
+        _e.AluImm(JAlu.Sub, true, JReg.T2, i - target + 1);
+        _e.StoreState(JitState.BudgetOffset, JReg.T2);
+        _e.CompareImm(true, JReg.T2, 0);
+        _e.JumpIf(JCond.SLt, FaultLabel(i, BpfFault.BudgetExhausted));
+    }
+
+    private void DivMod(DecodedInstruction ins, bool is64, bool signed, bool modulo, bool imm)
+    {
+        _e.LoadBpf(JReg.T0, ins.Dst);
+        if (imm) _e.MovImm(JReg.T1, ins.Imm);
+        else _e.LoadBpf(JReg.T1, ins.Src);
+        int zero = _e.NewLabel(), done = _e.NewLabel(), minusOne = _e.NewLabel();
+        _e.CompareImm(is64, JReg.T1, 0);
+        _e.JumpIf(JCond.Eq, zero);
+        if (signed)
+        {
+            _e.CompareImm(is64, JReg.T1, -1);
+            _e.JumpIf(JCond.Eq, minusOne);
+        }
+        _e.Divide(is64, signed, modulo);
+        _e.Jump(done);
+        _e.Bind(zero);
+        if (!modulo) _e.MovImm(JReg.T0, 0);             // x / 0 = 0
+        else if (!is64) _e.ZeroExtend(JReg.T0, 32);     // x % 0 = x (32-bit: zero-extended)
+        if (signed)
+        {
+            _e.Jump(done);
+            _e.Bind(minusOne);
+            if (modulo) _e.MovImm(JReg.T0, 0);          // x % -1 = 0
+            else _e.Neg(is64, JReg.T0);                 // x / -1 = -x (INT_MIN stays INT_MIN)
+        }
+        _e.Bind(done);
+        _e.StoreBpf(ins.Dst, JReg.T0);
+    }
+
+    /// <summary>Leaves in T0 the host address of [r<paramref name="baseReg"/> + <paramref name="offset"/>,
+    /// +<paramref name="size"/>) and returns the displacement to add to it; faults the run when the access is
+    /// not allowed. Clobbers T1–T3.</summary>
+    private int HostAddress(int i, int baseReg, int offset, int size, bool write)
+    {
+        if (baseReg == 10 && offset >= -_frameBytes && offset + size <= 0)
+        {
+            // The verifier keeps r10 read-only, so r10 + offset is inside the current frame's reachable part.
+            _e.LoadBpf(JReg.T0, 10);
+            _e.LoadState(JReg.T1, JitState.StackDeltaOffset);
+            _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
+            return offset;
+        }
+        _e.LoadBpf(JReg.T0, baseReg);
+        if (offset != 0) _e.AluImm(JAlu.Add, true, JReg.T0, offset);
+        CheckedTranslate(i, size, write);
+        return 0;
+    }
+
+    /// <summary>T0: virtual address in, host address out — the interpreter's fast path against the mirror.</summary>
+    private void CheckedTranslate(int i, int size, bool write)
+    {
+        int slow = _e.NewLabel(), resume = _e.NewLabel();
+        _e.Mov(JReg.T1, JReg.T0);
+        _e.AluImm(JAlu.Rsh, true, JReg.T1, 32);                 // region id
+        _e.LoadState(JReg.T2, JitState.RegionCountOffset);
+        _e.Compare(true, JReg.T1, JReg.T2);
+        _e.JumpIf(JCond.UGe, slow);
+        _e.AluImm(JAlu.Lsh, true, JReg.T1, 5);
+        _e.LoadState(JReg.T2, JitState.RegionsOffset);
+        _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);               // T1 = the region
+        _e.Mov(JReg.T2, JReg.T0);
+        _e.Load(JReg.T3, JReg.T1, 0, 8, false);
+        _e.Alu(JAlu.Sub, true, JReg.T2, JReg.T3);               // T2 = offset in the region
+        _e.Load(JReg.T3, JReg.T1, 8, 8, false);
+        _e.Compare(true, JReg.T2, JReg.T3);
+        _e.JumpIf(JCond.UGe, slow);                             // offset < length
+        _e.Alu(JAlu.Sub, true, JReg.T3, JReg.T2);
+        _e.CompareImm(true, JReg.T3, size);
+        _e.JumpIf(JCond.ULt, slow);                             // length - offset >= size
+        if (write)
+        {
+            _e.Load(JReg.T3, JReg.T1, 24, 1, false);
+            _e.TestImm(false, JReg.T3, 1);
+            _e.JumpIf(JCond.Eq, slow);
+        }
+        _e.Load(JReg.T0, JReg.T1, 16, 8, false);
+        _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
+        _e.Bind(resume);
+        _deferred.Add(() =>
+        {
+            _e.Bind(slow);
+            _e.StoreStateImm32(JitState.FaultPcOffset, i);
+            _e.CallRuntime(JitState.TranslateEntryOffset, JReg.T0, 0, size | (write ? 0x100 : 0));
+            _e.CompareImm(true, JReg.T0, 0);
+            _e.JumpIf(JCond.Eq, _exitFault);
+            _e.Jump(resume);
+        });
+    }
+
+    private void Atomic(int i, DecodedInstruction ins)
+    {
+        bool is64 = ins.Op >= VmOp.AtomicAdd64;
+        int size = is64 ? 8 : 4;
+        var kind = (JAtomic)(ins.Op - (is64 ? VmOp.AtomicAdd64 : VmOp.AtomicAdd32));
+        int misaligned = FaultLabel(i, BpfFault.MisalignedAtomic);
+        _e.LoadBpf(JReg.T0, ins.Dst);
+        if (ins.Offset != 0) _e.AluImm(JAlu.Add, true, JReg.T0, ins.Offset);
+        _e.TestImm(true, JReg.T0, size - 1);
+        _e.JumpIf(JCond.Ne, misaligned);
+        int disp = HostAddress(i, ins.Dst, ins.Offset, size, write: true);
+        if (disp != 0) _e.AluImm(JAlu.Add, true, JReg.T0, disp);
+        _e.TestImm(true, JReg.T0, size - 1);
+        _e.JumpIf(JCond.Ne, misaligned);
+        _e.Mov(JReg.T3, JReg.T0);
+        _e.LoadBpf(JReg.T1, ins.Src);
+        if (kind == JAtomic.CmpXchg) _e.LoadBpf(JReg.T0, 0);
+        _e.Atomic(kind, is64);
+        if (kind == JAtomic.CmpXchg) _e.StoreBpf(0, JReg.T0);
+        else if (kind >= JAtomic.FetchAdd) _e.StoreBpf(ins.Src, JReg.T1);
+    }
+
+    private void CallLocal(int i, int target)
+    {
+        _e.LoadState(JReg.T0, JitState.DepthOffset);
+        _e.CompareImm(true, JReg.T0, BpfVm.MaxCallFrames - 1);
+        _e.JumpIf(JCond.SGe, FaultLabel(i, BpfFault.CallDepthExceeded));
+        Frame(JReg.T0);
+        for (int k = 0; k < 5; k++)
+        {
+            _e.LoadBpf(JReg.T2, 6 + k);
+            _e.Store(JReg.T1, 8 * k, JReg.T2, 8);
+        }
+        int back = _e.NewLabel();
+        _e.LabelAddress(JReg.T2, back);
+        _e.Store(JReg.T1, 40, JReg.T2, 8);
+        _e.AluImm(JAlu.Add, true, JReg.T0, 1);
+        _e.StoreState(JitState.DepthOffset, JReg.T0);
+        _e.LoadBpf(JReg.T2, 10);
+        _e.AluImm(JAlu.Sub, true, JReg.T2, BpfVm.FrameSize);
+        _e.StoreBpf(10, JReg.T2);
+        MoveStackRegion(-BpfVm.FrameSize);
+        _e.Jump(_labels[target]);
+        _e.Bind(back);
+    }
+
+    private void Return()
+    {
+        _e.LoadState(JReg.T0, JitState.DepthOffset);
+        _e.CompareImm(true, JReg.T0, 0);
+        _e.JumpIf(JCond.Eq, _exitDone);
+        _e.AluImm(JAlu.Sub, true, JReg.T0, 1);
+        _e.StoreState(JitState.DepthOffset, JReg.T0);
+        Frame(JReg.T0);
+        for (int k = 0; k < 5; k++)
+        {
+            _e.Load(JReg.T2, JReg.T1, 8 * k, 8, false);
+            _e.StoreBpf(6 + k, JReg.T2);
+        }
+        MoveStackRegion(BpfVm.FrameSize);
+        _e.Load(JReg.T2, JReg.T1, 40, 8, false);
+        _e.JumpRegister(JReg.T2);
+    }
+
+    /// <summary>T1 = the frame slot for depth T0 (T0 kept).</summary>
+    private void Frame(JReg depth)
+    {
+        _e.Mov(JReg.T1, depth);
+        _e.AluImm(JAlu.Mul, true, JReg.T1, JitFrame.Size);
+        _e.StateAddress(JReg.T2, JitState.FramesOffset);
+        _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
+    }
+
+    /// <summary>Moves the start of the stack region (live frames) by <paramref name="delta"/> bytes, as the
+    /// interpreter's SetStackDepth does. Clobbers T2, T3.</summary>
+    private void MoveStackRegion(int delta)
+    {
+        int entry = VirtualAddress.StackRegion * JitRegion.Size;
+        _e.LoadState(JReg.T2, JitState.RegionsOffset);
+        foreach (var (field, change) in new[] { (0, delta), (8, -delta), (16, delta) })
+        {
+            _e.Load(JReg.T3, JReg.T2, entry + field, 8, false);
+            _e.AluImm(JAlu.Add, true, JReg.T3, change);
+            _e.Store(JReg.T2, entry + field, JReg.T3, 8);
+        }
+    }
+
+    private static bool SimpleAlu(VmOp op, out JAlu alu, out bool is64, out bool imm)
+    {
+        (alu, is64, imm) = op switch
+        {
+            VmOp.Add64Imm => (JAlu.Add, true, true), VmOp.Add64Reg => (JAlu.Add, true, false),
+            VmOp.Sub64Imm => (JAlu.Sub, true, true), VmOp.Sub64Reg => (JAlu.Sub, true, false),
+            VmOp.Mul64Imm => (JAlu.Mul, true, true), VmOp.Mul64Reg => (JAlu.Mul, true, false),
+            VmOp.Or64Imm => (JAlu.Or, true, true), VmOp.Or64Reg => (JAlu.Or, true, false),
+            VmOp.And64Imm => (JAlu.And, true, true), VmOp.And64Reg => (JAlu.And, true, false),
+            VmOp.Xor64Imm => (JAlu.Xor, true, true), VmOp.Xor64Reg => (JAlu.Xor, true, false),
+            VmOp.Lsh64Imm => (JAlu.Lsh, true, true), VmOp.Lsh64Reg => (JAlu.Lsh, true, false),
+            VmOp.Rsh64Imm => (JAlu.Rsh, true, true), VmOp.Rsh64Reg => (JAlu.Rsh, true, false),
+            VmOp.Arsh64Imm => (JAlu.Arsh, true, true), VmOp.Arsh64Reg => (JAlu.Arsh, true, false),
+            VmOp.Add32Imm => (JAlu.Add, false, true), VmOp.Add32Reg => (JAlu.Add, false, false),
+            VmOp.Sub32Imm => (JAlu.Sub, false, true), VmOp.Sub32Reg => (JAlu.Sub, false, false),
+            VmOp.Mul32Imm => (JAlu.Mul, false, true), VmOp.Mul32Reg => (JAlu.Mul, false, false),
+            VmOp.Or32Imm => (JAlu.Or, false, true), VmOp.Or32Reg => (JAlu.Or, false, false),
+            VmOp.And32Imm => (JAlu.And, false, true), VmOp.And32Reg => (JAlu.And, false, false),
+            VmOp.Xor32Imm => (JAlu.Xor, false, true), VmOp.Xor32Reg => (JAlu.Xor, false, false),
+            VmOp.Lsh32Imm => (JAlu.Lsh, false, true), VmOp.Lsh32Reg => (JAlu.Lsh, false, false),
+            VmOp.Rsh32Imm => (JAlu.Rsh, false, true), VmOp.Rsh32Reg => (JAlu.Rsh, false, false),
+            VmOp.Arsh32Imm => (JAlu.Arsh, false, true), VmOp.Arsh32Reg => (JAlu.Arsh, false, false),
+            _ => ((JAlu)255, false, false),
+        };
+        return alu != (JAlu)255;
+    }
+
+    private static bool Division(VmOp op, out bool is64, out bool signed, out bool modulo, out bool imm)
+    {
+        int code = op switch
+        {
+            VmOp.Div64Imm => 0b1001, VmOp.Div64Reg => 0b1000, VmOp.SDiv64Imm => 0b1101, VmOp.SDiv64Reg => 0b1100,
+            VmOp.Mod64Imm => 0b1011, VmOp.Mod64Reg => 0b1010, VmOp.SMod64Imm => 0b1111, VmOp.SMod64Reg => 0b1110,
+            VmOp.Div32Imm => 0b0001, VmOp.Div32Reg => 0b0000, VmOp.SDiv32Imm => 0b0101, VmOp.SDiv32Reg => 0b0100,
+            VmOp.Mod32Imm => 0b0011, VmOp.Mod32Reg => 0b0010, VmOp.SMod32Imm => 0b0111, VmOp.SMod32Reg => 0b0110,
+            _ => -1,
+        };
+        is64 = (code & 8) != 0;
+        signed = (code & 4) != 0;
+        modulo = (code & 2) != 0;
+        imm = (code & 1) != 0;
+        return code >= 0;
+    }
+
+    private static bool Branch(VmOp op, out JCond cond, out bool is64, out bool imm)
+    {
+        cond = default;
+        is64 = op <= VmOp.Jsle64Reg;
+        imm = false;
+        if (op is < VmOp.Jeq64Imm or > VmOp.Jsle32Reg) return false;
+        int k = is64 ? op - VmOp.Jeq64Imm : op - VmOp.Jeq32Imm;
+        imm = k % 2 == 0;
+        cond = (k / 2) switch
+        {
+            0 => JCond.Eq, 1 => JCond.UGt, 2 => JCond.UGe, 3 => JCond.Set, 4 => JCond.Ne, 5 => JCond.SGt,
+            6 => JCond.SGe, 7 => JCond.ULt, 8 => JCond.ULe, 9 => JCond.SLt, _ => JCond.SLe,
+        };
+        return true;
+    }
+}

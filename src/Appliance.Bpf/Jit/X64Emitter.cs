@@ -1,0 +1,313 @@
+namespace Appliance.Bpf.Jit;
+
+/// <summary>x86-64 machine code (System V). Scratch registers: T0 = rax, T1 = rcx (shift counts), T2 = rdx,
+/// T3 = r8; the state pointer lives in rbx; r10 is the emitter's own temporary. The native stack stays
+/// 16-byte aligned through the whole body (bpf-to-bpf calls do not use it), so runtime calls need no fix-up.</summary>
+internal sealed class X64Emitter : JitEmitter
+{
+    private const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rsi = 6, Rdi = 7, R8 = 8, R10 = 10;
+    private readonly List<byte> _code = new(4096);
+    private readonly List<(int Field, int Label)> _fixups = [];
+
+    public override int Position => _code.Count;
+
+    private static int H(JReg r) => r switch { JReg.T0 => Rax, JReg.T1 => Rcx, JReg.T2 => Rdx, _ => R8 };
+
+    private void B(int b) => _code.Add((byte)b);
+
+    private void D32(int v)
+    {
+        for (int i = 0; i < 4; i++) B(v >> (8 * i));
+    }
+
+    private void Q64(long v)
+    {
+        for (int i = 0; i < 8; i++) B((int)(v >> (8 * i)));
+    }
+
+    private void Rex(bool w, int reg, int rm, bool force = false)
+    {
+        int rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((rm >> 3) & 1);
+        if (rex != 0x40 || force) B(rex);
+    }
+
+    /// <summary>opcode with reg, r/m = register.</summary>
+    private void RR(bool w, int reg, int rm, int op1, int op2 = -1, int prefix = -1, bool forceRex = false)
+    {
+        if (prefix >= 0) B(prefix);
+        Rex(w, reg, rm, forceRex);
+        B(op1);
+        if (op2 >= 0) B(op2);
+        B(0xC0 | (reg & 7) << 3 | (rm & 7));
+    }
+
+    /// <summary>opcode with reg, r/m = [base + disp32].</summary>
+    private void RM(bool w, int reg, int baseReg, int disp, int op1, int op2 = -1, int prefix = -1, bool forceRex = false, bool locked = false)
+    {
+        if (locked) B(0xF0);
+        if (prefix >= 0) B(prefix);
+        Rex(w, reg, baseReg, forceRex);
+        B(op1);
+        if (op2 >= 0) B(op2);
+        B(0x80 | (reg & 7) << 3 | (baseReg & 7));
+        if ((baseReg & 7) == 4) B(0x24);
+        D32(disp);
+    }
+
+    public override void Prologue()
+    {
+        B(0x53);                    // push rbx (the stack is now 16-byte aligned)
+        RR(true, Rdi, Rbx, 0x89);   // mov rbx, rdi
+    }
+
+    public override void Epilogue()
+    {
+        B(0x5B);                    // pop rbx
+        B(0xC3);                    // ret
+    }
+
+    public override void LoadBpf(JReg d, int r) => RM(true, H(d), Rbx, JitState.RegsOffset + 8 * r, 0x8B);
+    public override void StoreBpf(int r, JReg s) => RM(true, H(s), Rbx, JitState.RegsOffset + 8 * r, 0x89);
+    public override void LoadState(JReg d, int offset) => RM(true, H(d), Rbx, offset, 0x8B);
+    public override void StoreState(int offset, JReg s) => RM(true, H(s), Rbx, offset, 0x89);
+
+    public override void StoreStateImm32(int offset, int value)
+    {
+        RM(false, 0, Rbx, offset, 0xC7);
+        D32(value);
+    }
+
+    public override void StateAddress(JReg d, int offset) => RM(true, H(d), Rbx, offset, 0x8D);
+
+    public override void MovImm(JReg d, long value) => MovImmRaw(H(d), value);
+
+    private void MovImmRaw(int d, long value)
+    {
+        if (value == (int)value)
+        {
+            RR(true, 0, d, 0xC7);
+            D32((int)value);
+        }
+        else if ((ulong)value <= uint.MaxValue)
+        {
+            Rex(false, 0, d);
+            B(0xB8 + (d & 7));
+            D32((int)value);
+        }
+        else
+        {
+            Rex(true, 0, d);
+            B(0xB8 + (d & 7));
+            Q64(value);
+        }
+    }
+
+    public override void Mov(JReg d, JReg s) => RR(true, H(s), H(d), 0x89);
+
+    public override void Alu(JAlu op, bool is64, JReg d, JReg s)
+    {
+        switch (op)
+        {
+            case JAlu.Add: RR(is64, H(s), H(d), 0x01); break;
+            case JAlu.Sub: RR(is64, H(s), H(d), 0x29); break;
+            case JAlu.Or: RR(is64, H(s), H(d), 0x09); break;
+            case JAlu.And: RR(is64, H(s), H(d), 0x21); break;
+            case JAlu.Xor: RR(is64, H(s), H(d), 0x31); break;
+            case JAlu.Mul: RR(is64, H(d), H(s), 0x0F, 0xAF); break;
+            default:
+                if (s != JReg.T1) throw new InvalidOperationException("shift count must be in T1");
+                RR(is64, op == JAlu.Lsh ? 4 : op == JAlu.Rsh ? 5 : 7, H(d), 0xD3);
+                break;
+        }
+    }
+
+    public override void AluImm(JAlu op, bool is64, JReg d, int imm)
+    {
+        int rd = H(d);
+        switch (op)
+        {
+            case JAlu.Lsh or JAlu.Rsh or JAlu.Arsh:
+                RR(is64, op == JAlu.Lsh ? 4 : op == JAlu.Rsh ? 5 : 7, rd, 0xC1);
+                B(imm);
+                return;
+            case JAlu.Mul:
+                RR(is64, rd, rd, 0x69);
+                break;
+            default:
+                RR(is64, op switch { JAlu.Add => 0, JAlu.Or => 1, JAlu.And => 4, JAlu.Sub => 5, _ => 6 }, rd, 0x81);
+                break;
+        }
+        D32(imm);
+    }
+
+    public override void Neg(bool is64, JReg d) => RR(is64, 3, H(d), 0xF7);
+
+    public override void Divide(bool is64, bool signed, bool modulo)
+    {
+        if (signed)
+        {
+            if (is64) B(0x48);
+            B(0x99);                              // cqo / cdq
+            RR(is64, 7, Rcx, 0xF7);               // idiv rcx
+        }
+        else
+        {
+            RR(false, Rdx, Rdx, 0x31);            // xor edx, edx
+            RR(is64, 6, Rcx, 0xF7);               // div rcx
+        }
+        if (modulo) RR(is64, Rdx, Rax, 0x89);     // mov rax, rdx
+    }
+
+    public override void SignExtend(JReg d, int fromBits, bool to64)
+    {
+        int r = H(d);
+        switch (fromBits)
+        {
+            case 8: RR(to64, r, r, 0x0F, 0xBE, forceRex: true); break;
+            case 16: RR(to64, r, r, 0x0F, 0xBF); break;
+            default: RR(true, r, r, 0x63); break;
+        }
+    }
+
+    public override void ZeroExtend(JReg d, int fromBits)
+    {
+        int r = H(d);
+        if (fromBits == 16) RR(false, r, r, 0x0F, 0xB7);
+        else RR(false, r, r, 0x89);
+    }
+
+    public override void ByteSwap(JReg d, int bits)
+    {
+        int r = H(d);
+        if (bits == 16)
+        {
+            RR(false, 0, r, 0xC1, prefix: 0x66);  // rol r16, 8
+            B(8);
+            RR(false, r, r, 0x0F, 0xB7);          // movzx r32, r16
+            return;
+        }
+        Rex(bits == 64, 0, r);
+        B(0x0F);
+        B(0xC8 + (r & 7));
+    }
+
+    public override void Load(JReg d, JReg address, int displacement, int size, bool signExtend)
+    {
+        int r = H(d), a = H(address);
+        switch (size)
+        {
+            case 1: RM(signExtend, r, a, displacement, 0x0F, signExtend ? 0xBE : 0xB6); break;
+            case 2: RM(signExtend, r, a, displacement, 0x0F, signExtend ? 0xBF : 0xB7); break;
+            case 4: RM(signExtend, r, a, displacement, signExtend ? 0x63 : 0x8B); break;
+            default: RM(true, r, a, displacement, 0x8B); break;
+        }
+    }
+
+    public override void Store(JReg address, int displacement, JReg value, int size)
+    {
+        int v = H(value), a = H(address);
+        switch (size)
+        {
+            case 1: RM(false, v, a, displacement, 0x88, forceRex: true); break;
+            case 2: RM(false, v, a, displacement, 0x89, prefix: 0x66); break;
+            case 4: RM(false, v, a, displacement, 0x89); break;
+            default: RM(true, v, a, displacement, 0x89); break;
+        }
+    }
+
+    public override void Atomic(JAtomic op, bool is64)
+    {
+        switch (op)
+        {
+            case JAtomic.Add: RM(is64, Rcx, R8, 0, 0x01, locked: true); break;
+            case JAtomic.Or: RM(is64, Rcx, R8, 0, 0x09, locked: true); break;
+            case JAtomic.And: RM(is64, Rcx, R8, 0, 0x21, locked: true); break;
+            case JAtomic.Xor: RM(is64, Rcx, R8, 0, 0x31, locked: true); break;
+            case JAtomic.FetchAdd: RM(is64, Rcx, R8, 0, 0x0F, 0xC1, locked: true); break; // lock xadd
+            case JAtomic.Xchg: RM(is64, Rcx, R8, 0, 0x87); break;
+            case JAtomic.CmpXchg:
+                RM(is64, Rcx, R8, 0, 0x0F, 0xB1, locked: true);                           // lock cmpxchg [r8], rcx
+                if (!is64) RR(false, Rax, Rax, 0x89);                                     // mov eax, eax
+                break;
+            default:
+                {
+                    RM(is64, Rax, R8, 0, 0x8B);                                           // mov rax, [r8]
+                    int loop = Position;
+                    RR(is64, Rax, R10, 0x89);                                             // mov r10, rax
+                    RR(is64, Rcx, R10, op == JAtomic.FetchOr ? 0x09 : op == JAtomic.FetchAnd ? 0x21 : 0x31);
+                    RM(is64, R10, R8, 0, 0x0F, 0xB1, locked: true);                        // lock cmpxchg [r8], r10
+                    B(0x75);                                                              // jne loop
+                    B(loop - (Position + 1));
+                    RR(is64, Rax, Rcx, 0x89);                                             // mov rcx, rax
+                    break;
+                }
+        }
+    }
+
+    public override void Compare(bool is64, JReg a, JReg b) => RR(is64, H(b), H(a), 0x39);
+
+    public override void CompareImm(bool is64, JReg a, int imm)
+    {
+        RR(is64, 7, H(a), 0x81);
+        D32(imm);
+    }
+
+    public override void Test(bool is64, JReg a, JReg b) => RR(is64, H(b), H(a), 0x85);
+
+    public override void TestImm(bool is64, JReg a, int imm)
+    {
+        RR(is64, 0, H(a), 0xF7);
+        D32(imm);
+    }
+
+    public override void Jump(int label)
+    {
+        B(0xE9);
+        Fixup(label);
+    }
+
+    public override void JumpIf(JCond cond, int label)
+    {
+        B(0x0F);
+        B(0x80 + cond switch
+        {
+            JCond.Eq => 0x4, JCond.Ne or JCond.Set => 0x5, JCond.UGt => 0x7, JCond.UGe => 0x3, JCond.ULt => 0x2,
+            JCond.ULe => 0x6, JCond.SGt => 0xF, JCond.SGe => 0xD, JCond.SLt => 0xC, _ => 0xE,
+        });
+        Fixup(label);
+    }
+
+    public override void JumpRegister(JReg target) => RR(false, 4, H(target), 0xFF);
+
+    public override void LabelAddress(JReg d, int label)
+    {
+        int r = H(d);
+        Rex(true, r, 0);
+        B(0x8D);
+        B((r & 7) << 3 | 5);   // [rip + disp32]
+        Fixup(label);
+    }
+
+    public override void CallRuntime(int entryOffset, JReg? arg1Register, long arg1, long arg2)
+    {
+        if (arg1Register is { } a) RR(true, H(a), Rsi, 0x89);
+        else MovImmRaw(Rsi, arg1);
+        MovImmRaw(Rdx, arg2);
+        RR(true, Rbx, Rdi, 0x89);                 // mov rdi, rbx
+        RM(false, 2, Rbx, entryOffset, 0xFF);     // call [rbx + entry]
+    }
+
+    private void Fixup(int label)
+    {
+        _fixups.Add((Position, label));
+        D32(0);
+    }
+
+    public override byte[] Finish()
+    {
+        var code = _code.ToArray();
+        foreach (var (field, label) in _fixups)
+            BitConverter.TryWriteBytes(code.AsSpan(field, 4), LabelPosition(label) - (field + 4));
+        return code;
+    }
+}

@@ -1,0 +1,199 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Jit;
+
+namespace Appliance.Bpf.Vm;
+
+/// <summary>Running compiled code (see <see cref="JitLowering"/>). The code shares this VM's register file, stack,
+/// shadow <c>__sk_buff</c> and region table with the interpreter: while a compiled run is active every change to
+/// the region table is mirrored into native memory with the host address of each region (managed buffers are
+/// pinned while a region can point into them), helpers run through <see cref="HelperEntry"/> against the same
+/// VM surface as for the interpreter, and whatever the code's inline bounds check does not accept is decided by
+/// the interpreter's own translation (<see cref="TranslateEntry"/>). Results and faults are the interpreter's.</summary>
+public sealed unsafe partial class BpfVm
+{
+    private readonly JitState* _jit;
+    private readonly PinnedArrays _pins = new();
+    private int _nativeRegionCapacity;
+    private bool _jitActive;
+
+    [ThreadStatic] private static BpfVm? t_running;
+
+    /// <summary>The engine that runs <paramref name="program"/> on this VM: "jit" or "interpreter".</summary>
+    public string EngineFor(LoadedProgram program) => Options.UseJit && program.JitCode is not null ? "jit" : "interpreter";
+
+    private ExecutableMemory? SelectJit(LoadedProgram program)
+    {
+        var code = Options.UseJit ? program.JitCode : null;
+        _jitActive = code is not null;
+        return code;
+    }
+
+    private BpfRunResult ExecuteJit(LoadedProgram program, ExecutableMemory code)
+    {
+        JitState* s = _jit;
+        long budget = Options.InstructionBudget;
+        s->RegionCount = _regionCount;
+        s->Budget = budget;
+        s->Depth = 0;
+        s->Status = 0;
+        s->FaultKind = 0;
+        s->FaultPc = 0;
+        s->TailCalls = 0;
+        s->StackDelta = (long)_stack - (long)VirtualAddress.RegionBase(VirtualAddress.StackRegion);
+        s->HelperEntry = (nint)(delegate* unmanaged<JitState*, long, long, int>)&HelperEntry;
+        s->TranslateEntry = (nint)(delegate* unmanaged<JitState*, ulong, long, nint>)&TranslateEntry;
+        var previous = t_running;
+        t_running = this;
+        try
+        {
+            while (true)
+            {
+                ((delegate* unmanaged<JitState*, void>)code.Address)(s);
+                GC.KeepAlive(code);
+                long executed = budget - Math.Max(s->Budget, 0);
+                if (s->Status == JitState.StatusDone)
+                    return new BpfRunResult(_registers[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, executed);
+                if (s->Status == JitState.StatusFault)
+                {
+                    var fault = s->FaultKind != 0 ? (BpfFault)s->FaultKind : _fault;
+                    return new BpfRunResult(0, fault == BpfFault.None ? BpfFault.HelperMisuse : fault, s->FaultPc, 0, 0, executed);
+                }
+                // A tail call the helper entry accepted: continue in the target, as the interpreter does.
+                var target = _pendingTailCall!;
+                _pendingTailCall = null;
+                ulong ctx = _registers[1];
+                BindProgram(target);
+                if (_hasPacket) MapPacket();
+                _registers[1] = ctx;
+                _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
+                s->Depth = 0;
+                s->RegionCount = _regionCount;
+                code = target.JitCode!;
+                if (code is null) return Execute(target);
+            }
+        }
+        finally
+        {
+            t_running = previous;
+        }
+    }
+
+    /// <summary>Writes region <paramref name="id"/> into the native mirror (only while compiled code runs).</summary>
+    private void MirrorRegion(int id)
+    {
+        if (!_jitActive) return;
+        if (id >= _nativeRegionCapacity)
+        {
+            int capacity = Math.Max(64, Math.Max(id + 1, _nativeRegionCapacity * 2));
+            _jit->Regions = (JitRegion*)NativeMemory.Realloc(_jit->Regions, (nuint)(capacity * JitRegion.Size));
+            _nativeRegionCapacity = capacity;
+        }
+        ref MemoryRegion r = ref _regions[id];
+        JitRegion* n = _jit->Regions + id;
+        n->Start = r.Start;
+        n->Length = r.Length;
+        n->Writable = r.Writable ? 1UL : 0UL;
+        n->Host = r.Array is null ? r.Origin : _pins.AddressOf(r.Array) + r.Origin;
+    }
+
+    /// <summary>Entry for <c>call imm</c> (or <c>callx</c> when <paramref name="isRegister"/> is 1) from compiled code.</summary>
+    [UnmanagedCallersOnly]
+    private static int HelperEntry(JitState* s, long idOrValue, long isRegister)
+    {
+        var vm = t_running;
+        if (vm is null) return JitState.HelperFault;
+        try
+        {
+            return vm.CallHelperFromJit(s, idOrValue, isRegister != 0);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            vm._fault = BpfFault.HelperMisuse;
+            return JitState.HelperFault;
+        }
+    }
+
+    private int CallHelperFromJit(JitState* s, long idOrValue, bool isRegister)
+    {
+        SetStackDepth((int)s->Depth);
+        var helpers = _program!.Helpers;
+        int id = (int)idOrValue;
+        if (isRegister && ((ulong)(uint)id != (ulong)idOrValue || !helpers.IsDefined(id)))
+        {
+            _fault = BpfFault.UnknownHelper;
+            return JitState.HelperFault;
+        }
+        var outcome = InvokeHelper(helpers, id);
+        s->RegionCount = _regionCount;
+        switch (outcome)
+        {
+            case HelperOutcome.Continue: return JitState.HelperContinue;
+            case HelperOutcome.Stop: return JitState.HelperStop;
+            case HelperOutcome.TailCall:
+                if (++s->TailCalls > MaxTailCalls || _pendingTailCall is null)
+                {
+                    _pendingTailCall = null;
+                    _registers[0] = unchecked((ulong)-Errno.ENOENT);
+                    return JitState.HelperContinue;
+                }
+                return JitState.HelperTailCall;
+            default: return JitState.HelperFault;
+        }
+    }
+
+    /// <summary>Entry for accesses the inline check did not accept: the interpreter's translation decides
+    /// (0 = the run faults, the reason recorded).</summary>
+    [UnmanagedCallersOnly]
+    private static nint TranslateEntry(JitState* s, ulong address, long sizeAndWrite)
+    {
+        var vm = t_running;
+        if (vm is null) return 0;
+        vm.SetStackDepth((int)s->Depth);
+        ref byte p = ref vm.Translate(address, (int)(sizeAndWrite & 0xFF), (sizeAndWrite & 0x100) != 0);
+        return Unsafe.IsNullRef(ref p) ? 0 : (nint)Unsafe.AsPointer(ref p);
+    }
+
+    /// <summary>Managed buffers that compiled code addresses directly, pinned with a handle each. A buffer stays
+    /// pinned while its slot holds it; a displaced handle is freed at the start of the next run (never while a
+    /// region of the current run may still point into it).</summary>
+    private sealed class PinnedArrays : IDisposable
+    {
+        private const int Slots = 256;
+        private readonly byte[]?[] _arrays = new byte[Slots][];
+        private readonly GCHandle[] _handles = new GCHandle[Slots];
+        private readonly nint[] _addresses = new nint[Slots];
+        private readonly List<GCHandle> _retired = [];
+
+        public nint AddressOf(byte[] array)
+        {
+            int slot = (int)((uint)RuntimeHelpers.GetHashCode(array) * 0x9E3779B1u >> 24);
+            if (ReferenceEquals(_arrays[slot], array)) return _addresses[slot];
+            if (_arrays[slot] is not null) _retired.Add(_handles[slot]);
+            var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
+            _arrays[slot] = array;
+            _handles[slot] = handle;
+            _addresses[slot] = handle.AddrOfPinnedObject();
+            return _addresses[slot];
+        }
+
+        public void ReleaseRetired()
+        {
+            if (_retired.Count == 0) return;
+            foreach (var handle in _retired) handle.Free();
+            _retired.Clear();
+        }
+
+        public void Dispose()
+        {
+            ReleaseRetired();
+            for (int i = 0; i < Slots; i++)
+            {
+                if (_arrays[i] is null) continue;
+                _handles[i].Free();
+                _arrays[i] = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using Appliance.Bpf.Tests.Conformance;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Appliance.Bpf.Tests.Jit;
+
+/// <summary>The arm64 JIT, in the NativeAOT arm64 build of the conformance plugin that `./build.sh publish
+/// linux-arm64` puts into out/linux-arm64/ (`./build.sh test` publishes first), under qemu-aarch64: every
+/// conformance vector through the plugin protocol with <c>--jit</c>, and the random differential against
+/// the interpreter.</summary>
+public sealed class Arm64JitTests(ITestOutputHelper output)
+{
+    private static string Plugin
+    {
+        get
+        {
+            string fromEnv = Environment.GetEnvironmentVariable("META_APPLIANCE_OUT") ?? "";
+            string outDir = fromEnv.Length > 0 ? fromEnv : Path.Combine(RepoRoot(), "out");
+            string plugin = Path.Combine(outDir, "linux-arm64", "bpf-conformance-plugin");
+            Assert.True(File.Exists(plugin), $"{plugin} is missing: run ./build.sh publish linux-arm64 (./build.sh test does it first)");
+            return plugin;
+        }
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "MetaAppliance.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("MetaAppliance.sln not found");
+    }
+
+    /// <summary>qemu-user with the cross libc; the GC's address-space reservation capped (board.md §1.6).</summary>
+    private static readonly string[] Qemu = ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"];
+    private static readonly Dictionary<string, string> QemuEnvironment = new() { ["DOTNET_GCRegionRange"] = "40000000" };
+
+    [Fact]
+    public void EveryConformanceVectorPassesThroughTheArm64Jit()
+    {
+        var failures = new List<string>();
+        int passed = 0, total = 0;
+        var vectors = ConformanceVectors.All().Select(ConformanceVector.Parse).ToList();
+        string plugin = Plugin;
+        Parallel.ForEach(vectors, new ParallelOptions { MaxDegreeOfParallelism = 2 }, vector =>
+        {
+            string? failure = PluginProcess.Check(vector, plugin, jit: true, Qemu, QemuEnvironment);
+            lock (failures)
+            {
+                total++;
+                if (failure is null) passed++;
+                else failures.Add($"{vector.Name}: {failure}");
+            }
+        });
+        output.WriteLine($"bpf_conformance v4 (arm64 JIT under qemu-aarch64): {passed}/{total} passed");
+        Assert.Equal(313, total);
+        Assert.True(failures.Count == 0, $"{failures.Count} vector(s) failed:\n{string.Join('\n', failures.Take(30))}");
+    }
+
+    [Fact]
+    public void JitAndInterpreterAgreeOnRandomProgramsOnArm64()
+    {
+        var (exit, stdout, stderr) = PluginProcess.Run(Plugin, "", ["--jit-differential", "2000", "34"], Qemu, QemuEnvironment);
+        output.WriteLine(stdout);
+        Assert.True(exit == 0, $"exit {exit}\n{stdout}\n{stderr}");
+        Assert.Matches(@"^(1[89]\d\d|2000) programs ran on both engines .*; 0 differ", stdout.Split('\n')[0]);
+    }
+}

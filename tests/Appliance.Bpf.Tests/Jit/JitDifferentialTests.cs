@@ -1,0 +1,34 @@
+using Appliance.Bpf.Conformance;
+using Appliance.Bpf.Jit;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Appliance.Bpf.Tests.Jit;
+
+/// <summary>The JIT against the interpreter on thousands of random verifier-valid programs on this machine
+/// (<see cref="JitDifferential"/>; the arm64 build of the same check runs under qemu-user in
+/// <see cref="Arm64JitTests"/>).</summary>
+public sealed class JitDifferentialTests(ITestOutputHelper output)
+{
+    public const int Programs = 3000;
+
+    [Fact]
+    public void JitAndInterpreterAgreeOnRandomPrograms()
+    {
+        Assert.True(BpfJit.IsSupported, "the JIT supports this machine");
+        var report = JitDifferential.Run(Programs, seed: 12);
+        output.WriteLine(report.ToString());
+        AssertAgreement(report, Programs);
+    }
+
+    /// <summary>Every generated program compiled, most passed the verifier, both engines agreed on each, and the
+    /// programs both finished and faulted (so the comparison covered both).</summary>
+    internal static void AssertAgreement(JitDifferential.Report report, int programs)
+    {
+        Assert.Null(report.JitUnavailable);
+        Assert.True(report.Mismatches.Count == 0, $"{report.Mismatches.Count} program(s) differ:\n{string.Join('\n', report.Mismatches.Take(10))}");
+        Assert.True(report.Ran >= programs * 9 / 10, $"only {report.Ran} of {programs} generated programs passed the verifier");
+        Assert.True(report.Faulted > report.Ran / 20 && report.Faulted < report.Ran * 3 / 4,
+            $"{report.Faulted} of {report.Ran} faulted: the programs should both finish and fault");
+    }
+}
