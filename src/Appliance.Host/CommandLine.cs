@@ -24,6 +24,7 @@ public static class CommandLine
         (ControlVerbs.Programs, a => ControlVerb.Run(ControlVerbs.Programs, a)),
         (ControlVerbs.Maps, a => ControlVerb.Run(ControlVerbs.Maps, a)),
         (ControlVerbs.Reload, a => ControlVerb.Run(ControlVerbs.Reload, a)),
+        (ControlVerbs.Confirm, a => ControlVerb.Run(ControlVerbs.Confirm, a)),
         (ControlVerbs.Leds, a => ControlVerb.Run(ControlVerbs.Leds, a)),
         (CaptureCommand.Definition, CaptureCommand.Run),
         (ReplayCommand.Definition, ReplayCommand.Run),

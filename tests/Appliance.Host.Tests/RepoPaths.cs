@@ -8,6 +8,9 @@ public static class RepoPaths
     /// <summary>out/ (build.sh test publishes there first and exports META_APPLIANCE_OUT).</summary>
     public static string Out => Environment.GetEnvironmentVariable("META_APPLIANCE_OUT") is { Length: > 0 } o ? o : Path.Combine(Root, "out");
 
+    /// <summary>The example eBPF objects build.sh builds from programs/*.bpf.c.</summary>
+    public static string Programs => Path.Combine(Out, "programs");
+
     public static string Binary(string rid) => Path.Combine(Out, rid, "meta-appliance");
 
     private static string FindRoot()

@@ -29,13 +29,20 @@ public class ValidateCommandTests : IDisposable
         return path;
     }
 
-    /// <summary>A copy of an example with placeholder object files where it expects them.</summary>
+    /// <summary>A copy of an example with the built example objects where it expects them (validate loads and
+    /// verifies them).</summary>
     private string ExampleWithObjects(string name)
     {
         string copy = Write(Path.Combine("examples", name), File.ReadAllText(Example(name)));
-        foreach (var file in Directory.GetFiles(Path.Combine(RepoPaths.Root, "programs"), "*.bpf.c"))
-            Write(Path.Combine("programs", Path.GetFileName(file).Replace(".bpf.c", ".bpf.o")), "placeholder");
+        CopyObjects("programs");
         return copy;
+    }
+
+    private void CopyObjects(string folder)
+    {
+        Directory.CreateDirectory(Path.Combine(_folder, folder));
+        foreach (var file in Directory.GetFiles(RepoPaths.Programs, "*.bpf.o"))
+            File.Copy(file, Path.Combine(_folder, folder, Path.GetFileName(file)), overwrite: true);
     }
 
     [Fact]
@@ -44,7 +51,7 @@ public class ValidateCommandTests : IDisposable
         string path = ExampleWithObjects("qemu-virt.json");
         var (code, stdout, stderr) = Validate(path);
         Assert.Equal(0, code);
-        Assert.Equal($"{path}: ok\nboard qemu-virt: 2 ports, 2 pairs, 4 programs, 5 LEDs (LEDs on); object files present\n", stdout.ReplaceLineEndings("\n"));
+        Assert.Equal($"{path}: ok\nboard qemu-virt: 2 ports, 2 pairs, 4 programs, 5 LEDs (LEDs on); object files loaded and verified\n", stdout.ReplaceLineEndings("\n"));
         Assert.Empty(stderr);
     }
 
@@ -59,10 +66,39 @@ public class ValidateCommandTests : IDisposable
     [Fact]
     public void ObjectsFolderIsSearchedByFileName()
     {
-        foreach (var file in new[] { "allow_port", "lpm_acl" }) Write(Path.Combine("built", file + ".bpf.o"), "x");
+        CopyObjects("built");
         var (code, _, stderr) = Validate(Example("rpi4.json"), "--objects", Path.Combine(_folder, "built"));
         Assert.Equal("", stderr);
         Assert.Equal(0, code);
+    }
+
+    [Fact]
+    public void AnObjectThatIsNoEbpfObjectIsRefusedWhereItIsNamed()
+    {
+        string path = ExampleWithObjects("rpi4.json");
+        Write(Path.Combine("programs", "lpm_acl.bpf.o"), "not an ELF file");
+        var (code, _, stderr) = Validate(path);
+        Assert.Equal(1, code);
+        Assert.Contains(".object: ", stderr);
+        Assert.Contains("is not a usable eBPF object", stderr);
+    }
+
+    [Fact]
+    public void DiffPrintsThePlanFromOneConfigToAnother()
+    {
+        string running = ExampleWithObjects("qemu-virt.json");
+        string next = Write(Path.Combine("examples", "next.json"), File.ReadAllText(running)
+            .Replace("\"policy\": \"drop\",", "\"policy\": \"pass\",")
+            .Replace("\"02:00:00:00:0b:02\"", "\"02:00:00:00:0b:03\""));
+        var (code, stdout, stderr) = Validate("--diff", running, next);
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+        Assert.Contains("change  pair tenant-a: peer policy drop → pass", stdout);
+        Assert.Contains("delete  pair tenant-b: re-created", stdout);
+        Assert.Contains("create  pair tenant-b", stdout);
+        var (same, sameOut, _) = Validate("--diff", running, running);
+        Assert.Equal(0, same);
+        Assert.Contains("no changes", sameOut);
     }
 
     [Fact]
@@ -137,7 +173,7 @@ public class ValidateCommandTests : IDisposable
     [Theory]
     [InlineData(new string[0], "FILE is missing")]
     [InlineData(new[] { "--json" }, "FILE is missing")]
-    [InlineData(new[] { "a.json", "b.json" }, "only one FILE may be given (got 'a.json' and 'b.json')")]
+    [InlineData(new[] { "a.json", "b.json" }, "only one FILE may be given without --diff (got 'a.json' and 'b.json')")]
     [InlineData(new[] { "a.json", "--verbose" }, "unknown option '--verbose'")]
     [InlineData(new[] { "a.json", "--objects" }, "--objects needs DIR")]
     [InlineData(new[] { "a.json", "--objects", "out", "--no-objects" }, "--objects and --no-objects exclude each other")]

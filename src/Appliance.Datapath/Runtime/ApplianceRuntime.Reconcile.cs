@@ -68,6 +68,31 @@ public sealed partial class ApplianceRuntime
         }
     }
 
+    /// <summary>The plan from <paramref name="running"/> to <paramref name="next"/> without a running appliance
+    /// (`validate --diff`): the same planner on a detached runtime built from <paramref name="running"/> (its programs
+    /// loaded from their files now, its chains as configured). It cannot know a running object's old bytes: an object
+    /// counts as replaced when its path or section changes.</summary>
+    public static ReconcilePlan PlanOffline(ApplianceConfig running, string runningDirectory, ApplianceConfig next, string nextDirectory,
+        string? objectDirectory = null)
+    {
+        RefuseUnimplemented(running);
+        var programs = ProgramSet.Load(running.Programs, runningDirectory, objectDirectory);
+        var rt = new ApplianceRuntime(running, programs, new RuntimeOptions { ConfigDirectory = nextDirectory, ObjectDirectory = objectDirectory })
+        {
+            FrameHeadroom = ReservedHeadroom(running),
+        };
+        for (int i = 0; i < running.Ports.Count; i++)
+            rt._ports.Add(new PortRuntime(i, running.Ports[i], 0, default, [], new Pairs.L2Classifier([], new Dictionary<int, MacAddress>())));
+        for (int i = 0; i < running.Pairs.Count; i++)
+        {
+            var pc = running.Pairs[i];
+            var pair = new PairRuntime(running.Ports.Count + i, pc, running.Ports.Select(p => p.Name).ToList().IndexOf(pc.Uplink));
+            programs.BuildChains(pair);
+            rt._pairs.Add(pair);
+        }
+        return rt.Plan(next);
+    }
+
     /// <summary>Applies a plan made by <see cref="Plan"/> from the config running now: each step in order; if one
     /// fails, the steps done are undone newest first and <see cref="ReconcileException"/> lists every step and the
     /// failure (the running config stays). Then the new config and programs are the running ones.</summary>

@@ -47,6 +47,8 @@ public sealed class PortRuntime
     public L2Classifier Classifier { get; internal set; }
     /// <summary>The port's XDP program and its claimed-MAC map.</summary>
     public ClaimedMacSteering? Steering { get; internal set; }
+    /// <summary>How its steering program is attached (null while a reload swaps it).</summary>
+    public Xdp.XdpAttachMode? SteeringMode => Steering?.Mode;
     /// <summary>Its AF_XDP socket (engine port <see cref="Index"/>).</summary>
     internal Xsk.XskPort? Socket { get; set; }
     /// <summary>Group frames copied to this port's L2 pairs by the flooder.</summary>

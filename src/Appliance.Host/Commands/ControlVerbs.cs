@@ -21,7 +21,17 @@ public static class ControlVerbs
 
     public static readonly CliVerb Programs = Verb("programs", "loaded programs and how their runs ended", json: false);
 
-    public static readonly CliVerb Reload = Verb("reload", "re-read the config file and apply what changed (like SIGHUP)", json: false);
+    public static readonly CliVerb Reload = Verb("reload", "re-read the config file and apply what changed (like SIGHUP or an edit)", json: false,
+        "Validates the file (program objects loaded and verified), then applies the difference to the running config as " +
+        "ordered steps (pairs, ports, programs, maps, chains); a failed step undoes the others. --dry-run prints the plan " +
+        "and applies nothing. --confirm SECONDS rolls the change back after SECONDS unless `meta-appliance confirm` arrives.",
+        options:
+        [
+            new("--dry-run", "print the plan, apply nothing") { Forwarded = true },
+            new("--confirm", "roll back after SECONDS unless confirmed") { Value = "SECONDS", Forwarded = true },
+        ]);
+
+    public static readonly CliVerb Confirm = Verb("confirm", "keep the change a `reload --confirm` (or a confirmed edit) applied", json: false);
 
     public static readonly CliVerb Pairs = Verb("pairs", "the pairs' chains, or attach, replace or detach one chain program", json: false,
         "Without arguments: each pair side's policy, scrub, chain revision and programs. attach PAIR SIDE PROGRAM adds a " +
@@ -57,5 +67,5 @@ public static class ControlVerbs
         "LED off (night mode), `leds on` shows the triggers again.",
         [new("STATE", "night mode off (on) or on (off)") { Optional = true, Choices = ["on", "off"] }]);
 
-    public static IEnumerable<CliVerb> All => [Status, Stats, Pairs, Programs, Maps, Reload, Leds];
+    public static IEnumerable<CliVerb> All => [Status, Stats, Pairs, Programs, Maps, Reload, Confirm, Leds];
 }

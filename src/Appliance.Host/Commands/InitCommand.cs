@@ -18,6 +18,7 @@ public static class InitCommand
             new("--config", "the config on the boot partition") { Value = "FILE", Completion = CliCompletion.File, Default = "/boot/config.json" },
             new("--board-env", "the board profile's environment file") { Value = "FILE", Completion = CliCompletion.File, Default = "/etc/board.env" },
             new("--skip-setup", "no mounts and no module loading"),
+            new("--confirm-edits", "an edit of the config file is rolled back after SECONDS unless `meta-appliance confirm` (0: applied without asking)") { Value = "SECONDS", Default = "120" },
             new("--init", "accepted for compatibility (implied)"),
         ],
         Exit = "As PID 1 never exits (a usage error is logged and the defaults are used); otherwise exit 0 after a clean stop, 2 on bad usage.",
@@ -34,6 +35,7 @@ public static class InitCommand
         }
         string config = a.Value("--config") ?? "/boot/config.json", boardEnv = a.Value("--board-env") ?? "/etc/board.env";
         bool skipSetup = a.Has("--skip-setup");
+        var confirmEdits = ConfirmEdits.Parse(a.Value("--confirm-edits") ?? "120");
         var body = new ApplianceHost(new ApplianceHostOptions
         {
             ConfigPath = config,
@@ -42,6 +44,7 @@ public static class InitCommand
             BringUpPorts = true,
             StayUpWithoutConfig = true,
             ControlSocketRequired = false,
+            ConfirmEdits = confirmEdits,
         }, Console.Error);
         return InitProcess.Run(new InitOptions { ForceInit = true, SkipSystemSetup = skipSetup }, body.Run);
     }

@@ -54,7 +54,7 @@ public static class ReplayCommand
         if (port is not null && side is not null) return UsageError(stderr, "--port excludes --side");
         if ((pair is null) != (side is null)) return UsageError(stderr, "--pair and --side go together");
 
-        var loaded = ConfigLoader.LoadFile(config, new ConfigLoadOptions { ProgramObjects = FileExistenceInspector.Instance, ObjectDirectory = objects });
+        var loaded = ConfigLoader.LoadFile(config, new ConfigLoadOptions { ProgramObjects = ProgramObjectInspector.Instance, ObjectDirectory = objects });
         if (!loaded.IsValid)
         {
             foreach (var e in loaded.Errors) stderr.WriteLine(e.ToString());

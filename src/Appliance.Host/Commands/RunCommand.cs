@@ -32,6 +32,8 @@ public static class RunCommand
             new("--socket", "where the control socket listens") { Value = "PATH", Completion = CliCompletion.File, Default = Control.ControlServer.DefaultPath },
             new("--xdp-mode", "how the XDP programs attach") { Value = "MODE", Choices = ["auto", "native", "generic"], Default = "auto" },
             new("--last-good-after", "seconds of healthy running before the config is saved as last good") { Value = "SECONDS", Default = "30" },
+            new("--no-watch", "do not follow edits of the config file and its program objects (reload or SIGHUP only)"),
+            new("--confirm-edits", "an edit of the config file is rolled back after SECONDS unless `meta-appliance confirm`") { Value = "SECONDS", Default = "0 (edits apply without asking)" },
             new("--leds", "the LED driver") { Value = "DRIVER", Choices = ["gpio", "memory", "none"], Default = "$META_APPLIANCE_LEDS, else gpio" },
             new("--no-jit", "run every eBPF program in the interpreter (the default is the JIT where the config and the machine allow)"),
         ],
@@ -58,6 +60,9 @@ public static class RunCommand
                 return CliParser.UsageError(Definition, Console.Error, "--last-good-after takes a number of seconds (default 30)");
             lastGoodAfter = TimeSpan.FromSeconds(seconds);
         }
+        if (a.Value("--confirm-edits") is { } ce && ConfirmEdits.Parse(ce) is null && ce.Trim() != "0")
+            return CliParser.UsageError(Definition, Console.Error, "--confirm-edits takes a number of seconds (0: off)");
+        var confirmEdits = a.Value("--confirm-edits") is { } c ? ConfirmEdits.Parse(c) : null;
         var ledDriver = LedDriverChoices.Parse(a.Value("--leds") ?? Environment.GetEnvironmentVariable(LedDriverChoices.EnvironmentVariable)) ?? LedDriverChoice.Gpio;
 
         var log = TextWriter.Synchronized(Console.Error);
@@ -70,6 +75,8 @@ public static class RunCommand
             NoJit = a.Has("--no-jit"),
             LastGoodAfter = lastGoodAfter,
             LogName = "run",
+            ConfirmEdits = confirmEdits,
+            WatchConfig = !a.Has("--no-watch"),
         }, log);
 
         using var stop = new CancellationTokenSource();

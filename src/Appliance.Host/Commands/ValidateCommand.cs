@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Appliance.Config;
+using Appliance.Datapath.Runtime;
 using Appliance.Host.Cli;
 
 namespace Appliance.Host.Commands;
@@ -16,12 +17,17 @@ public static class ValidateCommand
     {
         Description = "Loads and checks FILE: structure, references, limits, and that each program's object file exists " +
                       "(relative to FILE, or by file name in --objects DIR). Prints \"FILE: ok\" and a summary, or every error.",
-        Arguments = [new("FILE", "the JSON config to check") { Completion = CliCompletion.File }],
+        Arguments =
+        [
+            new("FILE", "the JSON config to check (with --diff: the running one)") { Completion = CliCompletion.File },
+            new("NEW", "with --diff: the new config, compared with FILE") { Optional = true, Completion = CliCompletion.File },
+        ],
         Options =
         [
             new("--json", "print the errors as a JSON array on stdout (an empty array when valid)"),
             new("--objects", "look for program object files by name in DIR") { Value = "DIR", Completion = CliCompletion.Directory, Excludes = "--no-objects" },
-            new("--no-objects", "do not check that object files exist") { Excludes = "--objects" },
+            new("--no-objects", "do not check the object files") { Excludes = "--objects" },
+            new("--diff", "validate NEW and print the plan that `reload` would apply to go from FILE to NEW (like `reload --dry-run`, offline)"),
         ],
         Exit = "Exit 0 when valid, 1 with every error (one per line on stderr, or JSON on stdout), 2 on bad usage.",
     };
@@ -34,12 +40,14 @@ public static class ValidateCommand
     {
         if (!CliParser.TryParse(Definition, args, stdout, stderr, out var a, out int exit)) return exit;
         string file = a.Positionals[0];
+        if (a.Has("--diff")) return Diff(file, a.Positional(1), a.Value("--objects"), stdout, stderr);
+        if (a.Positional(1) is { } extra) return CliParser.UsageError(Definition, stderr, $"only one FILE may be given without --diff (got '{file}' and '{extra}')");
         string? objectDirectory = a.Value("--objects");
         bool json = a.Has("--json"), checkObjects = !a.Has("--no-objects");
 
         var options = new ConfigLoadOptions
         {
-            ProgramObjects = checkObjects ? FileExistenceInspector.Instance : null,
+            ProgramObjects = checkObjects ? ProgramObjectInspector.Instance : null,
             ObjectDirectory = objectDirectory,
         };
         var result = ConfigLoader.LoadFile(file, options);
@@ -56,10 +64,35 @@ public static class ValidateCommand
             stdout.WriteLine($"{file}: ok");
             stdout.WriteLine($"board {c.Board}: {Count(c.Ports.Count, "port")}, {Count(c.Pairs.Count, "pair")}, {Count(c.Programs.Count, "program")}, " +
                              $"{Count(c.Leds.Lines.Count, "LED")} (LEDs {(c.Leds.State == LedState.On ? "on" : "off")}); " +
-                             $"object files {(checkObjects ? "present" : "not checked")}");
+                             $"object files {(checkObjects ? "loaded and verified" : "not checked")}");
         }
         return 0;
     }
+
+    /// <summary>`validate --diff RUNNING NEW`: both must be valid; prints the reconcile plan from RUNNING to NEW.</summary>
+    private static int Diff(string running, string? next, string? objectDirectory, TextWriter stdout, TextWriter stderr)
+    {
+        if (next is null) return CliParser.UsageError(Definition, stderr, "--diff needs RUNNING and NEW");
+        var options = new ConfigLoadOptions { ProgramObjects = ProgramObjectInspector.Instance, ObjectDirectory = objectDirectory };
+        var before = ConfigLoader.LoadFile(running, options);
+        var after = ConfigLoader.LoadFile(next, options);
+        foreach (var error in before.Errors.Concat(after.Errors)) stderr.WriteLine(error.ToString());
+        if (!before.IsValid || !after.IsValid) return 1;
+        try
+        {
+            var plan = ApplianceRuntime.PlanOffline(before.Config!, DirectoryOf(running), after.Config!, DirectoryOf(next), objectDirectory);
+            stdout.WriteLine($"{running} -> {next}:");
+            stdout.WriteLine(plan.Describe());
+            return 0;
+        }
+        catch (RuntimeSetupException e)
+        {
+            stderr.WriteLine($"{next}: cannot be applied to {running}: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static string DirectoryOf(string file) => Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".";
 
     private static string Count(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";
 }

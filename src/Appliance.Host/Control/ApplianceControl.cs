@@ -8,16 +8,16 @@ namespace Appliance.Host.Control;
 /// the control thread; chain changes publish atomically, map edits go through the maps' own locking.</summary>
 public static class ApplianceControl
 {
-    public static void Register(ControlServer server, ApplianceRuntime runtime)
+    /// <param name="hostStatus">Lines the host adds to `status` (a change waiting for confirmation, faults).</param>
+    public static void Register(ControlServer server, ApplianceRuntime runtime, Func<string>? hostStatus = null)
     {
         var report = new RuntimeReport(runtime);
         var chains = new ChainEditor(runtime);
-        var maps = new MapEditor(runtime.Programs);
-        server.Register("status", r => ControlResponse.Success(r.Json ? report.StatsJson() : report.Status()));
+        server.Register("status", r => ControlResponse.Success(r.Json ? report.StatsJson() : (hostStatus?.Invoke() ?? "") + report.Status()));
         server.Register("stats", r => ControlResponse.Success(r.Json ? report.StatsJson() : report.Stats()));
         server.Register("programs", _ => ControlResponse.Success(report.Programs()));
         server.Register("pairs", r => r.Args.Length == 0 ? ControlResponse.Success(report.Pairs()) : Guard(() => chains.Apply(r.Args)));
-        server.Register("maps", r => Guard(() => maps.Run(r.Args, r.Json)));
+        server.Register("maps", r => Guard(() => new MapEditor(runtime.Programs).Run(r.Args, r.Json))); // the programs running now
         server.Register(ApplianceNames.Verb, r => Guard(() => ApplianceNames.List(runtime, r.Args)));
     }
 

@@ -5,30 +5,46 @@ using Appliance.Datapath.Runtime.Reconcile;
 namespace Appliance.Host.Control;
 
 /// <summary>`reload` / SIGHUP / an edit of the file: re-reads the config file, validates it in full (the program
-/// objects with the eBPF loader and verifier), asks the runtime for the plan from the running config to it
-/// (<see cref="ApplianceRuntime.Plan"/>) and applies it (<see cref="ApplianceRuntime.Apply"/>; a failed step undoes
-/// the others), then re-applies the LEDs when they changed. An invalid file, a config the running appliance cannot
-/// take, or a failed step leaves the running config, with the located errors or each step in the answer.
-/// <c>dryRun</c> answers with the plan and applies nothing.</summary>
-public sealed class ConfigReload(string file, string? objectDirectory, ApplianceRuntime runtime, Action<LedSettings>? applyLeds = null)
+/// objects with the eBPF loader and verifier, <see cref="ProgramObjectInspector"/>), asks the runtime for the plan
+/// from the running config to it (<see cref="ApplianceRuntime.Plan"/>) and applies it
+/// (<see cref="ApplianceRuntime.Apply"/>; a failed step undoes the others), then re-applies the LEDs when they
+/// changed. An invalid file, a config the running appliance cannot take, or a failed step leaves the running config,
+/// with the located errors or each step in the answer. <c>dryRun</c> answers with the plan and applies nothing.
+/// <see cref="RunningBytes"/> is the file as it was when the running config was read (what a rollback restores).</summary>
+public sealed class ConfigReload(string file, string? objectDirectory, ApplianceRuntime runtime, byte[]? runningBytes,
+    Action<LedSettings>? applyLeds = null)
 {
     private readonly object _gate = new();
 
     public string File => file;
+    public ApplianceConfig Running => runtime.Config;
+
+    /// <summary>The file's bytes behind the running config (null when unknown).</summary>
+    public byte[]? RunningBytes { get; private set; } = runningBytes;
+
+    /// <summary>Every object file the running config names (what an edit of must reload too).</summary>
+    public IEnumerable<string> ObjectFiles =>
+        runtime.Config.Programs.Select(p => ProgramObjectPaths.Resolve(p, Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", objectDirectory)).Distinct();
 
     public ControlResponse Apply(bool dryRun = false)
     {
         lock (_gate)
         {
-            var loaded = ConfigLoader.LoadFile(file, new ConfigLoadOptions { ProgramObjects = FileExistenceInspector.Instance, ObjectDirectory = objectDirectory });
+            var options = new ConfigLoadOptions { ProgramObjects = ProgramObjectInspector.Instance, ObjectDirectory = objectDirectory };
+            byte[]? bytes = null;
+            try { bytes = System.IO.File.ReadAllBytes(file); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // LoadFile says why
+            var loaded = bytes is null ? ConfigLoader.LoadFile(file, options)
+                : ConfigLoader.LoadBytes(bytes, file, Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", options);
             if (!loaded.IsValid)
                 return ControlResponse.Failure($"{file} is not valid, the running config stays:\n" + string.Join("\n", loaded.Errors));
-            return ApplyConfig(loaded.Config!, dryRun);
+            return ApplyConfig(loaded.Config!, bytes, dryRun);
         }
     }
 
-    /// <summary>Plans and (unless <paramref name="dryRun"/>) applies <paramref name="next"/> (a validated config).</summary>
-    public ControlResponse ApplyConfig(ApplianceConfig next, bool dryRun = false)
+    /// <summary>Plans and (unless <paramref name="dryRun"/>) applies <paramref name="next"/> (a validated config whose
+    /// file held <paramref name="bytes"/>).</summary>
+    public ControlResponse ApplyConfig(ApplianceConfig next, byte[]? bytes, bool dryRun = false)
     {
         lock (_gate)
         {
@@ -43,9 +59,10 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
             }
             var diff = ConfigDiff.Compute(plan.Running, next);
             bool ledsChanged = diff.LedStateChanged || !diff.Leds.IsEmpty;
-            string text = plan.Describe() + (ledsChanged ? (plan.IsEmpty ? "\n" : "\n") + "    LEDs re-applied" : "");
-            if (plan.IsEmpty && ledsChanged) text = "    LEDs re-applied";
-            if (dryRun) return ControlResponse.Success($"plan (dry run, nothing applied):\n{text}");
+            var lines = plan.IsEmpty ? [] : new List<string> { plan.Describe() };
+            if (ledsChanged) lines.Add("    LEDs re-applied");
+            string text = string.Join('\n', lines);
+            if (dryRun) return ControlResponse.Success($"plan (dry run, nothing applied):\n{(lines.Count == 0 ? "no changes" : text)}");
             try
             {
                 runtime.Apply(plan);
@@ -54,8 +71,9 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
             {
                 return ControlResponse.Failure($"a step failed; everything done was undone:\n{e.Message}");
             }
+            RunningBytes = bytes ?? RunningBytes;
             if (ledsChanged) applyLeds?.Invoke(next.Leds);
-            if (plan.IsEmpty && !ledsChanged) return ControlResponse.Success("reloaded: no changes");
+            if (lines.Count == 0) return ControlResponse.Success("reloaded: no changes");
             return ControlResponse.Success($"reloaded: {plan.Steps.Count} step(s)\n{text}");
         }
     }

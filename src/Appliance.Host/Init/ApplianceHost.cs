@@ -16,14 +16,16 @@ namespace Appliance.Host.Init;
 public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
 {
     private string Name => options.LogName;
+    private TextWriter Log => log;
 
-    private ConfigLoadOptions LoadOptions => new() { ProgramObjects = FileExistenceInspector.Instance, ObjectDirectory = options.ObjectDirectory };
+    private ConfigLoadOptions LoadOptions => new() { ProgramObjects = ProgramObjectInspector.Instance, ObjectDirectory = options.ObjectDirectory };
 
     public void Run(SupervisedRun run)
     {
         var state = run.State;
         state.Stage = BootStage.ReadingConfig;
         run.Notifier?.Status($"reading {options.ConfigPath}");
+        if (CommitConfirm.RestoreAfterRestart(options.ConfigPath) is { } restored) log.WriteLine($"{Name}: level=warn msg=\"{restored}\"");
         var loadedText = ReadText(options.ConfigPath);
         var (config, health, baseDirectory) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name);
         state.ConfigHealth = health;
@@ -63,22 +65,29 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             state.Interface(p.Name).PacketCounter = () => (ulong)(p.Primary.Counters.RxPackets + p.Peer.Counters.RxPackets);
         }
 
-        var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime, leds => ApplyLeds(run, leds));
+        var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime,
+            loadedText is null || health != ConfigHealth.Ok ? null : System.Text.Encoding.UTF8.GetBytes(loadedText), leds => ApplyLeds(run, leds));
+        using var confirm = new CommitConfirm(reloader, state, m => log.WriteLine($"{Name}: level=warn msg=\"{m}\""));
+        var reloads = new Reloads(this, reloader, confirm, state, run.Notifier);
         using var control = OpenControlSocket(options.SocketPath ?? config.ControlSocket);
         if (control is not null)
         {
-            ApplianceControl.Register(control, runtime);
+            ApplianceControl.Register(control, runtime, () => HostStatus(state));
             CaptureControl.Register(control, runtime);
             LedControl.Register(control, run.Leds);
-            control.Register("reload", _ => Reload(reloader, state, "control socket", run.Notifier));
+            control.Register("reload", r => reloads.FromControl(r.Args));
+            control.Register("confirm", _ => confirm.Confirm());
             control.Start();
             log.WriteLine($"{Name}: level=info path={control.Path} msg=\"control socket open\"");
         }
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
             c.Cancel = true;
-            Reload(reloader, state, "SIGHUP", run.Notifier);
+            reloads.Run("SIGHUP");
         });
+        using var watcher = options.WatchConfig ? new ConfigFileWatcher(() => reloads.Run("file change", confirmFor: options.ConfirmEdits)) : null;
+        reloads.Watcher = watcher;
+        watcher?.Watch(reloads.WatchedFiles);
 
         state.Stage = BootStage.Running;
         log.WriteLine($"{Name}: level=info rss_kb={ResidentKilobytes()} uptime_s={Uptime()} msg=\"appliance running: {ports.Count} ports, {runtime.Topology.Pairs.Length} pairs, config {health.ToString().ToLowerInvariant()}\"");
@@ -128,23 +137,71 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         }
     }
 
-    /// <summary>A refused reload (invalid file, or a change that needs a restart) leaves the running config and
-    /// raises the <see cref="ReloadFaultSource"/> fault (status LED 1 s on/off, `fault` LEDs on) until a reload succeeds.</summary>
-    private ControlResponse Reload(ConfigReload reloader, ApplianceState state, string trigger, ServiceNotifier? notifier)
+    /// <summary>The reload triggers (control socket, SIGHUP, file watcher) in one place. A refused reload (invalid file,
+    /// a config the running appliance cannot take, a failed step) leaves the running config and raises the
+    /// <see cref="ReloadFaultSource"/> fault (status LED 1 s on/off, `fault` LEDs on) until a reload succeeds. A reload
+    /// with a confirm time that changed something waits for `meta-appliance confirm` (<see cref="CommitConfirm"/>).</summary>
+    private sealed class Reloads(ApplianceHost host, ConfigReload reloader, CommitConfirm confirm, ApplianceState state, ServiceNotifier? notifier)
     {
-        var r = reloader.Apply();
-        notifier?.Status(r.Ok ? $"forwarding; reloaded ({trigger})" : $"forwarding; reload refused, the running config stays: {r.Error}");
-        if (r.Ok)
+        public ConfigFileWatcher? Watcher { get; set; }
+
+        public IEnumerable<string> WatchedFiles => reloader.ObjectFiles.Prepend(Path.GetFullPath(reloader.File));
+
+        /// <summary>`reload [--dry-run] [--confirm SECONDS]` from the control socket.</summary>
+        public ControlResponse FromControl(string[] args)
         {
-            state.ClearFault(ReloadFaultSource);
-            log.WriteLine($"{Name}: level=info trigger={trigger} msg=\"{r.Body.Trim()}\"");
+            bool dryRun = false;
+            TimeSpan? confirmFor = null;
+            for (int i = 0; i < args.Length; i++)
+            {
+                switch (args[i])
+                {
+                    case "--dry-run": dryRun = true; break;
+                    case "--confirm" when i + 1 < args.Length && double.TryParse(args[i + 1], System.Globalization.NumberStyles.Float,
+                        System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0:
+                        confirmFor = TimeSpan.FromSeconds(seconds);
+                        i++;
+                        break;
+                    default: return ControlResponse.Failure($"reload: unexpected argument '{args[i]}' (reload [--dry-run] [--confirm SECONDS])");
+                }
+            }
+            return dryRun ? reloader.Apply(dryRun: true) : Run("control socket", confirmFor);
         }
-        else
+
+        public ControlResponse Run(string trigger, TimeSpan? confirmFor = null)
         {
-            state.RaiseFault(ReloadFaultSource, r.Error ?? "reload refused");
-            log.WriteLine($"{Name}: level=error trigger={trigger} msg=\"reload refused, the running config stays: {r.Error}\"");
+            var previous = reloader.Running;
+            var previousBytes = reloader.RunningBytes;
+            var r = reloader.Apply();
+            notifier?.Status(r.Ok ? $"forwarding; reloaded ({trigger})" : $"forwarding; reload refused, the running config stays: {r.Error}");
+            if (r.Ok)
+            {
+                state.ClearFault(ReloadFaultSource);
+                host.Log.WriteLine($"{host.Name}: level=info trigger={trigger} msg=\"{r.Body.Trim()}\"");
+                if (confirmFor is { } t && !ReferenceEquals(previous, reloader.Running))
+                {
+                    confirm.Begin(previous, previousBytes, t);
+                    r = ControlResponse.Success(r.Body.TrimEnd() + $"\nconfirm within {t.TotalSeconds:0.#} s (meta-appliance confirm), or it is rolled back");
+                }
+                Watcher?.Watch(WatchedFiles);
+            }
+            else
+            {
+                state.RaiseFault(ReloadFaultSource, r.Error ?? "reload refused");
+                host.Log.WriteLine($"{host.Name}: level=error trigger={trigger} msg=\"reload refused, the running config stays: {r.Error}\"");
+            }
+            return r;
         }
-        return r;
+    }
+
+    /// <summary>What `status` adds to the runtime's report: a change waiting for confirmation, and active faults.</summary>
+    private static string HostStatus(ApplianceState state)
+    {
+        var lines = new List<string>();
+        if (state.ConfirmDeadline is { } deadline)
+            lines.Add($"pending confirmation: rolled back at {deadline:HH:mm:ss} UTC ({Math.Max(0, (deadline - DateTime.UtcNow).TotalSeconds):0} s left) unless `meta-appliance confirm`");
+        foreach (var (source, message) in state.Faults) lines.Add($"fault ({source}): {message}");
+        return lines.Count == 0 ? "" : string.Join('\n', lines) + "\n";
     }
 
     public const string ReloadFaultSource = "config-reload";

@@ -38,6 +38,14 @@ public sealed record ApplianceHostOptions
     /// <summary>How often the running appliance checks its datapath and its health.</summary>
     public TimeSpan HealthCheckInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>Follow the config file and its program objects with inotify and reload on a change (debounced,
+    /// <see cref="Control.ConfigFileWatcher.DebounceDelay"/>).</summary>
+    public bool WatchConfig { get; init; } = true;
+
+    /// <summary>A reload caused by an edit of the file waits this long for `meta-appliance confirm` and is rolled back
+    /// otherwise; null (the default for `run`) applies edits without asking.</summary>
+    public TimeSpan? ConfirmEdits { get; init; }
+
     /// <summary>The board profile (board.env) whose LEDs are used when the config has none or is unusable.</summary>
     public string? BoardEnvPath { get; init; }
 }

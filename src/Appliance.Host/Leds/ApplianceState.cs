@@ -28,6 +28,14 @@ public sealed class ApplianceState
 
     public bool HasFault => _hasFault;
 
+    /// <summary>When a change applied with `reload --confirm` is rolled back unless confirmed (UTC); null when none waits.</summary>
+    public DateTime? ConfirmDeadline
+    {
+        get { lock (_faults) return _confirmDeadline; }
+        set { lock (_faults) _confirmDeadline = value; }
+    }
+    private DateTime? _confirmDeadline;
+
     /// <summary>Marks a fault from <paramref name="source"/> ("datapath", "config") with a message for the
     /// log and the status listing. Raising again from the same source replaces the message.</summary>
     public void RaiseFault(string source, string message)

@@ -94,7 +94,7 @@ public class ContextFieldTests
     private static byte[] Context() => KernelSkBuff.Create(mark: 0x11223344, priority: 0x55667788, ifindex: 1,
         cb: [0xa0a1a2a3, 0xb0b1b2b3, 0xc0c1c2c3, 0xd0d1d2d3, 0xe0e1e2e3], ingressIfindex: 1, tstamp: 0x0102030405060708);
 
-    private static (uint Kernel, uint Engine, byte[] KernelSkb, EngineRunResult EngineRun) RunBoth(string asm, byte[] frame)
+    private static (uint Kernel, uint Engine, byte[] KernelSkb, EngineRunResult EngineRun) RunBoth(string asm, byte[] frame, bool jit)
     {
         var code = BpfAssembler.Assemble(asm);
         int fd = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeSchedCls, code, "ctx_field");
@@ -104,8 +104,9 @@ public class ContextFieldTests
             var ctxOut = new byte[KernelSkBuff.Size];
             var dataOut = new byte[frame.Length + 256];
             var (retval, _, _) = BpfSyscall.TestRun(fd, frame, dataOut, skb, ctxOut);
-            using var vm = new BpfVm(EngineObject.KernelLikeOptions);
+            using var vm = new BpfVm(new BpfVmOptions { InterfaceMtu = EngineObject.KernelLikeOptions.InterfaceMtu, UseJit = jit });
             var program = LoadedProgram.Load(new BpfProgramImage("ctx_field", "tc", code), [], LinuxHelperTable.Instance);
+            Assert.Equal(jit ? "jit" : "interpreter", vm.EngineFor(program));
             var e = EngineObject.Run(program, frame, Context(), vm);
             Assert.Equal(BpfFault.None, e.Run.Fault);
             return (retval, (uint)e.Run.R0, ctxOut, e);
@@ -119,8 +120,10 @@ public class ContextFieldTests
     /// <summary>Every load the kernel allows (full and narrow, each byte lane), except the packet pointers
     /// (addresses differ by design; <see cref="PacketPointersSpanTheFrame"/> covers them) and <c>sk</c> (the
     /// kernel's test run attaches a dummy socket; the appliance has none, so it reads 0 — a test-run limitation).</summary>
-    [PrivilegedFact]
-    public void EveryReadableFieldReadsWhatTheKernelReads()
+    [PrivilegedTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EveryReadableFieldReadsWhatTheKernelReads(bool jit)
     {
         var mismatches = new List<string>();
         int compared = 0;
@@ -136,7 +139,7 @@ public class ContextFieldTests
                     string load = $"ldx{Suffix(size)} %r0, [%r1+{off}]\n";
                     foreach (string tail in size == 8 ? new[] { "exit", "rsh %r0, 32\nexit" } : ["exit"])
                     {
-                        var (k, e, _, _) = RunBoth(load + tail, frame);
+                        var (k, e, _, _) = RunBoth(load + tail, frame, jit);
                         compared++;
                         if (k != e) mismatches.Add($"{name}: {size}-byte load at {off} ({SkBuffLayout.FieldName(off)}{(tail.Length > 4 ? ", high half" : "")}): kernel 0x{k:x}, engine 0x{e:x}");
                     }
@@ -146,13 +149,15 @@ public class ContextFieldTests
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {compared} reads differ:\n" + string.Join('\n', mismatches.Take(40)));
     }
 
-    [PrivilegedFact]
-    public void PacketPointersSpanTheFrame()
+    [PrivilegedTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PacketPointersSpanTheFrame(bool jit)
     {
         const string Span = "ldxw %r2, [%r1+76]\nldxw %r3, [%r1+80]\nldxw %r4, [%r1+140]\nmov %r0, %r3\nsub %r0, %r2\nlsh %r0, 8\nsub %r2, %r4\nor %r0, %r2\nexit";
         foreach (var (name, frame) in Frames)
         {
-            var (k, e, _, _) = RunBoth(Span, frame);
+            var (k, e, _, _) = RunBoth(Span, frame, jit);
             Assert.True(k == e, $"{name}: kernel 0x{k:x}, engine 0x{e:x}");
             Assert.Equal((uint)frame.Length << 8, k); // data_end - data = len, data_meta = data
         }
@@ -162,8 +167,10 @@ public class ContextFieldTests
 
     /// <summary>Each writable field: register and immediate stores of values around the 16-bit limits, read
     /// back in the same run (4 bytes and each narrow lane) and compared with the context the run hands back.</summary>
-    [PrivilegedFact]
-    public void EveryWritableFieldKeepsWhatTheKernelKeeps()
+    [PrivilegedTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EveryWritableFieldKeepsWhatTheKernelKeeps(bool jit)
     {
         var frame = Frames[0].Frame;
         var fields = new List<int> { SkBuffLayout.Mark, SkBuffLayout.Priority, SkBuffLayout.TcIndex, SkBuffLayout.TcClassId, SkBuffLayout.QueueMapping };
@@ -183,7 +190,7 @@ public class ContextFieldTests
                     string store = imm ? $"stw [%r1+{field}], {(int)value}\n" : $"lddw %r2, 0x{value:x}\nstxw [%r1+{field}], %r2\n";
                     foreach (var (what, readBack) in new[] { ("w", $"ldxw %r0, [%r1+{field}]"), ("h+2", $"ldxh %r0, [%r1+{field + 2}]"), ("b+1", $"ldxb %r0, [%r1+{field + 1}]") })
                     {
-                        var (k, e, kSkb, eRun) = RunBoth(store + readBack + "\nexit", frame);
+                        var (k, e, kSkb, eRun) = RunBoth(store + readBack + "\nexit", frame, jit);
                         if (k != e)
                             mismatches.Add($"{SkBuffLayout.FieldName(field)} = 0x{value:x} ({(imm ? "imm" : "reg")}), read {what}: kernel 0x{k:x}, engine 0x{e:x}");
                         if (!kSkb.AsSpan().SequenceEqual(eRun.SkBuff))
@@ -209,8 +216,10 @@ public class ContextFieldTests
     }
 
     /// <summary>tstamp (8-byte only) and cb[] written with 1, 2 and 8-byte stores.</summary>
-    [PrivilegedFact]
-    public void TstampAndCbWideAndNarrowStoresMatchTheKernel()
+    [PrivilegedTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TstampAndCbWideAndNarrowStoresMatchTheKernel(bool jit)
     {
         var frame = Frames[1].Frame;
         string[] programs =
@@ -222,7 +231,7 @@ public class ContextFieldTests
         ];
         foreach (string asm in programs)
         {
-            var (k, e, kSkb, eRun) = RunBoth(asm, frame);
+            var (k, e, kSkb, eRun) = RunBoth(asm, frame, jit);
             Assert.True(k == e, $"{asm}: kernel 0x{k:x}, engine 0x{e:x}");
             Assert.True(kSkb.AsSpan().SequenceEqual(eRun.SkBuff), $"{asm}: the context after the run differs:\nkernel {Convert.ToHexString(kSkb)}\nengine {Convert.ToHexString(eRun.SkBuff)}");
         }

@@ -50,6 +50,21 @@ public sealed class StatusTriggerTimingTests
     }
 
     [Fact]
+    public void A_change_waiting_for_confirm_blinks_500_on_500_off_and_steadies_when_it_is_over()
+    {
+        using var rig = new LedRig();
+        rig.State.Stage = BootStage.Running;
+        rig.State.ConfirmDeadline = DateTime.UtcNow.AddMinutes(5);
+        rig.Start(LedRig.Led("status", 0, "status"));
+        rig.RunUntil(2000);
+        Assert.Equal(LedRig.Blink(0, 2000, 500, 500), rig.Edges(0));
+        rig.State.ConfirmDeadline = null; // confirmed or rolled back
+        rig.RunUntil(5000);
+        Assert.Equal(LedRig.Blink(0, 2000, 500, 500).Last(), rig.Edges(0)[LedRig.Blink(0, 2000, 500, 500).Count - 1]);
+        Assert.True(rig.Edges(0).Last().Item2, "steady on once nothing waits");
+    }
+
+    [Fact]
     public void Fault_blinks_1s_on_1s_off_and_wins_over_a_fallback_config()
     {
         using var rig = new LedRig();

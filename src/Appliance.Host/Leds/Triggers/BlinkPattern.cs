@@ -21,6 +21,9 @@ public sealed class BlinkPattern
     /// <summary>Status "fallback or invalid config": 50 ms on, 50 ms off (OpenWrt failsafe).</summary>
     public static readonly BlinkPattern Degraded = Ms(50, 50);
 
+    /// <summary>Status "a change waits for `meta-appliance confirm`": 500 ms on, 500 ms off.</summary>
+    public static readonly BlinkPattern Pending = Ms(500, 500);
+
     /// <summary>Status "fault": 1 s on, 1 s off.</summary>
     public static readonly BlinkPattern Fault = Ms(1000, 1000);
 

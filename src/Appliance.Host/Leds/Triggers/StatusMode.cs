@@ -6,5 +6,7 @@ public enum StatusMode
     Booting,
     Running,
     Degraded,
+    /// <summary>A reload applied with --confirm waits for `meta-appliance confirm` (rolled back at its deadline).</summary>
+    PendingConfirm,
     Fault,
 }

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Host.Control;
 
 /// <summary>A plain text table with left-aligned columns, for `status`, `stats`, `pairs` and `programs`.</summary>
 public sealed class TextTable(params string[] headers)

@@ -1,6 +1,7 @@
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Runtime;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Host.Control;
 
 /// <summary>Chain changes as bpf_mprog makes them, by name, for the control socket:
 /// <code>

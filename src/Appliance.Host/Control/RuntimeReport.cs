@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using Appliance.Datapath.Engine;
+using Appliance.Datapath.Runtime;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Host.Control;
 
 /// <summary>What `status`, `stats`, `pairs` and `programs` show about a running appliance, as text tables for people
 /// or JSON for scripts (written with <see cref="Utf8JsonWriter"/>: no reflection, AOT-safe).</summary>
@@ -21,7 +22,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             sb.Append($"FAULT: worker restarts {e.WorkerRestarts}, frame handler faults {e.HandlerFaults}; last: {fault}\n");
         var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "STATE");
         foreach (var p in T.Ports)
-            ports.Row(p.Name, p.Ifindex, p.Steering?.Mode.ToString().ToLowerInvariant() ?? "-", p.Config.Unclaimed.ToString().ToLowerInvariant(),
+            ports.Row(p.Name, p.Ifindex, p.SteeringMode?.ToString().ToLowerInvariant() ?? "-", p.Config.Unclaimed.ToString().ToLowerInvariant(),
                 p.L2Pairs.Length, runtime.Engine.PortAt(p.Index).IsDown ? "down" : "up");
         sb.Append('\n').Append(ports);
         var pairs = new TextTable("PAIR", "TENANT", "MAC", "UPLINK", "CARRIER", "PRIMARY", "PEER");

@@ -2,8 +2,9 @@ using System.Text;
 using System.Text.Json;
 using Appliance.Bpf.Maps;
 using Appliance.Config;
+using Appliance.Datapath.Runtime;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Host.Control;
 
 /// <summary>`maps` on the control socket: list the maps, dump one, update or delete an element while the
 /// appliance runs. A map is named MAP when only one object declares it, else PROGRAM/MAP (any program of its

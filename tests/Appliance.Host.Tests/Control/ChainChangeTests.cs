@@ -1,11 +1,13 @@
 using Appliance.Config;
 using Appliance.Datapath.Pairs;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Tests.Runtime;
+using Appliance.Host.Control;
 using Appliance.TestSupport;
 using Xunit;
 using static Appliance.Datapath.Tests.Runtime.ProbeMaps;
 
-namespace Appliance.Datapath.Tests.Runtime;
+namespace Appliance.Host.Tests.Control;
 
 /// <summary>bpf_mprog chain changes on a running appliance (the control socket's `pairs attach|replace|detach`):
 /// the next frames run the new chain; revisions count every change; stale revisions are refused.</summary>
