@@ -58,6 +58,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("ecn_remark", "ecn_remark", [("dscp_by_net", B(10, 0, 0, 0), B(10)), ("dscp_by_net", B(10, 1, 2, 0), B(46)), ("dscp_by_net", B(192, 168, 1, 0), B(8))]),
         new("mtu_guard", "mtu_guard", []),
         new("flow_events", "flow_events", []),
+        new("core_reads", "core_reads", []),
     ];
     /// <summary>The test programs (TestPrograms/): bpf-to-bpf calls and globals, context fields, packet helpers.</summary>
     public static readonly DifferentialScenario[] TestPrograms =
@@ -79,6 +80,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:more_helpers", "mtu", []),
         new("test:more_helpers", "clocks", []),
         new("test:more_helpers", "queues", []),
+        new("test:core_kernel_types", "core_exists", []),
         new("test:tail_calls", "entry",
         [
             ("jumps", BitConverter.GetBytes(0u), BitConverter.GetBytes(1)), // mark_even

@@ -34,6 +34,21 @@ public sealed class AotSmokeTests
         Assert.Matches($@"^meta-appliance \d+\.\d+\.\d+.*\({arch},", r.StdOut);
     }
 
+    /// <summary>The board image has no OpenSSL: a binary that links System.Security.Cryptography's OpenSSL shim
+    /// aborts at the first hash ("No usable version of libssl was found"). NativeAOT links the shim, and its
+    /// libssl names, only when something calls into it.</summary>
+    [Theory]
+    [InlineData("linux-x64")]
+    [InlineData("linux-arm64")]
+    public void BinaryDoesNotNeedOpenSsl(string rid)
+    {
+        var bin = RepoPaths.Binary(rid);
+        Assert.True(File.Exists(bin), $"{bin} is missing: run ./build.sh publish {rid} (./build.sh test does it first)");
+        var bytes = File.ReadAllBytes(bin);
+        Assert.True(bytes.AsSpan().IndexOf("libssl.so"u8) < 0,
+            $"{bin} references libssl: something uses System.Security.Cryptography (use System.IO.Hashing or our own code)");
+    }
+
     [Theory]
     [InlineData("linux-x64")]
     [InlineData("linux-arm64")]

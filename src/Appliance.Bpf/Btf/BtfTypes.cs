@@ -164,6 +164,9 @@ public sealed class BtfTypes
         return list;
     }
 
+    /// <summary>A string of the `.BTF` string area (names, CO-RE access strings), or null when out of range.</summary>
+    public string? StringAt(uint offset) => ElfFile.ReadString(_strings, offset);
+
     /// <summary>The ID of the DATASEC with this name (".maps", ".data" …), or 0.</summary>
     public int FindDataSec(string name)
     {

@@ -2,8 +2,10 @@ namespace Appliance.Bpf.Jit;
 
 /// <summary>AArch64 machine code (AAPCS64, ARMv8.0: exclusive-pair atomics, no LSE needed). Scratch registers:
 /// T0 = x9, T1 = x10, T2 = x11, T3 = x12; the state pointer lives in x19; x15–x17 are the emitter's own
-/// temporaries. The native stack is not touched after the prologue (bpf-to-bpf calls keep their frames in the
-/// state), so runtime calls see it 16-byte aligned.</summary>
+/// temporaries. eBPF r0–r8 live in x20–x28, r9 and r10 in x13 and x14 for the whole run: they are written to the
+/// state's register file before every runtime call and every exit, and read back after the call, so helpers and
+/// the VM see the same registers as with the interpreter. The native stack is not touched after the prologue
+/// (bpf-to-bpf calls keep their frames in the state), so runtime calls see it 16-byte aligned.</summary>
 internal sealed class Arm64Emitter : JitEmitter
 {
     private const int X0 = 0, X1 = 1, X2 = 2, X15 = 15, X16 = 16, X17 = 17, State = 19, Zr = 31;
@@ -16,23 +18,45 @@ internal sealed class Arm64Emitter : JitEmitter
 
     private static int H(JReg r) => 9 + (int)r;
 
+    /// <summary>The host register of each eBPF register.</summary>
+    private static int Cached(int r) => r <= 8 ? 20 + r : 4 + r;
+
+    private static uint Pair(uint opcode, int offset, int t2, int n, int t) =>
+        opcode | ((uint)(offset / 8) & 0x7F) << 15 | (uint)t2 << 10 | (uint)n << 5 | (uint)t;
+
     private void I(uint instruction) => _code.Add(instruction);
 
     private static uint Sf(bool is64) => is64 ? 0x80000000u : 0u;
 
+    private const int Sp = 31, Fp = 29, Lr = 30;
+
     public override void Prologue()
     {
-        I(0xA9BE7BFD);                  // stp x29, x30, [sp, #-32]!
-        I(0xA90153F3);                  // stp x19, x20, [sp, #16]
-        I(0x910003FD);                  // mov x29, sp
-        I(0xAA0003F3);                  // mov x19, x0
+        I(Pair(0xA9800000u, -96, Lr, Sp, Fp));      // stp x29, x30, [sp, #-96]!
+        I(0x910003FD);                              // mov x29, sp
+        for (int k = 0; k < 5; k++)
+            I(Pair(0xA9000000u, 16 + 16 * k, 20 + 2 * k, Sp, 19 + 2 * k)); // stp x19+2k, x20+2k, [sp, #16+16k]
+        I(0xAA0003F3);                              // mov x19, x0
+        ReloadRegisters();
     }
 
     public override void Epilogue()
     {
-        I(0xA94153F3);                  // ldp x19, x20, [sp, #16]
-        I(0xA8C27BFD);                  // ldp x29, x30, [sp], #32
-        I(0xD65F03C0);                  // ret
+        FlushRegisters();
+        for (int k = 0; k < 5; k++)
+            I(Pair(0xA9400000u, 16 + 16 * k, 20 + 2 * k, Sp, 19 + 2 * k)); // ldp
+        I(Pair(0xA8C00000u, 96, Lr, Sp, Fp));       // ldp x29, x30, [sp], #96
+        I(0xD65F03C0);                              // ret
+    }
+
+    private void FlushRegisters()
+    {
+        for (int r = 0; r <= 10; r++) Mem(3, 0, Cached(r), State, JitState.RegsOffset + 8 * r);
+    }
+
+    private void ReloadRegisters()
+    {
+        for (int r = 0; r <= 10; r++) Mem(3, 1, Cached(r), State, JitState.RegsOffset + 8 * r);
     }
 
     /// <summary>LDR/STR of 1 &lt;&lt; <paramref name="size"/> bytes; <paramref name="opc"/>: 0 store, 1 load, 2 load sign-extended to 64.</summary>
@@ -49,8 +73,8 @@ internal sealed class Arm64Emitter : JitEmitter
         }
     }
 
-    public override void LoadBpf(JReg d, int r) => Mem(3, 1, H(d), State, JitState.RegsOffset + 8 * r);
-    public override void StoreBpf(int r, JReg s) => Mem(3, 0, H(s), State, JitState.RegsOffset + 8 * r);
+    public override void LoadBpf(JReg d, int r) => MovRaw(true, H(d), Cached(r));
+    public override void StoreBpf(int r, JReg s) => MovRaw(true, Cached(r), H(s));
     public override void LoadState(JReg d, int offset) => Mem(3, 1, H(d), State, offset);
     public override void StoreState(int offset, JReg s) => Mem(3, 0, H(s), State, offset);
 
@@ -261,6 +285,7 @@ internal sealed class Arm64Emitter : JitEmitter
 
     public override void CallRuntime(int entryOffset, JReg? arg1Register, long arg1, long arg2)
     {
+        FlushRegisters();
         if (arg1Register is { } a) MovRaw(true, X1, H(a));
         else MovImmRaw(X1, arg1);
         MovImmRaw(X2, arg2);
@@ -268,6 +293,7 @@ internal sealed class Arm64Emitter : JitEmitter
         Mem(3, 1, X16, State, entryOffset);
         I(0xD63F0000u | X16 << 5);                                      // blr x16
         MovRaw(true, H(JReg.T0), X0);
+        ReloadRegisters();                                              // the helper may have written r0
     }
 
     public override byte[] Finish()

@@ -1,11 +1,17 @@
 namespace Appliance.Bpf.Jit;
 
 /// <summary>x86-64 machine code (System V). Scratch registers: T0 = rax, T1 = rcx (shift counts), T2 = rdx,
-/// T3 = r8; the state pointer lives in rbx; r10 is the emitter's own temporary. The native stack stays
-/// 16-byte aligned through the whole body (bpf-to-bpf calls do not use it), so runtime calls need no fix-up.</summary>
+/// T3 = r8; the state pointer lives in rbx. eBPF r0–r8 and r10 live in host registers for the whole run
+/// (r12, r13, r14, r15, rbp, r9, r11, rsi, rdi, r10; r9 stays in the state): they are written to the state's
+/// register file before every runtime call and every exit, and read back after the call, so helpers and the
+/// VM see the same registers as with the interpreter. The native stack stays 16-byte aligned through the
+/// whole body (bpf-to-bpf calls do not use it), so runtime calls need no fix-up.</summary>
 internal sealed class X64Emitter : JitEmitter
 {
-    private const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rsi = 6, Rdi = 7, R8 = 8, R10 = 10;
+    private const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rsi = 6, Rdi = 7, R8 = 8;
+
+    /// <summary>The host register of each eBPF register, or -1 for one kept in the state.</summary>
+    private static readonly int[] Cached = [12, 13, 14, 15, 5, 9, 11, 6, 7, -1, 10];
     private readonly List<byte> _code = new(4096);
     private readonly List<(int Field, int Label)> _fixups = [];
 
@@ -56,18 +62,55 @@ internal sealed class X64Emitter : JitEmitter
 
     public override void Prologue()
     {
-        B(0x53);                    // push rbx (the stack is now 16-byte aligned)
+        B(0x53);                    // push rbx
+        B(0x55);                    // push rbp
+        B(0x41); B(0x54);           // push r12
+        B(0x41); B(0x55);           // push r13
+        B(0x41); B(0x56);           // push r14
+        B(0x41); B(0x57);           // push r15
+        B(0x48); B(0x83); B(0xEC); B(0x08); // sub rsp, 8 (16-byte aligned again)
         RR(true, Rdi, Rbx, 0x89);   // mov rbx, rdi
+        ReloadRegisters();
     }
 
     public override void Epilogue()
     {
+        FlushRegisters();
+        B(0x48); B(0x83); B(0xC4); B(0x08); // add rsp, 8
+        B(0x41); B(0x5F);           // pop r15
+        B(0x41); B(0x5E);           // pop r14
+        B(0x41); B(0x5D);           // pop r13
+        B(0x41); B(0x5C);           // pop r12
+        B(0x5D);                    // pop rbp
         B(0x5B);                    // pop rbx
         B(0xC3);                    // ret
     }
 
-    public override void LoadBpf(JReg d, int r) => RM(true, H(d), Rbx, JitState.RegsOffset + 8 * r, 0x8B);
-    public override void StoreBpf(int r, JReg s) => RM(true, H(s), Rbx, JitState.RegsOffset + 8 * r, 0x89);
+    /// <summary>The cached eBPF registers into the state's register file.</summary>
+    private void FlushRegisters()
+    {
+        for (int r = 0; r < Cached.Length; r++)
+            if (Cached[r] >= 0) RM(true, Cached[r], Rbx, JitState.RegsOffset + 8 * r, 0x89);
+    }
+
+    /// <summary>The cached eBPF registers from the state's register file.</summary>
+    private void ReloadRegisters()
+    {
+        for (int r = 0; r < Cached.Length; r++)
+            if (Cached[r] >= 0) RM(true, Cached[r], Rbx, JitState.RegsOffset + 8 * r, 0x8B);
+    }
+
+    public override void LoadBpf(JReg d, int r)
+    {
+        if (Cached[r] >= 0) RR(true, Cached[r], H(d), 0x89);
+        else RM(true, H(d), Rbx, JitState.RegsOffset + 8 * r, 0x8B);
+    }
+
+    public override void StoreBpf(int r, JReg s)
+    {
+        if (Cached[r] >= 0) RR(true, H(s), Cached[r], 0x89);
+        else RM(true, H(s), Rbx, JitState.RegsOffset + 8 * r, 0x89);
+    }
     public override void LoadState(JReg d, int offset) => RM(true, H(d), Rbx, offset, 0x8B);
     public override void StoreState(int offset, JReg s) => RM(true, H(s), Rbx, offset, 0x89);
 
@@ -233,9 +276,9 @@ internal sealed class X64Emitter : JitEmitter
                 {
                     RM(is64, Rax, R8, 0, 0x8B);                                           // mov rax, [r8]
                     int loop = Position;
-                    RR(is64, Rax, R10, 0x89);                                             // mov r10, rax
-                    RR(is64, Rcx, R10, op == JAtomic.FetchOr ? 0x09 : op == JAtomic.FetchAnd ? 0x21 : 0x31);
-                    RM(is64, R10, R8, 0, 0x0F, 0xB1, locked: true);                        // lock cmpxchg [r8], r10
+                    RR(is64, Rax, Rdx, 0x89);                                             // mov rdx, rax
+                    RR(is64, Rcx, Rdx, op == JAtomic.FetchOr ? 0x09 : op == JAtomic.FetchAnd ? 0x21 : 0x31);
+                    RM(is64, Rdx, R8, 0, 0x0F, 0xB1, locked: true);                        // lock cmpxchg [r8], rdx
                     B(0x75);                                                              // jne loop
                     B(loop - (Position + 1));
                     RR(is64, Rax, Rcx, 0x89);                                             // mov rcx, rax
@@ -290,11 +333,13 @@ internal sealed class X64Emitter : JitEmitter
 
     public override void CallRuntime(int entryOffset, JReg? arg1Register, long arg1, long arg2)
     {
+        FlushRegisters();
         if (arg1Register is { } a) RR(true, H(a), Rsi, 0x89);
         else MovImmRaw(Rsi, arg1);
         MovImmRaw(Rdx, arg2);
         RR(true, Rbx, Rdi, 0x89);                 // mov rdi, rbx
         RM(false, 2, Rbx, entryOffset, 0xFF);     // call [rbx + entry]
+        ReloadRegisters();                        // the helper may have written r0; the call clobbered the rest
     }
 
     private void Fixup(int label)

@@ -54,6 +54,9 @@ public static class BpfObjectLoader
             if (sec.IsExecutable && sec.Size > 0)
                 code[sec.Index] = CodeSection.Read(elf, sec);
 
+        if (elf.FindSection(".BTF.ext") is { } btfExt && btf is not null)
+            CoreRelocations.Apply(elf.Data(btfExt), btf, code.Values.ToDictionary(c => c.Section.Name), name);
+
         var linker = new ProgramLinker(elf, code, locator);
         var programs = new List<BpfProgramImage>();
         foreach (var section in code.Values)

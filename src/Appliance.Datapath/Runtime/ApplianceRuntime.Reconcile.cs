@@ -179,7 +179,7 @@ public sealed partial class ApplianceRuntime
                 var carried = p.Object.Maps.Where(programs.IsLive).Select(m => m.Name).ToList();
                 var fresh = p.Object.Maps.Where(m => !programs.IsLive(m)).Select(m => m.Name).ToList();
                 steps.Add(Noop(PlanAction.Replace, $"program {pc.Name}",
-                    (old.Object.Hash != p.Object.Hash ? $"object changed (sha256 {old.Object.Hash[..12]} → {p.Object.Hash[..12]})" : $"object {pc.Object}")
+                    (old.Object.Hash != p.Object.Hash ? $"object changed (xxh128 {old.Object.Hash[..12]} → {p.Object.Hash[..12]})" : $"object {pc.Object}")
                     + $", verified; maps kept: {List(carried)}; fresh: {List(fresh)}"));
             }
             else if (old.Config.Section != pc.Section)

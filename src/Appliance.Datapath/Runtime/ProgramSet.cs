@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using Appliance.Bpf;
 using Appliance.Bpf.Helpers;
 using Appliance.Bpf.Maps;
@@ -108,7 +108,7 @@ public sealed class ProgramSet
         {
             throw new RuntimeSetupException($"program '{pc.Name}': cannot read {path}: {e.Message}", e);
         }
-        string hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        string hash = Convert.ToHexStringLower(XxHash128.Hash(bytes)); // no OpenSSL: the board image has no libssl
         var before = running?._objects.FirstOrDefault(o => o.Path == path);
         if (before is not null && before.Hash == hash) return before;
         before ??= running is not null && running._byName.TryGetValue(pc.Name, out var named) ? named.Object : null;

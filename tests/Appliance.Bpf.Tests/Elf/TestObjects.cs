@@ -41,9 +41,15 @@ public static class TestObjects
             Shell.Check("make", "-s", "-C", programs, "MCPU=" + cpu, "OUT=" + Path.Combine(dir, "programs-" + cpu));
         Shell.Check("make", "-s", "-C", programs, "OUT=" + Path.Combine(dir, "test"),
             "SRC=" + Path.Combine(RepoRoot, "tests", "Appliance.Bpf.Tests", "TestPrograms"));
+        // CO-RE programs include vmlinux.h: generated from the running kernel's BTF, never committed.
+        var btfInclude = Path.Combine(dir, "btf");
+        Directory.CreateDirectory(btfInclude);
+        var vmlinux = Shell.Run("bpftool", "btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c");
+        if (vmlinux.ExitCode != 0) throw new InvalidOperationException($"bpftool btf dump failed: {vmlinux.StdErr}");
+        File.WriteAllText(Path.Combine(btfInclude, "vmlinux.h"), vmlinux.StdOut);
         foreach (var cpu in CorpusCpus)
             Shell.Check("make", "-s", "-C", programs, "MCPU=" + cpu, "OUT=" + Path.Combine(dir, "corpus-" + cpu),
-                "SRC=" + Path.Combine(RepoRoot, "tests", "Appliance.Bpf.Tests", "Corpus"));
+                "SRC=" + Path.Combine(RepoRoot, "tests", "Appliance.Bpf.Tests", "Corpus"), "EXTRA_CFLAGS=-I" + btfInclude);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { }

@@ -12,7 +12,7 @@ namespace Appliance.Bpf.Tests.Kernel;
 public class KernelLoadTests
 {
     public static TheoryData<string> AllObjects() =>
-        new(TestObjects.Examples.Concat(TestObjects.Examples.Select(e => e + "@v1")).Concat(["test:subprog_globals", "test:legacy_maps", "test:maps_zoo", "test:ctx_helpers", "test:tail_calls", "test:helper_edges", "test:more_helpers"]));
+        new(TestObjects.Examples.Concat(TestObjects.Examples.Select(e => e + "@v1")).Concat(["test:subprog_globals", "test:legacy_maps", "test:maps_zoo", "test:ctx_helpers", "test:tail_calls", "test:helper_edges", "test:more_helpers", "test:core_kernel_types"]));
 
     /// <summary>"name" = an example; "name@v1" = the example built with -mcpu=v1; "test:name" = a test program;
     /// "corpus:name@v2" = a corpus program built with -mcpu=v2.</summary>

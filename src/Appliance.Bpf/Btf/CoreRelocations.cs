@@ -1,0 +1,138 @@
+using System.Buffers.Binary;
+using Appliance.Bpf.Context;
+using Appliance.Bpf.Objects;
+
+namespace Appliance.Bpf.Btf;
+
+/// <summary>CO-RE relocations (`.BTF.ext` core_relo records, as clang emits for programs built against
+/// vmlinux.h or with preserve_access_index) resolved the way libbpf does, against the appliance's own types:
+/// the tc context <c>__sk_buff</c> (checked field by field against <see cref="SkBuffLayout"/>), the packet
+/// headers, whose layout is the wire format (ethhdr, vlan_hdr, iphdr, ipv6hdr, in6_addr, tcphdr, udphdr,
+/// icmphdr, icmp6hdr, arphdr, gre_base_hdr; sizes checked), and the uAPI's <c>bpf_*</c> enums. For those the
+/// target layout is the program's own, so field offsets, sizes, bitfield shifts and enum values keep what clang
+/// wrote, and field-exists / type-exists / enum-value-exists give 1. Any other type (kernel internals such as
+/// sk_buff or task_struct) does not exist here: existence checks give 0 and every other relocation refuses the
+/// program with the type and field named.</summary>
+public static class CoreRelocations
+{
+    private enum Kind : uint
+    {
+        FieldByteOffset = 0, FieldByteSize = 1, FieldExists = 2, FieldSigned = 3, FieldLShift = 4, FieldRShift = 5,
+        TypeIdLocal = 6, TypeIdTarget = 7, TypeExists = 8, TypeSize = 9, EnumValueExists = 10, EnumValue = 11, TypeMatches = 12,
+    }
+
+    private static readonly Dictionary<string, int> PacketHeaders = new()
+    {
+        ["ethhdr"] = 14, ["vlan_hdr"] = 4, ["iphdr"] = 20, ["ipv6hdr"] = 40, ["in6_addr"] = 16, ["tcphdr"] = 20,
+        ["udphdr"] = 8, ["icmphdr"] = 8, ["icmp6hdr"] = 8, ["arphdr"] = 8, ["gre_base_hdr"] = 4,
+    };
+
+    /// <summary>Applies the object's CO-RE relocations to the code sections (instructions patched in place).</summary>
+    public static void Apply(ReadOnlySpan<byte> btfExt, BtfTypes btf, IReadOnlyDictionary<string, CodeSection> sections, string where)
+    {
+        if (btfExt.Length < 8) throw new BpfLoadException($"{where}: section '.BTF.ext' is shorter than its header");
+        uint hdrLen = U32(btfExt, 4);
+        if (hdrLen < 32) return; // no core_relo part
+        uint reloOff = U32(btfExt, 24), reloLen = U32(btfExt, 28);
+        if (reloLen == 0) return;
+        if ((ulong)hdrLen + reloOff + reloLen > (ulong)btfExt.Length)
+            throw new BpfLoadException($"{where}: '.BTF.ext' core relocations point past the section");
+        var data = btfExt.Slice((int)(hdrLen + reloOff), (int)reloLen);
+        uint recordSize = U32(data, 0);
+        if (recordSize < 16) throw new BpfLoadException($"{where}: '.BTF.ext' core relocation records of {recordSize} bytes");
+        int pos = 4;
+        while (pos + 8 <= data.Length)
+        {
+            string section = btf.StringAt(U32(data, pos)) ?? throw new BpfLoadException($"{where}: '.BTF.ext' names a section outside the string area");
+            uint count = U32(data, pos + 4);
+            pos += 8;
+            if ((ulong)pos + (ulong)count * recordSize > (ulong)data.Length)
+                throw new BpfLoadException($"{where}: '.BTF.ext' core relocations for '{section}' are cut off");
+            sections.TryGetValue(section, out var code);
+            for (uint i = 0; i < count; i++, pos += (int)recordSize)
+            {
+                if (code is null) throw new BpfLoadException($"{where}: CO-RE relocations for section '{section}', which has no code");
+                uint insnOff = U32(data, pos);
+                int typeId = (int)U32(data, pos + 4);
+                string access = btf.StringAt(U32(data, pos + 8)) ?? "";
+                var kind = (Kind)U32(data, pos + 12);
+                if (insnOff % 8 != 0 || insnOff / 8 >= (uint)code.Instructions.Length)
+                    throw new BpfLoadException($"{where}: CO-RE relocation at byte {insnOff} of '{section}' is not an instruction");
+                Resolve(btf, code.Instructions, (int)(insnOff / 8), typeId, access, kind, $"{where}: {section}+{insnOff / 8}");
+            }
+        }
+    }
+
+    private static void Resolve(BtfTypes btf, ulong[] code, int index, int typeId, string access, Kind kind, string where)
+    {
+        int root = btf.SkipModifiers(typeId);
+        string name = Essential(btf.Name(root));
+        bool known = IsApplianceType(btf, root, name, access, out string? why);
+        switch (kind)
+        {
+            case Kind.FieldExists or Kind.TypeExists or Kind.EnumValueExists or Kind.TypeMatches:
+                if (!known) SetImm(code, index, 0);
+                return;
+            case Kind.TypeIdLocal or Kind.TypeIdTarget:
+                return; // BTF ids only matter to kernel-BTF helpers, which the appliance does not have
+            default:
+                if (!known)
+                    throw new BpfLoadException($"{where}: CO-RE relocation ({kind}) on '{btf.Name(root)}' access {access}: {why}");
+                return; // the appliance's layout is the program's: clang's values stand
+        }
+    }
+
+    /// <summary>Whether the appliance has the type (and, for a field access, the field) the relocation names.</summary>
+    private static bool IsApplianceType(BtfTypes btf, int root, string name, string access, out string? why)
+    {
+        why = null;
+        var kind = btf.Kind(root);
+        if (kind is BtfKind.Enum or BtfKind.Enum64)
+        {
+            if (name.StartsWith("bpf_", StringComparison.Ordinal) || name.StartsWith("BPF_", StringComparison.Ordinal)) return true;
+            why = $"enum '{name}' is not a uAPI bpf_* enum the appliance knows";
+            return false;
+        }
+        if (name == "__sk_buff")
+            return SkBuffFieldMatches(btf, root, access, out why);
+        if (PacketHeaders.TryGetValue(name, out int size))
+        {
+            if (btf.SizeOf(root) == size) return true;
+            why = $"'{name}' is {btf.SizeOf(root)} bytes here, the wire format is {size}";
+            return false;
+        }
+        why = $"'{name}' is not a type the appliance has (its types: __sk_buff, the packet headers, the bpf_* enums)";
+        return false;
+    }
+
+    /// <summary>The first member the access string names, checked against the appliance's __sk_buff.</summary>
+    private static bool SkBuffFieldMatches(BtfTypes btf, int root, string access, out string? why)
+    {
+        why = null;
+        var parts = access.Split(':');
+        if (parts.Length < 2) return true; // the type itself
+        if (!int.TryParse(parts[1], out int member)) { why = $"bad access string '{access}'"; return false; }
+        var members = btf.Members(root);
+        if ((uint)member >= (uint)members.Count) { why = $"member {member} does not exist"; return false; }
+        var m = members[member];
+        int offset = (int)(m.BitOffset / 8);
+        string field = SkBuffLayout.FieldName(offset);
+        // Anonymous members are the __bpf_md_ptr unions around flow_keys and sk.
+        string expected = m.Name == "cb" ? "cb[0]" : m.Name.Length == 0 && field is "flow_keys" or "sk" ? field : m.Name;
+        if (offset < SkBuffLayout.Size && field == expected) return true;
+        why = $"__sk_buff.{m.Name} is at offset {offset} in the program, where the appliance has {field}";
+        return false;
+    }
+
+    /// <summary>"iphdr___older" → "iphdr" (libbpf's flavor suffix).</summary>
+    private static string Essential(string name)
+    {
+        int i = name.IndexOf("___", StringComparison.Ordinal);
+        return i > 0 ? name[..i] : name;
+    }
+
+    private static void SetImm(ulong[] code, int index, int imm) =>
+        code[index] = (code[index] & 0x0000_0000_ffff_ffffUL) | ((ulong)(uint)imm << 32);
+
+    private static uint U32(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt32LittleEndian(s[o..]);
+}
