@@ -17,6 +17,7 @@ public class SchemaTests
         ("$defs/program", typeof(ProgramConfig)),
         ("$defs/mapEntry", typeof(MapEntryConfig)),
         ("$defs/leds", typeof(LedSettings)),
+        ("$defs/metrics", typeof(MetricsConfig)),
         ("$defs/led", typeof(LedConfig)),
     ];
 

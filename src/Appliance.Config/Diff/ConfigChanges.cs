@@ -7,6 +7,9 @@ public sealed record ConfigChanges
 
     public bool ControlSocketChanged { get; init; }
 
+    /// <summary>The metrics endpoint changed (it moves at the next start).</summary>
+    public bool MetricsChanged { get; init; }
+
     public required NamedChanges Ports { get; init; }
 
     public required IReadOnlyList<string> PairsAdded { get; init; }
@@ -23,6 +26,6 @@ public sealed record ConfigChanges
     public required NamedChanges Leds { get; init; }
 
     public bool IsEmpty =>
-        !BoardChanged && !ControlSocketChanged && Ports.IsEmpty && PairsAdded.Count == 0 && PairsRemoved.Count == 0
+        !BoardChanged && !ControlSocketChanged && !MetricsChanged && Ports.IsEmpty && PairsAdded.Count == 0 && PairsRemoved.Count == 0
         && PairsChanged.Count == 0 && Programs.IsEmpty && !LedStateChanged && Leds.IsEmpty;
 }

@@ -28,6 +28,9 @@ public sealed record ApplianceConfig
 
     public LedSettings Leds { get; set; } = new();
 
+    /// <summary>The Prometheus endpoint; null (the default) serves none.</summary>
+    public MetricsConfig? Metrics { get; set; }
+
     /// <summary>Run programs as native code from the eBPF JIT where the machine has one (x86-64, arm64);
     /// false runs every program in the interpreter. Programs the JIT cannot compile use the interpreter anyway.</summary>
     public bool Jit { get; set; } = true;

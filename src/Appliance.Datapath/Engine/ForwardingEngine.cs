@@ -88,6 +88,12 @@ public sealed unsafe class ForwardingEngine : IDisposable
     /// <see cref="EngineOptions.HealthInterval"/>): the hot path's allocation, free of every other thread's.</summary>
     public long WorkerAllocatedBytes => Volatile.Read(ref _workerAllocatedBytes);
 
+    private long _loopsField, _pollsField;
+    /// <summary>Worker loops run so far (each reaps, receives, refills and kicks every port once).</summary>
+    public long Loops => Volatile.Read(ref _loopsField);
+    /// <summary>Times the idle worker slept in poll() (or a sleep without sockets).</summary>
+    public long Polls => Volatile.Read(ref _pollsField);
+
     public ForwardingEngine(XskPortSet ports, IFrameHandler handler, EngineOptions? options = null)
     {
         _set = ports;
@@ -230,6 +236,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             }
             if (_auditRequested != 0) ServeAudit();
             if (_workRequested != 0) ServeWork();
+            _loopsField++;
             if ((++loops & 255) == 0 && Stopwatch.GetTimestamp() >= nextHealth)
             {
                 CheckHealth();
@@ -238,6 +245,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             if (progress) { idle = 0; continue; }
             if (_options.BusyPoll || ++idle < _options.IdleSpins) continue;
             idle = 0;
+            _pollsField++;
             if (_pollFds.Length > 0) PollNative.Wait(_pollFds, _options.PollTimeoutMs);
             else Thread.Sleep(_options.PollTimeoutMs);
             if (Stopwatch.GetTimestamp() >= nextHealth)

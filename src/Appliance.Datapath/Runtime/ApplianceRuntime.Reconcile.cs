@@ -63,6 +63,7 @@ public sealed partial class ApplianceRuntime
             foreach (var name in diff.Ports.Removed) steps.Add(ReleasePortStep(oldPorts[name]));
             foreach (var name in diff.Ports.Changed) PlanPortChange(oldPorts[name], nextPorts[name], steps);
             if (diff.ControlSocketChanged) notes.Add("controlSocket changes at the next start (the socket stays where it is)");
+            if (diff.MetricsChanged) notes.Add("metrics changes at the next start (the endpoint stays where it is)");
             if (diff.BoardChanged) notes.Add("board changes at the next start");
             return new ReconcilePlan(running, next, programs, steps, notes);
         }

@@ -61,5 +61,6 @@ public static class DecisionText
         return (uint)enginePort < (uint)topology.EnginePortCount && topology.PairByEnginePort[enginePort] is { } p ? p.Name : $"#{enginePort}";
     }
 
-    private static string Camel(string s) => char.ToLowerInvariant(s[0]) + s[1..];
+    /// <summary>An enum value as the JSON, comments and metric labels spell it: lower camel case.</summary>
+    public static string Camel(string s) => char.ToLowerInvariant(s[0]) + s[1..];
 }

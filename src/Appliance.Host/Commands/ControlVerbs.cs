@@ -17,7 +17,10 @@ public static class ControlVerbs
 
     public static readonly CliVerb Status = Verb("status", "ports, pairs, carrier and chains of the running appliance", json: true);
 
-    public static readonly CliVerb Stats = Verb("stats", "counters per port, pair side (drops by reason) and program", json: true);
+    public static readonly CliVerb Stats = Verb("stats", "counters per port, pair side (drops by reason) and program", json: true,
+        "The counters as tables, as JSON (--json), or in the Prometheus text format (--prometheus, the same text as " +
+        "the config's metrics endpoint serves on /metrics).",
+        options: [new("--prometheus", "answer in the Prometheus text exposition format") { Forwarded = true, Excludes = "--json" }]);
 
     public static readonly CliVerb Programs = Verb("programs", "loaded programs and how their runs ended", json: false);
 

@@ -9,12 +9,18 @@ namespace Appliance.Host.Control;
 public static class ApplianceControl
 {
     /// <param name="hostStatus">Lines the host adds to `status` (a change waiting for confirmation, faults).</param>
-    public static void Register(ControlServer server, ApplianceRuntime runtime, Func<string>? hostStatus = null)
+    /// <param name="metrics">`stats --prometheus` answers its text; without it that option is refused.</param>
+    public static void Register(ControlServer server, ApplianceRuntime runtime, Func<string>? hostStatus = null, Metrics.PrometheusExposition? metrics = null)
     {
         var report = new RuntimeReport(runtime);
         var chains = new ChainEditor(runtime);
         server.Register("status", r => ControlResponse.Success(r.Json ? report.StatsJson() : (hostStatus?.Invoke() ?? "") + report.Status()));
-        server.Register("stats", r => ControlResponse.Success(r.Json ? report.StatsJson() : report.Stats()));
+        server.Register("stats", r => r.Args switch
+        {
+            [] => ControlResponse.Success(r.Json ? report.StatsJson() : report.Stats()),
+            ["--prometheus"] when metrics is not null => ControlResponse.Success(metrics.Render()),
+            _ => ControlResponse.Failure($"unexpected arguments '{string.Join(' ', r.Args)}'"),
+        });
         server.Register("programs", _ => ControlResponse.Success(report.Programs()));
         server.Register("pairs", r => r.Args.Length == 0 ? ControlResponse.Success(report.Pairs()) : Guard(() => chains.Apply(r.Args)));
         server.Register("maps", r => Guard(() => new MapEditor(runtime.Programs).Run(r.Args, r.Json))); // the programs running now

@@ -3,6 +3,7 @@ using Appliance.Config;
 using Appliance.Datapath.Runtime;
 using Appliance.Host.Control;
 using Appliance.Host.Leds;
+using Appliance.Host.Metrics;
 using Appliance.Host.Service;
 
 namespace Appliance.Host.Init;
@@ -65,6 +66,8 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             state.Interface(p.Name).PacketCounter = () => (ulong)(p.Primary.Counters.RxPackets + p.Peer.Counters.RxPackets);
         }
 
+        var exposition = new PrometheusExposition(runtime, ReloadHistory, run.Leds);
+        using var metrics = OpenMetrics(config.Metrics, exposition.Render);
         var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime,
             loadedText is null || health != ConfigHealth.Ok ? null : System.Text.Encoding.UTF8.GetBytes(loadedText), leds => ApplyLeds(run, leds));
         using var confirm = new CommitConfirm(reloader, state, m => log.WriteLine($"{Name}: level=warn msg=\"{m}\""));
@@ -72,7 +75,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         using var control = OpenControlSocket(options.SocketPath ?? config.ControlSocket);
         if (control is not null)
         {
-            ApplianceControl.Register(control, runtime, () => HostStatus(state));
+            ApplianceControl.Register(control, runtime, () => HostStatus(state), exposition);
             CaptureControl.Register(control, runtime);
             LedControl.Register(control, run.Leds);
             control.Register("reload", r => reloads.FromControl(r.Args));
@@ -137,6 +140,24 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         }
     }
 
+    /// <summary>The Prometheus endpoint of the config's <c>metrics</c>, or null (none configured, or it could not
+    /// listen: logged, and the appliance runs on without it).</summary>
+    private MetricsServer? OpenMetrics(MetricsConfig? metrics, Func<string> render)
+    {
+        if (metrics is null || !MetricsConfig.TryParseListen(metrics.Listen, out var endpoint)) return null;
+        try
+        {
+            var server = new MetricsServer(endpoint, render);
+            log.WriteLine($"{Name}: level=info listen={metrics.Listen} msg=\"metrics on http://{metrics.Listen}/metrics\"");
+            return server;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            log.WriteLine($"{Name}: level=error listen={metrics.Listen} msg=\"the metrics endpoint could not listen: {e.Message}; running without it\"");
+            return null;
+        }
+    }
+
     /// <summary>The reload triggers (control socket, SIGHUP, file watcher) in one place. A refused reload (invalid file,
     /// a config the running appliance cannot take, a failed step) leaves the running config and raises the
     /// <see cref="ReloadFaultSource"/> fault (status LED 1 s on/off, `fault` LEDs on) until a reload succeeds. A reload
@@ -173,6 +194,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             var previous = reloader.Running;
             var previousBytes = reloader.RunningBytes;
             var r = reloader.Apply();
+            host.ReloadHistory.Record(r.Ok, DateTime.UtcNow);
             notifier?.Status(r.Ok ? $"forwarding; reloaded ({trigger})" : $"forwarding; reload refused, the running config stays: {r.Error}");
             if (r.Ok)
             {
@@ -208,6 +230,9 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
 
     /// <summary>Fault source of a forwarding worker that restarted, a frame decision that threw, or a worker that stopped.</summary>
     public const string DatapathFaultSource = "datapath";
+
+    /// <summary>Config generation and the last reload's result (for `/metrics`).</summary>
+    public ReloadHistory ReloadHistory { get; } = new();
 
     /// <summary>The config's LEDs, or the board profile's when the config has none (or there is no config).</summary>
     private void ApplyLeds(SupervisedRun run, LedSettings? leds)

@@ -23,7 +23,8 @@ public sealed class ObserveBoard : IDisposable
             b.WriteConfigText($$"""
                 {
                   "board": "test",
-                  "controlSocket": "{{b.Socket}}",{{extraTopLevel}}
+                  "controlSocket": "{{b.Socket}}",
+                  {{extraTopLevel}}
                   "ports": [{ "name": "{{b.Port}}", "unclaimed": "kernel" }],
                   "pairs": [
                     { "name": "{{b.Pair}}", "mode": "l2", "uplink": "{{b.Port}}",
