@@ -66,7 +66,14 @@ log "[$BOARD] initramfs"
 
 log "[$BOARD] boot partition contents"
 B="$WORK/bootfs"
-cp "$KROOT/boot/vmlinuz-$KVER" "$B/Image"            # Debian's arm64 vmlinuz is an uncompressed Image (booti)
+# Debian's arm64 vmlinuz is an uncompressed Image (booti). BOARD_KERNEL_COMPRESSION=gzip stores Image.gz instead:
+# U-Boot's booti decompresses it (it needs kernel_comp_addr_r/kernel_comp_size in its environment), as does
+# QEMU's -kernel; a third of the size on the FAT partition and less to read at boot.
+case "${BOARD_KERNEL_COMPRESSION:-none}" in
+  gzip) KERNEL_FILE=Image.gz; gzip -9 -n < "$KROOT/boot/vmlinuz-$KVER" > "$B/$KERNEL_FILE" ;;
+  none) KERNEL_FILE=Image; cp "$KROOT/boot/vmlinuz-$KVER" "$B/$KERNEL_FILE" ;;
+  *) echo "error: BOARD_KERNEL_COMPRESSION=${BOARD_KERNEL_COMPRESSION}: gzip or none" >&2; exit 1 ;;
+esac
 FDT_LINE=""
 if [ -n "${BOARD_DTB:-}" ]; then
   dtb="$KROOT/usr/lib/linux-image-$KVER/$BOARD_DTB"
@@ -82,7 +89,7 @@ default appliance
 prompt 0
 timeout 0
 label appliance
-	kernel /Image
+	kernel /$KERNEL_FILE
 	initrd /initrd.gz
 $FDT_LINE
 	append console=$BOARD_CONSOLE ${BOARD_KERNEL_ARGS:-}
@@ -92,21 +99,25 @@ config_src="$ROOT/board/$BOARD/${BOARD_CONFIG:-config.json}"
 [ -f "$config_src" ] || { echo "error: example config $config_src missing" >&2; exit 1; }
 # Objects are "../programs/X.bpf.o" in the repository's examples/ and "programs/X.bpf.o" beside /boot/config.json.
 sed 's#"\.\./programs/#"programs/#g' "$config_src" > "$B/config.json"
+cp "$B/config.json" "$B/config.factory.json"   # what the failsafe button restores when there is no last good config
 mkdir -p "$B/programs"
 for o in "$ROOT"/out/programs/*.bpf.o; do [ -f "$o" ] && cp "$o" "$B/programs/"; done
 [ -n "$(ls -A "$B/programs")" ] || echo "eBPF objects referenced by config.json go here (programs/NAME.bpf.o)." > "$B/programs/README.txt"
 # Board-specific extra boot files (e.g. Raspberry Pi config.txt + U-Boot), from the profile's hook.
 if declare -F board_bootfs >/dev/null; then board_bootfs "$B" "$KROOT" "$KVER"; fi
 
-# FAT size: contents + 25 % + 16 MiB, rounded up to 32 MiB, at least 64 MiB (FAT32).
-used_kib=$(du -sk "$B" | cut -f1)
-boot_mib=$(( (used_kib * 5 / 4 / 1024 + 16 + 31) / 32 * 32 ))
-[ $boot_mib -lt 64 ] && boot_mib=64
+# FAT size: the contents (plus 3 % and 1 MiB for the FAT tables, directories and cluster slack) and
+# BOARD_BOOT_FREE_MIB (default 4) free for the user's configs and programs, in whole MiB. Under 64 MiB the
+# file system is FAT16 (partition type 0x0E), from 64 MiB on FAT32 (0x0C).
+used_kib=$(du -sk --apparent-size "$B" | cut -f1)
+free_mib=${BOARD_BOOT_FREE_MIB:-4}
+boot_mib=$(( (used_kib * 103 / 100 + 1023) / 1024 + 1 + free_mib ))
+if [ $boot_mib -lt 64 ]; then fat_args="-F 16"; part_type=0x0E; else fat_args="-F 32"; part_type=0x0C; fi
 files=$(cd "$B" && ls -A | sed 's/.*/"&"/' | paste -sd, | sed 's/,/, /g')
 raw=""
 if declare -F board_raw_partitions >/dev/null; then raw=$(board_raw_partitions "$WORK/bootloader"); fi
 sed -e "s|@BOOT_LABEL@|$BOARD_BOOT_LABEL|" -e "s|@BOOT_FILES@|$files|" -e "s|@BOOT_SIZE@|${boot_mib}M|" \
-    -e "s|@BOOT_OFFSET@|${BOARD_BOOT_OFFSET:-1M}|" \
+    -e "s|@BOOT_OFFSET@|${BOARD_BOOT_OFFSET:-1M}|" -e "s|@FAT_ARGS@|$fat_args|" -e "s|@PART_TYPE@|$part_type|" \
     "$IMAGE_DIR/genimage/sdcard.cfg.in" | awk -v raw="$raw" '{ if ($0 == "@RAW_PARTITIONS@") { if (raw != "") print raw } else print }' > "$WORK/genimage.cfg"
 
 log "[$BOARD] genimage (FAT ${boot_mib} MiB)"
@@ -130,9 +141,13 @@ KERNEL_RELEASE=$KVER
 IMAGE_BYTES=$(stat -c %s "$OUTDIR/sdcard.img")
 BOOT_PARTITION_MIB=$boot_mib
 BOOT_CONTENT_KIB=$used_kib
-KERNEL_BYTES=$(stat -c %s "$B/Image")
+BOOT_FREE_MIB=$free_mib
+BOOT_FAT=${fat_args#-F }
+KERNEL_FILE=$KERNEL_FILE
+KERNEL_BYTES=$(stat -c %s "$B/$KERNEL_FILE")
 INITRD_BYTES=$(stat -c %s "$B/initrd.gz")
 APPLIANCE_BYTES=$(stat -c %s "$APP")
 INFO
-log "[$BOARD] $OUTDIR/sdcard.img: $(( $(stat -c %s "$OUTDIR/sdcard.img") / 1048576 )) MiB (kernel $KVER, initrd $(( $(stat -c %s "$B/initrd.gz") / 1024 )) KiB)"
+log "[$BOARD] $OUTDIR/sdcard.img: $(( $(stat -c %s "$OUTDIR/sdcard.img") / 1048576 )) MiB (kernel $KVER $KERNEL_FILE $(( $(stat -c %s "$B/$KERNEL_FILE") / 1024 )) KiB, initrd $(( $(stat -c %s "$B/initrd.gz") / 1024 )) KiB, FAT${fat_args#-F } ${boot_mib} MiB with ${free_mib} MiB free)"
+echo "image: $OUTDIR/sdcard.img $(stat -c %s "$OUTDIR/sdcard.img") bytes ($(( ($(stat -c %s "$OUTDIR/sdcard.img") + 1048575) / 1048576 )) MiB)"
 mdir -i "$OUTDIR/sdcard.img@@$(( $(partx -g -o START -n 1 "$OUTDIR/sdcard.img") * 512 ))" -/ :: >&2 || true

@@ -14,7 +14,7 @@
 #                         (attach with `nc -U`); both are also logged to WORKDIR/console.log
 #   --net0 LOCAL:REMOTE   UDP ports on 127.0.0.1 for eth0: QEMU receives on LOCAL and sends to REMOTE
 #   --net1 LOCAL:REMOTE   the same for eth1 (defaults: 23000:23001 and 23010:23011)
-#   --direct-kernel       fallback: boot Image/initrd/append taken from the image with -kernel (no U-Boot)
+#   --direct-kernel       fallback: boot the kernel/initrd/append taken from the image with -kernel (no U-Boot)
 #   --timeout SECONDS     kill QEMU after this long (exit code 124)
 #   --smp N --memory MiB  guest size (defaults 2, 512)
 # Files in WORKDIR: console.log (serial), pl061-trace.log (QEMU trace of PL061 GPIO output changes),
@@ -81,9 +81,11 @@ if [ "$DIRECT" = yes ]; then
   export MTOOLS_SKIP_CHECK=1
   off=$(( $(partx -g -o START -n 1 "$IMG") * 512 ))
   mkdir -p "$WORKDIR/boot"
-  mcopy -n -i "$IMG@@$off" ::Image ::initrd.gz ::extlinux/extlinux.conf "$WORKDIR/boot/"
+  mcopy -n -i "$IMG@@$off" ::extlinux/extlinux.conf "$WORKDIR/boot/"
+  kernel=$(sed -n 's#^[[:space:]]*kernel[[:space:]]\+/##p' "$WORKDIR/boot/extlinux.conf")   # Image or Image.gz (QEMU reads both)
+  mcopy -n -i "$IMG@@$off" "::$kernel" ::initrd.gz "$WORKDIR/boot/"
   append=$(sed -n 's/^[[:space:]]*append[[:space:]]\+//p' "$WORKDIR/boot/extlinux.conf")
-  ARGS+=(-kernel "$WORKDIR/boot/Image" -initrd "$WORKDIR/boot/initrd.gz" -append "$append")
+  ARGS+=(-kernel "$WORKDIR/boot/$kernel" -initrd "$WORKDIR/boot/initrd.gz" -append "$append")
 else
   [ -f "$ENV_IMG" ] || { echo "error: $ENV_IMG missing; build it with ./build.sh image $BOARD" >&2; exit 1; }
   ARGS+=(-bios "$BOARD_UBOOT" -drive "if=pflash,unit=1,format=raw,readonly=on,file=$ENV_IMG")

@@ -18,6 +18,8 @@ public class SchemaTests
         ("$defs/mapEntry", typeof(MapEntryConfig)),
         ("$defs/leds", typeof(LedSettings)),
         ("$defs/metrics", typeof(MetricsConfig)),
+        ("$defs/memory", typeof(MemorySettings)),
+        ("$defs/button", typeof(ButtonConfig)),
         ("$defs/led", typeof(LedConfig)),
     ];
 

@@ -10,6 +10,9 @@ public sealed record ConfigChanges
     /// <summary>The metrics endpoint changed (it moves at the next start).</summary>
     public bool MetricsChanged { get; init; }
 
+    /// <summary>The `memory` section changed (applies at the next start).</summary>
+    public bool MemoryChanged { get; init; }
+
     public required NamedChanges Ports { get; init; }
 
     public required IReadOnlyList<string> PairsAdded { get; init; }
@@ -26,6 +29,6 @@ public sealed record ConfigChanges
     public required NamedChanges Leds { get; init; }
 
     public bool IsEmpty =>
-        !BoardChanged && !ControlSocketChanged && !MetricsChanged && Ports.IsEmpty && PairsAdded.Count == 0 && PairsRemoved.Count == 0
+        !BoardChanged && !ControlSocketChanged && !MetricsChanged && !MemoryChanged && Ports.IsEmpty && PairsAdded.Count == 0 && PairsRemoved.Count == 0
         && PairsChanged.Count == 0 && Programs.IsEmpty && !LedStateChanged && Leds.IsEmpty;
 }

@@ -21,6 +21,7 @@ public static class ConfigDiff
             BoardChanged = old.Board != @new.Board,
             ControlSocketChanged = old.ControlSocket != @new.ControlSocket,
             MetricsChanged = old.Metrics?.Listen != @new.Metrics?.Listen,
+            MemoryChanged = old.Memory != @new.Memory,
             Ports = NamedChanges.Compute(old.Ports, @new.Ports, p => p.Name, (a, b) => Same(a, b, ctx.PortConfig)),
             PairsAdded = pairs.Added,
             PairsRemoved = pairs.Removed,

@@ -35,5 +35,11 @@ public sealed record ApplianceConfig
     /// false runs every program in the interpreter. Programs the JIT cannot compile use the interpreter anyway.</summary>
     public bool Jit { get; set; } = true;
 
+    /// <summary>The failsafe button, or null for none.</summary>
+    public ButtonConfig? Button { get; set; }
+
+    /// <summary>AF_XDP frames and ring sizes per port (board defaults when left out).</summary>
+    public MemorySettings Memory { get; set; } = new();
+
     public const string DefaultControlSocket = "/run/meta-appliance/control.sock";
 }

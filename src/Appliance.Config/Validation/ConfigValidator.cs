@@ -5,7 +5,7 @@ public static class ConfigValidator
 {
     private static readonly IConfigRule[] Rules =
     [
-        new NameRule(), new HostSettingsRule(), new PortRule(), new PairRule(), new AdoptedPairRule(),
+        new NameRule(), new HostSettingsRule(), new MemoryRule(), new ButtonRule(), new PortRule(), new PairRule(), new AdoptedPairRule(),
         new AddressRule(), new ChainRule(), new ProgramRule(), new LedRule(),
     ];
 

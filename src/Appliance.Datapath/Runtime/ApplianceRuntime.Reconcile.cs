@@ -64,6 +64,7 @@ public sealed partial class ApplianceRuntime
             foreach (var name in diff.Ports.Changed) PlanPortChange(oldPorts[name], nextPorts[name], steps);
             if (diff.ControlSocketChanged) notes.Add("controlSocket changes at the next start (the socket stays where it is)");
             if (diff.MetricsChanged) notes.Add("metrics changes at the next start (the endpoint stays where it is)");
+            if (diff.MemoryChanged) notes.Add("memory changes at the next start (the rings keep their sizes)");
             if (diff.BoardChanged) notes.Add("board changes at the next start");
             return new ReconcilePlan(running, next, programs, steps, notes);
         }
@@ -80,6 +81,7 @@ public sealed partial class ApplianceRuntime
         var programs = ProgramSet.Load(running.Programs, runningDirectory, objectDirectory);
         var rt = new ApplianceRuntime(running, programs, new RuntimeOptions { ConfigDirectory = nextDirectory, ObjectDirectory = objectDirectory })
         {
+            FrameSize = FrameSizeFor(running),
             FrameHeadroom = ReservedHeadroom(running),
         };
         for (int i = 0; i < running.Ports.Count; i++)

@@ -26,7 +26,10 @@ public sealed partial class ApplianceRuntime : IDisposable
 {
     /// <summary>Engine port indices (one per port and pair) are 0..63: the UMEM frame ledger's owner range.</summary>
     public const int MaxEnginePorts = Umem.MaxOwners;
-    private const int XdpPacketHeadroom = 256, FrameSize = 4096, MaxReservedHeadroom = 256;
+    private const int XdpPacketHeadroom = 256, MaxReservedHeadroom = 256;
+
+    /// <summary>Bytes per UMEM frame: the config's memory.frameSize, else 2048 when the largest frame fits, else 4096.</summary>
+    public int FrameSize { get; private set; } = 4096;
 
     private readonly List<IDisposable> _cleanup = [];
     private readonly List<PortRuntime> _ports = [];
@@ -147,11 +150,19 @@ public sealed partial class ApplianceRuntime : IDisposable
             Programs.BuildChains(pairs[i]);
         }
 
+        FrameSize = FrameSizeFor(Config);
         FrameHeadroom = ReservedHeadroom(Config);
         CheckFrameRoom(Config, FrameHeadroom);
         var specs = Config.Ports.Select(p => new XskPortSpec(p.Name, AttachSteering: false))
             .Concat(pairs.Select(p => new XskPortSpec(p.PrimaryName))).ToArray();
-        _xsk = XskPortSet.Open(specs, new XskOptions { Headroom = (uint)FrameHeadroom }, _options.XdpMode, log: m => Log.Info("xsk", m));
+        var (frames, ring) = Config.Memory.ForBoard(Config.Board);
+        var xskOptions = new XskOptions
+        {
+            Headroom = (uint)FrameHeadroom, FrameSize = (uint)FrameSize, FillFrames = (uint)frames,
+            RxRingSize = (uint)ring, TxRingSize = (uint)ring, CompletionRingSize = (uint)ring,
+        };
+        _xsk = XskPortSet.Open(specs, xskOptions, _options.XdpMode, log: m => Log.Info("xsk", m));
+        Log.Info("runtime", "umem", ("frameSize", FrameSize), ("frames", frames), ("ringSize", ring), ("framesPerPort", xskOptions.FramesPerPort));
 
         var boardMacs = portLinks.Where(l => l.Mac is not null).Select(l => MacAddress.Read(l.Mac!.GetAddressBytes())).ToList();
         try
@@ -177,10 +188,15 @@ public sealed partial class ApplianceRuntime : IDisposable
 
     /// <summary>The UMEMs' headroom: the pairs' largest (rounded up to 64), and room for later pairs — up to
     /// <see cref="MaxReservedHeadroom"/> bytes when the config's largest frame leaves that much.</summary>
+    private static int FrameSizeFor(ApplianceConfig config) =>
+        config.Memory.FrameSize ?? (XdpPacketHeadroom + ((config.Pairs.Count == 0 ? 0 : config.Pairs.Max(p => p.Headroom) + 63) & ~63)
+            + LargestFrame(config) + LargestTailroom(config) <= 2048 ? 2048 : 4096);
+
     private static int ReservedHeadroom(ApplianceConfig config)
     {
+        int frameSize = FrameSizeFor(config);
         int configured = (config.Pairs.Count == 0 ? 0 : config.Pairs.Max(p => p.Headroom) + 63) & ~63;
-        int spare = (FrameSize - XdpPacketHeadroom - LargestFrame(config) - LargestTailroom(config)) & ~63;
+        int spare = (frameSize - XdpPacketHeadroom - LargestFrame(config) - LargestTailroom(config)) & ~63;
         return Math.Max(configured, Math.Min(MaxReservedHeadroom, spare));
     }
 
@@ -189,7 +205,7 @@ public sealed partial class ApplianceRuntime : IDisposable
 
     /// <summary>Every UMEM frame holds the kernel's XDP headroom (256), the reserved headroom, the largest frame a
     /// tenant can send (MTU + Ethernet header + one VLAN tag) and the pairs' tailroom; refuse a config that does not fit.</summary>
-    private static void CheckFrameRoom(ApplianceConfig config, int reserved)
+    private void CheckFrameRoom(ApplianceConfig config, int reserved)
     {
         foreach (var p in config.Pairs)
             if (p.Headroom > reserved)

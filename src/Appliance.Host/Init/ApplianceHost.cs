@@ -92,6 +92,9 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         reloads.Watcher = watcher;
         watcher?.Watch(reloads.WatchedFiles);
 
+        using var button = Button.FailsafeButtonSetup.Open(config.Button, run.Leds, state, options.ConfigPath,
+            () => reloads.Run("failsafe button"), log, Name);
+
         state.Stage = BootStage.Running;
         log.WriteLine($"{Name}: level=info rss_kb={ResidentKilobytes()} uptime_s={Uptime()} msg=\"appliance running: {ports.Count} ports, {runtime.Topology.Pairs.Length} pairs, config {health.ToString().ToLowerInvariant()}\"");
         Console.Out.WriteLine($"meta-appliance: forwarding ({runtime.Topology.Ports.Length} ports, {runtime.Topology.Pairs.Length} pairs)");

@@ -12,4 +12,8 @@ public interface IGpioBackend : IDisposable
     /// <paramref name="initialHigh"/> (glitch-free where the driver allows). Throws
     /// <see cref="LedHardwareException"/> naming the chip/line when it is missing or busy.</summary>
     IGpioOutput OpenOutput(GpioLineAddress address, bool initialHigh);
+
+    /// <summary>The System.Device.Gpio controller of the chip labelled <paramref name="chipLabel"/> (owned by the
+    /// backend), for input lines such as the failsafe button (Iot.Device.Bindings' GpioButton).</summary>
+    System.Device.Gpio.GpioController Controller(string chipLabel);
 }

@@ -24,6 +24,9 @@ public sealed class LedController : IDisposable
     private Thread? _thread;
     private CancellationTokenSource? _stop;
 
+    /// <summary>Where the LED lines come from (and the failsafe button's GPIO controller).</summary>
+    public LedLineFactory Lines => _lines;
+
     public LedController(LedLineFactory lines, ApplianceState state, ITimeSource time, TextWriter log)
     {
         _lines = lines;

@@ -13,6 +13,9 @@ public sealed class LedLineFactory(Func<IGpioBackend> gpioBackend, string sysCla
         _ => throw new ArgumentException($"unknown LED address kind {address.GetType().Name}", nameof(address)),
     };
 
+    /// <summary>The GPIO backend, created now if no LED needed it yet (the failsafe button).</summary>
+    public IGpioBackend GpioBackend() => _gpio ??= gpioBackend();
+
     /// <summary>The GPIO backend in use, or null when none was needed yet.</summary>
     public IGpioBackend? Gpio => _gpio;
 

@@ -22,7 +22,7 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
         string[] sequence =
         [
             "Loading Environment from Flash... OK", "Scanning virtio 0:1...", "Found /extlinux/extlinux.conf",
-            "Retrieving file: /initrd.gz", "Retrieving file: /Image", "Starting kernel",
+            "Retrieving file: /initrd.gz", "Retrieving file: /Image.gz", "Uncompressing", "Starting kernel",
             "MAPP: init: kernel ", "MAPP: boot partition /dev/vda1 mounted at /boot", "MAPP: READY",
         ];
         var at = 0;
@@ -70,8 +70,17 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
         Assert.Equal(0, rc);
         var m = Regex.Match(rss, @"MAPP: rss pid=\d+ VmRSS=(\d+) kB VmHWM=(\d+) kB");
         Assert.True(m.Success, rss);
-        Assert.True(int.Parse(m.Groups[1].Value) > 0, rss);
-        output.WriteLine($"appliance RSS in the guest: VmRSS {m.Groups[1].Value} kB, VmHWM {m.Groups[2].Value} kB");
+        int vmRss = int.Parse(m.Groups[1].Value), vmHwm = int.Parse(m.Groups[2].Value);
+        output.WriteLine($"appliance RSS in the guest while forwarding (2 ports, 2 pairs): VmRSS {vmRss} kB, VmHWM {vmHwm} kB");
+        Assert.True(vmRss > 0, rss);
+        Assert.True(vmHwm <= 32 * 1024, $"VmHWM {vmHwm} kB is over 32 MB\n{rss}");
+
+        // Idle power: no traffic, the appliance's own CPU share over 10 s of guest time.
+        var (cpuRc, cpu) = Console.Run("appliance-cpu 10", CommandTimeout);
+        Assert.Equal(0, cpuRc);
+        var c = Regex.Match(cpu, @"MAPP: cpu pid=\d+ cpu=([\d.]+)% over 10 s");
+        Assert.True(c.Success, cpu);
+        output.WriteLine($"appliance idle CPU in the guest: {c.Groups[1].Value} % of one CPU");
     }
 
     [Fact]

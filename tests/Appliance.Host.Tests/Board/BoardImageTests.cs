@@ -18,18 +18,28 @@ public sealed class BoardImageTests(ITestOutputHelper output)
                          string.Join(", ", image.Info.Select(kv => $"{kv.Key}={kv.Value}")));
 
         Assert.Equal(1 << 20, fat.Offset); // partition 1 aligned at 1 MiB, as SD cards want
+        long bytes = new FileInfo(image.SdCard).Length;
+        Assert.True(bytes <= 32L << 20, $"the image is {bytes} bytes, more than 32 MiB");
         var partition = Shell.Check("partx", "-g", "-o", "TYPE,FLAGS", "-n", "1", image.SdCard).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Equal(["0xc", "0x80"], partition); // FAT32 (LBA), bootable
+        Assert.Equal(["0xe", "0x80"], partition); // FAT16 (LBA), bootable: under 64 MiB
+        // The FAT is sized from its content plus the profile's documented free space.
+        Environment.SetEnvironmentVariable("MTOOLS_SKIP_CHECK", "1");
+        var listing = Shell.Check("mdir", "-i", $"{image.SdCard}@@{fat.Offset}", "::");
+        var free = System.Text.RegularExpressions.Regex.Match(listing, @"([\d ]+) bytes free");
+        Assert.True(free.Success, listing);
+        long freeBytes = long.Parse(free.Groups[1].Value.Replace(" ", ""));
+        Assert.True(freeBytes >= long.Parse(image.Info["BOOT_FREE_MIB"]) << 20, $"{freeBytes} bytes free, fewer than BOOT_FREE_MIB={image.Info["BOOT_FREE_MIB"]} MiB");
+        Assert.True(freeBytes < (long.Parse(image.Info["BOOT_FREE_MIB"]) + 3) << 20, $"{freeBytes} bytes free: the FAT is not sized from its content");
 
         var files = fat.ListFiles();
-        foreach (var expected in new[] { "/Image", "/initrd.gz", "/extlinux/extlinux.conf", "/config.json" })
+        foreach (var expected in new[] { "/Image.gz", "/initrd.gz", "/extlinux/extlinux.conf", "/config.json" })
             Assert.Contains(expected, files);
         var programs = Directory.Exists(Path.Combine(RepoPaths.Out, "programs"))
             ? Directory.GetFiles(Path.Combine(RepoPaths.Out, "programs"), "*.bpf.o") : [];
         foreach (var o in programs) Assert.Contains("/programs/" + Path.GetFileName(o), files);
 
         var extlinux = fat.ReadText("/extlinux/extlinux.conf");
-        Assert.Matches(@"(?m)^\s*kernel /Image\s*$", extlinux);
+        Assert.Matches(@"(?m)^\s*kernel /Image\.gz\s*$", extlinux);
         Assert.Matches(@"(?m)^\s*initrd /initrd\.gz\s*$", extlinux);
         Assert.Matches(@"(?m)^\s*append console=ttyAMA0\b.*\bpanic=-1\b", extlinux);
 
@@ -37,14 +47,15 @@ public sealed class BoardImageTests(ITestOutputHelper output)
         var example = File.ReadAllText(Path.Combine(RepoPaths.Root, "examples/qemu-virt.json"));
         Assert.Equal(example.Replace("\"../programs/", "\"programs/"), fat.ReadText("/config.json"));
 
-        // The kernel is an arm64 Image (booti): magic "ARM\x64" = "ARMd" at offset 56.
-        var kernel = Path.Combine(Path.GetTempPath(), $"mapp-image-{Environment.ProcessId}-Image");
+        // The kernel is a gzip-compressed arm64 Image (booti decompresses it): magic "ARM\x64" = "ARMd" at offset 56.
+        var kernel = Path.Combine(Path.GetTempPath(), $"mapp-image-{Environment.ProcessId}-Image.gz");
         try
         {
-            Environment.SetEnvironmentVariable("MTOOLS_SKIP_CHECK", "1");
-            Shell.Check("mcopy", "-n", "-i", $"{image.SdCard}@@{fat.Offset}", "::/Image", kernel);
-            var header = File.ReadAllBytes(kernel).AsSpan(56, 4).ToArray();
-            Assert.Equal("ARMd"u8.ToArray(), header);
+            Shell.Check("mcopy", "-n", "-i", $"{image.SdCard}@@{fat.Offset}", "::/Image.gz", kernel);
+            using var gz = new System.IO.Compression.GZipStream(File.OpenRead(kernel), System.IO.Compression.CompressionMode.Decompress);
+            var header = new byte[64];
+            gz.ReadExactly(header);
+            Assert.Equal("ARMd"u8.ToArray(), header.AsSpan(56, 4).ToArray());
         }
         finally
         {

@@ -65,6 +65,26 @@ public sealed class InMemoryGpioBackend(ITimeSource clock) : IGpioBackend
         }
     }
 
+    private readonly Dictionary<string, (System.Device.Gpio.GpioController Controller, InMemoryGpioDriver Driver)> _inputs = [];
+
+    public System.Device.Gpio.GpioController Controller(string chipLabel) => InputChip(chipLabel).Controller;
+
+    /// <summary>Sets an input line's level (a test pressing or releasing the failsafe button).</summary>
+    public void SetInput(string chipLabel, int offset, bool high) => InputChip(chipLabel).Driver.SetInput(offset, high);
+
+    private (System.Device.Gpio.GpioController Controller, InMemoryGpioDriver Driver) InputChip(string chipLabel)
+    {
+        lock (_gate)
+        {
+            if (_inputs.TryGetValue(chipLabel, out var chip)) return chip;
+            if (_anyChipLines is int any && !_chips.ContainsKey(chipLabel)) _chips[chipLabel] = any;
+            if (!_chips.TryGetValue(chipLabel, out var lines))
+                throw new LedHardwareException($"GPIO chip not found: no chip is labelled '{chipLabel}'; chips: {string.Join(", ", _chips.Keys)}.");
+            var driver = new InMemoryGpioDriver(lines);
+            return _inputs[chipLabel] = (new System.Device.Gpio.GpioController(driver), driver);
+        }
+    }
+
     private void Record((string Chip, int Offset) key, bool high, bool force = false)
     {
         if (!force && _levels.TryGetValue(key, out var old) && old == high) return;

@@ -43,6 +43,11 @@ public sealed class LibGpiodBackend : IGpioBackend
         }
     }
 
+    public GpioController Controller(string chipLabel)
+    {
+        lock (_gate) return ControllerFor(GpioChipFinder.Find(AvailableChips(), chipLabel));
+    }
+
     private IReadOnlyList<GpioChipInfo> AvailableChips()
     {
         try
