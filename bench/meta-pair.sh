@@ -7,6 +7,9 @@
 # anchors (Linux bridge, kernel XDP redirect, afxdp-c) with the shared harness ../shared/bench/run.sh, unchanged.
 # While a run lasts, `meta-appliance stats` and `maps dump tenant_stats` are written every 2 s to
 # RESULTS/pair-stats-*.txt: proof that the pair program ran on the measured frames.
+# Then the same run again with `meta-appliance capture bench-pair --side primary --out /dev/null` beside it (every
+# frame copied into the capture ring and written out): the capture's cost, in the same bench run (META_PAIR_CAPTURE=0
+# skips it); RESULTS/with-capture/capture-*.txt has what the capture wrote and lost.
 #
 # usage: bench/meta-pair.sh [extra run.sh options, e.g. --runs 1 --duration 5 --sizes 64]
 # env:   META_APPLIANCE_OUT (default ./out): where linux-x64/meta-appliance was published and programs/ were built
@@ -52,6 +55,24 @@ CMD="$BIN run --config $CFG --objects $OBJECTS --leds none & A=\$!;
 	--cmd "$CMD" --cmd-ready 'runtime: forwarding ports=' \
 	--label "meta-appliance run @ $COMMIT (port -> adopted l2 pair, counter program on the primary side, AF_XDP copy mode, 1 core)" \
 	--out "$RESULTS" "$@"
+
+if [ "${META_PAIR_CAPTURE:-1}" = 1 ]; then
+	mkdir -p "$RESULTS/with-capture"
+	# Ready only once the capture runs: the appliance answers, the capture says "capturing on", then the marker line.
+	CMD_CAPTURE="$BIN run --config $CFG --objects $OBJECTS --leds none & A=\$!;
+ until $BIN status --socket $SOCK >/dev/null 2>&1; do kill -0 \$A 2>/dev/null || exit 1; sleep 0.2; done;
+ $BIN capture bench-pair --side primary --out /dev/null --socket $SOCK 2>$RESULTS/with-capture/capture-\$A.txt & C=\$!;
+ until grep -q 'capturing on' $RESULTS/with-capture/capture-\$A.txt 2>/dev/null; do kill -0 \$C 2>/dev/null || exit 1; sleep 0.1; done;
+ echo 'bench: capture running beside the datapath';
+ wait \$A; kill -INT \$C 2>/dev/null; wait \$C"
+	"$HARNESS" --sizes 64,1500 --fwd-cpus 1 \
+		--cmd "$CMD_CAPTURE" --cmd-ready 'bench: capture running beside the datapath' \
+		--label "meta-appliance run @ $COMMIT (as above, with a capture of the pair's primary side running beside it)" \
+		--out "$RESULTS/with-capture" "$@"
+	echo
+	echo "meta-pair.sh: the second table is the same run with a capture beside it (capture bench-pair --side primary --out /dev/null)"
+	cat "$RESULTS"/with-capture/capture-*.txt 2>/dev/null || true
+fi
 
 echo
 echo "meta-pair.sh: table above ('custom' = meta-appliance run, port -> pair -> tenant); full results in $RESULTS"

@@ -19,7 +19,7 @@ public static class CommandLine
         (RunCommand.Definition, RunCommand.Run),
         (InitCommand.Definition, InitCommand.Run),
         (ControlVerbs.Status, a => ControlVerb.Run(ControlVerbs.Status, a)),
-        (ControlVerbs.Stats, a => ControlVerb.Run(ControlVerbs.Stats, a)),
+        (ControlVerbs.Stats, StatsWatch.Run),
         (ControlVerbs.Pairs, a => ControlVerb.Run(ControlVerbs.Pairs, a)),
         (ControlVerbs.Programs, a => ControlVerb.Run(ControlVerbs.Programs, a)),
         (ControlVerbs.Maps, a => ControlVerb.Run(ControlVerbs.Maps, a)),

@@ -13,7 +13,7 @@ namespace Appliance.Datapath.Runtime;
 /// name, tenant MAC or primaryInterface changes. Everything else about a pair changes in place: addresses (added and
 /// removed on the live interface), MTU (both veth ends), uplink, policy, scrub, chains; headroom/tailroom are checked
 /// against the frames' room (the headroom reserved at start is the most a pair can have without a restart).</item>
-/// <item>A program whose object file's bytes changed (SHA-256) is loaded and verified anew and swapped into every
+/// <item>A program whose object file's bytes changed is loaded and verified anew and swapped into every
 /// chain that names it between two batches; its maps are the running ones when name, type, key size, value size
 /// and max entries match (contents kept), otherwise fresh with the config's initial contents. A change of a map's
 /// contents in the config writes the new entries and deletes the keys the config no longer lists.</item>

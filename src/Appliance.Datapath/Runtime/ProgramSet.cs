@@ -13,7 +13,7 @@ namespace Appliance.Datapath.Runtime;
 /// (<see cref="BpfObjectLoader"/>), its maps are created and filled with the config's initial contents, and every
 /// configured section is verified and decoded. All of an object's programs become tail-call targets of each other,
 /// in object order. Errors name the program, the file and what to do.
-/// <para>For a reload (<c>running</c> given), an object whose bytes hash the same as the running one's is kept as it
+/// <para>For a reload (<c>running</c> given), an object whose bytes are the same as the running one's is kept as it
 /// is (its maps live on, a program of the same name and section is the same program); a changed object is loaded
 /// and verified anew, and each of its maps is the running map of the same name when type, key size, value size and
 /// max entries match (contents kept; global data is always fresh), otherwise a fresh map with the config's initial
@@ -110,7 +110,7 @@ public sealed class ProgramSet
         }
         string hash = Convert.ToHexStringLower(XxHash128.Hash(bytes)); // no OpenSSL: the board image has no libssl
         var before = running?._objects.FirstOrDefault(o => o.Path == path);
-        if (before is not null && before.Hash == hash) return before;
+        if (before is not null && before.Hash == hash && before.Bytes.AsSpan().SequenceEqual(bytes)) return before;
         before ??= running is not null && running._byName.TryGetValue(pc.Name, out var named) ? named.Object : null;
         BpfObject elf;
         try
@@ -138,7 +138,7 @@ public sealed class ProgramSet
                 throw new RuntimeSetupException($"program '{pc.Name}': map '{def.Name}' of {path}: {e.Message}", e);
             }
         }
-        return new RuntimeObject(path, hash, elf, maps);
+        return new RuntimeObject(path, hash, bytes, elf, maps);
     }
 
     private static LoadedProgram Verify(ProgramConfig pc, string path, BpfProgramImage image, RuntimeObject obj, BpfHelperTable helpers)

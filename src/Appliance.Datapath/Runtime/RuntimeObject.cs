@@ -4,13 +4,14 @@ using Appliance.Bpf.Vm;
 
 namespace Appliance.Datapath.Runtime;
 
-/// <summary>One eBPF object file, loaded once however many programs of the config use it: its ELF contents, the
-/// SHA-256 of its bytes (a reload re-loads the object only when that changed), its live maps (declaration order, as
+/// <summary>One eBPF object file, loaded once however many programs of the config use it: its bytes and their hash
+/// (XxHash128; a reload re-loads the object only when the bytes changed), its ELF contents, its live maps (declaration order, as
 /// the instructions index them) and its verified programs by ELF program index.</summary>
-public sealed class RuntimeObject(string path, string hash, BpfObject elf, IReadOnlyList<BpfMap> maps)
+public sealed class RuntimeObject(string path, string hash, byte[] bytes, BpfObject elf, IReadOnlyList<BpfMap> maps)
 {
     public string Path { get; } = path;
     public string Hash { get; } = hash;
+    internal byte[] Bytes { get; } = bytes;
     public BpfObject Elf { get; } = elf;
     public IReadOnlyList<BpfMap> Maps { get; } = maps;
     internal LoadedProgram?[] Loaded { get; } = new LoadedProgram?[elf.Programs.Count];

@@ -19,8 +19,13 @@ public static class ControlVerbs
 
     public static readonly CliVerb Stats = Verb("stats", "counters per port, pair side (drops by reason) and program", json: true,
         "The counters as tables, as JSON (--json), or in the Prometheus text format (--prometheus, the same text as " +
-        "the config's metrics endpoint serves on /metrics).",
-        options: [new("--prometheus", "answer in the Prometheus text exposition format") { Forwarded = true, Excludes = "--json" }]);
+        "the config's metrics endpoint serves on /metrics), or as a live table of rates (--watch [SECONDS]).",
+        [new("SECONDS", "with --watch: the interval (1 when left off)") { Optional = true }],
+        [
+            new("--prometheus", "answer in the Prometheus text exposition format") { Forwarded = true, Excludes = "--json" },
+            new("--watch", "a live table of per-second rates (pps, bit/s, drops/s) per port and pair side, every SECONDS; " +
+                "redrawn in place on a terminal, one block per interval when piped; Ctrl-C ends it") { Excludes = "--prometheus" },
+        ]);
 
     public static readonly CliVerb Programs = Verb("programs", "loaded programs and how their runs ended", json: false);
 

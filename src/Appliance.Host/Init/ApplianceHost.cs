@@ -55,23 +55,14 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             XdpMode = options.XdpMode,
             NoJit = options.NoJit,
         });
-        foreach (var port in runtime.Topology.Ports)
-        {
-            var counters = runtime.Engine.PortAt(port.Index).Counters;
-            state.Interface(port.Name).PacketCounter = () => (ulong)(counters.RxPackets + counters.TxPackets);
-        }
-        foreach (var pair in runtime.Topology.Pairs)
-        {
-            var p = pair;
-            state.Interface(p.Name).PacketCounter = () => (ulong)(p.Primary.Counters.RxPackets + p.Peer.Counters.RxPackets);
-        }
+        CountPackets(runtime, state);
 
         var exposition = new PrometheusExposition(runtime, ReloadHistory, run.Leds);
         using var metrics = OpenMetrics(config.Metrics, exposition.Render);
         var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime,
             loadedText is null || health != ConfigHealth.Ok ? null : System.Text.Encoding.UTF8.GetBytes(loadedText), leds => ApplyLeds(run, leds));
         using var confirm = new CommitConfirm(reloader, state, m => log.WriteLine($"{Name}: level=warn msg=\"{m}\""));
-        var reloads = new Reloads(this, reloader, confirm, state, run.Notifier);
+        var reloads = new Reloads(this, reloader, confirm, state, run.Notifier, () => CountPackets(runtime, state));
         using var control = OpenControlSocket(options.SocketPath ?? config.ControlSocket);
         if (control is not null)
         {
@@ -165,7 +156,8 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
     /// a config the running appliance cannot take, a failed step) leaves the running config and raises the
     /// <see cref="ReloadFaultSource"/> fault (status LED 1 s on/off, `fault` LEDs on) until a reload succeeds. A reload
     /// with a confirm time that changed something waits for `meta-appliance confirm` (<see cref="CommitConfirm"/>).</summary>
-    private sealed class Reloads(ApplianceHost host, ConfigReload reloader, CommitConfirm confirm, ApplianceState state, ServiceNotifier? notifier)
+    private sealed class Reloads(ApplianceHost host, ConfigReload reloader, CommitConfirm confirm, ApplianceState state, ServiceNotifier? notifier,
+        Action applied)
     {
         public ConfigFileWatcher? Watcher { get; set; }
 
@@ -209,6 +201,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
                     r = ControlResponse.Success(r.Body.TrimEnd() + $"\nconfirm within {t.TotalSeconds:0.#} s (meta-appliance confirm), or it is rolled back");
                 }
                 Watcher?.Watch(WatchedFiles);
+                applied();
             }
             else
             {
@@ -216,6 +209,21 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
                 host.Log.WriteLine($"{host.Name}: level=error trigger={trigger} msg=\"reload refused, the running config stays: {r.Error}\"");
             }
             return r;
+        }
+    }
+
+    /// <summary>The activity LEDs' packet counters: the datapath's, per port and pair running now (again after a reload).</summary>
+    private static void CountPackets(ApplianceRuntime runtime, ApplianceState state)
+    {
+        foreach (var port in runtime.Topology.Ports)
+        {
+            var counters = runtime.Engine.PortAt(port.Index).Counters;
+            state.Interface(port.Name).PacketCounter = () => (ulong)(counters.RxPackets + counters.TxPackets);
+        }
+        foreach (var pair in runtime.Topology.Pairs)
+        {
+            var p = pair;
+            state.Interface(p.Name).PacketCounter = () => (ulong)(p.Primary.Counters.RxPackets + p.Peer.Counters.RxPackets);
         }
     }
 

@@ -141,7 +141,7 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         File.Copy(Path.Combine(rig.Objects, "verdict-drop.bpf.o"), Path.Combine(rig.Objects, "verdict.bpf.o"), overwrite: true);
         plan = rig.Apply(changed);
         output.WriteLine(plan);
-        Assert.Contains("replace program verdict: object changed", plan);
+        Assert.Contains("replace program verdict: object changed (xxh128 ", plan);
         Assert.Contains("maps kept: hits", plan);
         Assert.Equal(0, rig.ReachB(5, FrameProbe.Absence));
         Assert.Equal(hits + 5 + 5, Hits(rig)); // the map carried over and the new program counted on
