@@ -147,13 +147,14 @@ public sealed unsafe class ForwardingEngine : IDisposable
                 }
                 catch (Exception e)
                 {
-                    long n = Interlocked.Increment(ref _restarts);
+                    long n = Volatile.Read(ref _restarts) + 1;
                     Volatile.Write(ref _lastFault, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} worker restarted ({e.GetType().Name}: {e.Message})");
                     int dropped = Recover();
                     if (_restartLog.TryEnter(out long suppressed))
                         _options.Log?.Invoke($"forwarding worker fault #{n}, restarting in place: {e.GetType().Name}: {e.Message}; " +
                                              $"{dropped} frames of the interrupted batch dropped as InternalError" +
                                              (suppressed > 0 ? $" ({suppressed} fault reports suppressed)" : ""));
+                    Interlocked.Increment(ref _restarts); // last: a reader that sees the count sees the fault, the log and the recovery
                     // A fault on every batch must not turn into a hot spin; one on a rare frame costs nothing.
                     Thread.Sleep((int)Math.Min(n, 100));
                 }
