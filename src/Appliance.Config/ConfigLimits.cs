@@ -15,6 +15,14 @@ public static class ConfigLimits
     /// <summary>Head/tail room per frame: an AF_XDP frame is at most one 4 KiB page.</summary>
     public const int MaxRoom = 4096;
 
+    /// <summary>Source MACs a pair learns by default besides its interface's own: a tenant is a host or a few
+    /// containers/VMs behind one interface, 16 covers that, and at 16 per pair 240 pairs fit one port's 4096-entry
+    /// claimed-MAC table with their own MACs.</summary>
+    public const int DefaultLearnLimit = 16;
+
+    /// <summary>Most MACs one pair may learn (a tenant bridging a whole LAN); the port's claimed-MAC table holds 4096.</summary>
+    public const int MaxLearnLimit = 1024;
+
     /// <summary>IFNAMSIZ - 1.</summary>
     public const int MaxInterfaceName = 15;
 

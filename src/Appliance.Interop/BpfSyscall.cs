@@ -44,6 +44,14 @@ public static unsafe class BpfSyscall
 
     public static void UpdateElem(int mapFd, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags = 0)
     {
+        int errno = TryUpdateElem(mapFd, key, value, flags);
+        if (errno != 0) throw new PlatformException("bpf(BPF_MAP_UPDATE_ELEM)", null, errno);
+    }
+
+    /// <summary>BPF_MAP_UPDATE_ELEM without an exception: 0, or the errno (E2BIG when a hash map is full). For paths
+    /// that count kernel errors instead of failing (the forwarding worker's learning).</summary>
+    public static int TryUpdateElem(int mapFd, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags = 0)
+    {
         fixed (byte* k = key) fixed (byte* v = value)
         {
             Span<byte> attr = stackalloc byte[32];
@@ -52,7 +60,8 @@ public static unsafe class BpfSyscall
             Write64(attr, 8, (ulong)k);
             Write64(attr, 16, (ulong)v);
             Write64(attr, 24, flags);
-            Invoke(MapUpdateElem, attr, "bpf(BPF_MAP_UPDATE_ELEM)");
+            fixed (byte* p = attr)
+                return LibC.Syscall(Nr, MapUpdateElem, (long)p, attr.Length) < 0 ? Marshal.GetLastPInvokeError() : 0;
         }
     }
 

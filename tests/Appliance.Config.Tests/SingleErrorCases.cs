@@ -59,6 +59,7 @@ public static class SingleErrorCases
         { "tenant mtu out of range", "\"netns\": \"ns-b\",", "\"netns\": \"ns-b\", \"mtu\": 0,", "\"mtu\": 0", "0", "$.pairs[1].tenant.mtu", "mtu 0 is out of range; expected 68..65535", 1 },
         { "headroom too large", "\"headroom\": 64", "\"headroom\": 5000", "5000", "5", "$.pairs[0].headroom", "headroom 5000 is out of range; expected 0..4096", 1 },
         { "negative tailroom", "\"headroom\": 64,", "\"headroom\": 64, \"tailroom\": -1,", "-1", "-", "$.pairs[0].tailroom", "tailroom -1 is out of range; expected 0..4096", 1 },
+        { "learn limit too large", "\"headroom\": 64,", "\"headroom\": 64, \"learnLimit\": 5000,", "5000", "5", "$.pairs[0].learnLimit", "learnLimit 5000 is out of range; expected 0..1024", 1 },
         { "negative GPIO line", "\"line\": 0", "\"line\": -1", "-1", "-", "$.leds.lines[0].line", "line -1 is negative; expected the line offset on the chip (0 or more)", 1 },
         { "GPIO line used twice", "\"line\": 1", "\"line\": 0", "\"line\": 0, \"activeLow\"", "0", "$.leds.lines[1].line", "line 0 of chip \"9030000.pl061\" is already driven by $.leds.lines[0]", 1 },
         { "duplicate pair name", "\"name\": \"tenant-b\"", "\"name\": \"tenant-a\"", "\"name\": \"tenant-a\",\n      \"mode\": \"l3\"", "\"tenant-a\"", "$.pairs[1].name", "duplicate pair name \"tenant-a\" (already used by $.pairs[0])", 1 },

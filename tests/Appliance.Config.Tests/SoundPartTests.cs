@@ -35,7 +35,7 @@ public class SoundPartTests
         [
             Expect(text, "\"mtu\": \"big\"", "\"big\"", "$.ports[0].mtu", "expected an integer, got a string (\"big\")"),
             Expect(text, "\"colour\"", "\"colour\"", "$.pairs[0].colour",
-                "unknown member \"colour\" (expected one of: name, mode, uplink, tenant, primaryInterface, headroom, tailroom, primary, peer)"),
+                "unknown member \"colour\" (expected one of: name, mode, uplink, tenant, primaryInterface, learnLimit, headroom, tailroom, primary, peer)"),
             Expect(text, "{ \"name\": \"a\", \"mode\": \"l2\", \"uplink\": \"eth1\"", "\"a\"", "$.pairs[1].name",
                 "duplicate pair name \"a\" (already used by $.pairs[0])"),
             Expect(text, "\"01:00:5e:00:00:01\"", "\"01", "$.ports[1].mac",

@@ -26,6 +26,9 @@ public enum PairChangeParts
     Mtu = 1 << 8,
     /// <summary>headroom or tailroom: checked against the frames' room, nothing to rebuild.</summary>
     Room = 1 << 9,
+    /// <summary>learnLimit: the uplink's classifier takes the new limit when the change is committed (MACs learned
+    /// beyond a lower limit are forgotten and released).</summary>
+    Learning = 1 << 10,
 
     /// <summary>Parts that swap atomically between two batches without touching interfaces.</summary>
     ChainParts = PrimaryChain | PeerChain | Programs,

@@ -16,6 +16,9 @@ public readonly record struct MacAddress
     /// <summary>The address in the low 48 bits, first octet most significant: a cheap dictionary or map key.</summary>
     public ulong Value => _value;
 
+    /// <summary>The address whose <see cref="Value"/> is <paramref name="value"/> (the low 48 bits are used).</summary>
+    public static MacAddress FromValue(ulong value) => new(value & 0xFFFF_FFFF_FFFFUL);
+
     /// <summary>The address in the first six bytes of <paramref name="six"/> (e.g. an Ethernet header), no allocation.</summary>
     public static MacAddress Read(ReadOnlySpan<byte> six) =>
         new(((ulong)System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(six) << 32)

@@ -19,6 +19,10 @@ public sealed record PairConfig
     /// Null (default): the appliance creates the veth and names the primary end after the pair.</summary>
     public string? PrimaryInterface { get; set; }
 
+    /// <summary>Source MACs the tenant may use besides its own interface's MAC (learned from what it sends, claimed on
+    /// the uplink, forgotten after the ageing time). Bounds what one tenant can take of the port's claimed-MAC table.</summary>
+    public int LearnLimit { get; set; } = ConfigLimits.DefaultLearnLimit;
+
     /// <summary>Bytes reserved in front of every frame so programs can push headers.</summary>
     public int Headroom { get; set; }
 

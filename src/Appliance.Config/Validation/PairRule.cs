@@ -1,6 +1,6 @@
 namespace Appliance.Config;
 
-/// <summary>A pair's uplink exists, its rooms and tenant MTU are in range, its tenant names are usable and its tenant interface is its own.</summary>
+/// <summary>A pair's uplink exists, its rooms, learn limit and tenant MTU are in range, its tenant names are usable and its tenant interface is its own.</summary>
 internal sealed class PairRule : IConfigRule
 {
     public void Check(ApplianceConfig config, ConfigIssues issues)
@@ -16,6 +16,7 @@ internal sealed class PairRule : IConfigRule
                 issues.AddUnknownReference($"{at}.uplink", $"unknown port \"{pair.Uplink}\" ({NameList.ExpectedOneOf(ports, "ports")})", pair.Uplink, "$.ports");
             RangeCheck.Check(pair.Headroom, 0, ConfigLimits.MaxRoom, $"{at}.headroom", "headroom", issues);
             RangeCheck.Check(pair.Tailroom, 0, ConfigLimits.MaxRoom, $"{at}.tailroom", "tailroom", issues);
+            RangeCheck.Check(pair.LearnLimit, 0, ConfigLimits.MaxLearnLimit, $"{at}.learnLimit", "learnLimit", issues);
 
             var tenant = pair.Tenant;
             if (NameSyntax.NameProblem(tenant.Netns, 255) is { } netnsProblem) issues.Add($"{at}.tenant.netns", netnsProblem);

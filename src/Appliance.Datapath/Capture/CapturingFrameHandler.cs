@@ -25,6 +25,9 @@ public sealed class CapturingFrameHandler(PairFrameHandler inner, CaptureRing ri
 
     public void BeginBatch() => inner.BeginBatch();
 
+    /// <summary>Housekeeping (learning's clock and ageing) goes on while a capture runs.</summary>
+    public void Tick(long nowTicks) => inner.Tick(nowTicks);
+
     public FrameVerdict Decide(ref FrameView frame)
     {
         long at = ring.Head;

@@ -18,4 +18,10 @@ public enum DropReason
     /// <summary>The decision asked for the kernel stack; user-space re-injection does not exist yet, so traffic
     /// meant for the kernel must be passed by the XDP program instead.</summary>
     NoKernelPath,
+    /// <summary>The decision threw (a bug, never a tenant's fault): that one frame is dropped and counted, the
+    /// worker goes on; frames of a batch interrupted by a worker fault are counted here too.</summary>
+    InternalError,
+    /// <summary>A tenant sent a frame whose source MAC is a group address or all zeros (invalid on Ethernet;
+    /// a bridge drops these too).</summary>
+    InvalidSource,
 }

@@ -13,6 +13,11 @@ namespace Appliance.Datapath.Engine;
 /// per port per loop at most). Nothing is allocated and no syscall is made per packet. Ports can be added and
 /// removed while it runs (<see cref="RunBetweenBatches"/> with <see cref="InstallPort"/>/<see cref="UninstallPort"/>):
 /// the worker changes its port table between two loops, so the other ports' traffic never waits for it.
+/// Every ring is served each loop with at most <see cref="Batch"/> frames, so one flooding port cannot starve the
+/// others. Faults: a decision that throws drops that one frame (<see cref="DropReason.InternalError"/>); anything
+/// else that escapes the loop is caught, the interrupted batch is accounted (its frames dropped as InternalError,
+/// the frames the worker held returned to the free stacks) and the loop restarts on the same thread with the same
+/// rings (<see cref="WorkerRestarts"/>, <see cref="LastFault"/>).
 /// Dispose stops the worker, detaches XDP, closes the sockets and frees the UMEMs.</summary>
 public sealed unsafe class ForwardingEngine : IDisposable
 {
@@ -52,9 +57,24 @@ public sealed unsafe class ForwardingEngine : IDisposable
     /// <summary>The port with engine index <paramref name="index"/>.</summary>
     public XskPort PortAt(int index) => (uint)index < (uint)_ports.Length && _ports[index] is { } p ? p
         : throw new KeyNotFoundException($"no engine port {index}");
-    /// <summary>The exception that ended the worker, if one did.</summary>
+    /// <summary>The exception that ended the worker, if one did (only a setup failure such as an impossible CPU pin:
+    /// faults in the loop restart it, see <see cref="WorkerRestarts"/>).</summary>
     public Exception? WorkerFailure { get; private set; }
     public bool IsRunning => _worker is { IsAlive: true };
+
+    /// <summary>Times the forwarding loop failed and was restarted in place (same thread, rings, pairs).</summary>
+    public long WorkerRestarts => Volatile.Read(ref _restarts);
+    /// <summary>Decisions that threw (each dropped its frame as <see cref="DropReason.InternalError"/>).</summary>
+    public long HandlerFaults => Volatile.Read(ref _handlerFaults);
+    /// <summary>The last fault (loop restart or a decision that threw): what and when; null when there was none.</summary>
+    public string? LastFault => Volatile.Read(ref _lastFault);
+    private long _restarts, _handlerFaults;
+    private string? _lastFault;
+    private readonly Diagnostics.RateLimited _faultLog = new(5, TimeSpan.FromSeconds(10)), _restartLog = new(5, TimeSpan.FromSeconds(10));
+
+    // The batch being received (for recovery after a fault): port, first RX index, size, frames taken so far.
+    private XskPort? _batchPort, _batchIngress;
+    private uint _batchIdx, _batchCount, _batchDone;
 
     /// <summary>The decision the worker asks, read once per batch: swapping it (e.g. to a capturing wrapper and back)
     /// takes effect at the next batch and costs the worker nothing. True when <paramref name="expected"/> was the
@@ -109,19 +129,91 @@ public sealed unsafe class ForwardingEngine : IDisposable
     {
         try
         {
-            if (_options.Cpu is int cpu) XskThreadAffinity.PinCurrentThread(cpu);
-            Loop();
-        }
-        catch (Exception e)
-        {
-            WorkerFailure = e;
-            _options.Log?.Invoke($"forwarding worker failed: {e.Message}");
+            try
+            {
+                if (_options.Cpu is int cpu) XskThreadAffinity.PinCurrentThread(cpu);
+            }
+            catch (Exception e)
+            {
+                WorkerFailure = e;
+                _options.Log?.Invoke($"forwarding worker failed: {e.Message}");
+                return;
+            }
+            while (!_stop)
+            {
+                try
+                {
+                    Loop();
+                }
+                catch (Exception e)
+                {
+                    long n = Volatile.Read(ref _restarts) + 1;
+                    Volatile.Write(ref _lastFault, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} worker restarted ({e.GetType().Name}: {e.Message})");
+                    int dropped = Recover();
+                    if (_restartLog.TryEnter(out long suppressed))
+                        _options.Log?.Invoke($"forwarding worker fault #{n}, restarting in place: {e.GetType().Name}: {e.Message}; " +
+                                             $"{dropped} frames of the interrupted batch dropped as InternalError" +
+                                             (suppressed > 0 ? $" ({suppressed} fault reports suppressed)" : ""));
+                    Interlocked.Increment(ref _restarts); // last: a reader that sees the count sees the fault, the log and the recovery
+                    // A fault on every batch must not turn into a hot spin; one on a rare frame costs nothing.
+                    Thread.Sleep((int)Math.Min(n, 100));
+                }
+            }
         }
         finally
         {
             _auditDone.Set();
             _workDone.Set();
         }
+    }
+
+    /// <summary>Puts the rings and the frame ledger back in order after the loop threw: the interrupted batch's
+    /// frames not yet taken are released from the RX ring and freed, frames the worker held (staged or in hand) go
+    /// back to the free stacks. All of them count as <see cref="DropReason.InternalError"/> on the ingress port.</summary>
+    private int Recover()
+    {
+        int dropped = 0;
+        if (_batchPort is { } p)
+        {
+            for (uint k = _batchDone; k < _batchCount; k++)
+            {
+                ulong addr = p.Rx.Desc(_batchIdx + k).Addr;
+                p.Umem.Move(addr, FrameState.Fill, FrameState.App, p.Index);
+                p.Umem.Free(addr, FrameState.App);
+                dropped++;
+            }
+            p.Rx.Release(_batchCount);
+            p.RxTaken += _batchCount;
+            p.Counters.RxPacketsField += _batchCount;
+            _batchPort = null;
+        }
+        for (int t = 0; t < _stagedCount.Length; t++) _stagedCount[t] = 0;
+        foreach (var q in _live) dropped += q.Umem.Reclaim(q.Index, FrameState.App);
+        if (_batchIngress is { } ingress) ingress.Counters.DropsField[(int)DropReason.InternalError] += dropped;
+        return dropped;
+    }
+
+    /// <summary>The handler's decision; if it throws, that frame is dropped (InternalError) and the batch goes on.</summary>
+    private FrameVerdict DecideGuarded(IFrameHandler handler, ref FrameView view)
+    {
+        try
+        {
+            return handler.Decide(ref view);
+        }
+        catch (Exception e)
+        {
+            ReportHandlerFault("decision", e);
+            return FrameVerdict.Drop(DropReason.InternalError);
+        }
+    }
+
+    private void ReportHandlerFault(string where, Exception e)
+    {
+        long n = Interlocked.Increment(ref _handlerFaults);
+        Volatile.Write(ref _lastFault, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} {where} threw ({e.GetType().Name}: {e.Message})");
+        if (_faultLog.TryEnter(out long suppressed))
+            _options.Log?.Invoke($"frame handler {where} threw (fault #{n}, frame dropped as InternalError): {e.GetType().Name}: {e.Message}" +
+                                 (suppressed > 0 ? $" ({suppressed} fault reports suppressed)" : ""));
     }
 
     private void Loop()
@@ -184,6 +276,10 @@ public sealed unsafe class ForwardingEngine : IDisposable
     {
         uint n = p.Rx.Peek(Batch, out uint idx);
         if (n == 0) return false;
+        _batchPort = _batchIngress = p;
+        _batchIdx = idx;
+        _batchCount = n;
+        _batchDone = 0;
         var handler = Volatile.Read(ref _handler);
         handler.BeginBatch();
         var umem = p.Umem;
@@ -198,6 +294,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             uint len = d.Len;
             bytes += len;
             umem.Move(addr, FrameState.Fill, FrameState.App, p.Index);
+            _batchDone = k + 1;
             if (len < 14 || len > maxLen)
             {
                 Drop(umem, addr, c, DropReason.InvalidFrame);
@@ -205,7 +302,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             }
             ulong chunk = umem.ChunkStart(addr);
             var view = new FrameView(umem.Pointer(chunk), umem.FrameSize, (uint)(addr - chunk), len, p.Index);
-            var verdict = handler.Decide(ref view);
+            var verdict = DecideGuarded(handler, ref view);
             if (verdict.Kind != VerdictKind.Forward)
             {
                 Drop(umem, addr, c, verdict.Reason);
@@ -246,6 +343,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             _stagedCount[t] = s + 1;
         }
         p.Rx.Release(n);
+        _batchPort = null;
         p.RxTaken += n;
         c.RxPacketsField += n;
         c.RxBytesField += bytes;
@@ -282,6 +380,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             tp.TxPosted += got;
             tp.Counters.TxPacketsField += got;
             tp.Counters.TxBytesField += bytes;
+            ingress.ForwardedField += got;
         }
         for (uint j = got; j < (uint)s; j++) Drop(umem, staged[j].Addr, ingress, DropReason.RingFull);
     }
@@ -312,6 +411,14 @@ public sealed unsafe class ForwardingEngine : IDisposable
     {
         Volatile.Write(ref _workerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
         long now = Stopwatch.GetTimestamp();
+        try
+        {
+            Volatile.Read(ref _handler).Tick(now);
+        }
+        catch (Exception e)
+        {
+            ReportHandlerFault("tick", e);
+        }
         foreach (var p in _live)
         {
             if (!p.IsDownFlag)

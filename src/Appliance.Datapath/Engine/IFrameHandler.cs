@@ -10,4 +10,9 @@ public interface IFrameHandler
     void BeginBatch() { }
 
     FrameVerdict Decide(ref FrameView frame);
+
+    /// <summary>Called by the engine on its worker thread at every health check (<see cref="EngineOptions.HealthInterval"/>),
+    /// between batches: the place for housekeeping such as ageing learned addresses. <paramref name="nowTicks"/> is
+    /// <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>. Must not block.</summary>
+    void Tick(long nowTicks) { }
 }

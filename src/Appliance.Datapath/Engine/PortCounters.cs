@@ -6,13 +6,16 @@ public sealed class PortCounters
 {
     public static readonly int ReasonCount = Enum.GetValues<DropReason>().Length;
 
-    internal long RxPacketsField, RxBytesField, TxPacketsField, TxBytesField, KicksField, KickErrorsField;
+    internal long RxPacketsField, RxBytesField, TxPacketsField, TxBytesField, ForwardedField, KicksField, KickErrorsField;
     internal readonly long[] DropsField = new long[ReasonCount];
 
     public long RxPackets => Volatile.Read(ref RxPacketsField);
     public long RxBytes => Volatile.Read(ref RxBytesField);
     public long TxPackets => Volatile.Read(ref TxPacketsField);
     public long TxBytes => Volatile.Read(ref TxBytesField);
+    /// <summary>Frames received here that were put on a target's TX ring (the target counts them as its TX). Between
+    /// batches every received frame is forwarded or dropped for one reason: RX = Forwarded + TotalDrops.</summary>
+    public long Forwarded => Volatile.Read(ref ForwardedField);
     /// <summary>sendto() calls made to transmit (copy mode) or wake the driver.</summary>
     public long Kicks => Volatile.Read(ref KicksField);
     /// <summary>sendto() calls that failed with something other than EAGAIN/EBUSY/ENOBUFS.</summary>
@@ -33,6 +36,6 @@ public sealed class PortCounters
     public override string ToString()
     {
         var drops = string.Join(' ', Enum.GetValues<DropReason>().Where(r => Drops(r) != 0).Select(r => $"{r}={Drops(r)}"));
-        return $"rx={RxPackets} ({RxBytes} B) tx={TxPackets} ({TxBytes} B) drops={TotalDrops}{(drops.Length > 0 ? $" [{drops}]" : "")} kicks={Kicks}";
+        return $"rx={RxPackets} ({RxBytes} B) tx={TxPackets} ({TxBytes} B) fwd={Forwarded} drops={TotalDrops}{(drops.Length > 0 ? $" [{drops}]" : "")} kicks={Kicks}";
     }
 }

@@ -51,13 +51,12 @@ public sealed class OfflineTopology
             pairs[i] = pair;
         }
         var ports = new PortRuntime[config.Ports.Count];
+        var portMacs = config.Ports.Select((pc, i) => pc.Mac ?? Synthetic(0xfe, i)).ToArray();
         for (int i = 0; i < ports.Length; i++)
         {
-            var pc = config.Ports[i];
-            var l2 = pairs.Where(p => p.UplinkPort == i && p.Config.Mode == PairMode.L2).ToArray();
-            var configured = l2.Where(p => p.Config.Tenant.Mac is not null).ToDictionary(p => p.Index, p => p.TenantMac);
-            int[] indices = [.. l2.Select(p => p.Index)];
-            ports[i] = new PortRuntime(i, pc, FirstIfindex + i, pc.Mac ?? Synthetic(0xfe, i), indices, new L2Classifier(indices, configured));
+            var classifier = PortRuntime.BuildClassifier(i, pairs, portMacs);
+            int[] indices = [.. classifier.FloodTargets];
+            ports[i] = new PortRuntime(i, config.Ports[i], FirstIfindex + i, portMacs[i], indices, classifier);
         }
         return new OfflineTopology(config, programs, new RuntimeTopology(ports, pairs));
     }

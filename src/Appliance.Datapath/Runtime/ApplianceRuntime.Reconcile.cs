@@ -283,6 +283,8 @@ public sealed partial class ApplianceRuntime
                 steps.Add(new PlanStep(PlanAction.Change, target, $"{side} scrub {Lower(b.Scrub)} → {Lower(a.Scrub)}",
                     () => Between(() => PairNamed(name).Side(kind).Scrub = a.Scrub), () => Between(() => PairNamed(name).Side(kind).Scrub = b.Scrub)));
         }
+        if (parts.HasFlag(PairChangeParts.Learning))
+            steps.Add(Noop(PlanAction.Change, target, $"learnLimit {before.LearnLimit} → {after.LearnLimit} (the uplink's classifier takes it at commit)"));
         if (parts.HasFlag(PairChangeParts.Room))
             steps.Add(Noop(PlanAction.Change, target, $"headroom {before.Headroom} → {after.Headroom}, tailroom {before.Tailroom} → {after.Tailroom} (fits the frames)"));
     }
@@ -412,7 +414,7 @@ public sealed partial class ApplianceRuntime
         try
         {
             socket = _xsk!.OpenSeparate(index, new XskPortSpec(pc.Name, AttachSteering: false), _options.XdpMode);
-            port = ClaimPortSteering(index, pc, link, socket, []);
+            port = ClaimPortSteering(index, pc, link, socket, [], _ports.Select(p => p.Mac));
             _engine!.AddPort(socket);
             installed = true;
             _ports.Add(port);

@@ -164,10 +164,11 @@ public sealed partial class ApplianceRuntime : IDisposable
         _xsk = XskPortSet.Open(specs, xskOptions, _options.XdpMode, log: m => Log.Info("xsk", m));
         Log.Info("runtime", "umem", ("frameSize", FrameSize), ("frames", frames), ("ringSize", ring), ("framesPerPort", xskOptions.FramesPerPort));
 
+        var boardMacs = portLinks.Where(l => l.Mac is not null).Select(l => MacAddress.Read(l.Mac!.GetAddressBytes())).ToList();
         try
         {
             for (int i = 0; i < Config.Ports.Count; i++)
-                _ports.Add(ClaimPortSteering(i, Config.Ports[i], portLinks[i], _xsk.Ports[i], pairs));
+                _ports.Add(ClaimPortSteering(i, Config.Ports[i], portLinks[i], _xsk.Ports[i], pairs, boardMacs));
         }
         catch
         {
@@ -176,7 +177,7 @@ public sealed partial class ApplianceRuntime : IDisposable
             throw;
         }
         _source = new TopologySource(new RuntimeTopology([.. _ports], pairs));
-        _handler = new PairFrameHandler(_source, useJit: UseJit);
+        _handler = new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing);
         _engine = new ForwardingEngine(_xsk, _handler, _options.Engine ?? new EngineOptions { Log = m => Log.Warn("engine", m) });
         _flooder = new GroupFrameFlooder(_source, UseJit);
         WatchCarrier();
@@ -321,7 +322,8 @@ public sealed partial class ApplianceRuntime : IDisposable
 
     /// <summary>The port's only XDP program: claimed MACs and the socket registered before it attaches, so group and
     /// unclaimed frames never reach AF_XDP.</summary>
-    private PortRuntime ClaimPortSteering(int index, PortConfig pc, LinkInfo link, XskPort socket, IReadOnlyList<PairRuntime> pairs)
+    private PortRuntime ClaimPortSteering(int index, PortConfig pc, LinkInfo link, XskPort socket, IReadOnlyList<PairRuntime> pairs,
+        IEnumerable<MacAddress> boardMacs)
     {
         var steering = ClaimedMacSteering.Create(pc.Name, link.Index, pc.Unclaimed == UnclaimedPolicy.Drop);
         try
@@ -339,7 +341,8 @@ public sealed partial class ApplianceRuntime : IDisposable
                 ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));
             var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
             var indices = l2.Select(p => p.Index).ToArray();
-            return new PortRuntime(index, pc, link.Index, mac, indices, new L2Classifier(indices, configured)) { Steering = steering, Socket = socket };
+            var classifier = PortRuntime.BuildClassifier(index, pairs, boardMacs.Append(mac));
+            return new PortRuntime(index, pc, link.Index, mac, indices, classifier) { Steering = steering, Socket = socket };
         }
         catch
         {
@@ -379,17 +382,17 @@ public sealed partial class ApplianceRuntime : IDisposable
             mutate?.Invoke();
             var old = _source!.Current;
             var next = new RuntimeTopology([.. _ports], [.. _pairs]);
+            var boardMacs = next.Ports.Select(p => p.Mac).ToList();
             foreach (var port in next.Ports)
             {
-                var l2 = next.Pairs.Where(p => p.UplinkPort == port.Index && p.Config.Mode == PairMode.L2).ToArray();
-                var configured = l2.ToDictionary(p => p.Index, p => p.TenantMac);
                 var released = new List<MacAddress>();
-                port.Classifier = port.Classifier.CarryOver([.. l2.Select(p => p.Index)], configured,
+                port.Classifier = PortRuntime.BuildClassifier(port.Index, next.Pairs, boardMacs, port.Classifier,
                     i => i < old.EnginePortCount && old.PairByEnginePort[i] is { } o && i < next.EnginePortCount
                          && ReferenceEquals(next.PairByEnginePort[i], o) && o.UplinkPort == port.Index, released);
-                port.L2Pairs = [.. l2.Select(p => p.Index)];
+                port.L2Pairs = [.. port.Classifier.FloodTargets];
                 foreach (var mac in released) port.Steering?.Release(mac);
-                foreach (var mac in configured.Values) port.Steering?.Claim(mac);
+                foreach (var pair in next.Pairs)
+                    if (pair.UplinkPort == port.Index && pair.Config.Mode == PairMode.L2 && !pair.TenantMac.IsZero) port.Steering?.Claim(pair.TenantMac);
             }
             _source.Current = next;
         }

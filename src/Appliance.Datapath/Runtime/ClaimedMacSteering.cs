@@ -74,18 +74,35 @@ public sealed class ClaimedMacSteering : IDisposable
         BpfSyscall.UpdateElem(_xskFd, key, value);
     }
 
-    /// <summary>Claims a destination MAC: frames to it go to AF_XDP from now on. One bpf() call (configuration
-    /// time, or the first frame of a newly learned MAC).</summary>
+    /// <summary>Claims a destination MAC: frames to it go to AF_XDP from now on (configuration time: throws on error).</summary>
     public void Claim(MacAddress mac)
+    {
+        int errno = TryClaim(mac);
+        if (errno != 0) throw new PlatformException("bpf(BPF_MAP_UPDATE_ELEM)", $"claimed MACs of {InterfaceName}", errno);
+    }
+
+    /// <summary>Claims a MAC with one bpf() call (the first frame of a newly learned MAC: rare, bounded by the learn
+    /// limits); returns 0 or the errno (E2BIG: the map is full) instead of throwing.</summary>
+    public int TryClaim(MacAddress mac)
     {
         Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
         WriteKey(key, mac);
         Span<byte> value = stackalloc byte[4];
         value.Clear();
-        BpfSyscall.UpdateElem(_claimedFd, key, value);
+        return BpfSyscall.TryUpdateElem(_claimedFd, key, value);
     }
 
-    /// <summary>Releases a claimed MAC (its pair left the port): its frames go the unclaimed way again.</summary>
+    /// <summary>Whether frames to <paramref name="mac"/> are steered to AF_XDP (diagnostics and tests).</summary>
+    public bool IsClaimed(MacAddress mac)
+    {
+        Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];
+        WriteKey(key, mac);
+        Span<byte> value = stackalloc byte[4];
+        return BpfSyscall.LookupElem(_claimedFd, key, value);
+    }
+
+    /// <summary>Releases a claimed MAC (its pair left the port, or a learned MAC aged out): its frames go the
+    /// unclaimed way again.</summary>
     public void Release(MacAddress mac)
     {
         Span<byte> key = stackalloc byte[ClaimedMacProgram.KeySize];

@@ -27,6 +27,8 @@ public sealed class PairRuntime
     public int UplinkPort { get; internal set; }
     public PairSide Primary { get; }
     public PairSide Peer { get; }
+    /// <summary>Source-MAC learning on the uplink for this pair's tenant.</summary>
+    public LearnCounters Learning { get; } = new();
 
     /// <summary>The primary end (in the appliance's namespace): the pair's name, or the adopted veth end's name.</summary>
     public string PrimaryName => Config.PrimaryInterface ?? Config.Name;

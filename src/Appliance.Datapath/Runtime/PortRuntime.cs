@@ -17,6 +17,24 @@ public sealed class PortRuntime
         Classifier = classifier;
     }
 
+    /// <summary>The classifier of port <paramref name="port"/> for <paramref name="pairs"/> (all of them; those whose
+    /// uplink it is are its L2 pairs, with their tenant MACs and learn limits). Never learned (reserved):
+    /// <paramref name="boardMacs"/> (the board's ports), every pair's primary end and every tenant's own MAC. With
+    /// <paramref name="carryFrom"/>, what it learned for pairs <paramref name="keep"/> says stay is carried over and
+    /// the MACs it drops are added to <paramref name="released"/>.</summary>
+    internal static L2Classifier BuildClassifier(int port, IReadOnlyList<PairRuntime> pairs, IEnumerable<MacAddress> boardMacs,
+        L2Classifier? carryFrom = null, Func<int, bool>? keep = null, List<MacAddress>? released = null)
+    {
+        var l2 = pairs.Where(p => p.UplinkPort == port && p.Config.Mode == PairMode.L2).ToArray();
+        int[] indices = [.. l2.Select(p => p.Index)];
+        var configured = l2.Where(p => !p.TenantMac.IsZero).ToDictionary(p => p.Index, p => p.TenantMac);
+        var limits = l2.ToDictionary(p => p.Index, p => p.Config.LearnLimit);
+        var reserved = boardMacs.Concat(pairs.Select(p => p.PrimaryMac)).Concat(pairs.Select(p => p.TenantMac)).Where(m => !m.IsZero).ToList();
+        return carryFrom is null
+            ? new L2Classifier(indices, configured, limits, reserved)
+            : carryFrom.CarryOver(indices, configured, limits, reserved, keep ?? (_ => false), released ?? []);
+    }
+
     public int Index { get; }
     public string Name => Config.Name;
     /// <summary>Its part of the running config (replaced when a reload changes the port).</summary>
@@ -27,7 +45,8 @@ public sealed class PortRuntime
     public int[] L2Pairs { get; internal set; }
     /// <summary>Touched only by the forwarding worker (lookups and learning; replaced by it when pairs come and go).</summary>
     public L2Classifier Classifier { get; internal set; }
-    internal ClaimedMacSteering? Steering { get; set; }
+    /// <summary>The port's XDP program and its claimed-MAC map.</summary>
+    public ClaimedMacSteering? Steering { get; internal set; }
     /// <summary>How its steering program is attached (null while a reload swaps it).</summary>
     public Xdp.XdpAttachMode? SteeringMode => Steering?.Mode;
     /// <summary>Its AF_XDP socket (engine port <see cref="Index"/>).</summary>

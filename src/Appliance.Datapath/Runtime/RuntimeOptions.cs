@@ -14,6 +14,9 @@ public sealed record RuntimeOptions
     /// <summary>Remove what a killed earlier run left behind before building (tagged interfaces and namespaces).</summary>
     public bool SweepStale { get; init; } = true;
     public EngineOptions? Engine { get; init; }
+    /// <summary>How long a learned source MAC stays claimed without a frame from it (null: 300 s, see
+    /// <see cref="PairFrameHandler.DefaultLearnAgeing"/>).</summary>
+    public TimeSpan? LearnAgeing { get; init; }
     /// <summary>Run every program in the interpreter even when the config asks for the JIT (`--no-jit`).</summary>
     public bool NoJit { get; init; }
     /// <summary>Called before each reconcile step is applied (tests inject a failure by throwing here).</summary>

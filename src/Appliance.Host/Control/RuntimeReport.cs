@@ -17,6 +17,9 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var up = DateTime.UtcNow - runtime.StartedUtc;
         sb.Append($"meta-appliance: forwarding ({T.Ports.Length} ports, {T.Pairs.Length} pairs), up {(int)up.TotalSeconds} s, " +
                   $"worker {(runtime.Engine.IsRunning ? "running" : "STOPPED: " + runtime.Engine.WorkerFailure?.Message)}\n");
+        var e = runtime.Engine;
+        if (e.LastFault is { } fault)
+            sb.Append($"FAULT: worker restarts {e.WorkerRestarts}, frame handler faults {e.HandlerFaults}; last: {fault}\n");
         var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "STATE");
         foreach (var p in T.Ports)
             ports.Row(p.Name, p.Ifindex, p.SteeringMode?.ToString().ToLowerInvariant() ?? "-", p.Config.Unclaimed.ToString().ToLowerInvariant(),
@@ -58,16 +61,16 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
     public string Stats()
     {
         var sb = new StringBuilder();
-        var ports = new TextTable("PORT", "RX", "RX BYTES", "TX", "TX BYTES", "DROPS", "UNCLAIMED", "FLOODED");
+        var ports = new TextTable("PORT", "RX", "RX BYTES", "FWD", "TX", "TX BYTES", "DROPS", "UNCLAIMED", "FLOODED");
         foreach (var p in T.Ports)
         {
             var c = runtime.Engine.PortAt(p.Index).Counters;
-            ports.Row(p.Name, c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, EngineDrops(c), p.Unclaimed, p.Flooded);
+            ports.Row(p.Name, c.RxPackets, c.RxBytes, c.Forwarded, c.TxPackets, c.TxBytes, EngineDrops(c), p.Unclaimed, p.Flooded);
         }
         foreach (var p in T.Pairs)
         {
             var c = runtime.Engine.PortAt(p.PrimaryPort).Counters;
-            ports.Row(p.Name + " (primary end)", c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, EngineDrops(c), "-", "-");
+            ports.Row(p.Name + " (primary end)", c.RxPackets, c.RxBytes, c.Forwarded, c.TxPackets, c.TxBytes, EngineDrops(c), "-", "-");
         }
         sb.Append(ports);
         var sides = new TextTable("PAIR", "SIDE", "IN", "IN BYTES", "OUT", "OUT BYTES", "TX_DROPPED", "DROPS BY REASON");
@@ -77,9 +80,19 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 var c = s.Counters;
                 sides.Row(p.Name, s.Kind.ToString().ToLowerInvariant(), c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDropped, SideDrops(c));
             }
-        sb.Append('\n').Append(sides).Append('\n').Append(Programs());
+        var learning = new TextTable("PAIR", "LEARNED NOW", "LIMIT", "LEARNED", "AGED", "REFUSED LIMIT", "REFUSED RESERVED", "REFUSED OWNED", "CLAIM ERRORS");
+        foreach (var p in T.Pairs)
+        {
+            var l = p.Learning;
+            learning.Row(p.Name, LearnedNow(p), p.Config.LearnLimit, l.Learned, l.Aged, l.RefusedLimit, l.RefusedReserved, l.RefusedOwned, l.ClaimErrors);
+        }
+        sb.Append('\n').Append(sides).Append('\n').Append(learning).Append('\n').Append(Programs());
         return sb.ToString();
     }
+
+    /// <summary>MACs the pair has learned on its uplink now (read outside the worker: a snapshot).</summary>
+    private int LearnedNow(PairRuntime p) =>
+        (uint)p.UplinkPort < (uint)T.EnginePortCount && T.PortByEnginePort[p.UplinkPort] is { } port ? port.Classifier.LearnedCount(p.Index) : 0;
 
     private static string EngineDrops(PortCounters c)
     {
@@ -108,6 +121,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         {
             w.WriteStartObject();
             w.WriteNumber("uptimeSeconds", (long)(DateTime.UtcNow - runtime.StartedUtc).TotalSeconds);
+            w.WriteStartObject("worker");
+            w.WriteBoolean("running", runtime.Engine.IsRunning);
+            w.WriteNumber("restarts", runtime.Engine.WorkerRestarts);
+            w.WriteNumber("handlerFaults", runtime.Engine.HandlerFaults);
+            w.WriteString("lastFault", runtime.Engine.LastFault);
+            w.WriteEndObject();
             w.WriteStartArray("ports");
             foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.PortAt(p.Index).Counters, p);
             foreach (var p in T.Pairs) WritePort(w, p.Name, "primary-end", runtime.Engine.PortAt(p.PrimaryPort).Counters, null);
@@ -120,6 +139,18 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 w.WriteBoolean("carrier", p.CarrierUp);
                 WriteSide(w, "primary", p.Primary);
                 WriteSide(w, "peer", p.Peer);
+                var l = p.Learning;
+                w.WriteStartObject("learning");
+                w.WriteNumber("learnedNow", LearnedNow(p));
+                w.WriteNumber("limit", p.Config.LearnLimit);
+                w.WriteNumber("learned", l.Learned);
+                w.WriteNumber("aged", l.Aged);
+                w.WriteNumber("refused", l.Refused);
+                w.WriteNumber("refusedLimit", l.RefusedLimit);
+                w.WriteNumber("refusedReserved", l.RefusedReserved);
+                w.WriteNumber("refusedOwned", l.RefusedOwned);
+                w.WriteNumber("claimErrors", l.ClaimErrors);
+                w.WriteEndObject();
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -155,6 +186,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         w.WriteString("kind", kind);
         w.WriteNumber("rxPackets", c.RxPackets);
         w.WriteNumber("rxBytes", c.RxBytes);
+        w.WriteNumber("forwarded", c.Forwarded);
         w.WriteNumber("txPackets", c.TxPackets);
         w.WriteNumber("txBytes", c.TxBytes);
         w.WriteStartObject("drops");

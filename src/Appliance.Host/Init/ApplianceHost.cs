@@ -13,7 +13,8 @@ namespace Appliance.Host.Init;
 /// <see cref="Supervisor"/>): selects the config (the user's file, else config.last-good.json, status LED 50/50 ms),
 /// sets up the LEDs, follows port carriers, starts the <see cref="ApplianceRuntime"/>, opens the control socket,
 /// applies reloads (SIGHUP or `reload`), reports started and runs until <see cref="SupervisedRun.Stopping"/>.
-/// A datapath failure throws out of <see cref="Run"/>; disposing the runtime on the way out deletes what it created.</summary>
+/// A datapath fault raises the <see cref="DatapathFaultSource"/> fault and forwarding goes on (the worker restarts
+/// itself); disposing the runtime at shutdown deletes what it created.</summary>
 public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
 {
     private string Name => options.LogName;
@@ -95,13 +96,24 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         var lastGood = health == ConfigHealth.Ok && loadedText is not null
             ? new LastGoodKeeper(options.ConfigPath, loadedText, options.LastGoodAfter, MonotonicTimeSource.Instance, log, Name)
             : null;
+        long faultsSeen = 0;
         var tick = run.Notifier?.WatchdogInterval is { } w && w < options.HealthCheckInterval ? w : options.HealthCheckInterval;
         while (!run.Stopping.WaitHandle.WaitOne(tick))
         {
-            if (!runtime.Engine.IsRunning)
-                throw new InvalidOperationException($"the forwarding worker stopped: {runtime.Engine.WorkerFailure?.Message ?? "no reason given"}");
-            lastGood?.Observe(runtime.Engine.IsRunning);
-            run.Notifier?.Watchdog(); // only while the health check passes
+            // A datapath fault never ends the run (that would delete every tenant): it is shown on the status LED
+            // and in `status` while the worker restarts itself; only shutdown or the config removes tenants.
+            var engine = runtime.Engine;
+            long faults = engine.WorkerRestarts + engine.HandlerFaults;
+            if (!engine.IsRunning)
+                state.RaiseFault(DatapathFaultSource, $"the forwarding worker stopped: {engine.WorkerFailure?.Message ?? "no reason given"}");
+            else if (faults != faultsSeen)
+            {
+                faultsSeen = faults;
+                state.RaiseFault(DatapathFaultSource, engine.LastFault ?? "datapath fault");
+                log.WriteLine($"{Name}: level=error restarts={engine.WorkerRestarts} handler_faults={engine.HandlerFaults} msg=\"datapath fault, forwarding goes on: {engine.LastFault}\"");
+            }
+            lastGood?.Observe(engine.IsRunning);
+            if (engine.IsRunning) run.Notifier?.Watchdog(); // only while a worker forwards (a restarted one does)
         }
         state.Stage = BootStage.Stopping;
         run.Notifier?.Stopping("stopping");
@@ -227,6 +239,9 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
     }
 
     public const string ReloadFaultSource = "config-reload";
+
+    /// <summary>Fault source of a forwarding worker that restarted, a frame decision that threw, or a worker that stopped.</summary>
+    public const string DatapathFaultSource = "datapath";
 
     /// <summary>Config generation and the last reload's result (for `/metrics`).</summary>
     public ReloadHistory ReloadHistory { get; } = new();

@@ -63,6 +63,13 @@ public sealed unsafe partial class PacketSocket : IDisposable
         }
     }
 
+    /// <summary>Sends one frame once: 0, or the errno (EMSGSIZE for an oversize frame, ENOBUFS under load).</summary>
+    public int TrySend(ReadOnlySpan<byte> frame)
+    {
+        fixed (byte* p = frame)
+            return SendNative(_fd, p, (nuint)frame.Length, 0) == frame.Length ? 0 : Marshal.GetLastPInvokeError();
+    }
+
     /// <summary>Receives one frame into <paramref name="buffer"/>; returns its length, or -1 after <paramref name="timeoutMs"/>.</summary>
     public int Receive(Span<byte> buffer, int timeoutMs)
     {

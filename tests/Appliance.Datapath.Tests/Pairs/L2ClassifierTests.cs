@@ -17,7 +17,10 @@ public sealed class L2ClassifierTests
         return f;
     }
 
-    private static L2Classifier Make() => new([0, 1], new Dictionary<int, MacAddress> { [0] = MacAddress.Parse("02:00:00:00:00:0a") });
+    private static readonly MacAddress BoardMac = MacAddress.Parse("02:b0:00:00:00:01");
+
+    private static L2Classifier Make(int limit = 16) => new([0, 1], new Dictionary<int, MacAddress> { [0] = MacAddress.Parse("02:00:00:00:00:0a") },
+        new Dictionary<int, int> { [0] = limit, [1] = limit }, [BoardMac, MacAddress.Parse("02:00:00:00:00:0a")]);
 
     [Fact]
     public void ConfiguredMacSelectsItsPair()
@@ -60,7 +63,74 @@ public sealed class L2ClassifierTests
     public void RuntFramesAreUnclaimed() => Assert.Equal(ClassifyKind.Unclaimed, Make().Classify(new byte[13], out _));
 
     [Fact]
-    public void GroupSourcesAreNeverLearned() => Assert.Equal(LearnResult.Ignored, Make().Learn(1, Frame("02:00:00:00:00:0a", "01:00:5e:00:00:01")));
+    public void GroupAndZeroSourcesAreNeverLearned()
+    {
+        var c = Make();
+        Assert.Equal(LearnResult.InvalidSource, c.Learn(1, Frame("02:00:00:00:00:0a", "01:00:5e:00:00:01")));
+        Assert.Equal(LearnResult.InvalidSource, c.Learn(1, Frame("02:00:00:00:00:0a", "ff:ff:ff:ff:ff:ff")));
+        Assert.Equal(LearnResult.InvalidSource, c.Learn(1, Frame("02:00:00:00:00:0a", "00:00:00:00:00:00")));
+        Assert.Equal(0, c.LearnedCount(1));
+    }
+
+    [Fact]
+    public void TheBoardsOwnMacIsNeverLearned()
+    {
+        var c = Make();
+        Assert.Equal(LearnResult.Reserved, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", BoardMac.ToString())));
+        Assert.Equal(ClassifyKind.Unclaimed, c.Classify(Frame(BoardMac.ToString(), "02:99:00:00:00:01"), out _));
+    }
+
+    [Fact]
+    public void LearningStopsAtThePairsLimitAndOtherPairsKeepTheirs()
+    {
+        var c = Make(limit: 3);
+        for (int i = 0; i < 3; i++) Assert.Equal(LearnResult.Learned, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", $"02:00:00:00:01:{i:x2}")));
+        for (int i = 3; i < 1000; i++) Assert.Equal(LearnResult.LimitReached, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", $"02:00:00:01:{i >> 8:x2}:{i & 255:x2}")));
+        Assert.Equal(3, c.LearnedCount(1));
+        Assert.Equal(LearnResult.Learned, c.Learn(0, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:02:01")));
+        Assert.Equal(LearnResult.OwnedByAnother, c.Learn(0, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:01:00")));
+    }
+
+    [Fact]
+    public void LearnedMacsAgeOutAndFreeTheirPlace()
+    {
+        var c = Make(limit: 1);
+        c.SetClock(100);
+        Assert.Equal(LearnResult.Learned, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:01:01")));
+        c.SetClock(200);
+        Assert.Equal(LearnResult.LimitReached, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:01:02")));
+        Assert.Equal(0, c.Age(100).Length); // seen at 100: not older than the cutoff
+        c.SetClock(300);
+        Assert.Equal(LearnResult.Known, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:01:01"))); // refreshed at 300
+        Assert.Equal(0, c.Age(250).Length);
+        var aged = c.Age(301).ToArray();
+        Assert.Equal([new LearnedMac(MacAddress.Parse("02:00:00:00:01:01"), 1)], aged);
+        Assert.Equal(ClassifyKind.Unclaimed, c.Classify(Frame("02:00:00:00:01:01", "02:99:00:00:00:01"), out _));
+        Assert.Equal(LearnResult.Learned, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:01:02")));
+        // Configured MACs never age.
+        Assert.Equal(ClassifyKind.Pair, c.Classify(Frame("02:00:00:00:00:0a", "02:99:00:00:00:01"), out _));
+    }
+
+    [Fact]
+    public void LearningAndAgeingAllocateNothing()
+    {
+        var c = Make(limit: 16);
+        var frames = Enumerable.Range(0, 64).Select(i => Frame("ff:ff:ff:ff:ff:ff", $"02:00:00:00:03:{i:x2}")).ToArray();
+        for (int round = 0; round < 3; round++) // warm up: JIT, first growth of nothing
+        {
+            foreach (var f in frames) c.Learn(1, f);
+            c.Age(long.MaxValue);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int round = 0; round < 100; round++)
+        {
+            c.SetClock(round);
+            foreach (var f in frames) c.Learn(1, f);
+            c.Classify(frames[0], out _);
+            c.Age(round);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 
     [Theory]
     [InlineData("02:00:00:00:00:0a", "02:00:00:00:00:0a")]

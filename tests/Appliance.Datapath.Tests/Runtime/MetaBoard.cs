@@ -100,7 +100,8 @@ public sealed class MetaBoard : IDisposable
     public static ProgramConfig Probe(string name, char which) =>
         new() { Name = name, Object = "probe.bpf.o", Section = $"tc/probe_{which}" };
 
-    public ApplianceRuntime Start(IReadOnlyList<PortConfig> ports, IReadOnlyList<PairConfig> pairs, IReadOnlyList<ProgramConfig>? programs = null)
+    public ApplianceRuntime Start(IReadOnlyList<PortConfig> ports, IReadOnlyList<PairConfig> pairs, IReadOnlyList<ProgramConfig>? programs = null,
+        TimeSpan? learnAgeing = null)
     {
         var config = new ApplianceConfig
         {
@@ -114,6 +115,7 @@ public sealed class MetaBoard : IDisposable
         {
             ConfigDirectory = programs is { Count: > 0 } ? TestObjects.Directory : ".",
             SweepStale = false,
+            LearnAgeing = learnAgeing,
         });
         return _runtime;
     }

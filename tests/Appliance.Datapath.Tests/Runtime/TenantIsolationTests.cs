@@ -1,0 +1,331 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Appliance.Config;
+using Appliance.Datapath.Engine;
+using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Tests.Engine;
+using Appliance.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Appliance.Datapath.Tests.Runtime;
+
+/// <summary>One tenant can never hurt another or the board: a tenant sending from 100,000 source MACs, spoofing the
+/// board's and another tenant's MACs, group and zero sources, a million random and mutated frames from a tenant and
+/// from the outside, and a tenant flooding at full rate. Through all of it the same runtime keeps forwarding, the
+/// other tenant's ping loses nothing, the board's own address answers, no frame leaks and every port's frames add
+/// up (RX = forwarded + drops by reason).</summary>
+[Collection(KernelCollection.Name)]
+public sealed class TenantIsolationTests(ITestOutputHelper output)
+{
+    private const int Victim = 1, Attacker = 0;
+
+    private static MetaBoard Board(out ApplianceRuntime rt, TimeSpan? learnAgeing = null, int learnLimit = 16)
+    {
+        var board = new MetaBoard(ports: 1, tenants: 2);
+        try
+        {
+            board.AddAddresses(0);
+            var pairs = new[] { board.Pair(Attacker) with { LearnLimit = learnLimit }, board.Pair(Victim, withAddress: true) };
+            rt = board.Start([board.Port(0)], pairs, learnAgeing: learnAgeing);
+            return board;
+        }
+        catch
+        {
+            board.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>ping with no loss: the summary line must say 0% (ping itself exits 0 with partial loss).</summary>
+    private static string AssertNoLoss(NetNamespace from, string to, int count = 20, string interval = "0.05")
+    {
+        var r = from.TryExec("ping", "-c", count.ToString(), "-i", interval, "-W", "2", to);
+        Assert.True(r.StdOut.Contains(" 0% packet loss", StringComparison.Ordinal), $"ping {to} from {from.Name}: {r.StdOut}{r.StdErr}");
+        return r.StdOut;
+    }
+
+    private static void AssertHealthy(ApplianceRuntime rt)
+    {
+        Assert.True(rt.Engine.IsRunning);
+        Assert.Equal(0, rt.Engine.WorkerRestarts);
+        Assert.Equal(0, rt.Engine.HandlerFaults);
+        Assert.Null(rt.Engine.WorkerFailure);
+    }
+
+    /// <summary>Waits until no engine counter moves for a while, then checks every port's RX = forwarded + drops and
+    /// the frame ledger (nothing leaked, no frame in two places).</summary>
+    private void AssertFramesAddUp(ApplianceRuntime rt)
+    {
+        long Total() => rt.Engine.Ports.Sum(p => p.Counters.RxPackets + p.Counters.TotalDrops + p.Counters.Forwarded + p.Counters.TxPackets);
+        long last = -1;
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            long now = Total();
+            if (now == last) break;
+            last = now;
+            Thread.Sleep(300);
+        }
+        foreach (var p in rt.Engine.Ports)
+        {
+            var c = p.Counters;
+            output.WriteLine($"{p.InterfaceName}: {c}");
+            Assert.True(c.RxPackets == c.Forwarded + c.TotalDrops, $"{p.InterfaceName}: rx {c.RxPackets} != forwarded {c.Forwarded} + drops {c.TotalDrops} ({c})");
+        }
+        Assert.Equal(rt.Engine.Ports.Sum(p => p.Counters.Forwarded), rt.Engine.Ports.Sum(p => p.Counters.TxPackets));
+        FrameAccount a = rt.Engine.AccountFrames();
+        for (int i = 0; i < 50 && (a.InTx > 0 || a.InApp > 0); i++)
+        {
+            Thread.Sleep(100);
+            a = rt.Engine.AccountFrames();
+        }
+        output.WriteLine(a.ToString());
+        Assert.Equal(0, a.Leaked);
+        Assert.True(a.IsClean, a.ToString());
+    }
+
+    private static void WriteMac(Span<byte> at, ulong mac)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(at, (ushort)(mac >> 32));
+        BinaryPrimitives.WriteUInt32BigEndian(at[2..], (uint)mac);
+    }
+
+    [PrivilegedFact]
+    public void A_tenant_sending_from_100000_source_macs_learns_its_limit_and_hurts_no_one()
+    {
+        using var board = Board(out var rt);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        var victimTenant = board.Tenants[Victim];
+        AssertNoLoss(victimTenant, MetaBoard.OutsideAddress(0), count: 3);
+
+        const int Macs = 100_000;
+        var frame = TestFrames.Build(board.OutsideMac(0), MetaBoard.TenantMac(Attacker).GetBytes(), 64, 1);
+        var sw = Stopwatch.StartNew();
+        var flood = Task.Run(() =>
+        {
+            using var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
+            for (int i = 0; i < Macs; i++)
+            {
+                WriteMac(frame.AsSpan(6), 0x02fa_0000_0000UL | (uint)i);
+                tx.Send(frame);
+            }
+        });
+        string during = AssertNoLoss(victimTenant, MetaBoard.OutsideAddress(0), count: 40, interval: "0.02");
+        flood.Wait();
+        output.WriteLine($"{Macs} source MACs sent in {sw.ElapsedMilliseconds} ms; victim ping during the flood: {during.Trim().Split('\n')[^2]}");
+
+        AssertNoLoss(victimTenant, MetaBoard.OutsideAddress(0));
+        AssertNoLoss(board.Outside, MetaBoard.TenantAddress(Victim, 0));
+        AssertNoLoss(board.Outside, MetaBoard.PortAddress(0)); // management: the board's own address
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+
+        // Exactly the limit was learned and claimed; everything the tenant sent from a new MAC after that was refused.
+        var l = attacker.Learning;
+        var port = rt.Topology.Ports[0];
+        long fromAttacker = rt.Engine.PortAt(attacker.PrimaryPort).Counters.RxPackets;
+        output.WriteLine($"attacker: rx {fromAttacker} learned {l.Learned} refused(limit) {l.RefusedLimit} claim errors {l.ClaimErrors}");
+        Assert.Equal(16, l.Learned);
+        Assert.Equal(16, port.Classifier.LearnedCount(attacker.Index));
+        Assert.Equal(0, l.ClaimErrors);
+        Assert.Equal(fromAttacker - 16, l.RefusedLimit); // the attacker has no address: the flood is all it sends
+        Assert.True(fromAttacker >= Macs * 9 / 10, $"the flood reached the appliance: {fromAttacker} frames");
+        Assert.True(port.Steering!.IsClaimed(MacAddress.FromValue(0x02fa_0000_0000UL)));
+        Assert.False(port.Steering.IsClaimed(MacAddress.FromValue(0x02fa_0000_0000UL | (Macs - 1))));
+    }
+
+    [PrivilegedFact]
+    public void Spoofed_sources_cannot_take_the_boards_or_another_tenants_traffic()
+    {
+        using var board = Board(out var rt);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        var port = rt.Topology.Ports[0];
+        var victimMac = MetaBoard.TenantMac(Victim);
+        ulong[] spoofed =
+        [
+            port.Mac.Value,                         // the board's port
+            attacker.PrimaryMac.Value,              // the board's end of the attacker's own pair
+            rt.FindPair(board.PairNames[Victim]).PrimaryMac.Value,
+            victimMac.Value,                        // the other tenant
+            0xffff_ffff_ffffUL,                     // broadcast
+            0x0100_5e00_0001UL,                     // IPv4 multicast
+            0x3333_0000_0001UL,                     // IPv6 multicast
+            0,                                      // zero
+        ];
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, TestFrames.EtherType))
+        {
+            var frame = TestFrames.Build(board.OutsideMac(0), MetaBoard.TenantMac(Attacker).GetBytes(), 100, 1);
+            for (int round = 0; round < 10; round++)
+                foreach (ulong mac in spoofed)
+                {
+                    WriteMac(frame.AsSpan(6), mac);
+                    tx.Send(frame);
+                }
+        }
+        Eventually.Equal(80L, () => rt.Engine.PortAt(attacker.PrimaryPort).Counters.RxPackets, "the spoofed frames reach the appliance");
+
+        // The board's and the pairs' own MACs are reserved, the victim's is owned; group and zero sources are dropped.
+        var l = attacker.Learning;
+        Assert.Equal(0, l.Learned);
+        Assert.Equal(30, l.RefusedReserved);
+        Assert.Equal(10, l.RefusedOwned);
+        Assert.Equal(40, rt.Engine.PortAt(attacker.PrimaryPort).Counters.Drops(DropReason.InvalidSource));
+        Assert.False(port.Steering!.IsClaimed(port.Mac));
+        Assert.Equal(0, port.Classifier.LearnedCount(attacker.Index));
+
+        // Management stays the board's, the victim keeps its traffic both ways.
+        AssertNoLoss(board.Outside, MetaBoard.PortAddress(0), count: 5, interval: "0.1");
+        board.Outside.Exec("ip", "neigh", "flush", "all");
+        AssertNoLoss(board.Outside, MetaBoard.TenantAddress(Victim, 0), count: 5, interval: "0.1");
+        AssertNoLoss(board.Tenants[Victim], MetaBoard.OutsideAddress(0), count: 5, interval: "0.1");
+        Assert.Equal(3, board.ToTenant(Victim, 0, 3, out _).Count);
+        Assert.Empty(board.ToTenant(Victim, 0, 3, out _, receiverTenant: Attacker, timeoutMs: FrameProbe.Absence));
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
+    [PrivilegedFact]
+    public void A_learned_mac_ages_out_is_unclaimed_and_frees_its_place()
+    {
+        using var board = Board(out var rt, learnAgeing: TimeSpan.FromSeconds(1), learnLimit: 1);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        var port = rt.Topology.Ports[0];
+        var first = MacAddress.Parse("02:fb:00:00:00:01");
+        var second = MacAddress.Parse("02:fb:00:00:00:02");
+        Assert.Single(FrameProbe.Exchange(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, board.Outside.Name,
+            MetaBoard.OutsideInterface(0), board.OutsideMac(0), first.GetBytes(), 1, out _));
+        Assert.True(port.Steering!.IsClaimed(first));
+        Assert.Single(FrameProbe.Exchange(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, board.Outside.Name,
+            MetaBoard.OutsideInterface(0), board.OutsideMac(0), second.GetBytes(), 1, out _));
+        Assert.Equal(1, attacker.Learning.RefusedLimit);
+        Assert.False(port.Steering.IsClaimed(second));
+
+        Eventually.Equal(1L, () => attacker.Learning.Aged, "the first MAC to age out");
+        Assert.False(port.Steering.IsClaimed(first));
+        Assert.Single(FrameProbe.Exchange(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, board.Outside.Name,
+            MetaBoard.OutsideInterface(0), board.OutsideMac(0), second.GetBytes(), 1, out _));
+        Assert.True(port.Steering.IsClaimed(second));
+        Assert.Equal(2, attacker.Learning.Learned);
+        AssertHealthy(rt);
+    }
+
+    [PrivilegedFact]
+    public void One_tenant_flooding_at_full_rate_does_not_starve_another()
+    {
+        using var board = Board(out var rt);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        using var stop = new CancellationTokenSource();
+        long sent = 0, refused = 0;
+        var flood = Task.Run(() =>
+        {
+            using var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
+            var frame = TestFrames.Build(board.OutsideMac(0), MetaBoard.TenantMac(Attacker).GetBytes(), 1000, 1);
+            while (!stop.IsCancellationRequested)
+            {
+                if (tx.TrySend(frame) == 0) sent++;
+                else refused++;
+            }
+        });
+        try
+        {
+            EngineHarness.WaitUntil(() => rt.Engine.PortAt(attacker.PrimaryPort).Counters.RxPackets > 10_000, TimeSpan.FromSeconds(20), "the flood");
+            string ping = AssertNoLoss(board.Tenants[Victim], MetaBoard.OutsideAddress(0), count: 30, interval: "0.05");
+            output.WriteLine(ping.Trim().Split('\n')[^2]);
+            AssertNoLoss(board.Outside, MetaBoard.TenantAddress(Victim, 0), count: 10, interval: "0.05");
+        }
+        finally
+        {
+            stop.Cancel();
+            flood.Wait();
+        }
+        output.WriteLine($"flood: {sent} frames sent ({refused} refused by the kernel); attacker pair end: {rt.Engine.PortAt(attacker.PrimaryPort).Counters}");
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
+    /// <summary>Random and mutated frames: random bytes, truncated headers, IPv4/IPv6 headers whose length fields lie,
+    /// VLAN-in-VLAN stacks (up to 8 tags), every size up to the MTU and beyond (the kernel refuses oversize ones at
+    /// send), sources and destinations that are the tenant, the board, group or random addresses.</summary>
+    private static int Mutate(Random rng, byte[] buf, ulong[] macs)
+    {
+        int kind = rng.Next(8);
+        int len = kind switch
+        {
+            0 => rng.Next(14, 20),     // truncated: a header and nothing, or a few bytes
+            1 => rng.Next(1515, 1600), // oversize
+            _ => rng.Next(14, 1515),
+        };
+        rng.NextBytes(buf.AsSpan(0, len));
+        WriteMac(buf, macs[rng.Next(macs.Length)]);
+        if (rng.Next(4) != 0) WriteMac(buf.AsSpan(6), macs[rng.Next(macs.Length)]);
+        int at = 12;
+        switch (kind)
+        {
+            case 2 or 3: // VLAN-in-VLAN
+                int tags = rng.Next(1, 9);
+                for (int t = 0; t < tags && at + 4 <= len - 2; t++, at += 4)
+                    BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(at), rng.Next(2) == 0 ? (ushort)0x8100 : (ushort)0x88a8);
+                break;
+        }
+        if (at + 2 <= len && kind is 4 or 5 or 2)
+        {
+            bool v6 = kind == 5;
+            BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(at), v6 ? (ushort)0x86dd : (ushort)0x0800);
+            if (at + 6 <= len)
+            {
+                buf[at + 2] = v6 ? (byte)0x60 : (byte)(0x40 | rng.Next(16)); // version, a lying IHL
+                BinaryPrimitives.WriteUInt16BigEndian(buf.AsSpan(at + (v6 ? 6 : 4)), (ushort)rng.Next(65536)); // a lying length
+            }
+        }
+        return len;
+    }
+
+    [PrivilegedFact]
+    public void A_million_random_and_mutated_frames_leave_the_appliance_forwarding_with_every_frame_accounted()
+    {
+        using var board = Board(out var rt);
+        var port = rt.Topology.Ports[0];
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        ulong[] macs =
+        [
+            MetaBoard.TenantMac(Attacker).Value, MetaBoard.TenantMac(Victim).Value, port.Mac.Value, attacker.PrimaryMac.Value,
+            MacAddress.Read(board.OutsideMac(0)).Value, 0xffff_ffff_ffffUL, 0x0100_5e00_00fbUL, 0x3333_0000_0001UL, 0, 0x02fc_0000_0001UL,
+            MetaBoard.TenantMac(Attacker).Value, MetaBoard.TenantMac(Attacker).Value, // frames into the tenant reach the engine
+        ];
+        const int PerSide = 500_000;
+        long kernelRefused = 0, oversize = 0;
+        void Fuzz(string ns, string ifname, int seed)
+        {
+            using var tx = PacketSocket.Open(ns, ifname, TestFrames.EtherType);
+            var rng = new Random(seed);
+            var buf = new byte[2048];
+            for (int i = 0; i < PerSide; i++)
+            {
+                int len = Mutate(rng, buf, macs);
+                int err = tx.TrySend(buf.AsSpan(0, len));
+                if (err == 90) Interlocked.Increment(ref oversize); // EMSGSIZE: larger than the MTU
+                else if (err != 0) Interlocked.Increment(ref kernelRefused);
+            }
+        }
+        var sw = Stopwatch.StartNew();
+        var fromTenant = Task.Run(() => Fuzz(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 1));
+        var fromOutside = Task.Run(() => Fuzz(board.Outside.Name, MetaBoard.OutsideInterface(0), 2));
+        Task.WaitAll(fromTenant, fromOutside);
+        output.WriteLine($"{2 * PerSide} frames in {sw.ElapsedMilliseconds} ms; the kernel refused {oversize} oversize and {kernelRefused} others at send");
+
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+        long engineRx = rt.Engine.Ports.Sum(p => p.Counters.RxPackets);
+        output.WriteLine($"the engine received {engineRx} of them; attacker learning: learned {attacker.Learning.Learned} refused {attacker.Learning.Refused}");
+        Assert.True(engineRx > PerSide / 2, $"the engine saw the frames ({engineRx})");
+        Assert.True(attacker.Learning.Learned <= 16);
+
+        // Everyone still works.
+        board.Outside.Exec("ip", "neigh", "flush", "all");
+        board.Tenants[Victim].Exec("ip", "neigh", "flush", "all");
+        AssertNoLoss(board.Tenants[Victim], MetaBoard.OutsideAddress(0), count: 5, interval: "0.1");
+        AssertNoLoss(board.Outside, MetaBoard.PortAddress(0), count: 5, interval: "0.1");
+        Assert.Equal(3, board.ToTenant(Victim, 0, 3, out _).Count);
+    }
+}
