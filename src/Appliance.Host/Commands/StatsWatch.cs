@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Appliance.Host.Cli;
 using Appliance.Host.Control;
 
@@ -33,7 +34,7 @@ public static class StatsWatch
                 Console.Error.WriteLine($"meta-appliance stats: {r.Error}");
                 return 1;
             }
-            var now = new Sample(DateTime.UtcNow, JsonDocument.Parse(r.Body).RootElement);
+            var now = new Sample(DateTime.UtcNow, Parse(r.Body));
             if (previous is not null)
             {
                 var block = Table(previous, now);
@@ -47,33 +48,32 @@ public static class StatsWatch
         return 0;
     }
 
-    private sealed record Sample(DateTime Utc, JsonElement Stats);
+    private sealed record Sample(DateTime Utc, WatchedStats Stats);
+
+    /// <summary>The part of a `stats --json` answer the rates need, read with the source-generated context (a
+    /// JsonDocument would pull System.Security.Cryptography, and with it libssl, into the binary: the board has none).</summary>
+    public static WatchedStats Parse(string statsJson) =>
+        JsonSerializer.Deserialize(statsJson, WatchJson.Default.WatchedStats)
+        ?? throw new JsonException("stats --json answered null");
 
     /// <summary>One block: a header line with the time and the interval, then a row per port and per pair side.</summary>
-    public static string Table(JsonElement before, JsonElement after, double seconds, DateTime utc)
+    public static string Table(WatchedStats before, WatchedStats after, double seconds, DateTime utc)
     {
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"{utc:HH:mm:ss} rates over {seconds:0.0} s\n");
         sb.Append(CultureInfo.InvariantCulture, $"{"PORT / PAIR SIDE",-28} {"RX PPS",10} {"RX BIT/S",12} {"TX PPS",10} {"TX BIT/S",12} {"DROPS/S",9}\n");
-        var old = before.GetProperty("ports").EnumerateArray().ToDictionary(p => Key(p), p => p);
-        foreach (var p in after.GetProperty("ports").EnumerateArray())
+        var old = before.Ports.ToDictionary(p => p.Kind + "/" + p.Name, p => p);
+        foreach (var p in after.Ports)
         {
-            if (!old.TryGetValue(Key(p), out var o)) continue;
-            sb.Append(Row(p.GetProperty("kind").GetString() == "port" ? p.GetProperty("name").GetString()! : p.GetProperty("name").GetString() + " (primary end)",
-                p, o, seconds, "rxPackets", "rxBytes", "txPackets", "txBytes", Drops(p) - Drops(o)));
+            if (!old.TryGetValue(p.Kind + "/" + p.Name, out var o)) continue;
+            sb.Append(Row(p.Kind == "port" ? p.Name : p.Name + " (primary end)", p.Rates, o.Rates, seconds, p.DropTotal - o.DropTotal));
         }
-        var oldPairs = before.GetProperty("pairs").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p);
-        foreach (var p in after.GetProperty("pairs").EnumerateArray())
+        var oldPairs = before.Pairs.ToDictionary(p => p.Name, p => p);
+        foreach (var p in after.Pairs)
         {
-            string name = p.GetProperty("name").GetString()!;
-            if (!oldPairs.TryGetValue(name, out var o)) continue;
-            foreach (var side in new[] { "primary", "peer" })
-            {
-                var s = p.GetProperty(side);
-                var os = o.GetProperty(side);
-                sb.Append(Row($"{name}/{side}", s, os, seconds, "rxPackets", "rxBytes", "txPackets", "txBytes",
-                    s.GetProperty("txDropped").GetInt64() - os.GetProperty("txDropped").GetInt64()));
-            }
+            if (!oldPairs.TryGetValue(p.Name, out var o)) continue;
+            sb.Append(Row($"{p.Name}/primary", p.Primary.Rates, o.Primary.Rates, seconds, p.Primary.TxDropped - o.Primary.TxDropped));
+            sb.Append(Row($"{p.Name}/peer", p.Peer.Rates, o.Peer.Rates, seconds, p.Peer.TxDropped - o.Peer.TxDropped));
         }
         return sb.ToString();
     }
@@ -81,15 +81,29 @@ public static class StatsWatch
     private static string Table(Sample before, Sample after) =>
         Table(before.Stats, after.Stats, Math.Max((after.Utc - before.Utc).TotalSeconds, 1e-3), after.Utc);
 
-    private static string Key(JsonElement port) => port.GetProperty("kind").GetString() + "/" + port.GetProperty("name").GetString();
-
-    private static long Drops(JsonElement port) => port.GetProperty("drops").EnumerateObject().Sum(d => d.Value.GetInt64());
-
-    private static string Row(string name, JsonElement now, JsonElement then, double seconds, string rxP, string rxB, string txP, string txB, long drops)
+    private static string Row(string name, Counts now, Counts then, double seconds, long drops)
     {
-        double Rate(string field, double scale = 1) => Math.Max(0, now.GetProperty(field).GetInt64() - then.GetProperty(field).GetInt64()) * scale / seconds;
+        double Rate(long a, long b, double scale = 1) => Math.Max(0, a - b) * scale / seconds;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{name,-28} {Rate(rxP),10:0} {Human(Rate(rxB, 8)),12} {Rate(txP),10:0} {Human(Rate(txB, 8)),12} {Math.Max(0, drops) / seconds,9:0}\n");
+            $"{name,-28} {Rate(now.RxPackets, then.RxPackets),10:0} {Human(Rate(now.RxBytes, then.RxBytes, 8)),12} " +
+            $"{Rate(now.TxPackets, then.TxPackets),10:0} {Human(Rate(now.TxBytes, then.TxBytes, 8)),12} {Math.Max(0, drops) / seconds,9:0}\n");
+    }
+
+    public readonly record struct Counts(long RxPackets, long RxBytes, long TxPackets, long TxBytes);
+
+    public sealed record WatchedStats(WatchedPort[] Ports, WatchedPair[] Pairs);
+
+    public sealed record WatchedPort(string Name, string Kind, long RxPackets, long RxBytes, long TxPackets, long TxBytes, Dictionary<string, long> Drops)
+    {
+        public Counts Rates => new(RxPackets, RxBytes, TxPackets, TxBytes);
+        public long DropTotal => Drops.Values.Sum();
+    }
+
+    public sealed record WatchedPair(string Name, WatchedSide Primary, WatchedSide Peer);
+
+    public sealed record WatchedSide(long RxPackets, long RxBytes, long TxPackets, long TxBytes, long TxDropped)
+    {
+        public Counts Rates => new(RxPackets, RxBytes, TxPackets, TxBytes);
     }
 
     /// <summary>Bits per second with k/M/G.</summary>
@@ -101,3 +115,7 @@ public static class StatsWatch
         _ => bits.ToString("0", CultureInfo.InvariantCulture),
     };
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(StatsWatch.WatchedStats))]
+internal sealed partial class WatchJson : JsonSerializerContext;

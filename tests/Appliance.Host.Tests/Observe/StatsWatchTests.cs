@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Appliance.Host.Commands;
 using Xunit;
 
@@ -7,7 +6,7 @@ namespace Appliance.Host.Tests.Observe;
 /// <summary>`stats --watch`: rates from two `stats --json` answers.</summary>
 public sealed class StatsWatchTests
 {
-    private static JsonElement Stats(long rx, long rxBytes, long drops, long sideIn, long sideDropped) => JsonDocument.Parse($$"""
+    private static StatsWatch.WatchedStats Stats(long rx, long rxBytes, long drops, long sideIn, long sideDropped) => StatsWatch.Parse($$"""
         {
           "uptimeSeconds": 5,
           "ports": [
@@ -21,7 +20,7 @@ public sealed class StatsWatchTests
           ],
           "programs": []
         }
-        """).RootElement;
+        """);
 
     [Fact]
     public void RatesAreTheDifferencesOverTheInterval()
