@@ -67,9 +67,10 @@ public sealed class FailsafeButtonTests : IDisposable
         var state = new ApplianceState { Stage = BootStage.Running };
         using var reloaded = new ManualResetEventSlim();
         var log = new StringWriter();
+        var syncedLog = TextWriter.Synchronized(log); // locks on itself: read the text under the same lock
         using var leds = new LedController(new LedLineFactory(() => _gpio), state, MonotonicTimeSource.Instance, log);
         using var button = FailsafeButtonSetup.Open(new ButtonConfig { Chip = Chip, Line = Line }, leds, state, ConfigPath,
-            () => { reloaded.Set(); return ControlResponse.Success("reloaded"); }, TextWriter.Synchronized(log), "test");
+            () => { reloaded.Set(); return ControlResponse.Success("reloaded"); }, syncedLog, "test");
         Assert.NotNull(button);
 
         _gpio.SetInput(Chip, Line, high: false);
@@ -79,7 +80,12 @@ public sealed class FailsafeButtonTests : IDisposable
         Assert.Equal("{ \"board\": \"broken\" ", File.ReadAllText(ConfigPath + FailsafeConfig.BackupSuffix));
         Assert.Equal(ConfigHealth.Fallback, state.ConfigHealth);
         Assert.Equal(Appliance.Host.Leds.Triggers.StatusMode.Degraded, Appliance.Host.Leds.Triggers.StatusTrigger.ModeOf(state));
-        Assert.Contains("failsafe button: " + ConfigPath + " replaced by " + Path.Combine(_dir, "config.last-good.json"), log.ToString());
+        // The line is written after the reload callback returns (it reports the reload's result): wait for it.
+        string expected = "failsafe button: " + ConfigPath + " replaced by " + Path.Combine(_dir, "config.last-good.json");
+        string Text() { lock (syncedLog) return log.ToString(); }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!Text().Contains(expected, StringComparison.Ordinal) && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        Assert.Contains(expected, Text());
     }
 
     [Fact]
