@@ -13,23 +13,24 @@ namespace Appliance.Bpf.Context;
 /// <c>VirtualAddress</c>), so clang's 32-bit loads work unchanged.</summary>
 public static class SkBuffShadow
 {
+    /// <summary>Writes every field a run starts from: all the writable ones and the packet's metadata. Fields
+    /// it does not write are never written by anyone (a program may store only to writable fields), so a
+    /// shadow zeroed once when it is allocated reads 0 there in every run — no per-run clear.
+    /// <see cref="UpdatePacketFields"/> adds the fields that follow the packet's extent.</summary>
     public static void Fill(Span<byte> shadow, in PacketContext packet)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
-        shadow[..SkBuffLayout.Size].Clear();
         Put(shadow, SkBuffLayout.Mark, packet.Mark);
-        Put(shadow, SkBuffLayout.QueueMapping, packet.QueueMapping);
         Put(shadow, SkBuffLayout.Priority, packet.Priority);
         Put(shadow, SkBuffLayout.IngressIfindex, packet.IngressIfindex);
         Put(shadow, SkBuffLayout.Ifindex, packet.Ifindex);
-        Put(shadow, SkBuffLayout.TcIndex, packet.TcIndex);
         for (int i = 0; i < SkBuffLayout.CbCount; i++) Put(shadow, SkBuffLayout.Cb + 4 * i, packet.Cb[i]);
-        Put(shadow, SkBuffLayout.Hash, packet.Hash);
         Put(shadow, SkBuffLayout.TcClassId, (ushort)packet.TcClassId);
         Put(shadow, SkBuffLayout.TcIndex, (ushort)packet.TcIndex);
         Put(shadow, SkBuffLayout.QueueMapping, (ushort)packet.QueueMapping);
         Put(shadow, SkBuffLayout.WireLen, (uint)packet.Length);
-        BinaryPrimitives.WriteUInt64LittleEndian(shadow[SkBuffLayout.Tstamp..], packet.Tstamp);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetReference(shadow), SkBuffLayout.Tstamp),
+            BitConverter.IsLittleEndian ? packet.Tstamp : BinaryPrimitives.ReverseEndianness(packet.Tstamp));
     }
 
     /// <summary>What the kernel keeps of a 4-byte store to a 16-bit field (<see cref="SkBuffLayout.IsNarrowWritableField"/>):

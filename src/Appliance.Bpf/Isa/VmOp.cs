@@ -42,4 +42,11 @@ public enum VmOp : byte
 
     /// <summary>The second slot of an lddw: never executed (the lddw skips it).</summary>
     WideTail,
+
+    // Context accesses the verifier proved (ContextAccessAnalysis): the loader turns Ldx/St/Stx through the
+    // context register into these, so the kernel's __sk_buff rules are not checked again at run time. Offset is
+    // the shadow offset; Dst, Src and Imm are the original instruction's. Loads of the 16-bit writable fields
+    // (tc_index, tc_classid, queue_mapping) stay ordinary loads; stores to them are CtxStNarrow/CtxStxNarrow.
+    CtxLdx8, CtxLdx16, CtxLdx32, CtxLdx64,
+    CtxSt32, CtxSt64, CtxStx32, CtxStx64, CtxStNarrow, CtxStxNarrow,
 }

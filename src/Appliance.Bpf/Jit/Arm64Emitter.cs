@@ -84,6 +84,10 @@ internal sealed class Arm64Emitter : JitEmitter
         Mem(2, 0, X16, State, offset);
     }
 
+    public override void LoadStateSized(JReg d, int offset, int size) => Mem(Log2(size), 1, H(d), State, offset);
+
+    public override void StoreStateSized(int offset, JReg s, int size) => Mem(Log2(size), 0, H(s), State, offset);
+
     public override void StateAddress(JReg d, int offset) => AddImm(true, H(d), State, offset);
 
     private void AddImm(bool is64, int d, int n, int imm)

@@ -47,6 +47,12 @@ internal abstract class JitEmitter
     public abstract void StoreState(int offset, JReg s);
     public abstract void StoreStateImm32(int offset, int value);
 
+    /// <summary>d = the <paramref name="size"/>-byte field at state + <paramref name="offset"/>, zero-extended.</summary>
+    public abstract void LoadStateSized(JReg d, int offset, int size);
+
+    /// <summary>The low <paramref name="size"/> bytes of s to state + <paramref name="offset"/>.</summary>
+    public abstract void StoreStateSized(int offset, JReg s, int size);
+
     /// <summary>d = address of the state + offset.</summary>
     public abstract void StateAddress(JReg d, int offset);
 

@@ -217,6 +217,20 @@ internal sealed class JitLowering
                     _e.Store(JReg.T0, disp, JReg.T1, size);
                     break;
                 }
+            case VmOp.CtxLdx8 or VmOp.CtxLdx16 or VmOp.CtxLdx32 or VmOp.CtxLdx64:
+                // Proven by the verifier: a readable field of the shadow __sk_buff, which lives in the state.
+                _e.LoadStateSized(JReg.T0, JitState.ContextOffset + ins.Offset, op switch { VmOp.CtxLdx8 => 1, VmOp.CtxLdx16 => 2, VmOp.CtxLdx32 => 4, _ => 8 });
+                _e.StoreBpf(ins.Dst, JReg.T0);
+                break;
+            case VmOp.CtxSt32 or VmOp.CtxSt64 or VmOp.CtxStx32 or VmOp.CtxStx64:
+                if (op is VmOp.CtxSt32 or VmOp.CtxSt64) _e.MovImm(JReg.T1, ins.Imm);
+                else _e.LoadBpf(JReg.T1, ins.Src);
+                _e.StoreStateSized(JitState.ContextOffset + ins.Offset, JReg.T1, op is VmOp.CtxSt32 or VmOp.CtxStx32 ? 4 : 8);
+                break;
+            case VmOp.CtxStNarrow or VmOp.CtxStxNarrow:
+                // Rare: the checked path, whose slow side keeps the kernel's 16-bit semantics (the VM settles it).
+                Instruction(i, ins with { Op = op == VmOp.CtxStNarrow ? VmOp.St32 : VmOp.Stx32 });
+                break;
             case VmOp.WideTail:
                 break;
             default: // the sentinel after the last instruction, or anything the decoder could not classify

@@ -47,10 +47,11 @@ internal unsafe struct JitState
     public nint TranslateEntry;           // 192: nint (JitState*, ulong address, long size | write << 8)
     public long Reserved;                 // 200
     public fixed byte Frames[8 * JitFrame.Size]; // 208
+    public fixed byte Context[global::Appliance.Bpf.Context.SkBuffLayout.Size]; // 592: the VM's shadow __sk_buff (compiled code reads it directly)
 
     public const int RegsOffset = 0, RegionsOffset = 128, RegionCountOffset = 136, BudgetOffset = 144,
         DepthOffset = 152, FaultPcOffset = 160, StatusOffset = 164, FaultKindOffset = 168, StackDeltaOffset = 176,
-        HelperEntryOffset = 184, TranslateEntryOffset = 192, FramesOffset = 208;
+        HelperEntryOffset = 184, TranslateEntryOffset = 192, FramesOffset = 208, ContextOffset = 592;
 
     /// <summary>Run outcomes in <see cref="Status"/>.</summary>
     public const int StatusDone = 0, StatusFault = 1, StatusTailCall = 2;

@@ -120,6 +120,10 @@ internal sealed class X64Emitter : JitEmitter
         D32(value);
     }
 
+    public override void LoadStateSized(JReg d, int offset, int size) => LoadRaw(H(d), Rbx, offset, size, false);
+
+    public override void StoreStateSized(int offset, JReg s, int size) => StoreRaw(Rbx, offset, H(s), size);
+
     public override void StateAddress(JReg d, int offset) => RM(true, H(d), Rbx, offset, 0x8D);
 
     public override void MovImm(JReg d, long value) => MovImmRaw(H(d), value);
@@ -234,9 +238,11 @@ internal sealed class X64Emitter : JitEmitter
         B(0xC8 + (r & 7));
     }
 
-    public override void Load(JReg d, JReg address, int displacement, int size, bool signExtend)
+    public override void Load(JReg d, JReg address, int displacement, int size, bool signExtend) =>
+        LoadRaw(H(d), H(address), displacement, size, signExtend);
+
+    private void LoadRaw(int r, int a, int displacement, int size, bool signExtend)
     {
-        int r = H(d), a = H(address);
         switch (size)
         {
             case 1: RM(signExtend, r, a, displacement, 0x0F, signExtend ? 0xBE : 0xB6); break;
@@ -246,9 +252,11 @@ internal sealed class X64Emitter : JitEmitter
         }
     }
 
-    public override void Store(JReg address, int displacement, JReg value, int size)
+    public override void Store(JReg address, int displacement, JReg value, int size) =>
+        StoreRaw(H(address), displacement, H(value), size);
+
+    private void StoreRaw(int a, int displacement, int v, int size)
     {
-        int v = H(value), a = H(address);
         switch (size)
         {
             case 1: RM(false, v, a, displacement, 0x88, forceRex: true); break;

@@ -25,12 +25,12 @@ public static class BpfVerifier
     public static StackUsage Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options = null) =>
         Verify(image, mapCount, helpers, options, out _);
 
-    /// <param name="contextLoadOffsets">Context loads whose offset the loader must rewrite (instruction index →
-    /// new offset; see <see cref="ContextAccessAnalysis"/>).</param>
+    /// <param name="contextAccesses">Loads and stores proven to address the context, with the offset to use
+    /// (instruction index → offset, rewritten for narrow loads; see <see cref="ContextAccessAnalysis"/>).</param>
     internal static StackUsage Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options,
-        out Dictionary<int, short> contextLoadOffsets)
+        out Dictionary<int, short> contextAccesses)
     {
-        contextLoadOffsets = [];
+        contextAccesses = [];
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(helpers);
         options ??= BpfVerifierOptions.TcProgram;
@@ -46,7 +46,7 @@ public static class BpfVerifier
         CheckControlFlow(facts, functionOf, code, section);
         bool[] reachable = RegisterInitAnalysis.Run(facts, functionOf, options.EntryRegisters, (index, reason) => Fail(code, section, index, reason));
         if (options.ContextInR1)
-            contextLoadOffsets = ContextAccessAnalysis.Run(facts, reachable, (index, reason) => Fail(code, section, index, reason));
+            contextAccesses = ContextAccessAnalysis.Run(facts, reachable, (index, reason) => Fail(code, section, index, reason));
         LoopAnalysis.RejectEndlessLoops(facts, reachable, (index, reason) => Fail(code, section, index, reason));
         if (options.RejectUnreachable)
         {

@@ -11,7 +11,9 @@ namespace Appliance.Bpf.Verifier;
 /// pointer derived by arithmetic is simply no longer tracked here (the VM's run-time checks still apply).
 /// Sub-programs start with nothing known, so accesses there are left to the run-time checks. Like the kernel's
 /// convert_ctx_access, loads of fields narrower than 4 bytes get their offset rewritten
-/// (<see cref="SkBuffLayout.LoadOffset"/>); the result lists those instructions and their new offsets.</summary>
+/// (<see cref="SkBuffLayout.LoadOffset"/>). The result lists every load and store proven to address the
+/// context, with the offset to use (rewritten or not): the loader turns them into direct context operations,
+/// so their rules cost nothing at run time.</summary>
 internal static class ContextAccessAnalysis
 {
     private const int Unvisited = -1;
@@ -55,11 +57,13 @@ internal static class ContextAccessAnalysis
             if (f.Op is >= VmOp.Ldx8 and <= VmOp.Ldxs32 && (state[i] & (1 << ins.Src)) != 0)
             {
                 reason = SkBuffLayout.CheckAccess(ins.Offset, size, write: false);
-                if (reason is null && SkBuffLayout.LoadOffset(ins.Offset, size) is var load && load != ins.Offset)
-                    rewrites[i] = (short)load;
+                if (reason is null) rewrites[i] = (short)SkBuffLayout.LoadOffset(ins.Offset, size);
             }
             else if (f.Op is >= VmOp.St8 and <= VmOp.Stx64 && (state[i] & (1 << ins.Dst)) != 0)
+            {
                 reason = SkBuffLayout.CheckAccess(ins.Offset, size, write: true);
+                if (reason is null) rewrites[i] = ins.Offset;
+            }
             else if (f.Op is >= VmOp.AtomicAdd32 and <= VmOp.AtomicCmpXchg64 && (state[i] & (1 << ins.Dst)) != 0)
                 reason = "is an atomic operation, which the kernel never allows on the context";
             if (reason is not null)

@@ -302,6 +302,20 @@ public sealed unsafe partial class BpfVm
                         break;
                     }
 
+                // ---- Context accesses the verifier proved (offset and size allowed, see ContextAccessAnalysis) ----
+                case VmOp.CtxLdx8: r[ins.Dst] = _context[ins.Offset]; break;
+                case VmOp.CtxLdx16: r[ins.Dst] = Unsafe.ReadUnaligned<ushort>(_context + ins.Offset); break;
+                case VmOp.CtxLdx32: r[ins.Dst] = Unsafe.ReadUnaligned<uint>(_context + ins.Offset); break;
+                case VmOp.CtxLdx64: r[ins.Dst] = Unsafe.ReadUnaligned<ulong>(_context + ins.Offset); break;
+                case VmOp.CtxSt32: Unsafe.WriteUnaligned(_context + ins.Offset, (uint)ins.Imm); break;
+                case VmOp.CtxStx32: Unsafe.WriteUnaligned(_context + ins.Offset, (uint)r[ins.Src]); break;
+                case VmOp.CtxSt64: Unsafe.WriteUnaligned(_context + ins.Offset, (ulong)ins.Imm); break;
+                case VmOp.CtxStx64: Unsafe.WriteUnaligned(_context + ins.Offset, r[ins.Src]); break;
+                case VmOp.CtxStNarrow:
+                case VmOp.CtxStxNarrow:
+                    StoreNarrowContextField(ins.Offset, ins.Op == VmOp.CtxStNarrow ? (uint)ins.Imm : (uint)r[ins.Src]);
+                    break;
+
                 case >= VmOp.AtomicAdd32 and <= VmOp.AtomicCmpXchg32:
                     if (!Atomic32(ref ins, r)) goto Fault;
                     break;

@@ -21,11 +21,11 @@ public sealed unsafe partial class BpfVm
     [ThreadStatic] private static BpfVm? t_running;
 
     /// <summary>The engine that runs <paramref name="program"/> on this VM: "jit" or "interpreter".</summary>
-    public string EngineFor(LoadedProgram program) => Options.UseJit && program.JitCode is not null ? "jit" : "interpreter";
+    public string EngineFor(LoadedProgram program) => _useJit && program.JitCode is not null ? "jit" : "interpreter";
 
     private ExecutableMemory? SelectJit(LoadedProgram program)
     {
-        var code = Options.UseJit ? program.JitCode : null;
+        var code = _useJit ? program.JitCode : null;
         _jitActive = code is not null;
         return code;
     }
@@ -81,9 +81,14 @@ public sealed unsafe partial class BpfVm
     }
 
     /// <summary>Writes region <paramref name="id"/> into the native mirror (only while compiled code runs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void MirrorRegion(int id)
     {
-        if (!_jitActive) return;
+        if (_jitActive) WriteMirror(id);
+    }
+
+    private void WriteMirror(int id)
+    {
         if (id >= _nativeRegionCapacity)
         {
             int capacity = Math.Max(64, Math.Max(id + 1, _nativeRegionCapacity * 2));

@@ -79,21 +79,29 @@ public sealed unsafe partial class BpfVm
         MirrorRegion(VirtualAddress.ContextRegion);
     }
 
+    /// <summary>A verified 4-byte store to tc_index, tc_classid or queue_mapping: what the kernel's 16-bit field keeps.</summary>
+    private void StoreNarrowContextField(int offset, uint value)
+    {
+        if (_pendingContextStore >= 0) SettleContextStore();
+        var shadow = new Span<byte>(_context, SkBuffLayout.Size);
+        uint previous = SkBuffShadow.Read(shadow, offset);
+        Unsafe.WriteUnaligned(_context + offset, SkBuffShadow.NarrowStoreResult(offset, previous, value));
+    }
+
     /// <summary>Points region 0 at the packet's current data..data_end and refreshes the shadow ctx fields
     /// that depend on it (data, data_end, data_meta, len, protocol, VLAN).</summary>
     private void MapPacket()
     {
         int dataOffset = _packet.DataOffset;
         byte[]? array = _packet.BackingArray;
-        _regions[VirtualAddress.PacketRegion] = new MemoryRegion
-        {
-            Start = VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset,
-            Length = (ulong)_packet.Length,
-            Array = array,
-            Origin = array is not null ? _packet.BackingArrayOffset + dataOffset : (nint)(_packet.BackingPointer + dataOffset),
-            Writable = true,
-            Kind = RegionKind.Packet,
-        };
+        // Field by field: only the array reference costs a write barrier, and only when it changed.
+        ref var region = ref _regions[VirtualAddress.PacketRegion];
+        region.Start = VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset;
+        region.Length = (ulong)_packet.Length;
+        if (!ReferenceEquals(region.Array, array)) region.Array = array;
+        region.Origin = array is not null ? _packet.BackingArrayOffset + dataOffset : (nint)(_packet.BackingPointer + dataOffset);
+        region.Writable = true;
+        region.Kind = RegionKind.Packet;
         MirrorRegion(VirtualAddress.PacketRegion);
         uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset);
         SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in _packet, data, data + (uint)_packet.Length);

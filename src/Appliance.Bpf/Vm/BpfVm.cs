@@ -35,14 +35,18 @@ public sealed unsafe partial class BpfVm : IDisposable
     private ulong _redirectFlags;
     private ulong _random;
     private bool _disposed;
+    private readonly int _processorId;
+    private readonly bool _useJit;
 
     public BpfVm(BpfVmOptions? options = null)
     {
         Options = options ?? new BpfVmOptions();
+        _processorId = (int)Options.ProcessorId;
+        _useJit = Options.UseJit;
         _jit = (JitState*)NativeMemory.AllocZeroed((nuint)sizeof(JitState));
         _registers = _jit->Regs;
         _stack = (byte*)NativeMemory.AllocZeroed(StackSize);
-        _context = (byte*)NativeMemory.AllocZeroed(SkBuffLayout.Size);
+        _context = _jit->Context; // zeroed once: fields a run does not fill stay 0 (see SkBuffShadow.Fill)
         _random = (ulong)Random.Shared.NextInt64() | 1;
         TraceLimiter = new TraceRateLimiter(Options.TraceLinesPerSecond);
         _regions[VirtualAddress.StackRegion] = new MemoryRegion { Writable = true, Kind = RegionKind.Stack };
@@ -72,10 +76,10 @@ public sealed unsafe partial class BpfVm : IDisposable
             SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in _packet);
             MapPacket();
             _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
-            MirrorRegion(VirtualAddress.ContextRegion);
+            if (jit is not null) MirrorRegion(VirtualAddress.ContextRegion);
             _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
             var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
-            SettleContextStore();
+            if (_pendingContextStore >= 0) SettleContextStore();
             SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref _packet);
             packet = _packet;
             return result;
@@ -92,6 +96,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     {
         ArgumentNullException.ThrowIfNull(program);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (program.UsesContextDirectly)
+            throw new InvalidOperationException($"program '{program.Name}' was verified with an __sk_buff in r1: run it with a packet (load it with BpfVerifierOptions.Conformance for memory runs)");
         _hasPacket = false;
         var jit = SelectJit(program);
         try
@@ -120,9 +126,9 @@ public sealed unsafe partial class BpfVm : IDisposable
     private void BeginRun(LoadedProgram program)
     {
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
-        if (BpfCpu.Current != (int)Options.ProcessorId) BpfCpu.Current = (int)Options.ProcessorId;
+        if (BpfCpu.Current != _processorId) BpfCpu.Current = _processorId;
         _fault = BpfFault.None;
-        _pins.ReleaseRetired();
+        if (_jitActive) _pins.ReleaseRetired();
         _pendingContextStore = -1;
         Encapsulated = false;
         _redirectIfindex = 0;
@@ -136,15 +142,22 @@ public sealed unsafe partial class BpfVm : IDisposable
     /// <summary>Lays out the region table for <paramref name="program"/>: packet, stack, context, its globals.</summary>
     private void BindProgram(LoadedProgram program)
     {
-        ReleaseDynamicRegions(); // before the new program's globals take over the table
+        if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions(); // before the new program's globals take over the table
         _program = program;
         // No run sees what an earlier one (another program, another tenant's) left: clear every byte this
-        // program can reach — its frame depth in each call frame it can enter.
+        // program can reach — its frame depth in each call frame it can enter (see StackUsage).
         _frameBytes = program.Stack.FrameBytes;
-        new Span<byte>(_stack + StackSize - program.Stack.TotalBytes(FrameSize), program.Stack.TotalBytes(FrameSize)).Clear();
+        int reachable = program.Stack.TotalBytes(FrameSize);
+        if (reachable > 0) new Span<byte>(_stack + StackSize - reachable, reachable).Clear();
         SetStackDepth(0);
         var globals = program.Globals;
         _firstDynamicRegion = VirtualAddress.FirstProgramRegion + globals.Length;
+        if (globals.Length > 0) BindGlobals(globals);
+        _regionCount = _firstDynamicRegion;
+    }
+
+    private void BindGlobals(GlobalRegion[] globals)
+    {
         EnsureRegionCapacity(_firstDynamicRegion);
         for (int g = 0; g < globals.Length; g++)
         {
@@ -156,19 +169,18 @@ public sealed unsafe partial class BpfVm : IDisposable
             };
             MirrorRegion(VirtualAddress.FirstProgramRegion + g);
         }
-        _regionCount = _firstDynamicRegion;
     }
 
     private void EndRun()
     {
-        ReleaseDynamicRegions();
+        if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions();
         _regionCount = 0;
         _program = null;
         _pendingTailCall = null;
-        _packet = default;
         _hasPacket = false;
         _jitActive = false;
-        _regions[VirtualAddress.PacketRegion] = default;
+        // The packet's buffer stays referenced (by _packet and the packet region) until the next run; the
+        // region table is unreachable meanwhile (no region id is below a region count of 0).
     }
 
     /// <summary>Discards ring-buffer records the program reserved and never submitted, and drops references.</summary>
@@ -210,7 +222,6 @@ public sealed unsafe partial class BpfVm : IDisposable
         NativeMemory.Free(_jit->Regions);
         NativeMemory.Free(_jit);
         NativeMemory.Free(_stack);
-        NativeMemory.Free(_context);
         GC.SuppressFinalize(this);
     }
 
@@ -219,7 +230,6 @@ public sealed unsafe partial class BpfVm : IDisposable
         NativeMemory.Free(_jit->Regions);
         NativeMemory.Free(_jit);
         NativeMemory.Free(_stack);
-        NativeMemory.Free(_context);
     }
 
     private struct CallFrame

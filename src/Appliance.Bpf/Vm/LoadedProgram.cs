@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Appliance.Bpf.Context;
 using Appliance.Bpf.Helpers;
 using Appliance.Bpf.Isa;
 using Appliance.Bpf.Jit;
@@ -65,17 +66,23 @@ public sealed class LoadedProgram
     public static LoadedProgram Load(BpfProgramImage image, IReadOnlyList<BpfMap> maps, BpfHelperTable helpers, BpfVerifierOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(maps);
-        var stack = BpfVerifier.Verify(image, maps.Count, helpers, options, out var contextLoadOffsets);
+        var stack = BpfVerifier.Verify(image, maps.Count, helpers, options, out var contextAccesses);
         ulong[] raw = image.Instructions;
         // Pinned (never moves), so the interpreter can walk it with a pointer.
         var code = GC.AllocateArray<DecodedInstruction>(raw.Length + 1, pinned: true);
         var globals = new List<GlobalRegion>();
+        bool usesContext = false;
         for (int i = 0; i < raw.Length; i++)
         {
             var ins = BpfInstruction.Decode(raw[i]);
             VmOp op = OpcodeClassifier.Classify(ins, out _);
             var d = new DecodedInstruction { Op = op, Dst = ins.Dst, Src = ins.Src, Offset = ins.Offset, Imm = ins.Imm };
-            if (contextLoadOffsets.TryGetValue(i, out short contextOffset)) d.Offset = contextOffset;
+            if (contextAccesses.TryGetValue(i, out short contextOffset))
+            {
+                d.Offset = contextOffset;
+                d.Op = ContextOp(op, contextOffset);
+                usesContext = true;
+            }
             switch (op)
             {
                 case VmOp.Ja:
@@ -104,10 +111,37 @@ public sealed class LoadedProgram
             code[i] = d;
         }
         code[raw.Length] = new DecodedInstruction { Op = VmOp.Invalid };
-        var program = new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length, stack);
+        var program = new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length, stack)
+        {
+            UsesContextDirectly = usesContext,
+        };
         program._jit = BpfJit.Compile(program); // after verification, at load: the code is ready before the first run
         return program;
     }
+
+    /// <summary>The direct context operation for a verified context access (<see cref="VmOp.CtxLdx8"/>…).
+    /// Loads of the 16-bit writable fields keep the ordinary load: a 4-byte store there settles later (see
+    /// the VM's narrow-store handling), so their loads go through the checked path that settles it first.</summary>
+    private static VmOp ContextOp(VmOp op, int offset)
+    {
+        bool narrowField = SkBuffLayout.IsNarrowWritableField(offset & ~3);
+        return op switch
+        {
+            VmOp.Ldx8 when !narrowField => VmOp.CtxLdx8,
+            VmOp.Ldx16 when !narrowField => VmOp.CtxLdx16,
+            VmOp.Ldx32 when !narrowField => VmOp.CtxLdx32,
+            VmOp.Ldx64 when !narrowField => VmOp.CtxLdx64,
+            VmOp.St32 => narrowField ? VmOp.CtxStNarrow : VmOp.CtxSt32,
+            VmOp.Stx32 => narrowField ? VmOp.CtxStxNarrow : VmOp.CtxStx32,
+            VmOp.St64 => VmOp.CtxSt64,
+            VmOp.Stx64 => VmOp.CtxStx64,
+            _ => op,
+        };
+    }
+
+    /// <summary>True when the loader turned context accesses into direct operations on the VM's
+    /// <c>__sk_buff</c> shadow: such a program only runs with a packet (<see cref="BpfVm.Run(LoadedProgram, ref PacketContext)"/>).</summary>
+    public bool UsesContextDirectly { get; private init; }
 
     /// <summary>Loads every program of <paramref name="obj"/> against its live <paramref name="maps"/> (same order
     /// as <see cref="BpfObject.Maps"/>) and binds their <see cref="TailCallTargets"/> to each other, so a
