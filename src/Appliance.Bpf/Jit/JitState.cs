@@ -45,7 +45,7 @@ internal unsafe struct JitState
     public long StackDelta;               // 176: host address of stack byte k minus its virtual address
     public nint HelperEntry;              // 184: int (JitState*, long idOrValue, long isRegister)
     public nint TranslateEntry;           // 192: nint (JitState*, ulong address, long size | write << 8)
-    public long Reserved;                 // 200
+    public nint Vm;                       // 200: weak GCHandle of the VM the runtime entries call back into
     public fixed byte Frames[8 * JitFrame.Size]; // 208
     public fixed byte Context[global::Appliance.Bpf.Context.SkBuffLayout.Size]; // 592: the VM's shadow __sk_buff (compiled code reads it directly)
 

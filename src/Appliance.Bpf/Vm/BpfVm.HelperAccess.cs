@@ -27,7 +27,7 @@ public sealed unsafe partial class BpfVm
     public bool HasPacket => _hasPacket;
 
     /// <summary>The packet of a tc run. After changing its extent call <see cref="PacketChanged"/>.</summary>
-    public ref PacketContext Packet => ref _packet;
+    public ref PacketContext Packet => ref _packet is null ? ref _noPacket : ref Unsafe.AsRef<PacketContext>(_packet);
 
     /// <summary>The kernel's skb->encapsulation for this run: set by an encapsulating bpf_skb_adjust_room.</summary>
     public bool Encapsulated { get; set; }

@@ -18,7 +18,26 @@ public sealed unsafe partial class BpfVm
     private int _nativeRegionCapacity;
     private bool _jitActive;
 
-    [ThreadStatic] private static BpfVm? t_running;
+    /// <summary>Fills the state's fields that stay the same for the VM's life (runtime entries, the stack's
+    /// host offset, the handle the entries find this VM by).</summary>
+    private void InitJitState()
+    {
+        JitState* s = _jit;
+        s->StackDelta = (long)_stack - (long)VirtualAddress.RegionBase(VirtualAddress.StackRegion);
+        s->HelperEntry = (nint)(delegate* unmanaged<JitState*, long, long, int>)&HelperEntry;
+        s->TranslateEntry = (nint)(delegate* unmanaged<JitState*, ulong, long, nint>)&TranslateEntry;
+        s->Vm = GCHandle.ToIntPtr(GCHandle.Alloc(this, GCHandleType.Weak));
+    }
+
+    private void FreeJitState()
+    {
+        if (_jit->Vm != 0) GCHandle.FromIntPtr(_jit->Vm).Free();
+        _jit->Vm = 0;
+        NativeMemory.Free(_jit->Regions);
+        NativeMemory.Free(_jit);
+    }
+
+    private static BpfVm? RunningVm(JitState* s) => s->Vm == 0 ? null : GCHandle.FromIntPtr(s->Vm).Target as BpfVm;
 
     /// <summary>The engine that runs <paramref name="program"/> on this VM: "jit" or "interpreter".</summary>
     public string EngineFor(LoadedProgram program) => _useJit && program.JitCode is not null ? "jit" : "interpreter";
@@ -41,12 +60,6 @@ public sealed unsafe partial class BpfVm
         s->FaultKind = 0;
         s->FaultPc = 0;
         s->TailCalls = 0;
-        s->StackDelta = (long)_stack - (long)VirtualAddress.RegionBase(VirtualAddress.StackRegion);
-        s->HelperEntry = (nint)(delegate* unmanaged<JitState*, long, long, int>)&HelperEntry;
-        s->TranslateEntry = (nint)(delegate* unmanaged<JitState*, ulong, long, nint>)&TranslateEntry;
-        var previous = t_running;
-        t_running = this;
-        try
         {
             while (true)
             {
@@ -73,10 +86,6 @@ public sealed unsafe partial class BpfVm
                 code = target.JitCode!;
                 if (code is null) return Execute(target);
             }
-        }
-        finally
-        {
-            t_running = previous;
         }
     }
 
@@ -107,7 +116,7 @@ public sealed unsafe partial class BpfVm
     [UnmanagedCallersOnly]
     private static int HelperEntry(JitState* s, long idOrValue, long isRegister)
     {
-        var vm = t_running;
+        var vm = RunningVm(s);
         if (vm is null) return JitState.HelperFault;
         try
         {
@@ -122,7 +131,7 @@ public sealed unsafe partial class BpfVm
 
     private int CallHelperFromJit(JitState* s, long idOrValue, bool isRegister)
     {
-        SetStackDepth((int)s->Depth);
+        if (s->Depth != 0) SetStackDepth((int)s->Depth);
         var helpers = _program!.Helpers;
         int id = (int)idOrValue;
         if (isRegister && ((ulong)(uint)id != (ulong)idOrValue || !helpers.IsDefined(id)))
@@ -153,9 +162,9 @@ public sealed unsafe partial class BpfVm
     [UnmanagedCallersOnly]
     private static nint TranslateEntry(JitState* s, ulong address, long sizeAndWrite)
     {
-        var vm = t_running;
+        var vm = RunningVm(s);
         if (vm is null) return 0;
-        vm.SetStackDepth((int)s->Depth);
+        if (s->Depth != 0) vm.SetStackDepth((int)s->Depth);
         ref byte p = ref vm.Translate(address, (int)(sizeAndWrite & 0xFF), (sizeAndWrite & 0x100) != 0);
         return Unsafe.IsNullRef(ref p) ? 0 : (nint)Unsafe.AsPointer(ref p);
     }
@@ -169,13 +178,24 @@ public sealed unsafe partial class BpfVm
         private readonly byte[]?[] _arrays = new byte[Slots][];
         private readonly GCHandle[] _handles = new GCHandle[Slots];
         private readonly nint[] _addresses = new nint[Slots];
-        private readonly List<GCHandle> _retired = [];
+        private readonly List<GCHandle> _retired = new(Slots);
+        private byte[]? _last;
+        private nint _lastAddress;
+
+        public bool HasRetired => _retired.Count > 0;
 
         public nint AddressOf(byte[] array)
         {
+            if (ReferenceEquals(_last, array)) return _lastAddress; // the packet buffer, run after run
+            _last = array;
+            return _lastAddress = Pin(array);
+        }
+
+        private nint Pin(byte[] array)
+        {
             int slot = (int)((uint)RuntimeHelpers.GetHashCode(array) * 0x9E3779B1u >> 24);
             if (ReferenceEquals(_arrays[slot], array)) return _addresses[slot];
-            if (_arrays[slot] is not null) _retired.Add(_handles[slot]);
+            if (_arrays[slot] is not null) _retired.Add(_handles[slot]); // _last is array now, never the displaced one
             var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
             _arrays[slot] = array;
             _handles[slot] = handle;

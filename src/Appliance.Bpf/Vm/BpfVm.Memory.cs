@@ -92,19 +92,20 @@ public sealed unsafe partial class BpfVm
     /// that depend on it (data, data_end, data_meta, len, protocol, VLAN).</summary>
     private void MapPacket()
     {
-        int dataOffset = _packet.DataOffset;
-        byte[]? array = _packet.BackingArray;
+        ref PacketContext packet = ref Unsafe.AsRef<PacketContext>(_packet);
+        int dataOffset = packet.DataOffset;
+        byte[]? array = packet.BackingArray;
         // Field by field: only the array reference costs a write barrier, and only when it changed.
         ref var region = ref _regions[VirtualAddress.PacketRegion];
         region.Start = VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset;
-        region.Length = (ulong)_packet.Length;
+        region.Length = (ulong)packet.Length;
         if (!ReferenceEquals(region.Array, array)) region.Array = array;
-        region.Origin = array is not null ? _packet.BackingArrayOffset + dataOffset : (nint)(_packet.BackingPointer + dataOffset);
+        region.Origin = array is not null ? packet.BackingArrayOffset + dataOffset : (nint)(packet.BackingPointer + dataOffset);
         region.Writable = true;
         region.Kind = RegionKind.Packet;
         MirrorRegion(VirtualAddress.PacketRegion);
         uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset);
-        SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in _packet, data, data + (uint)_packet.Length);
+        SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in packet, data, data + (uint)packet.Length);
     }
 
     private const int ValueCacheSize = 256;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Appliance.Bpf.Context;
 using Appliance.Bpf.Helpers;
@@ -25,7 +26,10 @@ public sealed unsafe partial class BpfVm : IDisposable
     private MemoryRegion[] _regions = new MemoryRegion[64];
     private int _regionCount;
     private int _firstDynamicRegion;
-    private PacketContext _packet;
+    /// <summary>The packet of the current tc run: the caller's own, pinned by <see cref="Run"/> for the run's
+    /// duration (no copy in or out); null outside a run and in memory runs.</summary>
+    private void* _packet;
+    private PacketContext _noPacket;
     private bool _hasPacket;
     private LoadedProgram? _program;
     private int _frameBytes;
@@ -49,6 +53,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         _context = _jit->Context; // zeroed once: fields a run does not fill stay 0 (see SkBuffShadow.Fill)
         _random = (ulong)Random.Shared.NextInt64() | 1;
         TraceLimiter = new TraceRateLimiter(Options.TraceLinesPerSecond);
+        InitJitState();
         _regions[VirtualAddress.StackRegion] = new MemoryRegion { Writable = true, Kind = RegionKind.Stack };
         _regions[VirtualAddress.ContextRegion] = new MemoryRegion
         {
@@ -67,26 +72,31 @@ public sealed unsafe partial class BpfVm : IDisposable
     {
         ArgumentNullException.ThrowIfNull(program);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _packet = packet;
-        _hasPacket = true;
-        var jit = SelectJit(program);
-        try
+        var previous = _packet;
+        // Pinned for the run (the caller's struct may live in a heap object): helpers change it in place.
+        fixed (byte* pinned = &Unsafe.As<PacketContext, byte>(ref packet))
         {
-            BeginRun(program);
-            SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in _packet);
-            MapPacket();
-            _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
-            if (jit is not null) MirrorRegion(VirtualAddress.ContextRegion);
-            _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
-            var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
-            if (_pendingContextStore >= 0) SettleContextStore();
-            SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref _packet);
-            packet = _packet;
-            return result;
-        }
-        finally
-        {
-            EndRun();
+            _packet = pinned;
+            _hasPacket = true;
+            var jit = SelectJit(program);
+            try
+            {
+                BeginRun(program);
+                SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet);
+                MapPacket();
+                _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
+                if (jit is not null) MirrorRegion(VirtualAddress.ContextRegion);
+                _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
+                var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
+                if (_pendingContextStore >= 0) SettleContextStore();
+                SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
+                return result;
+            }
+            finally
+            {
+                EndRun();
+                _packet = previous;
+            }
         }
     }
 
@@ -128,7 +138,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
         if (BpfCpu.Current != _processorId) BpfCpu.Current = _processorId;
         _fault = BpfFault.None;
-        if (_jitActive) _pins.ReleaseRetired();
+        if (_pins.HasRetired) _pins.ReleaseRetired();
         _pendingContextStore = -1;
         Encapsulated = false;
         _redirectIfindex = 0;
@@ -179,8 +189,8 @@ public sealed unsafe partial class BpfVm : IDisposable
         _pendingTailCall = null;
         _hasPacket = false;
         _jitActive = false;
-        // The packet's buffer stays referenced (by _packet and the packet region) until the next run; the
-        // region table is unreachable meanwhile (no region id is below a region count of 0).
+        // The packet's buffer stays referenced by the packet region until the next run; the region table is
+        // unreachable meanwhile (no region id is below a region count of 0).
     }
 
     /// <summary>Discards ring-buffer records the program reserved and never submitted, and drops references.</summary>
@@ -219,16 +229,14 @@ public sealed unsafe partial class BpfVm : IDisposable
         if (_disposed) return;
         _disposed = true;
         _pins.Dispose();
-        NativeMemory.Free(_jit->Regions);
-        NativeMemory.Free(_jit);
+        FreeJitState();
         NativeMemory.Free(_stack);
         GC.SuppressFinalize(this);
     }
 
     ~BpfVm()
     {
-        NativeMemory.Free(_jit->Regions);
-        NativeMemory.Free(_jit);
+        FreeJitState();
         NativeMemory.Free(_stack);
     }
 

@@ -33,7 +33,8 @@ public sealed class OpcodeClassifierTests
                         string text = BpfDisassembler.Disassemble(slots, 0);
                         Assert.Equal(slots, BpfAssembler.Assemble(text));
                     }
-        var missing = Enum.GetValues<VmOp>().Where(v => v is not (VmOp.Invalid or VmOp.WideTail) && !seen.Contains(v)).ToList();
+        // The context operations (CtxLdx8…) come from the loader for verified context accesses, never from an encoding.
+        var missing = Enum.GetValues<VmOp>().Where(v => v is not (VmOp.Invalid or VmOp.WideTail) && v < VmOp.CtxLdx8 && !seen.Contains(v)).ToList();
         Assert.Empty(missing);
     }
 
