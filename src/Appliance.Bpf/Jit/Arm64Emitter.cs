@@ -287,19 +287,6 @@ internal sealed class Arm64Emitter : JitEmitter
         I(0x10000000u | (uint)H(d));
     }
 
-    public override void CallRuntime(int entryOffset, JReg? arg1Register, long arg1, long arg2)
-    {
-        FlushRegisters();
-        if (arg1Register is { } a) MovRaw(true, X1, H(a));
-        else MovImmRaw(X1, arg1);
-        MovImmRaw(X2, arg2);
-        MovRaw(true, X0, State);
-        Mem(3, 1, X16, State, entryOffset);
-        I(0xD63F0000u | X16 << 5);                                      // blr x16
-        MovRaw(true, H(JReg.T0), X0);
-        ReloadRegisters();                                              // the helper may have written r0
-    }
-
     public override byte[] Finish()
     {
         foreach (var (index, label, kind) in _fixups)

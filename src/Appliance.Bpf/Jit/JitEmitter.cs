@@ -15,8 +15,7 @@ internal enum JAtomic : byte { Add, Or, And, Xor, FetchAdd, FetchOr, FetchAnd, F
 /// <summary>One architecture's machine code for the small set of operations <see cref="JitLowering"/> is
 /// written in. Contracts the lowering keeps: two-operand ALU forms write <c>d</c>; shifts and divisions take
 /// the count/divisor in <see cref="JReg.T1"/> and the value in <see cref="JReg.T0"/>; 32-bit operations
-/// zero-extend their result into 64 bits; calls clobber every scratch register and return in
-/// <see cref="JReg.T0"/>; atomics take the host address in <see cref="JReg.T3"/>, the operand in
+/// zero-extend their result into 64 bits; atomics take the host address in <see cref="JReg.T3"/>, the operand in
 /// <see cref="JReg.T1"/> (fetch forms return the old value there) and the compare-exchange expectation in
 /// <see cref="JReg.T0"/> (which receives the old value).</summary>
 internal abstract class JitEmitter
@@ -89,10 +88,6 @@ internal abstract class JitEmitter
 
     /// <summary>d = the host address of <paramref name="label"/>.</summary>
     public abstract void LabelAddress(JReg d, int label);
-
-    /// <summary>Calls the function pointer at state + <paramref name="entryOffset"/> with (state, arg1, arg2);
-    /// arg1 is <paramref name="arg1Register"/> when given, else <paramref name="arg1"/>. Result in T0.</summary>
-    public abstract void CallRuntime(int entryOffset, JReg? arg1Register, long arg1, long arg2);
 
     /// <summary>The finished code with every label reference resolved.</summary>
     public abstract byte[] Finish();

@@ -10,14 +10,15 @@ namespace Appliance.Bpf.Jit;
 /// every other access is checked against the region mirror, and whatever the inline check does not accept
 /// goes to the interpreter's own translation (writable context fields, or the fault). Back edges charge the
 /// instruction budget with the length of the loop they close; bpf-to-bpf calls keep the interpreter's frames
-/// (r6–r10 saved, depth limit 8) and stack region; helpers are called through the VM's helper entry.</summary>
+/// (r6–r10 saved, depth limit 8) and stack region; helpers and the interpreter's translation are runtime calls
+/// the VM makes between two entries of the code (see <see cref="Yield"/>).</summary>
 internal sealed class JitLowering
 {
     private readonly JitEmitter _e;
     private readonly DecodedInstruction[] _code;
     private readonly int[] _labels;
     private readonly List<Action> _deferred = [];
-    private readonly int _exitDone, _exitFault, _exitTail, _helperOutcome;
+    private readonly int _exitDone, _exitFault, _exitTail, _exitYield, _helperOutcome;
     private readonly int _frameBytes;
 
     private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes)
@@ -30,6 +31,7 @@ internal sealed class JitLowering
         _exitDone = _e.NewLabel();
         _exitFault = _e.NewLabel();
         _exitTail = _e.NewLabel();
+        _exitYield = _e.NewLabel();
         _helperOutcome = _e.NewLabel();
     }
 
@@ -46,6 +48,13 @@ internal sealed class JitLowering
     private void Body()
     {
         _e.Prologue();
+        // Entry: from the start, or where a runtime call left off (see Yield).
+        int start = _e.NewLabel();
+        _e.LoadState(JReg.T0, JitState.ResumeOffset);
+        _e.CompareImm(true, JReg.T0, 0);
+        _e.JumpIf(JCond.Eq, start);
+        _e.JumpRegister(JReg.T0);
+        _e.Bind(start);
         for (int i = 0; i < _code.Length; i++)
         {
             _e.Bind(_labels[i]);
@@ -62,6 +71,31 @@ internal sealed class JitLowering
         Exit(_exitDone, JitState.StatusDone);
         Exit(_exitFault, JitState.StatusFault);
         Exit(_exitTail, JitState.StatusTailCall);
+        _e.Bind(_exitYield);
+        _e.Epilogue();
+    }
+
+    /// <summary>A runtime call: the request goes into the state with the resume address, the code returns with
+    /// <paramref name="status"/>, and the VM calls it again with the answer in T0 (no managed code is ever called
+    /// from compiled code, so it runs without a GC transition). arg1 is <paramref name="arg1Register"/> when
+    /// given, else <paramref name="arg1"/>. Clobbers every scratch register.</summary>
+    private void Yield(int status, JReg? arg1Register, long arg1, long arg2)
+    {
+        if (arg1Register is { } a) _e.StoreState(JitState.CallArg1Offset, a);
+        else
+        {
+            _e.MovImm(JReg.T2, arg1);
+            _e.StoreState(JitState.CallArg1Offset, JReg.T2);
+        }
+        _e.MovImm(JReg.T2, arg2);
+        _e.StoreState(JitState.CallArg2Offset, JReg.T2);
+        int resume = _e.NewLabel();
+        _e.LabelAddress(JReg.T2, resume);
+        _e.StoreState(JitState.ResumeOffset, JReg.T2);
+        _e.StoreStateImm32(JitState.StatusOffset, status);
+        _e.Jump(_exitYield);
+        _e.Bind(resume);
+        _e.LoadState(JReg.T0, JitState.CallResultOffset);
     }
 
     private void Exit(int label, int status)
@@ -183,14 +217,14 @@ internal sealed class JitLowering
                 break;
             case VmOp.CallHelper:
                 _e.StoreStateImm32(JitState.FaultPcOffset, i);
-                _e.CallRuntime(JitState.HelperEntryOffset, null, (int)ins.Imm, 0);
+                Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
                 _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
                 _e.JumpIf(JCond.Ne, _helperOutcome);
                 break;
             case VmOp.CallReg:
                 _e.StoreStateImm32(JitState.FaultPcOffset, i);
                 _e.LoadBpf(JReg.T0, ins.Dst);
-                _e.CallRuntime(JitState.HelperEntryOffset, JReg.T0, 0, 1);
+                Yield(JitState.StatusHelper, JReg.T0, 0, 1);
                 _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
                 _e.JumpIf(JCond.Ne, _helperOutcome);
                 break;
@@ -352,7 +386,7 @@ internal sealed class JitLowering
         {
             _e.Bind(slow);
             _e.StoreStateImm32(JitState.FaultPcOffset, i);
-            _e.CallRuntime(JitState.TranslateEntryOffset, JReg.T0, 0, size | (write ? 0x100 : 0));
+            Yield(JitState.StatusTranslate, JReg.T0, 0, size | (write ? 0x100 : 0));
             _e.CompareImm(true, JReg.T0, 0);
             _e.JumpIf(JCond.Eq, _exitFault);
             _e.Jump(resume);

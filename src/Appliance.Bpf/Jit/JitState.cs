@@ -28,8 +28,12 @@ internal struct JitFrame
 }
 
 /// <summary>What compiled code and the VM share during a run (native memory, one per VM): the eBPF register
-/// file (also the interpreter's), the region mirror, the budget, the call frames, and the runtime entry points
-/// the code calls. Offsets are fixed because the emitted code addresses fields directly.</summary>
+/// file (also the interpreter's), the region mirror, the budget, the call frames, the shadow <c>__sk_buff</c>
+/// and the exchange for runtime calls. Compiled code never calls back into managed code: for a helper or a
+/// translation it cannot do inline it stores the request (<see cref="Status"/>, <see cref="CallArg1"/>,
+/// <see cref="CallArg2"/>) and where to continue (<see cref="Resume"/>) and returns; the VM does the work,
+/// puts the answer in <see cref="CallResult"/> and calls the code again, whose entry jumps to
+/// <see cref="Resume"/>. Offsets are fixed because the emitted code addresses fields directly.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct JitState
 {
@@ -43,19 +47,23 @@ internal unsafe struct JitState
     public int FaultKind;                 // 168
     public int TailCalls;                 // 172
     public long StackDelta;               // 176: host address of stack byte k minus its virtual address
-    public nint HelperEntry;              // 184: int (JitState*, long idOrValue, long isRegister)
-    public nint TranslateEntry;           // 192: nint (JitState*, ulong address, long size | write << 8)
-    public nint Vm;                       // 200: weak GCHandle of the VM the runtime entries call back into
-    public fixed byte Frames[8 * JitFrame.Size]; // 208
-    public fixed byte Context[global::Appliance.Bpf.Context.SkBuffLayout.Size]; // 592: the VM's shadow __sk_buff (compiled code reads it directly)
+    public long CallArg1;                 // 184: helper id or callx value; address to translate
+    public long CallArg2;                 // 192: 1 for callx; size | write << 8 for a translation
+    public long CallResult;               // 200: helper outcome; host address (0: the run faults)
+    public nint Resume;                   // 208: where the code continues when called again (0: from the start)
+    public long Reserved;                 // 216
+    public fixed byte Frames[8 * JitFrame.Size]; // 224
+    public fixed byte Context[global::Appliance.Bpf.Context.SkBuffLayout.Size]; // 608: the VM's shadow __sk_buff (compiled code reads it directly)
 
     public const int RegsOffset = 0, RegionsOffset = 128, RegionCountOffset = 136, BudgetOffset = 144,
         DepthOffset = 152, FaultPcOffset = 160, StatusOffset = 164, FaultKindOffset = 168, StackDeltaOffset = 176,
-        HelperEntryOffset = 184, TranslateEntryOffset = 192, FramesOffset = 208, ContextOffset = 592;
+        CallArg1Offset = 184, CallArg2Offset = 192, CallResultOffset = 200, ResumeOffset = 208, FramesOffset = 224,
+        ContextOffset = 608;
 
-    /// <summary>Run outcomes in <see cref="Status"/>.</summary>
-    public const int StatusDone = 0, StatusFault = 1, StatusTailCall = 2;
+    /// <summary>Why the code returned, in <see cref="Status"/>: finished, faulted, tail call accepted, or a
+    /// runtime call to make before calling it again (helper, translation).</summary>
+    public const int StatusDone = 0, StatusFault = 1, StatusTailCall = 2, StatusHelper = 3, StatusTranslate = 4;
 
-    /// <summary>Helper entry results.</summary>
+    /// <summary>Helper call outcomes in <see cref="CallResult"/>.</summary>
     public const int HelperContinue = 0, HelperStop = 1, HelperFault = 2, HelperTailCall = 3;
 }

@@ -339,17 +339,6 @@ internal sealed class X64Emitter : JitEmitter
         Fixup(label);
     }
 
-    public override void CallRuntime(int entryOffset, JReg? arg1Register, long arg1, long arg2)
-    {
-        FlushRegisters();
-        if (arg1Register is { } a) RR(true, H(a), Rsi, 0x89);
-        else MovImmRaw(Rsi, arg1);
-        MovImmRaw(Rdx, arg2);
-        RR(true, Rbx, Rdi, 0x89);                 // mov rdi, rbx
-        RM(false, 2, Rbx, entryOffset, 0xFF);     // call [rbx + entry]
-        ReloadRegisters();                        // the helper may have written r0; the call clobbered the rest
-    }
-
     private void Fixup(int label)
     {
         _fixups.Add((Position, label));

@@ -8,9 +8,12 @@ namespace Appliance.Bpf.Vm;
 /// <summary>Running compiled code (see <see cref="JitLowering"/>). The code shares this VM's register file, stack,
 /// shadow <c>__sk_buff</c> and region table with the interpreter: while a compiled run is active every change to
 /// the region table is mirrored into native memory with the host address of each region (managed buffers are
-/// pinned while a region can point into them), helpers run through <see cref="HelperEntry"/> against the same
-/// VM surface as for the interpreter, and whatever the code's inline bounds check does not accept is decided by
-/// the interpreter's own translation (<see cref="TranslateEntry"/>). Results and faults are the interpreter's.</summary>
+/// pinned while a region can point into them). The code never calls managed code: it returns for each helper
+/// call and for each access its inline bounds check does not accept, the VM makes the call against the same
+/// surface as for the interpreter (helpers; the interpreter's own translation, which also raises the fault)
+/// and calls the code again where it left off (<see cref="JitState"/>). So the native code is entered without a
+/// GC transition; it runs at most one budget's worth of instructions before it returns. Results and faults
+/// are the interpreter's.</summary>
 public sealed unsafe partial class BpfVm
 {
     private readonly JitState* _jit;
@@ -18,26 +21,15 @@ public sealed unsafe partial class BpfVm
     private int _nativeRegionCapacity;
     private bool _jitActive;
 
-    /// <summary>Fills the state's fields that stay the same for the VM's life (runtime entries, the stack's
-    /// host offset, the handle the entries find this VM by).</summary>
-    private void InitJitState()
-    {
-        JitState* s = _jit;
-        s->StackDelta = (long)_stack - (long)VirtualAddress.RegionBase(VirtualAddress.StackRegion);
-        s->HelperEntry = (nint)(delegate* unmanaged<JitState*, long, long, int>)&HelperEntry;
-        s->TranslateEntry = (nint)(delegate* unmanaged<JitState*, ulong, long, nint>)&TranslateEntry;
-        s->Vm = GCHandle.ToIntPtr(GCHandle.Alloc(this, GCHandleType.Weak));
-    }
+    /// <summary>Fills the state's fields that stay the same for the VM's life.</summary>
+    private void InitJitState() =>
+        _jit->StackDelta = (long)_stack - (long)VirtualAddress.RegionBase(VirtualAddress.StackRegion);
 
     private void FreeJitState()
     {
-        if (_jit->Vm != 0) GCHandle.FromIntPtr(_jit->Vm).Free();
-        _jit->Vm = 0;
         NativeMemory.Free(_jit->Regions);
         NativeMemory.Free(_jit);
     }
-
-    private static BpfVm? RunningVm(JitState* s) => s->Vm == 0 ? null : GCHandle.FromIntPtr(s->Vm).Target as BpfVm;
 
     /// <summary>The engine that runs <paramref name="program"/> on this VM: "jit" or "interpreter".</summary>
     public string EngineFor(LoadedProgram program) => _useJit && program.JitCode is not null ? "jit" : "interpreter";
@@ -60,32 +52,42 @@ public sealed unsafe partial class BpfVm
         s->FaultKind = 0;
         s->FaultPc = 0;
         s->TailCalls = 0;
+        s->Resume = 0;
+        while (true)
         {
-            while (true)
+            // No GC transition: the code calls nothing and returns within one budget of instructions.
+            ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
+            switch (s->Status)
             {
-                ((delegate* unmanaged<JitState*, void>)code.Address)(s);
-                GC.KeepAlive(code);
-                long executed = budget - Math.Max(s->Budget, 0);
-                if (s->Status == JitState.StatusDone)
-                    return new BpfRunResult(_registers[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, executed);
-                if (s->Status == JitState.StatusFault)
-                {
-                    var fault = s->FaultKind != 0 ? (BpfFault)s->FaultKind : _fault;
-                    return new BpfRunResult(0, fault == BpfFault.None ? BpfFault.HelperMisuse : fault, s->FaultPc, 0, 0, executed);
-                }
-                // A tail call the helper entry accepted: continue in the target, as the interpreter does.
-                var target = _pendingTailCall!;
-                _pendingTailCall = null;
-                ulong ctx = _registers[1];
-                BindProgram(target);
-                if (_hasPacket) MapPacket();
-                _registers[1] = ctx;
-                _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
-                s->Depth = 0;
-                s->RegionCount = _regionCount;
-                code = target.JitCode!;
-                if (code is null) return Execute(target);
+                case JitState.StatusHelper:
+                    s->CallResult = CallHelperFromJit(s, s->CallArg1, s->CallArg2 != 0);
+                    continue;
+                case JitState.StatusTranslate:
+                    s->CallResult = TranslateForJit(s, (ulong)s->CallArg1, s->CallArg2);
+                    continue;
             }
+            GC.KeepAlive(code);
+            long executed = budget - Math.Max(s->Budget, 0);
+            if (s->Status == JitState.StatusDone)
+                return new BpfRunResult(_registers[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, executed);
+            if (s->Status == JitState.StatusFault)
+            {
+                var fault = s->FaultKind != 0 ? (BpfFault)s->FaultKind : _fault;
+                return new BpfRunResult(0, fault == BpfFault.None ? BpfFault.HelperMisuse : fault, s->FaultPc, 0, 0, executed);
+            }
+            // A tail call the helper accepted: continue in the target, as the interpreter does.
+            var target = _pendingTailCall!;
+            _pendingTailCall = null;
+            ulong ctx = _registers[1];
+            BindProgram(target);
+            if (_hasPacket) MapPacket();
+            _registers[1] = ctx;
+            _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
+            s->Depth = 0;
+            s->RegionCount = _regionCount;
+            s->Resume = 0;
+            code = target.JitCode!;
+            if (code is null) return Execute(target);
         }
     }
 
@@ -109,29 +111,13 @@ public sealed unsafe partial class BpfVm
         n->Start = r.Start;
         n->Length = r.Length;
         n->Writable = r.Writable ? 1UL : 0UL;
-        n->Host = r.Array is null ? r.Origin : _pins.AddressOf(r.Array) + r.Origin;
+        n->Host = r.Array is null ? r.Origin : r.PinnedHost != 0 ? r.PinnedHost : _pins.AddressOf(r.Array) + r.Origin;
     }
 
-    /// <summary>Entry for <c>call imm</c> (or <c>callx</c> when <paramref name="isRegister"/> is 1) from compiled code.</summary>
-    [UnmanagedCallersOnly]
-    private static int HelperEntry(JitState* s, long idOrValue, long isRegister)
-    {
-        var vm = RunningVm(s);
-        if (vm is null) return JitState.HelperFault;
-        try
-        {
-            return vm.CallHelperFromJit(s, idOrValue, isRegister != 0);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            vm._fault = BpfFault.HelperMisuse;
-            return JitState.HelperFault;
-        }
-    }
-
+    /// <summary>A <c>call imm</c> (or <c>callx</c> when <paramref name="isRegister"/>) the code returned for.</summary>
     private int CallHelperFromJit(JitState* s, long idOrValue, bool isRegister)
     {
-        if (s->Depth != 0) SetStackDepth((int)s->Depth);
+        SyncStackDepth(s);
         var helpers = _program!.Helpers;
         int id = (int)idOrValue;
         if (isRegister && ((ulong)(uint)id != (ulong)idOrValue || !helpers.IsDefined(id)))
@@ -157,16 +143,19 @@ public sealed unsafe partial class BpfVm
         }
     }
 
-    /// <summary>Entry for accesses the inline check did not accept: the interpreter's translation decides
-    /// (0 = the run faults, the reason recorded).</summary>
-    [UnmanagedCallersOnly]
-    private static nint TranslateEntry(JitState* s, ulong address, long sizeAndWrite)
+    /// <summary>An access the inline check did not accept: the interpreter's translation decides (0 = the run
+    /// faults, the reason recorded).</summary>
+    private nint TranslateForJit(JitState* s, ulong address, long sizeAndWrite)
     {
-        var vm = RunningVm(s);
-        if (vm is null) return 0;
-        if (s->Depth != 0) vm.SetStackDepth((int)s->Depth);
-        ref byte p = ref vm.Translate(address, (int)(sizeAndWrite & 0xFF), (sizeAndWrite & 0x100) != 0);
+        SyncStackDepth(s);
+        ref byte p = ref Translate(address, (int)(sizeAndWrite & 0xFF), (sizeAndWrite & 0x100) != 0);
         return Unsafe.IsNullRef(ref p) ? 0 : (nint)Unsafe.AsPointer(ref p);
+    }
+
+    /// <summary>The code moves its stack region in the mirror itself on bpf-to-bpf calls; the managed table follows here.</summary>
+    private void SyncStackDepth(JitState* s)
+    {
+        if (s->Depth != _stackDepth) SetStackDepth((int)s->Depth);
     }
 
     /// <summary>Managed buffers that compiled code addresses directly, pinned with a handle each. A buffer stays

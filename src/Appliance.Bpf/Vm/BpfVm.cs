@@ -33,6 +33,10 @@ public sealed unsafe partial class BpfVm : IDisposable
     private bool _hasPacket;
     private LoadedProgram? _program;
     private int _frameBytes;
+    private int _stackDepth;
+    private LoadedProgram? _globalsProgram;
+    private GCHandle[] _globalPins = [];
+    private int _globalPinCount;
     private LoadedProgram? _pendingTailCall;
     private BpfFault _fault;
     private uint _redirectIfindex;
@@ -162,23 +166,45 @@ public sealed unsafe partial class BpfVm : IDisposable
         SetStackDepth(0);
         var globals = program.Globals;
         _firstDynamicRegion = VirtualAddress.FirstProgramRegion + globals.Length;
-        if (globals.Length > 0) BindGlobals(globals);
+        if (!ReferenceEquals(program, _globalsProgram))
+        {
+            if (globals.Length > 0) BindGlobals(program);
+            else UnpinGlobals(); // this program's dynamic regions take the slots over
+        }
         _regionCount = _firstDynamicRegion;
     }
 
-    private void BindGlobals(GlobalRegion[] globals)
+    /// <summary>The regions of <paramref name="program"/>'s globals (and their mirror, for compiled code). They stay
+    /// in the table between runs — only this program's binding writes those slots, dynamic regions come after
+    /// them — so the next run of the same program skips this; another program's binding takes the slots over.
+    /// Their buffers stay pinned while they are bound, so the mirror's host addresses stay valid.</summary>
+    private void BindGlobals(LoadedProgram program)
     {
+        var globals = program.Globals;
         EnsureRegionCapacity(_firstDynamicRegion);
+        UnpinGlobals();
+        if (_globalPins.Length < globals.Length) _globalPins = new GCHandle[Math.Max(globals.Length, 2 * _globalPins.Length)];
         for (int g = 0; g < globals.Length; g++)
         {
             var value = globals[g].Value;
+            _globalPins[g] = GCHandle.Alloc(value.Array, GCHandleType.Pinned);
             _regions[VirtualAddress.FirstProgramRegion + g] = new MemoryRegion
             {
                 Start = VirtualAddress.RegionBase(VirtualAddress.FirstProgramRegion + g), Length = (ulong)value.Count,
                 Array = value.Array, Origin = value.Offset, Writable = !globals[g].ReadOnly, Kind = RegionKind.Global,
+                PinnedHost = _globalPins[g].AddrOfPinnedObject() + value.Offset,
             };
-            MirrorRegion(VirtualAddress.FirstProgramRegion + g);
+            if (_useJit) WriteMirror(VirtualAddress.FirstProgramRegion + g);
         }
+        _globalPinCount = globals.Length;
+        _globalsProgram = program;
+    }
+
+    private void UnpinGlobals()
+    {
+        for (int g = 0; g < _globalPinCount; g++) _globalPins[g].Free();
+        _globalPinCount = 0;
+        _globalsProgram = null;
     }
 
     private void EndRun()
@@ -211,6 +237,7 @@ public sealed unsafe partial class BpfVm : IDisposable
     /// plain fields change, so a call or return costs no GC write barrier.</summary>
     private void SetStackDepth(int depth)
     {
+        _stackDepth = depth;
         int used = depth * FrameSize + _frameBytes;
         ref var stack = ref _regions[VirtualAddress.StackRegion];
         stack.Start = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + (ulong)(StackSize - used);
@@ -229,6 +256,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         if (_disposed) return;
         _disposed = true;
         _pins.Dispose();
+        UnpinGlobals();
         FreeJitState();
         NativeMemory.Free(_stack);
         GC.SuppressFinalize(this);
@@ -236,6 +264,7 @@ public sealed unsafe partial class BpfVm : IDisposable
 
     ~BpfVm()
     {
+        UnpinGlobals();
         FreeJitState();
         NativeMemory.Free(_stack);
     }

@@ -17,4 +17,7 @@ internal struct MemoryRegion
     /// <summary>For ring-buffer records: the ring buffer and reservation token.</summary>
     public object? Owner;
     public long Token;
+    /// <summary>The host address of the region's first byte when the VM pinned <see cref="Array"/> itself for as
+    /// long as the region is bound (globals), else 0.</summary>
+    public nint PinnedHost;
 }
