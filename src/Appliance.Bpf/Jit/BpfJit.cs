@@ -25,11 +25,32 @@ public static class BpfJit
         try
         {
             byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, CreateEmitter(RuntimeInformation.ProcessArchitecture));
+            Dump(program, code);
             return new JitCompilation(ExecutableMemory.Create(code), null);
         }
         catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or OverflowException)
         {
             return new JitCompilation(null, $"JIT compilation failed: {e.Message}");
+        }
+    }
+
+    /// <summary>Environment variable naming a directory: each compiled program's machine code is written there as
+    /// <c>NAME.ARCH.bin</c> (raw bytes from the entry point), for <c>objdump -D -b binary -m i386:x86-64</c>
+    /// (or <c>-m aarch64</c>).</summary>
+    public const string DumpVariable = "META_APPLIANCE_JIT_DUMP";
+
+    private static void Dump(LoadedProgram program, byte[] code)
+    {
+        if (Environment.GetEnvironmentVariable(DumpVariable) is not { Length: > 0 } directory) return;
+        try
+        {
+            Directory.CreateDirectory(directory);
+            string name = string.Concat(program.Name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' ? c : '_'));
+            File.WriteAllBytes(Path.Combine(directory, $"{name}.{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}.bin"), code);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A diagnostic aid only: a directory that cannot be written does not stop the program from loading.
         }
     }
 }

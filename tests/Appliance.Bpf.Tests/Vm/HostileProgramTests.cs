@@ -201,6 +201,93 @@ public abstract class HostileProgramCases
         public override int Delete(ReadOnlySpan<byte> key) => throw new InvalidOperationException();
         public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => false;
     }
+
+    [Fact]
+    public void ProvenContextAccessesKeepTheKernelsSemantics()
+    {
+        // The verifier proves these (r1 at entry): they become direct context operations on both engines.
+        var program = VmTestSupport.Load("""
+            ldxw %r2, [%r1+8]
+            add %r2, 1
+            stxw [%r1+8], %r2
+            stw [%r1+44], 0x12345
+            stw [%r1+12], 0x1ffff
+            ldxw %r0, [%r1+8]
+            exit
+            """);
+        Assert.True(program.UsesContextDirectly);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        packet.Mark = 41;
+        packet.QueueMapping = 3;
+        var r = VmTestSupport.Run(program, ref packet, Options());
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(42UL, r.R0);
+        Assert.Equal(42u, packet.Mark);
+        Assert.Equal(0x2345u, packet.TcIndex);   // the kernel's 16-bit tc_index keeps the low half
+        Assert.Equal(3u, packet.QueueMapping);   // 0xffff and up leave queue_mapping alone
+        Assert.Throws<InvalidOperationException>(() => new BpfVm(Options()).RunWithMemory(program, new byte[8]));
+    }
+
+    [Fact]
+    public void ContextInASubprogramIsCheckedAtRunTime()
+    {
+        // The subprogram gets the context in r1, which the load-time rules do not follow there: its stores go
+        // through the run-time check, which allows mark and refuses len.
+        const string Body = """
+            call local sub
+            mov %r0, 0
+            exit
+            sub:
+            {0}
+            mov %r0, 0
+            exit
+            """;
+        var ok = VmTestSupport.Load(Body.Replace("{0}", "stw [%r1+8], 7"));
+        Assert.False(ok.UsesContextDirectly);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        Assert.Equal(BpfFault.None, VmTestSupport.Run(ok, ref packet, Options()).Fault);
+        Assert.Equal(7u, packet.Mark);
+        var bad = VmTestSupport.Run(VmTestSupport.Load(Body.Replace("{0}", "stw [%r1+0], 7")), ref packet, Options());
+        Assert.Equal(BpfFault.ReadOnlyWrite, bad.Fault);
+        Assert.Equal(3, bad.FaultInstruction);
+    }
+
+    [Fact]
+    public void GlobalsStayCorrectWhenProgramsShareAVm()
+    {
+        // A reads its global; B has none and takes region slots by map lookups; A again must still see its own
+        // global (the VM keeps a program's globals bound between its runs) and B must not reach it.
+        var global = TestArrayMap.Create(16, initial: [0, 0, 0, 0, 0, 0, 0, 0, 0x2a, 0, 0, 0, 0, 0, 0, 0]);
+        var array = TestArrayMap.Create(16, entries: 4);
+        var a = VmTestSupport.Load("lddw %r2, map_value[0]+8\nldxdw %r0, [%r2+0]\nexit", global);
+        var b = VmTestSupport.Load("""
+            stw [%r10-4], 1
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -4
+            call 1
+            jeq %r0, 0, out
+            stdw [%r0+0], 5
+            out:
+            mov %r0, 0
+            exit
+            """, array);
+        using var vm = new BpfVm(Options());
+        var packet = VmTestSupport.Packet(new byte[64]);
+        for (int round = 0; round < 3; round++)
+        {
+            var ra = vm.Run(a, ref packet);
+            Assert.Equal(BpfFault.None, ra.Fault);
+            Assert.Equal(0x2aUL, ra.R0);
+            Assert.Equal(BpfFault.None, vm.Run(b, ref packet).Fault);
+        }
+        Assert.Equal(5UL, BitConverter.ToUInt64(array.Storage, 16));
+        Assert.Equal(0x2aUL, BitConverter.ToUInt64(global.Storage, 8));
+        // B forging A's global address (region 3) faults: that slot is B's own map value or nothing.
+        var forged = vm.Run(VmTestSupport.Load("lddw %r2, 0x310000008\nldxdw %r0, [%r2+0]\nexit"), ref packet);
+        Assert.Equal(BpfFault.OutOfBounds, forged.Fault);
+    }
+
 }
 
 /// <summary>The hostile programs on the interpreter.</summary>
