@@ -6,6 +6,7 @@ using Appliance.Host.Leds;
 using Appliance.Host.Metrics;
 using Appliance.Host.Service;
 using Appliance.Interop;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Host.Init;
 
