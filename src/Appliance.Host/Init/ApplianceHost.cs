@@ -8,6 +8,7 @@ using Appliance.Host.Service;
 using Appliance.Interop;
 using Appliance.Host.State;
 using Appliance.Host.Time;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Host.Init;
 

@@ -1,4 +1,4 @@
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>Where the netkit pipeline sends a frame: out of an engine port (a board port, or a pair's primary end
 /// = into that tenant), or nowhere (dropped, counted on the side that dropped it).</summary>

@@ -6,8 +6,9 @@ using Appliance.Bpf.Objects;
 using Appliance.Bpf.Vm;
 using Appliance.Config;
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Runtime;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Programs;
 
 /// <summary>The config's programs, loaded before anything touches the network: each object file is read once
 /// (<see cref="BpfObjectLoader"/>), its maps are created and filled with the config's initial contents, and every

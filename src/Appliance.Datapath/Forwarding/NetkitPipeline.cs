@@ -4,8 +4,10 @@ using Appliance.Bpf.Vm;
 using Appliance.Config;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Programs;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>netkit_xmit for the appliance, one per worker (it owns that worker's <see cref="BpfVm"/> and the frame's
 /// <see cref="PacketContext"/>; nothing here allocates or makes a syscall per frame).

@@ -1,4 +1,4 @@
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>Counters of one pair side (its transmit direction, as netkit counts them on the sending device):
 /// frames that entered the side, frames it delivered, and drops by <see cref="PairDropReason"/>.</summary>

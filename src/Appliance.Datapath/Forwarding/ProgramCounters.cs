@@ -1,4 +1,4 @@
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>Counters of one program: runs, bytes seen, and how its runs ended.</summary>
 public sealed class ProgramCounters

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Appliance.Interop;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>An AF_PACKET socket that receives the group (broadcast/multicast) frames a port hands to the kernel
 /// stack — a classic BPF filter on the I/G bit keeps everything else out, PACKET_IGNORE_OUTGOING keeps out what

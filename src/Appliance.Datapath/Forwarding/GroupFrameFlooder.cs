@@ -1,8 +1,9 @@
 using Appliance.Bpf.Context;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Interop;
+using Appliance.Datapath.Runtime;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>Broadcast and multicast from a port must reach the board's own stack AND every L2 pair on that port,
 /// each copy through its own primary chain. The port's XDP program passes group frames to the kernel (so ARP for

@@ -1,6 +1,6 @@
 using Appliance.Datapath.Pairs;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>What learning did for one pair: MACs learned and aged out, learns refused by reason, and claims the
 /// kernel refused (the steering map full or another bpf() error: counted, logged rate-limited, the MAC not learned).

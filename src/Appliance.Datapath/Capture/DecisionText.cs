@@ -1,7 +1,9 @@
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Forwarding;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Capture;
 
 /// <summary>One line saying how a frame was decided, the same for a live capture's packet comments and for replay:
 /// <c>verdict=pass side=tenant-a/peer program=allow-web target=eth0</c>,

@@ -5,7 +5,7 @@ using Appliance.Bpf.Objects;
 using Appliance.Bpf.Vm;
 using Appliance.Config;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Programs;
 
 /// <summary>The one program-object check of `validate`, `run` and `reload`: the object file exists, the eBPF loader
 /// reads it (ELF, BTF, relocations), its maps can be made, and the configured section passes the verifier as the

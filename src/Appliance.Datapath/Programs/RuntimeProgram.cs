@@ -1,8 +1,9 @@
 using Appliance.Bpf.Vm;
 using Appliance.Config;
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Forwarding;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Programs;
 
 /// <summary>A configured program, loaded and verified: what a chain holds. Its maps belong to its
 /// <see cref="RuntimeObject"/> and are shared with the object's other programs.</summary>

@@ -1,4 +1,4 @@
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>Why a pair side dropped a frame (netkit counts every one of them as tx_dropped on the sending side).</summary>
 public enum PairDropReason

@@ -5,8 +5,9 @@ using Appliance.Config;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Runtime;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>The forwarding engine's decision for the appliance (worker 0). A frame from a port is classified by
 /// destination MAC (<see cref="L2Classifier"/>) and goes into the owning pair's primary side; one from a pair's

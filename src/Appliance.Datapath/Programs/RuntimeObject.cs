@@ -2,7 +2,7 @@ using Appliance.Bpf.Maps;
 using Appliance.Bpf.Objects;
 using Appliance.Bpf.Vm;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Programs;
 
 /// <summary>One eBPF object file, loaded once however many programs of the config use it: its bytes and their hash
 /// (XxHash128; a reload re-loads the object only when the bytes changed), its ELF contents, its live maps (declaration order, as

@@ -1,4 +1,4 @@
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>A block of 64-bit counters with one slot per datapath worker (the AF_XDP worker and the group-frame
 /// flooder): each worker adds to its own slot with plain stores (no lock, no interlocked op on the hot path) and

@@ -1,6 +1,8 @@
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Programs;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>How the netkit pipeline decided the current frame, written as it runs (a few field stores per frame,
 /// no allocation): the pair side it entered first, the side that decided last (they differ after a redirect into

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Appliance.Datapath.Runtime;
+namespace Appliance.Datapath.Forwarding;
 
 /// <summary>Writes an offloaded VLAN tag (set by bpf_skb_vlan_push, kept as metadata like the kernel's
 /// hw-accel tag) into the frame's bytes at transmit: the MAC addresses move 4 bytes into the headroom and the
