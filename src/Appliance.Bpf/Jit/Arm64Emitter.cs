@@ -51,12 +51,14 @@ internal sealed class Arm64Emitter : JitEmitter
 
     private void FlushRegisters()
     {
-        for (int r = 0; r <= 10; r++) Mem(3, 0, Cached(r), State, JitState.RegsOffset + 8 * r);
+        for (int r = 0; r <= 10; r++)
+            if ((UsedRegisters & 1 << r) != 0) Mem(3, 0, Cached(r), State, JitState.RegsOffset + 8 * r);
     }
 
     private void ReloadRegisters()
     {
-        for (int r = 0; r <= 10; r++) Mem(3, 1, Cached(r), State, JitState.RegsOffset + 8 * r);
+        for (int r = 0; r <= 10; r++)
+            if ((UsedRegisters & 1 << r) != 0) Mem(3, 1, Cached(r), State, JitState.RegsOffset + 8 * r);
     }
 
     /// <summary>LDR/STR of 1 &lt;&lt; <paramref name="size"/> bytes; <paramref name="opc"/>: 0 store, 1 load, 2 load sign-extended to 64.</summary>

@@ -35,6 +35,10 @@ internal abstract class JitEmitter
 
     public abstract int Position { get; }
 
+    /// <summary>Bit mask of the eBPF registers the program uses (set before <see cref="Prologue"/>): only these
+    /// move between host registers and the state's register file at entry, runtime calls and exit.</summary>
+    public int UsedRegisters { get; set; } = 0x7FF;
+
     public abstract void Prologue();
 
     /// <summary>Returns to the caller of the compiled code (the status is already in the state).</summary>
@@ -42,6 +46,27 @@ internal abstract class JitEmitter
 
     public abstract void LoadBpf(JReg d, int bpfRegister);
     public abstract void StoreBpf(int bpfRegister, JReg s);
+    // Direct forms on eBPF registers an emitter keeps in host registers: one instruction instead of going through
+    // the scratch registers. Each returns false when this emitter has no such form for its operands (the
+    // lowering then uses the scratch path); 32-bit forms zero-extend into 64 bits like the scratch path.
+
+    /// <summary>r<paramref name="dst"/> = r<paramref name="dst"/> op r<paramref name="src"/> (no shifts by register).</summary>
+    public virtual bool AluBpf(JAlu op, bool is64, int dst, int src) => false;
+
+    /// <summary>r<paramref name="dst"/> = r<paramref name="dst"/> op imm (shift counts already masked).</summary>
+    public virtual bool AluImmBpf(JAlu op, bool is64, int dst, int imm) => false;
+
+    /// <summary>r<paramref name="dst"/> = r<paramref name="src"/> (32-bit: zero-extended low half).</summary>
+    public virtual bool MovBpf(bool is64, int dst, int src) => false;
+
+    public virtual bool MovImmBpf(int dst, long value) => false;
+
+    /// <summary>Flags for a branch on r<paramref name="a"/> against r<paramref name="b"/> (compare, or test for <see cref="JCond.Set"/>).</summary>
+    public virtual bool CompareBpf(bool is64, bool test, int a, int b) => false;
+
+    /// <summary>Flags for a branch on r<paramref name="a"/> against imm (compare, or test for <see cref="JCond.Set"/>).</summary>
+    public virtual bool CompareImmBpf(bool is64, bool test, int a, int imm) => false;
+
     public abstract void LoadState(JReg d, int offset);
     public abstract void StoreState(int offset, JReg s);
     public abstract void StoreStateImm32(int offset, int value);

@@ -47,6 +47,7 @@ internal sealed class JitLowering
 
     private void Body()
     {
+        _e.UsedRegisters = UsedRegisters(_code);
         _e.Prologue();
         // Entry: from the start, or where a runtime call left off (see Yield).
         int start = _e.NewLabel();
@@ -124,6 +125,9 @@ internal sealed class JitLowering
         var op = ins.Op;
         if (SimpleAlu(op, out var alu, out bool is64, out bool imm))
         {
+            if (imm ? _e.AluImmBpf(alu, is64, ins.Dst, alu is JAlu.Lsh or JAlu.Rsh or JAlu.Arsh ? (int)ins.Imm & (is64 ? 63 : 31) : (int)ins.Imm)
+                    : alu is not (JAlu.Lsh or JAlu.Rsh or JAlu.Arsh) && _e.AluBpf(alu, is64, ins.Dst, ins.Src))
+                return;
             _e.LoadBpf(JReg.T0, ins.Dst);
             if (imm)
             {
@@ -146,6 +150,11 @@ internal sealed class JitLowering
         }
         if (Branch(op, out var cond, out is64, out imm))
         {
+            if (imm ? _e.CompareImmBpf(is64, cond == JCond.Set, ins.Dst, (int)ins.Imm) : _e.CompareBpf(is64, cond == JCond.Set, ins.Dst, ins.Src))
+            {
+                Goto(i, ins.Offset, cond);
+                return;
+            }
             _e.LoadBpf(JReg.T0, ins.Dst);
             if (!imm) _e.LoadBpf(JReg.T1, ins.Src);
             if (cond == JCond.Set)
@@ -169,6 +178,12 @@ internal sealed class JitLowering
                 _e.LoadBpf(JReg.T0, ins.Dst);
                 _e.Neg(op == VmOp.Neg64, JReg.T0);
                 _e.StoreBpf(ins.Dst, JReg.T0);
+                break;
+            case VmOp.Mov64Imm when _e.MovImmBpf(ins.Dst, ins.Imm):
+            case VmOp.Mov32Imm when _e.MovImmBpf(ins.Dst, (uint)ins.Imm):
+            case VmOp.LoadImm64 when _e.MovImmBpf(ins.Dst, ins.Imm):
+            case VmOp.Mov64Reg when _e.MovBpf(true, ins.Dst, ins.Src):
+            case VmOp.Mov32Reg when _e.MovBpf(false, ins.Dst, ins.Src):
                 break;
             case VmOp.Mov64Imm:
                 _e.MovImm(JReg.T0, ins.Imm);
@@ -478,6 +493,22 @@ internal sealed class JitLowering
             _e.AluImm(JAlu.Add, true, JReg.T3, change);
             _e.Store(JReg.T2, entry + field, JReg.T3, 8);
         }
+    }
+
+    /// <summary>The registers any instruction names, plus r0 (the result, and what helpers return), r1 (the
+    /// context at entry) and r10; with bpf-to-bpf calls also r6–r10, which the frames save and restore. The rest
+    /// never change in the register file, so compiled code need not move them.</summary>
+    private static int UsedRegisters(DecodedInstruction[] code)
+    {
+        int used = 1 << 0 | 1 << 1 | 1 << 10;
+        foreach (var ins in code)
+        {
+            if (ins.Op is VmOp.Invalid or VmOp.WideTail) continue;
+            if (ins.Op == VmOp.CallLocal) used |= 0x7C0;
+            else if (ins.Op is VmOp.CallHelper or VmOp.CallReg) used |= 0x3F; // r1–r5 arguments, r0 result
+            used |= 1 << (ins.Dst & 15) | 1 << (ins.Src & 15);
+        }
+        return used & 0x7FF;
     }
 
     private static bool SimpleAlu(VmOp op, out JAlu alu, out bool is64, out bool imm)

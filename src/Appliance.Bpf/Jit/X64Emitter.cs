@@ -90,14 +90,14 @@ internal sealed class X64Emitter : JitEmitter
     private void FlushRegisters()
     {
         for (int r = 0; r < Cached.Length; r++)
-            if (Cached[r] >= 0) RM(true, Cached[r], Rbx, JitState.RegsOffset + 8 * r, 0x89);
+            if (Cached[r] >= 0 && (UsedRegisters & 1 << r) != 0) RM(true, Cached[r], Rbx, JitState.RegsOffset + 8 * r, 0x89);
     }
 
     /// <summary>The cached eBPF registers from the state's register file.</summary>
     private void ReloadRegisters()
     {
         for (int r = 0; r < Cached.Length; r++)
-            if (Cached[r] >= 0) RM(true, Cached[r], Rbx, JitState.RegsOffset + 8 * r, 0x8B);
+            if (Cached[r] >= 0 && (UsedRegisters & 1 << r) != 0) RM(true, Cached[r], Rbx, JitState.RegsOffset + 8 * r, 0x8B);
     }
 
     public override void LoadBpf(JReg d, int r)
@@ -111,6 +111,74 @@ internal sealed class X64Emitter : JitEmitter
         if (Cached[r] >= 0) RR(true, H(s), Cached[r], 0x89);
         else RM(true, H(s), Rbx, JitState.RegsOffset + 8 * r, 0x89);
     }
+    private static bool InHost(int r) => Cached[r] >= 0;
+
+    private static int AluOpcode(JAlu op) => op switch
+    {
+        JAlu.Add => 0x01, JAlu.Sub => 0x29, JAlu.Or => 0x09, JAlu.And => 0x21, JAlu.Xor => 0x31, _ => -1,
+    };
+
+    public override bool AluBpf(JAlu op, bool is64, int dst, int src)
+    {
+        if (!InHost(dst) || !InHost(src)) return false;
+        if (op == JAlu.Mul) RR(is64, Cached[dst], Cached[src], 0x0F, 0xAF);   // imul dst, src
+        else if (AluOpcode(op) is var code and >= 0) RR(is64, Cached[src], Cached[dst], code);
+        else return false;
+        return true;
+    }
+
+    public override bool AluImmBpf(JAlu op, bool is64, int dst, int imm)
+    {
+        if (!InHost(dst)) return false;
+        int rd = Cached[dst];
+        switch (op)
+        {
+            case JAlu.Lsh or JAlu.Rsh or JAlu.Arsh:
+                RR(is64, op == JAlu.Lsh ? 4 : op == JAlu.Rsh ? 5 : 7, rd, 0xC1);
+                B(imm);
+                return true;
+            case JAlu.Mul:
+                RR(is64, rd, rd, 0x69);
+                break;
+            case JAlu.Add or JAlu.Sub or JAlu.Or or JAlu.And or JAlu.Xor:
+                RR(is64, op switch { JAlu.Add => 0, JAlu.Or => 1, JAlu.And => 4, JAlu.Sub => 5, _ => 6 }, rd, 0x81);
+                break;
+            default:
+                return false;
+        }
+        D32(imm);
+        return true;
+    }
+
+    public override bool MovBpf(bool is64, int dst, int src)
+    {
+        if (!InHost(dst) || !InHost(src)) return false;
+        RR(is64, Cached[src], Cached[dst], 0x89);
+        return true;
+    }
+
+    public override bool MovImmBpf(int dst, long value)
+    {
+        if (!InHost(dst)) return false;
+        MovImmRaw(Cached[dst], value);
+        return true;
+    }
+
+    public override bool CompareBpf(bool is64, bool test, int a, int b)
+    {
+        if (!InHost(a) || !InHost(b)) return false;
+        RR(is64, Cached[b], Cached[a], test ? 0x85 : 0x39);
+        return true;
+    }
+
+    public override bool CompareImmBpf(bool is64, bool test, int a, int imm)
+    {
+        if (!InHost(a)) return false;
+        RR(is64, test ? 0 : 7, Cached[a], test ? 0xF7 : 0x81);
+        D32(imm);
+        return true;
+    }
+
     public override void LoadState(JReg d, int offset) => RM(true, H(d), Rbx, offset, 0x8B);
     public override void StoreState(int offset, JReg s) => RM(true, H(s), Rbx, offset, 0x89);
 

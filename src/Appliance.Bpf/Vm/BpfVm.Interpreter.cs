@@ -342,7 +342,7 @@ public sealed unsafe partial class BpfVm
     [MethodImpl(MethodImplOptions.NoInlining)]
     private HelperOutcome InvokeHelper(BpfHelperTable helpers, int id)
     {
-        SettleContextStore();
+        if (_pendingContextStore >= 0) SettleContextStore();
         try
         {
             return helpers.Invoke(id, this);

@@ -168,23 +168,32 @@ public sealed unsafe partial class BpfVm
         private readonly GCHandle[] _handles = new GCHandle[Slots];
         private readonly nint[] _addresses = new nint[Slots];
         private readonly List<GCHandle> _retired = new(Slots);
-        private byte[]? _last;
-        private nint _lastAddress;
+        private byte[]? _last, _previous;
+        private nint _lastAddress, _previousAddress;
 
         public bool HasRetired => _retired.Count > 0;
 
         public nint AddressOf(byte[] array)
         {
-            if (ReferenceEquals(_last, array)) return _lastAddress; // the packet buffer, run after run
-            _last = array;
-            return _lastAddress = Pin(array);
+            // The two most recent buffers (typically the packet's and a map's), without hashing.
+            if (ReferenceEquals(_last, array)) return _lastAddress;
+            if (ReferenceEquals(_previous, array)) return _previousAddress;
+            nint address = Pin(array);
+            (_previous, _previousAddress) = (_last, _lastAddress);
+            (_last, _lastAddress) = (array, address);
+            return address;
         }
 
         private nint Pin(byte[] array)
         {
             int slot = (int)((uint)RuntimeHelpers.GetHashCode(array) * 0x9E3779B1u >> 24);
             if (ReferenceEquals(_arrays[slot], array)) return _addresses[slot];
-            if (_arrays[slot] is not null) _retired.Add(_handles[slot]); // _last is array now, never the displaced one
+            if (_arrays[slot] is not null)
+            {
+                _retired.Add(_handles[slot]);
+                if (ReferenceEquals(_arrays[slot], _last)) _last = null;
+                if (ReferenceEquals(_arrays[slot], _previous)) _previous = null;
+            }
             var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
             _arrays[slot] = array;
             _handles[slot] = handle;
