@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Links;
 
 namespace Appliance.Host.State;
@@ -12,7 +13,7 @@ public sealed class LinkCarrierMonitor : IDisposable
     private readonly ApplianceState _state;
     private volatile HashSet<string> _ports = new(StringComparer.Ordinal);
 
-    public LinkCarrierMonitor(ApplianceState state, IReadOnlyCollection<string> ports, TextWriter log)
+    public LinkCarrierMonitor(ApplianceState state, IReadOnlyCollection<string> ports, Logger log)
     {
         _state = state;
         _watcher = new LinkWatcher(e =>
@@ -20,7 +21,7 @@ public sealed class LinkCarrierMonitor : IDisposable
                 if (!_ports.Contains(e.Link.Name)) return;
                 state.Interface(e.Link.Name).Carrier = e.Kind != LinkEventKind.Deleted && e.Link.IsUp && e.Link.Carrier;
             },
-            onError: e => log.WriteLine($"leds: level=warn msg=\"link watcher: {e.Message}\""));
+            onError: e => log.Warn("leds", $"link watcher: {e.Message}"));
         Follow(ports);
     }
 
