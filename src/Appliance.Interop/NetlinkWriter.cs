@@ -67,6 +67,9 @@ public ref struct NetlinkWriter
         s[10] = flags;
     }
 
+    /// <summary>Appends a struct netconfmsg (the family; padded to 4 bytes).</summary>
+    public void WriteNetconf(byte family) => Reserve(NetlinkRoute.NetconfMsgSize)[0] = family;
+
     public void PutBytes(ushort type, scoped ReadOnlySpan<byte> value)
     {
         var s = Reserve(AttributeHeaderSize + value.Length);

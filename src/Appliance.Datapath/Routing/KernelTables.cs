@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Appliance.Bpf.Routing;
 using Appliance.Config;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Links;
@@ -8,43 +9,59 @@ using static Appliance.Interop.NetlinkRoute;
 
 namespace Appliance.Datapath.Routing;
 
-/// <summary>The board's kernel routing state for the datapath: routes (<see cref="RouteTable"/>), neighbours
-/// (<see cref="NeighbourTable"/>) and interfaces (MTU, MAC) of the namespace it was opened in, read over rtnetlink
-/// at start (dumps) and kept current from the route, neighbour and link multicast groups by one thread of its own,
-/// which sleeps in poll() until the kernel or a worker wakes it. Every change is published as a new immutable
-/// snapshot (one reference swap), so the forwarding workers read without a lock, an allocation or a syscall.
-/// <para>A worker that meets an unknown (or stale) neighbour calls <see cref="RequestResolve"/>: the request goes
-/// through a lock-free queue to this thread, which asks the kernel to resolve it (RTM_NEWNEIGH with NTF_USE, as
-/// `ip neigh replace ADDR dev DEV nud none use`: the kernel sends the ARP request or neighbour solicitation itself);
-/// the answer arrives as a neighbour event. Requests for one neighbour are sent at most once per
-/// <see cref="ResolveInterval"/>. Lost notifications (ENOBUFS) are repaired by dumping everything again.</para></summary>
-public sealed class KernelTables : IDisposable
+/// <summary>The board's kernel routing state, for the L3 datapath and the routing helpers (<see cref="IFibTables"/>):
+/// routes of every table (<see cref="RouteTable"/>), neighbours (<see cref="NeighbourTable"/>), interfaces (MTU, MAC,
+/// up, forwarding) and their addresses (a route's source) of the namespace it was opened in. Read over rtnetlink at
+/// start (dumps) and kept current from the route, neighbour, address, link and netconf multicast groups by one
+/// thread of its own, which sleeps in poll() until the kernel or a worker wakes it. Every change is published as new
+/// immutable snapshots (reference swaps), so the forwarding workers read without a lock, an allocation or a syscall.
+/// <para>A worker that meets an unknown neighbour calls <see cref="RequestResolve(IpFamily, int, UInt128)"/>: the
+/// request goes through a lock-free queue (<see cref="ResolveQueue"/>) to this thread, which asks the kernel to
+/// resolve it (RTM_NEWNEIGH with NTF_USE, as `ip neigh replace ADDR dev DEV nud none use`: the kernel sends the ARP
+/// request or neighbour solicitation itself); the answer arrives as a neighbour event. One neighbour is asked for at
+/// most once per <see cref="ResolveInterval"/>. Lost notifications (ENOBUFS) are repaired by dumping everything again.</para></summary>
+public sealed class KernelTables : IFibTables, IDisposable
 {
     public static readonly TimeSpan ResolveInterval = TimeSpan.FromMilliseconds(500);
 
+    private sealed class InterfaceState
+    {
+        public string Name = "";
+        public int Mtu;
+        public MacAddress Mac;
+        public bool Up;
+    }
+
+    /// <summary>What a published interface carries: the helpers' view and its name.</summary>
+    private sealed record InterfaceSnapshot(string Name, FibInterface Info);
+
     private readonly NetlinkSocket _events, _requests;
-    private readonly Dictionary<(int Family, int Table, UInt128 Prefix, int Length, uint Metric), Route> _routes = [];
+    private readonly Dictionary<(IpFamily Family, int Table, UInt128 Prefix, int Length, uint Metric), Route> _routes = [];
     private readonly Dictionary<NeighbourKey, Neighbour> _neighbours = [];
-    private readonly Dictionary<int, InterfaceEntry> _interfaces = [];
+    private readonly Dictionary<int, InterfaceState> _interfaces = [];
+    private readonly Dictionary<(int Ifindex, IpFamily Family, UInt128 Address), AddressEntry> _addresses = [];
+    private readonly Dictionary<(IpFamily Family, int Ifindex), bool> _forwarding = [];
     private readonly Dictionary<NeighbourKey, long> _lastAsked = [];
     private readonly ResolveQueue _queue = new(1024);
     private readonly RateLimited _errorLog = new(5, TimeSpan.FromSeconds(10));
     private readonly Thread _thread;
-    private readonly int _wakeFd;
+    private readonly int _wakeFd = -1;
     private RouteTable _routeSnapshot = RouteTable.Empty;
     private NeighbourTable _neighbourSnapshot = NeighbourTable.Empty;
-    private Dictionary<int, InterfaceEntry> _interfaceSnapshot = [];
+    private Dictionary<int, InterfaceSnapshot> _interfaceSnapshot = [];
     private long _generation, _resolveSent, _resolveFailed;
     private int _signalled, _disposed;
 
-    /// <summary>Opens the tables of the caller's network namespace: subscribes to the groups, dumps links, routes and
-    /// neighbours, publishes the first snapshots and starts the thread. Throws when netlink refuses.</summary>
+    /// <summary>Opens the tables of the caller's network namespace: subscribes to the groups, dumps links, addresses,
+    /// netconf, routes and neighbours, publishes the first snapshots and starts the thread. Throws when netlink refuses.</summary>
     public KernelTables(int receiveBufferBytes = 4 << 20)
     {
         _events = NetlinkSocket.Open();
         try
         {
-            foreach (int group in (int[])[RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE]) _events.JoinGroup(group);
+            foreach (int group in (int[])[RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
+                         RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF])
+                _events.JoinGroup(group);
             _events.SetReceiveBuffer(receiveBufferBytes);
             _requests = NetlinkSocket.Open();
             _wakeFd = SocketCalls.EventFd(0, SocketCalls.EFD_CLOEXEC | SocketCalls.EFD_NONBLOCK);
@@ -54,6 +71,7 @@ public sealed class KernelTables : IDisposable
         }
         catch
         {
+            if (_wakeFd >= 0) LibC.Close(_wakeFd);
             _requests?.Dispose();
             _events.Dispose();
             throw;
@@ -62,14 +80,14 @@ public sealed class KernelTables : IDisposable
         _thread.Start();
     }
 
-    /// <summary>The routes now (a snapshot: read it once per frame or batch).</summary>
+    /// <summary>The routes now (a snapshot: read it once per frame).</summary>
     public RouteTable Routes => Volatile.Read(ref _routeSnapshot);
 
     /// <summary>The neighbours now (a snapshot).</summary>
     public NeighbourTable Neighbours => Volatile.Read(ref _neighbourSnapshot);
 
-    /// <summary>The interface with <paramref name="ifindex"/> now, null when there is none.</summary>
-    public InterfaceEntry? Interface(int ifindex) => Volatile.Read(ref _interfaceSnapshot).TryGetValue(ifindex, out var e) ? e : null;
+    /// <summary>The name of interface <paramref name="ifindex"/>, null when there is none (messages).</summary>
+    public string? InterfaceName(int ifindex) => Volatile.Read(ref _interfaceSnapshot).TryGetValue(ifindex, out var e) ? e.Name : null;
 
     /// <summary>Incremented with every published change (tests wait for a change to arrive).</summary>
     public long Generation => Volatile.Read(ref _generation);
@@ -80,36 +98,95 @@ public sealed class KernelTables : IDisposable
     /// <summary>Requests lost because the queue to this thread was full.</summary>
     public long ResolveRequestsDropped => _queue.Dropped;
 
-    /// <summary>Asks for a neighbour to be resolved (from a forwarding worker: no lock, no allocation; a syscall only
-    /// to wake the table thread when it is not already awake). Requests for a neighbour the kernel is already
-    /// resolving (an incomplete entry) are not queued.</summary>
-    public unsafe void RequestResolve(int family, int ifindex, UInt128 address)
+    // ---- IFibTables: the per-frame reads (no lock, no allocation, no syscall) ----
+
+    public bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, out FibRoute route)
     {
-        var key = new NeighbourKey(ifindex, family, address);
-        if (Neighbours.Find(family, ifindex, address) is { State: NUD_INCOMPLETE or NUD_DELAY or NUD_PROBE }) return;
-        if (!_queue.TryEnqueue(key)) return;
+        route = default;
+        var routes = Routes;
+        Route? found;
+        if (table == 0) found = routes.Lookup(family, destination);
+        else if (!routes.TryLookupIn((int)table, family, destination, out found)) return false;
+        if (found is not null) route = found.Fib;
+        return true;
+    }
+
+    public bool TryLookupNeighbour(IpFamily family, int ifindex, ReadOnlySpan<byte> nextHop, Span<byte> mac)
+    {
+        int length = IpFamilies.AddressLength(family);
+        if (length == 0 || nextHop.Length < length || mac.Length < 6) return false;
+        if (Neighbours.Find(family, ifindex, IpNumbers.Read(family, nextHop)) is not { Usable: true } n) return false;
+        WriteMac(n.Mac, mac);
+        return true;
+    }
+
+    public void RequestResolve(IpFamily family, int ifindex, ReadOnlySpan<byte> nextHop)
+    {
+        int length = IpFamilies.AddressLength(family);
+        if (length != 0 && nextHop.Length >= length) RequestResolve(family, ifindex, IpNumbers.Read(family, nextHop));
+    }
+
+    public bool TryGetInterface(int ifindex, out FibInterface info)
+    {
+        if (Volatile.Read(ref _interfaceSnapshot).TryGetValue(ifindex, out var e))
+        {
+            info = e.Info;
+            return true;
+        }
+        info = default;
+        return false;
+    }
+
+    /// <summary>Asks for a neighbour to be resolved (from a forwarding worker: no lock, no allocation; a syscall only
+    /// to wake the table thread when it is not awake already). Not queued when the kernel is resolving or probing it.</summary>
+    public unsafe void RequestResolve(IpFamily family, int ifindex, UInt128 address)
+    {
+        if (Neighbours.Find(family, ifindex, address) is { InProgress: true }) return;
+        if (!_queue.TryEnqueue(new NeighbourKey(ifindex, family, address))) return;
         if (Interlocked.Exchange(ref _signalled, 1) != 0) return;
         ulong one = 1;
         SocketCalls.Write(_wakeFd, &one, sizeof(ulong));
     }
+
+    private static void WriteMac(MacAddress mac, Span<byte> destination)
+    {
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(destination, (ushort)(mac.Value >> 32));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(destination[2..], (uint)mac.Value);
+    }
+
+    // ---- the table thread ----
 
     private void DumpAll()
     {
         _routes.Clear();
         _neighbours.Clear();
         _interfaces.Clear();
+        _addresses.Clear();
+        _forwarding.Clear();
         Span<byte> buffer = stackalloc byte[64];
         var links = new NetlinkWriter(buffer, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP);
         links.WriteIfInfo(0);
         links.PutU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-        _requests.Transact(links.Finish(), "rtnetlink RTM_GETLINK dump", "kernel routing tables", (in NetlinkMessage m) => Apply(m));
+        Dump(links.Finish(), "RTM_GETLINK");
+        var addresses = new NetlinkWriter(buffer, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
+        addresses.WriteIfAddr(0, 0, 0);
+        Dump(addresses.Finish(), "RTM_GETADDR");
+        foreach (var family in (IpFamily[])[IpFamily.Inet, IpFamily.Inet6])
+        {
+            var netconf = new NetlinkWriter(buffer, RTM_GETNETCONF, NLM_F_REQUEST | NLM_F_DUMP);
+            netconf.WriteNetconf((byte)family);
+            Dump(netconf.Finish(), "RTM_GETNETCONF");
+        }
         var routes = new NetlinkWriter(buffer, RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP);
         routes.WriteRtMsg(0, 0, 0, 0, 0, 0);
-        _requests.Transact(routes.Finish(), "rtnetlink RTM_GETROUTE dump", "kernel routing tables", (in NetlinkMessage m) => Apply(m));
+        Dump(routes.Finish(), "RTM_GETROUTE");
         var neighbours = new NetlinkWriter(buffer, RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP);
         neighbours.WriteNdMsg(0, 0);
-        _requests.Transact(neighbours.Finish(), "rtnetlink RTM_GETNEIGH dump", "kernel routing tables", (in NetlinkMessage m) => Apply(m));
+        Dump(neighbours.Finish(), "RTM_GETNEIGH");
     }
+
+    private void Dump(Span<byte> request, string what) =>
+        _requests.Transact(request, $"rtnetlink {what} dump", "kernel routing tables", (in NetlinkMessage m) => Apply(m));
 
     /// <summary>Applies one message to the mutable tables; true when it changed something.</summary>
     private bool Apply(in NetlinkMessage m)
@@ -128,11 +205,25 @@ public sealed class KernelTables : IDisposable
                 if (m.Type == RTM_NEWNEIGH) _neighbours[nk] = n;
                 else _neighbours.Remove(nk);
                 return true;
+            case RTM_NEWADDR or RTM_DELADDR:
+                if (RoutingMessages.ParseAddress(m.Payload) is not { } a) return false;
+                var ak = (a.Ifindex, a.Family, a.Address);
+                if (m.Type == RTM_NEWADDR) _addresses[ak] = a;
+                else _addresses.Remove(ak);
+                return true;
+            case RTM_NEWNETCONF:
+                var (family, ifindex, forwarding) = RoutingMessages.ParseNetconf(m.Payload);
+                if (ifindex <= 0 || forwarding is not { } f) return false;
+                _forwarding[(family, ifindex)] = f != 0;
+                return true;
             case RTM_NEWLINK or RTM_DELLINK:
                 var link = LinkInfo.Parse(m.Payload);
                 if (m.Type == RTM_DELLINK) return _interfaces.Remove(link.Index);
-                var mac = link.Mac is { } pa && pa.GetAddressBytes() is { Length: 6 } b ? MacAddress.Read(b) : default;
-                _interfaces[link.Index] = new InterfaceEntry(link.Index, link.Name, link.Mtu, mac, link.IsUp);
+                if (!_interfaces.TryGetValue(link.Index, out var s)) _interfaces[link.Index] = s = new InterfaceState();
+                s.Name = link.Name;
+                s.Mtu = link.Mtu;
+                s.Mac = link.Mac is { } pa && pa.GetAddressBytes() is { Length: 6 } b ? MacAddress.Read(b) : default;
+                s.Up = link.IsUp;
                 return true;
             default:
                 return false;
@@ -141,10 +232,52 @@ public sealed class KernelTables : IDisposable
 
     private void Publish()
     {
-        Volatile.Write(ref _routeSnapshot, RouteTable.Build(_routes.Values));
+        var interfaces = new Dictionary<int, InterfaceSnapshot>(_interfaces.Count);
+        foreach (var (index, s) in _interfaces)
+        {
+            var info = new FibInterface
+            {
+                Mtu = s.Mtu, Up = s.Up,
+                Forwarding4 = _forwarding.GetValueOrDefault((IpFamily.Inet, index)),
+                Forwarding6 = _forwarding.GetValueOrDefault((IpFamily.Inet6, index)),
+            };
+            WriteMac(s.Mac, info.Mac);
+            interfaces[index] = new InterfaceSnapshot(s.Name, info);
+        }
+        var routes = _routes.Values.Select(r => r with { Fib = FibOf(r) }).ToList();
+        Volatile.Write(ref _routeSnapshot, RouteTable.Build(routes));
         Volatile.Write(ref _neighbourSnapshot, new NeighbourTable(new Dictionary<NeighbourKey, Neighbour>(_neighbours)));
-        Volatile.Write(ref _interfaceSnapshot, new Dictionary<int, InterfaceEntry>(_interfaces));
+        Volatile.Write(ref _interfaceSnapshot, interfaces);
         Interlocked.Increment(ref _generation);
+    }
+
+    /// <summary>The helpers' view of a route, with the source the kernel would pick: the route's preferred source,
+    /// else a preferred address of the out interface (one whose subnet holds the next hop first), else any global
+    /// address of the family.</summary>
+    private FibRoute FibOf(Route r)
+    {
+        var fib = new FibRoute
+        {
+            Kind = r.Kind, Ifindex = r.OutIfindex, Metric = r.Metric, Mtu = (uint)r.Mtu, MtuLocked = r.MtuLocked,
+            GatewayFamily = r.GatewayFamily, Gateway = r.HasGateway ? IpNumbers.Bytes(r.GatewayFamily, r.Gateway) : default,
+        };
+        UInt128? source = r.PreferredSource != 0 ? r.PreferredSource : null;
+        if (source is null && r.Kind == RouteKind.Unicast)
+        {
+            var near = r.HasGateway && r.GatewayFamily == r.Family ? r.Gateway : r.Prefix;
+            var candidates = _addresses.Values.Where(a => a.Family == r.Family && a.Preferred && a.Scope != RT_SCOPE_HOST).ToList();
+            var onOif = candidates.Where(a => a.Ifindex == r.OutIfindex).ToList();
+            source = onOif.Where(a => IpNumbers.Mask(r.Family, a.Address, a.PrefixLength) == IpNumbers.Mask(r.Family, near, a.PrefixLength))
+                         .Select(a => (UInt128?)a.Address).FirstOrDefault()
+                     ?? onOif.Where(a => a.Scope == RT_SCOPE_UNIVERSE).Select(a => (UInt128?)a.Address).FirstOrDefault()
+                     ?? candidates.Where(a => a.Scope == RT_SCOPE_UNIVERSE).Select(a => (UInt128?)a.Address).FirstOrDefault();
+        }
+        if (source is { } s)
+        {
+            fib.SourceFamily = r.Family;
+            fib.Source = IpNumbers.Bytes(r.Family, s);
+        }
+        return fib;
     }
 
     private void Run()
@@ -227,7 +360,7 @@ public sealed class KernelTables : IDisposable
             {
                 Interlocked.Increment(ref _resolveFailed);
                 if (_errorLog.TryEnter(out long suppressed))
-                    Log.Warn("routing", "the kernel refused to resolve a neighbour", ("neighbour", IpFamily.Format(key.Family, key.Address)),
+                    Log.Warn("routing", "the kernel refused to resolve a neighbour", ("neighbour", IpNumbers.Format(key.Family, key.Address)),
                         ("ifindex", key.Ifindex), ("error", e.Message), ("suppressed", suppressed));
             }
         }
@@ -241,12 +374,12 @@ public sealed class KernelTables : IDisposable
     {
         Span<byte> buffer = stackalloc byte[64];
         Span<byte> address = stackalloc byte[16];
-        int length = IpFamily.AddressLength(key.Family);
-        IpFamily.Write(key.Family, key.Address, address);
+        int length = IpFamilies.AddressLength(key.Family);
+        IpNumbers.Write(key.Family, key.Address, address);
         var w = new NetlinkWriter(buffer, RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
         w.WriteNdMsg((byte)key.Family, key.Ifindex, NUD_NONE, NTF_USE);
         w.PutBytes(NDA_DST, address[..length]);
-        _requests.Transact(w.Finish(), "rtnetlink RTM_NEWNEIGH (resolve)", $"{IpFamily.Format(key.Family, key.Address)} on ifindex {key.Ifindex}");
+        _requests.Transact(w.Finish(), "rtnetlink RTM_NEWNEIGH (resolve)", $"{IpNumbers.Format(key.Family, key.Address)} on ifindex {key.Ifindex}");
     }
 
     /// <summary>Stops the thread (wakes it and joins it); it closes the sockets on its way out.</summary>

@@ -1,3 +1,5 @@
+using Appliance.Bpf.Routing;
+
 namespace Appliance.Datapath.Routing;
 
 /// <summary>Longest-prefix match over IPv4 and IPv6 prefixes: one hash table per prefix length in use, probed from
@@ -27,42 +29,42 @@ public sealed class PrefixTable<T> where T : class
     public int Count { get; }
 
     /// <summary>Whether the family has any prefix (an uplink with IPv4 tenants only skips IPv6 frames at once).</summary>
-    public bool Has(int family) => (family == IpFamily.V4 ? _v4Lengths : _v6Lengths).Length > 0;
+    public bool Has(IpFamily family) => (family == IpFamily.Inet ? _v4Lengths : _v6Lengths).Length > 0;
 
     /// <summary>The value of the longest prefix holding <paramref name="address"/> (4 or 16 bytes, network order);
     /// null when none does or the family is neither IPv4 nor IPv6.</summary>
-    public T? Lookup(int family, ReadOnlySpan<byte> address)
+    public T? Lookup(IpFamily family, ReadOnlySpan<byte> address)
     {
-        if (family == IpFamily.V4) return address.Length >= 4 ? Lookup(_v4, _v4Lengths, IpFamily.V4, IpFamily.Read(IpFamily.V4, address)) : null;
-        if (family == IpFamily.V6) return address.Length >= 16 ? Lookup(_v6, _v6Lengths, IpFamily.V6, IpFamily.Read(IpFamily.V6, address)) : null;
+        if (family == IpFamily.Inet) return address.Length >= 4 ? Lookup(_v4, _v4Lengths, IpFamily.Inet, IpNumbers.Read(IpFamily.Inet, address)) : null;
+        if (family == IpFamily.Inet6) return address.Length >= 16 ? Lookup(_v6, _v6Lengths, IpFamily.Inet6, IpNumbers.Read(IpFamily.Inet6, address)) : null;
         return null;
     }
 
     /// <summary>The value of the longest prefix holding <paramref name="address"/> (an integer, see <see cref="IpFamily"/>).</summary>
-    public T? Lookup(int family, UInt128 address) =>
-        family == IpFamily.V4 ? Lookup(_v4, _v4Lengths, family, address) : family == IpFamily.V6 ? Lookup(_v6, _v6Lengths, family, address) : null;
+    public T? Lookup(IpFamily family, UInt128 address) =>
+        family == IpFamily.Inet ? Lookup(_v4, _v4Lengths, family, address) : family == IpFamily.Inet6 ? Lookup(_v6, _v6Lengths, family, address) : null;
 
-    private static T? Lookup(Dictionary<UInt128, T>?[] byLength, int[] lengths, int family, UInt128 address)
+    private static T? Lookup(Dictionary<UInt128, T>?[] byLength, int[] lengths, IpFamily family, UInt128 address)
     {
         foreach (int length in lengths)
-            if (byLength[length]!.TryGetValue(IpFamily.Mask(family, address, length), out var value)) return value;
+            if (byLength[length]!.TryGetValue(IpNumbers.Mask(family, address, length), out var value)) return value;
         return null;
     }
 
     /// <summary>The value stored for exactly this prefix (not a longest match).</summary>
-    public T? Exact(int family, UInt128 prefix, int length)
+    public T? Exact(IpFamily family, UInt128 prefix, int length)
     {
-        var byLength = family == IpFamily.V4 ? _v4 : _v6;
-        return (uint)length < (uint)byLength.Length && byLength[length] is { } d && d.TryGetValue(IpFamily.Mask(family, prefix, length), out var v) ? v : null;
+        var byLength = family == IpFamily.Inet ? _v4 : _v6;
+        return (uint)length < (uint)byLength.Length && byLength[length] is { } d && d.TryGetValue(IpNumbers.Mask(family, prefix, length), out var v) ? v : null;
     }
 
     /// <summary>Every prefix with its value (diagnostics, tests, filling a kernel LPM map; allocates).</summary>
-    public IEnumerable<(int Family, UInt128 Prefix, int Length, T Value)> Entries()
+    public IEnumerable<(IpFamily Family, UInt128 Prefix, int Length, T Value)> Entries()
     {
         for (int l = 0; l < _v4.Length; l++)
-            foreach (var (k, v) in _v4[l] ?? []) yield return (IpFamily.V4, k, l, v);
+            foreach (var (k, v) in _v4[l] ?? []) yield return (IpFamily.Inet, k, l, v);
         for (int l = 0; l < _v6.Length; l++)
-            foreach (var (k, v) in _v6[l] ?? []) yield return (IpFamily.V6, k, l, v);
+            foreach (var (k, v) in _v6[l] ?? []) yield return (IpFamily.Inet6, k, l, v);
     }
 
     /// <summary>Collects prefixes, then <see cref="Build"/> makes the immutable table.</summary>
@@ -72,11 +74,11 @@ public sealed class PrefixTable<T> where T : class
         private readonly Dictionary<UInt128, T>?[] _v6 = new Dictionary<UInt128, T>?[129];
 
         /// <summary>Adds a prefix (host bits are cleared); false when that exact prefix is there already (kept).</summary>
-        public bool TryAdd(int family, UInt128 prefix, int length, T value)
+        public bool TryAdd(IpFamily family, UInt128 prefix, int length, T value)
         {
-            var byLength = family == IpFamily.V4 ? _v4 : family == IpFamily.V6 ? _v6 : throw new ArgumentException($"address family {family} is neither AF_INET nor AF_INET6");
+            var byLength = family == IpFamily.Inet ? _v4 : family == IpFamily.Inet6 ? _v6 : throw new ArgumentException($"address family {family} is neither AF_INET nor AF_INET6");
             if ((uint)length >= (uint)byLength.Length) throw new ArgumentOutOfRangeException(nameof(length), $"prefix length {length} is not in 0..{byLength.Length - 1}");
-            return (byLength[length] ??= []).TryAdd(IpFamily.Mask(family, prefix, length), value);
+            return (byLength[length] ??= []).TryAdd(IpNumbers.Mask(family, prefix, length), value);
         }
 
         public PrefixTable<T> Build() =>
