@@ -1,4 +1,4 @@
-namespace Appliance.Host.Leds;
+namespace Appliance.Host.Time;
 
 /// <summary>The monotonic clock the LED scheduler and the init supervisor run on. Production uses
 /// <see cref="MonotonicTimeSource"/>; tests use a virtual clock that advances deterministically.</summary>

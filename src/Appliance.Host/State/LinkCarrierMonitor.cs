@@ -1,6 +1,6 @@
 using Appliance.Datapath.Links;
 
-namespace Appliance.Host.Leds;
+namespace Appliance.Host.State;
 
 /// <summary>Keeps <see cref="InterfaceState.Carrier"/> of the named ports in step with the kernel: an initial
 /// read, then rtnetlink link events (Datapath's <see cref="LinkWatcher"/>, its own thread). Carrier counts

@@ -1,4 +1,4 @@
-namespace Appliance.Host.Leds;
+namespace Appliance.Host.State;
 
 /// <summary>What the LEDs read about one port or pair: its carrier and a packet counter. The link monitor
 /// sets <see cref="Carrier"/>; the datapath installs <see cref="PacketCounter"/> (a cheap read of a running

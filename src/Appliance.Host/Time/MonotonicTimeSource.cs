@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Appliance.Host.Leds;
+namespace Appliance.Host.Time;
 
 /// <summary>The real clock: <see cref="Stopwatch"/> time (CLOCK_MONOTONIC), waits on the cancellation handle.</summary>
 public sealed class MonotonicTimeSource : ITimeSource

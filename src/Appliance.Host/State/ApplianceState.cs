@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Appliance.Host.Leds;
+namespace Appliance.Host.State;
 
 /// <summary>The appliance's visible state, written by the rest of the host (init, config loader, link
 /// monitor, datapath, supervisor) and read by the LED thread: boot stage, config health, active faults

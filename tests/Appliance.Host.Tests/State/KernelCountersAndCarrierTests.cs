@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
-using Appliance.Host.Leds;
 using Appliance.TestSupport;
 using Xunit;
+using Appliance.Host.State;
 
-namespace Appliance.Host.Tests.Leds;
+namespace Appliance.Host.Tests.State;
 
 /// <summary>The state feeds of the activity and link triggers against the real kernel.</summary>
 [Collection(KernelCollection.Name)]

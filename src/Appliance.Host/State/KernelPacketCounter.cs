@@ -1,4 +1,4 @@
-namespace Appliance.Host.Leds;
+namespace Appliance.Host.State;
 
 /// <summary>A port's packet total from the kernel (/sys/class/net/NAME/statistics/rx_packets + tx_packets),
 /// for the activity trigger of ports. Read on the LED thread every 50 ms; 0 when the port is gone.</summary>
