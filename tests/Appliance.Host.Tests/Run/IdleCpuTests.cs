@@ -1,6 +1,7 @@
 using System.Globalization;
 using Appliance.TestSupport;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Appliance.Host.Tests.Run;
 
