@@ -1,7 +1,8 @@
 namespace Appliance.Bpf.Jit;
 
-/// <summary>The lowering's scratch registers; each emitter maps them to host registers. The lowering keeps
-/// eBPF registers in <see cref="JitState.Regs"/>, so only these are live, and only within one instruction.</summary>
+/// <summary>The lowering's scratch registers; each emitter maps them to host registers (eBPF registers have host
+/// registers of their own, reached through <see cref="JitEmitter.LoadBpf"/>, <see cref="JitEmitter.StoreBpf"/> and
+/// the direct forms). Scratch registers are live only within one instruction.</summary>
 internal enum JReg : byte { T0, T1, T2, T3 }
 
 /// <summary>Branch conditions after <see cref="JitEmitter.Compare"/> (unsigned U*, signed S*) or

@@ -4,10 +4,11 @@ using Appliance.Bpf.Vm;
 namespace Appliance.Bpf.Jit;
 
 /// <summary>The architecture-independent half of the JIT: turns a verified, pre-decoded program into
-/// <see cref="JitEmitter"/> operations with the interpreter's exact semantics. eBPF registers live in
-/// <see cref="JitState.Regs"/> (shared with the interpreter and the helpers). Memory accesses through r10 with
-/// a constant offset inside the frame are proven in bounds by the verifier and go straight to the stack;
-/// every other access is checked against the region mirror, and whatever the inline check does not accept
+/// <see cref="JitEmitter"/> operations with the interpreter's exact semantics. eBPF registers live in host
+/// registers and go to <see cref="JitState.Regs"/> (shared with the interpreter and the helpers) around runtime
+/// calls and at exit. Context accesses the verifier proved (the Ctx* operations) read and write the shadow
+/// <c>__sk_buff</c> in the state directly; accesses through r10 with a constant offset inside the measured
+/// frame are proven in bounds by the verifier and go straight to the stack; every other access is checked against the region mirror, and whatever the inline check does not accept
 /// goes to the interpreter's own translation (writable context fields, or the fault). Back edges charge the
 /// instruction budget with the length of the loop they close; bpf-to-bpf calls keep the interpreter's frames
 /// (r6–r10 saved, depth limit 8) and stack region; helpers and the interpreter's translation are runtime calls
