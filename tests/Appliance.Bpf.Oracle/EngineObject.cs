@@ -21,14 +21,14 @@ public sealed class EngineObject : IDisposable
     public static BpfVmOptions KernelLikeOptions { get; } = new() { InterfaceMtu = ifindex => ifindex == 1 ? 65536 : -1 };
 
     /// <summary>The object's programs on a VM of their own; <paramref name="jit"/> runs them as native code
-    /// from the JIT (every program must then have compiled).</summary>
+    /// from the JIT (every program must then have compiled, except those using callbacks, which the interpreter runs).</summary>
     public EngineObject(BpfObject obj, bool jit = false)
     {
         Object = obj;
         Maps = obj.Maps.Select(def => BpfMap.Create(def)).ToArray();
         foreach (var p in LoadedProgram.LoadAll(obj, Maps, LinuxHelperTable.Instance))
         {
-            if (jit && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
+            if (jit && !p.UsesCallbacks && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
             _programs[p.Name] = p;
         }
         _vm = new BpfVm(new BpfVmOptions { InterfaceMtu = KernelLikeOptions.InterfaceMtu, UseJit = jit });

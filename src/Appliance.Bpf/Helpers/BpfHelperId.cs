@@ -42,4 +42,6 @@ public enum BpfHelperId
     RingbufDiscard = 133,
     KtimeGetCoarseNs = 160,
     CheckMtu = 163,
+    ForEachMapElem = 164,
+    Loop = 181,
 }

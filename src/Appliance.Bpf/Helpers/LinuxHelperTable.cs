@@ -46,6 +46,8 @@ public sealed class LinuxHelperTable : BpfHelperTable
         BpfHelperId.SkbChangeProto => PacketProtocolHelpers.ChangeProto(vm),
         BpfHelperId.SkbEcnSetCe => PacketProtocolHelpers.EcnSetCe(vm),
         BpfHelperId.CheckMtu => CheckMtuHelper.Invoke(vm),
+        BpfHelperId.Loop => CallbackHelpers.Loop(vm),
+        BpfHelperId.ForEachMapElem => CallbackHelpers.ForEachMapElem(vm),
         BpfHelperId.PerfEventOutput => PerfEventOutputHelper.Invoke(vm),
         BpfHelperId.MapPushElem => MapHelpers.Push(vm),
         BpfHelperId.MapPopElem => MapHelpers.Take(vm, remove: true),

@@ -168,8 +168,31 @@ public sealed unsafe partial class BpfVm
                             case HelperOutcome.Continue: break;
                             case HelperOutcome.Stop: goto Done;
                             case HelperOutcome.Fault: goto Fault;
+                            case HelperOutcome.Callback:
+                                {
+                                    if (depth + 1 >= MaxCallFrames)
+                                    {
+                                        _fault = BpfFault.CallDepthExceeded;
+                                        goto Fault;
+                                    }
+                                    ref CallFrame frame = ref _frames[depth];
+                                    frame.ReturnPc = (int)(ip - code);
+                                    frame.Callback = true;
+                                    frame.R6 = r[6]; frame.R7 = r[7]; frame.R8 = r[8]; frame.R9 = r[9]; frame.R10 = r[10];
+                                    int entry = EnterCallback(depth);
+                                    depth++;
+                                    r[10] -= FrameSize;
+                                    SetStackDepth(depth);
+                                    ip = code + entry;
+                                    break;
+                                }
                             case HelperOutcome.TailCall:
                                 {
+                                    if (_callbackLevel > 0)
+                                    {
+                                        _fault = BpfFault.HelperMisuse; // the kernel allows no tail call from a callback
+                                        goto Fault;
+                                    }
                                     if (++tailCalls > MaxTailCalls || _pendingTailCall is null)
                                     {
                                         _pendingTailCall = null;
@@ -200,6 +223,7 @@ public sealed unsafe partial class BpfVm
                         }
                         ref CallFrame frame = ref _frames[depth];
                         frame.ReturnPc = (int)(ip - code);
+                        frame.Callback = false;
                         frame.R6 = r[6]; frame.R7 = r[7]; frame.R8 = r[8]; frame.R9 = r[9]; frame.R10 = r[10];
                         depth++;
                         r[10] -= FrameSize;
@@ -212,6 +236,18 @@ public sealed unsafe partial class BpfVm
                         if (depth == 0) goto Done;
                         depth--;
                         ref CallFrame frame = ref _frames[depth];
+                        if (frame.Callback)
+                        {
+                            int again = ResumeCallback(depth);
+                            if (again == -2) goto Fault;
+                            if (again >= 0)
+                            {
+                                depth++;
+                                r[10] = frame.R10 - FrameSize;
+                                ip = code + again;
+                                break;
+                            }
+                        }
                         ip = code + frame.ReturnPc;
                         r[6] = frame.R6; r[7] = frame.R7; r[8] = frame.R8; r[9] = frame.R9; r[10] = frame.R10;
                         SetStackDepth(depth);

@@ -122,6 +122,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
         if (BpfCpu.Current != (int)Options.ProcessorId) BpfCpu.Current = (int)Options.ProcessorId;
         _fault = BpfFault.None;
+        ResetCallbacks();
         _pins.ReleaseRetired();
         _pendingContextStore = -1;
         Encapsulated = false;
@@ -225,6 +226,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     private struct CallFrame
     {
         public int ReturnPc;
+        /// <summary>The frame below was entered by a callback helper (see <see cref="ResumeCallback"/>), not a call.</summary>
+        public bool Callback;
         public ulong R6, R7, R8, R9, R10;
     }
 }

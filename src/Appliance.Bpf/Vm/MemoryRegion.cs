@@ -1,7 +1,7 @@
 namespace Appliance.Bpf.Vm;
 
 /// <summary>What a region is, for fault classification and helper argument checks.</summary>
-internal enum RegionKind : byte { Empty, Packet, Stack, Context, Global, MapValue, RingBufRecord, Memory }
+internal enum RegionKind : byte { Empty, Packet, Stack, Context, Global, MapValue, RingBufRecord, Memory, CallbackKey, CallbackValue }
 
 /// <summary>One entry of the run's region table: virtual [<see cref="Start"/>, +<see cref="Length"/>) maps to
 /// <see cref="Array"/>[<see cref="Origin"/>…] when the backing is managed, or to native address
