@@ -67,6 +67,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
             ("rules", U32(3), Cat(U16(53), U16(11), U32(0))),
             ("rules", U32(5), Cat(U16(443), U16(13), U32(0))),
         ], Libbpf: true),
+        new("spin_meter", "spin_meter", [], Libbpf: true),
     ];
     /// <summary>The test programs (TestPrograms/): bpf-to-bpf calls and globals, context fields, packet helpers.</summary>
     public static readonly DifferentialScenario[] TestPrograms =

@@ -45,7 +45,7 @@ public sealed class KernelObject : IDisposable
     /// instructions — BTF and func_info (callbacks), BTF-described map values (bpf_spin_lock), inner map
     /// templates and initial slots of maps of maps — is libbpf's, the reference for how the engine's loader
     /// reads the same object. Maps and programs are pinned in a private bpffs folder only long enough to open
-    /// fds on them (by name: libbpf pins a map under its name with '.' as '_').</summary>
+    /// fds on them (by name: libbpf pins a map under its name with '.' as '_', global data with the object's name first).</summary>
     public static KernelObject LoadWithLibbpf(BpfObject obj)
     {
         var dir = $"/sys/fs/bpf/mapp-oracle-{Environment.ProcessId}-{Interlocked.Increment(ref s_pinDirs)}";
@@ -57,7 +57,11 @@ public sealed class KernelObject : IDisposable
             if (run.ExitCode != 0) throw new InvalidOperationException($"bpftool prog loadall {obj.Path} failed:\n{run.StdErr}");
             foreach (var def in obj.Maps)
             {
-                var path = $"{dir}/maps/{def.Name.Replace('.', '_')}";
+                var pinned = def.Name.Replace('.', '_');
+                var path = $"{dir}/maps/{pinned}";
+                // Global data: libbpf prefixes the object's name ("spin_met.rodata", pinned "spin_met_rodata").
+                if (!File.Exists(path) && def.Name.StartsWith('.'))
+                    path = Directory.GetFiles(dir + "/maps").SingleOrDefault(f => Path.GetFileName(f).EndsWith(pinned, StringComparison.Ordinal)) ?? path;
                 if (!File.Exists(path))
                     throw new InvalidOperationException($"libbpf pinned no map for '{def.Name}' (it pinned: {string.Join(", ", Directory.GetFiles(dir + "/maps").Select(Path.GetFileName))})");
                 k._mapFds.Add(BpfSyscall.GetPinned(path));

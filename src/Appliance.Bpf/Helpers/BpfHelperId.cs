@@ -33,6 +33,8 @@ public enum BpfHelperId
     MapPushElem = 87,
     MapPopElem = 88,
     MapPeekElem = 89,
+    SpinLock = 93,
+    SpinUnlock = 94,
     SkbEcnSetCe = 97,
     Jiffies64 = 118,
     KtimeGetBootNs = 125,

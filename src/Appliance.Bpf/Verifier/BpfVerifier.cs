@@ -62,6 +62,7 @@ public static class BpfVerifier
         var callbacks = CallbackAnalysis.FindCallbacks(facts, (index, reason) => Fail(code, section, index, reason));
         bool[] reachable = RegisterInitAnalysis.Run(facts, functionOf, options.EntryRegisters, callbacks, (index, reason) => Fail(code, section, index, reason));
         CallbackAnalysis.CheckReturns(facts, functionOf, reachable, callbacks, (index, reason) => Fail(code, section, index, reason));
+        SpinLockAnalysis.Run(facts, functionOf, (index, reason) => Fail(code, section, index, reason));
         if (options.ContextInR1)
             contextLoadOffsets = ContextAccessAnalysis.Run(facts, reachable, (index, reason) => Fail(code, section, index, reason));
         LoopAnalysis.RejectEndlessLoops(facts, reachable, (index, reason) => Fail(code, section, index, reason));

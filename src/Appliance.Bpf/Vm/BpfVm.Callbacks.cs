@@ -150,6 +150,7 @@ public sealed unsafe partial class BpfVm
             region.Origin = value.Offset;
             region.Length = (ulong)value.Count;
             region.Writable = !map.Definition.ReadOnly;
+            region.Owner = map;
             MirrorRegion(loop.ValueRegion);
             r[1] = loop.MapHandle;
             r[2] = _regions[loop.KeyRegion].Start;

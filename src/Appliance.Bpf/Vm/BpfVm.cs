@@ -75,6 +75,8 @@ public sealed unsafe partial class BpfVm : IDisposable
             MirrorRegion(VirtualAddress.ContextRegion);
             _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
             var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
+            if (ReleaseSpinLock() && !result.Faulted) // the kernel: "bpf_spin_unlock is missing"
+                result = new BpfRunResult(0, BpfFault.HelperMisuse, -1, 0, 0, result.InstructionsExecuted);
             SettleContextStore();
             SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref _packet);
             packet = _packet;
@@ -162,6 +164,7 @@ public sealed unsafe partial class BpfVm : IDisposable
 
     private void EndRun()
     {
+        ReleaseSpinLock();
         ReleaseDynamicRegions();
         _regionCount = 0;
         _program = null;

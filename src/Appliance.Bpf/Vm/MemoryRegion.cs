@@ -14,7 +14,7 @@ internal struct MemoryRegion
     public nint Origin;
     public bool Writable;
     public RegionKind Kind;
-    /// <summary>For ring-buffer records: the ring buffer and reservation token.</summary>
+    /// <summary>For ring-buffer records: the ring buffer and reservation token; for map values: the map.</summary>
     public object? Owner;
     public long Token;
 }
