@@ -17,6 +17,11 @@ public sealed class BpfVmOptions
     public Func<uint, int>? InterfaceMtu { get; init; }
 
     public const int DefaultMtu = 1500;
+
+    /// <summary>The board's routing, neighbour and interface tables for bpf_fib_lookup and bpf_redirect_neigh
+    /// (<see cref="Routing.IFibTables"/>). Null: there are none — bpf_fib_lookup answers -ENODEV (no interface) and a
+    /// bpf_redirect_neigh finds no neighbour.</summary>
+    public Routing.IFibTables? FibTables { get; init; }
     public Action<string>? TraceSink { get; init; }
     public int TraceLinesPerSecond { get; init; } = 50;
 

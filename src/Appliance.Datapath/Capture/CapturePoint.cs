@@ -1,4 +1,5 @@
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Datapath.Capture;
 

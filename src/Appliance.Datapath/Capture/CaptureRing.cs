@@ -1,5 +1,6 @@
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Datapath.Capture;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Datapath.Capture;
 

@@ -2,6 +2,9 @@ using System.Runtime.InteropServices;
 using Appliance.Bpf.Vm;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Forwarding;
+using Appliance.Datapath.Programs;
+using Appliance.Datapath.Capture;
 
 namespace Appliance.Datapath.Replay;
 

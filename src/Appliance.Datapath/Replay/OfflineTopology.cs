@@ -1,6 +1,7 @@
 using Appliance.Config;
 using Appliance.Datapath.Pairs;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Datapath.Replay;
 

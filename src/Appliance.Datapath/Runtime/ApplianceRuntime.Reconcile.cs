@@ -4,6 +4,7 @@ using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Links;
 using Appliance.Datapath.Runtime.Reconcile;
 using Appliance.Datapath.Xsk;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Datapath.Runtime;
 

@@ -8,6 +8,8 @@ using Appliance.Datapath.Links;
 using Appliance.Datapath.Pairs;
 using Appliance.Datapath.Xdp;
 using Appliance.Datapath.Xsk;
+using Appliance.Datapath.Forwarding;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Datapath.Runtime;
 

@@ -1,5 +1,6 @@
 using Appliance.Config;
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Datapath.Runtime;
 

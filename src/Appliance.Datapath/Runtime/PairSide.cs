@@ -1,5 +1,7 @@
 using Appliance.Config;
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Forwarding;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Datapath.Runtime;
 

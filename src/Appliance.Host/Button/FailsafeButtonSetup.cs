@@ -2,6 +2,7 @@ using Appliance.Config;
 using Appliance.Host.Control;
 using Appliance.Host.Leds;
 using Appliance.Host.Leds.Triggers;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Button;
 

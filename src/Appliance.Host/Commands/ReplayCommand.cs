@@ -5,6 +5,7 @@ using Appliance.Datapath.Capture;
 using Appliance.Datapath.Replay;
 using Appliance.Datapath.Runtime;
 using Appliance.Host.Cli;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Host.Commands;
 

@@ -4,6 +4,8 @@ using Appliance.Host.Cli;
 using Appliance.Host.Init;
 using Appliance.Host.Leds;
 using Appliance.Host.Service;
+using Appliance.Host.State;
+using Appliance.Host.Time;
 
 namespace Appliance.Host.Commands;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Appliance.Config;
 using Appliance.Datapath.Runtime;
 using Appliance.Host.Cli;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Host.Commands;
 

@@ -1,5 +1,6 @@
 using Appliance.Datapath.Pairs;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Host.Control;
 

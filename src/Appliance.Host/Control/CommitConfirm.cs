@@ -1,5 +1,5 @@
 using Appliance.Config;
-using Appliance.Host.Leds;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Control;
 

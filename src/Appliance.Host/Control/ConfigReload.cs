@@ -1,6 +1,7 @@
 using Appliance.Config;
 using Appliance.Datapath.Runtime;
 using Appliance.Datapath.Runtime.Reconcile;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Host.Control;
 

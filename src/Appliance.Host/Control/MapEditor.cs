@@ -3,6 +3,7 @@ using System.Text.Json;
 using Appliance.Bpf.Maps;
 using Appliance.Config;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Host.Control;
 

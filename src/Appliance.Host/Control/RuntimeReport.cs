@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Host.Control;
 

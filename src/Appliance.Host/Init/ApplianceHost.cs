@@ -6,6 +6,9 @@ using Appliance.Host.Leds;
 using Appliance.Host.Metrics;
 using Appliance.Host.Service;
 using Appliance.Interop;
+using Appliance.Host.State;
+using Appliance.Host.Time;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Host.Init;
 

@@ -1,6 +1,8 @@
 using Appliance.Host.Leds;
 using Appliance.Host.Leds.Backends;
 using Appliance.Interop;
+using Appliance.Host.State;
+using Appliance.Host.Time;
 
 namespace Appliance.Host.Init;
 

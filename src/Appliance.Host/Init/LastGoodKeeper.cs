@@ -1,4 +1,4 @@
-using Appliance.Host.Leds;
+using Appliance.Host.Time;
 
 namespace Appliance.Host.Init;
 

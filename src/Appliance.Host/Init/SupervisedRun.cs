@@ -1,5 +1,6 @@
 using Appliance.Host.Leds;
 using Appliance.Host.Service;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Init;
 

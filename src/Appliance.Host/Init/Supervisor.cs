@@ -1,4 +1,6 @@
 using Appliance.Host.Leds;
+using Appliance.Host.State;
+using Appliance.Host.Time;
 
 namespace Appliance.Host.Init;
 

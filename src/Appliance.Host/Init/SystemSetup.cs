@@ -1,5 +1,6 @@
-using Appliance.Host.Leds;
 using Appliance.Interop;
+using Appliance.Host.State;
+using Appliance.Host.Time;
 
 namespace Appliance.Host.Init;
 

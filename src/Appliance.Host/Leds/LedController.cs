@@ -1,4 +1,6 @@
 using Appliance.Host.Leds.Triggers;
+using Appliance.Host.State;
+using Appliance.Host.Time;
 
 namespace Appliance.Host.Leds;
 

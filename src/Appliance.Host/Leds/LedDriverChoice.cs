@@ -1,4 +1,5 @@
 using Appliance.Host.Leds.Backends;
+using Appliance.Host.Time;
 
 namespace Appliance.Host.Leds;
 

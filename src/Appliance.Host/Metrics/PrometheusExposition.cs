@@ -6,6 +6,8 @@ using Appliance.Datapath.Runtime;
 using Appliance.Host.Commands;
 using Appliance.Host.Control;
 using Appliance.Host.Leds;
+using Appliance.Datapath.Forwarding;
+using Appliance.Datapath.Capture;
 
 namespace Appliance.Host.Metrics;
 

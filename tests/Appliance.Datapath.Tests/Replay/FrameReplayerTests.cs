@@ -4,6 +4,7 @@ using Appliance.Datapath.Replay;
 using Appliance.Datapath.Runtime;
 using Appliance.Datapath.Tests.Runtime;
 using Xunit;
+using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Datapath.Tests.Replay;
 

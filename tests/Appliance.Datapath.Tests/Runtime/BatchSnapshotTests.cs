@@ -3,6 +3,7 @@ using Appliance.Datapath.Runtime;
 using Appliance.Datapath.Tests.Engine;
 using Appliance.TestSupport;
 using Xunit;
+using Appliance.Datapath.Forwarding;
 using static Appliance.Datapath.Tests.Runtime.ProbeMaps;
 
 namespace Appliance.Datapath.Tests.Runtime;

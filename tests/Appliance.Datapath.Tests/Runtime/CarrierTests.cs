@@ -1,6 +1,7 @@
 using Appliance.Datapath.Runtime;
 using Appliance.TestSupport;
 using Xunit;
+using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Datapath.Tests.Runtime;
 

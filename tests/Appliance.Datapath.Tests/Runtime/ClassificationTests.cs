@@ -35,7 +35,7 @@ public sealed class ClassificationTests
         Assert.Equal(sent, FrameProbe.Collect(t0, Frames, FrameProbe.Timeout));
         Assert.Equal(sent, FrameProbe.Collect(t1, Frames, FrameProbe.Timeout));
         Assert.Equal(sent, FrameProbe.Collect(kernel, Frames, FrameProbe.Timeout)); // the board's own stack got them too
-        Eventually.Equal(Frames, () => rt.FindPair(board.PairNames[2]).Primary.Counters.Drops(Appliance.Datapath.Runtime.PairDropReason.Verdict), "pair 2 drops");
+        Eventually.Equal(Frames, () => rt.FindPair(board.PairNames[2]).Primary.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.Verdict), "pair 2 drops");
         Assert.Empty(FrameProbe.Silence(t2));
         Assert.Equal(Frames, probe.Seen(A).Count);
         Assert.Equal(Frames, probe.Seen(B).Count);

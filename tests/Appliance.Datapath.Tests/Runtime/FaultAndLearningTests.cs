@@ -3,6 +3,7 @@ using Appliance.Datapath.Runtime;
 using Appliance.Datapath.Tests.Engine;
 using Appliance.TestSupport;
 using Xunit;
+using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Datapath.Tests.Runtime;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Datapath.Tests.Runtime;
 

@@ -2,6 +2,7 @@ using Appliance.Config;
 using Appliance.Datapath.Runtime;
 using Appliance.TestSupport;
 using Xunit;
+using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Datapath.Tests.Runtime;
 

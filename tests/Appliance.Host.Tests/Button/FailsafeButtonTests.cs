@@ -4,6 +4,8 @@ using Appliance.Host.Control;
 using Appliance.Host.Leds;
 using Appliance.Host.Leds.Backends;
 using Xunit;
+using Appliance.Host.State;
+using Appliance.Host.Time;
 
 namespace Appliance.Host.Tests.Button;
 

@@ -5,6 +5,7 @@ using Appliance.Datapath.Tests.Runtime;
 using Appliance.Host.Control;
 using Appliance.TestSupport;
 using Xunit;
+using Appliance.Datapath.Forwarding;
 using static Appliance.Datapath.Tests.Runtime.ProbeMaps;
 
 namespace Appliance.Host.Tests.Control;

@@ -3,6 +3,7 @@ using Appliance.Host.Commands;
 using Appliance.Host.Control;
 using Appliance.Host.Tests.Leds;
 using Xunit;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Tests.Control;
 
@@ -30,7 +31,7 @@ public sealed class LedsVerbTests : IDisposable
     public void ListsEachLedAndSwitchesNightMode()
     {
         using var rig = new LedRig().Start(LedRig.Led("power", 0, "on"), LedRig.Led("fault", 1, "fault"), LedRig.Led("st", 2, "status"));
-        rig.State.Stage = Appliance.Host.Leds.BootStage.Running;
+        rig.State.Stage = Appliance.Host.State.BootStage.Running;
         rig.RunUntil(100);
         using var server = new ControlServer(SockPath);
         LedControl.Register(server, rig.Controller);

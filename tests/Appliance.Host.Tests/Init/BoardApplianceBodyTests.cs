@@ -3,6 +3,7 @@ using Appliance.Host.Leds;
 using Appliance.Host.Leds.Backends;
 using Appliance.Host.Tests.Leds;
 using Xunit;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Tests.Init;
 

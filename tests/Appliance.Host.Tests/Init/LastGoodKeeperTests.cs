@@ -1,5 +1,6 @@
 using Appliance.Host.Init;
 using Xunit;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Tests.Init;
 
@@ -59,7 +60,7 @@ public sealed class LastGoodKeeperTests : IDisposable
 
         var log = new StringWriter();
         var (config, health, _) = ConfigSelection.Load(ConfigPath, log, logName: "run");
-        Assert.Equal(Appliance.Host.Leds.ConfigHealth.Fallback, health);
+        Assert.Equal(Appliance.Host.State.ConfigHealth.Fallback, health);
         Assert.Equal("eth3", Assert.Single(config!.Ports).Name);
         Assert.Contains("run: level=warn", log.ToString());
         Assert.Contains("running the last known good", log.ToString());

@@ -1,8 +1,9 @@
 using Appliance.Host.Init;
-using Appliance.Host.Leds;
 using Appliance.Interop;
 using Appliance.TestSupport;
 using Xunit;
+using Appliance.Host.State;
+using Appliance.Host.Time;
 
 namespace Appliance.Host.Tests.Init;
 

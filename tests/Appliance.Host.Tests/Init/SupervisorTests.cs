@@ -1,8 +1,8 @@
 using Appliance.Host.Init;
-using Appliance.Host.Leds;
 using Appliance.Host.Leds.Triggers;
 using Appliance.Host.Tests.Leds;
 using Xunit;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Tests.Init;
 

@@ -1,8 +1,8 @@
 using Appliance.Host.Init;
-using Appliance.Host.Leds;
 using Appliance.Host.Tests.Leds;
 using Appliance.Interop;
 using Xunit;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Tests.Init;
 

@@ -1,5 +1,6 @@
 using Appliance.Host.Leds;
 using Appliance.Host.Leds.Backends;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Tests.Leds;
 

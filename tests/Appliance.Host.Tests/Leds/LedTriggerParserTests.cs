@@ -1,6 +1,6 @@
-using Appliance.Host.Leds;
 using Appliance.Host.Leds.Triggers;
 using Xunit;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Tests.Leds;
 

@@ -1,5 +1,5 @@
-using Appliance.Host.Leds;
 using Xunit;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Tests.Leds;
 

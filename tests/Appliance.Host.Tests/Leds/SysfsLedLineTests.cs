@@ -1,5 +1,6 @@
 using Appliance.Host.Leds;
 using Xunit;
+using Appliance.Host.State;
 
 namespace Appliance.Host.Tests.Leds;
 

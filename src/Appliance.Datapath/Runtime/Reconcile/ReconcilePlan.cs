@@ -1,4 +1,5 @@
 using Appliance.Config;
+using Appliance.Datapath.Programs;
 
 namespace Appliance.Datapath.Runtime.Reconcile;
 

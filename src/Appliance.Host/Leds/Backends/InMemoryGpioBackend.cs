@@ -1,3 +1,4 @@
+using Appliance.Host.Time;
 namespace Appliance.Host.Leds.Backends;
 
 /// <summary>GPIO without hardware (a developer's PC, CI): declared chips with a number of lines, and a log

@@ -1,3 +1,4 @@
+using Appliance.Host.State;
 namespace Appliance.Host.Leds.Triggers;
 
 /// <summary>`activity:NAME`: samples the port's or pair's packet counter every <see cref="SampleInterval"/>

@@ -1,3 +1,4 @@
+using Appliance.Host.State;
 namespace Appliance.Host.Leds.Triggers;
 
 /// <summary>`fault`: on while any fault is active (datapath crashed and restarting, config refused…).</summary>

@@ -1,3 +1,4 @@
+using Appliance.Host.State;
 namespace Appliance.Host.Leds.Triggers;
 
 /// <summary>Turns a trigger as written in the config into an <see cref="ILedTrigger"/>:

@@ -1,3 +1,4 @@
+using Appliance.Host.State;
 namespace Appliance.Host.Leds.Triggers;
 
 /// <summary>`link:NAME`: on while the port or pair has carrier.</summary>

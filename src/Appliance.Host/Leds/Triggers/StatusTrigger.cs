@@ -1,3 +1,4 @@
+using Appliance.Host.State;
 namespace Appliance.Host.Leds.Triggers;
 
 /// <summary>`status`: fault → 1 s on/off; fallback or invalid config → 50/50 ms; a change waiting for

@@ -1,0 +1,29 @@
+namespace Appliance.Bpf.Routing;
+
+/// <summary>The board's routing, neighbour and interface tables as the routing helpers (bpf_fib_lookup,
+/// bpf_redirect_neigh) and the L3 datapath read them: the kernel's tables mirrored in memory (over rtnetlink in the
+/// appliance, <c>Appliance.Datapath.Routing</c>; <see cref="InMemoryFibTables"/> for tests). Every member is called
+/// on the per-frame path from several workers at once: lookups must be thread-safe for concurrent readers, must not
+/// allocate and must not make a syscall. Addresses are in network byte order: 4 bytes for
+/// <see cref="IpFamily.Inet"/>, 16 for <see cref="IpFamily.Inet6"/>.</summary>
+public interface IFibTables
+{
+    /// <summary>Longest-prefix match of <paramref name="destination"/>. <paramref name="table"/> 0 is the kernel's full
+    /// lookup (its default rules: tables local, main, default); any other number looks in that table only (254 =
+    /// main; bpf_fib_lookup's BPF_FIB_LOOKUP_DIRECT and TBID). False when that table does not exist; true with
+    /// <see cref="RouteKind.Unspec"/> when it exists but nothing matches.</summary>
+    bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, out FibRoute route);
+
+    /// <summary>The link-layer address of <paramref name="nextHop"/> on <paramref name="ifindex"/> when the kernel's
+    /// neighbour entry is valid (NUD_VALID: reachable, stale, delay, probe, permanent, noarp): writes 6 bytes into
+    /// <paramref name="mac"/> and returns true; false when there is no entry or it is incomplete/failed.</summary>
+    bool TryLookupNeighbour(IpFamily family, int ifindex, ReadOnlySpan<byte> nextHop, Span<byte> mac);
+
+    /// <summary>Asks for <paramref name="nextHop"/> on <paramref name="ifindex"/> to be resolved (ARP / neighbour
+    /// solicitation by the kernel). Never blocks and makes no syscall: the request is queued (duplicates may be
+    /// dropped) and served off the frame path; a later <see cref="TryLookupNeighbour"/> sees the answer.</summary>
+    void RequestResolve(IpFamily family, int ifindex, ReadOnlySpan<byte> nextHop);
+
+    /// <summary>The interface <paramref name="ifindex"/>: MTU, MAC, up, forwarding. False when there is none.</summary>
+    bool TryGetInterface(int ifindex, out FibInterface info);
+}

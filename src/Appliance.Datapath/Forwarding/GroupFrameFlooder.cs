@@ -1,0 +1,137 @@
+using Appliance.Bpf.Context;
+using Appliance.Datapath.Diagnostics;
+using Appliance.Interop;
+using Appliance.Datapath.Runtime;
+
+namespace Appliance.Datapath.Forwarding;
+
+/// <summary>Broadcast and multicast from a port must reach the board's own stack AND every L2 pair on that port,
+/// each copy through its own primary chain. The port's XDP program passes group frames to the kernel (so ARP for
+/// the board's own address keeps working); this worker (worker slot 1, with its own VM) reads a copy of each from
+/// an AF_PACKET socket on the port, runs the primary chain of every L2 pair on that uplink on a fresh copy, and
+/// transmits what passes into the tenant with an AF_PACKET send on the pair's primary end (a redirect to a port
+/// transmits there). Group traffic is control traffic (ARP, ND, DHCP, mDNS): one recv and one send per copy is
+/// the price for keeping the kernel path intact. It sleeps in poll() when idle.</summary>
+public sealed class GroupFrameFlooder : IDisposable
+{
+    private const int Headroom = 256, BufferSize = 16 * 1024, Batch = 64;
+
+    private readonly NetkitPipeline _pipeline;
+    private RuntimeTopology _topology;
+    private readonly (GroupFrameSocket Socket, PortRuntime Port)[] _receivers;
+    private readonly GroupFrameSocket _transmitter;
+    private readonly int _wakeFd;
+    private readonly Thread _thread;
+    private readonly byte[] _received = new byte[BufferSize];
+    private readonly byte[] _work = new byte[BufferSize + Headroom];
+    private readonly RateLimited _sendLog = new(5, TimeSpan.FromSeconds(5));
+    private volatile bool _stop;
+
+    public long Received => Volatile.Read(ref _receivedCount);
+    public long SendFailures => Volatile.Read(ref _sendFailures);
+    private long _receivedCount, _sendFailures;
+
+    public Exception? Failure { get; private set; }
+
+    /// <summary>The ports it listens on: those that had L2 pairs when it was made (the runtime makes a new flooder
+    /// when that set changes).</summary>
+    public IReadOnlyList<string> ListensOn => _receivers.Select(r => r.Port.Name).ToArray();
+
+    public GroupFrameFlooder(TopologySource source, bool useJit = false)
+    {
+        var topology = source.Current;
+        _topology = topology;
+        var receivers = new List<(GroupFrameSocket, PortRuntime)>();
+        try
+        {
+            foreach (var port in topology.Ports)
+                if (port.L2Pairs.Length > 0) receivers.Add((GroupFrameSocket.OpenReceiver(port.Name, port.Ifindex), port));
+            _transmitter = GroupFrameSocket.OpenTransmitter();
+            _wakeFd = SocketCalls.EventFd(0, SocketCalls.EFD_CLOEXEC | SocketCalls.EFD_NONBLOCK);
+            if (_wakeFd < 0) throw PlatformException.FromLastError("eventfd", "group-frame flooder");
+        }
+        catch
+        {
+            foreach (var (s, _) in receivers) s.Dispose();
+            _transmitter?.Dispose();
+            throw;
+        }
+        _receivers = [.. receivers];
+        _pipeline = new NetkitPipeline(source, worker: 1, useJit: useJit);
+        _thread = new Thread(Run) { IsBackground = true, Name = "group-flooder" };
+    }
+
+    public void Start() => _thread.Start();
+
+    private void Run()
+    {
+        var fds = new SocketCalls.PollFd[_receivers.Length + 1];
+        for (int i = 0; i < _receivers.Length; i++) fds[i] = new SocketCalls.PollFd { Fd = _receivers[i].Socket.Fd, Events = SocketCalls.POLLIN };
+        fds[^1] = new SocketCalls.PollFd { Fd = _wakeFd, Events = SocketCalls.POLLIN };
+        try
+        {
+            while (!_stop)
+            {
+                PollNative.Wait(fds, 1000);
+                for (int i = 0; i < _receivers.Length && !_stop; i++) Drain(_receivers[i].Socket, _receivers[i].Port);
+            }
+        }
+        catch (Exception e)
+        {
+            Failure = e;
+            Log.Error("flooder", "group-frame flooder stopped", ("error", e.Message));
+        }
+    }
+
+    private void Drain(GroupFrameSocket socket, PortRuntime port)
+    {
+        for (int n = 0; n < Batch; n++)
+        {
+            int length = socket.Receive(_received);
+            if (length == 0) return;
+            _receivedCount++;
+            if (length < 14 || (_received[0] & 1) == 0) continue;
+            _topology = _pipeline.BeginBatch();
+            var byEngine = _topology.PairByEnginePort;
+            foreach (int pair in port.L2Pairs)
+                if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);
+        }
+    }
+
+    private void Flood(PortRuntime port, PairRuntime pair, int length)
+    {
+        _received.AsSpan(0, length).CopyTo(_work.AsSpan(Headroom));
+        _pipeline.Begin(PacketContext.FromArray(_work, Headroom, length));
+        var d = _pipeline.IntoPair(pair);
+        if (d.Dropped) return;
+        ref var ctx = ref _pipeline.Context;
+        int offset = ctx.DataOffset, len = ctx.Length;
+        if (ctx.VlanPresent)
+        {
+            if (offset < VlanTagWriter.TagLength) return;
+            offset -= VlanTagWriter.TagLength;
+            len += VlanTagWriter.TagLength;
+            VlanTagWriter.Write(_work.AsSpan(offset, len), ctx.VlanProto, ctx.VlanTci);
+        }
+        port.FloodedField++;
+        if (!_transmitter.SendTo(_work.AsSpan(offset, len), _topology.IfindexOfEnginePort(d.EnginePort)))
+        {
+            _sendFailures++;
+            if (_sendLog.TryEnter(out long suppressed))
+                Log.Warn("flooder", "transmit failed", ("pair", pair.Name), ("errno", System.Runtime.InteropServices.Marshal.GetLastPInvokeError()),
+                    ("suppressed", suppressed));
+        }
+    }
+
+    public unsafe void Dispose()
+    {
+        _stop = true;
+        ulong one = 1;
+        SocketCalls.Write(_wakeFd, &one, 8);
+        if (_thread.IsAlive) _thread.Join(5000);
+        foreach (var (s, _) in _receivers) s.Dispose();
+        _transmitter.Dispose();
+        LibC.Close(_wakeFd);
+        _pipeline.Dispose();
+    }
+}

@@ -1,0 +1,35 @@
+using Appliance.Datapath.Pairs;
+
+namespace Appliance.Datapath.Forwarding;
+
+/// <summary>What learning did for one pair: MACs learned and aged out, learns refused by reason, and claims the
+/// kernel refused (the steering map full or another bpf() error: counted, logged rate-limited, the MAC not learned).
+/// Written only by the forwarding worker; read with Volatile.</summary>
+public sealed class LearnCounters
+{
+    internal long LearnedField, AgedField, LimitField, ReservedField, OwnedField, ClaimErrorsField;
+
+    /// <summary>MACs learned so far (each claimed once on the uplink).</summary>
+    public long Learned => Volatile.Read(ref LearnedField);
+    /// <summary>Learned MACs forgotten after the ageing time and unclaimed.</summary>
+    public long Aged => Volatile.Read(ref AgedField);
+    /// <summary>Frames from a new source MAC after the pair's learnLimit was reached.</summary>
+    public long RefusedLimit => Volatile.Read(ref LimitField);
+    /// <summary>Frames whose source is the board's own MAC or one another pair configured.</summary>
+    public long RefusedReserved => Volatile.Read(ref ReservedField);
+    /// <summary>Frames whose source another pair on the uplink owns (configured or learned).</summary>
+    public long RefusedOwned => Volatile.Read(ref OwnedField);
+    /// <summary>Learns the kernel refused to claim in the port's XDP map.</summary>
+    public long ClaimErrors => Volatile.Read(ref ClaimErrorsField);
+    public long Refused => RefusedLimit + RefusedReserved + RefusedOwned;
+
+    internal void CountRefusal(LearnResult result)
+    {
+        switch (result)
+        {
+            case LearnResult.LimitReached: LimitField++; break;
+            case LearnResult.Reserved: ReservedField++; break;
+            case LearnResult.OwnedByAnother: OwnedField++; break;
+        }
+    }
+}

@@ -1,0 +1,239 @@
+using System.Runtime.CompilerServices;
+using Appliance.Bpf.Context;
+using Appliance.Bpf.Vm;
+using Appliance.Config;
+using Appliance.Datapath.Diagnostics;
+using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Programs;
+
+namespace Appliance.Datapath.Forwarding;
+
+/// <summary>netkit_xmit for the appliance, one per worker (it owns that worker's <see cref="BpfVm"/> and the frame's
+/// <see cref="PacketContext"/>; nothing here allocates or makes a syscall per frame).
+/// <list type="bullet">
+/// <item><see cref="FromTenant"/>: the tenant transmitted on its peer end → the pair's PEER side runs (scrub per the
+/// peer side, ctx->ifindex = the primary end, ingress_ifindex = 0) → PASS/NEXT-after-last goes out of the uplink.</item>
+/// <item><see cref="IntoPair"/>: a frame from a port classified to the pair, or redirected to its primary end →
+/// the pair's PRIMARY side runs (scrub per the primary side, ctx->ifindex = the tenant's interface) → PASS
+/// delivers into the tenant.</item>
+/// <item>No program: the side's policy. DROP and unknown verdicts drop. REDIRECT goes to the ifindex the program
+/// gave bpf_redirect: a port transmits there; a pair's primary end runs that pair's PRIMARY chain; BPF_F_INGRESS,
+/// unknown ifindexes, a missing bpf_redirect and more than <see cref="MaxRedirects"/> hops are counted drops.</item>
+/// <item>Carrier: a pair without carrier drops what its sides would send (tx_dropped on the sender).</item>
+/// </list>
+/// Metadata (mark, priority, tc_index, cb, VLAN tag) stays in the context across redirects; each side's scrub
+/// decides what its programs see.</summary>
+public sealed class NetkitPipeline : IDisposable
+{
+    public const int MaxRedirects = 8;
+    private const ulong BpfFIngress = 1;
+
+    private readonly TopologySource _source;
+    private RuntimeTopology _topology;
+    private readonly int _worker;
+    private readonly BpfVm _vm;
+    private readonly RateLimited _faultLog = new(5, TimeSpan.FromSeconds(5));
+    private PacketContext _ctx;
+    private FrameDecision _decision;
+    private bool _faulted;
+    private uint _redirectIfindex;
+    private ulong _redirectFlags;
+    private RuntimeProgram[][] _primaryChains = [];
+    private RuntimeProgram[][] _peerChains = [];
+
+    /// <param name="useJit">Run programs the JIT compiled as native code (ignored when <paramref name="vmOptions"/> is given).</param>
+    public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null, bool useJit = false)
+    {
+        _source = topology;
+        _topology = topology.Current;
+        _worker = worker;
+        BeginBatch();
+        _vm = new BpfVm(vmOptions ?? new BpfVmOptions
+        {
+            ProcessorId = (uint)worker,
+            TraceSink = line => Log.Info("bpf", line),
+            UseJit = useJit,
+        });
+    }
+
+    /// <summary>Reads the topology and every pair side's chain once (one reference each, no allocation unless the
+    /// topology grew): the frames until the next call run these even if they change meanwhile, so a change swaps in
+    /// between two batches (SPEC §4).</summary>
+    public RuntimeTopology BeginBatch()
+    {
+        var topology = _source.Current;
+        _topology = topology;
+        if (_primaryChains.Length < topology.EnginePortCount)
+        {
+            _primaryChains = new RuntimeProgram[topology.EnginePortCount][];
+            _peerChains = new RuntimeProgram[topology.EnginePortCount][];
+        }
+        var pairs = topology.Pairs;
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            var p = pairs[i];
+            _primaryChains[p.Index] = p.Primary.Chain.Programs;
+            _peerChains[p.Index] = p.Peer.Chain.Programs;
+        }
+        return topology;
+    }
+
+    /// <summary>The frame being processed: its bytes, offsets and metadata after the chains ran.</summary>
+    public ref PacketContext Context => ref _ctx;
+
+    /// <summary>How the current frame was decided (sides, program, verdict, drop reason, redirect target).</summary>
+    public ref readonly FrameDecision Decision => ref _decision;
+
+    /// <summary>Told about every program run (replay); null in the datapath (one null check per program run).</summary>
+    public IProgramRunObserver? Observer { get; set; }
+
+    /// <summary>Starts a frame: fresh metadata (a frame from a wire or a tenant carries none), protocol from its bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Begin(in PacketContext frame)
+    {
+        _ctx = frame;
+        _decision = default;
+        var d = _ctx.Data;
+        _ctx.Protocol = d.Length >= 14 ? (ushort)((d[12] << 8) | d[13]) : (ushort)0;
+    }
+
+    /// <summary>The tenant of <paramref name="pair"/> sent the frame (it arrived on the primary end's socket).</summary>
+    public Delivery FromTenant(PairRuntime pair)
+    {
+        var side = pair.Peer;
+        if (!Enter(pair, side)) return Delivery.Drop;
+        Prepare(side, pair.PrimaryIfindex, pair.PrimaryMac);
+        return Decide(pair, side, pair.UplinkPort, 0);
+    }
+
+    /// <summary>The frame goes into the tenant of <paramref name="pair"/>: the pair's primary side decides.</summary>
+    public Delivery IntoPair(PairRuntime pair) => IntoPair(pair, 0);
+
+    private Delivery IntoPair(PairRuntime pair, int hops)
+    {
+        var side = pair.Primary;
+        if (!Enter(pair, side)) return Delivery.Drop;
+        Prepare(side, pair.TenantIfindex, pair.TenantMac);
+        return Decide(pair, side, pair.PrimaryPort, hops);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Enter(PairRuntime pair, PairSide side)
+    {
+        if (_decision.EntryPair is null)
+        {
+            _decision.EntryPair = pair;
+            _decision.EntrySide = side.Kind;
+        }
+        _decision.Pair = pair;
+        _decision.Side = side.Kind;
+        side.Counters.In(_worker, _ctx.Length);
+        if (pair.CarrierUp) return true;
+        DropOn(side, PairDropReason.Carrier);
+        return false;
+    }
+
+    /// <summary>netkit_prep_forward + what the program sees: the sender's scrub, skb_iif cleared, the receiving
+    /// device as ifindex, pkt_type relative to the receiving device's MAC.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Prepare(PairSide side, int receivingIfindex, MacAddress receivingMac)
+    {
+        _ctx.IngressIfindex = 0;
+        _ctx.Tstamp = 0; // the tenant is always in another namespace (xnet)
+        if (side.Scrub == ScrubMode.Default)
+        {
+            _ctx.Mark = 0;
+            _ctx.Priority = 0;
+        }
+        _ctx.Ifindex = (uint)receivingIfindex;
+        _ctx.PacketType = PacketTypeOf(_ctx.Data, receivingMac);
+    }
+
+    private static uint PacketTypeOf(ReadOnlySpan<byte> frame, MacAddress receiver)
+    {
+        if (frame.Length < 6) return 3;
+        var dst = MacAddress.Read(frame);
+        if (dst.Value == 0xffff_ffff_ffffUL) return 1; // PACKET_BROADCAST
+        if (dst.IsMulticast) return 2;                     // PACKET_MULTICAST
+        return dst == receiver ? 0u : 3u;              // PACKET_HOST / PACKET_OTHERHOST
+    }
+
+    private Delivery Decide(PairRuntime pair, PairSide side, int passPort, int hops)
+    {
+        _faulted = false;
+        _redirectIfindex = 0;
+        _redirectFlags = 0;
+        var runner = new Runner(this);
+        var programs = side.Kind == PairSideKind.Primary ? _primaryChains[pair.Index] : _peerChains[pair.Index];
+        var result = ChainEvaluation.Evaluate(programs, side.Policy, ref runner);
+        _decision.Verdict = result.Verdict;
+        _decision.Program = result.ByPolicy ? null : programs[result.DecidingProgram];
+        switch (result.Verdict)
+        {
+            case NetkitVerdict.Pass:
+                side.Counters.Out(_worker, _ctx.Length);
+                return Delivery.To(passPort);
+            case NetkitVerdict.Redirect:
+                side.Counters.Out(_worker, _ctx.Length);
+                return Redirect(side, hops);
+            default:
+                return DropOn(side, result.ByPolicy ? PairDropReason.Policy
+                    : _faulted ? PairDropReason.ProgramFault
+                    : result.UnknownVerdict ? PairDropReason.UnknownVerdict
+                    : PairDropReason.Verdict);
+        }
+    }
+
+    private Delivery Redirect(PairSide from, int hops)
+    {
+        _decision.RedirectIfindex = _redirectIfindex;
+        _decision.Redirects = hops + 1;
+        if (_redirectIfindex == 0) return DropOn(from, PairDropReason.NoTarget);
+        if ((_redirectFlags & BpfFIngress) != 0) return DropOn(from, PairDropReason.IngressRedirect);
+        if (_topology.TryPort(_redirectIfindex, out int port)) return Delivery.To(port);
+        if (_topology.TryPairPrimary(_redirectIfindex, out int target))
+        {
+            if (hops + 1 > MaxRedirects) return DropOn(from, PairDropReason.RedirectLoop);
+            return IntoPair(_topology.PairByEnginePort[target]!, hops + 1);
+        }
+        return DropOn(from, PairDropReason.NoTarget);
+    }
+
+    private Delivery DropOn(PairSide side, PairDropReason reason)
+    {
+        _decision.Dropped = true;
+        _decision.DropReason = reason;
+        side.Counters.Drop(_worker, reason);
+        return Delivery.Drop;
+    }
+
+    private ulong Run(RuntimeProgram program)
+    {
+        int bytes = _ctx.Length;
+        var r = _vm.Run(program.Program, ref _ctx);
+        program.Counters.Ran(_worker, bytes, r.Verdict, r.Faulted);
+        Observer?.Ran(program, r);
+        if (r.Faulted)
+        {
+            _faulted = true;
+            if (_faultLog.TryEnter(out long suppressed))
+                Log.Warn("datapath", "program faulted, frame dropped", ("program", program.Name), ("fault", r.Fault),
+                    ("insn", r.FaultInstruction), ("suppressed", suppressed));
+            return (ulong)(uint)NetkitVerdict.Drop;
+        }
+        if (r.Verdict == (int)NetkitVerdict.Redirect)
+        {
+            _redirectIfindex = r.RedirectIfindex;
+            _redirectFlags = r.RedirectFlags;
+        }
+        return r.R0;
+    }
+
+    private readonly struct Runner(NetkitPipeline pipeline) : IProgramRunner<RuntimeProgram>
+    {
+        public ulong Run(RuntimeProgram program, int index) => pipeline.Run(program);
+    }
+
+    public void Dispose() => _vm.Dispose();
+}

@@ -1,0 +1,24 @@
+namespace Appliance.Datapath.Forwarding;
+
+/// <summary>Why a pair side dropped a frame (netkit counts every one of them as tx_dropped on the sending side).</summary>
+public enum PairDropReason
+{
+    /// <summary>No program attached and the side's policy is drop ("blackhole").</summary>
+    Policy,
+    /// <summary>A program returned NETKIT_DROP (2).</summary>
+    Verdict,
+    /// <summary>A program returned a value netkit does not know (netkit drops these; tcx would treat them as NEXT).</summary>
+    UnknownVerdict,
+    /// <summary>The pair has no carrier (one of its ends is down).</summary>
+    Carrier,
+    /// <summary>REDIRECT to an ifindex that is neither a port nor a pair's primary end, or without bpf_redirect.</summary>
+    NoTarget,
+    /// <summary>REDIRECT with BPF_F_INGRESS: the appliance has no ingress path of a device to inject into.</summary>
+    IngressRedirect,
+    /// <summary>More than <see cref="NetkitPipeline.MaxRedirects"/> redirects for one frame (a redirect loop).</summary>
+    RedirectLoop,
+    /// <summary>The program faulted (out-of-bounds access, instruction budget, ...): counted and dropped.</summary>
+    ProgramFault,
+    /// <summary>The frame's bytes could not carry the program's changes (no room for a VLAN tag, runt frame).</summary>
+    InvalidFrame,
+}

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using Appliance.Bpf.Context;
+using Appliance.Bpf.Vm;
+using Appliance.Config;
+using Appliance.Datapath.Diagnostics;
+using Appliance.Datapath.Engine;
+using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Runtime;
+
+namespace Appliance.Datapath.Forwarding;
+
+/// <summary>The forwarding engine's decision for the appliance (worker 0). A frame from a port is classified by
+/// destination MAC (<see cref="L2Classifier"/>) and goes into the owning pair's primary side; one from a pair's
+/// primary end was sent by the tenant and goes through the pair's peer side (its source MAC is learned on the
+/// uplink). The program's changes are applied to the frame (new head and tail from the context, an offloaded VLAN
+/// tag written into the bytes). Pair drops are counted on the pair side by reason and on the ingress port as
+/// Policy. Learning is bounded (<see cref="L2Classifier"/>): a refused learn is counted on the pair and the frame
+/// still goes out; a frame with a group or zero source is dropped (InvalidSource); a claim the kernel refuses is
+/// counted and logged rate-limited, never thrown. Learned MACs unseen for the ageing time are forgotten and released
+/// from the port's steering on the health tick.</summary>
+public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
+{
+    /// <summary>How long a learned MAC stays without a frame from it: 300 s, a Linux bridge's default ageing_time.</summary>
+    public static readonly TimeSpan DefaultLearnAgeing = TimeSpan.FromSeconds(300);
+
+    private readonly TopologySource _source;
+    private RuntimeTopology _topology;
+    private readonly NetkitPipeline _pipeline;
+    private readonly long _ageingTicks, _ageEveryTicks;
+    private long _nextAge;
+    private readonly RateLimited _learnLog = new(5, TimeSpan.FromSeconds(10));
+
+    /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
+    /// <param name="useJit">Run programs the JIT compiled as native code (when <paramref name="vmOptions"/> is null).</param>
+    /// <param name="learnAgeing">How long a learned MAC lives unseen (<see cref="DefaultLearnAgeing"/> when null).</param>
+    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, bool useJit = false, TimeSpan? learnAgeing = null)
+    {
+        _source = topology;
+        _topology = topology.Current;
+        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions, useJit);
+        var ageing = learnAgeing ?? DefaultLearnAgeing;
+        _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
+        // Scan for aged entries ten times per ageing time (at most once a second): a MAC lives ageing..1.1 × ageing.
+        _ageEveryTicks = Math.Min(_ageingTicks / 10, Stopwatch.Frequency);
+        long now = Stopwatch.GetTimestamp();
+        foreach (var p in _topology.Ports) p.Classifier.SetClock(now);
+        _nextAge = now + _ageEveryTicks;
+    }
+
+    /// <summary>Health tick (worker thread, between batches): the classifiers' clock, and ageing of learned MACs.</summary>
+    public void Tick(long nowTicks)
+    {
+        var topology = _source.Current;
+        foreach (var port in topology.Ports) port.Classifier.SetClock(nowTicks);
+        if (nowTicks < _nextAge) return;
+        _nextAge = nowTicks + _ageEveryTicks;
+        foreach (var port in topology.Ports)
+        {
+            foreach (var aged in port.Classifier.Age(nowTicks - _ageingTicks))
+            {
+                var pair = (uint)aged.Pair < (uint)topology.EnginePortCount ? topology.PairByEnginePort[aged.Pair] : null;
+                if (pair is not null) pair.Learning.AgedField++;
+                try
+                {
+                    port.Steering?.Release(aged.Mac);
+                }
+                catch (Interop.PlatformException e)
+                {
+                    if (pair is not null) pair.Learning.ClaimErrorsField++;
+                    if (_learnLog.TryEnter(out long suppressed))
+                        Log.Warn("learning", "could not release an aged MAC", ("port", port.Name), ("mac", aged.Mac), ("error", e.Message),
+                            ("suppressed", suppressed));
+                }
+            }
+        }
+    }
+
+    /// <summary>The pipeline of this handler: how the last frame was decided (<see cref="NetkitPipeline.Decision"/>).</summary>
+    public NetkitPipeline Pipeline => _pipeline;
+
+    /// <summary>Snapshots the topology and every side's chain: the whole batch runs them as they were now.</summary>
+    public void BeginBatch() => _topology = _pipeline.BeginBatch();
+
+    public FrameVerdict Decide(ref FrameView frame)
+    {
+        int ingress = frame.IngressPort;
+        Begin(ref frame);
+        Delivery d;
+        var pair = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PairByEnginePort[ingress] : null;
+        if (pair is null)
+        {
+            var port = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PortByEnginePort[ingress] : null;
+            if (port is null) return FrameVerdict.Drop(DropReason.NoTarget);
+            if (port.Classifier.Classify(frame.Data, out int owner) != ClassifyKind.Pair)
+            {
+                port.UnclaimedField++;
+                return port.Config.Unclaimed == UnclaimedPolicy.Kernel ? FrameVerdict.Kernel : FrameVerdict.Drop(DropReason.Policy);
+            }
+            d = _pipeline.IntoPair(_topology.PairByEnginePort[owner]!);
+        }
+        else
+        {
+            var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
+            var learn = uplink.Classifier.Learn(pair.Index, frame.Data);
+            if (learn != LearnResult.Known && !Learned(learn, uplink, pair, frame.Data)) return FrameVerdict.Drop(DropReason.InvalidSource);
+            d = _pipeline.FromTenant(pair);
+        }
+        return Finish(ref frame, d);
+    }
+
+    /// <summary>The frame goes straight into <paramref name="pair"/>'s primary side, past classification (replay of
+    /// frames captured on that side).</summary>
+    public FrameVerdict DecideIntoPair(ref FrameView frame, PairRuntime pair)
+    {
+        Begin(ref frame);
+        return Finish(ref frame, _pipeline.IntoPair(pair));
+    }
+
+    private void Begin(ref FrameView frame)
+    {
+        int headroom = frame.Headroom, length = frame.Length;
+        _pipeline.Begin(PacketContext.FromPointer(frame.DataPointer - headroom, headroom + length + frame.Tailroom, headroom, length));
+    }
+
+    private FrameVerdict Finish(ref FrameView frame, Delivery d)
+    {
+        if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
+        return Apply(ref frame, ref _pipeline.Context) ? FrameVerdict.Forward(d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
+    }
+
+    /// <summary>The rare outcomes of learning: claim a new MAC (one bpf() call), count a refusal. False: drop the frame.</summary>
+    private bool Learned(LearnResult learn, PortRuntime uplink, PairRuntime pair, ReadOnlySpan<byte> frame)
+    {
+        switch (learn)
+        {
+            case LearnResult.InvalidSource:
+                return false;
+            case LearnResult.Learned:
+                var mac = MacAddress.Read(frame[6..]);
+                int errno = uplink.Steering?.TryClaim(mac) ?? 0;
+                if (errno == 0)
+                {
+                    pair.Learning.LearnedField++;
+                    return true;
+                }
+                uplink.Classifier.Forget(mac);
+                pair.Learning.ClaimErrorsField++;
+                if (_learnLog.TryEnter(out long suppressed))
+                    Log.Warn("learning", "the kernel refused to claim a learned MAC; not learned", ("pair", pair.Name), ("mac", mac),
+                        ("errno", Errno.Name(errno)), ("suppressed", suppressed));
+                return true;
+            default:
+                pair.Learning.CountRefusal(learn);
+                return true;
+        }
+    }
+
+    /// <summary>Moves the view to the context's data and writes an offloaded VLAN tag into the bytes.</summary>
+    private static bool Apply(ref FrameView frame, ref PacketContext ctx)
+    {
+        int headDelta = ctx.DataOffset - frame.Headroom;
+        if (headDelta != 0 && !frame.AdjustHead(headDelta)) return false;
+        int tailDelta = ctx.Length - frame.Length;
+        if (tailDelta != 0 && !frame.AdjustTail(tailDelta)) return false;
+        if (!ctx.VlanPresent) return true;
+        if (!frame.AdjustHead(-VlanTagWriter.TagLength)) return false;
+        VlanTagWriter.Write(frame.Data, ctx.VlanProto, ctx.VlanTci);
+        return true;
+    }
+
+    public void Dispose() => _pipeline.Dispose();
+}

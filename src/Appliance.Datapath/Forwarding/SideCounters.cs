@@ -1,0 +1,42 @@
+namespace Appliance.Datapath.Forwarding;
+
+/// <summary>Counters of one pair side (its transmit direction, as netkit counts them on the sending device):
+/// frames that entered the side, frames it delivered, and drops by <see cref="PairDropReason"/>.</summary>
+public sealed class SideCounters
+{
+    private const int PacketsIn = 0, BytesIn = 1, PacketsOut = 2, BytesOut = 3, FirstDrop = 4;
+    public static readonly int ReasonCount = Enum.GetValues<PairDropReason>().Length;
+
+    private readonly WorkerCounters _c = new(FirstDrop + ReasonCount);
+
+    internal void In(int worker, int bytes)
+    {
+        _c.Add(worker, PacketsIn, 1);
+        _c.Add(worker, BytesIn, bytes);
+    }
+
+    internal void Out(int worker, int bytes)
+    {
+        _c.Add(worker, PacketsOut, 1);
+        _c.Add(worker, BytesOut, bytes);
+    }
+
+    internal void Drop(int worker, PairDropReason reason) => _c.Add(worker, FirstDrop + (int)reason, 1);
+
+    public long RxPackets => _c.Read(PacketsIn);
+    public long RxBytes => _c.Read(BytesIn);
+    public long TxPackets => _c.Read(PacketsOut);
+    public long TxBytes => _c.Read(BytesOut);
+    public long Drops(PairDropReason reason) => _c.Read(FirstDrop + (int)reason);
+
+    /// <summary>netkit's tx_dropped: every drop of this side.</summary>
+    public long TxDropped
+    {
+        get
+        {
+            long n = 0;
+            for (int r = 0; r < ReasonCount; r++) n += _c.Read(FirstDrop + r);
+            return n;
+        }
+    }
+}

@@ -1,0 +1,197 @@
+using System.IO.Hashing;
+using Appliance.Bpf;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Maps;
+using Appliance.Bpf.Objects;
+using Appliance.Bpf.Vm;
+using Appliance.Config;
+using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Runtime;
+
+namespace Appliance.Datapath.Programs;
+
+/// <summary>The config's programs, loaded before anything touches the network: each object file is read once
+/// (<see cref="BpfObjectLoader"/>), its maps are created and filled with the config's initial contents, and every
+/// configured section is verified and decoded. All of an object's programs become tail-call targets of each other,
+/// in object order. Errors name the program, the file and what to do.
+/// <para>For a reload (<c>running</c> given), an object whose bytes are the same as the running one's is kept as it
+/// is (its maps live on, a program of the same name and section is the same program); a changed object is loaded
+/// and verified anew, and each of its maps is the running map of the same name when type, key size, value size and
+/// max entries match (contents kept; global data is always fresh), otherwise a fresh map with the config's initial
+/// contents. Nothing running is changed by loading.</para></summary>
+public sealed class ProgramSet
+{
+    private readonly Dictionary<string, RuntimeProgram> _byName = new(StringComparer.Ordinal);
+    private readonly List<RuntimeObject> _objects = [];
+    private readonly HashSet<BpfMap> _carried = [];
+
+    public IReadOnlyCollection<RuntimeProgram> Programs => _byName.Values;
+    public IReadOnlyList<RuntimeObject> Objects => _objects;
+
+    public RuntimeProgram this[string name] => _byName.TryGetValue(name, out var p) ? p
+        : throw new KeyNotFoundException($"no program called '{name}' is loaded (the config's programs are: {string.Join(", ", _byName.Keys)})");
+
+    public bool TryGet(string name, out RuntimeProgram program) => _byName.TryGetValue(name, out program!);
+
+    /// <summary>Attaches both sides' configured programs in order, one bpf_mprog append each: an empty chain stays at
+    /// revision 1, N programs give revision 1 + N, as attaching them one by one to a netkit device would.</summary>
+    public void BuildChains(PairRuntime pair)
+    {
+        foreach (var (side, config, name) in new[] { (pair.Primary, pair.Config.Primary, "primary"), (pair.Peer, pair.Config.Peer, "peer") })
+            foreach (var entry in config.Chain)
+            {
+                if (!TryGet(entry.Program, out var p))
+                    throw new RuntimeSetupException($"pair '{pair.Name}' {name} chain: no program called '{entry.Program}'");
+                side.Chain.Attach(p, ChainPosition.Append);
+            }
+    }
+
+    /// <summary>A map this set took over from the running set (live: the config's contents are not written at load).</summary>
+    public bool IsLive(BpfMap map) => _carried.Contains(map);
+
+    /// <param name="configDirectory">Object paths are relative to it.</param>
+    /// <param name="objectDirectory">When set, objects are looked up by file name there instead (e.g. out/programs).</param>
+    /// <param name="running">The running set, for a reload (see the class summary).</param>
+    public static ProgramSet Load(IReadOnlyList<ProgramConfig> programs, string configDirectory, string? objectDirectory = null,
+        BpfHelperTable? helpers = null, ProgramSet? running = null)
+    {
+        helpers ??= LinuxHelperTable.Instance;
+        var set = new ProgramSet();
+        var objects = new Dictionary<string, RuntimeObject>(StringComparer.Ordinal);
+        var fresh = new HashSet<RuntimeObject>();
+        foreach (var pc in programs)
+        {
+            string path = ProgramObjectPaths.Resolve(pc, configDirectory, objectDirectory);
+            if (!objects.TryGetValue(path, out var obj))
+            {
+                obj = set.LoadObject(pc, path, running);
+                objects[path] = obj;
+                set._objects.Add(obj);
+                if (running is null || !running._objects.Contains(obj)) fresh.Add(obj);
+            }
+            var elf = obj.Elf;
+            int index = -1;
+            for (int i = 0; i < elf.Programs.Count; i++)
+                if (elf.Programs[i].Section == pc.Section) { index = i; break; }
+            if (index < 0)
+                throw new RuntimeSetupException($"program '{pc.Name}': {path} has no section \"{pc.Section}\" " +
+                    $"(its program sections: {string.Join(", ", elf.Programs.Select(p => p.Section))})");
+            if (fresh.Contains(obj)) FillMaps(pc, obj, set);
+            else CheckMaps(pc, obj);
+            RuntimeProgram? old = null;
+            running?._byName.TryGetValue(pc.Name, out old);
+            if (old is not null && ReferenceEquals(old.Object, obj) && old.Config.Section == pc.Section)
+            {
+                // The same program; a change of its maps' contents in the config is a plan step of its own.
+                set._byName[pc.Name] = old.Config.Object == pc.Object ? old : new RuntimeProgram(pc, old.Program, obj, old.Counters);
+                continue;
+            }
+            var loaded = obj.Loaded[index] ?? Verify(pc, path, elf.Programs[index], obj, helpers);
+            if (fresh.Contains(obj)) obj.Loaded[index] = loaded;
+            set._byName[pc.Name] = new RuntimeProgram(pc, loaded, obj, old?.Counters);
+        }
+        foreach (var obj in fresh)
+        {
+            IReadOnlyList<LoadedProgram?> targets = obj.Loaded;
+            foreach (var p in obj.Loaded) if (p is not null) p.TailCallTargets = targets;
+        }
+        return set;
+    }
+
+    private RuntimeObject LoadObject(ProgramConfig pc, string path, ProgramSet? running)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RuntimeSetupException($"program '{pc.Name}': cannot read {path}: {e.Message}", e);
+        }
+        string hash = Convert.ToHexStringLower(XxHash128.Hash(bytes)); // no OpenSSL: the board image has no libssl
+        var before = running?._objects.FirstOrDefault(o => o.Path == path);
+        if (before is not null && before.Hash == hash && before.Bytes.AsSpan().SequenceEqual(bytes)) return before;
+        before ??= running is not null && running._byName.TryGetValue(pc.Name, out var named) ? named.Object : null;
+        BpfObject elf;
+        try
+        {
+            elf = BpfObjectLoader.Load(bytes, path);
+        }
+        catch (BpfLoadException e)
+        {
+            throw new RuntimeSetupException($"program '{pc.Name}': cannot load {path}: {e.Message}", e);
+        }
+        var maps = new List<BpfMap>(elf.Maps.Count);
+        foreach (var def in elf.Maps)
+        {
+            var live = before?.FindMap(def.Name);
+            if (live is not null && def.InitialValue is null && live.Definition.InitialValue is null && live.Type == def.Type
+                && live.KeySize == def.KeySize && live.ValueSize == def.ValueSize && live.MaxEntries == def.MaxEntries)
+            {
+                maps.Add(live);
+                _carried.Add(live);
+                continue;
+            }
+            try { maps.Add(BpfMap.Create(def, Environment.ProcessorCount)); }
+            catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
+            {
+                throw new RuntimeSetupException($"program '{pc.Name}': map '{def.Name}' of {path}: {e.Message}", e);
+            }
+        }
+        return new RuntimeObject(path, hash, bytes, elf, maps);
+    }
+
+    private static LoadedProgram Verify(ProgramConfig pc, string path, BpfProgramImage image, RuntimeObject obj, BpfHelperTable helpers)
+    {
+        try
+        {
+            return LoadedProgram.Load(image, obj.Maps, helpers);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new RuntimeSetupException($"program '{pc.Name}' ({path}, section \"{pc.Section}\") does not verify: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes the config's initial contents into the object's fresh maps (keys and values in the map's
+    /// sizes); a map carried over from the running set keeps its contents.</summary>
+    private static void FillMaps(ProgramConfig pc, RuntimeObject obj, ProgramSet set)
+    {
+        foreach (var (mapName, entries) in pc.Maps)
+        {
+            var map = FindMap(pc, obj, mapName);
+            if (set._carried.Contains(map)) continue;
+            var data = Entries(pc, mapName, map, entries);
+            for (int i = 0; i < data.Count; i++)
+            {
+                int rc = map.UpdateFromUser(data[i].Key, data[i].Value, 0);
+                if (rc != 0)
+                    throw new RuntimeSetupException($"program '{pc.Name}': map '{mapName}' entry {i}: update failed with {rc} (full, or a key out of range?)");
+            }
+        }
+    }
+
+    private static void CheckMaps(ProgramConfig pc, RuntimeObject obj)
+    {
+        foreach (var (mapName, entries) in pc.Maps) Entries(pc, mapName, FindMap(pc, obj, mapName), entries);
+    }
+
+    private static BpfMap FindMap(ProgramConfig pc, RuntimeObject obj, string mapName) => obj.FindMap(mapName) ?? throw new RuntimeSetupException(
+        $"program '{pc.Name}': {obj.Path} declares no map '{mapName}' (its maps: {string.Join(", ", obj.Maps.Select(m => m.Name))})");
+
+    /// <summary>The config's entries for one map as key and value bytes in the map's sizes.</summary>
+    internal static List<(byte[] Key, byte[] Value)> Entries(ProgramConfig pc, string mapName, BpfMap map, IReadOnlyList<MapEntryConfig> entries)
+    {
+        var list = new List<(byte[], byte[])>(entries.Count);
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var key = entries[i].Key.ToBytes(map.KeySize) ?? throw new RuntimeSetupException(
+                $"program '{pc.Name}': map '{mapName}' entry {i}: the key does not fit the map's {map.KeySize}-byte keys");
+            var value = entries[i].Value.ToBytes(map.UserValueSize) ?? throw new RuntimeSetupException(
+                $"program '{pc.Name}': map '{mapName}' entry {i}: the value does not fit the map's {map.UserValueSize}-byte values");
+            list.Add((key, value));
+        }
+        return list;
+    }
+}
