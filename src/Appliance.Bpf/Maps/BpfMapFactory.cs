@@ -48,7 +48,7 @@ public static class BpfMapFactory
         }
         if (def.SpinLockOffset >= 0 && def.Type is not (BpfMapType.Hash or BpfMapType.Array))
             throw Invalid(def, "a value with a struct bpf_spin_lock needs a hash or array map (as in the kernel)");
-        if (def.SpinLockOffset > def.ValueSize - 4)
+        if (def.SpinLockOffset >= 0 && def.SpinLockOffset > def.ValueSize - 4)
             throw Invalid(def, $"the struct bpf_spin_lock at offset {def.SpinLockOffset} is outside the {def.ValueSize}-byte value");
         if (def.Type != BpfMapType.Array && def.InitialValue is not null)
             throw Invalid(def, "only array maps can carry an initial value");
