@@ -170,19 +170,8 @@ public sealed unsafe partial class BpfVm
                             case HelperOutcome.Fault: goto Fault;
                             case HelperOutcome.Callback:
                                 {
-                                    if (depth + 1 >= MaxCallFrames)
-                                    {
-                                        _fault = BpfFault.CallDepthExceeded;
-                                        goto Fault;
-                                    }
-                                    ref CallFrame frame = ref _frames[depth];
-                                    frame.ReturnPc = (int)(ip - code);
-                                    frame.Callback = true;
-                                    frame.R6 = r[6]; frame.R7 = r[7]; frame.R8 = r[8]; frame.R9 = r[9]; frame.R10 = r[10];
                                     int entry = EnterCallback(depth);
-                                    depth++;
-                                    r[10] -= FrameSize;
-                                    SetStackDepth(depth);
+                                    if (!PushFrame(ref depth, (int)(ip - code), callback: true)) goto Fault;
                                     ip = code + entry;
                                     break;
                                 }
@@ -216,18 +205,7 @@ public sealed unsafe partial class BpfVm
                     }
                 case VmOp.CallLocal:
                     {
-                        if (depth + 1 >= MaxCallFrames)
-                        {
-                            _fault = BpfFault.CallDepthExceeded;
-                            goto Fault;
-                        }
-                        ref CallFrame frame = ref _frames[depth];
-                        frame.ReturnPc = (int)(ip - code);
-                        frame.Callback = false;
-                        frame.R6 = r[6]; frame.R7 = r[7]; frame.R8 = r[8]; frame.R9 = r[9]; frame.R10 = r[10];
-                        depth++;
-                        r[10] -= FrameSize;
-                        SetStackDepth(depth);
+                        if (!PushFrame(ref depth, (int)(ip - code), callback: false)) goto Fault;
                         ip = code + ins.Offset;
                         break;
                     }
@@ -357,6 +335,27 @@ public sealed unsafe partial class BpfVm
     Fault:
         int faultIndex = (int)(ip - code) - 1;
         return new BpfRunResult(0, _fault, faultIndex < 0 ? 0 : faultIndex, 0, 0, start - Math.Max(budget, 0));
+    }
+
+    /// <summary>Saves the caller's r6–r10 and return point in frame <paramref name="depth"/> and enters a new frame
+    /// below it (r10 one frame lower); false after recording the fault when the frames are used up.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool PushFrame(ref int depth, int returnPc, bool callback)
+    {
+        if (depth + 1 >= MaxCallFrames)
+        {
+            _fault = BpfFault.CallDepthExceeded;
+            return false;
+        }
+        ulong* r = _registers;
+        ref CallFrame frame = ref _frames[depth];
+        frame.ReturnPc = returnPc;
+        frame.Callback = callback;
+        frame.R6 = r[6]; frame.R7 = r[7]; frame.R8 = r[8]; frame.R9 = r[9]; frame.R10 = r[10];
+        depth++;
+        r[10] -= FrameSize;
+        SetStackDepth(depth);
+        return true;
     }
 
     /// <summary>Calls a helper; anything it throws (a map implementation bug, say) becomes a fault, never an
