@@ -6,10 +6,12 @@
 # example program, which returns NEXT, so the side's policy passes the frame into the tenant). Measured beside the
 # anchors (Linux bridge, kernel XDP redirect, afxdp-c) with the shared harness ../shared/bench/run.sh, unchanged.
 # While a run lasts, `meta-appliance stats` and `maps dump tenant_stats` are written every 2 s to
-# RESULTS/pair-stats-*.txt: proof that the pair program ran on the measured frames.
+# RESULTS/pair-stats-*.txt: proof that the pair program ran on the measured frames, with the appliance's VmRSS and
+# VmHWM (/proc/PID/status) while it forwards.
 # Then the same run again with `meta-appliance capture bench-pair --side primary --out /dev/null` beside it (every
 # frame copied into the capture ring and written out): the capture's cost, in the same bench run (META_PAIR_CAPTURE=0
-# skips it); RESULTS/with-capture/capture-*.txt has what the capture wrote and lost.
+# skips it); RESULTS/with-capture/capture-*.txt has what the capture wrote and lost, and a last line per frame size
+# gives the capture's cost (median delivered Mpps of the appliance without and with the capture).
 #
 # usage: bench/meta-pair.sh [extra run.sh options, e.g. --runs 1 --duration 5 --sizes 64]
 # env:   META_APPLIANCE_OUT (default ./out): where linux-x64/meta-appliance was published and programs/ were built
@@ -48,7 +50,7 @@ JSON
 # at the end of each run. The appliance logs "runtime: forwarding ports=N pairs=N" once the worker runs: the ready line.
 CMD="$BIN run --config $CFG --objects $OBJECTS --leds none & A=\$!;
  while sleep 2 && kill -0 \$A 2>/dev/null; do
-  { $BIN stats --socket $SOCK; $BIN maps dump tenant_stats --socket $SOCK; } >$RESULTS/pair-stats-\$A.txt 2>&1;
+  { $BIN stats --socket $SOCK; $BIN maps dump tenant_stats --socket $SOCK; grep -E '^Vm(RSS|HWM):' /proc/\$A/status; } >$RESULTS/pair-stats-\$A.txt 2>&1;
  done; wait \$A"
 
 "$HARNESS" --sizes 64,1500 --fwd-cpus 1 \
@@ -72,6 +74,13 @@ if [ "${META_PAIR_CAPTURE:-1}" = 1 ]; then
 	echo
 	echo "meta-pair.sh: the second table is the same run with a capture beside it (capture bench-pair --side primary --out /dev/null)"
 	cat "$RESULTS"/with-capture/capture-*.txt 2>/dev/null || true
+	# Medians of the appliance's ('custom') delivered rate per frame size, without and with the capture.
+	awk -F'\t' 'FNR == 1 { f++; next } $1 == "custom" { d[f, $2] = d[f, $2] " " $5; if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 } }
+		function med(s,  a, k, i, j, t) { k = split(s, a, " "); if (!k) return -1; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+		END { for (i = 1; i <= n; i++) { z = order[i]; a = med(d[1, z]); b = med(d[2, z]); if (a < 0 || b < 0) continue
+			printf "meta-pair.sh: capture cost at %s B: %.3f Mpps without, %.3f Mpps with a capture running (%+.1f%%)\n", z, a / 1e6, b / 1e6, a > 0 ? 100 * (b - a) / a : 0 } }' \
+		"$RESULTS/runs.tsv" "$RESULTS/with-capture/runs.tsv"
 fi
 
 echo
@@ -81,5 +90,5 @@ stats=("$RESULTS"/pair-stats-*.txt)
 [ ${#stats[@]} -gt 0 ] || { echo "meta-pair.sh: no pair statistics were written: did the appliance run?" >&2; exit 1; }
 for f in "${stats[@]}"; do
 	echo "== $(basename "$f") (last snapshot of one run)"
-	grep -E "count|tenant_stats|bench-pair" "$f" || cat "$f"
+	grep -E "count|tenant_stats|bench-pair|^Vm(RSS|HWM):" "$f" || cat "$f"
 done

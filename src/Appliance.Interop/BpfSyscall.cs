@@ -8,7 +8,10 @@ namespace Appliance.Interop;
 public static unsafe class BpfSyscall
 {
     public const int MapCreate = 0, MapLookupElem = 1, MapUpdateElem = 2, MapDeleteElem = 3, MapGetNextKey = 4,
-        ProgLoad = 5, ObjGet = 7, ProgTestRun = 10, MapLookupAndDeleteElem = 21, MapFreeze = 22, LinkCreate = 28;
+        ProgLoad = 5, ObjGet = 7, ProgTestRun = 10, MapLookupAndDeleteElem = 21, MapFreeze = 22, LinkCreate = 28, LinkUpdate = 29;
+
+    /// <summary>BPF_F_REPLACE: BPF_LINK_UPDATE only when the link still runs the expected old program.</summary>
+    public const uint FlagReplace = 1 << 2;
 
     /// <summary>lddw src values that name a map by fd (BPF_PSEUDO_MAP_FD) or a map value (BPF_PSEUDO_MAP_VALUE).</summary>
     public const int PseudoMapFd = 1, PseudoMapValue = 2;
@@ -257,6 +260,22 @@ public static unsafe class BpfSyscall
         Write32(attr, 8, 37); // BPF_XDP
         Write32(attr, 12, xdpFlags);
         return Invoke(LinkCreate, attr, "bpf(BPF_LINK_CREATE, BPF_XDP)", ifname);
+    }
+
+    /// <summary>BPF_LINK_UPDATE: the link runs <paramref name="newProgFd"/> from now on, in one step (no moment
+    /// without a program); with <paramref name="expectedOldProgFd"/> ≥ 0 only if it still runs that one (BPF_F_REPLACE).</summary>
+    public static void UpdateLink(int linkFd, int newProgFd, int expectedOldProgFd, string target)
+    {
+        Span<byte> attr = stackalloc byte[16];
+        attr.Clear();
+        Write32(attr, 0, (uint)linkFd);
+        Write32(attr, 4, (uint)newProgFd);
+        if (expectedOldProgFd >= 0)
+        {
+            Write32(attr, 8, FlagReplace);
+            Write32(attr, 12, (uint)expectedOldProgFd);
+        }
+        Invoke(LinkUpdate, attr, "bpf(BPF_LINK_UPDATE)", target);
     }
 
     private static void Write32(Span<byte> s, int off, uint v) => System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(s[off..], v);

@@ -6,7 +6,9 @@ using Appliance.Datapath.Forwarding;
 namespace Appliance.Datapath.Capture;
 
 /// <summary>A capture of the running datapath (one at a time): starting it swaps the engine's handler for a
-/// <see cref="CapturingFrameHandler"/> around the appliance's own, disposing it swaps the original back. The reader
+/// <see cref="CapturingFrameHandler"/> around the appliance's own and plugs a second recorder, on its own ring, into
+/// the group-frame flooder's <see cref="CaptureTap"/> (broadcast and multicast are decided there, once per L2 pair of
+/// the port); disposing it undoes both. The reader
 /// (<see cref="Drain"/>, on the caller's thread) turns ring slots into pcapng packets: one interface per capture
 /// point, direction in epb_flags, the decision (<see cref="DecisionText"/>) as the comment, wall-clock nanosecond
 /// timestamps; <see cref="WriteStatistics"/> closes with each point's seen and lost counts.</summary>
@@ -19,6 +21,8 @@ public sealed class LiveCapture : IDisposable
     private readonly ForwardingEngine _engine;
     private readonly PairFrameHandler _original;
     private readonly CapturingFrameHandler _capturing;
+    private readonly CaptureRecorder? _group;
+    private readonly CaptureTap? _tap;
     private readonly RuntimeTopology _topology;
     private readonly long _startUnixNs, _startTicks;
     private readonly CaptureRing.SlotReader _reader;
@@ -27,17 +31,20 @@ public sealed class LiveCapture : IDisposable
     private bool _disposed;
 
     public int SnapLength { get; }
-    public IReadOnlyList<CapturePoint> Points => _capturing.Points;
+    public IReadOnlyList<CapturePoint> Points => _capturing.Recorder.Points;
     /// <summary>Packets handed to a writer so far.</summary>
     public long Written { get; private set; }
     /// <summary>Records lost because the ring was full (the reader was slow).</summary>
-    public long Lost => _capturing.Ring.Dropped;
+    public long Lost => _capturing.Recorder.Ring.Dropped + (_group?.Ring.Dropped ?? 0);
 
-    private LiveCapture(ForwardingEngine engine, PairFrameHandler original, CapturingFrameHandler capturing, RuntimeTopology topology, int snapLength)
+    private LiveCapture(ForwardingEngine engine, PairFrameHandler original, CapturingFrameHandler capturing, CaptureTap? tap,
+        CaptureRecorder? group, RuntimeTopology topology, int snapLength)
     {
         _engine = engine;
         _original = original;
         _capturing = capturing;
+        _tap = tap;
+        _group = group;
         _topology = topology;
         SnapLength = snapLength;
         _startTicks = Stopwatch.GetTimestamp();
@@ -45,18 +52,29 @@ public sealed class LiveCapture : IDisposable
         _reader = WriteSlot;
     }
 
+    /// <param name="groupFrames">The group-frame flooder's tap (the runtime's <c>GroupCapture</c>); null captures
+    /// only what the forwarding worker decides.</param>
     /// <exception cref="InvalidOperationException">Another capture is running.</exception>
     public static LiveCapture Start(ForwardingEngine engine, PairFrameHandler handler, RuntimeTopology topology, CapturePoint[] points,
-        CaptureVerdicts verdicts = CaptureVerdicts.All, int snapLength = 262144, int slots = DefaultSlots)
+        CaptureVerdicts verdicts = CaptureVerdicts.All, int snapLength = 262144, int slots = DefaultSlots, CaptureTap? groupFrames = null)
     {
         if (points.Length == 0) throw new ArgumentException("nothing to capture: no capture point", nameof(points));
         if (snapLength < 14) throw new ArgumentOutOfRangeException(nameof(snapLength), "the snap length must hold an Ethernet header (14 bytes)");
-        var ring = new CaptureRing(slots, Math.Min(snapLength, MaxFrame));
-        var capturing = new CapturingFrameHandler(handler, ring, points, verdicts);
+        int snap = Math.Min(snapLength, MaxFrame);
+        var capturing = new CapturingFrameHandler(handler, new CaptureRecorder(new CaptureRing(slots, snap), points, verdicts));
         if (!engine.TrySwapHandler(handler, capturing))
             throw new InvalidOperationException("another capture is running; one capture at a time (stop it first)");
-        return new LiveCapture(engine, handler, capturing, topology, snapLength);
+        CaptureRecorder? group = null;
+        if (groupFrames is not null)
+        {
+            // Group traffic is control traffic: a small ring of its own (its producer is the flooder's thread).
+            group = new CaptureRecorder(new CaptureRing(GroupSlots, snap), points, verdicts);
+            if (!groupFrames.TryAttach(group)) group = null;
+        }
+        return new LiveCapture(engine, handler, capturing, group is null ? null : groupFrames, group, topology, snapLength);
     }
+
+    private const int GroupSlots = 256;
 
     /// <summary>One Interface Description Block per capture point, named PORT or PAIR/SIDE.</summary>
     public void WriteInterfaces(PcapngWriter writer)
@@ -73,7 +91,8 @@ public sealed class LiveCapture : IDisposable
     public int Drain(PcapngWriter writer, int max)
     {
         _writer = writer;
-        int n = _capturing.Ring.Drain(max, _reader);
+        int n = _capturing.Recorder.Ring.Drain(max, _reader);
+        if (_group is not null && n < max) n += _group.Ring.Drain(max - n, _reader);
         Written += n;
         return n;
     }
@@ -90,7 +109,8 @@ public sealed class LiveCapture : IDisposable
     {
         long ns = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
         for (int i = 0; i < Points.Count; i++)
-            writer.WriteStatistics(_interfaceBase + i, ns, (ulong)_capturing.Seen(i), (ulong)_capturing.Lost(i));
+            writer.WriteStatistics(_interfaceBase + i, ns, (ulong)(_capturing.Recorder.Seen(i) + (_group?.Seen(i) ?? 0)),
+                (ulong)(_capturing.Recorder.Lost(i) + (_group?.Lost(i) ?? 0)));
     }
 
     /// <summary>Gives the engine its own handler back (the next batch runs without the capture).</summary>
@@ -99,5 +119,6 @@ public sealed class LiveCapture : IDisposable
         if (_disposed) return;
         _disposed = true;
         _engine.TrySwapHandler(_capturing, _original);
+        if (_group is not null) _tap!.Detach(_group);
     }
 }

@@ -15,6 +15,7 @@ public sealed record EngineOptions
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     /// <summary>How long after an interface vanished its TX frames are reclaimed (late completions first).</summary>
     public TimeSpan TxReclaimGrace { get; init; } = TimeSpan.FromMilliseconds(500);
-    /// <summary>Where events (port down, worker failure) are reported; called on the worker thread.</summary>
-    public Action<string>? Log { get; init; }
+    /// <summary>Where events (port down, worker failure) are reported; called on the worker thread. The process's
+    /// logger (source "engine", level warn) unless a test collects them.</summary>
+    public Action<string>? Log { get; init; } = static m => Diagnostics.Log.Warn("engine", m);
 }

@@ -1,4 +1,6 @@
 using Appliance.Bpf.Context;
+using Appliance.Datapath.Capture;
+using Appliance.Datapath.Engine;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Interop;
 using Appliance.Datapath.Runtime;
@@ -11,12 +13,14 @@ namespace Appliance.Datapath.Forwarding;
 /// an AF_PACKET socket on the port, runs the primary chain of every L2 pair on that uplink on a fresh copy, and
 /// transmits what passes into the tenant with an AF_PACKET send on the pair's primary end (a redirect to a port
 /// transmits there). Group traffic is control traffic (ARP, ND, DHCP, mDNS): one recv and one send per copy is
-/// the price for keeping the kernel path intact. It sleeps in poll() when idle.</summary>
+/// the price for keeping the kernel path intact. It sleeps in poll() when idle. A running capture sees each copy
+/// through the runtime's <see cref="CaptureTap"/>: in at the port and the pair's primary side, out into the tenant.</summary>
 public sealed class GroupFrameFlooder : IDisposable
 {
     private const int Headroom = 256, BufferSize = 16 * 1024, Batch = 64;
 
     private readonly NetkitPipeline _pipeline;
+    private readonly CaptureTap? _tap;
     private RuntimeTopology _topology;
     private readonly (GroupFrameSocket Socket, PortRuntime Port)[] _receivers;
     private readonly GroupFrameSocket _transmitter;
@@ -37,8 +41,9 @@ public sealed class GroupFrameFlooder : IDisposable
     /// when that set changes).</summary>
     public IReadOnlyList<string> ListensOn => _receivers.Select(r => r.Port.Name).ToArray();
 
-    public GroupFrameFlooder(TopologySource source, bool useJit = false)
+    public GroupFrameFlooder(TopologySource source, bool useJit = false, CaptureTap? capture = null)
     {
+        _tap = capture;
         var topology = source.Current;
         _topology = topology;
         var receivers = new List<(GroupFrameSocket, PortRuntime)>();
@@ -101,18 +106,29 @@ public sealed class GroupFrameFlooder : IDisposable
     private void Flood(PortRuntime port, PairRuntime pair, int length)
     {
         _received.AsSpan(0, length).CopyTo(_work.AsSpan(Headroom));
+        var recorder = _tap?.Recorder;
+        int recorded = recorder?.Received(_received.AsSpan(0, length)) ?? -1;
         _pipeline.Begin(PacketContext.FromArray(_work, Headroom, length));
         var d = _pipeline.IntoPair(pair);
-        if (d.Dropped) return;
+        if (d.Dropped)
+        {
+            recorder?.Decided(recorded, length, port.Index, FrameVerdict.Drop(DropReason.Policy), _pipeline.Decision, default);
+            return;
+        }
         ref var ctx = ref _pipeline.Context;
         int offset = ctx.DataOffset, len = ctx.Length;
         if (ctx.VlanPresent)
         {
-            if (offset < VlanTagWriter.TagLength) return;
+            if (offset < VlanTagWriter.TagLength)
+            {
+                recorder?.Decided(recorded, length, port.Index, FrameVerdict.Drop(DropReason.InvalidFrame), _pipeline.Decision, default);
+                return;
+            }
             offset -= VlanTagWriter.TagLength;
             len += VlanTagWriter.TagLength;
             VlanTagWriter.Write(_work.AsSpan(offset, len), ctx.VlanProto, ctx.VlanTci);
         }
+        recorder?.Decided(recorded, length, port.Index, FrameVerdict.Forward(d.EnginePort), _pipeline.Decision, _work.AsSpan(offset, len));
         port.FloodedField++;
         if (!_transmitter.SendTo(_work.AsSpan(offset, len), _topology.IfindexOfEnginePort(d.EnginePort)))
         {

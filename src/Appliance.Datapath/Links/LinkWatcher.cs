@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Interop;
 using static Appliance.Interop.NetlinkRoute;
 
@@ -32,7 +33,7 @@ public sealed class LinkWatcher : IDisposable
         Action<Exception>? onError = null, int receiveBufferBytes = 1 << 20)
     {
         _onEvent = onEvent;
-        _onError = onError ?? (e => Console.Error.WriteLine($"link watcher ({netns ?? "root netns"}): {e.Message}"));
+        _onError = onError ?? (e => Log.Warn("links", $"link watcher: {e.Message}", ("netns", netns ?? "root netns")));
         _names = names is null ? null : new HashSet<string>(names, StringComparer.Ordinal);
         Namespace = netns;
         // Subscribe before the first snapshot so no change falls between them.

@@ -3,6 +3,7 @@ using Appliance.Config;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Links;
 using Appliance.Datapath.Runtime.Reconcile;
+using Appliance.Datapath.Xdp;
 using Appliance.Datapath.Xsk;
 using Appliance.Datapath.Programs;
 
@@ -475,33 +476,14 @@ public sealed partial class ApplianceRuntime
                 () => SetUnclaimed(after.Name, after.Unclaimed), () => SetUnclaimed(after.Name, before.Unclaimed)));
     }
 
-    /// <summary>A new steering program for the port with the new unclaimed policy and every MAC the old one claimed
-    /// (configured and learned), swapped in for the old one; then the handler's policy, between batches.</summary>
+    /// <summary>Swaps the port's steering program for one with the new unclaimed policy in one step
+    /// (<see cref="ClaimedMacSteering.SetDropUnclaimed"/>: BPF_LINK_UPDATE, same maps, so every claim and the socket
+    /// stay and no frame is mis-steered); then the handler's policy, between batches.</summary>
     private void SetUnclaimed(string name, UnclaimedPolicy policy)
     {
         var port = PortNamed(name);
-        List<MacAddress> macs = [];
-        Between(() => macs = [.. port.Classifier.Macs]);
-        var steering = ClaimedMacSteering.Create(port.Name, port.Ifindex, policy == UnclaimedPolicy.Drop);
-        try
-        {
-            steering.Register(port.Socket!.Queue, port.Socket.Socket.Fd);
-            foreach (var mac in macs) steering.Claim(mac);
-            ClaimedMacSteering? old = null;
-            Between(() => (old, port.Steering) = (port.Steering, null));
-            old?.Dispose();
-            steering.AttachLink(_options.XdpMode);
-        }
-        catch
-        {
-            steering.Dispose();
-            throw;
-        }
-        Between(() =>
-        {
-            port.Steering = steering;
-            port.Config = port.Config with { Unclaimed = policy };
-        });
+        port.Steering?.SetDropUnclaimed(policy == UnclaimedPolicy.Drop);
+        Between(() => port.Config = port.Config with { Unclaimed = policy });
     }
 
     private PairRuntime PairNamed(string name) => _pairs.FirstOrDefault(p => p.Name == name)

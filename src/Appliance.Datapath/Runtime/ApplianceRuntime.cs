@@ -62,6 +62,8 @@ public sealed partial class ApplianceRuntime : IDisposable
     /// <summary>The forwarding worker's decision (what a capture wraps).</summary>
     public PairFrameHandler Handler => _handler!;
     public GroupFrameFlooder Flooder => _flooder!;
+    /// <summary>Where a capture sees the broadcast and multicast the group-frame flooder decides (every flooder this runtime makes).</summary>
+    public Capture.CaptureTap GroupCapture { get; } = new();
     public DateTime StartedUtc { get; } = DateTime.UtcNow;
     /// <summary>Bytes reserved in front of every frame (the UMEMs' headroom, fixed at start): the most any pair's
     /// headroom can be, also after a reload.</summary>
@@ -180,8 +182,8 @@ public sealed partial class ApplianceRuntime : IDisposable
         }
         _source = new TopologySource(new RuntimeTopology([.. _ports], pairs));
         _handler = new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing);
-        _engine = new ForwardingEngine(_xsk, _handler, _options.Engine ?? new EngineOptions { Log = m => Log.Warn("engine", m) });
-        _flooder = new GroupFrameFlooder(_source, UseJit);
+        _engine = new ForwardingEngine(_xsk, _handler, _options.Engine ?? new EngineOptions());
+        _flooder = new GroupFrameFlooder(_source, UseJit, GroupCapture);
         WatchCarrier();
         _engine.Start();
         _flooder.Start();
@@ -410,7 +412,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         if (want.SequenceEqual(_flooder.ListensOn)) return;
         _flooder.Dispose();
         _flooder = null;
-        _flooder = new GroupFrameFlooder(_source!, UseJit);
+        _flooder = new GroupFrameFlooder(_source!, UseJit, GroupCapture);
         _flooder.Start();
     }
 

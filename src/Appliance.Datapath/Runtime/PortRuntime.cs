@@ -1,5 +1,6 @@
 using Appliance.Config;
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Xdp;
 
 namespace Appliance.Datapath.Runtime;
 

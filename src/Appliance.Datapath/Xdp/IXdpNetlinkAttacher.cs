@@ -5,5 +5,13 @@ namespace Appliance.Datapath.Xdp;
 /// program survives the process otherwise).</summary>
 public interface IXdpNetlinkAttacher
 {
-    IDisposable Attach(int ifIndex, int programFd, uint xdpFlags);
+    IXdpNetlinkAttachment Attach(int ifIndex, int programFd, uint xdpFlags);
+}
+
+/// <summary>A program attached with IFLA_XDP; Dispose detaches it.</summary>
+public interface IXdpNetlinkAttachment : IDisposable
+{
+    /// <summary>Swaps in <paramref name="programFd"/> in one step with XDP_FLAGS_REPLACE, only if
+    /// <paramref name="expectedProgramFd"/> is still the attached program.</summary>
+    void Replace(int programFd, int expectedProgramFd);
 }

@@ -7,7 +7,7 @@ namespace Appliance.Datapath.Xdp;
 /// netlink-attached program would otherwise outlive the process.</summary>
 public sealed class NetlinkXdpAttacher : IXdpNetlinkAttacher
 {
-    public IDisposable Attach(int ifIndex, int programFd, uint xdpFlags)
+    public IXdpNetlinkAttachment Attach(int ifIndex, int programFd, uint xdpFlags)
     {
         var links = new LinkManager();
         try
@@ -23,9 +23,12 @@ public sealed class NetlinkXdpAttacher : IXdpNetlinkAttacher
         }
     }
 
-    private sealed class Attachment(LinkManager links, string name, LinkXdpFlags mode) : IDisposable
+    private sealed class Attachment(LinkManager links, string name, LinkXdpFlags mode) : IXdpNetlinkAttachment
     {
         private bool _done;
+
+        public void Replace(int programFd, int expectedProgramFd) =>
+            new LinkXdp(links).Attach(name, programFd, mode | LinkXdpFlags.Replace, expectedProgramFd);
 
         public void Dispose()
         {

@@ -2,43 +2,44 @@ using Appliance.Interop;
 
 namespace Appliance.Datapath.Xdp;
 
-/// <summary>The XDP side of one interface: an XSKMAP keyed by receive queue, the steering program bound to it,
-/// and its attachment — a bpf_link (BPF_LINK_CREATE, detached by the kernel when the process dies), or netlink
-/// when the kernel has no XDP links. Dispose detaches and frees everything.</summary>
+/// <summary>The XDP side of one interface: an XSKMAP keyed by receive queue, the steering program
+/// (<see cref="XdpSteeringProgram"/>: its rules and the verdict for the frames they leave) bound to it, and its
+/// attachment — a bpf_link (BPF_LINK_CREATE, detached by the kernel when the process dies), or netlink when the
+/// kernel has no XDP links. <see cref="Replace"/> swaps the program in one step (BPF_LINK_UPDATE, or IFLA_XDP with
+/// XDP_FLAGS_REPLACE): the interface is never without a program. Dispose detaches and frees everything.</summary>
 public sealed class XdpSteering : IDisposable
 {
     /// <summary>Queues an XSKMAP can hold (keys 0..63).</summary>
     public const int MapEntries = 64;
 
     private int _mapFd = -1, _progFd = -1, _linkFd = -1;
-    private IDisposable? _netlinkAttachment;
+    private IXdpNetlinkAttachment? _netlinkAttachment;
+    private readonly string _programName;
 
     public string InterfaceName { get; }
     public int IfIndex { get; }
     public XdpAttachMode Mode { get; private set; }
     public bool ViaBpfLink => _linkFd >= 0;
+    public bool IsAttached => _linkFd >= 0 || _netlinkAttachment is not null;
 
-    private XdpSteering(string interfaceName, int ifIndex)
+    private XdpSteering(string interfaceName, int ifIndex, string programName)
     {
         InterfaceName = interfaceName;
         IfIndex = ifIndex;
+        _programName = programName;
     }
 
     public string Describe() => $"{(Mode == XdpAttachMode.Native ? "native" : "generic")} via {(ViaBpfLink ? "bpf_link" : "netlink")}";
 
-    /// <summary>Creates the map and program and attaches them to <paramref name="interfaceName"/> (resolved in the
-    /// calling thread's namespace). Native first when <paramref name="preference"/> allows, generic when the
-    /// driver has no native XDP (EOPNOTSUPP). EBUSY (another program or link is attached) is an error that says so.</summary>
+    /// <summary>Creates the map and the redirect-everything program and attaches them to <paramref name="interfaceName"/>
+    /// (resolved in the calling thread's namespace). See <see cref="Attach(XdpModePreference, IXdpNetlinkAttacher?)"/>.</summary>
     public static XdpSteering Attach(string interfaceName, XdpModePreference preference = XdpModePreference.Auto,
         IXdpNetlinkAttacher? netlinkFallback = null)
     {
-        int ifIndex = XskSocket.ResolveInterface(interfaceName);
-        var s = new XdpSteering(interfaceName, ifIndex);
+        var s = Create(interfaceName, XskSocket.ResolveInterface(interfaceName), [], XdpVerdict.ToSocket, "mapp_xsk_steer");
         try
         {
-            s._mapFd = BpfSyscall.CreateMap(BpfSyscall.MapTypeXskMap, 4, 4, MapEntries, "mapp_xsks");
-            s._progFd = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeXdp, XdpSteeringProgram.Build(s._mapFd), "mapp_xsk_steer");
-            s.AttachProgram(preference, netlinkFallback);
+            s.Attach(preference, netlinkFallback);
             return s;
         }
         catch
@@ -48,8 +49,33 @@ public sealed class XdpSteering : IDisposable
         }
     }
 
-    private void AttachProgram(XdpModePreference preference, IXdpNetlinkAttacher? netlinkFallback)
+    /// <summary>Creates the XSKMAP and loads the program without attaching it (register sockets and fill the rules'
+    /// maps first, so no frame is steered before they are in place).</summary>
+    public static XdpSteering Create(string interfaceName, int ifIndex, IReadOnlyList<IXdpSteeringRule> rules,
+        XdpVerdict otherwise, string programName)
     {
+        var s = new XdpSteering(interfaceName, ifIndex, programName);
+        try
+        {
+            s._mapFd = BpfSyscall.CreateMap(BpfSyscall.MapTypeXskMap, 4, 4, MapEntries, "mapp_xsks");
+            s._progFd = s.Load(rules, otherwise);
+            return s;
+        }
+        catch
+        {
+            s.Dispose();
+            throw;
+        }
+    }
+
+    private int Load(IReadOnlyList<IXdpSteeringRule> rules, XdpVerdict otherwise) =>
+        BpfSyscall.LoadProgram(BpfSyscall.ProgTypeXdp, XdpSteeringProgram.Build(_mapFd, rules, otherwise), _programName);
+
+    /// <summary>Attaches the program: native first when <paramref name="preference"/> allows, generic when the driver
+    /// has no native XDP (EOPNOTSUPP). EBUSY (another program or link is attached) is an error that says so.</summary>
+    public void Attach(XdpModePreference preference, IXdpNetlinkAttacher? netlinkFallback = null)
+    {
+        if (IsAttached) throw new InvalidOperationException($"the XDP steering of {InterfaceName} is already attached");
         if (preference != XdpModePreference.Generic)
         {
             if (TryAttach(XdpFlags.DrvMode, XdpAttachMode.Native, netlinkFallback, allowUnsupported: preference == XdpModePreference.Auto))
@@ -82,6 +108,27 @@ public sealed class XdpSteering : IDisposable
         }
         Mode = mode;
         return true;
+    }
+
+    /// <summary>Loads a program with new rules (same XSKMAP, so the registered sockets stay) and swaps it in
+    /// atomically for the running one: BPF_LINK_UPDATE with BPF_F_REPLACE, or IFLA_XDP with XDP_FLAGS_REPLACE and
+    /// the expected old fd. Every frame runs either the old or the new program. Before <see cref="Attach"/>, it
+    /// only replaces the program that will be attached. On failure the old program stays.</summary>
+    public void Replace(IReadOnlyList<IXdpSteeringRule> rules, XdpVerdict otherwise)
+    {
+        int next = Load(rules, otherwise);
+        try
+        {
+            if (_linkFd >= 0) BpfSyscall.UpdateLink(_linkFd, next, _progFd, InterfaceName);
+            else _netlinkAttachment?.Replace(next, _progFd);
+        }
+        catch
+        {
+            LibC.Close(next);
+            throw;
+        }
+        LibC.Close(_progFd);
+        _progFd = next;
     }
 
     /// <summary>Steers queue <paramref name="queue"/> to the socket <paramref name="socketFd"/>.</summary>

@@ -1,25 +1,55 @@
+using Appliance.Interop;
+
 namespace Appliance.Datapath.Xdp;
 
-/// <summary>The XDP steering program, assembled at run time (no clang on the board; afxdp.md §10):
-/// <c>return bpf_redirect_map(&amp;xsks, ctx-&gt;rx_queue_index, XDP_PASS);</c> — frames go to the AF_XDP
-/// socket of their receive queue, and to the kernel stack (the management path) when no socket claims it.</summary>
+/// <summary>The XDP steering programs, built at run time with <see cref="XdpProgramBuilder"/> (no clang on the board;
+/// afxdp.md §10): a prologue (ctx, data, data_end into r6–r8), the rules in order (each may end the program with a
+/// verdict or fall through), then the verdict for frames no rule decided, then the code of every other verdict a
+/// rule jumped to. <see cref="XdpVerdict.ToSocket"/> is
+/// <c>return bpf_redirect_map(&amp;xsks, ctx-&gt;rx_queue_index, XDP_PASS);</c> — the AF_XDP socket of the frame's
+/// receive queue, or the kernel stack (the management path) when no socket is registered for it.</summary>
 public static class XdpSteeringProgram
 {
-    private const byte LdxW = 0x61, LdDw = 0x18, MovImm = 0xb7, Call = 0x85, Exit = 0x95;
-    private const int PseudoMapFd = 1, HelperRedirectMap = 51, XdpMdRxQueueIndex = 16, XdpPass = 2;
+    /// <summary>Every frame to its queue's socket: the six-slot reference program (no rules, no prologue).</summary>
+    public static ulong[] Build(int xskMapFd) => Build(xskMapFd, [], XdpVerdict.ToSocket);
 
-    /// <summary>The six instruction slots with <paramref name="xskMapFd"/> in the map load.</summary>
-    public static ulong[] Build(int xskMapFd) =>
-    [
-        Insn(LdxW, dst: 2, src: 1, off: XdpMdRxQueueIndex, imm: 0), // r2 = ctx->rx_queue_index
-        Insn(LdDw, dst: 1, src: PseudoMapFd, off: 0, imm: xskMapFd), // r1 = &xsks (two slots)
-        0,
-        Insn(MovImm, dst: 3, src: 0, off: 0, imm: XdpPass),         // r3 = XDP_PASS (fallback action)
-        Insn(Call, dst: 0, src: 0, off: 0, imm: HelperRedirectMap), // r0 = bpf_redirect_map(r1, r2, r3)
-        Insn(Exit, dst: 0, src: 0, off: 0, imm: 0),
-    ];
+    public static ulong[] Build(int xskMapFd, IReadOnlyList<IXdpSteeringRule> rules, XdpVerdict otherwise)
+    {
+        var code = new XdpProgramBuilder();
+        int ctx = XdpProgramBuilder.R1;
+        if (rules.Count > 0)
+        {
+            ctx = XdpProgramBuilder.Ctx;
+            code.MovReg(XdpProgramBuilder.Ctx, XdpProgramBuilder.R1)
+                .Load(Bpf.Isa.BpfOpcodes.SizeW, XdpProgramBuilder.Data, XdpProgramBuilder.Ctx, XdpProgramBuilder.XdpMdData)
+                .Load(Bpf.Isa.BpfOpcodes.SizeW, XdpProgramBuilder.DataEnd, XdpProgramBuilder.Ctx, XdpProgramBuilder.XdpMdDataEnd);
+        }
+        foreach (var rule in rules) rule.Emit(code);
+        EmitVerdict(code, otherwise, xskMapFd, ctx);
+        foreach (var verdict in (ReadOnlySpan<XdpVerdict>)[XdpVerdict.ToSocket, XdpVerdict.ToKernel, XdpVerdict.Drop])
+            if (code.IsUsed(code.Verdict(verdict)) && !code.IsMarked(code.Verdict(verdict)))
+                EmitVerdict(code, verdict, xskMapFd, ctx);
+        return code.Build();
+    }
 
-    /// <summary>struct bpf_insn, little-endian: code, dst:4|src:4, s16 off, s32 imm.</summary>
-    public static ulong Insn(byte code, int dst, int src, short off, int imm) =>
-        code | (ulong)(byte)((src << 4) | dst) << 8 | (ulong)(ushort)off << 16 | (ulong)(uint)imm << 32;
+    private static void EmitVerdict(XdpProgramBuilder code, XdpVerdict verdict, int xskMapFd, int ctx)
+    {
+        code.Mark(code.Verdict(verdict));
+        switch (verdict)
+        {
+            case XdpVerdict.ToSocket:
+                code.Load(Bpf.Isa.BpfOpcodes.SizeW, XdpProgramBuilder.R2, ctx, XdpProgramBuilder.XdpMdRxQueueIndex)
+                    .LoadMap(XdpProgramBuilder.R1, xskMapFd)
+                    .MovImm(XdpProgramBuilder.R3, XdpFlags.Pass) // no socket on that queue: the kernel
+                    .Call(XdpProgramBuilder.HelperRedirectMap)
+                    .Exit();
+                break;
+            case XdpVerdict.ToKernel:
+                code.MovImm(XdpProgramBuilder.R0, XdpFlags.Pass).Exit();
+                break;
+            default:
+                code.MovImm(XdpProgramBuilder.R0, XdpFlags.Drop).Exit();
+                break;
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Config;
 using Appliance.Host.Control;
 using Appliance.Host.Leds;
@@ -13,12 +14,12 @@ namespace Appliance.Host.Button;
 public static class FailsafeButtonSetup
 {
     public static FailsafeButton? Open(ButtonConfig? button, LedController? leds, ApplianceState state, string configPath,
-        Func<ControlResponse> reload, TextWriter log, string name)
+        Func<ControlResponse> reload, Logger log, string name)
     {
         if (button is null) return null;
         if (leds is null)
         {
-            log.WriteLine($"{name}: level=warn msg=\"the failsafe button needs a GPIO driver; --leds none has none, so the button is not watched\"");
+            log.Warn(name, "the failsafe button needs a GPIO driver; --leds none has none, so the button is not watched");
             return null;
         }
         try
@@ -27,17 +28,17 @@ public static class FailsafeButtonSetup
             var watched = new FailsafeButton(controller, button.Line, button.ActiveLow,
                 longPress: () => LongPress(state, configPath, reload, log, name),
                 shortPress: () => ShortPress(state, log, name));
-            log.WriteLine($"{name}: level=info msg=\"failsafe button on {button.Chip}:{button.Line} (active {(button.ActiveLow ? "low" : "high")}): hold {FailsafeButton.LongPress.TotalSeconds:0} s for the last good config\"");
+            log.Info(name, $"failsafe button on {button.Chip}:{button.Line} (active {(button.ActiveLow ? "low" : "high")}): hold {FailsafeButton.LongPress.TotalSeconds:0} s for the last good config");
             return watched;
         }
         catch (Exception e) when (e is LedHardwareException or IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
         {
-            log.WriteLine($"{name}: level=error msg=\"the failsafe button {button.Chip}:{button.Line} cannot be watched: {e.Message}\"");
+            log.Error(name, $"the failsafe button {button.Chip}:{button.Line} cannot be watched: {e.Message}");
             return null;
         }
     }
 
-    private static void LongPress(ApplianceState state, string configPath, Func<ControlResponse> reload, TextWriter log, string name)
+    private static void LongPress(ApplianceState state, string configPath, Func<ControlResponse> reload, Logger log, string name)
     {
         string? source;
         try
@@ -46,24 +47,24 @@ public static class FailsafeButtonSetup
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log.WriteLine($"{name}: level=error msg=\"failsafe button: restoring a config failed: {e.Message}; nothing changed\"");
+            log.Error(name, $"failsafe button: restoring a config failed: {e.Message}; nothing changed");
             return;
         }
         if (source is null)
         {
-            log.WriteLine($"{name}: level=error msg=\"failsafe button: there is no {Path.GetFileName(Init.ConfigSelection.LastGoodPathFor(configPath))} " +
-                          $"or {FailsafeConfig.FactoryFileName} beside {configPath}; nothing changed\"");
+            log.Error(name, $"failsafe button: there is no {Path.GetFileName(Init.ConfigSelection.LastGoodPathFor(configPath))} " +
+                           $"or {FailsafeConfig.FactoryFileName} beside {configPath}; nothing changed");
             return;
         }
         state.ConfigHealth = ConfigHealth.Fallback; // status LED 50/50 ms
         var r = reload();
-        log.WriteLine($"{name}: level=warn msg=\"failsafe button: {configPath} replaced by {source} (the previous one is {configPath}{FailsafeConfig.BackupSuffix}); " +
-                      (r.Ok ? "running it" : $"reload refused ({r.Error}); it runs from the next start") + "\"");
+        log.Warn(name, $"failsafe button: {configPath} replaced by {source} (the previous one is {configPath}{FailsafeConfig.BackupSuffix}); " +
+                       (r.Ok ? "running it" : $"reload refused ({r.Error}); it runs from the next start"));
         Console.Out.WriteLine($"meta-appliance: failsafe button: switched to {Path.GetFileName(source)}");
         Console.Out.Flush();
     }
 
-    private static void ShortPress(ApplianceState state, TextWriter log, string name)
+    private static void ShortPress(ApplianceState state, Logger log, string name)
     {
         var meaning = StatusTrigger.ModeOf(state) switch
         {
@@ -72,7 +73,7 @@ public static class FailsafeButtonSetup
             StatusMode.Booting => "blinking 100/100 ms: starting",
             _ => "steady on: forwarding with the config as written",
         };
-        log.WriteLine($"{name}: level=info msg=\"failsafe button: short press; the status LED is {meaning}\"");
+        log.Info(name, $"failsafe button: short press; the status LED is {meaning}");
         Console.Out.WriteLine($"meta-appliance: status LED {meaning}");
         Console.Out.Flush();
     }

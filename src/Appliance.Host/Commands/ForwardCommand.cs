@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using System.Runtime.InteropServices;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Xdp;
@@ -58,12 +59,11 @@ public static class ForwardCommand
         {
             var specs = new[] { new XskPortSpec(a.In, a.Queue, a.ZeroCopy), new XskPortSpec(a.Out, a.Queue, a.ZeroCopy) };
             var options = new XskOptions { FrameSize = a.FrameSize };
-            var ports = XskPortSet.Open(specs, options, a.XdpMode, new NetlinkXdpAttacher(), m => Console.Error.WriteLine($"forward: {m}"));
+            var ports = XskPortSet.Open(specs, options, a.XdpMode, new NetlinkXdpAttacher(), m => Log.Info("xsk", m));
             engine = new ForwardingEngine(ports, StaticForwarding.CrossConnect(), new EngineOptions
             {
                 BusyPoll = a.BusyPoll,
                 Cpu = a.Cpu,
-                Log = m => Console.Error.WriteLine($"forward: {m}"),
             });
         }
         catch (Exception e) when (e is PlatformException or ArgumentException)

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Cli;
 using Appliance.Host.Init;
 
@@ -20,6 +21,7 @@ public static class InitCommand
             new("--skip-setup", "no mounts and no module loading"),
             new("--confirm-edits", "an edit of the config file is rolled back after SECONDS unless `meta-appliance confirm` (0: applied without asking)") { Value = "SECONDS", Default = "120" },
             new("--init", "accepted for compatibility (implied)"),
+            new("--log-format", "how the log lines on stderr look: text, or one JSON object per line") { Value = "FORMAT", Choices = ["text", "json"], Default = "$META_APPLIANCE_LOG_FORMAT, else text" },
         ],
         Exit = "As PID 1 never exits (a usage error is logged and the defaults are used); otherwise exit 0 after a clean stop, 2 on bad usage.",
     };
@@ -33,6 +35,7 @@ public static class InitCommand
             if (!InitProcess.IsPid1) return exit;
             a = new CliArgs(); // PID 1 must not exit over a typo in /init
         }
+        if (LogFormats.Parse(a.Value("--log-format")) is { } format) Log.Format = format;
         string config = a.Value("--config") ?? "/boot/config.json", boardEnv = a.Value("--board-env") ?? "/etc/board.env";
         bool skipSetup = a.Has("--skip-setup");
         var confirmEdits = ConfirmEdits.Parse(a.Value("--confirm-edits") ?? "120");
@@ -45,7 +48,7 @@ public static class InitCommand
             StayUpWithoutConfig = true,
             ControlSocketRequired = false,
             ConfirmEdits = confirmEdits,
-        }, Console.Error);
+        }, Log.Default);
         return InitProcess.Run(new InitOptions { ForceInit = true, SkipSystemSetup = skipSetup }, body.Run);
     }
 }

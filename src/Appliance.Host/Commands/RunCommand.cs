@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using System.Runtime.InteropServices;
 using Appliance.Datapath.Xdp;
 using Appliance.Host.Cli;
@@ -38,6 +39,7 @@ public static class RunCommand
             new("--confirm-edits", "an edit of the config file is rolled back after SECONDS unless `meta-appliance confirm`") { Value = "SECONDS", Default = "0 (edits apply without asking)" },
             new("--leds", "the LED driver") { Value = "DRIVER", Choices = ["gpio", "memory", "none"], Default = "$META_APPLIANCE_LEDS, else gpio" },
             new("--no-jit", "run every eBPF program in the interpreter (the default is the JIT where the config and the machine allow)"),
+            new("--log-format", "how the log lines on stderr look: text, or one JSON object per line") { Value = "FORMAT", Choices = ["text", "json"], Default = "$META_APPLIANCE_LOG_FORMAT, else text" },
         ],
         Exit = "Exit 0 after a clean stop, 1 when the config or the setup fails or the datapath stops, 2 on bad usage.",
     };
@@ -48,6 +50,7 @@ public static class RunCommand
     {
         if (!CliParser.TryParse(Definition, args, Console.Out, Console.Error, out var a, out int exit)) return exit;
         if (a.Value("--config") is not { } file) return CliParser.UsageError(Definition, Console.Error, "--config FILE is required");
+        if (LogFormats.Parse(a.Value("--log-format")) is { } format) Log.Format = format;
         string? objects = a.Value("--objects"), socket = a.Value("--socket");
         var xdp = a.Value("--xdp-mode") switch
         {
@@ -67,7 +70,7 @@ public static class RunCommand
         var confirmEdits = a.Value("--confirm-edits") is { } c ? ConfirmEdits.Parse(c) : null;
         var ledDriver = LedDriverChoices.Parse(a.Value("--leds") ?? Environment.GetEnvironmentVariable(LedDriverChoices.EnvironmentVariable)) ?? LedDriverChoice.Gpio;
 
-        var log = TextWriter.Synchronized(Console.Error);
+        var log = Log.Default;
         var host = new ApplianceHost(new ApplianceHostOptions
         {
             ConfigPath = file,
@@ -99,7 +102,7 @@ public static class RunCommand
         {
             state.RaiseFault("run", e.Message);
             notifier?.Status($"failed: {e.Message}");
-            log.WriteLine($"run: level=error msg=\"the appliance could not run: {e.Message}\"");
+            log.Error("run", $"the appliance could not run: {e.Message}");
             return 1;
         }
     }

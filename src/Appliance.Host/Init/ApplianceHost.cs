@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using System.Runtime.InteropServices;
 using Appliance.Config;
 using Appliance.Datapath.Runtime;
@@ -18,10 +19,10 @@ namespace Appliance.Host.Init;
 /// applies reloads (SIGHUP or `reload`), reports started and runs until <see cref="SupervisedRun.Stopping"/>.
 /// A datapath fault raises the <see cref="DatapathFaultSource"/> fault and forwarding goes on (the worker restarts
 /// itself); disposing the runtime at shutdown deletes what it created.</summary>
-public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
+public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
 {
     private string Name => options.LogName;
-    private TextWriter Log => log;
+    private Logger Log => log;
 
     private ConfigLoadOptions LoadOptions => new() { ProgramObjects = ProgramObjectInspector.Instance, ObjectDirectory = options.ObjectDirectory };
 
@@ -30,7 +31,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         var state = run.State;
         state.Stage = BootStage.ReadingConfig;
         run.Notifier?.Status($"reading {options.ConfigPath}");
-        if (CommitConfirm.RestoreAfterRestart(options.ConfigPath) is { } restored) log.WriteLine($"{Name}: level=warn msg=\"{restored}\"");
+        if (CommitConfirm.RestoreAfterRestart(options.ConfigPath) is { } restored) log.Warn(Name, restored);
         var loadedText = ReadText(options.ConfigPath);
         var (config, health, baseDirectory) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name);
         state.ConfigHealth = health;
@@ -65,7 +66,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         using var metrics = OpenMetrics(config.Metrics, exposition.Render);
         var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime,
             loadedText is null || health != ConfigHealth.Ok ? null : System.Text.Encoding.UTF8.GetBytes(loadedText), leds => ApplyLeds(run, leds));
-        using var confirm = new CommitConfirm(reloader, state, m => log.WriteLine($"{Name}: level=warn msg=\"{m}\""));
+        using var confirm = new CommitConfirm(reloader, state, m => log.Warn(Name, m));
         var reloads = new Reloads(this, reloader, confirm, state, run.Notifier, () => CountPackets(runtime, state));
         using var control = OpenControlSocket(options.SocketPath ?? config.ControlSocket, config.ControlGroup);
         if (control is not null)
@@ -76,7 +77,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             control.Register("reload", r => reloads.FromControl(r.Args));
             control.Register("confirm", _ => confirm.Confirm());
             control.Start();
-            log.WriteLine($"{Name}: level=info path={control.Path} msg=\"control socket open\"");
+            log.Info(Name, "control socket open", ("path", control.Path));
         }
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
@@ -91,7 +92,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             () => reloads.Run("failsafe button"), log, Name);
 
         state.Stage = BootStage.Running;
-        log.WriteLine($"{Name}: level=info rss_kb={ResidentKilobytes()} uptime_s={Uptime()} msg=\"appliance running: {ports.Count} ports, {runtime.Topology.Pairs.Length} pairs, config {health.ToString().ToLowerInvariant()}\"");
+        log.Info(Name, $"appliance running: {ports.Count} ports, {runtime.Topology.Pairs.Length} pairs, config {health.ToString().ToLowerInvariant()}", ("rss_kb", ResidentKilobytes()), ("uptime_s", Uptime()));
         Console.Out.WriteLine($"meta-appliance: forwarding ({runtime.Topology.Ports.Length} ports, {runtime.Topology.Pairs.Length} pairs)");
         Console.Out.Flush();
         run.ReportStarted();
@@ -113,14 +114,14 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             {
                 faultsSeen = faults;
                 state.RaiseFault(DatapathFaultSource, engine.LastFault ?? "datapath fault");
-                log.WriteLine($"{Name}: level=error restarts={engine.WorkerRestarts} handler_faults={engine.HandlerFaults} msg=\"datapath fault, forwarding goes on: {engine.LastFault}\"");
+                log.Error(Name, $"datapath fault, forwarding goes on: {engine.LastFault}", ("restarts", engine.WorkerRestarts), ("handler_faults", engine.HandlerFaults));
             }
             lastGood?.Observe(engine.IsRunning);
             if (engine.IsRunning) run.Notifier?.Watchdog(); // only while a worker forwards (a restarted one does)
         }
         state.Stage = BootStage.Stopping;
         run.Notifier?.Stopping("stopping");
-        log.WriteLine($"{Name}: level=info msg=\"stopping\"");
+        log.Info(Name, "stopping");
     }
 
     /// <summary>The control socket, or (when <see cref="ApplianceHostOptions.ControlSocketRequired"/> is off, as on a
@@ -133,7 +134,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         }
         catch (Exception e) when (!options.ControlSocketRequired && e is InvalidOperationException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException or PlatformException)
         {
-            log.WriteLine($"{Name}: level=error path={path} msg=\"the control socket could not be opened: {e.Message}; running without it (status/reload/leds verbs unavailable, SIGHUP still reloads)\"");
+            log.Error(Name, $"the control socket could not be opened: {e.Message}; running without it (status/reload/leds verbs unavailable, SIGHUP still reloads)", ("path", path));
             return null;
         }
     }
@@ -146,12 +147,12 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         try
         {
             var server = new MetricsServer(endpoint, render);
-            log.WriteLine($"{Name}: level=info listen={metrics.Listen} msg=\"metrics on http://{metrics.Listen}/metrics\"");
+            log.Info(Name, $"metrics on http://{metrics.Listen}/metrics", ("listen", metrics.Listen));
             return server;
         }
         catch (System.Net.Sockets.SocketException e)
         {
-            log.WriteLine($"{Name}: level=error listen={metrics.Listen} msg=\"the metrics endpoint could not listen: {e.Message}; running without it\"");
+            log.Error(Name, $"the metrics endpoint could not listen: {e.Message}; running without it", ("listen", metrics.Listen));
             return null;
         }
     }
@@ -198,7 +199,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             if (r.Ok)
             {
                 state.ClearFault(ReloadFaultSource);
-                host.Log.WriteLine($"{host.Name}: level=info trigger={trigger} msg=\"{r.Body.Trim()}\"");
+                host.Log.Info(host.Name, r.Body.Trim(), ("trigger", trigger));
                 if (confirmFor is { } t && !ReferenceEquals(previous, reloader.Running))
                 {
                     confirm.Begin(previous, previousBytes, t);
@@ -210,7 +211,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
             else
             {
                 state.RaiseFault(ReloadFaultSource, r.Error ?? "reload refused");
-                host.Log.WriteLine($"{host.Name}: level=error trigger={trigger} msg=\"reload refused, the running config stays: {r.Error}\"");
+                host.Log.Error(host.Name, $"reload refused, the running config stays: {r.Error}", ("trigger", trigger));
             }
             return r;
         }
@@ -266,7 +267,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         {
             if (links.TryGet(name) is null)
             {
-                log.WriteLine($"{Name}: level=warn port={name} msg=\"not present\"");
+                log.Warn(Name, "not present", ("port", name));
                 continue;
             }
             if (name != "lo") links.SetPromiscuous(name, true);
@@ -323,7 +324,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, TextWriter log)
         }
         catch (FormatException e)
         {
-            log.WriteLine($"{Name}: level=error file={path} msg=\"{e.Message}\"");
+            log.Error(Name, e.Message, ("file", path));
             return LedSetup.None;
         }
     }

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using System.Runtime.InteropServices;
 using Appliance.Interop;
 
@@ -10,14 +11,14 @@ namespace Appliance.Host.Init;
 /// status; anything still a zombie after it is an orphan nobody else will wait for.</summary>
 public sealed unsafe class ChildReaper : IDisposable
 {
-    private readonly TextWriter _log;
+    private readonly Logger _log;
     private readonly AutoResetEvent _wake = new(false);
     private readonly Dictionary<int, long> _firstSeen = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
     private PosixSignalRegistration? _sigchld;
 
-    public ChildReaper(TextWriter log, TimeSpan? grace = null)
+    public ChildReaper(Logger log, TimeSpan? grace = null)
     {
         _log = log;
         Grace = grace ?? TimeSpan.FromSeconds(1);
@@ -54,7 +55,7 @@ public sealed unsafe class ChildReaper : IDisposable
             }
             catch (Exception e)
             {
-                _log.WriteLine($"reaper: level=error msg=\"{e.Message}\"");
+                _log.Error("reaper", e.Message);
                 wait = TimeSpan.FromSeconds(1);
             }
             WaitHandle.WaitAny([_wake, _stop.Token.WaitHandle], wait);
@@ -91,7 +92,7 @@ public sealed unsafe class ChildReaper : IDisposable
             _firstSeen.Remove(pid);
             if (reaped != pid) continue; // someone else (.NET's Process) got it first
             var child = ReapedChild.FromWaitStatus(pid, status);
-            _log.WriteLine($"reaper: level=debug msg=\"reaped {child}\"");
+            _log.Debug("reaper", $"reaped {child}");
             Reaped?.Invoke(child);
         }
     }

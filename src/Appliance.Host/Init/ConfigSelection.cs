@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Config;
 using Appliance.Host.State;
 
@@ -15,18 +16,18 @@ public static class ConfigSelection
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configPath)) ?? ".", LastGoodFileName);
 
     public static (ApplianceConfig? Config, ConfigHealth Health, string? BaseDirectory) Load(
-        string configPath, TextWriter log, ConfigLoadOptions? options = null, string logName = "init")
+        string configPath, Logger log, ConfigLoadOptions? options = null, string logName = "init")
     {
         var result = ConfigLoader.LoadFile(configPath, options);
         if (result.IsValid) return (result.Config, ConfigHealth.Ok, result.BaseDirectory);
-        foreach (var error in result.Errors) log.WriteLine($"{logName}: level=error config={configPath} msg=\"{error}\"");
+        foreach (var error in result.Errors) log.Error(logName, error.ToString(), ("config", configPath));
         var lastGood = LastGoodPathFor(configPath);
         if (File.Exists(lastGood) && ConfigLoader.LoadFile(lastGood, options) is { IsValid: true } fallback)
         {
-            log.WriteLine($"{logName}: level=warn msg=\"{configPath} is invalid ({result.Errors.Count} error(s)); running the last known good {lastGood}\"");
+            log.Warn(logName, $"{configPath} is invalid ({result.Errors.Count} error(s)); running the last known good {lastGood}");
             return (fallback.Config, ConfigHealth.Fallback, fallback.BaseDirectory);
         }
-        log.WriteLine($"{logName}: level=error msg=\"{configPath} is invalid ({result.Errors.Count} error(s)) and there is no valid {lastGood}; the datapath stays down and the status LED blinks fast until the file is fixed\"");
+        log.Error(logName, $"{configPath} is invalid ({result.Errors.Count} error(s)) and there is no valid {lastGood}; the datapath stays down and the status LED blinks fast until the file is fixed");
         return (null, ConfigHealth.Invalid, null);
     }
 }

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Leds;
 using Appliance.Host.Leds.Backends;
 using Appliance.Interop;
@@ -20,7 +21,7 @@ public static class InitProcess
     /// until we mount devtmpfs), remembers that for good: every Guid.NewGuid/RandomNumberGenerator call then
     /// throws CryptographicException. So PID 1 mounts the early file systems and re-executes itself once
     /// (same PID, fresh runtime state). If exec fails we carry on in this process.</summary>
-    private static void ReexecWithDevMounted(TextWriter log)
+    private static void ReexecWithDevMounted(Logger log)
     {
         if (Environment.GetEnvironmentVariable(ReexecMarker) is not null) return;
         try
@@ -28,24 +29,23 @@ public static class InitProcess
             new SystemSetup(LinuxInitPlatform.Instance, new ApplianceState(), MonotonicTimeSource.Instance, log).MountAll(MountPlan.Early());
             var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
                 .Select(e => $"{e.Key}={e.Value}").Append($"{ReexecMarker}=1").ToList();
-            log.WriteLine("init: level=info msg=\"/dev mounted; re-executing init so the runtime sees /dev/urandom\"");
-            log.Flush();
+            log.Info("init", "/dev mounted; re-executing init so the runtime sees /dev/urandom");
             InitSyscalls.Exec("/proc/self/exe", Environment.GetCommandLineArgs(), environment);
-            log.WriteLine($"init: level=error msg=\"re-exec failed: {PlatformException.FromLastError("execve", "/proc/self/exe").Message}; continuing\"");
+            log.Error("init", $"re-exec failed: {PlatformException.FromLastError("execve", "/proc/self/exe").Message}; continuing");
         }
         catch (Exception e)
         {
-            log.WriteLine($"init: level=error msg=\"re-exec skipped: {e.Message}\"");
+            log.Error("init", $"re-exec skipped: {e.Message}");
         }
     }
 
-    public static int Run(InitOptions options, ApplianceBody body, TextWriter? log = null)
+    public static int Run(InitOptions options, ApplianceBody body, Logger? log = null)
     {
-        log ??= Console.Error;
+        log ??= Log.Default;
         var pid1 = IsPid1;
         var time = MonotonicTimeSource.Instance;
         var state = new ApplianceState();
-        log.WriteLine($"init: level=info pid={Environment.ProcessId} msg=\"meta-appliance init starting{(pid1 ? " as PID 1" : "")}\"");
+        log.Info("init", pid1 ? "meta-appliance init starting as PID 1" : "meta-appliance init starting", ("pid", Environment.ProcessId));
         if (pid1 && !options.SkipSystemSetup) ReexecWithDevMounted(log);
         using var signals = new ShutdownSignals(pid1, log);
         try
@@ -58,7 +58,7 @@ public static class InitProcess
         {
             // Never let a setup bug take PID 1 down: log it, show it, carry on.
             state.RaiseFault(SystemSetup.FaultSource, e.Message);
-            log.WriteLine($"init: level=error msg=\"system setup failed: {e}\"");
+            log.Error("init", "system setup failed", ("error", e.ToString()));
         }
         using var reaper = new ChildReaper(log);
         reaper.Start();
@@ -70,7 +70,7 @@ public static class InitProcess
         while (pid1)
         {
             // Unreachable (the supervisor only returns when stopping is cancelled); kept as the last guard.
-            log.WriteLine("init: level=error msg=\"supervisor returned as PID 1; holding\"");
+            log.Error("init", "supervisor returned as PID 1; holding");
             Thread.Sleep(Timeout.Infinite);
         }
         return 0;

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Time;
 
 namespace Appliance.Host.Init;
@@ -6,7 +7,7 @@ namespace Appliance.Host.Init;
 /// no fault) for <c>healthyFor</c> without a break, its text as loaded is saved beside the original as
 /// config.last-good.json (written to a temporary file and renamed, so a power cut never leaves half a file).
 /// Saved at most once per start; a fallback start (already running the last-good copy) saves nothing.</summary>
-public sealed class LastGoodKeeper(string configPath, string loadedText, TimeSpan healthyFor, ITimeSource time, TextWriter log, string logName = "run")
+public sealed class LastGoodKeeper(string configPath, string loadedText, TimeSpan healthyFor, ITimeSource time, Logger log, string logName = "run")
 {
     private TimeSpan? _healthySince;
 
@@ -33,11 +34,11 @@ public sealed class LastGoodKeeper(string configPath, string loadedText, TimeSpa
             var temporary = LastGoodPath + ".tmp";
             File.WriteAllText(temporary, loadedText);
             File.Move(temporary, LastGoodPath, overwrite: true);
-            log.WriteLine($"{logName}: level=info file={LastGoodPath} msg=\"{configPath} ran healthy for {healthyFor.TotalSeconds:0.###} s; saved as the last known good config\"");
+            log.Info(logName, $"{configPath} ran healthy for {healthyFor.TotalSeconds:0.###} s; saved as the last known good config", ("file", LastGoodPath));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log.WriteLine($"{logName}: level=warn file={LastGoodPath} msg=\"could not save the last known good config: {e.Message}; the next invalid config will have no fallback\"");
+            log.Warn(logName, $"could not save the last known good config: {e.Message}; the next invalid config will have no fallback", ("file", LastGoodPath));
         }
     }
 }

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Interop;
 
 namespace Appliance.Host.Init;
@@ -10,7 +11,7 @@ namespace Appliance.Host.Init;
 public static class ModuleLoader
 {
     /// <summary>Returns the modules that failed, with why; empty when all loaded.</summary>
-    public static IReadOnlyList<string> LoadAll(IReadOnlyList<string> modules, ModuleIndex index, IInitPlatform platform, TextWriter log)
+    public static IReadOnlyList<string> LoadAll(IReadOnlyList<string> modules, ModuleIndex index, IInitPlatform platform, Logger log)
     {
         var failures = new List<string>();
         foreach (var module in modules)
@@ -19,22 +20,22 @@ public static class ModuleLoader
             if (path is null)
             {
                 failures.Add($"{module}: no {module}.ko[.xz|.zst|.gz] in the modules directory");
-                log.WriteLine($"init: level=error module={module} msg=\"module file not found; add it to the image\"");
+                log.Error("init", "module file not found; add it to the image", ("module", module));
                 continue;
             }
             try
             {
                 platform.LoadModule(path);
-                log.WriteLine($"init: level=info module={module} path={path} msg=\"loaded\"");
+                log.Info("init", "loaded", ("module", module), ("path", path));
             }
             catch (PlatformException e) when (e.Errno == Errno.EEXIST)
             {
-                log.WriteLine($"init: level=info module={module} msg=\"already loaded\"");
+                log.Info("init", "already loaded", ("module", module));
             }
             catch (PlatformException e)
             {
                 failures.Add($"{module}: {e.Message}");
-                log.WriteLine($"init: level=error module={module} msg=\"{e.Message}\"");
+                log.Error("init", e.Message, ("module", module));
             }
         }
         return failures;

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Appliance.Host.Init;
@@ -11,7 +12,7 @@ public sealed class ShutdownSignals : IDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly PosixSignalRegistration[] _registrations;
 
-    public ShutdownSignals(bool isPid1, TextWriter log)
+    public ShutdownSignals(bool isPid1, Logger log)
     {
         _registrations =
         [
@@ -21,10 +22,10 @@ public sealed class ShutdownSignals : IDisposable
                     context.Cancel = true;
                     if (isPid1)
                     {
-                        log.WriteLine($"init: level=warn signal={context.Signal} msg=\"ignored: PID 1 never exits\"");
+                        log.Warn("init", "ignored: PID 1 never exits", ("signal", context.Signal));
                         return;
                     }
-                    log.WriteLine($"init: level=info signal={context.Signal} msg=\"shutting down\"");
+                    log.Info("init", "shutting down", ("signal", context.Signal));
                     try
                     {
                         _shutdown.Cancel();

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Leds;
 using Appliance.Host.State;
 using Appliance.Host.Time;
@@ -8,7 +9,7 @@ namespace Appliance.Host.Init;
 /// failure is logged, raised as a fault under <see cref="FaultSource"/> (the status/fault LEDs show it), and
 /// the body runs again after a backoff. <see cref="Run"/> returns only when <c>stopping</c> is cancelled,
 /// which never happens as PID 1.</summary>
-public sealed class Supervisor(ApplianceState state, ITimeSource time, TextWriter log, RestartBackoff backoff, LedController? leds = null)
+public sealed class Supervisor(ApplianceState state, ITimeSource time, Logger log, RestartBackoff backoff, LedController? leds = null)
 {
     public const string FaultSource = "supervisor";
 
@@ -22,7 +23,7 @@ public sealed class Supervisor(ApplianceState state, ITimeSource time, TextWrite
             {
                 started = true;
                 state.ClearFault(FaultSource);
-                log.WriteLine($"supervisor: level=info attempt={attempt} msg=\"appliance started\"");
+                log.Info("supervisor", "appliance started", ("attempt", attempt));
             });
             string failure;
             try
@@ -41,10 +42,10 @@ public sealed class Supervisor(ApplianceState state, ITimeSource time, TextWrite
             }
             if (started) delay = backoff.Initial;
             state.RaiseFault(FaultSource, failure);
-            log.WriteLine($"supervisor: level=error attempt={attempt} retry_in={delay.TotalSeconds}s msg=\"{failure}\"");
+            log.Error("supervisor", failure, ("attempt", attempt), ("retry_in", $"{delay.TotalSeconds}s"));
             time.WaitUntil(time.Now + delay, stopping);
             delay = backoff.After(delay);
         }
-        log.WriteLine("supervisor: level=info msg=\"stopped\"");
+        log.Info("supervisor", "stopped");
     }
 }

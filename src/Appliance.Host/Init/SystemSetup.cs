@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Interop;
 using Appliance.Host.State;
 using Appliance.Host.Time;
@@ -7,7 +8,7 @@ namespace Appliance.Host.Init;
 /// <summary>The init duties before the appliance starts: early mounts, kernel modules, the boot partition.
 /// Nothing here throws: a failure is logged and raised as an "init" fault (the status LED shows it), and
 /// the appliance still starts so the user sees what went wrong.</summary>
-public sealed class SystemSetup(IInitPlatform platform, ApplianceState state, ITimeSource time, TextWriter log)
+public sealed class SystemSetup(IInitPlatform platform, ApplianceState state, ITimeSource time, Logger log)
 {
     public const string FaultSource = "init";
 
@@ -33,22 +34,22 @@ public sealed class SystemSetup(IInitPlatform platform, ApplianceState state, IT
             var mounted = platform.ReadMountTable() is { } table ? MountTable.Targets(table) : new HashSet<string>();
             if (MountPlan.Pending([spec], mounted).Count == 0)
             {
-                log.WriteLine($"init: level=info mount=\"{spec}\" msg=\"already mounted\"");
+                log.Info("init", "already mounted", ("mount", spec));
                 continue;
             }
             try
             {
                 platform.Mount(spec);
-                log.WriteLine($"init: level=info mount=\"{spec}\" msg=\"mounted\"");
+                log.Info("init", "mounted", ("mount", spec));
             }
             catch (PlatformException e) when (e.Errno == Errno.EBUSY)
             {
-                log.WriteLine($"init: level=info mount=\"{spec}\" msg=\"already mounted (EBUSY)\"");
+                log.Info("init", "already mounted (EBUSY)", ("mount", spec));
             }
             catch (PlatformException e)
             {
                 failures.Add(e.Message);
-                log.WriteLine($"init: level=error mount=\"{spec}\" msg=\"{e.Message}\"");
+                log.Error("init", e.Message, ("mount", spec));
             }
         }
         return failures;
@@ -58,7 +59,7 @@ public sealed class SystemSetup(IInitPlatform platform, ApplianceState state, IT
     {
         if (!platform.Exists(options.ModulesListFile))
         {
-            log.WriteLine($"init: level=info msg=\"no module list at {options.ModulesListFile}; loading no modules\"");
+            log.Info("init", $"no module list at {options.ModulesListFile}; loading no modules");
             return [];
         }
         var modules = ModuleList.Parse(platform.ReadText(options.ModulesListFile));
@@ -75,7 +76,7 @@ public sealed class SystemSetup(IInitPlatform platform, ApplianceState state, IT
         if (device is null)
         {
             var message = $"no boot partition: none of {string.Join(", ", options.BootDevices)} appeared within {options.BootDeviceTimeout.TotalSeconds} s (is the disk driver module listed?)";
-            log.WriteLine($"init: level=error msg=\"{message}\"");
+            log.Error("init", message);
             return [message];
         }
         return MountAll([MountPlan.BootPartition(device, options.BootMountPoint, options.BootFileSystem)]);

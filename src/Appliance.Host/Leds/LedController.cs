@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Leds.Triggers;
 using Appliance.Host.State;
 using Appliance.Host.Time;
@@ -18,7 +19,7 @@ public sealed class LedController : IDisposable
     private readonly LedLineFactory _lines;
     private readonly ApplianceState _state;
     private readonly ITimeSource _time;
-    private readonly TextWriter _log;
+    private readonly Logger _log;
     private readonly object _gate = new();
     private List<Led> _leds = [];
     private bool _allOff;
@@ -29,7 +30,7 @@ public sealed class LedController : IDisposable
     /// <summary>Where the LED lines come from (and the failsafe button's GPIO controller).</summary>
     public LedLineFactory Lines => _lines;
 
-    public LedController(LedLineFactory lines, ApplianceState state, ITimeSource time, TextWriter log)
+    public LedController(LedLineFactory lines, ApplianceState state, ITimeSource time, Logger log)
     {
         _lines = lines;
         _state = state;
@@ -61,7 +62,7 @@ public sealed class LedController : IDisposable
                 {
                     error = e.Message;
                     errors.Add($"LED '{spec.Name}': {e.Message}");
-                    _log.WriteLine($"leds: level=error led={spec.Name} msg=\"{e.Message}\"");
+                    _log.Error("leds", e.Message, ("led", spec.Name));
                 }
                 opened.Add(new Led(spec, trigger, line, error));
             }
@@ -121,7 +122,7 @@ public sealed class LedController : IDisposable
         }
         catch (Exception e)
         {
-            if (led.Error is null) _log.WriteLine($"leds: level=error led={led.Spec.Name} line=\"{led.Line.Description}\" msg=\"setting the LED failed: {e.Message}\"");
+            if (led.Error is null) _log.Error("leds", $"setting the LED failed: {e.Message}", ("led", led.Spec.Name), ("line", led.Line.Description));
             led.Error = e.Message;
         }
     }
@@ -151,7 +152,7 @@ public sealed class LedController : IDisposable
             catch (Exception e)
             {
                 // A trigger bug must not end the LED thread (and, as PID 1, must not end the process).
-                _log.WriteLine($"leds: level=error msg=\"LED scheduler pass failed: {e.Message}\"");
+                _log.Error("leds", $"LED scheduler pass failed: {e.Message}");
                 next = _time.Now + StatePollInterval;
             }
             _time.WaitUntil(next, stop);
@@ -190,7 +191,7 @@ public sealed class LedController : IDisposable
             }
             catch (Exception e)
             {
-                _log.WriteLine($"leds: level=warn led={led.Spec.Name} msg=\"releasing the LED failed: {e.Message}\"");
+                _log.Warn("leds", $"releasing the LED failed: {e.Message}", ("led", led.Spec.Name));
             }
         }
     }

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Links;
 
 namespace Appliance.Host.State;
@@ -9,7 +10,7 @@ public sealed class LinkCarrierMonitor : IDisposable
 {
     private readonly LinkWatcher _watcher;
 
-    public LinkCarrierMonitor(ApplianceState state, IReadOnlyCollection<string> ports, TextWriter log)
+    public LinkCarrierMonitor(ApplianceState state, IReadOnlyCollection<string> ports, Logger log)
     {
         _watcher = new LinkWatcher(e =>
             {
@@ -17,7 +18,7 @@ public sealed class LinkCarrierMonitor : IDisposable
                 state.Interface(e.Link.Name).Carrier = e.Kind != LinkEventKind.Deleted && e.Link.IsUp && e.Link.Carrier;
             },
             names: ports,
-            onError: e => log.WriteLine($"leds: level=warn msg=\"link watcher: {e.Message}\""));
+            onError: e => log.Warn("leds", $"link watcher: {e.Message}"));
         using var links = new LinkManager();
         foreach (var link in links.List())
             if (ports.Contains(link.Name)) state.Interface(link.Name).Carrier = link.IsUp && link.Carrier;

@@ -242,6 +242,41 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         Assert.Equal(5, got.Count);
     }
 
+    /// <summary>A port's <c>unclaimed</c> change swaps its XDP program in place (BPF_LINK_UPDATE on the same link,
+    /// same maps): the program id changes, the port is never without a program, and tenant A's stream (claimed
+    /// frames) loses none across 20 swaps; unclaimed unicast then goes the new way.</summary>
+    [PrivilegedFact]
+    public void AnUnclaimedChangeSwapsThePortProgramAtomicallyAndTenantALosesNothing()
+    {
+        using var rig = new Rig();
+        var start = rig.Config;
+        var dropping = start with { Ports = [start.Ports[0] with { Unclaimed = UnclaimedPolicy.Drop }] };
+        string port = rig.Board.Ports[0];
+        var ids = new HashSet<uint> { new LinkManager().Get(port).Xdp.ProgramId };
+        using (var stream = rig.StreamToA())
+        {
+            Thread.Sleep(200);
+            for (int i = 0; i < 20; i++)
+            {
+                Assert.Contains("unclaimed", rig.Apply(i % 2 == 0 ? dropping : start));
+                var xdp = new LinkManager().Get(port).Xdp;
+                Assert.True(xdp.IsAttached, "the port keeps a program");
+                Assert.True(ids.Add(xdp.ProgramId), $"swap {i} attached a new program (id {xdp.ProgramId})");
+                Thread.Sleep(50);
+            }
+            stream.Stop();
+            output.WriteLine("20 unclaimed swaps under A's stream: " + stream);
+            Assert.True(stream.Sent >= 1000, stream.ToString());
+            Assert.Equal(0, stream.Lost);
+        }
+        Assert.Equal(UnclaimedPolicy.Kernel, rig.Runtime.Topology.Ports.Single(p => p.Name == port).Config.Unclaimed);
+        Assert.False(rig.Runtime.Topology.Ports.Single(p => p.Name == port).Steering!.DropUnclaimed);
+        rig.Apply(dropping);
+        Assert.True(rig.Runtime.Topology.Ports.Single(p => p.Name == port).Steering!.DropUnclaimed);
+        Assert.Equal(5, FrameProbe.Exchange(rig.Board.Outside.Name, MetaBoard.OutsideInterface(0), rig.Board.Tenants[0].Name, MetaBoard.TenantInterface,
+            MetaBoard.TenantMac(0).GetBytes(), rig.Board.OutsideMac(0), 5, out _).Count);
+    }
+
     private static long Hits(Rig rig)
     {
         var map = rig.Runtime.Programs["verdict"].Object.FindMap("hits")!;

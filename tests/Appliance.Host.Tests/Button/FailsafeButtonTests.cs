@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Config;
 using Appliance.Host.Button;
 using Appliance.Host.Control;
@@ -70,9 +71,9 @@ public sealed class FailsafeButtonTests : IDisposable
         using var reloaded = new ManualResetEventSlim();
         var log = new StringWriter();
         var syncedLog = TextWriter.Synchronized(log); // locks on itself: read the text under the same lock
-        using var leds = new LedController(new LedLineFactory(() => _gpio), state, MonotonicTimeSource.Instance, log);
+        using var leds = new LedController(new LedLineFactory(() => _gpio), state, MonotonicTimeSource.Instance, new Logger(log));
         using var button = FailsafeButtonSetup.Open(new ButtonConfig { Chip = Chip, Line = Line }, leds, state, ConfigPath,
-            () => { reloaded.Set(); return ControlResponse.Success("reloaded"); }, syncedLog, "test");
+            () => { reloaded.Set(); return ControlResponse.Success("reloaded"); }, new Logger(syncedLog), "test");
         Assert.NotNull(button);
 
         _gpio.SetInput(Chip, Line, high: false);
@@ -109,9 +110,9 @@ public sealed class FailsafeButtonTests : IDisposable
     {
         var log = new StringWriter();
         var state = new ApplianceState();
-        using var leds = new LedController(new LedLineFactory(() => _gpio), state, MonotonicTimeSource.Instance, log);
+        using var leds = new LedController(new LedLineFactory(() => _gpio), state, MonotonicTimeSource.Instance, new Logger(log));
         var button = FailsafeButtonSetup.Open(new ButtonConfig { Chip = "no-such-chip", Line = 0 }, leds, state, ConfigPath,
-            () => ControlResponse.Success(""), log, "test");
+            () => ControlResponse.Success(""), new Logger(log), "test");
         Assert.Null(button);
         Assert.Contains("the failsafe button no-such-chip:0 cannot be watched", log.ToString());
     }

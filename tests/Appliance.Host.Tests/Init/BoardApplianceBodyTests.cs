@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Init;
 using Appliance.Host.Leds;
 using Appliance.Host.Leds.Backends;
@@ -25,7 +26,7 @@ public sealed class BoardApplianceBodyTests : IDisposable
     [Fact]
     public void A_valid_config_is_used_as_is()
     {
-        var (config, health, _) = ConfigSelection.Load(Write("config.json", Valid), TextWriter.Null);
+        var (config, health, _) = ConfigSelection.Load(Write("config.json", Valid), new Logger(TextWriter.Null));
         Assert.Equal(ConfigHealth.Ok, health);
         Assert.Equal("eth0", Assert.Single(config!.Ports).Name);
     }
@@ -35,7 +36,7 @@ public sealed class BoardApplianceBodyTests : IDisposable
     {
         var log = new StringWriter();
         Write(ConfigSelection.LastGoodFileName, Valid.Replace("eth0", "eth7"));
-        var (config, health, _) = ConfigSelection.Load(Write("config.json", Broken), log);
+        var (config, health, _) = ConfigSelection.Load(Write("config.json", Broken), new Logger(log));
         Assert.Equal(ConfigHealth.Fallback, health);
         Assert.Equal("eth7", Assert.Single(config!.Ports).Name);
         Assert.Contains("config.json:1:", log.ToString());
@@ -52,11 +53,11 @@ public sealed class BoardApplianceBodyTests : IDisposable
         var time = new FakeTimeSource();
         var state = new ApplianceState();
         var gpio = new InMemoryGpioBackend(time).WithChip("test-chip", 4);
-        using var leds = new LedController(new LedLineFactory(() => gpio), state, time, TextWriter.Null);
+        using var leds = new LedController(new LedLineFactory(() => gpio), state, time, new Logger(TextWriter.Null));
         using var stop = new CancellationTokenSource();
         var started = new ManualResetEventSlim();
         var run = new SupervisedRun(1, stop.Token, state, leds, started.Set);
-        var body = new ApplianceHost(new ApplianceHostOptions { ConfigPath = config, BoardEnvPath = boardEnv, StayUpWithoutConfig = true }, TextWriter.Synchronized(log));
+        var body = new ApplianceHost(new ApplianceHostOptions { ConfigPath = config, BoardEnvPath = boardEnv, StayUpWithoutConfig = true }, new Logger(TextWriter.Synchronized(log)));
 
         var thread = new Thread(() => body.Run(run));
         thread.Start();
@@ -76,14 +77,14 @@ public sealed class BoardApplianceBodyTests : IDisposable
     public void As_a_service_an_invalid_config_without_last_good_starts_nothing_and_says_why()
     {
         var log = new StringWriter();
-        var host = new ApplianceHost(new ApplianceHostOptions { ConfigPath = Write("config.json", Broken) }, log);
+        var host = new ApplianceHost(new ApplianceHostOptions { ConfigPath = Write("config.json", Broken) }, new Logger(log));
         var state = new ApplianceState();
         var run = new SupervisedRun(1, CancellationToken.None, state, null, () => Assert.Fail("reported started"));
         var e = Assert.Throws<ConfigUnusableException>(() => host.Run(run));
         Assert.Contains("not valid", e.Message);
         Assert.Contains(ConfigSelection.LastGoodFileName, e.Message);
         Assert.Equal(ConfigHealth.Invalid, state.ConfigHealth);
-        Assert.Contains("run: level=error", log.ToString());
+        Assert.Contains("error run: ", log.ToString());
         Assert.Contains("bogus", log.ToString());
     }
 

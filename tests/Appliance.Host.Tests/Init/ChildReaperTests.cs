@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Appliance.Host.Init;
@@ -19,7 +20,7 @@ public sealed class ChildReaperTests
         ChildReaper.BecomeSubreaper();
         try
         {
-            using var reaper = new ChildReaper(TextWriter.Null, grace: TimeSpan.FromMilliseconds(200));
+            using var reaper = new ChildReaper(new Logger(TextWriter.Null), grace: TimeSpan.FromMilliseconds(200));
             reaper.Reaped += reaped.Add;
             reaper.Start();
 
@@ -49,7 +50,7 @@ public sealed class ChildReaperTests
         ChildReaper.BecomeSubreaper();
         try
         {
-            using var reaper = new ChildReaper(TextWriter.Null);
+            using var reaper = new ChildReaper(new Logger(TextWriter.Null));
             reaper.Start();
             for (var i = 0; i < 5; i++)
                 Assert.Equal(7, Shell.Run("sh", "-c", "exit 7").ExitCode);

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Init;
 using Appliance.Interop;
 using Appliance.TestSupport;
@@ -18,7 +19,7 @@ public sealed class LinuxInitPlatformTests
         var target = Path.Combine(Path.GetTempPath(), $"mapp-mnt-{Environment.ProcessId}-{Guid.NewGuid():N}");
         var spec = new MountSpec("mapp-test", target, "tmpfs", InitSyscalls.MS_NOSUID | InitSyscalls.MS_NODEV, "size=1m,mode=0700");
         var log = new StringWriter();
-        var setup = new SystemSetup(LinuxInitPlatform.Instance, new ApplianceState(), MonotonicTimeSource.Instance, log);
+        var setup = new SystemSetup(LinuxInitPlatform.Instance, new ApplianceState(), MonotonicTimeSource.Instance, new Logger(log));
         try
         {
             Assert.Empty(setup.MountAll([spec]));

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using System.Runtime.InteropServices;
 using Appliance.Host.Init;
 using Appliance.TestSupport;
@@ -21,7 +22,7 @@ public sealed partial class ShutdownSignalsTests
     public void As_a_service_sigterm_and_sigint_request_a_clean_shutdown(int signal)
     {
         var log = new StringWriter();
-        using var signals = new ShutdownSignals(isPid1: false, TextWriter.Synchronized(log));
+        using var signals = new ShutdownSignals(isPid1: false, new Logger(TextWriter.Synchronized(log)));
         Assert.False(signals.Token.IsCancellationRequested);
         Assert.Equal(0, Kill(Environment.ProcessId, signal));
         Assert.True(signals.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(30)), "the shutdown token was not cancelled");
@@ -33,7 +34,7 @@ public sealed partial class ShutdownSignalsTests
     {
         var log = new StringWriter();
         var synced = TextWriter.Synchronized(log);
-        using var signals = new ShutdownSignals(isPid1: true, synced);
+        using var signals = new ShutdownSignals(isPid1: true, new Logger(synced));
         Assert.Equal(0, Kill(Environment.ProcessId, SIGTERM));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (!log.ToString().Contains("ignored: PID 1 never exits") && DateTime.UtcNow < deadline) Thread.Sleep(20);

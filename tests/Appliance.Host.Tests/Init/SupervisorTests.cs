@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Init;
 using Appliance.Host.Leds.Triggers;
 using Appliance.Host.Tests.Leds;
@@ -14,7 +15,7 @@ public sealed class SupervisorTests
     private readonly CancellationTokenSource _stop = new();
     private readonly List<double> _attemptsAt = [];
 
-    private Supervisor Supervisor() => new(_state, _time, TextWriter.Synchronized(_log), RestartBackoff.Default);
+    private Supervisor Supervisor() => new(_state, _time, new Logger(TextWriter.Synchronized(_log)), RestartBackoff.Default);
 
     private void Attempt()
     {

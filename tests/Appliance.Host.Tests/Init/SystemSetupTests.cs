@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Init;
 using Appliance.Host.Tests.Leds;
 using Appliance.Interop;
@@ -13,7 +14,7 @@ public sealed class SystemSetupTests
     private readonly StringWriter _log = new();
     private readonly FakeTimeSource _time = new();
 
-    private SystemSetup Setup() => new(_platform, _state, _time, _log);
+    private SystemSetup Setup() => new(_platform, _state, _time, new Logger(_log));
 
     private static readonly InitOptions Options = new()
     {

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Leds;
 using Appliance.Host.Leds.Backends;
 using Appliance.Host.State;
@@ -19,7 +20,7 @@ public sealed class LedRig : IDisposable
     public LedRig()
     {
         Gpio = new InMemoryGpioBackend(Time).WithChip(Chip, 8);
-        Controller = new LedController(new LedLineFactory(() => Gpio), State, Time, Log);
+        Controller = new LedController(new LedLineFactory(() => Gpio), State, Time, new Logger(Log));
     }
 
     public static LedSpec Led(string name, int offset, string trigger, bool activeLow = false) =>

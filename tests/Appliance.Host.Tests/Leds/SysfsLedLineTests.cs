@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using Appliance.Host.Leds;
 using Xunit;
 using Appliance.Host.State;
@@ -55,7 +56,7 @@ public sealed class SysfsLedLineTests : IDisposable
         var dir = MakeLed("sys-hb");
         var time = new FakeTimeSource();
         using var controller = new LedController(new LedLineFactory(() => throw new InvalidOperationException("no GPIO expected"), _root),
-            new ApplianceState(), time, TextWriter.Null);
+            new ApplianceState(), time, new Logger(TextWriter.Null));
         Assert.Empty(controller.Configure(new LedSetup([new LedSpec("hb", new KernelLedAddress("sys-hb"), "on")])));
         controller.Start();
         time.RunUntil(10);

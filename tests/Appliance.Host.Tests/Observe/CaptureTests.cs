@@ -53,6 +53,38 @@ public sealed class CaptureTests
         Assert.Equal(5, ObserveBoard.Side(ob.Stats(), b.Pair, "peer").GetProperty("drops").GetProperty("verdict").GetInt64());
     }
 
+    /// <summary>Broadcast is decided by the group-frame flooder (its own thread, an AF_PACKET copy per L2 pair), not by
+    /// the forwarding worker: a capture sees it all the same, in at the pair's primary side and out into the tenant.</summary>
+    [PrivilegedFact]
+    public void BroadcastFloodedIntoAPairIsCaptured()
+    {
+        using var ob = new ObserveBoard();
+        var b = ob.Board;
+        string file = Path.Combine(ob.CaptureFolder, "broadcast.pcapng");
+        long before = ObserveBoard.Side(ob.Stats(), b.Pair, "primary").GetProperty("txPackets").GetInt64();
+        using (var capture = CaptureProcess.Start(b.Socket, b.Pair, "--side", "primary", "--out", file))
+        {
+            b.Outside.Exec("python3", "-c",
+                "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)\n" +
+                "s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'o0')\n" +
+                "for i in range(5): s.sendto(b'broadcast-%d' % i, ('255.255.255.255', 7777))");
+            ob.Eventually(st => ObserveBoard.Side(st, b.Pair, "primary").GetProperty("txPackets").GetInt64() >= before + 5, "5 broadcasts flooded into the tenant");
+            Assert.Equal(0, capture.Interrupt());
+        }
+        var ours = CaptureFileReader.Read(file);
+        var broadcasts = ours.Records.Where(r => IsUdpTo(r.Data, 7777)).ToList();
+        Assert.All(broadcasts, r => Assert.True(r.Data.AsSpan(0, 6).SequenceEqual(new byte[] { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }), "broadcast destination"));
+        Assert.Equal(5, broadcasts.Count(r => r.Direction == PacketDirection.Inbound));
+        Assert.Equal(5, broadcasts.Count(r => r.Direction == PacketDirection.Outbound));
+        Assert.All(broadcasts, r => Assert.Equal($"verdict=pass side={b.Pair}/primary program=count target={b.Pair}", r.Comment));
+        var tcpdump = Shell.Check("tcpdump", "-nr", file, "udp port 7777").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(10, tcpdump.Length);
+    }
+
+    private static bool IsUdpTo(byte[] frame, int port) =>
+        frame.Length >= 38 && frame[12] == 0x08 && frame[13] == 0x00 && frame[23] == 17 && ((frame[14] & 0x0f) * 4 + 14 + 4) <= frame.Length
+        && (frame[14 + (frame[14] & 0x0f) * 4 + 2] << 8 | frame[14 + (frame[14] & 0x0f) * 4 + 3]) == port;
+
     [PrivilegedFact]
     public void ReplayOfACaptureDecidesAsTheLiveDatapathDid()
     {

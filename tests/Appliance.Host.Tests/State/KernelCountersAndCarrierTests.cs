@@ -1,3 +1,4 @@
+using Appliance.Datapath.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Appliance.TestSupport;
@@ -32,7 +33,7 @@ public sealed class KernelCountersAndCarrierTests
         {
             var state = new ApplianceState();
             var port = state.Interface(a);
-            using var monitor = new LinkCarrierMonitor(state, [a], TextWriter.Null);
+            using var monitor = new LinkCarrierMonitor(state, [a], new Logger(TextWriter.Null));
             Assert.False(port.Carrier);
 
             Shell.Check("ip", "link", "set", a, "up");

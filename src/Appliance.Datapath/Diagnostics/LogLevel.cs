@@ -1,0 +1,9 @@
+namespace Appliance.Datapath.Diagnostics;
+
+public enum LogLevel
+{
+    Debug,
+    Info,
+    Warn,
+    Error,
+}

@@ -1,0 +1,125 @@
+using Appliance.Config;
+using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Xdp.Rules;
+using Appliance.Interop;
+
+namespace Appliance.Datapath.Xdp;
+
+/// <summary>The XDP side of one port: an <see cref="XdpSteering"/> whose program leaves the board's own traffic to
+/// the kernel, with its claimed-MAC hash map:
+/// <code>
+/// if (frame shorter than 14 bytes || dst MAC is a group address) return XDP_PASS;   // kernel (+ flood copy)
+/// if (bpf_map_lookup_elem(&amp;claimed, dst MAC padded to 8 bytes))
+///     return bpf_redirect_map(&amp;xsks, ctx->rx_queue_index, XDP_PASS);                // a tenant's frame
+/// return UNCLAIMED;                                                                   // XDP_PASS or XDP_DROP
+/// </code>
+/// Only frames to a tenant's MAC reach AF_XDP; management traffic to the port's own address (ARP, SSH, ping)
+/// stays in the kernel. Group frames go to the kernel and the flooder copies them to the port's L2 pairs.
+/// The port's socket is opened without the generic steering (<see cref="Xsk.XskPortSpec.AttachSteering"/> false);
+/// this is its only XDP program, attached with a bpf_link. Dispose detaches and frees it.</summary>
+public sealed class ClaimedMacSteering : IDisposable
+{
+    public const int MaxClaimed = 4096;
+
+    private int _claimedFd = -1;
+    private XdpSteering? _steering;
+
+    public string InterfaceName { get; }
+    /// <summary>The mode <see cref="AttachLink"/> attached in.</summary>
+    public XdpAttachMode Mode => Steering.Mode;
+    /// <summary>Whether unclaimed unicast frames are dropped (else the kernel gets them).</summary>
+    public bool DropUnclaimed { get; private set; }
+
+    private XdpSteering Steering => _steering ?? throw new ObjectDisposedException(nameof(ClaimedMacSteering));
+
+    private ClaimedMacSteering(string interfaceName) => InterfaceName = interfaceName;
+
+    /// <summary>The rules, in order, of a port's program.</summary>
+    public static IReadOnlyList<IXdpSteeringRule> Rules(int claimedMapFd) =>
+        [new GroupFramesToKernel(), new ClaimedMacToSocket(claimedMapFd)];
+
+    private static XdpVerdict Unclaimed(bool drop) => drop ? XdpVerdict.Drop : XdpVerdict.ToKernel;
+
+    /// <summary>Creates the maps and loads the program without attaching it: register the socket and claim the
+    /// MACs first, then <see cref="AttachLink"/>, so no frame reaches AF_XDP before the claims are in place.</summary>
+    public static ClaimedMacSteering Create(string interfaceName, int ifindex, bool dropUnclaimed)
+    {
+        var s = new ClaimedMacSteering(interfaceName) { DropUnclaimed = dropUnclaimed };
+        try
+        {
+            s._claimedFd = BpfSyscall.CreateMap(BpfSyscall.MapTypeHash, ClaimedMacToSocket.KeySize, 4, MaxClaimed, "mapp_claimed");
+            s._steering = XdpSteering.Create(interfaceName, ifindex, Rules(s._claimedFd), Unclaimed(dropUnclaimed), "mapp_claimed");
+            return s;
+        }
+        catch
+        {
+            s.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Attaches the program with a bpf_link: native XDP when asked or (Auto) when the driver has it, else generic.</summary>
+    public void AttachLink(XdpModePreference preference) => Steering.Attach(preference);
+
+    /// <summary>Changes what happens to unclaimed unicast frames by swapping the program atomically
+    /// (<see cref="XdpSteering.Replace"/>): same maps, so the socket and every claim stay; no frame is mis-steered.</summary>
+    public void SetDropUnclaimed(bool drop)
+    {
+        if (drop == DropUnclaimed) return;
+        Steering.Replace(Rules(_claimedFd), Unclaimed(drop));
+        DropUnclaimed = drop;
+    }
+
+    /// <summary>Steers queue <paramref name="queue"/>'s claimed frames to the socket <paramref name="socketFd"/>.</summary>
+    public void Register(uint queue, int socketFd) => Steering.Register(queue, socketFd);
+
+    /// <summary>Claims a destination MAC: frames to it go to AF_XDP from now on (configuration time: throws on error).</summary>
+    public void Claim(MacAddress mac)
+    {
+        int errno = TryClaim(mac);
+        if (errno != 0) throw new PlatformException("bpf(BPF_MAP_UPDATE_ELEM)", $"claimed MACs of {InterfaceName}", errno);
+    }
+
+    /// <summary>Claims a MAC with one bpf() call (the first frame of a newly learned MAC: rare, bounded by the learn
+    /// limits); returns 0 or the errno (E2BIG: the map is full) instead of throwing.</summary>
+    public int TryClaim(MacAddress mac)
+    {
+        Span<byte> key = stackalloc byte[ClaimedMacToSocket.KeySize];
+        WriteKey(key, mac);
+        Span<byte> value = stackalloc byte[4];
+        value.Clear();
+        return BpfSyscall.TryUpdateElem(_claimedFd, key, value);
+    }
+
+    /// <summary>Whether frames to <paramref name="mac"/> are steered to AF_XDP (diagnostics and tests).</summary>
+    public bool IsClaimed(MacAddress mac)
+    {
+        Span<byte> key = stackalloc byte[ClaimedMacToSocket.KeySize];
+        WriteKey(key, mac);
+        Span<byte> value = stackalloc byte[4];
+        return BpfSyscall.LookupElem(_claimedFd, key, value);
+    }
+
+    /// <summary>Releases a claimed MAC (its pair left the port, or a learned MAC aged out): its frames go the
+    /// unclaimed way again.</summary>
+    public void Release(MacAddress mac)
+    {
+        Span<byte> key = stackalloc byte[ClaimedMacToSocket.KeySize];
+        WriteKey(key, mac);
+        BpfSyscall.DeleteElem(_claimedFd, key);
+    }
+
+    private static void WriteKey(Span<byte> key, MacAddress mac)
+    {
+        key.Clear();
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(key, (ushort)(mac.Value >> 32));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(key[2..], (uint)mac.Value);
+    }
+
+    public void Dispose()
+    {
+        _steering?.Dispose();
+        _steering = null;
+        if (_claimedFd >= 0) { LibC.Close(_claimedFd); _claimedFd = -1; }
+    }
+}
