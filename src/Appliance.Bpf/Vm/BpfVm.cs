@@ -92,6 +92,8 @@ public sealed unsafe partial class BpfVm : IDisposable
                 if (jit is not null) MirrorRegion(VirtualAddress.ContextRegion);
                 _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
                 var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
+                if (ReleaseSpinLock() && !result.Faulted) // the kernel: "bpf_spin_unlock is missing"
+                    result = new BpfRunResult(0, BpfFault.HelperMisuse, -1, 0, 0, result.InstructionsExecuted);
                 if (_pendingContextStore >= 0) SettleContextStore();
                 SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
                 return result;
@@ -142,6 +144,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
         if (BpfCpu.Current != _processorId) BpfCpu.Current = _processorId;
         _fault = BpfFault.None;
+        ResetCallbacks();
         if (_pins.HasRetired) _pins.ReleaseRetired();
         _pendingContextStore = -1;
         Encapsulated = false;
@@ -210,6 +213,7 @@ public sealed unsafe partial class BpfVm : IDisposable
 
     private void EndRun()
     {
+        ReleaseSpinLock();
         if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions();
         _regionCount = 0;
         _program = null;
@@ -273,6 +277,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     private struct CallFrame
     {
         public int ReturnPc;
+        /// <summary>The frame below was entered by a callback helper (see <see cref="ResumeCallback"/>), not a call.</summary>
+        public bool Callback;
         public ulong R6, R7, R8, R9, R10;
     }
 }
