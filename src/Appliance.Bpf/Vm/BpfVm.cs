@@ -214,6 +214,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     private void EndRun()
     {
         ReleaseSpinLock();
+        if (_runMapCount > 0) Array.Clear(_runMaps, 0, _runMapCount);
+        _runMapCount = 0;
         if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions();
         _regionCount = 0;
         _program = null;
