@@ -15,10 +15,23 @@ public enum PairDropReason
     NoTarget,
     /// <summary>REDIRECT with BPF_F_INGRESS: the appliance has no ingress path of a device to inject into.</summary>
     IngressRedirect,
+    /// <summary>bpf_redirect_peer outside tc ingress (from a tenant's frame, or after a redirect): the kernel drops it
+    /// there too (netkit programs never run at tc ingress).</summary>
+    PeerNotAtIngress,
     /// <summary>More than <see cref="NetkitPipeline.MaxRedirects"/> redirects for one frame (a redirect loop).</summary>
     RedirectLoop,
     /// <summary>The program faulted (out-of-bounds access, instruction budget, ...): counted and dropped.</summary>
     ProgramFault,
     /// <summary>The frame's bytes could not carry the program's changes (no room for a VLAN tag, runt frame).</summary>
     InvalidFrame,
+    /// <summary>L3: the board's routing table has no unicast route out of one of the appliance's ports for the
+    /// destination (no route, blackhole, unreachable, prohibit, the board's own address), or the packet is not one a
+    /// router forwards (not IPv4/IPv6, link-local, multicast).</summary>
+    NoRoute,
+    /// <summary>L3: the next hop's MAC is not known yet; the kernel was asked to resolve it (the frame is not held).</summary>
+    NoNeighbour,
+    /// <summary>L3: TTL / hop limit ran out here.</summary>
+    TtlExpired,
+    /// <summary>L3: the destination is another L3 tenant of the uplink; tenants reach each other only through an explicit redirect.</summary>
+    Isolation,
 }
