@@ -18,9 +18,6 @@ public static unsafe partial class SocketCalls
     public const short POLLIN = 0x1, POLLERR = 0x8, POLLHUP = 0x10;
     public const int EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
 
-    /// <summary>errno: the address is not available here (not assigned, or not acceptable as a unicast MAC).</summary>
-    public const int EADDRNOTAVAIL = 99;
-
     /// <summary>struct pollfd.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd

@@ -147,7 +147,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                 pair.Learning.ClaimErrorsField++;
                 if (_learnLog.TryEnter(out long suppressed))
                     Log.Warn("learning", "the kernel refused to claim a learned MAC; not learned", ("pair", pair.Name), ("mac", mac),
-                        ("errno", Interop.Errno.Name(errno)), ("suppressed", suppressed));
+                        ("errno", Errno.Name(errno)), ("suppressed", suppressed));
                 return true;
             default:
                 pair.Learning.CountRefusal(learn);
