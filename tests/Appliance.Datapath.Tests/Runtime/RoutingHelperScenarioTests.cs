@@ -14,6 +14,41 @@ namespace Appliance.Datapath.Tests.Runtime;
 [Collection(KernelCollection.Name)]
 public sealed class RoutingHelperScenarioTests
 {
+    private const string FakeGatewayMac = "02:00:00:00:00:ee";
+
+    [PrivilegedFact]
+    public void FibLookupAndRedirectNeighRouteATenantOutOfAPort()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        board.AddAddresses(0);
+        var rt = board.Start([board.Port(0)],
+            [board.Pair(0, peer: MetaBoard.Side(chain: "fwd"))],
+            [new ProgramConfig { Name = "fwd", Object = "fib_forward.bpf.o", Section = "tc" }]);
+        var pair = rt.FindPair(board.PairNames[0]);
+        Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
+        // The lookup's input interface is the primary end (ctx->ifindex on the peer side): it must forward.
+        Shell.Check("sysctl", "-qw", $"net.ipv4.conf.{board.PairNames[0]}.forwarding=1");
+
+        // The tenant lives in its own subnet behind a gateway MAC nobody has: only a rewritten frame reaches the outside.
+        var tenant = board.Tenants[0];
+        tenant.Exec("ip", "addr", "add", "10.99.0.10/24", "dev", MetaBoard.TenantInterface);
+        tenant.Exec("ip", "link", "set", MetaBoard.TenantInterface, "up");
+        tenant.Exec("ip", "route", "add", "default", "via", "10.99.0.1");
+        tenant.Exec("ip", "neigh", "replace", "10.99.0.1", "lladdr", FakeGatewayMac, "dev", MetaBoard.TenantInterface, "nud", "permanent");
+        board.Outside.Exec("ip", "route", "add", "10.99.0.0/24", "dev", MetaBoard.OutsideInterface(0));
+        board.Outside.Exec("ip", "neigh", "replace", "10.99.0.10", "lladdr", MetaBoard.TenantMac(0).ToString(), "dev",
+            MetaBoard.OutsideInterface(0), "nud", "permanent");
+        Shell.Run("ip", "neigh", "del", MetaBoard.OutsideAddress(0), "dev", board.Ports[0]); // the board must resolve it
+
+        // The first echo finds the board's neighbour unknown: the appliance asks the kernel to resolve it and drops it.
+        var ping = tenant.TryExec("ping", "-c", "6", "-i", "0.3", "-W", "2", MetaBoard.OutsideAddress(0));
+        Assert.True(ping.ExitCode == 0, $"the tenant's pings got no reply: {ping.StdOut}");
+        Assert.True(rt.Programs["fwd"].Counters.Redirect >= 6, "fib_forward redirected every echo");
+        // The board resolved the outside host because the appliance asked (nothing else on the board talks to it).
+        Assert.True(pair.Peer.Counters.Drops(PairDropReason.NoNeighbour) >= 1, "the first echo met an unknown neighbour");
+        Assert.Contains("lladdr", Shell.Check("ip", "neigh", "show", MetaBoard.OutsideAddress(0), "dev", board.Ports[0]));
+    }
+
     [PrivilegedFact]
     public void RedirectPeerDeliversIntoAnotherTenant()
     {
