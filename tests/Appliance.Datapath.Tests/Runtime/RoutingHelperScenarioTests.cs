@@ -42,7 +42,10 @@ public sealed class RoutingHelperScenarioTests
 
         // The first echo finds the board's neighbour unknown: the appliance asks the kernel to resolve it and drops it.
         var ping = tenant.TryExec("ping", "-c", "6", "-i", "0.3", "-W", "2", MetaBoard.OutsideAddress(0));
-        Assert.True(ping.ExitCode == 0, $"the tenant's pings got no reply: {ping.StdOut}");
+        var c = rt.Programs["fwd"].Counters;
+        Assert.True(ping.ExitCode == 0, $"the tenant's pings got no reply: {ping.StdOut}; fib_forward pass {c.Pass} drop {c.Drop} " +
+            $"redirect {c.Redirect}; peer side drops: " + string.Join(", ", Enum.GetValues<PairDropReason>()
+                .Where(r => pair.Peer.Counters.Drops(r) != 0).Select(r => $"{r} {pair.Peer.Counters.Drops(r)}")));
         Assert.True(rt.Programs["fwd"].Counters.Redirect >= 6, "fib_forward redirected every echo");
         // The board resolved the outside host because the appliance asked (nothing else on the board talks to it).
         Assert.True(pair.Peer.Counters.Drops(PairDropReason.NoNeighbour) >= 1, "the first echo met an unknown neighbour");
