@@ -54,9 +54,9 @@ public sealed class NetkitPipeline : IDisposable
     private RuntimeProgram[][] _peerChains = [];
 
     /// <param name="useJit">Run programs the JIT compiled as native code (ignored when <paramref name="vmOptions"/> is given).</param>
-    /// <param name="fibTables">The board's routing tables for bpf_fib_lookup and bpf_redirect_neigh (ignored when
-    /// <paramref name="vmOptions"/> is given: its <see cref="BpfVmOptions.FibTables"/> count).</param>
-    public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null, bool useJit = false, IFibTables? fibTables = null)
+    /// <param name="fibTables">The routing tables bpf_fib_lookup / bpf_redirect_neigh read (when <paramref name="vmOptions"/> is null).</param>
+    public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null, bool useJit = false,
+        IFibTables? fibTables = null)
     {
         _source = topology;
         _topology = topology.Current;
@@ -65,6 +65,7 @@ public sealed class NetkitPipeline : IDisposable
         _vm = new BpfVm(vmOptions ?? new BpfVmOptions
         {
             ProcessorId = (uint)worker,
+            InterfaceMtus = topology,
             TraceSink = line => Log.Info("bpf", line),
             UseJit = useJit,
             FibTables = fibTables,
