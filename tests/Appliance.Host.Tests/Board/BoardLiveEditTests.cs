@@ -81,18 +81,6 @@ public sealed class BoardLiveEditTests(BootedBoard booted, ITestOutputHelper out
         return (int.Parse(m.Groups[1].Value), long.Parse(m.Groups[2].Value));
     }
 
-    private static bool Ask(UdpBoardPort port, IPAddress target, int attempts, out byte[] mac, TimeSpan? wait = null)
-    {
-        mac = [];
-        for (int i = 0; i < attempts; i++)
-        {
-            port.Drain();
-            port.Send(ArpFrame.Request(Asker, AskerIp, target));
-            byte[] found = [];
-            var replies = port.Receive(wait ?? TimeSpan.FromSeconds(3), got => got.Any(f => ArpFrame.IsReplyFor(f, Asker, target, out _)));
-            foreach (var f in replies)
-                if (ArpFrame.IsReplyFor(f, Asker, target, out found)) { mac = found; return true; }
-        }
-        return false;
-    }
+    private static bool Ask(UdpBoardPort port, IPAddress target, int attempts, out byte[] mac, TimeSpan? wait = null) =>
+        ArpFrame.Ask(port, Asker, AskerIp, target, attempts, out mac, wait);
 }
