@@ -45,6 +45,31 @@ public ref struct NetlinkWriter
         BinaryPrimitives.WriteInt32LittleEndian(s[4..], index);
     }
 
+    /// <summary>Appends a struct rtmsg.</summary>
+    public void WriteRtMsg(byte family, byte dstLength, byte table, byte protocol, byte scope, byte type)
+    {
+        var s = Reserve(NetlinkRoute.RtMsgSize);
+        s[0] = family;
+        s[1] = dstLength;
+        s[4] = table;
+        s[5] = protocol;
+        s[6] = scope;
+        s[7] = type;
+    }
+
+    /// <summary>Appends a struct ndmsg.</summary>
+    public void WriteNdMsg(byte family, int index, ushort state = 0, byte flags = 0)
+    {
+        var s = Reserve(NetlinkRoute.NdMsgSize);
+        s[0] = family;
+        BinaryPrimitives.WriteInt32LittleEndian(s[4..], index);
+        BinaryPrimitives.WriteUInt16LittleEndian(s[8..], state);
+        s[10] = flags;
+    }
+
+    /// <summary>Appends a struct netconfmsg (the family; padded to 4 bytes).</summary>
+    public void WriteNetconf(byte family) => Reserve(NetlinkRoute.NetconfMsgSize)[0] = family;
+
     public void PutBytes(ushort type, scoped ReadOnlySpan<byte> value)
     {
         var s = Reserve(AttributeHeaderSize + value.Length);

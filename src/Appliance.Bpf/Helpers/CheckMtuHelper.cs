@@ -11,7 +11,7 @@ namespace Appliance.Bpf.Helpers;
 internal static class CheckMtuHelper
 {
     private const ulong ChkSegs = 1;
-    private const int HardHeaderLength = 14, ENODEV = 19;
+    private const int HardHeaderLength = 14;
     private const ulong Success = 0, FragNeeded = 1;
 
     public static HelperOutcome Invoke(BpfVm vm)
@@ -26,7 +26,7 @@ internal static class CheckMtuHelper
             return LinuxHelperTable.Error(vm, Errno.EINVAL);
         uint device = ifindex == 0 ? vm.Packet.Ifindex : ifindex;
         int mtu = vm.Options.InterfaceMtu is { } lookup ? lookup(device) : BpfVmOptions.DefaultMtu;
-        if (mtu < 0) return LinuxHelperTable.Error(vm, ENODEV);
+        if (mtu < 0) return LinuxHelperTable.Error(vm, Errno.ENODEV);
         long length = (requested != 0 ? requested + HardHeaderLength : vm.Packet.Length) + (long)lenDiff;
         BinaryPrimitives.WriteUInt32LittleEndian(mtuLen, (uint)mtu);
         return LinuxHelperTable.Return(vm, (int)length <= mtu + HardHeaderLength ? Success : (ulong)FragNeeded);

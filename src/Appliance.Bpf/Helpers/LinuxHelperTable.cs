@@ -54,6 +54,9 @@ public sealed class LinuxHelperTable : BpfHelperTable
         BpfHelperId.RingbufReserve => RingBufHelpers.Reserve(vm),
         BpfHelperId.RingbufSubmit => RingBufHelpers.Commit(vm, discard: false),
         BpfHelperId.RingbufDiscard => RingBufHelpers.Commit(vm, discard: true),
+        BpfHelperId.FibLookup => FibLookupHelper.Invoke(vm),
+        BpfHelperId.RedirectNeigh => RedirectRoutingHelpers.RedirectNeigh(vm),
+        BpfHelperId.RedirectPeer => RedirectRoutingHelpers.RedirectPeer(vm),
         _ => vm.Fail(BpfFault.UnknownHelper),
     };
 

@@ -59,14 +59,18 @@ public sealed class InMemoryFibTables : IFibTables
         get { lock (_gate) return [.. _requests]; }
     }
 
-    public bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, out FibRoute route)
+    public bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, out FibRoute route) =>
+        TryLookupRoute(family, destination, table, 0, out route);
+
+    public bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, int outputIfindex, out FibRoute route)
     {
         route = default;
         var routes = _routes;
-        if (table != 0) return TryLookupTable(routes, table, family, destination, out route, out _);
+        if (table != 0) return TryLookupTable(routes, table, family, destination, outputIfindex, out route, out _);
         foreach (uint t in (ReadOnlySpan<uint>)[TableLocal, TableMain, TableDefault])
         {
-            if (TryLookupTable(routes, t, family, destination, out route, out bool matched) && matched && route.Kind != RouteKind.Throw)
+            if (TryLookupTable(routes, t, family, destination, outputIfindex, out route, out bool matched) && matched
+                && route.Kind != RouteKind.Throw)
                 return true;
         }
         route = default;
@@ -74,7 +78,7 @@ public sealed class InMemoryFibTables : IFibTables
     }
 
     private static bool TryLookupTable(RouteEntry[] routes, uint table, IpFamily family, ReadOnlySpan<byte> destination,
-        out FibRoute route, out bool matched)
+        int outputIfindex, out FibRoute route, out bool matched)
     {
         route = default;
         matched = false;
@@ -83,9 +87,10 @@ public sealed class InMemoryFibTables : IFibTables
         for (int i = 0; i < routes.Length; i++)
         {
             ref readonly var r = ref routes[i];
-            if (r.Table != table) continue;
-            exists = true;
+            if (r.Table != table || r.Family != family && r.Family != IpFamily.Unspec) continue;
+            exists = true; // tables are per family, as the kernel's
             if (r.Family != family || !Matches(r.Prefix, r.PrefixLength, destination)) continue;
+            if (outputIfindex != 0 && !r.Route.Kind.IsError() && r.Route.Ifindex != outputIfindex) continue;
             if (best < 0 || r.PrefixLength > routes[best].PrefixLength
                 || r.PrefixLength == routes[best].PrefixLength && r.Route.Metric < routes[best].Route.Metric)
                 best = i;

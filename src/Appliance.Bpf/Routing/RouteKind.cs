@@ -16,3 +16,11 @@ public enum RouteKind : byte
     Throw = 9,
     Nat = 10,
 }
+
+public static class RouteKinds
+{
+    /// <summary>Kinds that answer with an error instead of a next hop (fib_props[type].error): they match a lookup
+    /// whatever its output interface.</summary>
+    public static bool IsError(this RouteKind kind) =>
+        kind is RouteKind.Blackhole or RouteKind.Unreachable or RouteKind.Prohibit or RouteKind.Throw;
+}

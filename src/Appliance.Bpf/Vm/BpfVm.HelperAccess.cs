@@ -109,6 +109,20 @@ public sealed unsafe partial class BpfVm
         _redirectFlags = flags;
     }
 
+    /// <summary>Records the explicit next hop of <c>bpf_redirect_neigh</c> (family Unspec: one the kernel would not
+    /// know); read after the run from <see cref="RedirectNextHopFamily"/> and <see cref="RedirectNextHop"/>.</summary>
+    public void SetRedirectNextHop(Routing.IpFamily family, ReadOnlySpan<byte> address)
+    {
+        RedirectNextHopFamily = family;
+        RedirectNextHop = Routing.IpAddressBytes.From(address);
+    }
+
+    /// <summary>The family of the last run's bpf_redirect_neigh next hop (Unspec: none or not one the kernel knows).</summary>
+    public Routing.IpFamily RedirectNextHopFamily { get; private set; }
+
+    /// <summary>The last run's bpf_redirect_neigh next hop (4 or 16 bytes of it, by <see cref="RedirectNextHopFamily"/>).</summary>
+    public Routing.IpAddressBytes RedirectNextHop { get; private set; }
+
     /// <summary>Asks the VM to continue in <paramref name="target"/> after the helper returns TailCall.</summary>
     public void RequestTailCall(LoadedProgram target) => _pendingTailCall = target;
 

@@ -127,6 +127,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         Encapsulated = false;
         _redirectIfindex = 0;
         _redirectFlags = 0;
+        RedirectNextHopFamily = Routing.IpFamily.Unspec;
         _pendingTailCall = null;
         new Span<ulong>(_registers, 16).Clear();
         _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;

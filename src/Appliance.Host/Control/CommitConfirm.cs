@@ -11,7 +11,9 @@ namespace Appliance.Host.Control;
 /// <para>Restart rule: while a confirmation waits, config.confirm-pending.json beside the config holds the previous
 /// text. An appliance that starts and finds it was stopped (or lost power) before the change was confirmed: the
 /// previous config is written back and boots, the unconfirmed one is kept as config.unconfirmed.json
-/// (<see cref="RestoreAfterRestart"/>).</para></summary>
+/// (<see cref="RestoreAfterRestart"/>).</para>
+/// <para>After a rollback, <c>rolledBack</c> re-arms what follows the running config (the file watcher on the restored
+/// config's files, the LEDs' packet counters and carrier monitor), as after any reload.</para></summary>
 public sealed class CommitConfirm : IDisposable
 {
     public const string PendingFileName = "config.confirm-pending.json", UnconfirmedFileName = "config.unconfirmed.json";
@@ -19,16 +21,18 @@ public sealed class CommitConfirm : IDisposable
     private readonly ConfigReload _reload;
     private readonly ApplianceState _state;
     private readonly Action<string> _log;
+    private readonly Action? _rolledBack;
     private readonly Timer _timer;
     private readonly object _gate = new();
     private ApplianceConfig? _previous;
     private byte[]? _previousBytes;
 
-    public CommitConfirm(ConfigReload reload, ApplianceState state, Action<string> log)
+    public CommitConfirm(ConfigReload reload, ApplianceState state, Action<string> log, Action? rolledBack = null)
     {
         _reload = reload;
         _state = state;
         _log = log;
+        _rolledBack = rolledBack;
         _timer = new Timer(_ => Expire(), null, Timeout.Infinite, Timeout.Infinite);
     }
 
@@ -91,6 +95,7 @@ public sealed class CommitConfirm : IDisposable
             var r = _reload.ApplyConfig(previous, bytes);
             _log(r.Ok ? $"rolled back: {r.Body.Trim()}" : $"rollback failed: {r.Error}");
             Clear();
+            if (r.Ok) _rolledBack?.Invoke();
         }
     }
 

@@ -20,6 +20,10 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
     public string File => file;
     public ApplianceConfig Running => runtime.Config;
 
+    /// <summary>Counts the reloads that changed something (a step or the LEDs): a reload that leaves it as it was
+    /// changed nothing (nothing to confirm).</summary>
+    public long Generation { get; private set; }
+
     /// <summary>The file's bytes behind the running config (null when unknown).</summary>
     public byte[]? RunningBytes { get; private set; } = runningBytes;
 
@@ -73,6 +77,7 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
                 return ControlResponse.Failure($"a step failed; everything done was undone:\n{e.Message}");
             }
             RunningBytes = bytes ?? RunningBytes;
+            if (!plan.IsEmpty || ledsChanged) Generation++;
             if (ledsChanged) applyLeds?.Invoke(next.Leds);
             if (lines.Count == 0) return ControlResponse.Success("reloaded: no changes");
             return ControlResponse.Success($"reloaded: {plan.Steps.Count} step(s)\n{text}");

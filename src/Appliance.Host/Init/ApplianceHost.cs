@@ -66,8 +66,13 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
         using var metrics = OpenMetrics(config.Metrics, exposition.Render);
         var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime,
             loadedText is null || health != ConfigHealth.Ok ? null : System.Text.Encoding.UTF8.GetBytes(loadedText), leds => ApplyLeds(run, leds));
-        using var confirm = new CommitConfirm(reloader, state, m => log.Warn(Name, m));
-        var reloads = new Reloads(this, reloader, confirm, state, run.Notifier, () => CountPackets(runtime, state));
+        Reloads? reloads = null;
+        using var confirm = new CommitConfirm(reloader, state, m => log.Warn(Name, m), () => reloads!.Rearm());
+        reloads = new Reloads(this, reloader, confirm, state, run.Notifier, () =>
+        {
+            CountPackets(runtime, state);
+            carrier.Follow(runtime.Config.Ports.Select(p => p.Name));
+        });
         using var control = OpenControlSocket(options.SocketPath ?? config.ControlSocket, config.ControlGroup);
         if (control is not null)
         {
@@ -166,6 +171,14 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
     {
         public ConfigFileWatcher? Watcher { get; set; }
 
+        /// <summary>After the running config changed (a reload, or a commit-confirm rollback): the watcher follows its
+        /// files, the LEDs its ports and pairs.</summary>
+        public void Rearm()
+        {
+            Watcher?.Watch(WatchedFiles);
+            applied();
+        }
+
         public IEnumerable<string> WatchedFiles => reloader.ObjectFiles.Prepend(Path.GetFullPath(reloader.File));
 
         /// <summary>`reload [--dry-run] [--confirm SECONDS]` from the control socket.</summary>
@@ -193,6 +206,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
         {
             var previous = reloader.Running;
             var previousBytes = reloader.RunningBytes;
+            long generation = reloader.Generation;
             var r = reloader.Apply();
             host.ReloadHistory.Record(r.Ok, DateTime.UtcNow);
             notifier?.Status(r.Ok ? $"forwarding; reloaded ({trigger})" : $"forwarding; reload refused, the running config stays: {r.Error}");
@@ -200,13 +214,12 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             {
                 state.ClearFault(ReloadFaultSource);
                 host.Log.Info(host.Name, r.Body.Trim(), ("trigger", trigger));
-                if (confirmFor is { } t && !ReferenceEquals(previous, reloader.Running))
+                if (confirmFor is { } t && reloader.Generation != generation) // something changed: a no-op (e.g. a rollback's own write) waits for nothing
                 {
                     confirm.Begin(previous, previousBytes, t);
                     r = ControlResponse.Success(r.Body.TrimEnd() + $"\nconfirm within {t.TotalSeconds:0.#} s (meta-appliance confirm), or it is rolled back");
                 }
-                Watcher?.Watch(WatchedFiles);
-                applied();
+                Rearm();
             }
             else
             {

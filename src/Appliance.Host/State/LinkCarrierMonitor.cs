@@ -3,25 +3,37 @@ using Appliance.Datapath.Links;
 
 namespace Appliance.Host.State;
 
-/// <summary>Keeps <see cref="InterfaceState.Carrier"/> of the named ports in step with the kernel: an initial
-/// read, then rtnetlink link events (Datapath's <see cref="LinkWatcher"/>, its own thread). Carrier counts
-/// only while the link is also administratively up; a deleted link has none.</summary>
+/// <summary>Keeps <see cref="InterfaceState.Carrier"/> of the running config's ports in step with the kernel: an
+/// initial read, then rtnetlink link events (Datapath's <see cref="LinkWatcher"/>, its own thread); <see cref="Follow"/>
+/// after a reload or a rollback changes the ports. Carrier counts only while the link is also administratively up; a
+/// deleted link has none.</summary>
 public sealed class LinkCarrierMonitor : IDisposable
 {
     private readonly LinkWatcher _watcher;
+    private readonly ApplianceState _state;
+    private volatile HashSet<string> _ports = new(StringComparer.Ordinal);
 
     public LinkCarrierMonitor(ApplianceState state, IReadOnlyCollection<string> ports, Logger log)
     {
+        _state = state;
         _watcher = new LinkWatcher(e =>
             {
-                if (!ports.Contains(e.Link.Name)) return;
+                if (!_ports.Contains(e.Link.Name)) return;
                 state.Interface(e.Link.Name).Carrier = e.Kind != LinkEventKind.Deleted && e.Link.IsUp && e.Link.Carrier;
             },
-            names: ports,
             onError: e => log.Warn("leds", $"link watcher: {e.Message}"));
+        Follow(ports);
+    }
+
+    /// <summary>Follows exactly these ports from now on (a port no longer followed keeps its last carrier).</summary>
+    public void Follow(IEnumerable<string> ports)
+    {
+        var wanted = new HashSet<string>(ports, StringComparer.Ordinal);
+        if (wanted.SetEquals(_ports)) return;
+        _ports = wanted;
         using var links = new LinkManager();
         foreach (var link in links.List())
-            if (ports.Contains(link.Name)) state.Interface(link.Name).Carrier = link.IsUp && link.Carrier;
+            if (wanted.Contains(link.Name)) _state.Interface(link.Name).Carrier = link.IsUp && link.Carrier;
     }
 
     public void Dispose() => _watcher.Dispose();

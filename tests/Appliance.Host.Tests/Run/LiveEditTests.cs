@@ -42,8 +42,9 @@ public sealed class LiveEditTests(ITestOutputHelper output)
         }
 
         /// <summary>The config: port (and port 2), pair A (tenant of the board), pair B when <paramref name="b"/> is
-        /// its JSON body's extra members, programs count/allow/verdict.</summary>
-        public void Write(string? b = null, bool port2 = false, string aPrimary = "") => File.WriteAllText(Board.ConfigFile, $$"""
+        /// its JSON body's extra members, programs count/allow/verdict (and <paramref name="programs"/>), LED lines
+        /// <paramref name="leds"/>.</summary>
+        public void Write(string? b = null, bool port2 = false, string aPrimary = "", string programs = "", string leds = "") => File.WriteAllText(Board.ConfigFile, $$"""
             {
               "board": "test",
               "controlSocket": "{{Board.Socket}}",
@@ -60,8 +61,9 @@ public sealed class LiveEditTests(ITestOutputHelper output)
               "programs": [
                 { "name": "count", "object": "counter.bpf.o", "section": "tc" },
                 { "name": "allow", "object": "allow_port.bpf.o", "section": "netkit/peer" },
-                { "name": "verdict", "object": "verdict.bpf.o", "section": "tc" }
-              ]
+                { "name": "verdict", "object": "verdict.bpf.o", "section": "tc" }{{programs}}
+              ],
+              "leds": { "lines": [{{leds}}] }
             }
             """);
 
@@ -71,6 +73,9 @@ public sealed class LiveEditTests(ITestOutputHelper output)
             app.WaitReady();
             return app;
         }
+
+        public SteadyStream StreamToB() => new(Board.Outside.Name, "o0", NetnsB, "eth0",
+            Appliance.Config.MacAddress.Parse(MacB).GetBytes(), MetaBoard.InterfaceMac(Board.Outside.Name, "o0"));
 
         public SteadyStream StreamToA() => new(Board.Outside.Name, "o0", Board.TenantNs, "eth0",
             Appliance.Config.MacAddress.Parse(MacA).GetBytes(), MetaBoard.InterfaceMac(Board.Outside.Name, "o0"));
@@ -183,6 +188,64 @@ public sealed class LiveEditTests(ITestOutputHelper output)
             Assert.Contains(rig.PairB, rig.Status());
             Assert.False(File.Exists(CommitConfirm.PendingPathFor(rig.Board.ConfigFile)));
             Assert.Equal(0, again.Signal(15));
+        }
+    }
+
+    private static bool LedOn(RunBoard board, string name)
+    {
+        var r = board.Cli("leds", "--json");
+        Assert.True(r.ExitCode == 0, $"leds --json: exit {r.ExitCode}: {r.StdErr}");
+        return System.Text.Json.JsonDocument.Parse(r.StdOut).RootElement.GetProperty("leds").EnumerateArray()
+            .Single(l => l.GetProperty("name").GetString() == name).GetProperty("on").GetBoolean();
+    }
+
+    /// <summary>What follows the running config is re-armed after a commit-confirm rollback, as after any reload:
+    /// the LEDs' packet counters (pair B, re-created by the rollback, blinks its activity LED again) and carrier
+    /// monitor (a port a reload added lights its link LED); the file watcher follows the restored config's program
+    /// objects (a rebuilt one named only by it is reloaded); and the rollback's own write of the file is not a new
+    /// change waiting for confirmation.</summary>
+    [PrivilegedFact]
+    public void ARollbackRearmsTheWatcherAndTheLedsForTheRestoredConfig()
+    {
+        using var rig = new Rig();
+        File.Copy(Path.Combine(rig.Board.Folder, "verdict.bpf.o"), Path.Combine(rig.Board.Folder, "spare.bpf.o"));
+        const string spare = ", { \"name\": \"spare\", \"object\": \"spare.bpf.o\", \"section\": \"tc\" }";
+        const string b = "}, \"primary\": { \"chain\": [{ \"program\": \"spare\" }] }";
+        string leds = $"{{ \"name\": \"b\", \"chip\": \"mem\", \"line\": 0, \"trigger\": \"activity:{rig.PairB}\" }}, " +
+                      $"{{ \"name\": \"port2\", \"chip\": \"mem\", \"line\": 1, \"trigger\": \"link:{rig.Port2}\" }}";
+        void WriteWithB() => rig.Write(b: b, port2: true, programs: spare, leds: leds);
+
+        rig.Write();
+        using (var app = rig.Start("--no-watch", "--leds", "memory"))
+        {
+            WriteWithB();
+            Assert.Equal(0, rig.Board.Cli("reload").ExitCode);
+            Until(() => LedOn(rig.Board, "port2"), "port 2's link LED, a port the reload added, follows its carrier", app);
+
+            rig.Write();
+            Assert.Contains("confirm within 2 s", rig.Board.Cli("reload", "--confirm", "2").StdOut);
+            Assert.DoesNotContain(rig.PairB, rig.Status());
+            Until(() => rig.Status().Contains(rig.PairB) && !rig.Status().Contains("pending confirmation"), "rolled back to B", app);
+            Assert.Equal(5, rig.ReachB());
+            using (var toB = rig.StreamToB())
+                Until(() => LedOn(rig.Board, "b"), "B's activity LED blinks with B's traffic after the rollback re-created B", app);
+            Assert.Equal(0, app.Signal(15));
+        }
+
+        WriteWithB();
+        using (var app = rig.Start("--leds", "memory", "--confirm-edits", "2"))
+        {
+            rig.Write();
+            Until(() => rig.Status().Contains("pending confirmation"), "the edit waits for confirmation", app);
+            Until(() => rig.Status().Contains(rig.PairB) && !rig.Status().Contains("pending confirmation"), "rolled back to B", app);
+            Thread.Sleep(2000 + 2 * (int)ConfigFileWatcher.DebounceDelay.TotalMilliseconds); // a confirmation started by the rollback's own write would show now
+            Assert.DoesNotContain("pending confirmation", rig.Status());
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(app.StdErr, "rolling back"));
+
+            File.Copy(Path.Combine(rig.Board.Folder, "verdict-drop.bpf.o"), Path.Combine(rig.Board.Folder, "spare.bpf.o.tmp"));
+            File.Move(Path.Combine(rig.Board.Folder, "spare.bpf.o.tmp"), Path.Combine(rig.Board.Folder, "spare.bpf.o"), overwrite: true);
+            Until(() => rig.ReachB(1, 300) == 0, "the watcher follows spare.bpf.o again: B's rebuilt program drops", app);
+            Assert.Equal(0, app.Signal(15));
         }
     }
 
