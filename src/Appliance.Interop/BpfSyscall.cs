@@ -8,7 +8,7 @@ namespace Appliance.Interop;
 public static unsafe class BpfSyscall
 {
     public const int MapCreate = 0, MapLookupElem = 1, MapUpdateElem = 2, MapDeleteElem = 3, MapGetNextKey = 4,
-        ProgLoad = 5, ProgTestRun = 10, MapLookupAndDeleteElem = 21, MapFreeze = 22, LinkCreate = 28, LinkUpdate = 29;
+        ProgLoad = 5, ObjGet = 7, ProgTestRun = 10, MapLookupAndDeleteElem = 21, MapFreeze = 22, LinkCreate = 28, LinkUpdate = 29;
 
     /// <summary>BPF_F_REPLACE: BPF_LINK_UPDATE only when the link still runs the expected old program.</summary>
     public const uint FlagReplace = 1 << 2;
@@ -120,6 +120,19 @@ public static unsafe class BpfSyscall
             Write64(attr, 8, key.Length == 0 ? 0 : (ulong)k);
             Write64(attr, 16, (ulong)n);
             return ReportAbsent(MapGetNextKey, attr, "bpf(BPF_MAP_GET_NEXT_KEY)");
+        }
+    }
+
+    /// <summary>BPF_OBJ_GET: a new fd for the map or program pinned at <paramref name="path"/> in a bpf filesystem.</summary>
+    public static int GetPinned(string path)
+    {
+        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            Span<byte> attr = stackalloc byte[16];
+            attr.Clear();
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(attr, (ulong)p);
+            return Invoke(ObjGet, attr, "bpf(BPF_OBJ_GET)", path);
         }
     }
 

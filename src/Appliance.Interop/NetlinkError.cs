@@ -43,7 +43,7 @@ public static class NetlinkError
     public static PlatformException ToException(int errno, string? kernelMessage, string operation, string? target,
         string? hint)
     {
-        hint ??= Errno.DefaultHint(errno);
+        hint ??= PlatformException.DefaultHint(errno);
         if (!string.IsNullOrEmpty(kernelMessage))
             hint = hint is null ? $"Kernel says: \"{kernelMessage}\"" : $"Kernel says: \"{kernelMessage}\". {hint}";
         return new PlatformException(operation, target, errno, hint);

@@ -12,12 +12,11 @@ public static unsafe partial class SocketCalls
     public const int AF_UNSPEC = 0, AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16;
     public const int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000, SOCK_NONBLOCK = 0x800;
     public const int SOL_SOCKET = 1, SO_RCVBUF = 8, SO_SNDBUF = 7, SO_RCVBUFFORCE = 33;
+    /// <summary>Socket busy polling (asm-generic/socket.h): SO_BUSY_POLL µs, SO_PREFER_BUSY_POLL (5.11+), SO_BUSY_POLL_BUDGET (5.11+).</summary>
+    public const int SO_BUSY_POLL = 46, SO_PREFER_BUSY_POLL = 69, SO_BUSY_POLL_BUDGET = 70;
     public const int MSG_DONTWAIT = 0x40, MSG_PEEK = 0x2, MSG_TRUNC = 0x20;
     public const short POLLIN = 0x1, POLLERR = 0x8, POLLHUP = 0x10;
     public const int EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
-
-    /// <summary>errno: the address is not available here (not assigned, or not acceptable as a unicast MAC).</summary>
-    public const int EADDRNOTAVAIL = 99;
 
     /// <summary>struct pollfd.</summary>
     [StructLayout(LayoutKind.Sequential)]

@@ -149,6 +149,20 @@ public sealed unsafe class XskSocket : IDisposable
     public bool TrySetTxBudget(uint descriptors) =>
         SocketCalls.SetSockOpt(Fd, XskConstants.SolXdp, XskConstants.MaxTxSkbBudget, &descriptors, sizeof(uint)) == 0;
 
+    /// <summary>Socket busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL = <paramref name="microseconds"/>,
+    /// SO_BUSY_POLL_BUDGET = <paramref name="budget"/>; kernel 5.11+): a <see cref="KickRx"/> then runs the device's
+    /// NAPI in this thread instead of waiting for the softirq. Returns 0, or the errno of the first option the kernel
+    /// refused (ENOPROTOOPT/EINVAL: too old; EPERM: no CAP_NET_ADMIN); the socket works the same without it.</summary>
+    public int TryEnableBusyPoll(int microseconds, int budget)
+    {
+        int on = 1;
+        if (SocketCalls.SetSockOpt(Fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_PREFER_BUSY_POLL, &on, sizeof(int)) != 0
+            || SocketCalls.SetSockOpt(Fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_BUSY_POLL, &microseconds, sizeof(int)) != 0
+            || SocketCalls.SetSockOpt(Fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_BUSY_POLL_BUDGET, &budget, sizeof(int)) != 0)
+            return Marshal.GetLastPInvokeError();
+        return 0;
+    }
+
     /// <summary>sendto(MSG_DONTWAIT): transmits (copy mode) or wakes the driver (zero-copy). Returns 0 or the errno
     /// (EAGAIN/EBUSY/ENOBUFS are normal under load); never throws: this is on the hot path.</summary>
     public int KickTx()

@@ -5,9 +5,10 @@ namespace Appliance.Bpf.Oracle;
 /// <summary>One example program with the map contents both sides start from. Entries use the ports and
 /// addresses <see cref="PacketCorpus"/> draws from, so every branch of the program is taken.
 /// For PROG_ARRAY maps the value is the index of a program in the object (the engine's convention); the
-/// kernel side stores that program's fd.</summary>
+/// kernel side stores that program's fd. <paramref name="Libbpf"/>: the kernel side loads the object with libbpf
+/// (<see cref="KernelObject.LoadWithLibbpf"/>), for programs that need BTF (callbacks, spin locks, maps of maps).</summary>
 public sealed record DifferentialScenario(string Example, string Program, (string Map, byte[] Key, byte[] Value)[] Entries,
-    (string Map, uint Slot, string Program)[]? TailCalls = null)
+    (string Map, uint Slot, string Program)[]? TailCalls = null, bool Libbpf = false)
 {
     private static byte[] B(params byte[] bytes) => bytes;
     private static byte[] U16(ushort v) => BitConverter.GetBytes(v);
@@ -59,6 +60,14 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("mtu_guard", "mtu_guard", []),
         new("flow_events", "flow_events", []),
         new("core_reads", "core_reads", []),
+        new("loop_scan", "loop_scan",
+        [
+            ("rules", U32(0), Cat(U16(0), U16(5), U32(0))),
+            ("rules", U32(2), Cat(U16(80), U16(7), U32(0))),
+            ("rules", U32(3), Cat(U16(53), U16(11), U32(0))),
+            ("rules", U32(5), Cat(U16(443), U16(13), U32(0))),
+        ], Libbpf: true),
+        new("spin_meter", "spin_meter", [], Libbpf: true),
     ];
     /// <summary>The test programs (TestPrograms/): bpf-to-bpf calls and globals, context fields, packet helpers.</summary>
     public static readonly DifferentialScenario[] TestPrograms =

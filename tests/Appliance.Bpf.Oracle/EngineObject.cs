@@ -21,7 +21,8 @@ public sealed class EngineObject : IDisposable
     public static BpfVmOptions KernelLikeOptions { get; } = new() { InterfaceMtu = ifindex => ifindex == 1 ? 65536 : -1 };
 
     /// <summary>The object's programs on a VM of their own; <paramref name="jit"/> runs them as native code
-    /// from the JIT (every program must then have compiled); <paramref name="fibTables"/> are the routing tables
+    /// from the JIT (every program must then have compiled, except those using callbacks, which the interpreter
+    /// runs); <paramref name="fibTables"/> are the routing tables
     /// bpf_fib_lookup and bpf_redirect_neigh read.</summary>
     public EngineObject(BpfObject obj, bool jit = false, Routing.IFibTables? fibTables = null)
     {
@@ -29,7 +30,7 @@ public sealed class EngineObject : IDisposable
         Maps = obj.Maps.Select(def => BpfMap.Create(def)).ToArray();
         foreach (var p in LoadedProgram.LoadAll(obj, Maps, LinuxHelperTable.Instance))
         {
-            if (jit && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
+            if (jit && !p.UsesCallbacks && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
             _programs[p.Name] = p;
         }
         _vm = new BpfVm(new BpfVmOptions { InterfaceMtu = KernelLikeOptions.InterfaceMtu, UseJit = jit, FibTables = fibTables });

@@ -41,6 +41,48 @@ public sealed class KernelObject : IDisposable
         }
     }
 
+    /// <summary>The object as libbpf loads it (bpftool prog loadall): what a program needs beyond raw
+    /// instructions — BTF and func_info (callbacks), BTF-described map values (bpf_spin_lock), inner map
+    /// templates and initial slots of maps of maps — is libbpf's, the reference for how the engine's loader
+    /// reads the same object. Maps and programs are pinned in a private bpffs folder only long enough to open
+    /// fds on them (by name: libbpf pins a map under its name with '.' as '_', global data with the object's name first).</summary>
+    public static KernelObject LoadWithLibbpf(BpfObject obj)
+    {
+        var dir = $"/sys/fs/bpf/mapp-oracle-{Environment.ProcessId}-{Interlocked.Increment(ref s_pinDirs)}";
+        var k = new KernelObject(obj);
+        try
+        {
+            Directory.CreateDirectory(dir);
+            var run = Appliance.TestSupport.Shell.Run("bpftool", "prog", "loadall", obj.Path, dir + "/progs", "pinmaps", dir + "/maps");
+            if (run.ExitCode != 0) throw new InvalidOperationException($"bpftool prog loadall {obj.Path} failed:\n{run.StdErr}");
+            foreach (var def in obj.Maps)
+            {
+                var pinned = def.Name.Replace('.', '_');
+                var path = $"{dir}/maps/{pinned}";
+                // Global data: libbpf prefixes the object's name ("spin_met.rodata", pinned "spin_met_rodata").
+                if (!File.Exists(path) && def.Name.StartsWith('.'))
+                    path = Directory.GetFiles(dir + "/maps").SingleOrDefault(f => Path.GetFileName(f).EndsWith(pinned, StringComparison.Ordinal)) ?? path;
+                if (!File.Exists(path))
+                    throw new InvalidOperationException($"libbpf pinned no map for '{def.Name}' (it pinned: {string.Join(", ", Directory.GetFiles(dir + "/maps").Select(Path.GetFileName))})");
+                k._mapFds.Add(BpfSyscall.GetPinned(path));
+            }
+            foreach (var prog in obj.Programs)
+                k._programFds[prog.Name] = BpfSyscall.GetPinned($"{dir}/progs/{prog.Name}");
+            return k;
+        }
+        catch
+        {
+            k.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static int s_pinDirs;
+
     private static int CreateMap(BpfMapDefinition def)
     {
         int fd = BpfSyscall.CreateMap((int)def.Type, def.KeySize, def.ValueSize, def.MaxEntries, def.Name, def.Flags);

@@ -68,6 +68,16 @@ public static partial class BpfAssembler
         }
 
         if (m == "exit") { Expect(0); Emit(BpfOpcodes.Exit); return; }
+        if (m == "lddw" && t.Count == 4 && t[2] == "func")
+        {
+            // lddw %rD, func LABEL|±N: a callback's address (src 4, imm relative as a call's)
+            int rel = 0;
+            if (IsRelative(t[3])) rel = (int)ParseSigned(t[3]);
+            else labelFixup(t[3], true);
+            slots.Add(new BpfInstruction(BpfOpcodes.Lddw, (byte)Reg(t[1]), BpfOpcodes.PseudoFunc, 0, rel).Encode());
+            slots.Add(new BpfInstruction(0, 0, 0, 0, 0).Encode());
+            return;
+        }
         if (m == "lddw") { Expect(2); EncodeLddw(Reg(t[1]), t[2], slots); return; }
         if (m == "call") { EncodeCall(t, slots, labelFixup); return; }
         if (m == "lock") { EncodeAtomic(t, slots); return; }

@@ -51,6 +51,7 @@ public static class BpfDisassembler
                     {
                         BpfOpcodes.PseudoMapFd => $"lddw {R(ins.Dst)}, map[{(uint)ins.Imm}]",
                         BpfOpcodes.PseudoMapValue => $"lddw {R(ins.Dst)}, map_value[{(uint)ins.Imm}]{Rel(nextImm)}",
+                        BpfOpcodes.PseudoFunc => $"lddw {R(ins.Dst)}, func {Rel(ins.Imm)}",
                         _ => $"lddw {R(ins.Dst)}, 0x{value:x}",
                     };
                 }

@@ -45,6 +45,7 @@ public static class BtfMapReader
     private static BpfMapDefinition ReadDefinition(BtfTypes btf, int structId, string name, string where)
     {
         uint? type = null, flags = null, maxEntries = null, keySize = null, valueSize = null;
+        int spinLock = -1;
         foreach (var m in btf.Members(structId))
         {
             switch (m.Name)
@@ -55,7 +56,10 @@ public static class BtfMapReader
                 case "key_size": keySize = Same(keySize, Int(btf, m, where), "key", where); break;
                 case "value_size": valueSize = Same(valueSize, Int(btf, m, where), "value", where); break;
                 case "key": keySize = Same(keySize, PointeeSize(btf, m, where), "key", where); break;
-                case "value": valueSize = Same(valueSize, PointeeSize(btf, m, where), "value", where); break;
+                case "value":
+                    valueSize = Same(valueSize, PointeeSize(btf, m, where), "value", where);
+                    spinLock = SpinLockOffset(btf, btf.RefType(btf.SkipModifiers(m.TypeId)), where);
+                    break;
                 case "pinning" or "numa_node" or "map_extra" or "values":
                     break; // pinning and NUMA placement mean nothing here; `values` initialisers are not supported
                 default:
@@ -66,7 +70,28 @@ public static class BtfMapReader
             throw new BpfLoadException($"{where}: no __uint(type, ...) member");
         var mapType = DeclaredMap.CheckType(type.Value, where);
         return new BpfMapDefinition(name, mapType, ToInt(keySize ?? 0, "key size", where),
-            ToInt(valueSize ?? 0, "value size", where), ToInt(maxEntries ?? 0, "max_entries", where), flags ?? 0);
+            ToInt(valueSize ?? 0, "value size", where), ToInt(maxEntries ?? 0, "max_entries", where), flags ?? 0)
+        {
+            SpinLockOffset = spinLock,
+        };
+    }
+
+    /// <summary>Where the value's top-level <c>struct bpf_spin_lock</c> member starts, or -1 (the kernel's
+    /// btf_find_spin_lock: at most one, 4-byte aligned, a direct member of the value struct).</summary>
+    private static int SpinLockOffset(BtfTypes btf, int valueType, string where)
+    {
+        int id = btf.SkipModifiers(valueType);
+        if (btf.Kind(id) != BtfKind.Struct) return -1;
+        int found = -1;
+        foreach (var member in btf.Members(id))
+        {
+            int t = btf.SkipModifiers(member.TypeId);
+            if (btf.Kind(t) != BtfKind.Struct || btf.Name(t) != "bpf_spin_lock") continue;
+            if (found >= 0) throw new BpfLoadException($"{where}: the value has more than one struct bpf_spin_lock (the kernel allows one)");
+            if (member.BitOffset % 32 != 0) throw new BpfLoadException($"{where}: the value's struct bpf_spin_lock is not 4-byte aligned");
+            found = (int)(member.BitOffset / 8);
+        }
+        return found;
     }
 
     /// <summary>`__uint(name, N)`: the member is a pointer to an array of N ints.</summary>

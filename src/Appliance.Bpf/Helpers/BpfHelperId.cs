@@ -34,6 +34,8 @@ public enum BpfHelperId
     MapPushElem = 87,
     MapPopElem = 88,
     MapPeekElem = 89,
+    SpinLock = 93,
+    SpinUnlock = 94,
     SkbEcnSetCe = 97,
     Jiffies64 = 118,
     KtimeGetBootNs = 125,
@@ -45,4 +47,6 @@ public enum BpfHelperId
     RingbufDiscard = 133,
     KtimeGetCoarseNs = 160,
     CheckMtu = 163,
+    ForEachMapElem = 164,
+    Loop = 181,
 }

@@ -13,6 +13,8 @@ public enum HelperOutcome : byte
     TailCall,
     /// <summary>The helper faulted the run (the VM already recorded why).</summary>
     Fault,
+    /// <summary>bpf_loop / bpf_for_each_map_elem: the VM calls the prepared callback (interpreter only).</summary>
+    Callback,
 }
 
 /// <summary>A set of helpers by static id: the verifier asks <see cref="IsDefined"/> at load, the VM calls

@@ -53,8 +53,7 @@ public static class LinuxHelperNames
     private const string Tunnel = "it needs a kernel tunnel device's metadata (collect_md); appliance frames carry none (use skb_adjust_room and write the outer headers)";
     private const string Xdp = "it is for XDP programs; the kernel refuses it in tc programs too";
     private const string OtherProgramType = "it is for another program type (lwt, lirc, sysctl); the kernel refuses it in tc programs too";
-    private const string SpinLock = "maps holding a struct bpf_spin_lock need the value's BTF layout, which the appliance does not read yet";
-    private const string Callback = "it calls back into the program (callbacks are not supported yet; write the loop with a bounded for)";
+    private const string Timer = "it arms a bpf_timer that calls back into the program later; the appliance has no timers for programs (use bpf_loop for bounded loops)";
     private const string KernelRouting = "it needs the kernel's xfrm state, route realms, skb clones or a device map; the appliance forwards by its own config (use bpf_redirect)";
     private const string ChecksumOffload = "it works on the kernel's checksum-offload state; appliance frames are CHECKSUM_NONE (use l3/l4_csum_replace)";
     private const string NotImplemented = "the appliance does not implement it";
@@ -77,8 +76,7 @@ public static class LinuxHelperNames
         20 or 21 or 29 or 30 => Tunnel,
         44 or 54 or 65 or 121 or 188 or 189 or 190 => Xdp,
         73 or 74 or 75 or 76 or 77 or 78 or 92 or 101 or 102 or 103 or 104 => OtherProgramType,
-        93 or 94 => SpinLock,
-        164 or 181 or 169 or 170 or 171 or 172 => Callback,
+        169 or 170 or 171 or 172 => Timer,
         13 or 24 or 51 or 66 => KernelRouting,
         40 or 135 => ChecksumOffload,
         _ when (uint)helperId >= (uint)Names.Length || Names[helperId].Length == 0 => null,

@@ -14,7 +14,12 @@ public sealed class LinuxHelperTable : BpfHelperTable
 
     public override string? WhyRefused(int helperId) => IsDefined(helperId) ? null : LinuxHelperNames.WhyRefused(helperId);
 
-    public override HelperOutcome Invoke(int helperId, BpfVm vm) => (BpfHelperId)helperId switch
+    public override HelperOutcome Invoke(int helperId, BpfVm vm) =>
+        vm.HoldsSpinLock && helperId != (int)BpfHelperId.SpinUnlock
+            ? vm.Fail(BpfFault.HelperMisuse) // the kernel: "function calls are not allowed while holding a lock"
+            : Dispatch(helperId, vm);
+
+    private static HelperOutcome Dispatch(int helperId, BpfVm vm) => (BpfHelperId)helperId switch
     {
         BpfHelperId.MapLookupElem => MapHelpers.Lookup(vm),
         BpfHelperId.MapUpdateElem => MapHelpers.Update(vm),
@@ -46,6 +51,10 @@ public sealed class LinuxHelperTable : BpfHelperTable
         BpfHelperId.SkbChangeProto => PacketProtocolHelpers.ChangeProto(vm),
         BpfHelperId.SkbEcnSetCe => PacketProtocolHelpers.EcnSetCe(vm),
         BpfHelperId.CheckMtu => CheckMtuHelper.Invoke(vm),
+        BpfHelperId.Loop => CallbackHelpers.Loop(vm),
+        BpfHelperId.SpinLock => SpinLockHelpers.Lock(vm),
+        BpfHelperId.SpinUnlock => SpinLockHelpers.Unlock(vm),
+        BpfHelperId.ForEachMapElem => CallbackHelpers.ForEachMapElem(vm),
         BpfHelperId.PerfEventOutput => PerfEventOutputHelper.Invoke(vm),
         BpfHelperId.MapPushElem => MapHelpers.Push(vm),
         BpfHelperId.MapPopElem => MapHelpers.Take(vm, remove: true),

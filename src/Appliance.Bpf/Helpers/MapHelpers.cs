@@ -16,7 +16,7 @@ internal static class MapHelpers
         if (map is QueueStackMap or PerfEventArrayMap) return vm.Fail(BpfFault.HelperMisuse);
         if (map is null || !vm.TryGetMemory(vm.Argument(2), map.KeySize, false, out var key)) return HelperOutcome.Fault;
         if (!map.TryLookup(key, out var value)) return LinuxHelperTable.Return(vm, 0);
-        return LinuxHelperTable.Return(vm, vm.ExposeMapValue(value, writable: !map.Definition.ReadOnly));
+        return LinuxHelperTable.Return(vm, vm.ExposeMapValue(value, writable: !map.Definition.ReadOnly, map));
     }
 
     public static HelperOutcome Update(BpfVm vm)

@@ -40,6 +40,9 @@ public static class BpfOpcodes
 
     // lddw pseudo source registers.
     public const byte PseudoMapFd = 1, PseudoMapValue = 2;
+    /// <summary>lddw src 4 (BPF_PSEUDO_FUNC): the address of the function at i + 1 + imm, a callback for bpf_loop or
+    /// bpf_for_each_map_elem.</summary>
+    public const byte PseudoFunc = 4;
 
     // call source registers.
     public const byte CallHelper = 0, CallLocal = 1, CallKfunc = 2;

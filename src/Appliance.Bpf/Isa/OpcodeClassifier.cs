@@ -20,9 +20,9 @@ public static class OpcodeClassifier
                 if (op == BpfOpcodes.Lddw)
                 {
                     if (ins.Offset != 0) { reason = "lddw must have offset 0"; return VmOp.Invalid; }
-                    if (ins.Src is not (0 or BpfOpcodes.PseudoMapFd or BpfOpcodes.PseudoMapValue))
+                    if (ins.Src is not (0 or BpfOpcodes.PseudoMapFd or BpfOpcodes.PseudoMapValue or BpfOpcodes.PseudoFunc))
                     {
-                        reason = $"lddw source {ins.Src} is not supported (only 0 = imm64, 1 = map, 2 = map value)";
+                        reason = $"lddw source {ins.Src} is not supported (only 0 = imm64, 1 = map, 2 = map value, 4 = function)";
                         return VmOp.Invalid;
                     }
                     return VmOp.LoadImm64;

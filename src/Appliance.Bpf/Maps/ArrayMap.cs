@@ -30,14 +30,14 @@ public sealed class ArrayMap : BpfMap
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
     {
         if (!MapLayout.ValidFlags(flags) || value.Length < ValueSize || !MapLayout.TryIndex(key, out uint i))
-            return -BpfErrno.EINVAL;
-        if (i >= (uint)MaxEntries) return -BpfErrno.E2BIG;
-        if (flags == BpfUpdateFlags.NoExist) return -BpfErrno.EEXIST;
+            return -Errno.EINVAL;
+        if (i >= (uint)MaxEntries) return -Errno.E2BIG;
+        if (flags == BpfUpdateFlags.NoExist) return -Errno.EEXIST;
         value[..ValueSize].CopyTo(_values.AsSpan((int)i * _stride, ValueSize));
         return 0;
     }
 
-    public override int Delete(ReadOnlySpan<byte> key) => -BpfErrno.EINVAL;
+    public override int Delete(ReadOnlySpan<byte> key) => -Errno.EINVAL;
 
     public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => MapLayout.NextIndex(key, MaxEntries, nextKey);
 }

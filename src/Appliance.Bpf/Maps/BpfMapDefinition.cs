@@ -15,4 +15,7 @@ public sealed record BpfMapDefinition(
 
     /// <summary>True for `.rodata`: programs may read but never write it.</summary>
     public bool ReadOnly { get; init; }
+
+    /// <summary>Byte offset of the value's <c>struct bpf_spin_lock</c> (from the value's BTF), or -1 when it has none.</summary>
+    public int SpinLockOffset { get; init; } = -1;
 }

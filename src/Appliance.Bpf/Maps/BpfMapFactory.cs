@@ -46,6 +46,10 @@ public static class BpfMapFactory
             default:
                 throw Invalid(def, $"map type {def.Type} is not supported");
         }
+        if (def.SpinLockOffset >= 0 && def.Type is not (BpfMapType.Hash or BpfMapType.Array))
+            throw Invalid(def, "a value with a struct bpf_spin_lock needs a hash or array map (as in the kernel)");
+        if (def.SpinLockOffset >= 0 && def.SpinLockOffset > def.ValueSize - 4)
+            throw Invalid(def, $"the struct bpf_spin_lock at offset {def.SpinLockOffset} is outside the {def.ValueSize}-byte value");
         if (def.Type != BpfMapType.Array && def.InitialValue is not null)
             throw Invalid(def, "only array maps can carry an initial value");
 

@@ -11,6 +11,8 @@ public enum BpfMapType : uint
     PercpuArray = 6,
     LruHash = 9,
     LpmTrie = 11,
+    ArrayOfMaps = 12,
+    HashOfMaps = 13,
     Queue = 22,
     Stack = 23,
     RingBuf = 27,

@@ -52,18 +52,18 @@ public abstract class HashTableMap : BpfMap
 
     /// <summary>A program's update: sets the current CPU's value; a new key's other CPU values start at zero.</summary>
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) =>
-        value.Length < ValueSize ? -BpfErrno.EINVAL : Store(key, value, flags, allCpus: false);
+        value.Length < ValueSize ? -Errno.EINVAL : Store(key, value, flags, allCpus: false);
 
     /// <summary>A user-space update: for per-CPU maps <paramref name="value"/> holds every CPU's value.</summary>
     public override int UpdateFromUser(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) =>
-        value.Length < UserValueSize ? -BpfErrno.EINVAL : Store(key, value, flags, allCpus: CpuCount > 1);
+        value.Length < UserValueSize ? -Errno.EINVAL : Store(key, value, flags, allCpus: CpuCount > 1);
 
     public override int Delete(ReadOnlySpan<byte> key)
     {
-        if (key.Length < KeySize) return -BpfErrno.EINVAL;
+        if (key.Length < KeySize) return -Errno.EINVAL;
         using var write = _lock.Write();
         int slot = _slots.Find(key[..KeySize]);
-        if (slot < 0) return -BpfErrno.ENOENT;
+        if (slot < 0) return -Errno.ENOENT;
         _slots.Remove(slot);
         return 0;
     }
@@ -102,21 +102,21 @@ public abstract class HashTableMap : BpfMap
 
     private int Store(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags, bool allCpus)
     {
-        if (!MapLayout.ValidFlags(flags) || key.Length < KeySize) return -BpfErrno.EINVAL;
+        if (!MapLayout.ValidFlags(flags) || key.Length < KeySize) return -Errno.EINVAL;
         key = key[..KeySize];
         using var write = _lock.Write();
         int slot = _slots.Find(key);
         if (slot >= 0)
         {
-            if (flags == BpfUpdateFlags.NoExist) return -BpfErrno.EEXIST;
+            if (flags == BpfUpdateFlags.NoExist) return -Errno.EEXIST;
         }
         else
         {
-            if (flags == BpfUpdateFlags.Exist) return -BpfErrno.ENOENT;
+            if (flags == BpfUpdateFlags.Exist) return -Errno.ENOENT;
             slot = _slots.Insert(key);
             if (slot < 0)
             {
-                if (OnFull(new HashSlotsAccess(_slots)) < 0) return -BpfErrno.E2BIG;
+                if (OnFull(new HashSlotsAccess(_slots)) < 0) return -Errno.E2BIG;
                 slot = _slots.Insert(key);
             }
             _values.AsSpan(Offset(slot, 0), _stride * CpuCount).Clear();

@@ -11,7 +11,7 @@ public abstract class KeylessMap(BpfMapDefinition definition) : BpfMap(definitio
         return false;
     }
 
-    public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => -BpfErrno.ENOTSUPP;
-    public override int Delete(ReadOnlySpan<byte> key) => -BpfErrno.ENOTSUPP;
+    public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => -Errno.ENOTSUPP;
+    public override int Delete(ReadOnlySpan<byte> key) => -Errno.ENOTSUPP;
     public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => false;
 }

@@ -52,9 +52,9 @@ public sealed class LpmTrieMap : BpfMap
 
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
     {
-        if (!MapLayout.ValidFlags(flags) || key.Length < KeySize || value.Length < ValueSize) return -BpfErrno.EINVAL;
+        if (!MapLayout.ValidFlags(flags) || key.Length < KeySize || value.Length < ValueSize) return -Errno.EINVAL;
         uint len = BinaryPrimitives.ReadUInt32LittleEndian(key);
-        if (len > (uint)_maxPrefix) return -BpfErrno.EINVAL;
+        if (len > (uint)_maxPrefix) return -Errno.EINVAL;
         Span<byte> exact = stackalloc byte[MaxKeySize];
         exact = exact[..KeySize];
         Mask(key, (int)len, exact);
@@ -62,13 +62,13 @@ public sealed class LpmTrieMap : BpfMap
         int slot = _slots.Find(exact);
         if (slot >= 0)
         {
-            if (flags == BpfUpdateFlags.NoExist) return -BpfErrno.EEXIST;
+            if (flags == BpfUpdateFlags.NoExist) return -Errno.EEXIST;
         }
         else
         {
-            if (flags == BpfUpdateFlags.Exist) return -BpfErrno.ENOENT;
+            if (flags == BpfUpdateFlags.Exist) return -Errno.ENOENT;
             slot = _slots.Insert(exact);
-            if (slot < 0) return -BpfErrno.ENOSPC;
+            if (slot < 0) return -Errno.ENOSPC;
             _perLength[len]++;
             _trie.Set(exact[4..], (int)len, slot);
         }
@@ -78,15 +78,15 @@ public sealed class LpmTrieMap : BpfMap
 
     public override int Delete(ReadOnlySpan<byte> key)
     {
-        if (key.Length < KeySize) return -BpfErrno.EINVAL;
+        if (key.Length < KeySize) return -Errno.EINVAL;
         uint len = BinaryPrimitives.ReadUInt32LittleEndian(key);
-        if (len > (uint)_maxPrefix) return -BpfErrno.EINVAL;
+        if (len > (uint)_maxPrefix) return -Errno.EINVAL;
         Span<byte> exact = stackalloc byte[MaxKeySize];
         exact = exact[..KeySize];
         Mask(key, (int)len, exact);
         using var write = _lock.Write();
         int slot = _slots.Find(exact);
-        if (slot < 0) return -BpfErrno.ENOENT;
+        if (slot < 0) return -Errno.ENOENT;
         _slots.Remove(slot);
         _perLength[len]--;
         _trie.Remove(exact[4..], (int)len);

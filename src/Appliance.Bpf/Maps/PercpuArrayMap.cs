@@ -55,7 +55,7 @@ public sealed class PercpuArrayMap : BpfMap
         return 0;
     }
 
-    public override int Delete(ReadOnlySpan<byte> key) => -BpfErrno.EINVAL;
+    public override int Delete(ReadOnlySpan<byte> key) => -Errno.EINVAL;
 
     public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => MapLayout.NextIndex(key, MaxEntries, nextKey);
 
@@ -66,9 +66,9 @@ public sealed class PercpuArrayMap : BpfMap
         if (!MapLayout.ValidFlags(flags) || value.Length < size || !MapLayout.TryIndex(key, out i))
         {
             i = 0;
-            return -BpfErrno.EINVAL;
+            return -Errno.EINVAL;
         }
-        if (i >= (uint)MaxEntries) return -BpfErrno.E2BIG;
-        return flags == BpfUpdateFlags.NoExist ? -BpfErrno.EEXIST : 0;
+        if (i >= (uint)MaxEntries) return -Errno.E2BIG;
+        return flags == BpfUpdateFlags.NoExist ? -Errno.EEXIST : 0;
     }
 }

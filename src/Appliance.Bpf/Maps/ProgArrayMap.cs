@@ -40,20 +40,20 @@ public sealed class ProgArrayMap : BpfMap, IBpfProgramArray
 
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
     {
-        if (!MapLayout.ValidFlags(flags) || value.Length < 4 || !MapLayout.TryIndex(key, out uint i)) return -BpfErrno.EINVAL;
-        if (i >= (uint)_programs.Length) return -BpfErrno.E2BIG;
-        if (flags == BpfUpdateFlags.NoExist) return -BpfErrno.EEXIST;
+        if (!MapLayout.ValidFlags(flags) || value.Length < 4 || !MapLayout.TryIndex(key, out uint i)) return -Errno.EINVAL;
+        if (i >= (uint)_programs.Length) return -Errno.E2BIG;
+        if (flags == BpfUpdateFlags.NoExist) return -Errno.EEXIST;
         int program = BinaryPrimitives.ReadInt32LittleEndian(value);
-        if (program < 0) return -BpfErrno.EINVAL;
+        if (program < 0) return -Errno.EINVAL;
         Volatile.Write(ref _programs[i], program);
         return 0;
     }
 
     public override int Delete(ReadOnlySpan<byte> key)
     {
-        if (!MapLayout.TryIndex(key, out uint i)) return -BpfErrno.EINVAL;
-        if (i >= (uint)_programs.Length) return -BpfErrno.E2BIG;
-        return Interlocked.Exchange(ref _programs[i], Empty) == Empty ? -BpfErrno.ENOENT : 0;
+        if (!MapLayout.TryIndex(key, out uint i)) return -Errno.EINVAL;
+        if (i >= (uint)_programs.Length) return -Errno.E2BIG;
+        return Interlocked.Exchange(ref _programs[i], Empty) == Empty ? -Errno.ENOENT : 0;
     }
 
     public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => MapLayout.NextIndex(key, MaxEntries, nextKey);

@@ -24,12 +24,12 @@ public sealed class QueueStackMap : KeylessMap
     /// BPF_EXIST), -EINVAL for other flags.</summary>
     public int Push(ReadOnlySpan<byte> value, ulong flags)
     {
-        if ((flags & BpfUpdateFlags.NoExist) != 0 || flags > BpfUpdateFlags.Exist) return -BpfErrno.EINVAL;
+        if ((flags & BpfUpdateFlags.NoExist) != 0 || flags > BpfUpdateFlags.Exist) return -Errno.EINVAL;
         lock (_lock)
         {
             if (IsFull)
             {
-                if (flags != BpfUpdateFlags.Exist) return -BpfErrno.E2BIG;
+                if (flags != BpfUpdateFlags.Exist) return -Errno.E2BIG;
                 if (++_tail >= _size) _tail = 0;
             }
             value[..ValueSize].CopyTo(_elements.AsSpan(_head * ValueSize, ValueSize));
@@ -47,7 +47,7 @@ public sealed class QueueStackMap : KeylessMap
             if (_head == _tail)
             {
                 value[..ValueSize].Clear();
-                return -BpfErrno.ENOENT;
+                return -Errno.ENOENT;
             }
             int index;
             if (_stack)
@@ -72,5 +72,5 @@ public sealed class QueueStackMap : KeylessMap
 
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => Push(value, flags);
 
-    public override int Delete(ReadOnlySpan<byte> key) => -BpfErrno.EINVAL;
+    public override int Delete(ReadOnlySpan<byte> key) => -Errno.EINVAL;
 }

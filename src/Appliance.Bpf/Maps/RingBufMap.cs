@@ -57,9 +57,9 @@ public sealed class RingBufMap : KeylessMap, IBpfRingBuffer
     public int Commit(int sampleOffset, bool discard)
     {
         int at = sampleOffset - HeaderSize;
-        if (at < 0 || sampleOffset > _data.Length || (at & 7) != 0) return -BpfErrno.EINVAL;
+        if (at < 0 || sampleOffset > _data.Length || (at & 7) != 0) return -Errno.EINVAL;
         uint header = Volatile.Read(ref HeaderRef(at));
-        if ((header & BusyBit) == 0) return -BpfErrno.EINVAL;
+        if ((header & BusyBit) == 0) return -Errno.EINVAL;
         uint len = header & ~(BusyBit | DiscardBit);
         Volatile.Write(ref HeaderRef(at), discard ? len | DiscardBit : len);
         return 0;
@@ -68,7 +68,7 @@ public sealed class RingBufMap : KeylessMap, IBpfRingBuffer
     /// <summary>bpf_ringbuf_output: copies <paramref name="data"/> as one record; 0 or -EAGAIN when full.</summary>
     public int Output(ReadOnlySpan<byte> data)
     {
-        if (!TryReserve(data.Length, out var sample)) return -BpfErrno.EAGAIN;
+        if (!TryReserve(data.Length, out var sample)) return -Errno.EAGAIN;
         data.CopyTo(sample);
         return Commit(sample.Offset, discard: false);
     }

@@ -5,7 +5,8 @@ namespace Appliance.Bpf.Objects;
 /// <summary>Links one program as libbpf's bpf_object__relocate does: copies the entry function, then
 /// appends every subprogram it reaches (once per program) and rewrites each bpf-to-bpf call's imm to
 /// the callee's new relative position; `lddw` relocations become kernel-style pseudo map references
-/// (src 1 = map, imm = map index; src 2 = global data, imm = map index, next imm = offset).</summary>
+/// (src 1 = map, imm = map index; src 2 = global data, imm = map index, next imm = offset) or, against a
+/// function, a callback address (src 4, imm = the function's relative position, as a call's).</summary>
 public sealed class ProgramLinker
 {
     private readonly ElfFile _elf;
@@ -38,7 +39,7 @@ public sealed class ProgramLinker
                 bool hasRelocation = code.Relocations.TryGetValue(source, out var relocation);
                 if (hasRelocation && relocation.Type == ElfConstants.RelocBpf64_64)
                 {
-                    RelocateLoad(image, at + i, function, source, relocation);
+                    RelocateLoad(image, at + i, function, source, relocation, placed, positions);
                     i++; // the second slot of the lddw
                 }
                 else if (hasRelocation && relocation.Type == ElfConstants.RelocBpf64_32)
@@ -70,7 +71,8 @@ public sealed class ProgramLinker
         return image.ToArray();
     }
 
-    private void RelocateLoad(List<ulong> image, int at, BpfFunction function, int source, ElfRelocation relocation)
+    private void RelocateLoad(List<ulong> image, int at, BpfFunction function, int source, ElfRelocation relocation,
+        List<(BpfFunction Function, int At)> placed, Dictionary<BpfFunction, int> positions)
     {
         ulong insn = image[at];
         var sym = relocation.Symbol;
@@ -100,9 +102,13 @@ public sealed class ProgramLinker
         else
         {
             var section = _elf.SectionAt(sym.SectionIndex, $"{function.Section} instruction {source}");
-            throw Error(function.Section, source, section.IsExecutable
-                ? $"lddw of the address of function {sym} (a callback, BPF_PSEUDO_FUNC) is not supported"
-                : $"{sym} is in {section}, which is neither a map section nor global data (.data/.rodata/.bss)");
+            if (!section.IsExecutable)
+                throw Error(function.Section, source, $"{sym} is in {section}, which is neither a map section nor global data (.data/.rodata/.bss)");
+            // The address of a function (a callback): clang's addend is a byte offset into the section.
+            long bytes = (long)sym.Value + InstructionWord.Imm(insn);
+            if (bytes % 8 != 0) throw Error(function.Section, source, $"the address of {sym}{InstructionWord.Imm(insn):+0;-0} is not on an instruction");
+            image[at] = InstructionWord.WithImm(InstructionWord.WithSrc(insn, InstructionWord.PseudoFunc), 0);
+            LinkCall(image, at, function, source, section, bytes / 8, placed, positions);
         }
     }
 

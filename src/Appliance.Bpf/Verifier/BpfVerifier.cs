@@ -20,6 +20,21 @@ public static class BpfVerifier
     /// <summary>The deepest bpf-to-bpf call the VM runs (frames 0..7, as the kernel's MAX_CALL_FRAMES = 8).</summary>
     public const int MaxCallDepth = 7;
 
+    /// <summary>Where each callback of <paramref name="image"/> starts (lddw src 4 targets), for the VM's check that
+    /// a helper's callback_fn argument names one.</summary>
+    internal static IEnumerable<int> CallbackEntries(ulong[] code)
+    {
+        for (int i = 0; i < code.Length; i++)
+        {
+            var ins = BpfInstruction.Decode(code[i]);
+            if (ins.Opcode == BpfOpcodes.Lddw)
+            {
+                if (ins.Src == BpfOpcodes.PseudoFunc) yield return i + 1 + ins.Imm;
+                i++;
+            }
+        }
+    }
+
     /// <summary>Verifies <paramref name="image"/> (throws <see cref="BpfVerifierException"/>) and measures the stack
     /// it can reach (<see cref="StackUsage"/>).</summary>
     public static StackUsage Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options = null) =>
@@ -44,7 +59,10 @@ public static class BpfVerifier
         var facts = DecodeAll(code, section, mapCount, helpers);
         int[] functionOf = AssignFunctions(facts, code, section);
         CheckControlFlow(facts, functionOf, code, section);
-        bool[] reachable = RegisterInitAnalysis.Run(facts, functionOf, options.EntryRegisters, (index, reason) => Fail(code, section, index, reason));
+        var callbacks = CallbackAnalysis.FindCallbacks(facts, (index, reason) => Fail(code, section, index, reason));
+        bool[] reachable = RegisterInitAnalysis.Run(facts, functionOf, options.EntryRegisters, callbacks, (index, reason) => Fail(code, section, index, reason));
+        CallbackAnalysis.CheckReturns(facts, functionOf, reachable, callbacks, (index, reason) => Fail(code, section, index, reason));
+        SpinLockAnalysis.Run(facts, functionOf, (index, reason) => Fail(code, section, index, reason));
         if (options.ContextInR1)
             contextLoadOffsets = ContextAccessAnalysis.Run(facts, reachable, (index, reason) => Fail(code, section, index, reason));
         LoopAnalysis.RejectEndlessLoops(facts, reachable, (index, reason) => Fail(code, section, index, reason));
@@ -82,6 +100,12 @@ public static class BpfVerifier
                     Fail(code, section, i, $"map index {(uint)ins.Imm} does not exist (the object has {mapCount} map(s))");
                 if (ins.Src == BpfOpcodes.PseudoMapFd && tail.Imm != 0)
                     Fail(code, section, i, "a map reference (lddw src 1) must have next imm 0");
+                if (ins.Src == BpfOpcodes.PseudoFunc)
+                {
+                    if (tail.Imm != 0) Fail(code, section, i, "a function address (lddw src 4) must have next imm 0");
+                    target = i + 1 + ins.Imm;
+                    hasTarget = true;
+                }
             }
             else if (op == VmOp.Ja)
             {
@@ -142,7 +166,7 @@ public static class BpfVerifier
     {
         var entries = new SortedSet<int> { 0 };
         foreach (var f in facts)
-            if (f.Op == VmOp.CallLocal) entries.Add(f.Target);
+            if (f.EntersFunction) entries.Add(f.Target);
         int[] functionOf = new int[facts.Length];
         int function = -1;
         for (int i = 0; i < facts.Length; i++)

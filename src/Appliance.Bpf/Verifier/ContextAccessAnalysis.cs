@@ -33,7 +33,7 @@ internal static class ContextAccessAnalysis
 
         Seed(0, 1 << 1);
         for (int i = 0; i < n; i++)
-            if (facts[i].Op == VmOp.CallLocal) Seed(facts[i].Target, 0);
+            if (facts[i].EntersFunction) Seed(facts[i].Target, 0);
 
         while (work.Count > 0)
         {

@@ -12,6 +12,12 @@ internal readonly record struct InstructionFacts(BpfInstruction Instruction, VmO
     public bool IsCall => Op is VmOp.CallHelper or VmOp.CallLocal or VmOp.CallReg;
     public int Width => Op == VmOp.LoadImm64 ? 2 : 1;
 
+    /// <summary>lddw src 4: the address of the function at <see cref="Target"/> (a callback).</summary>
+    public bool IsFunctionAddress => Op == VmOp.LoadImm64 && Instruction.Src == BpfOpcodes.PseudoFunc;
+
+    /// <summary>A bpf-to-bpf call or a callback address: <see cref="Target"/> starts a function.</summary>
+    public bool EntersFunction => Op == VmOp.CallLocal || IsFunctionAddress;
+
     public int Reads
     {
         get

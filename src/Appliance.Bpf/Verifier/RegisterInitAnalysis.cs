@@ -2,14 +2,15 @@ namespace Appliance.Bpf.Verifier;
 
 /// <summary>A forward may-analysis: the set of registers written on at least one path to each instruction.
 /// Function entries start with the entry registers (main: the caller's set; sub-programs: r1–r5, the
-/// arguments) plus r10; calls define r0 and leave r1–r5 undefined, as in the kernel. After the fixpoint every
+/// arguments; callbacks: the arguments their helper passes, so bpf_loop's callback may not read r3) plus r10; calls define r0 and leave r1–r5 undefined, as in the kernel. After the fixpoint every
 /// reachable instruction is checked for reads of registers that no path has written. A register written on
 /// only some paths is accepted: the kernel prunes infeasible paths that a path-insensitive analysis cannot,
 /// so rejecting it could refuse code the kernel loads; at run time such a read sees 0 or an older value of
 /// the program's own, which is harmless.</summary>
 internal static class RegisterInitAnalysis
 {
-    public static bool[] Run(InstructionFacts[] facts, int[] functionOf, int entryRegisters, Action<int, string> fail)
+    /// <param name="callbacks">Callback entries and the argument registers their helper passes (see <see cref="CallbackAnalysis"/>).</param>
+    public static bool[] Run(InstructionFacts[] facts, int[] functionOf, int entryRegisters, IReadOnlyDictionary<int, int> callbacks, Action<int, string> fail)
     {
         int n = facts.Length;
         int[] state = new int[n];
@@ -24,6 +25,7 @@ internal static class RegisterInitAnalysis
         Seed(0, entryRegisters | (1 << 10));
         for (int i = 0; i < n; i++)
             if (facts[i].Op == Isa.VmOp.CallLocal) Seed(facts[i].Target, InstructionFacts.CallerSaved | (1 << 10));
+        foreach (var (entry, arguments) in callbacks) Seed(entry, arguments | (1 << 10));
 
         while (work.Count > 0)
         {

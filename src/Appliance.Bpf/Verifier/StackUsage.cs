@@ -71,7 +71,7 @@ public readonly record struct StackUsage(int FrameBytes, int CallDepth)
         entry[10] = 0;
         Merge(0, entry);
         for (int i = 0; i < n; i++)
-            if (facts[i].Op == VmOp.CallLocal) Merge(facts[i].Target, entry);
+            if (facts[i].EntersFunction) Merge(facts[i].Target, entry);
 
         int lowest = 0; // most negative offset touched
         bool escaped = false;
@@ -165,7 +165,7 @@ public readonly record struct StackUsage(int FrameBytes, int CallDepth)
     {
         var edges = new List<(int Caller, int Callee)>();
         for (int i = 0; i < facts.Length; i++)
-            if (facts[i].Op == VmOp.CallLocal) edges.Add((functionOf[i], facts[i].Target));
+            if (facts[i].EntersFunction) edges.Add((functionOf[i], facts[i].Target)); // a callback runs one frame below its helper's caller
         if (edges.Count == 0) return 0;
         var chain = new Dictionary<int, int>();
         for (int round = 0; round < maxCallDepth; round++)

@@ -168,8 +168,20 @@ public sealed unsafe partial class BpfVm
                             case HelperOutcome.Continue: break;
                             case HelperOutcome.Stop: goto Done;
                             case HelperOutcome.Fault: goto Fault;
+                            case HelperOutcome.Callback:
+                                {
+                                    int entry = EnterCallback(depth);
+                                    if (!PushFrame(ref depth, (int)(ip - code), callback: true)) goto Fault;
+                                    ip = code + entry;
+                                    break;
+                                }
                             case HelperOutcome.TailCall:
                                 {
+                                    if (_callbackLevel > 0)
+                                    {
+                                        _fault = BpfFault.HelperMisuse; // the kernel allows no tail call from a callback
+                                        goto Fault;
+                                    }
                                     if (++tailCalls > MaxTailCalls || _pendingTailCall is null)
                                     {
                                         _pendingTailCall = null;
@@ -193,17 +205,7 @@ public sealed unsafe partial class BpfVm
                     }
                 case VmOp.CallLocal:
                     {
-                        if (depth + 1 >= MaxCallFrames)
-                        {
-                            _fault = BpfFault.CallDepthExceeded;
-                            goto Fault;
-                        }
-                        ref CallFrame frame = ref _frames[depth];
-                        frame.ReturnPc = (int)(ip - code);
-                        frame.R6 = r[6]; frame.R7 = r[7]; frame.R8 = r[8]; frame.R9 = r[9]; frame.R10 = r[10];
-                        depth++;
-                        r[10] -= FrameSize;
-                        SetStackDepth(depth);
+                        if (!PushFrame(ref depth, (int)(ip - code), callback: false)) goto Fault;
                         ip = code + ins.Offset;
                         break;
                     }
@@ -212,6 +214,18 @@ public sealed unsafe partial class BpfVm
                         if (depth == 0) goto Done;
                         depth--;
                         ref CallFrame frame = ref _frames[depth];
+                        if (frame.Callback)
+                        {
+                            int again = ResumeCallback(depth);
+                            if (again == -2) goto Fault;
+                            if (again >= 0)
+                            {
+                                depth++;
+                                r[10] = frame.R10 - FrameSize;
+                                ip = code + again;
+                                break;
+                            }
+                        }
                         ip = code + frame.ReturnPc;
                         r[6] = frame.R6; r[7] = frame.R7; r[8] = frame.R8; r[9] = frame.R9; r[10] = frame.R10;
                         SetStackDepth(depth);
@@ -321,6 +335,27 @@ public sealed unsafe partial class BpfVm
     Fault:
         int faultIndex = (int)(ip - code) - 1;
         return new BpfRunResult(0, _fault, faultIndex < 0 ? 0 : faultIndex, 0, 0, start - Math.Max(budget, 0));
+    }
+
+    /// <summary>Saves the caller's r6–r10 and return point in frame <paramref name="depth"/> and enters a new frame
+    /// below it (r10 one frame lower); false after recording the fault when the frames are used up.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool PushFrame(ref int depth, int returnPc, bool callback)
+    {
+        if (depth + 1 >= MaxCallFrames)
+        {
+            _fault = BpfFault.CallDepthExceeded;
+            return false;
+        }
+        ulong* r = _registers;
+        ref CallFrame frame = ref _frames[depth];
+        frame.ReturnPc = returnPc;
+        frame.Callback = callback;
+        frame.R6 = r[6]; frame.R7 = r[7]; frame.R8 = r[8]; frame.R9 = r[9]; frame.R10 = r[10];
+        depth++;
+        r[10] -= FrameSize;
+        SetStackDepth(depth);
+        return true;
     }
 
     /// <summary>Calls a helper; anything it throws (a map implementation bug, say) becomes a fault, never an

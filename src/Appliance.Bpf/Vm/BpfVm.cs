@@ -75,6 +75,8 @@ public sealed unsafe partial class BpfVm : IDisposable
             MirrorRegion(VirtualAddress.ContextRegion);
             _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
             var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
+            if (ReleaseSpinLock() && !result.Faulted) // the kernel: "bpf_spin_unlock is missing"
+                result = new BpfRunResult(0, BpfFault.HelperMisuse, -1, 0, 0, result.InstructionsExecuted);
             SettleContextStore();
             SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref _packet);
             packet = _packet;
@@ -122,6 +124,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
         if (BpfCpu.Current != (int)Options.ProcessorId) BpfCpu.Current = (int)Options.ProcessorId;
         _fault = BpfFault.None;
+        ResetCallbacks();
         _pins.ReleaseRetired();
         _pendingContextStore = -1;
         Encapsulated = false;
@@ -162,6 +165,7 @@ public sealed unsafe partial class BpfVm : IDisposable
 
     private void EndRun()
     {
+        ReleaseSpinLock();
         ReleaseDynamicRegions();
         _regionCount = 0;
         _program = null;
@@ -226,6 +230,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     private struct CallFrame
     {
         public int ReturnPc;
+        /// <summary>The frame below was entered by a callback helper (see <see cref="ResumeCallback"/>), not a call.</summary>
+        public bool Callback;
         public ulong R6, R7, R8, R9, R10;
     }
 }

@@ -49,6 +49,19 @@ public sealed class LoadedProgram
     public IReadOnlyList<LoadedProgram?> TailCallTargets { get; set; } = [];
     internal GlobalRegion[] Globals { get; }
 
+    /// <summary>Sorted instruction indices where the program's callbacks start (lddw src=4 targets).</summary>
+    internal int[] CallbackEntries { get; private init; } = [];
+
+    /// <summary>True when the program passes callbacks to bpf_loop or bpf_for_each_map_elem (the interpreter runs it).</summary>
+    public bool UsesCallbacks => CallbackEntries.Length > 0;
+
+    /// <summary>True when <paramref name="address"/> is the address of one of the program's callbacks.</summary>
+    internal bool IsCallback(ulong address, out int entry)
+    {
+        entry = VirtualAddress.FunctionIndex(address);
+        return entry >= 0 && Array.BinarySearch(CallbackEntries, entry) >= 0;
+    }
+
     private JitCompilation? _jit;
 
     /// <summary>The program's native code (compiled at load on machines the JIT supports), or null.</summary>
@@ -94,6 +107,7 @@ public sealed class LoadedProgram
                         {
                             BpfOpcodes.PseudoMapFd => (long)(VirtualAddress.MapHandleBase | (uint)ins.Imm),
                             BpfOpcodes.PseudoMapValue => (long)GlobalAddress(image, i, maps, (int)ins.Imm, nextImm, globals),
+                            BpfOpcodes.PseudoFunc => (long)(VirtualAddress.FunctionBase | (uint)(i + 1 + ins.Imm)),
                             _ => (long)((uint)ins.Imm | ((ulong)(uint)nextImm << 32)),
                         };
                         code[i] = d;
@@ -104,8 +118,15 @@ public sealed class LoadedProgram
             code[i] = d;
         }
         code[raw.Length] = new DecodedInstruction { Op = VmOp.Invalid };
-        var program = new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length, stack);
-        program._jit = BpfJit.Compile(program); // after verification, at load: the code is ready before the first run
+        var program = new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length, stack)
+        {
+            CallbackEntries = [.. BpfVerifier.CallbackEntries(raw).Distinct().Order()],
+        };
+        // After verification, at load: the code is ready before the first run. Callbacks (bpf_loop,
+        // bpf_for_each_map_elem) re-enter the program from a helper, which only the interpreter does.
+        program._jit = program.CallbackEntries.Length > 0
+            ? new JitCompilation(null, "it uses callbacks (bpf_loop / bpf_for_each_map_elem), which the interpreter runs")
+            : BpfJit.Compile(program);
         return program;
     }
 

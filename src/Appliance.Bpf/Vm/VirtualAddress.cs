@@ -13,6 +13,14 @@ public static class VirtualAddress
     public const int PacketRegion = 0, StackRegion = 1, ContextRegion = 2, FirstProgramRegion = 3;
     public const ulong MapHandleBase = 0xFFFF_0000_0000_0000UL;
 
+    /// <summary>What <c>lddw src=4</c> (a callback's address) loads: this | the callback's instruction index.
+    /// Like a map handle, no region contains it.</summary>
+    public const ulong FunctionBase = 0xFFFE_0000_0000_0000UL;
+
+    /// <summary>The instruction index a callback address names, or -1 when <paramref name="address"/> is not one.</summary>
+    public static int FunctionIndex(ulong address) =>
+        (address & 0xFFFF_FFFF_0000_0000UL) == FunctionBase && (uint)address <= int.MaxValue ? (int)(uint)address : -1;
+
     public static ulong RegionBase(int regionId) => ((ulong)(uint)regionId << 32) | WindowBase;
 
     public static bool IsMapHandle(ulong address) => (address & 0xFFFF_FFFF_0000_0000UL) == MapHandleBase;

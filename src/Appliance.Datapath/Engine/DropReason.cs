@@ -24,4 +24,6 @@ public enum DropReason
     /// <summary>A tenant sent a frame whose source MAC is a group address or all zeros (invalid on Ethernet;
     /// a bridge drops these too).</summary>
     InvalidSource,
+    /// <summary>An L3 pair's packet from a port whose TTL / hop limit ran out at the appliance (a forwarding hop).</summary>
+    TtlExpired,
 }

@@ -7,10 +7,12 @@ public sealed record EngineOptions
     public bool BusyPoll { get; init; }
     /// <summary>Pin the worker thread to this CPU (sched_setaffinity); null leaves it where the process may run.</summary>
     public int? Cpu { get; init; }
-    /// <summary>Empty loop iterations before the worker sleeps in poll().</summary>
+    /// <summary>Empty loop iterations after the last frame before the worker sleeps in poll() (a burst's next frames
+    /// usually come sooner than a wake-up); after a wake-up that found nothing it sleeps again at once.</summary>
     public int IdleSpins { get; init; } = 2000;
-    /// <summary>Longest poll() sleep; bounds how long Stop and audits wait.</summary>
-    public int PollTimeoutMs { get; init; } = 20;
+    /// <summary>Longest poll() sleep: how often an idle worker runs its health check and the handler's tick. Stop,
+    /// audits and changes wake it at once (an eventfd in its poll set).</summary>
+    public int PollTimeoutMs { get; init; } = 250;
     /// <summary>How often the worker checks its sockets for a vanished interface (SO_ERROR).</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     /// <summary>How long after an interface vanished its TX frames are reclaimed (late completions first).</summary>

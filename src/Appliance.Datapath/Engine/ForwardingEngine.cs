@@ -35,6 +35,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     private readonly int[] _stagedCount;
     private readonly int[] _touched;
     private SocketCalls.PollFd[] _pollFds = [];
+    private readonly WakeEvent _wake = new("forwarding worker");
     private readonly long _healthTicks, _reclaimTicks;
 
     private Thread? _worker;
@@ -91,7 +92,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     private long _loopsField, _pollsField;
     /// <summary>Worker loops run so far (each reaps, receives, refills and kicks every port once).</summary>
     public long Loops => Volatile.Read(ref _loopsField);
-    /// <summary>Times the idle worker slept in poll() (or a sleep without sockets).</summary>
+    /// <summary>Times the idle worker went to sleep in poll().</summary>
     public long Polls => Volatile.Read(ref _pollsField);
 
     public ForwardingEngine(XskPortSet ports, IFrameHandler handler, EngineOptions? options = null)
@@ -122,6 +123,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     public void Stop()
     {
         _stop = true;
+        _wake.Signal();
         _worker?.Join();
     }
 
@@ -245,10 +247,17 @@ public sealed unsafe class ForwardingEngine : IDisposable
             }
             if (progress) { idle = 0; continue; }
             if (_options.BusyPoll || ++idle < _options.IdleSpins) continue;
-            idle = 0;
             _pollsField++;
-            if (_pollFds.Length > 0) PollNative.Wait(_pollFds, _options.PollTimeoutMs);
-            else Thread.Sleep(_options.PollTimeoutMs);
+            // Asleep until a socket has work (need_wakeup: the kernel wakes us), the wake event (stop, a change to take
+            // between batches, an audit) or the timeout (health checks, the handler's tick). After a quiet wake-up the
+            // worker looks once and sleeps again; after a busy one it spins IdleSpins loops before sleeping.
+            int ready = PollNative.Wait(_pollFds, _options.PollTimeoutMs);
+            if ((_pollFds[^1].REvents & SocketCalls.POLLIN) != 0)
+            {
+                _wake.Drain();
+                ready--;
+            }
+            idle = ready > 0 ? 0 : _options.IdleSpins - 1;
             if (Stopwatch.GetTimestamp() >= nextHealth)
             {
                 CheckHealth();
@@ -275,6 +284,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
     private bool Receive(XskPort p)
     {
         uint n = p.Rx.Peek(Batch, out uint idx);
+        p.UnderLoad = n == Batch;
         if (n == 0) return false;
         _batchPort = _batchIngress = p;
         _batchIdx = idx;
@@ -393,6 +403,13 @@ public sealed unsafe class ForwardingEngine : IDisposable
         long want = p.FillFrames - held;
         if (want >= Batch || (want > 0 && held < Batch)) p.PostFill((uint)want);
         if (p.BindMode == XskBindMode.ZeroCopy && p.Fill.NeedsWakeup) p.Socket.KickRx();
+        else if (p.UnderLoad && p.BusyPoll)
+        {
+            // Adaptive busy poll: only while this port's batches come full does the worker drive its NAPI itself
+            // (one recvfrom per port per loop, i.e. per 64 frames at most); otherwise the softirq delivers.
+            p.Socket.KickRx();
+            p.Counters.BusyPollsField++;
+        }
     }
 
     /// <summary>One sendto() when the TX ring holds frames and the kernel wants a wake-up (always, in copy mode).</summary>
@@ -448,9 +465,10 @@ public sealed unsafe class ForwardingEngine : IDisposable
                              $"{reclaimed} receive frames reclaimed; frames for it are now dropped as TargetDown");
     }
 
+    /// <summary>The live sockets, then the wake event (always last).</summary>
     private void RebuildPollSet() =>
-        _pollFds = _live.Where(p => !p.IsDownFlag)
-            .Select(p => new SocketCalls.PollFd { Fd = p.Socket.Fd, Events = SocketCalls.POLLIN }).ToArray();
+        _pollFds = [.. _live.Where(p => !p.IsDownFlag)
+            .Select(p => new SocketCalls.PollFd { Fd = p.Socket.Fd, Events = SocketCalls.POLLIN }), _wake.PollEntry];
 
     /// <summary>Counts every UMEM frame by place (free, fill, worker, TX) between two batches and cross-checks the
     /// frame ledger, the free stacks and the ring counters. Safe to call while the engine runs.</summary>
@@ -461,6 +479,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             if (_worker is not { IsAlive: true }) return BuildAccount();
             _auditDone.Reset();
             _auditRequested = 1;
+            _wake.Signal();
             if (!_auditDone.Wait(TimeSpan.FromSeconds(10)))
                 throw new TimeoutException("the forwarding worker did not answer the frame audit in 10 s");
             return _auditResult ?? BuildAccount();
@@ -523,6 +542,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
             _workServed = false;
             _work = action;
             _workRequested = 1;
+            _wake.Signal();
             if (!_workDone.Wait(timeout ?? TimeSpan.FromSeconds(10)))
                 throw new TimeoutException("the forwarding worker did not take the change in 10 s");
             if (!_workServed)
@@ -595,6 +615,7 @@ public sealed unsafe class ForwardingEngine : IDisposable
         Stop();
         _set.Dispose();
         NativeMemory.Free(_staged);
+        _wake.Dispose();
         _auditDone.Dispose();
         _workDone.Dispose();
     }

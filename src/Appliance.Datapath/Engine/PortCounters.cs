@@ -6,7 +6,7 @@ public sealed class PortCounters
 {
     public static readonly int ReasonCount = Enum.GetValues<DropReason>().Length;
 
-    internal long RxPacketsField, RxBytesField, TxPacketsField, TxBytesField, ForwardedField, KicksField, KickErrorsField;
+    internal long RxPacketsField, RxBytesField, TxPacketsField, TxBytesField, ForwardedField, KicksField, KickErrorsField, BusyPollsField;
     internal readonly long[] DropsField = new long[ReasonCount];
 
     public long RxPackets => Volatile.Read(ref RxPacketsField);
@@ -20,6 +20,8 @@ public sealed class PortCounters
     public long Kicks => Volatile.Read(ref KicksField);
     /// <summary>sendto() calls that failed with something other than EAGAIN/EBUSY/ENOBUFS.</summary>
     public long KickErrors => Volatile.Read(ref KickErrorsField);
+    /// <summary>recvfrom() calls that busy-polled the socket's NAPI because its batches came full (adaptive busy poll).</summary>
+    public long BusyPolls => Volatile.Read(ref BusyPollsField);
 
     public long Drops(DropReason reason) => Volatile.Read(ref DropsField[(int)reason]);
 

@@ -200,6 +200,10 @@ public sealed class NetkitPipeline : IDisposable
         return DropOn(from, PairDropReason.NoTarget);
     }
 
+    /// <summary>An L3 tenant's frame that its peer side passed but the routing could not send (no route, no neighbour,
+    /// TTL, isolation): counted on that side and recorded in the decision like a drop of the side.</summary>
+    public void DropAfterRouting(PairSide side, PairDropReason reason) => DropOn(side, reason);
+
     private Delivery DropOn(PairSide side, PairDropReason reason)
     {
         _decision.Dropped = true;

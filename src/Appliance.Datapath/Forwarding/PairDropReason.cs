@@ -21,4 +21,14 @@ public enum PairDropReason
     ProgramFault,
     /// <summary>The frame's bytes could not carry the program's changes (no room for a VLAN tag, runt frame).</summary>
     InvalidFrame,
+    /// <summary>L3: the board's routing table has no unicast route out of one of the appliance's ports for the
+    /// destination (no route, blackhole, unreachable, prohibit, the board's own address), or the packet is not one a
+    /// router forwards (not IPv4/IPv6, link-local, multicast).</summary>
+    NoRoute,
+    /// <summary>L3: the next hop's MAC is not known yet; the kernel was asked to resolve it (the frame is not held).</summary>
+    NoNeighbour,
+    /// <summary>L3: TTL / hop limit ran out here.</summary>
+    TtlExpired,
+    /// <summary>L3: the destination is another L3 tenant of the uplink; tenants reach each other only through an explicit redirect.</summary>
+    Isolation,
 }

@@ -26,6 +26,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private readonly TopologySource _source;
     private RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
+    private readonly L3Router _l3;
     private readonly long _ageingTicks, _ageEveryTicks;
     private long _nextAge;
     private readonly RateLimited _learnLog = new(5, TimeSpan.FromSeconds(10));
@@ -33,11 +34,14 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
     /// <param name="useJit">Run programs the JIT compiled as native code (when <paramref name="vmOptions"/> is null).</param>
     /// <param name="learnAgeing">How long a learned MAC lives unseen (<see cref="DefaultLearnAgeing"/> when null).</param>
-    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, bool useJit = false, TimeSpan? learnAgeing = null)
+    /// <param name="fibTables">The board's routing tables for L3 pairs (null: L3 tenants' frames find no route).</param>
+    public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, bool useJit = false, TimeSpan? learnAgeing = null,
+        Appliance.Bpf.Routing.IFibTables? fibTables = null)
     {
         _source = topology;
         _topology = topology.Current;
         _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions, useJit);
+        _l3 = new L3Router(fibTables);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
         // Scan for aged entries ten times per ageing time (at most once a second): a MAC lives ageing..1.1 × ageing.
@@ -91,12 +95,25 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         {
             var port = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PortByEnginePort[ingress] : null;
             if (port is null) return FrameVerdict.Drop(DropReason.NoTarget);
+            if (port.L3Prefixes.Count != 0)
+            {
+                switch (_l3.FromPort(ref frame, port, out var l3Pair))
+                {
+                    case L3Ingress.Answered: return FrameVerdict.Forward(port.Index);
+                    case L3Ingress.Expired: return FrameVerdict.Drop(DropReason.TtlExpired);
+                    case L3Ingress.ToPair: return Finish(ref frame, _pipeline.IntoPair(l3Pair!));
+                }
+            }
             if (port.Classifier.Classify(frame.Data, out int owner) != ClassifyKind.Pair)
             {
                 port.UnclaimedField++;
                 return port.Config.Unclaimed == UnclaimedPolicy.Kernel ? FrameVerdict.Kernel : FrameVerdict.Drop(DropReason.Policy);
             }
             d = _pipeline.IntoPair(_topology.PairByEnginePort[owner]!);
+        }
+        else if (pair.Config.Mode == PairMode.L3)
+        {
+            return FinishFromL3Tenant(ref frame, pair, _pipeline.FromTenant(pair));
         }
         else
         {
@@ -128,6 +145,22 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         return Apply(ref frame, ref _pipeline.Context) ? FrameVerdict.Forward(d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
     }
 
+    /// <summary>An L3 tenant's frame after its peer side: what the side passed to the uplink is routed by the board's
+    /// tables (<see cref="L3Router.Route"/>); a redirect goes where the program sent it, unchanged.</summary>
+    private FrameVerdict FinishFromL3Tenant(ref FrameView frame, PairRuntime pair, Delivery d)
+    {
+        if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
+        if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
+        if (_pipeline.Decision.Verdict != NetkitVerdict.Pass) return FrameVerdict.Forward(d.EnginePort);
+        var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
+        if (_l3.Route(ref frame, _topology, uplink, out int port) is { } reason)
+        {
+            _pipeline.DropAfterRouting(pair.Peer, reason);
+            return FrameVerdict.Drop(DropReason.Policy);
+        }
+        return FrameVerdict.Forward(port);
+    }
+
     /// <summary>The rare outcomes of learning: claim a new MAC (one bpf() call), count a refusal. False: drop the frame.</summary>
     private bool Learned(LearnResult learn, PortRuntime uplink, PairRuntime pair, ReadOnlySpan<byte> frame)
     {
@@ -147,7 +180,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                 pair.Learning.ClaimErrorsField++;
                 if (_learnLog.TryEnter(out long suppressed))
                     Log.Warn("learning", "the kernel refused to claim a learned MAC; not learned", ("pair", pair.Name), ("mac", mac),
-                        ("errno", Interop.Errno.Name(errno)), ("suppressed", suppressed));
+                        ("errno", Errno.Name(errno)), ("suppressed", suppressed));
                 return true;
             default:
                 pair.Learning.CountRefusal(learn);

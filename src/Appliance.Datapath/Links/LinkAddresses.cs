@@ -35,7 +35,7 @@ public sealed class LinkAddresses(LinkManager links)
             links.Where(name), hintFor: errno => errno switch
             {
                 Errno.EEXIST => $"{address}/{prefixLength} is already assigned to {name}",
-                SocketCalls.EADDRNOTAVAIL => $"{address}/{prefixLength} is not assigned to {name}",
+                Errno.EADDRNOTAVAIL => $"{address}/{prefixLength} is not assigned to {name}",
                 _ => null,
             });
     }

@@ -134,6 +134,9 @@ public sealed class LinkManager : IDisposable
     /// <summary>Sets the interface administratively up or down.</summary>
     public void SetUp(string name, bool up) => SetFlag(name, IFF_UP, up, up ? "set up" : "set down");
 
+    /// <summary>Sets IFF_NOARP (no ARP / neighbour discovery on the interface, as a netkit device in L3 mode) or clears it.</summary>
+    public void SetNoArp(string name, bool on) => SetFlag(name, IFF_NOARP, on, on ? "set arp off" : "set arp on");
+
     /// <summary>Turns promiscuous mode on or off.</summary>
     public void SetPromiscuous(string name, bool on) => SetFlag(name, IFF_PROMISC, on, on ? "set promisc on" : "set promisc off");
 

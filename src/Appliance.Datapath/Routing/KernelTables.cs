@@ -111,12 +111,16 @@ public sealed class KernelTables : IFibTables, IDisposable
         return true;
     }
 
+    /// <summary>A neighbour in use that the kernel has marked stale is handed to the kernel to confirm, as its own
+    /// neighbour code does for a stale entry it sends to.</summary>
     public bool TryLookupNeighbour(IpFamily family, int ifindex, ReadOnlySpan<byte> nextHop, Span<byte> mac)
     {
         int length = IpFamilies.AddressLength(family);
         if (length == 0 || nextHop.Length < length || mac.Length < 6) return false;
-        if (Neighbours.Find(family, ifindex, IpNumbers.Read(family, nextHop)) is not { Usable: true } n) return false;
+        var address = IpNumbers.Read(family, nextHop);
+        if (Neighbours.Find(family, ifindex, address) is not { Usable: true } n) return false;
         WriteMac(n.Mac, mac);
+        if (n.Stale) RequestResolve(family, ifindex, address); // in use: let the kernel confirm it (stale → delay → probe)
         return true;
     }
 

@@ -10,6 +10,7 @@ using Appliance.Datapath.Xdp;
 using Appliance.Datapath.Xsk;
 using Appliance.Datapath.Forwarding;
 using Appliance.Datapath.Programs;
+using Appliance.Datapath.Routing;
 
 namespace Appliance.Datapath.Runtime;
 
@@ -48,6 +49,7 @@ public sealed partial class ApplianceRuntime : IDisposable
     private PairFrameHandler? _handler;
     private GroupFrameFlooder? _flooder;
     private LinkWatcher? _watcher;
+    private KernelTables? _tables;
     private bool _disposed;
 
     /// <summary>The config running now (replaced when a reload has been applied).</summary>
@@ -62,6 +64,8 @@ public sealed partial class ApplianceRuntime : IDisposable
     /// <summary>The forwarding worker's decision (what a capture wraps).</summary>
     public PairFrameHandler Handler => _handler!;
     public GroupFrameFlooder Flooder => _flooder!;
+    /// <summary>The board's routes, neighbours and interfaces as the L3 pairs and the routing helpers read them.</summary>
+    public KernelTables RoutingTables => _tables!;
     /// <summary>Where a capture sees the broadcast and multicast the group-frame flooder decides (every flooder this runtime makes).</summary>
     public Capture.CaptureTap GroupCapture { get; } = new();
     public DateTime StartedUtc { get; } = DateTime.UtcNow;
@@ -122,9 +126,6 @@ public sealed partial class ApplianceRuntime : IDisposable
 
     private static void RefuseUnimplemented(ApplianceConfig config)
     {
-        foreach (var p in config.Pairs)
-            if (p.Mode != PairMode.L2)
-                throw new RuntimeSetupException($"pair '{p.Name}': mode {p.Mode} is not implemented yet; only l2 pairs run (set \"mode\": \"l2\")");
         if (config.Ports.Count + config.Pairs.Count > MaxEnginePorts)
             throw new RuntimeSetupException($"{config.Ports.Count} ports and {config.Pairs.Count} pairs need {config.Ports.Count + config.Pairs.Count} AF_XDP sockets; at most {MaxEnginePorts} run at once");
     }
@@ -181,7 +182,9 @@ public sealed partial class ApplianceRuntime : IDisposable
             throw;
         }
         _source = new TopologySource(new RuntimeTopology([.. _ports], pairs));
-        _handler = new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing);
+        _tables = new KernelTables();
+        Log.Info("runtime", "routing tables read", ("routes", _tables.Routes.Count), ("neighbours", _tables.Neighbours.Count));
+        _handler = new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing, fibTables: _tables);
         _engine = new ForwardingEngine(_xsk, _handler, _options.Engine ?? new EngineOptions());
         _flooder = new GroupFrameFlooder(_source, UseJit, GroupCapture);
         WatchCarrier();
@@ -251,8 +254,10 @@ public sealed partial class ApplianceRuntime : IDisposable
             using (var inside = new LinkManager(t.Netns))
             {
                 inside.SetUp("lo", true);
+                if (pc.Mode == PairMode.L3) inside.SetNoArp(t.Interface, true);
                 var addresses = new LinkAddresses(inside);
                 foreach (var a in t.Addresses) addresses.Add(t.Interface, a.Address, a.PrefixLength);
+                if (pc.Mode == PairMode.L3) AddDefaultRoutes(inside, pc);
             }
             DisableIpv6(pc.Name);
         }
@@ -269,6 +274,15 @@ public sealed partial class ApplianceRuntime : IDisposable
         Log.Info("runtime", "pair created", ("pair", pc.Name), ("tenant", $"{t.Netns}/{t.Interface}"), ("mac", pair.TenantMac),
             ("uplink", pc.Uplink));
         return pair;
+    }
+
+    /// <summary>An L3 tenant's default routes, as netkit L3 sets a pod up: IPv4 and IPv6 (each when the tenant has an
+    /// address of the family) straight out of its NOARP interface.</summary>
+    private static void AddDefaultRoutes(LinkManager inside, PairConfig pc)
+    {
+        var routes = new LinkRoutes(inside);
+        if (pc.Tenant.Addresses.Any(a => !a.IsIPv6)) routes.AddDefault(pc.Tenant.Interface, Bpf.Routing.IpFamily.Inet);
+        if (pc.Tenant.Addresses.Any(a => a.IsIPv6)) routes.AddDefault(pc.Tenant.Interface, Bpf.Routing.IpFamily.Inet6);
     }
 
     /// <summary>Deletes what <see cref="CreatePair"/> made: the veth (both ends) and the namespace when it was
@@ -329,7 +343,8 @@ public sealed partial class ApplianceRuntime : IDisposable
     private PortRuntime ClaimPortSteering(int index, PortConfig pc, LinkInfo link, XskPort socket, IReadOnlyList<PairRuntime> pairs,
         IEnumerable<MacAddress> boardMacs)
     {
-        var steering = ClaimedMacSteering.Create(pc.Name, link.Index, pc.Unclaimed == UnclaimedPolicy.Drop);
+        var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
+        var steering = ClaimedMacSteering.Create(pc.Name, link.Index, pc.Unclaimed == UnclaimedPolicy.Drop, mac);
         try
         {
             steering.Register(socket.Queue, socket.Socket.Fd);
@@ -340,13 +355,14 @@ public sealed partial class ApplianceRuntime : IDisposable
                 configured[p.Index] = p.TenantMac;
                 steering.Claim(p.TenantMac);
             }
+            var l3 = PortRuntime.BuildL3Prefixes(index, pairs);
+            steering.SetL3Prefixes(l3.Entries().Select(e => (e.Family, e.Prefix, e.Length)));
             steering.AttachLink(_options.XdpMode);
             Log.Info("runtime", "port claimed", ("port", pc.Name), ("xdp", steering.Mode.ToString().ToLowerInvariant()), ("pairs", l2.Length),
                 ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));
-            var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
             var indices = l2.Select(p => p.Index).ToArray();
             var classifier = PortRuntime.BuildClassifier(index, pairs, boardMacs.Append(mac));
-            return new PortRuntime(index, pc, link.Index, mac, indices, classifier) { Steering = steering, Socket = socket };
+            return new PortRuntime(index, pc, link.Index, mac, indices, classifier) { Steering = steering, Socket = socket, L3Prefixes = l3 };
         }
         catch
         {
@@ -394,6 +410,8 @@ public sealed partial class ApplianceRuntime : IDisposable
                     i => i < old.EnginePortCount && old.PairByEnginePort[i] is { } o && i < next.EnginePortCount
                          && ReferenceEquals(next.PairByEnginePort[i], o) && o.UplinkPort == port.Index, released);
                 port.L2Pairs = [.. port.Classifier.FloodTargets];
+                port.L3Prefixes = PortRuntime.BuildL3Prefixes(port.Index, next.Pairs);
+                port.Steering?.SetL3Prefixes(port.L3Prefixes.Entries().Select(e => (e.Family, e.Prefix, e.Length)));
                 foreach (var mac in released) port.Steering?.Release(mac);
                 foreach (var pair in next.Pairs)
                     if (pair.UplinkPort == port.Index && pair.Config.Mode == PairMode.L2 && !pair.TenantMac.IsZero) port.Steering?.Claim(pair.TenantMac);
@@ -444,6 +462,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         Try(() => _engine?.Dispose());
         if (_engine is null) Try(() => _xsk?.Dispose());
         Try(() => _handler?.Dispose());
+        Try(() => _tables?.Dispose());
         foreach (var p in _ports) Try(() => p.Steering?.Dispose());
         foreach (var d in _cleanup) Try(d.Dispose);
         Try(() => _owned?.Dispose());

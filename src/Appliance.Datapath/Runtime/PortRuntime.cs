@@ -36,6 +36,17 @@ public sealed class PortRuntime
             : carryFrom.CarryOver(indices, configured, limits, reserved, keep ?? (_ => false), released ?? []);
     }
 
+    /// <summary>The L3 prefixes of the pairs whose uplink is <paramref name="port"/>: each tenant address's network →
+    /// its pair (one longest-prefix match finds the tenant of a destination).</summary>
+    internal static Routing.PrefixTable<PairRuntime> BuildL3Prefixes(int port, IReadOnlyList<PairRuntime> pairs)
+    {
+        var b = new Routing.PrefixTable<PairRuntime>.Builder();
+        foreach (var p in pairs.Where(p => p.UplinkPort == port && p.Config.Mode == PairMode.L3))
+            foreach (var a in p.Config.Tenant.Addresses)
+                b.TryAdd(Routing.IpNumbers.Of(a.Address), Routing.IpNumbers.Read(a.Address), a.PrefixLength, p);
+        return b.Build();
+    }
+
     public int Index { get; }
     public string Name => Config.Name;
     /// <summary>Its part of the running config (replaced when a reload changes the port).</summary>
@@ -46,6 +57,11 @@ public sealed class PortRuntime
     public int[] L2Pairs { get; internal set; }
     /// <summary>Touched only by the forwarding worker (lookups and learning; replaced by it when pairs come and go).</summary>
     public L2Classifier Classifier { get; internal set; }
+    /// <summary>Longest-prefix match over the L3 pairs of this port (immutable; replaced between batches when pairs come and go).</summary>
+    public Routing.PrefixTable<PairRuntime> L3Prefixes { get; internal set; } = Routing.PrefixTable<PairRuntime>.Empty;
+    /// <summary>ARP requests and neighbour solicitations answered for L3 tenants (proxy ARP/ND).</summary>
+    public long Proxied => Volatile.Read(ref ProxiedField);
+    internal long ProxiedField;
     /// <summary>The port's XDP program and its claimed-MAC map.</summary>
     public ClaimedMacSteering? Steering { get; internal set; }
     /// <summary>How its steering program is attached (null while a reload swaps it).</summary>

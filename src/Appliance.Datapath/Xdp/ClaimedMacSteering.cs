@@ -23,6 +23,8 @@ public sealed class ClaimedMacSteering : IDisposable
 
     private int _claimedFd = -1;
     private XdpSteering? _steering;
+    private L3PrefixMaps? _l3;
+    private MacAddress _portMac;
 
     public string InterfaceName { get; }
     /// <summary>The mode <see cref="AttachLink"/> attached in.</summary>
@@ -38,16 +40,26 @@ public sealed class ClaimedMacSteering : IDisposable
     public static IReadOnlyList<IXdpSteeringRule> Rules(int claimedMapFd) =>
         [new GroupFramesToKernel(), new ClaimedMacToSocket(claimedMapFd)];
 
+    /// <summary>The rules of a port with L3 pairs: their ARP requests / neighbour solicitations first (they are
+    /// group frames), then the claimed-MAC rules, then IP frames to the port's MAC for an L3 prefix.</summary>
+    public static IReadOnlyList<IXdpSteeringRule> Rules(int claimedMapFd, L3PrefixMaps l3, MacAddress portMac) =>
+        [new ProxiedNeighbourRequestsToSocket(l3), new GroupFramesToKernel(), new ClaimedMacToSocket(claimedMapFd), new L3DestinationToSocket(portMac, l3)];
+
+    private IReadOnlyList<IXdpSteeringRule> CurrentRules() =>
+        _l3 is { Count: > 0 } l3 ? Rules(_claimedFd, l3, _portMac) : Rules(_claimedFd);
+
     private static XdpVerdict Unclaimed(bool drop) => drop ? XdpVerdict.Drop : XdpVerdict.ToKernel;
 
     /// <summary>Creates the maps and loads the program without attaching it: register the socket and claim the
     /// MACs first, then <see cref="AttachLink"/>, so no frame reaches AF_XDP before the claims are in place.</summary>
-    public static ClaimedMacSteering Create(string interfaceName, int ifindex, bool dropUnclaimed)
+    /// <param name="portMac">The port's MAC: L3 tenants' frames arrive addressed to it.</param>
+    public static ClaimedMacSteering Create(string interfaceName, int ifindex, bool dropUnclaimed, MacAddress portMac = default)
     {
-        var s = new ClaimedMacSteering(interfaceName) { DropUnclaimed = dropUnclaimed };
+        var s = new ClaimedMacSteering(interfaceName) { DropUnclaimed = dropUnclaimed, _portMac = portMac };
         try
         {
             s._claimedFd = BpfSyscall.CreateMap(BpfSyscall.MapTypeHash, ClaimedMacToSocket.KeySize, 4, MaxClaimed, "mapp_claimed");
+            s._l3 = new L3PrefixMaps("mapp_l3");
             s._steering = XdpSteering.Create(interfaceName, ifindex, Rules(s._claimedFd), Unclaimed(dropUnclaimed), "mapp_claimed");
             return s;
         }
@@ -66,9 +78,24 @@ public sealed class ClaimedMacSteering : IDisposable
     public void SetDropUnclaimed(bool drop)
     {
         if (drop == DropUnclaimed) return;
-        Steering.Replace(Rules(_claimedFd), Unclaimed(drop));
+        Steering.Replace(CurrentRules(), Unclaimed(drop));
         DropUnclaimed = drop;
     }
+
+    /// <summary>Steers to AF_XDP the frames of the L3 pairs on this port: IP frames to the port's MAC for one of
+    /// <paramref name="prefixes"/>, and ARP requests / neighbour solicitations for them. The program gets the L3
+    /// rules (swapped atomically) when the first prefix comes and loses them when the last goes, so a port without
+    /// L3 pairs runs the plain claimed-MAC program.</summary>
+    public void SetL3Prefixes(IEnumerable<(Bpf.Routing.IpFamily Family, UInt128 Prefix, int Length)> prefixes)
+    {
+        var l3 = _l3 ?? throw new ObjectDisposedException(nameof(ClaimedMacSteering));
+        bool before = l3.Count > 0;
+        l3.Set(prefixes);
+        if (before != l3.Count > 0) Steering.Replace(CurrentRules(), Unclaimed(DropUnclaimed));
+    }
+
+    /// <summary>L3 prefixes steered now.</summary>
+    public int L3PrefixCount => _l3?.Count ?? 0;
 
     /// <summary>Steers queue <paramref name="queue"/>'s claimed frames to the socket <paramref name="socketFd"/>.</summary>
     public void Register(uint queue, int socketFd) => Steering.Register(queue, socketFd);
@@ -121,5 +148,7 @@ public sealed class ClaimedMacSteering : IDisposable
         _steering?.Dispose();
         _steering = null;
         if (_claimedFd >= 0) { LibC.Close(_claimedFd); _claimedFd = -1; }
+        _l3?.Dispose();
+        _l3 = null;
     }
 }

@@ -20,6 +20,11 @@ public sealed record XskOptions
     /// <summary>All copy-mode ports share one UMEM (default: forwarding between them moves descriptors, no copy).
     /// False gives every port a UMEM of its own (isolation between tenants; each crossing costs one memcpy).</summary>
     public bool ShareCopyUmem { get; init; } = true;
+    /// <summary>SO_BUSY_POLL for every socket, in µs (0: no busy polling). Used only under load: the worker kicks a
+    /// port's RX (which busy-polls its NAPI) only after a full batch; an idle worker sleeps in poll().</summary>
+    public int BusyPollMicroseconds { get; init; } = 20;
+    /// <summary>SO_BUSY_POLL_BUDGET: frames one busy poll may process.</summary>
+    public int BusyPollBudget { get; init; } = 64;
     /// <summary>Check every frame move against the ledger (tests; costs a compare per move).</summary>
     public bool CheckFrameTransitions { get; init; }
 

@@ -28,18 +28,24 @@ public sealed unsafe class XskPort : IDisposable
     public XdpSteering? Steering { get; internal set; }
     public PortCounters Counters { get; } = new();
     public uint FillFrames { get; }
+    /// <summary>The kernel took the busy-poll options (<see cref="XskOptions.BusyPollMicroseconds"/>): the worker
+    /// busy-polls this socket while its batches come full.</summary>
+    public bool BusyPoll { get; private set; }
 
     /// <summary>Set by the worker when the interface vanished (SO_ERROR); read with Volatile by others.</summary>
     internal volatile bool IsDownFlag;
     internal long DownSinceTicks;
     internal bool TxReclaimPending;
+    /// <summary>Worker-only: the last receive took a full batch (the port is under load).</summary>
+    internal bool UnderLoad;
     public bool IsDown => IsDownFlag;
     public string? DownReason { get; internal set; }
 
     /// <summary>"fwd-in queue 0: XDP native via bpf_link, AF_XDP copy mode, UMEM shared-copy (owner)".</summary>
     public string Describe() =>
         $"{InterfaceName} queue {Queue}: XDP {Steering?.Describe() ?? "not attached"}, AF_XDP " +
-        $"{(BindMode == XskBindMode.ZeroCopy ? "zero-copy" : "copy")} mode, UMEM {Umem.Name}{(OwnsUmem ? " (owner)" : " (shared)")}";
+        $"{(BindMode == XskBindMode.ZeroCopy ? "zero-copy" : "copy")} mode, UMEM {Umem.Name}{(OwnsUmem ? " (owner)" : " (shared)")}" +
+        (BusyPoll ? ", busy-poll under load" : "");
 
     private XskPort(int index, XskSocket socket, Umem umem, bool ownsUmem, MmapRegion[] maps, uint fillFrames)
     {
@@ -82,6 +88,7 @@ public sealed unsafe class XskPort : IDisposable
             BindWithRetry(socket, bindFlags, sharedOwner?.Socket, o.BindBusyRetry);
             port.BindMode = socket.IsZeroCopy() ? XskBindMode.ZeroCopy : XskBindMode.Copy;
             if (port.BindMode == XskBindMode.Copy) socket.TrySetTxBudget(Math.Min(o.TxBudget, o.TxRingSize));
+            port.BusyPoll = o.BusyPollMicroseconds > 0 && socket.TryEnableBusyPoll(o.BusyPollMicroseconds, o.BusyPollBudget) == 0;
             return port;
         }
         catch

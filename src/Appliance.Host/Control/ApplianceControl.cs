@@ -15,12 +15,13 @@ public static class ApplianceControl
         var report = new RuntimeReport(runtime);
         var chains = new ChainEditor(runtime);
         server.Register("status", r => ControlResponse.Success(r.Json ? report.StatsJson() : (hostStatus?.Invoke() ?? "") + report.Status()));
-        server.Register("stats", r => r.Args switch
+        server.Register("stats", r => Guard(() =>
         {
-            [] => ControlResponse.Success(r.Json ? report.StatsJson() : report.Stats()),
-            ["--prometheus"] when metrics is not null => ControlResponse.Success(metrics.Render()),
-            _ => ControlResponse.Failure($"unexpected arguments '{string.Join(' ', r.Args)}'"),
-        });
+            var a = ControlArguments.Parse(Commands.ControlVerbs.Stats, r.Args);
+            if (a.Positionals.Count > 0) throw new ArgumentException($"unexpected arguments '{string.Join(' ', a.Positionals)}' (SECONDS goes with --watch)");
+            if (!a.Has("--prometheus")) return r.Json ? report.StatsJson() : report.Stats();
+            return metrics?.Render() ?? throw new InvalidOperationException("this appliance has no metrics exposition");
+        }));
         server.Register("programs", _ => ControlResponse.Success(report.Programs()));
         server.Register("pairs", r => r.Args.Length == 0 ? ControlResponse.Success(report.Pairs()) : Guard(() => chains.Apply(r.Args)));
         server.Register("maps", r => Guard(() => new MapEditor(runtime.Programs).Run(r.Args, r.Json))); // the programs running now

@@ -1,6 +1,9 @@
 using Appliance.Datapath.Pairs;
 using Appliance.Datapath.Runtime;
+using System.Globalization;
 using Appliance.Datapath.Programs;
+using Appliance.Host.Cli;
+using Appliance.Host.Commands;
 
 namespace Appliance.Host.Control;
 
@@ -22,50 +25,45 @@ public sealed class ChainEditor(ApplianceRuntime runtime)
     /// for bad usage and <see cref="ChainException"/> for a refused change.</summary>
     public string Apply(IReadOnlyList<string> args)
     {
-        if (args.Count < 4) throw new ArgumentException("usage: " + Usage);
-        string op = args[0];
-        var pair = runtime.FindPair(args[1]);
-        var side = args[2] switch
+        var a = ControlArguments.Parse(ControlVerbs.Pairs, args);
+        var p = a.Positionals;
+        if (p.Count < 4) throw new ArgumentException("usage: " + Usage);
+        var pair = runtime.FindPair(p[1]);
+        var side = p[2] == "primary" ? pair.Primary : pair.Peer; // the parser checked SIDE's choices
+        long? expected = a.Value("--expected-revision") is { } text
+            ? long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : throw new ArgumentException("--expected-revision needs a number")
+            : null;
+        switch (p[0])
         {
-            "primary" => pair.Primary,
-            "peer" => pair.Peer,
-            var s => throw new ArgumentException($"side must be primary or peer, not '{s}'"),
-        };
-        long? expected = null;
-        ChainPosition position = ChainPosition.Append;
-        var positional = new List<string>();
-        for (int i = 3; i < args.Count; i++)
-        {
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--expected-revision":
-                    expected = long.TryParse(Value(), out var r) ? r : throw new ArgumentException("--expected-revision needs a number");
-                    break;
-                case "--before": position = ChainPosition.Before(Value()); break;
-                case "--after": position = ChainPosition.After(Value()); break;
-                case "--first": position = ChainPosition.Prepend; break;
-                case "--last": position = ChainPosition.Append; break;
-                default: positional.Add(args[i]); break;
-            }
-        }
-        switch (op)
-        {
-            case "attach" when positional.Count == 1:
-                side.Chain.Attach(Program(positional[0]), position, expected);
+            case "attach" when p.Count == 4:
+                side.Chain.Attach(Program(p[3]), Position(a), expected);
                 break;
-            case "replace" when positional.Count == 2:
-                side.Chain.Replace(positional[0], Program(positional[1]), expected);
+            case "replace" when p.Count == 5:
+                side.Chain.Replace(p[3], Program(p[4]), expected);
                 break;
-            case "detach" when positional.Count == 1:
-                side.Chain.Detach(positional[0], expected);
+            case "detach" when p.Count == 4:
+                side.Chain.Detach(p[3], expected);
                 break;
             default:
                 throw new ArgumentException("usage: " + Usage);
         }
         var programs = side.Chain.Programs;
-        return $"{pair.Name} {args[2]}: revision {side.Chain.Revision}, chain " +
-               (programs.Length == 0 ? $"empty (policy {side.Policy.ToString().ToLowerInvariant()})" : string.Join(" -> ", programs.Select(p => p.Name)));
+        return $"{pair.Name} {p[2]}: revision {side.Chain.Revision}, chain " +
+               (programs.Length == 0 ? $"empty (policy {side.Policy.ToString().ToLowerInvariant()})" : string.Join(" -> ", programs.Select(x => x.Name)));
+    }
+
+    /// <summary>Where attach puts the program: at most one of --first, --last, --before P, --after P (--last when none).</summary>
+    private static ChainPosition Position(CliArgs a)
+    {
+        string[] given = [.. new[] { "--first", "--last", "--before", "--after" }.Where(a.Has)];
+        if (given.Length > 1) throw new ArgumentException($"{string.Join(" and ", given)} exclude each other: give one position");
+        return given.FirstOrDefault() switch
+        {
+            "--first" => ChainPosition.Prepend,
+            "--before" => ChainPosition.Before(a.Value("--before")!),
+            "--after" => ChainPosition.After(a.Value("--after")!),
+            _ => ChainPosition.Append,
+        };
     }
 
     private RuntimeProgram Program(string name) =>

@@ -17,18 +17,25 @@ public static class LedControl
 
     private static ControlResponse Handle(LedController leds, ControlRequest request)
     {
-        switch (request.Args)
+        Cli.CliArgs a;
+        try
         {
-            case []:
-                return ControlResponse.Success(request.Json ? Json(leds) : Table(leds));
-            case ["off"]:
+            a = ControlArguments.Parse(Commands.ControlVerbs.Leds, request.Args);
+        }
+        catch (ArgumentException e)
+        {
+            return ControlResponse.Failure(e.Message);
+        }
+        switch (a.Positional(0))
+        {
+            case "off":
                 leds.AllOff = true;
                 return ControlResponse.Success("night mode on: every LED is off");
-            case ["on"]:
+            case "on":
                 leds.AllOff = false;
                 return ControlResponse.Success("night mode off: the LEDs show their triggers");
             default:
-                return ControlResponse.Failure($"unexpected arguments '{string.Join(' ', request.Args)}'; usage: leds [on|off] [--json]");
+                return ControlResponse.Success(request.Json ? Json(leds) : Table(leds));
         }
     }
 

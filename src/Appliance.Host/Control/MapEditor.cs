@@ -4,6 +4,7 @@ using Appliance.Bpf.Maps;
 using Appliance.Config;
 using Appliance.Datapath.Runtime;
 using Appliance.Datapath.Programs;
+using Appliance.Host.Commands;
 
 namespace Appliance.Host.Control;
 
@@ -17,24 +18,25 @@ public sealed class MapEditor(ProgramSet programs)
 
     public string Run(IReadOnlyList<string> args, bool json)
     {
-        string op = args.Count == 0 ? "list" : args[0];
+        var p = ControlArguments.Parse(ControlVerbs.Maps, args).Positionals;
+        string op = p.Count == 0 ? "list" : p[0];
         switch (op)
         {
-            case "list" when args.Count <= 1: return List();
-            case "dump" when args.Count == 2: return Dump(Find(args[1]), json);
-            case "update" when args.Count == 4:
+            case "list" when p.Count <= 1: return List();
+            case "dump" when p.Count == 2: return Dump(Find(p[1]), json);
+            case "update" when p.Count == 4:
                 {
-                    var map = Find(args[1]);
-                    int rc = map.UpdateFromUser(Parse(args[2], map.KeySize, "key"), Parse(args[3], map.UserValueSize, "value"), 0);
+                    var map = Find(p[1]);
+                    int rc = map.UpdateFromUser(Parse(p[2], map.KeySize, "key"), Parse(p[3], map.UserValueSize, "value"), 0);
                     if (rc != 0) throw new InvalidOperationException($"update of map '{map.Name}' failed with {rc} (map full, or an index out of range?)");
-                    return $"updated {map.Name}[{args[2]}]";
+                    return $"updated {map.Name}[{p[2]}]";
                 }
-            case "delete" when args.Count == 3:
+            case "delete" when p.Count == 3:
                 {
-                    var map = Find(args[1]);
-                    int rc = map.Delete(Parse(args[2], map.KeySize, "key"));
+                    var map = Find(p[1]);
+                    int rc = map.Delete(Parse(p[2], map.KeySize, "key"));
                     if (rc != 0) throw new InvalidOperationException($"delete from map '{map.Name}' failed with {rc} (no such key; arrays cannot delete)");
-                    return $"deleted {map.Name}[{args[2]}]";
+                    return $"deleted {map.Name}[{p[2]}]";
                 }
             default:
                 throw new ArgumentException("usage: " + Usage);

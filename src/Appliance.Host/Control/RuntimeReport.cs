@@ -190,6 +190,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         w.WriteNumber("forwarded", c.Forwarded);
         w.WriteNumber("txPackets", c.TxPackets);
         w.WriteNumber("txBytes", c.TxBytes);
+        w.WriteNumber("busyPolls", c.BusyPolls);
         w.WriteStartObject("drops");
         foreach (var r in Enum.GetValues<DropReason>()) w.WriteNumber(Camel(r), c.Drops(r));
         w.WriteEndObject();

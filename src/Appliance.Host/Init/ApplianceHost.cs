@@ -184,22 +184,23 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
         /// <summary>`reload [--dry-run] [--confirm SECONDS]` from the control socket.</summary>
         public ControlResponse FromControl(string[] args)
         {
-            bool dryRun = false;
-            TimeSpan? confirmFor = null;
-            for (int i = 0; i < args.Length; i++)
+            Cli.CliArgs a;
+            try
             {
-                switch (args[i])
-                {
-                    case "--dry-run": dryRun = true; break;
-                    case "--confirm" when i + 1 < args.Length && double.TryParse(args[i + 1], System.Globalization.NumberStyles.Float,
-                        System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0:
-                        confirmFor = TimeSpan.FromSeconds(seconds);
-                        i++;
-                        break;
-                    default: return ControlResponse.Failure($"reload: unexpected argument '{args[i]}' (reload [--dry-run] [--confirm SECONDS])");
-                }
+                a = ControlArguments.Parse(Commands.ControlVerbs.Reload, args);
             }
-            return dryRun ? reloader.Apply(dryRun: true) : Run("control socket", confirmFor);
+            catch (ArgumentException e)
+            {
+                return ControlResponse.Failure($"reload: {e.Message}");
+            }
+            TimeSpan? confirmFor = null;
+            if (a.Value("--confirm") is { } text)
+            {
+                if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || !(seconds > 0))
+                    return ControlResponse.Failure($"reload: --confirm takes a positive number of seconds, not '{text}'");
+                confirmFor = TimeSpan.FromSeconds(seconds);
+            }
+            return a.Has("--dry-run") ? reloader.Apply(dryRun: true) : Run("control socket", confirmFor);
         }
 
         public ControlResponse Run(string trigger, TimeSpan? confirmFor = null)

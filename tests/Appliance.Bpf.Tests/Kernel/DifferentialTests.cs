@@ -80,7 +80,7 @@ public class DifferentialTests(ITestOutputHelper output)
     {
         string example = scenario.Example;
         var obj = KernelLoadTests.LoadAny(example);
-        using var kernel = KernelObject.Load(obj);
+        using var kernel = scenario.Libbpf ? KernelObject.LoadWithLibbpf(obj) : KernelObject.Load(obj);
         using var engine = new EngineObject(obj, jit: engineName == "jit");
         foreach (var (map, key, value) in scenario.Entries)
         {
@@ -127,7 +127,8 @@ public class DifferentialTests(ITestOutputHelper output)
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {FramesPerExample} frames differ:\n" + string.Join('\n', mismatches.Take(20)));
 
         int mapEntries = 0;
-        foreach (var def in obj.Maps.Where(m => m.Type is not (BpfMapType.ProgArray or BpfMapType.RingBuf or BpfMapType.PerfEventArray)))
+        foreach (var def in obj.Maps.Where(m => m.Type is not (BpfMapType.ProgArray or BpfMapType.RingBuf or BpfMapType.PerfEventArray
+            or BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps)))
             mapEntries += AssertSameContents(def, kernel, engine);
         Assert.True(!requireVariety || verdicts.Count > 1 || rewritten > 0 || contextWritten > 0 || mapEntries > scenario.Entries.Length
             || example.Split('@')[0] is "counter" or "vlan_tag",

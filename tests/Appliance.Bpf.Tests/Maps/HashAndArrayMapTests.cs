@@ -13,15 +13,15 @@ public class HashAndArrayMapTests
     {
         var map = Hash(2);
         Assert.False(map.TryLookup(U32(1), out _));
-        Assert.Equal(-BpfErrno.ENOENT, map.Update(U32(1), U64(10), BpfUpdateFlags.Exist));
+        Assert.Equal(-Errno.ENOENT, map.Update(U32(1), U64(10), BpfUpdateFlags.Exist));
         Assert.Equal(0, map.Update(U32(1), U64(10), BpfUpdateFlags.NoExist));
-        Assert.Equal(-BpfErrno.EEXIST, map.Update(U32(1), U64(11), BpfUpdateFlags.NoExist));
+        Assert.Equal(-Errno.EEXIST, map.Update(U32(1), U64(11), BpfUpdateFlags.NoExist));
         Assert.Equal(0, map.Update(U32(1), U64(12), BpfUpdateFlags.Exist));
         Assert.Equal(0, map.Update(U32(2), U64(20), BpfUpdateFlags.Any));
-        Assert.Equal(-BpfErrno.E2BIG, map.Update(U32(3), U64(30), BpfUpdateFlags.Any));
+        Assert.Equal(-Errno.E2BIG, map.Update(U32(3), U64(30), BpfUpdateFlags.Any));
         Assert.Equal(0, map.Update(U32(2), U64(21), BpfUpdateFlags.Any)); // existing key still updates when full
-        Assert.Equal(-BpfErrno.EINVAL, map.Update(U32(2), U64(21), 4));
-        Assert.Equal(-BpfErrno.ENOENT, map.Delete(U32(3)));
+        Assert.Equal(-Errno.EINVAL, map.Update(U32(2), U64(21), 4));
+        Assert.Equal(-Errno.ENOENT, map.Delete(U32(3)));
         Assert.Equal(0, map.Delete(U32(1)));
         Assert.Equal(0, map.Update(U32(3), U64(30), BpfUpdateFlags.Any)); // the freed slot is reused
         Assert.True(map.TryLookup(U32(3), out var v));
@@ -67,12 +67,12 @@ public class HashAndArrayMapTests
         Assert.True(map.TryLookup(U32(2), out var v));
         Assert.Equal(new byte[12], v.ToArray());
         Assert.False(map.TryLookup(U32(3), out _));
-        Assert.Equal(-BpfErrno.EEXIST, map.Update(U32(0), new byte[12], BpfUpdateFlags.NoExist));
-        Assert.Equal(-BpfErrno.E2BIG, map.Update(U32(3), new byte[12], 0));
+        Assert.Equal(-Errno.EEXIST, map.Update(U32(0), new byte[12], BpfUpdateFlags.NoExist));
+        Assert.Equal(-Errno.E2BIG, map.Update(U32(3), new byte[12], 0));
         Assert.Equal(0, map.Update(U32(1), Enumerable.Range(1, 12).Select(i => (byte)i).ToArray(), BpfUpdateFlags.Exist));
         Assert.True(map.TryLookup(U32(1), out v));
         Assert.Equal(12, v.Array![v.Offset + 11]);
-        Assert.Equal(-BpfErrno.EINVAL, map.Delete(U32(1)));
+        Assert.Equal(-Errno.EINVAL, map.Delete(U32(1)));
         var keys = new List<uint>();
         var key = Array.Empty<byte>();
         var next = new byte[4];

@@ -37,14 +37,14 @@ public class LpmTrieReferenceTests
                 }
                 else
                 {
-                    Assert.Equal(-BpfErrno.ENOSPC, r);
+                    Assert.Equal(-Errno.ENOSPC, r);
                 }
             }
             else if (op < 5)
             {
                 int len = rng.Next(maxBits + 1);
                 var k = (len, Masked(data, len));
-                Assert.Equal(reference.Remove(k) ? 0 : -BpfErrno.ENOENT, map.Delete(Key(len, data)));
+                Assert.Equal(reference.Remove(k) ? 0 : -Errno.ENOENT, map.Delete(Key(len, data)));
             }
             else
             {

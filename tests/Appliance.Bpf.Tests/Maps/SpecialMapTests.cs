@@ -34,7 +34,7 @@ public class SpecialMapTests
         Assert.Equal(0, map.UpdateFromUser(U32(5), set, BpfUpdateFlags.Exist));
         Assert.True(map.TryLookupOnCpu(U32(5), 2, out var v));
         Assert.Equal(7u, BitConverter.ToUInt32(v));
-        Assert.Equal(-BpfErrno.EINVAL, map.UpdateFromUser(U32(5), new byte[4], 0)); // needs every CPU's value
+        Assert.Equal(-Errno.EINVAL, map.UpdateFromUser(U32(5), new byte[4], 0)); // needs every CPU's value
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public class SpecialMapTests
         var all = new byte[16];
         Assert.True(map.TryLookupFromUser(U32(1), all));
         Assert.Equal(42UL, BitConverter.ToUInt64(all, 8));
-        Assert.Equal(-BpfErrno.EINVAL, map.Delete(U32(0)));
+        Assert.Equal(-Errno.EINVAL, map.Delete(U32(0)));
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public class SpecialMapTests
         Assert.Equal(0, map.Update(U32(5), U32(5), 0)); // full: 4 is the only key not used since insertion
         Assert.False(map.TryLookup(U32(4), out _));
         foreach (uint k in new uint[] { 1, 2, 3, 5 }) Assert.True(map.TryLookup(U32(k), out _));
-        Assert.Equal(-BpfErrno.ENOENT, map.Update(U32(9), U32(9), BpfUpdateFlags.Exist));
+        Assert.Equal(-Errno.ENOENT, map.Update(U32(9), U32(9), BpfUpdateFlags.Exist));
     }
 
     [Fact]
@@ -76,11 +76,11 @@ public class SpecialMapTests
         Assert.Equal(8u, Lookup(map, Lpm4(32, 10, 200, 3, 3)));
         Assert.Equal(0u, Lookup(map, Lpm4(32, 192, 168, 0, 1)));
         Assert.Equal(16u, Lookup(map, Lpm4(20, 10, 1, 2, 3)));  // the key's prefixlen caps the match
-        Assert.Equal(-BpfErrno.EINVAL, map.Update(Lpm4(33, 1, 1, 1, 1), U32(1), 0));
-        Assert.Equal(-BpfErrno.EEXIST, map.Update(Lpm4(16, 10, 1, 7, 7), U32(1), BpfUpdateFlags.NoExist));
+        Assert.Equal(-Errno.EINVAL, map.Update(Lpm4(33, 1, 1, 1, 1), U32(1), 0));
+        Assert.Equal(-Errno.EEXIST, map.Update(Lpm4(16, 10, 1, 7, 7), U32(1), BpfUpdateFlags.NoExist));
         Assert.Equal(0, map.Delete(Lpm4(24, 10, 1, 2, 0)));
         Assert.Equal(16u, Lookup(map, Lpm4(32, 10, 1, 2, 3)));
-        Assert.Equal(-BpfErrno.ENOENT, map.Delete(Lpm4(24, 10, 1, 2, 0)));
+        Assert.Equal(-Errno.ENOENT, map.Delete(Lpm4(24, 10, 1, 2, 0)));
         var keys = new List<uint>();
         var key = Array.Empty<byte>();
         var next = new byte[8];
@@ -94,7 +94,7 @@ public class SpecialMapTests
         var map = BpfMap.Create(new BpfMapDefinition("lpm", BpfMapType.LpmTrie, 8, 4, 2, 1));
         map.Update(Lpm4(32, 1, 1, 1, 1), U32(1), 0);
         map.Update(Lpm4(32, 1, 1, 1, 2), U32(1), 0);
-        Assert.Equal(-BpfErrno.ENOSPC, map.Update(Lpm4(32, 1, 1, 1, 3), U32(1), 0));
+        Assert.Equal(-Errno.ENOSPC, map.Update(Lpm4(32, 1, 1, 1, 3), U32(1), 0));
     }
 
     [Fact]
@@ -109,9 +109,9 @@ public class SpecialMapTests
         var user = new byte[4];
         Assert.True(map.TryLookupFromUser(U32(1), user));
         Assert.Equal(3u, BitConverter.ToUInt32(user));
-        Assert.Equal(-BpfErrno.E2BIG, map.Update(U32(4), U32(0), 0));
+        Assert.Equal(-Errno.E2BIG, map.Update(U32(4), U32(0), 0));
         Assert.Equal(0, map.Delete(U32(1)));
-        Assert.Equal(-BpfErrno.ENOENT, map.Delete(U32(1)));
+        Assert.Equal(-Errno.ENOENT, map.Delete(U32(1)));
         Assert.False(map.TryGetProgram(1, out _));
     }
 
@@ -128,7 +128,7 @@ public class SpecialMapTests
         Assert.Equal(0, ring.Commit(b.Offset, discard: false));
         Assert.Equal(0, ring.Consume(r => got.Add(System.Text.Encoding.ASCII.GetString(r))));
         Assert.Equal(0, ring.Commit(a.Offset, discard: false));
-        Assert.Equal(-BpfErrno.EINVAL, ring.Commit(a.Offset, discard: false)); // not reserved any more
+        Assert.Equal(-Errno.EINVAL, ring.Commit(a.Offset, discard: false)); // not reserved any more
         Assert.Equal(0, ring.Output("xyz!"u8));
         Assert.True(ring.TryReserve(1, out var c));
         Assert.Equal(0, ring.Commit(c.Offset, discard: true));
@@ -144,7 +144,7 @@ public class SpecialMapTests
         int records = 0;
         while (ring.Output(new byte[1000]) == 0) records++;
         Assert.Equal(4, records); // 4 × (8 + 1000) fits, a fifth does not
-        Assert.Equal(-BpfErrno.EAGAIN, ring.Output(new byte[1000]));
+        Assert.Equal(-Errno.EAGAIN, ring.Output(new byte[1000]));
         int total = 0;
         for (int round = 0; round < 50; round++)
         {

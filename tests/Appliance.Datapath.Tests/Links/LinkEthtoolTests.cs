@@ -54,7 +54,7 @@ public sealed class LinkEthtoolTests
         using var root = new LinkManager();
         string missing = NetNamespace.UniqueInterface("mapp");
         var e = Assert.Throws<Appliance.Interop.PlatformException>(() => new LinkEthtool(root).DisableTxChecksum(missing));
-        Assert.Equal(Appliance.Interop.Errno.ENODEV, e.Errno);
+        Assert.Equal(Appliance.Errno.ENODEV, e.Errno);
         Assert.Contains(missing, e.Message);
         Assert.Contains("ETHTOOL_STXCSUM", e.Message);
     }

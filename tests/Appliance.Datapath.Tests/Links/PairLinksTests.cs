@@ -63,7 +63,7 @@ public sealed class PairLinksTests
         // A multicast MAC is refused by the kernel after the veth exists: the veth is rolled back.
         var bad = Assert.Throws<PlatformException>(() => PairLinks.Provision(owned,
             new PairLinkSpec(primary, ns, tenant) { TenantMac = PhysicalAddress.Parse("01-00-5E-00-00-01") }));
-        Assert.Equal(SocketCalls.EADDRNOTAVAIL, bad.Errno);
+        Assert.Equal(Appliance.Errno.EADDRNOTAVAIL, bad.Errno);
         Assert.Contains(tenant, bad.Message);
         Assert.Null(IpJson.Link(primary));
         Assert.Null(IpJson.Link(tenant, ns));

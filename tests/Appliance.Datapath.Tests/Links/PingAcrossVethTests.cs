@@ -43,6 +43,6 @@ public sealed class PingAcrossVethTests
 
         var dup = Assert.Throws<Appliance.Interop.PlatformException>(() =>
             new LinkAddresses(inLeft).Add(l, IPAddress.Parse("10.201.7.1"), 24));
-        Assert.Equal(Appliance.Interop.Errno.EEXIST, dup.Errno);
+        Assert.Equal(Appliance.Errno.EEXIST, dup.Errno);
     }
 }

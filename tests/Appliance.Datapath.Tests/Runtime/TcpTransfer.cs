@@ -12,6 +12,7 @@ public static class TcpTransfer
     /// False (and no exception) when the connection cannot be made within <paramref name="connectTimeoutSeconds"/>.</summary>
     public static bool Send(NetNamespace client, NetNamespace server, string serverAddress, int port, int bytes, int connectTimeoutSeconds = 3)
     {
+        string family = serverAddress.Contains(':') ? "-6 " : ""; // nc -l listens on IPv4 only unless told
         var dir = Path.Combine(Path.GetTempPath(), $"mapp-tcp-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         string source = Path.Combine(dir, "source"), received = Path.Combine(dir, "received");
@@ -19,7 +20,7 @@ public static class TcpTransfer
         new Random(port).NextBytes(data);
         File.WriteAllBytes(source, data);
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "netns", "exec", server.Name, "sh", "-c", $"exec nc -l -w 10 {port} > {received}" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "netns", "exec", server.Name, "sh", "-c", $"exec nc {family}-l -w 10 {port} > {received}" }) psi.ArgumentList.Add(a);
         using var listener = Process.Start(psi)!;
         try
         {

@@ -46,6 +46,9 @@ public sealed class ChainChangeTests
         Assert.Equal(ChainError.StaleRevision, stale.Error);
         Assert.Equal(ChainError.AlreadyAttached, Assert.Throws<ChainException>(() => editor.Apply(["attach", pair, "primary", "b"])).Error);
         Assert.Equal(ChainError.NotFound, Assert.Throws<ChainException>(() => editor.Apply(["detach", pair, "primary", "nope"])).Error);
+        Assert.Contains("exclude each other", Assert.Throws<ArgumentException>(() => editor.Apply(["attach", pair, "primary", "c", "--first", "--after", "b"])).Message);
+        Assert.Contains("SIDE is primary or peer, not 'middle'", Assert.Throws<ArgumentException>(() => editor.Apply(["detach", pair, "middle", "b"])).Message);
+        Assert.Contains("--expected-revision needs a number", Assert.Throws<ArgumentException>(() => editor.Apply(["detach", pair, "primary", "b", "--expected-revision", "x"])).Message);
         Assert.Equal(5, side.Chain.Revision); // refusals change nothing
 
         editor.Apply(["detach", pair, "primary", "b"]);

@@ -1,0 +1,16 @@
+using Appliance.Bpf.Vm;
+
+namespace Appliance.Bpf.Helpers;
+
+/// <summary>bpf_loop (181) and bpf_for_each_map_elem (164): helpers that call back into the program. The
+/// arguments are checked here as the kernel's helpers do (flags must be 0: -EINVAL; more than 1 &lt;&lt; 23 loops:
+/// -E2BIG); the VM runs the callback (see <see cref="BpfVm"/>'s callback driver). The JIT leaves programs
+/// that use them to the interpreter.</summary>
+internal static class CallbackHelpers
+{
+    public static HelperOutcome Loop(BpfVm vm) =>
+        vm.StartLoop((uint)vm.Argument(1), vm.Argument(2), vm.Argument(3), vm.Argument(4));
+
+    public static HelperOutcome ForEachMapElem(BpfVm vm) =>
+        vm.StartForEach(vm.Argument(1), vm.Argument(2), vm.Argument(3), vm.Argument(4));
+}

@@ -1,0 +1,197 @@
+using System.Buffers.Binary;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Maps;
+
+namespace Appliance.Bpf.Vm;
+
+/// <summary>Callbacks (bpf_loop, bpf_for_each_map_elem) run as BPF subprograms in a frame of their own, driven by
+/// the interpreter loop, never by recursion: the helper prepares a <see cref="CallbackLoop"/> with the first
+/// call's arguments in r1–r4 and returns <see cref="HelperOutcome.Callback"/>; the interpreter pushes a callback
+/// frame and enters the callback; at the callback's exit it asks <see cref="ResumeCallback"/> whether to call it
+/// again (same frame, r10 reset, next arguments) or to return the number of calls to the helper's caller, as the
+/// kernel's helpers do. A callback returns 0 (go on) or 1 (stop); anything else faults the run (the kernel
+/// refuses such a program at load). Map elements are handed to a callback through two regions per nesting
+/// level that move from element to element, so a scan of a large map takes no region per element. Callback
+/// instructions count against the run's instruction budget.</summary>
+public sealed unsafe partial class BpfVm
+{
+    /// <summary>The kernel's BPF_MAX_LOOPS: bpf_loop refuses more iterations with -E2BIG.</summary>
+    public const uint MaxLoops = 1u << 23;
+
+    private const int MaxKeySize = 512;
+
+    internal enum CallbackKind : byte { Loop, ForEachArray, ForEachHash }
+
+    internal struct CallbackLoop
+    {
+        public CallbackKind Kind;
+        public int Entry;
+        public long Index;
+        public long Count;
+        public ulong Context;
+        public BpfMap? Map;
+        public ulong MapHandle;
+        public int KeysStart;
+        public int KeySlot, KeyRegion, ValueRegion;
+        public uint Calls;
+    }
+
+    private readonly CallbackLoop[] _loops = new CallbackLoop[MaxCallFrames];
+    private CallbackLoop _pendingLoop;
+    private readonly byte[] _callbackKeys = new byte[MaxCallFrames * MaxKeySize];
+    private byte[] _keySnapshot = [];
+    /// <summary>How many callbacks are running (nested bpf_loop calls each add one).</summary>
+    private int _callbackLevel;
+
+    /// <summary>Forgets callbacks a faulted run left behind (called when a run starts).</summary>
+    private void ResetCallbacks()
+    {
+        if (_callbackLevel == 0) return;
+        Array.Clear(_loops);
+        _callbackLevel = 0;
+    }
+
+    /// <summary>bpf_loop(nr_loops, callback_fn, callback_ctx, flags).</summary>
+    internal HelperOutcome StartLoop(uint count, ulong callback, ulong context, ulong flags)
+    {
+        if (!CurrentProgram.IsCallback(callback, out int entry)) return Fail(BpfFault.HelperMisuse);
+        if (flags != 0) return LinuxHelperTable.Error(this, Errno.EINVAL);
+        if (count > MaxLoops) return LinuxHelperTable.Error(this, Errno.E2BIG);
+        if (count == 0) return LinuxHelperTable.Return(this, 0);
+        _pendingLoop = new CallbackLoop { Kind = CallbackKind.Loop, Entry = entry, Index = -1, Count = count, Context = context };
+        Advance(ref _pendingLoop);
+        return HelperOutcome.Callback;
+    }
+
+    /// <summary>bpf_for_each_map_elem(map, callback_fn, callback_ctx, flags) on array and hash maps (per-CPU
+    /// ones give this CPU's value). A hash map's keys are taken when the call starts; an element deleted before
+    /// its turn is skipped, one added meanwhile is not visited.</summary>
+    internal HelperOutcome StartForEach(ulong mapHandle, ulong callback, ulong context, ulong flags)
+    {
+        var map = ResolveMap(mapHandle);
+        if (map is null) return HelperOutcome.Fault;
+        if (!CurrentProgram.IsCallback(callback, out int entry)) return Fail(BpfFault.HelperMisuse);
+        var kind = map.Type switch
+        {
+            BpfMapType.Array or BpfMapType.PercpuArray => CallbackKind.ForEachArray,
+            BpfMapType.Hash or BpfMapType.PercpuHash or BpfMapType.LruHash => CallbackKind.ForEachHash,
+            _ => (CallbackKind)255,
+        };
+        if (kind == (CallbackKind)255 || map.KeySize > MaxKeySize) return Fail(BpfFault.HelperMisuse); // the kernel refuses it at load
+        if (flags != 0) return LinuxHelperTable.Error(this, Errno.EINVAL);
+        if (_regionCount + 2 > MaxRegions) return LinuxHelperTable.Error(this, Errno.E2BIG);
+
+        var loop = new CallbackLoop
+        {
+            Kind = kind, Entry = entry, Index = -1, Count = map.MaxEntries, Context = context, Map = map, MapHandle = mapHandle,
+        };
+        if (kind == CallbackKind.ForEachHash)
+        {
+            loop.KeysStart = SnapshotTop();
+            loop.Count = SnapshotKeys(map, loop.KeysStart);
+        }
+        // Each nesting level has its own key slot; the callback sees the key read-only, as the kernel's PTR_TO_MAP_KEY.
+        loop.KeySlot = _callbackLevel * MaxKeySize;
+        loop.KeyRegion = (int)(AddDynamicRegion(_callbackKeys, loop.KeySlot, map.KeySize, false, RegionKind.CallbackKey) >> 32);
+        loop.ValueRegion = (int)(AddDynamicRegion(_callbackKeys, 0, 0, false, RegionKind.CallbackValue) >> 32);
+        _pendingLoop = loop;
+        if (!Advance(ref _pendingLoop)) return LinuxHelperTable.Return(this, 0);
+        return HelperOutcome.Callback;
+    }
+
+    /// <summary>Where the next hash-key snapshot may start: after those of the loops still running.</summary>
+    private int SnapshotTop()
+    {
+        int top = 0;
+        for (int l = 0; l < _loops.Length; l++)
+            if (_loops[l].Kind == CallbackKind.ForEachHash && _loops[l].Map is { } m)
+                top = Math.Max(top, _loops[l].KeysStart + (int)_loops[l].Count * m.KeySize);
+        return top;
+    }
+
+    private long SnapshotKeys(BpfMap map, int start)
+    {
+        int keySize = map.KeySize;
+        long needed = start + (long)map.MaxEntries * keySize;
+        if (_keySnapshot.Length < needed) Array.Resize(ref _keySnapshot, (int)Math.Min(int.MaxValue, Math.Max(needed, _keySnapshot.Length * 2L)));
+        int count = 0;
+        ReadOnlySpan<byte> previous = [];
+        while (count < map.MaxEntries && map.TryGetNextKey(previous, _keySnapshot.AsSpan(start + count * keySize, keySize)))
+        {
+            previous = _keySnapshot.AsSpan(start + count * keySize, keySize);
+            count++;
+        }
+        return count;
+    }
+
+    /// <summary>Moves <paramref name="loop"/> to its next call and puts that call's arguments in r1–r4; false when
+    /// there is none.</summary>
+    private bool Advance(ref CallbackLoop loop)
+    {
+        var r = _registers;
+        if (loop.Kind == CallbackKind.Loop)
+        {
+            if (++loop.Index >= loop.Count) return false;
+            r[1] = (ulong)loop.Index;
+            r[2] = loop.Context;
+            return true;
+        }
+        var map = loop.Map!;
+        var key = _callbackKeys.AsSpan(loop.KeySlot, map.KeySize);
+        while (++loop.Index < loop.Count)
+        {
+            if (loop.Kind == CallbackKind.ForEachArray)
+                BinaryPrimitives.WriteUInt32LittleEndian(key, (uint)loop.Index);
+            else
+                _keySnapshot.AsSpan(loop.KeysStart + (int)loop.Index * map.KeySize, map.KeySize).CopyTo(key);
+            if (!map.TryLookup(key, out var value) || value.Array is null) continue;
+            ref var region = ref _regions[loop.ValueRegion];
+            region.Array = value.Array;
+            region.Origin = value.Offset;
+            region.Length = (ulong)value.Count;
+            region.Writable = !map.Definition.ReadOnly;
+            region.Owner = map;
+            MirrorRegion(loop.ValueRegion);
+            r[1] = loop.MapHandle;
+            r[2] = _regions[loop.KeyRegion].Start;
+            r[3] = region.Start;
+            r[4] = loop.Context;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>The interpreter entered the callback <see cref="_pendingLoop"/> describes from frame <paramref name="level"/>.</summary>
+    private int EnterCallback(int level)
+    {
+        _loops[level] = _pendingLoop;
+        _pendingLoop = default;
+        _callbackLevel++;
+        return _loops[level].Entry;
+    }
+
+    /// <summary>The callback entered from frame <paramref name="level"/> returned r0: the entry to call it again
+    /// at (its next arguments in r1–r4), -1 when the helper is done (r0 = the number of calls), or -2 after
+    /// recording a fault.</summary>
+    private int ResumeCallback(int level)
+    {
+        ref var loop = ref _loops[level];
+        loop.Calls++;
+        ulong verdict = _registers[0];
+        if (verdict > 1)
+        {
+            _fault = BpfFault.HelperMisuse;
+            return -2;
+        }
+        if (verdict == 0 && Advance(ref loop)) return loop.Entry;
+        _registers[0] = loop.Calls;
+        if (loop.Map is not null)
+        {
+            _regions[loop.ValueRegion].Length = 0; // the last element's pointer ends with the helper call
+            MirrorRegion(loop.ValueRegion);
+        }
+        loop = default;
+        _callbackLevel--;
+        return -1;
+    }
+}

@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Routing;
+using Appliance.Config;
+
+namespace Appliance.Datapath.Forwarding;
+
+/// <summary>The bytes an L3 pair's datapath reads and writes, in place and without allocating: the Ethernet type and
+/// the IP destination of untagged IPv4/IPv6 frames, the TTL / hop limit step of a forwarding host (IPv4 header
+/// checksum updated incrementally, as ip_decrease_ttl), the Ethernet addresses, and proxy answers — an ARP request
+/// turned into the ARP reply and an IPv6 neighbour solicitation turned into the neighbour advertisement that the
+/// owner of the address would send, with the port's MAC.</summary>
+public static class L3Frames
+{
+    public const int EthernetHeader = 14;
+    public const ushort EtherTypeIpv4 = 0x0800, EtherTypeIpv6 = 0x86dd, EtherTypeArp = 0x0806;
+    private const int Ipv4DstOffset = EthernetHeader + 16, Ipv6SrcOffset = EthernetHeader + 8, Ipv6DstOffset = EthernetHeader + 24;
+    private const int IcmpV6 = 58, NeighbourSolicitation = 135, NeighbourAdvertisement = 136;
+    private const int ArpLength = EthernetHeader + 28, NsLength = EthernetHeader + 40 + 24, NaLength = EthernetHeader + 40 + 32;
+
+    /// <summary>The Ethernet type of the frame (0 for a runt).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort EtherType(ReadOnlySpan<byte> frame) => frame.Length >= EthernetHeader ? BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) : (ushort)0;
+
+    /// <summary>The IP family of an untagged IPv4 or IPv6 frame whose header is complete (version checked), and its
+    /// destination address; Unspec for anything else.</summary>
+    public static IpFamily Destination(ReadOnlySpan<byte> frame, out ReadOnlySpan<byte> destination)
+    {
+        destination = default;
+        switch (EtherType(frame))
+        {
+            case EtherTypeIpv4 when frame.Length >= EthernetHeader + 20 && (frame[EthernetHeader] >> 4) == 4:
+                destination = frame.Slice(Ipv4DstOffset, 4);
+                return IpFamily.Inet;
+            case EtherTypeIpv6 when frame.Length >= EthernetHeader + 40 && (frame[EthernetHeader] >> 4) == 6:
+                destination = frame.Slice(Ipv6DstOffset, 16);
+                return IpFamily.Inet6;
+            default:
+                return IpFamily.Unspec;
+        }
+    }
+
+    /// <summary>Whether a router may forward the packet at all: not to or from a link-local, multicast, loopback or
+    /// unspecified address (RFC 1812 §5.3.7, RFC 4291 §2.5.6), nor to IPv4 limited broadcast.</summary>
+    public static bool Forwardable(IpFamily family, ReadOnlySpan<byte> frame)
+    {
+        if (family == IpFamily.Inet)
+        {
+            byte d0 = frame[Ipv4DstOffset], s0 = frame[EthernetHeader + 12];
+            return d0 is < 224 and not 127 and not 0 && s0 is < 224 and not 127
+                   && !(d0 == 169 && frame[Ipv4DstOffset + 1] == 254);
+        }
+        var dst = frame.Slice(Ipv6DstOffset, 16);
+        var src = frame.Slice(Ipv6SrcOffset, 16);
+        return dst[0] != 0xff && !LinkLocal6(dst) && !LinkLocal6(src) && !Unspecified6(dst) && !Loopback6(dst);
+    }
+
+    private static bool LinkLocal6(ReadOnlySpan<byte> a) => a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+    private static bool Unspecified6(ReadOnlySpan<byte> a) => a.IndexOfAnyExcept((byte)0) < 0;
+    private static bool Loopback6(ReadOnlySpan<byte> a) => a[..15].IndexOfAnyExcept((byte)0) < 0 && a[15] == 1;
+
+    /// <summary>Decrements the IPv4 TTL (header checksum updated) or the IPv6 hop limit. False, and nothing changed,
+    /// when it is 1 or 0: the packet expires here.</summary>
+    public static bool DecrementTtl(IpFamily family, Span<byte> frame)
+    {
+        if (family == IpFamily.Inet)
+        {
+            var ip = frame[EthernetHeader..];
+            if (ip[8] <= 1) return false;
+            ushort before = BinaryPrimitives.ReadUInt16LittleEndian(ip[8..]);
+            ip[8]--;
+            ushort after = BinaryPrimitives.ReadUInt16LittleEndian(ip[8..]);
+            ushort sum = BinaryPrimitives.ReadUInt16LittleEndian(ip[10..]);
+            BinaryPrimitives.WriteUInt16LittleEndian(ip[10..], InternetChecksum.Replace2(sum, before, after));
+            return true;
+        }
+        ref byte hop = ref frame[EthernetHeader + 7];
+        if (hop <= 1) return false;
+        hop--;
+        return true;
+    }
+
+    /// <summary>Writes the Ethernet destination and source.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void WriteEthernet(Span<byte> frame, MacAddress destination, MacAddress source)
+    {
+        WriteMac(frame, destination);
+        WriteMac(frame[6..], source);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void WriteMac(Span<byte> at, MacAddress mac)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(at, (ushort)(mac.Value >> 32));
+        BinaryPrimitives.WriteUInt32BigEndian(at[2..], (uint)mac.Value);
+    }
+
+    /// <summary>The target address of an Ethernet/IPv4 ARP request (not a gratuitous one), or false.</summary>
+    public static bool ArpRequestTarget(ReadOnlySpan<byte> frame, out ReadOnlySpan<byte> target)
+    {
+        target = default;
+        if (frame.Length < ArpLength || EtherType(frame) != EtherTypeArp) return false;
+        var arp = frame[EthernetHeader..];
+        if (BinaryPrimitives.ReadUInt16BigEndian(arp) != 1 || BinaryPrimitives.ReadUInt16BigEndian(arp[2..]) != EtherTypeIpv4
+            || arp[4] != 6 || arp[5] != 4 || BinaryPrimitives.ReadUInt16BigEndian(arp[6..]) != 1) return false;
+        if (arp.Slice(14, 4).SequenceEqual(arp.Slice(24, 4))) return false; // gratuitous: announces the sender's own address
+        target = arp.Slice(24, 4);
+        return true;
+    }
+
+    /// <summary>Turns the ARP request in <paramref name="frame"/> into the reply "target is at <paramref name="mac"/>",
+    /// addressed to the requester.</summary>
+    public static void AnswerArp(Span<byte> frame, MacAddress mac)
+    {
+        var arp = frame[EthernetHeader..];
+        Span<byte> senderMac = stackalloc byte[6];
+        arp.Slice(8, 6).CopyTo(senderMac);
+        uint senderIp = BinaryPrimitives.ReadUInt32BigEndian(arp[14..]), targetIp = BinaryPrimitives.ReadUInt32BigEndian(arp[24..]);
+        senderMac.CopyTo(frame);        // Ethernet destination: the requester
+        WriteMac(frame[6..], mac);
+        BinaryPrimitives.WriteUInt16BigEndian(arp[6..], 2); // ARPOP_REPLY
+        WriteMac(arp[8..], mac);
+        BinaryPrimitives.WriteUInt32BigEndian(arp[14..], targetIp);
+        senderMac.CopyTo(arp[18..]);
+        BinaryPrimitives.WriteUInt32BigEndian(arp[24..], senderIp);
+    }
+
+    /// <summary>The target address of an IPv6 neighbour solicitation (hop limit 255, not DAD: the source is not ::),
+    /// or false.</summary>
+    public static bool NeighbourSolicitationTarget(ReadOnlySpan<byte> frame, out ReadOnlySpan<byte> target)
+    {
+        target = default;
+        if (frame.Length < NsLength || EtherType(frame) != EtherTypeIpv6) return false;
+        var ip = frame[EthernetHeader..];
+        if ((ip[0] >> 4) != 6 || ip[6] != IcmpV6 || ip[7] != 255 || BinaryPrimitives.ReadUInt16BigEndian(ip[4..]) < 24) return false;
+        var icmp = ip[40..];
+        if (icmp[0] != NeighbourSolicitation || icmp[1] != 0 || Unspecified6(ip.Slice(8, 16))) return false;
+        target = icmp.Slice(8, 16);
+        return target[0] != 0xff;
+    }
+
+    /// <summary>Turns the neighbour solicitation in the frame into the solicited advertisement "target is at
+    /// <paramref name="mac"/>" (S and O set, target link-layer address option), addressed to the soliciting node.
+    /// False when the frame has no room for the answer (it is longer than the question by up to 8 bytes).</summary>
+    public static bool AnswerNeighbourSolicitation(ref Engine.FrameView view, MacAddress mac)
+    {
+        if (view.Length != NaLength && !view.AdjustTail(NaLength - view.Length)) return false;
+        var frame = view.Data;
+        var ip = frame[EthernetHeader..];
+        var icmp = ip[40..];
+        Span<byte> solicitor = stackalloc byte[16];
+        ip.Slice(8, 16).CopyTo(solicitor);
+        frame.Slice(6, 6).CopyTo(frame);  // Ethernet destination: the soliciting node
+        WriteMac(frame[6..], mac);
+        BinaryPrimitives.WriteUInt32BigEndian(ip, 0x6000_0000);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[4..], 32);
+        ip[6] = IcmpV6;
+        ip[7] = 255;
+        icmp.Slice(8, 16).CopyTo(ip[8..]);  // source: the target address itself
+        solicitor.CopyTo(ip[24..]);
+        icmp[0] = NeighbourAdvertisement;
+        icmp[1] = 0;
+        BinaryPrimitives.WriteUInt16LittleEndian(icmp[2..], 0);
+        BinaryPrimitives.WriteUInt32BigEndian(icmp[4..], 0x6000_0000); // Solicited | Override
+        icmp[24] = 2; // target link-layer address option, 8 bytes
+        icmp[25] = 1;
+        WriteMac(icmp[26..], mac);
+        BinaryPrimitives.WriteUInt16LittleEndian(icmp[2..], IcmpV6Checksum(ip, 32));
+        return true;
+    }
+
+    /// <summary>The ICMPv6 checksum over the pseudo-header (source, destination, length, next header) and the message.</summary>
+    public static ushort IcmpV6Checksum(ReadOnlySpan<byte> ipv6, int length)
+    {
+        Span<byte> tail = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32BigEndian(tail, (uint)length);
+        BinaryPrimitives.WriteUInt32BigEndian(tail[4..], IcmpV6);
+        uint sum = InternetChecksum.Partial(ipv6.Slice(8, 32), 0);
+        sum = InternetChecksum.Partial(tail, sum);
+        sum = InternetChecksum.Partial(ipv6.Slice(40, length), sum);
+        return InternetChecksum.Fold(sum);
+    }
+}

@@ -1,0 +1,98 @@
+using Appliance.Bpf.Routing;
+using Appliance.Config;
+using Appliance.Datapath.Engine;
+using Appliance.Datapath.Runtime;
+
+namespace Appliance.Datapath.Forwarding;
+
+/// <summary>What <see cref="L3Router.FromPort"/> made of a frame from a port.</summary>
+public enum L3Ingress
+{
+    /// <summary>Not for an L3 pair: L2 classification decides.</summary>
+    NotMine,
+    /// <summary>An ARP request or neighbour solicitation for a tenant address, turned into the answer: send it back out of the port.</summary>
+    Answered,
+    /// <summary>For an L3 tenant: TTL decremented, Ethernet header rewritten for the tenant; into the pair's primary side.</summary>
+    ToPair,
+    /// <summary>For an L3 tenant, but its TTL / hop limit ran out here.</summary>
+    Expired,
+}
+
+/// <summary>The L3 half of the datapath (netkit's L3 mode, with the board as the router in front of the tenants),
+/// one per worker, reading only immutable snapshots (the port's prefixes, the kernel tables) so any number of
+/// workers run it at once; nothing allocates and nothing makes a syscall per frame.
+/// <list type="bullet">
+/// <item>World → tenant (<see cref="FromPort"/>): ARP requests and IPv6 neighbour solicitations for addresses in an L3
+/// pair's prefixes on that port are answered with the port's MAC (proxy ARP/ND). IPv4/IPv6 frames to the port's MAC
+/// whose destination is in an L3 pair's prefix (one longest-prefix match over every L3 pair of the port) go to that
+/// pair, as a forwarding host would send them: TTL / hop limit decremented, Ethernet destination the tenant's
+/// MAC and source the pair's primary end.</item>
+/// <item>Tenant → world (<see cref="Route"/>, after the peer chain passed): the board's kernel routing table picks the
+/// out port and next hop, the kernel's neighbour table its MAC (unknown: the kernel is asked to resolve it and the frame
+/// is dropped and counted, <see cref="PairDropReason.NoNeighbour"/>; the tenant's retransmission finds it), source MAC
+/// the port's, TTL / hop limit decremented. Destinations that are another L3 tenant's are refused
+/// (<see cref="PairDropReason.Isolation"/>): tenants reach each other only through an explicit redirect.</item>
+/// </list></summary>
+public sealed class L3Router(IFibTables? tables)
+{
+    /// <summary>The routing tables it reads (null: none, every tenant frame is <see cref="PairDropReason.NoRoute"/>).</summary>
+    public IFibTables? Tables => tables;
+
+    public L3Ingress FromPort(ref FrameView frame, PortRuntime port, out PairRuntime? pair)
+    {
+        pair = null;
+        var prefixes = port.L3Prefixes;
+        var data = frame.Data;
+        if (prefixes.Count == 0 || data.Length < L3Frames.EthernetHeader) return L3Ingress.NotMine;
+        if ((data[0] & 1) != 0)
+        {
+            if (L3Frames.ArpRequestTarget(data, out var arpTarget) && prefixes.Lookup(IpFamily.Inet, arpTarget) is not null)
+            {
+                L3Frames.AnswerArp(data, port.Mac);
+                Interlocked.Increment(ref port.ProxiedField);
+                return L3Ingress.Answered;
+            }
+            if (L3Frames.NeighbourSolicitationTarget(data, out var nsTarget) && prefixes.Lookup(IpFamily.Inet6, nsTarget) is not null
+                && L3Frames.AnswerNeighbourSolicitation(ref frame, port.Mac))
+            {
+                Interlocked.Increment(ref port.ProxiedField);
+                return L3Ingress.Answered;
+            }
+            return L3Ingress.NotMine;
+        }
+        if (MacAddress.Read(data) != port.Mac) return L3Ingress.NotMine;
+        var family = L3Frames.Destination(data, out var dst);
+        if (family == IpFamily.Unspec || prefixes.Lookup(family, dst) is not { } target) return L3Ingress.NotMine;
+        pair = target;
+        if (!L3Frames.DecrementTtl(family, data)) return L3Ingress.Expired;
+        L3Frames.WriteEthernet(data, target.TenantMac, target.PrimaryMac);
+        return L3Ingress.ToPair;
+    }
+
+    /// <summary>Routes a frame an L3 tenant sent (its peer side passed it): null and <paramref name="enginePort"/> set
+    /// when it goes out (bytes rewritten), else why it is dropped.</summary>
+    public PairDropReason? Route(ref FrameView frame, RuntimeTopology topology, PortRuntime uplink, out int enginePort)
+    {
+        enginePort = -1;
+        var data = frame.Data;
+        var family = L3Frames.Destination(data, out var dst);
+        if (family == IpFamily.Unspec || !L3Frames.Forwardable(family, data)) return PairDropReason.NoRoute;
+        if (uplink.L3Prefixes.Lookup(family, dst) is not null) return PairDropReason.Isolation;
+        if (tables is null || !tables.TryLookupRoute(family, dst, 0, out var route) || route.Kind != RouteKind.Unicast
+            || !topology.TryPort((uint)route.Ifindex, out enginePort))
+            return PairDropReason.NoRoute;
+        var port = topology.PortByEnginePort[enginePort]!;
+        if (!ReferenceEquals(port, uplink) && port.L3Prefixes.Lookup(family, dst) is not null) return PairDropReason.Isolation;
+        if (!L3Frames.DecrementTtl(family, data)) return PairDropReason.TtlExpired;
+        var hopFamily = route.HasGateway ? route.GatewayFamily : family;
+        ReadOnlySpan<byte> gateway = route.Gateway;
+        var hop = route.HasGateway ? gateway[..IpFamilies.AddressLength(hopFamily)] : dst;
+        if (!tables.TryLookupNeighbour(hopFamily, route.Ifindex, hop, data))
+        {
+            tables.RequestResolve(hopFamily, route.Ifindex, hop);
+            return PairDropReason.NoNeighbour;
+        }
+        L3Frames.WriteMac(data[6..], port.Mac);
+        return null;
+    }
+}

@@ -1,0 +1,24 @@
+using Appliance.Bpf.Routing;
+using Appliance.Interop;
+using static Appliance.Interop.NetlinkConstants;
+using static Appliance.Interop.NetlinkRoute;
+
+namespace Appliance.Datapath.Links;
+
+/// <summary>Routes in the namespace of <paramref name="links"/> (RTM_NEWROUTE), as an L3 tenant needs them.</summary>
+public sealed class LinkRoutes(LinkManager links)
+{
+    /// <summary>`ip route add default dev NAME` (or `ip -6 route add default dev NAME`): everything of the family goes
+    /// out of interface <paramref name="name"/> with no gateway, as netkit L3 sets a pod up (the device is NOARP, so
+    /// no neighbour is resolved). Throws EEXIST when the namespace has a default route of the family already.</summary>
+    public void AddDefault(string name, IpFamily family)
+    {
+        int index = links.Get(name).Index;
+        Span<byte> buffer = stackalloc byte[128];
+        var w = new NetlinkWriter(buffer, RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+        w.WriteRtMsg((byte)family, 0, RT_TABLE_MAIN, RTPROT_STATIC, family == IpFamily.Inet ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE, RTN_UNICAST);
+        w.PutS32(RTA_OIF, index);
+        links.Socket.Transact(w.Finish(), $"rtnetlink RTM_NEWROUTE (default {(family == IpFamily.Inet ? "IPv4" : "IPv6")} route dev {name})",
+            links.Where(name), hintFor: errno => errno == Errno.EEXIST ? "the namespace has a default route of this family already" : null);
+    }
+}

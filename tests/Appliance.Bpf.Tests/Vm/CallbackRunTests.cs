@@ -1,0 +1,120 @@
+using Appliance.Bpf.Maps;
+using Appliance.Bpf.Vm;
+using Xunit;
+
+namespace Appliance.Bpf.Tests.Vm;
+
+/// <summary>bpf_loop and bpf_for_each_map_elem in the VM: the callback runs in its own frame as often as the
+/// kernel's helpers call it, the helper returns the number of calls, and bad arguments get the kernel's errors.</summary>
+public sealed class CallbackRunTests
+{
+    private const string SumLoop = """
+        stdw [%r10-8], 0
+        mov %r1, {0}
+        lddw %r2, func cb
+        mov %r3, %r10
+        add %r3, -8
+        mov %r4, {1}
+        call 181
+        stxdw [%r10-16], %r0
+        ldxdw %r0, [%r10-8]
+        lsh %r0, 32
+        ldxdw %r1, [%r10-16]
+        or %r0, %r1
+        exit
+        cb:
+        stdw [%r10-8], 7
+        ldxdw %r0, [%r2+0]
+        add %r0, %r1
+        stxdw [%r2+0], %r0
+        mov %r0, 0
+        jne %r1, {2}, +1
+        mov %r0, 1
+        exit
+        """;
+
+    private static ulong RunLoop(long count, long flags = 0, long stopAt = -1) =>
+        VmTestSupport.Run(string.Format(SumLoop, count, flags, stopAt)).R0;
+
+    [Fact]
+    public void BpfLoopCallsTheCallbackWithEachIndexAndReturnsTheCallCount()
+    {
+        Assert.Equal((10UL << 32) | 5, RunLoop(5));            // 0+1+2+3+4, 5 calls
+        Assert.Equal((6UL << 32) | 4, RunLoop(10, stopAt: 3)); // stops after index 3 returned 1
+        Assert.Equal(0UL, RunLoop(0));
+    }
+
+    [Fact]
+    public void BpfLoopRefusesFlagsAndMoreThanTheKernelsLimit()
+    {
+        Assert.Equal(unchecked((ulong)(uint)-22), RunLoop(5, flags: 1) & 0xffffffff);
+        Assert.Equal(unchecked((ulong)(uint)-7), RunLoop(BpfVm.MaxLoops + 1) & 0xffffffff);
+    }
+
+    [Fact]
+    public void ACallbackReturningMoreThanOneFaultsTheRun()
+    {
+        var r = VmTestSupport.Run("stdw [%r10-8], 5\nmov %r1, 1\nlddw %r2, func cb\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\ncall 181\nexit\ncb:\nldxdw %r0, [%r2+0]\nexit");
+        Assert.Equal(BpfFault.HelperMisuse, r.Fault);
+    }
+
+    [Fact]
+    public void ForEachVisitsEveryHashElementOnceEvenWhenTheCallbackDeletesThem()
+    {
+        var map = new HashMap(new BpfMapDefinition("h", BpfMapType.Hash, 4, 8, 16));
+        for (uint k = 1; k <= 6; k++) Assert.Equal(0, map.Update(BitConverter.GetBytes(k), BitConverter.GetBytes((ulong)k * 10), 0));
+        // The callback adds each value to ctx and deletes the element; the program returns calls << 32 | sum.
+        var r = VmTestSupport.Run("""
+            stdw [%r10-8], 0
+            lddw %r1, map[0]
+            lddw %r2, func cb
+            mov %r3, %r10
+            add %r3, -8
+            mov %r4, 0
+            call 164
+            lsh %r0, 32
+            ldxdw %r1, [%r10-8]
+            or %r0, %r1
+            exit
+            cb:
+            ldxdw %r5, [%r3+0]
+            ldxdw %r0, [%r4+0]
+            add %r0, %r5
+            stxdw [%r4+0], %r0
+            stdw [%r3+0], 0
+            lddw %r1, map[0]
+            call 3
+            mov %r0, 0
+            exit
+            """, null, map);
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal((6UL << 32) | 210, r.R0);
+        Assert.False(map.TryGetNextKey([], new byte[4]));
+    }
+
+    [Fact]
+    public void ForEachOnAnArrayHandsOutWritableValuesAndAReadOnlyKey()
+    {
+        var map = new ArrayMap(new BpfMapDefinition("a", BpfMapType.Array, 4, 4, 3));
+        // Each value becomes its key * 3; then the callback tries to write the key, which faults.
+        var ok = VmTestSupport.Run("lddw %r1, map[0]\nlddw %r2, func cb\nmov %r3, 0\nmov %r4, 0\ncall 164\nexit\ncb:\nldxw %r0, [%r2+0]\nmul %r0, 3\nstxw [%r3+0], %r0\nmov %r0, 0\nexit", null, map);
+        Assert.Equal(3UL, ok.R0);
+        for (uint k = 0; k < 3; k++)
+        {
+            Assert.True(map.TryLookup(BitConverter.GetBytes(k), out var v));
+            Assert.Equal(k * 3, BitConverter.ToUInt32(v));
+        }
+        var bad = VmTestSupport.Run("lddw %r1, map[0]\nlddw %r2, func cb\nmov %r3, 0\nmov %r4, 0\ncall 164\nexit\ncb:\nstw [%r2+0], 1\nmov %r0, 0\nexit", null, map);
+        Assert.Equal(BpfFault.ReadOnlyWrite, bad.Fault);
+    }
+
+    [Fact]
+    public void ProgramsWithCallbacksRunInTheInterpreter()
+    {
+        var program = VmTestSupport.Load(string.Format(SumLoop, 3, 0, -1));
+        Assert.True(program.UsesCallbacks);
+        Assert.Contains("callbacks", program.JitUnavailableReason ?? "callbacks");
+        var packet = VmTestSupport.Packet(new byte[64]);
+        Assert.Equal((3UL << 32) | 3, VmTestSupport.Run(program, ref packet, new BpfVmOptions { UseJit = true }).R0);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Net;
+using Appliance.Bpf.Routing;
+using Appliance.Datapath.Forwarding;
+using Appliance.Datapath.Runtime;
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Datapath.Tests.Runtime;
+
+/// <summary>L3 pairs with real clients: a tenant two hops from a far host (through the board's routing table and an
+/// outside router), proxy ARP/ND on the uplink, TCP with the bytes checked, L2 and L3 tenants on one uplink, L3 tenants
+/// isolated from each other, and a route change on the board followed while running.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class L3PairTests
+{
+    /// <summary>Pings until one answers (the first frames of a flow may meet a neighbour being resolved), then
+    /// three in a row must all come back.</summary>
+    private static void Ping(NetNamespace from, string to)
+    {
+        Eventually.True(() => from.TryExec("ping", "-c", "1", "-W", "1", to).ExitCode == 0, 8000);
+        var output = from.Exec("ping", "-c", "3", "-i", "0.2", "-W", "2", to);
+        Assert.Contains("3 received", output);
+    }
+
+    [PrivilegedFact]
+    public void A_tenant_reaches_a_host_two_hops_away_over_IPv4_and_IPv6_and_back()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(board.L3Pair(0));
+        var pair = rt.FindPair(board.PairNames[0]);
+        var tenant = board.Tenants[0];
+
+        // The tenant's interface is set up as netkit L3 does it: NOARP, default routes through the device.
+        Assert.Contains("NOARP", tenant.Exec("ip", "link", "show", L3Board.TenantInterface));
+        Assert.Contains($"default dev {L3Board.TenantInterface}", tenant.Exec("ip", "route", "show"));
+        Assert.Contains($"default dev {L3Board.TenantInterface}", tenant.Exec("ip", "-6", "route", "show"));
+
+        Ping(board.Far, board.TenantAddress(0));      // the far host starts (proxy ARP on the outside router)
+        Ping(tenant, board.FarAddress);
+        Ping(tenant, board.FarAddress6);
+        Ping(board.Far, board.TenantAddress6(0));      // proxy ND
+        Assert.True(rt.Topology.Ports[0].Proxied >= 2, "ARP and ND answered by the appliance");
+        // The outside router resolved the tenant's on-link addresses to the port's MAC.
+        string portMac = board.PortMac();
+        Assert.Contains(portMac, board.Outside.Exec("ip", "neigh", "show", board.TenantAddress(0)).Replace(":", ""));
+        Assert.Contains(portMac, board.Outside.Exec("ip", "-6", "neigh", "show", board.TenantAddress6(0)).Replace(":", ""));
+        // Routed, not bridged: two hops, so the far host's TTL arrives decremented twice (64 - 2).
+        Assert.Contains("ttl=62", tenant.Exec("ping", "-c", "1", "-W", "2", board.FarAddress));
+
+        Assert.True(TcpTransfer.Send(tenant, board.Far, board.FarAddress, 5101, 1 << 20), "TCP tenant → far host");
+        Assert.True(TcpTransfer.Send(board.Far, tenant, board.TenantAddress6(0), 5102, 1 << 20), "TCP far host → tenant over IPv6");
+        Assert.True(pair.Peer.Counters.TxPackets > 100);
+        Assert.True(pair.Primary.Counters.TxPackets > 100);
+
+        // Management: the board's own addresses on the port stay the kernel's.
+        board.Outside.Exec("ping", "-c", "1", "-W", "2", board.PortAddress);
+        board.Outside.Exec("ping", "-c", "1", "-W", "2", board.PortAddress6);
+    }
+
+    [PrivilegedFact]
+    public void L2_and_L3_tenants_share_an_uplink_and_L3_tenants_are_isolated()
+    {
+        using var board = new L3Board(tenants: 3);
+        var rt = board.Start(board.L3Pair(0), board.L3Pair(1), board.L2Pair(2));
+        board.Tenants[2].Exec("ip", "route", "add", "default", "via", board.OutsideAddress);
+
+        Ping(board.Outside, board.TenantAddress(0));
+        Ping(board.Outside, board.TenantAddress(1));
+        Ping(board.Outside, board.TenantAddress(2));  // the L2 tenant: ARP flooded to it, answered by it
+        Ping(board.Tenants[2], board.FarAddress);
+        Ping(board.Tenants[1], board.FarAddress);
+
+        var first = rt.FindPair(board.PairNames[0]);
+        long isolated = first.Peer.Counters.Drops(PairDropReason.Isolation);
+        Assert.NotEqual(0, board.Tenants[0].TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", board.TenantAddress(1)).ExitCode);
+        Assert.NotEqual(0, board.Tenants[0].TryExec("ping", "-c", "1", "-W", "1", board.TenantAddress6(1)).ExitCode);
+        Assert.True(first.Peer.Counters.Drops(PairDropReason.Isolation) >= isolated + 3, "the appliance refused them (not a lost route)");
+    }
+
+    [PrivilegedFact]
+    public void A_route_change_on_the_board_is_followed_without_a_restart()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(board.L3Pair(0));
+        var pair = rt.FindPair(board.PairNames[0]);
+        var tenant = board.Tenants[0];
+        var far = IPAddress.Parse(board.FarAddress).GetAddressBytes();
+        Ping(tenant, board.FarAddress);
+
+        Shell.Check("ip", "route", "replace", "blackhole", board.FarSubnet);
+        Assert.True(Eventually.True(() => rt.RoutingTables.Routes.Lookup(IpFamily.Inet, far)?.Kind == RouteKind.Blackhole), "the blackhole arrived");
+        long noRoute = pair.Peer.Counters.Drops(PairDropReason.NoRoute);
+        Assert.NotEqual(0, tenant.TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", board.FarAddress).ExitCode);
+        Assert.True(pair.Peer.Counters.Drops(PairDropReason.NoRoute) >= noRoute + 2);
+
+        Shell.Check("ip", "route", "replace", board.FarSubnet, "via", board.OutsideAddress, "dev", board.Port);
+        Assert.True(Eventually.True(() => rt.RoutingTables.Routes.Lookup(IpFamily.Inet, far)?.Kind == RouteKind.Unicast), "the route is back");
+        Ping(tenant, board.FarAddress);
+    }
+}
