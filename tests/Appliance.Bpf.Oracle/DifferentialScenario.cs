@@ -68,6 +68,11 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
             ("rules", U32(5), Cat(U16(443), U16(13), U32(0))),
         ], Libbpf: true),
         new("spin_meter", "spin_meter", [], Libbpf: true),
+        new("tenant_tables", "tenant_tables",
+        [
+            ("ports_a", U16(80), Cat(U32(0xa80), U32(0))), ("ports_a", U16(53), Cat(U32(0xa53), U32(2))),
+            ("ports_b", U16(80), Cat(U32(0xb80), U32(2))), ("ports_b", U16(443), Cat(U32(0xb443), U32(0))),
+        ], Libbpf: true),
     ];
     /// <summary>The test programs (TestPrograms/): bpf-to-bpf calls and globals, context fields, packet helpers.</summary>
     public static readonly DifferentialScenario[] TestPrograms =

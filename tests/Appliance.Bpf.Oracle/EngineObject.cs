@@ -28,6 +28,7 @@ public sealed class EngineObject : IDisposable
     {
         Object = obj;
         Maps = obj.Maps.Select(def => BpfMap.Create(def)).ToArray();
+        MapOfMaps.BindInitialSlots(Maps);
         foreach (var p in LoadedProgram.LoadAll(obj, Maps, LinuxHelperTable.Instance))
         {
             if (jit && !p.UsesCallbacks && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");

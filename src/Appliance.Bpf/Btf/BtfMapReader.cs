@@ -18,6 +18,7 @@ public static class BtfMapReader
         if (datasec == 0)
             throw new BpfLoadException($"{fileName}: {mapsSection} has no DATASEC in .BTF, so its maps cannot be read");
         var maps = new List<DeclaredMap>();
+        var initialisers = new List<(int Map, int ValuesOffset)>();
         foreach (var entry in btf.Members(datasec))
         {
             string where = $"{fileName}: map '{entry.Name}' in {mapsSection}";
@@ -26,10 +27,43 @@ public static class BtfMapReader
             int structId = btf.SkipModifiers(btf.RefType(entry.TypeId));
             if (btf.Kind(structId) != BtfKind.Struct)
                 throw new BpfLoadException($"{where}: its type is a {btf.Kind(structId)}, expected a struct of __uint/__type members");
-            var def = ReadDefinition(btf, structId, entry.Name, where);
+            var def = ReadDefinition(btf, structId, entry.Name, where, out int valuesOffset);
             maps.Add(new DeclaredMap(def, mapsSection.Index, SymbolOffset(elf, mapsSection, entry.Name, where)));
+            if (valuesOffset >= 0) initialisers.Add((maps.Count - 1, valuesOffset));
         }
+        ReadInnerMapSlots(elf, mapsSection, maps, initialisers);
         return maps;
+    }
+
+    /// <summary>libbpf's static map-in-map initialisation: each relocation in the maps section that lands in an
+    /// outer map's <c>values</c> array names the inner map of slot (offset - values offset) / 8.</summary>
+    private static void ReadInnerMapSlots(ElfFile elf, ElfSection mapsSection, List<DeclaredMap> maps, List<(int Map, int ValuesOffset)> initialisers)
+    {
+        if (initialisers.Count == 0 || elf.FindRelocationSectionFor(mapsSection) is not { } relSection) return;
+        var slots = new Dictionary<int, List<(int, string)>>();
+        foreach (var relocation in elf.ReadRelocations(relSection))
+        {
+            foreach (var (index, valuesOffset) in initialisers)
+            {
+                // `values` is a flexible array at the end of the definition: the initialiser runs on to the next map
+                // (for a hash of maps the slot is the key, not bounded by max_entries).
+                var outer = maps[index];
+                ulong start = outer.Offset + (ulong)valuesOffset;
+                ulong end = maps.Where(m => m.Offset > outer.Offset).Select(m => m.Offset).DefaultIfEmpty(mapsSection.Size).Min();
+                if (relocation.Offset < start || relocation.Offset >= end) continue;
+                string where = $"{elf.FileName}: map '{outer.Definition.Name}' in {mapsSection}";
+                if ((relocation.Offset - start) % 8 != 0) throw new BpfLoadException($"{where}: a `values` initialiser is not on a pointer slot");
+                int slot = (int)((relocation.Offset - start) / 8);
+                if (outer.Definition.Type == BpfMapType.ArrayOfMaps && slot >= outer.Definition.MaxEntries)
+                    throw new BpfLoadException($"{where}: `values` slot {slot} is beyond max_entries {outer.Definition.MaxEntries}");
+                string inner = relocation.Symbol.Name;
+                if (!maps.Any(m => m.Definition.Name == inner))
+                    throw new BpfLoadException($"{where}: `values` slot {slot} names {relocation.Symbol}, which is not a map of {mapsSection}");
+                (slots.TryGetValue(index, out var list) ? list : slots[index] = []).Add((slot, inner));
+            }
+        }
+        foreach (var (index, list) in slots)
+            maps[index] = maps[index] with { Definition = maps[index].Definition with { InitialInnerMaps = list } };
     }
 
     private static ulong SymbolOffset(ElfFile elf, ElfSection section, string name, string where)
@@ -42,10 +76,12 @@ public static class BtfMapReader
         throw new BpfLoadException($"{where}: no ELF symbol named '{name}' in the section, so relocations cannot find the map");
     }
 
-    private static BpfMapDefinition ReadDefinition(BtfTypes btf, int structId, string name, string where)
+    private static BpfMapDefinition ReadDefinition(BtfTypes btf, int structId, string name, string where, out int valuesOffset)
     {
         uint? type = null, flags = null, maxEntries = null, keySize = null, valueSize = null;
         int spinLock = -1;
+        BtfMember? values = null;
+        valuesOffset = -1;
         foreach (var m in btf.Members(structId))
         {
             switch (m.Name)
@@ -60,8 +96,9 @@ public static class BtfMapReader
                     valueSize = Same(valueSize, PointeeSize(btf, m, where), "value", where);
                     spinLock = SpinLockOffset(btf, btf.RefType(btf.SkipModifiers(m.TypeId)), where);
                     break;
-                case "pinning" or "numa_node" or "map_extra" or "values":
-                    break; // pinning and NUMA placement mean nothing here; `values` initialisers are not supported
+                case "values": values = m; break;
+                case "pinning" or "numa_node" or "map_extra":
+                    break; // pinning and NUMA placement mean nothing here
                 default:
                     throw new BpfLoadException($"{where}: unknown map attribute '{m.Name}'");
             }
@@ -69,10 +106,28 @@ public static class BtfMapReader
         if (type is null)
             throw new BpfLoadException($"{where}: no __uint(type, ...) member");
         var mapType = DeclaredMap.CheckType(type.Value, where);
+        BpfMapDefinition? inner = null;
+        if (mapType is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps)
+        {
+            // __array(values, struct {...}): an array of pointers to the inner map's definition; the outer value is
+            // a map reference (4 bytes, an fd in the kernel), as libbpf sets it.
+            if (values is not { } v) throw new BpfLoadException($"{where}: a map of maps needs __array(values, struct {{...}}) to describe its inner map");
+            int array = btf.SkipModifiers(v.TypeId);
+            int ptr = btf.Kind(array) == BtfKind.Array ? btf.SkipModifiers(btf.Array(array).ElementType) : 0;
+            int innerStruct = btf.Kind(ptr) == BtfKind.Ptr ? btf.SkipModifiers(btf.RefType(ptr)) : 0;
+            if (btf.Kind(innerStruct) != BtfKind.Struct)
+                throw new BpfLoadException($"{where}: `values` must be __array(values, struct {{...}}), an array of pointers to the inner map's definition");
+            inner = ReadDefinition(btf, innerStruct, name + ".inner", where + " (inner map)", out _);
+            if (inner.Type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps or BpfMapType.ProgArray)
+                throw new BpfLoadException($"{where}: an inner map cannot be a {inner.Type} (as in the kernel)");
+            valueSize = Same(valueSize, 4, "value", where);
+            valuesOffset = (int)(v.BitOffset / 8);
+        }
         return new BpfMapDefinition(name, mapType, ToInt(keySize ?? 0, "key size", where),
             ToInt(valueSize ?? 0, "value size", where), ToInt(maxEntries ?? 0, "max_entries", where), flags ?? 0)
         {
             SpinLockOffset = spinLock,
+            InnerMap = inner,
         };
     }
 

@@ -7,7 +7,7 @@ namespace Appliance.Bpf.Helpers;
 /// A lookup exposes the value's storage itself, so the program's writes through the pointer are the map's
 /// new value, as in the kernel. bpf_map_push_elem (87), bpf_map_pop_elem (88) and bpf_map_peek_elem (89) work on
 /// queue and stack maps; the by-key helpers on them, and push/pop/peek on other maps, are misuse the kernel's
-/// verifier refuses.</summary>
+/// verifier refuses. A lookup in a map of maps gives the inner map (a handle the program passes on as a map).</summary>
 internal static class MapHelpers
 {
     public static HelperOutcome Lookup(BpfVm vm)
@@ -15,6 +15,7 @@ internal static class MapHelpers
         var map = vm.ResolveMap(vm.Argument(1));
         if (map is QueueStackMap or PerfEventArrayMap) return vm.Fail(BpfFault.HelperMisuse);
         if (map is null || !vm.TryGetMemory(vm.Argument(2), map.KeySize, false, out var key)) return HelperOutcome.Fault;
+        if (map is MapOfMaps outer) return LinuxHelperTable.Return(vm, outer.LookupInner(key) is { } inner ? vm.ExposeMap(inner) : 0);
         if (!map.TryLookup(key, out var value)) return LinuxHelperTable.Return(vm, 0);
         return LinuxHelperTable.Return(vm, vm.ExposeMapValue(value, writable: !map.Definition.ReadOnly, map));
     }
@@ -22,6 +23,7 @@ internal static class MapHelpers
     public static HelperOutcome Update(BpfVm vm)
     {
         var map = vm.ResolveMap(vm.Argument(1));
+        if (map is MapOfMaps) return vm.Fail(BpfFault.HelperMisuse); // the kernel's verifier: programs do not change maps of maps
         if (map is null
             || !vm.TryGetMemory(vm.Argument(2), map.KeySize, false, out var key)
             || !vm.TryGetMemory(vm.Argument(3), map.ValueSize, false, out var value))
@@ -33,6 +35,7 @@ internal static class MapHelpers
     public static HelperOutcome Delete(BpfVm vm)
     {
         var map = vm.ResolveMap(vm.Argument(1));
+        if (map is MapOfMaps) return vm.Fail(BpfFault.HelperMisuse);
         if (map is null || !vm.TryGetMemory(vm.Argument(2), map.KeySize, false, out var key)) return HelperOutcome.Fault;
         if (map.Definition.ReadOnly) return LinuxHelperTable.Error(vm, Errno.EPERM);
         return LinuxHelperTable.Return(vm, unchecked((ulong)(long)map.Delete(key)));

@@ -7,7 +7,12 @@ public abstract class BpfMap
 {
     protected BpfMap(BpfMapDefinition definition) => Definition = definition;
 
+    private static int s_lastId;
+
     public BpfMapDefinition Definition { get; }
+
+    /// <summary>A number unique in the process (the kernel's map id), what user space reads from a map of maps.</summary>
+    public int Id { get; } = Interlocked.Increment(ref s_lastId);
     public string Name => Definition.Name;
     public BpfMapType Type => Definition.Type;
     public int KeySize => Definition.KeySize;

@@ -16,6 +16,13 @@ public sealed record BpfMapDefinition(
     /// <summary>True for `.rodata`: programs may read but never write it.</summary>
     public bool ReadOnly { get; init; }
 
+    /// <summary>For array_of_maps / hash_of_maps: the template every inner map must match (from the BTF
+    /// <c>__array(values, struct {...})</c> member, as libbpf reads it).</summary>
+    public BpfMapDefinition? InnerMap { get; init; }
+
+    /// <summary>For maps of maps: the slots libbpf's <c>.values = { [i] = &amp;inner }</c> fills at load (key i, a u32).</summary>
+    public IReadOnlyList<(int Slot, string Map)> InitialInnerMaps { get; init; } = [];
+
     /// <summary>Byte offset of the value's <c>struct bpf_spin_lock</c> (from the value's BTF), or -1 when it has none.</summary>
     public int SpinLockOffset { get; init; } = -1;
 }

@@ -35,6 +35,13 @@ public static class BpfMapFactory
                 if (def.ValueSize <= 0) throw Invalid(def, $"value_size must be at least 1 (got {def.ValueSize})");
                 if ((long)def.ValueSize * (def.MaxEntries + 1L) > 1L << 30) throw Invalid(def, "max_entries × value_size exceeds 1 GiB");
                 break;
+            case BpfMapType.ArrayOfMaps:
+            case BpfMapType.HashOfMaps:
+                if (def.Type == BpfMapType.ArrayOfMaps && def.KeySize != 4) throw Invalid(def, $"key_size must be 4 (got {def.KeySize})");
+                if (def.KeySize <= 0 || def.KeySize > 512) throw Invalid(def, $"key_size must be 1..512 (got {def.KeySize})");
+                if (def.ValueSize != 4) throw Invalid(def, $"a map of maps has value_size 4, an inner map reference (got {def.ValueSize})");
+                if (def.InnerMap is null) throw Invalid(def, "a map of maps needs an inner map template (__array(values, struct {...}))");
+                break;
             case BpfMapType.PerfEventArray:
                 if (def.KeySize != 4 || def.ValueSize != 4) throw Invalid(def, "a perf_event_array needs key_size 4 and value_size 4");
                 break;
@@ -64,6 +71,7 @@ public static class BpfMapFactory
             BpfMapType.ProgArray => new ProgArrayMap(def),
             BpfMapType.Queue or BpfMapType.Stack => new QueueStackMap(def),
             BpfMapType.PerfEventArray => new PerfEventArrayMap(def),
+            BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps => new MapOfMaps(def),
             _ => new RingBufMap(def),
         };
     }

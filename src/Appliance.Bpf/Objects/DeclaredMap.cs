@@ -12,14 +12,13 @@ public sealed record DeclaredMap(BpfMapDefinition Definition, int SectionIndex, 
         (uint)BpfMapType.Hash or (uint)BpfMapType.Array or (uint)BpfMapType.ProgArray or (uint)BpfMapType.PercpuHash
             or (uint)BpfMapType.PercpuArray or (uint)BpfMapType.LruHash or (uint)BpfMapType.LpmTrie
             or (uint)BpfMapType.RingBuf or (uint)BpfMapType.Queue or (uint)BpfMapType.Stack
-            or (uint)BpfMapType.PerfEventArray => (BpfMapType)raw,
+            or (uint)BpfMapType.PerfEventArray or (uint)BpfMapType.ArrayOfMaps or (uint)BpfMapType.HashOfMaps => (BpfMapType)raw,
         _ => throw new BpfLoadException($"{where}: map type {raw} ({KernelName(raw)}) is not supported{WhyNot(raw)}; supported: "
-            + "hash, array, prog_array, percpu_hash, percpu_array, lru_hash, lpm_trie, ringbuf, queue, stack, perf_event_array"),
+            + "hash, array, prog_array, percpu_hash, percpu_array, lru_hash, lpm_trie, ringbuf, queue, stack, perf_event_array, array_of_maps, hash_of_maps"),
     };
 
     private static string WhyNot(uint raw) => raw switch
     {
-        12 or 13 => " (maps of maps are not supported yet: an inner map template needs the object's BTF map-in-map declaration)",
         14 or 17 => " (an XDP redirect target; tc programs here redirect with bpf_redirect)",
         7 or 8 => " (needs kernel stacks or cgroups)",
         _ => "",

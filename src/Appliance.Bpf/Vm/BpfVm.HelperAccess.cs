@@ -48,13 +48,36 @@ public sealed unsafe partial class BpfVm
         return true;
     }
 
-    /// <summary>The map an <c>lddw src=1</c> handle names, or null after recording a fault.</summary>
+    /// <summary>The map an <c>lddw src=1</c> handle names (or a handle <see cref="ExposeMap"/> gave), or null after
+    /// recording a fault.</summary>
     public BpfMap? ResolveMap(ulong handle)
     {
         var maps = CurrentProgram.Maps;
-        if (VirtualAddress.IsMapHandle(handle) && (uint)handle < (uint)maps.Count) return maps[(int)(uint)handle];
+        if (VirtualAddress.IsMapHandle(handle))
+        {
+            uint index = (uint)handle;
+            if (index < (uint)maps.Count) return maps[(int)index];
+            if (index - (uint)maps.Count < (uint)_runMapCount) return _runMaps[index - maps.Count];
+        }
         _fault = BpfFault.HelperMisuse;
         return null;
+    }
+
+    private BpfMap[] _runMaps = new BpfMap[4];
+    private int _runMapCount;
+
+    /// <summary>A handle for <paramref name="map"/> (an inner map a map-of-maps lookup found), usable as any map
+    /// argument for the rest of the run: the program's own index when the map is one of its maps, else a run-local one.</summary>
+    public ulong ExposeMap(BpfMap map)
+    {
+        var maps = CurrentProgram.Maps;
+        for (int i = 0; i < maps.Count; i++)
+            if (ReferenceEquals(maps[i], map)) return VirtualAddress.MapHandleBase | (uint)i;
+        for (int k = 0; k < _runMapCount; k++)
+            if (ReferenceEquals(_runMaps[k], map)) return VirtualAddress.MapHandleBase | (uint)(maps.Count + k);
+        if (_runMapCount == _runMaps.Length) Array.Resize(ref _runMaps, _runMaps.Length * 2);
+        _runMaps[_runMapCount] = map;
+        return VirtualAddress.MapHandleBase | (uint)(maps.Count + _runMapCount++);
     }
 
     /// <summary>Makes a map value addressable for the rest of the run and returns its address (0 when the

@@ -166,6 +166,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     private void EndRun()
     {
         ReleaseSpinLock();
+        if (_runMapCount > 0) Array.Clear(_runMaps, 0, _runMapCount);
+        _runMapCount = 0;
         ReleaseDynamicRegions();
         _regionCount = 0;
         _program = null;

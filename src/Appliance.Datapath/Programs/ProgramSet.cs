@@ -139,6 +139,11 @@ public sealed class ProgramSet
                 throw new RuntimeSetupException($"program '{pc.Name}': map '{def.Name}' of {path}: {e.Message}", e);
             }
         }
+        try { MapOfMaps.BindInitialSlots(maps); }
+        catch (ArgumentException e)
+        {
+            throw new RuntimeSetupException($"program '{pc.Name}' ({path}): {e.Message}", e);
+        }
         return new RuntimeObject(path, hash, bytes, elf, maps);
     }
 

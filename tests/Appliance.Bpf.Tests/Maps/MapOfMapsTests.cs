@@ -1,0 +1,96 @@
+using Appliance.Bpf.Maps;
+using Appliance.Bpf.Tests.Elf;
+using Appliance.Bpf.Tests.Vm;
+using Xunit;
+
+namespace Appliance.Bpf.Tests.Maps;
+
+/// <summary>array_of_maps / hash_of_maps: the inner template from BTF, libbpf's static slots, the kernel's
+/// template check, and programs reaching inner maps through a lookup.</summary>
+public sealed class MapOfMapsTests
+{
+    private static readonly BpfMapDefinition Inner = new("inner", BpfMapType.Array, 4, 8, 2);
+
+    private static MapOfMaps Outer(BpfMapType type, int max = 2) =>
+        (MapOfMaps)BpfMap.Create(new BpfMapDefinition("outer", type, 4, 4, max) { InnerMap = Inner });
+
+    private static byte[] Key(uint k) => BitConverter.GetBytes(k);
+
+    [Fact]
+    public void TheLoaderReadsTheInnerTemplateAndTheStaticSlots()
+    {
+        var obj = BpfObjectLoaderFor("tenant_tables");
+        var tenants = obj.Maps.Single(m => m.Name == "tenants");
+        Assert.Equal(BpfMapType.ArrayOfMaps, tenants.Type);
+        Assert.Equal(4, tenants.ValueSize);
+        Assert.Equal(BpfMapType.Hash, tenants.InnerMap!.Type);
+        Assert.Equal((2, 8, 16), (tenants.InnerMap.KeySize, tenants.InnerMap.ValueSize, tenants.InnerMap.MaxEntries));
+        Assert.Equal([(0, "ports_a"), (1, "ports_b")], tenants.InitialInnerMaps);
+        Assert.Equal([(6, "tcp_counts"), (17, "udp_counts")], obj.Maps.Single(m => m.Name == "by_proto").InitialInnerMaps.OrderBy(s => s.Slot));
+    }
+
+    private static Objects.BpfObject BpfObjectLoaderFor(string corpus) => Objects.BpfObjectLoader.Load(TestObjects.CorpusPath(corpus, "v3"));
+
+    [Fact]
+    public void OnlyMapsMatchingTheTemplateGoIn()
+    {
+        var outer = Outer(BpfMapType.ArrayOfMaps);
+        Assert.Equal(-Errno.EINVAL, outer.SetInner(Key(0), BpfMap.Create(Inner with { ValueSize = 4 }), 0));
+        Assert.Equal(-Errno.EINVAL, outer.SetInner(Key(0), BpfMap.Create(Inner with { MaxEntries = 3 }), 0));
+        Assert.Equal(-Errno.E2BIG, outer.SetInner(Key(2), BpfMap.Create(Inner), 0));
+        var inner = BpfMap.Create(Inner);
+        Assert.Equal(0, outer.SetInner(Key(1), inner, 0));
+        Assert.Same(inner, outer.LookupInner(Key(1)));
+        Assert.Null(outer.LookupInner(Key(0)));
+        var id = new byte[4];
+        Assert.True(outer.TryLookupFromUser(Key(1), id));
+        Assert.Equal(inner.Id, BitConverter.ToInt32(id));
+        Assert.Equal(0, outer.Delete(Key(1)));
+        Assert.Equal(-Errno.ENOENT, outer.Delete(Key(1)));
+    }
+
+    [Fact]
+    public void AHashOfMapsReusesTheSlotsOfDeletedElements()
+    {
+        var outer = Outer(BpfMapType.HashOfMaps);
+        Assert.Equal(0, outer.SetInner(Key(100), BpfMap.Create(Inner), 0));
+        Assert.Equal(0, outer.SetInner(Key(200), BpfMap.Create(Inner), 0));
+        Assert.Equal(-Errno.E2BIG, outer.SetInner(Key(300), BpfMap.Create(Inner), 0));
+        Assert.Equal(-Errno.EEXIST, outer.SetInner(Key(100), BpfMap.Create(Inner), 1));
+        Assert.Equal(0, outer.Delete(Key(100)));
+        var third = BpfMap.Create(Inner);
+        Assert.Equal(0, outer.SetInner(Key(300), third, 0));
+        Assert.Same(third, outer.LookupInner(Key(300)));
+        Assert.Null(outer.LookupInner(Key(100)));
+    }
+
+    [Fact]
+    public void AProgramReachesTheInnerMapThroughALookupAndCannotChangeTheOuterMap()
+    {
+        var outer = Outer(BpfMapType.ArrayOfMaps);
+        var inner = BpfMap.Create(Inner); // not one of the program's maps: a run-local handle
+        Assert.Equal(0, outer.SetInner(Key(1), inner, 0));
+        const string program = """
+            stw [%r10-4], 1
+            mov %r2, %r10
+            add %r2, -4
+            lddw %r1, map[0]
+            call 1
+            jeq %r0, 0, +8
+            mov %r1, %r0
+            stw [%r10-8], 1
+            mov %r2, %r10
+            add %r2, -8
+            call 1
+            jeq %r0, 0, +2
+            stdw [%r0+0], 77
+            mov %r0, 1
+            exit
+            """;
+        Assert.Equal(1UL, VmTestSupport.Run(program, null, outer).R0);
+        Assert.True(inner.TryLookup(Key(1), out var v));
+        Assert.Equal(77UL, BitConverter.ToUInt64(v));
+        var update = VmTestSupport.Run("stw [%r10-4], 0\nstw [%r10-8], 0\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\nlddw %r1, map[0]\ncall 2\nexit", null, outer);
+        Assert.Equal(Bpf.Vm.BpfFault.HelperMisuse, update.Fault);
+    }
+}
