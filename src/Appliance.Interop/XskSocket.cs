@@ -120,7 +120,7 @@ public sealed unsafe class XskSocket : IDisposable
             Errno.EBUSY => $"Queue {QueueId} of {InterfaceName} is already bound by another AF_XDP socket " +
                            "(another `meta-appliance forward` or AF_XDP program?); stop it first",
             Errno.EOPNOTSUPP => $"The driver of {InterfaceName} has no AF_XDP zero-copy support; use --zero-copy auto or off (copy mode)",
-            Errno.EINVAL => $"Check that queue {QueueId} exists on {InterfaceName} (ethtool -l) and that shared-UMEM sockets pass no mode flags",
+            Errno.EINVAL => $"Check that queue {QueueId} exists on {InterfaceName} (ethtool -l; one queue per forwarding worker: `ethtool -L`, or a veth made with numrxqueues/numtxqueues) and that shared-UMEM sockets pass no mode flags",
             Errno.ENETDOWN => $"Bring {InterfaceName} up first",
             _ => null,
         });

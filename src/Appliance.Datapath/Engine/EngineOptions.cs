@@ -7,6 +7,11 @@ public sealed record EngineOptions
     public bool BusyPoll { get; init; }
     /// <summary>Pin the worker thread to this CPU (sched_setaffinity); null leaves it where the process may run.</summary>
     public int? Cpu { get; init; }
+    /// <summary>Pin worker w to <c>Cpus[w]</c> (workers beyond the list are not pinned); overrides <see cref="Cpu"/>.</summary>
+    public IReadOnlyList<int>? Cpus { get; init; }
+
+    /// <summary>The CPU worker <paramref name="worker"/> is pinned to, if any.</summary>
+    public int? CpuOf(int worker) => Cpus is { } list ? worker < list.Count ? list[worker] : null : worker == 0 ? Cpu : null;
     /// <summary>Empty loop iterations after the last frame before the worker sleeps in poll() (a burst's next frames
     /// usually come sooner than a wake-up); after a wake-up that found nothing it sleeps again at once.</summary>
     public int IdleSpins { get; init; } = 2000;

@@ -35,6 +35,20 @@ public sealed class PortCounters
         }
     }
 
+    /// <summary>Adds <paramref name="other"/>'s counts to these (summing the workers' sockets of one port).</summary>
+    internal void Add(PortCounters other)
+    {
+        RxPacketsField += other.RxPackets;
+        RxBytesField += other.RxBytes;
+        TxPacketsField += other.TxPackets;
+        TxBytesField += other.TxBytes;
+        ForwardedField += other.Forwarded;
+        KicksField += other.Kicks;
+        KickErrorsField += other.KickErrors;
+        BusyPollsField += other.BusyPolls;
+        for (int i = 0; i < DropsField.Length; i++) DropsField[i] += Volatile.Read(ref other.DropsField[i]);
+    }
+
     public override string ToString()
     {
         var drops = string.Join(' ', Enum.GetValues<DropReason>().Where(r => Drops(r) != 0).Select(r => $"{r}={Drops(r)}"));

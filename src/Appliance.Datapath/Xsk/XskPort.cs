@@ -19,6 +19,8 @@ public sealed unsafe class XskPort : IDisposable
 
     /// <summary>Index among the engine's ports; also the owner tag in the UMEM's frame ledger.</summary>
     public int Index { get; }
+    /// <summary>The forwarding worker that owns this socket (and its UMEM's free stack).</summary>
+    public int Worker { get; init; }
     public string InterfaceName => Socket.InterfaceName;
     public uint Queue => Socket.QueueId;
     public XskSocket Socket { get; }
@@ -59,7 +61,7 @@ public sealed unsafe class XskPort : IDisposable
 
     /// <summary>Creates the socket, registers the UMEM (owner) or joins it (<paramref name="sharedOwner"/>), sizes
     /// and maps the rings, pre-posts FILL frames and binds. On any failure everything is undone.</summary>
-    internal static XskPort Create(int index, XskPortSpec spec, Umem umem, XskPort? sharedOwner, ushort bindFlags, XskOptions o)
+    internal static XskPort Create(int index, XskPortSpec spec, Umem umem, XskPort? sharedOwner, ushort bindFlags, XskOptions o, int worker = 0)
     {
         var socket = XskSocket.Open(spec.InterfaceName, spec.Queue);
         var maps = new List<MmapRegion>(4);
@@ -79,6 +81,7 @@ public sealed unsafe class XskPort : IDisposable
             var comp = Map(socket, maps, XskConstants.PgoffCompletionRing, off.Completion, o.CompletionRingSize, sizeof(ulong), "COMPLETION");
             port = new XskPort(index, socket, umem, sharedOwner is null, maps.ToArray(), o.FillFrames)
             {
+                Worker = worker,
                 Rx = XskRing.Over(rx, off.Rx, o.RxRingSize, asProducer: false),
                 Tx = XskRing.Over(tx, off.Tx, o.TxRingSize, asProducer: true),
                 Fill = XskRing.Over(fill, off.Fill, fillRing, asProducer: true),

@@ -7,36 +7,54 @@ namespace Appliance.Datapath.Xsk;
 /// a zero-copy port gets a UMEM of its own; every copy-mode port joins one shared copy-mode UMEM (the first one
 /// registers it, the others bind with XDP_SHARED_UMEM), so frames move between copy-mode ports unchanged and a
 /// frame crossing UMEMs is copied exactly once. Each interface gets its XSKMAP and steering program, unless its spec says the
-/// caller attaches its own.</summary>
+/// caller attaches its own.
+/// <para>With <c>workers</c> = N, every interface gets N sockets, on queues spec.Queue … spec.Queue + N − 1, and the
+/// socket on queue spec.Queue + w belongs to worker w; each worker has its own shared copy-mode UMEM (the sockets of
+/// one worker share it, every socket with its own FILL/COMPLETION rings), so no UMEM free stack is touched by two
+/// threads. The steering program redirects by <c>ctx-&gt;rx_queue_index</c> into the XSKMAP, so each queue's frames
+/// reach the socket (and the worker) of that queue.</para></summary>
 public sealed class XskPortSet : IDisposable
 {
     private readonly List<XskPort> _ports = [];
     private readonly List<Umem> _umems = [];
     private readonly XskOptions _options;
     private readonly Action<string> _log;
-    private Umem? _copyUmem;
-    private XskPort? _copyOwner;
+    private readonly Umem?[] _copyUmem;
+    private readonly XskPort?[] _copyOwner;
     private readonly uint _copyUmemFrames;
 
+    /// <summary>Every socket (all workers).</summary>
     public IReadOnlyList<XskPort> Ports => _ports;
     public IReadOnlyList<Umem> Umems => _umems;
     public XskOptions Options => _options;
+    /// <summary>Forwarding workers the sockets were opened for (sockets per interface).</summary>
+    public int Workers { get; }
 
-    private XskPortSet(XskOptions options, int portCount, Action<string>? log)
+    /// <summary>The sockets of worker <paramref name="worker"/>, in engine-index order.</summary>
+    public IEnumerable<XskPort> PortsOf(int worker) => _ports.Where(p => p.Worker == worker).OrderBy(p => p.Index);
+
+    private XskPortSet(XskOptions options, int portCount, int workers, Action<string>? log)
     {
         _options = options;
         _log = log ?? (_ => { });
         _copyUmemFrames = options.FramesPerPort * (uint)portCount;
+        Workers = workers;
+        _copyUmem = new Umem?[workers];
+        _copyOwner = new XskPort?[workers];
     }
 
     /// <summary>Opens every port in order (port index = position in <paramref name="specs"/>). Everything opened
     /// so far is closed again if one fails.</summary>
+    /// <param name="workers">Forwarding workers: sockets per interface (queues spec.Queue … + workers − 1).</param>
     public static XskPortSet Open(IReadOnlyList<XskPortSpec> specs, XskOptions? options = null,
-        XdpModePreference xdpMode = XdpModePreference.Auto, IXdpNetlinkAttacher? netlinkFallback = null, Action<string>? log = null)
+        XdpModePreference xdpMode = XdpModePreference.Auto, IXdpNetlinkAttacher? netlinkFallback = null, Action<string>? log = null,
+        int workers = 1)
     {
         if (specs.Count == 0 || specs.Count > Umem.MaxOwners)
             throw new ArgumentException($"between 1 and {Umem.MaxOwners} ports are supported, got {specs.Count}", nameof(specs));
-        var set = new XskPortSet(options ?? new XskOptions(), specs.Count, log);
+        if (workers < 1 || workers > XdpSteering.MapEntries)
+            throw new ArgumentOutOfRangeException(nameof(workers), workers, $"between 1 and {XdpSteering.MapEntries} workers are supported");
+        var set = new XskPortSet(options ?? new XskOptions(), specs.Count, workers, log);
         try
         {
             XskResourceLimits.RaiseMemlock();
@@ -54,29 +72,40 @@ public sealed class XskPortSet : IDisposable
     {
         if (!spec.AttachSteering)
         {
-            var bare = OpenPort(index, spec);
-            _ports.Add(bare);
-            _log(bare.Describe());
+            for (int w = 0; w < Workers; w++)
+            {
+                var bare = OpenPort(index, spec with { Queue = spec.Queue + (uint)w }, w);
+                _ports.Add(bare);
+                _log(bare.Describe());
+            }
             return;
         }
         // Attach first: a second instance on the same interface fails here at once with EBUSY.
         var steering = XdpSteering.Attach(spec.InterfaceName, xdpMode, netlinkFallback);
+        bool owned = false;
         try
         {
-            var port = OpenPort(index, spec);
-            port.Steering = steering;
-            _ports.Add(port);
-            steering.Register(spec.Queue, port.Socket.Fd);
-            _log(port.Describe());
+            for (int w = 0; w < Workers; w++)
+            {
+                var port = OpenPort(index, spec with { Queue = spec.Queue + (uint)w }, w);
+                if (w == 0)
+                {
+                    port.Steering = steering; // worker 0's socket owns (and detaches) the interface's steering
+                    owned = true;
+                }
+                _ports.Add(port);
+                steering.Register(port.Queue, port.Socket.Fd);
+                _log(port.Describe());
+            }
         }
         catch
         {
-            if (_ports.Count <= index) steering.Dispose();
+            if (!owned) steering.Dispose();
             throw;
         }
     }
 
-    private XskPort OpenPort(int index, XskPortSpec spec)
+    private XskPort OpenPort(int index, XskPortSpec spec, int worker)
     {
         var o = _options;
         if (spec.ZeroCopy != ZeroCopyMode.Off)
@@ -84,7 +113,7 @@ public sealed class XskPortSet : IDisposable
             var own = NewUmem($"{spec.InterfaceName}-q{spec.Queue}-zc", o.FramesPerPort);
             try
             {
-                var port = XskPort.Create(index, spec, own, null, XskConstants.BindZeroCopy | XskConstants.BindUseNeedWakeup, o);
+                var port = XskPort.Create(index, spec, own, null, XskConstants.BindZeroCopy | XskConstants.BindUseNeedWakeup, o, worker);
                 _umems.Add(own);
                 return port;
             }
@@ -103,16 +132,16 @@ public sealed class XskPortSet : IDisposable
         {
             var own = NewUmem($"{spec.InterfaceName}-q{spec.Queue}-copy", o.FramesPerPort);
             _umems.Add(own);
-            return XskPort.Create(index, spec, own, null, XskConstants.BindCopy | XskConstants.BindUseNeedWakeup, o);
+            return XskPort.Create(index, spec, own, null, XskConstants.BindCopy | XskConstants.BindUseNeedWakeup, o, worker);
         }
-        if (_copyUmem is null)
+        if (_copyUmem[worker] is null)
         {
-            _copyUmem = NewUmem("shared-copy", _copyUmemFrames);
-            _umems.Add(_copyUmem);
+            _copyUmem[worker] = NewUmem(Workers == 1 ? "shared-copy" : $"shared-copy-w{worker}", _copyUmemFrames);
+            _umems.Add(_copyUmem[worker]!);
         }
-        var copyPort = XskPort.Create(index, spec, _copyUmem, _copyOwner,
-            _copyOwner is null ? (ushort)(XskConstants.BindCopy | XskConstants.BindUseNeedWakeup) : (ushort)0, o);
-        _copyOwner ??= copyPort;
+        var copyPort = XskPort.Create(index, spec, _copyUmem[worker]!, _copyOwner[worker],
+            _copyOwner[worker] is null ? (ushort)(XskConstants.BindCopy | XskConstants.BindUseNeedWakeup) : (ushort)0, o, worker);
+        _copyOwner[worker] ??= copyPort;
         return copyPort;
     }
 
@@ -153,7 +182,7 @@ public sealed class XskPortSet : IDisposable
     internal void Release(XskPort port, IReadOnlyList<XskPort> live)
     {
         _ports.Remove(port);
-        if (live.Any(p => ReferenceEquals(p.Umem, port.Umem)) || ReferenceEquals(port.Umem, _copyUmem))
+        if (live.Any(p => ReferenceEquals(p.Umem, port.Umem)) || _copyUmem.Any(u => ReferenceEquals(port.Umem, u)))
         {
             port.Umem.Reclaim(port.Index, FrameState.Fill);
             port.Umem.Reclaim(port.Index, FrameState.Tx);

@@ -9,13 +9,13 @@ using Appliance.Interop;
 namespace Appliance.Host.Commands;
 
 /// <summary>`meta-appliance forward --in IF --out IF [--queue N] [--zero-copy auto|on|off] [--ready-line TEXT]
-/// [--busy-poll] [--cpu N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic] [--no-jit]`: a hidden benchmark and test verb that
+/// [--busy-poll] [--cpu N] [--workers N] [--frame-size 2048|4096] [--xdp-mode auto|native|generic] [--no-jit]`: a hidden benchmark and test verb that
 /// forwards frames between two interfaces in both directions through AF_XDP until SIGINT/SIGTERM, then prints
 /// its counters. Exit 0 after a clean stop, 1 when setup fails (the error says what and where), 2 on bad usage.</summary>
 public static class ForwardCommand
 {
     private sealed record Arguments(string In, string Out, uint Queue, ZeroCopyMode ZeroCopy, string ReadyLine,
-        bool BusyPoll, uint FrameSize, XdpModePreference XdpMode, int? Cpu);
+        bool BusyPoll, uint FrameSize, XdpModePreference XdpMode, int? Cpu, int Workers);
 
     public static readonly CliVerb Definition = new("forward", "benchmark and test forwarder between two interfaces")
     {
@@ -29,7 +29,8 @@ public static class ForwardCommand
             new("--zero-copy", "AF_XDP zero-copy") { Value = "MODE", Choices = ["auto", "on", "off"], Default = "auto" },
             new("--ready-line", "printed on stdout once forwarding") { Value = "TEXT" },
             new("--busy-poll", "poll the rings instead of sleeping in poll()"),
-            new("--cpu", "pin the worker to CPU N") { Value = "N" },
+            new("--cpu", "pin the worker to CPU N (with --workers, worker w to CPU N + w)") { Value = "N" },
+            new("--workers", "forwarding workers, one per RX queue (queues --queue .. --queue + N - 1 of both interfaces)") { Value = "N", Default = "1" },
             new("--frame-size", "UMEM frame size") { Value = "BYTES", Choices = ["2048", "4096"], Default = "4096" },
             new("--xdp-mode", "how the XDP programs attach") { Value = "MODE", Choices = ["auto", "native", "generic"], Default = "auto" },
             new("--no-jit", "accepted like run's (forward runs no eBPF program, so it changes nothing)"),
@@ -59,11 +60,11 @@ public static class ForwardCommand
         {
             var specs = new[] { new XskPortSpec(a.In, a.Queue, a.ZeroCopy), new XskPortSpec(a.Out, a.Queue, a.ZeroCopy) };
             var options = new XskOptions { FrameSize = a.FrameSize };
-            var ports = XskPortSet.Open(specs, options, a.XdpMode, new NetlinkXdpAttacher(), m => Log.Info("xsk", m));
+            var ports = XskPortSet.Open(specs, options, a.XdpMode, new NetlinkXdpAttacher(), m => Log.Info("xsk", m), a.Workers);
             engine = new ForwardingEngine(ports, StaticForwarding.CrossConnect(), new EngineOptions
             {
                 BusyPoll = a.BusyPoll,
-                Cpu = a.Cpu,
+                Cpus = a.Cpu is int first ? Enumerable.Range(first, a.Workers).ToArray() : null,
             });
         }
         catch (Exception e) when (e is PlatformException or ArgumentException)
@@ -82,12 +83,12 @@ public static class ForwardCommand
                 if (!engine.IsRunning) break;
             }
             engine.Stop();
-            foreach (var p in engine.Ports)
+            foreach (var p in Enumerable.Range(0, engine.WorkerCount).SelectMany(engine.PortsOf))
             {
                 string kernel;
                 try { kernel = p.Statistics().ToString(); }
                 catch (PlatformException e) { kernel = e.Message; }
-                Console.Out.WriteLine($"RESULT {p.InterfaceName} {p.Counters} | kernel {kernel}" +
+                Console.Out.WriteLine($"RESULT {p.InterfaceName}{(engine.WorkerCount > 1 ? $" queue {p.Queue} worker {p.Worker}" : "")} {p.Counters} | kernel {kernel}" +
                                       (p.IsDown ? $" | down: {p.DownReason}" : ""));
             }
             Console.Out.WriteLine($"RESULT {engine.AccountFrames()}");
@@ -110,7 +111,8 @@ public static class ForwardCommand
         var zc = a.Value("--zero-copy") switch { "on" => ZeroCopyMode.On, "off" => ZeroCopyMode.Off, _ => ZeroCopyMode.Auto };
         var xdp = a.Value("--xdp-mode") switch { "native" => XdpModePreference.Native, "generic" => XdpModePreference.Generic, _ => XdpModePreference.Auto };
         uint frameSize = a.Value("--frame-size") == "2048" ? 2048u : 4096u;
+        int workers = a.Value("--workers") is { } w ? int.TryParse(w, out var m) && m is >= 1 and <= 64 ? m : throw new CliUsageException("--workers needs a number 1..64") : 1;
         return new Arguments(input, output, queue, zc, a.Value("--ready-line") ?? $"READY meta-appliance forward {input} <-> {output}",
-            a.Has("--busy-poll"), frameSize, xdp, cpu);
+            a.Has("--busy-poll"), frameSize, xdp, cpu, workers);
     }
 }

@@ -65,12 +65,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var ports = new TextTable("PORT", "RX", "RX BYTES", "FWD", "TX", "TX BYTES", "DROPS", "UNCLAIMED", "FLOODED");
         foreach (var p in T.Ports)
         {
-            var c = runtime.Engine.PortAt(p.Index).Counters;
+            var c = runtime.Engine.CountersOf(p.Index);
             ports.Row(p.Name, c.RxPackets, c.RxBytes, c.Forwarded, c.TxPackets, c.TxBytes, EngineDrops(c), p.Unclaimed, p.Flooded);
         }
         foreach (var p in T.Pairs)
         {
-            var c = runtime.Engine.PortAt(p.PrimaryPort).Counters;
+            var c = runtime.Engine.CountersOf(p.PrimaryPort);
             ports.Row(p.Name + " (primary end)", c.RxPackets, c.RxBytes, c.Forwarded, c.TxPackets, c.TxBytes, EngineDrops(c), "-", "-");
         }
         sb.Append(ports);
@@ -129,8 +129,8 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             w.WriteString("lastFault", runtime.Engine.LastFault);
             w.WriteEndObject();
             w.WriteStartArray("ports");
-            foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.PortAt(p.Index).Counters, p);
-            foreach (var p in T.Pairs) WritePort(w, p.Name, "primary-end", runtime.Engine.PortAt(p.PrimaryPort).Counters, null);
+            foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.CountersOf(p.Index), p);
+            foreach (var p in T.Pairs) WritePort(w, p.Name, "primary-end", runtime.Engine.CountersOf(p.PrimaryPort), null);
             w.WriteEndArray();
             w.WriteStartArray("pairs");
             foreach (var p in T.Pairs)

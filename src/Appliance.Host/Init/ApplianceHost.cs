@@ -236,7 +236,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
     {
         foreach (var port in runtime.Topology.Ports)
         {
-            var counters = runtime.Engine.PortAt(port.Index).Counters;
+            var counters = runtime.Engine.CountersOf(port.Index);
             state.Interface(port.Name).PacketCounter = () => (ulong)(counters.RxPackets + counters.TxPackets);
         }
         foreach (var pair in runtime.Topology.Pairs)

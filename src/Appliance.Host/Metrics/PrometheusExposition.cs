@@ -42,8 +42,8 @@ public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory
             w.Sample("last_reload_timestamp_seconds", lastOk is null ? 0 : (long)(lastUtc - DateTime.UnixEpoch).TotalSeconds);
         }
 
-        var ports = t.Ports.Select(p => (p.Name, Kind: "port", Counters: runtime.Engine.PortAt(p.Index).Counters, Port: (PortRuntime?)p, Engine: p.Index))
-            .Concat(t.Pairs.Select(p => (p.Name, Kind: "primary-end", Counters: runtime.Engine.PortAt(p.PrimaryPort).Counters, Port: (PortRuntime?)null, Engine: p.PrimaryPort)))
+        var ports = t.Ports.Select(p => (p.Name, Kind: "port", Counters: runtime.Engine.CountersOf(p.Index), Port: (PortRuntime?)p, Engine: p.Index))
+            .Concat(t.Pairs.Select(p => (p.Name, Kind: "primary-end", Counters: runtime.Engine.CountersOf(p.PrimaryPort), Port: (PortRuntime?)null, Engine: p.PrimaryPort)))
             .ToList();
         PortCounter(w, ports, "port_rx_packets_total", "Frames received.", c => c.RxPackets);
         PortCounter(w, ports, "port_rx_bytes_total", "Bytes received.", c => c.RxBytes);

@@ -17,11 +17,11 @@ public sealed class EngineHarness : IDisposable
     public PortCounters Out => Engine.Ports[1].Counters;
 
     public EngineHarness(ForwardTopology t, IFrameHandler? handler = null, XskOptions? options = null, int? cpu = null,
-        XdpModePreference xdpMode = XdpModePreference.Auto)
+        XdpModePreference xdpMode = XdpModePreference.Auto, int workers = 1, IReadOnlyList<int>? cpus = null)
     {
         var set = XskPortSet.Open([new XskPortSpec(t.In), new XskPortSpec(t.Out)],
-            (options ?? new XskOptions()) with { CheckFrameTransitions = true }, xdpMode, log: Add);
-        Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), new EngineOptions { Log = Add, Cpu = cpu });
+            (options ?? new XskOptions()) with { CheckFrameTransitions = true }, xdpMode, log: Add, workers: workers);
+        Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), new EngineOptions { Log = Add, Cpu = cpu, Cpus = cpus });
         Engine.Start();
     }
 

@@ -16,9 +16,14 @@ public sealed class ForwardTopology : IDisposable
     public string In { get; }
     public string Out { get; }
     public string? ApplianceNamespace => NsF?.Name;
+    private readonly int _queues;
 
-    public ForwardTopology(bool applianceInOwnNamespace = false, bool withAddresses = false)
+    private string[] QueueArgs => _queues == 1 ? [] : ["numtxqueues", _queues.ToString(), "numrxqueues", _queues.ToString()];
+
+    /// <param name="queues">RX and TX queues of every veth end (numrxqueues/numtxqueues), for multi-worker engines.</param>
+    public ForwardTopology(bool applianceInOwnNamespace = false, bool withAddresses = false, int queues = 1)
     {
+        _queues = queues;
         NsA = new NetNamespace("fa");
         NsB = new NetNamespace("fb");
         try
@@ -50,13 +55,13 @@ public sealed class ForwardTopology : IDisposable
     {
         if (NsF is null)
         {
-            Shell.Check("ip", "link", "add", applianceEnd, "type", "veth", "peer", "name", tenantEnd, "netns", tenantNs.Name);
+            Shell.Check("ip", ["link", "add", applianceEnd, .. QueueArgs, "type", "veth", "peer", "name", tenantEnd, .. QueueArgs, "netns", tenantNs.Name]);
             Shell.Check("sysctl", "-qw", $"net.ipv6.conf.{applianceEnd}.disable_ipv6=1");
             Shell.Check("ip", "link", "set", applianceEnd, "up");
         }
         else
         {
-            Shell.Check("ip", "-n", NsF.Name, "link", "add", applianceEnd, "type", "veth", "peer", "name", tenantEnd, "netns", tenantNs.Name);
+            Shell.Check("ip", ["-n", NsF.Name, "link", "add", applianceEnd, .. QueueArgs, "type", "veth", "peer", "name", tenantEnd, .. QueueArgs, "netns", tenantNs.Name]);
             Shell.Check("ip", "-n", NsF.Name, "link", "set", applianceEnd, "up");
         }
         tenantNs.Exec("ip", "link", "set", tenantEnd, "up");

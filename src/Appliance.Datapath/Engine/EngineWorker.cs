@@ -1,0 +1,423 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Appliance.Datapath.Xsk;
+using Appliance.Interop;
+
+namespace Appliance.Datapath.Engine;
+
+/// <summary>One forwarding worker of a <see cref="ForwardingEngine"/>: one thread (pinned when the options say so)
+/// that owns its own sockets — one per interface, on the RX queue assigned to it — their rings and its own UMEM(s),
+/// and its own <see cref="IFrameHandler"/>. Nothing of it is shared with another worker, so the per-frame path takes
+/// no lock. Per loop it returns completed TX frames to the free stack, receives up to <see cref="ForwardingEngine.Batch"/>
+/// frames per socket, asks its handler about each, puts forwarded descriptors on the target's TX ring (its own socket
+/// on the target interface) unchanged (same UMEM) or copied once (other UMEM), tops the FILL rings up and kicks TX
+/// only when the kernel asks. Nothing is allocated and no syscall is made per packet. Idle, it sleeps in poll() on its
+/// sockets and its <see cref="WakeEvent"/>; between two loops it parks when the engine asks (<see cref="ForwardingEngine.RunBetweenBatches"/>).</summary>
+internal sealed unsafe class EngineWorker
+{
+    private const int Batch = ForwardingEngine.Batch;
+    private const int CompletionBatch = 256;
+
+    private readonly ForwardingEngine _engine;
+    private readonly EngineOptions _options;
+    private readonly XdpDesc* _staged;
+    private readonly int[] _stagedCount;
+    private readonly int[] _touched;
+    private readonly long _healthTicks, _reclaimTicks;
+    private readonly WakeEvent _wake;
+    private SocketCalls.PollFd[] _pollFds = [];
+
+    /// <summary>Live sockets by engine index (null: none there); <see cref="Live"/> the same densely. Replaced, never
+    /// changed in place, while the worker is parked or by the worker itself.</summary>
+    internal XskPort?[] Ports;
+    internal XskPort[] Live;
+    internal IFrameHandler Handler;
+    internal Thread? Thread;
+    internal volatile bool Stopped;
+
+    public int Index { get; }
+
+    internal long LoopsField, PollsField, AllocatedBytesField;
+
+    // The batch being received (for recovery after a fault): port, first RX index, size, frames taken so far.
+    private XskPort? _batchPort, _batchIngress;
+    private uint _batchIdx, _batchCount, _batchDone;
+
+    internal EngineWorker(ForwardingEngine engine, int index, IEnumerable<XskPort> ports, IFrameHandler handler, EngineOptions options)
+    {
+        _engine = engine;
+        Index = index;
+        _options = options;
+        Handler = handler;
+        Live = [.. ports];
+        Ports = new XskPort?[Live.Length == 0 ? 0 : Live.Max(p => p.Index) + 1];
+        foreach (var p in Live) Ports[p.Index] = p;
+        _staged = (XdpDesc*)NativeMemory.AllocZeroed((nuint)(Umem.MaxOwners * Batch), (nuint)sizeof(XdpDesc));
+        _stagedCount = new int[Umem.MaxOwners];
+        _touched = new int[Umem.MaxOwners];
+        _healthTicks = (long)(options.HealthInterval.TotalSeconds * Stopwatch.Frequency);
+        _reclaimTicks = (long)(options.TxReclaimGrace.TotalSeconds * Stopwatch.Frequency);
+        _wake = new WakeEvent($"forwarding worker {index}");
+        RebuildPollSet();
+    }
+
+    /// <summary>Wakes the worker if it sleeps in poll() (any thread).</summary>
+    internal void Wake() => _wake.Signal();
+
+    internal bool IsAlive => Thread is { IsAlive: true } && !Stopped;
+
+    internal void Run()
+    {
+        try
+        {
+            try
+            {
+                if (_options.CpuOf(Index) is int cpu) XskThreadAffinity.PinCurrentThread(cpu);
+            }
+            catch (Exception e)
+            {
+                _engine.ReportSetupFailure(Index, e);
+                return;
+            }
+            while (!_engine.StopRequested)
+            {
+                try
+                {
+                    Loop();
+                }
+                catch (Exception e)
+                {
+                    int dropped = Recover();
+                    _engine.ReportRestart(Index, e, dropped);
+                }
+            }
+        }
+        finally
+        {
+            Stopped = true;
+        }
+    }
+
+    /// <summary>Puts the rings and the frame ledger back in order after the loop threw: the interrupted batch's
+    /// frames not yet taken are released from the RX ring and freed, frames the worker held (staged or in hand) go
+    /// back to the free stacks. All of them count as <see cref="DropReason.InternalError"/> on the ingress port.</summary>
+    private int Recover()
+    {
+        int dropped = 0;
+        if (_batchPort is { } p)
+        {
+            for (uint k = _batchDone; k < _batchCount; k++)
+            {
+                ulong addr = p.Rx.Desc(_batchIdx + k).Addr;
+                p.Umem.Move(addr, FrameState.Fill, FrameState.App, p.Index);
+                p.Umem.Free(addr, FrameState.App);
+                dropped++;
+            }
+            p.Rx.Release(_batchCount);
+            p.RxTaken += _batchCount;
+            p.Counters.RxPacketsField += _batchCount;
+            _batchPort = null;
+        }
+        for (int t = 0; t < _stagedCount.Length; t++) _stagedCount[t] = 0;
+        foreach (var q in Live) dropped += q.Umem.Reclaim(q.Index, FrameState.App);
+        if (_batchIngress is { } ingress) ingress.Counters.DropsField[(int)DropReason.InternalError] += dropped;
+        return dropped;
+    }
+
+    /// <summary>The handler's decision; if it throws, that frame is dropped (InternalError) and the batch goes on.</summary>
+    private FrameVerdict DecideGuarded(IFrameHandler handler, ref FrameView view)
+    {
+        try
+        {
+            return handler.Decide(ref view);
+        }
+        catch (Exception e)
+        {
+            _engine.ReportHandlerFault("decision", e);
+            return FrameVerdict.Drop(DropReason.InternalError);
+        }
+    }
+
+    private void Loop()
+    {
+        long nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
+        int idle = 0;
+        uint loops = 0;
+        while (!_engine.StopRequested)
+        {
+            var ports = Live;
+            bool progress = false;
+            for (int i = 0; i < ports.Length; i++) progress |= ReapCompletions(ports[i]);
+            for (int i = 0; i < ports.Length; i++)
+                if (!ports[i].IsDownFlag) progress |= Receive(ports[i]);
+            for (int i = 0; i < ports.Length; i++)
+            {
+                var p = ports[i];
+                if (p.IsDownFlag) continue;
+                Refill(p);
+                KickTx(p);
+            }
+            if (_engine.PauseRequested) _engine.Park(this);
+            LoopsField++;
+            if ((++loops & 255) == 0 && Stopwatch.GetTimestamp() >= nextHealth)
+            {
+                CheckHealth();
+                nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
+            }
+            if (progress) { idle = 0; continue; }
+            if (_options.BusyPoll || ++idle < _options.IdleSpins) continue;
+            PollsField++;
+            // Asleep until a socket has work (need_wakeup: the kernel wakes us), the wake event (stop, a change to take
+            // between batches, an audit) or the timeout (health checks, the handler's tick). After a quiet wake-up the
+            // worker looks once and sleeps again; after a busy one it spins IdleSpins loops before sleeping.
+            int ready = PollNative.Wait(_pollFds, _options.PollTimeoutMs);
+            if ((_pollFds[^1].REvents & SocketCalls.POLLIN) != 0)
+            {
+                _wake.Drain();
+                ready--;
+            }
+            idle = ready > 0 ? 0 : _options.IdleSpins - 1;
+            if (Stopwatch.GetTimestamp() >= nextHealth)
+            {
+                CheckHealth();
+                nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
+            }
+        }
+    }
+
+    /// <summary>COMPLETION ring → free stack.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool ReapCompletions(XskPort p)
+    {
+        if (p.IsDownFlag && !p.TxReclaimPending) return false;
+        uint n = p.Completion.Peek(CompletionBatch, out uint idx);
+        if (n == 0) return false;
+        var umem = p.Umem;
+        for (uint k = 0; k < n; k++) umem.Free(p.Completion.Addr(idx + k), FrameState.Tx);
+        p.Completion.Release(n);
+        p.Completed += n;
+        return true;
+    }
+
+    /// <summary>RX ring → decisions → staged TX descriptors per target → TX rings.</summary>
+    private bool Receive(XskPort p)
+    {
+        uint n = p.Rx.Peek(Batch, out uint idx);
+        p.UnderLoad = n == Batch;
+        if (n == 0) return false;
+        _batchPort = _batchIngress = p;
+        _batchIdx = idx;
+        _batchCount = n;
+        _batchDone = 0;
+        var handler = Volatile.Read(ref Handler);
+        handler.BeginBatch();
+        var umem = p.Umem;
+        uint maxLen = umem.MaxFrameLength;
+        int touched = 0;
+        long bytes = 0;
+        var c = p.Counters;
+        var targets = Ports;
+        for (uint k = 0; k < n; k++)
+        {
+            ref XdpDesc d = ref p.Rx.Desc(idx + k);
+            ulong addr = d.Addr;
+            uint len = d.Len;
+            bytes += len;
+            umem.Move(addr, FrameState.Fill, FrameState.App, p.Index);
+            _batchDone = k + 1;
+            if (len < 14 || len > maxLen)
+            {
+                Drop(umem, addr, c, DropReason.InvalidFrame);
+                continue;
+            }
+            ulong chunk = umem.ChunkStart(addr);
+            var view = new FrameView(umem.Pointer(chunk), umem.FrameSize, (uint)(addr - chunk), len, p.Index);
+            var verdict = DecideGuarded(handler, ref view);
+            if (verdict.Kind != VerdictKind.Forward)
+            {
+                Drop(umem, addr, c, verdict.Reason);
+                continue;
+            }
+            int t = verdict.TargetPort;
+            var target = (uint)t < (uint)targets.Length ? targets[t] : null;
+            if (target is null)
+            {
+                Drop(umem, addr, c, DropReason.NoTarget);
+                continue;
+            }
+            if (target.IsDownFlag)
+            {
+                Drop(umem, addr, c, DropReason.TargetDown);
+                continue;
+            }
+            ulong outAddr = chunk + view.Offset;
+            uint outLen = (uint)view.Length;
+            if (!ReferenceEquals(target.Umem, umem))
+            {
+                // The one copy: the frame crosses into the target's UMEM.
+                if (!target.Umem.TryAllocate(FrameState.App, t, out ulong copy))
+                {
+                    Drop(umem, addr, c, DropReason.NoFreeFrame);
+                    continue;
+                }
+                Buffer.MemoryCopy(view.DataPointer, target.Umem.Pointer(copy + view.Offset), outLen, outLen);
+                umem.Free(addr, FrameState.App);
+                outAddr = copy + view.Offset;
+            }
+            int s = _stagedCount[t];
+            if (s == 0) _touched[touched++] = t;
+            ref XdpDesc o = ref _staged[t * Batch + s];
+            o.Addr = outAddr;
+            o.Len = outLen;
+            o.Options = 0;
+            _stagedCount[t] = s + 1;
+        }
+        p.Rx.Release(n);
+        _batchPort = null;
+        p.RxTaken += n;
+        c.RxPacketsField += n;
+        c.RxBytesField += bytes;
+        for (int i = 0; i < touched; i++) Flush(targets, _touched[i], c);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Drop(Umem umem, ulong addr, PortCounters ingress, DropReason reason)
+    {
+        umem.Free(addr, FrameState.App);
+        ingress.DropsField[(int)reason]++;
+    }
+
+    /// <summary>Staged descriptors → target TX ring; what does not fit is dropped as RingFull on the ingress port.</summary>
+    private void Flush(XskPort?[] targets, int t, PortCounters ingress)
+    {
+        var tp = targets[t]!;
+        int s = _stagedCount[t];
+        _stagedCount[t] = 0;
+        XdpDesc* staged = _staged + t * Batch;
+        uint got = tp.Tx.Reserve((uint)s, out uint ti);
+        long bytes = 0;
+        var umem = tp.Umem;
+        for (uint j = 0; j < got; j++)
+        {
+            tp.Tx.Desc(ti + j) = staged[j];
+            umem.Move(staged[j].Addr, FrameState.App, FrameState.Tx, t);
+            bytes += staged[j].Len;
+        }
+        if (got > 0)
+        {
+            tp.Tx.Submit(got);
+            tp.TxPosted += got;
+            tp.Counters.TxPacketsField += got;
+            tp.Counters.TxBytesField += bytes;
+            ingress.ForwardedField += got;
+        }
+        for (uint j = got; j < (uint)s; j++) Drop(umem, staged[j].Addr, ingress, DropReason.RingFull);
+    }
+
+    /// <summary>Free stack → FILL ring, up to the port's share; wakes a zero-copy driver if it asks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Refill(XskPort p)
+    {
+        long held = p.FillPosted - p.RxTaken - p.FillReclaimed;
+        long want = p.FillFrames - held;
+        if (want >= Batch || (want > 0 && held < Batch)) p.PostFill((uint)want);
+        if (p.BindMode == XskBindMode.ZeroCopy && p.Fill.NeedsWakeup) p.Socket.KickRx();
+        else if (p.UnderLoad && p.BusyPoll)
+        {
+            // Adaptive busy poll: only while this port's batches come full does the worker drive its NAPI itself
+            // (one recvfrom per port per loop, i.e. per 64 frames at most); otherwise the softirq delivers.
+            p.Socket.KickRx();
+            p.Counters.BusyPollsField++;
+        }
+    }
+
+    /// <summary>One sendto() when the TX ring holds frames and the kernel wants a wake-up (always, in copy mode).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KickTx(XskPort p)
+    {
+        if (p.Tx.Outstanding == 0 || !p.Tx.NeedsWakeup) return;
+        int err = p.Socket.KickTx();
+        p.Counters.KicksField++;
+        if (err is not (0 or Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS)) p.Counters.KickErrorsField++;
+    }
+
+    /// <summary>Finds sockets whose interface vanished (the kernel sets SO_ERROR=ENETDOWN when it unregisters) and
+    /// finishes reclaiming the TX frames of sockets that went down a while ago; runs the handler's tick.</summary>
+    private void CheckHealth()
+    {
+        Volatile.Write(ref AllocatedBytesField, GC.GetAllocatedBytesForCurrentThread());
+        long now = Stopwatch.GetTimestamp();
+        try
+        {
+            Volatile.Read(ref Handler).Tick(now);
+        }
+        catch (Exception e)
+        {
+            _engine.ReportHandlerFault("tick", e);
+        }
+        foreach (var p in Live)
+        {
+            if (!p.IsDownFlag)
+            {
+                int err = p.Socket.TakeSocketError();
+                if (err != 0) MarkDown(p, err, now);
+            }
+            else if (p.TxReclaimPending && now - p.DownSinceTicks >= _reclaimTicks)
+            {
+                ReapCompletions(p);
+                p.TxReclaimPending = false;
+                p.TxReclaimed += p.Umem.Reclaim(p.Index, FrameState.Tx);
+            }
+        }
+    }
+
+    private void MarkDown(XskPort p, int err, long now)
+    {
+        p.DownReason = $"{Errno.Name(err)}: {p.InterfaceName} was unregistered (deleted, or its namespace deleted)";
+        p.IsDownFlag = true;
+        p.DownSinceTicks = now;
+        p.TxReclaimPending = true;
+        int reclaimed = p.Umem.Reclaim(p.Index, FrameState.Fill);
+        p.FillReclaimed += reclaimed;
+        RebuildPollSet();
+        _options.Log?.Invoke($"port {p.Index} ({p.InterfaceName} queue {p.Queue}) is down: {p.DownReason}; " +
+                             $"{reclaimed} receive frames reclaimed; frames for it are now dropped as TargetDown");
+    }
+
+    /// <summary>The live sockets, then the wake event (always last).</summary>
+    internal void RebuildPollSet() =>
+        _pollFds = [.. Live.Where(p => !p.IsDownFlag)
+            .Select(p => new SocketCalls.PollFd { Fd = p.Socket.Fd, Events = SocketCalls.POLLIN }), _wake.PollEntry];
+
+    /// <summary>While parked or stopped: takes <paramref name="port"/> into the table.</summary>
+    internal void Install(XskPort port)
+    {
+        if (port.Index < Ports.Length && Ports[port.Index] is not null) throw new InvalidOperationException($"engine port {port.Index} is in use");
+        var byIndex = new XskPort?[Math.Max(Ports.Length, port.Index + 1)];
+        Ports.CopyTo(byIndex, 0);
+        byIndex[port.Index] = port;
+        Ports = byIndex;
+        Live = [.. byIndex.Where(p => p is not null).Select(p => p!)];
+        RebuildPollSet();
+    }
+
+    /// <summary>While parked or stopped: drops <paramref name="port"/> from the table (false: it was not there).</summary>
+    internal bool Uninstall(XskPort port)
+    {
+        if ((uint)port.Index >= (uint)Ports.Length || !ReferenceEquals(Ports[port.Index], port)) return false;
+        var byIndex = (XskPort?[])Ports.Clone();
+        byIndex[port.Index] = null;
+        Ports = byIndex;
+        Live = [.. byIndex.Where(p => p is not null).Select(p => p!)];
+        RebuildPollSet();
+        return true;
+    }
+
+    internal void Free()
+    {
+        NativeMemory.Free(_staged);
+        _wake.Dispose();
+    }
+}

@@ -1,0 +1,137 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Appliance.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Appliance.Datapath.Tests.Engine;
+
+/// <summary>Several forwarding workers, one per RX queue: veths made with 2 and 4 queues, many UDP flows sent into
+/// one end (the veth picks a queue per flow hash, the XDP program steers each queue to its worker's socket), each
+/// frame forwarded by the worker of its queue on that worker's socket of the other end.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class MultiQueueEngineTests(ITestOutputHelper output)
+{
+    private const int Flows = 64, PerFlow = 400;
+
+    [PrivilegedTheory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void Flows_spread_over_the_workers_and_every_frame_arrives_once_and_in_order_per_flow(int workers)
+    {
+        using var t = new ForwardTopology(queues: workers);
+        // No TX offloads on the senders: the veth then hands each frame to the NAPI of its queue, where XDP runs.
+        t.NsA.Exec("ethtool", "-K", ForwardTopology.TenantA, "tx", "off");
+        t.NsB.Exec("ethtool", "-K", ForwardTopology.TenantB, "tx", "off");
+        // Pinned workers keep each flow on one CPU's backlog at the far end (the kernel's order, not ours).
+        var cpus = Enumerable.Range(0, workers).Select(w => w % Environment.ProcessorCount).ToArray();
+        using var h = new EngineHarness(t, workers: workers, cpus: cpus);
+        Assert.Equal(workers, h.Engine.WorkerCount);
+        for (int w = 0; w < workers; w++)
+        {
+            Assert.Equal((uint)w, h.Engine.PortAt(0, w).Queue);
+            Assert.Equal(w, h.Engine.PortAt(0, w).Worker);
+        }
+        // One UMEM per worker: no free stack is shared between threads.
+        Assert.Equal(workers, Enumerable.Range(0, workers).SelectMany(h.Engine.PortsOf).Select(p => p.Umem).Distinct().Count());
+
+        byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
+        byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
+        using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, 0x0800);
+        using var sockB = PacketSocket.Open(t.NsB.Name, ForwardTopology.TenantB, 0x0800);
+
+        const int total = Flows * PerFlow;
+        var next = new int[Flows];
+        int received = 0, duplicatesOrReordered = 0, foreign = 0;
+        string? firstProblem = null;
+        var receiver = new Thread(() =>
+        {
+            var buf = new byte[2048];
+            while (Volatile.Read(ref received) < total)
+            {
+                int n = sockB.Receive(buf, 3000);
+                if (n < 0) return;
+                if (n < 50 || buf[23] != 17 || BinaryPrimitives.ReadUInt16BigEndian(buf.AsSpan(36)) != 7777) { foreign++; continue; }
+                int flow = BinaryPrimitives.ReadInt32BigEndian(buf.AsSpan(42)), seq = BinaryPrimitives.ReadInt32BigEndian(buf.AsSpan(46));
+                if ((uint)flow >= Flows) { foreign++; continue; }
+                if (seq != next[flow])
+                {
+                    duplicatesOrReordered++;
+                    firstProblem ??= $"flow {flow}: got seq {seq}, expected {next[flow]}";
+                }
+                next[flow] = seq + 1;
+                Interlocked.Increment(ref received);
+            }
+        }) { IsBackground = true };
+        receiver.Start();
+
+        var frame = new byte[64];
+        long RxIn() => h.Engine.CountersOf(0).RxPackets;
+        var stall = Stopwatch.StartNew();
+        long lastRx = 0;
+        for (int i = 0; i < total; i++)
+        {
+            // Flow control: at most 128 frames between a0 and the engine, so no kernel ring can overflow.
+            while (i - RxIn() > 128)
+            {
+                long rx = RxIn();
+                if (rx != lastRx) { lastRx = rx; stall.Restart(); }
+                else if (stall.Elapsed > TimeSpan.FromSeconds(10)) Assert.Fail($"the engine stopped receiving at {rx} of {i} sent");
+                Thread.Yield();
+            }
+            int flow = i % Flows, seq = i / Flows;
+            UdpFrame(frame, macB, macA, flow, seq);
+            sockA.Send(frame);
+        }
+        Assert.True(receiver.Join(TimeSpan.FromSeconds(30)), $"receiver still waiting: {received} of {total}");
+
+        Assert.True(firstProblem is null, firstProblem);
+        Assert.Equal(0, duplicatesOrReordered);
+        Assert.Equal(total, received);
+        Assert.All(next, n => Assert.Equal(PerFlow, n));
+
+        var inTotal = h.Engine.CountersOf(0);
+        var outTotal = h.Engine.CountersOf(1);
+        Assert.Equal(total, inTotal.RxPackets);
+        Assert.Equal(total, inTotal.Forwarded);
+        Assert.Equal(0, inTotal.TotalDrops);
+        Assert.Equal(total, outTotal.TxPackets);
+        // Spread: every worker's queue carried a share of the flows, and the worker that received a frame sent it.
+        for (int w = 0; w < workers; w++)
+        {
+            var c = h.Engine.PortAt(0, w).Counters;
+            Assert.True(c.RxPackets > 0, $"worker {w} received nothing: " + string.Join(", ", Enumerable.Range(0, workers).Select(k => h.Engine.PortAt(0, k).Counters.RxPackets)));
+            Assert.Equal(c.Forwarded, h.Engine.PortAt(1, w).Counters.TxPackets);
+        }
+        output.WriteLine($"{workers} workers, frames received per worker: " +
+                         string.Join(", ", Enumerable.Range(0, workers).Select(k => h.Engine.PortAt(0, k).Counters.RxPackets)));
+        h.AssertNoFrameLeaked();
+        Assert.Equal(0, foreign);
+    }
+
+    /// <summary>Ethernet + IPv4 + UDP (source port 10000 + flow, destination 7777), payload flow and sequence.</summary>
+    private static void UdpFrame(byte[] f, byte[] dst, byte[] src, int flow, int seq)
+    {
+        Array.Clear(f);
+        dst.CopyTo(f, 0);
+        src.CopyTo(f, 6);
+        f[12] = 0x08;
+        var ip = f.AsSpan(14);
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(f.Length - 14));
+        ip[8] = 64;
+        ip[9] = 17;
+        ip[12] = 198; ip[13] = 18; ip[14] = 9; ip[15] = 1;
+        ip[16] = 198; ip[17] = 18; ip[18] = 9; ip[19] = 2;
+        uint sum = 0;
+        for (int k = 0; k < 20; k += 2) sum += BinaryPrimitives.ReadUInt16BigEndian(ip[k..]);
+        while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~sum);
+        var udp = f.AsSpan(34);
+        BinaryPrimitives.WriteUInt16BigEndian(udp, (ushort)(10000 + flow));
+        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 7777);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(f.Length - 34));
+        BinaryPrimitives.WriteInt32BigEndian(f.AsSpan(42), flow);
+        BinaryPrimitives.WriteInt32BigEndian(f.AsSpan(46), seq);
+    }
+}
