@@ -18,7 +18,12 @@ public sealed class EngineObject : IDisposable
 
     /// <summary>VM settings that match the kernel's test run: the frame's device is loopback (ifindex 1, MTU
     /// 65536), and no other interface answers bpf_check_mtu.</summary>
-    public static BpfVmOptions KernelLikeOptions { get; } = new() { InterfaceMtu = ifindex => ifindex == 1 ? 65536 : -1 };
+    public static BpfVmOptions KernelLikeOptions { get; } = new() { InterfaceMtus = new LoopbackOnly() };
+
+    private sealed class LoopbackOnly : IInterfaceMtus
+    {
+        public int MtuOf(uint ifindex) => ifindex == 1 ? 65536 : -1;
+    }
 
     /// <summary>The object's programs on a VM of their own; <paramref name="jit"/> runs them as native code
     /// from the JIT (every program must then have compiled, except those using callbacks, which the interpreter
@@ -34,7 +39,7 @@ public sealed class EngineObject : IDisposable
             if (jit && !p.UsesCallbacks && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
             _programs[p.Name] = p;
         }
-        _vm = new BpfVm(new BpfVmOptions { InterfaceMtu = KernelLikeOptions.InterfaceMtu, UseJit = jit, FibTables = fibTables });
+        _vm = new BpfVm(new BpfVmOptions { InterfaceMtus = KernelLikeOptions.InterfaceMtus, UseJit = jit, FibTables = fibTables });
     }
 
     public BpfObject Object { get; }

@@ -7,7 +7,7 @@ namespace Appliance.Bpf.Helpers;
 /// non-zero) plus len_diff within the device's MTU + its 14-byte L2 header? Returns 0 (BPF_MTU_CHK_RET_SUCCESS)
 /// or 1 (FRAG_NEEDED), -EINVAL for unknown flags or BPF_MTU_CHK_SEGS with a length, -ENODEV for an unknown
 /// ifindex (0 = the frame's own device) — those leave *mtu_len alone — and otherwise stores the MTU in *mtu_len. Frames are never GSO here,
-/// so SEGS_TOOBIG cannot happen. MTUs come from <see cref="BpfVmOptions.InterfaceMtu"/>.</summary>
+/// so SEGS_TOOBIG cannot happen. MTUs come from <see cref="BpfVmOptions.InterfaceMtus"/>.</summary>
 internal static class CheckMtuHelper
 {
     private const ulong ChkSegs = 1;
@@ -25,7 +25,7 @@ internal static class CheckMtuHelper
         if ((flags & ~ChkSegs) != 0 || (flags & ChkSegs) != 0 && (lenDiff != 0 || requested != 0))
             return LinuxHelperTable.Error(vm, Errno.EINVAL);
         uint device = ifindex == 0 ? vm.Packet.Ifindex : ifindex;
-        int mtu = vm.Options.InterfaceMtu is { } lookup ? lookup(device) : BpfVmOptions.DefaultMtu;
+        int mtu = vm.Options.InterfaceMtus.MtuOf(device);
         if (mtu < 0) return LinuxHelperTable.Error(vm, Errno.ENODEV);
         long length = (requested != 0 ? requested + HardHeaderLength : vm.Packet.Length) + (long)lenDiff;
         BinaryPrimitives.WriteUInt32LittleEndian(mtuLen, (uint)mtu);

@@ -12,11 +12,9 @@ public sealed class BpfVmOptions
     /// maps use during a run (<see cref="Maps.BpfCpu.Current"/> is set to it when a run starts).</summary>
     public uint ProcessorId { get; init; }
 
-    /// <summary>The MTU of an interface by ifindex for bpf_check_mtu, or a negative number when there is no
-    /// such interface. Null: every interface has <see cref="DefaultMtu"/>.</summary>
-    public Func<uint, int>? InterfaceMtu { get; init; }
-
-    public const int DefaultMtu = 1500;
+    /// <summary>The interfaces' MTUs for bpf_check_mtu (the datapath gives its ports' and pairs'); by default every
+    /// interface has 1500.</summary>
+    public Helpers.IInterfaceMtus InterfaceMtus { get; init; } = Helpers.IInterfaceMtus.Default;
 
     /// <summary>The board's routing, neighbour and interface tables for bpf_fib_lookup and bpf_redirect_neigh
     /// (<see cref="Routing.IFibTables"/>). Null: there are none — bpf_fib_lookup answers -ENODEV (no interface) and a

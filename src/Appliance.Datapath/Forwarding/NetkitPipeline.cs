@@ -52,6 +52,7 @@ public sealed class NetkitPipeline : IDisposable
         _vm = new BpfVm(vmOptions ?? new BpfVmOptions
         {
             ProcessorId = (uint)worker,
+            InterfaceMtus = topology,
             TraceSink = line => Log.Info("bpf", line),
             UseJit = useJit,
         });

@@ -27,8 +27,10 @@ public sealed unsafe class FrameReplayer : IDisposable, IProgramRunObserver
     public FrameReplayer(OfflineTopology offline)
     {
         _offline = offline;
-        _handler = new PairFrameHandler(new TopologySource(offline.Topology), new BpfVmOptions
+        var source = new TopologySource(offline.Topology);
+        _handler = new PairFrameHandler(source, new BpfVmOptions
         {
+            InterfaceMtus = source,
             TraceSink = _trace.Add,
             TraceLinesPerSecond = int.MaxValue,
         });

@@ -12,12 +12,25 @@ public sealed class RuntimeTopology
     private readonly FrozenDictionary<int, int> _portByIfindex;
     private readonly FrozenDictionary<int, int> _pairByIfindex;
 
+    /// <summary>bpf_check_mtu's MTU of a port (as configured; the Ethernet default 1500 when the config leaves it),
+    /// a pair's primary end or its tenant interface (the pair's MTU, which both ends share); -1 for any other ifindex.
+    /// Read from the live config, so an MTU change applies at once.</summary>
+    public int MtuOf(uint ifindex)
+    {
+        if (TryPort(ifindex, out int port)) return PortByEnginePort[port]!.Config.Mtu ?? 1500;
+        if (TryPairPrimary(ifindex, out int pair)) return PairByEnginePort[pair]!.Config.Tenant.Mtu;
+        foreach (var p in Pairs)
+            if (p.TenantIfindex == (int)ifindex) return p.Config.Tenant.Mtu;
+        return -1;
+    }
+
     public RuntimeTopology(PortRuntime[] ports, PairRuntime[] pairs)
     {
         Ports = ports;
         Pairs = pairs;
         _portByIfindex = ports.ToFrozenDictionary(p => p.Ifindex, p => p.Index);
         _pairByIfindex = pairs.ToFrozenDictionary(p => p.PrimaryIfindex, p => p.Index);
+
         int count = Math.Max(ports.Length == 0 ? 0 : ports.Max(p => p.Index) + 1, pairs.Length == 0 ? 0 : pairs.Max(p => p.Index) + 1);
         PairByEnginePort = new PairRuntime?[count];
         PortByEnginePort = new PortRuntime?[count];
@@ -45,8 +58,11 @@ public sealed class RuntimeTopology
 
 /// <summary>Where the datapath threads read the current <see cref="RuntimeTopology"/>: once per batch, so a batch
 /// runs entirely on one topology. The reconciler publishes a new one on the forwarding worker between batches.</summary>
-public sealed class TopologySource(RuntimeTopology initial)
+public sealed class TopologySource(RuntimeTopology initial) : Bpf.Helpers.IInterfaceMtus
 {
+    /// <summary>bpf_check_mtu's MTUs: the current topology's ports and pairs.</summary>
+    public int MtuOf(uint ifindex) => Current.MtuOf(ifindex);
+
     private RuntimeTopology _current = initial;
 
     public RuntimeTopology Current

@@ -104,7 +104,7 @@ public class ContextFieldTests
             var ctxOut = new byte[KernelSkBuff.Size];
             var dataOut = new byte[frame.Length + 256];
             var (retval, _, _) = BpfSyscall.TestRun(fd, frame, dataOut, skb, ctxOut);
-            using var vm = new BpfVm(new BpfVmOptions { InterfaceMtu = EngineObject.KernelLikeOptions.InterfaceMtu, UseJit = jit });
+            using var vm = new BpfVm(new BpfVmOptions { InterfaceMtus = EngineObject.KernelLikeOptions.InterfaceMtus, UseJit = jit });
             var program = LoadedProgram.Load(new BpfProgramImage("ctx_field", "tc", code), [], LinuxHelperTable.Instance);
             Assert.Equal(jit ? "jit" : "interpreter", vm.EngineFor(program));
             var e = EngineObject.Run(program, frame, Context(), vm);
