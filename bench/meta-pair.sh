@@ -12,6 +12,10 @@
 # frame copied into the capture ring and written out): the capture's cost, in the same bench run (META_PAIR_CAPTURE=0
 # skips it); RESULTS/with-capture/capture-*.txt has what the capture wrote and lost, and a last line per frame size
 # gives the capture's cost (median delivered Mpps of the appliance without and with the capture).
+# Then the L3 path (META_PAIR_L3=0 skips it): the same adopted veth as an l3 pair routed to 198.19.0.0/16 (the
+# harness's destination), the port given s0's MAC as its own (the generator sends to s0's MAC, so every frame is "to
+# the port's MAC, destination in an L3 prefix": XDP LPM → AF_XDP → longest-prefix match → TTL and Ethernet rewrite →
+# the counter program → the tenant); RESULTS/l3/ has its table and a last line sets its 64 B figure beside the l2 one.
 #
 # usage: bench/meta-pair.sh [extra run.sh options, e.g. --runs 1 --duration 5 --sizes 64]
 # env:   META_APPLIANCE_OUT (default ./out): where linux-x64/meta-appliance was published and programs/ were built
@@ -81,6 +85,46 @@ if [ "${META_PAIR_CAPTURE:-1}" = 1 ]; then
 		END { for (i = 1; i <= n; i++) { z = order[i]; a = med(d[1, z]); b = med(d[2, z]); if (a < 0 || b < 0) continue
 			printf "meta-pair.sh: capture cost at %s B: %.3f Mpps without, %.3f Mpps with a capture running (%+.1f%%)\n", z, a / 1e6, b / 1e6, a > 0 ? 100 * (b - a) / a : 0 } }' \
 		"$RESULTS/runs.tsv" "$RESULTS/with-capture/runs.tsv"
+fi
+
+if [ "${META_PAIR_L3:-1}" = 1 ]; then
+	mkdir -p "$RESULTS/l3"
+	CFG_L3="$RESULTS/l3/meta-pair-l3.template.json"
+	cat >"$CFG_L3" <<JSON
+{
+  "board": "bench",
+  "controlSocket": "$SOCK",
+  "ports": [{ "name": "fwd-in", "unclaimed": "drop", "mac": "@S0MAC@" }],
+  "pairs": [
+    {
+      "name": "bench-pair",
+      "mode": "l3",
+      "uplink": "fwd-in",
+      "tenant": { "netns": "pfsink", "interface": "s0", "addresses": ["198.19.0.0/16"] },
+      "primaryInterface": "fwd-out",
+      "primary": { "policy": "pass", "chain": [{ "program": "count" }] },
+      "peer": { "policy": "drop" }
+    }
+  ],
+  "programs": [{ "name": "count", "object": "counter.bpf.o", "section": "tc" }]
+}
+JSON
+	sed 's/@S0MAC@/02:00:00:00:00:01/' "$CFG_L3" >"$RESULTS/l3/check.json"
+	"$BIN" validate "$RESULTS/l3/check.json" --objects "$OBJECTS" >/dev/null
+	# s0's MAC is known only once the harness made the topology: the command writes the config from the template.
+	CMD_L3="sed \"s/@S0MAC@/\$(ip netns exec pfsink cat /sys/class/net/s0/address)/\" $CFG_L3 >$RESULTS/l3/meta-pair-l3.json;
+ $BIN run --config $RESULTS/l3/meta-pair-l3.json --objects $OBJECTS --leds none & A=\$!;
+ while sleep 2 && kill -0 \$A 2>/dev/null; do $BIN stats --socket $SOCK >$RESULTS/l3/pair-stats-\$A.txt 2>&1; done; wait \$A"
+	"$HARNESS" --sizes 64,1500 --fwd-cpus 1 \
+		--cmd "$CMD_L3" --cmd-ready 'runtime: forwarding ports=' \
+		--label "meta-appliance run @ $COMMIT (port -> adopted l3 pair: LPM, TTL and Ethernet rewrite, counter program on the primary side, AF_XDP copy mode, 1 core)" \
+		--out "$RESULTS/l3" "$@"
+	awk -F'\t' 'FNR == 1 { f++; next } $1 == "custom" && $2 == 64 { d[f] = d[f] " " $5 }
+		function med(s,  a, k, i, j, t) { k = split(s, a, " "); if (!k) return -1; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+		END { a = med(d[1]); b = med(d[2]); if (a >= 0 && b >= 0)
+			printf "meta-pair.sh: at 64 B: l2 pair %.3f Mpps, l3 pair %.3f Mpps (%+.1f%%)\n", a / 1e6, b / 1e6, a > 0 ? 100 * (b - a) / a : 0 }' \
+		"$RESULTS/runs.tsv" "$RESULTS/l3/runs.tsv"
 fi
 
 echo

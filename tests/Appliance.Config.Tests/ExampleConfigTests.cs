@@ -5,8 +5,8 @@ public class ExampleConfigTests
     public static TheoryData<string> Examples() => new(Directory.GetFiles(RepoPaths.Examples, "*.json").Select(Path.GetFileName)!);
 
     [Fact]
-    public void TheThreeBoardExamplesExist() =>
-        Assert.Equal(["qemu-virt.json", "router.json", "rpi4.json"],
+    public void TheBoardExamplesExist() =>
+        Assert.Equal(["l3.json", "qemu-virt.json", "router.json", "rpi4.json"],
             Directory.GetFiles(RepoPaths.Examples, "*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
     [Theory]

@@ -1,7 +1,8 @@
 namespace Appliance.Config;
 
 /// <summary>An adopted pair (<see cref="PairConfig.PrimaryInterface"/>) names a usable interface that no port or
-/// other pair uses, and leaves the tenant's interface as it is: no MAC or addresses to set.</summary>
+/// other pair uses, and leaves the tenant's interface as it is: no MAC or addresses to set (an l3 pair's addresses are
+/// the prefixes routed to it, not set on the interface).</summary>
 internal sealed class AdoptedPairRule : IConfigRule
 {
     public void Check(ApplianceConfig config, ConfigIssues issues)
@@ -26,7 +27,7 @@ internal sealed class AdoptedPairRule : IConfigRule
                 issues.Add($"{at}.primaryInterface", $"\"{primary}\" is already the primary end of $.pairs[{primaries[primary]}]");
             if (pair.Tenant.Mac is not null)
                 issues.Add($"{at}.tenant.mac", "an adopted pair's tenant interface is used as it is; remove mac (its MAC is read from the interface)");
-            if (pair.Tenant.Addresses.Count > 0)
+            if (pair.Tenant.Addresses.Count > 0 && pair.Mode == PairMode.L2)
                 issues.Add($"{at}.tenant.addresses", "an adopted pair's tenant interface is used as it is; remove addresses (configure them where the veth was made)");
         }
     }

@@ -43,7 +43,9 @@ public sealed class NetkitPipeline : IDisposable
     private RuntimeProgram[][] _peerChains = [];
 
     /// <param name="useJit">Run programs the JIT compiled as native code (ignored when <paramref name="vmOptions"/> is given).</param>
-    public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null, bool useJit = false)
+    /// <param name="fibTables">The routing tables bpf_fib_lookup / bpf_redirect_neigh read (when <paramref name="vmOptions"/> is null).</param>
+    public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null, bool useJit = false,
+        Appliance.Bpf.Routing.IFibTables? fibTables = null)
     {
         _source = topology;
         _topology = topology.Current;
@@ -55,6 +57,7 @@ public sealed class NetkitPipeline : IDisposable
             InterfaceMtus = topology,
             TraceSink = line => Log.Info("bpf", line),
             UseJit = useJit,
+            FibTables = fibTables,
         });
     }
 

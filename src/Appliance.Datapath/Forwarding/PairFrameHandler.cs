@@ -34,14 +34,15 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
     /// <param name="useJit">Run programs the JIT compiled as native code (when <paramref name="vmOptions"/> is null).</param>
     /// <param name="learnAgeing">How long a learned MAC lives unseen (<see cref="DefaultLearnAgeing"/> when null).</param>
-    /// <param name="fibTables">The board's routing tables for L3 pairs (null: L3 tenants' frames find no route).</param>
+    /// <param name="fibTables">The board's routing tables, for L3 pairs and the routing helpers (null: those in
+    /// <paramref name="vmOptions"/>, else none: L3 tenants' frames find no route).</param>
     public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, bool useJit = false, TimeSpan? learnAgeing = null,
         Appliance.Bpf.Routing.IFibTables? fibTables = null)
     {
         _source = topology;
         _topology = topology.Current;
-        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions, useJit);
-        _l3 = new L3Router(fibTables);
+        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions, useJit, fibTables);
+        _l3 = new L3Router(fibTables ?? vmOptions?.FibTables);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
         // Scan for aged entries ten times per ageing time (at most once a second): a MAC lives ageing..1.1 × ageing.

@@ -57,7 +57,10 @@ public sealed class OfflineTopology
         {
             var classifier = PortRuntime.BuildClassifier(i, pairs, portMacs);
             int[] indices = [.. classifier.FloodTargets];
-            ports[i] = new PortRuntime(i, config.Ports[i], FirstIfindex + i, portMacs[i], indices, classifier);
+            ports[i] = new PortRuntime(i, config.Ports[i], FirstIfindex + i, portMacs[i], indices, classifier)
+            {
+                L3Prefixes = PortRuntime.BuildL3Prefixes(i, pairs),
+            };
         }
         return new OfflineTopology(config, programs, new RuntimeTopology(ports, pairs));
     }

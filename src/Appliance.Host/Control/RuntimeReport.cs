@@ -198,6 +198,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         {
             w.WriteNumber("unclaimed", port.Unclaimed);
             w.WriteNumber("flooded", port.Flooded);
+            w.WriteNumber("proxied", port.Proxied);
         }
         w.WriteEndObject();
     }

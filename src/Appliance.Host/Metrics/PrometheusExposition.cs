@@ -57,6 +57,8 @@ public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory
         foreach (var p in ports) if (p.Port is { } port) w.Sample("port_unclaimed_total", port.Unclaimed, ("port", p.Name));
         w.Family("port_flooded_total", "counter", "Group frames copied to the port's pairs.");
         foreach (var p in ports) if (p.Port is { } port) w.Sample("port_flooded_total", port.Flooded, ("port", p.Name));
+        w.Family("port_proxied_total", "counter", "ARP requests and neighbour solicitations answered for L3 tenants (proxy ARP/ND).");
+        foreach (var p in ports) if (p.Port is { } port) w.Sample("port_proxied_total", port.Proxied, ("port", p.Name));
         w.Family("port_up", "gauge", "1 while the interface is there, 0 after it went away.");
         foreach (var p in ports) w.Sample("port_up", runtime.Engine.PortAt(p.Engine).IsDown ? 0 : 1, ("port", p.Name), ("kind", p.Kind));
 

@@ -97,4 +97,27 @@ public sealed class L3PairTests
         Assert.True(Eventually.True(() => rt.RoutingTables.Routes.Lookup(IpFamily.Inet, far)?.Kind == RouteKind.Unicast), "the route is back");
         Ping(tenant, board.FarAddress);
     }
+
+    [PrivilegedFact]
+    public void A_reload_adds_and_removes_an_L3_pair_while_running()
+    {
+        using var board = new L3Board(tenants: 2);
+        var rt = board.Start(board.L2Pair(1));
+        var port = rt.Topology.Ports[0];
+        Assert.Equal(0, port.Steering!.L3PrefixCount);
+
+        var plan = rt.Plan(rt.Config with { Pairs = [.. rt.Config.Pairs, board.L3Pair(0)] });
+        Assert.Contains(plan.Steps, s => s.ToString().Contains(board.PairNames[0]));
+        rt.Apply(plan);
+        Assert.Equal(2, port.Steering!.L3PrefixCount); // its /32 and /128 are steered to AF_XDP now
+        Ping(board.Far, board.TenantAddress(0));
+        Ping(board.Tenants[0], board.FarAddress6);
+
+        rt.Apply(rt.Plan(rt.Config with { Pairs = [.. rt.Config.Pairs.Where(p => p.Name != board.PairNames[0])] }));
+        Assert.Equal(0, port.Steering!.L3PrefixCount);
+        Assert.Equal(0, port.L3Prefixes.Count);
+        board.Outside.Exec("ip", "neigh", "flush", "dev", "o0");
+        Assert.NotEqual(0, board.Far.TryExec("ping", "-c", "1", "-W", "1", board.TenantAddress(0)).ExitCode);
+        Ping(board.Outside, board.TenantAddress(1)); // the L2 tenant kept forwarding
+    }
 }

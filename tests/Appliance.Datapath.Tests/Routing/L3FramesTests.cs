@@ -1,0 +1,86 @@
+using System.Buffers.Binary;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Routing;
+using Appliance.Config;
+using Appliance.Datapath.Forwarding;
+using Xunit;
+
+namespace Appliance.Datapath.Tests.Routing;
+
+/// <summary>The L3 byte work on hand-made frames: IP destination, what a router forwards, TTL with the header
+/// checksum still valid, and the proxy ARP answer.</summary>
+public sealed class L3FramesTests
+{
+    private static byte[] Ipv4(byte ttl, byte[] src, byte[] dst)
+    {
+        var f = new byte[14 + 20 + 8];
+        f[12] = 0x08;
+        var ip = f.AsSpan(14);
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], 28);
+        ip[8] = ttl;
+        ip[9] = 17;
+        src.CopyTo(ip[12..]);
+        dst.CopyTo(ip[16..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(ip[10..], InternetChecksum.Fold(InternetChecksum.Partial(ip[..20], 0)));
+        return f;
+    }
+
+    [Fact]
+    public void The_ttl_step_keeps_the_header_checksum_valid_and_stops_at_one()
+    {
+        var f = Ipv4(64, [10, 0, 0, 1], [192, 0, 2, 7]);
+        Assert.Equal(IpFamily.Inet, L3Frames.Destination(f, out var dst));
+        Assert.Equal(new byte[] { 192, 0, 2, 7 }, dst.ToArray());
+        Assert.True(L3Frames.DecrementTtl(IpFamily.Inet, f));
+        Assert.Equal(63, f[14 + 8]);
+        Assert.Equal(0, InternetChecksum.Fold(InternetChecksum.Partial(f.AsSpan(14, 20), 0))); // a valid header sums to 0xffff
+        var last = Ipv4(1, [10, 0, 0, 1], [192, 0, 2, 7]);
+        Assert.False(L3Frames.DecrementTtl(IpFamily.Inet, last));
+        Assert.Equal(1, last[14 + 8]);
+    }
+
+    [Fact]
+    public void Link_local_multicast_and_broadcast_are_not_forwarded()
+    {
+        Assert.True(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [10, 0, 0, 1], [192, 0, 2, 7])));
+        Assert.False(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [10, 0, 0, 1], [224, 0, 0, 5])));
+        Assert.False(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [10, 0, 0, 1], [255, 255, 255, 255])));
+        Assert.False(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [10, 0, 0, 1], [169, 254, 1, 1])));
+        Assert.False(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [127, 0, 0, 1], [192, 0, 2, 7])));
+        var arp = new byte[60];
+        arp[12] = 0x08;
+        arp[13] = 0x06;
+        Assert.Equal(IpFamily.Unspec, L3Frames.Destination(arp, out _));
+    }
+
+    [Fact]
+    public void An_arp_request_becomes_the_reply_with_the_given_mac()
+    {
+        var f = new byte[60];
+        byte[] requester = [0x02, 0, 0, 0, 0, 0x11], port = [0x02, 0, 0, 0, 0, 0x22];
+        f.AsSpan(0, 6).Fill(0xff);
+        requester.CopyTo(f, 6);
+        f[12] = 0x08; f[13] = 0x06;
+        byte[] arp = [0, 1, 8, 0, 6, 4, 0, 1, .. requester, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 50];
+        arp.CopyTo(f, 14);
+        Assert.True(L3Frames.ArpRequestTarget(f, out var target));
+        Assert.Equal(new byte[] { 10, 0, 0, 50 }, target.ToArray());
+
+        L3Frames.AnswerArp(f, MacAddress.Read(port));
+        Assert.Equal(requester, f[..6]);
+        Assert.Equal(port, f[6..12]);
+        Assert.Equal(2, f[14 + 7]); // ARPOP_REPLY
+        Assert.Equal(port, f[22..28]);                       // sender: the port's MAC
+        Assert.Equal(new byte[] { 10, 0, 0, 50 }, f[28..32]); // for the asked address
+        Assert.Equal(requester, f[32..38]);
+        Assert.Equal(new byte[] { 10, 0, 0, 1 }, f[38..42]);
+        Assert.False(L3Frames.ArpRequestTarget(f, out _));   // a reply is not a request
+
+        var gratuitous = new byte[60];
+        f.CopyTo(gratuitous, 0);
+        arp.CopyTo(gratuitous, 14);
+        gratuitous[14 + 24 + 3] = 1; // target = sender 10.0.0.1
+        Assert.False(L3Frames.ArpRequestTarget(gratuitous, out _));
+    }
+}
