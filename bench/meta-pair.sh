@@ -83,7 +83,7 @@ if [ "${META_PAIR_CAPTURE:-1}" = 1 ]; then
 		function med(s,  a, k, i, j, t) { k = split(s, a, " "); if (!k) return -1; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
 		END { for (i = 1; i <= n; i++) { z = order[i]; a = med(d[1, z]); b = med(d[2, z]); if (a < 0 || b < 0) continue
-			printf "meta-pair.sh: capture cost at %s B: %.3f Mpps without, %.3f Mpps with a capture running (%+.1f%%)\n", z, a / 1e6, b / 1e6, a > 0 ? 100 * (b - a) / a : 0 } }' \
+			printf "meta-pair.sh: capture cost at %s B: %.3f Mpps without, %.3f Mpps with a capture running (%+.1f%%)\n", z, a / 1e6, b / 1e6, (a > 0 ? 100 * (b - a) / a : 0) } }' \
 		"$RESULTS/runs.tsv" "$RESULTS/with-capture/runs.tsv"
 fi
 
@@ -100,7 +100,7 @@ if [ "${META_PAIR_L3:-1}" = 1 ]; then
       "name": "bench-pair",
       "mode": "l3",
       "uplink": "fwd-in",
-      "tenant": { "netns": "pfsink", "interface": "s0", "addresses": ["198.19.0.0/16"] },
+      "tenant": { "netns": "pfsink", "interface": "s0", "addresses": ["198.19.0.254/16"] },
       "primaryInterface": "fwd-out",
       "primary": { "policy": "pass", "chain": [{ "program": "count" }] },
       "peer": { "policy": "drop" }
@@ -122,8 +122,8 @@ JSON
 	awk -F'\t' 'FNR == 1 { f++; next } $1 == "custom" && $2 == 64 { d[f] = d[f] " " $5 }
 		function med(s,  a, k, i, j, t) { k = split(s, a, " "); if (!k) return -1; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
-		END { a = med(d[1]); b = med(d[2]); if (a >= 0 && b >= 0)
-			printf "meta-pair.sh: at 64 B: l2 pair %.3f Mpps, l3 pair %.3f Mpps (%+.1f%%)\n", a / 1e6, b / 1e6, a > 0 ? 100 * (b - a) / a : 0 }' \
+		END { x = med(d[1]); y = med(d[2]); if (x >= 0 && y >= 0)
+			printf "meta-pair.sh: at 64 B: l2 pair %.3f Mpps, l3 pair %.3f Mpps (%+.1f%%)\n", x / 1e6, y / 1e6, (x > 0 ? 100 * (y - x) / x : 0) }' \
 		"$RESULTS/runs.tsv" "$RESULTS/l3/runs.tsv"
 fi
 
