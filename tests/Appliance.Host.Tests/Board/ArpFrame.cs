@@ -34,4 +34,20 @@ public static class ArpFrame
         mac = frame[22..28];
         return true;
     }
+
+    /// <summary>Asks <paramref name="port"/>'s wire where <paramref name="target"/> is, up to <paramref name="attempts"/>
+    /// times, waiting <paramref name="wait"/> (3 s) for each reply; true with the answering MAC.</summary>
+    public static bool Ask(UdpBoardPort port, byte[] asker, IPAddress askerIp, IPAddress target, int attempts, out byte[] mac, TimeSpan? wait = null)
+    {
+        mac = [];
+        for (var i = 0; i < attempts; i++)
+        {
+            port.Drain();
+            port.Send(Request(asker, askerIp, target));
+            foreach (var f in port.Receive(wait ?? TimeSpan.FromSeconds(3), got => got.Any(f => IsReplyFor(f, asker, target, out _))))
+                if (IsReplyFor(f, asker, target, out mac)) return true;
+        }
+        mac = [];
+        return false;
+    }
 }
