@@ -31,4 +31,7 @@ public abstract class BpfHelperTable
 
     /// <summary>Why a helper this table does not define is refused (for the verifier's message), or null.</summary>
     public virtual string? WhyRefused(int helperId) => null;
+
+    /// <summary>The argument checks the verifier makes at calls of this helper (<see cref="HelperArgumentRule"/>), or null.</summary>
+    public virtual HelperArgumentRule? ArgumentRule(int helperId) => null;
 }

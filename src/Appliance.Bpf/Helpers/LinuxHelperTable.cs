@@ -14,6 +14,16 @@ public sealed class LinuxHelperTable : BpfHelperTable
 
     public override string? WhyRefused(int helperId) => IsDefined(helperId) ? null : LinuxHelperNames.WhyRefused(helperId);
 
+    private static readonly HelperArgumentRule FibLookupRule = new(2, 3, SizeMayBeZero: false, 4, FibLookupHelper.WhyFlagsRefused);
+    private static readonly HelperArgumentRule RedirectNeighRule = new(2, 3, SizeMayBeZero: true);
+
+    public override HelperArgumentRule? ArgumentRule(int helperId) => (BpfHelperId)helperId switch
+    {
+        BpfHelperId.FibLookup => FibLookupRule,
+        BpfHelperId.RedirectNeigh => RedirectNeighRule,
+        _ => null,
+    };
+
     public override HelperOutcome Invoke(int helperId, BpfVm vm) =>
         vm.HoldsSpinLock && helperId != (int)BpfHelperId.SpinUnlock
             ? vm.Fail(BpfFault.HelperMisuse) // the kernel: "function calls are not allowed while holding a lock"

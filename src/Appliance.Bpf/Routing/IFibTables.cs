@@ -15,14 +15,14 @@ public interface IFibTables
     bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, out FibRoute route);
 
     /// <summary><see cref="TryLookupRoute(IpFamily, ReadOnlySpan{byte}, uint, out FibRoute)"/> for a frame leaving
-    /// through <paramref name="outputIfindex"/> (the kernel's flowi4_oif; bpf_fib_lookup's BPF_FIB_LOOKUP_OUTPUT for
+    /// through <paramref name="outputIfindex"/> (0: any; the kernel's flowi4_oif; bpf_fib_lookup's BPF_FIB_LOOKUP_OUTPUT for
     /// IPv4): routes whose next hop uses another interface are passed over for shorter prefixes; blackhole,
     /// unreachable, prohibit and throw routes match whatever the interface. The default only keeps the best route
     /// when it leaves there (it cannot fall back to a shorter prefix); implementations should override it.</summary>
     bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, int outputIfindex, out FibRoute route)
     {
         if (!TryLookupRoute(family, destination, table, out route)) return false;
-        if (!route.Kind.IsError() && route.Kind != RouteKind.Unspec && route.Ifindex != outputIfindex) route = default;
+        if (outputIfindex != 0 && !route.Kind.IsError() && route.Kind != RouteKind.Unspec && route.Ifindex != outputIfindex) route = default;
         return true;
     }
 

@@ -12,7 +12,8 @@ namespace Appliance.Bpf.Verifier;
 /// <c>mapCount</c>, fixed r10-relative stack accesses inside [-512, 0), registers read only after they are
 /// written on every path, no unreachable instructions, and no loop without a way out. It is conservative:
 /// everything the kernel verifier accepts from clang -O2 passes. Context loads and stores follow the kernel's
-/// tc rules wherever the context register can be tracked (<see cref="ContextAccessAnalysis"/>).</summary>
+/// tc rules wherever the context register can be tracked (<see cref="ContextAccessAnalysis"/>); the memory, size and
+/// constant flags of helpers with argument rules are checked where they are known (<see cref="HelperArgumentAnalysis"/>).</summary>
 public static class BpfVerifier
 {
     public const int StackSize = 512;
@@ -65,6 +66,7 @@ public static class BpfVerifier
         SpinLockAnalysis.Run(facts, functionOf, (index, reason) => Fail(code, section, index, reason));
         if (options.ContextInR1)
             contextLoadOffsets = ContextAccessAnalysis.Run(facts, reachable, (index, reason) => Fail(code, section, index, reason));
+        HelperArgumentAnalysis.Run(facts, reachable, helpers, (index, reason) => Fail(code, section, index, reason));
         LoopAnalysis.RejectEndlessLoops(facts, reachable, (index, reason) => Fail(code, section, index, reason));
         if (options.RejectUnreachable)
         {

@@ -8,7 +8,8 @@ namespace Appliance.Datapath.Capture;
 /// <summary>One line saying how a frame was decided, the same for a live capture's packet comments and for replay:
 /// <c>verdict=pass side=tenant-a/peer program=allow-web target=eth0</c>,
 /// <c>verdict=drop side=tenant-a/primary program=acl reason=verdict</c>,
-/// <c>verdict=redirect side=tenant-a/peer program=redir redirect=7 target=tenant-b</c>,
+/// <c>verdict=redirect side=tenant-a/peer program=redir redirect=7 target=tenant-b</c> (<c>helper=redirect_neigh</c> or
+/// <c>helper=redirect_peer</c> after the ifindex when one of those chose it),
 /// <c>verdict=drop reason=unclaimed</c>. <c>policy=pass|drop</c> replaces <c>program=</c> when no program decided;
 /// <c>from=PAIR/SIDE</c> names the side the frame entered first when a redirect took it into another pair.
 /// Runs off the datapath (capture reader thread, replay).</summary>
@@ -25,7 +26,12 @@ public static class DecisionText
             if (d.Program is not null) sb.Append(" program=").Append(d.Program.Name);
             else if (!(d.Dropped && d.DropReason == PairDropReason.Carrier))
                 sb.Append(" policy=").Append(d.Verdict == NetkitVerdict.Pass ? "pass" : "drop");
-            if (d.RedirectIfindex != 0) sb.Append(" redirect=").Append(d.RedirectIfindex);
+            if (d.RedirectIfindex != 0)
+            {
+                sb.Append(" redirect=").Append(d.RedirectIfindex);
+                if (d.RedirectHelper != RedirectHelper.Redirect)
+                    sb.Append(" helper=").Append(d.RedirectHelper == RedirectHelper.Neigh ? "redirect_neigh" : "redirect_peer");
+            }
         }
         if (Reason(verdict, d) is { } reason) sb.Append(" reason=").Append(reason);
         if (Target(topology, verdict, d) is { } target) sb.Append(" target=").Append(target);

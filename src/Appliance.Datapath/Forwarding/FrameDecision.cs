@@ -18,13 +18,26 @@ public struct FrameDecision
     public NetkitVerdict Verdict;
     public bool Dropped;
     public PairDropReason DropReason;
-    /// <summary>ifindex a program gave bpf_redirect (0: none).</summary>
+    /// <summary>ifindex a program gave bpf_redirect, bpf_redirect_neigh or bpf_redirect_peer (0: none).</summary>
     public uint RedirectIfindex;
+    /// <summary>Which of them set <see cref="RedirectIfindex"/>.</summary>
+    public RedirectHelper RedirectHelper;
     public int Redirects;
 
     /// <summary>True when the frame entered <paramref name="pair"/>'s <paramref name="side"/> (first or last side).</summary>
     public readonly bool Touched(PairRuntime pair, PairSideKind side) =>
         (ReferenceEquals(EntryPair, pair) && EntrySide == side) || (ReferenceEquals(Pair, pair) && Side == side);
+}
+
+/// <summary>The helper that chose a redirect's target.</summary>
+public enum RedirectHelper : byte
+{
+    /// <summary>bpf_redirect: the frame as it is, out of a port or into a pair's primary side.</summary>
+    Redirect,
+    /// <summary>bpf_redirect_neigh: out of a port with the Ethernet header from the neighbour table.</summary>
+    Neigh,
+    /// <summary>bpf_redirect_peer: straight into a pair's tenant.</summary>
+    Peer,
 }
 
 /// <summary>Sees every program run of a pipeline (replay lists them per frame); null in the datapath.</summary>

@@ -1,5 +1,8 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Appliance.Bpf.Context;
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Routing;
 using Appliance.Bpf.Vm;
 using Appliance.Config;
 using Appliance.Datapath.Diagnostics;
@@ -20,6 +23,14 @@ namespace Appliance.Datapath.Forwarding;
 /// <item>No program: the side's policy. DROP and unknown verdicts drop. REDIRECT goes to the ifindex the program
 /// gave bpf_redirect: a port transmits there; a pair's primary end runs that pair's PRIMARY chain; BPF_F_INGRESS,
 /// unknown ifindexes, a missing bpf_redirect and more than <see cref="MaxRedirects"/> hops are counted drops.</item>
+/// <item>bpf_redirect_neigh: out of that port with the Ethernet header rebuilt for the next hop (the program's, else
+/// the route to the frame's destination through that port, else on-link) from the board's neighbour table; an unknown
+/// neighbour is asked to be resolved and the frame is a counted drop (NoNeighbour), as are frames that are not IP,
+/// sent to a multicast MAC, or routed by a blackhole/unreachable/prohibit route (NoRoute).</item>
+/// <item>bpf_redirect_peer: into the tenant of the pair whose primary end the ifindex names, past that pair's primary
+/// chain (the kernel hands the skb straight to the peer device). Only where the kernel allows it, tc ingress: the
+/// primary side of a frame a port received stands for the port's tc ingress hook; from a tenant's frames or after a
+/// redirect it is a counted drop (PeerNotAtIngress), as in netkit.</item>
 /// <item>Carrier: a pair without carrier drops what its sides would send (tx_dropped on the sender).</item>
 /// </list>
 /// Metadata (mark, priority, tc_index, cb, VLAN tag) stays in the context across redirects; each side's scrub
@@ -27,12 +38,12 @@ namespace Appliance.Datapath.Forwarding;
 public sealed class NetkitPipeline : IDisposable
 {
     public const int MaxRedirects = 8;
-    private const ulong BpfFIngress = 1;
 
     private readonly TopologySource _source;
     private RuntimeTopology _topology;
     private readonly int _worker;
     private readonly BpfVm _vm;
+    private readonly IFibTables? _tables;
     private readonly RateLimited _faultLog = new(5, TimeSpan.FromSeconds(5));
     private PacketContext _ctx;
     private FrameDecision _decision;
@@ -45,7 +56,7 @@ public sealed class NetkitPipeline : IDisposable
     /// <param name="useJit">Run programs the JIT compiled as native code (ignored when <paramref name="vmOptions"/> is given).</param>
     /// <param name="fibTables">The routing tables bpf_fib_lookup / bpf_redirect_neigh read (when <paramref name="vmOptions"/> is null).</param>
     public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null, bool useJit = false,
-        Appliance.Bpf.Routing.IFibTables? fibTables = null)
+        IFibTables? fibTables = null)
     {
         _source = topology;
         _topology = topology.Current;
@@ -59,6 +70,7 @@ public sealed class NetkitPipeline : IDisposable
             UseJit = useJit,
             FibTables = fibTables,
         });
+        _tables = _vm.Options.FibTables;
     }
 
     /// <summary>Reads the topology and every pair side's chain once (one reference each, no allocation unless the
@@ -192,9 +204,13 @@ public sealed class NetkitPipeline : IDisposable
     private Delivery Redirect(PairSide from, int hops)
     {
         _decision.RedirectIfindex = _redirectIfindex;
+        _decision.RedirectHelper = (_redirectFlags & RedirectFlags.Peer) != 0 ? RedirectHelper.Peer
+            : (_redirectFlags & RedirectFlags.Neigh) != 0 ? RedirectHelper.Neigh : RedirectHelper.Redirect;
         _decision.Redirects = hops + 1;
         if (_redirectIfindex == 0) return DropOn(from, PairDropReason.NoTarget);
-        if ((_redirectFlags & BpfFIngress) != 0) return DropOn(from, PairDropReason.IngressRedirect);
+        if (_decision.RedirectHelper == RedirectHelper.Peer) return RedirectPeer(from, hops);
+        if (_decision.RedirectHelper == RedirectHelper.Neigh) return RedirectNeigh(from);
+        if ((_redirectFlags & RedirectFlags.Ingress) != 0) return DropOn(from, PairDropReason.IngressRedirect);
         if (_topology.TryPort(_redirectIfindex, out int port)) return Delivery.To(port);
         if (_topology.TryPairPrimary(_redirectIfindex, out int target))
         {
@@ -202,6 +218,64 @@ public sealed class NetkitPipeline : IDisposable
             return IntoPair(_topology.PairByEnginePort[target]!, hops + 1);
         }
         return DropOn(from, PairDropReason.NoTarget);
+    }
+
+    /// <summary>skb_do_redirect with BPF_F_PEER: only at tc ingress (a port's frame in the first side it entered), into
+    /// the peer of a device that has one (a pair's primary end), which must have carrier.</summary>
+    private Delivery RedirectPeer(PairSide from, int hops)
+    {
+        if (from.Kind != PairSideKind.Primary || hops != 0) return DropOn(from, PairDropReason.PeerNotAtIngress);
+        if (!_topology.TryPairPrimary(_redirectIfindex, out int target)) return DropOn(from, PairDropReason.NoTarget);
+        var pair = _topology.PairByEnginePort[target]!;
+        if (!pair.CarrierUp) return DropOn(from, PairDropReason.Carrier);
+        return Delivery.To(pair.PrimaryPort);
+    }
+
+    /// <summary>skb_do_redirect with BPF_F_NEIGH (__bpf_redirect_neigh): an IP frame (by the context's protocol) not
+    /// sent to a multicast MAC leaves the port with destination MAC = the next hop's from the neighbour table and source
+    /// MAC = the port's. The next hop: the program's (BPF_F_NEXTHOP), else the gateway of the route to the destination
+    /// through that port, else the destination itself (on-link, as the kernel assumes when no route uses that port).</summary>
+    private Delivery RedirectNeigh(PairSide from)
+    {
+        if (!_topology.TryPort(_redirectIfindex, out int port)) return DropOn(from, PairDropReason.NoTarget);
+        var data = _ctx.Data;
+        ushort protocol = _ctx.Protocol;
+        if (_tables is null || data.Length < 14 || (data[0] & 1) != 0 || protocol is not (0x0800 or 0x86dd))
+            return DropOn(from, PairDropReason.NoRoute);
+        int ifindex = (int)_redirectIfindex;
+        IpFamily family;
+        var nextHop = default(IpAddressBytes);
+        if ((_redirectFlags & RedirectFlags.NextHop) != 0)
+        {
+            family = _vm.RedirectNextHopFamily;
+            nextHop = _vm.RedirectNextHop;
+            if (family == IpFamily.Unspec) return DropOn(from, PairDropReason.NoRoute);
+        }
+        else
+        {
+            family = protocol == 0x0800 ? IpFamily.Inet : IpFamily.Inet6;
+            int at = family == IpFamily.Inet ? 14 + 16 : 14 + 24, length = IpFamilies.AddressLength(family);
+            if (data.Length < at + length) return DropOn(from, PairDropReason.NoRoute);
+            var destination = data.Slice(at, length);
+            if (!_tables.TryLookupRoute(family, destination, 0, ifindex, out var route)) return DropOn(from, PairDropReason.NoRoute);
+            if (route.Kind == RouteKind.Unicast && route.HasGateway)
+            {
+                family = route.GatewayFamily;
+                nextHop = route.Gateway;
+            }
+            else if (route.Kind is RouteKind.Unicast or RouteKind.Unspec) nextHop = IpAddressBytes.From(destination);
+            else return DropOn(from, PairDropReason.NoRoute);
+        }
+        ReadOnlySpan<byte> hop = ((ReadOnlySpan<byte>)nextHop)[..IpFamilies.AddressLength(family)];
+        if (!_tables.TryLookupNeighbour(family, ifindex, hop, data[..6]))
+        {
+            _tables.RequestResolve(family, ifindex, hop);
+            return DropOn(from, PairDropReason.NoNeighbour);
+        }
+        ulong mac = _topology.PortByEnginePort[port]!.Mac.Value;
+        BinaryPrimitives.WriteUInt16BigEndian(data[6..], (ushort)(mac >> 32));
+        BinaryPrimitives.WriteUInt32BigEndian(data[8..], (uint)mac);
+        return Delivery.To(port);
     }
 
     /// <summary>An L3 tenant's frame that its peer side passed but the routing could not send (no route, no neighbour,

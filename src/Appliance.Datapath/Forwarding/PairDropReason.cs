@@ -15,6 +15,9 @@ public enum PairDropReason
     NoTarget,
     /// <summary>REDIRECT with BPF_F_INGRESS: the appliance has no ingress path of a device to inject into.</summary>
     IngressRedirect,
+    /// <summary>bpf_redirect_peer outside tc ingress (from a tenant's frame, or after a redirect): the kernel drops it
+    /// there too (netkit programs never run at tc ingress).</summary>
+    PeerNotAtIngress,
     /// <summary>More than <see cref="NetkitPipeline.MaxRedirects"/> redirects for one frame (a redirect loop).</summary>
     RedirectLoop,
     /// <summary>The program faulted (out-of-bounds access, instruction budget, ...): counted and dropped.</summary>

@@ -72,4 +72,43 @@ public sealed class InMemoryFibTablesTests
         var request = Assert.Single(t.ResolveRequests);
         Assert.Equal((IpFamily.Inet, 3, (byte)7), (request.Family, request.Ifindex, request.Address[3]));
     }
+
+    /// <summary>Tables that only know the plain lookup (as an implementation may): the interface's default for an
+    /// output interface keeps the route when it leaves there or when any interface will do (0), and error routes.</summary>
+    private sealed class PlainLookup(FibRoute route) : IFibTables
+    {
+        public bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, out FibRoute found)
+        {
+            found = route;
+            return true;
+        }
+        public bool TryLookupNeighbour(IpFamily family, int ifindex, ReadOnlySpan<byte> nextHop, Span<byte> mac) => false;
+        public void RequestResolve(IpFamily family, int ifindex, ReadOnlySpan<byte> nextHop) { }
+        public bool TryGetInterface(int ifindex, out FibInterface info)
+        {
+            info = default;
+            return false;
+        }
+    }
+
+    [Fact]
+    public void TheDefaultOutputLookupFiltersByInterfaceOnlyWhenOneIsGiven()
+    {
+        IFibTables t = new PlainLookup(Via(3, 1));
+        Assert.True(t.TryLookupRoute(IpFamily.Inet, [10, 1, 1, 1], 0, 0, out var r));
+        Assert.Equal(3, r.Ifindex);
+        Assert.True(t.TryLookupRoute(IpFamily.Inet, [10, 1, 1, 1], 0, 3, out r));
+        Assert.Equal(RouteKind.Unicast, r.Kind);
+        Assert.True(t.TryLookupRoute(IpFamily.Inet, [10, 1, 1, 1], 0, 4, out r));
+        Assert.Equal(RouteKind.Unspec, r.Kind);
+        t = new PlainLookup(new FibRoute { Kind = RouteKind.Blackhole });
+        Assert.True(t.TryLookupRoute(IpFamily.Inet, [10, 1, 1, 1], 0, 4, out r));
+        Assert.Equal(RouteKind.Blackhole, r.Kind);
+
+        var memory = new InMemoryFibTables();
+        memory.AddRoute(254, IpFamily.Inet, [0, 0, 0, 0], 0, Via(4, 9));
+        memory.AddRoute(254, IpFamily.Inet, [10, 0, 0, 0], 8, Via(3, 1));
+        Assert.True(memory.TryLookupRoute(IpFamily.Inet, [10, 1, 1, 1], 254, 4, out r));
+        Assert.Equal(4, r.Ifindex); // a shorter prefix through the interface asked for
+    }
 }

@@ -8,7 +8,7 @@ public static class TestObjects
 {
     private static readonly Lazy<string> Folder = new(Build);
 
-    /// <summary>The folder holding probe.bpf.o and allow_port.bpf.o.</summary>
+    /// <summary>The folder holding the tests' programs and the examples they run (allow_port, vlan_tag, fib_forward, peer_deliver).</summary>
     public static string Directory => Folder.Value;
 
     private static string Build()
@@ -19,7 +19,7 @@ public static class TestObjects
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
         foreach (var test in new[] { "probe", "trace", "stack_leak" })
             Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{test}.bpf.c"), Path.Combine(dir, $"{test}.bpf.o"), multiarch, repo);
-        foreach (var example in new[] { "allow_port", "vlan_tag" })
+        foreach (var example in new[] { "allow_port", "vlan_tag", "fib_forward", "peer_deliver" })
             Compile(Path.Combine(repo, $"programs/{example}.bpf.c"), Path.Combine(dir, $"{example}.bpf.o"), multiarch, repo);
         return dir;
     }

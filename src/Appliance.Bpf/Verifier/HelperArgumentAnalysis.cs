@@ -1,0 +1,120 @@
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Isa;
+
+namespace Appliance.Bpf.Verifier;
+
+/// <summary>Checks the calls of helpers with a <see cref="HelperArgumentRule"/> (bpf_fib_lookup, bpf_redirect_neigh):
+/// a forward must-analysis tracks, per register, a constant or a constant offset from the frame pointer that holds
+/// on every path (mov of an immediate or a register, lddw, add/sub of an immediate; r10 is the frame pointer; any
+/// other write and a call for r0–r5 forget it), and every reachable call is judged with what is known there.
+/// Programs calling no such helper skip the analysis.</summary>
+internal static class HelperArgumentAnalysis
+{
+    private enum Kind : byte { Unvisited, Unknown, Constant, Stack }
+
+    private readonly record struct Value(Kind Kind, long Number)
+    {
+        public static readonly Value Unknown = new(Kind.Unknown, 0);
+        public static Value Join(Value a, Value b) => a == b ? a : Unknown;
+    }
+
+    public static void Run(InstructionFacts[] facts, bool[] reachable, BpfHelperTable helpers, Action<int, string> fail)
+    {
+        bool any = false;
+        for (int i = 0; i < facts.Length && !any; i++)
+            any = facts[i].Op == VmOp.CallHelper && helpers.ArgumentRule(facts[i].Instruction.Imm) is not null;
+        if (!any) return;
+
+        int n = facts.Length;
+        var state = new Value[n * 11];
+        var work = new Stack<int>();
+        var entry = new Value[11];
+        Array.Fill(entry, Value.Unknown);
+        entry[10] = new Value(Kind.Stack, 0);
+        void Seed(int index, ReadOnlySpan<Value> regs)
+        {
+            var at = state.AsSpan(index * 11, 11);
+            bool changed = false;
+            for (int r = 0; r < 11; r++)
+            {
+                var merged = at[r].Kind == Kind.Unvisited ? regs[r] : Value.Join(at[r], regs[r]);
+                if (merged != at[r]) { at[r] = merged; changed = true; }
+            }
+            if (changed) work.Push(index);
+        }
+
+        Seed(0, entry);
+        for (int i = 0; i < n; i++)
+            if (facts[i].Op == VmOp.CallLocal) Seed(facts[i].Target, entry);
+        Span<Value> after = stackalloc Value[11];
+        while (work.Count > 0)
+        {
+            int i = work.Pop();
+            state.AsSpan(i * 11, 11).CopyTo(after);
+            Transfer(facts, i, after);
+            int count = facts[i].SuccessorCount(i, out int a, out int b);
+            if (count >= 1) Seed(a, after);
+            if (count == 2) Seed(b, after);
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            if (!reachable[i] || facts[i].Op != VmOp.CallHelper || state[i * 11].Kind == Kind.Unvisited) continue;
+            int id = facts[i].Instruction.Imm;
+            if (helpers.ArgumentRule(id) is not { } rule) continue;
+            if (Judge(state.AsSpan(i * 11, 11), rule) is { } reason)
+                fail(i, $"bpf_{helpers.NameOf(id)}: {reason}");
+        }
+    }
+
+    private static string? Judge(ReadOnlySpan<Value> regs, HelperArgumentRule rule)
+    {
+        var size = regs[rule.SizeArgument];
+        var memory = regs[rule.MemoryArgument];
+        if (rule.FlagsArgument != 0 && regs[rule.FlagsArgument] is { Kind: Kind.Constant } flags && rule.WhyFlagsRefused?.Invoke((ulong)flags.Number) is { } why)
+            return why;
+        if (size.Kind != Kind.Constant) return null;
+        long bytes = size.Number;
+        if (bytes < 0 || bytes > int.MaxValue) return $"the size r{rule.SizeArgument} is negative or too large ({bytes})";
+        if (bytes == 0) return rule.SizeMayBeZero ? null : $"the size r{rule.SizeArgument} is 0 (the helper needs memory)";
+        if (memory is { Kind: Kind.Constant, Number: 0 }) return $"r{rule.MemoryArgument} is NULL but the size r{rule.SizeArgument} is {bytes}";
+        if (memory.Kind == Kind.Stack && (memory.Number < -BpfVerifier.StackSize || memory.Number + bytes > 0))
+            return $"r{rule.MemoryArgument} points to {bytes} bytes at fp{memory.Number:+0;-0}, outside the {BpfVerifier.StackSize}-byte stack frame";
+        return null;
+    }
+
+    private static void Transfer(InstructionFacts[] facts, int i, Span<Value> regs)
+    {
+        var f = facts[i];
+        var ins = f.Instruction;
+        var dst = ins.Dst;
+        switch (f.Op)
+        {
+            case VmOp.Mov64Imm:
+                regs[dst] = new Value(Kind.Constant, ins.Imm);
+                return;
+            case VmOp.Mov32Imm:
+                regs[dst] = new Value(Kind.Constant, (uint)ins.Imm);
+                return;
+            case VmOp.Mov64Reg:
+                regs[dst] = regs[ins.Src];
+                return;
+            case VmOp.Mov32Reg:
+                regs[dst] = regs[ins.Src] is { Kind: Kind.Constant } c ? new Value(Kind.Constant, (uint)c.Number) : Value.Unknown;
+                return;
+            case VmOp.LoadImm64:
+                regs[dst] = ins.Src == 0 && i + 1 < facts.Length
+                    ? new Value(Kind.Constant, (long)((uint)ins.Imm | (ulong)(uint)facts[i + 1].Instruction.Imm << 32))
+                    : Value.Unknown;
+                return;
+            case VmOp.Add64Imm or VmOp.Sub64Imm when regs[dst].Kind is Kind.Constant or Kind.Stack:
+                regs[dst] = regs[dst] with { Number = regs[dst].Number + (f.Op == VmOp.Add64Imm ? ins.Imm : -(long)ins.Imm) };
+                return;
+        }
+        if (f.IsCall)
+            for (int r = 0; r <= 5; r++) regs[r] = Value.Unknown;
+        int writes = f.Writes;
+        for (int r = 0; r < 11; r++)
+            if ((writes & (1 << r)) != 0) regs[r] = Value.Unknown;
+    }
+}
