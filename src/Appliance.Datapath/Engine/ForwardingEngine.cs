@@ -89,6 +89,8 @@ public sealed class ForwardingEngine : IDisposable
     public long Polls => _workers.Sum(w => Volatile.Read(ref w.PollsField));
     /// <summary>Loops run by worker <paramref name="worker"/>.</summary>
     public long LoopsOf(int worker) => Volatile.Read(ref _workers[worker].LoopsField);
+    /// <summary>Times worker <paramref name="worker"/> went to sleep in poll().</summary>
+    public long PollsOf(int worker) => Volatile.Read(ref _workers[worker].PollsField);
 
     /// <summary>One handler shared by every worker: only for a handler without per-frame state (e.g.
     /// <see cref="StaticForwarding"/>); otherwise give each worker its own with the other constructor.</summary>

@@ -24,7 +24,7 @@ public sealed class GroupFrameFlooder : IDisposable
     private RuntimeTopology _topology;
     private readonly (GroupFrameSocket Socket, PortRuntime Port)[] _receivers;
     private readonly GroupFrameSocket _transmitter;
-    private readonly int _wakeFd;
+    private readonly WakeEvent _wake;
     private readonly Thread _thread;
     private readonly byte[] _received = new byte[BufferSize];
     private readonly byte[] _work = new byte[BufferSize + Headroom];
@@ -52,8 +52,7 @@ public sealed class GroupFrameFlooder : IDisposable
             foreach (var port in topology.Ports)
                 if (port.L2Pairs.Length > 0) receivers.Add((GroupFrameSocket.OpenReceiver(port.Name, port.Ifindex), port));
             _transmitter = GroupFrameSocket.OpenTransmitter();
-            _wakeFd = SocketCalls.EventFd(0, SocketCalls.EFD_CLOEXEC | SocketCalls.EFD_NONBLOCK);
-            if (_wakeFd < 0) throw PlatformException.FromLastError("eventfd", "group-frame flooder");
+            _wake = new WakeEvent("group-frame flooder");
         }
         catch
         {
@@ -72,7 +71,7 @@ public sealed class GroupFrameFlooder : IDisposable
     {
         var fds = new SocketCalls.PollFd[_receivers.Length + 1];
         for (int i = 0; i < _receivers.Length; i++) fds[i] = new SocketCalls.PollFd { Fd = _receivers[i].Socket.Fd, Events = SocketCalls.POLLIN };
-        fds[^1] = new SocketCalls.PollFd { Fd = _wakeFd, Events = SocketCalls.POLLIN };
+        fds[^1] = _wake.PollEntry;
         try
         {
             while (!_stop)
@@ -142,12 +141,11 @@ public sealed class GroupFrameFlooder : IDisposable
     public unsafe void Dispose()
     {
         _stop = true;
-        ulong one = 1;
-        SocketCalls.Write(_wakeFd, &one, 8);
+        _wake.Signal();
         if (_thread.IsAlive) _thread.Join(5000);
         foreach (var (s, _) in _receivers) s.Dispose();
         _transmitter.Dispose();
-        LibC.Close(_wakeFd);
+        _wake.Dispose();
         _pipeline.Dispose();
     }
 }

@@ -21,7 +21,7 @@ public sealed class LinkWatcher : IDisposable
     private readonly LinkManager _snapshots;
     private readonly Dictionary<int, LinkInfo> _known = [];
     private readonly Thread _thread;
-    private readonly int _wakeFd;
+    private readonly WakeEvent _wake;
     private int _disposed;
 
     /// <summary>Starts watching. <paramref name="names"/> limits events to those interfaces (followed by
@@ -57,8 +57,7 @@ public sealed class LinkWatcher : IDisposable
             _snapshots = new LinkManager(netns);
             foreach (var link in _snapshots.List())
                 if (IsWatched(link)) _known[link.Index] = link;
-            _wakeFd = SocketCalls.EventFd(0, SocketCalls.EFD_CLOEXEC | SocketCalls.EFD_NONBLOCK);
-            if (_wakeFd < 0) throw PlatformException.FromLastError("eventfd", "link watcher");
+            _wake = new WakeEvent("link watcher");
         }
         catch
         {
@@ -81,7 +80,7 @@ public sealed class LinkWatcher : IDisposable
         finally
         {
             // The thread owns the descriptors once started, so Dispose from inside a callback is safe.
-            LibC.Close(_wakeFd);
+            _wake.Dispose();
             _events.Dispose();
             _snapshots.Dispose();
         }
@@ -94,7 +93,7 @@ public sealed class LinkWatcher : IDisposable
         while (true)
         {
             fds[0] = new SocketCalls.PollFd { Fd = _events.Fd, Events = SocketCalls.POLLIN };
-            fds[1] = new SocketCalls.PollFd { Fd = _wakeFd, Events = SocketCalls.POLLIN };
+            fds[1] = _wake.PollEntry;
             if (SocketCalls.Poll(fds, 2, -1) < 0)
             {
                 if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
@@ -187,8 +186,7 @@ public sealed class LinkWatcher : IDisposable
     public unsafe void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        ulong one = 1;
-        SocketCalls.Write(_wakeFd, &one, sizeof(ulong));
+        _wake.Signal();
         if (Thread.CurrentThread != _thread) _thread.Join();
     }
 }

@@ -39,7 +39,12 @@ public sealed class RunCommandTests
         Assert.Equal("jit", count.GetProperty("engine").GetString()); // the default on x86-64
         Assert.Contains("jit", Ok(board.Cli("programs")).Split('\n').Single(l => l.StartsWith("count ", StringComparison.Ordinal)));
         Assert.Equal(runs, count.GetProperty("pass").GetInt64() + count.GetProperty("next").GetInt64());
-        Assert.Contains("forwarding (1 ports, 1 pairs)", Ok(board.Cli("status")));
+        string status = Ok(board.Cli("status"));
+        Assert.Contains("forwarding (1 ports, 1 pairs)", status);
+        // One worker (run uses one today) owning queue 0 of the port and of the pair's primary end.
+        var worker = status.Split('\n').Single(l => l.StartsWith("0 ", StringComparison.Ordinal) && l.Contains("/q0"));
+        Assert.Contains($"{board.Port}/q0", worker);
+        Assert.Contains($"{board.Pair}/q0", worker);
 
         // Detach again: back to the blackhole policy.
         Ok(board.Cli("pairs", "detach", board.Pair, "peer", "count"));
