@@ -29,7 +29,27 @@ internal static class MapHelpers
             || !vm.TryGetMemory(vm.Argument(3), map.ValueSize, false, out var value))
             return HelperOutcome.Fault;
         if (map.Definition.ReadOnly) return LinuxHelperTable.Error(vm, Errno.EPERM);
+        if (map.Definition.SpinLockOffset >= 0) return LinuxHelperTable.Return(vm, unchecked((ulong)(long)UpdateLocked(map, key, value, vm.Argument(4))));
         return LinuxHelperTable.Return(vm, unchecked((ulong)(long)map.Update(key, value, vm.Argument(4))));
+    }
+
+    /// <summary>An update of a value holding a bpf_spin_lock never writes the lock word (the kernel's copy_map_value
+    /// skips it, so a worker holding the element's lock keeps it): an existing element takes the other bytes in
+    /// place, a new one starts with its lock free.</summary>
+    private static int UpdateLocked(BpfMap map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    {
+        int at = map.Definition.SpinLockOffset;
+        if (flags is not (BpfUpdateFlags.NoExist or BpfUpdateFlags.Exist or 0)) return -Errno.EINVAL;
+        if (flags != BpfUpdateFlags.NoExist && map.TryLookup(key, out var current))
+        {
+            value[..at].CopyTo(current.AsSpan(0, at));
+            value[(at + 4)..].CopyTo(current.AsSpan(at + 4));
+            return 0;
+        }
+        int result = map.Update(key, value, flags);
+        if (result == 0 && map.TryLookup(key, out var inserted))
+            Volatile.Write(ref System.Runtime.CompilerServices.Unsafe.As<byte, int>(ref inserted.AsSpan(at, 4)[0]), 0);
+        return result;
     }
 
     public static HelperOutcome Delete(BpfVm vm)

@@ -106,3 +106,34 @@ public sealed class SpinLockTests
         Assert.Equal(-1, obj.Maps.Single(m => m.Name == "plain").SpinLockOffset);
     }
 }
+
+/// <summary>bpf_map_update_elem on a value with a lock leaves the lock word alone, as the kernel's copy_map_value.</summary>
+public sealed class SpinLockUpdateTests
+{
+    [Fact]
+    public void AnUpdateNeverWritesTheLockWord()
+    {
+        var map = new ArrayMap(new BpfMapDefinition("locked", BpfMapType.Array, 4, 24, 1) { SpinLockOffset = 0 });
+        // The program's value has 0xdead in the lock field and 5, 6 in the counters.
+        var r = VmTestSupport.Run("""
+            stw [%r10-4], 0
+            stw [%r10-32], 0xdead
+            stw [%r10-28], 0
+            stdw [%r10-24], 5
+            stdw [%r10-16], 6
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -4
+            mov %r3, %r10
+            add %r3, -32
+            mov %r4, 0
+            call 2
+            exit
+            """, null, map);
+        Assert.Equal(0UL, r.R0);
+        Assert.True(map.TryLookup(new byte[4], out var v));
+        Assert.Equal(0, BitConverter.ToInt32(v.AsSpan(0)));
+        Assert.Equal(5UL, BitConverter.ToUInt64(v.AsSpan(8)));
+        Assert.Equal(6UL, BitConverter.ToUInt64(v.AsSpan(16)));
+    }
+}
