@@ -25,6 +25,8 @@ DEB_PACKAGES=(
   libgpiod2
   # the .deb: built with dpkg-deb, checked with lintian and systemd-analyze, installed into an overlay chroot
   dpkg-dev lintian systemd man-db groff-base
+  # the unit under systemd as PID 1: a booted Debian 12 container (packaging/deb/check-systemd-boot.sh)
+  systemd-container
   # capture files read by real readers, /metrics parsed by the real Prometheus parser (issue 15)
   tshark python3-prometheus-client
 )

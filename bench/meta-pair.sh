@@ -82,8 +82,8 @@ if [ "${META_PAIR_CAPTURE:-1}" = 1 ]; then
 	awk -F'\t' 'FNR == 1 { f++; next } $1 == "custom" { d[f, $2] = d[f, $2] " " $5; if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 } }
 		function med(s,  a, k, i, j, t) { k = split(s, a, " "); if (!k) return -1; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
-		END { for (i = 1; i <= n; i++) { z = order[i]; a = med(d[1, z]); b = med(d[2, z]); if (a < 0 || b < 0) continue
-			printf "meta-pair.sh: capture cost at %s B: %.3f Mpps without, %.3f Mpps with a capture running (%+.1f%%)\n", z, a / 1e6, b / 1e6, a > 0 ? 100 * (b - a) / a : 0 } }' \
+		END { for (i = 1; i <= n; i++) { z = order[i]; without = med(d[1, z]); with = med(d[2, z]); if (without + 0 < 0 || with + 0 < 0) continue
+			printf "meta-pair.sh: capture cost at %s B: %.3f Mpps without, %.3f Mpps with a capture running (%+.1f%%)\n", z, without / 1e6, with / 1e6, (without > 0 ? 100 * (with - without) / without : 0) } }' \
 		"$RESULTS/runs.tsv" "$RESULTS/with-capture/runs.tsv"
 fi
 

@@ -9,18 +9,19 @@ public static unsafe partial class FileSecurity
 {
     private const int AtFdCwd = -100, StatxBasicStats = 0x7ff;
 
-    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
-    private static partial int FchmodNative(int fd, uint mode);
+    private static int FchmodNative(int fd, uint mode) => Tmds.Linux.LibC.fchmod(fd, (ushort)mode);
 
-    [LibraryImport("libc", EntryPoint = "chown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int ChownNative(string path, uint owner, uint group);
+    private static int ChownNative(string path, uint owner, uint group)
+    {
+        fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.chown(p, owner, group);
+    }
 
-    [LibraryImport("libc", EntryPoint = "chmod", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int ChmodNative(string path, uint mode);
+    private static int ChmodNative(string path, uint mode)
+    {
+        fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.chmod(p, (ushort)mode);
+    }
 
-    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buffer);
-
+    // getgrnam(3): not in Tmds.LibC 0.5.0.
     [LibraryImport("libc", EntryPoint = "getgrnam", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial nint GetGrNam(string name);
 
@@ -50,11 +51,11 @@ public static unsafe partial class FileSecurity
     /// <summary>Owner, group and permission bits (with set-id and sticky bits) of <paramref name="path"/>.</summary>
     public static (uint Uid, uint Gid, uint Mode) Owner(string path)
     {
-        byte* buffer = stackalloc byte[256];
-        if (StatxNative(AtFdCwd, path, 0, StatxBasicStats, buffer) != 0)
-            throw PlatformException.FromLastError("statx", path);
-        // struct statx: u32 mask, u32 blksize, u64 attributes, u32 nlink, u32 uid, u32 gid, u16 mode
-        return (*(uint*)(buffer + 20), *(uint*)(buffer + 24), *(ushort*)(buffer + 28) & 0xFFFu);
+        Tmds.Linux.statx buffer;
+        int r;
+        fixed (byte* p = Utf8Z.Of(path)) r = Tmds.Linux.LibC.statx(AtFdCwd, p, 0, StatxBasicStats, &buffer);
+        if (r != 0) throw PlatformException.FromLastError("statx", path);
+        return (buffer.stx_uid, buffer.stx_gid, buffer.stx_mode & 0xFFFu);
     }
 
     /// <summary>The id of group <paramref name="name"/>, or null when no such group exists.</summary>

@@ -27,11 +27,18 @@ public static unsafe partial class InitSyscalls
     /// <summary>Size of siginfo_t on Linux (both architectures); si_pid is at offset 16, si_status at 24.</summary>
     public const int SigInfoSize = 128, SigInfoPidOffset = 16, SigInfoStatusOffset = 24, SigInfoCodeOffset = 8;
 
-    [LibraryImport(Lib, EntryPoint = "mount", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int Mount(string source, string target, string? fileSystemType, ulong flags, string? data);
+    public static int Mount(string source, string target, string? fileSystemType, ulong flags, string? data)
+    {
+        fixed (byte* s = Utf8Z.Of(source), t = Utf8Z.Of(target), f = Utf8Z.Of(fileSystemType), d = Utf8Z.Of(data))
+            return Tmds.Linux.LibC.mount(s, t, f, (Tmds.Linux.ulong_t)flags, d);
+    }
 
-    [LibraryImport(Lib, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial int Open(string path, int flags);
+    public static int Open(string path, int flags)
+    {
+        fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.open(p, flags, default);
+    }
+
+    // waitid, waitpid and prctl: not in Tmds.LibC 0.5.0.
 
     [LibraryImport(Lib, EntryPoint = "waitid", SetLastError = true)]
     public static partial int WaitId(int idType, int id, byte* info, int options);
@@ -42,8 +49,7 @@ public static unsafe partial class InitSyscalls
     [LibraryImport(Lib, EntryPoint = "prctl", SetLastError = true)]
     public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
-    [LibraryImport(Lib, EntryPoint = "execve", SetLastError = true)]
-    private static partial int ExecVe(nint path, nint* argv, nint* envp);
+    private static int ExecVe(nint path, nint* argv, nint* envp) => Tmds.Linux.LibC.execve((byte*)path, (byte**)argv, (byte**)envp);
 
     /// <summary>execve(2) with UTF-8 copies of the arguments and environment. Returns only on failure (-1, errno set).</summary>
     public static int Exec(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment)

@@ -11,8 +11,8 @@ public static unsafe partial class IoctlCalls
     public const int IfReqSize = 40;
     private const int IfNameSize = 16;
 
-    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int Ioctl(int fd, ulong request, void* arg);
+    /// <summary>ioctl(2) (Tmds.LibC, whose request is an int: the kernel reads the command as 32 bits either way).</summary>
+    public static int Ioctl(int fd, ulong request, void* arg) => Tmds.Linux.LibC.ioctl(fd, unchecked((int)request), arg);
 
     /// <summary>Runs an interface ioctl whose ifreq union holds a pointer (ifr_data) to <paramref name="data"/>;
     /// throws with the operation, interface and errno on failure.</summary>

@@ -8,17 +8,16 @@ public static unsafe partial class LibC
 {
     private const string Lib = "libc";
 
-    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
-    public static partial long Syscall(long number, long a1, long a2, long a3);
+    /// <summary>syscall(2) (Tmds.LibC) for the calls libc has no wrapper for (bpf, finit_module).</summary>
+    public static long Syscall(long number, long a1, long a2, long a3) =>
+        (Tmds.Linux.ssize_t)Tmds.Linux.LibC.syscall((int)number, (void*)a1, (void*)a2, (void*)a3);
 
-    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
+    public static int Close(int fd) => Tmds.Linux.LibC.close(fd);
 
     [LibraryImport(Lib, EntryPoint = "strerror")]
     private static partial nint StrError(int errnum);
 
-    [LibraryImport(Lib, EntryPoint = "getpid")]
-    public static partial int GetPid();
+    public static int GetPid() => Tmds.Linux.LibC.getpid();
 
     /// <summary>The message libc gives for <paramref name="errno"/> ("Operation not permitted").</summary>
     public static string Describe(int errno) => Marshal.PtrToStringUTF8(StrError(errno)) ?? $"errno {errno}";

@@ -41,9 +41,8 @@ public sealed unsafe partial class MmapRegion : IDisposable
         Pointer = null;
     }
 
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    private static partial void* MmapNative(void* address, nuint length, int prot, int flags, int fd, long offset);
+    private static void* MmapNative(void* address, nuint length, int prot, int flags, int fd, long offset) =>
+        Tmds.Linux.LibC.mmap(address, (Tmds.Linux.size_t)(ulong)length, prot, flags, fd, offset);
 
-    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    private static partial int MunmapNative(void* address, nuint length);
+    private static int MunmapNative(void* address, nuint length) => Tmds.Linux.LibC.munmap(address, (Tmds.Linux.size_t)(ulong)length);
 }

@@ -11,32 +11,43 @@ public static partial class NetNsCalls
     public const int CLONE_NEWNET = 0x40000000;
     public const int O_RDONLY = 0, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
 
-    /// <summary>O_DIRECTORY differs by architecture: 0200000 on x86-64, 040000 on arm64.</summary>
-    public static int O_DIRECTORY => LibC.IsArm64 ? 0x4000 : 0x10000;
+    /// <summary>O_DIRECTORY differs by architecture (0200000 on x86-64, 040000 on arm64): Tmds.LibC's per-RID assembly has the right one.</summary>
+    public static int O_DIRECTORY => Tmds.Linux.LibC.O_DIRECTORY;
     public const ulong MS_BIND = 0x1000, MS_REC = 0x4000, MS_SHARED = 1 << 20;
     public const int MNT_DETACH = 2;
     public const int LOCK_EX = 2, LOCK_UN = 8;
 
-    [LibraryImport(Lib, EntryPoint = "setns", SetLastError = true)]
-    public static partial int SetNs(int fd, int nsType);
+    public static int SetNs(int fd, int nsType) => Tmds.Linux.LibC.setns(fd, nsType);
 
-    [LibraryImport(Lib, EntryPoint = "unshare", SetLastError = true)]
-    public static partial int Unshare(int flags);
+    public static int Unshare(int flags) => Tmds.Linux.LibC.unshare(flags);
 
-    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Open(string path, int flags, int mode);
+    public static unsafe int Open(string path, int flags, int mode)
+    {
+        fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.open(p, flags, (ushort)mode);
+    }
 
-    [LibraryImport(Lib, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int MkDir(string path, int mode);
+    public static unsafe int MkDir(string path, int mode)
+    {
+        fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.mkdir(p, (ushort)mode);
+    }
 
-    [LibraryImport(Lib, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Unlink(string path);
+    public static unsafe int Unlink(string path)
+    {
+        fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.unlink(p);
+    }
 
-    [LibraryImport(Lib, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Mount(string source, string target, string fsType, ulong flags, nint data);
+    public static unsafe int Mount(string source, string target, string fsType, ulong flags, nint data)
+    {
+        fixed (byte* s = Utf8Z.Of(source), t = Utf8Z.Of(target), f = Utf8Z.Of(fsType))
+            return Tmds.Linux.LibC.mount(s, t, f, (Tmds.Linux.ulong_t)flags, (void*)data);
+    }
 
-    [LibraryImport(Lib, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Umount2(string target, int flags);
+    public static unsafe int Umount2(string target, int flags)
+    {
+        fixed (byte* t = Utf8Z.Of(target)) return Tmds.Linux.LibC.umount2(t, flags);
+    }
+
+    // flock(2): not in Tmds.LibC 0.5.0.
 
     [LibraryImport(Lib, EntryPoint = "flock", SetLastError = true)]
     public static partial int Flock(int fd, int operation);

@@ -184,6 +184,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         _source = new TopologySource(new RuntimeTopology([.. _ports], pairs));
         _tables = new KernelTables();
         Log.Info("runtime", "routing tables read", ("routes", _tables.Routes.Count), ("neighbours", _tables.Neighbours.Count));
+        WarnBoardAddressesInL3Prefixes();
         _handler = new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing, fibTables: _tables);
         _engine = new ForwardingEngine(_xsk, _handler, _options.Engine ?? new EngineOptions());
         _flooder = new GroupFrameFlooder(_source, UseJit, GroupCapture);
@@ -274,6 +275,18 @@ public sealed partial class ApplianceRuntime : IDisposable
         Log.Info("runtime", "pair created", ("pair", pc.Name), ("tenant", $"{t.Netns}/{t.Interface}"), ("mac", pair.TenantMac),
             ("uplink", pc.Uplink));
         return pair;
+    }
+
+    /// <summary>An L3 prefix that holds one of the board's own addresses takes that address's traffic from the kernel
+    /// (management through it stops): said once at start.</summary>
+    private void WarnBoardAddressesInL3Prefixes()
+    {
+        var local = _tables!.Routes.Routes.Where(r => r.Kind == Bpf.Routing.RouteKind.Local && r.Length == IpNumbers.MaxPrefix(r.Family)).ToList();
+        foreach (var port in _ports)
+            foreach (var r in local)
+                if (port.L3Prefixes.Lookup(r.Family, r.Prefix) is { } pair)
+                    Log.Warn("runtime", "an l3 tenant's prefix holds one of the board's addresses: its traffic goes to the tenant, not the board",
+                        ("pair", pair.Name), ("address", IpNumbers.Format(r.Family, r.Prefix)), ("port", port.Name));
     }
 
     /// <summary>An L3 tenant's default routes, as netkit L3 sets a pod up: IPv4 and IPv6 (each when the tenant has an

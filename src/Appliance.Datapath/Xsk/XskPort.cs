@@ -28,6 +28,8 @@ public sealed unsafe class XskPort : IDisposable
     public bool OwnsUmem { get; }
     public XskBindMode BindMode { get; private set; }
     public XdpSteering? Steering { get; internal set; }
+    /// <summary>The interface's steering when another worker's socket owns it (described, never disposed, here).</summary>
+    internal XdpSteering? SharedSteering { get; set; }
     public PortCounters Counters { get; } = new();
     public uint FillFrames { get; }
     /// <summary>The kernel took the busy-poll options (<see cref="XskOptions.BusyPollMicroseconds"/>): the worker
@@ -45,7 +47,7 @@ public sealed unsafe class XskPort : IDisposable
 
     /// <summary>"fwd-in queue 0: XDP native via bpf_link, AF_XDP copy mode, UMEM shared-copy (owner)".</summary>
     public string Describe() =>
-        $"{InterfaceName} queue {Queue}: XDP {Steering?.Describe() ?? "not attached"}, AF_XDP " +
+        $"{InterfaceName} queue {Queue}: XDP {(Steering ?? SharedSteering)?.Describe() ?? "not attached"}, AF_XDP " +
         $"{(BindMode == XskBindMode.ZeroCopy ? "zero-copy" : "copy")} mode, UMEM {Umem.Name}{(OwnsUmem ? " (owner)" : " (shared)")}" +
         (BusyPoll ? ", busy-poll under load" : "");
 

@@ -93,6 +93,7 @@ public sealed class XskPortSet : IDisposable
                     port.Steering = steering; // worker 0's socket owns (and detaches) the interface's steering
                     owned = true;
                 }
+                else port.SharedSteering = steering;
                 _ports.Add(port);
                 steering.Register(port.Queue, port.Socket.Fd);
                 _log(port.Describe());

@@ -49,6 +49,40 @@ public sealed class DebPackageTests : IDisposable
         Assert.Contains("Purging configuration files for meta-appliance", sections["remove"]);
     }
 
+    /// <summary>The unit as systemd runs it: a Debian 12 system booted with systemd as PID 1 (systemd-nspawn --boot,
+    /// packaging/deb/check-systemd-boot.sh) with the package installed and enabled starts the appliance at boot; it
+    /// becomes active only on READY=1 (Type=notify), says what it does in STATUS=, pings the watchdog, answers the
+    /// CLI, survives `systemctl reload` without a restart and stops cleanly.</summary>
+    [PrivilegedFact]
+    public void TheUnitRunsUnderSystemdAsPid1InABootedDebian12()
+    {
+        Assert.True(File.Exists(RepoPaths.Binary("linux-x64")), "publish linux-x64 first (./build.sh test does)");
+        var build = Shell.Run(Path.Combine(Deb, "build-deb.sh"), "amd64", "--out", _out);
+        Assert.True(build.ExitCode == 0, build.StdErr);
+        string hostIf = "mappb" + Guid.NewGuid().ToString("N")[..8];
+        var boot = Shell.RunWithTimeout(TimeSpan.FromMinutes(3), Path.Combine(Deb, "check-systemd-boot.sh"), [build.StdOut.Trim(), hostIf]);
+        Assert.True(boot.ExitCode == 0, boot.StdOut + boot.StdErr);
+        var s = Sections(boot.StdOut);
+        var status = Properties(s["status"]);
+        Assert.Equal("notify", status["Type"]);
+        Assert.Equal("active", status["ActiveState"]);
+        Assert.Equal("running", status["SubState"]);
+        Assert.Equal("0", status["NRestarts"]);
+        Assert.StartsWith("forwarding (1 ports, 1 pairs)", status["StatusText"]);
+        var pings = s["watchdog"].Trim().Split(' ');
+        Assert.True(long.Parse(pings[3]) > long.Parse(pings[1]), "a watchdog ping arrived between the two reads: " + s["watchdog"]);
+        Assert.Contains("meta-appliance: forwarding (1 ports, 1 pairs)", s["cli"]);
+        var reload = Properties(s["reload"]);
+        Assert.Equal(("active", "0"), (reload["ActiveState"], reload["NRestarts"]));
+        var stop = Properties(s["stop"]);
+        Assert.Equal(("inactive", "success"), (stop["ActiveState"], stop["Result"]));
+        Assert.Contains("runtime: stopped; everything the appliance created is deleted", s["journal"]);
+        Assert.False(Shell.Run("ip", "link", "show", hostIf).ExitCode == 0, "the container's veth is gone");
+    }
+
+    private static Dictionary<string, string> Properties(string section) =>
+        section.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+
     /// <summary>The verify step can fail: a unit with an unknown key and family is reported.</summary>
     [Fact]
     public void SystemdAnalyzeReportsABrokenUnit()
