@@ -12,7 +12,7 @@
 # frame copied into the capture ring and written out): the capture's cost, in the same bench run (META_PAIR_CAPTURE=0
 # skips it); RESULTS/with-capture/capture-*.txt has what the capture wrote and lost, and a last line per frame size
 # gives the capture's cost (median delivered Mpps of the appliance without and with the capture).
-# Then the L3 path (META_PAIR_L3=0 skips it): the same adopted veth as an l3 pair routed to 198.19.0.0/16 (the
+# Then the L3 path (META_PAIR_L3=0 skips it): the same adopted veth as an l3 pair with 198.19.0.1/16, routing 198.19.0.0/16 (the
 # harness's destination), the port given s0's MAC as its own (the generator sends to s0's MAC, so every frame is "to
 # the port's MAC, destination in an L3 prefix": XDP LPM → AF_XDP → longest-prefix match → TTL and Ethernet rewrite →
 # the counter program → the tenant); RESULTS/l3/ has its table and a last line sets its 64 B figure beside the l2 one.
@@ -100,7 +100,7 @@ if [ "${META_PAIR_L3:-1}" = 1 ]; then
       "name": "bench-pair",
       "mode": "l3",
       "uplink": "fwd-in",
-      "tenant": { "netns": "pfsink", "interface": "s0", "addresses": ["198.19.0.0/16"] },
+      "tenant": { "netns": "pfsink", "interface": "s0", "addresses": ["198.19.0.1/16"] },
       "primaryInterface": "fwd-out",
       "primary": { "policy": "pass", "chain": [{ "program": "count" }] },
       "peer": { "policy": "drop" }
