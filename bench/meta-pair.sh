@@ -123,7 +123,7 @@ JSON
 		function med(s,  a, k, i, j, t) { k = split(s, a, " "); if (!k) return -1; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
 		END { a = med(d[1]); b = med(d[2]); if (a >= 0 && b >= 0)
-			printf "meta-pair.sh: at 64 B: l2 pair %.3f Mpps, l3 pair %.3f Mpps (%+.1f%%)\n", a / 1e6, b / 1e6, a > 0 ? 100 * (b - a) / a : 0 }' \
+			printf "meta-pair.sh: at 64 B: l2 pair %.3f Mpps, l3 pair %.3f Mpps (%+.1f%%)\n", a / 1e6, b / 1e6, (a > 0 ? 100 * (b - a) / a : 0) }' \
 		"$RESULTS/runs.tsv" "$RESULTS/l3/runs.tsv"
 fi
 
