@@ -2,7 +2,7 @@ namespace Appliance.Bpf.Routing;
 
 /// <summary>The board's routing, neighbour and interface tables as the routing helpers (bpf_fib_lookup,
 /// bpf_redirect_neigh) and the L3 datapath read them: the kernel's tables mirrored in memory (over rtnetlink in the
-/// appliance, <c>Appliance.Datapath.Routing</c>; <see cref="InMemoryFibTables"/> for tests). Every member is called
+/// appliance, <c>Appliance.Datapath.Routing</c>; an in-memory one in the Bpf tests). Every member is called
 /// on the per-frame path from several workers at once: lookups must be thread-safe for concurrent readers, must not
 /// allocate and must not make a syscall. Addresses are in network byte order: 4 bytes for
 /// <see cref="IpFamily.Inet"/>, 16 for <see cref="IpFamily.Inet6"/>.</summary>

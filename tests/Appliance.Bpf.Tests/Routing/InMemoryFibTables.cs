@@ -1,6 +1,8 @@
-namespace Appliance.Bpf.Routing;
+using Appliance.Bpf.Routing;
 
-/// <summary><see cref="IFibTables"/> held in plain lists, for tests and offline tools: routes per table (longest
+namespace Appliance.Bpf.Tests.Routing;
+
+/// <summary><see cref="IFibTables"/> held in plain lists, for tests: routes per table (longest
 /// prefix wins, then the lowest metric; a full lookup walks local 255, main 254, default 253 as the kernel's default
 /// rules, and a <see cref="RouteKind.Throw"/> route continues with the next table), neighbours, interfaces, and the
 /// resolve requests it was asked for (<see cref="ResolveRequests"/>). Lookups scan (fine for test-sized tables) and
