@@ -13,29 +13,33 @@
 #   --console stdio|socket  stdio (default): the serial console on stdin/stdout; socket: on WORKDIR/console.sock
 #                         (attach with `nc -U`); both are also logged to WORKDIR/console.log
 #   --net0 LOCAL:REMOTE   UDP ports on 127.0.0.1 for eth0: QEMU receives on LOCAL and sends to REMOTE
-#   --net1 LOCAL:REMOTE   the same for eth1 (defaults: 23000:23001 and 23010:23011)
+#   --net1 LOCAL:REMOTE   the same for eth1 (defaults: 23000:23001 and 23010:23011); UDP ports have one queue
+#   --netns NS            instead of UDP: the ports are multi-queue taps tap0/tap1 (BOARD_QEMU_QUEUES queues each,
+#                         virtio-net mq=on) made in the existing network namespace NS, and QEMU runs inside NS
+#                         (root; the caller owns NS and reaches the ports with AF_PACKET sockets on tap0/tap1 there)
 #   --direct-kernel       fallback: boot the kernel/initrd/append taken from the image with -kernel (no U-Boot)
 #   --timeout SECONDS     kill QEMU after this long (exit code 124)
-#   --smp N --memory MiB  guest size (defaults 2, 512)
+#   --smp N --memory MiB  guest size (defaults: the profile's BOARD_QEMU_SMP, else 2; 512)
 # Files in WORKDIR: console.log (serial), pl061-trace.log (QEMU trace of PL061 GPIO output changes),
 # qmp.sock (QMP; `system_powerdown` presses the board's power button), qemu.pid.
 set -euo pipefail
 IMAGE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$IMAGE_DIR/.." && pwd)"
 BOARD=qemu-virt IMG="" ENV_IMG="" DISK=snapshot WORKDIR="" CONSOLE=stdio NET0=23000:23001 NET1=23010:23011
-DIRECT=no TIMEOUT=0 SMP=2 MEM=512
+DIRECT=no TIMEOUT=0 SMP="" MEM=512 NETNS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --board) BOARD="$2"; shift ;; --uboot-env) ENV_IMG="$2"; shift ;; --image) IMG="$2"; shift ;; --disk) DISK="$2"; shift ;;
     --workdir) WORKDIR="$2"; shift ;; --console) CONSOLE="$2"; shift ;;
     --net0) NET0="$2"; shift ;; --net1) NET1="$2"; shift ;; --direct-kernel) DIRECT=yes ;;
-    --timeout) TIMEOUT="$2"; shift ;; --smp) SMP="$2"; shift ;; --memory) MEM="$2"; shift ;;
+    --timeout) TIMEOUT="$2"; shift ;; --smp) SMP="$2"; shift ;; --memory) MEM="$2"; shift ;; --netns) NETNS="$2"; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "qemu-board.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 . "$ROOT/board/$BOARD/board.env"
+SMP="${SMP:-${BOARD_QEMU_SMP:-2}}"
 IMG="${IMG:-$IMAGE_DIR/out/$BOARD/sdcard.img}"
 ENV_IMG="${ENV_IMG:-$(dirname "$IMG")/uboot-env.img}"
 command -v qemu-system-aarch64 >/dev/null || { echo "error: qemu-system-aarch64 missing (./build.sh deps installs qemu-system-arm)" >&2; exit 1; }
@@ -65,12 +69,30 @@ ARGS=(-M virt,acpi=off -cpu "${BOARD_QEMU_CPU:-cortex-a72}" -smp "$SMP" -m "$MEM
       -drive "if=none,id=disk0,$DRIVE" -device virtio-blk-pci,drive=disk0
       -qmp "unix:$WORKDIR/qmp.sock,server=on,wait=off" -pidfile "$WORKDIR/qemu.pid"
       -trace pl061_set_output -trace pl061_input_change -D "$WORKDIR/pl061-trace.log")
-i=0
-for pair in "$NET0" "$NET1"; do
-  ARGS+=(-netdev "dgram,id=n$i,local.type=inet,local.host=127.0.0.1,local.port=${pair%%:*},remote.type=inet,remote.host=127.0.0.1,remote.port=${pair##*:}"
-         -device "virtio-net-pci,netdev=n$i,mac=52:54:00:00:00:1$i,romfile=")
-  i=$((i+1))
-done
+RUN=()
+if [ -n "$NETNS" ]; then
+  # Multi-queue ports: one tap per port with QUEUES queues (QEMU opens one fd per queue), virtio-net with one
+  # queue pair per tap queue and 2*QUEUES+2 MSI-X vectors (RX+TX per pair, config, control). The guest's
+  # virtio_net enables min(queues, CPUs) pairs by default; a tap spreads the frames written into it over its
+  # queues by flow hash (tun_automq), as a NIC's RSS does.
+  QUEUES="${BOARD_QEMU_QUEUES:-1}"
+  [ -e "/run/netns/$NETNS" ] || { echo "error: network namespace $NETNS does not exist" >&2; exit 1; }
+  for i in 0 1; do
+    ip -n "$NETNS" tuntap add dev "tap$i" mode tap $([ "$QUEUES" -gt 1 ] && echo multi_queue)
+    ip netns exec "$NETNS" sysctl -qw "net.ipv6.conf.tap$i.disable_ipv6=1"
+    ip -n "$NETNS" link set "tap$i" up
+    ARGS+=(-netdev "tap,id=n$i,ifname=tap$i,script=no,downscript=no,vhost=off$([ "$QUEUES" -gt 1 ] && echo ",queues=$QUEUES")"
+           -device "virtio-net-pci,netdev=n$i,mac=52:54:00:00:00:1$i,romfile=$([ "$QUEUES" -gt 1 ] && echo ",mq=on,vectors=$((2 * QUEUES + 2))")")
+  done
+  RUN=(ip netns exec "$NETNS")
+else
+  i=0
+  for pair in "$NET0" "$NET1"; do
+    ARGS+=(-netdev "dgram,id=n$i,local.type=inet,local.host=127.0.0.1,local.port=${pair%%:*},remote.type=inet,remote.host=127.0.0.1,remote.port=${pair##*:}"
+           -device "virtio-net-pci,netdev=n$i,mac=52:54:00:00:00:1$i,romfile=")
+    i=$((i+1))
+  done
+fi
 case "$CONSOLE" in
   stdio) ARGS+=(-chardev "stdio,id=con0,signal=off,logfile=$WORKDIR/console.log" -serial chardev:con0) ;;
   socket) ARGS+=(-chardev "socket,id=con0,path=$WORKDIR/console.sock,server=on,wait=off,logfile=$WORKDIR/console.log" -serial chardev:con0) ;;
@@ -91,8 +113,8 @@ else
   ARGS+=(-bios "$BOARD_UBOOT" -drive "if=pflash,unit=1,format=raw,readonly=on,file=$ENV_IMG")
 fi
 
-echo "qemu-board: booting $IMG ($([ "$DIRECT" = yes ] && echo "direct kernel" || echo "U-Boot distro boot")), work dir $WORKDIR" >&2
-qemu-system-aarch64 "${ARGS[@]}" 0<&0 &
+echo "qemu-board: booting $IMG ($([ "$DIRECT" = yes ] && echo "direct kernel" || echo "U-Boot distro boot"), -smp $SMP, ports $([ -n "$NETNS" ] && echo "taps with ${QUEUES} queues in netns $NETNS" || echo "UDP")), work dir $WORKDIR" >&2
+"${RUN[@]}" qemu-system-aarch64 "${ARGS[@]}" 0<&0 &
 QPID=$!
 if [ "$TIMEOUT" -gt 0 ]; then
   ( sleep "$TIMEOUT"; echo "qemu-board: timeout after ${TIMEOUT} s; killing QEMU" >&2; kill "$QPID" 2>/dev/null ) &

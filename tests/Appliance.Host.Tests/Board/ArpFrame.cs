@@ -37,7 +37,7 @@ public static class ArpFrame
 
     /// <summary>Asks <paramref name="port"/>'s wire where <paramref name="target"/> is, up to <paramref name="attempts"/>
     /// times, waiting <paramref name="wait"/> (3 s) for each reply; true with the answering MAC.</summary>
-    public static bool Ask(UdpBoardPort port, byte[] asker, IPAddress askerIp, IPAddress target, int attempts, out byte[] mac, TimeSpan? wait = null)
+    public static bool Ask(BoardPort port, byte[] asker, IPAddress askerIp, IPAddress target, int attempts, out byte[] mac, TimeSpan? wait = null)
     {
         mac = [];
         for (var i = 0; i < attempts; i++)

@@ -94,6 +94,53 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
     }
 
     [Fact]
+    public void BoardHasTheProfilesCoresAndItsPortsSpreadFlowsOverTheirQueues()
+    {
+        WaitForRunningAppliance();
+        var profile = BoardProfileTests.Source(BuiltBoardImage.BoardName, "BOARD_WORKERS", "BOARD_QEMU_SMP", "BOARD_QEMU_QUEUES");
+        int workers = int.Parse(profile["BOARD_WORKERS"]), cpus = int.Parse(profile["BOARD_QEMU_SMP"]), queues = int.Parse(profile["BOARD_QEMU_QUEUES"]);
+        Assert.True(workers > 1 && cpus >= workers && queues >= workers, $"the qemu-virt profile should give several workers a core and a queue each: {string.Join(", ", profile)}");
+        // The guest sees the profile's cores and every port uses that many queues.
+        Assert.Contains($", {cpus} CPUs, uptime", Console.Text);
+        foreach (var port in new[] { "eth0", "eth1" }) Assert.Matches($@"MAPP: port {port}: \S+ \S+ queues={queues}\b", Console.Text);
+
+        // 64 UDP flows into eth0: the tap hashes them over eth0's queues (as a NIC's RSS would) and every queue's
+        // interrupt count moves.
+        var before = InputQueueInterrupts("eth0");
+        SendFlowsToTenantA(64);
+        var after = InputQueueInterrupts("eth0");
+        var moved = after.Keys.Where(q => after[q] > before.GetValueOrDefault(q)).Order().ToList();
+        output.WriteLine($"eth0 input queues with interrupts during 64 flows: {string.Join(" ", moved)} (of {after.Count})");
+        Assert.True(after.Count == queues, $"eth0 has {after.Count} input queue interrupts, expected {queues}");
+        Assert.True(moved.Count == queues, $"64 flows reached only eth0 queues {string.Join(",", moved)} of {queues}");
+    }
+
+    /// <summary>Sends <paramref name="flows"/> UDP frames, one flow each, from the wire into eth0 towards tenant-a
+    /// (10.0.1.2, port 53), paced 20 ms.</summary>
+    private void SendFlowsToTenantA(int flows)
+    {
+        byte[] tenantMac = [0x02, 0, 0, 0, 0x0a, 0x02], sender = [0x02, 0, 0, 0, 0, 0x01];
+        for (var i = 0; i < flows; i++)
+        {
+            booted.Board.Ports[0].Send(UdpFlowFrame.Build(tenantMac, sender, System.Net.IPAddress.Parse("10.0.1.100"),
+                System.Net.IPAddress.Parse("10.0.1.2"), (ushort)(40000 + i * 7), 53));
+            Thread.Sleep(20);
+        }
+    }
+
+    /// <summary>Interrupts so far per RX queue of <paramref name="port"/> (its virtio device's "virtioN-input.Q"
+    /// lines in the guest's /proc/interrupts, summed over the CPUs).</summary>
+    private Dictionary<int, long> InputQueueInterrupts(string port)
+    {
+        var text = Console.Check($"grep \"$(basename $(readlink /sys/class/net/{port}/device))-input\\.\" /proc/interrupts", CommandTimeout);
+        var counts = new Dictionary<int, long>();
+        foreach (Match m in Regex.Matches(text, @"(?m)^\s*\d+:((?:\s+\d+)+)\s.*-input\.(\d+)\s*$"))
+            counts[int.Parse(m.Groups[2].Value)] = m.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Sum(long.Parse);
+        Assert.True(counts.Count > 0, $"no input queue interrupts for {port}:\n{text}");
+        return counts;
+    }
+
+    [Fact]
     public void StatusLedGoesFromBootBlinkToSteadyOn()
     {
         WaitForRunningAppliance();

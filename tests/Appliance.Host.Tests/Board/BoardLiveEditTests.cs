@@ -81,6 +81,6 @@ public sealed class BoardLiveEditTests(BootedBoard booted, ITestOutputHelper out
         return (int.Parse(m.Groups[1].Value), long.Parse(m.Groups[2].Value));
     }
 
-    private static bool Ask(UdpBoardPort port, IPAddress target, int attempts, out byte[] mac, TimeSpan? wait = null) =>
+    private static bool Ask(BoardPort port, IPAddress target, int attempts, out byte[] mac, TimeSpan? wait = null) =>
         ArpFrame.Ask(port, Asker, AskerIp, target, attempts, out mac, wait);
 }

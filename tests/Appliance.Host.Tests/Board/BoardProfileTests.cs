@@ -17,13 +17,13 @@ public sealed class BoardProfileTests
     }
 
     private static readonly string[] Keys =
-        ["BOARD_NAME", "BOARD_RID", "BOARD_KERNEL_PACKAGE", "BOARD_CONSOLE", "BOARD_BOOT", "BOARD_MODULES", "BOARD_BOOT_LABEL", "BOARD_PORTS", "BOARD_LEDS", "BOARD_CONFIG", "BOARD_DTB"];
+        ["BOARD_NAME", "BOARD_RID", "BOARD_KERNEL_PACKAGE", "BOARD_CONSOLE", "BOARD_BOOT", "BOARD_MODULES", "BOARD_BOOT_LABEL", "BOARD_PORTS", "BOARD_LEDS", "BOARD_CONFIG", "BOARD_DTB", "BOARD_WORKERS"];
 
     /// <summary>The profile as the image builder sees it: sourced by bash, values printed NUL-separated.</summary>
-    private static Dictionary<string, string> Source(string board)
+    internal static Dictionary<string, string> Source(string board, params string[] keys)
     {
         var env = Path.Combine(RepoPaths.Root, "board", board, "board.env");
-        var script = $"set -eu; . '{env}'; for k in {string.Join(' ', Keys)}; do printf '%s=%s\\0' \"$k\" \"${{!k}}\"; done";
+        var script = $"set -eu; . '{env}'; for k in {string.Join(' ', keys.Length > 0 ? keys : Keys)}; do printf '%s=%s\\0' \"$k\" \"${{!k}}\"; done";
         var text = Shell.Check("bash", "-c", script);
         return text.Split('\0', StringSplitOptions.RemoveEmptyEntries).ToDictionary(kv => kv[..kv.IndexOf('=')], kv => kv[(kv.IndexOf('=') + 1)..]);
     }
@@ -37,6 +37,7 @@ public sealed class BoardProfileTests
         Assert.Equal("linux-arm64", p["BOARD_RID"]);
         Assert.Matches(@"^linux-image-[0-9.]+-arm64$", p["BOARD_KERNEL_PACKAGE"]);
         Assert.Equal("extlinux", p["BOARD_BOOT"]);
+        Assert.True(int.TryParse(p["BOARD_WORKERS"], out var workers) && workers is >= 1 and <= 64, $"{board}: BOARD_WORKERS '{p["BOARD_WORKERS"]}' is not a worker count");
         foreach (var m in new[] { "fat", "vfat", "nls_cp437", "nls_ascii", "veth" }) Assert.Contains(m, p["BOARD_MODULES"].Split(' '));
 
         var ports = p["BOARD_PORTS"].Split(' ', StringSplitOptions.RemoveEmptyEntries);

@@ -2,8 +2,9 @@ using Appliance.TestSupport;
 
 namespace Appliance.Host.Tests.Board;
 
-/// <summary>The host tools the emulated-board tests need (no root): QEMU, Debian's U-Boot for QEMU, genimage,
-/// mtools. A missing one fails the test with what to install, never a silent skip.</summary>
+/// <summary>The host tools the emulated-board tests need: QEMU, Debian's U-Boot for QEMU, genimage, mtools, and root
+/// (the board's multi-queue ports are taps in a namespace of the test's own). A missing one fails the test with
+/// what to install, never a silent skip.</summary>
 public static class BoardTools
 {
     public const string UBootBin = "/usr/lib/u-boot/qemu_arm64/u-boot.bin";
@@ -19,6 +20,7 @@ public static class BoardTools
     {
         var missing = Required.Where(r => !OnPath(r.Tool)).Select(r => $"{r.Tool} (Debian package {r.Package})").ToList();
         if (!File.Exists(UBootBin)) missing.Add($"{UBootBin} (Debian package u-boot-qemu)");
+        if (Environment.UserName != "root") missing.Add("root (the board's ports are multi-queue taps in a namespace)");
         if (missing.Count > 0)
             throw new InvalidOperationException("the emulated-board tests need: " + string.Join(", ", missing) + "; run ./build.sh deps");
     }

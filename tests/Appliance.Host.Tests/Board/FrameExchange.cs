@@ -8,7 +8,7 @@ public static class FrameExchange
 {
     /// <summary>Sends <paramref name="count"/> frames (60..~1000 bytes, paced 20 ms) into <paramref name="into"/>
     /// and asserts all arrive unchanged at <paramref name="outOf"/>. Returns the number received.</summary>
-    public static int AssertFramesCross(UdpBoardPort into, UdpBoardPort outOf, int count, TimeSpan timeout)
+    public static int AssertFramesCross(BoardPort into, BoardPort outOf, int count, TimeSpan timeout)
     {
         outOf.Drain();
         var sent = new Dictionary<uint, byte[]>();

@@ -1,13 +1,14 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using Appliance.TestSupport;
 
 namespace Appliance.Host.Tests.Board;
 
-/// <summary>One emulated board: image/qemu-board.sh booting an SD image file through U-Boot (or, as the fallback,
-/// with -kernel from the image), its serial console on the process's stdin/stdout, its PL061 trace, and its two
-/// Ethernet ports as UDP sockets on 127.0.0.1. Dispose powers the board off (or kills QEMU) and deletes every
-/// temporary file.</summary>
+/// <summary>One emulated board as its profile describes it (board/qemu-virt/board.env: BOARD_QEMU_SMP vCPUs,
+/// BOARD_QEMU_QUEUES queues per port): image/qemu-board.sh booting an SD image file through U-Boot (or, as the
+/// fallback, with -kernel from the image), its serial console on the process's stdin/stdout, its PL061 trace, and
+/// its two Ethernet ports as multi-queue taps tap0/tap1 in a namespace of the test's own (QEMU runs inside it),
+/// reached through AF_PACKET sockets there. Dispose powers the board off (or kills QEMU), deletes the namespace
+/// (and the taps with it) and every temporary file.</summary>
 public sealed class QemuBoard : IDisposable
 {
     private readonly Process _process;
@@ -17,7 +18,10 @@ public sealed class QemuBoard : IDisposable
     public SerialConsole Console { get; }
 
     /// <summary>eth0 and eth1 of the board, seen from the host.</summary>
-    public IReadOnlyList<UdpBoardPort> Ports { get; }
+    public IReadOnlyList<BoardPort> Ports { get; }
+
+    /// <summary>The namespace holding the board's taps (and QEMU).</summary>
+    public NetNamespace Network { get; }
 
     public string ConsoleLogPath => Path.Combine(WorkDir, "console.log");
     public string QmpSocket => Path.Combine(WorkDir, "qmp.sock");
@@ -36,11 +40,10 @@ public sealed class QemuBoard : IDisposable
     {
         BoardTools.Require();
         WorkDir = Directory.CreateTempSubdirectory("mapp-qemu-").FullName;
-        var ports = new List<UdpBoardPort>();
+        Network = new NetNamespace("board");
+        var ports = new List<BoardPort>();
         try
         {
-            for (var i = 0; i < 2; i++) ports.Add(new UdpBoardPort($"eth{i}", FreeUdpPort()));
-            Ports = ports;
             var psi = new ProcessStartInfo(Path.Combine(RepoPaths.Root, "image/qemu-board.sh"))
             {
                 RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
@@ -48,8 +51,7 @@ public sealed class QemuBoard : IDisposable
             string[] args =
             [
                 "--image", image, "--uboot-env", ubootEnvironment, "--workdir", WorkDir, "--console", "stdio",
-                "--disk", writable ? "direct" : "snapshot",
-                "--net0", $"{ports[0].GuestPort}:{ports[0].HostPort}", "--net1", $"{ports[1].GuestPort}:{ports[1].HostPort}",
+                "--disk", writable ? "direct" : "snapshot", "--netns", Network.Name,
                 "--timeout", ((int)(timeout ?? TimeSpan.FromMinutes(4)).TotalSeconds).ToString(),
                 .. directKernel ? new[] { "--direct-kernel" } : [],
             ];
@@ -59,13 +61,30 @@ public sealed class QemuBoard : IDisposable
             _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) StdErr.Add(e.Data); };
             _process.BeginErrorReadLine();
             Console = new SerialConsole(_process.StandardOutput, _process.StandardInput);
+            // The script makes the taps before it starts QEMU.
+            for (var i = 0; i < 2; i++) ports.Add(new BoardPort($"eth{i}", Network.Name, WaitForTap($"tap{i}")));
+            Ports = ports;
         }
         catch
         {
             foreach (var p in ports) p.Dispose();
+            if (_process is { HasExited: false }) _process.Kill(entireProcessTree: true);
+            Network.Dispose();
             Directory.Delete(WorkDir, recursive: true);
             throw;
         }
+    }
+
+    private string WaitForTap(string tap)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Network.TryExec("ip", "link", "show", tap).ExitCode != 0)
+        {
+            if (_process.HasExited || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"image/qemu-board.sh made no {tap} in {Network.Name}: {string.Join('\n', StdErr)}");
+            Thread.Sleep(100);
+        }
+        return tap;
     }
 
     /// <summary>Lines the harness script printed on stderr (QEMU errors, timeout notices).</summary>
@@ -112,15 +131,8 @@ public sealed class QemuBoard : IDisposable
         Kill();
         _process.Dispose();
         foreach (var p in Ports) p.Dispose();
+        Network.Dispose();
         try { Directory.Delete(WorkDir, recursive: true); }
         catch (IOException) { }
-    }
-
-    /// <summary>A currently free UDP port on 127.0.0.1 (bound and released; QEMU binds it right after).</summary>
-    private static int FreeUdpPort()
-    {
-        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
     }
 }
