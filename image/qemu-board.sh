@@ -20,8 +20,10 @@
 #   --direct-kernel       fallback: boot the kernel/initrd/append taken from the image with -kernel (no U-Boot)
 #   --timeout SECONDS     kill QEMU after this long (exit code 124)
 #   --smp N --memory MiB  guest size (defaults: the profile's BOARD_QEMU_SMP, else 2; 512)
-# Files in WORKDIR: console.log (serial), pl061-trace.log (QEMU trace of PL061 GPIO output changes),
-# qmp.sock (QMP; `system_powerdown` presses the board's power button), qemu.pid.
+# Files in WORKDIR: console.log (serial), pl061-trace.log (QEMU trace of PL061 GPIO output and input changes),
+# qmp.sock (QMP; `system_powerdown` presses the board's power button), qtest.sock (QEMU's qtest protocol:
+# `set_irq_in <PL061 QOM path> unnamed-gpio-in LINE 0|1` drives a PL061 input line, e.g. the failsafe button on
+# line 6; the path is the /machine/unattached child of type pl061), qemu.pid.
 set -euo pipefail
 IMAGE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$IMAGE_DIR/.." && pwd)"
@@ -65,7 +67,11 @@ case "$DISK" in
   *) echo "qemu-board.sh: --disk must be snapshot, copy or direct" >&2; exit 2 ;;
 esac
 
-ARGS=(-M virt,acpi=off -cpu "${BOARD_QEMU_CPU:-cortex-a72}" -smp "$SMP" -m "$MEM" -no-reboot -display none -monitor none
+# -qtest (with -accel tcg, or QEMU would pick its qtest accelerator and run no CPU): `set_irq_in PATH unnamed-gpio-in
+# N LEVEL` on qtest.sock holds PL061 input line N at LEVEL for as long as the caller wants (the board's buttons;
+# QMP's system_powerdown only pulses line 3 for 100 ms).
+ARGS=(-M virt,acpi=off -accel tcg -cpu "${BOARD_QEMU_CPU:-cortex-a72}" -smp "$SMP" -m "$MEM" -no-reboot -display none -monitor none
+      -qtest "unix:$WORKDIR/qtest.sock,server=on,wait=off" -qtest-log none
       -drive "if=none,id=disk0,$DRIVE" -device virtio-blk-pci,drive=disk0
       -qmp "unix:$WORKDIR/qmp.sock,server=on,wait=off" -pidfile "$WORKDIR/qemu.pid"
       -trace pl061_set_output -trace pl061_input_change -D "$WORKDIR/pl061-trace.log")

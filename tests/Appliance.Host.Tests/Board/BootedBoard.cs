@@ -22,17 +22,22 @@ public abstract class BootedBoardBase : IDisposable
     /// <summary>Guest uptime (s) printed in the READY marker.</summary>
     public double GuestUptimeAtReady { get; }
 
-    protected BootedBoardBase(string? extraKernelArgs)
+    /// <param name="editBoot">changes to the FAT partition of a private copy of the image (null: boot the image as built).</param>
+    protected BootedBoardBase(string? extraKernelArgs, Action<FatPartition>? editBoot = null)
     {
         Image = BuiltBoardImage.Instance;
         var image = Image.SdCard;
-        if (extraKernelArgs is not null)
+        if (extraKernelArgs is not null || editBoot is not null)
         {
             _copyDir = Directory.CreateTempSubdirectory("mapp-board-copy-").FullName;
             image = Image.CopyTo(_copyDir);
             var fat = new FatPartition(image);
-            var extlinux = fat.ReadText("/extlinux/extlinux.conf");
-            fat.WriteText("/extlinux/extlinux.conf", Regex.Replace(extlinux, @"(?m)^(\s*append .*?)\s*$", $"$1 {extraKernelArgs}"));
+            if (extraKernelArgs is not null)
+            {
+                var extlinux = fat.ReadText("/extlinux/extlinux.conf");
+                fat.WriteText("/extlinux/extlinux.conf", Regex.Replace(extlinux, @"(?m)^(\s*append .*?)\s*$", $"$1 {extraKernelArgs}"));
+            }
+            editBoot?.Invoke(fat);
         }
         Board = new QemuBoard(image, Image.UBootEnvironment);
         try
@@ -65,3 +70,14 @@ public sealed class BootedBoard() : BootedBoardBase(null);
 
 /// <summary>The board with `appliance.service=off`: the ports are free for the bridge and `forward` checks.</summary>
 public sealed class BootedBoardWithoutService() : BootedBoardBase("appliance.service=off");
+
+/// <summary>The board with a failsafe button on PL061 line 6 (active-high: QEMU drives the line high while "pressed"),
+/// added to the example config on a private copy of the image (a long press switches the board to another config).
+/// The example config has no button: System.Device.Gpio's libgpiod v1 driver watches an input line by waking every
+/// 50 ms (gpiod_line_event_wait with a 50 ms timeout), which the idle board cannot afford.</summary>
+public sealed class BootedBoardForButton() : BootedBoardBase(null, fat =>
+{
+    var config = fat.ReadText("/config.json");
+    if (!config.Contains("\"leds\": {")) throw new InvalidOperationException("the example config has no \"leds\" section to put the button before");
+    fat.WriteText("/config.json", config.Replace("\"leds\": {", "\"button\": { \"chip\": \"9030000.pl061\", \"line\": 6, \"activeLow\": false },\n  \"leds\": {"));
+});

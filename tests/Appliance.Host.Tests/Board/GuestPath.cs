@@ -25,10 +25,12 @@ public static class GuestPath
     public static void StopBridge(SerialConsole console) =>
         console.Run("ip link set br0 down; brctl delif br0 eth0; brctl delif br0 eth1; brctl delbr br0; ip link set eth0 up; ip link set eth1 up", CommandTimeout);
 
-    /// <summary>Starts `meta-appliance forward --in eth0 --out eth1` in the background, logging to /tmp/forward.log.</summary>
+    /// <summary>Starts `meta-appliance forward --in eth0 --out eth1` in the background with one worker per RX queue of
+    /// eth0 (the board's ports are multi-queue: a frame may arrive on any queue), logging to /tmp/forward.log.</summary>
     public static void StartForward(SerialConsole console)
     {
-        console.Check("meta-appliance forward --in eth0 --out eth1 --ready-line FORWARD-READY >/tmp/forward.log 2>&1 & echo $! > /tmp/forward.pid", CommandTimeout);
+        console.Check("meta-appliance forward --in eth0 --out eth1 --workers $(ls -d /sys/class/net/eth0/queues/rx-* | wc -l) --ready-line FORWARD-READY " +
+                      ">/tmp/forward.log 2>&1 & echo $! > /tmp/forward.pid", CommandTimeout);
         // Ready once it printed its ready line (XDP attached, AF_XDP sockets bound); fail with its log if it died.
         console.Check("n=0; while ! grep -q FORWARD-READY /tmp/forward.log && kill -0 $(cat /tmp/forward.pid) && [ $n -lt 600 ]; do usleep 100000; n=$((n+1)); done; " +
                       "grep -q FORWARD-READY /tmp/forward.log || { cat /tmp/forward.log; false; }", TimeSpan.FromSeconds(90));

@@ -31,6 +31,35 @@ public sealed class QemuBoard : IDisposable
     public void SetLink(int index, bool up) =>
         QmpClient.Execute(QmpSocket, "set_link", $"{{\"name\":\"n{index}\",\"up\":{(up ? "true" : "false")}}}");
     public Pl061Trace Trace => new(Path.Combine(WorkDir, "pl061-trace.log"));
+
+    /// <summary>Holds PL061 input line <paramref name="line"/> at <paramref name="level"/> until the next call (QEMU's
+    /// qtest `set_irq_in` on the PL061 device, found by its QOM type): a button pressed or released on the board.</summary>
+    public void SetGpioInput(int line, bool level)
+    {
+        _pl061Path ??= FindPl061();
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.ReceiveTimeout = 10_000;
+        socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(WorkDir, "qtest.sock")));
+        using var stream = new System.Net.Sockets.NetworkStream(socket);
+        using var reader = new StreamReader(stream);
+        using var writer = new StreamWriter(stream) { AutoFlush = true, NewLine = "\n" };
+        writer.WriteLine($"set_irq_in {_pl061Path} unnamed-gpio-in {line} {(level ? 1 : 0)}");
+        var reply = reader.ReadLine();
+        if (reply != "OK") throw new InvalidOperationException($"qtest set_irq_in on {_pl061Path} line {line}: '{reply}'");
+    }
+
+    private string? _pl061Path;
+
+    /// <summary>The PL061's QOM path: the /machine/unattached child whose type is `child&lt;pl061&gt;` (its index moves with -smp).</summary>
+    private string FindPl061()
+    {
+        var reply = QmpClient.Execute(QmpSocket, "qom-list", "{\"path\":\"/machine/unattached\"}");
+        using var doc = System.Text.Json.JsonDocument.Parse(reply);
+        var child = doc.RootElement.GetProperty("return").EnumerateArray()
+            .FirstOrDefault(p => p.GetProperty("type").GetString() == "child<pl061>");
+        if (child.ValueKind == System.Text.Json.JsonValueKind.Undefined) throw new InvalidOperationException($"no pl061 under /machine/unattached: {reply}");
+        return "/machine/unattached/" + child.GetProperty("name").GetString();
+    }
     public TimeSpan SinceStart => _sinceStart.Elapsed;
 
     public bool HasExited => _process.HasExited;

@@ -32,7 +32,8 @@ public sealed class StatusTriggerTimingTests
         rig.RunUntil(520); // boot blink: on 400..500, off 500..600
         rig.State.Stage = BootStage.Running;
         rig.RunUntil(3000);
-        Assert.Equal([(0.0, true), (100.0, false), (200.0, true), (300.0, false), (400.0, true), (500.0, false), (550.0, true)], rig.Edges(0));
+        // The change shows at the LED thread's next wake-up: the blink edge at 600 comes before the state poll at 750.
+        Assert.Equal([(0.0, true), (100.0, false), (200.0, true), (300.0, false), (400.0, true), (500.0, false), (600.0, true)], rig.Edges(0));
     }
 
     [Theory]
@@ -83,9 +84,9 @@ public sealed class StatusTriggerTimingTests
         rig.Start(LedRig.Led("status", 0, "status"));
         rig.RunUntil(1010);
         rig.State.RaiseFault("supervisor", "datapath crashed");
-        rig.RunUntil(3210); // fault blink from the 1050 poll: on (already on), off at 2050, on at 3050
-        rig.State.ClearFault("supervisor");
+        rig.RunUntil(3210); // fault blink from the 1250 poll: on (already on), off at 2250, on at 3250
+        rig.State.ClearFault("supervisor"); // seen at the 3250 poll: steady on (already on from the blink)
         rig.RunUntil(6000);
-        Assert.Equal([(0.0, true), (2050.0, false), (3050.0, true)], rig.Edges(0));
+        Assert.Equal([(0.0, true), (2250.0, false), (3250.0, true)], rig.Edges(0));
     }
 }

@@ -27,8 +27,8 @@ public sealed class TriggerTimingTests
         rig.RunUntil(700);
         eth0.Carrier = true;
         rig.RunUntil(1000);
-        // A change made at 700 comes after the 700 poll has run, so it shows at 750.
-        Assert.Equal([(150.0, true), (500.0, false), (750.0, true)], rig.Edges(2));
+        // State is polled every 250 ms: a change made at 120 shows at 250, one at 480 at 500, and one at 700 at 750.
+        Assert.Equal([(250.0, true), (500.0, false), (750.0, true)], rig.Edges(2));
     }
 
     [Fact]
@@ -50,17 +50,17 @@ public sealed class TriggerTimingTests
         rig.RunUntil(510);
         Assert.Empty(rig.Edges(3)); // counter constant: never lit (the first sample is only the baseline)
 
-        Interlocked.Increment(ref packets); // one packet → one 50 ms flash
+        Interlocked.Increment(ref packets); // one packet → one 50 ms flash at the next idle sample (every 250 ms)
         rig.RunUntil(1010);
-        Assert.Equal([(550.0, true), (600.0, false)], rig.Edges(3));
+        Assert.Equal([(750.0, true), (800.0, false)], rig.Edges(3));
 
-        for (var t = 1010; t < 1200; t += 50) // steady traffic: toggles at every sample
+        for (var t = 1010; t < 1200; t += 50) // steady traffic: sampled every 50 ms, toggles at every sample
         {
             rig.RunUntil(t);
             Interlocked.Add(ref packets, 7);
         }
         rig.RunUntil(2000);
-        Assert.Equal([(550.0, true), (600.0, false), (1050.0, true), (1100.0, false), (1150.0, true), (1200.0, false)], rig.Edges(3));
+        Assert.Equal([(750.0, true), (800.0, false), (1050.0, true), (1100.0, false), (1150.0, true), (1200.0, false)], rig.Edges(3));
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public sealed class TriggerTimingTests
         rig.RunUntil(610);
         rig.State.ClearFault("datapath");
         rig.RunUntil(1000);
-        Assert.Equal([(250.0, true), (650.0, false)], rig.Edges(4));
+        Assert.Equal([(250.0, true), (750.0, false)], rig.Edges(4)); // at the state polls (every 250 ms) after 210 and 610
     }
 
     [Fact]
