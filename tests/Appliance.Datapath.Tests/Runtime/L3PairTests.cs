@@ -77,6 +77,60 @@ public sealed class L3PairTests
         Assert.True(first.Peer.Counters.Drops(PairDropReason.Isolation) >= isolated + 3, "the appliance refused them (not a lost route)");
     }
 
+    /// <summary>ICMP echo requests a namespace's kernel received (IPv4: /proc/net/snmp Icmp InEchos; IPv6:
+    /// /proc/net/snmp6 Icmp6InEchos).</summary>
+    private static long EchoRequestsReceived(NetNamespace ns, bool v6)
+    {
+        if (v6)
+        {
+            var line = ns.Exec("cat", "/proc/net/snmp6").Split('\n').Single(l => l.StartsWith("Icmp6InEchos ", StringComparison.Ordinal));
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        }
+        var icmp = ns.Exec("cat", "/proc/net/snmp").Split('\n').Where(l => l.StartsWith("Icmp:", StringComparison.Ordinal)).ToArray();
+        var names = icmp[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var values = icmp[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return long.Parse(values[Array.IndexOf(names, "InEchos")]);
+    }
+
+    [PrivilegedFact]
+    public void A_tenant_cannot_send_as_another_tenant_or_as_the_board()
+    {
+        using var board = new L3Board(tenants: 2);
+        var rt = board.Start(board.L3Pair(0), board.L3Pair(1));
+        var a = rt.FindPair(board.PairNames[0]);
+        var b = rt.FindPair(board.PairNames[1]);
+        var tenant = board.Tenants[0];
+        Ping(tenant, board.FarAddress);
+        Ping(tenant, board.FarAddress6);
+
+        // Tenant a takes b's addresses and the board's onto its own interface and sends from them (a real client:
+        // ping bound to the stolen source). None of it leaves the appliance; b receives no answers.
+        tenant.Exec("ip", "addr", "add", board.TenantAddress(1) + "/32", "dev", L3Board.TenantInterface);
+        tenant.Exec("ip", "addr", "add", board.PortAddress + "/32", "dev", L3Board.TenantInterface);
+        tenant.Exec("ip", "addr", "add", board.TenantAddress6(1) + "/128", "dev", L3Board.TenantInterface, "nodad");
+        tenant.Exec("ip", "addr", "add", board.PortAddress6 + "/128", "dev", L3Board.TenantInterface, "nodad");
+        long farEchos = EchoRequestsReceived(board.Far, v6: false), farEchos6 = EchoRequestsReceived(board.Far, v6: true);
+        long invalid = a.Peer.Counters.Drops(PairDropReason.InvalidSource);
+        long intoB = b.Primary.Counters.TxPackets;
+        foreach (var (source, target) in new[]
+                 {
+                     (board.TenantAddress(1), board.FarAddress), (board.PortAddress, board.FarAddress),
+                     (board.TenantAddress6(1), board.FarAddress6), (board.PortAddress6, board.FarAddress6),
+                 })
+            Assert.NotEqual(0, tenant.TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", "-I", source, target).ExitCode);
+        Assert.True(a.Peer.Counters.Drops(PairDropReason.InvalidSource) >= invalid + 8, "every spoofed echo was refused and counted");
+        Assert.Equal(farEchos, EchoRequestsReceived(board.Far, v6: false));
+        Assert.Equal(farEchos6, EchoRequestsReceived(board.Far, v6: true));
+        Assert.Equal(intoB, b.Primary.Counters.TxPackets);
+
+        // The tenant's own traffic still flows (and reaches the far host's counters, so the checks above can fail).
+        tenant.Exec("ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", board.TenantAddress(0), board.FarAddress);
+        tenant.Exec("ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", board.TenantAddress6(0), board.FarAddress6);
+        Assert.True(EchoRequestsReceived(board.Far, v6: false) >= farEchos + 2);
+        Assert.True(EchoRequestsReceived(board.Far, v6: true) >= farEchos6 + 2);
+        Ping(board.Tenants[1], board.FarAddress);  // and b's
+    }
+
     [PrivilegedFact]
     public void A_route_change_on_the_board_is_followed_without_a_restart()
     {
