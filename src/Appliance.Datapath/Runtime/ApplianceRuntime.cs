@@ -294,8 +294,8 @@ public sealed partial class ApplianceRuntime : IDisposable
     private static void AddDefaultRoutes(LinkManager inside, PairConfig pc)
     {
         var routes = new LinkRoutes(inside);
-        if (pc.Tenant.Addresses.Any(a => !a.IsIPv6)) routes.AddDefault(pc.Tenant.Interface, Bpf.Routing.IpFamily.Inet);
-        if (pc.Tenant.Addresses.Any(a => a.IsIPv6)) routes.AddDefault(pc.Tenant.Interface, Bpf.Routing.IpFamily.Inet6);
+        foreach (var family in (Bpf.Routing.IpFamily[])[Bpf.Routing.IpFamily.Inet, Bpf.Routing.IpFamily.Inet6])
+            if (LinkRoutes.HasFamily(pc.Tenant.Addresses, family)) routes.AddDefault(pc.Tenant.Interface, family);
     }
 
     /// <summary>Deletes what <see cref="CreatePair"/> made: the veth (both ends) and the namespace when it was

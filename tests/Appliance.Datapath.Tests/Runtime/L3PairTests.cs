@@ -174,4 +174,26 @@ public sealed class L3PairTests
         Assert.NotEqual(0, board.Far.TryExec("ping", "-c", "1", "-W", "1", board.TenantAddress(0)).ExitCode);
         Ping(board.Outside, board.TenantAddress(1)); // the L2 tenant kept forwarding
     }
+
+    [PrivilegedFact]
+    public void A_reload_that_gives_an_L3_tenant_its_first_IPv6_address_adds_its_IPv6_default_route()
+    {
+        using var board = new L3Board(tenants: 1);
+        var dual = board.L3Pair(0);
+        var v4Only = dual with { Tenant = dual.Tenant with { Addresses = [.. dual.Tenant.Addresses.Where(a => !a.IsIPv6)] } };
+        var rt = board.Start(v4Only);
+        var tenant = board.Tenants[0];
+        Assert.DoesNotContain("default", tenant.Exec("ip", "-6", "route", "show"));
+        Ping(tenant, board.FarAddress);
+
+        rt.Apply(rt.Plan(rt.Config with { Pairs = [dual] }));
+        Assert.Contains($"default dev {L3Board.TenantInterface}", tenant.Exec("ip", "-6", "route", "show"));
+        Ping(tenant, board.FarAddress6);
+        Ping(board.Far, board.TenantAddress6(0));
+
+        rt.Apply(rt.Plan(rt.Config with { Pairs = [v4Only] }));
+        Assert.DoesNotContain("default", tenant.Exec("ip", "-6", "route", "show"));
+        Assert.Contains($"default dev {L3Board.TenantInterface}", tenant.Exec("ip", "route", "show"));
+        Ping(tenant, board.FarAddress);
+    }
 }
