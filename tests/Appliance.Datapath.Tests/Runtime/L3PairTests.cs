@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using Appliance.Bpf.Helpers;
+using Appliance.Datapath.Tests.Engine;
 using System.Net;
 using Appliance.Bpf.Routing;
 using Appliance.Datapath.Forwarding;
@@ -195,5 +198,51 @@ public sealed class L3PairTests
         Assert.DoesNotContain("default", tenant.Exec("ip", "-6", "route", "show"));
         Assert.Contains($"default dev {L3Board.TenantInterface}", tenant.Exec("ip", "route", "show"));
         Ping(tenant, board.FarAddress);
+    }
+
+    /// <summary>An Ethernet + IPv4 ICMP echo request, checksums valid, with an 802.1Q tag when <paramref name="vlan"/> is set.</summary>
+    private static byte[] Echo(string source, string destination, ushort vlan)
+    {
+        int l2 = vlan != 0 ? 18 : 14;
+        var f = new byte[l2 + 20 + 16];
+        f.AsSpan(0, 6).Fill(0xff);
+        new byte[] { 0x02, 0, 0, 0, 0x0c, 0x01 }.CopyTo(f, 6);
+        if (vlan != 0) BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(12), 0x8100_0000u | vlan);
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(l2 - 2), 0x0800);
+        var ip = f.AsSpan(l2, 20);
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], 36);
+        ip[8] = 64;
+        ip[9] = 1;
+        IPAddress.Parse(source).GetAddressBytes().CopyTo(ip[12..]);
+        IPAddress.Parse(destination).GetAddressBytes().CopyTo(ip[16..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(ip[10..], InternetChecksum.Fold(InternetChecksum.Partial(ip, 0)));
+        var icmp = f.AsSpan(l2 + 20);
+        icmp[0] = 8;
+        BinaryPrimitives.WriteUInt16BigEndian(icmp[4..], 0x4d41);
+        BinaryPrimitives.WriteUInt16BigEndian(icmp[6..], 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(icmp[2..], InternetChecksum.Fold(InternetChecksum.Partial(icmp, 0)));
+        return f;
+    }
+
+    /// <summary>An L3 tenant that sends VLAN-tagged frames (raw frames with the tag in the bytes, from a packet socket
+    /// in its namespace; this kernel has no 8021q): nothing leaves, each is counted as vlanTagged. The same echo
+    /// untagged is routed and reaches the far host.</summary>
+    [PrivilegedFact]
+    public void Tagged_frames_from_an_L3_tenant_are_dropped_as_vlanTagged()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(board.L3Pair(0));
+        var pair = rt.FindPair(board.PairNames[0]);
+        Ping(board.Tenants[0], board.FarAddress);
+        using var socket = PacketSocket.Open(board.Tenants[0].Name, L3Board.TenantInterface, 0x0800);
+        long tagged = pair.Peer.Counters.Drops(PairDropReason.VlanTagged);
+        long farEchos = EchoRequestsReceived(board.Far, v6: false);
+
+        for (int i = 0; i < 3; i++) socket.Send(Echo(board.TenantAddress(0), board.FarAddress, vlan: 7));
+        Assert.True(Eventually.True(() => pair.Peer.Counters.Drops(PairDropReason.VlanTagged) >= tagged + 3), "the tagged echoes were dropped as vlanTagged");
+        socket.Send(Echo(board.TenantAddress(0), board.FarAddress, vlan: 0));
+        Assert.True(Eventually.True(() => EchoRequestsReceived(board.Far, v6: false) > farEchos), "the untagged echo was routed");
+        Assert.Equal(farEchos + 1, EchoRequestsReceived(board.Far, v6: false)); // only that one
     }
 }
