@@ -187,7 +187,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         WarnBoardAddressesInL3Prefixes();
         _handler = new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing, fibTables: _tables);
         _engine = new ForwardingEngine(_xsk, _handler, _options.Engine ?? new EngineOptions());
-        _flooder = new GroupFrameFlooder(_source, UseJit, GroupCapture);
+        _flooder = new GroupFrameFlooder(_source, UseJit, GroupCapture, _tables);
         WatchCarrier();
         _engine.Start();
         _flooder.Start();
@@ -443,7 +443,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         if (want.SequenceEqual(_flooder.ListensOn)) return;
         _flooder.Dispose();
         _flooder = null;
-        _flooder = new GroupFrameFlooder(_source!, UseJit, GroupCapture);
+        _flooder = new GroupFrameFlooder(_source!, UseJit, GroupCapture, _tables);
         _flooder.Start();
     }
 
