@@ -92,6 +92,16 @@ public static class FibLookupDifferential
     /// <summary>What <see cref="Compare"/> found: answers that differ, and how often each kernel return code came.</summary>
     public sealed record Result(int Queries, List<string> Mismatches, Dictionary<long, int> Codes)
     {
+        /// <summary>Every BPF_FIB_LKUP_RET_* the setup can give, and the errors (not UNSUPP_LWT: no lwt routes; not
+        /// NO_SRC_ADDR: the kernel takes an IPv6 source from any interface, and the namespace has some).</summary>
+        public static readonly long[] Expected = [0, 1, 2, 3, 4, 5, 7, 8, -22, -19, -97];
+
+        /// <summary>Codes of <see cref="Expected"/> no query gave (the queries did not reach every branch).</summary>
+        public long[] Unmet => [.. Expected.Where(c => !Codes.ContainsKey(c))];
+
+        public string Summary => $"{Queries} queries × 2 programs; kernel return codes: " +
+            string.Join(", ", Codes.OrderBy(c => c.Key).Select(c => $"{c.Key}×{c.Value}"));
+
         public string Describe() => $"{Mismatches.Count} answers differ:\n" + string.Join('\n', Mismatches.Take(5))
             + "\n" + string.Join('\n', Mismatches.Skip(5).Select(m => m.Split('\n')[0]).Take(150));
     }

@@ -31,10 +31,8 @@ public sealed class KernelTablesFibDifferentialTests(ITestOutputHelper output)
         using var tables = NetworkNamespace.RunInside(ns.Name, () => new KernelTables());
         var obj = BpfObjectLoader.Load(Path.Combine(TestObjects.Directory, "routing_helpers.bpf.o"));
         var result = FibLookupDifferential.Compare(ns.Name, obj, tables, jit: false, v0, d2);
-        output.WriteLine($"{result.Queries} queries × 2 programs; kernel return codes: " +
-            string.Join(", ", result.Codes.OrderBy(c => c.Key).Select(c => $"{c.Key}×{c.Value}")));
+        output.WriteLine(result.Summary);
         Assert.True(result.Mismatches.Count == 0, result.Describe());
-        foreach (long code in (long[])[0, 1, 2, 3, 4, 5, 7, 8, -22, -19, -97])
-            Assert.True(result.Codes.ContainsKey(code), $"no query gave {code}");
+        Assert.Empty(result.Unmet);
     }
 }
