@@ -16,8 +16,8 @@
 # harness's destination), the port given s0's MAC as its own (the generator sends to s0's MAC, so every frame is "to
 # the port's MAC, destination in an L3 prefix": XDP LPM → AF_XDP → longest-prefix match → TTL and Ethernet rewrite →
 # the counter program → the tenant); RESULTS/l3/ has its table and a last line sets its 64 B figure beside the l2 one.
-# The first table runs the pair's program as native code from the JIT (run's default; each stats snapshot includes
-# `programs`, whose engine column says so). Then the same l2 run with `run --no-jit` (the interpreter) beside
+# The first table runs the pair's program as native code from the JIT (run's default; the ENGINE column of each
+# stats snapshot says so). Then the same l2 run with `run --no-jit` (the interpreter) beside
 # afxdp-c only, at 64 B (META_PAIR_NO_JIT=0 skips it); RESULTS/no-jit/ has its table and a last line sets the JIT's
 # and the interpreter's delivered Mpps at 64 B beside afxdp-c's from the same rounds.
 #
@@ -58,7 +58,7 @@ JSON
 # at the end of each run. The appliance logs "runtime: forwarding ports=N pairs=N" once the worker runs: the ready line.
 CMD="$BIN run --config $CFG --objects $OBJECTS --leds none & A=\$!;
  while sleep 2 && kill -0 \$A 2>/dev/null; do
-  { $BIN stats --socket $SOCK; $BIN programs --socket $SOCK; $BIN maps dump tenant_stats --socket $SOCK; grep -E '^Vm(RSS|HWM):' /proc/\$A/status; } >$RESULTS/pair-stats-\$A.txt 2>&1;
+  { $BIN stats --socket $SOCK; $BIN maps dump tenant_stats --socket $SOCK; grep -E '^Vm(RSS|HWM):' /proc/\$A/status; } >$RESULTS/pair-stats-\$A.txt 2>&1;
  done; wait \$A"
 
 "$HARNESS" --sizes 64,1500 --fwd-cpus 1 \
@@ -76,7 +76,7 @@ median_pps() {
 if [ "${META_PAIR_NO_JIT:-1}" = 1 ]; then
 	mkdir -p "$RESULTS/no-jit"
 	CMD_NO_JIT="$BIN run --config $CFG --objects $OBJECTS --leds none --no-jit & A=\$!;
- while sleep 2 && kill -0 \$A 2>/dev/null; do { $BIN stats --socket $SOCK; $BIN programs --socket $SOCK; } >$RESULTS/no-jit/pair-stats-\$A.txt 2>&1; done; wait \$A"
+ while sleep 2 && kill -0 \$A 2>/dev/null; do $BIN stats --socket $SOCK >$RESULTS/no-jit/pair-stats-\$A.txt 2>&1; done; wait \$A"
 	"$HARNESS" --sizes 64 --fwd-cpus 1 --modes afxdp-c,custom \
 		--cmd "$CMD_NO_JIT" --cmd-ready 'runtime: forwarding ports=' \
 		--label "meta-appliance run --no-jit @ $COMMIT (as the first table, the counter program in the interpreter)" \
