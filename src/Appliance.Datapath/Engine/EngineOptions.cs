@@ -16,8 +16,9 @@ public sealed record EngineOptions
     /// usually come sooner than a wake-up); after a wake-up that found nothing it sleeps again at once.</summary>
     public int IdleSpins { get; init; } = 2000;
     /// <summary>Longest poll() sleep: how often an idle worker runs its health check and the handler's tick. Stop,
-    /// audits and changes wake it at once (an eventfd in its poll set).</summary>
-    public int PollTimeoutMs { get; init; } = 250;
+    /// audits and changes wake it at once (an eventfd in its poll set), so only those two wait for it: one wake-up a
+    /// second per worker (an idle 4-worker board would otherwise wake 16 times a second for nothing).</summary>
+    public int PollTimeoutMs { get; init; } = 1000;
     /// <summary>How often the worker checks its sockets for a vanished interface (SO_ERROR).</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     /// <summary>How long after an interface vanished its TX frames are reclaimed (late completions first).</summary>

@@ -18,8 +18,9 @@ public sealed class MonotonicTimeSource : ITimeSource
             var remaining = deadline - Now;
             if (remaining <= TimeSpan.Zero) return;
             // WaitOne takes at most int.MaxValue ms; loop for longer waits (deadline = TimeSpan.MaxValue).
-            // Rounded up to whole milliseconds so a wait never ends a fraction early and spins.
-            var ms = remaining > TimeSpan.FromHours(1) ? 3_600_000 : (int)Math.Ceiling(remaining.TotalMilliseconds);
+            // Rounded up to whole milliseconds plus one: a timed wait may end up to a millisecond early (millisecond
+            // clocks), and each early end would cost another wake-up (on an idle board every wake-up counts).
+            var ms = remaining > TimeSpan.FromHours(1) ? 3_600_000 : (int)Math.Ceiling(remaining.TotalMilliseconds) + 1;
             cancel.WaitHandle.WaitOne(ms);
         }
     }

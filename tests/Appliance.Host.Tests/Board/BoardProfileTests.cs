@@ -38,6 +38,9 @@ public sealed class BoardProfileTests
         Assert.Matches(@"^linux-image-[0-9.]+-arm64$", p["BOARD_KERNEL_PACKAGE"]);
         Assert.Equal("extlinux", p["BOARD_BOOT"]);
         Assert.True(int.TryParse(p["BOARD_WORKERS"], out var workers) && workers is >= 1 and <= 64, $"{board}: BOARD_WORKERS '{p["BOARD_WORKERS"]}' is not a worker count");
+        // The profile states what the appliance picks there: the board's choice, else (qemu-virt) every core QEMU gives it.
+        var choice = Appliance.Config.WorkerSettings.BoardChoice(board) ?? (board == "qemu-virt" ? int.Parse(Source(board, "BOARD_QEMU_SMP")["BOARD_QEMU_SMP"]) : (int?)null);
+        Assert.True(choice == workers, $"{board}: BOARD_WORKERS={workers} but the appliance runs {choice?.ToString() ?? "every online core"} there (WorkerSettings.BoardChoice)");
         foreach (var m in new[] { "fat", "vfat", "nls_cp437", "nls_ascii", "veth" }) Assert.Contains(m, p["BOARD_MODULES"].Split(' '));
 
         var ports = p["BOARD_PORTS"].Split(' ', StringSplitOptions.RemoveEmptyEntries);
