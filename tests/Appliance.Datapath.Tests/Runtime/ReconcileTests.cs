@@ -118,8 +118,10 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         long hits = Hits(rig);
         Assert.Equal(5, hits);
 
-        // Change B's addresses, MTU, policy and scrub in place (B is not re-created: same ifindex).
-        int ifindexB = rig.Runtime.FindPair(rig.PairB).TenantIfindex;
+        // Change B's addresses, MTU, policy and scrub in place (B is not re-created: the same veth ends, whose
+        // ifindexes a re-creation would change — the board's end's at least: B's namespace, made anew, could count
+        // from the same number again).
+        int ifindexB = rig.Runtime.FindPair(rig.PairB).TenantIfindex, primaryB = new LinkManager().Get(rig.PairB).Index;
         var changed = withB with
         {
             Pairs = [start.Pairs[0], rig.B(MetaBoard.Side(SidePolicy.Drop, ScrubMode.None, "verdict"), 1400, "10.77.0.2/24") with
@@ -130,7 +132,9 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         plan = rig.Apply(changed);
         output.WriteLine(plan);
         var b = rig.Runtime.FindPair(rig.PairB);
+        Assert.DoesNotContain("re-created", plan);
         Assert.Equal(ifindexB, b.TenantIfindex);
+        Assert.Equal(primaryB, new LinkManager().Get(rig.PairB).Index);
         Assert.Equal((SidePolicy.Drop, ScrubMode.None, SidePolicy.Drop), (b.Primary.Policy, b.Primary.Scrub, b.Peer.Policy));
         using (var inside = new LinkManager(rig.NetnsB)) Assert.Equal(1400, inside.Get(MetaBoard.TenantInterface).Mtu);
         Assert.Contains("10.77.0.2/24", Shell.Check("ip", "-n", rig.NetnsB, "addr", "show", "dev", MetaBoard.TenantInterface));
