@@ -24,7 +24,8 @@ public static class BpfJit
             return new JitCompilation(null, $"no JIT for {RuntimeInformation.OSDescription.Split(' ')[0]} {RuntimeInformation.ProcessArchitecture}");
         try
         {
-            byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, CreateEmitter(RuntimeInformation.ProcessArchitecture));
+            byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, CreateEmitter(RuntimeInformation.ProcessArchitecture),
+                InlineArrayMap.For(program));
             Dump(program, code);
             return new JitCompilation(ExecutableMemory.Create(code), null);
         }

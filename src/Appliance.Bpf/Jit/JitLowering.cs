@@ -21,12 +21,14 @@ internal sealed class JitLowering
     private readonly List<Action> _deferred = [];
     private readonly int _exitDone, _exitFault, _exitTail, _exitYield, _helperOutcome;
     private readonly int _frameBytes;
+    private readonly InlineArrayMap[] _inlineMaps;
 
-    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes)
+    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes, InlineArrayMap[] inlineMaps)
     {
         _e = emitter;
         _code = code;
         _frameBytes = frameBytes;
+        _inlineMaps = inlineMaps;
         _labels = new int[code.Length];
         for (int i = 0; i < code.Length; i++) _labels[i] = _e.NewLabel();
         _exitDone = _e.NewLabel();
@@ -38,10 +40,11 @@ internal sealed class JitLowering
 
     /// <summary>Machine code for <paramref name="code"/> (the decoded program plus its final Invalid sentinel).
     /// Entry: <c>void (JitState*)</c>. <paramref name="frameBytes"/> is the verifier's measured frame depth: the
-    /// VM's stack region ends there, so only r10-relative accesses above it skip the check.</summary>
-    public static byte[] Compile(DecodedInstruction[] code, int frameBytes, JitEmitter emitter)
+    /// VM's stack region ends there, so only r10-relative accesses above it skip the check.
+    /// <paramref name="inlineMaps"/> are the maps whose <c>bpf_map_lookup_elem</c> the code does itself.</summary>
+    public static byte[] Compile(DecodedInstruction[] code, int frameBytes, JitEmitter emitter, InlineArrayMap[]? inlineMaps = null)
     {
-        var lowering = new JitLowering(emitter, code, frameBytes);
+        var lowering = new JitLowering(emitter, code, frameBytes, inlineMaps ?? []);
         lowering.Body();
         return emitter.Finish();
     }
@@ -232,11 +235,16 @@ internal sealed class JitLowering
                 _e.Jump(_labels[ins.Offset]);
                 break;
             case VmOp.CallHelper:
-                _e.StoreStateImm32(JitState.FaultPcOffset, i);
-                Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
-                _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
-                _e.JumpIf(JCond.Ne, _helperOutcome);
-                break;
+                {
+                    int done = _e.NewLabel();
+                    if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineArrayLookup(done);
+                    _e.StoreStateImm32(JitState.FaultPcOffset, i);
+                    Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
+                    _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
+                    _e.JumpIf(JCond.Ne, _helperOutcome);
+                    _e.Bind(done);
+                    break;
+                }
             case VmOp.CallReg:
                 _e.StoreStateImm32(JitState.FaultPcOffset, i);
                 _e.LoadBpf(JReg.T0, ins.Dst);
@@ -372,6 +380,23 @@ internal sealed class JitLowering
     private void CheckedTranslate(int i, int size, bool write)
     {
         int slow = _e.NewLabel(), resume = _e.NewLabel();
+        MirrorTranslate(size, write, slow);
+        _e.Bind(resume);
+        _deferred.Add(() =>
+        {
+            _e.Bind(slow);
+            _e.StoreStateImm32(JitState.FaultPcOffset, i);
+            Yield(JitState.StatusTranslate, JReg.T0, 0, size | (write ? 0x100 : 0));
+            _e.CompareImm(true, JReg.T0, 0);
+            _e.JumpIf(JCond.Eq, _exitFault);
+            _e.Jump(resume);
+        });
+    }
+
+    /// <summary>T0: virtual address in, host address out when the mirror's region accepts the access; else a
+    /// jump to <paramref name="slow"/> with T0 unchanged. Clobbers T1–T3.</summary>
+    private void MirrorTranslate(int size, bool write, int slow)
+    {
         _e.Mov(JReg.T1, JReg.T0);
         _e.AluImm(JAlu.Rsh, true, JReg.T1, 32);                 // region id
         _e.LoadState(JReg.T2, JitState.RegionCountOffset);
@@ -397,17 +422,126 @@ internal sealed class JitLowering
         }
         _e.Load(JReg.T0, JReg.T1, 16, 8, false);
         _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
-        _e.Bind(resume);
-        _deferred.Add(() =>
-        {
-            _e.Bind(slow);
-            _e.StoreStateImm32(JitState.FaultPcOffset, i);
-            Yield(JitState.StatusTranslate, JReg.T0, 0, size | (write ? 0x100 : 0));
-            _e.CompareImm(true, JReg.T0, 0);
-            _e.JumpIf(JCond.Eq, _exitFault);
-            _e.Jump(resume);
-        });
     }
+
+    /// <summary><c>bpf_map_lookup_elem</c> on an array or per-CPU array map done in the code: when r1 is one of
+    /// <see cref="_inlineMaps"/> and the 4-byte key at r2 is readable, r0 = the element's address (a region of its
+    /// own in the mirror, as <see cref="BpfVm"/> makes for the helper; the VM takes such regions into its table at
+    /// the next runtime call) or NULL past the end, then on to <paramref name="done"/>. Anything else — another
+    /// map, an unreadable key, a full region table, a CPU slot the map does not have — falls through to the
+    /// helper call, which decides exactly as the interpreter does.</summary>
+    private void InlineArrayLookup(int done)
+    {
+        int helper = _e.NewLabel(), notFound = _e.NewLabel();
+        var found = new int[_inlineMaps.Length];
+        _e.LoadBpf(JReg.T0, 1);
+        for (int m = 0; m < _inlineMaps.Length; m++)
+        {
+            found[m] = _e.NewLabel();
+            _e.MovImm(JReg.T1, (long)_inlineMaps[m].Handle);
+            _e.Compare(true, JReg.T0, JReg.T1);
+            _e.JumpIf(JCond.Eq, found[m]);
+        }
+        _e.Jump(helper);
+        int element = _e.NewLabel();
+        for (int m = 0; m < _inlineMaps.Length; m++)
+        {
+            var map = _inlineMaps[m];
+            _e.Bind(found[m]);
+            _e.LoadBpf(JReg.T0, 2);
+            MirrorTranslate(4, write: false, helper);
+            _e.Load(JReg.T0, JReg.T0, 0, 4, false);                     // the index
+            _e.CompareImm(true, JReg.T0, map.MaxEntries);
+            _e.JumpIf(JCond.UGe, notFound);
+            if (map.CpuCount > 1)
+            {
+                // The VM's CPU slot: element index * CpuCount + cpu (PercpuArrayMap's layout).
+                _e.LoadStateSized(JReg.T1, JitState.ProcessorIdOffset, 4);
+                _e.CompareImm(true, JReg.T1, map.CpuCount);
+                _e.JumpIf(JCond.UGe, helper);
+                _e.AluImm(JAlu.Mul, true, JReg.T0, map.CpuCount);
+                _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
+            }
+            _e.AluImm(JAlu.Mul, true, JReg.T0, map.Stride);
+            _e.MovImm(JReg.T1, map.Values);
+            _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);                    // T0 = the element's host address
+            _e.MovImm(JReg.T3, (long)(uint)map.ValueSize | (map.Writable ? 1L << 32 : 0));
+            _e.Jump(element);
+        }
+        // T0 = host, T3 = length | writable << 32: the element's region, or the same element's region a recent
+        // lookup of this run made (the interpreter's value cache gives repeated lookups one address too).
+        _e.Bind(element);
+        _e.StoreState(JitState.CallArg1Offset, JReg.T3);
+        _e.LoadState(JReg.T1, JitState.RegionCountOffset);
+        int search = _e.NewLabel(), create = _e.NewLabel(), reuse = _e.NewLabel();
+        _e.Mov(JReg.T2, JReg.T1);
+        _e.AluImm(JAlu.Sub, true, JReg.T2, RecentRegions);
+        _e.StoreState(JitState.CallArg2Offset, JReg.T2);                  // lowest id searched: count - 8 ...
+        _e.LoadStateSized(JReg.T3, JitState.FirstDynamicRegionOffset, 4);
+        _e.Compare(true, JReg.T2, JReg.T3);
+        _e.JumpIf(JCond.SGe, search);
+        _e.StoreState(JitState.CallArg2Offset, JReg.T3);                  // ... but no region below the dynamic ones
+        _e.Bind(search);
+        _e.AluImm(JAlu.Sub, true, JReg.T1, 1);                            // T1 = the id to compare
+        _e.LoadState(JReg.T2, JitState.CallArg2Offset);
+        _e.Compare(true, JReg.T1, JReg.T2);
+        _e.JumpIf(JCond.SLt, create);
+        _e.Mov(JReg.T2, JReg.T1);
+        _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
+        _e.LoadState(JReg.T3, JitState.RegionsOffset);
+        _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);                         // T2 = the region
+        _e.Load(JReg.T3, JReg.T2, 16, 8, false);
+        _e.Compare(true, JReg.T3, JReg.T0);
+        _e.JumpIf(JCond.Ne, search);
+        _e.Load(JReg.T3, JReg.T2, 8, 8, false);
+        _e.Load(JReg.T2, JReg.T2, 24, 8, false);
+        _e.AluImm(JAlu.Lsh, true, JReg.T2, 32);
+        _e.Alu(JAlu.Or, true, JReg.T3, JReg.T2);
+        _e.LoadState(JReg.T2, JitState.CallArg1Offset);
+        _e.Compare(true, JReg.T3, JReg.T2);
+        _e.JumpIf(JCond.Eq, reuse);
+        _e.Jump(search);
+
+        _e.Bind(create);
+        _e.LoadState(JReg.T1, JitState.RegionCountOffset);
+        _e.LoadStateSized(JReg.T2, JitState.RegionCapacityOffset, 4);
+        _e.Compare(true, JReg.T1, JReg.T2);
+        _e.JumpIf(JCond.UGe, helper);                                     // no room: the helper grows the table
+        _e.Mov(JReg.T2, JReg.T1);
+        _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
+        _e.LoadState(JReg.T3, JitState.RegionsOffset);
+        _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);                         // T2 = the new region
+        _e.Store(JReg.T2, 16, JReg.T0, 8);                                // host
+        _e.LoadState(JReg.T3, JitState.CallArg1Offset);
+        _e.Mov(JReg.T0, JReg.T3);
+        _e.ZeroExtend(JReg.T0, 32);
+        _e.Store(JReg.T2, 8, JReg.T0, 8);                                 // length
+        _e.AluImm(JAlu.Rsh, true, JReg.T3, 32);
+        _e.Store(JReg.T2, 24, JReg.T3, 8);                                // writable
+        _e.Mov(JReg.T0, JReg.T1);
+        _e.AluImm(JAlu.Add, true, JReg.T0, 1);
+        _e.StoreState(JitState.RegionCountOffset, JReg.T0);
+        _e.AluImm(JAlu.Lsh, true, JReg.T1, 32);
+        _e.AluImm(JAlu.Or, true, JReg.T1, (int)VirtualAddress.WindowBase);
+        _e.Store(JReg.T2, 0, JReg.T1, 8);                                 // start
+        _e.StoreBpf(0, JReg.T1);
+        _e.Jump(done);
+
+        _e.Bind(reuse);                                                   // T1 = the region's id
+        _e.AluImm(JAlu.Lsh, true, JReg.T1, 32);
+        _e.AluImm(JAlu.Or, true, JReg.T1, (int)VirtualAddress.WindowBase);
+        _e.StoreBpf(0, JReg.T1);
+        _e.Jump(done);
+
+        _e.Bind(notFound);
+        _e.MovImm(JReg.T0, 0);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
+        _e.Bind(helper);
+    }
+
+    /// <summary>How many of the most recent regions an inline lookup searches for the same element.</summary>
+    private const int RecentRegions = 8;
 
     private void Atomic(int i, DecodedInstruction ins)
     {
