@@ -1,4 +1,5 @@
 using Appliance.Bpf.Isa;
+using Appliance.Bpf.Verifier;
 using Appliance.Bpf.Vm;
 
 namespace Appliance.Bpf.Jit;
@@ -21,13 +22,18 @@ internal sealed class JitLowering
     private readonly List<Action> _deferred = [];
     private readonly int _exitDone, _exitFault, _exitTail, _exitYield, _helperOutcome;
     private readonly int _frameBytes;
+    private readonly AccessProof[] _proofs;
     private readonly InlineArrayMap[] _inlineMaps;
 
-    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes, InlineArrayMap[] inlineMaps)
+    /// <summary>Loads, stores and atomics compiled with the run-time bounds check (the rest were proven).</summary>
+    private int _checkedAccesses;
+
+    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, InlineArrayMap[] inlineMaps)
     {
         _e = emitter;
         _code = code;
         _frameBytes = frameBytes;
+        _proofs = proofs;
         _inlineMaps = inlineMaps;
         _labels = new int[code.Length];
         for (int i = 0; i < code.Length; i++) _labels[i] = _e.NewLabel();
@@ -41,11 +47,16 @@ internal sealed class JitLowering
     /// <summary>Machine code for <paramref name="code"/> (the decoded program plus its final Invalid sentinel).
     /// Entry: <c>void (JitState*)</c>. <paramref name="frameBytes"/> is the verifier's measured frame depth: the
     /// VM's stack region ends there, so only r10-relative accesses above it skip the check.
-    /// <paramref name="inlineMaps"/> are the maps whose <c>bpf_map_lookup_elem</c> the code does itself.</summary>
-    public static byte[] Compile(DecodedInstruction[] code, int frameBytes, JitEmitter emitter, InlineArrayMap[]? inlineMaps = null)
+    /// <paramref name="proofs"/> are the verifier's per-instruction access proofs (<see cref="PointerAnalysis"/>):
+    /// proven accesses translate their address without the check. <paramref name="checkedAccesses"/> counts the
+    /// accesses compiled with the run-time check. <paramref name="inlineMaps"/> are the maps whose
+    /// <c>bpf_map_lookup_elem</c> the code does itself.</summary>
+    public static byte[] Compile(DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, JitEmitter emitter, out int checkedAccesses,
+        InlineArrayMap[]? inlineMaps = null)
     {
-        var lowering = new JitLowering(emitter, code, frameBytes, inlineMaps ?? []);
+        var lowering = new JitLowering(emitter, code, frameBytes, proofs, inlineMaps ?? []);
         lowering.Body();
+        checkedAccesses = lowering._checkedAccesses;
         return emitter.Finish();
     }
 
@@ -359,15 +370,36 @@ internal sealed class JitLowering
 
     /// <summary>Leaves in T0 the host address of [r<paramref name="baseReg"/> + <paramref name="offset"/>,
     /// +<paramref name="size"/>) and returns the displacement to add to it; faults the run when the access is
-    /// not allowed. Clobbers T1–T3.</summary>
+    /// not allowed. Accesses the verifier proved in bounds (<see cref="AccessProof"/>) only translate: the
+    /// region is known, or named by the address's upper half, and host = virtual - region start + region host.
+    /// Clobbers T1–T3.</summary>
     private int HostAddress(int i, int baseReg, int offset, int size, bool write)
     {
-        if (baseReg == 10 && offset >= -_frameBytes && offset + size <= 0)
+        var proof = i < _proofs.Length ? _proofs[i] : AccessProof.None;
+        if (proof == AccessProof.Stack || baseReg == 10 && offset >= -_frameBytes && offset + size <= 0)
         {
-            // The verifier keeps r10 read-only, so r10 + offset is inside the current frame's reachable part.
-            _e.LoadBpf(JReg.T0, 10);
+            // Inside the current frame's reachable part; the stack's host address is the virtual one plus a constant.
+            _e.LoadBpf(JReg.T0, baseReg);
             _e.LoadState(JReg.T1, JitState.StackDeltaOffset);
             _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
+            return offset;
+        }
+        if (proof is AccessProof.Packet or AccessProof.Region)
+        {
+            _e.LoadBpf(JReg.T0, baseReg);
+            _e.LoadState(JReg.T1, JitState.RegionsOffset);
+            if (proof == AccessProof.Region)
+            {
+                // The region is the one the address names (offsets the verifier allows never reach the upper half).
+                _e.Mov(JReg.T2, JReg.T0);
+                _e.AluImm(JAlu.Rsh, true, JReg.T2, 32);
+                _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
+                _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
+            }
+            _e.Load(JReg.T2, JReg.T1, 0, 8, false);                 // region start
+            _e.Alu(JAlu.Sub, true, JReg.T0, JReg.T2);
+            _e.Load(JReg.T2, JReg.T1, 16, 8, false);                // region host address
+            _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
             return offset;
         }
         _e.LoadBpf(JReg.T0, baseReg);
@@ -379,6 +411,7 @@ internal sealed class JitLowering
     /// <summary>T0: virtual address in, host address out — the interpreter's fast path against the mirror.</summary>
     private void CheckedTranslate(int i, int size, bool write)
     {
+        _checkedAccesses++;
         int slow = _e.NewLabel(), resume = _e.NewLabel();
         MirrorTranslate(size, write, slow);
         _e.Bind(resume);
