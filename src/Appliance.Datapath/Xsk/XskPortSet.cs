@@ -70,9 +70,10 @@ public sealed class XskPortSet : IDisposable
 
     private void AddPort(int index, XskPortSpec spec, XdpModePreference xdpMode, IXdpNetlinkAttacher? netlinkFallback)
     {
+        int queues = QueuesOf(spec);
         if (!spec.AttachSteering)
         {
-            for (int w = 0; w < Workers; w++)
+            for (int w = 0; w < queues; w++)
             {
                 var bare = OpenPort(index, spec with { Queue = spec.Queue + (uint)w }, w);
                 _ports.Add(bare);
@@ -85,7 +86,7 @@ public sealed class XskPortSet : IDisposable
         bool owned = false;
         try
         {
-            for (int w = 0; w < Workers; w++)
+            for (int w = 0; w < queues; w++)
             {
                 var port = OpenPort(index, spec with { Queue = spec.Queue + (uint)w }, w);
                 if (w == 0)
@@ -146,27 +147,49 @@ public sealed class XskPortSet : IDisposable
         return copyPort;
     }
 
-    /// <summary>Opens one more port while the set is in use (the shared copy-mode UMEM was sized at start, so this
-    /// port gets a UMEM of its own: a frame between it and another port is copied once). Touches nothing the
-    /// forwarding worker uses; hand the port to <see cref="Engine.ForwardingEngine.AddPort"/>, which adds it to the set.</summary>
-    public XskPort OpenSeparate(int index, XskPortSpec spec, XdpModePreference xdpMode = XdpModePreference.Auto,
+    private int QueuesOf(XskPortSpec spec) => Math.Clamp(spec.Queues ?? Workers, 1, Workers);
+
+    /// <summary>Opens one more port while the set is in use: one socket per queue (<see cref="XskPortSpec.Queues"/>,
+    /// worker w on queue spec.Queue + w), each with a UMEM of its own (the shared copy-mode UMEMs were sized at start:
+    /// a frame between it and another port is copied once). Touches nothing the forwarding workers use; hand the
+    /// sockets to <see cref="Engine.ForwardingEngine.AddPort(IReadOnlyList{XskPort})"/>, which adds them to the set.</summary>
+    public IReadOnlyList<XskPort> OpenSeparate(int index, XskPortSpec spec, XdpModePreference xdpMode = XdpModePreference.Auto,
         IXdpNetlinkAttacher? netlinkFallback = null)
     {
         var steering = spec.AttachSteering ? XdpSteering.Attach(spec.InterfaceName, xdpMode, netlinkFallback) : null;
-        var own = NewUmem($"{spec.InterfaceName}-q{spec.Queue}-own", _options.FramesPerPort);
+        var opened = new List<XskPort>();
         try
         {
-            var port = XskPort.Create(index, spec with { ZeroCopy = ZeroCopyMode.Off }, own, null,
-                XskConstants.BindCopy | XskConstants.BindUseNeedWakeup, _options);
-            port.Steering = steering;
-            steering?.Register(spec.Queue, port.Socket.Fd);
-            _log(port.Describe());
-            return port;
+            for (int w = 0; w < QueuesOf(spec); w++)
+            {
+                var q = spec with { Queue = spec.Queue + (uint)w, ZeroCopy = ZeroCopyMode.Off };
+                var own = NewUmem($"{spec.InterfaceName}-q{q.Queue}-own", _options.FramesPerPort);
+                try
+                {
+                    var port = XskPort.Create(index, q, own, null, XskConstants.BindCopy | XskConstants.BindUseNeedWakeup, _options, w);
+                    if (w == 0) port.Steering = steering; // worker 0's socket owns (and detaches) the interface's steering
+                    else port.SharedSteering = steering;
+                    opened.Add(port);
+                }
+                catch
+                {
+                    own.Dispose();
+                    throw;
+                }
+                steering?.Register(q.Queue, opened[^1].Socket.Fd);
+                _log(opened[^1].Describe());
+            }
+            return opened;
         }
         catch
         {
+            foreach (var p in opened)
+            {
+                p.Steering = null;
+                p.Dispose();
+                p.Umem.Dispose();
+            }
             steering?.Dispose();
-            own.Dispose();
             throw;
         }
     }

@@ -17,7 +17,7 @@ public static class TestObjects
         System.IO.Directory.CreateDirectory(dir);
         string repo = RepoRoot();
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
-        foreach (var test in new[] { "probe", "trace", "stack_leak" })
+        foreach (var test in new[] { "probe", "trace", "stack_leak", "workers" })
             Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{test}.bpf.c"), Path.Combine(dir, $"{test}.bpf.o"), multiarch, repo);
         foreach (var example in new[] { "allow_port", "vlan_tag", "fib_forward", "peer_deliver" })
             Compile(Path.Combine(repo, $"programs/{example}.bpf.c"), Path.Combine(dir, $"{example}.bpf.o"), multiarch, repo);
