@@ -40,8 +40,10 @@ internal sealed unsafe class EngineWorker
 
     internal long LoopsField, PollsField, AllocatedBytesField;
 
-    /// <summary>By engine index: the ring to the worker that owns the target interface's socket when this worker has
-    /// none there (the interface has fewer queues than there are workers); null: its own socket, or no such port.</summary>
+    /// <summary>By ingress engine index × <see cref="Umem.MaxOwners"/> + target engine index: the ring to the worker
+    /// that owns the target interface's socket when this worker has none there (the interface has fewer queues than
+    /// there are workers); null: its own socket, or no such port. One ring per ingress port, so the owner drains each
+    /// source's frames in turn (at most a batch each per loop) and a flooding tenant cannot crowd out another's.</summary>
     internal HandOffRing?[] HandOffs = [];
     /// <summary>Rings other workers hand frames to this one through.</summary>
     internal HandOffRing[] Inbound = [];
@@ -63,7 +65,7 @@ internal sealed unsafe class EngineWorker
         Handler = handler;
         Live = [.. ports];
         Ports = new XskPort?[Live.Length == 0 ? 0 : Live.Max(p => p.Index) + 1];
-        foreach (var p in Live) Ports[p.Index] = p;
+        foreach (var p in Live) Ports[p.Index] ??= p; // its first socket of an interface transmits; all of them receive
         _staged = (XdpDesc*)NativeMemory.AllocZeroed((nuint)(Umem.MaxOwners * Batch), (nuint)sizeof(XdpDesc));
         _stagedCount = new int[Umem.MaxOwners];
         _touched = new int[Umem.MaxOwners];
@@ -267,7 +269,8 @@ internal sealed unsafe class EngineWorker
             if (target is null)
             {
                 // No socket of this worker on the target: hand a copy to the worker that has one (or none exists).
-                var ring = (uint)t < (uint)HandOffs.Length ? HandOffs[t] : null;
+                int route = p.Index * Umem.MaxOwners + t;
+                var ring = (uint)route < (uint)HandOffs.Length ? HandOffs[route] : null;
                 if (ring is null) Drop(umem, addr, c, DropReason.NoTarget);
                 else if (!ring.TryPush(t, view.DataPointer, (int)view.Offset, view.Length)) Drop(umem, addr, c, DropReason.RingFull);
                 else
@@ -491,26 +494,28 @@ internal sealed unsafe class EngineWorker
         _pollFds = [.. Live.Where(p => !p.IsDownFlag)
             .Select(p => new SocketCalls.PollFd { Fd = p.Socket.Fd, Events = SocketCalls.POLLIN }), _wake.PollEntry];
 
-    /// <summary>While parked or stopped: takes <paramref name="port"/> into the table.</summary>
+    /// <summary>While parked or stopped: takes <paramref name="port"/> into the table. A worker may own several queues
+    /// of one interface (it has more queues than there are workers): all of them receive, the first one transmits.</summary>
     internal void Install(XskPort port)
     {
-        if (port.Index < Ports.Length && Ports[port.Index] is not null) throw new InvalidOperationException($"engine port {port.Index} is in use");
+        if (Live.Any(p => p.Index == port.Index && p.Queue == port.Queue || ReferenceEquals(p, port)))
+            throw new InvalidOperationException($"engine port {port.Index} queue {port.Queue} is in use");
         var byIndex = new XskPort?[Math.Max(Ports.Length, port.Index + 1)];
         Ports.CopyTo(byIndex, 0);
-        byIndex[port.Index] = port;
+        byIndex[port.Index] ??= port;
         Ports = byIndex;
-        Live = [.. byIndex.Where(p => p is not null).Select(p => p!)];
+        Live = [.. Live, port];
         RebuildPollSet();
     }
 
     /// <summary>While parked or stopped: drops <paramref name="port"/> from the table (false: it was not there).</summary>
     internal bool Uninstall(XskPort port)
     {
-        if ((uint)port.Index >= (uint)Ports.Length || !ReferenceEquals(Ports[port.Index], port)) return false;
+        if (!Live.Contains(port)) return false;
+        Live = [.. Live.Where(p => !ReferenceEquals(p, port))];
         var byIndex = (XskPort?[])Ports.Clone();
-        byIndex[port.Index] = null;
+        if (ReferenceEquals(byIndex[port.Index], port)) byIndex[port.Index] = Live.FirstOrDefault(p => p.Index == port.Index);
         Ports = byIndex;
-        Live = [.. byIndex.Where(p => p is not null).Select(p => p!)];
         RebuildPollSet();
         return true;
     }

@@ -29,7 +29,7 @@ public sealed class ForwardingEngine : IDisposable
     private int _parked;
     private long _epoch;
     private bool _started, _disposed;
-    private readonly Dictionary<(int From, int To), HandOffRing> _rings = [];
+    private readonly Dictionary<(int From, int Ingress, int To), HandOffRing> _rings = [];
 
     /// <summary>Worker 0's live sockets, in engine-index order (with one worker: every port).</summary>
     public IReadOnlyList<XskPort> Ports => _workers[0].Live;
@@ -62,7 +62,8 @@ public sealed class ForwardingEngine : IDisposable
     {
         var sum = new PortCounters();
         foreach (var w in _workers)
-            if ((uint)index < (uint)w.Ports.Length && w.Ports[index] is { } p) sum.Add(p.Counters);
+            foreach (var p in w.Live)
+                if (p.Index == index) sum.Add(p.Counters); // every queue's socket (a worker may own several)
         return sum;
     }
 
@@ -144,31 +145,35 @@ public sealed class ForwardingEngine : IDisposable
 
     /// <summary>While parked or before Start: for every engine port some worker has no socket of (an interface with
     /// fewer queues than workers: its sockets are on queues 0..q−1, owned by workers 0..q−1), worker w hands its
-    /// frames for it to worker w mod q through a <see cref="HandOffRing"/> (made once per route, kept).</summary>
+    /// frames for it to worker w mod q through a <see cref="HandOffRing"/> per ingress port (made once per route, kept).</summary>
     private void RebuildHandOffs()
     {
-        int ports = _workers.Max(w => w.Ports.Length);
+        const int M = Umem.MaxOwners;
         var inbound = new List<HandOffRing>[_workers.Length];
         for (int w = 0; w < _workers.Length; w++) inbound[w] = [];
         var handOffs = new HandOffRing?[_workers.Length][];
-        for (int w = 0; w < _workers.Length; w++) handOffs[w] = new HandOffRing?[ports];
-        for (int t = 0; t < ports; t++)
+        int ports = _workers.Max(w => w.Ports.Length);
+        for (int w = 0; w < _workers.Length; w++)
         {
-            int queues = _workers.Count(w => t < w.Ports.Length && w.Ports[t] is not null);
-            if (queues == 0 || queues == _workers.Length) continue;
-            for (int w = 0; w < _workers.Length; w++)
+            var mine = _workers[w];
+            for (int t = 0; t < ports; t++)
             {
-                if (t < _workers[w].Ports.Length && _workers[w].Ports[t] is not null) continue;
+                if (t < mine.Ports.Length && mine.Ports[t] is not null) continue;
+                int queues = _workers.Count(k => t < k.Ports.Length && k.Ports[t] is not null);
+                if (queues == 0) continue;
                 int owner = w % queues;
-                if (!_rings.TryGetValue((w, owner), out var ring))
-                    _rings[(w, owner)] = ring = new HandOffRing(w, owner, _set.Options.FrameSize);
-                handOffs[w][t] = ring;
-                if (!inbound[owner].Contains(ring)) inbound[owner].Add(ring);
+                foreach (int ingress in mine.Live.Select(p => p.Index).Distinct())
+                {
+                    if (!_rings.TryGetValue((w, ingress, owner), out var ring))
+                        _rings[(w, ingress, owner)] = ring = new HandOffRing(w, owner, _set.Options.FrameSize);
+                    (handOffs[w] ??= new HandOffRing?[M * M])[ingress * M + t] = ring;
+                    if (!inbound[owner].Contains(ring)) inbound[owner].Add(ring);
+                }
             }
         }
         for (int w = 0; w < _workers.Length; w++)
         {
-            _workers[w].HandOffs = handOffs[w];
+            _workers[w].HandOffs = handOffs[w] ?? [];
             // Rings no longer used stay inbound until drained empty (a frame in one is never lost by a reconfiguration).
             _workers[w].Inbound = [.. inbound[w].Concat(_workers[w].Inbound.Where(r => r.Available(out _) > 0 && !inbound[w].Contains(r)))];
         }
@@ -271,15 +276,17 @@ public sealed class ForwardingEngine : IDisposable
             if (c.FirstViolation is not null) problems.Add(c.FirstViolation);
             if (c.FreeStackProblems > 0) problems.Add($"UMEM {umem.Name}: {c.FreeStackProblems} bad free-stack entries");
             if (c.FreeStackDepth != c.Free) problems.Add($"UMEM {umem.Name}: free stack holds {c.FreeStackDepth}, ledger says {c.Free} free");
-            foreach (var p in live)
+            // The sockets of one engine port in one UMEM (a worker owning several queues of an interface) share its
+            // owner tag in the ledger: compare their sums.
+            foreach (var g in live.Where(p => ReferenceEquals(p.Umem, umem)).GroupBy(p => p.Index))
             {
-                if (!ReferenceEquals(p.Umem, umem)) continue;
-                long expectFill = p.FillPosted - p.RxTaken - p.FillReclaimed;
-                long expectTx = p.TxPosted - p.Completed - p.TxReclaimed;
-                if (c.Count(p.Index, FrameState.Fill) != expectFill)
-                    problems.Add($"{p.InterfaceName} queue {p.Queue}: ledger has {c.Count(p.Index, FrameState.Fill)} fill frames, rings say {expectFill}");
-                if (c.Count(p.Index, FrameState.Tx) != expectTx)
-                    problems.Add($"{p.InterfaceName} queue {p.Queue}: ledger has {c.Count(p.Index, FrameState.Tx)} TX frames, rings say {expectTx}");
+                long expectFill = g.Sum(p => p.FillPosted - p.RxTaken - p.FillReclaimed);
+                long expectTx = g.Sum(p => p.TxPosted - p.Completed - p.TxReclaimed);
+                string what = $"{g.First().InterfaceName} queue {string.Join("+", g.Select(p => p.Queue))}";
+                if (c.Count(g.Key, FrameState.Fill) != expectFill)
+                    problems.Add($"{what}: ledger has {c.Count(g.Key, FrameState.Fill)} fill frames, rings say {expectFill}");
+                if (c.Count(g.Key, FrameState.Tx) != expectTx)
+                    problems.Add($"{what}: ledger has {c.Count(g.Key, FrameState.Tx)} TX frames, rings say {expectTx}");
             }
         }
         int leaked = app + (total - free - fill - app - tx);
@@ -358,8 +365,7 @@ public sealed class ForwardingEngine : IDisposable
 
     /// <summary>Removes every worker's socket of engine port <paramref name="index"/> (one per queue) while the engine
     /// runs, as <see cref="RemovePort(XskPort)"/> does for one.</summary>
-    public void RemovePort(int index) =>
-        RemovePort([.. _workers.Where(w => index < w.Ports.Length && w.Ports[index] is not null).Select(w => w.Ports[index]!)]);
+    public void RemovePort(int index) => RemovePort([.. _workers.SelectMany(w => w.Live).Where(p => p.Index == index)]);
 
     private void RemovePort(IReadOnlyList<XskPort> sockets)
     {

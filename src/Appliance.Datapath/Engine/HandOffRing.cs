@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace Appliance.Datapath.Engine;
 
 /// <summary>The one way a frame crosses workers: a bounded single-producer/single-consumer ring of frame copies from
-/// worker <see cref="From"/> to worker <see cref="To"/>, used when the target interface has no socket on the
+/// worker <see cref="From"/> to worker <see cref="To"/> (one per ingress port of the sender, so the owner serves the
+/// sources in turn), used when the target interface has no socket on the
 /// sender's queue (it has fewer queues than there are workers; its sockets belong to workers 0..q−1). The sender
 /// copies the frame into a slot (its UMEM frame goes straight back to its own free stack: no UMEM is touched by two
 /// threads), the owner copies it into its own UMEM and transmits it on its socket of the target. A flow always
@@ -13,7 +14,7 @@ namespace Appliance.Datapath.Engine;
 /// the route first exists (between batches), never per frame.</summary>
 internal sealed unsafe class HandOffRing : IDisposable
 {
-    public const int Slots = 512;
+    public const int Slots = 256;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct Meta

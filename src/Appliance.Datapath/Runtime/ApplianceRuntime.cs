@@ -209,17 +209,9 @@ public sealed partial class ApplianceRuntime : IDisposable
         : (_options.Engine ?? new EngineOptions()) with { Cpus = [.. Enumerable.Range(0, Workers)] };
     private EngineOptions? _engineOptions;
 
-    /// <summary>Sockets (queues) to open on <paramref name="name"/>: one per worker, as far as its RX queues go (the
-    /// other workers hand their frames for it over). A port with more RX queues than workers keeps the others for
-    /// the board's kernel (the XDP program passes what it has no socket for): said in the log.</summary>
-    private int QueuesFor(string name)
-    {
-        int rx = new LinkEthtool(_links!).RxQueueCount(name);
-        if (rx > Workers)
-            Log.Warn("runtime", "interface has more RX queues than workers: frames on the others go to the board's kernel",
-                ("if", name), ("rxQueues", rx), ("workers", Workers), ("fix", $"ethtool -L {name} combined {Workers}, or \"workers\": {rx}"));
-        return Math.Min(rx, Workers);
-    }
+    /// <summary>Sockets (queues) to open on <paramref name="name"/>: one per RX queue (at most 64), queue q served by
+    /// worker q mod workers. With fewer queues than workers the others hand their frames for it over (ForwardingEngine).</summary>
+    private int QueuesFor(string name) => Math.Min(new LinkEthtool(_links!).RxQueueCount(name), XdpSteering.MapEntries);
 
     /// <summary>Programs run as their worker's CPU: a per-CPU map needs a slot for every worker's CPU.</summary>
     private void CheckPerCpuMaps(ProgramSet programs)

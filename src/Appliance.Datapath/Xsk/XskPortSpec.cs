@@ -6,8 +6,8 @@ namespace Appliance.Datapath.Xsk;
 public sealed record XskPortSpec(string InterfaceName, uint Queue = 0, ZeroCopyMode ZeroCopy = ZeroCopyMode.Auto,
     bool AttachSteering = true)
 {
-    /// <summary>How many queues (sockets, one per worker from worker 0 on) to open: at most the set's workers; null:
-    /// one per worker. An interface with fewer RX queues than workers gets one socket per queue, and the other workers
-    /// hand their frames for it to the socket owners (<see cref="Engine.HandOffRing"/>).</summary>
+    /// <summary>How many queues (sockets) to open, queue q for worker q mod N; null: one per worker. An interface with
+    /// fewer RX queues than workers gets one socket per queue and the other workers hand their frames for it to the
+    /// socket owners (<see cref="Engine.HandOffRing"/>); one with more gives some workers several of its queues.</summary>
     public int? Queues { get; init; }
 }

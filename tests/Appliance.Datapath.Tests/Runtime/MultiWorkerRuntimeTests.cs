@@ -25,6 +25,7 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
     [PrivilegedTheory]
     [InlineData(2)] // the port has a queue per worker: no frame crosses workers
     [InlineData(1)] // one queue: worker 1 hands the tenant's frames for the port to worker 0
+    [InlineData(4)] // four queues: each worker serves two of them (queue q: worker q mod 2)
     public void FlowsSpreadOverTheWorkersAndEveryFrameArrivesOnceAndInOrder(int portQueues)
     {
         using var board = new MetaBoard(ports: 1, tenants: 1, queues: portQueues);
@@ -37,7 +38,8 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
         {
             Assert.Equal(w, rt.Engine.CpuOf(w)); // worker w pinned to CPU w, its programs run as CPU w
             Assert.Contains(rt.Engine.PortsOf(w), p => p.Index == pair.PrimaryPort && p.Queue == (uint)w);
-            Assert.Equal(w < portQueues, rt.Engine.PortsOf(w).Any(p => p.Index == 0));
+            Assert.Equal(Enumerable.Range(0, portQueues).Where(q => q % Workers == w).Select(q => (uint)q),
+                rt.Engine.PortsOf(w).Where(p => p.Index == 0).Select(p => p.Queue).Order());
         }
 
         int inbound = Send(board, rt, toTenant: true);   // outside → port → pair's primary side → tenant
@@ -55,9 +57,12 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
         for (int w = 0; w < Workers; w++)
         {
             Assert.True(rt.Engine.PortAt(pair.PrimaryPort, w).Counters.RxPackets > 0, $"worker {w} received nothing from the tenant");
-            if (w < portQueues) Assert.True(rt.Engine.PortAt(0, w).Counters.RxPackets > 0, $"worker {w} received nothing from the port");
+            if (w < portQueues)
+                Assert.True(rt.Engine.PortsOf(w).Where(p => p.Index == 0).Sum(p => p.Counters.RxPackets) > 0, $"worker {w} received nothing from the port");
         }
         long handedOff = rt.Engine.HandedOffBy(1), takenOver = rt.Engine.HandOffCountersOf(0).Forwarded;
+        if (portQueues == 4)
+            Assert.All(rt.Engine.AllPorts.Where(p => p.Index == 0), p => Assert.True(p.Counters.RxPackets > 0, $"port queue {p.Queue} received nothing"));
         output.WriteLine($"port queues {portQueues}: tenant frames per worker " +
                          string.Join(", ", Enumerable.Range(0, Workers).Select(w => rt.Engine.PortAt(pair.PrimaryPort, w).Counters.RxPackets)) +
                          $"; handed off by worker 1: {handedOff}, sent by worker 0 for it: {takenOver}");
@@ -172,7 +177,9 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
             {
                 long now = In();
                 if (now != last) { last = now; stall.Restart(); }
-                else if (stall.Elapsed > TimeSpan.FromSeconds(10)) Assert.Fail($"the appliance stopped receiving at {now} of {i} sent");
+                else if (stall.Elapsed > TimeSpan.FromSeconds(10))
+                    Assert.Fail($"the appliance stopped receiving at {now} of {i} sent; sockets: " +
+                                string.Join("; ", rt.Engine.AllPorts.Select(p => $"{p.InterfaceName}/q{p.Queue} w{p.Worker} {p.Counters} kernel {p.Statistics()}")));
                 Thread.Yield();
             }
             TestFrames.Udp(frame, toTenant ? tenantMac : outsideMac, toTenant ? outsideMac : tenantMac, i % Flows, i / Flows);

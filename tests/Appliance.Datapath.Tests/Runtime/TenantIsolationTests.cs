@@ -318,7 +318,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
 
         AssertFramesAddUp(rt);
         AssertHealthy(rt);
-        long engineRx = rt.Engine.Ports.Sum(p => p.Counters.RxPackets);
+        long engineRx = rt.Engine.AllPorts.Sum(p => p.Counters.RxPackets);
         output.WriteLine($"the engine received {engineRx} of them; attacker learning: learned {attacker.Learning.Learned} refused {attacker.Learning.Refused}");
         Assert.True(engineRx > PerSide / 2, $"the engine saw the frames ({engineRx})");
         Assert.True(attacker.Learning.Learned <= 16);
