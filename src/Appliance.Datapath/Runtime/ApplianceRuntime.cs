@@ -195,7 +195,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         CheckPerCpuMaps(Programs);
         var engineOptions = EngineOptions;
         _handlers = [.. Enumerable.Range(0, Workers).Select(w => new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing,
-            fibTables: _tables, worker: w, processorId: (uint)(engineOptions.CpuOf(w) ?? w)))];
+            fibTables: _tables, worker: w, processorId: ProcessorIdOf(w)))];
         _engine = new ForwardingEngine(_xsk, w => _handlers[w], engineOptions);
         _flooder = new GroupFrameFlooder(_source, UseJit, GroupCapture);
         WatchCarrier();
@@ -206,21 +206,55 @@ public sealed partial class ApplianceRuntime : IDisposable
 
     /// <summary>The engine's options: the caller's, with worker w pinned to CPU w unless they pin the workers themselves.</summary>
     private EngineOptions EngineOptions => _engineOptions ??= _options.Engine is { Cpus: not null } or { Cpu: not null } ? _options.Engine
-        : (_options.Engine ?? new EngineOptions()) with { Cpus = [.. Enumerable.Range(0, Workers)] };
+        : (_options.Engine ?? new EngineOptions()) with { Cpus = PinnedCpus(Workers) };
     private EngineOptions? _engineOptions;
 
     /// <summary>Sockets (queues) to open on <paramref name="name"/>: one per RX queue (at most 64), queue q served by
     /// worker q mod workers. With fewer queues than workers the others hand their frames for it over (ForwardingEngine).</summary>
     private int QueuesFor(string name) => Math.Min(new LinkEthtool(_links!).RxQueueCount(name), XdpSteering.MapEntries);
 
-    /// <summary>Programs run as their worker's CPU: a per-CPU map needs a slot for every worker's CPU.</summary>
+    /// <summary>Worker w's CPU: the w-th CPU this process may run on (its affinity, `Cpus_allowed_list`: all of them
+    /// on the board; a cpuset or systemd's CPUAffinity may leave fewer), 0..N−1 when that cannot be read.</summary>
+    private static int[] PinnedCpus(int workers)
+    {
+        var allowed = new List<int>();
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
+            foreach (var range in (line?["Cpus_allowed_list:".Length..].Trim() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var ends = range.Split('-');
+                int from = int.Parse(ends[0]), to = ends.Length > 1 ? int.Parse(ends[1]) : from;
+                for (int c = from; c <= to; c++) allowed.Add(c);
+            }
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            Log.Warn("runtime", "could not read the CPUs this process may use; pinning workers to CPUs 0..N-1", ("error", e.Message));
+        }
+        return [.. Enumerable.Range(0, workers).Select(w => allowed.Count > 0 ? allowed[w % allowed.Count] : w)];
+    }
+
+    /// <summary>The CPU worker w's programs run as (bpf_get_smp_processor_id, their per-CPU map slot): its pinned CPU when
+    /// every worker's CPU has a per-CPU slot (CPU ids below the online count: the usual case), else the worker's index,
+    /// so no two workers ever share a slot.</summary>
+    private uint ProcessorIdOf(int worker)
+    {
+        var cpus = Enumerable.Range(0, Workers).Select(w => EngineOptions.CpuOf(w)).ToArray();
+        bool distinctSlots = cpus.All(c => c is int cpu && cpu < Environment.ProcessorCount) && cpus.Distinct().Count() == cpus.Length;
+        return (uint)(distinctSlots ? cpus[worker]!.Value : worker);
+    }
+
+    /// <summary>Programs run as their worker's CPU: a per-CPU map needs a slot for every worker's.</summary>
     private void CheckPerCpuMaps(ProgramSet programs)
     {
-        int cpus = Enumerable.Range(0, Workers).Max(w => EngineOptions.CpuOf(w) ?? w) + 1;
+        int slots = (int)Enumerable.Range(0, Workers).Max(ProcessorIdOf) + 1;
         foreach (var map in programs.Objects.SelectMany(o => o.Maps))
-            if (map is Bpf.Maps.PercpuArrayMap { CpuCount: var a } && a < cpus || map is Bpf.Maps.HashTableMap { CpuCount: > 1 and var h } && h < cpus)
-                throw new RuntimeSetupException($"map {map.Name} has per-CPU slots for {(map as Bpf.Maps.PercpuArrayMap)?.CpuCount ?? ((Bpf.Maps.HashTableMap)map).CpuCount} CPUs; " +
-                    $"the {Workers} workers run on CPUs up to {cpus - 1}");
+        {
+            int have = map switch { Bpf.Maps.PercpuArrayMap a => a.CpuCount, Bpf.Maps.HashTableMap { CpuCount: > 1 } h => h.CpuCount, _ => int.MaxValue };
+            if (have < slots)
+                throw new RuntimeSetupException($"map {map.Name} has per-CPU slots for {have} CPUs; the {Workers} workers need {slots}");
+        }
     }
 
     /// <summary>The UMEMs' headroom: the pairs' largest (rounded up to 64), and room for later pairs — up to

@@ -142,53 +142,10 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
         string fromIf = toTenant ? MetaBoard.OutsideInterface(0) : MetaBoard.TenantInterface, toIf = toTenant ? MetaBoard.TenantInterface : MetaBoard.OutsideInterface(0);
         using var tx = PacketSocket.Open(fromNs, fromIf, 0x0800);
         using var rx = PacketSocket.Open(toNs, toIf, 0x0800);
-        int total = Flows * perFlow, received = 0, problems = 0;
-        var next = new int[Flows];
-        string? first = null;
-        var receiver = new Thread(() =>
-        {
-            var buf = new byte[2048];
-            while (Volatile.Read(ref received) < total)
-            {
-                int n = rx.Receive(buf, 3000);
-                if (n < 0) return;
-                if (n < 50 || buf[23] != 17 || BinaryPrimitives.ReadUInt16BigEndian(buf.AsSpan(36)) != 7777) continue;
-                int flow = BinaryPrimitives.ReadInt32BigEndian(buf.AsSpan(42)), seq = BinaryPrimitives.ReadInt32BigEndian(buf.AsSpan(46));
-                if ((uint)flow >= Flows) continue;
-                if (seq != next[flow])
-                {
-                    problems++;
-                    first ??= $"flow {flow}: got seq {seq}, expected {next[flow]}";
-                }
-                next[flow] = seq + 1;
-                Interlocked.Increment(ref received);
-            }
-        }) { IsBackground = true };
-        receiver.Start();
-        int ingress = toTenant ? 0 : pair.PrimaryPort;
-        long start = rt.Engine.CountersOf(ingress).RxPackets;
-        long In() => rt.Engine.CountersOf(ingress).RxPackets - start;
-        var frame = new byte[64];
-        var stall = Stopwatch.StartNew();
-        long last = 0;
-        for (int i = 0; i < total; i++)
-        {
-            while (i - In() > 128)
-            {
-                long now = In();
-                if (now != last) { last = now; stall.Restart(); }
-                else if (stall.Elapsed > TimeSpan.FromSeconds(10))
-                    Assert.Fail($"the appliance stopped receiving at {now} of {i} sent; sockets: " +
-                                string.Join("; ", rt.Engine.AllPorts.Select(p => $"{p.InterfaceName}/q{p.Queue} w{p.Worker} {p.Counters} kernel {p.Statistics()}")));
-                Thread.Yield();
-            }
-            TestFrames.Udp(frame, toTenant ? tenantMac : outsideMac, toTenant ? outsideMac : tenantMac, i % Flows, i / Flows);
-            tx.Send(frame);
-        }
-        Assert.True(receiver.Join(TimeSpan.FromSeconds(30)), $"{received} of {total} frames arrived");
-        Assert.True(first is null, first);
-        Assert.Equal(0, problems);
-        Assert.All(next, n => Assert.Equal(perFlow, n));
+        int total = Flows * perFlow, ingress = toTenant ? 0 : pair.PrimaryPort;
+        var flows = new UdpFlows(rx, Flows, total);
+        flows.Send(tx, toTenant ? tenantMac : outsideMac, toTenant ? outsideMac : tenantMac, () => rt.Engine.CountersOf(ingress).RxPackets);
+        flows.AssertEveryFrameOnceInOrder();
         return total;
     }
 
