@@ -41,7 +41,10 @@ public sealed class GroupFrameFlooder : IDisposable
     /// when that set changes).</summary>
     public IReadOnlyList<string> ListensOn => _receivers.Select(r => r.Port.Name).ToArray();
 
-    public GroupFrameFlooder(TopologySource source, bool useJit = false, CaptureTap? capture = null)
+    /// <param name="fibTables">The board's routing tables for bpf_fib_lookup / bpf_redirect_neigh in the pairs'
+    /// programs: the same the forwarding worker reads, so a copy is answered as the original would be.</param>
+    public GroupFrameFlooder(TopologySource source, bool useJit = false, CaptureTap? capture = null,
+        Appliance.Bpf.Routing.IFibTables? fibTables = null)
     {
         _tap = capture;
         var topology = source.Current;
@@ -64,7 +67,7 @@ public sealed class GroupFrameFlooder : IDisposable
         // Its programs run as the last online CPU: per-CPU maps have one slot per online CPU, and every slot may be a
         // worker's (the one a flooded frame shares with that CPU's worker is the documented exception to "per worker").
         _pipeline = new NetkitPipeline(source, worker: WorkerCounters.FlooderSlot, useJit: useJit,
-            processorId: (uint)Math.Max(0, Environment.ProcessorCount - 1));
+            fibTables: fibTables, processorId: (uint)Math.Max(0, Environment.ProcessorCount - 1));
         _thread = new Thread(Run) { IsBackground = true, Name = "group-flooder" };
     }
 
