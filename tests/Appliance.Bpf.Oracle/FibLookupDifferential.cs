@@ -117,12 +117,13 @@ public static class FibLookupDifferential
     }
 
     /// <summary>Every query of <see cref="Queries"/> on the kernel (in namespace <paramref name="netns"/>) and on the engine
-    /// over <paramref name="tables"/>; <paramref name="v0"/> and <paramref name="d2"/> are the interfaces' ifindexes.</summary>
-    public static Result Compare(string netns, BpfObject obj, IFibTables tables, bool jit, int v0, int d2)
+    /// over <paramref name="tables"/>; <paramref name="v0"/>, <paramref name="d1"/> and <paramref name="d2"/> are the
+    /// interfaces' ifindexes (inputs; d1 also the output interface of the OUTPUT queries, d2 does not forward).</summary>
+    public static Result Compare(string netns, BpfObject obj, IFibTables tables, bool jit, int v0, int d1, int d2)
     {
         using var kernel = KernelObject.Load(obj);
         using var engine = new EngineObject(obj, jit: jit, fibTables: tables);
-        var queries = Queries(v0, d2).ToList();
+        var queries = Queries(v0, d1, d2).ToList();
         var codes = new Dictionary<long, int>();
         var mismatches = new List<string>();
         InNamespace(netns, () =>
@@ -155,7 +156,7 @@ public static class FibLookupDifferential
         return new Result(queries.Count, mismatches, codes);
     }
 
-    public static IEnumerable<Query> Queries(int v0, int d2)
+    public static IEnumerable<Query> Queries(int v0, int d1, int d2)
     {
         var small4 = PacketBuilder.Ipv4(PacketBuilder.Udp, [10, 9, 0, 1], [10, 9, 0, 2], 1000, 53, 20);
         var large4 = PacketBuilder.Ipv4(PacketBuilder.Udp, [10, 9, 0, 1], [10, 9, 0, 2], 1000, 53, 1450);
@@ -172,6 +173,8 @@ public static class FibLookupDifferential
                 yield return new Query($"{d} large frame", Params(family, dst, source, v0, 0, 0), 0, 64, large4);
                 yield return new Query($"{d} tot_len=1450", Params(family, dst, source, v0, 1450, 0), 0, 64, small4);
                 yield return new Query($"{d} from d2", Params(family, dst, source, d2, 0, 0), 0, 64, small4);
+                yield return new Query($"{d} output d1", Params(family, dst, source, d1, 0, 0), OutputFlag, 64, small4);
+                yield return new Query($"{d} output d1 direct", Params(family, dst, source, d1, 0, 0), OutputFlag | Direct | SkipNeigh, 64, small4);
                 yield return new Query($"{d} from ifindex 999", Params(family, dst, source, 999, 0, 0), 0, 64, small4);
                 yield return new Query($"{d} no source", Params(family, dst, null, v0, 0, 0), Src, 64, small4);
                 yield return new Query($"{d} plen 80", Params(family, dst, source, v0, 0, 0), 0, 80, small4);

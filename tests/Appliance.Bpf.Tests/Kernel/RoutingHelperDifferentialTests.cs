@@ -25,7 +25,7 @@ public sealed class RoutingHelperDifferentialTests(ITestOutputHelper output)
         FibLookupDifferential.Build(ns);
         var tables = IpCommandTables.Read(ns, out var ifindex);
         var result = FibLookupDifferential.Compare(ns.Name, TestObjects.LoadTestProgram("routing_helpers"), tables,
-            jit: engineName == "jit", ifindex["v0"], ifindex["d2"]);
+            jit: engineName == "jit", ifindex["v0"], ifindex["d1"], ifindex["d2"]);
         output.WriteLine($"{engineName}: {result.Summary}");
         Assert.True(result.Mismatches.Count == 0, result.Describe());
         Assert.Empty(result.Unmet);

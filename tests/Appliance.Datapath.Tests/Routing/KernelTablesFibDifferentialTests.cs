@@ -22,15 +22,16 @@ public sealed class KernelTablesFibDifferentialTests(ITestOutputHelper output)
     {
         using var ns = new NetNamespace("kfib");
         FibLookupDifferential.Build(ns);
-        int v0, d2;
+        int v0, d1, d2;
         using (var links = new LinkManager(ns.Name))
         {
             v0 = links.Get("v0").Index;
+            d1 = links.Get("d1").Index;
             d2 = links.Get("d2").Index;
         }
         using var tables = NetworkNamespace.RunInside(ns.Name, () => new KernelTables());
         var obj = BpfObjectLoader.Load(Path.Combine(TestObjects.Directory, "routing_helpers.bpf.o"));
-        var result = FibLookupDifferential.Compare(ns.Name, obj, tables, jit: false, v0, d2);
+        var result = FibLookupDifferential.Compare(ns.Name, obj, tables, jit: false, v0, d1, d2);
         output.WriteLine(result.Summary);
         Assert.True(result.Mismatches.Count == 0, result.Describe());
         Assert.Empty(result.Unmet);

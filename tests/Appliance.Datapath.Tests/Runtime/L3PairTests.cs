@@ -201,11 +201,12 @@ public sealed class L3PairTests
     }
 
     /// <summary>An Ethernet + IPv4 ICMP echo request, checksums valid, with an 802.1Q tag when <paramref name="vlan"/> is set.</summary>
-    private static byte[] Echo(string source, string destination, ushort vlan)
+    private static byte[] Echo(string source, string destination, ushort vlan, byte[]? dstMac = null)
     {
         int l2 = vlan != 0 ? 18 : 14;
         var f = new byte[l2 + 20 + 16];
-        f.AsSpan(0, 6).Fill(0xff);
+        if (dstMac is null) f.AsSpan(0, 6).Fill(0xff);
+        else dstMac.CopyTo(f, 0);
         new byte[] { 0x02, 0, 0, 0, 0x0c, 0x01 }.CopyTo(f, 6);
         if (vlan != 0) BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(12), 0x8100_0000u | vlan);
         BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(l2 - 2), 0x0800);
@@ -244,5 +245,26 @@ public sealed class L3PairTests
         socket.Send(Echo(board.TenantAddress(0), board.FarAddress, vlan: 0));
         Assert.True(Eventually.True(() => EchoRequestsReceived(board.Far, v6: false) > farEchos), "the untagged echo was routed");
         Assert.Equal(farEchos + 1, EchoRequestsReceived(board.Far, v6: false)); // only that one
+    }
+
+    /// <summary>From the world, a tagged frame for an L3 tenant (to the port's MAC, the tag in the bytes) is not steered
+    /// to the tenant: the XDP rules match untagged frames only, so it stays the kernel's. The same echo untagged is.</summary>
+    [PrivilegedFact]
+    public void Tagged_frames_from_the_port_do_not_reach_an_L3_tenant()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(board.L3Pair(0));
+        var pair = rt.FindPair(board.PairNames[0]);
+        Ping(board.Outside, board.TenantAddress(0));
+        var portMac = Convert.FromHexString(board.PortMac());
+        using var socket = PacketSocket.Open(board.Outside.Name, "o0", 0x0800);
+        long tenantEchos = EchoRequestsReceived(board.Tenants[0], v6: false);
+        long intoTenant = pair.Primary.Counters.RxPackets;
+
+        for (int i = 0; i < 3; i++) socket.Send(Echo(board.OutsideAddress, board.TenantAddress(0), vlan: 7, portMac));
+        socket.Send(Echo(board.OutsideAddress, board.TenantAddress(0), vlan: 0, portMac));
+        Assert.True(Eventually.True(() => EchoRequestsReceived(board.Tenants[0], v6: false) > tenantEchos), "the untagged echo reached the tenant");
+        Assert.Equal(tenantEchos + 1, EchoRequestsReceived(board.Tenants[0], v6: false)); // only that one
+        Assert.Equal(intoTenant + 1, pair.Primary.Counters.RxPackets);
     }
 }
