@@ -67,6 +67,13 @@ publish() {
   ls -l "$OUT/$rid/meta-appliance" >&2
 }
 
+# Prints each failed test's message and stack trace from a project's console log (at most 80 lines each),
+# so a red CI run says why without the log files.
+failure_details() {
+  awk '/^  (Passed|Skipped) / { on = 0 } /^  Failed / { on = 1; n = 0; print "---- " $0; next }
+       on && n < 80 { print; n++ }' "$1"
+}
+
 # Runs every test project in turn (serially: privileged tests create namespaces and interfaces),
 # then prints one closing line "N passed, N failed, N skipped".
 test_all() {
@@ -94,7 +101,7 @@ test_all() {
       t=$(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")
       e=$(sed -E 's/.* executed="([0-9]+)".*/\1/' <<<"$counters")
       passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
-      [ "$f" -eq 0 ] || rc=1
+      [ "$f" -eq 0 ] || { rc=1; failure_details "$log"; }
     else
       echo "no test results from $name (build failure? see $log)" >&2; failed=$((failed + 1)); rc=1
     fi

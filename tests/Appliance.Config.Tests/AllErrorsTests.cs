@@ -18,7 +18,7 @@ public class AllErrorsTests
         var errors = ConfigTexts.Load(text).Errors.Select(e => e.ToString()).ToList();
         Assert.Equal(
         [
-            "config.json:3:3: $.bogus: unknown member \"bogus\" (expected one of: $schema, board, controlSocket, controlGroup, ports, pairs, programs, leds, metrics, jit, button, memory)",
+            "config.json:3:3: $.bogus: unknown member \"bogus\" (expected one of: $schema, board, controlSocket, controlGroup, ports, pairs, programs, leds, metrics, jit, button, memory, workers)",
             "config.json:4:39: $.ports[0].mtu: expected an integer, got a string (\"big\")",
             "config.json:4:48: $.ports[1].name: missing required member \"name\" (expected a string)",
             "config.json:5:29: $.pairs[0].name: duplicate member \"name\" (first at line 5, column 16); JSON readers keep only one of them, so remove one",

@@ -14,6 +14,9 @@ public sealed record ConfigChanges
     /// <summary>The `memory` section changed (applies at the next start).</summary>
     public bool MemoryChanged { get; init; }
 
+    /// <summary>The `workers` count changed (applies at the next start).</summary>
+    public bool WorkersChanged { get; init; }
+
     public required NamedChanges Ports { get; init; }
 
     public required IReadOnlyList<string> PairsAdded { get; init; }
@@ -30,6 +33,6 @@ public sealed record ConfigChanges
     public required NamedChanges Leds { get; init; }
 
     public bool IsEmpty =>
-        !BoardChanged && !ControlSocketChanged && !MetricsChanged && !MemoryChanged && Ports.IsEmpty && PairsAdded.Count == 0 && PairsRemoved.Count == 0
+        !BoardChanged && !ControlSocketChanged && !MetricsChanged && !MemoryChanged && !WorkersChanged && Ports.IsEmpty && PairsAdded.Count == 0 && PairsRemoved.Count == 0
         && PairsChanged.Count == 0 && Programs.IsEmpty && !LedStateChanged && Leds.IsEmpty;
 }

@@ -22,6 +22,7 @@ public static class ConfigDiff
             ControlSocketChanged = old.ControlSocket != @new.ControlSocket || old.ControlGroup != @new.ControlGroup,
             MetricsChanged = old.Metrics?.Listen != @new.Metrics?.Listen,
             MemoryChanged = old.Memory != @new.Memory,
+            WorkersChanged = old.Workers != @new.Workers,
             Ports = NamedChanges.Compute(old.Ports, @new.Ports, p => p.Name, (a, b) => Same(a, b, ctx.PortConfig)),
             PairsAdded = pairs.Added,
             PairsRemoved = pairs.Removed,

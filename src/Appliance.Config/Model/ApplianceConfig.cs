@@ -45,5 +45,9 @@ public sealed record ApplianceConfig
     /// <summary>AF_XDP frames and ring sizes per port (board defaults when left out).</summary>
     public MemorySettings Memory { get; set; } = new();
 
+    /// <summary>Forwarding workers (one per core, each owning RX queue w of every interface), 1..64; null: the
+    /// board profile's choice, else every online core (<see cref="WorkerSettings.Resolve"/>). Read at start.</summary>
+    public int? Workers { get; set; }
+
     public const string DefaultControlSocket = "/run/meta-appliance/control.sock";
 }

@@ -36,6 +36,9 @@ public sealed class ForwardingEngine : IDisposable
     /// <summary>Number of forwarding workers (threads).</summary>
     public int WorkerCount => _workers.Length;
 
+    /// <summary>The CPU worker <paramref name="worker"/> is pinned to (null: not pinned).</summary>
+    public int? CpuOf(int worker) => _options.CpuOf(worker);
+
     /// <summary>Worker <paramref name="worker"/>'s live sockets, in engine-index order.</summary>
     public IReadOnlyList<XskPort> PortsOf(int worker) => _workers[worker].Live;
 

@@ -41,15 +41,35 @@ public sealed unsafe class FrameReplayer : IDisposable, IProgramRunObserver
 
     public RuntimeTopology Topology => _offline.Topology;
 
-    /// <summary>Decides <paramref name="frame"/> entering at <paramref name="input"/>.</summary>
+    /// <summary>Decides <paramref name="frame"/> entering at <paramref name="input"/>. A broadcast or multicast frame
+    /// received on a port goes to the board's kernel and, as the group-frame flooder does live, a copy of it goes
+    /// through the primary chain of every L2 pair on that port: those decisions are the result's
+    /// <see cref="ReplayedFrame.Copies"/>, in the pairs' order.</summary>
     public ReplayedFrame Replay(ReplayInput input, ReadOnlySpan<byte> frame)
+    {
+        int index = _index++;
+        var topology = _offline.Topology;
+        if (input.Pair is { } pair)
+            return Decide(index, frame, input.Side == PairSideKind.Peer ? pair.PrimaryPort : pair.UplinkPort,
+                input.Side == PairSideKind.Primary ? pair : null);
+        if (frame.Length < 14 || (frame[0] & 1) == 0) return Decide(index, frame, input.Port, null);
+        // The port's XDP program passes every group frame to the kernel (whatever the port's `unclaimed` says).
+        var result = new ReplayedFrame(index, DecisionText.Describe(topology, FrameVerdict.Kernel, default),
+            DecisionText.Verdict(FrameVerdict.Kernel, default), DecisionText.Reason(FrameVerdict.Kernel, default), null, [], [], null);
+        var copies = new List<ReplayedFrame>();
+        foreach (int p in topology.Ports[input.Port].L2Pairs)
+            if ((uint)p < (uint)topology.PairByEnginePort.Length && topology.PairByEnginePort[p] is { } target)
+                copies.Add(Decide(index, frame, input.Port, target));
+        return result with { Copies = copies };
+    }
+
+    /// <summary>One decision: the frame classified from <paramref name="ingress"/>, or handed straight to
+    /// <paramref name="intoPair"/>'s primary side.</summary>
+    private ReplayedFrame Decide(int index, ReadOnlySpan<byte> frame, int ingress, PairRuntime? intoPair)
     {
         _runs.Clear();
         _trace.Clear();
-        int index = _index++;
         var topology = _offline.Topology;
-        int ingress = input.Pair is null ? input.Port
-            : input.Side == PairSideKind.Peer ? input.Pair.PrimaryPort : input.Pair.UplinkPort;
         FrameVerdict verdict;
         FrameDecision decision = default;
         byte[]? output = null;
@@ -64,9 +84,7 @@ public sealed unsafe class FrameReplayer : IDisposable, IProgramRunObserver
             {
                 var view = new FrameView(chunk, ChunkSize, (uint)_offset, (uint)frame.Length, ingress);
                 _handler.BeginBatch();
-                verdict = input.Pair is { } pair && input.Side == PairSideKind.Primary
-                    ? _handler.DecideIntoPair(ref view, pair)
-                    : _handler.Decide(ref view);
+                verdict = intoPair is not null ? _handler.DecideIntoPair(ref view, intoPair) : _handler.Decide(ref view);
                 decision = _handler.Pipeline.Decision;
                 if (verdict.Kind == VerdictKind.Forward)
                 {

@@ -67,6 +67,7 @@ public sealed partial class ApplianceRuntime
             if (diff.ControlSocketChanged) notes.Add("controlSocket changes at the next start (the socket stays where it is)");
             if (diff.MetricsChanged) notes.Add("metrics changes at the next start (the endpoint stays where it is)");
             if (diff.MemoryChanged) notes.Add("memory changes at the next start (the rings keep their sizes)");
+            if (diff.WorkersChanged) notes.Add("workers changes at the next start (the running workers keep their queues)");
             if (diff.BoardChanged) notes.Add("board changes at the next start");
             return new ReconcilePlan(running, next, programs, steps, notes);
         }

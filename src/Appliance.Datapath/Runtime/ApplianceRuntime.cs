@@ -69,6 +69,9 @@ public sealed partial class ApplianceRuntime : IDisposable
     /// <summary>Where a capture sees the broadcast and multicast the group-frame flooder decides (every flooder this runtime makes).</summary>
     public Capture.CaptureTap GroupCapture { get; } = new();
     public DateTime StartedUtc { get; } = DateTime.UtcNow;
+    /// <summary>Forwarding workers the config asks for (`workers`, else the board's choice, else every online core;
+    /// at most the online cores), fixed at start.</summary>
+    public int Workers { get; }
     /// <summary>Bytes reserved in front of every frame (the UMEMs' headroom, fixed at start): the most any pair's
     /// headroom can be, also after a reload.</summary>
     public int FrameHeadroom { get; private set; }
@@ -79,6 +82,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         Programs = programs;
         _options = options;
         UseJit = config.Jit && !options.NoJit && BpfJit.IsSupported;
+        Workers = WorkerSettings.Resolve(config.Workers, config.Board, Environment.ProcessorCount);
     }
 
     /// <summary>Builds and starts the appliance; on failure everything built so far is torn down again and a
@@ -166,6 +170,8 @@ public sealed partial class ApplianceRuntime : IDisposable
             Headroom = (uint)FrameHeadroom, FrameSize = (uint)FrameSize, FillFrames = (uint)frames,
             RxRingSize = (uint)ring, TxRingSize = (uint)ring, CompletionRingSize = (uint)ring,
         };
+        Log.Info("runtime", "forwarding workers", ("workers", Workers), ("configured", Config.Workers?.ToString() ?? "default"),
+            ("onlineCores", Environment.ProcessorCount), ("running", 1), ("note", "run forwards with one worker on queue 0 until multi-worker run lands"));
         _xsk = XskPortSet.Open(specs, xskOptions, _options.XdpMode, log: m => Log.Info("xsk", m));
         Log.Info("runtime", "umem", ("frameSize", FrameSize), ("frames", frames), ("ringSize", ring), ("framesPerPort", xskOptions.FramesPerPort));
 

@@ -137,10 +137,12 @@ public static class ReplayCommand
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < results.Count; i++)
         {
-            var r = results[i];
-            if (r.Output is null) continue;
-            if (!ids.TryGetValue(r.Target!, out int id)) ids[r.Target!] = id = writer.AddInterface(r.Target!);
-            writer.WritePacket(id, frames[i].TimestampNanoseconds, r.Output, r.Output.Length, PacketDirection.Outbound, r.Decision);
+            foreach (var r in results[i].Copies.Prepend(results[i]))
+            {
+                if (r.Output is null) continue;
+                if (!ids.TryGetValue(r.Target!, out int id)) ids[r.Target!] = id = writer.AddInterface(r.Target!);
+                writer.WritePacket(id, frames[i].TimestampNanoseconds, r.Output, r.Output.Length, PacketDirection.Outbound, r.Decision);
+            }
         }
     }
 
@@ -150,13 +152,25 @@ public static class ReplayCommand
         foreach (var r in results)
         {
             sb.Append('#').Append(r.Index + 1).Append(' ').AppendLine(r.Decision);
-            if (r.Programs.Count > 0)
-                sb.Append("    ran ").AppendLine(string.Join(", ", r.Programs.Select(p => $"{p.Program} -> {VerdictName(p.Verdict)}{(p.Fault is null ? "" : $" (fault {p.Fault})")}")));
-            foreach (var t in r.Trace) sb.Append("    trace ").AppendLine(t.TrimEnd('\n'));
+            Details(sb, r, "    ");
+            foreach (var c in r.Copies)
+            {
+                sb.Append("    flooded ").AppendLine(c.Decision);
+                Details(sb, c, "        ");
+            }
         }
         var counts = results.GroupBy(r => r.Verdict).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}");
-        sb.AppendLine($"{results.Count} frame(s) from {input} at {point}: {(results.Count == 0 ? "none" : string.Join(", ", counts))}");
+        int copies = results.Sum(r => r.Copies.Count);
+        sb.AppendLine($"{results.Count} frame(s) from {input} at {point}: {(results.Count == 0 ? "none" : string.Join(", ", counts))}" +
+                      (copies == 0 ? "" : $"; {copies} flooded cop{(copies == 1 ? "y" : "ies")} into L2 pairs"));
         return sb.ToString();
+    }
+
+    private static void Details(StringBuilder sb, ReplayedFrame r, string indent)
+    {
+        if (r.Programs.Count > 0)
+            sb.Append(indent).Append("ran ").AppendLine(string.Join(", ", r.Programs.Select(p => $"{p.Program} -> {VerdictName(p.Verdict)}{(p.Fault is null ? "" : $" (fault {p.Fault})")}")));
+        foreach (var t in r.Trace) sb.Append(indent).Append("trace ").AppendLine(t.TrimEnd('\n'));
     }
 
     /// <summary>A program's return value as netkit reads it.</summary>
@@ -177,35 +191,40 @@ public static class ReplayCommand
             w.WriteStartObject();
             w.WriteString("input", point);
             w.WriteStartArray("frames");
-            foreach (var r in results)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", r.Index);
-                w.WriteString("decision", r.Decision);
-                w.WriteString("verdict", r.Verdict);
-                if (r.Reason is null) w.WriteNull("reason"); else w.WriteString("reason", r.Reason);
-                if (r.Target is null) w.WriteNull("target"); else w.WriteString("target", r.Target);
-                w.WriteStartArray("programs");
-                foreach (var p in r.Programs)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("name", p.Program);
-                    w.WriteNumber("returned", p.Verdict);
-                    w.WriteString("verdict", VerdictName(p.Verdict));
-                    if (p.Fault is null) w.WriteNull("fault"); else w.WriteString("fault", p.Fault);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("trace");
-                foreach (var t in r.Trace) w.WriteStringValue(t.TrimEnd('\n'));
-                w.WriteEndArray();
-                if (r.Output is null) w.WriteNull("output"); else w.WriteString("output", Convert.ToHexStringLower(r.Output));
-                w.WriteEndObject();
-            }
+            foreach (var r in results) Frame(w, r);
             w.WriteEndArray();
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    private static void Frame(Utf8JsonWriter w, ReplayedFrame r)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("index", r.Index);
+        w.WriteString("decision", r.Decision);
+        w.WriteString("verdict", r.Verdict);
+        if (r.Reason is null) w.WriteNull("reason"); else w.WriteString("reason", r.Reason);
+        if (r.Target is null) w.WriteNull("target"); else w.WriteString("target", r.Target);
+        w.WriteStartArray("programs");
+        foreach (var p in r.Programs)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", p.Program);
+            w.WriteNumber("returned", p.Verdict);
+            w.WriteString("verdict", VerdictName(p.Verdict));
+            if (p.Fault is null) w.WriteNull("fault"); else w.WriteString("fault", p.Fault);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("trace");
+        foreach (var t in r.Trace) w.WriteStringValue(t.TrimEnd('\n'));
+        w.WriteEndArray();
+        if (r.Output is null) w.WriteNull("output"); else w.WriteString("output", Convert.ToHexStringLower(r.Output));
+        w.WriteStartArray("copies");
+        foreach (var c in r.Copies) Frame(w, c);
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     private static int Fail(TextWriter stderr, string message)

@@ -31,11 +31,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             pairs.Row(p.Name, $"{p.Config.Tenant.Netns}/{p.Config.Tenant.Interface}", p.TenantMac, p.Config.Uplink,
                 p.CarrierUp ? "up" : "down", SideSummary(p.Primary), SideSummary(p.Peer));
         sb.Append('\n').Append(pairs);
-        // The forwarding workers and the RX queues (AF_XDP sockets) each one owns.
-        var workers = new TextTable("WORKER", "LOOPS", "SLEEPS", "QUEUES");
+        // The forwarding workers, the CPU each is pinned to and the RX queues (AF_XDP sockets) each one owns.
+        sb.Append($"\nworkers: {e.WorkerCount} running (config: {runtime.Workers})\n");
+        var workers = new TextTable("WORKER", "CPU", "LOOPS", "SLEEPS", "QUEUES");
         for (int w = 0; w < e.WorkerCount; w++)
-            workers.Row(w, e.LoopsOf(w), e.PollsOf(w), string.Join(" ", e.PortsOf(w).Select(p => $"{p.InterfaceName}/q{p.Queue}")));
-        sb.Append('\n').Append(workers);
+            workers.Row(w, e.CpuOf(w)?.ToString() ?? "-", e.LoopsOf(w), e.PollsOf(w), string.Join(" ", e.PortsOf(w).Select(p => $"{p.InterfaceName}/q{p.Queue}")));
+        sb.Append(workers);
         return sb.ToString();
     }
 

@@ -96,6 +96,27 @@ public sealed class FrameReplayerTests
         Assert.Equal("verdict=drop reason=unclaimed", unclaimed.Decision);
     }
 
+    /// <summary>As live: the port's XDP passes a group frame to the kernel (even where unclaimed frames are dropped)
+    /// and the flooder puts a copy through the primary chain of each L2 pair on that port.</summary>
+    [Fact]
+    public void ABroadcastFromAPortGoesToTheKernelAndACopyIntoEachL2PairOnIt()
+    {
+        var offline = Load();
+        using var replayer = new FrameReplayer(offline);
+        byte[] broadcast = Udp([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], Outside, 67);
+        var onEth0 = replayer.Replay(ReplayInput.AtPort(0), broadcast);
+        Assert.Equal("verdict=kernel reason=unclaimed", onEth0.Decision);
+        var copy = Assert.Single(onEth0.Copies);
+        Assert.Equal("verdict=pass side=a/primary policy=pass target=a", copy.Decision);
+        Assert.Equal(broadcast, copy.Output);
+        var onEth1 = replayer.Replay(ReplayInput.AtPort(1), broadcast); // eth1 drops unclaimed unicast, not group frames
+        Assert.Equal("verdict=kernel reason=unclaimed", onEth1.Decision);
+        Assert.Equal("verdict=pass side=b/primary policy=pass target=b", Assert.Single(onEth1.Copies).Decision);
+        var unicast = replayer.Replay(ReplayInput.AtPort(1), Udp(Outside, MacA, 67));
+        Assert.Equal("verdict=drop reason=unclaimed", unicast.Decision);
+        Assert.Empty(unicast.Copies);
+    }
+
     [Fact]
     public void AProgramsFrameChangeIsInTheOutput()
     {

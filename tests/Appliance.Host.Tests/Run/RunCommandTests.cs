@@ -41,7 +41,9 @@ public sealed class RunCommandTests
         Assert.Equal(runs, count.GetProperty("pass").GetInt64() + count.GetProperty("next").GetInt64());
         string status = Ok(board.Cli("status"));
         Assert.Contains("forwarding (1 ports, 1 pairs)", status);
-        // One worker (run uses one today) owning queue 0 of the port and of the pair's primary end.
+        // The workers line, and worker 0 owning queue 0 of the port and of the pair's primary end.
+        var workersLine = status.Split('\n').Single(l => l.StartsWith("workers: ", StringComparison.Ordinal));
+        Assert.Matches(@"^workers: [1-9][0-9]* running \(config: [1-9][0-9]*\)$", workersLine);
         var worker = status.Split('\n').Single(l => l.StartsWith("0 ", StringComparison.Ordinal) && l.Contains("/q0"));
         Assert.Contains($"{board.Port}/q0", worker);
         Assert.Contains($"{board.Pair}/q0", worker);
