@@ -16,6 +16,10 @@
 # harness's destination), the port given s0's MAC as its own (the generator sends to s0's MAC, so every frame is "to
 # the port's MAC, destination in an L3 prefix": XDP LPM → AF_XDP → longest-prefix match → TTL and Ethernet rewrite →
 # the counter program → the tenant); RESULTS/l3/ has its table and a last line sets its 64 B figure beside the l2 one.
+# The first table runs the pair's program as native code from the JIT (run's default; the ENGINE column of each
+# stats snapshot says so). Then the same l2 run with `run --no-jit` (the interpreter) beside
+# afxdp-c only, at 64 B (META_PAIR_NO_JIT=0 skips it); RESULTS/no-jit/ has its table and a last line sets the JIT's
+# and the interpreter's delivered Mpps at 64 B beside afxdp-c's from the same rounds.
 #
 # usage: bench/meta-pair.sh [extra run.sh options, e.g. --runs 1 --duration 5 --sizes 64]
 # env:   META_APPLIANCE_OUT (default ./out): where linux-x64/meta-appliance was published and programs/ were built
@@ -61,6 +65,30 @@ CMD="$BIN run --config $CFG --objects $OBJECTS --leds none & A=\$!;
 	--cmd "$CMD" --cmd-ready 'runtime: forwarding ports=' \
 	--label "meta-appliance run @ $COMMIT (port -> adopted l2 pair, counter program on the primary side, AF_XDP copy mode, 1 core)" \
 	--out "$RESULTS" "$@"
+
+# Median delivered pps of MODE at SIZE in a runs.tsv (empty when it has none).
+median_pps() {
+	awk -F'\t' -v m="$1" -v z="$2" 'FNR > 1 && $1 == m && $2 == z { v[++k] = $5 + 0 }
+		END { if (!k) exit; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+			printf "%.0f\n", k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }' "$3"
+}
+
+if [ "${META_PAIR_NO_JIT:-1}" = 1 ]; then
+	mkdir -p "$RESULTS/no-jit"
+	CMD_NO_JIT="$BIN run --config $CFG --objects $OBJECTS --leds none --no-jit & A=\$!;
+ while sleep 2 && kill -0 \$A 2>/dev/null; do $BIN stats --socket $SOCK >$RESULTS/no-jit/pair-stats-\$A.txt 2>&1; done; wait \$A"
+	"$HARNESS" --sizes 64 --fwd-cpus 1 --modes afxdp-c,custom \
+		--cmd "$CMD_NO_JIT" --cmd-ready 'runtime: forwarding ports=' \
+		--label "meta-appliance run --no-jit @ $COMMIT (as the first table, the counter program in the interpreter)" \
+		--out "$RESULTS/no-jit" "$@"
+	jit=$(median_pps custom 64 "$RESULTS/runs.tsv"); jit_c=$(median_pps afxdp-c 64 "$RESULTS/runs.tsv")
+	interp=$(median_pps custom 64 "$RESULTS/no-jit/runs.tsv"); interp_c=$(median_pps afxdp-c 64 "$RESULTS/no-jit/runs.tsv")
+	if [ -n "$jit" ] && [ -n "$jit_c" ] && [ -n "$interp" ] && [ -n "$interp_c" ]; then
+		awk -v j="$jit" -v jc="$jit_c" -v i="$interp" -v ic="$interp_c" 'BEGIN {
+			printf "meta-pair.sh: at 64 B: JIT %.3f Mpps = %.2fx afxdp-c (%.3f Mpps, same rounds); --no-jit %.3f Mpps = %.2fx afxdp-c (%.3f Mpps, same rounds)\n",
+				j / 1e6, (jc > 0 ? j / jc : 0), jc / 1e6, i / 1e6, (ic > 0 ? i / ic : 0), ic / 1e6 }'
+	fi
+fi
 
 if [ "${META_PAIR_CAPTURE:-1}" = 1 ]; then
 	mkdir -p "$RESULTS/with-capture"

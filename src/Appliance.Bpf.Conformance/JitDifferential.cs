@@ -16,8 +16,13 @@ public static class JitDifferential
 {
     public sealed record Report(int Ran, int Rejected, int Faulted, IReadOnlyDictionary<BpfFault, int> Faults, IReadOnlyList<string> Mismatches, string? JitUnavailable)
     {
+        /// <summary>Memory accesses of the programs that ran: proven in bounds by the verifier, and compiled with the run-time check.</summary>
+        public int Proven { get; init; }
+        public int Checked { get; init; }
+
         public override string ToString() =>
-            $"{Ran} programs ran on both engines ({Faulted} faulted: {string.Join(", ", Faults.Select(f => $"{f.Key}×{f.Value}"))}); " +
+            $"{Ran} programs ran on both engines ({Faulted} faulted: {string.Join(", ", Faults.Select(f => $"{f.Key}×{f.Value}"))}; " +
+            $"{Proven} accesses proven, {Checked} checked); " +
             $"{Rejected} rejected by the verifier; {Mismatches.Count} differ" + (JitUnavailable is null ? "" : $"; JIT unavailable: {JitUnavailable}");
     }
 
@@ -27,6 +32,7 @@ public static class JitDifferential
         int ran = 0, rejected = 0, faulted = 0;
         var faults = new Dictionary<BpfFault, int>();
         var mismatches = new List<string>();
+        int proven = 0, checkedAccesses = 0;
         for (int p = 0; p < programs; p++)
         {
             string text = generator.Next(length: 10 + p % 60);
@@ -43,6 +49,8 @@ public static class JitDifferential
             var compiled = RunOnce(text, frame, mapContent, jit: true, out problem);
             if (compiled is null) return new Report(ran, rejected, faulted, faults, mismatches, problem);
             ran++;
+            proven += compiled.Program.ProvenAccesses;
+            checkedAccesses += compiled.Program.JitCheckedAccesses;
             if (interpreted.Run.Faulted)
             {
                 faulted++;
@@ -51,10 +59,10 @@ public static class JitDifferential
             if (Difference(interpreted, compiled) is { } difference)
                 mismatches.Add(mismatches.Count < 5 ? $"program {p}: {difference}\n{text}" : $"program {p}: {difference}");
         }
-        return new Report(ran, rejected, faulted, faults, mismatches, null);
+        return new Report(ran, rejected, faulted, faults, mismatches, null) { Proven = proven, Checked = checkedAccesses };
     }
 
-    private sealed record Outcome(BpfRunResult Run, byte[] Buffer, byte[] Map, uint Mark, uint Priority, uint[] Cb);
+    private sealed record Outcome(LoadedProgram Program, BpfRunResult Run, byte[] Buffer, byte[] Map, uint Mark, uint Priority, uint[] Cb);
 
     /// <summary>One run on a fresh VM and map; null when the verifier rejects the program or (for the JIT)
     /// the JIT did not compile it, with the reason in <paramref name="problem"/>.</summary>
@@ -97,7 +105,7 @@ public static class JitDifferential
             BitConverter.TryWriteBytes(key, i);
             if (map.TryLookup(key, out var value)) value.AsSpan().CopyTo(values.AsSpan(i * 32));
         }
-        return new Outcome(run, packet.Buffer.ToArray(), values, packet.Mark, packet.Priority, cb);
+        return new Outcome(program, run, packet.Buffer.ToArray(), values, packet.Mark, packet.Priority, cb);
     }
 
     private static string? Difference(Outcome a, Outcome b)

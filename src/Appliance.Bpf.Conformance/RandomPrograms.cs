@@ -6,7 +6,9 @@ namespace Appliance.Bpf.Conformance;
 /// before it is read, r10-relative stack accesses inside the frame, forward branches, counted loops, helper
 /// and bpf-to-bpf calls. They touch every kind of memory the engines check — stack, packet (through the
 /// 32-bit <c>data</c> load), <c>__sk_buff</c> (readable, writable and read-only fields), a map value — with
-/// offsets that are sometimes out of bounds, misaligned or read-only, so runs fault as well as finish.
+/// offsets that are sometimes out of bounds, misaligned or read-only, so runs fault as well as finish; packet and
+/// map value accesses behind the checks the verifier proves accesses with (data + n against data_end, NULL),
+/// now and then one byte past what the check covers, and helpers that move or resize the packet.
 /// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
 public sealed class RandomPrograms(int seed)
 {
@@ -37,7 +39,8 @@ public sealed class RandomPrograms(int seed)
         {
             int kind = _random.Next(100);
             if (kind < 40) Alu(Pick(Scratch));
-            else if (kind < 52) Load();
+            else if (kind < 47) Load();
+            else if (kind < 52) Guarded();
             else if (kind < 62) Store();
             else if (kind < 66) Atomic();
             else if (kind < 78) Branch(length - i);
@@ -207,9 +210,59 @@ public sealed class RandomPrograms(int seed)
         Line($"jne %r7, 0, {label}");
     }
 
+    /// <summary>A packet access behind a check of data + n against data_end (in either direction and operand order)
+    /// or a map value access behind a NULL check — the pattern the verifier proves — usually inside what the check
+    /// covers, now and then one byte past it.</summary>
+    private void Guarded()
+    {
+        string skip = $"L{_labels++}";
+        int s = _random.Next(4), size = 1 << s;
+        int value = Pick(Scratch);
+        bool store = _random.Next(3) == 0;
+        string Access(int b, int off) => store
+            ? $"stx{Sizes[s]} [{Reg(b)}{off:+0;-0}], {Reg(value)}"
+            : $"ldx{Sizes[s]} {Reg(value)}, [{Reg(b)}{off:+0;-0}]";
+        if (_random.Next(4) == 0)
+        {
+            Line($"jeq %r6, 0, {skip}");
+            Line(Access(6, _random.Next(20) == 0 ? 32 - size + 1 : _random.Next(0, 32 - size + 1)));
+            Line($"{skip}:");
+            return;
+        }
+        int end = Pick(Scratch), p = Pick(Scratch.Where(r => r != end).ToArray());
+        int n = _random.Next(1, 72);
+        int off = _random.Next(15) == 0 ? Math.Max(0, n - size + 1) : _random.Next(0, Math.Max(1, n - size + 1));
+        Line($"ldxw {Reg(end)}, [%r9+80]");
+        Line($"mov {Reg(p)}, %r8");
+        Line($"add {Reg(p)}, {n}");
+        switch (_random.Next(4))
+        {
+            case 0: Line($"jgt {Reg(p)}, {Reg(end)}, {skip}"); break;   // the access falls through with p <= end
+            case 1: Line($"jlt {Reg(end)}, {Reg(p)}, {skip}"); break;
+            case 2: Line($"jge {Reg(p)}, {Reg(end)}, {skip}"); break;
+            default:
+                // The access on the taken side: p <= end jumps to it.
+                string inside = $"L{_labels++}";
+                Line($"jle {Reg(p)}, {Reg(end)}, {inside}");
+                Line($"ja {skip}");
+                Line($"{inside}:");
+                break;
+        }
+        Line(Access(8, off));
+        Line($"{skip}:");
+    }
+
     private void HelperCall()
     {
-        if (_random.Next(2) == 0)
+        if (_random.Next(8) == 0)
+        {
+            // bpf_skb_change_tail / bpf_skb_change_head: the packet moves or changes length under r8.
+            Line("mov %r1, %r9");
+            Line($"mov %r2, {(_random.Next(2) == 0 ? _random.Next(14, 80) : _random.Next(0, 16))}");
+            Line("mov %r3, 0");
+            Line(_random.Next(2) == 0 ? "call 38" : "call 43");
+        }
+        else if (_random.Next(2) == 0)
         {
             // map_update_elem(map, &key, &value, 0) with the key at r10-4 and the value at r10-40.
             Line($"stw [%r10-4], {_random.Next(5)}");

@@ -21,16 +21,17 @@ public static class BpfJit
     internal static JitCompilation Compile(LoadedProgram program)
     {
         if (!BpfJit.IsSupported)
-            return new JitCompilation(null, $"no JIT for {RuntimeInformation.OSDescription.Split(' ')[0]} {RuntimeInformation.ProcessArchitecture}");
+            return new JitCompilation(null, $"no JIT for {RuntimeInformation.OSDescription.Split(' ')[0]} {RuntimeInformation.ProcessArchitecture}", 0);
         try
         {
-            byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, CreateEmitter(RuntimeInformation.ProcessArchitecture));
+            byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, program.AccessProofs,
+                CreateEmitter(RuntimeInformation.ProcessArchitecture), out int checkedAccesses, InlineArrayMap.For(program));
             Dump(program, code);
-            return new JitCompilation(ExecutableMemory.Create(code), null);
+            return new JitCompilation(ExecutableMemory.Create(code), null, checkedAccesses);
         }
         catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or OverflowException)
         {
-            return new JitCompilation(null, $"JIT compilation failed: {e.Message}");
+            return new JitCompilation(null, $"JIT compilation failed: {e.Message}", 0);
         }
     }
 
@@ -55,5 +56,6 @@ public static class BpfJit
     }
 }
 
-/// <summary>The outcome of compiling one program: its code, or why the interpreter runs it.</summary>
-internal sealed record JitCompilation(ExecutableMemory? Code, string? Reason);
+/// <summary>The outcome of compiling one program: its code, or why the interpreter runs it; and how many of its
+/// memory accesses kept the run-time bounds check (the verifier proved the others).</summary>
+internal sealed record JitCompilation(ExecutableMemory? Code, string? Reason, int CheckedAccesses);

@@ -1,4 +1,5 @@
 using Appliance.Bpf.Isa;
+using Appliance.Bpf.Verifier;
 using Appliance.Bpf.Vm;
 
 namespace Appliance.Bpf.Jit;
@@ -21,12 +22,19 @@ internal sealed class JitLowering
     private readonly List<Action> _deferred = [];
     private readonly int _exitDone, _exitFault, _exitTail, _exitYield, _helperOutcome;
     private readonly int _frameBytes;
+    private readonly AccessProof[] _proofs;
+    private readonly InlineArrayMap[] _inlineMaps;
 
-    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes)
+    /// <summary>Loads, stores and atomics compiled with the run-time bounds check (the rest were proven).</summary>
+    private int _checkedAccesses;
+
+    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, InlineArrayMap[] inlineMaps)
     {
         _e = emitter;
         _code = code;
         _frameBytes = frameBytes;
+        _proofs = proofs;
+        _inlineMaps = inlineMaps;
         _labels = new int[code.Length];
         for (int i = 0; i < code.Length; i++) _labels[i] = _e.NewLabel();
         _exitDone = _e.NewLabel();
@@ -38,11 +46,17 @@ internal sealed class JitLowering
 
     /// <summary>Machine code for <paramref name="code"/> (the decoded program plus its final Invalid sentinel).
     /// Entry: <c>void (JitState*)</c>. <paramref name="frameBytes"/> is the verifier's measured frame depth: the
-    /// VM's stack region ends there, so only r10-relative accesses above it skip the check.</summary>
-    public static byte[] Compile(DecodedInstruction[] code, int frameBytes, JitEmitter emitter)
+    /// VM's stack region ends there, so only r10-relative accesses above it skip the check.
+    /// <paramref name="proofs"/> are the verifier's per-instruction access proofs (<see cref="PointerAnalysis"/>):
+    /// proven accesses translate their address without the check. <paramref name="checkedAccesses"/> counts the
+    /// accesses compiled with the run-time check. <paramref name="inlineMaps"/> are the maps whose
+    /// <c>bpf_map_lookup_elem</c> the code does itself.</summary>
+    public static byte[] Compile(DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, JitEmitter emitter, out int checkedAccesses,
+        InlineArrayMap[]? inlineMaps = null)
     {
-        var lowering = new JitLowering(emitter, code, frameBytes);
+        var lowering = new JitLowering(emitter, code, frameBytes, proofs, inlineMaps ?? []);
         lowering.Body();
+        checkedAccesses = lowering._checkedAccesses;
         return emitter.Finish();
     }
 
@@ -232,11 +246,16 @@ internal sealed class JitLowering
                 _e.Jump(_labels[ins.Offset]);
                 break;
             case VmOp.CallHelper:
-                _e.StoreStateImm32(JitState.FaultPcOffset, i);
-                Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
-                _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
-                _e.JumpIf(JCond.Ne, _helperOutcome);
-                break;
+                {
+                    int done = _e.NewLabel();
+                    if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineArrayLookup(done);
+                    _e.StoreStateImm32(JitState.FaultPcOffset, i);
+                    Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
+                    _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
+                    _e.JumpIf(JCond.Ne, _helperOutcome);
+                    _e.Bind(done);
+                    break;
+                }
             case VmOp.CallReg:
                 _e.StoreStateImm32(JitState.FaultPcOffset, i);
                 _e.LoadBpf(JReg.T0, ins.Dst);
@@ -351,15 +370,36 @@ internal sealed class JitLowering
 
     /// <summary>Leaves in T0 the host address of [r<paramref name="baseReg"/> + <paramref name="offset"/>,
     /// +<paramref name="size"/>) and returns the displacement to add to it; faults the run when the access is
-    /// not allowed. Clobbers T1–T3.</summary>
+    /// not allowed. Accesses the verifier proved in bounds (<see cref="AccessProof"/>) only translate: the
+    /// region is known, or named by the address's upper half, and host = virtual - region start + region host.
+    /// Clobbers T1–T3.</summary>
     private int HostAddress(int i, int baseReg, int offset, int size, bool write)
     {
-        if (baseReg == 10 && offset >= -_frameBytes && offset + size <= 0)
+        var proof = i < _proofs.Length ? _proofs[i] : AccessProof.None;
+        if (proof == AccessProof.Stack || baseReg == 10 && offset >= -_frameBytes && offset + size <= 0)
         {
-            // The verifier keeps r10 read-only, so r10 + offset is inside the current frame's reachable part.
-            _e.LoadBpf(JReg.T0, 10);
+            // Inside the current frame's reachable part; the stack's host address is the virtual one plus a constant.
+            _e.LoadBpf(JReg.T0, baseReg);
             _e.LoadState(JReg.T1, JitState.StackDeltaOffset);
             _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
+            return offset;
+        }
+        if (proof is AccessProof.Packet or AccessProof.Region)
+        {
+            _e.LoadBpf(JReg.T0, baseReg);
+            _e.LoadState(JReg.T1, JitState.RegionsOffset);
+            if (proof == AccessProof.Region)
+            {
+                // The region is the one the address names (offsets the verifier allows never reach the upper half).
+                _e.Mov(JReg.T2, JReg.T0);
+                _e.AluImm(JAlu.Rsh, true, JReg.T2, 32);
+                _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
+                _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
+            }
+            _e.Load(JReg.T2, JReg.T1, 0, 8, false);                 // region start
+            _e.Alu(JAlu.Sub, true, JReg.T0, JReg.T2);
+            _e.Load(JReg.T2, JReg.T1, 16, 8, false);                // region host address
+            _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
             return offset;
         }
         _e.LoadBpf(JReg.T0, baseReg);
@@ -371,7 +411,25 @@ internal sealed class JitLowering
     /// <summary>T0: virtual address in, host address out — the interpreter's fast path against the mirror.</summary>
     private void CheckedTranslate(int i, int size, bool write)
     {
+        _checkedAccesses++;
         int slow = _e.NewLabel(), resume = _e.NewLabel();
+        MirrorTranslate(size, write, slow);
+        _e.Bind(resume);
+        _deferred.Add(() =>
+        {
+            _e.Bind(slow);
+            _e.StoreStateImm32(JitState.FaultPcOffset, i);
+            Yield(JitState.StatusTranslate, JReg.T0, 0, size | (write ? 0x100 : 0));
+            _e.CompareImm(true, JReg.T0, 0);
+            _e.JumpIf(JCond.Eq, _exitFault);
+            _e.Jump(resume);
+        });
+    }
+
+    /// <summary>T0: virtual address in, host address out when the mirror's region accepts the access; else a
+    /// jump to <paramref name="slow"/> with T0 unchanged. Clobbers T1–T3.</summary>
+    private void MirrorTranslate(int size, bool write, int slow)
+    {
         _e.Mov(JReg.T1, JReg.T0);
         _e.AluImm(JAlu.Rsh, true, JReg.T1, 32);                 // region id
         _e.LoadState(JReg.T2, JitState.RegionCountOffset);
@@ -397,17 +455,126 @@ internal sealed class JitLowering
         }
         _e.Load(JReg.T0, JReg.T1, 16, 8, false);
         _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
-        _e.Bind(resume);
-        _deferred.Add(() =>
-        {
-            _e.Bind(slow);
-            _e.StoreStateImm32(JitState.FaultPcOffset, i);
-            Yield(JitState.StatusTranslate, JReg.T0, 0, size | (write ? 0x100 : 0));
-            _e.CompareImm(true, JReg.T0, 0);
-            _e.JumpIf(JCond.Eq, _exitFault);
-            _e.Jump(resume);
-        });
     }
+
+    /// <summary><c>bpf_map_lookup_elem</c> on an array or per-CPU array map done in the code: when r1 is one of
+    /// <see cref="_inlineMaps"/> and the 4-byte key at r2 is readable, r0 = the element's address (a region of its
+    /// own in the mirror, as <see cref="BpfVm"/> makes for the helper; the VM takes such regions into its table at
+    /// the next runtime call) or NULL past the end, then on to <paramref name="done"/>. Anything else — another
+    /// map, an unreadable key, a full region table, a CPU slot the map does not have — falls through to the
+    /// helper call, which decides exactly as the interpreter does.</summary>
+    private void InlineArrayLookup(int done)
+    {
+        int helper = _e.NewLabel(), notFound = _e.NewLabel();
+        var found = new int[_inlineMaps.Length];
+        _e.LoadBpf(JReg.T0, 1);
+        for (int m = 0; m < _inlineMaps.Length; m++)
+        {
+            found[m] = _e.NewLabel();
+            _e.MovImm(JReg.T1, (long)_inlineMaps[m].Handle);
+            _e.Compare(true, JReg.T0, JReg.T1);
+            _e.JumpIf(JCond.Eq, found[m]);
+        }
+        _e.Jump(helper);
+        int element = _e.NewLabel();
+        for (int m = 0; m < _inlineMaps.Length; m++)
+        {
+            var map = _inlineMaps[m];
+            _e.Bind(found[m]);
+            _e.LoadBpf(JReg.T0, 2);
+            MirrorTranslate(4, write: false, helper);
+            _e.Load(JReg.T0, JReg.T0, 0, 4, false);                     // the index
+            _e.CompareImm(true, JReg.T0, map.MaxEntries);
+            _e.JumpIf(JCond.UGe, notFound);
+            if (map.CpuCount > 1)
+            {
+                // The VM's CPU slot: element index * CpuCount + cpu (PercpuArrayMap's layout).
+                _e.LoadStateSized(JReg.T1, JitState.ProcessorIdOffset, 4);
+                _e.CompareImm(true, JReg.T1, map.CpuCount);
+                _e.JumpIf(JCond.UGe, helper);
+                _e.AluImm(JAlu.Mul, true, JReg.T0, map.CpuCount);
+                _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
+            }
+            _e.AluImm(JAlu.Mul, true, JReg.T0, map.Stride);
+            _e.MovImm(JReg.T1, map.Values);
+            _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);                    // T0 = the element's host address
+            _e.MovImm(JReg.T3, (long)(uint)map.ValueSize | (map.Writable ? 1L << 32 : 0));
+            _e.Jump(element);
+        }
+        // T0 = host, T3 = length | writable << 32: the element's region, or the same element's region a recent
+        // lookup of this run made (the interpreter's value cache gives repeated lookups one address too).
+        _e.Bind(element);
+        _e.StoreState(JitState.CallArg1Offset, JReg.T3);
+        _e.LoadState(JReg.T1, JitState.RegionCountOffset);
+        int search = _e.NewLabel(), create = _e.NewLabel(), reuse = _e.NewLabel();
+        _e.Mov(JReg.T2, JReg.T1);
+        _e.AluImm(JAlu.Sub, true, JReg.T2, RecentRegions);
+        _e.StoreState(JitState.CallArg2Offset, JReg.T2);                  // lowest id searched: count - 8 ...
+        _e.LoadStateSized(JReg.T3, JitState.FirstDynamicRegionOffset, 4);
+        _e.Compare(true, JReg.T2, JReg.T3);
+        _e.JumpIf(JCond.SGe, search);
+        _e.StoreState(JitState.CallArg2Offset, JReg.T3);                  // ... but no region below the dynamic ones
+        _e.Bind(search);
+        _e.AluImm(JAlu.Sub, true, JReg.T1, 1);                            // T1 = the id to compare
+        _e.LoadState(JReg.T2, JitState.CallArg2Offset);
+        _e.Compare(true, JReg.T1, JReg.T2);
+        _e.JumpIf(JCond.SLt, create);
+        _e.Mov(JReg.T2, JReg.T1);
+        _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
+        _e.LoadState(JReg.T3, JitState.RegionsOffset);
+        _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);                         // T2 = the region
+        _e.Load(JReg.T3, JReg.T2, 16, 8, false);
+        _e.Compare(true, JReg.T3, JReg.T0);
+        _e.JumpIf(JCond.Ne, search);
+        _e.Load(JReg.T3, JReg.T2, 8, 8, false);
+        _e.Load(JReg.T2, JReg.T2, 24, 8, false);
+        _e.AluImm(JAlu.Lsh, true, JReg.T2, 32);
+        _e.Alu(JAlu.Or, true, JReg.T3, JReg.T2);
+        _e.LoadState(JReg.T2, JitState.CallArg1Offset);
+        _e.Compare(true, JReg.T3, JReg.T2);
+        _e.JumpIf(JCond.Eq, reuse);
+        _e.Jump(search);
+
+        _e.Bind(create);
+        _e.LoadState(JReg.T1, JitState.RegionCountOffset);
+        _e.LoadStateSized(JReg.T2, JitState.RegionCapacityOffset, 4);
+        _e.Compare(true, JReg.T1, JReg.T2);
+        _e.JumpIf(JCond.UGe, helper);                                     // no room: the helper grows the table
+        _e.Mov(JReg.T2, JReg.T1);
+        _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
+        _e.LoadState(JReg.T3, JitState.RegionsOffset);
+        _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);                         // T2 = the new region
+        _e.Store(JReg.T2, 16, JReg.T0, 8);                                // host
+        _e.LoadState(JReg.T3, JitState.CallArg1Offset);
+        _e.Mov(JReg.T0, JReg.T3);
+        _e.ZeroExtend(JReg.T0, 32);
+        _e.Store(JReg.T2, 8, JReg.T0, 8);                                 // length
+        _e.AluImm(JAlu.Rsh, true, JReg.T3, 32);
+        _e.Store(JReg.T2, 24, JReg.T3, 8);                                // writable
+        _e.Mov(JReg.T0, JReg.T1);
+        _e.AluImm(JAlu.Add, true, JReg.T0, 1);
+        _e.StoreState(JitState.RegionCountOffset, JReg.T0);
+        _e.AluImm(JAlu.Lsh, true, JReg.T1, 32);
+        _e.AluImm(JAlu.Or, true, JReg.T1, (int)VirtualAddress.WindowBase);
+        _e.Store(JReg.T2, 0, JReg.T1, 8);                                 // start
+        _e.StoreBpf(0, JReg.T1);
+        _e.Jump(done);
+
+        _e.Bind(reuse);                                                   // T1 = the region's id
+        _e.AluImm(JAlu.Lsh, true, JReg.T1, 32);
+        _e.AluImm(JAlu.Or, true, JReg.T1, (int)VirtualAddress.WindowBase);
+        _e.StoreBpf(0, JReg.T1);
+        _e.Jump(done);
+
+        _e.Bind(notFound);
+        _e.MovImm(JReg.T0, 0);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
+        _e.Bind(helper);
+    }
+
+    /// <summary>How many of the most recent regions an inline lookup searches for the same element.</summary>
+    private const int RecentRegions = 8;
 
     private void Atomic(int i, DecodedInstruction ins)
     {

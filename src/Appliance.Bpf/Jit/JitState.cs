@@ -51,14 +51,18 @@ internal unsafe struct JitState
     public long CallArg2;                 // 192: 1 for callx; size | write << 8 for a translation
     public long CallResult;               // 200: helper outcome; host address (0: the run faults)
     public nint Resume;                   // 208: where the code continues when called again (0: from the start)
-    public long Reserved;                 // 216
+    public int RegionCapacity;            // 216: entries the mirror has room for (compiled code adds map-value regions below it)
+    public int ProcessorId;               // 220: the VM's CPU slot (per-CPU maps)
     public fixed byte Frames[8 * JitFrame.Size]; // 224
     public fixed byte Context[global::Appliance.Bpf.Context.SkBuffLayout.Size]; // 608: the VM's shadow __sk_buff (compiled code reads it directly)
+    public int FirstDynamicRegion;        // 800: regions from here on are the run's own (map values, ring-buffer records)
+    public int Padding;                   // 804
 
     public const int RegsOffset = 0, RegionsOffset = 128, RegionCountOffset = 136, BudgetOffset = 144,
         DepthOffset = 152, FaultPcOffset = 160, StatusOffset = 164, FaultKindOffset = 168, StackDeltaOffset = 176,
-        CallArg1Offset = 184, CallArg2Offset = 192, CallResultOffset = 200, ResumeOffset = 208, FramesOffset = 224,
-        ContextOffset = 608;
+        CallArg1Offset = 184, CallArg2Offset = 192, CallResultOffset = 200, ResumeOffset = 208, RegionCapacityOffset = 216,
+        ProcessorIdOffset = 220, FramesOffset = 224,
+        ContextOffset = 608, FirstDynamicRegionOffset = 800;
 
     /// <summary>Why the code returned, in <see cref="Status"/>: finished, faulted, tail call accepted, or a
     /// runtime call to make before calling it again (helper, translation).</summary>

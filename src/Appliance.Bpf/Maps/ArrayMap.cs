@@ -12,9 +12,15 @@ public sealed class ArrayMap : BpfMap
     public ArrayMap(BpfMapDefinition definition) : base(definition)
     {
         _stride = MapLayout.Stride(definition.ValueSize);
-        _values = new byte[(long)_stride * definition.MaxEntries];
+        // Pinned for the map's life: compiled code looks elements up at a fixed host address (see JitLowering).
+        _values = GC.AllocateArray<byte>(checked((int)((long)_stride * definition.MaxEntries)), pinned: true);
         definition.InitialValue?.AsSpan(0, Math.Min(definition.InitialValue.Length, definition.ValueSize)).CopyTo(_values);
     }
+
+    /// <summary>The host address of element 0 (the values never move); elements are <see cref="Stride"/> bytes apart.</summary>
+    internal unsafe nint ValuesAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_values));
+
+    internal int Stride => _stride;
 
     public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
     {

@@ -12,11 +12,17 @@ public sealed class PercpuArrayMap : BpfMap
     {
         CpuCount = cpuCount;
         _stride = MapLayout.Stride(definition.ValueSize);
-        _values = new byte[(long)_stride * cpuCount * definition.MaxEntries];
+        // Pinned for the map's life: compiled code looks elements up at a fixed host address (see JitLowering).
+        _values = GC.AllocateArray<byte>(checked((int)((long)_stride * cpuCount * definition.MaxEntries)), pinned: true);
     }
 
     public int CpuCount { get; }
     public override int UserValueSize => _stride * CpuCount;
+
+    /// <summary>The host address of element 0 (the values never move); elements are <see cref="Stride"/> bytes apart.</summary>
+    internal unsafe nint ValuesAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_values));
+
+    internal int Stride => _stride;
 
     public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value) => TryLookupOnCpu(key, BpfCpu.Current, out value);
 

@@ -39,14 +39,21 @@ public static class BpfVerifier
     /// <summary>Verifies <paramref name="image"/> (throws <see cref="BpfVerifierException"/>) and measures the stack
     /// it can reach (<see cref="StackUsage"/>).</summary>
     public static StackUsage Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options = null) =>
-        Verify(image, mapCount, helpers, options, out _);
+        Verify(image, new MapValueShape?[mapCount], helpers, options, out _, out _);
 
+    /// <param name="maps">One entry per map of the object: the shape of its values where lookups and value
+    /// addresses of it are followed (<see cref="PointerAnalysis"/>), else null.</param>
     /// <param name="contextAccesses">Loads and stores proven to address the context, with the offset to use
     /// (instruction index → offset, rewritten for narrow loads; see <see cref="ContextAccessAnalysis"/>).</param>
-    internal static StackUsage Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options,
-        out Dictionary<int, short> contextAccesses)
+    /// <param name="accessProofs">Per instruction, the region its memory access is proven to stay inside
+    /// (<see cref="PointerAnalysis"/>): compiled code skips the run-time check there.</param>
+    internal static StackUsage Verify(BpfProgramImage image, IReadOnlyList<MapValueShape?> maps, BpfHelperTable helpers, BpfVerifierOptions? options,
+        out Dictionary<int, short> contextAccesses, out AccessProof[] accessProofs)
     {
         contextAccesses = [];
+        accessProofs = [];
+        ArgumentNullException.ThrowIfNull(maps);
+        int mapCount = maps.Count;
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(helpers);
         options ??= BpfVerifierOptions.TcProgram;
@@ -73,7 +80,9 @@ public static class BpfVerifier
             for (int i = 0; i < facts.Length; i++)
                 if (!reachable[i] && !facts[i].IsWideTail) Fail(code, section, i, "unreachable instruction");
         }
-        return StackUsage.Measure(facts, functionOf, MaxCallDepth);
+        var stack = StackUsage.Measure(facts, functionOf, MaxCallDepth);
+        accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, helpers, stack.FrameBytes);
+        return stack;
     }
 
     internal static void Fail(ulong[] code, string section, int index, string reason) =>

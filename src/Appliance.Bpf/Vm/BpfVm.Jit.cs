@@ -21,9 +21,16 @@ public sealed unsafe partial class BpfVm
     private int _nativeRegionCapacity;
     private bool _jitActive;
 
-    /// <summary>Fills the state's fields that stay the same for the VM's life.</summary>
-    private void InitJitState() =>
+    /// <summary>Fills the state's fields that stay the same for the VM's life, and the mirror's first entries: its
+    /// capacity covers the fixed regions and the globals of a typical program without growing during a run, and
+    /// the context entry is written once (a run changes only its length).</summary>
+    private void InitJitState()
+    {
         _jit->StackDelta = (long)_stack - (long)VirtualAddress.RegionBase(VirtualAddress.StackRegion);
+        _jit->ProcessorId = _processorId;
+        GrowMirror(63);
+        WriteMirror(VirtualAddress.ContextRegion);
+    }
 
     private void FreeJitState()
     {
@@ -46,6 +53,7 @@ public sealed unsafe partial class BpfVm
         JitState* s = _jit;
         long budget = Options.InstructionBudget;
         s->RegionCount = _regionCount;
+        s->FirstDynamicRegion = _firstDynamicRegion;
         s->Budget = budget;
         s->Depth = 0;
         s->Status = 0;
@@ -57,6 +65,7 @@ public sealed unsafe partial class BpfVm
         {
             // No GC transition: the code calls nothing and returns within one budget of instructions.
             ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
+            if (s->RegionCount != _regionCount) ImportNativeRegions(s);
             switch (s->Status)
             {
                 case JitState.StatusHelper:
@@ -85,10 +94,30 @@ public sealed unsafe partial class BpfVm
             _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
             s->Depth = 0;
             s->RegionCount = _regionCount;
+            s->FirstDynamicRegion = _firstDynamicRegion;
             s->Resume = 0;
             code = target.JitCode!;
             if (code is null) return Execute(target);
         }
+    }
+
+    /// <summary>Regions compiled code added to the mirror itself (array map elements an inline lookup found, see
+    /// <see cref="InlineArrayMap"/>) join the managed table before the VM does anything for the code, so helpers
+    /// and the interpreter's translation see the same regions. Their memory is a pinned map's, so the region
+    /// addresses it natively.</summary>
+    private void ImportNativeRegions(JitState* s)
+    {
+        int count = (int)s->RegionCount;
+        EnsureRegionCapacity(count);
+        for (int id = _regionCount; id < count; id++)
+        {
+            JitRegion* n = _jit->Regions + id;
+            _regions[id] = new MemoryRegion
+            {
+                Start = n->Start, Length = n->Length, Origin = n->Host, Writable = n->Writable != 0, Kind = RegionKind.MapValue,
+            };
+        }
+        _regionCount = count;
     }
 
     /// <summary>Writes region <paramref name="id"/> into the native mirror (only while compiled code runs).</summary>
@@ -100,12 +129,7 @@ public sealed unsafe partial class BpfVm
 
     private void WriteMirror(int id)
     {
-        if (id >= _nativeRegionCapacity)
-        {
-            int capacity = Math.Max(64, Math.Max(id + 1, _nativeRegionCapacity * 2));
-            _jit->Regions = (JitRegion*)NativeMemory.Realloc(_jit->Regions, (nuint)(capacity * JitRegion.Size));
-            _nativeRegionCapacity = capacity;
-        }
+        if (id >= _nativeRegionCapacity) GrowMirror(id);
         ref MemoryRegion r = ref _regions[id];
         JitRegion* n = _jit->Regions + id;
         n->Start = r.Start;
@@ -113,6 +137,36 @@ public sealed unsafe partial class BpfVm
         n->Writable = r.Writable ? 1UL : 0UL;
         n->Host = r.Array is null ? r.Origin : r.PinnedHost != 0 ? r.PinnedHost : _pins.AddressOf(r.Array) + r.Origin;
     }
+
+    /// <summary>Out of line: the native call (a P/Invoke) would otherwise make every mirror write set up a
+    /// P/Invoke frame.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void GrowMirror(int id)
+    {
+        int capacity = Math.Max(64, Math.Max(id + 1, _nativeRegionCapacity * 2));
+        _jit->Regions = (JitRegion*)NativeMemory.Realloc(_jit->Regions, (nuint)(capacity * JitRegion.Size));
+        _nativeRegionCapacity = capacity;
+        _jit->RegionCapacity = Math.Min(capacity, MaxRegions);
+    }
+
+    /// <summary>The context entry of the mirror after a run set the region's length (start and host never change).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void MirrorContextLength(ulong length) => _jit->Regions[VirtualAddress.ContextRegion].Length = length;
+
+    /// <summary>A region whose host memory is native (or pinned for the run) straight into the mirror, without
+    /// reading it back from the managed table: the per-run packet and stack entries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void MirrorNative(int id, ulong start, ulong length, nint host)
+    {
+        JitRegion* n = _jit->Regions + id;
+        n->Start = start;
+        n->Length = length;
+        n->Host = host;
+        n->Writable = 1;
+    }
+
+    /// <summary>The host address of a packet buffer for the mirror (pinned while compiled code may use it).</summary>
+    private nint PinnedPacketAddress(byte[] array) => _pins.AddressOf(array);
 
     /// <summary>A <c>call imm</c> (or <c>callx</c> when <paramref name="isRegister"/>) the code returned for.</summary>
     private int CallHelperFromJit(JitState* s, long idOrValue, bool isRegister)
@@ -173,10 +227,13 @@ public sealed unsafe partial class BpfVm
 
         public bool HasRetired => _retired.Count > 0;
 
-        public nint AddressOf(byte[] array)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public nint AddressOf(byte[] array) =>
+            // The most recent buffer (typically the packet's) without a call; then the one before, then the table.
+            ReferenceEquals(_last, array) ? _lastAddress : AddressOfOther(array);
+
+        private nint AddressOfOther(byte[] array)
         {
-            // The two most recent buffers (typically the packet's and a map's), without hashing.
-            if (ReferenceEquals(_last, array)) return _lastAddress;
             if (ReferenceEquals(_previous, array)) return _previousAddress;
             nint address = Pin(array);
             (_previous, _previousAddress) = (_last, _lastAddress);

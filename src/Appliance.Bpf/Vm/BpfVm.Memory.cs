@@ -103,7 +103,8 @@ public sealed unsafe partial class BpfVm
         region.Origin = array is not null ? packet.BackingArrayOffset + dataOffset : (nint)(packet.BackingPointer + dataOffset);
         region.Writable = true;
         region.Kind = RegionKind.Packet;
-        MirrorRegion(VirtualAddress.PacketRegion);
+        if (_jitActive)
+            MirrorNative(VirtualAddress.PacketRegion, region.Start, region.Length, array is not null ? PinnedPacketAddress(array) + region.Origin : region.Origin);
         uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset);
         SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in packet, data, data + (uint)packet.Length);
     }

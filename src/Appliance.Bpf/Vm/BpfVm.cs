@@ -57,13 +57,13 @@ public sealed unsafe partial class BpfVm : IDisposable
         _context = _jit->Context; // zeroed once: fields a run does not fill stay 0 (see SkBuffShadow.Fill)
         _random = (ulong)Random.Shared.NextInt64() | 1;
         TraceLimiter = new TraceRateLimiter(Options.TraceLinesPerSecond);
-        InitJitState();
         _regions[VirtualAddress.StackRegion] = new MemoryRegion { Writable = true, Kind = RegionKind.Stack };
         _regions[VirtualAddress.ContextRegion] = new MemoryRegion
         {
             Start = VirtualAddress.RegionBase(VirtualAddress.ContextRegion), Length = 0,
             Origin = (nint)_context, Writable = false, Kind = RegionKind.Context,
         };
+        InitJitState();
     }
 
     public BpfVmOptions Options { get; }
@@ -89,7 +89,7 @@ public sealed unsafe partial class BpfVm : IDisposable
                 SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet);
                 MapPacket();
                 _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
-                if (jit is not null) MirrorRegion(VirtualAddress.ContextRegion);
+                if (jit is not null) MirrorContextLength(SkBuffLayout.Size);
                 _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
                 var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
                 if (ReleaseSpinLock() && !result.Faulted) // the kernel: "bpf_spin_unlock is missing"
@@ -173,7 +173,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         if (!ReferenceEquals(program, _globalsProgram))
         {
             if (globals.Length > 0) BindGlobals(program);
-            else UnpinGlobals(); // this program's dynamic regions take the slots over
+            else if (_globalsProgram is not null) UnpinGlobals(); // this program's dynamic regions take the slots over
         }
         _regionCount = _firstDynamicRegion;
     }
@@ -250,7 +250,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         stack.Start = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + (ulong)(StackSize - used);
         stack.Length = (ulong)used;
         stack.Origin = (nint)(_stack + StackSize - used);
-        if (_jitActive) MirrorRegion(VirtualAddress.StackRegion);
+        if (_jitActive) MirrorNative(VirtualAddress.StackRegion, stack.Start, stack.Length, stack.Origin);
     }
 
     private void EnsureRegionCapacity(int count)

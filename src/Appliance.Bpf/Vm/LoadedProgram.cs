@@ -71,6 +71,13 @@ public sealed class LoadedProgram
     /// <summary>True when the JIT compiled this program; a VM with <see cref="BpfVmOptions.UseJit"/> runs the native code.</summary>
     public bool IsJitCompiled => JitCode is not null;
 
+    /// <summary>How many loads, stores and atomics the JIT compiled with a run-time bounds check: those the
+    /// verifier could not prove inside the packet, the stack or a map value (0 when the JIT did not compile it).</summary>
+    public int JitCheckedAccesses => (_jit ??= BpfJit.Compile(this)).CheckedAccesses;
+
+    /// <summary>Loads, stores and atomics the verifier proved in bounds (compiled code translates them without a check).</summary>
+    public int ProvenAccesses => AccessProofs.Count(p => p != AccessProof.None);
+
     /// <summary>Why the JIT did not compile this program (the interpreter runs it), or null when it did.</summary>
     public string? JitUnavailableReason => (_jit ??= BpfJit.Compile(this)).Reason;
 
@@ -79,7 +86,7 @@ public sealed class LoadedProgram
     public static LoadedProgram Load(BpfProgramImage image, IReadOnlyList<BpfMap> maps, BpfHelperTable helpers, BpfVerifierOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(maps);
-        var stack = BpfVerifier.Verify(image, maps.Count, helpers, options, out var contextAccesses);
+        var stack = BpfVerifier.Verify(image, [.. maps.Select(ValueShape)], helpers, options, out var contextAccesses, out var accessProofs);
         ulong[] raw = image.Instructions;
         // Pinned (never moves), so the interpreter can walk it with a pointer.
         var code = GC.AllocateArray<DecodedInstruction>(raw.Length + 1, pinned: true);
@@ -127,16 +134,28 @@ public sealed class LoadedProgram
         code[raw.Length] = new DecodedInstruction { Op = VmOp.Invalid };
         var program = new LoadedProgram(image.Name, image.Section, code, maps, [.. globals], helpers, raw.Length, stack)
         {
+            AccessProofs = accessProofs,
             UsesContextDirectly = usesContext,
             CallbackEntries = [.. BpfVerifier.CallbackEntries(raw).Distinct().Order()],
         };
         // After verification, at load: the code is ready before the first run. Callbacks (bpf_loop,
         // bpf_for_each_map_elem) re-enter the program from a helper, which only the interpreter does.
         program._jit = program.CallbackEntries.Length > 0
-            ? new JitCompilation(null, "it uses callbacks (bpf_loop / bpf_for_each_map_elem), which the interpreter runs")
+            ? new JitCompilation(null, "it uses callbacks (bpf_loop / bpf_for_each_map_elem), which the interpreter runs", 0)
             : BpfJit.Compile(program);
         return program;
     }
+
+    /// <summary>The shape of a lookup's value and of a value address for the map kinds whose values are exactly
+    /// ValueSize bytes of the map's storage (the VM's region for them has that length); null for the rest.</summary>
+    private static MapValueShape? ValueShape(BpfMap map) =>
+        map is ArrayMap or HashMap or LruHashMap or PercpuHashMap or PercpuArrayMap or LpmTrieMap
+            ? new MapValueShape(map.ValueSize, !map.Definition.ReadOnly)
+            : null;
+
+    /// <summary>Per instruction, what the verifier proved about its memory access (the JIT drops the run-time
+    /// check where it proved one).</summary>
+    internal AccessProof[] AccessProofs { get; private init; } = [];
 
     /// <summary>The direct context operation for a verified context access (<see cref="VmOp.CtxLdx8"/>…).
     /// Loads of the 16-bit writable fields keep the ordinary load: a 4-byte store there settles later (see

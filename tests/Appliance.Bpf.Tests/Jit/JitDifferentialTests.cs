@@ -21,13 +21,14 @@ public sealed class JitDifferentialTests(ITestOutputHelper output)
         AssertAgreement(report, Programs);
     }
 
-    /// <summary>Every generated program compiled, most passed the verifier, both engines agreed on each, and the
-    /// programs both finished and faulted (so the comparison covered both).</summary>
+    /// <summary>Every generated program compiled, most passed the verifier, both engines agreed on each, the
+    /// programs both finished and faulted, and had accesses both proven and checked (so the comparison covered all).</summary>
     internal static void AssertAgreement(JitDifferential.Report report, int programs)
     {
         Assert.Null(report.JitUnavailable);
         Assert.True(report.Mismatches.Count == 0, $"{report.Mismatches.Count} program(s) differ:\n{string.Join('\n', report.Mismatches.Take(10))}");
         Assert.True(report.Ran >= programs * 9 / 10, $"only {report.Ran} of {programs} generated programs passed the verifier");
+        Assert.True(report.Proven > 0 && report.Checked > 0, "the programs should have accesses the verifier proves and accesses it does not");
         Assert.True(report.Faulted > report.Ran / 20 && report.Faulted < report.Ran * 3 / 4,
             $"{report.Faulted} of {report.Ran} faulted: the programs should both finish and fault");
     }

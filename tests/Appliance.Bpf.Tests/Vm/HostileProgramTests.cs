@@ -252,6 +252,100 @@ public abstract class HostileProgramCases
         Assert.Equal(3, bad.FaultInstruction);
     }
 
+    public static TheoryData<int> RangeCases()
+    {
+        var cases = new TheoryData<int>();
+        for (int i = 0; i < HostileRangeCases.All.Length; i++) cases.Add(i);
+        return cases;
+    }
+
+    [Theory]
+    [MemberData(nameof(RangeCases))]
+    public void AccessesOutsideTheProvenRangeFault(int index)
+    {
+        var (name, program, length, faultAt) = HostileRangeCases.All[index];
+        var frame = Enumerable.Repeat((byte)0xff, length).ToArray();
+        var values = Appliance.Bpf.Maps.BpfMap.Create(new Appliance.Bpf.Maps.BpfMapDefinition("values", Appliance.Bpf.Maps.BpfMapType.Array, 4, 8, 1));
+        var r = Run(program, frame, values);
+        Assert.True(r.Fault == BpfFault.OutOfBounds && r.FaultInstruction == faultAt, $"{name}: {r.Fault} at {r.FaultInstruction}, expected OutOfBounds at {faultAt}");
+    }
+
+    [Fact]
+    public void ProvenAccessesReadAndWriteWhatTheyAddress()
+    {
+        // Ethernet + IPv4 checked, the UDP ports through data + ihl * 4 checked again, the pointer spilled and
+        // filled, a store to the packet: every access proven, so the JIT runs them without a check.
+        const string Program = """
+            ldxw %r2, [%r1+76]
+            ldxw %r3, [%r1+80]
+            mov %r4, %r2
+            add %r4, 34
+            jgt %r4, %r3, out
+            ldxb %r5, [%r2+14]
+            and %r5, 15
+            lsh %r5, 2
+            mov %r6, %r2
+            add %r6, %r5
+            mov %r4, %r6
+            add %r4, 22
+            jgt %r4, %r3, out
+            ldxh %r0, [%r6+16]
+            stxdw [%r10-8], %r6
+            ldxdw %r7, [%r10-8]
+            ldxh %r8, [%r7+14]
+            add %r0, %r8
+            sth [%r2+0], 0x1234
+            exit
+            out:
+            mov %r0, 0
+            exit
+            """;
+        var program = VmTestSupport.Load(Program);
+        Assert.Equal(0, program.JitCheckedAccesses);
+        var packet = VmTestSupport.Packet(VmTestSupport.Ipv4UdpFrame());
+        var r = VmTestSupport.Run(program, ref packet, Options());
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(0x3500UL + 0x3930UL, r.R0); // the ports, read little-endian
+        Assert.Equal(new byte[] { 0x34, 0x12 }, packet.Data[..2].ToArray());
+        // A frame too short for the second check takes the out branch.
+        var shortPacket = VmTestSupport.Packet(VmTestSupport.Ipv4UdpFrame()[..40]);
+        Assert.Equal(0UL, VmTestSupport.Run(program, ref shortPacket, Options()).R0);
+    }
+
+    [Fact]
+    public void ProvenMapValueAccessesChangeTheMap()
+    {
+        var values = Appliance.Bpf.Maps.BpfMap.Create(new Appliance.Bpf.Maps.BpfMapDefinition("values", Appliance.Bpf.Maps.BpfMapType.Array, 4, 16, 2));
+        var program = VmTestSupport.Load("""
+            stw [%r10-4], 1
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -4
+            call 1
+            jeq %r0, 0, out
+            ldxdw %r1, [%r0+8]
+            add %r1, 5
+            stxdw [%r0+8], %r1
+            mov %r1, 2
+            lock add [%r0+0], %r1
+            ldxdw %r0, [%r0+8]
+            exit
+            out:
+            mov %r0, 0
+            exit
+            """, values);
+        Assert.Equal(0, program.JitCheckedAccesses);
+        for (int round = 1; round <= 2; round++)
+        {
+            var packet = VmTestSupport.Packet(new byte[64]);
+            var r = VmTestSupport.Run(program, ref packet, Options());
+            Assert.Equal(BpfFault.None, r.Fault);
+            Assert.Equal((ulong)(5 * round), r.R0);
+        }
+        Assert.True(values.TryLookup(BitConverter.GetBytes(1), out var value));
+        Assert.Equal(4UL, BitConverter.ToUInt64(value.AsSpan(0, 8)));
+    }
+
     [Fact]
     public void GlobalsStayCorrectWhenProgramsShareAVm()
     {

@@ -1,0 +1,71 @@
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Maps;
+using Appliance.Bpf.Objects;
+using Appliance.Bpf.Tests.Elf;
+using Appliance.Bpf.Tests.Vm;
+using Appliance.Bpf.Vm;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Appliance.Bpf.Tests.Jit;
+
+/// <summary>The verifier's pointer ranges take the run-time bounds checks out of compiled code where they prove
+/// an access in bounds, and only there (<see cref="LoadedProgram.JitCheckedAccesses"/>: accesses compiled with
+/// the check). The hostile programs that fault on both engines are in <see cref="HostileProgramCases"/>.</summary>
+public sealed class ProvenAccessTests(ITestOutputHelper output)
+{
+    /// <summary>Every example program in programs/ (clang -O2 -mcpu=v3).</summary>
+    public static TheoryData<string> Examples()
+    {
+        var names = new TheoryData<string>();
+        foreach (var source in Directory.GetFiles(Path.Combine(TestObjects.RepoRoot, "programs"), "*.bpf.c"))
+            names.Add(Path.GetFileName(source)[..^".bpf.c".Length]);
+        return names;
+    }
+
+    [Theory]
+    [MemberData(nameof(Examples))]
+    public void ExampleProgramsRunWithoutRunTimeBoundsChecks(string example)
+    {
+        var obj = TestObjects.LoadExample(example);
+        var maps = obj.Maps.Select(d => BpfMap.Create(d)).ToArray();
+        foreach (var program in LoadedProgram.LoadAll(obj, maps, LinuxHelperTable.Instance))
+        {
+            output.WriteLine($"{example}/{program.Name}: {program.ProvenAccesses} accesses proven, {program.JitCheckedAccesses} checked");
+            Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
+            Assert.True(program.ProvenAccesses > 0, $"{program.Name}: nothing proven");
+            Assert.Equal(0, program.JitCheckedAccesses);
+        }
+    }
+
+    [Fact]
+    public void AccessesBeyondTheCheckKeepTheirCheck()
+    {
+        // Inside the 14 checked bytes: proven; one byte further, or through a pointer moved by an unknown amount: checked.
+        Assert.Equal(0, Checks(HostileRangeCases.Checked14 + "ldxb %r0, [%r2+13]\nexit\nout:\nmov %r0, 0\nexit"));
+        Assert.Equal(1, Checks(HostileRangeCases.Checked14 + "ldxb %r0, [%r2+14]\nexit\nout:\nmov %r0, 0\nexit"));
+        Assert.Equal(1, Checks(HostileRangeCases.Checked14 + "ldxb %r0, [%r2+13]\nexit\nout:\nldxb %r0, [%r2+0]\nexit"));
+        Assert.Equal(1, Checks(HostileRangeCases.Checked14 + "ldxb %r5, [%r2+0]\nadd %r2, %r5\nldxb %r0, [%r2+0]\nexit\nout:\nmov %r0, 0\nexit"));
+        // No check at all: every packet access keeps its check.
+        Assert.Equal(2, Checks(HostileRangeCases.Packet + "ldxb %r0, [%r2+0]\nldxb %r0, [%r2+1]\nexit"));
+        // Every hostile range case keeps at least its faulting access checked.
+        foreach (var (name, program, _, _) in HostileRangeCases.All)
+            Assert.True(Checks(program) >= 1, name);
+    }
+
+    [Fact]
+    public void StackAccessesThroughCopiesOfTheFramePointerAreProven()
+    {
+        Assert.Equal(0, Checks("mov %r2, %r10\nadd %r2, -16\nstdw [%r2+8], 7\nldxdw %r0, [%r2+8]\nexit"));
+        // Past the measured frame (r10 - 16 + 16 = r10: above the frame) keeps the check.
+        Assert.Equal(1, Checks("mov %r2, %r10\nadd %r2, -16\nstdw [%r2+8], 7\nldxdw %r0, [%r2+16]\nexit"));
+    }
+
+    private static int Checks(string assembly)
+    {
+        var values = BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, 8, 1));
+        var program = VmTestSupport.Load(assembly, values);
+        Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
+        return program.JitCheckedAccesses;
+    }
+}
