@@ -13,7 +13,11 @@ namespace Appliance.Bpf.Helpers;
 /// multicast or loopback source or destination).</item>
 /// <item>FWD_DISABLED when the input interface does not forward that family; DIRECT looks in table main only, and
 /// with TBID in params->tbid (zeroed after); a missing table, no route, local, broadcast, multicast or throw routes
-/// are NOT_FWDED; blackhole, unreachable and prohibit routes give their own codes.</item>
+/// are NOT_FWDED; blackhole, unreachable and prohibit routes give their own codes. OUTPUT makes params->ifindex the
+/// output interface: IPv4 (flowi4_oif) passes over routes through other interfaces for the next by metric and then
+/// shorter prefixes (<see cref="IFibTables.TryLookupRoute(IpFamily, ReadOnlySpan{byte}, uint, int, out FibRoute)"/>);
+/// IPv6's rt6_select only prefers the interface among routes of one prefix and metric, which one modelled next hop per
+/// route never meets, so IPv6 ignores it.</item>
 /// <item>MTU: with tot_len set, FRAG_NEEDED when it exceeds the route's MTU (a locked route MTU, else the out
 /// interface's MTU; IPv6 at least 1280), which goes to mtu_result; without, the frame must fit the out interface
 /// (MTU + 14 + 4 bytes, and the interface up) and mtu_result gets its MTU.</item>

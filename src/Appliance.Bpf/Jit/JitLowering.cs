@@ -376,26 +376,23 @@ internal sealed class JitLowering
     private int HostAddress(int i, int baseReg, int offset, int size, bool write)
     {
         var proof = i < _proofs.Length ? _proofs[i] : AccessProof.None;
-        if (proof == AccessProof.Stack || baseReg == 10 && offset >= -_frameBytes && offset + size <= 0)
+        if (proof is AccessProof.Stack or AccessProof.Packet || baseReg == 10 && offset >= -_frameBytes && offset + size <= 0)
         {
-            // Inside the current frame's reachable part; the stack's host address is the virtual one plus a constant.
+            // Inside the current frame's reachable part, or the packet: host address = virtual one + the region's delta.
             _e.LoadBpf(JReg.T0, baseReg);
-            _e.LoadState(JReg.T1, JitState.StackDeltaOffset);
+            _e.LoadState(JReg.T1, proof == AccessProof.Packet ? JitState.PacketDeltaOffset : JitState.StackDeltaOffset);
             _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
             return offset;
         }
-        if (proof is AccessProof.Packet or AccessProof.Region)
+        if (proof == AccessProof.Region)
         {
+            // The region is the one the address names (offsets the verifier allows never reach the upper half).
             _e.LoadBpf(JReg.T0, baseReg);
             _e.LoadState(JReg.T1, JitState.RegionsOffset);
-            if (proof == AccessProof.Region)
-            {
-                // The region is the one the address names (offsets the verifier allows never reach the upper half).
-                _e.Mov(JReg.T2, JReg.T0);
-                _e.AluImm(JAlu.Rsh, true, JReg.T2, 32);
-                _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
-                _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
-            }
+            _e.Mov(JReg.T2, JReg.T0);
+            _e.AluImm(JAlu.Rsh, true, JReg.T2, 32);
+            _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
+            _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
             _e.Load(JReg.T2, JReg.T1, 0, 8, false);                 // region start
             _e.Alu(JAlu.Sub, true, JReg.T0, JReg.T2);
             _e.Load(JReg.T2, JReg.T1, 16, 8, false);                // region host address

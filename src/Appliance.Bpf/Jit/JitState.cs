@@ -57,12 +57,13 @@ internal unsafe struct JitState
     public fixed byte Context[global::Appliance.Bpf.Context.SkBuffLayout.Size]; // 608: the VM's shadow __sk_buff (compiled code reads it directly)
     public int FirstDynamicRegion;        // 800: regions from here on are the run's own (map values, ring-buffer records)
     public int Padding;                   // 804
+    public long PacketDelta;              // 808: host address of packet byte k minus its virtual address (kept with region 0's mirror)
 
     public const int RegsOffset = 0, RegionsOffset = 128, RegionCountOffset = 136, BudgetOffset = 144,
         DepthOffset = 152, FaultPcOffset = 160, StatusOffset = 164, FaultKindOffset = 168, StackDeltaOffset = 176,
         CallArg1Offset = 184, CallArg2Offset = 192, CallResultOffset = 200, ResumeOffset = 208, RegionCapacityOffset = 216,
         ProcessorIdOffset = 220, FramesOffset = 224,
-        ContextOffset = 608, FirstDynamicRegionOffset = 800;
+        ContextOffset = 608, FirstDynamicRegionOffset = 800, PacketDeltaOffset = 808;
 
     /// <summary>Why the code returned, in <see cref="Status"/>: finished, faulted, tail call accepted, or a
     /// runtime call to make before calling it again (helper, translation).</summary>

@@ -136,6 +136,7 @@ public sealed unsafe partial class BpfVm
         n->Length = r.Length;
         n->Writable = r.Writable ? 1UL : 0UL;
         n->Host = r.Array is null ? r.Origin : r.PinnedHost != 0 ? r.PinnedHost : _pins.AddressOf(r.Array) + r.Origin;
+        if (id == VirtualAddress.PacketRegion) MirrorPacketDelta();
     }
 
     /// <summary>Out of line: the native call (a P/Invoke) would otherwise make every mirror write set up a
@@ -163,6 +164,14 @@ public sealed unsafe partial class BpfVm
         n->Length = length;
         n->Host = host;
         n->Writable = 1;
+        if (id == VirtualAddress.PacketRegion) MirrorPacketDelta();
+    }
+
+    /// <summary>Where the packet's virtual addresses are in host memory, for accesses the verifier proved inside it.</summary>
+    private void MirrorPacketDelta()
+    {
+        JitRegion* n = _jit->Regions + VirtualAddress.PacketRegion;
+        _jit->PacketDelta = n->Host - (nint)n->Start;
     }
 
     /// <summary>The host address of a packet buffer for the mirror (pinned while compiled code may use it).</summary>

@@ -41,7 +41,10 @@ public sealed class GroupFrameFlooder : IDisposable
     /// when that set changes).</summary>
     public IReadOnlyList<string> ListensOn => _receivers.Select(r => r.Port.Name).ToArray();
 
-    public GroupFrameFlooder(TopologySource source, bool useJit = false, CaptureTap? capture = null)
+    /// <param name="fibTables">The board's routing tables for bpf_fib_lookup / bpf_redirect_neigh in the pairs'
+    /// programs: the same the forwarding worker reads, so a copy is answered as the original would be.</param>
+    public GroupFrameFlooder(TopologySource source, bool useJit = false, CaptureTap? capture = null,
+        Appliance.Bpf.Routing.IFibTables? fibTables = null)
     {
         _tap = capture;
         var topology = source.Current;
@@ -61,7 +64,7 @@ public sealed class GroupFrameFlooder : IDisposable
             throw;
         }
         _receivers = [.. receivers];
-        _pipeline = new NetkitPipeline(source, worker: 1, useJit: useJit);
+        _pipeline = new NetkitPipeline(source, worker: 1, useJit: useJit, fibTables: fibTables);
         _thread = new Thread(Run) { IsBackground = true, Name = "group-flooder" };
     }
 

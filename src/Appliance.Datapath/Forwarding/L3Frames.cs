@@ -14,8 +14,8 @@ namespace Appliance.Datapath.Forwarding;
 public static class L3Frames
 {
     public const int EthernetHeader = 14;
-    public const ushort EtherTypeIpv4 = 0x0800, EtherTypeIpv6 = 0x86dd, EtherTypeArp = 0x0806;
-    private const int Ipv4DstOffset = EthernetHeader + 16, Ipv6SrcOffset = EthernetHeader + 8, Ipv6DstOffset = EthernetHeader + 24;
+    public const ushort EtherTypeIpv4 = 0x0800, EtherTypeIpv6 = 0x86dd, EtherTypeArp = 0x0806, EtherTypeVlan = 0x8100, EtherTypeQinQ = 0x88a8;
+    private const int Ipv4SrcOffset = EthernetHeader + 12, Ipv4DstOffset = EthernetHeader + 16, Ipv6SrcOffset = EthernetHeader + 8, Ipv6DstOffset = EthernetHeader + 24;
     private const int IcmpV6 = 58, NeighbourSolicitation = 135, NeighbourAdvertisement = 136;
     private const int ArpLength = EthernetHeader + 28, NsLength = EthernetHeader + 40 + 24, NaLength = EthernetHeader + 40 + 32;
 
@@ -41,19 +41,41 @@ public static class L3Frames
         }
     }
 
-    /// <summary>Whether a router may forward the packet at all: not to or from a link-local, multicast, loopback or
-    /// unspecified address (RFC 1812 §5.3.7, RFC 4291 §2.5.6), nor to IPv4 limited broadcast.</summary>
+    /// <summary>Whether the frame carries a VLAN tag (802.1Q or 802.1ad) in its bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Tagged(ReadOnlySpan<byte> frame) => EtherType(frame) is EtherTypeVlan or EtherTypeQinQ;
+
+    /// <summary>The source address of a frame <see cref="Destination"/> found to be of <paramref name="family"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ReadOnlySpan<byte> Source(IpFamily family, ReadOnlySpan<byte> frame) =>
+        family == IpFamily.Inet ? frame.Slice(Ipv4SrcOffset, 4) : frame.Slice(Ipv6SrcOffset, 16);
+
+    /// <summary>Whether a router may forward a packet to this destination at all: not to a link-local, multicast,
+    /// loopback or unspecified address (RFC 1812 §5.3.7, RFC 4291 §2.5.6), nor to IPv4 limited broadcast or class E.</summary>
     public static bool Forwardable(IpFamily family, ReadOnlySpan<byte> frame)
     {
         if (family == IpFamily.Inet)
         {
-            byte d0 = frame[Ipv4DstOffset], s0 = frame[EthernetHeader + 12];
-            return d0 is < 224 and not 127 and not 0 && s0 is < 224 and not 127
-                   && !(d0 == 169 && frame[Ipv4DstOffset + 1] == 254);
+            byte d0 = frame[Ipv4DstOffset];
+            return d0 is < 224 and not 127 and not 0 && !(d0 == 169 && frame[Ipv4DstOffset + 1] == 254);
         }
         var dst = frame.Slice(Ipv6DstOffset, 16);
+        return dst[0] != 0xff && !LinkLocal6(dst) && !Unspecified6(dst) && !Loopback6(dst);
+    }
+
+    /// <summary>Whether a router may forward a packet from this source at all (a martian source is never routed,
+    /// RFC 1812 §5.3.7, RFC 4291 §2.5): not IPv4 0.0.0.0/8 ("this network"), 127/8, 169.254/16 (link-local),
+    /// multicast, class E or limited broadcast (224/3 and up); not IPv6 :: , ::1, multicast or link-local (fe80::/10:
+    /// neighbour discovery and other traffic of the link only, never routed).</summary>
+    public static bool RoutableSource(IpFamily family, ReadOnlySpan<byte> frame)
+    {
+        if (family == IpFamily.Inet)
+        {
+            byte s0 = frame[Ipv4SrcOffset];
+            return s0 is < 224 and not 127 and not 0 && !(s0 == 169 && frame[Ipv4SrcOffset + 1] == 254);
+        }
         var src = frame.Slice(Ipv6SrcOffset, 16);
-        return dst[0] != 0xff && !LinkLocal6(dst) && !LinkLocal6(src) && !Unspecified6(dst) && !Loopback6(dst);
+        return src[0] != 0xff && !LinkLocal6(src) && !Unspecified6(src) && !Loopback6(src);
     }
 
     private static bool LinkLocal6(ReadOnlySpan<byte> a) => a[0] == 0xfe && (a[1] & 0xc0) == 0x80;

@@ -16,6 +16,10 @@ public enum L3Ingress
     ToPair,
     /// <summary>For an L3 tenant, but its TTL / hop limit ran out here.</summary>
     Expired,
+    /// <summary>For an L3 tenant, but from a source that cannot be out there: a martian
+    /// (<see cref="L3Frames.RoutableSource"/>) or an address of the port's own L3 tenants (they live behind the
+    /// appliance, so it is spoofed).</summary>
+    InvalidSource,
 }
 
 /// <summary>The L3 half of the datapath (netkit's L3 mode, with the board as the router in front of the tenants),
@@ -31,7 +35,10 @@ public enum L3Ingress
 /// out port and next hop, the kernel's neighbour table its MAC (unknown: the kernel is asked to resolve it and the frame
 /// is dropped and counted, <see cref="PairDropReason.NoNeighbour"/>; the tenant's retransmission finds it), source MAC
 /// the port's, TTL / hop limit decremented. Destinations that are another L3 tenant's are refused
-/// (<see cref="PairDropReason.Isolation"/>): tenants reach each other only through an explicit redirect.</item>
+/// (<see cref="PairDropReason.Isolation"/>): tenants reach each other only through an explicit redirect. The source
+/// must be the tenant's own: inside one of the pair's prefixes (the longest match over the port's L3 pairs names
+/// this pair) and routable, else <see cref="PairDropReason.InvalidSource"/> — no tenant sends as another tenant, as
+/// the board, or from a martian address. VLAN-tagged frames are <see cref="PairDropReason.VlanTagged"/>.</item>
 /// </list></summary>
 public sealed class L3Router(IFibTables? tables)
 {
@@ -64,19 +71,25 @@ public sealed class L3Router(IFibTables? tables)
         var family = L3Frames.Destination(data, out var dst);
         if (family == IpFamily.Unspec || prefixes.Lookup(family, dst) is not { } target) return L3Ingress.NotMine;
         pair = target;
+        if (!L3Frames.RoutableSource(family, data) || prefixes.Lookup(family, L3Frames.Source(family, data)) is not null)
+            return L3Ingress.InvalidSource;
         if (!L3Frames.DecrementTtl(family, data)) return L3Ingress.Expired;
         L3Frames.WriteEthernet(data, target.TenantMac, target.PrimaryMac);
         return L3Ingress.ToPair;
     }
 
-    /// <summary>Routes a frame an L3 tenant sent (its peer side passed it): null and <paramref name="enginePort"/> set
-    /// when it goes out (bytes rewritten), else why it is dropped.</summary>
-    public PairDropReason? Route(ref FrameView frame, RuntimeTopology topology, PortRuntime uplink, out int enginePort)
+    /// <summary>Routes a frame L3 tenant <paramref name="pair"/> sent (its peer side passed it): null and
+    /// <paramref name="enginePort"/> set when it goes out (bytes rewritten), else why it is dropped.</summary>
+    public PairDropReason? Route(ref FrameView frame, RuntimeTopology topology, PairRuntime pair, PortRuntime uplink, out int enginePort)
     {
         enginePort = -1;
         var data = frame.Data;
         var family = L3Frames.Destination(data, out var dst);
-        if (family == IpFamily.Unspec || !L3Frames.Forwardable(family, data)) return PairDropReason.NoRoute;
+        if (family == IpFamily.Unspec) return L3Frames.Tagged(data) ? PairDropReason.VlanTagged : PairDropReason.NoRoute;
+        if (!L3Frames.Forwardable(family, data)) return PairDropReason.NoRoute;
+        if (!L3Frames.RoutableSource(family, data)
+            || !ReferenceEquals(uplink.L3Prefixes.Lookup(family, L3Frames.Source(family, data)), pair))
+            return PairDropReason.InvalidSource;
         if (uplink.L3Prefixes.Lookup(family, dst) is not null) return PairDropReason.Isolation;
         if (tables is null || !tables.TryLookupRoute(family, dst, 0, out var route) || route.Kind != RouteKind.Unicast
             || !topology.TryPort((uint)route.Ifindex, out enginePort))

@@ -34,4 +34,11 @@ public enum PairDropReason
     TtlExpired,
     /// <summary>L3: the destination is another L3 tenant of the uplink; tenants reach each other only through an explicit redirect.</summary>
     Isolation,
+    /// <summary>L3: the packet's source is not the tenant's to send from: outside the pair's own prefixes (another
+    /// tenant's address, the board's, anyone's) or never routable (IPv4 0/8, 127/8, 169.254/16, multicast, class E,
+    /// limited broadcast; IPv6 ::, ::1, multicast, link-local).</summary>
+    InvalidSource,
+    /// <summary>L3: a VLAN-tagged frame (802.1Q or 802.1ad). L3 pairs route untagged IPv4/IPv6 only; no VLAN is
+    /// configured for them (a program that wants a tag on the wire pushes it and redirects).</summary>
+    VlanTagged,
 }

@@ -102,6 +102,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                 {
                     case L3Ingress.Answered: return FrameVerdict.Forward(port.Index);
                     case L3Ingress.Expired: return FrameVerdict.Drop(DropReason.TtlExpired);
+                    case L3Ingress.InvalidSource: return FrameVerdict.Drop(DropReason.InvalidSource);
                     case L3Ingress.ToPair: return Finish(ref frame, _pipeline.IntoPair(l3Pair!));
                 }
             }
@@ -154,7 +155,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
         if (_pipeline.Decision.Verdict != NetkitVerdict.Pass) return FrameVerdict.Forward(d.EnginePort);
         var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
-        if (_l3.Route(ref frame, _topology, uplink, out int port) is { } reason)
+        if (_l3.Route(ref frame, _topology, pair, uplink, out int port) is { } reason)
         {
             _pipeline.DropAfterRouting(pair.Peer, reason);
             return FrameVerdict.Drop(DropReason.Policy);

@@ -100,13 +100,26 @@ public sealed class KernelTables : IFibTables, IDisposable
 
     // ---- IFibTables: the per-frame reads (no lock, no allocation, no syscall) ----
 
-    public bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, out FibRoute route)
+    public bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, out FibRoute route) =>
+        TryLookupRoute(family, destination, table, 0, out route);
+
+    /// <summary>With <paramref name="outputIfindex"/>, routes through another interface are passed over for the next
+    /// route of the prefix, then shorter prefixes, then the next table (<see cref="RouteTable"/>), as the kernel's
+    /// fib_table_lookup does for flowi4_oif.</summary>
+    public bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, int outputIfindex, out FibRoute route)
     {
         route = default;
+        int length = IpFamilies.AddressLength(family);
         var routes = Routes;
-        Route? found;
-        if (table == 0) found = routes.Lookup(family, destination);
-        else if (!routes.TryLookupIn((int)table, family, destination, out found)) return false;
+        Route? found = null;
+        if (table != 0)
+        {
+            if (!routes.TryLookupIn((int)table, family, destination, outputIfindex, out found)) return false;
+        }
+        else if (length != 0 && destination.Length >= length)
+        {
+            found = routes.Lookup(family, IpNumbers.Read(family, destination), outputIfindex);
+        }
         if (found is not null) route = found.Fib;
         return true;
     }

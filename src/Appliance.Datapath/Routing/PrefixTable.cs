@@ -51,6 +51,20 @@ public sealed class PrefixTable<T> where T : class
         return null;
     }
 
+    /// <summary>The values of every prefix holding <paramref name="address"/>, longest first: start with
+    /// <paramref name="position"/> 0 and call again with the position it left until it returns false (no allocation).</summary>
+    public bool NextMatch(IpFamily family, UInt128 address, ref int position, out T? value)
+    {
+        var (byLength, lengths) = family == IpFamily.Inet ? (_v4, _v4Lengths) : family == IpFamily.Inet6 ? (_v6, _v6Lengths) : (null, []);
+        while (position < lengths.Length)
+        {
+            int length = lengths[position++];
+            if (byLength![length]!.TryGetValue(IpNumbers.Mask(family, address, length), out value)) return true;
+        }
+        value = null;
+        return false;
+    }
+
     /// <summary>The value stored for exactly this prefix (not a longest match).</summary>
     public T? Exact(IpFamily family, UInt128 prefix, int length)
     {

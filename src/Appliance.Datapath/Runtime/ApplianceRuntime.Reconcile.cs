@@ -263,7 +263,7 @@ public sealed partial class ApplianceRuntime
             var add = after.Tenant.Addresses.Except(before.Tenant.Addresses).ToList();
             var remove = before.Tenant.Addresses.Except(after.Tenant.Addresses).ToList();
             steps.Add(new PlanStep(PlanAction.Change, target, $"addresses +[{string.Join(", ", add)}] -[{string.Join(", ", remove)}]",
-                () => SetAddresses(before.Tenant, add, remove), () => SetAddresses(before.Tenant, remove, add)));
+                () => ChangeAddresses(before, after), () => ChangeAddresses(after, before)));
         }
         if (parts.HasFlag(PairChangeParts.Mtu))
         {
@@ -300,12 +300,24 @@ public sealed partial class ApplianceRuntime
         else _engine.RunBetweenBatches(action);
     }
 
-    private static void SetAddresses(TenantConfig tenant, List<InterfaceAddress> add, List<InterfaceAddress> remove)
+    /// <summary>Takes the tenant's interface from <paramref name="from"/>'s addresses to <paramref name="to"/>'s. An L3
+    /// tenant that gains its first address of a family gets that family's default route (as at creation), and loses
+    /// it with its last one (IPv4's goes with the last address by itself).</summary>
+    private static void ChangeAddresses(PairConfig from, PairConfig to)
     {
+        var tenant = to.Tenant;
         using var inside = new LinkManager(tenant.Netns);
         var addresses = new LinkAddresses(inside);
-        foreach (var a in remove) addresses.Remove(tenant.Interface, a.Address, a.PrefixLength);
-        foreach (var a in add) addresses.Add(tenant.Interface, a.Address, a.PrefixLength);
+        foreach (var a in from.Tenant.Addresses.Except(tenant.Addresses)) addresses.Remove(tenant.Interface, a.Address, a.PrefixLength);
+        foreach (var a in tenant.Addresses.Except(from.Tenant.Addresses)) addresses.Add(tenant.Interface, a.Address, a.PrefixLength);
+        if (to.Mode != PairMode.L3) return;
+        var routes = new LinkRoutes(inside);
+        foreach (var family in (Bpf.Routing.IpFamily[])[Bpf.Routing.IpFamily.Inet, Bpf.Routing.IpFamily.Inet6])
+        {
+            bool had = LinkRoutes.HasFamily(from.Tenant.Addresses, family), has = LinkRoutes.HasFamily(tenant.Addresses, family);
+            if (has && !had) routes.AddDefault(tenant.Interface, family);
+            else if (had && !has) routes.DeleteDefault(tenant.Interface, family);
+        }
     }
 
     private void SetPairMtu(PairConfig pc, int mtu)

@@ -193,7 +193,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         WarnBoardAddressesInL3Prefixes();
         _handler = new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing, fibTables: _tables);
         _engine = new ForwardingEngine(_xsk, _handler, _options.Engine ?? new EngineOptions());
-        _flooder = new GroupFrameFlooder(_source, UseJit, GroupCapture);
+        _flooder = new GroupFrameFlooder(_source, UseJit, GroupCapture, _tables);
         WatchCarrier();
         _engine.Start();
         _flooder.Start();
@@ -300,8 +300,8 @@ public sealed partial class ApplianceRuntime : IDisposable
     private static void AddDefaultRoutes(LinkManager inside, PairConfig pc)
     {
         var routes = new LinkRoutes(inside);
-        if (pc.Tenant.Addresses.Any(a => !a.IsIPv6)) routes.AddDefault(pc.Tenant.Interface, Bpf.Routing.IpFamily.Inet);
-        if (pc.Tenant.Addresses.Any(a => a.IsIPv6)) routes.AddDefault(pc.Tenant.Interface, Bpf.Routing.IpFamily.Inet6);
+        foreach (var family in (Bpf.Routing.IpFamily[])[Bpf.Routing.IpFamily.Inet, Bpf.Routing.IpFamily.Inet6])
+            if (LinkRoutes.HasFamily(pc.Tenant.Addresses, family)) routes.AddDefault(pc.Tenant.Interface, family);
     }
 
     /// <summary>Deletes what <see cref="CreatePair"/> made: the veth (both ends) and the namespace when it was
@@ -449,7 +449,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         if (want.SequenceEqual(_flooder.ListensOn)) return;
         _flooder.Dispose();
         _flooder = null;
-        _flooder = new GroupFrameFlooder(_source!, UseJit, GroupCapture);
+        _flooder = new GroupFrameFlooder(_source!, UseJit, GroupCapture, _tables);
         _flooder.Start();
     }
 

@@ -47,11 +47,69 @@ public sealed class L3FramesTests
         Assert.False(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [10, 0, 0, 1], [224, 0, 0, 5])));
         Assert.False(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [10, 0, 0, 1], [255, 255, 255, 255])));
         Assert.False(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [10, 0, 0, 1], [169, 254, 1, 1])));
-        Assert.False(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [127, 0, 0, 1], [192, 0, 2, 7])));
+        Assert.False(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [10, 0, 0, 1], [0, 0, 0, 9])));
+        Assert.False(L3Frames.Forwardable(IpFamily.Inet, Ipv4(64, [10, 0, 0, 1], [127, 0, 0, 1])));
+        Assert.False(L3Frames.Forwardable(IpFamily.Inet6, Ipv6(Addr6("fd00::1"), Addr6("fe80::1"))));
+        Assert.False(L3Frames.Forwardable(IpFamily.Inet6, Ipv6(Addr6("fd00::1"), Addr6("ff02::1"))));
+        Assert.False(L3Frames.Forwardable(IpFamily.Inet6, Ipv6(Addr6("fd00::1"), Addr6("::1"))));
+        Assert.False(L3Frames.Forwardable(IpFamily.Inet6, Ipv6(Addr6("fd00::1"), Addr6("::"))));
+        Assert.True(L3Frames.Forwardable(IpFamily.Inet6, Ipv6(Addr6("fe80::1"), Addr6("2001:db8::1")))); // the source is checked apart
         var arp = new byte[60];
         arp[12] = 0x08;
         arp[13] = 0x06;
         Assert.Equal(IpFamily.Unspec, L3Frames.Destination(arp, out _));
+    }
+
+    private static byte[] Addr6(string a) => System.Net.IPAddress.Parse(a).GetAddressBytes();
+
+    private static byte[] Ipv6(byte[] src, byte[] dst)
+    {
+        var f = new byte[14 + 40 + 8];
+        f[12] = 0x86;
+        f[13] = 0xdd;
+        f[14] = 0x60;
+        f[14 + 6] = 17;
+        f[14 + 7] = 64;
+        src.CopyTo(f, 14 + 8);
+        dst.CopyTo(f, 14 + 24);
+        return f;
+    }
+
+    /// <summary>Martian sources are never routed: IPv4 0/8, 127/8, 169.254/16, multicast, class E and limited
+    /// broadcast; IPv6 ::, ::1, multicast, link-local. Anything else is left to the tenant's own prefixes.</summary>
+    [Theory]
+    [InlineData("0.0.0.0", false)]
+    [InlineData("0.1.2.3", false)]
+    [InlineData("127.0.0.1", false)]
+    [InlineData("127.255.0.9", false)]
+    [InlineData("169.254.7.7", false)]
+    [InlineData("224.0.0.1", false)]
+    [InlineData("239.1.1.1", false)]
+    [InlineData("240.0.0.1", false)]
+    [InlineData("255.255.255.255", false)]
+    [InlineData("10.0.0.1", true)]
+    [InlineData("1.0.0.1", true)]
+    [InlineData("169.253.255.255", true)]
+    [InlineData("223.255.255.254", true)]
+    [InlineData("::", false)]
+    [InlineData("::1", false)]
+    [InlineData("ff02::1", false)]
+    [InlineData("ff0e::5", false)]
+    [InlineData("fe80::1", false)]
+    [InlineData("febf::1", false)]
+    [InlineData("fec0::1", true)]
+    [InlineData("fd00::50", true)]
+    [InlineData("2001:db8::1", true)]
+    [InlineData("::2", true)]
+    public void Martian_sources_are_not_routable(string source, bool routable)
+    {
+        var a = System.Net.IPAddress.Parse(source);
+        bool v4 = a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+        var frame = v4 ? Ipv4(64, a.GetAddressBytes(), [192, 0, 2, 7]) : Ipv6(a.GetAddressBytes(), Addr6("2001:db8::7"));
+        var family = L3Frames.Destination(frame, out _);
+        Assert.Equal(v4 ? IpFamily.Inet : IpFamily.Inet6, family);
+        Assert.Equal(a.GetAddressBytes(), L3Frames.Source(family, frame).ToArray());
+        Assert.Equal(routable, L3Frames.RoutableSource(family, frame));
     }
 
     [Fact]

@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using Appliance.Bpf.Helpers;
+using Appliance.Datapath.Tests.Engine;
 using System.Net;
 using Appliance.Bpf.Routing;
 using Appliance.Datapath.Forwarding;
@@ -77,6 +80,60 @@ public sealed class L3PairTests
         Assert.True(first.Peer.Counters.Drops(PairDropReason.Isolation) >= isolated + 3, "the appliance refused them (not a lost route)");
     }
 
+    /// <summary>ICMP echo requests a namespace's kernel received (IPv4: /proc/net/snmp Icmp InEchos; IPv6:
+    /// /proc/net/snmp6 Icmp6InEchos).</summary>
+    private static long EchoRequestsReceived(NetNamespace ns, bool v6)
+    {
+        if (v6)
+        {
+            var line = ns.Exec("cat", "/proc/net/snmp6").Split('\n').Single(l => l.StartsWith("Icmp6InEchos ", StringComparison.Ordinal));
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        }
+        var icmp = ns.Exec("cat", "/proc/net/snmp").Split('\n').Where(l => l.StartsWith("Icmp:", StringComparison.Ordinal)).ToArray();
+        var names = icmp[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var values = icmp[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return long.Parse(values[Array.IndexOf(names, "InEchos")]);
+    }
+
+    [PrivilegedFact]
+    public void A_tenant_cannot_send_as_another_tenant_or_as_the_board()
+    {
+        using var board = new L3Board(tenants: 2);
+        var rt = board.Start(board.L3Pair(0), board.L3Pair(1));
+        var a = rt.FindPair(board.PairNames[0]);
+        var b = rt.FindPair(board.PairNames[1]);
+        var tenant = board.Tenants[0];
+        Ping(tenant, board.FarAddress);
+        Ping(tenant, board.FarAddress6);
+
+        // Tenant a takes b's addresses and the board's onto its own interface and sends from them (a real client:
+        // ping bound to the stolen source). None of it leaves the appliance; b receives no answers.
+        tenant.Exec("ip", "addr", "add", board.TenantAddress(1) + "/32", "dev", L3Board.TenantInterface);
+        tenant.Exec("ip", "addr", "add", board.PortAddress + "/32", "dev", L3Board.TenantInterface);
+        tenant.Exec("ip", "addr", "add", board.TenantAddress6(1) + "/128", "dev", L3Board.TenantInterface, "nodad");
+        tenant.Exec("ip", "addr", "add", board.PortAddress6 + "/128", "dev", L3Board.TenantInterface, "nodad");
+        long farEchos = EchoRequestsReceived(board.Far, v6: false), farEchos6 = EchoRequestsReceived(board.Far, v6: true);
+        long invalid = a.Peer.Counters.Drops(PairDropReason.InvalidSource);
+        long intoB = b.Primary.Counters.TxPackets;
+        foreach (var (source, target) in new[]
+                 {
+                     (board.TenantAddress(1), board.FarAddress), (board.PortAddress, board.FarAddress),
+                     (board.TenantAddress6(1), board.FarAddress6), (board.PortAddress6, board.FarAddress6),
+                 })
+            Assert.NotEqual(0, tenant.TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", "-I", source, target).ExitCode);
+        Assert.True(a.Peer.Counters.Drops(PairDropReason.InvalidSource) >= invalid + 8, "every spoofed echo was refused and counted");
+        Assert.Equal(farEchos, EchoRequestsReceived(board.Far, v6: false));
+        Assert.Equal(farEchos6, EchoRequestsReceived(board.Far, v6: true));
+        Assert.Equal(intoB, b.Primary.Counters.TxPackets);
+
+        // The tenant's own traffic still flows (and reaches the far host's counters, so the checks above can fail).
+        tenant.Exec("ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", board.TenantAddress(0), board.FarAddress);
+        tenant.Exec("ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", board.TenantAddress6(0), board.FarAddress6);
+        Assert.True(EchoRequestsReceived(board.Far, v6: false) >= farEchos + 2);
+        Assert.True(EchoRequestsReceived(board.Far, v6: true) >= farEchos6 + 2);
+        Ping(board.Tenants[1], board.FarAddress);  // and b's
+    }
+
     [PrivilegedFact]
     public void A_route_change_on_the_board_is_followed_without_a_restart()
     {
@@ -119,5 +176,95 @@ public sealed class L3PairTests
         board.Outside.Exec("ip", "neigh", "flush", "dev", "o0");
         Assert.NotEqual(0, board.Far.TryExec("ping", "-c", "1", "-W", "1", board.TenantAddress(0)).ExitCode);
         Ping(board.Outside, board.TenantAddress(1)); // the L2 tenant kept forwarding
+    }
+
+    [PrivilegedFact]
+    public void A_reload_that_gives_an_L3_tenant_its_first_IPv6_address_adds_its_IPv6_default_route()
+    {
+        using var board = new L3Board(tenants: 1);
+        var dual = board.L3Pair(0);
+        var v4Only = dual with { Tenant = dual.Tenant with { Addresses = [.. dual.Tenant.Addresses.Where(a => !a.IsIPv6)] } };
+        var rt = board.Start(v4Only);
+        var tenant = board.Tenants[0];
+        Assert.DoesNotContain("default", tenant.Exec("ip", "-6", "route", "show"));
+        Ping(tenant, board.FarAddress);
+
+        rt.Apply(rt.Plan(rt.Config with { Pairs = [dual] }));
+        Assert.Contains($"default dev {L3Board.TenantInterface}", tenant.Exec("ip", "-6", "route", "show"));
+        Ping(tenant, board.FarAddress6);
+        Ping(board.Far, board.TenantAddress6(0));
+
+        rt.Apply(rt.Plan(rt.Config with { Pairs = [v4Only] }));
+        Assert.DoesNotContain("default", tenant.Exec("ip", "-6", "route", "show"));
+        Assert.Contains($"default dev {L3Board.TenantInterface}", tenant.Exec("ip", "route", "show"));
+        Ping(tenant, board.FarAddress);
+    }
+
+    /// <summary>An Ethernet + IPv4 ICMP echo request, checksums valid, with an 802.1Q tag when <paramref name="vlan"/> is set.</summary>
+    private static byte[] Echo(string source, string destination, ushort vlan, byte[]? dstMac = null)
+    {
+        int l2 = vlan != 0 ? 18 : 14;
+        var f = new byte[l2 + 20 + 16];
+        if (dstMac is null) f.AsSpan(0, 6).Fill(0xff);
+        else dstMac.CopyTo(f, 0);
+        new byte[] { 0x02, 0, 0, 0, 0x0c, 0x01 }.CopyTo(f, 6);
+        if (vlan != 0) BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(12), 0x8100_0000u | vlan);
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(l2 - 2), 0x0800);
+        var ip = f.AsSpan(l2, 20);
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], 36);
+        ip[8] = 64;
+        ip[9] = 1;
+        IPAddress.Parse(source).GetAddressBytes().CopyTo(ip[12..]);
+        IPAddress.Parse(destination).GetAddressBytes().CopyTo(ip[16..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(ip[10..], InternetChecksum.Fold(InternetChecksum.Partial(ip, 0)));
+        var icmp = f.AsSpan(l2 + 20);
+        icmp[0] = 8;
+        BinaryPrimitives.WriteUInt16BigEndian(icmp[4..], 0x4d41);
+        BinaryPrimitives.WriteUInt16BigEndian(icmp[6..], 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(icmp[2..], InternetChecksum.Fold(InternetChecksum.Partial(icmp, 0)));
+        return f;
+    }
+
+    /// <summary>An L3 tenant that sends VLAN-tagged frames (raw frames with the tag in the bytes, from a packet socket
+    /// in its namespace; this kernel has no 8021q): nothing leaves, each is counted as vlanTagged. The same echo
+    /// untagged is routed and reaches the far host.</summary>
+    [PrivilegedFact]
+    public void Tagged_frames_from_an_L3_tenant_are_dropped_as_vlanTagged()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(board.L3Pair(0));
+        var pair = rt.FindPair(board.PairNames[0]);
+        Ping(board.Tenants[0], board.FarAddress);
+        using var socket = PacketSocket.Open(board.Tenants[0].Name, L3Board.TenantInterface, 0x0800);
+        long tagged = pair.Peer.Counters.Drops(PairDropReason.VlanTagged);
+        long farEchos = EchoRequestsReceived(board.Far, v6: false);
+
+        for (int i = 0; i < 3; i++) socket.Send(Echo(board.TenantAddress(0), board.FarAddress, vlan: 7));
+        Assert.True(Eventually.True(() => pair.Peer.Counters.Drops(PairDropReason.VlanTagged) >= tagged + 3), "the tagged echoes were dropped as vlanTagged");
+        socket.Send(Echo(board.TenantAddress(0), board.FarAddress, vlan: 0));
+        Assert.True(Eventually.True(() => EchoRequestsReceived(board.Far, v6: false) > farEchos), "the untagged echo was routed");
+        Assert.Equal(farEchos + 1, EchoRequestsReceived(board.Far, v6: false)); // only that one
+    }
+
+    /// <summary>From the world, a tagged frame for an L3 tenant (to the port's MAC, the tag in the bytes) is not steered
+    /// to the tenant: the XDP rules match untagged frames only, so it stays the kernel's. The same echo untagged is.</summary>
+    [PrivilegedFact]
+    public void Tagged_frames_from_the_port_do_not_reach_an_L3_tenant()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(board.L3Pair(0));
+        var pair = rt.FindPair(board.PairNames[0]);
+        Ping(board.Outside, board.TenantAddress(0));
+        var portMac = Convert.FromHexString(board.PortMac());
+        using var socket = PacketSocket.Open(board.Outside.Name, "o0", 0x0800);
+        long tenantEchos = EchoRequestsReceived(board.Tenants[0], v6: false);
+        long intoTenant = pair.Primary.Counters.RxPackets;
+
+        for (int i = 0; i < 3; i++) socket.Send(Echo(board.OutsideAddress, board.TenantAddress(0), vlan: 7, portMac));
+        socket.Send(Echo(board.OutsideAddress, board.TenantAddress(0), vlan: 0, portMac));
+        Assert.True(Eventually.True(() => EchoRequestsReceived(board.Tenants[0], v6: false) > tenantEchos), "the untagged echo reached the tenant");
+        Assert.Equal(tenantEchos + 1, EchoRequestsReceived(board.Tenants[0], v6: false)); // only that one
+        Assert.Equal(intoTenant + 1, pair.Primary.Counters.RxPackets);
     }
 }

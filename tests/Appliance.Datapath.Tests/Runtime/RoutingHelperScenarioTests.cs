@@ -52,6 +52,41 @@ public sealed class RoutingHelperScenarioTests
         Assert.Contains("lladdr", Shell.Check("ip", "neigh", "show", MetaBoard.OutsideAddress(0), "dev", board.Ports[0]));
     }
 
+    /// <summary>bpf_fib_lookup answers alike on both paths into a pair: a program on an L2 tenant's primary side looks
+    /// up the outside host for every frame; the outside's ARP request (broadcast: the flooder's AF_PACKET copy) and
+    /// its echo requests (unicast: the forwarding worker) get the same answer from the board's tables.</summary>
+    [PrivilegedFact]
+    public void FibLookupAnswersOnTheGroupFramePathAsOnTheMainPath()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        board.AddAddresses(0);
+        var rt = board.Start([board.Port(0)], [board.Pair(0, primary: MetaBoard.Side(chain: "fib"), withAddress: true)],
+            [new ProgramConfig { Name = "fib", Object = "fib_group.bpf.o", Section = "tc" }]);
+        var pair = rt.FindPair(board.PairNames[0]);
+        Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
+        int port = rt.Topology.Ports[0].Ifindex;
+        Shell.Check("sysctl", "-qw", $"net.ipv4.conf.{board.Ports[0]}.forwarding=1");
+        var query = new byte[64];
+        query[0] = 2; // AF_INET
+        BinaryPrimitives.WriteInt32LittleEndian(query.AsSpan(8), port);
+        System.Net.IPAddress.Parse(MetaBoard.OutsideAddress(0)).GetAddressBytes().CopyTo(query, 32);
+        var obj = rt.Programs["fib"].Object;
+        Assert.Equal(0, obj.FindMap("query")!.UpdateFromUser(new byte[4], query, 0));
+
+        board.Outside.Exec("ip", "neigh", "flush", "dev", MetaBoard.OutsideInterface(0));
+        board.Outside.Exec("ping", "-c", "2", "-i", "0.2", "-W", "2", MetaBoard.TenantAddress(0, 0));
+        var answers = obj.FindMap("answers")!;
+        var group = new byte[16];
+        var unicast = new byte[16];
+        Assert.True(answers.TryLookupFromUser(BitConverter.GetBytes(0), group));
+        Assert.True(answers.TryLookupFromUser(BitConverter.GetBytes(1), unicast));
+        Assert.True(BinaryPrimitives.ReadUInt32LittleEndian(group.AsSpan(12)) >= 1, "the ARP request ran the program on the group-frame path");
+        Assert.True(BinaryPrimitives.ReadUInt32LittleEndian(unicast.AsSpan(12)) >= 2, "the echoes ran it on the main path");
+        Assert.Equal(0, BinaryPrimitives.ReadInt64LittleEndian(unicast)); // BPF_FIB_LKUP_RET_SUCCESS
+        Assert.Equal(port, BinaryPrimitives.ReadInt32LittleEndian(unicast.AsSpan(8)));
+        Assert.Equal(Convert.ToHexString(unicast, 0, 12), Convert.ToHexString(group, 0, 12));
+    }
+
     [PrivilegedFact]
     public void RedirectPeerDeliversIntoAnotherTenant()
     {

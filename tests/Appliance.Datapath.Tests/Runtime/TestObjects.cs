@@ -3,7 +3,8 @@ using Appliance.TestSupport;
 namespace Appliance.Datapath.Tests.Runtime;
 
 /// <summary>eBPF objects the runtime tests load, built once per test run with clang into a temp folder: the
-/// tests' own programs (Programs/*.bpf.c) and the repo's example programs (programs/*.bpf.c).</summary>
+/// tests' own programs (Programs/*.bpf.c), the Bpf tests' routing_helpers (the fib differential) and the repo's
+/// example programs (programs/*.bpf.c).</summary>
 public static class TestObjects
 {
     private static readonly Lazy<string> Folder = new(Build);
@@ -17,8 +18,9 @@ public static class TestObjects
         System.IO.Directory.CreateDirectory(dir);
         string repo = RepoRoot();
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
-        foreach (var test in new[] { "probe", "trace", "stack_leak" })
+        foreach (var test in new[] { "probe", "trace", "stack_leak", "fib_group" })
             Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{test}.bpf.c"), Path.Combine(dir, $"{test}.bpf.o"), multiarch, repo);
+        Compile(Path.Combine(repo, "tests/Appliance.Bpf.Tests/TestPrograms/routing_helpers.bpf.c"), Path.Combine(dir, "routing_helpers.bpf.o"), multiarch, repo);
         foreach (var example in new[] { "allow_port", "vlan_tag", "fib_forward", "peer_deliver" })
             Compile(Path.Combine(repo, $"programs/{example}.bpf.c"), Path.Combine(dir, $"{example}.bpf.o"), multiarch, repo);
         return dir;

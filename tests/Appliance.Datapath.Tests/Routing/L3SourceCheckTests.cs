@@ -1,0 +1,134 @@
+using System.Net;
+using Appliance.Config;
+using Appliance.Datapath.Forwarding;
+using Appliance.Datapath.Replay;
+using Appliance.Datapath.Runtime;
+using Xunit;
+
+namespace Appliance.Datapath.Tests.Routing;
+
+/// <summary>The L3 router's source check through the datapath's own decision (replay: <see cref="PairFrameHandler"/>
+/// and <see cref="L3Router"/> on an offline topology with no routing tables, so a frame that passes every check ends
+/// as <c>noRoute</c>): a tenant sends only from its own prefixes; another tenant's address, the board's, and
+/// martian sources are <c>invalidSource</c>, counted on the pair's peer side and named in the decision text (as
+/// capture comments and `replay` print it). VLAN-tagged frames are <c>vlanTagged</c>. From the port, a packet for a
+/// tenant whose source is a tenant's own or a martian is dropped as the port's <c>invalidSource</c>.</summary>
+public sealed class L3SourceCheckTests
+{
+    private static readonly byte[] PortMac = [0x02, 0, 0, 0, 0xfe, 0], Outside = [0x02, 0, 0, 0, 0, 0x99];
+
+    private static OfflineTopology Load()
+    {
+        var result = ConfigLoader.LoadText("""
+            {
+              "board": "test",
+              "ports": [{ "name": "eth0" }],
+              "pairs": [
+                { "name": "a", "mode": "l3", "uplink": "eth0",
+                  "tenant": { "netns": "ta", "interface": "eth0", "addresses": ["10.9.0.5/32", "10.9.8.1/24", "fd09::5/128"] } },
+                { "name": "b", "mode": "l3", "uplink": "eth0",
+                  "tenant": { "netns": "tb", "interface": "eth0", "addresses": ["10.9.0.6/32", "10.9.8.77/32", "fd09::6/128"] } }
+              ],
+              "programs": []
+            }
+            """, "l3.json");
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        return OfflineTopology.Build(result.Config!, ".");
+    }
+
+    private static byte[] Packet(byte[] dstMac, string source, string destination, ushort tag = 0)
+    {
+        var src = IPAddress.Parse(source).GetAddressBytes();
+        var dst = IPAddress.Parse(destination).GetAddressBytes();
+        bool v4 = src.Length == 4;
+        int ipLength = v4 ? 20 : 40, l2 = tag != 0 ? 18 : 14;
+        var f = new byte[l2 + ipLength + 8];
+        dstMac.CopyTo(f, 0);
+        Outside.CopyTo(f, 6);
+        if (tag != 0)
+        {
+            f[12] = 0x81;
+            f[14] = (byte)(tag >> 8);
+            f[15] = (byte)tag;
+        }
+        f[l2 - 2] = (byte)(v4 ? 0x08 : 0x86);
+        f[l2 - 1] = (byte)(v4 ? 0x00 : 0xdd);
+        var ip = f.AsSpan(l2);
+        if (v4)
+        {
+            ip[0] = 0x45;
+            ip[3] = (byte)(ipLength + 8);
+            ip[8] = 64;
+            ip[9] = 17;
+            src.CopyTo(ip[12..]);
+            dst.CopyTo(ip[16..]);
+        }
+        else
+        {
+            ip[0] = 0x60;
+            ip[5] = 8;
+            ip[6] = 17;
+            ip[7] = 64;
+            src.CopyTo(ip[8..]);
+            dst.CopyTo(ip[24..]);
+        }
+        return f;
+    }
+
+    [Theory]
+    [InlineData("10.9.0.5", "192.0.2.1", "noRoute")]        // its own /32: passes the check (offline there is no route)
+    [InlineData("10.9.8.200", "192.0.2.1", "noRoute")]      // inside its own /24
+    [InlineData("fd09::5", "2001:db8::1", "noRoute")]
+    [InlineData("10.9.0.6", "192.0.2.1", "invalidSource")]  // tenant b's address
+    [InlineData("10.9.8.77", "192.0.2.1", "invalidSource")] // b's /32 inside a's /24: the longest match is b's
+    [InlineData("fd09::6", "2001:db8::1", "invalidSource")]
+    [InlineData("10.9.0.254", "192.0.2.1", "invalidSource")] // the board's (anyone else's) address
+    [InlineData("0.0.0.0", "192.0.2.1", "invalidSource")]
+    [InlineData("127.0.0.1", "192.0.2.1", "invalidSource")]
+    [InlineData("224.0.0.9", "192.0.2.1", "invalidSource")]
+    [InlineData("255.255.255.255", "192.0.2.1", "invalidSource")]
+    [InlineData("::", "2001:db8::1", "invalidSource")]
+    [InlineData("::1", "2001:db8::1", "invalidSource")]
+    [InlineData("ff02::1", "2001:db8::1", "invalidSource")]
+    [InlineData("fe80::5", "2001:db8::1", "invalidSource")]  // link-local: never routed
+    [InlineData("fe80::5", "ff02::2", "noRoute")]            // link-local to a group: the link's own traffic, not routed, not a spoof
+    [InlineData("10.9.0.5", "10.9.0.6", "isolation")]        // its own source to tenant b
+    [InlineData("10.9.0.6", "10.9.0.6", "invalidSource")]    // as b to b: the source check comes first
+    public void A_tenant_sends_only_from_its_own_addresses(string source, string destination, string reason)
+    {
+        var offline = Load();
+        using var replayer = new FrameReplayer(offline);
+        var a = offline.Topology.Pairs[0];
+        var r = replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), Packet(Outside, source, destination));
+        Assert.Equal($"verdict=drop side=a/peer policy=pass reason={reason}", r.Decision);
+        Assert.Equal(reason == "invalidSource" ? 1 : 0, a.Peer.Counters.Drops(PairDropReason.InvalidSource));
+        Assert.Equal(0, offline.Topology.Pairs[1].Primary.Counters.RxPackets);
+    }
+
+    [Fact]
+    public void A_tagged_frame_from_an_L3_tenant_is_dropped_as_vlanTagged()
+    {
+        var offline = Load();
+        using var replayer = new FrameReplayer(offline);
+        var a = offline.Topology.Pairs[0];
+        var r = replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), Packet(Outside, "10.9.0.5", "192.0.2.1", tag: 7));
+        Assert.Equal("verdict=drop side=a/peer policy=pass reason=vlanTagged", r.Decision);
+        Assert.Equal(1, a.Peer.Counters.Drops(PairDropReason.VlanTagged));
+    }
+
+    [Theory]
+    [InlineData("192.0.2.1", "10.9.0.5", "verdict=pass side=a/primary policy=pass target=a")]
+    [InlineData("2001:db8::1", "fd09::6", "verdict=pass side=b/primary policy=pass target=b")]
+    [InlineData("10.9.0.6", "10.9.0.5", "verdict=drop reason=invalidSource")]   // as tenant b, from outside
+    [InlineData("fd09::5", "fd09::6", "verdict=drop reason=invalidSource")]
+    [InlineData("0.0.0.0", "10.9.0.5", "verdict=drop reason=invalidSource")]
+    [InlineData("127.0.0.1", "10.9.0.5", "verdict=drop reason=invalidSource")]
+    [InlineData("fe80::1", "fd09::5", "verdict=drop reason=invalidSource")]
+    public void From_the_port_a_spoofed_or_martian_source_does_not_reach_a_tenant(string source, string destination, string decision)
+    {
+        var offline = Load();
+        using var replayer = new FrameReplayer(offline);
+        var r = replayer.Replay(ReplayInput.AtPort(0), Packet(PortMac, source, destination));
+        Assert.Equal(decision, r.Decision);
+    }
+}
