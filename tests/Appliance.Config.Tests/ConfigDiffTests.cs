@@ -39,7 +39,6 @@ public class ConfigDiffTests
     {
         var change = OnlyPairChange(Diff("[{ \"program\": \"count\" }]", "[]"));
         Assert.Equal(new PairChange("tenant-a", PairChangeParts.PrimaryChain), change);
-        Assert.True(change.IsChainOnly);
         Assert.False(change.IsInterfaceLevel);
     }
 
@@ -48,7 +47,6 @@ public class ConfigDiffTests
     {
         var change = OnlyPairChange(Diff("[{ \"program\": \"allow\" }]", "[{ \"program\": \"allow\" }, { \"program\": \"count\" }]"));
         Assert.Equal(PairChangeParts.PeerChain, change.Parts);
-        Assert.True(change.IsChainOnly);
     }
 
     [Fact]
@@ -58,7 +56,6 @@ public class ConfigDiffTests
         Assert.Equal(["allow"], changes.Programs.Changed);
         var change = OnlyPairChange(changes);
         Assert.Equal(new PairChange("tenant-a", PairChangeParts.Programs), change);
-        Assert.True(change.IsChainOnly);
     }
 
     [Theory]
@@ -80,7 +77,6 @@ public class ConfigDiffTests
         var change = OnlyPairChange(Diff(from, to));
         Assert.Equal(new PairChange("tenant-a", PairChangeParts.Interface), change);
         Assert.True(change.IsInterfaceLevel);
-        Assert.False(change.IsChainOnly);
     }
 
     [Fact]
@@ -89,7 +85,6 @@ public class ConfigDiffTests
         Assert.Equal(PairChangeParts.Policy, OnlyPairChange(Diff("\"policy\": \"drop\"", "\"policy\": \"pass\"")).Parts);
         Assert.Equal(PairChangeParts.Scrub, OnlyPairChange(Diff("\"scrub\": \"none\"", "\"scrub\": \"default\"")).Parts);
         Assert.Equal(PairChangeParts.Uplink, OnlyPairChange(Diff("\"uplink\": \"eth0\"", "\"uplink\": \"eth1\"")).Parts);
-        Assert.False(OnlyPairChange(Diff("\"policy\": \"drop\"", "\"policy\": \"pass\"")).IsChainOnly);
     }
 
     [Fact]

@@ -71,8 +71,13 @@ internal static class ConfigTexts
     public static (int Line, int Column) At(string text, string marker, string focus) =>
         At(text, marker, marker.IndexOf(focus, StringComparison.Ordinal) is >= 0 and var skip ? skip : throw new ArgumentException($"\"{focus}\" is not in \"{marker}\""));
 
-    public static ConfigLoadResult Load(string text) => ConfigLoader.LoadText(text, FileName);
+    public static ConfigLoadResult Load(string text) => LoadText(text, FileName);
 
     public static ConfigLoadResult Load(string text, IProgramObjectInspector inspector) =>
-        ConfigLoader.LoadText(text, FileName, new ConfigLoadOptions { ProgramObjects = inspector });
+        LoadText(text, FileName, new ConfigLoadOptions { ProgramObjects = inspector });
+
+    /// <summary>Loads <paramref name="text"/> as the loader reads a file's bytes (<see cref="ConfigLoader.LoadBytes"/>);
+    /// <paramref name="fileName"/> names it in errors and its folder anchors object paths.</summary>
+    public static ConfigLoadResult LoadText(string text, string fileName, ConfigLoadOptions? options = null) =>
+        ConfigLoader.LoadBytes(System.Text.Encoding.UTF8.GetBytes(text), fileName, Path.GetDirectoryName(Path.GetFullPath(fileName)) ?? ".", options);
 }

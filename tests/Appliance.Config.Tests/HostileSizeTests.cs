@@ -18,9 +18,9 @@ public sealed class HostileSizeTests
     public void AnUnknownReferenceNamesAtMostTwentyOfTheNamesItExpected()
     {
         string pair = """{ "name": "t", "mode": "l2", "uplink": "eth0", "tenant": { "netns": "n", "interface": "e" }, "peer": { "chain": [{ "program": "zzz" }] } }""";
-        var few = ConfigLoader.LoadText(WithPrograms(3, pair), ConfigTexts.FileName);
+        var few = ConfigTexts.LoadText(WithPrograms(3, pair), ConfigTexts.FileName);
         Assert.Equal("unknown program \"zzz\" (expected one of: p0, p1, p2)", Assert.Single(few.Errors).Message);
-        var many = ConfigLoader.LoadText(WithPrograms(5000, pair), ConfigTexts.FileName);
+        var many = ConfigTexts.LoadText(WithPrograms(5000, pair), ConfigTexts.FileName);
         string message = Assert.Single(many.Errors).Message;
         Assert.Equal($"unknown program \"zzz\" (expected one of: {string.Join(", ", Enumerable.Range(0, 20).Select(i => $"p{i}"))} and 4980 more programs)", message);
     }
@@ -34,7 +34,7 @@ public sealed class HostileSizeTests
         var pairs = new StringBuilder();
         for (int i = 0; i < n; i++)
             pairs.Append(i == 0 ? "" : ",\n").Append("""{"name":"a","mode":"l2","uplink":"u","tenant":{"netns":"n","interface":"e"},"headroom":"x"}""");
-        var result = ConfigLoader.LoadText(WithPrograms(0, pairs.ToString()), ConfigTexts.FileName);
+        var result = ConfigTexts.LoadText(WithPrograms(0, pairs.ToString()), ConfigTexts.FileName);
         var byPath = result.Errors.GroupBy(e => e.JsonPath).ToDictionary(g => g.Key, g => g.Count());
         for (int i = 0; i < n; i += 997)
         {
@@ -53,7 +53,7 @@ public sealed class HostileSizeTests
     {
         // The whole file on one line: columns keep counting characters (é is two bytes, one character).
         string text = """{"board":"é","ports":[{"name":"eth0","mtu":"x"},{"name":"eth1","mtu":"y"}]}""";
-        var result = ConfigLoader.LoadText(text, ConfigTexts.FileName);
+        var result = ConfigTexts.LoadText(text, ConfigTexts.FileName);
         Assert.Equal([(1, 44), (1, 70)], result.Errors.Select(e => (e.Line, e.Column)).ToArray());
     }
 }

@@ -62,7 +62,7 @@ public class ProgramObjectTests
     public void TheInspectorIsAskedForEachProgramWithItsSection()
     {
         var inspector = FakeInspector.FromProgramSources();
-        Assert.True(ConfigLoader.LoadText(ConfigTexts.Valid, "/etc/mapp/config.json", new() { ProgramObjects = inspector }).IsValid);
+        Assert.True(ConfigTexts.LoadText(ConfigTexts.Valid, "/etc/mapp/config.json", new() { ProgramObjects = inspector }).IsValid);
         Assert.Equal([("/etc/mapp/allow_port.bpf.o", "netkit/peer"), ("/etc/mapp/counter.bpf.o", "tc")], inspector.Calls);
     }
 

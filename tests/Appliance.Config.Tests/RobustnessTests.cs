@@ -52,7 +52,7 @@ public class RobustnessTests
     [InlineData("")]
     public void OddFileNamesDoNotThrow(string fileName)
     {
-        var result = ConfigLoader.LoadText("{ \"board\": 1 }", fileName);
+        var result = ConfigLoader.LoadFile(fileName);
         Assert.Equal(fileName, Assert.Single(result.Errors).File);
     }
 }

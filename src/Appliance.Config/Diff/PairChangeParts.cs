@@ -29,7 +29,4 @@ public enum PairChangeParts
     /// <summary>learnLimit: the uplink's classifier takes the new limit when the change is committed (MACs learned
     /// beyond a lower limit are forgotten and released).</summary>
     Learning = 1 << 10,
-
-    /// <summary>Parts that swap atomically between two batches without touching interfaces.</summary>
-    ChainParts = PrimaryChain | PeerChain | Programs,
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace Appliance.Config;
@@ -33,10 +32,6 @@ public static class ConfigLoader
         }
         return LoadBytes(bytes, path, baseDirectory, options);
     }
-
-    /// <summary>Loads config text; <paramref name="fileName"/> names it in errors and its folder anchors object paths.</summary>
-    public static ConfigLoadResult LoadText(string text, string fileName, ConfigLoadOptions? options = null) =>
-        LoadBytes(Encoding.UTF8.GetBytes(text), fileName, DirectoryOf(fileName), options);
 
     public static ConfigLoadResult LoadBytes(byte[] bytes, string fileName, string baseDirectory, ConfigLoadOptions? options = null)
     {

@@ -22,8 +22,6 @@ public readonly record struct MapDatum
 
     private MapDatum(string? hex, Int128? integer) { Hex = hex; Integer = integer; }
 
-    public static MapDatum FromInteger(Int128 value) => new(null, value);
-
     /// <summary>Smallest and largest integer accepted (long.MinValue .. ulong.MaxValue).</summary>
     public static readonly Int128 MinInteger = long.MinValue, MaxInteger = ulong.MaxValue;
 

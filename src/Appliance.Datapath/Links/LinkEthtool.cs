@@ -17,13 +17,6 @@ public sealed class LinkEthtool(LinkManager links)
         catch (PlatformException e) { throw Located(e, "turn TX checksum offload off", name); }
     }
 
-    /// <summary>Whether any TX checksum offload is on (ETHTOOL_GTXCSUM).</summary>
-    public bool IsTxChecksumOn(string name)
-    {
-        try { return IoctlEthtool.GetTxChecksum(links.Socket.Fd, name); }
-        catch (PlatformException e) { throw Located(e, "read TX checksum offload", name); }
-    }
-
     /// <summary>The channel (queue) configuration (ETHTOOL_GCHANNELS); throws EOPNOTSUPP when the driver has
     /// no channel API.</summary>
     public IoctlEthtool.Channels GetChannels(string name)

@@ -25,9 +25,6 @@ public sealed record LinkInfo(int Index, string Name, PhysicalAddress? Mac, int 
     /// <summary>Administratively up (IFF_UP).</summary>
     public bool IsUp => (Flags & IFF_UP) != 0;
 
-    /// <summary>Promiscuous (IFF_PROMISC).</summary>
-    public bool IsPromiscuous => (Flags & IFF_PROMISC) != 0;
-
     /// <summary>Parses an RTM_NEWLINK/RTM_DELLINK payload (ifinfomsg + attributes).</summary>
     public static LinkInfo Parse(ReadOnlySpan<byte> payload)
     {

@@ -90,35 +90,6 @@ public sealed class LinkManager : IDisposable
         return Get(name);
     }
 
-    /// <summary>Moves interface <paramref name="name"/> into namespace <paramref name="netns"/>, renaming it to
-    /// <paramref name="newName"/> on the way when given (as `ip link set NAME netns NS name NEW`).</summary>
-    public void MoveToNamespace(string name, string netns, string? newName = null)
-    {
-        int index = Get(name).Index;
-        using var target = NetworkNamespace.Open(netns);
-        int fd = target.Fd;
-        SetLink(index, name, $"move to netns {netns}", (ref NetlinkWriter w) =>
-        {
-            w.PutS32(IFLA_NET_NS_FD, fd);
-            if (newName is not null) w.PutString(IFLA_IFNAME, newName);
-        }, errno => errno == Errno.EEXIST
-            ? $"Namespace {netns} already has an interface called {newName ?? name}; rename on the way or delete that one"
-            : null);
-    }
-
-    /// <summary>Renames an interface (the kernel refuses while it is up: EBUSY).</summary>
-    public void Rename(string name, string newName)
-    {
-        int index = Get(name).Index;
-        SetLink(index, name, $"rename to {newName}", (ref NetlinkWriter w) => w.PutString(IFLA_IFNAME, newName),
-            errno => errno switch
-            {
-                Errno.EEXIST => $"An interface called {newName} already exists",
-                Errno.EBUSY => "The interface is up; set it down before renaming",
-                _ => null,
-            });
-    }
-
     /// <summary>Sets the hardware address.</summary>
     public void SetMac(string name, PhysicalAddress mac)
     {

@@ -28,15 +28,6 @@ public sealed class LinkXdp(LinkManager links)
     public void Detach(string name, LinkXdpFlags modeFlags) =>
         Set(name, -1, modeFlags & ~(LinkXdpFlags.UpdateIfNoExist | LinkXdpFlags.Replace), -1, $"detach XDP ({modeFlags})");
 
-    /// <summary>Detaches whatever single-mode program <see cref="Query(string)"/> reports (no-op when none).</summary>
-    public void DetachAny(string name)
-    {
-        var state = Query(name);
-        if ((state.Mode == LinkXdpMode.Generic) || state.GenericProgramId != 0) Detach(name, LinkXdpFlags.SkbMode);
-        if ((state.Mode == LinkXdpMode.Driver) || state.DriverProgramId != 0) Detach(name, LinkXdpFlags.DrvMode);
-        if ((state.Mode == LinkXdpMode.Hardware) || state.HardwareProgramId != 0) Detach(name, LinkXdpFlags.HwMode);
-    }
-
     /// <summary>Which XDP programs are attached, in which mode (IFLA_XDP_ATTACHED, IFLA_XDP_*PROG_ID).</summary>
     public LinkXdpState Query(string name) => links.Get(name).Xdp;
 

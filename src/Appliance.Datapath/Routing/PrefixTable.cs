@@ -65,13 +65,6 @@ public sealed class PrefixTable<T> where T : class
         return false;
     }
 
-    /// <summary>The value stored for exactly this prefix (not a longest match).</summary>
-    public T? Exact(IpFamily family, UInt128 prefix, int length)
-    {
-        var byLength = family == IpFamily.Inet ? _v4 : _v6;
-        return (uint)length < (uint)byLength.Length && byLength[length] is { } d && d.TryGetValue(IpNumbers.Mask(family, prefix, length), out var v) ? v : null;
-    }
-
     /// <summary>Every prefix with its value (diagnostics, tests, filling a kernel LPM map; allocates).</summary>
     public IEnumerable<(IpFamily Family, UInt128 Prefix, int Length, T Value)> Entries()
     {

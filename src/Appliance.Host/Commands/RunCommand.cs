@@ -95,7 +95,7 @@ public static class RunCommand
         leds?.Start();
         try
         {
-            host.Run(new SupervisedRun(1, stop.Token, state, leds, reportStarted: () => { }, notifier));
+            host.Run(new SupervisedRun(stop.Token, state, leds, reportStarted: () => { }, notifier));
             return 0;
         }
         catch (Exception e)

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Appliance.Datapath.Capture;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Runtime;
 using Appliance.Datapath.Forwarding;
@@ -113,11 +114,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         return parts.Length == 0 ? "-" : string.Join(' ', parts);
     }
 
-    private static string Camel<T>(T value) where T : struct, Enum
-    {
-        var s = value.ToString();
-        return char.ToLowerInvariant(s[0]) + s[1..];
-    }
+    private static string Camel<T>(T value) where T : struct, Enum => DecisionText.Camel(value.ToString());
 
     /// <summary>Everything `stats --json` shows: ports (engine counters), pair sides (netkit counters, drops by
     /// reason), programs (runs by outcome).</summary>

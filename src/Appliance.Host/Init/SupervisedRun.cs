@@ -4,16 +4,15 @@ using Appliance.Host.State;
 
 namespace Appliance.Host.Init;
 
-/// <summary>What one attempt of the <see cref="ApplianceBody"/> gets: its number (1-based), the stop token,
+/// <summary>What one attempt of the <see cref="ApplianceBody"/> gets: the stop token,
 /// the shared state, the LED controller (null where there are no LEDs, e.g. unit tests), and a way to say
 /// "I am up", which clears the supervisor's fault and resets the backoff; under systemd (`run` with $NOTIFY_SOCKET)
 /// the <see cref="Notifier"/> that tells systemd the same, with status lines and watchdog pings.</summary>
-public sealed class SupervisedRun(int attempt, CancellationToken stopping, ApplianceState state, LedController? leds, Action reportStarted,
+public sealed class SupervisedRun(CancellationToken stopping, ApplianceState state, LedController? leds, Action reportStarted,
     ServiceNotifier? notifier = null)
 {
     public ServiceNotifier? Notifier { get; } = notifier;
 
-    public int Attempt { get; } = attempt;
     public CancellationToken Stopping { get; } = stopping;
     public ApplianceState State { get; } = state;
     public LedController? Leds { get; } = leds;

@@ -19,7 +19,7 @@ public sealed class Supervisor(ApplianceState state, ITimeSource time, Logger lo
         for (var attempt = 1; !stopping.IsCancellationRequested; attempt++)
         {
             var started = false;
-            var run = new SupervisedRun(attempt, stopping, state, leds, () =>
+            var run = new SupervisedRun(stopping, state, leds, () =>
             {
                 started = true;
                 state.ClearFault(FaultSource);

@@ -20,12 +20,10 @@ public sealed class LinkEthtoolTests
         var ethtool = new LinkEthtool(inside);
 
         Assert.Equal("on", TxChecksumming(ns, tenant)); // veth starts with offload on
-        Assert.True(ethtool.IsTxChecksumOn(tenant));
 
         ethtool.DisableTxChecksum(tenant);
 
         Assert.Equal("off", TxChecksumming(ns, tenant));
-        Assert.False(ethtool.IsTxChecksumOn(tenant));
         Assert.Equal("on", TxChecksumming(null, primary)); // the appliance's end is untouched
     }
 

@@ -81,7 +81,7 @@ public sealed class LinkWatcherTests
         var added = Next(events, LinkEventKind.Added);
         Assert.Equal(watched, added.Link.Name);
 
-        root.Rename(watched, renamed);
+        Shell.Check("ip", "link", "set", watched, "name", renamed);
         var rename = Next(events, LinkEventKind.Renamed);
         Assert.Equal(watched, rename.PreviousName);
         Assert.Equal(renamed, rename.Link.Name);

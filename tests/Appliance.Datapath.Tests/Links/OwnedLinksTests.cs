@@ -46,7 +46,7 @@ public sealed class OwnedLinksTests
 
         var owned = new OwnedLinks(root);
         owned.CreateVethPair(a, b);
-        root.Rename(a, renamed);
+        Shell.Check("ip", "link", "set", a, "name", renamed);
         owned.Dispose();
 
         Assert.Null(IpJson.Link(renamed));

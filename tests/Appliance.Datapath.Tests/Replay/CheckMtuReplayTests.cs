@@ -16,7 +16,8 @@ public sealed class CheckMtuReplayTests
         string dir = Path.Combine(TestObjects.Directory, "check-mtu");
         Directory.CreateDirectory(dir);
         TestObjects.Build("mtu_probe", Path.Combine(dir, "mtu_probe.bpf.o"));
-        var result = ConfigLoader.LoadText($$"""
+        string file = Path.Combine(dir, "mtu.json");
+        File.WriteAllText(file, $$"""
             {
               "board": "test",
               "ports": [{ "name": "eth0", "mtu": 9000 }],
@@ -28,7 +29,8 @@ public sealed class CheckMtuReplayTests
               ],
               "programs": [{ "name": "probe", "object": "{{dir}}/mtu_probe.bpf.o", "section": "tc" }]
             }
-            """, "mtu.json");
+            """);
+        var result = ConfigLoader.LoadFile(file); // as `replay --config FILE` loads it
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
         var offline = OfflineTopology.Build(result.Config!, dir);
         using var replayer = new FrameReplayer(offline);

@@ -17,7 +17,8 @@ public sealed class FrameReplayerTests
     private static OfflineTopology Load()
     {
         string dir = TestObjects.Directory;
-        var result = ConfigLoader.LoadText($$"""
+        string file = Path.Combine(dir, $"replay-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, $$"""
             {
               "board": "test",
               "ports": [{ "name": "eth0" }, { "name": "eth1", "unclaimed": "drop" }],
@@ -34,7 +35,9 @@ public sealed class FrameReplayerTests
                 { "name": "vlan", "object": "{{dir}}/vlan_tag.bpf.o", "section": "tc" }
               ]
             }
-            """, "replay.json");
+            """);
+        var result = ConfigLoader.LoadFile(file); // as `replay --config FILE` loads it
+        File.Delete(file);
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
         return OfflineTopology.Build(result.Config!, dir);
     }

@@ -19,7 +19,7 @@ public sealed class L3SourceCheckTests
 
     private static OfflineTopology Load()
     {
-        var result = ConfigLoader.LoadText("""
+        var result = ConfigLoader.LoadBytes(System.Text.Encoding.UTF8.GetBytes("""
             {
               "board": "test",
               "ports": [{ "name": "eth0" }],
@@ -31,7 +31,7 @@ public sealed class L3SourceCheckTests
               ],
               "programs": []
             }
-            """, "l3.json");
+            """), "l3.json", ".");
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
         return OfflineTopology.Build(result.Config!, ".");
     }

@@ -55,8 +55,7 @@ public sealed class PrefixTableTests
         Assert.False(b.TryAdd(IpFamily.Inet, IpNumbers.Read(IPAddress.Parse("10.1.9.9")), 16, "second"));
         var t = b.Build();
         Assert.Equal("first", t.Lookup(IpFamily.Inet, A("10.1.200.1")));
-        Assert.Equal("first", t.Exact(IpFamily.Inet, IpNumbers.Read(IPAddress.Parse("10.1.0.0")), 16));
-        Assert.Null(t.Exact(IpFamily.Inet, IpNumbers.Read(IPAddress.Parse("10.1.0.0")), 24));
+        Assert.Equal((IpFamily.Inet, IpNumbers.Read(IPAddress.Parse("10.1.0.0")), 16, "first"), Assert.Single(t.Entries()));
         Assert.Throws<ArgumentOutOfRangeException>(() => b.TryAdd(IpFamily.Inet, UInt128.Zero, 33, "x"));
     }
 

@@ -51,7 +51,7 @@ public sealed class RealClientTests
             Section = "netkit/peer",
             Maps = new Dictionary<string, IReadOnlyList<MapEntryConfig>>
             {
-                ["allowed_ports"] = [new MapEntryConfig { Key = MapDatum.FromInteger(5001), Value = MapDatum.FromInteger(0) }],
+                ["allowed_ports"] = [new MapEntryConfig { Key = Integer("5001"), Value = Integer("0") }],
             },
         };
         var rt = board.Start([board.Port(0)], [board.Pair(0, withAddress: true, peer: MetaBoard.Side(SidePolicy.Drop, ScrubMode.Default, "allow-5001"))],
@@ -68,5 +68,12 @@ public sealed class RealClientTests
         var key = new byte[] { 0x89, 0x13 }; // 5001, little-endian u16
         Assert.True(rt.Programs["allow-5001"].Object.FindMap("allowed_ports")!.TryLookupFromUser(key, hits));
         Assert.True(BitConverter.ToUInt64(hits) > 0, "the program counts the frames it let through to 5001");
+    }
+
+    /// <summary>A map key or value as the config's JSON number <paramref name="text"/> gives it.</summary>
+    private static MapDatum Integer(string text)
+    {
+        Assert.True(MapDatum.TryParseInteger(text, out var datum), text);
+        return datum;
     }
 }

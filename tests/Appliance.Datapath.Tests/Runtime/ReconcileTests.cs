@@ -118,8 +118,10 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         long hits = Hits(rig);
         Assert.Equal(5, hits);
 
-        // Change B's addresses, MTU, policy and scrub in place (B is not re-created: same ifindex).
-        int ifindexB = rig.Runtime.FindPair(rig.PairB).TenantIfindex;
+        // Change B's addresses, MTU, policy and scrub in place (B is not re-created: the same veth ends, whose
+        // ifindexes a re-creation would change — the board's end's at least: B's namespace, made anew, could count
+        // from the same number again).
+        int ifindexB = rig.Runtime.FindPair(rig.PairB).TenantIfindex, primaryB = new LinkManager().Get(rig.PairB).Index;
         var changed = withB with
         {
             Pairs = [start.Pairs[0], rig.B(MetaBoard.Side(SidePolicy.Drop, ScrubMode.None, "verdict"), 1400, "10.77.0.2/24") with
@@ -130,7 +132,9 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         plan = rig.Apply(changed);
         output.WriteLine(plan);
         var b = rig.Runtime.FindPair(rig.PairB);
+        Assert.DoesNotContain("re-created", plan);
         Assert.Equal(ifindexB, b.TenantIfindex);
+        Assert.Equal(primaryB, new LinkManager().Get(rig.PairB).Index);
         Assert.Equal((SidePolicy.Drop, ScrubMode.None, SidePolicy.Drop), (b.Primary.Policy, b.Primary.Scrub, b.Peer.Policy));
         using (var inside = new LinkManager(rig.NetnsB)) Assert.Equal(1400, inside.Get(MetaBoard.TenantInterface).Mtu);
         Assert.Contains("10.77.0.2/24", Shell.Check("ip", "-n", rig.NetnsB, "addr", "show", "dev", MetaBoard.TenantInterface));
@@ -253,6 +257,7 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         var dropping = start with { Ports = [start.Ports[0] with { Unclaimed = UnclaimedPolicy.Drop }] };
         string port = rig.Board.Ports[0];
         var ids = new HashSet<uint> { new LinkManager().Get(port).Xdp.ProgramId };
+        long link = XdpLinkId(ids.Single());
         using (var stream = rig.StreamToA())
         {
             Thread.Sleep(200);
@@ -262,6 +267,7 @@ public sealed class ReconcileTests(ITestOutputHelper output)
                 var xdp = new LinkManager().Get(port).Xdp;
                 Assert.True(xdp.IsAttached, "the port keeps a program");
                 Assert.True(ids.Add(xdp.ProgramId), $"swap {i} attached a new program (id {xdp.ProgramId})");
+                Assert.Equal(link, XdpLinkId(xdp.ProgramId)); // the same bpf_link, updated: never detached and re-attached
                 Thread.Sleep(50);
             }
             stream.Stop();
@@ -275,6 +281,17 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         Assert.True(rig.Runtime.Topology.Ports.Single(p => p.Name == port).Steering!.DropUnclaimed);
         Assert.Equal(5, FrameProbe.Exchange(rig.Board.Outside.Name, MetaBoard.OutsideInterface(0), rig.Board.Tenants[0].Name, MetaBoard.TenantInterface,
             MetaBoard.TenantMac(0).GetBytes(), rig.Board.OutsideMac(0), 5, out _).Count);
+    }
+
+    /// <summary>The id of the bpf_link that runs XDP program <paramref name="programId"/>, as bpftool lists it.</summary>
+    private static long XdpLinkId(uint programId)
+    {
+        string json = Shell.Check("bpftool", "-j", "link", "show");
+        using var links = System.Text.Json.JsonDocument.Parse(json);
+        var xdp = links.RootElement.EnumerateArray()
+            .Where(l => l.GetProperty("type").GetString() == "xdp" && l.GetProperty("prog_id").GetUInt32() == programId).ToList();
+        Assert.True(xdp.Count == 1, $"one XDP link runs program {programId}: {json}");
+        return xdp[0].GetProperty("id").GetInt64();
     }
 
     private static long Hits(Rig rig)

@@ -56,7 +56,7 @@ public sealed class BoardApplianceBodyTests : IDisposable
         using var leds = new LedController(new LedLineFactory(() => gpio), state, time, new Logger(TextWriter.Null));
         using var stop = new CancellationTokenSource();
         var started = new ManualResetEventSlim();
-        var run = new SupervisedRun(1, stop.Token, state, leds, started.Set);
+        var run = new SupervisedRun(stop.Token, state, leds, started.Set);
         var body = new ApplianceHost(new ApplianceHostOptions { ConfigPath = config, BoardEnvPath = boardEnv, StayUpWithoutConfig = true }, new Logger(TextWriter.Synchronized(log)));
 
         var thread = new Thread(() => body.Run(run));
@@ -79,7 +79,7 @@ public sealed class BoardApplianceBodyTests : IDisposable
         var log = new StringWriter();
         var host = new ApplianceHost(new ApplianceHostOptions { ConfigPath = Write("config.json", Broken) }, new Logger(log));
         var state = new ApplianceState();
-        var run = new SupervisedRun(1, CancellationToken.None, state, null, () => Assert.Fail("reported started"));
+        var run = new SupervisedRun(CancellationToken.None, state, null, () => Assert.Fail("reported started"));
         var e = Assert.Throws<ConfigUnusableException>(() => host.Run(run));
         Assert.Contains("not valid", e.Message);
         Assert.Contains(ConfigSelection.LastGoodFileName, e.Message);

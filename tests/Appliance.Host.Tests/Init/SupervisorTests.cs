@@ -59,9 +59,10 @@ public sealed class SupervisorTests
         using var thread = new VirtualThread(_time, () => Supervisor().Run(run =>
         {
             Attempt();
-            if (run.Attempt == 1) throw new IOException("port eth1 missing");
+            int attempt = Attempts().Length;
+            if (attempt == 1) throw new IOException("port eth1 missing");
             run.ReportStarted();
-            if (run.Attempt == 2)
+            if (attempt == 2)
             {
                 _time.WaitUntil(_time.Now + TimeSpan.FromSeconds(100), run.Stopping); // runs healthy for 100 s
                 throw new InvalidOperationException("datapath crashed");

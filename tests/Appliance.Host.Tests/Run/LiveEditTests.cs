@@ -249,6 +249,34 @@ public sealed class LiveEditTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The rollback itself re-arms the file watcher: this appliance booted from config.last-good.json (its
+    /// config file was invalid), so the rollback has no file text to write back, and no write of the file follows it
+    /// that would re-arm the watcher through an ordinary reload. The restored config's program object spare.bpf.o
+    /// (named by it only) is followed all the same: rebuilding it starts a reload of the file.</summary>
+    [PrivilegedFact]
+    public void ARollbackWithNoFileToWriteBackStillRearmsTheWatcher()
+    {
+        using var rig = new Rig();
+        File.Copy(Path.Combine(rig.Board.Folder, "verdict.bpf.o"), Path.Combine(rig.Board.Folder, "spare.bpf.o"));
+        rig.Write(b: "}, \"primary\": { \"chain\": [{ \"program\": \"spare\" }] }",
+            programs: ", { \"name\": \"spare\", \"object\": \"spare.bpf.o\", \"section\": \"tc\" }");
+        File.Move(rig.Board.ConfigFile, Appliance.Host.Init.ConfigSelection.LastGoodPathFor(rig.Board.ConfigFile));
+        File.WriteAllText(rig.Board.ConfigFile, "{");
+        using var app = rig.Start("--confirm-edits", "2");
+        Assert.Contains(rig.PairB, rig.Status());
+
+        rig.Write();
+        Until(() => rig.Status().Contains("pending confirmation"), "the edit waits for confirmation", app);
+        Until(() => rig.Status().Contains(rig.PairB) && !rig.Status().Contains("pending confirmation"), "rolled back to B", app);
+        Thread.Sleep(2 * (int)ConfigFileWatcher.DebounceDelay.TotalMilliseconds);
+        Assert.DoesNotContain("pending confirmation", rig.Status()); // nothing wrote the file: no reload followed
+
+        File.Copy(Path.Combine(rig.Board.Folder, "verdict-drop.bpf.o"), Path.Combine(rig.Board.Folder, "spare.bpf.o.tmp"));
+        File.Move(Path.Combine(rig.Board.Folder, "spare.bpf.o.tmp"), Path.Combine(rig.Board.Folder, "spare.bpf.o"), overwrite: true);
+        Until(() => rig.Status().Contains("pending confirmation"), "the watcher follows spare.bpf.o again: its rebuild reloads the file", app);
+        Assert.Equal(0, app.Signal(15));
+    }
+
     [PrivilegedFact]
     public void AnInvalidEditIsRefusedWholeAndTenantAKeepsForwarding()
     {
