@@ -49,8 +49,8 @@ public sealed class LinkManagerTests
         root.SetPromiscuous(primary, true);
         var primarySeen = IpJson.RequireLink(primary);
         Assert.Contains("PROMISC", IpJson.Flags(primarySeen));
-        Assert.True(WaitFor(() => inside.Get(tenant).Carrier), "tenant end should get carrier once both ends are up");
-        Assert.True(WaitFor(() => inside.Get(tenant).OperState == LinkOperState.Up), $"operstate {inside.Get(tenant).OperState}");
+        Assert.True(Eventually.True(() => inside.Get(tenant).Carrier, 10_000), "tenant end should get carrier once both ends are up");
+        Assert.True(Eventually.True(() => inside.Get(tenant).OperState == LinkOperState.Up, 10_000), $"operstate {inside.Get(tenant).OperState}");
         Assert.Contains(inside.List(), l => l.Name == tenant);
 
         root.Delete(primary);
@@ -153,16 +153,5 @@ public sealed class LinkManagerTests
         Assert.Equal("lo", SocketCalls.IfIndexToName(lo.Index));
         Assert.Equal("lo", root.Get(lo.Index).Name);
         Assert.Equal(0, SocketCalls.IfNameToIndex(NetNamespace.UniqueInterface("mapp")));
-    }
-
-    internal static bool WaitFor(Func<bool> condition, int timeoutMs = 10_000)
-    {
-        var deadline = Environment.TickCount64 + timeoutMs;
-        while (Environment.TickCount64 < deadline)
-        {
-            if (condition()) return true;
-            Thread.Sleep(20);
-        }
-        return condition();
     }
 }

@@ -37,7 +37,7 @@ public sealed class PairLinksTests
             var p = IpJson.RequireLink(primary);
             Assert.Contains("UP", IpJson.Flags(p));
             Assert.Equal(1450, p.GetProperty("mtu").GetInt32());
-            Assert.True(LinkManagerTests.WaitFor(() => root.Get(primary).Carrier), "both ends up: carrier on the primary");
+            Assert.True(Eventually.True(() => root.Get(primary).Carrier, 10_000), "both ends up: carrier on the primary");
         }
         Assert.Null(IpJson.Link(primary));
         Assert.False(IpJson.NamespaceExists(ns));

@@ -38,30 +38,19 @@ public sealed class KernelCountersAndCarrierTests
 
             Shell.Check("ip", "link", "set", a, "up");
             Shell.Check("ip", "link", "set", b, "up");
-            Assert.True(WaitFor(() => port.Carrier), "carrier did not come up");
+            Assert.True(Eventually.True(() => port.Carrier, 20_000), "carrier did not come up");
 
             Shell.Check("ip", "link", "set", b, "down");
-            Assert.True(WaitFor(() => !port.Carrier), "carrier did not go down with the peer");
+            Assert.True(Eventually.True(() => !port.Carrier, 20_000), "carrier did not go down with the peer");
 
             Shell.Check("ip", "link", "set", b, "up");
-            Assert.True(WaitFor(() => port.Carrier), "carrier did not come back");
+            Assert.True(Eventually.True(() => port.Carrier, 20_000), "carrier did not come back");
             Shell.Check("ip", "link", "set", a, "down");
-            Assert.True(WaitFor(() => !port.Carrier), "an administratively down port still showed carrier");
+            Assert.True(Eventually.True(() => !port.Carrier, 20_000), "an administratively down port still showed carrier");
         }
         finally
         {
             Shell.Run("ip", "link", "del", a);
         }
-    }
-
-    private static bool WaitFor(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (condition()) return true;
-            Thread.Sleep(20);
-        }
-        return condition();
     }
 }

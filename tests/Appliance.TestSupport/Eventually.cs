@@ -1,4 +1,4 @@
-namespace Appliance.Datapath.Tests.Runtime;
+namespace Appliance.TestSupport;
 
 /// <summary>Waits for a condition the appliance signals through its counters (bounded; polls every 10 ms).</summary>
 public static class Eventually
