@@ -144,9 +144,51 @@ internal sealed class Arm64Emitter : JitEmitter
         });
     }
 
-    public override void AluImm(JAlu op, bool is64, JReg d, int imm)
+    public override void AluImm(JAlu op, bool is64, JReg d, int imm) => AluImmRaw(op, is64, H(d), imm);
+
+    // Direct forms: every eBPF register lives in a host register here, so ALU operations, moves and compares work
+    // on them in place instead of going through the scratch registers (two moves fewer each).
+
+    public override bool AluBpf(JAlu op, bool is64, int dst, int src)
     {
-        int r = H(d);
+        if (op is JAlu.Lsh or JAlu.Rsh or JAlu.Arsh) return false;
+        AluRaw(op, is64, Cached(dst), Cached(src));
+        return true;
+    }
+
+    public override bool AluImmBpf(JAlu op, bool is64, int dst, int imm)
+    {
+        AluImmRaw(op, is64, Cached(dst), imm);
+        return true;
+    }
+
+    public override bool MovBpf(bool is64, int dst, int src)
+    {
+        MovRaw(is64, Cached(dst), Cached(src));
+        return true;
+    }
+
+    public override bool MovImmBpf(int dst, long value)
+    {
+        MovImmRaw(Cached(dst), value);
+        return true;
+    }
+
+    public override bool CompareBpf(bool is64, bool test, int a, int b)
+    {
+        I(Sf(is64) | (test ? 0x6A00001Fu : 0x6B00001Fu) | (uint)Cached(b) << 16 | (uint)Cached(a) << 5);
+        return true;
+    }
+
+    public override bool CompareImmBpf(bool is64, bool test, int a, int imm)
+    {
+        if (test) TestImmRaw(is64, Cached(a), imm);
+        else CompareImmRaw(is64, Cached(a), imm);
+        return true;
+    }
+
+    private void AluImmRaw(JAlu op, bool is64, int r, int imm)
+    {
         uint sf = Sf(is64);
         int bits = is64 ? 64 : 32;
         switch (op)
@@ -247,22 +289,26 @@ internal sealed class Arm64Emitter : JitEmitter
 
     public override void Compare(bool is64, JReg a, JReg b) => I(Sf(is64) | 0x6B00001Fu | (uint)H(b) << 16 | (uint)H(a) << 5);
 
-    public override void CompareImm(bool is64, JReg a, int imm)
+    public override void CompareImm(bool is64, JReg a, int imm) => CompareImmRaw(is64, H(a), imm);
+
+    private void CompareImmRaw(bool is64, int a, int imm)
     {
-        if (imm >= 0 && imm < 4096) I(Sf(is64) | 0x7100001Fu | (uint)imm << 10 | (uint)H(a) << 5);
+        if (imm >= 0 && imm < 4096) I(Sf(is64) | 0x7100001Fu | (uint)imm << 10 | (uint)a << 5);
         else
         {
             MovImmRaw(X16, imm);
-            I(Sf(is64) | 0x6B00001Fu | X16 << 16 | (uint)H(a) << 5);
+            I(Sf(is64) | 0x6B00001Fu | X16 << 16 | (uint)a << 5);
         }
     }
 
     public override void Test(bool is64, JReg a, JReg b) => I(Sf(is64) | 0x6A00001Fu | (uint)H(b) << 16 | (uint)H(a) << 5);
 
-    public override void TestImm(bool is64, JReg a, int imm)
+    public override void TestImm(bool is64, JReg a, int imm) => TestImmRaw(is64, H(a), imm);
+
+    private void TestImmRaw(bool is64, int a, int imm)
     {
         MovImmRaw(X16, imm);
-        I(Sf(is64) | 0x6A00001Fu | X16 << 16 | (uint)H(a) << 5);
+        I(Sf(is64) | 0x6A00001Fu | X16 << 16 | (uint)a << 5);
     }
 
     public override void Jump(int label)

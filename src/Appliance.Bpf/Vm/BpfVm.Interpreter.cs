@@ -375,12 +375,18 @@ public sealed unsafe partial class BpfVm
     /// <summary>Calls a helper; anything it throws (a map implementation bug, say) becomes a fault, never an
     /// exception out of the run. Kept out of the run loop so the loop has no exception-handling region.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private HelperOutcome InvokeHelper(BpfHelperTable helpers, int id)
+    private HelperOutcome InvokeHelper(BpfHelperTable helpers, int id) => InvokeHelperInline(helpers, id);
+
+    /// <summary><see cref="InvokeHelper"/>'s body, for callers that may have the exception-handling region
+    /// (compiled code's runtime call: one call fewer per helper).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private HelperOutcome InvokeHelperInline(BpfHelperTable helpers, int id)
     {
         if (_pendingContextStore >= 0) SettleContextStore();
         try
         {
-            return helpers.Invoke(id, this);
+            // The Linux table (sealed) without a virtual call, its dispatch inlined here.
+            return helpers is LinuxHelperTable linux ? linux.Invoke(id, this) : helpers.Invoke(id, this);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -61,43 +61,60 @@ public sealed unsafe partial class BpfVm
         s->FaultPc = 0;
         s->TailCalls = 0;
         s->Resume = 0;
+        // No GC transition: the code calls nothing and returns within one budget of instructions.
+        ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
+        GC.KeepAlive(code);
+        // A run that made no runtime call ends here: this method stays small (no exception handling region).
+        if (s->Status == JitState.StatusDone && s->RegionCount == _regionCount)
+            return new BpfRunResult(_registers[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, budget - Math.Max(s->Budget, 0));
+        return ContinueJit(code, budget);
+    }
+
+    /// <summary>The rest of a compiled run after the code's first return: runtime calls (the helper dispatch
+    /// inlined here, so each costs no further call layers), tail calls, and the result.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private BpfRunResult ContinueJit(ExecutableMemory code, long budget)
+    {
+        JitState* s = _jit;
         while (true)
         {
-            // No GC transition: the code calls nothing and returns within one budget of instructions.
-            ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
             if (s->RegionCount != _regionCount) ImportNativeRegions(s);
             switch (s->Status)
             {
                 case JitState.StatusHelper:
                     s->CallResult = CallHelperFromJit(s, s->CallArg1, s->CallArg2 != 0);
-                    continue;
+                    break;
                 case JitState.StatusTranslate:
                     s->CallResult = TranslateForJit(s, (ulong)s->CallArg1, s->CallArg2);
-                    continue;
+                    break;
+                case JitState.StatusDone:
+                    return new BpfRunResult(_registers[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, budget - Math.Max(s->Budget, 0));
+                case JitState.StatusFault:
+                    {
+                        var fault = s->FaultKind != 0 ? (BpfFault)s->FaultKind : _fault;
+                        return new BpfRunResult(0, fault == BpfFault.None ? BpfFault.HelperMisuse : fault, s->FaultPc, 0, 0, budget - Math.Max(s->Budget, 0));
+                    }
+                default:
+                    {
+                        // A tail call the helper accepted: continue in the target, as the interpreter does.
+                        var target = _pendingTailCall!;
+                        _pendingTailCall = null;
+                        ulong ctx = _registers[1];
+                        BindProgram(target);
+                        if (_hasPacket) MapPacket();
+                        _registers[1] = ctx;
+                        _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
+                        s->Depth = 0;
+                        s->RegionCount = _regionCount;
+                        s->FirstDynamicRegion = _firstDynamicRegion;
+                        s->Resume = 0;
+                        code = target.JitCode!;
+                        if (code is null) return Execute(target);
+                        break;
+                    }
             }
+            ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
             GC.KeepAlive(code);
-            long executed = budget - Math.Max(s->Budget, 0);
-            if (s->Status == JitState.StatusDone)
-                return new BpfRunResult(_registers[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, executed);
-            if (s->Status == JitState.StatusFault)
-            {
-                var fault = s->FaultKind != 0 ? (BpfFault)s->FaultKind : _fault;
-                return new BpfRunResult(0, fault == BpfFault.None ? BpfFault.HelperMisuse : fault, s->FaultPc, 0, 0, executed);
-            }
-            // A tail call the helper accepted: continue in the target, as the interpreter does.
-            var target = _pendingTailCall!;
-            _pendingTailCall = null;
-            ulong ctx = _registers[1];
-            BindProgram(target);
-            if (_hasPacket) MapPacket();
-            _registers[1] = ctx;
-            _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
-            s->Depth = 0;
-            s->RegionCount = _regionCount;
-            s->FirstDynamicRegion = _firstDynamicRegion;
-            s->Resume = 0;
-            code = target.JitCode!;
-            if (code is null) return Execute(target);
         }
     }
 
@@ -178,6 +195,7 @@ public sealed unsafe partial class BpfVm
     private nint PinnedPacketAddress(byte[] array) => _pins.AddressOf(array);
 
     /// <summary>A <c>call imm</c> (or <c>callx</c> when <paramref name="isRegister"/>) the code returned for.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int CallHelperFromJit(JitState* s, long idOrValue, bool isRegister)
     {
         SyncStackDepth(s);
@@ -188,7 +206,7 @@ public sealed unsafe partial class BpfVm
             _fault = BpfFault.UnknownHelper;
             return JitState.HelperFault;
         }
-        var outcome = InvokeHelper(helpers, id);
+        var outcome = InvokeHelperInline(helpers, id);
         s->RegionCount = _regionCount;
         switch (outcome)
         {
