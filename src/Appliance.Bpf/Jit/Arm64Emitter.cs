@@ -257,6 +257,24 @@ internal sealed class Arm64Emitter : JitEmitter
     public override void Store(JReg address, int displacement, JReg value, int size) =>
         Mem(Log2(size), 0, H(value), H(address), displacement);
 
+    public override bool AddBpf(JReg d, int bpfRegister)
+    {
+        AluRaw(JAlu.Add, true, H(d), Cached(bpfRegister));
+        return true;
+    }
+
+    public override bool LoadBpfFrom(int dst, JReg address, int displacement, int size, bool signExtend)
+    {
+        Mem(Log2(size), signExtend && size < 8 ? 2u : 1u, Cached(dst), H(address), displacement);
+        return true;
+    }
+
+    public override bool StoreBpfTo(JReg address, int displacement, int src, int size)
+    {
+        Mem(Log2(size), 0, Cached(src), H(address), displacement);
+        return true;
+    }
+
     public override void Atomic(JAtomic op, bool is64)
     {
         int a = H(JReg.T3), v = H(JReg.T1), t0 = H(JReg.T0);

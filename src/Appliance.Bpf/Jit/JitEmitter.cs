@@ -101,6 +101,18 @@ internal abstract class JitEmitter
 
     public abstract void Load(JReg d, JReg address, int displacement, int size, bool signExtend);
     public abstract void Store(JReg address, int displacement, JReg value, int size);
+
+    // Direct forms of memory accesses on eBPF registers in host registers (false: the lowering goes through the
+    // scratch registers). Loads zero- or sign-extend into all 64 bits like Load.
+
+    /// <summary>d += r<paramref name="bpfRegister"/> (64-bit).</summary>
+    public virtual bool AddBpf(JReg d, int bpfRegister) => false;
+
+    /// <summary>r<paramref name="dst"/> = the <paramref name="size"/> bytes at address + displacement.</summary>
+    public virtual bool LoadBpfFrom(int dst, JReg address, int displacement, int size, bool signExtend) => false;
+
+    /// <summary>The low <paramref name="size"/> bytes of r<paramref name="src"/> to address + displacement.</summary>
+    public virtual bool StoreBpfTo(JReg address, int displacement, int src, int size) => false;
     public abstract void Atomic(JAtomic op, bool is64);
 
     public abstract void Compare(bool is64, JReg a, JReg b);

@@ -273,7 +273,9 @@ internal sealed class JitLowering
                 {
                     int size = op switch { VmOp.Ldx8 or VmOp.Ldxs8 => 1, VmOp.Ldx16 or VmOp.Ldxs16 => 2, VmOp.Ldx32 or VmOp.Ldxs32 => 4, _ => 8 };
                     int disp = HostAddress(i, ins.Src, ins.Offset, size, write: false);
-                    _e.Load(JReg.T0, JReg.T0, disp, size, op is VmOp.Ldxs8 or VmOp.Ldxs16 or VmOp.Ldxs32);
+                    bool signExtend = op is VmOp.Ldxs8 or VmOp.Ldxs16 or VmOp.Ldxs32;
+                    if (_e.LoadBpfFrom(ins.Dst, JReg.T0, disp, size, signExtend)) break;
+                    _e.Load(JReg.T0, JReg.T0, disp, size, signExtend);
                     _e.StoreBpf(ins.Dst, JReg.T0);
                     break;
                 }
@@ -282,6 +284,7 @@ internal sealed class JitLowering
                     int size = op switch { VmOp.St8 or VmOp.Stx8 => 1, VmOp.St16 or VmOp.Stx16 => 2, VmOp.St32 or VmOp.Stx32 => 4, _ => 8 };
                     int disp = HostAddress(i, ins.Dst, ins.Offset, size, write: true);
                     if (op is VmOp.St8 or VmOp.St16 or VmOp.St32 or VmOp.St64) _e.MovImm(JReg.T1, ins.Imm);
+                    else if (_e.StoreBpfTo(JReg.T0, disp, ins.Src, size)) break;
                     else _e.LoadBpf(JReg.T1, ins.Src);
                     _e.Store(JReg.T0, disp, JReg.T1, size);
                     break;
@@ -379,9 +382,12 @@ internal sealed class JitLowering
         if (proof is AccessProof.Stack or AccessProof.Packet || baseReg == 10 && offset >= -_frameBytes && offset + size <= 0)
         {
             // Inside the current frame's reachable part, or the packet: host address = virtual one + the region's delta.
-            _e.LoadBpf(JReg.T0, baseReg);
-            _e.LoadState(JReg.T1, proof == AccessProof.Packet ? JitState.PacketDeltaOffset : JitState.StackDeltaOffset);
-            _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
+            _e.LoadState(JReg.T0, proof == AccessProof.Packet ? JitState.PacketDeltaOffset : JitState.StackDeltaOffset);
+            if (!_e.AddBpf(JReg.T0, baseReg))
+            {
+                _e.LoadBpf(JReg.T1, baseReg);
+                _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
+            }
             return offset;
         }
         if (proof == AccessProof.Region)

@@ -323,6 +323,27 @@ internal sealed class X64Emitter : JitEmitter
     public override void Store(JReg address, int displacement, JReg value, int size) =>
         StoreRaw(H(address), displacement, H(value), size);
 
+    public override bool AddBpf(JReg d, int bpfRegister)
+    {
+        if (!InHost(bpfRegister)) return false;
+        RR(true, Cached[bpfRegister], H(d), 0x01);   // add d, r
+        return true;
+    }
+
+    public override bool LoadBpfFrom(int dst, JReg address, int displacement, int size, bool signExtend)
+    {
+        if (!InHost(dst)) return false;
+        LoadRaw(Cached[dst], H(address), displacement, size, signExtend);
+        return true;
+    }
+
+    public override bool StoreBpfTo(JReg address, int displacement, int src, int size)
+    {
+        if (!InHost(src)) return false;
+        StoreRaw(H(address), displacement, Cached[src], size);
+        return true;
+    }
+
     private void StoreRaw(int a, int displacement, int v, int size)
     {
         switch (size)
