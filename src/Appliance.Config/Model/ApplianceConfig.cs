@@ -45,7 +45,7 @@ public sealed record ApplianceConfig
     /// <summary>AF_XDP frames and ring sizes per port (board defaults when left out).</summary>
     public MemorySettings Memory { get; set; } = new();
 
-    /// <summary>Forwarding workers (one per core, each owning RX queue w of every interface), 1..64; null: the
+    /// <summary>Forwarding workers (one per core, queue q of every interface served by worker q mod N), 1..64; null: the
     /// board profile's choice, else every online core (<see cref="WorkerSettings.Resolve"/>). Read at start.</summary>
     public int? Workers { get; set; }
 

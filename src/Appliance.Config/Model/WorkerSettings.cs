@@ -1,7 +1,7 @@
 namespace Appliance.Config;
 
-/// <summary>The `workers` member: how many forwarding workers (threads, one per core, each owning RX queue w of every
-/// interface) the datapath runs. Unset: the board profile's choice where it sets one, otherwise every online core.</summary>
+/// <summary>The `workers` member: how many forwarding workers (threads, one per core, queue q of every interface served by worker q mod N;
+/// see README "Threading model") the datapath runs. Unset: the board profile's choice where it sets one, otherwise every online core.</summary>
 public static class WorkerSettings
 {
     /// <summary>The most a config may ask for: one XSKMAP slot per queue (64 entries) and one worker per queue.</summary>

@@ -5,8 +5,9 @@ using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Datapath.Capture;
 
-/// <summary>A capture of the running datapath (one at a time): starting it swaps the engine's handler for a
-/// <see cref="CapturingFrameHandler"/> around the appliance's own and plugs a second recorder, on its own ring, into
+/// <summary>A capture of the running datapath (one at a time): starting it swaps every forwarding worker's handler
+/// for a <see cref="CapturingFrameHandler"/> around that worker's own, each with a ring of its own (one producer per
+/// ring: the workers never share one; the ring slots are split between them), and plugs a second recorder, on its own ring, into
 /// the group-frame flooder's <see cref="CaptureTap"/> (broadcast and multicast are decided there, once per L2 pair of
 /// the port); disposing it undoes both. The reader
 /// (<see cref="Drain"/>, on the caller's thread) turns ring slots into pcapng packets: one interface per capture
@@ -19,8 +20,8 @@ public sealed class LiveCapture : IDisposable
     public const int DefaultSlots = 2048;
 
     private readonly ForwardingEngine _engine;
-    private readonly PairFrameHandler _original;
-    private readonly CapturingFrameHandler _capturing;
+    private readonly PairFrameHandler[] _original;
+    private readonly CapturingFrameHandler[] _capturing;
     private readonly CaptureRecorder? _group;
     private readonly CaptureTap? _tap;
     private readonly RuntimeTopology _topology;
@@ -31,13 +32,13 @@ public sealed class LiveCapture : IDisposable
     private bool _disposed;
 
     public int SnapLength { get; }
-    public IReadOnlyList<CapturePoint> Points => _capturing.Recorder.Points;
+    public IReadOnlyList<CapturePoint> Points => _capturing[0].Recorder.Points;
     /// <summary>Packets handed to a writer so far.</summary>
     public long Written { get; private set; }
     /// <summary>Records lost because the ring was full (the reader was slow).</summary>
-    public long Lost => _capturing.Recorder.Ring.Dropped + (_group?.Ring.Dropped ?? 0);
+    public long Lost => _capturing.Sum(c => c.Recorder.Ring.Dropped) + (_group?.Ring.Dropped ?? 0);
 
-    private LiveCapture(ForwardingEngine engine, PairFrameHandler original, CapturingFrameHandler capturing, CaptureTap? tap,
+    private LiveCapture(ForwardingEngine engine, PairFrameHandler[] original, CapturingFrameHandler[] capturing, CaptureTap? tap,
         CaptureRecorder? group, RuntimeTopology topology, int snapLength)
     {
         _engine = engine;
@@ -52,18 +53,26 @@ public sealed class LiveCapture : IDisposable
         _reader = WriteSlot;
     }
 
+    /// <param name="handlers">Each forwarding worker's handler (worker w's at w), as the engine runs them now.</param>
+    /// <param name="slots">Ring slots in all, split between the workers (each ring a power of two, at least 256).</param>
     /// <param name="groupFrames">The group-frame flooder's tap (the runtime's <c>GroupCapture</c>); null captures
-    /// only what the forwarding worker decides.</param>
+    /// only what the forwarding workers decide.</param>
     /// <exception cref="InvalidOperationException">Another capture is running.</exception>
-    public static LiveCapture Start(ForwardingEngine engine, PairFrameHandler handler, RuntimeTopology topology, CapturePoint[] points,
+    public static LiveCapture Start(ForwardingEngine engine, IReadOnlyList<PairFrameHandler> handlers, RuntimeTopology topology, CapturePoint[] points,
         CaptureVerdicts verdicts = CaptureVerdicts.All, int snapLength = 262144, int slots = DefaultSlots, CaptureTap? groupFrames = null)
     {
         if (points.Length == 0) throw new ArgumentException("nothing to capture: no capture point", nameof(points));
         if (snapLength < 14) throw new ArgumentOutOfRangeException(nameof(snapLength), "the snap length must hold an Ethernet header (14 bytes)");
         int snap = Math.Min(snapLength, MaxFrame);
-        var capturing = new CapturingFrameHandler(handler, new CaptureRecorder(new CaptureRing(slots, snap), points, verdicts));
-        if (!engine.TrySwapHandler(handler, capturing))
+        int perWorker = (int)Math.Max(256, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, slots / handlers.Count)));
+        if (perWorker > slots) perWorker = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)slots);
+        var capturing = handlers.Select(h => new CapturingFrameHandler(h, new CaptureRecorder(new CaptureRing(perWorker, snap), points, verdicts))).ToArray();
+        for (int w = 0; w < capturing.Length; w++)
+        {
+            if (engine.TrySwapHandler(handlers[w], capturing[w], w)) continue;
+            for (int u = 0; u < w; u++) engine.TrySwapHandler(capturing[u], handlers[u], u);
             throw new InvalidOperationException("another capture is running; one capture at a time (stop it first)");
+        }
         CaptureRecorder? group = null;
         if (groupFrames is not null)
         {
@@ -71,8 +80,13 @@ public sealed class LiveCapture : IDisposable
             group = new CaptureRecorder(new CaptureRing(GroupSlots, snap), points, verdicts);
             if (!groupFrames.TryAttach(group)) group = null;
         }
-        return new LiveCapture(engine, handler, capturing, group is null ? null : groupFrames, group, topology, snapLength);
+        return new LiveCapture(engine, [.. handlers], capturing, group is null ? null : groupFrames, group, topology, snapLength);
     }
+
+    /// <summary>One worker's capture (<see cref="Start(ForwardingEngine, IReadOnlyList{PairFrameHandler}, RuntimeTopology, CapturePoint[], CaptureVerdicts, int, int, CaptureTap?)"/>).</summary>
+    public static LiveCapture Start(ForwardingEngine engine, PairFrameHandler handler, RuntimeTopology topology, CapturePoint[] points,
+        CaptureVerdicts verdicts = CaptureVerdicts.All, int snapLength = 262144, int slots = DefaultSlots, CaptureTap? groupFrames = null) =>
+        Start(engine, [handler], topology, points, verdicts, snapLength, slots, groupFrames);
 
     private const int GroupSlots = 256;
 
@@ -91,7 +105,9 @@ public sealed class LiveCapture : IDisposable
     public int Drain(PcapngWriter writer, int max)
     {
         _writer = writer;
-        int n = _capturing.Recorder.Ring.Drain(max, _reader);
+        int n = 0;
+        foreach (var c in _capturing)
+            if (n < max) n += c.Recorder.Ring.Drain(max - n, _reader);
         if (_group is not null && n < max) n += _group.Ring.Drain(max - n, _reader);
         Written += n;
         return n;
@@ -109,8 +125,8 @@ public sealed class LiveCapture : IDisposable
     {
         long ns = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
         for (int i = 0; i < Points.Count; i++)
-            writer.WriteStatistics(_interfaceBase + i, ns, (ulong)(_capturing.Recorder.Seen(i) + (_group?.Seen(i) ?? 0)),
-                (ulong)(_capturing.Recorder.Lost(i) + (_group?.Lost(i) ?? 0)));
+            writer.WriteStatistics(_interfaceBase + i, ns, (ulong)(_capturing.Sum(c => c.Recorder.Seen(i)) + (_group?.Seen(i) ?? 0)),
+                (ulong)(_capturing.Sum(c => c.Recorder.Lost(i)) + (_group?.Lost(i) ?? 0)));
     }
 
     /// <summary>Gives the engine its own handler back (the next batch runs without the capture).</summary>
@@ -118,7 +134,7 @@ public sealed class LiveCapture : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _engine.TrySwapHandler(_capturing, _original);
+        for (int w = 0; w < _capturing.Length; w++) _engine.TrySwapHandler(_capturing[w], _original[w], w);
         if (_group is not null) _tap!.Detach(_group);
     }
 }

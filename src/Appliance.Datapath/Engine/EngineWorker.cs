@@ -40,6 +40,19 @@ internal sealed unsafe class EngineWorker
 
     internal long LoopsField, PollsField, AllocatedBytesField;
 
+    /// <summary>By ingress engine index × <see cref="Umem.MaxOwners"/> + target engine index: the ring to the worker
+    /// that owns the target interface's socket when this worker has none there (the interface has fewer queues than
+    /// there are workers); null: its own socket, or no such port. One ring per ingress port, so the owner drains each
+    /// source's frames in turn (at most a batch each per loop) and a flooding tenant cannot crowd out another's.</summary>
+    internal HandOffRing?[] HandOffs = [];
+    /// <summary>Rings other workers hand frames to this one through.</summary>
+    internal HandOffRing[] Inbound = [];
+    /// <summary>Frames other workers handed to this one: Forwarded = put on a TX ring, drops by reason.</summary>
+    internal readonly PortCounters HandOffCounters = new();
+    /// <summary>1 while the worker sleeps (or is about to) in poll(): a worker that hands it frames wakes it.</summary>
+    internal int SleepingField;
+    private ulong _wakeAfterBatch;
+
     // The batch being received (for recovery after a fault): port, first RX index, size, frames taken so far.
     private XskPort? _batchPort, _batchIngress;
     private uint _batchIdx, _batchCount, _batchDone;
@@ -52,7 +65,7 @@ internal sealed unsafe class EngineWorker
         Handler = handler;
         Live = [.. ports];
         Ports = new XskPort?[Live.Length == 0 ? 0 : Live.Max(p => p.Index) + 1];
-        foreach (var p in Live) Ports[p.Index] = p;
+        foreach (var p in Live) Ports[p.Index] ??= p; // its first socket of an interface transmits; all of them receive
         _staged = (XdpDesc*)NativeMemory.AllocZeroed((nuint)(Umem.MaxOwners * Batch), (nuint)sizeof(XdpDesc));
         _stagedCount = new int[Umem.MaxOwners];
         _touched = new int[Umem.MaxOwners];
@@ -149,6 +162,7 @@ internal sealed unsafe class EngineWorker
             var ports = Live;
             bool progress = false;
             for (int i = 0; i < ports.Length; i++) progress |= ReapCompletions(ports[i]);
+            if (Inbound.Length != 0) progress |= DrainHandOffs();
             for (int i = 0; i < ports.Length; i++)
                 if (!ports[i].IsDownFlag) progress |= Receive(ports[i]);
             for (int i = 0; i < ports.Length; i++)
@@ -167,11 +181,22 @@ internal sealed unsafe class EngineWorker
             }
             if (progress) { idle = 0; continue; }
             if (_options.BusyPoll || ++idle < _options.IdleSpins) continue;
+            // Tell the workers that hand frames to this one to wake it, then look once more (they look at the flag
+            // after their push: one of the two always sees the other).
+            Volatile.Write(ref SleepingField, 1);
+            Interlocked.MemoryBarrier();
+            if (Inbound.Length != 0 && HandOffsWaiting())
+            {
+                Volatile.Write(ref SleepingField, 0);
+                idle = 0;
+                continue;
+            }
             PollsField++;
             // Asleep until a socket has work (need_wakeup: the kernel wakes us), the wake event (stop, a change to take
             // between batches, an audit) or the timeout (health checks, the handler's tick). After a quiet wake-up the
             // worker looks once and sleeps again; after a busy one it spins IdleSpins loops before sleeping.
             int ready = PollNative.Wait(_pollFds, _options.PollTimeoutMs);
+            Volatile.Write(ref SleepingField, 0);
             if ((_pollFds[^1].REvents & SocketCalls.POLLIN) != 0)
             {
                 _wake.Drain();
@@ -243,7 +268,17 @@ internal sealed unsafe class EngineWorker
             var target = (uint)t < (uint)targets.Length ? targets[t] : null;
             if (target is null)
             {
-                Drop(umem, addr, c, DropReason.NoTarget);
+                // No socket of this worker on the target: hand a copy to the worker that has one (or none exists).
+                int route = p.Index * Umem.MaxOwners + t;
+                var ring = (uint)route < (uint)HandOffs.Length ? HandOffs[route] : null;
+                if (ring is null) Drop(umem, addr, c, DropReason.NoTarget);
+                else if (!ring.TryPush(t, view.DataPointer, (int)view.Offset, view.Length)) Drop(umem, addr, c, DropReason.RingFull);
+                else
+                {
+                    umem.Free(addr, FrameState.App);
+                    c.ForwardedField++;
+                    _wakeAfterBatch |= 1UL << ring.To;
+                }
                 continue;
             }
             if (target.IsDownFlag)
@@ -279,7 +314,75 @@ internal sealed unsafe class EngineWorker
         c.RxPacketsField += n;
         c.RxBytesField += bytes;
         for (int i = 0; i < touched; i++) Flush(targets, _touched[i], c);
+        if (_wakeAfterBatch != 0) WakeOwners();
         return true;
+    }
+
+    /// <summary>After a batch that handed frames over: wakes each receiving worker that sleeps (one eventfd write per
+    /// sleeping worker and batch, none while it is busy).</summary>
+    private void WakeOwners()
+    {
+        ulong mask = _wakeAfterBatch;
+        _wakeAfterBatch = 0;
+        Interlocked.MemoryBarrier(); // the pushes before the reads of SleepingField (the owner: its flag before its look)
+        while (mask != 0)
+        {
+            int w = System.Numerics.BitOperations.TrailingZeroCount(mask);
+            mask &= mask - 1;
+            _engine.WakeIfSleeping(w);
+        }
+    }
+
+    /// <summary>Frames other workers handed over → this worker's UMEM (one copy) → its socket of the target.</summary>
+    private bool DrainHandOffs()
+    {
+        var rings = Inbound;
+        bool any = false;
+        var c = HandOffCounters;
+        var targets = Ports;
+        for (int r = 0; r < rings.Length; r++)
+        {
+            var ring = rings[r];
+            int n = ring.Available(out long tail);
+            if (n == 0) continue;
+            if (n > Batch) n = Batch;
+            any = true;
+            int touched = 0;
+            for (int k = 0; k < n; k++)
+            {
+                byte* src = ring.Frame(tail + k, out int t, out int offset, out int length);
+                var target = (uint)t < (uint)targets.Length ? targets[t] : null;
+                if (target is null || target.IsDownFlag)
+                {
+                    c.DropsField[(int)(target is null ? DropReason.NoTarget : DropReason.TargetDown)]++;
+                    continue;
+                }
+                if (!target.Umem.TryAllocate(FrameState.App, t, out ulong copy))
+                {
+                    c.DropsField[(int)DropReason.NoFreeFrame]++;
+                    continue;
+                }
+                Buffer.MemoryCopy(src, target.Umem.Pointer(copy + (ulong)offset), length, length);
+                int s = _stagedCount[t];
+                if (s == 0) _touched[touched++] = t;
+                ref XdpDesc o = ref _staged[t * Batch + s];
+                o.Addr = copy + (ulong)offset;
+                o.Len = (uint)length;
+                o.Options = 0;
+                _stagedCount[t] = s + 1;
+            }
+            ring.Release(tail, n);
+            c.RxPacketsField += n;
+            for (int i = 0; i < touched; i++) Flush(targets, _touched[i], c);
+        }
+        return any;
+    }
+
+    private bool HandOffsWaiting()
+    {
+        foreach (var ring in Inbound)
+            if (ring.Available(out _) > 0) return true;
+        return false;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -391,26 +494,28 @@ internal sealed unsafe class EngineWorker
         _pollFds = [.. Live.Where(p => !p.IsDownFlag)
             .Select(p => new SocketCalls.PollFd { Fd = p.Socket.Fd, Events = SocketCalls.POLLIN }), _wake.PollEntry];
 
-    /// <summary>While parked or stopped: takes <paramref name="port"/> into the table.</summary>
+    /// <summary>While parked or stopped: takes <paramref name="port"/> into the table. A worker may own several queues
+    /// of one interface (it has more queues than there are workers): all of them receive, the first one transmits.</summary>
     internal void Install(XskPort port)
     {
-        if (port.Index < Ports.Length && Ports[port.Index] is not null) throw new InvalidOperationException($"engine port {port.Index} is in use");
+        if (Live.Any(p => p.Index == port.Index && p.Queue == port.Queue || ReferenceEquals(p, port)))
+            throw new InvalidOperationException($"engine port {port.Index} queue {port.Queue} is in use");
         var byIndex = new XskPort?[Math.Max(Ports.Length, port.Index + 1)];
         Ports.CopyTo(byIndex, 0);
-        byIndex[port.Index] = port;
+        byIndex[port.Index] ??= port;
         Ports = byIndex;
-        Live = [.. byIndex.Where(p => p is not null).Select(p => p!)];
+        Live = [.. Live, port];
         RebuildPollSet();
     }
 
     /// <summary>While parked or stopped: drops <paramref name="port"/> from the table (false: it was not there).</summary>
     internal bool Uninstall(XskPort port)
     {
-        if ((uint)port.Index >= (uint)Ports.Length || !ReferenceEquals(Ports[port.Index], port)) return false;
+        if (!Live.Contains(port)) return false;
+        Live = [.. Live.Where(p => !ReferenceEquals(p, port))];
         var byIndex = (XskPort?[])Ports.Clone();
-        byIndex[port.Index] = null;
+        if (ReferenceEquals(byIndex[port.Index], port)) byIndex[port.Index] = Live.FirstOrDefault(p => p.Index == port.Index);
         Ports = byIndex;
-        Live = [.. byIndex.Where(p => p is not null).Select(p => p!)];
         RebuildPollSet();
         return true;
     }

@@ -29,9 +29,13 @@ public sealed class ForwardingEngine : IDisposable
     private int _parked;
     private long _epoch;
     private bool _started, _disposed;
+    private readonly Dictionary<(int From, int Ingress, int To), HandOffRing> _rings = [];
 
     /// <summary>Worker 0's live sockets, in engine-index order (with one worker: every port).</summary>
     public IReadOnlyList<XskPort> Ports => _workers[0].Live;
+
+    /// <summary>Every worker's live sockets (each port once per queue).</summary>
+    public IReadOnlyList<XskPort> AllPorts => [.. _workers.SelectMany(w => w.Live)];
 
     /// <summary>Number of forwarding workers (threads).</summary>
     public int WorkerCount => _workers.Length;
@@ -58,7 +62,8 @@ public sealed class ForwardingEngine : IDisposable
     {
         var sum = new PortCounters();
         foreach (var w in _workers)
-            if ((uint)index < (uint)w.Ports.Length && w.Ports[index] is { } p) sum.Add(p.Counters);
+            foreach (var p in w.Live)
+                if (p.Index == index) sum.Add(p.Counters); // every queue's socket (a worker may own several)
         return sum;
     }
 
@@ -78,10 +83,29 @@ public sealed class ForwardingEngine : IDisposable
     private string? _lastFault;
     private readonly Diagnostics.RateLimited _faultLog = new(5, TimeSpan.FromSeconds(10)), _restartLog = new(5, TimeSpan.FromSeconds(10));
 
-    /// <summary>Swaps worker 0's decision (e.g. to a capturing wrapper and back); it takes effect at its next batch.
-    /// True when <paramref name="expected"/> was the handler and <paramref name="next"/> replaced it.</summary>
-    public bool TrySwapHandler(IFrameHandler expected, IFrameHandler next) =>
-        ReferenceEquals(Interlocked.CompareExchange(ref _workers[0].Handler, next, expected), expected);
+    /// <summary>Swaps worker <paramref name="worker"/>'s decision (e.g. to a capturing wrapper and back); it takes
+    /// effect at its next batch. True when <paramref name="expected"/> was the handler and <paramref name="next"/> replaced it.</summary>
+    public bool TrySwapHandler(IFrameHandler expected, IFrameHandler next, int worker = 0) =>
+        ReferenceEquals(Interlocked.CompareExchange(ref _workers[worker].Handler, next, expected), expected);
+
+    /// <summary>Worker <paramref name="worker"/>'s decision now.</summary>
+    public IFrameHandler HandlerOf(int worker) => Volatile.Read(ref _workers[worker].Handler);
+
+    /// <summary>Frames other workers handed to worker <paramref name="worker"/> (RX = taken from its hand-off rings,
+    /// Forwarded = put on its TX rings, drops by reason): the one place frames cross workers.</summary>
+    public PortCounters HandOffCountersOf(int worker) => _workers[worker].HandOffCounters;
+
+    /// <summary>The counters of worker <paramref name="worker"/>'s sockets summed (its share of every port; a snapshot).</summary>
+    public PortCounters CountersOfWorker(int worker)
+    {
+        var sum = new PortCounters();
+        foreach (var p in _workers[worker].Live) sum.Add(p.Counters);
+        return sum;
+    }
+
+    /// <summary>Frames worker <paramref name="worker"/> handed to other workers (the target interface had no socket
+    /// on its queue).</summary>
+    public long HandedOffBy(int worker) => _rings.Values.Where(r => r.From == worker).Sum(r => r.Pushed);
 
     /// <summary>Bytes the worker threads have allocated so far (summed), sampled at each health check (every
     /// <see cref="EngineOptions.HealthInterval"/>): the hot path's allocation, free of every other thread's.</summary>
@@ -109,6 +133,50 @@ public sealed class ForwardingEngine : IDisposable
         _options = options ?? new EngineOptions();
         _workers = new EngineWorker[Math.Max(1, ports.Workers)];
         for (int w = 0; w < _workers.Length; w++) _workers[w] = new EngineWorker(this, w, ports.PortsOf(w), handlers(w), _options);
+        RebuildHandOffs();
+    }
+
+    /// <summary>Wakes worker <paramref name="worker"/> if it sleeps in poll() (a worker that handed it frames).</summary>
+    internal void WakeIfSleeping(int worker)
+    {
+        var w = _workers[worker];
+        if (Volatile.Read(ref w.SleepingField) != 0) w.Wake();
+    }
+
+    /// <summary>While parked or before Start: for every engine port some worker has no socket of (an interface with
+    /// fewer queues than workers: its sockets are on queues 0..q−1, owned by workers 0..q−1), worker w hands its
+    /// frames for it to worker w mod q through a <see cref="HandOffRing"/> per ingress port (made once per route, kept).</summary>
+    private void RebuildHandOffs()
+    {
+        const int M = Umem.MaxOwners;
+        var inbound = new List<HandOffRing>[_workers.Length];
+        for (int w = 0; w < _workers.Length; w++) inbound[w] = [];
+        var handOffs = new HandOffRing?[_workers.Length][];
+        int ports = _workers.Max(w => w.Ports.Length);
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            var mine = _workers[w];
+            for (int t = 0; t < ports; t++)
+            {
+                if (t < mine.Ports.Length && mine.Ports[t] is not null) continue;
+                int queues = _workers.Count(k => t < k.Ports.Length && k.Ports[t] is not null);
+                if (queues == 0) continue;
+                int owner = w % queues;
+                foreach (int ingress in mine.Live.Select(p => p.Index).Distinct())
+                {
+                    if (!_rings.TryGetValue((w, ingress, owner), out var ring))
+                        _rings[(w, ingress, owner)] = ring = new HandOffRing(w, owner, _set.Options.FrameSize);
+                    (handOffs[w] ??= new HandOffRing?[M * M])[ingress * M + t] = ring;
+                    if (!inbound[owner].Contains(ring)) inbound[owner].Add(ring);
+                }
+            }
+        }
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            _workers[w].HandOffs = handOffs[w] ?? [];
+            // Rings no longer used stay inbound until drained empty (a frame in one is never lost by a reconfiguration).
+            _workers[w].Inbound = [.. inbound[w].Concat(_workers[w].Inbound.Where(r => r.Available(out _) > 0 && !inbound[w].Contains(r)))];
+        }
     }
 
     public void Start()
@@ -208,15 +276,17 @@ public sealed class ForwardingEngine : IDisposable
             if (c.FirstViolation is not null) problems.Add(c.FirstViolation);
             if (c.FreeStackProblems > 0) problems.Add($"UMEM {umem.Name}: {c.FreeStackProblems} bad free-stack entries");
             if (c.FreeStackDepth != c.Free) problems.Add($"UMEM {umem.Name}: free stack holds {c.FreeStackDepth}, ledger says {c.Free} free");
-            foreach (var p in live)
+            // The sockets of one engine port in one UMEM (a worker owning several queues of an interface) share its
+            // owner tag in the ledger: compare their sums.
+            foreach (var g in live.Where(p => ReferenceEquals(p.Umem, umem)).GroupBy(p => p.Index))
             {
-                if (!ReferenceEquals(p.Umem, umem)) continue;
-                long expectFill = p.FillPosted - p.RxTaken - p.FillReclaimed;
-                long expectTx = p.TxPosted - p.Completed - p.TxReclaimed;
-                if (c.Count(p.Index, FrameState.Fill) != expectFill)
-                    problems.Add($"{p.InterfaceName} queue {p.Queue}: ledger has {c.Count(p.Index, FrameState.Fill)} fill frames, rings say {expectFill}");
-                if (c.Count(p.Index, FrameState.Tx) != expectTx)
-                    problems.Add($"{p.InterfaceName} queue {p.Queue}: ledger has {c.Count(p.Index, FrameState.Tx)} TX frames, rings say {expectTx}");
+                long expectFill = g.Sum(p => p.FillPosted - p.RxTaken - p.FillReclaimed);
+                long expectTx = g.Sum(p => p.TxPosted - p.Completed - p.TxReclaimed);
+                string what = $"{g.First().InterfaceName} queue {string.Join("+", g.Select(p => p.Queue))}";
+                if (c.Count(g.Key, FrameState.Fill) != expectFill)
+                    problems.Add($"{what}: ledger has {c.Count(g.Key, FrameState.Fill)} fill frames, rings say {expectFill}");
+                if (c.Count(g.Key, FrameState.Tx) != expectTx)
+                    problems.Add($"{what}: ledger has {c.Count(g.Key, FrameState.Tx)} TX frames, rings say {expectTx}");
             }
         }
         int leaked = app + (total - free - fill - app - tx);
@@ -274,27 +344,42 @@ public sealed class ForwardingEngine : IDisposable
     internal void InstallPort(XskPort port)
     {
         if ((uint)port.Index >= Umem.MaxOwners) throw new ArgumentOutOfRangeException(nameof(port), port.Index, $"engine ports are 0..{Umem.MaxOwners - 1}");
-        if (_workers.Length > 1) throw new NotSupportedException("ports are added while running only with one forwarding worker");
-        _workers[0].Install(port);
+        if ((uint)port.Worker >= (uint)_workers.Length) throw new ArgumentOutOfRangeException(nameof(port), port.Worker, $"workers are 0..{_workers.Length - 1}");
+        _workers[port.Worker].Install(port);
         _set.Adopt(port);
+        RebuildHandOffs();
     }
 
     /// <summary>Inside <see cref="RunBetweenBatches"/>: stops serving a port (its rings are no longer touched; the caller
     /// closes it next with <see cref="XskPortSet.Close"/>, which hands its frames back).</summary>
-    internal void UninstallPort(XskPort port) => _workers[port.Worker].Uninstall(port);
+    internal void UninstallPort(XskPort port)
+    {
+        _workers[port.Worker].Uninstall(port);
+        RebuildHandOffs();
+    }
 
     /// <summary>Removes a port while the engine runs: off its worker's table between two batches, then closed here
     /// (XDP detached, socket closed, rings unmapped), then its frames are handed back to the UMEM's free stack (a UMEM
     /// of its own is freed).</summary>
-    public void RemovePort(XskPort port)
+    public void RemovePort(XskPort port) => RemovePort([port]);
+
+    /// <summary>Removes every worker's socket of engine port <paramref name="index"/> (one per queue) while the engine
+    /// runs, as <see cref="RemovePort(XskPort)"/> does for one.</summary>
+    public void RemovePort(int index) => RemovePort([.. _workers.SelectMany(w => w.Live).Where(p => p.Index == index)]);
+
+    private void RemovePort(IReadOnlyList<XskPort> sockets)
     {
-        RunBetweenBatches(() => UninstallPort(port));
-        port.Dispose();
-        RunBetweenBatches(() => _set.Release(port, _workers[port.Worker].Live));
+        RunBetweenBatches(() => { foreach (var p in sockets) UninstallPort(p); });
+        foreach (var p in sockets) p.Dispose();
+        RunBetweenBatches(() => { foreach (var p in sockets) _set.Release(p, _workers[p.Worker].Live); });
     }
 
-    /// <summary>Adds an opened port (<see cref="XskPortSet.OpenSeparate"/>) while the engine runs (one worker only).</summary>
-    public void AddPort(XskPort port) => RunBetweenBatches(() => InstallPort(port));
+    /// <summary>Adds an opened port's sockets (<see cref="XskPortSet.OpenSeparate"/>: one per queue, each on its
+    /// worker) while the engine runs; every worker takes them between two batches.</summary>
+    public void AddPort(IReadOnlyList<XskPort> sockets) => RunBetweenBatches(() => { foreach (var p in sockets) InstallPort(p); });
+
+    /// <summary>Adds one opened socket while the engine runs (its worker takes it between two batches).</summary>
+    public void AddPort(XskPort port) => AddPort([port]);
 
     public void Dispose()
     {
@@ -303,5 +388,6 @@ public sealed class ForwardingEngine : IDisposable
         Stop();
         _set.Dispose();
         foreach (var w in _workers) w.Free();
+        foreach (var r in _rings.Values) r.Dispose();
     }
 }

@@ -64,7 +64,10 @@ public sealed class GroupFrameFlooder : IDisposable
             throw;
         }
         _receivers = [.. receivers];
-        _pipeline = new NetkitPipeline(source, worker: 1, useJit: useJit, fibTables: fibTables);
+        // Its programs run as the last online CPU: per-CPU maps have one slot per online CPU, and every slot may be a
+        // worker's (the one a flooded frame shares with that CPU's worker is the documented exception to "per worker").
+        _pipeline = new NetkitPipeline(source, worker: WorkerCounters.FlooderSlot, useJit: useJit,
+            fibTables: fibTables, processorId: (uint)Math.Max(0, Environment.ProcessorCount - 1));
         _thread = new Thread(Run) { IsBackground = true, Name = "group-flooder" };
     }
 

@@ -4,7 +4,8 @@ namespace Appliance.Datapath.Forwarding;
 
 /// <summary>What learning did for one pair: MACs learned and aged out, learns refused by reason, and claims the
 /// kernel refused (the steering map full or another bpf() error: counted, logged rate-limited, the MAC not learned).
-/// Written only by the forwarding worker; read with Volatile.</summary>
+/// Every forwarding worker may count here (a pair's frames arrive on all of them): the rare events are added with
+/// Interlocked; read with Volatile.</summary>
 public sealed class LearnCounters
 {
     internal long LearnedField, AgedField, LimitField, ReservedField, OwnedField, ClaimErrorsField;
@@ -27,9 +28,9 @@ public sealed class LearnCounters
     {
         switch (result)
         {
-            case LearnResult.LimitReached: LimitField++; break;
-            case LearnResult.Reserved: ReservedField++; break;
-            case LearnResult.OwnedByAnother: OwnedField++; break;
+            case LearnResult.LimitReached: Interlocked.Increment(ref LimitField); break;
+            case LearnResult.Reserved: Interlocked.Increment(ref ReservedField); break;
+            case LearnResult.OwnedByAnother: Interlocked.Increment(ref OwnedField); break;
         }
     }
 }

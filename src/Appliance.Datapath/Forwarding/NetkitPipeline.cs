@@ -55,8 +55,12 @@ public sealed class NetkitPipeline : IDisposable
 
     /// <param name="useJit">Run programs the JIT compiled as native code (ignored when <paramref name="vmOptions"/> is given).</param>
     /// <param name="fibTables">The routing tables bpf_fib_lookup / bpf_redirect_neigh read (when <paramref name="vmOptions"/> is null).</param>
+    /// <param name="worker">The counter slot this pipeline adds to (<see cref="WorkerCounters"/>: the forwarding
+    /// worker's index, or the flooder's slot).</param>
+    /// <param name="processorId">The CPU its programs run on (bpf_get_smp_processor_id, the per-CPU map slot): the
+    /// worker's pinned CPU; null: <paramref name="worker"/> (ignored when <paramref name="vmOptions"/> is given).</param>
     public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null, bool useJit = false,
-        IFibTables? fibTables = null)
+        IFibTables? fibTables = null, uint? processorId = null)
     {
         _source = topology;
         _topology = topology.Current;
@@ -64,7 +68,7 @@ public sealed class NetkitPipeline : IDisposable
         BeginBatch();
         _vm = new BpfVm(vmOptions ?? new BpfVmOptions
         {
-            ProcessorId = (uint)worker,
+            ProcessorId = processorId ?? (uint)worker,
             InterfaceMtus = topology,
             TraceSink = line => Log.Info("bpf", line),
             UseJit = useJit,

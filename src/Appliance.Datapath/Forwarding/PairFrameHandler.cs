@@ -30,18 +30,25 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private readonly long _ageingTicks, _ageEveryTicks;
     private long _nextAge;
     private readonly RateLimited _learnLog = new(5, TimeSpan.FromSeconds(10));
+    private readonly int _worker;
+
+    /// <summary>The forwarding worker this handler decides for.</summary>
+    public int Worker => _worker;
 
     /// <param name="vmOptions">The VM's settings (replay collects trace_printk lines); the worker's defaults when null.</param>
     /// <param name="useJit">Run programs the JIT compiled as native code (when <paramref name="vmOptions"/> is null).</param>
     /// <param name="learnAgeing">How long a learned MAC lives unseen (<see cref="DefaultLearnAgeing"/> when null).</param>
     /// <param name="fibTables">The board's routing tables, for L3 pairs and the routing helpers (null: those in
     /// <paramref name="vmOptions"/>, else none: L3 tenants' frames find no route).</param>
+    /// <param name="worker">The forwarding worker it decides for (its counter slot; worker 0 also ages learned MACs).</param>
+    /// <param name="processorId">The CPU that worker is pinned to: what its programs see as their CPU (null: <paramref name="worker"/>).</param>
     public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, bool useJit = false, TimeSpan? learnAgeing = null,
-        Appliance.Bpf.Routing.IFibTables? fibTables = null)
+        Appliance.Bpf.Routing.IFibTables? fibTables = null, int worker = 0, uint? processorId = null)
     {
         _source = topology;
         _topology = topology.Current;
-        _pipeline = new NetkitPipeline(topology, worker: 0, vmOptions, useJit, fibTables);
+        _worker = worker;
+        _pipeline = new NetkitPipeline(topology, worker, vmOptions, useJit, fibTables, processorId);
         _l3 = new L3Router(fibTables ?? vmOptions?.FibTables);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
@@ -57,21 +64,21 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     {
         var topology = _source.Current;
         foreach (var port in topology.Ports) port.Classifier.SetClock(nowTicks);
-        if (nowTicks < _nextAge) return;
+        if (_worker != 0 || nowTicks < _nextAge) return; // one worker ages (the classifiers are shared by all)
         _nextAge = nowTicks + _ageEveryTicks;
         foreach (var port in topology.Ports)
         {
             foreach (var aged in port.Classifier.Age(nowTicks - _ageingTicks))
             {
                 var pair = (uint)aged.Pair < (uint)topology.EnginePortCount ? topology.PairByEnginePort[aged.Pair] : null;
-                if (pair is not null) pair.Learning.AgedField++;
+                if (pair is not null) Interlocked.Increment(ref pair.Learning.AgedField);
                 try
                 {
                     port.Steering?.Release(aged.Mac);
                 }
                 catch (Interop.PlatformException e)
                 {
-                    if (pair is not null) pair.Learning.ClaimErrorsField++;
+                    if (pair is not null) Interlocked.Increment(ref pair.Learning.ClaimErrorsField);
                     if (_learnLog.TryEnter(out long suppressed))
                         Log.Warn("learning", "could not release an aged MAC", ("port", port.Name), ("mac", aged.Mac), ("error", e.Message),
                             ("suppressed", suppressed));
@@ -108,7 +115,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
             }
             if (port.Classifier.Classify(frame.Data, out int owner) != ClassifyKind.Pair)
             {
-                port.UnclaimedField++;
+                Interlocked.Increment(ref port.UnclaimedField); // rare (the XDP program passes only claimed MACs), and any worker may count it
                 return port.Config.Unclaimed == UnclaimedPolicy.Kernel ? FrameVerdict.Kernel : FrameVerdict.Drop(DropReason.Policy);
             }
             d = _pipeline.IntoPair(_topology.PairByEnginePort[owner]!);
@@ -175,11 +182,11 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                 int errno = uplink.Steering?.TryClaim(mac) ?? 0;
                 if (errno == 0)
                 {
-                    pair.Learning.LearnedField++;
+                    Interlocked.Increment(ref pair.Learning.LearnedField);
                     return true;
                 }
                 uplink.Classifier.Forget(mac);
-                pair.Learning.ClaimErrorsField++;
+                Interlocked.Increment(ref pair.Learning.ClaimErrorsField);
                 if (_learnLog.TryEnter(out long suppressed))
                     Log.Warn("learning", "the kernel refused to claim a learned MAC; not learned", ("pair", pair.Name), ("mac", mac),
                         ("errno", Errno.Name(errno)), ("suppressed", suppressed));

@@ -1,28 +1,43 @@
 namespace Appliance.Datapath.Forwarding;
 
-/// <summary>A block of 64-bit counters with one slot per datapath worker (the AF_XDP worker and the group-frame
-/// flooder): each worker adds to its own slot with plain stores (no lock, no interlocked op on the hot path) and
-/// readers sum the slots with Volatile reads.</summary>
+/// <summary>A block of 64-bit counters with one slot per datapath thread (the forwarding workers 0..N−1 and the
+/// group-frame flooder, <see cref="FlooderSlot"/>): each thread adds to its own slot with plain stores (no lock, no
+/// interlocked op on the hot path) and readers sum the slots with Volatile reads. A slot's array is made the first
+/// time its thread counts (once per counter block and thread, never per frame), so a block costs only what the
+/// threads that use it need, and two threads never write the same cache line.</summary>
 public sealed class WorkerCounters
 {
-    /// <summary>Worker slots: 0 = the forwarding engine's worker, 1 = the group-frame flooder.</summary>
-    public const int Workers = 2;
+    /// <summary>Forwarding workers a block has slots for (the `workers` config maximum).</summary>
+    public const int MaxWorkers = Config.WorkerSettings.Max;
+    /// <summary>The group-frame flooder's slot (after every forwarding worker's).</summary>
+    public const int FlooderSlot = MaxWorkers;
+    /// <summary>Slots: the workers and the flooder.</summary>
+    public const int Slots = MaxWorkers + 1;
 
-    private readonly long[] _values;
+    private readonly long[]?[] _slots = new long[]?[Slots];
     private readonly int _fields;
 
-    public WorkerCounters(int fields)
+    public WorkerCounters(int fields) => _fields = fields;
+
+    public void Add(int worker, int field, long amount) => (_slots[worker] ?? Slot(worker))[field] += amount;
+
+    private long[] Slot(int worker)
     {
-        _fields = fields;
-        _values = new long[fields * Workers];
+        // Only the slot's own thread makes it; readers see null (0) until it is published.
+        var values = new long[_fields];
+        Volatile.Write(ref _slots[worker], values);
+        return values;
     }
 
-    public void Add(int worker, int field, long amount) => _values[worker * _fields + field] += amount;
-
+    /// <summary>The field summed over every slot.</summary>
     public long Read(int field)
     {
         long sum = 0;
-        for (int w = 0; w < Workers; w++) sum += Volatile.Read(ref _values[w * _fields + field]);
+        for (int w = 0; w < Slots; w++)
+            if (Volatile.Read(ref _slots[w]) is { } values) sum += Volatile.Read(ref values[field]);
         return sum;
     }
+
+    /// <summary>The field as slot <paramref name="worker"/> counted it.</summary>
+    public long Read(int worker, int field) => Volatile.Read(ref _slots[worker]) is { } values ? Volatile.Read(ref values[field]) : 0;
 }

@@ -61,8 +61,9 @@ public sealed class LinkManager : IDisposable
 
     /// <summary>Creates a veth pair: <paramref name="name"/> here and <paramref name="peerName"/> either here or,
     /// when <paramref name="peerNamespace"/> is given, created directly inside that namespace. Both start down.
-    /// Returns the local end. Throws EEXIST when a name is taken.</summary>
-    public LinkInfo CreateVethPair(string name, string peerName, string? peerNamespace = null, int? mtu = null)
+    /// Returns the local end. Throws EEXIST when a name is taken. <paramref name="queues"/>: RX and TX queues of both
+    /// ends (numrxqueues/numtxqueues; null: the kernel's 1).</summary>
+    public LinkInfo CreateVethPair(string name, string peerName, string? peerNamespace = null, int? mtu = null, int? queues = null)
     {
         using var peerNs = peerNamespace is null ? null : NetworkNamespace.Open(peerNamespace);
         int peerNsFd = peerNs?.Fd ?? -1;
@@ -71,6 +72,11 @@ public sealed class LinkManager : IDisposable
         w.WriteIfInfo(0);
         w.PutString(IFLA_IFNAME, name);
         if (mtu is { } m) w.PutU32(IFLA_MTU, (uint)m);
+        if (queues is { } q)
+        {
+            w.PutU32(IFLA_NUM_TX_QUEUES, (uint)q);
+            w.PutU32(IFLA_NUM_RX_QUEUES, (uint)q);
+        }
         int linkInfo = w.BeginNested(IFLA_LINKINFO);
         w.PutString(IFLA_INFO_KIND, "veth");
         int data = w.BeginNested(IFLA_INFO_DATA);
@@ -78,6 +84,11 @@ public sealed class LinkManager : IDisposable
         w.WriteIfInfo(0); // VETH_INFO_PEER carries its own ifinfomsg before the peer's attributes
         w.PutString(IFLA_IFNAME, peerName);
         if (mtu is { } pm) w.PutU32(IFLA_MTU, (uint)pm);
+        if (queues is { } pq)
+        {
+            w.PutU32(IFLA_NUM_TX_QUEUES, (uint)pq);
+            w.PutU32(IFLA_NUM_RX_QUEUES, (uint)pq);
+        }
         if (peerNsFd >= 0) w.PutS32(IFLA_NET_NS_FD, peerNsFd);
         w.EndNested(peer);
         w.EndNested(data);

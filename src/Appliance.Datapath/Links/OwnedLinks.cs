@@ -32,10 +32,10 @@ public sealed class OwnedLinks : IDisposable
 
     /// <summary>Creates a veth pair through <see cref="LinkManager.CreateVethPair"/> and owns it (the local end
     /// carries the tag; deleting it removes both ends).</summary>
-    public LinkInfo CreateVethPair(string name, string peerName, string? peerNamespace = null, int? mtu = null)
+    public LinkInfo CreateVethPair(string name, string peerName, string? peerNamespace = null, int? mtu = null, int? queues = null)
     {
         ThrowIfDisposed();
-        _links.CreateVethPair(name, peerName, peerNamespace, mtu);
+        _links.CreateVethPair(name, peerName, peerNamespace, mtu, queues);
         try
         {
             AdoptLink(name);

@@ -19,6 +19,10 @@ public sealed record PairLinkSpec(string PrimaryName, string TenantNamespace, st
     /// <summary>MTU of both ends; null keeps the default (1500).</summary>
     public int? Mtu { get; init; }
 
+    /// <summary>RX and TX queues of both ends (numrxqueues/numtxqueues): one per forwarding worker, so the tenant's
+    /// flows spread over the workers (the veth picks the queue by flow hash). Null: the kernel's default (1).</summary>
+    public int? Queues { get; init; }
+
     /// <summary>Bring the tenant end up (the primary end is always brought up).</summary>
     public bool TenantUp { get; init; } = true;
 }

@@ -18,7 +18,7 @@ public sealed record PairLinks(LinkInfo Primary, LinkInfo Tenant, int PrimaryRxQ
     {
         var root = owned.Links;
         bool created = spec.CreateNamespace ? owned.EnsureNamespace(spec.TenantNamespace) : RequireNamespace(owned, spec.TenantNamespace);
-        owned.CreateVethPair(spec.PrimaryName, spec.TenantName, spec.TenantNamespace, spec.Mtu);
+        owned.CreateVethPair(spec.PrimaryName, spec.TenantName, spec.TenantNamespace, spec.Mtu, spec.Queues);
         try
         {
             using var inside = new LinkManager(spec.TenantNamespace);

@@ -1,6 +1,4 @@
 using System.Collections.Frozen;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Appliance.Config;
 namespace Appliance.Datapath.Pairs;
 
@@ -42,23 +40,33 @@ public readonly record struct LearnedMac(MacAddress Mac, int Pair);
 /// every L2 pair on the port; everything else is unclaimed.
 /// Learning is bounded: each pair learns at most its limit, never a group or zero MAC, never a reserved MAC (the
 /// board's own, or one another pair configured) and never one another pair owns; learned MACs not seen for the
-/// ageing time are forgotten (<see cref="Age"/>). The table is allocated once for its largest size (configured +
-/// every pair's limit), so lookups and learning allocate nothing. Used only by the worker that owns the port;
-/// configuration changes replace the classifier between batches.</summary>
+/// ageing time are forgotten (<see cref="Age"/>).
+/// <para>Every forwarding worker classifies and learns here at once (a port's and a pair's frames arrive on all of
+/// them). The MAC table is copy-on-write: readers take the published table by reference and look up without a lock
+/// or an allocation; a change (a new learn, a forget, ageing) is made under a lock on a copy that is then published,
+/// so a lookup sees the table before or after it, never half of it. Refreshing a known MAC writes its last-seen
+/// time into a slot allocated with the classifier (a plain store). So only a new learn or a forget allocates (at
+/// most each pair's learnLimit per ageing time); classification, refreshes and refusals allocate nothing.
+/// Configuration changes replace the classifier between batches.</para></summary>
 public sealed class L2Classifier
 {
-    private struct Entry
+    private readonly struct Entry(int pair, int slot)
     {
-        public int Pair;
-        public bool Learned;
-        public long LastSeen;
+        public readonly int Pair = pair;
+        /// <summary>Index of its last-seen time for a learned MAC; -1 for a configured one.</summary>
+        public readonly int Slot = slot;
+        public bool Learned => Slot >= 0;
     }
 
-    private readonly Dictionary<ulong, Entry> _owners;
+    private Dictionary<ulong, Entry> _owners; // published by reference, never changed after that
+    private readonly object _writeLock = new();
     private readonly FrozenSet<ulong> _reserved;
     private readonly int[] _pairs;
     private readonly int[] _limit;
     private readonly int[] _learned;
+    private readonly long[] _lastSeen;
+    private readonly int[] _freeSlots;
+    private int _freeCount;
     private readonly LearnedMac[] _expired;
     private long _now;
 
@@ -75,45 +83,54 @@ public sealed class L2Classifier
         _learned = new int[maxPair + 1];
         if (learnLimits is not null)
             foreach (var (pair, limit) in learnLimits) _limit[pair] = Math.Max(0, limit);
-        int capacity = configured.Count + _limit.Sum();
-        _owners = new Dictionary<ulong, Entry>(capacity);
-        _expired = new LearnedMac[_limit.Sum()];
-        foreach (var (pair, mac) in configured) _owners[mac.Value] = new Entry { Pair = pair };
-        _reserved = (reserved ?? []).Select(m => m.Value).Where(v => !_owners.ContainsKey(v)).ToFrozenSet();
+        int learnable = _limit.Sum();
+        var owners = new Dictionary<ulong, Entry>(configured.Count + learnable);
+        _expired = new LearnedMac[learnable];
+        _lastSeen = new long[learnable];
+        _freeSlots = new int[learnable];
+        for (int i = 0; i < learnable; i++) _freeSlots[i] = learnable - 1 - i;
+        _freeCount = learnable;
+        foreach (var (pair, mac) in configured) owners[mac.Value] = new Entry(pair, -1);
+        _owners = owners;
+        _reserved = (reserved ?? []).Select(m => m.Value).Where(v => !owners.ContainsKey(v)).ToFrozenSet();
     }
 
     public ReadOnlySpan<int> FloodTargets => _pairs;
 
-    /// <summary>The classifier for the port's new set of L2 pairs (pairs come or go while running), built by the
-    /// worker between batches with the new configured MACs, limits and reserved MACs, plus what this one learned for
+    /// <summary>The classifier for the port's new set of L2 pairs (pairs come or go while running), built between
+    /// batches with the new configured MACs, limits and reserved MACs, plus what this one learned for
     /// pairs that <paramref name="keep"/> says stay as they are (within their new limit, their ageing clock kept).
     /// Every other MAC it knew is added to <paramref name="released"/> (to release it from the port's steering).</summary>
     public L2Classifier CarryOver(IReadOnlyList<int> pairs, IReadOnlyDictionary<int, MacAddress> configured, IReadOnlyDictionary<int, int>? learnLimits,
         IEnumerable<MacAddress>? reserved, Func<int, bool> keep, List<MacAddress> released)
     {
         var next = new L2Classifier(pairs, configured, learnLimits, reserved) { _now = _now };
-        foreach (var (mac, e) in _owners)
+        var owners = new Dictionary<ulong, Entry>(next._owners);
+        foreach (var (mac, e) in Volatile.Read(ref _owners))
         {
-            if (next._owners.ContainsKey(mac)) continue;
+            if (owners.ContainsKey(mac)) continue;
             if (e.Learned && keep(e.Pair) && !next._reserved.Contains(mac) && (uint)e.Pair < (uint)next._limit.Length
                 && next._learned[e.Pair] < next._limit[e.Pair])
             {
-                next._owners.Add(mac, e);
+                int slot = next._freeSlots[--next._freeCount];
+                next._lastSeen[slot] = _lastSeen[e.Slot];
+                owners.Add(mac, new Entry(e.Pair, slot));
                 next._learned[e.Pair]++;
             }
             else released.Add(MacAddress.FromValue(mac));
         }
+        next._owners = owners;
         return next;
     }
 
-    /// <summary>Every MAC it knows (configured and learned); worker only, not per frame.</summary>
-    public IEnumerable<MacAddress> Macs => _owners.Keys.Select(MacAddress.FromValue).ToArray();
+    /// <summary>Every MAC it knows (configured and learned); not per frame.</summary>
+    public IEnumerable<MacAddress> Macs => Volatile.Read(ref _owners).Keys.Select(MacAddress.FromValue).ToArray();
 
     /// <summary>MACs the pair has learned (not counting its configured one).</summary>
-    public int LearnedCount(int pair) => (uint)pair < (uint)_learned.Length ? _learned[pair] : 0;
+    public int LearnedCount(int pair) => (uint)pair < (uint)_learned.Length ? Volatile.Read(ref _learned[pair]) : 0;
 
-    /// <summary>The worker's coarse clock for learning (set at each health tick; a frame needs no clock read).</summary>
-    public void SetClock(long nowTicks) => _now = nowTicks;
+    /// <summary>The workers' coarse clock for learning (set at each health tick; a frame needs no clock read).</summary>
+    public void SetClock(long nowTicks) => Volatile.Write(ref _now, nowTicks);
 
     public ClassifyKind Classify(ReadOnlySpan<byte> frame, out int pair)
     {
@@ -121,51 +138,78 @@ public sealed class L2Classifier
         if (frame.Length < 14) return ClassifyKind.Unclaimed;
         var dst = MacAddress.Read(frame);
         if (dst.IsMulticast) return _pairs.Length > 0 ? ClassifyKind.Flood : ClassifyKind.Unclaimed;
-        ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(_owners, dst.Value);
-        if (Unsafe.IsNullRef(ref e)) return ClassifyKind.Unclaimed;
+        if (!Volatile.Read(ref _owners).TryGetValue(dst.Value, out var e)) return ClassifyKind.Unclaimed;
         pair = e.Pair;
         return ClassifyKind.Pair;
     }
 
     /// <summary>Learns the source MAC of a frame the tenant of <paramref name="pair"/> sent.
-    /// <see cref="LearnResult.Learned"/> only the first time a MAC is seen, so the caller can claim it once.</summary>
+    /// <see cref="LearnResult.Learned"/> only the first time a MAC is seen, so the caller can claim it once (when two
+    /// workers see a new MAC at once, one of them learns it and the other finds it known).</summary>
     public LearnResult Learn(int pair, ReadOnlySpan<byte> frame)
     {
         if (frame.Length < 14) return LearnResult.Ignored;
         var src = MacAddress.Read(frame[6..]);
         if (src.IsMulticast || src.Value == 0) return LearnResult.InvalidSource;
-        ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(_owners, src.Value);
-        if (!Unsafe.IsNullRef(ref e))
-        {
-            if (e.Pair != pair) return LearnResult.OwnedByAnother;
-            e.LastSeen = _now;
-            return LearnResult.Known;
-        }
+        if (Volatile.Read(ref _owners).TryGetValue(src.Value, out var e)) return Seen(e, pair);
         if (_reserved.Contains(src.Value)) return LearnResult.Reserved;
-        if ((uint)pair >= (uint)_limit.Length || _learned[pair] >= _limit[pair]) return LearnResult.LimitReached;
-        _owners.Add(src.Value, new Entry { Pair = pair, Learned = true, LastSeen = _now });
-        _learned[pair]++;
+        if ((uint)pair >= (uint)_limit.Length || Volatile.Read(ref _learned[pair]) >= _limit[pair]) return LearnResult.LimitReached;
+        lock (_writeLock)
+        {
+            var owners = _owners;
+            if (owners.TryGetValue(src.Value, out e)) return Seen(e, pair); // another worker learned it meanwhile
+            if (_learned[pair] >= _limit[pair] || _freeCount == 0) return LearnResult.LimitReached;
+            int slot = _freeSlots[--_freeCount];
+            _lastSeen[slot] = Volatile.Read(ref _now);
+            var next = new Dictionary<ulong, Entry>(owners) { [src.Value] = new Entry(pair, slot) };
+            Volatile.Write(ref _learned[pair], _learned[pair] + 1);
+            Volatile.Write(ref _owners, next);
+        }
         return LearnResult.Learned;
+    }
+
+    private LearnResult Seen(in Entry e, int pair)
+    {
+        if (e.Pair != pair) return LearnResult.OwnedByAnother;
+        if (e.Learned) _lastSeen[e.Slot] = _now;
+        return LearnResult.Known;
     }
 
     /// <summary>Forgets a learned MAC (e.g. the kernel refused to claim it); configured MACs stay.</summary>
     public bool Forget(MacAddress mac)
     {
-        ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(_owners, mac.Value);
-        if (Unsafe.IsNullRef(ref e) || !e.Learned) return false;
-        _learned[e.Pair]--;
-        _owners.Remove(mac.Value);
-        return true;
+        lock (_writeLock)
+        {
+            if (!_owners.TryGetValue(mac.Value, out var e) || !e.Learned) return false;
+            var next = new Dictionary<ulong, Entry>(_owners);
+            Remove(next, mac.Value, e);
+            Volatile.Write(ref _owners, next);
+            return true;
+        }
+    }
+
+    private void Remove(Dictionary<ulong, Entry> owners, ulong mac, Entry e)
+    {
+        owners.Remove(mac);
+        _freeSlots[_freeCount++] = e.Slot;
+        Volatile.Write(ref _learned[e.Pair], _learned[e.Pair] - 1);
     }
 
     /// <summary>Forgets every learned MAC last seen before <paramref name="cutoffTicks"/> and returns them (in a buffer
-    /// owned by the classifier, valid until the next call) so the caller can unclaim them. Allocates nothing.</summary>
+    /// owned by the classifier, valid until the next call; one caller at a time) so the caller can unclaim them.
+    /// Allocates only when something expired (the new table).</summary>
     public ReadOnlySpan<LearnedMac> Age(long cutoffTicks)
     {
-        int n = 0;
-        foreach (var (mac, e) in _owners)
-            if (e.Learned && e.LastSeen < cutoffTicks) _expired[n++] = new LearnedMac(MacAddress.FromValue(mac), e.Pair);
-        for (int i = 0; i < n; i++) Forget(_expired[i].Mac);
-        return _expired.AsSpan(0, n);
+        lock (_writeLock)
+        {
+            int n = 0;
+            foreach (var (mac, e) in _owners)
+                if (e.Learned && _lastSeen[e.Slot] < cutoffTicks) _expired[n++] = new LearnedMac(MacAddress.FromValue(mac), e.Pair);
+            if (n == 0) return [];
+            var next = new Dictionary<ulong, Entry>(_owners);
+            for (int i = 0; i < n; i++) Remove(next, _expired[i].Mac.Value, next[_expired[i].Mac.Value]);
+            Volatile.Write(ref _owners, next);
+            return _expired.AsSpan(0, n);
+        }
     }
 }

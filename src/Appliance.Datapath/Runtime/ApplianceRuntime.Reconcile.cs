@@ -359,13 +359,13 @@ public sealed partial class ApplianceRuntime
             _indices.Remove(index);
             throw;
         }
-        XskPort? socket = null;
+        IReadOnlyList<XskPort> sockets = [];
         bool installed = false, listed = false;
         try
         {
             programs.BuildChains(pair);
-            socket = _xsk!.OpenSeparate(index, new XskPortSpec(pair.PrimaryName), _options.XdpMode);
-            _engine!.AddPort(socket);
+            sockets = _xsk!.OpenSeparate(index, new XskPortSpec(pair.PrimaryName) { Queues = QueuesFor(pair.PrimaryName) }, _options.XdpMode);
+            _engine!.AddPort(sockets);
             installed = true;
             _pairs.Add(pair);
             listed = true;
@@ -383,8 +383,8 @@ public sealed partial class ApplianceRuntime
                 _pairs.Remove(pair);
                 TryLog(() => PublishTopology());
             }
-            if (installed) TryLog(() => _engine!.RemovePort(socket!));
-            else socket?.Dispose();
+            if (installed) TryLog(() => _engine!.RemovePort(index));
+            else foreach (var s in sockets) s.Dispose();
             TryLog(() => DeletePairLinks(pc, pair.NamespaceCreated));
             _indices.Remove(index);
             throw;
@@ -398,7 +398,7 @@ public sealed partial class ApplianceRuntime
         _pairs.Remove(pair);
         _carrierByName.TryRemove(pair.PrimaryName, out _);
         PublishTopology();
-        _engine!.RemovePort(_engine.PortAt(pair.Index));
+        _engine!.RemovePort(pair.Index); // every worker's socket of it
         _indices.Remove(pair.Index);
         DeletePairLinks(pair.Config, pair.NamespaceCreated);
         Log.Info("runtime", "pair deleted", ("pair", pair.Name));
@@ -423,14 +423,14 @@ public sealed partial class ApplianceRuntime
         var link = ClaimPort(pc);
         int index = FreeIndex();
         _indices.Add(index);
-        XskPort? socket = null;
+        IReadOnlyList<XskPort> sockets = [];
         PortRuntime? port = null;
         bool installed = false;
         try
         {
-            socket = _xsk!.OpenSeparate(index, new XskPortSpec(pc.Name, AttachSteering: false), _options.XdpMode);
-            port = ClaimPortSteering(index, pc, link, socket, [], _ports.Select(p => p.Mac));
-            _engine!.AddPort(socket);
+            sockets = _xsk!.OpenSeparate(index, new XskPortSpec(pc.Name, AttachSteering: false) { Queues = QueuesFor(pc.Name) }, _options.XdpMode);
+            port = ClaimPortSteering(index, pc, link, sockets, [], _ports.Select(p => p.Mac));
+            _engine!.AddPort(sockets);
             installed = true;
             _ports.Add(port);
             PublishTopology();
@@ -440,8 +440,8 @@ public sealed partial class ApplianceRuntime
         {
             if (port is not null && _ports.Remove(port)) TryLog(() => PublishTopology());
             port?.Steering?.Dispose();
-            if (installed) TryLog(() => _engine!.RemovePort(socket!));
-            else socket?.Dispose();
+            if (installed) TryLog(() => _engine!.RemovePort(index));
+            else foreach (var s in sockets) s.Dispose();
             _indices.Remove(index);
             throw;
         }
@@ -454,7 +454,7 @@ public sealed partial class ApplianceRuntime
         ClaimedMacSteering? steering = null;
         Between(() => (steering, port.Steering) = (port.Steering, null));
         steering?.Dispose(); // XDP detached: its frames are the kernel's again
-        _engine!.RemovePort(port.Socket!);
+        _engine!.RemovePort(port.Index);
         _indices.Remove(port.Index);
         Log.Info("runtime", "port released", ("port", port.Name));
     }

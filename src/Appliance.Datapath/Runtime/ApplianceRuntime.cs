@@ -46,7 +46,7 @@ public sealed partial class ApplianceRuntime : IDisposable
     private XskPortSet? _xsk;
     private TopologySource? _source;
     private ForwardingEngine? _engine;
-    private PairFrameHandler? _handler;
+    private PairFrameHandler[] _handlers = [];
     private GroupFrameFlooder? _flooder;
     private LinkWatcher? _watcher;
     private KernelTables? _tables;
@@ -61,8 +61,9 @@ public sealed partial class ApplianceRuntime : IDisposable
     public bool UseJit { get; }
     public RuntimeTopology Topology => _source!.Current;
     public ForwardingEngine Engine => _engine!;
-    /// <summary>The forwarding worker's decision (what a capture wraps).</summary>
-    public PairFrameHandler Handler => _handler!;
+    /// <summary>Each forwarding worker's decision, worker w's at w (what a capture wraps): one eBPF VM per worker,
+    /// running as that worker's CPU.</summary>
+    public IReadOnlyList<PairFrameHandler> Handlers => _handlers;
     public GroupFrameFlooder Flooder => _flooder!;
     /// <summary>The board's routes, neighbours and interfaces as the L3 pairs and the routing helpers read them.</summary>
     public KernelTables RoutingTables => _tables!;
@@ -162,8 +163,8 @@ public sealed partial class ApplianceRuntime : IDisposable
         FrameSize = FrameSizeFor(Config);
         FrameHeadroom = ReservedHeadroom(Config);
         CheckFrameRoom(Config, FrameHeadroom);
-        var specs = Config.Ports.Select(p => new XskPortSpec(p.Name, AttachSteering: false))
-            .Concat(pairs.Select(p => new XskPortSpec(p.PrimaryName))).ToArray();
+        var specs = Config.Ports.Select(p => new XskPortSpec(p.Name, AttachSteering: false) { Queues = QueuesFor(p.Name) })
+            .Concat(pairs.Select(p => new XskPortSpec(p.PrimaryName) { Queues = QueuesFor(p.PrimaryName) })).ToArray();
         var (frames, ring) = Config.Memory.ForBoard(Config.Board);
         var xskOptions = new XskOptions
         {
@@ -171,15 +172,15 @@ public sealed partial class ApplianceRuntime : IDisposable
             RxRingSize = (uint)ring, TxRingSize = (uint)ring, CompletionRingSize = (uint)ring,
         };
         Log.Info("runtime", "forwarding workers", ("workers", Workers), ("configured", Config.Workers?.ToString() ?? "default"),
-            ("onlineCores", Environment.ProcessorCount), ("running", 1), ("note", "run forwards with one worker on queue 0 until multi-worker run lands"));
-        _xsk = XskPortSet.Open(specs, xskOptions, _options.XdpMode, log: m => Log.Info("xsk", m));
+            ("onlineCores", Environment.ProcessorCount), ("cpus", string.Join(",", Enumerable.Range(0, Workers).Select(w => EngineOptions.CpuOf(w)?.ToString() ?? "-"))));
+        _xsk = XskPortSet.Open(specs, xskOptions, _options.XdpMode, log: m => Log.Info("xsk", m), workers: Workers);
         Log.Info("runtime", "umem", ("frameSize", FrameSize), ("frames", frames), ("ringSize", ring), ("framesPerPort", xskOptions.FramesPerPort));
 
         var boardMacs = portLinks.Where(l => l.Mac is not null).Select(l => MacAddress.Read(l.Mac!.GetAddressBytes())).ToList();
         try
         {
             for (int i = 0; i < Config.Ports.Count; i++)
-                _ports.Add(ClaimPortSteering(i, Config.Ports[i], portLinks[i], _xsk.Ports[i], pairs, boardMacs));
+                _ports.Add(ClaimPortSteering(i, Config.Ports[i], portLinks[i], [.. _xsk.Ports.Where(p => p.Index == i)], pairs, boardMacs));
         }
         catch
         {
@@ -191,13 +192,69 @@ public sealed partial class ApplianceRuntime : IDisposable
         _tables = new KernelTables();
         Log.Info("runtime", "routing tables read", ("routes", _tables.Routes.Count), ("neighbours", _tables.Neighbours.Count));
         WarnBoardAddressesInL3Prefixes();
-        _handler = new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing, fibTables: _tables);
-        _engine = new ForwardingEngine(_xsk, _handler, _options.Engine ?? new EngineOptions());
+        CheckPerCpuMaps(Programs);
+        var engineOptions = EngineOptions;
+        _handlers = [.. Enumerable.Range(0, Workers).Select(w => new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing,
+            fibTables: _tables, worker: w, processorId: ProcessorIdOf(w)))];
+        _engine = new ForwardingEngine(_xsk, w => _handlers[w], engineOptions);
         _flooder = new GroupFrameFlooder(_source, UseJit, GroupCapture, _tables);
         WatchCarrier();
         _engine.Start();
         _flooder.Start();
         Log.Info("runtime", "forwarding", ("ports", _ports.Count), ("pairs", pairs.Length));
+    }
+
+    /// <summary>The engine's options: the caller's, with worker w pinned to CPU w unless they pin the workers themselves.</summary>
+    private EngineOptions EngineOptions => _engineOptions ??= _options.Engine is { Cpus: not null } or { Cpu: not null } ? _options.Engine
+        : (_options.Engine ?? new EngineOptions()) with { Cpus = PinnedCpus(Workers) };
+    private EngineOptions? _engineOptions;
+
+    /// <summary>Sockets (queues) to open on <paramref name="name"/>: one per RX queue (at most 64), queue q served by
+    /// worker q mod workers. With fewer queues than workers the others hand their frames for it over (ForwardingEngine).</summary>
+    private int QueuesFor(string name) => Math.Min(new LinkEthtool(_links!).RxQueueCount(name), XdpSteering.MapEntries);
+
+    /// <summary>Worker w's CPU: the w-th CPU this process may run on (its affinity, `Cpus_allowed_list`: all of them
+    /// on the board; a cpuset or systemd's CPUAffinity may leave fewer), 0..N−1 when that cannot be read.</summary>
+    private static int[] PinnedCpus(int workers)
+    {
+        var allowed = new List<int>();
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
+            foreach (var range in (line?["Cpus_allowed_list:".Length..].Trim() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var ends = range.Split('-');
+                int from = int.Parse(ends[0]), to = ends.Length > 1 ? int.Parse(ends[1]) : from;
+                for (int c = from; c <= to; c++) allowed.Add(c);
+            }
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            Log.Warn("runtime", "could not read the CPUs this process may use; pinning workers to CPUs 0..N-1", ("error", e.Message));
+        }
+        return [.. Enumerable.Range(0, workers).Select(w => allowed.Count > 0 ? allowed[w % allowed.Count] : w)];
+    }
+
+    /// <summary>The CPU worker w's programs run as (bpf_get_smp_processor_id, their per-CPU map slot): its pinned CPU when
+    /// every worker's CPU has a per-CPU slot (CPU ids below the online count: the usual case), else the worker's index,
+    /// so no two workers ever share a slot.</summary>
+    private uint ProcessorIdOf(int worker)
+    {
+        var cpus = Enumerable.Range(0, Workers).Select(w => EngineOptions.CpuOf(w)).ToArray();
+        bool distinctSlots = cpus.All(c => c is int cpu && cpu < Environment.ProcessorCount) && cpus.Distinct().Count() == cpus.Length;
+        return (uint)(distinctSlots ? cpus[worker]!.Value : worker);
+    }
+
+    /// <summary>Programs run as their worker's CPU: a per-CPU map needs a slot for every worker's.</summary>
+    private void CheckPerCpuMaps(ProgramSet programs)
+    {
+        int slots = (int)Enumerable.Range(0, Workers).Max(ProcessorIdOf) + 1;
+        foreach (var map in programs.Objects.SelectMany(o => o.Maps))
+        {
+            int have = map switch { Bpf.Maps.PercpuArrayMap a => a.CpuCount, Bpf.Maps.HashTableMap { CpuCount: > 1 } h => h.CpuCount, _ => int.MaxValue };
+            if (have < slots)
+                throw new RuntimeSetupException($"map {map.Name} has per-CPU slots for {have} CPUs; the {Workers} workers need {slots}");
+        }
     }
 
     /// <summary>The UMEMs' headroom: the pairs' largest (rounded up to 64), and room for later pairs — up to
@@ -254,6 +311,7 @@ public sealed partial class ApplianceRuntime : IDisposable
             CreateNamespace = true,
             TenantMac = t.Mac is { } mac ? new PhysicalAddress(mac.GetBytes()) : null,
             Mtu = t.Mtu,
+            Queues = Workers, // the tenant's flows spread over every worker
         });
         var pair = new PairRuntime(index, pc, uplink);
         try
@@ -359,14 +417,14 @@ public sealed partial class ApplianceRuntime : IDisposable
 
     /// <summary>The port's only XDP program: claimed MACs and the socket registered before it attaches, so group and
     /// unclaimed frames never reach AF_XDP.</summary>
-    private PortRuntime ClaimPortSteering(int index, PortConfig pc, LinkInfo link, XskPort socket, IReadOnlyList<PairRuntime> pairs,
+    private PortRuntime ClaimPortSteering(int index, PortConfig pc, LinkInfo link, IReadOnlyList<XskPort> sockets, IReadOnlyList<PairRuntime> pairs,
         IEnumerable<MacAddress> boardMacs)
     {
         var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
         var steering = ClaimedMacSteering.Create(pc.Name, link.Index, pc.Unclaimed == UnclaimedPolicy.Drop, mac);
         try
         {
-            steering.Register(socket.Queue, socket.Socket.Fd);
+            foreach (var socket in sockets) steering.Register(socket.Queue, socket.Socket.Fd); // one per queue: rx_queue_index picks it
             var l2 = pairs.Where(p => p.UplinkPort == index && p.Config.Mode == PairMode.L2).ToArray();
             var configured = new Dictionary<int, MacAddress>();
             foreach (var p in l2)
@@ -381,7 +439,7 @@ public sealed partial class ApplianceRuntime : IDisposable
                 ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));
             var indices = l2.Select(p => p.Index).ToArray();
             var classifier = PortRuntime.BuildClassifier(index, pairs, boardMacs.Append(mac));
-            return new PortRuntime(index, pc, link.Index, mac, indices, classifier) { Steering = steering, Socket = socket, L3Prefixes = l3 };
+            return new PortRuntime(index, pc, link.Index, mac, indices, classifier) { Steering = steering, Sockets = sockets, L3Prefixes = l3 };
         }
         catch
         {
@@ -480,7 +538,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         Try(() => _watcher?.Dispose());
         Try(() => _engine?.Dispose());
         if (_engine is null) Try(() => _xsk?.Dispose());
-        Try(() => _handler?.Dispose());
+        foreach (var h in _handlers) Try(h.Dispose);
         Try(() => _tables?.Dispose());
         foreach (var p in _ports) Try(() => p.Steering?.Dispose());
         foreach (var d in _cleanup) Try(d.Dispose);

@@ -55,7 +55,8 @@ public sealed class PortRuntime
     public MacAddress Mac { get; }
     /// <summary>Indices of the L2 pairs whose uplink this is (flood targets, config order).</summary>
     public int[] L2Pairs { get; internal set; }
-    /// <summary>Touched only by the forwarding worker (lookups and learning; replaced by it when pairs come and go).</summary>
+    /// <summary>Used by every forwarding worker (lookups and learning, see <see cref="L2Classifier"/>); replaced between
+    /// batches when pairs come and go.</summary>
     public L2Classifier Classifier { get; internal set; }
     /// <summary>Longest-prefix match over the L3 pairs of this port (immutable; replaced between batches when pairs come and go).</summary>
     public Routing.PrefixTable<PairRuntime> L3Prefixes { get; internal set; } = Routing.PrefixTable<PairRuntime>.Empty;
@@ -66,8 +67,8 @@ public sealed class PortRuntime
     public ClaimedMacSteering? Steering { get; internal set; }
     /// <summary>How its steering program is attached (null while a reload swaps it).</summary>
     public Xdp.XdpAttachMode? SteeringMode => Steering?.Mode;
-    /// <summary>Its AF_XDP socket (engine port <see cref="Index"/>).</summary>
-    internal Xsk.XskPort? Socket { get; set; }
+    /// <summary>Its AF_XDP sockets (engine port <see cref="Index"/>), one per queue, queue w's owned by worker w.</summary>
+    internal IReadOnlyList<Xsk.XskPort> Sockets { get; set; } = [];
     /// <summary>Group frames copied to this port's L2 pairs by the flooder.</summary>
     public long Flooded => Volatile.Read(ref FloodedField);
     /// <summary>Unicast frames that reached AF_XDP but matched no pair (e.g. a MAC forgotten meanwhile).</summary>

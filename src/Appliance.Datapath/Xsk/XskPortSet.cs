@@ -8,8 +8,8 @@ namespace Appliance.Datapath.Xsk;
 /// registers it, the others bind with XDP_SHARED_UMEM), so frames move between copy-mode ports unchanged and a
 /// frame crossing UMEMs is copied exactly once. Each interface gets its XSKMAP and steering program, unless its spec says the
 /// caller attaches its own.
-/// <para>With <c>workers</c> = N, every interface gets N sockets, on queues spec.Queue … spec.Queue + N − 1, and the
-/// socket on queue spec.Queue + w belongs to worker w; each worker has its own shared copy-mode UMEM (the sockets of
+/// <para>With <c>workers</c> = N, every interface gets a socket per queue (<see cref="XskPortSpec.Queues"/>, N when
+/// unsaid), on queues spec.Queue … , and the socket on queue spec.Queue + q belongs to worker q mod N; each worker has its own shared copy-mode UMEM (the sockets of
 /// one worker share it, every socket with its own FILL/COMPLETION rings), so no UMEM free stack is touched by two
 /// threads. The steering program redirects by <c>ctx-&gt;rx_queue_index</c> into the XSKMAP, so each queue's frames
 /// reach the socket (and the worker) of that queue.</para></summary>
@@ -33,12 +33,13 @@ public sealed class XskPortSet : IDisposable
     /// <summary>The sockets of worker <paramref name="worker"/>, in engine-index order.</summary>
     public IEnumerable<XskPort> PortsOf(int worker) => _ports.Where(p => p.Worker == worker).OrderBy(p => p.Index);
 
-    private XskPortSet(XskOptions options, int portCount, int workers, Action<string>? log)
+    private XskPortSet(XskOptions options, IReadOnlyList<XskPortSpec> specs, int workers, Action<string>? log)
     {
         _options = options;
         _log = log ?? (_ => { });
-        _copyUmemFrames = options.FramesPerPort * (uint)portCount;
         Workers = workers;
+        // A worker's shared UMEM feeds its sockets: per interface, as many as queues it owns there.
+        _copyUmemFrames = options.FramesPerPort * (uint)specs.Sum(s => (QueuesOf(s) + workers - 1) / workers);
         _copyUmem = new Umem?[workers];
         _copyOwner = new XskPort?[workers];
     }
@@ -54,7 +55,7 @@ public sealed class XskPortSet : IDisposable
             throw new ArgumentException($"between 1 and {Umem.MaxOwners} ports are supported, got {specs.Count}", nameof(specs));
         if (workers < 1 || workers > XdpSteering.MapEntries)
             throw new ArgumentOutOfRangeException(nameof(workers), workers, $"between 1 and {XdpSteering.MapEntries} workers are supported");
-        var set = new XskPortSet(options ?? new XskOptions(), specs.Count, workers, log);
+        var set = new XskPortSet(options ?? new XskOptions(), specs, workers, log);
         try
         {
             XskResourceLimits.RaiseMemlock();
@@ -70,11 +71,12 @@ public sealed class XskPortSet : IDisposable
 
     private void AddPort(int index, XskPortSpec spec, XdpModePreference xdpMode, IXdpNetlinkAttacher? netlinkFallback)
     {
+        int queues = QueuesOf(spec);
         if (!spec.AttachSteering)
         {
-            for (int w = 0; w < Workers; w++)
+            for (int q = 0; q < queues; q++)
             {
-                var bare = OpenPort(index, spec with { Queue = spec.Queue + (uint)w }, w);
+                var bare = OpenPort(index, spec with { Queue = spec.Queue + (uint)q }, q % Workers);
                 _ports.Add(bare);
                 _log(bare.Describe());
             }
@@ -85,10 +87,10 @@ public sealed class XskPortSet : IDisposable
         bool owned = false;
         try
         {
-            for (int w = 0; w < Workers; w++)
+            for (int q = 0; q < queues; q++)
             {
-                var port = OpenPort(index, spec with { Queue = spec.Queue + (uint)w }, w);
-                if (w == 0)
+                var port = OpenPort(index, spec with { Queue = spec.Queue + (uint)q }, q % Workers);
+                if (q == 0)
                 {
                     port.Steering = steering; // worker 0's socket owns (and detaches) the interface's steering
                     owned = true;
@@ -146,27 +148,52 @@ public sealed class XskPortSet : IDisposable
         return copyPort;
     }
 
-    /// <summary>Opens one more port while the set is in use (the shared copy-mode UMEM was sized at start, so this
-    /// port gets a UMEM of its own: a frame between it and another port is copied once). Touches nothing the
-    /// forwarding worker uses; hand the port to <see cref="Engine.ForwardingEngine.AddPort"/>, which adds it to the set.</summary>
-    public XskPort OpenSeparate(int index, XskPortSpec spec, XdpModePreference xdpMode = XdpModePreference.Auto,
+    /// <summary>Sockets to open on an interface: its queues (one per worker when the spec does not say), at most one
+    /// XSKMAP's worth. Queue q belongs to worker q mod Workers.</summary>
+    private int QueuesOf(XskPortSpec spec) => Math.Clamp(spec.Queues ?? Workers, 1, XdpSteering.MapEntries);
+
+    /// <summary>Opens one more port while the set is in use: one socket per queue (<see cref="XskPortSpec.Queues"/>,
+    /// worker w on queue spec.Queue + w), each with a UMEM of its own (the shared copy-mode UMEMs were sized at start:
+    /// a frame between it and another port is copied once). Touches nothing the forwarding workers use; hand the
+    /// sockets to <see cref="Engine.ForwardingEngine.AddPort(IReadOnlyList{XskPort})"/>, which adds them to the set.</summary>
+    public IReadOnlyList<XskPort> OpenSeparate(int index, XskPortSpec spec, XdpModePreference xdpMode = XdpModePreference.Auto,
         IXdpNetlinkAttacher? netlinkFallback = null)
     {
         var steering = spec.AttachSteering ? XdpSteering.Attach(spec.InterfaceName, xdpMode, netlinkFallback) : null;
-        var own = NewUmem($"{spec.InterfaceName}-q{spec.Queue}-own", _options.FramesPerPort);
+        var opened = new List<XskPort>();
         try
         {
-            var port = XskPort.Create(index, spec with { ZeroCopy = ZeroCopyMode.Off }, own, null,
-                XskConstants.BindCopy | XskConstants.BindUseNeedWakeup, _options);
-            port.Steering = steering;
-            steering?.Register(spec.Queue, port.Socket.Fd);
-            _log(port.Describe());
-            return port;
+            for (int w = 0; w < QueuesOf(spec); w++)
+            {
+                var q = spec with { Queue = spec.Queue + (uint)w, ZeroCopy = ZeroCopyMode.Off };
+                int worker = w % Workers;
+                var own = NewUmem($"{spec.InterfaceName}-q{q.Queue}-own", _options.FramesPerPort);
+                try
+                {
+                    var port = XskPort.Create(index, q, own, null, XskConstants.BindCopy | XskConstants.BindUseNeedWakeup, _options, worker);
+                    if (w == 0) port.Steering = steering; // worker 0's socket owns (and detaches) the interface's steering
+                    else port.SharedSteering = steering;
+                    opened.Add(port);
+                }
+                catch
+                {
+                    own.Dispose();
+                    throw;
+                }
+                steering?.Register(q.Queue, opened[^1].Socket.Fd);
+                _log(opened[^1].Describe());
+            }
+            return opened;
         }
         catch
         {
+            foreach (var p in opened)
+            {
+                p.Steering = null;
+                p.Dispose();
+                p.Umem.Dispose();
+            }
             steering?.Dispose();
-            own.Dispose();
             throw;
         }
     }

@@ -19,12 +19,15 @@ public static class ControlVerbs
 
     public static readonly CliVerb Stats = Verb("stats", "counters per port, pair side (drops by reason) and program", json: true,
         "The counters as tables, as JSON (--json), or in the Prometheus text format (--prometheus, the same text as " +
-        "the config's metrics endpoint serves on /metrics), or as a live table of rates (--watch [SECONDS]).",
+        "the config's metrics endpoint serves on /metrics), or as a live table of rates (--watch [SECONDS]); the counters " +
+        "are the sums over the forwarding workers, --per-worker shows each worker's share.",
         [new("SECONDS", "with --watch: the interval (1 when left off)") { Optional = true }],
         [
             new("--prometheus", "answer in the Prometheus text exposition format") { Forwarded = true, Excludes = "--json" },
             new("--watch", "a live table of per-second rates (pps, bit/s, drops/s) per port and pair side, every SECONDS; " +
                 "redrawn in place on a terminal, one block per interval when piped; Ctrl-C ends it") { Excludes = "--prometheus" },
+            new("--per-worker", "each forwarding worker's share: its CPU, queues, frames received, forwarded, sent and dropped, " +
+                "frames it handed to / took from other workers, and each of its sockets") { Forwarded = true, Excludes = "--prometheus" },
         ]);
 
     public static readonly CliVerb Programs = Verb("programs", "loaded programs and how their runs ended", json: false);

@@ -19,6 +19,7 @@ public static class ApplianceControl
         {
             var a = ControlArguments.Parse(Commands.ControlVerbs.Stats, r.Args);
             if (a.Positionals.Count > 0) throw new ArgumentException($"unexpected arguments '{string.Join(' ', a.Positionals)}' (SECONDS goes with --watch)");
+            if (a.Has("--per-worker") && !r.Json) return report.PerWorker();
             if (!a.Has("--prometheus")) return r.Json ? report.StatsJson() : report.Stats();
             return metrics?.Render() ?? throw new InvalidOperationException("this appliance has no metrics exposition");
         }));

@@ -36,7 +36,7 @@ public static class CaptureControl
                 "redirect" => CaptureVerdicts.Redirect,
                 _ => CaptureVerdicts.All,
             };
-            capture = LiveCapture.Start(runtime.Engine, runtime.Handler, runtime.Topology, points, verdicts, Math.Max(snap, 14),
+            capture = LiveCapture.Start(runtime.Engine, runtime.Handlers, runtime.Topology, points, verdicts, Math.Max(snap, 14),
                 groupFrames: runtime.GroupCapture);
         }
         catch (Exception e) when (e is CliUsageException or ArgumentException or InvalidOperationException or KeyNotFoundException)

@@ -98,6 +98,27 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         return sb.ToString();
     }
 
+    /// <summary>`stats --per-worker`: each forwarding worker's share of the counters (what `stats` sums), the frames
+    /// it handed to other workers and took from them, and each of its sockets.</summary>
+    public string PerWorker()
+    {
+        var e = runtime.Engine;
+        var workers = new TextTable("WORKER", "CPU", "RX", "FWD", "TX", "DROPS", "HANDED OFF", "TAKEN OVER", "LOOPS", "SLEEPS");
+        var sockets = new TextTable("WORKER", "SOCKET", "RX", "FWD", "TX", "DROPS");
+        for (int w = 0; w < e.WorkerCount; w++)
+        {
+            var sum = WorkerSum(w);
+            var h = e.HandOffCountersOf(w);
+            workers.Row(w, e.CpuOf(w)?.ToString() ?? "-", sum.RxPackets, sum.Forwarded, sum.TxPackets, sum.TotalDrops + h.TotalDrops,
+                e.HandedOffBy(w), h.RxPackets, e.LoopsOf(w), e.PollsOf(w));
+            foreach (var p in e.PortsOf(w))
+                sockets.Row(w, $"{p.InterfaceName}/q{p.Queue}", p.Counters.RxPackets, p.Counters.Forwarded, p.Counters.TxPackets, EngineDrops(p.Counters));
+        }
+        return $"{workers}\n{sockets}";
+    }
+
+    private PortCounters WorkerSum(int worker) => runtime.Engine.CountersOfWorker(worker);
+
     /// <summary>MACs the pair has learned on its uplink now (read outside the worker: a snapshot).</summary>
     private int LearnedNow(PairRuntime p) =>
         (uint)p.UplinkPort < (uint)T.EnginePortCount && T.PortByEnginePort[p.UplinkPort] is { } port ? port.Classifier.LearnedCount(p.Index) : 0;
@@ -131,6 +152,33 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             w.WriteNumber("handlerFaults", runtime.Engine.HandlerFaults);
             w.WriteString("lastFault", runtime.Engine.LastFault);
             w.WriteEndObject();
+            // Each forwarding worker's share (the port counters below are their sums).
+            w.WriteStartArray("workers");
+            var e = runtime.Engine;
+            for (int k = 0; k < e.WorkerCount; k++)
+            {
+                var sum = WorkerSum(k);
+                var h = e.HandOffCountersOf(k);
+                w.WriteStartObject();
+                w.WriteNumber("worker", k);
+                if (e.CpuOf(k) is int cpu) w.WriteNumber("cpu", cpu);
+                else w.WriteNull("cpu");
+                w.WriteStartArray("queues");
+                foreach (var p in e.PortsOf(k)) w.WriteStringValue($"{p.InterfaceName}/q{p.Queue}");
+                w.WriteEndArray();
+                w.WriteNumber("rxPackets", sum.RxPackets);
+                w.WriteNumber("forwarded", sum.Forwarded);
+                w.WriteNumber("txPackets", sum.TxPackets);
+                w.WriteNumber("drops", sum.TotalDrops);
+                w.WriteNumber("handedOff", e.HandedOffBy(k));
+                w.WriteNumber("takenOver", h.RxPackets);
+                w.WriteNumber("takenOverSent", h.Forwarded);
+                w.WriteNumber("takenOverDrops", h.TotalDrops);
+                w.WriteNumber("loops", e.LoopsOf(k));
+                w.WriteNumber("sleeps", e.PollsOf(k));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
             w.WriteStartArray("ports");
             foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.CountersOf(p.Index), p);
             foreach (var p in T.Pairs) WritePort(w, p.Name, "primary-end", runtime.Engine.CountersOf(p.PrimaryPort), null);

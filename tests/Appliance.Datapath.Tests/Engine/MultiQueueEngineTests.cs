@@ -41,54 +41,9 @@ public sealed class MultiQueueEngineTests(ITestOutputHelper output)
         using var sockB = PacketSocket.Open(t.NsB.Name, ForwardTopology.TenantB, 0x0800);
 
         const int total = Flows * PerFlow;
-        var next = new int[Flows];
-        int received = 0, duplicatesOrReordered = 0, foreign = 0;
-        string? firstProblem = null;
-        var receiver = new Thread(() =>
-        {
-            var buf = new byte[2048];
-            while (Volatile.Read(ref received) < total)
-            {
-                int n = sockB.Receive(buf, 3000);
-                if (n < 0) return;
-                if (n < 50 || buf[23] != 17 || BinaryPrimitives.ReadUInt16BigEndian(buf.AsSpan(36)) != 7777) { foreign++; continue; }
-                int flow = BinaryPrimitives.ReadInt32BigEndian(buf.AsSpan(42)), seq = BinaryPrimitives.ReadInt32BigEndian(buf.AsSpan(46));
-                if ((uint)flow >= Flows) { foreign++; continue; }
-                if (seq != next[flow])
-                {
-                    duplicatesOrReordered++;
-                    firstProblem ??= $"flow {flow}: got seq {seq}, expected {next[flow]}";
-                }
-                next[flow] = seq + 1;
-                Interlocked.Increment(ref received);
-            }
-        }) { IsBackground = true };
-        receiver.Start();
-
-        var frame = new byte[64];
-        long RxIn() => h.Engine.CountersOf(0).RxPackets;
-        var stall = Stopwatch.StartNew();
-        long lastRx = 0;
-        for (int i = 0; i < total; i++)
-        {
-            // Flow control: at most 128 frames between a0 and the engine, so no kernel ring can overflow.
-            while (i - RxIn() > 128)
-            {
-                long rx = RxIn();
-                if (rx != lastRx) { lastRx = rx; stall.Restart(); }
-                else if (stall.Elapsed > TimeSpan.FromSeconds(10)) Assert.Fail($"the engine stopped receiving at {rx} of {i} sent");
-                Thread.Yield();
-            }
-            int flow = i % Flows, seq = i / Flows;
-            UdpFrame(frame, macB, macA, flow, seq);
-            sockA.Send(frame);
-        }
-        Assert.True(receiver.Join(TimeSpan.FromSeconds(30)), $"receiver still waiting: {received} of {total}");
-
-        Assert.True(firstProblem is null, firstProblem);
-        Assert.Equal(0, duplicatesOrReordered);
-        Assert.Equal(total, received);
-        Assert.All(next, n => Assert.Equal(PerFlow, n));
+        var flows = new UdpFlows(sockB, Flows, total);
+        flows.Send(sockA, macB, macA, () => h.Engine.CountersOf(0).RxPackets);
+        flows.AssertEveryFrameOnceInOrder();
 
         var inTotal = h.Engine.CountersOf(0);
         var outTotal = h.Engine.CountersOf(1);
@@ -106,32 +61,6 @@ public sealed class MultiQueueEngineTests(ITestOutputHelper output)
         output.WriteLine($"{workers} workers, frames received per worker: " +
                          string.Join(", ", Enumerable.Range(0, workers).Select(k => h.Engine.PortAt(0, k).Counters.RxPackets)));
         h.AssertNoFrameLeaked();
-        Assert.Equal(0, foreign);
-    }
-
-    /// <summary>Ethernet + IPv4 + UDP (source port 10000 + flow, destination 7777), payload flow and sequence.</summary>
-    private static void UdpFrame(byte[] f, byte[] dst, byte[] src, int flow, int seq)
-    {
-        Array.Clear(f);
-        dst.CopyTo(f, 0);
-        src.CopyTo(f, 6);
-        f[12] = 0x08;
-        var ip = f.AsSpan(14);
-        ip[0] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(f.Length - 14));
-        ip[8] = 64;
-        ip[9] = 17;
-        ip[12] = 198; ip[13] = 18; ip[14] = 9; ip[15] = 1;
-        ip[16] = 198; ip[17] = 18; ip[18] = 9; ip[19] = 2;
-        uint sum = 0;
-        for (int k = 0; k < 20; k += 2) sum += BinaryPrimitives.ReadUInt16BigEndian(ip[k..]);
-        while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~sum);
-        var udp = f.AsSpan(34);
-        BinaryPrimitives.WriteUInt16BigEndian(udp, (ushort)(10000 + flow));
-        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 7777);
-        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(f.Length - 34));
-        BinaryPrimitives.WriteInt32BigEndian(f.AsSpan(42), flow);
-        BinaryPrimitives.WriteInt32BigEndian(f.AsSpan(46), seq);
+        Assert.Equal(0, flows.Foreign);
     }
 }

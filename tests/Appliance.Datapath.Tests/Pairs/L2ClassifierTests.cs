@@ -112,24 +112,63 @@ public sealed class L2ClassifierTests
     }
 
     [Fact]
-    public void LearningAndAgeingAllocateNothing()
+    public void ClassifyingRefreshingRefusingAndAgeingNothingAllocateNothing()
     {
         var c = Make(limit: 16);
         var frames = Enumerable.Range(0, 64).Select(i => Frame("ff:ff:ff:ff:ff:ff", $"02:00:00:00:03:{i:x2}")).ToArray();
-        for (int round = 0; round < 3; round++) // warm up: JIT, first growth of nothing
+        for (int round = 0; round < 3; round++) // warm up: JIT; the first 16 are learned (a learn copies the table)
         {
             foreach (var f in frames) c.Learn(1, f);
-            c.Age(long.MaxValue);
+            c.Age(-1);
         }
+        Assert.Equal(16, c.LearnedCount(1));
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int round = 0; round < 100; round++)
         {
             c.SetClock(round);
-            foreach (var f in frames) c.Learn(1, f);
+            foreach (var f in frames) c.Learn(1, f); // 16 known (refreshed), 48 refused: limit reached
             c.Classify(frames[0], out _);
-            c.Age(round);
+            c.Age(-1); // nothing expires
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(16, c.LearnedCount(1));
+    }
+
+    [Fact]
+    public void WorkersLearningAndClassifyingAtOnceSeeWholeTablesAndLearnEachMacOnce()
+    {
+        // Four threads learn the same 64 new MACs for one pair (limit 40) while four others classify: each MAC is
+        // Learned by exactly one thread, at most the limit are, and a classifier never sees a MAC owned by a pair
+        // other than the one that learned it.
+        var c = Make(limit: 40);
+        var macs = Enumerable.Range(0, 64).Select(i => $"02:00:00:00:05:{i:x2}").ToArray();
+        var learnedBy = new int[macs.Length];
+        int wrongOwner = 0;
+        using var go = new ManualResetEventSlim(false);
+        var learners = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            go.Wait();
+            for (int i = 0; i < macs.Length; i++)
+                if (c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", macs[i])) == LearnResult.Learned) Interlocked.Increment(ref learnedBy[i]);
+        })).ToList();
+        bool stop = false;
+        var readers = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            go.Wait();
+            while (!Volatile.Read(ref stop))
+                foreach (var m in macs)
+                    if (c.Classify(Frame(m, "02:99:00:00:00:01"), out int p) == ClassifyKind.Pair && p != 1) Interlocked.Increment(ref wrongOwner);
+        })).ToList();
+        foreach (var t in learners.Concat(readers)) t.Start();
+        go.Set();
+        foreach (var t in learners) t.Join();
+        Volatile.Write(ref stop, true);
+        foreach (var t in readers) t.Join();
+        Assert.All(learnedBy, n => Assert.InRange(n, 0, 1));
+        Assert.Equal(40, learnedBy.Sum());
+        Assert.Equal(40, c.LearnedCount(1));
+        Assert.Equal(0, wrongOwner);
+        Assert.Equal(40, macs.Count(m => c.Classify(Frame(m, "02:99:00:00:00:01"), out _) == ClassifyKind.Pair));
     }
 
     [Theory]

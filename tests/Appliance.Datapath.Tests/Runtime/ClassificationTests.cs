@@ -61,6 +61,6 @@ public sealed class ClassificationTests
         if (policy == UnclaimedPolicy.Kernel) Assert.Equal(sent, atKernel);
         else Assert.Empty(atKernel);
         Assert.Empty(FrameProbe.Silence(tenant, 100));
-        Assert.Equal(0, rt.Engine.Ports[0].Counters.RxPackets); // XDP decided: AF_XDP never saw them
+        Assert.Equal(0, rt.Engine.CountersOf(0).RxPackets); // XDP decided: AF_XDP never saw them
     }
 }

@@ -26,7 +26,8 @@ public sealed class MetaBoard : IDisposable
     public static string TenantAddress(int tenant, int port) => $"10.{50 + port}.0.{10 + tenant}";
     public static string PortAddress(int port) => $"10.{50 + port}.0.254";
 
-    public MetaBoard(int ports, int tenants)
+    /// <param name="queues">RX/TX queues of each port's veth (one per forwarding worker: see the threading model).</param>
+    public MetaBoard(int ports, int tenants, int queues = 1)
     {
         Outside = Track(new NetNamespace("out"));
         try
@@ -36,7 +37,8 @@ public sealed class MetaBoard : IDisposable
             for (int i = 0; i < ports; i++)
             {
                 Ports[i] = NetNamespace.UniqueInterface("mapp");
-                Shell.Check("ip", "link", "add", Ports[i], "type", "veth", "peer", "name", OutsideInterface(i), "netns", Outside.Name);
+                Shell.Check("ip", "link", "add", Ports[i], "numtxqueues", $"{queues}", "numrxqueues", $"{queues}", "type", "veth",
+                    "peer", "name", OutsideInterface(i), "numtxqueues", $"{queues}", "numrxqueues", $"{queues}", "netns", Outside.Name);
                 Shell.Check("sysctl", "-qw", $"net.ipv6.conf.{Ports[i]}.disable_ipv6=1");
                 Shell.Check("ip", "link", "set", Ports[i], "up");
                 Outside.Exec("ip", "link", "set", OutsideInterface(i), "up");
@@ -100,8 +102,9 @@ public sealed class MetaBoard : IDisposable
     public static ProgramConfig Probe(string name, char which) =>
         new() { Name = name, Object = "probe.bpf.o", Section = $"tc/probe_{which}" };
 
+    /// <param name="workers">The config's `workers` (null: every online core, as on a PC).</param>
     public ApplianceRuntime Start(IReadOnlyList<PortConfig> ports, IReadOnlyList<PairConfig> pairs, IReadOnlyList<ProgramConfig>? programs = null,
-        TimeSpan? learnAgeing = null)
+        TimeSpan? learnAgeing = null, int? workers = null)
     {
         var config = new ApplianceConfig
         {
@@ -110,6 +113,7 @@ public sealed class MetaBoard : IDisposable
             Ports = ports,
             Pairs = pairs,
             Programs = programs ?? [],
+            Workers = workers,
         };
         _runtime = ApplianceRuntime.Start(config, new RuntimeOptions
         {

@@ -24,8 +24,8 @@ public sealed class RedirectTests
 
         var got = board.FromTenant(0, 1, Frames, out var sent);
         Assert.Equal(sent, got);
-        Assert.Equal(Frames, rt.Engine.Ports[1].Counters.TxPackets);
-        Assert.Equal(0, rt.Engine.Ports[0].Counters.TxPackets);
+        Assert.Equal(Frames, rt.Engine.CountersOf(1).TxPackets);
+        Assert.Equal(0, rt.Engine.CountersOf(0).TxPackets);
         Assert.Equal(Frames, rt.Programs["a"].Counters.Redirect);
     }
 
@@ -58,7 +58,7 @@ public sealed class RedirectTests
         Assert.Equal((uint)board.TenantIfindex(1), seen.Ifindex);
         Assert.Equal(0u, seen.IngressIfindex);
         Assert.Equal(Frames, target.Primary.Counters.TxPackets);
-        Assert.Equal(0, rt.Engine.Ports[0].Counters.TxPackets); // nothing left by the uplink
+        Assert.Equal(0, rt.Engine.CountersOf(0).TxPackets); // nothing left by the uplink
     }
 
     [PrivilegedTheory]

@@ -57,7 +57,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
     /// the frame ledger (nothing leaked, no frame in two places).</summary>
     private void AssertFramesAddUp(ApplianceRuntime rt)
     {
-        long Total() => rt.Engine.Ports.Sum(p => p.Counters.RxPackets + p.Counters.TotalDrops + p.Counters.Forwarded + p.Counters.TxPackets);
+        long Total() => rt.Engine.AllPorts.Sum(p => p.Counters.RxPackets + p.Counters.TotalDrops + p.Counters.Forwarded + p.Counters.TxPackets);
         long last = -1;
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < TimeSpan.FromSeconds(30))
@@ -67,13 +67,15 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             last = now;
             Thread.Sleep(300);
         }
-        foreach (var p in rt.Engine.Ports)
+        foreach (var p in rt.Engine.AllPorts)
         {
             var c = p.Counters;
             output.WriteLine($"{p.InterfaceName}: {c}");
             Assert.True(c.RxPackets == c.Forwarded + c.TotalDrops, $"{p.InterfaceName}: rx {c.RxPackets} != forwarded {c.Forwarded} + drops {c.TotalDrops} ({c})");
         }
-        Assert.Equal(rt.Engine.Ports.Sum(p => p.Counters.Forwarded), rt.Engine.Ports.Sum(p => p.Counters.TxPackets));
+        // What a worker handed to another (a port with fewer queues than workers) is sent by that one or counted there.
+        long handOffDrops = Enumerable.Range(0, rt.Engine.WorkerCount).Sum(w => rt.Engine.HandOffCountersOf(w).TotalDrops);
+        Assert.Equal(rt.Engine.AllPorts.Sum(p => p.Counters.Forwarded), rt.Engine.AllPorts.Sum(p => p.Counters.TxPackets) + handOffDrops);
         FrameAccount a = rt.Engine.AccountFrames();
         for (int i = 0; i < 50 && (a.InTx > 0 || a.InApp > 0); i++)
         {
@@ -124,13 +126,16 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         // Exactly the limit was learned and claimed; everything the tenant sent from a new MAC after that was refused.
         var l = attacker.Learning;
         var port = rt.Topology.Ports[0];
-        long fromAttacker = rt.Engine.PortAt(attacker.PrimaryPort).Counters.RxPackets;
+        long fromAttacker = rt.Engine.CountersOf(attacker.PrimaryPort).RxPackets;
         output.WriteLine($"attacker: rx {fromAttacker} learned {l.Learned} refused(limit) {l.RefusedLimit} claim errors {l.ClaimErrors}");
         Assert.Equal(16, l.Learned);
         Assert.Equal(16, port.Classifier.LearnedCount(attacker.Index));
         Assert.Equal(0, l.ClaimErrors);
         Assert.Equal(fromAttacker - 16, l.RefusedLimit); // the attacker has no address: the flood is all it sends
-        Assert.True(fromAttacker >= Macs * 9 / 10, $"the flood reached the appliance: {fromAttacker} frames");
+        // Most of the burst reached the appliance (what the kernel drops before AF_XDP while the worker of the attacker's
+        // queue is busy — pinned, on a loaded machine, handing its frames for the one-queue port to worker 0 — never
+        // reaches learning): tens of thousands of new MACs, far beyond the limit.
+        Assert.True(fromAttacker >= Macs / 2, $"the flood reached the appliance: {fromAttacker} frames");
         Assert.True(port.Steering!.IsClaimed(MacAddress.FromValue(0x02fa_0000_0000UL)));
         Assert.False(port.Steering.IsClaimed(MacAddress.FromValue(0x02fa_0000_0000UL | (Macs - 1))));
     }
@@ -163,14 +168,14 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
                     tx.Send(frame);
                 }
         }
-        Eventually.Equal(80L, () => rt.Engine.PortAt(attacker.PrimaryPort).Counters.RxPackets, "the spoofed frames reach the appliance");
+        Eventually.Equal(80L, () => rt.Engine.CountersOf(attacker.PrimaryPort).RxPackets, "the spoofed frames reach the appliance");
 
         // The board's and the pairs' own MACs are reserved, the victim's is owned; group and zero sources are dropped.
         var l = attacker.Learning;
         Assert.Equal(0, l.Learned);
         Assert.Equal(30, l.RefusedReserved);
         Assert.Equal(10, l.RefusedOwned);
-        Assert.Equal(40, rt.Engine.PortAt(attacker.PrimaryPort).Counters.Drops(DropReason.InvalidSource));
+        Assert.Equal(40, rt.Engine.CountersOf(attacker.PrimaryPort).Drops(DropReason.InvalidSource));
         Assert.False(port.Steering!.IsClaimed(port.Mac));
         Assert.Equal(0, port.Classifier.LearnedCount(attacker.Index));
 
@@ -229,7 +234,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         });
         try
         {
-            EngineHarness.WaitUntil(() => rt.Engine.PortAt(attacker.PrimaryPort).Counters.RxPackets > 10_000, TimeSpan.FromSeconds(20), "the flood");
+            EngineHarness.WaitUntil(() => rt.Engine.CountersOf(attacker.PrimaryPort).RxPackets > 10_000, TimeSpan.FromSeconds(20), "the flood");
             string ping = AssertNoLoss(board.Tenants[Victim], MetaBoard.OutsideAddress(0), count: 30, interval: "0.05");
             output.WriteLine(ping.Trim().Split('\n')[^2]);
             AssertNoLoss(board.Outside, MetaBoard.TenantAddress(Victim, 0), count: 10, interval: "0.05");
@@ -239,7 +244,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             stop.Cancel();
             flood.Wait();
         }
-        output.WriteLine($"flood: {sent} frames sent ({refused} refused by the kernel); attacker pair end: {rt.Engine.PortAt(attacker.PrimaryPort).Counters}");
+        output.WriteLine($"flood: {sent} frames sent ({refused} refused by the kernel); attacker pair end: {rt.Engine.CountersOf(attacker.PrimaryPort)}");
         AssertFramesAddUp(rt);
         AssertHealthy(rt);
     }
@@ -316,7 +321,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
 
         AssertFramesAddUp(rt);
         AssertHealthy(rt);
-        long engineRx = rt.Engine.Ports.Sum(p => p.Counters.RxPackets);
+        long engineRx = rt.Engine.AllPorts.Sum(p => p.Counters.RxPackets);
         output.WriteLine($"the engine received {engineRx} of them; attacker learning: learned {attacker.Learning.Learned} refused {attacker.Learning.Refused}");
         Assert.True(engineRx > PerSide / 2, $"the engine saw the frames ({engineRx})");
         Assert.True(attacker.Learning.Learned <= 16);

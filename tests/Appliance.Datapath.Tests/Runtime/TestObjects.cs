@@ -18,7 +18,7 @@ public static class TestObjects
         System.IO.Directory.CreateDirectory(dir);
         string repo = RepoRoot();
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
-        foreach (var test in new[] { "probe", "trace", "stack_leak", "fib_group" })
+        foreach (var test in new[] { "probe", "trace", "stack_leak", "fib_group", "workers" })
             Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{test}.bpf.c"), Path.Combine(dir, $"{test}.bpf.o"), multiarch, repo);
         Compile(Path.Combine(repo, "tests/Appliance.Bpf.Tests/TestPrograms/routing_helpers.bpf.c"), Path.Combine(dir, "routing_helpers.bpf.o"), multiarch, repo);
         foreach (var example in new[] { "allow_port", "vlan_tag", "fib_forward", "peer_deliver" })

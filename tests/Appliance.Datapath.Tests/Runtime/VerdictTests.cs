@@ -43,7 +43,7 @@ public sealed class VerdictTests
             Assert.Equal(sent, got);
             Assert.Equal(Frames, pair.Peer.Counters.TxPackets);
             Assert.Equal(0, pair.Peer.Counters.TxDropped);
-            Assert.Equal(Frames, rt.Engine.Ports[0].Counters.TxPackets);
+            Assert.Equal(Frames, rt.Engine.CountersOf(0).TxPackets);
         }
         var seen = probe.Seen(A);
         Assert.Equal(Frames, seen.Count);
@@ -73,7 +73,7 @@ public sealed class VerdictTests
         {
             Eventually.Equal(Frames, () => pair.Primary.Counters.Drops(reason), $"primary drops ({reason})");
             Assert.Empty(got);
-            Assert.Equal(Frames, rt.Engine.Ports[0].Counters.Drops(Appliance.Datapath.Engine.DropReason.Policy));
+            Assert.Equal(Frames, rt.Engine.CountersOf(0).Drops(Appliance.Datapath.Engine.DropReason.Policy));
         }
         else
         {

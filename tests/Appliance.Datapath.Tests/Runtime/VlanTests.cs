@@ -23,6 +23,6 @@ public sealed class VlanTests
             board.OutsideMac(0), MetaBoard.TenantMac(0).GetBytes(), 4, out var sent);
         Assert.Equal(sent, got); // untagged by the outside's stack: the bytes around the tag are intact
         Assert.Equal(4, rt.Programs["vlan-100"].Counters.Pass);
-        Assert.Equal(4 * (128 + 4), rt.Engine.Ports[0].Counters.TxBytes); // 4 bytes of tag on the wire
+        Assert.Equal(4 * (128 + 4), rt.Engine.CountersOf(0).TxBytes); // 4 bytes of tag on the wire
     }
 }

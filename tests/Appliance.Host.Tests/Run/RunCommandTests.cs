@@ -47,6 +47,19 @@ public sealed class RunCommandTests
         var worker = status.Split('\n').Single(l => l.StartsWith("0 ", StringComparison.Ordinal) && l.Contains("/q0"));
         Assert.Contains($"{board.Port}/q0", worker);
         Assert.Contains($"{board.Pair}/q0", worker);
+        // Each worker's share: the per-worker RX of the pair's primary end sums to what stats shows for it.
+        int running = int.Parse(workersLine.Split(' ')[1]);
+        var perWorker = JsonDocument.Parse(Ok(board.Cli("stats", "--json"))).RootElement;
+        var workers = perWorker.GetProperty("workers").EnumerateArray().ToArray();
+        Assert.Equal(running, workers.Length);
+        long primaryRx = perWorker.GetProperty("ports").EnumerateArray().Single(p => p.GetProperty("name").GetString() == board.Pair)
+            .GetProperty("rxPackets").GetInt64();
+        Assert.True(primaryRx > 0);
+        string table = Ok(board.Cli("stats", "--per-worker"));
+        Assert.StartsWith("WORKER", table);
+        long sumOfSockets = table.Split('\n').Where(l => l.Contains($" {board.Pair}/q", StringComparison.Ordinal))
+            .Sum(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]));
+        Assert.Equal(primaryRx, sumOfSockets);
 
         // Detach again: back to the blackhole policy.
         Ok(board.Cli("pairs", "detach", board.Pair, "peer", "count"));

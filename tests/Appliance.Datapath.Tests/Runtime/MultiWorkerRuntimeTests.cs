@@ -1,0 +1,165 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Appliance.Config;
+using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Tests.Engine;
+using Appliance.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Appliance.Datapath.Tests.Runtime;
+
+/// <summary>`run`'s datapath with several forwarding workers: the pairs' veths are made with one queue per worker, a
+/// port uses its queues (one socket each), each worker has its own frame handler and eBPF VM running as its CPU.
+/// Many UDP flows cross a port and a pair in both directions; every frame arrives exactly once and in order per
+/// flow, the work spreads over the workers, per-CPU map slots are the workers' own and sum to the runs, and the frame
+/// ledger balances. With a one-queue port the second worker hands its frames for the port to the first (the one
+/// explicit hand-off); a chain swap under that load reaches every worker between two of its batches.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
+{
+    private const int Workers = 2, Flows = 64, PerFlow = 150;
+
+    private static ProgramConfig Program(string name) => new() { Name = name, Object = "workers.bpf.o", Section = $"tc/{name}" };
+
+    [PrivilegedTheory]
+    [InlineData(2)] // the port has a queue per worker: no frame crosses workers
+    [InlineData(1)] // one queue: worker 1 hands the tenant's frames for the port to worker 0
+    [InlineData(4)] // four queues: each worker serves two of them (queue q: worker q mod 2)
+    public void FlowsSpreadOverTheWorkersAndEveryFrameArrivesOnceAndInOrder(int portQueues)
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1, queues: portQueues);
+        var rt = board.Start([board.Port(0)], [board.Pair(0, primary: MetaBoard.Side(chain: "count"), peer: MetaBoard.Side(chain: "count"))],
+            [Program("count")], workers: Workers);
+        Assert.Equal(Workers, rt.Engine.WorkerCount);
+        var pair = rt.FindPair(board.PairNames[0]);
+        Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
+        for (int w = 0; w < Workers; w++)
+        {
+            Assert.Equal(w, rt.Engine.CpuOf(w)); // worker w pinned to CPU w, its programs run as CPU w
+            Assert.Contains(rt.Engine.PortsOf(w), p => p.Index == pair.PrimaryPort && p.Queue == (uint)w);
+            Assert.Equal(Enumerable.Range(0, portQueues).Where(q => q % Workers == w).Select(q => (uint)q),
+                rt.Engine.PortsOf(w).Where(p => p.Index == 0).Select(p => p.Queue).Order());
+        }
+
+        int inbound = Send(board, rt, toTenant: true);   // outside → port → pair's primary side → tenant
+        int outbound = Send(board, rt, toTenant: false); // tenant → pair's peer side → port → outside
+
+        var port = rt.Engine.CountersOf(0);
+        var primaryEnd = rt.Engine.CountersOf(pair.PrimaryPort);
+        Assert.Equal(inbound, port.RxPackets);
+        Assert.Equal(port.RxPackets, port.Forwarded + port.TotalDrops);
+        Assert.Equal(outbound, primaryEnd.RxPackets);
+        Assert.Equal(primaryEnd.RxPackets, primaryEnd.Forwarded + primaryEnd.TotalDrops);
+        Assert.Equal(0, port.TotalDrops + primaryEnd.TotalDrops);
+        // Spread: the tenant's flows reached both workers (the pair's veth has a queue per worker); the port's did
+        // when it has a queue per worker.
+        for (int w = 0; w < Workers; w++)
+        {
+            Assert.True(rt.Engine.PortAt(pair.PrimaryPort, w).Counters.RxPackets > 0, $"worker {w} received nothing from the tenant");
+            if (w < portQueues)
+                Assert.True(rt.Engine.PortsOf(w).Where(p => p.Index == 0).Sum(p => p.Counters.RxPackets) > 0, $"worker {w} received nothing from the port");
+        }
+        long handedOff = rt.Engine.HandedOffBy(1), takenOver = rt.Engine.HandOffCountersOf(0).Forwarded;
+        if (portQueues == 4)
+            Assert.All(rt.Engine.AllPorts.Where(p => p.Index == 0), p => Assert.True(p.Counters.RxPackets > 0, $"port queue {p.Queue} received nothing"));
+        output.WriteLine($"port queues {portQueues}: tenant frames per worker " +
+                         string.Join(", ", Enumerable.Range(0, Workers).Select(w => rt.Engine.PortAt(pair.PrimaryPort, w).Counters.RxPackets)) +
+                         $"; handed off by worker 1: {handedOff}, sent by worker 0 for it: {takenOver}");
+        if (portQueues == 1)
+        {
+            // Worker 1 has no socket on the port: each of its tenant frames went through the hand-off ring to worker 0.
+            Assert.Equal(rt.Engine.PortAt(pair.PrimaryPort, 1).Counters.Forwarded, handedOff);
+            Assert.Equal(handedOff, takenOver);
+            Assert.True(handedOff > 0);
+        }
+        else Assert.Equal(0, handedOff);
+
+        // Per-CPU maps: each worker's slot is its own; the slots sum to the runs (each frame ran `count` once).
+        var runs = PerCpu(rt, "count", "runs", 0, 8);
+        var cpuSeen = PerCpu(rt, "count", "cpu_seen", 0, 4);
+        output.WriteLine("runs per CPU: " + string.Join(", ", runs));
+        Assert.Equal(inbound + outbound, runs.Sum());
+        Assert.Equal(rt.Programs["count"].Counters.Runs, runs.Sum());
+        for (int w = 0; w < Workers; w++)
+        {
+            Assert.True(runs[w] > 0, $"no run on worker {w}'s CPU slot");
+            Assert.Equal(w + 1, cpuSeen[w]); // bpf_get_smp_processor_id() was the worker's CPU
+        }
+        var account = rt.Engine.AccountFrames();
+        Assert.True(account.IsClean, account.ToString());
+    }
+
+    [PrivilegedFact]
+    public void AChainSwapUnderTwoWorkerLoadNeverRunsHalfOfEachChain()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1, queues: 2);
+        PairConfig PairWith(params string[] chain) => board.Pair(0, peer: MetaBoard.Side(chain: chain));
+        string[] oldChain = ["old_first", "old_second"], newChain = ["new_first", "new_second"];
+        ProgramConfig[] programs = [.. oldChain.Concat(newChain).Select(Program)];
+        var rt = board.Start([board.Port(0)], [PairWith(oldChain)], programs, workers: Workers);
+        var pair = rt.FindPair(board.PairNames[0]);
+        Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
+
+        int swaps = 0;
+        var swapper = new Thread(() =>
+        {
+            var sw = Stopwatch.StartNew();
+            while (pair.Peer.Counters.RxPackets < 500 && sw.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(1);
+            // Swap the whole chain back and forth (one reload step each) while the frames flow through both workers.
+            for (int i = 0; i < 12; i++)
+            {
+                var next = rt.Config with { Pairs = [PairWith(i % 2 == 0 ? newChain : oldChain)] };
+                rt.Apply(rt.Plan(next));
+                swaps++;
+                Thread.Sleep(20);
+            }
+        }) { IsBackground = true };
+        swapper.Start();
+        int sent = Send(board, rt, toTenant: false, perFlow: 400);
+        Assert.True(swapper.Join(TimeSpan.FromSeconds(60)), "the swaps did not finish");
+        Assert.Equal(12, swaps);
+
+        var counts = PerCpu(rt, "old_first", "chain", 0, 8).Zip(PerCpu(rt, "old_first", "chain", 1, 8), (o, n) => (o, n)).ToArray();
+        long whole = PerCpu(rt, "old_first", "chain", 0, 8).Sum() + PerCpu(rt, "old_first", "chain", 1, 8).Sum();
+        long tornOld = PerCpu(rt, "old_first", "chain", 2, 8).Sum(), tornNew = PerCpu(rt, "old_first", "chain", 3, 8).Sum();
+        output.WriteLine($"{sent} frames, {swaps} swaps: old/new per CPU {string.Join(", ", counts)}; torn {tornOld}/{tornNew}");
+        Assert.Equal(0, tornOld);
+        Assert.Equal(0, tornNew);
+        Assert.Equal(sent, whole); // every frame ran one whole chain
+        Assert.True(PerCpu(rt, "old_first", "chain", 0, 8).Sum() > 0 && PerCpu(rt, "old_first", "chain", 1, 8).Sum() > 0, "both chains ran");
+        for (int w = 0; w < Workers; w++)
+            Assert.True(rt.Engine.PortAt(pair.PrimaryPort, w).Counters.RxPackets > 0, $"worker {w} forwarded none of the tenant's frames");
+    }
+
+    /// <summary>Sends Flows × perFlow UDP frames (flow = source port) one way through the appliance, at most 128 in
+    /// flight, and checks at the far end that each arrives exactly once and in order within its flow. Returns the count.</summary>
+    private static int Send(MetaBoard board, ApplianceRuntime rt, bool toTenant, int perFlow = PerFlow)
+    {
+        var pair = rt.FindPair(board.PairNames[0]);
+        byte[] tenantMac = MetaBoard.TenantMac(0).GetBytes(), outsideMac = board.OutsideMac(0);
+        string? fromNs = toTenant ? board.Outside.Name : board.Tenants[0].Name, toNs = toTenant ? board.Tenants[0].Name : board.Outside.Name;
+        string fromIf = toTenant ? MetaBoard.OutsideInterface(0) : MetaBoard.TenantInterface, toIf = toTenant ? MetaBoard.TenantInterface : MetaBoard.OutsideInterface(0);
+        using var tx = PacketSocket.Open(fromNs, fromIf, 0x0800);
+        using var rx = PacketSocket.Open(toNs, toIf, 0x0800);
+        int total = Flows * perFlow, ingress = toTenant ? 0 : pair.PrimaryPort;
+        var flows = new UdpFlows(rx, Flows, total);
+        flows.Send(tx, toTenant ? tenantMac : outsideMac, toTenant ? outsideMac : tenantMac, () => rt.Engine.CountersOf(ingress).RxPackets);
+        flows.AssertEveryFrameOnceInOrder();
+        return total;
+    }
+
+    /// <summary>Value <paramref name="key"/> of a per-CPU array map as user space reads it: one value per CPU.</summary>
+    private static long[] PerCpu(ApplianceRuntime rt, string program, string map, int key, int valueSize)
+    {
+        var m = rt.Programs[program].Object.FindMap(map)!;
+        var k = new byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(k, key);
+        var v = new byte[m.UserValueSize];
+        Assert.True(m.TryLookupFromUser(k, v));
+        int stride = (valueSize + 7) & ~7;
+        return [.. Enumerable.Range(0, v.Length / stride).Select(c => valueSize == 8
+            ? (long)BinaryPrimitives.ReadUInt64LittleEndian(v.AsSpan(c * stride))
+            : BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(c * stride)))];
+    }
+}
