@@ -7,7 +7,6 @@ namespace Appliance.Interop;
 /// count) and a process's supplementary groups (/proc/PID/status).</summary>
 public static unsafe partial class FileSecurity
 {
-    private const int AtFdCwd = -100, StatxBasicStats = 0x7ff;
 
     private static int FchmodNative(int fd, uint mode) => Tmds.Linux.LibC.fchmod(fd, (ushort)mode);
 
@@ -53,7 +52,7 @@ public static unsafe partial class FileSecurity
     {
         Tmds.Linux.statx buffer;
         int r;
-        fixed (byte* p = Utf8Z.Of(path)) r = Tmds.Linux.LibC.statx(AtFdCwd, p, 0, StatxBasicStats, &buffer);
+        fixed (byte* p = Utf8Z.Of(path)) r = Tmds.Linux.LibC.statx(Tmds.Linux.LibC.AT_FDCWD, p, 0, Tmds.Linux.LibC.STATX_BASIC_STATS, &buffer);
         if (r != 0) throw PlatformException.FromLastError("statx", path);
         return (buffer.stx_uid, buffer.stx_gid, buffer.stx_mode & 0xFFFu);
     }

@@ -9,23 +9,16 @@ public static unsafe partial class InitSyscalls
 {
     private const string Lib = "libc";
 
-    // mount(2) flags (include/uapi/linux/mount.h).
-    public const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_RELATIME = 1 << 21;
-
-    // open(2) flags, identical on x86-64 and arm64.
-    public const int O_RDONLY = 0, O_CLOEXEC = 0x80000;
+    // mount(2) and open(2) flags: Tmds.LibC's (MS_*, O_*).
 
     // finit_module(2) flags: the kernel decompresses .ko.xz/.ko.zst itself when CONFIG_MODULE_DECOMPRESS=y.
     public const int MODULE_INIT_COMPRESSED_FILE = 4;
 
-    // waitid(2)/waitpid(2).
+    // waitid(2)/waitpid(2), not in Tmds.LibC 0.5.0 (its siginfo_t is used).
     public const int P_ALL = 0, WNOHANG = 1, WEXITED = 4, WNOWAIT = 0x01000000;
 
     // prctl(2).
     public const int PR_SET_NAME = 15, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37;
-
-    /// <summary>Size of siginfo_t on Linux (both architectures); si_pid is at offset 16, si_status at 24.</summary>
-    public const int SigInfoSize = 128, SigInfoPidOffset = 16, SigInfoStatusOffset = 24, SigInfoCodeOffset = 8;
 
     public static int Mount(string source, string target, string? fileSystemType, ulong flags, string? data)
     {
@@ -41,7 +34,7 @@ public static unsafe partial class InitSyscalls
     // waitid, waitpid and prctl: not in Tmds.LibC 0.5.0.
 
     [LibraryImport(Lib, EntryPoint = "waitid", SetLastError = true)]
-    public static partial int WaitId(int idType, int id, byte* info, int options);
+    public static partial int WaitId(int idType, int id, Tmds.Linux.siginfo_t* info, int options);
 
     [LibraryImport(Lib, EntryPoint = "waitpid", SetLastError = true)]
     public static partial int WaitPid(int pid, int* status, int options);

@@ -2,25 +2,28 @@ using System.Runtime.InteropServices;
 
 namespace Appliance.Interop;
 
-/// <summary>The few libc entry points every platform call goes through. Errors come back as errno
+/// <summary>The few libc entry points every platform call goes through (Tmds.LibC's). Errors come back as errno
 /// (read with <see cref="Marshal.GetLastPInvokeError"/>); callers turn them into <see cref="PlatformException"/>.</summary>
-public static unsafe partial class LibC
+public static unsafe class LibC
 {
-    private const string Lib = "libc";
-
-    /// <summary>syscall(2) (Tmds.LibC) for the calls libc has no wrapper for (bpf, finit_module).</summary>
+    /// <summary>syscall(2) for the calls libc has no wrapper for (bpf, finit_module).</summary>
     public static long Syscall(long number, long a1, long a2, long a3) =>
         (Tmds.Linux.ssize_t)Tmds.Linux.LibC.syscall((int)number, (void*)a1, (void*)a2, (void*)a3);
 
     public static int Close(int fd) => Tmds.Linux.LibC.close(fd);
 
-    [LibraryImport(Lib, EntryPoint = "strerror")]
-    private static partial nint StrError(int errnum);
-
     public static int GetPid() => Tmds.Linux.LibC.getpid();
 
-    /// <summary>The message libc gives for <paramref name="errno"/> ("Operation not permitted").</summary>
-    public static string Describe(int errno) => Marshal.PtrToStringUTF8(StrError(errno)) ?? $"errno {errno}";
+    /// <summary>The message libc gives for <paramref name="errno"/> ("Operation not permitted"), from the
+    /// thread-safe POSIX strerror_r.</summary>
+    public static string Describe(int errno)
+    {
+        const int Size = 256;
+        byte* buffer = stackalloc byte[Size];
+        buffer[0] = 0;
+        Tmds.Linux.LibC.strerror_r(errno, buffer, Size); // EINVAL for an unknown errno, with "Unknown error N" in the buffer
+        return buffer[0] != 0 ? Marshal.PtrToStringUTF8((nint)buffer)! : $"errno {errno}";
+    }
 
     /// <summary>True on 64-bit Arm, where syscall numbers differ from x86-64.</summary>
     public static bool IsArm64 => RuntimeInformation.ProcessArchitecture == Architecture.Arm64;

@@ -5,9 +5,6 @@ namespace Appliance.Interop;
 /// <summary>An mmap()ed region (anonymous UMEM memory or one of an AF_XDP socket's rings), unmapped on Dispose.</summary>
 public sealed unsafe partial class MmapRegion : IDisposable
 {
-    public const int ProtRead = 1, ProtWrite = 2;
-    public const int MapShared = 0x01, MapPrivate = 0x02, MapAnonymous = 0x20, MapPopulate = 0x8000;
-
     public byte* Pointer { get; private set; }
     public nuint Length { get; }
 
@@ -19,15 +16,15 @@ public sealed unsafe partial class MmapRegion : IDisposable
 
     /// <summary>Private anonymous read/write memory, page-aligned and populated (a UMEM area).</summary>
     public static MmapRegion Anonymous(nuint length, string purpose) =>
-        Map(length, MapPrivate | MapAnonymous | MapPopulate, -1, 0, purpose);
+        Map(length, Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS | Tmds.Linux.LibC.MAP_POPULATE, -1, 0, purpose);
 
     /// <summary>A shared mapping of <paramref name="fd"/> at <paramref name="offset"/> (an AF_XDP ring).</summary>
     public static MmapRegion Shared(int fd, nuint length, long offset, string purpose) =>
-        Map(length, MapShared | MapPopulate, fd, offset, purpose);
+        Map(length, Tmds.Linux.LibC.MAP_SHARED | Tmds.Linux.LibC.MAP_POPULATE, fd, offset, purpose);
 
     private static MmapRegion Map(nuint length, int flags, int fd, long offset, string purpose)
     {
-        void* p = MmapNative(null, length, ProtRead | ProtWrite, flags, fd, offset);
+        void* p = MmapNative(null, length, Tmds.Linux.LibC.PROT_READ | Tmds.Linux.LibC.PROT_WRITE, flags, fd, offset);
         if (p == (void*)-1)
             throw PlatformException.FromLastError($"mmap({length} bytes)", purpose,
                 "Check RLIMIT_MEMLOCK and free memory; ring sizes must be powers of two");

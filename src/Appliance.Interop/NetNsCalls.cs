@@ -3,18 +3,13 @@ using System.Runtime.InteropServices;
 namespace Appliance.Interop;
 
 /// <summary>libc calls for network namespaces and the bind mounts that name them (sched.h, sys/mount.h,
-/// fcntl.h). Errors come back as -1 with errno.</summary>
+/// fcntl.h). Errors come back as -1 with errno. Their constants are Tmds.LibC's (CLONE_NEWNET, O_*, MS_*,
+/// MNT_DETACH; O_DIRECTORY is per architecture there), except flock's.</summary>
 public static partial class NetNsCalls
 {
     private const string Lib = "libc";
 
-    public const int CLONE_NEWNET = 0x40000000;
-    public const int O_RDONLY = 0, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
-
-    /// <summary>O_DIRECTORY differs by architecture (0200000 on x86-64, 040000 on arm64): Tmds.LibC's per-RID assembly has the right one.</summary>
-    public static int O_DIRECTORY => Tmds.Linux.LibC.O_DIRECTORY;
-    public const ulong MS_BIND = 0x1000, MS_REC = 0x4000, MS_SHARED = 1 << 20;
-    public const int MNT_DETACH = 2;
+    /// <summary>flock(2) operations (sys/file.h): not in Tmds.LibC 0.5.0, like flock itself.</summary>
     public const int LOCK_EX = 2, LOCK_UN = 8;
 
     public static int SetNs(int fd, int nsType) => Tmds.Linux.LibC.setns(fd, nsType);

@@ -4,7 +4,6 @@ namespace Appliance.Interop;
 public static class NetlinkConstants
 {
     public const int NETLINK_ROUTE = 0;
-    public const int SOL_NETLINK = 270;
     public const int NETLINK_ADD_MEMBERSHIP = 1, NETLINK_CAP_ACK = 10, NETLINK_EXT_ACK = 11;
 
     public const ushort NLMSG_NOOP = 1, NLMSG_ERROR = 2, NLMSG_DONE = 3, NLMSG_OVERRUN = 4;

@@ -28,16 +28,16 @@ public sealed unsafe class NetlinkSocket : IDisposable
     /// <summary>Opens and binds a socket of <paramref name="protocol"/> with NETLINK_EXT_ACK and NETLINK_CAP_ACK set.</summary>
     public static NetlinkSocket Open(int protocol = NETLINK_ROUTE)
     {
-        int fd = SocketCalls.Socket(SocketCalls.AF_NETLINK, SocketCalls.SOCK_RAW | SocketCalls.SOCK_CLOEXEC, protocol);
+        int fd = SocketCalls.Socket(Tmds.Linux.LibC.AF_NETLINK, Tmds.Linux.LibC.SOCK_RAW | Tmds.Linux.LibC.SOCK_CLOEXEC, protocol);
         if (fd < 0) throw PlatformException.FromLastError("socket(AF_NETLINK)", $"netlink protocol {protocol}");
         var socket = new NetlinkSocket(fd);
         try
         {
-            SocketCalls.SetIntOption(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK");
-            SocketCalls.SetIntOption(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK");
+            SocketCalls.SetIntOption(fd, Tmds.Linux.LibC.SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK");
+            SocketCalls.SetIntOption(fd, Tmds.Linux.LibC.SOL_NETLINK, NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK");
             Span<byte> addr = stackalloc byte[12]; // sockaddr_nl { family, pad, pid = 0 (kernel assigns), groups }
             addr.Clear();
-            BinaryPrimitives.WriteUInt16LittleEndian(addr, SocketCalls.AF_NETLINK);
+            BinaryPrimitives.WriteUInt16LittleEndian(addr, (ushort)Tmds.Linux.LibC.AF_NETLINK);
             fixed (byte* a = addr)
                 if (SocketCalls.Bind(fd, a, addr.Length) < 0) throw PlatformException.FromLastError("bind(AF_NETLINK)");
             return socket;
@@ -51,14 +51,14 @@ public sealed unsafe class NetlinkSocket : IDisposable
 
     /// <summary>Subscribes to a multicast group (e.g. <see cref="NetlinkRoute.RTNLGRP_LINK"/>).</summary>
     public void JoinGroup(int group) =>
-        SocketCalls.SetIntOption(Fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group, $"NETLINK_ADD_MEMBERSHIP {group}");
+        SocketCalls.SetIntOption(Fd, Tmds.Linux.LibC.SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group, $"NETLINK_ADD_MEMBERSHIP {group}");
 
     /// <summary>Sets SO_RCVBUF(FORCE) so bursts of notifications are not lost (ENOBUFS).</summary>
     public void SetReceiveBuffer(int bytes)
     {
         int fd = Fd;
-        if (SocketCalls.SetSockOpt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUFFORCE, &bytes, sizeof(int)) < 0)
-            SocketCalls.SetIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, bytes, "SO_RCVBUF");
+        if (SocketCalls.SetSockOpt(fd, Tmds.Linux.LibC.SOL_SOCKET, Tmds.Linux.LibC.SO_RCVBUFFORCE, &bytes, sizeof(int)) < 0)
+            SocketCalls.SetIntOption(fd, Tmds.Linux.LibC.SOL_SOCKET, Tmds.Linux.LibC.SO_RCVBUF, bytes, "SO_RCVBUF");
     }
 
     /// <summary>Sends <paramref name="request"/> (built by <see cref="NetlinkWriter"/>, flags must include
@@ -105,7 +105,7 @@ public sealed unsafe class NetlinkSocket : IDisposable
     {
         fixed (byte* b = buffer)
         {
-            nint n = SocketCalls.Recv(Fd, b, (nuint)buffer.Length, nonBlocking ? SocketCalls.MSG_DONTWAIT : 0);
+            nint n = SocketCalls.Recv(Fd, b, (nuint)buffer.Length, nonBlocking ? Tmds.Linux.LibC.MSG_DONTWAIT : 0);
             if (n >= 0) return (int)n;
             int errno = Marshal.GetLastPInvokeError();
             if (errno is Errno.EAGAIN or Errno.EINTR or Errno.ENOBUFS) return -errno;
@@ -117,7 +117,7 @@ public sealed unsafe class NetlinkSocket : IDisposable
     {
         Span<byte> kernel = stackalloc byte[12];
         kernel.Clear();
-        BinaryPrimitives.WriteUInt16LittleEndian(kernel, SocketCalls.AF_NETLINK);
+        BinaryPrimitives.WriteUInt16LittleEndian(kernel, (ushort)Tmds.Linux.LibC.AF_NETLINK);
         fixed (byte* r = request) fixed (byte* k = kernel)
         {
             while (true)

@@ -2,63 +2,49 @@ using System.Runtime.InteropServices;
 
 namespace Appliance.Interop;
 
-/// <summary>libc socket entry points (sys/socket.h, poll.h, sys/eventfd.h, net/if.h) used for netlink,
-/// ioctl sockets and wake-ups. Errors come back as -1 with errno (read with
-/// <see cref="Marshal.GetLastPInvokeError"/>).</summary>
+/// <summary>The libc socket calls of netlink, AF_XDP, AF_PACKET and ioctl sockets, and the read/write/eventfd of
+/// wake-ups, from Tmds.LibC with .NET integer types at the boundary: its socklen_t, size_t and ssize_t are converted
+/// here, once (SocketCallsTests checks each conversion). Errors come back as -1 with errno, read with
+/// <see cref="Marshal.GetLastPInvokeError"/> (Tmds.LibC imports these with SetLastError). The constants are
+/// Tmds.LibC's (<c>Tmds.Linux.LibC.SOL_SOCKET</c>, <c>MSG_DONTWAIT</c>, ...); here only those it lacks.
+/// poll is in <see cref="PollNative"/>.</summary>
 public static unsafe partial class SocketCalls
 {
-    private const string Lib = "libc";
+    /// <summary>Socket busy polling knobs (asm-generic/socket.h, kernel 5.11+) that Tmds.LibC 0.5.0 lacks
+    /// (it has SO_BUSY_POLL).</summary>
+    public const int SO_PREFER_BUSY_POLL = 69, SO_BUSY_POLL_BUDGET = 70;
 
-    public const int AF_UNSPEC = 0, AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16;
-    public const int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000, SOCK_NONBLOCK = 0x800;
-    public const int SOL_SOCKET = 1, SO_RCVBUF = 8, SO_SNDBUF = 7, SO_RCVBUFFORCE = 33;
-    /// <summary>Socket busy polling (asm-generic/socket.h): SO_BUSY_POLL µs, SO_PREFER_BUSY_POLL (5.11+), SO_BUSY_POLL_BUDGET (5.11+).</summary>
-    public const int SO_BUSY_POLL = 46, SO_PREFER_BUSY_POLL = 69, SO_BUSY_POLL_BUDGET = 70;
-    public const int MSG_DONTWAIT = 0x40, MSG_PEEK = 0x2, MSG_TRUNC = 0x20;
-    public const short POLLIN = 0x1, POLLERR = 0x8, POLLHUP = 0x10;
-    public const int EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
+    /// <summary>IF_NAMESIZE (net/if.h), the buffer if_indextoname fills.</summary>
+    private const int IfNameSize = 16;
 
-    /// <summary>struct pollfd.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short REvents;
-    }
+    public static int Socket(int domain, int type, int protocol) => Tmds.Linux.LibC.socket(domain, type, protocol);
 
-    [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
-    public static partial int Socket(int domain, int type, int protocol);
+    public static int Bind(int fd, void* addr, int addrLen) => Tmds.Linux.LibC.bind(fd, (Tmds.Linux.sockaddr*)addr, addrLen);
 
-    [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)]
-    public static partial int Bind(int fd, void* addr, int addrLen);
+    public static nint SendTo(int fd, void* buf, nuint len, int flags, void* addr, int addrLen) =>
+        (nint)(long)Tmds.Linux.LibC.sendto(fd, buf, Size(len), flags, (Tmds.Linux.sockaddr*)addr, addrLen);
 
-    [LibraryImport(Lib, EntryPoint = "sendto", SetLastError = true)]
-    public static partial nint SendTo(int fd, void* buf, nuint len, int flags, void* addr, int addrLen);
+    public static nint Recv(int fd, void* buf, nuint len, int flags) =>
+        (nint)(long)Tmds.Linux.LibC.recv(fd, buf, Size(len), flags);
 
-    [LibraryImport(Lib, EntryPoint = "recv", SetLastError = true)]
-    public static partial nint Recv(int fd, void* buf, nuint len, int flags);
+    /// <summary>recvfrom(2); <paramref name="addrLen"/> is the socklen_t in/out length (null with a null address).</summary>
+    public static nint RecvFrom(int fd, void* buf, nuint len, int flags, void* addr, uint* addrLen) =>
+        (nint)(long)Tmds.Linux.LibC.recvfrom(fd, buf, Size(len), flags, (Tmds.Linux.sockaddr*)addr, (Tmds.Linux.socklen_t*)addrLen);
 
-    [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
-    public static partial int SetSockOpt(int fd, int level, int name, void* value, int len);
+    public static int SetSockOpt(int fd, int level, int name, void* value, int len) =>
+        Tmds.Linux.LibC.setsockopt(fd, level, name, value, len);
 
-    [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
-    public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+    /// <summary>getsockopt(2); <paramref name="len"/> is the socklen_t in/out length.</summary>
+    public static int GetSockOpt(int fd, int level, int name, void* value, uint* len) =>
+        Tmds.Linux.LibC.getsockopt(fd, level, name, value, (Tmds.Linux.socklen_t*)len);
 
-    [LibraryImport(Lib, EntryPoint = "eventfd", SetLastError = true)]
-    public static partial int EventFd(uint initial, int flags);
+    public static int EventFd(uint initial, int flags) => Tmds.Linux.LibC.eventfd(initial, flags);
 
-    [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
-    public static partial nint Read(int fd, void* buf, nuint len);
+    public static nint Read(int fd, void* buf, nuint len) => (nint)(long)Tmds.Linux.LibC.read(fd, buf, Size(len));
 
-    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
-    public static partial nint Write(int fd, void* buf, nuint len);
+    public static nint Write(int fd, void* buf, nuint len) => (nint)(long)Tmds.Linux.LibC.write(fd, buf, Size(len));
 
-    [LibraryImport(Lib, EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial uint IfNameToIndexNative(string name);
-
-    [LibraryImport(Lib, EntryPoint = "if_indextoname", SetLastError = true)]
-    private static partial byte* IfIndexToNameNative(uint index, byte* name);
+    private static Tmds.Linux.size_t Size(nuint length) => (Tmds.Linux.size_t)(ulong)length;
 
     /// <summary>Sets an int socket option or throws with the option name.</summary>
     public static void SetIntOption(int fd, int level, int name, int value, string optionName)
@@ -66,6 +52,14 @@ public static unsafe partial class SocketCalls
         if (SetSockOpt(fd, level, name, &value, sizeof(int)) < 0)
             throw PlatformException.FromLastError($"setsockopt({optionName})");
     }
+
+    // if_nametoindex/if_indextoname (net/if.h): not in Tmds.LibC 0.5.0.
+
+    [LibraryImport("libc", EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial uint IfNameToIndexNative(string name);
+
+    [LibraryImport("libc", EntryPoint = "if_indextoname", SetLastError = true)]
+    private static partial byte* IfIndexToNameNative(uint index, byte* name);
 
     /// <summary>The ifindex of <paramref name="name"/> in the calling thread's network namespace, or 0
     /// when there is no such interface.</summary>
@@ -75,7 +69,7 @@ public static unsafe partial class SocketCalls
     /// namespace, or null when there is no such interface.</summary>
     public static string? IfIndexToName(int index)
     {
-        byte* buf = stackalloc byte[16]; // IF_NAMESIZE
+        byte* buf = stackalloc byte[IfNameSize];
         return IfIndexToNameNative((uint)index, buf) == null ? null : Marshal.PtrToStringUTF8((nint)buf);
     }
 }

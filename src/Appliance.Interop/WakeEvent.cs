@@ -9,7 +9,7 @@ public sealed unsafe class WakeEvent : IDisposable
     /// <param name="owner">Names the sleeper in the error when the kernel has no eventfd left.</param>
     public WakeEvent(string owner)
     {
-        Fd = SocketCalls.EventFd(0, SocketCalls.EFD_CLOEXEC | SocketCalls.EFD_NONBLOCK);
+        Fd = SocketCalls.EventFd(0, Tmds.Linux.LibC.EFD_CLOEXEC | Tmds.Linux.LibC.EFD_NONBLOCK);
         if (Fd < 0) throw PlatformException.FromLastError("eventfd", owner);
     }
 
@@ -28,7 +28,7 @@ public sealed unsafe class WakeEvent : IDisposable
     }
 
     /// <summary>A pollfd entry that watches it.</summary>
-    public SocketCalls.PollFd PollEntry => new() { Fd = Fd, Events = SocketCalls.POLLIN };
+    public Tmds.Linux.pollfd PollEntry => PollNative.Input(Fd);
 
     public void Dispose()
     {

@@ -26,7 +26,7 @@ public sealed unsafe class XskSocket : IDisposable
     public static XskSocket Open(string interfaceName, uint queueId)
     {
         int ifIndex = ResolveInterface(interfaceName);
-        int fd = SocketCalls.Socket(XskConstants.AfXdp, SocketCalls.SOCK_RAW | SocketCalls.SOCK_CLOEXEC, 0);
+        int fd = SocketCalls.Socket(XskConstants.AfXdp, Tmds.Linux.LibC.SOCK_RAW | Tmds.Linux.LibC.SOCK_CLOEXEC, 0);
         if (fd < 0)
             throw PlatformException.FromLastError("socket(AF_XDP)", $"{interfaceName} queue {queueId}",
                 Marshal.GetLastPInvokeError() is Errno.EPERM or Errno.EACCES
@@ -77,7 +77,7 @@ public sealed unsafe class XskSocket : IDisposable
     {
         XdpMmapOffsets off = default;
         uint len = (uint)sizeof(XdpMmapOffsets);
-        if (XskNative.GetSockOpt(Fd, XskConstants.SolXdp, XskConstants.MmapOffsets, &off, &len) != 0)
+        if (SocketCalls.GetSockOpt(Fd, XskConstants.SolXdp, XskConstants.MmapOffsets, &off, &len) != 0)
             throw PlatformException.FromLastError("getsockopt(XDP_MMAP_OFFSETS)", Where);
         if (len == (uint)sizeof(XdpMmapOffsets)) return off;
         if (len != 96)
@@ -130,7 +130,7 @@ public sealed unsafe class XskSocket : IDisposable
     public bool IsZeroCopy()
     {
         uint flags = 0, len = sizeof(uint);
-        if (XskNative.GetSockOpt(Fd, XskConstants.SolXdp, XskConstants.Options, &flags, &len) != 0)
+        if (SocketCalls.GetSockOpt(Fd, XskConstants.SolXdp, XskConstants.Options, &flags, &len) != 0)
             throw PlatformException.FromLastError("getsockopt(XDP_OPTIONS)", Where);
         return (flags & XskConstants.OptionsZeroCopy) != 0;
     }
@@ -140,7 +140,7 @@ public sealed unsafe class XskSocket : IDisposable
     {
         XdpStatistics st = default;
         uint len = (uint)sizeof(XdpStatistics);
-        if (XskNative.GetSockOpt(Fd, XskConstants.SolXdp, XskConstants.Statistics, &st, &len) != 0)
+        if (SocketCalls.GetSockOpt(Fd, XskConstants.SolXdp, XskConstants.Statistics, &st, &len) != 0)
             throw PlatformException.FromLastError("getsockopt(XDP_STATISTICS)", Where);
         return st;
     }
@@ -156,9 +156,9 @@ public sealed unsafe class XskSocket : IDisposable
     public int TryEnableBusyPoll(int microseconds, int budget)
     {
         int on = 1;
-        if (SocketCalls.SetSockOpt(Fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_PREFER_BUSY_POLL, &on, sizeof(int)) != 0
-            || SocketCalls.SetSockOpt(Fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_BUSY_POLL, &microseconds, sizeof(int)) != 0
-            || SocketCalls.SetSockOpt(Fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_BUSY_POLL_BUDGET, &budget, sizeof(int)) != 0)
+        if (SocketCalls.SetSockOpt(Fd, Tmds.Linux.LibC.SOL_SOCKET, SocketCalls.SO_PREFER_BUSY_POLL, &on, sizeof(int)) != 0
+            || SocketCalls.SetSockOpt(Fd, Tmds.Linux.LibC.SOL_SOCKET, Tmds.Linux.LibC.SO_BUSY_POLL, &microseconds, sizeof(int)) != 0
+            || SocketCalls.SetSockOpt(Fd, Tmds.Linux.LibC.SOL_SOCKET, SocketCalls.SO_BUSY_POLL_BUDGET, &budget, sizeof(int)) != 0)
             return Marshal.GetLastPInvokeError();
         return 0;
     }
@@ -167,14 +167,14 @@ public sealed unsafe class XskSocket : IDisposable
     /// (EAGAIN/EBUSY/ENOBUFS are normal under load); never throws: this is on the hot path.</summary>
     public int KickTx()
     {
-        if (SocketCalls.SendTo(Fd, null, 0, SocketCalls.MSG_DONTWAIT, null, 0) >= 0) return 0;
+        if (SocketCalls.SendTo(Fd, null, 0, Tmds.Linux.LibC.MSG_DONTWAIT, null, 0) >= 0) return 0;
         return Marshal.GetLastPInvokeError();
     }
 
     /// <summary>recvfrom(MSG_DONTWAIT): wakes a zero-copy driver's RX when the fill ring asks for it.</summary>
     public int KickRx()
     {
-        if (XskNative.RecvFrom(Fd, null, 0, SocketCalls.MSG_DONTWAIT, null, null) >= 0) return 0;
+        if (SocketCalls.RecvFrom(Fd, null, 0, Tmds.Linux.LibC.MSG_DONTWAIT, null, null) >= 0) return 0;
         return Marshal.GetLastPInvokeError();
     }
 
@@ -183,7 +183,7 @@ public sealed unsafe class XskSocket : IDisposable
     {
         int err = 0;
         uint len = sizeof(int);
-        if (XskNative.GetSockOpt(Fd, SocketCalls.SOL_SOCKET, XskNative.SoError, &err, &len) != 0)
+        if (SocketCalls.GetSockOpt(Fd, Tmds.Linux.LibC.SOL_SOCKET, Tmds.Linux.LibC.SO_ERROR, &err, &len) != 0)
             return Marshal.GetLastPInvokeError();
         return err;
     }

@@ -3,10 +3,9 @@ using System.Runtime.InteropServices;
 namespace Appliance.Bpf.Jit;
 
 /// <summary>Compiled code in its own anonymous mapping, W^X: written while the mapping is read+write, then
-/// made read+execute with mprotect and never writable again. Unmapped when the code is collected.</summary>
-internal sealed unsafe partial class ExecutableMemory
+/// made read+execute with mprotect and never writable again (libc calls: Tmds.LibC). Unmapped when the code is collected.</summary>
+internal sealed unsafe class ExecutableMemory
 {
-    private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4, MapPrivate = 2, MapAnonymous = 0x20;
     private static readonly nint MapFailed = -1;
 
     private ExecutableMemory(nint address, nuint length)
@@ -24,26 +23,27 @@ internal sealed unsafe partial class ExecutableMemory
     {
         nuint length = (nuint)((code.Length + 4095) & ~4095);
         if (length == 0) length = 4096;
-        nint address = Mmap(0, length, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
-        if (address == MapFailed) throw new InvalidOperationException($"mmap of {length} bytes failed (errno {Marshal.GetLastPInvokeError()})");
+        nint address = Mmap(0, length, Tmds.Linux.LibC.PROT_READ | Tmds.Linux.LibC.PROT_WRITE,
+            Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS, -1, 0);
+        if (address == MapFailed) throw new InvalidOperationException($"mmap of {length} bytes failed ({Errno.Name(Marshal.GetLastPInvokeError())})");
         code.CopyTo(new Span<byte>((void*)address, code.Length));
-        if (Mprotect(address, length, ProtRead | ProtExec) != 0)
+        if (Mprotect(address, length, Tmds.Linux.LibC.PROT_READ | Tmds.Linux.LibC.PROT_EXEC) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             Munmap(address, length);
-            throw new InvalidOperationException($"mprotect(PROT_READ|PROT_EXEC) failed (errno {errno})");
+            throw new InvalidOperationException($"mprotect(PROT_READ|PROT_EXEC) failed ({Errno.Name(errno)})");
         }
         return new ExecutableMemory(address, length);
     }
 
     ~ExecutableMemory() => Munmap(Address, Length);
 
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    private static partial nint Mmap(nint address, nuint length, int prot, int flags, int fd, nint offset);
+    private static nint Mmap(nint address, nuint length, int prot, int flags, int fd, long offset) =>
+        (nint)Tmds.Linux.LibC.mmap((void*)address, Size(length), prot, flags, fd, offset);
 
-    [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
-    private static partial int Mprotect(nint address, nuint length, int prot);
+    private static int Mprotect(nint address, nuint length, int prot) => Tmds.Linux.LibC.mprotect((void*)address, Size(length), prot);
 
-    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    private static partial int Munmap(nint address, nuint length);
+    private static int Munmap(nint address, nuint length) => Tmds.Linux.LibC.munmap((void*)address, Size(length));
+
+    private static Tmds.Linux.size_t Size(nuint length) => (Tmds.Linux.size_t)(ulong)length;
 }

@@ -5,13 +5,12 @@ public sealed record EngineOptions
 {
     /// <summary>Spin forever instead of sleeping in poll() when idle (lowest latency, one core at 100 %).</summary>
     public bool BusyPoll { get; init; }
-    /// <summary>Pin the worker thread to this CPU (sched_setaffinity); null leaves it where the process may run.</summary>
-    public int? Cpu { get; init; }
-    /// <summary>Pin worker w to <c>Cpus[w]</c> (workers beyond the list are not pinned); overrides <see cref="Cpu"/>.</summary>
+    /// <summary>Pin worker w to <c>Cpus[w]</c> (sched_setaffinity; workers beyond the list are not pinned); null leaves
+    /// them where the process may run.</summary>
     public IReadOnlyList<int>? Cpus { get; init; }
 
     /// <summary>The CPU worker <paramref name="worker"/> is pinned to, if any.</summary>
-    public int? CpuOf(int worker) => Cpus is { } list ? worker < list.Count ? list[worker] : null : worker == 0 ? Cpu : null;
+    public int? CpuOf(int worker) => Cpus is { } list && worker < list.Count ? list[worker] : null;
     /// <summary>Empty loop iterations after the last frame before the worker sleeps in poll() (a burst's next frames
     /// usually come sooner than a wake-up); after a wake-up that found nothing it sleeps again at once.</summary>
     public int IdleSpins { get; init; } = 2000;

@@ -26,7 +26,7 @@ internal sealed unsafe class EngineWorker
     private readonly int[] _touched;
     private readonly long _healthTicks, _reclaimTicks;
     private readonly WakeEvent _wake;
-    private SocketCalls.PollFd[] _pollFds = [];
+    private Tmds.Linux.pollfd[] _pollFds = [];
 
     /// <summary>Live sockets by engine index (null: none there); <see cref="Live"/> the same densely. Replaced, never
     /// changed in place, while the worker is parked or by the worker itself.</summary>
@@ -197,7 +197,7 @@ internal sealed unsafe class EngineWorker
             // worker looks once and sleeps again; after a busy one it spins IdleSpins loops before sleeping.
             int ready = PollNative.Wait(_pollFds, _options.PollTimeoutMs);
             Volatile.Write(ref SleepingField, 0);
-            if ((_pollFds[^1].REvents & SocketCalls.POLLIN) != 0)
+            if (PollNative.HasInput(_pollFds[^1]))
             {
                 _wake.Drain();
                 ready--;
@@ -492,7 +492,7 @@ internal sealed unsafe class EngineWorker
     /// <summary>The live sockets, then the wake event (always last).</summary>
     internal void RebuildPollSet() =>
         _pollFds = [.. Live.Where(p => !p.IsDownFlag)
-            .Select(p => new SocketCalls.PollFd { Fd = p.Socket.Fd, Events = SocketCalls.POLLIN }), _wake.PollEntry];
+            .Select(p => PollNative.Input(p.Socket.Fd)), _wake.PollEntry];
 
     /// <summary>While parked or stopped: takes <paramref name="port"/> into the table. A worker may own several queues
     /// of one interface (it has more queues than there are workers): all of them receive, the first one transmits.</summary>

@@ -75,8 +75,8 @@ public sealed class GroupFrameFlooder : IDisposable
 
     private void Run()
     {
-        var fds = new SocketCalls.PollFd[_receivers.Length + 1];
-        for (int i = 0; i < _receivers.Length; i++) fds[i] = new SocketCalls.PollFd { Fd = _receivers[i].Socket.Fd, Events = SocketCalls.POLLIN };
+        var fds = new Tmds.Linux.pollfd[_receivers.Length + 1];
+        for (int i = 0; i < _receivers.Length; i++) fds[i] = PollNative.Input(_receivers[i].Socket.Fd);
         fds[^1] = _wake.PollEntry;
         try
         {

@@ -8,8 +8,7 @@ namespace Appliance.Datapath.Forwarding;
 /// the board sends — or, unbound, transmits frames by ifindex (<see cref="SendTo"/>).</summary>
 public sealed unsafe class GroupFrameSocket : IDisposable
 {
-    private const int AfPacket = 17, SolPacket = 263, PacketIgnoreOutgoing = 23, SoAttachFilter = 26;
-    private const ushort EthPAllNetworkOrder = 0x0300; // htons(ETH_P_ALL)
+    private const ushort EthPAllNetworkOrder = 0x0300; // htons(ETH_P_ALL) (linux/if_ether.h; not in Tmds.LibC)
 
     public int Fd { get; private set; }
     public string Name { get; }
@@ -24,20 +23,19 @@ public sealed unsafe class GroupFrameSocket : IDisposable
     public static GroupFrameSocket OpenReceiver(string interfaceName, int ifindex)
     {
         // Protocol 0 receives nothing until bind, so no frame slips in before the filter is attached.
-        int fd = SocketCalls.Socket(AfPacket, SocketCalls.SOCK_RAW | SocketCalls.SOCK_CLOEXEC | SocketCalls.SOCK_NONBLOCK, 0);
+        int fd = SocketCalls.Socket(Tmds.Linux.LibC.AF_PACKET, Tmds.Linux.LibC.SOCK_RAW | Tmds.Linux.LibC.SOCK_CLOEXEC | Tmds.Linux.LibC.SOCK_NONBLOCK, 0);
         if (fd < 0) throw PlatformException.FromLastError("socket(AF_PACKET)", interfaceName);
         var s = new GroupFrameSocket(fd, interfaceName);
         try
         {
             s.AttachGroupFilter();
-            SocketCalls.SetIntOption(fd, SolPacket, PacketIgnoreOutgoing, 1, "PACKET_IGNORE_OUTGOING");
-            SocketCalls.SetIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUFFORCE, 4 << 20, "SO_RCVBUFFORCE");
-            byte* sll = stackalloc byte[20];
-            new Span<byte>(sll, 20).Clear();
-            *(ushort*)sll = AfPacket;
-            *(ushort*)(sll + 2) = EthPAllNetworkOrder;
-            *(int*)(sll + 4) = ifindex;
-            if (SocketCalls.Bind(fd, sll, 20) != 0) throw PlatformException.FromLastError("bind(AF_PACKET)", interfaceName);
+            SocketCalls.SetIntOption(fd, Tmds.Linux.LibC.SOL_PACKET, Tmds.Linux.LibC.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
+            SocketCalls.SetIntOption(fd, Tmds.Linux.LibC.SOL_SOCKET, Tmds.Linux.LibC.SO_RCVBUFFORCE, 4 << 20, "SO_RCVBUFFORCE");
+            var sll = new Tmds.Linux.sockaddr_ll
+            {
+                sll_family = (ushort)Tmds.Linux.LibC.AF_PACKET, sll_protocol = EthPAllNetworkOrder, sll_ifindex = ifindex,
+            };
+            if (SocketCalls.Bind(fd, &sll, sizeof(Tmds.Linux.sockaddr_ll)) != 0) throw PlatformException.FromLastError("bind(AF_PACKET)", interfaceName);
             return s;
         }
         catch
@@ -50,12 +48,13 @@ public sealed unsafe class GroupFrameSocket : IDisposable
     /// <summary>A transmitter (unbound; every send names its interface).</summary>
     public static GroupFrameSocket OpenTransmitter()
     {
-        int fd = SocketCalls.Socket(AfPacket, SocketCalls.SOCK_RAW | SocketCalls.SOCK_CLOEXEC, 0);
+        int fd = SocketCalls.Socket(Tmds.Linux.LibC.AF_PACKET, Tmds.Linux.LibC.SOCK_RAW | Tmds.Linux.LibC.SOCK_CLOEXEC, 0);
         if (fd < 0) throw PlatformException.FromLastError("socket(AF_PACKET)", "flood transmitter");
         return new GroupFrameSocket(fd, "flood transmitter");
     }
 
-    /// <summary>ldb [0]; jset #1, accept, drop — only destinations with the group bit.</summary>
+    /// <summary>ldb [0]; jset #1, accept, drop — only destinations with the group bit. struct sock_fprog and
+    /// sock_filter (linux/filter.h) are laid out here: Tmds.LibC 0.5.0 lacks them.</summary>
     private void AttachGroupFilter()
     {
         ulong* filter = stackalloc ulong[4];
@@ -67,7 +66,7 @@ public sealed unsafe class GroupFrameSocket : IDisposable
         new Span<byte>(prog, 16).Clear();
         *(ushort*)prog = 4;
         *(ulong**)(prog + 8) = filter;
-        if (SocketCalls.SetSockOpt(Fd, SocketCalls.SOL_SOCKET, SoAttachFilter, prog, 16) != 0)
+        if (SocketCalls.SetSockOpt(Fd, Tmds.Linux.LibC.SOL_SOCKET, Tmds.Linux.LibC.SO_ATTACH_FILTER, prog, 16) != 0)
             throw PlatformException.FromLastError("setsockopt(SO_ATTACH_FILTER)", Name);
     }
 
@@ -79,7 +78,7 @@ public sealed unsafe class GroupFrameSocket : IDisposable
     {
         fixed (byte* p = buffer)
         {
-            nint n = SocketCalls.Recv(Fd, p, (nuint)buffer.Length, SocketCalls.MSG_DONTWAIT);
+            nint n = SocketCalls.Recv(Fd, p, (nuint)buffer.Length, Tmds.Linux.LibC.MSG_DONTWAIT);
             if (n >= 0) return (int)n;
             int errno = Marshal.GetLastPInvokeError();
             if (errno is Errno.EAGAIN or Errno.EINTR) return 0;
@@ -91,13 +90,10 @@ public sealed unsafe class GroupFrameSocket : IDisposable
     /// refuses (interface down or gone, no buffer).</summary>
     public bool SendTo(ReadOnlySpan<byte> frame, int ifindex)
     {
-        byte* sll = stackalloc byte[20];
-        new Span<byte>(sll, 20).Clear();
-        *(ushort*)sll = AfPacket;
-        if (frame.Length >= 14) *(ushort*)(sll + 2) = (ushort)(frame[12] | frame[13] << 8); // EtherType, network order
-        *(int*)(sll + 4) = ifindex;
+        var sll = new Tmds.Linux.sockaddr_ll { sll_family = (ushort)Tmds.Linux.LibC.AF_PACKET, sll_ifindex = ifindex };
+        if (frame.Length >= 14) sll.sll_protocol = (ushort)(frame[12] | frame[13] << 8); // EtherType, network order
         fixed (byte* p = frame)
-            return SocketCalls.SendTo(Fd, p, (nuint)frame.Length, 0, sll, 20) == frame.Length;
+            return SocketCalls.SendTo(Fd, p, (nuint)frame.Length, 0, &sll, sizeof(Tmds.Linux.sockaddr_ll)) == frame.Length;
     }
 
     public void Dispose()

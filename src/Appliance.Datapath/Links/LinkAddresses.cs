@@ -28,7 +28,7 @@ public sealed class LinkAddresses(LinkManager links)
         var bytes = address.GetAddressBytes();
         Span<byte> buffer = stackalloc byte[128];
         var w = new NetlinkWriter(buffer, type, (ushort)(NLM_F_REQUEST | NLM_F_ACK | extraFlags));
-        w.WriteIfAddr((byte)(v4 ? SocketCalls.AF_INET : SocketCalls.AF_INET6), (byte)prefixLength, index);
+        w.WriteIfAddr((byte)(v4 ? Tmds.Linux.LibC.AF_INET : Tmds.Linux.LibC.AF_INET6), (byte)prefixLength, index);
         w.PutBytes(IFA_LOCAL, bytes);
         w.PutBytes(IFA_ADDRESS, bytes);
         links.Socket.Transact(w.Finish(), $"rtnetlink {(type == RTM_NEWADDR ? "RTM_NEWADDR" : "RTM_DELADDR")} ({verb} {address}/{prefixLength})",

@@ -89,18 +89,18 @@ public sealed class LinkWatcher : IDisposable
     private unsafe void Loop()
     {
         var buffer = new byte[64 * 1024];
-        var fds = stackalloc SocketCalls.PollFd[2];
+        var fds = stackalloc Tmds.Linux.pollfd[2];
         while (true)
         {
-            fds[0] = new SocketCalls.PollFd { Fd = _events.Fd, Events = SocketCalls.POLLIN };
+            fds[0] = PollNative.Input(_events.Fd);
             fds[1] = _wake.PollEntry;
-            if (SocketCalls.Poll(fds, 2, -1) < 0)
+            if (PollNative.Poll(fds, 2, -1) < 0)
             {
                 if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
                 _onError(PlatformException.FromLastError("poll", "link watcher"));
                 return;
             }
-            if (fds[1].REvents != 0 || Volatile.Read(ref _disposed) != 0) return;
+            if (fds[1].revents != 0 || Volatile.Read(ref _disposed) != 0) return;
             try { Drain(buffer); }
             catch (Exception e) { _onError(e); }
         }

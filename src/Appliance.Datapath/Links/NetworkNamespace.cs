@@ -1,6 +1,7 @@
 using System.Runtime.ExceptionServices;
 using Appliance.Interop;
 using static Appliance.Interop.NetNsCalls;
+using static Tmds.Linux.LibC;
 
 namespace Appliance.Datapath.Links;
 

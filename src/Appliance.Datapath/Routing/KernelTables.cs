@@ -64,7 +64,7 @@ public sealed class KernelTables : IFibTables, IDisposable
                 _events.JoinGroup(group);
             _events.SetReceiveBuffer(receiveBufferBytes);
             _requests = NetlinkSocket.Open();
-            _wakeFd = SocketCalls.EventFd(0, SocketCalls.EFD_CLOEXEC | SocketCalls.EFD_NONBLOCK);
+            _wakeFd = SocketCalls.EventFd(0, Tmds.Linux.LibC.EFD_CLOEXEC | Tmds.Linux.LibC.EFD_NONBLOCK);
             if (_wakeFd < 0) throw PlatformException.FromLastError("eventfd", "kernel routing tables");
             DumpAll();
             Publish();
@@ -312,18 +312,18 @@ public sealed class KernelTables : IFibTables, IDisposable
     private unsafe void Loop()
     {
         var buffer = new byte[256 * 1024];
-        var fds = stackalloc SocketCalls.PollFd[2];
+        var fds = stackalloc Tmds.Linux.pollfd[2];
         while (Volatile.Read(ref _disposed) == 0)
         {
-            fds[0] = new SocketCalls.PollFd { Fd = _events.Fd, Events = SocketCalls.POLLIN };
-            fds[1] = new SocketCalls.PollFd { Fd = _wakeFd, Events = SocketCalls.POLLIN };
-            if (SocketCalls.Poll(fds, 2, -1) < 0)
+            fds[0] = PollNative.Input(_events.Fd);
+            fds[1] = PollNative.Input(_wakeFd);
+            if (PollNative.Poll(fds, 2, -1) < 0)
             {
                 if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
                 throw PlatformException.FromLastError("poll", "kernel routing tables");
             }
             if (Volatile.Read(ref _disposed) != 0) return;
-            if (fds[1].REvents != 0)
+            if (fds[1].revents != 0)
             {
                 ulong value;
                 SocketCalls.Read(_wakeFd, &value, sizeof(ulong));

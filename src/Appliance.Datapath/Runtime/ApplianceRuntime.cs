@@ -205,7 +205,7 @@ public sealed partial class ApplianceRuntime : IDisposable
     }
 
     /// <summary>The engine's options: the caller's, with worker w pinned to CPU w unless they pin the workers themselves.</summary>
-    private EngineOptions EngineOptions => _engineOptions ??= _options.Engine is { Cpus: not null } or { Cpu: not null } ? _options.Engine
+    private EngineOptions EngineOptions => _engineOptions ??= _options.Engine is { Cpus: not null } ? _options.Engine
         : (_options.Engine ?? new EngineOptions()) with { Cpus = PinnedCpus(Workers) };
     private EngineOptions? _engineOptions;
 

@@ -65,20 +65,20 @@ public sealed unsafe class ChildReaper : IDisposable
     /// <summary>Reaps every zombie older than the grace period; returns how long to wait before the next pass.</summary>
     private TimeSpan ReapPass()
     {
-        var info = stackalloc byte[InitSyscalls.SigInfoSize];
+        Tmds.Linux.siginfo_t info;
         var now = Environment.TickCount64;
         PruneForgotten(now);
         while (true)
         {
-            new Span<byte>(info, InitSyscalls.SigInfoSize).Clear();
-            if (InitSyscalls.WaitId(InitSyscalls.P_ALL, 0, info, InitSyscalls.WEXITED | InitSyscalls.WNOHANG | InitSyscalls.WNOWAIT) != 0)
+            info = default;
+            if (InitSyscalls.WaitId(InitSyscalls.P_ALL, 0, &info, InitSyscalls.WEXITED | InitSyscalls.WNOHANG | InitSyscalls.WNOWAIT) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
                 if (errno == Errno.EINTR) continue;
                 _firstSeen.Clear(); // ECHILD: no children at all
                 return TimeSpan.FromSeconds(1);
             }
-            var pid = *(int*)(info + InitSyscalls.SigInfoPidOffset);
+            int pid = info.si_pid;
             if (pid == 0) return TimeSpan.FromSeconds(1); // children exist, none has exited
             if (!_firstSeen.TryGetValue(pid, out var seen))
             {

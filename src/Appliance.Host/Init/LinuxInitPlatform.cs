@@ -30,7 +30,7 @@ public sealed class LinuxInitPlatform : IInitPlatform
 
     public void LoadModule(string path)
     {
-        var fd = InitSyscalls.Open(path, InitSyscalls.O_RDONLY | InitSyscalls.O_CLOEXEC);
+        var fd = InitSyscalls.Open(path, Tmds.Linux.LibC.O_RDONLY | Tmds.Linux.LibC.O_CLOEXEC);
         if (fd < 0) throw PlatformException.FromLastError("open kernel module", path);
         try
         {

@@ -1,4 +1,4 @@
-using static Appliance.Interop.InitSyscalls;
+using static Tmds.Linux.LibC;
 
 namespace Appliance.Host.Init;
 

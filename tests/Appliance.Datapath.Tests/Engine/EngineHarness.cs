@@ -21,7 +21,7 @@ public sealed class EngineHarness : IDisposable
     {
         var set = XskPortSet.Open([new XskPortSpec(t.In), new XskPortSpec(t.Out)],
             (options ?? new XskOptions()) with { CheckFrameTransitions = true }, xdpMode, log: Add, workers: workers);
-        Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), new EngineOptions { Log = Add, Cpu = cpu, Cpus = cpus });
+        Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), new EngineOptions { Log = Add, Cpus = cpu is int c ? [c] : cpus });
         Engine.Start();
     }
 

@@ -10,8 +10,8 @@ public sealed class InitPlanTests
     public void Early_mounts_are_nosuid_and_proc_sys_are_noexec()
     {
         var plan = MountPlan.Early();
-        Assert.All(plan, m => Assert.NotEqual(0UL, m.Flags & InitSyscalls.MS_NOSUID));
-        Assert.All(plan.Where(m => m.Target is "/proc" or "/sys"), m => Assert.NotEqual(0UL, m.Flags & InitSyscalls.MS_NOEXEC));
+        Assert.All(plan, m => Assert.NotEqual(0UL, m.Flags & Tmds.Linux.LibC.MS_NOSUID));
+        Assert.All(plan.Where(m => m.Target is "/proc" or "/sys"), m => Assert.NotEqual(0UL, m.Flags & Tmds.Linux.LibC.MS_NOEXEC));
         Assert.Equal("/proc", plan[0].Target); // first: everything after reads /proc/self/mounts
     }
 

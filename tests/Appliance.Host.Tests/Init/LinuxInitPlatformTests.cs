@@ -17,7 +17,7 @@ public sealed class LinuxInitPlatformTests
     public void Mounts_a_tmpfs_and_sees_it_in_the_mount_table()
     {
         var target = Path.Combine(Path.GetTempPath(), $"mapp-mnt-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        var spec = new MountSpec("mapp-test", target, "tmpfs", InitSyscalls.MS_NOSUID | InitSyscalls.MS_NODEV, "size=1m,mode=0700");
+        var spec = new MountSpec("mapp-test", target, "tmpfs", Tmds.Linux.LibC.MS_NOSUID | Tmds.Linux.LibC.MS_NODEV, "size=1m,mode=0700");
         var log = new StringWriter();
         var setup = new SystemSetup(LinuxInitPlatform.Instance, new ApplianceState(), MonotonicTimeSource.Instance, new Logger(log));
         try

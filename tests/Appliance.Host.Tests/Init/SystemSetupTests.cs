@@ -49,7 +49,7 @@ public sealed class SystemSetupTests
         Assert.Equal(["proc", "sysfs", "devtmpfs", "tmpfs", "vfat"], _platform.Mounts.Select(m => m.FileSystemType));
         var boot = _platform.Mounts[^1];
         Assert.Equal("/dev/vda1", boot.Source);
-        Assert.Equal(0UL, boot.Flags & InitSyscalls.MS_RDONLY);
+        Assert.Equal(0UL, boot.Flags & Tmds.Linux.LibC.MS_RDONLY);
         Assert.Equal(
             ["virtio_blk.ko.xz", "fat.ko.xz", "vfat.ko.xz", "nls_cp437.ko.xz", "nls_ascii.ko.xz"],
             _platform.LoadedModules.Select(Path.GetFileName));

@@ -271,9 +271,19 @@ public sealed class LiveEditTests(ITestOutputHelper output)
         Thread.Sleep(2 * (int)ConfigFileWatcher.DebounceDelay.TotalMilliseconds);
         Assert.DoesNotContain("pending confirmation", rig.Status()); // nothing wrote the file: no reload followed
 
+        // Its rebuild starts a reload of the file. The file still holds the unconfirmed edit (nothing was written back),
+        // so that reload applies it again and waits for confirmation; were the file the restored config, B's rebuilt
+        // program would drop instead. B's interface can go in the middle of a probe (ENETDOWN): that is the reload too.
+        Assert.Equal(1, rig.ReachB(1));
         File.Copy(Path.Combine(rig.Board.Folder, "verdict-drop.bpf.o"), Path.Combine(rig.Board.Folder, "spare.bpf.o.tmp"));
         File.Move(Path.Combine(rig.Board.Folder, "spare.bpf.o.tmp"), Path.Combine(rig.Board.Folder, "spare.bpf.o"), overwrite: true);
-        Until(() => rig.Status().Contains("pending confirmation"), "the watcher follows spare.bpf.o again: its rebuild reloads the file", app);
+        bool Reloaded()
+        {
+            if (rig.Status().Contains("pending confirmation")) return true;
+            try { return rig.ReachB(1, 300) == 0; }
+            catch (InvalidOperationException) when (!NetworkNamespace.Exists(rig.NetnsB) || !rig.Status().Contains(rig.PairB)) { return true; }
+        }
+        Until(Reloaded, "the watcher follows spare.bpf.o again: its rebuild starts a reload", app);
         Assert.Equal(0, app.Signal(15));
     }
 

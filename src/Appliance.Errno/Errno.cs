@@ -1,9 +1,11 @@
 namespace Appliance;
 
-/// <summary>The one Linux errno table of the appliance: what syscalls fail with (Interop, Datapath) and what
-/// eBPF helpers and map operations return negated, as the kernel's do. It lives in the dependency-free
-/// Appliance.Bpf assembly so the engine and the platform layer share it; namespace <c>Appliance</c> makes it
-/// visible from every Appliance.* namespace without a using.</summary>
+/// <summary>The one Linux errno table of the appliance: what syscalls and rtnetlink fail with (Interop, Datapath,
+/// Host) and what eBPF helpers and map operations return negated, as the kernel's do. The values are the kernel's
+/// asm-generic ones, the same on x86-64, arm64 and arm (a test checks them against Tmds.LibC's per-architecture
+/// constants). It is its own leaf assembly so the eBPF engine (Appliance.Bpf) and the platform layer
+/// (Appliance.Interop) share it without depending on each other; constants, not properties, so callers can
+/// switch on them. Namespace <c>Appliance</c> makes it visible from every Appliance.* namespace without a using.</summary>
 public static class Errno
 {
     public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, E2BIG = 7, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
