@@ -23,7 +23,8 @@ public sealed class BoardButtonTests(BootedBoardForButton booted, ITestOutputHel
 
         var from = Console.Length;
         Press(TimeSpan.FromMilliseconds(300));
-        var shortPress = Console.WaitFor(@"meta-appliance: status LED (.*)$", TimeSpan.FromSeconds(30), from);
+        // Up to the line's end: a match on a half-arrived line would read an empty meaning.
+        var shortPress = Console.WaitFor(@"meta-appliance: status LED ([^\r\n]+)\r?\n", TimeSpan.FromSeconds(30), from);
         output.WriteLine($"short press: {shortPress.Value.Trim()}");
         Assert.Contains("steady on: forwarding", shortPress.Groups[1].Value);
         Assert.DoesNotMatch("failsafe button: switched", Console.Text[from..]);
