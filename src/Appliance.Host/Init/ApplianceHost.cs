@@ -64,8 +64,11 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
 
         var exposition = new PrometheusExposition(runtime, ReloadHistory, run.Leds);
         using var metrics = OpenMetrics(config.Metrics, exposition.Render);
+        // What a rollback writes back: the text that runs. Started from the last good copy, that is the copy's text
+        // (else a rolled-back edit would stay in the file and come back with the next reload or restart).
+        string? runningText = health == ConfigHealth.Fallback ? ReadText(ConfigSelection.LastGoodPathFor(options.ConfigPath)) : loadedText;
         var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime,
-            loadedText is null || health != ConfigHealth.Ok ? null : System.Text.Encoding.UTF8.GetBytes(loadedText), leds => ApplyLeds(run, leds));
+            runningText is null ? null : System.Text.Encoding.UTF8.GetBytes(runningText), leds => ApplyLeds(run, leds));
         Reloads? reloads = null;
         using var confirm = new CommitConfirm(reloader, state, m => log.Warn(Name, m), () => reloads!.Rearm());
         reloads = new Reloads(this, reloader, confirm, state, run.Notifier, () =>
