@@ -132,10 +132,9 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         Assert.Equal(16, port.Classifier.LearnedCount(attacker.Index));
         Assert.Equal(0, l.ClaimErrors);
         Assert.Equal(fromAttacker - 16, l.RefusedLimit); // the attacker has no address: the flood is all it sends
-        // Most of the burst reached the appliance (what the kernel drops before AF_XDP while the worker of the attacker's
-        // queue is busy — pinned, on a loaded machine, handing its frames for the one-queue port to worker 0 — never
-        // reaches learning): tens of thousands of new MACs, far beyond the limit.
-        Assert.True(fromAttacker >= Macs / 2, $"the flood reached the appliance: {fromAttacker} frames");
+        // Nearly all of the burst reached the appliance (what the kernel drops before AF_XDP never reaches learning):
+        // tens of thousands of new MACs, far beyond the limit. A quiet CI run sees 99,929 of 100,000.
+        Assert.True(fromAttacker >= Macs * 9 / 10, $"the flood reached the appliance: {fromAttacker} frames");
         Assert.True(port.Steering!.IsClaimed(MacAddress.FromValue(0x02fa_0000_0000UL)));
         Assert.False(port.Steering.IsClaimed(MacAddress.FromValue(0x02fa_0000_0000UL | (Macs - 1))));
     }
