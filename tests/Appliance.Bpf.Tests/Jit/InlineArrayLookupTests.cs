@@ -234,6 +234,42 @@ public sealed class InlineArrayLookupTests
         for (uint k = 0; k < 16; k++) Assert.Equal(4400UL, Value(map, k));
     }
 
+    [Fact]
+    public void WhenTheRegionTableIsFullBothEnginesFindNothingAtTheSameLookup()
+    {
+        // 70,000 lookups of distinct elements: each takes a region until the run's 65,536 are used up, then
+        // lookups find NULL (the helper's answer; the JIT's inline lookup falls back to it when its mirror is
+        // full). r0 = how many lookups found their element, the same on both engines and below 65,536.
+        var results = new List<ulong>();
+        foreach (bool jit in new[] { false, true })
+        {
+            var map = Array(entries: 70_000);
+            string text = """
+                mov %r6, 0
+                mov %r7, 0
+                loop:
+                stxw [%r10-4], %r6
+                mov %r2, %r10
+                add %r2, -4
+                lddw %r1, map[0]
+                call 1
+                jeq %r0, 0, next
+                add %r7, 1
+                next:
+                add %r6, 1
+                jlt %r6, 70000, loop
+                mov %r0, %r7
+                exit
+                """;
+            using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+            var r = Run(vm, Load(text, jit, map));
+            Assert.Equal(BpfFault.None, r.Fault);
+            results.Add(r.R0);
+        }
+        Assert.InRange(results[0], 65_000UL, (ulong)BpfVm.MaxRegions - 1);
+        Assert.Equal(results[0], results[1]);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
