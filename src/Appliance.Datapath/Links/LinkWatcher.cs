@@ -125,6 +125,7 @@ public sealed class LinkWatcher : IDisposable
                 if (message.Type == RTM_NEWLINK) Observe(LinkInfo.Parse(message.Payload));
                 else if (message.Type == RTM_DELLINK) Removed(LinkInfo.Parse(message.Payload));
             }
+            if (reader.Malformed) Resynchronize(); // notifications past the bad length are lost, as on ENOBUFS
         }
     }
 
