@@ -145,14 +145,14 @@ public sealed class NetlinkFramingTests
         w.PutString(IFLA_IFNAME, "tenant0");
         w.PutBytes(IFLA_ADDRESS, [0x02, 0, 0, 0, 0, 0x01]);
         w.PutU32(IFLA_MTU, 1400);
-        w.PutU8(IFLA_OPERSTATE, 6);
-        w.PutU8(IFLA_CARRIER, 1);
+        w.PutBytes(IFLA_OPERSTATE, [6]);
+        w.PutBytes(IFLA_CARRIER, [1]);
         w.PutString(IFLA_IFALIAS, "meta-appliance:1.2:ab");
         int li = w.BeginNested(IFLA_LINKINFO);
         w.PutString(IFLA_INFO_KIND, "veth");
         w.EndNested(li);
         int x = w.BeginNested(IFLA_XDP);
-        w.PutU8(IFLA_XDP_ATTACHED, 2);
+        w.PutBytes(IFLA_XDP_ATTACHED, [2]);
         w.PutU32(IFLA_XDP_PROG_ID, 99);
         w.PutU32(IFLA_XDP_SKB_PROG_ID, 99);
         w.EndNested(x);
