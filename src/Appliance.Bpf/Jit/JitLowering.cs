@@ -595,7 +595,7 @@ internal sealed class JitLowering
     /// through to the helper call, which decides exactly as the interpreter does.</summary>
     private void InlineLoadBytes(int done)
     {
-        int helper = _e.NewLabel(), words = _e.NewLabel(), bytes = _e.NewLabel(), copied = _e.NewLabel();
+        int helper = _e.NewLabel();
         _e.LoadBpf(JReg.T0, 1);
         _e.MovImm(JReg.T1, (long)VirtualAddress.RegionBase(VirtualAddress.ContextRegion));
         _e.Compare(true, JReg.T0, JReg.T1);
@@ -648,29 +648,29 @@ internal sealed class JitLowering
         _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);                         // T0 = source host address
         _e.LoadState(JReg.T1, JitState.CallArg1Offset);                   // T1 = destination host address
         _e.Mov(JReg.T2, JReg.T3);                                         // T2 = bytes left
-        _e.Bind(words);
-        _e.CompareImm(true, JReg.T2, 8);
-        _e.JumpIf(JCond.ULt, bytes);
-        _e.Load(JReg.T3, JReg.T0, 0, 8, false);
-        _e.Store(JReg.T1, 0, JReg.T3, 8);
-        _e.AluImm(JAlu.Add, true, JReg.T0, 8);
-        _e.AluImm(JAlu.Add, true, JReg.T1, 8);
-        _e.AluImm(JAlu.Sub, true, JReg.T2, 8);
-        _e.Jump(words);
-        _e.Bind(bytes);
-        _e.CompareImm(true, JReg.T2, 0);
-        _e.JumpIf(JCond.Eq, copied);
-        _e.Load(JReg.T3, JReg.T0, 0, 1, false);
-        _e.Store(JReg.T1, 0, JReg.T3, 1);
-        _e.AluImm(JAlu.Add, true, JReg.T0, 1);
-        _e.AluImm(JAlu.Add, true, JReg.T1, 1);
-        _e.AluImm(JAlu.Sub, true, JReg.T2, 1);
-        _e.Jump(bytes);
-        _e.Bind(copied);
+        Copy(8);
+        Copy(1);
         _e.MovImm(JReg.T0, 0);
         _e.StoreBpf(0, JReg.T0);
         _e.Jump(done);
         _e.Bind(helper);
+    }
+
+    /// <summary>Copies from T0 to T1 in <paramref name="unit"/>-byte steps while T2 (the bytes left) holds at
+    /// least one, advancing all three. Clobbers T3.</summary>
+    private void Copy(int unit)
+    {
+        int loop = _e.NewLabel(), end = _e.NewLabel();
+        _e.Bind(loop);
+        _e.CompareImm(true, JReg.T2, unit);
+        _e.JumpIf(JCond.ULt, end);
+        _e.Load(JReg.T3, JReg.T0, 0, unit, false);
+        _e.Store(JReg.T1, 0, JReg.T3, unit);
+        _e.AluImm(JAlu.Add, true, JReg.T0, unit);
+        _e.AluImm(JAlu.Add, true, JReg.T1, unit);
+        _e.AluImm(JAlu.Sub, true, JReg.T2, unit);
+        _e.Jump(loop);
+        _e.Bind(end);
     }
 
     private void Atomic(int i, DecodedInstruction ins)
