@@ -14,7 +14,7 @@ public sealed class LastGoodKeeperTests : IDisposable
     private string ConfigPath => Path.Combine(_dir, "config.json");
     private string LastGood => Path.Combine(_dir, ConfigSelection.LastGoodFileName);
 
-    private LastGoodKeeper Keeper(StringWriter log) => new(ConfigPath, "{ \"board\": \"x\" }", TimeSpan.FromSeconds(30), _time, new Logger(log));
+    private LastGoodKeeper Keeper(StringWriter log) => new(ConfigPath, "{ \"board\": \"x\" }"u8.ToArray(), TimeSpan.FromSeconds(30), _time, new Logger(log));
 
     [Fact]
     public void SavedOnlyAfterTheWholeHealthyInterval()
@@ -55,12 +55,12 @@ public sealed class LastGoodKeeperTests : IDisposable
     {
         var valid = """{ "board": "qemu-virt", "ports": [ { "name": "eth3" } ] }""";
         File.WriteAllText(ConfigPath, valid);
-        var keeper = new LastGoodKeeper(ConfigPath, valid, TimeSpan.Zero, _time, new Logger(TextWriter.Null));
+        var keeper = new LastGoodKeeper(ConfigPath, System.Text.Encoding.UTF8.GetBytes(valid), TimeSpan.Zero, _time, new Logger(TextWriter.Null));
         keeper.Observe(true);
         File.WriteAllText(ConfigPath, """{ "board": "qemu-virt", "ports": [ { "name": "eth3", "bogus": 1 } ] }""");
 
         var log = new StringWriter();
-        var (config, health, _) = ConfigSelection.Load(ConfigPath, new Logger(log), logName: "run");
+        var (config, health, _, _) = ConfigSelection.Load(ConfigPath, new Logger(log), logName: "run");
         Assert.Equal(Appliance.Host.State.ConfigHealth.Fallback, health);
         Assert.Equal("eth3", Assert.Single(config!.Ports).Name);
         Assert.Contains("warn  run: ", log.ToString());
