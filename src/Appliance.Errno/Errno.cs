@@ -9,7 +9,7 @@ namespace Appliance;
 public static class Errno
 {
     public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, E2BIG = 7, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-        EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, ENOSPC = 28, ERANGE = 34, EDEADLK = 35,
+        EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, ENOSPC = 28, ERANGE = 34, EDEADLK = 35, EBADMSG = 74,
         ENOTSUP = 95, EOPNOTSUPP = 95, EAFNOSUPPORT = 97, EADDRINUSE = 98, EADDRNOTAVAIL = 99, ENETDOWN = 100, ENOBUFS = 105, ENOTCONN = 107,
         EALREADY = 114,
         /// <summary>The kernel-internal "operation not supported" some BPF helpers return (not in errno.h).</summary>
@@ -19,7 +19,7 @@ public static class Errno
     {
         EPERM => "EPERM", ENOENT => "ENOENT", ESRCH => "ESRCH", EINTR => "EINTR", E2BIG => "E2BIG", EBADF => "EBADF", EAGAIN => "EAGAIN",
         ENOMEM => "ENOMEM", EACCES => "EACCES", EFAULT => "EFAULT", EBUSY => "EBUSY", EEXIST => "EEXIST",
-        ENODEV => "ENODEV", EINVAL => "EINVAL", ENOSPC => "ENOSPC", ERANGE => "ERANGE", EDEADLK => "EDEADLK",
+        ENODEV => "ENODEV", EINVAL => "EINVAL", ENOSPC => "ENOSPC", ERANGE => "ERANGE", EDEADLK => "EDEADLK", EBADMSG => "EBADMSG",
         EOPNOTSUPP => "EOPNOTSUPP", EAFNOSUPPORT => "EAFNOSUPPORT", EADDRINUSE => "EADDRINUSE", EADDRNOTAVAIL => "EADDRNOTAVAIL", ENETDOWN => "ENETDOWN", ENOBUFS => "ENOBUFS",
         ENOTCONN => "ENOTCONN", EALREADY => "EALREADY", ENOTSUPP => "ENOTSUPP",
         _ => $"errno {errno}",

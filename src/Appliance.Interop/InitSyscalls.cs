@@ -18,7 +18,7 @@ public static unsafe partial class InitSyscalls
     public const int P_ALL = 0, WNOHANG = 1, WEXITED = 4, WNOWAIT = 0x01000000;
 
     // prctl(2).
-    public const int PR_SET_NAME = 15, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37;
+    public const int PR_SET_NAME = 15, PR_SET_CHILD_SUBREAPER = 36;
 
     public static int Mount(string source, string target, string? fileSystemType, ulong flags, string? data)
     {
@@ -74,9 +74,7 @@ public static unsafe partial class InitSyscalls
     public static int FinitModule(int fd, string parameters, int flags)
     {
         var number = LibC.IsArm64 ? 273 : 313;
-        var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(parameters) + 1];
-        System.Text.Encoding.UTF8.GetBytes(parameters, bytes);
-        fixed (byte* p = bytes)
+        fixed (byte* p = Utf8Z.Of(parameters))
             return (int)LibC.Syscall(number, fd, (long)p, flags);
     }
 }

@@ -6,22 +6,12 @@ namespace Appliance.Interop;
 /// in the interface's network namespace: the kernel resolves the name in the socket's namespace.</summary>
 public static class IoctlEthtool
 {
-    public const uint ETHTOOL_GTXCSUM = 0x16, ETHTOOL_STXCSUM = 0x17, ETHTOOL_GCHANNELS = 0x3c;
+    public const uint ETHTOOL_STXCSUM = 0x17, ETHTOOL_GCHANNELS = 0x3c;
 
     /// <summary>struct ethtool_channels: cmd, max_rx, max_tx, max_other, max_combined, rx_count, tx_count,
     /// other_count, combined_count (all u32).</summary>
     public readonly record struct Channels(uint MaxRx, uint MaxTx, uint MaxOther, uint MaxCombined,
         uint Rx, uint Tx, uint Other, uint Combined);
-
-    /// <summary>ETHTOOL_GTXCSUM: whether any TX checksum offload is on.</summary>
-    public static bool GetTxChecksum(int socketFd, string ifName)
-    {
-        Span<byte> value = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(value, ETHTOOL_GTXCSUM);
-        BinaryPrimitives.WriteUInt32LittleEndian(value[4..], 0);
-        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, value, "ioctl(SIOCETHTOOL, ETHTOOL_GTXCSUM)");
-        return BinaryPrimitives.ReadUInt32LittleEndian(value[4..]) != 0;
-    }
 
     /// <summary>ETHTOOL_STXCSUM: switches all TX checksum offload features (the kernel maps it to
     /// NETIF_F_CSUM_MASK) on or off; features that depend on it (TSO) follow.</summary>

@@ -26,10 +26,11 @@ public static class NetlinkError
             // struct nlmsgerr { int error; struct nlmsghdr msg; } then the echoed request payload unless
             // NLM_F_CAPPED, then the TLVs.
             if (p.Length < 4 + HeaderSize) return;
-            int echoed = (message.Flags & NLM_F_CAPPED) != 0
+            uint echoed = (message.Flags & NLM_F_CAPPED) != 0
                 ? HeaderSize
-                : (int)BinaryPrimitives.ReadUInt32LittleEndian(p[4..]);
-            int start = 4 + Align(echoed);
+                : BinaryPrimitives.ReadUInt32LittleEndian(p[4..]);
+            if (echoed > (uint)p.Length) return; // a length that lies: the errno stands, the TLVs cannot be found
+            int start = 4 + Align((int)echoed);
             tlvs = start <= p.Length ? p[start..] : default;
         }
 

@@ -18,6 +18,10 @@ public ref struct NetlinkMessageReader(ReadOnlySpan<byte> buffer)
 {
     private ReadOnlySpan<byte> _rest = buffer;
 
+    /// <summary>Once <see cref="TryRead"/> has returned false: true when it stopped at bytes that are no whole
+    /// message (a length below the header or past the datagram, a cut-off header), false at the datagram's end.</summary>
+    public readonly bool Malformed => !_rest.IsEmpty;
+
     public bool TryRead(out NetlinkMessage message)
     {
         message = default;

@@ -94,6 +94,10 @@ public sealed unsafe class NetlinkSocket : IDisposable
                     if (message.Type is NLMSG_NOOP or NLMSG_OVERRUN) continue;
                     onReply?.Invoke(message);
                 }
+                // The ack or the dump's end may have been in what could not be read; waiting on would hang.
+                if (reader.Malformed)
+                    throw new PlatformException($"recv(AF_NETLINK) for {operation}", target, Errno.EBADMSG,
+                        $"The kernel's reply held a malformed netlink message ({n}-byte datagram)");
             }
         }
     }

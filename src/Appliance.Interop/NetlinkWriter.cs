@@ -78,8 +78,6 @@ public ref struct NetlinkWriter
         value.CopyTo(s[AttributeHeaderSize..]);
     }
 
-    public void PutU8(ushort type, byte value) => PutBytes(type, [value]);
-
     public void PutU32(ushort type, uint value)
     {
         Span<byte> v = stackalloc byte[4];

@@ -14,9 +14,6 @@ public static unsafe partial class SocketCalls
     /// (it has SO_BUSY_POLL).</summary>
     public const int SO_PREFER_BUSY_POLL = 69, SO_BUSY_POLL_BUDGET = 70;
 
-    /// <summary>IF_NAMESIZE (net/if.h), the buffer if_indextoname fills.</summary>
-    private const int IfNameSize = 16;
-
     public static int Socket(int domain, int type, int protocol) => Tmds.Linux.LibC.socket(domain, type, protocol);
 
     public static int Bind(int fd, void* addr, int addrLen) => Tmds.Linux.LibC.bind(fd, (Tmds.Linux.sockaddr*)addr, addrLen);
@@ -53,23 +50,12 @@ public static unsafe partial class SocketCalls
             throw PlatformException.FromLastError($"setsockopt({optionName})");
     }
 
-    // if_nametoindex/if_indextoname (net/if.h): not in Tmds.LibC 0.5.0.
+    // if_nametoindex (net/if.h): not in Tmds.LibC 0.5.0.
 
     [LibraryImport("libc", EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial uint IfNameToIndexNative(string name);
 
-    [LibraryImport("libc", EntryPoint = "if_indextoname", SetLastError = true)]
-    private static partial byte* IfIndexToNameNative(uint index, byte* name);
-
     /// <summary>The ifindex of <paramref name="name"/> in the calling thread's network namespace, or 0
     /// when there is no such interface.</summary>
     public static int IfNameToIndex(string name) => (int)IfNameToIndexNative(name);
-
-    /// <summary>The name of interface <paramref name="index"/> in the calling thread's network
-    /// namespace, or null when there is no such interface.</summary>
-    public static string? IfIndexToName(int index)
-    {
-        byte* buf = stackalloc byte[IfNameSize];
-        return IfIndexToNameNative((uint)index, buf) == null ? null : Marshal.PtrToStringUTF8((nint)buf);
-    }
 }

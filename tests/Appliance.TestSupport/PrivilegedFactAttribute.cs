@@ -24,15 +24,12 @@ public sealed class PrivilegedTheoryAttribute : TheoryAttribute
 
 public static class Privilege
 {
-    public static bool IsRoot => Environment.UserName == "root" || Appliance_GetEuid() == 0;
+    public static bool IsRoot => Environment.IsPrivilegedProcess; // effective uid 0
     public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Why a privileged test cannot run here, or null when it must run.</summary>
     public static string? SkipReason =>
         IsRoot || InCi ? null : "needs root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW); run as root or in CI";
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "geteuid")]
-    private static extern uint Appliance_GetEuid();
 }
 
 /// <summary>Tests that create namespaces, interfaces or kernel objects join this collection and run one at a time.</summary>

@@ -30,6 +30,8 @@ public sealed class ForwardingEngine : IDisposable
     private long _epoch;
     private bool _started, _disposed;
     private readonly Dictionary<(int From, int Ingress, int To), HandOffRing> _rings = [];
+    // _rings' values for readers on other threads (status): the dictionary changes between batches, this is replaced.
+    private HandOffRing[] _allRings = [];
 
     /// <summary>Worker 0's live sockets, in engine-index order (with one worker: every port).</summary>
     public IReadOnlyList<XskPort> Ports => _workers[0].Live;
@@ -105,7 +107,13 @@ public sealed class ForwardingEngine : IDisposable
 
     /// <summary>Frames worker <paramref name="worker"/> handed to other workers (the target interface had no socket
     /// on its queue).</summary>
-    public long HandedOffBy(int worker) => _rings.Values.Where(r => r.From == worker).Sum(r => r.Pushed);
+    public long HandedOffBy(int worker)
+    {
+        long sum = 0;
+        foreach (var r in Volatile.Read(ref _allRings))
+            if (r.From == worker) sum += r.Pushed;
+        return sum;
+    }
 
     /// <summary>Bytes the worker threads have allocated so far (summed), sampled at each health check (every
     /// <see cref="EngineOptions.HealthInterval"/>): the hot path's allocation, free of every other thread's.</summary>
@@ -171,6 +179,7 @@ public sealed class ForwardingEngine : IDisposable
                 }
             }
         }
+        Volatile.Write(ref _allRings, [.. _rings.Values]);
         for (int w = 0; w < _workers.Length; w++)
         {
             _workers[w].HandOffs = handOffs[w] ?? [];

@@ -1,4 +1,5 @@
-using Appliance.Bpf.Context;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Appliance.Datapath.Capture;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Diagnostics;
@@ -9,17 +10,18 @@ namespace Appliance.Datapath.Forwarding;
 
 /// <summary>Broadcast and multicast from a port must reach the board's own stack AND every L2 pair on that port,
 /// each copy through its own primary chain. The port's XDP program passes group frames to the kernel (so ARP for
-/// the board's own address keeps working); this worker (worker slot 1, with its own VM) reads a copy of each from
-/// an AF_PACKET socket on the port, runs the primary chain of every L2 pair on that uplink on a fresh copy, and
-/// transmits what passes into the tenant with an AF_PACKET send on the pair's primary end (a redirect to a port
-/// transmits there). Group traffic is control traffic (ARP, ND, DHCP, mDNS): one recv and one send per copy is
+/// the board's own address keeps working); this thread (its own counter slot, <see cref="WorkerCounters.FlooderSlot"/>,
+/// and its own VM) reads a copy of each from an AF_PACKET socket on the port, runs every L2 pair on that uplink on a
+/// fresh copy — the decision a forwarding worker makes for a frame into a pair's primary side
+/// (<see cref="PairFrameHandler.DecideIntoPair"/>, the one replay uses too) — and transmits what passes into the
+/// tenant with an AF_PACKET send on the pair's primary end (a redirect to a port transmits there). Group traffic is control traffic (ARP, ND, DHCP, mDNS): one recv and one send per copy is
 /// the price for keeping the kernel path intact. It sleeps in poll() when idle. A running capture sees each copy
 /// through the runtime's <see cref="CaptureTap"/>: in at the port and the pair's primary side, out into the tenant.</summary>
-public sealed class GroupFrameFlooder : IDisposable
+public sealed unsafe class GroupFrameFlooder : IDisposable
 {
     private const int Headroom = 256, BufferSize = 16 * 1024, Batch = 64;
 
-    private readonly NetkitPipeline _pipeline;
+    private readonly PairFrameHandler _handler;
     private readonly CaptureTap? _tap;
     private RuntimeTopology _topology;
     private readonly (GroupFrameSocket Socket, PortRuntime Port)[] _receivers;
@@ -27,7 +29,8 @@ public sealed class GroupFrameFlooder : IDisposable
     private readonly WakeEvent _wake;
     private readonly Thread _thread;
     private readonly byte[] _received = new byte[BufferSize];
-    private readonly byte[] _work = new byte[BufferSize + Headroom];
+    // The copy a decision works on: pinned, so it is a chunk a FrameView can frame (headroom for a pushed tag).
+    private readonly byte[] _work = GC.AllocateArray<byte>(BufferSize + Headroom, pinned: true);
     private readonly RateLimited _sendLog = new(5, TimeSpan.FromSeconds(5));
     private volatile bool _stop;
 
@@ -66,8 +69,8 @@ public sealed class GroupFrameFlooder : IDisposable
         _receivers = [.. receivers];
         // Its programs run as the last online CPU: per-CPU maps have one slot per online CPU, and every slot may be a
         // worker's (the one a flooded frame shares with that CPU's worker is the documented exception to "per worker").
-        _pipeline = new NetkitPipeline(source, worker: WorkerCounters.FlooderSlot, useJit: useJit,
-            fibTables: fibTables, processorId: (uint)Math.Max(0, Environment.ProcessorCount - 1));
+        _handler = new PairFrameHandler(source, useJit: useJit, fibTables: fibTables, worker: WorkerCounters.FlooderSlot,
+            processorId: (uint)Math.Max(0, Environment.ProcessorCount - 1));
         _thread = new Thread(Run) { IsBackground = true, Name = "group-flooder" };
     }
 
@@ -101,7 +104,8 @@ public sealed class GroupFrameFlooder : IDisposable
             if (length == 0) return;
             _receivedCount++;
             if (length < 14 || (_received[0] & 1) == 0) continue;
-            _topology = _pipeline.BeginBatch();
+            _handler.BeginBatch();
+            _topology = _handler.Topology;
             var byEngine = _topology.PairByEnginePort;
             foreach (int pair in port.L2Pairs)
                 if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);
@@ -113,29 +117,14 @@ public sealed class GroupFrameFlooder : IDisposable
         _received.AsSpan(0, length).CopyTo(_work.AsSpan(Headroom));
         var recorder = _tap?.Recorder;
         int recorded = recorder?.Received(_received.AsSpan(0, length)) ?? -1;
-        _pipeline.Begin(PacketContext.FromArray(_work, Headroom, length));
-        var d = _pipeline.IntoPair(pair);
-        if (d.Dropped)
-        {
-            recorder?.Decided(recorded, length, port.Index, FrameVerdict.Drop(DropReason.Policy), _pipeline.Decision, default);
-            return;
-        }
-        ref var ctx = ref _pipeline.Context;
-        int offset = ctx.DataOffset, len = ctx.Length;
-        if (ctx.VlanPresent)
-        {
-            if (offset < VlanTagWriter.TagLength)
-            {
-                recorder?.Decided(recorded, length, port.Index, FrameVerdict.Drop(DropReason.InvalidFrame), _pipeline.Decision, default);
-                return;
-            }
-            offset -= VlanTagWriter.TagLength;
-            len += VlanTagWriter.TagLength;
-            VlanTagWriter.Write(_work.AsSpan(offset, len), ctx.VlanProto, ctx.VlanTci);
-        }
-        recorder?.Decided(recorded, length, port.Index, FrameVerdict.Forward(d.EnginePort), _pipeline.Decision, _work.AsSpan(offset, len));
+        var view = new FrameView((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_work)), (uint)_work.Length,
+            Headroom, (uint)length, port.Index);
+        var verdict = _handler.DecideIntoPair(ref view, pair);
+        bool forward = verdict.Kind == VerdictKind.Forward;
+        recorder?.Decided(recorded, length, port.Index, verdict, _handler.Pipeline.Decision, forward ? view.Data : default);
+        if (!forward) return;
         port.FloodedField++;
-        if (!_transmitter.SendTo(_work.AsSpan(offset, len), _topology.IfindexOfEnginePort(d.EnginePort)))
+        if (!_transmitter.SendTo(view.Data, _topology.IfindexOfEnginePort(verdict.TargetPort)))
         {
             _sendFailures++;
             if (_sendLog.TryEnter(out long suppressed))
@@ -152,6 +141,6 @@ public sealed class GroupFrameFlooder : IDisposable
         foreach (var (s, _) in _receivers) s.Dispose();
         _transmitter.Dispose();
         _wake.Dispose();
-        _pipeline.Dispose();
+        _handler.Dispose();
     }
 }

@@ -9,7 +9,8 @@ using Appliance.Datapath.Runtime;
 
 namespace Appliance.Datapath.Forwarding;
 
-/// <summary>The forwarding engine's decision for the appliance (worker 0). A frame from a port is classified by
+/// <summary>The forwarding engine's decision for the appliance (one per forwarding worker, and the group-frame
+/// flooder's for its copies into the pairs: <see cref="DecideIntoPair"/>). A frame from a port is classified by
 /// destination MAC (<see cref="L2Classifier"/>) and goes into the owning pair's primary side; one from a pair's
 /// primary end was sent by the tenant and goes through the pair's peer side (its source MAC is learned on the
 /// uplink). The program's changes are applied to the frame (new head and tail from the context, an offloaded VLAN
@@ -92,6 +93,9 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
 
     /// <summary>Snapshots the topology and every side's chain: the whole batch runs them as they were now.</summary>
     public void BeginBatch() => _topology = _pipeline.BeginBatch();
+
+    /// <summary>The topology the current batch reads (taken by <see cref="BeginBatch"/>).</summary>
+    internal RuntimeTopology Topology => _topology;
 
     public FrameVerdict Decide(ref FrameView frame)
     {

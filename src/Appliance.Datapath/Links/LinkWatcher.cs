@@ -86,20 +86,22 @@ public sealed class LinkWatcher : IDisposable
         }
     }
 
-    private unsafe void Loop()
+    private void Loop()
     {
         var buffer = new byte[64 * 1024];
-        var fds = stackalloc Tmds.Linux.pollfd[2];
+        Span<Tmds.Linux.pollfd> fds = stackalloc Tmds.Linux.pollfd[2];
         while (true)
         {
             fds[0] = PollNative.Input(_events.Fd);
             fds[1] = _wake.PollEntry;
-            if (PollNative.Poll(fds, 2, -1) < 0)
+            int ready;
+            try { ready = PollNative.Wait(fds, -1); }
+            catch (PlatformException e)
             {
-                if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
-                _onError(PlatformException.FromLastError("poll", "link watcher"));
+                _onError(e);
                 return;
             }
+            if (ready < 0) continue; // EINTR
             if (fds[1].revents != 0 || Volatile.Read(ref _disposed) != 0) return;
             try { Drain(buffer); }
             catch (Exception e) { _onError(e); }
@@ -125,6 +127,7 @@ public sealed class LinkWatcher : IDisposable
                 if (message.Type == RTM_NEWLINK) Observe(LinkInfo.Parse(message.Payload));
                 else if (message.Type == RTM_DELLINK) Removed(LinkInfo.Parse(message.Payload));
             }
+            if (reader.Malformed) Resynchronize(); // notifications past the bad length are lost, as on ENOBUFS
         }
     }
 

@@ -1,15 +1,15 @@
 using System.Runtime.InteropServices;
 using Appliance.Datapath.Links;
+using Appliance.Interop;
+using static Tmds.Linux.LibC;
 
 namespace Appliance.Datapath.Tests.Engine;
 
 /// <summary>An AF_PACKET raw socket bound to one interface and one EtherType, opened inside a namespace: the
-/// tests' traffic source and capture point at the far ends of the appliance.</summary>
-public sealed unsafe partial class PacketSocket : IDisposable
+/// tests' traffic source and capture point at the far ends of the appliance. The appliance's own libc calls
+/// (<see cref="SocketCalls"/>, <see cref="PollNative"/>) with Tmds.LibC's constants.</summary>
+public sealed unsafe class PacketSocket : IDisposable
 {
-    private const int SolPacket = 263, PacketIgnoreOutgoing = 23, AfPacket = 17, SockRaw = 3, SolSocket = 1, SoRcvBuf = 8, SoRcvBufForce = 33, SoSndBuf = 7;
-    private const short PollIn = 1;
-
     private int _fd;
 
     public int IfIndex { get; }
@@ -24,27 +24,27 @@ public sealed unsafe partial class PacketSocket : IDisposable
     public static PacketSocket Open(string? netns, string interfaceName, ushort etherType) =>
         NetworkNamespace.RunInside(netns, () =>
         {
-            int ifIndex = (int)IfNameToIndex(interfaceName);
+            int ifIndex = SocketCalls.IfNameToIndex(interfaceName);
             if (ifIndex == 0) throw new InvalidOperationException($"no interface {interfaceName} in {netns ?? "the default namespace"}");
             ushort proto = (ushort)((etherType >> 8) | ((etherType & 0xff) << 8));
-            int fd = Socket(AfPacket, SockRaw, proto);
+            int fd = SocketCalls.Socket(AF_PACKET, SOCK_RAW, proto);
             if (fd < 0) throw new InvalidOperationException($"socket(AF_PACKET) failed: errno {Marshal.GetLastPInvokeError()}");
             byte* sll = stackalloc byte[20];
             new Span<byte>(sll, 20).Clear();
-            *(ushort*)sll = AfPacket;
+            *(ushort*)sll = (ushort)AF_PACKET;
             *(ushort*)(sll + 2) = proto;
             *(int*)(sll + 4) = ifIndex;
-            if (Bind(fd, sll, 20) != 0)
+            if (SocketCalls.Bind(fd, sll, 20) != 0)
             {
                 int e = Marshal.GetLastPInvokeError();
-                Close(fd);
+                LibC.Close(fd);
                 throw new InvalidOperationException($"bind(AF_PACKET, {interfaceName}) failed: errno {e}");
             }
             int one = 1;
-            SetSockOpt(fd, SolPacket, PacketIgnoreOutgoing, &one, 4); // only frames arriving on the interface
+            SocketCalls.SetSockOpt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, 4); // only frames arriving on the interface
             int buf = 16 << 20;
-            SetSockOpt(fd, SolSocket, SoRcvBufForce, &buf, 4);
-            SetSockOpt(fd, SolSocket, SoSndBuf, &buf, 4);
+            SocketCalls.SetSockOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, 4);
+            SocketCalls.SetSockOpt(fd, SOL_SOCKET, SO_SNDBUF, &buf, 4);
             return new PacketSocket(fd, ifIndex);
         });
 
@@ -55,9 +55,9 @@ public sealed unsafe partial class PacketSocket : IDisposable
         {
             for (int attempt = 0; ; attempt++)
             {
-                if (SendNative(_fd, p, (nuint)frame.Length, 0) == frame.Length) return;
+                if (SendOnce(p, frame.Length) == frame.Length) return;
                 int e = Marshal.GetLastPInvokeError();
-                if (e is not (105 or 11) || attempt > 10000) throw new InvalidOperationException($"send(AF_PACKET) failed: errno {e}");
+                if (e is not (Errno.ENOBUFS or Errno.EAGAIN) || attempt > 10000) throw new InvalidOperationException($"send(AF_PACKET) failed: errno {e}");
                 Thread.Sleep(1);
             }
         }
@@ -67,17 +67,20 @@ public sealed unsafe partial class PacketSocket : IDisposable
     public int TrySend(ReadOnlySpan<byte> frame)
     {
         fixed (byte* p = frame)
-            return SendNative(_fd, p, (nuint)frame.Length, 0) == frame.Length ? 0 : Marshal.GetLastPInvokeError();
+            return SendOnce(p, frame.Length) == frame.Length ? 0 : Marshal.GetLastPInvokeError();
     }
+
+    /// <summary>send(2): sendto(2) without an address.</summary>
+    private nint SendOnce(byte* frame, int length) => SocketCalls.SendTo(_fd, frame, (nuint)length, 0, null, 0);
 
     /// <summary>Receives one frame into <paramref name="buffer"/>; returns its length, or -1 after <paramref name="timeoutMs"/>.</summary>
     public int Receive(Span<byte> buffer, int timeoutMs)
     {
-        var pfd = new PollFdNative { Fd = _fd, Events = PollIn };
-        if (Poll(&pfd, 1, timeoutMs) <= 0) return -1;
+        Span<Tmds.Linux.pollfd> pfd = [PollNative.Input(_fd)];
+        if (PollNative.Wait(pfd, timeoutMs) <= 0) return -1;
         fixed (byte* p = buffer)
         {
-            nint n = Recv(_fd, p, (nuint)buffer.Length, 0);
+            nint n = SocketCalls.Recv(_fd, p, (nuint)buffer.Length, 0);
             if (n < 0) throw new InvalidOperationException($"recv(AF_PACKET) failed: errno {Marshal.GetLastPInvokeError()}");
             return (int)n;
         }
@@ -85,39 +88,7 @@ public sealed unsafe partial class PacketSocket : IDisposable
 
     public void Dispose()
     {
-        if (_fd >= 0) Close(_fd);
+        if (_fd >= 0) LibC.Close(_fd);
         _fd = -1;
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFdNative
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-    private static partial int Socket(int domain, int type, int protocol);
-
-    [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
-    private static partial int Bind(int fd, void* addr, int len);
-
-    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
-    private static partial nint SendNative(int fd, void* buf, nuint len, int flags);
-
-    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
-    private static partial nint Recv(int fd, void* buf, nuint len, int flags);
-
-    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
-    private static partial int SetSockOpt(int fd, int level, int name, void* value, int len);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll(PollFdNative* fds, nuint n, int timeout);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "if_nametoindex", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial uint IfNameToIndex(string name);
 }

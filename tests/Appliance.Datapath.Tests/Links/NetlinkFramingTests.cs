@@ -103,6 +103,39 @@ public sealed class NetlinkFramingTests
         Assert.Null(text);
     }
 
+    [Theory]
+    [InlineData(0x7FFFFFFEu)] // Align overflows int: a negative start
+    [InlineData(0xFFFFFFF0u)] // negative as an int
+    [InlineData(0x1000u)]     // past the message
+    public void Error_ack_with_a_bogus_echoed_length_still_yields_its_errno(uint echoedLength)
+    {
+        var message = ErrorAck(-Errno.EINVAL, "bad attribute", capped: false);
+        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(20), echoedLength);
+        var reader = new NetlinkMessageReader(message);
+        Assert.True(reader.TryRead(out var m));
+        NetlinkError.Parse(m, out int errno, out string? text);
+        Assert.Equal(Errno.EINVAL, errno);
+        Assert.Null(text); // the TLVs cannot be found behind a length that lies
+    }
+
+    [Fact]
+    public void Reader_tells_a_malformed_tail_from_the_end_of_the_datagram()
+    {
+        var ack = ErrorAck(0, null, capped: true);
+        var whole = new NetlinkMessageReader(ack);
+        Assert.True(whole.TryRead(out _));
+        Assert.False(whole.TryRead(out _));
+        Assert.False(whole.Malformed);
+
+        var bytes = new byte[ack.Length + 20];
+        ack.CopyTo(bytes, 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(ack.Length), 64); // a second message that claims more than there is
+        var cut = new NetlinkMessageReader(bytes);
+        Assert.True(cut.TryRead(out _));
+        Assert.False(cut.TryRead(out _));
+        Assert.True(cut.Malformed);
+    }
+
     [Fact]
     public void Link_message_is_parsed_into_LinkInfo()
     {
@@ -112,14 +145,14 @@ public sealed class NetlinkFramingTests
         w.PutString(IFLA_IFNAME, "tenant0");
         w.PutBytes(IFLA_ADDRESS, [0x02, 0, 0, 0, 0, 0x01]);
         w.PutU32(IFLA_MTU, 1400);
-        w.PutU8(IFLA_OPERSTATE, 6);
-        w.PutU8(IFLA_CARRIER, 1);
+        w.PutBytes(IFLA_OPERSTATE, [6]);
+        w.PutBytes(IFLA_CARRIER, [1]);
         w.PutString(IFLA_IFALIAS, "meta-appliance:1.2:ab");
         int li = w.BeginNested(IFLA_LINKINFO);
         w.PutString(IFLA_INFO_KIND, "veth");
         w.EndNested(li);
         int x = w.BeginNested(IFLA_XDP);
-        w.PutU8(IFLA_XDP_ATTACHED, 2);
+        w.PutBytes(IFLA_XDP_ATTACHED, [2]);
         w.PutU32(IFLA_XDP_PROG_ID, 99);
         w.PutU32(IFLA_XDP_SKB_PROG_ID, 99);
         w.EndNested(x);

@@ -1,5 +1,4 @@
 using Appliance.Datapath.Diagnostics;
-using System.Runtime.InteropServices;
 using Appliance.Host.Init;
 using Appliance.TestSupport;
 using Xunit;
@@ -9,12 +8,9 @@ namespace Appliance.Host.Tests.Init;
 /// <summary>Real signals sent to the test process itself. If the handler were not installed (or did not
 /// cancel the default action) SIGTERM would kill the test host and the run would fail loudly.</summary>
 [Collection(KernelCollection.Name)]
-public sealed partial class ShutdownSignalsTests
+public sealed class ShutdownSignalsTests
 {
     private const int SIGTERM = 15, SIGINT = 2;
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 
     [Theory]
     [InlineData(SIGTERM)]
@@ -24,7 +20,7 @@ public sealed partial class ShutdownSignalsTests
         var log = new StringWriter();
         using var signals = new ShutdownSignals(isPid1: false, new Logger(TextWriter.Synchronized(log)));
         Assert.False(signals.Token.IsCancellationRequested);
-        Assert.Equal(0, Kill(Environment.ProcessId, signal));
+        Assert.Equal(0, Tmds.Linux.LibC.kill(Environment.ProcessId, signal));
         Assert.True(signals.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(30)), "the shutdown token was not cancelled");
         Assert.Contains("shutting down", log.ToString());
     }
@@ -35,7 +31,7 @@ public sealed partial class ShutdownSignalsTests
         var log = new StringWriter();
         var synced = TextWriter.Synchronized(log);
         using var signals = new ShutdownSignals(isPid1: true, new Logger(synced));
-        Assert.Equal(0, Kill(Environment.ProcessId, SIGTERM));
+        Assert.Equal(0, Tmds.Linux.LibC.kill(Environment.ProcessId, SIGTERM));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (!log.ToString().Contains("ignored: PID 1 never exits") && DateTime.UtcNow < deadline) Thread.Sleep(20);
         Assert.Contains("ignored: PID 1 never exits", log.ToString());

@@ -37,14 +37,11 @@ public sealed class CaptureProcess : IDisposable
     /// <summary>SIGINT (Ctrl-C), then the exit code.</summary>
     public int Interrupt()
     {
-        Kill(_process.Id, 2);
+        Tmds.Linux.LibC.kill(_process.Id, 2);
         if (!_process.WaitForExit(20000)) throw new TimeoutException("capture did not exit after SIGINT: " + StdErr);
         _process.WaitForExit();
         return _process.ExitCode;
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 
     public void Dispose()
     {

@@ -80,20 +80,17 @@ public sealed class ApplianceProcess : IDisposable
     /// <summary>Sends a signal (SIGTERM 15, SIGINT 2, SIGKILL 9) and waits for the exit; returns the exit code.</summary>
     public int Signal(int signal, int timeoutMs = 20000)
     {
-        Kill(_process.Id, signal);
+        Tmds.Linux.LibC.kill(_process.Id, signal);
         if (!_process.WaitForExit(timeoutMs)) throw new TimeoutException($"meta-appliance did not exit {timeoutMs} ms after signal {signal}\n{Output}");
         _process.WaitForExit();
         return _process.ExitCode;
     }
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
-
     public void Dispose()
     {
         if (!_process.HasExited)
         {
-            Kill(_process.Id, 15);
+            Tmds.Linux.LibC.kill(_process.Id, 15);
             if (!_process.WaitForExit(20000)) _process.Kill();
         }
         _process.Dispose();
