@@ -23,22 +23,33 @@ public static class L3Frames
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort EtherType(ReadOnlySpan<byte> frame) => frame.Length >= EthernetHeader ? BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) : (ushort)0;
 
-    /// <summary>The IP family of an untagged IPv4 or IPv6 frame whose header is complete (version checked), and its
-    /// destination address; Unspec for anything else.</summary>
+    /// <summary>The IP family of an untagged IPv4 or IPv6 frame whose header is well formed, and its destination
+    /// address; Unspec for anything else. Well formed as the kernel's ip_rcv / ipv6_rcv check it before a packet may
+    /// be forwarded (RFC 1812 §5.2.2): the version; IPv4's header length at least 20 bytes, its total length at least
+    /// the header and both inside the frame; IPv6's payload length inside the frame (bytes after the packet are
+    /// Ethernet padding).</summary>
     public static IpFamily Destination(ReadOnlySpan<byte> frame, out ReadOnlySpan<byte> destination)
     {
         destination = default;
         switch (EtherType(frame))
         {
-            case EtherTypeIpv4 when frame.Length >= EthernetHeader + 20 && (frame[EthernetHeader] >> 4) == 4:
+            case EtherTypeIpv4 when frame.Length >= EthernetHeader + 20 && (frame[EthernetHeader] >> 4) == 4
+                                   && WellFormedIpv4(frame[EthernetHeader..]):
                 destination = frame.Slice(Ipv4DstOffset, 4);
                 return IpFamily.Inet;
-            case EtherTypeIpv6 when frame.Length >= EthernetHeader + 40 && (frame[EthernetHeader] >> 4) == 6:
+            case EtherTypeIpv6 when frame.Length >= EthernetHeader + 40 && (frame[EthernetHeader] >> 4) == 6
+                                   && 40 + BinaryPrimitives.ReadUInt16BigEndian(frame[(EthernetHeader + 4)..]) <= frame.Length - EthernetHeader:
                 destination = frame.Slice(Ipv6DstOffset, 16);
                 return IpFamily.Inet6;
             default:
                 return IpFamily.Unspec;
         }
+    }
+
+    private static bool WellFormedIpv4(ReadOnlySpan<byte> ip)
+    {
+        int header = (ip[0] & 0x0f) * 4, total = BinaryPrimitives.ReadUInt16BigEndian(ip[2..]);
+        return header >= 20 && total >= header && total <= ip.Length;
     }
 
     /// <summary>Whether the frame carries a VLAN tag (802.1Q or 802.1ad) in its bytes.</summary>

@@ -40,11 +40,9 @@ public enum L3Ingress
 /// this pair) and routable, else <see cref="PairDropReason.InvalidSource"/> — no tenant sends as another tenant, as
 /// the board, or from a martian address. VLAN-tagged frames are <see cref="PairDropReason.VlanTagged"/>.</item>
 /// </list></summary>
+/// <param name="tables">The routing tables it reads (null: none, every tenant frame is <see cref="PairDropReason.NoRoute"/>).</param>
 public sealed class L3Router(IFibTables? tables)
 {
-    /// <summary>The routing tables it reads (null: none, every tenant frame is <see cref="PairDropReason.NoRoute"/>).</summary>
-    public IFibTables? Tables => tables;
-
     public L3Ingress FromPort(ref FrameView frame, PortRuntime port, out PairRuntime? pair)
     {
         pair = null;

@@ -45,11 +45,11 @@ public sealed class KernelTables : IFibTables, IDisposable
     private readonly ResolveQueue _queue = new(1024);
     private readonly RateLimited _errorLog = new(5, TimeSpan.FromSeconds(10));
     private readonly Thread _thread;
-    private readonly int _wakeFd = -1;
+    private readonly WakeEvent _wake;
     private RouteTable _routeSnapshot = RouteTable.Empty;
     private NeighbourTable _neighbourSnapshot = NeighbourTable.Empty;
     private Dictionary<int, InterfaceSnapshot> _interfaceSnapshot = [];
-    private long _generation, _resolveSent, _resolveFailed;
+    private long _generation, _resolveSent;
     private int _signalled, _disposed;
 
     /// <summary>Opens the tables of the caller's network namespace: subscribes to the groups, dumps links, addresses,
@@ -64,14 +64,13 @@ public sealed class KernelTables : IFibTables, IDisposable
                 _events.JoinGroup(group);
             _events.SetReceiveBuffer(receiveBufferBytes);
             _requests = NetlinkSocket.Open();
-            _wakeFd = SocketCalls.EventFd(0, Tmds.Linux.LibC.EFD_CLOEXEC | Tmds.Linux.LibC.EFD_NONBLOCK);
-            if (_wakeFd < 0) throw PlatformException.FromLastError("eventfd", "kernel routing tables");
+            _wake = new WakeEvent("kernel routing tables");
             DumpAll();
             Publish();
         }
         catch
         {
-            if (_wakeFd >= 0) LibC.Close(_wakeFd);
+            _wake?.Dispose();
             _requests?.Dispose();
             _events.Dispose();
             throw;
@@ -92,11 +91,8 @@ public sealed class KernelTables : IFibTables, IDisposable
     /// <summary>Incremented with every published change (tests wait for a change to arrive).</summary>
     public long Generation => Volatile.Read(ref _generation);
 
-    /// <summary>Resolution requests sent to the kernel, and those it refused.</summary>
+    /// <summary>Resolution requests sent to the kernel.</summary>
     public long ResolveRequestsSent => Volatile.Read(ref _resolveSent);
-    public long ResolveRequestsFailed => Volatile.Read(ref _resolveFailed);
-    /// <summary>Requests lost because the queue to this thread was full.</summary>
-    public long ResolveRequestsDropped => _queue.Dropped;
 
     // ---- IFibTables: the per-frame reads (no lock, no allocation, no syscall) ----
 
@@ -156,13 +152,12 @@ public sealed class KernelTables : IFibTables, IDisposable
 
     /// <summary>Asks for a neighbour to be resolved (from a forwarding worker: no lock, no allocation; a syscall only
     /// to wake the table thread when it is not awake already). Not queued when the kernel is resolving or probing it.</summary>
-    public unsafe void RequestResolve(IpFamily family, int ifindex, UInt128 address)
+    public void RequestResolve(IpFamily family, int ifindex, UInt128 address)
     {
         if (Neighbours.Find(family, ifindex, address) is { InProgress: true }) return;
         if (!_queue.TryEnqueue(new NeighbourKey(ifindex, family, address))) return;
         if (Interlocked.Exchange(ref _signalled, 1) != 0) return;
-        ulong one = 1;
-        SocketCalls.Write(_wakeFd, &one, sizeof(ulong));
+        _wake.Signal();
     }
 
     private static void WriteMac(MacAddress mac, Span<byte> destination)
@@ -303,7 +298,6 @@ public sealed class KernelTables : IFibTables, IDisposable
         catch (Exception e) { Log.Error("routing", "the kernel table thread stopped; routes and neighbours are no longer followed", ("error", e.Message)); }
         finally
         {
-            LibC.Close(_wakeFd);
             _events.Dispose();
             _requests.Dispose();
         }
@@ -316,7 +310,7 @@ public sealed class KernelTables : IFibTables, IDisposable
         while (Volatile.Read(ref _disposed) == 0)
         {
             fds[0] = PollNative.Input(_events.Fd);
-            fds[1] = PollNative.Input(_wakeFd);
+            fds[1] = _wake.PollEntry;
             if (PollNative.Poll(fds, 2, -1) < 0)
             {
                 if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
@@ -325,8 +319,7 @@ public sealed class KernelTables : IFibTables, IDisposable
             if (Volatile.Read(ref _disposed) != 0) return;
             if (fds[1].revents != 0)
             {
-                ulong value;
-                SocketCalls.Read(_wakeFd, &value, sizeof(ulong));
+                _wake.Drain();
                 Volatile.Write(ref _signalled, 0);
                 Resolve();
             }
@@ -375,7 +368,6 @@ public sealed class KernelTables : IFibTables, IDisposable
             }
             catch (PlatformException e)
             {
-                Interlocked.Increment(ref _resolveFailed);
                 if (_errorLog.TryEnter(out long suppressed))
                     Log.Warn("routing", "the kernel refused to resolve a neighbour", ("neighbour", IpNumbers.Format(key.Family, key.Address)),
                         ("ifindex", key.Ifindex), ("error", e.Message), ("suppressed", suppressed));
@@ -399,12 +391,16 @@ public sealed class KernelTables : IFibTables, IDisposable
         _requests.Transact(w.Finish(), "rtnetlink RTM_NEWNEIGH (resolve)", $"{IpNumbers.Format(key.Family, key.Address)} on ifindex {key.Ifindex}");
     }
 
-    /// <summary>Stops the thread (wakes it and joins it); it closes the sockets on its way out.</summary>
-    public unsafe void Dispose()
+    /// <summary>Stops the thread (wakes it and joins it; it closes the sockets on its way out), then closes the wake
+    /// event. The event lives until then, also when the thread stopped on an error: a worker asking for a neighbour
+    /// meanwhile signals an open eventfd, never a closed descriptor whose number the process may have given to
+    /// something else.</summary>
+    public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        ulong one = 1;
-        SocketCalls.Write(_wakeFd, &one, sizeof(ulong));
-        if (Thread.CurrentThread != _thread) _thread.Join();
+        _wake.Signal();
+        if (Thread.CurrentThread == _thread) return;
+        _thread.Join();
+        _wake.Dispose();
     }
 }

@@ -71,7 +71,6 @@ public sealed class RouteTable
         return null;
     }
 
-    /// <summary>Longest match in table <paramref name="table"/> only; false when that table does not exist.</summary>
     /// <summary>Longest match in table <paramref name="table"/> only, for a packet leaving through
     /// <paramref name="outputIfindex"/> (0: any); false when that table does not exist.</summary>
     public bool TryLookupIn(int table, IpFamily family, ReadOnlySpan<byte> destination, int outputIfindex, out Route? route)

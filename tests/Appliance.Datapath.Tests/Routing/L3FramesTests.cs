@@ -75,6 +75,41 @@ public sealed class L3FramesTests
         return f;
     }
 
+    /// <summary>A header a router must not forward (RFC 1812 §5.2.2, as the kernel's ip_rcv / ipv6_rcv check it) is
+    /// not an IP frame to the L3 datapath: IPv4 with a header length under 20 bytes or past the frame, a total length
+    /// under the header's or past the frame; IPv6 whose payload length runs past the frame. Options, fragments and
+    /// Ethernet padding after the packet are fine.</summary>
+    [Theory]
+    [InlineData(0x45, 28, true)]
+    [InlineData(0x44, 28, false)]   // IHL 4: 16 bytes, shorter than any IPv4 header
+    [InlineData(0x40, 28, false)]   // IHL 0
+    [InlineData(0x46, 28, true)]    // one option word, still inside the frame
+    [InlineData(0x47, 28, true)]    // header and total length both 28 bytes
+    [InlineData(0x48, 28, false)]   // header runs past the total length
+    [InlineData(0x4f, 60, false)]   // 60-byte header, the frame holds 28
+    [InlineData(0x45, 19, false)]   // total length under the header
+    [InlineData(0x45, 29, false)]   // total length past the frame
+    [InlineData(0x45, 20, true)]    // shorter than the frame: Ethernet padding
+    public void A_malformed_ipv4_header_is_not_an_ip_frame(byte versionIhl, ushort totalLength, bool ip)
+    {
+        var f = Ipv4(64, [10, 0, 0, 1], [192, 0, 2, 7]);
+        f[14] = versionIhl;
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(16), totalLength);
+        Assert.Equal(ip ? IpFamily.Inet : IpFamily.Unspec, L3Frames.Destination(f, out _));
+    }
+
+    [Theory]
+    [InlineData(8, true)]
+    [InlineData(0, true)]
+    [InlineData(9, false)]
+    [InlineData(0xffff, false)]
+    public void An_ipv6_payload_past_the_frame_is_not_an_ip_frame(ushort payloadLength, bool ip)
+    {
+        var f = Ipv6(Addr6("fd00::1"), Addr6("2001:db8::1"));
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(14 + 4), payloadLength);
+        Assert.Equal(ip ? IpFamily.Inet6 : IpFamily.Unspec, L3Frames.Destination(f, out _));
+    }
+
     /// <summary>Martian sources are never routed: IPv4 0/8, 127/8, 169.254/16, multicast, class E and limited
     /// broadcast; IPv6 ::, ::1, multicast, link-local. Anything else is left to the tenant's own prefixes.</summary>
     [Theory]
