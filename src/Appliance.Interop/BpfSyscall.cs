@@ -7,17 +7,14 @@ namespace Appliance.Interop;
 /// (offsets from include/uapi/linux/bpf.h; see shared/reference/afxdp.md §11).</summary>
 public static unsafe class BpfSyscall
 {
-    public const int MapCreate = 0, MapLookupElem = 1, MapUpdateElem = 2, MapDeleteElem = 3, MapGetNextKey = 4,
-        ProgLoad = 5, ObjGet = 7, ProgTestRun = 10, MapLookupAndDeleteElem = 21, MapFreeze = 22, LinkCreate = 28, LinkUpdate = 29;
+    public const int MapCreate = 0, MapLookupElem = 1, MapUpdateElem = 2, MapDeleteElem = 3, ProgLoad = 5,
+        LinkCreate = 28, LinkUpdate = 29;
 
     /// <summary>BPF_F_REPLACE: BPF_LINK_UPDATE only when the link still runs the expected old program.</summary>
     public const uint FlagReplace = 1 << 2;
 
-    /// <summary>lddw src values that name a map by fd (BPF_PSEUDO_MAP_FD) or a map value (BPF_PSEUDO_MAP_VALUE).</summary>
-    public const int PseudoMapFd = 1, PseudoMapValue = 2;
-
-    public const int ProgTypeSchedCls = 3, ProgTypeXdp = 6;
-    public const int MapTypeHash = 1, MapTypeArray = 2, MapTypeXskMap = 17;
+    public const int ProgTypeXdp = 6;
+    public const int MapTypeHash = 1, MapTypeXskMap = 17;
 
     private static long Nr => LibC.IsArm64 ? 280 : 321;
 
@@ -69,14 +66,7 @@ public static unsafe class BpfSyscall
     }
 
     /// <summary>Looks a key up; false when the kernel says ENOENT.</summary>
-    public static bool LookupElem(int mapFd, ReadOnlySpan<byte> key, Span<byte> value) =>
-        Lookup(MapLookupElem, "bpf(BPF_MAP_LOOKUP_ELEM)", mapFd, key, value);
-
-    /// <summary>BPF_MAP_LOOKUP_AND_DELETE_ELEM (a queue or stack map's pop: empty key); false when empty.</summary>
-    public static bool LookupAndDeleteElem(int mapFd, ReadOnlySpan<byte> key, Span<byte> value) =>
-        Lookup(MapLookupAndDeleteElem, "bpf(BPF_MAP_LOOKUP_AND_DELETE_ELEM)", mapFd, key, value);
-
-    private static bool Lookup(int command, string operation, int mapFd, ReadOnlySpan<byte> key, Span<byte> value)
+    public static bool LookupElem(int mapFd, ReadOnlySpan<byte> key, Span<byte> value)
     {
         fixed (byte* k = key) fixed (byte* v = value)
         {
@@ -85,14 +75,7 @@ public static unsafe class BpfSyscall
             Write32(attr, 0, (uint)mapFd);
             Write64(attr, 8, (ulong)k);
             Write64(attr, 16, (ulong)v);
-            fixed (byte* p = attr)
-            {
-                long r = LibC.Syscall(Nr, command, (long)p, attr.Length);
-                if (r == 0) return true;
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == Errno.ENOENT) return false;
-                throw new PlatformException(operation, null, errno);
-            }
+            return InvokeUnlessAbsent(MapLookupElem, attr, "bpf(BPF_MAP_LOOKUP_ELEM)");
         }
     }
 
@@ -105,84 +88,13 @@ public static unsafe class BpfSyscall
             attr.Clear();
             Write32(attr, 0, (uint)mapFd);
             Write64(attr, 8, (ulong)k);
-            return ReportAbsent(MapDeleteElem, attr, "bpf(BPF_MAP_DELETE_ELEM)");
+            return InvokeUnlessAbsent(MapDeleteElem, attr, "bpf(BPF_MAP_DELETE_ELEM)");
         }
     }
 
-    /// <summary>BPF_MAP_GET_NEXT_KEY: an empty <paramref name="key"/> asks for the first key; false after the last.</summary>
-    public static bool GetNextKey(int mapFd, ReadOnlySpan<byte> key, Span<byte> nextKey)
-    {
-        fixed (byte* k = key) fixed (byte* n = nextKey)
-        {
-            Span<byte> attr = stackalloc byte[32];
-            attr.Clear();
-            Write32(attr, 0, (uint)mapFd);
-            Write64(attr, 8, key.Length == 0 ? 0 : (ulong)k);
-            Write64(attr, 16, (ulong)n);
-            return ReportAbsent(MapGetNextKey, attr, "bpf(BPF_MAP_GET_NEXT_KEY)");
-        }
-    }
-
-    /// <summary>BPF_OBJ_GET: a new fd for the map or program pinned at <paramref name="path"/> in a bpf filesystem.</summary>
-    public static int GetPinned(string path)
-    {
-        var bytes = Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes)
-        {
-            Span<byte> attr = stackalloc byte[16];
-            attr.Clear();
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(attr, (ulong)p);
-            return Invoke(ObjGet, attr, "bpf(BPF_OBJ_GET)", path);
-        }
-    }
-
-    /// <summary>BPF_MAP_FREEZE: user space can no longer write the map (libbpf does this to .rodata).</summary>
-    public static void FreezeMap(int mapFd)
-    {
-        Span<byte> attr = stackalloc byte[8];
-        attr.Clear();
-        Write32(attr, 0, (uint)mapFd);
-        Invoke(MapFreeze, attr, "bpf(BPF_MAP_FREEZE)");
-    }
-
-    /// <summary>A copy of <paramref name="insns"/> whose map references (lddw with src 1 or 2) carry kernel
-    /// map fds: imm, a map index, becomes <paramref name="mapFds"/>[index]; src and the second slot stay.</summary>
-    public static ulong[] WithMapFds(ReadOnlySpan<ulong> insns, ReadOnlySpan<int> mapFds)
-    {
-        var result = insns.ToArray();
-        for (int i = 0; i + 1 < result.Length; i++)
-        {
-            if ((byte)result[i] != 0x18) continue;
-            int src = (int)((result[i] >> 12) & 0xf);
-            if (src == PseudoMapFd || src == PseudoMapValue)
-            {
-                int index = (int)(result[i] >> 32);
-                if ((uint)index >= (uint)mapFds.Length)
-                    throw new ArgumentException($"instruction {i}: map index {index} but only {mapFds.Length} maps", nameof(insns));
-                result[i] = (result[i] & 0xffffffffUL) | ((ulong)(uint)mapFds[index] << 32);
-            }
-            i++;
-        }
-        return result;
-    }
-
-    /// <summary>The number of possible CPUs (/sys/devices/system/cpu/possible): per-CPU map values from
-    /// the kernel hold one 8-byte-aligned slot for each.</summary>
-    public static int PossibleCpuCount()
-    {
-        var text = File.ReadAllText("/sys/devices/system/cpu/possible").Trim();
-        int count = 0;
-        foreach (var part in text.Split(','))
-        {
-            var range = part.Split('-');
-            int lo = int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
-            int hi = range.Length > 1 ? int.Parse(range[1], System.Globalization.CultureInfo.InvariantCulture) : lo;
-            count += hi - lo + 1;
-        }
-        return count;
-    }
-
-    private static bool ReportAbsent(int cmd, Span<byte> attr, string operation)
+    /// <summary>Runs one bpf() command over <paramref name="attr"/>: true on success, false when the kernel says
+    /// ENOENT (no such key, no next key, an empty queue); other errors throw.</summary>
+    public static bool InvokeUnlessAbsent(int cmd, Span<byte> attr, string operation)
     {
         fixed (byte* p = attr)
         {
@@ -199,8 +111,7 @@ public static unsafe class BpfSyscall
         int expectedAttachType = 0)
     {
         var log = new byte[64 * 1024];
-        var lic = Encoding.ASCII.GetBytes(license + "\0");
-        fixed (ulong* ins = insns) fixed (byte* l = lic) fixed (byte* lg = log)
+        fixed (ulong* ins = insns) fixed (byte* l = Utf8Z.Of(license)) fixed (byte* lg = log)
         {
             Span<byte> attr = stackalloc byte[128];
             attr.Clear();
@@ -222,31 +133,6 @@ public static unsafe class BpfSyscall
                 throw new PlatformException("bpf(BPF_PROG_LOAD)", name, errno,
                     text.Length == 0 ? null : "Kernel verifier says:\n" + text);
             }
-        }
-    }
-
-    /// <summary>BPF_PROG_TEST_RUN: runs the program on <paramref name="dataIn"/> (and an optional
-    /// __sk_buff context) <paramref name="repeat"/> times; returns the verdict, output length and the
-    /// average duration in ns.</summary>
-    public static (uint Retval, int DataOutLength, uint DurationNs) TestRun(int progFd, ReadOnlySpan<byte> dataIn,
-        Span<byte> dataOut, Span<byte> ctxIn = default, Span<byte> ctxOut = default, uint repeat = 1)
-    {
-        fixed (byte* di = dataIn) fixed (byte* dout = dataOut) fixed (byte* ci = ctxIn) fixed (byte* co = ctxOut)
-        {
-            Span<byte> attr = stackalloc byte[80];
-            attr.Clear();
-            Write32(attr, 0, (uint)progFd);          // prog_fd
-            Write32(attr, 8, (uint)dataIn.Length);   // data_size_in
-            Write32(attr, 12, (uint)dataOut.Length); // data_size_out
-            Write64(attr, 16, (ulong)di);            // data_in
-            Write64(attr, 24, (ulong)dout);          // data_out
-            Write32(attr, 32, repeat);               // repeat
-            Write32(attr, 40, (uint)ctxIn.Length);   // ctx_size_in
-            Write32(attr, 44, (uint)ctxOut.Length);  // ctx_size_out
-            Write64(attr, 48, ctxIn.Length == 0 ? 0 : (ulong)ci);
-            Write64(attr, 56, ctxOut.Length == 0 ? 0 : (ulong)co);
-            Invoke(ProgTestRun, attr, "bpf(BPF_PROG_TEST_RUN)");
-            return (Read32(attr, 4), (int)Read32(attr, 12), Read32(attr, 36));
         }
     }
 
@@ -280,7 +166,6 @@ public static unsafe class BpfSyscall
 
     private static void Write32(Span<byte> s, int off, uint v) => System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(s[off..], v);
     private static void Write64(Span<byte> s, int off, ulong v) => System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(s[off..], v);
-    private static uint Read32(Span<byte> s, int off) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(s[off..]);
 
     private static void WriteName(Span<byte> dst, string name)
     {

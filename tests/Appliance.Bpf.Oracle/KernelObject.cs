@@ -17,7 +17,7 @@ public sealed class KernelObject : IDisposable
     private KernelObject(BpfObject obj) => Object = obj;
 
     public BpfObject Object { get; }
-    public static int PossibleCpus { get; } = BpfSyscall.PossibleCpuCount();
+    public static int PossibleCpus { get; } = KernelBpf.PossibleCpuCount();
 
     public static KernelObject Load(BpfObject obj, Action<KernelObject>? beforePrograms = null)
     {
@@ -26,11 +26,11 @@ public sealed class KernelObject : IDisposable
         {
             foreach (var def in obj.Maps) k._mapFds.Add(CreateMap(def));
             beforePrograms?.Invoke(k);
-            foreach (var def in obj.Maps.Where(m => m.ReadOnly)) BpfSyscall.FreezeMap(k.MapFd(def.Name));
+            foreach (var def in obj.Maps.Where(m => m.ReadOnly)) KernelBpf.FreezeMap(k.MapFd(def.Name));
             foreach (var prog in obj.Programs)
             {
-                var insns = BpfSyscall.WithMapFds(prog.Instructions, k._mapFds.ToArray());
-                k._programFds[prog.Name] = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeSchedCls, insns, prog.Name, obj.License);
+                var insns = KernelBpf.WithMapFds(prog.Instructions, k._mapFds.ToArray());
+                k._programFds[prog.Name] = BpfSyscall.LoadProgram(KernelBpf.ProgTypeSchedCls, insns, prog.Name, obj.License);
             }
             return k;
         }
@@ -64,10 +64,10 @@ public sealed class KernelObject : IDisposable
                     path = Directory.GetFiles(dir + "/maps").SingleOrDefault(f => Path.GetFileName(f).EndsWith(pinned, StringComparison.Ordinal)) ?? path;
                 if (!File.Exists(path))
                     throw new InvalidOperationException($"libbpf pinned no map for '{def.Name}' (it pinned: {string.Join(", ", Directory.GetFiles(dir + "/maps").Select(Path.GetFileName))})");
-                k._mapFds.Add(BpfSyscall.GetPinned(path));
+                k._mapFds.Add(KernelBpf.GetPinned(path));
             }
             foreach (var prog in obj.Programs)
-                k._programFds[prog.Name] = BpfSyscall.GetPinned($"{dir}/progs/{prog.Name}");
+                k._programFds[prog.Name] = KernelBpf.GetPinned($"{dir}/progs/{prog.Name}");
             return k;
         }
         catch
@@ -133,7 +133,7 @@ public sealed class KernelObject : IDisposable
         if (def.Type is BpfMapType.Queue or BpfMapType.Stack)
         {
             var popped = new List<(byte[], byte[])>();
-            for (var value = new byte[def.ValueSize]; BpfSyscall.LookupAndDeleteElem(MapFd(map), [], value); value = new byte[def.ValueSize])
+            for (var value = new byte[def.ValueSize]; KernelBpf.LookupAndDeleteElem(MapFd(map), [], value); value = new byte[def.ValueSize])
                 popped.Add(([], value));
             return popped;
         }
@@ -142,7 +142,7 @@ public sealed class KernelObject : IDisposable
         var result = new List<(byte[], byte[])>();
         var key = Array.Empty<byte>();
         var next = new byte[def.KeySize];
-        while (BpfSyscall.GetNextKey(MapFd(map), key, next))
+        while (KernelBpf.GetNextKey(MapFd(map), key, next))
         {
             key = (byte[])next.Clone();
             if (Lookup(map, key) is { } value) result.Add((key, value));
@@ -157,7 +157,7 @@ public sealed class KernelObject : IDisposable
         var dataOut = new byte[Math.Max(frame.Length, EngineObject.MaxKernelFrame) + 4096];
         var ctxIn = skb ?? KernelSkBuff.Create();
         var ctxOut = new byte[KernelSkBuff.Size];
-        var (retval, outLength, duration) = BpfSyscall.TestRun(ProgramFd(program), frame, dataOut, ctxIn, ctxOut, repeat);
+        var (retval, outLength, duration) = KernelBpf.TestRun(ProgramFd(program), frame, dataOut, ctxIn, ctxOut, repeat);
         return new KernelRunResult(retval, dataOut[..outLength], ctxOut, duration);
     }
 

@@ -70,25 +70,13 @@ public sealed class LinkManager : IDisposable
         Span<byte> buffer = stackalloc byte[RequestBufferSize];
         var w = new NetlinkWriter(buffer, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
         w.WriteIfInfo(0);
-        w.PutString(IFLA_IFNAME, name);
-        if (mtu is { } m) w.PutU32(IFLA_MTU, (uint)m);
-        if (queues is { } q)
-        {
-            w.PutU32(IFLA_NUM_TX_QUEUES, (uint)q);
-            w.PutU32(IFLA_NUM_RX_QUEUES, (uint)q);
-        }
+        PutEnd(ref w, name, mtu, queues);
         int linkInfo = w.BeginNested(IFLA_LINKINFO);
         w.PutString(IFLA_INFO_KIND, "veth");
         int data = w.BeginNested(IFLA_INFO_DATA);
         int peer = w.BeginNested(VETH_INFO_PEER);
         w.WriteIfInfo(0); // VETH_INFO_PEER carries its own ifinfomsg before the peer's attributes
-        w.PutString(IFLA_IFNAME, peerName);
-        if (mtu is { } pm) w.PutU32(IFLA_MTU, (uint)pm);
-        if (queues is { } pq)
-        {
-            w.PutU32(IFLA_NUM_TX_QUEUES, (uint)pq);
-            w.PutU32(IFLA_NUM_RX_QUEUES, (uint)pq);
-        }
+        PutEnd(ref w, peerName, mtu, queues);
         if (peerNsFd >= 0) w.PutS32(IFLA_NET_NS_FD, peerNsFd);
         w.EndNested(peer);
         w.EndNested(data);
@@ -99,6 +87,18 @@ public sealed class LinkManager : IDisposable
                 ? $"An interface called {name} or {peerName} already exists; delete it or choose other names"
                 : null);
         return Get(name);
+
+        // The attributes both ends carry: name, MTU, queue counts.
+        static void PutEnd(ref NetlinkWriter w, string ifName, int? mtu, int? queues)
+        {
+            w.PutString(IFLA_IFNAME, ifName);
+            if (mtu is { } m) w.PutU32(IFLA_MTU, (uint)m);
+            if (queues is { } q)
+            {
+                w.PutU32(IFLA_NUM_TX_QUEUES, (uint)q);
+                w.PutU32(IFLA_NUM_RX_QUEUES, (uint)q);
+            }
+        }
     }
 
     /// <summary>Sets the hardware address.</summary>

@@ -2,6 +2,7 @@ using Appliance.Bpf.Assembly;
 using Appliance.Bpf.Context;
 using Appliance.Bpf.Helpers;
 using Appliance.Bpf.Objects;
+using Appliance.Bpf.Oracle;
 using Appliance.Bpf.Verifier;
 using Appliance.Bpf.Vm;
 using Appliance.Interop;
@@ -26,7 +27,7 @@ public class ContextFieldTests
     {
         try
         {
-            LibC.Close(BpfSyscall.LoadProgram(BpfSyscall.ProgTypeSchedCls, code, "ctx_rule"));
+            LibC.Close(BpfSyscall.LoadProgram(KernelBpf.ProgTypeSchedCls, code, "ctx_rule"));
             log = "";
             return true;
         }
@@ -97,13 +98,13 @@ public class ContextFieldTests
     private static (uint Kernel, uint Engine, byte[] KernelSkb, EngineRunResult EngineRun) RunBoth(string asm, byte[] frame, bool jit)
     {
         var code = BpfAssembler.Assemble(asm);
-        int fd = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeSchedCls, code, "ctx_field");
+        int fd = BpfSyscall.LoadProgram(KernelBpf.ProgTypeSchedCls, code, "ctx_field");
         try
         {
             var skb = Context();
             var ctxOut = new byte[KernelSkBuff.Size];
             var dataOut = new byte[frame.Length + 256];
-            var (retval, _, _) = BpfSyscall.TestRun(fd, frame, dataOut, skb, ctxOut);
+            var (retval, _, _) = KernelBpf.TestRun(fd, frame, dataOut, skb, ctxOut);
             using var vm = new BpfVm(new BpfVmOptions { InterfaceMtus = EngineObject.KernelLikeOptions.InterfaceMtus, UseJit = jit });
             var program = LoadedProgram.Load(new BpfProgramImage("ctx_field", "tc", code), [], LinuxHelperTable.Instance);
             Assert.Equal(jit ? "jit" : "interpreter", vm.EngineFor(program));

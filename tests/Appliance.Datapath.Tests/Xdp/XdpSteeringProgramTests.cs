@@ -1,4 +1,5 @@
 using Appliance.Bpf.Assembly;
+using Appliance.Bpf.Oracle;
 using Appliance.Datapath.Xdp;
 using Appliance.Datapath.Xdp.Rules;
 using Appliance.Interop;
@@ -89,7 +90,7 @@ public sealed class XdpSteeringProgramTests
             try
             {
                 var frame = new byte[64];
-                var result = BpfSyscall.TestRun(prog, frame, new byte[128]);
+                var result = KernelBpf.TestRun(prog, frame, new byte[128]);
                 Assert.Equal((uint)XdpFlags.Pass, result.Retval); // empty XSKMAP slot -> XDP_PASS, the management path
             }
             finally { LibC.Close(prog); }
@@ -115,7 +116,7 @@ public sealed class XdpSteeringProgramTests
             byte[] tenant = [0x02, 0, 0, 0, 0, 0x0a, 0, 0];
             BpfSyscall.UpdateElem(claimed, tenant, new byte[4]);
 
-            uint Run(byte[] frame) => BpfSyscall.TestRun(prog, frame, new byte[frame.Length + 64]).Retval;
+            uint Run(byte[] frame) => KernelBpf.TestRun(prog, frame, new byte[frame.Length + 64]).Retval;
             byte[] Frame(params byte[] dst) { var f = new byte[60]; dst.CopyTo(f, 0); return f; }
 
             uint unclaimedVerdict = dropUnclaimed ? (uint)XdpFlags.Drop : (uint)XdpFlags.Pass;
