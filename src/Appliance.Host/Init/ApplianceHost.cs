@@ -106,8 +106,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             ? new LastGoodKeeper(options.ConfigPath, loadedBytes, options.LastGoodAfter, MonotonicTimeSource.Instance, log, Name)
             : null;
         long faultsSeen = 0;
-        var tick = run.Notifier?.WatchdogInterval is { } w && w < options.HealthCheckInterval ? w : options.HealthCheckInterval;
-        while (!run.Stopping.WaitHandle.WaitOne(tick))
+        do
         {
             // A datapath fault never ends the run (that would delete every tenant): it is shown on the status LED
             // and in `status` while the worker restarts itself; only shutdown or the config removes tenants.
@@ -124,9 +123,21 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             lastGood?.Observe(engine.IsRunning);
             if (engine.IsRunning) run.Notifier?.Watchdog(); // only while a worker forwards (a restarted one does)
         }
+        while (!run.Stopping.WaitHandle.WaitOne(UntilNextCheck(run.Notifier, lastGood)));
         state.Stage = BootStage.Stopping;
         run.Notifier?.Stopping("stopping");
         log.Info(Name, "stopping");
+    }
+
+    /// <summary>How long the health check sleeps: <see cref="ApplianceHostOptions.HealthCheckInterval"/>, less when the
+    /// systemd watchdog wants its pings sooner or the last good copy falls due sooner (plus a millisecond: a timed wait
+    /// may end up to one early, and an early end would cost another wake-up).</summary>
+    private TimeSpan UntilNextCheck(ServiceNotifier? notifier, LastGoodKeeper? lastGood)
+    {
+        var wait = options.HealthCheckInterval;
+        if (notifier?.WatchdogInterval is { } w && w < wait) wait = w;
+        if (lastGood?.DueIn is { } due && due + TimeSpan.FromMilliseconds(1) < wait) wait = due + TimeSpan.FromMilliseconds(1);
+        return wait;
     }
 
     /// <summary>The control socket, or (when <see cref="ApplianceHostOptions.ControlSocketRequired"/> is off, as on a

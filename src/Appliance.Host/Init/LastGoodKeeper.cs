@@ -15,7 +15,21 @@ public sealed class LastGoodKeeper(string configPath, byte[] loadedBytes, TimeSp
 
     public string LastGoodPath { get; } = ConfigSelection.LastGoodPathFor(configPath);
 
-    /// <summary>Called regularly while running with whether the appliance is healthy right now.</summary>
+    /// <summary>How long until the copy is due if health lasts (zero when overdue), or null when nothing is due:
+    /// saved already, or not healthy now. The health check sleeps at most this long, so the copy is saved on time
+    /// without the check running every second.</summary>
+    public TimeSpan? DueIn
+    {
+        get
+        {
+            if (Saved || _healthySince is not { } since) return null;
+            var left = since + healthyFor - time.Now;
+            return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>Called at each health check with whether the appliance is healthy right now (and again when
+    /// <see cref="DueIn"/> has passed).</summary>
     public void Observe(bool healthy)
     {
         if (Saved) return;

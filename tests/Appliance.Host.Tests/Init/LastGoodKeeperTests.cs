@@ -51,6 +51,28 @@ public sealed class LastGoodKeeperTests : IDisposable
     }
 
     [Fact]
+    public void DueInSaysHowLongTheHealthCheckMaySleep()
+    {
+        var keeper = Keeper(new StringWriter());
+        Assert.Null(keeper.DueIn); // never observed healthy: nothing due
+        _time.Set(1_000);
+        keeper.Observe(true);
+        Assert.Equal(TimeSpan.FromSeconds(30), keeper.DueIn);
+        _time.Set(21_000);
+        Assert.Equal(TimeSpan.FromSeconds(10), keeper.DueIn);
+        keeper.Observe(false);
+        Assert.Null(keeper.DueIn); // a break: nothing due until healthy again
+        keeper.Observe(true);
+        Assert.Equal(TimeSpan.FromSeconds(30), keeper.DueIn);
+        _time.Set(60_000);
+        Assert.Equal(TimeSpan.Zero, keeper.DueIn); // overdue
+        Assert.False(File.Exists(LastGood), "DueIn only tells; Observe saves");
+        keeper.Observe(true);
+        Assert.True(File.Exists(LastGood));
+        Assert.Null(keeper.DueIn); // saved: never due again
+    }
+
+    [Fact]
     public void TheSavedCopyIsWhatTheNextInvalidStartFallsBackTo()
     {
         var valid = """{ "board": "qemu-virt", "ports": [ { "name": "eth3" } ] }""";
