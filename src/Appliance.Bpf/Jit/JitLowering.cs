@@ -498,37 +498,40 @@ internal sealed class JitLowering
                 _e.AluImm(JAlu.Mul, true, JReg.T0, map.CpuCount);
                 _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
             }
-            _e.AluImm(JAlu.Mul, true, JReg.T0, map.Stride);
+            _e.AluImm(JAlu.Mul, true, JReg.T0, map.Stride);                 // T0 = the element's offset in the values
+            _e.Mov(JReg.T2, JReg.T0);                                         // T2 = its slot in the value cache
+            _e.AluImm(JAlu.Add, false, JReg.T2, map.ValuesHash);
+            _e.AluImm(JAlu.Mul, false, JReg.T2, JitState.ValueCacheMultiplier);
+            _e.AluImm(JAlu.Rsh, false, JReg.T2, JitState.ValueCacheShift);
             _e.MovImm(JReg.T1, map.Values);
             _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);                    // T0 = the element's host address
             _e.MovImm(JReg.T3, (long)(uint)map.ValueSize | (map.Writable ? 1L << 32 : 0));
             _e.Jump(element);
         }
-        // T0 = host, T3 = length | writable << 32: the element's region, or the same element's region a recent
-        // lookup of this run made (the interpreter's value cache gives repeated lookups one address too).
+        // T0 = host, T2 = cache slot, T3 = length | writable << 32: the region the value cache names for the
+        // element when it is still this element's (the cache the VM's helper uses too: JitState.ValueCache),
+        // else a new region.
         _e.Bind(element);
+        int create = _e.NewLabel(), reuse = _e.NewLabel();
         _e.StoreState(JitState.CallArg1Offset, JReg.T3);
-        _e.LoadState(JReg.T1, JitState.RegionCountOffset);
-        int search = _e.NewLabel(), create = _e.NewLabel(), reuse = _e.NewLabel();
-        _e.Mov(JReg.T2, JReg.T1);
-        _e.AluImm(JAlu.Sub, true, JReg.T2, RecentRegions);
-        _e.StoreState(JitState.CallArg2Offset, JReg.T2);                  // lowest id searched: count - 8 ...
-        _e.LoadStateSized(JReg.T3, JitState.FirstDynamicRegionOffset, 4);
-        _e.Compare(true, JReg.T2, JReg.T3);
-        _e.JumpIf(JCond.SGe, search);
-        _e.StoreState(JitState.CallArg2Offset, JReg.T3);                  // ... but no region below the dynamic ones
-        _e.Bind(search);
-        _e.AluImm(JAlu.Sub, true, JReg.T1, 1);                            // T1 = the id to compare
-        _e.LoadState(JReg.T2, JitState.CallArg2Offset);
+        _e.StoreState(JitState.CallArg2Offset, JReg.T2);
+        _e.AluImm(JAlu.Lsh, true, JReg.T2, 2);
+        _e.StateAddress(JReg.T1, JitState.ValueCacheOffset);
+        _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
+        _e.Load(JReg.T1, JReg.T1, 0, 4, false);                           // T1 = the cached region id
+        _e.LoadStateSized(JReg.T2, JitState.FirstDynamicRegionOffset, 4);
         _e.Compare(true, JReg.T1, JReg.T2);
-        _e.JumpIf(JCond.SLt, create);
+        _e.JumpIf(JCond.ULt, create);
+        _e.LoadState(JReg.T2, JitState.RegionCountOffset);
+        _e.Compare(true, JReg.T1, JReg.T2);
+        _e.JumpIf(JCond.UGe, create);
         _e.Mov(JReg.T2, JReg.T1);
         _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
         _e.LoadState(JReg.T3, JitState.RegionsOffset);
         _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);                         // T2 = the region
         _e.Load(JReg.T3, JReg.T2, 16, 8, false);
         _e.Compare(true, JReg.T3, JReg.T0);
-        _e.JumpIf(JCond.Ne, search);
+        _e.JumpIf(JCond.Ne, create);
         _e.Load(JReg.T3, JReg.T2, 8, 8, false);
         _e.Load(JReg.T2, JReg.T2, 24, 8, false);
         _e.AluImm(JAlu.Lsh, true, JReg.T2, 32);
@@ -536,13 +539,17 @@ internal sealed class JitLowering
         _e.LoadState(JReg.T2, JitState.CallArg1Offset);
         _e.Compare(true, JReg.T3, JReg.T2);
         _e.JumpIf(JCond.Eq, reuse);
-        _e.Jump(search);
 
         _e.Bind(create);
         _e.LoadState(JReg.T1, JitState.RegionCountOffset);
         _e.LoadStateSized(JReg.T2, JitState.RegionCapacityOffset, 4);
         _e.Compare(true, JReg.T1, JReg.T2);
         _e.JumpIf(JCond.UGe, helper);                                     // no room: the helper grows the table
+        _e.LoadState(JReg.T2, JitState.CallArg2Offset);
+        _e.AluImm(JAlu.Lsh, true, JReg.T2, 2);
+        _e.StateAddress(JReg.T3, JitState.ValueCacheOffset);
+        _e.Alu(JAlu.Add, true, JReg.T3, JReg.T2);
+        _e.Store(JReg.T3, 0, JReg.T1, 4);                                 // the cache names the new region
         _e.Mov(JReg.T2, JReg.T1);
         _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
         _e.LoadState(JReg.T3, JitState.RegionsOffset);
@@ -575,9 +582,6 @@ internal sealed class JitLowering
         _e.Jump(done);
         _e.Bind(helper);
     }
-
-    /// <summary>How many of the most recent regions an inline lookup searches for the same element.</summary>
-    private const int RecentRegions = 8;
 
     private void Atomic(int i, DecodedInstruction ins)
     {

@@ -58,12 +58,24 @@ internal unsafe struct JitState
     public int FirstDynamicRegion;        // 800: regions from here on are the run's own (map values, ring-buffer records)
     public int Padding;                   // 804
     public long PacketDelta;              // 808: host address of packet byte k minus its virtual address (kept with region 0's mirror)
+    public fixed int ValueCache[ValueCacheSlots]; // 816: recent map-value regions by element (see ValueCacheSlot)
 
     public const int RegsOffset = 0, RegionsOffset = 128, RegionCountOffset = 136, BudgetOffset = 144,
         DepthOffset = 152, FaultPcOffset = 160, StatusOffset = 164, FaultKindOffset = 168, StackDeltaOffset = 176,
         CallArg1Offset = 184, CallArg2Offset = 192, CallResultOffset = 200, ResumeOffset = 208, RegionCapacityOffset = 216,
         ProcessorIdOffset = 220, FramesOffset = 224,
-        ContextOffset = 608, FirstDynamicRegionOffset = 800, PacketDeltaOffset = 808;
+        ContextOffset = 608, FirstDynamicRegionOffset = 800, PacketDeltaOffset = 808, ValueCacheOffset = 816;
+
+    /// <summary>The map-value cache both engines share: a map value's region id by (array, offset), so repeated
+    /// lookups of one element give one address and a working set keeps one region per element, whichever
+    /// engine (the VM's helper, the JIT's inline array lookup) made the region. A slot is trusted only after
+    /// checking the region it names; stale slots (earlier runs, other programs) fail that check.</summary>
+    public const int ValueCacheSlots = 256, ValueCacheMultiplier = unchecked((int)0x9E3779B1), ValueCacheShift = 24;
+
+    /// <summary>The cache slot of the value at <paramref name="offset"/> of the array whose identity hash is
+    /// <paramref name="arrayHash"/>: Fibonacci hashing, 8 bits (compiled code computes the same in 32-bit ALU).</summary>
+    public static int ValueCacheSlot(int arrayHash, int offset) =>
+        (int)(((uint)arrayHash + (uint)offset) * unchecked((uint)ValueCacheMultiplier) >> ValueCacheShift);
 
     /// <summary>Why the code returned, in <see cref="Status"/>: finished, faulted, tail call accepted, or a
     /// runtime call to make before calling it again (helper, translation).</summary>

@@ -17,6 +17,9 @@ public sealed class ArrayMap : BpfMap
         definition.InitialValue?.AsSpan(0, Math.Min(definition.InitialValue.Length, definition.ValueSize)).CopyTo(_values);
     }
 
+    /// <summary>The identity hash of the values' array: the key of the VM's map-value cache (see JitState.ValueCacheSlot).</summary>
+    internal int ValuesHash => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(_values);
+
     /// <summary>The host address of element 0 (the values never move); elements are <see cref="Stride"/> bytes apart.</summary>
     internal unsafe nint ValuesAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_values));
 

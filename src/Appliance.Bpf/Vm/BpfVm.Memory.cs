@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Appliance.Bpf.Context;
+using Appliance.Bpf.Jit;
 
 namespace Appliance.Bpf.Vm;
 
@@ -109,20 +110,18 @@ public sealed unsafe partial class BpfVm
         SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in packet, data, data + (uint)packet.Length);
     }
 
-    private const int ValueCacheSize = 256;
-    private readonly int[] _valueCache = new int[ValueCacheSize];
-
     /// <summary>Adds a region for memory handed to the program at run time (a map value, a ring-buffer record)
     /// and returns its virtual address.</summary>
     private ulong AddDynamicRegion(byte[] array, int offset, int length, bool writable, RegionKind kind, object? owner = null, long token = 0)
     {
-        // Map values: a direct-mapped cache of recent (array, offset) → region keeps repeated lookups of a
-        // working set at one region each. Stale slots (earlier runs) are recognised by checking the region.
+        // Map values: the direct-mapped cache of recent (array, offset) → region (shared with compiled code, see
+        // JitState.ValueCache) keeps repeated lookups of a working set at one region each. Stale slots (earlier
+        // runs) are recognised by checking the region.
         int slot = 0;
         if (kind == RegionKind.MapValue)
         {
-            slot = (int)(((uint)RuntimeHelpers.GetHashCode(array) + (uint)offset) * 0x9E3779B1u >> 24); // Fibonacci hashing, 8 bits
-            int cached = _valueCache[slot];
+            slot = JitState.ValueCacheSlot(RuntimeHelpers.GetHashCode(array), offset);
+            int cached = _jit->ValueCache[slot];
             if (cached >= _firstDynamicRegion && cached < _regionCount)
             {
                 ref var r = ref _regions[cached];
@@ -137,7 +136,7 @@ public sealed unsafe partial class BpfVm
             Start = VirtualAddress.RegionBase(id), Length = (ulong)length, Array = array, Origin = offset,
             Writable = writable, Kind = kind, Owner = owner, Token = token,
         };
-        if (kind == RegionKind.MapValue) _valueCache[slot] = id;
+        if (kind == RegionKind.MapValue) _jit->ValueCache[slot] = id;
         MirrorRegion(id);
         return _regions[id].Start;
     }

@@ -17,7 +17,10 @@ public sealed class LiveCapture : IDisposable
 {
     /// <summary>An AF_XDP frame is at most one 4 KiB page: no captured frame is longer.</summary>
     public const int MaxFrame = 4096;
-    public const int DefaultSlots = 2048;
+    /// <summary>Ring slots the workers' captures share: each worker's ring holds Slots / workers rounded up to a power
+    /// of two, at least <see cref="MinWorkerSlots"/> (a worker's bursts must fit between two drains).</summary>
+    public const int Slots = 2048;
+    private const int MinWorkerSlots = 256;
 
     private readonly ForwardingEngine _engine;
     private readonly PairFrameHandler[] _original;
@@ -54,18 +57,16 @@ public sealed class LiveCapture : IDisposable
     }
 
     /// <param name="handlers">Each forwarding worker's handler (worker w's at w), as the engine runs them now.</param>
-    /// <param name="slots">Ring slots in all, split between the workers (each ring a power of two, at least 256).</param>
     /// <param name="groupFrames">The group-frame flooder's tap (the runtime's <c>GroupCapture</c>); null captures
     /// only what the forwarding workers decide.</param>
     /// <exception cref="InvalidOperationException">Another capture is running.</exception>
     public static LiveCapture Start(ForwardingEngine engine, IReadOnlyList<PairFrameHandler> handlers, RuntimeTopology topology, CapturePoint[] points,
-        CaptureVerdicts verdicts = CaptureVerdicts.All, int snapLength = 262144, int slots = DefaultSlots, CaptureTap? groupFrames = null)
+        CaptureVerdicts verdicts = CaptureVerdicts.All, int snapLength = 262144, CaptureTap? groupFrames = null)
     {
         if (points.Length == 0) throw new ArgumentException("nothing to capture: no capture point", nameof(points));
         if (snapLength < 14) throw new ArgumentOutOfRangeException(nameof(snapLength), "the snap length must hold an Ethernet header (14 bytes)");
         int snap = Math.Min(snapLength, MaxFrame);
-        int perWorker = (int)Math.Max(256, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, slots / handlers.Count)));
-        if (perWorker > slots) perWorker = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)slots);
+        int perWorker = Math.Max(MinWorkerSlots, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(Slots / handlers.Count)));
         var capturing = handlers.Select(h => new CapturingFrameHandler(h, new CaptureRecorder(new CaptureRing(perWorker, snap), points, verdicts))).ToArray();
         for (int w = 0; w < capturing.Length; w++)
         {
@@ -82,11 +83,6 @@ public sealed class LiveCapture : IDisposable
         }
         return new LiveCapture(engine, [.. handlers], capturing, group is null ? null : groupFrames, group, topology, snapLength);
     }
-
-    /// <summary>One worker's capture (<see cref="Start(ForwardingEngine, IReadOnlyList{PairFrameHandler}, RuntimeTopology, CapturePoint[], CaptureVerdicts, int, int, CaptureTap?)"/>).</summary>
-    public static LiveCapture Start(ForwardingEngine engine, PairFrameHandler handler, RuntimeTopology topology, CapturePoint[] points,
-        CaptureVerdicts verdicts = CaptureVerdicts.All, int snapLength = 262144, int slots = DefaultSlots, CaptureTap? groupFrames = null) =>
-        Start(engine, [handler], topology, points, verdicts, snapLength, slots, groupFrames);
 
     private const int GroupSlots = 256;
 

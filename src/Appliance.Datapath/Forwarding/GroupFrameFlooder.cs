@@ -31,13 +31,14 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
     private readonly byte[] _received = new byte[BufferSize];
     // The copy a decision works on: pinned, so it is a chunk a FrameView can frame (headroom for a pushed tag).
     private readonly byte[] _work = GC.AllocateArray<byte>(BufferSize + Headroom, pinned: true);
-    private readonly RateLimited _sendLog = new(5, TimeSpan.FromSeconds(5));
+    private readonly RateLimited _sendLog = new(5, TimeSpan.FromSeconds(5)), _faultLog = new(5, TimeSpan.FromSeconds(10));
     private volatile bool _stop;
 
     public long Received => Volatile.Read(ref _receivedCount);
     public long SendFailures => Volatile.Read(ref _sendFailures);
     private long _receivedCount, _sendFailures;
 
+    /// <summary>The last fault its loop caught (it went on after it); null when there was none.</summary>
     public Exception? Failure { get; private set; }
 
     /// <summary>The ports it listens on: those that had L2 pairs when it was made (the runtime makes a new flooder
@@ -81,18 +82,21 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         var fds = new Tmds.Linux.pollfd[_receivers.Length + 1];
         for (int i = 0; i < _receivers.Length; i++) fds[i] = PollNative.Input(_receivers[i].Socket.Fd);
         fds[^1] = _wake.PollEntry;
-        try
+        while (!_stop)
         {
-            while (!_stop)
+            try
             {
                 PollNative.Wait(fds, 1000);
                 for (int i = 0; i < _receivers.Length && !_stop; i++) Drain(_receivers[i].Socket, _receivers[i].Port);
             }
-        }
-        catch (Exception e)
-        {
-            Failure = e;
-            Log.Error("flooder", "group-frame flooder stopped", ("error", e.Message));
+            catch (Exception e)
+            {
+                // As a forwarding worker does: a fault never ends flooding (the tenants' ARP and ND depend on it).
+                Failure = e;
+                if (_faultLog.TryEnter(out long suppressed))
+                    Log.Error("flooder", "group-frame flooder fault; it goes on", ("error", e.Message), ("suppressed", suppressed));
+                Thread.Sleep(100); // a fault on every loop must not become a hot spin
+            }
         }
     }
 

@@ -73,7 +73,8 @@ public sealed unsafe class GroupFrameSocket : IDisposable
     /// <summary>struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; } as one little-endian word.</summary>
     private static ulong Cbpf(ushort code, byte jt, byte jf, uint k) => code | (ulong)jt << 16 | (ulong)jf << 24 | (ulong)k << 32;
 
-    /// <summary>Receives one frame without blocking; 0 when none is queued.</summary>
+    /// <summary>Receives one frame without blocking; 0 when none is queued, and 0 for the ENETDOWN the kernel reports
+    /// once when the interface goes down (the socket receives again when it comes back up).</summary>
     public int Receive(Span<byte> buffer)
     {
         fixed (byte* p = buffer)
@@ -81,7 +82,7 @@ public sealed unsafe class GroupFrameSocket : IDisposable
             nint n = SocketCalls.Recv(Fd, p, (nuint)buffer.Length, Tmds.Linux.LibC.MSG_DONTWAIT);
             if (n >= 0) return (int)n;
             int errno = Marshal.GetLastPInvokeError();
-            if (errno is Errno.EAGAIN or Errno.EINTR) return 0;
+            if (errno is Errno.EAGAIN or Errno.EINTR or Errno.ENETDOWN) return 0;
             throw new PlatformException("recv(AF_PACKET)", Name, errno);
         }
     }

@@ -176,6 +176,103 @@ public sealed class InlineArrayLookupTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void AnElementLookedUpAgainAfterNineOthersHasItsFirstAddress(bool jit)
+    {
+        // Element 0, then elements 1..9 (more than a short search of recent regions covers), then element 0
+        // again: the kernel's pointer is the same, and so is the interpreter's; r0 = 1 when the two match.
+        var text = new System.Text.StringBuilder("stw [%r10-4], 0\nlddw %r1, map[0]\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r6, %r0\n");
+        for (int k = 1; k <= 9; k++)
+            text.Append($"stw [%r10-4], {k}\nlddw %r1, map[0]\nmov %r2, %r10\nadd %r2, -4\ncall 1\n");
+        text.Append("""
+            stw [%r10-4], 0
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -4
+            call 1
+            mov %r1, %r0
+            mov %r0, 0
+            jeq %r6, 0, out
+            jne %r1, %r6, out
+            mov %r0, 1
+            out:
+            exit
+            """);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        Assert.Equal(1UL, Run(vm, Load(text.ToString(), jit, Array(entries: 16))).R0);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ManyLookupsCyclingOverMoreElementsThanTheRecentSearchKeepSucceeding(bool jit)
+    {
+        // 70,400 lookups cycling over 16 elements: more than the run's 65,536 regions if each lookup took one.
+        var map = Array(entries: 16);
+        string text = """
+            mov %r6, 0
+            loop:
+            mov %r1, %r6
+            and %r1, 15
+            stxw [%r10-4], %r1
+            mov %r2, %r10
+            add %r2, -4
+            lddw %r1, map[0]
+            call 1
+            jeq %r0, 0, out
+            mov %r1, 1
+            lock add [%r0+0], %r1
+            add %r6, 1
+            jlt %r6, 70400, loop
+            out:
+            mov %r0, %r6
+            exit
+            """;
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        var r = Run(vm, Load(text, jit, map));
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(70_400UL, r.R0);
+        for (uint k = 0; k < 16; k++) Assert.Equal(4400UL, Value(map, k));
+    }
+
+    [Fact]
+    public void WhenTheRegionTableIsFullBothEnginesFindNothingAtTheSameLookup()
+    {
+        // 70,000 lookups of distinct elements: each takes a region until the run's 65,536 are used up, then
+        // lookups find NULL (the helper's answer; the JIT's inline lookup falls back to it when its mirror is
+        // full). r0 = how many lookups found their element, the same on both engines and below 65,536.
+        var results = new List<ulong>();
+        foreach (bool jit in new[] { false, true })
+        {
+            var map = Array(entries: 70_000);
+            string text = """
+                mov %r6, 0
+                mov %r7, 0
+                loop:
+                stxw [%r10-4], %r6
+                mov %r2, %r10
+                add %r2, -4
+                lddw %r1, map[0]
+                call 1
+                jeq %r0, 0, next
+                add %r7, 1
+                next:
+                add %r6, 1
+                jlt %r6, 70000, loop
+                mov %r0, %r7
+                exit
+                """;
+            using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+            var r = Run(vm, Load(text, jit, map));
+            Assert.Equal(BpfFault.None, r.Fault);
+            results.Add(r.R0);
+        }
+        Assert.InRange(results[0], 65_000UL, (ulong)BpfVm.MaxRegions - 1);
+        Assert.Equal(results[0], results[1]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void TheElementsPointerWorksAsAHelperArgument(bool jit)
     {
         // Element 0 (found inline under the JIT) becomes element 1's new value through bpf_map_update_elem,

@@ -72,6 +72,7 @@ public sealed class ForwardProcessTests
             File.Delete(dst);
         }
         Stop(fwd);
+        Assert.Contains("RESULT frames clean: ", fwd.StdOut);
         Assert.Contains("leaked=0 violations=0", fwd.StdOut);
         Assert.Contains("XDP native via bpf_link, AF_XDP copy mode", fwd.StdErr);
     }
@@ -121,6 +122,7 @@ public sealed class ForwardProcessTests
         Assert.False(fwd.HasExited, $"forward exited after the namespace was deleted:\n{fwd.StdErr}");
         Stop(fwd);
         Assert.Matches($"RESULT {t.In} .*TargetDown=[1-9]", fwd.StdOut);
+        Assert.Contains("RESULT frames clean: ", fwd.StdOut);
         Assert.Contains("leaked=0 violations=0", fwd.StdOut);
     }
 }

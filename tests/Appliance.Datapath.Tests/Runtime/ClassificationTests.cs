@@ -43,6 +43,34 @@ public sealed class ClassificationTests
         Assert.Equal(2 * Frames, rt.Topology.Ports[0].Flooded);
     }
 
+    [PrivilegedFact]
+    public void BroadcastStillReachesThePairAfterThePortsLinkWentDownAndUp()
+    {
+        // A port's link going down makes the flooder's AF_PACKET socket report ENETDOWN once (the kernel sets sk_err):
+        // that is no fault of the flooder, which must go on flooding when the link is back (a pulled cable must not
+        // end ARP into the tenants for good).
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        var rt = board.Start([board.Port(0)], [board.Pair(0)]);
+        using var tenant = PacketSocket.Open(board.Tenants[0].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
+        using var tx = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), TestFrames.EtherType);
+        var before = Enumerable.Range(1, Frames).Select(i => TestFrames.Build(Broadcast, board.OutsideMac(0), 100, i)).ToList();
+        foreach (var f in before) tx.Send(f);
+        Assert.Equal(before, FrameProbe.Collect(tenant, Frames, FrameProbe.Timeout));
+
+        Assert.Equal(0, Shell.Run("ip", "link", "set", board.Ports[0], "down").ExitCode);
+        Assert.Equal(0, Shell.Run("ip", "link", "set", board.Ports[0], "up").ExitCode);
+        var pair = rt.FindPair(board.PairNames[0]);
+        Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
+        Thread.Sleep(200); // the flooder's poll sees the error (up to now it could not: the link was down)
+        var after = TestFrames.Build(Broadcast, board.OutsideMac(0), 100, Frames + 1);
+        Assert.True(Eventually.True(() =>
+        {
+            tx.Send(after);
+            return FrameProbe.Collect(tenant, 1, 300).Count == 1;
+        }), "a broadcast reached the tenant after the link came back");
+        Assert.Null(rt.Flooder.Failure);
+    }
+
     [PrivilegedTheory]
     [InlineData(UnclaimedPolicy.Kernel)]
     [InlineData(UnclaimedPolicy.Drop)]
