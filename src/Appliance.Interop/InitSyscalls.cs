@@ -2,14 +2,12 @@ using System.Runtime.InteropServices;
 
 namespace Appliance.Interop;
 
-/// <summary>The platform calls of the appliance's init (PID 1) duties: mount, finit_module, child reaping
-/// (waitid/waitpid, never reboot), prctl. Raw: each returns -1 and leaves errno on failure; the Init layer
+/// <summary>The platform calls of the appliance's init (PID 1) duties: finit_module, child reaping (waitid/waitpid,
+/// never reboot), prctl; mount and open are <see cref="LibC"/>'s. Raw: each returns -1 and leaves errno on failure; the Init layer
 /// turns that into <see cref="PlatformException"/>.</summary>
 public static unsafe partial class InitSyscalls
 {
     private const string Lib = "libc";
-
-    // mount(2) and open(2) flags: Tmds.LibC's (MS_*, O_*).
 
     // finit_module(2) flags: the kernel decompresses .ko.xz/.ko.zst itself when CONFIG_MODULE_DECOMPRESS=y.
     public const int MODULE_INIT_COMPRESSED_FILE = 4;
@@ -19,17 +17,6 @@ public static unsafe partial class InitSyscalls
 
     // prctl(2).
     public const int PR_SET_NAME = 15, PR_SET_CHILD_SUBREAPER = 36;
-
-    public static int Mount(string source, string target, string? fileSystemType, ulong flags, string? data)
-    {
-        fixed (byte* s = Utf8Z.Of(source), t = Utf8Z.Of(target), f = Utf8Z.Of(fileSystemType), d = Utf8Z.Of(data))
-            return Tmds.Linux.LibC.mount(s, t, f, (Tmds.Linux.ulong_t)flags, d);
-    }
-
-    public static int Open(string path, int flags)
-    {
-        fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.open(p, flags, default);
-    }
 
     // waitid, waitpid and prctl: not in Tmds.LibC 0.5.0.
 

@@ -12,6 +12,19 @@ public static unsafe class LibC
 
     public static int Close(int fd) => Tmds.Linux.LibC.close(fd);
 
+    /// <summary>open(2); <paramref name="mode"/> matters only with O_CREAT.</summary>
+    public static int Open(string path, int flags, int mode = 0)
+    {
+        fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.open(p, flags, (ushort)mode);
+    }
+
+    /// <summary>mount(2) (the MS_* flags are Tmds.LibC's); a null file system type or data passes NULL.</summary>
+    public static int Mount(string source, string target, string? fileSystemType, ulong flags, string? data = null)
+    {
+        fixed (byte* s = Utf8Z.Of(source), t = Utf8Z.Of(target), f = Utf8Z.Of(fileSystemType), d = Utf8Z.Of(data))
+            return Tmds.Linux.LibC.mount(s, t, f, (Tmds.Linux.ulong_t)flags, d);
+    }
+
     public static int GetPid() => Tmds.Linux.LibC.getpid();
 
     /// <summary>The message libc gives for <paramref name="errno"/> ("Operation not permitted"), from the

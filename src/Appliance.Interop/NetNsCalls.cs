@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 namespace Appliance.Interop;
 
 /// <summary>libc calls for network namespaces and the bind mounts that name them (sched.h, sys/mount.h,
-/// fcntl.h). Errors come back as -1 with errno. Their constants are Tmds.LibC's (CLONE_NEWNET, O_*, MS_*,
-/// MNT_DETACH; O_DIRECTORY is per architecture there), except flock's.</summary>
+/// sys/file.h; open and mount are <see cref="LibC"/>'s). Errors come back as -1 with errno. Their constants are
+/// Tmds.LibC's (CLONE_NEWNET, O_*, MS_*, MNT_DETACH; O_DIRECTORY is per architecture there), except flock's.</summary>
 public static partial class NetNsCalls
 {
     private const string Lib = "libc";
@@ -16,11 +16,6 @@ public static partial class NetNsCalls
 
     public static int Unshare(int flags) => Tmds.Linux.LibC.unshare(flags);
 
-    public static unsafe int Open(string path, int flags, int mode)
-    {
-        fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.open(p, flags, (ushort)mode);
-    }
-
     public static unsafe int MkDir(string path, int mode)
     {
         fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.mkdir(p, (ushort)mode);
@@ -29,12 +24,6 @@ public static partial class NetNsCalls
     public static unsafe int Unlink(string path)
     {
         fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.unlink(p);
-    }
-
-    public static unsafe int Mount(string source, string target, string fsType, ulong flags, nint data)
-    {
-        fixed (byte* s = Utf8Z.Of(source), t = Utf8Z.Of(target), f = Utf8Z.Of(fsType))
-            return Tmds.Linux.LibC.mount(s, t, f, (Tmds.Linux.ulong_t)flags, (void*)data);
     }
 
     public static unsafe int Umount2(string target, int flags)

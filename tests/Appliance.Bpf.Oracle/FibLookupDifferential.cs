@@ -215,7 +215,7 @@ public static class FibLookupDifferential
         Exception? failure = null;
         var thread = new Thread(() =>
         {
-            int fd = NetNsCalls.Open($"/var/run/netns/{name}", Tmds.Linux.LibC.O_RDONLY | Tmds.Linux.LibC.O_CLOEXEC, 0);
+            int fd = LibC.Open($"/var/run/netns/{name}", Tmds.Linux.LibC.O_RDONLY | Tmds.Linux.LibC.O_CLOEXEC, 0);
             try
             {
                 if (fd < 0 || NetNsCalls.SetNs(fd, Tmds.Linux.LibC.CLONE_NEWNET) < 0) throw new InvalidOperationException($"cannot enter {name}");

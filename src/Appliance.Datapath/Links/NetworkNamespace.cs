@@ -40,7 +40,7 @@ public static class NetworkNamespace
             throw PlatformException.FromLastError("mkdir", RunDirectory);
         MakeRunDirectoryShared();
 
-        int fd = NetNsCalls.Open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+        int fd = LibC.Open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
         if (fd < 0)
             throw PlatformException.FromLastError("create network namespace", name,
                 LastErrno == Errno.EEXIST ? $"A namespace named '{name}' already exists; delete it (ip netns del {name}) or pick another name" : null);
@@ -51,7 +51,7 @@ public static class NetworkNamespace
             RunOnOwnThread($"netns add {name}", () =>
             {
                 if (Unshare(CLONE_NEWNET) < 0) throw PlatformException.FromLastError("unshare(CLONE_NEWNET)", name);
-                if (Mount("/proc/thread-self/ns/net", path, "none", MS_BIND, 0) < 0)
+                if (LibC.Mount("/proc/thread-self/ns/net", path, "none", MS_BIND) < 0)
                     throw PlatformException.FromLastError($"mount --bind /proc/thread-self/ns/net {path}", name);
                 return 0;
             });
@@ -77,7 +77,7 @@ public static class NetworkNamespace
     /// <summary>Opens the namespace file (for IFLA_NET_NS_FD or setns). Dispose the handle when done.</summary>
     public static NamespaceHandle Open(string name)
     {
-        int fd = NetNsCalls.Open(PathOf(name), O_RDONLY | O_CLOEXEC, 0);
+        int fd = LibC.Open(PathOf(name), O_RDONLY | O_CLOEXEC, 0);
         if (fd < 0)
             throw PlatformException.FromLastError("open network namespace", name,
                 LastErrno == Errno.ENOENT ? $"No namespace named '{name}' (see ip netns list); create it first or let the appliance create it" : null);
@@ -106,7 +106,7 @@ public static class NetworkNamespace
         ExceptionDispatchInfo? failure = null;
         var thread = new Thread(() =>
         {
-            int original = NetNsCalls.Open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC, 0);
+            int original = LibC.Open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC, 0);
             try
             {
                 if (original < 0) throw PlatformException.FromLastError("open /proc/thread-self/ns/net");
@@ -131,16 +131,16 @@ public static class NetworkNamespace
     /// with flock on the directory, as iproute2 does, so parallel `ip netns add` cannot stack mounts.</summary>
     private static void MakeRunDirectoryShared()
     {
-        int lockFd = NetNsCalls.Open(RunDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        int lockFd = LibC.Open(RunDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (lockFd >= 0) Flock(lockFd, LOCK_EX);
         try
         {
             bool madeMountPoint = false;
-            while (Mount("", RunDirectory, "none", MS_SHARED | MS_REC, 0) < 0)
+            while (LibC.Mount("", RunDirectory, "none", MS_SHARED | MS_REC) < 0)
             {
                 if (LastErrno != Errno.EINVAL || madeMountPoint)
                     throw PlatformException.FromLastError("mount --make-rshared", RunDirectory);
-                if (Mount(RunDirectory, RunDirectory, "none", MS_BIND | MS_REC, 0) < 0)
+                if (LibC.Mount(RunDirectory, RunDirectory, "none", MS_BIND | MS_REC) < 0)
                     throw PlatformException.FromLastError("mount --rbind", RunDirectory);
                 madeMountPoint = true;
             }

@@ -10,7 +10,7 @@ public sealed class LinuxInitPlatform : IInitPlatform
     public void Mount(MountSpec spec)
     {
         Directory.CreateDirectory(spec.Target);
-        if (InitSyscalls.Mount(spec.Source, spec.Target, spec.FileSystemType, spec.Flags, spec.Data) != 0)
+        if (LibC.Mount(spec.Source, spec.Target, spec.FileSystemType, spec.Flags, spec.Data) != 0)
             throw PlatformException.FromLastError("mount", spec.ToString(), MountHint(spec));
     }
 
@@ -30,7 +30,7 @@ public sealed class LinuxInitPlatform : IInitPlatform
 
     public void LoadModule(string path)
     {
-        var fd = InitSyscalls.Open(path, Tmds.Linux.LibC.O_RDONLY | Tmds.Linux.LibC.O_CLOEXEC);
+        var fd = LibC.Open(path, Tmds.Linux.LibC.O_RDONLY | Tmds.Linux.LibC.O_CLOEXEC);
         if (fd < 0) throw PlatformException.FromLastError("open kernel module", path);
         try
         {
