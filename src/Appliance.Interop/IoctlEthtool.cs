@@ -6,12 +6,16 @@ namespace Appliance.Interop;
 /// in the interface's network namespace: the kernel resolves the name in the socket's namespace.</summary>
 public static class IoctlEthtool
 {
-    public const uint ETHTOOL_STXCSUM = 0x17, ETHTOOL_GCHANNELS = 0x3c;
+    public const uint ETHTOOL_STXCSUM = 0x17, ETHTOOL_GCHANNELS = 0x3c, ETHTOOL_SCHANNELS = 0x3d;
 
     /// <summary>struct ethtool_channels: cmd, max_rx, max_tx, max_other, max_combined, rx_count, tx_count,
     /// other_count, combined_count (all u32).</summary>
     public readonly record struct Channels(uint MaxRx, uint MaxTx, uint MaxOther, uint MaxCombined,
-        uint Rx, uint Tx, uint Other, uint Combined);
+        uint Rx, uint Tx, uint Other, uint Combined)
+    {
+        /// <summary>Queues that receive: combined + RX-only channels.</summary>
+        public int RxQueues => (int)(Combined + Rx);
+    }
 
     /// <summary>ETHTOOL_STXCSUM: switches all TX checksum offload features (the kernel maps it to
     /// NETIF_F_CSUM_MASK) on or off; features that depend on it (TSO) follow.</summary>
@@ -32,6 +36,16 @@ public static class IoctlEthtool
         IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, v, "ioctl(SIOCETHTOOL, ETHTOOL_GCHANNELS)",
             "the driver reports no channel (queue) configuration");
         return new Channels(U32(v, 1), U32(v, 2), U32(v, 3), U32(v, 4), U32(v, 5), U32(v, 6), U32(v, 7), U32(v, 8));
+    }
+
+    /// <summary>ETHTOOL_SCHANNELS (`ethtool -L`): sets the rx, tx, other and combined counts of <paramref name="c"/> (the
+    /// kernel ignores the maximums); EOPNOTSUPP when the driver cannot change them, EINVAL for counts it refuses.</summary>
+    public static void SetChannels(int socketFd, string ifName, Channels c)
+    {
+        Span<byte> v = stackalloc byte[36];
+        ReadOnlySpan<uint> words = [ETHTOOL_SCHANNELS, c.MaxRx, c.MaxTx, c.MaxOther, c.MaxCombined, c.Rx, c.Tx, c.Other, c.Combined];
+        for (int i = 0; i < words.Length; i++) BinaryPrimitives.WriteUInt32LittleEndian(v[(4 * i)..], words[i]);
+        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, v, "ioctl(SIOCETHTOOL, ETHTOOL_SCHANNELS)");
     }
 
     private static uint U32(ReadOnlySpan<byte> s, int index) => BinaryPrimitives.ReadUInt32LittleEndian(s[(4 * index)..]);

@@ -25,6 +25,14 @@ public sealed class LinkEthtool(LinkManager links)
         catch (PlatformException e) { throw Located(e, "read channels", name); }
     }
 
+    /// <summary>Sets the channel (queue) counts (ETHTOOL_SCHANNELS, like `ethtool -L`); throws EOPNOTSUPP when the
+    /// driver cannot change them.</summary>
+    public void SetChannels(string name, IoctlEthtool.Channels channels)
+    {
+        try { IoctlEthtool.SetChannels(links.Socket.Fd, name, channels); }
+        catch (PlatformException e) { throw Located(e, "set channels", name); }
+    }
+
     /// <summary>How many RX queues receive traffic, so one AF_XDP socket can be bound per queue: combined +
     /// RX-only channels from ETHTOOL_GCHANNELS (a veth reports its real RX queues: 1 unless created with
     /// more). Drivers without the channel API have one queue as far as we can tell: 1.</summary>
@@ -33,7 +41,7 @@ public sealed class LinkEthtool(LinkManager links)
         try
         {
             var c = IoctlEthtool.GetChannels(links.Socket.Fd, name);
-            return Math.Max(1, (int)(c.Combined + c.Rx));
+            return Math.Max(1, c.RxQueues);
         }
         catch (PlatformException e) when (e.Errno == Errno.EOPNOTSUPP) { return 1; }
         catch (PlatformException e) { throw Located(e, "read channels", name); }

@@ -420,8 +420,8 @@ public sealed partial class ApplianceRuntime
 
     private PortRuntime AddPortLive(PortConfig pc)
     {
-        var link = ClaimPort(pc);
         int index = FreeIndex();
+        var link = ClaimPort(pc);
         _indices.Add(index);
         IReadOnlyList<XskPort> sockets = [];
         PortRuntime? port = null;
@@ -443,6 +443,7 @@ public sealed partial class ApplianceRuntime
             if (installed) TryLog(() => _engine!.RemovePort(index));
             else foreach (var s in sockets) s.Dispose();
             _indices.Remove(index);
+            TryLog(() => RestoreQueues(pc.Name));
             throw;
         }
     }
@@ -456,6 +457,7 @@ public sealed partial class ApplianceRuntime
         steering?.Dispose(); // XDP detached: its frames are the kernel's again
         _engine!.RemovePort(port.Index);
         _indices.Remove(port.Index);
+        RestoreQueues(port.Name); // its sockets are closed: the queues they were bound to may go
         Log.Info("runtime", "port released", ("port", port.Name));
     }
 

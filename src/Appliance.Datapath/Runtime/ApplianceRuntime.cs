@@ -38,6 +38,8 @@ public sealed partial class ApplianceRuntime : IDisposable
     private readonly List<PortRuntime> _ports = [];
     private readonly List<PairRuntime> _pairs = [];
     private readonly HashSet<int> _indices = [];
+    /// <summary>Ports whose RX queues were widened to the workers, by name: their channels go back when they are released.</summary>
+    private readonly Dictionary<string, PortQueues> _widened = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PairRuntime> _carrierByName = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly RuntimeOptions _options;
@@ -288,6 +290,8 @@ public sealed partial class ApplianceRuntime : IDisposable
                 $"but an AF_XDP frame holds {FrameSize}; lower a tenant's MTU or the pairs' headroom/tailroom");
     }
 
+    /// <summary>A port as the config wants it: MAC, MTU, up, and a RX queue per worker where its driver allows
+    /// (<see cref="PortQueues"/>; put back by <see cref="RestoreQueues"/>).</summary>
     private LinkInfo ClaimPort(PortConfig pc)
     {
         var link = _links!.TryGet(pc.Name) ?? throw new RuntimeSetupException(
@@ -295,7 +299,14 @@ public sealed partial class ApplianceRuntime : IDisposable
         if (pc.Mac is { } mac) _links.SetMac(pc.Name, new PhysicalAddress(mac.GetBytes()));
         if (pc.Mtu is { } mtu) _links.SetMtu(pc.Name, mtu);
         if (!link.IsUp) _links.SetUp(pc.Name, true);
+        if (PortQueues.Widen(new LinkEthtool(_links), pc.Name, Workers) is { } queues) _widened[pc.Name] = queues;
         return _links.Get(pc.Name);
+    }
+
+    /// <summary>Puts back the channels of a port <see cref="ClaimPort"/> widened (its sockets closed first).</summary>
+    private void RestoreQueues(string port)
+    {
+        if (_widened.Remove(port, out var queues)) queues.Restore();
     }
 
     /// <summary>Makes the pair's veth with <see cref="PairLinks.Provision"/> (the one way to make a pair), then the
@@ -541,6 +552,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         foreach (var h in _handlers) Try(h.Dispose);
         Try(() => _tables?.Dispose());
         foreach (var p in _ports) Try(() => p.Steering?.Dispose());
+        foreach (var name in _widened.Keys.ToList()) Try(() => RestoreQueues(name));
         foreach (var d in _cleanup) Try(d.Dispose);
         Try(() => _owned?.Dispose());
         Try(() => _links?.Dispose());

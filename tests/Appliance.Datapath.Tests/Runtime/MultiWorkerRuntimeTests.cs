@@ -132,6 +132,72 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
             Assert.True(rt.Engine.PortAt(pair.PrimaryPort, w).Counters.RxPackets > 0, $"worker {w} forwarded none of the tenant's frames");
     }
 
+    /// <summary>A port with one RX queue whose driver allows two (a veth made with two, set to one with `ethtool -L`)
+    /// gets a queue per worker at start: `ethtool -l` shows them, each worker has a socket on its queue, the port's flows
+    /// reach both workers and no frame is handed over between them; after the appliance stops the port has its one
+    /// queue again.</summary>
+    [PrivilegedFact]
+    public void AOneQueuePortGetsAQueuePerWorkerAndItsOneQueueBackAtStop()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1, queues: Workers);
+        string port = board.Ports[0];
+        Shell.Check("ethtool", "-L", port, "rx", "1", "tx", "1");
+        Assert.Equal((1, 1), CurrentChannels(port));
+
+        var rt = board.Start([board.Port(0)], [board.Pair(0)], workers: Workers);
+        Assert.Equal((Workers, Workers), CurrentChannels(port));
+        for (int w = 0; w < Workers; w++) // what `status` lists in QUEUES
+            Assert.Equal([(uint)w], rt.Engine.PortsOf(w).Where(p => p.Index == 0).Select(p => p.Queue));
+        var pair = rt.FindPair(board.PairNames[0]);
+        Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
+
+        Send(board, rt, toTenant: true);
+        Send(board, rt, toTenant: false);
+        for (int w = 0; w < Workers; w++)
+        {
+            Assert.True(rt.Engine.PortAt(0, w).Counters.RxPackets > 0, $"worker {w} received nothing from the port");
+            Assert.Equal(0, rt.Engine.HandedOffBy(w));
+        }
+        var account = rt.Engine.AccountFrames();
+        Assert.True(account.IsClean, account.ToString());
+
+        board.Stop();
+        Assert.Equal((1, 1), CurrentChannels(port));
+    }
+
+    /// <summary>A port released by a reload gets its one queue back (after its sockets are closed); claimed again by
+    /// the next reload it has a queue per worker again.</summary>
+    [PrivilegedFact]
+    public void AReleasedPortGetsItsQueueBackAndAClaimedOneAQueuePerWorker()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 0, queues: Workers);
+        string port = board.Ports[0];
+        Shell.Check("ethtool", "-L", port, "rx", "1", "tx", "1");
+        var rt = board.Start([board.Port(0)], [], workers: Workers);
+        Assert.Equal((Workers, Workers), CurrentChannels(port));
+        var claimed = rt.Config;
+
+        rt.Apply(rt.Plan(claimed with { Ports = [] }));
+        Assert.Equal((1, 1), CurrentChannels(port));
+
+        rt.Apply(rt.Plan(claimed));
+        Assert.Equal((Workers, Workers), CurrentChannels(port));
+        var index = rt.Topology.Ports.Single().Index;
+        for (int w = 0; w < Workers; w++)
+            Assert.Equal([(uint)w], rt.Engine.PortsOf(w).Where(p => p.Index == index).Select(p => p.Queue));
+
+        board.Stop();
+        Assert.Equal((1, 1), CurrentChannels(port));
+    }
+
+    /// <summary>The current RX and TX channel counts `ethtool -l` reports.</summary>
+    private static (int Rx, int Tx) CurrentChannels(string name)
+    {
+        var current = Shell.Check("ethtool", "-l", name).Split("Current hardware settings:")[1].Split('\n');
+        int Count(string label) => int.Parse(current.Single(l => l.StartsWith(label + ":", StringComparison.Ordinal))[(label.Length + 1)..].Trim());
+        return (Count("RX"), Count("TX"));
+    }
+
     /// <summary>Sends Flows × perFlow UDP frames (flow = source port) one way through the appliance, at most 128 in
     /// flight, and checks at the far end that each arrives exactly once and in order within its flow. Returns the count.</summary>
     private static int Send(MetaBoard board, ApplianceRuntime rt, bool toTenant, int perFlow = PerFlow)
