@@ -7,12 +7,14 @@ namespace Appliance.Interop;
 /// extended-ack text (NLMSGERR_ATTR_MSG), present when NETLINK_EXT_ACK is on.</summary>
 public static class NetlinkError
 {
-    /// <summary>Decodes an ack/done message. <paramref name="errno"/> is positive (0 = success);
+    /// <summary>Decodes an ack/done message. <paramref name="errno"/> is positive (0 = success; EBADMSG for an
+    /// NLMSG_ERROR cut before its error field, which must not pass for a success);
     /// <paramref name="kernelMessage"/> is the extack text or null.</summary>
     public static void Parse(in NetlinkMessage message, out int errno, out string? kernelMessage)
     {
         var p = message.Payload;
-        errno = p.Length >= 4 ? -BinaryPrimitives.ReadInt32LittleEndian(p) : 0;
+        errno = p.Length >= 4 ? -BinaryPrimitives.ReadInt32LittleEndian(p)
+            : message.Type == NLMSG_ERROR ? Errno.EBADMSG : 0;
         kernelMessage = null;
         if ((message.Flags & NLM_F_ACK_TLVS) == 0) return;
 

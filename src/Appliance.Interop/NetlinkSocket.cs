@@ -102,18 +102,30 @@ public sealed unsafe class NetlinkSocket : IDisposable
         }
     }
 
-    /// <summary>Reads one datagram (one or more messages) into <paramref name="buffer"/>. Returns its length,
-    /// or a negative errno for EAGAIN (non-blocking, nothing queued), EINTR and ENOBUFS (notifications were
-    /// dropped because the receive buffer overflowed: resynchronise). Other errors throw.</summary>
+    /// <summary>Reads one datagram (one or more messages) from the kernel into <paramref name="buffer"/>. Returns
+    /// its length, or a negative errno for EAGAIN (non-blocking, nothing queued), EINTR and ENOBUFS (notifications
+    /// were dropped because the receive buffer overflowed: resynchronise). Other errors throw. A datagram another
+    /// socket sent (sender port id not 0: a process with CAP_NET_ADMIN in the namespace, a tenant's root, writing
+    /// in the kernel's name) is dropped, as iproute2 drops it.</summary>
     public int Receive(Span<byte> buffer, bool nonBlocking)
     {
+        uint* sender = stackalloc uint[3]; // sockaddr_nl { family, pad, nl_pid, nl_groups }
         fixed (byte* b = buffer)
         {
-            nint n = SocketCalls.Recv(Fd, b, (nuint)buffer.Length, nonBlocking ? Tmds.Linux.LibC.MSG_DONTWAIT : 0);
-            if (n >= 0) return (int)n;
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno is Errno.EAGAIN or Errno.EINTR or Errno.ENOBUFS) return -errno;
-            throw new PlatformException("recv(AF_NETLINK)", null, errno);
+            while (true)
+            {
+                uint senderLength = 3 * sizeof(uint);
+                nint n = SocketCalls.RecvFrom(Fd, b, (nuint)buffer.Length, nonBlocking ? Tmds.Linux.LibC.MSG_DONTWAIT : 0,
+                    sender, &senderLength);
+                if (n >= 0)
+                {
+                    if (sender[1] == 0) return (int)n;
+                    continue;
+                }
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno is Errno.EAGAIN or Errno.EINTR or Errno.ENOBUFS) return -errno;
+                throw new PlatformException("recv(AF_NETLINK)", null, errno);
+            }
         }
     }
 

@@ -17,6 +17,7 @@ public static class SkBuffShadow
     /// it does not write are never written by anyone (a program may store only to writable fields), so a
     /// shadow zeroed once when it is allocated reads 0 there in every run — no per-run clear.
     /// <see cref="UpdatePacketFields"/> adds the fields that follow the packet's extent.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Fill(Span<byte> shadow, in PacketContext packet)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
@@ -40,6 +41,7 @@ public static class SkBuffShadow
         offset == SkBuffLayout.QueueMapping && stored >= SkBuffLayout.NoQueueMapping ? previous : (ushort)stored;
 
     /// <summary>The fields that change when a helper moves or resizes the packet.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void UpdatePacketFields(Span<byte> shadow, in PacketContext packet, uint data, uint dataEnd)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
@@ -70,6 +72,7 @@ public static class SkBuffShadow
         return Get(shadow, offset);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void WriteBack(ReadOnlySpan<byte> shadow, ref PacketContext packet)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);

@@ -189,13 +189,8 @@ public sealed unsafe partial class BpfVm
                                         break;
                                     }
                                     var target = _pendingTailCall;
-                                    _pendingTailCall = null;
-                                    ulong ctx = r[1];
                                     depth = 0;
-                                    BindProgram(target);
-                                    if (_hasPacket) MapPacket();
-                                    r[1] = ctx;
-                                    r[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
+                                    EnterTailCallTarget(target);
                                     code = target.CodePointer;
                                     ip = code;
                                     break;

@@ -98,12 +98,7 @@ public sealed unsafe partial class BpfVm
                     {
                         // A tail call the helper accepted: continue in the target, as the interpreter does.
                         var target = _pendingTailCall!;
-                        _pendingTailCall = null;
-                        ulong ctx = _registers[1];
-                        BindProgram(target);
-                        if (_hasPacket) MapPacket();
-                        _registers[1] = ctx;
-                        _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
+                        EnterTailCallTarget(target);
                         s->Depth = 0;
                         s->RegionCount = _regionCount;
                         s->FirstDynamicRegion = _firstDynamicRegion;
@@ -185,6 +180,7 @@ public sealed unsafe partial class BpfVm
     }
 
     /// <summary>Where the packet's virtual addresses are in host memory, for accesses the verifier proved inside it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void MirrorPacketDelta()
     {
         JitRegion* n = _jit->Regions + VirtualAddress.PacketRegion;

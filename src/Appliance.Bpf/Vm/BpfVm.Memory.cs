@@ -91,6 +91,7 @@ public sealed unsafe partial class BpfVm
 
     /// <summary>Points region 0 at the packet's current data..data_end and refreshes the shadow ctx fields
     /// that depend on it (data, data_end, data_meta, len, protocol, VLAN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void MapPacket()
     {
         ref PacketContext packet = ref Unsafe.AsRef<PacketContext>(_packet);

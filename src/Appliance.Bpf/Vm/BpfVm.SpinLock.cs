@@ -42,6 +42,7 @@ public sealed unsafe partial class BpfVm
     }
 
     /// <summary>Releases the lock a run still holds; true when there was one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool ReleaseSpinLock()
     {
         if (_lockArray is null) return false;

@@ -139,6 +139,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void BeginRun(LoadedProgram program)
     {
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
@@ -157,7 +158,22 @@ public sealed unsafe partial class BpfVm : IDisposable
         BindProgram(program);
     }
 
+    /// <summary>Continues the run in the target of an accepted tail call (both engines): its region table, the
+    /// packet mapped again, r1 kept and r10 at the top of a fresh stack. Out of line: tail calls are rare, and
+    /// the per-run binding is inlined into <see cref="Run(LoadedProgram, ref PacketContext)"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void EnterTailCallTarget(LoadedProgram target)
+    {
+        _pendingTailCall = null;
+        ulong ctx = _registers[1];
+        BindProgram(target);
+        if (_hasPacket) MapPacket();
+        _registers[1] = ctx;
+        _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
+    }
+
     /// <summary>Lays out the region table for <paramref name="program"/>: packet, stack, context, its globals.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void BindProgram(LoadedProgram program)
     {
         if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions(); // before the new program's globals take over the table
@@ -211,6 +227,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         _globalsProgram = null;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EndRun()
     {
         ReleaseSpinLock();

@@ -118,6 +118,22 @@ public sealed class NetlinkFramingTests
         Assert.Null(text); // the TLVs cannot be found behind a length that lies
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void Error_ack_cut_before_its_error_field_is_EBADMSG_not_success(int payloadBytes)
+    {
+        var message = new byte[HeaderSize + payloadBytes];
+        BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)message.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(4), NLMSG_ERROR);
+        message.AsSpan(HeaderSize).Fill(0xFF); // whatever bytes there are: no whole int error
+        var reader = new NetlinkMessageReader(message);
+        Assert.True(reader.TryRead(out var m));
+        NetlinkError.Parse(m, out int errno, out string? text);
+        Assert.Equal(Errno.EBADMSG, errno); // an ack that says nothing must not read as "done, no error"
+        Assert.Null(text);
+    }
+
     [Fact]
     public void Reader_tells_a_malformed_tail_from_the_end_of_the_datagram()
     {
