@@ -60,6 +60,29 @@ public sealed class L3PairTests
         board.Outside.Exec("ping", "-c", "1", "-W", "2", board.PortAddress6);
     }
 
+    /// <summary>The outside router confirms its entries for a tenant's addresses as a kernel confirms a stale entry in
+    /// use (NUD probe): with ARP requests and neighbour solicitations sent to the cached MAC, the port's, not
+    /// broadcast. The appliance answers those as it answers the broadcast ones, so the entries become reachable
+    /// again instead of failing (and the flows to the tenant stalling until a new broadcast resolution).</summary>
+    [PrivilegedFact]
+    public void The_outside_routers_unicast_probes_for_a_tenants_addresses_are_answered()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(board.L3Pair(0));
+        Ping(board.Outside, board.TenantAddress(0));
+        Ping(board.Outside, board.TenantAddress6(0));
+        string mac = string.Join(":", board.PortMac().Chunk(2).Select(c => new string(c)));
+        foreach (var (family, address) in new[] { ("-4", board.TenantAddress(0)), ("-6", board.TenantAddress6(0)) })
+        {
+            long proxied = rt.Topology.Ports[0].Proxied;
+            string State() => board.Outside.Exec("ip", family, "neigh", "show", address, "dev", "o0");
+            board.Outside.Exec("ip", family, "neigh", "replace", address, "lladdr", mac, "dev", "o0", "nud", "probe");
+            Assert.True(Eventually.True(() => !State().Contains("PROBE"), 15000), State());
+            Assert.Contains("REACHABLE", State());
+            Assert.True(rt.Topology.Ports[0].Proxied > proxied, "the appliance answered the unicast probe");
+        }
+    }
+
     [PrivilegedFact]
     public void L2_and_L3_tenants_share_an_uplink_and_L3_tenants_are_isolated()
     {
