@@ -27,13 +27,15 @@ public enum L3Ingress
 /// workers run it at once; nothing allocates and nothing makes a syscall per frame.
 /// <list type="bullet">
 /// <item>World → tenant (<see cref="FromPort"/>): ARP requests and IPv6 neighbour solicitations for addresses in an L3
-/// pair's prefixes on that port are answered with the port's MAC (proxy ARP/ND). IPv4/IPv6 frames to the port's MAC
+/// pair's prefixes on that port are answered with the port's MAC (proxy ARP/ND), broadcast/multicast ones and those a
+/// neighbour sends to the port's MAC to confirm its cached entry (NUD probe). IPv4/IPv6 frames to the port's MAC
 /// whose destination is in an L3 pair's prefix (one longest-prefix match over every L3 pair of the port) go to that
 /// pair, as a forwarding host would send them: TTL / hop limit decremented, Ethernet destination the tenant's
 /// MAC and source the pair's primary end.</item>
 /// <item>Tenant → world (<see cref="Route"/>, after the peer chain passed): the board's kernel routing table picks the
 /// out port and next hop, the kernel's neighbour table its MAC (unknown: the kernel is asked to resolve it and the frame
-/// is dropped and counted, <see cref="PairDropReason.NoNeighbour"/>; the tenant's retransmission finds it), source MAC
+/// is dropped and counted, <see cref="PairDropReason.NoNeighbour"/>; the tenant's retransmission finds it; each pair
+/// asks at most <see cref="PairRuntime.NeighbourRequests"/> allows), source MAC
 /// the port's, TTL / hop limit decremented. Destinations that are another L3 tenant's are refused
 /// (<see cref="PairDropReason.Isolation"/>): tenants reach each other only through an explicit redirect. The source
 /// must be the tenant's own: inside one of the pair's prefixes (the longest match over the port's L3 pairs names
@@ -49,23 +51,22 @@ public sealed class L3Router(IFibTables? tables)
         var prefixes = port.L3Prefixes;
         var data = frame.Data;
         if (prefixes.Count == 0 || data.Length < L3Frames.EthernetHeader) return L3Ingress.NotMine;
-        if ((data[0] & 1) != 0)
+        bool group = (data[0] & 1) != 0;
+        if (!group && MacAddress.Read(data) != port.Mac) return L3Ingress.NotMine;
+        // Broadcast / multicast to resolve, or unicast to the port's MAC to confirm (a NUD probe of a cached entry).
+        if (L3Frames.ArpRequestTarget(data, out var arpTarget) && prefixes.Lookup(IpFamily.Inet, arpTarget) is not null)
         {
-            if (L3Frames.ArpRequestTarget(data, out var arpTarget) && prefixes.Lookup(IpFamily.Inet, arpTarget) is not null)
-            {
-                L3Frames.AnswerArp(data, port.Mac);
-                Interlocked.Increment(ref port.ProxiedField);
-                return L3Ingress.Answered;
-            }
-            if (L3Frames.NeighbourSolicitationTarget(data, out var nsTarget) && prefixes.Lookup(IpFamily.Inet6, nsTarget) is not null
-                && L3Frames.AnswerNeighbourSolicitation(ref frame, port.Mac))
-            {
-                Interlocked.Increment(ref port.ProxiedField);
-                return L3Ingress.Answered;
-            }
-            return L3Ingress.NotMine;
+            L3Frames.AnswerArp(data, port.Mac);
+            Interlocked.Increment(ref port.ProxiedField);
+            return L3Ingress.Answered;
         }
-        if (MacAddress.Read(data) != port.Mac) return L3Ingress.NotMine;
+        if (L3Frames.NeighbourSolicitationTarget(data, out var nsTarget) && prefixes.Lookup(IpFamily.Inet6, nsTarget) is not null
+            && L3Frames.AnswerNeighbourSolicitation(ref frame, port.Mac))
+        {
+            Interlocked.Increment(ref port.ProxiedField);
+            return L3Ingress.Answered;
+        }
+        if (group) return L3Ingress.NotMine;
         var family = L3Frames.Destination(data, out var dst);
         if (family == IpFamily.Unspec || prefixes.Lookup(family, dst) is not { } target) return L3Ingress.NotMine;
         pair = target;
@@ -100,7 +101,7 @@ public sealed class L3Router(IFibTables? tables)
         var hop = route.HasGateway ? gateway[..IpFamilies.AddressLength(hopFamily)] : dst;
         if (!tables.TryLookupNeighbour(hopFamily, route.Ifindex, hop, data))
         {
-            tables.RequestResolve(hopFamily, route.Ifindex, hop);
+            if (pair.NeighbourRequests.TryEnter(out _)) tables.RequestResolve(hopFamily, route.Ifindex, hop);
             return PairDropReason.NoNeighbour;
         }
         L3Frames.WriteMac(data[6..], port.Mac);

@@ -61,9 +61,9 @@ public sealed class LinkManager : IDisposable
 
     /// <summary>Creates a veth pair: <paramref name="name"/> here and <paramref name="peerName"/> either here or,
     /// when <paramref name="peerNamespace"/> is given, created directly inside that namespace. Both start down.
-    /// Returns the local end. Throws EEXIST when a name is taken. <paramref name="queues"/>: RX and TX queues of both
+    /// Throws EEXIST when a name is taken. <paramref name="queues"/>: RX and TX queues of both
     /// ends (numrxqueues/numtxqueues; null: the kernel's 1).</summary>
-    public LinkInfo CreateVethPair(string name, string peerName, string? peerNamespace = null, int? mtu = null, int? queues = null)
+    public void CreateVethPair(string name, string peerName, string? peerNamespace = null, int? mtu = null, int? queues = null)
     {
         using var peerNs = peerNamespace is null ? null : NetworkNamespace.Open(peerNamespace);
         int peerNsFd = peerNs?.Fd ?? -1;
@@ -86,7 +86,6 @@ public sealed class LinkManager : IDisposable
             hintFor: errno => errno == Errno.EEXIST
                 ? $"An interface called {name} or {peerName} already exists; delete it or choose other names"
                 : null);
-        return Get(name);
 
         // The attributes both ends carry: name, MTU, queue counts.
         static void PutEnd(ref NetlinkWriter w, string ifName, int? mtu, int? queues)

@@ -32,14 +32,13 @@ public sealed class OwnedLinks : IDisposable
 
     /// <summary>Creates a veth pair through <see cref="LinkManager.CreateVethPair"/> and owns it (the local end
     /// carries the tag; deleting it removes both ends).</summary>
-    public LinkInfo CreateVethPair(string name, string peerName, string? peerNamespace = null, int? mtu = null, int? queues = null)
+    public void CreateVethPair(string name, string peerName, string? peerNamespace = null, int? mtu = null, int? queues = null)
     {
         ThrowIfDisposed();
         _links.CreateVethPair(name, peerName, peerNamespace, mtu, queues);
         try
         {
             AdoptLink(name);
-            return _links.Get(name);
         }
         catch
         {

@@ -20,7 +20,8 @@ public sealed class LinkManagerTests
         Assert.True(IpJson.NamespaceExists(ns), "ip netns list should show the namespace we created");
 
         using var root = new LinkManager();
-        var created = root.CreateVethPair(primary, tenant, peerNamespace: ns);
+        root.CreateVethPair(primary, tenant, peerNamespace: ns);
+        var created = root.Get(primary);
         Assert.Equal("veth", created.Kind);
         Assert.Equal(primary, IpJson.RequireLink(primary).GetProperty("ifname").GetString());
         Assert.Null(IpJson.Link(tenant));
