@@ -15,7 +15,7 @@ namespace Appliance.Host.Metrics;
 /// <c>GET /metrics</c> and `stats --prometheus`: build info, uptime, config generation and the last reload; per port
 /// (and pair primary end) the engine's packets, bytes and drops by reason; per pair carrier and per side what
 /// `stats --json` shows (in, out, tx_dropped, drops by reason); per program runs, bytes, verdicts and faults; the
-/// forwarding worker's loop counters; each LED and night mode. Counter values are the very counters `stats --json`
+/// forwarding workers' loop counters (summed) and each worker's share (label `worker`); each LED and night mode. Counter values are the very counters `stats --json`
 /// reads. Built on the caller's thread (never the datapath's), one string per scrape.</summary>
 public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory? reloads, LedController? leds)
 {
@@ -101,6 +101,7 @@ public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory
         w.Sample("worker_polls_total", e.Polls);
         w.Family("worker_allocated_bytes", "gauge", "Bytes the forwarding worker thread has allocated (0 growth is the goal).");
         w.Sample("worker_allocated_bytes", e.WorkerAllocatedBytes);
+        PerWorker(w, e);
 
         if (leds is not null)
         {
@@ -110,6 +111,33 @@ public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory
             w.Sample("leds_night_mode", leds.AllOff ? 1 : 0);
         }
         return w.ToString();
+    }
+
+    /// <summary>Each forwarding worker's share, labelled `worker` (what `stats --json` shows under `workers`), in families
+    /// of their own: the sums above keep their names and label sets, so a sum over a family never counts a frame twice.</summary>
+    private static void PerWorker(Writer w, ForwardingEngine e)
+    {
+        int[] workers = [.. Enumerable.Range(0, e.WorkerCount)];
+        var sockets = workers.Select(e.CountersOfWorker).ToArray();
+        var handOff = workers.Select(e.HandOffCountersOf).ToArray();
+        static string Id(int n) => n.ToString(CultureInfo.InvariantCulture);
+        void Family(string name, string type, string help, Func<int, long> value)
+        {
+            w.Family(name, type, help);
+            foreach (int k in workers) w.Sample(name, value(k), ("worker", Id(k)));
+        }
+        w.Family("worker_info", "gauge", "1 per forwarding worker; cpu: the CPU it is pinned to (none: not pinned).");
+        foreach (int k in workers) w.Sample("worker_info", 1, ("worker", Id(k)), ("cpu", e.CpuOf(k) is int cpu ? Id(cpu) : "none"));
+        Family("worker_queues", "gauge", "AF_XDP sockets (interface RX queues) the worker serves.", k => e.PortsOf(k).Count);
+        Family("worker_rx_packets_total", "counter", "Frames the worker received on its sockets (its share of port_rx_packets_total).", k => sockets[k].RxPackets);
+        Family("worker_forwarded_total", "counter", "Frames the worker forwarded from its sockets.", k => sockets[k].Forwarded);
+        Family("worker_tx_packets_total", "counter", "Frames the worker transmitted on its sockets.", k => sockets[k].TxPackets);
+        Family("worker_drops_total", "counter", "Frames received on the worker's sockets that it dropped (all reasons).", k => sockets[k].TotalDrops);
+        Family("worker_handed_off_total", "counter", "Frames the worker handed to another worker (the target interface had no socket on its queue).", e.HandedOffBy);
+        Family("worker_taken_over_total", "counter", "Frames other workers handed to this one.", k => handOff[k].RxPackets);
+        Family("worker_taken_over_drops_total", "counter", "Frames handed to this worker that it dropped.", k => handOff[k].TotalDrops);
+        Family("worker_thread_loops_total", "counter", "The worker's loops (worker_loops_total is their sum).", e.LoopsOf);
+        Family("worker_thread_polls_total", "counter", "Times the idle worker slept in poll() (worker_polls_total is their sum).", e.PollsOf);
     }
 
     private static void PortCounter(Writer w, List<(string Name, string Kind, PortCounters Counters, PortRuntime? Port, int Engine)> ports,

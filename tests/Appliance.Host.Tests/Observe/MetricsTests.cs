@@ -125,6 +125,27 @@ public sealed class MetricsTests
             foreach (var verdict in new[] { "pass", "next", "drop", "redirect", "unknown" })
                 Assert.Equal(p.GetProperty(verdict).GetInt64(), Value(samples, "meta_appliance_program_verdicts_total", program, ("verdict", verdict)));
         }
+        // Each forwarding worker's share, labelled `worker`, as `stats --json` shows it under `workers`; the shares sum
+        // to the ports' totals (the summed series keep their names: a sum over a family counts a frame once).
+        var workers = stats.GetProperty("workers").EnumerateArray().ToList();
+        Assert.NotEmpty(workers);
+        Assert.Equal(workers.Count, samples.Count(s => s.Name == "meta_appliance_worker_info"));
+        foreach (var k in workers)
+        {
+            var worker = ("worker", k.GetProperty("worker").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            string cpu = k.GetProperty("cpu").ValueKind == JsonValueKind.Null ? "none" : k.GetProperty("cpu").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(1, Value(samples, "meta_appliance_worker_info", worker, ("cpu", cpu)));
+            Assert.Equal(k.GetProperty("queues").GetArrayLength(), Value(samples, "meta_appliance_worker_queues", worker));
+            foreach (var (metric, field) in new[] { ("rx_packets", "rxPackets"), ("forwarded", "forwarded"), ("tx_packets", "txPackets"), ("drops", "drops"),
+                         ("handed_off", "handedOff"), ("taken_over", "takenOver"), ("taken_over_drops", "takenOverDrops") })
+                Assert.Equal(k.GetProperty(field).GetInt64(), Value(samples, $"meta_appliance_worker_{metric}_total", worker));
+            Assert.True(Value(samples, "meta_appliance_worker_thread_loops_total", worker) > 0, $"worker {worker.Item2} never looped");
+        }
+        Assert.Equal(samples.Where(s => s.Name == "meta_appliance_port_rx_packets_total").Sum(s => s.Value),
+            samples.Where(s => s.Name == "meta_appliance_worker_rx_packets_total").Sum(s => s.Value));
+        Assert.True(samples.Where(s => s.Name == "meta_appliance_worker_rx_packets_total").Sum(s => s.Value) > 0);
+        Assert.DoesNotContain(samples, s => s.Name == "meta_appliance_worker_loops_total" && s.Labels.Count > 0);
+
         Assert.Equal(2, Value(samples, "meta_appliance_pair_side_drops_total", ("pair", b.Pair), ("side", "peer"), ("reason", "verdict")));
         Assert.Equal(1, Value(samples, "meta_appliance_build_info"));
         Assert.Equal(1, Value(samples, "meta_appliance_config_generation"));
@@ -146,7 +167,9 @@ public sealed class MetricsTests
         Assert.True(Value(after, "meta_appliance_last_reload_timestamp_seconds") > 1.7e9);
     }
 
-    /// <summary>stats --json without the ever-moving uptime.</summary>
+    /// <summary>stats --json without the ever-moving uptime and worker loop counts.</summary>
     private static string Counters(JsonElement stats) =>
-        stats.GetProperty("ports").GetRawText() + stats.GetProperty("pairs").GetRawText() + stats.GetProperty("programs").GetRawText();
+        stats.GetProperty("ports").GetRawText() + stats.GetProperty("pairs").GetRawText() + stats.GetProperty("programs").GetRawText()
+        + string.Join(';', stats.GetProperty("workers").EnumerateArray().Select(k => string.Join(' ',
+            new[] { "rxPackets", "forwarded", "txPackets", "drops", "handedOff", "takenOver", "takenOverDrops" }.Select(f => k.GetProperty(f).GetInt64()))));
 }
