@@ -2,6 +2,7 @@ using Appliance.Bpf.Routing;
 using Appliance.Config;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Runtime;
+using static Appliance.Interop.NetlinkRoute;
 
 namespace Appliance.Datapath.Forwarding;
 
@@ -17,8 +18,8 @@ public enum L3Ingress
     /// <summary>For an L3 tenant, but its TTL / hop limit ran out here.</summary>
     Expired,
     /// <summary>For an L3 tenant, but from a source that cannot be out there: a martian
-    /// (<see cref="L3Frames.RoutableSource"/>) or an address of the port's own L3 tenants (they live behind the
-    /// appliance, so it is spoofed).</summary>
+    /// (<see cref="L3Frames.RoutableSource"/>), an address of the port's own L3 tenants or one of the board's own
+    /// (they live behind the port, so it is spoofed).</summary>
     InvalidSource,
 }
 
@@ -70,12 +71,20 @@ public sealed class L3Router(IFibTables? tables)
         var family = L3Frames.Destination(data, out var dst);
         if (family == IpFamily.Unspec || prefixes.Lookup(family, dst) is not { } target) return L3Ingress.NotMine;
         pair = target;
-        if (!L3Frames.RoutableSource(family, data) || prefixes.Lookup(family, L3Frames.Source(family, data)) is not null)
+        var source = L3Frames.Source(family, data);
+        if (!L3Frames.RoutableSource(family, data) || prefixes.Lookup(family, source) is not null || BoardAddress(family, source))
             return L3Ingress.InvalidSource;
         if (!L3Frames.DecrementTtl(family, data)) return L3Ingress.Expired;
         L3Frames.WriteEthernet(data, target.TenantMac, target.PrimaryMac);
         return L3Ingress.ToPair;
     }
+
+    /// <summary>Whether <paramref name="address"/> is the board's own or a broadcast address of one of its subnets (a
+    /// local or broadcast route of the local table), which no packet from the wire carries as its source: the
+    /// kernel's fib_validate_source finds such a source martian.</summary>
+    private bool BoardAddress(IpFamily family, ReadOnlySpan<byte> address) =>
+        tables is not null && tables.TryLookupRoute(family, address, RT_TABLE_LOCAL, out var route)
+        && route.Kind is RouteKind.Local or RouteKind.Broadcast;
 
     /// <summary>Routes a frame L3 tenant <paramref name="pair"/> sent (its peer side passed it): null and
     /// <paramref name="enginePort"/> set when it goes out (bytes rewritten), else why it is dropped.</summary>

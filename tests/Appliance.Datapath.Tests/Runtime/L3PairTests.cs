@@ -3,6 +3,7 @@ using Appliance.Bpf.Helpers;
 using Appliance.Datapath.Tests.Engine;
 using System.Net;
 using Appliance.Bpf.Routing;
+using Appliance.Datapath.Engine;
 using Appliance.Datapath.Forwarding;
 using Appliance.Datapath.Runtime;
 using Appliance.TestSupport;
@@ -141,6 +142,35 @@ public sealed class L3PairTests
         Assert.True(pair.Primary.Counters.TxPackets - intoTenant >= 5120, "the far host's replies went back into the tenant");
         Assert.Equal(0, pair.Peer.Counters.Drops(PairDropReason.InvalidSource));
         Assert.True(allocated < 5000, $"{allocated} bytes allocated by the workers while routing 10240 frames");
+    }
+
+    /// <summary>From the port, a packet for a tenant whose source is one of the board's own addresses is spoofed: the
+    /// board's own traffic to its tenants never comes in from the wire. It is dropped and counted as the port's
+    /// <c>invalidSource</c>, as the kernel's fib_validate_source drops a local source as martian, so a tenant can
+    /// trust what comes from the board's address. A real client: ping from the outside router bound to the board's
+    /// addresses (given to its loopback).</summary>
+    [PrivilegedFact]
+    public void From_the_port_a_packet_from_the_boards_own_address_does_not_reach_a_tenant()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(board.L3Pair(0));
+        var tenant = board.Tenants[0];
+        Ping(board.Outside, board.TenantAddress(0));
+        Ping(board.Outside, board.TenantAddress6(0));
+        board.Outside.Exec("ip", "addr", "add", board.PortAddress + "/32", "dev", "lo");
+        board.Outside.Exec("ip", "addr", "add", board.PortAddress6 + "/128", "dev", "lo", "nodad");
+        long Invalid() => rt.Engine.CountersOf(rt.Topology.Ports[0].Index).Drops(DropReason.InvalidSource);
+        long echos = EchoRequestsReceived(tenant, v6: false), echos6 = EchoRequestsReceived(tenant, v6: true);
+        long invalid = Invalid();
+        Assert.NotEqual(0, board.Outside.TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", "-I", board.PortAddress, board.TenantAddress(0)).ExitCode);
+        Assert.NotEqual(0, board.Outside.TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", "-I", board.PortAddress6, board.TenantAddress6(0)).ExitCode);
+        Assert.Equal(echos, EchoRequestsReceived(tenant, v6: false));
+        Assert.Equal(echos6, EchoRequestsReceived(tenant, v6: true));
+        Assert.True(Invalid() >= invalid + 4, $"every spoofed echo was refused and counted ({Invalid() - invalid})");
+        // The outside router's own addresses still reach the tenant (so the counts above can move).
+        Ping(board.Outside, board.TenantAddress(0));
+        Ping(board.Outside, board.TenantAddress6(0));
+        Assert.True(EchoRequestsReceived(tenant, v6: false) > echos && EchoRequestsReceived(tenant, v6: true) > echos6);
     }
 
     /// <summary>A tenant sending to 10,000 unresolved on-link addresses (a neighbour table flood: the port's IPv6 subnet
