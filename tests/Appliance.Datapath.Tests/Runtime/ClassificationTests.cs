@@ -71,6 +71,40 @@ public sealed class ClassificationTests
         Assert.Null(rt.Flooder.Failure);
     }
 
+    /// <summary>With no group traffic the flooder thread sleeps in poll() for good (no periodic wake-up: the kernel counts
+    /// none of its voluntary context switches over two idle seconds; a 1 s timeout made two), and a broadcast still
+    /// wakes it and reaches the tenant.</summary>
+    [PrivilegedFact]
+    public void AnIdleFlooderSleepsUntilAGroupFrameArrives()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        var rt = board.Start([board.Port(0)], [board.Pair(0)]);
+        using var tenant = PacketSocket.Open(board.Tenants[0].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
+        using var tx = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), TestFrames.EtherType);
+        var first = TestFrames.Build(Broadcast, board.OutsideMac(0), 100, 1);
+        tx.Send(first);
+        Assert.Equal([first], FrameProbe.Collect(tenant, 1, FrameProbe.Timeout)); // it runs and has slept at least once
+
+        string flooder = FlooderThreadStatus();
+        long idleFrom = VoluntarySwitches(flooder);
+        Thread.Sleep(2500);
+        Assert.Equal(idleFrom, VoluntarySwitches(flooder));
+
+        var second = TestFrames.Build(Broadcast, board.OutsideMac(0), 100, 2);
+        tx.Send(second);
+        Assert.Equal([second], FrameProbe.Collect(tenant, 1, FrameProbe.Timeout));
+        Assert.True(VoluntarySwitches(flooder) > idleFrom, "the broadcast woke the flooder");
+        Assert.Equal(2, rt.Topology.Ports[0].Flooded);
+    }
+
+    /// <summary>/proc status file of this process's one group-frame flooder thread (named "group-flooder").</summary>
+    private static string FlooderThreadStatus() =>
+        Directory.GetDirectories("/proc/self/task").Where(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "group-flooder")
+            .Select(t => Path.Combine(t, "status")).Single();
+
+    private static long VoluntarySwitches(string status) =>
+        long.Parse(File.ReadLines(status).Single(l => l.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)).Split(':')[1].Trim());
+
     [PrivilegedTheory]
     [InlineData(UnclaimedPolicy.Kernel)]
     [InlineData(UnclaimedPolicy.Drop)]
