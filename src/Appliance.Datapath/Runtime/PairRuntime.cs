@@ -1,5 +1,6 @@
 using Appliance.Config;
 using Appliance.Datapath.Pairs;
+using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Forwarding;
 
 namespace Appliance.Datapath.Runtime;
@@ -30,6 +31,16 @@ public sealed class PairRuntime
     public PairSide Peer { get; }
     /// <summary>Source-MAC learning on the uplink for this pair's tenant.</summary>
     public LearnCounters Learning { get; } = new();
+
+    /// <summary>How many unknown neighbours this pair's routed frames may ask the board's kernel to resolve: at most
+    /// <see cref="NeighbourRequestsPerSecond"/> a second. A tenant sending to ever new unresolved on-link addresses (a
+    /// neighbour table flood: an IPv6 /64 holds any number) then cannot fill the kernel's neighbour table — one for
+    /// the whole host, 1024 entries by default (gc_thresh3), in-progress ones not reclaimed — nor the queue to the
+    /// table thread, for the other tenants and the board; its further frames to unknown neighbours are dropped as
+    /// <c>noNeighbour</c> without asking.</summary>
+    public RateLimited NeighbourRequests { get; } = new(NeighbourRequestsPerSecond, TimeSpan.FromSeconds(1));
+
+    public const int NeighbourRequestsPerSecond = 16;
 
     /// <summary>The primary end (in the appliance's namespace): the pair's name, or the adopted veth end's name.</summary>
     public string PrimaryName => Config.PrimaryInterface ?? Config.Name;

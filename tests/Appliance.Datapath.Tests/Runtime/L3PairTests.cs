@@ -143,6 +143,58 @@ public sealed class L3PairTests
         Assert.True(allocated < 5000, $"{allocated} bytes allocated by the workers while routing 10240 frames");
     }
 
+    /// <summary>A tenant sending to 10,000 unresolved on-link addresses (a neighbour table flood: the port's IPv6 subnet
+    /// is a /64) gets the kernel asked for at most <see cref="PairRuntime.NeighbourRequestsPerSecond"/> of them a
+    /// second, so the board's neighbour table (one for the whole host) holds only that many of them; another tenant's
+    /// frames to a next hop the board has yet to resolve are routed right after. The bound is checked as the flood
+    /// goes (64 frames at a time), so that without it the flood stops long before it could fill the host's table.</summary>
+    [PrivilegedFact]
+    public void A_tenant_flooding_unresolved_neighbours_gets_a_bounded_share_of_resolution()
+    {
+        using var board = new L3Board(tenants: 2);
+        var rt = board.Start(board.L3Pair(0), board.L3Pair(1));
+        var flooder = rt.FindPair(board.PairNames[0]);
+        var tenantMac = MetaBoard.InterfaceMac(board.Tenants[0].Name, L3Board.TenantInterface);
+        var src = IPAddress.Parse(board.TenantAddress6(0)).GetAddressBytes();
+        string flooded = $"fd00:{board.B}::1:";
+        using var tx = Engine.PacketSocket.Open(board.Tenants[0].Name, L3Board.TenantInterface, L3Frames.EtherTypeIpv6);
+        long asked = rt.RoutingTables.ResolveRequestsSent, drops = flooder.Peer.Counters.Drops(PairDropReason.NoNeighbour);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long Bound() => PairRuntime.NeighbourRequestsPerSecond * (2 + (long)clock.Elapsed.TotalSeconds);
+        for (int sent = 0; sent < 10_000;)
+        {
+            for (int i = 0; i < 64; i++, sent++)
+                tx.Send(Udp6(tenantMac, src, IPAddress.Parse($"{flooded}{sent:x}").GetAddressBytes()));
+            Assert.True(Eventually.True(() => flooder.Peer.Counters.Drops(PairDropReason.NoNeighbour) - drops >= sent, 10000),
+                $"{flooder.Peer.Counters.Drops(PairDropReason.NoNeighbour) - drops} of {sent} frames dropped as noNeighbour");
+            long resolving = rt.RoutingTables.ResolveRequestsSent - asked;
+            Assert.True(resolving <= Bound(), $"{resolving} neighbours asked for after {sent} frames in {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        int entries = Shell.Check("ip", "-6", "neigh", "show", "dev", board.Port).Split('\n')
+            .Count(l => l.StartsWith(flooded, StringComparison.Ordinal));
+        Assert.InRange(entries, 1, Bound());    // asked for (so the flood reached the kernel), but only so many
+        Ping(board.Tenants[1], board.FarAddress6); // the outside router: a neighbour the board resolves now
+    }
+
+    /// <summary>An IPv6 UDP datagram with 8 bytes of payload, hop limit 64 (the board drops it before any checksum matters).</summary>
+    private static byte[] Udp6(byte[] mac, byte[] src, byte[] dst)
+    {
+        var f = new byte[14 + 40 + 16];
+        mac.CopyTo(f, 0);
+        mac.CopyTo(f, 6);
+        f[12] = 0x86;
+        f[13] = 0xdd;
+        var ip = f.AsSpan(14);
+        ip[0] = 0x60;
+        ip[5] = 16;
+        ip[6] = 17;
+        ip[7] = 64;
+        src.CopyTo(ip[8..]);
+        dst.CopyTo(ip[24..]);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[44..], 16);
+        return f;
+    }
+
     /// <summary>An IPv4 ICMP echo request (checksums valid), TTL 64.</summary>
     private static byte[] EchoRequest(byte[] dstMac, byte[] src, byte[] dst, ushort sequence)
     {
