@@ -78,15 +78,23 @@ public sealed class ClassificationTests
     public void AnIdleFlooderSleepsUntilAGroupFrameArrives()
     {
         using var board = new MetaBoard(ports: 1, tenants: 1);
+        var others = FlooderThreads(); // an earlier test's, should one still be there
         var rt = board.Start([board.Port(0)], [board.Pair(0)]);
+        string flooder = Path.Combine(FlooderThreads().Except(others).Single(), "status");
         using var tenant = PacketSocket.Open(board.Tenants[0].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
         using var tx = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), TestFrames.EtherType);
         var first = TestFrames.Build(Broadcast, board.OutsideMac(0), 100, 1);
         tx.Send(first);
         Assert.Equal([first], FrameProbe.Collect(tenant, 1, FrameProbe.Timeout)); // it runs and has slept at least once
 
-        string flooder = FlooderThreadStatus();
-        long idleFrom = VoluntarySwitches(flooder);
+        long idleFrom = -1;
+        Assert.True(Eventually.True(() => // back asleep after the frame (it may still be sending it when the tenant has it)
+        {
+            long was = idleFrom;
+            idleFrom = VoluntarySwitches(flooder);
+            Thread.Sleep(100);
+            return was == idleFrom && VoluntarySwitches(flooder) == idleFrom;
+        }), "the flooder never settled");
         Thread.Sleep(2500);
         Assert.Equal(idleFrom, VoluntarySwitches(flooder));
 
@@ -97,10 +105,15 @@ public sealed class ClassificationTests
         Assert.Equal(2, rt.Topology.Ports[0].Flooded);
     }
 
-    /// <summary>/proc status file of this process's one group-frame flooder thread (named "group-flooder").</summary>
-    private static string FlooderThreadStatus() =>
-        Directory.GetDirectories("/proc/self/task").Where(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "group-flooder")
-            .Select(t => Path.Combine(t, "status")).Single();
+    /// <summary>/proc folders of this process's group-frame flooder threads (named "group-flooder").</summary>
+    private static string[] FlooderThreads() =>
+        [.. Directory.GetDirectories("/proc/self/task").Where(t => File.Exists(Path.Combine(t, "comm")) && ReadOrEmpty(Path.Combine(t, "comm")).Trim() == "group-flooder")];
+
+    private static string ReadOrEmpty(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (IOException) { return ""; } // a thread that ended meanwhile
+    }
 
     private static long VoluntarySwitches(string status) =>
         long.Parse(File.ReadLines(status).Single(l => l.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)).Split(':')[1].Trim());
