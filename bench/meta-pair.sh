@@ -66,8 +66,9 @@ CMD="$BIN run --config $CFG --objects $OBJECTS --leds none & A=\$!;
 	--label "meta-appliance run @ $COMMIT (port -> adopted l2 pair, counter program on the primary side, AF_XDP copy mode, 1 core)" \
 	--out "$RESULTS" "$@"
 
-# Median delivered pps of MODE at SIZE in a runs.tsv (empty when it has none).
+# Median delivered pps of MODE at SIZE in a runs.tsv (empty when it has none or the file is missing).
 median_pps() {
+	[ -f "$3" ] || return 0
 	awk -F'\t' -v m="$1" -v z="$2" 'FNR > 1 && $1 == m && $2 == z { v[++k] = $5 + 0 }
 		END { if (!k) exit; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
 			printf "%.0f\n", k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }' "$3"
@@ -107,12 +108,13 @@ if [ "${META_PAIR_CAPTURE:-1}" = 1 ]; then
 	echo "meta-pair.sh: the second table is the same run with a capture beside it (capture bench-pair --side primary --out /dev/null)"
 	cat "$RESULTS"/with-capture/capture-*.txt 2>/dev/null || true
 	# Medians of the appliance's ('custom') delivered rate per frame size, without and with the capture.
-	awk -F'\t' 'FNR == 1 { f++; next } $1 == "custom" { d[f, $2] = d[f, $2] " " $5; if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 } }
-		function med(s,  a, k, i, j, t) { k = split(s, a, " "); if (!k) return -1; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
-		END { for (i = 1; i <= n; i++) { z = order[i]; without = med(d[1, z]); with = med(d[2, z]); if (without + 0 < 0 || with + 0 < 0) continue
-			printf "meta-pair.sh: capture cost at %s B: %.3f Mpps without, %.3f Mpps with a capture running (%+.1f%%)\n", z, without / 1e6, with / 1e6, (without > 0 ? 100 * (with - without) / without : 0) } }' \
-		"$RESULTS/runs.tsv" "$RESULTS/with-capture/runs.tsv"
+	for z in $(awk -F'\t' 'FNR > 1 && $1 == "custom" && !seen[$2]++ { print $2 }' "$RESULTS/runs.tsv"); do
+		without=$(median_pps custom "$z" "$RESULTS/runs.tsv"); with=$(median_pps custom "$z" "$RESULTS/with-capture/runs.tsv")
+		if [ -n "$without" ] && [ -n "$with" ]; then
+			awk -v z="$z" -v a="$without" -v b="$with" 'BEGIN {
+				printf "meta-pair.sh: capture cost at %s B: %.3f Mpps without, %.3f Mpps with a capture running (%+.1f%%)\n", z, a / 1e6, b / 1e6, (a > 0 ? 100 * (b - a) / a : 0) }'
+		fi
+	done
 fi
 
 if [ "${META_PAIR_L3:-1}" = 1 ]; then
@@ -147,12 +149,11 @@ JSON
 		--cmd "$CMD_L3" --cmd-ready 'runtime: forwarding ports=' \
 		--label "meta-appliance run @ $COMMIT (port -> adopted l3 pair: LPM, TTL and Ethernet rewrite, counter program on the primary side, AF_XDP copy mode, 1 core)" \
 		--out "$RESULTS/l3" "$@"
-	awk -F'\t' 'FNR == 1 { f++; next } $1 == "custom" && $2 == 64 { d[f] = d[f] " " $5 }
-		function med(s,  a, k, i, j, t) { k = split(s, a, " "); if (!k) return -1; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
-		END { a = med(d[1]); b = med(d[2]); if (a >= 0 && b >= 0)
-			printf "meta-pair.sh: at 64 B: l2 pair %.3f Mpps, l3 pair %.3f Mpps (%+.1f%%)\n", a / 1e6, b / 1e6, (a > 0 ? 100 * (b - a) / a : 0) }' \
-		"$RESULTS/runs.tsv" "$RESULTS/l3/runs.tsv"
+	l2=$(median_pps custom 64 "$RESULTS/runs.tsv"); l3=$(median_pps custom 64 "$RESULTS/l3/runs.tsv")
+	if [ -n "$l2" ] && [ -n "$l3" ]; then
+		awk -v a="$l2" -v b="$l3" 'BEGIN {
+			printf "meta-pair.sh: at 64 B: l2 pair %.3f Mpps, l3 pair %.3f Mpps (%+.1f%%)\n", a / 1e6, b / 1e6, (a > 0 ? 100 * (b - a) / a : 0) }'
+	fi
 fi
 
 echo

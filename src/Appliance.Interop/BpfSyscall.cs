@@ -143,7 +143,7 @@ public static unsafe class BpfSyscall
         attr.Clear();
         Write32(attr, 0, (uint)progFd);
         Write32(attr, 4, (uint)ifindex);
-        Write32(attr, 8, 37); // BPF_XDP
+        Write32(attr, 8, XdpFlags.AttachTypeXdp);
         Write32(attr, 12, xdpFlags);
         return Invoke(LinkCreate, attr, "bpf(BPF_LINK_CREATE, BPF_XDP)", ifname);
     }

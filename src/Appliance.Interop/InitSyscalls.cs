@@ -16,7 +16,7 @@ public static unsafe partial class InitSyscalls
     public const int P_ALL = 0, WNOHANG = 1, WEXITED = 4, WNOWAIT = 0x01000000;
 
     // prctl(2).
-    public const int PR_SET_NAME = 15, PR_SET_CHILD_SUBREAPER = 36;
+    public const int PR_SET_CHILD_SUBREAPER = 36;
 
     // waitid, waitpid and prctl: not in Tmds.LibC 0.5.0.
 

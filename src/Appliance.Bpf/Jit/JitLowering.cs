@@ -24,12 +24,14 @@ internal sealed class JitLowering
     private readonly int _frameBytes;
     private readonly AccessProof[] _proofs;
     private readonly InlineArrayMap[] _inlineMaps;
+    private readonly bool _linuxHelpers;
 
     /// <summary>Loads, stores and atomics compiled with the run-time bounds check (the rest were proven).</summary>
     private int _checkedAccesses;
 
-    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, InlineArrayMap[] inlineMaps)
+    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, InlineArrayMap[] inlineMaps, bool linuxHelpers)
     {
+        _linuxHelpers = linuxHelpers;
         _e = emitter;
         _code = code;
         _frameBytes = frameBytes;
@@ -50,11 +52,12 @@ internal sealed class JitLowering
     /// <paramref name="proofs"/> are the verifier's per-instruction access proofs (<see cref="PointerAnalysis"/>):
     /// proven accesses translate their address without the check. <paramref name="checkedAccesses"/> counts the
     /// accesses compiled with the run-time check. <paramref name="inlineMaps"/> are the maps whose
-    /// <c>bpf_map_lookup_elem</c> the code does itself.</summary>
+    /// <c>bpf_map_lookup_elem</c> the code does itself; <paramref name="linuxHelpers"/> says the program runs under
+    /// the Linux helper table, whose <c>bpf_skb_load_bytes</c> the code does itself too.</summary>
     public static byte[] Compile(DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, JitEmitter emitter, out int checkedAccesses,
-        InlineArrayMap[]? inlineMaps = null)
+        InlineArrayMap[]? inlineMaps = null, bool linuxHelpers = false)
     {
-        var lowering = new JitLowering(emitter, code, frameBytes, proofs, inlineMaps ?? []);
+        var lowering = new JitLowering(emitter, code, frameBytes, proofs, inlineMaps ?? [], linuxHelpers);
         lowering.Body();
         checkedAccesses = lowering._checkedAccesses;
         return emitter.Finish();
@@ -249,6 +252,7 @@ internal sealed class JitLowering
                 {
                     int done = _e.NewLabel();
                     if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineArrayLookup(done);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlineLoadBytes(done);
                     _e.StoreStateImm32(JitState.FaultPcOffset, i);
                     Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
                     _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
@@ -581,6 +585,92 @@ internal sealed class JitLowering
         _e.StoreBpf(0, JReg.T0);
         _e.Jump(done);
         _e.Bind(helper);
+    }
+
+    /// <summary><c>bpf_skb_load_bytes(ctx, offset, to, len)</c> done in the code when it succeeds: r1 is the
+    /// context of a packet run (its region has its length, so no narrow context store is pending), the u32
+    /// range [offset, +len) is inside the packet, len is not 0, and [to, +len) is inside one writable region
+    /// other than the packet (so the copy never overlaps its source): the bytes are copied and r0 = 0, then on to
+    /// <paramref name="done"/>. Anything else (a range past the end, a bad destination, a memory run) falls
+    /// through to the helper call, which decides exactly as the interpreter does.</summary>
+    private void InlineLoadBytes(int done)
+    {
+        int helper = _e.NewLabel();
+        _e.LoadBpf(JReg.T0, 1);
+        _e.MovImm(JReg.T1, (long)VirtualAddress.RegionBase(VirtualAddress.ContextRegion));
+        _e.Compare(true, JReg.T0, JReg.T1);
+        _e.JumpIf(JCond.Ne, helper);
+        _e.LoadState(JReg.T1, JitState.RegionsOffset);
+        _e.Load(JReg.T2, JReg.T1, VirtualAddress.ContextRegion * JitRegion.Size + 8, 8, false);
+        _e.CompareImm(true, JReg.T2, 0);
+        _e.JumpIf(JCond.Eq, helper);                                      // a memory run, or a narrow context store pending
+        // The destination: T0 = its host address, T3 = len.
+        _e.LoadBpf(JReg.T0, 3);
+        _e.Mov(JReg.T1, JReg.T0);
+        _e.AluImm(JAlu.Rsh, true, JReg.T1, 32);                          // region id
+        _e.CompareImm(true, JReg.T1, VirtualAddress.PacketRegion);
+        _e.JumpIf(JCond.Eq, helper);
+        _e.LoadState(JReg.T2, JitState.RegionCountOffset);
+        _e.Compare(true, JReg.T1, JReg.T2);
+        _e.JumpIf(JCond.UGe, helper);
+        _e.AluImm(JAlu.Lsh, true, JReg.T1, 5);
+        _e.LoadState(JReg.T2, JitState.RegionsOffset);
+        _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);                         // T1 = the region
+        _e.Load(JReg.T3, JReg.T1, 24, 1, false);
+        _e.TestImm(false, JReg.T3, 1);
+        _e.JumpIf(JCond.Eq, helper);                                      // writable
+        _e.Load(JReg.T2, JReg.T1, 0, 8, false);
+        _e.Alu(JAlu.Sub, true, JReg.T0, JReg.T2);                         // T0 = offset in the region
+        _e.Load(JReg.T2, JReg.T1, 8, 8, false);
+        _e.Compare(true, JReg.T0, JReg.T2);
+        _e.JumpIf(JCond.UGe, helper);                                     // offset < length
+        _e.Alu(JAlu.Sub, true, JReg.T2, JReg.T0);                         // T2 = room from there
+        _e.LoadBpf(JReg.T3, 4);
+        _e.ZeroExtend(JReg.T3, 32);                                       // T3 = len (u32)
+        _e.CompareImm(true, JReg.T3, 0);
+        _e.JumpIf(JCond.Eq, helper);
+        _e.Compare(true, JReg.T2, JReg.T3);
+        _e.JumpIf(JCond.ULt, helper);                                     // room >= len
+        _e.Load(JReg.T2, JReg.T1, 16, 8, false);
+        _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
+        _e.StoreState(JitState.CallArg1Offset, JReg.T0);                  // the destination's host address
+        // The source: [offset, +len) inside the packet (region 0).
+        _e.LoadBpf(JReg.T0, 2);
+        _e.ZeroExtend(JReg.T0, 32);                                       // T0 = offset (u32)
+        _e.Mov(JReg.T2, JReg.T0);
+        _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);                         // offset + len: no overflow in 64 bits
+        _e.LoadState(JReg.T1, JitState.RegionsOffset);
+        _e.Load(JReg.T1, JReg.T1, VirtualAddress.PacketRegion * JitRegion.Size + 8, 8, false);
+        _e.Compare(true, JReg.T2, JReg.T1);
+        _e.JumpIf(JCond.UGt, helper);
+        _e.LoadState(JReg.T1, JitState.RegionsOffset);
+        _e.Load(JReg.T1, JReg.T1, VirtualAddress.PacketRegion * JitRegion.Size + 16, 8, false);
+        _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);                         // T0 = source host address
+        _e.LoadState(JReg.T1, JitState.CallArg1Offset);                   // T1 = destination host address
+        _e.Mov(JReg.T2, JReg.T3);                                         // T2 = bytes left
+        Copy(8);
+        Copy(1);
+        _e.MovImm(JReg.T0, 0);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
+        _e.Bind(helper);
+    }
+
+    /// <summary>Copies from T0 to T1 in <paramref name="unit"/>-byte steps while T2 (the bytes left) holds at
+    /// least one, advancing all three. Clobbers T3.</summary>
+    private void Copy(int unit)
+    {
+        int loop = _e.NewLabel(), end = _e.NewLabel();
+        _e.Bind(loop);
+        _e.CompareImm(true, JReg.T2, unit);
+        _e.JumpIf(JCond.ULt, end);
+        _e.Load(JReg.T3, JReg.T0, 0, unit, false);
+        _e.Store(JReg.T1, 0, JReg.T3, unit);
+        _e.AluImm(JAlu.Add, true, JReg.T0, unit);
+        _e.AluImm(JAlu.Add, true, JReg.T1, unit);
+        _e.AluImm(JAlu.Sub, true, JReg.T2, unit);
+        _e.Jump(loop);
+        _e.Bind(end);
     }
 
     private void Atomic(int i, DecodedInstruction ins)

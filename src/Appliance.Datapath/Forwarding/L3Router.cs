@@ -2,6 +2,7 @@ using Appliance.Bpf.Routing;
 using Appliance.Config;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Runtime;
+using static Appliance.Interop.NetlinkRoute;
 
 namespace Appliance.Datapath.Forwarding;
 
@@ -17,8 +18,8 @@ public enum L3Ingress
     /// <summary>For an L3 tenant, but its TTL / hop limit ran out here.</summary>
     Expired,
     /// <summary>For an L3 tenant, but from a source that cannot be out there: a martian
-    /// (<see cref="L3Frames.RoutableSource"/>) or an address of the port's own L3 tenants (they live behind the
-    /// appliance, so it is spoofed).</summary>
+    /// (<see cref="L3Frames.RoutableSource"/>), an address of the port's own L3 tenants or one of the board's own
+    /// (they live behind the port, so it is spoofed).</summary>
     InvalidSource,
 }
 
@@ -40,7 +41,9 @@ public enum L3Ingress
 /// (<see cref="PairDropReason.Isolation"/>): tenants reach each other only through an explicit redirect. The source
 /// must be the tenant's own: inside one of the pair's prefixes (the longest match over the port's L3 pairs names
 /// this pair) and routable, else <see cref="PairDropReason.InvalidSource"/> — no tenant sends as another tenant, as
-/// the board, or from a martian address. VLAN-tagged frames are <see cref="PairDropReason.VlanTagged"/>.</item>
+/// the board, or from a martian address; nor an ICMP error about a packet it did not receive (the packet it quotes
+/// must have been to one of the pair's own addresses: no tenant makes a host drop or slow another's flows).
+/// VLAN-tagged frames are <see cref="PairDropReason.VlanTagged"/>.</item>
 /// </list></summary>
 /// <param name="tables">The routing tables it reads (null: none, every tenant frame is <see cref="PairDropReason.NoRoute"/>).</param>
 public sealed class L3Router(IFibTables? tables)
@@ -70,12 +73,20 @@ public sealed class L3Router(IFibTables? tables)
         var family = L3Frames.Destination(data, out var dst);
         if (family == IpFamily.Unspec || prefixes.Lookup(family, dst) is not { } target) return L3Ingress.NotMine;
         pair = target;
-        if (!L3Frames.RoutableSource(family, data) || prefixes.Lookup(family, L3Frames.Source(family, data)) is not null)
+        var source = L3Frames.Source(family, data);
+        if (!L3Frames.RoutableSource(family, data) || prefixes.Lookup(family, source) is not null || BoardAddress(family, source))
             return L3Ingress.InvalidSource;
         if (!L3Frames.DecrementTtl(family, data)) return L3Ingress.Expired;
         L3Frames.WriteEthernet(data, target.TenantMac, target.PrimaryMac);
         return L3Ingress.ToPair;
     }
+
+    /// <summary>Whether <paramref name="address"/> is the board's own or a broadcast address of one of its subnets (a
+    /// local or broadcast route of the local table), which no packet from the wire carries as its source: the
+    /// kernel's fib_validate_source finds such a source martian.</summary>
+    private bool BoardAddress(IpFamily family, ReadOnlySpan<byte> address) =>
+        tables is not null && tables.TryLookupRoute(family, address, RT_TABLE_LOCAL, out var route)
+        && route.Kind is RouteKind.Local or RouteKind.Broadcast;
 
     /// <summary>Routes a frame L3 tenant <paramref name="pair"/> sent (its peer side passed it): null and
     /// <paramref name="enginePort"/> set when it goes out (bytes rewritten), else why it is dropped.</summary>
@@ -88,6 +99,9 @@ public sealed class L3Router(IFibTables? tables)
         if (!L3Frames.Forwardable(family, data)) return PairDropReason.NoRoute;
         if (!L3Frames.RoutableSource(family, data)
             || !ReferenceEquals(uplink.L3Prefixes.Lookup(family, L3Frames.Source(family, data)), pair))
+            return PairDropReason.InvalidSource;
+        if (L3Frames.IcmpError(family, data, out var quoted)
+            && (quoted.IsEmpty || !ReferenceEquals(uplink.L3Prefixes.Lookup(family, quoted), pair)))
             return PairDropReason.InvalidSource;
         if (uplink.L3Prefixes.Lookup(family, dst) is not null) return PairDropReason.Isolation;
         if (tables is null || !tables.TryLookupRoute(family, dst, 0, out var route) || route.Kind != RouteKind.Unicast

@@ -19,10 +19,6 @@ public sealed class LinkXdp(LinkManager links)
         Set(name, programFd, flags, expectedProgramFd, $"attach XDP program fd {programFd} ({flags})");
     }
 
-    /// <summary>Attaches by ifindex (see <see cref="Attach(string, int, LinkXdpFlags, int)"/>).</summary>
-    public void Attach(int ifindex, int programFd, LinkXdpFlags flags, int expectedProgramFd = -1) =>
-        Attach(links.Get(ifindex).Name, programFd, flags, expectedProgramFd);
-
     /// <summary>Detaches the program attached in the mode given by <paramref name="modeFlags"/> (the same mode
     /// flag used to attach it; use <see cref="Query(string)"/> to find it).</summary>
     public void Detach(string name, LinkXdpFlags modeFlags) =>
@@ -30,9 +26,6 @@ public sealed class LinkXdp(LinkManager links)
 
     /// <summary>Which XDP programs are attached, in which mode (IFLA_XDP_ATTACHED, IFLA_XDP_*PROG_ID).</summary>
     public LinkXdpState Query(string name) => links.Get(name).Xdp;
-
-    /// <summary>Query by ifindex.</summary>
-    public LinkXdpState Query(int ifindex) => links.Get(ifindex).Xdp;
 
     private void Set(string name, int programFd, LinkXdpFlags flags, int expectedFd, string what) =>
         links.SetLink(0, name, what, (ref NetlinkWriter w) =>

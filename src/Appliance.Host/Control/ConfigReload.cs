@@ -36,11 +36,7 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
         lock (_gate)
         {
             var options = new ConfigLoadOptions { ProgramObjects = ProgramObjectInspector.Instance, ObjectDirectory = objectDirectory };
-            byte[]? bytes = null;
-            try { bytes = System.IO.File.ReadAllBytes(file); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // LoadFile says why
-            var loaded = bytes is null ? ConfigLoader.LoadFile(file, options)
-                : ConfigLoader.LoadBytes(bytes, file, Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", options);
+            var (loaded, bytes) = Init.ConfigSelection.Read(file, options);
             if (!loaded.IsValid)
                 return ControlResponse.Failure($"{file} is not valid, the running config stays:\n" + string.Join("\n", loaded.Errors));
             return ApplyConfig(loaded.Config!, bytes, dryRun);

@@ -36,7 +36,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         sb.Append($"\nworkers: {e.WorkerCount} running (config: {runtime.Workers})\n");
         var workers = new TextTable("WORKER", "CPU", "LOOPS", "SLEEPS", "QUEUES");
         for (int w = 0; w < e.WorkerCount; w++)
-            workers.Row(w, e.CpuOf(w)?.ToString() ?? "-", e.LoopsOf(w), e.PollsOf(w), string.Join(" ", e.PortsOf(w).Select(p => $"{p.InterfaceName}/q{p.Queue}")));
+            workers.Row(w, e.CpuOf(w)?.ToString() ?? "-", e.LoopsOf(w), e.PollsOf(w), string.Join(" ", e.PortsOf(w).Select(QueueName)));
         sb.Append(workers);
         return sb.ToString();
     }
@@ -107,17 +107,18 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var sockets = new TextTable("WORKER", "SOCKET", "RX", "FWD", "TX", "DROPS");
         for (int w = 0; w < e.WorkerCount; w++)
         {
-            var sum = WorkerSum(w);
+            var sum = e.CountersOfWorker(w);
             var h = e.HandOffCountersOf(w);
             workers.Row(w, e.CpuOf(w)?.ToString() ?? "-", sum.RxPackets, sum.Forwarded, sum.TxPackets, sum.TotalDrops + h.TotalDrops,
                 e.HandedOffBy(w), h.RxPackets, e.LoopsOf(w), e.PollsOf(w));
             foreach (var p in e.PortsOf(w))
-                sockets.Row(w, $"{p.InterfaceName}/q{p.Queue}", p.Counters.RxPackets, p.Counters.Forwarded, p.Counters.TxPackets, EngineDrops(p.Counters));
+                sockets.Row(w, QueueName(p), p.Counters.RxPackets, p.Counters.Forwarded, p.Counters.TxPackets, EngineDrops(p.Counters));
         }
         return $"{workers}\n{sockets}";
     }
 
-    private PortCounters WorkerSum(int worker) => runtime.Engine.CountersOfWorker(worker);
+    /// <summary>An AF_XDP socket as status and stats name it: its interface and RX queue ("eth0/q1").</summary>
+    private static string QueueName(Appliance.Datapath.Xsk.XskPort p) => $"{p.InterfaceName}/q{p.Queue}";
 
     /// <summary>MACs the pair has learned on its uplink now (read outside the worker: a snapshot).</summary>
     private int LearnedNow(PairRuntime p) =>
@@ -157,14 +158,14 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             var e = runtime.Engine;
             for (int k = 0; k < e.WorkerCount; k++)
             {
-                var sum = WorkerSum(k);
+                var sum = e.CountersOfWorker(k);
                 var h = e.HandOffCountersOf(k);
                 w.WriteStartObject();
                 w.WriteNumber("worker", k);
                 if (e.CpuOf(k) is int cpu) w.WriteNumber("cpu", cpu);
                 else w.WriteNull("cpu");
                 w.WriteStartArray("queues");
-                foreach (var p in e.PortsOf(k)) w.WriteStringValue($"{p.InterfaceName}/q{p.Queue}");
+                foreach (var p in e.PortsOf(k)) w.WriteStringValue(QueueName(p));
                 w.WriteEndArray();
                 w.WriteNumber("rxPackets", sum.RxPackets);
                 w.WriteNumber("forwarded", sum.Forwarded);

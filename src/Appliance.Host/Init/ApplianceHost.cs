@@ -32,8 +32,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
         state.Stage = BootStage.ReadingConfig;
         run.Notifier?.Status($"reading {options.ConfigPath}");
         if (CommitConfirm.RestoreAfterRestart(options.ConfigPath) is { } restored) log.Warn(Name, restored);
-        var loadedText = ReadText(options.ConfigPath);
-        var (config, health, baseDirectory) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name);
+        var (config, health, baseDirectory, loadedBytes) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name);
         state.ConfigHealth = health;
         ApplyLeds(run, config?.Leds);
         if (config is null)
@@ -64,11 +63,9 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
 
         var exposition = new PrometheusExposition(runtime, ReloadHistory, run.Leds);
         using var metrics = OpenMetrics(config.Metrics, exposition.Render);
-        // What a rollback writes back: the text that runs. Started from the last good copy, that is the copy's text
+        // What a rollback writes back: the bytes that run. Started from the last good copy, they are the copy's
         // (else a rolled-back edit would stay in the file and come back with the next reload or restart).
-        string? runningText = health == ConfigHealth.Fallback ? ReadText(ConfigSelection.LastGoodPathFor(options.ConfigPath)) : loadedText;
-        var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime,
-            runningText is null ? null : System.Text.Encoding.UTF8.GetBytes(runningText), leds => ApplyLeds(run, leds));
+        var reloader = new ConfigReload(options.ConfigPath, options.ObjectDirectory, runtime, loadedBytes, leds => ApplyLeds(run, leds));
         Reloads? reloads = null;
         using var confirm = new CommitConfirm(reloader, state, m => log.Warn(Name, m), () => reloads!.Rearm());
         reloads = new Reloads(this, reloader, confirm, state, run.Notifier, () =>
@@ -105,12 +102,11 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
         Console.Out.Flush();
         run.ReportStarted();
         run.Notifier?.Ready($"forwarding ({runtime.Topology.Ports.Length} ports, {runtime.Topology.Pairs.Length} pairs), config {health.ToString().ToLowerInvariant()}");
-        var lastGood = health == ConfigHealth.Ok && loadedText is not null
-            ? new LastGoodKeeper(options.ConfigPath, loadedText, options.LastGoodAfter, MonotonicTimeSource.Instance, log, Name)
+        var lastGood = health == ConfigHealth.Ok && loadedBytes is not null
+            ? new LastGoodKeeper(options.ConfigPath, loadedBytes, options.LastGoodAfter, MonotonicTimeSource.Instance, log, Name)
             : null;
         long faultsSeen = 0;
-        var tick = run.Notifier?.WatchdogInterval is { } w && w < options.HealthCheckInterval ? w : options.HealthCheckInterval;
-        while (!run.Stopping.WaitHandle.WaitOne(tick))
+        do
         {
             // A datapath fault never ends the run (that would delete every tenant): it is shown on the status LED
             // and in `status` while the worker restarts itself; only shutdown or the config removes tenants.
@@ -127,9 +123,21 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             lastGood?.Observe(engine.IsRunning);
             if (engine.IsRunning) run.Notifier?.Watchdog(); // only while a worker forwards (a restarted one does)
         }
+        while (!run.Stopping.WaitHandle.WaitOne(UntilNextCheck(run.Notifier, lastGood)));
         state.Stage = BootStage.Stopping;
         run.Notifier?.Stopping("stopping");
         log.Info(Name, "stopping");
+    }
+
+    /// <summary>How long the health check sleeps: <see cref="ApplianceHostOptions.HealthCheckInterval"/>, less when the
+    /// systemd watchdog wants its pings sooner or the last good copy falls due sooner (plus a millisecond: a timed wait
+    /// may end up to one early, and an early end would cost another wake-up).</summary>
+    private TimeSpan UntilNextCheck(ServiceNotifier? notifier, LastGoodKeeper? lastGood)
+    {
+        var wait = options.HealthCheckInterval;
+        if (notifier?.WatchdogInterval is { } w && w < wait) wait = w;
+        if (lastGood?.DueIn is { } due && due + TimeSpan.FromMilliseconds(1) < wait) wait = due + TimeSpan.FromMilliseconds(1);
+        return wait;
     }
 
     /// <summary>The control socket, or (when <see cref="ApplianceHostOptions.ControlSocketRequired"/> is off, as on a
@@ -289,19 +297,6 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             }
             if (name != "lo") links.SetPromiscuous(name, true);
             links.SetUp(name, true);
-        }
-    }
-
-    /// <summary>The config file's text as it is loaded now (what last-good saves), or null when unreadable.</summary>
-    private static string? ReadText(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null; // the loader reports it
         }
     }
 

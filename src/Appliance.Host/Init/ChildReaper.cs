@@ -4,9 +4,10 @@ using Appliance.Interop;
 
 namespace Appliance.Host.Init;
 
-/// <summary>Reaps orphans (PID 1, or a child subreaper) on its own thread: SIGCHLD wakes it (and it checks
-/// every second anyway), it peeks at exited children with waitid(WNOWAIT) and reaps a zombie with waitpid
-/// once it has been a zombie for <see cref="Grace"/>. The grace period leaves children started through
+/// <summary>Reaps orphans (PID 1, or a child subreaper) on its own thread: SIGCHLD wakes it, it peeks at exited
+/// children with waitid(WNOWAIT) and reaps a zombie with waitpid once it has been a zombie for <see cref="Grace"/>.
+/// With no zombie waiting it sleeps until the next SIGCHLD (an idle board never wakes it; a SIGCHLD during a pass
+/// stays set on the event and starts the next one, so none is lost). The grace period leaves children started through
 /// System.Diagnostics.Process to .NET's own SIGCHLD handling, which reaps them at once and needs their exit
 /// status; anything still a zombie after it is an orphan nobody else will wait for.</summary>
 public sealed unsafe class ChildReaper : IDisposable
@@ -56,13 +57,14 @@ public sealed unsafe class ChildReaper : IDisposable
             catch (Exception e)
             {
                 _log.Error("reaper", e.Message);
-                wait = TimeSpan.FromSeconds(1);
+                wait = TimeSpan.FromSeconds(1); // try again, SIGCHLD or not
             }
             WaitHandle.WaitAny([_wake, _stop.Token.WaitHandle], wait);
         }
     }
 
-    /// <summary>Reaps every zombie older than the grace period; returns how long to wait before the next pass.</summary>
+    /// <summary>Reaps every zombie older than the grace period; returns how long to wait before the next pass
+    /// (<see cref="Timeout.InfiniteTimeSpan"/>: until a child exits).</summary>
     private TimeSpan ReapPass()
     {
         Tmds.Linux.siginfo_t info;
@@ -76,10 +78,10 @@ public sealed unsafe class ChildReaper : IDisposable
                 var errno = Marshal.GetLastPInvokeError();
                 if (errno == Errno.EINTR) continue;
                 _firstSeen.Clear(); // ECHILD: no children at all
-                return TimeSpan.FromSeconds(1);
+                return Timeout.InfiniteTimeSpan;
             }
             int pid = info.si_pid;
-            if (pid == 0) return TimeSpan.FromSeconds(1); // children exist, none has exited
+            if (pid == 0) return Timeout.InfiniteTimeSpan; // children exist, none has exited
             if (!_firstSeen.TryGetValue(pid, out var seen))
             {
                 _firstSeen[pid] = now;

@@ -4,10 +4,10 @@ using Appliance.Host.Time;
 namespace Appliance.Host.Init;
 
 /// <summary>Last known good (SPEC §4): once the config the appliance started from has run healthy (datapath up,
-/// no fault) for <c>healthyFor</c> without a break, its text as loaded is saved beside the original as
+/// no fault) for <c>healthyFor</c> without a break, its bytes as loaded are saved beside the original as
 /// config.last-good.json (written to a temporary file and renamed, so a power cut never leaves half a file).
 /// Saved at most once per start; a fallback start (already running the last-good copy) saves nothing.</summary>
-public sealed class LastGoodKeeper(string configPath, string loadedText, TimeSpan healthyFor, ITimeSource time, Logger log, string logName = "run")
+public sealed class LastGoodKeeper(string configPath, byte[] loadedBytes, TimeSpan healthyFor, ITimeSource time, Logger log, string logName = "run")
 {
     private TimeSpan? _healthySince;
 
@@ -15,7 +15,21 @@ public sealed class LastGoodKeeper(string configPath, string loadedText, TimeSpa
 
     public string LastGoodPath { get; } = ConfigSelection.LastGoodPathFor(configPath);
 
-    /// <summary>Called regularly while running with whether the appliance is healthy right now.</summary>
+    /// <summary>How long until the copy is due if health lasts (zero when overdue), or null when nothing is due:
+    /// saved already, or not healthy now. The health check sleeps at most this long, so the copy is saved on time
+    /// without the check running every second.</summary>
+    public TimeSpan? DueIn
+    {
+        get
+        {
+            if (Saved || _healthySince is not { } since) return null;
+            var left = since + healthyFor - time.Now;
+            return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>Called at each health check with whether the appliance is healthy right now (and again when
+    /// <see cref="DueIn"/> has passed).</summary>
     public void Observe(bool healthy)
     {
         if (Saved) return;
@@ -30,9 +44,9 @@ public sealed class LastGoodKeeper(string configPath, string loadedText, TimeSpa
         Saved = true;
         try
         {
-            if (File.Exists(LastGoodPath) && File.ReadAllText(LastGoodPath) == loadedText) return;
+            if (File.Exists(LastGoodPath) && File.ReadAllBytes(LastGoodPath).AsSpan().SequenceEqual(loadedBytes)) return;
             var temporary = LastGoodPath + ".tmp";
-            File.WriteAllText(temporary, loadedText);
+            File.WriteAllBytes(temporary, loadedBytes);
             File.Move(temporary, LastGoodPath, overwrite: true);
             log.Info(logName, $"{configPath} ran healthy for {healthyFor.TotalSeconds:0.###} s; saved as the last known good config", ("file", LastGoodPath));
         }

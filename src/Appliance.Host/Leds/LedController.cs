@@ -6,17 +6,16 @@ using Appliance.Host.Time;
 namespace Appliance.Host.Leds;
 
 /// <summary>Owns the LED thread: one scheduler, independent of the datapath, that evaluates every LED's
-/// trigger at the trigger's own deadlines (blink edges, activity samples) and at least every
-/// <see cref="StatePollInterval"/> (on a fixed grid from <see cref="Start"/>) to pick up state changes, and
-/// writes a line only when its value changes. Night mode (<see cref="AllOff"/>) holds every LED off while
+/// trigger at the trigger's own deadlines (blink edges, activity samples) and whenever the appliance state changes
+/// (<see cref="ApplianceState.Changed"/>), the LEDs are reconfigured or night mode is switched, and writes a line
+/// only when its value changes. Between those it sleeps: LEDs that only follow the state (status while running,
+/// link, fault, on, off) cost no wake-up at all until something changes. Night mode (<see cref="AllOff"/>) holds every LED off while
 /// the triggers keep running; turning it back on restores what the triggers show at that moment.
 /// A failing LED line is logged once and skipped; it never stops the thread or the other LEDs.</summary>
 public sealed class LedController : IDisposable
 {
-    /// <summary>How often state-driven triggers (status, link, fault) are re-read: a change shows within a quarter
-    /// second, and an idle board wakes the LED thread only 4 times a second for it (each wake-up costs ~1 ms of a
-    /// core on the emulated board; blink edges and busy activity sampling add their own wake-ups).</summary>
-    public static readonly TimeSpan StatePollInterval = TimeSpan.FromMilliseconds(250);
+    /// <summary>How long the LED thread waits before trying again after a scheduler pass failed (a trigger bug).</summary>
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromMilliseconds(250);
 
     private readonly LedLineFactory _lines;
     private readonly ApplianceState _state;
@@ -25,9 +24,10 @@ public sealed class LedController : IDisposable
     private readonly object _gate = new();
     private List<Led> _leds = [];
     private bool _allOff;
-    private TimeSpan? _nextPoll;
     private Thread? _thread;
-    private CancellationTokenSource? _stop;
+    private bool _stopping;
+    /// <summary>Cancelled to end the LED thread's current wait early (<see cref="Wake"/>); replaced once it has.</summary>
+    private CancellationTokenSource _wake = new();
 
     /// <summary>Where the LED lines come from (and the failsafe button's GPIO controller).</summary>
     public LedLineFactory Lines => _lines;
@@ -70,6 +70,7 @@ public sealed class LedController : IDisposable
             }
             _leds = opened;
             _allOff = config.AllOff;
+            _wake.Cancel(); // the new LEDs show at once
         }
         return errors;
     }
@@ -78,7 +79,14 @@ public sealed class LedController : IDisposable
     public bool AllOff
     {
         get { lock (_gate) return _allOff; }
-        set { lock (_gate) _allOff = value; }
+        set
+        {
+            lock (_gate)
+            {
+                _allOff = value;
+                _wake.Cancel();
+            }
+        }
     }
 
     /// <summary>The LEDs as last evaluated.</summary>
@@ -92,15 +100,12 @@ public sealed class LedController : IDisposable
     }
 
     /// <summary>One scheduler pass at <paramref name="now"/>: evaluates every trigger, drives changed lines,
-    /// and returns when the next pass is due.</summary>
+    /// and returns when the next pass is due (<see cref="TimeSpan.MaxValue"/>: only at the next change).</summary>
     public TimeSpan Tick(TimeSpan now)
     {
         lock (_gate)
         {
-            var poll = _nextPoll ?? now;
-            while (poll <= now) poll += StatePollInterval;
-            _nextPoll = poll;
-            var next = poll;
+            var next = TimeSpan.MaxValue;
             foreach (var led in _leds)
             {
                 var decision = led.Trigger.Evaluate(now);
@@ -135,17 +140,34 @@ public sealed class LedController : IDisposable
         lock (_gate)
         {
             if (_thread is not null) return;
-            _stop = new CancellationTokenSource();
-            var token = _stop.Token;
-            _thread = new Thread(() => Loop(token)) { IsBackground = true, Name = "leds" };
+            _stopping = false;
+            _state.Changed += Wake;
+            _thread = new Thread(Loop) { IsBackground = true, Name = "leds" };
             _thread.Start();
         }
     }
 
-    private void Loop(CancellationToken stop)
+    /// <summary>Ends the LED thread's wait: the state changed (<see cref="ApplianceState.Changed"/>, on the changing thread).</summary>
+    private void Wake()
     {
-        while (!stop.IsCancellationRequested)
+        lock (_gate) _wake.Cancel();
+    }
+
+    private void Loop()
+    {
+        while (true)
         {
+            CancellationToken wake;
+            lock (_gate)
+            {
+                if (_stopping) return;
+                if (_wake.IsCancellationRequested)
+                {
+                    _wake.Dispose();
+                    _wake = new CancellationTokenSource(); // before the pass: a change during it ends the next wait at once
+                }
+                wake = _wake.Token;
+            }
             TimeSpan next;
             try
             {
@@ -155,9 +177,9 @@ public sealed class LedController : IDisposable
             {
                 // A trigger bug must not end the LED thread (and, as PID 1, must not end the process).
                 _log.Error("leds", $"LED scheduler pass failed: {e.Message}");
-                next = _time.Now + StatePollInterval;
+                next = _time.Now + RetryAfterFailure;
             }
-            _time.WaitUntil(next, stop);
+            _time.WaitUntil(next, wake);
         }
     }
 
@@ -169,15 +191,15 @@ public sealed class LedController : IDisposable
         {
             thread = _thread;
             _thread = null;
-            _stop?.Cancel();
+            _stopping = true;
+            _wake.Cancel();
         }
+        _state.Changed -= Wake;
         thread?.Join();
         lock (_gate)
         {
             CloseAll();
             _leds = [];
-            _stop?.Dispose();
-            _stop = null;
         }
     }
 

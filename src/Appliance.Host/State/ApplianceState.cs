@@ -5,7 +5,8 @@ namespace Appliance.Host.State;
 /// <summary>The appliance's visible state, written by the rest of the host (init, config loader, link
 /// monitor, datapath, supervisor) and read by the LED thread: boot stage, config health, active faults
 /// (by source, so one component clearing its fault does not hide another's), and per-interface carrier
-/// and packet counters. Every member is safe to use from any thread.</summary>
+/// and packet counters. Every member is safe to use from any thread. A change of any of them (not of the packet
+/// counters, which only their readers sample) raises <see cref="Changed"/>.</summary>
 public sealed class ApplianceState
 {
     private volatile BootStage _stage = BootStage.Init;
@@ -14,16 +15,32 @@ public sealed class ApplianceState
     private volatile bool _hasFault;
     private readonly ConcurrentDictionary<string, InterfaceState> _interfaces = new(StringComparer.Ordinal);
 
+    /// <summary>Raised on the changing thread, outside any lock, after the stage, the config health, the faults, the
+    /// confirm deadline or an interface's carrier changed: the LED thread sleeps until then instead of polling.</summary>
+    public event Action? Changed;
+
+    private void OnChanged() => Changed?.Invoke();
+
     public BootStage Stage
     {
         get => _stage;
-        set => _stage = value;
+        set
+        {
+            if (_stage == value) return;
+            _stage = value;
+            OnChanged();
+        }
     }
 
     public ConfigHealth ConfigHealth
     {
         get => _config;
-        set => _config = value;
+        set
+        {
+            if (_config == value) return;
+            _config = value;
+            OnChanged();
+        }
     }
 
     public bool HasFault => _hasFault;
@@ -32,7 +49,15 @@ public sealed class ApplianceState
     public DateTime? ConfirmDeadline
     {
         get { lock (_faults) return _confirmDeadline; }
-        set { lock (_faults) _confirmDeadline = value; }
+        set
+        {
+            lock (_faults)
+            {
+                if (_confirmDeadline == value) return;
+                _confirmDeadline = value;
+            }
+            OnChanged();
+        }
     }
     private DateTime? _confirmDeadline;
 
@@ -42,18 +67,21 @@ public sealed class ApplianceState
     {
         lock (_faults)
         {
+            if (_faults.TryGetValue(source, out var current) && current == message) return;
             _faults[source] = message;
             _hasFault = true;
         }
+        OnChanged();
     }
 
     public void ClearFault(string source)
     {
         lock (_faults)
         {
-            _faults.Remove(source);
+            if (!_faults.Remove(source)) return;
             _hasFault = _faults.Count > 0;
         }
+        OnChanged();
     }
 
     /// <summary>The active faults, source → message.</summary>
@@ -64,5 +92,5 @@ public sealed class ApplianceState
 
     /// <summary>The state of a port or pair by name, created on first use (LEDs may be configured before
     /// the datapath knows the interface).</summary>
-    public InterfaceState Interface(string name) => _interfaces.GetOrAdd(name, static n => new InterfaceState(n));
+    public InterfaceState Interface(string name) => _interfaces.GetOrAdd(name, static (n, s) => new InterfaceState(n, s.OnChanged), this);
 }

@@ -73,7 +73,7 @@ public sealed class LinkXdpTests
         var xdp = new LinkXdp(root);
 
         int prog = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeXdp, XdpPass, "mapp_stale");
-        xdp.Attach(root.Get(a).Index, prog, LinkXdpFlags.DrvMode);
+        xdp.Attach(a, prog, LinkXdpFlags.DrvMode);
         LibC.Close(prog); // like a crashed run: the program stays attached
 
         var stale = xdp.Query(a);

@@ -3,6 +3,7 @@ using Appliance.Bpf.Helpers;
 using Appliance.Datapath.Tests.Engine;
 using System.Net;
 using Appliance.Bpf.Routing;
+using Appliance.Datapath.Engine;
 using Appliance.Datapath.Forwarding;
 using Appliance.Datapath.Runtime;
 using Appliance.TestSupport;
@@ -143,6 +144,35 @@ public sealed class L3PairTests
         Assert.True(allocated < 5000, $"{allocated} bytes allocated by the workers while routing 10240 frames");
     }
 
+    /// <summary>From the port, a packet for a tenant whose source is one of the board's own addresses is spoofed: the
+    /// board's own traffic to its tenants never comes in from the wire. It is dropped and counted as the port's
+    /// <c>invalidSource</c>, as the kernel's fib_validate_source drops a local source as martian, so a tenant can
+    /// trust what comes from the board's address. A real client: ping from the outside router bound to the board's
+    /// addresses (given to its loopback).</summary>
+    [PrivilegedFact]
+    public void From_the_port_a_packet_from_the_boards_own_address_does_not_reach_a_tenant()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(board.L3Pair(0));
+        var tenant = board.Tenants[0];
+        Ping(board.Outside, board.TenantAddress(0));
+        Ping(board.Outside, board.TenantAddress6(0));
+        board.Outside.Exec("ip", "addr", "add", board.PortAddress + "/32", "dev", "lo");
+        board.Outside.Exec("ip", "addr", "add", board.PortAddress6 + "/128", "dev", "lo", "nodad");
+        long Invalid() => rt.Engine.CountersOf(rt.Topology.Ports[0].Index).Drops(DropReason.InvalidSource);
+        long echos = EchoRequestsReceived(tenant, v6: false), echos6 = EchoRequestsReceived(tenant, v6: true);
+        long invalid = Invalid();
+        Assert.NotEqual(0, board.Outside.TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", "-I", board.PortAddress, board.TenantAddress(0)).ExitCode);
+        Assert.NotEqual(0, board.Outside.TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", "-I", board.PortAddress6, board.TenantAddress6(0)).ExitCode);
+        Assert.Equal(echos, EchoRequestsReceived(tenant, v6: false));
+        Assert.Equal(echos6, EchoRequestsReceived(tenant, v6: true));
+        Assert.True(Invalid() >= invalid + 4, $"every spoofed echo was refused and counted ({Invalid() - invalid})");
+        // The outside router's own addresses still reach the tenant (so the counts above can move).
+        Ping(board.Outside, board.TenantAddress(0));
+        Ping(board.Outside, board.TenantAddress6(0));
+        Assert.True(EchoRequestsReceived(tenant, v6: false) > echos && EchoRequestsReceived(tenant, v6: true) > echos6);
+    }
+
     /// <summary>A tenant sending to 10,000 unresolved on-link addresses (a neighbour table flood: the port's IPv6 subnet
     /// is a /64) gets the kernel asked for at most <see cref="PairRuntime.NeighbourRequestsPerSecond"/> of them a
     /// second, so the board's neighbour table (one for the whole host) holds only that many of them; another tenant's
@@ -193,6 +223,69 @@ public sealed class L3PairTests
         dst.CopyTo(ip[24..]);
         BinaryPrimitives.WriteUInt16BigEndian(ip[44..], 16);
         return f;
+    }
+
+    /// <summary>A tenant's ICMP errors about packets it received reach the far host (a real client: a datagram to a
+    /// closed port of the tenant, answered by its kernel with port unreachable), but one it forges about a datagram
+    /// to the other tenant (which would make the far host drop or slow that tenant's flow) is refused as
+    /// <c>invalidSource</c> and never arrives.</summary>
+    [PrivilegedFact]
+    public void A_tenants_ICMP_errors_leave_only_about_packets_it_received()
+    {
+        using var board = new L3Board(tenants: 2);
+        var rt = board.Start(board.L3Pair(0), board.L3Pair(1));
+        var a = rt.FindPair(board.PairNames[0]);
+        var tenant = board.Tenants[0];
+        Ping(tenant, board.FarAddress);
+        long unreachable = DestinationUnreachablesReceived(board.Far);
+        board.Far.Exec("bash", "-c", $"echo x > /dev/udp/{board.TenantAddress(0)}/9");
+        Assert.True(Eventually.True(() => DestinationUnreachablesReceived(board.Far) > unreachable, 5000), "the tenant's port unreachable arrived");
+
+        unreachable = DestinationUnreachablesReceived(board.Far);
+        long invalid = a.Peer.Counters.Drops(PairDropReason.InvalidSource);
+        var tenantMac = MetaBoard.InterfaceMac(tenant.Name, L3Board.TenantInterface);
+        var far = IPAddress.Parse(board.FarAddress).GetAddressBytes();
+        var forged = PortUnreachable(tenantMac, IPAddress.Parse(board.TenantAddress(0)).GetAddressBytes(), far,
+            quoted: EchoRequest(tenantMac, far, IPAddress.Parse(board.TenantAddress(1)).GetAddressBytes(), 1).AsSpan(14, 28));
+        var own = PortUnreachable(tenantMac, IPAddress.Parse(board.TenantAddress(0)).GetAddressBytes(), far,
+            quoted: EchoRequest(tenantMac, far, IPAddress.Parse(board.TenantAddress(0)).GetAddressBytes(), 1).AsSpan(14, 28));
+        using var tx = Engine.PacketSocket.Open(tenant.Name, L3Board.TenantInterface, L3Frames.EtherTypeIpv4);
+        tx.Send(forged);
+        Assert.True(Eventually.True(() => a.Peer.Counters.Drops(PairDropReason.InvalidSource) > invalid, 5000), "the forged error was refused");
+        tx.Send(own); // the same error about its own packet goes out (and shows the far host would have counted the forged one)
+        Assert.True(Eventually.True(() => DestinationUnreachablesReceived(board.Far) > unreachable, 5000), "its own error arrived");
+        Assert.Equal(unreachable + 1, DestinationUnreachablesReceived(board.Far));
+    }
+
+    /// <summary>An IPv4 ICMP port unreachable (checksums valid) quoting <paramref name="quoted"/>.</summary>
+    private static byte[] PortUnreachable(byte[] mac, byte[] src, byte[] dst, ReadOnlySpan<byte> quoted)
+    {
+        var f = new byte[14 + 20 + 8 + quoted.Length];
+        mac.CopyTo(f, 0);
+        mac.CopyTo(f, 6);
+        f[12] = 0x08;
+        var ip = f.AsSpan(14);
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(f.Length - 14));
+        ip[8] = 64;
+        ip[9] = 1;
+        src.CopyTo(ip[12..]);
+        dst.CopyTo(ip[16..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(ip[10..], InternetChecksum.Fold(InternetChecksum.Partial(ip[..20], 0)));
+        var icmp = ip[20..];
+        icmp[0] = 3;
+        icmp[1] = 3;
+        quoted.CopyTo(icmp[8..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(icmp[2..], InternetChecksum.Fold(InternetChecksum.Partial(icmp, 0)));
+        return f;
+    }
+
+    /// <summary>ICMP destination unreachable messages a namespace's kernel received (/proc/net/snmp Icmp InDestUnreachs).</summary>
+    private static long DestinationUnreachablesReceived(NetNamespace ns)
+    {
+        var icmp = ns.Exec("cat", "/proc/net/snmp").Split('\n').Where(l => l.StartsWith("Icmp:", StringComparison.Ordinal)).ToArray();
+        var names = icmp[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return long.Parse(icmp[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[Array.IndexOf(names, "InDestUnreachs")]);
     }
 
     /// <summary>An IPv4 ICMP echo request (checksums valid), TTL 64.</summary>

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Appliance.Datapath.Tests.Engine;
 using Appliance.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
@@ -7,7 +8,7 @@ namespace Appliance.Host.Tests.Board;
 
 /// <summary>The emulated board (QEMU virt, TCG) boots the image file like a real board boots its SD card and runs
 /// the appliance: U-Boot reads extlinux.conf from the FAT partition, the initramfs mounts it at /boot, and the
-/// arm64 NativeAOT binary checks /boot/config.json. Needs only qemu (no root).</summary>
+/// arm64 NativeAOT binary checks /boot/config.json. Needs qemu and root (<see cref="BoardTools"/>).</summary>
 [Collection(KernelCollection.Name)]
 public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output) : IClassFixture<BootedBoard>
 {
@@ -64,7 +65,7 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
     [Fact]
     public void ApplianceForwardsAndReportsItsRss()
     {
-        var forwarding = WaitForRunningAppliance();
+        var forwarding = booted.WaitForForwarding();
         output.WriteLine($"{booted.Timings}; boot to forwarding ('{forwarding.Value.Trim()}') {Console.ArrivalOf(forwarding.Index).TotalSeconds:0.00} s after QEMU started");
         var (rc, rss) = Console.Run("appliance-rss", CommandTimeout);
         Assert.Equal(0, rc);
@@ -92,7 +93,7 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
     [Fact]
     public void ApplianceAnswersStatusOnTheBoard()
     {
-        WaitForRunningAppliance();
+        booted.WaitForForwarding();
         var (rc, text) = Console.Run("meta-appliance status", CommandTimeout);
         Assert.True(rc == 0, "`meta-appliance status` does not answer on the board (the service is `meta-appliance init`):\n" + text);
         Assert.Contains("eth0", text);
@@ -102,7 +103,7 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
     [Fact]
     public void BoardHasTheProfilesCoresAndItsPortsSpreadFlowsOverTheirQueues()
     {
-        WaitForRunningAppliance();
+        booted.WaitForForwarding();
         var profile = BoardProfileTests.Source(BuiltBoardImage.BoardName, "BOARD_WORKERS", "BOARD_QEMU_SMP", "BOARD_QEMU_QUEUES");
         int workers = int.Parse(profile["BOARD_WORKERS"]), cpus = int.Parse(profile["BOARD_QEMU_SMP"]), queues = int.Parse(profile["BOARD_QEMU_QUEUES"]);
         Assert.True(workers > 1 && cpus >= workers && queues >= workers, $"the qemu-virt profile should give several workers a core and a queue each: {string.Join(", ", profile)}");
@@ -124,7 +125,7 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
     [Fact]
     public void StatusShowsAWorkerPerCoreEachOwningAQueueOfEveryPortAndFlowsSpreadOverThemToTheTenant()
     {
-        WaitForRunningAppliance();
+        booted.WaitForForwarding();
         var workers = int.Parse(BoardProfileTests.Source(BuiltBoardImage.BoardName, "BOARD_WORKERS")["BOARD_WORKERS"]);
         var status = Console.Check("meta-appliance status", CommandTimeout);
         output.WriteLine(status);
@@ -171,15 +172,15 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
         return (tx, rx);
     }
 
-    /// <summary>Sends <paramref name="flows"/> UDP frames, one flow each, from the wire into eth0 towards tenant-a
-    /// (10.0.1.2, port 53), paced 20 ms.</summary>
+    /// <summary>Sends <paramref name="flows"/> UDP frames (<see cref="TestFrames.Udp"/>: flow i = source port 10000 + i),
+    /// one per flow, from the wire into eth0 to tenant-a's MAC, paced 20 ms.</summary>
     private void SendFlowsToTenantA(int flows)
     {
-        byte[] tenantMac = [0x02, 0, 0, 0, 0x0a, 0x02], sender = [0x02, 0, 0, 0, 0, 0x01];
+        byte[] tenantMac = [0x02, 0, 0, 0, 0x0a, 0x02], frame = new byte[64];
         for (var i = 0; i < flows; i++)
         {
-            booted.Board.Ports[0].Send(UdpFlowFrame.Build(tenantMac, sender, System.Net.IPAddress.Parse("10.0.1.100"),
-                System.Net.IPAddress.Parse("10.0.1.2"), (ushort)(40000 + i * 7), 53));
+            TestFrames.Udp(frame, tenantMac, TestFrame.Source, i, 0);
+            booted.Board.Ports[0].Send(frame);
             Thread.Sleep(20);
         }
     }
@@ -199,7 +200,7 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
     [Fact]
     public void StatusLedGoesFromBootBlinkToSteadyOn()
     {
-        WaitForRunningAppliance();
+        booted.WaitForForwarding();
         // status = PL061 line 0, active-high (board/qemu-virt/board.env, examples/qemu-virt.json).
         var levels = booted.Board.Trace.WaitSteady(0, 1, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(120));
         Assert.True(levels.Count >= 5, $"the status LED never blinked while booting: [{string.Join(",", levels)}]");
@@ -209,7 +210,7 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
     [Fact]
     public void LinkLedFollowsThePortGoingDownAndUp()
     {
-        WaitForRunningAppliance();
+        booted.WaitForForwarding();
         const int linkEth0 = 1; // link-eth0 = PL061 line 1, active-high
         booted.Board.Trace.WaitSteady(linkEth0, 1, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60));
         booted.Board.SetLink(0, up: false);
@@ -227,17 +228,12 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
     [Fact]
     public void TenantAnswersArpFromTheWireThroughTheAppliance()
     {
-        WaitForRunningAppliance();
+        booted.WaitForForwarding();
         // tenant-a (examples/qemu-virt.json): uplink eth0, MAC 02:00:00:00:0a:02, 10.0.1.2/24. The broadcast request
         // goes port -> primary chain -> tenant; the reply comes back tenant -> peer chain -> eth0.
-        byte[] asker = [0x02, 0, 0, 0, 0, 0x01];
         var tenantIp = System.Net.IPAddress.Parse("10.0.1.2");
-        var answered = ArpFrame.Ask(booted.Board.Ports[0], asker, System.Net.IPAddress.Parse("10.0.1.1"), tenantIp, 10, out var mac);
+        var answered = ArpFrame.Ask(booted.Board.Ports[0], TestFrame.Source, System.Net.IPAddress.Parse("10.0.1.1"), tenantIp, 10, out var mac);
         Assert.True(answered, "no ARP reply from tenant-a (10.0.1.2) came back out of eth0");
         Assert.Equal(new byte[] { 0x02, 0, 0, 0, 0x0a, 0x02 }, mac);
     }
-
-    /// <summary>Waits until the appliance logs that it forwards (the datapath is up on the ports); returns the match.</summary>
-    private Match WaitForRunningAppliance() =>
-        Console.WaitFor(@"runtime: forwarding ports=\d+ pairs=\d+|meta-appliance: forwarding \(\d+ ports?, \d+ pairs?\)", TimeSpan.FromSeconds(150));
 }

@@ -15,14 +15,14 @@ namespace Appliance.Host.Tests.Board;
 public sealed class BoardLiveEditTests(BootedBoard booted, ITestOutputHelper output) : IClassFixture<BootedBoard>
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
-    private static readonly byte[] Asker = [0x02, 0, 0, 0, 0, 0x01];
+    private static readonly byte[] Asker = TestFrame.Source;
     private static readonly IPAddress AskerIp = IPAddress.Parse("10.0.1.1"), TenantA = IPAddress.Parse("10.0.1.2"), TenantC = IPAddress.Parse("10.0.1.3");
     private SerialConsole Console => booted.Board.Console;
 
     [Fact]
     public void AnEditOfTheConfigOnTheBoardAppliesLiveAndTenantAKeepsAnswering()
     {
-        Console.WaitFor(@"runtime: forwarding ports=\d+ pairs=\d+|meta-appliance: forwarding \(\d+ ports?, \d+ pairs?\)", TimeSpan.FromSeconds(150));
+        booted.WaitForForwarding();
         var port = booted.Board.Ports[0];
         Assert.True(Ask(port, TenantA, 10, out var macA), "tenant-a does not answer ARP before the edit");
         Assert.Equal(new byte[] { 0x02, 0, 0, 0, 0x0a, 0x02 }, macA);

@@ -55,6 +55,10 @@ public abstract class BootedBoardBase : IDisposable
         }
     }
 
+    /// <summary>Waits until the appliance logs that it forwards (the datapath is up on the ports); returns the match.</summary>
+    public Match WaitForForwarding() =>
+        Board.Console.WaitFor(@"runtime: forwarding ports=\d+ pairs=\d+|meta-appliance: forwarding \(\d+ ports?, \d+ pairs?\)", TimeSpan.FromSeconds(150));
+
     public string Timings => $"QEMU start -> 'Starting kernel' {ToKernel.TotalSeconds:0.00} s, -> READY {ToReady.TotalSeconds:0.00} s (guest uptime {GuestUptimeAtReady:0.00} s)";
 
     public void Dispose()

@@ -49,12 +49,11 @@ public sealed class LedsVerbTests : IDisposable
         Assert.Contains("test-chip", Led(root, "power").GetProperty("line").GetString());
 
         rig.State.RaiseFault("test", "something broke");
-        int poll = (int)Appliance.Host.Leds.LedController.StatePollInterval.TotalMilliseconds; // the LEDs read the state this often
-        rig.RunUntil(100 + 2 * poll);
+        rig.RunUntil(200);
         Assert.True(Led(JsonDocument.Parse(Cli("--json").Out).RootElement, "fault").GetProperty("on").GetBoolean(), "the fault LED follows a raised fault");
 
         Assert.Equal(0, Cli("off").Code);
-        rig.RunUntil(100 + 4 * poll);
+        rig.RunUntil(300);
         root = JsonDocument.Parse(Cli("--json").Out).RootElement;
         Assert.True(root.GetProperty("nightMode").GetBoolean());
         Assert.All(root.GetProperty("leds").EnumerateArray(), l => Assert.False(l.GetProperty("on").GetBoolean()));
@@ -63,7 +62,7 @@ public sealed class LedsVerbTests : IDisposable
         Assert.Contains("night mode: on", Cli().Out);
 
         Assert.Equal(0, Cli("on").Code);
-        rig.RunUntil(100 + 6 * poll);
+        rig.RunUntil(400);
         Assert.True(rig.Gpio.Level(LedRig.Chip, 0), "night mode off lights the power LED again");
         var table = Cli().Out;
         Assert.Contains("night mode: off", table);

@@ -26,9 +26,10 @@ public sealed class BoardApplianceBodyTests : IDisposable
     [Fact]
     public void A_valid_config_is_used_as_is()
     {
-        var (config, health, _) = ConfigSelection.Load(Write("config.json", Valid), new Logger(TextWriter.Null));
+        var (config, health, _, bytes) = ConfigSelection.Load(Write("config.json", Valid), new Logger(TextWriter.Null));
         Assert.Equal(ConfigHealth.Ok, health);
         Assert.Equal("eth0", Assert.Single(config!.Ports).Name);
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(Valid), bytes); // the bytes it was loaded from
     }
 
     [Fact]
@@ -36,9 +37,10 @@ public sealed class BoardApplianceBodyTests : IDisposable
     {
         var log = new StringWriter();
         Write(ConfigSelection.LastGoodFileName, Valid.Replace("eth0", "eth7"));
-        var (config, health, _) = ConfigSelection.Load(Write("config.json", Broken), new Logger(log));
+        var (config, health, _, bytes) = ConfigSelection.Load(Write("config.json", Broken), new Logger(log));
         Assert.Equal(ConfigHealth.Fallback, health);
         Assert.Equal("eth7", Assert.Single(config!.Ports).Name);
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(Valid.Replace("eth0", "eth7")), bytes); // the copy's bytes, not the broken file's
         Assert.Contains("config.json:1:", log.ToString());
         Assert.Contains("bogus", log.ToString());
         Assert.Contains("last known good", log.ToString());

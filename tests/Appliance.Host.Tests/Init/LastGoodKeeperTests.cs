@@ -14,7 +14,7 @@ public sealed class LastGoodKeeperTests : IDisposable
     private string ConfigPath => Path.Combine(_dir, "config.json");
     private string LastGood => Path.Combine(_dir, ConfigSelection.LastGoodFileName);
 
-    private LastGoodKeeper Keeper(StringWriter log) => new(ConfigPath, "{ \"board\": \"x\" }", TimeSpan.FromSeconds(30), _time, new Logger(log));
+    private LastGoodKeeper Keeper(StringWriter log) => new(ConfigPath, "{ \"board\": \"x\" }"u8.ToArray(), TimeSpan.FromSeconds(30), _time, new Logger(log));
 
     [Fact]
     public void SavedOnlyAfterTheWholeHealthyInterval()
@@ -51,16 +51,38 @@ public sealed class LastGoodKeeperTests : IDisposable
     }
 
     [Fact]
+    public void DueInSaysHowLongTheHealthCheckMaySleep()
+    {
+        var keeper = Keeper(new StringWriter());
+        Assert.Null(keeper.DueIn); // never observed healthy: nothing due
+        _time.Set(1_000);
+        keeper.Observe(true);
+        Assert.Equal(TimeSpan.FromSeconds(30), keeper.DueIn);
+        _time.Set(21_000);
+        Assert.Equal(TimeSpan.FromSeconds(10), keeper.DueIn);
+        keeper.Observe(false);
+        Assert.Null(keeper.DueIn); // a break: nothing due until healthy again
+        keeper.Observe(true);
+        Assert.Equal(TimeSpan.FromSeconds(30), keeper.DueIn);
+        _time.Set(60_000);
+        Assert.Equal(TimeSpan.Zero, keeper.DueIn); // overdue
+        Assert.False(File.Exists(LastGood), "DueIn only tells; Observe saves");
+        keeper.Observe(true);
+        Assert.True(File.Exists(LastGood));
+        Assert.Null(keeper.DueIn); // saved: never due again
+    }
+
+    [Fact]
     public void TheSavedCopyIsWhatTheNextInvalidStartFallsBackTo()
     {
         var valid = """{ "board": "qemu-virt", "ports": [ { "name": "eth3" } ] }""";
         File.WriteAllText(ConfigPath, valid);
-        var keeper = new LastGoodKeeper(ConfigPath, valid, TimeSpan.Zero, _time, new Logger(TextWriter.Null));
+        var keeper = new LastGoodKeeper(ConfigPath, System.Text.Encoding.UTF8.GetBytes(valid), TimeSpan.Zero, _time, new Logger(TextWriter.Null));
         keeper.Observe(true);
         File.WriteAllText(ConfigPath, """{ "board": "qemu-virt", "ports": [ { "name": "eth3", "bogus": 1 } ] }""");
 
         var log = new StringWriter();
-        var (config, health, _) = ConfigSelection.Load(ConfigPath, new Logger(log), logName: "run");
+        var (config, health, _, _) = ConfigSelection.Load(ConfigPath, new Logger(log), logName: "run");
         Assert.Equal(Appliance.Host.State.ConfigHealth.Fallback, health);
         Assert.Equal("eth3", Assert.Single(config!.Ports).Name);
         Assert.Contains("warn  run: ", log.ToString());

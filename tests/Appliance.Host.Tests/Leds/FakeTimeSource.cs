@@ -16,6 +16,14 @@ public sealed class FakeTimeSource : ITimeSource
     private TimeSpan _limit;
     private long _generation;
     private long _parkedGeneration = -1;
+    private int _wakeups;
+
+    /// <summary>How many waits have ended (their deadline came or they were cancelled): on a real clock each is a
+    /// wake-up of the sleeping thread, which is what an idle thread costs.</summary>
+    public int Wakeups
+    {
+        get { lock (_gate) return _wakeups; }
+    }
 
     public TimeSpan Now
     {
@@ -44,6 +52,7 @@ public sealed class FakeTimeSource : ITimeSource
             finally
             {
                 _parkedGeneration = -1;
+                _wakeups++;
             }
         }
     }

@@ -18,7 +18,7 @@ public sealed class NightModeTests
         rig.Controller.AllOff = false;
         rig.RunUntil(2560);
 
-        Assert.Equal([(0.0, true), (1250.0, false), (2250.0, true)], rig.Edges(0)); // at the state polls after 1010 and 2010
+        Assert.Equal([(0.0, true), (1010.0, false), (2010.0, true)], rig.Edges(0)); // when night mode is switched on and off
         // The heartbeat keeps its phase: the pulses at 1260 and 1580 fall into the night and are not shown,
         // the next one (2520) is.
         Assert.Equal([(0.0, true), (70.0, false), (320.0, true), (390.0, false), (2520.0, true)], rig.Edges(1));

@@ -26,14 +26,14 @@ public sealed class StatusTriggerTimingTests
     }
 
     [Fact]
-    public void Boot_to_running_goes_steady_on_at_the_next_state_poll()
+    public void Boot_to_running_goes_steady_on_at_once()
     {
         using var rig = new LedRig().Start(LedRig.Led("status", 0, "status"));
         rig.RunUntil(520); // boot blink: on 400..500, off 500..600
         rig.State.Stage = BootStage.Running;
         rig.RunUntil(3000);
-        // The change shows at the LED thread's next wake-up: the blink edge at 600 comes before the state poll at 750.
-        Assert.Equal([(0.0, true), (100.0, false), (200.0, true), (300.0, false), (400.0, true), (500.0, false), (600.0, true)], rig.Edges(0));
+        // The change wakes the LED thread: steady on from 520, in the middle of the blink's off phase.
+        Assert.Equal([(0.0, true), (100.0, false), (200.0, true), (300.0, false), (400.0, true), (500.0, false), (520.0, true)], rig.Edges(0));
     }
 
     [Theory]
@@ -84,9 +84,9 @@ public sealed class StatusTriggerTimingTests
         rig.Start(LedRig.Led("status", 0, "status"));
         rig.RunUntil(1010);
         rig.State.RaiseFault("supervisor", "datapath crashed");
-        rig.RunUntil(3210); // fault blink from the 1250 poll: on (already on), off at 2250, on at 3250
-        rig.State.ClearFault("supervisor"); // seen at the 3250 poll: steady on (already on from the blink)
+        rig.RunUntil(3510); // fault blink from 1010: on (already on), off at 2010, on at 3010
+        rig.State.ClearFault("supervisor"); // at 3510: steady on (already on from the blink)
         rig.RunUntil(6000);
-        Assert.Equal([(0.0, true), (2250.0, false), (3250.0, true)], rig.Edges(0));
+        Assert.Equal([(0.0, true), (2010.0, false), (3010.0, true)], rig.Edges(0));
     }
 }

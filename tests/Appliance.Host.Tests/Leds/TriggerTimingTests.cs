@@ -15,7 +15,7 @@ public sealed class TriggerTimingTests
     }
 
     [Fact]
-    public void Link_follows_carrier_at_the_next_state_poll()
+    public void Link_follows_carrier_at_once()
     {
         using var rig = new LedRig();
         var eth0 = rig.State.Interface("eth0");
@@ -27,8 +27,8 @@ public sealed class TriggerTimingTests
         rig.RunUntil(700);
         eth0.Carrier = true;
         rig.RunUntil(1000);
-        // State is polled every 250 ms: a change made at 120 shows at 250, one at 480 at 500, and one at 700 at 750.
-        Assert.Equal([(250.0, true), (500.0, false), (750.0, true)], rig.Edges(2));
+        // A state change wakes the LED thread: each shows when it is made (it used to wait for a 250 ms state poll).
+        Assert.Equal([(120.0, true), (480.0, false), (700.0, true)], rig.Edges(2));
     }
 
     [Fact]
@@ -84,7 +84,24 @@ public sealed class TriggerTimingTests
         rig.RunUntil(610);
         rig.State.ClearFault("datapath");
         rig.RunUntil(1000);
-        Assert.Equal([(250.0, true), (750.0, false)], rig.Edges(4)); // at the state polls (every 250 ms) after 210 and 610
+        Assert.Equal([(210.0, true), (610.0, false)], rig.Edges(4)); // when the first fault is raised and the last cleared
+    }
+
+    [Fact]
+    public void State_driven_leds_sleep_until_the_state_changes()
+    {
+        using var rig = new LedRig();
+        rig.State.Stage = Appliance.Host.State.BootStage.Running;
+        rig.Start(LedRig.Led("status", 0, "status"), LedRig.Led("link", 2, "link:eth0"), LedRig.Led("fault", 4, "fault"), LedRig.Led("on", 5, "on"));
+        rig.RunUntil(60_000);
+        Assert.Equal(0, rig.Time.Wakeups); // a minute without a change: the LED thread never woke (it polled 4 times a second)
+        rig.State.Interface("eth0").Carrier = true;
+        rig.RunUntil(61_000);
+        Assert.Equal(1, rig.Time.Wakeups);
+        Assert.Equal([(60_000.0, true)], rig.Edges(2));
+        rig.State.Interface("eth0").Carrier = true; // no change, no wake-up
+        rig.RunUntil(62_000);
+        Assert.Equal(1, rig.Time.Wakeups);
     }
 
     [Fact]

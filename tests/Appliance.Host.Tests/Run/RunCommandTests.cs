@@ -205,6 +205,71 @@ public sealed class RunCommandTests
         Assert.Equal(0, second.Signal(15));
     }
 
+    [PrivilegedFact]
+    public void TheLastGoodCopyIsTheConfigThatRanEvenWhenTheFileChangesWhileStarting()
+    {
+        // The config file is a FIFO that gives its first reader the text with a forwarding peer ("pass") and every
+        // later reader one that drops ("drop"): an edit between two reads at start, made deterministic. One read
+        // runs "pass" and keeps "pass" as last good; two reads (the text kept, then the file loaded) ran "drop"
+        // while last-good kept "pass", a config that never ran.
+        using var board = new RunBoard();
+        board.WriteConfig(peerPolicy: "pass");
+        var ran = File.ReadAllText(board.ConfigFile);
+        var edited = ran.Replace("\"policy\": \"pass\"", "\"policy\": \"drop\"");
+        Assert.NotEqual(ran, edited);
+        File.Delete(board.ConfigFile);
+        Assert.Equal(0, Shell.Run("mkfifo", board.ConfigFile).ExitCode);
+        using var fifo = new ConfigFifo(board.ConfigFile, ran, edited);
+        var lastGood = Path.Combine(board.Folder, "config.last-good.json");
+        using (var app = ApplianceProcess.Start(board.ConfigFile, board.Socket, "--last-good-after", "1", "--no-watch"))
+        {
+            app.WaitReady();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!File.Exists(lastGood) && DateTime.UtcNow < deadline) Thread.Sleep(100);
+            Assert.True(File.Exists(lastGood), "no last-good copy after 1 s of health\n" + app.Output);
+            Assert.Equal(ran, File.ReadAllText(lastGood));
+            Assert.True(board.TenantPings(), $"the running config is not the last-good copy's (the file was read {fifo.Reads} times)\n" + app.Output);
+            Assert.Equal(0, app.Signal(15));
+        }
+    }
+
+    /// <summary>Serves <c>first</c> to the first reader of a FIFO and <c>later</c> to every other one, until disposed.</summary>
+    private sealed class ConfigFifo : IDisposable
+    {
+        private readonly string _path;
+        private readonly Thread _writer;
+        private volatile bool _stop;
+        private int _reads;
+
+        public ConfigFifo(string path, string first, string later)
+        {
+            _path = path;
+            _writer = new Thread(() =>
+            {
+                while (!_stop)
+                {
+                    using (var w = new FileStream(path, FileMode.Open, FileAccess.Write)) // blocks until a reader opens it
+                    {
+                        if (_stop) return;
+                        var text = System.Text.Encoding.UTF8.GetBytes(Interlocked.Increment(ref _reads) == 1 ? first : later);
+                        try { w.Write(text); } catch (IOException) { } // the reader left early
+                    }
+                    Thread.Sleep(50); // the reader sees end of file before the next open
+                }
+            }) { IsBackground = true, Name = "config-fifo" };
+            _writer.Start();
+        }
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public void Dispose()
+        {
+            _stop = true;
+            // A writer waiting in open() for a reader is released by one (a non-blocking open: no writer needed).
+            while (!_writer.Join(200)) Shell.Run("dd", $"if={_path}", "iflag=nonblock", "of=/dev/null", "status=none");
+        }
+    }
+
     private static string Ok(Shell.Result r)
     {
         Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\nstdout: {r.StdOut}\nstderr: {r.StdErr}");
