@@ -89,6 +89,42 @@ public static class L3Frames
         return src[0] != 0xff && !LinkLocal6(src) && !Unspecified6(src) && !Loopback6(src);
     }
 
+    /// <summary>Whether the packet of a frame <see cref="Destination"/> found to be of <paramref name="family"/> is an
+    /// ICMP / ICMPv6 error message (destination unreachable, source quench, redirect, time exceeded, parameter problem;
+    /// ICMPv6 also packet too big; behind any IPv6 extension headers), and the destination of the packet it quotes
+    /// (the one that caused it): empty when it quotes too little of an IP header to tell. False for anything else,
+    /// and for a fragment other than the first (it carries no ICMP header).</summary>
+    public static bool IcmpError(IpFamily family, ReadOnlySpan<byte> frame, out ReadOnlySpan<byte> quotedDestination)
+    {
+        quotedDestination = default;
+        var ip = frame[EthernetHeader..];
+        ReadOnlySpan<byte> message;
+        if (family == IpFamily.Inet)
+        {
+            int header = (ip[0] & 0x0f) * 4, total = BinaryPrimitives.ReadUInt16BigEndian(ip[2..]);
+            if (ip[9] != 1 || (BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1fff) != 0 || total <= header) return false;
+            message = ip[header..total];
+            if (message[0] is not (3 or 4 or 5 or 11 or 12)) return false;
+            if (message.Length >= 8 + 20 && message[8] >> 4 == 4) quotedDestination = message.Slice(8 + 16, 4);
+            return true;
+        }
+        int end = 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]), at = 40;
+        byte next = ip[6];
+        while (next is 0 or 43 or 44 or 60) // hop-by-hop, routing, fragment, destination options
+        {
+            if (at + 8 > end) return false;
+            if (next == 44 && (BinaryPrimitives.ReadUInt16BigEndian(ip[(at + 2)..]) & 0xfff8) != 0) return false;
+            int length = next == 44 ? 8 : (ip[at + 1] + 1) * 8;
+            next = ip[at];
+            at += length;
+        }
+        if (next != IcmpV6 || at >= end) return false;
+        message = ip[at..end];
+        if (message[0] is not (1 or 2 or 3 or 4)) return false;
+        if (message.Length >= 8 + 40 && message[8] >> 4 == 6) quotedDestination = message.Slice(8 + 24, 16);
+        return true;
+    }
+
     private static bool LinkLocal6(ReadOnlySpan<byte> a) => a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
     private static bool Unspecified6(ReadOnlySpan<byte> a) => a.IndexOfAnyExcept((byte)0) < 0;
     private static bool Loopback6(ReadOnlySpan<byte> a) => a[..15].IndexOfAnyExcept((byte)0) < 0 && a[15] == 1;

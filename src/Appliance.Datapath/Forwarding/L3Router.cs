@@ -41,7 +41,9 @@ public enum L3Ingress
 /// (<see cref="PairDropReason.Isolation"/>): tenants reach each other only through an explicit redirect. The source
 /// must be the tenant's own: inside one of the pair's prefixes (the longest match over the port's L3 pairs names
 /// this pair) and routable, else <see cref="PairDropReason.InvalidSource"/> — no tenant sends as another tenant, as
-/// the board, or from a martian address. VLAN-tagged frames are <see cref="PairDropReason.VlanTagged"/>.</item>
+/// the board, or from a martian address; nor an ICMP error about a packet it did not receive (the packet it quotes
+/// must have been to one of the pair's own addresses: no tenant makes a host drop or slow another's flows).
+/// VLAN-tagged frames are <see cref="PairDropReason.VlanTagged"/>.</item>
 /// </list></summary>
 /// <param name="tables">The routing tables it reads (null: none, every tenant frame is <see cref="PairDropReason.NoRoute"/>).</param>
 public sealed class L3Router(IFibTables? tables)
@@ -97,6 +99,9 @@ public sealed class L3Router(IFibTables? tables)
         if (!L3Frames.Forwardable(family, data)) return PairDropReason.NoRoute;
         if (!L3Frames.RoutableSource(family, data)
             || !ReferenceEquals(uplink.L3Prefixes.Lookup(family, L3Frames.Source(family, data)), pair))
+            return PairDropReason.InvalidSource;
+        if (L3Frames.IcmpError(family, data, out var quoted)
+            && (quoted.IsEmpty || !ReferenceEquals(uplink.L3Prefixes.Lookup(family, quoted), pair)))
             return PairDropReason.InvalidSource;
         if (uplink.L3Prefixes.Lookup(family, dst) is not null) return PairDropReason.Isolation;
         if (tables is null || !tables.TryLookupRoute(family, dst, 0, out var route) || route.Kind != RouteKind.Unicast

@@ -105,6 +105,73 @@ public sealed class L3SourceCheckTests
         Assert.Equal(0, offline.Topology.Pairs[1].Primary.Counters.RxPackets);
     }
 
+    /// <summary>An ICMP (ICMPv6) error from <paramref name="source"/> to <paramref name="destination"/> of type
+    /// <paramref name="type"/>, quoting a UDP packet from <paramref name="quotedSource"/> to
+    /// <paramref name="quotedDestination"/> (its IP header and 8 bytes); <paramref name="extension"/>: behind an IPv6
+    /// destination options header.</summary>
+    private static byte[] IcmpError(string source, string destination, byte type, string quotedSource, string quotedDestination, bool extension = false)
+    {
+        var quoted = Packet(Outside, quotedSource, quotedDestination).AsSpan(14);
+        var outer = Packet(Outside, source, destination);
+        bool v4 = outer[12] == 0x08;
+        int header = v4 ? 20 : 40, options = extension ? 8 : 0;
+        var f = new byte[14 + header + options + 8 + quoted.Length];
+        outer.AsSpan(0, 14 + header).CopyTo(f);
+        var ip = f.AsSpan(14);
+        if (v4)
+        {
+            ip[3] = (byte)(f.Length - 14);
+            ip[9] = 1;
+        }
+        else
+        {
+            ip[5] = (byte)(f.Length - 14 - 40);
+            ip[6] = (byte)(extension ? 60 : 58);
+            if (extension) ip[40] = 58; // next header; length 0: 8 bytes of PadN
+            if (extension) ip[42] = 1;
+            if (extension) ip[43] = 4;
+        }
+        ip[header + options] = type;
+        quoted.CopyTo(ip[(header + options + 8)..]);
+        return f;
+    }
+
+    [Theory]
+    [InlineData("10.9.0.5", "192.0.2.1", 3, "192.0.2.1", "10.9.0.5", "noRoute")]      // port unreachable for its own flow
+    [InlineData("10.9.0.5", "192.0.2.1", 11, "192.0.2.1", "10.9.8.200", "noRoute")]   // time exceeded inside its /24
+    [InlineData("10.9.0.5", "192.0.2.1", 3, "192.0.2.1", "10.9.0.6", "invalidSource")]   // about a packet to tenant b
+    [InlineData("10.9.0.5", "192.0.2.1", 3, "192.0.2.1", "10.9.8.77", "invalidSource")]  // b's /32 inside a's /24
+    [InlineData("10.9.0.5", "192.0.2.1", 3, "192.0.2.1", "10.9.0.254", "invalidSource")] // about the board's flow
+    [InlineData("10.9.0.5", "192.0.2.1", 8, "192.0.2.1", "10.9.0.6", "noRoute")]      // an echo request is no error
+    [InlineData("fd09::5", "2001:db8::1", 2, "2001:db8::1", "fd09::5", "noRoute")]    // packet too big for its own flow
+    [InlineData("fd09::5", "2001:db8::1", 2, "2001:db8::1", "fd09::6", "invalidSource")]
+    [InlineData("fd09::5", "2001:db8::1", 1, "2001:db8::1", "fd09::6", "invalidSource")]
+    public void A_tenant_sends_ICMP_errors_only_about_packets_it_received(string source, string destination, byte type,
+        string quotedSource, string quotedDestination, string reason)
+    {
+        foreach (bool extension in source.Contains(':') ? [false, true] : new[] { false })
+        {
+            var offline = Load();
+            using var replayer = new FrameReplayer(offline);
+            var a = offline.Topology.Pairs[0];
+            var r = replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer),
+                IcmpError(source, destination, type, quotedSource, quotedDestination, extension));
+            Assert.Equal($"verdict=drop side=a/peer policy=pass reason={reason}", r.Decision);
+        }
+    }
+
+    [Fact]
+    public void An_ICMP_error_quoting_too_little_to_tell_is_invalidSource()
+    {
+        var offline = Load();
+        using var replayer = new FrameReplayer(offline);
+        var a = offline.Topology.Pairs[0];
+        var f = IcmpError("10.9.0.5", "192.0.2.1", 3, "192.0.2.1", "10.9.0.5");
+        var cut = f.AsSpan(0, 14 + 20 + 8 + 12).ToArray();
+        cut[14 + 3] = 20 + 8 + 12;
+        Assert.Equal("verdict=drop side=a/peer policy=pass reason=invalidSource", replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), cut).Decision);
+    }
+
     [Fact]
     public void A_tagged_frame_from_an_L3_tenant_is_dropped_as_vlanTagged()
     {

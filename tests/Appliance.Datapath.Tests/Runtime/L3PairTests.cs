@@ -225,6 +225,69 @@ public sealed class L3PairTests
         return f;
     }
 
+    /// <summary>A tenant's ICMP errors about packets it received reach the far host (a real client: a datagram to a
+    /// closed port of the tenant, answered by its kernel with port unreachable), but one it forges about a datagram
+    /// to the other tenant (which would make the far host drop or slow that tenant's flow) is refused as
+    /// <c>invalidSource</c> and never arrives.</summary>
+    [PrivilegedFact]
+    public void A_tenants_ICMP_errors_leave_only_about_packets_it_received()
+    {
+        using var board = new L3Board(tenants: 2);
+        var rt = board.Start(board.L3Pair(0), board.L3Pair(1));
+        var a = rt.FindPair(board.PairNames[0]);
+        var tenant = board.Tenants[0];
+        Ping(tenant, board.FarAddress);
+        long unreachable = DestinationUnreachablesReceived(board.Far);
+        board.Far.Exec("bash", "-c", $"echo x > /dev/udp/{board.TenantAddress(0)}/9");
+        Assert.True(Eventually.True(() => DestinationUnreachablesReceived(board.Far) > unreachable, 5000), "the tenant's port unreachable arrived");
+
+        unreachable = DestinationUnreachablesReceived(board.Far);
+        long invalid = a.Peer.Counters.Drops(PairDropReason.InvalidSource);
+        var tenantMac = MetaBoard.InterfaceMac(tenant.Name, L3Board.TenantInterface);
+        var far = IPAddress.Parse(board.FarAddress).GetAddressBytes();
+        var forged = PortUnreachable(tenantMac, IPAddress.Parse(board.TenantAddress(0)).GetAddressBytes(), far,
+            quoted: EchoRequest(tenantMac, far, IPAddress.Parse(board.TenantAddress(1)).GetAddressBytes(), 1).AsSpan(14, 28));
+        var own = PortUnreachable(tenantMac, IPAddress.Parse(board.TenantAddress(0)).GetAddressBytes(), far,
+            quoted: EchoRequest(tenantMac, far, IPAddress.Parse(board.TenantAddress(0)).GetAddressBytes(), 1).AsSpan(14, 28));
+        using var tx = Engine.PacketSocket.Open(tenant.Name, L3Board.TenantInterface, L3Frames.EtherTypeIpv4);
+        tx.Send(forged);
+        Assert.True(Eventually.True(() => a.Peer.Counters.Drops(PairDropReason.InvalidSource) > invalid, 5000), "the forged error was refused");
+        tx.Send(own); // the same error about its own packet goes out (and shows the far host would have counted the forged one)
+        Assert.True(Eventually.True(() => DestinationUnreachablesReceived(board.Far) > unreachable, 5000), "its own error arrived");
+        Assert.Equal(unreachable + 1, DestinationUnreachablesReceived(board.Far));
+    }
+
+    /// <summary>An IPv4 ICMP port unreachable (checksums valid) quoting <paramref name="quoted"/>.</summary>
+    private static byte[] PortUnreachable(byte[] mac, byte[] src, byte[] dst, ReadOnlySpan<byte> quoted)
+    {
+        var f = new byte[14 + 20 + 8 + quoted.Length];
+        mac.CopyTo(f, 0);
+        mac.CopyTo(f, 6);
+        f[12] = 0x08;
+        var ip = f.AsSpan(14);
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(f.Length - 14));
+        ip[8] = 64;
+        ip[9] = 1;
+        src.CopyTo(ip[12..]);
+        dst.CopyTo(ip[16..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(ip[10..], InternetChecksum.Fold(InternetChecksum.Partial(ip[..20], 0)));
+        var icmp = ip[20..];
+        icmp[0] = 3;
+        icmp[1] = 3;
+        quoted.CopyTo(icmp[8..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(icmp[2..], InternetChecksum.Fold(InternetChecksum.Partial(icmp, 0)));
+        return f;
+    }
+
+    /// <summary>ICMP destination unreachable messages a namespace's kernel received (/proc/net/snmp Icmp InDestUnreachs).</summary>
+    private static long DestinationUnreachablesReceived(NetNamespace ns)
+    {
+        var icmp = ns.Exec("cat", "/proc/net/snmp").Split('\n').Where(l => l.StartsWith("Icmp:", StringComparison.Ordinal)).ToArray();
+        var names = icmp[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return long.Parse(icmp[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[Array.IndexOf(names, "InDestUnreachs")]);
+    }
+
     /// <summary>An IPv4 ICMP echo request (checksums valid), TTL 64.</summary>
     private static byte[] EchoRequest(byte[] dstMac, byte[] src, byte[] dst, ushort sequence)
     {

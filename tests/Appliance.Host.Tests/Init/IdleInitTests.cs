@@ -21,7 +21,10 @@ public sealed class IdleInitTests
                 [RepoPaths.Binary("linux-x64"), "init", "--skip-setup", "--config", Path.Combine(dir, "config.json"), "--board-env", Path.Combine(dir, "board.env")],
                 Path.Combine(dir, "control.sock"), new Dictionary<string, string>());
             Assert.True(init.StdErrShows("the datapath stays down"), init.Output);
-            Thread.Sleep(1000); // start-up's own state changes are over
+            // The supervisor logs this after the body's last state change (its LEDs, its start) and before it waits;
+            // then the LED thread's wake-up for them may still be pending on a loaded machine, hence the pause.
+            Assert.True(init.StdErrShows("appliance started"), init.Output);
+            Thread.Sleep(2000);
             var threads = new[] { "reaper", "leds" }.ToDictionary(name => name, name => ThreadNamed(init.Pid, name));
             var before = threads.ToDictionary(t => t.Key, t => Wakeups(init.Pid, t.Value));
             Thread.Sleep(3000);

@@ -26,7 +26,7 @@ public sealed class RunLedsTests
     private static bool On(JsonElement leds, string name) =>
         leds.GetProperty("leds").EnumerateArray().Single(l => l.GetProperty("name").GetString() == name).GetProperty("on").GetBoolean();
 
-    /// <summary>Polls until <paramref name="condition"/> holds (generous: the LED thread polls state every 50 ms).</summary>
+    /// <summary>Polls until <paramref name="condition"/> holds (generous: a state change wakes the LED thread at once).</summary>
     private static void Eventually(RunBoard board, Func<JsonElement, bool> condition, string what)
     {
         JsonElement last = default;
