@@ -26,14 +26,10 @@ public sealed class KernelTables : IFibTables, IDisposable
 
     private sealed class InterfaceState
     {
-        public string Name = "";
         public int Mtu;
         public MacAddress Mac;
         public bool Up;
     }
-
-    /// <summary>What a published interface carries: the helpers' view and its name.</summary>
-    private sealed record InterfaceSnapshot(string Name, FibInterface Info);
 
     private readonly NetlinkSocket _events, _requests;
     private readonly Dictionary<(IpFamily Family, int Table, UInt128 Prefix, int Length, uint Metric), Route> _routes = [];
@@ -48,7 +44,7 @@ public sealed class KernelTables : IFibTables, IDisposable
     private readonly WakeEvent _wake;
     private RouteTable _routeSnapshot = RouteTable.Empty;
     private NeighbourTable _neighbourSnapshot = NeighbourTable.Empty;
-    private Dictionary<int, InterfaceSnapshot> _interfaceSnapshot = [];
+    private Dictionary<int, FibInterface> _interfaceSnapshot = [];
     private long _generation, _resolveSent;
     private int _signalled, _disposed;
 
@@ -84,9 +80,6 @@ public sealed class KernelTables : IFibTables, IDisposable
 
     /// <summary>The neighbours now (a snapshot).</summary>
     public NeighbourTable Neighbours => Volatile.Read(ref _neighbourSnapshot);
-
-    /// <summary>The name of interface <paramref name="ifindex"/>, null when there is none (messages).</summary>
-    public string? InterfaceName(int ifindex) => Volatile.Read(ref _interfaceSnapshot).TryGetValue(ifindex, out var e) ? e.Name : null;
 
     /// <summary>Incremented with every published change (tests wait for a change to arrive).</summary>
     public long Generation => Volatile.Read(ref _generation);
@@ -139,16 +132,7 @@ public sealed class KernelTables : IFibTables, IDisposable
         if (length != 0 && nextHop.Length >= length) RequestResolve(family, ifindex, IpNumbers.Read(family, nextHop));
     }
 
-    public bool TryGetInterface(int ifindex, out FibInterface info)
-    {
-        if (Volatile.Read(ref _interfaceSnapshot).TryGetValue(ifindex, out var e))
-        {
-            info = e.Info;
-            return true;
-        }
-        info = default;
-        return false;
-    }
+    public bool TryGetInterface(int ifindex, out FibInterface info) => Volatile.Read(ref _interfaceSnapshot).TryGetValue(ifindex, out info);
 
     /// <summary>Asks for a neighbour to be resolved (from a forwarding worker: no lock, no allocation; a syscall only
     /// to wake the table thread when it is not awake already). Not queued when the kernel is resolving or probing it.</summary>
@@ -232,7 +216,6 @@ public sealed class KernelTables : IFibTables, IDisposable
                 var link = LinkInfo.Parse(m.Payload);
                 if (m.Type == RTM_DELLINK) return _interfaces.Remove(link.Index);
                 if (!_interfaces.TryGetValue(link.Index, out var s)) _interfaces[link.Index] = s = new InterfaceState();
-                s.Name = link.Name;
                 s.Mtu = link.Mtu;
                 s.Mac = link.Mac is { } pa && pa.GetAddressBytes() is { Length: 6 } b ? MacAddress.Read(b) : default;
                 s.Up = link.IsUp;
@@ -244,7 +227,7 @@ public sealed class KernelTables : IFibTables, IDisposable
 
     private void Publish()
     {
-        var interfaces = new Dictionary<int, InterfaceSnapshot>(_interfaces.Count);
+        var interfaces = new Dictionary<int, FibInterface>(_interfaces.Count);
         foreach (var (index, s) in _interfaces)
         {
             var info = new FibInterface
@@ -254,7 +237,7 @@ public sealed class KernelTables : IFibTables, IDisposable
                 Forwarding6 = _forwarding.GetValueOrDefault((IpFamily.Inet6, index)),
             };
             WriteMac(s.Mac, info.Mac);
-            interfaces[index] = new InterfaceSnapshot(s.Name, info);
+            interfaces[index] = info;
         }
         var routes = _routes.Values.Select(r => r with { Fib = FibOf(r) }).ToList();
         Volatile.Write(ref _routeSnapshot, RouteTable.Build(routes));
