@@ -15,7 +15,7 @@ namespace Appliance.Datapath.Forwarding;
 /// fresh copy — the decision a forwarding worker makes for a frame into a pair's primary side
 /// (<see cref="PairFrameHandler.DecideIntoPair"/>, the one replay uses too) — and transmits what passes into the
 /// tenant with an AF_PACKET send on the pair's primary end (a redirect to a port transmits there). Group traffic is control traffic (ARP, ND, DHCP, mDNS): one recv and one send per copy is
-/// the price for keeping the kernel path intact. It sleeps in poll() when idle. A running capture sees each copy
+/// the price for keeping the kernel path intact. It sleeps in poll() without a timeout when idle (no periodic wake-up). A running capture sees each copy
 /// through the runtime's <see cref="CaptureTap"/>: in at the port and the pair's primary side, out into the tenant.</summary>
 public sealed unsafe class GroupFrameFlooder : IDisposable
 {
@@ -86,7 +86,9 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         {
             try
             {
-                PollNative.Wait(fds, 1000);
+                // No timeout: it wakes for a frame, for the error a port's link going down reports, or for Dispose
+                // (a port or pair change replaces the flooder); an idle board never wakes it.
+                PollNative.Wait(fds, -1);
                 for (int i = 0; i < _receivers.Length && !_stop; i++) Drain(_receivers[i].Socket, _receivers[i].Port);
             }
             catch (Exception e)
