@@ -2,18 +2,13 @@ using System.Runtime.InteropServices;
 
 namespace Appliance.Interop;
 
-/// <summary>Ownership and permission calls: fchmod, chmod (exact, whatever the umask), chown, a file's owner
+/// <summary>Ownership and permission calls: fchmod, chmod (exact, whatever the umask), a bound socket's group and mode without following links, a file's owner
 /// and mode (statx, whose layout is the same on every architecture), a group's id (getgrnam, so NSS sources
 /// count) and a process's supplementary groups (/proc/PID/status).</summary>
 public static unsafe partial class FileSecurity
 {
 
     private static int FchmodNative(int fd, uint mode) => Tmds.Linux.LibC.fchmod(fd, (ushort)mode);
-
-    private static int ChownNative(string path, uint owner, uint group)
-    {
-        fixed (byte* p = Utf8Z.Of(path)) return Tmds.Linux.LibC.chown(p, owner, group);
-    }
 
     private static int ChmodNative(string path, uint mode)
     {
@@ -33,11 +28,35 @@ public static unsafe partial class FileSecurity
             throw PlatformException.FromLastError("fchmod", $"fd {fd}");
     }
 
-    /// <summary>chown(2); <c>uint.MaxValue</c> leaves that id unchanged.</summary>
-    public static void Chown(string path, uint owner, uint group)
+    /// <summary>Gives the Unix socket file at <paramref name="path"/> the group (when not null) and exactly the mode,
+    /// without following a symbolic link. The path is opened O_PATH|O_NOFOLLOW and must name a socket owned by this
+    /// process's user; the owner and mode are then set on that very inode (fchownat with AT_EMPTY_PATH, chmod
+    /// through /proc/self/fd as glibc's fchmodat does). So whatever someone who can write the socket's folder put in
+    /// its place after bind — a symbolic link to /etc/shadow, another file — is refused, never chmod'ed or chown'ed
+    /// as root.</summary>
+    public static void SetSocketAccess(string path, uint? group, UnixFileMode mode)
     {
-        if (ChownNative(path, owner, group) != 0)
-            throw PlatformException.FromLastError("chown", path);
+        int fd = LibC.Open(path, Tmds.Linux.LibC.O_PATH | Tmds.Linux.LibC.O_NOFOLLOW | Tmds.Linux.LibC.O_CLOEXEC);
+        if (fd < 0) throw PlatformException.FromLastError("open", path);
+        try
+        {
+            Tmds.Linux.statx buffer;
+            byte empty = 0;
+            if (Tmds.Linux.LibC.statx(fd, &empty, Tmds.Linux.LibC.AT_EMPTY_PATH, Tmds.Linux.LibC.STATX_BASIC_STATS, &buffer) != 0)
+                throw PlatformException.FromLastError("statx", path);
+            uint type = buffer.stx_mode & (uint)Tmds.Linux.LibC.S_IFMT;
+            uint self = Tmds.Linux.LibC.geteuid();
+            if (type != (uint)Tmds.Linux.LibC.S_IFSOCK || buffer.stx_uid != self)
+                throw new InvalidOperationException($"{path} is no longer the socket this process bound (file type {Convert.ToString(type, 8)}, owner {buffer.stx_uid}): something replaced it; its owner and mode are left alone");
+            if (group is uint gid && Tmds.Linux.LibC.fchownat(fd, &empty, uint.MaxValue, gid, Tmds.Linux.LibC.AT_EMPTY_PATH) != 0)
+                throw PlatformException.FromLastError("fchownat", path);
+            if (ChmodNative($"/proc/self/fd/{fd}", (uint)mode) != 0)
+                throw PlatformException.FromLastError("chmod", path, "/proc must be mounted");
+        }
+        finally
+        {
+            LibC.Close(fd);
+        }
     }
 
     /// <summary>chmod(2): exactly <paramref name="mode"/>, whatever the umask.</summary>

@@ -27,8 +27,7 @@ internal static class ControlSocketFile
             // than 0600, not even for an instant. The process-wide umask is left alone (other threads create files).
             FileSecurity.Fchmod(listener.Handle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             listener.Bind(new UnixDomainSocketEndPoint(path));
-            if (access.GroupId is uint gid) FileSecurity.Chown(path, uint.MaxValue, gid);
-            FileSecurity.Chmod(path, access.SocketMode);
+            FileSecurity.SetSocketAccess(path, access.GroupId, access.SocketMode);
             var (_, actualGid, mode) = FileSecurity.Owner(path);
             if (mode != (uint)access.SocketMode || access.GroupId is uint want && actualGid != want)
                 throw new InvalidOperationException($"the control socket {path} has mode {Convert.ToString(mode, 8)} group {actualGid} after chmod/chown; expected {Convert.ToString((int)access.SocketMode, 8)}");

@@ -123,6 +123,44 @@ public sealed class ControlSocketSecurityTests
         }
     }
 
+    [PrivilegedFact]
+    public void TheSocketsGroupAndModeAreSetOnTheBoundSocketNeverOnWhatReplacedIt()
+    {
+        string folder = Directory.CreateTempSubdirectory("mapp-ctlswap-").FullName;
+        try
+        {
+            uint users = FileSecurity.GroupId("users") ?? throw new InvalidOperationException("Debian's group 'users' is missing");
+            string victim = Path.Combine(folder, "victim");
+            File.WriteAllText(victim, "secret");
+            FileSecurity.Chmod(victim, Mode0600);
+            string socket = Path.Combine(folder, "control.sock");
+            using (var bound = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+            {
+                bound.Bind(new UnixDomainSocketEndPoint(socket));
+                FileSecurity.SetSocketAccess(socket, users, Mode0660);
+                Assert.Equal(Mode0660, ModeOf(socket));
+                Assert.Equal(users, FileSecurity.Owner(socket).Gid);
+
+                // What someone who can write the folder does between bind and chmod: the socket becomes a link to
+                // another file, then another file. Both are refused and the victim keeps its owner and mode.
+                File.Delete(socket);
+                File.CreateSymbolicLink(socket, victim);
+                var link = Assert.Throws<InvalidOperationException>(() => FileSecurity.SetSocketAccess(socket, users, Mode0666));
+                Assert.Contains("is no longer the socket this process bound (file type 120000", link.Message);
+                File.Delete(socket);
+                File.WriteAllText(socket, "not a socket");
+                var replaced = Assert.Throws<InvalidOperationException>(() => FileSecurity.SetSocketAccess(socket, users, Mode0666));
+                Assert.Contains("is no longer the socket this process bound (file type 100000", replaced.Message);
+            }
+            Assert.Equal(Mode0600, ModeOf(victim));
+            Assert.Equal(0u, FileSecurity.Owner(victim).Gid);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public void AnUnknownControlGroupIsAClearError()
     {
