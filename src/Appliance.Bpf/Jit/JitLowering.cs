@@ -433,18 +433,25 @@ internal sealed class JitLowering
         });
     }
 
+    /// <summary>T1: a region id in, the address of its mirror entry out; a jump to <paramref name="outside"/>
+    /// when the run has no such region. Clobbers T2.</summary>
+    private void RegionEntry(int outside)
+    {
+        _e.LoadState(JReg.T2, JitState.RegionCountOffset);
+        _e.Compare(true, JReg.T1, JReg.T2);
+        _e.JumpIf(JCond.UGe, outside);
+        _e.AluImm(JAlu.Lsh, true, JReg.T1, 5);
+        _e.LoadState(JReg.T2, JitState.RegionsOffset);
+        _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
+    }
+
     /// <summary>T0: virtual address in, host address out when the mirror's region accepts the access; else a
     /// jump to <paramref name="slow"/> with T0 unchanged. Clobbers T1–T3.</summary>
     private void MirrorTranslate(int size, bool write, int slow)
     {
         _e.Mov(JReg.T1, JReg.T0);
         _e.AluImm(JAlu.Rsh, true, JReg.T1, 32);                 // region id
-        _e.LoadState(JReg.T2, JitState.RegionCountOffset);
-        _e.Compare(true, JReg.T1, JReg.T2);
-        _e.JumpIf(JCond.UGe, slow);
-        _e.AluImm(JAlu.Lsh, true, JReg.T1, 5);
-        _e.LoadState(JReg.T2, JitState.RegionsOffset);
-        _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);               // T1 = the region
+        RegionEntry(slow);                                      // T1 = the region
         _e.Mov(JReg.T2, JReg.T0);
         _e.Load(JReg.T3, JReg.T1, 0, 8, false);
         _e.Alu(JAlu.Sub, true, JReg.T2, JReg.T3);               // T2 = offset in the region
@@ -610,12 +617,7 @@ internal sealed class JitLowering
         _e.AluImm(JAlu.Rsh, true, JReg.T1, 32);                          // region id
         _e.CompareImm(true, JReg.T1, VirtualAddress.PacketRegion);
         _e.JumpIf(JCond.Eq, helper);
-        _e.LoadState(JReg.T2, JitState.RegionCountOffset);
-        _e.Compare(true, JReg.T1, JReg.T2);
-        _e.JumpIf(JCond.UGe, helper);
-        _e.AluImm(JAlu.Lsh, true, JReg.T1, 5);
-        _e.LoadState(JReg.T2, JitState.RegionsOffset);
-        _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);                         // T1 = the region
+        RegionEntry(helper);                                              // T1 = the region
         _e.Load(JReg.T3, JReg.T1, 24, 1, false);
         _e.TestImm(false, JReg.T3, 1);
         _e.JumpIf(JCond.Eq, helper);                                      // writable
