@@ -148,7 +148,7 @@ public sealed unsafe partial class BpfVm
         n->Length = r.Length;
         n->Writable = r.Writable ? 1UL : 0UL;
         n->Host = r.Array is null ? r.Origin : r.PinnedHost != 0 ? r.PinnedHost : _pins.AddressOf(r.Array) + r.Origin;
-        if (id == VirtualAddress.PacketRegion) MirrorPacketDelta();
+        if (id == VirtualAddress.PacketRegion) _jit->PacketDelta = PacketDelta(n->Host, n->Start);
     }
 
     /// <summary>Out of line: the native call (a P/Invoke) would otherwise make every mirror write set up a
@@ -171,21 +171,18 @@ public sealed unsafe partial class BpfVm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void MirrorNative(int id, ulong start, ulong length, nint host)
     {
-        JitRegion* n = _jit->Regions + id;
+        JitState* s = _jit;
+        JitRegion* n = s->Regions + id;
         n->Start = start;
         n->Length = length;
         n->Host = host;
         n->Writable = 1;
-        if (id == VirtualAddress.PacketRegion) MirrorPacketDelta();
+        if (id == VirtualAddress.PacketRegion) s->PacketDelta = PacketDelta(host, start);
     }
 
-    /// <summary>Where the packet's virtual addresses are in host memory, for accesses the verifier proved inside it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void MirrorPacketDelta()
-    {
-        JitRegion* n = _jit->Regions + VirtualAddress.PacketRegion;
-        _jit->PacketDelta = n->Host - (nint)n->Start;
-    }
+    /// <summary>Where the packet's virtual addresses are in host memory (host address of the packet region's
+    /// start minus the start), for accesses the verifier proved inside it.</summary>
+    private static long PacketDelta(nint host, ulong start) => host - (nint)start;
 
     /// <summary>The host address of a packet buffer for the mirror (pinned while compiled code may use it).</summary>
     private nint PinnedPacketAddress(byte[] array) => _pins.AddressOf(array);

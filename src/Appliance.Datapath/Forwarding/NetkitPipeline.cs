@@ -196,7 +196,7 @@ public sealed class NetkitPipeline : IDisposable
                 return Delivery.To(passPort);
             case NetkitVerdict.Redirect:
                 side.Counters.Out(_worker, _ctx.Length);
-                return Redirect(side, hops);
+                return Redirect(pair, side, hops);
             default:
                 return DropOn(side, result.ByPolicy ? PairDropReason.Policy
                     : _faulted ? PairDropReason.ProgramFault
@@ -205,7 +205,7 @@ public sealed class NetkitPipeline : IDisposable
         }
     }
 
-    private Delivery Redirect(PairSide from, int hops)
+    private Delivery Redirect(PairRuntime pair, PairSide from, int hops)
     {
         _decision.RedirectIfindex = _redirectIfindex;
         _decision.RedirectHelper = (_redirectFlags & RedirectFlags.Peer) != 0 ? RedirectHelper.Peer
@@ -213,7 +213,7 @@ public sealed class NetkitPipeline : IDisposable
         _decision.Redirects = hops + 1;
         if (_redirectIfindex == 0) return DropOn(from, PairDropReason.NoTarget);
         if (_decision.RedirectHelper == RedirectHelper.Peer) return RedirectPeer(from, hops);
-        if (_decision.RedirectHelper == RedirectHelper.Neigh) return RedirectNeigh(from);
+        if (_decision.RedirectHelper == RedirectHelper.Neigh) return RedirectNeigh(pair, from);
         if ((_redirectFlags & RedirectFlags.Ingress) != 0) return DropOn(from, PairDropReason.IngressRedirect);
         if (_topology.TryPort(_redirectIfindex, out int port)) return Delivery.To(port);
         if (_topology.TryPairPrimary(_redirectIfindex, out int target))
@@ -238,8 +238,9 @@ public sealed class NetkitPipeline : IDisposable
     /// <summary>skb_do_redirect with BPF_F_NEIGH (__bpf_redirect_neigh): an IP frame (by the context's protocol) not
     /// sent to a multicast MAC leaves the port with destination MAC = the next hop's from the neighbour table and source
     /// MAC = the port's. The next hop: the program's (BPF_F_NEXTHOP), else the gateway of the route to the destination
-    /// through that port, else the destination itself (on-link, as the kernel assumes when no route uses that port).</summary>
-    private Delivery RedirectNeigh(PairSide from)
+    /// through that port, else the destination itself (on-link, as the kernel assumes when no route uses that port). An
+/// unknown next hop is asked for within the pair's <see cref="PairRuntime.NeighbourRequests"/>, as the L3 path does.</summary>
+    private Delivery RedirectNeigh(PairRuntime pair, PairSide from)
     {
         if (!_topology.TryPort(_redirectIfindex, out int port)) return DropOn(from, PairDropReason.NoTarget);
         var data = _ctx.Data;
@@ -273,7 +274,7 @@ public sealed class NetkitPipeline : IDisposable
         ReadOnlySpan<byte> hop = ((ReadOnlySpan<byte>)nextHop)[..IpFamilies.AddressLength(family)];
         if (!_tables.TryLookupNeighbour(family, ifindex, hop, data[..6]))
         {
-            _tables.RequestResolve(family, ifindex, hop);
+            if (pair.NeighbourRequests.TryEnter(out _)) _tables.RequestResolve(family, ifindex, hop);
             return DropOn(from, PairDropReason.NoNeighbour);
         }
         ulong mac = _topology.PortByEnginePort[port]!.Mac.Value;

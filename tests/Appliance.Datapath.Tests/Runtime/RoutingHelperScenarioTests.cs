@@ -52,6 +52,49 @@ public sealed class RoutingHelperScenarioTests
         Assert.Contains("lladdr", Shell.Check("ip", "neigh", "show", MetaBoard.OutsideAddress(0), "dev", board.Ports[0]));
     }
 
+    /// <summary>bpf_redirect_neigh to ever new on-link next hops (a tenant behind fib_forward sending to 200 unresolved
+    /// addresses of the port's subnet) asks the kernel for at most <see cref="PairRuntime.NeighbourRequestsPerSecond"/>
+    /// of them a second, as the L3 path does: one pair cannot fill the host's neighbour table for the others. The
+    /// bound is checked as the frames go (8 at a time).</summary>
+    [PrivilegedFact]
+    public void RedirectNeighToUnresolvedNextHopsAsksWithinThePairsShare()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        board.AddAddresses(0);
+        var rt = board.Start([board.Port(0)],
+            [board.Pair(0, peer: MetaBoard.Side(chain: "fwd"))],
+            [new ProgramConfig { Name = "fwd", Object = "fib_forward.bpf.o", Section = "tc" }]);
+        var pair = rt.FindPair(board.PairNames[0]);
+        Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
+        Shell.Check("sysctl", "-qw", $"net.ipv4.conf.{board.PairNames[0]}.forwarding=1");
+        var mac = MetaBoard.TenantMac(0).GetBytes();
+        using var tx = Engine.PacketSocket.Open(board.Tenants[0].Name, MetaBoard.TenantInterface, 0x0800);
+        long asked = rt.RoutingTables.ResolveRequestsSent, drops = pair.Peer.Counters.Drops(PairDropReason.NoNeighbour);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long Bound() => Appliance.Datapath.Runtime.PairRuntime.NeighbourRequestsPerSecond * (2 + (long)clock.Elapsed.TotalSeconds);
+        for (int sent = 0; sent < 200;)
+        {
+            for (int i = 0; i < 8; i++, sent++)
+            {
+                var f = new byte[14 + 20 + 8];
+                mac.CopyTo(f, 0);
+                mac.CopyTo(f, 6);
+                f[12] = 0x08;
+                f[14] = 0x45;
+                BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(16), 28);
+                f[22] = 64;
+                f[23] = 17;
+                new byte[] { 10, 99, 0, 10, 10, 50, 0, (byte)(20 + sent) }.CopyTo(f, 26);
+                tx.Send(f);
+            }
+            Assert.True(Eventually.True(() => pair.Peer.Counters.Drops(PairDropReason.NoNeighbour) - drops >= sent, 10000),
+                $"{pair.Peer.Counters.Drops(PairDropReason.NoNeighbour) - drops} of {sent} frames dropped as noNeighbour");
+            long resolving = rt.RoutingTables.ResolveRequestsSent - asked;
+            Assert.True(resolving <= Bound(), $"{resolving} neighbours asked for after {sent} frames in {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        Assert.True(Eventually.True(() => rt.RoutingTables.ResolveRequestsSent > asked, 5000), "the kernel was asked (the bound can fail)");
+    }
+
     /// <summary>bpf_fib_lookup answers alike on both paths into a pair: a program on an L2 tenant's primary side looks
     /// up the outside host for every frame; the outside's ARP request (broadcast: the flooder's AF_PACKET copy) and
     /// its echo requests (unicast: the forwarding worker) get the same answer from the board's tables.</summary>
