@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 namespace Appliance.Interop;
 
 /// <summary>Ownership and permission calls: fchmod, chmod (exact, whatever the umask), a bound socket's group and mode without following links, a file's owner
-/// and mode (statx, whose layout is the same on every architecture), a group's id (getgrnam, so NSS sources
-/// count) and a process's supplementary groups (/proc/PID/status).</summary>
+/// and mode (statx, whose layout is the same on every architecture), and a group's id (getgrnam, so NSS
+/// sources count).</summary>
 public static unsafe partial class FileSecurity
 {
 
@@ -82,24 +82,5 @@ public static unsafe partial class FileSecurity
         nint group = GetGrNam(name);
         // struct group: char *gr_name; char *gr_passwd; gid_t gr_gid; char **gr_mem
         return group == 0 ? null : *(uint*)(group + 2 * sizeof(nint));
-    }
-
-    /// <summary>The supplementary groups of process <paramref name="pid"/> (the "Groups:" line of
-    /// /proc/PID/status); empty when the process is gone.</summary>
-    public static IReadOnlyList<uint> SupplementaryGroups(int pid)
-    {
-        try
-        {
-            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (!line.StartsWith("Groups:", StringComparison.Ordinal)) continue;
-                var groups = new List<uint>();
-                foreach (string field in line["Groups:".Length..].Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
-                    if (uint.TryParse(field, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint gid)) groups.Add(gid);
-                return groups;
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        return [];
     }
 }

@@ -4,11 +4,13 @@ using Appliance.Interop;
 namespace Appliance.Host.Control;
 
 /// <summary>Who may use the control socket: root (uid 0), or — when the config names a <c>controlGroup</c> — a
-/// process whose primary or supplementary group is that group. Checked per connection from the peer's
-/// credentials (SO_PEERCRED: what the kernel recorded at connect, not what the client claims).</summary>
+/// process whose primary or supplementary group is that group. Checked per connection from what the kernel
+/// recorded at connect, not what the client claims: uid and gid (SO_PEERCRED) and supplementary groups
+/// (SO_PEERGROUPS). Nothing is looked up by pid, which a client that exits hands on to whatever process gets it next.</summary>
 public sealed class ControlAccess
 {
-    private const int SolSocket = 1, SoPeerCred = 17;
+    private const int SolSocket = 1, SoPeerCred = 17, SoPeerGroups = 59; // asm-generic, x86-64 and arm64 alike
+    private const int MaxGroups = 65536; // NGROUPS_MAX
 
     private ControlAccess(string? groupName, uint? groupId)
     {
@@ -37,22 +39,46 @@ public sealed class ControlAccess
         ? UnixFileMode.UserRead | UnixFileMode.UserWrite
         : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
 
-    /// <summary>The peer's pid, uid and gid as the kernel recorded them at connect.</summary>
-    public static (int Pid, uint Uid, uint Gid) PeerOf(Socket client)
+    /// <summary>Null when the peer on <paramref name="client"/> may use the socket, else why not.</summary>
+    public string? Refusal(Socket client)
+    {
+        try
+        {
+            var (uid, gid) = PeerOf(client);
+            if (uid == 0) return null;
+            if (GroupId is uint group && (gid == group || PeerGroups(client).Contains(group))) return null;
+            return GroupId is null
+                ? $"permission denied: uid {uid} is not root (the control socket is root's only; set controlGroup in the config to share it)"
+                : $"permission denied: uid {uid} is neither root nor in group \"{GroupName}\"";
+        }
+        catch (SocketException e)
+        {
+            return $"permission denied: the peer's credentials cannot be read ({e.Message})";
+        }
+    }
+
+    /// <summary>The peer's uid and gid as the kernel recorded them at connect (struct ucred: pid, uid, gid).</summary>
+    private static (uint Uid, uint Gid) PeerOf(Socket client)
     {
         Span<byte> ucred = stackalloc byte[12];
         int length = client.GetRawSocketOption(SolSocket, SoPeerCred, ucred);
         if (length < 12) throw new SocketException((int)SocketError.ProtocolOption);
-        return (BitConverter.ToInt32(ucred), BitConverter.ToUInt32(ucred[4..]), BitConverter.ToUInt32(ucred[8..]));
+        return (BitConverter.ToUInt32(ucred[4..]), BitConverter.ToUInt32(ucred[8..]));
     }
 
-    /// <summary>Null when the peer may use the socket, else why not.</summary>
-    public string? Refusal(int pid, uint uid, uint gid)
+    /// <summary>The peer's supplementary groups as the kernel recorded them at connect: up to 64 read on the stack,
+    /// more (the kernel says ERANGE) from a buffer for NGROUPS_MAX.</summary>
+    private static uint[] PeerGroups(Socket client)
     {
-        if (uid == 0) return null;
-        if (GroupId is uint group && (gid == group || FileSecurity.SupplementaryGroups(pid).Contains(group))) return null;
-        return GroupId is null
-            ? $"permission denied: uid {uid} is not root (the control socket is root's only; set controlGroup in the config to share it)"
-            : $"permission denied: uid {uid} is neither root nor in group \"{GroupName}\"";
+        Span<byte> small = stackalloc byte[64 * sizeof(uint)];
+        int length;
+        byte[]? large = null;
+        try { length = client.GetRawSocketOption(SolSocket, SoPeerGroups, small); }
+        catch (SocketException)
+        {
+            large = new byte[MaxGroups * sizeof(uint)];
+            length = client.GetRawSocketOption(SolSocket, SoPeerGroups, large);
+        }
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>((large ?? small)[..length]).ToArray();
     }
 }

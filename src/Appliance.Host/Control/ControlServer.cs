@@ -105,10 +105,7 @@ public sealed class ControlServer : IDisposable
     {
         var (line, problem) = ReadLine(client, MaxRequestBytes, RequestTimeout);
         if (line is null) return ControlResponse.Failure(problem!);
-        int pid; uint uid, gid;
-        try { (pid, uid, gid) = ControlAccess.PeerOf(client); }
-        catch (SocketException e) { return ControlResponse.Failure($"permission denied: the peer's credentials cannot be read ({e.Message})"); }
-        if (_access.Refusal(pid, uid, gid) is { } refusal) return ControlResponse.Failure(refusal);
+        if (_access.Refusal(client) is { } refusal) return ControlResponse.Failure(refusal);
         try
         {
             var request = JsonSerializer.Deserialize(line, ControlJson.Default.ControlRequest);

@@ -124,6 +124,38 @@ public sealed class ControlSocketSecurityTests
     }
 
     [PrivilegedFact]
+    public void GroupMembershipIsWhatTheClientHadWhenItConnected()
+    {
+        string folder = Directory.CreateTempSubdirectory("mapp-ctlgrp-late-").FullName;
+        try
+        {
+            FileSecurity.Chmod(folder, Mode0755);
+            string socket = Path.Combine(folder, "control.sock");
+            uint users = FileSecurity.GroupId("users") ?? throw new InvalidOperationException("Debian's group 'users' is missing");
+            using var server = new ControlServer(socket, ControlAccess.For("users"));
+            server.Register("status", _ => ControlResponse.Success("running"));
+            server.Start();
+            FileSecurity.Chmod(socket, Mode0666); // past the file mode: the server's own check is under test
+            // uid 65534 keeping CAP_SETGID (ambient): it connects in no group, joins "users" and then asks. Its groups
+            // now (/proc/PID/status) say member; the kernel's record of the connect says not.
+            const string Script = "import json, os, socket, sys\n"
+                                  + "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1])\n"
+                                  + "os.setgroups([int(sys.argv[2])])\n"
+                                  + "s.sendall(b'{\"verb\":\"status\",\"args\":[]}\\n'); print(os.getgroups(), s.makefile().readline())\n";
+            var late = Shell.RunWithTimeout(TimeSpan.FromSeconds(30), "setpriv",
+                ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=+setgid", "--ambient-caps=+setgid",
+                 "/usr/bin/python3", "-c", Script, socket, users.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            Assert.True(late.ExitCode == 0, late.StdErr);
+            Assert.Contains($"[{users}]", late.StdOut); // it did join the group
+            Assert.Contains("permission denied: uid 65534 is neither root nor in group", late.StdOut); // the JSON escapes the quotes
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [PrivilegedFact]
     public void TheSocketsGroupAndModeAreSetOnTheBoundSocketNeverOnWhatReplacedIt()
     {
         string folder = Directory.CreateTempSubdirectory("mapp-ctlswap-").FullName;
