@@ -16,6 +16,37 @@ public class SemanticRuleTests
             "prefix 10.0.2.0/24 on uplink \"eth1\" is already routed to $.pairs[0].tenant.addresses[0]; two l3 pairs cannot claim one prefix"), error);
     }
 
+    [Theory]
+    [InlineData("127.0.0.2/32", "127.0.0.2 is a loopback address")]
+    [InlineData("0.1.2.3/32", "0.1.2.3 is in 0.0.0.0/8 (this network)")]
+    [InlineData("169.254.7.1/16", "169.254.7.1 is link-local (169.254.0.0/16)")]
+    [InlineData("224.0.0.5/32", "224.0.0.5 is multicast or reserved (224.0.0.0/3)")]
+    [InlineData("240.1.1.1/32", "240.1.1.1 is multicast or reserved (224.0.0.0/3)")]
+    [InlineData("::1/128", "::1 is the loopback address")]
+    [InlineData("::/128", ":: is the unspecified address")]
+    [InlineData("ff02::1/128", "ff02::1 is multicast (ff00::/8)")]
+    [InlineData("fe80::5/64", "fe80::5 is link-local (fe80::/10)")]
+    public void AnL3TenantsAddressMustBeRoutable(string address, string what)
+    {
+        string text = ConfigTexts.Replace(ConfigTexts.Valid, "\"10.0.2.2/32\"", $"\"{address}\"");
+        var error = Assert.Single(ConfigTexts.Load(text).Errors);
+        Assert.Equal("$.pairs[1].tenant.addresses[0]", error.JsonPath);
+        Assert.Equal($"{what}: an l3 tenant's packets from it are never routed (they are dropped as invalidSource); give the tenant a routable address", error.Message);
+        // The same address on an l2 pair is the tenant's own business.
+        Assert.True(ConfigTexts.Load(ConfigTexts.Replace(text, "\"mode\": \"l3\"", "\"mode\": \"l2\"")).IsValid);
+    }
+
+    [Theory]
+    [InlineData("10.0.2.2/0", "10.0.2.2/0")]
+    [InlineData("2001:db8::2/0", "2001:db8::2/0")]
+    public void AnL3TenantCannotClaimEveryAddress(string address, string shown)
+    {
+        string text = ConfigTexts.Replace(ConfigTexts.Valid, "\"10.0.2.2/32\"", $"\"{address}\"");
+        var error = Assert.Single(ConfigTexts.Load(text).Errors);
+        Assert.Equal("$.pairs[1].tenant.addresses[0]", error.JsonPath);
+        Assert.StartsWith($"{shown} would route every address on uplink ", error.Message);
+    }
+
     [Fact]
     public void L2PairsMayShareASubnet()
     {

@@ -4,7 +4,9 @@ namespace Appliance.Config;
 
 /// <summary>
 /// No MAC is claimed twice (tenants and ports), no IP address is given twice, and no two l3 pairs on one
-/// uplink route the same prefix; IPv4 host addresses are not a subnet's network or broadcast address.
+/// uplink route the same prefix; IPv4 host addresses are not a subnet's network or broadcast address. An l3
+/// tenant's addresses are routable (the appliance's L3 router never routes a packet from a martian source) and
+/// its prefixes are not /0 (that would route every address on the uplink, the board's own included, to it).
 /// </summary>
 internal sealed class AddressRule : IConfigRule
 {
@@ -39,10 +41,36 @@ internal sealed class AddressRule : IConfigRule
                 if (!addressOwner.TryAdd(address.Address, path))
                     issues.Add(path, $"address {address.Address} is already claimed by {addressOwner[address.Address]}");
                 CheckHostPart(address, path, issues);
-                if (pair.Mode == PairMode.L3 && !l3Routes.TryAdd((pair.Uplink, address.Network), path))
+                if (pair.Mode != PairMode.L3) continue;
+                if (!l3Routes.TryAdd((pair.Uplink, address.Network), path))
                     issues.Add(path, $"prefix {address.Network} on uplink \"{pair.Uplink}\" is already routed to {l3Routes[(pair.Uplink, address.Network)]}; two l3 pairs cannot claim one prefix");
+                if (Unroutable(address.Address) is string what)
+                    issues.Add(path, $"{address.Address} is {what}: an l3 tenant's packets from it are never routed (they are dropped as invalidSource); give the tenant a routable address");
+                else if (address.PrefixLength == 0)
+                    issues.Add(path, $"{address} would route every address on uplink \"{pair.Uplink}\" to this tenant, the board's own and its neighbours' included; give the tenant a prefix of its own");
             }
         }
+    }
+
+    /// <summary>What kind of martian <paramref name="address"/> is (RFC 1812 §5.3.7, RFC 4291 §2.5: the sources the
+    /// L3 router refuses), or null for a routable one.</summary>
+    private static string? Unroutable(System.Net.IPAddress address)
+    {
+        byte[] b = address.GetAddressBytes();
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+            return b[0] switch
+            {
+                0 => "in 0.0.0.0/8 (this network)",
+                127 => "a loopback address",
+                169 when b[1] == 254 => "link-local (169.254.0.0/16)",
+                >= 224 => "multicast or reserved (224.0.0.0/3)",
+                _ => null,
+            };
+        if (address.Equals(System.Net.IPAddress.IPv6None)) return "the unspecified address";
+        if (address.Equals(System.Net.IPAddress.IPv6Loopback)) return "the loopback address";
+        if (b[0] == 0xff) return "multicast (ff00::/8)";
+        if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "link-local (fe80::/10)";
+        return null;
     }
 
     private static void CheckHostPart(InterfaceAddress address, string path, ConfigIssues issues)
