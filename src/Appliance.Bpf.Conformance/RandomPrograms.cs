@@ -8,7 +8,8 @@ namespace Appliance.Bpf.Conformance;
 /// 32-bit <c>data</c> load), <c>__sk_buff</c> (readable, writable and read-only fields), a map value — with
 /// offsets that are sometimes out of bounds, misaligned or read-only, so runs fault as well as finish; packet and
 /// map value accesses behind the checks the verifier proves accesses with (data + n against data_end, NULL),
-/// now and then one byte past what the check covers, and helpers that move or resize the packet.
+/// now and then one byte past what the check covers, helpers that move or resize the packet, and bpf_skb_load_bytes
+/// (which the JIT compiles inline).
 /// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
 public sealed class RandomPrograms(int seed)
 {
@@ -261,6 +262,18 @@ public sealed class RandomPrograms(int seed)
             Line($"mov %r2, {(_random.Next(2) == 0 ? _random.Next(14, 80) : _random.Next(0, 16))}");
             Line("mov %r3, 0");
             Line(_random.Next(2) == 0 ? "call 38" : "call 43");
+        }
+        else if (_random.Next(3) == 0)
+        {
+            // bpf_skb_load_bytes(ctx, offset, a stack buffer, len): usually inside the packet, now and then past its
+            // end or before its start (the helper's error, not a fault); the buffer always inside the frame.
+            int room = 8 * _random.Next(1, 9);
+            Line("mov %r1, %r9");
+            Line($"mov %r2, {(_random.Next(8) == 0 ? _random.Next(-4, 200) : _random.Next(0, 60))}");
+            Line("mov %r3, %r10");
+            Line($"add %r3, -{room}");
+            Line($"mov %r4, {_random.Next(1, room + 1)}");
+            Line("call 26");
         }
         else if (_random.Next(2) == 0)
         {
