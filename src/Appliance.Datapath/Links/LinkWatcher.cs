@@ -79,10 +79,12 @@ public sealed class LinkWatcher : IDisposable
         try { Loop(); }
         finally
         {
-            // The thread owns the descriptors once started, so Dispose from inside a callback is safe.
-            _wake.Dispose();
+            // The thread owns the sockets once started, so Dispose from inside a callback is safe. The wake event is
+            // closed by Dispose after the join (it may signal it while this thread ends on an error: never a closed,
+            // maybe reused, descriptor), or here when Dispose came from a callback on this thread.
             _events.Dispose();
             _snapshots.Dispose();
+            if (Volatile.Read(ref _disposedOnThread)) _wake.Dispose();
         }
     }
 
@@ -184,12 +186,22 @@ public sealed class LinkWatcher : IDisposable
         return true;
     }
 
-    /// <summary>Stops the thread (wakes it through an eventfd and joins it); the thread closes the sockets on
-    /// its way out. Called from inside a callback, it returns at once and the thread ends after the callback.</summary>
+    /// <summary>Stops the thread (wakes it through an eventfd and joins it; the thread closes the sockets on its way
+    /// out), then closes the eventfd. Called from inside a callback, it returns at once and the thread ends after the
+    /// callback, closing the eventfd itself.</summary>
     public unsafe void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (Thread.CurrentThread == _thread)
+        {
+            Volatile.Write(ref _disposedOnThread, true);
+            _wake.Signal();
+            return;
+        }
         _wake.Signal();
-        if (Thread.CurrentThread != _thread) _thread.Join();
+        _thread.Join();
+        _wake.Dispose();
     }
+
+    private bool _disposedOnThread;
 }
