@@ -132,7 +132,13 @@ public static class NetworkNamespace
     private static void MakeRunDirectoryShared()
     {
         int lockFd = LibC.Open(RunDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-        if (lockFd >= 0) Flock(lockFd, LOCK_EX);
+        while (lockFd >= 0 && Flock(lockFd, LOCK_EX) < 0)
+        {
+            int errno = LastErrno;
+            if (errno == Errno.EINTR) continue;
+            LibC.Close(lockFd);
+            throw new PlatformException("flock", RunDirectory, errno); // unlocked, a parallel `ip netns add` could stack mounts
+        }
         try
         {
             bool madeMountPoint = false;
