@@ -16,30 +16,25 @@ public static unsafe class KernelBpf
     public const int ProgTypeSchedCls = 3;
 
     /// <summary>BPF_MAP_LOOKUP_AND_DELETE_ELEM (a queue or stack map's pop: empty key); false when empty.</summary>
-    public static bool LookupAndDeleteElem(int mapFd, ReadOnlySpan<byte> key, Span<byte> value)
+    public static bool LookupAndDeleteElem(int mapFd, ReadOnlySpan<byte> key, Span<byte> value) =>
+        KeyValueCommand(MapLookupAndDeleteElem, mapFd, key, value, "bpf(BPF_MAP_LOOKUP_AND_DELETE_ELEM)");
+
+    /// <summary>BPF_MAP_GET_NEXT_KEY: an empty <paramref name="key"/> asks for the first key; false after the last.</summary>
+    public static bool GetNextKey(int mapFd, ReadOnlySpan<byte> key, Span<byte> nextKey) =>
+        KeyValueCommand(MapGetNextKey, mapFd, key, nextKey, "bpf(BPF_MAP_GET_NEXT_KEY)");
+
+    /// <summary>A map command over map_fd, key and value (or next_key) in bpf_attr; an empty span passes NULL. False
+    /// when the kernel says ENOENT.</summary>
+    private static bool KeyValueCommand(int cmd, int mapFd, ReadOnlySpan<byte> key, Span<byte> value, string operation)
     {
         fixed (byte* k = key) fixed (byte* v = value)
         {
             Span<byte> attr = stackalloc byte[32];
             attr.Clear();
             BinaryPrimitives.WriteUInt32LittleEndian(attr, (uint)mapFd);
-            BinaryPrimitives.WriteUInt64LittleEndian(attr[8..], (ulong)k);
-            BinaryPrimitives.WriteUInt64LittleEndian(attr[16..], (ulong)v);
-            return BpfSyscall.InvokeUnlessAbsent(MapLookupAndDeleteElem, attr, "bpf(BPF_MAP_LOOKUP_AND_DELETE_ELEM)");
-        }
-    }
-
-    /// <summary>BPF_MAP_GET_NEXT_KEY: an empty <paramref name="key"/> asks for the first key; false after the last.</summary>
-    public static bool GetNextKey(int mapFd, ReadOnlySpan<byte> key, Span<byte> nextKey)
-    {
-        fixed (byte* k = key) fixed (byte* n = nextKey)
-        {
-            Span<byte> attr = stackalloc byte[32];
-            attr.Clear();
-            BinaryPrimitives.WriteUInt32LittleEndian(attr, (uint)mapFd);
             BinaryPrimitives.WriteUInt64LittleEndian(attr[8..], key.Length == 0 ? 0 : (ulong)k);
-            BinaryPrimitives.WriteUInt64LittleEndian(attr[16..], (ulong)n);
-            return BpfSyscall.InvokeUnlessAbsent(MapGetNextKey, attr, "bpf(BPF_MAP_GET_NEXT_KEY)");
+            BinaryPrimitives.WriteUInt64LittleEndian(attr[16..], value.Length == 0 ? 0 : (ulong)v);
+            return BpfSyscall.InvokeUnlessAbsent(cmd, attr, operation);
         }
     }
 

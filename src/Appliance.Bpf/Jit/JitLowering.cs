@@ -445,6 +445,27 @@ internal sealed class JitLowering
         _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
     }
 
+    /// <summary>T1: a region's mirror entry. <paramref name="address"/> (a virtual address in) becomes its offset in
+    /// the region and <paramref name="room"/> the bytes from there to the region's end; a jump to
+    /// <paramref name="outside"/> when the offset is not below the region's length.</summary>
+    private void OffsetInRegion(JReg address, JReg room, int outside)
+    {
+        _e.Load(room, JReg.T1, 0, 8, false);
+        _e.Alu(JAlu.Sub, true, address, room);
+        _e.Load(room, JReg.T1, 8, 8, false);
+        _e.Compare(true, address, room);
+        _e.JumpIf(JCond.UGe, outside);                          // offset < length
+        _e.Alu(JAlu.Sub, true, room, address);
+    }
+
+    /// <summary>T1: a region's mirror entry; a jump to <paramref name="outside"/> unless it is writable. Clobbers T3.</summary>
+    private void RequireWritable(int outside)
+    {
+        _e.Load(JReg.T3, JReg.T1, 24, 1, false);
+        _e.TestImm(false, JReg.T3, 1);
+        _e.JumpIf(JCond.Eq, outside);
+    }
+
     /// <summary>T0: virtual address in, host address out when the mirror's region accepts the access; else a
     /// jump to <paramref name="slow"/> with T0 unchanged. Clobbers T1–T3.</summary>
     private void MirrorTranslate(int size, bool write, int slow)
@@ -453,20 +474,10 @@ internal sealed class JitLowering
         _e.AluImm(JAlu.Rsh, true, JReg.T1, 32);                 // region id
         RegionEntry(slow);                                      // T1 = the region
         _e.Mov(JReg.T2, JReg.T0);
-        _e.Load(JReg.T3, JReg.T1, 0, 8, false);
-        _e.Alu(JAlu.Sub, true, JReg.T2, JReg.T3);               // T2 = offset in the region
-        _e.Load(JReg.T3, JReg.T1, 8, 8, false);
-        _e.Compare(true, JReg.T2, JReg.T3);
-        _e.JumpIf(JCond.UGe, slow);                             // offset < length
-        _e.Alu(JAlu.Sub, true, JReg.T3, JReg.T2);
+        OffsetInRegion(JReg.T2, JReg.T3, slow);                 // T2 = offset in the region, T3 = room from there
         _e.CompareImm(true, JReg.T3, size);
         _e.JumpIf(JCond.ULt, slow);                             // length - offset >= size
-        if (write)
-        {
-            _e.Load(JReg.T3, JReg.T1, 24, 1, false);
-            _e.TestImm(false, JReg.T3, 1);
-            _e.JumpIf(JCond.Eq, slow);
-        }
+        if (write) RequireWritable(slow);
         _e.Load(JReg.T0, JReg.T1, 16, 8, false);
         _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
     }
@@ -618,15 +629,8 @@ internal sealed class JitLowering
         _e.CompareImm(true, JReg.T1, VirtualAddress.PacketRegion);
         _e.JumpIf(JCond.Eq, helper);
         RegionEntry(helper);                                              // T1 = the region
-        _e.Load(JReg.T3, JReg.T1, 24, 1, false);
-        _e.TestImm(false, JReg.T3, 1);
-        _e.JumpIf(JCond.Eq, helper);                                      // writable
-        _e.Load(JReg.T2, JReg.T1, 0, 8, false);
-        _e.Alu(JAlu.Sub, true, JReg.T0, JReg.T2);                         // T0 = offset in the region
-        _e.Load(JReg.T2, JReg.T1, 8, 8, false);
-        _e.Compare(true, JReg.T0, JReg.T2);
-        _e.JumpIf(JCond.UGe, helper);                                     // offset < length
-        _e.Alu(JAlu.Sub, true, JReg.T2, JReg.T0);                         // T2 = room from there
+        RequireWritable(helper);
+        OffsetInRegion(JReg.T0, JReg.T2, helper);                         // T0 = offset in the region, T2 = room from there
         _e.LoadBpf(JReg.T3, 4);
         _e.ZeroExtend(JReg.T3, 32);                                       // T3 = len (u32)
         _e.CompareImm(true, JReg.T3, 0);

@@ -241,25 +241,7 @@ public sealed class RunBookkeepingTests
     {
         var map = TestArrayMap.Create(8, entries: 64);
         // 80,000 lookups cycling over 64 keys: more than the run's 65,536 regions if each lookup took one; each found value gets +1.
-        var r = VmTestSupport.Run("""
-            mov %r6, 0
-            loop:
-            mov %r1, %r6
-            and %r1, 63
-            stxw [%r10-4], %r1
-            mov %r2, %r10
-            add %r2, -4
-            lddw %r1, map[0]
-            call 1
-            jeq %r0, 0, out
-            mov %r1, 1
-            lock add [%r0+0], %r1
-            add %r6, 1
-            jlt %r6, 80000, loop
-            out:
-            mov %r0, %r6
-            exit
-            """, null, map);
+        var r = VmTestSupport.Run(VmTestSupport.CyclingLookups(64, 80_000), null, map);
         Assert.Equal(BpfFault.None, r.Fault);
         Assert.Equal(80_000UL, r.R0);
         for (int i = 0; i < 64; i++) Assert.Equal(1250UL, map.ReadU64(i));

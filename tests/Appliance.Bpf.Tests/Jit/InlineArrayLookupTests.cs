@@ -34,6 +34,20 @@ public sealed class InlineArrayLookupTests
         exit
         """;
 
+    /// <summary>Looks up <paramref name="key"/>, then each of <paramref name="others"/>, then <paramref name="key"/>
+    /// again: r0 = 1 when the first and the last lookup found the same (non-NULL) address, else 0.</summary>
+    private static string SameAddressAfter(int key, IEnumerable<int> others)
+    {
+        var text = new System.Text.StringBuilder();
+        void Lookup(int k) => text.Append($"stw [%r10-4], {k}\nlddw %r1, map[0]\nmov %r2, %r10\nadd %r2, -4\ncall 1\n");
+        Lookup(key);
+        text.Append("mov %r6, %r0\n");
+        foreach (int k in others) Lookup(k);
+        Lookup(key);
+        text.Append("mov %r1, %r0\nmov %r0, 0\njeq %r6, 0, out\njne %r1, %r6, out\nmov %r0, 1\nout:\nexit\n");
+        return text.ToString();
+    }
+
     private static LoadedProgram Load(string text, bool jit, params BpfMap[] maps)
     {
         var program = VmTestSupport.Load(text, maps);
@@ -150,27 +164,8 @@ public sealed class InlineArrayLookupTests
     [InlineData(true)]
     public void TwoLookupsOfOneElementGiveOneAddress(bool jit)
     {
-        string text = """
-            stw [%r10-4], 3
-            lddw %r1, map[0]
-            mov %r2, %r10
-            add %r2, -4
-            call 1
-            mov %r6, %r0
-            lddw %r1, map[0]
-            mov %r2, %r10
-            add %r2, -4
-            call 1
-            mov %r1, %r0
-            mov %r0, 0
-            jeq %r6, 0, out
-            jne %r1, %r6, out
-            mov %r0, 1
-            out:
-            exit
-            """;
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
-        Assert.Equal(1UL, Run(vm, Load(text, jit, Array())).R0);
+        Assert.Equal(1UL, Run(vm, Load(SameAddressAfter(3, []), jit, Array())).R0);
     }
 
     [Theory]
@@ -179,26 +174,9 @@ public sealed class InlineArrayLookupTests
     public void AnElementLookedUpAgainAfterNineOthersHasItsFirstAddress(bool jit)
     {
         // Element 0, then elements 1..9 (more than a short search of recent regions covers), then element 0
-        // again: the kernel's pointer is the same, and so is the interpreter's; r0 = 1 when the two match.
-        var text = new System.Text.StringBuilder("stw [%r10-4], 0\nlddw %r1, map[0]\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r6, %r0\n");
-        for (int k = 1; k <= 9; k++)
-            text.Append($"stw [%r10-4], {k}\nlddw %r1, map[0]\nmov %r2, %r10\nadd %r2, -4\ncall 1\n");
-        text.Append("""
-            stw [%r10-4], 0
-            lddw %r1, map[0]
-            mov %r2, %r10
-            add %r2, -4
-            call 1
-            mov %r1, %r0
-            mov %r0, 0
-            jeq %r6, 0, out
-            jne %r1, %r6, out
-            mov %r0, 1
-            out:
-            exit
-            """);
+        // again: the kernel's pointer is the same, and so is the interpreter's.
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
-        Assert.Equal(1UL, Run(vm, Load(text.ToString(), jit, Array(entries: 16))).R0);
+        Assert.Equal(1UL, Run(vm, Load(SameAddressAfter(0, Enumerable.Range(1, 9)), jit, Array(entries: 16))).R0);
     }
 
     [Theory]
@@ -208,27 +186,8 @@ public sealed class InlineArrayLookupTests
     {
         // 70,400 lookups cycling over 16 elements: more than the run's 65,536 regions if each lookup took one.
         var map = Array(entries: 16);
-        string text = """
-            mov %r6, 0
-            loop:
-            mov %r1, %r6
-            and %r1, 15
-            stxw [%r10-4], %r1
-            mov %r2, %r10
-            add %r2, -4
-            lddw %r1, map[0]
-            call 1
-            jeq %r0, 0, out
-            mov %r1, 1
-            lock add [%r0+0], %r1
-            add %r6, 1
-            jlt %r6, 70400, loop
-            out:
-            mov %r0, %r6
-            exit
-            """;
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
-        var r = Run(vm, Load(text, jit, map));
+        var r = Run(vm, Load(VmTestSupport.CyclingLookups(16, 70_400), jit, map));
         Assert.Equal(BpfFault.None, r.Fault);
         Assert.Equal(70_400UL, r.R0);
         for (uint k = 0; k < 16; k++) Assert.Equal(4400UL, Value(map, k));

@@ -1,4 +1,5 @@
 using Appliance.Bpf.Maps;
+using Appliance.Bpf.Tests.Helpers;
 using Appliance.Bpf.Tests.Vm;
 using Appliance.Bpf.Vm;
 using Xunit;
@@ -130,6 +131,82 @@ public sealed class InlineLoadBytesTests
         Assert.Equal(BpfFault.None, r.Fault);
         Assert.Equal(0UL, r.R0);
         Assert.Equal(Enumerable.Repeat(Fill, ValueSize).ToArray(), Value(map));
+    }
+
+    [Theory]
+    [InlineData(false, -1L, BpfFault.HelperMisuse)]
+    [InlineData(true, -1L, BpfFault.HelperMisuse)]
+    [InlineData(false, 0x80000000L, BpfFault.HelperMisuse)]
+    [InlineData(true, 0x80000000L, BpfFault.HelperMisuse)]
+    [InlineData(false, 0x7FFFFFFFL, BpfFault.OutOfBounds)]
+    [InlineData(true, 0x7FFFFFFFL, BpfFault.OutOfBounds)]
+    public void ANegativeOrHugeLengthFaultsAndWritesNothing(bool jit, long length, BpfFault fault)
+    {
+        var map = Values();
+        var (r, frame) = Run(IntoValue("mov %r2, 0", length, 0), jit, map);
+        Assert.Equal(fault, r.Fault);
+        Assert.Equal(Enumerable.Repeat(Fill, ValueSize).ToArray(), Value(map));
+        Assert.Equal(Frame, frame);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheContextAsTheDestinationFaults(bool jit)
+    {
+        // r3 = the __sk_buff itself: read-only memory to a helper.
+        var (r, _) = Run("""
+            mov %r2, 0
+            mov %r3, %r1
+            mov %r4, 16
+            call 26
+            exit
+            """, jit, Values());
+        Assert.Equal(BpfFault.ReadOnlyWrite, r.Fault);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ATailCallTargetCopiesFromThePacketItsCallerMoved(bool jit)
+    {
+        // The caller pushes 4 bytes (bpf_skb_change_head: the packet moves) and tail-calls a program whose copy of
+        // packet bytes [0, 8) must see the moved packet: 4 zero bytes, then the frame's first 4.
+        var jmp = new TestProgArray();
+        jmp.Slots[0] = 0;
+        var target = VmTestSupport.Load("""
+            mov %r2, 0
+            mov %r3, %r10
+            add %r3, -8
+            mov %r4, 8
+            call 26
+            jne %r0, 0, out
+            ldxdw %r0, [%r10-8]
+            out:
+            exit
+            """);
+        var caller = VmTestSupport.Load("""
+            mov %r6, %r1
+            mov %r2, 4
+            mov %r3, 0
+            call 43
+            jne %r0, 0, out
+            mov %r1, %r6
+            lddw %r2, map[0]
+            mov %r3, 0
+            call 12
+            out:
+            mov %r0, 0x99
+            exit
+            """, jmp);
+        caller.TailCallTargets = [target];
+        if (jit) Assert.True(target.IsJitCompiled && caller.IsJitCompiled, target.JitUnavailableReason ?? caller.JitUnavailableReason);
+        var packet = VmTestSupport.Packet(Frame);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        var r = vm.Run(caller, ref packet);
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(BitConverter.ToUInt64([0, 0, 0, 0, .. Frame.AsSpan(0, 4)]), r.R0);
+        Assert.Equal(jit ? "jit" : "interpreter", vm.EngineFor(target));
     }
 
     [Theory]

@@ -37,6 +37,29 @@ internal static class VmTestSupport
         return Run(Load(assembly, maps), ref packet);
     }
 
+    /// <summary><paramref name="lookups"/> lookups of map 0 (an array of at least <paramref name="elements"/>, a power
+    /// of two, with 4-byte keys) cycling over keys 0..elements-1, each adding 1 to the 8-byte value it finds; r0 =
+    /// how many found their element (it stops at the first NULL).</summary>
+    public static string CyclingLookups(int elements, int lookups) => $"""
+        mov %r6, 0
+        loop:
+        mov %r1, %r6
+        and %r1, {elements - 1}
+        stxw [%r10-4], %r1
+        mov %r2, %r10
+        add %r2, -4
+        lddw %r1, map[0]
+        call 1
+        jeq %r0, 0, out
+        mov %r1, 1
+        lock add [%r0+0], %r1
+        add %r6, 1
+        jlt %r6, {lookups}, loop
+        out:
+        mov %r0, %r6
+        exit
+        """;
+
     /// <summary>Ethernet + IPv4 (with a valid header checksum) + UDP, 64 bytes.</summary>
     public static byte[] Ipv4UdpFrame()
     {
