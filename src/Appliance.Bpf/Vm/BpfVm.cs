@@ -152,7 +152,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         _redirectIfindex = 0;
         _redirectFlags = 0;
         RedirectNextHopFamily = Routing.IpFamily.Unspec;
-        _pendingTailCall = null;
+        // _pendingTailCall is null here: every run ends in EndRun, which clears it.
         new Span<ulong>(_registers, 16).Clear();
         _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
         BindProgram(program);
