@@ -108,6 +108,54 @@ public sealed class L3SourceCheckTests
         }
     }
 
+    /// <summary>An IPv4 ICMP error behind IP options (IHL 6, four NOPs) is found and checked as one without them: the
+    /// message starts at the header length the packet states, not at 20 bytes.</summary>
+    [Theory]
+    [InlineData("10.9.0.5", "noRoute")]
+    [InlineData("10.9.0.6", "invalidSource")]
+    public void An_ICMP_error_behind_IPv4_options_is_checked(string quotedDestination, string reason)
+    {
+        var offline = Load();
+        using var replayer = new FrameReplayer(offline);
+        var a = offline.Topology.Pairs[0];
+        var plain = IcmpError("10.9.0.5", "192.0.2.1", 3, "192.0.2.1", quotedDestination);
+        var f = new byte[plain.Length + 4];
+        plain.AsSpan(0, 14 + 20).CopyTo(f);
+        f.AsSpan(14 + 20, 4).Fill(1); // NOP options
+        plain.AsSpan(14 + 20).CopyTo(f.AsSpan(14 + 24));
+        f[14] = 0x46;
+        f[14 + 3] += 4;
+        Assert.Equal($"verdict=drop side=a/peer policy=pass reason={reason}", replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), f).Decision);
+    }
+
+    /// <summary>IPv6 extension headers (destination options, 8 bytes each) chained to the end of the packet: an
+    /// ICMPv6 error behind 50 of them is still found and checked; a chain that runs to the packet's end, or whose last
+    /// header claims more bytes than are left, carries no ICMPv6 message and is no error (the receiver's kernel drops
+    /// it as malformed); neither loops or reads past the frame.</summary>
+    [Theory]
+    [InlineData(true, false, "invalidSource")]
+    [InlineData(false, false, "noRoute")]
+    [InlineData(false, true, "noRoute")]
+    public void An_IPv6_extension_header_chain_to_the_packet_end_is_walked_safely(bool icmpAtEnd, bool overlong, string reason)
+    {
+        var offline = Load();
+        using var replayer = new FrameReplayer(offline);
+        var a = offline.Topology.Pairs[0];
+        const int Headers = 50;
+        var icmp = icmpAtEnd ? TestFrames.Icmp(1, 0, 0, Packet(Outside, "2001:db8::1", "fd09::6").AsSpan(14), checksum: false) : [];
+        var chain = new byte[Headers * 8];
+        for (int i = 0; i < Headers; i++)
+        {
+            chain[i * 8] = i < Headers - 1 || !icmpAtEnd ? (byte)60 : (byte)58; // the next header: options again, last ICMPv6
+            chain[i * 8 + 2] = 1; // PadN, 4 bytes
+            chain[i * 8 + 3] = 4;
+        }
+        if (overlong) chain[^7] = 200; // the last header's length: 201 × 8 bytes, past the end
+        var f = TestFrames.Ip(Outside, Outside, IPAddress.Parse("fd09::5").GetAddressBytes(), IPAddress.Parse("2001:db8::1").GetAddressBytes(),
+            60, [.. chain, .. icmp]);
+        Assert.Equal($"verdict=drop side=a/peer policy=pass reason={reason}", replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), f).Decision);
+    }
+
     [Fact]
     public void An_ICMP_error_quoting_too_little_to_tell_is_invalidSource()
     {
