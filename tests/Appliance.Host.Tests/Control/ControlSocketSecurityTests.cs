@@ -29,6 +29,43 @@ public sealed class ControlSocketSecurityTests
 
     private static readonly string[] Nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 
+    private static uint UsersGroup => FileSecurity.GroupId("users") ?? throw new InvalidOperationException("Debian's group 'users' is missing");
+
+    /// <summary>A started <see cref="ControlServer"/> (for <c>controlGroup</c> <paramref name="group"/> when given) that
+    /// answers status with "running", on control.sock in a temporary folder of its own made 0755 (nobody must reach
+    /// the socket's folder); Dispose stops the server and deletes the folder.</summary>
+    private sealed class TestServer : IDisposable
+    {
+        private readonly string _folder;
+        private readonly ControlServer _server;
+
+        public TestServer(string folderPrefix, string? group = null)
+        {
+            _folder = Directory.CreateTempSubdirectory(folderPrefix).FullName;
+            try
+            {
+                FileSecurity.Chmod(_folder, Mode0755);
+                Socket = Path.Combine(_folder, "control.sock");
+                _server = new ControlServer(Socket, group is null ? null : ControlAccess.For(group));
+                _server.Register("status", _ => ControlResponse.Success("running"));
+                _server.Start();
+            }
+            catch
+            {
+                Directory.Delete(_folder, recursive: true);
+                throw;
+            }
+        }
+
+        public string Socket { get; }
+
+        public void Dispose()
+        {
+            _server.Dispose();
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
     [PrivilegedFact]
     public void UnderUmask000TheSocketIsRootsAloneAndTenThousandHostileRequestsNeverStopForwarding()
     {
@@ -94,65 +131,43 @@ public sealed class ControlSocketSecurityTests
     [PrivilegedFact]
     public void WithAControlGroupTheSocketIs0660AndItsMembersMayUseIt()
     {
-        string folder = Directory.CreateTempSubdirectory("mapp-ctlgrp-").FullName;
-        try
-        {
-            FileSecurity.Chmod(folder, Mode0755); // nobody must reach the socket's folder
-            string socket = Path.Combine(folder, "control.sock");
-            uint users = FileSecurity.GroupId("users") ?? throw new InvalidOperationException("Debian's group 'users' is missing");
-            using var server = new ControlServer(socket, ControlAccess.For("users"));
-            server.Register("status", _ => ControlResponse.Success("running"));
-            server.Start();
+        uint users = UsersGroup;
+        using var server = new TestServer("mapp-ctlgrp-", "users");
+        string socket = server.Socket;
 
-            Assert.Equal(Mode0660, ModeOf(socket));
-            Assert.Equal(users, FileSecurity.Owner(socket).Gid);
-            // nobody with "users" as a supplementary group: allowed (read from /proc/PID/status).
-            var member = Cli(socket, "status", "--reuid=65534", "--regid=65534", $"--groups={users}");
-            Assert.True(member.ExitCode == 0, member.StdErr);
-            Assert.Equal("running", member.StdOut.Trim());
-            // ... or as its primary group.
-            Assert.Equal(0, Cli(socket, "status", "--reuid=65534", $"--regid={users}", "--clear-groups").ExitCode);
-            // Not a member: the file refuses, and behind it the server does.
-            Assert.Contains("permission denied", Cli(socket, "status", Nobody).StdErr, StringComparison.OrdinalIgnoreCase);
-            FileSecurity.Chmod(socket, Mode0666);
-            Assert.Contains("permission denied: uid 65534 is neither root nor in group \"users\"", Cli(socket, "status", Nobody).StdErr);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        Assert.Equal(Mode0660, ModeOf(socket));
+        Assert.Equal(users, FileSecurity.Owner(socket).Gid);
+        // nobody with "users" as a supplementary group: allowed (the kernel's record of the connect, SO_PEERGROUPS).
+        var member = Cli(socket, "status", "--reuid=65534", "--regid=65534", $"--groups={users}");
+        Assert.True(member.ExitCode == 0, member.StdErr);
+        Assert.Equal("running", member.StdOut.Trim());
+        // ... or as its primary group.
+        Assert.Equal(0, Cli(socket, "status", "--reuid=65534", $"--regid={users}", "--clear-groups").ExitCode);
+        // Not a member: the file refuses, and behind it the server does.
+        Assert.Contains("permission denied", Cli(socket, "status", Nobody).StdErr, StringComparison.OrdinalIgnoreCase);
+        FileSecurity.Chmod(socket, Mode0666);
+        Assert.Contains("permission denied: uid 65534 is neither root nor in group \"users\"", Cli(socket, "status", Nobody).StdErr);
     }
 
     [PrivilegedFact]
     public void GroupMembershipIsWhatTheClientHadWhenItConnected()
     {
-        string folder = Directory.CreateTempSubdirectory("mapp-ctlgrp-late-").FullName;
-        try
-        {
-            FileSecurity.Chmod(folder, Mode0755);
-            string socket = Path.Combine(folder, "control.sock");
-            uint users = FileSecurity.GroupId("users") ?? throw new InvalidOperationException("Debian's group 'users' is missing");
-            using var server = new ControlServer(socket, ControlAccess.For("users"));
-            server.Register("status", _ => ControlResponse.Success("running"));
-            server.Start();
-            FileSecurity.Chmod(socket, Mode0666); // past the file mode: the server's own check is under test
-            // uid 65534 keeping CAP_SETGID (ambient): it connects in no group, joins "users" and then asks. Its groups
-            // now (/proc/PID/status) say member; the kernel's record of the connect says not.
-            const string Script = "import json, os, socket, sys\n"
-                                  + "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1])\n"
-                                  + "os.setgroups([int(sys.argv[2])])\n"
-                                  + "s.sendall(b'{\"verb\":\"status\",\"args\":[]}\\n'); print(os.getgroups(), s.makefile().readline())\n";
-            var late = Shell.RunWithTimeout(TimeSpan.FromSeconds(30), "setpriv",
-                ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=+setgid", "--ambient-caps=+setgid",
-                 "/usr/bin/python3", "-c", Script, socket, users.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            Assert.True(late.ExitCode == 0, late.StdErr);
-            Assert.Contains($"[{users}]", late.StdOut); // it did join the group
-            Assert.Contains("permission denied: uid 65534 is neither root nor in group", late.StdOut); // the JSON escapes the quotes
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        uint users = UsersGroup;
+        using var server = new TestServer("mapp-ctlgrp-late-", "users");
+        string socket = server.Socket;
+        FileSecurity.Chmod(socket, Mode0666); // past the file mode: the server's own check is under test
+        // uid 65534 keeping CAP_SETGID (ambient): it connects in no group, joins "users" and then asks. Its groups
+        // now (/proc/PID/status) say member; the kernel's record of the connect says not.
+        const string Script = "import json, os, socket, sys\n"
+                              + "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1])\n"
+                              + "os.setgroups([int(sys.argv[2])])\n"
+                              + "s.sendall(b'{\"verb\":\"status\",\"args\":[]}\\n'); print(os.getgroups(), s.makefile().readline())\n";
+        var late = Shell.RunWithTimeout(TimeSpan.FromSeconds(30), "setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=+setgid", "--ambient-caps=+setgid",
+             "/usr/bin/python3", "-c", Script, socket, users.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.True(late.ExitCode == 0, late.StdErr);
+        Assert.Contains($"[{users}]", late.StdOut); // it did join the group
+        Assert.Contains("permission denied: uid 65534 is neither root nor in group", late.StdOut); // the JSON escapes the quotes
     }
 
     [PrivilegedFact]
@@ -161,7 +176,7 @@ public sealed class ControlSocketSecurityTests
         string folder = Directory.CreateTempSubdirectory("mapp-ctlswap-").FullName;
         try
         {
-            uint users = FileSecurity.GroupId("users") ?? throw new InvalidOperationException("Debian's group 'users' is missing");
+            uint users = UsersGroup;
             string victim = Path.Combine(folder, "victim");
             File.WriteAllText(victim, "secret");
             FileSecurity.Chmod(victim, Mode0600);
@@ -203,14 +218,11 @@ public sealed class ControlSocketSecurityTests
     [PrivilegedFact]
     public void SlowClientsAreBoundedAndTheServerStaysAvailable()
     {
-        string folder = Directory.CreateTempSubdirectory("mapp-ctlslow-").FullName;
+        using var server = new TestServer("mapp-ctlslow-");
+        string socket = server.Socket;
         var silent = new List<Socket>();
         try
         {
-            string socket = Path.Combine(folder, "control.sock");
-            using var server = new ControlServer(socket);
-            server.Register("status", _ => ControlResponse.Success("running"));
-            server.Start();
             // Fill every connection slot with a client that sends nothing.
             for (int i = 0; i < ControlServer.MaxConnections; i++)
             {
@@ -243,7 +255,6 @@ public sealed class ControlSocketSecurityTests
         finally
         {
             foreach (var s in silent) s.Dispose();
-            Directory.Delete(folder, recursive: true);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Appliance.Host.Tests.Run;
+using Appliance.TestSupport;
 using Xunit;
 
 namespace Appliance.Host.Tests.Init;
@@ -22,10 +23,17 @@ public sealed class IdleInitTests
                 Path.Combine(dir, "control.sock"), new Dictionary<string, string>());
             Assert.True(init.StdErrShows("the datapath stays down"), init.Output);
             // The supervisor logs this after the body's last state change (its LEDs, its start) and before it waits;
-            // then the LED thread's wake-up for them may still be pending on a loaded machine, hence the pause.
+            // then the LED thread's wake-up for them may still be pending on a loaded machine: it has been taken once
+            // both threads are asleep (not runnable) with no wake-up over 100 ms. A poller settles too, between two
+            // polls, and then wakes in the 3 s below.
             Assert.True(init.StdErrShows("appliance started"), init.Output);
-            Thread.Sleep(2000);
             var threads = new[] { "reaper", "leds" }.ToDictionary(name => name, name => ThreadNamed(init.Pid, name));
+            Assert.True(Eventually.True(() =>
+            {
+                var was = threads.Values.Select(tid => Wakeups(init.Pid, tid)).ToList();
+                Thread.Sleep(100);
+                return threads.Values.All(tid => Sleeping(init.Pid, tid)) && threads.Values.Select(tid => Wakeups(init.Pid, tid)).SequenceEqual(was);
+            }, timeoutMs: 30_000), $"the reaper and LED threads never settled\n{init.Output}");
             var before = threads.ToDictionary(t => t.Key, t => Wakeups(init.Pid, t.Value));
             Thread.Sleep(3000);
             foreach (var (name, tid) in threads)
@@ -48,6 +56,13 @@ public sealed class IdleInitTests
             .Where(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == name)
             .Select(t => int.Parse(Path.GetFileName(t), CultureInfo.InvariantCulture)).ToList();
         return Assert.Single(found);
+    }
+
+    /// <summary>Whether the thread is blocked in a wait now (state S in /proc: not running or runnable).</summary>
+    private static bool Sleeping(int pid, int tid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/task/{tid}/stat");
+        return stat[(stat.LastIndexOf(')') + 1)..].TrimStart().StartsWith('S');
     }
 
     /// <summary>How often the thread gave up the CPU to wait (voluntary_ctxt_switches): once per wake-up.</summary>
