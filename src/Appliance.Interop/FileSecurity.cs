@@ -7,7 +7,6 @@ namespace Appliance.Interop;
 /// sources count).</summary>
 public static unsafe partial class FileSecurity
 {
-
     private static int FchmodNative(int fd, uint mode) => Tmds.Linux.LibC.fchmod(fd, (ushort)mode);
 
     private static int ChmodNative(string path, uint mode)
@@ -40,10 +39,8 @@ public static unsafe partial class FileSecurity
         if (fd < 0) throw PlatformException.FromLastError("open", path);
         try
         {
-            Tmds.Linux.statx buffer;
             byte empty = 0;
-            if (Tmds.Linux.LibC.statx(fd, &empty, Tmds.Linux.LibC.AT_EMPTY_PATH, Tmds.Linux.LibC.STATX_BASIC_STATS, &buffer) != 0)
-                throw PlatformException.FromLastError("statx", path);
+            var buffer = Statx(fd, &empty, Tmds.Linux.LibC.AT_EMPTY_PATH, path);
             uint type = buffer.stx_mode & (uint)Tmds.Linux.LibC.S_IFMT;
             uint self = Tmds.Linux.LibC.geteuid();
             if (type != (uint)Tmds.Linux.LibC.S_IFSOCK || buffer.stx_uid != self)
@@ -70,10 +67,18 @@ public static unsafe partial class FileSecurity
     public static (uint Uid, uint Gid, uint Mode) Owner(string path)
     {
         Tmds.Linux.statx buffer;
-        int r;
-        fixed (byte* p = Utf8Z.Of(path)) r = Tmds.Linux.LibC.statx(Tmds.Linux.LibC.AT_FDCWD, p, 0, Tmds.Linux.LibC.STATX_BASIC_STATS, &buffer);
-        if (r != 0) throw PlatformException.FromLastError("statx", path);
+        fixed (byte* p = Utf8Z.Of(path)) buffer = Statx(Tmds.Linux.LibC.AT_FDCWD, p, 0, path);
         return (buffer.stx_uid, buffer.stx_gid, buffer.stx_mode & 0xFFFu);
+    }
+
+    /// <summary>statx(2) basic stats of <paramref name="path"/> relative to <paramref name="dirFd"/> (with AT_EMPTY_PATH
+    /// and an empty path: of the descriptor itself); throws naming <paramref name="what"/>.</summary>
+    private static Tmds.Linux.statx Statx(int dirFd, byte* path, int flags, string what)
+    {
+        Tmds.Linux.statx buffer;
+        if (Tmds.Linux.LibC.statx(dirFd, path, flags, Tmds.Linux.LibC.STATX_BASIC_STATS, &buffer) != 0)
+            throw PlatformException.FromLastError("statx", what);
+        return buffer;
     }
 
     /// <summary>The id of group <paramref name="name"/>, or null when no such group exists.</summary>

@@ -52,25 +52,22 @@ internal sealed class AddressRule : IConfigRule
         }
     }
 
-    /// <summary>What kind of martian <paramref name="address"/> is (RFC 1812 §5.3.7, RFC 4291 §2.5: the sources the
-    /// L3 router refuses), or null for a routable one.</summary>
+    /// <summary>What kind of martian <paramref name="address"/> is (<see cref="MartianAddress"/>: the sources the L3
+    /// router refuses), or null for a routable one.</summary>
     private static string? Unroutable(System.Net.IPAddress address)
     {
-        byte[] b = address.GetAddressBytes();
-        if (address.AddressFamily == AddressFamily.InterNetwork)
-            return b[0] switch
-            {
-                0 => "in 0.0.0.0/8 (this network)",
-                127 => "a loopback address",
-                169 when b[1] == 254 => "link-local (169.254.0.0/16)",
-                >= 224 => "multicast or reserved (224.0.0.0/3)",
-                _ => null,
-            };
-        if (address.Equals(System.Net.IPAddress.IPv6None)) return "the unspecified address";
-        if (address.Equals(System.Net.IPAddress.IPv6Loopback)) return "the loopback address";
-        if (b[0] == 0xff) return "multicast (ff00::/8)";
-        if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "link-local (fe80::/10)";
-        return null;
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out int length);
+        bool v4 = length == 4;
+        return MartianAddress.Of(bytes[..length]) switch
+        {
+            MartianKind.ThisNetwork => "in 0.0.0.0/8 (this network)",
+            MartianKind.Unspecified => "the unspecified address",
+            MartianKind.Loopback => v4 ? "a loopback address" : "the loopback address",
+            MartianKind.LinkLocal => v4 ? "link-local (169.254.0.0/16)" : "link-local (fe80::/10)",
+            MartianKind.Multicast => v4 ? "multicast or reserved (224.0.0.0/3)" : "multicast (ff00::/8)",
+            _ => null,
+        };
     }
 
     private static void CheckHostPart(InterfaceAddress address, string path, ConfigIssues issues)

@@ -62,32 +62,18 @@ public static class L3Frames
         family == IpFamily.Inet ? frame.Slice(Ipv4SrcOffset, 4) : frame.Slice(Ipv6SrcOffset, 16);
 
     /// <summary>Whether a router may forward a packet to this destination at all: not to a link-local, multicast,
-    /// loopback or unspecified address (RFC 1812 §5.3.7, RFC 4291 §2.5.6), nor to IPv4 limited broadcast or class E.</summary>
-    public static bool Forwardable(IpFamily family, ReadOnlySpan<byte> frame)
-    {
-        if (family == IpFamily.Inet)
-        {
-            byte d0 = frame[Ipv4DstOffset];
-            return d0 is < 224 and not 127 and not 0 && !(d0 == 169 && frame[Ipv4DstOffset + 1] == 254);
-        }
-        var dst = frame.Slice(Ipv6DstOffset, 16);
-        return dst[0] != 0xff && !LinkLocal6(dst) && !Unspecified6(dst) && !Loopback6(dst);
-    }
+    /// loopback or unspecified address (RFC 1812 §5.3.7, RFC 4291 §2.5.6), nor to IPv4 limited broadcast or class E
+    /// (<see cref="MartianAddress"/>).</summary>
+    public static bool Forwardable(IpFamily family, ReadOnlySpan<byte> frame) =>
+        MartianAddress.Of(family == IpFamily.Inet ? frame.Slice(Ipv4DstOffset, 4) : frame.Slice(Ipv6DstOffset, 16)) == MartianKind.None;
 
     /// <summary>Whether a router may forward a packet from this source at all (a martian source is never routed,
     /// RFC 1812 §5.3.7, RFC 4291 §2.5): not IPv4 0.0.0.0/8 ("this network"), 127/8, 169.254/16 (link-local),
     /// multicast, class E or limited broadcast (224/3 and up); not IPv6 :: , ::1, multicast or link-local (fe80::/10:
-    /// neighbour discovery and other traffic of the link only, never routed).</summary>
-    public static bool RoutableSource(IpFamily family, ReadOnlySpan<byte> frame)
-    {
-        if (family == IpFamily.Inet)
-        {
-            byte s0 = frame[Ipv4SrcOffset];
-            return s0 is < 224 and not 127 and not 0 && !(s0 == 169 && frame[Ipv4SrcOffset + 1] == 254);
-        }
-        var src = frame.Slice(Ipv6SrcOffset, 16);
-        return src[0] != 0xff && !LinkLocal6(src) && !Unspecified6(src) && !Loopback6(src);
-    }
+    /// neighbour discovery and other traffic of the link only, never routed). The list is <see cref="MartianAddress"/>,
+    /// the config's too.</summary>
+    public static bool RoutableSource(IpFamily family, ReadOnlySpan<byte> frame) =>
+        MartianAddress.Of(Source(family, frame)) == MartianKind.None;
 
     /// <summary>Whether the packet of a frame <see cref="Destination"/> found to be of <paramref name="family"/> is an
     /// ICMP / ICMPv6 error message (destination unreachable, source quench, redirect, time exceeded, parameter problem;
@@ -125,9 +111,7 @@ public static class L3Frames
         return true;
     }
 
-    private static bool LinkLocal6(ReadOnlySpan<byte> a) => a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
     private static bool Unspecified6(ReadOnlySpan<byte> a) => a.IndexOfAnyExcept((byte)0) < 0;
-    private static bool Loopback6(ReadOnlySpan<byte> a) => a[..15].IndexOfAnyExcept((byte)0) < 0 && a[15] == 1;
 
     /// <summary>Decrements the IPv4 TTL (header checksum updated) or the IPv6 hop limit. False, and nothing changed,
     /// when it is 1 or 0: the packet expires here.</summary>

@@ -58,15 +58,16 @@ public sealed class LinkWatcher : IDisposable
             foreach (var link in _snapshots.List())
                 if (IsWatched(link)) _known[link.Index] = link;
             _wake = new WakeEvent("link watcher");
+            _thread = new Thread(Run) { IsBackground = true, Name = $"link watcher {netns ?? "root"}" };
+            _thread.Start(); // from here on the thread owns the sockets
         }
         catch
         {
+            _wake?.Dispose();
             _snapshots?.Dispose();
             _events.Dispose();
             throw;
         }
-        _thread = new Thread(Run) { IsBackground = true, Name = $"link watcher {netns ?? "root"}" };
-        _thread.Start();
     }
 
     /// <summary>The watched namespace; null for the appliance's own.</summary>

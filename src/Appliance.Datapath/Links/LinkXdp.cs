@@ -9,26 +9,28 @@ namespace Appliance.Datapath.Links;
 /// (see <see cref="Query(string)"/>; detach it before attaching a bpf_link, which otherwise fails EBUSY).</summary>
 public sealed class LinkXdp(LinkManager links)
 {
-    /// <summary>Attaches program <paramref name="programFd"/> to <paramref name="name"/>. Pass
+    /// <summary>Attaches program <paramref name="programFd"/> to <paramref name="link"/>, addressed by its ifindex (so a
+    /// rename since <paramref name="link"/> was read cannot send it to another interface; the name only labels
+    /// errors). Pass
     /// <see cref="LinkXdpFlags.SkbMode"/> or <see cref="LinkXdpFlags.DrvMode"/> (none: the kernel picks native
     /// when the driver has it); with <see cref="LinkXdpFlags.Replace"/>, <paramref name="expectedProgramFd"/>
     /// names the program to replace.</summary>
-    public void Attach(string name, int programFd, LinkXdpFlags flags, int expectedProgramFd = -1)
+    public void Attach(LinkInfo link, int programFd, LinkXdpFlags flags, int expectedProgramFd = -1)
     {
         if (programFd < 0) throw new ArgumentOutOfRangeException(nameof(programFd), "use Detach to remove a program");
-        Set(name, programFd, flags, expectedProgramFd, $"attach XDP program fd {programFd} ({flags})");
+        Set(link, programFd, flags, expectedProgramFd, $"attach XDP program fd {programFd} ({flags})");
     }
 
     /// <summary>Detaches the program attached in the mode given by <paramref name="modeFlags"/> (the same mode
-    /// flag used to attach it; use <see cref="Query(string)"/> to find it).</summary>
-    public void Detach(string name, LinkXdpFlags modeFlags) =>
-        Set(name, -1, modeFlags & ~(LinkXdpFlags.UpdateIfNoExist | LinkXdpFlags.Replace), -1, $"detach XDP ({modeFlags})");
+    /// flag used to attach it; use <see cref="Query(string)"/> to find it), by ifindex like <see cref="Attach"/>.</summary>
+    public void Detach(LinkInfo link, LinkXdpFlags modeFlags) =>
+        Set(link, -1, modeFlags & ~(LinkXdpFlags.UpdateIfNoExist | LinkXdpFlags.Replace), -1, $"detach XDP ({modeFlags})");
 
     /// <summary>Which XDP programs are attached, in which mode (IFLA_XDP_ATTACHED, IFLA_XDP_*PROG_ID).</summary>
     public LinkXdpState Query(string name) => links.Get(name).Xdp;
 
-    private void Set(string name, int programFd, LinkXdpFlags flags, int expectedFd, string what) =>
-        links.SetLink(0, name, what, (ref NetlinkWriter w) =>
+    private void Set(LinkInfo link, int programFd, LinkXdpFlags flags, int expectedFd, string what) =>
+        links.SetLink(link.Index, link.Name, what, (ref NetlinkWriter w) =>
         {
             int xdp = w.BeginNested(IFLA_XDP);
             w.PutS32(IFLA_XDP_FD, programFd);

@@ -132,7 +132,8 @@ public static class NetworkNamespace
     private static void MakeRunDirectoryShared()
     {
         int lockFd = LibC.Open(RunDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-        while (lockFd >= 0 && Flock(lockFd, LOCK_EX) < 0)
+        if (lockFd < 0) throw PlatformException.FromLastError("open", RunDirectory); // nothing to lock: unlocked, as below
+        while (Flock(lockFd, LOCK_EX) < 0)
         {
             int errno = LastErrno;
             if (errno == Errno.EINTR) continue;
@@ -153,11 +154,8 @@ public static class NetworkNamespace
         }
         finally
         {
-            if (lockFd >= 0)
-            {
-                Flock(lockFd, LOCK_UN);
-                LibC.Close(lockFd);
-            }
+            Flock(lockFd, LOCK_UN);
+            LibC.Close(lockFd);
         }
     }
 

@@ -12,9 +12,9 @@ public sealed class NetlinkXdpAttacher : IXdpNetlinkAttacher
         var links = new LinkManager();
         try
         {
-            string name = links.Get(ifIndex).Name;
-            new LinkXdp(links).Attach(name, programFd, (LinkXdpFlags)xdpFlags);
-            return new Attachment(links, name, (LinkXdpFlags)xdpFlags & (LinkXdpFlags.SkbMode | LinkXdpFlags.DrvMode));
+            var link = links.Get(ifIndex);
+            new LinkXdp(links).Attach(link, programFd, (LinkXdpFlags)xdpFlags);
+            return new Attachment(links, link, (LinkXdpFlags)xdpFlags & (LinkXdpFlags.SkbMode | LinkXdpFlags.DrvMode));
         }
         catch
         {
@@ -23,18 +23,20 @@ public sealed class NetlinkXdpAttacher : IXdpNetlinkAttacher
         }
     }
 
-    private sealed class Attachment(LinkManager links, string name, LinkXdpFlags mode) : IXdpNetlinkAttachment
+    /// <summary>Holds the interface by ifindex: a rename meanwhile neither makes Replace or Dispose miss it nor sends them
+    /// to another interface that took its old name.</summary>
+    private sealed class Attachment(LinkManager links, LinkInfo link, LinkXdpFlags mode) : IXdpNetlinkAttachment
     {
         private bool _done;
 
         public void Replace(int programFd, int expectedProgramFd) =>
-            new LinkXdp(links).Attach(name, programFd, mode | LinkXdpFlags.Replace, expectedProgramFd);
+            new LinkXdp(links).Attach(link, programFd, mode | LinkXdpFlags.Replace, expectedProgramFd);
 
         public void Dispose()
         {
             if (_done) return;
             _done = true;
-            try { new LinkXdp(links).Detach(name, mode); }
+            try { new LinkXdp(links).Detach(link, mode); }
             catch (Interop.PlatformException) { /* the interface is gone, and the program with it */ }
             finally { links.Dispose(); }
         }

@@ -19,13 +19,14 @@ public sealed class LinkXdpTests
         using var root = new LinkManager();
         root.CreateVethPair(a, b);
         var xdp = new LinkXdp(root);
+        var link = root.Get(a);
         Assert.Equal(LinkXdpMode.None, xdp.Query(a).Mode);
 
         int first = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeXdp, XdpPass, "mapp_pass1");
         int second = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeXdp, XdpPass, "mapp_pass2");
         try
         {
-            xdp.Attach(a, first, LinkXdpFlags.SkbMode | LinkXdpFlags.UpdateIfNoExist);
+            xdp.Attach(link, first, LinkXdpFlags.SkbMode | LinkXdpFlags.UpdateIfNoExist);
             var state = xdp.Query(a);
             Assert.Equal(LinkXdpMode.Generic, state.Mode);
             Assert.NotEqual(0u, state.ProgramId);
@@ -37,22 +38,22 @@ public sealed class LinkXdpTests
 
             // A second attach with UPDATE_IF_NOEXIST is refused with EBUSY and the kernel's reason.
             var busy = Assert.Throws<PlatformException>(() =>
-                xdp.Attach(a, second, LinkXdpFlags.SkbMode | LinkXdpFlags.UpdateIfNoExist));
+                xdp.Attach(link, second, LinkXdpFlags.SkbMode | LinkXdpFlags.UpdateIfNoExist));
             Assert.Equal(Errno.EBUSY, busy.Errno);
             Assert.Contains(a, busy.Message);
             Assert.Contains("Kernel says:", busy.Message);
 
             // Native mode while generic is active: EEXIST.
-            var both = Assert.Throws<PlatformException>(() => xdp.Attach(a, second, LinkXdpFlags.DrvMode));
+            var both = Assert.Throws<PlatformException>(() => xdp.Attach(link, second, LinkXdpFlags.DrvMode));
             Assert.Equal(Errno.EEXIST, both.Errno);
 
             // Replace exactly the program we expect.
-            xdp.Attach(a, second, LinkXdpFlags.SkbMode | LinkXdpFlags.Replace, expectedProgramFd: first);
+            xdp.Attach(link, second, LinkXdpFlags.SkbMode | LinkXdpFlags.Replace, expectedProgramFd: first);
             var replaced = xdp.Query(a);
             Assert.Equal(LinkXdpMode.Generic, replaced.Mode);
             Assert.NotEqual(state.ProgramId, replaced.ProgramId);
 
-            xdp.Detach(a, LinkXdpFlags.SkbMode);
+            xdp.Detach(link, LinkXdpFlags.SkbMode);
             Assert.Equal(LinkXdpState.None, xdp.Query(a));
             Assert.False(IpJson.RequireLink(a).TryGetProperty("xdp", out _));
         }
@@ -71,16 +72,17 @@ public sealed class LinkXdpTests
         using var root = new LinkManager();
         root.CreateVethPair(a, b);
         var xdp = new LinkXdp(root);
+        var link = root.Get(a);
 
         int prog = BpfSyscall.LoadProgram(BpfSyscall.ProgTypeXdp, XdpPass, "mapp_stale");
-        xdp.Attach(a, prog, LinkXdpFlags.DrvMode);
+        xdp.Attach(link, prog, LinkXdpFlags.DrvMode);
         LibC.Close(prog); // like a crashed run: the program stays attached
 
         var stale = xdp.Query(a);
         Assert.Equal(LinkXdpMode.Driver, stale.Mode);
         Assert.NotEqual(0u, stale.DriverProgramId);
 
-        xdp.Detach(a, LinkXdpFlags.DrvMode); // what the netlink attachment does when it is disposed
+        xdp.Detach(link, LinkXdpFlags.DrvMode); // what the netlink attachment does when it is disposed
         Assert.False(xdp.Query(a).IsAttached);
     }
 }
