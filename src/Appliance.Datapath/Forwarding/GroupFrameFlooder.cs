@@ -130,12 +130,12 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         recorder?.Decided(recorded, length, port.Index, verdict, _handler.Pipeline.Decision, forward ? view.Data : default);
         if (!forward) return;
         port.FloodedField++;
-        if (!_transmitter.SendTo(view.Data, _topology.IfindexOfEnginePort(verdict.TargetPort)))
+        int errno = _transmitter.SendTo(view.Data, _topology.IfindexOfEnginePort(verdict.TargetPort));
+        if (errno != 0)
         {
             _sendFailures++;
             if (_sendLog.TryEnter(out long suppressed))
-                Log.Warn("flooder", "transmit failed", ("pair", pair.Name), ("errno", System.Runtime.InteropServices.Marshal.GetLastPInvokeError()),
-                    ("suppressed", suppressed));
+                Log.Warn("flooder", "transmit failed", ("pair", pair.Name), ("errno", errno), ("suppressed", suppressed));
         }
     }
 

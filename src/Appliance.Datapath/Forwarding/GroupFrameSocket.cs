@@ -87,14 +87,19 @@ public sealed unsafe class GroupFrameSocket : IDisposable
         }
     }
 
-    /// <summary>Transmits <paramref name="frame"/> on interface <paramref name="ifindex"/>; false when the kernel
-    /// refuses (interface down or gone, no buffer).</summary>
-    public bool SendTo(ReadOnlySpan<byte> frame, int ifindex)
+    /// <summary>Transmits <paramref name="frame"/> on interface <paramref name="ifindex"/>; 0 when it went, else the
+    /// errno the kernel refused it with (interface down or gone, no buffer), read right after the call.</summary>
+    public int SendTo(ReadOnlySpan<byte> frame, int ifindex)
     {
         var sll = new Tmds.Linux.sockaddr_ll { sll_family = (ushort)Tmds.Linux.LibC.AF_PACKET, sll_ifindex = ifindex };
         if (frame.Length >= 14) sll.sll_protocol = (ushort)(frame[12] | frame[13] << 8); // EtherType, network order
         fixed (byte* p = frame)
-            return SocketCalls.SendTo(Fd, p, (nuint)frame.Length, 0, &sll, sizeof(Tmds.Linux.sockaddr_ll)) == frame.Length;
+        {
+            nint sent = SocketCalls.SendTo(Fd, p, (nuint)frame.Length, 0, &sll, sizeof(Tmds.Linux.sockaddr_ll));
+            if (sent == frame.Length) return 0;
+            // AF_PACKET sends a raw frame whole or not at all; a short count would still be a failure.
+            return sent < 0 ? Marshal.GetLastPInvokeError() : Errno.ENOBUFS;
+        }
     }
 
     public void Dispose()

@@ -36,7 +36,7 @@ public enum L3Ingress
 /// <item>Tenant → world (<see cref="Route"/>, after the peer chain passed): the board's kernel routing table picks the
 /// out port and next hop, the kernel's neighbour table its MAC (unknown: the kernel is asked to resolve it and the frame
 /// is dropped and counted, <see cref="PairDropReason.NoNeighbour"/>; the tenant's retransmission finds it; each pair
-/// asks at most <see cref="PairRuntime.NeighbourRequests"/> allows), source MAC
+/// asks within its share, <see cref="PairRuntime.RequestResolve"/>), source MAC
 /// the port's, TTL / hop limit decremented. Destinations that are another L3 tenant's are refused
 /// (<see cref="PairDropReason.Isolation"/>): tenants reach each other only through an explicit redirect. The source
 /// must be the tenant's own: inside one of the pair's prefixes (the longest match over the port's L3 pairs names
@@ -115,7 +115,7 @@ public sealed class L3Router(IFibTables? tables)
         var hop = route.HasGateway ? gateway[..IpFamilies.AddressLength(hopFamily)] : dst;
         if (!tables.TryLookupNeighbour(hopFamily, route.Ifindex, hop, data))
         {
-            if (pair.NeighbourRequests.TryEnter(out _)) tables.RequestResolve(hopFamily, route.Ifindex, hop);
+            pair.RequestResolve(tables, hopFamily, route.Ifindex, hop);
             return PairDropReason.NoNeighbour;
         }
         L3Frames.WriteMac(data[6..], port.Mac);

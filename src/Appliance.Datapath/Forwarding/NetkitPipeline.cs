@@ -239,7 +239,7 @@ public sealed class NetkitPipeline : IDisposable
     /// sent to a multicast MAC leaves the port with destination MAC = the next hop's from the neighbour table and source
     /// MAC = the port's. The next hop: the program's (BPF_F_NEXTHOP), else the gateway of the route to the destination
     /// through that port, else the destination itself (on-link, as the kernel assumes when no route uses that port). An
-/// unknown next hop is asked for within the pair's <see cref="PairRuntime.NeighbourRequests"/>, as the L3 path does.</summary>
+/// unknown next hop is asked for within the pair's share (<see cref="PairRuntime.RequestResolve"/>), as the L3 path does.</summary>
     private Delivery RedirectNeigh(PairRuntime pair, PairSide from)
     {
         if (!_topology.TryPort(_redirectIfindex, out int port)) return DropOn(from, PairDropReason.NoTarget);
@@ -274,7 +274,7 @@ public sealed class NetkitPipeline : IDisposable
         ReadOnlySpan<byte> hop = ((ReadOnlySpan<byte>)nextHop)[..IpFamilies.AddressLength(family)];
         if (!_tables.TryLookupNeighbour(family, ifindex, hop, data[..6]))
         {
-            if (pair.NeighbourRequests.TryEnter(out _)) _tables.RequestResolve(family, ifindex, hop);
+            pair.RequestResolve(_tables, family, ifindex, hop);
             return DropOn(from, PairDropReason.NoNeighbour);
         }
         ulong mac = _topology.PortByEnginePort[port]!.Mac.Value;

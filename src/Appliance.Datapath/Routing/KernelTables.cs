@@ -39,13 +39,13 @@ public sealed class KernelTables : IFibTables, IDisposable
     private readonly Dictionary<(IpFamily Family, int Ifindex), bool> _forwarding = [];
     private readonly Dictionary<NeighbourKey, long> _lastAsked = [];
     private readonly ResolveQueue _queue = new(1024);
-    private readonly RateLimited _errorLog = new(5, TimeSpan.FromSeconds(10));
+    private readonly RateLimited _errorLog = new(5, TimeSpan.FromSeconds(10)), _dropLog = new(1, TimeSpan.FromSeconds(10));
     private readonly Thread _thread;
     private readonly WakeEvent _wake;
     private RouteTable _routeSnapshot = RouteTable.Empty;
     private NeighbourTable _neighbourSnapshot = NeighbourTable.Empty;
     private Dictionary<int, FibInterface> _interfaceSnapshot = [];
-    private long _generation, _resolveSent;
+    private long _generation, _resolveSent, _dropsReported;
     private int _signalled, _disposed;
 
     /// <summary>Opens the tables of the caller's network namespace: subscribes to the groups, dumps links, addresses,
@@ -358,6 +358,14 @@ public sealed class KernelTables : IFibTables, IDisposable
         }
         if (_lastAsked.Count > 4096)
             foreach (var k in _lastAsked.Where(e => now - e.Value > interval).Select(e => e.Key).ToArray()) _lastAsked.Remove(k);
+        // The workers cannot log from the hot path: requests a full queue turned away are reported here.
+        long dropped = _queue.Dropped;
+        if (dropped != _dropsReported && _dropLog.TryEnter(out _))
+        {
+            Log.Warn("routing", "neighbour resolution requests dropped (queue full; the next frame asks again)",
+                ("dropped", dropped - _dropsReported), ("total", dropped));
+            _dropsReported = dropped;
+        }
     }
 
     /// <summary>`ip neigh replace ADDR dev IFINDEX nud none use`: creates the entry if needed and lets the kernel

@@ -32,13 +32,20 @@ public sealed class PairRuntime
     /// <summary>Source-MAC learning on the uplink for this pair's tenant.</summary>
     public LearnCounters Learning { get; } = new();
 
+    /// <summary>Asks <paramref name="tables"/> to resolve an unknown next hop this pair's frame met (the L3 router and
+    /// bpf_redirect_neigh), within the pair's share: at most <see cref="NeighbourRequestsPerSecond"/> a second.</summary>
+    public void RequestResolve(Appliance.Bpf.Routing.IFibTables tables, Appliance.Bpf.Routing.IpFamily family, int ifindex, ReadOnlySpan<byte> nextHop)
+    {
+        if (_neighbourRequests.TryEnter(out _)) tables.RequestResolve(family, ifindex, nextHop);
+    }
+
     /// <summary>How many unknown neighbours this pair's routed frames may ask the board's kernel to resolve: at most
     /// <see cref="NeighbourRequestsPerSecond"/> a second. A tenant sending to ever new unresolved on-link addresses (a
     /// neighbour table flood: an IPv6 /64 holds any number) then cannot fill the kernel's neighbour table — one for
     /// the whole host, 1024 entries by default (gc_thresh3), in-progress ones not reclaimed — nor the queue to the
     /// table thread, for the other tenants and the board; its further frames to unknown neighbours are dropped as
     /// <c>noNeighbour</c> without asking.</summary>
-    public RateLimited NeighbourRequests { get; } = new(NeighbourRequestsPerSecond, TimeSpan.FromSeconds(1));
+    private readonly RateLimited _neighbourRequests = new(NeighbourRequestsPerSecond, TimeSpan.FromSeconds(1));
 
     public const int NeighbourRequestsPerSecond = 16;
 

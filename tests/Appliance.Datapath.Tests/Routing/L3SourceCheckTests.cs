@@ -3,6 +3,7 @@ using Appliance.Config;
 using Appliance.Datapath.Forwarding;
 using Appliance.Datapath.Replay;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Tests.Engine;
 using Xunit;
 
 namespace Appliance.Datapath.Tests.Routing;
@@ -36,44 +37,9 @@ public sealed class L3SourceCheckTests
         return OfflineTopology.Build(result.Config!, ".");
     }
 
-    private static byte[] Packet(byte[] dstMac, string source, string destination, ushort tag = 0)
-    {
-        var src = IPAddress.Parse(source).GetAddressBytes();
-        var dst = IPAddress.Parse(destination).GetAddressBytes();
-        bool v4 = src.Length == 4;
-        int ipLength = v4 ? 20 : 40, l2 = tag != 0 ? 18 : 14;
-        var f = new byte[l2 + ipLength + 8];
-        dstMac.CopyTo(f, 0);
-        Outside.CopyTo(f, 6);
-        if (tag != 0)
-        {
-            f[12] = 0x81;
-            f[14] = (byte)(tag >> 8);
-            f[15] = (byte)tag;
-        }
-        f[l2 - 2] = (byte)(v4 ? 0x08 : 0x86);
-        f[l2 - 1] = (byte)(v4 ? 0x00 : 0xdd);
-        var ip = f.AsSpan(l2);
-        if (v4)
-        {
-            ip[0] = 0x45;
-            ip[3] = (byte)(ipLength + 8);
-            ip[8] = 64;
-            ip[9] = 17;
-            src.CopyTo(ip[12..]);
-            dst.CopyTo(ip[16..]);
-        }
-        else
-        {
-            ip[0] = 0x60;
-            ip[5] = 8;
-            ip[6] = 17;
-            ip[7] = 64;
-            src.CopyTo(ip[8..]);
-            dst.CopyTo(ip[24..]);
-        }
-        return f;
-    }
+    private static byte[] Packet(byte[] dstMac, string source, string destination, ushort tag = 0) =>
+        TestFrames.Ip(dstMac, Outside, IPAddress.Parse(source).GetAddressBytes(), IPAddress.Parse(destination).GetAddressBytes(), 17,
+            new byte[8], tag);
 
     [Theory]
     [InlineData("10.9.0.5", "192.0.2.1", "noRoute")]        // its own /32: passes the check (offline there is no route)
@@ -111,29 +77,11 @@ public sealed class L3SourceCheckTests
     /// destination options header.</summary>
     private static byte[] IcmpError(string source, string destination, byte type, string quotedSource, string quotedDestination, bool extension = false)
     {
-        var quoted = Packet(Outside, quotedSource, quotedDestination).AsSpan(14);
-        var outer = Packet(Outside, source, destination);
-        bool v4 = outer[12] == 0x08;
-        int header = v4 ? 20 : 40, options = extension ? 8 : 0;
-        var f = new byte[14 + header + options + 8 + quoted.Length];
-        outer.AsSpan(0, 14 + header).CopyTo(f);
-        var ip = f.AsSpan(14);
-        if (v4)
-        {
-            ip[3] = (byte)(f.Length - 14);
-            ip[9] = 1;
-        }
-        else
-        {
-            ip[5] = (byte)(f.Length - 14 - 40);
-            ip[6] = (byte)(extension ? 60 : 58);
-            if (extension) ip[40] = 58; // next header; length 0: 8 bytes of PadN
-            if (extension) ip[42] = 1;
-            if (extension) ip[43] = 4;
-        }
-        ip[header + options] = type;
-        quoted.CopyTo(ip[(header + options + 8)..]);
-        return f;
+        bool v4 = !source.Contains(':');
+        var icmp = TestFrames.Icmp(type, 0, 0, Packet(Outside, quotedSource, quotedDestination).AsSpan(14), checksum: v4);
+        byte[] options = extension ? [58, 0, 1, 4, 0, 0, 0, 0] : []; // next header ICMPv6; length 0: 8 bytes of PadN
+        return TestFrames.Ip(Outside, Outside, IPAddress.Parse(source).GetAddressBytes(), IPAddress.Parse(destination).GetAddressBytes(),
+            v4 ? (byte)1 : extension ? (byte)60 : (byte)58, [.. options, .. icmp]);
     }
 
     [Theory]

@@ -209,20 +209,9 @@ public sealed class L3PairTests
     /// <summary>An IPv6 UDP datagram with 8 bytes of payload, hop limit 64 (the board drops it before any checksum matters).</summary>
     private static byte[] Udp6(byte[] mac, byte[] src, byte[] dst)
     {
-        var f = new byte[14 + 40 + 16];
-        mac.CopyTo(f, 0);
-        mac.CopyTo(f, 6);
-        f[12] = 0x86;
-        f[13] = 0xdd;
-        var ip = f.AsSpan(14);
-        ip[0] = 0x60;
-        ip[5] = 16;
-        ip[6] = 17;
-        ip[7] = 64;
-        src.CopyTo(ip[8..]);
-        dst.CopyTo(ip[24..]);
-        BinaryPrimitives.WriteUInt16BigEndian(ip[44..], 16);
-        return f;
+        var udp = new byte[16];
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(4), 16);
+        return TestFrames.Ip(mac, mac, src, dst, 17, udp);
     }
 
     /// <summary>A tenant's ICMP errors about packets it received reach the far host (a real client: a datagram to a
@@ -258,27 +247,8 @@ public sealed class L3PairTests
     }
 
     /// <summary>An IPv4 ICMP port unreachable (checksums valid) quoting <paramref name="quoted"/>.</summary>
-    private static byte[] PortUnreachable(byte[] mac, byte[] src, byte[] dst, ReadOnlySpan<byte> quoted)
-    {
-        var f = new byte[14 + 20 + 8 + quoted.Length];
-        mac.CopyTo(f, 0);
-        mac.CopyTo(f, 6);
-        f[12] = 0x08;
-        var ip = f.AsSpan(14);
-        ip[0] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(f.Length - 14));
-        ip[8] = 64;
-        ip[9] = 1;
-        src.CopyTo(ip[12..]);
-        dst.CopyTo(ip[16..]);
-        BinaryPrimitives.WriteUInt16LittleEndian(ip[10..], InternetChecksum.Fold(InternetChecksum.Partial(ip[..20], 0)));
-        var icmp = ip[20..];
-        icmp[0] = 3;
-        icmp[1] = 3;
-        quoted.CopyTo(icmp[8..]);
-        BinaryPrimitives.WriteUInt16LittleEndian(icmp[2..], InternetChecksum.Fold(InternetChecksum.Partial(icmp, 0)));
-        return f;
-    }
+    private static byte[] PortUnreachable(byte[] mac, byte[] src, byte[] dst, ReadOnlySpan<byte> quoted) =>
+        TestFrames.Ip(mac, mac, src, dst, 1, TestFrames.Icmp(3, 3, 0, quoted));
 
     /// <summary>ICMP destination unreachable messages a namespace's kernel received (/proc/net/snmp Icmp InDestUnreachs).</summary>
     private static long DestinationUnreachablesReceived(NetNamespace ns)
@@ -289,28 +259,8 @@ public sealed class L3PairTests
     }
 
     /// <summary>An IPv4 ICMP echo request (checksums valid), TTL 64.</summary>
-    private static byte[] EchoRequest(byte[] dstMac, byte[] src, byte[] dst, ushort sequence)
-    {
-        var f = new byte[14 + 20 + 8 + 32];
-        dstMac.CopyTo(f, 0);
-        dstMac.CopyTo(f, 6);
-        f[12] = 0x08;
-        var ip = f.AsSpan(14);
-        ip[0] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(f.Length - 14));
-        BinaryPrimitives.WriteUInt16BigEndian(ip[4..], sequence);
-        ip[8] = 64;
-        ip[9] = 1;
-        src.CopyTo(ip[12..]);
-        dst.CopyTo(ip[16..]);
-        BinaryPrimitives.WriteUInt16LittleEndian(ip[10..], InternetChecksum.Fold(InternetChecksum.Partial(ip[..20], 0)));
-        var icmp = ip[20..];
-        icmp[0] = 8;
-        BinaryPrimitives.WriteUInt16BigEndian(icmp[4..], 0x4c33);
-        BinaryPrimitives.WriteUInt16BigEndian(icmp[6..], sequence);
-        BinaryPrimitives.WriteUInt16LittleEndian(icmp[2..], InternetChecksum.Fold(InternetChecksum.Partial(icmp, 0)));
-        return f;
-    }
+    private static byte[] EchoRequest(byte[] dstMac, byte[] src, byte[] dst, ushort sequence) =>
+        TestFrames.Ip(dstMac, dstMac, src, dst, 1, TestFrames.Icmp(8, 0, 0x4c33_0000u | sequence, new byte[32]), id: sequence);
 
     /// <summary>ICMP echo requests a namespace's kernel received (IPv4: /proc/net/snmp Icmp InEchos; IPv6:
     /// /proc/net/snmp6 Icmp6InEchos).</summary>
@@ -433,30 +383,9 @@ public sealed class L3PairTests
     }
 
     /// <summary>An Ethernet + IPv4 ICMP echo request, checksums valid, with an 802.1Q tag when <paramref name="vlan"/> is set.</summary>
-    private static byte[] Echo(string source, string destination, ushort vlan, byte[]? dstMac = null)
-    {
-        int l2 = vlan != 0 ? 18 : 14;
-        var f = new byte[l2 + 20 + 16];
-        if (dstMac is null) f.AsSpan(0, 6).Fill(0xff);
-        else dstMac.CopyTo(f, 0);
-        new byte[] { 0x02, 0, 0, 0, 0x0c, 0x01 }.CopyTo(f, 6);
-        if (vlan != 0) BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(12), 0x8100_0000u | vlan);
-        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(l2 - 2), 0x0800);
-        var ip = f.AsSpan(l2, 20);
-        ip[0] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], 36);
-        ip[8] = 64;
-        ip[9] = 1;
-        IPAddress.Parse(source).GetAddressBytes().CopyTo(ip[12..]);
-        IPAddress.Parse(destination).GetAddressBytes().CopyTo(ip[16..]);
-        BinaryPrimitives.WriteUInt16LittleEndian(ip[10..], InternetChecksum.Fold(InternetChecksum.Partial(ip, 0)));
-        var icmp = f.AsSpan(l2 + 20);
-        icmp[0] = 8;
-        BinaryPrimitives.WriteUInt16BigEndian(icmp[4..], 0x4d41);
-        BinaryPrimitives.WriteUInt16BigEndian(icmp[6..], 1);
-        BinaryPrimitives.WriteUInt16LittleEndian(icmp[2..], InternetChecksum.Fold(InternetChecksum.Partial(icmp, 0)));
-        return f;
-    }
+    private static byte[] Echo(string source, string destination, ushort vlan, byte[]? dstMac = null) =>
+        TestFrames.Ip(dstMac ?? [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [0x02, 0, 0, 0, 0x0c, 0x01], IPAddress.Parse(source).GetAddressBytes(),
+            IPAddress.Parse(destination).GetAddressBytes(), 1, TestFrames.Icmp(8, 0, 0x4d41_0001u, new byte[8]), tag: vlan);
 
     /// <summary>An L3 tenant that sends VLAN-tagged frames (raw frames with the tag in the bytes, from a packet socket
     /// in its namespace; this kernel has no 8021q): nothing leaves, each is counted as vlanTagged. The same echo

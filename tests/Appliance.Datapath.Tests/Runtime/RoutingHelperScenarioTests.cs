@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Appliance.Config;
 using Appliance.Datapath.Forwarding;
+using Appliance.Datapath.Runtime;
 using Appliance.TestSupport;
 using Xunit;
 
@@ -16,18 +17,27 @@ public sealed class RoutingHelperScenarioTests
 {
     private const string FakeGatewayMac = "02:00:00:00:00:ee";
 
-    [PrivilegedFact]
-    public void FibLookupAndRedirectNeighRouteATenantOutOfAPort()
+    /// <summary>One port and one pair whose peer side runs programs/fib_forward.bpf.o, the board's address on the port,
+    /// the pair's carrier up and IPv4 forwarding on its primary end (the lookup's input interface, ctx->ifindex on the
+    /// peer side: it must forward).</summary>
+    private static ApplianceRuntime StartFibForward(MetaBoard board, out PairRuntime pair)
     {
-        using var board = new MetaBoard(ports: 1, tenants: 1);
         board.AddAddresses(0);
         var rt = board.Start([board.Port(0)],
             [board.Pair(0, peer: MetaBoard.Side(chain: "fwd"))],
             [new ProgramConfig { Name = "fwd", Object = "fib_forward.bpf.o", Section = "tc" }]);
-        var pair = rt.FindPair(board.PairNames[0]);
-        Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
-        // The lookup's input interface is the primary end (ctx->ifindex on the peer side): it must forward.
+        var started = rt.FindPair(board.PairNames[0]);
+        Assert.True(Eventually.True(() => started.CarrierUp), "pair carrier up");
         Shell.Check("sysctl", "-qw", $"net.ipv4.conf.{board.PairNames[0]}.forwarding=1");
+        pair = started;
+        return rt;
+    }
+
+    [PrivilegedFact]
+    public void FibLookupAndRedirectNeighRouteATenantOutOfAPort()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        var rt = StartFibForward(board, out var pair);
 
         // The tenant lives in its own subnet behind a gateway MAC nobody has: only a rewritten frame reaches the outside.
         var tenant = board.Tenants[0];
@@ -60,13 +70,7 @@ public sealed class RoutingHelperScenarioTests
     public void RedirectNeighToUnresolvedNextHopsAsksWithinThePairsShare()
     {
         using var board = new MetaBoard(ports: 1, tenants: 1);
-        board.AddAddresses(0);
-        var rt = board.Start([board.Port(0)],
-            [board.Pair(0, peer: MetaBoard.Side(chain: "fwd"))],
-            [new ProgramConfig { Name = "fwd", Object = "fib_forward.bpf.o", Section = "tc" }]);
-        var pair = rt.FindPair(board.PairNames[0]);
-        Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
-        Shell.Check("sysctl", "-qw", $"net.ipv4.conf.{board.PairNames[0]}.forwarding=1");
+        var rt = StartFibForward(board, out var pair);
         var mac = MetaBoard.TenantMac(0).GetBytes();
         using var tx = Engine.PacketSocket.Open(board.Tenants[0].Name, MetaBoard.TenantInterface, 0x0800);
         long asked = rt.RoutingTables.ResolveRequestsSent, drops = pair.Peer.Counters.Drops(PairDropReason.NoNeighbour);
