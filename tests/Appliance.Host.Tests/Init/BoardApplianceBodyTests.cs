@@ -47,6 +47,21 @@ public sealed class BoardApplianceBodyTests : IDisposable
     }
 
     [Fact]
+    public void Reading_a_folder_a_missing_file_or_an_oversized_one_says_why_and_keeps_no_bytes()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir, "folder.json")).FullName;
+        var huge = Path.Combine(_dir, "huge.json");
+        File.WriteAllBytes(huge, new byte[Appliance.Config.ConfigLimits.MaxFileBytes + 1]);
+        foreach (var (path, why) in new[] { (folder, "is a directory"), (Path.Combine(_dir, "missing.json"), "file not found"), (huge, "a config may be at most") })
+        {
+            var (loaded, bytes) = ConfigSelection.Read(path);
+            Assert.False(loaded.IsValid, path);
+            Assert.Null(bytes); // nothing a rollback or the last good copy could keep
+            Assert.Contains(why, string.Join("\n", loaded.Errors.Select(e => e.Message)));
+        }
+    }
+
+    [Fact]
     public void Invalid_without_last_good_keeps_running_with_board_leds_showing_it()
     {
         var log = new StringWriter();
