@@ -26,7 +26,7 @@ public static class BpfJit
         {
             byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, program.AccessProofs,
                 CreateEmitter(RuntimeInformation.ProcessArchitecture), out int checkedAccesses, InlineArrayMap.For(program),
-                linuxHelpers: program.Helpers is Helpers.LinuxHelperTable);
+                program.Helpers is Helpers.LinuxHelperTable);
             Dump(program, code);
             return new JitCompilation(ExecutableMemory.Create(code), null, checkedAccesses);
         }

@@ -55,9 +55,9 @@ internal sealed class JitLowering
     /// <c>bpf_map_lookup_elem</c> the code does itself; <paramref name="linuxHelpers"/> says the program runs under
     /// the Linux helper table, whose <c>bpf_skb_load_bytes</c> the code does itself too.</summary>
     public static byte[] Compile(DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, JitEmitter emitter, out int checkedAccesses,
-        InlineArrayMap[]? inlineMaps = null, bool linuxHelpers = false)
+        InlineArrayMap[] inlineMaps, bool linuxHelpers)
     {
-        var lowering = new JitLowering(emitter, code, frameBytes, proofs, inlineMaps ?? [], linuxHelpers);
+        var lowering = new JitLowering(emitter, code, frameBytes, proofs, inlineMaps, linuxHelpers);
         lowering.Body();
         checkedAccesses = lowering._checkedAccesses;
         return emitter.Finish();
