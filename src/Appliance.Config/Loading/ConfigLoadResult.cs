@@ -14,5 +14,9 @@ public sealed record ConfigLoadResult
     /// <summary>Where each JSON path starts (null when the file could not be parsed).</summary>
     public ConfigSourceMap? SourceMap { get; init; }
 
+    /// <summary>The bytes <see cref="ConfigLoader.LoadFile"/> read and loaded (whatever they held), so what runs and
+    /// what a rollback or the last good copy keeps are one read; null when the file could not be read.</summary>
+    public byte[]? Bytes { get; init; }
+
     public bool IsValid => Config is not null && Errors.Count == 0;
 }

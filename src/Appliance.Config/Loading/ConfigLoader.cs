@@ -30,7 +30,7 @@ public static class ConfigLoader
         {
             return FileFailure(path, baseDirectory, $"cannot read the file: {e.Message}");
         }
-        return LoadBytes(bytes, path, baseDirectory, options);
+        return LoadBytes(bytes, path, baseDirectory, options) with { Bytes = bytes };
     }
 
     public static ConfigLoadResult LoadBytes(byte[] bytes, string fileName, string baseDirectory, ConfigLoadOptions? options = null)

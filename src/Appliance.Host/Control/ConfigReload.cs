@@ -36,10 +36,10 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
         lock (_gate)
         {
             var options = new ConfigLoadOptions { ProgramObjects = ProgramObjectInspector.Instance, ObjectDirectory = objectDirectory };
-            var (loaded, bytes) = Init.ConfigSelection.Read(file, options);
+            var loaded = ConfigLoader.LoadFile(file, options);
             if (!loaded.IsValid)
                 return ControlResponse.Failure($"{file} is not valid, the running config stays:\n" + string.Join("\n", loaded.Errors));
-            return ApplyConfig(loaded.Config!, bytes, dryRun);
+            return ApplyConfig(loaded.Config!, loaded.Bytes, dryRun);
         }
     }
 

@@ -20,32 +20,16 @@ public static class ConfigSelection
     public static (ApplianceConfig? Config, ConfigHealth Health, string? BaseDirectory, byte[]? Bytes) Load(
         string configPath, Logger log, ConfigLoadOptions? options = null, string logName = "init")
     {
-        var (result, bytes) = Read(configPath, options);
-        if (result.IsValid) return (result.Config, ConfigHealth.Ok, result.BaseDirectory, bytes);
+        var result = ConfigLoader.LoadFile(configPath, options);
+        if (result.IsValid) return (result.Config, ConfigHealth.Ok, result.BaseDirectory, result.Bytes);
         foreach (var error in result.Errors) log.Error(logName, error.ToString(), ("config", configPath));
         var lastGood = LastGoodPathFor(configPath);
-        if (File.Exists(lastGood) && Read(lastGood, options) is ({ IsValid: true } fallback, var fallbackBytes))
+        if (File.Exists(lastGood) && ConfigLoader.LoadFile(lastGood, options) is { IsValid: true } fallback)
         {
             log.Warn(logName, $"{configPath} is invalid ({result.Errors.Count} error(s)); running the last known good {lastGood}");
-            return (fallback.Config, ConfigHealth.Fallback, fallback.BaseDirectory, fallbackBytes);
+            return (fallback.Config, ConfigHealth.Fallback, fallback.BaseDirectory, fallback.Bytes);
         }
         log.Error(logName, $"{configPath} is invalid ({result.Errors.Count} error(s)) and there is no valid {lastGood}; the datapath stays down and the status LED blinks fast until the file is fixed");
         return (null, ConfigHealth.Invalid, null, null);
-    }
-
-    /// <summary>Reads the config file once and loads those bytes, returning both (null bytes when the file cannot be
-    /// read or is over <see cref="ConfigLimits.MaxFileBytes"/>: then the loader reads it by path and says why).</summary>
-    public static (ConfigLoadResult Loaded, byte[]? Bytes) Read(string path, ConfigLoadOptions? options = null)
-    {
-        try
-        {
-            if (new FileInfo(path) is { Exists: true, Length: <= ConfigLimits.MaxFileBytes } file)
-            {
-                var bytes = File.ReadAllBytes(path);
-                return (ConfigLoader.LoadBytes(bytes, path, file.DirectoryName ?? ".", options), bytes);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException) { }
-        return (ConfigLoader.LoadFile(path, options), null); // it says why
     }
 }

@@ -54,7 +54,8 @@ public sealed class BoardApplianceBodyTests : IDisposable
         File.WriteAllBytes(huge, new byte[Appliance.Config.ConfigLimits.MaxFileBytes + 1]);
         foreach (var (path, why) in new[] { (folder, "is a directory"), (Path.Combine(_dir, "missing.json"), "file not found"), (huge, "a config may be at most") })
         {
-            var (loaded, bytes) = ConfigSelection.Read(path);
+            var loaded = Appliance.Config.ConfigLoader.LoadFile(path);
+            var bytes = loaded.Bytes;
             Assert.False(loaded.IsValid, path);
             Assert.Null(bytes); // nothing a rollback or the last good copy could keep
             Assert.Contains(why, string.Join("\n", loaded.Errors.Select(e => e.Message)));
