@@ -91,6 +91,9 @@ public static class ForwardCommand
                 Console.Out.WriteLine($"RESULT {p.InterfaceName}{(engine.WorkerCount > 1 ? $" queue {p.Queue} worker {p.Worker}" : "")} {p.Counters} | kernel {kernel}" +
                                       (p.IsDown ? $" | down: {p.DownReason}" : ""));
             }
+            for (int w = 0; w < engine.WorkerCount; w++) // per-frame costs: loops, sleeps and hand-offs against the frames
+                Console.Out.WriteLine($"RESULT worker {w} loops={engine.LoopsOf(w)} polls={engine.PollsOf(w)} handedOff={engine.HandedOffBy(w)} " +
+                                      $"busyPolls={engine.PortsOf(w).Sum(p => p.Counters.BusyPolls)}");
             Console.Out.WriteLine($"RESULT {engine.AccountFrames()}");
             if (engine.WorkerFailure is { } failure)
             {
