@@ -39,7 +39,7 @@ internal sealed unsafe class EngineWorker
 
     public int Index { get; }
 
-    internal long LoopsField, PollsField, AllocatedBytesField;
+    internal long LoopsField, PollsField, YieldsField, AllocatedBytesField;
 
     /// <summary>By ingress engine index × <see cref="Umem.MaxOwners"/> + target engine index: the ring to the worker
     /// that owns the target interface's socket when this worker has none there (the interface has fewer queues than
@@ -57,7 +57,8 @@ internal sealed unsafe class EngineWorker
     internal int CheckRequestedField;
     /// <summary>The earliest TX reclaim of a port gone down (<see cref="long.MaxValue"/>: none pending); worker-only.</summary>
     private long _reclaimDue = long.MaxValue;
-    /// <summary>Frames went through since the worker last slept (it rings <see cref="ForwardingEngine.Traffic"/> before the next sleep).</summary>
+    /// <summary>Frames went through since the worker last rang <see cref="ForwardingEngine.Traffic"/> (it rings it before
+    /// its next sleep, or at its next health check while it stays awake).</summary>
     private bool _movedSinceSleep;
 
     // The batch being received (for recovery after a fault): port, first RX index, size, frames taken so far.
@@ -185,10 +186,19 @@ internal sealed unsafe class EngineWorker
             {
                 CheckHealth();
                 nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
-                if (_movedSinceSleep) _engine.Traffic.Ring(); // busy for a while: frames move
+                if (_movedSinceSleep) // busy for a while: frames move
+                {
+                    _movedSinceSleep = false;
+                    _engine.Traffic.Ring();
+                }
             }
             if (progress) { idle = 0; _movedSinceSleep = true; continue; }
-            if (_options.BusyPoll || ++idle < _options.IdleSpins) continue;
+            if (_options.BusyPoll)
+            {
+                if (++idle >= _options.BusyPollYieldSpins && _options.BusyPollYieldSpins > 0) BusyPollYield(ref idle);
+                continue;
+            }
+            if (++idle < _options.IdleSpins) continue;
             // Tell the workers that hand frames to this one to wake it, then look once more (they look at the flag
             // after their push: one of the two always sees the other).
             Volatile.Write(ref SleepingField, 1);
@@ -259,6 +269,18 @@ internal sealed unsafe class EngineWorker
         long ticksPerMs = Math.Max(1, Stopwatch.Frequency / 1000);
         long ms = (deadline - now + ticksPerMs - 1) / ticksPerMs;
         return ms >= int.MaxValue ? int.MaxValue : (int)ms;
+    }
+
+    /// <summary>A busy-polling worker whose rings stayed empty for <see cref="EngineOptions.BusyPollYieldSpins"/> loops
+    /// gives its core to whatever else is runnable there (sched_yield; it returns at once when nothing is). What
+    /// shares the core is often what feeds it — the softirq thread or a local sender putting frames on its queue —:
+    /// spinning on until the scheduler preempts it keeps that producer off the core, its FILL ring runs dry meanwhile
+    /// (the kernel drops: rx_fill_ring_empty_descs) and the loops it spins cost CPU without moving a frame.</summary>
+    private void BusyPollYield(ref int idle)
+    {
+        idle = 0;
+        YieldsField++;
+        Thread.Yield();
     }
 
     /// <summary>COMPLETION ring → free stack.</summary>
