@@ -16,7 +16,7 @@ public static class L3Frames
     public const int EthernetHeader = 14;
     public const ushort EtherTypeIpv4 = 0x0800, EtherTypeIpv6 = 0x86dd, EtherTypeArp = 0x0806, EtherTypeVlan = 0x8100, EtherTypeQinQ = 0x88a8;
     private const int Ipv4SrcOffset = EthernetHeader + 12, Ipv4DstOffset = EthernetHeader + 16, Ipv6SrcOffset = EthernetHeader + 8, Ipv6DstOffset = EthernetHeader + 24;
-    private const int IcmpV6 = 58, NeighbourSolicitation = 135, NeighbourAdvertisement = 136;
+    private const int IcmpV6 = 58, Ah = 51, NeighbourSolicitation = 135, NeighbourAdvertisement = 136;
     private const int ArpLength = EthernetHeader + 28, NsLength = EthernetHeader + 40 + 24, NaLength = EthernetHeader + 40 + 32;
 
     /// <summary>The Ethernet type of the frame (0 for a runt).</summary>
@@ -77,7 +77,7 @@ public static class L3Frames
 
     /// <summary>Whether the packet of a frame <see cref="Destination"/> found to be of <paramref name="family"/> is an
     /// ICMP / ICMPv6 error message (destination unreachable, source quench, redirect, time exceeded, parameter problem;
-    /// ICMPv6 also packet too big; behind any IPv6 extension headers), and the destination of the packet it quotes
+    /// ICMPv6 also packet too big; behind authentication headers and any IPv6 extension headers), and the destination of the packet it quotes
     /// (the one that caused it): empty when it quotes too little of an IP header to tell. False for anything else,
     /// and for a fragment other than the first (it carries no ICMP header).</summary>
     public static bool IcmpError(IpFamily family, ReadOnlySpan<byte> frame, out ReadOnlySpan<byte> quotedDestination)
@@ -88,7 +88,15 @@ public static class L3Frames
         if (family == IpFamily.Inet)
         {
             int header = (ip[0] & 0x0f) * 4, total = BinaryPrimitives.ReadUInt16BigEndian(ip[2..]);
-            if (ip[9] != 1 || (BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1fff) != 0 || total <= header) return false;
+            if ((BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1fff) != 0) return false;
+            byte protocol = ip[9];
+            while (protocol == Ah) // authentication headers (RFC 4302): the ICMP message may follow them
+            {
+                if (header + 8 > total) return false;
+                protocol = ip[header];
+                header += (ip[header + 1] + 2) * 4;
+            }
+            if (protocol != 1 || total <= header) return false;
             message = ip[header..total];
             if (message[0] is not (3 or 4 or 5 or 11 or 12)) return false;
             if (message.Length >= 8 + 20 && message[8] >> 4 == 4) quotedDestination = message.Slice(8 + 16, 4);
@@ -96,11 +104,11 @@ public static class L3Frames
         }
         int end = 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]), at = 40;
         byte next = ip[6];
-        while (next is 0 or 43 or 44 or 60) // hop-by-hop, routing, fragment, destination options
+        while (next is 0 or 43 or 44 or 60 or Ah) // hop-by-hop, routing, fragment, destination options, authentication
         {
             if (at + 8 > end) return false;
             if (next == 44 && (BinaryPrimitives.ReadUInt16BigEndian(ip[(at + 2)..]) & 0xfff8) != 0) return false;
-            int length = next == 44 ? 8 : (ip[at + 1] + 1) * 8;
+            int length = next == 44 ? 8 : next == Ah ? (ip[at + 1] + 2) * 4 : (ip[at + 1] + 1) * 8;
             next = ip[at];
             at += length;
         }

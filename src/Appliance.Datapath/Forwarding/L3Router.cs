@@ -32,7 +32,8 @@ public enum L3Ingress
 /// neighbour sends to the port's MAC to confirm its cached entry (NUD probe). IPv4/IPv6 frames to the port's MAC
 /// whose destination is in an L3 pair's prefix (one longest-prefix match over every L3 pair of the port) go to that
 /// pair, as a forwarding host would send them: TTL / hop limit decremented, Ethernet destination the tenant's
-/// MAC and source the pair's primary end.</item>
+/// MAC and source the pair's primary end. One of the board's own addresses inside a tenant's prefix stays the board's
+/// (the steering leaves it to the kernel, <see cref="Xdp.Rules.L3PrefixMaps"/>), and no tenant sends from it.</item>
 /// <item>Tenant → world (<see cref="Route"/>, after the peer chain passed): the board's kernel routing table picks the
 /// out port and next hop, the kernel's neighbour table its MAC (unknown: the kernel is asked to resolve it and the frame
 /// is dropped and counted, <see cref="PairDropReason.NoNeighbour"/>; the tenant's retransmission finds it; each pair
@@ -57,21 +58,27 @@ public sealed class L3Router(IFibTables? tables)
         bool group = (data[0] & 1) != 0;
         if (!group && MacAddress.Read(data) != port.Mac) return L3Ingress.NotMine;
         // Broadcast / multicast to resolve, or unicast to the port's MAC to confirm (a NUD probe of a cached entry).
-        if (L3Frames.ArpRequestTarget(data, out var arpTarget) && prefixes.Lookup(IpFamily.Inet, arpTarget) is not null)
+        // One of the board's own addresses inside a tenant's prefix stays the board's (the kernel's local table wins
+        // over a route, as it does for the kernel's own forwarding): the steering leaves it to the kernel, and a frame
+        // that raced a change of the board's addresses is not taken for the tenant here either.
+        bool board = port.Steering?.L3HoldsBoardAddresses == true;
+        if (L3Frames.ArpRequestTarget(data, out var arpTarget) && prefixes.Lookup(IpFamily.Inet, arpTarget) is not null
+            && !(board && BoardLocal(IpFamily.Inet, arpTarget)))
         {
             L3Frames.AnswerArp(data, port.Mac);
             Interlocked.Increment(ref port.ProxiedField);
             return L3Ingress.Answered;
         }
         if (L3Frames.NeighbourSolicitationTarget(data, out var nsTarget) && prefixes.Lookup(IpFamily.Inet6, nsTarget) is not null
-            && L3Frames.AnswerNeighbourSolicitation(ref frame, port.Mac))
+            && !(board && BoardLocal(IpFamily.Inet6, nsTarget)) && L3Frames.AnswerNeighbourSolicitation(ref frame, port.Mac))
         {
             Interlocked.Increment(ref port.ProxiedField);
             return L3Ingress.Answered;
         }
         if (group) return L3Ingress.NotMine;
         var family = L3Frames.Destination(data, out var dst);
-        if (family == IpFamily.Unspec || prefixes.Lookup(family, dst) is not { } target) return L3Ingress.NotMine;
+        if (family == IpFamily.Unspec || prefixes.Lookup(family, dst) is not { } target || (board && BoardLocal(family, dst)))
+            return L3Ingress.NotMine;
         pair = target;
         var source = L3Frames.Source(family, data);
         if (!L3Frames.RoutableSource(family, data) || prefixes.Lookup(family, source) is not null || BoardAddress(family, source))
@@ -88,6 +95,10 @@ public sealed class L3Router(IFibTables? tables)
         tables is not null && tables.TryLookupRoute(family, address, RT_TABLE_LOCAL, out var route)
         && route.Kind is RouteKind.Local or RouteKind.Broadcast;
 
+    /// <summary>Whether <paramref name="address"/> is one of the board's own (a local route of the local table).</summary>
+    private bool BoardLocal(IpFamily family, ReadOnlySpan<byte> address) =>
+        tables is not null && tables.TryLookupRoute(family, address, RT_TABLE_LOCAL, out var route) && route.Kind == RouteKind.Local;
+
     /// <summary>Routes a frame L3 tenant <paramref name="pair"/> sent (its peer side passed it): null and
     /// <paramref name="enginePort"/> set when it goes out (bytes rewritten), else why it is dropped.</summary>
     public PairDropReason? Route(ref FrameView frame, RuntimeTopology topology, PairRuntime pair, PortRuntime uplink, out int enginePort)
@@ -97,8 +108,9 @@ public sealed class L3Router(IFibTables? tables)
         var family = L3Frames.Destination(data, out var dst);
         if (family == IpFamily.Unspec) return L3Frames.Tagged(data) ? PairDropReason.VlanTagged : PairDropReason.NoRoute;
         if (!L3Frames.Forwardable(family, data)) return PairDropReason.NoRoute;
-        if (!L3Frames.RoutableSource(family, data)
-            || !ReferenceEquals(uplink.L3Prefixes.Lookup(family, L3Frames.Source(family, data)), pair))
+        var source = L3Frames.Source(family, data);
+        if (!L3Frames.RoutableSource(family, data) || !ReferenceEquals(uplink.L3Prefixes.Lookup(family, source), pair)
+            || (uplink.Steering?.L3HoldsBoardAddresses == true && BoardLocal(family, source)))
             return PairDropReason.InvalidSource;
         if (L3Frames.IcmpError(family, data, out var quoted)
             && (quoted.IsEmpty || !ReferenceEquals(uplink.L3Prefixes.Lookup(family, quoted), pair)))

@@ -45,6 +45,7 @@ public sealed class KernelTables : IFibTables, IDisposable
     private RouteTable _routeSnapshot = RouteTable.Empty;
     private NeighbourTable _neighbourSnapshot = NeighbourTable.Empty;
     private Dictionary<int, FibInterface> _interfaceSnapshot = [];
+    private BoardAddresses _boardAddresses = BoardAddresses.None;
     private long _generation, _resolveSent, _dropsReported;
     private int _signalled, _disposed;
 
@@ -80,6 +81,13 @@ public sealed class KernelTables : IFibTables, IDisposable
 
     /// <summary>The neighbours now (a snapshot).</summary>
     public NeighbourTable Neighbours => Volatile.Read(ref _neighbourSnapshot);
+
+    /// <summary>The board's own addresses now.</summary>
+    public BoardAddresses BoardAddresses => Volatile.Read(ref _boardAddresses);
+
+    /// <summary>Raised on the table thread when the board's own addresses change (an address added or removed, a
+    /// DHCP lease), with the new set. A handler that throws is logged and the thread goes on.</summary>
+    public event Action<BoardAddresses>? BoardAddressesChanged;
 
     /// <summary>Incremented with every published change (tests wait for a change to arrive).</summary>
     public long Generation => Volatile.Read(ref _generation);
@@ -243,7 +251,14 @@ public sealed class KernelTables : IFibTables, IDisposable
         Volatile.Write(ref _routeSnapshot, RouteTable.Build(routes));
         Volatile.Write(ref _neighbourSnapshot, new NeighbourTable(new Dictionary<NeighbourKey, Neighbour>(_neighbours)));
         Volatile.Write(ref _interfaceSnapshot, interfaces);
-        Interlocked.Increment(ref _generation);
+        long generation = Interlocked.Increment(ref _generation);
+        var board = _routes.Values.Where(r => r.Table == RT_TABLE_LOCAL && r.Kind == RouteKind.Local && r.Length == IpNumbers.MaxPrefix(r.Family))
+            .Select(r => (r.Family, r.Prefix)).ToHashSet();
+        if (board.SetEquals(_boardAddresses.Set)) return;
+        var next = new BoardAddresses(generation, board);
+        Volatile.Write(ref _boardAddresses, next);
+        try { BoardAddressesChanged?.Invoke(next); }
+        catch (Exception e) { Log.Warn("routing", "applying the board's new addresses failed", ("error", e.Message)); }
     }
 
     /// <summary>The helpers' view of a route, with the source the kernel would pick: the route's preferred source,

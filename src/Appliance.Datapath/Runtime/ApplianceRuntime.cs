@@ -181,6 +181,10 @@ public sealed partial class ApplianceRuntime : IDisposable
         var boardMacs = portLinks.Where(l => l.Mac is not null).Select(l => MacAddress.Read(l.Mac!.GetAddressBytes())).ToList();
         try
         {
+            _tables = new KernelTables();
+            Log.Info("runtime", "routing tables read", ("routes", _tables.Routes.Count), ("neighbours", _tables.Neighbours.Count),
+                ("boardAddresses", _tables.BoardAddresses.Set.Count));
+            _tables.BoardAddressesChanged += TakeBoardAddresses;
             for (int i = 0; i < Config.Ports.Count; i++)
                 _ports.Add(ClaimPortSteering(i, Config.Ports[i], portLinks[i], [.. _xsk.Ports.Where(p => p.Index == i)], pairs, boardMacs));
         }
@@ -191,9 +195,7 @@ public sealed partial class ApplianceRuntime : IDisposable
             throw;
         }
         _source = new TopologySource(new RuntimeTopology([.. _ports], pairs));
-        _tables = new KernelTables();
-        Log.Info("runtime", "routing tables read", ("routes", _tables.Routes.Count), ("neighbours", _tables.Neighbours.Count));
-        WarnBoardAddressesInL3Prefixes();
+        TakeBoardAddresses(_tables.BoardAddresses); // a change before _source was there found no port to tell
         CheckPerCpuMaps(Programs);
         var engineOptions = EngineOptions;
         _handlers = [.. Enumerable.Range(0, Workers).Select(w => new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing,
@@ -352,16 +354,13 @@ public sealed partial class ApplianceRuntime : IDisposable
         return pair;
     }
 
-    /// <summary>An L3 prefix that holds one of the board's own addresses takes that address's traffic from the kernel
-    /// (management through it stops): said once at start.</summary>
-    private void WarnBoardAddressesInL3Prefixes()
+    /// <summary>On the routing-table thread, when the board's own addresses change: every port's steering leaves the
+    /// ones inside an L3 tenant's prefix to the kernel. Ports published meanwhile take the newest set in
+    /// <see cref="PublishTopology"/>; the version check keeps the newer when the two cross.</summary>
+    private void TakeBoardAddresses(BoardAddresses addresses)
     {
-        var local = _tables!.Routes.Routes.Where(r => r.Kind == Bpf.Routing.RouteKind.Local && r.Length == IpNumbers.MaxPrefix(r.Family)).ToList();
-        foreach (var port in _ports)
-            foreach (var r in local)
-                if (port.L3Prefixes.Lookup(r.Family, r.Prefix) is { } pair)
-                    Log.Warn("runtime", "an l3 tenant's prefix holds one of the board's addresses: its traffic goes to the tenant, not the board",
-                        ("pair", pair.Name), ("address", IpNumbers.Format(r.Family, r.Prefix)), ("port", port.Name));
+        if (_source?.Current is not { } topology) return;
+        foreach (var port in topology.Ports) port.Steering?.SetBoardAddresses(addresses);
     }
 
     /// <summary>An L3 tenant's default routes, as netkit L3 sets a pod up: IPv4 and IPv6 (each when the tenant has an
@@ -444,6 +443,7 @@ public sealed partial class ApplianceRuntime : IDisposable
                 steering.Claim(p.TenantMac);
             }
             var l3 = PortRuntime.BuildL3Prefixes(index, pairs);
+            steering.SetBoardAddresses(_tables!.BoardAddresses);
             steering.SetL3Prefixes(l3.Entries().Select(e => (e.Family, e.Prefix, e.Length)));
             steering.AttachLink(_options.XdpMode);
             Log.Info("runtime", "port claimed", ("port", pc.Name), ("xdp", steering.Mode.ToString().ToLowerInvariant()), ("pairs", l2.Length),
@@ -500,6 +500,7 @@ public sealed partial class ApplianceRuntime : IDisposable
                 port.L2Pairs = [.. port.Classifier.FloodTargets];
                 port.L3Prefixes = PortRuntime.BuildL3Prefixes(port.Index, next.Pairs);
                 port.Steering?.SetL3Prefixes(port.L3Prefixes.Entries().Select(e => (e.Family, e.Prefix, e.Length)));
+                if (_tables is not null) port.Steering?.SetBoardAddresses(_tables.BoardAddresses);
                 foreach (var mac in released) port.Steering?.Release(mac);
                 foreach (var pair in next.Pairs)
                     if (pair.UplinkPort == port.Index && pair.Config.Mode == PairMode.L2 && !pair.TenantMac.IsZero) port.Steering?.Claim(pair.TenantMac);

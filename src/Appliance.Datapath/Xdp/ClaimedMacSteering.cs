@@ -97,6 +97,16 @@ public sealed class ClaimedMacSteering : IDisposable
     /// <summary>L3 prefixes steered now.</summary>
     public int L3PrefixCount => _l3?.Count ?? 0;
 
+    /// <summary>Takes the board's own addresses: those inside an L3 prefix stay the kernel's (frames to them and ARP
+    /// requests / neighbour solicitations for them are not steered). Safe from any thread; ignored once disposed.</summary>
+    public void SetBoardAddresses(Routing.BoardAddresses addresses) => _l3?.SetBoardAddresses(addresses);
+
+    /// <summary>The board's addresses inside an L3 prefix, left to the kernel now.</summary>
+    public int L3BoardAddressCount => _l3?.BoardCount ?? 0;
+
+    /// <summary>Whether one of the board's addresses is inside an L3 prefix now (per frame: no lock).</summary>
+    public bool L3HoldsBoardAddresses => _l3?.HoldsBoardAddresses == true;
+
     /// <summary>Steers queue <paramref name="queue"/>'s claimed frames to the socket <paramref name="socketFd"/>.</summary>
     public void Register(uint queue, int socketFd) => Steering.Register(queue, socketFd);
 

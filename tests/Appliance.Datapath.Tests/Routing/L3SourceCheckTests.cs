@@ -128,6 +128,31 @@ public sealed class L3SourceCheckTests
         Assert.Equal($"verdict=drop side=a/peer policy=pass reason={reason}", replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), f).Decision);
     }
 
+    /// <summary>An ICMP / ICMPv6 error behind an authentication header (RFC 4302: 12 bytes and a 12-byte ICV, its
+    /// length field in 4-byte units minus 2, unlike the other IPv6 extension headers) is found and checked like one
+    /// without it: a tenant cannot slip a forged error past the check by wrapping it in AH.</summary>
+    [Theory]
+    [InlineData("10.9.0.5", "192.0.2.1", "192.0.2.1", "10.9.0.5", "noRoute")]
+    [InlineData("10.9.0.5", "192.0.2.1", "192.0.2.1", "10.9.0.6", "invalidSource")]
+    [InlineData("fd09::5", "2001:db8::1", "2001:db8::1", "fd09::5", "noRoute")]
+    [InlineData("fd09::5", "2001:db8::1", "2001:db8::1", "fd09::6", "invalidSource")]
+    public void An_ICMP_error_behind_an_authentication_header_is_checked(string source, string destination, string quotedSource,
+        string quotedDestination, string reason)
+    {
+        var offline = Load();
+        using var replayer = new FrameReplayer(offline);
+        var a = offline.Topology.Pairs[0];
+        bool v4 = !source.Contains(':');
+        var icmp = TestFrames.Icmp(v4 ? (byte)3 : (byte)1, 0, 0, Packet(Outside, quotedSource, quotedDestination).AsSpan(14), checksum: v4);
+        var ah = new byte[24];
+        ah[0] = v4 ? (byte)1 : (byte)58; // next header: ICMP / ICMPv6
+        ah[1] = 24 / 4 - 2;
+        ah[7] = 1; // SPI 1; sequence number and ICV left zero
+        var f = TestFrames.Ip(Outside, Outside, IPAddress.Parse(source).GetAddressBytes(), IPAddress.Parse(destination).GetAddressBytes(),
+            51, [.. ah, .. icmp]);
+        Assert.Equal($"verdict=drop side=a/peer policy=pass reason={reason}", replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), f).Decision);
+    }
+
     /// <summary>IPv6 extension headers (destination options, 8 bytes each) chained to the end of the packet: an
     /// ICMPv6 error behind 50 of them is still found and checked; a chain that runs to the packet's end, or whose last
     /// header claims more bytes than are left, carries no ICMPv6 message and is no error (the receiver's kernel drops

@@ -316,6 +316,96 @@ public sealed class L3PairTests
         Ping(board.Tenants[1], board.FarAddress);  // and b's
     }
 
+    /// <summary>An L3 tenant with a /28 and a /124 around its address: the board's own address inside them.</summary>
+    private static Config.PairConfig WidePair(L3Board board) => board.L3Pair(0) with
+    {
+        Tenant = board.L3Pair(0).Tenant with
+        {
+            Addresses = [Config.InterfaceAddress.Parse(board.TenantAddress(0) + "/28"), Config.InterfaceAddress.Parse(board.TenantAddress6(0) + "/124")],
+        },
+    };
+
+    private static string InsideV4(L3Board board) => board.TenantAddress(0)[..board.TenantAddress(0).LastIndexOf('.')] + ".60"; // in .48/28
+    private static string InsideV6(L3Board board) => board.TenantAddress6(0)[..board.TenantAddress6(0).LastIndexOf(':')] + ":5c"; // in ::50/124
+
+    /// <summary>The board's own address inside an L3 tenant's prefix stays the board's, as the kernel's local table wins
+    /// over a route: given to the port while running, the outside reaches the board at it (ARP, ND and echo answered
+    /// by the board's kernel, not steered to the tenant, which has no such address and answers nothing), the tenant's
+    /// other addresses still go to the tenant, and taken away again the address is the tenant's once more.</summary>
+    [PrivilegedFact]
+    public void The_boards_own_address_inside_a_tenants_prefix_stays_the_boards_when_it_comes_and_goes()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(WidePair(board));
+        var steering = rt.Topology.Ports[0].Steering!;
+        string v4 = InsideV4(board), v6 = InsideV6(board);
+        Ping(board.Outside, board.TenantAddress(0));
+        Ping(board.Outside, board.TenantAddress6(0));
+        Assert.Equal(0, steering.L3BoardAddressCount);
+        // Before the board has it, the address is the tenant's: steered there, and the tenant does not answer.
+        Assert.NotEqual(0, board.Outside.TryExec("ping", "-c", "1", "-W", "1", v4).ExitCode);
+
+        Shell.Check("ip", "addr", "add", v4 + "/32", "dev", board.Port);
+        Shell.Check("ip", "addr", "add", v6 + "/128", "dev", board.Port, "nodad");
+        try
+        {
+            Assert.True(Eventually.True(() => steering.L3BoardAddressCount == 2), "both addresses left to the kernel");
+            board.Outside.Exec("ip", "neigh", "flush", "dev", "o0");
+            Ping(board.Outside, v4);
+            Ping(board.Outside, v6);
+            Ping(board.Outside, board.TenantAddress(0));
+            Ping(board.Outside, board.TenantAddress6(0));
+        }
+        finally
+        {
+            Shell.Run("ip", "addr", "del", v4 + "/32", "dev", board.Port);
+            Shell.Run("ip", "addr", "del", v6 + "/128", "dev", board.Port);
+        }
+        Assert.True(Eventually.True(() => steering.L3BoardAddressCount == 0), "the addresses are the tenant's again");
+        Assert.NotEqual(0, board.Outside.TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", v4).ExitCode);
+        Ping(board.Outside, board.TenantAddress(0));
+    }
+
+    /// <summary>The board's address inside a tenant's prefix before the appliance starts: the board answers at it from
+    /// the first frame, and the tenant cannot send from it (counted as invalidSource), though it is in its prefix.</summary>
+    [PrivilegedFact]
+    public void A_tenant_cannot_take_or_send_from_the_boards_address_inside_its_prefix()
+    {
+        using var board = new L3Board(tenants: 1);
+        string v4 = InsideV4(board), v6 = InsideV6(board);
+        Shell.Check("ip", "addr", "add", v4 + "/32", "dev", board.Port);
+        Shell.Check("ip", "addr", "add", v6 + "/128", "dev", board.Port, "nodad");
+        try
+        {
+            var rt = board.Start(WidePair(board));
+            var pair = rt.FindPair(board.PairNames[0]);
+            var tenant = board.Tenants[0];
+            Assert.Equal(2, rt.Topology.Ports[0].Steering!.L3BoardAddressCount);
+            Ping(board.Outside, v4);
+            Ping(board.Outside, v6);
+            Ping(tenant, board.FarAddress);
+            Ping(tenant, board.FarAddress6);
+
+            tenant.Exec("ip", "addr", "add", v4 + "/32", "dev", L3Board.TenantInterface);
+            tenant.Exec("ip", "addr", "add", v6 + "/128", "dev", L3Board.TenantInterface, "nodad");
+            long farEchos = EchoRequestsReceived(board.Far, v6: false), farEchos6 = EchoRequestsReceived(board.Far, v6: true);
+            long invalid = pair.Peer.Counters.Drops(PairDropReason.InvalidSource);
+            Assert.NotEqual(0, tenant.TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", "-I", v4, board.FarAddress).ExitCode);
+            Assert.NotEqual(0, tenant.TryExec("ping", "-c", "2", "-i", "0.2", "-W", "1", "-I", v6, board.FarAddress6).ExitCode);
+            Assert.True(pair.Peer.Counters.Drops(PairDropReason.InvalidSource) >= invalid + 4, "every echo from the board's address was refused and counted");
+            Assert.Equal(farEchos, EchoRequestsReceived(board.Far, v6: false));
+            Assert.Equal(farEchos6, EchoRequestsReceived(board.Far, v6: true));
+            // Its own address still goes out (so the counts above can move).
+            tenant.Exec("ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", board.TenantAddress(0), board.FarAddress);
+            Assert.True(EchoRequestsReceived(board.Far, v6: false) >= farEchos + 2);
+        }
+        finally
+        {
+            Shell.Run("ip", "addr", "del", v4 + "/32", "dev", board.Port);
+            Shell.Run("ip", "addr", "del", v6 + "/128", "dev", board.Port);
+        }
+    }
+
     [PrivilegedFact]
     public void A_route_change_on_the_board_is_followed_without_a_restart()
     {

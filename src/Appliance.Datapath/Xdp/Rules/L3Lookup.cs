@@ -4,7 +4,8 @@ using static Appliance.Datapath.Xdp.XdpProgramBuilder;
 namespace Appliance.Datapath.Xdp.Rules;
 
 /// <summary>The LPM lookup both L3 rules end with: the key { prefixlen = all bits, address from the frame } on the
-/// stack, <c>bpf_map_lookup_elem</c>, and a hit goes to the socket.</summary>
+/// stack, <c>bpf_map_lookup_elem</c>; a hit on a tenant's prefix goes to the socket, a miss or a hit on one of the
+/// board's own addresses (<see cref="L3PrefixMaps.Board"/>, the longer match) falls through.</summary>
 internal static class L3Lookup
 {
     public static void Emit(XdpProgramBuilder code, int mapFd, int addressBytes, short frameOffset)
@@ -17,7 +18,11 @@ internal static class L3Lookup
         code.LoadMap(R1, mapFd)
             .MovReg(R2, Fp)
             .AddImm(R2, key)
-            .Call(HelperMapLookupElem)
-            .JumpIf(BpfOpcodes.JmpJne, R0, 0, code.Verdict(XdpVerdict.ToSocket));
+            .Call(HelperMapLookupElem);
+        var miss = code.NewLabel();
+        code.JumpIf(BpfOpcodes.JmpJeq, R0, 0, miss)
+            .Load(BpfOpcodes.SizeW, R5, R0, 0)
+            .JumpIf(BpfOpcodes.JmpJeq, R5, (int)L3PrefixMaps.Tenant, code.Verdict(XdpVerdict.ToSocket))
+            .Mark(miss);
     }
 }

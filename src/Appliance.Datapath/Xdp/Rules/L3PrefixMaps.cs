@@ -6,14 +6,23 @@ namespace Appliance.Datapath.Xdp.Rules;
 
 /// <summary>The two LPM_TRIE maps of a port's L3 prefixes that its steering rules look up (one per family: the
 /// kernel's key is { u32 prefixlen; u8 addr[4 or 16]; }), filled by the datapath with every L3 pair's prefixes on
-/// the port (<see cref="Set"/>). Dispose closes them.</summary>
+/// the port (<see cref="Set"/>, value <see cref="Tenant"/>) and, as full-length entries with value
+/// <see cref="Board"/>, the board's own addresses that fall inside one of them (<see cref="SetBoardAddresses"/>):
+/// the longest match then leaves the board's traffic to the kernel, as the kernel's local table wins over a route.
+/// Set from the reconcile path and the routing-table thread (a lock keeps the two apart). Dispose closes them.</summary>
 public sealed class L3PrefixMaps : IDisposable
 {
     public const int MaxPrefixes = 1024, V4KeySize = 8, V6KeySize = 20;
+    /// <summary>The values: a tenant's prefix (to the socket), one of the board's addresses (to the kernel).</summary>
+    public const uint Tenant = 0, Board = 1;
     private const int MapTypeLpmTrie = 11;
     private const uint NoPrealloc = 1;
 
-    private readonly HashSet<(IpFamily Family, UInt128 Prefix, int Length)> _present = [];
+    private readonly Lock _gate = new();
+    private readonly Dictionary<(IpFamily Family, UInt128 Prefix, int Length), uint> _present = [];
+    private HashSet<(IpFamily Family, UInt128 Prefix, int Length)> _tenants = [];
+    private int _boardEntries;
+    private Datapath.Routing.BoardAddresses _board = Datapath.Routing.BoardAddresses.None;
 
     public int V4Fd { get; private set; } = -1;
     public int V6Fd { get; private set; } = -1;
@@ -32,27 +41,69 @@ public sealed class L3PrefixMaps : IDisposable
         }
     }
 
-    /// <summary>The prefixes in the maps now.</summary>
-    public int Count => _present.Count;
+    /// <summary>The tenants' prefixes in the maps now.</summary>
+    public int Count
+    {
+        get { lock (_gate) return _tenants.Count; }
+    }
 
-    /// <summary>Makes the maps hold exactly <paramref name="prefixes"/>: adds the new ones first, then removes the
-    /// ones that went (a prefix that stays is never absent meanwhile). Configuration time: throws on error.</summary>
+    /// <summary>Whether any of the board's addresses is inside a tenant's prefix now (read per frame, without the lock:
+    /// the datapath checks such addresses itself only then).</summary>
+    public bool HoldsBoardAddresses => Volatile.Read(ref _boardEntries) != 0;
+
+    /// <summary>The board's addresses in the maps now (those inside a tenant's prefix).</summary>
+    public int BoardCount => Volatile.Read(ref _boardEntries);
+
+    /// <summary>Makes the tenants' entries exactly <paramref name="prefixes"/> (the board's addresses inside them kept
+    /// above them). Configuration time: throws on error.</summary>
     public void Set(IEnumerable<(IpFamily Family, UInt128 Prefix, int Length)> prefixes)
     {
-        var want = prefixes.ToHashSet();
+        lock (_gate)
+        {
+            _tenants = prefixes.ToHashSet();
+            Apply();
+        }
+    }
+
+    /// <summary>Takes the board's own addresses (the local table's host entries); those inside a tenant's prefix
+    /// become full-length entries that the steering leaves to the kernel. A set older than the one held is ignored
+    /// (the reconcile path and the routing-table thread may pass theirs in either order). Throws on error.</summary>
+    public void SetBoardAddresses(Datapath.Routing.BoardAddresses addresses)
+    {
+        lock (_gate)
+        {
+            if (addresses.Version < _board.Version) return;
+            _board = addresses;
+            Apply();
+        }
+    }
+
+    /// <summary>Brings the maps to the wanted entries: adds and changes first, then removes the ones that went (an
+    /// entry that stays is never absent meanwhile).</summary>
+    private void Apply()
+    {
+        if (V4Fd < 0) return; // disposed: a late call from the routing-table thread
+        var want = new Dictionary<(IpFamily Family, UInt128 Prefix, int Length), uint>();
+        foreach (var p in _tenants) want[p] = Tenant;
+        foreach (var (family, address) in _board.Set)
+            if (_tenants.Any(p => p.Family == family && Routing.IpNumbers.Mask(family, address, p.Length) == p.Prefix))
+                want[(family, address, Routing.IpNumbers.MaxPrefix(family))] = Board;
         Span<byte> key = stackalloc byte[V6KeySize];
         Span<byte> value = stackalloc byte[4];
-        value.Clear();
-        foreach (var p in want.Where(p => !_present.Contains(p)).ToList())
+        foreach (var (p, v) in want)
         {
+            if (_present.TryGetValue(p, out uint had) && had == v) continue;
+            BinaryPrimitives.WriteUInt32LittleEndian(value, v);
             BpfSyscall.UpdateElem(Fd(p.Family), Key(p, key), value);
-            _present.Add(p);
+            _present[p] = v;
         }
-        foreach (var p in _present.Where(p => !want.Contains(p)).ToList())
+        Volatile.Write(ref _boardEntries, _present.Count(p => p.Value == Board));
+        foreach (var p in _present.Keys.Where(p => !want.ContainsKey(p)).ToList())
         {
             BpfSyscall.DeleteElem(Fd(p.Family), Key(p, key));
             _present.Remove(p);
         }
+        Volatile.Write(ref _boardEntries, _present.Count(p => p.Value == Board));
     }
 
     private int Fd(IpFamily family) => family == IpFamily.Inet ? V4Fd : V6Fd;
@@ -67,8 +118,11 @@ public sealed class L3PrefixMaps : IDisposable
 
     public void Dispose()
     {
-        if (V4Fd >= 0) LibC.Close(V4Fd);
-        if (V6Fd >= 0) LibC.Close(V6Fd);
-        V4Fd = V6Fd = -1;
+        lock (_gate)
+        {
+            if (V4Fd >= 0) LibC.Close(V4Fd);
+            if (V6Fd >= 0) LibC.Close(V6Fd);
+            V4Fd = V6Fd = -1;
+        }
     }
 }
