@@ -61,19 +61,55 @@ public sealed unsafe class NetlinkSocket : IDisposable
             SocketCalls.SetIntOption(fd, Tmds.Linux.LibC.SOL_SOCKET, Tmds.Linux.LibC.SO_RCVBUF, bytes, "SO_RCVBUF");
     }
 
-    /// <summary>Sends <paramref name="request"/> (built by <see cref="NetlinkWriter"/>, flags must include
-    /// NLM_F_ACK or NLM_F_DUMP), passes each reply to <paramref name="onReply"/>, and returns at the ack or
-    /// the end of the dump. A kernel error throws <see cref="PlatformException"/> naming
-    /// <paramref name="operation"/> and <paramref name="target"/>, with the kernel's extack text and
-    /// <paramref name="hintFor"/>(errno) as advice.</summary>
+    /// <summary>How many times a dump is taken again when the kernel says it was interrupted.</summary>
+    public const int DumpAttempts = 8;
+
+    /// <summary>Dumps the kernel marked interrupted and took again (all sockets of the process; tests read it).</summary>
+    public static long DumpsRestarted => Interlocked.Read(ref s_dumpsRestarted);
+    private static long s_dumpsRestarted;
+
+    /// <summary>Sends the request (built by <see cref="NetlinkWriter"/>; it must ask for an ack, NLM_F_ACK), passes each
+    /// reply to <paramref name="onReply"/>, and returns at the ack. A kernel error throws
+    /// <see cref="PlatformException"/> naming <paramref name="operation"/> and <paramref name="target"/>, with the
+    /// kernel's extack text and <paramref name="hintFor"/>(errno) as advice.</summary>
     public void Transact(Span<byte> request, string operation, string? target, NetlinkReplyHandler? onReply = null,
         Func<int, string?>? hintFor = null)
     {
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(request[6..]);
-        if ((flags & (NLM_F_ACK | NLM_F_DUMP)) == 0)
-            throw new ArgumentException("request must ask for an ack (NLM_F_ACK) or a dump (NLM_F_DUMP)", nameof(request));
+        if ((flags & NLM_F_DUMP) == NLM_F_DUMP)
+            throw new ArgumentException("a dump goes through Dump, which retries an interrupted one", nameof(request));
+        if ((flags & NLM_F_ACK) == 0)
+            throw new ArgumentException("request must ask for an ack (NLM_F_ACK)", nameof(request));
+        Exchange(request, operation, target, onReply, hintFor);
+    }
+
+    /// <summary>Sends the dump request (NLM_F_DUMP) and passes each entry to <paramref name="onReply"/>. When the kernel
+    /// marks the dump interrupted (NLM_F_DUMP_INTR: the table changed while it was read out in parts, so an entry that
+    /// was there all along may be missing), <paramref name="restart"/> runs (the caller forgets what it took) and the
+    /// dump is taken again, up to <see cref="DumpAttempts"/> times; still interrupted then, it throws EINTR. A kernel
+    /// error throws as <see cref="Transact"/> does.</summary>
+    public void Dump(Span<byte> request, string operation, string? target, NetlinkReplyHandler onReply, Action? restart = null)
+    {
+        ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(request[6..]);
+        if ((flags & NLM_F_DUMP) != NLM_F_DUMP) throw new ArgumentException("request must ask for a dump (NLM_F_DUMP)", nameof(request));
+        for (int attempt = 1; ; attempt++)
+        {
+            if (!Exchange(request, operation, target, onReply, null)) return;
+            if (attempt == DumpAttempts)
+                throw new PlatformException(operation, target, Errno.EINTR,
+                    $"The kernel's table changed during each of {DumpAttempts} dumps (NLM_F_DUMP_INTR); try again when it is quieter");
+            Interlocked.Increment(ref s_dumpsRestarted);
+            restart?.Invoke();
+        }
+    }
+
+    /// <summary>One request and its replies up to the ack or the dump's end; true when a reply of it carried
+    /// NLM_F_DUMP_INTR.</summary>
+    private bool Exchange(Span<byte> request, string operation, string? target, NetlinkReplyHandler? onReply, Func<int, string?>? hintFor)
+    {
         lock (_gate)
         {
+            bool interrupted = false;
             uint seq = ++_sequence;
             BinaryPrimitives.WriteUInt32LittleEndian(request[8..], seq);
             Send(request, operation, target);
@@ -84,12 +120,13 @@ public sealed unsafe class NetlinkSocket : IDisposable
                 while (reader.TryRead(out var message))
                 {
                     if (message.Sequence != seq) continue; // a late answer to an abandoned request
+                    interrupted |= (message.Flags & NLM_F_DUMP_INTR) != 0;
                     if (message.Type is NLMSG_ERROR or NLMSG_DONE)
                     {
                         NetlinkError.Parse(message, out int errno, out string? kernelText);
                         if (errno != 0)
                             throw NetlinkError.ToException(errno, kernelText, operation, target, hintFor?.Invoke(errno));
-                        return;
+                        return interrupted;
                     }
                     if (message.Type is NLMSG_NOOP or NLMSG_OVERRUN) continue;
                     onReply?.Invoke(message);

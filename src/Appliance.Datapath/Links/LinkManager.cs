@@ -54,8 +54,8 @@ public sealed class LinkManager : IDisposable
         w.WriteIfInfo(0);
         w.PutU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
         var links = new List<LinkInfo>();
-        Socket.Transact(w.Finish(), "rtnetlink RTM_GETLINK dump", Where("all interfaces"),
-            (in NetlinkMessage m) => { if (m.Type == RTM_NEWLINK) links.Add(LinkInfo.Parse(m.Payload)); });
+        Socket.Dump(w.Finish(), "rtnetlink RTM_GETLINK dump", Where("all interfaces"),
+            (in NetlinkMessage m) => { if (m.Type == RTM_NEWLINK) links.Add(LinkInfo.Parse(m.Payload)); }, links.Clear);
         return links;
     }
 

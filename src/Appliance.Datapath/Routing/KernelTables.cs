@@ -189,8 +189,10 @@ public sealed class KernelTables : IFibTables, IDisposable
         Dump(neighbours.Finish(), "RTM_GETNEIGH");
     }
 
+    /// <summary>An interrupted dump is simply taken again: its entries are applied as upserts, and one that went
+    /// meanwhile is removed by its own notification, which follows on the event socket (subscribed before any dump).</summary>
     private void Dump(Span<byte> request, string what) =>
-        _requests.Transact(request, $"rtnetlink {what} dump", "kernel routing tables", (in NetlinkMessage m) => Apply(m));
+        _requests.Dump(request, $"rtnetlink {what} dump", "kernel routing tables", (in NetlinkMessage m) => Apply(m));
 
     /// <summary>Applies one message to the mutable tables; true when it changed something.</summary>
     private bool Apply(in NetlinkMessage m)

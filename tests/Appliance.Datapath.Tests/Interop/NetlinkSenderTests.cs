@@ -59,8 +59,8 @@ public sealed unsafe class NetlinkSenderTests
         var w = new NetlinkWriter(buffer, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP);
         w.WriteIfInfo(0);
         var names = new List<string>();
-        socket.Transact(w.Finish(), "dump", null,
-            (in NetlinkMessage m) => { if (m.Type == RTM_NEWLINK) names.Add(LinkInfo.Parse(m.Payload).Name); });
+        socket.Dump(w.Finish(), "dump", null,
+            (in NetlinkMessage m) => { if (m.Type == RTM_NEWLINK) names.Add(LinkInfo.Parse(m.Payload).Name); }, names.Clear);
         return names;
     }
 }

@@ -9,6 +9,46 @@ namespace Appliance.Datapath.Tests.Links;
 [Collection(KernelCollection.Name)]
 public sealed class LinkManagerTests
 {
+    /// <summary>A link dump read while links come and go: the kernel marks it interrupted (NLM_F_DUMP_INTR, the
+    /// namespace's link list changed between two parts of it), and the list is taken again, so every interface that was
+    /// there all along is in every answer. 300 interfaces make each dump several parts; a shell loop adds and deletes a
+    /// veth pair meanwhile. Fails when the interruption flag is ignored (no dump restarted).</summary>
+    [PrivilegedFact]
+    public void A_link_dump_interrupted_by_changes_is_taken_again_and_complete()
+    {
+        using var ns = new NetNamespace("dumpintr");
+        var batchFile = Path.Combine(Path.GetTempPath(), ns.Name + ".batch");
+        File.WriteAllLines(batchFile, Enumerable.Range(0, 150).Select(i => $"link add s{i} type veth peer name t{i}"));
+        ns.Exec("ip", "-batch", batchFile);
+        File.Delete(batchFile);
+        using var inside = new LinkManager(ns.Name);
+        var stable = inside.List().Select(l => l.Name).ToHashSet();
+        Assert.True(stable.Count >= 301, $"{stable.Count} links"); // lo and the 300 veth ends
+
+        using var churn = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip",
+            ["netns", "exec", ns.Name, "sh", "-c", "while :; do ip link add c0 type veth peer name c1; ip link del c0; done"])
+        { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        try
+        {
+            long restarted = NetlinkSocket.DumpsRestarted;
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            int dumps = 0;
+            while ((NetlinkSocket.DumpsRestarted - restarted < 3 || dumps < 20) && DateTime.UtcNow < deadline)
+            {
+                var names = inside.List().Select(l => l.Name).ToHashSet();
+                Assert.Subset(names, stable);
+                dumps++;
+            }
+            Assert.True(NetlinkSocket.DumpsRestarted - restarted >= 3,
+                $"{NetlinkSocket.DumpsRestarted - restarted} interrupted dumps taken again in {dumps}");
+        }
+        finally
+        {
+            churn.Kill(entireProcessTree: true);
+            churn.WaitForExit();
+        }
+    }
+
     [PrivilegedFact]
     public void Veth_pair_with_its_peer_in_a_namespace_configured_is_seen_by_iproute2()
     {
