@@ -23,6 +23,9 @@ public static class ConfigLimits
     /// <summary>Most MACs one pair may learn (a tenant bridging a whole LAN); the port's claimed-MAC table holds 4096.</summary>
     public const int MaxLearnLimit = 1024;
 
+    /// <summary>Most RX queues a port may be given (`ports[].queues`): one socket per queue, and the port's XSKMAP has 64 slots.</summary>
+    public const int MaxPortQueues = 64;
+
     /// <summary>IFNAMSIZ - 1.</summary>
     public const int MaxInterfaceName = 15;
 

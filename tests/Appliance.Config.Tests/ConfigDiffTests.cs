@@ -115,6 +115,26 @@ public class ConfigDiffTests
         Assert.Empty(changes.PairsChanged);
     }
 
+    /// <summary>`queues` is a port member like any: a change of it changes that port and nothing else (the
+    /// reconciler re-opens only that port's sockets: MultiWorkerRuntimeTests).</summary>
+    [Fact]
+    public void AQueuesChangeChangesOnlyThatPort()
+    {
+        var set = Diff("{ \"name\": \"eth1\", \"unclaimed\": \"drop\", \"mtu\": 1500 }", "{ \"name\": \"eth1\", \"unclaimed\": \"drop\", \"mtu\": 1500, \"queues\": 2 }");
+        Assert.Equal(["eth1"], set.Ports.Changed);
+        Assert.Empty(set.Ports.Added);
+        Assert.Empty(set.Ports.Removed);
+        Assert.Empty(set.PairsChanged);
+        Assert.False(set.WorkersChanged);
+        Assert.Equal(2, Config(ConfigTexts.With("\"mtu\": 1500 }", "\"mtu\": 1500, \"queues\": 2 }")).Ports[1].Queues);
+
+        var from2 = ConfigTexts.With("\"mtu\": 1500 }", "\"mtu\": 1500, \"queues\": 2 }");
+        var to3 = ConfigTexts.With("\"mtu\": 1500 }", "\"mtu\": 1500, \"queues\": 3 }");
+        var changed = ConfigDiff.Compute(Config(from2), Config(to3));
+        Assert.Equal(["eth1"], changed.Ports.Changed);
+        Assert.True(ConfigDiff.Compute(Config(to3), Config(to3)).IsEmpty);
+    }
+
     [Fact]
     public void LedChangesAndNightMode()
     {

@@ -88,6 +88,7 @@ public class SemanticRuleTests
         Assert.Equal(UnclaimedPolicy.Kernel, config.Ports[0].Unclaimed);
         Assert.Null(config.Ports[0].Mac);
         Assert.Null(config.Ports[0].Mtu);
+        Assert.Null(config.Ports[0].Queues); // every queue the port has
         var pair = config.Pairs[0];
         Assert.Equal((0, 0, 1500), (pair.Headroom, pair.Tailroom, pair.Tenant.Mtu));
         Assert.Null(pair.Tenant.Mac);

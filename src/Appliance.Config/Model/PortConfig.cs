@@ -14,4 +14,9 @@ public sealed record PortConfig
 
     /// <summary>MTU to set on the port; null leaves it as it is.</summary>
     public int? Mtu { get; set; }
+
+    /// <summary>RX queues to use, 1..<see cref="ConfigLimits.MaxPortQueues"/>: the port's channel count is set to it
+    /// (`ethtool -L`, up or down, at most the driver's maximum) and it gets one socket per queue; null: every queue it
+    /// has, widened to one per worker where its driver allows.</summary>
+    public int? Queues { get; set; }
 }

@@ -1,6 +1,6 @@
 namespace Appliance.Config;
 
-/// <summary>Port MTU in range, port MAC a usable unicast address.</summary>
+/// <summary>Port MTU and queues in range, port MAC a usable unicast address.</summary>
 internal sealed class PortRule : IConfigRule
 {
     public void Check(ApplianceConfig config, ConfigIssues issues)
@@ -9,6 +9,8 @@ internal sealed class PortRule : IConfigRule
         {
             var port = config.Ports[i];
             if (port.Mtu is int mtu) RangeCheck.Check(mtu, ConfigLimits.MinMtu, ConfigLimits.MaxMtu, $"$.ports[{i}].mtu", "mtu", issues);
+            if (port.Queues is int queues)
+                RangeCheck.Check(queues, 1, ConfigLimits.MaxPortQueues, $"$.ports[{i}].queues", "queues (RX queues of the port, one socket each)", issues);
             if (port.Mac is MacAddress mac) UnicastMac.Check(mac, $"$.ports[{i}].mac", issues);
         }
     }

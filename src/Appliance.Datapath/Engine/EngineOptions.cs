@@ -5,6 +5,10 @@ public sealed record EngineOptions
 {
     /// <summary>Spin forever instead of sleeping in poll() when idle (lowest latency, one core at 100 %).</summary>
     public bool BusyPoll { get; init; }
+    /// <summary>With <see cref="BusyPoll"/>: empty loops after which the worker yields its core to anything else
+    /// runnable there (sched_yield, returning at once when nothing is), so a producer sharing the core — a sender,
+    /// ksoftirqd — is not held off it by the spinning; 0 never yields.</summary>
+    public int BusyPollYieldSpins { get; init; } = 64;
     /// <summary>Pin worker w to <c>Cpus[w]</c> (sched_setaffinity; workers beyond the list are not pinned); null leaves
     /// them where the process may run.</summary>
     public IReadOnlyList<int>? Cpus { get; init; }

@@ -38,7 +38,7 @@ internal sealed unsafe class EngineWorker
 
     public int Index { get; }
 
-    internal long LoopsField, PollsField, AllocatedBytesField;
+    internal long LoopsField, PollsField, YieldsField, AllocatedBytesField;
 
     /// <summary>By ingress engine index × <see cref="Umem.MaxOwners"/> + target engine index: the ring to the worker
     /// that owns the target interface's socket when this worker has none there (the interface has fewer queues than
@@ -180,7 +180,12 @@ internal sealed unsafe class EngineWorker
                 nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
             }
             if (progress) { idle = 0; continue; }
-            if (_options.BusyPoll || ++idle < _options.IdleSpins) continue;
+            if (_options.BusyPoll)
+            {
+                if (++idle >= _options.BusyPollYieldSpins && _options.BusyPollYieldSpins > 0) BusyPollYield(ref idle);
+                continue;
+            }
+            if (++idle < _options.IdleSpins) continue;
             // Tell the workers that hand frames to this one to wake it, then look once more (they look at the flag
             // after their push: one of the two always sees the other).
             Volatile.Write(ref SleepingField, 1);
@@ -209,6 +214,18 @@ internal sealed unsafe class EngineWorker
                 nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
             }
         }
+    }
+
+    /// <summary>A busy-polling worker whose rings stayed empty for <see cref="EngineOptions.BusyPollYieldSpins"/> loops
+    /// gives its core to whatever else is runnable there (sched_yield; it returns at once when nothing is). What
+    /// shares the core is often what feeds it — the softirq thread or a local sender putting frames on its queue —:
+    /// spinning on until the scheduler preempts it keeps that producer off the core, its FILL ring runs dry meanwhile
+    /// (the kernel drops: rx_fill_ring_empty_descs) and the loops it spins cost CPU without moving a frame.</summary>
+    private void BusyPollYield(ref int idle)
+    {
+        idle = 0;
+        YieldsField++;
+        Thread.Yield();
     }
 
     /// <summary>COMPLETION ring → free stack.</summary>

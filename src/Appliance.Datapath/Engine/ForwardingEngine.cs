@@ -122,6 +122,11 @@ public sealed class ForwardingEngine : IDisposable
     public long Loops => _workers.Sum(w => Volatile.Read(ref w.LoopsField));
     /// <summary>Times an idle worker went to sleep in poll(), all workers.</summary>
     public long Polls => _workers.Sum(w => Volatile.Read(ref w.PollsField));
+    /// <summary>Times a busy-polling worker found its rings empty <see cref="EngineOptions.BusyPollYieldSpins"/> loops
+    /// in a row and yielded its core, all workers.</summary>
+    public long Yields => _workers.Sum(w => Volatile.Read(ref w.YieldsField));
+    /// <summary>Times busy-polling worker <paramref name="worker"/> yielded its core.</summary>
+    public long YieldsOf(int worker) => Volatile.Read(ref _workers[worker].YieldsField);
     /// <summary>Loops run by worker <paramref name="worker"/>.</summary>
     public long LoopsOf(int worker) => Volatile.Read(ref _workers[worker].LoopsField);
     /// <summary>Times worker <paramref name="worker"/> went to sleep in poll().</summary>

@@ -21,7 +21,9 @@ namespace Appliance.Datapath.Runtime;
 /// contents in the config writes the new entries and deletes the keys the config no longer lists.</item>
 /// <item>Ports: a new port is claimed (its own UMEM, its steering, its socket added to the running worker); a removed
 /// one released; MAC and MTU set in place; a change of <c>unclaimed</c> swaps the port's XDP program (frames that
-/// arrive in the instant between detach and attach go to the kernel).</item>
+/// arrive in the instant between detach and attach go to the kernel); a change of <c>queues</c> closes that port's
+/// sockets, sets its channels and opens a socket per queue again (its XDP program and claims stay; its frames go to the
+/// kernel meanwhile). No other port or pair is touched.</item>
 /// </list></summary>
 public sealed partial class ApplianceRuntime
 {
@@ -411,7 +413,8 @@ public sealed partial class ApplianceRuntime
     }
 
     private PlanStep ClaimPortStep(PortConfig pc) =>
-        new(PlanAction.Claim, $"port {pc.Name}", $"unclaimed {Lower(pc.Unclaimed)}" + (pc.Mac is { } m ? $", MAC {m}" : "") + (pc.Mtu is { } u ? $", MTU {u}" : ""),
+        new(PlanAction.Claim, $"port {pc.Name}", $"unclaimed {Lower(pc.Unclaimed)}" + (pc.Mac is { } m ? $", MAC {m}" : "") + (pc.Mtu is { } u ? $", MTU {u}" : "")
+            + (pc.Queues is { } q ? $", {q} queues" : ""),
             () => AddPortLive(pc), () => RemovePortLive(PortNamed(pc.Name)));
 
     private PlanStep ReleasePortStep(PortConfig pc) =>
@@ -486,9 +489,41 @@ public sealed partial class ApplianceRuntime
                 },
                 () => { if (was > 0) _links!.SetMtu(after.Name, was); }));
         }
+        if (before.Queues != after.Queues)
+            steps.Add(new PlanStep(PlanAction.Change, target, $"queues {QueueCount(before.Queues)} → {QueueCount(after.Queues)} " +
+                    "(its sockets re-opened on the new queues; its frames go to the kernel meanwhile)",
+                () => RequeuePort(after.Name, after.Queues), () => RequeuePort(after.Name, before.Queues)));
         if (before.Unclaimed != after.Unclaimed)
             steps.Add(new PlanStep(PlanAction.Change, target, $"unclaimed {Lower(before.Unclaimed)} → {Lower(after.Unclaimed)} (its XDP program is swapped)",
                 () => SetUnclaimed(after.Name, after.Unclaimed), () => SetUnclaimed(after.Name, before.Unclaimed)));
+    }
+
+    private static string QueueCount(int? queues) => queues?.ToString() ?? "all";
+
+    /// <summary>A reload changed the port's <c>queues</c>: every socket of it closed (its steering stays: frames meanwhile
+    /// find no socket and go to the kernel), its channels set (<see cref="SetQueues"/>), a socket per queue it has now
+    /// opened, registered in its steering and handed to the workers. Only this port's sockets change.</summary>
+    private void RequeuePort(string name, int? queues)
+    {
+        var port = PortNamed(name);
+        _engine!.RemovePort(port.Index);
+        SetQueues(name, queues, socketsClosed: true);
+        var sockets = _xsk!.OpenSeparate(port.Index, new XskPortSpec(name, AttachSteering: false) { Queues = QueuesFor(name) }, _options.XdpMode);
+        bool installed = false;
+        try
+        {
+            foreach (var socket in sockets) port.Steering?.Register(socket.Queue, socket.Socket.Fd);
+            _engine.AddPort(sockets);
+            installed = true;
+            Between(() => port.Sockets = sockets);
+        }
+        catch
+        {
+            if (installed) TryLog(() => _engine.RemovePort(port.Index));
+            else foreach (var s in sockets) s.Dispose();
+            throw;
+        }
+        Log.Info("runtime", "port's sockets re-opened", ("port", name), ("queues", sockets.Count));
     }
 
     /// <summary>Swaps the port's steering program for one with the new unclaimed policy in one step

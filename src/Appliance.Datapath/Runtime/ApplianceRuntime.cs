@@ -38,8 +38,9 @@ public sealed partial class ApplianceRuntime : IDisposable
     private readonly List<PortRuntime> _ports = [];
     private readonly List<PairRuntime> _pairs = [];
     private readonly HashSet<int> _indices = [];
-    /// <summary>Ports whose RX queues were widened to the workers, by name: their channels go back when they are released.</summary>
-    private readonly Dictionary<string, PortQueues> _widened = new(StringComparer.Ordinal);
+    /// <summary>Ports whose RX queues the appliance changed (config `queues`, or widened to the workers), by name: their
+    /// channels go back when they are released.</summary>
+    private readonly Dictionary<string, PortQueues> _queues = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PairRuntime> _carrierByName = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly RuntimeOptions _options;
@@ -213,8 +214,9 @@ public sealed partial class ApplianceRuntime : IDisposable
         : (_options.Engine ?? new EngineOptions()) with { Cpus = PinnedCpus(Workers) };
     private EngineOptions? _engineOptions;
 
-    /// <summary>Sockets (queues) to open on <paramref name="name"/>: one per RX queue (at most 64), queue q served by
-    /// worker q mod workers. With fewer queues than workers the others hand their frames for it over (ForwardingEngine).</summary>
+    /// <summary>Sockets (queues) to open on <paramref name="name"/>: one per RX queue it has now (at most 64; a port's
+    /// configured `queues` were set on it first, where its driver allows), queue q served by worker q mod workers. With
+    /// fewer queues than workers the others hand their frames for it over (ForwardingEngine).</summary>
     private int QueuesFor(string name) => Math.Min(new LinkEthtool(_links!).RxQueueCount(name), XdpSteering.MapEntries);
 
     /// <summary>Worker w's CPU: the w-th CPU this process may run on (its affinity, `Cpus_allowed_list`: all of them
@@ -292,8 +294,8 @@ public sealed partial class ApplianceRuntime : IDisposable
                 $"but an AF_XDP frame holds {FrameSize}; lower a tenant's MTU or the pairs' headroom/tailroom");
     }
 
-    /// <summary>A port as the config wants it: MAC, MTU, up, and a RX queue per worker where its driver allows
-    /// (<see cref="PortQueues"/>; put back by <see cref="RestoreQueues"/>).</summary>
+    /// <summary>A port as the config wants it: MAC, MTU, up, and its RX queues — the configured count, else one per
+    /// worker — where its driver allows (<see cref="PortQueues"/>; put back by <see cref="RestoreQueues"/>).</summary>
     private LinkInfo ClaimPort(PortConfig pc)
     {
         var link = _links!.TryGet(pc.Name) ?? throw new RuntimeSetupException(
@@ -301,14 +303,22 @@ public sealed partial class ApplianceRuntime : IDisposable
         if (pc.Mac is { } mac) _links.SetMac(pc.Name, new PhysicalAddress(mac.GetBytes()));
         if (pc.Mtu is { } mtu) _links.SetMtu(pc.Name, mtu);
         if (!link.IsUp) _links.SetUp(pc.Name, true);
-        if (PortQueues.Widen(new LinkEthtool(_links), pc.Name, Workers) is { } queues) _widened[pc.Name] = queues;
+        SetQueues(pc.Name, pc.Queues, socketsClosed: false);
         return _links.Get(pc.Name);
     }
 
-    /// <summary>Puts back the channels of a port <see cref="ClaimPort"/> widened (its sockets closed first).</summary>
+    /// <summary>Sets the port's RX queues for its config's <c>queues</c> (<see cref="PortQueues"/>); the channels it had
+    /// before the first change are what <see cref="RestoreQueues"/> puts back.</summary>
+    private void SetQueues(string port, int? queues, bool socketsClosed)
+    {
+        if (_queues.TryGetValue(port, out var changed)) changed.Change(Workers, queues);
+        else if (PortQueues.Set(new LinkEthtool(_links!), port, Workers, queues, socketsClosed) is { } set) _queues[port] = set;
+    }
+
+    /// <summary>Puts back the channels of a port <see cref="ClaimPort"/> changed (its sockets closed first).</summary>
     private void RestoreQueues(string port)
     {
-        if (_widened.Remove(port, out var queues)) queues.Restore();
+        if (_queues.Remove(port, out var queues)) queues.Restore();
     }
 
     /// <summary>Makes the pair's veth with <see cref="PairLinks.Provision"/> (the one way to make a pair), then the
@@ -553,7 +563,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         foreach (var h in _handlers) Try(h.Dispose);
         Try(() => _tables?.Dispose());
         foreach (var p in _ports) Try(() => p.Steering?.Dispose());
-        foreach (var name in _widened.Keys.ToList()) Try(() => RestoreQueues(name));
+        foreach (var name in _queues.Keys.ToList()) Try(() => RestoreQueues(name));
         foreach (var d in _cleanup) Try(d.Dispose);
         Try(() => _owned?.Dispose());
         Try(() => _links?.Dispose());

@@ -15,7 +15,7 @@ namespace Appliance.Host.Commands;
 public static class ForwardCommand
 {
     private sealed record Arguments(string In, string Out, uint Queue, ZeroCopyMode ZeroCopy, string ReadyLine,
-        bool BusyPoll, uint FrameSize, XdpModePreference XdpMode, int? Cpu, int Workers);
+        bool BusyPoll, uint FrameSize, XdpModePreference XdpMode, int? Cpu, int Workers, int YieldSpins);
 
     public static readonly CliVerb Definition = new("forward", "benchmark and test forwarder between two interfaces")
     {
@@ -29,6 +29,7 @@ public static class ForwardCommand
             new("--zero-copy", "AF_XDP zero-copy") { Value = "MODE", Choices = ["auto", "on", "off"], Default = "auto" },
             new("--ready-line", "printed on stdout once forwarding") { Value = "TEXT" },
             new("--busy-poll", "poll the rings instead of sleeping in poll()"),
+            new("--yield-spins", "with --busy-poll: empty loops after which a worker yields its core (sched_yield); 0 never yields") { Value = "N", Default = "64" },
             new("--cpu", "pin the worker to CPU N (with --workers, worker w to CPU N + w)") { Value = "N" },
             new("--workers", "forwarding workers, one per RX queue (queues --queue .. --queue + N - 1 of both interfaces)") { Value = "N", Default = "1" },
             new("--frame-size", "UMEM frame size") { Value = "BYTES", Choices = ["2048", "4096"], Default = "4096" },
@@ -64,6 +65,7 @@ public static class ForwardCommand
             engine = new ForwardingEngine(ports, StaticForwarding.CrossConnect(), new EngineOptions
             {
                 BusyPoll = a.BusyPoll,
+                BusyPollYieldSpins = a.YieldSpins,
                 Cpus = a.Cpu is int first ? Enumerable.Range(first, a.Workers).ToArray() : null,
             });
         }
@@ -91,6 +93,9 @@ public static class ForwardCommand
                 Console.Out.WriteLine($"RESULT {p.InterfaceName}{(engine.WorkerCount > 1 ? $" queue {p.Queue} worker {p.Worker}" : "")} {p.Counters} | kernel {kernel}" +
                                       (p.IsDown ? $" | down: {p.DownReason}" : ""));
             }
+            for (int w = 0; w < engine.WorkerCount; w++) // per-frame costs: loops, sleeps and hand-offs against the frames
+                Console.Out.WriteLine($"RESULT worker {w} loops={engine.LoopsOf(w)} polls={engine.PollsOf(w)} yields={engine.YieldsOf(w)} handedOff={engine.HandedOffBy(w)} " +
+                                      $"busyPolls={engine.PortsOf(w).Sum(p => p.Counters.BusyPolls)}");
             Console.Out.WriteLine($"RESULT {engine.AccountFrames()}");
             if (engine.WorkerFailure is { } failure)
             {
@@ -112,7 +117,8 @@ public static class ForwardCommand
         var xdp = a.Value("--xdp-mode") switch { "native" => XdpModePreference.Native, "generic" => XdpModePreference.Generic, _ => XdpModePreference.Auto };
         uint frameSize = a.Value("--frame-size") == "2048" ? 2048u : 4096u;
         int workers = a.Value("--workers") is { } w ? int.TryParse(w, out var m) && m is >= 1 and <= 64 ? m : throw new CliUsageException("--workers needs a number 1..64") : 1;
+        int yieldSpins = a.Value("--yield-spins") is { } y ? int.TryParse(y, out var s) && s >= 0 ? s : throw new CliUsageException("--yield-spins needs a number (0: never yield)") : 64;
         return new Arguments(input, output, queue, zc, a.Value("--ready-line") ?? $"READY meta-appliance forward {input} <-> {output}",
-            a.Has("--busy-poll"), frameSize, xdp, cpu, workers);
+            a.Has("--busy-poll"), frameSize, xdp, cpu, workers, yieldSpins);
     }
 }

@@ -22,10 +22,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var e = runtime.Engine;
         if (e.LastFault is { } fault)
             sb.Append($"FAULT: worker restarts {e.WorkerRestarts}, frame handler faults {e.HandlerFaults}; last: {fault}\n");
-        var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "STATE");
+        // QUEUES: the RX queues the port's sockets are on (one each), "(configured)" when the config's `queues` set them.
+        var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "QUEUES", "STATE");
         foreach (var p in T.Ports)
             ports.Row(p.Name, p.Ifindex, p.SteeringMode?.ToString().ToLowerInvariant() ?? "-", p.Config.Unclaimed.ToString().ToLowerInvariant(),
-                p.L2Pairs.Length, runtime.Engine.PortAt(p.Index).IsDown ? "down" : "up");
+                p.L2Pairs.Length, e.AllPorts.Count(s => s.Index == p.Index) + (p.Config.Queues is null ? "" : " (configured)"),
+                runtime.Engine.PortAt(p.Index).IsDown ? "down" : "up");
         sb.Append('\n').Append(ports);
         var pairs = new TextTable("PAIR", "TENANT", "MAC", "UPLINK", "CARRIER", "PRIMARY", "PEER");
         foreach (var p in T.Pairs)

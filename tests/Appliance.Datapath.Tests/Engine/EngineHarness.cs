@@ -17,11 +17,11 @@ public sealed class EngineHarness : IDisposable
     public PortCounters Out => Engine.Ports[1].Counters;
 
     public EngineHarness(ForwardTopology t, IFrameHandler? handler = null, XskOptions? options = null, int? cpu = null,
-        XdpModePreference xdpMode = XdpModePreference.Auto, int workers = 1, IReadOnlyList<int>? cpus = null)
+        XdpModePreference xdpMode = XdpModePreference.Auto, int workers = 1, IReadOnlyList<int>? cpus = null, EngineOptions? engine = null)
     {
         var set = XskPortSet.Open([new XskPortSpec(t.In), new XskPortSpec(t.Out)],
             (options ?? new XskOptions()) with { CheckFrameTransitions = true }, xdpMode, log: Add, workers: workers);
-        Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), new EngineOptions { Log = Add, Cpus = cpu is int c ? [c] : cpus });
+        Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), (engine ?? new EngineOptions()) with { Log = Add, Cpus = cpu is int c ? [c] : cpus });
         Engine.Start();
     }
 

@@ -213,6 +213,45 @@ public sealed class ForwardingEngineTests
         Assert.Contains(impossible.Log, l => l.Contains("CPU 1023"));
     }
 
+    /// <summary>A busy-polling worker never sleeps in poll(); when its rings stay empty it gives its core away
+    /// (sched_yield) once every <see cref="EngineOptions.BusyPollYieldSpins"/> empty loops, so a producer sharing the core
+    /// gets it (bench/workers.sh: 2 workers each beside a generator delivered half of 1 worker while they spun), and it
+    /// still forwards every frame. With 0 it never yields.</summary>
+    [PrivilegedTheory]
+    [InlineData(64)]
+    [InlineData(0)]
+    public void A_busy_polling_worker_yields_its_core_while_its_rings_stay_empty(int yieldSpins)
+    {
+        using var t = new ForwardTopology();
+        using var h = new EngineHarness(t, engine: new EngineOptions { BusyPoll = true, BusyPollYieldSpins = yieldSpins });
+        EngineHarness.WaitUntil(() => h.Engine.Loops > 100_000, TimeSpan.FromSeconds(20), "the worker to spin");
+        byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
+        byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
+        using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType);
+        using var sockB = PacketSocket.Open(t.NsB.Name, ForwardTopology.TenantB, TestFrames.EtherType);
+        var buf = new byte[2048];
+        for (int i = 0; i < 20; i++)
+        {
+            var frame = TestFrames.Build(macB, macA, 100, i);
+            sockA.Send(frame);
+            int n = sockB.Receive(buf, 5000);
+            Assert.Equal(frame, buf[..Math.Max(n, 0)]);
+        }
+        Assert.Equal(20, h.Out.TxPackets);
+        h.AssertNoFrameLeaked();
+        h.Engine.Stop(); // the counters stand still from here
+        long loops = h.Engine.Loops, yields = h.Engine.Yields;
+        Assert.Equal(0, h.Engine.Polls); // busy polling: never asleep
+        if (yieldSpins == 0) Assert.Equal(0, yields);
+        else
+        {
+            // Almost every loop is empty: one yield per yieldSpins of them (each of the few loops that moved frames
+            // restarts the count, losing fewer than yieldSpins).
+            Assert.True(yields > 0, $"{loops} loops, no yield");
+            Assert.InRange(yields, (loops - 4096) / yieldSpins - 1, loops / yieldSpins);
+        }
+    }
+
     [PrivilegedFact]
     public void Generic_xdp_mode_forwards_too()
     {

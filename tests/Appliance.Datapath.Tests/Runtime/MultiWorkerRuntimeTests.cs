@@ -190,6 +190,90 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
         Assert.Equal((1, 1), CurrentChannels(port));
     }
 
+    /// <summary>`queues: 2` on a 4-queue veth port: `ethtool -l` shows 2 channels, the port has sockets on queues 0 and 1
+    /// (worker w on queue w), 64 flows each way through it arrive exactly once and in order and both queues carry some;
+    /// after the appliance stops the port has its 4 channels again. (A veth takes native XDP only with at least as many
+    /// RX queues as its peer has TX queues, so the outside end sends on 2.)</summary>
+    [PrivilegedFact]
+    public void AConfiguredQueueCountIsSetOnThePortAndItsCountBackAtStop()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1, queues: 4);
+        string port = board.Ports[0];
+        board.Outside.Exec("ethtool", "-L", MetaBoard.OutsideInterface(0), "tx", "2");
+        Assert.Equal((4, 4), CurrentChannels(port));
+
+        var rt = board.Start([board.Port(0) with { Queues = 2 }], [board.Pair(0)], workers: Workers);
+        Assert.Equal((2, 2), CurrentChannels(port));
+        Assert.Equal([0u, 1u], rt.Engine.AllPorts.Where(p => p.Index == 0).Select(p => p.Queue).Order());
+        for (int w = 0; w < Workers; w++)
+            Assert.Equal([(uint)w], rt.Engine.PortsOf(w).Where(p => p.Index == 0).Select(p => p.Queue));
+        var pair = rt.FindPair(board.PairNames[0]);
+        Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
+
+        int inbound = Send(board, rt, toTenant: true);
+        int outbound = Send(board, rt, toTenant: false);
+        var counters = rt.Engine.CountersOf(0);
+        Assert.Equal(inbound, counters.RxPackets);
+        Assert.Equal(outbound, counters.TxPackets);
+        Assert.Equal(0, counters.TotalDrops);
+        Assert.All(rt.Engine.AllPorts.Where(p => p.Index == 0), p => Assert.True(p.Counters.RxPackets > 0, $"port queue {p.Queue} received nothing"));
+        var account = rt.Engine.AccountFrames();
+        Assert.True(account.IsClean, account.ToString());
+
+        board.Stop();
+        Assert.Equal((4, 4), CurrentChannels(port));
+    }
+
+    /// <summary>A reload that changes only one port's `queues` (2 → 3) is one step on that port: its channels become 3,
+    /// it has sockets on queues 0..2 (worker 0 on 0 and 2, worker 1 on 1) and traffic through it arrives exactly once on
+    /// all three; the other port and the pair keep the very sockets they had, with their counters and channels as they
+    /// were. After stop the changed port has its original 4 channels.</summary>
+    [PrivilegedFact]
+    public void AReloadChangingOnePortsQueuesReopensOnlyThatPort()
+    {
+        using var board = new MetaBoard(ports: 2, tenants: 2, queues: 4);
+        string changed = board.Ports[0], other = board.Ports[1];
+        board.Outside.Exec("ethtool", "-L", MetaBoard.OutsideInterface(0), "tx", "2");
+        var rt = board.Start([board.Port(0) with { Queues = 2 }, board.Port(1)], [board.Pair(0, uplink: 0), board.Pair(1, uplink: 1)], workers: Workers);
+        Assert.Equal((2, 2), CurrentChannels(changed));
+        Assert.Equal((4, 4), CurrentChannels(other));
+        foreach (int t in new[] { 0, 1 })
+            Assert.True(Eventually.True(() => rt.FindPair(board.PairNames[t]).CarrierUp), "pair carrier up");
+        Send(board, rt, toTenant: true, tenant: 1, port: 1);
+        Send(board, rt, toTenant: false, tenant: 1, port: 1);
+
+        int otherIndex = rt.Topology.Ports.Single(p => p.Name == other).Index;
+        var untouched = rt.Engine.AllPorts.Where(p => p.Index != 0).ToList();
+        var before = untouched.Select(p => (p.Counters.RxPackets, p.Counters.TxPackets)).ToList();
+        Assert.Contains(untouched, p => p.Index == otherIndex && p.Counters.RxPackets > 0);
+
+        var plan = rt.Plan(rt.Config with { Ports = [board.Port(0) with { Queues = 3 }, board.Port(1)] });
+        var step = Assert.Single(plan.Steps);
+        Assert.Equal($"port {changed}", step.Target);
+        Assert.Contains("queues 2 → 3", step.Detail);
+        rt.Apply(plan);
+
+        Assert.Equal((3, 3), CurrentChannels(changed));
+        Assert.Equal((4, 4), CurrentChannels(other));
+        Assert.Equal([0u, 2u], rt.Engine.PortsOf(0).Where(p => p.Index == 0).Select(p => p.Queue).Order());
+        Assert.Equal([1u], rt.Engine.PortsOf(1).Where(p => p.Index == 0).Select(p => p.Queue));
+        var after = rt.Engine.AllPorts.Where(p => p.Index != 0).ToList();
+        Assert.Equal(untouched.Count, after.Count);
+        Assert.All(untouched, p => Assert.Contains(after, a => ReferenceEquals(a, p))); // the same sockets, not re-opened
+        Assert.Equal(before, untouched.Select(p => (p.Counters.RxPackets, p.Counters.TxPackets)).ToList());
+
+        board.Outside.Exec("ethtool", "-L", MetaBoard.OutsideInterface(0), "tx", "3"); // the outside end sends on all three
+        int inbound = Send(board, rt, toTenant: true);
+        Send(board, rt, toTenant: false);
+        Assert.Equal(inbound, rt.Engine.CountersOf(0).RxPackets);
+        Assert.All(rt.Engine.AllPorts.Where(p => p.Index == 0), p => Assert.True(p.Counters.RxPackets > 0, $"port queue {p.Queue} received nothing"));
+        var account = rt.Engine.AccountFrames();
+        Assert.True(account.IsClean, account.ToString());
+
+        board.Stop();
+        Assert.Equal((4, 4), CurrentChannels(changed));
+    }
+
     /// <summary>The current RX and TX channel counts `ethtool -l` reports.</summary>
     private static (int Rx, int Tx) CurrentChannels(string name)
     {
@@ -200,15 +284,15 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
 
     /// <summary>Sends Flows × perFlow UDP frames (flow = source port) one way through the appliance, at most 128 in
     /// flight, and checks at the far end that each arrives exactly once and in order within its flow. Returns the count.</summary>
-    private static int Send(MetaBoard board, ApplianceRuntime rt, bool toTenant, int perFlow = PerFlow)
+    private static int Send(MetaBoard board, ApplianceRuntime rt, bool toTenant, int perFlow = PerFlow, int tenant = 0, int port = 0)
     {
-        var pair = rt.FindPair(board.PairNames[0]);
-        byte[] tenantMac = MetaBoard.TenantMac(0).GetBytes(), outsideMac = board.OutsideMac(0);
-        string? fromNs = toTenant ? board.Outside.Name : board.Tenants[0].Name, toNs = toTenant ? board.Tenants[0].Name : board.Outside.Name;
-        string fromIf = toTenant ? MetaBoard.OutsideInterface(0) : MetaBoard.TenantInterface, toIf = toTenant ? MetaBoard.TenantInterface : MetaBoard.OutsideInterface(0);
+        var pair = rt.FindPair(board.PairNames[tenant]);
+        byte[] tenantMac = MetaBoard.TenantMac(tenant).GetBytes(), outsideMac = board.OutsideMac(port);
+        string? fromNs = toTenant ? board.Outside.Name : board.Tenants[tenant].Name, toNs = toTenant ? board.Tenants[tenant].Name : board.Outside.Name;
+        string fromIf = toTenant ? MetaBoard.OutsideInterface(port) : MetaBoard.TenantInterface, toIf = toTenant ? MetaBoard.TenantInterface : MetaBoard.OutsideInterface(port);
         using var tx = PacketSocket.Open(fromNs, fromIf, 0x0800);
         using var rx = PacketSocket.Open(toNs, toIf, 0x0800);
-        int total = Flows * perFlow, ingress = toTenant ? 0 : pair.PrimaryPort;
+        int total = Flows * perFlow, ingress = toTenant ? rt.Topology.Ports.Single(p => p.Name == board.Ports[port]).Index : pair.PrimaryPort;
         var flows = new UdpFlows(rx, Flows, total);
         flows.Send(tx, toTenant ? tenantMac : outsideMac, toTenant ? outsideMac : tenantMac, () => rt.Engine.CountersOf(ingress).RxPackets);
         flows.AssertEveryFrameOnceInOrder();

@@ -45,4 +45,28 @@ public sealed class PortQueuesTests
         // Enough queues already: nothing to add.
         Assert.Null(PortQueues.Target(full with { MaxCombined = 8 }, workers: 2));
     }
+
+    /// <summary>A configured count (`ports[].queues`) is set exactly, down as well as up: RX and TX channels together on
+    /// a driver with separate ones, combined channels on one that has them.</summary>
+    [Fact]
+    public void A_configured_count_is_set_exactly_up_or_down()
+    {
+        var veth = new Channels(MaxRx: 4, MaxTx: 4, MaxOther: 0, MaxCombined: 0, Rx: 4, Tx: 4, Other: 0, Combined: 0);
+        Assert.Equal(veth with { Rx = 2, Tx = 2 }, PortQueues.Exactly(veth, 2));
+        Assert.Equal(veth with { Rx = 3, Tx = 3 }, PortQueues.Exactly(veth with { Rx = 1, Tx = 1 }, 3));
+        Assert.Equal(veth, PortQueues.Exactly(veth, 4));
+        var nic = new Channels(MaxRx: 0, MaxTx: 0, MaxOther: 1, MaxCombined: 8, Rx: 0, Tx: 0, Other: 1, Combined: 8);
+        Assert.Equal(nic with { Combined = 1 }, PortQueues.Exactly(nic, 1));
+        Assert.Equal(nic with { Combined = 6 }, PortQueues.Exactly(nic with { Combined = 2 }, 6));
+    }
+
+    [Fact]
+    public void A_configured_count_above_the_drivers_maximum_gives_the_maximum()
+    {
+        var nic = new Channels(MaxRx: 0, MaxTx: 0, MaxOther: 0, MaxCombined: 4, Rx: 0, Tx: 0, Other: 0, Combined: 2);
+        Assert.Equal(nic with { Combined = 4 }, PortQueues.Exactly(nic, 16));
+        var veth = new Channels(MaxRx: 3, MaxTx: 2, MaxOther: 0, MaxCombined: 0, Rx: 1, Tx: 1, Other: 0, Combined: 0);
+        Assert.Equal(veth with { Rx = 3, Tx = 2 }, PortQueues.Exactly(veth, 8));
+        Assert.Null(PortQueues.Exactly(default, 2)); // a driver reporting no channels at all
+    }
 }

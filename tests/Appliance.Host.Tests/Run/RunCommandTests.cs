@@ -47,6 +47,11 @@ public sealed class RunCommandTests
         var worker = status.Split('\n').Single(l => l.StartsWith("0 ", StringComparison.Ordinal) && l.Contains("/q0"));
         Assert.Contains($"{board.Port}/q0", worker);
         Assert.Contains($"{board.Pair}/q0", worker);
+        // The port's row shows its queues: as many as the workers' table lists sockets of it.
+        int portSockets = status.Split('\n').Sum(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Count(c => c.StartsWith($"{board.Port}/q", StringComparison.Ordinal)));
+        var portRow = status.Split('\n').Single(l => l.StartsWith(board.Port + " ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(portSockets > 0);
+        Assert.Equal(portSockets.ToString(), portRow[5]); // PORT IFINDEX XDP UNCLAIMED "L2 PAIRS" QUEUES STATE
         // Each worker's share: the per-worker RX of the pair's primary end sums to what stats shows for it.
         int running = int.Parse(workersLine.Split(' ')[1]);
         var perWorker = JsonDocument.Parse(Ok(board.Cli("stats", "--json"))).RootElement;
