@@ -190,23 +190,27 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
         Assert.Equal((1, 1), CurrentChannels(port));
     }
 
-    /// <summary>`queues: 2` on a 4-queue veth port: `ethtool -l` shows 2 channels, the port has sockets on queues 0 and 1
-    /// (worker w on queue w), 64 flows each way through it arrive exactly once and in order and both queues carry some;
-    /// after the appliance stops the port has its 4 channels again. (A veth takes native XDP only with at least as many
-    /// RX queues as its peer has TX queues, so the outside end sends on 2.)</summary>
-    [PrivilegedFact]
-    public void AConfiguredQueueCountIsSetOnThePortAndItsCountBackAtStop()
+    /// <summary>`queues: 2` (1) on a 4-queue veth port: `ethtool -l` shows 2 (1) channels, the port has sockets on queues 0
+    /// and 1 (0), worker w on queue w; 64 flows each way through it arrive exactly once and in order and every queue
+    /// carries some. With one queue, worker 1 owns none of the port: the tenant's frames it receives for the port go
+    /// through the hand-off ring to worker 0, each counted once. After the appliance stops the port has its 4 channels
+    /// again. (A veth takes native XDP only with at least as many RX queues as its peer has TX queues, so the outside
+    /// end sends on as many as the port is given.)</summary>
+    [PrivilegedTheory]
+    [InlineData(2)]
+    [InlineData(1)]
+    public void AConfiguredQueueCountIsSetOnThePortAndItsCountBackAtStop(int queues)
     {
         using var board = new MetaBoard(ports: 1, tenants: 1, queues: 4);
         string port = board.Ports[0];
-        board.Outside.Exec("ethtool", "-L", MetaBoard.OutsideInterface(0), "tx", "2");
+        board.Outside.Exec("ethtool", "-L", MetaBoard.OutsideInterface(0), "tx", $"{queues}");
         Assert.Equal((4, 4), CurrentChannels(port));
 
-        var rt = board.Start([board.Port(0) with { Queues = 2 }], [board.Pair(0)], workers: Workers);
-        Assert.Equal((2, 2), CurrentChannels(port));
-        Assert.Equal([0u, 1u], rt.Engine.AllPorts.Where(p => p.Index == 0).Select(p => p.Queue).Order());
+        var rt = board.Start([board.Port(0) with { Queues = queues }], [board.Pair(0)], workers: Workers);
+        Assert.Equal((queues, queues), CurrentChannels(port));
+        Assert.Equal(Enumerable.Range(0, queues).Select(q => (uint)q), rt.Engine.AllPorts.Where(p => p.Index == 0).Select(p => p.Queue).Order());
         for (int w = 0; w < Workers; w++)
-            Assert.Equal([(uint)w], rt.Engine.PortsOf(w).Where(p => p.Index == 0).Select(p => p.Queue));
+            Assert.Equal(w < queues ? [(uint)w] : [], rt.Engine.PortsOf(w).Where(p => p.Index == 0).Select(p => p.Queue));
         var pair = rt.FindPair(board.PairNames[0]);
         Assert.True(Eventually.True(() => pair.CarrierUp), "pair carrier up");
 
@@ -217,6 +221,14 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
         Assert.Equal(outbound, counters.TxPackets);
         Assert.Equal(0, counters.TotalDrops);
         Assert.All(rt.Engine.AllPorts.Where(p => p.Index == 0), p => Assert.True(p.Counters.RxPackets > 0, $"port queue {p.Queue} received nothing"));
+        long handedOff = rt.Engine.HandedOffBy(1);
+        if (queues < Workers)
+        {
+            Assert.True(handedOff > 0, "worker 1 handed nothing over");
+            Assert.Equal(rt.Engine.PortAt(pair.PrimaryPort, 1).Counters.Forwarded, handedOff);
+            Assert.Equal(handedOff, rt.Engine.HandOffCountersOf(0).Forwarded);
+        }
+        else Assert.Equal(0, handedOff);
         var account = rt.Engine.AccountFrames();
         Assert.True(account.IsClean, account.ToString());
 
