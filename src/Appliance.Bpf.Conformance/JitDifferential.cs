@@ -70,16 +70,19 @@ public static class JitDifferential
     {
         problem = null;
         var map = BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, 32, 4));
+        // The hash starts with keys 0..3 holding the array's values reversed; programs look up, insert and delete keys 0..5.
+        var hash = BpfMap.Create(new BpfMapDefinition("hash", BpfMapType.Hash, 4, 32, 8));
         Span<byte> key = stackalloc byte[4];
         for (int i = 0; i < 4; i++)
         {
             BitConverter.TryWriteBytes(key, i);
             map.Update(key, mapContent.AsSpan(i * 32, 32), 0);
+            hash.Update(key, mapContent.AsSpan((3 - i) * 32, 32), 0);
         }
         LoadedProgram program;
         try
         {
-            program = LoadedProgram.Load(new BpfProgramImage("random", "tc", BpfAssembler.Assemble(text)), [map], LinuxHelperTable.Instance);
+            program = LoadedProgram.Load(new BpfProgramImage("random", "tc", BpfAssembler.Assemble(text)), [map, hash], LinuxHelperTable.Instance);
         }
         catch (BpfVerifierException e)
         {
@@ -99,11 +102,19 @@ public static class JitDifferential
         var run = vm.Run(program, ref packet);
         var cb = new uint[5];
         for (int i = 0; i < cb.Length; i++) cb[i] = packet.Cb[i];
-        var values = new byte[4 * 32];
+        // The array's values, then per hash key 0..5 a presence byte and its value.
+        var values = new byte[4 * 32 + 6 * 33];
         for (int i = 0; i < 4; i++)
         {
             BitConverter.TryWriteBytes(key, i);
             if (map.TryLookup(key, out var value)) value.AsSpan().CopyTo(values.AsSpan(i * 32));
+        }
+        for (int i = 0; i < 6; i++)
+        {
+            BitConverter.TryWriteBytes(key, i);
+            if (!hash.TryLookup(key, out var value)) continue;
+            values[4 * 32 + i * 33] = 1;
+            value.AsSpan().CopyTo(values.AsSpan(4 * 32 + i * 33 + 1));
         }
         return new Outcome(program, run, packet.Buffer.ToArray(), values, packet.Mark, packet.Priority, cb);
     }

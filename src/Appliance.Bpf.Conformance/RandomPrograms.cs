@@ -9,7 +9,8 @@ namespace Appliance.Bpf.Conformance;
 /// offsets that are sometimes out of bounds, misaligned or read-only, so runs fault as well as finish; packet and
 /// map value accesses behind the checks the verifier proves accesses with (data + n against data_end, NULL),
 /// now and then one byte past what the check covers, helpers that move or resize the packet, and bpf_skb_load_bytes
-/// (which the JIT compiles inline).
+/// (which the JIT compiles inline), and lookups, updates and deletes in an array and a hash map (lookups in both
+/// compiled inline).
 /// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
 public sealed class RandomPrograms(int seed)
 {
@@ -27,9 +28,10 @@ public sealed class RandomPrograms(int seed)
         Line("mov %r9, %r1");
         Line("ldxw %r8, [%r9+76]");
         foreach (int r in Scratch) InitRegister(r);
-        // r6 = map value of key 0..4 (4 is past the 4-entry map: NULL, and using it faults).
+        // r6 = map value of key 0..4 in the array or the hash (4 is past the 4-entry array and not in the hash: NULL,
+        // and using it faults).
         Line($"stw [%r10-4], {(_random.Next(10) == 0 ? 4 : _random.Next(4))}");
-        Line("lddw %r1, map[0]");
+        Line($"lddw %r1, {Map()}");
         Line("mov %r2, %r10");
         Line("add %r2, -4");
         Line("call 1");
@@ -71,6 +73,9 @@ public sealed class RandomPrograms(int seed)
     private void Line(string line) => _text.Append(line).Append('\n');
 
     private T Pick<T>(T[] items) => items[_random.Next(items.Length)];
+
+    /// <summary>map[0], the 4-entry array, or map[1], the hash with keys 0..3 (both with 4-byte keys and 32-byte values).</summary>
+    private string Map() => _random.Next(3) == 0 ? "map[1]" : "map[0]";
 
     private string Reg(int r) => $"%r{r}";
 
@@ -275,11 +280,21 @@ public sealed class RandomPrograms(int seed)
             Line($"mov %r4, {_random.Next(1, room + 1)}");
             Line("call 26");
         }
+        else if (_random.Next(6) == 0)
+        {
+            // map_delete_elem(hash, &key): the key's slot goes back to the free list (a later update takes it again).
+            Line($"stw [%r10-4], {_random.Next(6)}");
+            Line("lddw %r1, map[1]");
+            Line("mov %r2, %r10");
+            Line("add %r2, -4");
+            Line("call 3");
+        }
         else if (_random.Next(2) == 0)
         {
-            // map_update_elem(map, &key, &value, 0) with the key at r10-4 and the value at r10-40.
-            Line($"stw [%r10-4], {_random.Next(5)}");
-            Line("lddw %r1, map[0]");
+            // map_update_elem(map, &key, &value, 0) with the key at r10-4 and the value at r10-40 (a new key in
+            // the hash: inserted).
+            Line($"stw [%r10-4], {_random.Next(6)}");
+            Line($"lddw %r1, {Map()}");
             Line("mov %r2, %r10");
             Line("add %r2, -4");
             Line("mov %r3, %r10");
@@ -289,8 +304,8 @@ public sealed class RandomPrograms(int seed)
         }
         else
         {
-            Line($"stw [%r10-4], {_random.Next(5)}");
-            Line("lddw %r1, map[0]");
+            Line($"stw [%r10-4], {_random.Next(6)}");
+            Line($"lddw %r1, {Map()}");
             Line("mov %r2, %r10");
             Line("add %r2, -4");
             Line("call 1");

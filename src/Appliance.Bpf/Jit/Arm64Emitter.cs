@@ -275,6 +275,8 @@ internal sealed class Arm64Emitter : JitEmitter
         return true;
     }
 
+    public override void LoadFence() => I(0xD50339BFu);                 // dmb ishld
+
     public override void Atomic(JAtomic op, bool is64)
     {
         int a = H(JReg.T3), v = H(JReg.T1), t0 = H(JReg.T0);

@@ -25,7 +25,7 @@ public static class BpfJit
         try
         {
             byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, program.AccessProofs,
-                CreateEmitter(RuntimeInformation.ProcessArchitecture), out int checkedAccesses, InlineArrayMap.For(program),
+                CreateEmitter(RuntimeInformation.ProcessArchitecture), out int checkedAccesses, InlineMap.For(program),
                 program.Helpers is Helpers.LinuxHelperTable);
             Dump(program, code);
             return new JitCompilation(ExecutableMemory.Create(code), null, checkedAccesses);

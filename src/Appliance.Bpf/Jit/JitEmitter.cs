@@ -115,6 +115,9 @@ internal abstract class JitEmitter
     public virtual bool StoreBpfTo(JReg address, int displacement, int src, int size) => false;
     public abstract void Atomic(JAtomic op, bool is64);
 
+    /// <summary>Orders the loads before it before the loads after it (a seqlock reader's read barrier).</summary>
+    public abstract void LoadFence();
+
     public abstract void Compare(bool is64, JReg a, JReg b);
     public abstract void CompareImm(bool is64, JReg a, int imm);
     public abstract void Test(bool is64, JReg a, JReg b);

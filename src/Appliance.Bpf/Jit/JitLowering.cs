@@ -1,4 +1,5 @@
 using Appliance.Bpf.Isa;
+using Appliance.Bpf.Maps;
 using Appliance.Bpf.Verifier;
 using Appliance.Bpf.Vm;
 
@@ -23,13 +24,13 @@ internal sealed class JitLowering
     private readonly int _exitDone, _exitFault, _exitTail, _exitYield, _helperOutcome;
     private readonly int _frameBytes;
     private readonly AccessProof[] _proofs;
-    private readonly InlineArrayMap[] _inlineMaps;
+    private readonly InlineMap[] _inlineMaps;
     private readonly bool _linuxHelpers;
 
     /// <summary>Loads, stores and atomics compiled with the run-time bounds check (the rest were proven).</summary>
     private int _checkedAccesses;
 
-    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, InlineArrayMap[] inlineMaps, bool linuxHelpers)
+    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, InlineMap[] inlineMaps, bool linuxHelpers)
     {
         _linuxHelpers = linuxHelpers;
         _e = emitter;
@@ -55,7 +56,7 @@ internal sealed class JitLowering
     /// <c>bpf_map_lookup_elem</c> the code does itself; <paramref name="linuxHelpers"/> says the program runs under
     /// the Linux helper table, whose <c>bpf_skb_load_bytes</c> the code does itself too.</summary>
     public static byte[] Compile(DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, JitEmitter emitter, out int checkedAccesses,
-        InlineArrayMap[] inlineMaps, bool linuxHelpers)
+        InlineMap[] inlineMaps, bool linuxHelpers)
     {
         var lowering = new JitLowering(emitter, code, frameBytes, proofs, inlineMaps, linuxHelpers);
         lowering.Body();
@@ -251,7 +252,7 @@ internal sealed class JitLowering
             case VmOp.CallHelper:
                 {
                     int done = _e.NewLabel();
-                    if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineArrayLookup(done);
+                    if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineMapLookup(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlineLoadBytes(done);
                     _e.StoreStateImm32(JitState.FaultPcOffset, i);
                     Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
@@ -482,13 +483,14 @@ internal sealed class JitLowering
         _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
     }
 
-    /// <summary><c>bpf_map_lookup_elem</c> on an array or per-CPU array map done in the code: when r1 is one of
-    /// <see cref="_inlineMaps"/> and the 4-byte key at r2 is readable, r0 = the element's address (a region of its
-    /// own in the mirror, as <see cref="BpfVm"/> makes for the helper; the VM takes such regions into its table at
-    /// the next runtime call) or NULL past the end, then on to <paramref name="done"/>. Anything else — another
-    /// map, an unreadable key, a full region table, a CPU slot the map does not have — falls through to the
-    /// helper call, which decides exactly as the interpreter does.</summary>
-    private void InlineArrayLookup(int done)
+    /// <summary><c>bpf_map_lookup_elem</c> done in the code for the maps in <see cref="_inlineMaps"/> (arrays and
+    /// hashes, plain and per-CPU): when r1 is one of them and the key at r2 is readable, r0 = the element's address
+    /// (a region of its own in the mirror, as <see cref="BpfVm"/> makes for the helper; the VM takes such regions
+    /// into its table at the next runtime call) or NULL when there is no such element, then on to
+    /// <paramref name="done"/>. Anything else — another map, an unreadable key, a full region table, a CPU slot
+    /// the map does not have, a hash index a writer is changing — falls through to the helper call, which decides
+    /// exactly as the interpreter does.</summary>
+    private void InlineMapLookup(int done)
     {
         int helper = _e.NewLabel(), notFound = _e.NewLabel();
         var found = new int[_inlineMaps.Length];
@@ -507,13 +509,21 @@ internal sealed class JitLowering
             var map = _inlineMaps[m];
             _e.Bind(found[m]);
             _e.LoadBpf(JReg.T0, 2);
-            MirrorTranslate(4, write: false, helper);
-            _e.Load(JReg.T0, JReg.T0, 0, 4, false);                     // the index
-            _e.CompareImm(true, JReg.T0, map.MaxEntries);
-            _e.JumpIf(JCond.UGe, notFound);
+            if (map.Hash is { } probe)
+            {
+                MirrorTranslate(probe.KeySize, write: false, helper);      // T0 = the key's host address
+                HashFind(probe, map.MaxEntries, helper, notFound);         // T0 = the key's slot
+            }
+            else
+            {
+                MirrorTranslate(4, write: false, helper);
+                _e.Load(JReg.T0, JReg.T0, 0, 4, false);                     // the index
+                _e.CompareImm(true, JReg.T0, map.MaxEntries);
+                _e.JumpIf(JCond.UGe, notFound);
+            }
             if (map.CpuCount > 1)
             {
-                // The VM's CPU slot: element index * CpuCount + cpu (PercpuArrayMap's layout).
+                // The VM's CPU slot: element * CpuCount + cpu (the per-CPU maps' layout).
                 _e.LoadStateSized(JReg.T1, JitState.ProcessorIdOffset, 4);
                 _e.CompareImm(true, JReg.T1, map.CpuCount);
                 _e.JumpIf(JCond.UGe, helper);
@@ -603,6 +613,125 @@ internal sealed class JitLowering
         _e.StoreBpf(0, JReg.T0);
         _e.Jump(done);
         _e.Bind(helper);
+    }
+
+    /// <summary>The lookup of <see cref="HashTableMap"/> (<c>FindSlot</c>) in the code, T0 the key's host address in:
+    /// the map's seqlock sequence (odd: a writer is changing the index, so the helper, which waits), the key's
+    /// hash as <see cref="HashSlots"/> computes it, the bucket's chain walked for a slot with the same hash and
+    /// key bytes (at most one step per slot; a slot number out of range or a longer chain is a concurrent change),
+    /// then the sequence again: unchanged, T0 = the slot or a jump to <paramref name="notFound"/>; changed (or a
+    /// torn walk), a jump to <paramref name="helper"/>, which looks up again under the seqlock. Clobbers T1–T3
+    /// and the state's Probe* fields.</summary>
+    private void HashFind(HashProbe probe, int capacity, int helper, int notFound)
+    {
+        int loop = _e.NewLabel(), next = _e.NewLabel(), mismatch = _e.NewLabel(), end = _e.NewLabel(), match = _e.NewLabel();
+        _e.MovImm(JReg.T1, probe.Sequence);
+        _e.Load(JReg.T2, JReg.T1, 0, 4, false);
+        _e.TestImm(false, JReg.T2, 1);
+        _e.JumpIf(JCond.Set, helper);
+        _e.LoadFence();                                                 // the index is read after the sequence
+        _e.StoreState(JitState.ProbeSequenceOffset, JReg.T2);
+        _e.StoreState(JitState.ProbeKeyOffset, JReg.T0);
+        // T1 = the hash (HashSlots.Hash: 8-byte words, a 4-byte half, single bytes, then the final mix).
+        _e.MovImm(JReg.T1, (long)(HashSlots.Seed ^ (ulong)probe.KeySize * HashSlots.LengthMix));
+        int offset = 0;
+        void Mix(int size, ulong multiplier, int shift)
+        {
+            _e.Load(JReg.T2, JReg.T0, offset, size, false);
+            _e.Alu(JAlu.Xor, true, JReg.T1, JReg.T2);
+            _e.MovImm(JReg.T3, (long)multiplier);
+            _e.Alu(JAlu.Mul, true, JReg.T1, JReg.T3);
+            if (shift > 0) ShiftXor(shift);
+            offset += size;
+        }
+        void ShiftXor(int shift)
+        {
+            _e.Mov(JReg.T2, JReg.T1);
+            _e.AluImm(JAlu.Rsh, true, JReg.T2, shift);
+            _e.Alu(JAlu.Xor, true, JReg.T1, JReg.T2);
+        }
+        while (probe.KeySize - offset >= 8) Mix(8, HashSlots.WordMix, 31);
+        if (probe.KeySize - offset >= 4) Mix(4, HashSlots.HalfMix, 29);
+        while (offset < probe.KeySize) Mix(1, HashSlots.ByteMix, 0);
+        ShiftXor(32);
+        _e.MovImm(JReg.T3, unchecked((long)HashSlots.FinalMix));
+        _e.Alu(JAlu.Mul, true, JReg.T1, JReg.T3);
+        ShiftXor(32);
+        _e.ZeroExtend(JReg.T1, 32);
+        _e.StoreState(JitState.ProbeHashOffset, JReg.T1);
+        // T2 = the bucket's first slot; ProbeSteps = the steps left.
+        _e.Mov(JReg.T2, JReg.T1);
+        _e.AluImm(JAlu.And, true, JReg.T2, probe.BucketMask);
+        _e.AluImm(JAlu.Lsh, true, JReg.T2, 2);
+        _e.MovImm(JReg.T3, probe.Buckets);
+        _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);
+        _e.Load(JReg.T2, JReg.T2, 0, 4, false);
+        _e.MovImm(JReg.T3, capacity);
+        _e.StoreState(JitState.ProbeStepsOffset, JReg.T3);
+
+        _e.Bind(loop);                                                  // T1 = the hash, T2 = a slot (u32)
+        _e.CompareImm(true, JReg.T2, capacity);
+        _e.JumpIf(JCond.UGe, end);                                      // -1: the chain's end; anything else: torn
+        _e.LoadState(JReg.T3, JitState.ProbeStepsOffset);
+        _e.AluImm(JAlu.Sub, true, JReg.T3, 1);
+        _e.StoreState(JitState.ProbeStepsOffset, JReg.T3);
+        _e.CompareImm(true, JReg.T3, 0);
+        _e.JumpIf(JCond.SLt, helper);
+        _e.Mov(JReg.T3, JReg.T2);
+        _e.AluImm(JAlu.Lsh, true, JReg.T3, 2);
+        _e.MovImm(JReg.T0, probe.Hashes);
+        _e.Alu(JAlu.Add, true, JReg.T0, JReg.T3);
+        _e.Load(JReg.T0, JReg.T0, 0, 4, false);
+        _e.Compare(false, JReg.T0, JReg.T1);
+        _e.JumpIf(JCond.Ne, next);
+        // The same hash: compare the key bytes (T0 = the slot's key, T1 = the looked-up key).
+        _e.StoreState(JitState.ProbeSlotOffset, JReg.T2);
+        _e.Mov(JReg.T3, JReg.T2);
+        _e.AluImm(JAlu.Mul, true, JReg.T3, probe.KeySize);
+        _e.MovImm(JReg.T0, probe.Keys);
+        _e.Alu(JAlu.Add, true, JReg.T0, JReg.T3);
+        _e.LoadState(JReg.T1, JitState.ProbeKeyOffset);
+        for (int at = 0; at < probe.KeySize;)
+        {
+            int size = probe.KeySize - at >= 8 ? 8 : probe.KeySize - at >= 4 ? 4 : probe.KeySize - at >= 2 ? 2 : 1;
+            _e.Load(JReg.T3, JReg.T0, at, size, false);
+            _e.Load(JReg.T2, JReg.T1, at, size, false);
+            _e.Compare(true, JReg.T3, JReg.T2);
+            _e.JumpIf(JCond.Ne, mismatch);
+            at += size;
+        }
+        _e.LoadState(JReg.T2, JitState.ProbeSlotOffset);
+        _e.Jump(match);
+        _e.Bind(mismatch);
+        _e.LoadState(JReg.T2, JitState.ProbeSlotOffset);
+        _e.LoadState(JReg.T1, JitState.ProbeHashOffset);
+        _e.Bind(next);                                                  // T2 = the next slot in the chain
+        _e.AluImm(JAlu.Lsh, true, JReg.T2, 2);
+        _e.MovImm(JReg.T3, probe.Next);
+        _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);
+        _e.Load(JReg.T2, JReg.T2, 0, 4, false);
+        _e.Jump(loop);
+
+        _e.Bind(end);
+        _e.CompareImm(false, JReg.T2, -1);
+        _e.JumpIf(JCond.Ne, helper);
+        SequenceUnchanged(probe, helper);
+        _e.Jump(notFound);
+        _e.Bind(match);
+        SequenceUnchanged(probe, helper);
+        _e.Mov(JReg.T0, JReg.T2);
+    }
+
+    /// <summary>A jump to <paramref name="changed"/> unless the map's sequence is still the one <see cref="HashFind"/>
+    /// started with (the index did not change during the walk). Clobbers T1, T3.</summary>
+    private void SequenceUnchanged(HashProbe probe, int changed)
+    {
+        _e.LoadFence();                                                 // the sequence is read after the index
+        _e.MovImm(JReg.T1, probe.Sequence);
+        _e.Load(JReg.T1, JReg.T1, 0, 4, false);
+        _e.LoadState(JReg.T3, JitState.ProbeSequenceOffset);
+        _e.Compare(true, JReg.T1, JReg.T3);
+        _e.JumpIf(JCond.Ne, changed);
     }
 
     /// <summary><c>bpf_skb_load_bytes(ctx, offset, to, len)</c> done in the code when it succeeds: r1 is the

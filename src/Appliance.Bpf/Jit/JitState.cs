@@ -59,12 +59,18 @@ internal unsafe struct JitState
     public int Padding;                   // 804
     public long PacketDelta;              // 808: host address of packet byte k minus its virtual address (kept with region 0's mirror)
     public fixed int ValueCache[ValueCacheSlots]; // 816: recent map-value regions by element (see ValueCacheSlot)
+    public long ProbeKey;                 // 1840: an inline hash lookup's working values: the key's host address,
+    public long ProbeHash;                // 1848: its hash,
+    public long ProbeSequence;            // 1856: the map's seqlock sequence at the start,
+    public long ProbeSlot;                // 1864: the slot being compared,
+    public long ProbeSteps;               // 1872: and the chain steps left
 
     public const int RegsOffset = 0, RegionsOffset = 128, RegionCountOffset = 136, BudgetOffset = 144,
         DepthOffset = 152, FaultPcOffset = 160, StatusOffset = 164, FaultKindOffset = 168, StackDeltaOffset = 176,
         CallArg1Offset = 184, CallArg2Offset = 192, CallResultOffset = 200, ResumeOffset = 208, RegionCapacityOffset = 216,
         ProcessorIdOffset = 220, FramesOffset = 224,
-        ContextOffset = 608, FirstDynamicRegionOffset = 800, PacketDeltaOffset = 808, ValueCacheOffset = 816;
+        ContextOffset = 608, FirstDynamicRegionOffset = 800, PacketDeltaOffset = 808, ValueCacheOffset = 816,
+        ProbeKeyOffset = 1840, ProbeHashOffset = 1848, ProbeSequenceOffset = 1856, ProbeSlotOffset = 1864, ProbeStepsOffset = 1872;
 
     /// <summary>The map-value cache both engines share: a map value's region id by (array, offset), so repeated
     /// lookups of one element give one address and a working set keeps one region per element, whichever

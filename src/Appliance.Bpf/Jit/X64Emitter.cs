@@ -355,6 +355,9 @@ internal sealed class X64Emitter : JitEmitter
         }
     }
 
+    /// <summary>Nothing to emit: x86-64 never reorders a load with an earlier load (TSO).</summary>
+    public override void LoadFence() { }
+
     public override void Atomic(JAtomic op, bool is64)
     {
         switch (op)

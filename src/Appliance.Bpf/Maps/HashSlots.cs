@@ -3,7 +3,8 @@ namespace Appliance.Bpf.Maps;
 /// <summary>The key index of the hash-family maps: <c>capacity</c> preallocated slots, chained buckets of
 /// slot numbers, and a free list — no allocation after construction. Callers keep the values (by slot
 /// number) and hold the write side of a <see cref="MapSeqLock"/> while inserting or removing. Lookups
-/// tolerate concurrent changes (chain walks are bounded), the seqlock makes them retry.</summary>
+/// tolerate concurrent changes (chain walks are bounded), the seqlock makes them retry. The arrays a lookup reads
+/// are pinned: code the JIT compiled walks the same chains at their host addresses (see <see cref="Jit.InlineMap"/>).</summary>
 internal sealed class HashSlots
 {
     private const int None = -1;
@@ -20,13 +21,13 @@ internal sealed class HashSlots
     {
         _keySize = keySize;
         Capacity = capacity;
-        _keys = new byte[(long)keySize * capacity];
+        _keys = GC.AllocateArray<byte>(checked(keySize * capacity), pinned: true);
         int buckets = 1;
         while (buckets < capacity) buckets <<= 1;
-        _buckets = new int[buckets];
+        _buckets = GC.AllocateArray<int>(buckets, pinned: true);
         Array.Fill(_buckets, None);
-        _next = new int[capacity];
-        _hashes = new int[capacity];
+        _next = GC.AllocateArray<int>(capacity, pinned: true);
+        _hashes = GC.AllocateArray<int>(capacity, pinned: true);
         _used = new bool[capacity];
         for (int i = 0; i < capacity; i++) _next[i] = i + 1 < capacity ? i + 1 : None;
         _free = capacity > 0 ? 0 : None;
@@ -34,6 +35,17 @@ internal sealed class HashSlots
 
     public int Capacity { get; }
     public int Count { get; private set; }
+    public int KeySize => _keySize;
+
+    /// <summary>Buckets - 1 (a power of two minus one): a hash's bucket is hash &amp; mask.</summary>
+    public int BucketMask => _buckets.Length - 1;
+
+    // Host addresses of the pinned arrays (they never move): keys (KeySize bytes per slot), bucket heads and
+    // chain links (int slot numbers, -1 for none), and each slot's hash.
+    public unsafe nint KeysAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_keys));
+    public unsafe nint BucketsAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _buckets[0]);
+    public unsafe nint NextAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_next));
+    public unsafe nint HashesAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_hashes));
 
     public ReadOnlySpan<byte> KeyAt(int slot) => _keys.AsSpan(slot * _keySize, _keySize);
     public bool IsUsed(int slot) => _used[slot];
@@ -95,27 +107,31 @@ internal sealed class HashSlots
     }
 
     /// <summary>Per-process random seed, so bucket placement cannot be predicted from outside.</summary>
-    private static readonly ulong Seed = (ulong)Random.Shared.NextInt64() | 1;
+    internal static readonly ulong Seed = (ulong)Random.Shared.NextInt64() | 1;
+
+    /// <summary>The multipliers of <see cref="Hash"/> (compiled code computes the same hash with them).</summary>
+    internal const ulong LengthMix = 0x9E3779B97F4A7C15UL, WordMix = 0xbf58476d1ce4e5b9UL, HalfMix = 0x94d049bb133111ebUL,
+        ByteMix = 0x100000001b3UL, FinalMix = 0xd6e8feb86659fd93UL;
 
     /// <summary>A fast keyed mix over 8-byte words (keys are small: ports, addresses, flow tuples).</summary>
     private static int Hash(ReadOnlySpan<byte> key)
     {
-        ulong h = Seed ^ ((ulong)key.Length * 0x9E3779B97F4A7C15UL);
+        ulong h = Seed ^ ((ulong)key.Length * LengthMix);
         while (key.Length >= 8)
         {
-            h = (h ^ System.Runtime.InteropServices.MemoryMarshal.Read<ulong>(key)) * 0xbf58476d1ce4e5b9UL;
+            h = (h ^ System.Runtime.InteropServices.MemoryMarshal.Read<ulong>(key)) * WordMix;
             h ^= h >> 31;
             key = key[8..];
         }
         if (key.Length >= 4)
         {
-            h = (h ^ System.Runtime.InteropServices.MemoryMarshal.Read<uint>(key)) * 0x94d049bb133111ebUL;
+            h = (h ^ System.Runtime.InteropServices.MemoryMarshal.Read<uint>(key)) * HalfMix;
             h ^= h >> 29;
             key = key[4..];
         }
-        foreach (byte b in key) h = (h ^ b) * 0x100000001b3UL;
+        foreach (byte b in key) h = (h ^ b) * ByteMix;
         h ^= h >> 32;
-        h *= 0xd6e8feb86659fd93UL;
+        h *= FinalMix;
         return (int)(h ^ (h >> 32));
     }
 }

@@ -16,8 +16,21 @@ public abstract class HashTableMap : BpfMap
         CpuCount = cpuCount;
         _stride = MapLayout.Stride(definition.ValueSize);
         _slots = new HashSlots(definition.KeySize, definition.MaxEntries);
-        _values = new byte[(long)_stride * cpuCount * definition.MaxEntries];
+        // Pinned for the map's life: compiled code finds values at a fixed host address (see Jit.InlineMap).
+        _values = GC.AllocateArray<byte>(checked(_stride * cpuCount * definition.MaxEntries), pinned: true);
     }
+
+    /// <summary>The key index and its seqlock, for the JIT's inline lookup (which reads them as <see cref="FindSlot"/> does).</summary>
+    internal HashSlots Slots => _slots;
+    internal nint SequenceAddress => _lock.SequenceAddress;
+
+    /// <summary>The identity hash of the values' array: the key of the VM's map-value cache (see JitState.ValueCacheSlot).</summary>
+    internal int ValuesHash => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(_values);
+
+    /// <summary>The host address of slot 0's value (the values never move): slot s, CPU c at (s * CpuCount + c) * Stride.</summary>
+    internal unsafe nint ValuesAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_values));
+
+    internal int Stride => _stride;
 
     /// <summary>Value copies per key: 1, or the number of CPU slots for per-CPU maps.</summary>
     public int CpuCount { get; }

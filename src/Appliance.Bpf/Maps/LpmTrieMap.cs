@@ -6,8 +6,10 @@ namespace Appliance.Bpf.Maps;
 /// network order). A lookup returns the value of the longest stored prefix that matches the key's data
 /// within the key's own prefixlen; update/delete address one exact prefix. Kernel rules: the map needs
 /// BPF_F_NO_PREALLOC; prefixlen above 8 × data size gives -EINVAL; a new prefix when full gives -ENOSPC.
-/// Storage: a bit trie (<see cref="PrefixTrie"/>) finds the longest match in at most one step per key bit;
-/// an index of exact (prefixlen, masked data) keys holds the values and serves update/delete/iteration.
+/// Storage: an index of exact (prefixlen, masked data) keys holds the values and serves update/delete/iteration;
+/// a lookup either probes that index once per prefix length the map holds, longest first (when the map holds few
+/// lengths: an ACL of /32 hosts and a few networks), or walks a bit trie (<see cref="PrefixTrie"/>), at most one
+/// step per key bit (when it holds many).
 /// Stored keys keep only their prefix bits (host bits are
 /// cleared); GET_NEXT_KEY walks longest prefixes first — the kernel's trie order differs, the set is the same.</summary>
 public sealed class LpmTrieMap : BpfMap
@@ -19,8 +21,15 @@ public sealed class LpmTrieMap : BpfMap
     private readonly byte[] _values;
     private readonly int _stride;
     private readonly int[] _perLength;
+    /// <summary>Bit L (of word L / 64) set while some stored prefix has length L; writers change it under the lock.</summary>
+    private readonly ulong[] _lengths;
+    private int _distinctLengths;
     private readonly PrefixTrie _trie = new();
     private readonly int _maxPrefix;
+
+    /// <summary>Key bits one index probe is worth in trie steps: a lookup probes by length while the map holds at
+    /// most wanted / <see cref="BitsPerProbe"/> distinct lengths, and walks the trie otherwise.</summary>
+    private const int BitsPerProbe = 8;
 
     public LpmTrieMap(BpfMapDefinition definition) : base(definition)
     {
@@ -29,6 +38,7 @@ public sealed class LpmTrieMap : BpfMap
         _slots = new HashSlots(definition.KeySize, definition.MaxEntries);
         _values = new byte[(long)_stride * definition.MaxEntries];
         _perLength = new int[_maxPrefix + 1];
+        _lengths = new ulong[_maxPrefix / 64 + 1];
     }
 
     public int Count => _slots.Count;
@@ -39,15 +49,51 @@ public sealed class LpmTrieMap : BpfMap
         if (key.Length < KeySize) return false;
         uint wanted = Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(key), (uint)_maxPrefix);
         var data = key[4..KeySize];
+        Span<byte> exact = stackalloc byte[MaxKeySize];
+        exact = exact[..KeySize];
         int slot, seq;
         do
         {
             seq = _lock.ReadBegin();
-            slot = _trie.Longest(data, (int)wanted);
+            slot = Volatile.Read(ref _distinctLengths) * BitsPerProbe <= (int)wanted
+                ? LongestByLength(key, (int)wanted, exact)
+                : _trie.Longest(data, (int)wanted);
         } while (_lock.ReadRetry(seq));
         if (slot < 0) return false;
         value = new ArraySegment<byte>(_values, slot * _stride, ValueSize);
         return true;
+    }
+
+    /// <summary>The slot of the longest stored prefix of <paramref name="key"/>'s data no longer than
+    /// <paramref name="wanted"/> bits, by probing the index with the key masked to each stored length, longest
+    /// first; -1 when none matches. <paramref name="exact"/> is room for one masked key.</summary>
+    private int LongestByLength(ReadOnlySpan<byte> key, int wanted, Span<byte> exact)
+    {
+        for (int word = wanted >> 6; word >= 0; word--)
+        {
+            ulong bits = Volatile.Read(ref _lengths[word]);
+            if (word == wanted >> 6 && (wanted & 63) != 63) bits &= (1UL << ((wanted & 63) + 1)) - 1;
+            while (bits != 0)
+            {
+                int bit = 63 - System.Numerics.BitOperations.LeadingZeroCount(bits);
+                bits &= ~(1UL << bit);
+                Mask(key, word * 64 + bit, exact);
+                int slot = _slots.Find(exact);
+                if (slot >= 0) return slot;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>Counts a prefix of length <paramref name="len"/> in or out (under the write lock).</summary>
+    private void CountLength(int len, int change)
+    {
+        int before = _perLength[len];
+        _perLength[len] = before + change;
+        if (before != 0 && before + change != 0) return;
+        ref ulong word = ref _lengths[len >> 6];
+        Volatile.Write(ref word, change > 0 ? word | 1UL << (len & 63) : word & ~(1UL << (len & 63)));
+        Volatile.Write(ref _distinctLengths, _distinctLengths + change);
     }
 
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
@@ -69,7 +115,7 @@ public sealed class LpmTrieMap : BpfMap
             if (flags == BpfUpdateFlags.Exist) return -Errno.ENOENT;
             slot = _slots.Insert(exact);
             if (slot < 0) return -Errno.ENOSPC;
-            _perLength[len]++;
+            CountLength((int)len, 1);
             _trie.Set(exact[4..], (int)len, slot);
         }
         value[..ValueSize].CopyTo(_values.AsSpan(slot * _stride, ValueSize));
@@ -88,7 +134,7 @@ public sealed class LpmTrieMap : BpfMap
         int slot = _slots.Find(exact);
         if (slot < 0) return -Errno.ENOENT;
         _slots.Remove(slot);
-        _perLength[len]--;
+        CountLength((int)len, -1);
         _trie.Remove(exact[4..], (int)len);
         return 0;
     }

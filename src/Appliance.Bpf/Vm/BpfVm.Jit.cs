@@ -114,7 +114,7 @@ public sealed unsafe partial class BpfVm
     }
 
     /// <summary>Regions compiled code added to the mirror itself (array map elements an inline lookup found, see
-    /// <see cref="InlineArrayMap"/>) join the managed table before the VM does anything for the code, so helpers
+    /// <see cref="InlineMap"/>) join the managed table before the VM does anything for the code, so helpers
     /// and the interpreter's translation see the same regions. Their memory is a pinned map's, so the region
     /// addresses it natively.</summary>
     private void ImportNativeRegions(JitState* s)

@@ -48,25 +48,11 @@ public sealed class InlineArrayLookupTests
         return text.ToString();
     }
 
-    private static LoadedProgram Load(string text, bool jit, params BpfMap[] maps)
-    {
-        var program = VmTestSupport.Load(text, maps);
-        if (jit) Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
-        return program;
-    }
+    private static LoadedProgram Load(string text, bool jit, params BpfMap[] maps) => VmTestSupport.LoadFor(text, jit, maps);
 
-    private static BpfRunResult Run(BpfVm vm, LoadedProgram program)
-    {
-        var packet = VmTestSupport.Packet(new byte[64]);
-        return vm.Run(program, ref packet);
-    }
+    private static BpfRunResult Run(BpfVm vm, LoadedProgram program) => VmTestSupport.RunOnZeroFrame(vm, program);
 
-    private static ulong Value(BpfMap map, uint key, int cpu = 0)
-    {
-        var value = new byte[map.UserValueSize];
-        Assert.True(map.TryLookupFromUser(Key(key), value));
-        return BitConverter.ToUInt64(value, cpu * 8);
-    }
+    private static ulong Value(BpfMap map, uint key, int cpu = 0) => VmTestSupport.UserValue(map, Key(key), cpu);
 
     [Theory]
     [InlineData(false)]

@@ -4,13 +4,18 @@ using Xunit;
 namespace Appliance.Bpf.Tests.Maps;
 
 /// <summary>The LPM trie against a brute-force reference (scan every stored prefix) under random
-/// inserts, replacements, deletes and lookups — including churn that prunes and reuses trie nodes.</summary>
+/// inserts, replacements, deletes and lookups — including churn that prunes and reuses trie nodes. With prefix
+/// lengths from anywhere the lookups walk the trie; with a few lengths (now and then one more, which deletes take
+/// away again) they probe the exact-key index once per length, and switch between the two as lengths come and go.</summary>
 public class LpmTrieReferenceTests
 {
     [Theory]
-    [InlineData(4, 1)]
-    [InlineData(16, 2)]
-    public void MatchesABruteForceLongestPrefixSearch(int dataBytes, int seed)
+    [InlineData(4, 1, 0)]
+    [InlineData(16, 2, 0)]
+    [InlineData(4, 3, 2)]
+    [InlineData(4, 4, 3)]
+    [InlineData(16, 5, 6)]
+    public void MatchesABruteForceLongestPrefixSearch(int dataBytes, int seed, int fewLengths)
     {
         int keySize = 4 + dataBytes, maxBits = dataBytes * 8;
         var map = BpfMap.Create(new BpfMapDefinition("lpm", BpfMapType.LpmTrie, keySize, 4, 256, BpfUpdateFlags.NoPreallocMapFlag));
@@ -18,6 +23,8 @@ public class LpmTrieReferenceTests
         var rng = new Random(seed);
         // A few base addresses so prefixes overlap and nest.
         var bases = Enumerable.Range(0, 4).Select(_ => { var b = new byte[dataBytes]; rng.NextBytes(b); return b; }).ToArray();
+        var lengths = Enumerable.Range(0, fewLengths).Select(_ => rng.Next(maxBits / 2, maxBits + 1)).Append(maxBits).ToArray();
+        int Length() => fewLengths == 0 || rng.Next(40) == 0 ? rng.Next(maxBits + 1) : lengths[rng.Next(lengths.Length)];
 
         for (int step = 0; step < 20_000; step++)
         {
@@ -26,7 +33,7 @@ public class LpmTrieReferenceTests
             int op = rng.Next(10);
             if (op < 3)
             {
-                int len = rng.Next(maxBits + 1);
+                int len = Length();
                 uint value = (uint)rng.Next();
                 int r = map.Update(Key(len, data), BitConverter.GetBytes(value), 0);
                 var k = (len, Masked(data, len));
@@ -42,7 +49,10 @@ public class LpmTrieReferenceTests
             }
             else if (op < 5)
             {
-                int len = rng.Next(maxBits + 1);
+                int len = Length();
+                var stray = reference.Keys.FirstOrDefault(k => !lengths.Contains(k.Len));
+                if (fewLengths > 0 && stray.Data is not null)
+                    (len, data) = (stray.Len, Convert.FromHexString(stray.Data)); // takes the extra length away again
                 var k = (len, Masked(data, len));
                 Assert.Equal(reference.Remove(k) ? 0 : -Errno.ENOENT, map.Delete(Key(len, data)));
             }

@@ -15,6 +15,29 @@ internal static class VmTestSupport
     public static LoadedProgram Load(string assembly, params BpfMap[] maps) =>
         LoadedProgram.Load(new BpfProgramImage("test", "tc", BpfAssembler.Assemble(assembly)), maps, LinuxHelperTable.Instance);
 
+    /// <summary><see cref="Load"/> for one engine: under the JIT the program must have compiled.</summary>
+    public static LoadedProgram LoadFor(string assembly, bool jit, params BpfMap[] maps)
+    {
+        var program = Load(assembly, maps);
+        if (jit) Xunit.Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
+        return program;
+    }
+
+    /// <summary>One run of <paramref name="program"/> on <paramref name="vm"/> over a 64-byte zero frame.</summary>
+    public static BpfRunResult RunOnZeroFrame(BpfVm vm, LoadedProgram program)
+    {
+        var packet = Packet(new byte[64]);
+        return vm.Run(program, ref packet);
+    }
+
+    /// <summary>The 8-byte word of <paramref name="key"/>'s value in CPU slot <paramref name="cpu"/>, as user space reads it.</summary>
+    public static ulong UserValue(BpfMap map, byte[] key, int cpu = 0)
+    {
+        var value = new byte[map.UserValueSize];
+        Xunit.Assert.True(map.TryLookupFromUser(key, value));
+        return BitConverter.ToUInt64(value, cpu * 8);
+    }
+
     /// <summary>A frame in a managed buffer with 64 bytes of headroom and tailroom.</summary>
     public static PacketContext Packet(byte[] frame, int headroom = Headroom, int tailroom = Tailroom)
     {
