@@ -117,6 +117,7 @@ internal sealed unsafe class EngineWorker
         finally
         {
             Stopped = true;
+            if (!_engine.StopRequested) _engine.SignalFault(); // it ended on its own: IsRunning is false now
         }
     }
 

@@ -63,6 +63,17 @@ public sealed class ForwardingEngine : IDisposable
         return (uint)index < (uint)ports.Length && ports[index] is { } p ? p : throw new KeyNotFoundException($"no engine port {index} on worker {worker}");
     }
 
+    /// <summary>Packets engine port <paramref name="index"/> received and sent, summed over every worker's socket: what an
+    /// activity LED samples (allocates nothing, unlike <see cref="CountersOf(int)"/>).</summary>
+    public long PacketsOf(int index)
+    {
+        long sum = 0;
+        foreach (var w in _workers)
+            foreach (var p in Volatile.Read(ref w.Live))
+                if (p.Index == index) sum += p.Counters.RxPackets + p.Counters.TxPackets;
+        return sum;
+    }
+
     /// <summary>The counters of engine port <paramref name="index"/> summed over every worker's socket (a snapshot).</summary>
     public PortCounters CountersOf(int index)
     {
@@ -280,6 +291,29 @@ public sealed class ForwardingEngine : IDisposable
     {
         WorkerFailure = e;
         _options.Log?.Invoke($"forwarding worker {worker} failed: {e.Message}");
+        SignalFault();
+    }
+
+    private readonly ManualResetEvent _faultEvent = new(false);
+    private int _faultSignalled;
+
+    /// <summary>Set when a worker faulted (<see cref="WorkerRestarts"/>, <see cref="HandlerFaults"/>, <see cref="LastFault"/>)
+    /// or ended (<see cref="IsRunning"/>): whoever shows the datapath's health waits on it instead of polling, then
+    /// calls <see cref="ResetFaultSignal"/> before it reads those. A storm of faults sets it once until then.</summary>
+    public WaitHandle FaultSignal => _faultEvent;
+
+    /// <summary>Clears <see cref="FaultSignal"/>; a fault after this sets it again.</summary>
+    public void ResetFaultSignal()
+    {
+        _faultEvent.Reset();
+        Interlocked.Exchange(ref _faultSignalled, 0); // a full fence: the caller's reads of the counters follow it
+    }
+
+    /// <summary>After the fault is counted: sets <see cref="FaultSignal"/> unless it is set already (no syscall per
+    /// fault in a storm).</summary>
+    internal void SignalFault()
+    {
+        if (Interlocked.Exchange(ref _faultSignalled, 1) == 0) _faultEvent.Set();
     }
 
     internal void ReportRestart(int worker, Exception e, int dropped)
@@ -291,6 +325,7 @@ public sealed class ForwardingEngine : IDisposable
                                  $"{dropped} frames of the interrupted batch dropped as InternalError" +
                                  (suppressed > 0 ? $" ({suppressed} fault reports suppressed)" : ""));
         Interlocked.Increment(ref _restarts); // last: a reader that sees the count sees the fault, the log and the recovery
+        SignalFault();
         // A fault on every batch must not turn into a hot spin; one on a rare frame costs nothing.
         Thread.Sleep((int)Math.Min(n, 100));
     }
@@ -302,6 +337,7 @@ public sealed class ForwardingEngine : IDisposable
         if (_faultLog.TryEnter(out long suppressed))
             _options.Log?.Invoke($"frame handler {where} threw (fault #{n}, frame dropped as InternalError): {e.GetType().Name}: {e.Message}" +
                                  (suppressed > 0 ? $" ({suppressed} fault reports suppressed)" : ""));
+        SignalFault();
     }
 
     /// <summary>Counts every UMEM frame by place (free, fill, worker, TX) between two batches of every worker and
@@ -444,5 +480,6 @@ public sealed class ForwardingEngine : IDisposable
         _set.Dispose();
         foreach (var w in _workers) w.Free();
         foreach (var r in _rings.Values) r.Dispose();
+        _faultEvent.Dispose();
     }
 }

@@ -106,11 +106,13 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             ? new LastGoodKeeper(options.ConfigPath, loadedBytes, options.LastGoodAfter, MonotonicTimeSource.Instance, log, Name)
             : null;
         long faultsSeen = 0;
+        var engine = runtime.Engine;
+        WaitHandle[] wakers = [run.Stopping.WaitHandle, engine.FaultSignal];
         do
         {
             // A datapath fault never ends the run (that would delete every tenant): it is shown on the status LED
             // and in `status` while the worker restarts itself; only shutdown or the config removes tenants.
-            var engine = runtime.Engine;
+            engine.ResetFaultSignal(); // before the reads: a fault after them wakes the next wait
             long faults = engine.WorkerRestarts + engine.HandlerFaults;
             if (!engine.IsRunning)
                 state.RaiseFault(DatapathFaultSource, $"the forwarding worker stopped: {engine.WorkerFailure?.Message ?? "no reason given"}");
@@ -123,20 +125,22 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             lastGood?.Observe(engine.IsRunning);
             if (engine.IsRunning) run.Notifier?.Watchdog(); // only while a worker forwards (a restarted one does)
         }
-        while (!run.Stopping.WaitHandle.WaitOne(UntilNextCheck(run.Notifier, lastGood)));
+        while (WaitHandle.WaitAny(wakers, UntilNextCheck(run.Notifier, lastGood)) != 0);
         state.Stage = BootStage.Stopping;
         run.Notifier?.Stopping("stopping");
         log.Info(Name, "stopping");
     }
 
-    /// <summary>How long the health check sleeps: <see cref="ApplianceHostOptions.HealthCheckInterval"/>, less when the
-    /// systemd watchdog wants its pings sooner or the last good copy falls due sooner (plus a millisecond: a timed wait
-    /// may end up to one early, and an early end would cost another wake-up).</summary>
-    private TimeSpan UntilNextCheck(ServiceNotifier? notifier, LastGoodKeeper? lastGood)
+    /// <summary>How long the health check sleeps when no fault wakes it (<see cref="Datapath.Engine.ForwardingEngine.FaultSignal"/>):
+    /// until the systemd watchdog wants its next ping or the last good copy falls due (plus a millisecond: a timed
+    /// wait may end up to one early, and an early end would cost another wake-up); with neither, until a fault or the
+    /// stop (an idle board's main thread then makes no wake-up at all).</summary>
+    private static TimeSpan UntilNextCheck(ServiceNotifier? notifier, LastGoodKeeper? lastGood)
     {
-        var wait = options.HealthCheckInterval;
-        if (notifier?.WatchdogInterval is { } w && w < wait) wait = w;
-        if (lastGood?.DueIn is { } due && due + TimeSpan.FromMilliseconds(1) < wait) wait = due + TimeSpan.FromMilliseconds(1);
+        var wait = Timeout.InfiniteTimeSpan;
+        if (notifier?.WatchdogInterval is { } w) wait = w;
+        if (lastGood?.DueIn is { } due && (wait == Timeout.InfiniteTimeSpan || due + TimeSpan.FromMilliseconds(1) < wait))
+            wait = due + TimeSpan.FromMilliseconds(1);
         return wait;
     }
 
@@ -251,11 +255,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             var engine = runtime.Engine;
             int index = port.Index;
             var iface = state.Interface(port.Name);
-            iface.PacketCounter = () => // summed over the workers' sockets at each sample (CountersOf is a snapshot)
-            {
-                var counters = engine.CountersOf(index);
-                return (ulong)(counters.RxPackets + counters.TxPackets);
-            };
+            iface.PacketCounter = () => (ulong)engine.PacketsOf(index); // summed over the workers' sockets at each sample
             iface.TrafficWake = runtime.Engine.Traffic.Arm;
         }
         foreach (var pair in runtime.Topology.Pairs)

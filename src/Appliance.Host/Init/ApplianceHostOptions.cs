@@ -35,12 +35,6 @@ public sealed record ApplianceHostOptions
     /// <summary>How long the user's config must run healthy before it is saved as config.last-good.json (SPEC §4).</summary>
     public TimeSpan LastGoodAfter { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often the running appliance checks its datapath and its health: a worker that stopped or faulted
-    /// shows on the LEDs and in `status` within this long (every fault is counted, none is missed). Once every 5 s:
-    /// an idle board's main thread sleeps otherwise (each wake-up costs the emulated board about a millisecond); the
-    /// systemd watchdog interval, when shorter, paces it instead, and the last good copy is saved when it falls due.</summary>
-    public TimeSpan HealthCheckInterval { get; init; } = TimeSpan.FromSeconds(5);
-
     /// <summary>Follow the config file and its program objects with inotify and reload on a change (debounced,
     /// <see cref="Control.ConfigFileWatcher.DebounceDelay"/>).</summary>
     public bool WatchConfig { get; init; } = true;

@@ -5,7 +5,8 @@ using Xunit;
 namespace Appliance.Datapath.Tests.Engine;
 
 /// <summary>Nothing a frame causes ends forwarding: a decision that throws drops that frame (InternalError), a fault
-/// that escapes the loop restarts it in place (same engine, same rings), and the frame ledger stays clean.</summary>
+/// that escapes the loop restarts it in place (same engine, same rings), and the frame ledger stays clean. Each sets
+/// the engine's fault signal, which the appliance's health check sleeps on instead of polling.</summary>
 [Collection(KernelCollection.Name)]
 public sealed class WorkerFaultTests
 {
@@ -50,6 +51,7 @@ public sealed class WorkerFaultTests
         using var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType);
         using var sockB = PacketSocket.Open(t.NsB.Name, ForwardTopology.TenantB, TestFrames.EtherType);
 
+        Assert.False(h.Engine.FaultSignal.WaitOne(0)); // what the appliance's health check sleeps on: no fault yet
         // 10 poisoned frames between 20 good ones: the good ones arrive, the poisoned ones are InternalError drops.
         int seq = 0;
         for (int i = 0; i < 30; i++) sockA.Send(Frame(macB, macA, ++seq, poison: i % 3 == 1));
@@ -61,6 +63,9 @@ public sealed class WorkerFaultTests
         Assert.Equal(10, h.Engine.HandlerFaults);
         Assert.Equal(0, h.Engine.WorkerRestarts);
         Assert.Contains("injected frame fault", h.Engine.LastFault);
+        Assert.True(h.Engine.FaultSignal.WaitOne(0), "the faults did not set the fault signal");
+        h.Engine.ResetFaultSignal();
+        Assert.False(h.Engine.FaultSignal.WaitOne(0));
 
         // A fault outside the per-frame guard: the loop restarts, the batch's frames are accounted, forwarding resumes.
         Volatile.Write(ref handler.FailBatches, 1);
@@ -70,6 +75,7 @@ public sealed class WorkerFaultTests
         Assert.Null(h.Engine.WorkerFailure);
         Assert.Contains("injected batch fault", h.Engine.LastFault);
         Assert.Contains(h.Log, l => l.Contains("restarting in place"));
+        Assert.True(h.Engine.FaultSignal.WaitOne(0), "the restart did not set the fault signal again");
 
         var after = Frame(macB, macA, ++seq, poison: false);
         sockA.Send(after);
