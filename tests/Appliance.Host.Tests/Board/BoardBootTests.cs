@@ -77,8 +77,11 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
         Assert.True(vmHwm <= 32 * 1024, $"VmHWM {vmHwm} kB is over 32 MB\n{rss}");
 
         // Idle power: no traffic, the appliance's own CPU share (all its threads) over 30 s of guest time: at 100
-        // ticks a second that resolves 0.03 %, and it spans 30 of the worker's and the LEDs' idle periods (1 s and
-        // 250 ms), so one stray wake-up moves it little.
+        // ticks a second that resolves 0.03 %. Idle means after start-up's one-off work: the last good copy is saved
+        // 30 s after the start (LastGoodAfter: a write to the FAT partition, the config watcher's wake-ups for it, about
+        // 0.2 % of this window), so the window opens 35 s after forwarding began.
+        var settle = TimeSpan.FromSeconds(35) - (Console.ArrivalOf(int.MaxValue) - Console.ArrivalOf(forwarding.Index));
+        if (settle > TimeSpan.Zero) Thread.Sleep(settle);
         var (cpuRc, cpu) = Console.Run("appliance-cpu 30", CommandTimeout);
         Assert.Equal(0, cpuRc);
         var c = Regex.Match(cpu, @"MAPP: cpu pid=\d+ cpu=([\d.]+)% over 30 s");
@@ -88,9 +91,13 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
         // Which threads woke meanwhile, how often, and the ticks they used (a thread that never woke is not listed).
         foreach (Match t in Regex.Matches(cpu, @"MAPP: thread pid=\d+ name=(\S+) wakeups=(\d+) ticks=(\d+)"))
             output.WriteLine($"  thread {t.Groups[1].Value}: {t.Groups[2].Value} wake-ups, {t.Groups[3].Value} ticks in 30 s");
-        // The target is 1 %; TCG charges the guest for host time, so on a loaded host the same idle appliance reads
-        // 0.7-1.2 % (4 workers). The bound fails on what matters: a spinning thread (100 %) or a 50 ms poller (~2 %).
-        Assert.True(idle < 2.0, $"the idle appliance used {idle:0.00} % of a CPU over 30 s (target under 1 %; a spinning or fast-polling thread?)");
+        // The target is 1 %. What an idle appliance still does is blink the heartbeat LED (4 edges per 1.26 s, 0.2–0.3 %
+        // here: each wake-up of a thread costs TCG 0.7–0.9 ms); nothing else wakes on a timer. TCG charges the
+        // guest for host time, so the same idle appliance reads more on a loaded host (0.23–0.33 % at load 7–10 on a
+        // 2-core host; 0.80 % before the workers and the activity LED stopped waking on timers). Asserting the
+        // target itself leaves that margin and still fails on a spinning thread (100 %), a 50 ms poller (~2 %) or a
+        // 250 ms one (~0.5 % more).
+        Assert.True(idle < 1.0, $"the idle appliance used {idle:0.00} % of a CPU over 30 s (target under 1 %; a spinning or polling thread?)\n{cpu}");
     }
 
     [Fact]
