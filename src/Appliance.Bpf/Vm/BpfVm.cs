@@ -149,6 +149,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         if (_pins.HasRetired) _pins.ReleaseRetired();
         _pendingContextStore = -1;
         Encapsulated = false;
+        ChecksumLevel = ChecksumNone;
         _redirectIfindex = 0;
         _redirectFlags = 0;
         RedirectNextHopFamily = Routing.IpFamily.Unspec;
