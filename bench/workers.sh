@@ -12,7 +12,11 @@
 # that sends it, so a generator pinned to CPU k feeds fwd-in's queue k: the 2-worker rows run one generator on each
 # CPU, each at half the offered rate (queue 0 and queue 1, worker w owning queue w); the 1-worker and afxdp-c rows
 # run one generator on CPU 0 at the full rate (queue 0 only). Forwarders busy-poll (like the harness's rows):
-# afxdp-c and the 1-worker engine on CPU 1, the 2-worker engine's worker w on CPU w.
+# afxdp-c and the 1-worker engine on CPU 1, the 2-worker engine's worker w on CPU w. A 2-worker worker shares its CPU
+# with the generator feeding its queue: it yields the CPU after 64 empty loops (README "Busy polling on a shared
+# core"); spinning on, it kept its generator off the CPU and its FILL ring ran dry meanwhile, which halved the row.
+# The last two columns show that per frame, from forward's counters: worker loops (empty ones are spinning) and the
+# frames the kernel dropped for an empty FILL ring.
 #
 # Per busy core: "forwarder cores" is the forwarder process's CPU time (all its threads, /proc/PID/stat) per second
 # of the window; "busy cores" is the whole machine's (both CPUs, /proc/stat, so it includes the generators, the
@@ -142,18 +146,25 @@ one_run() {
 	f1=$(proc_ticks "$fwd"); m1=$(machine_ticks)
 	sleep 0.3
 	s1=$(sink_snap)
-	local offered
+	local offered row
 	offered=$(cat "$lp".gen*.measured.log | awk '/^RESULT gen/{for(i=1;i<=NF;i++) if ($i ~ /^pps=/) { sub("pps=","",$i); s+=$i } } END { printf "%.0f", s }')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$run" "$offered" \
+	row=$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$mode" "$run" "$offered" \
 		"$(awk -v a="$s0" -v b="$s1" -v d="$DURATION" 'BEGIN { printf "%.0f", (b - a) / d }')" \
 		"$(awk -v a="$f0" -v b="$f1" -v d="$DURATION" 'BEGIN { printf "%.2f", (b - a) / 100 / d }')" \
-		"$(awk -v a="$m0" -v b="$m1" -v ncpu="$(nproc)" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.2f", (t > 0 ? ncpu * (y[1] - x[1]) / t : 0) }')" \
-		>>"$RESULTS/runs.tsv"
+		"$(awk -v a="$m0" -v b="$m1" -v ncpu="$(nproc)" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.2f", (t > 0 ? ncpu * (y[1] - x[1]) / t : 0) }')")
 	stop_all
+	# Per frame, from the counters meta-appliance forward prints at stop (its whole run, warm-up included): worker
+	# loops (a busy-polling worker's empty loops show here) and the frames the kernel dropped for an empty FILL ring.
+	local per_frame="-\t-"
+	[ "$mode" = afxdp-c ] || per_frame=$(awk '
+		/^RESULT fwd-in/ { for (i = 1; i <= NF; i++) { if ($i ~ /^rx=/) rx += substr($i, 4); if ($i ~ /^fill_empty=/) fe += substr($i, 12) } }
+		/^RESULT worker/ { for (i = 1; i <= NF; i++) if ($i ~ /^loops=/) lo += substr($i, 7) }
+		END { if (rx > 0) printf "%.1f\t%.2f", lo / rx, fe / rx; else printf "-\t-" }' "$lp.fwd.log")
+	printf '%s\t%b\n' "$row" "$per_frame" >>"$RESULTS/runs.tsv"
 }
 
 mkdir -p "$RESULTS/logs"
-printf 'mode\trun\toffered_pps\tdelivered_pps\tforwarder_cores\tbusy_cores\n' >"$RESULTS/runs.tsv"
+printf 'mode\trun\toffered_pps\tdelivered_pps\tforwarder_cores\tbusy_cores\tloops_per_frame\tfill_empty_per_frame\n' >"$RESULTS/runs.tsv"
 IFS=, read -r -a MODE_LIST <<<"$MODES"
 for ((r = 1; r <= RUNS; r++)); do
 	for m in "${MODE_LIST[@]}"; do
@@ -166,12 +177,12 @@ done
 {
 	echo "meta-appliance forward @ $COMMIT: 1 vs 2 workers beside afxdp-c, ${SIZE} B, 2-queue veths, ${RUNS} x ${DURATION} s, offered ${RATE} pps"
 	echo
-	echo "| mode | frame B | workers | offered Mpps | delivered Mpps | forwarder cores | Mpps per forwarder core | busy cores (machine) | Mpps per busy core | per busy core vs afxdp-c (same rounds) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| mode | frame B | workers | offered Mpps | delivered Mpps | forwarder cores | Mpps per forwarder core | busy cores (machine) | Mpps per busy core | per busy core vs afxdp-c (same rounds) | worker loops per frame | FILL-empty drops per frame |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	awk -F'\t' -v size="$SIZE" -v order="$MODES" '
 		NR == 1 { next }
 		{ n[$1]++; off[$1, n[$1]] = $3; del[$1, n[$1]] = $4; fc[$1, n[$1]] = $5; bc[$1, n[$1]] = $6
-		  ppc[$1, n[$1]] = $6 > 0 ? $4 / $6 : 0 }
+		  ppc[$1, n[$1]] = $6 > 0 ? $4 / $6 : 0; lpf[$1, n[$1]] = $7; fpf[$1, n[$1]] = $8 }
 		function median(arr, m, k,   v, i, j, t, c) {
 			c = n[m]; for (i = 1; i <= c; i++) v[i] = arr[m, i]
 			for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
@@ -184,8 +195,9 @@ done
 				m = modes[i]; if (!(m in n)) continue
 				d = median(del, m); f = median(fc, m); b = median(bc, m); p = median(ppc, m)
 				w = m == "meta-2" ? 2 : 1
-				printf "| %s | %d | %s | %.3f | **%.3f** | %.2f | %.3f | %.2f | %.3f | %s |\n", m, size, m == "afxdp-c" ? "-" : w,
-					median(off, m) / 1e6, d / 1e6, f, (f > 0 ? d / f : 0) / 1e6, b, p / 1e6, (ref > 0 ? sprintf("%.2f", p / ref) : "-")
+				printf "| %s | %d | %s | %.3f | **%.3f** | %.2f | %.3f | %.2f | %.3f | %s | %s | %s |\n", m, size, m == "afxdp-c" ? "-" : w,
+					median(off, m) / 1e6, d / 1e6, f, (f > 0 ? d / f : 0) / 1e6, b, p / 1e6, (ref > 0 ? sprintf("%.2f", p / ref) : "-"),
+					m == "afxdp-c" ? "-" : sprintf("%.1f", median(lpf, m)), m == "afxdp-c" ? "-" : sprintf("%.2f", median(fpf, m))
 			}
 		}' "$RESULTS/runs.tsv"
 	echo

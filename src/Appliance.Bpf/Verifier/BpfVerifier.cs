@@ -60,6 +60,9 @@ public static class BpfVerifier
         ulong[] code = image.Instructions;
         string section = image.Section;
 
+        if (options.ContextInR1 && ProgramSections.OtherProgramType(section) is { } otherType)
+            throw new BpfVerifierException(section, -1, "", $"program '{image.Name}' is {otherType}, by its section name; " +
+                "the appliance runs tc programs only (context struct __sk_buff, TC_ACT_* verdicts; sections \"tc\", \"classifier\", \"tcx/…\", \"netkit/primary\", \"netkit/peer\")");
         if (code.Length == 0) throw new BpfVerifierException(section, -1, "", "the program is empty");
         if (code.Length > options.MaxInstructions)
             throw new BpfVerifierException(section, -1, "", $"the program has {code.Length} instructions, more than the limit of {options.MaxInstructions}");

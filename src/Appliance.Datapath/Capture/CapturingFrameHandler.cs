@@ -17,6 +17,8 @@ public sealed class CapturingFrameHandler(PairFrameHandler inner, CaptureRecorde
     /// <summary>Housekeeping (learning's clock and ageing) goes on while a capture runs.</summary>
     public void Tick(long nowTicks) => inner.Tick(nowTicks);
 
+    public long NextTick => inner.NextTick;
+
     public FrameVerdict Decide(ref FrameView frame)
     {
         int length = frame.Length, received = recorder.Received(frame.Data);

@@ -18,11 +18,10 @@ public sealed record EngineOptions
     /// <summary>Empty loop iterations after the last frame before the worker sleeps in poll() (a burst's next frames
     /// usually come sooner than a wake-up); after a wake-up that found nothing it sleeps again at once.</summary>
     public int IdleSpins { get; init; } = 2000;
-    /// <summary>Longest poll() sleep: how often an idle worker runs its health check and the handler's tick. Stop,
-    /// audits and changes wake it at once (an eventfd in its poll set), so only those two wait for it: one wake-up a
-    /// second per worker (an idle 4-worker board would otherwise wake 16 times a second for nothing).</summary>
-    public int PollTimeoutMs { get; init; } = 1000;
-    /// <summary>How often the worker checks its sockets for a vanished interface (SO_ERROR).</summary>
+    /// <summary>How often a worker that is awake (forwarding, or woken) checks its sockets for a vanished interface
+    /// (SO_ERROR) and runs the handler's tick. An idle worker sleeps without a timeout: a deleted interface wakes it
+    /// (the engine's link watcher, <see cref="ForwardingEngine.CheckPorts"/>), and it sets its own deadline only for
+    /// the handler's next tick (<see cref="IFrameHandler.NextTick"/>: a MAC to age) and a pending TX reclaim.</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     /// <summary>How long after an interface vanished its TX frames are reclaimed (late completions first).</summary>
     public TimeSpan TxReclaimGrace { get; init; } = TimeSpan.FromMilliseconds(500);

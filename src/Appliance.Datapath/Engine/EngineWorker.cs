@@ -13,7 +13,8 @@ namespace Appliance.Datapath.Engine;
 /// frames per socket, asks its handler about each, puts forwarded descriptors on the target's TX ring (its own socket
 /// on the target interface) unchanged (same UMEM) or copied once (other UMEM), tops the FILL rings up and kicks TX
 /// only when the kernel asks. Nothing is allocated and no syscall is made per packet. Idle, it sleeps in poll() on its
-/// sockets and its <see cref="WakeEvent"/>; between two loops it parks when the engine asks (<see cref="ForwardingEngine.RunBetweenBatches"/>).</summary>
+/// sockets and its <see cref="WakeEvent"/> without a timeout unless something of its own falls due (a MAC to age, a
+/// reclaim): an idle worker makes no wake-up at all; between two loops it parks when the engine asks (<see cref="ForwardingEngine.RunBetweenBatches"/>).</summary>
 internal sealed unsafe class EngineWorker
 {
     private const int Batch = ForwardingEngine.Batch;
@@ -52,6 +53,13 @@ internal sealed unsafe class EngineWorker
     /// <summary>1 while the worker sleeps (or is about to) in poll(): a worker that hands it frames wakes it.</summary>
     internal int SleepingField;
     private ulong _wakeAfterBatch;
+    /// <summary>1: run the health check at the next wake-up (<see cref="ForwardingEngine.CheckPorts"/> sets it and wakes the worker).</summary>
+    internal int CheckRequestedField;
+    /// <summary>The earliest TX reclaim of a port gone down (<see cref="long.MaxValue"/>: none pending); worker-only.</summary>
+    private long _reclaimDue = long.MaxValue;
+    /// <summary>Frames went through since the worker last rang <see cref="ForwardingEngine.Traffic"/> (it rings it before
+    /// its next sleep, or at its next health check while it stays awake).</summary>
+    private bool _movedSinceSleep;
 
     // The batch being received (for recovery after a fault): port, first RX index, size, frames taken so far.
     private XskPort? _batchPort, _batchIngress;
@@ -178,8 +186,13 @@ internal sealed unsafe class EngineWorker
             {
                 CheckHealth();
                 nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
+                if (_movedSinceSleep) // busy for a while: frames move
+                {
+                    _movedSinceSleep = false;
+                    _engine.Traffic.Ring();
+                }
             }
-            if (progress) { idle = 0; continue; }
+            if (progress) { idle = 0; _movedSinceSleep = true; continue; }
             if (_options.BusyPoll)
             {
                 if (++idle >= _options.BusyPollYieldSpins && _options.BusyPollYieldSpins > 0) BusyPollYield(ref idle);
@@ -196,11 +209,19 @@ internal sealed unsafe class EngineWorker
                 idle = 0;
                 continue;
             }
+            if (_movedSinceSleep)
+            {
+                _movedSinceSleep = false;
+                _engine.Traffic.Ring(); // frames went through since the last sleep: whoever waits for traffic hears it
+            }
             PollsField++;
             // Asleep until a socket has work (need_wakeup: the kernel wakes us), the wake event (stop, a change to take
-            // between batches, an audit) or the timeout (health checks, the handler's tick). After a quiet wake-up the
-            // worker looks once and sleeps again; after a busy one it spins IdleSpins loops before sleeping.
-            int ready = PollNative.Wait(_pollFds, _options.PollTimeoutMs);
+            // between batches, an audit, an interface of ours deleted: see ForwardingEngine.CheckPorts) or the next
+            // deadline of its own (the handler's tick when something ages, a TX reclaim of a port gone down); with
+            // none of those it sleeps without a timeout. After a quiet wake-up the worker looks once and sleeps again;
+            // after a busy one it spins IdleSpins loops before sleeping.
+            long deadline = SleepDeadline();
+            int ready = PollNative.Wait(_pollFds, TimeoutMs(deadline));
             Volatile.Write(ref SleepingField, 0);
             if (PollNative.HasInput(_pollFds[^1]))
             {
@@ -208,12 +229,46 @@ internal sealed unsafe class EngineWorker
                 ready--;
             }
             idle = ready > 0 ? 0 : _options.IdleSpins - 1;
-            if (Stopwatch.GetTimestamp() >= nextHealth)
+            // A wake-up after a long sleep runs the health check first (it sets the handler's clock before frames are
+            // decided), as does one asked for (an interface deleted) and one at the deadline.
+            long now = Stopwatch.GetTimestamp();
+            if (Interlocked.Exchange(ref CheckRequestedField, 0) != 0 || now >= nextHealth || now >= deadline)
             {
                 CheckHealth();
                 nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
             }
         }
+    }
+
+    /// <summary>When the sleeping worker must run its health check without being woken: the handler's next tick
+    /// (<see cref="IFrameHandler.NextTick"/>) or the TX reclaim of a port gone down, whichever comes first;
+    /// <see cref="long.MaxValue"/> when neither waits.</summary>
+    private long SleepDeadline()
+    {
+        long deadline = _reclaimDue;
+        try
+        {
+            deadline = Math.Min(deadline, Volatile.Read(ref Handler).NextTick);
+        }
+        catch (Exception e)
+        {
+            _engine.ReportHandlerFault("next tick", e);
+            deadline = Math.Min(deadline, Stopwatch.GetTimestamp() + _healthTicks);
+        }
+        return deadline;
+    }
+
+    /// <summary>poll()'s timeout for <paramref name="deadline"/> (a Stopwatch timestamp): −1 (none) for
+    /// <see cref="long.MaxValue"/>, else the milliseconds until then, rounded up (a wake-up a little early would
+    /// find nothing due and cost another).</summary>
+    internal static int TimeoutMs(long deadline, long now = 0)
+    {
+        if (deadline == long.MaxValue) return -1;
+        if (now == 0) now = Stopwatch.GetTimestamp();
+        if (deadline <= now) return 0;
+        long ticksPerMs = Math.Max(1, Stopwatch.Frequency / 1000);
+        long ms = (deadline - now + ticksPerMs - 1) / ticksPerMs;
+        return ms >= int.MaxValue ? int.MaxValue : (int)ms;
     }
 
     /// <summary>A busy-polling worker whose rings stayed empty for <see cref="EngineOptions.BusyPollYieldSpins"/> loops
@@ -477,6 +532,7 @@ internal sealed unsafe class EngineWorker
         {
             _engine.ReportHandlerFault("tick", e);
         }
+        long reclaimDue = long.MaxValue;
         foreach (var p in Live)
         {
             if (!p.IsDownFlag)
@@ -490,7 +546,9 @@ internal sealed unsafe class EngineWorker
                 p.TxReclaimPending = false;
                 p.TxReclaimed += p.Umem.Reclaim(p.Index, FrameState.Tx);
             }
+            if (p.TxReclaimPending) reclaimDue = Math.Min(reclaimDue, p.DownSinceTicks + _reclaimTicks);
         }
+        _reclaimDue = reclaimDue;
     }
 
     private void MarkDown(XskPort p, int err, long now)

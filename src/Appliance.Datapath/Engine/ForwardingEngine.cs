@@ -18,6 +18,9 @@ public sealed class ForwardingEngine : IDisposable
 {
     public const int Batch = 64;
 
+    /// <summary>Rung by a worker that moved frames (see <see cref="TrafficBell"/>): the activity LEDs sleep on it.</summary>
+    public TrafficBell Traffic { get; } = new();
+
     private readonly XskPortSet _set;
     private readonly EngineWorker[] _workers;
     private readonly EngineOptions _options;
@@ -29,6 +32,7 @@ public sealed class ForwardingEngine : IDisposable
     private int _parked;
     private long _epoch;
     private bool _started, _disposed;
+    private Links.LinkWatcher? _links;
     private readonly Dictionary<(int From, int Ingress, int To), HandOffRing> _rings = [];
     // _rings' values for readers on other threads (status): the dictionary changes between batches, this is replaced.
     private HandOffRing[] _allRings = [];
@@ -198,6 +202,20 @@ public sealed class ForwardingEngine : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_started) throw new InvalidOperationException("the forwarding engine is already started");
         _started = true;
+        // An AF_XDP socket gives poll() nothing when its interface is unregistered (it only sets SO_ERROR), and an
+        // idle worker sleeps without a timeout: the link watcher's RTM_DELLINK for one of our interfaces wakes the
+        // workers to look (their health check), so a deleted interface is noticed at once, traffic or not.
+        try
+        {
+            _links = new Links.LinkWatcher(e =>
+            {
+                if (e.Kind == Links.LinkEventKind.Deleted && ServesInterface(e.Link.Index)) CheckPorts();
+            }, onError: e => _options.Log?.Invoke($"link watcher: {e.Message}"));
+        }
+        catch (Interop.PlatformException e)
+        {
+            _options.Log?.Invoke($"no link watcher ({e.Message}): a deleted interface is noticed at the worker's next wake-up");
+        }
         foreach (var w in _workers)
         {
             w.Thread = new Thread(w.Run) { IsBackground = true, Name = _workers.Length == 1 ? "xsk-forwarder" : $"xsk-forwarder-{w.Index}" };
@@ -205,9 +223,32 @@ public sealed class ForwardingEngine : IDisposable
         }
     }
 
+    /// <summary>Whether a socket of some worker is bound to interface <paramref name="ifindex"/> (any thread: reads the
+    /// workers' published tables).</summary>
+    private bool ServesInterface(int ifindex)
+    {
+        foreach (var w in _workers)
+            foreach (var p in Volatile.Read(ref w.Live))
+                if (p.Socket.IfIndex == ifindex) return true;
+        return false;
+    }
+
+    /// <summary>Has every worker run its health check (a vanished interface's socket is marked down, its frames
+    /// reclaimed) at once instead of at its next wake-up; any thread. The engine calls it itself when one of its
+    /// interfaces is deleted.</summary>
+    public void CheckPorts()
+    {
+        foreach (var w in _workers)
+        {
+            Volatile.Write(ref w.CheckRequestedField, 1);
+            w.Wake();
+        }
+    }
+
     /// <summary>Stops the workers and waits for them (each finishes its current batch).</summary>
     public void Stop()
     {
+        _links?.Dispose();
         lock (_parkGate)
         {
             _stop = true;

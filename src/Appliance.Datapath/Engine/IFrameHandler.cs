@@ -11,8 +11,14 @@ public interface IFrameHandler
 
     FrameVerdict Decide(ref FrameView frame);
 
-    /// <summary>Called by the engine on its worker thread at every health check (<see cref="EngineOptions.HealthInterval"/>),
-    /// between batches: the place for housekeeping such as ageing learned addresses. <paramref name="nowTicks"/> is
-    /// <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>. Must not block.</summary>
+    /// <summary>Called by the engine on its worker thread at every health check (every <see cref="EngineOptions.HealthInterval"/>
+    /// while the worker is awake, at the first wake-up after a sleep — before that wake-up's frames are decided — and
+    /// at <see cref="NextTick"/>), between batches: the place for housekeeping such as ageing learned addresses.
+    /// <paramref name="nowTicks"/> is <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>. Must not block.</summary>
     void Tick(long nowTicks) { }
+
+    /// <summary>When the handler needs its next <see cref="Tick"/> although no frame comes (a Stopwatch timestamp;
+    /// <see cref="long.MaxValue"/>: never — nothing of it expires): an idle worker sleeps until then. Read by the
+    /// worker before each sleep, so it may move earlier after a frame (e.g. a first MAC learned). Must not block.</summary>
+    long NextTick => long.MaxValue;
 }

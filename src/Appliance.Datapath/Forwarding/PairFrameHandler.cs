@@ -18,7 +18,8 @@ namespace Appliance.Datapath.Forwarding;
 /// Policy. Learning is bounded (<see cref="L2Classifier"/>): a refused learn is counted on the pair and the frame
 /// still goes out; a frame with a group or zero source is dropped (InvalidSource); a claim the kernel refuses is
 /// counted and logged rate-limited, never thrown. Learned MACs unseen for the ageing time are forgotten and released
-/// from the port's steering on the health tick.</summary>
+/// from the port's steering at the tick when the oldest one falls due (<see cref="NextTick"/>: no learned MAC, no
+/// tick; any worker may age, one at a time per port).</summary>
 public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
 {
     /// <summary>How long a learned MAC stays without a frame from it: 300 s, a Linux bridge's default ageing_time.</summary>
@@ -28,8 +29,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
     private readonly L3Router _l3;
-    private readonly long _ageingTicks, _ageEveryTicks;
-    private long _nextAge;
+    private readonly long _ageingTicks;
     private readonly RateLimited _learnLog = new(5, TimeSpan.FromSeconds(10));
     private readonly int _worker;
 
@@ -41,7 +41,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     /// <param name="learnAgeing">How long a learned MAC lives unseen (<see cref="DefaultLearnAgeing"/> when null).</param>
     /// <param name="fibTables">The board's routing tables, for L3 pairs and the routing helpers (null: those in
     /// <paramref name="vmOptions"/>, else none: L3 tenants' frames find no route).</param>
-    /// <param name="worker">The forwarding worker it decides for (its counter slot; worker 0 also ages learned MACs).</param>
+    /// <param name="worker">The forwarding worker it decides for (its counter slot).</param>
     /// <param name="processorId">The CPU that worker is pinned to: what its programs see as their CPU (null: <paramref name="worker"/>).</param>
     public PairFrameHandler(TopologySource topology, BpfVmOptions? vmOptions = null, bool useJit = false, TimeSpan? learnAgeing = null,
         Appliance.Bpf.Routing.IFibTables? fibTables = null, int worker = 0, uint? processorId = null)
@@ -53,36 +53,52 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         _l3 = new L3Router(fibTables ?? vmOptions?.FibTables);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
-        // Scan for aged entries ten times per ageing time (at most once a second): a MAC lives ageing..1.1 × ageing.
-        _ageEveryTicks = Math.Min(_ageingTicks / 10, Stopwatch.Frequency);
         long now = Stopwatch.GetTimestamp();
         foreach (var p in _topology.Ports) p.Classifier.SetClock(now);
-        _nextAge = now + _ageEveryTicks;
     }
 
-    /// <summary>Health tick (worker thread, between batches): the classifiers' clock, and ageing of learned MACs.</summary>
+    /// <summary>When the oldest learned MAC of any port can have aged out (its last-seen time, a lower bound, plus the
+    /// ageing time); <see cref="long.MaxValue"/> when none is learned: an idle worker then sleeps without a timeout.
+    /// A MAC lives from ageing to ageing + the workers' clock step (<see cref="EngineOptions.HealthInterval"/>).</summary>
+    public long NextTick
+    {
+        get
+        {
+            long oldest = long.MaxValue;
+            foreach (var port in _source.Current.Ports) oldest = Math.Min(oldest, port.Classifier.OldestLearned);
+            return oldest == long.MaxValue ? long.MaxValue : oldest + _ageingTicks + 1;
+        }
+    }
+
+    /// <summary>Health tick (worker thread, between batches): the classifiers' clock, and ageing of learned MACs on
+    /// ports whose oldest one is due (the classifiers are shared by all workers: one ages a port at a time, the
+    /// others then find nothing due).</summary>
     public void Tick(long nowTicks)
     {
         var topology = _source.Current;
-        foreach (var port in topology.Ports) port.Classifier.SetClock(nowTicks);
-        if (_worker != 0 || nowTicks < _nextAge) return; // one worker ages (the classifiers are shared by all)
-        _nextAge = nowTicks + _ageEveryTicks;
+        long cutoff = nowTicks - _ageingTicks;
         foreach (var port in topology.Ports)
         {
-            foreach (var aged in port.Classifier.Age(nowTicks - _ageingTicks))
+            var classifier = port.Classifier;
+            classifier.SetClock(nowTicks);
+            if (classifier.OldestLearned >= cutoff) continue;
+            lock (classifier.AgeingGate)
             {
-                var pair = (uint)aged.Pair < (uint)topology.EnginePortCount ? topology.PairByEnginePort[aged.Pair] : null;
-                if (pair is not null) Interlocked.Increment(ref pair.Learning.AgedField);
-                try
+                foreach (var aged in classifier.Age(cutoff))
                 {
-                    port.Steering?.Release(aged.Mac);
-                }
-                catch (Interop.PlatformException e)
-                {
-                    if (pair is not null) Interlocked.Increment(ref pair.Learning.ClaimErrorsField);
-                    if (_learnLog.TryEnter(out long suppressed))
-                        Log.Warn("learning", "could not release an aged MAC", ("port", port.Name), ("mac", aged.Mac), ("error", e.Message),
-                            ("suppressed", suppressed));
+                    var pair = (uint)aged.Pair < (uint)topology.EnginePortCount ? topology.PairByEnginePort[aged.Pair] : null;
+                    if (pair is not null) Interlocked.Increment(ref pair.Learning.AgedField);
+                    try
+                    {
+                        port.Steering?.Release(aged.Mac);
+                    }
+                    catch (Interop.PlatformException e)
+                    {
+                        if (pair is not null) Interlocked.Increment(ref pair.Learning.ClaimErrorsField);
+                        if (_learnLog.TryEnter(out long suppressed))
+                            Log.Warn("learning", "could not release an aged MAC", ("port", port.Name), ("mac", aged.Mac), ("error", e.Message),
+                                ("suppressed", suppressed));
+                    }
                 }
             }
         }

@@ -69,6 +69,9 @@ public sealed class L2Classifier
     private int _freeCount;
     private readonly LearnedMac[] _expired;
     private long _now;
+    private long _oldest = long.MaxValue;
+    /// <summary>Serialises ageing passes (any forwarding worker may run one; <see cref="Age"/>'s result buffer is shared).</summary>
+    internal readonly object AgeingGate = new();
 
     /// <param name="pairs">Indices of the L2 pairs on this port (flood targets, in config order).</param>
     /// <param name="configured">Configured MAC per pair index (pairs without one learn theirs).</param>
@@ -114,6 +117,7 @@ public sealed class L2Classifier
             {
                 int slot = next._freeSlots[--next._freeCount];
                 next._lastSeen[slot] = _lastSeen[e.Slot];
+                next._oldest = Math.Min(next._oldest, _lastSeen[e.Slot]);
                 owners.Add(mac, new Entry(e.Pair, slot));
                 next._learned[e.Pair]++;
             }
@@ -128,6 +132,11 @@ public sealed class L2Classifier
 
     /// <summary>MACs the pair has learned (not counting its configured one).</summary>
     public int LearnedCount(int pair) => (uint)pair < (uint)_learned.Length ? Volatile.Read(ref _learned[pair]) : 0;
+
+    /// <summary>No learned MAC was last seen before this (a Stopwatch timestamp; <see cref="long.MaxValue"/> when none is
+    /// learned): the earliest any can expire is this plus the ageing time. A lower bound — refreshes move the real
+    /// oldest later — made exact again by each <see cref="Age"/>.</summary>
+    public long OldestLearned => Volatile.Read(ref _oldest);
 
     /// <summary>The workers' coarse clock for learning (set at each health tick; a frame needs no clock read).</summary>
     public void SetClock(long nowTicks) => Volatile.Write(ref _now, nowTicks);
@@ -160,7 +169,9 @@ public sealed class L2Classifier
             if (owners.TryGetValue(src.Value, out e)) return Seen(e, pair); // another worker learned it meanwhile
             if (_learned[pair] >= _limit[pair] || _freeCount == 0) return LearnResult.LimitReached;
             int slot = _freeSlots[--_freeCount];
-            _lastSeen[slot] = Volatile.Read(ref _now);
+            long now = Volatile.Read(ref _now);
+            _lastSeen[slot] = now;
+            if (now < _oldest) Volatile.Write(ref _oldest, now);
             var next = new Dictionary<ulong, Entry>(owners) { [src.Value] = new Entry(pair, slot) };
             Volatile.Write(ref _learned[pair], _learned[pair] + 1);
             Volatile.Write(ref _owners, next);
@@ -196,15 +207,23 @@ public sealed class L2Classifier
     }
 
     /// <summary>Forgets every learned MAC last seen before <paramref name="cutoffTicks"/> and returns them (in a buffer
-    /// owned by the classifier, valid until the next call; one caller at a time) so the caller can unclaim them.
-    /// Allocates only when something expired (the new table).</summary>
+    /// owned by the classifier, valid until the next call; one caller at a time: <see cref="AgeingGate"/>) so the
+    /// caller can unclaim them, and makes <see cref="OldestLearned"/> exact. Allocates only when something expired
+    /// (the new table).</summary>
     public ReadOnlySpan<LearnedMac> Age(long cutoffTicks)
     {
         lock (_writeLock)
         {
             int n = 0;
+            long oldest = long.MaxValue;
             foreach (var (mac, e) in _owners)
-                if (e.Learned && _lastSeen[e.Slot] < cutoffTicks) _expired[n++] = new LearnedMac(MacAddress.FromValue(mac), e.Pair);
+            {
+                if (!e.Learned) continue;
+                long seen = _lastSeen[e.Slot];
+                if (seen < cutoffTicks) _expired[n++] = new LearnedMac(MacAddress.FromValue(mac), e.Pair);
+                else if (seen < oldest) oldest = seen;
+            }
+            Volatile.Write(ref _oldest, oldest);
             if (n == 0) return [];
             var next = new Dictionary<ulong, Entry>(_owners);
             for (int i = 0; i < n; i++) Remove(next, _expired[i].Mac.Value, next[_expired[i].Mac.Value]);

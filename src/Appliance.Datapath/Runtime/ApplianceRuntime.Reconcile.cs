@@ -22,8 +22,8 @@ namespace Appliance.Datapath.Runtime;
 /// <item>Ports: a new port is claimed (its own UMEM, its steering, its socket added to the running worker); a removed
 /// one released; MAC and MTU set in place; a change of <c>unclaimed</c> swaps the port's XDP program (frames that
 /// arrive in the instant between detach and attach go to the kernel); a change of <c>queues</c> closes that port's
-/// sockets, sets its channels and opens a socket per queue again (its XDP program and claims stay; its frames go to the
-/// kernel meanwhile). No other port or pair is touched.</item>
+/// sockets, sets its channels and opens a socket per queue again (its XDP program and claims stay; meanwhile its frames go
+/// to the kernel and frames for it are dropped). No other port or pair is touched.</item>
 /// </list></summary>
 public sealed partial class ApplianceRuntime
 {
@@ -491,7 +491,7 @@ public sealed partial class ApplianceRuntime
         }
         if (before.Queues != after.Queues)
             steps.Add(new PlanStep(PlanAction.Change, target, $"queues {QueueCount(before.Queues)} → {QueueCount(after.Queues)} " +
-                    "(its sockets re-opened on the new queues; its frames go to the kernel meanwhile)",
+                    "(its sockets re-opened on the new queues; meanwhile frames from it go to the kernel, frames for it are dropped)",
                 () => RequeuePort(after.Name, after.Queues), () => RequeuePort(after.Name, before.Queues)));
         if (before.Unclaimed != after.Unclaimed)
             steps.Add(new PlanStep(PlanAction.Change, target, $"unclaimed {Lower(before.Unclaimed)} → {Lower(after.Unclaimed)} (its XDP program is swapped)",
@@ -501,7 +501,7 @@ public sealed partial class ApplianceRuntime
     private static string QueueCount(int? queues) => queues?.ToString() ?? "all";
 
     /// <summary>A reload changed the port's <c>queues</c>: every socket of it closed (its steering stays: frames meanwhile
-    /// find no socket and go to the kernel), its channels set (<see cref="SetQueues"/>), a socket per queue it has now
+    /// find no socket and go to the kernel; frames for it are dropped as NoTarget), its channels set (<see cref="SetQueues"/>), a socket per queue it has now
     /// opened, registered in its steering and handed to the workers. Only this port's sockets change.</summary>
     private void RequeuePort(string name, int? queues)
     {

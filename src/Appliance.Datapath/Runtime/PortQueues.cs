@@ -88,8 +88,8 @@ public sealed class PortQueues
         }
         string change = $"{now.RxQueues}->{next.RxQueues}";
         if (next.RxQueues != wanted)
-            Log.Info("runtime", "port set to its driver's maximum RX queues, fewer than wanted", ("port", port), ("queues", change), ("wanted", wanted),
-                ("workers", workers));
+            Log.Info("runtime", "port set to the nearest RX queue count its driver allows (its maximum)", ("port", port), ("queues", change),
+                ("wanted", wanted), ("workers", workers));
         else if (configured is null) Log.Info("runtime", "port widened to one RX queue per worker", ("port", port), ("queues", change));
         else Log.Info("runtime", "port set to its configured RX queues", ("port", port), ("queues", change), ("workers", workers));
         return true;

@@ -242,18 +242,28 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
         }
     }
 
-    /// <summary>The activity LEDs' packet counters: the datapath's, per port and pair running now (again after a reload).</summary>
+    /// <summary>The activity LEDs' packet counters: the datapath's, per port and pair running now (again after a reload),
+    /// and its traffic signal, which an idle activity LED sleeps on.</summary>
     private static void CountPackets(ApplianceRuntime runtime, ApplianceState state)
     {
         foreach (var port in runtime.Topology.Ports)
         {
-            var counters = runtime.Engine.CountersOf(port.Index);
-            state.Interface(port.Name).PacketCounter = () => (ulong)(counters.RxPackets + counters.TxPackets);
+            var engine = runtime.Engine;
+            int index = port.Index;
+            var iface = state.Interface(port.Name);
+            iface.PacketCounter = () => // summed over the workers' sockets at each sample (CountersOf is a snapshot)
+            {
+                var counters = engine.CountersOf(index);
+                return (ulong)(counters.RxPackets + counters.TxPackets);
+            };
+            iface.TrafficWake = runtime.Engine.Traffic.Arm;
         }
         foreach (var pair in runtime.Topology.Pairs)
         {
             var p = pair;
-            state.Interface(p.Name).PacketCounter = () => (ulong)(p.Primary.Counters.RxPackets + p.Peer.Counters.RxPackets);
+            var iface = state.Interface(p.Name);
+            iface.PacketCounter = () => (ulong)(p.Primary.Counters.RxPackets + p.Peer.Counters.RxPackets);
+            iface.TrafficWake = runtime.Engine.Traffic.Arm;
         }
     }
 

@@ -111,6 +111,32 @@ public sealed class L2ClassifierTests
         Assert.Equal(ClassifyKind.Pair, c.Classify(Frame("02:00:00:00:00:0a", "02:99:00:00:00:01"), out _));
     }
 
+    /// <summary>What an idle worker sleeps until: no learned MAC, no deadline; else the oldest last-seen time (a lower
+    /// bound that refreshes leave behind), made exact by each ageing pass, and none again once all aged out.</summary>
+    [Fact]
+    public void OldestLearnedIsWhatTheNextAgeingWaitsFor()
+    {
+        var c = Make(limit: 4);
+        Assert.Equal(long.MaxValue, c.OldestLearned); // the configured MAC never ages
+        c.SetClock(100);
+        c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:01:01"));
+        c.SetClock(200);
+        c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:01:02"));
+        Assert.Equal(100, c.OldestLearned);
+        c.SetClock(300);
+        c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:01:01")); // refreshed: the bound stays until the next pass
+        Assert.Equal(100, c.OldestLearned);
+        Assert.Equal(0, c.Age(150).Length);
+        Assert.Equal(200, c.OldestLearned); // exact again: :02, seen at 200
+        Assert.Single(c.Age(250).ToArray());
+        Assert.Equal(300, c.OldestLearned);
+        Assert.Single(c.Age(301).ToArray());
+        Assert.Equal(long.MaxValue, c.OldestLearned);
+        c.SetClock(400);
+        c.Learn(0, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:02:01"));
+        Assert.Equal(400, c.OldestLearned);
+    }
+
     [Fact]
     public void ClassifyingRefreshingRefusingAndAgeingNothingAllocateNothing()
     {

@@ -78,46 +78,29 @@ public sealed class ClassificationTests
     public void AnIdleFlooderSleepsUntilAGroupFrameArrives()
     {
         using var board = new MetaBoard(ports: 1, tenants: 1);
-        var others = FlooderThreads(); // an earlier test's, should one still be there
+        int pid = Environment.ProcessId;
+        var others = ThreadWakeups.ThreadsNamed(pid, "group-flooder"); // an earlier test's, should one still be there
         var rt = board.Start([board.Port(0)], [board.Pair(0)]);
-        string flooder = Path.Combine(FlooderThreads().Except(others).Single(), "status");
+        int flooder = ThreadWakeups.ThreadsNamed(pid, "group-flooder").Except(others).Single();
         using var tenant = PacketSocket.Open(board.Tenants[0].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
         using var tx = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), TestFrames.EtherType);
         var first = TestFrames.Build(Broadcast, board.OutsideMac(0), 100, 1);
         tx.Send(first);
         Assert.Equal([first], FrameProbe.Collect(tenant, 1, FrameProbe.Timeout)); // it runs and has slept at least once
 
-        long idleFrom = -1;
-        Assert.True(Eventually.True(() => // back asleep after the frame (it may still be sending it when the tenant has it)
-        {
-            long was = idleFrom;
-            idleFrom = VoluntarySwitches(flooder);
-            Thread.Sleep(100);
-            return was == idleFrom && VoluntarySwitches(flooder) == idleFrom;
-        }), "the flooder never settled");
+        // Back asleep after the frame (it may still be sending it when the tenant has it).
+        Assert.True(ThreadWakeups.Settle(pid, [flooder], out var settled), "the flooder never settled");
+        long idleFrom = settled[0];
         Thread.Sleep(2500);
-        Assert.Equal(idleFrom, VoluntarySwitches(flooder));
+        Assert.Equal(idleFrom, ThreadWakeups.Of(pid, flooder));
 
         var second = TestFrames.Build(Broadcast, board.OutsideMac(0), 100, 2);
         tx.Send(second);
         Assert.Equal([second], FrameProbe.Collect(tenant, 1, FrameProbe.Timeout));
         // The kernel counts a voluntary switch when the thread goes back to sleep, which may be after the tenant has the frame.
-        Assert.True(Eventually.True(() => VoluntarySwitches(flooder) > idleFrom), "the broadcast woke the flooder");
+        Assert.True(Eventually.True(() => ThreadWakeups.Of(pid, flooder) > idleFrom), "the broadcast woke the flooder");
         Assert.Equal(2, rt.Topology.Ports[0].Flooded);
     }
-
-    /// <summary>/proc folders of this process's group-frame flooder threads (named "group-flooder").</summary>
-    private static string[] FlooderThreads() =>
-        [.. Directory.GetDirectories("/proc/self/task").Where(t => File.Exists(Path.Combine(t, "comm")) && ReadOrEmpty(Path.Combine(t, "comm")).Trim() == "group-flooder")];
-
-    private static string ReadOrEmpty(string path)
-    {
-        try { return File.ReadAllText(path); }
-        catch (IOException) { return ""; } // a thread that ended meanwhile
-    }
-
-    private static long VoluntarySwitches(string status) =>
-        long.Parse(File.ReadLines(status).Single(l => l.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)).Split(':')[1].Trim());
 
     [PrivilegedTheory]
     [InlineData(UnclaimedPolicy.Kernel)]

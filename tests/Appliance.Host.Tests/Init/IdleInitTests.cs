@@ -1,4 +1,3 @@
-using System.Globalization;
 using Appliance.Host.Tests.Run;
 using Appliance.TestSupport;
 using Xunit;
@@ -27,18 +26,13 @@ public sealed class IdleInitTests
             // both threads are asleep (not runnable) with no wake-up over 100 ms. A poller settles too, between two
             // polls, and then wakes in the 3 s below.
             Assert.True(init.StdErrShows("appliance started"), init.Output);
-            var threads = new[] { "reaper", "leds" }.ToDictionary(name => name, name => ThreadNamed(init.Pid, name));
-            Assert.True(Eventually.True(() =>
-            {
-                var was = threads.Values.Select(tid => Wakeups(init.Pid, tid)).ToList();
-                Thread.Sleep(100);
-                return threads.Values.All(tid => Sleeping(init.Pid, tid)) && threads.Values.Select(tid => Wakeups(init.Pid, tid)).SequenceEqual(was);
-            }, timeoutMs: 30_000), $"the reaper and LED threads never settled\n{init.Output}");
-            var before = threads.ToDictionary(t => t.Key, t => Wakeups(init.Pid, t.Value));
+            var threads = new[] { "reaper", "leds" }.ToDictionary(name => name, name => Assert.Single(ThreadWakeups.ThreadsNamed(init.Pid, name)));
+            Assert.True(ThreadWakeups.Settle(init.Pid, [.. threads.Values], out _), $"the reaper and LED threads never settled\n{init.Output}");
+            var before = threads.ToDictionary(t => t.Key, t => ThreadWakeups.Of(init.Pid, t.Value));
             Thread.Sleep(3000);
             foreach (var (name, tid) in threads)
             {
-                long woke = Wakeups(init.Pid, tid) - before[name];
+                long woke = ThreadWakeups.Of(init.Pid, tid) - before[name];
                 Assert.True(woke == 0, $"the {name} thread woke {woke} times in 3 s with nothing to do\n{init.Output}");
             }
             Assert.Equal(0, init.Signal(15));
@@ -47,28 +41,5 @@ public sealed class IdleInitTests
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    /// <summary>The id of the process's thread called <paramref name="name"/> (its comm).</summary>
-    private static int ThreadNamed(int pid, string name)
-    {
-        var found = Directory.EnumerateDirectories($"/proc/{pid}/task")
-            .Where(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == name)
-            .Select(t => int.Parse(Path.GetFileName(t), CultureInfo.InvariantCulture)).ToList();
-        return Assert.Single(found);
-    }
-
-    /// <summary>Whether the thread is blocked in a wait now (state S in /proc: not running or runnable).</summary>
-    private static bool Sleeping(int pid, int tid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/task/{tid}/stat");
-        return stat[(stat.LastIndexOf(')') + 1)..].TrimStart().StartsWith('S');
-    }
-
-    /// <summary>How often the thread gave up the CPU to wait (voluntary_ctxt_switches): once per wake-up.</summary>
-    private static long Wakeups(int pid, int tid)
-    {
-        var line = File.ReadLines($"/proc/{pid}/task/{tid}/status").Single(l => l.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal));
-        return long.Parse(line.Split(':')[1].Trim(), CultureInfo.InvariantCulture);
     }
 }

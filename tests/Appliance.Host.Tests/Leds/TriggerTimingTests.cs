@@ -63,6 +63,30 @@ public sealed class TriggerTimingTests
         Assert.Equal([(750.0, true), (800.0, false), (1050.0, true), (1100.0, false), (1150.0, true), (1200.0, false)], rig.Edges(3));
     }
 
+    /// <summary>With the datapath's traffic signal an idle activity LED never wakes (it sampled 4 times a second): it
+    /// flashes when a forwarding worker rings the signal after moving frames, and sleeps on it again once dark.</summary>
+    [Fact]
+    public void Activity_with_the_datapaths_traffic_signal_sleeps_until_frames_move()
+    {
+        using var rig = new LedRig();
+        ulong packets = 1000;
+        Action? armed = null;
+        var iface = rig.State.Interface("pair-a");
+        iface.PacketCounter = () => Volatile.Read(ref packets);
+        iface.TrafficWake = ring => Volatile.Write(ref armed, ring);
+        rig.Start(LedRig.Led("act", 3, "activity:pair-a"));
+        rig.RunUntil(60_000);
+        Assert.Equal(0, rig.Time.Wakeups); // a minute without traffic: the LED thread never woke
+        Assert.Empty(rig.Edges(3));
+
+        Interlocked.Increment(ref packets); // a frame, then what a forwarding worker does when it next goes idle
+        Interlocked.Exchange(ref armed, null)!.Invoke();
+        rig.RunUntil(120_000);
+        Assert.Equal([(60_000.0, true), (60_050.0, false)], rig.Edges(3)); // flashed at once, 50 ms
+        Assert.NotNull(Volatile.Read(ref armed)); // dark again and asleep on the signal
+        Assert.Equal(2, rig.Time.Wakeups); // the ring and the flash's end; then nothing for a minute
+    }
+
     [Fact]
     public void Activity_without_a_counter_never_lights()
     {
