@@ -632,11 +632,19 @@ internal sealed class JitLowering
         int miss = _e.NewLabel();
         SequenceBegin(probe, helper);
         HashWalk(probe, capacity, helper, miss);
+        Conclude(probe, helper, miss, notFound);
+    }
+
+    /// <summary>The end of a lookup under the seqlock, after a walk that fell through with T2 = the slot found:
+    /// T0 = the slot when the sequence is unchanged. <paramref name="none"/> (bound here) is where the lookup
+    /// found nothing: a jump to <paramref name="notFound"/> when the sequence is unchanged. Changed: <paramref name="helper"/>.</summary>
+    private void Conclude(HashProbe probe, int helper, int none, int notFound)
+    {
         SequenceUnchanged(probe, helper);
         _e.Mov(JReg.T0, JReg.T2);
         int found = _e.NewLabel();
         _e.Jump(found);
-        _e.Bind(miss);
+        _e.Bind(none);
         SequenceUnchanged(probe, helper);
         _e.Jump(notFound);
         _e.Bind(found);
@@ -651,7 +659,7 @@ internal sealed class JitLowering
     private void LpmFind(LpmProbe lpm, int capacity, int helper, int notFound)
     {
         var probe = lpm.Index;
-        int capped = _e.NewLabel(), next = _e.NewLabel(), none = _e.NewLabel(), miss = _e.NewLabel();
+        int capped = _e.NewLabel(), next = _e.NewLabel(), none = _e.NewLabel();
         _e.Load(JReg.T1, JReg.T0, 4, 4, false);
         _e.StoreState(JitState.ProbeAddressOffset, JReg.T1);              // the address as stored (network order)
         _e.Load(JReg.T3, JReg.T0, 0, 4, false);                           // prefixlen
@@ -700,17 +708,8 @@ internal sealed class JitLowering
         _e.Alu(JAlu.Or, true, JReg.T0, JReg.T3);
         _e.StoreState(JitState.ProbeExactKeyOffset, JReg.T0);
         _e.StateAddress(JReg.T0, JitState.ProbeExactKeyOffset);
-        HashWalk(probe, capacity, helper, miss);
-        SequenceUnchanged(probe, helper);
-        _e.Mov(JReg.T0, JReg.T2);
-        int found = _e.NewLabel();
-        _e.Jump(found);
-        _e.Bind(miss);
-        _e.Jump(next);
-        _e.Bind(none);
-        SequenceUnchanged(probe, helper);
-        _e.Jump(notFound);
-        _e.Bind(found);
+        HashWalk(probe, capacity, helper, next);                          // no such prefix: the next length
+        Conclude(probe, helper, none, notFound);
     }
 
     /// <summary>The start of a read under the map's seqlock: a jump to <paramref name="helper"/> while a writer holds
