@@ -68,6 +68,9 @@ public static class BpfVerifier
             throw new BpfVerifierException(section, -1, "", $"the program has {code.Length} instructions, more than the limit of {options.MaxInstructions}");
 
         var facts = DecodeAll(code, section, mapCount, helpers);
+        if (!options.ContextInR1)
+            for (int i = 0; i < facts.Length; i++)
+                if (facts[i].IsLegacyPacketLoad) Fail(code, section, i, "a legacy packet load (LD_ABS/LD_IND) needs a tc program's __sk_buff in r6");
         int[] functionOf = AssignFunctions(facts, code, section);
         CheckControlFlow(facts, functionOf, code, section);
         var callbacks = CallbackAnalysis.FindCallbacks(facts, (index, reason) => Fail(code, section, index, reason));

@@ -282,6 +282,11 @@ internal static class PointerAnalysis
                     CallLocal(i, f.Target, s);
                     next = i + 1;
                     return true;
+                case >= VmOp.LdAbs8 and <= VmOp.LdInd32:
+                    s[0] = Value.Scalar(0, f.Op is VmOp.LdAbs8 or VmOp.LdInd8 ? 0xff : f.Op is VmOp.LdAbs16 or VmOp.LdInd16 ? 0xffff : 0xffff_ffff);
+                    for (int r = 1; r <= 5; r++) s[r] = Value.Unknown;
+                    next = i + 1;
+                    return true;
                 case VmOp.CallReg:
                     ForgetPacket(s);
                     ForgetSlots(s);
