@@ -66,7 +66,7 @@ public sealed unsafe partial class BpfVm
         GC.KeepAlive(code);
         // A run that made no runtime call ends here: this method stays small (no exception handling region).
         if (s->Status == JitState.StatusDone && s->RegionCount == _regionCount)
-            return new BpfRunResult(_registers[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, budget - Math.Max(s->Budget, 0));
+            return new BpfRunResult(_registers[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, budget - Math.Max(s->Budget, 0));
         return ContinueJit(code, budget);
     }
 
@@ -88,7 +88,7 @@ public sealed unsafe partial class BpfVm
                     s->CallResult = TranslateForJit(s, (ulong)s->CallArg1, s->CallArg2);
                     break;
                 case JitState.StatusDone:
-                    return new BpfRunResult(_registers[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, budget - Math.Max(s->Budget, 0));
+                    return new BpfRunResult(_registers[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, budget - Math.Max(s->Budget, 0));
                 case JitState.StatusFault:
                     {
                         var fault = s->FaultKind != 0 ? (BpfFault)s->FaultKind : _fault;
