@@ -58,10 +58,10 @@ public static class BpfVerifier
         ArgumentNullException.ThrowIfNull(helpers);
         options ??= BpfVerifierOptions.TcProgram;
         ulong[] code = image.Instructions;
-        string section = image.Section;
+        string section = Where(image);
 
-        if (options.ContextInR1 && ProgramSections.OtherProgramType(section) is { } otherType)
-            throw new BpfVerifierException(section, -1, "", $"program '{image.Name}' is {otherType}, by its section name; " +
+        if (options.ContextInR1 && ProgramSections.OtherProgramType(image.Section) is { } otherType)
+            throw new BpfVerifierException(section, -1, "", $"it is {otherType}, by its section name; " +
                 "the appliance runs tc programs only (context struct __sk_buff, TC_ACT_* verdicts; sections \"tc\", \"classifier\", \"tcx/…\", \"netkit/primary\", \"netkit/peer\")");
         if (code.Length == 0) throw new BpfVerifierException(section, -1, "", "the program is empty");
         if (code.Length > options.MaxInstructions)
@@ -90,6 +90,9 @@ public static class BpfVerifier
         accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, helpers, stack.FrameBytes);
         return stack;
     }
+
+    /// <summary>How messages name a program: its section and its name, "tc (program balancer)".</summary>
+    internal static string Where(BpfProgramImage image) => $"{image.Section} (program {image.Name})";
 
     internal static void Fail(ulong[] code, string section, int index, string reason) =>
         throw new BpfVerifierException(section, index, BpfDisassembler.Disassemble(code, index), reason);

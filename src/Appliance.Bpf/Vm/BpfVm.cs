@@ -150,6 +150,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         if (_pins.HasRetired) _pins.ReleaseRetired();
         _pendingContextStore = -1;
         Encapsulated = false;
+        ChecksumLevel = ChecksumNone;
         _jit->RedirectIfindex = 0;
         _jit->RedirectFlags = 0;
         RedirectNextHopFamily = Routing.IpFamily.Unspec;

@@ -207,13 +207,13 @@ public sealed class LoadedProgram
             Span<byte> key = stackalloc byte[Math.Max(map.KeySize, 4)];
             key.Clear();
             if (!map.TryLookup(key[..map.KeySize], out var value))
-                BpfVerifier.Fail(image.Instructions, image.Section, index, $"map '{map.Name}' has no entry 0 to take a value address of");
+                BpfVerifier.Fail(image.Instructions, BpfVerifier.Where(image), index, $"map '{map.Name}' has no entry 0 to take a value address of");
             globals.Add(new GlobalRegion(mapIndex, value, map.Definition.ReadOnly));
             regionIndex = globals.Count - 1;
         }
         var region = globals[regionIndex];
         if (offset < 0 || offset >= region.Value.Count)
-            BpfVerifier.Fail(image.Instructions, image.Section, index, $"offset {offset} is outside the {region.Value.Count}-byte value of map '{maps[mapIndex].Name}'");
+            BpfVerifier.Fail(image.Instructions, BpfVerifier.Where(image), index, $"offset {offset} is outside the {region.Value.Count}-byte value of map '{maps[mapIndex].Name}'");
         return VirtualAddress.RegionBase(VirtualAddress.FirstProgramRegion + regionIndex) + (ulong)offset;
     }
 }

@@ -26,7 +26,7 @@ public sealed class VerifierTests
     {
         var e = Reject("mov %r0, 0\ncall 9999\nexit");
         Assert.Equal(1, e.InstructionIndex);
-        Assert.Equal("tc/ingress: instruction 1 (call 9999): unknown helper 9999 (not in the helper table)", e.Message);
+        Assert.Equal("tc/ingress (program p): instruction 1 (call 9999): unknown helper 9999 (not in the helper table)", e.Message);
     }
 
     [Fact]
