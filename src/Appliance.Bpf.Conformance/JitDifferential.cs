@@ -129,7 +129,7 @@ public static class JitDifferential
         if (a.Run.Fault != b.Run.Fault) return $"fault: interpreter {a.Run.Fault} at {a.Run.FaultInstruction}, JIT {b.Run.Fault} at {b.Run.FaultInstruction}";
         if (a.Run.Faulted && a.Run.FaultInstruction != b.Run.FaultInstruction) return $"{a.Run.Fault} at {a.Run.FaultInstruction} (interpreter) vs {b.Run.FaultInstruction} (JIT)";
         if (a.Run.R0 != b.Run.R0) return $"r0: interpreter 0x{a.Run.R0:x}, JIT 0x{b.Run.R0:x}";
-        if (a.Run.RedirectIfindex != b.Run.RedirectIfindex) return "redirect target differs";
+        if (a.Run.RedirectIfindex != b.Run.RedirectIfindex || a.Run.RedirectFlags != b.Run.RedirectFlags) return "redirect target differs";
         if (!a.Buffer.AsSpan().SequenceEqual(b.Buffer)) return "packet bytes differ";
         if (!a.Map.AsSpan().SequenceEqual(b.Map)) return "map contents differ";
         if (a.Mark != b.Mark || a.Priority != b.Priority || !a.Cb.AsSpan().SequenceEqual(b.Cb)) return "__sk_buff writes differ";

@@ -9,8 +9,8 @@ namespace Appliance.Bpf.Conformance;
 /// offsets that are sometimes out of bounds, misaligned or read-only, so runs fault as well as finish; packet and
 /// map value accesses behind the checks the verifier proves accesses with (data + n against data_end, NULL),
 /// now and then one byte past what the check covers, helpers that move or resize the packet, and bpf_skb_load_bytes
-/// (which the JIT compiles inline), lookups, updates and deletes in an array and a hash map, and lookups in an IPv4
-/// LPM trie (lookups in all three compiled inline).
+/// (which the JIT compiles inline), lookups, updates and deletes in an array and a hash map, lookups in an IPv4
+/// LPM trie (lookups in all three compiled inline), and bpf_redirect (inline too).
 /// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
 public sealed class RandomPrograms(int seed)
 {
@@ -279,6 +279,13 @@ public sealed class RandomPrograms(int seed)
             Line($"add %r3, -{room}");
             Line($"mov %r4, {_random.Next(1, room + 1)}");
             Line("call 26");
+        }
+        else if (_random.Next(6) == 0)
+        {
+            // bpf_redirect(ifindex, flags): flags other than BPF_F_INGRESS (1) give TC_ACT_SHOT and no redirect.
+            InitRegister(1);
+            Line($"mov %r2, {Pick(new[] { 0, 0, 1, 2, 3, -1 })}");
+            Line("call 23");
         }
         else if (_random.Next(5) == 0)
         {

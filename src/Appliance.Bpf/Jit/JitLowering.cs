@@ -254,6 +254,7 @@ internal sealed class JitLowering
                     int done = _e.NewLabel();
                     if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineMapLookup(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlineLoadBytes(done);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.Redirect && _linuxHelpers) InlineRedirect(done);
                     _e.StoreStateImm32(JitState.FaultPcOffset, i);
                     Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
                     _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
@@ -831,6 +832,29 @@ internal sealed class JitLowering
         _e.LoadState(JReg.T3, JitState.ProbeSequenceOffset);
         _e.Compare(true, JReg.T1, JReg.T3);
         _e.JumpIf(JCond.Ne, changed);
+    }
+
+    /// <summary><c>bpf_redirect(ifindex, flags)</c> done in the code, as <see cref="Helpers.ControlHelpers"/>' Redirect:
+    /// flags other than BPF_F_INGRESS give TC_ACT_SHOT; otherwise the target (the low 32 bits of r1) and the flags
+    /// go to the state, where the VM reads the run's redirect, and r0 = TC_ACT_REDIRECT. Then on to
+    /// <paramref name="done"/>: nothing falls through to the helper.</summary>
+    private void InlineRedirect(int done)
+    {
+        int shot = _e.NewLabel();
+        _e.LoadBpf(JReg.T0, 2);
+        _e.TestImm(true, JReg.T0, unchecked((int)~Helpers.ControlHelpers.BpfFIngress));
+        _e.JumpIf(JCond.Set, shot);
+        _e.StoreState(JitState.RedirectFlagsOffset, JReg.T0);
+        _e.LoadBpf(JReg.T0, 1);
+        _e.ZeroExtend(JReg.T0, 32);
+        _e.StoreState(JitState.RedirectIfindexOffset, JReg.T0);
+        _e.MovImm(JReg.T0, Context.TcAction.Redirect);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
+        _e.Bind(shot);
+        _e.MovImm(JReg.T0, Context.TcAction.Shot);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
     }
 
     /// <summary><c>bpf_skb_load_bytes(ctx, offset, to, len)</c> done in the code when it succeeds: r1 is the

@@ -135,8 +135,8 @@ public sealed unsafe partial class BpfVm
     /// <summary>Records the target of <c>bpf_redirect</c> for the caller.</summary>
     public void SetRedirect(uint ifindex, ulong flags)
     {
-        _redirectIfindex = ifindex;
-        _redirectFlags = flags;
+        _jit->RedirectIfindex = ifindex;
+        _jit->RedirectFlags = flags;
     }
 
     /// <summary>Records the explicit next hop of <c>bpf_redirect_neigh</c> (family Unspec: one the kernel would not

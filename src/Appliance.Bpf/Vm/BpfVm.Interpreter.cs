@@ -355,7 +355,7 @@ public sealed unsafe partial class BpfVm
         }
 
     Done:
-        return new BpfRunResult(r[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, start - budget);
+        return new BpfRunResult(r[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, start - budget);
 
     Fault:
         int faultIndex = (int)(ip - code) - 1;
