@@ -79,10 +79,15 @@ public static class JitDifferential
             map.Update(key, mapContent.AsSpan(i * 32, 32), 0);
             hash.Update(key, mapContent.AsSpan((3 - i) * 32, 32), 0);
         }
+        // The LPM trie: 10.0.0.0/8, 10.0.1.0/24 and 10.0.1.1/32 with the array's values 0..2.
+        var lpm = BpfMap.Create(new BpfMapDefinition("lpm", BpfMapType.LpmTrie, 8, 32, 8, BpfUpdateFlags.NoPreallocMapFlag));
+        lpm.Update([8, 0, 0, 0, 10, 0, 0, 0], mapContent.AsSpan(0, 32), 0);
+        lpm.Update([24, 0, 0, 0, 10, 0, 1, 0], mapContent.AsSpan(32, 32), 0);
+        lpm.Update([32, 0, 0, 0, 10, 0, 1, 1], mapContent.AsSpan(64, 32), 0);
         LoadedProgram program;
         try
         {
-            program = LoadedProgram.Load(new BpfProgramImage("random", "tc", BpfAssembler.Assemble(text)), [map, hash], LinuxHelperTable.Instance);
+            program = LoadedProgram.Load(new BpfProgramImage("random", "tc", BpfAssembler.Assemble(text)), [map, hash, lpm], LinuxHelperTable.Instance);
         }
         catch (BpfVerifierException e)
         {
@@ -124,7 +129,7 @@ public static class JitDifferential
         if (a.Run.Fault != b.Run.Fault) return $"fault: interpreter {a.Run.Fault} at {a.Run.FaultInstruction}, JIT {b.Run.Fault} at {b.Run.FaultInstruction}";
         if (a.Run.Faulted && a.Run.FaultInstruction != b.Run.FaultInstruction) return $"{a.Run.Fault} at {a.Run.FaultInstruction} (interpreter) vs {b.Run.FaultInstruction} (JIT)";
         if (a.Run.R0 != b.Run.R0) return $"r0: interpreter 0x{a.Run.R0:x}, JIT 0x{b.Run.R0:x}";
-        if (a.Run.RedirectIfindex != b.Run.RedirectIfindex) return "redirect target differs";
+        if (a.Run.RedirectIfindex != b.Run.RedirectIfindex || a.Run.RedirectFlags != b.Run.RedirectFlags) return "redirect target differs";
         if (!a.Buffer.AsSpan().SequenceEqual(b.Buffer)) return "packet bytes differ";
         if (!a.Map.AsSpan().SequenceEqual(b.Map)) return "map contents differ";
         if (a.Mark != b.Mark || a.Priority != b.Priority || !a.Cb.AsSpan().SequenceEqual(b.Cb)) return "__sk_buff writes differ";

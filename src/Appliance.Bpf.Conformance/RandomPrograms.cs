@@ -9,8 +9,8 @@ namespace Appliance.Bpf.Conformance;
 /// offsets that are sometimes out of bounds, misaligned or read-only, so runs fault as well as finish; packet and
 /// map value accesses behind the checks the verifier proves accesses with (data + n against data_end, NULL),
 /// now and then one byte past what the check covers, helpers that move or resize the packet, and bpf_skb_load_bytes
-/// (which the JIT compiles inline), and lookups, updates and deletes in an array and a hash map (lookups in both
-/// compiled inline).
+/// (which the JIT compiles inline), lookups, updates and deletes in an array and a hash map, lookups in an IPv4
+/// LPM trie (lookups in all three compiled inline), and bpf_redirect (inline too).
 /// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
 public sealed class RandomPrograms(int seed)
 {
@@ -279,6 +279,26 @@ public sealed class RandomPrograms(int seed)
             Line($"add %r3, -{room}");
             Line($"mov %r4, {_random.Next(1, room + 1)}");
             Line("call 26");
+        }
+        else if (_random.Next(6) == 0)
+        {
+            // bpf_redirect(ifindex, flags): flags other than BPF_F_INGRESS (1) give TC_ACT_SHOT and no redirect.
+            InitRegister(1);
+            Line($"mov %r2, {Pick(new[] { 0, 0, 1, 2, 3, -1 })}");
+            Line("call 23");
+        }
+        else if (_random.Next(5) == 0)
+        {
+            // map_lookup_elem(lpm, &{prefixlen, 10.0.x.y}): the IPv4 LPM trie holds 10.0.0.0/8, 10.0.1.0/24 and
+            // 10.0.1.1/32; prefix lengths below, at and above 32, addresses inside and outside them (NULL).
+            Line($"stw [%r10-16], {Pick(new[] { 32, 32, 24, 8, 0, 40 })}");
+            Line($"stw [%r10-12], {BitConverter.ToInt32([(byte)(_random.Next(8) == 0 ? 11 : 10), 0, (byte)_random.Next(3), (byte)_random.Next(3)])}");
+            Line("lddw %r1, map[2]");
+            Line("mov %r2, %r10");
+            Line("add %r2, -16");
+            Line("call 1");
+            Line("jeq %r0, 0, +1");
+            Line($"ldxdw %r0, [%r0+{_random.Next(4) * 8}]");
         }
         else if (_random.Next(6) == 0)
         {

@@ -88,6 +88,10 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:helper_edges", "tail_limits", []),
         new("test:helper_edges", "room_limits", []),
         new("test:helper_edges", "bytes_edges", []),
+        new("test:csum_state", "csum_levels", []),
+        new("test:prog_array_init", "dispatch_by_length", [], Libbpf: true), // libbpf fills the kernel's slots from .values
+        new("test:legacy_loads", "absolute_loads", [], Libbpf: true), // a sub-program with LD_ABS needs BTF in the kernel
+        new("test:legacy_loads", "indirect_loads", [], Libbpf: true),
         new("test:more_helpers", "ecn_mark", []),
         new("test:more_helpers", "nat64", []),
         new("test:more_helpers", "metadata", []),

@@ -129,6 +129,24 @@ public static partial class BpfAssembler
             }
         }
 
+        var legacy = LegacyLoadMnemonic().Match(m);
+        if (legacy.Success)
+        {
+            // ldabsb IMM / ldindb %rS, IMM: legacy packet loads (r0 = packet bytes; r6 the context)
+            byte size = BpfMnemonics.SizeFromSuffix(legacy.Groups[2].Value);
+            if (legacy.Groups[1].Value == "ldabs")
+            {
+                Expect(1);
+                Emit((byte)(BpfOpcodes.ClassLd | BpfOpcodes.ModeAbs | size), 0, 0, 0, Imm32(t[1]));
+            }
+            else
+            {
+                Expect(2);
+                Emit((byte)(BpfOpcodes.ClassLd | BpfOpcodes.ModeInd | size), 0, Reg(t[1]), 0, Imm32(t[2]));
+            }
+            return;
+        }
+
         var swap = SwapMnemonic().Match(m);
         if (swap.Success)
         {
@@ -305,6 +323,7 @@ public static partial class BpfAssembler
 
     [GeneratedRegex(@"\[[^\]]*\]")] private static partial Regex BracketSpaces();
     [GeneratedRegex(@"^(ldxs|ldx|stx|st)(b|h|w|dw)$")] private static partial Regex MemoryMnemonic();
+    [GeneratedRegex(@"^(ldabs|ldind)(b|h|w)$")] private static partial Regex LegacyLoadMnemonic();
     [GeneratedRegex(@"^(le|be|bswap|swap)(16|32|64)$")] private static partial Regex SwapMnemonic();
     [GeneratedRegex(@"^movsx(8|16|32)(32|64)$")] private static partial Regex MovsxMnemonic();
     [GeneratedRegex(@"^\[(%r\d+)([+-](?:0x[0-9a-fA-F]+|\d+))?\]$")] private static partial Regex MemoryOperandPattern();

@@ -44,6 +44,10 @@ public static class BpfDisassembler
         if (OpcodeClassifier.Classify(ins, out _) == VmOp.Invalid) return null;
         switch (BpfOpcodes.Class(op))
         {
+            case BpfOpcodes.ClassLd when (op & 0xe0) == BpfOpcodes.ModeAbs:
+                return $"ldabs{BpfMnemonics.SizeSuffix(op)} {ins.Imm}";
+            case BpfOpcodes.ClassLd when (op & 0xe0) == BpfOpcodes.ModeInd:
+                return $"ldind{BpfMnemonics.SizeSuffix(op)} {R(ins.Src)}, {ins.Imm}";
             case BpfOpcodes.ClassLd:
                 {
                     ulong value = (uint)ins.Imm | ((ulong)(uint)nextImm << 32);

@@ -35,8 +35,9 @@ public static class BtfMapReader
         return maps;
     }
 
-    /// <summary>libbpf's static map-in-map initialisation: each relocation in the maps section that lands in an
-    /// outer map's <c>values</c> array names the inner map of slot (offset - values offset) / 8.</summary>
+    /// <summary>libbpf's static map-in-map and prog-array initialisation: each relocation in the maps section that
+    /// lands in an outer map's <c>values</c> array names the inner map (or, in a prog array, the program) of slot
+    /// (offset - values offset) / 8.</summary>
     private static void ReadInnerMapSlots(ElfFile elf, ElfSection mapsSection, List<DeclaredMap> maps, List<(int Map, int ValuesOffset)> initialisers)
     {
         if (initialisers.Count == 0 || elf.FindRelocationSectionFor(mapsSection) is not { } relSection) return;
@@ -57,13 +58,25 @@ public static class BtfMapReader
                 if (outer.Definition.Type == BpfMapType.ArrayOfMaps && slot >= outer.Definition.MaxEntries)
                     throw new BpfLoadException($"{where}: `values` slot {slot} is beyond max_entries {outer.Definition.MaxEntries}");
                 string inner = relocation.Symbol.Name;
+                if (outer.Definition.Type == BpfMapType.ProgArray)
+                {
+                    if (slot >= outer.Definition.MaxEntries)
+                        throw new BpfLoadException($"{where}: `values` slot {slot} is beyond max_entries {outer.Definition.MaxEntries}");
+                    (slots.TryGetValue(index, out var programs) ? programs : slots[index] = []).Add((slot, inner));
+                    continue;
+                }
                 if (!maps.Any(m => m.Definition.Name == inner))
                     throw new BpfLoadException($"{where}: `values` slot {slot} names {relocation.Symbol}, which is not a map of {mapsSection}");
                 (slots.TryGetValue(index, out var list) ? list : slots[index] = []).Add((slot, inner));
             }
         }
         foreach (var (index, list) in slots)
-            maps[index] = maps[index] with { Definition = maps[index].Definition with { InitialInnerMaps = list } };
+            maps[index] = maps[index] with
+            {
+                Definition = maps[index].Definition.Type == BpfMapType.ProgArray
+                    ? maps[index].Definition with { InitialProgramNames = list }
+                    : maps[index].Definition with { InitialInnerMaps = list },
+            };
     }
 
     private static ulong SymbolOffset(ElfFile elf, ElfSection section, string name, string where)
@@ -123,6 +136,19 @@ public static class BtfMapReader
             valueSize = Same(valueSize, 4, "value", where);
             valuesOffset = (int)(v.BitOffset / 8);
         }
+        else if (mapType == BpfMapType.ProgArray && values is { } pv)
+        {
+            // __array(values, int (void *)): pointers to programs, for the static initialiser; the value is a
+            // program reference (4 bytes, an fd in the kernel), as libbpf sets it.
+            int array = btf.SkipModifiers(pv.TypeId);
+            int ptr = btf.Kind(array) == BtfKind.Array ? btf.SkipModifiers(btf.Array(array).ElementType) : 0;
+            if (btf.Kind(ptr) != BtfKind.Ptr || btf.Kind(btf.SkipModifiers(btf.RefType(ptr))) != BtfKind.FuncProto)
+                throw new BpfLoadException($"{where}: a prog array's `values` must be __array(values, int (void *)), an array of pointers to programs");
+            valueSize = Same(valueSize, 4, "value", where);
+            valuesOffset = (int)(pv.BitOffset / 8);
+        }
+        else if (values is not null)
+            throw new BpfLoadException($"{where}: __array(values, ...) is for maps of maps and prog arrays, not a {mapType}");
         return new BpfMapDefinition(name, mapType, ToInt(keySize ?? 0, "key size", where),
             ToInt(valueSize ?? 0, "value size", where), ToInt(maxEntries ?? 0, "max_entries", where), flags ?? 0)
         {

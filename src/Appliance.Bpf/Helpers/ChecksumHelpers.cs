@@ -3,9 +3,9 @@ using Appliance.Bpf.Vm;
 
 namespace Appliance.Bpf.Helpers;
 
-/// <summary>bpf_l3_csum_replace (10), bpf_l4_csum_replace (11) and bpf_csum_diff (28) as net/core/filter.c
-/// (frames are CHECKSUM_NONE, so BPF_F_PSEUDO_HDR changes nothing, like BPF_PROG_TEST_RUN). Offsets count from
-/// the start of the packet (skb->data).</summary>
+/// <summary>bpf_l3_csum_replace (10), bpf_l4_csum_replace (11), bpf_csum_diff (28), bpf_csum_update (40) and
+/// bpf_csum_level (135) as net/core/filter.c (frames are CHECKSUM_NONE, so BPF_F_PSEUDO_HDR changes nothing, like
+/// BPF_PROG_TEST_RUN). Offsets count from the start of the packet (skb->data).</summary>
 internal static class ChecksumHelpers
 {
     public const ulong HeaderFieldMask = 0xf, PseudoHeader = 0x10, MarkMangled0 = 0x20, MarkEnforce = 0x40, Ipv6 = 0x80;
@@ -89,5 +89,30 @@ internal static class ChecksumHelpers
         if (offset > 0xffff || (offset & 1) != 0 || offset + 2 > (ulong)packet.Length) return false;
         field = packet.Data.Slice((int)offset, 2);
         return true;
+    }
+    public const ulong CsumLevelQuery = 0, CsumLevelInc = 1, CsumLevelDec = 2, CsumLevelReset = 3;
+
+    /// <summary>bpf_csum_update (40): only a CHECKSUM_COMPLETE skb has a checksum to update; appliance frames never
+    /// are, so -ENOTSUPP, as the kernel answers for them.</summary>
+    public static HelperOutcome Update(BpfVm vm) =>
+        vm.IsContext(vm.Argument(1)) ? LinuxHelperTable.Error(vm, Errno.ENOTSUPP) : vm.Fail(BpfFault.HelperMisuse);
+
+    /// <summary>bpf_csum_level (135) on the run's CHECKSUM_UNNECESSARY state (<see cref="BpfVm.ChecksumLevel"/>; a frame
+    /// starts CHECKSUM_NONE): INC makes a NONE frame UNNECESSARY at level 0 or raises the level up to 3, DEC lowers it
+    /// or makes it NONE from 0, RESET makes it NONE, QUERY gives the level or -EACCES for NONE; other levels -EINVAL.</summary>
+    public static HelperOutcome Level(BpfVm vm)
+    {
+        if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
+        int level = vm.ChecksumLevel;
+        switch (vm.Argument(2))
+        {
+            case CsumLevelQuery:
+                return level < 0 ? LinuxHelperTable.Error(vm, Errno.EACCES) : LinuxHelperTable.Return(vm, (ulong)level);
+            case CsumLevelInc: vm.ChecksumLevel = Math.Min(level + 1, BpfVm.MaxChecksumLevel); break;
+            case CsumLevelDec: vm.ChecksumLevel = level - 1 < 0 ? BpfVm.ChecksumNone : level - 1; break;
+            case CsumLevelReset: vm.ChecksumLevel = BpfVm.ChecksumNone; break;
+            default: return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        }
+        return LinuxHelperTable.Return(vm, 0);
     }
 }

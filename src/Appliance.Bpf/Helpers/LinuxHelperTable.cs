@@ -50,6 +50,8 @@ public sealed class LinuxHelperTable : BpfHelperTable
         BpfHelperId.Redirect => ControlHelpers.Redirect(vm),
         BpfHelperId.SkbLoadBytes => PacketBytesHelpers.LoadBytes(vm),
         BpfHelperId.CsumDiff => ChecksumHelpers.Diff(vm),
+        BpfHelperId.CsumUpdate => ChecksumHelpers.Update(vm),
+        BpfHelperId.CsumLevel => ChecksumHelpers.Level(vm),
         BpfHelperId.GetHashRecalc => PacketBytesHelpers.GetHashRecalc(vm),
         BpfHelperId.SkbChangeTail => PacketResizeHelpers.ChangeTail(vm),
         BpfHelperId.SkbChangeHead => PacketResizeHelpers.ChangeHead(vm),

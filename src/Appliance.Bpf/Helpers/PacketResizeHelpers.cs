@@ -104,6 +104,7 @@ internal static class PacketResizeHelpers
             if (encap && packet.Protocol == 0x0800 && (flags & EncapL3Ipv6) != 0) packet.Protocol = 0x86dd;
             else if (encap && packet.Protocol == 0x86dd && (flags & EncapL3Ipv4) != 0) packet.Protocol = 0x0800;
         }
+        if ((flags & NoCsumReset) == 0) vm.ChecksumLevel = BpfVm.ChecksumNone;
         vm.PacketChanged();
         return LinuxHelperTable.Return(vm, 0);
     }

@@ -1,8 +1,8 @@
 namespace Appliance.Bpf.Isa;
 
 /// <summary>Maps a raw instruction to its <see cref="VmOp"/>, or explains why the encoding is not a valid
-/// instruction of the supported ISA (RFC 9669 + v4; legacy ABS/IND packet loads, kfunc calls, may_goto,
-/// load-acquire/store-release and arena casts are rejected).</summary>
+/// instruction of the supported ISA (RFC 9669 + v4, with the legacy ABS/IND packet loads of tc programs; kfunc calls,
+/// may_goto, load-acquire/store-release and arena casts are rejected).</summary>
 public static class OpcodeClassifier
 {
     /// <summary>Returns <see cref="VmOp.Invalid"/> and a reason when the instruction is not valid.</summary>
@@ -27,9 +27,9 @@ public static class OpcodeClassifier
                     }
                     return VmOp.LoadImm64;
                 }
-                reason = (op & 0xe0) is BpfOpcodes.ModeAbs or BpfOpcodes.ModeInd
-                    ? "legacy packet access (ABS/IND) is deprecated and not supported"
-                    : "unknown load opcode";
+                if ((op & 0xe0) is BpfOpcodes.ModeAbs or BpfOpcodes.ModeInd)
+                    return ClassifyLegacyPacketLoad(ins, out reason);
+                reason = "unknown load opcode";
                 return VmOp.Invalid;
             case BpfOpcodes.ClassLdx:
                 {
@@ -209,5 +209,22 @@ public static class OpcodeClassifier
         int value = (int)baseOp + (reg ? 1 : 0);
         if (!is64) value += VmOp.Jeq32Imm - VmOp.Jeq64Imm;
         return (VmOp)value;
+    }
+    /// <summary>BPF_LD | BPF_ABS / BPF_IND (legacy packet loads, cBPF's): 1, 2 or 4 bytes, with the kernel's rules
+    /// for the fields it reserves (dst 0, offset 0, src 0 for ABS).</summary>
+    private static VmOp ClassifyLegacyPacketLoad(BpfInstruction ins, out string? reason)
+    {
+        reason = null;
+        bool indirect = (ins.Opcode & 0xe0) == BpfOpcodes.ModeInd;
+        if ((ins.Opcode & 0x18) == BpfOpcodes.SizeDw || ins.Dst != 0 || ins.Offset != 0 || !indirect && ins.Src != 0)
+        {
+            reason = "legacy packet load (LD_ABS/LD_IND) uses reserved fields (8-byte size, dst, offset, or src for ABS), as the kernel refuses";
+            return VmOp.Invalid;
+        }
+        return (BpfOpcodes.SizeBytes(ins.Opcode), indirect) switch
+        {
+            (1, false) => VmOp.LdAbs8, (2, false) => VmOp.LdAbs16, (4, false) => VmOp.LdAbs32,
+            (1, true) => VmOp.LdInd8, (2, true) => VmOp.LdInd16, _ => VmOp.LdInd32,
+        };
     }
 }

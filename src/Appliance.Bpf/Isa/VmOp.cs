@@ -49,4 +49,10 @@ public enum VmOp : byte
     // (tc_index, tc_classid, queue_mapping) stay ordinary loads; stores to them are CtxStNarrow/CtxStxNarrow.
     CtxLdx8, CtxLdx16, CtxLdx32, CtxLdx64,
     CtxSt32, CtxSt64, CtxStx32, CtxStx64, CtxStNarrow, CtxStxNarrow,
+
+    // Legacy packet loads (BPF_LD | BPF_ABS / BPF_IND, tc programs only): r0 = the 1, 2 or 4 bytes at
+    // imm (ABS) or src + imm (IND) from the packet start (or, at SKF_LL_OFF / SKF_NET_OFF, the MAC or network
+    // header), big-endian; r6 holds the context. A load outside the packet ends the current function with
+    // r0 = 0, as the kernel's rewrite of them does. r1–r5 are clobbered (a helper call in the kernel).
+    LdAbs8, LdAbs16, LdAbs32, LdInd8, LdInd16, LdInd32,
 }

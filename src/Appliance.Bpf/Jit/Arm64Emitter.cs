@@ -235,6 +235,13 @@ internal sealed class Arm64Emitter : JitEmitter
         else MovRaw(false, r, r);                                   // mov wd, wn
     }
 
+    public override void HighestBit(JReg d)
+    {
+        int r = H(d);
+        I(0xDAC01000u | (uint)r << 5 | (uint)r);                        // clz xd, xd
+        I(0xD2401400u | (uint)r << 5 | (uint)r);                        // eor xd, xd, #63 (63 - clz)
+    }
+
     public override void ByteSwap(JReg d, int bits)
     {
         int r = H(d);

@@ -8,17 +8,18 @@ namespace Appliance.Bpf.Jit;
 /// <see cref="JitLowering"/>): the handle r1 carries, the pinned values (and their array's identity hash, the key
 /// of the VM's map-value cache), their layout, and the CPU count of a per-CPU map (1 otherwise). Arrays and
 /// per-CPU arrays index the values; hash and per-CPU hash maps carry <see cref="Hash"/>, the pinned key index
-/// the code walks. The element a lookup finds becomes a region of its own, as with the helper, and the same
+/// the code walks; LPM tries with IPv4-sized keys carry <see cref="Lpm"/> (their exact-prefix index, probed once
+/// per stored length while the map holds few lengths, as <see cref="LpmTrieMap"/> does). The element a lookup finds becomes a region of its own, as with the helper, and the same
 /// element found again gets the same region through the cache both engines share. Accesses through the pointer
 /// are bounded by that region: checked at run time, or dropped where the verifier proved them inside the value
 /// (<see cref="Verifier.AccessProof"/>).</summary>
 internal readonly record struct InlineMap(ulong Handle, nint Values, int ValuesHash, int Stride, int ValueSize, int MaxEntries, int CpuCount,
-    bool Writable, HashProbe? Hash)
+    bool Writable, HashProbe? Hash, LpmProbe? Lpm = null)
 {
     /// <summary>The maps of <paramref name="program"/> whose lookups compile inline, under the Linux helper table
     /// (where helper 1 is bpf_map_lookup_elem): plain and per-CPU arrays and hashes, except values holding a
     /// bpf_spin_lock (the lock helpers find the map through the region the helper makes) and LRU hashes (a
-    /// lookup there marks the key used, which the helper does).</summary>
+    /// lookup there marks the key used, which the helper does); and LPM tries whose key is {u32 prefixlen; 4 bytes}.</summary>
     public static InlineMap[] For(LoadedProgram program)
     {
         if (program.Helpers is not LinuxHelperTable) return [];
@@ -40,6 +41,13 @@ internal readonly record struct InlineMap(ulong Handle, nint Values, int ValuesH
                     new HashProbe(slots.KeySize, slots.KeysAddress, slots.BucketsAddress, slots.BucketMask, slots.NextAddress,
                         slots.HashesAddress, hash.SequenceAddress)));
             }
+            else if (map is LpmTrieMap lpm && map.KeySize == LpmProbe.KeySize)
+            {
+                var slots = lpm.Slots;
+                maps.Add(new(handle, lpm.ValuesAddress, lpm.ValuesHash, lpm.Stride, map.ValueSize, slots.Capacity, 1, writable,
+                    null, new LpmProbe(new HashProbe(slots.KeySize, slots.KeysAddress, slots.BucketsAddress, slots.BucketMask,
+                        slots.NextAddress, slots.HashesAddress, lpm.SequenceAddress), lpm.LengthsAddress, lpm.DistinctLengthsAddress)));
+            }
         }
         return [.. maps];
     }
@@ -50,3 +58,12 @@ internal readonly record struct InlineMap(ulong Handle, nint Values, int ValuesH
 /// slot's 32-bit hash, and the map's seqlock sequence (<see cref="MapSeqLock"/>: odd while a writer changes the
 /// index). Compiled code reads them exactly as <see cref="HashTableMap"/>'s lookup does.</summary>
 internal readonly record struct HashProbe(int KeySize, nint Keys, nint Buckets, int BucketMask, nint Next, nint Hashes, nint Sequence);
+
+/// <summary>Where an IPv4 LPM trie's lookup state is (<see cref="LpmTrieMap"/>, pinned): the index of exact
+/// {prefixlen, masked address} keys, the bit set of stored prefix lengths (lengths 0–32 in its first word) and how
+/// many lengths it holds.</summary>
+internal readonly record struct LpmProbe(HashProbe Index, nint Lengths, nint DistinctLengths)
+{
+    /// <summary>The key the inline lookup handles: { u32 prefixlen; u8 addr[4]; }.</summary>
+    public const int KeySize = 8;
+}

@@ -96,6 +96,9 @@ internal abstract class JitEmitter
     public abstract void SignExtend(JReg d, int fromBits, bool to64);
     public abstract void ZeroExtend(JReg d, int fromBits);
 
+    /// <summary>d = the index (0–63) of the highest set bit of d, which is not 0.</summary>
+    public abstract void HighestBit(JReg d);
+
     /// <summary>Reverses the low <paramref name="bits"/>/8 bytes and zeroes the rest.</summary>
     public abstract void ByteSwap(JReg d, int bits);
 

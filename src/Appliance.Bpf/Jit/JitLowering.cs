@@ -254,6 +254,7 @@ internal sealed class JitLowering
                     int done = _e.NewLabel();
                     if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineMapLookup(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlineLoadBytes(done);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.Redirect && _linuxHelpers) InlineRedirect(done);
                     _e.StoreStateImm32(JitState.FaultPcOffset, i);
                     Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
                     _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
@@ -514,6 +515,11 @@ internal sealed class JitLowering
                 MirrorTranslate(probe.KeySize, write: false, helper);      // T0 = the key's host address
                 HashFind(probe, map.MaxEntries, helper, notFound);         // T0 = the key's slot
             }
+            else if (map.Lpm is { } lpm)
+            {
+                MirrorTranslate(LpmProbe.KeySize, write: false, helper);
+                LpmFind(lpm, map.MaxEntries, helper, notFound);            // T0 = the longest prefix's slot
+            }
             else
             {
                 MirrorTranslate(4, write: false, helper);
@@ -624,13 +630,110 @@ internal sealed class JitLowering
     /// and the state's Probe* fields.</summary>
     private void HashFind(HashProbe probe, int capacity, int helper, int notFound)
     {
-        int loop = _e.NewLabel(), next = _e.NewLabel(), mismatch = _e.NewLabel(), end = _e.NewLabel(), match = _e.NewLabel();
+        int miss = _e.NewLabel();
+        SequenceBegin(probe, helper);
+        HashWalk(probe, capacity, helper, miss);
+        Conclude(probe, helper, miss, notFound);
+    }
+
+    /// <summary>The end of a lookup under the seqlock, after a walk that fell through with T2 = the slot found:
+    /// T0 = the slot when the sequence is unchanged. <paramref name="none"/> (bound here) is where the lookup
+    /// found nothing: a jump to <paramref name="notFound"/> when the sequence is unchanged. Changed: <paramref name="helper"/>.</summary>
+    private void Conclude(HashProbe probe, int helper, int none, int notFound)
+    {
+        SequenceUnchanged(probe, helper);
+        _e.Mov(JReg.T0, JReg.T2);
+        int found = _e.NewLabel();
+        _e.Jump(found);
+        _e.Bind(none);
+        SequenceUnchanged(probe, helper);
+        _e.Jump(notFound);
+        _e.Bind(found);
+    }
+
+    /// <summary>The lookup of <see cref="LpmTrieMap"/> in the code for { u32 prefixlen; u8 addr[4]; } keys, T0 the
+    /// key's host address in: under the map's seqlock (as <see cref="HashFind"/>), while the map holds few prefix
+    /// lengths (distinct × <see cref="LpmTrieMap.BitsPerProbe"/> ≤ wanted, where wanted = min(prefixlen, 32)) the
+    /// exact-prefix index is probed with the address masked to each stored length ≤ wanted, longest first
+    /// (<c>LongestByLength</c>); the first hit is the answer (T0 = its slot), none is <paramref name="notFound"/>.
+    /// A map holding many lengths (the trie walk), a writer, or a change during the probes: <paramref name="helper"/>.</summary>
+    private void LpmFind(LpmProbe lpm, int capacity, int helper, int notFound)
+    {
+        var probe = lpm.Index;
+        int capped = _e.NewLabel(), next = _e.NewLabel(), none = _e.NewLabel();
+        _e.Load(JReg.T1, JReg.T0, 4, 4, false);
+        _e.StoreState(JitState.ProbeAddressOffset, JReg.T1);              // the address as stored (network order)
+        _e.Load(JReg.T3, JReg.T0, 0, 4, false);                           // prefixlen
+        _e.CompareImm(true, JReg.T3, 32);
+        _e.JumpIf(JCond.ULe, capped);
+        _e.MovImm(JReg.T3, 32);
+        _e.Bind(capped);                                                  // T3 = wanted
+        SequenceBegin(probe, helper);
+        _e.MovImm(JReg.T1, lpm.DistinctLengths);
+        _e.Load(JReg.T1, JReg.T1, 0, 4, false);
+        _e.AluImm(JAlu.Mul, true, JReg.T1, LpmTrieMap.BitsPerProbe);
+        _e.Compare(true, JReg.T1, JReg.T3);
+        _e.JumpIf(JCond.UGt, helper);                                     // many lengths: the trie (the helper)
+        // ProbeLengths = the stored lengths <= wanted (bits 0..wanted of the first word).
+        _e.AluImm(JAlu.Add, true, JReg.T3, 1);
+        _e.Mov(JReg.T1, JReg.T3);
+        _e.MovImm(JReg.T0, 1);
+        _e.Alu(JAlu.Lsh, true, JReg.T0, JReg.T1);
+        _e.AluImm(JAlu.Sub, true, JReg.T0, 1);
+        _e.MovImm(JReg.T1, lpm.Lengths);
+        _e.Load(JReg.T1, JReg.T1, 0, 8, false);
+        _e.Alu(JAlu.And, true, JReg.T1, JReg.T0);
+        _e.StoreState(JitState.ProbeLengthsOffset, JReg.T1);
+
+        _e.Bind(next);                                                    // the longest length left
+        _e.LoadState(JReg.T2, JitState.ProbeLengthsOffset);
+        _e.CompareImm(true, JReg.T2, 0);
+        _e.JumpIf(JCond.Eq, none);
+        _e.Mov(JReg.T3, JReg.T2);
+        _e.HighestBit(JReg.T3);                                           // T3 = len
+        _e.MovImm(JReg.T0, 1);
+        _e.Mov(JReg.T1, JReg.T3);
+        _e.Alu(JAlu.Lsh, true, JReg.T0, JReg.T1);
+        _e.Alu(JAlu.Xor, true, JReg.T2, JReg.T0);
+        _e.StoreState(JitState.ProbeLengthsOffset, JReg.T2);
+        // The exact key {len, address with the bits past len cleared}: mask = (0xffffffff << (32 - len)) in network order.
+        _e.MovImm(JReg.T1, 32);
+        _e.Alu(JAlu.Sub, true, JReg.T1, JReg.T3);
+        _e.MovImm(JReg.T0, 0xFFFFFFFFL);
+        _e.Alu(JAlu.Lsh, true, JReg.T0, JReg.T1);
+        _e.ZeroExtend(JReg.T0, 32);
+        _e.ByteSwap(JReg.T0, 32);
+        _e.LoadState(JReg.T1, JitState.ProbeAddressOffset);
+        _e.Alu(JAlu.And, true, JReg.T0, JReg.T1);
+        _e.AluImm(JAlu.Lsh, true, JReg.T0, 32);
+        _e.Alu(JAlu.Or, true, JReg.T0, JReg.T3);
+        _e.StoreState(JitState.ProbeExactKeyOffset, JReg.T0);
+        _e.StateAddress(JReg.T0, JitState.ProbeExactKeyOffset);
+        HashWalk(probe, capacity, helper, next);                          // no such prefix: the next length
+        Conclude(probe, helper, none, notFound);
+    }
+
+    /// <summary>The start of a read under the map's seqlock: a jump to <paramref name="helper"/> while a writer holds
+    /// it (odd sequence), else the sequence kept in the state for <see cref="SequenceUnchanged"/>. Keeps T0 and T3;
+    /// clobbers T1, T2.</summary>
+    private void SequenceBegin(HashProbe probe, int helper)
+    {
         _e.MovImm(JReg.T1, probe.Sequence);
         _e.Load(JReg.T2, JReg.T1, 0, 4, false);
         _e.TestImm(false, JReg.T2, 1);
         _e.JumpIf(JCond.Set, helper);
         _e.LoadFence();                                                 // the index is read after the sequence
         _e.StoreState(JitState.ProbeSequenceOffset, JReg.T2);
+    }
+
+    /// <summary><see cref="HashSlots"/>' <c>Find</c> in the code, T0 the key's host address in: the key's hash, then
+    /// the bucket's chain walked for a slot with the same hash and key bytes (at most one step per slot). Found:
+    /// falls through with T2 = the slot. The chain's end: a jump to <paramref name="miss"/>. A slot number out of
+    /// range or a longer chain (a concurrent change): a jump to <paramref name="helper"/>. The caller checks the
+    /// seqlock afterwards. Clobbers T0–T3 and the state's ProbeKey/Hash/Slot/Steps.</summary>
+    private void HashWalk(HashProbe probe, int capacity, int helper, int miss)
+    {
+        int loop = _e.NewLabel(), next = _e.NewLabel(), mismatch = _e.NewLabel(), end = _e.NewLabel(), match = _e.NewLabel();
         _e.StoreState(JitState.ProbeKeyOffset, JReg.T0);
         // T1 = the hash (HashSlots.Hash: 8-byte words, a 4-byte half, single bytes, then the final mix).
         _e.MovImm(JReg.T1, (long)(HashSlots.Seed ^ (ulong)probe.KeySize * HashSlots.LengthMix));
@@ -715,11 +818,8 @@ internal sealed class JitLowering
         _e.Bind(end);
         _e.CompareImm(false, JReg.T2, -1);
         _e.JumpIf(JCond.Ne, helper);
-        SequenceUnchanged(probe, helper);
-        _e.Jump(notFound);
+        _e.Jump(miss);
         _e.Bind(match);
-        SequenceUnchanged(probe, helper);
-        _e.Mov(JReg.T0, JReg.T2);
     }
 
     /// <summary>A jump to <paramref name="changed"/> unless the map's sequence is still the one <see cref="HashFind"/>
@@ -732,6 +832,29 @@ internal sealed class JitLowering
         _e.LoadState(JReg.T3, JitState.ProbeSequenceOffset);
         _e.Compare(true, JReg.T1, JReg.T3);
         _e.JumpIf(JCond.Ne, changed);
+    }
+
+    /// <summary><c>bpf_redirect(ifindex, flags)</c> done in the code, as <see cref="Helpers.ControlHelpers"/>' Redirect:
+    /// flags other than BPF_F_INGRESS give TC_ACT_SHOT; otherwise the target (the low 32 bits of r1) and the flags
+    /// go to the state, where the VM reads the run's redirect, and r0 = TC_ACT_REDIRECT. Then on to
+    /// <paramref name="done"/>: nothing falls through to the helper.</summary>
+    private void InlineRedirect(int done)
+    {
+        int shot = _e.NewLabel();
+        _e.LoadBpf(JReg.T0, 2);
+        _e.TestImm(true, JReg.T0, unchecked((int)~Helpers.ControlHelpers.BpfFIngress));
+        _e.JumpIf(JCond.Set, shot);
+        _e.StoreState(JitState.RedirectFlagsOffset, JReg.T0);
+        _e.LoadBpf(JReg.T0, 1);
+        _e.ZeroExtend(JReg.T0, 32);
+        _e.StoreState(JitState.RedirectIfindexOffset, JReg.T0);
+        _e.MovImm(JReg.T0, Context.TcAction.Redirect);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
+        _e.Bind(shot);
+        _e.MovImm(JReg.T0, Context.TcAction.Shot);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
     }
 
     /// <summary><c>bpf_skb_load_bytes(ctx, offset, to, len)</c> done in the code when it succeeds: r1 is the

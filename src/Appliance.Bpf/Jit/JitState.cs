@@ -63,14 +63,21 @@ internal unsafe struct JitState
     public long ProbeHash;                // 1848: its hash,
     public long ProbeSequence;            // 1856: the map's seqlock sequence at the start,
     public long ProbeSlot;                // 1864: the slot being compared,
-    public long ProbeSteps;               // 1872: and the chain steps left
+    public long ProbeSteps;               // 1872: and the chain steps left;
+    public long ProbeAddress;             // 1880: an inline LPM lookup's address (network order),
+    public long ProbeLengths;             // 1888: the stored prefix lengths it has still to probe,
+    public long ProbeExactKey;            // 1896: and the exact key of the current probe
+    public ulong RedirectIfindex;         // 1904: the run's bpf_redirect target (both engines; compiled code's inline bpf_redirect writes it)
+    public ulong RedirectFlags;           // 1912: and its flags
 
     public const int RegsOffset = 0, RegionsOffset = 128, RegionCountOffset = 136, BudgetOffset = 144,
         DepthOffset = 152, FaultPcOffset = 160, StatusOffset = 164, FaultKindOffset = 168, StackDeltaOffset = 176,
         CallArg1Offset = 184, CallArg2Offset = 192, CallResultOffset = 200, ResumeOffset = 208, RegionCapacityOffset = 216,
         ProcessorIdOffset = 220, FramesOffset = 224,
         ContextOffset = 608, FirstDynamicRegionOffset = 800, PacketDeltaOffset = 808, ValueCacheOffset = 816,
-        ProbeKeyOffset = 1840, ProbeHashOffset = 1848, ProbeSequenceOffset = 1856, ProbeSlotOffset = 1864, ProbeStepsOffset = 1872;
+        ProbeKeyOffset = 1840, ProbeHashOffset = 1848, ProbeSequenceOffset = 1856, ProbeSlotOffset = 1864, ProbeStepsOffset = 1872,
+        ProbeAddressOffset = 1880, ProbeLengthsOffset = 1888, ProbeExactKeyOffset = 1896,
+        RedirectIfindexOffset = 1904, RedirectFlagsOffset = 1912;
 
     /// <summary>The map-value cache both engines share: a map value's region id by (array, offset), so repeated
     /// lookups of one element give one address and a working set keeps one region per element, whichever

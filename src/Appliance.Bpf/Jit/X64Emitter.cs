@@ -291,6 +291,8 @@ internal sealed class X64Emitter : JitEmitter
         else RR(false, r, r, 0x89);
     }
 
+    public override void HighestBit(JReg d) => RR(true, H(d), H(d), 0x0F, 0xBD); // bsr d, d
+
     public override void ByteSwap(JReg d, int bits)
     {
         int r = H(d);

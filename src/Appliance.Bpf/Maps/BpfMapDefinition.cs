@@ -23,6 +23,13 @@ public sealed record BpfMapDefinition(
     /// <summary>For maps of maps: the slots libbpf's <c>.values = { [i] = &amp;inner }</c> fills at load (key i, a u32).</summary>
     public IReadOnlyList<(int Slot, string Map)> InitialInnerMaps { get; init; } = [];
 
+    /// <summary>For prog arrays: the slots libbpf's <c>.values = { [i] = &amp;prog }</c> fills at load, with the index
+    /// of that program in the object (what a prog array's value is here).</summary>
+    public IReadOnlyList<(int Slot, int Program)> InitialPrograms { get; init; } = [];
+
+    /// <summary>The program names the prog-array initialiser gives, before the loader resolves them to <see cref="InitialPrograms"/>.</summary>
+    internal IReadOnlyList<(int Slot, string Program)> InitialProgramNames { get; init; } = [];
+
     /// <summary>Byte offset of the value's <c>struct bpf_spin_lock</c> (from the value's BTF), or -1 when it has none.</summary>
     public int SpinLockOffset { get; init; } = -1;
 }

@@ -23,23 +23,34 @@ public sealed class LpmTrieMap : BpfMap
     private readonly int[] _perLength;
     /// <summary>Bit L (of word L / 64) set while some stored prefix has length L; writers change it under the lock.</summary>
     private readonly ulong[] _lengths;
-    private int _distinctLengths;
+    /// <summary>How many lengths have a bit in <see cref="_lengths"/> (element 0). Both pinned: compiled code reads them (see Jit.InlineMap).</summary>
+    private readonly int[] _distinctLengths = GC.AllocateArray<int>(1, pinned: true);
     private readonly PrefixTrie _trie = new();
     private readonly int _maxPrefix;
 
     /// <summary>Key bits one index probe is worth in trie steps: a lookup probes by length while the map holds at
     /// most wanted / <see cref="BitsPerProbe"/> distinct lengths, and walks the trie otherwise.</summary>
-    private const int BitsPerProbe = 8;
+    internal const int BitsPerProbe = 8;
 
     public LpmTrieMap(BpfMapDefinition definition) : base(definition)
     {
         _maxPrefix = (definition.KeySize - 4) * 8;
         _stride = MapLayout.Stride(definition.ValueSize);
         _slots = new HashSlots(definition.KeySize, definition.MaxEntries);
-        _values = new byte[(long)_stride * definition.MaxEntries];
+        _values = GC.AllocateArray<byte>(checked(_stride * definition.MaxEntries), pinned: true);
         _perLength = new int[_maxPrefix + 1];
-        _lengths = new ulong[_maxPrefix / 64 + 1];
+        _lengths = GC.AllocateArray<ulong>(_maxPrefix / 64 + 1, pinned: true);
     }
+
+    // For the JIT's inline lookup (Jit.InlineMap), which probes by length as LongestByLength does: the exact-key
+    // index, its seqlock, the pinned length bits and count, and the pinned values (slot s at s * Stride).
+    internal HashSlots Slots => _slots;
+    internal nint SequenceAddress => _lock.SequenceAddress;
+    internal unsafe nint LengthsAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _lengths[0]);
+    internal unsafe nint DistinctLengthsAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _distinctLengths[0]);
+    internal int ValuesHash => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(_values);
+    internal unsafe nint ValuesAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_values));
+    internal int Stride => _stride;
 
     public int Count => _slots.Count;
 
@@ -55,7 +66,7 @@ public sealed class LpmTrieMap : BpfMap
         do
         {
             seq = _lock.ReadBegin();
-            slot = Volatile.Read(ref _distinctLengths) * BitsPerProbe <= (int)wanted
+            slot = Volatile.Read(ref _distinctLengths[0]) * BitsPerProbe <= (int)wanted
                 ? LongestByLength(key, (int)wanted, exact)
                 : _trie.Longest(data, (int)wanted);
         } while (_lock.ReadRetry(seq));
@@ -93,7 +104,7 @@ public sealed class LpmTrieMap : BpfMap
         if (before != 0 && before + change != 0) return;
         ref ulong word = ref _lengths[len >> 6];
         Volatile.Write(ref word, change > 0 ? word | 1UL << (len & 63) : word & ~(1UL << (len & 63)));
-        Volatile.Write(ref _distinctLengths, _distinctLengths + change);
+        Volatile.Write(ref _distinctLengths[0], _distinctLengths[0] + change);
     }
 
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)

@@ -131,13 +131,16 @@ public sealed class MapOfMaps : BpfMap
     }
 
     /// <summary>Fills the slots libbpf's static <c>.values</c> initialiser names (<see cref="BpfMapDefinition.InitialInnerMaps"/>)
-    /// with the object's maps of those names; the outer maps of <paramref name="maps"/> that are already filled keep
-    /// their contents.</summary>
+    /// with the object's maps of those names, and a prog array's (<see cref="BpfMapDefinition.InitialPrograms"/>) with
+    /// the programs' indices; the outer maps of <paramref name="maps"/> that are already filled keep their contents.</summary>
     public static void BindInitialSlots(IReadOnlyList<BpfMap> maps)
     {
         ArgumentNullException.ThrowIfNull(maps);
         foreach (var map in maps)
         {
+            if (map is ProgArrayMap programs)
+                foreach (var (slot, program) in programs.Definition.InitialPrograms)
+                    programs.UpdateFromUser(BitConverter.GetBytes((uint)slot), BitConverter.GetBytes((uint)program), BpfUpdateFlags.Any);
             if (map is not MapOfMaps outer || outer.Definition.InitialInnerMaps.Count == 0) continue;
             foreach (var (slot, name) in outer.Definition.InitialInnerMaps)
             {

@@ -69,8 +69,22 @@ public static class BpfObjectLoader
             throw elf.Error("no programs: the object has no executable section other than .text (use SEC(\"tc\"), SEC(\"netkit/peer\") …)");
 
         var definitions = new List<BpfMapDefinition>(maps.Count);
-        foreach (var m in maps) definitions.Add(m.Definition);
+        foreach (var m in maps) definitions.Add(m.Definition.InitialProgramNames.Count == 0 ? m.Definition : WithInitialPrograms(elf, m.Definition, programs));
         return new BpfObject(name, programs, definitions, ReadLicense(elf));
+    }
+
+    /// <summary>A prog array's static slots (libbpf's <c>.values = { [i] = &amp;prog }</c>) as program indices.</summary>
+    private static BpfMapDefinition WithInitialPrograms(ElfFile elf, BpfMapDefinition def, List<BpfProgramImage> programs)
+    {
+        var slots = new List<(int, int)>();
+        foreach (var (slot, name) in def.InitialProgramNames)
+        {
+            int index = programs.FindIndex(p => p.Name == name);
+            if (index < 0)
+                throw elf.Error($"map '{def.Name}': `values` slot {slot} names '{name}', which is not a program of the object (a sub-program of .text cannot be a tail call target)");
+            slots.Add((slot, index));
+        }
+        return def with { InitialPrograms = slots, InitialProgramNames = [] };
     }
 
     private static void Add(ElfFile elf, List<DeclaredMap> maps, MapLocator locator, DeclaredMap map, bool global)

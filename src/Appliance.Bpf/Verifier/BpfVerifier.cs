@@ -58,16 +58,19 @@ public static class BpfVerifier
         ArgumentNullException.ThrowIfNull(helpers);
         options ??= BpfVerifierOptions.TcProgram;
         ulong[] code = image.Instructions;
-        string section = image.Section;
+        string section = Where(image);
 
-        if (options.ContextInR1 && ProgramSections.OtherProgramType(section) is { } otherType)
-            throw new BpfVerifierException(section, -1, "", $"program '{image.Name}' is {otherType}, by its section name; " +
+        if (options.ContextInR1 && ProgramSections.OtherProgramType(image.Section) is { } otherType)
+            throw new BpfVerifierException(section, -1, "", $"it is {otherType}, by its section name; " +
                 "the appliance runs tc programs only (context struct __sk_buff, TC_ACT_* verdicts; sections \"tc\", \"classifier\", \"tcx/…\", \"netkit/primary\", \"netkit/peer\")");
         if (code.Length == 0) throw new BpfVerifierException(section, -1, "", "the program is empty");
         if (code.Length > options.MaxInstructions)
             throw new BpfVerifierException(section, -1, "", $"the program has {code.Length} instructions, more than the limit of {options.MaxInstructions}");
 
         var facts = DecodeAll(code, section, mapCount, helpers);
+        if (!options.ContextInR1)
+            for (int i = 0; i < facts.Length; i++)
+                if (facts[i].IsLegacyPacketLoad) Fail(code, section, i, "a legacy packet load (LD_ABS/LD_IND) needs a tc program's __sk_buff in r6");
         int[] functionOf = AssignFunctions(facts, code, section);
         CheckControlFlow(facts, functionOf, code, section);
         var callbacks = CallbackAnalysis.FindCallbacks(facts, (index, reason) => Fail(code, section, index, reason));
@@ -87,6 +90,9 @@ public static class BpfVerifier
         accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, helpers, stack.FrameBytes);
         return stack;
     }
+
+    /// <summary>How messages name a program: its section and its name, "tc (program balancer)".</summary>
+    internal static string Where(BpfProgramImage image) => $"{image.Section} (program {image.Name})";
 
     internal static void Fail(ulong[] code, string section, int index, string reason) =>
         throw new BpfVerifierException(section, index, BpfDisassembler.Disassemble(code, index), reason);

@@ -10,6 +10,10 @@ internal readonly record struct InstructionFacts(BpfInstruction Instruction, VmO
 
     public bool IsConditionalJump => Op is >= VmOp.Jeq64Imm and <= VmOp.Jsle32Reg;
     public bool IsCall => Op is VmOp.CallHelper or VmOp.CallLocal or VmOp.CallReg;
+
+    /// <summary>LD_ABS / LD_IND: reads r6 (the context) and, for IND, src; sets r0 and clobbers r1–r5 (the kernel
+    /// makes it a helper call), which <see cref="Writes"/> lists.</summary>
+    public bool IsLegacyPacketLoad => Op is >= VmOp.LdAbs8 and <= VmOp.LdInd32;
     public int Width => Op == VmOp.LoadImm64 ? 2 : 1;
 
     /// <summary>lddw src 4: the address of the function at <see cref="Target"/> (a callback).</summary>
@@ -32,6 +36,8 @@ internal readonly record struct InstructionFacts(BpfInstruction Instruction, VmO
                     return src;
                 case VmOp.Exit: return 1;
                 case VmOp.CallReg: return dst;
+                case >= VmOp.LdAbs8 and <= VmOp.LdAbs32: return 1 << 6;
+                case >= VmOp.LdInd8 and <= VmOp.LdInd32: return 1 << 6 | src;
                 case >= VmOp.Ldx8 and <= VmOp.Ldxs32: return src;
                 case >= VmOp.St8 and <= VmOp.St64: return dst;
                 case >= VmOp.Stx8 and <= VmOp.Stx64: return dst | src;
@@ -60,6 +66,7 @@ internal readonly record struct InstructionFacts(BpfInstruction Instruction, VmO
                 case >= VmOp.AtomicFetchAdd64 and <= VmOp.AtomicXchg64: return 1 << Instruction.Src;
                 case VmOp.AtomicCmpXchg32 or VmOp.AtomicCmpXchg64: return 1;
                 case VmOp.CallHelper or VmOp.CallLocal or VmOp.CallReg: return 1;
+                case >= VmOp.LdAbs8 and <= VmOp.LdInd32: return 1 | CallerSaved;
                 default: return 0;
             }
         }

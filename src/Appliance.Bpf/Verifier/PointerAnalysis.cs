@@ -75,7 +75,7 @@ internal static class PointerAnalysis
     private static bool KeepsPacket(int helper) => (BpfHelperId)helper is BpfHelperId.MapLookupElem or BpfHelperId.MapUpdateElem
         or BpfHelperId.MapDeleteElem or BpfHelperId.KtimeGetNs or BpfHelperId.TracePrintk or BpfHelperId.GetPrandomU32
         or BpfHelperId.GetSmpProcessorId or BpfHelperId.L3CsumReplace or BpfHelperId.L4CsumReplace or BpfHelperId.Redirect
-        or BpfHelperId.SkbLoadBytes or BpfHelperId.CsumDiff or BpfHelperId.SkbLoadBytesRelative or BpfHelperId.FibLookup
+        or BpfHelperId.SkbLoadBytes or BpfHelperId.CsumDiff or BpfHelperId.CsumUpdate or BpfHelperId.CsumLevel or BpfHelperId.SkbLoadBytesRelative or BpfHelperId.FibLookup
         or BpfHelperId.MapPushElem or BpfHelperId.MapPopElem or BpfHelperId.MapPeekElem or BpfHelperId.Jiffies64
         or BpfHelperId.KtimeGetBootNs or BpfHelperId.KtimeGetCoarseNs or BpfHelperId.RedirectNeigh or BpfHelperId.RedirectPeer
         or BpfHelperId.RingbufOutput or BpfHelperId.PerfEventOutput or BpfHelperId.CheckMtu;
@@ -83,7 +83,7 @@ internal static class PointerAnalysis
     /// <summary>Helpers that write no memory through their arguments (spilled slots survive them), by the Linux ids.</summary>
     private static bool WritesNoMemory(int helper) => (BpfHelperId)helper is BpfHelperId.MapLookupElem or BpfHelperId.MapUpdateElem
         or BpfHelperId.MapDeleteElem or BpfHelperId.KtimeGetNs or BpfHelperId.TracePrintk or BpfHelperId.GetPrandomU32
-        or BpfHelperId.GetSmpProcessorId or BpfHelperId.Redirect or BpfHelperId.CsumDiff or BpfHelperId.Jiffies64
+        or BpfHelperId.GetSmpProcessorId or BpfHelperId.Redirect or BpfHelperId.CsumDiff or BpfHelperId.CsumUpdate or BpfHelperId.CsumLevel or BpfHelperId.Jiffies64
         or BpfHelperId.KtimeGetBootNs or BpfHelperId.KtimeGetCoarseNs or BpfHelperId.RedirectPeer or BpfHelperId.RingbufOutput
         or BpfHelperId.MapPushElem;
 
@@ -280,6 +280,11 @@ internal static class PointerAnalysis
                     return true;
                 case VmOp.CallLocal:
                     CallLocal(i, f.Target, s);
+                    next = i + 1;
+                    return true;
+                case >= VmOp.LdAbs8 and <= VmOp.LdInd32:
+                    s[0] = Value.Scalar(0, f.Op is VmOp.LdAbs8 or VmOp.LdInd8 ? 0xff : f.Op is VmOp.LdAbs16 or VmOp.LdInd16 ? 0xffff : 0xffff_ffff);
+                    for (int r = 1; r <= 5; r++) s[r] = Value.Unknown;
                     next = i + 1;
                     return true;
                 case VmOp.CallReg:

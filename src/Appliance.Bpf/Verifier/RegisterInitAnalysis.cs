@@ -2,7 +2,7 @@ namespace Appliance.Bpf.Verifier;
 
 /// <summary>A forward may-analysis: the set of registers written on at least one path to each instruction.
 /// Function entries start with the entry registers (main: the caller's set; sub-programs: r1–r5, the
-/// arguments; callbacks: the arguments their helper passes, so bpf_loop's callback may not read r3) plus r10; calls define r0 and leave r1–r5 undefined, as in the kernel. After the fixpoint every
+/// arguments; callbacks: the arguments their helper passes, so bpf_loop's callback may not read r3) plus r10; calls and legacy packet loads (LD_ABS/IND) define r0 and leave r1–r5 undefined, as in the kernel. After the fixpoint every
 /// reachable instruction is checked for reads of registers that no path has written. A register written on
 /// only some paths is accepted: the kernel prunes infeasible paths that a path-insensitive analysis cannot,
 /// so rejecting it could refuse code the kernel loads; at run time such a read sees 0 or an older value of
@@ -33,7 +33,8 @@ internal static class RegisterInitAnalysis
             var f = facts[i];
             int after = state[i];
             if (f.IsCall) after &= ~InstructionFacts.CallerSaved;
-            after |= f.Writes;
+            after |= f.IsLegacyPacketLoad ? 1 : f.Writes;
+            if (f.IsLegacyPacketLoad) after &= ~InstructionFacts.CallerSaved;
             int count = f.SuccessorCount(i, out int a, out int b);
             if (count >= 1) Seed(a, after);
             if (count == 2) Seed(b, after);

@@ -135,6 +135,9 @@ public readonly record struct StackUsage(int FrameBytes, int CallDepth)
                 }
                 for (int r = 0; r <= 5; r++) regs[r] = NotStack;
                 return;
+            case >= VmOp.LdAbs8 and <= VmOp.LdInd32:
+                for (int r = 0; r <= 5; r++) regs[r] = NotStack;
+                return;
             case VmOp.Exit:
                 if (regs[0] != NotStack) escaped = true;
                 return;

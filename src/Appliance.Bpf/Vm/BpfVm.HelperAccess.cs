@@ -32,6 +32,13 @@ public sealed unsafe partial class BpfVm
     /// <summary>The kernel's skb->encapsulation for this run: set by an encapsulating bpf_skb_adjust_room.</summary>
     public bool Encapsulated { get; set; }
 
+    /// <summary>The kernel's CHECKSUM_UNNECESSARY level for this run (0–<see cref="MaxChecksumLevel"/>), or
+    /// <see cref="ChecksumNone"/>: frames start CHECKSUM_NONE; bpf_csum_level changes it, and bpf_skb_adjust_room resets
+    /// it unless BPF_F_ADJ_ROOM_NO_CSUM_RESET.</summary>
+    public int ChecksumLevel { get; set; } = ChecksumNone;
+
+    public const int ChecksumNone = -1, MaxChecksumLevel = 3;
+
     /// <summary>True when <paramref name="address"/> is the program's <c>__sk_buff</c> (r1 at entry).</summary>
     public bool IsContext(ulong address) => _hasPacket && address == VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
 
@@ -128,8 +135,8 @@ public sealed unsafe partial class BpfVm
     /// <summary>Records the target of <c>bpf_redirect</c> for the caller.</summary>
     public void SetRedirect(uint ifindex, ulong flags)
     {
-        _redirectIfindex = ifindex;
-        _redirectFlags = flags;
+        _jit->RedirectIfindex = ifindex;
+        _jit->RedirectFlags = flags;
     }
 
     /// <summary>Records the explicit next hop of <c>bpf_redirect_neigh</c> (family Unspec: one the kernel would not

@@ -332,6 +332,22 @@ public sealed unsafe partial class BpfVm
                     if (!Atomic64(ref ins, r)) goto Fault;
                     break;
 
+                case >= VmOp.LdAbs8 and <= VmOp.LdInd32:
+                    {
+                        if (!IsContext(r[6]))
+                        {
+                            _fault = BpfFault.HelperMisuse; // the kernel requires the context in r6
+                            goto Fault;
+                        }
+                        int offset = unchecked((int)ins.Imm + (ins.Op >= VmOp.LdInd8 ? (int)r[ins.Src] : 0));
+                        if (!LegacyPacketLoad(offset, ins.Op, out r[0]))
+                        {
+                            r[0] = 0; // outside the packet: the function returns 0
+                            goto case VmOp.Exit;
+                        }
+                        break;
+                    }
+
                 default:
                     _fault = BpfFault.InvalidInstruction;
                     goto Fault;
@@ -339,7 +355,7 @@ public sealed unsafe partial class BpfVm
         }
 
     Done:
-        return new BpfRunResult(r[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, start - budget);
+        return new BpfRunResult(r[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, start - budget);
 
     Fault:
         int faultIndex = (int)(ip - code) - 1;

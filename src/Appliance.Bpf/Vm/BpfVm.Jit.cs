@@ -64,9 +64,11 @@ public sealed unsafe partial class BpfVm
         // No GC transition: the code calls nothing and returns within one budget of instructions.
         ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
         GC.KeepAlive(code);
-        // A run that made no runtime call ends here: this method stays small (no exception handling region).
-        if (s->Status == JitState.StatusDone && s->RegionCount == _regionCount)
-            return new BpfRunResult(_registers[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, budget - Math.Max(s->Budget, 0));
+        // A run that made no runtime call ends here: this method stays small (no exception handling region). Regions
+        // the code added itself (inline map lookups) never reach the managed table then: nothing reads them after
+        // the run, and the next run starts its dynamic regions afresh (their value-cache slots fail its check).
+        if (s->Status == JitState.StatusDone)
+            return new BpfRunResult(_registers[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, budget - Math.Max(s->Budget, 0));
         return ContinueJit(code, budget);
     }
 
@@ -88,7 +90,7 @@ public sealed unsafe partial class BpfVm
                     s->CallResult = TranslateForJit(s, (ulong)s->CallArg1, s->CallArg2);
                     break;
                 case JitState.StatusDone:
-                    return new BpfRunResult(_registers[0], BpfFault.None, -1, _redirectIfindex, _redirectFlags, budget - Math.Max(s->Budget, 0));
+                    return new BpfRunResult(_registers[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, budget - Math.Max(s->Budget, 0));
                 case JitState.StatusFault:
                     {
                         var fault = s->FaultKind != 0 ? (BpfFault)s->FaultKind : _fault;

@@ -39,8 +39,9 @@ public sealed unsafe partial class BpfVm : IDisposable
     private int _globalPinCount;
     private LoadedProgram? _pendingTailCall;
     private BpfFault _fault;
-    private uint _redirectIfindex;
-    private ulong _redirectFlags;
+    /// <summary>The run's redirect target and flags live in the JIT state, where compiled code's inline bpf_redirect writes them.</summary>
+    private uint RedirectTarget => (uint)_jit->RedirectIfindex;
+    private ulong RedirectTargetFlags => _jit->RedirectFlags;
     private ulong _random;
     private bool _disposed;
     private readonly int _processorId;
@@ -149,8 +150,9 @@ public sealed unsafe partial class BpfVm : IDisposable
         if (_pins.HasRetired) _pins.ReleaseRetired();
         _pendingContextStore = -1;
         Encapsulated = false;
-        _redirectIfindex = 0;
-        _redirectFlags = 0;
+        ChecksumLevel = ChecksumNone;
+        _jit->RedirectIfindex = 0;
+        _jit->RedirectFlags = 0;
         RedirectNextHopFamily = Routing.IpFamily.Unspec;
         // _pendingTailCall is null here: every run ends in EndRun, which clears it.
         new Span<ulong>(_registers, 16).Clear();

@@ -53,6 +53,9 @@ public sealed class LoadedProgram
     /// <summary>Sorted instruction indices where the program's callbacks start (lddw src=4 targets).</summary>
     internal int[] CallbackEntries { get; private init; } = [];
 
+    /// <summary>True when the program uses legacy packet loads (LD_ABS / LD_IND; the interpreter runs it).</summary>
+    public bool UsesLegacyPacketLoads => Array.Exists(Code, d => d.Op is >= VmOp.LdAbs8 and <= VmOp.LdInd32);
+
     /// <summary>True when the program passes callbacks to bpf_loop or bpf_for_each_map_elem (the interpreter runs it).</summary>
     public bool UsesCallbacks => CallbackEntries.Length > 0;
 
@@ -139,10 +142,13 @@ public sealed class LoadedProgram
             CallbackEntries = [.. BpfVerifier.CallbackEntries(raw).Distinct().Order()],
         };
         // After verification, at load: the code is ready before the first run. Callbacks (bpf_loop,
-        // bpf_for_each_map_elem) re-enter the program from a helper, which only the interpreter does.
+        // bpf_for_each_map_elem) re-enter the program from a helper, which only the interpreter does; the
+        // interpreter runs legacy packet loads (LD_ABS/LD_IND, rare: old tc programs) too.
         program._jit = program.CallbackEntries.Length > 0
             ? new JitCompilation(null, "it uses callbacks (bpf_loop / bpf_for_each_map_elem), which the interpreter runs", 0)
-            : BpfJit.Compile(program);
+            : program.UsesLegacyPacketLoads
+                ? new JitCompilation(null, "it uses legacy packet loads (LD_ABS / LD_IND), which the interpreter runs", 0)
+                : BpfJit.Compile(program);
         return program;
     }
 
@@ -201,13 +207,13 @@ public sealed class LoadedProgram
             Span<byte> key = stackalloc byte[Math.Max(map.KeySize, 4)];
             key.Clear();
             if (!map.TryLookup(key[..map.KeySize], out var value))
-                BpfVerifier.Fail(image.Instructions, image.Section, index, $"map '{map.Name}' has no entry 0 to take a value address of");
+                BpfVerifier.Fail(image.Instructions, BpfVerifier.Where(image), index, $"map '{map.Name}' has no entry 0 to take a value address of");
             globals.Add(new GlobalRegion(mapIndex, value, map.Definition.ReadOnly));
             regionIndex = globals.Count - 1;
         }
         var region = globals[regionIndex];
         if (offset < 0 || offset >= region.Value.Count)
-            BpfVerifier.Fail(image.Instructions, image.Section, index, $"offset {offset} is outside the {region.Value.Count}-byte value of map '{maps[mapIndex].Name}'");
+            BpfVerifier.Fail(image.Instructions, BpfVerifier.Where(image), index, $"offset {offset} is outside the {region.Value.Count}-byte value of map '{maps[mapIndex].Name}'");
         return VirtualAddress.RegionBase(VirtualAddress.FirstProgramRegion + regionIndex) + (ulong)offset;
     }
 }

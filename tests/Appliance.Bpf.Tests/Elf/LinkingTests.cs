@@ -17,6 +17,24 @@ public class LinkingTests
         Assert.Equal("Dual BSD/GPL", Obj.License);
     }
 
+    /// <summary>libbpf's static prog-array initialiser (TestPrograms/prog_array_init.bpf.c): 4-byte values without a
+    /// value_size, and the named programs' indices in the slots, which the live map holds after binding.</summary>
+    [Fact]
+    public void AProgArrayInitialiserFillsItsSlotsWithProgramIndices()
+    {
+        var obj = TestObjects.LoadTestProgram("prog_array_init");
+        var def = Assert.Single(obj.Maps);
+        Assert.Equal((BpfMapType.ProgArray, 4, 4, 4), (def.Type, def.KeySize, def.ValueSize, def.MaxEntries));
+        int odd = obj.Programs.ToList().FindIndex(p => p.Name == "by_length_odd"), three = obj.Programs.ToList().FindIndex(p => p.Name == "by_length_three");
+        Assert.Equal(new[] { (1, odd), (3, three) }, def.InitialPrograms.ToArray());
+        var map = BpfMap.Create(def);
+        MapOfMaps.BindInitialSlots([map]);
+        var value = new byte[4];
+        Assert.True(map.TryLookupFromUser(BitConverter.GetBytes(3u), value));
+        Assert.Equal(three, BitConverter.ToInt32(value));
+        Assert.False(map.TryLookupFromUser(BitConverter.GetBytes(2u), value));
+    }
+
     [Fact]
     public void GlobalSectionsBecomeOneEntryArrayMapsInSectionOrder()
     {

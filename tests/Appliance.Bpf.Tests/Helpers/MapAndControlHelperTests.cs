@@ -69,17 +69,27 @@ public sealed class MapAndControlHelperTests
         Assert.Equal(BpfFault.HelperMisuse, VmTestSupport.Run("mov %r2, %r10\nadd %r2, -4\nstw [%r10-4], 0\nmov %r1, 1\ncall 1\nexit", null, map).Fault);
     }
 
-    [Fact]
-    public void RedirectRecordsTheTarget()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // compiled inline by the JIT
+    public void RedirectRecordsTheTarget(bool jit)
     {
-        var r = VmTestSupport.Run("mov %r1, 5\nmov %r2, 1\ncall 23\nexit");
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        var r = VmTestSupport.RunOnZeroFrame(vm, VmTestSupport.LoadFor("lddw %r1, 0x700000005\nmov %r2, 1\ncall 23\nexit", jit));
         Assert.Equal(TcAction.Redirect, r.Verdict);
         Assert.Equal(5u, r.RedirectIfindex);
         Assert.Equal(1UL, r.RedirectFlags);
         Assert.True(r.Redirected);
-        var bad = VmTestSupport.Run("mov %r1, 5\nmov %r2, 2\ncall 23\nexit");
+        // The last call wins; a call with flags other than BPF_F_INGRESS is TC_ACT_SHOT and changes nothing.
+        var twice = VmTestSupport.RunOnZeroFrame(vm, VmTestSupport.LoadFor("mov %r1, 5\nmov %r2, 1\ncall 23\nmov %r1, 9\nmov %r2, 0\ncall 23\nmov %r1, 11\nmov %r2, 3\ncall 23\nexit", jit));
+        Assert.Equal(TcAction.Shot, twice.Verdict);
+        Assert.Equal(9u, twice.RedirectIfindex);
+        Assert.Equal(0UL, twice.RedirectFlags);
+        // The next run starts without a redirect.
+        var bad = VmTestSupport.RunOnZeroFrame(vm, VmTestSupport.LoadFor("mov %r1, 5\nmov %r2, 2\ncall 23\nexit", jit));
         Assert.Equal(TcAction.Shot, bad.Verdict);
         Assert.Equal(0u, bad.RedirectIfindex);
+        Assert.False(bad.Redirected);
     }
 
     [Fact]

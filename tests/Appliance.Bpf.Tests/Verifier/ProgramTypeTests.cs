@@ -36,7 +36,7 @@ public sealed class ProgramTypeTests
     {
         var e = Assert.Throws<BpfVerifierException>(() => Verify(section));
         Assert.Equal(-1, e.InstructionIndex);
-        Assert.StartsWith($"{section}: program 'p' is {type}", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{section} (program p): it is {type}", e.Message, StringComparison.Ordinal);
         Assert.Contains("the appliance runs tc programs only", e.Message, StringComparison.Ordinal);
     }
 
@@ -65,7 +65,7 @@ public sealed class ProgramTypeTests
         var tc = obj.Programs.Single(p => p.Name == "long_frames");
 
         var e = Assert.Throws<BpfVerifierException>(() => LoadedProgram.Load(xdp, maps, LinuxHelperTable.Instance));
-        Assert.StartsWith("xdp: program 'short_frames' is an XDP program (context struct xdp_md, XDP_* verdicts)", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("xdp (program short_frames): it is an XDP program (context struct xdp_md, XDP_* verdicts)", e.Message, StringComparison.Ordinal);
         Assert.Equal("long_frames", LoadedProgram.Load(tc, maps, LinuxHelperTable.Instance).Name);
 
         // In the kernel the same instructions answer as XDP and otherwise as tc: what running it with the wrong

@@ -26,7 +26,7 @@ public sealed class VerifierTests
     {
         var e = Reject("mov %r0, 0\ncall 9999\nexit");
         Assert.Equal(1, e.InstructionIndex);
-        Assert.Equal("tc/ingress: instruction 1 (call 9999): unknown helper 9999 (not in the helper table)", e.Message);
+        Assert.Equal("tc/ingress (program p): instruction 1 (call 9999): unknown helper 9999 (not in the helper table)", e.Message);
     }
 
     [Fact]
@@ -122,7 +122,9 @@ public sealed class VerifierTests
     [Fact]
     public void BadEncodingsAreRejected()
     {
-        Assert.Contains("legacy packet access", Reject([new BpfInstruction(0x30, 0, 0, 0, 0).Encode(), new BpfInstruction(0x95, 0, 0, 0, 0).Encode()]).Message, StringComparison.Ordinal);
+        Assert.Contains("uses reserved fields", Reject([new BpfInstruction(0x38, 0, 0, 0, 0).Encode(), new BpfInstruction(0x95, 0, 0, 0, 0).Encode()]).Message, StringComparison.Ordinal); // 8-byte LD_ABS
+        Assert.Contains("uses reserved fields", Reject([new BpfInstruction(0x30, 1, 0, 0, 0).Encode(), new BpfInstruction(0x95, 0, 0, 0, 0).Encode()]).Message, StringComparison.Ordinal); // dst set
+        Assert.Contains("r6 is read but no path to here writes it", Reject("ldabsb 12\nexit").Message, StringComparison.Ordinal);
         Assert.Contains("kfunc", Reject("call runtime 5\nmov %r0, 0\nexit").Message, StringComparison.Ordinal);
         Reject([new BpfInstruction(0xff, 0, 0, 0, 0).Encode()]);
         Reject([new BpfInstruction(0xb7, 11, 0, 0, 0).Encode(), new BpfInstruction(0x95, 0, 0, 0, 0).Encode()]);

@@ -1,0 +1,33 @@
+using System.Buffers.Binary;
+using Appliance.Bpf.Isa;
+
+namespace Appliance.Bpf.Vm;
+
+public sealed unsafe partial class BpfVm
+{
+    /// <summary>cBPF's negative offsets (SKF_NET_OFF, SKF_LL_OFF): relative to the network or the MAC header.</summary>
+    private const int SkfNetOff = -0x100000, SkfLlOff = -0x200000;
+
+    /// <summary>The network header's offset in a tc frame (after the 14-byte Ethernet header, as the kernel's
+    /// eth_type_trans leaves it; bpf_skb_load_bytes_relative uses the same).</summary>
+    private const int NetworkHeader = 14;
+
+    /// <summary>LD_ABS / LD_IND as the kernel's bpf_skb_load_helper_{8,16,32}: the 1, 2 or 4 bytes at
+    /// <paramref name="offset"/> from the packet start (from the network header at SKF_NET_OFF and above, from
+    /// the MAC header, the packet start, at SKF_LL_OFF and above), big-endian, zero-extended into
+    /// <paramref name="value"/>; false when they are not all inside the packet (or below SKF_LL_OFF).</summary>
+    private bool LegacyPacketLoad(int offset, VmOp op, out ulong value)
+    {
+        value = 0;
+        int size = op is VmOp.LdAbs8 or VmOp.LdInd8 ? 1 : op is VmOp.LdAbs16 or VmOp.LdInd16 ? 2 : 4;
+        long start = offset >= 0 ? offset
+            : offset >= SkfNetOff ? (long)offset - SkfNetOff + NetworkHeader
+            : offset >= SkfLlOff ? (long)offset - SkfLlOff
+            : -1;
+        var data = Packet.Data;
+        if (start < 0 || start + size > data.Length) return false;
+        var bytes = data.Slice((int)start, size);
+        value = size switch { 1 => bytes[0], 2 => BinaryPrimitives.ReadUInt16BigEndian(bytes), _ => BinaryPrimitives.ReadUInt32BigEndian(bytes) };
+        return true;
+    }
+}
