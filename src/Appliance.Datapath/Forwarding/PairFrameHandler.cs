@@ -87,7 +87,6 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                 foreach (var aged in classifier.Age(cutoff))
                 {
                     var pair = (uint)aged.Pair < (uint)topology.EnginePortCount ? topology.PairByEnginePort[aged.Pair] : null;
-                    if (pair is not null) Interlocked.Increment(ref pair.Learning.AgedField);
                     try
                     {
                         port.Steering?.Release(aged.Mac);
@@ -99,6 +98,8 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                             Log.Warn("learning", "could not release an aged MAC", ("port", port.Name), ("mac", aged.Mac), ("error", e.Message),
                                 ("suppressed", suppressed));
                     }
+                    // Counted after the release: whoever sees the count sees the MAC gone from the port's steering.
+                    if (pair is not null) Interlocked.Increment(ref pair.Learning.AgedField);
                 }
             }
         }
