@@ -93,7 +93,7 @@ public sealed class BoardBootTests(BootedBoard booted, ITestOutputHelper output)
             output.WriteLine($"  thread {t.Groups[1].Value}: {t.Groups[2].Value} wake-ups, {t.Groups[3].Value} ticks in 30 s");
         // The target is 1 %. What an idle appliance still does is blink the heartbeat LED (4 edges per 1.26 s, 0.2–0.3 %
         // here: each wake-up of a thread costs TCG 0.7–0.9 ms); nothing else wakes on a timer. TCG charges the
-        // guest for host time, so the same idle appliance reads more on a loaded host (0.23–0.33 % at load 7–10 on a
+        // guest for host time, so the same idle appliance reads more on a loaded host (0.23–0.33 % at load 1–10 on a
         // 2-core host; 0.80 % before the workers and the activity LED stopped waking on timers). Asserting the
         // target itself leaves that margin and still fails on a spinning thread (100 %), a 50 ms poller (~2 %) or a
         // 250 ms one (~0.5 % more).
