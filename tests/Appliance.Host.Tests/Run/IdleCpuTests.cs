@@ -32,6 +32,26 @@ public sealed class IdleCpuTests(ITestOutputHelper output)
         Assert.Equal(0, app.Signal(15));
     }
 
+    /// <summary>The main thread's health check sleeps on the forwarding engine's fault signal and the stop: with no
+    /// systemd watchdog and the last good copy not due yet (30 s after the start), it makes no wake-up over 6 idle
+    /// seconds (it woke every 5 s).</summary>
+    [PrivilegedFact]
+    public void TheIdleHealthCheckSleepsUntilAFaultOrTheStop()
+    {
+        using var board = new RunBoard();
+        board.WriteConfig(peerPolicy: "pass");
+        using var app = ApplianceProcess.Start(board.ConfigFile, board.Socket);
+        app.WaitReady();
+        int main = Assert.Single(ThreadWakeups.ThreadsNamed(app.Pid, "meta-appliance")); // the process's first thread
+        Assert.Equal(app.Pid, main);
+        Assert.True(ThreadWakeups.Settle(app.Pid, [main], out var before), "the main thread never settled\n" + app.Output);
+        Thread.Sleep(6000);
+        long woke = ThreadWakeups.Of(app.Pid, main) - before[0];
+        Assert.False(app.HasExited, app.Output);
+        Assert.True(woke == 0, $"the main thread woke {woke} times in 6 idle seconds\n{app.Output}");
+        Assert.Equal(0, app.Signal(15)); // the stop still wakes it
+    }
+
     /// <summary>utime + stime of the process (all threads) from /proc/PID/stat, in seconds.</summary>
     public static double CpuSeconds(int pid)
     {
