@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Appliance.Bpf.Context;
 using Appliance.Bpf.Helpers;
 using Appliance.Bpf.Jit;
 
@@ -48,6 +49,7 @@ public sealed unsafe partial class BpfVm
         return code;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private BpfRunResult ExecuteJit(LoadedProgram program, ExecutableMemory code)
     {
         JitState* s = _jit;
@@ -76,6 +78,23 @@ public sealed unsafe partial class BpfVm
     /// inlined here, so each costs no further call layers), tail calls, and the result.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private BpfRunResult ContinueJit(ExecutableMemory code, long budget)
+    {
+        // What a run leaves to its first runtime call: the thread's CPU slot and the shadow's filled fields.
+        _jitYielded = true;
+        SetProcessor();
+        if (!_shadowFilled && _hasPacket)
+        {
+            SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in Unsafe.AsRef<PacketContext>(_packet));
+            _shadowFilled = true;
+        }
+        // The code may stop (fault) at any call depth, or the VM move the stack region: the next run sets it again.
+        _stackMirrored = false;
+        var result = ContinueJitLoop(code, budget);
+        _stackMirrored = false;
+        return result;
+    }
+
+    private BpfRunResult ContinueJitLoop(ExecutableMemory code, long budget)
     {
         JitState* s = _jit;
         while (true)
