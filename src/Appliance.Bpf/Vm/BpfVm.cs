@@ -106,7 +106,13 @@ public sealed unsafe partial class BpfVm : IDisposable
                 if (jit is not null) MirrorContextLength(SkBuffLayout.Size);
                 _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
                 _jitYielded = false;
-                var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
+                if (jit is not null && EnterJit(jit))
+                {
+                    // The straight path: no runtime call, so no helper ran (no spin lock held, no context store pending).
+                    if (compilation!.StoresContext) SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
+                    return JitDoneResult();
+                }
+                var result = jit is null ? Execute(program) : ContinueJit(jit, Options.InstructionBudget);
                 if (ReleaseSpinLock() && !result.Faulted) // the kernel: "bpf_spin_unlock is missing"
                     result = new BpfRunResult(0, BpfFault.HelperMisuse, -1, 0, 0, result.InstructionsExecuted);
                 if (_pendingContextStore >= 0) SettleContextStore();
