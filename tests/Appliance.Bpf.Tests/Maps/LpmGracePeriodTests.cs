@@ -10,23 +10,19 @@ namespace Appliance.Bpf.Tests.Maps;
 /// only slots in their grace period are left; once the run ended the slots are reused. Both engines.</summary>
 public sealed class LpmGracePeriodTests
 {
-    /// <summary>Looks up the frame's 8-byte LPM key (map 0), sets word 0 of control array map 1's element 0 ("held"),
-    /// then reads the value until the control's word 1 ("stop") is set or the value is no longer 42; returns the
-    /// value it read last (0xdead when a lookup found nothing).</summary>
+    /// <summary>Looks up 10.0.0.1/32 in LPM map 0, sets word 0 of control array map 1's element 0 ("held"), then reads
+    /// the value until the control's word 1 ("stop") is set or the value is no longer 42; returns the value it read
+    /// last (0xdead when a lookup found nothing).</summary>
     private const string HoldValue = """
-        mov %r2, 0
-        mov %r3, %r10
-        add %r3, -8
-        mov %r4, 8
-        call 26
+        stw [%r10-8], 32
+        stw [%r10-4], 0x0100000a
         lddw %r1, map[0]
         mov %r2, %r10
         add %r2, -8
         call 1
         jeq %r0, 0, null
         mov %r6, %r0
-        mov %r1, 0
-        stxw [%r10-12], %r1
+        stw [%r10-12], 0
         lddw %r1, map[1]
         mov %r2, %r10
         add %r2, -12
@@ -71,10 +67,7 @@ public sealed class LpmGracePeriodTests
         var runner = new Thread(() =>
         {
             using var vm = new BpfVm(new BpfVmOptions { UseJit = jit, InstructionBudget = long.MaxValue / 2 });
-            var frame = new byte[64];
-            held.CopyTo(frame, 0);
-            var packet = VmTestSupport.Packet(frame);
-            result = vm.Run(program, ref packet);
+            result = VmTestSupport.RunOnZeroFrame(vm, program);
         }) { IsBackground = true };
         runner.Start();
         var results = new List<int>();
