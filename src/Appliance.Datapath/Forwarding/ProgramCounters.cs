@@ -9,8 +9,9 @@ public sealed class ProgramCounters
 
     internal void Ran(int worker, int bytes, int verdict, bool faulted)
     {
-        _c.Add(worker, (int)Field.Runs, 1);
-        _c.Add(worker, (int)Field.Bytes, bytes);
+        var v = _c.Of(worker);
+        v[(int)Field.Runs]++;
+        v[(int)Field.Bytes] += bytes;
         var f = faulted ? Field.Fault : verdict switch
         {
             -1 => Field.Next,
@@ -19,7 +20,7 @@ public sealed class ProgramCounters
             7 => Field.Redirect,
             _ => Field.Unknown,
         };
-        _c.Add(worker, (int)f, 1);
+        v[(int)f]++;
     }
 
     public long Runs => _c.Read((int)Field.Runs);

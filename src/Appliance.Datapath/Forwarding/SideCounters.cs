@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Appliance.Datapath.Forwarding;
 
 /// <summary>Counters of one pair side (its transmit direction, as netkit counts them on the sending device):
@@ -9,16 +11,20 @@ public sealed class SideCounters
 
     private readonly WorkerCounters _c = new(FirstDrop + ReasonCount);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void In(int worker, int bytes)
     {
-        _c.Add(worker, PacketsIn, 1);
-        _c.Add(worker, BytesIn, bytes);
+        var v = _c.Of(worker);
+        v[PacketsIn]++;
+        v[BytesIn] += bytes;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Out(int worker, int bytes)
     {
-        _c.Add(worker, PacketsOut, 1);
-        _c.Add(worker, BytesOut, bytes);
+        var v = _c.Of(worker);
+        v[PacketsOut]++;
+        v[BytesOut] += bytes;
     }
 
     internal void Drop(int worker, PairDropReason reason) => _c.Add(worker, FirstDrop + (int)reason, 1);
