@@ -4,7 +4,11 @@ namespace Appliance.Bpf.Maps;
 /// slot numbers, and a free list — no allocation after construction. Callers keep the values (by slot
 /// number) and hold the write side of a <see cref="MapSeqLock"/> while inserting or removing. Lookups
 /// tolerate concurrent changes (chain walks are bounded), the seqlock makes them retry. The arrays a lookup reads
-/// are pinned: code the JIT compiled walks the same chains at their host addresses (see <see cref="Jit.InlineMap"/>).</summary>
+/// are pinned: code the JIT compiled walks the same chains at their host addresses (see <see cref="Jit.InlineMap"/>).
+/// A removed slot is free at once (the kernel's preallocated hash maps), or, with <c>spare</c> slots, only after a
+/// grace period (<see cref="RunEpochs"/>; the kernel's LPM trie frees after an RCU grace period): it waits in a
+/// FIFO until every program run that may hold it has ended, and the spare slots (beyond the <c>limit</c> of live
+/// keys) serve inserts meanwhile.</summary>
 internal sealed class HashSlots
 {
     private const int None = -1;
@@ -16,11 +20,19 @@ internal sealed class HashSlots
     private readonly int[] _hashes;
     private readonly bool[] _used;
     private int _free;
+    /// <summary>Per slot, the epoch its grace period ends at (deferred reuse only); null for immediate reuse.</summary>
+    private readonly long[]? _freedAt;
+    private int _pendingHead = None, _pendingTail = None;
 
-    public HashSlots(int keySize, int capacity)
+    /// <param name="limit">Live keys at most (max_entries).</param>
+    /// <param name="spare">Slots beyond <paramref name="limit"/>; more than 0 defers the reuse of removed slots.</param>
+    public HashSlots(int keySize, int limit, int spare = 0)
     {
+        int capacity = checked(limit + spare);
         _keySize = keySize;
         Capacity = capacity;
+        Limit = limit;
+        if (spare > 0) _freedAt = new long[capacity];
         _keys = GC.AllocateArray<byte>(checked(keySize * capacity), pinned: true);
         int buckets = 1;
         while (buckets < capacity) buckets <<= 1;
@@ -33,7 +45,10 @@ internal sealed class HashSlots
         _free = capacity > 0 ? 0 : None;
     }
 
+    /// <summary>Slots (live, free and waiting for their grace period).</summary>
     public int Capacity { get; }
+    /// <summary>Live keys at most.</summary>
+    public int Limit { get; }
     public int Count { get; private set; }
     public int KeySize => _keySize;
 
@@ -65,9 +80,12 @@ internal sealed class HashSlots
         return None;
     }
 
-    /// <summary>Takes a free slot for <paramref name="key"/> (which must be absent); -1 when full.</summary>
+    /// <summary>Takes a free slot for <paramref name="key"/> (which must be absent); -1 when full (<see cref="Limit"/>
+    /// keys, or every other slot still in its grace period).</summary>
     public int Insert(ReadOnlySpan<byte> key)
     {
+        if (Count >= Limit) return None;
+        if (_free == None) Reclaim();
         int slot = _free;
         if (slot == None) return None;
         _free = _next[slot];
@@ -92,9 +110,47 @@ internal sealed class HashSlots
         }
         Volatile.Write(ref link, _next[slot]);
         _used[slot] = false;
-        _next[slot] = _free;
-        _free = slot;
         Count--;
+        if (_freedAt is null)
+        {
+            _next[slot] = _free;
+            _free = slot;
+            return;
+        }
+        // A lookup that began before the unlinking may still hold the slot: it waits for its grace period. (A
+        // reader still walking through it follows _next into the pending list: a torn walk its seqlock retries.)
+        _freedAt[slot] = RunEpochs.TagForFree();
+        _next[slot] = None;
+        if (_pendingTail == None) _pendingHead = slot;
+        else _next[_pendingTail] = slot;
+        _pendingTail = slot;
+    }
+
+    /// <summary>Slots removed but still in their grace period.</summary>
+    public int Pending
+    {
+        get
+        {
+            int n = 0;
+            for (int s = _pendingHead; s != None; s = _next[s]) n++;
+            return n;
+        }
+    }
+
+    /// <summary>Moves the slots whose grace period ended (oldest first) to the free list.</summary>
+    private void Reclaim()
+    {
+        if (_pendingHead == None) return;
+        RunEpochs.Advance(_freedAt![_pendingHead]);
+        long safe = RunEpochs.SafeEpoch();
+        while (_pendingHead != None && _freedAt[_pendingHead] <= safe)
+        {
+            int slot = _pendingHead;
+            _pendingHead = _next[slot];
+            _next[slot] = _free;
+            _free = slot;
+        }
+        if (_pendingHead == None) _pendingTail = None;
     }
 
     /// <summary>BPF_MAP_GET_NEXT_KEY order: slot order; an absent (or empty) key starts from the first slot.</summary>

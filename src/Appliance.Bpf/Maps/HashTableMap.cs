@@ -17,7 +17,7 @@ public abstract class HashTableMap : BpfMap
         _stride = MapLayout.Stride(definition.ValueSize);
         _slots = new HashSlots(definition.KeySize, definition.MaxEntries);
         // Pinned for the map's life: compiled code finds values at a fixed host address (see Jit.InlineMap).
-        _values = GC.AllocateArray<byte>(checked(_stride * cpuCount * definition.MaxEntries), pinned: true);
+        _values = GC.AllocateArray<byte>(checked(_stride * cpuCount * _slots.Capacity), pinned: true);
     }
 
     /// <summary>The key index and its seqlock, for the JIT's inline lookup (which reads them as <see cref="FindSlot"/> does).</summary>

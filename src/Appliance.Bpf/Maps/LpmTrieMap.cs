@@ -36,8 +36,10 @@ public sealed class LpmTrieMap : BpfMap
     {
         _maxPrefix = (definition.KeySize - 4) * 8;
         _stride = MapLayout.Stride(definition.ValueSize);
-        _slots = new HashSlots(definition.KeySize, definition.MaxEntries);
-        _values = GC.AllocateArray<byte>(checked(_stride * definition.MaxEntries), pinned: true);
+        // A deleted prefix's slot is reused only after a grace period (as the kernel frees trie nodes after an RCU
+        // grace period): max_entries spare slots serve inserts meanwhile, so a full map can be replaced at once.
+        _slots = new HashSlots(definition.KeySize, definition.MaxEntries, spare: definition.MaxEntries);
+        _values = GC.AllocateArray<byte>(checked(_stride * _slots.Capacity), pinned: true);
         _perLength = new int[_maxPrefix + 1];
         _lengths = GC.AllocateArray<ulong>(_maxPrefix / 64 + 1, pinned: true);
     }
@@ -58,21 +60,41 @@ public sealed class LpmTrieMap : BpfMap
     {
         value = default;
         if (key.Length < KeySize) return false;
-        uint wanted = Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(key), (uint)_maxPrefix);
-        var data = key[4..KeySize];
         Span<byte> exact = stackalloc byte[MaxKeySize];
         exact = exact[..KeySize];
         int slot, seq;
         do
         {
             seq = _lock.ReadBegin();
-            slot = Volatile.Read(ref _distinctLengths[0]) * BitsPerProbe <= (int)wanted
-                ? LongestByLength(key, (int)wanted, exact)
-                : _trie.Longest(data, (int)wanted);
+            slot = Longest(key, exact);
         } while (_lock.ReadRetry(seq));
         if (slot < 0) return false;
         value = new ArraySegment<byte>(_values, slot * _stride, ValueSize);
         return true;
+    }
+
+    /// <summary>A copy under the write lock: this thread runs no program, so a grace period would not wait for it.</summary>
+    public override bool TryLookupFromUser(ReadOnlySpan<byte> key, Span<byte> value)
+    {
+        if (key.Length < KeySize) return false;
+        Span<byte> exact = stackalloc byte[MaxKeySize];
+        exact = exact[..KeySize];
+        using var write = _lock.Write();
+        int slot = Longest(key, exact);
+        if (slot < 0) return false;
+        _values.AsSpan(slot * _stride, ValueSize).CopyTo(value);
+        return true;
+    }
+
+    /// <summary>The slot of the longest stored prefix matching <paramref name="key"/> (of at least KeySize bytes), or -1:
+    /// by probing the index per stored length while the map holds few lengths, else by walking the trie.
+    /// <paramref name="exact"/> is room for one masked key.</summary>
+    private int Longest(ReadOnlySpan<byte> key, Span<byte> exact)
+    {
+        uint wanted = Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(key), (uint)_maxPrefix);
+        return Volatile.Read(ref _distinctLengths[0]) * BitsPerProbe <= (int)wanted
+            ? LongestByLength(key, (int)wanted, exact)
+            : _trie.Longest(key[4..KeySize], (int)wanted);
     }
 
     /// <summary>The slot of the longest stored prefix of <paramref name="key"/>'s data no longer than

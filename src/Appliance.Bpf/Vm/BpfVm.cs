@@ -54,6 +54,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     private bool _disposed;
     private readonly int _processorId;
     private readonly bool _useJit;
+    /// <summary>This VM's grace-period cell: deleted map slots a run may hold are not reused until it ends (see <see cref="RunEpochs"/>).</summary>
+    private readonly long* _runEpoch = RunEpochs.Register();
 
     public BpfVm(BpfVmOptions? options = null)
     {
@@ -165,6 +167,7 @@ public sealed unsafe partial class BpfVm : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void BeginRun(LoadedProgram program)
     {
+        RunEpochs.Enter(_runEpoch);
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
         // Compiled code's own lookups read it from the state: its runs set it at their first runtime call.
         if (!_jitActive) SetProcessor();
@@ -274,6 +277,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         _jitActive = false;
         // The packet's buffer stays referenced by the packet region until the next run; the region table is
         // unreachable meanwhile (no region id is below a region count of 0).
+        RunEpochs.Exit(_runEpoch); // last: nothing after this touches a map value (the spin lock is released above)
     }
 
     /// <summary>Discards ring-buffer records the program reserved and never submitted, and drops references.</summary>
@@ -317,6 +321,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         UnpinGlobals();
         FreeJitState();
         NativeMemory.Free(_stack);
+        RunEpochs.Release(_runEpoch);
         GC.SuppressFinalize(this);
     }
 
@@ -325,6 +330,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         UnpinGlobals();
         FreeJitState();
         NativeMemory.Free(_stack);
+        RunEpochs.Release(_runEpoch);
     }
 
     private struct CallFrame
