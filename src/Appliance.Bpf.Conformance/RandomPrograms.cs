@@ -280,6 +280,34 @@ public sealed class RandomPrograms(int seed)
             Line($"mov %r4, {_random.Next(1, room + 1)}");
             Line("call 26");
         }
+        else if (_random.Next(4) == 0)
+        {
+            // bpf_skb_store_bytes(ctx, offset, a stack buffer just written, len, flags): usually inside the packet,
+            // now and then past its end (-EFAULT); flags BPF_F_RECOMPUTE_CSUM, BPF_F_INVALIDATE_HASH or invalid (-EINVAL).
+            int words = _random.Next(1, 5);
+            for (int w = 1; w <= words; w++) Line($"stxdw [%r10-{8 * w}], %r{Pick(Scratch)}");
+            Line("mov %r1, %r9");
+            Line($"mov %r2, {(_random.Next(8) == 0 ? _random.Next(-4, 200) : _random.Next(0, 60))}");
+            Line("mov %r3, %r10");
+            Line($"add %r3, -{8 * words}");
+            Line($"mov %r4, {_random.Next(1, 8 * words + 1)}");
+            Line($"mov %r5, {Pick(new[] { 0, 0, 0, 1, 2, 4 })}");
+            Line("call 9");
+        }
+        else if (_random.Next(3) == 0)
+        {
+            // bpf_l3_csum_replace / bpf_l4_csum_replace(ctx, offset, from, to, flags): a 2-byte field usually inside
+            // the packet and even, now and then odd or past its end; sizes 4, 2 and 0 (from must then be 0); l4 with
+            // BPF_F_PSEUDO_HDR, BPF_F_MARK_MANGLED_0 (a zero field stays, a zero result becomes 0xffff),
+            // BPF_F_MARK_ENFORCE, or an invalid flag.
+            bool l4 = _random.Next(2) == 0;
+            Line("mov %r1, %r9");
+            Line($"mov %r2, {(_random.Next(8) == 0 ? _random.Next(-4, 100) : 2 * _random.Next(0, 32))}");
+            InitRegister(3);
+            InitRegister(4);
+            Line($"mov %r5, {(l4 ? Pick(new[] { 4, 4, 0x14, 0x24, 0x34, 0x64, 2, 0x100 }) : Pick(new[] { 4, 4, 4, 2, 0, 8 }))}");
+            Line(l4 ? "call 11" : "call 10");
+        }
         else if (_random.Next(6) == 0)
         {
             // bpf_redirect(ifindex, flags): flags other than BPF_F_INGRESS (1) give TC_ACT_SHOT and no redirect.

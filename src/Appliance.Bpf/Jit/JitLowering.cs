@@ -255,6 +255,9 @@ internal sealed class JitLowering
                     if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineMapLookup(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlineLoadBytes(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.Redirect && _linuxHelpers) InlineRedirect(done);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbStoreBytes && _linuxHelpers) InlineStoreBytes(done);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.L3CsumReplace && _linuxHelpers) InlineChecksumReplace(done, l4: false);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.L4CsumReplace && _linuxHelpers) InlineChecksumReplace(done, l4: true);
                     _e.StoreStateImm32(JitState.FaultPcOffset, i);
                     Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
                     _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
@@ -866,14 +869,7 @@ internal sealed class JitLowering
     private void InlineLoadBytes(int done)
     {
         int helper = _e.NewLabel();
-        _e.LoadBpf(JReg.T0, 1);
-        _e.MovImm(JReg.T1, (long)VirtualAddress.RegionBase(VirtualAddress.ContextRegion));
-        _e.Compare(true, JReg.T0, JReg.T1);
-        _e.JumpIf(JCond.Ne, helper);
-        _e.LoadState(JReg.T1, JitState.RegionsOffset);
-        _e.Load(JReg.T2, JReg.T1, VirtualAddress.ContextRegion * JitRegion.Size + 8, 8, false);
-        _e.CompareImm(true, JReg.T2, 0);
-        _e.JumpIf(JCond.Eq, helper);                                      // a memory run, or a narrow context store pending
+        RequirePacketContext(helper);
         // The destination: T0 = its host address, T3 = len.
         _e.LoadBpf(JReg.T0, 3);
         _e.Mov(JReg.T1, JReg.T0);
@@ -893,21 +889,158 @@ internal sealed class JitLowering
         _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
         _e.StoreState(JitState.CallArg1Offset, JReg.T0);                  // the destination's host address
         // The source: [offset, +len) inside the packet (region 0).
-        _e.LoadBpf(JReg.T0, 2);
-        _e.ZeroExtend(JReg.T0, 32);                                       // T0 = offset (u32)
+        PacketRange(2, JReg.T3, 0, helper);                               // T0 = source host address
+        _e.LoadState(JReg.T1, JitState.CallArg1Offset);                   // T1 = destination host address
+        _e.Mov(JReg.T2, JReg.T3);                                         // T2 = bytes left
+        Copy(8);
+        Copy(1);
+        _e.MovImm(JReg.T0, 0);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
+        _e.Bind(helper);
+    }
+
+    /// <summary>A jump to <paramref name="helper"/> unless r1 is the context of a packet run (its region has its
+    /// length, so no narrow context store is pending). Clobbers T0–T2.</summary>
+    private void RequirePacketContext(int helper)
+    {
+        _e.LoadBpf(JReg.T0, 1);
+        _e.MovImm(JReg.T1, (long)VirtualAddress.RegionBase(VirtualAddress.ContextRegion));
+        _e.Compare(true, JReg.T0, JReg.T1);
+        _e.JumpIf(JCond.Ne, helper);
+        _e.LoadState(JReg.T1, JitState.RegionsOffset);
+        _e.Load(JReg.T2, JReg.T1, VirtualAddress.ContextRegion * JitRegion.Size + 8, 8, false);
+        _e.CompareImm(true, JReg.T2, 0);
+        _e.JumpIf(JCond.Eq, helper);                                      // a memory run, or a narrow context store pending
+    }
+
+    /// <summary>T0: the u32 packet offset in r<paramref name="offsetRegister"/> plus <paramref name="extra"/> bytes
+    /// (a register, or none) must end inside the packet, else a jump to <paramref name="helper"/>; T0 out: the
+    /// offset's host address. Clobbers T1, T2.</summary>
+    private void PacketRange(int offsetRegister, JReg? extra, int extraConstant, int helper)
+    {
+        _e.LoadBpf(JReg.T0, offsetRegister);
+        _e.ZeroExtend(JReg.T0, 32);
         _e.Mov(JReg.T2, JReg.T0);
-        _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);                         // offset + len: no overflow in 64 bits
+        if (extra is { } e) _e.Alu(JAlu.Add, true, JReg.T2, e);            // offset + len: no overflow in 64 bits
+        if (extraConstant != 0) _e.AluImm(JAlu.Add, true, JReg.T2, extraConstant);
         _e.LoadState(JReg.T1, JitState.RegionsOffset);
         _e.Load(JReg.T1, JReg.T1, VirtualAddress.PacketRegion * JitRegion.Size + 8, 8, false);
         _e.Compare(true, JReg.T2, JReg.T1);
         _e.JumpIf(JCond.UGt, helper);
         _e.LoadState(JReg.T1, JitState.RegionsOffset);
         _e.Load(JReg.T1, JReg.T1, VirtualAddress.PacketRegion * JitRegion.Size + 16, 8, false);
-        _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);                         // T0 = source host address
-        _e.LoadState(JReg.T1, JitState.CallArg1Offset);                   // T1 = destination host address
+        _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
+    }
+
+    /// <summary><c>bpf_skb_store_bytes(ctx, offset, from, len, flags)</c> done in the code when it succeeds, as
+    /// <see cref="Helpers.PacketBytesHelpers"/>' StoreBytes: r1 is the context of a packet run, flags are 0 or
+    /// BPF_F_RECOMPUTE_CSUM (nothing to recompute on a CHECKSUM_NONE frame; BPF_F_INVALIDATE_HASH changes the
+    /// packet's hash, which the VM keeps), len is not 0, [from, +len) is inside one region other than the packet
+    /// (no overlap) and the context, and the u32 range [offset, +len) is inside the packet: the bytes are copied and
+    /// r0 = 0 (the packet keeps its place and length), then on to <paramref name="done"/>. Anything else falls
+    /// through to the helper call, which decides exactly as the interpreter does.</summary>
+    private void InlineStoreBytes(int done)
+    {
+        int helper = _e.NewLabel();
+        RequirePacketContext(helper);
+        _e.LoadBpf(JReg.T0, 5);
+        _e.TestImm(true, JReg.T0, unchecked((int)~Helpers.PacketBytesHelpers.RecomputeCsum));
+        _e.JumpIf(JCond.Set, helper);
+        // The source: T0 = its host address, T3 = len.
+        _e.LoadBpf(JReg.T0, 3);
+        _e.Mov(JReg.T1, JReg.T0);
+        _e.AluImm(JAlu.Rsh, true, JReg.T1, 32);                          // region id
+        _e.CompareImm(true, JReg.T1, VirtualAddress.PacketRegion);
+        _e.JumpIf(JCond.Eq, helper);
+        _e.CompareImm(true, JReg.T1, VirtualAddress.ContextRegion);
+        _e.JumpIf(JCond.Eq, helper);
+        RegionEntry(helper);                                              // T1 = the region
+        OffsetInRegion(JReg.T0, JReg.T2, helper);                         // T0 = offset in the region, T2 = room from there
+        _e.LoadBpf(JReg.T3, 4);
+        _e.ZeroExtend(JReg.T3, 32);                                       // T3 = len (u32)
+        _e.CompareImm(true, JReg.T3, 0);
+        _e.JumpIf(JCond.Eq, helper);
+        _e.Compare(true, JReg.T2, JReg.T3);
+        _e.JumpIf(JCond.ULt, helper);                                     // room >= len
+        _e.Load(JReg.T2, JReg.T1, 16, 8, false);
+        _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
+        _e.StoreState(JitState.CallArg1Offset, JReg.T0);                  // the source's host address
+        PacketRange(2, JReg.T3, 0, helper);                               // T0 = the destination's host address
+        _e.Mov(JReg.T1, JReg.T0);
+        _e.LoadState(JReg.T0, JitState.CallArg1Offset);
         _e.Mov(JReg.T2, JReg.T3);                                         // T2 = bytes left
         Copy(8);
         Copy(1);
+        _e.MovImm(JReg.T0, 0);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
+        _e.Bind(helper);
+    }
+
+    /// <summary><c>bpf_l3_csum_replace(ctx, offset, from, to, flags)</c> (or with <paramref name="l4"/>
+    /// <c>bpf_l4_csum_replace</c>) done in the code for a 4-byte field change, as <see cref="Helpers.ChecksumHelpers"/>:
+    /// r1 is the context of a packet run; flags are exactly 4 (l4: plus BPF_F_PSEUDO_HDR, which changes nothing on a
+    /// CHECKSUM_NONE frame, and BPF_F_MARK_MANGLED_0); the u32 offset is at most 0xffff, even, and the 2-byte field
+    /// there inside the packet. The field becomes csum_replace4's result (l4 with BPF_F_MARK_MANGLED_0: a field of 0
+    /// is left alone, and a result of 0 is stored as 0xffff) and r0 = 0, then on to <paramref name="done"/>. The
+    /// one's-complement sums run in 64 bits and fold to 32 and then 16, which gives csum_add's and csum_fold's
+    /// values. Anything else falls through to the helper call.</summary>
+    private void InlineChecksumReplace(int done, bool l4)
+    {
+        int helper = _e.NewLabel(), compute = _e.NewLabel(), store = _e.NewLabel(), success = _e.NewLabel();
+        const ulong mangled0 = Helpers.ChecksumHelpers.MarkMangled0;
+        RequirePacketContext(helper);
+        _e.LoadBpf(JReg.T0, 5);
+        if (l4) _e.AluImm(JAlu.And, true, JReg.T0, unchecked((int)~(Helpers.ChecksumHelpers.PseudoHeader | mangled0)));
+        _e.CompareImm(true, JReg.T0, 4);
+        _e.JumpIf(JCond.Ne, helper);
+        _e.LoadBpf(JReg.T0, 2);
+        _e.ZeroExtend(JReg.T0, 32);
+        _e.CompareImm(true, JReg.T0, 0xffff);
+        _e.JumpIf(JCond.UGt, helper);
+        _e.TestImm(true, JReg.T0, 1);
+        _e.JumpIf(JCond.Set, helper);
+        PacketRange(2, null, 2, helper);                                  // T0 = the field's host address
+        _e.StoreState(JitState.CallArg1Offset, JReg.T0);
+        _e.Load(JReg.T1, JReg.T0, 0, 2, false);                           // T1 = the checksum as stored
+        if (l4)
+        {
+            _e.LoadBpf(JReg.T2, 5);
+            _e.TestImm(true, JReg.T2, (int)mangled0);
+            _e.JumpIf(JCond.Eq, compute);
+            _e.CompareImm(true, JReg.T1, 0);
+            _e.JumpIf(JCond.Eq, success);                                 // mangled 0: no checksum to update
+        }
+        _e.Bind(compute);
+        _e.AluImm(JAlu.Xor, false, JReg.T1, -1);                          // ~sum (32 bits)
+        _e.LoadBpf(JReg.T2, 3);
+        _e.AluImm(JAlu.Xor, false, JReg.T2, -1);                          // ~from (32 bits)
+        _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
+        _e.LoadBpf(JReg.T2, 4);
+        _e.ZeroExtend(JReg.T2, 32);
+        _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);                         // ~sum + ~from + to < 3 * 2^32
+        foreach (int bits in new[] { 32, 32, 16, 16 })
+        {
+            _e.Mov(JReg.T2, JReg.T1);
+            _e.AluImm(JAlu.Rsh, true, JReg.T2, bits);
+            _e.ZeroExtend(JReg.T1, bits);
+            _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
+        }
+        _e.AluImm(JAlu.Xor, true, JReg.T1, 0xffff);                       // csum_fold's complement
+        if (l4)
+        {
+            _e.LoadBpf(JReg.T2, 5);
+            _e.TestImm(true, JReg.T2, (int)mangled0);
+            _e.JumpIf(JCond.Eq, store);
+            _e.CompareImm(true, JReg.T1, 0);
+            _e.JumpIf(JCond.Ne, store);
+            _e.MovImm(JReg.T1, 0xffff);                                   // CSUM_MANGLED_0
+        }
+        _e.Bind(store);
+        _e.LoadState(JReg.T0, JitState.CallArg1Offset);
+        _e.Store(JReg.T0, 0, JReg.T1, 2);
+        _e.Bind(success);
         _e.MovImm(JReg.T0, 0);
         _e.StoreBpf(0, JReg.T0);
         _e.Jump(done);

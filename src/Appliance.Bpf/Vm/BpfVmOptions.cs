@@ -9,7 +9,7 @@ public sealed class BpfVmOptions
 
     public long InstructionBudget { get; init; } = DefaultInstructionBudget;
     /// <summary>The CPU slot this VM's runs are: what bpf_get_smp_processor_id returns and the slot per-CPU
-    /// maps use during a run (<see cref="Maps.BpfCpu.Current"/> is set to it when a run starts).</summary>
+    /// maps use during a run (<see cref="Maps.BpfCpu.Current"/> is set to it when a run starts; in a compiled run, at its first runtime call: the code's own lookups read it from the JIT state).</summary>
     public uint ProcessorId { get; init; }
 
     /// <summary>The interfaces' MTUs for bpf_check_mtu (the datapath gives its ports' and pairs'); by default every
