@@ -253,9 +253,9 @@ internal sealed class JitLowering
                 {
                     int done = _e.NewLabel();
                     if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineMapLookup(done);
-                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlineLoadBytes(done);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlinePacketCopy(done, intoPacket: false);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.Redirect && _linuxHelpers) InlineRedirect(done);
-                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbStoreBytes && _linuxHelpers) InlineStoreBytes(done);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbStoreBytes && _linuxHelpers) InlinePacketCopy(done, intoPacket: true);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.L3CsumReplace && _linuxHelpers) InlineChecksumReplace(done, l4: false);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.L4CsumReplace && _linuxHelpers) InlineChecksumReplace(done, l4: true);
                     _e.StoreStateImm32(JitState.FaultPcOffset, i);
@@ -860,24 +860,24 @@ internal sealed class JitLowering
         _e.Jump(done);
     }
 
-    /// <summary><c>bpf_skb_load_bytes(ctx, offset, to, len)</c> done in the code when it succeeds: r1 is the
-    /// context of a packet run (its region has its length, so no narrow context store is pending), the u32
-    /// range [offset, +len) is inside the packet, len is not 0, and [to, +len) is inside one writable region
-    /// other than the packet (so the copy never overlaps its source): the bytes are copied and r0 = 0, then on to
-    /// <paramref name="done"/>. Anything else (a range past the end, a bad destination, a memory run) falls
-    /// through to the helper call, which decides exactly as the interpreter does.</summary>
-    private void InlineLoadBytes(int done)
+    /// <summary>The helper's buffer [r3, +r4 as u32): its host address into <see cref="JitState.CallArg1"/> and the
+    /// length into T3 when it is not empty and inside one region other than the packet (so a copy never overlaps
+    /// it) — writable when <paramref name="write"/>, and not the context when read (the context is read field by
+    /// field) — else a jump to <paramref name="helper"/>. Clobbers T0–T2.</summary>
+    private void RegionBuffer(bool write, int helper)
     {
-        int helper = _e.NewLabel();
-        RequirePacketContext(helper);
-        // The destination: T0 = its host address, T3 = len.
         _e.LoadBpf(JReg.T0, 3);
         _e.Mov(JReg.T1, JReg.T0);
         _e.AluImm(JAlu.Rsh, true, JReg.T1, 32);                          // region id
         _e.CompareImm(true, JReg.T1, VirtualAddress.PacketRegion);
         _e.JumpIf(JCond.Eq, helper);
+        if (!write)
+        {
+            _e.CompareImm(true, JReg.T1, VirtualAddress.ContextRegion);
+            _e.JumpIf(JCond.Eq, helper);
+        }
         RegionEntry(helper);                                              // T1 = the region
-        RequireWritable(helper);
+        if (write) RequireWritable(helper);
         OffsetInRegion(JReg.T0, JReg.T2, helper);                         // T0 = offset in the region, T2 = room from there
         _e.LoadBpf(JReg.T3, 4);
         _e.ZeroExtend(JReg.T3, 32);                                       // T3 = len (u32)
@@ -887,17 +887,7 @@ internal sealed class JitLowering
         _e.JumpIf(JCond.ULt, helper);                                     // room >= len
         _e.Load(JReg.T2, JReg.T1, 16, 8, false);
         _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
-        _e.StoreState(JitState.CallArg1Offset, JReg.T0);                  // the destination's host address
-        // The source: [offset, +len) inside the packet (region 0).
-        PacketRange(2, JReg.T3, 0, helper);                               // T0 = source host address
-        _e.LoadState(JReg.T1, JitState.CallArg1Offset);                   // T1 = destination host address
-        _e.Mov(JReg.T2, JReg.T3);                                         // T2 = bytes left
-        Copy(8);
-        Copy(1);
-        _e.MovImm(JReg.T0, 0);
-        _e.StoreBpf(0, JReg.T0);
-        _e.Jump(done);
-        _e.Bind(helper);
+        _e.StoreState(JitState.CallArg1Offset, JReg.T0);
     }
 
     /// <summary>A jump to <paramref name="helper"/> unless r1 is the context of a packet run (its region has its
@@ -933,43 +923,34 @@ internal sealed class JitLowering
         _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
     }
 
-    /// <summary><c>bpf_skb_store_bytes(ctx, offset, from, len, flags)</c> done in the code when it succeeds, as
-    /// <see cref="Helpers.PacketBytesHelpers"/>' StoreBytes: r1 is the context of a packet run, flags are 0 or
+    /// <summary><c>bpf_skb_load_bytes(ctx, offset, to, len)</c> (or, <paramref name="intoPacket"/>,
+    /// <c>bpf_skb_store_bytes(ctx, offset, from, len, flags)</c>) done in the code when it succeeds: r1 is the
+    /// context of a packet run (its region has its length, so no narrow context store is pending), the u32 range
+    /// [offset, +len) is inside the packet, len is not 0, and the buffer [r3, +len) is inside one region other than
+    /// the packet (so the copy never overlaps) — writable for a load; for a store not the context, and flags 0 or
     /// BPF_F_RECOMPUTE_CSUM (nothing to recompute on a CHECKSUM_NONE frame; BPF_F_INVALIDATE_HASH changes the
-    /// packet's hash, which the VM keeps), len is not 0, [from, +len) is inside one region other than the packet
-    /// (no overlap) and the context, and the u32 range [offset, +len) is inside the packet: the bytes are copied and
-    /// r0 = 0 (the packet keeps its place and length), then on to <paramref name="done"/>. Anything else falls
+    /// packet's hash, which the VM keeps): the bytes are copied and r0 = 0 (the packet keeps its place and length),
+    /// then on to <paramref name="done"/>. Anything else (a range past the end, a bad buffer, a memory run) falls
     /// through to the helper call, which decides exactly as the interpreter does.</summary>
-    private void InlineStoreBytes(int done)
+    private void InlinePacketCopy(int done, bool intoPacket)
     {
         int helper = _e.NewLabel();
         RequirePacketContext(helper);
-        _e.LoadBpf(JReg.T0, 5);
-        _e.TestImm(true, JReg.T0, unchecked((int)~Helpers.PacketBytesHelpers.RecomputeCsum));
-        _e.JumpIf(JCond.Set, helper);
-        // The source: T0 = its host address, T3 = len.
-        _e.LoadBpf(JReg.T0, 3);
-        _e.Mov(JReg.T1, JReg.T0);
-        _e.AluImm(JAlu.Rsh, true, JReg.T1, 32);                          // region id
-        _e.CompareImm(true, JReg.T1, VirtualAddress.PacketRegion);
-        _e.JumpIf(JCond.Eq, helper);
-        _e.CompareImm(true, JReg.T1, VirtualAddress.ContextRegion);
-        _e.JumpIf(JCond.Eq, helper);
-        RegionEntry(helper);                                              // T1 = the region
-        OffsetInRegion(JReg.T0, JReg.T2, helper);                         // T0 = offset in the region, T2 = room from there
-        _e.LoadBpf(JReg.T3, 4);
-        _e.ZeroExtend(JReg.T3, 32);                                       // T3 = len (u32)
-        _e.CompareImm(true, JReg.T3, 0);
-        _e.JumpIf(JCond.Eq, helper);
-        _e.Compare(true, JReg.T2, JReg.T3);
-        _e.JumpIf(JCond.ULt, helper);                                     // room >= len
-        _e.Load(JReg.T2, JReg.T1, 16, 8, false);
-        _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
-        _e.StoreState(JitState.CallArg1Offset, JReg.T0);                  // the source's host address
-        PacketRange(2, JReg.T3, 0, helper);                               // T0 = the destination's host address
-        _e.Mov(JReg.T1, JReg.T0);
-        _e.LoadState(JReg.T0, JitState.CallArg1Offset);
-        _e.Mov(JReg.T2, JReg.T3);                                         // T2 = bytes left
+        if (intoPacket)
+        {
+            _e.LoadBpf(JReg.T0, 5);
+            _e.TestImm(true, JReg.T0, unchecked((int)~Helpers.PacketBytesHelpers.RecomputeCsum));
+            _e.JumpIf(JCond.Set, helper);
+        }
+        RegionBuffer(write: !intoPacket, helper);                         // CallArg1 = the buffer's host address, T3 = len
+        PacketRange(2, JReg.T3, 0, helper);                               // T0 = the packet range's host address
+        if (intoPacket)
+        {
+            _e.Mov(JReg.T1, JReg.T0);
+            _e.LoadState(JReg.T0, JitState.CallArg1Offset);
+        }
+        else _e.LoadState(JReg.T1, JitState.CallArg1Offset);
+        _e.Mov(JReg.T2, JReg.T3);                                         // T0 → T1, T2 = bytes left
         Copy(8);
         Copy(1);
         _e.MovImm(JReg.T0, 0);

@@ -7,7 +7,7 @@ using Xunit;
 namespace Appliance.Bpf.Tests.Jit;
 
 /// <summary>bpf_skb_load_bytes (26), which the JIT does in the code when the copy succeeds (see
-/// JitLowering.InlineLoadBytes) and leaves to the helper otherwise: copies of every length class into a map
+/// JitLowering.InlinePacketCopy) and leaves to the helper otherwise: copies of every length class into a map
 /// value and the stack, offsets whose upper 32 bits are ignored, ranges past the packet's end (-EFAULT, the
 /// destination zeroed), destinations too short, read-only or not memory, a context that is not r1's, a copy
 /// inside the packet itself (overlapping), and a pending narrow context store. Each case runs on both engines

@@ -6,7 +6,7 @@ using Xunit;
 namespace Appliance.Bpf.Tests.Jit;
 
 /// <summary>bpf_skb_store_bytes (9), bpf_l3_csum_replace (10) and bpf_l4_csum_replace (11), which the JIT does in
-/// the code when they succeed (see JitLowering.InlineStoreBytes / InlineChecksumReplace) and leaves to the helper
+/// the code when they succeed (see JitLowering.InlinePacketCopy / InlineChecksumReplace) and leaves to the helper
 /// otherwise. Each case runs on both engines; expected bytes come from the frame, and expected checksums from a
 /// full RFC 1071 recomputation or RFC 1624's 16-bit update, not from the engine's checksum code. The arm64 code
 /// runs the same helpers in the random differential under qemu (Arm64JitTests).</summary>
@@ -86,6 +86,17 @@ public sealed class InlinePacketWriteTests
         exit
         """;
 
+    /// <summary>One call of helper <paramref name="helper"/> (10: l3, 11: l4) for the field at <paramref name="offset"/>
+    /// and the address change <see cref="OldDaddr"/> → <see cref="NewDaddr"/>; r0 = its result.</summary>
+    private static string ChecksumReplace(int helper, long offset, ulong flags) => $"""
+        mov %r2, {offset}
+        mov %r3, {Le(OldDaddr)}
+        mov %r4, {Le(NewDaddr)}
+        mov %r5, {flags}
+        call {helper}
+        exit
+        """;
+
     private static (BpfRunResult Run, byte[] Frame, uint Hash) Run(string text, byte[] frame, bool jit, uint hash = 0)
     {
         var program = VmTestSupport.Load(text);
@@ -158,14 +169,7 @@ public sealed class InlinePacketWriteTests
     public void L3FlagsOtherThanAFieldSizeAreRefused(bool jit, ulong flags, ulong errno)
     {
         var frame = UdpFrame();
-        var (r, after, _) = Run($"""
-            mov %r2, {IpChecksumOffset}
-            mov %r3, {Le(OldDaddr)}
-            mov %r4, {Le(NewDaddr)}
-            mov %r5, {flags}
-            call 10
-            exit
-            """, frame, jit);
+        var (r, after, _) = Run(ChecksumReplace(10, IpChecksumOffset, flags), frame, jit);
         Assert.Equal(unchecked((ulong)-(long)errno), r.R0);
         ushort expected = errno == 0 ? Rfc1624(BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(IpChecksumOffset)), OldDaddr, NewDaddr)
             : BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(IpChecksumOffset));
@@ -184,14 +188,7 @@ public sealed class InlinePacketWriteTests
     public void AChecksumFieldOutsideThePacketOrOddFailsWithEfault(bool jit, long offset, int helper)
     {
         var frame = UdpFrame();
-        var (r, after, _) = Run($"""
-            mov %r2, {offset}
-            mov %r3, {Le(OldDaddr)}
-            mov %r4, {Le(NewDaddr)}
-            mov %r5, 4
-            call {helper}
-            exit
-            """, frame, jit);
+        var (r, after, _) = Run(ChecksumReplace(helper, offset, 4), frame, jit);
         Assert.Equal(BpfFault.None, r.Fault);
         Assert.Equal(unchecked((ulong)-14L), r.R0);
         Assert.Equal(frame, after);
