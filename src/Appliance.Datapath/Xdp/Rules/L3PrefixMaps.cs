@@ -16,7 +16,7 @@ namespace Appliance.Datapath.Xdp.Rules;
 /// Set from the reconcile path and the routing-table thread (a lock keeps the two apart). Dispose closes them.</summary>
 public sealed class L3PrefixMaps : IDisposable
 {
-    public const int MaxPrefixes = 1024, V4KeySize = 8, V6KeySize = 20;
+    public const int MaxPrefixes = Appliance.Config.ConfigLimits.MaxL3PrefixesPerUplink, V4KeySize = 8, V6KeySize = 20;
     /// <summary>The values: a tenant's prefix (to the socket), one of the board's addresses (to the kernel).</summary>
     public const uint Tenant = 0, Board = 1;
     private const int MapTypeLpmTrie = 11;
