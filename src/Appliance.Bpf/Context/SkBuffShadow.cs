@@ -34,6 +34,17 @@ public static class SkBuffShadow
             BitConverter.IsLittleEndian ? packet.Tstamp : BinaryPrimitives.ReverseEndianness(packet.Tstamp));
     }
 
+    /// <summary>True when [<paramref name="offset"/>, +<paramref name="size"/>) overlaps a field <see cref="Fill"/> writes.</summary>
+    public static bool IsFilledField(int offset, int size)
+    {
+        ReadOnlySpan<int> starts = [SkBuffLayout.Mark, SkBuffLayout.QueueMapping, SkBuffLayout.Priority, SkBuffLayout.IngressIfindex,
+            SkBuffLayout.Ifindex, SkBuffLayout.TcIndex, SkBuffLayout.Cb, SkBuffLayout.TcClassId, SkBuffLayout.Tstamp, SkBuffLayout.WireLen];
+        ReadOnlySpan<int> lengths = [4, 4, 4, 4, 4, 4, 4 * SkBuffLayout.CbCount, 4, 8, 4];
+        for (int i = 0; i < starts.Length; i++)
+            if (offset < starts[i] + lengths[i] && starts[i] < offset + size) return true;
+        return false;
+    }
+
     /// <summary>What the kernel keeps of a 4-byte store to a 16-bit field (<see cref="SkBuffLayout.IsNarrowWritableField"/>):
     /// the low 16 bits, except that <c>queue_mapping</c> ignores stores of <see cref="SkBuffLayout.NoQueueMapping"/>
     /// and up. <paramref name="previous"/> is the field before the store, <paramref name="stored"/> what the program wrote.</summary>

@@ -28,12 +28,37 @@ public static class BpfJit
                 CreateEmitter(RuntimeInformation.ProcessArchitecture), out int checkedAccesses, InlineMap.For(program),
                 program.Helpers is Helpers.LinuxHelperTable);
             Dump(program, code);
-            return new JitCompilation(ExecutableMemory.Create(code), null, checkedAccesses);
+            var (needsFill, storesContext) = ContextUse(program.Code, checkedAccesses);
+            return new JitCompilation(ExecutableMemory.Create(code), null, checkedAccesses, needsFill, storesContext);
         }
         catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or OverflowException)
         {
             return new JitCompilation(null, $"JIT compilation failed: {e.Message}", 0);
         }
+    }
+
+    /// <summary>What the code does with the shadow <c>__sk_buff</c> before its first runtime call, where the VM takes
+    /// over: whether it may read a field <see cref="Context.SkBuffShadow.Fill"/> writes (a proven context load of
+    /// one, or any checked access, which may read the context natively), and whether it stores to the context
+    /// itself (the proven Ctx stores; checked stores to the context always go to the VM). A run of code that
+    /// needs no fill leaves it to the first runtime call (see <c>BpfVm</c>); one that stores nothing and makes no
+    /// runtime call has nothing to write back.</summary>
+    private static (bool NeedsFill, bool StoresContext) ContextUse(Isa.DecodedInstruction[] code, int checkedAccesses)
+    {
+        bool reads = checkedAccesses > 0, stores = false;
+        foreach (var ins in code)
+        {
+            switch (ins.Op)
+            {
+                case Isa.VmOp.CtxLdx8 or Isa.VmOp.CtxLdx16 or Isa.VmOp.CtxLdx32 or Isa.VmOp.CtxLdx64:
+                    reads |= Context.SkBuffShadow.IsFilledField(ins.Offset, 8);
+                    break;
+                case Isa.VmOp.CtxSt32 or Isa.VmOp.CtxSt64 or Isa.VmOp.CtxStx32 or Isa.VmOp.CtxStx64 or Isa.VmOp.CtxStNarrow or Isa.VmOp.CtxStxNarrow:
+                    stores = true;
+                    break;
+            }
+        }
+        return (reads || stores, stores);
     }
 
     /// <summary>Environment variable naming a directory: each compiled program's machine code is written there as
@@ -58,5 +83,6 @@ public static class BpfJit
 }
 
 /// <summary>The outcome of compiling one program: its code, or why the interpreter runs it; and how many of its
-/// memory accesses kept the run-time bounds check (the verifier proved the others).</summary>
-internal sealed record JitCompilation(ExecutableMemory? Code, string? Reason, int CheckedAccesses);
+/// memory accesses kept the run-time bounds check (the verifier proved the others); whether a run must fill the
+/// shadow <c>__sk_buff</c> before entering the code, and whether the code stores to it (see <c>ContextUse</c>).</summary>
+internal sealed record JitCompilation(ExecutableMemory? Code, string? Reason, int CheckedAccesses, bool NeedsContextFill = true, bool StoresContext = true);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Appliance.Bpf.Context;
 using Appliance.Bpf.Helpers;
 using Appliance.Bpf.Jit;
 
@@ -48,13 +49,18 @@ public sealed unsafe partial class BpfVm
         return code;
     }
 
-    private BpfRunResult ExecuteJit(LoadedProgram program, ExecutableMemory code)
+    private BpfRunResult ExecuteJit(LoadedProgram program, ExecutableMemory code) =>
+        EnterJit(code) ? JitDoneResult() : ContinueJit(code, Options.InstructionBudget);
+
+    /// <summary>Enters <paramref name="code"/> from its start; true when it ran to its exit without a runtime call
+    /// (<see cref="JitDoneResult"/> is then the run's result, else <see cref="ContinueJit"/> takes over).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool EnterJit(ExecutableMemory code)
     {
         JitState* s = _jit;
-        long budget = Options.InstructionBudget;
         s->RegionCount = _regionCount;
         s->FirstDynamicRegion = _firstDynamicRegion;
-        s->Budget = budget;
+        s->Budget = Options.InstructionBudget;
         s->Depth = 0;
         s->Status = 0;
         s->FaultKind = 0;
@@ -64,18 +70,38 @@ public sealed unsafe partial class BpfVm
         // No GC transition: the code calls nothing and returns within one budget of instructions.
         ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
         GC.KeepAlive(code);
-        // A run that made no runtime call ends here: this method stays small (no exception handling region). Regions
-        // the code added itself (inline map lookups) never reach the managed table then: nothing reads them after
-        // the run, and the next run starts its dynamic regions afresh (their value-cache slots fail its check).
-        if (s->Status == JitState.StatusDone)
-            return new BpfRunResult(_registers[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, budget - Math.Max(s->Budget, 0));
-        return ContinueJit(code, budget);
+        // A run that made no runtime call ends here. Regions the code added itself (inline map lookups) never reach
+        // the managed table then: nothing reads them after the run, and the next run starts its dynamic regions
+        // afresh (their value-cache slots fail its check).
+        return s->Status == JitState.StatusDone;
     }
+
+    /// <summary>The result of a compiled run that ended at its exit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private BpfRunResult JitDoneResult() =>
+        new(_registers[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, Options.InstructionBudget - Math.Max(_jit->Budget, 0));
 
     /// <summary>The rest of a compiled run after the code's first return: runtime calls (the helper dispatch
     /// inlined here, so each costs no further call layers), tail calls, and the result.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private BpfRunResult ContinueJit(ExecutableMemory code, long budget)
+    {
+        // What a run leaves to its first runtime call: the thread's CPU slot and the shadow's filled fields.
+        _jitYielded = true;
+        SetProcessor();
+        if (!_shadowFilled && _hasPacket)
+        {
+            SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in Unsafe.AsRef<PacketContext>(_packet));
+            _shadowFilled = true;
+        }
+        // The code may stop (fault) at any call depth, or the VM move the stack region: the next run sets it again.
+        _stackMirrored = false;
+        var result = ContinueJitLoop(code, budget);
+        _stackMirrored = false;
+        return result;
+    }
+
+    private BpfRunResult ContinueJitLoop(ExecutableMemory code, long budget)
     {
         JitState* s = _jit;
         while (true)
@@ -90,7 +116,7 @@ public sealed unsafe partial class BpfVm
                     s->CallResult = TranslateForJit(s, (ulong)s->CallArg1, s->CallArg2);
                     break;
                 case JitState.StatusDone:
-                    return new BpfRunResult(_registers[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, budget - Math.Max(s->Budget, 0));
+                    return JitDoneResult();
                 case JitState.StatusFault:
                     {
                         var fault = s->FaultKind != 0 ? (BpfFault)s->FaultKind : _fault;

@@ -34,6 +34,14 @@ public sealed unsafe partial class BpfVm : IDisposable
     private LoadedProgram? _program;
     private int _frameBytes;
     private int _stackDepth;
+    /// <summary>The stack region and its mirror entry are at depth 0 for <see cref="_frameBytes"/>: compiled code
+    /// leaves them so when it ends without a runtime call (its calls and returns pair up), so the next compiled
+    /// run of a program with the same frame need not set them again.</summary>
+    private bool _stackMirrored;
+    /// <summary>The shadow <c>__sk_buff</c> holds this run's packet (see <see cref="JitCompilation.NeedsContextFill"/>).</summary>
+    private bool _shadowFilled;
+    /// <summary>This compiled run returned to the VM for a runtime call (helper, translation, tail call, fault).</summary>
+    private bool _jitYielded;
     private LoadedProgram? _globalsProgram;
     private GCHandle[] _globalPins = [];
     private int _globalPinCount;
@@ -86,20 +94,34 @@ public sealed unsafe partial class BpfVm : IDisposable
         {
             _packet = pinned;
             _hasPacket = true;
-            var jit = SelectJit(program);
+            var compilation = _useJit ? program.Jit : null;
+            var jit = compilation?.Code;
+            _jitActive = jit is not null;
             try
             {
                 BeginRun(program);
-                SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet);
+                // Compiled code that reads none of the filled fields before its first runtime call gets them there
+                // (see ContinueJit); until then the shadow holds what an earlier run left, which nothing reads.
+                _shadowFilled = jit is null || compilation!.NeedsContextFill;
+                if (_shadowFilled) SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet);
                 MapPacket();
                 _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
                 if (jit is not null) MirrorContextLength(SkBuffLayout.Size);
                 _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
-                var result = jit is null ? Execute(program) : ExecuteJit(program, jit);
+                _jitYielded = false;
+                if (jit is not null && EnterJit(jit))
+                {
+                    // The straight path: no runtime call, so no helper ran (no spin lock held, no context store pending).
+                    if (compilation!.StoresContext) SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
+                    return JitDoneResult();
+                }
+                var result = jit is null ? Execute(program) : ContinueJit(jit, Options.InstructionBudget);
                 if (ReleaseSpinLock() && !result.Faulted) // the kernel: "bpf_spin_unlock is missing"
                     result = new BpfRunResult(0, BpfFault.HelperMisuse, -1, 0, 0, result.InstructionsExecuted);
                 if (_pendingContextStore >= 0) SettleContextStore();
-                SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
+                // Compiled code that made no runtime call changed the shadow only by its own context stores.
+                if (_shadowFilled && (jit is null || _jitYielded || compilation!.StoresContext))
+                    SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
                 return result;
             }
             finally
@@ -148,7 +170,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     {
         RunEpochs.Enter(_runEpoch, _globalEpoch);
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
-        if (BpfCpu.Current != _processorId) BpfCpu.Current = _processorId;
+        // Compiled code's own lookups read it from the state: its runs set it at their first runtime call.
+        if (!_jitActive) SetProcessor();
         _fault = BpfFault.None;
         ResetCallbacks();
         if (_pins.HasRetired) _pins.ReleaseRetired();
@@ -162,6 +185,12 @@ public sealed unsafe partial class BpfVm : IDisposable
         new Span<ulong>(_registers, 16).Clear();
         _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
         BindProgram(program);
+    }
+
+    /// <summary>The calling thread's per-CPU slot: this VM's processor.</summary>
+    private void SetProcessor()
+    {
+        if (BpfCpu.Current != _processorId) BpfCpu.Current = _processorId;
     }
 
     /// <summary>Continues the run in the target of an accepted tail call (both engines): its region table, the
@@ -183,13 +212,16 @@ public sealed unsafe partial class BpfVm : IDisposable
     private void BindProgram(LoadedProgram program)
     {
         if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions(); // before the new program's globals take over the table
-        _program = program;
+        // Kept after the run (no write barrier when the next run is the same program's).
+        if (!ReferenceEquals(_program, program)) _program = program;
         // No run sees what an earlier one (another program, another tenant's) left: clear every byte this
         // program can reach — its frame depth in each call frame it can enter (see StackUsage).
-        _frameBytes = program.Stack.FrameBytes;
+        int frameBytes = program.Stack.FrameBytes;
+        bool stackReady = _jitActive && _stackMirrored && _stackDepth == 0 && _frameBytes == frameBytes;
+        _frameBytes = frameBytes;
         int reachable = program.Stack.TotalBytes(FrameSize);
         if (reachable > 0) new Span<byte>(_stack + StackSize - reachable, reachable).Clear();
-        SetStackDepth(0);
+        if (!stackReady) SetStackDepth(0);
         var globals = program.Globals;
         _firstDynamicRegion = VirtualAddress.FirstProgramRegion + globals.Length;
         if (!ReferenceEquals(program, _globalsProgram))
@@ -241,7 +273,6 @@ public sealed unsafe partial class BpfVm : IDisposable
         _runMapCount = 0;
         if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions();
         _regionCount = 0;
-        _program = null;
         _pendingTailCall = null;
         _hasPacket = false;
         _jitActive = false;
@@ -275,6 +306,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         stack.Length = (ulong)used;
         stack.Origin = (nint)(_stack + StackSize - used);
         if (_jitActive) MirrorNative(VirtualAddress.StackRegion, stack.Start, stack.Length, stack.Origin);
+        _stackMirrored = _jitActive && depth == 0;
     }
 
     private void EnsureRegionCapacity(int count)

@@ -69,7 +69,10 @@ public sealed class LoadedProgram
     private JitCompilation? _jit;
 
     /// <summary>The program's native code (compiled at load on machines the JIT supports), or null.</summary>
-    internal ExecutableMemory? JitCode => (_jit ??= BpfJit.Compile(this)).Code;
+    internal ExecutableMemory? JitCode => Jit.Code;
+
+    /// <summary>The program's compilation: its native code (or why there is none) and what a run must prepare for it.</summary>
+    internal JitCompilation Jit => _jit ??= BpfJit.Compile(this);
 
     /// <summary>True when the JIT compiled this program; a VM with <see cref="BpfVmOptions.UseJit"/> runs the native code.</summary>
     public bool IsJitCompiled => JitCode is not null;
