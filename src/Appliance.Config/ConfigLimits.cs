@@ -26,6 +26,10 @@ public static class ConfigLimits
     /// <summary>Most RX queues a port may be given (`ports[].queues`): one socket per queue, and the port's XSKMAP has 64 slots.</summary>
     public const int MaxPortQueues = 64;
 
+    /// <summary>Most l3 prefixes of one family the pairs on one uplink may route: the port's XDP steering looks them up
+    /// in an LPM_TRIE map of this many entries per family (the board's own addresses inside them share it).</summary>
+    public const int MaxL3PrefixesPerUplink = 1024;
+
     /// <summary>IFNAMSIZ - 1.</summary>
     public const int MaxInterfaceName = 15;
 

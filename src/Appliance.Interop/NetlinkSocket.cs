@@ -64,7 +64,8 @@ public sealed unsafe class NetlinkSocket : IDisposable
     /// <summary>How many times a dump is taken again when the kernel says it was interrupted.</summary>
     public const int DumpAttempts = 8;
 
-    /// <summary>Dumps the kernel marked interrupted and took again (all sockets of the process; tests read it).</summary>
+    /// <summary>Dumps the kernel marked interrupted and took again (all sockets of the process; `stats --json` and the
+    /// metrics show it: many mean the board's links, addresses or routes change fast).</summary>
     public static long DumpsRestarted => Interlocked.Read(ref s_dumpsRestarted);
     private static long s_dumpsRestarted;
 

@@ -52,7 +52,8 @@ public sealed class HostileSizeTests
     public void TenThousandL3AddressesFindTheOneMartianAndTheOneRepeat()
     {
         // One l3 tenant with 10,000 /32s (10.0.0.0 up): the address checks stay one pass (no pair of addresses
-        // compared), and still name the one martian and the one address given twice, at their own places.
+        // compared), and still name the one martian and the one address given twice, at their own places, and the
+        // first prefix past what the port's XDP steering holds.
         const int n = 10_000;
         var addresses = Enumerable.Range(0, n).Select(i => $"\"10.{(i + 1) >> 16}.{((i + 1) >> 8) & 255}.{(i + 1) & 255}/32\"").ToArray();
         addresses[4321] = "\"127.0.0.9/32\"";
@@ -60,7 +61,8 @@ public sealed class HostileSizeTests
         string pair = $$"""{ "name": "t", "mode": "l3", "uplink": "eth0", "tenant": { "netns": "n", "interface": "e", "addresses": [{{string.Join(",", addresses)}}] } }""";
         var result = ConfigTexts.LoadText(WithPrograms(0, pair), ConfigTexts.FileName);
         Assert.Equal(
-            [("$.pairs[0].tenant.addresses[4321]", "127.0.0.9 is a loopback address: an l3 tenant's packets from it are never routed (they are dropped as invalidSource); give the tenant a routable address"),
+            [("$.pairs[0].tenant.addresses[1024]", "this is l3 prefix 1025 of IPv4 on uplink \"eth0\": the port's XDP steering holds 1024 per family (the board's own addresses inside them included)"),
+             ("$.pairs[0].tenant.addresses[4321]", "127.0.0.9 is a loopback address: an l3 tenant's packets from it are never routed (they are dropped as invalidSource); give the tenant a routable address"),
              ($"$.pairs[0].tenant.addresses[{n - 1}]", "address 10.0.0.18 is already claimed by $.pairs[0].tenant.addresses[17]")],
             result.Errors.Select(e => (e.JsonPath, e.Message)).Where(e => !e.Message.StartsWith("prefix ", StringComparison.Ordinal)).ToArray());
         // The repeat is the same /32 route too.

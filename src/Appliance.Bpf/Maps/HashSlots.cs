@@ -126,17 +126,6 @@ internal sealed class HashSlots
         _pendingTail = slot;
     }
 
-    /// <summary>Slots removed but still in their grace period.</summary>
-    public int Pending
-    {
-        get
-        {
-            int n = 0;
-            for (int s = _pendingHead; s != None; s = _next[s]) n++;
-            return n;
-        }
-    }
-
     /// <summary>Moves the slots whose grace period ended (oldest first) to the free list.</summary>
     private void Reclaim()
     {

@@ -15,7 +15,9 @@ internal static unsafe class RunEpochs
 {
     private const int CellBytes = 64;
 
-    private static long s_epoch;
+    /// <summary>The global epoch, on a cache line of its own; runners keep its address (<see cref="Epoch"/>), so a run
+    /// reads it without a static-base access or class-initialisation check.</summary>
+    private static readonly long* s_epoch = NewCell();
     /// <summary>The highest epoch a process-wide barrier was issued after (cells read afterwards are current).</summary>
     private static long s_fenced;
     private static long*[] s_cells = [];
@@ -28,14 +30,23 @@ internal static unsafe class RunEpochs
         lock (s_registry)
         {
             if (s_spare.TryPop(out nint spare)) return (long*)spare;
-            var cell = (long*)NativeMemory.AlignedAlloc(CellBytes, CellBytes);
-            *cell = 0;
+            var cell = NewCell();
             var cells = new long*[s_cells.Length + 1];
             s_cells.CopyTo(cells, 0);
             cells[^1] = cell;
             Volatile.Write(ref s_cells, cells);
             return cell;
         }
+    }
+
+    /// <summary>The address of the global epoch, for <see cref="Enter"/>.</summary>
+    public static long* Epoch => s_epoch;
+
+    private static long* NewCell()
+    {
+        var cell = (long*)NativeMemory.AlignedAlloc(CellBytes, CellBytes);
+        *cell = 0;
+        return cell;
     }
 
     public static void Release(long* cell)
@@ -46,7 +57,7 @@ internal static unsafe class RunEpochs
 
     /// <summary>A run begins: what it looks up from now on is covered until <see cref="Exit"/>.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public static void Enter(long* cell) => Volatile.Write(ref *cell, Volatile.Read(ref s_epoch) + 1);
+    public static void Enter(long* cell, long* epoch) => Volatile.Write(ref *cell, Volatile.Read(ref *epoch) + 1);
 
     /// <summary>The run ended: it holds nothing it looked up (a quiescent state).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -57,7 +68,7 @@ internal static unsafe class RunEpochs
     public static long TagForFree()
     {
         Interlocked.MemoryBarrier(); // the unlinking stores are visible before the epoch is read
-        return Volatile.Read(ref s_epoch) + 1;
+        return Volatile.Read(ref *s_epoch) + 1;
     }
 
     /// <summary>Raises the global epoch to at least <paramref name="tag"/> and makes every runner's cell store
@@ -65,8 +76,8 @@ internal static unsafe class RunEpochs
     public static void Advance(long tag)
     {
         long epoch;
-        while ((epoch = Volatile.Read(ref s_epoch)) < tag)
-            Interlocked.CompareExchange(ref s_epoch, epoch + 1, epoch);
+        while ((epoch = Volatile.Read(ref *s_epoch)) < tag)
+            Interlocked.CompareExchange(ref *s_epoch, epoch + 1, epoch);
         if (Volatile.Read(ref s_fenced) >= epoch) return;
         Interlocked.MemoryBarrierProcessWide();
         long fenced;
@@ -78,7 +89,7 @@ internal static unsafe class RunEpochs
     /// run that began in an older epoch. Call after <see cref="Advance"/>.</summary>
     public static long SafeEpoch()
     {
-        long safe = Math.Min(Volatile.Read(ref s_epoch), Volatile.Read(ref s_fenced));
+        long safe = Math.Min(Volatile.Read(ref *s_epoch), Volatile.Read(ref s_fenced));
         foreach (long* cell in Volatile.Read(ref s_cells))
         {
             long running = Volatile.Read(ref *cell);

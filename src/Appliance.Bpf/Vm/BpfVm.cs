@@ -56,6 +56,7 @@ public sealed unsafe partial class BpfVm : IDisposable
     private readonly bool _useJit;
     /// <summary>This VM's grace-period cell: deleted map slots a run may hold are not reused until it ends (see <see cref="RunEpochs"/>).</summary>
     private readonly long* _runEpoch = RunEpochs.Register();
+    private readonly long* _globalEpoch = RunEpochs.Epoch;
 
     public BpfVm(BpfVmOptions? options = null)
     {
@@ -167,7 +168,7 @@ public sealed unsafe partial class BpfVm : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void BeginRun(LoadedProgram program)
     {
-        RunEpochs.Enter(_runEpoch);
+        RunEpochs.Enter(_runEpoch, _globalEpoch);
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
         // Compiled code's own lookups read it from the state: its runs set it at their first runtime call.
         if (!_jitActive) SetProcessor();

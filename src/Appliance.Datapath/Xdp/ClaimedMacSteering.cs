@@ -59,7 +59,7 @@ public sealed class ClaimedMacSteering : IDisposable
         try
         {
             s._claimedFd = BpfSyscall.CreateMap(BpfSyscall.MapTypeHash, ClaimedMacToSocket.KeySize, 4, MaxClaimed, "mapp_claimed");
-            s._l3 = new L3PrefixMaps("mapp_l3");
+            s._l3 = new L3PrefixMaps("mapp_l3", interfaceName);
             s._steering = XdpSteering.Create(interfaceName, ifindex, Rules(s._claimedFd), Unclaimed(dropUnclaimed), "mapp_claimed");
             return s;
         }
@@ -103,6 +103,9 @@ public sealed class ClaimedMacSteering : IDisposable
 
     /// <summary>The board's addresses inside an L3 prefix, left to the kernel now.</summary>
     public int L3BoardAddressCount => _l3?.BoardCount ?? 0;
+
+    /// <summary>L3 prefixes and board addresses that did not fit the L3 prefix maps (0 normally; logged as an error).</summary>
+    public int L3LeftOut => _l3?.LeftOut ?? 0;
 
     /// <summary>Whether one of the board's addresses is inside an L3 prefix now (per frame: no lock).</summary>
     public bool L3HoldsBoardAddresses => _l3?.HoldsBoardAddresses == true;

@@ -149,6 +149,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         {
             w.WriteStartObject();
             w.WriteNumber("uptimeSeconds", (long)(DateTime.UtcNow - runtime.StartedUtc).TotalSeconds);
+            w.WriteNumber("netlinkDumpsRestarted", Appliance.Interop.NetlinkSocket.DumpsRestarted);
             w.WriteStartObject("worker");
             w.WriteBoolean("running", runtime.Engine.IsRunning);
             w.WriteNumber("restarts", runtime.Engine.WorkerRestarts);
@@ -253,6 +254,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             w.WriteNumber("unclaimed", port.Unclaimed);
             w.WriteNumber("flooded", port.Flooded);
             w.WriteNumber("proxied", port.Proxied);
+            if (port.Steering is { } steering)
+            {
+                w.WriteNumber("l3Prefixes", steering.L3PrefixCount);
+                w.WriteNumber("l3BoardAddresses", steering.L3BoardAddressCount);
+                w.WriteNumber("l3LeftOut", steering.L3LeftOut);
+            }
         }
         w.WriteEndObject();
     }

@@ -31,6 +31,8 @@ public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory
             ("runtime", RuntimeInformation.FrameworkDescription));
         w.Family("uptime_seconds", "gauge", "Seconds since the datapath started.");
         w.Sample("uptime_seconds", (long)(DateTime.UtcNow - runtime.StartedUtc).TotalSeconds);
+        w.Family("netlink_dumps_restarted_total", "counter", "Netlink dumps (links, addresses, routes) the kernel marked interrupted by a change and the appliance took again.");
+        w.Sample("netlink_dumps_restarted_total", Appliance.Interop.NetlinkSocket.DumpsRestarted);
         if (reloads is not null)
         {
             var (generation, lastOk, lastUtc) = reloads.Read();
@@ -59,6 +61,12 @@ public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory
         foreach (var p in ports) if (p.Port is { } port) w.Sample("port_flooded_total", port.Flooded, ("port", p.Name));
         w.Family("port_proxied_total", "counter", "ARP requests and neighbour solicitations answered for L3 tenants (proxy ARP/ND).");
         foreach (var p in ports) if (p.Port is { } port) w.Sample("port_proxied_total", port.Proxied, ("port", p.Name));
+        w.Family("port_l3_prefixes", "gauge", "L3 tenants' prefixes in the port's XDP prefix maps.");
+        foreach (var p in ports) if (p.Port?.Steering is { } s) w.Sample("port_l3_prefixes", s.L3PrefixCount, ("port", p.Name));
+        w.Family("port_l3_board_addresses", "gauge", "The board's own addresses inside an L3 tenant's prefix, left to the kernel.");
+        foreach (var p in ports) if (p.Port?.Steering is { } s) w.Sample("port_l3_board_addresses", s.L3BoardAddressCount, ("port", p.Name));
+        w.Family("port_l3_left_out", "gauge", "Prefixes and board addresses that did not fit the port's XDP prefix maps (0 normally).");
+        foreach (var p in ports) if (p.Port?.Steering is { } s) w.Sample("port_l3_left_out", s.L3LeftOut, ("port", p.Name));
         w.Family("port_up", "gauge", "1 while the interface is there, 0 after it went away.");
         foreach (var p in ports) w.Sample("port_up", runtime.Engine.PortAt(p.Engine).IsDown ? 0 : 1, ("port", p.Name), ("kind", p.Kind));
 

@@ -101,7 +101,12 @@ public sealed class MetricsTests
                 Assert.Equal(p.GetProperty(field).GetInt64(), Value(samples, $"meta_appliance_port_{metric}_total", labels));
             foreach (var reason in p.GetProperty("drops").EnumerateObject())
                 Assert.Equal(reason.Value.GetInt64(), Value(samples, "meta_appliance_port_drops_total", [.. labels, ("reason", reason.Name)]));
+            if (p.GetProperty("kind").GetString() != "port") continue;
+            foreach (var (metric, field) in new[] { ("l3_prefixes", "l3Prefixes"), ("l3_board_addresses", "l3BoardAddresses"), ("l3_left_out", "l3LeftOut") })
+                Assert.Equal(p.GetProperty(field).GetInt64(), Value(samples, $"meta_appliance_port_{metric}", labels[0]));
         }
+        // Taken between the scrape and this read: the scrape's count is not above it.
+        Assert.InRange(Value(samples, "meta_appliance_netlink_dumps_restarted_total"), 0, stats.GetProperty("netlinkDumpsRestarted").GetInt64());
         foreach (var pair in stats.GetProperty("pairs").EnumerateArray())
         {
             string name = pair.GetProperty("name").GetString()!;
