@@ -126,6 +126,9 @@ internal sealed class HashSlots
         _pendingTail = slot;
     }
 
+    /// <summary>The tag of the slot that has waited longest for its grace period, or 0 when none waits.</summary>
+    public long OldestPendingTag => _pendingHead == None ? 0 : _freedAt![_pendingHead];
+
     /// <summary>Moves the slots whose grace period ended (oldest first) to the free list.</summary>
     private void Reclaim()
     {

@@ -155,6 +155,22 @@ public sealed class LpmTrieMap : BpfMap
         return 0;
     }
 
+    /// <summary>A user-space update: when only slots in their grace period are left, it waits for the oldest one's
+    /// grace period (at most a second, as synchronize_rcu would) and tries again, so a full trie refuses a new prefix
+    /// only for max_entries prefixes, as the kernel's does. (A program's update never waits: -ENOSPC.)</summary>
+    public override int UpdateFromUser(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
+    {
+        int r = Update(key, value, flags);
+        if (r != -Errno.ENOSPC) return r;
+        long tag;
+        using (_lock.Write())
+        {
+            tag = _slots.OldestPendingTag;
+            if (tag == 0 || _slots.Count >= MaxEntries) return r;
+        }
+        return RunEpochs.WaitFor(tag, TimeSpan.FromSeconds(1)) ? Update(key, value, flags) : r;
+    }
+
     public override int Delete(ReadOnlySpan<byte> key)
     {
         if (key.Length < KeySize) return -Errno.EINVAL;

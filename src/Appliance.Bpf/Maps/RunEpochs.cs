@@ -5,12 +5,11 @@ namespace Appliance.Bpf.Maps;
 /// <summary>Grace periods for deferred reuse of map slots: the user-space counterpart of the kernel's RCU (a
 /// quiescent-state scheme). Every program-running VM owns a cell, on its own cache line: 0 while it runs no
 /// program, otherwise 1 + the global epoch it read when its current run began (<see cref="Enter"/> and
-/// <see cref="Exit"/>, one plain store each per run). A map that frees a slot tags it with the epoch that must
-/// be reached (<see cref="TagForFree"/>); the slot may be handed out again once the global epoch reached the tag
-/// and no runner is still in a run that began before it (<see cref="SafeEpoch"/>), so a program that looked
-/// the slot up before it was deleted has finished with it. Runners never wait and never fence: the reclaiming
-/// side raises the epoch and makes every runner's store visible with one process-wide barrier (membarrier),
-/// at most once per epoch.</summary>
+/// <see cref="Exit"/>, one plain store each per run). A map that frees a slot starts a new epoch and tags the slot
+/// with it (<see cref="TagForFree"/>); the slot may be handed out again once no runner is still in a run that began
+/// in an older epoch (<see cref="SafeEpoch"/>), so a program that looked the slot up before it was deleted has
+/// finished with it. Runners never wait and never fence: the reclaiming side makes every runner's store visible with one process-wide barrier
+/// (membarrier) before it reads the cells, at most once per epoch.</summary>
 internal static unsafe class RunEpochs
 {
     private const int CellBytes = 64;
@@ -63,33 +62,43 @@ internal static unsafe class RunEpochs
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static void Exit(long* cell) => Volatile.Write(ref *cell, 0);
 
-    /// <summary>The tag of a slot the caller just unlinked (so no lookup that starts later finds it): the epoch
-    /// that must be reached before it is reused.</summary>
-    public static long TagForFree()
-    {
-        Interlocked.MemoryBarrier(); // the unlinking stores are visible before the epoch is read
-        return Volatile.Read(ref *s_epoch) + 1;
-    }
+    /// <summary>The tag of a slot the caller just unlinked (so no lookup that starts later finds it): a new epoch.
+    /// Runs that begin from now on read it or a later one and cannot hold the slot; the runs already going may.</summary>
+    public static long TagForFree() => Interlocked.Increment(ref *s_epoch); // a full barrier: the unlinking is visible first
 
-    /// <summary>Raises the global epoch to at least <paramref name="tag"/> and makes every runner's cell store
-    /// visible (a process-wide barrier, issued at most once per epoch).</summary>
+    /// <summary>Makes every runner's cell store up to epoch <paramref name="tag"/> visible before the cells are read
+    /// (one process-wide barrier, only when none was issued since that epoch began).</summary>
     public static void Advance(long tag)
     {
-        long epoch;
-        while ((epoch = Volatile.Read(ref *s_epoch)) < tag)
-            Interlocked.CompareExchange(ref *s_epoch, epoch + 1, epoch);
-        if (Volatile.Read(ref s_fenced) >= epoch) return;
+        if (Volatile.Read(ref s_fenced) >= tag) return;
+        long epoch = Volatile.Read(ref *s_epoch);
         Interlocked.MemoryBarrierProcessWide();
         long fenced;
         while ((fenced = Volatile.Read(ref s_fenced)) < epoch)
             Interlocked.CompareExchange(ref s_fenced, epoch, fenced);
     }
 
-    /// <summary>Slots tagged up to this epoch may be reused: the global epoch, or lower while a runner is still in a
-    /// run that began in an older epoch. Call after <see cref="Advance"/>.</summary>
+    /// <summary>Waits until a slot tagged <paramref name="tag"/> may be reused (synchronize_rcu), for at most
+    /// <paramref name="timeout"/>; false when a run that began before it still goes on. Never from a thread inside a
+    /// run (it would wait for itself): for user-space updates.</summary>
+    public static bool WaitFor(long tag, TimeSpan timeout)
+    {
+        Advance(tag);
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        var spin = new SpinWait();
+        while (SafeEpoch() < tag)
+        {
+            if (Environment.TickCount64 > deadline) return false;
+            spin.SpinOnce();
+        }
+        return true;
+    }
+
+    /// <summary>Slots tagged up to this epoch may be reused: the epoch of the last process-wide barrier, or lower while
+    /// a runner is still in a run that began in an older epoch. Call after <see cref="Advance"/>.</summary>
     public static long SafeEpoch()
     {
-        long safe = Math.Min(Volatile.Read(ref *s_epoch), Volatile.Read(ref s_fenced));
+        long safe = Volatile.Read(ref s_fenced);
         foreach (long* cell in Volatile.Read(ref s_cells))
         {
             long running = Volatile.Read(ref *cell);

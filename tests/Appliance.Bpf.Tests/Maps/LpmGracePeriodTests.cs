@@ -7,7 +7,9 @@ namespace Appliance.Bpf.Tests.Maps;
 
 /// <summary>A deleted LPM prefix's slot is not handed to another key while a program run that looked it up is still
 /// going (the kernel frees trie nodes after an RCU grace period): inserts take other slots, or get -ENOSPC when
-/// only slots in their grace period are left; once the run ended the slots are reused. Both engines.</summary>
+/// only slots in their grace period are left; once the run ended the slots are reused. Both engines. Grace periods
+/// are the process's (any VM's run counts), so these run alone: in the serial collection.</summary>
+[Collection(Appliance.TestSupport.KernelCollection.Name)]
 public sealed class LpmGracePeriodTests
 {
     /// <summary>Looks up 10.0.0.1/32 in LPM map 0, sets word 0 of control array map 1's element 0 ("held"), then reads
@@ -101,11 +103,47 @@ public sealed class LpmGracePeriodTests
         Assert.Equal(Enumerable.Repeat(0, spare).Concat(Enumerable.Repeat(-Errno.ENOSPC, 8 - spare)), results);
 
         // The run ended: its slot and the others are free again.
-        for (uint k = 0; k < 2 * MaxEntries; k++)
+        for (uint k = 0; k < 4 * MaxEntries; k++)
         {
             Assert.Equal(0, lpm.Update(Key(0x0C000000 + k), BitConverter.GetBytes(k), 0));
             Assert.Equal(0, lpm.Delete(Key(0x0C000000 + k)));
         }
+    }
+
+    /// <summary>Each run deletes 10.0.0.1/32 and inserts it again (the same key, another slot each time): a slot a
+    /// run deleted is free again for the runs after it, so every insert succeeds, run after run.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AProgramThatDeletesAndInsertsInEachRunNeverFindsTheMapFull(bool jit)
+    {
+        const string Churn = """
+            stw [%r10-8], 32
+            stw [%r10-4], 0x0100000a
+            stw [%r10-12], 7
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -8
+            call 3
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -8
+            mov %r3, %r10
+            add %r3, -12
+            mov %r4, 0
+            call 2
+            exit
+            """;
+        var lpm = Lpm();
+        Assert.Equal(0, lpm.Update(Key(0x0A000001), BitConverter.GetBytes(7u), 0));
+        var program = VmTestSupport.LoadFor(Churn, jit, lpm);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        for (int run = 0; run < 100; run++)
+        {
+            var r = VmTestSupport.RunOnZeroFrame(vm, program);
+            Assert.Equal((BpfFault.None, 0UL), (r.Fault, r.R0)); // the update's result
+        }
+        Assert.Equal(1, lpm.Count);
     }
 
     [Fact]
