@@ -10,7 +10,7 @@ namespace Appliance.Bpf.Conformance;
 
 /// <summary>The JIT against the interpreter (the reference) on random verifier-valid programs
 /// (<see cref="RandomPrograms"/>): for each, the same r0, the same fault at the same instruction, and the same
-/// packet bytes, <c>__sk_buff</c> writes, redirect and map contents afterwards. Runs in-process, so the same
+/// packet bytes and extent, offloaded VLAN tag, <c>__sk_buff</c> writes, redirect and map contents afterwards. Runs in-process, so the same
 /// check runs natively (the test suite) and as the arm64 plugin under qemu-user (<c>--jit-differential N</c>).</summary>
 public static class JitDifferential
 {
@@ -62,7 +62,7 @@ public static class JitDifferential
         return new Report(ran, rejected, faulted, faults, mismatches, null) { Proven = proven, Checked = checkedAccesses };
     }
 
-    private sealed record Outcome(LoadedProgram Program, BpfRunResult Run, byte[] Buffer, byte[] Map, uint Mark, uint Priority, uint[] Cb);
+    private sealed record Outcome(LoadedProgram Program, BpfRunResult Run, byte[] Buffer, byte[] Map, uint Mark, uint Priority, uint[] Cb, (bool, ushort, ushort, int, int) Vlan);
 
     /// <summary>One run on a fresh VM and map; null when the verifier rejects the program or (for the JIT)
     /// the JIT did not compile it, with the reason in <paramref name="problem"/>.</summary>
@@ -121,7 +121,8 @@ public static class JitDifferential
             values[4 * 32 + i * 33] = 1;
             value.AsSpan().CopyTo(values.AsSpan(4 * 32 + i * 33 + 1));
         }
-        return new Outcome(program, run, packet.Buffer.ToArray(), values, packet.Mark, packet.Priority, cb);
+        return new Outcome(program, run, packet.Buffer.ToArray(), values, packet.Mark, packet.Priority, cb,
+            (packet.VlanPresent, packet.VlanTci, packet.VlanProto, packet.DataOffset, packet.Length));
     }
 
     private static string? Difference(Outcome a, Outcome b)
@@ -133,6 +134,7 @@ public static class JitDifferential
         if (!a.Buffer.AsSpan().SequenceEqual(b.Buffer)) return "packet bytes differ";
         if (!a.Map.AsSpan().SequenceEqual(b.Map)) return "map contents differ";
         if (a.Mark != b.Mark || a.Priority != b.Priority || !a.Cb.AsSpan().SequenceEqual(b.Cb)) return "__sk_buff writes differ";
+        if (a.Vlan != b.Vlan) return $"offloaded VLAN tag or packet extent: interpreter {a.Vlan}, JIT {b.Vlan}";
         return null;
     }
 }

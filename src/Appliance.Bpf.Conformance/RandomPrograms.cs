@@ -294,6 +294,23 @@ public sealed class RandomPrograms(int seed)
             Line($"mov %r5, {Pick(new[] { 0, 0, 0, 1, 2, 4 })}");
             Line("call 9");
         }
+        else if (_random.Next(5) == 0)
+        {
+            // bpf_skb_vlan_push(ctx, proto, tci) (802.1Q, 802.1ad or another proto, which pushes 802.1Q; a second push
+            // moves the offloaded tag into the frame) or bpf_skb_vlan_pop; then skb->vlan_present and vlan_tci into r7.
+            Line("mov %r1, %r9");
+            if (_random.Next(4) == 0) Line("call 19");
+            else
+            {
+                Line($"mov %r2, {Pick(new[] { 0x0081, 0x0081, 0xa888, 0x0008, 0x1234081 })}");
+                InitRegister(3);
+                Line("call 18");
+            }
+            Line("ldxw %r7, [%r9+20]");
+            Line("ldxw %r1, [%r9+24]");
+            Line("lsh %r7, 16");
+            Line("or %r7, %r1");
+        }
         else if (_random.Next(3) == 0)
         {
             // bpf_l3_csum_replace / bpf_l4_csum_replace(ctx, offset, from, to, flags): a 2-byte field usually inside

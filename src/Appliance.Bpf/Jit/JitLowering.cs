@@ -256,6 +256,7 @@ internal sealed class JitLowering
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlinePacketCopy(done, intoPacket: false);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.Redirect && _linuxHelpers) InlineRedirect(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbStoreBytes && _linuxHelpers) InlinePacketCopy(done, intoPacket: true);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbVlanPush && _linuxHelpers) InlineVlanPush(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.L3CsumReplace && _linuxHelpers) InlineChecksumReplace(done, l4: false);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.L4CsumReplace && _linuxHelpers) InlineChecksumReplace(done, l4: true);
                     _e.StoreStateImm32(JitState.FaultPcOffset, i);
@@ -953,6 +954,39 @@ internal sealed class JitLowering
         _e.Mov(JReg.T2, JReg.T3);                                         // T0 → T1, T2 = bytes left
         Copy(8);
         Copy(1);
+        _e.MovImm(JReg.T0, 0);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
+        _e.Bind(helper);
+    }
+
+    /// <summary><c>bpf_skb_vlan_push(ctx, proto, tci)</c> done in the code for a frame without an offloaded tag, as
+    /// <see cref="Helpers.VlanHelpers"/>' Push: the tag becomes the offloaded one — the shadow's vlan_present = 1,
+    /// vlan_tci = tci's low 16 bits, vlan_proto = proto's low 16 bits when they are 802.1Q or 802.1ad in network
+    /// order, else 802.1Q — and r0 = 0; <see cref="JitState.VlanPushed"/> tells the VM to give the packet the same
+    /// tag before it does anything else (the frame's bytes do not change). A frame that already has an offloaded
+    /// tag (whose push moves it into the bytes), or r1 not the context of a packet run, goes to the helper.</summary>
+    private void InlineVlanPush(int done)
+    {
+        int helper = _e.NewLabel(), known = _e.NewLabel();
+        RequirePacketContext(helper);
+        _e.LoadStateSized(JReg.T0, JitState.ContextOffset + Context.SkBuffLayout.VlanPresent, 4);
+        _e.CompareImm(true, JReg.T0, 0);
+        _e.JumpIf(JCond.Ne, helper);
+        _e.LoadBpf(JReg.T0, 2);
+        _e.ZeroExtend(JReg.T0, 16);
+        _e.CompareImm(true, JReg.T0, 0x0081);                             // ETH_P_8021Q in network order
+        _e.JumpIf(JCond.Eq, known);
+        _e.CompareImm(true, JReg.T0, 0xa888);                             // ETH_P_8021AD
+        _e.JumpIf(JCond.Eq, known);
+        _e.MovImm(JReg.T0, 0x0081);
+        _e.Bind(known);
+        _e.StoreStateSized(JitState.ContextOffset + Context.SkBuffLayout.VlanProto, JReg.T0, 4);
+        _e.LoadBpf(JReg.T0, 3);
+        _e.ZeroExtend(JReg.T0, 16);
+        _e.StoreStateSized(JitState.ContextOffset + Context.SkBuffLayout.VlanTci, JReg.T0, 4);
+        _e.StoreStateImm32(JitState.ContextOffset + Context.SkBuffLayout.VlanPresent, 1);
+        _e.StoreStateImm32(JitState.VlanPushedOffset, 1);
         _e.MovImm(JReg.T0, 0);
         _e.StoreBpf(0, JReg.T0);
         _e.Jump(done);

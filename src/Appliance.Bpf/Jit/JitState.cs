@@ -56,7 +56,7 @@ internal unsafe struct JitState
     public fixed byte Frames[8 * JitFrame.Size]; // 224
     public fixed byte Context[global::Appliance.Bpf.Context.SkBuffLayout.Size]; // 608: the VM's shadow __sk_buff (compiled code reads it directly)
     public int FirstDynamicRegion;        // 800: regions from here on are the run's own (map values, ring-buffer records)
-    public int Padding;                   // 804
+    public int VlanPushed;                // 804: compiled code's inline bpf_skb_vlan_push set the shadow's VLAN fields, which the VM has yet to give the packet
     public long PacketDelta;              // 808: host address of packet byte k minus its virtual address (kept with region 0's mirror)
     public fixed int ValueCache[ValueCacheSlots]; // 816: recent map-value regions by element (see ValueCacheSlot)
     public long ProbeKey;                 // 1840: an inline hash lookup's working values: the key's host address,
@@ -74,7 +74,7 @@ internal unsafe struct JitState
         DepthOffset = 152, FaultPcOffset = 160, StatusOffset = 164, FaultKindOffset = 168, StackDeltaOffset = 176,
         CallArg1Offset = 184, CallArg2Offset = 192, CallResultOffset = 200, ResumeOffset = 208, RegionCapacityOffset = 216,
         ProcessorIdOffset = 220, FramesOffset = 224,
-        ContextOffset = 608, FirstDynamicRegionOffset = 800, PacketDeltaOffset = 808, ValueCacheOffset = 816,
+        ContextOffset = 608, FirstDynamicRegionOffset = 800, VlanPushedOffset = 804, PacketDeltaOffset = 808, ValueCacheOffset = 816,
         ProbeKeyOffset = 1840, ProbeHashOffset = 1848, ProbeSequenceOffset = 1856, ProbeSlotOffset = 1864, ProbeStepsOffset = 1872,
         ProbeAddressOffset = 1880, ProbeLengthsOffset = 1888, ProbeExactKeyOffset = 1896,
         RedirectIfindexOffset = 1904, RedirectFlagsOffset = 1912;

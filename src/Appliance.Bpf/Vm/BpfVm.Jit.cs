@@ -106,6 +106,7 @@ public sealed unsafe partial class BpfVm
         JitState* s = _jit;
         while (true)
         {
+            if (s->VlanPushed != 0) TakeInlineVlanPush();
             if (s->RegionCount != _regionCount) ImportNativeRegions(s);
             switch (s->Status)
             {
@@ -139,6 +140,19 @@ public sealed unsafe partial class BpfVm
             ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
             GC.KeepAlive(code);
         }
+    }
+
+    /// <summary>The tag compiled code's inline bpf_skb_vlan_push put into the shadow becomes the packet's offloaded
+    /// tag (see <see cref="JitLowering"/>' InlineVlanPush), before the VM does anything else for the code or the run ends.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void TakeInlineVlanPush()
+    {
+        _jit->VlanPushed = 0;
+        ref var packet = ref Packet;
+        var shadow = new ReadOnlySpan<byte>(_context, SkBuffLayout.Size);
+        packet.VlanPresent = true;
+        packet.VlanProto = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((ushort)SkBuffShadow.Read(shadow, SkBuffLayout.VlanProto));
+        packet.VlanTci = (ushort)SkBuffShadow.Read(shadow, SkBuffLayout.VlanTci);
     }
 
     /// <summary>Regions compiled code added to the mirror itself (array map elements an inline lookup found, see

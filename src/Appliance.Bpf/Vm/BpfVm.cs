@@ -111,6 +111,7 @@ public sealed unsafe partial class BpfVm : IDisposable
                 _jitYielded = false;
                 if (jit is not null && EnterJit(jit))
                 {
+                    if (_jit->VlanPushed != 0) TakeInlineVlanPush();
                     // The straight path: no runtime call, so no helper ran (no spin lock held, no context store pending).
                     if (compilation!.StoresContext) SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
                     return JitDoneResult();
