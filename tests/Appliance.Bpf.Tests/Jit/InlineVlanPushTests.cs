@@ -62,18 +62,23 @@ public sealed class InlineVlanPushTests
         Assert.Equal(Frame, packet.Data.ToArray());
     }
 
+    /// <summary>Pushes 802.1Q tag 42 and sets r1 to the context again for the next helper.</summary>
+    private const string PushFirst = """
+        mov %r6, %r1
+        mov %r2, 0x0081
+        mov %r3, 42
+        call 18
+        mov %r1, %r6
+
+        """;
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void AHelperAfterThePushSeesTheTag(bool jit)
     {
         // push, then pop: the pop finds the offloaded tag (the VM gave it to the packet first) and clears it.
-        var (r, packet) = Run("""
-            mov %r6, %r1
-            mov %r2, 0x0081
-            mov %r3, 42
-            call 18
-            mov %r1, %r6
+        var (r, packet) = Run(PushFirst + """
             call 19
             ldxw %r0, [%r6+20]
             exit
@@ -88,12 +93,7 @@ public sealed class InlineVlanPushTests
     [InlineData(true)]
     public void ASecondPushMovesTheFirstTagIntoTheFrame(bool jit)
     {
-        var (r, packet) = Run("""
-            mov %r6, %r1
-            mov %r2, 0x0081
-            mov %r3, 42
-            call 18
-            mov %r1, %r6
+        var (r, packet) = Run(PushFirst + """
             mov %r2, 0xa888
             mov %r3, 7
             call 18
