@@ -8,8 +8,8 @@ namespace Appliance.Bpf.Tests.Maps;
 /// <summary>A deleted LPM prefix's slot is not handed to another key while a program run that looked it up is still
 /// going (the kernel frees trie nodes after an RCU grace period): inserts take other slots, or get -ENOSPC when
 /// only slots in their grace period are left; once the run ended the slots are reused. Both engines. Grace periods
-/// are the process's (any VM's run counts), so these run alone: in the serial collection.</summary>
-[Collection(Appliance.TestSupport.KernelCollection.Name)]
+/// are the process's (any VM's run counts), so these run alone (<see cref="GracePeriodCollection"/>).</summary>
+[Collection(GracePeriodCollection.Name)]
 public sealed class LpmGracePeriodTests
 {
     /// <summary>Looks up 10.0.0.1/32 in LPM map 0, sets word 0 of control array map 1's element 0 ("held"), then reads
