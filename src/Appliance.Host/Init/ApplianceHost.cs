@@ -108,16 +108,22 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
         long faultsSeen = 0;
         var engine = runtime.Engine;
         WaitHandle[] wakers = [run.Stopping.WaitHandle, engine.FaultSignal];
+        bool faulted;
         do
         {
+            faulted = false;
             // A datapath fault never ends the run (that would delete every tenant): it is shown on the status LED
             // and in `status` while the worker restarts itself; only shutdown or the config removes tenants.
             engine.ResetFaultSignal(); // before the reads: a fault after them wakes the next wait
             long faults = engine.WorkerRestarts + engine.HandlerFaults;
             if (!engine.IsRunning)
+            {
+                faulted = true;
                 state.RaiseFault(DatapathFaultSource, $"the forwarding worker stopped: {engine.WorkerFailure?.Message ?? "no reason given"}");
+            }
             else if (faults != faultsSeen)
             {
+                faulted = true;
                 faultsSeen = faults;
                 state.RaiseFault(DatapathFaultSource, engine.LastFault ?? "datapath fault");
                 log.Error(Name, $"datapath fault, forwarding goes on: {engine.LastFault}", ("restarts", engine.WorkerRestarts), ("handler_faults", engine.HandlerFaults));
@@ -125,10 +131,27 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             lastGood?.Observe(engine.IsRunning);
             if (engine.IsRunning) run.Notifier?.Watchdog(); // only while a worker forwards (a restarted one does)
         }
-        while (WaitHandle.WaitAny(wakers, UntilNextCheck(run.Notifier, lastGood)) != 0);
+        while (!StopAfterWait(run, wakers, faulted, UntilNextCheck(run.Notifier, lastGood)));
         state.Stage = BootStage.Stopping;
         run.Notifier?.Stopping("stopping");
         log.Info(Name, "stopping");
+    }
+
+    /// <summary>After a check that found a fault, the next one waits at least this long: a storm of faults (a worker
+    /// failing on every batch, a handler throwing on every frame of a flood) wakes the health check and logs once a
+    /// second, not once per fault (the engine counts every one).</summary>
+    private static readonly TimeSpan FaultRecheckDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>Sleeps until the next health check (a fault, or <paramref name="timeout"/>); true when the run stops.</summary>
+    private static bool StopAfterWait(SupervisedRun run, WaitHandle[] wakers, bool faulted, TimeSpan timeout)
+    {
+        if (faulted)
+        {
+            var pause = timeout == Timeout.InfiniteTimeSpan || FaultRecheckDelay < timeout ? FaultRecheckDelay : timeout;
+            if (run.Stopping.WaitHandle.WaitOne(pause)) return true;
+            if (timeout != Timeout.InfiniteTimeSpan) timeout = timeout > pause ? timeout - pause : TimeSpan.Zero;
+        }
+        return WaitHandle.WaitAny(wakers, timeout) == 0;
     }
 
     /// <summary>How long the health check sleeps when no fault wakes it (<see cref="Datapath.Engine.ForwardingEngine.FaultSignal"/>):
