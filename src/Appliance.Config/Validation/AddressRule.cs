@@ -32,7 +32,7 @@ internal sealed class AddressRule : IConfigRule
     {
         var addressOwner = new Dictionary<System.Net.IPAddress, string>();
         var l3Routes = new Dictionary<(string Uplink, InterfaceAddress Network), string>();
-        var l3Count = new Dictionary<(string Uplink, System.Net.Sockets.AddressFamily Family), int>();
+        var l3Count = new Dictionary<(string Uplink, AddressFamily Family), int>();
         for (int i = 0; i < config.Pairs.Count; i++)
         {
             var pair = config.Pairs[i];
@@ -47,7 +47,7 @@ internal sealed class AddressRule : IConfigRule
                 if (!l3Routes.TryAdd((pair.Uplink, address.Network), path))
                     issues.Add(path, $"prefix {address.Network} on uplink \"{pair.Uplink}\" is already routed to {l3Routes[(pair.Uplink, address.Network)]}; two l3 pairs cannot claim one prefix");
                 else if (++CollectionsMarshal.GetValueRefOrAddDefault(l3Count, (pair.Uplink, address.Address.AddressFamily), out _) == ConfigLimits.MaxL3PrefixesPerUplink + 1)
-                    issues.Add(path, $"this is l3 prefix {ConfigLimits.MaxL3PrefixesPerUplink + 1} of {(address.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? "IPv4" : "IPv6")} on uplink \"{pair.Uplink}\": the port's XDP steering holds {ConfigLimits.MaxL3PrefixesPerUplink} per family (the board's own addresses inside them included)");
+                    issues.Add(path, $"this is l3 prefix {ConfigLimits.MaxL3PrefixesPerUplink + 1} of {(address.Address.AddressFamily == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} on uplink \"{pair.Uplink}\": the port's XDP steering holds {ConfigLimits.MaxL3PrefixesPerUplink} per family (the board's own addresses inside them included)");
                 if (Unroutable(address.Address) is string what)
                     issues.Add(path, $"{address.Address} is {what}: an l3 tenant's packets from it are never routed (they are dropped as invalidSource); give the tenant a routable address");
                 else if (address.PrefixLength == 0)
