@@ -73,17 +73,22 @@ public sealed class LpmTrieMap : BpfMap
         return true;
     }
 
-    /// <summary>A copy under the write lock: this thread runs no program, so a grace period would not wait for it.</summary>
+    /// <summary>A copy taken under the map's sequence, again when a writer came meanwhile: this thread runs no program,
+    /// so a grace period would not wait for it, and a slot deleted and reused during the copy changes the sequence.
+    /// (Not under the write lock: that made the sequence odd, sending the programs' inline lookups to the helper.)</summary>
     public override bool TryLookupFromUser(ReadOnlySpan<byte> key, Span<byte> value)
     {
         if (key.Length < KeySize) return false;
         Span<byte> exact = stackalloc byte[MaxKeySize];
         exact = exact[..KeySize];
-        using var write = _lock.Write();
-        int slot = Longest(key, exact);
-        if (slot < 0) return false;
-        _values.AsSpan(slot * _stride, ValueSize).CopyTo(value);
-        return true;
+        int slot, seq;
+        do
+        {
+            seq = _lock.ReadBegin();
+            slot = Longest(key, exact);
+            if (slot >= 0) _values.AsSpan(slot * _stride, ValueSize).CopyTo(value);
+        } while (_lock.ReadRetry(seq));
+        return slot >= 0;
     }
 
     /// <summary>The slot of the longest stored prefix matching <paramref name="key"/> (of at least KeySize bytes), or -1:
