@@ -49,7 +49,7 @@ public sealed unsafe partial class BpfVm
         return code;
     }
 
-    private BpfRunResult ExecuteJit(LoadedProgram program, ExecutableMemory code) =>
+    private BpfRunResult ExecuteJit(ExecutableMemory code) =>
         EnterJit(code) ? JitDoneResult() : ContinueJit(code, Options.InstructionBudget);
 
     /// <summary>Enters <paramref name="code"/> from its start; true when it ran to its exit without a runtime call
@@ -67,6 +67,7 @@ public sealed unsafe partial class BpfVm
         s->FaultPc = 0;
         s->TailCalls = 0;
         s->Resume = 0;
+        s->VlanPushed = 0; // a run that threw after an inline push must not hand its tag to this one's packet
         // No GC transition: the code calls nothing and returns within one budget of instructions.
         ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
         GC.KeepAlive(code);

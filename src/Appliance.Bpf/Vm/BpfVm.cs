@@ -158,7 +158,7 @@ public sealed unsafe partial class BpfVm : IDisposable
             MirrorRegion(VirtualAddress.ContextRegion);
             _registers[1] = memory is null ? 0 : VirtualAddress.RegionBase(VirtualAddress.PacketRegion);
             _registers[2] = memory is null ? 0 : (ulong)memory.Length;
-            return jit is null ? Execute(program) : ExecuteJit(program, jit);
+            return jit is null ? Execute(program) : ExecuteJit(jit);
         }
         finally
         {
@@ -269,17 +269,25 @@ public sealed unsafe partial class BpfVm : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EndRun()
     {
-        ReleaseSpinLock();
-        if (_runMapCount > 0) Array.Clear(_runMaps, 0, _runMapCount);
-        _runMapCount = 0;
-        if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions();
-        _regionCount = 0;
-        _pendingTailCall = null;
-        _hasPacket = false;
-        _jitActive = false;
-        // The packet's buffer stays referenced by the packet region until the next run; the region table is
-        // unreachable meanwhile (no region id is below a region count of 0).
-        RunEpochs.Exit(_runEpoch); // last: nothing after this touches a map value (the spin lock is released above)
+        try
+        {
+            ReleaseSpinLock();
+            if (_runMapCount > 0) Array.Clear(_runMaps, 0, _runMapCount);
+            _runMapCount = 0;
+            if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions();
+            _regionCount = 0;
+            _pendingTailCall = null;
+            _hasPacket = false;
+            _jitActive = false;
+            // The packet's buffer stays referenced by the packet region until the next run; the region table is
+            // unreachable meanwhile (no region id is below a region count of 0).
+        }
+        finally
+        {
+            // Last, and always: nothing after this touches a map value (the spin lock is released above); a cell
+            // left set by a throw would hold every LPM map's deleted slots for good.
+            RunEpochs.Exit(_runEpoch);
+        }
     }
 
     /// <summary>Discards ring-buffer records the program reserved and never submitted, and drops references.</summary>
