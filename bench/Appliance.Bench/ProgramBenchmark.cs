@@ -23,8 +23,7 @@ public static class ProgramBenchmark
         Console.WriteLine($"kernel {ReadOr("/proc/sys/kernel/osrelease")}, {CpuModel()}, {Environment.ProcessorCount} CPU(s) visible to this process, load average {Measurement.LoadAverage()} at start; " +
             $"median of {BenchOptions.Repetitions} repetitions of ~{options.SecondsPerMeasurement} s each; objects from {options.ProgramsDirectory}");
         Console.WriteLine();
-        int failures = InterpreterMicrobenchmarks.Run(options);
-        failures += StackClearingBenchmark.Run(options);
+        int failures = options.Only is null ? InterpreterMicrobenchmarks.Run(options) + StackClearingBenchmark.Run(options) : 0;
         Console.WriteLine();
         Console.WriteLine("ours = CPU time of the process per run (interpreter wall clock beside it: higher when other processes share the CPU); " +
             "JIT = the same program as native code from our JIT (run --no-jit picks the interpreter); " +
@@ -37,6 +36,7 @@ public static class ProgramBenchmark
         string? kernelUnavailable = null;
         foreach (var c in ProgramCase.All)
         {
+            if (options.Only is not null && c.Example != options.Only) continue;
             string path = Path.Combine(options.ProgramsDirectory, c.Example + ".bpf.o");
             var obj = BpfObjectLoader.Load(path);
             var scenario = c.Scenario;

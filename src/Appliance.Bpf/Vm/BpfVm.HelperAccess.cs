@@ -30,12 +30,12 @@ public sealed unsafe partial class BpfVm
     public ref PacketContext Packet => ref _packet is null ? ref _noPacket : ref Unsafe.AsRef<PacketContext>(_packet);
 
     /// <summary>The kernel's skb->encapsulation for this run: set by an encapsulating bpf_skb_adjust_room.</summary>
-    public bool Encapsulated { get; set; }
+    public bool Encapsulated { get; internal set; }
 
     /// <summary>The kernel's CHECKSUM_UNNECESSARY level for this run (0–<see cref="MaxChecksumLevel"/>), or
     /// <see cref="ChecksumNone"/>: frames start CHECKSUM_NONE; bpf_csum_level changes it, and bpf_skb_adjust_room resets
     /// it unless BPF_F_ADJ_ROOM_NO_CSUM_RESET.</summary>
-    public int ChecksumLevel { get; set; } = ChecksumNone;
+    public int ChecksumLevel { get; internal set; } = ChecksumNone;
 
     public const int ChecksumNone = -1, MaxChecksumLevel = 3;
 

@@ -50,7 +50,7 @@ public sealed unsafe partial class BpfVm
     }
 
     private BpfRunResult ExecuteJit(ExecutableMemory code) =>
-        EnterJit(code) ? JitDoneResult() : ContinueJit(code, Options.InstructionBudget);
+        EnterJit(code) ? JitDoneResult() : ContinueJit(code, _budget);
 
     /// <summary>Enters <paramref name="code"/> from its start; true when it ran to its exit without a runtime call
     /// (<see cref="JitDoneResult"/> is then the run's result, else <see cref="ContinueJit"/> takes over).</summary>
@@ -58,16 +58,11 @@ public sealed unsafe partial class BpfVm
     private bool EnterJit(ExecutableMemory code)
     {
         JitState* s = _jit;
-        s->RegionCount = _regionCount;
+        s->RegionCount = _regionCount; // inline map lookups add regions to the mirror
         s->FirstDynamicRegion = _firstDynamicRegion;
-        s->Budget = Options.InstructionBudget;
-        s->Depth = 0;
+        s->Budget = _budget;
         s->Status = 0;
-        s->FaultKind = 0;
-        s->FaultPc = 0;
-        s->TailCalls = 0;
-        s->Resume = 0;
-        s->VlanPushed = 0; // a run that threw after an inline push must not hand its tag to this one's packet
+        // The rest of the run state is as ResetJitRunState left it: the straight path leaves it so.
         // No GC transition: the code calls nothing and returns within one budget of instructions.
         ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
         GC.KeepAlive(code);
@@ -77,10 +72,24 @@ public sealed unsafe partial class BpfVm
         return s->Status == JitState.StatusDone;
     }
 
+    /// <summary>The JIT state a compiled run changes only off its straight path (a runtime call, a fault, a tail
+    /// call, a throw): reset before the next run (see <see cref="ResetSlowState"/>). The straight path leaves the call
+    /// depth at 0, no resume address, no fault and no tail call, and its inline vlan_push tag is taken.</summary>
+    private void ResetJitRunState()
+    {
+        JitState* s = _jit;
+        s->Depth = 0;
+        s->FaultKind = 0;
+        s->FaultPc = 0;
+        s->TailCalls = 0;
+        s->Resume = 0;
+        s->VlanPushed = 0; // a run that threw after an inline push must not hand its tag to this one's packet
+    }
+
     /// <summary>The result of a compiled run that ended at its exit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private BpfRunResult JitDoneResult() =>
-        new(_registers[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, Options.InstructionBudget - Math.Max(_jit->Budget, 0));
+        new(_registers[0], BpfFault.None, -1, RedirectTarget, RedirectTargetFlags, _budget - Math.Max(_jit->Budget, 0));
 
     /// <summary>The rest of a compiled run after the code's first return: runtime calls (the helper dispatch
     /// inlined here, so each costs no further call layers), tail calls, and the result.</summary>
@@ -90,6 +99,7 @@ public sealed unsafe partial class BpfVm
         // What a run leaves to its first runtime call: the thread's CPU slot and the shadow's filled fields.
         _jitYielded = true;
         SetProcessor();
+        if (_hasPacket) MapPacketRegion(); // the code's straight start wrote only the mirror (MapPacketForJit)
         if (!_shadowFilled && _hasPacket)
         {
             SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in Unsafe.AsRef<PacketContext>(_packet));

@@ -89,10 +89,30 @@ public sealed unsafe partial class BpfVm
         Unsafe.WriteUnaligned(_context + offset, SkBuffShadow.NarrowStoreResult(offset, previous, value));
     }
 
-    /// <summary>Points region 0 at the packet's current data..data_end and refreshes the shadow ctx fields
-    /// that depend on it (data, data_end, data_meta, len, protocol, VLAN).</summary>
+    /// <summary>Points region 0 at the packet's current data..data_end (in the managed table, and in the mirror
+    /// while compiled code runs) and refreshes the shadow ctx fields that depend on it (data, data_end, data_meta,
+    /// len, protocol, VLAN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void MapPacket()
+    {
+        MapPacketRegion();
+        if (_jitActive) MirrorPacket();
+        UpdateShadowPacketFields();
+    }
+
+    /// <summary>The start of a compiled run: the mirror and the shadow only. The code reads the packet through the
+    /// mirror; the managed region (for helpers and the interpreter's translation) is written at its first runtime
+    /// call (<see cref="ContinueJit"/>), and until then holds an earlier run's packet, which nothing reads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void MapPacketForJit()
+    {
+        MirrorPacket();
+        UpdateShadowPacketFields();
+    }
+
+    /// <summary>Region 0 of the managed table at the packet's data..data_end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void MapPacketRegion()
     {
         ref PacketContext packet = ref Unsafe.AsRef<PacketContext>(_packet);
         int dataOffset = packet.DataOffset;
@@ -105,9 +125,25 @@ public sealed unsafe partial class BpfVm
         region.Origin = array is not null ? packet.BackingArrayOffset + dataOffset : (nint)(packet.BackingPointer + dataOffset);
         region.Writable = true;
         region.Kind = RegionKind.Packet;
-        if (_jitActive)
-            MirrorNative(VirtualAddress.PacketRegion, region.Start, region.Length, array is not null ? PinnedPacketAddress(array) + region.Origin : region.Origin);
-        uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset);
+    }
+
+    /// <summary>The mirror's packet entry at the packet's data..data_end (its host address pinned for a managed buffer).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void MirrorPacket()
+    {
+        ref PacketContext packet = ref Unsafe.AsRef<PacketContext>(_packet);
+        int dataOffset = packet.DataOffset;
+        byte[]? array = packet.BackingArray;
+        nint host = array is not null ? PinnedPacketAddress(array) + packet.BackingArrayOffset + dataOffset : (nint)(packet.BackingPointer + dataOffset);
+        MirrorNative(VirtualAddress.PacketRegion, VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset, (ulong)packet.Length, host);
+    }
+
+    /// <summary>The shadow ctx fields that follow the packet's extent and metadata.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void UpdateShadowPacketFields()
+    {
+        ref PacketContext packet = ref Unsafe.AsRef<PacketContext>(_packet);
+        uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)packet.DataOffset);
         SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in packet, data, data + (uint)packet.Length);
     }
 

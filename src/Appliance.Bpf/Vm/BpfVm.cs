@@ -54,6 +54,10 @@ public sealed unsafe partial class BpfVm : IDisposable
     private bool _disposed;
     private readonly int _processorId;
     private readonly bool _useJit;
+    private readonly long _budget;
+    /// <summary>The last run did not end on compiled code's straight path (or none ran yet): <see cref="ResetSlowState"/>
+    /// before the next, and <see cref="EndSlowRun"/> at its end. Set at the start of every run, cleared only by that path.</summary>
+    private bool _slowState = true;
     /// <summary>This VM's grace-period cell: deleted map slots a run may hold are not reused until it ends (see <see cref="RunEpochs"/>).</summary>
     private readonly long* _runEpoch = RunEpochs.Register();
     private readonly long* _globalEpoch = RunEpochs.Epoch;
@@ -63,6 +67,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         Options = options ?? new BpfVmOptions();
         _processorId = (int)Options.ProcessorId;
         _useJit = Options.UseJit;
+        _budget = Options.InstructionBudget;
         _jit = (JitState*)NativeMemory.AllocZeroed((nuint)sizeof(JitState));
         _registers = _jit->Regs;
         _stack = (byte*)NativeMemory.AllocZeroed(StackSize);
@@ -104,19 +109,24 @@ public sealed unsafe partial class BpfVm : IDisposable
                 // (see ContinueJit); until then the shadow holds what an earlier run left, which nothing reads.
                 _shadowFilled = jit is null || compilation!.NeedsContextFill;
                 if (_shadowFilled) SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet);
-                MapPacket();
-                _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
-                if (jit is not null) MirrorContextLength(SkBuffLayout.Size);
                 _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
-                _jitYielded = false;
-                if (jit is not null && EnterJit(jit))
+                if (jit is not null)
                 {
-                    if (_jit->VlanPushed != 0) TakeInlineVlanPush();
-                    // The straight path: no runtime call, so no helper ran (no spin lock held, no context store pending).
-                    if (compilation!.StoresContext) SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
-                    return JitDoneResult();
+                    // The code reads the packet through the mirror; the managed region waits for its first runtime call.
+                    MapPacketForJit();
+                    _jitYielded = false;
+                    if (EnterJit(jit))
+                    {
+                        if (_jit->VlanPushed != 0) TakeInlineVlanPush();
+                        // The straight path: no runtime call, so no helper ran (no spin lock held, no context store
+                        // pending) and nothing outside the JIT state changed: the next run need not reset it.
+                        if (compilation!.StoresContext) SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
+                        _slowState = false;
+                        return JitDoneResult();
+                    }
                 }
-                var result = jit is null ? Execute(program) : ContinueJit(jit, Options.InstructionBudget);
+                else MapPacket();
+                var result = jit is null ? Execute(program) : ContinueJit(jit, _budget);
                 if (ReleaseSpinLock() && !result.Faulted) // the kernel: "bpf_spin_unlock is missing"
                     result = new BpfRunResult(0, BpfFault.HelperMisuse, -1, 0, 0, result.InstructionsExecuted);
                 if (_pendingContextStore >= 0) SettleContextStore();
@@ -173,19 +183,33 @@ public sealed unsafe partial class BpfVm : IDisposable
         // Per-CPU maps use the calling thread's slot: the VM's processor, the one get_smp_processor_id returns.
         // Compiled code's own lookups read it from the state: its runs set it at their first runtime call.
         if (!_jitActive) SetProcessor();
-        _fault = BpfFault.None;
-        ResetCallbacks();
+        if (_slowState) ResetSlowState();
+        _slowState = true; // until the run ends on compiled code's straight path
         if (_pins.HasRetired) _pins.ReleaseRetired();
-        _pendingContextStore = -1;
-        Encapsulated = false;
-        ChecksumLevel = ChecksumNone;
-        _jit->RedirectIfindex = 0;
+        _jit->RedirectIfindex = 0; // compiled code's inline bpf_redirect writes these on its straight path
         _jit->RedirectFlags = 0;
-        RedirectNextHopFamily = Routing.IpFamily.Unspec;
         // _pendingTailCall is null here: every run ends in EndRun, which clears it.
         new Span<ulong>(_registers, 16).Clear();
         _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
         BindProgram(program);
+    }
+
+    /// <summary>What only runtime calls, the interpreter and memory runs change (helpers' results, callbacks, a
+    /// pending context store, the context region's length, compiled code's resume and fault state): reset before a
+    /// run when the last one did not end on compiled code's straight path (<see cref="_slowState"/>), which leaves
+    /// all of it as this sets it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ResetSlowState()
+    {
+        _fault = BpfFault.None;
+        ResetCallbacks();
+        _pendingContextStore = -1;
+        Encapsulated = false;
+        ChecksumLevel = ChecksumNone;
+        RedirectNextHopFamily = Routing.IpFamily.Unspec;
+        _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;
+        MirrorContextLength(SkBuffLayout.Size);
+        ResetJitRunState();
     }
 
     /// <summary>The calling thread's per-CPU slot: this VM's processor.</summary>
@@ -271,12 +295,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     {
         try
         {
-            ReleaseSpinLock();
-            if (_runMapCount > 0) Array.Clear(_runMaps, 0, _runMapCount);
-            _runMapCount = 0;
-            if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions();
+            if (_slowState) EndSlowRun();
             _regionCount = 0;
-            _pendingTailCall = null;
             _hasPacket = false;
             _jitActive = false;
             // The packet's buffer stays referenced by the packet region until the next run; the region table is
@@ -288,6 +308,17 @@ public sealed unsafe partial class BpfVm : IDisposable
             // left set by a throw would hold every LPM map's deleted slots for good.
             RunEpochs.Exit(_runEpoch);
         }
+    }
+
+    /// <summary>What a run that made runtime calls (or ran in the interpreter) may leave: a held spin lock, maps it
+    /// used, dynamic regions, a tail call it did not take. Compiled code's straight path leaves none of them.</summary>
+    private void EndSlowRun()
+    {
+        ReleaseSpinLock();
+        if (_runMapCount > 0) Array.Clear(_runMaps, 0, _runMapCount);
+        _runMapCount = 0;
+        if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions();
+        _pendingTailCall = null;
     }
 
     /// <summary>Discards ring-buffer records the program reserved and never submitted, and drops references.</summary>

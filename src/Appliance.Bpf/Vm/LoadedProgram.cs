@@ -71,21 +71,29 @@ public sealed class LoadedProgram
     /// <summary>The program's native code (compiled at load on machines the JIT supports), or null.</summary>
     internal ExecutableMemory? JitCode => Jit.Code;
 
-    /// <summary>The program's compilation: its native code (or why there is none) and what a run must prepare for it.</summary>
-    internal JitCompilation Jit => _jit ??= BpfJit.Compile(this);
+    /// <summary>The program's compilation: its native code (or why there is none) and what a run must prepare for it.
+    /// Read on every run: inlined, with the compilation itself out of line.</summary>
+    internal JitCompilation Jit
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => _jit ?? Compile();
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private JitCompilation Compile() => _jit ??= BpfJit.Compile(this);
 
     /// <summary>True when the JIT compiled this program; a VM with <see cref="BpfVmOptions.UseJit"/> runs the native code.</summary>
     public bool IsJitCompiled => JitCode is not null;
 
     /// <summary>How many loads, stores and atomics the JIT compiled with a run-time bounds check: those the
     /// verifier could not prove inside the packet, the stack or a map value (0 when the JIT did not compile it).</summary>
-    public int JitCheckedAccesses => (_jit ??= BpfJit.Compile(this)).CheckedAccesses;
+    public int JitCheckedAccesses => Jit.CheckedAccesses;
 
     /// <summary>Loads, stores and atomics the verifier proved in bounds (compiled code translates them without a check).</summary>
     public int ProvenAccesses => AccessProofs.Count(p => p != AccessProof.None);
 
     /// <summary>Why the JIT did not compile this program (the interpreter runs it), or null when it did.</summary>
-    public string? JitUnavailableReason => (_jit ??= BpfJit.Compile(this)).Reason;
+    public string? JitUnavailableReason => Jit.Reason;
 
     /// <summary>Verifies <paramref name="image"/> (throws <see cref="BpfVerifierException"/>) and decodes it.
     /// <paramref name="maps"/> are the object's live maps in declaration order (the image's map indices).</summary>
