@@ -1,0 +1,113 @@
+using Appliance.Bpf.Vm;
+using Xunit;
+
+namespace Appliance.Bpf.Tests.Vm;
+
+/// <summary>One VM runs many programs in turn (a worker runs every tenant's chain): nothing a run leaves may reach the
+/// next. Compiled code's straight path (no runtime call) skips resetting what only runtime calls change, and writes the
+/// packet's managed region only at its first runtime call; these runs alternate such runs with runs that change that
+/// state (a helper's result, a fault, a bigger packet) and compare each with a fresh VM's run of the same program.</summary>
+public sealed class RunStateTests
+{
+    /// <summary>bpf_csum_level(skb, BPF_CSUM_LEVEL_INC): leaves the VM's checksum level at 0; r0 = 7.</summary>
+    private const string RaisesChecksumLevel = """
+        mov %r2, 1
+        call 135
+        mov %r0, 7
+        exit
+        """;
+
+    /// <summary>r0 = skb->len: no runtime call.</summary>
+    private const string ReadsLength = """
+        ldxw %r0, [%r1+0]
+        exit
+        """;
+
+    /// <summary>r0 = the packet's byte at offset 1000, with no bounds check the verifier could use: compiled code checks
+    /// it at run time, the interpreter translates it; on a shorter packet the run faults.</summary>
+    private const string ReadsByte1000 = """
+        ldxw %r2, [%r1+76]
+        ldxb %r0, [%r2+1000]
+        exit
+        """;
+
+    private static byte[] Frame(int length)
+    {
+        var frame = new byte[length];
+        for (int i = 0; i < length; i++) frame[i] = (byte)(i * 7 + 3);
+        return frame;
+    }
+
+    private static BpfRunResult Fresh(LoadedProgram program, byte[] frame, bool jit, out int checksumLevel)
+    {
+        var packet = VmTestSupport.Packet(frame);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        var r = vm.Run(program, ref packet);
+        checksumLevel = vm.ChecksumLevel;
+        return r;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AHelpersResultDoesNotReachTheNextRun(bool jit)
+    {
+        var raise = VmTestSupport.LoadFor(RaisesChecksumLevel, jit);
+        var read = VmTestSupport.LoadFor(ReadsLength, jit);
+        var frame = Frame(100);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        for (int round = 0; round < 3; round++)
+        {
+            var packet = VmTestSupport.Packet(frame);
+            var r = vm.Run(raise, ref packet);
+            Assert.Equal(7UL, r.R0);
+            Assert.Equal(0, vm.ChecksumLevel); // from CHECKSUM_NONE, once per run: not 1, 2, 3 over the rounds
+
+            for (int i = 0; i < 2; i++)
+            {
+                packet = VmTestSupport.Packet(frame);
+                r = vm.Run(read, ref packet);
+                var expected = Fresh(read, frame, jit, out int freshLevel);
+                Assert.Equal(expected.R0, r.R0);
+                Assert.Equal(100UL, r.R0);
+                Assert.Equal(BpfFault.None, r.Fault);
+                Assert.Equal(freshLevel, vm.ChecksumLevel);
+                Assert.Equal(BpfVm.ChecksumNone, vm.ChecksumLevel);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AShorterPacketAfterALongerOneFaultsWhereItEnds(bool jit)
+    {
+        var program = VmTestSupport.LoadFor(ReadsByte1000, jit);
+        var read = VmTestSupport.LoadFor(ReadsLength, jit);
+        var longFrame = Frame(1500);
+        var shortFrame = Frame(200);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        for (int round = 0; round < 3; round++)
+        {
+            var packet = VmTestSupport.Packet(longFrame);
+            var r = vm.Run(program, ref packet);
+            Assert.Equal(BpfFault.None, r.Fault);
+            Assert.Equal((ulong)longFrame[1000], r.R0);
+
+            // The same program on a packet that ends before byte 1000: a fault, as on a fresh VM, never the byte of
+            // the packet before.
+            packet = VmTestSupport.Packet(shortFrame);
+            r = vm.Run(program, ref packet);
+            var expected = Fresh(program, shortFrame, jit, out _);
+            Assert.Equal(BpfFault.OutOfBounds, expected.Fault);
+            Assert.Equal(expected.Fault, r.Fault);
+            Assert.Equal(expected.FaultInstruction, r.FaultInstruction);
+
+            // After the fault, a run without runtime calls: no fault, its own result.
+            packet = VmTestSupport.Packet(shortFrame);
+            r = vm.Run(read, ref packet);
+            Assert.Equal(BpfFault.None, r.Fault);
+            Assert.Equal(200UL, r.R0);
+        }
+    }
+}
