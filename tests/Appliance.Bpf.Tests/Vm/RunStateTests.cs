@@ -31,6 +31,14 @@ public sealed class RunStateTests
         exit
         """;
 
+    /// <summary>bpf_skb_pull_data(skb, 0): a helper that maps the packet again (the VM's own table), then r0 = 1.</summary>
+    private const string PullsData = """
+        mov %r2, 0
+        call 39
+        mov %r0, 1
+        exit
+        """;
+
     private static byte[] Frame(int length)
     {
         var frame = new byte[length];
@@ -84,6 +92,7 @@ public sealed class RunStateTests
     {
         var program = VmTestSupport.LoadFor(ReadsByte1000, jit);
         var read = VmTestSupport.LoadFor(ReadsLength, jit);
+        var pull = VmTestSupport.LoadFor(PullsData, jit);
         var longFrame = Frame(1500);
         var shortFrame = Frame(200);
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
@@ -93,6 +102,8 @@ public sealed class RunStateTests
             var r = vm.Run(program, ref packet);
             Assert.Equal(BpfFault.None, r.Fault);
             Assert.Equal((ulong)longFrame[1000], r.R0);
+            packet = VmTestSupport.Packet(longFrame);
+            Assert.Equal(1UL, vm.Run(pull, ref packet).R0); // the long packet in the VM's own table too
 
             // The same program on a packet that ends before byte 1000: a fault, as on a fresh VM, never the byte of
             // the packet before.
