@@ -73,6 +73,37 @@ public sealed class LpmGracePeriodTests
     private static LpmTrieMap Lpm(int maxEntries = MaxEntries) => (LpmTrieMap)BpfMap.Create(
         new BpfMapDefinition("acl", BpfMapType.LpmTrie, 8, 4, maxEntries, BpfUpdateFlags.NoPreallocMapFlag));
 
+    /// <summary>Runs <see cref="HoldValue"/> (10.0.0.1/32 must be in <paramref name="lpm"/>) on a VM of its own on another
+    /// thread, runs <paramref name="meanwhile"/> once the program holds the value, then stops the program: its result.</summary>
+    private static BpfRunResult WhileARunHolds(LpmTrieMap lpm, bool jit, Action meanwhile)
+    {
+        var control = BpfMap.Create(new BpfMapDefinition("control", BpfMapType.Array, 4, 8, 1));
+        var program = VmTestSupport.LoadFor(HoldValue, jit, lpm, control);
+        BpfRunResult result = default;
+        var runner = new Thread(() =>
+        {
+            using var vm = new BpfVm(new BpfVmOptions { UseJit = jit, InstructionBudget = long.MaxValue / 2 });
+            result = VmTestSupport.RunOnZeroFrame(vm, program);
+        }) { IsBackground = true };
+        runner.Start();
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (VmTestSupport.UserValue(control, [0, 0, 0, 0]) == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the program never reported that it holds the value");
+                Thread.Yield();
+            }
+            meanwhile();
+        }
+        finally
+        {
+            Assert.True(control.UpdateFromUser([0, 0, 0, 0], BitConverter.GetBytes(1UL << 32), 0) == 0);
+            runner.Join();
+        }
+        return result;
+    }
+
     /// <summary>Until the grace-period thread has issued the barrier asked for (a minute at most: a failure).</summary>
     private static void WaitForTheGracePeriodThread()
     {
@@ -92,29 +123,13 @@ public sealed class LpmGracePeriodTests
     public void ASlotDeletedWhileARunHoldsItIsNotReusedUntilTheRunEnded(bool jit)
     {
         var lpm = Lpm();
-        var control = BpfMap.Create(new BpfMapDefinition("control", BpfMapType.Array, 4, 8, 1));
         var held = Key(0x0A000001);
         Assert.Equal(0, lpm.Update(held, BitConverter.GetBytes(42u), 0));
-        var program = VmTestSupport.LoadFor(HoldValue, jit, lpm, control);
-
-        BpfRunResult result = default;
-        var runner = new Thread(() =>
-        {
-            using var vm = new BpfVm(new BpfVmOptions { UseJit = jit, InstructionBudget = long.MaxValue / 2 });
-            result = VmTestSupport.RunOnZeroFrame(vm, program);
-        }) { IsBackground = true };
-        runner.Start();
         var results = new List<int>();
-        try
+        var result = WhileARunHolds(lpm, jit, () =>
         {
-            // Once the program holds 10.0.0.1's value: delete it, then insert and delete other prefixes. With it,
-            // every other slot (max_entries live + max_entries spare) is taken once and waits for its grace period.
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (VmTestSupport.UserValue(control, [0, 0, 0, 0]) == 0)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the program never reported that it holds the value");
-                Thread.Yield();
-            }
+            // The program holds 10.0.0.1's value: delete it, then insert and delete other prefixes. With it, every
+            // other slot (max_entries live + the spare ones) is taken once and waits for its grace period.
             Assert.Equal(0, lpm.Delete(held));
             for (uint k = 0; k < lpm.Slots.Capacity + 4; k++)
             {
@@ -123,12 +138,7 @@ public sealed class LpmGracePeriodTests
                 results.Add(r);
                 if (r == 0) Assert.Equal(0, lpm.Delete(other));
             }
-        }
-        finally
-        {
-            Assert.True(control.UpdateFromUser([0, 0, 0, 0], BitConverter.GetBytes(1UL << 32), 0) == 0);
-            runner.Join();
-        }
+        });
         Assert.Equal(BpfFault.None, result.Fault);
         Assert.Equal(42UL, result.R0); // its value never became another key's
         int others = lpm.Slots.Capacity - 1; // every slot but the held one
@@ -223,35 +233,15 @@ public sealed class LpmGracePeriodTests
     public void SlotsAProgramCouldNotGetComeBackAfterTheGracePeriodThreadRan(bool jit)
     {
         var lpm = Lpm(1);
-        var control = BpfMap.Create(new BpfMapDefinition("control", BpfMapType.Array, 4, 8, 1));
         Assert.Equal(0, lpm.Update(Key(0x0A000001), BitConverter.GetBytes(42u), 0));
-        var holder = VmTestSupport.LoadFor(HoldValue, jit, lpm, control);
         var churn = VmTestSupport.LoadFor(Churn, jit, lpm);
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
         long mine = RunEpochs.BarriersIssuedByThisThread;
-        BpfRunResult held = default;
-        var runner = new Thread(() =>
-        {
-            using var holding = new BpfVm(new BpfVmOptions { UseJit = jit, InstructionBudget = long.MaxValue / 2 });
-            held = VmTestSupport.RunOnZeroFrame(holding, holder);
-        }) { IsBackground = true };
-        runner.Start();
         var results = new List<ulong>();
-        try
+        var held = WhileARunHolds(lpm, jit, () =>
         {
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (VmTestSupport.UserValue(control, [0, 0, 0, 0]) == 0)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the program never reported that it holds the value");
-                Thread.Yield();
-            }
             for (int run = 0; run < lpm.Slots.Capacity + 2; run++) results.Add(VmTestSupport.RunOnZeroFrame(vm, churn).R0);
-        }
-        finally
-        {
-            Assert.True(control.UpdateFromUser([0, 0, 0, 0], BitConverter.GetBytes(1UL << 32), 0) == 0);
-            runner.Join();
-        }
+        });
         Assert.Equal(42UL, held.R0);
         // Every slot but the held one once, then none: all wait for the holding run.
         var enospc = unchecked((ulong)(long)-Errno.ENOSPC);
