@@ -9,8 +9,8 @@ namespace Appliance.Bpf.Maps;
 /// grace period (<see cref="RunEpochs"/>; the kernel's LPM trie frees after an RCU grace period): it waits in a
 /// FIFO until every program run that may hold it has ended, and the spare slots (beyond the <c>limit</c> of live
 /// keys) serve inserts meanwhile. An insert never issues the process-wide barrier a grace period needs (it may be a
-/// program's, on the packet path): it takes back only slots an issued barrier covers, and once half the spare slots
-/// are gone it asks the grace-period thread for one (<see cref="RunEpochs.Request"/>).</summary>
+/// program's, on the packet path): it takes back only slots an issued barrier covers, and once no more slots are free
+/// than half the spare ones it asks the grace-period thread for one (<see cref="RunEpochs.Request"/>).</summary>
 internal sealed class HashSlots
 {
     private const int None = -1;
@@ -145,8 +145,8 @@ internal sealed class HashSlots
     public long OldestPendingTag => _pendingHead == None ? 0 : _freedAt![_pendingHead];
 
     /// <summary>Before an insert, with slots waiting: takes back those whose grace period ended, when a barrier came
-    /// since the last look or no slot is free; asks for a barrier when half the spare slots are gone and the oldest
-    /// waiting one is not covered yet. No syscall, no wait: a program's insert runs this.</summary>
+    /// since the last look or no slot is free; asks for a barrier when no more slots are free than half the spare
+    /// ones and the oldest waiting one is not covered yet. No syscall, no wait: a program's insert runs this.</summary>
     private void TakeBack()
     {
         long fenced = RunEpochs.Fenced;
