@@ -8,7 +8,9 @@ namespace Appliance.Bpf.Maps;
 /// A removed slot is free at once (the kernel's preallocated hash maps), or, with <c>spare</c> slots, only after a
 /// grace period (<see cref="RunEpochs"/>; the kernel's LPM trie frees after an RCU grace period): it waits in a
 /// FIFO until every program run that may hold it has ended, and the spare slots (beyond the <c>limit</c> of live
-/// keys) serve inserts meanwhile.</summary>
+/// keys) serve inserts meanwhile. An insert never issues the process-wide barrier a grace period needs (it may be a
+/// program's, on the packet path): it takes back only slots an issued barrier covers, and once no more slots are free
+/// than half the spare ones it asks the grace-period thread for one (<see cref="RunEpochs.Request"/>).</summary>
 internal sealed class HashSlots
 {
     private const int None = -1;
@@ -20,9 +22,13 @@ internal sealed class HashSlots
     private readonly int[] _hashes;
     private readonly bool[] _used;
     private int _free;
+    private int _freeCount;
     /// <summary>Per slot, the epoch its grace period ends at (deferred reuse only); null for immediate reuse.</summary>
     private readonly long[]? _freedAt;
     private int _pendingHead = None, _pendingTail = None;
+    /// <summary><see cref="RunEpochs.Fenced"/> when pending slots were last taken back: another is worth a look only
+    /// after a newer barrier (or when no slot is free).</summary>
+    private long _reclaimedThrough;
 
     /// <param name="limit">Live keys at most (max_entries).</param>
     /// <param name="spare">Slots beyond <paramref name="limit"/>; more than 0 defers the reuse of removed slots.</param>
@@ -32,7 +38,11 @@ internal sealed class HashSlots
         _keySize = keySize;
         Capacity = capacity;
         Limit = limit;
-        if (spare > 0) _freedAt = new long[capacity];
+        if (spare > 0)
+        {
+            _freedAt = new long[capacity];
+            RunEpochs.StartGracePeriods();
+        }
         _keys = GC.AllocateArray<byte>(checked(keySize * capacity), pinned: true);
         int buckets = 1;
         while (buckets < capacity) buckets <<= 1;
@@ -43,6 +53,7 @@ internal sealed class HashSlots
         _used = new bool[capacity];
         for (int i = 0; i < capacity; i++) _next[i] = i + 1 < capacity ? i + 1 : None;
         _free = capacity > 0 ? 0 : None;
+        _freeCount = capacity;
     }
 
     /// <summary>Slots (live, free and waiting for their grace period).</summary>
@@ -50,6 +61,8 @@ internal sealed class HashSlots
     /// <summary>Live keys at most.</summary>
     public int Limit { get; }
     public int Count { get; private set; }
+    /// <summary>Slots an insert can take now (not live, not waiting for a grace period).</summary>
+    public int FreeCount => _freeCount;
     public int KeySize => _keySize;
 
     /// <summary>Buckets - 1 (a power of two minus one): a hash's bucket is hash &amp; mask.</summary>
@@ -85,10 +98,11 @@ internal sealed class HashSlots
     public int Insert(ReadOnlySpan<byte> key)
     {
         if (Count >= Limit) return None;
-        if (_free == None) Reclaim();
+        if (_pendingHead != None) TakeBack();
         int slot = _free;
         if (slot == None) return None;
         _free = _next[slot];
+        _freeCount--;
         int hash = Hash(key);
         key.CopyTo(_keys.AsSpan(slot * _keySize, _keySize));
         _hashes[slot] = hash;
@@ -115,6 +129,7 @@ internal sealed class HashSlots
         {
             _next[slot] = _free;
             _free = slot;
+            _freeCount++;
             return;
         }
         // A lookup that began before the unlinking may still hold the slot: it waits for its grace period. (A
@@ -129,18 +144,35 @@ internal sealed class HashSlots
     /// <summary>The tag of the slot that has waited longest for its grace period, or 0 when none waits.</summary>
     public long OldestPendingTag => _pendingHead == None ? 0 : _freedAt![_pendingHead];
 
-    /// <summary>Moves the slots whose grace period ended (oldest first) to the free list.</summary>
+    /// <summary>Before an insert, with slots waiting: takes back those whose grace period ended, when a barrier came
+    /// since the last look or no slot is free; asks for a barrier when no more slots are free than half the spare
+    /// ones and the oldest waiting one is not covered yet. No syscall, no wait: a program's insert runs this.</summary>
+    private void TakeBack()
+    {
+        long fenced = RunEpochs.Fenced;
+        if (fenced != _reclaimedThrough || _free == None)
+        {
+            _reclaimedThrough = fenced;
+            Reclaim();
+        }
+        if (_pendingHead == None) return;
+        long oldest = _freedAt![_pendingHead];
+        if (oldest > fenced && _freeCount <= (Capacity - Limit) / 2) RunEpochs.Request(oldest);
+    }
+
+    /// <summary>Moves the slots whose grace period ended (oldest first) to the free list: those an issued barrier
+    /// covers, once no run that began before their deletion goes on.</summary>
     private void Reclaim()
     {
         if (_pendingHead == None) return;
-        RunEpochs.Advance(_freedAt![_pendingHead]);
         long safe = RunEpochs.SafeEpoch();
-        while (_pendingHead != None && _freedAt[_pendingHead] <= safe)
+        while (_pendingHead != None && _freedAt![_pendingHead] <= safe)
         {
             int slot = _pendingHead;
             _pendingHead = _next[slot];
             _next[slot] = _free;
             _free = slot;
+            _freeCount++;
         }
         if (_pendingHead == None) _pendingTail = None;
     }

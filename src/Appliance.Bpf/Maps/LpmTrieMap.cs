@@ -32,13 +32,21 @@ public sealed class LpmTrieMap : BpfMap
     /// most wanted / <see cref="BitsPerProbe"/> distinct lengths, and walks the trie otherwise.</summary>
     internal const int BitsPerProbe = 8;
 
+    /// <summary>Spare slots at least (max_entries when more). A program's insert never waits for a grace period, and
+    /// the grace-period thread issues a barrier at most once per <see cref="RunEpochs.BarrierInterval"/> ms and only
+    /// once half the spare slots are gone: so a run that deletes and inserts costs at most one barrier per
+    /// MinSpare / 2 runs, and such churn stays free of -ENOSPC while the thread answers within MinSpare / 2 runs
+    /// (256 deletes per millisecond sustained). About 20 KB for an IPv4 key and a small value.</summary>
+    internal const int MinSpare = 512;
+
     public LpmTrieMap(BpfMapDefinition definition) : base(definition)
     {
         _maxPrefix = (definition.KeySize - 4) * 8;
         _stride = MapLayout.Stride(definition.ValueSize);
         // A deleted prefix's slot is reused only after a grace period (as the kernel frees trie nodes after an RCU
-        // grace period): max_entries spare slots serve inserts meanwhile, so a full map can be replaced at once.
-        _slots = new HashSlots(definition.KeySize, definition.MaxEntries, spare: definition.MaxEntries);
+        // grace period): spare slots serve inserts meanwhile, so a full map can be replaced at once and a program
+        // that deletes and inserts on every run finds free slots while the grace-period thread catches up.
+        _slots = new HashSlots(definition.KeySize, definition.MaxEntries, spare: Math.Max(definition.MaxEntries, MinSpare));
         _values = GC.AllocateArray<byte>(checked(_stride * _slots.Capacity), pinned: true);
         _perLength = new int[_maxPrefix + 1];
         _lengths = GC.AllocateArray<ulong>(_maxPrefix / 64 + 1, pinned: true);
@@ -161,8 +169,9 @@ public sealed class LpmTrieMap : BpfMap
     }
 
     /// <summary>A user-space update: when only slots in their grace period are left, it waits for the oldest one's
-    /// grace period (at most a second, as synchronize_rcu would) and tries again, so a full trie refuses a new prefix
-    /// only for max_entries prefixes, as the kernel's does. (A program's update never waits: -ENOSPC.)</summary>
+    /// grace period (issuing the barrier itself, then at most a second, as synchronize_rcu would) and tries again, so
+    /// a full trie refuses a new prefix only for max_entries prefixes, as the kernel's does. (A program's update never
+    /// waits and never issues a barrier: -ENOSPC until the grace-period thread has run.)</summary>
     public override int UpdateFromUser(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
     {
         int r = Update(key, value, flags);

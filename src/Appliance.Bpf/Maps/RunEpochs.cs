@@ -8,8 +8,12 @@ namespace Appliance.Bpf.Maps;
 /// <see cref="Exit"/>, one plain store each per run). A map that frees a slot starts a new epoch and tags the slot
 /// with it (<see cref="TagForFree"/>); the slot may be handed out again once no runner is still in a run that began
 /// in an older epoch (<see cref="SafeEpoch"/>), so a program that looked the slot up before it was deleted has
-/// finished with it. Runners never wait and never fence: the reclaiming side makes every runner's store visible with one process-wide barrier
-/// (membarrier) before it reads the cells, at most once per epoch.</summary>
+/// finished with it. Runners never wait and never fence: a process-wide barrier (membarrier) makes every runner's
+/// store visible before the cells are read, and only slots tagged up to the epoch of an issued barrier
+/// (<see cref="Fenced"/>) are reclaimed. On the packet path (a program's insert) nothing issues it: the insert asks
+/// for a grace period (<see cref="Request"/>, a flag check) and the grace-period thread issues the barrier, at most
+/// once per <see cref="BarrierInterval"/>, sleeping while nothing is asked for (the kernel's RCU kthread);
+/// user-space updates, which may wait, issue it themselves (<see cref="WaitFor"/>).</summary>
 internal static unsafe class RunEpochs
 {
     private const int CellBytes = 64;
@@ -19,6 +23,14 @@ internal static unsafe class RunEpochs
     private static readonly long* s_epoch = NewCell();
     /// <summary>The highest epoch a process-wide barrier was issued after (cells read afterwards are current).</summary>
     private static long s_fenced;
+    /// <summary>The highest epoch a barrier was asked for (<see cref="Request"/>); pending while above <see cref="s_fenced"/>.</summary>
+    private static long s_requested;
+    /// <summary>1 while the grace-period thread sleeps until it is woken; the requester that clears it wakes it.</summary>
+    private static int s_parked;
+    private static int s_started;
+    private static readonly AutoResetEvent s_wake = new(false);
+    private static long s_barriers;
+    [ThreadStatic] private static long t_barriers;
     private static long*[] s_cells = [];
     private static readonly Stack<nint> s_spare = new();
     private static readonly Lock s_registry = new();
@@ -66,13 +78,89 @@ internal static unsafe class RunEpochs
     /// Runs that begin from now on read it or a later one and cannot hold the slot; the runs already going may.</summary>
     public static long TagForFree() => Interlocked.Increment(ref *s_epoch); // a full barrier: the unlinking is visible first
 
+    /// <summary>Slots tagged up to this epoch are covered by an issued barrier: their reuse waits only for the cells
+    /// (<see cref="SafeEpoch"/>).</summary>
+    public static long Fenced => Volatile.Read(ref s_fenced);
+
+    /// <summary>Process-wide barriers issued so far (by the grace-period thread and by user-space updates).</summary>
+    internal static long BarriersIssued => Volatile.Read(ref s_barriers);
+
+    /// <summary>Process-wide barriers the calling thread issued (none, on a thread that only runs programs).</summary>
+    internal static long BarriersIssuedByThisThread => t_barriers;
+
+    /// <summary>The highest epoch a barrier was asked for.</summary>
+    internal static long Requested => Volatile.Read(ref s_requested);
+
+    /// <summary>True while a requested grace period's barrier has not been issued yet.</summary>
+    internal static bool GracePeriodPending => Volatile.Read(ref s_requested) > Volatile.Read(ref s_fenced);
+
+    /// <summary>The grace-period thread issues a barrier at most this often: a tenant whose program deletes and
+    /// inserts on every packet costs the process at most 1000 barriers (IPIs to its CPUs) a second, whatever its
+    /// packet rate, and a slot waits about a millisecond after it was asked for (expedited RCU's order).</summary>
+    internal const int BarrierInterval = 1; // ms
+
+    /// <summary>Starts the grace-period thread (once; a map with deferred reuse does, when it is created, so no
+    /// program run ever starts a thread). It sleeps until <see cref="Request"/> wakes it.</summary>
+    public static void StartGracePeriods()
+    {
+        if (Volatile.Read(ref s_started) != 0 || Interlocked.Exchange(ref s_started, 1) != 0) return;
+        new Thread(GracePeriods) { IsBackground = true, Name = "bpf-grace-periods" }.Start();
+    }
+
+    /// <summary>Asks for a barrier covering epoch <paramref name="tag"/> without issuing it: for a program's insert that
+    /// found (nearly) only slots waiting for a grace period. No syscall while one is already asked for (a read); the
+    /// request that finds the thread asleep wakes it (one futex wake per sleep of the thread).</summary>
+    public static void Request(long tag)
+    {
+        long requested = Volatile.Read(ref s_requested);
+        if (requested >= tag) return; // the barrier asked for fences the epoch current when it is issued: >= tag
+        while (requested < tag)
+        {
+            long seen = Interlocked.CompareExchange(ref s_requested, tag, requested);
+            if (seen == requested) break;
+            requested = seen;
+        }
+        if (requested >= tag) return;
+        // After the full fence of the exchange above: the thread either sees the request before it sleeps or has
+        // marked itself asleep; the one requester that clears the mark wakes it.
+        if (Volatile.Read(ref s_parked) != 0 && Interlocked.CompareExchange(ref s_parked, 0, 1) == 1) s_wake.Set();
+    }
+
+    /// <summary>The grace-period thread: issues a barrier for each pending request, at most one per
+    /// <see cref="BarrierInterval"/>, and sleeps (no timer) while none is pending.</summary>
+    private static void GracePeriods()
+    {
+        while (true)
+        {
+            long requested = Volatile.Read(ref s_requested);
+            if (requested > Volatile.Read(ref s_fenced))
+            {
+                Advance(requested);
+                Thread.Sleep(BarrierInterval);
+                continue;
+            }
+            Interlocked.Exchange(ref s_parked, 1);
+            if (Volatile.Read(ref s_requested) > Volatile.Read(ref s_fenced))
+            {
+                // A request came meanwhile. If its requester already cleared the mark, its wake is coming: the
+                // event stays set and costs one extra turn of this loop later.
+                Interlocked.Exchange(ref s_parked, 0);
+                continue;
+            }
+            s_wake.WaitOne();
+        }
+    }
+
     /// <summary>Makes every runner's cell store up to epoch <paramref name="tag"/> visible before the cells are read
-    /// (one process-wide barrier, only when none was issued since that epoch began).</summary>
+    /// (one process-wide barrier, only when none was issued since that epoch began). Never on the packet path: the
+    /// grace-period thread and user-space updates.</summary>
     public static void Advance(long tag)
     {
         if (Volatile.Read(ref s_fenced) >= tag) return;
         long epoch = Volatile.Read(ref *s_epoch);
         Interlocked.MemoryBarrierProcessWide();
+        Interlocked.Increment(ref s_barriers);
+        t_barriers++;
         long fenced;
         while ((fenced = Volatile.Read(ref s_fenced)) < epoch)
             Interlocked.CompareExchange(ref s_fenced, epoch, fenced);
