@@ -256,4 +256,40 @@ public sealed class LpmGracePeriodTests
         Assert.Equal(1, lpm.Count);
         Assert.Equal(mine, RunEpochs.BarriersIssuedByThisThread);
     }
+
+    /// <summary>The grace-period thread sleeps while no grace period is asked for: after a churning program stopped,
+    /// its thread (found by name in /proc) is not woken (its context switches stay put) and uses no CPU time.</summary>
+    [Fact]
+    public void TheGracePeriodThreadSleepsWhileNothingIsAskedFor()
+    {
+        var lpm = Lpm(1);
+        Assert.Equal(0, lpm.Update(Key(0x0A000001), BitConverter.GetBytes(7u), 0));
+        var program = VmTestSupport.LoadFor(Churn, false, lpm);
+        using var vm = new BpfVm();
+        long barriers = RunEpochs.BarriersIssued;
+        for (int run = 0; run < 3 * lpm.Slots.Capacity; run++)
+        {
+            if (lpm.Slots.FreeCount <= 1) WaitForTheGracePeriodThread();
+            Assert.Equal(0UL, VmTestSupport.RunOnZeroFrame(vm, program).R0);
+        }
+        Assert.True(RunEpochs.BarriersIssued > barriers, "the churn made the thread issue barriers");
+        WaitForTheGracePeriodThread();
+        Thread.Sleep(50); // past its pause after the last barrier: asleep until asked
+
+        string task = Directory.GetDirectories("/proc/self/task")
+            .Single(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "bpf-grace-perio"); // comm: 15 characters
+        var before = Sample(task);
+        Thread.Sleep(300);
+        Assert.Equal(before, Sample(task));
+
+        // (context switches, utime + stime in clock ticks)
+        static (long, long, long) Sample(string task)
+        {
+            var status = File.ReadAllLines(Path.Combine(task, "status"));
+            long Switches(string name) => long.Parse(status.Single(l => l.StartsWith(name + ":")).Split(':')[1].Trim());
+            var stat = File.ReadAllText(Path.Combine(task, "stat"));
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from 3 (state) on
+            return (Switches("voluntary_ctxt_switches"), Switches("nonvoluntary_ctxt_switches"), long.Parse(fields[11]) + long.Parse(fields[12]));
+        }
+    }
 }
