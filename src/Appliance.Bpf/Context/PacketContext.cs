@@ -73,11 +73,21 @@ public unsafe struct PacketContext
     /// <summary>A frame in unmanaged memory (e.g. a UMEM chunk) that stays valid and pinned for the run.</summary>
     public static PacketContext FromPointer(byte* buffer, int capacity, int dataOffset, int length)
     {
+        var ctx = default(PacketContext);
+        ctx.Reset(buffer, capacity, dataOffset, length);
+        return ctx;
+    }
+
+    /// <summary>This context becomes <see cref="FromPointer"/>'s frame, in place (all metadata zero): a datapath that
+    /// keeps one context per worker starts each frame without copying a new one in.</summary>
+    public void Reset(byte* buffer, int capacity, int dataOffset, int length)
+    {
         if (buffer == null) throw new ArgumentNullException(nameof(buffer));
         ArgumentOutOfRangeException.ThrowIfNegative(capacity);
-        var ctx = new PacketContext { _pointer = buffer, Capacity = capacity };
-        ctx.SetData(dataOffset, length);
-        return ctx;
+        this = default;
+        _pointer = buffer;
+        Capacity = capacity;
+        SetData(dataOffset, length);
     }
 
     /// <summary>Re-points the packet inside the same buffer (e.g. after the datapath strips a header).</summary>

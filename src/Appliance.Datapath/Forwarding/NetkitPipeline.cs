@@ -108,14 +108,14 @@ public sealed class NetkitPipeline : IDisposable
     /// <summary>Told about every program run (replay); null in the datapath (one null check per program run).</summary>
     public IProgramRunObserver? Observer { get; set; }
 
-    /// <summary>Starts a frame: fresh metadata (a frame from a wire or a tenant carries none), protocol from its bytes.</summary>
+    /// <summary>Starts a frame in unmanaged memory (a UMEM chunk, pinned for the frame's processing): fresh metadata
+    /// (a frame from a wire or a tenant carries none), protocol from its bytes. The pipeline's one context is reset in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Begin(in PacketContext frame)
+    public unsafe void Begin(byte* buffer, int capacity, int dataOffset, int length)
     {
-        _ctx = frame;
+        _ctx.Reset(buffer, capacity, dataOffset, length);
         _decision = default;
-        var d = _ctx.Data;
-        _ctx.Protocol = d.Length >= 14 ? (ushort)((d[12] << 8) | d[13]) : (ushort)0;
+        _ctx.Protocol = length >= 14 ? BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(buffer + dataOffset + 12, 2)) : (ushort)0;
     }
 
     /// <summary>The tenant of <paramref name="pair"/> sent the frame (it arrived on the primary end's socket).</summary>

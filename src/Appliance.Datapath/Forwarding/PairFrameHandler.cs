@@ -166,7 +166,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private void Begin(ref FrameView frame)
     {
         int headroom = frame.Headroom, length = frame.Length;
-        _pipeline.Begin(PacketContext.FromPointer(frame.DataPointer - headroom, headroom + length + frame.Tailroom, headroom, length));
+        _pipeline.Begin(frame.DataPointer - headroom, headroom + length + frame.Tailroom, headroom, length);
     }
 
     private FrameVerdict Finish(ref FrameView frame, Delivery d)

@@ -1,4 +1,3 @@
-using Appliance.Bpf.Context;
 using Appliance.Datapath.Runtime;
 using Appliance.Datapath.Tests.Engine;
 using Appliance.TestSupport;
@@ -11,7 +10,7 @@ namespace Appliance.Datapath.Tests.Runtime;
 /// <summary>SPEC §4: a changed chain swaps in between two batches, never inside one. The pipeline reads each side's
 /// chain at <see cref="NetkitPipeline.BeginBatch"/>; a change after that is seen only from the next batch on.</summary>
 [Collection(KernelCollection.Name)]
-public sealed class BatchSnapshotTests
+public sealed unsafe class BatchSnapshotTests
 {
     [PrivilegedFact]
     public void AChainChangeInsideABatchTakesEffectAtTheNextBatch()
@@ -32,8 +31,11 @@ public sealed class BatchSnapshotTests
         Delivery Run()
         {
             var copy = (byte[])frame.Clone();
-            pipeline.Begin(PacketContext.FromArray(copy, 0, copy.Length));
-            return pipeline.IntoPair(pair);
+            fixed (byte* buffer = copy)
+            {
+                pipeline.Begin(buffer, copy.Length, 0, copy.Length);
+                return pipeline.IntoPair(pair);
+            }
         }
 
         pipeline.BeginBatch();
