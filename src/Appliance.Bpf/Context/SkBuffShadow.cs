@@ -13,36 +13,48 @@ namespace Appliance.Bpf.Context;
 /// <c>VirtualAddress</c>), so clang's 32-bit loads work unchanged.</summary>
 public static class SkBuffShadow
 {
-    /// <summary>Writes every field a run starts from: all the writable ones and the packet's metadata. Fields
-    /// it does not write are never written by anyone (a program may store only to writable fields), so a
-    /// shadow zeroed once when it is allocated reads 0 there in every run — no per-run clear.
-    /// <see cref="UpdatePacketFields"/> adds the fields that follow the packet's extent.</summary>
+    /// <summary>Writes the fields a run starts from: the writable ones and the packet's fixed metadata (all of
+    /// <see cref="ShadowFields.Filled"/>, or those of them in <paramref name="fields"/>). Fields no run writes are never
+    /// written by anyone (a program may store only to writable fields), so a shadow zeroed once when it is allocated
+    /// reads 0 there in every run — no per-run clear. <see cref="UpdatePacketFields"/> adds the fields that follow the
+    /// packet's extent.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Fill(Span<byte> shadow, in PacketContext packet)
+    public static void Fill(Span<byte> shadow, in PacketContext packet, ShadowFields fields = ShadowFields.Filled)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
-        Put(shadow, SkBuffLayout.Mark, packet.Mark);
-        Put(shadow, SkBuffLayout.Priority, packet.Priority);
-        Put(shadow, SkBuffLayout.IngressIfindex, packet.IngressIfindex);
-        Put(shadow, SkBuffLayout.Ifindex, packet.Ifindex);
-        for (int i = 0; i < SkBuffLayout.CbCount; i++) Put(shadow, SkBuffLayout.Cb + 4 * i, packet.Cb[i]);
-        Put(shadow, SkBuffLayout.TcClassId, (ushort)packet.TcClassId);
-        Put(shadow, SkBuffLayout.TcIndex, (ushort)packet.TcIndex);
-        Put(shadow, SkBuffLayout.QueueMapping, (ushort)packet.QueueMapping);
-        Put(shadow, SkBuffLayout.WireLen, (uint)packet.Length);
-        Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetReference(shadow), SkBuffLayout.Tstamp),
-            BitConverter.IsLittleEndian ? packet.Tstamp : BinaryPrimitives.ReverseEndianness(packet.Tstamp));
+        if ((fields & ShadowFields.Mark) != 0) Put(shadow, SkBuffLayout.Mark, packet.Mark);
+        if ((fields & ShadowFields.Priority) != 0) Put(shadow, SkBuffLayout.Priority, packet.Priority);
+        if ((fields & ShadowFields.IngressIfindex) != 0) Put(shadow, SkBuffLayout.IngressIfindex, packet.IngressIfindex);
+        if ((fields & ShadowFields.Ifindex) != 0) Put(shadow, SkBuffLayout.Ifindex, packet.Ifindex);
+        if ((fields & ShadowFields.Cb) != 0)
+            for (int i = 0; i < SkBuffLayout.CbCount; i++) Put(shadow, SkBuffLayout.Cb + 4 * i, packet.Cb[i]);
+        if ((fields & ShadowFields.TcClassId) != 0) Put(shadow, SkBuffLayout.TcClassId, (ushort)packet.TcClassId);
+        if ((fields & ShadowFields.TcIndex) != 0) Put(shadow, SkBuffLayout.TcIndex, (ushort)packet.TcIndex);
+        if ((fields & ShadowFields.QueueMapping) != 0) Put(shadow, SkBuffLayout.QueueMapping, (ushort)packet.QueueMapping);
+        if ((fields & ShadowFields.WireLen) != 0) Put(shadow, SkBuffLayout.WireLen, (uint)packet.Length);
+        if ((fields & ShadowFields.Tstamp) != 0)
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetReference(shadow), SkBuffLayout.Tstamp),
+                BitConverter.IsLittleEndian ? packet.Tstamp : BinaryPrimitives.ReverseEndianness(packet.Tstamp));
     }
 
-    /// <summary>True when [<paramref name="offset"/>, +<paramref name="size"/>) overlaps a field <see cref="Fill"/> writes.</summary>
-    public static bool IsFilledField(int offset, int size)
+    /// <summary>Where each field a run writes lies in the shadow (offset, bytes), by flag.</summary>
+    private static ReadOnlySpan<int> FieldOffsets =>
+    [
+        SkBuffLayout.Mark, 4, SkBuffLayout.Priority, 4, SkBuffLayout.IngressIfindex, 4, SkBuffLayout.Ifindex, 4,
+        SkBuffLayout.Cb, 4 * SkBuffLayout.CbCount, SkBuffLayout.TcClassId, 4, SkBuffLayout.TcIndex, 4, SkBuffLayout.QueueMapping, 4,
+        SkBuffLayout.WireLen, 4, SkBuffLayout.Tstamp, 8,
+        SkBuffLayout.Len, 4, SkBuffLayout.PktType, 4, SkBuffLayout.Protocol, 4, SkBuffLayout.VlanPresent, 4, SkBuffLayout.VlanTci, 4,
+        SkBuffLayout.VlanProto, 4, SkBuffLayout.Data, 4, SkBuffLayout.DataEnd, 4, SkBuffLayout.DataMeta, 4, SkBuffLayout.Hash, 4,
+    ];
+
+    /// <summary>The fields a run writes that [<paramref name="offset"/>, +<paramref name="size"/>) overlaps.</summary>
+    public static ShadowFields FieldsAt(int offset, int size)
     {
-        ReadOnlySpan<int> starts = [SkBuffLayout.Mark, SkBuffLayout.QueueMapping, SkBuffLayout.Priority, SkBuffLayout.IngressIfindex,
-            SkBuffLayout.Ifindex, SkBuffLayout.TcIndex, SkBuffLayout.Cb, SkBuffLayout.TcClassId, SkBuffLayout.Tstamp, SkBuffLayout.WireLen];
-        ReadOnlySpan<int> lengths = [4, 4, 4, 4, 4, 4, 4 * SkBuffLayout.CbCount, 4, 8, 4];
-        for (int i = 0; i < starts.Length; i++)
-            if (offset < starts[i] + lengths[i] && starts[i] < offset + size) return true;
-        return false;
+        var fields = ShadowFields.None;
+        var table = FieldOffsets;
+        for (int f = 0; 2 * f < table.Length; f++)
+            if (offset < table[2 * f] + table[2 * f + 1] && table[2 * f] < offset + size) fields |= (ShadowFields)(1u << f);
+        return fields;
     }
 
     /// <summary>What the kernel keeps of a 4-byte store to a 16-bit field (<see cref="SkBuffLayout.IsNarrowWritableField"/>):
@@ -51,21 +63,22 @@ public static class SkBuffShadow
     public static uint NarrowStoreResult(int offset, uint previous, uint stored) =>
         offset == SkBuffLayout.QueueMapping && stored >= SkBuffLayout.NoQueueMapping ? previous : (ushort)stored;
 
-    /// <summary>The fields that change when a helper moves or resizes the packet.</summary>
+    /// <summary>The fields that change when a helper moves or resizes the packet (all of <see cref="ShadowFields.Packet"/>,
+    /// or those of them in <paramref name="fields"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void UpdatePacketFields(Span<byte> shadow, in PacketContext packet, uint data, uint dataEnd)
+    public static void UpdatePacketFields(Span<byte> shadow, in PacketContext packet, uint data, uint dataEnd, ShadowFields fields = ShadowFields.Packet)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
-        Put(shadow, SkBuffLayout.Len, (uint)packet.Length);
-        Put(shadow, SkBuffLayout.PktType, packet.PacketType);
-        Put(shadow, SkBuffLayout.Protocol, BinaryPrimitives.ReverseEndianness(packet.Protocol));
-        Put(shadow, SkBuffLayout.VlanPresent, packet.VlanPresent ? 1u : 0u);
-        Put(shadow, SkBuffLayout.VlanTci, packet.VlanTci);
-        Put(shadow, SkBuffLayout.VlanProto, BinaryPrimitives.ReverseEndianness(packet.VlanProto));
-        Put(shadow, SkBuffLayout.Data, data);
-        Put(shadow, SkBuffLayout.DataEnd, dataEnd);
-        Put(shadow, SkBuffLayout.DataMeta, data);
-        Put(shadow, SkBuffLayout.Hash, packet.Hash);
+        if ((fields & ShadowFields.Len) != 0) Put(shadow, SkBuffLayout.Len, (uint)packet.Length);
+        if ((fields & ShadowFields.PktType) != 0) Put(shadow, SkBuffLayout.PktType, packet.PacketType);
+        if ((fields & ShadowFields.Protocol) != 0) Put(shadow, SkBuffLayout.Protocol, BinaryPrimitives.ReverseEndianness(packet.Protocol));
+        if ((fields & ShadowFields.VlanPresent) != 0) Put(shadow, SkBuffLayout.VlanPresent, packet.VlanPresent ? 1u : 0u);
+        if ((fields & ShadowFields.VlanTci) != 0) Put(shadow, SkBuffLayout.VlanTci, packet.VlanTci);
+        if ((fields & ShadowFields.VlanProto) != 0) Put(shadow, SkBuffLayout.VlanProto, BinaryPrimitives.ReverseEndianness(packet.VlanProto));
+        if ((fields & ShadowFields.Data) != 0) Put(shadow, SkBuffLayout.Data, data);
+        if ((fields & ShadowFields.DataEnd) != 0) Put(shadow, SkBuffLayout.DataEnd, dataEnd);
+        if ((fields & ShadowFields.DataMeta) != 0) Put(shadow, SkBuffLayout.DataMeta, data);
+        if ((fields & ShadowFields.Hash) != 0) Put(shadow, SkBuffLayout.Hash, packet.Hash);
     }
 
     /// <summary>Settles a program's 4-byte store to a 16-bit field at <paramref name="offset"/> (see

@@ -28,8 +28,8 @@ public static class BpfJit
                 CreateEmitter(RuntimeInformation.ProcessArchitecture), out int checkedAccesses, InlineMap.For(program),
                 program.Helpers is Helpers.LinuxHelperTable);
             Dump(program, code);
-            var (needsFill, storesContext) = ContextUse(program.Code, checkedAccesses);
-            return new JitCompilation(ExecutableMemory.Create(code), null, checkedAccesses, needsFill, storesContext);
+            var (reads, storesContext) = ContextUse(program.Code, checkedAccesses);
+            return new JitCompilation(ExecutableMemory.Create(code), null, checkedAccesses, reads, storesContext);
         }
         catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or OverflowException)
         {
@@ -38,27 +38,33 @@ public static class BpfJit
     }
 
     /// <summary>What the code does with the shadow <c>__sk_buff</c> before its first runtime call, where the VM takes
-    /// over: whether it may read a field <see cref="Context.SkBuffShadow.Fill"/> writes (a proven context load of
-    /// one, or any checked access, which may read the context natively), and whether it stores to the context
-    /// itself (the proven Ctx stores; checked stores to the context always go to the VM). A run of code that
-    /// needs no fill leaves it to the first runtime call (see <c>BpfVm</c>); one that stores nothing and makes no
-    /// runtime call has nothing to write back.</summary>
-    private static (bool NeedsFill, bool StoresContext) ContextUse(Isa.DecodedInstruction[] code, int checkedAccesses)
+    /// over: which of the fields a run writes it may read there (those its proven context loads overlap, the VLAN
+    /// fields when it pushes a tag inline, every one when it has a checked access, which may read the context
+    /// natively, or when it stores to the context: the write-back after the run reads every writable field), and
+    /// whether it stores to the context itself (the proven Ctx stores; checked stores to the context always go to the
+    /// VM). A run writes only those fields before entering the code, the rest at its first runtime call (see
+    /// <c>BpfVm</c>); code that stores nothing and makes no runtime call has nothing to write back.</summary>
+    private static (Context.ShadowFields Reads, bool StoresContext) ContextUse(Isa.DecodedInstruction[] code, int checkedAccesses)
     {
-        bool reads = checkedAccesses > 0, stores = false;
+        var reads = checkedAccesses > 0 ? Context.ShadowFields.All : Context.ShadowFields.None;
+        bool stores = false;
         foreach (var ins in code)
         {
             switch (ins.Op)
             {
                 case Isa.VmOp.CtxLdx8 or Isa.VmOp.CtxLdx16 or Isa.VmOp.CtxLdx32 or Isa.VmOp.CtxLdx64:
-                    reads |= Context.SkBuffShadow.IsFilledField(ins.Offset, 8);
+                    reads |= Context.SkBuffShadow.FieldsAt(ins.Offset, ins.Op switch { Isa.VmOp.CtxLdx8 => 1, Isa.VmOp.CtxLdx16 => 2, Isa.VmOp.CtxLdx32 => 4, _ => 8 });
                     break;
                 case Isa.VmOp.CtxSt32 or Isa.VmOp.CtxSt64 or Isa.VmOp.CtxStx32 or Isa.VmOp.CtxStx64 or Isa.VmOp.CtxStNarrow or Isa.VmOp.CtxStxNarrow:
                     stores = true;
                     break;
+                case Isa.VmOp.CallHelper when ins.Imm == (int)Helpers.BpfHelperId.SkbVlanPush:
+                    reads |= Context.ShadowFields.Vlan; // the inline push reads vlan_present
+                    break;
             }
         }
-        return (reads || stores, stores);
+        if (stores) reads |= Context.ShadowFields.Filled;
+        return (reads, stores);
     }
 
     /// <summary>Environment variable naming a directory: each compiled program's machine code is written there as
@@ -83,6 +89,7 @@ public static class BpfJit
 }
 
 /// <summary>The outcome of compiling one program: its code, or why the interpreter runs it; and how many of its
-/// memory accesses kept the run-time bounds check (the verifier proved the others); whether a run must fill the
-/// shadow <c>__sk_buff</c> before entering the code, and whether the code stores to it (see <c>ContextUse</c>).</summary>
-internal sealed record JitCompilation(ExecutableMemory? Code, string? Reason, int CheckedAccesses, bool NeedsContextFill = true, bool StoresContext = true);
+/// memory accesses kept the run-time bounds check (the verifier proved the others); which fields of the
+/// shadow <c>__sk_buff</c> a run writes before entering the code, and whether the code stores to it (see <c>ContextUse</c>).</summary>
+internal sealed record JitCompilation(ExecutableMemory? Code, string? Reason, int CheckedAccesses,
+    Context.ShadowFields ContextReads = Context.ShadowFields.All, bool StoresContext = true);

@@ -96,14 +96,22 @@ public sealed unsafe partial class BpfVm
     [MethodImpl(MethodImplOptions.NoInlining)]
     private BpfRunResult ContinueJit(ExecutableMemory code, long budget)
     {
-        // What a run leaves to its first runtime call: the thread's CPU slot and the shadow's filled fields.
+        // What a run leaves to its first runtime call: the thread's CPU slot, the packet's managed region (the code's
+        // start wrote only the mirror: MapPacketForJit) and the shadow fields the code could not read before it.
         _jitYielded = true;
         SetProcessor();
-        if (_hasPacket) MapPacketRegion(); // the code's straight start wrote only the mirror (MapPacketForJit)
-        if (!_shadowFilled && _hasPacket)
+        if (_hasPacket)
         {
-            SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in Unsafe.AsRef<PacketContext>(_packet));
-            _shadowFilled = true;
+            MapPacketRegion();
+            if (_shadowFields != ShadowFields.All)
+            {
+                if (_jit->VlanPushed != 0) TakeInlineVlanPush(); // its tag first: the packet's VLAN fields are the pushed ones
+                var missing = ~_shadowFields & ShadowFields.All;
+                if ((missing & ShadowFields.Filled) != 0)
+                    SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in Unsafe.AsRef<PacketContext>(_packet), missing & ShadowFields.Filled);
+                if ((missing & ShadowFields.Packet) != 0) UpdateShadowPacketFields(missing & ShadowFields.Packet);
+                _shadowFields = ShadowFields.All;
+            }
         }
         // The code may stop (fault) at any call depth, or the VM move the stack region: the next run sets it again.
         _stackMirrored = false;

@@ -104,10 +104,10 @@ public sealed unsafe partial class BpfVm
     /// mirror; the managed region (for helpers and the interpreter's translation) is written at its first runtime
     /// call (<see cref="ContinueJit"/>), and until then holds an earlier run's packet, which nothing reads.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void MapPacketForJit()
+    private void MapPacketForJit(ShadowFields fields)
     {
         MirrorPacket();
-        UpdateShadowPacketFields();
+        if (fields != 0) UpdateShadowPacketFields(fields);
     }
 
     /// <summary>Region 0 of the managed table at the packet's data..data_end.</summary>
@@ -138,13 +138,13 @@ public sealed unsafe partial class BpfVm
         MirrorNative(VirtualAddress.PacketRegion, VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset, (ulong)packet.Length, host);
     }
 
-    /// <summary>The shadow ctx fields that follow the packet's extent and metadata.</summary>
+    /// <summary>The shadow ctx fields that follow the packet's extent and metadata (those in <paramref name="fields"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void UpdateShadowPacketFields()
+    private void UpdateShadowPacketFields(ShadowFields fields = ShadowFields.Packet)
     {
         ref PacketContext packet = ref Unsafe.AsRef<PacketContext>(_packet);
         uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)packet.DataOffset);
-        SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in packet, data, data + (uint)packet.Length);
+        SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in packet, data, data + (uint)packet.Length, fields);
     }
 
     /// <summary>Adds a region for memory handed to the program at run time (a map value, a ring-buffer record)

@@ -38,8 +38,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     /// leaves them so when it ends without a runtime call (its calls and returns pair up), so the next compiled
     /// run of a program with the same frame need not set them again.</summary>
     private bool _stackMirrored;
-    /// <summary>The shadow <c>__sk_buff</c> holds this run's packet (see <see cref="JitCompilation.NeedsContextFill"/>).</summary>
-    private bool _shadowFilled;
+    /// <summary>The fields of the shadow <c>__sk_buff</c> that hold this run's packet (see <see cref="JitCompilation.ContextReads"/>).</summary>
+    private ShadowFields _shadowFields;
     /// <summary>This compiled run returned to the VM for a runtime call (helper, translation, tail call, fault).</summary>
     private bool _jitYielded;
     private LoadedProgram? _globalsProgram;
@@ -105,15 +105,17 @@ public sealed unsafe partial class BpfVm : IDisposable
             try
             {
                 BeginRun(program);
-                // Compiled code that reads none of the filled fields before its first runtime call gets them there
-                // (see ContinueJit); until then the shadow holds what an earlier run left, which nothing reads.
-                _shadowFilled = jit is null || compilation!.NeedsContextFill;
-                if (_shadowFilled) SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet);
+                // Compiled code gets the shadow fields it may read before its first runtime call, the rest there (see
+                // ContinueJit); until then they hold what an earlier run left, which nothing reads.
+                var fields = jit is null ? ShadowFields.All : compilation!.ContextReads;
+                _shadowFields = fields;
+                if (jit is null) SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet);
+                else if ((fields & ShadowFields.Filled) != 0) SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet, fields & ShadowFields.Filled);
                 _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
                 if (jit is not null)
                 {
                     // The code reads the packet through the mirror; the managed region waits for its first runtime call.
-                    MapPacketForJit();
+                    MapPacketForJit(fields & ShadowFields.Packet);
                     _jitYielded = false;
                     if (EnterJit(jit))
                     {
@@ -131,7 +133,7 @@ public sealed unsafe partial class BpfVm : IDisposable
                     result = new BpfRunResult(0, BpfFault.HelperMisuse, -1, 0, 0, result.InstructionsExecuted);
                 if (_pendingContextStore >= 0) SettleContextStore();
                 // Compiled code that made no runtime call changed the shadow only by its own context stores.
-                if (_shadowFilled && (jit is null || _jitYielded || compilation!.StoresContext))
+                if (_shadowFields == ShadowFields.All && (jit is null || _jitYielded || compilation!.StoresContext))
                     SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
                 return result;
             }

@@ -39,6 +39,36 @@ public sealed class RunStateTests
         exit
         """;
 
+    /// <summary>Mixes the fields a tc program reads most (mark, ifindex, cb[0], cb[4], len, protocol, vlan_present,
+    /// hash, tstamp) into r0 with no runtime call: a compiled run writes only these into the shadow.</summary>
+    private const string ReadsMetadata = """
+        ldxw %r0, [%r1+8]
+        ldxw %r2, [%r1+40]
+        lsh %r2, 8
+        xor %r0, %r2
+        ldxw %r2, [%r1+48]
+        lsh %r2, 16
+        xor %r0, %r2
+        ldxw %r2, [%r1+64]
+        lsh %r2, 20
+        xor %r0, %r2
+        ldxw %r2, [%r1+0]
+        lsh %r2, 24
+        xor %r0, %r2
+        ldxw %r2, [%r1+16]
+        lsh %r2, 32
+        xor %r0, %r2
+        ldxw %r2, [%r1+20]
+        lsh %r2, 40
+        xor %r0, %r2
+        ldxw %r2, [%r1+68]
+        lsh %r2, 44
+        xor %r0, %r2
+        ldxdw %r2, [%r1+152]
+        xor %r0, %r2
+        exit
+        """;
+
     private static byte[] Frame(int length)
     {
         var frame = new byte[length];
@@ -119,6 +149,44 @@ public sealed class RunStateTests
             r = vm.Run(read, ref packet);
             Assert.Equal(BpfFault.None, r.Fault);
             Assert.Equal(200UL, r.R0);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EachRunReadsItsOwnPacketsMetadata(bool jit)
+    {
+        var program = VmTestSupport.LoadFor(ReadsMetadata, jit);
+        var raise = VmTestSupport.LoadFor(RaisesChecksumLevel, jit);
+        Appliance.Bpf.Context.PacketContext Make(int n)
+        {
+            var packet = VmTestSupport.Packet(Frame(60 + n));
+            packet.Mark = 0x100u * (uint)n + 1;
+            packet.Ifindex = (uint)n + 3;
+            packet.Cb[0] = 0x7000u + (uint)n;
+            packet.Cb[4] = 0x90u + (uint)n;
+            packet.Protocol = (ushort)(0x0800 + n);
+            packet.VlanPresent = n % 2 == 1;
+            packet.Hash = 0xabc0u + (uint)n;
+            packet.Tstamp = 0x1234_0000_0000UL + (ulong)n;
+            return packet;
+        }
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        for (int n = 0; n < 6; n++)
+        {
+            var packet = Make(n);
+            var r = vm.Run(program, ref packet);
+            var fresh = Make(n);
+            var expected = VmTestSupport.Run(program, ref fresh, new BpfVmOptions { UseJit = jit });
+            Assert.Equal(BpfFault.None, r.Fault);
+            Assert.Equal(expected.R0, r.R0);
+            if (n == 2)
+            {
+                // A run that makes a runtime call (the rest of the shadow is written there) between straight ones.
+                var other = Make(9);
+                Assert.Equal(7UL, vm.Run(raise, ref other).R0);
+            }
         }
     }
 }
