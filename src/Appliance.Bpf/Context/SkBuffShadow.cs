@@ -14,10 +14,10 @@ namespace Appliance.Bpf.Context;
 public static class SkBuffShadow
 {
     /// <summary>Writes the fields a run starts from: the writable ones and the packet's fixed metadata (all of
-    /// <see cref="ShadowFields.Filled"/>, or those of them in <paramref name="fields"/>). Fields no run writes are never
-    /// written by anyone (a program may store only to writable fields), so a shadow zeroed once when it is allocated
-    /// reads 0 there in every run — no per-run clear. <see cref="UpdatePacketFields"/> adds the fields that follow the
-    /// packet's extent.</summary>
+    /// <see cref="ShadowFields.Filled"/>, or those of them in <paramref name="fields"/>: a compiled run's start writes
+    /// only those its code reads, its first runtime call the rest). Fields no run writes are never written by anyone
+    /// (a program may store only to writable fields), so a shadow zeroed once when it is allocated reads 0 there in
+    /// every run — no per-run clear. <see cref="UpdatePacketFields"/> adds the fields that follow the packet's extent.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Fill(Span<byte> shadow, in PacketContext packet, ShadowFields fields = ShadowFields.Filled)
     {
@@ -63,22 +63,21 @@ public static class SkBuffShadow
     public static uint NarrowStoreResult(int offset, uint previous, uint stored) =>
         offset == SkBuffLayout.QueueMapping && stored >= SkBuffLayout.NoQueueMapping ? previous : (ushort)stored;
 
-    /// <summary>The fields that change when a helper moves or resizes the packet (all of <see cref="ShadowFields.Packet"/>,
-    /// or those of them in <paramref name="fields"/>).</summary>
+    /// <summary>The fields that change when a helper moves or resizes the packet (<see cref="ShadowFields.Packet"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void UpdatePacketFields(Span<byte> shadow, in PacketContext packet, uint data, uint dataEnd, ShadowFields fields = ShadowFields.Packet)
+    public static void UpdatePacketFields(Span<byte> shadow, in PacketContext packet, uint data, uint dataEnd)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
-        if ((fields & ShadowFields.Len) != 0) Put(shadow, SkBuffLayout.Len, (uint)packet.Length);
-        if ((fields & ShadowFields.PktType) != 0) Put(shadow, SkBuffLayout.PktType, packet.PacketType);
-        if ((fields & ShadowFields.Protocol) != 0) Put(shadow, SkBuffLayout.Protocol, BinaryPrimitives.ReverseEndianness(packet.Protocol));
-        if ((fields & ShadowFields.VlanPresent) != 0) Put(shadow, SkBuffLayout.VlanPresent, packet.VlanPresent ? 1u : 0u);
-        if ((fields & ShadowFields.VlanTci) != 0) Put(shadow, SkBuffLayout.VlanTci, packet.VlanTci);
-        if ((fields & ShadowFields.VlanProto) != 0) Put(shadow, SkBuffLayout.VlanProto, BinaryPrimitives.ReverseEndianness(packet.VlanProto));
-        if ((fields & ShadowFields.Data) != 0) Put(shadow, SkBuffLayout.Data, data);
-        if ((fields & ShadowFields.DataEnd) != 0) Put(shadow, SkBuffLayout.DataEnd, dataEnd);
-        if ((fields & ShadowFields.DataMeta) != 0) Put(shadow, SkBuffLayout.DataMeta, data);
-        if ((fields & ShadowFields.Hash) != 0) Put(shadow, SkBuffLayout.Hash, packet.Hash);
+        Put(shadow, SkBuffLayout.Len, (uint)packet.Length);
+        Put(shadow, SkBuffLayout.PktType, packet.PacketType);
+        Put(shadow, SkBuffLayout.Protocol, BinaryPrimitives.ReverseEndianness(packet.Protocol));
+        Put(shadow, SkBuffLayout.VlanPresent, packet.VlanPresent ? 1u : 0u);
+        Put(shadow, SkBuffLayout.VlanTci, packet.VlanTci);
+        Put(shadow, SkBuffLayout.VlanProto, BinaryPrimitives.ReverseEndianness(packet.VlanProto));
+        Put(shadow, SkBuffLayout.Data, data);
+        Put(shadow, SkBuffLayout.DataEnd, dataEnd);
+        Put(shadow, SkBuffLayout.DataMeta, data);
+        Put(shadow, SkBuffLayout.Hash, packet.Hash);
     }
 
     /// <summary>Settles a program's 4-byte store to a 16-bit field at <paramref name="offset"/> (see

@@ -106,10 +106,7 @@ public sealed unsafe partial class BpfVm
             if (_shadowFields != ShadowFields.All)
             {
                 if (_jit->VlanPushed != 0) TakeInlineVlanPush(); // its tag first: the packet's VLAN fields are the pushed ones
-                var missing = ~_shadowFields & ShadowFields.All;
-                if ((missing & ShadowFields.Filled) != 0)
-                    SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in Unsafe.AsRef<PacketContext>(_packet), missing & ShadowFields.Filled);
-                if ((missing & ShadowFields.Packet) != 0) UpdateShadowPacketFields(missing & ShadowFields.Packet);
+                FillShadow(~_shadowFields);
                 _shadowFields = ShadowFields.All;
             }
         }

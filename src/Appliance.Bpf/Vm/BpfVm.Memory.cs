@@ -100,15 +100,23 @@ public sealed unsafe partial class BpfVm
         UpdateShadowPacketFields();
     }
 
-    /// <summary>The start of a compiled run: the mirror and the shadow only. The code reads the packet through the
-    /// mirror; the managed region (for helpers and the interpreter's translation) is written at its first runtime
-    /// call (<see cref="ContinueJit"/>), and until then holds an earlier run's packet, which nothing reads.</summary>
+    /// <summary>The start of a compiled run: the mirror and the shadow only (its packet fields, and those of
+    /// <see cref="ShadowFields.Filled"/> in <paramref name="fields"/>: what the code reads). The code reads the packet
+    /// through the mirror; the managed region (for helpers and the interpreter's translation) and the rest of the
+    /// shadow are written at its first runtime call (<see cref="ContinueJit"/>), and until then hold an earlier run's
+    /// packet, which nothing reads.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void MapPacketForJit(ShadowFields fields)
     {
         MirrorPacket();
-        if (fields != 0) UpdateShadowPacketFields(fields);
+        UpdateShadowPacketFields(); // nearly every program reads some of them: all of them, straight-line
+        if ((fields & ShadowFields.Filled) != 0) FillShadow(fields);
     }
+
+    /// <summary>The shadow fields of <see cref="ShadowFields.Filled"/> in <paramref name="fields"/> from this run's packet.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FillShadow(ShadowFields fields) =>
+        SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in Unsafe.AsRef<PacketContext>(_packet), fields & ShadowFields.Filled);
 
     /// <summary>Region 0 of the managed table at the packet's data..data_end.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -138,13 +146,13 @@ public sealed unsafe partial class BpfVm
         MirrorNative(VirtualAddress.PacketRegion, VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset, (ulong)packet.Length, host);
     }
 
-    /// <summary>The shadow ctx fields that follow the packet's extent and metadata (those in <paramref name="fields"/>).</summary>
+    /// <summary>The shadow ctx fields that follow the packet's extent and metadata.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void UpdateShadowPacketFields(ShadowFields fields = ShadowFields.Packet)
+    private void UpdateShadowPacketFields()
     {
         ref PacketContext packet = ref Unsafe.AsRef<PacketContext>(_packet);
         uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)packet.DataOffset);
-        SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in packet, data, data + (uint)packet.Length, fields);
+        SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in packet, data, data + (uint)packet.Length);
     }
 
     /// <summary>Adds a region for memory handed to the program at run time (a map value, a ring-buffer record)

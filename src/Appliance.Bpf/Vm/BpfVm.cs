@@ -108,14 +108,13 @@ public sealed unsafe partial class BpfVm : IDisposable
                 // Compiled code gets the shadow fields it may read before its first runtime call, the rest there (see
                 // ContinueJit); until then they hold what an earlier run left, which nothing reads.
                 var fields = jit is null ? ShadowFields.All : compilation!.ContextReads;
-                _shadowFields = fields;
+                _shadowFields = fields | ShadowFields.Packet; // a compiled run writes every packet field (MapPacketForJit)
                 if (jit is null) SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet);
-                else if ((fields & ShadowFields.Filled) != 0) SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet, fields & ShadowFields.Filled);
                 _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
                 if (jit is not null)
                 {
                     // The code reads the packet through the mirror; the managed region waits for its first runtime call.
-                    MapPacketForJit(fields & ShadowFields.Packet);
+                    MapPacketForJit(fields);
                     _jitYielded = false;
                     if (EnterJit(jit))
                     {
