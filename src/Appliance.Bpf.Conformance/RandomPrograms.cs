@@ -10,7 +10,8 @@ namespace Appliance.Bpf.Conformance;
 /// map value accesses behind the checks the verifier proves accesses with (data + n against data_end, NULL),
 /// now and then one byte past what the check covers, helpers that move or resize the packet, and bpf_skb_load_bytes
 /// (which the JIT compiles inline), lookups, updates and deletes in an array and a hash map, lookups in an IPv4
-/// LPM trie (lookups in all three compiled inline), and bpf_redirect (inline too).
+/// LPM trie (lookups in all three compiled inline), bpf_redirect (inline too), and legacy packet loads (LD_ABS /
+/// LD_IND, inline inside the packet).
 /// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
 public sealed class RandomPrograms(int seed)
 {
@@ -51,6 +52,7 @@ public sealed class RandomPrograms(int seed)
             else if (kind < 85) HelperCall();
             else if (kind < 88) { Line("call local sub"); for (int r = 1; r <= 5; r++) InitRegister(r); subprogram = true; }
             else if (kind < 90) Line($"add %r8, {_random.Next(-2, 3)}");
+            else if (kind < 93) LegacyLoad();
             else Unary(Pick(Scratch));
         }
         while (_open.Count > 0) Line($"{_open.Pop()}:");
@@ -256,6 +258,49 @@ public sealed class RandomPrograms(int seed)
         }
         Line(Access(8, off));
         Line($"{skip}:");
+    }
+
+    /// <summary>A legacy packet load (LD_ABS / LD_IND) with r6 the context for it (now and then still the map
+    /// value: the run faults): offsets inside the packet, around its end, negative, relative to SKF_LL_OFF or
+    /// SKF_NET_OFF, or anything; LD_IND through r0 set just before (small, negative, huge) or any register (the
+    /// packet and stack pointers among them). Outside the packet the program ends with r0 = 0. Afterwards r6 is
+    /// the map value again, r7 the loaded value, and r1–r5 (unreadable after the load, as after a call) are written again.</summary>
+    private void LegacyLoad()
+    {
+        const int skfLlOff = -0x200000, skfNetOff = -0x100000;
+        bool context = _random.Next(12) != 0;
+        if (context)
+        {
+            Line("mov %r7, %r6");
+            Line("mov %r6, %r9");
+        }
+        string size = Pick(new[] { "b", "h", "w" });
+        int Offset() => _random.Next(6) switch
+        {
+            0 or 1 => _random.Next(0, 64),
+            2 => _random.Next(58, 70),
+            3 => Pick(new[] { skfLlOff, skfNetOff }) + _random.Next(-2, 66),
+            4 => _random.Next(-8, 0),
+            _ => (int)Imm(),
+        };
+        if (_random.Next(2) == 0) Line($"ldabs{size} {Offset()}");
+        else
+        {
+            int src = _random.Next(10);
+            if (_random.Next(2) == 0)
+            {
+                src = 0;
+                if (_random.Next(3) == 0) Line($"lddw %r0, 0x{(ulong)_random.NextInt64() << _random.Next(0, 40):x}");
+                else Line($"mov %r0, {Offset()}");
+            }
+            Line($"ldind{size} {Reg(src)}, {(_random.Next(2) == 0 ? _random.Next(-4, 16) : Offset())}");
+        }
+        if (context)
+        {
+            Line("mov %r6, %r7");
+            Line("mov %r7, %r0");
+        }
+        for (int r = 1; r <= 5; r++) InitRegister(r);
     }
 
     private void HelperCall()

@@ -26,7 +26,7 @@ public sealed class EngineObject : IDisposable
     }
 
     /// <summary>The object's programs on a VM of their own; <paramref name="jit"/> runs them as native code
-    /// from the JIT (every program must then have compiled, except those using callbacks or legacy packet loads, which
+    /// from the JIT (every program must then have compiled, except those using callbacks, which
     /// the interpreter runs); <paramref name="fibTables"/> are the routing tables
     /// bpf_fib_lookup and bpf_redirect_neigh read.</summary>
     public EngineObject(BpfObject obj, bool jit = false, Routing.IFibTables? fibTables = null)
@@ -36,7 +36,7 @@ public sealed class EngineObject : IDisposable
         MapOfMaps.BindInitialSlots(Maps);
         foreach (var p in LoadedProgram.LoadAll(obj, Maps, LinuxHelperTable.Instance))
         {
-            if (jit && !p.UsesCallbacks && !p.UsesLegacyPacketLoads && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
+            if (jit && !p.UsesCallbacks && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
             _programs[p.Name] = p;
         }
         _vm = new BpfVm(new BpfVmOptions { InterfaceMtus = KernelLikeOptions.InterfaceMtus, UseJit = jit, FibTables = fibTables });

@@ -313,6 +313,9 @@ internal sealed class JitLowering
                 // Rare: the checked path, whose slow side keeps the kernel's 16-bit semantics (the VM settles it).
                 Instruction(i, ins with { Op = op == VmOp.CtxStNarrow ? VmOp.St32 : VmOp.Stx32 });
                 break;
+            case >= VmOp.LdAbs8 and <= VmOp.LdInd32:
+                LegacyPacketLoad(i, ins);
+                break;
             case VmOp.WideTail:
                 break;
             default: // the sentinel after the last instruction, or anything the decoder could not classify
@@ -891,11 +894,11 @@ internal sealed class JitLowering
         _e.StoreState(JitState.CallArg1Offset, JReg.T0);
     }
 
-    /// <summary>A jump to <paramref name="helper"/> unless r1 is the context of a packet run (its region has its
-    /// length, so no narrow context store is pending). Clobbers T0–T2.</summary>
-    private void RequirePacketContext(int helper)
+    /// <summary>A jump to <paramref name="helper"/> unless r<paramref name="register"/> is the context of a packet
+    /// run (its region has its length, so no narrow context store is pending). Clobbers T0–T2.</summary>
+    private void RequirePacketContext(int helper, int register = 1)
     {
-        _e.LoadBpf(JReg.T0, 1);
+        _e.LoadBpf(JReg.T0, register);
         _e.MovImm(JReg.T1, (long)VirtualAddress.RegionBase(VirtualAddress.ContextRegion));
         _e.Compare(true, JReg.T0, JReg.T1);
         _e.JumpIf(JCond.Ne, helper);
@@ -912,6 +915,12 @@ internal sealed class JitLowering
     {
         _e.LoadBpf(JReg.T0, offsetRegister);
         _e.ZeroExtend(JReg.T0, 32);
+        PacketRange(extra, extraConstant, helper);
+    }
+
+    /// <summary><see cref="PacketRange(int, JReg?, int, int)"/> for a u32 offset already in T0 (zero-extended).</summary>
+    private void PacketRange(JReg? extra, int extraConstant, int helper)
+    {
         _e.Mov(JReg.T2, JReg.T0);
         if (extra is { } e) _e.Alu(JAlu.Add, true, JReg.T2, e);            // offset + len: no overflow in 64 bits
         if (extraConstant != 0) _e.AluImm(JAlu.Add, true, JReg.T2, extraConstant);
@@ -922,6 +931,48 @@ internal sealed class JitLowering
         _e.LoadState(JReg.T1, JitState.RegionsOffset);
         _e.Load(JReg.T1, JReg.T1, VirtualAddress.PacketRegion * JitRegion.Size + 16, 8, false);
         _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
+    }
+
+    /// <summary>LD_ABS / LD_IND (<c>load_byte/half/word</c>) done in the code when r6 is the context of a packet
+    /// run and the u32 offset (imm, plus the source register's low 32 bits for IND, added in 32 bits as the
+    /// interpreter does) and the load's size end inside the packet: r0 = the bytes, big-endian. Anything else —
+    /// r6 not the context, a negative offset (SKF_LL_OFF / SKF_NET_OFF, or nothing), past the end, a memory run —
+    /// goes to the VM's <c>LegacyLoad</c>, the interpreter's own: r0 loaded and on, or r0 = 0 and the current
+    /// function returns, or the run faults. r1–r5 keep their values, as in the interpreter.</summary>
+    private void LegacyPacketLoad(int i, DecodedInstruction ins)
+    {
+        int size = ins.Op is VmOp.LdAbs8 or VmOp.LdInd8 ? 1 : ins.Op is VmOp.LdAbs16 or VmOp.LdInd16 ? 2 : 4;
+        int slow = _e.NewLabel(), done = _e.NewLabel();
+        RequirePacketContext(slow, 6);
+        LegacyOffset(ins);
+        PacketRange(null, size, slow);                                    // T0 = the bytes' host address
+        _e.Load(JReg.T0, JReg.T0, 0, size, false);
+        if (size > 1) _e.ByteSwap(JReg.T0, size * 8);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Bind(done);
+        _deferred.Add(() =>
+        {
+            _e.Bind(slow);
+            LegacyOffset(ins);
+            _e.StoreStateImm32(JitState.FaultPcOffset, i);
+            Yield(JitState.StatusLegacyLoad, JReg.T0, 0, (long)ins.Op);
+            _e.CompareImm(true, JReg.T0, JitState.LegacyLoadDone);
+            _e.JumpIf(JCond.Eq, done);
+            _e.CompareImm(true, JReg.T0, JitState.LegacyLoadOutside);
+            _e.JumpIf(JCond.Ne, _exitFault);
+            Return();                                                     // the VM set r0 = 0
+        });
+    }
+
+    /// <summary>T0 = a legacy packet load's offset as a u32: imm, plus the source register for LD_IND (32-bit add).</summary>
+    private void LegacyOffset(DecodedInstruction ins)
+    {
+        if (ins.Op >= VmOp.LdInd8)
+        {
+            _e.LoadBpf(JReg.T0, ins.Src);
+            _e.AluImm(JAlu.Add, false, JReg.T0, (int)ins.Imm);
+        }
+        else _e.MovImm(JReg.T0, (uint)(int)ins.Imm);
     }
 
     /// <summary><c>bpf_skb_load_bytes(ctx, offset, to, len)</c> (or, <paramref name="intoPacket"/>,
@@ -1177,6 +1228,7 @@ internal sealed class JitLowering
             if (ins.Op is VmOp.Invalid or VmOp.WideTail) continue;
             if (ins.Op == VmOp.CallLocal) used |= 0x7C0;
             else if (ins.Op is VmOp.CallHelper or VmOp.CallReg) used |= 0x3F; // r1–r5 arguments, r0 result
+            else if (ins.Op is >= VmOp.LdAbs8 and <= VmOp.LdInd32) used |= 1 << 6; // legacy packet loads read the context in r6
             used |= 1 << (ins.Dst & 15) | 1 << (ins.Src & 15);
         }
         return used & 0x7FF;

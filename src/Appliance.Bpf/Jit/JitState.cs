@@ -91,8 +91,13 @@ internal unsafe struct JitState
         (int)(((uint)arrayHash + (uint)offset) * unchecked((uint)ValueCacheMultiplier) >> ValueCacheShift);
 
     /// <summary>Why the code returned, in <see cref="Status"/>: finished, faulted, tail call accepted, or a
-    /// runtime call to make before calling it again (helper, translation).</summary>
-    public const int StatusDone = 0, StatusFault = 1, StatusTailCall = 2, StatusHelper = 3, StatusTranslate = 4;
+    /// runtime call to make before calling it again (helper, translation, legacy packet load: offset in
+    /// <see cref="CallArg1"/>, the VmOp in <see cref="CallArg2"/>).</summary>
+    public const int StatusDone = 0, StatusFault = 1, StatusTailCall = 2, StatusHelper = 3, StatusTranslate = 4, StatusLegacyLoad = 5;
+
+    /// <summary>Legacy packet load (LD_ABS / LD_IND) outcomes in <see cref="CallResult"/>: r0 loaded; outside the
+    /// packet (r0 = 0, the current function returns); the run faults.</summary>
+    public const int LegacyLoadDone = 0, LegacyLoadOutside = 1, LegacyLoadFault = 2;
 
     /// <summary>Helper call outcomes in <see cref="CallResult"/>.</summary>
     public const int HelperContinue = 0, HelperStop = 1, HelperFault = 2, HelperTailCall = 3;

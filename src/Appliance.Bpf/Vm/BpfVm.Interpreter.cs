@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Appliance.Bpf.Helpers;
 using Appliance.Bpf.Isa;
+using Appliance.Bpf.Jit;
 
 namespace Appliance.Bpf.Vm;
 
@@ -334,17 +335,10 @@ public sealed unsafe partial class BpfVm
 
                 case >= VmOp.LdAbs8 and <= VmOp.LdInd32:
                     {
-                        if (!IsContext(r[6]))
-                        {
-                            _fault = BpfFault.HelperMisuse; // the kernel requires the context in r6
-                            goto Fault;
-                        }
                         int offset = unchecked((int)ins.Imm + (ins.Op >= VmOp.LdInd8 ? (int)r[ins.Src] : 0));
-                        if (!LegacyPacketLoad(offset, ins.Op, out r[0]))
-                        {
-                            r[0] = 0; // outside the packet: the function returns 0
-                            goto case VmOp.Exit;
-                        }
+                        int outcome = LegacyLoad(offset, ins.Op);
+                        if (outcome == JitState.LegacyLoadFault) goto Fault;
+                        if (outcome == JitState.LegacyLoadOutside) goto case VmOp.Exit; // r0 = 0
                         break;
                     }
 

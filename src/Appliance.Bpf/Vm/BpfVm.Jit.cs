@@ -132,6 +132,9 @@ public sealed unsafe partial class BpfVm
                 case JitState.StatusTranslate:
                     s->CallResult = TranslateForJit(s, (ulong)s->CallArg1, s->CallArg2);
                     break;
+                case JitState.StatusLegacyLoad:
+                    s->CallResult = LegacyLoad((int)s->CallArg1, (Isa.VmOp)s->CallArg2);
+                    break;
                 case JitState.StatusDone:
                     return JitDoneResult();
                 case JitState.StatusFault:

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Appliance.Bpf.Isa;
+using Appliance.Bpf.Jit;
 
 namespace Appliance.Bpf.Vm;
 
@@ -11,6 +12,24 @@ public sealed unsafe partial class BpfVm
     /// <summary>The network header's offset in a tc frame (after the 14-byte Ethernet header, as the kernel's
     /// eth_type_trans leaves it; bpf_skb_load_bytes_relative uses the same).</summary>
     private const int NetworkHeader = 14;
+
+    /// <summary>One LD_ABS / LD_IND at <paramref name="offset"/> (imm, plus the source register for IND), for both
+    /// engines (compiled code comes here for every load its inline path does not take): r6 must be the context of
+    /// a packet run (else the run faults, <see cref="JitState.LegacyLoadFault"/>); r0 = the loaded value
+    /// (<see cref="JitState.LegacyLoadDone"/>), or r0 = 0 and the current function returns when the bytes are not
+    /// all inside the packet (<see cref="JitState.LegacyLoadOutside"/>). r1–r5 keep their values (the verifier
+    /// makes them unreadable afterwards, as the kernel's does).</summary>
+    private int LegacyLoad(int offset, VmOp op)
+    {
+        if (!IsContext(_registers[6]))
+        {
+            _fault = BpfFault.HelperMisuse; // the kernel requires the context in r6
+            return JitState.LegacyLoadFault;
+        }
+        if (LegacyPacketLoad(offset, op, out _registers[0])) return JitState.LegacyLoadDone;
+        _registers[0] = 0; // outside the packet: the function returns 0
+        return JitState.LegacyLoadOutside;
+    }
 
     /// <summary>LD_ABS / LD_IND as the kernel's bpf_skb_load_helper_{8,16,32}: the 1, 2 or 4 bytes at
     /// <paramref name="offset"/> from the packet start (from the network header at SKF_NET_OFF and above, from

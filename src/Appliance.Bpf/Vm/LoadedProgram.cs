@@ -53,9 +53,6 @@ public sealed class LoadedProgram
     /// <summary>Sorted instruction indices where the program's callbacks start (lddw src=4 targets).</summary>
     internal int[] CallbackEntries { get; private init; } = [];
 
-    /// <summary>True when the program uses legacy packet loads (LD_ABS / LD_IND; the interpreter runs it).</summary>
-    public bool UsesLegacyPacketLoads => Array.Exists(Code, d => d.Op is >= VmOp.LdAbs8 and <= VmOp.LdInd32);
-
     /// <summary>True when the program passes callbacks to bpf_loop or bpf_for_each_map_elem (the interpreter runs it).</summary>
     public bool UsesCallbacks => CallbackEntries.Length > 0;
 
@@ -153,13 +150,10 @@ public sealed class LoadedProgram
             CallbackEntries = [.. BpfVerifier.CallbackEntries(raw).Distinct().Order()],
         };
         // After verification, at load: the code is ready before the first run. Callbacks (bpf_loop,
-        // bpf_for_each_map_elem) re-enter the program from a helper, which only the interpreter does; the
-        // interpreter runs legacy packet loads (LD_ABS/LD_IND, rare: old tc programs) too.
+        // bpf_for_each_map_elem) re-enter the program from a helper, which only the interpreter does.
         program._jit = program.CallbackEntries.Length > 0
             ? new JitCompilation(null, "it uses callbacks (bpf_loop / bpf_for_each_map_elem), which the interpreter runs", 0)
-            : program.UsesLegacyPacketLoads
-                ? new JitCompilation(null, "it uses legacy packet loads (LD_ABS / LD_IND), which the interpreter runs", 0)
-                : BpfJit.Compile(program);
+            : BpfJit.Compile(program);
         return program;
     }
 

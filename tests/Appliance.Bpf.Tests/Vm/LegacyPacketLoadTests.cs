@@ -11,7 +11,8 @@ namespace Appliance.Bpf.Tests.Vm;
 
 /// <summary>Legacy packet loads (LD_ABS / LD_IND): big-endian reads from the packet start, the MAC header
 /// (SKF_LL_OFF) or the network header (SKF_NET_OFF); a read outside the packet ends the current function with 0.
-/// The kernel comparison is in DifferentialTests (test:legacy_loads); here, chosen frames and the edges.</summary>
+/// The kernel comparison is in DifferentialTests (test:legacy_loads); here, chosen frames and the edges
+/// (the JIT's own cases: LegacyPacketLoadJitTests).</summary>
 public sealed class LegacyPacketLoadTests
 {
     private const int SkfLlOff = -0x200000, SkfNetOff = -0x100000;
@@ -30,6 +31,7 @@ public sealed class LegacyPacketLoadTests
         var maps = obj.Maps.Select(def => BpfMap.Create(def)).ToArray();
         var program = LoadedProgram.LoadAll(obj, maps, LinuxHelperTable.Instance).Single(p => p.Name == name);
         var packet = VmTestSupport.Packet(frame);
+        if (jit) Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
         var result = VmTestSupport.Run(program, ref packet, new BpfVmOptions { UseJit = jit });
         Assert.False(result.Faulted, result.Fault.ToString());
         return result.R0;
@@ -37,7 +39,7 @@ public sealed class LegacyPacketLoadTests
 
     [Theory]
     [InlineData(false)]
-    [InlineData(true)] // the JIT leaves these programs to the interpreter
+    [InlineData(true)]
     public void AbsoluteLoadsReadBigEndianAndAShortFrameEndsTheProgramWithZero(bool jit)
     {
         var frame = Frame(100);
@@ -60,15 +62,6 @@ public sealed class LegacyPacketLoadTests
             uint tail = length % 8 == 0 ? 0 : (BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(length - length % 8)) & 0xffff) + 1;
             Assert.Equal(l4 + (tail << 16) + (uint)(length & 0xff), RunObjectProgram("indirect_loads", frame, jit));
         }
-    }
-
-    [Fact]
-    public void TheJitLeavesLegacyLoadsToTheInterpreter()
-    {
-        var program = VmTestSupport.Load("mov %r6, %r1\nldabsh 12\nexit");
-        Assert.True(program.UsesLegacyPacketLoads);
-        Assert.False(program.IsJitCompiled);
-        Assert.Contains("legacy packet loads (LD_ABS / LD_IND)", program.JitUnavailableReason, StringComparison.Ordinal);
     }
 
     [Theory]
