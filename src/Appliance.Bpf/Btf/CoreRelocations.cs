@@ -33,10 +33,12 @@ public static class CoreRelocations
         if (btfExt.Length < 8) throw new BpfLoadException($"{where}: section '.BTF.ext' is shorter than its header");
         uint hdrLen = U32(btfExt, 4);
         if (hdrLen < 32) return; // no core_relo part
+        if (btfExt.Length < 32) throw new BpfLoadException($"{where}: section '.BTF.ext' is shorter than its {hdrLen}-byte header");
         uint reloOff = U32(btfExt, 24), reloLen = U32(btfExt, 28);
         if (reloLen == 0) return;
         if ((ulong)hdrLen + reloOff + reloLen > (ulong)btfExt.Length)
             throw new BpfLoadException($"{where}: '.BTF.ext' core relocations point past the section");
+        if (reloLen < 4) throw new BpfLoadException($"{where}: '.BTF.ext' core relocations of {reloLen} bytes have no record size");
         var data = btfExt.Slice((int)(hdrLen + reloOff), (int)reloLen);
         uint recordSize = U32(data, 0);
         if (recordSize < 16) throw new BpfLoadException($"{where}: '.BTF.ext' core relocation records of {recordSize} bytes");

@@ -138,6 +138,11 @@ public class MalformedObjectTests
     [MemberData(nameof(ExampleObjectTests.ExampleNames), MemberType = typeof(ExampleObjectTests))]
     public void RandomCorruptionsOnlyEverGiveBpfLoadException(string example) => CorruptAndLoad(example, Random.Shared.Next());
 
+    /// <summary>Corruptions an earlier run of the test above found (seed and example it named).</summary>
+    [Theory]
+    [InlineData("allow_port", 78)] // a .BTF.ext whose core relocation part is under 4 bytes
+    public void CorruptionsFoundBeforeGiveBpfLoadException(string example, int seed) => CorruptAndLoad(example, seed);
+
     private static void CorruptAndLoad(string example, int seed)
     {
         var original = TestObjects.ExampleBytes(example);
