@@ -70,16 +70,9 @@ public unsafe struct PacketContext
         return ctx;
     }
 
-    /// <summary>A frame in unmanaged memory (e.g. a UMEM chunk) that stays valid and pinned for the run.</summary>
-    public static PacketContext FromPointer(byte* buffer, int capacity, int dataOffset, int length)
-    {
-        var ctx = default(PacketContext);
-        ctx.Reset(buffer, capacity, dataOffset, length);
-        return ctx;
-    }
-
-    /// <summary>This context becomes <see cref="FromPointer"/>'s frame, in place (all metadata zero): a datapath that
-    /// keeps one context per worker starts each frame without copying a new one in.</summary>
+    /// <summary>This context becomes a frame in unmanaged memory (e.g. a UMEM chunk) that stays valid and pinned for
+    /// the run, in place, with all metadata zero: a datapath that keeps one context per worker starts each frame
+    /// without copying a new one in.</summary>
     public void Reset(byte* buffer, int capacity, int dataOffset, int length)
     {
         if (buffer == null) throw new ArgumentNullException(nameof(buffer));

@@ -31,7 +31,5 @@ public enum ShadowFields : uint
     Hash = 1 << 19,
     /// <summary>What <see cref="SkBuffShadow.UpdatePacketFields"/> writes: the fields that follow the packet's extent.</summary>
     Packet = Len | PktType | Protocol | VlanPresent | VlanTci | VlanProto | Data | DataEnd | DataMeta | Hash,
-    /// <summary>The VLAN fields (an inline bpf_skb_vlan_push reads and writes them).</summary>
-    Vlan = VlanPresent | VlanTci | VlanProto,
     All = Filled | Packet,
 }

@@ -38,9 +38,10 @@ public static class BpfJit
     }
 
     /// <summary>What the code does with the shadow <c>__sk_buff</c> before its first runtime call, where the VM takes
-    /// over: which of the fields a run writes it may read there (those its proven context loads overlap, the VLAN
-    /// fields when it pushes a tag inline, every one when it has a checked access, which may read the context
-    /// natively, or when it stores to the context: the write-back after the run reads every writable field), and
+    /// over: which of the fields <see cref="Context.SkBuffShadow.Fill"/> writes it may read there (those its proven
+    /// context loads overlap; every one when it has a checked access, which may read the context natively, or when it
+    /// stores to the context: the write-back after the run reads every writable field; the packet's own fields are
+    /// written for every run), and
     /// whether it stores to the context itself (the proven Ctx stores; checked stores to the context always go to the
     /// VM). A run writes only those fields before entering the code, the rest at its first runtime call (see
     /// <c>BpfVm</c>); code that stores nothing and makes no runtime call has nothing to write back.</summary>
@@ -58,13 +59,10 @@ public static class BpfJit
                 case Isa.VmOp.CtxSt32 or Isa.VmOp.CtxSt64 or Isa.VmOp.CtxStx32 or Isa.VmOp.CtxStx64 or Isa.VmOp.CtxStNarrow or Isa.VmOp.CtxStxNarrow:
                     stores = true;
                     break;
-                case Isa.VmOp.CallHelper when ins.Imm == (int)Helpers.BpfHelperId.SkbVlanPush:
-                    reads |= Context.ShadowFields.Vlan; // the inline push reads vlan_present
-                    break;
             }
         }
         if (stores) reads |= Context.ShadowFields.Filled;
-        return (reads, stores);
+        return (reads & Context.ShadowFields.Filled, stores); // the packet fields are written for every run
     }
 
     /// <summary>Environment variable naming a directory: each compiled program's machine code is written there as
@@ -92,4 +90,4 @@ public static class BpfJit
 /// memory accesses kept the run-time bounds check (the verifier proved the others); which fields of the
 /// shadow <c>__sk_buff</c> a run writes before entering the code, and whether the code stores to it (see <c>ContextUse</c>).</summary>
 internal sealed record JitCompilation(ExecutableMemory? Code, string? Reason, int CheckedAccesses,
-    Context.ShadowFields ContextReads = Context.ShadowFields.All, bool StoresContext = true);
+    Context.ShadowFields ContextReads = Context.ShadowFields.Filled, bool StoresContext = true);

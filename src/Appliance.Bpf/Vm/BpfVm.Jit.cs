@@ -103,11 +103,11 @@ public sealed unsafe partial class BpfVm
         if (_hasPacket)
         {
             MapPacketRegion();
-            if (_shadowFields != ShadowFields.All)
+            if (!_shadowFilled)
             {
-                if (_jit->VlanPushed != 0) TakeInlineVlanPush(); // its tag first: the packet's VLAN fields are the pushed ones
-                FillShadow(~_shadowFields);
-                _shadowFields = ShadowFields.All;
+                // Again those the code read: it stored to none of them (a store makes its run fill them all).
+                FillShadow(ShadowFields.Filled);
+                _shadowFilled = true;
             }
         }
         // The code may stop (fault) at any call depth, or the VM move the stack region: the next run sets it again.

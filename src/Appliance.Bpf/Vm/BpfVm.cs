@@ -38,8 +38,9 @@ public sealed unsafe partial class BpfVm : IDisposable
     /// leaves them so when it ends without a runtime call (its calls and returns pair up), so the next compiled
     /// run of a program with the same frame need not set them again.</summary>
     private bool _stackMirrored;
-    /// <summary>The fields of the shadow <c>__sk_buff</c> that hold this run's packet (see <see cref="JitCompilation.ContextReads"/>).</summary>
-    private ShadowFields _shadowFields;
+    /// <summary>Every field of the shadow <c>__sk_buff</c> holds this run's packet; false while a compiled run has
+    /// written only those its code reads (see <see cref="JitCompilation.ContextReads"/>) and made no runtime call.</summary>
+    private bool _shadowFilled;
     /// <summary>This compiled run returned to the VM for a runtime call (helper, translation, tail call, fault).</summary>
     private bool _jitYielded;
     private LoadedProgram? _globalsProgram;
@@ -107,8 +108,8 @@ public sealed unsafe partial class BpfVm : IDisposable
                 BeginRun(program);
                 // Compiled code gets the shadow fields it may read before its first runtime call, the rest there (see
                 // ContinueJit); until then they hold what an earlier run left, which nothing reads.
-                var fields = jit is null ? ShadowFields.All : compilation!.ContextReads;
-                _shadowFields = fields | ShadowFields.Packet; // a compiled run writes every packet field (MapPacketForJit)
+                var fields = jit is null ? ShadowFields.Filled : compilation!.ContextReads;
+                _shadowFilled = fields == ShadowFields.Filled; // every packet field is written in any case (MapPacket, MapPacketForJit)
                 if (jit is null) SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet);
                 _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
                 if (jit is not null)
@@ -132,7 +133,7 @@ public sealed unsafe partial class BpfVm : IDisposable
                     result = new BpfRunResult(0, BpfFault.HelperMisuse, -1, 0, 0, result.InstructionsExecuted);
                 if (_pendingContextStore >= 0) SettleContextStore();
                 // Compiled code that made no runtime call changed the shadow only by its own context stores.
-                if (_shadowFields == ShadowFields.All && (jit is null || _jitYielded || compilation!.StoresContext))
+                if (_shadowFilled && (jit is null || _jitYielded || compilation!.StoresContext))
                     SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
                 return result;
             }

@@ -41,7 +41,8 @@ public sealed unsafe class SkBuffContextTests
         try
         {
             frame.CopyTo(new Span<byte>(buffer + 256, frame.Length));
-            var packet = PacketContext.FromPointer(buffer, 2048, 256, frame.Length);
+            var packet = default(PacketContext);
+            packet.Reset(buffer, 2048, 256, frame.Length);
             var r = VmTestSupport.Run(VmTestSupport.Load(EtherTypeProgram), ref packet);
             Assert.Equal(0x0800UL, r.R0);
         }
