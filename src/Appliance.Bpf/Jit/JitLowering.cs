@@ -941,7 +941,7 @@ internal sealed class JitLowering
     /// function returns, or the run faults. r1–r5 keep their values, as in the interpreter.</summary>
     private void LegacyPacketLoad(int i, DecodedInstruction ins)
     {
-        int size = ins.Op is VmOp.LdAbs8 or VmOp.LdInd8 ? 1 : ins.Op is VmOp.LdAbs16 or VmOp.LdInd16 ? 2 : 4;
+        int size = BpfVm.LegacyLoadSize(ins.Op);
         int slow = _e.NewLabel(), done = _e.NewLabel();
         RequirePacketContext(slow, 6);
         LegacyOffset(ins);

@@ -35,10 +35,13 @@ public sealed unsafe partial class BpfVm
     /// <paramref name="offset"/> from the packet start (from the network header at SKF_NET_OFF and above, from
     /// the MAC header, the packet start, at SKF_LL_OFF and above), big-endian, zero-extended into
     /// <paramref name="value"/>; false when they are not all inside the packet (or below SKF_LL_OFF).</summary>
+    /// <summary>The bytes an LD_ABS / LD_IND loads: 1, 2 or 4 (both engines).</summary>
+    internal static int LegacyLoadSize(VmOp op) => op is VmOp.LdAbs8 or VmOp.LdInd8 ? 1 : op is VmOp.LdAbs16 or VmOp.LdInd16 ? 2 : 4;
+
     private bool LegacyPacketLoad(int offset, VmOp op, out ulong value)
     {
         value = 0;
-        int size = op is VmOp.LdAbs8 or VmOp.LdInd8 ? 1 : op is VmOp.LdAbs16 or VmOp.LdInd16 ? 2 : 4;
+        int size = LegacyLoadSize(op);
         long start = offset >= 0 ? offset
             : offset >= SkfNetOff ? (long)offset - SkfNetOff + NetworkHeader
             : offset >= SkfLlOff ? (long)offset - SkfLlOff
