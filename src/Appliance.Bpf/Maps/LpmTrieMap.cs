@@ -83,20 +83,30 @@ public sealed class LpmTrieMap : BpfMap
 
     /// <summary>A copy taken under the map's sequence, again when a writer came meanwhile: this thread runs no program,
     /// so a grace period would not wait for it, and a slot deleted and reused during the copy changes the sequence.
-    /// (Not under the write lock: that made the sequence odd, sending the programs' inline lookups to the helper.)</summary>
+    /// (Not under the write lock: that made the sequence odd, sending the programs' inline lookups to the helper; only
+    /// after <see cref="UserReadRetries"/> torn copies, when programs change the map without pause, does it take the lock,
+    /// so a control-plane read always ends.)</summary>
     public override bool TryLookupFromUser(ReadOnlySpan<byte> key, Span<byte> value)
     {
         if (key.Length < KeySize) return false;
         Span<byte> exact = stackalloc byte[MaxKeySize];
         exact = exact[..KeySize];
-        int slot, seq;
-        do
+        for (int attempt = 0; attempt < UserReadRetries; attempt++)
         {
-            seq = _lock.ReadBegin();
-            slot = Longest(key, exact);
-            if (slot >= 0) _values.AsSpan(slot * _stride, ValueSize).CopyTo(value);
-        } while (_lock.ReadRetry(seq));
-        return slot >= 0;
+            int seq = _lock.ReadBegin();
+            int found = CopyLongest(key, exact, value);
+            if (!_lock.ReadRetry(seq)) return found >= 0;
+        }
+        using (_lock.Write()) return CopyLongest(key, exact, value) >= 0;
+    }
+
+    private const int UserReadRetries = 64;
+
+    private int CopyLongest(ReadOnlySpan<byte> key, Span<byte> exact, Span<byte> value)
+    {
+        int slot = Longest(key, exact);
+        if (slot >= 0) _values.AsSpan(slot * _stride, ValueSize).CopyTo(value);
+        return slot;
     }
 
     /// <summary>The slot of the longest stored prefix matching <paramref name="key"/> (of at least KeySize bytes), or -1:

@@ -99,12 +99,28 @@ internal static unsafe class RunEpochs
     /// packet rate, and a slot waits about a millisecond after it was asked for (expedited RCU's order).</summary>
     internal const int BarrierInterval = 1; // ms
 
+    /// <summary>How many idle turns of <see cref="BarrierInterval"/> the thread stays awake after its last barrier
+    /// before it parks: under steady churn a program's request finds it awake, so the packet path makes no futex
+    /// wake; after 100 ms without a request it sleeps with no timer (idle costs nothing).</summary>
+    internal const int IdleTurnsBeforeParking = 100;
+
+    /// <summary>The grace-period thread is parked (asleep until a request wakes it).</summary>
+    internal static bool GracePeriodThreadParked => Volatile.Read(ref s_parked) != 0;
+
     /// <summary>Starts the grace-period thread (once; a map with deferred reuse does, when it is created, so no
     /// program run ever starts a thread). It sleeps until <see cref="Request"/> wakes it.</summary>
     public static void StartGracePeriods()
     {
         if (Volatile.Read(ref s_started) != 0 || Interlocked.Exchange(ref s_started, 1) != 0) return;
-        new Thread(GracePeriods) { IsBackground = true, Name = "bpf-grace-periods" }.Start();
+        try
+        {
+            new Thread(GracePeriods) { IsBackground = true, Name = "bpf-grace-periods" }.Start();
+        }
+        catch
+        {
+            Volatile.Write(ref s_started, 0); // the next map tries again; requests are not left unserved for good
+            throw;
+        }
     }
 
     /// <summary>Asks for a barrier covering epoch <paramref name="tag"/> without issuing it: for a program's insert that
@@ -112,8 +128,8 @@ internal static unsafe class RunEpochs
     /// request that finds the thread asleep wakes it (one futex wake per sleep of the thread).</summary>
     public static void Request(long tag)
     {
+        // The barrier asked for fences the epoch current when it is issued: a request at tag or above covers this one.
         long requested = Volatile.Read(ref s_requested);
-        if (requested >= tag) return; // the barrier asked for fences the epoch current when it is issued: >= tag
         while (requested < tag)
         {
             long seen = Interlocked.CompareExchange(ref s_requested, tag, requested);
@@ -127,18 +143,26 @@ internal static unsafe class RunEpochs
     }
 
     /// <summary>The grace-period thread: issues a barrier for each pending request, at most one per
-    /// <see cref="BarrierInterval"/>, and sleeps (no timer) while none is pending.</summary>
+    /// <see cref="BarrierInterval"/>; after <see cref="IdleTurnsBeforeParking"/> turns without one it sleeps (no timer).</summary>
     private static void GracePeriods()
     {
+        int idle = 0;
         while (true)
         {
             long requested = Volatile.Read(ref s_requested);
             if (requested > Volatile.Read(ref s_fenced))
             {
                 Advance(requested);
+                idle = 0;
                 Thread.Sleep(BarrierInterval);
                 continue;
             }
+            if (idle++ < IdleTurnsBeforeParking)
+            {
+                Thread.Sleep(BarrierInterval);
+                continue;
+            }
+            idle = 0;
             Interlocked.Exchange(ref s_parked, 1);
             if (Volatile.Read(ref s_requested) > Volatile.Read(ref s_fenced))
             {
@@ -148,6 +172,9 @@ internal static unsafe class RunEpochs
                 continue;
             }
             s_wake.WaitOne();
+            // Awake: a request follows (served next turn) or the wake was a leftover, after which it parks again at once.
+            Interlocked.Exchange(ref s_parked, 0);
+            idle = IdleTurnsBeforeParking;
         }
     }
 

@@ -98,8 +98,12 @@ public sealed class LpmGracePeriodTests
         }
         finally
         {
-            Assert.True(control.UpdateFromUser([0, 0, 0, 0], BitConverter.GetBytes(1UL << 32), 0) == 0);
-            runner.Join();
+            // Released before anything can throw, and waited for with a bound: a runner left spinning would hold a
+            // grace period for every later test.
+            int released = control.UpdateFromUser([0, 0, 0, 0], BitConverter.GetBytes(1UL << 32), 0);
+            bool ended = runner.Join(TimeSpan.FromSeconds(60));
+            Assert.Equal(0, released);
+            Assert.True(ended, "the holding run did not end after its release");
         }
         return result;
     }
@@ -274,7 +278,13 @@ public sealed class LpmGracePeriodTests
         }
         Assert.True(RunEpochs.BarriersIssued > barriers, "the churn made the thread issue barriers");
         WaitForTheGracePeriodThread();
-        Thread.Sleep(50); // past its pause after the last barrier: asleep until asked
+        var parkedBy = DateTime.UtcNow.AddSeconds(10); // its idle turns after the last barrier, then asleep until asked
+        while (!RunEpochs.GracePeriodThreadParked)
+        {
+            Assert.True(DateTime.UtcNow < parkedBy, "the grace-period thread never went to sleep");
+            Thread.Sleep(10);
+        }
+        Thread.Sleep(20); // past the mark: in its wait
 
         string task = Directory.GetDirectories("/proc/self/task")
             .Single(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "bpf-grace-perio"); // comm: 15 characters
