@@ -69,9 +69,18 @@ public static class BpfObjectLoader
             throw elf.Error("no programs: the object has no executable section other than .text (use SEC(\"tc\"), SEC(\"netkit/peer\") …)");
 
         var definitions = new List<BpfMapDefinition>(maps.Count);
-        foreach (var m in maps) definitions.Add(m.Definition.InitialProgramNames.Count == 0 ? m.Definition : WithInitialPrograms(elf, m.Definition, programs));
+        foreach (var m in maps)
+        {
+            var def = WithLibbpfDefaults(m.Definition);
+            definitions.Add(def.InitialProgramNames.Count == 0 ? def : WithInitialPrograms(elf, def, programs));
+        }
         return new BpfObject(name, programs, definitions, ReadLicense(elf));
     }
+
+    /// <summary>What libbpf fills in when it creates the map: a PERF_EVENT_ARRAY declared without max_entries (the
+    /// usual declaration of a perf buffer) gets one entry per possible CPU.</summary>
+    private static BpfMapDefinition WithLibbpfDefaults(BpfMapDefinition def) =>
+        def.Type == BpfMapType.PerfEventArray && def.MaxEntries == 0 ? def with { MaxEntries = PossibleCpus.Count } : def;
 
     /// <summary>A prog array's static slots (libbpf's <c>.values = { [i] = &amp;prog }</c>) as program indices.</summary>
     private static BpfMapDefinition WithInitialPrograms(ElfFile elf, BpfMapDefinition def, List<BpfProgramImage> programs)
