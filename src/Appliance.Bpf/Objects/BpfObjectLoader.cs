@@ -54,8 +54,9 @@ public static class BpfObjectLoader
             if (sec.IsExecutable && sec.Size > 0)
                 code[sec.Index] = CodeSection.Read(elf, sec);
 
-        if (elf.FindSection(".BTF.ext") is { } btfExt && btf is not null)
-            CoreRelocations.Apply(elf.Data(btfExt), btf, code.Values.ToDictionary(c => c.Section.Name), name);
+        var coreFailures = elf.FindSection(".BTF.ext") is { } btfExt && btf is not null
+            ? CoreRelocations.Apply(elf.Data(btfExt), btf, code.Values.ToDictionary(c => c.Section.Name), name)
+            : [];
 
         var linker = new ProgramLinker(elf, code, locator);
         var programs = new List<BpfProgramImage>();
@@ -63,7 +64,10 @@ public static class BpfObjectLoader
         {
             if (section.Section.Name == SubprogramSection) continue;
             foreach (var function in section.Functions)
-                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linker.Link(function)));
+            {
+                var linked = linker.Link(function, out var functions);
+                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linked) { Refusal = CoreRefusal(coreFailures, functions) });
+            }
         }
         if (programs.Count == 0)
             throw elf.Error("no programs: the object has no executable section other than .text (use SEC(\"tc\"), SEC(\"netkit/peer\") …)");
@@ -75,6 +79,17 @@ public static class BpfObjectLoader
             definitions.Add(def.InitialProgramNames.Count == 0 ? def : WithInitialPrograms(elf, def, programs));
         }
         return new BpfObject(name, programs, definitions, ReadLicense(elf));
+    }
+
+    /// <summary>Why a program cannot load: the first CO-RE relocation that failed inside one of its functions (the
+    /// entry or a sub-program it calls), or null. Only these programs are refused; the object's others load.</summary>
+    private static string? CoreRefusal(List<CoreFailure> failures, IReadOnlyList<BpfFunction> functions)
+    {
+        foreach (var failure in failures)
+            foreach (var f in functions)
+                if (f.Section.Name == failure.Section && f.Contains(failure.Index))
+                    return failure.Reason + (f.Section.Name == SubprogramSection ? $" (in the sub-program {f.Name}, which it calls)" : "");
+        return null;
     }
 
     /// <summary>What libbpf fills in when it creates the map: a PERF_EVENT_ARRAY declared without max_entries (the
