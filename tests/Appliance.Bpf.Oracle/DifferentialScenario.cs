@@ -106,6 +106,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:core_kernel_types", "core_exists", []),
         new("test:perf_buffer", "sample_by_length", [], Libbpf: true), // libbpf sizes the kernel's map: one entry per possible CPU
         new("test:void_subprog", "void_calls", [], Libbpf: true),
+        new("test:printk_args", "printk_many", []),
         new("test:core_mixed_types", "tc_by_proto", [], Libbpf: true, RefusedByEngine: ["xdp_short_drop"]),
         new("test:tail_calls", "entry",
         [
