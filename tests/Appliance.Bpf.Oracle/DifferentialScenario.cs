@@ -43,6 +43,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("dscp_classifier", "dscp_classifier",
             [("by_dscp", U32(0), Cat(U32(0x10), U32(3))), ("by_dscp", U32(46), Cat(U32(0x12e), U32(7)))]),
         new("percpu_stats", "percpu_stats", []),
+        new("flow_lru", "flow_lru", []),
         new("lpm_acl_dual", "lpm_acl_dual",
         [
             ("acl4", B(8, 0, 0, 0, 10, 0, 0, 0), Cat(U32(2), U32(0x77))),
@@ -160,5 +161,5 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         return sum;
     }
 
-    public static bool IsPerCpu(BpfMapType type) => type is BpfMapType.PercpuHash or BpfMapType.PercpuArray;
+    public static bool IsPerCpu(BpfMapType type) => type is BpfMapType.PercpuHash or BpfMapType.PercpuArray or BpfMapType.LruPercpuHash;
 }
