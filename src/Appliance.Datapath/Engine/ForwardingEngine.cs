@@ -164,6 +164,9 @@ public sealed class ForwardingEngine : IDisposable
         RebuildHandOffs();
     }
 
+    /// <summary>Worker <paramref name="worker"/> itself (tests turn a worker of an engine not started by hand).</summary>
+    internal EngineWorker WorkerAt(int worker) => _workers[worker];
+
     /// <summary>Wakes worker <paramref name="worker"/> if it sleeps in poll() (a worker that handed it frames).</summary>
     internal void WakeIfSleeping(int worker)
     {
@@ -240,7 +243,7 @@ public sealed class ForwardingEngine : IDisposable
     {
         foreach (var w in _workers)
             foreach (var p in Volatile.Read(ref w.Live))
-                if (p.Socket.IfIndex == ifindex) return true;
+                if (p.IfIndex == ifindex) return true;
         return false;
     }
 
