@@ -105,9 +105,6 @@ public sealed class ForwardingEngine : IDisposable
     public bool TrySwapHandler(IFrameHandler expected, IFrameHandler next, int worker = 0) =>
         ReferenceEquals(Interlocked.CompareExchange(ref _workers[worker].Handler, next, expected), expected);
 
-    /// <summary>Worker <paramref name="worker"/>'s decision now.</summary>
-    public IFrameHandler HandlerOf(int worker) => Volatile.Read(ref _workers[worker].Handler);
-
     /// <summary>Frames other workers handed to worker <paramref name="worker"/> (RX = taken from its hand-off rings,
     /// Forwarded = put on its TX rings, drops by reason): the one place frames cross workers.</summary>
     public PortCounters HandOffCountersOf(int worker) => _workers[worker].HandOffCounters;
