@@ -285,33 +285,13 @@ public sealed class EngineWorkerTests
         Assert.Equal(0, b.Kernel(1).RxKicks);
     }
 
-    /// <summary>Cross-connects ports 0 and 1; throws in Decide on frames whose byte 15 is 0xEE, and in BeginBatch
-    /// (outside the per-frame guard) while <see cref="FailBatches"/> is above zero.</summary>
-    private sealed class Faulty : IFrameHandler
-    {
-        public int FailBatches;
-
-        public void BeginBatch()
-        {
-            if (Volatile.Read(ref FailBatches) <= 0) return;
-            Interlocked.Decrement(ref FailBatches);
-            throw new InvalidOperationException("injected batch fault");
-        }
-
-        public FrameVerdict Decide(ref FrameView frame) =>
-            frame.Data[15] == 0xEE ? throw new InvalidOperationException("injected frame fault") : FrameVerdict.Forward(1 - frame.IngressPort);
-    }
-
-    private static byte[][] Poisoned(byte[][] frames, Func<int, bool> poison)
-    {
-        for (int i = 0; i < frames.Length; i++) frames[i][15] = poison(i) ? (byte)0xEE : (byte)0;
-        return frames;
-    }
+    private static byte[][] Poisoned(byte[][] frames, Func<int, bool> poison) =>
+        [.. frames.Select((f, i) => FaultyHandler.Poison(f, poison(i)))];
 
     [Fact]
     public void A_decision_that_throws_drops_only_its_frame()
     {
-        using var b = new FakeBoard(new Faulty());
+        using var b = new FakeBoard(new FaultyHandler());
         var frames = Poisoned(FakeBoard.Frames(0, 30), i => i % 3 == 1);
         Assert.Equal(30, b.Kernel(0).Deliver(frames));
         b.Settle();
@@ -324,7 +304,7 @@ public sealed class EngineWorkerTests
     [Fact]
     public void A_fault_escaping_the_loop_restarts_it_and_the_interrupted_batch_is_dropped_and_returned()
     {
-        var handler = new Faulty { FailBatches = 1 };
+        var handler = new FaultyHandler { FailBatches = 1 };
         using var b = new FakeBoard(handler, options: new EngineOptions { IdleSpins = 10 });
         var lost = Poisoned(FakeBoard.Frames(0, 10), _ => false);
         Assert.Equal(10, b.Kernel(0).Deliver(lost)); // waiting before the worker starts: its first batch, all ten
