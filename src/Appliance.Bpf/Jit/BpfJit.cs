@@ -22,11 +22,12 @@ public static class BpfJit
     {
         if (!BpfJit.IsSupported)
             return new JitCompilation(null, $"no JIT for {RuntimeInformation.OSDescription.Split(' ')[0]} {RuntimeInformation.ProcessArchitecture}", 0);
+        if (FallbackReason(program) is { } reason) return new JitCompilation(null, reason, 0);
         try
         {
             byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, program.AccessProofs,
                 CreateEmitter(RuntimeInformation.ProcessArchitecture), out int checkedAccesses, InlineMap.For(program),
-                program.Helpers is Helpers.LinuxHelperTable);
+                program.Helpers is Helpers.LinuxHelperTable, program.CallbackEntries);
             Dump(program, code);
             var (reads, storesContext) = ContextUse(program.Code, checkedAccesses);
             return new JitCompilation(ExecutableMemory.Create(code), null, checkedAccesses, reads, storesContext);
@@ -35,6 +36,20 @@ public static class BpfJit
         {
             return new JitCompilation(null, $"JIT compilation failed: {e.Message}", 0);
         }
+    }
+
+    /// <summary>Why the interpreter runs <paramref name="program"/> on a machine the JIT supports, or null: its
+    /// bpf_for_each_map_elem callbacks, which the VM's helper drives (bpf_loop is compiled inline); a callx in a program
+    /// with callbacks too, as it may name either helper.</summary>
+    private static string? FallbackReason(LoadedProgram program)
+    {
+        if (!program.UsesCallbacks) return null;
+        foreach (var ins in program.Code)
+        {
+            if (ins.Op == Isa.VmOp.CallHelper && ins.Imm == (int)Helpers.BpfHelperId.ForEachMapElem || ins.Op == Isa.VmOp.CallReg)
+                return "it uses bpf_for_each_map_elem (or callx in a program with callbacks), whose callbacks the interpreter runs";
+        }
+        return null;
     }
 
     /// <summary>What the code does with the shadow <c>__sk_buff</c> before its first runtime call, where the VM takes

@@ -84,6 +84,7 @@ public sealed unsafe partial class BpfVm
         s->TailCalls = 0;
         s->Resume = 0;
         s->VlanPushed = 0; // a run that threw after an inline push must not hand its tag to this one's packet
+        s->CallbackLevel = 0; // a run that faulted inside a bpf_loop callback
     }
 
     /// <summary>The result of a compiled run that ended at its exit.</summary>
@@ -267,6 +268,11 @@ public sealed unsafe partial class BpfVm
             case HelperOutcome.Continue: return JitState.HelperContinue;
             case HelperOutcome.Stop: return JitState.HelperStop;
             case HelperOutcome.TailCall:
+                if (s->CallbackLevel > 0)
+                {
+                    _fault = BpfFault.HelperMisuse; // the kernel allows no tail call from a callback (as the interpreter)
+                    return JitState.HelperFault;
+                }
                 if (++s->TailCalls > MaxTailCalls || _pendingTailCall is null)
                 {
                     _pendingTailCall = null;
