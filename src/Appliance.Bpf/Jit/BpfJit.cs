@@ -38,19 +38,13 @@ public static class BpfJit
         }
     }
 
-    /// <summary>Why the interpreter runs <paramref name="program"/> on a machine the JIT supports, or null: its
-    /// bpf_for_each_map_elem callbacks, which the VM's helper drives (bpf_loop is compiled inline); a callx in a program
-    /// with callbacks too, as it may name either helper.</summary>
-    private static string? FallbackReason(LoadedProgram program)
-    {
-        if (!program.UsesCallbacks) return null;
-        foreach (var ins in program.Code)
-        {
-            if (ins.Op == Isa.VmOp.CallHelper && ins.Imm == (int)Helpers.BpfHelperId.ForEachMapElem || ins.Op == Isa.VmOp.CallReg)
-                return "it uses bpf_for_each_map_elem (or callx in a program with callbacks), whose callbacks the interpreter runs";
-        }
-        return null;
-    }
+    /// <summary>Why the interpreter runs <paramref name="program"/> on a machine the JIT supports, or null: a callx
+    /// (a helper call by a register's value) in a program with callbacks, as it may name bpf_loop or
+    /// bpf_for_each_map_elem, whose callbacks compiled code calls only from a <c>call</c> of them.</summary>
+    private static string? FallbackReason(LoadedProgram program) =>
+        program.UsesCallbacks && program.Code.Any(ins => ins.Op == Isa.VmOp.CallReg)
+            ? "it passes callbacks and calls a helper through a register (callx), which may be bpf_loop or bpf_for_each_map_elem"
+            : null;
 
     /// <summary>What the code does with the shadow <c>__sk_buff</c> before its first runtime call, where the VM takes
     /// over: which of the fields <see cref="Context.SkBuffShadow.Fill"/> writes it may read there (those its proven

@@ -269,6 +269,12 @@ internal sealed partial class JitLowering
                         _e.Bind(done);
                         break;
                     }
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.ForEachMapElem && _linuxHelpers)
+                    {
+                        ForEachMapElem(i, done);
+                        _e.Bind(done);
+                        break;
+                    }
                     _e.StoreStateImm32(JitState.FaultPcOffset, i);
                     Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
                     _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
@@ -1239,8 +1245,8 @@ internal sealed partial class JitLowering
             if (ins.Op is VmOp.Invalid or VmOp.WideTail) continue;
             if (ins.Op == VmOp.CallLocal) used |= 0x7C0;
             else if (ins.Op is VmOp.CallHelper or VmOp.CallReg)
-                used |= ins.Op == VmOp.CallHelper && ins.Imm == (int)Helpers.BpfHelperId.Loop
-                    ? 0x7FF  // r1–r5 arguments, r0 result; bpf_loop's callback frames save r6–r10
+                used |= ins.Op == VmOp.CallHelper && ins.Imm is (int)Helpers.BpfHelperId.Loop or (int)Helpers.BpfHelperId.ForEachMapElem
+                    ? 0x7FF  // r1–r5 arguments, r0 result; callback frames save r6–r10
                     : 0x3F;
             else if (ins.Op is >= VmOp.LdAbs8 and <= VmOp.LdInd32) used |= 1 << 6; // legacy packet loads read the context in r6
             used |= 1 << (ins.Dst & 15) | 1 << (ins.Src & 15);

@@ -107,13 +107,19 @@ internal unsafe struct JitState
 
     /// <summary>Why the code returned, in <see cref="Status"/>: finished, faulted, tail call accepted, or a
     /// runtime call to make before calling it again (helper, translation, legacy packet load: offset in
-    /// <see cref="CallArg1"/>, the VmOp in <see cref="CallArg2"/>).</summary>
-    public const int StatusDone = 0, StatusFault = 1, StatusTailCall = 2, StatusHelper = 3, StatusTranslate = 4, StatusLegacyLoad = 5;
+    /// <see cref="CallArg1"/>, the VmOp in <see cref="CallArg2"/>; a bpf_for_each_map_elem callback returned).</summary>
+    public const int StatusDone = 0, StatusFault = 1, StatusTailCall = 2, StatusHelper = 3, StatusTranslate = 4, StatusLegacyLoad = 5,
+        StatusCallbackReturn = 6;
 
     /// <summary>Legacy packet load (LD_ABS / LD_IND) outcomes in <see cref="CallResult"/>: r0 loaded; outside the
     /// packet (r0 = 0, the current function returns); the run faults.</summary>
     public const int LegacyLoadDone = 0, LegacyLoadOutside = 1, LegacyLoadFault = 2;
 
-    /// <summary>Helper call outcomes in <see cref="CallResult"/>.</summary>
-    public const int HelperContinue = 0, HelperStop = 1, HelperFault = 2, HelperTailCall = 3;
+    /// <summary>Helper call outcomes in <see cref="CallResult"/>: on, stop, fault, tail call, or (bpf_for_each_map_elem)
+    /// call the callback with the arguments in r1–r4.</summary>
+    public const int HelperContinue = 0, HelperStop = 1, HelperFault = 2, HelperTailCall = 3, HelperCallback = 4;
+
+    /// <summary>A bpf_for_each_map_elem callback returned (<see cref="StatusCallbackReturn"/>): call it again (its next
+    /// arguments in r1–r4), or the helper is done (r0 = the calls), or the run faults.</summary>
+    public const int CallbackAgain = 0, CallbackDone = 1, CallbackFault = 2;
 }

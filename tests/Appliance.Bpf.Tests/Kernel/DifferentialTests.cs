@@ -82,6 +82,7 @@ public class DifferentialTests(ITestOutputHelper output)
         var obj = KernelLoadTests.LoadAny(example);
         using var kernel = scenario.Libbpf ? KernelObject.LoadWithLibbpf(obj) : KernelObject.Load(obj);
         using var engine = new EngineObject(obj, jit: engineName == "jit");
+        Assert.Equal(engineName, engine.EngineOf(scenario.Program)); // callbacks (loop_scan) compiled too
         foreach (var (map, key, value) in scenario.Entries)
         {
             kernel.Update(map, key, value);

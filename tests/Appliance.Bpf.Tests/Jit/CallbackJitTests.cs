@@ -14,7 +14,7 @@ namespace Appliance.Bpf.Tests.Jit;
 /// stack through ctx, running bpf_loop itself, calling helpers and subprograms, returning a bad verdict, looping
 /// forever, and nesting past the call depth limit. The arm64 code runs the same lowering in the random differential
 /// under qemu (Arm64JitTests), whose programs call bpf_loop too.</summary>
-public sealed class BpfLoopJitTests
+public sealed class CallbackJitTests
 {
     /// <summary>Sums the indices into the caller's stack through ctx ({0} loops, flags {1}) and returns sum &lt;&lt; 32 |
     /// bpf_loop's r0; the callback stops (returns 1) at index {2}. It overwrites r6–r9 and its own stack word, which
@@ -266,6 +266,181 @@ public sealed class BpfLoopJitTests
             text.Append($"cb{k}:\n").Append(k < 8 ? $"mov %r1, 1\nlddw %r2, func cb{k + 1}\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\n" : "mov %r0, 0\nexit\n");
         var r = Agree(text.ToString());
         Assert.Equal(BpfFault.CallDepthExceeded, r.Fault);
+    }
+
+    /// <summary>Each element's value (8 bytes) added into the caller's word through ctx, the element then changed by
+    /// {0}; the callback stops at the element whose value is {1}. r0 = calls &lt;&lt; 32 | sum.</summary>
+    private const string SumMap = """
+        stdw [%r10-8], 0
+        lddw %r1, map[0]
+        lddw %r2, func cb
+        mov %r3, %r10
+        add %r3, -8
+        lddw %r4, {2}
+        call 164
+        lsh %r0, 32
+        ldxdw %r1, [%r10-8]
+        or %r0, %r1
+        exit
+        cb:
+        ldxdw %r5, [%r3+0]
+        ldxdw %r0, [%r4+0]
+        add %r0, %r5
+        stxdw [%r4+0], %r0
+        mov %r6, 0
+        jne %r5, {1}, +1
+        mov %r6, 1
+        {0}
+        mov %r0, %r6
+        exit
+        """;
+
+    private static string SumMapText(string change = "", long stopAtValue = -1, long flags = 0) => string.Format(SumMap, change, stopAtValue, flags);
+
+    /// <summary>A map of <paramref name="type"/> (4-byte keys, 8-byte values, 16 entries) holding key k → k * 10 for
+    /// k in <paramref name="keys"/>.</summary>
+    private static Func<BpfMap[]> Filled(BpfMapType type, params uint[] keys) => () =>
+    {
+        var map = BpfMap.Create(new BpfMapDefinition("m", type, 4, 8, 16));
+        foreach (uint k in keys)
+        {
+            var value = new byte[map.UserValueSize];
+            for (int cpu = 0; cpu < value.Length / 8; cpu++) BitConverter.TryWriteBytes(value.AsSpan(cpu * 8), (ulong)k * 10);
+            Assert.Equal(0, map.UpdateFromUser(BitConverter.GetBytes(k), value, 0));
+        }
+        return [map];
+    };
+
+    public static TheoryData<BpfMapType> ForEachMaps() =>
+        [BpfMapType.Array, BpfMapType.PercpuArray, BpfMapType.Hash, BpfMapType.PercpuHash, BpfMapType.LruHash];
+
+    [Theory]
+    [MemberData(nameof(ForEachMaps))]
+    public void ForEachVisitsEveryElementWithItsKeyAndValue(BpfMapType type)
+    {
+        // The callback doubles each value through the value pointer and adds the key to it through the key pointer.
+        var r = Agree(SumMapText("ldxw %r7, [%r2+0]\nldxdw %r8, [%r3+0]\nlsh %r8, 1\nadd %r8, %r7\nstxdw [%r3+0], %r8"),
+            maps: Filled(type, 1, 2, 3, 5, 8));
+        Assert.Equal(BpfFault.None, r.Fault);
+        bool array = type is BpfMapType.Array or BpfMapType.PercpuArray;
+        Assert.Equal((array ? 16UL : 5UL) << 32 | 190, r.R0);
+    }
+
+    [Theory]
+    [MemberData(nameof(ForEachMaps))]
+    public void ForEachStopsAtTheElementWhoseCallbackReturnsOne(BpfMapType type)
+    {
+        var r = Agree(SumMapText(stopAtValue: 30), maps: Filled(type, 1, 2, 3, 5, 8));
+        Assert.Equal(BpfFault.None, r.Fault);
+        if (type is BpfMapType.Array or BpfMapType.PercpuArray) Assert.Equal(4UL << 32 | 60, r.R0);  // keys 0..3
+        else Assert.InRange(r.R0 >> 32, 1UL, 5UL);                                                      // a hash's order is its own
+        Assert.InRange(r.R0 & 0xffff_ffff, 30UL, 150UL);
+    }
+
+    [Theory]
+    [InlineData(BpfMapType.Hash)]
+    [InlineData(BpfMapType.PercpuHash)]
+    [InlineData(BpfMapType.LruHash)]
+    public void ForEachOnAHashSkipsElementsDeletedMeanwhileAndVisitsNoneAdded(BpfMapType type)
+    {
+        // Keys 2..7 in pairs (2, 3), (4, 5), (6, 7): each callback deletes its element's partner (key ^ 1) and inserts
+        // key + 100, so whatever the hash's order, one of each pair is visited and no inserted key is.
+        string change = """
+            ldxw %r9, [%r2+0]
+            mov %r7, %r9
+            xor %r7, 1
+            stxw [%r10-4], %r7
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -4
+            call 3
+            add %r9, 100
+            stxw [%r10-4], %r9
+            stdw [%r10-16], 1
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -4
+            mov %r3, %r10
+            add %r3, -16
+            mov %r4, 0
+            call 2
+            """;
+        var r = Agree(SumMapText(change), maps: Filled(type, 2, 3, 4, 5, 6, 7));
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(3UL, r.R0 >> 32);
+    }
+
+    [Fact]
+    public void ForEachArgumentsTheKernelRefusesGiveItsErrors()
+    {
+        Assert.Equal(unchecked((ulong)(long)-Errno.EINVAL) << 32, Agree(SumMapText(flags: 1), maps: Filled(BpfMapType.Array, 1)).R0);
+        Assert.Equal(0UL, Agree(SumMapText(), maps: Filled(BpfMapType.Hash)).R0);  // no element: no call
+        // A queue has no elements to walk: the kernel refuses it at load, the run faults.
+        var queue = Agree(SumMapText(), maps: () => [BpfMap.Create(new BpfMapDefinition("q", BpfMapType.Queue, 0, 8, 4))]);
+        Assert.Equal(BpfFault.HelperMisuse, queue.Fault);
+    }
+
+    [Fact]
+    public void ForEachKeysAreReadOnlyAndValuesOfReadOnlyMapsToo()
+    {
+        var r = Agree(SumMapText("stw [%r2+0], 1"), maps: Filled(BpfMapType.Hash, 1, 2));
+        Assert.Equal(BpfFault.ReadOnlyWrite, r.Fault);
+    }
+
+    [Fact]
+    public void ForEachAndBpfLoopNestInEachOther()
+    {
+        // bpf_loop(3) whose callback walks the array (adding each value to the caller's word), and that walk's callback
+        // runs bpf_loop(2) adding 1 twice.
+        var r = Agree("""
+            stdw [%r10-8], 0
+            mov %r1, 3
+            lddw %r2, func outer
+            mov %r3, %r10
+            add %r3, -8
+            mov %r4, 0
+            call 181
+            ldxdw %r1, [%r10-8]
+            lsh %r0, 32
+            or %r0, %r1
+            exit
+            outer:
+            lddw %r1, map[0]
+            mov %r3, %r2
+            lddw %r2, func walk
+            mov %r4, 0
+            call 164
+            mov %r0, 0
+            exit
+            walk:
+            stxdw [%r10-8], %r4
+            ldxdw %r5, [%r3+0]
+            ldxdw %r0, [%r4+0]
+            add %r0, %r5
+            stxdw [%r4+0], %r0
+            mov %r1, 2
+            lddw %r2, func inner
+            ldxdw %r3, [%r10-8]
+            mov %r4, 0
+            call 181
+            mov %r0, 0
+            exit
+            inner:
+            ldxdw %r0, [%r2+0]
+            add %r0, 1
+            stxdw [%r2+0], %r0
+            mov %r0, 0
+            exit
+            """, maps: () => [BpfMap.Create(new BpfMapDefinition("a", BpfMapType.Array, 4, 8, 4))]);
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(3UL << 32 | 3 * 4 * 2, r.R0);
+    }
+
+    [Fact]
+    public void ACallbackForEachElementOfAHugeArrayEndsWithTheBudget()
+    {
+        var r = Agree(SumMapText(), budget: 20_000, maps: () => [BpfMap.Create(new BpfMapDefinition("a", BpfMapType.Array, 4, 8, 100_000))]);
+        Assert.Equal(BpfFault.BudgetExhausted, r.Fault);
     }
 
     [Fact]
