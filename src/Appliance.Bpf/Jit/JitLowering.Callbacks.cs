@@ -160,8 +160,9 @@ internal sealed partial class JitLowering
         _e.Bind(stored);
     }
 
-    /// <summary>Saves the caller's r6–r10 in its frame slot as call local does, with <paramref name="back"/> as the
-    /// return address: each return of the callback restores them (and the depth and stack region) and comes back there.</summary>
+    /// <summary>Saves the caller's r6–r10 in the frame slot of the current depth with <paramref name="back"/> as the
+    /// return address (call local; a callback's each return restores them, and the depth and stack region, and comes
+    /// back there). Leaves T0 = the depth; clobbers T1, T2.</summary>
     private void SaveCallerFrame(int back)
     {
         _e.LoadState(JReg.T0, JitState.DepthOffset);
@@ -186,6 +187,15 @@ internal sealed partial class JitLowering
         _e.StoreState(JitState.BudgetOffset, JReg.T2);
         _e.CompareImm(true, JReg.T2, 0);
         _e.JumpIf(JCond.SLt, FaultLabel(i, BpfFault.BudgetExhausted));
+        EnterFrame();
+        _e.Load(JReg.T2, JReg.T1, JitLoop.EntryOffset, 8, false);
+        _e.JumpRegister(JReg.T2);
+    }
+
+    /// <summary>Enters the next frame as the interpreter's PushFrame: depth + 1, r10 one frame lower, the stack region
+    /// down with it. Clobbers T0, T2, T3.</summary>
+    private void EnterFrame()
+    {
         _e.LoadState(JReg.T0, JitState.DepthOffset);
         _e.AluImm(JAlu.Add, true, JReg.T0, 1);
         _e.StoreState(JitState.DepthOffset, JReg.T0);
@@ -193,8 +203,6 @@ internal sealed partial class JitLowering
         _e.AluImm(JAlu.Sub, true, JReg.T2, BpfVm.FrameSize);
         _e.StoreBpf(10, JReg.T2);
         MoveStackRegion(-BpfVm.FrameSize);
-        _e.Load(JReg.T2, JReg.T1, JitLoop.EntryOffset, 8, false);
-        _e.JumpRegister(JReg.T2);
     }
 
     private static long CallbackAddress(int entry) => (long)(VirtualAddress.FunctionBase | (uint)entry);

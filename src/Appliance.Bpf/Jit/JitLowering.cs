@@ -1174,21 +1174,9 @@ internal sealed partial class JitLowering
         _e.LoadState(JReg.T0, JitState.DepthOffset);
         _e.CompareImm(true, JReg.T0, BpfVm.MaxCallFrames - 1);
         _e.JumpIf(JCond.SGe, FaultLabel(i, BpfFault.CallDepthExceeded));
-        Frame(JReg.T0);
-        for (int k = 0; k < 5; k++)
-        {
-            _e.LoadBpf(JReg.T2, 6 + k);
-            _e.Store(JReg.T1, 8 * k, JReg.T2, 8);
-        }
         int back = _e.NewLabel();
-        _e.LabelAddress(JReg.T2, back);
-        _e.Store(JReg.T1, 40, JReg.T2, 8);
-        _e.AluImm(JAlu.Add, true, JReg.T0, 1);
-        _e.StoreState(JitState.DepthOffset, JReg.T0);
-        _e.LoadBpf(JReg.T2, 10);
-        _e.AluImm(JAlu.Sub, true, JReg.T2, BpfVm.FrameSize);
-        _e.StoreBpf(10, JReg.T2);
-        MoveStackRegion(-BpfVm.FrameSize);
+        SaveCallerFrame(back);
+        EnterFrame();
         _e.Jump(_labels[target]);
         _e.Bind(back);
     }

@@ -166,23 +166,29 @@ public sealed class CallbackJitTests
         Assert.Equal(10, r.FaultInstruction);
     }
 
+    /// <summary>bpf_loop(<paramref name="count"/>) of the callback "outer" with ctx = the word at r10-8 (0); r0 = calls
+    /// &lt;&lt; 32 | the word.</summary>
+    private static string OuterLoop(int count) => $"""
+        stdw [%r10-8], 0
+        mov %r1, {count}
+        lddw %r2, func outer
+        mov %r3, %r10
+        add %r3, -8
+        mov %r4, 0
+        call 181
+        ldxdw %r1, [%r10-8]
+        lsh %r0, 32
+        or %r0, %r1
+        exit
+
+        """;
+
     [Fact]
     public void ANestedLoopRunsInsideTheCallback()
     {
         // Outer loop of 4, each running an inner loop of (index + 1) calls adding 100 to the caller's word; the
         // outer callback's own stack word survives the inner loop.
-        var r = Agree("""
-            stdw [%r10-8], 0
-            mov %r1, 4
-            lddw %r2, func outer
-            mov %r3, %r10
-            add %r3, -8
-            mov %r4, 0
-            call 181
-            ldxdw %r1, [%r10-8]
-            lsh %r0, 32
-            or %r0, %r1
-            exit
+        var r = Agree(OuterLoop(4) + """
             outer:
             stxdw [%r10-8], %r2
             stdw [%r10-16], 77
@@ -257,15 +263,21 @@ public sealed class CallbackJitTests
         Assert.Equal(8, misuse.FaultInstruction);
     }
 
-    [Fact]
-    public void LoopsNestedPastTheCallDepthLimitFault()
+    /// <summary>Each callback runs bpf_loop with the next: frames 1..7, and the eighth call has no frame left.</summary>
+    internal static string NestedPastTheDepthLimit()
     {
-        // Each callback runs bpf_loop with the next: frames 1..7, and the eighth call has no frame left.
         var text = new System.Text.StringBuilder("mov %r1, 1\nlddw %r2, func cb1\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit\n");
         for (int k = 1; k <= 8; k++)
             text.Append($"cb{k}:\n").Append(k < 8 ? $"mov %r1, 1\nlddw %r2, func cb{k + 1}\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\n" : "mov %r0, 0\nexit\n");
-        var r = Agree(text.ToString());
+        return text.ToString();
+    }
+
+    [Fact]
+    public void LoopsNestedPastTheCallDepthLimitFault()
+    {
+        var r = Agree(NestedPastTheDepthLimit());
         Assert.Equal(BpfFault.CallDepthExceeded, r.Fault);
+        Assert.Equal(60, r.FaultInstruction); // cb7's call
     }
 
     /// <summary>Each element's value (8 bytes) added into the caller's word through ctx, the element then changed by
@@ -295,7 +307,7 @@ public sealed class CallbackJitTests
         exit
         """;
 
-    private static string SumMapText(string change = "", long stopAtValue = -1, long flags = 0) => string.Format(SumMap, change, stopAtValue, flags);
+    internal static string SumMapText(string change = "", long stopAtValue = -1, long flags = 0) => string.Format(SumMap, change, stopAtValue, flags);
 
     /// <summary>A map of <paramref name="type"/> (4-byte keys, 8-byte values, 16 entries) holding key k → k * 10 for
     /// k in <paramref name="keys"/>.</summary>
@@ -392,18 +404,7 @@ public sealed class CallbackJitTests
     {
         // bpf_loop(3) whose callback walks the array (adding each value to the caller's word), and that walk's callback
         // runs bpf_loop(2) adding 1 twice.
-        var r = Agree("""
-            stdw [%r10-8], 0
-            mov %r1, 3
-            lddw %r2, func outer
-            mov %r3, %r10
-            add %r3, -8
-            mov %r4, 0
-            call 181
-            ldxdw %r1, [%r10-8]
-            lsh %r0, 32
-            or %r0, %r1
-            exit
+        var r = Agree(OuterLoop(3) + """
             outer:
             lddw %r1, map[0]
             mov %r3, %r2

@@ -83,29 +83,7 @@ public sealed class CallbackRunTests
         var map = new HashMap(new BpfMapDefinition("h", BpfMapType.Hash, 4, 8, 16));
         for (uint k = 1; k <= 6; k++) Assert.Equal(0, map.Update(BitConverter.GetBytes(k), BitConverter.GetBytes((ulong)k * 10), 0));
         // The callback adds each value to ctx and deletes the element; the program returns calls << 32 | sum.
-        var r = Run(jit, """
-            stdw [%r10-8], 0
-            lddw %r1, map[0]
-            lddw %r2, func cb
-            mov %r3, %r10
-            add %r3, -8
-            mov %r4, 0
-            call 164
-            lsh %r0, 32
-            ldxdw %r1, [%r10-8]
-            or %r0, %r1
-            exit
-            cb:
-            ldxdw %r5, [%r3+0]
-            ldxdw %r0, [%r4+0]
-            add %r0, %r5
-            stxdw [%r4+0], %r0
-            stdw [%r3+0], 0
-            lddw %r1, map[0]
-            call 3
-            mov %r0, 0
-            exit
-            """, map);
+        var r = Run(jit, Jit.CallbackJitTests.SumMapText("stdw [%r3+0], 0\nlddw %r1, map[0]\ncall 3"), map);
         Assert.Equal(BpfFault.None, r.Fault);
         Assert.Equal((6UL << 32) | 210, r.R0);
         Assert.False(map.TryGetNextKey([], new byte[4]));

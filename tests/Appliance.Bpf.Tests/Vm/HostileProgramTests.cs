@@ -136,10 +136,7 @@ public abstract class HostileProgramCases
     [Fact]
     public void CallbacksNestedPastTheCallDepthLimitFault()
     {
-        var text = new System.Text.StringBuilder("mov %r1, 1\nlddw %r2, func cb1\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit\n");
-        for (int k = 1; k <= 8; k++)
-            text.Append($"cb{k}:\n").Append(k < 8 ? $"mov %r1, 1\nlddw %r2, func cb{k + 1}\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\n" : "mov %r0, 0\nexit\n");
-        Assert.Equal(BpfFault.CallDepthExceeded, Run(text.ToString()).Fault);
+        Assert.Equal(BpfFault.CallDepthExceeded, Run(Tests.Jit.CallbackJitTests.NestedPastTheDepthLimit()).Fault);
     }
 
     [Fact]
