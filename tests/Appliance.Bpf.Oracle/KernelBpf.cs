@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using Appliance.Bpf.Isa;
 using Appliance.Interop;
 
@@ -78,22 +77,6 @@ public static unsafe class KernelBpf
             i++;
         }
         return result;
-    }
-
-    /// <summary>The number of possible CPUs (/sys/devices/system/cpu/possible): per-CPU map values from
-    /// the kernel hold one 8-byte-aligned slot for each.</summary>
-    public static int PossibleCpuCount()
-    {
-        var text = File.ReadAllText("/sys/devices/system/cpu/possible").Trim();
-        int count = 0;
-        foreach (var part in text.Split(','))
-        {
-            var range = part.Split('-');
-            int lo = int.Parse(range[0], CultureInfo.InvariantCulture);
-            int hi = range.Length > 1 ? int.Parse(range[1], CultureInfo.InvariantCulture) : lo;
-            count += hi - lo + 1;
-        }
-        return count;
     }
 
     /// <summary>BPF_PROG_TEST_RUN: runs the program on <paramref name="dataIn"/> (and an optional

@@ -17,7 +17,7 @@ public sealed class KernelObject : IDisposable
     private KernelObject(BpfObject obj) => Object = obj;
 
     public BpfObject Object { get; }
-    public static int PossibleCpus { get; } = KernelBpf.PossibleCpuCount();
+    public static int PossibleCpus => Appliance.Bpf.Maps.PossibleCpus.Count;
 
     public static KernelObject Load(BpfObject obj, Action<KernelObject>? beforePrograms = null)
     {

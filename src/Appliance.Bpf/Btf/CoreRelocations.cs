@@ -11,8 +11,10 @@ namespace Appliance.Bpf.Btf;
 /// icmphdr, icmp6hdr, arphdr, gre_base_hdr; sizes checked), and the uAPI's <c>bpf_*</c> enums. For those the
 /// target layout is the program's own, so field offsets, sizes, bitfield shifts and enum values keep what clang
 /// wrote, and field-exists / type-exists / enum-value-exists give 1. Any other type (kernel internals such as
-/// sk_buff or task_struct) does not exist here: existence checks give 0 and every other relocation refuses the
-/// program with the type and field named.</summary>
+/// sk_buff or task_struct) does not exist here: existence checks give 0 and every other relocation is a
+/// <see cref="CoreFailure"/> naming the type and field, which refuses the programs whose code holds it (as libbpf
+/// poisons such an instruction and the kernel refuses the program that reaches it), not the object: an object's
+/// tc programs load beside an XDP or tracing program whose relocations name kernel types.</summary>
 public static class CoreRelocations
 {
     private enum Kind : uint
@@ -27,15 +29,17 @@ public static class CoreRelocations
         ["udphdr"] = 8, ["icmphdr"] = 8, ["icmp6hdr"] = 8, ["arphdr"] = 8, ["gre_base_hdr"] = 4,
     };
 
-    /// <summary>Applies the object's CO-RE relocations to the code sections (instructions patched in place).</summary>
-    public static void Apply(ReadOnlySpan<byte> btfExt, BtfTypes btf, IReadOnlyDictionary<string, CodeSection> sections, string where)
+    /// <summary>Applies the object's CO-RE relocations to the code sections (instructions patched in place) and
+    /// returns those that cannot be resolved here. A malformed .BTF.ext throws <see cref="BpfLoadException"/>.</summary>
+    public static List<CoreFailure> Apply(ReadOnlySpan<byte> btfExt, BtfTypes btf, IReadOnlyDictionary<string, CodeSection> sections, string where)
     {
+        var failures = new List<CoreFailure>();
         if (btfExt.Length < 8) throw new BpfLoadException($"{where}: section '.BTF.ext' is shorter than its header");
         uint hdrLen = U32(btfExt, 4);
-        if (hdrLen < 32) return; // no core_relo part
+        if (hdrLen < 32) return failures; // no core_relo part
         if (btfExt.Length < 32) throw new BpfLoadException($"{where}: section '.BTF.ext' is shorter than its {hdrLen}-byte header");
         uint reloOff = U32(btfExt, 24), reloLen = U32(btfExt, 28);
-        if (reloLen == 0) return;
+        if (reloLen == 0) return failures;
         if ((ulong)hdrLen + reloOff + reloLen > (ulong)btfExt.Length)
             throw new BpfLoadException($"{where}: '.BTF.ext' core relocations point past the section");
         if (reloLen < 4) throw new BpfLoadException($"{where}: '.BTF.ext' core relocations of {reloLen} bytes have no record size");
@@ -60,12 +64,15 @@ public static class CoreRelocations
                 var kind = (Kind)U32(data, pos + 12);
                 if (insnOff % 8 != 0 || insnOff / 8 >= (uint)code.Instructions.Length)
                     throw new BpfLoadException($"{where}: CO-RE relocation at byte {insnOff} of '{section}' is not an instruction");
-                Resolve(btf, code.Instructions, (int)(insnOff / 8), typeId, access, kind, $"{where}: {section}+{insnOff / 8}");
+                if (Resolve(btf, code.Instructions, (int)(insnOff / 8), typeId, access, kind) is { } why)
+                    failures.Add(new CoreFailure(section, (int)(insnOff / 8), $"{section}+{insnOff / 8}: {why}"));
             }
         }
+        return failures;
     }
 
-    private static void Resolve(BtfTypes btf, ulong[] code, int index, int typeId, string access, Kind kind, string where)
+    /// <summary>Resolves one relocation; returns why it cannot be, or null.</summary>
+    private static string? Resolve(BtfTypes btf, ulong[] code, int index, int typeId, string access, Kind kind)
     {
         int root = btf.SkipModifiers(typeId);
         string name = Essential(btf.Name(root));
@@ -74,13 +81,12 @@ public static class CoreRelocations
         {
             case Kind.FieldExists or Kind.TypeExists or Kind.EnumValueExists or Kind.TypeMatches:
                 if (!known) SetImm(code, index, 0);
-                return;
+                return null;
             case Kind.TypeIdLocal or Kind.TypeIdTarget:
-                return; // BTF ids only matter to kernel-BTF helpers, which the appliance does not have
+                return null; // BTF ids only matter to kernel-BTF helpers, which the appliance does not have
             default:
-                if (!known)
-                    throw new BpfLoadException($"{where}: CO-RE relocation ({kind}) on '{btf.Name(root)}' access {access}: {why}");
-                return; // the appliance's layout is the program's: clang's values stand
+                // Known: the appliance's layout is the program's, so clang's values stand.
+                return known ? null : $"CO-RE relocation ({kind}) on '{btf.Name(root)}' access {access}: {why}";
         }
     }
 
@@ -138,3 +144,7 @@ public static class CoreRelocations
 
     private static uint U32(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt32LittleEndian(s[o..]);
 }
+
+/// <summary>A CO-RE relocation the appliance cannot resolve: instruction <paramref name="Index"/> of code section
+/// <paramref name="Section"/>, and why ("tc+12: CO-RE relocation (FieldByteOffset) on 'task_struct' …").</summary>
+public sealed record CoreFailure(string Section, int Index, string Reason);

@@ -26,4 +26,9 @@ public sealed class BpfObject
 /// the call offsets fixed, as libbpf does. Map references are kernel-style `lddw` pseudo instructions
 /// whose imm is an index into <see cref="BpfObject.Maps"/>: src = 1 (BPF_PSEUDO_MAP_FD, the map itself)
 /// or src = 2 (BPF_PSEUDO_MAP_VALUE, the address of the value of entry 0 plus the next slot's imm as offset).</summary>
-public sealed record BpfProgramImage(string Name, string Section, ulong[] Instructions);
+public sealed record BpfProgramImage(string Name, string Section, ulong[] Instructions)
+{
+    /// <summary>Why the program cannot load although its object did (a CO-RE relocation on a type the appliance
+    /// lacks, in its code), or null; the verifier refuses it with this reason.</summary>
+    public string? Refusal { get; init; }
+}

@@ -54,8 +54,9 @@ public static class BpfObjectLoader
             if (sec.IsExecutable && sec.Size > 0)
                 code[sec.Index] = CodeSection.Read(elf, sec);
 
-        if (elf.FindSection(".BTF.ext") is { } btfExt && btf is not null)
-            CoreRelocations.Apply(elf.Data(btfExt), btf, code.Values.ToDictionary(c => c.Section.Name), name);
+        var coreFailures = elf.FindSection(".BTF.ext") is { } btfExt && btf is not null
+            ? CoreRelocations.Apply(elf.Data(btfExt), btf, code.Values.ToDictionary(c => c.Section.Name), name)
+            : [];
 
         var linker = new ProgramLinker(elf, code, locator);
         var programs = new List<BpfProgramImage>();
@@ -63,15 +64,38 @@ public static class BpfObjectLoader
         {
             if (section.Section.Name == SubprogramSection) continue;
             foreach (var function in section.Functions)
-                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linker.Link(function)));
+            {
+                var linked = linker.Link(function, out var functions);
+                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linked) { Refusal = CoreRefusal(coreFailures, functions) });
+            }
         }
         if (programs.Count == 0)
             throw elf.Error("no programs: the object has no executable section other than .text (use SEC(\"tc\"), SEC(\"netkit/peer\") …)");
 
         var definitions = new List<BpfMapDefinition>(maps.Count);
-        foreach (var m in maps) definitions.Add(m.Definition.InitialProgramNames.Count == 0 ? m.Definition : WithInitialPrograms(elf, m.Definition, programs));
+        foreach (var m in maps)
+        {
+            var def = WithLibbpfDefaults(m.Definition);
+            definitions.Add(def.InitialProgramNames.Count == 0 ? def : WithInitialPrograms(elf, def, programs));
+        }
         return new BpfObject(name, programs, definitions, ReadLicense(elf));
     }
+
+    /// <summary>Why a program cannot load: the first CO-RE relocation that failed inside one of its functions (the
+    /// entry or a sub-program it calls), or null. Only these programs are refused; the object's others load.</summary>
+    private static string? CoreRefusal(List<CoreFailure> failures, IReadOnlyList<BpfFunction> functions)
+    {
+        foreach (var failure in failures)
+            foreach (var f in functions)
+                if (f.Section.Name == failure.Section && f.Contains(failure.Index))
+                    return failure.Reason + (f.Section.Name == SubprogramSection ? $" (in the sub-program {f.Name}, which it calls)" : "");
+        return null;
+    }
+
+    /// <summary>What libbpf fills in when it creates the map: a PERF_EVENT_ARRAY declared without max_entries (the
+    /// usual declaration of a perf buffer) gets one entry per possible CPU.</summary>
+    private static BpfMapDefinition WithLibbpfDefaults(BpfMapDefinition def) =>
+        def.Type == BpfMapType.PerfEventArray && def.MaxEntries == 0 ? def with { MaxEntries = PossibleCpus.Count } : def;
 
     /// <summary>A prog array's static slots (libbpf's <c>.values = { [i] = &amp;prog }</c>) as program indices.</summary>
     private static BpfMapDefinition WithInitialPrograms(ElfFile elf, BpfMapDefinition def, List<BpfProgramImage> programs)

@@ -20,7 +20,11 @@ public sealed class ProgramLinker
         _maps = maps;
     }
 
-    public ulong[] Link(BpfFunction entry)
+    public ulong[] Link(BpfFunction entry) => Link(entry, out _);
+
+    /// <summary>Links <paramref name="entry"/>; <paramref name="functions"/> are the functions its image holds
+    /// (the entry first, then every sub-program it reaches).</summary>
+    public ulong[] Link(BpfFunction entry, out IReadOnlyList<BpfFunction> functions)
     {
         var image = new List<ulong>(entry.Length);
         var placed = new List<(BpfFunction Function, int At)>();
@@ -68,6 +72,7 @@ public sealed class ProgramLinker
                 }
             }
         }
+        functions = placed.Select(p => p.Function).ToArray();
         return image.ToArray();
     }
 

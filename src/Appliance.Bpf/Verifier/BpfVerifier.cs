@@ -63,6 +63,7 @@ public static class BpfVerifier
         if (options.ContextInR1 && ProgramSections.OtherProgramType(image.Section) is { } otherType)
             throw new BpfVerifierException(section, -1, "", $"it is {otherType}, by its section name; " +
                 "the appliance runs tc programs only (context struct __sk_buff, TC_ACT_* verdicts; sections \"tc\", \"classifier\", \"tcx/…\", \"netkit/primary\", \"netkit/peer\")");
+        if (image.Refusal is { } refusal) throw new BpfVerifierException(section, -1, "", refusal);
         if (code.Length == 0) throw new BpfVerifierException(section, -1, "", "the program is empty");
         if (code.Length > options.MaxInstructions)
             throw new BpfVerifierException(section, -1, "", $"the program has {code.Length} instructions, more than the limit of {options.MaxInstructions}");

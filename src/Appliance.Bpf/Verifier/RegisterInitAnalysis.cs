@@ -3,7 +3,10 @@ namespace Appliance.Bpf.Verifier;
 /// <summary>A forward may-analysis: the set of registers written on at least one path to each instruction.
 /// Function entries start with the entry registers (main: the caller's set; sub-programs: r1–r5, the
 /// arguments; callbacks: the arguments their helper passes, so bpf_loop's callback may not read r3) plus r10; calls and legacy packet loads (LD_ABS/IND) define r0 and leave r1–r5 undefined, as in the kernel. After the fixpoint every
-/// reachable instruction is checked for reads of registers that no path has written. A register written on
+/// reachable instruction is checked for reads of registers that no path has written; the exit of a sub-program does
+/// not read r0 (a function returning void leaves it unset, which the kernel accepts; a caller that reads r0 after
+/// such a call, which the kernel refuses, sees 0 or an older value of its own here), while the main program's and a
+/// callback's exits do. A register written on
 /// only some paths is accepted: the kernel prunes infeasible paths that a path-insensitive analysis cannot,
 /// so rejecting it could refuse code the kernel loads; at run time such a read sees 0 or an older value of
 /// the program's own, which is harmless.</summary>
@@ -43,7 +46,9 @@ internal static class RegisterInitAnalysis
         for (int i = 0; i < n; i++)
         {
             if (!reachable[i]) continue;
-            int missing = facts[i].Reads & ~state[i];
+            int reads = facts[i].Reads;
+            if (facts[i].Op == Isa.VmOp.Exit && functionOf[i] != 0 && !callbacks.ContainsKey(functionOf[i])) reads &= ~1;
+            int missing = reads & ~state[i];
             if (missing == 0) continue;
             int reg = System.Numerics.BitOperations.TrailingZeroCount(missing);
             fail(i, $"r{reg} is read but no path to here writes it");

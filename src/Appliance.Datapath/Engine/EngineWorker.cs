@@ -170,19 +170,7 @@ internal sealed unsafe class EngineWorker
         uint loops = 0;
         while (!_engine.StopRequested)
         {
-            var ports = Live;
-            bool progress = false;
-            for (int i = 0; i < ports.Length; i++) progress |= ReapCompletions(ports[i]);
-            if (Inbound.Length != 0) progress |= DrainHandOffs();
-            for (int i = 0; i < ports.Length; i++)
-                if (!ports[i].IsDownFlag) progress |= Receive(ports[i]);
-            for (int i = 0; i < ports.Length; i++)
-            {
-                var p = ports[i];
-                if (p.IsDownFlag) continue;
-                Refill(p);
-                KickTx(p);
-            }
+            bool progress = Turn();
             if (_engine.PauseRequested) _engine.Park(this);
             LoopsField++;
             if ((++loops & 255) == 0 && Stopwatch.GetTimestamp() >= nextHealth)
@@ -241,6 +229,28 @@ internal sealed unsafe class EngineWorker
                 nextHealth = Stopwatch.GetTimestamp() + _healthTicks;
             }
         }
+    }
+
+    /// <summary>One turn over the worker's sockets: completed TX frames back to the free stack, frames handed over by
+    /// other workers, one RX batch of every socket decided and put on TX rings, FILL topped up, TX kicked where the
+    /// kernel asks. True when anything moved.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool Turn()
+    {
+        var ports = Live;
+        bool progress = false;
+        for (int i = 0; i < ports.Length; i++) progress |= ReapCompletions(ports[i]);
+        if (Inbound.Length != 0) progress |= DrainHandOffs();
+        for (int i = 0; i < ports.Length; i++)
+            if (!ports[i].IsDownFlag) progress |= Receive(ports[i]);
+        for (int i = 0; i < ports.Length; i++)
+        {
+            var p = ports[i];
+            if (p.IsDownFlag) continue;
+            Refill(p);
+            KickTx(p);
+        }
+        return progress;
     }
 
     /// <summary>When the sleeping worker must run its health check without being woken: the handler's next tick
@@ -529,12 +539,12 @@ internal sealed unsafe class EngineWorker
         long held = p.FillPosted - p.RxTaken - p.FillReclaimed;
         long want = p.FillFrames - held;
         if (want >= Batch || (want > 0 && held < Batch)) p.PostFill((uint)want);
-        if (p.BindMode == XskBindMode.ZeroCopy && p.Fill.NeedsWakeup) p.Socket.KickRx();
+        if (p.BindMode == XskBindMode.ZeroCopy && p.Fill.NeedsWakeup) p.Kernel.KickRx();
         else if (p.UnderLoad && p.BusyPoll)
         {
             // Adaptive busy poll: only while this port's batches come full does the worker drive its NAPI itself
             // (one recvfrom per port per loop, i.e. per 64 frames at most); otherwise the softirq delivers.
-            p.Socket.KickRx();
+            p.Kernel.KickRx();
             p.Counters.BusyPollsField++;
         }
     }
@@ -544,14 +554,14 @@ internal sealed unsafe class EngineWorker
     private static void KickTx(XskPort p)
     {
         if (p.Tx.Outstanding == 0 || !p.Tx.NeedsWakeup) return;
-        int err = p.Socket.KickTx();
+        int err = p.Kernel.KickTx();
         p.Counters.KicksField++;
         if (err is not (0 or Errno.EAGAIN or Errno.EBUSY or Errno.ENOBUFS)) p.Counters.KickErrorsField++;
     }
 
     /// <summary>Finds sockets whose interface vanished (the kernel sets SO_ERROR=ENETDOWN when it unregisters) and
     /// finishes reclaiming the TX frames of sockets that went down a while ago; runs the handler's tick.</summary>
-    private void CheckHealth()
+    internal void CheckHealth()
     {
         Volatile.Write(ref AllocatedBytesField, GC.GetAllocatedBytesForCurrentThread());
         long now = Stopwatch.GetTimestamp();
@@ -568,7 +578,7 @@ internal sealed unsafe class EngineWorker
         {
             if (!p.IsDownFlag)
             {
-                int err = p.Socket.TakeSocketError();
+                int err = p.Kernel.TakeSocketError();
                 if (err != 0) MarkDown(p, err, now);
             }
             else if (p.TxReclaimPending && now - p.DownSinceTicks >= _reclaimTicks)
@@ -598,7 +608,7 @@ internal sealed unsafe class EngineWorker
     /// <summary>The live sockets, then the wake event (always last).</summary>
     internal void RebuildPollSet() =>
         _pollFds = [.. Live.Where(p => !p.IsDownFlag)
-            .Select(p => PollNative.Input(p.Socket.Fd)), _wake.PollEntry];
+            .Select(p => PollNative.Input(p.Fd)), _wake.PollEntry];
 
     /// <summary>While parked or stopped: takes <paramref name="port"/> into the table. A worker may own several queues
     /// of one interface (it has more queues than there are workers): all of them receive, the first one transmits.</summary>

@@ -105,9 +105,6 @@ public sealed class ForwardingEngine : IDisposable
     public bool TrySwapHandler(IFrameHandler expected, IFrameHandler next, int worker = 0) =>
         ReferenceEquals(Interlocked.CompareExchange(ref _workers[worker].Handler, next, expected), expected);
 
-    /// <summary>Worker <paramref name="worker"/>'s decision now.</summary>
-    public IFrameHandler HandlerOf(int worker) => Volatile.Read(ref _workers[worker].Handler);
-
     /// <summary>Frames other workers handed to worker <paramref name="worker"/> (RX = taken from its hand-off rings,
     /// Forwarded = put on its TX rings, drops by reason): the one place frames cross workers.</summary>
     public PortCounters HandOffCountersOf(int worker) => _workers[worker].HandOffCounters;
@@ -163,6 +160,9 @@ public sealed class ForwardingEngine : IDisposable
         for (int w = 0; w < _workers.Length; w++) _workers[w] = new EngineWorker(this, w, ports.PortsOf(w), handlers(w), _options);
         RebuildHandOffs();
     }
+
+    /// <summary>Worker <paramref name="worker"/> itself (tests turn a worker of an engine not started by hand).</summary>
+    internal EngineWorker WorkerAt(int worker) => _workers[worker];
 
     /// <summary>Wakes worker <paramref name="worker"/> if it sleeps in poll() (a worker that handed it frames).</summary>
     internal void WakeIfSleeping(int worker)
@@ -240,7 +240,7 @@ public sealed class ForwardingEngine : IDisposable
     {
         foreach (var w in _workers)
             foreach (var p in Volatile.Read(ref w.Live))
-                if (p.Socket.IfIndex == ifindex) return true;
+                if (p.IfIndex == ifindex) return true;
         return false;
     }
 

@@ -512,7 +512,7 @@ public sealed partial class ApplianceRuntime
         bool installed = false;
         try
         {
-            foreach (var socket in sockets) port.Steering?.Register(socket.Queue, socket.Socket.Fd);
+            foreach (var socket in sockets) port.Steering?.Register(socket.Queue, socket.Fd);
             _engine.AddPort(sockets);
             installed = true;
             Between(() => port.Sockets = sockets);

@@ -444,7 +444,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         var steering = ClaimedMacSteering.Create(pc.Name, link.Index, pc.Unclaimed == UnclaimedPolicy.Drop, mac);
         try
         {
-            foreach (var socket in sockets) steering.Register(socket.Queue, socket.Socket.Fd); // one per queue: rx_queue_index picks it
+            foreach (var socket in sockets) steering.Register(socket.Queue, socket.Fd); // one per queue: rx_queue_index picks it
             var l2 = pairs.Where(p => p.UplinkPort == index && p.Config.Mode == PairMode.L2).ToArray();
             var configured = new Dictionary<int, MacAddress>();
             foreach (var p in l2)

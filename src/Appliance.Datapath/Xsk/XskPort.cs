@@ -7,7 +7,8 @@ namespace Appliance.Datapath.Xsk;
 
 /// <summary>One AF_XDP socket on one interface queue with its four mmapped rings (RX, TX, and its own
 /// FILL/COMPLETION pair, since every port is a distinct (netdev, queue)), the UMEM it draws frames from,
-/// and the XDP steering that feeds it. Ring state is touched only by the forwarding worker.</summary>
+/// and the XDP steering that feeds it. Ring state is touched only by the forwarding worker. The socket itself is
+/// its <see cref="IXskKernel"/>: the real one (<see cref="Create"/>) or a test's (<see cref="Over"/>).</summary>
 public sealed unsafe class XskPort : IDisposable
 {
     internal XskRing Rx, Tx, Fill, Completion;
@@ -15,15 +16,18 @@ public sealed unsafe class XskPort : IDisposable
     // Ring-derived frame accounting (worker-written): frames the kernel holds = posted - returned - reclaimed.
     internal long FillPosted, RxTaken, FillReclaimed, TxPosted, Completed, TxReclaimed;
 
-    private readonly MmapRegion[] _maps;
+    /// <summary>The kernel's side (kicks, SO_ERROR, statistics; what poll() waits on): per batch or event, never per frame.</summary>
+    internal readonly IXskKernel Kernel;
 
     /// <summary>Index among the engine's ports; also the owner tag in the UMEM's frame ledger.</summary>
     public int Index { get; }
     /// <summary>The forwarding worker that owns this socket (and its UMEM's free stack).</summary>
     public int Worker { get; init; }
-    public string InterfaceName => Socket.InterfaceName;
-    public uint Queue => Socket.QueueId;
-    public XskSocket Socket { get; }
+    public string InterfaceName => Kernel.InterfaceName;
+    public uint Queue => Kernel.Queue;
+    public int IfIndex => Kernel.IfIndex;
+    /// <summary>The socket's descriptor: what poll() waits on and what the interface's XSKMAP entry holds.</summary>
+    public int Fd => Kernel.Fd;
     public Umem Umem { get; }
     public bool OwnsUmem { get; }
     public XskBindMode BindMode { get; private set; }
@@ -51,82 +55,51 @@ public sealed unsafe class XskPort : IDisposable
         $"{(BindMode == XskBindMode.ZeroCopy ? "zero-copy" : "copy")} mode, UMEM {Umem.Name}{(OwnsUmem ? " (owner)" : " (shared)")}" +
         (BusyPoll ? ", busy-poll under load" : "");
 
-    private XskPort(int index, XskSocket socket, Umem umem, bool ownsUmem, MmapRegion[] maps, uint fillFrames)
+    private XskPort(int index, IXskKernel kernel, Umem umem, bool ownsUmem, uint fillFrames)
     {
         Index = index;
-        Socket = socket;
+        Kernel = kernel;
         Umem = umem;
         OwnsUmem = ownsUmem;
-        _maps = maps;
         FillFrames = fillFrames;
+        Rx = kernel.Rx;
+        Tx = kernel.Tx;
+        Fill = kernel.Fill;
+        Completion = kernel.Completion;
     }
 
     /// <summary>Creates the socket, registers the UMEM (owner) or joins it (<paramref name="sharedOwner"/>), sizes
     /// and maps the rings, pre-posts FILL frames and binds. On any failure everything is undone.</summary>
     internal static XskPort Create(int index, XskPortSpec spec, Umem umem, XskPort? sharedOwner, ushort bindFlags, XskOptions o, int worker = 0)
     {
-        var socket = XskSocket.Open(spec.InterfaceName, spec.Queue);
-        var maps = new List<MmapRegion>(4);
+        var kernel = XskSocketKernel.Open(spec, umem, registerUmem: sharedOwner is null, o);
         XskPort? port = null;
         try
         {
-            if (sharedOwner is null) socket.RegisterUmem(umem.Base, umem.Length, umem.FrameSize, umem.Headroom);
-            uint fillRing = o.FillFrames * 2;
-            socket.SetRingSize(XskConstants.UmemFillRing, fillRing, "FILL");
-            socket.SetRingSize(XskConstants.UmemCompletionRing, o.CompletionRingSize, "COMPLETION");
-            socket.SetRingSize(XskConstants.RxRing, o.RxRingSize, "RX");
-            socket.SetRingSize(XskConstants.TxRing, o.TxRingSize, "TX");
-            var off = socket.GetMmapOffsets();
-            var rx = Map(socket, maps, XskConstants.PgoffRxRing, off.Rx, o.RxRingSize, sizeof(XdpDesc), "RX");
-            var tx = Map(socket, maps, XskConstants.PgoffTxRing, off.Tx, o.TxRingSize, sizeof(XdpDesc), "TX");
-            var fill = Map(socket, maps, XskConstants.PgoffFillRing, off.Fill, fillRing, sizeof(ulong), "FILL");
-            var comp = Map(socket, maps, XskConstants.PgoffCompletionRing, off.Completion, o.CompletionRingSize, sizeof(ulong), "COMPLETION");
-            port = new XskPort(index, socket, umem, sharedOwner is null, maps.ToArray(), o.FillFrames)
-            {
-                Worker = worker,
-                Rx = XskRing.Over(rx, off.Rx, o.RxRingSize, asProducer: false),
-                Tx = XskRing.Over(tx, off.Tx, o.TxRingSize, asProducer: true),
-                Fill = XskRing.Over(fill, off.Fill, fillRing, asProducer: true),
-                Completion = XskRing.Over(comp, off.Completion, o.CompletionRingSize, asProducer: false),
-            };
+            port = new XskPort(index, kernel, umem, sharedOwner is null, o.FillFrames) { Worker = worker };
             port.PostFill(o.FillFrames);
-            BindWithRetry(socket, bindFlags, sharedOwner?.Socket, o.BindBusyRetry);
-            port.BindMode = socket.IsZeroCopy() ? XskBindMode.ZeroCopy : XskBindMode.Copy;
-            if (port.BindMode == XskBindMode.Copy) socket.TrySetTxBudget(Math.Min(o.TxBudget, o.TxRingSize));
-            port.BusyPoll = o.BusyPollMicroseconds > 0 && socket.TryEnableBusyPoll(o.BusyPollMicroseconds, o.BusyPollBudget) == 0;
+            kernel.Bind(bindFlags, (XskSocketKernel?)sharedOwner?.Kernel, o.BindBusyRetry);
+            port.BindMode = kernel.Socket.IsZeroCopy() ? XskBindMode.ZeroCopy : XskBindMode.Copy;
+            if (port.BindMode == XskBindMode.Copy) kernel.Socket.TrySetTxBudget(Math.Min(o.TxBudget, o.TxRingSize));
+            port.BusyPoll = o.BusyPollMicroseconds > 0 && kernel.Socket.TryEnableBusyPoll(o.BusyPollMicroseconds, o.BusyPollBudget) == 0;
             return port;
         }
         catch
         {
             if (port is not null) umem.Reclaim(index, FrameState.Fill);
-            socket.Dispose();
-            foreach (var m in maps) m.Dispose();
+            kernel.Dispose();
             throw;
         }
     }
 
-    private static byte* Map(XskSocket s, List<MmapRegion> maps, long pgoff, in XdpRingOffset off, uint entries, int entrySize, string name)
+    /// <summary>A port over a kernel side made elsewhere (the engine tests' in-process kernel), its FILL ring primed
+    /// with <paramref name="fillFrames"/> frames of <paramref name="umem"/> as <see cref="Create"/> does.</summary>
+    internal static XskPort Over(int index, IXskKernel kernel, Umem umem, bool ownsUmem, uint fillFrames, int worker = 0,
+        XskBindMode bindMode = XskBindMode.Copy, bool busyPoll = false)
     {
-        var region = s.MapRing(pgoff, (nuint)(off.Desc + (ulong)entries * (ulong)entrySize), name);
-        maps.Add(region);
-        return region.Pointer;
-    }
-
-    private static void BindWithRetry(XskSocket socket, ushort flags, XskSocket? owner, TimeSpan busyRetry)
-    {
-        var deadline = DateTime.UtcNow + busyRetry;
-        while (true)
-        {
-            try
-            {
-                socket.Bind(flags, owner);
-                return;
-            }
-            catch (PlatformException e) when (e.Errno == Errno.EBUSY && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(50); // a just-closed socket's queue is released asynchronously (afxdp.md §18.2)
-            }
-        }
+        var port = new XskPort(index, kernel, umem, ownsUmem, fillFrames) { Worker = worker, BindMode = bindMode, BusyPoll = busyPoll };
+        port.PostFill(fillFrames);
+        return port;
     }
 
     /// <summary>Posts up to <paramref name="count"/> free frames to the FILL ring; returns how many.</summary>
@@ -148,13 +121,12 @@ public sealed unsafe class XskPort : IDisposable
     }
 
     /// <summary>The kernel's drop counters for this socket.</summary>
-    public XdpStatistics Statistics() => Socket.GetStatistics();
+    public XdpStatistics Statistics() => Kernel.Statistics();
 
     public void Dispose()
     {
         Steering?.Dispose();
         Steering = null;
-        Socket.Dispose();
-        foreach (var m in _maps) m.Dispose();
+        Kernel.Dispose();
     }
 }

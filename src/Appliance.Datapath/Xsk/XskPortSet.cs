@@ -44,6 +44,15 @@ public sealed class XskPortSet : IDisposable
         _copyOwner = new XskPort?[workers];
     }
 
+    /// <summary>A set of ports made over kernels of their own (<see cref="XskPort.Over"/>: the engine tests'); it owns
+    /// them and their UMEMs from now on, as <see cref="Open"/>'s.</summary>
+    internal static XskPortSet Of(IEnumerable<XskPort> ports, XskOptions options, int workers = 1)
+    {
+        var set = new XskPortSet(options, [], workers, null);
+        foreach (var p in ports) set.Adopt(p);
+        return set;
+    }
+
     /// <summary>Opens every port in order (port index = position in <paramref name="specs"/>). Everything opened
     /// so far is closed again if one fails.</summary>
     /// <param name="workers">Forwarding workers: sockets per interface (queues spec.Queue … + workers − 1).</param>
@@ -97,7 +106,7 @@ public sealed class XskPortSet : IDisposable
                 }
                 else port.SharedSteering = steering;
                 _ports.Add(port);
-                steering.Register(port.Queue, port.Socket.Fd);
+                steering.Register(port.Queue, port.Fd);
                 _log(port.Describe());
             }
         }
@@ -180,7 +189,7 @@ public sealed class XskPortSet : IDisposable
                     own.Dispose();
                     throw;
                 }
-                steering?.Register(q.Queue, opened[^1].Socket.Fd);
+                steering?.Register(q.Queue, opened[^1].Fd);
                 _log(opened[^1].Describe());
             }
             return opened;

@@ -1,4 +1,5 @@
 using Appliance.Bpf.Maps;
+using Appliance.Bpf.Vm;
 using Appliance.Bpf.Tests.Elf;
 using Appliance.TestSupport;
 using Xunit;
@@ -81,7 +82,12 @@ public class DifferentialTests(ITestOutputHelper output)
         string example = scenario.Example;
         var obj = KernelLoadTests.LoadAny(example);
         using var kernel = scenario.Libbpf ? KernelObject.LoadWithLibbpf(obj) : KernelObject.Load(obj);
-        using var engine = new EngineObject(obj, jit: engineName == "jit");
+        var refused = scenario.RefusedByEngine ?? [];
+        foreach (var name in refused)
+            Assert.Throws<Bpf.Verifier.BpfVerifierException>(() => LoadedProgram.Load(obj.Programs.Single(p => p.Name == name),
+                [.. obj.Maps.Select(def => BpfMap.Create(def))], Bpf.Helpers.LinuxHelperTable.Instance));
+        using var engine = new EngineObject(refused.Length == 0 ? obj
+            : new Bpf.Objects.BpfObject(obj.Path, [.. obj.Programs.Where(p => !refused.Contains(p.Name))], obj.Maps, obj.License), jit: engineName == "jit");
         Assert.Equal(engineName, engine.EngineOf(scenario.Program)); // callbacks (loop_scan) compiled too
         foreach (var (map, key, value) in scenario.Entries)
         {

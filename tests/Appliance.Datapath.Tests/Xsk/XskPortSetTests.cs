@@ -36,7 +36,7 @@ public sealed class XskPortSetTests
         {
             Assert.Null(set.Ports[0].Steering);
             Assert.NotNull(set.Ports[1].Steering);
-            Assert.True(set.Ports[0].Socket.Fd >= 0);
+            Assert.True(set.Ports[0].Fd >= 0);
             Assert.DoesNotContain("prog/xdp", Shell.Check("ip", "-d", "link", "show", t.In));
             Assert.Contains("prog/xdp", Shell.Check("ip", "-d", "link", "show", t.Out));
         }
