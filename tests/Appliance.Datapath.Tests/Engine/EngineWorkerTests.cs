@@ -90,6 +90,21 @@ public sealed class EngineWorkerTests
     }
 
     [Fact]
+    public void A_kick_that_leaves_frames_on_TX_is_repeated_until_the_ring_is_empty()
+    {
+        using var b = new FakeBoard(StaticForwarding.CrossConnect());
+        b.Kernel(1).TxBudget = 16; // copy mode sends at most its budget per sendto()
+        var frames = FakeBoard.Frames(0, ForwardingEngine.Batch);
+        Assert.Equal(frames.Length, b.Kernel(0).Deliver(frames));
+        b.Turn();
+        Assert.Equal(16, b.Kernel(1).Sent.Length);
+        b.Settle();
+        Assert.Equal(frames, b.Kernel(1).Sent);
+        Assert.Equal(4, b.Kernel(1).TxKicks);
+        Assert.Equal(0, b.AssertClean().InTx);
+    }
+
+    [Fact]
     public void A_full_TX_ring_drops_and_counts_the_rest_and_leaks_nothing()
     {
         using var b = new FakeBoard(StaticForwarding.CrossConnect(), txRing: 64);
@@ -268,6 +283,45 @@ public sealed class EngineWorkerTests
         b.Turn();
         Assert.Equal(2, b.Kernel(0).RxKicks);
         Assert.Equal(0, b.Kernel(1).RxKicks);
+    }
+
+    private static byte[][] Poisoned(byte[][] frames, Func<int, bool> poison) =>
+        [.. frames.Select((f, i) => FaultyHandler.Poison(f, poison(i)))];
+
+    [Fact]
+    public void A_decision_that_throws_drops_only_its_frame()
+    {
+        using var b = new FakeBoard(new FaultyHandler());
+        var frames = Poisoned(FakeBoard.Frames(0, 30), i => i % 3 == 1);
+        Assert.Equal(30, b.Kernel(0).Deliver(frames));
+        b.Settle();
+        Assert.Equal(frames.Where((_, i) => i % 3 != 1), b.Kernel(1).Sent);
+        Assert.Equal(10, b.Port(0).Counters.Drops(DropReason.InternalError));
+        Assert.Equal(10, b.Engine.HandlerFaults);
+        b.AssertClean();
+    }
+
+    [Fact]
+    public void A_fault_escaping_the_loop_restarts_it_and_the_interrupted_batch_is_dropped_and_returned()
+    {
+        var handler = new FaultyHandler { FailBatches = 1 };
+        using var b = new FakeBoard(handler, options: new EngineOptions { IdleSpins = 10 });
+        var lost = Poisoned(FakeBoard.Frames(0, 10), _ => false);
+        Assert.Equal(10, b.Kernel(0).Deliver(lost)); // waiting before the worker starts: its first batch, all ten
+        b.Engine.Start();
+        EngineHarness.WaitUntil(() => b.Engine.WorkerRestarts == 1 && b.Kernel(0).ClearReadableIfDrained(), TimeSpan.FromSeconds(10),
+            "the worker to restart");
+        Assert.Equal(10, b.Port(0).Counters.Drops(DropReason.InternalError));
+        Assert.Empty(b.Kernel(1).Sent);
+
+        var frames = Poisoned(FakeBoard.Frames(10, 10), _ => false);
+        Assert.Equal(10, b.Kernel(0).Deliver(frames));
+        EngineHarness.WaitUntil(() => b.Kernel(0).ClearReadableIfDrained() && b.Kernel(1).Sent.Length == 10,
+            TimeSpan.FromSeconds(10), "the frames after the restart to go out");
+        Assert.Equal(frames, b.Kernel(1).Sent);
+        Assert.True(b.Engine.IsRunning);
+        Assert.Contains("injected batch fault", b.Engine.LastFault);
+        b.AssertClean();
     }
 
     [Fact]

@@ -10,41 +10,14 @@ namespace Appliance.Datapath.Tests.Engine;
 [Collection(KernelCollection.Name)]
 public sealed class WorkerFaultTests
 {
-    /// <summary>Cross-connects ports 0 and 1, but throws on frames whose payload byte 15 is 0xEE (in Decide), and
-    /// (while <see cref="FailBatches"/> is above zero) in BeginBatch, outside the per-frame guard.</summary>
-    private sealed class Faulty : IFrameHandler
-    {
-        public int FailBatches;
-
-        public void BeginBatch()
-        {
-            if (Volatile.Read(ref FailBatches) > 0)
-            {
-                Interlocked.Decrement(ref FailBatches);
-                throw new InvalidOperationException("injected batch fault");
-            }
-        }
-
-        public FrameVerdict Decide(ref FrameView frame)
-        {
-            if (frame.Data[15] == 0xEE) throw new InvalidOperationException("injected frame fault");
-            return FrameVerdict.Forward(1 - frame.IngressPort);
-        }
-    }
-
-    private static byte[] Frame(byte[] dst, byte[] src, int seq, bool poison)
-    {
-        var f = TestFrames.Build(dst, src, 120, seq);
-        if (poison) f[15] = 0xEE;
-        else if (f[15] == 0xEE) f[15] = 0;
-        return f;
-    }
+    private static byte[] Frame(byte[] dst, byte[] src, int seq, bool poison) =>
+        FaultyHandler.Poison(TestFrames.Build(dst, src, 120, seq), poison);
 
     [PrivilegedFact]
     public void A_throwing_decision_drops_only_its_frame_and_a_loop_fault_restarts_the_worker_in_place()
     {
         using var t = new ForwardTopology();
-        var handler = new Faulty();
+        var handler = new FaultyHandler();
         using var h = new EngineHarness(t, handler);
         byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
         byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
