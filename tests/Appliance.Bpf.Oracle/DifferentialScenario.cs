@@ -43,6 +43,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("dscp_classifier", "dscp_classifier",
             [("by_dscp", U32(0), Cat(U32(0x10), U32(3))), ("by_dscp", U32(46), Cat(U32(0x12e), U32(7)))]),
         new("percpu_stats", "percpu_stats", []),
+        new("flow_lru", "flow_lru", []),
         new("lpm_acl_dual", "lpm_acl_dual",
         [
             ("acl4", B(8, 0, 0, 0, 10, 0, 0, 0), Cat(U32(2), U32(0x77))),
@@ -106,6 +107,8 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:core_kernel_types", "core_exists", []),
         new("test:perf_buffer", "sample_by_length", [], Libbpf: true), // libbpf sizes the kernel's map: one entry per possible CPU
         new("test:void_subprog", "void_calls", [], Libbpf: true),
+        new("test:printk_args", "printk_many", []),
+        new("test:extern_mixed", "plain_len", [], Libbpf: true, RefusedByEngine: ["uses_kfunc", "uses_kconfig"]),
         new("test:core_mixed_types", "tc_by_proto", [], Libbpf: true, RefusedByEngine: ["xdp_short_drop"]),
         new("test:tail_calls", "entry",
         [
@@ -158,5 +161,5 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         return sum;
     }
 
-    public static bool IsPerCpu(BpfMapType type) => type is BpfMapType.PercpuHash or BpfMapType.PercpuArray;
+    public static bool IsPerCpu(BpfMapType type) => type is BpfMapType.PercpuHash or BpfMapType.PercpuArray or BpfMapType.LruPercpuHash;
 }

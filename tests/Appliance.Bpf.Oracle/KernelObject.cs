@@ -101,7 +101,7 @@ public sealed class KernelObject : IDisposable
     public int UserValueSize(string name)
     {
         var def = Map(name);
-        return def.Type is BpfMapType.PercpuHash or BpfMapType.PercpuArray
+        return DifferentialScenario.IsPerCpu(def.Type)
             ? ((def.ValueSize + 7) & ~7) * PossibleCpus
             : def.ValueSize;
     }

@@ -50,5 +50,6 @@ public enum BpfHelperId
     KtimeGetCoarseNs = 160,
     CheckMtu = 163,
     ForEachMapElem = 164,
+    TraceVprintk = 177,
     Loop = 181,
 }

@@ -67,7 +67,7 @@ public static class LinuxHelperNames
         4 or 14 or 15 or 16 or 22 or 27 or 35 or 36 or 37 or 45 or 55 or 56 or 58 or 67 or 80 or 109 or 112
             or 113 or 114 or 115 or 117 or 119 or 120 or 123 or 126 or 127 or 141 or 145 or 146 or 147 or 148
             or 149 or 150 or 153 or 154 or 156 or 157 or 158 or 159 or 161 or 162 or 166 or 167 or 168 or 173
-            or 174 or 175 or 176 or 177 or 179 or 180 or 183 or 184 or 185 or 186 or 187 or 191 or 193 or 194 => Kernel,
+            or 174 or 175 or 176 or 179 or 180 or 183 or 184 or 185 or 186 or 187 or 191 or 193 or 194 => Kernel,
         17 or 33 or 46 or 47 or 49 or 52 or 53 or 57 or 59 or 60 or 61 or 62 or 63 or 64 or 70 or 71 or 72
             or 79 or 82 or 83 or 84 or 85 or 86 or 95 or 96 or 98 or 99 or 100 or 106 or 107 or 108 or 110
             or 116 or 124 or 128 or 129 or 136 or 137 or 138 or 139 or 140 or 142 or 143 or 144 or 151 or 178

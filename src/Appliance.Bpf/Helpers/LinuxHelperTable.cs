@@ -39,6 +39,7 @@ public sealed class LinuxHelperTable : BpfHelperTable
         BpfHelperId.MapDeleteElem => MapHelpers.Delete(vm),
         BpfHelperId.KtimeGetNs => SystemHelpers.KtimeGetNs(vm),
         BpfHelperId.TracePrintk => TracePrintkHelper.Invoke(vm),
+        BpfHelperId.TraceVprintk => TracePrintkHelper.InvokeVarArgs(vm),
         BpfHelperId.GetPrandomU32 => SystemHelpers.GetPrandomU32(vm),
         BpfHelperId.GetSmpProcessorId => SystemHelpers.GetSmpProcessorId(vm),
         BpfHelperId.SkbStoreBytes => PacketBytesHelpers.StoreBytes(vm),

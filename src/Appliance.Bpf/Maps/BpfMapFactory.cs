@@ -19,6 +19,7 @@ public static class BpfMapFactory
             case BpfMapType.Hash:
             case BpfMapType.PercpuHash:
             case BpfMapType.LruHash:
+            case BpfMapType.LruPercpuHash:
                 RequireSizes(def, key: null);
                 break;
             case BpfMapType.ProgArray:
@@ -67,6 +68,7 @@ public static class BpfMapFactory
             BpfMapType.Hash => new HashMap(def),
             BpfMapType.PercpuHash => new PercpuHashMap(def, cpuCount),
             BpfMapType.LruHash => new LruHashMap(def),
+            BpfMapType.LruPercpuHash => new LruHashMap(def, cpuCount),
             BpfMapType.LpmTrie => new LpmTrieMap(def),
             BpfMapType.ProgArray => new ProgArrayMap(def),
             BpfMapType.Queue or BpfMapType.Stack => new QueueStackMap(def),

@@ -10,6 +10,7 @@ public enum BpfMapType : uint
     PercpuHash = 5,
     PercpuArray = 6,
     LruHash = 9,
+    LruPercpuHash = 10,
     LpmTrie = 11,
     ArrayOfMaps = 12,
     HashOfMaps = 13,

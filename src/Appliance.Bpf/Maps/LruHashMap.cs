@@ -4,13 +4,14 @@ namespace Appliance.Bpf.Maps;
 /// room instead of failing. Recency is tracked like the kernel's approximate LRU, as a clock
 /// (second-chance) sweep: a program lookup sets the key's reference bit; eviction walks the slots from
 /// where it last stopped, clearing set bits, and takes the first slot whose bit is clear. Lookups from
-/// user space do not count as use (as in the kernel).</summary>
-public sealed class LruHashMap : HashTableMap
+/// user space do not count as use (as in the kernel). BPF_MAP_TYPE_LRU_PERCPU_HASH is the same with one value per
+/// CPU slot (<paramref name="cpuCount"/>), which user space reads and writes all at once, as a percpu_hash.</summary>
+public sealed class LruHashMap(BpfMapDefinition definition, int cpuCount = 1) : HashTableMap(definition, cpuCount)
 {
-    private readonly bool[] _referenced;
+    private readonly bool[] _referenced = new bool[definition.MaxEntries];
     private int _hand;
 
-    public LruHashMap(BpfMapDefinition definition) : base(definition, 1) => _referenced = new bool[definition.MaxEntries];
+    public override int UserValueSize => Type == BpfMapType.LruPercpuHash ? MapLayout.Stride(ValueSize) * CpuCount : ValueSize;
 
     protected override void OnProgramLookup(int slot)
     {

@@ -28,7 +28,7 @@ public sealed class BpfObject
 /// or src = 2 (BPF_PSEUDO_MAP_VALUE, the address of the value of entry 0 plus the next slot's imm as offset).</summary>
 public sealed record BpfProgramImage(string Name, string Section, ulong[] Instructions)
 {
-    /// <summary>Why the program cannot load although its object did (a CO-RE relocation on a type the appliance
-    /// lacks, in its code), or null; the verifier refuses it with this reason.</summary>
+    /// <summary>Why the program cannot load although its object did (an extern it uses, a CO-RE relocation on a
+    /// type the appliance lacks, in its code), or null; the verifier refuses it with this reason.</summary>
     public string? Refusal { get; init; }
 }

@@ -65,8 +65,8 @@ public static class BpfObjectLoader
             if (section.Section.Name == SubprogramSection) continue;
             foreach (var function in section.Functions)
             {
-                var linked = linker.Link(function, out var functions);
-                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linked) { Refusal = CoreRefusal(coreFailures, functions) });
+                var linked = linker.Link(function, out var functions, out var unlinked);
+                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linked) { Refusal = unlinked ?? CoreRefusal(coreFailures, functions) });
             }
         }
         if (programs.Count == 0)

@@ -20,12 +20,15 @@ public sealed class ProgramLinker
         _maps = maps;
     }
 
-    public ulong[] Link(BpfFunction entry) => Link(entry, out _);
+    public ulong[] Link(BpfFunction entry) => Link(entry, out _, out _);
 
     /// <summary>Links <paramref name="entry"/>; <paramref name="functions"/> are the functions its image holds
-    /// (the entry first, then every sub-program it reaches).</summary>
-    public ulong[] Link(BpfFunction entry, out IReadOnlyList<BpfFunction> functions)
+    /// (the entry first, then every sub-program it reaches). <paramref name="refusal"/> says why the program
+    /// cannot load although the object can — it uses an extern the object does not define (a kfunc, a __ksym or
+    /// __kconfig variable), which libbpf would take from the kernel — or is null; the object's other programs load.</summary>
+    public ulong[] Link(BpfFunction entry, out IReadOnlyList<BpfFunction> functions, out string? refusal)
     {
+        _refusal = null;
         var image = new List<ulong>(entry.Length);
         var placed = new List<(BpfFunction Function, int At)>();
         var positions = new Dictionary<BpfFunction, int>();
@@ -50,6 +53,12 @@ public sealed class ProgramLinker
                 {
                     if (!InstructionWord.IsPseudoCall(insn))
                         throw Error(function.Section, source, $"R_BPF_64_32 relocation against {relocation.Symbol} on an instruction that is not a bpf-to-bpf call (opcode 0x{InstructionWord.Opcode(insn):x2})");
+                    if (relocation.Symbol.IsUndefined)
+                    {
+                        Refuse(function.Section, source, $"it calls '{relocation.Symbol.Name}', which the object does not define: a kernel function (kfunc) "
+                            + "or a function of another object; the appliance has no kfuncs and links one object file (link objects with bpftool gen object first)");
+                        continue;
+                    }
                     var targetSection = _elf.SectionAt(relocation.Symbol.SectionIndex, $"call at {function.Section} instruction {source}");
                     long target = (long)(relocation.Symbol.Value / 8) + InstructionWord.Imm(insn) + 1;
                     LinkCall(image, at + i, function, source, targetSection, target, placed, positions);
@@ -73,8 +82,15 @@ public sealed class ProgramLinker
             }
         }
         functions = placed.Select(p => p.Function).ToArray();
+        refusal = _refusal;
         return image.ToArray();
     }
+
+    private string? _refusal;
+
+    /// <summary>Keeps the first reason the program being linked cannot load.</summary>
+    private void Refuse(ElfSection section, int index, string why) =>
+        _refusal ??= $"{section.Name}+{index}: {why}";
 
     private void RelocateLoad(List<ulong> image, int at, BpfFunction function, int source, ElfRelocation relocation,
         List<(BpfFunction Function, int At)> placed, Dictionary<BpfFunction, int> positions)
@@ -86,7 +102,11 @@ public sealed class ProgramLinker
         if (source + 1 >= function.Start + function.Length)
             throw Error(function.Section, source, "lddw is cut off by the end of its function (its second slot is missing)");
         if (sym.IsUndefined)
-            throw Error(function.Section, source, $"{sym} is an extern (kconfig/ksym); externs are not supported");
+        {
+            Refuse(function.Section, source, $"it reads '{sym.Name}', an extern the object does not define (a __ksym kernel symbol or a __kconfig value, "
+                + "which libbpf takes from the running kernel); the appliance has neither");
+            return;
+        }
 
         if (_maps.TryFindMap(sym, out int map))
         {

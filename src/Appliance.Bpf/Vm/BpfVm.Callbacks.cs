@@ -76,7 +76,7 @@ public sealed unsafe partial class BpfVm
         var kind = map.Type switch
         {
             BpfMapType.Array or BpfMapType.PercpuArray => CallbackKind.ForEachArray,
-            BpfMapType.Hash or BpfMapType.PercpuHash or BpfMapType.LruHash => CallbackKind.ForEachHash,
+            BpfMapType.Hash or BpfMapType.PercpuHash or BpfMapType.LruHash or BpfMapType.LruPercpuHash => CallbackKind.ForEachHash,
             _ => (CallbackKind)255,
         };
         if (kind == (CallbackKind)255 || map.KeySize > MaxKeySize) return Fail(BpfFault.HelperMisuse); // the kernel refuses it at load

@@ -165,6 +165,41 @@ public sealed class MapAndControlHelperTests
     }
 
     [Fact]
+    public void TraceVprintkFormatsItsArgumentArray()
+    {
+        // fmt "%d/%x/%u/%c\0" at r10-15 (12 bytes), four u64 arguments at r10-48; r4 = their length in bytes.
+        string Program(int argBytes) => $"""
+            lddw %r1, 0x252f78252f642500
+            stxdw [%r10-16], %r1
+            lddw %r1, 0x63252f75
+            stxdw [%r10-8], %r1
+            stdw [%r10-48], -7
+            stdw [%r10-40], 255
+            stdw [%r10-32], 42
+            stdw [%r10-24], 65
+            mov %r1, %r10
+            add %r1, -15
+            mov %r2, 12
+            mov %r3, %r10
+            add %r3, -48
+            mov %r4, {argBytes}
+            call 177
+            exit
+            """;
+        var lines = new List<string>();
+        var packet = VmTestSupport.Packet(new byte[64]);
+        var r = VmTestSupport.Run(VmTestSupport.Load(Program(32)), ref packet, new BpfVmOptions { TraceSink = lines.Add });
+        Assert.Equal("test: -7/ff/42/A", Assert.Single(lines));
+        Assert.Equal(10UL, r.R0);
+        // Fewer arguments than the format asks for, a length that is not whole u64s, and more than 12: -EINVAL.
+        foreach (int bytes in new[] { 24, 20, 104 })
+        {
+            packet = VmTestSupport.Packet(new byte[64]);
+            Assert.Equal(unchecked((ulong)-Errno.EINVAL), VmTestSupport.Run(VmTestSupport.Load(Program(bytes)), ref packet).R0);
+        }
+    }
+
+    [Fact]
     public void ProcessorIdIsThePerCpuSlotTheProgramsMapsUse()
     {
         var counts = new PercpuArrayMap(new BpfMapDefinition("counts", BpfMapType.PercpuArray, 4, 8, 1), cpuCount: 2);

@@ -7,6 +7,32 @@ namespace Appliance.Bpf.Tests.Maps;
 public class SpecialMapTests
 {
     [Fact]
+    public void LruPercpuHashKeepsOneValuePerCpuAndEvictsWhenFull()
+    {
+        var map = (LruHashMap)BpfMap.Create(new BpfMapDefinition("lp", BpfMapType.LruPercpuHash, 4, 8, 2), cpuCount: 2);
+        Assert.Equal(2 * 8, map.UserValueSize);
+        int saved = BpfCpu.Current;
+        try
+        {
+            BpfCpu.Current = 1;
+            Assert.Equal(0, map.Update(U32(1), U64(11), 0)); // CPU 1 gets the value, CPU 0 zero
+            Assert.Equal(0, map.Update(U32(2), U64(22), 0));
+            Assert.True(map.TryLookup(U32(1), out _)); // used: key 2 is the one to go
+            Assert.Equal(0, map.Update(U32(3), U64(33), 0)); // full: evicts instead of failing
+        }
+        finally
+        {
+            BpfCpu.Current = saved;
+        }
+        var all = new byte[map.UserValueSize];
+        Assert.True(map.TryLookupFromUser(U32(1), all));
+        Assert.Equal(new ulong[] { 0, 11 }, new[] { 0, 8 }.Select(o => BitConverter.ToUInt64(all, o)).ToArray());
+        Assert.False(map.TryLookupFromUser(U32(2), all));
+        Assert.True(map.TryLookupFromUser(U32(3), all));
+        Assert.Equal(-Errno.EINVAL, map.UpdateFromUser(U32(3), new byte[8], 0)); // needs every CPU's value
+    }
+
+    [Fact]
     public void PercpuHashKeepsOneValuePerCpuAndUserSpaceSeesThemAll()
     {
         var map = (PercpuHashMap)BpfMap.Create(new BpfMapDefinition("p", BpfMapType.PercpuHash, 4, 4, 8), cpuCount: 3);

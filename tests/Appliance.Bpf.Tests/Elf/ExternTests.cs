@@ -1,0 +1,31 @@
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Verifier;
+using Appliance.Bpf.Vm;
+using Xunit;
+
+namespace Appliance.Bpf.Tests.Elf;
+
+/// <summary>Externs libbpf takes from the running kernel (kfuncs, __ksym and __kconfig variables): the object
+/// loads, the programs that use one are refused naming it, the others load (test:extern_mixed compares one with
+/// the kernel, which loads all three).</summary>
+public sealed class ExternTests
+{
+    [Theory]
+    [InlineData("uses_kfunc", "it calls 'bpf_dynptr_from_skb', which the object does not define: a kernel function (kfunc)")]
+    [InlineData("uses_kconfig", "it reads 'LINUX_KERNEL_VERSION', an extern the object does not define (a __ksym kernel symbol or a __kconfig value")]
+    public void AProgramUsingAnExternIsRefusedNamingIt(string program, string reason)
+    {
+        var obj = TestObjects.LoadTestProgram("extern_mixed");
+        var e = Assert.Throws<BpfVerifierException>(() => LoadedProgram.Load(obj.Programs.Single(p => p.Name == program), [], LinuxHelperTable.Instance));
+        Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
+    public void TheObjectsOtherProgramsLoad()
+    {
+        var obj = TestObjects.LoadTestProgram("extern_mixed");
+        var plain = LoadedProgram.Load(obj.Programs.Single(p => p.Name == "plain_len"), [], LinuxHelperTable.Instance);
+        Assert.Null(obj.Programs.Single(p => p.Name == "plain_len").Refusal);
+        Assert.True(plain.InstructionCount > 0);
+    }
+}
