@@ -324,7 +324,7 @@ public sealed class CallbackJitTests
     };
 
     public static TheoryData<BpfMapType> ForEachMaps() =>
-        [BpfMapType.Array, BpfMapType.PercpuArray, BpfMapType.Hash, BpfMapType.PercpuHash, BpfMapType.LruHash];
+        [BpfMapType.Array, BpfMapType.PercpuArray, BpfMapType.Hash, BpfMapType.PercpuHash, BpfMapType.LruHash, BpfMapType.LruPercpuHash];
 
     [Theory]
     [MemberData(nameof(ForEachMaps))]
@@ -353,6 +353,7 @@ public sealed class CallbackJitTests
     [InlineData(BpfMapType.Hash)]
     [InlineData(BpfMapType.PercpuHash)]
     [InlineData(BpfMapType.LruHash)]
+    [InlineData(BpfMapType.LruPercpuHash)]
     public void ForEachOnAHashSkipsElementsDeletedMeanwhileAndVisitsNoneAdded(BpfMapType type)
     {
         // Keys 2..7 in pairs (2, 3), (4, 5), (6, 7): each callback deletes its element's partner (key ^ 1) and inserts
