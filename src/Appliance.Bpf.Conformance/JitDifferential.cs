@@ -20,9 +20,12 @@ public static class JitDifferential
         public int Proven { get; init; }
         public int Checked { get; init; }
 
+        /// <summary>Programs that ran and pass callbacks to bpf_loop or bpf_for_each_map_elem.</summary>
+        public int WithCallbacks { get; init; }
+
         public override string ToString() =>
             $"{Ran} programs ran on both engines ({Faulted} faulted: {string.Join(", ", Faults.Select(f => $"{f.Key}×{f.Value}"))}; " +
-            $"{Proven} accesses proven, {Checked} checked); " +
+            $"{Proven} accesses proven, {Checked} checked; {WithCallbacks} with callbacks); " +
             $"{Rejected} rejected by the verifier; {Mismatches.Count} differ" + (JitUnavailable is null ? "" : $"; JIT unavailable: {JitUnavailable}");
     }
 
@@ -32,7 +35,7 @@ public static class JitDifferential
         int ran = 0, rejected = 0, faulted = 0;
         var faults = new Dictionary<BpfFault, int>();
         var mismatches = new List<string>();
-        int proven = 0, checkedAccesses = 0;
+        int proven = 0, checkedAccesses = 0, withCallbacks = 0;
         for (int p = 0; p < programs; p++)
         {
             string text = generator.Next(length: 10 + p % 60);
@@ -51,6 +54,7 @@ public static class JitDifferential
             ran++;
             proven += compiled.Program.ProvenAccesses;
             checkedAccesses += compiled.Program.JitCheckedAccesses;
+            if (compiled.Program.UsesCallbacks) withCallbacks++;
             if (interpreted.Run.Faulted)
             {
                 faulted++;
@@ -59,7 +63,7 @@ public static class JitDifferential
             if (Difference(interpreted, compiled) is { } difference)
                 mismatches.Add(mismatches.Count < 5 ? $"program {p}: {difference}\n{text}" : $"program {p}: {difference}");
         }
-        return new Report(ran, rejected, faulted, faults, mismatches, null) { Proven = proven, Checked = checkedAccesses };
+        return new Report(ran, rejected, faulted, faults, mismatches, null) { Proven = proven, Checked = checkedAccesses, WithCallbacks = withCallbacks };
     }
 
     private sealed record Outcome(LoadedProgram Program, BpfRunResult Run, byte[] Buffer, byte[] Map, uint Mark, uint Priority, uint[] Cb, (bool, ushort, ushort, int, int) Vlan);

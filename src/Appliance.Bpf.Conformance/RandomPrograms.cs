@@ -10,8 +10,10 @@ namespace Appliance.Bpf.Conformance;
 /// map value accesses behind the checks the verifier proves accesses with (data + n against data_end, NULL),
 /// now and then one byte past what the check covers, helpers that move or resize the packet, and bpf_skb_load_bytes
 /// (which the JIT compiles inline), lookups, updates and deletes in an array and a hash map, lookups in an IPv4
-/// LPM trie (lookups in all three compiled inline), bpf_redirect (inline too), and legacy packet loads (LD_ABS /
-/// LD_IND, inline inside the packet).
+/// LPM trie (lookups in all three compiled inline), bpf_redirect (inline too), legacy packet loads (LD_ABS /
+/// LD_IND, inline inside the packet), and callbacks: bpf_loop (compiled inline) and bpf_for_each_map_elem over the
+/// array or the hash, with a context on the stack or the map value (NULL now and then), counts from 0 to past the
+/// kernel's limit, bad flags, callbacks that stop early, loop, delete elements or return a verdict above 1.
 /// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
 public sealed class RandomPrograms(int seed)
 {
@@ -53,10 +55,14 @@ public sealed class RandomPrograms(int seed)
             else if (kind < 88) { Line("call local sub"); for (int r = 1; r <= 5; r++) InitRegister(r); subprogram = true; }
             else if (kind < 90) Line($"add %r8, {_random.Next(-2, 3)}");
             else if (kind < 93) LegacyLoad();
+            else if (kind < 95) CallbackCall();
             else Unary(Pick(Scratch));
         }
         while (_open.Count > 0) Line($"{_open.Pop()}:");
         Line("exit");
+        if (_loopCallback) LoopCallback();
+        if (_eachCallback) EachCallback();
+        _loopCallback = _eachCallback = false;
         if (subprogram)
         {
             Line("sub:");
@@ -71,6 +77,114 @@ public sealed class RandomPrograms(int seed)
     }
 
     private readonly Stack<string> _open = new();
+    private bool _loopCallback, _eachCallback;
+
+    /// <summary>bpf_loop(count, cb, ctx, flags) or bpf_for_each_map_elem(map, each, ctx, flags); r0 = its result and
+    /// r1–r5 written again afterwards (a call leaves them unreadable).</summary>
+    private void CallbackCall()
+    {
+        bool loop = _random.Next(3) > 0;
+        if (loop)
+        {
+            switch (_random.Next(8))
+            {
+                case 0:
+                    Line($"mov %r1, {Reg(Pick(Scratch))}");
+                    Line("and %r1, 7");
+                    break;
+                case 1: Line($"lddw %r1, {Pick(new[] { "0x800001", "0x100000002" })}"); break; // -E2BIG; a u32 of 2
+                default: Line($"mov %r1, {_random.Next(0, 6)}"); break;
+            }
+            Line("lddw %r2, func cb");
+            _loopCallback = true;
+        }
+        else
+        {
+            Line($"lddw %r1, {Map()}");
+            Line("lddw %r2, func each");
+            _eachCallback = true;
+        }
+        if (_random.Next(12) == 0) Line("mov %r3, %r6");
+        else
+        {
+            Line("mov %r3, %r10");
+            Line($"add %r3, -{8 * _random.Next(1, 9)}");
+        }
+        Line($"mov %r4, {(_random.Next(15) == 0 ? 1 : 0)}");
+        Line(loop ? "call 181" : "call 164");
+        for (int r = 1; r <= 5; r++) InitRegister(r);
+    }
+
+    /// <summary>bpf_loop's callback: folds the index into the word at ctx, sometimes in a loop of its own; stops at
+    /// an index, goes on, or returns the word's low two bits (above 1: the run faults).</summary>
+    private void LoopCallback()
+    {
+        Line("cb:");
+        Line("stxdw [%r10-8], %r1");
+        Line("ldxdw %r3, [%r2+0]");
+        if (_random.Next(3) == 0)
+        {
+            Line($"mov %r4, {_random.Next(1, 5)}");
+            Line("cbl:");
+            Line($"{Pick(new[] { "add", "xor", "mul", "sub" })} %r3, %r1");
+            Line("sub %r4, 1");
+            Line("jne %r4, 0, cbl");
+        }
+        else Line($"{Pick(AluOps)} %r3, %r1");
+        Line("stxdw [%r2+0], %r3");
+        Line("ldxdw %r1, [%r10-8]");
+        VerdictOf("%r1", "%r3");
+    }
+
+    /// <summary>bpf_for_each_map_elem's callback: adds the key to an 8-byte word of the value and the value to the
+    /// word at ctx; now and then deletes the element whose key is this one's ^ 1 from the hash (skipped if not yet
+    /// visited); a verdict as <see cref="LoopCallback"/>'s.</summary>
+    private void EachCallback()
+    {
+        int word = 8 * _random.Next(4);
+        Line("each:");
+        Line("ldxw %r9, [%r2+0]");
+        Line($"ldxdw %r5, [%r3+{word}]");
+        Line("add %r5, %r9");
+        Line($"stxdw [%r3+{word}], %r5");
+        Line("ldxdw %r0, [%r4+0]");
+        Line("add %r0, %r5");
+        Line("stxdw [%r4+0], %r0");
+        if (_random.Next(3) == 0)
+        {
+            Line("mov %r1, %r9");
+            Line("xor %r1, 1");
+            Line("stxw [%r10-4], %r1");
+            Line("lddw %r1, map[1]");
+            Line("mov %r2, %r10");
+            Line("add %r2, -4");
+            Line("call 3");
+        }
+        Line("mov %r8, %r0");
+        VerdictOf("%r9", "%r8");
+    }
+
+    /// <summary>r0 = 1 when <paramref name="index"/> is a chosen value (else 0), or 0, or <paramref name="word"/>'s low
+    /// two bits; then exit.</summary>
+    private void VerdictOf(string index, string word)
+    {
+        switch (_random.Next(8))
+        {
+            case 0:
+                Line($"mov %r0, {word}");
+                Line("and %r0, 3");
+                break;
+            case 1:
+                Line("mov %r0, 0");
+                break;
+            default:
+                Line("mov %r0, 0");
+                Line($"jne {index}, {_random.Next(0, 5)}, +1");
+                Line("mov %r0, 1");
+                break;
+        }
+        Line("exit");
+    }
 
     private void Line(string line) => _text.Append(line).Append('\n');
 

@@ -26,8 +26,7 @@ public sealed class EngineObject : IDisposable
     }
 
     /// <summary>The object's programs on a VM of their own; <paramref name="jit"/> runs them as native code
-    /// from the JIT (every program must then have compiled, except those using callbacks, which
-    /// the interpreter runs); <paramref name="fibTables"/> are the routing tables
+    /// from the JIT (every program must then have compiled, callbacks included); <paramref name="fibTables"/> are the routing tables
     /// bpf_fib_lookup and bpf_redirect_neigh read.</summary>
     public EngineObject(BpfObject obj, bool jit = false, Routing.IFibTables? fibTables = null)
     {
@@ -36,7 +35,7 @@ public sealed class EngineObject : IDisposable
         MapOfMaps.BindInitialSlots(Maps);
         foreach (var p in LoadedProgram.LoadAll(obj, Maps, LinuxHelperTable.Instance))
         {
-            if (jit && !p.UsesCallbacks && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
+            if (jit && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
             _programs[p.Name] = p;
         }
         _vm = new BpfVm(new BpfVmOptions { InterfaceMtus = KernelLikeOptions.InterfaceMtus, UseJit = jit, FibTables = fibTables });
@@ -46,6 +45,9 @@ public sealed class EngineObject : IDisposable
     public BpfMap[] Maps { get; }
 
     public BpfMap Map(string name) => Maps.Single(m => m.Name == name);
+
+    /// <summary>The engine that runs <paramref name="program"/>: "jit" or "interpreter".</summary>
+    public string EngineOf(string program) => _vm.EngineFor(_programs[program]);
 
     /// <summary>Runs <paramref name="program"/> on a copy of <paramref name="frame"/> with the kernel test
     /// run's metadata (see <see cref="Run(LoadedProgram, ReadOnlySpan{byte}, byte[], BpfVm)"/>).</summary>

@@ -13,7 +13,8 @@ public enum HelperOutcome : byte
     TailCall,
     /// <summary>The helper faulted the run (the VM already recorded why).</summary>
     Fault,
-    /// <summary>bpf_loop / bpf_for_each_map_elem: the VM calls the prepared callback (interpreter only).</summary>
+    /// <summary>bpf_loop / bpf_for_each_map_elem: the prepared callback is to be called (by the interpreter, or by
+    /// compiled code for bpf_for_each_map_elem).</summary>
     Callback,
 }
 

@@ -15,7 +15,7 @@ namespace Appliance.Bpf.Jit;
 /// instruction budget with the length of the loop they close; bpf-to-bpf calls keep the interpreter's frames
 /// (r6–r10 saved, depth limit 8) and stack region; helpers and the interpreter's translation are runtime calls
 /// the VM makes between two entries of the code (see <see cref="Yield"/>).</summary>
-internal sealed class JitLowering
+internal sealed partial class JitLowering
 {
     private readonly JitEmitter _e;
     private readonly DecodedInstruction[] _code;
@@ -26,13 +26,16 @@ internal sealed class JitLowering
     private readonly AccessProof[] _proofs;
     private readonly InlineMap[] _inlineMaps;
     private readonly bool _linuxHelpers;
+    private readonly int[] _callbacks;
 
     /// <summary>Loads, stores and atomics compiled with the run-time bounds check (the rest were proven).</summary>
     private int _checkedAccesses;
 
-    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, InlineMap[] inlineMaps, bool linuxHelpers)
+    private JitLowering(JitEmitter emitter, DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, InlineMap[] inlineMaps, bool linuxHelpers,
+        int[] callbacks)
     {
         _linuxHelpers = linuxHelpers;
+        _callbacks = callbacks;
         _e = emitter;
         _code = code;
         _frameBytes = frameBytes;
@@ -54,11 +57,12 @@ internal sealed class JitLowering
     /// proven accesses translate their address without the check. <paramref name="checkedAccesses"/> counts the
     /// accesses compiled with the run-time check. <paramref name="inlineMaps"/> are the maps whose
     /// <c>bpf_map_lookup_elem</c> the code does itself; <paramref name="linuxHelpers"/> says the program runs under
-    /// the Linux helper table, whose <c>bpf_skb_load_bytes</c> the code does itself too.</summary>
+    /// the Linux helper table, whose <c>bpf_skb_load_bytes</c> the code does itself too, and its <c>bpf_loop</c>
+    /// (<paramref name="callbacks"/>: the program's callback entries, see <c>InlineLoop</c>).</summary>
     public static byte[] Compile(DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, JitEmitter emitter, out int checkedAccesses,
-        InlineMap[] inlineMaps, bool linuxHelpers)
+        InlineMap[] inlineMaps, bool linuxHelpers, int[] callbacks)
     {
-        var lowering = new JitLowering(emitter, code, frameBytes, proofs, inlineMaps, linuxHelpers);
+        var lowering = new JitLowering(emitter, code, frameBytes, proofs, inlineMaps, linuxHelpers, callbacks);
         lowering.Body();
         checkedAccesses = lowering._checkedAccesses;
         return emitter.Finish();
@@ -259,6 +263,18 @@ internal sealed class JitLowering
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbVlanPush && _linuxHelpers) InlineVlanPush(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.L3CsumReplace && _linuxHelpers) InlineChecksumReplace(done, l4: false);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.L4CsumReplace && _linuxHelpers) InlineChecksumReplace(done, l4: true);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.Loop && _linuxHelpers)
+                    {
+                        InlineLoop(i, done);
+                        _e.Bind(done);
+                        break;
+                    }
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.ForEachMapElem && _linuxHelpers)
+                    {
+                        ForEachMapElem(i, done);
+                        _e.Bind(done);
+                        break;
+                    }
                     _e.StoreStateImm32(JitState.FaultPcOffset, i);
                     Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
                     _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
@@ -277,6 +293,7 @@ internal sealed class JitLowering
                 CallLocal(i, ins.Offset);
                 break;
             case VmOp.Exit:
+                if (IsCallbackCode(i)) _e.StoreStateImm32(JitState.FaultPcOffset, i); // where a bad callback verdict faults
                 Return();
                 break;
             case VmOp.Ldx8 or VmOp.Ldx16 or VmOp.Ldx32 or VmOp.Ldx64 or VmOp.Ldxs8 or VmOp.Ldxs16 or VmOp.Ldxs32:
@@ -1157,21 +1174,9 @@ internal sealed class JitLowering
         _e.LoadState(JReg.T0, JitState.DepthOffset);
         _e.CompareImm(true, JReg.T0, BpfVm.MaxCallFrames - 1);
         _e.JumpIf(JCond.SGe, FaultLabel(i, BpfFault.CallDepthExceeded));
-        Frame(JReg.T0);
-        for (int k = 0; k < 5; k++)
-        {
-            _e.LoadBpf(JReg.T2, 6 + k);
-            _e.Store(JReg.T1, 8 * k, JReg.T2, 8);
-        }
         int back = _e.NewLabel();
-        _e.LabelAddress(JReg.T2, back);
-        _e.Store(JReg.T1, 40, JReg.T2, 8);
-        _e.AluImm(JAlu.Add, true, JReg.T0, 1);
-        _e.StoreState(JitState.DepthOffset, JReg.T0);
-        _e.LoadBpf(JReg.T2, 10);
-        _e.AluImm(JAlu.Sub, true, JReg.T2, BpfVm.FrameSize);
-        _e.StoreBpf(10, JReg.T2);
-        MoveStackRegion(-BpfVm.FrameSize);
+        SaveCallerFrame(back);
+        EnterFrame();
         _e.Jump(_labels[target]);
         _e.Bind(back);
     }
@@ -1227,7 +1232,10 @@ internal sealed class JitLowering
         {
             if (ins.Op is VmOp.Invalid or VmOp.WideTail) continue;
             if (ins.Op == VmOp.CallLocal) used |= 0x7C0;
-            else if (ins.Op is VmOp.CallHelper or VmOp.CallReg) used |= 0x3F; // r1–r5 arguments, r0 result
+            else if (ins.Op is VmOp.CallHelper or VmOp.CallReg)
+                used |= ins.Op == VmOp.CallHelper && ins.Imm is (int)Helpers.BpfHelperId.Loop or (int)Helpers.BpfHelperId.ForEachMapElem
+                    ? 0x7FF  // r1–r5 arguments, r0 result; callback frames save r6–r10
+                    : 0x3F;
             else if (ins.Op is >= VmOp.LdAbs8 and <= VmOp.LdInd32) used |= 1 << 6; // legacy packet loads read the context in r6
             used |= 1 << (ins.Dst & 15) | 1 << (ins.Src & 15);
         }

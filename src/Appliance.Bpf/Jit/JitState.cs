@@ -27,6 +27,19 @@ internal struct JitFrame
     public const int Size = 48;
 }
 
+/// <summary>A running bpf_loop, kept by the depth of the frame that called it: the next callback index (after a
+/// call: the calls made), the number of loops, the callback's context, the host address of its code and what
+/// each call charges the budget.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct JitLoop
+{
+    public ulong Index, Count, Context;
+    public nint Entry;
+    public long Charge;
+
+    public const int Size = 40, IndexOffset = 0, CountOffset = 8, ContextOffset = 16, EntryOffset = 24, ChargeOffset = 32;
+}
+
 /// <summary>What compiled code and the VM share during a run (native memory, one per VM): the eBPF register
 /// file (also the interpreter's), the region mirror, the budget, the call frames, the shadow <c>__sk_buff</c>
 /// and the exchange for runtime calls. Compiled code never calls back into managed code: for a helper or a
@@ -69,6 +82,8 @@ internal unsafe struct JitState
     public long ProbeExactKey;            // 1896: and the exact key of the current probe
     public ulong RedirectIfindex;         // 1904: the run's bpf_redirect target (both engines; compiled code's inline bpf_redirect writes it)
     public ulong RedirectFlags;           // 1912: and its flags
+    public fixed byte Loops[8 * JitLoop.Size]; // 1920: the bpf_loop each call depth runs (see JitLowering's InlineLoop)
+    public long CallbackLevel;            // 2240: how many callbacks are running (no tail call from inside one)
 
     public const int RegsOffset = 0, RegionsOffset = 128, RegionCountOffset = 136, BudgetOffset = 144,
         DepthOffset = 152, FaultPcOffset = 160, StatusOffset = 164, FaultKindOffset = 168, StackDeltaOffset = 176,
@@ -77,7 +92,7 @@ internal unsafe struct JitState
         ContextOffset = 608, FirstDynamicRegionOffset = 800, VlanPushedOffset = 804, PacketDeltaOffset = 808, ValueCacheOffset = 816,
         ProbeKeyOffset = 1840, ProbeHashOffset = 1848, ProbeSequenceOffset = 1856, ProbeSlotOffset = 1864, ProbeStepsOffset = 1872,
         ProbeAddressOffset = 1880, ProbeLengthsOffset = 1888, ProbeExactKeyOffset = 1896,
-        RedirectIfindexOffset = 1904, RedirectFlagsOffset = 1912;
+        RedirectIfindexOffset = 1904, RedirectFlagsOffset = 1912, LoopsOffset = 1920, CallbackLevelOffset = 2240;
 
     /// <summary>The map-value cache both engines share: a map value's region id by (array, offset), so repeated
     /// lookups of one element give one address and a working set keeps one region per element, whichever
@@ -92,13 +107,19 @@ internal unsafe struct JitState
 
     /// <summary>Why the code returned, in <see cref="Status"/>: finished, faulted, tail call accepted, or a
     /// runtime call to make before calling it again (helper, translation, legacy packet load: offset in
-    /// <see cref="CallArg1"/>, the VmOp in <see cref="CallArg2"/>).</summary>
-    public const int StatusDone = 0, StatusFault = 1, StatusTailCall = 2, StatusHelper = 3, StatusTranslate = 4, StatusLegacyLoad = 5;
+    /// <see cref="CallArg1"/>, the VmOp in <see cref="CallArg2"/>; a bpf_for_each_map_elem callback returned).</summary>
+    public const int StatusDone = 0, StatusFault = 1, StatusTailCall = 2, StatusHelper = 3, StatusTranslate = 4, StatusLegacyLoad = 5,
+        StatusCallbackReturn = 6;
 
     /// <summary>Legacy packet load (LD_ABS / LD_IND) outcomes in <see cref="CallResult"/>: r0 loaded; outside the
     /// packet (r0 = 0, the current function returns); the run faults.</summary>
     public const int LegacyLoadDone = 0, LegacyLoadOutside = 1, LegacyLoadFault = 2;
 
-    /// <summary>Helper call outcomes in <see cref="CallResult"/>.</summary>
-    public const int HelperContinue = 0, HelperStop = 1, HelperFault = 2, HelperTailCall = 3;
+    /// <summary>Helper call outcomes in <see cref="CallResult"/>: on, stop, fault, tail call, or (bpf_for_each_map_elem)
+    /// call the callback with the arguments in r1–r4.</summary>
+    public const int HelperContinue = 0, HelperStop = 1, HelperFault = 2, HelperTailCall = 3, HelperCallback = 4;
+
+    /// <summary>A bpf_for_each_map_elem callback returned (<see cref="StatusCallbackReturn"/>): call it again (its next
+    /// arguments in r1–r4), or the helper is done (r0 = the calls), or the run faults.</summary>
+    public const int CallbackAgain = 0, CallbackDone = 1, CallbackFault = 2;
 }

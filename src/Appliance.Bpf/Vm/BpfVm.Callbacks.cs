@@ -12,7 +12,9 @@ namespace Appliance.Bpf.Vm;
 /// kernel's helpers do. A callback returns 0 (go on) or 1 (stop); anything else faults the run (the kernel
 /// refuses such a program at load). Map elements are handed to a callback through two regions per nesting
 /// level that move from element to element, so a scan of a large map takes no region per element. Callback
-/// instructions count against the run's instruction budget.</summary>
+/// instructions count against the run's instruction budget. Compiled code runs bpf_loop itself and calls
+/// for_each_map_elem's callback itself, with the same start (the helper, from the code's depth) and
+/// <see cref="ResumeCallback"/> at each return (see JitLowering.Callbacks).</summary>
 public sealed unsafe partial class BpfVm
 {
     /// <summary>The kernel's BPF_MAX_LOOPS: bpf_loop refuses more iterations with -E2BIG.</summary>

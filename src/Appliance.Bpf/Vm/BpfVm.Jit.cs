@@ -84,6 +84,7 @@ public sealed unsafe partial class BpfVm
         s->TailCalls = 0;
         s->Resume = 0;
         s->VlanPushed = 0; // a run that threw after an inline push must not hand its tag to this one's packet
+        s->CallbackLevel = 0; // a run that faulted inside a bpf_loop callback
     }
 
     /// <summary>The result of a compiled run that ended at its exit.</summary>
@@ -134,6 +135,14 @@ public sealed unsafe partial class BpfVm
                     break;
                 case JitState.StatusLegacyLoad:
                     s->CallResult = LegacyLoad((int)s->CallArg1, (Isa.VmOp)s->CallArg2);
+                    break;
+                case JitState.StatusCallbackReturn:
+                    s->CallResult = ResumeCallback((int)s->Depth) switch
+                    {
+                        >= 0 => JitState.CallbackAgain,
+                        -1 => JitState.CallbackDone,
+                        _ => JitState.CallbackFault,
+                    };
                     break;
                 case JitState.StatusDone:
                     return JitDoneResult();
@@ -266,7 +275,16 @@ public sealed unsafe partial class BpfVm
         {
             case HelperOutcome.Continue: return JitState.HelperContinue;
             case HelperOutcome.Stop: return JitState.HelperStop;
+            case HelperOutcome.Callback:
+                // bpf_for_each_map_elem's first element is in r1–r4: the code calls the callback from this depth.
+                EnterCallback((int)s->Depth);
+                return JitState.HelperCallback;
             case HelperOutcome.TailCall:
+                if (s->CallbackLevel > 0 || _callbackLevel > 0)
+                {
+                    _fault = BpfFault.HelperMisuse; // the kernel allows no tail call from a callback (as the interpreter)
+                    return JitState.HelperFault;
+                }
                 if (++s->TailCalls > MaxTailCalls || _pendingTailCall is null)
                 {
                     _pendingTailCall = null;

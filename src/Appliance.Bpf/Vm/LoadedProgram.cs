@@ -53,7 +53,7 @@ public sealed class LoadedProgram
     /// <summary>Sorted instruction indices where the program's callbacks start (lddw src=4 targets).</summary>
     internal int[] CallbackEntries { get; private init; } = [];
 
-    /// <summary>True when the program passes callbacks to bpf_loop or bpf_for_each_map_elem (the interpreter runs it).</summary>
+    /// <summary>True when the program passes callbacks to bpf_loop or bpf_for_each_map_elem.</summary>
     public bool UsesCallbacks => CallbackEntries.Length > 0;
 
     /// <summary>True when <paramref name="address"/> is the address of one of the program's callbacks.</summary>
@@ -149,11 +149,8 @@ public sealed class LoadedProgram
             UsesContextDirectly = usesContext,
             CallbackEntries = [.. BpfVerifier.CallbackEntries(raw).Distinct().Order()],
         };
-        // After verification, at load: the code is ready before the first run. Callbacks (bpf_loop,
-        // bpf_for_each_map_elem) re-enter the program from a helper, which only the interpreter does.
-        program._jit = program.CallbackEntries.Length > 0
-            ? new JitCompilation(null, "it uses callbacks (bpf_loop / bpf_for_each_map_elem), which the interpreter runs", 0)
-            : BpfJit.Compile(program);
+        // After verification, at load: the code is ready before the first run.
+        program._jit = BpfJit.Compile(program);
         return program;
     }
 

@@ -29,6 +29,7 @@ public sealed class JitDifferentialTests(ITestOutputHelper output)
         Assert.True(report.Mismatches.Count == 0, $"{report.Mismatches.Count} program(s) differ:\n{string.Join('\n', report.Mismatches.Take(10))}");
         Assert.True(report.Ran >= programs * 9 / 10, $"only {report.Ran} of {programs} generated programs passed the verifier");
         Assert.True(report.Proven > 0 && report.Checked > 0, "the programs should have accesses the verifier proves and accesses it does not");
+        Assert.True(report.WithCallbacks > report.Ran / 10, $"only {report.WithCallbacks} of {report.Ran} programs used callbacks (bpf_loop, bpf_for_each_map_elem)");
         Assert.True(report.Faulted > report.Ran / 20 && report.Faulted < report.Ran * 3 / 4,
             $"{report.Faulted} of {report.Ran} faulted: the programs should both finish and fault");
     }

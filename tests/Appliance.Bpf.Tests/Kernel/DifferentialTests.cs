@@ -88,6 +88,7 @@ public class DifferentialTests(ITestOutputHelper output)
                 [.. obj.Maps.Select(def => BpfMap.Create(def))], Bpf.Helpers.LinuxHelperTable.Instance));
         using var engine = new EngineObject(refused.Length == 0 ? obj
             : new Bpf.Objects.BpfObject(obj.Path, [.. obj.Programs.Where(p => !refused.Contains(p.Name))], obj.Maps, obj.License), jit: engineName == "jit");
+        Assert.Equal(engineName, engine.EngineOf(scenario.Program)); // callbacks (loop_scan) compiled too
         foreach (var (map, key, value) in scenario.Entries)
         {
             kernel.Update(map, key, value);

@@ -93,6 +93,61 @@ public abstract class HostileProgramCases
         Assert.Equal(BpfVmOptions.DefaultInstructionBudget, d.InstructionsExecuted);
     }
 
+    /// <summary>bpf_loop(r1 = {0}) of a callback whose body is {1}, ctx = the caller's stack word at r10-8.</summary>
+    private BpfRunResult RunLoop(string count, string callback, BpfVmOptions? options = null, params Appliance.Bpf.Maps.BpfMap[] maps)
+    {
+        var program = VmTestSupport.Load($"stdw [%r10-8], 0\n{count}\nlddw %r2, func cb\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\ncall 181\nexit\ncb:\n{callback}", maps);
+        if (Jit) Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        return VmTestSupport.Run(program, ref packet, Options(options));
+    }
+
+    [Fact]
+    public void CallbacksThatRunForeverAreStoppedByTheBudget()
+    {
+        // A callback that loops forever, and the kernel's largest loop count of a callback doing little.
+        Assert.Equal(BpfFault.BudgetExhausted, RunLoop("mov %r1, 1", "mov %r0, 0\nadd %r0, 1\njne %r0, 0, -2\nexit").Fault);
+        var huge = RunLoop($"mov %r1, {BpfVm.MaxLoops}", "mov %r0, 0\nexit", new BpfVmOptions { InstructionBudget = 100_000 });
+        Assert.Equal(BpfFault.BudgetExhausted, huge.Fault);
+        Assert.Equal(100_000, huge.InstructionsExecuted);
+    }
+
+    [Fact]
+    public void CallbacksCannotEscapeTheirVerdictTheStackOrTheRun()
+    {
+        // A verdict the verifier could not see (from the stack) above 1.
+        Assert.Equal(BpfFault.HelperMisuse, RunLoop("mov %r1, 2", "stdw [%r10-8], 7\nldxdw %r0, [%r10-8]\nexit").Fault);
+        // Past the top of the caller's frame through ctx: above the stack.
+        Assert.Equal(BpfFault.OutOfBounds, RunLoop("mov %r1, 2", "stdw [%r2+8], 1\nmov %r0, 0\nexit").Fault);
+        // Below its own frame's measured depth.
+        Assert.Equal(BpfFault.OutOfBounds, RunLoop("mov %r1, 2", "mov %r3, %r10\nadd %r3, -1024\nstdw [%r3+0], 1\nmov %r0, 0\nexit").Fault);
+        // A tail call from inside a callback (the kernel refuses it): the run faults instead of leaving the callback.
+        var progs = (Appliance.Bpf.Maps.ProgArrayMap)Appliance.Bpf.Maps.BpfMap.Create(new Appliance.Bpf.Maps.BpfMapDefinition("progs", Appliance.Bpf.Maps.BpfMapType.ProgArray, 4, 4, 1));
+        var program = VmTestSupport.Load("stdw [%r10-8], 0\nmov %r1, 1\nlddw %r2, func cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 5\nexit\ncb:\nlddw %r2, map[0]\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit", progs);
+        if (Jit) Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
+        program.TailCallTargets = [program];
+        Assert.Equal(0, progs.Update(BitConverter.GetBytes(0), BitConverter.GetBytes(0), 0));
+        var packet = VmTestSupport.Packet(new byte[64]);
+        var tail = VmTestSupport.Run(program, ref packet, Options());
+        Assert.Equal(BpfFault.HelperMisuse, tail.Fault);
+        Assert.Equal(12, tail.FaultInstruction);
+    }
+
+    [Fact]
+    public void CallbacksNestedPastTheCallDepthLimitFault()
+    {
+        Assert.Equal(BpfFault.CallDepthExceeded, Run(Tests.Jit.CallbackJitTests.NestedPastTheDepthLimit()).Fault);
+    }
+
+    [Fact]
+    public void ForEachOnAMapItCannotWalkFaults()
+    {
+        var queue = Appliance.Bpf.Maps.BpfMap.Create(new Appliance.Bpf.Maps.BpfMapDefinition("q", Appliance.Bpf.Maps.BpfMapType.Queue, 0, 8, 4));
+        var r = Run("lddw %r1, map[0]\nlddw %r2, func cb\nmov %r3, 0\nmov %r4, 0\ncall 164\nexit\ncb:\nmov %r0, 0\nexit", null, queue);
+        Assert.Equal(BpfFault.HelperMisuse, r.Fault);
+        Assert.Equal(6, r.FaultInstruction);
+    }
+
     [Fact]
     public void DivisionTricksFollowTheRfcWithoutFaulting()
     {
