@@ -2,7 +2,7 @@ namespace Appliance.Bpf.Verifier;
 
 /// <summary>What a program's ELF section says about its program type, read as libbpf reads section names
 /// (<c>SEC("xdp")</c>, <c>SEC("kprobe/…")</c> …; plus samples/bpf's older loader, for which any section starting
-/// with "xdp" is XDP). The engine runs tc programs — r1 a <c>struct __sk_buff</c>, TC_ACT_* verdicts — so a
+/// with "xdp" is XDP; a leading '?', libbpf's mark for a program not loaded unless asked, is skipped). The engine runs tc programs — r1 a <c>struct __sk_buff</c>, TC_ACT_* verdicts — so a
 /// section naming another type is refused at load: run as tc, an XDP program would read <c>xdp_md.data</c>
 /// (offset 0) as <c>__sk_buff.len</c> and its XDP_PASS (2) would mean TC_ACT_SHOT. Every other name (tc, classifier,
 /// action, tcx/…, netkit/…, and the free names iproute2's tc loader takes) is a tc program.</summary>
@@ -28,6 +28,7 @@ internal static class ProgramSections
     /// struct xdp_md, XDP_* verdicts)"), else null.</summary>
     public static string? OtherProgramType(string section)
     {
+        if (section.StartsWith('?')) section = section[1..]; // libbpf's "not loaded unless asked" mark: SEC("?xdp")
         if (section.StartsWith("xdp", StringComparison.Ordinal))
             return "an XDP program (context struct xdp_md, XDP_* verdicts)";
         foreach (var (prefix, type) in OtherTypes)

@@ -32,6 +32,8 @@ public sealed class ProgramTypeTests
     [InlineData("cgroup_skb/ingress", "a cgroup program")]
     [InlineData("lwt_xmit", "an LWT program")]
     [InlineData("sk_skb/stream_verdict", "an SK_SKB program")]
+    [InlineData("?xdp", "an XDP program")]            // libbpf's '?': not loaded unless asked, same type
+    [InlineData("?raw_tp/sys_enter", "a raw tracepoint program")]
     public void ASectionOfAnotherProgramTypeIsRefusedNamingIt(string section, string type)
     {
         var e = Assert.Throws<BpfVerifierException>(() => Verify(section));
@@ -51,6 +53,7 @@ public sealed class ProgramTypeTests
     [InlineData("drop_non_tun_vip")] // iproute2's tc loads any section name as a classifier
     [InlineData("tpx")]
     [InlineData("sockettes")]
+    [InlineData("?tc")]
     public void TcSectionsAndFreeNamesAreTcPrograms(string section) => Verify(section);
 
     /// <summary>A clang-built object with an XDP program (reading xdp_md, no XDP helper) beside a tc one: the

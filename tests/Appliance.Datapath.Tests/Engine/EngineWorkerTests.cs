@@ -1,4 +1,10 @@
+using System.Buffers.Binary;
+using Appliance.Config;
 using Appliance.Datapath.Engine;
+using Appliance.Datapath.Forwarding;
+using Appliance.Datapath.Replay;
+using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Tests.Runtime;
 using Appliance.Datapath.Xsk;
 using Xunit;
 
@@ -283,6 +289,52 @@ public sealed class EngineWorkerTests
         b.Turn();
         Assert.Equal(2, b.Kernel(0).RxKicks);
         Assert.Equal(0, b.Kernel(1).RxKicks);
+    }
+
+    [Fact]
+    public void The_pair_handler_runs_its_chains_on_frames_the_engine_moves()
+    {
+        // Engine port 0 is eth0, port 1 pair a's primary end; the tenant's frames go through the peer chain (UDP 53 only).
+        string dir = TestObjects.Directory;
+        string file = Path.Combine(dir, $"engine-pair-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, $$"""
+            {
+              "board": "test",
+              "ports": [{ "name": "eth0" }],
+              "pairs": [{ "name": "a", "mode": "l2", "uplink": "eth0", "tenant": { "netns": "ta", "interface": "eth0", "mac": "02:00:00:00:0a:02" },
+                          "peer": { "chain": [{ "program": "allow-dns" }] } }],
+              "programs": [{ "name": "allow-dns", "object": "{{dir}}/allow_port.bpf.o", "section": "netkit/peer",
+                             "maps": { "allowed_ports": [{ "key": 53, "value": 0 }] } }]
+            }
+            """);
+        var config = ConfigLoader.LoadFile(file);
+        File.Delete(file);
+        Assert.True(config.IsValid, string.Join("\n", config.Errors));
+        var offline = OfflineTopology.Build(config.Config!, dir);
+        using var handler = new PairFrameHandler(new TopologySource(offline.Topology));
+        using var b = new FakeBoard(handler);
+
+        byte[] tenant = [2, 0, 0, 0, 0x0a, 2], outside = [2, 0, 0, 0, 0, 0x99];
+        byte[] dns = Udp(outside, tenant, 53), ssh = Udp(outside, tenant, 22), reply = Udp(tenant, outside, 4000);
+        Assert.Equal(3, b.Kernel(1).Deliver([dns, ssh, dns]));
+        Assert.True(b.Kernel(0).Deliver(reply));
+        b.Settle();
+
+        Assert.Equal([dns, dns], b.Kernel(0).Sent);
+        Assert.Equal([reply], b.Kernel(1).Sent);
+        Assert.Equal(1, b.Port(1).Counters.Drops(DropReason.Policy));
+        Assert.Equal(1, offline.Topology.Pairs[0].Peer.Counters.Drops(PairDropReason.Verdict));
+        b.AssertClean();
+    }
+
+    /// <summary>Ethernet + IPv4 + UDP from port 4000 to <paramref name="port"/>, 8 payload bytes.</summary>
+    private static byte[] Udp(byte[] dst, byte[] src, ushort port)
+    {
+        var udp = new byte[16];
+        BinaryPrimitives.WriteUInt16BigEndian(udp, 4000);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(2), port);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(4), 16);
+        return TestFrames.Ip(dst, src, [10, 0, 0, 2], [10, 0, 0, 1], 17, udp);
     }
 
     private static byte[][] Poisoned(byte[][] frames, Func<int, bool> poison) =>
