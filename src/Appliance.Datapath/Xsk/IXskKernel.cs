@@ -5,8 +5,9 @@ namespace Appliance.Datapath.Xsk;
 /// <summary>The kernel's side of one <see cref="XskPort"/>: the memory its four rings live in and the few calls the
 /// forwarding worker makes per batch or per event — never per frame: frames move through the rings, which are plain
 /// memory the worker reads and writes itself. The appliance's one implementation is the AF_XDP socket
-/// (<see cref="XskSocketKernel"/>); the engine's unit tests put a kernel of their own here that delivers and
-/// transmits frames in process, so the worker's logic runs without root.</summary>
+/// (<see cref="XskSocketKernel"/>: with no other in the binary, NativeAOT calls it directly, so the worker's kicks
+/// cost what they did before this interface); the engine's unit tests put a kernel of their own here that delivers
+/// and transmits frames in process, so the worker's logic runs without root.</summary>
 public interface IXskKernel : IDisposable
 {
     string InterfaceName { get; }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Xdp;
 using Appliance.Interop;

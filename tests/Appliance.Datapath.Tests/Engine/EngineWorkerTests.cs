@@ -192,6 +192,10 @@ public sealed class EngineWorkerTests
         Assert.Equal(30, pending.InTx);
         Assert.Equal(b.Kernel(0).ReceiveHeld, pending.InFill); // port 1's are back on the free stack
 
+        Assert.Equal(10, b.Kernel(1).Complete(10)); // late completions of a port gone down are still reaped
+        b.Settle();
+        Assert.Equal(20, b.AssertClean().InTx);
+
         b.CheckHealth();
         Assert.Equal(0, b.AssertClean().InTx);
         Assert.Equal(1, b.Kernel(1).TxKicks); // one kick before it went, none to a port that is down

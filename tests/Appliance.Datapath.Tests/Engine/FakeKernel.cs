@@ -167,12 +167,13 @@ public sealed unsafe class FakeKernel : IXskKernel
         return 0;
     }
 
-    /// <summary>Returns the sent frames still held on COMPLETION, as many as it has room for; how many.</summary>
-    public int Complete()
+    /// <summary>Returns the sent frames still held (at most <paramref name="max"/>) on COMPLETION, as many as it has room
+    /// for; how many. Also after <see cref="GoDown"/>: a driver may complete late.</summary>
+    public int Complete(int max = int.MaxValue)
     {
         lock (_held)
         {
-            uint n = _comp.Reserve((uint)_held.Count, out uint ci);
+            uint n = _comp.Reserve((uint)Math.Min(max, _held.Count), out uint ci);
             for (uint k = 0; k < n; k++) _comp.Addr(ci + k) = _held.Dequeue();
             _comp.Submit(n);
             return (int)n;
