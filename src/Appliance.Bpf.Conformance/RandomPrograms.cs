@@ -13,7 +13,8 @@ namespace Appliance.Bpf.Conformance;
 /// LPM trie (lookups in all three compiled inline), bpf_redirect (inline too), legacy packet loads (LD_ABS /
 /// LD_IND, inline inside the packet), and callbacks: bpf_loop (compiled inline) and bpf_for_each_map_elem over the
 /// array or the hash, with a context on the stack or the map value (NULL now and then), counts from 0 to past the
-/// kernel's limit, bad flags, callbacks that stop early, loop, delete elements or return a verdict above 1.
+/// kernel's limit, bad flags, callbacks that stop early, loop, delete elements or return a verdict above 1 (now and
+/// then called through callx).
 /// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
 public sealed class RandomPrograms(int seed)
 {
@@ -111,7 +112,13 @@ public sealed class RandomPrograms(int seed)
             Line($"add %r3, -{8 * _random.Next(1, 9)}");
         }
         Line($"mov %r4, {(_random.Next(15) == 0 ? 1 : 0)}");
-        Line(loop ? "call 181" : "call 164");
+        int helper = loop ? 181 : 164;
+        if (_random.Next(6) == 0)
+        {
+            Line($"mov %r5, {helper}"); // callx: the helper's id in a register
+            Line("call %r5");
+        }
+        else Line($"call {helper}");
         for (int r = 1; r <= 5; r++) InitRegister(r);
     }
 

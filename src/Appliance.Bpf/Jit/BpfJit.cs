@@ -22,7 +22,6 @@ public static class BpfJit
     {
         if (!BpfJit.IsSupported)
             return new JitCompilation(null, $"no JIT for {RuntimeInformation.OSDescription.Split(' ')[0]} {RuntimeInformation.ProcessArchitecture}", 0);
-        if (FallbackReason(program) is { } reason) return new JitCompilation(null, reason, 0);
         try
         {
             byte[] code = JitLowering.Compile(program.Code, program.Stack.FrameBytes, program.AccessProofs,
@@ -37,14 +36,6 @@ public static class BpfJit
             return new JitCompilation(null, $"JIT compilation failed: {e.Message}", 0);
         }
     }
-
-    /// <summary>Why the interpreter runs <paramref name="program"/> on a machine the JIT supports, or null: a callx
-    /// (a helper call by a register's value) in a program with callbacks, as it may name bpf_loop or
-    /// bpf_for_each_map_elem, whose callbacks compiled code calls only from a <c>call</c> of them.</summary>
-    private static string? FallbackReason(LoadedProgram program) =>
-        program.UsesCallbacks && program.Code.Any(ins => ins.Op == Isa.VmOp.CallReg)
-            ? "it passes callbacks and calls a helper through a register (callx), which may be bpf_loop or bpf_for_each_map_elem"
-            : null;
 
     /// <summary>What the code does with the shadow <c>__sk_buff</c> before its first runtime call, where the VM takes
     /// over: which of the fields <see cref="Context.SkBuffShadow.Fill"/> writes it may read there (those its proven

@@ -138,6 +138,25 @@ internal sealed partial class JitLowering
         _e.JumpIf(JCond.Ne, _exitFault);
     }
 
+    /// <summary><c>callx</c> of a register holding bpf_loop's or bpf_for_each_map_elem's id (exactly, as the VM's helper
+    /// call by register requires): the same code as their <c>call</c>, then on to <paramref name="done"/>; any other
+    /// value falls through to the helper call.</summary>
+    private void CallRegCallbacks(int i, int register, int done)
+    {
+        int notLoop = _e.NewLabel(), other = _e.NewLabel();
+        _e.LoadBpf(JReg.T0, register);
+        _e.CompareImm(true, JReg.T0, (int)Helpers.BpfHelperId.Loop);
+        _e.JumpIf(JCond.Ne, notLoop);
+        InlineLoop(i, done);
+        _e.Bind(notLoop);
+        _e.LoadBpf(JReg.T0, register);
+        _e.CompareImm(true, JReg.T0, (int)Helpers.BpfHelperId.ForEachMapElem);
+        _e.JumpIf(JCond.Ne, other);
+        ForEachMapElem(i, done);
+        _e.Jump(done);
+        _e.Bind(other);
+    }
+
     /// <summary>T1 = the current depth's loop: its callback's code and charge from r2 (nothing when r2 names no
     /// callback). Clobbers T0, T2, T3.</summary>
     private void StoreCallback()

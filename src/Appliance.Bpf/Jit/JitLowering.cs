@@ -283,12 +283,17 @@ internal sealed partial class JitLowering
                     break;
                 }
             case VmOp.CallReg:
-                _e.StoreStateImm32(JitState.FaultPcOffset, i);
-                _e.LoadBpf(JReg.T0, ins.Dst);
-                Yield(JitState.StatusHelper, JReg.T0, 0, 1);
-                _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
-                _e.JumpIf(JCond.Ne, _helperOutcome);
-                break;
+                {
+                    int done = _e.NewLabel();
+                    if (_linuxHelpers && _callbacks.Length > 0) CallRegCallbacks(i, ins.Dst, done);
+                    _e.StoreStateImm32(JitState.FaultPcOffset, i);
+                    _e.LoadBpf(JReg.T0, ins.Dst);
+                    Yield(JitState.StatusHelper, JReg.T0, 0, 1);
+                    _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
+                    _e.JumpIf(JCond.Ne, _helperOutcome);
+                    _e.Bind(done);
+                    break;
+                }
             case VmOp.CallLocal:
                 CallLocal(i, ins.Offset);
                 break;
@@ -1233,8 +1238,8 @@ internal sealed partial class JitLowering
             if (ins.Op is VmOp.Invalid or VmOp.WideTail) continue;
             if (ins.Op == VmOp.CallLocal) used |= 0x7C0;
             else if (ins.Op is VmOp.CallHelper or VmOp.CallReg)
-                used |= ins.Op == VmOp.CallHelper && ins.Imm is (int)Helpers.BpfHelperId.Loop or (int)Helpers.BpfHelperId.ForEachMapElem
-                    ? 0x7FF  // r1–r5 arguments, r0 result; callback frames save r6–r10
+                used |= ins.Op == VmOp.CallReg || ins.Imm is (int)Helpers.BpfHelperId.Loop or (int)Helpers.BpfHelperId.ForEachMapElem
+                    ? 0x7FF  // r1–r5 arguments, r0 result; callback frames save r6–r10 (callx may name either helper)
                     : 0x3F;
             else if (ins.Op is >= VmOp.LdAbs8 and <= VmOp.LdInd32) used |= 1 << 6; // legacy packet loads read the context in r6
             used |= 1 << (ins.Dst & 15) | 1 << (ins.Src & 15);
