@@ -108,6 +108,12 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:perf_buffer", "sample_by_length", [], Libbpf: true), // libbpf sizes the kernel's map: one entry per possible CPU
         new("test:void_subprog", "void_calls", [], Libbpf: true),
         new("test:printk_args", "printk_many", []),
+        new("test:newer_helpers", "percpu_slots", []),
+        new("test:newer_helpers", "string_compare", []),
+        new("test:newer_helpers", "format_buf", []),
+        new("test:newer_helpers", "format_errors", []),
+        new("test:newer_helpers", "tai_clock", []),
+        new("test:newer_helpers", "ring_query", []),
         new("test:extern_mixed", "plain_len", [], Libbpf: true, RefusedByEngine: ["uses_kfunc", "uses_kconfig"]),
         new("test:core_mixed_types", "tc_by_proto", [], Libbpf: true, RefusedByEngine: ["xdp_short_drop"]),
         new("test:tail_calls", "entry",

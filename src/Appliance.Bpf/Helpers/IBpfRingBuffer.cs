@@ -14,4 +14,13 @@ public interface IBpfRingBuffer
 
     /// <summary>Submits (or discards) the reservation whose data starts at <paramref name="sampleOffset"/>.</summary>
     int Commit(int sampleOffset, bool discard);
+
+    /// <summary>The data area's size in bytes (max_entries).</summary>
+    int Size { get; }
+
+    /// <summary>Bytes ever reserved (headers and padding included), the kernel's producer_pos.</summary>
+    long ProducerPosition { get; }
+
+    /// <summary>Bytes ever consumed, the kernel's consumer_pos.</summary>
+    long ConsumerPosition { get; }
 }

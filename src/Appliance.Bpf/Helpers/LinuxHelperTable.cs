@@ -16,11 +16,16 @@ public sealed class LinuxHelperTable : BpfHelperTable
 
     private static readonly HelperArgumentRule FibLookupRule = new(2, 3, SizeMayBeZero: false, 4, FibLookupHelper.WhyFlagsRefused);
     private static readonly HelperArgumentRule RedirectNeighRule = new(2, 3, SizeMayBeZero: true);
+    private static readonly HelperArgumentRule StrncmpRule = new(1, 2, SizeMayBeZero: false, ConstStringArgument: 3);
+    private static readonly HelperArgumentRule SnprintfRule = new(1, 2, SizeMayBeZero: true, ConstStringArgument: 3, CountArgument: 5,
+        WhyConstStringRefused: TracePrintkHelper.WhyFormatRefused);
 
     public override HelperArgumentRule? ArgumentRule(int helperId) => (BpfHelperId)helperId switch
     {
         BpfHelperId.FibLookup => FibLookupRule,
         BpfHelperId.RedirectNeigh => RedirectNeighRule,
+        BpfHelperId.Strncmp => StrncmpRule,
+        BpfHelperId.Snprintf => SnprintfRule,
         _ => null,
     };
 
@@ -79,6 +84,11 @@ public sealed class LinuxHelperTable : BpfHelperTable
         BpfHelperId.RingbufReserve => RingBufHelpers.Reserve(vm),
         BpfHelperId.RingbufSubmit => RingBufHelpers.Commit(vm, discard: false),
         BpfHelperId.RingbufDiscard => RingBufHelpers.Commit(vm, discard: true),
+        BpfHelperId.RingbufQuery => RingBufHelpers.Query(vm),
+        BpfHelperId.MapLookupPercpuElem => MapHelpers.LookupPercpu(vm),
+        BpfHelperId.KtimeGetTaiNs => SystemHelpers.KtimeGetTaiNs(vm),
+        BpfHelperId.Strncmp => StringHelpers.Strncmp(vm),
+        BpfHelperId.Snprintf => TracePrintkHelper.Snprintf(vm),
         BpfHelperId.FibLookup => FibLookupHelper.Invoke(vm),
         BpfHelperId.RedirectNeigh => RedirectRoutingHelpers.RedirectNeigh(vm),
         BpfHelperId.RedirectPeer => RedirectRoutingHelpers.RedirectPeer(vm),

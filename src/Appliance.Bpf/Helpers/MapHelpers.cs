@@ -20,6 +20,26 @@ internal static class MapHelpers
         return LinuxHelperTable.Return(vm, vm.ExposeMapValue(value, writable: !map.Definition.ReadOnly, map));
     }
 
+    /// <summary>bpf_map_lookup_percpu_elem (195): the value of CPU slot r3 of a per-CPU array, hash or LRU hash
+    /// (NULL when the key is absent or r3 is not below the map's slot count, the kernel's nr_cpu_ids; an LRU hash
+    /// marks the key used, as a lookup does). Other maps are misuse the kernel's verifier refuses.</summary>
+    public static HelperOutcome LookupPercpu(BpfVm vm)
+    {
+        var map = vm.ResolveMap(vm.Argument(1));
+        if (map is null) return HelperOutcome.Fault;
+        if (map.Type is not (BpfMapType.PercpuArray or BpfMapType.PercpuHash or BpfMapType.LruPercpuHash)) return vm.Fail(BpfFault.HelperMisuse);
+        if (!vm.TryGetMemory(vm.Argument(2), map.KeySize, false, out var key)) return HelperOutcome.Fault;
+        ulong cpu = (uint)vm.Argument(3);
+        ArraySegment<byte> value = default;
+        bool found = map switch
+        {
+            PercpuArrayMap array => cpu < (ulong)array.CpuCount && array.TryLookupOnCpu(key, (int)cpu, out value),
+            HashTableMap hash => cpu < (ulong)hash.CpuCount && hash.TryLookupOnCpu(key, (int)cpu, out value),
+            _ => false,
+        };
+        return LinuxHelperTable.Return(vm, found ? vm.ExposeMapValue(value, writable: !map.Definition.ReadOnly, map) : 0);
+    }
+
     public static HelperOutcome Update(BpfVm vm)
     {
         var map = vm.ResolveMap(vm.Argument(1));

@@ -4,9 +4,24 @@ using Appliance.Bpf.Vm;
 namespace Appliance.Bpf.Helpers;
 
 /// <summary>bpf_ktime_get_ns (5, CLOCK_MONOTONIC in ns), bpf_get_prandom_u32 (7), bpf_get_smp_processor_id (8); bpf_jiffies64 (118, HZ 250); ktime_get_boot_ns (125) and
-/// ktime_get_coarse_ns (160) read the same monotonic clock (the appliance never suspends).</summary>
-internal static class SystemHelpers
+/// ktime_get_coarse_ns (160) read the same monotonic clock (the appliance never suspends); bpf_ktime_get_tai_ns (208)
+/// reads CLOCK_TAI (libc's clock_gettime, answered by the vDSO without a syscall).</summary>
+internal static partial class SystemHelpers
 {
+    private const int ClockTai = 11; // CLOCK_TAI
+
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out Timespec time);
+
+    public static HelperOutcome KtimeGetTaiNs(BpfVm vm) =>
+        LinuxHelperTable.Return(vm, ClockGetTime(ClockTai, out var t) == 0 ? (ulong)(t.Seconds * 1_000_000_000 + t.Nanoseconds) : 0);
+
     private static readonly double NanosecondsPerTick = 1_000_000_000.0 / Stopwatch.Frequency;
 
     public static HelperOutcome KtimeGetNs(BpfVm vm) =>

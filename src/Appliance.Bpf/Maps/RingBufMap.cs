@@ -24,7 +24,11 @@ public sealed class RingBufMap : KeylessMap, IBpfRingBuffer
     public RingBufMap(BpfMapDefinition definition) : base(definition) => _data = new byte[definition.MaxEntries];
 
     /// <summary>Bytes between the consumer and the producer (records not yet consumed, headers included).</summary>
-    public long PendingBytes => Volatile.Read(ref _producerPos) - Volatile.Read(ref _consumerPos);
+    public long PendingBytes => ProducerPosition - ConsumerPosition;
+
+    public int Size => _data.Length;
+    public long ProducerPosition => Volatile.Read(ref _producerPos);
+    public long ConsumerPosition => Volatile.Read(ref _consumerPos);
 
     /// <summary>bpf_ringbuf_reserve: room for <paramref name="size"/> bytes, handed out in place; false when
     /// the ring has no room (the helper then returns NULL).</summary>

@@ -80,7 +80,7 @@ public static class BpfVerifier
         SpinLockAnalysis.Run(facts, functionOf, (index, reason) => Fail(code, section, index, reason));
         if (options.ContextInR1)
             contextAccesses = ContextAccessAnalysis.Run(facts, reachable, (index, reason) => Fail(code, section, index, reason));
-        HelperArgumentAnalysis.Run(facts, reachable, helpers, (index, reason) => Fail(code, section, index, reason));
+        HelperArgumentAnalysis.Run(facts, reachable, helpers, maps, (index, reason) => Fail(code, section, index, reason));
         LoopAnalysis.RejectEndlessLoops(facts, reachable, (index, reason) => Fail(code, section, index, reason));
         if (options.RejectUnreachable)
         {

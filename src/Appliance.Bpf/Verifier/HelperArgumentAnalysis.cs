@@ -3,22 +3,24 @@ using Appliance.Bpf.Isa;
 
 namespace Appliance.Bpf.Verifier;
 
-/// <summary>Checks the calls of helpers with a <see cref="HelperArgumentRule"/> (bpf_fib_lookup, bpf_redirect_neigh):
-/// a forward must-analysis tracks, per register, a constant or a constant offset from the frame pointer that holds
-/// on every path (mov of an immediate or a register, lddw, add/sub of an immediate; r10 is the frame pointer; any
-/// other write and a call for r0–r5 forget it), and every reachable call is judged with what is known there.
+/// <summary>Checks the calls of helpers with a <see cref="HelperArgumentRule"/> (bpf_fib_lookup, bpf_redirect_neigh,
+/// bpf_strncmp, bpf_snprintf): a forward must-analysis tracks, per register, a constant, a constant offset from the
+/// frame pointer or a constant offset into a map's value (lddw src 2: globals, .rodata) that holds on every path
+/// (mov of an immediate or a register, lddw, add/sub of an immediate; r10 is the frame pointer; any other write and
+/// a call for r0–r5 forget it), and every reachable call is judged with what is known there.
 /// Programs calling no such helper skip the analysis.</summary>
 internal static class HelperArgumentAnalysis
 {
-    private enum Kind : byte { Unvisited, Unknown, Constant, Stack }
+    private enum Kind : byte { Unvisited, Unknown, Constant, Stack, MapValue }
 
-    private readonly record struct Value(Kind Kind, long Number)
+    /// <summary><see cref="Number"/>: the constant, or the offset from the frame pointer or into map <see cref="Map"/>'s value.</summary>
+    private readonly record struct Value(Kind Kind, long Number, int Map = 0)
     {
         public static readonly Value Unknown = new(Kind.Unknown, 0);
         public static Value Join(Value a, Value b) => a == b ? a : Unknown;
     }
 
-    public static void Run(InstructionFacts[] facts, bool[] reachable, BpfHelperTable helpers, Action<int, string> fail)
+    public static void Run(InstructionFacts[] facts, bool[] reachable, BpfHelperTable helpers, IReadOnlyList<MapValueShape?> maps, Action<int, string> fail)
     {
         bool any = false;
         for (int i = 0; i < facts.Length && !any; i++)
@@ -62,13 +64,14 @@ internal static class HelperArgumentAnalysis
             if (!reachable[i] || facts[i].Op != VmOp.CallHelper || state[i * 11].Kind == Kind.Unvisited) continue;
             int id = facts[i].Instruction.Imm;
             if (helpers.ArgumentRule(id) is not { } rule) continue;
-            if (Judge(state.AsSpan(i * 11, 11), rule) is { } reason)
+            if (Judge(state.AsSpan(i * 11, 11), rule, maps) is { } reason)
                 fail(i, $"bpf_{helpers.NameOf(id)}: {reason}");
         }
     }
 
-    private static string? Judge(ReadOnlySpan<Value> regs, HelperArgumentRule rule)
+    private static string? Judge(ReadOnlySpan<Value> regs, HelperArgumentRule rule, IReadOnlyList<MapValueShape?> maps)
     {
+        if (rule.ConstStringArgument != 0 && JudgeConstString(regs, rule, maps) is { } notConstant) return notConstant;
         var size = regs[rule.SizeArgument];
         var memory = regs[rule.MemoryArgument];
         if (rule.FlagsArgument != 0 && regs[rule.FlagsArgument] is { Kind: Kind.Constant } flags && rule.WhyFlagsRefused?.Invoke((ulong)flags.Number) is { } why)
@@ -81,6 +84,24 @@ internal static class HelperArgumentAnalysis
         if (memory.Kind == Kind.Stack && (memory.Number < -BpfVerifier.StackSize || memory.Number + bytes > 0))
             return $"r{rule.MemoryArgument} points to {bytes} bytes at fp{memory.Number:+0;-0}, outside the {BpfVerifier.StackSize}-byte stack frame";
         return null;
+    }
+
+    /// <summary>The kernel's check of an ARG_PTR_TO_CONST_STR argument (check_reg_const_str), then the rule's own
+    /// judgement of the string.</summary>
+    private static string? JudgeConstString(ReadOnlySpan<Value> regs, HelperArgumentRule rule, IReadOnlyList<MapValueShape?> maps)
+    {
+        int r = rule.ConstStringArgument;
+        var pointer = regs[r];
+        if (pointer.Kind != Kind.MapValue)
+            return $"r{r} is not a constant address in a map value (a constant string: in .rodata, e.g. a static const char array)";
+        if ((uint)pointer.Map >= (uint)maps.Count || maps[pointer.Map] is not { Constant: { } value })
+            return $"r{r} does not point to a read-only map (a constant string is in .rodata or a frozen BPF_F_RDONLY_PROG array of one element)";
+        if (pointer.Number < 0 || pointer.Number >= value.Length)
+            return $"r{r} points {pointer.Number} bytes into a {value.Length}-byte map value, outside it";
+        int length = Array.IndexOf(value, (byte)0, (int)pointer.Number) - (int)pointer.Number;
+        if (length < 0) return $"the string at r{r} is not zero-terminated";
+        long? count = rule.CountArgument != 0 && regs[rule.CountArgument] is { Kind: Kind.Constant } c ? c.Number : null;
+        return rule.WhyConstStringRefused?.Invoke(value.AsSpan((int)pointer.Number, length).ToArray(), count);
     }
 
     private static void Transfer(InstructionFacts[] facts, int i, Span<Value> regs)
@@ -103,11 +124,14 @@ internal static class HelperArgumentAnalysis
                 regs[dst] = regs[ins.Src] is { Kind: Kind.Constant } c ? new Value(Kind.Constant, (uint)c.Number) : Value.Unknown;
                 return;
             case VmOp.LoadImm64:
-                regs[dst] = ins.Src == 0 && i + 1 < facts.Length
-                    ? new Value(Kind.Constant, (long)((uint)ins.Imm | (ulong)(uint)facts[i + 1].Instruction.Imm << 32))
-                    : Value.Unknown;
+                regs[dst] = i + 1 >= facts.Length ? Value.Unknown : ins.Src switch
+                {
+                    0 => new Value(Kind.Constant, (long)((uint)ins.Imm | (ulong)(uint)facts[i + 1].Instruction.Imm << 32)),
+                    BpfOpcodes.PseudoMapValue => new Value(Kind.MapValue, (uint)facts[i + 1].Instruction.Imm, ins.Imm),
+                    _ => Value.Unknown,
+                };
                 return;
-            case VmOp.Add64Imm or VmOp.Sub64Imm when regs[dst].Kind is Kind.Constant or Kind.Stack:
+            case VmOp.Add64Imm or VmOp.Sub64Imm when regs[dst].Kind is Kind.Constant or Kind.Stack or Kind.MapValue:
                 regs[dst] = regs[dst] with { Number = regs[dst].Number + (f.Op == VmOp.Add64Imm ? ins.Imm : -(long)ins.Imm) };
                 return;
         }

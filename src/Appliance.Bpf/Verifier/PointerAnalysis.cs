@@ -5,8 +5,10 @@ using Appliance.Bpf.Isa;
 namespace Appliance.Bpf.Verifier;
 
 /// <summary>The value of a map's elements as a program sees it through a pointer: <see cref="Size"/> bytes,
-/// writable or not (the VM's region for it has exactly that length and flag).</summary>
-internal readonly record struct MapValueShape(int Size, bool Writable);
+/// writable or not (the VM's region for it has exactly that length and flag). <see cref="Constant"/>: the one value
+/// of a read-only single-element array (.rodata), fixed at load — where constant-string helper arguments point
+/// (<see cref="HelperArgumentAnalysis"/>); null for any other map.</summary>
+internal readonly record struct MapValueShape(int Size, bool Writable, byte[]? Constant = null);
 
 /// <summary>Pointer kinds and ranges, like the kernel verifier's, for one purpose: proving loads and stores in
 /// bounds so compiled code needs no run-time check for them (<see cref="AccessProof"/>). Nothing is refused
@@ -78,14 +80,16 @@ internal static class PointerAnalysis
         or BpfHelperId.SkbLoadBytes or BpfHelperId.CsumDiff or BpfHelperId.CsumUpdate or BpfHelperId.CsumLevel or BpfHelperId.SkbLoadBytesRelative or BpfHelperId.FibLookup
         or BpfHelperId.MapPushElem or BpfHelperId.MapPopElem or BpfHelperId.MapPeekElem or BpfHelperId.Jiffies64
         or BpfHelperId.KtimeGetBootNs or BpfHelperId.KtimeGetCoarseNs or BpfHelperId.RedirectNeigh or BpfHelperId.RedirectPeer
-        or BpfHelperId.RingbufOutput or BpfHelperId.PerfEventOutput or BpfHelperId.CheckMtu;
+        or BpfHelperId.RingbufOutput or BpfHelperId.PerfEventOutput or BpfHelperId.CheckMtu or BpfHelperId.MapLookupPercpuElem
+        or BpfHelperId.KtimeGetTaiNs or BpfHelperId.Strncmp or BpfHelperId.Snprintf or BpfHelperId.RingbufQuery;
 
     /// <summary>Helpers that write no memory through their arguments (spilled slots survive them), by the Linux ids.</summary>
     private static bool WritesNoMemory(int helper) => (BpfHelperId)helper is BpfHelperId.MapLookupElem or BpfHelperId.MapUpdateElem
         or BpfHelperId.MapDeleteElem or BpfHelperId.KtimeGetNs or BpfHelperId.TracePrintk or BpfHelperId.TraceVprintk or BpfHelperId.GetPrandomU32
         or BpfHelperId.GetSmpProcessorId or BpfHelperId.Redirect or BpfHelperId.CsumDiff or BpfHelperId.CsumUpdate or BpfHelperId.CsumLevel or BpfHelperId.Jiffies64
         or BpfHelperId.KtimeGetBootNs or BpfHelperId.KtimeGetCoarseNs or BpfHelperId.RedirectPeer or BpfHelperId.RingbufOutput
-        or BpfHelperId.MapPushElem;
+        or BpfHelperId.MapPushElem or BpfHelperId.MapLookupPercpuElem or BpfHelperId.KtimeGetTaiNs or BpfHelperId.Strncmp
+        or BpfHelperId.RingbufQuery;
 
     private sealed class Analysis(InstructionFacts[] facts, int[] functionOf, IReadOnlyDictionary<int, short> contextAccesses,
         IReadOnlyList<MapValueShape?> maps, bool linuxHelpers, int frameBytes)
@@ -307,7 +311,7 @@ internal static class PointerAnalysis
         private void CallHelper(int i, int helper, Value[] s)
         {
             var result = Value.Unknown;
-            if (linuxHelpers && helper == (int)BpfHelperId.MapLookupElem && s[1] is { Kind: Kind.MapHandle } handle
+            if (linuxHelpers && helper is (int)BpfHelperId.MapLookupElem or (int)BpfHelperId.MapLookupPercpuElem && s[1] is { Kind: Kind.MapHandle } handle
                 && (uint)handle.Id < (uint)maps.Count && maps[handle.Id] is { } shape)
             {
                 Rename(s, Kind.MapValueOrNull, i + 1);

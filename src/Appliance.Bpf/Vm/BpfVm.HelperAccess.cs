@@ -55,6 +55,22 @@ public sealed unsafe partial class BpfVm
         return true;
     }
 
+    /// <summary>One byte of program memory, or false — recording no fault — where nothing readable is: for helpers
+    /// that, as the kernel's nofault reads, take unreadable memory as empty (%s and %pI4 of the printf helpers).</summary>
+    public bool TryReadByte(ulong address, out byte value)
+    {
+        var before = _fault;
+        ref byte p = ref Translate(address, 1, false);
+        if (Unsafe.IsNullRef(ref p))
+        {
+            _fault = before;
+            value = 0;
+            return false;
+        }
+        value = p;
+        return true;
+    }
+
     /// <summary>The map an <c>lddw src=1</c> handle names (or a handle <see cref="ExposeMap"/> gave), or null after
     /// recording a fault.</summary>
     public BpfMap? ResolveMap(ulong handle)

@@ -158,8 +158,17 @@ public sealed class LoadedProgram
     /// ValueSize bytes of the map's storage (the VM's region for them has that length); null for the rest.</summary>
     private static MapValueShape? ValueShape(BpfMap map) =>
         map is ArrayMap or HashMap or LruHashMap or PercpuHashMap or PercpuArrayMap or LpmTrieMap
-            ? new MapValueShape(map.ValueSize, !map.Definition.ReadOnly)
+            ? new MapValueShape(map.ValueSize, !map.Definition.ReadOnly, ConstantValue(map))
             : null;
+
+    /// <summary>The value of a read-only array with one element (.rodata), as it is at load: what the kernel calls a
+    /// read-only map for constant-string arguments (BPF_F_RDONLY_PROG, frozen, direct value access); else null.</summary>
+    private static byte[]? ConstantValue(BpfMap map)
+    {
+        if (map is not ArrayMap { MaxEntries: 1 } || !map.Definition.ReadOnly) return null;
+        var value = new byte[map.ValueSize];
+        return map.TryLookupFromUser(stackalloc byte[4], value) ? value : null;
+    }
 
     /// <summary>Per instruction, what the verifier proved about its memory access (the JIT drops the run-time
     /// check where it proved one).</summary>

@@ -10,6 +10,9 @@ internal sealed class TestRingBuffer() : BpfMap(new BpfMapDefinition("rb", BpfMa
     private int _next;
 
     public List<byte[]> Submitted { get; } = [];
+    public int Size => _space.Length;
+    public long ProducerPosition => _next;
+    public long ConsumerPosition => 0;
     public int Discarded { get; private set; }
 
     public int Output(ReadOnlySpan<byte> data)
