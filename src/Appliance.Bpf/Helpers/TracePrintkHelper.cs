@@ -8,7 +8,7 @@ namespace Appliance.Bpf.Helpers;
 /// bstr_printf). bpf_trace_printk (6) and bpf_trace_vprintk (177, what libbpf's bpf_printk calls with more than three
 /// arguments) format <c>fmt</c> (fmt_size bytes holding a NUL) with their arguments — trace_printk's are r3–r5,
 /// trace_vprintk's an array of u64 (data, data_len bytes: a multiple of 8, at most 12 of them) — and send the line to
-/// the VM's trace sink, rate-limited; they return the formatted length. bpf_snprintf (165) formats the constant
+/// the VM's trace sink (the first 1023 bytes, as the kernel's buffer), rate-limited; they return the formatted length. bpf_snprintf (165) formats the constant
 /// string r3 (the verifier checked it at load, <see cref="HelperArgumentRule.ConstStringArgument"/>) with the u64
 /// array r4 (r5 bytes) into the r2 bytes at r1 (truncated, always NUL-terminated when r2 is not 0) and returns the
 /// whole formatted length plus one for the NUL. A bad format or argument array is -EINVAL (-ENOSPC when strings
@@ -96,7 +96,8 @@ internal static class TracePrintkHelper
         var text = new List<byte>();
         int error = BprintfFormatter.Format(vm, fmt, args, text);
         if (error < 0) return LinuxHelperTable.Error(vm, -error);
-        string line = Encoding.UTF8.GetString([.. text]);
+        // The kernel formats into a 1024-byte buffer (MAX_BPRINTF_BUF): the line is what fits, the return the whole length.
+        string line = Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(text)[..Math.Min(text.Count, 1023)]);
         vm.Trace($"{vm.CurrentProgram.Name}: {line.TrimEnd('\n')}");
         return LinuxHelperTable.Return(vm, (ulong)text.Count);
     }
