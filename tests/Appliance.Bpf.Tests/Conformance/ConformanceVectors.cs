@@ -1,3 +1,5 @@
+using Appliance.TestSupport;
+
 namespace Appliance.Bpf.Tests.Conformance;
 
 /// <summary>Finds the shared vector directory: walk up from the test binary to the directory holding
@@ -11,15 +13,8 @@ internal static class ConformanceVectors
 
     private static string Locate()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MetaAppliance.sln")))
-            {
-                string tests = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "conformance", "bpf", "tests"));
-                if (System.IO.Directory.Exists(tests)) return tests;
-                throw new DirectoryNotFoundException($"conformance vectors not found at {tests} (expected next to the repository)");
-            }
-        }
-        throw new DirectoryNotFoundException($"MetaAppliance.sln not found above {AppContext.BaseDirectory}");
+        string tests = Path.GetFullPath(Path.Combine(Repository.Root, "..", "shared", "conformance", "bpf", "tests"));
+        if (System.IO.Directory.Exists(tests)) return tests;
+        throw new DirectoryNotFoundException($"conformance vectors not found at {tests} (expected next to the repository)");
     }
 }

@@ -12,7 +12,7 @@ public static class TestObjects
 
     private static readonly Lazy<string> Built = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => Repository.Root;
 
     public static string ExamplePath(string name) => Path.Combine(Built.Value, "programs", name + ".bpf.o");
 
@@ -34,7 +34,7 @@ public static class TestObjects
 
     private static string Build()
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"mapp-bpf-objects-{Environment.ProcessId}");
+        var dir = Repository.TempFolder("mapp-bpf-objects-");
         var programs = Path.Combine(RepoRoot, "programs");
         Shell.Check("make", "-s", "-C", programs, "OUT=" + Path.Combine(dir, "programs"));
         foreach (var cpu in new[] { "v1", "v2" })
@@ -50,17 +50,6 @@ public static class TestObjects
         foreach (var cpu in CorpusCpus)
             Shell.Check("make", "-s", "-C", programs, "MCPU=" + cpu, "OUT=" + Path.Combine(dir, "corpus-" + cpu),
                 "SRC=" + Path.Combine(RepoRoot, "tests", "Appliance.Bpf.Tests", "Corpus"), "EXTRA_CFLAGS=-I" + btfInclude);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        };
         return dir;
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "MetaAppliance.sln"))) return d.FullName;
-        throw new InvalidOperationException($"MetaAppliance.sln not found above {AppContext.BaseDirectory}");
     }
 }

@@ -1,3 +1,4 @@
+using Appliance.TestSupport;
 using Appliance.Bpf.Tests.Conformance;
 using Xunit;
 using Xunit.Abstractions;
@@ -14,19 +15,10 @@ public sealed class Arm64JitTests(ITestOutputHelper output)
     {
         get
         {
-            string fromEnv = Environment.GetEnvironmentVariable("META_APPLIANCE_OUT") ?? "";
-            string outDir = fromEnv.Length > 0 ? fromEnv : Path.Combine(RepoRoot(), "out");
-            string plugin = Path.Combine(outDir, "linux-arm64", "bpf-conformance-plugin");
+            string plugin = Path.Combine(Repository.Out, "linux-arm64", "bpf-conformance-plugin");
             Assert.True(File.Exists(plugin), $"{plugin} is missing: run ./build.sh publish linux-arm64 (./build.sh test does it first)");
             return plugin;
         }
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MetaAppliance.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("MetaAppliance.sln not found");
     }
 
     /// <summary>qemu-user with the cross libc; the GC's address-space reservation capped (board.md §1.6).</summary>

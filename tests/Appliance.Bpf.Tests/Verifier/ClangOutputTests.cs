@@ -11,20 +11,13 @@ namespace Appliance.Bpf.Tests.Verifier;
 /// and v3 (-O2 -g), verifies, loads and runs on an IPv4 frame without a fault.</summary>
 public sealed class ClangOutputTests
 {
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MetaAppliance.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("MetaAppliance.sln not found above the test binary");
-    }
-
     public static TheoryData<string> CpuVersions() => new("v1", "v2", "v3");
 
     [Theory]
     [MemberData(nameof(CpuVersions))]
     public void EveryExampleProgramVerifiesAndRuns(string cpu)
     {
-        string programs = Path.Combine(RepositoryRoot(), "programs");
+        string programs = Path.Combine(Repository.Root, "programs");
         string[] sources = Directory.GetFiles(programs, "*.bpf.c");
         Assert.NotEmpty(sources);
         string include = Path.Combine(programs, "include");

@@ -31,13 +31,7 @@ public sealed class ForwardProcess : IDisposable
     {
         get
         {
-            var outDir = Environment.GetEnvironmentVariable("META_APPLIANCE_OUT");
-            if (string.IsNullOrEmpty(outDir))
-            {
-                for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-                    if (File.Exists(Path.Combine(d.FullName, "MetaAppliance.sln"))) { outDir = Path.Combine(d.FullName, "out"); break; }
-            }
-            var bin = Path.Combine(outDir ?? "out", "linux-x64", "meta-appliance");
+            var bin = Path.Combine(Repository.Out, "linux-x64", "meta-appliance");
             if (!File.Exists(bin))
                 throw new FileNotFoundException($"{bin} not found: publish it first (./build.sh publish) or set META_APPLIANCE_OUT", bin);
             return bin;

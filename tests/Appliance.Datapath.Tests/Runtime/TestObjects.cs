@@ -14,8 +14,7 @@ public static class TestObjects
 
     private static string Build()
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"mapp-objects-{Environment.ProcessId}");
-        System.IO.Directory.CreateDirectory(dir);
+        var dir = Repository.TempFolder("mapp-objects-");
         string repo = RepoRoot();
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
         foreach (var test in new[] { "probe", "trace", "stack_leak", "fib_group", "workers" })
@@ -37,10 +36,5 @@ public static class TestObjects
         Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{name}.bpf.c"), output, Shell.Check("gcc", "-dumpmachine").Trim(), repo, defines);
     }
 
-    public static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "MetaAppliance.sln"))) d = d.Parent;
-        return d?.FullName ?? throw new InvalidOperationException("MetaAppliance.sln not found above " + AppContext.BaseDirectory);
-    }
+    public static string RepoRoot() => Repository.Root;
 }

@@ -1,3 +1,4 @@
+using Appliance.TestSupport;
 using Appliance.Config;
 using Appliance.Host.Leds;
 using Xunit;
@@ -82,10 +83,5 @@ public sealed class LedSetupSourcesTests
         Assert.Empty(BoardLedProfile.Parse("BOARD_NAME=x\n").Leds);
     }
 
-    public static string RepoRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "MetaAppliance.sln"))) dir = Path.GetDirectoryName(dir);
-        return dir ?? throw new InvalidOperationException("MetaAppliance.sln not found above the test binaries");
-    }
+    public static string RepoRoot() => Repository.Root;
 }
