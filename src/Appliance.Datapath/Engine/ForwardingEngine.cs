@@ -148,7 +148,8 @@ public sealed class ForwardingEngine : IDisposable
 
     /// <summary>One handler shared by every worker: only for a handler without per-frame state (e.g.
     /// <see cref="StaticForwarding"/>); otherwise give each worker its own with the other constructor.</summary>
-    public ForwardingEngine(XskPortSet ports, IFrameHandler handler, EngineOptions? options = null) : this(ports, _ => handler, options)
+    public ForwardingEngine(XskPortSet ports, IFrameHandler handler, EngineOptions? options = null, Links.LinkWatcher? links = null)
+        : this(ports, _ => handler, options, links)
     {
     }
 

@@ -6,7 +6,7 @@ namespace Appliance.Host.Tests.Run;
 
 /// <summary>`meta-appliance run` watches the links of its namespace with one thread and one rtnetlink socket, shared by
 /// its three followers: the port carrier (the link LED), the pairs' carrier (`status --json`) and the forwarding
-/// engine's deleted interfaces (an idle worker notices its port deleted at once, in the log).</summary>
+/// engine's deleted interfaces (the worker marks a deleted port down, in the log).</summary>
 [Collection(KernelCollection.Name)]
 public sealed class RunLinkWatcherTests
 {
@@ -73,10 +73,11 @@ public sealed class RunLinkWatcherTests
         Shell.Check("ip", "-n", board.TenantNs, "link", "set", "eth0", "up");
         Assert.True(Eventually.True(() => PairCarrier(board), 15_000), "the pair's carrier comes back\n" + app.Output);
 
-        // A port deleted while no frame moves: only the watcher's wake-up makes the idle worker look.
+        // The port deleted: the engine marks its socket down (that the watcher's wake-up alone makes an idle worker look
+        // is ForwardingEngineTests.An_idle_engine_on_a_shared_watcher_…; here the running appliance wakes it otherwise too).
         Assert.DoesNotContain("is down", app.StdErr);
         Shell.Check("ip", "link", "del", board.Port);
-        Assert.True(app.StdErrShows($"({board.Port} queue 0) is down"), "the engine notices its deleted port at once\n" + app.Output);
+        Assert.True(app.StdErrShows($"({board.Port} queue 0) is down"), "the engine notices its deleted port\n" + app.Output);
 
         names = ThreadNames(app.Pid);
         Assert.Equal(1, names.Count(n => n.StartsWith("link watcher", StringComparison.Ordinal)));
