@@ -86,6 +86,10 @@ public static class BtfMapReader
                 return sym.Value < section.Size || section.Size == 0
                     ? sym.Value
                     : throw new BpfLoadException($"{where}: its symbol's offset {sym.Value} is outside the section ({section.Size} bytes)");
+        foreach (var sym in elf.Symbols)
+            if (sym.IsUndefined && sym.Name == name)
+                throw new BpfLoadException($"{where}: the map is declared extern (defined in another object file); the appliance loads one object: "
+                    + "link the objects into one first (bpftool gen object)");
         throw new BpfLoadException($"{where}: no ELF symbol named '{name}' in the section, so relocations cannot find the map");
     }
 

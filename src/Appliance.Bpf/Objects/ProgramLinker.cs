@@ -104,7 +104,8 @@ public sealed class ProgramLinker
         if (sym.IsUndefined)
         {
             Refuse(function.Section, source, $"it reads '{sym.Name}', an extern the object does not define (a __ksym kernel symbol or a __kconfig value, "
-                + "which libbpf takes from the running kernel); the appliance has neither");
+                + "which libbpf takes from the running kernel, or a map or variable of another object file); the appliance has no kernel symbols "
+                + "or kconfig values and loads one object (link objects into one first: bpftool gen object)");
             return;
         }
 

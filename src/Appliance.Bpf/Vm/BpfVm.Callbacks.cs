@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Jit;
 using Appliance.Bpf.Maps;
 
 namespace Appliance.Bpf.Vm;
@@ -96,9 +97,20 @@ public sealed unsafe partial class BpfVm
         loop.KeySlot = _callbackLevel * MaxKeySize;
         loop.KeyRegion = (int)(AddDynamicRegion(_callbackKeys, loop.KeySlot, map.KeySize, false, RegionKind.CallbackKey) >> 32);
         loop.ValueRegion = (int)(AddDynamicRegion(_callbackKeys, 0, 0, false, RegionKind.CallbackValue) >> 32);
+        if (_jitActive) ForgetCachedRegion(loop.ValueRegion);
         _pendingLoop = loop;
         if (!Advance(ref _pendingLoop)) return LinuxHelperTable.Return(this, 0);
         return HelperOutcome.Callback;
+    }
+
+    /// <summary>The value region moves over the map's elements, so the map-value cache (<see cref="JitState.ValueCache"/>)
+    /// must not name its id: a slot an earlier run left with that id would let compiled code's inline lookup, which
+    /// checks the mirror's host, length and access but not the region's kind, hand out this region for the element it
+    /// shows (the VM's own lookup checks the kind). Its id is new to this run, so only stale slots can name it.</summary>
+    private void ForgetCachedRegion(int id)
+    {
+        for (int slot = 0; slot < JitState.ValueCacheSlots; slot++)
+            if (_jit->ValueCache[slot] == id) _jit->ValueCache[slot] = 0;
     }
 
     /// <summary>Where the next hash-key snapshot may start: after those of the loops still running.</summary>

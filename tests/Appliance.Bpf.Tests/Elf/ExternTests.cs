@@ -28,4 +28,12 @@ public sealed class ExternTests
         Assert.Null(obj.Programs.Single(p => p.Name == "plain_len").Refusal);
         Assert.True(plain.InstructionCount > 0);
     }
+
+    [Fact]
+    public void AMapDeclaredExternRefusesTheObjectNamingIt()
+    {
+        var e = Assert.Throws<Objects.BpfLoadException>(() => TestObjects.LoadTestProgram("extern_map"));
+        Assert.Contains("map 'shared_counts'", e.Message);
+        Assert.Contains("the map is declared extern (defined in another object file)", e.Message);
+    }
 }

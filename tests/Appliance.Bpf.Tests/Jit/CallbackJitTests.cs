@@ -446,6 +446,75 @@ public sealed class CallbackJitTests
     }
 
     [Fact]
+    public void ALookupInsideForEachGetsARegionOfItsOwnWhateverTheValueCacheRemembers()
+    {
+        // A first run (frame byte 1) looks up keys 3 and 0 (regions F, F + 1; the value cache remembers F + 1 for
+        // element 0); a second run (byte 0) walks the array: the helper's key and value regions are F and F + 1 again,
+        // and the callback looks up element 0, keeps the pointer in the caller's stack, which reads through it after
+        // the walk. The lookup's region must be its own (the walk's value region ends with the helper), as the
+        // interpreter's helper makes it.
+        const string text = """
+            ldxw %r2, [%r1+76]
+            ldxw %r3, [%r1+80]
+            mov %r4, %r2
+            add %r4, 1
+            jgt %r4, %r3, out
+            ldxb %r5, [%r2+0]
+            jeq %r5, 0, walk
+            stw [%r10-4], 3
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -4
+            call 1
+            stw [%r10-4], 0
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -4
+            call 1
+            mov %r0, 1
+            exit
+            walk:
+            stdw [%r10-8], 0
+            lddw %r1, map[0]
+            lddw %r2, func cb
+            mov %r3, %r10
+            add %r3, -8
+            mov %r4, 0
+            call 164
+            ldxdw %r1, [%r10-8]
+            jeq %r1, 0, out
+            ldxdw %r0, [%r1+0]
+            exit
+            out:
+            mov %r0, 0
+            exit
+            cb:
+            ldxw %r5, [%r2+0]
+            jne %r5, 0, skip
+            mov %r6, %r4
+            lddw %r1, map[0]
+            call 1
+            stxdw [%r6+0], %r0
+            skip:
+            mov %r0, 0
+            exit
+            """;
+        foreach (bool jit in new[] { false, true })
+        {
+            var map = BpfMap.Create(new BpfMapDefinition("a", BpfMapType.Array, 4, 8, 4));
+            Assert.Equal(0, map.Update(BitConverter.GetBytes(0), BitConverter.GetBytes(42UL), 0));
+            var program = VmTestSupport.LoadFor(text, jit, map);
+            using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+            var first = VmTestSupport.Packet([1, .. new byte[63]]);
+            Assert.Equal(1UL, vm.Run(program, ref first).R0);
+            var second = VmTestSupport.Packet(new byte[64]);
+            var r = vm.Run(program, ref second);
+            Assert.Equal(BpfFault.None, r.Fault);
+            Assert.Equal(42UL, r.R0);
+        }
+    }
+
+    [Fact]
     public void TheLoopStateLivesWhereTheCompiledCodeReadsIt()
     {
         Assert.Equal(JitState.LoopsOffset, (int)Marshal.OffsetOf<JitState>(nameof(JitState.Loops)));

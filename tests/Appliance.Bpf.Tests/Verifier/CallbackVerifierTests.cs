@@ -1,5 +1,6 @@
 using Appliance.Bpf.Assembly;
 using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Maps;
 using Appliance.Bpf.Objects;
 using Appliance.Bpf.Verifier;
 using Xunit;
@@ -7,11 +8,19 @@ using Xunit;
 namespace Appliance.Bpf.Tests.Verifier;
 
 /// <summary>The kernel's load-time rules for callbacks (bpf_loop, bpf_for_each_map_elem): the callback reads
-/// only the arguments its helper passes, returns a value in [0, 1], and its address goes nowhere else.</summary>
+/// only the arguments its helper passes, returns a value in [0, 1], and its address goes nowhere else. What they accept
+/// the JIT compiles.</summary>
 public sealed class CallbackVerifierTests
 {
-    private static void Verify(string assembly, int mapCount = 0) =>
-        BpfVerifier.Verify(new BpfProgramImage("p", "tc", BpfAssembler.Assemble(assembly)), mapCount, LinuxHelperTable.Instance);
+    /// <summary>Verifies <paramref name="assembly"/>; accepted, it loads and the JIT compiles it (callbacks included).</summary>
+    private static void Verify(string assembly, int mapCount = 0)
+    {
+        var image = new BpfProgramImage("p", "tc", BpfAssembler.Assemble(assembly));
+        BpfVerifier.Verify(image, mapCount, LinuxHelperTable.Instance);
+        var maps = Enumerable.Range(0, mapCount).Select(_ => BpfMap.Create(new BpfMapDefinition("m", BpfMapType.Array, 4, 8, 4))).ToArray();
+        var program = Bpf.Vm.LoadedProgram.Load(image, maps, LinuxHelperTable.Instance);
+        Assert.True(program.IsJitCompiled || !Bpf.Jit.BpfJit.IsSupported, program.JitUnavailableReason);
+    }
 
     private static string Loop(string callbackBody, int helper = 181, string r1 = "mov %r1, 4") => $"""
         stdw [%r10-8], 0
