@@ -149,6 +149,18 @@ public sealed class CallbackJitTests
     }
 
     [Fact]
+    public void EachCallOfACallbackStartsWithTheCallersR6ToR9()
+    {
+        // The callback writes r6 on its first call only and reads it on every call (our verifier lets a register
+        // written on one path be read; the kernel's does not). Its second call must see the caller's 7, not the 8 the
+        // first call left: 7 & 1 stops the loop there, on both engines.
+        var r = Agree("mov %r6, 7\nmov %r1, 4\nlddw %r2, func cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit\n" +
+            "cb:\njne %r1, 0, +1\nmov %r6, 8\nmov %r0, %r6\nand %r0, 1\nexit");
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(2UL, r.R0);
+    }
+
+    [Fact]
     public void ACallbackThatLoopsForeverEndsWithTheBudget()
     {
         var r = Agree("mov %r1, 3\nlddw %r2, func cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit\ncb:\nmov %r0, 0\nadd %r0, 1\njne %r0, 0, -2\nexit",
