@@ -32,7 +32,9 @@ public sealed class ForwardingEngine : IDisposable
     private int _parked;
     private long _epoch;
     private bool _started, _disposed;
-    private Links.LinkWatcher? _links;
+    private readonly Links.LinkWatcher? _sharedLinks;
+    private Links.LinkWatcher? _ownLinks;
+    private IDisposable? _linkSubscription;
     private readonly Dictionary<(int From, int Ingress, int To), HandOffRing> _rings = [];
     // _rings' values for readers on other threads (status): the dictionary changes between batches, this is replaced.
     private HandOffRing[] _allRings = [];
@@ -146,14 +148,18 @@ public sealed class ForwardingEngine : IDisposable
 
     /// <summary>One handler shared by every worker: only for a handler without per-frame state (e.g.
     /// <see cref="StaticForwarding"/>); otherwise give each worker its own with the other constructor.</summary>
-    public ForwardingEngine(XskPortSet ports, IFrameHandler handler, EngineOptions? options = null) : this(ports, _ => handler, options)
+    public ForwardingEngine(XskPortSet ports, IFrameHandler handler, EngineOptions? options = null, Links.LinkWatcher? links = null)
+        : this(ports, _ => handler, options, links)
     {
     }
 
     /// <param name="handlers">The decision of worker w (called once per worker, here): one VM, one set of per-batch
     /// snapshots each.</param>
-    public ForwardingEngine(XskPortSet ports, Func<int, IFrameHandler> handlers, EngineOptions? options = null)
+    /// <param name="links">The watcher of the appliance's own namespace to subscribe to (its owner keeps it running
+    /// while the engine runs); null: the engine starts one of its own.</param>
+    public ForwardingEngine(XskPortSet ports, Func<int, IFrameHandler> handlers, EngineOptions? options = null, Links.LinkWatcher? links = null)
     {
+        _sharedLinks = links;
         _set = ports;
         _options = options ?? new EngineOptions();
         _workers = new EngineWorker[Math.Max(1, ports.Workers)];
@@ -216,12 +222,14 @@ public sealed class ForwardingEngine : IDisposable
         // An AF_XDP socket gives poll() nothing when its interface is unregistered (it only sets SO_ERROR), and an
         // idle worker sleeps without a timeout: the link watcher's RTM_DELLINK for one of our interfaces wakes the
         // workers to look (their health check), so a deleted interface is noticed at once, traffic or not.
+        void OnError(Exception e) => _options.Log?.Invoke($"link watcher: {e.Message}");
         try
         {
-            _links = new Links.LinkWatcher(e =>
+            var links = _sharedLinks ?? (_ownLinks = new Links.LinkWatcher(onError: OnError));
+            _linkSubscription = links.Subscribe(e =>
             {
                 if (e.Kind == Links.LinkEventKind.Deleted && ServesInterface(e.Link.Index)) CheckPorts();
-            }, onError: e => _options.Log?.Invoke($"link watcher: {e.Message}"));
+            }, OnError);
         }
         catch (Interop.PlatformException e)
         {
@@ -259,7 +267,8 @@ public sealed class ForwardingEngine : IDisposable
     /// <summary>Stops the workers and waits for them (each finishes its current batch).</summary>
     public void Stop()
     {
-        _links?.Dispose();
+        _linkSubscription?.Dispose(); // no CheckPorts once this returns
+        _ownLinks?.Dispose();
         lock (_parkGate)
         {
             _stop = true;

@@ -5,17 +5,22 @@ using static Appliance.Interop.NetlinkRoute;
 namespace Appliance.Datapath.Links;
 
 /// <summary>Watches interfaces of one namespace through the RTNLGRP_LINK multicast group and reports
-/// added / up / down / carrier / renamed / changed / deleted events to a callback, on its own thread, which
+/// added / up / down / carrier / renamed / changed / deleted events to its subscribers, on its own thread, which
 /// sleeps in poll() until the kernel or <see cref="Dispose"/> wakes it (no busy loop, no timer). If the
-/// kernel drops notifications (ENOBUFS), the watcher re-reads every link and reports the differences.</summary>
+/// kernel drops notifications (ENOBUFS), the watcher re-reads every link and reports the differences to every
+/// subscriber. One watcher (one thread, one socket) serves everyone who follows links of its namespace: each
+/// <see cref="Subscribe"/>s, and an exception of one subscriber is reported without keeping the others from the
+/// event.</summary>
 /// <remarks>To follow a tenant, watch the pair's primary end in the appliance's own namespace: its carrier is on
 /// exactly when both ends are up, and it is deleted when the tenant's end goes (even when the tenant deletes its
 /// whole namespace). A watcher inside a tenant namespace holds a socket there, and an open socket keeps the
 /// namespace alive after `ip netns del`, so the tenant's interfaces would linger until the watcher stops.</remarks>
 public sealed class LinkWatcher : IDisposable
 {
-    private readonly Action<LinkEvent> _onEvent;
     private readonly Action<Exception> _onError;
+    // Copy on write: the watcher thread reads the array it finds, Subscribe and unsubscribing replace it.
+    private Subscription[] _subscribers = [];
+    private readonly object _subscribersLock = new();
     private readonly HashSet<string>? _names;
     private readonly NetlinkSocket _events;
     private readonly LinkManager _snapshots;
@@ -25,14 +30,15 @@ public sealed class LinkWatcher : IDisposable
     private int _disposed;
 
     /// <summary>Starts watching. <paramref name="names"/> limits events to those interfaces (followed by
-    /// ifindex across renames); null watches all. <paramref name="onEvent"/> runs on the watcher thread; an
-    /// exception it throws, or a failure of the watcher itself, goes to <paramref name="onError"/> (default:
-    /// stderr) and the watcher keeps going where it can. <paramref name="receiveBufferBytes"/> is the kernel
-    /// queue for notifications; when it overflows the watcher resynchronises from a dump.</summary>
-    public LinkWatcher(Action<LinkEvent> onEvent, string? netns = null, IEnumerable<string>? names = null,
+    /// ifindex across renames); null watches all. <paramref name="onEvent"/>, if given, is the first subscriber
+    /// (see <see cref="Subscribe"/>; it sees every change from the initial read on). A failure of the watcher itself,
+    /// and an exception of a subscriber without its own handler, goes to <paramref name="onError"/> (default: the
+    /// log) and the watcher keeps going where it can. <paramref name="receiveBufferBytes"/> is the kernel queue for
+    /// notifications; when it overflows the watcher resynchronises from a dump.</summary>
+    public LinkWatcher(Action<LinkEvent>? onEvent = null, string? netns = null, IEnumerable<string>? names = null,
         Action<Exception>? onError = null, int receiveBufferBytes = 1 << 20)
     {
-        _onEvent = onEvent;
+        if (onEvent is not null) _subscribers = [new Subscription(this, onEvent, null)];
         _onError = onError ?? (e => Log.Warn("links", $"link watcher: {e.Message}", ("netns", netns ?? "root netns")));
         _names = names is null ? null : new HashSet<string>(names, StringComparer.Ordinal);
         Namespace = netns;
@@ -72,6 +78,55 @@ public sealed class LinkWatcher : IDisposable
 
     /// <summary>The watched namespace; null for the appliance's own.</summary>
     public string? Namespace { get; }
+
+    /// <summary>Delivers every later event to <paramref name="onEvent"/> (on the watcher thread) until the returned
+    /// handle is disposed. To follow a state, subscribe first and read the state after, so no change falls between
+    /// them. An exception <paramref name="onEvent"/> throws goes to <paramref name="onError"/> (default: the watcher's)
+    /// and the other subscribers still get the event. Once disposing the handle returns, <paramref name="onEvent"/>
+    /// no longer runs (it waits for a call in progress, unless it is that call disposing it).</summary>
+    public IDisposable Subscribe(Action<LinkEvent> onEvent, Action<Exception>? onError = null)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var subscription = new Subscription(this, onEvent, onError);
+        lock (_subscribersLock) Volatile.Write(ref _subscribers, [.. _subscribers, subscription]);
+        return subscription;
+    }
+
+    /// <summary>Number of live subscriptions.</summary>
+    public int Subscribers => Volatile.Read(ref _subscribers).Length;
+
+    private void Unsubscribe(Subscription subscription)
+    {
+        lock (_subscribersLock) Volatile.Write(ref _subscribers, [.. _subscribers.Where(s => s != subscription)]);
+    }
+
+    /// <summary>One subscriber. Its lock is held while its callback runs, so ending the subscription from another
+    /// thread waits for a call in progress (the watcher thread itself re-enters it, from inside the callback).</summary>
+    private sealed class Subscription(LinkWatcher watcher, Action<LinkEvent> onEvent, Action<Exception>? onError) : IDisposable
+    {
+        private readonly object _gate = new();
+        private bool _ended;
+
+        public void Deliver(LinkEvent e)
+        {
+            lock (_gate)
+            {
+                if (_ended) return;
+                try { onEvent(e); }
+                catch (Exception x) { (onError ?? watcher._onError)(x); }
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                if (_ended) return;
+                _ended = true;
+            }
+            watcher.Unsubscribe(this);
+        }
+    }
 
     private bool IsWatched(LinkInfo link) => _names is null || _names.Contains(link.Name) || _known.ContainsKey(link.Index);
 
@@ -181,9 +236,15 @@ public sealed class LinkWatcher : IDisposable
 
     private bool Emit(LinkEventKind kind, LinkInfo link, string? previousName = null)
     {
-        if (Volatile.Read(ref _disposed) != 0) return true; // no callbacks after Dispose
-        try { _onEvent(new LinkEvent(kind, link, Namespace, previousName)); }
-        catch (Exception e) { _onError(e); }
+        var subscribers = Volatile.Read(ref _subscribers);
+        if (subscribers.Length == 0) return true;
+        var e = new LinkEvent(kind, link, Namespace, previousName);
+        foreach (var s in subscribers)
+        {
+            if (Volatile.Read(ref _disposed) != 0) break; // no callbacks after Dispose
+            try { s.Deliver(e); }
+            catch (Exception x) { _onError(x); } // a subscriber's own error handler threw
+        }
         return true;
     }
 

@@ -51,7 +51,8 @@ public sealed partial class ApplianceRuntime : IDisposable
     private ForwardingEngine? _engine;
     private PairFrameHandler[] _handlers = [];
     private GroupFrameFlooder? _flooder;
-    private LinkWatcher? _watcher;
+    private LinkWatcher? _ownLinkWatcher;
+    private IDisposable? _carrierSubscription;
     private KernelTables? _tables;
     private bool _disposed;
 
@@ -64,6 +65,11 @@ public sealed partial class ApplianceRuntime : IDisposable
     public bool UseJit { get; }
     public RuntimeTopology Topology => _source!.Current;
     public ForwardingEngine Engine => _engine!;
+
+    /// <summary>The one watcher of the appliance's own namespace (thread "link watcher root"): the pairs' carrier, the
+    /// engine's deleted interfaces and whoever else subscribes (the host's port carrier). The caller's
+    /// (<see cref="RuntimeOptions.LinkWatcher"/>), else the runtime's own, stopped when it is disposed.</summary>
+    public LinkWatcher LinkWatcher => _options.LinkWatcher ?? _ownLinkWatcher!;
     /// <summary>Each forwarding worker's decision, worker w's at w (what a capture wraps): one eBPF VM per worker,
     /// running as that worker's CPU.</summary>
     public IReadOnlyList<PairFrameHandler> Handlers => _handlers;
@@ -201,7 +207,8 @@ public sealed partial class ApplianceRuntime : IDisposable
         var engineOptions = EngineOptions;
         _handlers = [.. Enumerable.Range(0, Workers).Select(w => new PairFrameHandler(_source, useJit: UseJit, learnAgeing: _options.LearnAgeing,
             fibTables: _tables, worker: w, processorId: ProcessorIdOf(w)))];
-        _engine = new ForwardingEngine(_xsk, w => _handlers[w], engineOptions);
+        if (_options.LinkWatcher is null) _ownLinkWatcher = new LinkWatcher();
+        _engine = new ForwardingEngine(_xsk, w => _handlers[w], engineOptions, LinkWatcher);
         _flooder = new GroupFrameFlooder(_source, UseJit, GroupCapture, _tables);
         WatchCarrier();
         _engine.Start();
@@ -472,7 +479,7 @@ public sealed partial class ApplianceRuntime : IDisposable
     private void WatchCarrier()
     {
         foreach (var p in _pairs) _carrierByName[p.PrimaryName] = p;
-        _watcher = new LinkWatcher(e =>
+        _carrierSubscription = LinkWatcher.Subscribe(e =>
         {
             if (!_carrierByName.TryGetValue(e.Link.Name, out var pair)) return;
             bool up = e.Kind != LinkEventKind.Deleted && e.Link.Carrier && e.Link.IsUp;
@@ -557,8 +564,9 @@ public sealed partial class ApplianceRuntime : IDisposable
         }
         Try(() => _engine?.Stop());
         Try(() => _flooder?.Dispose());
-        Try(() => _watcher?.Dispose());
+        Try(() => _carrierSubscription?.Dispose());
         Try(() => _engine?.Dispose());
+        Try(() => _ownLinkWatcher?.Dispose()); // after the engine and the carrier left it: its thread and socket go
         if (_engine is null) Try(() => _xsk?.Dispose());
         foreach (var h in _handlers) Try(h.Dispose);
         Try(() => _tables?.Dispose());

@@ -14,6 +14,10 @@ public sealed record RuntimeOptions
     /// <summary>Remove what a killed earlier run left behind before building (tagged interfaces and namespaces).</summary>
     public bool SweepStale { get; init; } = true;
     public EngineOptions? Engine { get; init; }
+    /// <summary>The watcher of the appliance's own namespace to share (the caller starts it before and disposes it
+    /// after the runtime: the host's port carrier follows it from before the datapath starts); null: the runtime
+    /// starts its own.</summary>
+    public Links.LinkWatcher? LinkWatcher { get; init; }
     /// <summary>How long a learned source MAC stays claimed without a frame from it (null: 300 s, see
     /// <see cref="PairFrameHandler.DefaultLearnAgeing"/>).</summary>
     public TimeSpan? LearnAgeing { get; init; }

@@ -1,6 +1,7 @@
 using Appliance.Datapath.Diagnostics;
 using System.Runtime.InteropServices;
 using Appliance.Config;
+using Appliance.Datapath.Links;
 using Appliance.Datapath.Runtime;
 using Appliance.Host.Control;
 using Appliance.Host.Leds;
@@ -50,7 +51,10 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
         run.Notifier?.Status("starting the datapath");
         var ports = config.Ports.Select(p => p.Name).ToList();
         if (options.BringUpPorts) BringUp(ports);
-        using var carrier = new LinkCarrierMonitor(state, ports, log);
+        // The one watcher of the root namespace (one thread, one socket): the port carrier follows it from here on, the
+        // runtime's pair carrier and its engine's deleted interfaces too. Declared first, it is disposed last.
+        using var links = new LinkWatcher(onError: e => log.Warn("links", $"link watcher: {e.Message}"));
+        using var carrier = new LinkCarrierMonitor(state, ports, links, log);
         foreach (var port in ports) state.Interface(port).PacketCounter = KernelPacketCounter.For(port);
         using var runtime = ApplianceRuntime.Start(config, new RuntimeOptions
         {
@@ -58,6 +62,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             ObjectDirectory = options.ObjectDirectory,
             XdpMode = options.XdpMode,
             NoJit = options.NoJit,
+            LinkWatcher = links,
         });
         CountPackets(runtime, state);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Appliance.Datapath.Engine;
+using Appliance.Datapath.Links;
 using Appliance.Datapath.Xdp;
 using Appliance.Datapath.Xsk;
 using Xunit;
@@ -17,11 +18,12 @@ public sealed class EngineHarness : IDisposable
     public PortCounters Out => Engine.Ports[1].Counters;
 
     public EngineHarness(ForwardTopology t, IFrameHandler? handler = null, XskOptions? options = null, int? cpu = null,
-        XdpModePreference xdpMode = XdpModePreference.Auto, int workers = 1, IReadOnlyList<int>? cpus = null, EngineOptions? engine = null)
+        XdpModePreference xdpMode = XdpModePreference.Auto, int workers = 1, IReadOnlyList<int>? cpus = null, EngineOptions? engine = null,
+        LinkWatcher? links = null)
     {
         var set = XskPortSet.Open([new XskPortSpec(t.In), new XskPortSpec(t.Out)],
             (options ?? new XskOptions()) with { CheckFrameTransitions = true }, xdpMode, log: Add, workers: workers);
-        Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), (engine ?? new EngineOptions()) with { Log = Add, Cpus = cpu is int c ? [c] : cpus });
+        Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), (engine ?? new EngineOptions()) with { Log = Add, Cpus = cpu is int c ? [c] : cpus }, links);
         Engine.Start();
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Appliance.Datapath.Engine;
+using Appliance.Datapath.Links;
 using Appliance.Datapath.Xdp;
 using Appliance.Datapath.Xsk;
 using Appliance.TestSupport;
@@ -155,6 +156,22 @@ public sealed class ForwardingEngineTests
         // Every received frame was either transmitted before the deletion or counted as a drop.
         Assert.Equal(h.In.RxPackets, h.Out.TxPackets + h.In.TotalDrops);
         h.AssertNoFrameLeaked();
+    }
+
+    [PrivilegedFact]
+    public void An_idle_engine_on_a_shared_watcher_notices_its_deleted_interface_and_leaves_the_watcher_when_stopped()
+    {
+        using var t = new ForwardTopology(); // IPv6 off: no frame wakes the worker, only the watcher can
+        using var links = new LinkWatcher();
+        using (var h = new EngineHarness(t, links: links))
+        {
+            Assert.Equal(1, links.Subscribers);
+            t.NsB.Exec("ip", "link", "del", ForwardTopology.TenantB); // takes the appliance end with it
+            EngineHarness.WaitUntil(() => h.Engine.Ports[1].IsDown, TimeSpan.FromSeconds(20), "the idle engine to notice its deleted interface");
+            Assert.Contains(h.Log, l => l.Contains(t.Out) && l.Contains("is down"));
+            Assert.DoesNotContain(h.Log, l => l.Contains("link watcher"));
+        }
+        Assert.Equal(0, links.Subscribers); // stopped, the engine left the shared watcher running for its owner
     }
 
     /// <summary>A decision that pushes 4 bytes in front of the frame (as a VLAN push would).</summary>

@@ -143,6 +143,8 @@ public sealed class LinkWatcherTests
             events.Add(e);
             if (Volatile.Read(ref stall)) release.Wait(Patience);
         }, names: [a, b], receiveBufferBytes: 1024);
+        var second = new ConcurrentQueue<LinkEvent>(); // another subscriber: the resync's events reach it too
+        using var alsoSubscribed = watcher.Subscribe(second.Enqueue);
         root.CreateVethPair(a, b);
         var added = new HashSet<string>();
         while (added.Count < 2 && events.TryTake(out var e, Patience))
@@ -167,6 +169,78 @@ public sealed class LinkWatcherTests
         Assert.Equal(new[] { a, b }.Order(StringComparer.Ordinal).ToArray(), deleted.Order(StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
         Assert.DoesNotContain(seen, e => e.Kind == LinkEventKind.Added); // no stale replay after the resync
         Assert.True(seen.Count < 100, $"most of the 100 MTU changes should have been lost to the overflow, saw {seen.Count} events");
+        Assert.True(Eventually.True(() => second.Count(e => e.Kind == LinkEventKind.Deleted) >= 2), "the other subscriber gets the resync's deletions too");
+        Assert.Equal(deleted.Order(StringComparer.Ordinal), second.Where(e => e.Kind == LinkEventKind.Deleted).Select(e => e.Link.Name).Order(StringComparer.Ordinal));
+    }
+
+    [PrivilegedFact]
+    public void A_throwing_subscriber_is_reported_and_the_others_still_get_every_event()
+    {
+        using var ns = new NetNamespace("fan");
+        var errors = new ConcurrentQueue<Exception>();
+        var ownErrors = new ConcurrentQueue<Exception>();
+        var first = new BlockingCollection<LinkEvent>();
+        var last = new BlockingCollection<LinkEvent>();
+        using var watcher = new LinkWatcher(netns: ns.Name, onError: errors.Enqueue);
+        using var a = watcher.Subscribe(first.Add);
+        using var thrower = watcher.Subscribe(e => throw new InvalidOperationException($"subscriber fault on {e.Link.Name}"));
+        using var ownThrower = watcher.Subscribe(_ => throw new FormatException("with its own handler"), ownErrors.Enqueue);
+        using var b = watcher.Subscribe(last.Add);
+        Assert.Equal(4, watcher.Subscribers);
+
+        ns.Exec("ip", "link", "add", "fan0", "type", "veth", "peer", "name", "fan1");
+        ns.Exec("ip", "link", "set", "fan0", "up");
+        ns.Exec("ip", "link", "set", "fan1", "up");
+        foreach (var events in new[] { first, last })
+        {
+            var up = Next(events, LinkEventKind.CarrierUp);
+            Assert.Equal(ns.Name, up.Namespace);
+        }
+        Assert.NotEmpty(errors);
+        Assert.All(errors, e => Assert.StartsWith("subscriber fault on fan", Assert.IsType<InvalidOperationException>(e).Message));
+        Assert.NotEmpty(ownErrors);
+        Assert.All(ownErrors, e => Assert.IsType<FormatException>(e));
+    }
+
+    [PrivilegedFact]
+    public void Unsubscribing_stops_delivery_to_that_subscriber_only()
+    {
+        using var ns = new NetNamespace("unsub");
+        var leaving = new BlockingCollection<LinkEvent>();
+        var staying = new BlockingCollection<LinkEvent>();
+        using var watcher = new LinkWatcher(netns: ns.Name);
+        var subscription = watcher.Subscribe(leaving.Add); // delivered before `staying`: a later event it still got would be there first
+        using var stays = watcher.Subscribe(staying.Add);
+
+        ns.Exec("ip", "link", "add", "uns0", "type", "veth", "peer", "name", "uns1");
+        Next(leaving, LinkEventKind.Added);
+        Next(staying, LinkEventKind.Added);
+
+        subscription.Dispose();
+        subscription.Dispose(); // idempotent
+        Assert.Equal(1, watcher.Subscribers);
+        while (leaving.TryTake(out _)) { } // what arrived before the end of the subscription
+        ns.Exec("ip", "link", "set", "uns0", "mtu", "1280");
+        Assert.Equal(1280, Next(staying, LinkEventKind.Changed).Link.Mtu);
+        Assert.Empty(leaving);
+    }
+
+    [PrivilegedFact]
+    public void Dispose_joins_the_thread_that_delivered_the_events()
+    {
+        using var ns = new NetNamespace("join");
+        var threads = new BlockingCollection<Thread>();
+        var watcher = new LinkWatcher(netns: ns.Name);
+        using (watcher.Subscribe(_ => threads.Add(Thread.CurrentThread)))
+        {
+            ns.Exec("ip", "link", "add", "join0", "type", "veth", "peer", "name", "join1");
+            Assert.True(threads.TryTake(out var thread, Patience), "an event should arrive");
+            Assert.Equal($"link watcher {ns.Name}", thread.Name);
+            Assert.True(thread.IsAlive);
+            watcher.Dispose();
+            Assert.False(thread.IsAlive, "Dispose returns after the watcher thread ended");
+        }
+        Assert.Throws<ObjectDisposedException>(() => watcher.Subscribe(_ => { }));
     }
 
     /// <summary>The next event of <paramref name="kind"/>, skipping others (the kernel sends extra updates).</summary>

@@ -1,3 +1,4 @@
+using Appliance.Datapath.Links;
 using Appliance.Datapath.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -33,7 +34,8 @@ public sealed class KernelCountersAndCarrierTests
         {
             var state = new ApplianceState();
             var port = state.Interface(a);
-            using var monitor = new LinkCarrierMonitor(state, [a], new Logger(TextWriter.Null));
+            using var links = new LinkWatcher();
+            using var monitor = new LinkCarrierMonitor(state, [a], links, new Logger(TextWriter.Null));
             Assert.False(port.Carrier);
 
             Shell.Check("ip", "link", "set", a, "up");
