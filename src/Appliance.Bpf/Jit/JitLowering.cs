@@ -368,10 +368,14 @@ internal sealed partial class JitLowering
 
     /// <summary>Charges a loop iteration (the instructions from <paramref name="target"/> to <paramref name="i"/>)
     /// to the budget and ends the run when it is spent.</summary>
-    private void Charge(int i, int target)
+    private void Charge(int i, int target) => ChargeBudget(i, i - target + 1);
+
+    /// <summary>Takes <paramref name="instructions"/> from the budget and ends the run at <paramref name="i"/> when it
+    /// is spent. Clobbers T2.</summary>
+    private void ChargeBudget(int i, int instructions)
     {
         _e.LoadState(JReg.T2, JitState.BudgetOffset);
-        _e.AluImm(JAlu.Sub, true, JReg.T2, i - target + 1);
+        _e.AluImm(JAlu.Sub, true, JReg.T2, instructions);
         _e.StoreState(JitState.BudgetOffset, JReg.T2);
         _e.CompareImm(true, JReg.T2, 0);
         _e.JumpIf(JCond.SLt, FaultLabel(i, BpfFault.BudgetExhausted));
@@ -1174,11 +1178,16 @@ internal sealed partial class JitLowering
         else if (kind >= JAtomic.FetchAdd) _e.StoreBpf(ins.Src, JReg.T1);
     }
 
+    /// <summary>A bpf-to-bpf call. It charges the budget with the callee's length: code reached through calls runs
+    /// no back edge, so without it a fan-out of calls (a function calling the next a thousand times, seven deep)
+    /// would run unbounded where the interpreter stops at the budget. A loop in the callee is charged at its back
+    /// edges as anywhere else, so every instruction the call can run is paid for.</summary>
     private void CallLocal(int i, int target)
     {
         _e.LoadState(JReg.T0, JitState.DepthOffset);
         _e.CompareImm(true, JReg.T0, BpfVm.MaxCallFrames - 1);
         _e.JumpIf(JCond.SGe, FaultLabel(i, BpfFault.CallDepthExceeded));
+        ChargeBudget(i, FunctionEnd(target) - target);
         int back = _e.NewLabel();
         SaveCallerFrame(back);
         EnterFrame();

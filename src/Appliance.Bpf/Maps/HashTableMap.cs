@@ -41,7 +41,16 @@ public abstract class HashTableMap : BpfMap
     public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value) => TryLookupOnCpu(key, BpfCpu.Current, out value);
 
     /// <summary>The value of one CPU slot (the program view of a per-CPU map on that CPU).</summary>
-    public bool TryLookupOnCpu(ReadOnlySpan<byte> key, int cpu, out ArraySegment<byte> value)
+    public bool TryLookupOnCpu(ReadOnlySpan<byte> key, int cpu, out ArraySegment<byte> value) =>
+        TryFind(key, cpu, out value, markUsed: true);
+
+    /// <summary>The value a walk of the map (bpf_for_each_map_elem) hands to its callback: as a program's lookup, but an
+    /// LRU map does not count it as a use, as the kernel's walk does not, so a program scanning the map periodically
+    /// does not shield every element from eviction.</summary>
+    public bool TryWalkValue(ReadOnlySpan<byte> key, out ArraySegment<byte> value) =>
+        TryFind(key, BpfCpu.Current, out value, markUsed: false);
+
+    private bool TryFind(ReadOnlySpan<byte> key, int cpu, out ArraySegment<byte> value, bool markUsed)
     {
         int slot = FindSlot(key);
         if (slot < 0)
@@ -49,7 +58,7 @@ public abstract class HashTableMap : BpfMap
             value = default;
             return false;
         }
-        OnProgramLookup(slot);
+        if (markUsed) OnProgramLookup(slot);
         value = new ArraySegment<byte>(_values, Offset(slot, cpu), ValueSize);
         return true;
     }

@@ -216,7 +216,10 @@ public sealed unsafe partial class BpfVm
                             if (again == -2) goto Fault;
                             if (again >= 0)
                             {
+                                // The next call starts as the first did (and as compiled code's does): with the
+                                // caller's r6-r9, not what the callback left in them.
                                 depth++;
+                                r[6] = frame.R6; r[7] = frame.R7; r[8] = frame.R8; r[9] = frame.R9;
                                 r[10] = frame.R10 - FrameSize;
                                 ip = code + again;
                                 break;

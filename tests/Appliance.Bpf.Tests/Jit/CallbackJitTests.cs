@@ -148,6 +148,41 @@ public sealed class CallbackJitTests
         Assert.Equal(BpfVmOptions.DefaultInstructionBudget, r.InstructionsExecuted);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AWalkOfAnLruMapIsNotAUseOfItsElements(bool jit)
+    {
+        // Four keys, a program walking them all, then program lookups of 1-3: 4 is still the least recently used, so
+        // the insert that finds the map full evicts it (a walk marking its elements would make the sweep take 1).
+        var map = BpfMap.Create(new BpfMapDefinition("lru", BpfMapType.LruHash, 4, 4, 4));
+        foreach (uint k in new uint[] { 1, 2, 3, 4 }) Assert.Equal(0, map.Update(BitConverter.GetBytes(k), BitConverter.GetBytes(k), 0));
+        var program = VmTestSupport.Load("lddw %r1, map[0]\nlddw %r2, func cb\nmov %r3, 0\nmov %r4, 0\ncall 164\nexit\ncb:\nmov %r0, 0\nexit", map);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        var packet = VmTestSupport.Packet(new byte[64]);
+        var run = vm.Run(program, ref packet);
+        Assert.Equal(jit ? "jit" : "interpreter", vm.EngineFor(program));
+        Assert.Equal(BpfFault.None, run.Fault);
+        Assert.Equal(4UL, run.R0);
+        foreach (uint k in new uint[] { 1, 2, 3 }) Assert.True(map.TryLookup(BitConverter.GetBytes(k), out _));
+        Assert.Equal(0, map.Update(BitConverter.GetBytes(5u), BitConverter.GetBytes(5u), 0));
+        var value = new byte[4];
+        Assert.False(map.TryLookupFromUser(BitConverter.GetBytes(4u), value));
+        foreach (uint k in new uint[] { 1, 2, 3, 5 }) Assert.True(map.TryLookupFromUser(BitConverter.GetBytes(k), value));
+    }
+
+    [Fact]
+    public void EachCallOfACallbackStartsWithTheCallersR6ToR9()
+    {
+        // The callback writes r6 on its first call only and reads it on every call (our verifier lets a register
+        // written on one path be read; the kernel's does not). Its second call must see the caller's 7, not the 8 the
+        // first call left: 7 & 1 stops the loop there, on both engines.
+        var r = Agree("mov %r6, 7\nmov %r1, 4\nlddw %r2, func cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit\n" +
+            "cb:\njne %r1, 0, +1\nmov %r6, 8\nmov %r0, %r6\nand %r0, 1\nexit");
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(2UL, r.R0);
+    }
+
     [Fact]
     public void ACallbackThatLoopsForeverEndsWithTheBudget()
     {

@@ -93,6 +93,37 @@ public abstract class HostileProgramCases
         Assert.Equal(BpfVmOptions.DefaultInstructionBudget, d.InstructionsExecuted);
     }
 
+    /// <summary>main calls f1 <paramref name="fanOut"/> times, f1 calls f2 as often, … down to f<paramref name="depth"/>,
+    /// which returns 0: fanOut^depth calls of straight-line code, no loop anywhere.</summary>
+    private static string CallFanOut(int fanOut, int depth)
+    {
+        var text = new System.Text.StringBuilder();
+        for (int level = 0; level < depth; level++)
+        {
+            if (level > 0) text.Append($"f{level}:\n");
+            for (int k = 0; k < fanOut; k++) text.Append($"call local f{level + 1}\n");
+            text.Append("exit\n");
+        }
+        text.Append($"f{depth}:\nmov %r0, 0\nexit");
+        return text.ToString();
+    }
+
+    [Fact]
+    public void AFanOutOfCallsIsStoppedByTheBudget()
+    {
+        // 20^4 = 160,000 calls of the last function, over 320,000 instructions in all, not one back edge: the budget
+        // of 100,000 must stop them on both engines (compiled code charges each call its callee's length).
+        var program = VmTestSupport.Load(CallFanOut(20, 4));
+        if (Jit) Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        Assert.Equal(BpfFault.BudgetExhausted, VmTestSupport.Run(program, ref packet, Options(new BpfVmOptions { InstructionBudget = 100_000 })).Fault);
+        // The same shape within the budget runs to its end: 10 + 100 + 1000 calls.
+        var small = VmTestSupport.Load(CallFanOut(10, 3));
+        var r = VmTestSupport.Run(small, ref packet, Options());
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(0UL, r.R0);
+    }
+
     /// <summary>bpf_loop(r1 = {0}) of a callback whose body is {1}, ctx = the caller's stack word at r10-8.</summary>
     private BpfRunResult RunLoop(string count, string callback, BpfVmOptions? options = null, params Appliance.Bpf.Maps.BpfMap[] maps)
     {
