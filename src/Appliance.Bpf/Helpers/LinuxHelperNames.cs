@@ -55,6 +55,7 @@ public static class LinuxHelperNames
     private const string OtherProgramType = "it is for another program type (lwt, lirc, sysctl); the kernel refuses it in tc programs too";
     private const string Timer = "it arms a bpf_timer that calls back into the program later; the appliance has no timers for programs (use bpf_loop for bounded loops)";
     private const string KernelRouting = "it needs the kernel's xfrm state, route realms, skb clones or a device map; the appliance forwards by its own config (use bpf_redirect)";
+    private const string TstampType = "it sets the timestamp's clock (__sk_buff->tstamp_type), which the appliance's frames do not carry; write __sk_buff->tstamp instead";
     private const string NotImplemented = "the appliance does not implement it";
 
     /// <summary>"map_lookup_elem", or "helper#N" for an id Linux does not define.</summary>
@@ -77,6 +78,7 @@ public static class LinuxHelperNames
         73 or 74 or 75 or 76 or 77 or 78 or 92 or 101 or 102 or 103 or 104 => OtherProgramType,
         169 or 170 or 171 or 172 => Timer,
         13 or 24 or 51 or 66 => KernelRouting,
+        192 => TstampType,
         _ when (uint)helperId >= (uint)Names.Length || Names[helperId].Length == 0 => null,
         _ => NotImplemented,
     };

@@ -17,6 +17,7 @@ internal static partial class SystemHelpers
     }
 
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "clock_gettime")]
+    [System.Runtime.InteropServices.SuppressGCTransition] // the vDSO answers in nanoseconds, never blocks
     private static partial int ClockGetTime(int clock, out Timespec time);
 
     public static HelperOutcome KtimeGetTaiNs(BpfVm vm) =>

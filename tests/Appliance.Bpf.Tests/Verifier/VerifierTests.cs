@@ -36,6 +36,7 @@ public sealed class VerifierTests
         Assert.Contains("helper bpf_timer_init (#169) is not supported: it arms a bpf_timer", timer.Message);
         Assert.Contains("bpf_xdp_adjust_head (#44) is not supported: it is for XDP programs", Reject("mov %r0, 0\ncall 44\nexit").Message);
         Assert.Contains("bpf_probe_read_kernel (#113) is not supported", Reject("mov %r0, 0\ncall 113\nexit").Message);
+        Assert.Contains("bpf_skb_set_tstamp (#192) is not supported: it sets the timestamp's clock", Reject("mov %r0, 0\ncall 192\nexit").Message);
     }
 
     [Fact]
