@@ -230,6 +230,9 @@ public sealed class ForwardingEngine : IDisposable
             {
                 if (e.Kind == Links.LinkEventKind.Deleted && ServesInterface(e.Link.Index)) CheckPorts();
             }, OnError);
+            // An interface deleted after the sockets were opened but before this subscription was never announced
+            // to it: the workers' first turn looks.
+            CheckPorts();
         }
         catch (Interop.PlatformException e)
         {

@@ -88,12 +88,37 @@ public sealed class LinkWatcher : IDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var subscription = new Subscription(this, onEvent, onError);
-        lock (_subscribersLock) Volatile.Write(ref _subscribers, [.. _subscribers, subscription]);
+        Exception? stopped;
+        lock (_subscribersLock)
+        {
+            Volatile.Write(ref _subscribers, [.. _subscribers, subscription]);
+            stopped = _stoppedBy;
+        }
+        if (stopped is not null) subscription.Stopped(stopped);
         return subscription;
     }
 
     /// <summary>Number of live subscriptions.</summary>
-    public int Subscribers => Volatile.Read(ref _subscribers).Length;
+    internal int Subscribers => Volatile.Read(ref _subscribers).Length;
+
+    /// <summary>Why the watcher thread ended on its own (poll failed), or null while it watches: once set, no event
+    /// comes any more, and every subscriber, also a later one, was told through its error handler.</summary>
+    private Exception? _stoppedBy;
+
+    /// <summary>The thread ends on an error: the watcher's handler hears it, and so does each subscriber with a
+    /// handler of its own, which would otherwise wait for events that never come.</summary>
+    private void Stop(Exception e)
+    {
+        var stopped = new InvalidOperationException($"stopped watching links: {e.Message}", e);
+        Subscription[] subscribers;
+        lock (_subscribersLock)
+        {
+            _stoppedBy = stopped;
+            subscribers = _subscribers;
+        }
+        _onError(stopped);
+        foreach (var s in subscribers) s.Stopped(stopped);
+    }
 
     private void Unsubscribe(Subscription subscription)
     {
@@ -114,6 +139,18 @@ public sealed class LinkWatcher : IDisposable
                 if (_ended) return;
                 try { onEvent(e); }
                 catch (Exception x) { (onError ?? watcher._onError)(x); }
+            }
+        }
+
+        /// <summary>The watcher stopped for good: a subscriber with a handler of its own hears it there.</summary>
+        public void Stopped(Exception e)
+        {
+            if (onError is null) return;
+            lock (_gate)
+            {
+                if (_ended) return;
+                try { onError(e); }
+                catch (Exception x) { watcher._onError(x); }
             }
         }
 
@@ -156,7 +193,7 @@ public sealed class LinkWatcher : IDisposable
             try { ready = PollNative.Wait(fds, -1); }
             catch (PlatformException e)
             {
-                _onError(e);
+                Stop(e);
                 return;
             }
             if (ready < 0) continue; // EINTR

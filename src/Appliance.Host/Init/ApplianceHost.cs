@@ -54,7 +54,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
         // The one watcher of the root namespace (one thread, one socket): the port carrier follows it from here on, the
         // runtime's pair carrier and its engine's deleted interfaces too. Declared first, it is disposed last.
         using var links = new LinkWatcher(onError: e => log.Warn("links", $"link watcher: {e.Message}"));
-        using var carrier = new LinkCarrierMonitor(state, ports, links, log);
+        using var carrier = new LinkCarrierMonitor(state, ports, links);
         foreach (var port in ports) state.Interface(port).PacketCounter = KernelPacketCounter.For(port);
         using var runtime = ApplianceRuntime.Start(config, new RuntimeOptions
         {

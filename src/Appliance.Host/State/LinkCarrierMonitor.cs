@@ -15,15 +15,14 @@ public sealed class LinkCarrierMonitor : IDisposable
 
     /// <summary>Subscribes to <paramref name="links"/> (a watcher of the appliance's own namespace, which the caller
     /// disposes after this), then reads the carrier of <paramref name="ports"/>.</summary>
-    public LinkCarrierMonitor(ApplianceState state, IReadOnlyCollection<string> ports, LinkWatcher links, Logger log)
+    public LinkCarrierMonitor(ApplianceState state, IReadOnlyCollection<string> ports, LinkWatcher links)
     {
         _state = state;
         _subscription = links.Subscribe(e =>
             {
                 if (!_ports.Contains(e.Link.Name)) return;
                 state.Interface(e.Link.Name).Carrier = e.Kind != LinkEventKind.Deleted && e.Link.IsUp && e.Link.Carrier;
-            },
-            onError: e => log.Warn("leds", $"link watcher: {e.Message}"));
+            });
         Follow(ports);
     }
 

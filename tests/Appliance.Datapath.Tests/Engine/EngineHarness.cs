@@ -19,12 +19,12 @@ public sealed class EngineHarness : IDisposable
 
     public EngineHarness(ForwardTopology t, IFrameHandler? handler = null, XskOptions? options = null, int? cpu = null,
         XdpModePreference xdpMode = XdpModePreference.Auto, int workers = 1, IReadOnlyList<int>? cpus = null, EngineOptions? engine = null,
-        LinkWatcher? links = null)
+        LinkWatcher? links = null, bool start = true)
     {
         var set = XskPortSet.Open([new XskPortSpec(t.In), new XskPortSpec(t.Out)],
             (options ?? new XskOptions()) with { CheckFrameTransitions = true }, xdpMode, log: Add, workers: workers);
         Engine = new ForwardingEngine(set, handler ?? StaticForwarding.CrossConnect(), (engine ?? new EngineOptions()) with { Log = Add, Cpus = cpu is int c ? [c] : cpus }, links);
-        Engine.Start();
+        if (start) Engine.Start();
     }
 
     private void Add(string line)

@@ -14,7 +14,9 @@ namespace Appliance.Datapath.Tests.Engine;
 /// Deliver is the test thread's; the kicks are the worker's (the two never touch the same ring).</summary>
 public sealed unsafe class FakeKernel : IXskKernel
 {
-    private static int s_ifIndex = 1000;
+    // Counted down from the top, far from any real interface's index: the started engine's link watcher sees the
+    // real kernel's deletions, which must never name a fake port.
+    private static int s_ifIndex = int.MaxValue;
     private static readonly XdpRingOffset Layout = new() { Producer = 0, Consumer = 64, Flags = 128, Desc = 192 };
 
     private readonly Umem _umem;
@@ -45,7 +47,7 @@ public sealed unsafe class FakeKernel : IXskKernel
     {
         _umem = umem;
         InterfaceName = name;
-        IfIndex = Interlocked.Increment(ref s_ifIndex);
+        IfIndex = Interlocked.Decrement(ref s_ifIndex);
         Queue = queue;
         (_rxSize, _txSize, _fillSize, _compSize) = (rx, tx, fill, completion);
         _rxMem = Alloc(rx, sizeof(XdpDesc));

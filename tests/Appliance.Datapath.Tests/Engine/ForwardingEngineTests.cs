@@ -166,12 +166,29 @@ public sealed class ForwardingEngineTests
         using (var h = new EngineHarness(t, links: links))
         {
             Assert.Equal(1, links.Subscribers);
+            // Asleep first: a worker still spinning would find the deletion at its own health check, watcher or not.
+            EngineHarness.WaitUntil(() => h.Engine.Polls > 0, TimeSpan.FromSeconds(10), "the worker to sleep in poll()");
             t.NsB.Exec("ip", "link", "del", ForwardTopology.TenantB); // takes the appliance end with it
             EngineHarness.WaitUntil(() => h.Engine.Ports[1].IsDown, TimeSpan.FromSeconds(20), "the idle engine to notice its deleted interface");
             Assert.Contains(h.Log, l => l.Contains(t.Out) && l.Contains("is down"));
             Assert.DoesNotContain(h.Log, l => l.Contains("link watcher"));
         }
         Assert.Equal(0, links.Subscribers); // stopped, the engine left the shared watcher running for its owner
+    }
+
+    [PrivilegedFact]
+    public void An_interface_deleted_before_the_engine_starts_is_noticed_when_it_starts()
+    {
+        // Its sockets are open, but the deletion comes before the engine listens to the watcher, and no timed health
+        // check and no frame (IPv6 off) would ever make the idle worker look: only the check at start finds it.
+        using var t = new ForwardTopology();
+        using var links = new LinkWatcher();
+        using var h = new EngineHarness(t, links: links, engine: new EngineOptions { HealthInterval = TimeSpan.FromHours(1) }, start: false);
+        t.NsB.Exec("ip", "link", "del", ForwardTopology.TenantB);
+        Assert.True(Eventually.True(() => !Directory.Exists($"/sys/class/net/{t.Out}"), 10_000), "the appliance end goes with its peer");
+        h.Engine.Start();
+        EngineHarness.WaitUntil(() => h.Engine.Ports[1].IsDown, TimeSpan.FromSeconds(20), "the engine to notice the interface deleted before it started");
+        Assert.Contains(h.Log, l => l.Contains(t.Out) && l.Contains("is down"));
     }
 
     /// <summary>A decision that pushes 4 bytes in front of the frame (as a VLAN push would).</summary>

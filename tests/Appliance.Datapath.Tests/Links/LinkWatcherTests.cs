@@ -169,7 +169,7 @@ public sealed class LinkWatcherTests
         Assert.Equal(new[] { a, b }.Order(StringComparer.Ordinal).ToArray(), deleted.Order(StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
         Assert.DoesNotContain(seen, e => e.Kind == LinkEventKind.Added); // no stale replay after the resync
         Assert.True(seen.Count < 100, $"most of the 100 MTU changes should have been lost to the overflow, saw {seen.Count} events");
-        Assert.True(Eventually.True(() => second.Count(e => e.Kind == LinkEventKind.Deleted) >= 2), "the other subscriber gets the resync's deletions too");
+        Assert.True(Eventually.True(() => second.Count(e => e.Kind == LinkEventKind.Deleted) >= 2, (int)Patience.TotalMilliseconds), "the other subscriber gets the resync's deletions too");
         Assert.Equal(deleted.Order(StringComparer.Ordinal), second.Where(e => e.Kind == LinkEventKind.Deleted).Select(e => e.Link.Name).Order(StringComparer.Ordinal));
     }
 
@@ -231,14 +231,21 @@ public sealed class LinkWatcherTests
         using var ns = new NetNamespace("join");
         var threads = new BlockingCollection<Thread>();
         var watcher = new LinkWatcher(netns: ns.Name);
-        using (watcher.Subscribe(_ => threads.Add(Thread.CurrentThread)))
+        try
         {
-            ns.Exec("ip", "link", "add", "join0", "type", "veth", "peer", "name", "join1");
-            Assert.True(threads.TryTake(out var thread, Patience), "an event should arrive");
-            Assert.Equal($"link watcher {ns.Name}", thread.Name);
-            Assert.True(thread.IsAlive);
-            watcher.Dispose();
-            Assert.False(thread.IsAlive, "Dispose returns after the watcher thread ended");
+            using (watcher.Subscribe(_ => threads.Add(Thread.CurrentThread)))
+            {
+                ns.Exec("ip", "link", "add", "join0", "type", "veth", "peer", "name", "join1");
+                Assert.True(threads.TryTake(out var thread, Patience), "an event should arrive");
+                Assert.Equal($"link watcher {ns.Name}", thread.Name);
+                Assert.True(thread.IsAlive);
+                watcher.Dispose();
+                Assert.False(thread.IsAlive, "Dispose returns after the watcher thread ended");
+            }
+        }
+        finally
+        {
+            watcher.Dispose(); // also when an assertion failed: its socket would keep the namespace alive
         }
         Assert.Throws<ObjectDisposedException>(() => watcher.Subscribe(_ => { }));
     }

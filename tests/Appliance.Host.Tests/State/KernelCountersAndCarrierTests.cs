@@ -35,7 +35,7 @@ public sealed class KernelCountersAndCarrierTests
             var state = new ApplianceState();
             var port = state.Interface(a);
             using var links = new LinkWatcher();
-            using var monitor = new LinkCarrierMonitor(state, [a], links, new Logger(TextWriter.Null));
+            using var monitor = new LinkCarrierMonitor(state, [a], links);
             Assert.False(port.Carrier);
 
             Shell.Check("ip", "link", "set", a, "up");
