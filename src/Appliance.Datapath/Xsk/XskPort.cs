@@ -75,8 +75,7 @@ public sealed unsafe class XskPort : IDisposable
         XskPort? port = null;
         try
         {
-            port = new XskPort(index, kernel, umem, sharedOwner is null, o.FillFrames) { Worker = worker };
-            port.PostFill(o.FillFrames);
+            port = Over(index, kernel, umem, sharedOwner is null, o.FillFrames, worker);
             kernel.Bind(bindFlags, (XskSocketKernel?)sharedOwner?.Kernel, o.BindBusyRetry);
             port.BindMode = kernel.Socket.IsZeroCopy() ? XskBindMode.ZeroCopy : XskBindMode.Copy;
             if (port.BindMode == XskBindMode.Copy) kernel.Socket.TrySetTxBudget(Math.Min(o.TxBudget, o.TxRingSize));
@@ -91,8 +90,9 @@ public sealed unsafe class XskPort : IDisposable
         }
     }
 
-    /// <summary>A port over a kernel side made elsewhere (the engine tests' in-process kernel), its FILL ring primed
-    /// with <paramref name="fillFrames"/> frames of <paramref name="umem"/> as <see cref="Create"/> does.</summary>
+    /// <summary>A port over a kernel side whose rings exist (an AF_XDP socket <see cref="Create"/> binds next, or the
+    /// engine tests' in-process kernel), its FILL ring primed with <paramref name="fillFrames"/> frames of
+    /// <paramref name="umem"/>.</summary>
     internal static XskPort Over(int index, IXskKernel kernel, Umem umem, bool ownsUmem, uint fillFrames, int worker = 0,
         XskBindMode bindMode = XskBindMode.Copy, bool busyPoll = false)
     {

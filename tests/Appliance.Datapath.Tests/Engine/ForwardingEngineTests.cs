@@ -169,8 +169,8 @@ public sealed class ForwardingEngineTests
             // Asleep first: a worker still spinning would find the deletion at its own health check, watcher or not.
             EngineHarness.WaitUntil(() => h.Engine.Polls > 0, TimeSpan.FromSeconds(10), "the worker to sleep in poll()");
             t.NsB.Exec("ip", "link", "del", ForwardTopology.TenantB); // takes the appliance end with it
-            EngineHarness.WaitUntil(() => h.Engine.Ports[1].IsDown, TimeSpan.FromSeconds(20), "the idle engine to notice its deleted interface");
-            Assert.Contains(h.Log, l => l.Contains(t.Out) && l.Contains("is down"));
+            EngineHarness.WaitUntil(() => h.Engine.Ports[1].IsDown && h.Log.Any(l => l.Contains(t.Out) && l.Contains("is down")),
+                TimeSpan.FromSeconds(20), "the idle engine to notice its deleted interface");
             Assert.DoesNotContain(h.Log, l => l.Contains("link watcher"));
         }
         Assert.Equal(0, links.Subscribers); // stopped, the engine left the shared watcher running for its owner
@@ -187,8 +187,9 @@ public sealed class ForwardingEngineTests
         t.NsB.Exec("ip", "link", "del", ForwardTopology.TenantB);
         Assert.True(Eventually.True(() => !Directory.Exists($"/sys/class/net/{t.Out}"), 10_000), "the appliance end goes with its peer");
         h.Engine.Start();
-        EngineHarness.WaitUntil(() => h.Engine.Ports[1].IsDown, TimeSpan.FromSeconds(20), "the engine to notice the interface deleted before it started");
-        Assert.Contains(h.Log, l => l.Contains(t.Out) && l.Contains("is down"));
+        // The worker sets the flag, then logs: wait for both.
+        EngineHarness.WaitUntil(() => h.Engine.Ports[1].IsDown && h.Log.Any(l => l.Contains(t.Out) && l.Contains("is down")),
+            TimeSpan.FromSeconds(20), "the engine to notice the interface deleted before it started");
     }
 
     /// <summary>A decision that pushes 4 bytes in front of the frame (as a VLAN push would).</summary>
