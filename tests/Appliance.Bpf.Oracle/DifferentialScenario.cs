@@ -111,6 +111,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:newer_helpers", "percpu_slots", []),
         new("test:newer_helpers", "string_compare", []),
         new("test:newer_helpers", "format_buf", []),
+        new("test:newer_helpers", "format_wide", []),
         new("test:newer_helpers", "format_errors", []),
         new("test:newer_helpers", "tai_clock", []),
         new("test:newer_helpers", "ring_query", []),

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using Appliance.Bpf.Vm;
 
 namespace Appliance.Bpf.Helpers;
@@ -12,36 +11,34 @@ namespace Appliance.Bpf.Helpers;
 /// string r3 (the verifier checked it at load, <see cref="HelperArgumentRule.ConstStringArgument"/>) with the u64
 /// array r4 (r5 bytes) into the r2 bytes at r1 (truncated, always NUL-terminated when r2 is not 0) and returns the
 /// whole formatted length plus one for the NUL. A bad format or argument array is -EINVAL (-ENOSPC when strings
-/// overflow the kernel's argument buffer), as the kernel. Allocates: a debugging path, never the per-packet fast
-/// path of a production program.</summary>
+/// overflow the kernel's argument buffer), as the kernel. A call allocates nothing (the arguments and the line live on
+/// the stack; a trace line becomes a string only when a sink takes it).</summary>
 internal static class TracePrintkHelper
 {
-    public static HelperOutcome Invoke(BpfVm vm) =>
-        Print(vm, [vm.Argument(3), vm.Argument(4), vm.Argument(5)]);
+    public static HelperOutcome Invoke(BpfVm vm)
+    {
+        Span<ulong> args = [vm.Argument(3), vm.Argument(4), vm.Argument(5)];
+        return Print(vm, args);
+    }
 
     public static HelperOutcome InvokeVarArgs(BpfVm vm)
     {
-        var args = ReadArguments(vm, vm.Argument(3), vm.Argument(4), out var outcome);
-        return args is null ? outcome : Print(vm, args);
+        Span<ulong> args = stackalloc ulong[BprintfFormatter.MaxVarArgs];
+        int count = ReadArguments(vm, vm.Argument(3), vm.Argument(4), args, out var outcome);
+        return count < 0 ? outcome : Print(vm, args[..count]);
     }
 
     public static HelperOutcome Snprintf(BpfVm vm)
     {
-        var args = ReadArguments(vm, vm.Argument(4), vm.Argument(5), out var outcome);
-        if (args is null) return outcome;
-        if (ReadConstString(vm, vm.Argument(3)) is not { } fmt) return HelperOutcome.Fault;
-        var text = new List<byte>();
-        int error = BprintfFormatter.Format(vm, fmt, args, text);
-        if (error < 0) return LinuxHelperTable.Error(vm, -error);
-        ulong size = (uint)vm.Argument(2);
-        if (size > 0)
-        {
-            if (!vm.TryGetMemory(vm.Argument(1), (int)size, true, out var buffer)) return HelperOutcome.Fault;
-            int n = Math.Min(text.Count, buffer.Length - 1);
-            for (int i = 0; i < n; i++) buffer[i] = text[i];
-            buffer[n] = 0;
-        }
-        return LinuxHelperTable.Return(vm, (ulong)text.Count + 1);
+        Span<ulong> args = stackalloc ulong[BprintfFormatter.MaxVarArgs];
+        int count = ReadArguments(vm, vm.Argument(4), vm.Argument(5), args, out var outcome);
+        if (count < 0) return outcome;
+        if (!vm.TryReadString(vm.Argument(3), int.MaxValue, fault: true, out var fmt)) return HelperOutcome.Fault;
+        int size = (int)(uint)vm.Argument(2);
+        Span<byte> buffer = default;
+        if (size > 0 && !vm.TryGetMemory(vm.Argument(1), size, true, out buffer)) return HelperOutcome.Fault;
+        int length = BprintfFormatter.Format(vm, fmt, args[..count], buffer);
+        return length < 0 ? LinuxHelperTable.Error(vm, -length) : LinuxHelperTable.Return(vm, (ulong)length + 1);
     }
 
     /// <summary>bpf_snprintf's check at load (the kernel's check_bpf_snprintf_call): the argument array's length
@@ -55,50 +52,39 @@ internal static class TracePrintkHelper
             : null;
     }
 
-    /// <summary>The u64 argument array of trace_vprintk and snprintf, or null with the outcome to return: -EINVAL for
-    /// a length that is not whole u64s, more than 12 of them, or a NULL array with a length (as the kernel).</summary>
-    private static ulong[]? ReadArguments(BpfVm vm, ulong address, ulong length, out HelperOutcome outcome)
+    /// <summary>The u64 argument array of trace_vprintk and snprintf into <paramref name="args"/>: how many, or -1 with
+    /// the outcome to return: -EINVAL for a length that is not whole u64s, more than 12 of them, or a NULL array with
+    /// a length (as the kernel), a fault for an unreadable array.</summary>
+    private static int ReadArguments(BpfVm vm, ulong address, ulong length, Span<ulong> args, out HelperOutcome outcome)
     {
         outcome = HelperOutcome.Fault;
         length = (uint)length;
         if (length % 8 != 0 || length > BprintfFormatter.MaxVarArgs * 8 || length > 0 && address == 0)
         {
             outcome = LinuxHelperTable.Error(vm, Errno.EINVAL);
-            return null;
+            return -1;
         }
-        var args = new ulong[length / 8];
-        if (length > 0)
+        int count = (int)(length / 8);
+        if (count > 0)
         {
-            if (!vm.TryGetMemory(address, (int)length, false, out var data)) return null;
-            for (int i = 0; i < args.Length; i++) args[i] = BinaryPrimitives.ReadUInt64LittleEndian(data[(i * 8)..]);
+            if (!vm.TryGetMemory(address, (int)length, false, out var data)) return -1;
+            for (int i = 0; i < count; i++) args[i] = BinaryPrimitives.ReadUInt64LittleEndian(data[(i * 8)..]);
         }
-        return args;
+        return count;
     }
 
-    /// <summary>The NUL-terminated string at <paramref name="address"/> without its NUL, or null after a fault.</summary>
-    private static byte[]? ReadConstString(BpfVm vm, ulong address)
-    {
-        var bytes = new List<byte>();
-        for (int i = 0; ; i++)
-        {
-            if (!vm.TryGetMemory(address + (ulong)i, 1, false, out var one)) return null;
-            if (one[0] == 0) return [.. bytes];
-            bytes.Add(one[0]);
-        }
-    }
-
-    private static HelperOutcome Print(BpfVm vm, ulong[] args)
+    private static HelperOutcome Print(BpfVm vm, ReadOnlySpan<ulong> args)
     {
         ulong size = vm.Argument(2);
         if (size == 0 || size > 1024) return LinuxHelperTable.Error(vm, Errno.EINVAL);
         if (!vm.TryGetMemory(vm.Argument(1), (int)size, false, out var fmt)) return HelperOutcome.Fault;
         if (fmt.IndexOf((byte)0) < 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
-        var text = new List<byte>();
-        int error = BprintfFormatter.Format(vm, fmt, args, text);
-        if (error < 0) return LinuxHelperTable.Error(vm, -error);
-        // The kernel formats into a 1024-byte buffer (MAX_BPRINTF_BUF): the line is what fits, the return the whole length.
-        string line = Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(text)[..Math.Min(text.Count, 1023)]);
-        vm.Trace($"{vm.CurrentProgram.Name}: {line.TrimEnd('\n')}");
-        return LinuxHelperTable.Return(vm, (ulong)text.Count);
+        // The kernel formats into a 1024-byte buffer (MAX_BPRINTF_BUF): the line is what fits, up to its NUL; the
+        // return is the whole length.
+        Span<byte> line = stackalloc byte[BprintfFormatter.LineBuffer];
+        int length = BprintfFormatter.Format(vm, fmt, args, line);
+        if (length < 0) return LinuxHelperTable.Error(vm, -length);
+        vm.Trace(line[..line.IndexOf((byte)0)]);
+        return LinuxHelperTable.Return(vm, (ulong)length);
     }
 }

@@ -71,6 +71,33 @@ public sealed unsafe partial class BpfVm
         return true;
     }
 
+    /// <summary>The NUL-terminated string at <paramref name="address"/>, in place and without its NUL: the bytes before
+    /// the first NUL among the first <paramref name="limit"/>, or all <paramref name="limit"/> of them when none is a NUL.
+    /// False where the region ends (or nothing is readable) before either: then a fault is recorded when
+    /// <paramref name="fault"/> is set (a helper's constant string) and none otherwise (the kernel's nofault string
+    /// reads, which take such a string as empty: %s of the printf helpers).</summary>
+    public bool TryReadString(ulong address, int limit, bool fault, out ReadOnlySpan<byte> text)
+    {
+        text = default;
+        if (limit <= 0) return true;
+        var before = _fault;
+        ref byte p = ref Translate(address, 1, false);
+        if (!Unsafe.IsNullRef(ref p))
+        {
+            ref MemoryRegion r = ref _regions[(int)(address >> 32)];
+            var tail = MemoryMarshal.CreateReadOnlySpan(ref p, (int)Math.Min(r.Length - (address - r.Start), (ulong)limit));
+            int end = tail.IndexOf((byte)0);
+            if (end >= 0 || tail.Length == limit)
+            {
+                text = end >= 0 ? tail[..end] : tail;
+                return true;
+            }
+            if (fault) _fault = BpfFault.OutOfBounds;
+        }
+        if (!fault) _fault = before;
+        return false;
+    }
+
     /// <summary>The map an <c>lddw src=1</c> handle names (or a handle <see cref="ExposeMap"/> gave), or null after
     /// recording a fault.</summary>
     public BpfMap? ResolveMap(ulong handle)
@@ -191,10 +218,12 @@ public sealed unsafe partial class BpfVm
         return (uint)((x * 0x2545F4914F6CDD1DUL) >> 32);
     }
 
-    /// <summary>Sends one trace line to the configured sink if the rate limit allows.</summary>
-    public void Trace(string line)
+    /// <summary>Sends one trace line, "program: text" without the text's trailing newlines, to the configured sink if
+    /// the rate limit allows (the only place the line becomes a string).</summary>
+    public void Trace(ReadOnlySpan<byte> text)
     {
-        if (Options.TraceSink is { } sink && TraceLimiter.TryTake()) sink(line);
+        if (Options.TraceSink is { } sink && TraceLimiter.TryTake())
+            sink($"{CurrentProgram.Name}: {System.Text.Encoding.UTF8.GetString(text.TrimEnd((byte)'\n'))}");
     }
 
     /// <summary>Most regions a single run may create (map lookups and ring-buffer reservations).</summary>

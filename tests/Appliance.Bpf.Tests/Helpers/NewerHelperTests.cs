@@ -108,6 +108,53 @@ public sealed class NewerHelperTests
 
     [Theory]
     [MemberData(nameof(Engines))]
+    public void SnprintfWithHugeWidthsCountsThePaddingItCannotWriteAndAllocatesNothing(bool jit)
+    {
+        // Three conversions at the kernel's widest field (2^23 - 1) into eight bytes: the return is the whole length,
+        // the buffer holds what fits; the padding that does not fit is counted, never produced.
+        var fmt = Rodata("%8388607d%-8388607u%08388607x\0");
+        var program = VmTestSupport.LoadFor(Snprintf(8, "mov %r5, 24", output: true), jit, fmt);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        var first = vm.Run(program, ref packet);
+        Assert.Equal(BpfFault.None, first.Fault);
+        Assert.Equal("       \0", Text(first.R0));
+        var length = VmTestSupport.Run(VmTestSupport.LoadFor(Snprintf(8, "mov %r5, 24"), jit, fmt), ref packet, new BpfVmOptions { UseJit = jit });
+        Assert.Equal(3UL * 8388607 + 1, length.R0);
+
+        for (int i = 0; i < 100; i++) vm.Run(program, ref packet); // warm up (tiering, the JIT's first calls)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) vm.Run(program, ref packet);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void TracePrintkRunsOutOfItsArgumentBufferBeforeItMeetsALaterBadConversion()
+    {
+        // "%s%d%q": a string of 600 bytes fills the kernel's 512-byte argument buffer, so the %d after it has no room
+        // (-ENOSPC) before the loop reaches the bad %q; a short string leaves room, and %q is -EINVAL.
+        const string program = """
+            lddw %r2, 0x0000712564257325
+            stxdw [%r10-8], %r2
+            ldxw %r3, [%r1+76]
+            mov %r1, %r10
+            add %r1, -8
+            mov %r2, 8
+            call 6
+            exit
+            """;
+        long Printk(int frameLength)
+        {
+            var frame = new byte[frameLength];
+            Array.Fill(frame, (byte)'a');
+            return (long)VmTestSupport.Run(program, frame).R0;
+        }
+        Assert.Equal(-28, Printk(600));
+        Assert.Equal(-22, Printk(100));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
     public void SnprintfArgumentErrorsAreEinvalAtRunTime(bool jit)
     {
         var fmt = Rodata("%d %d\0");

@@ -138,6 +138,48 @@ int format_buf(struct __sk_buff *skb)
 }
 
 SEC("tc")
+int format_wide(struct __sk_buff *skb)
+{
+	/* Widths far past the buffer: 10000, and 99999999999, which the kernel wraps to a 32-bit int and keeps in a
+	 * 24-bit field. Once the eight bytes are full, bstr_printf neither counts the dereferenced %pI4 nor steps past
+	 * its text, so the %c and %s after it print that text (the length depends on the frame's address bytes). */
+	static const char wide[] = "%10000d|%99999999999d|%-12s|%20pI4|%5c|%s|";
+	/* Everything fits: %pI4 is copied without its width; %px pads to its width, or to 16 zero digits without one. */
+	static const char fits[] = "%-12s|%20pI4|%-20px|%px|%5c|%020lld|";
+	char small[8], out[96], word[8] = "wide";
+	__u8 addr[4];
+	__u64 args[6], more[6];
+	__u32 len = skb->len;
+	long n1, n2;
+
+	__builtin_memset(small, 'Z', sizeof(small));
+	__builtin_memset(out, 0, sizeof(out));
+	if (bpf_skb_load_bytes(skb, len > 40 ? 26 : 0, addr, sizeof(addr)) < 0)
+		return 9999;
+	args[0] = len;
+	args[1] = (__s32)(len * 37 - 2000);
+	args[2] = (__u64)(long)word;
+	args[3] = (__u64)(long)addr;
+	args[4] = 'a' + (len % 26);
+	args[5] = (__u64)(long)word;
+	n1 = bpf_snprintf(small, sizeof(small), wide, args, sizeof(args));
+	more[0] = (__u64)(long)word;
+	more[1] = (__u64)(long)addr;
+	more[2] = len * 7;
+	more[3] = (__u64)len << 33 | 0xabc;
+	more[4] = 'A' + (len % 26);
+	more[5] = -(__s64)len;
+	n2 = bpf_snprintf(out, sizeof(out), fits, more, sizeof(more));
+	if (n1 > 0 && bpf_skb_store_bytes(skb, 0, small, sizeof(small), 0) < 0)
+		return 9998;
+	if (n2 > 0 && len > 60 && bpf_skb_store_bytes(skb, 8, out, sizeof(out) / 2, 0) < 0)
+		return 9997;
+	if (n2 > 0 && len > 110 && bpf_skb_store_bytes(skb, 56, out + sizeof(out) / 2, sizeof(out) / 2, 0) < 0)
+		return 9996;
+	return (__u32)(n1 | n2 << 24);
+}
+
+SEC("tc")
 int format_errors(struct __sk_buff *skb)
 {
 	static const char fmt[] = "%d %d";
