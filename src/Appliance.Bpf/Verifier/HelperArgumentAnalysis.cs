@@ -7,7 +7,8 @@ namespace Appliance.Bpf.Verifier;
 /// bpf_strncmp, bpf_snprintf): a forward must-analysis tracks, per register, a constant, a constant offset from the
 /// frame pointer or a constant offset into a map's value (lddw src 2: globals, .rodata) that holds on every path
 /// (mov of an immediate or a register, lddw, add/sub of an immediate; r10 is the frame pointer; any other write and
-/// a call for r0–r5 forget it), and every reachable call is judged with what is known there.
+/// a call for r0–r5 forget it), and every reachable call is judged with what is known there, in callbacks and
+/// sub-programs too.
 /// Programs calling no such helper skip the analysis.</summary>
 internal static class HelperArgumentAnalysis
 {
@@ -45,14 +46,25 @@ internal static class HelperArgumentAnalysis
             if (changed) work.Push(index);
         }
 
+        // Callbacks start with nothing known (their helper passes the arguments); a sub-program with what every call
+        // of it passes in r1-r5 (a .rodata string handed to a static function stays constant, as the kernel sees it),
+        // except pointers into the caller's stack: r10 is another frame's there.
         Seed(0, entry);
         for (int i = 0; i < n; i++)
-            if (facts[i].Op == VmOp.CallLocal) Seed(facts[i].Target, entry);
+            if (facts[i].IsFunctionAddress) Seed(facts[i].Target, entry);
         Span<Value> after = stackalloc Value[11];
+        Span<Value> arguments = stackalloc Value[11];
         while (work.Count > 0)
         {
             int i = work.Pop();
             state.AsSpan(i * 11, 11).CopyTo(after);
+            if (facts[i].Op == VmOp.CallLocal)
+            {
+                entry.CopyTo(arguments);
+                for (int r = 1; r <= 5; r++)
+                    if (after[r].Kind != Kind.Stack) arguments[r] = after[r];
+                Seed(facts[i].Target, arguments);
+            }
             Transfer(facts, i, after);
             int count = facts[i].SuccessorCount(i, out int a, out int b);
             if (count >= 1) Seed(a, after);

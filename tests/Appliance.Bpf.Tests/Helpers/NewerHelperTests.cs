@@ -69,6 +69,74 @@ public sealed class NewerHelperTests
         Assert.Contains("the size r2 is 0", Refusal(Strncmp("a", 0), Rodata("ab\0")));
     }
 
+    [Fact]
+    public void AStringArgumentIsCheckedInCallbacksToo()
+    {
+        // strncmp with a stack string as its constant, inside a bpf_loop callback: the kernel refuses it, and so do we.
+        string program = """
+            mov %r1, 1
+            lddw %r2, func cb
+            mov %r3, 0
+            mov %r4, 0
+            call 181
+            exit
+            cb:
+            stdw [%r10-8], 0
+            mov %r1, %r10
+            add %r1, -8
+            mov %r2, 8
+            mov %r3, %r10
+            add %r3, -8
+            call 182
+            mov %r0, 0
+            exit
+            """;
+        Assert.Contains("r3 is not a constant address in a map value", Refusal(program));
+    }
+
+    /// <summary>main compares the stack strings "tenant" and "tenanz" with r3 = <paramref name="first"/>, then
+    /// <paramref name="second"/>, through a static function calling strncmp: r0 = first result &lt;&lt; 8 | second (each &amp; 0xff).</summary>
+    private static string CompareThrough(string first, string second) => $"""
+        lddw %r1, 0x{BitConverter.ToUInt64(Encoding.Latin1.GetBytes("tenant\0\0")):x}
+        stxdw [%r10-8], %r1
+        mov %r1, %r10
+        add %r1, -8
+        {first}
+        call local compare
+        mov %r6, %r0
+        lddw %r1, 0x{BitConverter.ToUInt64(Encoding.Latin1.GetBytes("tenanz\0\0")):x}
+        stxdw [%r10-8], %r1
+        mov %r1, %r10
+        add %r1, -8
+        {second}
+        call local compare
+        lsh %r6, 8
+        or %r0, %r6
+        exit
+        compare:
+        mov %r2, 8
+        call 182
+        and %r0, 0xff
+        exit
+        """;
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public void AConstantStringMayBePassedToAStaticFunction(bool jit)
+    {
+        // What every call passes in r1-r5 holds in the function, as the kernel sees it: .rodata+3 is a constant string.
+        var rodata = Rodata("xx\0tenant\0");
+        var r = Run(CompareThrough("lddw %r3, map_value[0]+3", "lddw %r3, map_value[0]+3"), jit, null, rodata);
+        Assert.Equal(0x00_01UL, r.R0); // "tenant" = "tenant" (0), then 'z' > 't' (1)
+    }
+
+    [Fact]
+    public void AStaticFunctionCalledWithAStackStringAnywhereIsRefused()
+    {
+        Assert.Contains("r3 is not a constant address in a map value",
+            Refusal(CompareThrough("lddw %r3, map_value[0]+3", "mov %r3, %r10\nadd %r3, -16"), Rodata("xx\0tenant\0")));
+    }
+
     /// <summary>snprintf(fp-64 (<paramref name="size"/> bytes, pre-filled with 'Z'), rodata, r4 (fp-128: 42, -7, 255),
     /// r5) with r5 set by <paramref name="length"/>; r0 = the helper's return, or with <paramref name="output"/> the
     /// first eight bytes of the buffer.</summary>
