@@ -5,7 +5,7 @@ namespace Appliance.Bpf.Helpers;
 
 /// <summary>bpf_ktime_get_ns (5, CLOCK_MONOTONIC in ns), bpf_get_prandom_u32 (7), bpf_get_smp_processor_id (8); bpf_jiffies64 (118, HZ 250); ktime_get_boot_ns (125) and
 /// ktime_get_coarse_ns (160) read the same monotonic clock (the appliance never suspends); bpf_ktime_get_tai_ns (208)
-/// reads CLOCK_TAI (libc's clock_gettime, answered by the vDSO without a syscall).</summary>
+/// reads CLOCK_TAI (libc's clock_gettime, answered by the vDSO without a syscall where the clocksource allows it, else by a short syscall).</summary>
 internal static partial class SystemHelpers
 {
     private const int ClockTai = 11; // CLOCK_TAI

@@ -64,7 +64,8 @@ public sealed class ProgramSet
             string path = ProgramObjectPaths.Resolve(pc, configDirectory, objectDirectory);
             if (!objects.TryGetValue(path, out var obj))
             {
-                obj = set.LoadObject(pc, path, running);
+                obj = set.LoadObject(pc, path, running,
+                    [.. programs.Where(q => ProgramObjectPaths.Resolve(q, configDirectory, objectDirectory) == path)]);
                 objects[path] = obj;
                 set._objects.Add(obj);
                 if (running is null || !running._objects.Contains(obj)) fresh.Add(obj);
@@ -98,7 +99,8 @@ public sealed class ProgramSet
         return set;
     }
 
-    private RuntimeObject LoadObject(ProgramConfig pc, string path, ProgramSet? running)
+    /// <param name="users">Every program of the new config loaded from <paramref name="path"/>.</param>
+    private RuntimeObject LoadObject(ProgramConfig pc, string path, ProgramSet? running, IReadOnlyList<ProgramConfig> users)
     {
         byte[] bytes;
         try
@@ -111,7 +113,8 @@ public sealed class ProgramSet
         }
         string hash = Convert.ToHexStringLower(XxHash128.Hash(bytes)); // no OpenSSL: the board image has no libssl
         var before = running?._objects.FirstOrDefault(o => o.Path == path);
-        if (before is not null && before.Hash == hash && before.Bytes.AsSpan().SequenceEqual(bytes)) return before;
+        if (before is not null && before.Hash == hash && before.Bytes.AsSpan().SequenceEqual(bytes) && SameReadOnlyData(before, running!, users))
+            return before;
         before ??= running is not null && running._byName.TryGetValue(pc.Name, out var named) ? named.Object : null;
         BpfObject elf;
         try
@@ -145,6 +148,27 @@ public sealed class ProgramSet
             throw new RuntimeSetupException($"program '{pc.Name}' ({path}): {e.Message}", e);
         }
         return new RuntimeObject(path, hash, bytes, elf, maps);
+    }
+
+    /// <summary>Whether the config gives <paramref name="before"/>'s read-only maps (.rodata) the contents the running
+    /// config gave them. Such a map is frozen once loaded, as libbpf freezes .rodata (the verifier judged constant
+    /// strings in it, and `maps update` refuses it), so new contents load the object afresh, verified again, instead
+    /// of changing the live map.</summary>
+    private static bool SameReadOnlyData(RuntimeObject before, ProgramSet running, IReadOnlyList<ProgramConfig> users)
+    {
+        var runningUsers = running._byName.Values.Where(p => p.Object == before).Select(p => p.Config).ToList();
+        foreach (var map in before.Maps)
+        {
+            if (!map.Definition.ReadOnly) continue;
+            var was = ReadOnlyEntries(runningUsers, map);
+            var now = ReadOnlyEntries(users, map);
+            if (was.Count != now.Count || was.Zip(now).Any(x => !x.First.Key.AsSpan().SequenceEqual(x.Second.Key) || !x.First.Value.AsSpan().SequenceEqual(x.Second.Value)))
+                return false;
+        }
+        return true;
+
+        static List<(byte[] Key, byte[] Value)> ReadOnlyEntries(IEnumerable<ProgramConfig> configs, BpfMap map) =>
+            [.. configs.SelectMany(c => c.Maps.TryGetValue(map.Name, out var entries) ? Entries(c, map.Name, map, entries) : [])];
     }
 
     private static LoadedProgram Verify(ProgramConfig pc, string path, BpfProgramImage image, RuntimeObject obj, BpfHelperTable helpers)

@@ -26,14 +26,14 @@ public sealed class MapEditor(ProgramSet programs)
             case "dump" when p.Count == 2: return Dump(Find(p[1]), json);
             case "update" when p.Count == 4:
                 {
-                    var map = Find(p[1]);
+                    var map = Writable(Find(p[1]));
                     int rc = map.UpdateFromUser(Parse(p[2], map.KeySize, "key"), Parse(p[3], map.UserValueSize, "value"), 0);
                     if (rc != 0) throw new InvalidOperationException($"update of map '{map.Name}' failed with {rc} (map full, or an index out of range?)");
                     return $"updated {map.Name}[{p[2]}]";
                 }
             case "delete" when p.Count == 3:
                 {
-                    var map = Find(p[1]);
+                    var map = Writable(Find(p[1]));
                     int rc = map.Delete(Parse(p[2], map.KeySize, "key"));
                     if (rc != 0) throw new InvalidOperationException($"delete from map '{map.Name}' failed with {rc} (no such key; arrays cannot delete)");
                     return $"deleted {map.Name}[{p[2]}]";
@@ -70,6 +70,12 @@ public sealed class MapEditor(ProgramSet programs)
             _ => throw new ArgumentException($"{found.Length} objects declare a map '{name}'; name it PROGRAM/{name}"),
         };
     }
+
+    /// <summary>A read-only map (.rodata) is frozen once loaded, as libbpf freezes it and the kernel then refuses
+    /// user updates with EPERM: its programs were verified against its contents.</summary>
+    private static BpfMap Writable(BpfMap map) => map.Definition.ReadOnly
+        ? throw new InvalidOperationException($"map '{map.Name}' is read-only (frozen once loaded, EPERM); change its contents in the config: a reload loads the program afresh")
+        : map;
 
     private static byte[] Parse(string text, int size, string what)
     {

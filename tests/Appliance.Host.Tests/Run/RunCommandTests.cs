@@ -122,6 +122,13 @@ public sealed class RunCommandTests
         var bad = board.Cli("maps", "dump", "no_such_map");
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("no map called 'no_such_map'", bad.StdErr);
+        // .rodata is frozen once loaded (the verifier judged the program against it): refused, and left as it was.
+        var before = Ok(board.Cli("maps", "dump", ".rodata", "--json"));
+        var frozen = board.Cli("maps", "update", ".rodata", "0", "0");
+        Assert.Equal(1, frozen.ExitCode);
+        Assert.Contains("map '.rodata' is read-only", frozen.StdErr);
+        Assert.Equal(1, board.Cli("maps", "delete", ".rodata", "0").ExitCode);
+        Assert.Equal(before, Ok(board.Cli("maps", "dump", ".rodata", "--json")));
         Assert.Equal(0, app.Signal(2)); // SIGINT stops cleanly too
         Assert.False(RunBoard.LinkExists(board.Pair));
     }
