@@ -13,11 +13,12 @@ internal static class StringHelpers
     {
         ulong size = (uint)vm.Argument(2);
         if (size > int.MaxValue || !vm.TryGetMemory(vm.Argument(1), (int)size, false, out var s1)) return HelperOutcome.Fault;
-        ulong s2 = vm.Argument(3);
+        // The constant string, read as every helper's string (the verifier saw its NUL in frozen .rodata).
+        if (!vm.TryReadString(vm.Argument(3), s1.Length, fault: true, out var s2)) return HelperOutcome.Fault;
         for (int i = 0; i < s1.Length; i++)
         {
-            if (!vm.TryGetMemory(s2 + (ulong)i, 1, false, out var c2)) return HelperOutcome.Fault;
-            if (s1[i] != c2[0]) return LinuxHelperTable.Return(vm, s1[i] < c2[0] ? ulong.MaxValue : 1);
+            byte c2 = i < s2.Length ? s2[i] : (byte)0;
+            if (s1[i] != c2) return LinuxHelperTable.Return(vm, s1[i] < c2 ? ulong.MaxValue : 1);
             if (s1[i] == 0) break;
         }
         return LinuxHelperTable.Return(vm, 0);
