@@ -44,10 +44,9 @@ public abstract class HashTableMap : BpfMap
     public bool TryLookupOnCpu(ReadOnlySpan<byte> key, int cpu, out ArraySegment<byte> value) =>
         TryFind(key, cpu, out value, markUsed: true);
 
-    /// <summary>The value a walk of the map (bpf_for_each_map_elem) hands to its callback: as a program's lookup, but an
-    /// LRU map does not count it as a use, as the kernel's walk does not, so a program scanning the map periodically
-    /// does not shield every element from eviction.</summary>
-    public bool TryWalkValue(ReadOnlySpan<byte> key, out ArraySegment<byte> value) =>
+    /// <summary>An LRU map does not count a walk as a use, so a program scanning the map periodically does not shield
+    /// every element from eviction.</summary>
+    public override bool TryWalkValue(ReadOnlySpan<byte> key, out ArraySegment<byte> value) =>
         TryFind(key, BpfCpu.Current, out value, markUsed: false);
 
     private bool TryFind(ReadOnlySpan<byte> key, int cpu, out ArraySegment<byte> value, bool markUsed)

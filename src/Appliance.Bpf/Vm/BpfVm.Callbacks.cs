@@ -158,8 +158,7 @@ public sealed unsafe partial class BpfVm
                 BinaryPrimitives.WriteUInt32LittleEndian(key, (uint)loop.Index);
             else
                 _keySnapshot.AsSpan(loop.KeysStart + (int)loop.Index * map.KeySize, map.KeySize).CopyTo(key);
-            bool found = map is HashTableMap hash ? hash.TryWalkValue(key, out var value) : map.TryLookup(key, out value);
-            if (!found || value.Array is null) continue;
+            if (!map.TryWalkValue(key, out var value) || value.Array is null) continue;
             ref var region = ref _regions[loop.ValueRegion];
             region.Array = value.Array;
             region.Origin = value.Offset;
