@@ -48,7 +48,7 @@ public sealed class KernelObject : IDisposable
     /// fds on them (by name: libbpf pins a map under its name with '.' as '_', global data with the object's name first).</summary>
     public static KernelObject LoadWithLibbpf(BpfObject obj)
     {
-        var dir = $"/sys/fs/bpf/mapp-oracle-{Environment.ProcessId}-{Interlocked.Increment(ref s_pinDirs)}";
+        var dir = $"{s_bpffs.Value}/mapp-oracle-{Environment.ProcessId}-{Interlocked.Increment(ref s_pinDirs)}";
         var k = new KernelObject(obj);
         try
         {
@@ -82,6 +82,24 @@ public sealed class KernelObject : IDisposable
     }
 
     private static int s_pinDirs;
+
+    /// <summary>Where libbpf pins: /sys/fs/bpf where the system mounted bpffs there (systemd does), otherwise a private
+    /// bpffs instance in a temp folder, unmounted and removed when the test process exits (a fresh machine without
+    /// systemd, such as a CI container, has no bpffs).</summary>
+    private static readonly Lazy<string> s_bpffs = new(() =>
+    {
+        const string system = "/sys/fs/bpf";
+        if (File.ReadLines("/proc/self/mounts").Any(l => l.Split(' ') is [_, system, "bpf", ..])) return system;
+        var own = Directory.CreateTempSubdirectory("mapp-bpffs-").FullName;
+        var mount = Appliance.TestSupport.Shell.Run("mount", "-t", "bpf", "bpf", own);
+        if (mount.ExitCode != 0) throw new InvalidOperationException($"no bpffs at {system} and mounting one at {own} failed:\n{mount.StdErr}");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            Appliance.TestSupport.Shell.Run("umount", "-l", own);
+            Directory.Delete(own);
+        };
+        return own;
+    });
 
     private static int CreateMap(BpfMapDefinition def)
     {
