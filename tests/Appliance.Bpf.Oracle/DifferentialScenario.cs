@@ -117,6 +117,9 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:newer_helpers", "ring_query", []),
         new("test:extern_mixed", "plain_len", [], Libbpf: true, RefusedByEngine: ["uses_kfunc", "uses_kconfig"]),
         new("test:core_mixed_types", "tc_by_proto", [], Libbpf: true, RefusedByEngine: ["xdp_short_drop"]),
+        new("test:core_guarded", "core_guarded", [], Libbpf: true), // libbpf poisons the guarded reads the kernel never reaches
+        new("test:rodata_strings", "strings_through_static", []),
+        new("test:devmap_mixed", "tc_count", [], Libbpf: true, RefusedByEngine: ["xdp_redirect"]),
         new("test:tail_calls", "entry",
         [
             ("jumps", BitConverter.GetBytes(0u), BitConverter.GetBytes(1)), // mark_even

@@ -11,9 +11,10 @@ namespace Appliance.Bpf.Btf;
 /// icmphdr, icmp6hdr, arphdr, gre_base_hdr; sizes checked), and the uAPI's <c>bpf_*</c> enums. For those the
 /// target layout is the program's own, so field offsets, sizes, bitfield shifts and enum values keep what clang
 /// wrote, and field-exists / type-exists / enum-value-exists give 1. Any other type (kernel internals such as
-/// sk_buff or task_struct) does not exist here: existence checks give 0 and every other relocation is a
-/// <see cref="CoreFailure"/> naming the type and field, which refuses the programs whose code holds it (as libbpf
-/// poisons such an instruction and the kernel refuses the program that reaches it), not the object: an object's
+/// sk_buff or task_struct), and a field the appliance's __sk_buff lacks, do not exist here: existence checks give 0
+/// and every other relocation is a <see cref="CoreFailure"/> naming the type and field. libbpf poisons such an
+/// instruction and the kernel refuses a program only where a path reaches it; so does the verifier
+/// (<see cref="BpfProgramImage.Poisoned"/>): a read guarded by an existence check that gave 0 loads, and an object's
 /// tc programs load beside an XDP or tracing program whose relocations name kernel types.</summary>
 public static class CoreRelocations
 {

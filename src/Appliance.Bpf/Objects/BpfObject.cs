@@ -31,4 +31,10 @@ public sealed record BpfProgramImage(string Name, string Section, ulong[] Instru
     /// <summary>Why the program cannot load although its object did (an extern it uses, a CO-RE relocation on a
     /// type the appliance lacks, in its code), or null; the verifier refuses it with this reason.</summary>
     public string? Refusal { get; init; }
+
+    /// <summary>Instructions a CO-RE relocation could not resolve (a field or type the appliance lacks), with why:
+    /// libbpf poisons them, and the kernel refuses the program only where a path reaches one — a read guarded by
+    /// bpf_core_field_exists() or bpf_core_type_exists(), which give 0 here, is never reached. The verifier refuses
+    /// the program where a path it follows reaches one.</summary>
+    public IReadOnlyDictionary<int, string> Poisoned { get; init; } = new Dictionary<int, string>();
 }

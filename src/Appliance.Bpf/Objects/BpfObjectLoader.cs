@@ -66,7 +66,7 @@ public static class BpfObjectLoader
             foreach (var function in section.Functions)
             {
                 var linked = linker.Link(function, out var functions, out var unlinked);
-                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linked) { Refusal = unlinked ?? CoreRefusal(coreFailures, functions) });
+                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linked) { Refusal = unlinked, Poisoned = Poisoned(coreFailures, functions) });
             }
         }
         if (programs.Count == 0)
@@ -81,15 +81,17 @@ public static class BpfObjectLoader
         return new BpfObject(name, programs, definitions, ReadLicense(elf));
     }
 
-    /// <summary>Why a program cannot load: the first CO-RE relocation that failed inside one of its functions (the
-    /// entry or a sub-program it calls), or null. Only these programs are refused; the object's others load.</summary>
-    private static string? CoreRefusal(List<CoreFailure> failures, IReadOnlyList<BpfFunction> functions)
+    /// <summary>The instructions of a linked program (its entry or a sub-program it calls) whose CO-RE relocation
+    /// failed, with why: libbpf poisons them, and the verifier refuses the program only where a path reaches one.</summary>
+    private static Dictionary<int, string> Poisoned(List<CoreFailure> failures, IReadOnlyList<(BpfFunction Function, int At)> functions)
     {
+        var poisoned = new Dictionary<int, string>();
         foreach (var failure in failures)
-            foreach (var f in functions)
+            foreach (var (f, at) in functions)
                 if (f.Section.Name == failure.Section && f.Contains(failure.Index))
-                    return failure.Reason + (f.Section.Name == SubprogramSection ? $" (in the sub-program {f.Name}, which it calls)" : "");
-        return null;
+                    poisoned.TryAdd(at + failure.Index - f.Start,
+                        failure.Reason + (f.Section.Name == SubprogramSection ? $" (in the sub-program {f.Name}, which it calls)" : ""));
+        return poisoned;
     }
 
     /// <summary>What libbpf fills in when it creates the map: a PERF_EVENT_ARRAY declared without max_entries (the

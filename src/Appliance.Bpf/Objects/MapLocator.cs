@@ -9,12 +9,18 @@ public sealed class MapLocator
     private readonly Dictionary<(int Section, ulong Offset), int> _maps = new();
     private readonly Dictionary<int, int> _globals = new();
     private readonly HashSet<int> _mapSections = new();
+    private readonly Dictionary<int, string> _unusable = new();
 
     public void AddMap(DeclaredMap map, int index)
     {
         _mapSections.Add(map.SectionIndex);
         _maps[(map.SectionIndex, map.Offset)] = index;
+        if (Maps.UnsupportedMap.WhyUnsupported(map.Definition.Type) is { } why)
+            _unusable[index] = $"it uses map '{map.Definition.Name}': {why}";
     }
+
+    /// <summary>Why a program that uses map <paramref name="index"/> cannot load (a type the appliance does not have), or null.</summary>
+    public string? WhyUnusable(int index) => _unusable.GetValueOrDefault(index);
 
     public void AddGlobalData(DeclaredMap map, int index) => _globals[map.SectionIndex] = index;
 

@@ -22,11 +22,12 @@ public sealed class ProgramLinker
 
     public ulong[] Link(BpfFunction entry) => Link(entry, out _, out _);
 
-    /// <summary>Links <paramref name="entry"/>; <paramref name="functions"/> are the functions its image holds
-    /// (the entry first, then every sub-program it reaches). <paramref name="refusal"/> says why the program
+    /// <summary>Links <paramref name="entry"/>; <paramref name="functions"/> are the functions its image holds and
+    /// where each starts in it (the entry first, at 0, then every sub-program it reaches). <paramref name="refusal"/> says why the program
     /// cannot load although the object can — it uses an extern the object does not define (a kfunc, a __ksym or
-    /// __kconfig variable), which libbpf would take from the kernel — or is null; the object's other programs load.</summary>
-    public ulong[] Link(BpfFunction entry, out IReadOnlyList<BpfFunction> functions, out string? refusal)
+    /// __kconfig variable), which libbpf would take from the kernel, or a map of a type the appliance does not have
+    /// (a DEVMAP …) — or is null; the object's other programs load.</summary>
+    public ulong[] Link(BpfFunction entry, out IReadOnlyList<(BpfFunction Function, int At)> functions, out string? refusal)
     {
         _refusal = null;
         var image = new List<ulong>(entry.Length);
@@ -81,7 +82,7 @@ public sealed class ProgramLinker
                 }
             }
         }
-        functions = placed.Select(p => p.Function).ToArray();
+        functions = placed;
         refusal = _refusal;
         return image.ToArray();
     }
@@ -111,6 +112,7 @@ public sealed class ProgramLinker
 
         if (_maps.TryFindMap(sym, out int map))
         {
+            if (_maps.WhyUnusable(map) is { } why) Refuse(function.Section, source, why);
             image[at] = InstructionWord.WithImm(InstructionWord.WithSrc(insn, InstructionWord.PseudoMapFd), map);
         }
         else if (_maps.TryFindGlobalData(sym, out int data))

@@ -39,19 +39,26 @@ public static class BpfVerifier
     /// <summary>Verifies <paramref name="image"/> (throws <see cref="BpfVerifierException"/>) and measures the stack
     /// it can reach (<see cref="StackUsage"/>).</summary>
     public static StackUsage Verify(BpfProgramImage image, int mapCount, BpfHelperTable helpers, BpfVerifierOptions? options = null) =>
-        Verify(image, new MapValueShape?[mapCount], helpers, options, out _, out _);
+        Verify(image, new MapValueShape?[mapCount], null, helpers, options, out _, out _, out _);
 
     /// <param name="maps">One entry per map of the object: the shape of its values where lookups and value
     /// addresses of it are followed (<see cref="PointerAnalysis"/>), else null.</param>
+    /// <param name="identities">Each map's name and type, for the check of map helpers' map argument
+    /// (<see cref="MapHelperCompatibility"/>); null skips it.</param>
     /// <param name="contextAccesses">Loads and stores proven to address the context, with the offset to use
     /// (instruction index → offset, rewritten for narrow loads; see <see cref="ContextAccessAnalysis"/>).</param>
     /// <param name="accessProofs">Per instruction, the region its memory access is proven to stay inside
     /// (<see cref="PointerAnalysis"/>): compiled code skips the run-time check there.</param>
-    internal static StackUsage Verify(BpfProgramImage image, IReadOnlyList<MapValueShape?> maps, BpfHelperTable helpers, BpfVerifierOptions? options,
-        out Dictionary<int, short> contextAccesses, out AccessProof[] accessProofs)
+    /// <param name="deadCode">Instructions the control flow reaches only through branches on constants that never go
+    /// their way (<see cref="DeadBranchAnalysis"/>): not checked, as in the kernel, so the loader must never run them
+    /// (it makes them faults, as the kernel's sanitize_dead_code makes them traps).</param>
+    internal static StackUsage Verify(BpfProgramImage image, IReadOnlyList<MapValueShape?> maps, IReadOnlyList<MapIdentity>? identities,
+        BpfHelperTable helpers, BpfVerifierOptions? options,
+        out Dictionary<int, short> contextAccesses, out AccessProof[] accessProofs, out bool[] deadCode)
     {
         contextAccesses = [];
         accessProofs = [];
+        deadCode = [];
         ArgumentNullException.ThrowIfNull(maps);
         int mapCount = maps.Count;
         ArgumentNullException.ThrowIfNull(image);
@@ -68,24 +75,39 @@ public static class BpfVerifier
         if (code.Length > options.MaxInstructions)
             throw new BpfVerifierException(section, -1, "", $"the program has {code.Length} instructions, more than the limit of {options.MaxInstructions}");
 
-        var facts = DecodeAll(code, section, mapCount, helpers);
+        var facts = DecodeAll(code, section, mapCount, helpers, out var unsupportedHelpers);
         if (!options.ContextInR1)
             for (int i = 0; i < facts.Length; i++)
                 if (facts[i].IsLegacyPacketLoad) Fail(code, section, i, "a legacy packet load (LD_ABS/LD_IND) needs a tc program's __sk_buff in r6");
         int[] functionOf = AssignFunctions(facts, code, section);
         CheckControlFlow(facts, functionOf, code, section);
+        // Code only a branch on constants would reach is not checked, as the kernel never visits it: libbpf's poisoned
+        // CO-RE reads (image.Poisoned) and helpers the program type lacks may sit behind bpf_core_field_exists() there.
+        bool[] live = DeadBranchAnalysis.Run(facts);
+        for (int i = 0; i < facts.Length; i++)
+        {
+            if (!live[i]) continue;
+            if (image.Poisoned.TryGetValue(i, out var poisoned)) Fail(code, section, i, poisoned);
+            if (unsupportedHelpers.TryGetValue(i, out var helper)) Fail(code, section, i, helper);
+        }
         var callbacks = CallbackAnalysis.FindCallbacks(facts, (index, reason) => Fail(code, section, index, reason));
-        bool[] reachable = RegisterInitAnalysis.Run(facts, functionOf, options.EntryRegisters, callbacks, (index, reason) => Fail(code, section, index, reason));
+        bool[] reachable = RegisterInitAnalysis.Run(facts, functionOf, options.EntryRegisters, callbacks, live, (index, reason) => Fail(code, section, index, reason));
+        deadCode = new bool[facts.Length];
+        for (int i = 0; i < facts.Length; i++)
+        {
+            deadCode[i] = reachable[i] && !live[i] && !facts[i].IsWideTail;
+            reachable[i] &= live[i] || facts[i].IsWideTail;
+        }
         CallbackAnalysis.CheckReturns(facts, functionOf, reachable, callbacks, (index, reason) => Fail(code, section, index, reason));
         SpinLockAnalysis.Run(facts, functionOf, (index, reason) => Fail(code, section, index, reason));
         if (options.ContextInR1)
             contextAccesses = ContextAccessAnalysis.Run(facts, reachable, (index, reason) => Fail(code, section, index, reason));
-        HelperArgumentAnalysis.Run(facts, reachable, helpers, maps, (index, reason) => Fail(code, section, index, reason));
+        HelperArgumentAnalysis.Run(facts, reachable, helpers, maps, identities, (index, reason) => Fail(code, section, index, reason));
         LoopAnalysis.RejectEndlessLoops(facts, reachable, (index, reason) => Fail(code, section, index, reason));
         if (options.RejectUnreachable)
         {
             for (int i = 0; i < facts.Length; i++)
-                if (!reachable[i] && !facts[i].IsWideTail) Fail(code, section, i, "unreachable instruction");
+                if (!reachable[i] && !deadCode[i] && !facts[i].IsWideTail) Fail(code, section, i, "unreachable instruction");
         }
         var stack = StackUsage.Measure(facts, functionOf, MaxCallDepth);
         accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, helpers, stack.FrameBytes);
@@ -98,8 +120,10 @@ public static class BpfVerifier
     internal static void Fail(ulong[] code, string section, int index, string reason) =>
         throw new BpfVerifierException(section, index, BpfDisassembler.Disassemble(code, index), reason);
 
-    private static InstructionFacts[] DecodeAll(ulong[] code, string section, int mapCount, BpfHelperTable helpers)
+    /// <param name="unsupportedHelpers">Calls of helpers the table does not define, with why: refused where they can run.</param>
+    private static InstructionFacts[] DecodeAll(ulong[] code, string section, int mapCount, BpfHelperTable helpers, out Dictionary<int, string> unsupportedHelpers)
     {
+        unsupportedHelpers = [];
         var facts = new InstructionFacts[code.Length];
         for (int i = 0; i < code.Length; i++)
         {
@@ -142,7 +166,7 @@ public static class BpfVerifier
             }
             else if (op == VmOp.CallHelper && !helpers.IsDefined(ins.Imm))
             {
-                Fail(code, section, i, helpers.WhyRefused(ins.Imm) is { } why
+                unsupportedHelpers[i] = (helpers.WhyRefused(ins.Imm) is { } why
                     ? $"helper bpf_{helpers.NameOf(ins.Imm)} (#{ins.Imm}) is not supported: {why}"
                     : $"unknown helper {ins.Imm} (not in the helper table)");
             }

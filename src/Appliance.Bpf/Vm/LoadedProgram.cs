@@ -97,7 +97,8 @@ public sealed class LoadedProgram
     public static LoadedProgram Load(BpfProgramImage image, IReadOnlyList<BpfMap> maps, BpfHelperTable helpers, BpfVerifierOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(maps);
-        var stack = BpfVerifier.Verify(image, [.. maps.Select(ValueShape)], helpers, options, out var contextAccesses, out var accessProofs);
+        var stack = BpfVerifier.Verify(image, [.. maps.Select(ValueShape)],
+            [.. maps.Select(m => new MapIdentity(m.Name, m.Type))], helpers, options, out var contextAccesses, out var accessProofs, out var deadCode);
         ulong[] raw = image.Instructions;
         // Pinned (never moves), so the interpreter can walk it with a pointer.
         var code = GC.AllocateArray<DecodedInstruction>(raw.Length + 1, pinned: true);
@@ -107,6 +108,13 @@ public sealed class LoadedProgram
         {
             var ins = BpfInstruction.Decode(raw[i]);
             VmOp op = OpcodeClassifier.Classify(ins, out _);
+            if (deadCode[i])
+            {
+                // Never run (the verifier did not check it): a fault if it ever were, as the kernel's sanitize_dead_code.
+                code[i] = new DecodedInstruction { Op = VmOp.Invalid };
+                if (op == VmOp.LoadImm64) code[++i] = new DecodedInstruction { Op = VmOp.Invalid };
+                continue;
+            }
             var d = new DecodedInstruction { Op = op, Dst = ins.Dst, Src = ins.Src, Offset = ins.Offset, Imm = ins.Imm };
             if (contextAccesses.TryGetValue(i, out short contextOffset))
             {

@@ -130,6 +130,19 @@ public sealed class NewerHelperTests
         Assert.Equal(0x00_01UL, r.R0); // "tenant" = "tenant" (0), then 'z' > 't' (1)
     }
 
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public void AStaticFunctionMayBeHandedADifferentConstantStringAtEachCall(bool jit)
+    {
+        // The kernel verifies the function at each call with that call's string; here it sees both and judges each.
+        var rodata = Rodata("xx\0tenant\0");
+        var r = Run(CompareThrough("lddw %r3, map_value[0]+3", "lddw %r3, map_value[0]+0"), jit, null, rodata);
+        Assert.Equal(0x00_ffUL, r.R0); // "tenant" = "tenant" (0), then 't' < 'x' (-1)
+        // Each must be a constant string: one without its NUL refuses the program.
+        Assert.Contains("the string at r3 is not zero-terminated",
+            Refusal(CompareThrough("lddw %r3, map_value[0]+0", "lddw %r3, map_value[0]+7"), Rodata("tenant\0ab")));
+    }
+
     [Fact]
     public void AStaticFunctionCalledWithAStackStringAnywhereIsRefused()
     {
@@ -289,9 +302,13 @@ public sealed class NewerHelperTests
             Assert.Equal(5UL, Run(PercpuLookup(1, "lddw %r3, 0x100000000"), jit, null, map).R0);   // the cpu is a u32
             Assert.Equal(0xdeadUL, Run(PercpuLookup(7, "mov %r3, 0"), jit, null, map).R0);         // no such key
         }
-        // Any other map is misuse (the kernel's verifier refuses it): the run faults.
+        // Any other map is misuse: refused at load where the map is known (as the kernel, MapHelperTests); where it
+        // is not (map[1], the array, only when the frame is not empty; else map[0]), the run faults.
         var array = BpfMap.Create(new BpfMapDefinition("a", BpfMapType.Array, 4, 4, 4));
-        var program = VmTestSupport.LoadFor(PercpuLookup(1, "mov %r3, 0"), jit, array);
+        var perCpu = BpfMap.Create(new BpfMapDefinition("p", BpfMapType.PercpuArray, 4, 4, 4));
+        Assert.Throws<BpfVerifierException>(() => VmTestSupport.Load(PercpuLookup(1, "mov %r3, 0"), array));
+        var program = VmTestSupport.LoadFor(PercpuLookup(1, "mov %r3, 0").Replace("lddw %r1, map[0]",
+            "ldxw %r6, [%r1+0]\nlddw %r1, map[0]\njeq %r6, 0, +2\nlddw %r1, map[1]"), jit, perCpu, array);
         var packet = VmTestSupport.Packet(new byte[64]);
         Assert.Equal(BpfFault.HelperMisuse, VmTestSupport.Run(program, ref packet, new BpfVmOptions { UseJit = jit }).Fault);
     }

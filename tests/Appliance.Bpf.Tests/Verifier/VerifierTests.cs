@@ -149,4 +149,40 @@ public sealed class VerifierTests
         // Falling through from main into a sub-program is rejected.
         Reject("mov %r1, 1\ncall local f\nmov %r0, 0\nf:\nmov %r0, %r1\nexit");
     }
+
+    [Fact]
+    public void ReadingR0AfterAFunctionThatReturnsNothingIsRefused()
+    {
+        // f writes r2 only: r0 after the call is what the kernel calls "R0 !read_ok".
+        var e = Reject("mov %r1, 1\ncall local f\nmov %r6, %r0\nmov %r0, 0\nexit\nf:\nmov %r2, %r1\nexit");
+        Assert.Equal(2, e.InstructionIndex);
+        Assert.Contains("r0 is read but no path to here writes it: r0 is the result of the static function called at instruction 1, which returns no value", e.Message);
+        // The main program's exit reads r0: returning what a void function left is refused too, also through a chain.
+        Assert.Contains("returns no value", Reject("mov %r1, 1\ncall local f\nexit\nf:\nmov %r2, %r1\nexit").Message);
+        Assert.Contains("returns no value", Reject("call local f\nexit\nf:\ncall local g\nexit\ng:\nmov %r2, 2\nexit").Message);
+        // r0 set before the call does not survive it.
+        Reject("mov %r0, 7\nmov %r1, 1\ncall local f\nexit\nf:\nmov %r2, %r1\nexit");
+
+        // Not reading it is fine; so is a function that sets r0 on some path, by a move, a helper or a function it calls.
+        Accept("mov %r1, 1\ncall local f\nmov %r0, 0\nexit\nf:\nmov %r2, %r1\nexit");
+        Accept("mov %r1, 1\ncall local f\nexit\nf:\njeq %r1, 0, +1\nmov %r0, 1\nexit");
+        Accept("mov %r1, 1\ncall local f\nexit\nf:\ncall 7\nexit");
+        Accept("call local f\nexit\nf:\ncall local g\nexit\ng:\nmov %r0, 2\nexit");
+    }
+
+    [Fact]
+    public void CodeOnlyABranchOnConstantsWouldReachIsNotChecked()
+    {
+        // r1 is 0, so the jump is always taken: the helper tc lacks behind it is never reached, as the kernel sees it
+        // (a CO-RE existence check relocated to 0 guards code this way).
+        Accept("mov %r1, 0\njeq %r1, 0, +2\ncall 113\nexit\nmov %r0, 0\nexit");
+        Accept("mov32 %r1, 1\nlsh32 %r1, 3\njne %r1, 8, +2\nmov %r0, 0\nexit\ncall 113\nexit");
+        // Where the branch may go either way, or the constant is lost, the call is refused.
+        Assert.Contains("bpf_probe_read_kernel (#113) is not supported", Reject("mov %r1, 1\njeq %r1, 0, +2\ncall 113\nexit\nmov %r0, 0\nexit").Message);
+        Assert.Contains("bpf_probe_read_kernel (#113) is not supported", Reject("ldxw %r1, [%r1+0]\njeq %r1, 0, +2\ncall 113\nexit\nmov %r0, 0\nexit").Message);
+        Assert.Contains("bpf_probe_read_kernel (#113) is not supported", Reject("mov %r1, 0\ncall 7\nmov %r1, %r0\njeq %r1, 0, +2\ncall 113\nexit\nmov %r0, 0\nexit").Message);
+        // Its register reads are not checked either; code no path reaches at all still is "unreachable".
+        Accept("mov %r1, 0\njeq %r1, 0, +2\nmov %r0, %r7\nexit\nmov %r0, 0\nexit");
+        Assert.Contains("unreachable instruction", Reject("mov %r0, 0\nexit\nmov %r0, 1\nexit").Message);
+    }
 }

@@ -1,0 +1,153 @@
+using Appliance.Bpf.Isa;
+
+namespace Appliance.Bpf.Verifier;
+
+/// <summary>Which instructions no run can reach because a branch before them compares constants: the kernel follows
+/// values, so a branch whose outcome is fixed (<c>r1 = 0; if r1 == 0 goto …</c>, what a CO-RE existence check
+/// relocated to 0 becomes) never takes its other side, and the code only that side reaches is not checked at all —
+/// libbpf's poisoned instructions and helper calls the program type lacks may sit there. A forward must-analysis of
+/// constants per register (mov of an immediate or a register, lddw of a number, and ALU operations on constants; any
+/// other write, and r0–r5 at a call, forget) that follows only the side a constant compare takes. Sound: an
+/// instruction it calls dead is dead on every run. Every function entry (sub-programs, callbacks) starts with nothing
+/// known.</summary>
+internal static class DeadBranchAnalysis
+{
+    /// <summary>Per instruction, whether some path that constant branches allow reaches it (false for the second slot
+    /// of an lddw and for code no path reaches at all).</summary>
+    public static bool[] Run(InstructionFacts[] facts)
+    {
+        int n = facts.Length;
+
+        // Per instruction and register: known[i, r] and value[i, r]; visited[i] once some path reached i.
+        var visited = new bool[n];
+        var known = new bool[n * 11];
+        var value = new ulong[n * 11];
+        var work = new Stack<int>();
+        Span<bool> k = stackalloc bool[11];
+        Span<ulong> v = stackalloc ulong[11];
+
+        void Seed(int index, ReadOnlySpan<bool> ks, ReadOnlySpan<ulong> vs)
+        {
+            var atK = known.AsSpan(index * 11, 11);
+            var atV = value.AsSpan(index * 11, 11);
+            if (!visited[index])
+            {
+                visited[index] = true;
+                ks.CopyTo(atK);
+                vs.CopyTo(atV);
+                work.Push(index);
+                return;
+            }
+            bool changed = false;
+            for (int r = 0; r < 11; r++)
+                if (atK[r] && (!ks[r] || vs[r] != atV[r])) { atK[r] = false; changed = true; }
+            if (changed) work.Push(index);
+        }
+
+        Span<bool> none = stackalloc bool[11];
+        Span<ulong> zeros = stackalloc ulong[11];
+        Seed(0, none, zeros);
+        for (int i = 0; i < n; i++)
+            if (facts[i].EntersFunction) Seed(facts[i].Target, none, zeros);
+
+        while (work.Count > 0)
+        {
+            int i = work.Pop();
+            known.AsSpan(i * 11, 11).CopyTo(k);
+            value.AsSpan(i * 11, 11).CopyTo(v);
+            var f = facts[i];
+            if (f.IsConditionalJump && Outcome(f, k, v) is bool taken)
+            {
+                Seed(taken ? f.Target : i + 1, k, v);
+                continue;
+            }
+            Transfer(facts, i, k, v);
+            int count = f.SuccessorCount(i, out int a, out int b);
+            if (count >= 1) Seed(a, k, v);
+            if (count == 2) Seed(b, k, v);
+        }
+        return visited;
+    }
+
+    /// <summary>Whether the branch is taken when both sides are constants, else null.</summary>
+    private static bool? Outcome(InstructionFacts f, ReadOnlySpan<bool> k, ReadOnlySpan<ulong> v)
+    {
+        var ins = f.Instruction;
+        bool is64 = f.Op <= VmOp.Jsle64Reg;
+        int index = is64 ? f.Op - VmOp.Jeq64Imm : f.Op - VmOp.Jeq32Imm;
+        bool reg = index % 2 == 1;
+        if (!k[ins.Dst] || reg && !k[ins.Src]) return null;
+        ulong a = v[ins.Dst], b = reg ? v[ins.Src] : (ulong)(long)ins.Imm;
+        if (!is64) { a = (uint)a; b = (uint)b; }
+        long sa = is64 ? (long)a : (int)a, sb = is64 ? (long)b : (int)b;
+        return (index / 2) switch
+        {
+            0 => a == b,   // eq
+            1 => a > b,    // gt
+            2 => a >= b,   // ge
+            3 => (a & b) != 0, // set
+            4 => a != b,   // ne
+            5 => sa > sb,  // sgt
+            6 => sa >= sb, // sge
+            7 => a < b,    // lt
+            8 => a <= b,   // le
+            9 => sa < sb,  // slt
+            _ => sa <= sb, // sle
+        };
+    }
+
+    private static void Transfer(InstructionFacts[] facts, int i, Span<bool> k, Span<ulong> v)
+    {
+        var f = facts[i];
+        var ins = f.Instruction;
+        int dst = ins.Dst;
+        bool reg = (ins.Opcode & BpfOpcodes.SourceReg) != 0;
+        switch (f.Op)
+        {
+            case VmOp.Mov64Imm: Set(k, v, dst, (ulong)(long)ins.Imm); return;
+            case VmOp.Mov32Imm: Set(k, v, dst, (uint)ins.Imm); return;
+            case VmOp.Mov64Reg: k[dst] = k[ins.Src]; v[dst] = v[ins.Src]; return;
+            case VmOp.Mov32Reg: k[dst] = k[ins.Src]; v[dst] = (uint)v[ins.Src]; return;
+            case VmOp.LoadImm64 when ins.Src == 0:
+                Set(k, v, dst, (uint)ins.Imm | (ulong)(uint)facts[i + 1].Instruction.Imm << 32);
+                return;
+            case >= VmOp.Add64Imm and <= VmOp.Xor32Reg when Arithmetic(f.Op, reg, k, v, ins) is ulong result:
+                Set(k, v, dst, result);
+                return;
+        }
+        if (f.IsCall || f.IsLegacyPacketLoad)
+            for (int r = 0; r <= 5; r++) k[r] = false;
+        int writes = f.Writes;
+        for (int r = 0; r < 11; r++)
+            if ((writes & (1 << r)) != 0) k[r] = false;
+    }
+
+    private static void Set(Span<bool> k, Span<ulong> v, int r, ulong value)
+    {
+        k[r] = true;
+        v[r] = value;
+    }
+
+    /// <summary>add, sub, and, or, xor, shifts and mul of constants (64- and 32-bit), else null.</summary>
+    private static ulong? Arithmetic(VmOp op, bool reg, ReadOnlySpan<bool> k, ReadOnlySpan<ulong> v, BpfInstruction ins)
+    {
+        if (!k[ins.Dst] || reg && !k[ins.Src]) return null;
+        bool is64 = op < VmOp.Add32Imm;
+        ulong a = v[ins.Dst], b = reg ? v[ins.Src] : (ulong)(long)ins.Imm;
+        VmOp basic = is64 ? op : op - (VmOp.Add32Imm - VmOp.Add64Imm);
+        if (reg) basic--; // the Imm form
+        ulong? r = basic switch
+        {
+            VmOp.Add64Imm => a + b,
+            VmOp.Sub64Imm => a - b,
+            VmOp.Mul64Imm => a * b,
+            VmOp.Or64Imm => a | b,
+            VmOp.And64Imm => a & b,
+            VmOp.Xor64Imm => a ^ b,
+            VmOp.Lsh64Imm => a << (int)(b & (is64 ? 63UL : 31UL)),
+            VmOp.Rsh64Imm => is64 ? a >> (int)(b & 63) : (ulong)((uint)a >> (int)(b & 31)),
+            _ => null,
+        };
+        return r is ulong x && !is64 ? (uint)x : r;
+    }
+}
