@@ -114,6 +114,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:newer_helpers", "format_wide", []),
         new("test:newer_helpers", "format_errors", []),
         new("test:newer_helpers", "tai_clock", []),
+        new("test:newer_helpers", "numa_node", []),
         new("test:newer_helpers", "ring_query", []),
         new("test:extern_mixed", "plain_len", [], Libbpf: true, RefusedByEngine: ["uses_kfunc", "uses_kconfig"]),
         new("test:core_mixed_types", "tc_by_proto", [], Libbpf: true, RefusedByEngine: ["xdp_short_drop"]),

@@ -32,6 +32,8 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private readonly long _ageingTicks;
     private readonly RateLimited _learnLog = new(5, TimeSpan.FromSeconds(10));
     private readonly int _worker;
+    /// <summary>This worker's last destination MAC a port's classifier found an owner for (a flow's frames: one lookup).</summary>
+    private ClassifyMemo _classifyMemo;
 
     /// <summary>The forwarding worker this handler decides for.</summary>
     public int Worker => _worker;
@@ -134,7 +136,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                     case L3Ingress.ToPair: return Finish(ref frame, _pipeline.IntoPair(l3Pair!));
                 }
             }
-            if (port.Classifier.Classify(frame.Data, out int owner) != ClassifyKind.Pair)
+            if (port.Classifier.Classify(frame.Data, out int owner, ref _classifyMemo) != ClassifyKind.Pair)
             {
                 Interlocked.Increment(ref port.UnclaimedField); // rare (the XDP program passes only claimed MACs), and any worker may count it
                 return port.Config.Unclaimed == UnclaimedPolicy.Kernel ? FrameVerdict.Kernel : FrameVerdict.Drop(DropReason.Policy);

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using Appliance.Config;
 namespace Appliance.Datapath.Pairs;
 
@@ -34,6 +35,22 @@ public enum LearnResult
 
 /// <summary>A learned MAC and the pair that owned it (what <see cref="L2Classifier.Age"/> returns).</summary>
 public readonly record struct LearnedMac(MacAddress Mac, int Pair);
+
+/// <summary>One forwarding worker's last classification that found an owner (<see cref="L2Classifier.Classify(ReadOnlySpan{byte}, out int, ref ClassifyMemo)"/>):
+/// the classifier's table it was found in, the MAC and its pair. Default: remembers nothing.</summary>
+public readonly struct ClassifyMemo
+{
+    internal readonly object? Table;
+    internal readonly ulong Mac;
+    internal readonly int Pair;
+
+    internal ClassifyMemo(object table, ulong mac, int pair)
+    {
+        Table = table;
+        Mac = mac;
+        Pair = pair;
+    }
+}
 
 /// <summary>L2 classification on one uplink port, the appliance's stand-in for the host's bridge/FDB: a pair owns
 /// the destination MACs configured for it or learned from what its tenant sends; group addresses are flooded to
@@ -143,11 +160,29 @@ public sealed class L2Classifier
 
     public ClassifyKind Classify(ReadOnlySpan<byte> frame, out int pair)
     {
+        var none = default(ClassifyMemo);
+        return Classify(frame, out pair, ref none);
+    }
+
+    /// <summary><see cref="Classify(ReadOnlySpan{byte}, out int)"/> that first asks <paramref name="memo"/>, a forwarding
+    /// worker's last destination MAC that a pair owned and the table it was found in: the same MAC in the same table
+    /// (published tables never change, see above) has the same owner, so a run of frames to one MAC costs one lookup.
+    /// A learn, a forget, ageing or a new classifier publishes another table, which the memo does not match.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ClassifyKind Classify(ReadOnlySpan<byte> frame, out int pair, ref ClassifyMemo memo)
+    {
         pair = -1;
         if (frame.Length < 14) return ClassifyKind.Unclaimed;
         var dst = MacAddress.Read(frame);
         if (dst.IsMulticast) return _pairs.Length > 0 ? ClassifyKind.Flood : ClassifyKind.Unclaimed;
-        if (!Volatile.Read(ref _owners).TryGetValue(dst.Value, out var e)) return ClassifyKind.Unclaimed;
+        var owners = Volatile.Read(ref _owners);
+        if (memo.Mac == dst.Value && ReferenceEquals(memo.Table, owners))
+        {
+            pair = memo.Pair;
+            return ClassifyKind.Pair;
+        }
+        if (!owners.TryGetValue(dst.Value, out var e)) return ClassifyKind.Unclaimed;
+        memo = new ClassifyMemo(owners, dst.Value, e.Pair);
         pair = e.Pair;
         return ClassifyKind.Pair;
     }

@@ -60,6 +60,41 @@ public sealed class L2ClassifierTests
     }
 
     [Fact]
+    public void AWorkersMemoAnswersOnlyForTheMacAndTableItRemembers()
+    {
+        // A memo is a worker's last lookup that found an owner: the same MAC in the same published table. A learn, a
+        // forget, ageing or another classifier (another port) publishes or is another table, which the memo must not answer for.
+        var c = Make();
+        var memo = default(ClassifyMemo);
+        var toA = Frame("02:00:00:00:00:0a", "02:99:00:00:00:01");
+        var toB = Frame("02:00:00:00:00:0b", "02:99:00:00:00:01");
+        Assert.Equal(ClassifyKind.Pair, c.Classify(toA, out int pair, ref memo));
+        Assert.Equal(0, pair);
+        Assert.Equal(ClassifyKind.Pair, c.Classify(toA, out pair, ref memo)); // from the memo
+        Assert.Equal(0, pair);
+        Assert.Equal(ClassifyKind.Unclaimed, c.Classify(toB, out pair, ref memo)); // another MAC: looked up
+        Assert.Equal(-1, pair);
+        Assert.Equal(LearnResult.Learned, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0b")));
+        Assert.Equal(ClassifyKind.Pair, c.Classify(toB, out pair, ref memo));
+        Assert.Equal(1, pair);
+        Assert.Equal(ClassifyKind.Pair, c.Classify(toB, out pair, ref memo));
+        Assert.Equal(1, pair);
+        Assert.True(c.Forget(MacAddress.Parse("02:00:00:00:00:0b"))); // a new table: the memo's MAC is gone from it
+        Assert.Equal(ClassifyKind.Unclaimed, c.Classify(toB, out pair, ref memo));
+        Assert.Equal(-1, pair);
+        // Another classifier where 02:..:0b is pair 0's: a memo of the first one's table says nothing about it.
+        Assert.Equal(LearnResult.Learned, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0b")));
+        Assert.Equal(ClassifyKind.Pair, c.Classify(toB, out pair, ref memo));
+        Assert.Equal(1, pair);
+        var other = new L2Classifier([0, 1], new Dictionary<int, MacAddress> { [0] = MacAddress.Parse("02:00:00:00:00:0b") }, null, []);
+        Assert.Equal(ClassifyKind.Pair, other.Classify(toB, out pair, ref memo));
+        Assert.Equal(0, pair);
+        // Group frames flood, runts are unclaimed, with any memo.
+        Assert.Equal(ClassifyKind.Flood, c.Classify(Frame("ff:ff:ff:ff:ff:ff", "02:99:00:00:00:01"), out _, ref memo));
+        Assert.Equal(ClassifyKind.Unclaimed, c.Classify(new byte[13], out _, ref memo));
+    }
+
+    [Fact]
     public void RuntFramesAreUnclaimed() => Assert.Equal(ClassifyKind.Unclaimed, Make().Classify(new byte[13], out _));
 
     [Fact]
@@ -148,12 +183,14 @@ public sealed class L2ClassifierTests
             c.Age(-1);
         }
         Assert.Equal(16, c.LearnedCount(1));
+        var memo = default(ClassifyMemo);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int round = 0; round < 100; round++)
         {
             c.SetClock(round);
             foreach (var f in frames) c.Learn(1, f); // 16 known (refreshed), 48 refused: limit reached
             c.Classify(frames[0], out _);
+            c.Classify(frames[0], out _, ref memo);
             c.Age(-1); // nothing expires
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
