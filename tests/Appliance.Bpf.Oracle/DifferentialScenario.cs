@@ -114,11 +114,13 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:newer_helpers", "format_wide", []),
         new("test:newer_helpers", "format_errors", []),
         new("test:newer_helpers", "tai_clock", []),
+        new("test:newer_helpers", "numa_node", []),
         new("test:newer_helpers", "ring_query", []),
         new("test:extern_mixed", "plain_len", [], Libbpf: true, RefusedByEngine: ["uses_kfunc", "uses_kconfig"]),
         new("test:core_mixed_types", "tc_by_proto", [], Libbpf: true, RefusedByEngine: ["xdp_short_drop"]),
         new("test:core_guarded", "core_guarded", [], Libbpf: true), // libbpf poisons the guarded reads the kernel never reaches
         new("test:rodata_strings", "strings_through_static", []),
+        new("test:weak_kfunc", "weak_guarded", [], Libbpf: true), // libbpf leaves the weak kfunc the kernel lacks at address 0
         new("test:devmap_mixed", "tc_count", [], Libbpf: true, RefusedByEngine: ["xdp_redirect"]),
         new("test:tail_calls", "entry",
         [

@@ -7,5 +7,8 @@ public sealed record ElfSymbol(int Index, string Name, byte Type, byte Binding, 
     public bool IsSection => Type == ElfConstants.SymbolSection;
     public bool IsUndefined => SectionIndex == ElfConstants.SectionIndexUndefined;
 
+    /// <summary>STB_WEAK: an extern declared <c>__weak</c>, which libbpf leaves unresolved (address 0) when the kernel lacks it.</summary>
+    public bool IsWeak => Binding == 2;
+
     public override string ToString() => Name.Length > 0 ? $"symbol '{Name}'" : $"symbol #{Index}";
 }

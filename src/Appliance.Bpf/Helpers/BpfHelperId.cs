@@ -27,6 +27,7 @@ public enum BpfHelperId
     SkbChangeType = 32,
     SkbPullData = 39,
     SetHashInvalid = 41,
+    GetNumaNodeId = 42,
     SkbChangeHead = 43,
     SetHash = 48,
     SkbAdjustRoom = 50,

@@ -47,6 +47,7 @@ public sealed class LinuxHelperTable : BpfHelperTable
         BpfHelperId.TraceVprintk => TracePrintkHelper.InvokeVarArgs(vm),
         BpfHelperId.GetPrandomU32 => SystemHelpers.GetPrandomU32(vm),
         BpfHelperId.GetSmpProcessorId => SystemHelpers.GetSmpProcessorId(vm),
+        BpfHelperId.GetNumaNodeId => SystemHelpers.GetNumaNodeId(vm),
         BpfHelperId.SkbStoreBytes => PacketBytesHelpers.StoreBytes(vm),
         BpfHelperId.L3CsumReplace => ChecksumHelpers.L3Replace(vm),
         BpfHelperId.L4CsumReplace => ChecksumHelpers.L4Replace(vm),

@@ -42,4 +42,9 @@ internal static partial class SystemHelpers
     public static HelperOutcome GetPrandomU32(BpfVm vm) => LinuxHelperTable.Return(vm, vm.NextRandom());
 
     public static HelperOutcome GetSmpProcessorId(BpfVm vm) => LinuxHelperTable.Return(vm, vm.Options.ProcessorId);
+
+    /// <summary>bpf_get_numa_node_id: 0. The appliance's boards have one memory node, and its per-CPU slots are its
+    /// workers, not the machine's CPUs, so a node derived from them would mean nothing; a program sharding by node
+    /// gets one shard, as on any single-node machine.</summary>
+    public static HelperOutcome GetNumaNodeId(BpfVm vm) => LinuxHelperTable.Return(vm, 0);
 }

@@ -65,8 +65,10 @@ public static class BpfObjectLoader
             if (section.Section.Name == SubprogramSection) continue;
             foreach (var function in section.Functions)
             {
-                var linked = linker.Link(function, out var functions, out var unlinked);
-                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linked) { Refusal = unlinked, Poisoned = Poisoned(coreFailures, functions) });
+                var linked = linker.Link(function, out var functions, out var unlinked, out var weakCalls);
+                var poisoned = Poisoned(coreFailures, functions);
+                foreach (var (index, why) in weakCalls) poisoned.TryAdd(index, why);
+                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linked) { Refusal = unlinked, Poisoned = poisoned });
             }
         }
         if (programs.Count == 0)

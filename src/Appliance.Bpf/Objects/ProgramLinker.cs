@@ -18,18 +18,32 @@ public sealed class ProgramLinker
         _elf = elf;
         _code = code;
         _maps = maps;
+        foreach (var section in code.Values)
+            foreach (var relocation in section.Relocations.Values)
+                if (relocation.Type == ElfConstants.RelocBpf64_32 && relocation.Symbol.IsUndefined && relocation.Symbol.IsWeak)
+                    _weakKfuncs.Add(relocation.Symbol.Name);
     }
 
-    public ulong[] Link(BpfFunction entry) => Link(entry, out _, out _);
+    /// <summary>Externs declared <c>__weak</c> that the object calls: kfuncs a program may test for with
+    /// <c>bpf_ksym_exists()</c> before calling them.</summary>
+    private readonly HashSet<string> _weakKfuncs = [];
+
+    public ulong[] Link(BpfFunction entry) => Link(entry, out _, out _, out _);
 
     /// <summary>Links <paramref name="entry"/>; <paramref name="functions"/> are the functions its image holds and
     /// where each starts in it (the entry first, at 0, then every sub-program it reaches). <paramref name="refusal"/> says why the program
     /// cannot load although the object can — it uses an extern the object does not define (a kfunc, a __ksym or
     /// __kconfig variable), which libbpf would take from the kernel, or a map of a type the appliance does not have
-    /// (a DEVMAP …) — or is null; the object's other programs load.</summary>
-    public ulong[] Link(BpfFunction entry, out IReadOnlyList<(BpfFunction Function, int At)> functions, out string? refusal)
+    /// (a DEVMAP …) — or is null; the object's other programs load. <paramref name="poisoned"/>: calls of a kfunc declared
+    /// <c>__weak</c>, with why they cannot run. libbpf leaves such a kfunc unresolved where the kernel lacks it — its
+    /// address (<c>bpf_ksym_exists()</c>) is 0 and the call is poisoned — and the appliance has no kfuncs: the address is
+    /// 0 here too, so a call guarded by <c>if (bpf_ksym_exists(f))</c> is never reached, and the verifier refuses the
+    /// program only where a path reaches one (<see cref="BpfProgramImage.Poisoned"/>).</summary>
+    public ulong[] Link(BpfFunction entry, out IReadOnlyList<(BpfFunction Function, int At)> functions, out string? refusal,
+        out IReadOnlyDictionary<int, string> poisoned)
     {
         _refusal = null;
+        var poison = new Dictionary<int, string>();
         var image = new List<ulong>(entry.Length);
         var placed = new List<(BpfFunction Function, int At)>();
         var positions = new Dictionary<BpfFunction, int>();
@@ -54,6 +68,14 @@ public sealed class ProgramLinker
                 {
                     if (!InstructionWord.IsPseudoCall(insn))
                         throw Error(function.Section, source, $"R_BPF_64_32 relocation against {relocation.Symbol} on an instruction that is not a bpf-to-bpf call (opcode 0x{InstructionWord.Opcode(insn):x2})");
+                    if (relocation.Symbol.IsUndefined && relocation.Symbol.IsWeak)
+                    {
+                        // A helper call of id 0 in place of the unresolvable call (as libbpf poisons it): never run.
+                        image[at + i] = InstructionWord.WithImm(InstructionWord.WithSrc(insn, 0), 0);
+                        poison[at + i] = $"{function.Section.Name}+{source}: it calls '{relocation.Symbol.Name}', a kernel function (kfunc) declared __weak, "
+                            + "which the appliance does not have (bpf_ksym_exists() gives 0 here, so guard the call with it)";
+                        continue;
+                    }
                     if (relocation.Symbol.IsUndefined)
                     {
                         Refuse(function.Section, source, $"it calls '{relocation.Symbol.Name}', which the object does not define: a kernel function (kfunc) "
@@ -84,6 +106,7 @@ public sealed class ProgramLinker
         }
         functions = placed;
         refusal = _refusal;
+        poisoned = poison;
         return image.ToArray();
     }
 
@@ -102,6 +125,13 @@ public sealed class ProgramLinker
             throw Error(function.Section, source, $"R_BPF_64_64 relocation against {sym} on an instruction that is not lddw (opcode 0x{InstructionWord.Opcode(insn):x2})");
         if (source + 1 >= function.Start + function.Length)
             throw Error(function.Section, source, "lddw is cut off by the end of its function (its second slot is missing)");
+        if (sym.IsUndefined && sym.IsWeak && _weakKfuncs.Contains(sym.Name))
+        {
+            // bpf_ksym_exists(kfunc): the address of a weak kfunc the kernel lacks is 0 (libbpf), as every kfunc is here.
+            image[at] = InstructionWord.WithImm(InstructionWord.WithSrc(insn, 0), 0);
+            image[at + 1] = InstructionWord.WithImm(image[at + 1], 0);
+            return;
+        }
         if (sym.IsUndefined)
         {
             Refuse(function.Section, source, $"it reads '{sym.Name}', an extern the object does not define (a __ksym kernel symbol or a __kconfig value, "

@@ -13,26 +13,48 @@ namespace Appliance.Bpf.Verifier;
 internal static class DeadBranchAnalysis
 {
     /// <summary>Per instruction, whether some path that constant branches allow reaches it (false for the second slot
-    /// of an lddw and for code no path reaches at all).</summary>
+    /// of an lddw and for code no path reaches at all). Constants are kept per basic block, not per instruction (the
+    /// state at a block's first instruction; inside a block it is carried along), so a program of the 1M-instruction
+    /// limit costs its blocks' states, not 11 registers for each instruction.</summary>
     public static bool[] Run(InstructionFacts[] facts)
     {
         int n = facts.Length;
 
-        // Per instruction and register: known[i, r] and value[i, r]; visited[i] once some path reached i.
+        // Block leaders: the entry, function entries, jump targets and the instruction after a conditional jump.
+        var blockOf = new int[n];
+        Array.Fill(blockOf, -1);
+        int blocks = 0;
+        void Lead(int index)
+        {
+            if (index >= 0 && index < n && blockOf[index] < 0) blockOf[index] = blocks++;
+        }
+        Lead(0);
+        for (int i = 0; i < n; i++)
+        {
+            var f = facts[i];
+            if (f.EntersFunction) Lead(f.Target);
+            if (f.Op == VmOp.Ja) Lead(f.Target);
+            if (f.IsConditionalJump) { Lead(f.Target); Lead(i + f.Width); }
+        }
+
+        // Per block and register: known[b, r] and value[b, r], the state its leader is entered with; seen[b] once some
+        // path reached it.
         var visited = new bool[n];
-        var known = new bool[n * 11];
-        var value = new ulong[n * 11];
+        var seen = new bool[blocks];
+        var known = new bool[blocks * 11];
+        var value = new ulong[blocks * 11];
         var work = new Stack<int>();
         Span<bool> k = stackalloc bool[11];
         Span<ulong> v = stackalloc ulong[11];
 
         void Seed(int index, ReadOnlySpan<bool> ks, ReadOnlySpan<ulong> vs)
         {
-            var atK = known.AsSpan(index * 11, 11);
-            var atV = value.AsSpan(index * 11, 11);
-            if (!visited[index])
+            int b = blockOf[index];
+            var atK = known.AsSpan(b * 11, 11);
+            var atV = value.AsSpan(b * 11, 11);
+            if (!seen[b])
             {
-                visited[index] = true;
+                seen[b] = true;
                 ks.CopyTo(atK);
                 vs.CopyTo(atV);
                 work.Push(index);
@@ -53,18 +75,24 @@ internal static class DeadBranchAnalysis
         while (work.Count > 0)
         {
             int i = work.Pop();
-            known.AsSpan(i * 11, 11).CopyTo(k);
-            value.AsSpan(i * 11, 11).CopyTo(v);
-            var f = facts[i];
-            if (f.IsConditionalJump && Outcome(f, k, v) is bool taken)
+            known.AsSpan(blockOf[i] * 11, 11).CopyTo(k);
+            value.AsSpan(blockOf[i] * 11, 11).CopyTo(v);
+            while (true) // along the block: a leader is only entered through Seed
             {
-                Seed(taken ? f.Target : i + 1, k, v);
-                continue;
+                visited[i] = true;
+                var f = facts[i];
+                if (f.IsConditionalJump && Outcome(f, k, v) is bool taken)
+                {
+                    Seed(taken ? f.Target : i + 1, k, v);
+                    break;
+                }
+                Transfer(facts, i, k, v);
+                int count = f.SuccessorCount(i, out int a, out int b);
+                if (count == 1 && a < n && blockOf[a] < 0) { i = a; continue; }
+                if (count >= 1) Seed(a, k, v);
+                if (count == 2) Seed(b, k, v);
+                break;
             }
-            Transfer(facts, i, k, v);
-            int count = f.SuccessorCount(i, out int a, out int b);
-            if (count >= 1) Seed(a, k, v);
-            if (count == 2) Seed(b, k, v);
         }
         return visited;
     }

@@ -76,7 +76,7 @@ internal static class PointerAnalysis
     /// <summary>Helpers that never move or resize the packet (they never call <c>PacketChanged</c>), by the Linux ids.</summary>
     private static bool KeepsPacket(int helper) => (BpfHelperId)helper is BpfHelperId.MapLookupElem or BpfHelperId.MapUpdateElem
         or BpfHelperId.MapDeleteElem or BpfHelperId.KtimeGetNs or BpfHelperId.TracePrintk or BpfHelperId.TraceVprintk or BpfHelperId.GetPrandomU32
-        or BpfHelperId.GetSmpProcessorId or BpfHelperId.L3CsumReplace or BpfHelperId.L4CsumReplace or BpfHelperId.Redirect
+        or BpfHelperId.GetSmpProcessorId or BpfHelperId.GetNumaNodeId or BpfHelperId.L3CsumReplace or BpfHelperId.L4CsumReplace or BpfHelperId.Redirect
         or BpfHelperId.SkbLoadBytes or BpfHelperId.CsumDiff or BpfHelperId.CsumUpdate or BpfHelperId.CsumLevel or BpfHelperId.SkbLoadBytesRelative or BpfHelperId.FibLookup
         or BpfHelperId.MapPushElem or BpfHelperId.MapPopElem or BpfHelperId.MapPeekElem or BpfHelperId.Jiffies64
         or BpfHelperId.KtimeGetBootNs or BpfHelperId.KtimeGetCoarseNs or BpfHelperId.RedirectNeigh or BpfHelperId.RedirectPeer
@@ -86,7 +86,7 @@ internal static class PointerAnalysis
     /// <summary>Helpers that write no memory through their arguments (spilled slots survive them), by the Linux ids.</summary>
     private static bool WritesNoMemory(int helper) => (BpfHelperId)helper is BpfHelperId.MapLookupElem or BpfHelperId.MapUpdateElem
         or BpfHelperId.MapDeleteElem or BpfHelperId.KtimeGetNs or BpfHelperId.TracePrintk or BpfHelperId.TraceVprintk or BpfHelperId.GetPrandomU32
-        or BpfHelperId.GetSmpProcessorId or BpfHelperId.Redirect or BpfHelperId.CsumDiff or BpfHelperId.CsumUpdate or BpfHelperId.CsumLevel or BpfHelperId.Jiffies64
+        or BpfHelperId.GetSmpProcessorId or BpfHelperId.GetNumaNodeId or BpfHelperId.Redirect or BpfHelperId.CsumDiff or BpfHelperId.CsumUpdate or BpfHelperId.CsumLevel or BpfHelperId.Jiffies64
         or BpfHelperId.KtimeGetBootNs or BpfHelperId.KtimeGetCoarseNs or BpfHelperId.RedirectPeer or BpfHelperId.RingbufOutput
         or BpfHelperId.MapPushElem or BpfHelperId.MapLookupPercpuElem or BpfHelperId.KtimeGetTaiNs or BpfHelperId.Strncmp
         or BpfHelperId.RingbufQuery;

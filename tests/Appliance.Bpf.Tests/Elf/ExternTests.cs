@@ -36,4 +36,21 @@ public sealed class ExternTests
         Assert.Contains("map 'shared_counts'", e.Message);
         Assert.Contains("the map is declared extern (defined in another object file)", e.Message);
     }
+
+    [Fact]
+    public void AWeakKfuncHasAddressZeroAndItsCallIsRefusedOnlyWhereAPathReachesIt()
+    {
+        var guarded = TestObjects.LoadTestProgram("weak_kfunc").Programs.Single();
+        Assert.Null(guarded.Refusal);
+        Assert.Single(guarded.Poisoned); // the call, behind if (bpf_ksym_exists(…)), which is 0 here
+        var loaded = LoadedProgram.Load(guarded, [], LinuxHelperTable.Instance);
+        using var vm = new BpfVm();
+        var packet = Vm.VmTestSupport.Packet(new byte[70]);
+        Assert.Equal(70UL + 7, vm.Run(loaded, ref packet).R0);
+
+        // Called without the guard: the kernel refuses it too (libbpf poisons the call, EACCES).
+        var unguarded = TestObjects.LoadTestProgram("weak_kfunc_unguarded").Programs.Single();
+        var e = Assert.Throws<BpfVerifierException>(() => LoadedProgram.Load(unguarded, [], LinuxHelperTable.Instance));
+        Assert.Contains("it calls 'bpf_appliance_made_up_kfunc', a kernel function (kfunc) declared __weak, which the appliance does not have", e.Message);
+    }
 }

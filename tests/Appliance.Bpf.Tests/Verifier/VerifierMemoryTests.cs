@@ -1,0 +1,34 @@
+using Appliance.Bpf.Helpers;
+using Appliance.Bpf.Objects;
+using Appliance.Bpf.Verifier;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Appliance.Bpf.Tests.Verifier;
+
+/// <summary>A program at the instruction limit (1M, BPF_COMPLEXITY_LIMIT_INSNS) must load on a board with 512 MB:
+/// the verifier's passes may keep a few bytes per instruction, not a state of every register for each one.</summary>
+public sealed class VerifierMemoryTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void AProgramAtTheInstructionLimitVerifiesInBoundedMemory()
+    {
+        const int count = 1_000_000;
+        var code = new ulong[count];
+        code[0] = 0xb7;                             // r0 = 0
+        for (int i = 1; i < count - 1; i++)
+            code[i] = i % 1000 == 0
+                ? 0x15 | 1UL << 16 | 7UL << 32      // if r0 == 7 goto +1 (a block boundary now and then)
+                : 0x07 | 1UL << 32;                 // r0 += 1
+        code[count - 1] = 0x95;                     // exit
+        var image = new BpfProgramImage("big", "tc", code);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        BpfVerifier.Verify(image, 0, LinuxHelperTable.Instance);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        output.WriteLine($"verifying {count} instructions allocated {allocated / (1 << 20)} MiB");
+        // 128 bytes an instruction: the per-instruction facts and masks the passes share fit; 11 registers' constants
+        // (9 bytes each) per instruction on top of them do not.
+        Assert.True(allocated < 128L * count, $"verifying {count} instructions allocated {allocated / (1 << 20)} MiB");
+    }
+}
