@@ -6,8 +6,10 @@ namespace Appliance.Datapath.Forwarding;
 /// group-frame flooder, <see cref="FlooderSlot"/>): each thread adds to its own slot with plain stores (no lock, no
 /// interlocked op on the hot path) and readers sum the slots with Volatile reads. A slot's array is made the first
 /// time its thread counts (once per counter block and thread, never per frame), so a block costs only what the
-/// threads that use it need, and two threads never write the same cache line.</summary>
-public sealed class WorkerCounters
+/// threads that use it need, and two threads never write the same cache line. A struct, held in a readonly field of
+/// its owner (<see cref="SideCounters"/>, <see cref="ProgramCounters"/>): a frame's count reaches its slot with one
+/// dependent load fewer than through an object of its own.</summary>
+public readonly struct WorkerCounters
 {
     /// <summary>Forwarding workers a block has slots for (the `workers` config maximum).</summary>
     public const int MaxWorkers = Config.WorkerSettings.Max;
