@@ -118,4 +118,23 @@ public class ProgramObjectTests
         var error = Assert.Single(ConfigTexts.Load(text, inspector).Errors);
         Assert.Equal(("$.programs[1].maps.acl_hits", "3 entries, but map \"acl_hits\" holds at most 2"), (error.JsonPath, error.Message));
     }
+
+    [Fact]
+    public void AMapTheConfigCannotFillIsRefusedWithTheReason()
+    {
+        // A DEVMAP of an XDP tutorial's object (the appliance has none), or a map of maps.
+        string text = ConfigTexts.With("\"counter.bpf.o\", \"section\": \"tc\" }", "\"mixed.bpf.o\", \"section\": \"tc\", \"maps\": { \"tx_port\": [{ \"key\": 0, \"value\": 3 }], \"seen\": [] } }");
+        var inspector = new FakeInspector(new()
+        {
+            ["allow_port.bpf.o"] = ProgramObjectReport.ExistsOnly,
+            ["mixed.bpf.o"] = new(null, ["tc"], new Dictionary<string, ProgramMapShape>
+            {
+                ["tx_port"] = new(4, 4, 8, "map type 14 (BPF_MAP_TYPE_DEVMAP) is not supported"),
+                ["seen"] = new(4, 8, 4, "its slots hold maps"),
+            }),
+        });
+        var error = Assert.Single(ConfigTexts.Load(text, inspector).Errors); // "seen": [] asks for nothing
+        Assert.Equal(("$.programs[1].maps.tx_port", "map \"tx_port\" cannot be given contents: map type 14 (BPF_MAP_TYPE_DEVMAP) is not supported"),
+            (error.JsonPath, error.Message));
+    }
 }

@@ -29,6 +29,11 @@ internal static class ProgramObjectCheck
                 issues.Add(mapPath, $"object {program.Object} declares no map \"{mapName}\" ({NameList.ExpectedOneOf(maps.Keys.ToList(), "maps")})");
                 continue;
             }
+            if (shape.CannotFill is { } why && entries.Count > 0)
+            {
+                issues.Add(mapPath, $"map \"{mapName}\" cannot be given contents: {why}");
+                continue;
+            }
             if (entries.Count > shape.MaxEntries)
                 issues.Add(mapPath, $"{entries.Count} entries, but map \"{mapName}\" holds at most {shape.MaxEntries}");
             for (int k = 0; k < entries.Count; k++)

@@ -36,7 +36,12 @@ public sealed class ProgramObjectInspector : IProgramObjectInspector
             {
                 var map = BpfMap.Create(def, Environment.ProcessorCount);
                 maps.Add(map);
-                shapes[def.Name] = new ProgramMapShape(map.KeySize, map.UserValueSize, map.MaxEntries);
+                shapes[def.Name] = new ProgramMapShape(map.KeySize, map.UserValueSize, map.MaxEntries, map switch
+                {
+                    UnsupportedMap => UnsupportedMap.WhyUnsupported(map.Type),
+                    MapOfMaps => "its slots hold maps, which the object's static `.values` fill (a map of maps cannot be filled from the config)",
+                    _ => null,
+                });
             }
             catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
             {

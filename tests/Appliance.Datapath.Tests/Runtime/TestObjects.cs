@@ -3,7 +3,8 @@ using Appliance.TestSupport;
 namespace Appliance.Datapath.Tests.Runtime;
 
 /// <summary>eBPF objects the runtime tests load, built once per test run with clang into a temp folder: the
-/// tests' own programs (Programs/*.bpf.c), the Bpf tests' routing_helpers (the fib differential) and the repo's
+/// tests' own programs (Programs/*.bpf.c), the Bpf tests' routing_helpers (the fib differential) and devmap_mixed
+/// (an object with maps of types the appliance does not have), and the repo's
 /// example programs (programs/*.bpf.c).</summary>
 public static class TestObjects
 {
@@ -19,7 +20,8 @@ public static class TestObjects
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
         foreach (var test in new[] { "probe", "trace", "stack_leak", "fib_group", "workers" })
             Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{test}.bpf.c"), Path.Combine(dir, $"{test}.bpf.o"), multiarch, repo);
-        Compile(Path.Combine(repo, "tests/Appliance.Bpf.Tests/TestPrograms/routing_helpers.bpf.c"), Path.Combine(dir, "routing_helpers.bpf.o"), multiarch, repo);
+        foreach (var bpfTest in new[] { "routing_helpers", "devmap_mixed" })
+            Compile(Path.Combine(repo, $"tests/Appliance.Bpf.Tests/TestPrograms/{bpfTest}.bpf.c"), Path.Combine(dir, $"{bpfTest}.bpf.o"), multiarch, repo);
         foreach (var example in new[] { "allow_port", "vlan_tag", "fib_forward", "peer_deliver" })
             Compile(Path.Combine(repo, $"programs/{example}.bpf.c"), Path.Combine(dir, $"{example}.bpf.o"), multiarch, repo);
         return dir;
