@@ -55,10 +55,13 @@ JSON
 "$BIN" validate "$CFG" --objects "$OBJECTS" >/dev/null
 
 # The harness runs this inside the forwarder namespace (bash, pinned to --fwd-cpus) and SIGTERMs its process group
-# at the end of each run. The appliance logs "runtime: forwarding ports=N pairs=N" once the worker runs: the ready line.
+# at the end of each run. The snapshots every 2 s run on CPU 0 ($OFF), not on the measured core: each one starts two
+# processes (~20 ms of CPU), about 1 % of CPU 1 that afxdp-c (run with -q) does not pay; the appliance's answer to
+# them stays on CPU 1. The appliance logs "runtime: forwarding ports=N pairs=N" once the worker runs: the ready line.
+OFF="taskset -c 0"
 CMD="$BIN run --config $CFG --objects $OBJECTS --leds none & A=\$!;
  while sleep 2 && kill -0 \$A 2>/dev/null; do
-  { $BIN stats --socket $SOCK; $BIN maps dump tenant_stats --socket $SOCK; grep -E '^Vm(RSS|HWM):' /proc/\$A/status; } >$RESULTS/pair-stats-\$A.txt 2>&1;
+  { $OFF $BIN stats --socket $SOCK; $OFF $BIN maps dump tenant_stats --socket $SOCK; grep -E '^Vm(RSS|HWM):' /proc/\$A/status; } >$RESULTS/pair-stats-\$A.txt 2>&1;
  done; wait \$A"
 
 "$HARNESS" --sizes 64,1500 --fwd-cpus 1 \
@@ -77,7 +80,7 @@ median_pps() {
 if [ "${META_PAIR_NO_JIT:-1}" = 1 ]; then
 	mkdir -p "$RESULTS/no-jit"
 	CMD_NO_JIT="$BIN run --config $CFG --objects $OBJECTS --leds none --no-jit & A=\$!;
- while sleep 2 && kill -0 \$A 2>/dev/null; do $BIN stats --socket $SOCK >$RESULTS/no-jit/pair-stats-\$A.txt 2>&1; done; wait \$A"
+ while sleep 2 && kill -0 \$A 2>/dev/null; do $OFF $BIN stats --socket $SOCK >$RESULTS/no-jit/pair-stats-\$A.txt 2>&1; done; wait \$A"
 	"$HARNESS" --sizes 64 --fwd-cpus 1 --modes afxdp-c,custom \
 		--cmd "$CMD_NO_JIT" --cmd-ready 'runtime: forwarding ports=' \
 		--label "meta-appliance run --no-jit @ $COMMIT (as the first table, the counter program in the interpreter)" \
@@ -144,7 +147,7 @@ JSON
 	# s0's MAC is known only once the harness made the topology: the command writes the config from the template.
 	CMD_L3="sed \"s/@S0MAC@/\$(ip netns exec pfsink cat /sys/class/net/s0/address)/\" $CFG_L3 >$RESULTS/l3/meta-pair-l3.json;
  $BIN run --config $RESULTS/l3/meta-pair-l3.json --objects $OBJECTS --leds none & A=\$!;
- while sleep 2 && kill -0 \$A 2>/dev/null; do $BIN stats --socket $SOCK >$RESULTS/l3/pair-stats-\$A.txt 2>&1; done; wait \$A"
+ while sleep 2 && kill -0 \$A 2>/dev/null; do $OFF $BIN stats --socket $SOCK >$RESULTS/l3/pair-stats-\$A.txt 2>&1; done; wait \$A"
 	"$HARNESS" --sizes 64,1500 --fwd-cpus 1 \
 		--cmd "$CMD_L3" --cmd-ready 'runtime: forwarding ports=' \
 		--label "meta-appliance run @ $COMMIT (port -> adopted l3 pair: LPM, TTL and Ethernet rewrite, counter program on the primary side, AF_XDP copy mode, 1 core)" \
