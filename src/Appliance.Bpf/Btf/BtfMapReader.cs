@@ -137,7 +137,7 @@ public static class BtfMapReader
             inner = ReadDefinition(btf, innerStruct, name + ".inner", where + " (inner map)", out _);
             if (inner.Type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps or BpfMapType.ProgArray)
                 throw new BpfLoadException($"{where}: an inner map cannot be a {inner.Type} (as in the kernel)");
-            if (UnsupportedMap.WhyUnsupported(inner.Type) is { } unsupported)
+            if (BpfMapTypeNames.WhyUnsupported(inner.Type) is { } unsupported)
                 throw new BpfLoadException($"{where} (inner map): {unsupported}");
             valueSize = Same(valueSize, 4, "value", where);
             valuesOffset = (int)(v.BitOffset / 8);

@@ -9,7 +9,7 @@ public static class BpfMapFactory
     public static BpfMap Create(BpfMapDefinition def, int cpuCount = 1)
     {
         if (cpuCount < 1) throw Invalid(def, $"cpuCount must be at least 1 (got {cpuCount})");
-        if (UnsupportedMap.WhyUnsupported(def.Type) is not null) return new UnsupportedMap(def);
+        if (BpfMapTypeNames.WhyUnsupported(def.Type) is not null) return new UnsupportedMap(def);
         if (def.MaxEntries <= 0) throw Invalid(def, "max_entries must be at least 1");
         switch (def.Type)
         {

@@ -15,7 +15,7 @@ public sealed class MapLocator
     {
         _mapSections.Add(map.SectionIndex);
         _maps[(map.SectionIndex, map.Offset)] = index;
-        if (Maps.UnsupportedMap.WhyUnsupported(map.Definition.Type) is { } why)
+        if (Maps.BpfMapTypeNames.WhyUnsupported(map.Definition.Type) is { } why)
             _unusable[index] = $"it uses map '{map.Definition.Name}': {why}";
     }
 

@@ -64,13 +64,5 @@ internal static class MapHelperCompatibility
         $"map '{map.Name}' ({TypeName(map.Type)}) cannot be passed to it: {why} " +
         $"(the kernel refuses the program too: \"cannot pass map_type {(uint)map.Type} into func bpf_{name}#{helper}\")";
 
-    private static string TypeName(BpfMapType type) => type switch
-    {
-        BpfMapType.Hash => "hash", BpfMapType.Array => "array", BpfMapType.ProgArray => "prog_array",
-        BpfMapType.PerfEventArray => "perf_event_array", BpfMapType.PercpuHash => "percpu_hash", BpfMapType.PercpuArray => "percpu_array",
-        BpfMapType.LruHash => "lru_hash", BpfMapType.LruPercpuHash => "lru_percpu_hash", BpfMapType.LpmTrie => "lpm_trie",
-        BpfMapType.ArrayOfMaps => "array_of_maps", BpfMapType.HashOfMaps => "hash_of_maps", BpfMapType.Queue => "queue",
-        BpfMapType.Stack => "stack", BpfMapType.RingBuf => "ringbuf",
-        _ => $"map of type {(uint)type}",
-    };
+    private static string TypeName(BpfMapType type) => BpfMapTypeNames.Short(type) ?? $"map of type {(uint)type}";
 }

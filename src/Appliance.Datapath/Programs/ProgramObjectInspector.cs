@@ -38,7 +38,7 @@ public sealed class ProgramObjectInspector : IProgramObjectInspector
                 maps.Add(map);
                 shapes[def.Name] = new ProgramMapShape(map.KeySize, map.UserValueSize, map.MaxEntries, map switch
                 {
-                    UnsupportedMap => UnsupportedMap.WhyUnsupported(map.Type),
+                    UnsupportedMap => BpfMapTypeNames.WhyUnsupported(map.Type),
                     MapOfMaps => "its slots hold maps, which the object's static `.values` fill (a map of maps cannot be filled from the config)",
                     _ => null,
                 });

@@ -135,7 +135,7 @@ public class DifferentialTests(ITestOutputHelper output)
 
         int mapEntries = 0;
         foreach (var def in obj.Maps.Where(m => m.Type is not (BpfMapType.ProgArray or BpfMapType.RingBuf or BpfMapType.PerfEventArray
-            or BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps) && UnsupportedMap.WhyUnsupported(m.Type) is null))
+            or BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps) && BpfMapTypeNames.WhyUnsupported(m.Type) is null))
             mapEntries += AssertSameContents(def, kernel, engine);
         Assert.True(!requireVariety || verdicts.Count > 1 || rewritten > 0 || contextWritten > 0 || mapEntries > scenario.Entries.Length
             || example.Split('@')[0] is "counter" or "vlan_tag",
