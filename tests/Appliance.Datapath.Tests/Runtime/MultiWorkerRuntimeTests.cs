@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using Appliance.Config;
+using Appliance.Datapath.Engine;
 using Appliance.Datapath.Runtime;
 using Appliance.Datapath.Tests.Engine;
 using Appliance.TestSupport;
@@ -304,10 +305,18 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
         string fromIf = toTenant ? MetaBoard.OutsideInterface(port) : MetaBoard.TenantInterface, toIf = toTenant ? MetaBoard.TenantInterface : MetaBoard.OutsideInterface(port);
         using var tx = PacketSocket.Open(fromNs, fromIf, 0x0800);
         using var rx = PacketSocket.Open(toNs, toIf, 0x0800);
-        int total = Flows * perFlow, ingress = toTenant ? rt.Topology.Ports.Single(p => p.Name == board.Ports[port]).Index : pair.PrimaryPort;
+        int total = Flows * perFlow;
         var flows = new UdpFlows(rx, Flows, total);
-        flows.Send(tx, toTenant ? tenantMac : outsideMac, toTenant ? outsideMac : tenantMac, () => rt.Engine.CountersOf(ingress).RxPackets);
-        flows.AssertEveryFrameOnceInOrder();
+        flows.Send(tx, toTenant ? tenantMac : outsideMac, toTenant ? outsideMac : tenantMac);
+        try { flows.AssertEveryFrameOnceInOrder(); }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            // Where a frame went missing: each socket's counts and the kernel's drops for it.
+            var sockets = rt.Engine.AllPorts.Select(p => $"{p.InterfaceName} q{p.Queue} w{p.Worker}: rx {p.Counters.RxPackets} tx {p.Counters.TxPackets} " +
+                $"fwd {p.Counters.Forwarded} drops {p.Counters.TotalDrops} (" +
+                string.Join(' ', Enum.GetValues<DropReason>().Where(r => p.Counters.Drops(r) != 0).Select(r => $"{r} {p.Counters.Drops(r)}")) + $"); {p.Statistics()}");
+            throw new Xunit.Sdk.XunitException($"{(toTenant ? "to the tenant" : "from the tenant")}: {e.Message}\n{string.Join('\n', sockets)}\n{rt.Engine.AccountFrames()}");
+        }
         return total;
     }
 
