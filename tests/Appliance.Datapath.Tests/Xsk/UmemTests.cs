@@ -5,6 +5,43 @@ namespace Appliance.Datapath.Tests.Xsk;
 
 public sealed class UmemTests
 {
+    /// <summary>A UMEM of 2 MiB or more starts on a 2 MiB boundary and, where transparent huge pages are not "never",
+    /// is backed by them (its smaps entry counts AnonHugePages); its frames are usable and zeroed. A smaller one is
+    /// ordinary 4 KiB pages.</summary>
+    [Fact]
+    public unsafe void A_large_area_is_aligned_to_2_MiB_and_backed_by_huge_pages()
+    {
+        using var u = new Umem("huge", 4096, 2048, 0); // 8 MiB
+        Assert.Equal(0UL, (ulong)u.Base % (2 << 20));
+        Assert.All(Enumerable.Range(0, 4096), i => Assert.Equal(0, u.Base[(long)i * 2048 + 100]));
+        u.Base[8 * 1024 * 1024 - 1] = 7; // the last byte is ours
+        const string thp = "/sys/kernel/mm/transparent_hugepage/enabled";
+        if (File.Exists(thp) && !File.ReadAllText(thp).Contains("[never]"))
+            Assert.True(AnonHugePagesKb((ulong)u.Base) >= 2048, $"AnonHugePages of the UMEM mapping: {AnonHugePagesKb((ulong)u.Base)} kB");
+
+        using var small = new Umem("small", 16, 2048, 0);
+        Assert.Equal(0UL, (ulong)small.Base % 4096);
+        small.Base[16 * 2048 - 1] = 1;
+    }
+
+    /// <summary>AnonHugePages (kB) of the mapping in /proc/self/smaps that holds <paramref name="address"/>.</summary>
+    private static long AnonHugePagesKb(ulong address)
+    {
+        bool inside = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            int dash = line.IndexOf('-');
+            if (dash > 0 && line.IndexOf(' ') > dash && ulong.TryParse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out ulong lo))
+            {
+                ulong hi = ulong.Parse(line.AsSpan(dash + 1, line.IndexOf(' ') - dash - 1), System.Globalization.NumberStyles.HexNumber);
+                inside = address >= lo && address < hi;
+            }
+            else if (inside && line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
+                return long.Parse(line["AnonHugePages:".Length..].Replace("kB", "").Trim());
+        }
+        return -1;
+    }
+
     [Fact]
     public void Frames_are_aligned_distinct_and_accounted_by_state_and_owner()
     {
