@@ -24,7 +24,7 @@ public sealed unsafe partial class MmapRegion : IDisposable
         const nuint huge = 2u << 20;
         if (length < huge)
             return Map(length, Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS | Tmds.Linux.LibC.MAP_POPULATE, -1, 0, purpose);
-        // Reserve a 2 MiB more, keep the aligned part, give the rest back.
+        // Reserve 2 MiB more, keep the aligned part, give the rest back.
         byte* start = MapOrThrow(length + huge, Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS, -1, 0, purpose), aligned = (byte*)(((nuint)start + huge - 1) & ~(huge - 1));
         if (aligned > start) MunmapNative(start, (nuint)(aligned - start));
         nuint tail = (nuint)(start + length + huge - (aligned + length));

@@ -414,7 +414,7 @@ internal sealed unsafe class EngineWorker
     /// of the first <see cref="PrefetchDistance"/> frames here and of frame k + distance while frame k is decided
     /// (<see cref="PrefetchAhead"/>): a few misses in flight at a time. Asking for all 64 at once worked while the
     /// cores were close (a 70 ns cache-line round trip), but with the two vCPUs 320 ns apart the first frame's read
-    /// still stalled 35-58 ns per frame: prefetches beyond what the core can track are dropped. Elsewhere: a load of
+    /// still stalled 35-58 ns per frame (as if prefetches beyond what the core tracks were dropped). Elsewhere: a load of
     /// each frame's first line, whose misses the core overlaps (.NET offers arm64 no prefetch outside SVE).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void PrefetchHeaders(XskRing rx, uint idx, uint n, Umem umem)
