@@ -85,3 +85,12 @@ public sealed class BootedBoardForButton() : BootedBoardBase(null, fat =>
     if (!config.Contains("\"leds\": {")) throw new InvalidOperationException("the example config has no \"leds\" section to put the button before");
     fat.WriteText("/config.json", config.Replace("\"leds\": {", "\"button\": { \"chip\": \"9030000.pl061\", \"line\": 6, \"activeLow\": false },\n  \"leds\": {"));
 });
+
+/// <summary>The example config without its `memory` member (the board's defaults), on a private copy of the image.</summary>
+public sealed class BootedBoardWithDefaultMemory() : BootedBoardBase(null, fat =>
+{
+    var config = fat.ReadText("/config.json");
+    var memory = Regex.Match(config, @"(?m)^\s*""memory"": \{[^}]*\},\s*\n");
+    if (!memory.Success) throw new InvalidOperationException("the example config has no \"memory\" line to take out");
+    fat.WriteText("/config.json", config.Remove(memory.Index, memory.Length));
+});
