@@ -158,13 +158,8 @@ public sealed class L2Classifier
     /// <summary>The workers' coarse clock for learning (set at each health tick; a frame needs no clock read).</summary>
     public void SetClock(long nowTicks) => Volatile.Write(ref _now, nowTicks);
 
-    public ClassifyKind Classify(ReadOnlySpan<byte> frame, out int pair)
-    {
-        var none = default(ClassifyMemo);
-        return Classify(frame, out pair, ref none);
-    }
-
-    /// <summary><see cref="Classify(ReadOnlySpan{byte}, out int)"/> that first asks <paramref name="memo"/>, a forwarding
+    /// <summary>The owner of <paramref name="frame"/>'s destination: a pair (its index), flood (a group address) or
+    /// unclaimed. It first asks <paramref name="memo"/>, a forwarding
     /// worker's last destination MAC that a pair owned and the table it was found in: the same MAC in the same table
     /// (published tables never change, see above) has the same owner, so a run of frames to one MAC costs one lookup.
     /// A learn, a forget, ageing or a new classifier publishes another table, which the memo does not match.</summary>

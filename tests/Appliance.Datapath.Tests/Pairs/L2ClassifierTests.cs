@@ -25,7 +25,7 @@ public sealed class L2ClassifierTests
     [Fact]
     public void ConfiguredMacSelectsItsPair()
     {
-        Assert.Equal(ClassifyKind.Pair, Make().Classify(Frame("02:00:00:00:00:0a", "02:99:00:00:00:01"), out int pair));
+        Assert.Equal(ClassifyKind.Pair, Classify(Make(), Frame("02:00:00:00:00:0a", "02:99:00:00:00:01"), out int pair));
         Assert.Equal(0, pair);
     }
 
@@ -33,8 +33,8 @@ public sealed class L2ClassifierTests
     public void BroadcastAndMulticastFloodToEveryPair()
     {
         var c = Make();
-        Assert.Equal(ClassifyKind.Flood, c.Classify(Frame("ff:ff:ff:ff:ff:ff", "02:99:00:00:00:01"), out _));
-        Assert.Equal(ClassifyKind.Flood, c.Classify(Frame("33:33:00:00:00:01", "02:99:00:00:00:01"), out _));
+        Assert.Equal(ClassifyKind.Flood, Classify(c, Frame("ff:ff:ff:ff:ff:ff", "02:99:00:00:00:01"), out _));
+        Assert.Equal(ClassifyKind.Flood, Classify(c, Frame("33:33:00:00:00:01", "02:99:00:00:00:01"), out _));
         Assert.Equal([0, 1], c.FloodTargets.ToArray());
     }
 
@@ -43,10 +43,10 @@ public sealed class L2ClassifierTests
     {
         var c = Make();
         var toB = Frame("02:00:00:00:00:0b", "02:99:00:00:00:01");
-        Assert.Equal(ClassifyKind.Unclaimed, c.Classify(toB, out _));
+        Assert.Equal(ClassifyKind.Unclaimed, Classify(c, toB, out _));
         Assert.Equal(LearnResult.Learned, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0b")));
         Assert.Equal(LearnResult.Known, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0b")));
-        Assert.Equal(ClassifyKind.Pair, c.Classify(toB, out int pair));
+        Assert.Equal(ClassifyKind.Pair, Classify(c, toB, out int pair));
         Assert.Equal(1, pair);
     }
 
@@ -55,7 +55,7 @@ public sealed class L2ClassifierTests
     {
         var c = Make();
         Assert.Equal(LearnResult.OwnedByAnother, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:0a")));
-        c.Classify(Frame("02:00:00:00:00:0a", "02:99:00:00:00:01"), out int pair);
+        Classify(c, Frame("02:00:00:00:00:0a", "02:99:00:00:00:01"), out int pair);
         Assert.Equal(0, pair);
     }
 
@@ -95,7 +95,7 @@ public sealed class L2ClassifierTests
     }
 
     [Fact]
-    public void RuntFramesAreUnclaimed() => Assert.Equal(ClassifyKind.Unclaimed, Make().Classify(new byte[13], out _));
+    public void RuntFramesAreUnclaimed() => Assert.Equal(ClassifyKind.Unclaimed, Classify(Make(), new byte[13], out _));
 
     [Fact]
     public void GroupAndZeroSourcesAreNeverLearned()
@@ -112,7 +112,7 @@ public sealed class L2ClassifierTests
     {
         var c = Make();
         Assert.Equal(LearnResult.Reserved, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", BoardMac.ToString())));
-        Assert.Equal(ClassifyKind.Unclaimed, c.Classify(Frame(BoardMac.ToString(), "02:99:00:00:00:01"), out _));
+        Assert.Equal(ClassifyKind.Unclaimed, Classify(c, Frame(BoardMac.ToString(), "02:99:00:00:00:01"), out _));
     }
 
     [Fact]
@@ -140,10 +140,10 @@ public sealed class L2ClassifierTests
         Assert.Equal(0, c.Age(250).Length);
         var aged = c.Age(301).ToArray();
         Assert.Equal([new LearnedMac(MacAddress.Parse("02:00:00:00:01:01"), 1)], aged);
-        Assert.Equal(ClassifyKind.Unclaimed, c.Classify(Frame("02:00:00:00:01:01", "02:99:00:00:00:01"), out _));
+        Assert.Equal(ClassifyKind.Unclaimed, Classify(c, Frame("02:00:00:00:01:01", "02:99:00:00:00:01"), out _));
         Assert.Equal(LearnResult.Learned, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:01:02")));
         // Configured MACs never age.
-        Assert.Equal(ClassifyKind.Pair, c.Classify(Frame("02:00:00:00:00:0a", "02:99:00:00:00:01"), out _));
+        Assert.Equal(ClassifyKind.Pair, Classify(c, Frame("02:00:00:00:00:0a", "02:99:00:00:00:01"), out _));
     }
 
     /// <summary>What an idle worker sleeps until: no learned MAC, no deadline; else the oldest last-seen time (a lower
@@ -189,7 +189,7 @@ public sealed class L2ClassifierTests
         {
             c.SetClock(round);
             foreach (var f in frames) c.Learn(1, f); // 16 known (refreshed), 48 refused: limit reached
-            c.Classify(frames[0], out _);
+            Classify(c, frames[0], out _);
             c.Classify(frames[0], out _, ref memo);
             c.Age(-1); // nothing expires
         }
@@ -220,7 +220,7 @@ public sealed class L2ClassifierTests
             go.Wait();
             while (!Volatile.Read(ref stop))
                 foreach (var m in macs)
-                    if (c.Classify(Frame(m, "02:99:00:00:00:01"), out int p) == ClassifyKind.Pair && p != 1) Interlocked.Increment(ref wrongOwner);
+                    if (Classify(c, Frame(m, "02:99:00:00:00:01"), out int p) == ClassifyKind.Pair && p != 1) Interlocked.Increment(ref wrongOwner);
         })).ToList();
         foreach (var t in learners.Concat(readers)) t.Start();
         go.Set();
@@ -231,11 +231,18 @@ public sealed class L2ClassifierTests
         Assert.Equal(40, learnedBy.Sum());
         Assert.Equal(40, c.LearnedCount(1));
         Assert.Equal(0, wrongOwner);
-        Assert.Equal(40, macs.Count(m => c.Classify(Frame(m, "02:99:00:00:00:01"), out _) == ClassifyKind.Pair));
+        Assert.Equal(40, macs.Count(m => Classify(c, Frame(m, "02:99:00:00:00:01"), out _) == ClassifyKind.Pair));
     }
 
     [Theory]
     [InlineData("02:00:00:00:00:0a", "02:00:00:00:00:0a")]
     [InlineData("AA-BB-CC-DD-EE-FF", "aa:bb:cc:dd:ee:ff")]
     public void MacRoundTrips(string text, string expected) => Assert.Equal(expected, MacAddress.Parse(text).ToString());
+
+    /// <summary>One classification with no memo (what a worker's first frame sees).</summary>
+    private static ClassifyKind Classify(L2Classifier c, ReadOnlySpan<byte> frame, out int pair)
+    {
+        var none = default(ClassifyMemo);
+        return c.Classify(frame, out pair, ref none);
+    }
 }
