@@ -7,16 +7,24 @@ public static class BpfMapTypeNames
     /// <summary>Whether the kernel knows map type <paramref name="raw"/> (enum bpf_map_type, 1 to 33 in Linux 6.18).</summary>
     public static bool IsKernelType(uint raw) => raw is >= 1 and <= (uint)BpfMapType.Arena;
 
-    /// <summary>The short name of a type the appliance has ("percpu_hash", as bpftool prints it), or null for the others.</summary>
-    public static string? Short(BpfMapType type) => type switch
+    /// <summary>The types the appliance has and their short names ("percpu_hash", as bpftool prints them), in the order
+    /// messages list them: the one list of them.</summary>
+    private static readonly (BpfMapType Type, string Name)[] Had =
+    [
+        (BpfMapType.Hash, "hash"), (BpfMapType.Array, "array"), (BpfMapType.ProgArray, "prog_array"),
+        (BpfMapType.PercpuHash, "percpu_hash"), (BpfMapType.PercpuArray, "percpu_array"), (BpfMapType.LruHash, "lru_hash"),
+        (BpfMapType.LruPercpuHash, "lru_percpu_hash"), (BpfMapType.LpmTrie, "lpm_trie"), (BpfMapType.RingBuf, "ringbuf"),
+        (BpfMapType.Queue, "queue"), (BpfMapType.Stack, "stack"), (BpfMapType.PerfEventArray, "perf_event_array"),
+        (BpfMapType.ArrayOfMaps, "array_of_maps"), (BpfMapType.HashOfMaps, "hash_of_maps"),
+    ];
+
+    /// <summary>The short name of a type the appliance has, or null for the others.</summary>
+    public static string? Short(BpfMapType type)
     {
-        BpfMapType.Hash => "hash", BpfMapType.Array => "array", BpfMapType.ProgArray => "prog_array",
-        BpfMapType.PercpuHash => "percpu_hash", BpfMapType.PercpuArray => "percpu_array", BpfMapType.LruHash => "lru_hash",
-        BpfMapType.LruPercpuHash => "lru_percpu_hash", BpfMapType.LpmTrie => "lpm_trie", BpfMapType.RingBuf => "ringbuf",
-        BpfMapType.Queue => "queue", BpfMapType.Stack => "stack", BpfMapType.PerfEventArray => "perf_event_array",
-        BpfMapType.ArrayOfMaps => "array_of_maps", BpfMapType.HashOfMaps => "hash_of_maps",
-        _ => null,
-    };
+        foreach (var (t, name) in Had)
+            if (t == type) return name;
+        return null;
+    }
 
     /// <summary>Why the appliance does not have maps of <paramref name="type"/> ("map type 14 (BPF_MAP_TYPE_DEVMAP) is not
     /// supported (an XDP redirect target …)"), or null for the types it has.</summary>
@@ -25,9 +33,7 @@ public static class BpfMapTypeNames
         : null;
 
     /// <summary>The types the appliance has, by their short names.</summary>
-    public static readonly string Supported = string.Join(", ", ((BpfMapType[])[BpfMapType.Hash, BpfMapType.Array, BpfMapType.ProgArray,
-        BpfMapType.PercpuHash, BpfMapType.PercpuArray, BpfMapType.LruHash, BpfMapType.LruPercpuHash, BpfMapType.LpmTrie, BpfMapType.RingBuf,
-        BpfMapType.Queue, BpfMapType.Stack, BpfMapType.PerfEventArray, BpfMapType.ArrayOfMaps, BpfMapType.HashOfMaps]).Select(t => Short(t)));
+    public static readonly string Supported = string.Join(", ", Had.Select(h => h.Name));
 
     private static string WhyNot(uint raw) => raw switch
     {
@@ -36,15 +42,13 @@ public static class BpfMapTypeNames
         _ => "",
     };
 
+    /// <summary>The kernel's enum name of a map type the appliance does not have (or of a value the kernel does not
+    /// know): only those are ever named this way.</summary>
     public static string KernelName(uint raw) => raw switch
     {
         0 => "BPF_MAP_TYPE_UNSPEC (the map has no type)",
         7 => "BPF_MAP_TYPE_STACK_TRACE",
         8 => "BPF_MAP_TYPE_CGROUP_ARRAY",
-        10 => "BPF_MAP_TYPE_LRU_PERCPU_HASH",
-        11 => "BPF_MAP_TYPE_LPM_TRIE",
-        12 => "BPF_MAP_TYPE_ARRAY_OF_MAPS",
-        13 => "BPF_MAP_TYPE_HASH_OF_MAPS",
         14 => "BPF_MAP_TYPE_DEVMAP",
         15 => "BPF_MAP_TYPE_SOCKMAP",
         16 => "BPF_MAP_TYPE_CPUMAP",
