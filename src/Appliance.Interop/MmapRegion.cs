@@ -30,7 +30,8 @@ public sealed unsafe partial class MmapRegion : IDisposable
         nuint tail = (nuint)(start + length + huge - (aligned + length));
         if (tail > 0) MunmapNative(aligned + length, tail);
         Tmds.Linux.LibC.madvise(aligned, (Tmds.Linux.size_t)(ulong)length, Tmds.Linux.LibC.MADV_HUGEPAGE);
-        for (nuint off = 0; off < length; off += 4096) aligned[off] = 0; // populate now, as MAP_POPULATE would
+        nuint page = (nuint)Environment.SystemPageSize;
+        for (nuint off = 0; off < length; off += page) aligned[off] = 0; // populate now, as MAP_POPULATE would
         return new MmapRegion(aligned, length);
     }
 
