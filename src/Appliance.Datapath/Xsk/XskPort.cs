@@ -106,11 +106,8 @@ public sealed unsafe class XskPort : IDisposable
     {
         if (count > Umem.FreeCount) count = Umem.FreeCount;
         uint got = Fill.Reserve(count, out uint idx);
-        for (uint i = 0; i < got; i++)
-        {
-            Umem.TryAllocate(FrameState.Fill, Index, out ulong addr);
-            Fill.Addr(idx + i) = addr;
-        }
+        ulong* frames = Umem.TakeFree(got, FrameState.Fill, Index);
+        for (uint i = 0; i < got; i++) Fill.Addr(idx + i) = frames[i];
         if (got > 0)
         {
             Fill.Submit(got);

@@ -70,6 +70,32 @@ public sealed class UmemTests
     }
 
     [Fact]
+    public unsafe void TakeFree_pops_a_block_of_distinct_frames_records_them_and_stops_at_the_free_count()
+    {
+        using var u = new Umem("t", 8, 2048, 0) { CheckTransitions = true };
+        ulong* block = u.TakeFree(5, FrameState.Fill, 3);
+        var taken = new HashSet<ulong>();
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal(0UL, block[i] % 2048);
+            Assert.True(block[i] < u.Length);
+            Assert.True(taken.Add(block[i]));
+        }
+        Assert.Equal(3u, u.FreeCount);
+        var c = u.AccountFrames();
+        Assert.Equal(5, c.Count(3, FrameState.Fill));
+        Assert.Equal(3, c.Free);
+        Assert.Equal(0, c.FreeStackProblems);
+
+        block = u.TakeFree(10, FrameState.Tx, 1); // more than is free: the 3 left
+        Assert.Equal(0u, u.FreeCount);
+        for (int i = 0; i < 3; i++) Assert.True(taken.Add(block[i]));
+        c = u.AccountFrames();
+        Assert.Equal(3, c.Count(1, FrameState.Tx));
+        Assert.Equal(0, c.TransitionViolations);
+    }
+
+    [Fact]
     public void A_move_from_the_wrong_state_is_recorded_as_a_violation()
     {
         using var u = new Umem("t", 4, 4096, 0) { CheckTransitions = true };
