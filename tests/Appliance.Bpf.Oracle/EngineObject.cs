@@ -47,7 +47,7 @@ public sealed class EngineObject : IDisposable
     public BpfMap Map(string name) => Maps.Single(m => m.Name == name);
 
     /// <summary>The engine that runs <paramref name="program"/>: "jit" or "interpreter".</summary>
-    public string EngineOf(string program) => _vm.EngineFor(_programs[program]);
+    public string EngineOf(string program) => _programs[program].EngineName(_vm.Options.UseJit);
 
     /// <summary>Runs <paramref name="program"/> on a copy of <paramref name="frame"/> with the kernel test
     /// run's metadata (see <see cref="Run(LoadedProgram, ReadOnlySpan{byte}, byte[], BpfVm)"/>).</summary>

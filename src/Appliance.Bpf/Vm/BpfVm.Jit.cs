@@ -39,9 +39,6 @@ public sealed unsafe partial class BpfVm
         NativeMemory.Free(_jit);
     }
 
-    /// <summary>The engine that runs <paramref name="program"/> on this VM: "jit" or "interpreter".</summary>
-    public string EngineFor(LoadedProgram program) => _useJit && program.JitCode is not null ? "jit" : "interpreter";
-
     private ExecutableMemory? SelectJit(LoadedProgram program)
     {
         var code = _useJit ? program.JitCode : null;

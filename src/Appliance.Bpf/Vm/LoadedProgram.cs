@@ -82,6 +82,10 @@ public sealed class LoadedProgram
     /// <summary>True when the JIT compiled this program; a VM with <see cref="BpfVmOptions.UseJit"/> runs the native code.</summary>
     public bool IsJitCompiled => JitCode is not null;
 
+    /// <summary>The engine that runs this program on a VM whose <see cref="BpfVmOptions.UseJit"/> is
+    /// <paramref name="useJit"/>: "jit" (its native code) or "interpreter" (the JIT is off, or could not compile it).</summary>
+    public string EngineName(bool useJit) => useJit && IsJitCompiled ? "jit" : "interpreter";
+
     /// <summary>How many loads, stores and atomics the JIT compiled with a run-time bounds check: those the
     /// verifier could not prove inside the packet, the stack or a map value (0 when the JIT did not compile it).</summary>
     public int JitCheckedAccesses => Jit.CheckedAccesses;

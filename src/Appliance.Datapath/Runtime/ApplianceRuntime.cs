@@ -121,7 +121,7 @@ public sealed partial class ApplianceRuntime : IDisposable
     }
 
     /// <summary>"jit" or "interpreter": the engine that runs <paramref name="program"/>.</summary>
-    public string EngineOf(RuntimeProgram program) => UseJit && program.Program.IsJitCompiled ? "jit" : "interpreter";
+    public string EngineOf(RuntimeProgram program) => program.Program.EngineName(UseJit);
 
     /// <summary>Logs which engine runs the programs and, under the JIT, every program that falls back to the
     /// interpreter and why (at start and for the programs a reload loads).</summary>

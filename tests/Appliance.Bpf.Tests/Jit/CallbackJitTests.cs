@@ -78,7 +78,7 @@ public sealed class CallbackJitTests
             for (uint k = 0; k < map.MaxEntries; k++)
                 if (map.TryLookupFromUser(BitConverter.GetBytes(k), value)) contents.AddRange(value);
         }
-        return new Outcome(run, vm.EngineFor(program), [.. contents]);
+        return new Outcome(run, program.EngineName(vm.Options.UseJit), [.. contents]);
     }
 
     /// <summary>Both engines; asserts they agree (the fault instruction too, except where the budget ran out: the
@@ -161,7 +161,7 @@ public sealed class CallbackJitTests
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
         var packet = VmTestSupport.Packet(new byte[64]);
         var run = vm.Run(program, ref packet);
-        Assert.Equal(jit ? "jit" : "interpreter", vm.EngineFor(program));
+        Assert.Equal(jit ? "jit" : "interpreter", program.EngineName(vm.Options.UseJit));
         Assert.Equal(BpfFault.None, run.Fault);
         Assert.Equal(4UL, run.R0);
         foreach (uint k in new uint[] { 1, 2, 3 }) Assert.True(map.TryLookup(BitConverter.GetBytes(k), out _));

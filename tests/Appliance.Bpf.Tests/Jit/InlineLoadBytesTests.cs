@@ -206,7 +206,7 @@ public sealed class InlineLoadBytesTests
         var r = vm.Run(caller, ref packet);
         Assert.Equal(BpfFault.None, r.Fault);
         Assert.Equal(BitConverter.ToUInt64([0, 0, 0, 0, .. Frame.AsSpan(0, 4)]), r.R0);
-        Assert.Equal(jit ? "jit" : "interpreter", vm.EngineFor(target));
+        Assert.Equal(jit ? "jit" : "interpreter", target.EngineName(vm.Options.UseJit));
     }
 
     [Theory]

@@ -69,7 +69,7 @@ public sealed class LegacyPacketLoadJitTests
         var program = VmTestSupport.LoadFor(text, jit);
         var packet = VmTestSupport.Packet(frame ?? Frame);
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
-        Assert.Equal(jit ? "jit" : "interpreter", vm.EngineFor(program));
+        Assert.Equal(jit ? "jit" : "interpreter", program.EngineName(vm.Options.UseJit));
         return vm.Run(program, ref packet);
     }
 

@@ -107,7 +107,7 @@ public class ContextFieldTests
             var (retval, _, _) = KernelBpf.TestRun(fd, frame, dataOut, skb, ctxOut);
             using var vm = new BpfVm(new BpfVmOptions { InterfaceMtus = EngineObject.KernelLikeOptions.InterfaceMtus, UseJit = jit });
             var program = LoadedProgram.Load(new BpfProgramImage("ctx_field", "tc", code), [], LinuxHelperTable.Instance);
-            Assert.Equal(jit ? "jit" : "interpreter", vm.EngineFor(program));
+            Assert.Equal(jit ? "jit" : "interpreter", program.EngineName(vm.Options.UseJit));
             var e = EngineObject.Run(program, frame, Context(), vm);
             Assert.Equal(BpfFault.None, e.Run.Fault);
             return (retval, (uint)e.Run.R0, ctxOut, e);

@@ -15,7 +15,7 @@ public sealed class CallbackRunTests
         var program = VmTestSupport.LoadFor(assembly, jit, maps);
         var packet = VmTestSupport.Packet(new byte[64]);
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
-        Assert.Equal(jit ? "jit" : "interpreter", vm.EngineFor(program));
+        Assert.Equal(jit ? "jit" : "interpreter", program.EngineName(vm.Options.UseJit));
         return vm.Run(program, ref packet);
     }
 
