@@ -15,7 +15,4 @@ public readonly record struct BpfRunResult(
 {
     public int Verdict => (int)(uint)R0;
     public bool Faulted => Fault != BpfFault.None;
-
-    /// <summary>True when the program returned TC_ACT_REDIRECT after a successful <c>bpf_redirect</c>.</summary>
-    public bool Redirected => !Faulted && Verdict == TcAction.Redirect && RedirectIfindex != 0;
 }

@@ -9,7 +9,6 @@ namespace Appliance.Datapath.Capture;
 /// handler decide, and has the recorder publish the frame's records. Runs on the forwarding worker only; allocates nothing.</summary>
 public sealed class CapturingFrameHandler(PairFrameHandler inner, CaptureRecorder recorder) : IFrameHandler
 {
-    public PairFrameHandler Inner => inner;
     public CaptureRecorder Recorder => recorder;
 
     public void BeginBatch() => inner.BeginBatch();
