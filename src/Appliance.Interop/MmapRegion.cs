@@ -22,16 +22,19 @@ public sealed unsafe partial class MmapRegion : IDisposable
     public static MmapRegion Anonymous(nuint length, string purpose)
     {
         const nuint huge = 2u << 20;
-        if (length < huge)
-            return Map(length, Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS | Tmds.Linux.LibC.MAP_POPULATE, -1, 0, purpose);
-        // Reserve 2 MiB more, keep the aligned part, give the rest back.
-        byte* start = MapOrThrow(length + huge, Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS, -1, 0, purpose), aligned = (byte*)(((nuint)start + huge - 1) & ~(huge - 1));
-        if (aligned > start) MunmapNative(start, (nuint)(aligned - start));
-        nuint tail = (nuint)(start + length + huge - (aligned + length));
-        if (tail > 0) MunmapNative(aligned + length, tail);
-        Tmds.Linux.LibC.madvise(aligned, (Tmds.Linux.size_t)(ulong)length, Tmds.Linux.LibC.MADV_HUGEPAGE);
-        nuint page = (nuint)Environment.SystemPageSize;
-        for (nuint off = 0; off < length; off += page) aligned[off] = 0; // populate now, as MAP_POPULATE would
+        int privateAnonymous = Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS;
+        if (length < huge) return Map(length, privateAnonymous | Tmds.Linux.LibC.MAP_POPULATE, -1, 0, purpose);
+        // Reserve 2 MiB more, keep the 2 MiB-aligned part, give back what lies before it (head) and after it (tail).
+        // The kept part is whole pages (munmap takes page-aligned addresses; a length that is not a multiple of the
+        // page size would otherwise leave the tail mapped for good).
+        nuint page = (nuint)Environment.SystemPageSize, kept = (length + page - 1) & ~(page - 1);
+        byte* start = MapOrThrow(kept + huge, privateAnonymous, -1, 0, purpose);
+        byte* aligned = (byte*)(((nuint)start + huge - 1) & ~(huge - 1));
+        nuint head = (nuint)(aligned - start), tail = huge - head;
+        if (head > 0) MunmapNative(start, head);
+        if (tail > 0) MunmapNative(aligned + kept, tail);
+        Tmds.Linux.LibC.madvise(aligned, (Tmds.Linux.size_t)(ulong)kept, Tmds.Linux.LibC.MADV_HUGEPAGE);
+        for (nuint off = 0; off < kept; off += page) aligned[off] = 0; // populate now, as MAP_POPULATE would
         return new MmapRegion(aligned, length);
     }
 
