@@ -70,8 +70,7 @@ public sealed unsafe class Umem : IDisposable
     public bool TryAllocate(FrameState to, int owner, out ulong addr)
     {
         if (_freeCount == 0) { addr = 0; return false; }
-        addr = _freeStack[--_freeCount];
-        Move(addr, FrameState.Free, to, owner);
+        addr = *TakeFree(1, to, owner);
         return true;
     }
 
