@@ -35,7 +35,6 @@ public static class BpfMapFactory
             case BpfMapType.Stack:
                 if (def.KeySize != 0) throw Invalid(def, "a queue or stack has key_size 0");
                 if (def.ValueSize <= 0) throw Invalid(def, $"value_size must be at least 1 (got {def.ValueSize})");
-                if ((long)def.ValueSize * (def.MaxEntries + 1L) > 1L << 30) throw Invalid(def, "max_entries × value_size exceeds 1 GiB");
                 break;
             case BpfMapType.ArrayOfMaps:
             case BpfMapType.HashOfMaps:
@@ -55,6 +54,9 @@ public static class BpfMapFactory
             default:
                 throw Invalid(def, $"map type {def.Type} is not supported");
         }
+        long storage = StorageBytes(def, cpuCount);
+        if (storage > MaxStorage)
+            throw Invalid(def, $"max_entries {def.MaxEntries} would take {storage >> 20} MiB (keys, values and slots), more than the 1 GiB a map may take");
         if (def.SpinLockOffset >= 0 && def.Type is not (BpfMapType.Hash or BpfMapType.Array))
             throw Invalid(def, "a value with a struct bpf_spin_lock needs a hash or array map (as in the kernel)");
         if (def.SpinLockOffset >= 0 && def.SpinLockOffset > def.ValueSize - 4)
@@ -84,8 +86,29 @@ public static class BpfMapFactory
         if (key is { } k && def.KeySize != k) throw Invalid(def, $"key_size must be {k} (got {def.KeySize})");
         if (def.KeySize <= 0 || def.KeySize > 512) throw Invalid(def, $"key_size must be 1..512 (got {def.KeySize})");
         if (def.ValueSize <= 0) throw Invalid(def, $"value_size must be at least 1 (got {def.ValueSize})");
-        if ((long)MapLayout.Stride(def.ValueSize) * def.MaxEntries > 1L << 30)
-            throw Invalid(def, "max_entries × value_size exceeds 1 GiB");
+    }
+
+    private const long MaxStorage = 1L << 30;
+
+    /// <summary>About what the map's storage takes, without allocating it: values (per CPU), keys and the
+    /// per-slot index of hashed maps, an LPM trie's spare slots. Sizes were checked above, so nothing overflows a long.</summary>
+    private static long StorageBytes(BpfMapDefinition def, int cpuCount)
+    {
+        const long slotIndex = 16; // bucket, chain link, hash, used flag, grace-period stamp
+        long entries = def.MaxEntries, stride = MapLayout.Stride(Math.Max(def.ValueSize, 0));
+        return def.Type switch
+        {
+            BpfMapType.Array => stride * entries,
+            BpfMapType.PercpuArray => stride * cpuCount * entries,
+            BpfMapType.Hash or BpfMapType.LruHash => (stride + def.KeySize + slotIndex) * entries,
+            BpfMapType.PercpuHash or BpfMapType.LruPercpuHash => (stride * cpuCount + def.KeySize + slotIndex) * entries,
+            BpfMapType.LpmTrie => (stride + def.KeySize + slotIndex) * (entries + Math.Max(entries, LpmTrieMap.MinSpare)),
+            BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps => (IntPtr.Size + def.KeySize + slotIndex) * entries,
+            BpfMapType.ProgArray => 4 * entries,
+            BpfMapType.Queue or BpfMapType.Stack => (long)def.ValueSize * (entries + 1),
+            BpfMapType.RingBuf => entries,
+            _ => 0,
+        };
     }
 
     private static ArgumentException Invalid(BpfMapDefinition def, string rule) =>

@@ -52,7 +52,12 @@ public static class BpfObjectLoader
         var code = new Dictionary<int, CodeSection>();
         foreach (var sec in elf.Sections)
             if (sec.IsExecutable && sec.Size > 0)
+            {
+                // Programs, CO-RE records and the config name a code section by its name: it must name one.
+                if (code.Values.FirstOrDefault(c => c.Section.Name == sec.Name) is { } same)
+                    throw elf.Error($"two executable sections are named '{sec.Name}' (#{same.Section.Index} and #{sec.Index})");
                 code[sec.Index] = CodeSection.Read(elf, sec);
+            }
 
         var coreFailures = elf.FindSection(".BTF.ext") is { } btfExt && btf is not null
             ? CoreRelocations.Apply(elf.Data(btfExt), btf, code.Values.ToDictionary(c => c.Section.Name), name)

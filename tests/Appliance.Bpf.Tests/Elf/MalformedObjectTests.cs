@@ -125,6 +125,20 @@ public class MalformedObjectTests
     }
 
     [Fact]
+    public void TwoExecutableSectionsOfOneNameAreRefused()
+    {
+        // allow_port has an empty .text beside netkit/peer: give it netkit/peer's name and its first instruction.
+        var bytes = Valid();
+        var elf = ElfFile.Parse(bytes, "x");
+        int text = HeaderAt(bytes, elf.FindSection(".text")!.Index), peer = HeaderAt(bytes, elf.FindSection("netkit/peer")!.Index);
+        bytes.AsSpan(peer, 4).CopyTo(bytes.AsSpan(text)); // sh_name
+        bytes.AsSpan(peer + 24, 8).CopyTo(bytes.AsSpan(text + 24)); // sh_offset
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(text + 32), 8); // sh_size
+        var e = Load(bytes);
+        Assert.Contains("two executable sections are named 'netkit/peer'", e.Message);
+    }
+
+    [Fact]
     public void MissingFileSaysItCannotBeRead()
     {
         var e = Assert.Throws<BpfLoadException>(() => BpfObjectLoader.Load("/nonexistent/mapp/none.bpf.o"));

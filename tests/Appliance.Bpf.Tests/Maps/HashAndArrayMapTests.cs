@@ -101,6 +101,35 @@ public class HashAndArrayMapTests
             BpfMap.Create(new BpfMapDefinition("h", BpfMapType.Hash, 4, 4, 0))).Message);
     }
 
+    /// <summary>A map whose storage (keys, values per CPU, slots) would pass 1 GiB is refused with an
+    /// ArgumentException before anything is allocated, whatever its type: an object file of a few KB must not
+    /// make `validate` or `run` overflow (OverflowException) or allocate gigabytes (found by fuzzing).</summary>
+    [Fact]
+    public void FactoryRefusesMapsOverOneGibOfStorageOfEveryType()
+    {
+        var inner = new BpfMapDefinition("in", BpfMapType.Array, 4, 4, 1);
+        BpfMapDefinition[] huge =
+        [
+            new("a", BpfMapType.Array, 4, 8, int.MaxValue),
+            new("pa", BpfMapType.PercpuArray, 4, 1 << 20, 1 << 10), // 1 GiB per CPU
+            new("h", BpfMapType.Hash, 512, 8, 1 << 22), // 32 MiB of values, 2 GiB of keys
+            new("ph", BpfMapType.PercpuHash, 8, 1 << 20, 1 << 10),
+            new("lru", BpfMapType.LruHash, 512, 8, 1 << 22),
+            new("lpm", BpfMapType.LpmTrie, 260, 8, 1 << 24, BpfUpdateFlags.NoPreallocMapFlag),
+            new("lpm2", BpfMapType.LpmTrie, 8, 8, int.MaxValue, BpfUpdateFlags.NoPreallocMapFlag),
+            new("pr", BpfMapType.ProgArray, 4, 4, int.MaxValue),
+            new("aom", BpfMapType.ArrayOfMaps, 4, 4, int.MaxValue) { InnerMap = inner },
+            new("hom", BpfMapType.HashOfMaps, 4, 4, int.MaxValue) { InnerMap = inner },
+            new("q", BpfMapType.Queue, 0, 8, int.MaxValue),
+        ];
+        foreach (var def in huge)
+        {
+            var e = Assert.Throws<ArgumentException>(() => BpfMap.Create(def, cpuCount: 4));
+            Assert.Contains($"map '{def.Name}'", e.Message);
+            Assert.Contains("1 GiB", e.Message);
+        }
+    }
+
     [Fact]
     public async Task ConcurrentInsertsDeletesAndLookupsStayConsistent()
     {
