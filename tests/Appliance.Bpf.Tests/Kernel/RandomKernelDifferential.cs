@@ -49,14 +49,16 @@ internal static class RandomKernelDifferential
     }
 
     /// <summary>Runs <paramref name="programs"/> programs from <paramref name="seed"/>, <paramref name="frames"/>
-    /// frames each; keeps the first <paramref name="keep"/> problems of each kind in full.</summary>
-    public static Report Run(int programs, int seed, int frames = 3, int keep = 5)
+    /// frames each; keeps the first <paramref name="keep"/> problems of each kind in full. <paramref name="only"/> ≥ 0:
+    /// only that program of the stream is loaded and run (to look at one again).</summary>
+    public static Report Run(int programs, int seed, int frames = 3, int keep = 5, int only = -1)
     {
         var report = new Report();
         var generator = new RandomPrograms(seed, kernelVerifiable: true);
         for (int p = 0; p < programs; p++)
         {
             string text = generator.Next(length: 10 + p % 60);
+            if (only >= 0 && p != only) continue;
             var insns = BpfAssembler.Assemble(text);
             var obj = new BpfObject("random", [new BpfProgramImage("random", "tc", insns)], RandomPrograms.Maps, "GPL");
             report.Generated++;
