@@ -82,6 +82,19 @@ public class SyntaxTests
     public void RawControlCharacterInString() =>
         Assert.Equal(new ConfigError("config.json", 1, 14, "$.board", "invalid JSON: '0x09' is invalid within a JSON string. The string should be correctly escaped"), Only("{ \"board\": \"a\tb\" }"));
 
+    /// <summary>A bad literal is quoted short and on one line, however far it runs (the JSON reader quotes it to the next
+    /// delimiter: a 100 KB run of letters made a 100 KB error line; found by fuzzing).</summary>
+    [Fact]
+    public void LongBadLiteralIsQuotedShortOnOneLine()
+    {
+        var e = Only("{ \"board\": tx" + new string('a', 100_000) + "\n\"x\" }");
+        Assert.Equal((1, 13, "$.board"), (e.Line, e.Column, e.JsonPath));
+        Assert.StartsWith("invalid JSON: 'txaaaa", e.Message);
+        Assert.Contains("…' is an invalid JSON literal", e.Message);
+        Assert.True(e.Message.Length < 200, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     [Fact]
     public void TwoDocuments() =>
         Assert.Equal(new ConfigError("config.json", 1, 18, "$", "invalid JSON: '{' is invalid after a single JSON value. Expected end of data"), Only("{ \"board\": \"x\" } { }"));

@@ -11,14 +11,18 @@ public static class GlobalDataMaps
     /// <summary>BPF_F_RDONLY_PROG: programs may read the map but not write it.</summary>
     public const uint ReadOnlyProgramFlag = 0x80;
 
+    /// <summary>The largest array value the kernel makes (array_map_alloc_check: KMALLOC_MAX_SIZE with 4 KiB pages).</summary>
+    private const ulong MaxValueSize = 4 << 20;
+
     public static bool IsGlobalDataSection(ElfSection s) =>
         s.IsAllocated && !s.IsExecutable && (s.Type == ElfConstants.SectionProgBits || s.IsNoBits)
         && (Is(s.Name, ".data") || Is(s.Name, ".rodata") || Is(s.Name, ".bss"));
 
     public static DeclaredMap Create(ElfFile elf, ElfSection section)
     {
-        if (section.Size > int.MaxValue)
-            throw elf.Error($"{section}: {section.Size} bytes of global data is too large");
+        // Checked before the bytes are made: a .bss takes no room in the file, so a small file can claim any size.
+        if (section.Size > MaxValueSize)
+            throw elf.Error($"{section}: {section.Size} bytes of global data is more than the 4 MiB a map value may hold (the kernel's KMALLOC_MAX_SIZE)");
         bool readOnly = Is(section.Name, ".rodata");
         var initial = section.IsNoBits ? new byte[section.Size] : elf.Data(section).ToArray();
         var def = new BpfMapDefinition(section.Name, BpfMapType.Array, 4, (int)section.Size, 1,

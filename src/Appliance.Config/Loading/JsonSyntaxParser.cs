@@ -111,6 +111,7 @@ internal static class JsonSyntaxParser
         string message = e.Message;
         int cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         if (cut > 0) message = message[..cut];
+        message = ShortQuote(message);
         bool atEnd = at == source.End || message.Contains("reached end of data", StringComparison.Ordinal)
                      || message.Contains("Expected depth to be zero", StringComparison.Ordinal);
         string text = !atEnd ? $"invalid JSON: {message.TrimEnd('.')}"
@@ -118,5 +119,21 @@ internal static class JsonSyntaxParser
             : message.Contains("end of string", StringComparison.OrdinalIgnoreCase) ? "unexpected end of file inside a string (file truncated?)"
             : "unexpected end of file: an object or array is not closed (file truncated?)";
         return new ConfigError(source.FileName, at.Line, at.Column, path, text);
+    }
+
+    private const int MaxQuoted = 40;
+
+    /// <summary>The reader's message with the text it quotes ('…') cut to <see cref="MaxQuoted"/> characters on one line:
+    /// it quotes a bad literal up to the next delimiter, which can be the rest of the file.</summary>
+    private static string ShortQuote(string message)
+    {
+        int open = message.IndexOf('\'');
+        int close = open < 0 ? -1 : message.IndexOf("' ", open + 1, StringComparison.Ordinal);
+        if (close < 0) return message;
+        string quoted = message[(open + 1)..close];
+        bool longText = quoted.Length > MaxQuoted;
+        if (!longText && quoted.IndexOfAny(['\r', '\n']) < 0) return message;
+        string shown = (longText ? quoted[..MaxQuoted] : quoted).ReplaceLineEndings(" ") + (longText ? "…" : "");
+        return message[..(open + 1)] + shown + message[close..];
     }
 }

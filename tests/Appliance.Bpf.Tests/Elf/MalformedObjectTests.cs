@@ -138,6 +138,19 @@ public class MalformedObjectTests
         Assert.Contains("two executable sections are named 'netkit/peer'", e.Message);
     }
 
+    /// <summary>A .bss takes no file bytes, so its size is not bounded by the file: a few-KB object claiming a 2 GiB .bss
+    /// is refused before anything is allocated (it threw OutOfMemoryException; found by fuzzing).</summary>
+    [Fact]
+    public void HugeBssIsRefusedBeforeItIsAllocated()
+    {
+        var bytes = Valid();
+        var bss = ElfFile.Parse(bytes, "x").FindSection(".bss")!;
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(HeaderAt(bytes, bss.Index) + 32), 0x7fff_ffff);
+        var e = Load(bytes);
+        Assert.Contains($"section '.bss' (#{bss.Index}): 2147483647 bytes of global data", e.Message);
+        Assert.Contains("4 MiB", e.Message);
+    }
+
     [Fact]
     public void MissingFileSaysItCannotBeRead()
     {
