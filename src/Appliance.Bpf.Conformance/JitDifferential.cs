@@ -73,25 +73,14 @@ public static class JitDifferential
     private static Outcome? RunOnce(string text, byte[] frame, byte[] mapContent, bool jit, out string? problem)
     {
         problem = null;
-        var map = BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, 32, 4));
-        // The hash starts with keys 0..3 holding the array's values reversed; programs look up, insert and delete keys 0..5.
-        var hash = BpfMap.Create(new BpfMapDefinition("hash", BpfMapType.Hash, 4, 32, 8));
+        var maps = RandomPrograms.Maps.Select(def => BpfMap.Create(def)).ToArray();
+        foreach (var (index, k, v) in RandomPrograms.InitialEntries(mapContent)) maps[index].Update(k, v, 0);
+        var (map, hash) = (maps[0], maps[1]);
         Span<byte> key = stackalloc byte[4];
-        for (int i = 0; i < 4; i++)
-        {
-            BitConverter.TryWriteBytes(key, i);
-            map.Update(key, mapContent.AsSpan(i * 32, 32), 0);
-            hash.Update(key, mapContent.AsSpan((3 - i) * 32, 32), 0);
-        }
-        // The LPM trie: 10.0.0.0/8, 10.0.1.0/24 and 10.0.1.1/32 with the array's values 0..2.
-        var lpm = BpfMap.Create(new BpfMapDefinition("lpm", BpfMapType.LpmTrie, 8, 32, 8, BpfUpdateFlags.NoPreallocMapFlag));
-        lpm.Update([8, 0, 0, 0, 10, 0, 0, 0], mapContent.AsSpan(0, 32), 0);
-        lpm.Update([24, 0, 0, 0, 10, 0, 1, 0], mapContent.AsSpan(32, 32), 0);
-        lpm.Update([32, 0, 0, 0, 10, 0, 1, 1], mapContent.AsSpan(64, 32), 0);
         LoadedProgram program;
         try
         {
-            program = LoadedProgram.Load(new BpfProgramImage("random", "tc", BpfAssembler.Assemble(text)), [map, hash, lpm], LinuxHelperTable.Instance);
+            program = LoadedProgram.Load(new BpfProgramImage("random", "tc", BpfAssembler.Assemble(text)), maps, LinuxHelperTable.Instance);
         }
         catch (BpfVerifierException e)
         {

@@ -1,4 +1,5 @@
 using System.Text;
+using Appliance.Bpf.Maps;
 
 namespace Appliance.Bpf.Conformance;
 
@@ -15,10 +16,44 @@ namespace Appliance.Bpf.Conformance;
 /// array or the hash, with a context on the stack or the map value (NULL now and then), counts from 0 to past the
 /// kernel's limit, bad flags, callbacks that stop early, loop, delete elements or return a verdict above 1 (now and
 /// then called through callx).
-/// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.</summary>
-public sealed class RandomPrograms(int seed)
+/// Fixed roles: r9 = ctx, r8 = packet data, r6 = a map value (or NULL); r0–r5 and r7 are scratch.
+/// <para>With <paramref name="kernelVerifiable"/> it generates only what the kernel's verifier can prove too (the
+/// kernel differential loads them into both): the 64-byte stack frame written before anything reads it, scratch
+/// registers always scalars (no pointer in an ALU op, a comparison, a store or a helper's scalar argument),
+/// packet and map value accesses only behind their checks and inside what the check covers, context reads at
+/// fields a tc program may read (narrow ones too) and writes to writable ones, atomics only on the stack or a
+/// checked map value, packet pointers loaded again after helpers that move the packet, unconditional jumps
+/// (<c>ja</c>, <c>gotol</c>) over code a branch also reaches, no callbacks (the kernel wants BTF for them), and
+/// bpf-to-bpf calls or legacy packet loads but not both in one program (the same), and r6 a value of the array only. The other mode's stream of
+/// programs is unchanged by this one.</para></summary>
+public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
 {
     private readonly Random _random = new(seed);
+    private readonly bool _kernel = kernelVerifiable;
+
+    /// <summary>The maps the programs use, by index: map[0] a 4-entry array, map[1] a hash (both 4-byte keys and
+    /// 32-byte values), map[2] an IPv4 LPM trie (8-byte keys).</summary>
+    public static IReadOnlyList<BpfMapDefinition> Maps { get; } =
+    [
+        new("values", BpfMapType.Array, 4, 32, 4),
+        new("hash", BpfMapType.Hash, 4, 32, 8),
+        new("lpm", BpfMapType.LpmTrie, 8, 32, 8, BpfUpdateFlags.NoPreallocMapFlag),
+    ];
+
+    /// <summary>What the maps hold before a run, from 128 bytes of <paramref name="content"/>: the array keys 0..3 with
+    /// its four 32-byte values, the hash keys 0..3 with them reversed, the trie 10.0.0.0/8, 10.0.1.0/24 and
+    /// 10.0.1.1/32 with values 0..2.</summary>
+    public static IEnumerable<(int Map, byte[] Key, byte[] Value)> InitialEntries(byte[] content)
+    {
+        for (int i = 0; i < 4; i++)
+        {
+            yield return (0, BitConverter.GetBytes(i), content[(i * 32)..(i * 32 + 32)]);
+            yield return (1, BitConverter.GetBytes(i), content[((3 - i) * 32)..((3 - i) * 32 + 32)]);
+        }
+        yield return (2, [8, 0, 0, 0, 10, 0, 0, 0], content[0..32]);
+        yield return (2, [24, 0, 0, 0, 10, 0, 1, 0], content[32..64]);
+        yield return (2, [32, 0, 0, 0, 10, 0, 1, 1], content[64..96]);
+    }
     private readonly StringBuilder _text = new();
     private int _labels;
 
@@ -32,10 +67,16 @@ public sealed class RandomPrograms(int seed)
         Line("mov %r9, %r1");
         Line("ldxw %r8, [%r9+76]");
         foreach (int r in Scratch) InitRegister(r);
+        if (_kernel)
+            for (int off = 8; off <= 64; off += 8) Line($"stxdw [%r10-{off}], {Reg(Pick(Scratch))}");
+        // Kernel mode: bpf-to-bpf calls or legacy loads (the kernel refuses both in one program without BTF).
+        bool legacyAllowed = !_kernel || _random.Next(2) == 0, callsAllowed = !_kernel || !legacyAllowed;
         // r6 = map value of key 0..4 in the array or the hash (4 is past the 4-entry array and not in the hash: NULL,
-        // and using it faults).
+        // and using it faults). Kernel mode: the array only — the kernel's hash map update of an existing key links a new
+        // element and frees the old one, which a pointer taken before still reaches (ours updates in place: a deliberate
+        // difference, README), so a write through r6 after an update or delete of its key would differ.
         Line($"stw [%r10-4], {(_random.Next(10) == 0 ? 4 : _random.Next(4))}");
-        Line($"lddw %r1, {Map()}");
+        Line($"lddw %r1, {(_kernel ? "map[0]" : Map())}");
         Line("mov %r2, %r10");
         Line("add %r2, -4");
         Line("call 1");
@@ -53,9 +94,12 @@ public sealed class RandomPrograms(int seed)
             else if (kind < 78) Branch(length - i);
             else if (kind < 82) Loop();
             else if (kind < 85) HelperCall();
+            else if (kind < 88 && !callsAllowed) Alu(Pick(Scratch));
             else if (kind < 88) { Line("call local sub"); for (int r = 1; r <= 5; r++) InitRegister(r); subprogram = true; }
-            else if (kind < 90) Line($"add %r8, {_random.Next(-2, 3)}");
+            else if (kind < 90) Line($"add %r8, {(_kernel ? _random.Next(0, 3) : _random.Next(-2, 3))}");
+            else if (kind < 93 && !legacyAllowed) Alu(Pick(Scratch));
             else if (kind < 93) LegacyLoad();
+            else if (kind < 95 && _kernel) Branch(length - i);
             else if (kind < 95) CallbackCall();
             else Unary(Pick(Scratch));
         }
@@ -202,6 +246,9 @@ public sealed class RandomPrograms(int seed)
 
     private string Reg(int r) => $"%r{r}";
 
+    /// <summary>Any register (r0–r10) as a source, or in kernel mode only a scratch register, which always holds a scalar.</summary>
+    private int Source() => _kernel ? Pick(Scratch) : _random.Next(10);
+
     private void InitRegister(int r)
     {
         if (_random.Next(4) == 0) Line($"lddw %r{r}, 0x{(ulong)_random.NextInt64() ^ ((ulong)_random.Next() << 40):x}");
@@ -231,7 +278,7 @@ public sealed class RandomPrograms(int seed)
         }
         else
         {
-            int src = _random.Next(10);
+            int src = Source();
             Line($"{op}{w} {Reg(dst)}, {Reg(src)}");
         }
     }
@@ -241,9 +288,9 @@ public sealed class RandomPrograms(int seed)
         switch (_random.Next(5))
         {
             case 0: Line($"neg{(_random.Next(2) == 0 ? "32" : "")} {Reg(dst)}"); break;
-            case 1: Line($"{Pick(new[] { "movsx864", "movsx1664", "movsx3264", "movsx832", "movsx1632" })} {Reg(dst)}, {Reg(_random.Next(10))}"); break;
+            case 1: Line($"{Pick(new[] { "movsx864", "movsx1664", "movsx3264", "movsx832", "movsx1632" })} {Reg(dst)}, {Reg(Source())}"); break;
             case 2: Line($"{Pick(new[] { "le", "be", "bswap" })}{Pick(new[] { 16, 32, 64 })} {Reg(dst)}"); break;
-            case 3: Line($"mov32 {Reg(dst)}, {Reg(_random.Next(10))}"); break;
+            case 3: Line($"mov32 {Reg(dst)}, {Reg(Source())}"); break;
             default: Line($"lddw {Reg(dst)}, 0x{(ulong)_random.NextInt64():x}"); break;
         }
     }
@@ -251,6 +298,9 @@ public sealed class RandomPrograms(int seed)
     /// <summary>A base register and offset: stack, packet, map value or ctx.</summary>
     private (int Base, int Offset) Place(int size, bool forWrite)
     {
+        if (_kernel)
+            // Stack or (reads) context; packet and map value accesses only behind their checks (Guarded).
+            return forWrite || _random.Next(3) > 0 ? (10, -_random.Next(1, 9) * 8 + (_random.Next(4) == 0 ? _random.Next(8) & ~(size - 1) : 0)) : (9, Pick(ScalarContext));
         switch (_random.Next(forWrite ? 3 : 4))
         {
             case 0: return (10, -_random.Next(1, 9) * 8 + (_random.Next(4) == 0 ? _random.Next(8) & ~(size - 1) : 0));
@@ -265,6 +315,9 @@ public sealed class RandomPrograms(int seed)
     /// <summary>4-byte __sk_buff fields a tc program may read (the verifier refuses the rest at load).</summary>
     private static readonly int[] ReadableContext = [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 76, 80, 160, 164, 176];
 
+    /// <summary>The readable ones that hold scalars (not data and data_end, which are pointers).</summary>
+    private static readonly int[] ScalarContext = [.. ReadableContext.Where(off => off is not (76 or 80))];
+
     /// <summary>Writable ones: mark, queue_mapping, priority, tc_index, cb[], tc_classid (three are narrow fields).</summary>
     private static readonly int[] WritableContext = [8, 12, 32, 44, 48, 52, 56, 60, 64, 72];
 
@@ -272,7 +325,11 @@ public sealed class RandomPrograms(int seed)
     {
         int s = _random.Next(4);
         var (b, off) = Place(1 << s, false);
-        if (b == 9) s = 2;
+        if (b == 9 && _kernel && s < 2 && _random.Next(2) == 0)
+            off += _random.Next(4) & ~((1 << s) - 1); // a narrow read: a byte or half of the field
+        else if (b == 9 && _kernel && _random.Next(12) == 0)
+            (s, off) = (3, 152); // tstamp, 8 bytes
+        else if (b == 9) s = 2;
         string sx = s < 3 && b != 9 && _random.Next(4) == 0 ? "s" : "";
         if (b == 10 && off + (1 << s) > 0) off = -8;
         Line($"ldx{sx}{Sizes[s]} {Reg(Pick(Scratch))}, [{Reg(b)}{off:+0;-0}]");
@@ -281,7 +338,7 @@ public sealed class RandomPrograms(int seed)
     private void Store()
     {
         int s = _random.Next(4);
-        if (_random.Next(40) == 0)
+        if (!_kernel && _random.Next(40) == 0)
         {
             // The context pointer through the stack: only the run-time check sees this store to a read-only field.
             int r = Pick(Scratch);
@@ -293,8 +350,9 @@ public sealed class RandomPrograms(int seed)
         var (b, off) = _random.Next(6) == 0 ? (9, Pick(WritableContext)) : Place(1 << s, true);
         if (b == 10 && off + (1 << s) > 0) off = -8;
         if (b == 9) s = 2;
+        if (b == 9 && _kernel && _random.Next(10) == 0) (s, off) = (3, 152); // tstamp, 8 bytes
         if (_random.Next(3) == 0) Line($"st{Sizes[s]} [{Reg(b)}{off:+0;-0}], {Imm()}");
-        else Line($"stx{Sizes[s]} [{Reg(b)}{off:+0;-0}], {Reg(_random.Next(10))}");
+        else Line($"stx{Sizes[s]} [{Reg(b)}{off:+0;-0}], {Reg(Source())}");
     }
 
     private void Atomic()
@@ -302,18 +360,33 @@ public sealed class RandomPrograms(int seed)
         bool w = _random.Next(2) == 0;
         int size = w ? 4 : 8;
         var (b, off) = _random.Next(2) == 0 ? (10, -8 * _random.Next(1, 9)) : (6, _random.Next(0, 5) * size);
-        if (_random.Next(40) == 0) off += 2; // misaligned: faults in both engines
+        if (_kernel && b == 6 && off + size > 32) off = 0;
+        if (!_kernel && _random.Next(40) == 0) off += 2; // misaligned: faults in both engines
         if (b == 10 && off + size > 0) off = -8;
         string op = Pick(new[] { "add", "or", "and", "xor", "fetch add", "fetch or", "fetch and", "fetch xor", "xchg", "cmpxchg" });
+        string skip = $"L{_labels++}";
+        if (_kernel && b == 6) Line($"jeq %r6, 0, {skip}");
         Line($"lock {op}{(w ? "32" : "")} [{Reg(b)}{off:+0;-0}], {Reg(Pick(Scratch))}");
+        if (_kernel && b == 6) Line($"{skip}:");
     }
 
     private void Branch(int remaining)
     {
         string label = $"L{_labels++}";
         string w = _random.Next(3) == 0 ? "32" : "";
-        string rhs = _random.Next(2) == 0 ? Imm().ToString() : Reg(_random.Next(10));
-        Line($"{Pick(Jumps)}{w} {Reg(_random.Next(10))}, {rhs}, {label}");
+        string rhs = _random.Next(2) == 0 ? Imm().ToString() : Reg(Source());
+        if (_kernel && remaining >= 4 && _random.Next(5) == 0)
+        {
+            // ja or gotol over code the conditional branch reaches (code nothing reaches the kernel refuses).
+            string inside = $"L{_labels++}";
+            Line($"{Pick(Jumps)}{w} {Reg(Source())}, {rhs}, {inside}");
+            Line($"{Pick(new[] { "ja", "ja32" })} {label}");
+            Line($"{inside}:");
+            for (int k = _random.Next(1, 4); k > 0; k--) Alu(Pick(Scratch));
+            Line($"{label}:");
+            return;
+        }
+        Line($"{Pick(Jumps)}{w} {Reg(Source())}, {rhs}, {label}");
         // The target: a few instructions on, or the end of the program.
         if (_random.Next(4) == 0 || remaining < 4) _open.Push(label);
         else
@@ -354,13 +427,15 @@ public sealed class RandomPrograms(int seed)
         if (_random.Next(4) == 0)
         {
             Line($"jeq %r6, 0, {skip}");
-            Line(Access(6, _random.Next(20) == 0 ? 32 - size + 1 : _random.Next(0, 32 - size + 1)));
+            Line(Access(6, !_kernel && _random.Next(20) == 0 ? 32 - size + 1 : _random.Next(0, 32 - size + 1)));
             Line($"{skip}:");
             return;
         }
         int end = Pick(Scratch), p = Pick(Scratch.Where(r => r != end).ToArray());
+        if (_kernel && store && (value == end || value == p)) value = Pick(Scratch.Where(r => r != end && r != p).ToArray()); // a pointer stored in the packet
         int n = _random.Next(1, 72);
-        int off = _random.Next(15) == 0 ? Math.Max(0, n - size + 1) : _random.Next(0, Math.Max(1, n - size + 1));
+        int off = !_kernel && _random.Next(15) == 0 ? Math.Max(0, n - size + 1) : _random.Next(0, Math.Max(1, n - size + 1));
+        if (_kernel && off + size > n) n = off + size;
         Line($"ldxw {Reg(end)}, [%r9+80]");
         Line($"mov {Reg(p)}, %r8");
         Line($"add {Reg(p)}, {n}");
@@ -379,6 +454,12 @@ public sealed class RandomPrograms(int seed)
         }
         Line(Access(8, off));
         Line($"{skip}:");
+        if (_kernel)
+        {
+            // The packet and data_end pointers leave the scratch registers.
+            InitRegister(p);
+            InitRegister(end);
+        }
     }
 
     /// <summary>A legacy packet load (LD_ABS / LD_IND) with r6 the context for it (now and then still the map
@@ -389,7 +470,7 @@ public sealed class RandomPrograms(int seed)
     private void LegacyLoad()
     {
         const int skfLlOff = -0x200000, skfNetOff = -0x100000;
-        bool context = _random.Next(12) != 0;
+        bool context = _kernel || _random.Next(12) != 0;
         if (context)
         {
             Line("mov %r7, %r6");
@@ -407,7 +488,7 @@ public sealed class RandomPrograms(int seed)
         if (_random.Next(2) == 0) Line($"ldabs{size} {Offset()}");
         else
         {
-            int src = _random.Next(10);
+            int src = _kernel ? Pick(Scratch.Where(r => r != 7).ToArray()) : _random.Next(10); // r7 holds r6 here
             if (_random.Next(2) == 0)
             {
                 src = 0;
@@ -544,5 +625,6 @@ public sealed class RandomPrograms(int seed)
             Line($"ldxdw %r0, [%r0+{_random.Next(4) * 8}]");
         }
         for (int r = 1; r <= 5; r++) InitRegister(r);
+        if (_kernel) Line("ldxw %r8, [%r9+76]"); // the kernel forgets packet pointers over a helper that may move the packet
     }
 }

@@ -27,7 +27,7 @@ internal static class PacketBytesHelpers
     }
 
     /// <summary>bpf_skb_load_bytes_relative (68): start_header 0 = the MAC header (packet start), 1 = the
-    /// network header (after the 14-byte Ethernet header); offsets above 0xffff or ranges past the end give
+    /// network header (<see cref="BpfVm.NetworkOffset"/>); offsets above 0xffff or ranges past the end give
     /// -EFAULT with the destination zeroed.</summary>
     public static HelperOutcome LoadBytesRelative(BpfVm vm)
     {
@@ -36,7 +36,7 @@ internal static class PacketBytesHelpers
         if (length > int.MaxValue) return vm.Fail(BpfFault.HelperMisuse);
         if (!vm.TryGetMemory(vm.Argument(3), (int)length, true, out var to)) return HelperOutcome.Fault;
         var data = vm.Packet.Data;
-        ulong header = start switch { 0 => 0UL, 1 => 14UL, _ => ulong.MaxValue };
+        ulong header = start switch { 0 => 0UL, 1 => (ulong)vm.NetworkOffset, _ => ulong.MaxValue };
         if (header == ulong.MaxValue || offset > 0xffff || header + offset + length > (ulong)data.Length)
         {
             to.Clear();

@@ -8,7 +8,7 @@ namespace Appliance.Bpf.Helpers;
 /// <see cref="PacketContext.MaxLength"/> (the kernel's BPF_SKB_MAX_LEN, -EINVAL/-ENOTSUPP past it as in the
 /// kernel). Growth uses the buffer's headroom and tailroom, moving the packet inside its buffer when one side
 /// is short; where the kernel would reallocate past the buffer the helper returns -ENOMEM instead. The L2
-/// header is taken as 14 bytes (the network header offset tc programs see). An encapsulating adjust_room marks
+/// header ends at the run's network header (<see cref="BpfVm.NetworkOffset"/>, 14 unless a helper moved the packet start). An encapsulating adjust_room marks
 /// the run's frame as encapsulated, as the kernel's skb->encapsulation: a second one returns -EALREADY and
 /// change_tail -ENOTSUPP.</summary>
 internal static class PacketResizeHelpers
@@ -26,7 +26,7 @@ internal static class PacketResizeHelpers
         if (!vm.IsContext(vm.Argument(1))) return vm.Fail(BpfFault.HelperMisuse);
         ulong newLength = vm.Argument(2), flags = vm.Argument(3);
         ref var packet = ref vm.Packet;
-        if (flags != 0 || newLength > MaxSkbLength || newLength < EthHeaderLength) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+        if (flags != 0 || newLength > MaxSkbLength || newLength < (ulong)vm.NetworkOffset) return LinuxHelperTable.Error(vm, Errno.EINVAL); // not into the L2 header
         if (vm.Encapsulated) return LinuxHelperTable.Error(vm, Errno.ENOTSUPP);
         int grow = (int)newLength - packet.Length;
         if (grow > 0 && !packet.TryMakeRoom(0, grow)) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
@@ -47,6 +47,7 @@ internal static class PacketResizeHelpers
         if (!packet.TryMakeRoom(grow, 0)) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
         packet.MoveData(packet.DataOffset - grow, packet.Length + grow);
         packet.Data[..grow].Clear();
+        vm.NetworkOffset += grow; // the network header stays where it was
         vm.PacketChanged();
         return LinuxHelperTable.Return(vm, 0);
     }
@@ -64,7 +65,7 @@ internal static class PacketResizeHelpers
         if (diff > 0xfff) return LinuxHelperTable.Error(vm, Errno.EFAULT);
         int netBase = packet.Protocol switch { 0x0800 => 20, 0x86dd => 40, _ => -1 };
         if (netBase < 0) return LinuxHelperTable.Error(vm, Errno.ENOTSUPP);
-        int offset = EthHeaderLength;
+        int offset = vm.NetworkOffset;
         if (mode == AdjRoomNet) offset += netBase;
         else if (mode != AdjRoomMac) return LinuxHelperTable.Error(vm, Errno.ENOTSUPP);
 
@@ -75,7 +76,7 @@ internal static class PacketResizeHelpers
             if (!shrink || decap == (DecapL3Ipv4 | DecapL3Ipv6)) return LinuxHelperTable.Error(vm, Errno.EINVAL);
             minLength = decap == DecapL3Ipv4 ? 20 : 40;
         }
-        long current = packet.Length - EthHeaderLength;
+        long current = packet.Length - vm.NetworkOffset;
         if (shrink ? diff >= current || current - diff < minLength : packet.Length + diff > MaxSkbLength)
             return LinuxHelperTable.Error(vm, Errno.ENOTSUPP);
 

@@ -29,6 +29,7 @@ internal static class VlanHelpers
             BinaryPrimitives.WriteUInt16BigEndian(data[MacAddressesLength..], packet.VlanProto);
             BinaryPrimitives.WriteUInt16BigEndian(data[(MacAddressesLength + 2)..], packet.VlanTci);
             packet.Protocol = packet.VlanProto;
+            // The network header moves back with the packet start (skb_vlan_push): its offset stays.
         }
         packet.VlanPresent = true;
         packet.VlanProto = proto;
@@ -50,12 +51,12 @@ internal static class VlanHelpers
         else
         {
             if (!IsVlan(packet.Protocol)) return LinuxHelperTable.Return(vm, 0);
-            if (!TryPopInBand(ref packet, out _)) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
+            if (!TryPopInBand(vm, out _)) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
         }
         if (IsVlan(packet.Protocol))
         {
             ushort outer = packet.Protocol;
-            if (!TryPopInBand(ref packet, out ushort tci))
+            if (!TryPopInBand(vm, out ushort tci))
             {
                 vm.PacketChanged();
                 return LinuxHelperTable.Error(vm, Errno.ENOMEM);
@@ -70,17 +71,20 @@ internal static class VlanHelpers
 
     private static bool IsVlan(ushort protocol) => protocol is Ieee8021Q or Ieee8021AD;
 
-    /// <summary>Removes the 4-byte tag after the MAC addresses; the protocol becomes the encapsulated type.</summary>
-    private static bool TryPopInBand(ref Context.PacketContext packet, out ushort tci)
+    /// <summary>Removes the 4-byte tag after the MAC addresses; the protocol becomes the encapsulated type, and the
+    /// network header 4 bytes closer to the packet start, not below 14 (__skb_vlan_pop).</summary>
+    private static bool TryPopInBand(BpfVm vm, out ushort tci)
     {
+        ref var packet = ref vm.Packet;
         tci = 0;
-        if (packet.Length < MacAddressesLength + 2 * VlanHeaderLength + 2) return false;
+        if (packet.Length < MacAddressesLength + VlanHeaderLength + 2) return false; // VLAN_ETH_HLEN, as __skb_vlan_pop
         var data = packet.Data;
         tci = BinaryPrimitives.ReadUInt16BigEndian(data[(MacAddressesLength + 2)..]);
         ushort inner = BinaryPrimitives.ReadUInt16BigEndian(data[(MacAddressesLength + VlanHeaderLength)..]);
         data[..MacAddressesLength].CopyTo(data[VlanHeaderLength..]);
         packet.MoveData(packet.DataOffset + VlanHeaderLength, packet.Length - VlanHeaderLength);
         packet.Protocol = inner >= 0x600 ? inner : (ushort)0x0004; // ETH_P_802_2 for LLC lengths, as vlan_set_encap_proto
+        vm.NetworkOffset = Math.Max(vm.NetworkOffset - VlanHeaderLength, PacketResizeHelpers.EthHeaderLength);
         return true;
     }
 }

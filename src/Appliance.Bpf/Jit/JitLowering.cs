@@ -686,21 +686,19 @@ internal sealed partial class JitLowering
 
     /// <summary>The lookup of <see cref="LpmTrieMap"/> in the code for { u32 prefixlen; u8 addr[4]; } keys, T0 the
     /// key's host address in: under the map's seqlock (as <see cref="HashFind"/>), while the map holds few prefix
-    /// lengths (distinct × <see cref="LpmTrieMap.BitsPerProbe"/> ≤ wanted, where wanted = min(prefixlen, 32)) the
+    /// lengths (distinct × <see cref="LpmTrieMap.BitsPerProbe"/> ≤ wanted, where wanted = prefixlen; above 32 nothing is found) the
     /// exact-prefix index is probed with the address masked to each stored length ≤ wanted, longest first
     /// (<c>LongestByLength</c>); the first hit is the answer (T0 = its slot), none is <paramref name="notFound"/>.
     /// A map holding many lengths (the trie walk), a writer, or a change during the probes: <paramref name="helper"/>.</summary>
     private void LpmFind(LpmProbe lpm, int capacity, int helper, int notFound)
     {
         var probe = lpm.Index;
-        int capped = _e.NewLabel(), next = _e.NewLabel(), none = _e.NewLabel();
+        int next = _e.NewLabel(), none = _e.NewLabel();
         _e.Load(JReg.T1, JReg.T0, 4, 4, false);
         _e.StoreState(JitState.ProbeAddressOffset, JReg.T1);              // the address as stored (network order)
-        _e.Load(JReg.T3, JReg.T0, 0, 4, false);                           // prefixlen
+        _e.Load(JReg.T3, JReg.T0, 0, 4, false);                           // T3 = wanted = prefixlen
         _e.CompareImm(true, JReg.T3, 32);
-        _e.JumpIf(JCond.ULe, capped);
-        _e.MovImm(JReg.T3, 32);
-        _e.Bind(capped);                                                  // T3 = wanted
+        _e.JumpIf(JCond.UGt, notFound);                                   // longer than the key: nothing (the kernel's trie_lookup_elem)
         SequenceBegin(probe, helper);
         _e.MovImm(JReg.T1, lpm.DistinctLengths);
         _e.Load(JReg.T1, JReg.T1, 0, 4, false);

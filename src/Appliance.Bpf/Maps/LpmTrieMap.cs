@@ -4,7 +4,7 @@ namespace Appliance.Bpf.Maps;
 
 /// <summary>BPF_MAP_TYPE_LPM_TRIE: keys are <c>{ u32 prefixlen; u8 data[key_size − 4]; }</c> (data in
 /// network order). A lookup returns the value of the longest stored prefix that matches the key's data
-/// within the key's own prefixlen; update/delete address one exact prefix. Kernel rules: the map needs
+/// within the key's own prefixlen (a prefixlen above 8 × data size finds nothing, as in the kernel); update/delete address one exact prefix. Kernel rules: the map needs
 /// BPF_F_NO_PREALLOC; prefixlen above 8 × data size gives -EINVAL; a new prefix when full gives -ENOSPC.
 /// Storage: an index of exact (prefixlen, masked data) keys holds the values and serves update/delete/iteration;
 /// a lookup either probes that index once per prefix length the map holds, longest first (when the map holds few
@@ -114,7 +114,8 @@ public sealed class LpmTrieMap : BpfMap
     /// <paramref name="exact"/> is room for one masked key.</summary>
     private int Longest(ReadOnlySpan<byte> key, Span<byte> exact)
     {
-        uint wanted = Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(key), (uint)_maxPrefix);
+        uint wanted = BinaryPrimitives.ReadUInt32LittleEndian(key);
+        if (wanted > (uint)_maxPrefix) return -1; // a key prefix longer than its data finds nothing (the kernel's trie_lookup_elem)
         return Volatile.Read(ref _distinctLengths[0]) * BitsPerProbe <= (int)wanted
             ? LongestByLength(key, (int)wanted, exact)
             : _trie.Longest(key[4..KeySize], (int)wanted);

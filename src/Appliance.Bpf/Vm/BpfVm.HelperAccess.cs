@@ -32,6 +32,13 @@ public sealed unsafe partial class BpfVm
     /// <summary>The kernel's skb->encapsulation for this run: set by an encapsulating bpf_skb_adjust_room.</summary>
     public bool Encapsulated { get; internal set; }
 
+    /// <summary>Where the network header is in the packet for this run (the kernel's skb_network_offset): 14 at the start,
+    /// as eth_type_trans leaves it; bpf_skb_change_head moves the packet start back and leaves the header where it was,
+    /// and a pop of an in-band tag brings it 4 bytes closer, not below 14 (a push that writes the offloaded tag into the
+    /// frame moves the header with the packet start: the offset stays). LD_ABS/LD_IND at SKF_NET_OFF, bpf_skb_load_bytes_relative,
+    /// bpf_skb_change_tail's shortest length, bpf_skb_adjust_room, bpf_skb_change_proto and bpf_skb_ecn_set_ce use it.</summary>
+    public int NetworkOffset { get; internal set; } = Helpers.PacketResizeHelpers.EthHeaderLength;
+
     /// <summary>The kernel's CHECKSUM_UNNECESSARY level for this run (0–<see cref="MaxChecksumLevel"/>), or
     /// <see cref="ChecksumNone"/>: frames start CHECKSUM_NONE; bpf_csum_level changes it, and bpf_skb_adjust_room resets
     /// it unless BPF_F_ADJ_ROOM_NO_CSUM_RESET.</summary>

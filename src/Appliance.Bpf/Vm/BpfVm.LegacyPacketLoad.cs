@@ -9,10 +9,6 @@ public sealed unsafe partial class BpfVm
     /// <summary>cBPF's negative offsets (SKF_NET_OFF, SKF_LL_OFF): relative to the network or the MAC header.</summary>
     private const int SkfNetOff = -0x100000, SkfLlOff = -0x200000;
 
-    /// <summary>The network header's offset in a tc frame (after the 14-byte Ethernet header, as the kernel's
-    /// eth_type_trans leaves it; bpf_skb_load_bytes_relative uses the same).</summary>
-    private const int NetworkHeader = 14;
-
     /// <summary>One LD_ABS / LD_IND at <paramref name="offset"/> (imm, plus the source register for IND), for both
     /// engines (compiled code comes here for every load its inline path does not take): r6 must be the context of
     /// a packet run (else the run faults, <see cref="JitState.LegacyLoadFault"/>); r0 = the loaded value
@@ -43,7 +39,7 @@ public sealed unsafe partial class BpfVm
         value = 0;
         int size = LegacyLoadSize(op);
         long start = offset >= 0 ? offset
-            : offset >= SkfNetOff ? (long)offset - SkfNetOff + NetworkHeader
+            : offset >= SkfNetOff ? (long)offset - SkfNetOff + NetworkOffset
             : offset >= SkfLlOff ? (long)offset - SkfLlOff
             : -1;
         var data = Packet.Data;

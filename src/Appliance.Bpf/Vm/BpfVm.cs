@@ -207,6 +207,7 @@ public sealed unsafe partial class BpfVm : IDisposable
         ResetCallbacks();
         _pendingContextStore = -1;
         Encapsulated = false;
+        NetworkOffset = Helpers.PacketResizeHelpers.EthHeaderLength;
         ChecksumLevel = ChecksumNone;
         RedirectNextHopFamily = Routing.IpFamily.Unspec;
         _regions[VirtualAddress.ContextRegion].Length = SkBuffLayout.Size;

@@ -8,7 +8,7 @@ namespace Appliance.Bpf.Tests.Jit;
 /// <summary>bpf_map_lookup_elem on an IPv4 LPM trie ({u32 prefixlen; u8 addr[4]}), which the JIT compiles inline
 /// while the map holds few prefix lengths (a probe of the exact-prefix index per stored length, longest first) and
 /// leaves to the helper otherwise: the same answers as a brute-force longest-prefix search and as the interpreter,
-/// for key prefix lengths below, at and above 32, maps with few and with many lengths, deleted prefixes, read-only
+/// for key prefix lengths below and at 32 (above: NULL, as in the kernel), maps with few and with many lengths, deleted prefixes, read-only
 /// maps, and lookups while another thread adds and removes prefixes. Each case runs on both engines.</summary>
 public sealed class InlineLpmLookupTests
 {
@@ -48,10 +48,12 @@ public sealed class InlineLpmLookupTests
     }
 
     /// <summary>The value of the longest of <paramref name="prefixes"/> matching <paramref name="address"/> within
-    /// min(<paramref name="len"/>, 32) bits, or 0xdead.</summary>
+    /// <paramref name="len"/> bits, or 0xdead; a key prefix longer than the key's 32 bits finds nothing (the kernel's
+    /// trie_lookup_elem).</summary>
     private static ulong Expected(Dictionary<(int Len, uint Net), uint> prefixes, int len, uint address)
     {
-        for (int l = Math.Min(len, 32); l >= 0; l--)
+        if (len > 32) return 0xdead;
+        for (int l = len; l >= 0; l--)
             if (prefixes.TryGetValue((l, Net(address, l)), out uint v)) return v;
         return 0xdead;
     }

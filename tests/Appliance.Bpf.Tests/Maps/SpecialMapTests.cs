@@ -102,6 +102,7 @@ public class SpecialMapTests
         Assert.Equal(8u, Lookup(map, Lpm4(32, 10, 200, 3, 3)));
         Assert.Equal(0u, Lookup(map, Lpm4(32, 192, 168, 0, 1)));
         Assert.Equal(16u, Lookup(map, Lpm4(20, 10, 1, 2, 3)));  // the key's prefixlen caps the match
+        Assert.False(map.TryLookup(Lpm4(33, 10, 1, 2, 3), out _), "a key prefix longer than the key's data finds nothing (the kernel's trie_lookup_elem), not even the default route");
         Assert.Equal(-Errno.EINVAL, map.Update(Lpm4(33, 1, 1, 1, 1), U32(1), 0));
         Assert.Equal(-Errno.EEXIST, map.Update(Lpm4(16, 10, 1, 7, 7), U32(1), BpfUpdateFlags.NoExist));
         Assert.Equal(0, map.Delete(Lpm4(24, 10, 1, 2, 0)));

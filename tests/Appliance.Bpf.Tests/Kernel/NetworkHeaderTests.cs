@@ -1,0 +1,72 @@
+using Appliance.Bpf.Assembly;
+using Appliance.Bpf.Objects;
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Bpf.Tests.Kernel;
+
+/// <summary>The network header stays where it was when a helper moves the packet start (the kernel's
+/// skb_network_offset, <see cref="Vm.BpfVm.NetworkOffset"/>): after bpf_skb_change_head, bpf_skb_change_tail may not
+/// cut into the longer L2 header (-EINVAL) and LD_ABS at SKF_NET_OFF reads the first byte of the IPv4 header where
+/// it now is. A second bpf_skb_vlan_push (the first tag written into the frame) moves it back with the packet start: LD_ABS
+/// at SKF_NET_OFF then reads the tag's first byte, and after popping the in-band tag the IPv4 header's again. The same program in the kernel (BPF_PROG_TEST_RUN), the interpreter
+/// and the JIT.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class NetworkHeaderTests
+{
+    private const string HeadThenTail = """
+        mov %r6, %r1
+        mov %r1, %r6
+        mov %r2, 8
+        mov %r3, 0
+        call 43
+        mov %r1, %r6
+        mov %r2, 20
+        mov %r3, 0
+        call 38
+        mov %r7, %r0
+        and %r7, 0xff
+        lsh %r7, 8
+        ldabsb -0x100000
+        or %r0, %r7
+        exit
+        """;
+
+    private const string VlanPushPushPop = """
+        mov %r6, %r1
+        mov %r1, %r6
+        mov %r2, 0x0081
+        mov %r3, 5
+        call 18
+        mov %r1, %r6
+        mov %r2, 0x0081
+        mov %r3, 6
+        call 18
+        ldabsb -0x100000
+        mov %r7, %r0
+        lsh %r7, 8
+        mov %r1, %r6
+        call 19
+        ldabsb -0x100000
+        or %r0, %r7
+        exit
+        """;
+
+    [PrivilegedTheory]
+    [InlineData(HeadThenTail, 0xea45u)]     // change_tail(20) < the 22-byte L2 header: -EINVAL (0xea); then 0x45, version and IHL
+    [InlineData(VlanPushPushPop, 0x0045u)]  // the in-band tag's first byte (TCI 5), then after its pop the IPv4 header's
+    public void HelpersThatMoveThePacketStartLeaveTheNetworkHeaderWhereItWas(string text, uint expected)
+    {
+        var obj = new BpfObject("network_header", [new BpfProgramImage("p", "tc", BpfAssembler.Assemble(text))], [], "GPL");
+        var frame = PacketBuilder.Ipv4(PacketBuilder.Udp, [10, 0, 0, 1], [10, 0, 0, 2], 1000, 53, 10);
+        using var kernel = KernelObject.Load(obj);
+        Assert.Equal(expected, kernel.Run("p", frame).Retval);
+        foreach (bool jit in new[] { false, true })
+        {
+            using var engine = new EngineObject(obj, jit);
+            var run = engine.Run("p", frame);
+            Assert.False(run.Run.Faulted, $"{(jit ? "JIT" : "interpreter")}: {run.Run.Fault}");
+            Assert.Equal(expected, (uint)run.Run.R0);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Appliance.Bpf.Assembly;
+using Appliance.Bpf.Conformance;
+using Appliance.Bpf.Isa;
+using Appliance.Bpf.Objects;
+using Appliance.Bpf.Verifier;
+using Appliance.Interop;
+
+namespace Appliance.Bpf.Tests.Kernel;
+
+/// <summary>Random tc programs (<see cref="RandomPrograms"/> in its kernel-verifiable mode) loaded into the kernel
+/// (BPF_PROG_LOAD, SCHED_CLS, license GPL) and into the appliance's verifier. Where both accept, each runs on a few
+/// frames with the same starting map contents and context in the kernel (BPF_PROG_TEST_RUN) and in the interpreter
+/// and the JIT (<see cref="EngineObject"/>): the verdict (r0's low 32 bits, what the test run returns), the frame
+/// afterwards, the context the test run hands back (mark, priority, cb[], tstamp …) and, after the last frame, the
+/// contents of the three maps must be the same; a fault of ours where the kernel's verifier proved the program
+/// safe is a difference too.</summary>
+internal static class RandomKernelDifferential
+{
+    public sealed class Report
+    {
+        public int Generated, BothRefused, OursOnly, KernelOnly, BothAccepted, Agreed, Frames;
+
+        /// <summary>Programs both accepted whose runs changed the packet, the context, or a map.</summary>
+        public int WrotePacket, WroteContext, WroteMaps;
+
+        /// <summary>Kernel accepts, we refuse (our verifier stricter than the kernel's): our reason and the program.</summary>
+        public List<string> TooStrict { get; } = [];
+
+        /// <summary>Both accept and some run differs: what differs and the program.</summary>
+        public List<string> Differences { get; } = [];
+
+        /// <summary>We accept, the kernel refuses: the kernel's reason (numbers as N) and how often, and the first programs.</summary>
+        public Dictionary<string, int> KernelReasons { get; } = [];
+        public List<string> KernelRefused { get; } = [];
+
+        public override string ToString()
+        {
+            var text = new StringBuilder();
+            text.Append($"{Generated} programs: kernel accepts {BothAccepted + KernelOnly}, ours {BothAccepted + OursOnly}; ")
+                .Append($"both {BothAccepted} ({Agreed} agree on all {Frames} frames run, {Differences.Count} differ; {WrotePacket} wrote the packet, ")
+                .Append($"{WroteContext} the context, {WroteMaps} a map), only the kernel {KernelOnly}, only ours {OursOnly}, neither {BothRefused}");
+            if (KernelReasons.Count > 0)
+                text.Append("\nthe kernel's reasons where only ours accepts:\n  ")
+                    .AppendJoin("\n  ", KernelReasons.OrderByDescending(r => r.Value).Take(12).Select(r => $"{r.Value}× {r.Key}"));
+            return text.ToString();
+        }
+    }
+
+    /// <summary>Runs <paramref name="programs"/> programs from <paramref name="seed"/>, <paramref name="frames"/>
+    /// frames each; keeps the first <paramref name="keep"/> problems of each kind in full. <paramref name="only"/> ≥ 0:
+    /// only that program of the stream is loaded and run (to look at one again).</summary>
+    public static Report Run(int programs, int seed, int frames = 3, int keep = 5, int only = -1)
+    {
+        var report = new Report();
+        var generator = new RandomPrograms(seed, kernelVerifiable: true);
+        for (int p = 0; p < programs; p++)
+        {
+            string text = generator.Next(length: 10 + p % 60);
+            if (only >= 0 && p != only) continue;
+            var insns = BpfAssembler.Assemble(text);
+            var obj = new BpfObject("random", [new BpfProgramImage("random", "tc", insns)], RandomPrograms.Maps, "GPL");
+            report.Generated++;
+            KernelObject? kernel = null;
+            EngineObject? interpreter = null, jit = null;
+            try
+            {
+                string? kernelRefusal = null, ourRefusal = null;
+                try
+                {
+                    kernel = KernelObject.Load(obj);
+                }
+                catch (PlatformException e)
+                {
+                    kernelRefusal = e.Message;
+                }
+                try
+                {
+                    interpreter = new EngineObject(obj);
+                    jit = new EngineObject(obj, jit: true);
+                }
+                catch (BpfVerifierException e)
+                {
+                    ourRefusal = e.Message;
+                }
+                catch (InvalidOperationException e) // the JIT did not compile a program the verifier accepted
+                {
+                    if (kernel is not null) report.BothAccepted++;
+                    else report.OursOnly++;
+                    report.Differences.Add(Describe(p, $"the JIT: {e.Message}", insns, report.Differences.Count < keep));
+                    continue;
+                }
+                switch (kernelRefusal, ourRefusal)
+                {
+                    case (null, null):
+                        report.BothAccepted++;
+                        var difference = Compare(kernel!, interpreter!, jit!, seed * 7919 + p, frames, report);
+                        if (difference is null) report.Agreed++;
+                        else report.Differences.Add(Describe(p, difference, insns, report.Differences.Count < keep));
+                        break;
+                    case (null, _):
+                        report.KernelOnly++;
+                        report.TooStrict.Add(Describe(p, $"ours refuses: {ourRefusal}", insns, report.TooStrict.Count < keep));
+                        break;
+                    case (_, null):
+                        report.OursOnly++;
+                        string reason = KernelReason(kernelRefusal);
+                        report.KernelReasons[reason] = report.KernelReasons.GetValueOrDefault(reason) + 1;
+                        if (report.KernelRefused.Count < keep) report.KernelRefused.Add(Describe(p, $"the kernel refuses: {reason}", insns, true));
+                        break;
+                    default:
+                        report.BothRefused++;
+                        break;
+                }
+            }
+            finally
+            {
+                kernel?.Dispose();
+                interpreter?.Dispose();
+                jit?.Dispose();
+            }
+        }
+        return report;
+    }
+
+    /// <summary>The same map contents on all three, then <paramref name="frames"/> frames with a context of random
+    /// mark, priority and cb[]; the first difference, or null.</summary>
+    private static string? Compare(KernelObject kernel, EngineObject interpreter, EngineObject jit, int seed, int frames, Report report)
+    {
+        var random = new Random(seed);
+        var content = new byte[4 * 32];
+        random.NextBytes(content);
+        foreach (var (index, key, value) in RandomPrograms.InitialEntries(content))
+        {
+            string name = RandomPrograms.Maps[index].Name;
+            kernel.Update(name, key, value);
+            foreach (var engine in new[] { interpreter, jit })
+                if (engine.Map(name).UpdateFromUser(key, value, 0) != 0) throw new InvalidOperationException($"map '{name}': the engine refused an initial entry");
+        }
+        bool wrotePacket = false, wroteContext = false;
+        foreach (var (name, frame) in PacketCorpus.Generate(frames, seed))
+        {
+            uint[] cb = [(uint)random.Next(), (uint)random.Next(), (uint)random.Next(), (uint)random.Next(), (uint)random.Next()];
+            var skb = KernelSkBuff.Create(mark: (uint)random.Next(), priority: (uint)random.Next(), cb: cb);
+            var k = kernel.Run("random", frame, skb);
+            report.Frames++;
+            wrotePacket |= !k.Frame.AsSpan().SequenceEqual(frame);
+            wroteContext |= !k.SkBuff.AsSpan().SequenceEqual(skb);
+            foreach (var (engineName, engine) in new[] { ("interpreter", interpreter), ("JIT", jit) })
+            {
+                var e = engine.Run("random", frame, skb);
+                string where = $"frame {name}, {engineName}";
+                if (e.Run.Faulted)
+                    return $"{where}: faulted ({e.Run.Fault} at instruction {e.Run.FaultInstruction}); the kernel returned 0x{k.Retval:x}";
+                if ((uint)e.Run.R0 != k.Retval) return $"{where}: r0 0x{(uint)e.Run.R0:x}, the kernel's 0x{k.Retval:x}";
+                if (!k.Frame.AsSpan().SequenceEqual(e.Frame))
+                    return $"{where}: the frame afterwards differs\n  kernel {Convert.ToHexString(k.Frame)}\n  ours   {Convert.ToHexString(e.Frame)}";
+                if (!k.SkBuff.AsSpan().SequenceEqual(e.SkBuff))
+                    return $"{where}: the context afterwards differs\n  kernel {Convert.ToHexString(k.SkBuff)}\n  ours   {Convert.ToHexString(e.SkBuff)}";
+            }
+        }
+        bool wroteMaps = false;
+        foreach (var def in RandomPrograms.Maps)
+        {
+            var expected = Dump(kernel.Dump(def.Name));
+            foreach (var (engineName, engine) in new[] { ("interpreter", interpreter), ("JIT", jit) })
+                if (Dump(engine.Dump(def.Name)) is var actual && actual != expected)
+                    return $"map '{def.Name}' afterwards ({engineName}):\n  kernel {expected}\n  ours   {actual}";
+            wroteMaps |= expected != Dump(RandomPrograms.InitialEntries(content).Where(e => RandomPrograms.Maps[e.Map] == def).Select(e => (e.Key, e.Value)).ToList());
+        }
+        if (wrotePacket) report.WrotePacket++;
+        if (wroteContext) report.WroteContext++;
+        if (wroteMaps) report.WroteMaps++;
+        return null;
+    }
+
+    /// <summary>A map's entries sorted by key, as text (the kernel's hash iteration order is its own).</summary>
+    private static string Dump(List<(byte[] Key, byte[] Value)> entries) =>
+        string.Join(' ', entries.Select(e => $"{Convert.ToHexString(e.Key)}={Convert.ToHexString(e.Value)}").Order(StringComparer.Ordinal));
+
+    /// <summary>The line of the kernel's log that says why, numbers replaced by N (so reasons group).</summary>
+    private static string KernelReason(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var line = lines.LastOrDefault(l => !l.StartsWith("processed ", StringComparison.Ordinal) && !l.StartsWith("verification time", StringComparison.Ordinal)
+            && !l.StartsWith("stack depth", StringComparison.Ordinal)) ?? message;
+        return Regex.Replace(line, "[0-9]+", "N");
+    }
+
+    private static string Describe(int program, string what, ulong[] insns, bool withProgram)
+    {
+        if (!withProgram) return $"program {program}: {what}";
+        var text = new StringBuilder($"program {program}: {what}\n");
+        for (int i = 0; i < insns.Length; i++)
+        {
+            text.Append($"  {i,4}: {BpfDisassembler.Disassemble(insns, i)}\n");
+            if (BpfInstruction.Decode(insns[i]).IsWide) i++;
+        }
+        return text.ToString();
+    }
+}
