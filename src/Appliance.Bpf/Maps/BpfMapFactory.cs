@@ -95,7 +95,7 @@ public static class BpfMapFactory
     private static long StorageBytes(BpfMapDefinition def, int cpuCount)
     {
         const long slotIndex = 16; // bucket, chain link, hash, used flag, grace-period stamp
-        long entries = def.MaxEntries, stride = MapLayout.Stride(Math.Max(def.ValueSize, 0));
+        long entries = def.MaxEntries, stride = ((long)Math.Max(def.ValueSize, 0) + 7) & ~7L; // MapLayout.Stride, in a long: it passes int.MaxValue
         return def.Type switch
         {
             BpfMapType.Array => stride * entries,

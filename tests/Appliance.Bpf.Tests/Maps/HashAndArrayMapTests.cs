@@ -121,6 +121,8 @@ public class HashAndArrayMapTests
             new("aom", BpfMapType.ArrayOfMaps, 4, 4, int.MaxValue) { InnerMap = inner },
             new("hom", BpfMapType.HashOfMaps, 4, 4, int.MaxValue) { InnerMap = inner },
             new("q", BpfMapType.Queue, 0, 8, int.MaxValue),
+            new("hv", BpfMapType.LruHash, 4, int.MaxValue - 3, 1), // its 8-byte-aligned stride passes int.MaxValue
+            new("av", BpfMapType.Array, 4, int.MaxValue, 1),
         ];
         foreach (var def in huge)
         {
