@@ -6,12 +6,16 @@ internal static class ProgramObjectCheck
     public static void Run(ApplianceConfig config, string configDirectory, ConfigLoadOptions options, ConfigIssues issues)
     {
         var inspector = options.ProgramObjects!;
+        // One inspection (a load and a verification) per object and section, as `run` makes: a config may name one
+        // object in thousands of programs.
+        var reports = new Dictionary<(string Path, string Section), ProgramObjectReport>();
         for (int i = 0; i < config.Programs.Count; i++)
         {
             var program = config.Programs[i];
             string at = $"$.programs[{i}]";
             if (string.IsNullOrWhiteSpace(program.Object)) continue; // ProgramRule reported it
-            var report = inspector.Inspect(ProgramObjectPaths.Resolve(program, configDirectory, options.ObjectDirectory), program.Section);
+            var key = (ProgramObjectPaths.Resolve(program, configDirectory, options.ObjectDirectory), program.Section);
+            if (!reports.TryGetValue(key, out var report)) reports[key] = report = inspector.Inspect(key.Item1, key.Section);
             if (report.Problem is not null) { issues.Add($"{at}.object", report.Problem); continue; }
             if (report.Sections is { } sections && !sections.Contains(program.Section))
                 issues.Add($"{at}.section", $"section \"{program.Section}\" is not in {program.Object} (it has: {string.Join(", ", sections)})");
