@@ -95,7 +95,7 @@ public static class JitDifferential
         var buffer = new byte[64 + frame.Length + 64];
         frame.CopyTo(buffer, 64);
         var packet = PacketContext.FromArray(buffer, 64, frame.Length);
-        packet.Protocol = (ushort)(frame[12] << 8 | frame[13]);
+        packet.Protocol = PacketContext.ProtocolOf(frame);
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
         var run = vm.Run(program, ref packet);
         var cb = new uint[5];

@@ -99,7 +99,7 @@ public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
             else if (kind < 90) Line($"add %r8, {(_kernel ? _random.Next(0, 3) : _random.Next(-2, 3))}");
             else if (kind < 93 && !legacyAllowed) Alu(Pick(Scratch));
             else if (kind < 93) LegacyLoad();
-            else if (kind < 95 && _kernel) Branch(length - i);
+            else if (kind < 95 && _kernel) Precise();
             else if (kind < 95) CallbackCall();
             else Unary(Pick(Scratch));
         }
@@ -460,6 +460,105 @@ public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
             InitRegister(p);
             InitRegister(end);
         }
+    }
+
+    /// <summary>Kernel mode: accesses the verifier must prove from tracked bounds rather than constants — a packet or
+    /// map value pointer plus a scalar bounded by a mask or a branch, the stack at a variable (aligned) offset, and the
+    /// context, packet and map value pointers spilled to the stack and filled back before use: the precision a verifier
+    /// stricter than the kernel's would refuse. The pointers leave the scratch registers afterwards.</summary>
+    private void Precise()
+    {
+        var free = Scratch.ToList();
+        int Take() { int r = free[_random.Next(free.Count)]; free.Remove(r); return r; }
+        int index = Take(), p = Take(), q = Take(), end = Take(), value = Take();
+        string skip = $"L{_labels++}";
+        int s = _random.Next(4), size = 1 << s;
+        bool store = _random.Next(3) == 0;
+        string Access(int b, int off) => store
+            ? $"stx{Sizes[s]} [{Reg(b)}{off:+0;-0}], {Reg(value)}"
+            : $"ldx{Sizes[s]} {Reg(value)}, [{Reg(b)}{off:+0;-0}]";
+        int max = Pick(new[] { 3, 7, 15 });
+        void Bound()
+        {
+            switch (_random.Next(3))
+            {
+                case 0: Line($"and {Reg(index)}, {max}"); break;
+                case 1: Line($"and32 {Reg(index)}, {max}"); break;
+                default: Line($"jgt {Reg(index)}, {max}, {skip}"); break; // falls through with index in [0, max]
+            }
+        }
+        switch (_random.Next(5))
+        {
+            case 0:
+            {
+                // data + index, checked as a whole: (p = data + index) + off + size <= data_end.
+                int off = _random.Next(0, 40);
+                Bound();
+                Line($"ldxw {Reg(end)}, [%r9+80]");
+                Line($"mov {Reg(p)}, %r8");
+                Line($"add {Reg(p)}, {Reg(index)}");
+                Line($"mov {Reg(q)}, {Reg(p)}");
+                Line($"add {Reg(q)}, {off + size}");
+                Line($"jgt {Reg(q)}, {Reg(end)}, {skip}");
+                Line(Access(p, off));
+                break;
+            }
+            case 1:
+            {
+                // A map value (after its NULL check) plus index. (Not data + index after a check of data + max: adding
+                // a variable to a packet pointer loses the range a check gave it, the kernel refuses that.)
+                int off = _random.Next(0, 32 - size - max + 1);
+                Line($"jeq %r6, 0, {skip}");
+                Bound();
+                Line($"mov {Reg(p)}, %r6");
+                Line($"add {Reg(p)}, {Reg(index)}");
+                Line(Access(p, off));
+                break;
+            }
+            case 2:
+            {
+                // The stack at r10 - 64 + index, index a multiple of the access size (the kernel wants stack accesses aligned).
+                int mask = 0x38 & ~(size - 1) | (size < 8 ? 0x7 & ~(size - 1) : 0);
+                int off = _random.Next(0, (64 - mask - size) / size + 1) * size;
+                Line($"and {Reg(index)}, {mask}");
+                Line($"mov {Reg(p)}, %r10");
+                Line($"add {Reg(p)}, -64");
+                Line($"add {Reg(p)}, {Reg(index)}");
+                Line(Access(p, off));
+                break;
+            }
+            case 3:
+                // The context pointer spilled and filled back, then a field read through it.
+                Line("stxdw [%r10-72], %r9");
+                Line($"ldxdw {Reg(p)}, [%r10-72]");
+                Line($"ldxw {Reg(value)}, [{Reg(p)}+{Pick(ScalarContext)}]");
+                break;
+            default:
+            {
+                // The packet or the map value pointer spilled and filled back, then checked and used.
+                if (_random.Next(2) == 0)
+                {
+                    int off = _random.Next(0, 40);
+                    Line("stxdw [%r10-72], %r8");
+                    Line($"ldxdw {Reg(p)}, [%r10-72]");
+                    Line($"ldxw {Reg(end)}, [%r9+80]");
+                    Line($"mov {Reg(q)}, {Reg(p)}");
+                    Line($"add {Reg(q)}, {off + size}");
+                    Line($"jgt {Reg(q)}, {Reg(end)}, {skip}");
+                    Line(Access(p, off));
+                }
+                else
+                {
+                    Line("stxdw [%r10-72], %r6");
+                    Line($"ldxdw {Reg(p)}, [%r10-72]");
+                    Line($"jeq {Reg(p)}, 0, {skip}");
+                    Line(Access(p, _random.Next(0, 32 - size + 1)));
+                }
+                break;
+            }
+        }
+        Line($"{skip}:");
+        foreach (int r in new[] { index, p, q, end }) InitRegister(r);
     }
 
     /// <summary>A legacy packet load (LD_ABS / LD_IND) with r6 the context for it (now and then still the map

@@ -71,7 +71,7 @@ public sealed class EngineObject : IDisposable
         packet.Ifindex = KernelSkBuff.Read(skb, KernelSkBuff.Ifindex);
         packet.Tstamp = KernelSkBuff.Read64(skb, KernelSkBuff.Tstamp);
         for (int i = 0; i < 5; i++) packet.Cb[i] = KernelSkBuff.Read(skb, KernelSkBuff.Cb + 4 * i);
-        packet.Protocol = frame.Length >= 14 ? (ushort)(frame[12] << 8 | frame[13]) : (ushort)0;
+        packet.Protocol = PacketContext.ProtocolOf(frame);
         packet.PacketType = KernelSkBuff.PacketType(frame);
         var result = vm.Run(program, ref packet);
         var cb = new uint[5];
@@ -96,7 +96,7 @@ public sealed class EngineObject : IDisposable
         frame.CopyTo(buffer.AsSpan(Headroom));
         var packet = PacketContext.FromArray(buffer, Headroom, frame.Length);
         packet.Ifindex = 1;
-        packet.Protocol = frame.Length >= 14 ? (ushort)(frame[12] << 8 | frame[13]) : (ushort)0;
+        packet.Protocol = PacketContext.ProtocolOf(frame);
         BpfRunResult last = default;
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         var cpuBefore = Environment.CpuUsage.TotalTime;

@@ -44,8 +44,24 @@ public unsafe struct PacketContext
     public uint IngressIfindex;
     public ulong Tstamp;
 
-    /// <summary>EtherType of the packet in host order (0x0800, 0x86dd, 0x8100 …); programs read it in network order.</summary>
+    /// <summary>EtherType of the packet in host order (0x0800, 0x86dd, 0x8100 …), as <see cref="ProtocolOf"/> derives it
+    /// from the frame; programs read it in network order.</summary>
     public ushort Protocol;
+
+    /// <summary>skb->protocol as the kernel's eth_type_trans derives it from a frame: the EtherType from 0x0600 up;
+    /// below that (an 802.3 length) <see cref="Ieee8023"/> when the payload starts 0xFFFF (raw 802.3, IPX), else
+    /// <see cref="Ieee8022"/> (LLC); 0 for a frame shorter than an Ethernet header.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort ProtocolOf(ReadOnlySpan<byte> frame) =>
+        frame.Length < 14 ? (ushort)0 : EncapsulatedProtocol((ushort)(frame[12] << 8 | frame[13]), frame[14..]);
+
+    /// <summary>The protocol of a payload behind a type/length field (eth_type_trans, vlan_set_encap_proto).</summary>
+    internal static ushort EncapsulatedProtocol(ushort typeOrLength, ReadOnlySpan<byte> payload) =>
+        typeOrLength >= 0x0600 ? typeOrLength
+        : payload.Length >= 2 && payload[0] == 0xff && payload[1] == 0xff ? Ieee8023 : Ieee8022;
+
+    /// <summary>ETH_P_802_3 and ETH_P_802_2: the protocols of frames whose type field is a length.</summary>
+    public const ushort Ieee8023 = 0x0001, Ieee8022 = 0x0004;
 
     public bool VlanPresent;
     public ushort VlanTci;

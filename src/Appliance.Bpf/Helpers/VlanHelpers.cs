@@ -83,7 +83,7 @@ internal static class VlanHelpers
         ushort inner = BinaryPrimitives.ReadUInt16BigEndian(data[(MacAddressesLength + VlanHeaderLength)..]);
         data[..MacAddressesLength].CopyTo(data[VlanHeaderLength..]);
         packet.MoveData(packet.DataOffset + VlanHeaderLength, packet.Length - VlanHeaderLength);
-        packet.Protocol = inner >= 0x600 ? inner : (ushort)0x0004; // ETH_P_802_2 for LLC lengths, as vlan_set_encap_proto
+        packet.Protocol = Context.PacketContext.EncapsulatedProtocol(inner, data[(MacAddressesLength + VlanHeaderLength + 2)..]); // vlan_set_encap_proto
         vm.NetworkOffset = Math.Max(vm.NetworkOffset - VlanHeaderLength, PacketResizeHelpers.EthHeaderLength);
         return true;
     }

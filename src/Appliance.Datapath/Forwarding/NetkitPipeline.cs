@@ -115,7 +115,7 @@ public sealed class NetkitPipeline : IDisposable
     {
         _ctx.Reset(buffer, capacity, dataOffset, length);
         _decision = default;
-        _ctx.Protocol = length >= 14 ? BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(buffer + dataOffset + 12, 2)) : (ushort)0;
+        _ctx.Protocol = PacketContext.ProtocolOf(new ReadOnlySpan<byte>(buffer + dataOffset, Math.Min(length, 16)));
     }
 
     /// <summary>The tenant of <paramref name="pair"/> sent the frame (it arrived on the primary end's socket).</summary>

@@ -49,7 +49,7 @@ internal static class RandomKernelDifferential
     }
 
     /// <summary>Runs <paramref name="programs"/> programs from <paramref name="seed"/>, <paramref name="frames"/>
-    /// frames each; keeps the first <paramref name="keep"/> problems of each kind in full. <paramref name="only"/> ≥ 0:
+    /// (+ one that is not IP) frames each; keeps the first <paramref name="keep"/> problems of each kind in full. <paramref name="only"/> ≥ 0:
     /// only that program of the stream is loaded and run (to look at one again).</summary>
     public static Report Run(int programs, int seed, int frames = 3, int keep = 5, int only = -1)
     {
@@ -124,7 +124,7 @@ internal static class RandomKernelDifferential
         return report;
     }
 
-    /// <summary>The same map contents on all three, then <paramref name="frames"/> frames with a context of random
+    /// <summary>The same map contents on all three, then <paramref name="frames"/> frames (and one that is not IP) with a context of random
     /// mark, priority and cb[]; the first difference, or null.</summary>
     private static string? Compare(KernelObject kernel, EngineObject interpreter, EngineObject jit, int seed, int frames, Report report)
     {
@@ -139,7 +139,7 @@ internal static class RandomKernelDifferential
                 if (engine.Map(name).UpdateFromUser(key, value, 0) != 0) throw new InvalidOperationException($"map '{name}': the engine refused an initial entry");
         }
         bool wrotePacket = false, wroteContext = false;
-        foreach (var (name, frame) in PacketCorpus.Generate(frames, seed))
+        foreach (var (name, frame) in PacketCorpus.Generate(frames, seed).Append(OddFrame(random)))
         {
             uint[] cb = [(uint)random.Next(), (uint)random.Next(), (uint)random.Next(), (uint)random.Next(), (uint)random.Next()];
             var skb = KernelSkBuff.Create(mark: (uint)random.Next(), priority: (uint)random.Next(), cb: cb);
@@ -173,6 +173,21 @@ internal static class RandomKernelDifferential
         if (wroteContext) report.WroteContext++;
         if (wroteMaps) report.WroteMaps++;
         return null;
+    }
+
+    /// <summary>A frame of random bytes that is not IP: an 802.3 length in the type field (LLC, or raw 802.3 with a payload
+    /// starting 0xFFFF: skb->protocol 0x0004 or 0x0001), LLDP or ARP; 14 to 90 bytes, any destination (unicast, multicast, broadcast).</summary>
+    private static (string, byte[]) OddFrame(Random random)
+    {
+        var frame = new byte[random.Next(14, 91)];
+        random.NextBytes(frame);
+        int kind = random.Next(4);
+        ushort type = kind switch { 0 or 1 => (ushort)random.Next(0, 0x600), 2 => 0x88cc, _ => 0x0806 };
+        frame[12] = (byte)(type >> 8);
+        frame[13] = (byte)type;
+        if (kind == 1 && frame.Length >= 16) frame[14] = frame[15] = 0xff;
+        if (random.Next(8) == 0) frame.AsSpan(0, 6).Fill(0xff);
+        return ($"odd:{type:x4}/{frame.Length}", frame);
     }
 
     /// <summary>A map's entries sorted by key, as text (the kernel's hash iteration order is its own).</summary>

@@ -44,7 +44,7 @@ internal static class VmTestSupport
         var buffer = new byte[headroom + frame.Length + tailroom];
         frame.CopyTo(buffer, headroom);
         var packet = PacketContext.FromArray(buffer, headroom, frame.Length);
-        packet.Protocol = frame.Length >= 14 ? (ushort)(frame[12] << 8 | frame[13]) : (ushort)0;
+        packet.Protocol = PacketContext.ProtocolOf(frame);
         return packet;
     }
 
