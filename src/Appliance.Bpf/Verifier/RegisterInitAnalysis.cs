@@ -29,8 +29,16 @@ internal static class RegisterInitAnalysis
         }
 
         Seed(0, entryRegisters | (1 << 10));
+        // The calls of each sub-program (by its entry), revisited when it turns out to return a value: found once here,
+        // not by a scan of the program per sub-program, which made a chain of many small functions quadratic.
+        var callsOf = new Dictionary<int, List<int>>();
         for (int i = 0; i < n; i++)
-            if (facts[i].Op == Isa.VmOp.CallLocal) Seed(facts[i].Target, InstructionFacts.CallerSaved | (1 << 10));
+        {
+            if (facts[i].Op != Isa.VmOp.CallLocal) continue;
+            Seed(facts[i].Target, InstructionFacts.CallerSaved | (1 << 10));
+            if (!callsOf.TryGetValue(facts[i].Target, out var calls)) callsOf[facts[i].Target] = calls = [];
+            calls.Add(i);
+        }
         foreach (var (entry, arguments) in callbacks) Seed(entry, arguments | (1 << 10));
 
         // Sub-programs some path of which writes r0 before an exit; a call of one defines r0 for its caller.
@@ -43,8 +51,9 @@ internal static class RegisterInitAnalysis
             if (f.Op == Isa.VmOp.Exit && (after & 1) != 0 && functionOf[i] != 0 && !returnsValue[functionOf[i]])
             {
                 returnsValue[functionOf[i]] = true;
-                for (int c = 0; c < n; c++)
-                    if (facts[c].Op == Isa.VmOp.CallLocal && facts[c].Target == functionOf[i] && reachable[c]) work.Push(c);
+                if (callsOf.TryGetValue(functionOf[i], out var calls))
+                    foreach (int c in calls)
+                        if (reachable[c]) work.Push(c);
             }
             if (f.IsCall) after &= ~InstructionFacts.CallerSaved;
             if (f.Op == Isa.VmOp.CallLocal) after = returnsValue[f.Target] ? after | 1 : after & ~1;
