@@ -604,9 +604,65 @@ public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
         for (int r = 1; r <= 5; r++) InitRegister(r);
     }
 
+    /// <summary>Kernel mode: helpers that find headers (the network header, which bpf_skb_change_head moves away from
+    /// the packet start) or change them: bpf_skb_load_bytes_relative from the MAC or network header (or a bad start),
+    /// bpf_skb_adjust_room (growing or shrinking at the MAC or network header, some flags, some invalid),
+    /// bpf_skb_change_proto (IPv4 ↔ IPv6), bpf_skb_ecn_set_ce, bpf_skb_pull_data and bpf_csum_diff over the stack.</summary>
+    private void HeaderHelperCall()
+    {
+        Line("mov %r1, %r9");
+        switch (_random.Next(6))
+        {
+            case 0:
+            {
+                int room = 8 * _random.Next(1, 9);
+                Line($"mov %r2, {(_random.Next(6) == 0 ? _random.Next(-4, 120) : _random.Next(0, 40))}");
+                Line("mov %r3, %r10");
+                Line($"add %r3, -{room}");
+                Line($"mov %r4, {_random.Next(1, room + 1)}");
+                Line($"mov %r5, {Pick(new[] { 0, 1, 1, 2 })}");
+                Line("call 68");
+                break;
+            }
+            case 1:
+                Line($"mov %r2, {Pick(new[] { _random.Next(-40, 41), 4, -4, 8, -20, 20, 40 })}");
+                Line($"mov %r3, {Pick(new[] { 0, 0, 1, 1, 2 })}");
+                Line($"mov %r4, {Pick(new[] { 0, 0, 0, 1, 2, 4, 0x22, 0x80, 0x100, 0x20, 0x1000 })}");
+                Line("call 50");
+                break;
+            case 2:
+                Line($"mov %r2, {Pick(new[] { 0x0008, 0xdd86, 0x0608 })}"); // htons(IPv4), htons(IPv6), htons(ARP): -ENOTSUPP
+                Line($"mov %r3, {(_random.Next(10) == 0 ? 1 : 0)}");
+                Line("call 31");
+                break;
+            case 3:
+                Line("call 97");
+                break;
+            case 4:
+                Line($"mov %r2, {Pick(new[] { 0, 14, 34, 60, 200, _random.Next(0, 100) })}");
+                Line("call 39");
+                break;
+            default:
+            {
+                // bpf_csum_diff(from, from_size, to, to_size, seed) over stack words.
+                int from = 4 * _random.Next(0, 5), to = 4 * _random.Next(0, 5);
+                Line("mov %r1, %r10");
+                Line("add %r1, -64");
+                Line($"mov %r2, {from}");
+                Line("mov %r3, %r10");
+                Line("add %r3, -32");
+                Line($"mov %r4, {to}");
+                InitRegister(5);
+                Line("call 28");
+                break;
+            }
+        }
+    }
+
     private void HelperCall()
     {
-        if (_random.Next(8) == 0)
+        if (_kernel && _random.Next(3) == 0) HeaderHelperCall();
+        else if (_random.Next(8) == 0)
         {
             // bpf_skb_change_tail / bpf_skb_change_head: the packet moves or changes length under r8.
             Line("mov %r1, %r9");

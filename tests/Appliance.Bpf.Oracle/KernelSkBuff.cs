@@ -47,11 +47,12 @@ public static class KernelSkBuff
     }
 
     /// <summary>pkt_type as eth_type_trans sets it on the test run's device (loopback, address 00:00:00:00:00:00):
-    /// broadcast 1, multicast 2, to the device's address 0 (host), anything else 3 (other host).</summary>
+    /// to the device's address 0 (host), multicast 2, anything else 3 (other host). Loopback has no broadcast address
+    /// (all zeros), so ff:ff:ff:ff:ff:ff is multicast there too, never broadcast (1).</summary>
     public static uint PacketType(ReadOnlySpan<byte> frame)
     {
         if (frame.Length < 6) return 0;
-        if ((frame[0] & 1) != 0) return frame[..6].IndexOfAnyExcept((byte)0xff) < 0 ? 1u : 2u;
+        if ((frame[0] & 1) != 0) return 2;
         return frame[..6].IndexOfAnyExcept((byte)0) < 0 ? 0u : 3u;
     }
 }

@@ -49,11 +49,12 @@ internal static class PacketProtocolHelpers
         var data = packet.Data;
         int networkOffset = vm.NetworkOffset;
         ushort protocol = packet.Protocol;
-        // vlan_get_protocol: look through in-band tags for the protocol they carry.
-        for (int depth = 0, tag = 12; (protocol == Vlan || protocol == QinQ) && depth < MaxVlanDepth; depth++, tag += 4)
+        // vlan_get_protocol: look through in-band tags for the protocol they carry, from the type field just before the
+        // network header (the MAC header's last two bytes: 12 in a frame as received, further on after bpf_skb_change_head).
+        for (int depth = 0, type = networkOffset - 2; (protocol == Vlan || protocol == QinQ) && depth < MaxVlanDepth; depth++, type += 4)
         {
-            if (tag + 6 > data.Length) return LinuxHelperTable.Return(vm, 0);
-            protocol = BinaryPrimitives.ReadUInt16BigEndian(data[(tag + 4)..]);
+            if (type + 2 > data.Length) return LinuxHelperTable.Return(vm, 0);
+            protocol = BinaryPrimitives.ReadUInt16BigEndian(data[type..]);
         }
         if (protocol == Ipv4 && networkOffset + 20 <= data.Length)
         {

@@ -9,7 +9,8 @@ namespace Appliance.Bpf.Tests.Kernel;
 /// skb_network_offset, <see cref="Vm.BpfVm.NetworkOffset"/>): after bpf_skb_change_head, bpf_skb_change_tail may not
 /// cut into the longer L2 header (-EINVAL) and LD_ABS at SKF_NET_OFF reads the first byte of the IPv4 header where
 /// it now is. A second bpf_skb_vlan_push (the first tag written into the frame) moves it back with the packet start: LD_ABS
-/// at SKF_NET_OFF then reads the tag's first byte, and after popping the in-band tag the IPv4 header's again. The same program in the kernel (BPF_PROG_TEST_RUN), the interpreter
+/// at SKF_NET_OFF then reads the tag's first byte, and after popping the in-band tag the IPv4 header's again. bpf_skb_ecn_set_ce
+/// after change_head finds the header where it was too. The same program in the kernel (BPF_PROG_TEST_RUN), the interpreter
 /// and the JIT.</summary>
 [Collection(KernelCollection.Name)]
 public sealed class NetworkHeaderTests
@@ -52,21 +53,38 @@ public sealed class NetworkHeaderTests
         exit
         """;
 
+    /// <summary>bpf_skb_change_head(8), then bpf_skb_ecn_set_ce on a frame with an in-band tag: the kernel looks for the
+    /// tagged protocol from the type field before the (moved) network header, finds IPv4, and marks the "IPv4 header" at
+    /// the network header — the tag's bytes now (TCI 5: ECT(0), so CE is set and the "checksum" fixed): r0 = 1.</summary>
+    private const string HeadThenEcn = """
+        mov %r6, %r1
+        mov %r1, %r6
+        mov %r2, 8
+        mov %r3, 0
+        call 43
+        mov %r1, %r6
+        call 97
+        exit
+        """;
+
     [PrivilegedTheory]
-    [InlineData(HeadThenTail, 0xea45u)]     // change_tail(20) < the 22-byte L2 header: -EINVAL (0xea); then 0x45, version and IHL
-    [InlineData(VlanPushPushPop, 0x0045u)]  // the in-band tag's first byte (TCI 5), then after its pop the IPv4 header's
-    public void HelpersThatMoveThePacketStartLeaveTheNetworkHeaderWhereItWas(string text, uint expected)
+    [InlineData(HeadThenTail, 0, 0xea45u)]     // change_tail(20) < the 22-byte L2 header: -EINVAL (0xea); then 0x45, version and IHL
+    [InlineData(VlanPushPushPop, 0, 0x0045u)]  // the in-band tag's first byte (TCI 5), then after its pop the IPv4 header's
+    [InlineData(HeadThenEcn, 5, 1u)]
+    public void HelpersThatMoveThePacketStartLeaveTheNetworkHeaderWhereItWas(string text, int vlan, uint expected)
     {
         var obj = new BpfObject("network_header", [new BpfProgramImage("p", "tc", BpfAssembler.Assemble(text))], [], "GPL");
-        var frame = PacketBuilder.Ipv4(PacketBuilder.Udp, [10, 0, 0, 1], [10, 0, 0, 2], 1000, 53, 10);
+        var frame = PacketBuilder.Ipv4(PacketBuilder.Udp, [10, 0, 0, 1], [10, 0, 0, 2], 1000, 53, 10, vlan == 0 ? null : (ushort)vlan);
         using var kernel = KernelObject.Load(obj);
-        Assert.Equal(expected, kernel.Run("p", frame).Retval);
+        var k = kernel.Run("p", frame);
+        Assert.Equal(expected, k.Retval);
         foreach (bool jit in new[] { false, true })
         {
             using var engine = new EngineObject(obj, jit);
             var run = engine.Run("p", frame);
             Assert.False(run.Run.Faulted, $"{(jit ? "JIT" : "interpreter")}: {run.Run.Fault}");
             Assert.Equal(expected, (uint)run.Run.R0);
+            Assert.Equal(Convert.ToHexString(k.Frame), Convert.ToHexString(run.Frame));
         }
     }
 }
