@@ -27,7 +27,7 @@ public static class BtfMapReader
             int structId = btf.SkipModifiers(btf.RefType(entry.TypeId));
             if (btf.Kind(structId) != BtfKind.Struct)
                 throw new BpfLoadException($"{where}: its type is a {btf.Kind(structId)}, expected a struct of __uint/__type members");
-            var def = ReadDefinition(btf, structId, entry.Name, where, out int valuesOffset);
+            var def = ReadDefinition(btf, structId, entry.Name, where, inner: false, out int valuesOffset);
             maps.Add(new DeclaredMap(def, mapsSection.Index, SymbolOffset(elf, mapsSection, entry.Name, where)));
             if (valuesOffset >= 0) initialisers.Add((maps.Count - 1, valuesOffset));
         }
@@ -93,7 +93,9 @@ public static class BtfMapReader
         throw new BpfLoadException($"{where}: no ELF symbol named '{name}' in the section, so relocations cannot find the map");
     }
 
-    private static BpfMapDefinition ReadDefinition(BtfTypes btf, int structId, string name, string where, out int valuesOffset)
+    /// <param name="inner">Reading an outer map's inner template: it may not be a map of maps itself, which is refused
+    /// before its own template is read (a struct naming itself in `values` would recurse without end).</param>
+    private static BpfMapDefinition ReadDefinition(BtfTypes btf, int structId, string name, string where, bool inner, out int valuesOffset)
     {
         uint? type = null, flags = null, maxEntries = null, keySize = null, valueSize = null;
         int spinLock = -1;
@@ -123,9 +125,10 @@ public static class BtfMapReader
         if (type is null)
             throw new BpfLoadException($"{where}: no __uint(type, ...) member");
         var mapType = DeclaredMap.CheckType(type.Value, where);
-        BpfMapDefinition? inner = null;
+        BpfMapDefinition? innerMap = null;
         if (mapType is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps)
         {
+            if (inner) throw new BpfLoadException($"{where}: an inner map cannot be a {mapType} (as in the kernel)");
             // __array(values, struct {...}): an array of pointers to the inner map's definition; the outer value is
             // a map reference (4 bytes, an fd in the kernel), as libbpf sets it.
             if (values is not { } v) throw new BpfLoadException($"{where}: a map of maps needs __array(values, struct {{...}}) to describe its inner map");
@@ -134,10 +137,10 @@ public static class BtfMapReader
             int innerStruct = btf.Kind(ptr) == BtfKind.Ptr ? btf.SkipModifiers(btf.RefType(ptr)) : 0;
             if (btf.Kind(innerStruct) != BtfKind.Struct)
                 throw new BpfLoadException($"{where}: `values` must be __array(values, struct {{...}}), an array of pointers to the inner map's definition");
-            inner = ReadDefinition(btf, innerStruct, name + ".inner", where + " (inner map)", out _);
-            if (inner.Type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps or BpfMapType.ProgArray)
-                throw new BpfLoadException($"{where}: an inner map cannot be a {inner.Type} (as in the kernel)");
-            if (BpfMapTypeNames.WhyUnsupported(inner.Type) is { } unsupported)
+            innerMap = ReadDefinition(btf, innerStruct, name + ".inner", where + " (inner map)", inner: true, out _);
+            if (innerMap.Type is BpfMapType.ProgArray)
+                throw new BpfLoadException($"{where}: an inner map cannot be a {innerMap.Type} (as in the kernel)");
+            if (BpfMapTypeNames.WhyUnsupported(innerMap.Type) is { } unsupported)
                 throw new BpfLoadException($"{where} (inner map): {unsupported}");
             valueSize = Same(valueSize, 4, "value", where);
             valuesOffset = (int)(v.BitOffset / 8);
@@ -159,7 +162,7 @@ public static class BtfMapReader
             ToInt(valueSize ?? 0, "value size", where), ToInt(maxEntries ?? 0, "max_entries", where), flags ?? 0)
         {
             SpinLockOffset = spinLock,
-            InnerMap = inner,
+            InnerMap = innerMap,
         };
     }
 

@@ -8,6 +8,28 @@ namespace Appliance.Bpf.Jit;
 /// out the elements. Both with the interpreter's results and limits (see <see cref="BpfVm"/>'s callback driver).</summary>
 internal sealed partial class JitLowering
 {
+    /// <summary>The most callback compares the code may hold: each bpf_loop site compares r2 with every callback twice
+    /// (<see cref="InlineLoop"/>, <see cref="StoreCallback"/>), each bpf_for_each_map_elem once, each callx three times.</summary>
+    private const long MaxCallbackCompares = 1 << 16;
+
+    /// <summary>Refuses (the interpreter runs the program) code whose callback dispatch would grow as call sites ×
+    /// callbacks past <see cref="MaxCallbackCompares"/>: 10,000 of each in a 700 KB object made gigabytes of code.</summary>
+    private static void CheckCallbackDispatch(DecodedInstruction[] code, int callbacks)
+    {
+        if (callbacks == 0) return;
+        long scans = 0;
+        foreach (var ins in code)
+            scans += ins.Op switch
+            {
+                VmOp.CallHelper when ins.Imm == (int)Helpers.BpfHelperId.Loop => 2,
+                VmOp.CallHelper when ins.Imm == (int)Helpers.BpfHelperId.ForEachMapElem => 1,
+                VmOp.CallReg => 3,
+                _ => 0,
+            };
+        if (scans * callbacks > MaxCallbackCompares)
+            throw new NotSupportedException($"{callbacks} callbacks and {scans} callback dispatches (bpf_loop, bpf_for_each_map_elem, callx) would take {scans * callbacks} compares, more than {MaxCallbackCompares}");
+    }
+
     /// <summary><c>bpf_loop(nr_loops, callback_fn, callback_ctx, flags)</c>, then on to <paramref name="done"/>. In the
     /// interpreter's order: r2 must be the address of one of the program's callbacks (else the run faults with
     /// HelperMisuse at the call); flags other than 0 give -EINVAL, more than 1 &lt;&lt; 23 loops (the u32 in r1) -E2BIG,

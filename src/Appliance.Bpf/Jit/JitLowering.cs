@@ -62,6 +62,7 @@ internal sealed partial class JitLowering
     public static byte[] Compile(DecodedInstruction[] code, int frameBytes, AccessProof[] proofs, JitEmitter emitter, out int checkedAccesses,
         InlineMap[] inlineMaps, bool linuxHelpers, int[] callbacks)
     {
+        if (linuxHelpers) CheckCallbackDispatch(code, callbacks.Length);
         var lowering = new JitLowering(emitter, code, frameBytes, proofs, inlineMaps, linuxHelpers, callbacks);
         lowering.Body();
         checkedAccesses = lowering._checkedAccesses;

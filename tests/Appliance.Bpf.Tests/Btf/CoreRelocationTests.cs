@@ -34,7 +34,7 @@ public sealed class CoreRelocationTests
         string dir = Directory.CreateTempSubdirectory("mapp-core-").FullName;
         try
         {
-            string obj = Compile(dir, """
+            string obj = TestObjects.Compile(dir, """
                 #include <linux/bpf.h>
                 #include <bpf/bpf_helpers.h>
                 struct task_struct { int pid; int tgid; } __attribute__((preserve_access_index));
@@ -82,13 +82,4 @@ public sealed class CoreRelocationTests
         }
     }
 
-    private static string Compile(string dir, string source)
-    {
-        string c = Path.Combine(dir, "core.bpf.c"), obj = Path.Combine(dir, "core.bpf.o");
-        File.WriteAllText(c, source);
-        string multiarch = Shell.Run("gcc", "-dumpmachine").StdOut.Trim();
-        var cc = Shell.Run("clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/" + multiarch, "-c", c, "-o", obj);
-        Assert.True(cc.ExitCode == 0, cc.StdErr);
-        return obj;
-    }
 }

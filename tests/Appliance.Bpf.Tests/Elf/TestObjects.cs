@@ -32,6 +32,19 @@ public static class TestObjects
 
     public static byte[] ExampleBytes(string name) => File.ReadAllBytes(ExamplePath(name));
 
+    /// <summary>Compiles <paramref name="source"/> (a test's own program; programs/include is on the include path) into
+    /// <paramref name="dir"/> as the examples are built, and returns the object's path.</summary>
+    public static string Compile(string dir, string source)
+    {
+        string c = Path.Combine(dir, "test.bpf.c"), obj = Path.Combine(dir, "test.bpf.o");
+        File.WriteAllText(c, source);
+        string multiarch = Shell.Run("gcc", "-dumpmachine").StdOut.Trim();
+        var cc = Shell.Run("clang", "-O2", "-g", "-target", "bpf", "-I" + Path.Combine(RepoRoot, "programs", "include"),
+            "-I/usr/include/" + multiarch, "-c", c, "-o", obj);
+        if (cc.ExitCode != 0) throw new InvalidOperationException($"clang failed: {cc.StdErr}");
+        return obj;
+    }
+
     private static string Build()
     {
         var dir = Repository.TempFolder("mapp-bpf-objects-");

@@ -550,6 +550,27 @@ public sealed class CallbackJitTests
         }
     }
 
+    /// <summary>10,000 callbacks each run by a bpf_loop of its own: the compiled dispatch (every site compares r2 with
+    /// every callback) would grow as their product, gigabytes of code from a 700 KB object (it threw OutOfMemoryException
+    /// at load; found by fuzzing). Such a program is left to the interpreter, which finds a callback by binary search.</summary>
+    [Fact]
+    public void ManyCallbacksAndLoopsAreLeftToTheInterpreter()
+    {
+        const int callbacks = 10_000;
+        var text = new System.Text.StringBuilder();
+        for (int j = 0; j < callbacks; j++) text.Append($"mov %r1, 1\nlddw %r2, func cb{j}\nmov %r3, 0\nmov %r4, 0\ncall 181\n");
+        text.Append("mov %r0, 0\nexit\n");
+        for (int j = 0; j < callbacks; j++) text.Append($"cb{j}:\nmov %r0, 1\nexit\n");
+        var program = VmTestSupport.Load(text.ToString(), []);
+        Assert.False(program.IsJitCompiled);
+        Assert.Contains("10000 callbacks and 20000 callback dispatches", program.JitUnavailableReason);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = true });
+        var packet = VmTestSupport.Packet(new byte[64]);
+        var r = vm.Run(program, ref packet);
+        Assert.Equal((BpfFault.None, 0UL), (r.Fault, r.R0));
+        Assert.Equal("interpreter", program.EngineName(useJit: true));
+    }
+
     [Fact]
     public void TheLoopStateLivesWhereTheCompiledCodeReadsIt()
     {

@@ -16,6 +16,36 @@ public sealed class MapOfMapsTests
 
     private static byte[] Key(uint k) => BitConverter.GetBytes(k);
 
+    /// <summary>A map of maps whose inner template is itself (a struct type naming itself in `values`) is refused when
+    /// the inner map is read, before its own template: reading it recursed until the stack overflowed, which no catch
+    /// survives (found by fuzzing).</summary>
+    [Fact]
+    public void AnInnerTemplateThatIsItsOwnOuterMapIsRefused()
+    {
+        var dir = Directory.CreateTempSubdirectory("mapp-mom-").FullName;
+        try
+        {
+            string obj = TestObjects.Compile(dir, """
+                #include "appliance_bpf.h"
+                struct nested {
+                    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+                    __uint(max_entries, 1);
+                    __type(key, __u32);
+                    __array(values, struct nested);
+                } nested SEC(".maps");
+                SEC("tc") int prog(struct __sk_buff *skb) { return 0; }
+                char LICENSE[] SEC("license") = "GPL";
+                """);
+            var e = Assert.Throws<Objects.BpfLoadException>(() => Objects.BpfObjectLoader.Load(obj));
+            Assert.Contains("map 'nested' in section '.maps'", e.Message);
+            Assert.Contains("(inner map): an inner map cannot be a ArrayOfMaps (as in the kernel)", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void TheLoaderReadsTheInnerTemplateAndTheStaticSlots()
     {
