@@ -90,7 +90,8 @@ internal static class PacketResizeHelpers
         else
         {
             bool encap = (flags & (EncapL3Ipv4 | EncapL3Ipv6)) != 0;
-            if (!packet.TryMakeRoom((int)diff, 0)) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
+            // Room after a header that ends past the packet (bpf_skb_change_tail cut it short): the kernel says -ENOMEM.
+            if (offset > packet.Length || !packet.TryMakeRoom((int)diff, 0)) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
             if (encap)
             {
                 int innerMacLength = (int)(flags >> 56);

@@ -67,10 +67,27 @@ public sealed class NetworkHeaderTests
         exit
         """;
 
+    /// <summary>bpf_skb_change_tail(20), then bpf_skb_adjust_room(+8, BPF_ADJ_ROOM_NET): the room goes after the IPv4
+    /// header, which now ends past the packet: the kernel refuses with -ENOMEM.</summary>
+    private const string TailThenAdjustRoom = """
+        mov %r6, %r1
+        mov %r1, %r6
+        mov %r2, 20
+        mov %r3, 0
+        call 38
+        mov %r1, %r6
+        mov %r2, 8
+        mov %r3, 0
+        mov %r4, 0
+        call 50
+        exit
+        """;
+
     [PrivilegedTheory]
     [InlineData(HeadThenTail, 0, 0xea45u)]     // change_tail(20) < the 22-byte L2 header: -EINVAL (0xea); then 0x45, version and IHL
     [InlineData(VlanPushPushPop, 0, 0x0045u)]  // the in-band tag's first byte (TCI 5), then after its pop the IPv4 header's
     [InlineData(HeadThenEcn, 5, 1u)]
+    [InlineData(TailThenAdjustRoom, 0, 0xfffffff4u)]  // room at 34, past the 20-byte packet: -ENOMEM (ours threw, a fault)
     public void HelpersThatMoveThePacketStartLeaveTheNetworkHeaderWhereItWas(string text, int vlan, uint expected)
     {
         var obj = new BpfObject("network_header", [new BpfProgramImage("p", "tc", BpfAssembler.Assemble(text))], [], "GPL");
