@@ -61,7 +61,19 @@ public static class SkBuffShadow
     /// the low 16 bits, except that <c>queue_mapping</c> ignores stores of <see cref="SkBuffLayout.NoQueueMapping"/>
     /// and up. <paramref name="previous"/> is the field before the store, <paramref name="stored"/> what the program wrote.</summary>
     public static uint NarrowStoreResult(int offset, uint previous, uint stored) =>
-        offset == SkBuffLayout.QueueMapping && stored >= SkBuffLayout.NoQueueMapping ? previous : (ushort)stored;
+        NarrowStoreResult(offset, previous, stored, ignoredByQueueMapping: stored >= SkBuffLayout.NoQueueMapping);
+
+    /// <summary><see cref="NarrowStoreResult(int, uint, uint)"/> when the store's instruction is known: the kernel's
+    /// rewrite compares an immediate (BPF_ST) as a signed 32-bit value and a register (BPF_STX) as its whole 64 bits
+    /// with <see cref="SkBuffLayout.NoQueueMapping"/> (<see cref="IgnoredByQueueMapping"/>), and stores the low 16 bits otherwise.</summary>
+    public static uint NarrowStoreResult(int offset, uint previous, uint stored, bool ignoredByQueueMapping) =>
+        offset == SkBuffLayout.QueueMapping && ignoredByQueueMapping ? previous : (ushort)stored;
+
+    /// <summary>Whether a verified store to <c>queue_mapping</c> is ignored, as the kernel decides it: an immediate
+    /// (<paramref name="immediate"/>: BPF_ST) from <see cref="SkBuffLayout.NoQueueMapping"/> up as a signed value (a
+    /// negative one is stored), a register's whole 64 bits (BPF_STX) from it up unsigned (upper bits set: ignored).</summary>
+    public static bool IgnoredByQueueMapping(bool immediate, ulong value) =>
+        immediate ? (int)value >= (int)SkBuffLayout.NoQueueMapping : value >= SkBuffLayout.NoQueueMapping;
 
     /// <summary>The fields that change when a helper moves or resizes the packet (<see cref="ShadowFields.Packet"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,3 +1,4 @@
+using Appliance.Bpf.Context;
 using Appliance.Bpf.Isa;
 using Appliance.Bpf.Maps;
 using Appliance.Bpf.Verifier;
@@ -332,10 +333,28 @@ internal sealed partial class JitLowering
                 else _e.LoadBpf(JReg.T1, ins.Src);
                 _e.StoreStateSized(JitState.ContextOffset + ins.Offset, JReg.T1, op is VmOp.CtxSt32 or VmOp.CtxStx32 ? 4 : 8);
                 break;
-            case VmOp.CtxStNarrow or VmOp.CtxStxNarrow:
-                // Rare: the checked path, whose slow side keeps the kernel's 16-bit semantics (the VM settles it).
-                Instruction(i, ins with { Op = op == VmOp.CtxStNarrow ? VmOp.St32 : VmOp.Stx32 });
+            case VmOp.CtxStNarrow:
+                // A verified 4-byte store of an immediate to tc_index, tc_classid or queue_mapping: what the 16-bit field
+                // keeps is known here (SkBuffShadow.NarrowStoreResult); an ignored queue_mapping store is no store.
+                if (!(ins.Offset == SkBuffLayout.QueueMapping && SkBuffShadow.IgnoredByQueueMapping(immediate: true, (ulong)(long)ins.Imm)))
+                    _e.StoreStateImm32(JitState.ContextOffset + ins.Offset, (ushort)ins.Imm);
                 break;
+            case VmOp.CtxStxNarrow:
+                {
+                    // The same from a register: queue_mapping ignores it from NoQueueMapping up (all 64 bits, unsigned).
+                    int skip = _e.NewLabel();
+                    _e.LoadBpf(JReg.T1, ins.Src);
+                    if (ins.Offset == SkBuffLayout.QueueMapping)
+                    {
+                        _e.MovImm(JReg.T2, SkBuffLayout.NoQueueMapping);
+                        _e.Compare(true, JReg.T1, JReg.T2);
+                        _e.JumpIf(JCond.UGe, skip);
+                    }
+                    _e.ZeroExtend(JReg.T1, 16);
+                    _e.StoreStateSized(JitState.ContextOffset + ins.Offset, JReg.T1, 4);
+                    _e.Bind(skip);
+                    break;
+                }
             case >= VmOp.LdAbs8 and <= VmOp.LdInd32:
                 LegacyPacketLoad(i, ins);
                 break;

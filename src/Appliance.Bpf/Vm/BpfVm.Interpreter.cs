@@ -326,7 +326,8 @@ public sealed unsafe partial class BpfVm
                 case VmOp.CtxStx64: Unsafe.WriteUnaligned(_context + ins.Offset, r[ins.Src]); break;
                 case VmOp.CtxStNarrow:
                 case VmOp.CtxStxNarrow:
-                    StoreNarrowContextField(ins.Offset, ins.Op == VmOp.CtxStNarrow ? (uint)ins.Imm : (uint)r[ins.Src]);
+                    if (ins.Op == VmOp.CtxStNarrow) StoreNarrowContextField(ins.Offset, (ulong)(long)ins.Imm, immediate: true);
+                    else StoreNarrowContextField(ins.Offset, r[ins.Src], immediate: false);
                     break;
 
                 case >= VmOp.AtomicAdd32 and <= VmOp.AtomicCmpXchg32:

@@ -80,13 +80,15 @@ public sealed unsafe partial class BpfVm
         MirrorRegion(VirtualAddress.ContextRegion);
     }
 
-    /// <summary>A verified 4-byte store to tc_index, tc_classid or queue_mapping: what the kernel's 16-bit field keeps.</summary>
-    private void StoreNarrowContextField(int offset, uint value)
+    /// <summary>A verified 4-byte store to tc_index, tc_classid or queue_mapping: what the kernel's 16-bit field keeps
+    /// (<paramref name="immediate"/>: a BPF_ST of that value, else a BPF_STX of that register).</summary>
+    private void StoreNarrowContextField(int offset, ulong value, bool immediate)
     {
         if (_pendingContextStore >= 0) SettleContextStore();
         var shadow = new Span<byte>(_context, SkBuffLayout.Size);
         uint previous = SkBuffShadow.Read(shadow, offset);
-        Unsafe.WriteUnaligned(_context + offset, SkBuffShadow.NarrowStoreResult(offset, previous, value));
+        Unsafe.WriteUnaligned(_context + offset,
+            SkBuffShadow.NarrowStoreResult(offset, previous, (uint)value, SkBuffShadow.IgnoredByQueueMapping(immediate, value)));
     }
 
     /// <summary>Points region 0 at the packet's current data..data_end (in the managed table, and in the mirror

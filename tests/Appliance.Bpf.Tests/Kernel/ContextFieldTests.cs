@@ -164,7 +164,11 @@ public class ContextFieldTests
         }
     }
 
-    private static readonly uint[] Values = [0, 1, 0x1234, 0xfffe, 0xffff, 0x10000, 0x12345, 0x8000_0001, 0xffff_ffff];
+    private static readonly uint[] Values = [0, 1, 0x1234, 0xfffe, 0xffff, 0x10000, 0x12345, 0x8000_0001, 0xffff_fffc, 0xffff_ffff];
+
+    /// <summary>Register values whose upper 32 bits are set (a 4-byte store writes the low ones): the kernel's
+    /// queue_mapping rewrite compares the whole register.</summary>
+    private static readonly ulong[] WideRegisterValues = [0x1_0000_0005, 0xffff_ffff_0000_0001, 0x8000_0000_0000_1234];
 
     /// <summary>Each writable field: register and immediate stores of values around the 16-bit limits, read
     /// back in the same run (4 bytes and each narrow lane) and compared with the context the run hands back.</summary>
@@ -179,15 +183,13 @@ public class ContextFieldTests
         var mismatches = new List<string>();
         foreach (int field in fields)
         {
-            foreach (uint value in Values)
+            foreach (ulong value in Values.Select(v => (ulong)v).Concat(WideRegisterValues))
             {
                 foreach (bool imm in new[] { false, true })
                 {
-                    // Known difference, not a test-run limitation: the kernel compares an immediate stored to
-                    // queue_mapping as a signed 32-bit value (so a negative one is kept, truncated to 16 bits),
-                    // a register as u64; the engine only sees the 32 bits stored and ignores both. clang never
-                    // emits immediate stores (BPF_ST), so only hand-written assembly meets it.
-                    if (imm && field == SkBuffLayout.QueueMapping && value >= 0x8000_0000) continue;
+                    // The kernel compares an immediate stored to queue_mapping as a signed 32-bit value (a negative
+                    // one is kept, truncated to 16 bits) and a register as its whole 64 bits.
+                    if (imm && value > uint.MaxValue) continue;
                     string store = imm ? $"stw [%r1+{field}], {(int)value}\n" : $"lddw %r2, 0x{value:x}\nstxw [%r1+{field}], %r2\n";
                     foreach (var (what, readBack) in new[] { ("w", $"ldxw %r0, [%r1+{field}]"), ("h+2", $"ldxh %r0, [%r1+{field + 2}]"), ("b+1", $"ldxb %r0, [%r1+{field + 1}]") })
                     {
