@@ -50,12 +50,13 @@ public static class BpfObjectLoader
                 Add(elf, maps, locator, GlobalDataMaps.Create(elf, sec), global: true);
 
         var code = new Dictionary<int, CodeSection>();
+        var codeByName = new Dictionary<string, ElfSection>(StringComparer.Ordinal);
         foreach (var sec in elf.Sections)
             if (sec.IsExecutable && sec.Size > 0)
             {
                 // Programs, CO-RE records and the config name a code section by its name: it must name one.
-                if (code.Values.FirstOrDefault(c => c.Section.Name == sec.Name) is { } same)
-                    throw elf.Error($"two executable sections are named '{sec.Name}' (#{same.Section.Index} and #{sec.Index})");
+                if (!codeByName.TryAdd(sec.Name, sec))
+                    throw elf.Error($"two executable sections are named '{sec.Name}' (#{codeByName[sec.Name].Index} and #{sec.Index})");
                 code[sec.Index] = CodeSection.Read(elf, sec);
             }
 
