@@ -346,8 +346,7 @@ internal sealed partial class JitLowering
                     _e.LoadBpf(JReg.T1, ins.Src);
                     if (ins.Offset == SkBuffLayout.QueueMapping)
                     {
-                        _e.MovImm(JReg.T2, SkBuffLayout.NoQueueMapping);
-                        _e.Compare(true, JReg.T1, JReg.T2);
+                        _e.CompareImm(true, JReg.T1, (int)SkBuffLayout.NoQueueMapping);
                         _e.JumpIf(JCond.UGe, skip);
                     }
                     _e.ZeroExtend(JReg.T1, 16);
