@@ -96,7 +96,7 @@ internal sealed unsafe class EngineWorker
         {
             try
             {
-                if (_options.CpuOf(Index) is int cpu) XskThreadAffinity.PinCurrentThread(cpu);
+                if (_options.CpuOf(Index) is int cpu) ThreadAffinity.PinCurrentThread(cpu);
             }
             catch (Exception e)
             {

@@ -18,7 +18,7 @@ public sealed unsafe class ThreadAffinityTests
         {
             try
             {
-                XskThreadAffinity.PinCurrentThread(cpu);
+                ThreadAffinity.PinCurrentThread(cpu);
                 after = AllowedCpus();
             }
             catch (Exception e) { failure = e; }
@@ -33,8 +33,8 @@ public sealed unsafe class ThreadAffinityTests
     [Fact]
     public void Out_of_range_cpus_are_refused_before_the_kernel()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => XskThreadAffinity.PinCurrentThread(-1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => XskThreadAffinity.PinCurrentThread(Tmds.Linux.LibC.CPU_SETSIZE));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ThreadAffinity.PinCurrentThread(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ThreadAffinity.PinCurrentThread(Tmds.Linux.LibC.CPU_SETSIZE));
     }
 
     private static int[] AllowedCpus()

@@ -1,7 +1,7 @@
 namespace Appliance.Interop;
 
-/// <summary>sched_setaffinity (Tmds.LibC) for the calling thread: pins the forwarding worker to one CPU.</summary>
-public static unsafe class XskThreadAffinity
+/// <summary>sched_setaffinity (Tmds.LibC) for the calling thread: pins a forwarding worker (or a kernel comparison) to one CPU.</summary>
+public static unsafe class ThreadAffinity
 {
     /// <summary>Pins the calling OS thread to <paramref name="cpu"/>; throws with the CPU and the reason.</summary>
     public static void PinCurrentThread(int cpu)
