@@ -37,7 +37,7 @@ public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
     [
         new("values", BpfMapType.Array, 4, 32, 4),
         new("hash", BpfMapType.Hash, 4, 32, 8),
-        new("lpm", BpfMapType.LpmTrie, 8, 32, 8, BpfUpdateFlags.NoPreallocMapFlag),
+        new("lpm", BpfMapType.LpmTrie, 8, 32, 8, BpfMapFlags.NoPrealloc),
     ];
 
     /// <summary>What the maps hold before a run, from 128 bytes of <paramref name="content"/>: the array keys 0..3 with

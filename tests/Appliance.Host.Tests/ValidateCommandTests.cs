@@ -1,3 +1,4 @@
+using Appliance.TestSupport;
 using Xunit;
 using System.Text.Json;
 using Appliance.Host.Commands;
@@ -113,6 +114,38 @@ public class ValidateCommandTests : IDisposable
         Assert.StartsWith($"{path}:", lines[0]);
         Assert.Contains($": $.programs[0].object: object file not found: {Path.Combine(_folder, "programs", "lpm_acl.bpf.o")} ", lines[0]);
         Assert.Contains($": $.programs[1].object: object file not found: {Path.Combine(_folder, "programs", "allow_port.bpf.o")} ", lines[1]);
+    }
+
+    /// <summary>An object the kernel would refuse at load — a call chain past its 8 frames, a map past its size limit —
+    /// is an error of the config entry that names it, with the limit in the words.</summary>
+    [Theory]
+    [InlineData("""
+        static __attribute__((noinline)) int f7(int x) { return x * 3; }
+        static __attribute__((noinline)) int f6(int x) { return f7(x + 1) + 1; }
+        static __attribute__((noinline)) int f5(int x) { return f6(x + 1) + 1; }
+        static __attribute__((noinline)) int f4(int x) { return f5(x + 1) + 1; }
+        static __attribute__((noinline)) int f3(int x) { return f4(x + 1) + 1; }
+        static __attribute__((noinline)) int f2(int x) { return f3(x + 1) + 1; }
+        static __attribute__((noinline)) int f1(int x) { return f2(x + 1) + 1; }
+        static __attribute__((noinline)) int f0(int x) { return f1(x + 1) + 1; }
+        SEC("tc") int count(struct __sk_buff *skb) { return f0(skb->len) & 1; }
+        """, "the call stack of 9 frames is too deep", "the kernel allows 8 frames")]
+    [InlineData("""
+        struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __type(key, __u32); __uint(value_size, 40000); __uint(max_entries, 1); } big SEC(".maps");
+        SEC("tc") int count(struct __sk_buff *skb) { return bpf_map_lookup_elem(&big, &(__u32){ 0 }) ? 0 : 2; }
+        """, "map 'big' (PercpuArray): a per-CPU value of 40000 bytes", "(PCPU_MIN_UNIT_SIZE)")]
+    public void AnObjectPastTheKernelsLimitsIsAnErrorNamingTheLimit(string program, string error, string limit)
+    {
+        string path = ExampleWithObjects("qemu-virt.json");
+        string source = Write(Path.Combine("src", "counter.bpf.c"), "#include \"appliance_bpf.h\"\n" + program + "\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n");
+        Shell.Check("clang", "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I", Path.Combine(RepoPaths.Root, "programs", "include"),
+            "-I", $"/usr/include/{Shell.Check("gcc", "-dumpmachine").Trim()}", "-c", source, "-o", Path.Combine(_folder, "programs", "counter.bpf.o"));
+        var (code, stdout, stderr) = Validate(path);
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        Assert.Contains("$.programs[2].object: ", stderr);
+        Assert.Contains(error, stderr);
+        Assert.Contains(limit, stderr);
     }
 
     [Fact]

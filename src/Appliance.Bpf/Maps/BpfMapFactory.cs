@@ -2,7 +2,9 @@ namespace Appliance.Bpf.Maps;
 
 /// <summary>Creates the map implementation for a definition after the kernel's own checks
 /// (map_alloc_check): sizes, flags, and the per-type rules. Invalid definitions throw
-/// <see cref="ArgumentException"/> naming the map and the rule.</summary>
+/// <see cref="ArgumentException"/> naming the map and the rule. The kernel's size limits are those of a kernel with
+/// 4 KiB pages (KMALLOC_MAX_SIZE 4 MiB), what x86-64 and the boards' arm64 kernels use; on top of them a map's
+/// storage is bounded by <see cref="MaxStorage"/> here.</summary>
 public static class BpfMapFactory
 {
     /// <param name="cpuCount">CPU slots for per-CPU maps: one per datapath worker (see <see cref="BpfCpu"/>).</param>
@@ -11,6 +13,7 @@ public static class BpfMapFactory
         if (cpuCount < 1) throw Invalid(def, $"cpuCount must be at least 1 (got {cpuCount})");
         if (BpfMapTypeNames.WhyUnsupported(def.Type) is not null) return new UnsupportedMap(def);
         if (def.MaxEntries <= 0) throw Invalid(def, "max_entries must be at least 1");
+        if (BpfMapFlags.WhyRefused(def) is { } flags) throw Invalid(def, flags);
         switch (def.Type)
         {
             case BpfMapType.Array:
@@ -22,19 +25,25 @@ public static class BpfMapFactory
             case BpfMapType.LruHash:
             case BpfMapType.LruPercpuHash:
                 RequireSizes(def, key: null);
+                if ((long)def.KeySize + def.ValueSize >= KmallocMaxSize - HashElementHeader)
+                    throw Invalid(def, $"key_size + value_size is {(long)def.KeySize + def.ValueSize} bytes: the kernel's hash maps take less than " +
+                        $"{KmallocMaxSize - HashElementHeader} (KMALLOC_MAX_SIZE minus its element header; it refuses the map with E2BIG)");
                 break;
             case BpfMapType.ProgArray:
                 if (def.KeySize != 4 || def.ValueSize != 4) throw Invalid(def, "a prog_array needs key_size 4 and value_size 4");
                 break;
             case BpfMapType.LpmTrie:
                 if (def.KeySize < 5 || def.KeySize > 4 + 256) throw Invalid(def, $"an lpm_trie key is u32 prefixlen + 1..256 data bytes (key_size 5..260, got {def.KeySize})");
-                if (def.ValueSize < 1) throw Invalid(def, "value_size must be at least 1");
-                if ((def.Flags & BpfUpdateFlags.NoPreallocMapFlag) == 0) throw Invalid(def, "an lpm_trie needs map_flags BPF_F_NO_PREALLOC (1), as in the kernel");
+                if (def.ValueSize < 1 || def.ValueSize > LpmMaxValueSize)
+                    throw Invalid(def, $"an lpm_trie value_size must be 1..{LpmMaxValueSize} (KMALLOC_MAX_SIZE minus the largest key and the trie node; got {def.ValueSize}; the kernel refuses it with EINVAL)");
+                if ((def.Flags & BpfMapFlags.NoPrealloc) == 0) throw Invalid(def, "an lpm_trie needs map_flags BPF_F_NO_PREALLOC (1), as in the kernel");
                 break;
             case BpfMapType.Queue:
             case BpfMapType.Stack:
                 if (def.KeySize != 0) throw Invalid(def, "a queue or stack has key_size 0");
                 if (def.ValueSize <= 0) throw Invalid(def, $"value_size must be at least 1 (got {def.ValueSize})");
+                if (def.ValueSize > KmallocMaxSize)
+                    throw Invalid(def, $"value_size {def.ValueSize} is more than the {KmallocMaxSize} bytes (KMALLOC_MAX_SIZE) the kernel's queues and stacks take (it refuses the map with E2BIG)");
                 break;
             case BpfMapType.ArrayOfMaps:
             case BpfMapType.HashOfMaps:
@@ -54,6 +63,10 @@ public static class BpfMapFactory
             default:
                 throw Invalid(def, $"map type {def.Type} is not supported");
         }
+        long perCpuValue = ((long)def.ValueSize + 7) & ~7L; // MapLayout.Stride, in a long
+        if (def.Type is BpfMapType.PercpuArray or BpfMapType.PercpuHash or BpfMapType.LruPercpuHash && perCpuValue > PcpuMinUnitSize)
+            throw Invalid(def, $"a per-CPU value of {def.ValueSize} bytes ({perCpuValue} rounded up to 8) is more than the {PcpuMinUnitSize} bytes " +
+                "(PCPU_MIN_UNIT_SIZE) the kernel's per-CPU allocator gives one value (it refuses the map with E2BIG)");
         long storage = StorageBytes(def, cpuCount);
         if (storage > MaxStorage)
             throw Invalid(def, $"max_entries {def.MaxEntries} would take {storage >> 20} MiB (keys, values and slots), more than the 1 GiB a map may take");
@@ -89,6 +102,18 @@ public static class BpfMapFactory
     }
 
     private const long MaxStorage = 1L << 30;
+
+    /// <summary>KMALLOC_MAX_SIZE with 4 KiB pages: the largest hash element, queue value, LPM trie node.</summary>
+    private const long KmallocMaxSize = 4L << 20;
+
+    /// <summary>sizeof(struct htab_elem) on 64-bit kernels: key + value must stay below KMALLOC_MAX_SIZE minus it.</summary>
+    private const long HashElementHeader = 48;
+
+    /// <summary>LPM_VAL_SIZE_MAX: KMALLOC_MAX_SIZE − 256 data bytes − sizeof(struct lpm_trie_node) (24).</summary>
+    private const int LpmMaxValueSize = (int)KmallocMaxSize - 256 - 24;
+
+    /// <summary>PCPU_MIN_UNIT_SIZE: a per-CPU map's value, rounded up to 8, may not be larger.</summary>
+    private const int PcpuMinUnitSize = 32 << 10;
 
     /// <summary>About what the map's storage takes, without allocating it: values (per CPU), keys and the
     /// per-slot index of hashed maps, an LPM trie's spare slots. Sizes were checked above, so nothing overflows a long.</summary>

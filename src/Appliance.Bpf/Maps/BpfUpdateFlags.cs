@@ -9,7 +9,4 @@ public static class BpfUpdateFlags
     public const ulong NoExist = 1;
     /// <summary>Update only: -ENOENT when the key is absent.</summary>
     public const ulong Exist = 2;
-
-    /// <summary>BPF_F_NO_PREALLOC, a map_flags bit the LPM trie requires.</summary>
-    public const uint NoPreallocMapFlag = 1;
 }

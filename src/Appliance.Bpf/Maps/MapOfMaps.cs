@@ -9,8 +9,6 @@ namespace Appliance.Bpf.Maps;
 /// <see cref="BpfMap.Id"/> (u32), as the kernel's syscall returns the inner map's id.</summary>
 public sealed class MapOfMaps : BpfMap
 {
-    private const uint InnerMapFlag = 0x1000; // BPF_F_INNER_MAP: inner maps may differ in max_entries
-
     private readonly BpfMap?[] _inner;
     private readonly HashMap? _index; // hash of maps: key → slot in _inner (u32)
     private readonly Stack<int> _free = new();
@@ -78,7 +76,7 @@ public sealed class MapOfMaps : BpfMap
     {
         var t = Definition.InnerMap!;
         return inner.Type == t.Type && inner.KeySize == t.KeySize && inner.ValueSize == t.ValueSize && inner.Flags == t.Flags
-            && ((t.Flags & InnerMapFlag) != 0 || inner.MaxEntries == t.MaxEntries);
+            && ((t.Flags & BpfMapFlags.InnerMap) != 0 /* inner maps may differ in max_entries */ || inner.MaxEntries == t.MaxEntries);
     }
 
     /// <summary>Not a value map: programs get inner maps through <see cref="LookupInner"/>.</summary>

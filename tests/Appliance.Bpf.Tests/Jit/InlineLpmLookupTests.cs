@@ -33,7 +33,7 @@ public sealed class InlineLpmLookupTests
         """;
 
     private static LpmTrieMap Lpm(bool readOnly = false) => (LpmTrieMap)BpfMap.Create(
-        new BpfMapDefinition("acl", BpfMapType.LpmTrie, 8, 4, 256, BpfUpdateFlags.NoPreallocMapFlag) { ReadOnly = readOnly });
+        new BpfMapDefinition("acl", BpfMapType.LpmTrie, 8, 4, 256, BpfMapFlags.NoPrealloc) { ReadOnly = readOnly });
 
     private static byte[] Key(int len, uint address) => [.. BitConverter.GetBytes(len), (byte)(address >> 24), (byte)(address >> 16), (byte)(address >> 8), (byte)address];
 

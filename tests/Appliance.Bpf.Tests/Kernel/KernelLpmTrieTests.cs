@@ -13,7 +13,7 @@ public sealed class KernelLpmTrieTests
     [PrivilegedFact]
     public void AKeyPrefixLongerThanTheKeyFindsNothing()
     {
-        int fd = BpfSyscall.CreateMap((int)BpfMapType.LpmTrie, 8, 4, 8, "mapp_lpm", BpfUpdateFlags.NoPreallocMapFlag);
+        int fd = BpfSyscall.CreateMap((int)BpfMapType.LpmTrie, 8, 4, 8, "mapp_lpm", BpfMapFlags.NoPrealloc);
         try
         {
             BpfSyscall.UpdateElem(fd, new byte[] { 0, 0, 0, 0, 0, 0, 0, 0 }, BitConverter.GetBytes(7u));

@@ -62,4 +62,40 @@ public sealed class KernelRefusalTests
         KernelObject.LoadWithLibbpf(inside).Dispose();
         LoadedProgram.Load(inside.Programs.Single(), [.. inside.Maps.Select(d => BpfMap.Create(d))], Bpf.Helpers.LinuxHelperTable.Instance);
     }
+
+    /// <summary>Maps on either side of the kernel's creation limits (TestPrograms/map_limits.bpf.c): each definition the
+    /// loader read is created in the kernel (BPF_MAP_CREATE) and by the engine's factory; both refuse it (the kernel with
+    /// <paramref name="kernelErrno"/>, the engine saying <paramref name="engineSays"/>) or, for a null errno, both make it.</summary>
+    [PrivilegedTheory]
+    [InlineData("percpu_array_largest", null, null)]
+    [InlineData("percpu_array_over", "E2BIG", "is more than the 32768 bytes (PCPU_MIN_UNIT_SIZE)")]
+    [InlineData("percpu_hash_over", "E2BIG", "a per-CPU value of 32769 bytes (32776 rounded up to 8)")]
+    [InlineData("lru_percpu_hash_largest", null, null)]
+    [InlineData("lru_percpu_hash_over", "E2BIG", "(PCPU_MIN_UNIT_SIZE)")]
+    [InlineData("hash_largest", null, null)]
+    [InlineData("hash_over", "E2BIG", "key_size + value_size is 4194256 bytes: the kernel's hash maps take less than 4194256")]
+    [InlineData("lpm_over", "EINVAL", "an lpm_trie value_size must be 1..4194024")]
+    [InlineData("queue_largest", null, null)]
+    [InlineData("stack_over", "E2BIG", "value_size 4194305 is more than the 4194304 bytes (KMALLOC_MAX_SIZE)")]
+    [InlineData("array_mmapable_ok", null, null)]
+    [InlineData("array_no_prealloc_over", "EINVAL", "map_flags 0x1 has BPF_F_NO_PREALLOC (0x1), which this map type does not take")]
+    [InlineData("hash_mmapable_over", "EINVAL", "has BPF_F_MMAPABLE (0x400), which this map type does not take")]
+    [InlineData("lru_hash_no_prealloc_over", "ENOTSUPP", "an LRU hash is always preallocated")]
+    [InlineData("hash_read_write_only_over", "EINVAL", "both read-only and write-only")]
+    public void TheKernelAndTheEngineRefuseTheSameMaps(string map, string? kernelErrno, string? engineSays)
+    {
+        var def = TestObjects.LoadTestProgram("map_limits").Maps.Single(m => m.Name == map);
+        int Kernel() => BpfSyscall.CreateMap((int)def.Type, def.KeySize, def.ValueSize, def.MaxEntries, def.Name, def.Flags);
+        if (kernelErrno is null)
+        {
+            LibC.Close(Kernel());
+            BpfMap.Create(def);
+            return;
+        }
+        var kernel = Assert.Throws<PlatformException>(() => LibC.Close(Kernel()));
+        Assert.Contains($"({kernelErrno})", kernel.Message);
+        var engine = Assert.Throws<ArgumentException>(() => BpfMap.Create(def));
+        Assert.Contains($"map '{map}'", engine.Message);
+        Assert.Contains(engineSays!, engine.Message);
+    }
 }

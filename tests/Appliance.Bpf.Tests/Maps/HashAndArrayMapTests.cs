@@ -115,8 +115,8 @@ public class HashAndArrayMapTests
             new("h", BpfMapType.Hash, 512, 8, 1 << 22), // 32 MiB of values, 2 GiB of keys
             new("ph", BpfMapType.PercpuHash, 8, 1 << 20, 1 << 10),
             new("lru", BpfMapType.LruHash, 512, 8, 1 << 22),
-            new("lpm", BpfMapType.LpmTrie, 260, 8, 1 << 24, BpfUpdateFlags.NoPreallocMapFlag),
-            new("lpm2", BpfMapType.LpmTrie, 8, 8, int.MaxValue, BpfUpdateFlags.NoPreallocMapFlag),
+            new("lpm", BpfMapType.LpmTrie, 260, 8, 1 << 24, BpfMapFlags.NoPrealloc),
+            new("lpm2", BpfMapType.LpmTrie, 8, 8, int.MaxValue, BpfMapFlags.NoPrealloc),
             new("pr", BpfMapType.ProgArray, 4, 4, int.MaxValue),
             new("aom", BpfMapType.ArrayOfMaps, 4, 4, int.MaxValue) { InnerMap = inner },
             new("hom", BpfMapType.HashOfMaps, 4, 4, int.MaxValue) { InnerMap = inner },

@@ -71,7 +71,7 @@ public sealed class LpmGracePeriodTests
     private const int MaxEntries = 2;
 
     private static LpmTrieMap Lpm(int maxEntries = MaxEntries) => (LpmTrieMap)BpfMap.Create(
-        new BpfMapDefinition("acl", BpfMapType.LpmTrie, 8, 4, maxEntries, BpfUpdateFlags.NoPreallocMapFlag));
+        new BpfMapDefinition("acl", BpfMapType.LpmTrie, 8, 4, maxEntries, BpfMapFlags.NoPrealloc));
 
     /// <summary>Runs <see cref="HoldValue"/> (10.0.0.1/32 must be in <paramref name="lpm"/>) on a VM of its own on another
     /// thread, runs <paramref name="meanwhile"/> once the program holds the value, then stops the program: its result.</summary>

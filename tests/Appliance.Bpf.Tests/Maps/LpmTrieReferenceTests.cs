@@ -18,7 +18,7 @@ public class LpmTrieReferenceTests
     public void MatchesABruteForceLongestPrefixSearch(int dataBytes, int seed, int fewLengths)
     {
         int keySize = 4 + dataBytes, maxBits = dataBytes * 8;
-        var map = BpfMap.Create(new BpfMapDefinition("lpm", BpfMapType.LpmTrie, keySize, 4, 256, BpfUpdateFlags.NoPreallocMapFlag));
+        var map = BpfMap.Create(new BpfMapDefinition("lpm", BpfMapType.LpmTrie, keySize, 4, 256, BpfMapFlags.NoPrealloc));
         var reference = new Dictionary<(int Len, string Data), uint>();
         var rng = new Random(seed);
         // A few base addresses so prefixes overlap and nest.

@@ -92,7 +92,7 @@ public class SpecialMapTests
     [Fact]
     public void LpmTrieReturnsTheLongestMatchingPrefix()
     {
-        var map = BpfMap.Create(new BpfMapDefinition("lpm", BpfMapType.LpmTrie, 8, 4, 8, BpfUpdateFlags.NoPreallocMapFlag));
+        var map = BpfMap.Create(new BpfMapDefinition("lpm", BpfMapType.LpmTrie, 8, 4, 8, BpfMapFlags.NoPrealloc));
         Assert.Equal(0, map.Update(Lpm4(8, 10, 0, 0, 0), U32(8), 0));
         Assert.Equal(0, map.Update(Lpm4(16, 10, 1, 0, 0), U32(16), 0));
         Assert.Equal(0, map.Update(Lpm4(24, 10, 1, 2, 99), U32(24), 0)); // host bits are ignored
