@@ -30,12 +30,13 @@ internal static class CallChainLimits
         var callees = new Dictionary<int, List<(int Callee, int At)>>();
         var depth = new Dictionary<int, int>();
         var tailCallAt = new Dictionary<int, int>();
+        var edges = new HashSet<(int, int)>();
         for (int i = 0; i < facts.Length; i++)
         {
             var f = facts[i];
             int function = functionOf[i];
             if (!callees.TryGetValue(function, out var list)) callees[function] = list = [];
-            if (f.EntersFunction && !list.Exists(e => e.Callee == f.Target)) list.Add((f.Target, i));
+            if (f.EntersFunction && edges.Add((function, f.Target))) list.Add((f.Target, i));
             if (f.Op == VmOp.CallHelper && f.Instruction.Imm == (int)BpfHelperId.TailCall) tailCallAt.TryAdd(function, i);
             if (live[i] && R10Offset(f) is int offset && -offset > depth.GetValueOrDefault(function))
                 depth[function] = -offset;

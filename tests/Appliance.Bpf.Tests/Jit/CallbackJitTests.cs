@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Appliance.Bpf.Jit;
 using Appliance.Bpf.Maps;
 using Appliance.Bpf.Tests.Vm;
+using Appliance.Bpf.Verifier;
 using Appliance.Bpf.Vm;
 using Xunit;
 
@@ -298,21 +299,25 @@ public sealed class CallbackJitTests
         Assert.Equal(8, misuse.FaultInstruction);
     }
 
-    /// <summary>Each callback runs bpf_loop with the next: frames 1..7, and the eighth call has no frame left.</summary>
-    internal static string NestedPastTheDepthLimit()
+    /// <summary><paramref name="levels"/> callbacks, each running bpf_loop with the next: frames 1..levels below the entry.</summary>
+    internal static string NestedLoops(int levels)
     {
         var text = new System.Text.StringBuilder("mov %r1, 1\nlddw %r2, func cb1\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit\n");
-        for (int k = 1; k <= 8; k++)
-            text.Append($"cb{k}:\n").Append(k < 8 ? $"mov %r1, 1\nlddw %r2, func cb{k + 1}\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\n" : "mov %r0, 0\nexit\n");
+        for (int k = 1; k <= levels; k++)
+            text.Append($"cb{k}:\n").Append(k < levels ? $"mov %r1, 1\nlddw %r2, func cb{k + 1}\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\n" : "mov %r0, 0\nexit\n");
         return text.ToString();
     }
 
     [Fact]
-    public void LoopsNestedPastTheCallDepthLimitFault()
+    public void LoopsNestedToTheCallDepthLimitRunAndPastItAreRefused()
     {
-        var r = Agree(NestedPastTheDepthLimit());
-        Assert.Equal(BpfFault.CallDepthExceeded, r.Fault);
-        Assert.Equal(60, r.FaultInstruction); // cb7's call
+        // 7 callbacks below the entry: 8 frames, the kernel's limit, on both engines.
+        var r = Agree(NestedLoops(7));
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(1UL, r.R0);
+        // An eighth is refused at load, as the kernel refuses it (callback frames count as calls).
+        var e = Assert.Throws<BpfVerifierException>(() => Agree(NestedLoops(8)));
+        Assert.Contains("the call stack of 9 frames is too deep", e.Message);
     }
 
     /// <summary>Each element's value (8 bytes) added into the caller's word through ctx, the element then changed by

@@ -111,9 +111,9 @@ public class HashAndArrayMapTests
         BpfMapDefinition[] huge =
         [
             new("a", BpfMapType.Array, 4, 8, int.MaxValue),
-            new("pa", BpfMapType.PercpuArray, 4, 1 << 20, 1 << 10), // 1 GiB per CPU
+            new("pa", BpfMapType.PercpuArray, 4, 32 << 10, 1 << 14), // 512 MiB per CPU (the kernel's largest per-CPU value)
             new("h", BpfMapType.Hash, 512, 8, 1 << 22), // 32 MiB of values, 2 GiB of keys
-            new("ph", BpfMapType.PercpuHash, 8, 1 << 20, 1 << 10),
+            new("ph", BpfMapType.PercpuHash, 8, 32 << 10, 1 << 14),
             new("lru", BpfMapType.LruHash, 512, 8, 1 << 22),
             new("lpm", BpfMapType.LpmTrie, 260, 8, 1 << 24, BpfMapFlags.NoPrealloc),
             new("lpm2", BpfMapType.LpmTrie, 8, 8, int.MaxValue, BpfMapFlags.NoPrealloc),
@@ -121,7 +121,7 @@ public class HashAndArrayMapTests
             new("aom", BpfMapType.ArrayOfMaps, 4, 4, int.MaxValue) { InnerMap = inner },
             new("hom", BpfMapType.HashOfMaps, 4, 4, int.MaxValue) { InnerMap = inner },
             new("q", BpfMapType.Queue, 0, 8, int.MaxValue),
-            new("hv", BpfMapType.LruHash, 4, int.MaxValue - 3, 1), // its 8-byte-aligned stride passes int.MaxValue
+            new("hv", BpfMapType.LruHash, 4, 4_000_000, 300), // values within the kernel's limit for one element
             new("av", BpfMapType.Array, 4, int.MaxValue, 1),
         ];
         foreach (var def in huge)
@@ -130,6 +130,21 @@ public class HashAndArrayMapTests
             Assert.Contains($"map '{def.Name}'", e.Message);
             Assert.Contains("1 GiB", e.Message);
         }
+    }
+
+    /// <summary>Sizes at the top of the int range meet the kernel's per-type limits (KernelRefusalTests compares each
+    /// limit with the kernel) without overflowing on the way: 8-byte rounding, key + value.</summary>
+    [Theory]
+    [InlineData(BpfMapType.PercpuArray, 4, "PCPU_MIN_UNIT_SIZE")]
+    [InlineData(BpfMapType.LruPercpuHash, 4, "key_size + value_size is 2147483651 bytes")] // the kernel checks the element first too
+    [InlineData(BpfMapType.Hash, 512, "key_size + value_size is 2147484159 bytes")]
+    [InlineData(BpfMapType.LpmTrie, 8, "an lpm_trie value_size must be 1..4194024")]
+    [InlineData(BpfMapType.Queue, 0, "KMALLOC_MAX_SIZE")]
+    public void ValuesAtTheTopOfTheIntRangeMeetTheKernelsLimits(BpfMapType type, int keySize, string says)
+    {
+        var def = new BpfMapDefinition("big", type, keySize, int.MaxValue, 1, type == BpfMapType.LpmTrie ? BpfMapFlags.NoPrealloc : 0);
+        var e = Assert.Throws<ArgumentException>(() => BpfMap.Create(def));
+        Assert.Contains(says, e.Message);
     }
 
     [Fact]

@@ -108,9 +108,9 @@ public sealed class StackIsolationTests
     [InlineData("mov %r2, %r10\nmov %r3, 16\nsub %r2, %r3\nstb [%r2+0], 1\nmov %r0, 0\nexit", 512, 0)]
     [InlineData("mov %r1, %r10\nadd %r1, -8\ncall local f\nexit\nf:\nmov %r0, 0\nexit", 512, 1)]
     [InlineData("mov %r2, %r10\nmov %r3, 0\nloop:\nadd %r2, -8\nstdw [%r2+0], 0\nadd %r3, 1\njlt %r3, 8, loop\nmov %r0, 0\nexit", 512, 0)]
-    // Call chains: the deepest chain counts; recursion counts as the limit.
+    // Call chains: the deepest chain counts, up to the 8 frames the verifier allows (recursion is refused).
     [InlineData("call local f\ncall local g\nexit\nf:\ncall local g\nexit\ng:\nmov %r0, 0\nexit", 0, 2)]
-    [InlineData("mov %r1, 0\ncall local f\nexit\nf:\nadd %r1, 1\ncall local f\nmov %r0, 0\nexit", 0, BpfVerifier.MaxCallDepth)]
+    [InlineData("call local f1\nexit\nf1:\ncall local f2\nexit\nf2:\ncall local f3\nexit\nf3:\ncall local f4\nexit\nf4:\ncall local f5\nexit\nf5:\ncall local f6\nexit\nf6:\ncall local f7\nexit\nf7:\nmov %r0, 0\nexit", 0, BpfVerifier.MaxCallDepth)]
     public void StackUsageIsMeasuredConservatively(string source, int frameBytes, int callDepth)
     {
         var program = LoadedProgram.Load(new BpfProgramImage("t", "tc", BpfAssembler.Assemble(source)), [TestArrayMap.Create(8)], LinuxHelperTable.Instance);
