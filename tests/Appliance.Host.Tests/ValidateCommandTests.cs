@@ -146,6 +146,7 @@ public class ValidateCommandTests : IDisposable
         Assert.Contains("$.programs[2].object: ", stderr);
         Assert.Contains(error, stderr);
         Assert.Contains(limit, stderr);
+        Assert.DoesNotContain("(Parameter", stderr);
     }
 
     [Fact]

@@ -137,5 +137,5 @@ public static class BpfMapFactory
     }
 
     private static ArgumentException Invalid(BpfMapDefinition def, string rule) =>
-        new($"map '{def.Name}' ({def.Type}): {rule}", nameof(def));
+        new($"map '{def.Name}' ({def.Type}): {rule}"); // no parameter name: validate prints the message as it is
 }
