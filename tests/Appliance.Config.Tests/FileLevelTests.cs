@@ -77,8 +77,8 @@ public class FileLevelTests
     public void ColumnsCountCharactersNotBytes()
     {
         // "ü" is two bytes in UTF-8 but one column in an editor.
-        var error = Only(ConfigTexts.Load("{ \"board\": \"für\", \"bogus\": 1 }"));
-        Assert.Equal((1, 19), (error.Line, error.Column));
+        var error = Only(ConfigTexts.Load("{ \"$schema\": \"für\", \"board\": \"b\", \"bogus\": 1 }"));
+        Assert.Equal((1, 35), (error.Line, error.Column));
     }
 
     [Fact]

@@ -73,8 +73,8 @@ public sealed class HostileSizeTests
     public void PositionsAreRightOnAOneLineFile()
     {
         // The whole file on one line: columns keep counting characters (é is two bytes, one character).
-        string text = """{"board":"é","ports":[{"name":"eth0","mtu":"x"},{"name":"eth1","mtu":"y"}]}""";
+        string text = """{"$schema":"é","board":"b","ports":[{"name":"eth0","mtu":"x"},{"name":"eth1","mtu":"y"}]}""";
         var result = ConfigTexts.LoadText(text, ConfigTexts.FileName);
-        Assert.Equal([(1, 44), (1, 70)], result.Errors.Select(e => (e.Line, e.Column)).ToArray());
+        Assert.Equal([(1, 58), (1, 84)], result.Errors.Select(e => (e.Line, e.Column)).ToArray());
     }
 }

@@ -6,6 +6,7 @@ internal sealed class NameRule : IConfigRule
     public void Check(ApplianceConfig config, ConfigIssues issues)
     {
         if (string.IsNullOrWhiteSpace(config.Board)) issues.Add("$.board", "board is empty; expected a board profile name like \"qemu-virt\"");
+        else Report(issues, "$.board", NameSyntax.NameProblem(config.Board, ConfigLimits.MaxName), "a board profile is a folder name under board/, e.g. \"qemu-virt\"");
         for (int i = 0; i < config.Ports.Count; i++)
             Report(issues, $"$.ports[{i}].name", NameSyntax.InterfaceNameProblem(config.Ports[i].Name), "a port is a Linux interface name");
         for (int i = 0; i < config.Pairs.Count; i++)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Appliance.Config;
 
 namespace Appliance.Datapath.Diagnostics;
 
@@ -78,7 +79,8 @@ public sealed class Logger(TextWriter sink, LogFormat format = LogFormat.Text)
     private static void AppendText(StringBuilder sb, DateTime time, LogLevel level, string component, string message, (string Key, object? Value)[] fields)
     {
         AppendTime(sb, time);
-        sb.Append(' ').Append(LevelName(level).PadRight(5)).Append(' ').Append(component).Append(": ").Append(message);
+        sb.Append(' ').Append(LevelName(level).PadRight(5)).Append(' ').Append(component).Append(": ");
+        PrintableText.Append(sb, message); // a config error or a name may hold a newline or an escape sequence
         foreach (var (key, value) in fields)
         {
             var s = Text(value);
@@ -95,10 +97,7 @@ public sealed class Logger(TextWriter sink, LogFormat format = LogFormat.Text)
                 {
                     case '"': sb.Append("\\\""); break;
                     case '\\': sb.Append("\\\\"); break;
-                    case '\n': sb.Append("\\n"); break;
-                    case '\r': sb.Append("\\r"); break;
-                    case '\t': sb.Append("\\t"); break;
-                    default: sb.Append(c); break;
+                    default: PrintableText.Append(sb, new ReadOnlySpan<char>(in c)); break;
                 }
             }
             sb.Append('"');
@@ -109,7 +108,7 @@ public sealed class Logger(TextWriter sink, LogFormat format = LogFormat.Text)
     {
         if (s.Length == 0) return true;
         foreach (var c in s)
-            if (c <= ' ' || c == '"' || c == '=' || c == '\\') return true;
+            if (c <= ' ' || c == '"' || c == '=' || c == '\\' || PrintableText.NeedsEscape(c)) return true;
         return false;
     }
 

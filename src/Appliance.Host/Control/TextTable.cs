@@ -1,15 +1,18 @@
 using System.Text;
+using Appliance.Config;
 
 namespace Appliance.Host.Control;
 
-/// <summary>A plain text table with left-aligned columns, for `status`, `stats`, `pairs` and `programs`.</summary>
+/// <summary>A plain text table with left-aligned columns, for `status`, `stats`, `pairs` and `programs`. Cells are
+/// printed through <see cref="PrintableText"/>: a path or a map key from a config cannot break the table or reach the
+/// terminal raw.</summary>
 public sealed class TextTable(params string[] headers)
 {
     private readonly List<string[]> _rows = [];
 
     public TextTable Row(params object?[] cells)
     {
-        _rows.Add(cells.Select(c => c?.ToString() ?? "").ToArray());
+        _rows.Add(cells.Select(c => PrintableText.Escape(c?.ToString() ?? "")).ToArray());
         return this;
     }
 

@@ -69,6 +69,17 @@ public sealed class LoggerFormatTests
     }
 
     [Fact]
+    public void TextLinesEscapeControlCharactersInMessagesAndValues()
+    {
+        // A config error or a name can carry an escape sequence or a newline: one event stays one line and the
+        // terminal or journal viewer never gets the raw bytes.
+        var (log, sink) = Make(LogFormat.Text);
+        log.Error("run", "reload refused: board \"a\u001b[2J\nfake line\"", ("name", "x\u001b]0;t\u0007"), ("rtl", "a\u202eb"));
+        Assert.Equal("2026-11-25T01:02:03.456Z error run: reload refused: board \"a\\u001b[2J\\nfake line\" name=\"x\\u001b]0;t\\u0007\" rtl=\"a\\u202eb\"",
+            Assert.Single(Lines(sink)));
+    }
+
+    [Fact]
     public void JsonLinesHoldTimeLevelSourceMessageAndTypedFields()
     {
         var (log, sink) = Make(LogFormat.Json);

@@ -1,0 +1,41 @@
+using System.Globalization;
+using System.Text;
+
+namespace Appliance.Config;
+
+/// <summary>Makes text that came from a user or a tenant safe to print on a terminal or in a log line: control
+/// characters (C0, DEL, C1: escape sequences, backspace, carriage return, newline), the line and paragraph
+/// separators and the bidirectional overrides are written as escapes (<c>\n</c>, <c>\r</c>, <c>\t</c>,
+/// <c>\u001b</c> …), so a name or a quoted value can neither rewrite the screen nor forge or split a line.</summary>
+public static class PrintableText
+{
+    /// <summary><paramref name="text"/> itself when it holds nothing to escape (no allocation), else the escaped copy.</summary>
+    public static string Escape(string text)
+    {
+        int first = 0;
+        while (first < text.Length && !NeedsEscape(text[first])) first++;
+        if (first == text.Length) return text;
+        var sb = new StringBuilder(text.Length + 16).Append(text, 0, first);
+        Append(sb, text.AsSpan(first));
+        return sb.ToString();
+    }
+
+    /// <summary>Appends <paramref name="text"/> to <paramref name="sb"/>, escaped as <see cref="Escape"/> does.</summary>
+    public static void Append(StringBuilder sb, ReadOnlySpan<char> text)
+    {
+        foreach (char c in text)
+        {
+            if (!NeedsEscape(c)) sb.Append(c);
+            else if (c == '\n') sb.Append("\\n");
+            else if (c == '\r') sb.Append("\\r");
+            else if (c == '\t') sb.Append("\\t");
+            else sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>True for the characters <see cref="Escape"/> rewrites.</summary>
+    public static bool NeedsEscape(char c) =>
+        char.IsControl(c) // U+0000–001F, U+007F–009F
+        || c is '\u2028' or '\u2029' // line and paragraph separators
+        || c is '\u061c' or '\u200e' or '\u200f' or (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069'); // bidi marks, embeddings, overrides, isolates
+}
