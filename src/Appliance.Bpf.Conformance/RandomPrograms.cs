@@ -24,7 +24,9 @@ namespace Appliance.Bpf.Conformance;
 /// fields a tc program may read (narrow ones too) and writes to writable ones, atomics only on the stack or a
 /// checked map value, packet pointers loaded again after helpers that move the packet, unconditional jumps
 /// (<c>ja</c>, <c>gotol</c>) over code a branch also reaches, no callbacks (the kernel wants BTF for them), and
-/// bpf-to-bpf calls or legacy packet loads but not both in one program (the same), and r6 a value of the array only. The other mode's stream of
+/// bpf-to-bpf calls or legacy packet loads but not both in one program (the same), and r6 a value of the array only.
+/// It also calls on the maps only it has (<see cref="KernelMaps"/>: per-CPU and LRU maps, a prog array) and tail-calls
+/// (<see cref="NextGroup"/> gives a program with the programs its prog array holds). The other mode's stream of
 /// programs is unchanged by this one.</para></summary>
 public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
 {
@@ -39,6 +41,52 @@ public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
         new("hash", BpfMapType.Hash, 4, 32, 8),
         new("lpm", BpfMapType.LpmTrie, 8, 32, 8, BpfMapFlags.NoPrealloc),
     ];
+
+    /// <summary>Kernel mode's maps: <see cref="Maps"/>, then map[3] a 4-entry per-CPU array, map[4] a per-CPU hash,
+    /// map[5] an LRU hash, map[6] an LRU per-CPU hash (4-byte keys, 32-byte values), map[7] the prog array the tail
+    /// calls use (slots 0–2 hold <see cref="NextGroup"/>'s other programs, slot 3 stays empty) and map[8] a one-word
+    /// array the tail-call chain counts its runs in. The LRU maps are sized (128) so that no program fills them: the
+    /// kernel evicts before a map is full only once a CPU's free list (its first 128 free elements) is used up, and
+    /// which element it evicts then is its own business; a program makes a few dozen updates at most.</summary>
+    public static IReadOnlyList<BpfMapDefinition> KernelMaps { get; } =
+    [
+        .. Maps,
+        new("percpu", BpfMapType.PercpuArray, 4, 32, 4),
+        new("percpu_hash", BpfMapType.PercpuHash, 4, 32, 8),
+        new("lru", BpfMapType.LruHash, 4, 32, 128),
+        new("lru_percpu", BpfMapType.LruPercpuHash, 4, 32, 128),
+        new("progs", BpfMapType.ProgArray, 4, 4, TailSlots),
+        new("chain", BpfMapType.Array, 4, 8, 1),
+    ];
+
+    /// <summary>The prog array's size: slots 0..2 filled by a group with callees, 3 empty.</summary>
+    public const int TailSlots = 4;
+
+    /// <summary>What the chain program (slot 2) returns once the kernel's limit of 33 tail calls stops it calling itself.</summary>
+    public const uint ChainVerdict = 0xc4a1;
+
+    /// <summary>Kernel mode's maps before a run (<see cref="KernelMaps"/>, <paramref name="cpus"/> slots per per-CPU
+    /// value, as user space writes them): <see cref="InitialEntries"/>, then keys 0..3 of the per-CPU array, keys 0..2
+    /// of the per-CPU hash and keys 0..3 of both LRU maps, each CPU's value a different 32 bytes of <paramref name="content"/>;
+    /// the chain's count 0.</summary>
+    public static IEnumerable<(int Map, byte[] Key, byte[] Value)> KernelInitialEntries(byte[] content, int cpus)
+    {
+        foreach (var entry in InitialEntries(content)) yield return entry;
+        byte[] Value(int seed, bool perCpu)
+        {
+            var value = new byte[perCpu ? 32 * cpus : 32];
+            for (int i = 0; i < value.Length; i++) value[i] = content[(seed * 37 + i * 5 + i / 32 * 11) % content.Length];
+            return value;
+        }
+        for (int i = 0; i < 4; i++)
+        {
+            yield return (3, BitConverter.GetBytes(i), Value(i, true));
+            if (i < 3) yield return (4, BitConverter.GetBytes(i), Value(i + 4, true));
+            yield return (5, BitConverter.GetBytes(i), Value(i + 8, false));
+            yield return (6, BitConverter.GetBytes(i), Value(i + 12, true));
+        }
+        yield return (8, BitConverter.GetBytes(0), new byte[8]);
+    }
 
     /// <summary>What the maps hold before a run, from 128 bytes of <paramref name="content"/>: the array keys 0..3 with
     /// its four 32-byte values, the hash keys 0..3 with them reversed, the trie 10.0.0.0/8, 10.0.1.0/24 and
@@ -94,10 +142,10 @@ public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
             else if (kind < 78) Branch(length - i);
             else if (kind < 82) Loop();
             else if (kind < 85) HelperCall();
-            else if (kind < 88 && !callsAllowed) Alu(Pick(Scratch));
+            else if (kind < 88 && !callsAllowed) KernelMapCall(); // kernel mode only (the other mode allows calls)
             else if (kind < 88) { Line("call local sub"); for (int r = 1; r <= 5; r++) InitRegister(r); subprogram = true; }
             else if (kind < 90) Line($"add %r8, {(_kernel ? _random.Next(0, 3) : _random.Next(-2, 3))}");
-            else if (kind < 93 && !legacyAllowed) Alu(Pick(Scratch));
+            else if (kind < 93 && !legacyAllowed) KernelMapCall(); // kernel mode only (the other mode allows legacy loads)
             else if (kind < 93) LegacyLoad();
             else if (kind < 95 && _kernel) Precise();
             else if (kind < 95) CallbackCall();
@@ -119,6 +167,228 @@ public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
             Line("exit");
         }
         return _text.ToString();
+    }
+
+    /// <summary>Kernel mode: a program (<see cref="Next"/>) and the programs its prog array (map[7]) holds, slot i being
+    /// program i + 1. Most groups have none (their tail calls find empty slots); one in eight has a generated program in
+    /// slots 0 and 1 (shorter, tail-calling too, so chains and cycles form) and in slot 2 the chain (<see cref="Chain"/>),
+    /// and its first program tail-calls more often. <see cref="Shapes"/> names what the group's programs do.</summary>
+    public IReadOnlyList<string> NextGroup(int length)
+    {
+        if (!_kernel) throw new InvalidOperationException("groups of programs with tail calls are kernel mode's");
+        Shapes.Clear();
+        bool callees = _random.Next(8) == 0;
+        _tailCallOften = callees;
+        var group = new List<string> { Next(length) };
+        if (callees)
+        {
+            if (Shapes.Contains("tail call to slot 0-2")) Shapes.Add("tail call into a program");
+            group.Add(Next(5 + _random.Next(16)));
+            group.Add(Next(5 + _random.Next(16)));
+            group.Add(Chain());
+        }
+        _tailCallOften = false;
+        return group;
+    }
+
+    /// <summary>Kernel mode: what the programs of the last <see cref="NextGroup"/> do among the shapes the kernel
+    /// differential counts (per-CPU and LRU map calls, update flags, tail calls).</summary>
+    public HashSet<string> Shapes { get; } = [];
+
+    /// <summary>Every name <see cref="Shapes"/> may hold.</summary>
+    public static IReadOnlyList<string> ShapeNames { get; } =
+    [
+        "per-CPU lookup", "per-CPU value write", "per-CPU update", "per-CPU delete", "LRU lookup", "LRU value write", "LRU update",
+        "LRU delete", "lookup_percpu_elem current CPU", "lookup_percpu_elem other CPU", "lookup_percpu_elem out-of-range CPU",
+        "smp_processor_id", "BPF_NOEXIST", "BPF_EXIST", "tail call to slot 0-2", "tail call into a program", "tail call to the empty slot",
+        "tail call out of range",
+    ];
+
+    private bool _tailCallOften;
+
+    /// <summary>Slot 2's program: adds 1 to map[8]'s word and to cb[0], then tail-calls itself; only the kernel's limit
+    /// (33 tail calls in one run, the calls before it included) stops it, and it returns <see cref="ChainVerdict"/>.</summary>
+    private static string Chain() => $"""
+        mov %r9, %r1
+        stw [%r10-4], 0
+        lddw %r1, map[8]
+        mov %r2, %r10
+        add %r2, -4
+        call 1
+        jeq %r0, 0, +2
+        mov %r1, 1
+        lock add [%r0+0], %r1
+        ldxw %r2, [%r9+48]
+        add %r2, 1
+        stxw [%r9+48], %r2
+        mov %r1, %r9
+        lddw %r2, map[7]
+        mov %r3, 2
+        call 12
+        mov %r0, {ChainVerdict}
+        exit
+
+        """;
+
+    /// <summary>Kernel mode: a call on the per-CPU and LRU maps or the prog array — a lookup (map_lookup_elem, or
+    /// bpf_map_lookup_percpu_elem with the CPU bpf_get_smp_processor_id gives, the other one, a constant in or out of
+    /// range, or any register) followed by a read, write or atomic through the value pointer behind its NULL check, an
+    /// update with BPF_ANY, BPF_NOEXIST, BPF_EXIST or a bad flag, a delete (an array's: -EINVAL), bpf_get_smp_processor_id
+    /// alone, or bpf_tail_call to a slot in range (filled when the group has callees), the empty one, past the end or
+    /// from a register.</summary>
+    private void KernelMapCall()
+    {
+        int key = _random.Next(8) == 0 ? _random.Next(4, 8) : _random.Next(4);
+        int kind = _tailCallOften && _random.Next(2) == 0 ? 6 : _random.Next(7);
+        switch (kind)
+        {
+            case 0:
+            case 1:
+            {
+                int map = Pick(new[] { 3, 4, 5, 6 });
+                Shapes.Add(map is 5 or 6 ? "LRU lookup" : "per-CPU lookup");
+                Line($"stw [%r10-4], {key}");
+                Line($"lddw %r1, map[{map}]");
+                Line("mov %r2, %r10");
+                Line("add %r2, -4");
+                Line("call 1");
+                ValueAccess(map);
+                break;
+            }
+            case 2:
+            {
+                int map = Pick(new[] { 3, 4, 6 });
+                Line($"stw [%r10-4], {key}");
+                switch (_random.Next(4))
+                {
+                    case 0:
+                    case 1:
+                        Line("call 8");
+                        if (_random.Next(3) == 0)
+                        {
+                            Line("xor %r0, 1"); // the other CPU of two (out of range on one)
+                            Shapes.Add("lookup_percpu_elem other CPU");
+                        }
+                        else Shapes.Add("lookup_percpu_elem current CPU");
+                        Line("mov %r3, %r0");
+                        break;
+                    case 2:
+                        // The machine's CPU count is the first CPU past the end (the kernel's nr_cpu_ids).
+                        int cpu = Pick(new[] { 0, 1, PossibleCpus.Count, PossibleCpus.Count, 64, 4096, -1 });
+                        if (cpu < 0 || cpu >= PossibleCpus.Count) Shapes.Add("lookup_percpu_elem out-of-range CPU");
+                        Line($"mov %r3, {cpu}");
+                        break;
+                    default:
+                        Line($"mov %r3, {Reg(Pick(Scratch))}");
+                        break;
+                }
+                Line($"lddw %r1, map[{map}]");
+                Line("mov %r2, %r10");
+                Line("add %r2, -4");
+                Line("call 195");
+                ValueAccess(map);
+                break;
+            }
+            case 3:
+            {
+                int map = Pick(new[] { 0, 1, 3, 4, 5, 6 });
+                string flags = UpdateFlags();
+                if (map is >= 3) Shapes.Add(map is 5 or 6 ? "LRU update" : "per-CPU update");
+                Line($"stw [%r10-4], {key}");
+                Line($"lddw %r1, map[{map}]");
+                Line("mov %r2, %r10");
+                Line("add %r2, -4");
+                Line("mov %r3, %r10");
+                Line("add %r3, -40");
+                Line($"mov %r4, {flags}");
+                Line("call 2");
+                break;
+            }
+            case 4:
+            {
+                int map = Pick(new[] { 3, 4, 5, 6 });
+                Shapes.Add(map is 5 or 6 ? "LRU delete" : "per-CPU delete");
+                Line($"stw [%r10-4], {key}");
+                Line($"lddw %r1, map[{map}]");
+                Line("mov %r2, %r10");
+                Line("add %r2, -4");
+                Line("call 3");
+                break;
+            }
+            case 5:
+                Shapes.Add("smp_processor_id");
+                Line("call 8");
+                break;
+            default:
+            {
+                switch (_random.Next(6)) // r3 first: r1 and r2 become pointers
+                {
+                    case 0:
+                    case 1:
+                    case 2:
+                        Shapes.Add("tail call to slot 0-2");
+                        Line($"mov %r3, {_random.Next(3)}");
+                        break;
+                    case 3:
+                        Shapes.Add("tail call to the empty slot");
+                        Line($"mov %r3, {TailSlots - 1}");
+                        break;
+                    case 4:
+                        Shapes.Add("tail call out of range");
+                        Line($"mov %r3, {Pick(new[] { TailSlots, 100, -1 })}");
+                        break;
+                    default:
+                        Line($"mov %r3, {Reg(Pick(Scratch))}");
+                        if (_random.Next(2) == 0) Line($"and %r3, {TailSlots - 1}");
+                        break;
+                }
+                Line("mov %r1, %r9");
+                Line("lddw %r2, map[7]");
+                Line("call 12");
+                InitRegister(0); // a tail call that falls through leaves r0 unwritten (the kernel's verifier: not readable)
+                break;
+            }
+        }
+        for (int r = 1; r <= 5; r++) InitRegister(r);
+        Line("ldxw %r8, [%r9+76]");
+    }
+
+    /// <summary>Kernel mode: bpf_map_update_elem's flags — BPF_ANY, BPF_NOEXIST, BPF_EXIST, or a bad one (3; BPF_F_LOCK
+    /// on a value without a spin lock): each -EINVAL.</summary>
+    private string UpdateFlags()
+    {
+        int flags = Pick(new[] { 0, 0, 1, 1, 2, 2, 3, 4 });
+        if (flags == 1) Shapes.Add("BPF_NOEXIST");
+        if (flags == 2) Shapes.Add("BPF_EXIST");
+        return flags.ToString();
+    }
+
+    /// <summary>After a lookup into r0 (a value of <paramref name="map"/> or NULL): behind the NULL check a read, a
+    /// store (register or immediate) or an atomic add through the pointer, then a word of the value into r0, so r0 is a
+    /// scalar on both paths.</summary>
+    private void ValueAccess(int map)
+    {
+        string skip = $"L{_labels++}";
+        int s = _random.Next(4), size = 1 << s;
+        int off = _random.Next(0, (32 - size) / size + 1) * size;
+        Line($"jeq %r0, 0, {skip}");
+        int src = 7; // the one scratch register a call leaves readable besides r0
+        switch (_random.Next(4))
+        {
+            case 0:
+                Line($"ldx{Sizes[s]} %r0, [%r0+{off}]");
+                Line($"{skip}:");
+                return;
+            case 1: Line($"stx{Sizes[s]} [%r0+{off}], {Reg(src)}"); break;
+            case 2: Line($"st{Sizes[s]} [%r0+{off}], {Imm()}"); break;
+            default:
+                bool w = _random.Next(2) == 0;
+                Line($"lock {Pick(new[] { "add", "xor", "fetch add" })}{(w ? "32" : "")} [%r0+{_random.Next(w ? 8 : 4) * (w ? 4 : 8)}], {Reg(src)}");
+                break;
+        }
+        Shapes.Add(map is 5 or 6 ? "LRU value write" : "per-CPU value write");
+        Line($"ldxdw %r0, [%r0+{8 * _random.Next(4)}]");
+        Line($"{skip}:");
     }
 
     private readonly Stack<string> _open = new();
@@ -766,7 +1036,7 @@ public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
             Line("add %r2, -4");
             Line("mov %r3, %r10");
             Line("add %r3, -40");
-            Line("mov %r4, 0");
+            Line($"mov %r4, {(_kernel ? UpdateFlags() : "0")}");
             Line("call 2");
         }
         else

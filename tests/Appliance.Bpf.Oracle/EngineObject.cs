@@ -6,8 +6,8 @@ using Appliance.Bpf.Vm;
 
 namespace Appliance.Bpf.Oracle;
 
-/// <summary>The same <see cref="BpfObject"/> in the appliance's engine: live maps (one CPU slot, so per-CPU
-/// values compare against the kernel's sum over CPUs), each program verified and loaded with the Linux
+/// <summary>The same <see cref="BpfObject"/> in the appliance's engine: live maps (one CPU slot by default, so per-CPU
+/// values compare against the kernel's sum over CPUs; or the kernel's count, compared slot by slot), each program verified and loaded with the Linux
 /// helper table, run on a frame with head- and tailroom and a context like the kernel test run's.</summary>
 public sealed class EngineObject : IDisposable
 {
@@ -27,18 +27,19 @@ public sealed class EngineObject : IDisposable
 
     /// <summary>The object's programs on a VM of their own; <paramref name="jit"/> runs them as native code
     /// from the JIT (every program must then have compiled, callbacks included); <paramref name="fibTables"/> are the routing tables
-    /// bpf_fib_lookup and bpf_redirect_neigh read.</summary>
-    public EngineObject(BpfObject obj, bool jit = false, Routing.IFibTables? fibTables = null)
+    /// bpf_fib_lookup and bpf_redirect_neigh read; per-CPU maps get <paramref name="cpuCount"/> CPU slots and the VM
+    /// runs as CPU <paramref name="processorId"/> (bpf_get_smp_processor_id's answer and the slot its per-CPU lookups use).</summary>
+    public EngineObject(BpfObject obj, bool jit = false, Routing.IFibTables? fibTables = null, int cpuCount = 1, uint processorId = 0)
     {
         Object = obj;
-        Maps = obj.Maps.Select(def => BpfMap.Create(def)).ToArray();
+        Maps = obj.Maps.Select(def => BpfMap.Create(def, cpuCount)).ToArray();
         MapOfMaps.BindInitialSlots(Maps);
         foreach (var p in LoadedProgram.LoadAll(obj, Maps, LinuxHelperTable.Instance))
         {
             if (jit && p.JitUnavailableReason is { } reason) throw new InvalidOperationException($"{p.Name}: the JIT did not compile it: {reason}");
             _programs[p.Name] = p;
         }
-        _vm = new BpfVm(new BpfVmOptions { InterfaceMtus = KernelLikeOptions.InterfaceMtus, UseJit = jit, FibTables = fibTables });
+        _vm = new BpfVm(new BpfVmOptions { InterfaceMtus = KernelLikeOptions.InterfaceMtus, UseJit = jit, FibTables = fibTables, ProcessorId = processorId });
     }
 
     public BpfObject Object { get; }

@@ -11,7 +11,11 @@ public static class OneCpu
 {
     /// <summary>Runs <paramref name="action"/> on a new thread pinned to the CPU the caller is on; rethrows its
     /// exception as it was thrown (assertions keep their messages).</summary>
-    public static void Run(Action action)
+    public static void Run(Action action) => Run(_ => action());
+
+    /// <summary>As <see cref="Run(Action)"/>, handing <paramref name="action"/> the CPU it runs on (what
+    /// bpf_get_smp_processor_id gives the kernel's test runs, and the CPU slot an engine's VM should use).</summary>
+    public static void Run(Action<int> action)
     {
         int cpu = Thread.GetCurrentProcessorId();
         ExceptionDispatchInfo? failure = null;
@@ -20,7 +24,7 @@ public static class OneCpu
             try
             {
                 ThreadAffinity.PinCurrentThread(cpu);
-                action();
+                action(cpu);
             }
             catch (Exception e)
             {

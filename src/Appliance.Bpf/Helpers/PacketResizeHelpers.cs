@@ -83,6 +83,9 @@ internal static class PacketResizeHelpers
         if (shrink)
         {
             if ((flags & ~(AdjRoomFixedGso | DecapL3Ipv4 | DecapL3Ipv6 | NoCsumReset)) != 0) return LinuxHelperTable.Error(vm, Errno.EINVAL);
+            // Bytes to remove that reach past the packet (a decapsulation's smaller minimum lets the length checks pass
+            // with the network header's end near the packet's): the kernel's pop says -ENOMEM.
+            if (offset + diff > packet.Length) return LinuxHelperTable.Error(vm, Errno.ENOMEM);
             PopAt(ref packet, offset, (int)diff);
             if (decap == DecapL3Ipv4) packet.Protocol = 0x0800;
             else if (decap == DecapL3Ipv6) packet.Protocol = 0x86dd;

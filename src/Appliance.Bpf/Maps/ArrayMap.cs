@@ -38,13 +38,15 @@ public sealed class ArrayMap : BpfMap
 
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
     {
-        if (!MapLayout.ValidFlags(flags) || value.Length < ValueSize || !MapLayout.TryIndex(key, out uint i))
-            return -Errno.EINVAL;
-        if (i >= (uint)MaxEntries) return -Errno.E2BIG;
-        if (flags == BpfUpdateFlags.NoExist) return -Errno.EEXIST;
+        if (value.Length < ValueSize || !MapLayout.TryIndex(key, out uint i)) return -Errno.EINVAL;
+        int check = MapLayout.ArrayUpdateCheck(flags, i, MaxEntries);
+        if (check != 0) return check;
         value[..ValueSize].CopyTo(_values.AsSpan((int)i * _stride, ValueSize));
         return 0;
     }
+
+    public override int UpdateFromUser(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) =>
+        MapLayout.ValidFlags(flags) ? Update(key, value, flags) : -Errno.EINVAL;
 
     public override int Delete(ReadOnlySpan<byte> key) => -Errno.EINVAL;
 

@@ -9,4 +9,6 @@ public static class BpfUpdateFlags
     public const ulong NoExist = 1;
     /// <summary>Update only: -ENOENT when the key is absent.</summary>
     public const ulong Exist = 2;
+    /// <summary>BPF_F_LOCK: copy the value under its bpf_spin_lock (-EINVAL for a value without one).</summary>
+    public const ulong Lock = 4;
 }

@@ -9,6 +9,19 @@ internal static class MapLayout
 
     public static bool ValidFlags(ulong flags) => flags <= BpfUpdateFlags.Exist;
 
+    /// <summary>An array's update checks in the order of the kernel's array_map_update_elem: flags beyond BPF_EXIST
+    /// (BPF_F_LOCK aside) -EINVAL, an index past the end -E2BIG, BPF_NOEXIST -EEXIST (every element exists), then
+    /// BPF_F_LOCK -EINVAL (these values hold no spin lock; one that does takes the helper's locked update). So a
+    /// program's BPF_NOEXIST | BPF_F_LOCK gets -EEXIST and BPF_F_LOCK past the end -E2BIG. User space's BPF_F_LOCK the
+    /// syscall refuses before the map sees it (<see cref="ValidFlags"/> first).</summary>
+    public static int ArrayUpdateCheck(ulong flags, uint index, int maxEntries)
+    {
+        if ((flags & ~BpfUpdateFlags.Lock) > BpfUpdateFlags.Exist) return -Errno.EINVAL;
+        if (index >= (uint)maxEntries) return -Errno.E2BIG;
+        if ((flags & BpfUpdateFlags.NoExist) != 0) return -Errno.EEXIST;
+        return (flags & BpfUpdateFlags.Lock) != 0 ? -Errno.EINVAL : 0;
+    }
+
     /// <summary>The u32 array index of an array-style key, or false when the key is short.</summary>
     public static bool TryIndex(ReadOnlySpan<byte> key, out uint index)
     {

@@ -42,7 +42,7 @@ public sealed class PercpuArrayMap : BpfMap
 
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
     {
-        int check = Check(key, value, flags, ValueSize, out uint i);
+        int check = Check(key, value, flags, ValueSize, out uint i, fromUser: false);
         if (check != 0) return check;
         value[..ValueSize].CopyTo(_values.AsSpan(Offset((int)i, BpfCpu.Current), ValueSize));
         return 0;
@@ -57,7 +57,7 @@ public sealed class PercpuArrayMap : BpfMap
 
     public override int UpdateFromUser(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
     {
-        int check = Check(key, value, flags, UserValueSize, out uint i);
+        int check = Check(key, value, flags, UserValueSize, out uint i, fromUser: true);
         if (check != 0) return check;
         for (int cpu = 0; cpu < CpuCount; cpu++)
             value.Slice(cpu * _stride, ValueSize).CopyTo(_values.AsSpan(Offset((int)i, cpu), ValueSize));
@@ -70,14 +70,15 @@ public sealed class PercpuArrayMap : BpfMap
 
     private int Offset(int index, int cpu) => (index * CpuCount + (int)((uint)cpu % (uint)CpuCount)) * _stride;
 
-    private int Check(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags, int size, out uint i)
+    /// <summary>A program's update checks as an array's (<see cref="MapLayout.ArrayUpdateCheck"/>); user space's flags
+    /// beyond BPF_EXIST are -EINVAL first (the syscall's BPF_F_LOCK check, bpf_percpu_array_update's own).</summary>
+    private int Check(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags, int size, out uint i, bool fromUser)
     {
-        if (!MapLayout.ValidFlags(flags) || value.Length < size || !MapLayout.TryIndex(key, out i))
+        if ((fromUser && !MapLayout.ValidFlags(flags)) || value.Length < size || !MapLayout.TryIndex(key, out i))
         {
             i = 0;
             return -Errno.EINVAL;
         }
-        if (i >= (uint)MaxEntries) return -Errno.E2BIG;
-        return flags == BpfUpdateFlags.NoExist ? -Errno.EEXIST : 0;
+        return MapLayout.ArrayUpdateCheck(flags, i, MaxEntries);
     }
 }

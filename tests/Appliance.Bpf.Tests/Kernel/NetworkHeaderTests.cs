@@ -104,4 +104,34 @@ public sealed class NetworkHeaderTests
             Assert.Equal(Convert.ToHexString(k.Frame), Convert.ToHexString(run.Frame));
         }
     }
+
+    /// <summary>bpf_skb_adjust_room(-20, BPF_ADJ_ROOM_NET, BPF_F_ADJ_ROOM_DECAP_L3_IPV4) on a 62-byte IPv6 frame: the
+    /// 20 bytes after the 40-byte IPv6 header (at 54) reach past the packet, while what follows the network header
+    /// (48 bytes) keeps the 20 a decapsulated IPv4 header needs, so the length checks pass and the kernel's pop refuses
+    /// with -ENOMEM (ours threw, a fault); the frame stays as it was.</summary>
+    [PrivilegedFact]
+    public void ShrinkingRoomThatEndsPastThePacketIsENOMEM()
+    {
+        const string text = """
+            mov %r2, -20
+            mov %r3, 0
+            mov %r4, 128
+            call 50
+            exit
+            """;
+        var obj = new BpfObject("shrink_past_end", [new BpfProgramImage("p", "tc", BpfAssembler.Assemble(text))], [], "GPL");
+        var frame = PacketBuilder.Ipv6(PacketBuilder.Udp, new byte[16], new byte[16], 1000, 53, 0);
+        Assert.Equal(62, frame.Length);
+        using var kernel = KernelObject.Load(obj);
+        var k = kernel.Run("p", frame);
+        Assert.Equal(0xfffffff4u, k.Retval);
+        foreach (bool jit in new[] { false, true })
+        {
+            using var engine = new EngineObject(obj, jit);
+            var run = engine.Run("p", frame);
+            Assert.False(run.Run.Faulted, $"{(jit ? "JIT" : "interpreter")}: {run.Run.Fault}");
+            Assert.Equal(k.Retval, (uint)run.Run.R0);
+            Assert.Equal(Convert.ToHexString(k.Frame), Convert.ToHexString(run.Frame));
+        }
+    }
 }
