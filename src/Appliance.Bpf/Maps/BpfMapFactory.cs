@@ -12,6 +12,28 @@ public static class BpfMapFactory
     {
         if (cpuCount < 1) throw Invalid(def, $"cpuCount must be at least 1 (got {cpuCount})");
         if (BpfMapTypeNames.WhyUnsupported(def.Type) is not null) return new UnsupportedMap(def);
+        Check(def, cpuCount);
+        return def.Type switch
+        {
+            BpfMapType.Array => new ArrayMap(def),
+            BpfMapType.PercpuArray => new PercpuArrayMap(def, cpuCount),
+            BpfMapType.Hash => new HashMap(def),
+            BpfMapType.PercpuHash => new PercpuHashMap(def, cpuCount),
+            BpfMapType.LruHash => new LruHashMap(def),
+            BpfMapType.LruPercpuHash => new LruHashMap(def, cpuCount),
+            BpfMapType.LpmTrie => new LpmTrieMap(def),
+            BpfMapType.ProgArray => new ProgArrayMap(def),
+            BpfMapType.Queue or BpfMapType.Stack => new QueueStackMap(def),
+            BpfMapType.PerfEventArray => new PerfEventArrayMap(def),
+            BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps => new MapOfMaps(def),
+            _ => new RingBufMap(def),
+        };
+    }
+
+    /// <summary>The checks <see cref="Create"/> makes, without making the map (also for a map of maps' inner template,
+    /// which libbpf creates as a map in the kernel first).</summary>
+    private static void Check(BpfMapDefinition def, int cpuCount)
+    {
         if (def.MaxEntries <= 0) throw Invalid(def, "max_entries must be at least 1");
         if (BpfMapFlags.WhyRefused(def) is { } flags) throw Invalid(def, flags);
         switch (def.Type)
@@ -51,6 +73,13 @@ public static class BpfMapFactory
                 if (def.KeySize <= 0 || def.KeySize > 512) throw Invalid(def, $"key_size must be 1..512 (got {def.KeySize})");
                 if (def.ValueSize != 4) throw Invalid(def, $"a map of maps has value_size 4, an inner map reference (got {def.ValueSize})");
                 if (def.InnerMap is null) throw Invalid(def, "a map of maps needs an inner map template (__array(values, struct {...}))");
+                if (def.InnerMap.Type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps)
+                    throw Invalid(def, "its inner maps are maps of maps: the kernel nests maps one level only (it refuses the map with EINVAL)");
+                if (BpfMapTypeNames.WhyUnsupported(def.InnerMap.Type) is null)
+                {
+                    try { Check(def.InnerMap, cpuCount); }
+                    catch (ArgumentException e) { throw Invalid(def, $"its inner map template cannot be made: {e.Message}"); }
+                }
                 break;
             case BpfMapType.PerfEventArray:
                 if (def.KeySize != 4 || def.ValueSize != 4) throw Invalid(def, "a perf_event_array needs key_size 4 and value_size 4");
@@ -76,22 +105,6 @@ public static class BpfMapFactory
             throw Invalid(def, $"the struct bpf_spin_lock at offset {def.SpinLockOffset} is outside the {def.ValueSize}-byte value");
         if (def.Type != BpfMapType.Array && def.InitialValue is not null)
             throw Invalid(def, "only array maps can carry an initial value");
-
-        return def.Type switch
-        {
-            BpfMapType.Array => new ArrayMap(def),
-            BpfMapType.PercpuArray => new PercpuArrayMap(def, cpuCount),
-            BpfMapType.Hash => new HashMap(def),
-            BpfMapType.PercpuHash => new PercpuHashMap(def, cpuCount),
-            BpfMapType.LruHash => new LruHashMap(def),
-            BpfMapType.LruPercpuHash => new LruHashMap(def, cpuCount),
-            BpfMapType.LpmTrie => new LpmTrieMap(def),
-            BpfMapType.ProgArray => new ProgArrayMap(def),
-            BpfMapType.Queue or BpfMapType.Stack => new QueueStackMap(def),
-            BpfMapType.PerfEventArray => new PerfEventArrayMap(def),
-            BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps => new MapOfMaps(def),
-            _ => new RingBufMap(def),
-        };
     }
 
     private static void RequireSizes(BpfMapDefinition def, int? key)

@@ -98,4 +98,28 @@ public sealed class KernelRefusalTests
         Assert.Contains($"map '{map}'", engine.Message);
         Assert.Contains(engineSays!, engine.Message);
     }
+
+    /// <summary>A map of maps' inner template is a map libbpf creates in the kernel first: the kernel refuses the object
+    /// when it refuses the template; the engine refuses the outer map saying why. (Inner types the kernel does not nest,
+    /// prog arrays, the loader refuses when it reads the object.)</summary>
+    [PrivilegedTheory]
+    [InlineData("inner_percpu_over", "Argument list too long", "its inner map template cannot be made: map 'outer.inner' (PercpuArray): a per-CPU value of 32769 bytes")]
+    [InlineData("inner_percpu_largest", null, null)]
+    public void TheKernelAndTheEngineRefuseTheSameInnerMaps(string testObject, string? kernelSays, string? engineSays)
+    {
+        var obj = TestObjects.LoadTestProgram(testObject);
+        var outer = obj.Maps.Single(m => m.Name == "outer");
+        if (kernelSays is null)
+        {
+            KernelObject.LoadWithLibbpf(obj).Dispose();
+            BpfMap.Create(outer);
+            return;
+        }
+        var kernel = Assert.Throws<InvalidOperationException>(() => KernelObject.LoadWithLibbpf(obj).Dispose());
+        Assert.Contains("map 'outer': failed to create", kernel.Message);
+        Assert.Contains(kernelSays, kernel.Message);
+        var engine = Assert.Throws<ArgumentException>(() => BpfMap.Create(outer));
+        Assert.Contains("map 'outer' (ArrayOfMaps): ", engine.Message);
+        Assert.Contains(engineSays!, engine.Message);
+    }
 }
