@@ -29,7 +29,7 @@ public static unsafe class BpfSyscall
         }
     }
 
-    public static int CreateMap(int mapType, int keySize, int valueSize, int maxEntries, string name, uint flags = 0)
+    public static int CreateMap(int mapType, int keySize, int valueSize, int maxEntries, string name, uint flags = 0, int innerMapFd = 0)
     {
         Span<byte> attr = stackalloc byte[72];
         attr.Clear();
@@ -38,6 +38,7 @@ public static unsafe class BpfSyscall
         Write32(attr, 8, (uint)valueSize);
         Write32(attr, 12, (uint)maxEntries);
         Write32(attr, 16, flags);
+        Write32(attr, 20, (uint)innerMapFd); // maps of maps: the template map
         WriteName(attr.Slice(28, 16), name);
         return Invoke(MapCreate, attr, "bpf(BPF_MAP_CREATE)", name);
     }

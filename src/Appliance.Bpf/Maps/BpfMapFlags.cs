@@ -41,7 +41,7 @@ public static class BpfMapFlags
         BpfMapType.RingBuf => NumaNode,
         BpfMapType.ProgArray or BpfMapType.ArrayOfMaps => NumaNode | ReadOnly | WriteOnly,
         BpfMapType.PerfEventArray => NumaNode | ReadOnly | WriteOnly | PreserveElems,
-        BpfMapType.HashOfMaps => NoPrealloc | NumaNode | Access,
+        BpfMapType.HashOfMaps => NoPrealloc | NumaNode | Access | ZeroSeed, // fd_htab_map_alloc_check → htab_map_alloc_check's mask
         _ => uint.MaxValue,
     };
 

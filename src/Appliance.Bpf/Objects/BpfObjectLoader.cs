@@ -103,9 +103,13 @@ public static class BpfObjectLoader
     }
 
     /// <summary>What libbpf fills in when it creates the map: a PERF_EVENT_ARRAY declared without max_entries (the
-    /// usual declaration of a perf buffer) gets one entry per possible CPU.</summary>
-    private static BpfMapDefinition WithLibbpfDefaults(BpfMapDefinition def) =>
-        def.Type == BpfMapType.PerfEventArray && def.MaxEntries == 0 ? def with { MaxEntries = PossibleCpus.Count } : def;
+    /// usual declaration of a perf buffer) gets one entry per possible CPU, also as a map of maps' inner template
+    /// (libbpf creates the template as a map first, with the same default).</summary>
+    private static BpfMapDefinition WithLibbpfDefaults(BpfMapDefinition def)
+    {
+        if (def.InnerMap is { } inner) def = def with { InnerMap = WithLibbpfDefaults(inner) };
+        return def.Type == BpfMapType.PerfEventArray && def.MaxEntries == 0 ? def with { MaxEntries = PossibleCpus.Count } : def;
+    }
 
     /// <summary>A prog array's static slots (libbpf's <c>.values = { [i] = &amp;prog }</c>) as program indices.</summary>
     private static BpfMapDefinition WithInitialPrograms(ElfFile elf, BpfMapDefinition def, List<BpfProgramImage> programs)

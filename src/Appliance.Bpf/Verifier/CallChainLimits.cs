@@ -12,8 +12,10 @@ namespace Appliance.Bpf.Verifier;
 /// <item>At most <see cref="MaxCombinedStack"/> bytes of stack summed over a chain (MAX_BPF_STACK), each function's
 /// depth rounded up to 16 bytes, as the kernel does when the program is JIT-compiled (its interpreter rounds to 32, so
 /// 16 refuses nothing the JIT would accept). A function's depth here is the deepest fixed r10-relative load or store
-/// in code that can run — a lower bound of the kernel's, which also counts accesses through computed stack pointers
-/// and helper arguments — so nothing the kernel accepts is refused.</item>
+/// in code that can run, counted only for functions a live call or callback reaches from the entry (the kernel gives a
+/// static function it never verifies a depth of 0). It aims at a lower bound of the kernel's, which also counts
+/// accesses through computed stack pointers and helper arguments; the kernel's path exploration can still prove
+/// code dead that the constant analysis here keeps (see README "verifier").</item>
 /// <item>A tail call in a function other than the entry only while the functions calling it hold less than
 /// <see cref="MaxStackBeforeTailCall"/> bytes of stack (the kernel bounds the stack 33 tail calls can pile up).</item>
 /// </list></summary>
@@ -31,16 +33,31 @@ internal static class CallChainLimits
         var depth = new Dictionary<int, int>();
         var tailCallAt = new Dictionary<int, int>();
         var edges = new HashSet<(int, int)>();
+        var liveCallees = new Dictionary<int, List<int>>();
         for (int i = 0; i < facts.Length; i++)
         {
             var f = facts[i];
             int function = functionOf[i];
             if (!callees.TryGetValue(function, out var list)) callees[function] = list = [];
             if (f.EntersFunction && edges.Add((function, f.Target))) list.Add((f.Target, i));
+            if (f.EntersFunction && live[i])
+            {
+                if (!liveCallees.TryGetValue(function, out var calls)) liveCallees[function] = calls = [];
+                calls.Add(f.Target);
+            }
             if (f.Op == VmOp.CallHelper && f.Instruction.Imm == (int)BpfHelperId.TailCall) tailCallAt.TryAdd(function, i);
             if (live[i] && R10Offset(f) is int offset && -offset > depth.GetValueOrDefault(function))
                 depth[function] = -offset;
         }
+        // A function no live call reaches from the entry runs never: its stack counts 0, as the kernel's for a static
+        // function it never verified (the static walk below still follows its calls, as the kernel's does).
+        var reached = new HashSet<int> { 0 };
+        var pending = new Stack<int>([0]);
+        while (pending.TryPop(out int function))
+            foreach (int callee in liveCallees.GetValueOrDefault(function) ?? [])
+                if (reached.Add(callee)) pending.Push(callee);
+        foreach (int function in depth.Keys.ToList())
+            if (!reached.Contains(function)) depth[function] = 0;
 
         // Longest chains below each function (frames, stack), by a depth-first walk that finds recursion and stops at
         // the frame limit (so it recurses at most MaxCallFrames deep, whatever the object holds).

@@ -46,6 +46,16 @@ public sealed class KernelRefusalTests
         LoadedProgram.Load(image, [.. obj.Maps.Select(d => BpfMap.Create(d))], Bpf.Helpers.LinuxHelperTable.Instance);
     }
 
+    /// <summary>A static function that only dead code calls (a CO-RE check answered 0) is never verified by the kernel,
+    /// so its stack counts 0 in the call chain: both load the program whose chain would pass 512 bytes if it counted.</summary>
+    [PrivilegedFact]
+    public void AFunctionOnlyDeadCodeCallsHoldsNoStackInTheChain()
+    {
+        var obj = TestObjects.LoadTestProgram("dead_call_stack");
+        KernelObject.LoadWithLibbpf(obj).Dispose();
+        LoadedProgram.Load(obj.Programs.Single(), [.. obj.Maps.Select(d => BpfMap.Create(d))], Bpf.Helpers.LinuxHelperTable.Instance);
+    }
+
     /// <summary>A tail call in a called function: the kernel takes it only with the object's BTF, so libbpf loads the
     /// object (one program each) into the kernel.</summary>
     [PrivilegedFact]
@@ -99,12 +109,74 @@ public sealed class KernelRefusalTests
         Assert.Contains(engineSays!, engine.Message);
     }
 
+    /// <summary>Every map type the engine makes, with each map_flags bit 0–20 in turn (and an LPM trie's required
+    /// BPF_F_NO_PREALLOC, a map of maps' template fd): the kernel (BPF_MAP_CREATE, numa_node 0) and the engine's
+    /// factory take or refuse the same ones. A table that refuses a flag the kernel takes would refuse public objects.</summary>
+    [PrivilegedFact]
+    public void TheKernelAndTheEngineTakeTheSameMapFlagsForEveryType()
+    {
+        (BpfMapType Type, int Key, int Value, int Max, uint Base)[] shapes =
+        [
+            (BpfMapType.Array, 4, 8, 4, 0), (BpfMapType.PercpuArray, 4, 8, 4, 0), (BpfMapType.Hash, 4, 8, 4, 0),
+            (BpfMapType.PercpuHash, 4, 8, 4, 0), (BpfMapType.LruHash, 4, 8, 4, 0), (BpfMapType.LruPercpuHash, 4, 8, 4, 0),
+            (BpfMapType.LpmTrie, 8, 8, 4, BpfMapFlags.NoPrealloc), (BpfMapType.Queue, 0, 8, 4, 0), (BpfMapType.Stack, 0, 8, 4, 0),
+            (BpfMapType.RingBuf, 0, 0, 4096, 0), (BpfMapType.ProgArray, 4, 4, 4, 0), (BpfMapType.PerfEventArray, 4, 4, 4, 0),
+            (BpfMapType.ArrayOfMaps, 4, 4, 4, 0), (BpfMapType.HashOfMaps, 4, 4, 4, 0),
+        ];
+        var inner = new BpfMapDefinition("flags_inner", BpfMapType.Array, 4, 8, 1);
+        int innerFd = BpfSyscall.CreateMap((int)inner.Type, inner.KeySize, inner.ValueSize, inner.MaxEntries, inner.Name);
+        var differences = new List<string>();
+        int taken = 0, refused = 0;
+        try
+        {
+            foreach (var (type, key, value, max, baseFlags) in shapes)
+            {
+                Assert.Null(BpfMapTypeNames.WhyUnsupported(type));
+                bool mapOfMaps = type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps;
+                for (int bit = -1; bit <= 20; bit++)
+                {
+                    uint flags = baseFlags | (bit < 0 ? 0 : 1u << bit);
+                    var def = new BpfMapDefinition("flags_probe", type, key, value, max, flags) { InnerMap = mapOfMaps ? inner : null };
+                    bool kernel;
+                    try
+                    {
+                        LibC.Close(BpfSyscall.CreateMap((int)type, key, value, max, def.Name, flags, mapOfMaps ? innerFd : 0));
+                        kernel = true;
+                    }
+                    catch (PlatformException)
+                    {
+                        kernel = false;
+                    }
+                    string? engineSays = null;
+                    try
+                    {
+                        BpfMap.Create(def);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        engineSays = e.Message;
+                    }
+                    if (kernel) taken++; else refused++;
+                    if (kernel != (engineSays is null))
+                        differences.Add($"{type} map_flags 0x{flags:x}: kernel {(kernel ? "takes it" : "refuses it")}, engine {engineSays ?? "takes it"}");
+                }
+            }
+        }
+        finally
+        {
+            LibC.Close(innerFd);
+        }
+        Assert.True(differences.Count == 0, string.Join('\n', differences));
+        Assert.True(taken > shapes.Length * 3 && refused > shapes.Length * 15, $"{taken} taken, {refused} refused: the probe does not reach both sides");
+    }
+
     /// <summary>A map of maps' inner template is a map libbpf creates in the kernel first: the kernel refuses the object
     /// when it refuses the template; the engine refuses the outer map saying why. (Inner types the kernel does not nest,
     /// prog arrays, the loader refuses when it reads the object.)</summary>
     [PrivilegedTheory]
     [InlineData("inner_percpu_over", "Argument list too long", "its inner map template cannot be made: map 'outer.inner' (PercpuArray): a per-CPU value of 32769 bytes")]
     [InlineData("inner_percpu_largest", null, null)]
+    [InlineData("inner_perf_buffer", null, null)] // a perf buffer template without max_entries: one entry per CPU, as libbpf
     public void TheKernelAndTheEngineRefuseTheSameInnerMaps(string testObject, string? kernelSays, string? engineSays)
     {
         var obj = TestObjects.LoadTestProgram(testObject);
