@@ -109,6 +109,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:void_subprog", "void_calls", [], Libbpf: true),
         new("test:printk_args", "printk_many", []),
         new("test:newer_helpers", "percpu_slots", []),
+        new("test:spin_lock_update", "locked_updates", [], Libbpf: true), // spin locks need BTF in the kernel
         new("test:newer_helpers", "string_compare", []),
         new("test:newer_helpers", "format_buf", []),
         new("test:newer_helpers", "format_wide", []),

@@ -55,18 +55,21 @@ internal static class MapHelpers
 
     /// <summary>An update of a value holding a bpf_spin_lock never writes the lock word (the kernel's copy_map_value
     /// skips it, so a worker holding the element's lock keeps it): an existing element takes the other bytes in
-    /// place, a new one starts with its lock free.</summary>
+    /// place, a new one starts with its lock free. BPF_F_LOCK (the copy made under the element's lock, which is the
+    /// same copy for one worker) goes with BPF_ANY, BPF_NOEXIST or BPF_EXIST as in the kernel's array and hash
+    /// update; the map's own checks (an array index past the end, a full hash, NOEXIST/EXIST) answer as without it.</summary>
     private static int UpdateLocked(BpfMap map, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags)
     {
         int at = map.Definition.SpinLockOffset;
-        if (flags is not (BpfUpdateFlags.NoExist or BpfUpdateFlags.Exist or 0)) return -Errno.EINVAL;
-        if (flags != BpfUpdateFlags.NoExist && map.TryLookup(key, out var current))
+        ulong plain = flags & ~BpfUpdateFlags.Lock;
+        if (plain > BpfUpdateFlags.Exist) return -Errno.EINVAL;
+        if (plain != BpfUpdateFlags.NoExist && map.TryLookup(key, out var current))
         {
             value[..at].CopyTo(current.AsSpan(0, at));
             value[(at + 4)..].CopyTo(current.AsSpan(at + 4));
             return 0;
         }
-        int result = map.Update(key, value, flags);
+        int result = map.Update(key, value, plain);
         if (result == 0 && map.TryLookup(key, out var inserted))
             Volatile.Write(ref System.Runtime.CompilerServices.Unsafe.As<byte, int>(ref inserted.AsSpan(at, 4)[0]), 0);
         return result;
