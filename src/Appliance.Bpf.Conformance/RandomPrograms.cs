@@ -354,7 +354,8 @@ public sealed class RandomPrograms(int seed, bool kernelVerifiable = false)
     }
 
     /// <summary>Kernel mode: bpf_map_update_elem's flags — BPF_ANY, BPF_NOEXIST, BPF_EXIST, or a bad one (3; BPF_F_LOCK
-    /// on a value without a spin lock): each -EINVAL.</summary>
+    /// on a value without a spin lock): -EINVAL, except where the map's own checks come first (an array index past the
+    /// end is -E2BIG).</summary>
     private string UpdateFlags()
     {
         int flags = Pick(new[] { 0, 0, 1, 1, 2, 2, 3, 4 });

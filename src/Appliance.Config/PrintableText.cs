@@ -23,10 +23,15 @@ public static class PrintableText
     /// <summary>Appends <paramref name="text"/> to <paramref name="sb"/>, escaped as <see cref="Escape"/> does.</summary>
     public static void Append(StringBuilder sb, ReadOnlySpan<char> text)
     {
-        foreach (char c in text)
+        while (!text.IsEmpty)
         {
-            if (!NeedsEscape(c)) sb.Append(c);
-            else if (c == '\n') sb.Append("\\n");
+            int clean = 0;
+            while (clean < text.Length && !NeedsEscape(text[clean])) clean++;
+            sb.Append(text[..clean]); // runs that need nothing go in whole
+            if (clean == text.Length) return;
+            char c = text[clean];
+            text = text[(clean + 1)..];
+            if (c == '\n') sb.Append("\\n");
             else if (c == '\r') sb.Append("\\r");
             else if (c == '\t') sb.Append("\\t");
             else sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));

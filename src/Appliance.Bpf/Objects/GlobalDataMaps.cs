@@ -8,10 +8,8 @@ namespace Appliance.Bpf.Objects;
 /// bytes (zeros for `.bss`). `.rodata*` maps are read-only for programs (BPF_F_RDONLY_PROG) and frozen.</summary>
 public static class GlobalDataMaps
 {
-    /// <summary>BPF_F_RDONLY_PROG: programs may read the map but not write it.</summary>
-    public const uint ReadOnlyProgramFlag = 0x80;
-
-    /// <summary>The largest array value the kernel makes (array_map_alloc_check: KMALLOC_MAX_SIZE with 4 KiB pages).</summary>
+    /// <summary>The most global data one section may hold here: a bound of ours (older kernels' largest array value,
+    /// KMALLOC_MAX_SIZE with 4 KiB pages; 6.18 takes larger), since a `.bss` takes no room in the file.</summary>
     private const ulong MaxValueSize = 4 << 20;
 
     public static bool IsGlobalDataSection(ElfSection s) =>
@@ -22,11 +20,11 @@ public static class GlobalDataMaps
     {
         // Checked before the bytes are made: a .bss takes no room in the file, so a small file can claim any size.
         if (section.Size > MaxValueSize)
-            throw elf.Error($"{section}: {section.Size} bytes of global data is more than the 4 MiB a map value may hold (the kernel's KMALLOC_MAX_SIZE)");
+            throw elf.Error($"{section}: {section.Size} bytes of global data is more than the 4 MiB a section may hold here (a bound against objects claiming a huge .bss)");
         bool readOnly = Is(section.Name, ".rodata");
         var initial = section.IsNoBits ? new byte[section.Size] : elf.Data(section).ToArray();
         var def = new BpfMapDefinition(section.Name, BpfMapType.Array, 4, (int)section.Size, 1,
-            readOnly ? ReadOnlyProgramFlag : 0)
+            readOnly ? BpfMapFlags.ReadOnlyProg : 0)
         {
             InitialValue = initial,
             ReadOnly = readOnly,

@@ -1,4 +1,5 @@
 using System.Text;
+using Appliance.Config;
 using System.Text.Json;
 using Appliance.Datapath.Capture;
 using Appliance.Datapath.Engine;
@@ -18,10 +19,10 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var sb = new StringBuilder();
         var up = DateTime.UtcNow - runtime.StartedUtc;
         sb.Append($"meta-appliance: forwarding ({T.Ports.Length} ports, {T.Pairs.Length} pairs), up {(int)up.TotalSeconds} s, " +
-                  $"worker {(runtime.Engine.IsRunning ? "running" : "STOPPED: " + runtime.Engine.WorkerFailure?.Message)}\n");
+                  $"worker {(runtime.Engine.IsRunning ? "running" : "STOPPED: " + PrintableText.Escape(runtime.Engine.WorkerFailure?.Message ?? ""))}\n");
         var e = runtime.Engine;
         if (e.LastFault is { } fault)
-            sb.Append($"FAULT: worker restarts {e.WorkerRestarts}, frame handler faults {e.HandlerFaults}; last: {fault}\n");
+            sb.Append($"FAULT: worker restarts {e.WorkerRestarts}, frame handler faults {e.HandlerFaults}; last: {PrintableText.Escape(fault.ToString() ?? "")}\n");
         // QUEUES: the RX queues the port's sockets are on (one each), "(configured)" when the config's `queues` set them.
         var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "QUEUES", "STATE");
         foreach (var p in T.Ports)

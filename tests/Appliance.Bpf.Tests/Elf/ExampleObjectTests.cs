@@ -16,7 +16,7 @@ public class ExampleObjectTests
         Assert.Equal(("allow_port", "netkit/peer"), (prog.Name, prog.Section));
         Assert.Equal("GPL", obj.License);
         AssertMap(obj, "allowed_ports", BpfMapType.Hash, 2, 8, 256, 0);
-        var rodata = AssertMap(obj, ".rodata", BpfMapType.Array, 4, 4, 1, GlobalDataMaps.ReadOnlyProgramFlag);
+        var rodata = AssertMap(obj, ".rodata", BpfMapType.Array, 4, 4, 1, BpfMapFlags.ReadOnlyProg);
         Assert.True(rodata.ReadOnly);
         Assert.Equal(new byte[] { 1, 0, 0, 0 }, rodata.InitialValue); // pass_non_l4 = 1
         var bss = AssertMap(obj, ".bss", BpfMapType.Array, 4, 8, 1, 0);
@@ -39,7 +39,7 @@ public class ExampleObjectTests
     {
         var obj = TestObjects.LoadExample("vlan_tag");
         Assert.Equal("tc", Assert.Single(obj.Programs).Section);
-        var rodata = AssertMap(obj, ".rodata", BpfMapType.Array, 4, 2, 1, GlobalDataMaps.ReadOnlyProgramFlag);
+        var rodata = AssertMap(obj, ".rodata", BpfMapType.Array, 4, 2, 1, BpfMapFlags.ReadOnlyProg);
         Assert.Equal(100, BitConverter.ToUInt16(rodata.InitialValue!)); // vlan_id = 100
         AssertMap(obj, ".bss", BpfMapType.Array, 4, 8, 1, 0);
     }

@@ -45,8 +45,8 @@ public sealed class RandomProgramKernelTests(ITestOutputHelper output)
         // Per-CPU and LRU maps, update flags and tail calls: each shape the generator makes occurred in programs both
         // loaded, the runs changed per-CPU and LRU maps, and runs ended in the chain the kernel's tail-call limit stops.
         foreach (var shape in RandomPrograms.ShapeNames)
-            Assert.True(report.Shapes.GetValueOrDefault(shape) >= programs / 200, $"only {report.Shapes.GetValueOrDefault(shape)} of {programs} programs have '{shape}'");
-        Assert.True(report.WrotePerCpu > report.BothAccepted / 20 && report.WroteLru > report.BothAccepted / 20 && report.ChainLimit >= programs / 300,
+            Assert.True(report.Shapes.GetValueOrDefault(shape) >= Math.Max(1, programs / 200), $"only {report.Shapes.GetValueOrDefault(shape)} of {programs} programs have '{shape}'");
+        Assert.True(report.WrotePerCpu > report.BothAccepted / 20 && report.WroteLru > report.BothAccepted / 20 && report.ChainLimit >= Math.Max(1, programs / 300),
             $"of {report.BothAccepted} programs only {report.WrotePerCpu} wrote a per-CPU map, {report.WroteLru} an LRU map, {report.ChainLimit} reached the tail-call limit");
     }
 }
