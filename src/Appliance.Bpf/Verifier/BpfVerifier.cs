@@ -18,8 +18,9 @@ public static class BpfVerifier
 {
     public const int StackSize = 512;
 
-    /// <summary>The deepest bpf-to-bpf call the VM runs (frames 0..7, as the kernel's MAX_CALL_FRAMES = 8).</summary>
-    public const int MaxCallDepth = 7;
+    /// <summary>The deepest bpf-to-bpf call the VM runs (frames 0..7: the kernel's MAX_CALL_FRAMES, which
+    /// <see cref="CallChainLimits"/> checks at load, less the entry's frame).</summary>
+    public const int MaxCallDepth = CallChainLimits.MaxCallFrames - 1;
 
     /// <summary>Where each callback of <paramref name="image"/> starts (lddw src 4 targets), for the VM's check that
     /// a helper's callback_fn argument names one.</summary>
