@@ -92,7 +92,7 @@ public static class BpfMapFactory
             default:
                 throw Invalid(def, $"map type {def.Type} is not supported");
         }
-        long perCpuValue = ((long)def.ValueSize + 7) & ~7L; // MapLayout.Stride, in a long
+        long perCpuValue = ValueStride(def);
         if (def.Type is BpfMapType.PercpuArray or BpfMapType.PercpuHash or BpfMapType.LruPercpuHash && perCpuValue > PcpuMinUnitSize)
             throw Invalid(def, $"a per-CPU value of {def.ValueSize} bytes ({perCpuValue} rounded up to 8) is more than the {PcpuMinUnitSize} bytes " +
                 "(PCPU_MIN_UNIT_SIZE) the kernel's per-CPU allocator gives one value (it refuses the map with E2BIG)");
@@ -133,7 +133,7 @@ public static class BpfMapFactory
     private static long StorageBytes(BpfMapDefinition def, int cpuCount)
     {
         const long slotIndex = 16; // bucket, chain link, hash, used flag, grace-period stamp
-        long entries = def.MaxEntries, stride = ((long)Math.Max(def.ValueSize, 0) + 7) & ~7L; // MapLayout.Stride, in a long: it passes int.MaxValue
+        long entries = def.MaxEntries, stride = ValueStride(def);
         return def.Type switch
         {
             BpfMapType.Array => stride * entries,
@@ -148,6 +148,9 @@ public static class BpfMapFactory
             _ => 0,
         };
     }
+
+    /// <summary><see cref="MapLayout.Stride"/> of the value, in a long: a value_size near int.MaxValue passes it.</summary>
+    private static long ValueStride(BpfMapDefinition def) => ((long)Math.Max(def.ValueSize, 0) + 7) & ~7L;
 
     private static ArgumentException Invalid(BpfMapDefinition def, string rule) =>
         new($"map '{def.Name}' ({def.Type}): {rule}"); // no parameter name: validate prints the message as it is

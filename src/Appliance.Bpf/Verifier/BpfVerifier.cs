@@ -110,8 +110,8 @@ public static class BpfVerifier
             for (int i = 0; i < facts.Length; i++)
                 if (!reachable[i] && !deadCode[i] && !facts[i].IsWideTail) Fail(code, section, i, "unreachable instruction");
         }
-        CallChainLimits.Check(facts, functionOf, live, (index, reason) => Fail(code, section, index, reason));
-        var stack = StackUsage.Measure(facts, functionOf, MaxCallDepth);
+        int callDepth = CallChainLimits.Check(facts, functionOf, live, (index, reason) => Fail(code, section, index, reason));
+        var stack = StackUsage.Measure(facts, callDepth);
         accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, helpers, stack.FrameBytes);
         return stack;
     }

@@ -26,7 +26,9 @@ internal static class CallChainLimits
     public const int MaxStackBeforeTailCall = 256;
 
     /// <param name="live">Instructions a path can reach (dead branches on constants excluded): only their stack accesses count.</param>
-    public static void Check(InstructionFacts[] facts, int[] functionOf, bool[] live, Action<int, string> fail)
+    /// <returns>The deepest chain of calls and callbacks below the entry (0..<see cref="MaxCallFrames"/> − 1): what
+    /// <see cref="StackUsage.CallDepth"/> sizes the VM's frames by.</returns>
+    public static int Check(InstructionFacts[] facts, int[] functionOf, bool[] live, Action<int, string> fail)
     {
         // Function entry → (callee entry, first calling instruction); own stack depth; whether it has a tail call.
         var callees = new Dictionary<int, List<(int Callee, int At)>>();
@@ -124,6 +126,7 @@ internal static class CallChainLimits
                 fail(at, $"a tail call in the function at instruction {function}, whose callers hold {held} bytes of stack: the kernel allows tail calls " +
                     $"in a called function only below {MaxStackBeforeTailCall} bytes of its callers' stack (it says \"tail_calls are not allowed when " +
                     $"call stack of previous frames is {held} bytes. Too large\")");
+        return Math.Min(frames[0], MaxCallFrames) - 1;
     }
 
     /// <summary>The offset of a load, store or atomic addressed through r10 itself, else null.</summary>

@@ -21,12 +21,13 @@ public readonly record struct StackUsage(int FrameBytes, int CallDepth)
     /// <summary>Bytes from the top of the stack that frames 0..<see cref="CallDepth"/> can reach.</summary>
     public int TotalBytes(int frameSize) => CallDepth * frameSize + FrameBytes;
 
-    internal static StackUsage Measure(InstructionFacts[] facts, int[] functionOf, int maxCallDepth)
+    /// <param name="callDepth">The deepest call chain below the entry, as <see cref="CallChainLimits.Check"/> found it.</param>
+    internal static StackUsage Measure(InstructionFacts[] facts, int callDepth)
     {
         int frame = MeasureFrame(facts, out bool full);
         if (full) frame = BpfVerifier.StackSize;
         frame = Math.Min(BpfVerifier.StackSize, (frame + 7) & ~7);
-        return new StackUsage(frame, DeepestCallChain(facts, functionOf, maxCallDepth));
+        return new StackUsage(frame, callDepth);
     }
 
     private static int MeasureFrame(InstructionFacts[] facts, out bool full)
@@ -160,25 +161,5 @@ public readonly record struct StackUsage(int FrameBytes, int CallDepth)
     private static void Touch(int[] regs, int reg, int offset, ref int lowest)
     {
         if (regs[reg] != NotStack) lowest = Math.Min(lowest, regs[reg] + offset);
-    }
-
-    /// <summary>The longest chain of bpf-to-bpf calls from instruction 0, at most <paramref name="maxCallDepth"/>
-    /// (recursion reaches it): longest paths relaxed <paramref name="maxCallDepth"/> times over the call edges.</summary>
-    private static int DeepestCallChain(InstructionFacts[] facts, int[] functionOf, int maxCallDepth)
-    {
-        var edges = new List<(int Caller, int Callee)>();
-        for (int i = 0; i < facts.Length; i++)
-            if (facts[i].EntersFunction) edges.Add((functionOf[i], facts[i].Target)); // a callback runs one frame below its helper's caller
-        if (edges.Count == 0) return 0;
-        var chain = new Dictionary<int, int>();
-        for (int round = 0; round < maxCallDepth; round++)
-        {
-            foreach (var (caller, callee) in edges)
-            {
-                int viaCallee = Math.Min(maxCallDepth, chain.GetValueOrDefault(callee) + 1);
-                if (viaCallee > chain.GetValueOrDefault(caller)) chain[caller] = viaCallee;
-            }
-        }
-        return chain.GetValueOrDefault(0);
     }
 }
