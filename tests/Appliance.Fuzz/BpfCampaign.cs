@@ -138,7 +138,7 @@ internal static class BpfCampaign
             var maps = new List<BpfMap>();
             foreach (var def in obj.Maps)
             {
-                long bytes = (long)((Math.Max(def.ValueSize, 1) + 7) & ~7) * Math.Max(def.MaxEntries, 0);
+                long bytes = (((long)Math.Max(def.ValueSize, 1) + 7) & ~7L) * Math.Max(def.MaxEntries, 0); // in a long: value_size may be near int.MaxValue
                 if (bytes > 256L << 20) { c.Notes.Add("map>256MiB"); c.Outcome = "big-map"; return; }
                 try { maps.Add(BpfMap.Create(def, 2)); }
                 catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException) { c.Outcome = "map-refused"; return; }
@@ -167,7 +167,7 @@ internal static class BpfCampaign
                         var buffer = new byte[128 + 2048 + 128];
                         f.CopyTo(buffer, 128);
                         var packet = PacketContext.FromArray(buffer, 128, f.Length);
-                        packet.Protocol = f.Length >= 14 ? (ushort)(f[12] << 8 | f[13]) : (ushort)0;
+                        packet.Protocol = PacketContext.ProtocolOf(f); // as the datapath and the oracle: 802.3 frames too
                         c.Stage = vm == interp ? "run-interp" : "run-jit";
                         var r = vm.Run(p, ref packet);
                         c.Notes.Add(r.Faulted ? "fault:" + r.Fault : "ran");

@@ -125,10 +125,11 @@ public static class BtfMapReader
         if (type is null)
             throw new BpfLoadException($"{where}: no __uint(type, ...) member");
         var mapType = DeclaredMap.CheckType(type.Value, where);
+        if (inner && mapType is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps or BpfMapType.ProgArray)
+            throw new BpfLoadException($"{where}: an inner map cannot be a {mapType} (as in the kernel)");
         BpfMapDefinition? innerMap = null;
         if (mapType is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps)
         {
-            if (inner) throw new BpfLoadException($"{where}: an inner map cannot be a {mapType} (as in the kernel)");
             // __array(values, struct {...}): an array of pointers to the inner map's definition; the outer value is
             // a map reference (4 bytes, an fd in the kernel), as libbpf sets it.
             if (values is not { } v) throw new BpfLoadException($"{where}: a map of maps needs __array(values, struct {{...}}) to describe its inner map");
@@ -138,8 +139,6 @@ public static class BtfMapReader
             if (btf.Kind(innerStruct) != BtfKind.Struct)
                 throw new BpfLoadException($"{where}: `values` must be __array(values, struct {{...}}), an array of pointers to the inner map's definition");
             innerMap = ReadDefinition(btf, innerStruct, name + ".inner", where + " (inner map)", inner: true, out _);
-            if (innerMap.Type is BpfMapType.ProgArray)
-                throw new BpfLoadException($"{where}: an inner map cannot be a {innerMap.Type} (as in the kernel)");
             if (BpfMapTypeNames.WhyUnsupported(innerMap.Type) is { } unsupported)
                 throw new BpfLoadException($"{where} (inner map): {unsupported}");
             valueSize = Same(valueSize, 4, "value", where);

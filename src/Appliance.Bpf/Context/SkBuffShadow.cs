@@ -93,7 +93,10 @@ public static class SkBuffShadow
     }
 
     /// <summary>Settles a program's 4-byte store to a 16-bit field at <paramref name="offset"/> (see
-    /// <see cref="NarrowStoreResult"/>); <paramref name="previous"/> is the field's value before the store.</summary>
+    /// <see cref="NarrowStoreResult"/>); <paramref name="previous"/> is the field's value before the store. This is the
+    /// path of stores checked at run time (the verifier could not place them at load), which know only the 32 bits
+    /// written: queue_mapping compares those unsigned, where the kernel (and the verified stores) compare an
+    /// immediate signed and a register by all 64 bits (README, the __sk_buff table).</summary>
     public static void SettleNarrowStore(Span<byte> shadow, int offset, uint previous)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);

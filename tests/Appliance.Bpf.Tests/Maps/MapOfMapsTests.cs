@@ -46,6 +46,35 @@ public sealed class MapOfMapsTests
         }
     }
 
+    /// <summary>A prog array cannot be an inner map (the kernel refuses it: ENOTSUPP); the loader says so for the inner map.</summary>
+    [Fact]
+    public void AProgArrayInnerTemplateIsRefused()
+    {
+        var dir = Directory.CreateTempSubdirectory("mapp-mom-").FullName;
+        try
+        {
+            string obj = TestObjects.Compile(dir, """
+                #include "appliance_bpf.h"
+                struct jumps { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __uint(key_size, 4); __uint(value_size, 4); };
+                struct {
+                    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+                    __uint(max_entries, 1);
+                    __type(key, __u32);
+                    __array(values, struct jumps);
+                } outer SEC(".maps");
+                SEC("tc") int prog(struct __sk_buff *skb) { return 0; }
+                char LICENSE[] SEC("license") = "GPL";
+                """);
+            var e = Assert.Throws<Objects.BpfLoadException>(() => Objects.BpfObjectLoader.Load(obj));
+            Assert.Contains("map 'outer' in section '.maps'", e.Message);
+            Assert.Contains("an inner map cannot be a ProgArray (as in the kernel)", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void TheLoaderReadsTheInnerTemplateAndTheStaticSlots()
     {
