@@ -26,7 +26,7 @@ public sealed class KernelObject : IDisposable
         {
             foreach (var def in obj.Maps) k._mapFds.Add(CreateMap(def));
             beforePrograms?.Invoke(k);
-            foreach (var def in obj.Maps.Where(m => m.ReadOnly)) KernelBpf.FreezeMap(k.MapFd(def.Name));
+            foreach (var def in obj.Maps.Where(m => m.Frozen)) KernelBpf.FreezeMap(k.MapFd(def.Name));
             foreach (var prog in obj.Programs)
             {
                 var insns = KernelBpf.WithMapFds(prog.Instructions, k._mapFds.ToArray());

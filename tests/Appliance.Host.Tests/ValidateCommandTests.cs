@@ -134,6 +134,10 @@ public class ValidateCommandTests : IDisposable
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __type(key, __u32); __uint(value_size, 40000); __uint(max_entries, 1); } big SEC(".maps");
         SEC("tc") int count(struct __sk_buff *skb) { return bpf_map_lookup_elem(&big, &(__u32){ 0 }) ? 0 : 2; }
         """, "map 'big' (PercpuArray): a per-CPU value of 40000 bytes", "(PCPU_MIN_UNIT_SIZE)")]
+    [InlineData("""
+        struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 1); __uint(map_flags, BPF_F_RDONLY_PROG); } limits SEC(".maps");
+        SEC("tc") int count(struct __sk_buff *skb) { __u64 *v = bpf_map_lookup_elem(&limits, &(__u32){ 0 }); if (v) *v = skb->len; return 0; }
+        """, "write into map forbidden: a 8-byte store at offset 0 of a 8-byte value of map 'limits'", "read-only to programs (BPF_F_RDONLY_PROG)")]
     public void AnObjectPastTheKernelsLimitsIsAnErrorNamingTheLimit(string program, string error, string limit)
     {
         string path = ExampleWithObjects("qemu-virt.json");

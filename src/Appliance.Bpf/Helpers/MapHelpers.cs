@@ -7,7 +7,9 @@ namespace Appliance.Bpf.Helpers;
 /// A lookup exposes the value's storage itself, so the program's writes through the pointer are the map's
 /// new value, as in the kernel. bpf_map_push_elem (87), bpf_map_pop_elem (88) and bpf_map_peek_elem (89) work on
 /// queue and stack maps; the by-key helpers on them, and push/pop/peek on other maps, are misuse the kernel's
-/// verifier refuses. A lookup in a map of maps gives the inner map (a handle the program passes on as a map).</summary>
+/// verifier refuses, and so are update, delete, push and pop on a map read-only to programs (BPF_F_RDONLY_PROG): the
+/// verifier refuses those calls where it knows the map; a call it could not place faults here. A lookup in a map of
+/// maps gives the inner map (a handle the program passes on as a map).</summary>
 internal static class MapHelpers
 {
     public static HelperOutcome Lookup(BpfVm vm)
@@ -17,7 +19,7 @@ internal static class MapHelpers
         if (map is null || !vm.TryGetMemory(vm.Argument(2), map.KeySize, false, out var key)) return HelperOutcome.Fault;
         if (map is MapOfMaps outer) return LinuxHelperTable.Return(vm, outer.LookupInner(key) is { } inner ? vm.ExposeMap(inner) : 0);
         if (!map.TryLookup(key, out var value)) return LinuxHelperTable.Return(vm, 0);
-        return LinuxHelperTable.Return(vm, vm.ExposeMapValue(value, writable: !map.Definition.ReadOnly, map));
+        return LinuxHelperTable.Return(vm, vm.ExposeMapValue(value, writable: map.Definition.ProgramsMayWrite, map));
     }
 
     /// <summary>bpf_map_lookup_percpu_elem (195): the value of CPU slot r3 of a per-CPU array, hash or LRU hash
@@ -37,18 +39,17 @@ internal static class MapHelpers
             HashTableMap hash => cpu < (ulong)hash.CpuCount && hash.TryLookupOnCpu(key, (int)cpu, out value),
             _ => false,
         };
-        return LinuxHelperTable.Return(vm, found ? vm.ExposeMapValue(value, writable: !map.Definition.ReadOnly, map) : 0);
+        return LinuxHelperTable.Return(vm, found ? vm.ExposeMapValue(value, writable: map.Definition.ProgramsMayWrite, map) : 0);
     }
 
     public static HelperOutcome Update(BpfVm vm)
     {
         var map = vm.ResolveMap(vm.Argument(1));
-        if (map is MapOfMaps) return vm.Fail(BpfFault.HelperMisuse); // the kernel's verifier: programs do not change maps of maps
+        if (map is MapOfMaps || map is { Definition.ProgramsMayWrite: false }) return vm.Fail(BpfFault.HelperMisuse); // refused at load where the map is known
         if (map is null
             || !vm.TryGetMemory(vm.Argument(2), map.KeySize, false, out var key)
             || !vm.TryGetMemory(vm.Argument(3), map.ValueSize, false, out var value))
             return HelperOutcome.Fault;
-        if (map.Definition.ReadOnly) return LinuxHelperTable.Error(vm, Errno.EPERM);
         if (map.Definition.SpinLockOffset >= 0) return LinuxHelperTable.Return(vm, unchecked((ulong)(long)UpdateLocked(map, key, value, vm.Argument(4))));
         return LinuxHelperTable.Return(vm, unchecked((ulong)(long)map.Update(key, value, vm.Argument(4))));
     }
@@ -78,9 +79,8 @@ internal static class MapHelpers
     public static HelperOutcome Delete(BpfVm vm)
     {
         var map = vm.ResolveMap(vm.Argument(1));
-        if (map is MapOfMaps) return vm.Fail(BpfFault.HelperMisuse);
+        if (map is MapOfMaps || map is { Definition.ProgramsMayWrite: false }) return vm.Fail(BpfFault.HelperMisuse);
         if (map is null || !vm.TryGetMemory(vm.Argument(2), map.KeySize, false, out var key)) return HelperOutcome.Fault;
-        if (map.Definition.ReadOnly) return LinuxHelperTable.Error(vm, Errno.EPERM);
         return LinuxHelperTable.Return(vm, unchecked((ulong)(long)map.Delete(key)));
     }
 
@@ -88,7 +88,7 @@ internal static class MapHelpers
     {
         var map = vm.ResolveMap(vm.Argument(1));
         if (map is null) return HelperOutcome.Fault;
-        if (map is not QueueStackMap queue) return vm.Fail(BpfFault.HelperMisuse);
+        if (map is not QueueStackMap queue || !map.Definition.ProgramsMayWrite) return vm.Fail(BpfFault.HelperMisuse);
         if (!vm.TryGetMemory(vm.Argument(2), map.ValueSize, false, out var value)) return HelperOutcome.Fault;
         return LinuxHelperTable.Return(vm, unchecked((ulong)(long)queue.Push(value, vm.Argument(3))));
     }
@@ -97,7 +97,7 @@ internal static class MapHelpers
     {
         var map = vm.ResolveMap(vm.Argument(1));
         if (map is null) return HelperOutcome.Fault;
-        if (map is not QueueStackMap queue) return vm.Fail(BpfFault.HelperMisuse);
+        if (map is not QueueStackMap queue || remove && !map.Definition.ProgramsMayWrite) return vm.Fail(BpfFault.HelperMisuse);
         if (!vm.TryGetMemory(vm.Argument(2), map.ValueSize, true, out var value)) return HelperOutcome.Fault;
         return LinuxHelperTable.Return(vm, unchecked((ulong)(long)queue.Take(value, remove)));
     }

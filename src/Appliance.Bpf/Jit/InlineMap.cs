@@ -29,7 +29,7 @@ internal readonly record struct InlineMap(ulong Handle, nint Values, int ValuesH
             var map = program.Maps[i];
             if (map.Definition.SpinLockOffset >= 0) continue;
             ulong handle = VirtualAddress.MapHandleBase | (uint)i;
-            bool writable = !map.Definition.ReadOnly;
+            bool writable = map.Definition.ProgramsMayWrite;
             if (map is ArrayMap array)
                 maps.Add(new(handle, array.ValuesAddress, array.ValuesHash, array.Stride, map.ValueSize, map.MaxEntries, 1, writable, null));
             else if (map is PercpuArrayMap percpu)

@@ -13,8 +13,21 @@ public sealed record BpfMapDefinition(
     /// <summary>For `.data`/`.rodata`/`.bss` maps: the section's initial bytes (length = ValueSize).</summary>
     public byte[]? InitialValue { get; init; }
 
-    /// <summary>True for `.rodata`: programs may read but never write it.</summary>
-    public bool ReadOnly { get; init; }
+    /// <summary>True for `.rodata`: its contents are fixed once loaded, as libbpf freezes it (BPF_MAP_FREEZE), so user
+    /// space cannot change it and the verifier may read constants from it. Its flags make it read-only to programs.</summary>
+    public bool Frozen { get; init; }
+
+    /// <summary>Programs may write its values and change it (update, delete, push, pop): no BPF_F_RDONLY_PROG.</summary>
+    public bool ProgramsMayWrite => (Flags & BpfMapFlags.ReadOnlyProg) == 0;
+
+    /// <summary>Programs may read its values: no BPF_F_WRONLY_PROG.</summary>
+    public bool ProgramsMayRead => (Flags & BpfMapFlags.WriteOnlyProg) == 0;
+
+    /// <summary>User space (the config, the CLI) may change it: not frozen, no BPF_F_RDONLY.</summary>
+    public bool UserMayWrite => !Frozen && (Flags & BpfMapFlags.ReadOnly) == 0;
+
+    /// <summary>User space (the CLI) may read it: no BPF_F_WRONLY.</summary>
+    public bool UserMayRead => (Flags & BpfMapFlags.WriteOnly) == 0;
 
     /// <summary>For array_of_maps / hash_of_maps: the template every inner map must match (from the BTF
     /// <c>__array(values, struct {...})</c> member, as libbpf reads it).</summary>

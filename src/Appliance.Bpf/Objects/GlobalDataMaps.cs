@@ -27,7 +27,7 @@ public static class GlobalDataMaps
             readOnly ? BpfMapFlags.ReadOnlyProg : 0)
         {
             InitialValue = initial,
-            ReadOnly = readOnly,
+            Frozen = readOnly,
         };
         return new DeclaredMap(def, section.Index, 0);
     }

@@ -112,7 +112,8 @@ public static class BpfVerifier
         }
         int callDepth = CallChainLimits.Check(facts, functionOf, live, (index, reason) => Fail(code, section, index, reason));
         var stack = StackUsage.Measure(facts, callDepth);
-        accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, helpers, stack.FrameBytes);
+        accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, identities?.Select(m => m.Name).ToArray(), helpers, stack.FrameBytes,
+            (index, reason) => Fail(code, section, index, reason));
         return stack;
     }
 

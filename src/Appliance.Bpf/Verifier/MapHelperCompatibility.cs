@@ -3,14 +3,16 @@ using Appliance.Bpf.Maps;
 
 namespace Appliance.Bpf.Verifier;
 
-/// <summary>A map as the verifier names it: the object's map <see cref="Name"/> and its <see cref="Type"/>.</summary>
-internal readonly record struct MapIdentity(string Name, BpfMapType Type);
+/// <summary>A map as the verifier names it: the object's map <see cref="Name"/> and its <see cref="Type"/>, and whether
+/// programs may change it (<see cref="BpfMapDefinition.ProgramsMayWrite"/>).</summary>
+internal readonly record struct MapIdentity(string Name, BpfMapType Type, bool ProgramsMayWrite = true);
 
 /// <summary>Which maps a helper with a map argument takes, as the kernel's check_map_func_compatibility rules them
 /// for the helpers and map types the appliance has — both ways: a map type that only some helpers may use (a prog
 /// array only by tail_call, a ringbuf only by the ringbuf helpers, a queue or stack only by push/pop/peek, a perf
 /// event array only by perf_event_output, a map of maps only by lookup), and a helper that only some map types serve
-/// (lookup_percpu_elem: the per-CPU maps; for_each_map_elem: maps the kernel can walk). The kernel refuses such a
+/// (lookup_percpu_elem: the per-CPU maps; for_each_map_elem: maps the kernel can walk); and the helpers that change a
+/// map (update, delete, push, pop) on a map read-only to programs (BPF_F_RDONLY_PROG). The kernel refuses such a
 /// call at load ("cannot pass map_type 2 into func bpf_map_lookup_percpu_elem#195"), so the verifier does where
 /// the map argument is the same map on every path (HelperArgumentAnalysis); elsewhere the run faults, as before.</summary>
 internal static class MapHelperCompatibility
@@ -57,7 +59,11 @@ internal static class MapHelperCompatibility
                 => "a map it can walk (hash, array and their per-CPU and LRU kinds)",
             _ => null,
         };
-        return takes is null ? null : Refusal(helper, name, map, $"it takes {takes}");
+        if (takes is not null) return Refusal(helper, name, map, $"it takes {takes}");
+        if (!map.ProgramsMayWrite && id is BpfHelperId.MapUpdateElem or BpfHelperId.MapDeleteElem or BpfHelperId.MapPushElem or BpfHelperId.MapPopElem)
+            return $"map '{map.Name}' ({TypeName(map.Type)}) is read-only to programs (BPF_F_RDONLY_PROG), and bpf_{name} changes it " +
+                "(the kernel refuses the program too: \"write into map forbidden\")";
+        return null;
     }
 
     private static string Refusal(int helper, string name, MapIdentity map, string why) =>

@@ -5,15 +5,18 @@ using Appliance.Bpf.Isa;
 namespace Appliance.Bpf.Verifier;
 
 /// <summary>The value of a map's elements as a program sees it through a pointer: <see cref="Size"/> bytes,
-/// writable or not (the VM's region for it has exactly that length and flag). <see cref="Constant"/>: the one value
-/// of a read-only single-element array (.rodata), fixed at load — where constant-string helper arguments point
+/// writable or not (the VM's region for it has exactly that length and flag), readable or not (BPF_F_WRONLY_PROG:
+/// reads are refused at load where this analysis places them). <see cref="Constant"/>: the one value of a read-only
+/// single-element array (.rodata), fixed at load — where constant-string helper arguments point
 /// (<see cref="HelperArgumentAnalysis"/>); null for any other map.</summary>
-internal readonly record struct MapValueShape(int Size, bool Writable, byte[]? Constant = null);
+internal readonly record struct MapValueShape(int Size, bool Writable, bool Readable = true, byte[]? Constant = null);
 
 /// <summary>Pointer kinds and ranges, like the kernel verifier's, for one purpose: proving loads and stores in
-/// bounds so compiled code needs no run-time check for them (<see cref="AccessProof"/>). Nothing is refused
-/// here — the VM checks every access this analysis does not prove, exactly as before — so the analysis only has
-/// to be sound: when it does not know, the access stays checked.
+/// bounds so compiled code needs no run-time check for them (<see cref="AccessProof"/>). The VM checks every access
+/// this analysis does not prove, exactly as before, so the analysis only has to be sound: when it does not know, the
+/// access stays checked. One thing is refused here, as the kernel's check_map_access_type refuses it: an access
+/// placed in the value of a map whose flags forbid it on every path to it (a store or atomic into a map read-only
+/// to programs, a load or atomic from one write-only to programs).
 /// <para>A forward dataflow over basic blocks (states kept at leaders, blocks walked linearly) tracks per
 /// register and per 8-byte slot of the function's own frame (spills of whole registers): scalars with unsigned
 /// bounds; packet pointers (<c>data</c> + a bounded variable part named by the instruction that added it + a
@@ -43,8 +46,10 @@ internal static class PointerAnalysis
     /// <summary>One abstract value. Scalar: unsigned bounds [Lo, Hi] (as ulong). Packet: data + variable part
     /// <see cref="Id"/> (0: none; at most <see cref="VarMax"/>) + Lo (= Hi), <see cref="Range"/> bytes proven from
     /// data + variable part. Stack: own r10 + [Lo, Hi]. MapValue: value + [Lo, Hi], <see cref="Range"/> = value
-    /// size. MapValueOrNull: named by <see cref="Id"/>. MapHandle: map <see cref="Id"/>.</summary>
-    private readonly record struct Value(Kind Kind, long Lo, long Hi, int Id = 0, int Range = 0, int VarMax = 0, bool Writable = false)
+    /// size, <see cref="Writable"/> and <see cref="WriteOnly"/> the value's access, <see cref="Map"/> the map's index + 1
+    /// (0: one of several). MapValueOrNull: named by <see cref="Id"/>. MapHandle: map <see cref="Id"/>.</summary>
+    private readonly record struct Value(Kind Kind, long Lo, long Hi, int Id = 0, int Range = 0, int VarMax = 0, bool Writable = false,
+        bool WriteOnly = false, int Map = 0)
     {
         public static readonly Value Unknown = new(Kind.Scalar, 0, -1);
 
@@ -61,15 +66,16 @@ internal static class PointerAnalysis
     /// <summary>Per instruction, what was proven about its memory access (<see cref="AccessProof.None"/> for
     /// everything else). <paramref name="contextAccesses"/> are the proven context accesses (their original offset
     /// tells data and data_end loads apart); <paramref name="maps"/> the shape of each map's values, null where a
-    /// map's lookups are not followed.</summary>
+    /// map's lookups are not followed; <paramref name="names"/> each map's name (for messages); <paramref name="fail"/>
+    /// refuses the program at an access its map's flags forbid.</summary>
     public static AccessProof[] Run(InstructionFacts[] facts, int[] functionOf, IReadOnlyDictionary<int, short> contextAccesses,
-        IReadOnlyList<MapValueShape?> maps, BpfHelperTable helpers, int frameBytes)
+        IReadOnlyList<MapValueShape?> maps, IReadOnlyList<string>? names, BpfHelperTable helpers, int frameBytes, Action<int, string> fail)
     {
         var proofs = new AccessProof[facts.Length];
         if (facts.Length > MaxAnalysedInstructions) return proofs;
         var analysis = new Analysis(facts, functionOf, contextAccesses, maps, helpers is LinuxHelperTable, frameBytes);
         if (!analysis.Solve()) return proofs;
-        analysis.Collect(proofs);
+        analysis.Collect(proofs, (i, why) => fail(i, why(names)));
         return proofs;
     }
 
@@ -146,8 +152,9 @@ internal static class PointerAnalysis
             return true;
         }
 
-        /// <summary>Walks every reachable block once more with the final states and records what each access proves.</summary>
-        public void Collect(AccessProof[] proofs)
+        /// <summary>Walks every reachable block once more with the final states and records what each access proves;
+        /// <paramref name="fail"/> gets an access its map's flags forbid (the message, given the maps' names).</summary>
+        public void Collect(AccessProof[] proofs, Action<int, Func<IReadOnlyList<string>?, string>> fail)
         {
             _collecting = true;
             var cur = new Value[Width];
@@ -159,6 +166,7 @@ internal static class PointerAnalysis
                 while (true)
                 {
                     proofs[i] = Proof(i, cur);
+                    if (Forbidden(i, cur) is { } why) fail(i, why);
                     if (!Step(i, cur, out int next) || next < 0 || _leaderSlot[next] >= 0) break;
                     i = next;
                 }
@@ -215,8 +223,8 @@ internal static class PointerAnalysis
                     return a with { Range = Math.Min(a.Range, b.Range), VarMax = Math.Max(a.VarMax, b.VarMax) };
                 case Kind.Stack:
                     return new Value(Kind.Stack, Math.Min(a.Lo, b.Lo), Math.Max(a.Hi, b.Hi));
-                case Kind.MapValue when a.Range == b.Range && a.Writable == b.Writable:
-                    return a with { Lo = Math.Min(a.Lo, b.Lo), Hi = Math.Max(a.Hi, b.Hi) };
+                case Kind.MapValue when a.Range == b.Range && a.Writable == b.Writable && a.WriteOnly == b.WriteOnly:
+                    return a with { Lo = Math.Min(a.Lo, b.Lo), Hi = Math.Max(a.Hi, b.Hi), Map = a.Map == b.Map ? a.Map : 0 };
                 default:
                     return Value.Unknown;
             }
@@ -273,7 +281,8 @@ internal static class PointerAnalysis
                         0 => Value.Constant((uint)ins.Imm | (ulong)(uint)facts[i + 1].Instruction.Imm << 32),
                         BpfOpcodes.PseudoMapFd => new Value(Kind.MapHandle, 0, 0, Id: ins.Imm),
                         BpfOpcodes.PseudoMapValue when (uint)ins.Imm < (uint)maps.Count && maps[ins.Imm] is { } shape
-                            => new Value(Kind.MapValue, facts[i + 1].Instruction.Imm, facts[i + 1].Instruction.Imm, Range: shape.Size, Writable: shape.Writable),
+                            => new Value(Kind.MapValue, facts[i + 1].Instruction.Imm, facts[i + 1].Instruction.Imm, Range: shape.Size, Writable: shape.Writable,
+                                WriteOnly: !shape.Readable, Map: ins.Imm + 1),
                         _ => Value.Unknown,
                     };
                     next = i + 2;
@@ -315,7 +324,7 @@ internal static class PointerAnalysis
                 && (uint)handle.Id < (uint)maps.Count && maps[handle.Id] is { } shape)
             {
                 Rename(s, Kind.MapValueOrNull, i + 1);
-                result = new Value(Kind.MapValueOrNull, 0, 0, Id: i + 1, Range: shape.Size, Writable: shape.Writable);
+                result = new Value(Kind.MapValueOrNull, 0, 0, Id: i + 1, Range: shape.Size, Writable: shape.Writable, WriteOnly: !shape.Readable, Map: handle.Id + 1);
             }
             if (!linuxHelpers || !KeepsPacket(helper)) ForgetPacket(s);
             if (!linuxHelpers || !WritesNoMemory(helper)) ForgetSlots(s);
@@ -436,9 +445,32 @@ internal static class PointerAnalysis
             {
                 Kind.Stack when lo >= -frameBytes && hi <= 0 => AccessProof.Stack,
                 Kind.Packet when lo >= 0 && hi <= b.Range => AccessProof.Packet,
-                Kind.MapValue when lo >= 0 && hi <= b.Range && (b.Writable || !write) => AccessProof.Region,
+                Kind.MapValue when lo >= 0 && hi <= b.Range && (b.Writable || !write) && !b.WriteOnly => AccessProof.Region,
+                Kind.MapValue when lo >= 0 && hi <= b.Range && b.WriteOnly && write && f.Op < VmOp.AtomicAdd32 => AccessProof.Region,
                 _ => AccessProof.None,
             };
+        }
+
+        /// <summary>The kernel's check_map_access_type for the access at <paramref name="i"/>: a store or atomic into
+        /// a value read-only to programs, or a load or atomic (which reads first, as the kernel checks it) from one
+        /// write-only to programs, gives the refusal (its text, given the maps' names); else null.</summary>
+        private Func<IReadOnlyList<string>?, string>? Forbidden(int i, Value[] s)
+        {
+            var f = facts[i];
+            bool load = f.Op is >= VmOp.Ldx8 and <= VmOp.Ldxs32, atomic = f.Op is >= VmOp.AtomicAdd32 and <= VmOp.AtomicCmpXchg64;
+            if (!load && f.Op is not (>= VmOp.St8 and <= VmOp.AtomicCmpXchg64) || contextAccesses.ContainsKey(i)) return null;
+            var b = s[load ? f.Instruction.Src : f.Instruction.Dst];
+            if (b.Kind != Kind.MapValue) return null;
+            bool reads = load || atomic;
+            string? access = b.WriteOnly && reads ? "read from" : !b.Writable && !load ? "write into" : null;
+            if (access is null) return null;
+            int size = BpfOpcodes.SizeBytes(f.Instruction.Opcode);
+            long lo = b.Lo + f.Instruction.Offset, hi = b.Hi + f.Instruction.Offset;
+            string at = lo == hi ? $"offset {lo}" : $"offsets {lo}..{hi}";
+            int valueSize = b.Range, map = b.Map - 1;
+            string flag = access == "read from" ? "write-only to programs (BPF_F_WRONLY_PROG)" : "read-only to programs (BPF_F_RDONLY_PROG)";
+            return names => $"{access} map forbidden: a {size}-byte {(atomic ? "atomic" : load ? "load" : "store")} at {at} of a {valueSize}-byte value of " +
+                (map >= 0 && names is not null && map < names.Count ? $"map '{names[map]}'" : "a map") + $", which is {flag}, as the kernel refuses it";
         }
 
         private Value Alu(int i, InstructionFacts f, Value[] s)
@@ -621,7 +653,7 @@ internal static class PointerAnalysis
         {
             for (int k = 0; k < Width; k++)
                 if (s[k].Kind == Kind.MapValueOrNull && s[k].Id == v.Id)
-                    s[k] = isNull ? Value.Constant(0) : new Value(Kind.MapValue, 0, 0, Range: v.Range, Writable: v.Writable);
+                    s[k] = isNull ? Value.Constant(0) : new Value(Kind.MapValue, 0, 0, Range: v.Range, Writable: v.Writable, WriteOnly: v.WriteOnly, Map: v.Map);
         }
     }
 }

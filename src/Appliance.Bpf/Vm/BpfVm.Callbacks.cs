@@ -163,7 +163,7 @@ public sealed unsafe partial class BpfVm
             region.Array = value.Array;
             region.Origin = value.Offset;
             region.Length = (ulong)value.Count;
-            region.Writable = !map.Definition.ReadOnly;
+            region.Writable = map.Definition.ProgramsMayWrite;
             region.Owner = map;
             MirrorRegion(loop.ValueRegion);
             r[1] = loop.MapHandle;

@@ -277,7 +277,7 @@ public sealed unsafe partial class BpfVm : IDisposable
             _regions[VirtualAddress.FirstProgramRegion + g] = new MemoryRegion
             {
                 Start = VirtualAddress.RegionBase(VirtualAddress.FirstProgramRegion + g), Length = (ulong)value.Count,
-                Array = value.Array, Origin = value.Offset, Writable = !globals[g].ReadOnly, Kind = RegionKind.Global,
+                Array = value.Array, Origin = value.Offset, Writable = globals[g].Writable, Kind = RegionKind.Global,
                 PinnedHost = _globalPins[g].AddrOfPinnedObject() + value.Offset,
             };
             if (_useJit) WriteMirror(VirtualAddress.FirstProgramRegion + g);

@@ -102,7 +102,7 @@ public sealed class LoadedProgram
     {
         ArgumentNullException.ThrowIfNull(maps);
         var stack = BpfVerifier.Verify(image, [.. maps.Select(ValueShape)],
-            [.. maps.Select(m => new MapIdentity(m.Name, m.Type))], helpers, options, out var contextAccesses, out var accessProofs, out var deadCode);
+            [.. maps.Select(m => new MapIdentity(m.Name, m.Type, m.Definition.ProgramsMayWrite))], helpers, options, out var contextAccesses, out var accessProofs, out var deadCode);
         ulong[] raw = image.Instructions;
         // Pinned (never moves), so the interpreter can walk it with a pointer.
         var code = GC.AllocateArray<DecodedInstruction>(raw.Length + 1, pinned: true);
@@ -170,14 +170,14 @@ public sealed class LoadedProgram
     /// ValueSize bytes of the map's storage (the VM's region for them has that length); null for the rest.</summary>
     private static MapValueShape? ValueShape(BpfMap map) =>
         map is ArrayMap or HashMap or LruHashMap or PercpuHashMap or PercpuArrayMap or LpmTrieMap
-            ? new MapValueShape(map.ValueSize, !map.Definition.ReadOnly, ConstantValue(map))
+            ? new MapValueShape(map.ValueSize, map.Definition.ProgramsMayWrite, map.Definition.ProgramsMayRead, ConstantValue(map))
             : null;
 
     /// <summary>The value of a read-only array with one element (.rodata), as it is at load: what the kernel calls a
-    /// read-only map for constant-string arguments (BPF_F_RDONLY_PROG, frozen, direct value access); else null.</summary>
+    /// read-only map for constant-string arguments (BPF_F_RDONLY_PROG and frozen, direct value access); else null.</summary>
     private static byte[]? ConstantValue(BpfMap map)
     {
-        if (map is not ArrayMap { MaxEntries: 1 } || !map.Definition.ReadOnly) return null;
+        if (map is not ArrayMap { MaxEntries: 1 } || !map.Definition.Frozen || map.Definition.ProgramsMayWrite) return null;
         var value = new byte[map.ValueSize];
         return map.TryLookupFromUser(stackalloc byte[4], value) ? value : null;
     }
@@ -231,7 +231,7 @@ public sealed class LoadedProgram
             key.Clear();
             if (!map.TryLookup(key[..map.KeySize], out var value))
                 BpfVerifier.Fail(image.Instructions, BpfVerifier.Where(image), index, $"map '{map.Name}' has no entry 0 to take a value address of");
-            globals.Add(new GlobalRegion(mapIndex, value, map.Definition.ReadOnly));
+            globals.Add(new GlobalRegion(mapIndex, value, map.Definition.ProgramsMayWrite));
             regionIndex = globals.Count - 1;
         }
         var region = globals[regionIndex];
@@ -242,4 +242,4 @@ public sealed class LoadedProgram
 }
 
 /// <summary>A map value a program addresses directly (lddw src=2): global data sections.</summary>
-internal readonly record struct GlobalRegion(int MapIndex, ArraySegment<byte> Value, bool ReadOnly);
+internal readonly record struct GlobalRegion(int MapIndex, ArraySegment<byte> Value, bool Writable);

@@ -159,7 +159,7 @@ public sealed class ProgramSet
         var runningUsers = running._byName.Values.Where(p => p.Object == before).Select(p => p.Config).ToList();
         foreach (var map in before.Maps)
         {
-            if (!map.Definition.ReadOnly) continue;
+            if (!map.Definition.Frozen) continue;
             var was = ReadOnlyEntries(runningUsers, map);
             var now = ReadOnlyEntries(users, map);
             if (was.Count != now.Count || was.Zip(now).Any(x => !x.First.Key.AsSpan().SequenceEqual(x.Second.Key) || !x.First.Value.AsSpan().SequenceEqual(x.Second.Value)))
@@ -212,6 +212,9 @@ public sealed class ProgramSet
     /// <summary>The config's entries for one map as key and value bytes in the map's sizes.</summary>
     internal static List<(byte[] Key, byte[] Value)> Entries(ProgramConfig pc, string mapName, BpfMap map, IReadOnlyList<MapEntryConfig> entries)
     {
+        if (entries.Count > 0 && map.Definition is { UserMayWrite: false, Frozen: false })
+            throw new RuntimeSetupException($"program '{pc.Name}': map '{mapName}' is read-only to user space (declared with BPF_F_RDONLY; " +
+                "the kernel refuses user updates of it with EPERM), so the config cannot fill it");
         var list = new List<(byte[], byte[])>(entries.Count);
         for (int i = 0; i < entries.Count; i++)
         {

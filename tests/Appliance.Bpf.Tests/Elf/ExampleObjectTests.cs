@@ -17,10 +17,10 @@ public class ExampleObjectTests
         Assert.Equal("GPL", obj.License);
         AssertMap(obj, "allowed_ports", BpfMapType.Hash, 2, 8, 256, 0);
         var rodata = AssertMap(obj, ".rodata", BpfMapType.Array, 4, 4, 1, BpfMapFlags.ReadOnlyProg);
-        Assert.True(rodata.ReadOnly);
+        Assert.True(rodata.Frozen);
         Assert.Equal(new byte[] { 1, 0, 0, 0 }, rodata.InitialValue); // pass_non_l4 = 1
         var bss = AssertMap(obj, ".bss", BpfMapType.Array, 4, 8, 1, 0);
-        Assert.False(bss.ReadOnly);
+        Assert.False(bss.Frozen);
         Assert.Equal(new byte[8], bss.InitialValue);
         Assert.Equal(3, obj.Maps.Count);
     }
@@ -60,7 +60,7 @@ public class ExampleObjectTests
         AssertMap(obj, "routes", BpfMapType.Hash, 4, 4, 4096, 0);
         var data = AssertMap(obj, ".data", BpfMapType.Array, 4, 4, 1, 0);
         Assert.Equal(new byte[4], data.InitialValue); // fallback_verdict = TC_ACT_OK
-        Assert.False(data.ReadOnly);
+        Assert.False(data.Frozen);
         AssertMap(obj, ".bss", BpfMapType.Array, 4, 8, 1, 0);
     }
 

@@ -44,7 +44,7 @@ public class LinkingTests
         Assert.Equal(new uint[] { 5, 10, 20, 30, 40 }, U32s(Obj.Maps[1].InitialValue!));           // bias, table[]
         Assert.Equal(new byte[8], Obj.Maps[2].InitialValue);                                     // calls
         Assert.Equal("hello\0"u8.ToArray(), Obj.Maps[3].InitialValue);
-        Assert.Equal(new[] { true, false, false, true }, Obj.Maps.Select(m => m.ReadOnly).ToArray());
+        Assert.Equal(new[] { true, false, false, true }, Obj.Maps.Select(m => m.Frozen).ToArray());
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class NewerHelperTests
 
     private static BpfMap Rodata(string text) => BpfMap.Create(new BpfMapDefinition(".rodata", BpfMapType.Array, 4, text.Length, 1, 0x80)
     {
-        ReadOnly = true,
+        Frozen = true,
         InitialValue = Encoding.ASCII.GetBytes(text),
     });
 

@@ -1,5 +1,6 @@
 using Appliance.Bpf.Maps;
 using Appliance.Bpf.Tests.Vm;
+using Appliance.Bpf.Verifier;
 using Appliance.Bpf.Vm;
 using Xunit;
 
@@ -12,7 +13,7 @@ namespace Appliance.Bpf.Tests.Jit;
 public sealed class InlineArrayLookupTests
 {
     private static ArrayMap Array(int entries = 4, bool readOnly = false) =>
-        (ArrayMap)BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, 8, entries) { ReadOnly = readOnly });
+        (ArrayMap)BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, 8, entries, readOnly ? BpfMapFlags.ReadOnlyProg : 0));
 
     private static byte[] Key(uint k) => BitConverter.GetBytes(k);
 
@@ -139,8 +140,9 @@ public sealed class InlineArrayLookupTests
     public void AReadOnlyMapsElementCannotBeWritten(bool jit)
     {
         var map = Array(readOnly: true);
+        Assert.Contains("write into map forbidden", Assert.Throws<BpfVerifierException>(() => Load(Increment(0), jit, map)).Message);
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
-        var r = Run(vm, Load(Increment(0), jit, map));
+        var r = Run(vm, Load(VmTestSupport.WithR0Unplaced(Increment(0)), jit, map));
         Assert.Equal(BpfFault.ReadOnlyWrite, r.Fault);
         Assert.Equal(0UL, Value(map, 0));
     }

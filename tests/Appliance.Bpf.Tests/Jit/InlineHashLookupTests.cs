@@ -1,5 +1,6 @@
 using Appliance.Bpf.Maps;
 using Appliance.Bpf.Tests.Vm;
+using Appliance.Bpf.Verifier;
 using Appliance.Bpf.Vm;
 using Xunit;
 
@@ -13,7 +14,7 @@ namespace Appliance.Bpf.Tests.Jit;
 public sealed class InlineHashLookupTests
 {
     private static HashTableMap Hash(int keySize = 4, int entries = 64, bool readOnly = false) =>
-        (HashTableMap)BpfMap.Create(new BpfMapDefinition("hash", BpfMapType.Hash, keySize, 8, entries) { ReadOnly = readOnly });
+        (HashTableMap)BpfMap.Create(new BpfMapDefinition("hash", BpfMapType.Hash, keySize, 8, entries, readOnly ? BpfMapFlags.ReadOnlyProg : 0));
 
     /// <summary>A key of <paramref name="size"/> bytes derived from <paramref name="n"/> (every byte depends on it).</summary>
     private static byte[] Key(int n, int size)
@@ -143,8 +144,9 @@ public sealed class InlineHashLookupTests
         var map = Hash(readOnly: true);
         var key = Key(0, 4);
         Assert.Equal(0, map.UpdateFromUser(key, BitConverter.GetBytes(9UL), 0));
+        Assert.Contains("write into map forbidden", Assert.Throws<BpfVerifierException>(() => Load(Increment(key), jit, map)).Message);
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
-        var r = Run(vm, Load(Increment(key), jit, map));
+        var r = Run(vm, Load(VmTestSupport.WithR0Unplaced(Increment(key)), jit, map));
         Assert.Equal(BpfFault.ReadOnlyWrite, r.Fault);
         Assert.Equal(9UL, Value(map, key));
     }

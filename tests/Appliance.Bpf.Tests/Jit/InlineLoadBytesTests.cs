@@ -21,7 +21,7 @@ public sealed class InlineLoadBytesTests
 
     private static ArrayMap Values(bool readOnly = false)
     {
-        var map = (ArrayMap)BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, ValueSize, 1) { ReadOnly = readOnly });
+        var map = (ArrayMap)BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, ValueSize, 1, readOnly ? BpfMapFlags.ReadOnlyProg : 0));
         Assert.Equal(0, map.UpdateFromUser(new byte[4], Enumerable.Repeat(Fill, ValueSize).ToArray(), 0));
         return map;
     }

@@ -1,5 +1,6 @@
 using Appliance.Bpf.Maps;
 using Appliance.Bpf.Tests.Vm;
+using Appliance.Bpf.Verifier;
 using Appliance.Bpf.Vm;
 using Xunit;
 
@@ -33,7 +34,7 @@ public sealed class InlineLpmLookupTests
         """;
 
     private static LpmTrieMap Lpm(bool readOnly = false) => (LpmTrieMap)BpfMap.Create(
-        new BpfMapDefinition("acl", BpfMapType.LpmTrie, 8, 4, 256, BpfMapFlags.NoPrealloc) { ReadOnly = readOnly });
+        new BpfMapDefinition("acl", BpfMapType.LpmTrie, 8, 4, 256, BpfMapFlags.NoPrealloc | (readOnly ? BpfMapFlags.ReadOnlyProg : 0)));
 
     private static byte[] Key(int len, uint address) => [.. BitConverter.GetBytes(len), (byte)(address >> 24), (byte)(address >> 16), (byte)(address >> 8), (byte)address];
 
@@ -123,7 +124,8 @@ public sealed class InlineLpmLookupTests
         var map = Lpm(readOnly: true);
         Assert.Equal(0, map.Update(Key(24, 0x0A000000), BitConverter.GetBytes(7u), 0));
         string text = LookupFromFrame.Replace("ldxw %r0, [%r0+0]", "stw [%r0+0], 1\nmov %r0, 1");
-        var program = VmTestSupport.LoadFor(text, jit, map);
+        Assert.Contains("write into map forbidden", Assert.Throws<BpfVerifierException>(() => VmTestSupport.LoadFor(text, jit, map)).Message);
+        var program = VmTestSupport.LoadFor(VmTestSupport.WithR0Unplaced(text), jit, map);
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
         var frame = new byte[64];
         Key(32, 0x0A000005).CopyTo(frame, 0);

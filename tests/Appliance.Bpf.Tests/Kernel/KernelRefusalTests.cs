@@ -24,6 +24,22 @@ public sealed class KernelRefusalTests
         "the call stack of 9 frames is too deep (the entry → instruction")]
     [InlineData("call_limits", "stack_528", "combined stack size of 3 calls is 528. Too large",
         "the combined stack of 3 calls is 528 bytes (the entry → instruction")]
+    [InlineData("map_access_flags", "write_ro_value", "write into map forbidden, value_size=8 off=0 size=8",
+        "write into map forbidden: a 8-byte store at offset 0 of a 8-byte value of map 'ro', which is read-only to programs (BPF_F_RDONLY_PROG)")]
+    [InlineData("map_access_flags", "add_ro_value", "write into map forbidden, value_size=8 off=0 size=8",
+        "write into map forbidden: a 8-byte atomic at offset 0 of a 8-byte value of map 'ro', which is read-only to programs")]
+    [InlineData("map_access_flags", "update_ro", "write into map forbidden",
+        "bpf_map_update_elem: map 'ro' (array) is read-only to programs (BPF_F_RDONLY_PROG), and bpf_map_update_elem changes it")]
+    [InlineData("map_access_flags", "delete_ro_hash", "write into map forbidden",
+        "bpf_map_delete_elem: map 'ro_hash' (hash) is read-only to programs (BPF_F_RDONLY_PROG)")]
+    [InlineData("map_access_flags", "push_ro_queue", "write into map forbidden",
+        "bpf_map_push_elem: map 'ro_queue' (queue) is read-only to programs (BPF_F_RDONLY_PROG)")]
+    [InlineData("map_access_flags", "pop_ro_queue", "write into map forbidden",
+        "bpf_map_pop_elem: map 'ro_queue' (queue) is read-only to programs (BPF_F_RDONLY_PROG)")]
+    [InlineData("map_access_flags", "read_wo_value", "read from map forbidden, value_size=8 off=0 size=8",
+        "read from map forbidden: a 8-byte load at offset 0 of a 8-byte value of map 'wo', which is write-only to programs (BPF_F_WRONLY_PROG)")]
+    [InlineData("map_access_flags", "add_wo_value", "read from map forbidden, value_size=8 off=0 size=8",
+        "read from map forbidden: a 8-byte atomic at offset 0 of a 8-byte value of map 'wo', which is write-only to programs (BPF_F_WRONLY_PROG)")]
     public void TheKernelAndTheEngineRefuseIt(string testObject, string program, string kernelSays, string engineSays)
     {
         var obj = TestObjects.LoadTestProgram(testObject);
@@ -38,12 +54,36 @@ public sealed class KernelRefusalTests
     [PrivilegedTheory]
     [InlineData("call_limits", "eight_frames")]
     [InlineData("call_limits", "stack_512")]
+    [InlineData("map_access_kept", "keeps_to_the_flags")]
     public void TheKernelAndTheEngineAcceptIt(string testObject, string program)
     {
         var obj = TestObjects.LoadTestProgram(testObject);
         var image = obj.Programs.Single(p => p.Name == program);
         KernelObject.Load(new BpfObject(obj.Path, [image], obj.Maps, obj.License)).Dispose();
         LoadedProgram.Load(image, [.. obj.Maps.Select(d => BpfMap.Create(d))], Bpf.Helpers.LinuxHelperTable.Instance);
+    }
+
+    /// <summary>A helper writing into a value read-only to programs (bpf_skb_load_bytes into a lookup of a
+    /// BPF_F_RDONLY_PROG array): the kernel refuses it at load; here the helper's output is not placed at load, so the
+    /// engine loads the program and the run faults on the write, leaving the value as it was, on both engines.</summary>
+    [PrivilegedTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AHelperWritingIntoAReadOnlyValueFaultsWhereTheKernelRefusesIt(bool jit)
+    {
+        var obj = TestObjects.LoadTestProgram("map_access_flags");
+        var image = obj.Programs.Single(p => p.Name == "load_into_ro");
+        var kernel = Assert.Throws<PlatformException>(() => KernelObject.Load(new BpfObject(obj.Path, [image], obj.Maps, obj.License)).Dispose());
+        Assert.Contains("write into map forbidden", kernel.Message);
+
+        var maps = obj.Maps.Select(d => BpfMap.Create(d)).ToArray();
+        var ro = maps.Single(m => m.Name == "ro");
+        Assert.Equal(0, ro.UpdateFromUser(new byte[4], BitConverter.GetBytes(0x1122UL), 0));
+        var program = LoadedProgram.Load(image, maps, Bpf.Helpers.LinuxHelperTable.Instance);
+        var packet = Vm.VmTestSupport.Packet([.. Enumerable.Range(1, 64).Select(i => (byte)i)]);
+        var result = Vm.VmTestSupport.Run(program, ref packet, new BpfVmOptions { UseJit = jit });
+        Assert.Equal(BpfFault.ReadOnlyWrite, result.Fault);
+        Assert.Equal(0x1122UL, Vm.VmTestSupport.UserValue(ro, new byte[4]));
     }
 
     /// <summary>A static function that only dead code calls (a CO-RE check answered 0) is never verified by the kernel,

@@ -10,7 +10,7 @@ internal sealed class TestArrayMap(BpfMapDefinition definition) : BpfMap(definit
     public byte[] Storage { get; } = definition.InitialValue?.ToArray() ?? new byte[definition.ValueSize * definition.MaxEntries];
 
     public static TestArrayMap Create(int valueSize, int entries = 1, bool readOnly = false, byte[]? initial = null) =>
-        new(new BpfMapDefinition("test", BpfMapType.Array, 4, valueSize, entries) { ReadOnly = readOnly, InitialValue = initial });
+        new(new BpfMapDefinition("test", BpfMapType.Array, 4, valueSize, entries, readOnly ? BpfMapFlags.ReadOnlyProg : 0) { Frozen = readOnly, InitialValue = initial });
 
     public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
     {

@@ -38,6 +38,16 @@ internal static class VmTestSupport
         return BitConverter.ToUInt64(value, cpu * 8);
     }
 
+    /// <summary><paramref name="program"/> with r0 after its NULL check (<c>jeq %r0, 0, null</c>) moved by 0 in a way the
+    /// verifier's pointer analysis does not follow (plus the frame's length shifted right by 7: a scalar it cannot
+    /// bound, 0 for frames under 128 bytes), so the accesses through r0 are not placed at load and keep their run-time
+    /// checks. Uses r8 (the context) and r9.</summary>
+    public static string WithR0Unplaced(string program)
+    {
+        Xunit.Assert.Contains("jeq %r0, 0, null\n", program);
+        return "mov %r8, %r1\n" + program.Replace("jeq %r0, 0, null\n", "jeq %r0, 0, null\nldxw %r9, [%r8+0]\nrsh %r9, 7\nadd %r0, %r9\n");
+    }
+
     /// <summary>A frame in a managed buffer with 64 bytes of headroom and tailroom.</summary>
     public static PacketContext Packet(byte[] frame, int headroom = Headroom, int tailroom = Tailroom)
     {
