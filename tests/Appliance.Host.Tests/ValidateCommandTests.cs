@@ -137,7 +137,7 @@ public class ValidateCommandTests : IDisposable
     [InlineData("""
         struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 1); __uint(map_flags, BPF_F_RDONLY_PROG); } limits SEC(".maps");
         SEC("tc") int count(struct __sk_buff *skb) { __u64 *v = bpf_map_lookup_elem(&limits, &(__u32){ 0 }); if (v) *v = skb->len; return 0; }
-        """, "write into map forbidden: a 8-byte store at offset 0 of a 8-byte value of map 'limits'", "read-only to programs (BPF_F_RDONLY_PROG)")]
+        """, "write into map forbidden: a store of 8 bytes at offset 0 of the 8-byte value of map 'limits'", "read-only to programs (BPF_F_RDONLY_PROG)")]
     public void AnObjectPastTheKernelsLimitsIsAnErrorNamingTheLimit(string program, string error, string limit)
     {
         string path = ExampleWithObjects("qemu-virt.json");

@@ -23,12 +23,6 @@ public sealed record BpfMapDefinition(
     /// <summary>Programs may read its values: no BPF_F_WRONLY_PROG.</summary>
     public bool ProgramsMayRead => (Flags & BpfMapFlags.WriteOnlyProg) == 0;
 
-    /// <summary>User space (the config, the CLI) may change it: not frozen, no BPF_F_RDONLY.</summary>
-    public bool UserMayWrite => !Frozen && (Flags & BpfMapFlags.ReadOnly) == 0;
-
-    /// <summary>User space (the CLI) may read it: no BPF_F_WRONLY.</summary>
-    public bool UserMayRead => (Flags & BpfMapFlags.WriteOnly) == 0;
-
     /// <summary>For array_of_maps / hash_of_maps: the template every inner map must match (from the BTF
     /// <c>__array(values, struct {...})</c> member, as libbpf reads it).</summary>
     public BpfMapDefinition? InnerMap { get; init; }

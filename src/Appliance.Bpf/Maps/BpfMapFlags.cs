@@ -55,6 +55,9 @@ public static class BpfMapFlags
             return $"map_flags 0x{def.Flags:x} has {Describe(extra)}, which this map type does not take (the kernel refuses it: EINVAL)";
         if ((def.Flags & (ReadOnly | WriteOnly)) == (ReadOnly | WriteOnly) || (def.Flags & (ReadOnlyProg | WriteOnlyProg)) == (ReadOnlyProg | WriteOnlyProg))
             return $"map_flags 0x{def.Flags:x} makes it both read-only and write-only (the kernel refuses it: EINVAL)";
+        if (def.SpinLockOffset >= 0 && (def.Flags & (ReadOnlyProg | WriteOnlyProg)) != 0)
+            return "a value holding a struct bpf_spin_lock cannot be read-only or write-only to programs (BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG): " +
+                "the lock is written by bpf_spin_lock (the kernel's map_check_btf refuses it: EACCES)";
         if ((def.Flags & NumaNode) != 0 && (def.Flags & NoCommonLru) != 0)
             return "BPF_F_NUMA_NODE with BPF_F_NO_COMMON_LRU: per-CPU LRU lists cannot sit on one NUMA node (the kernel refuses it: EINVAL)";
         return null;

@@ -10,8 +10,9 @@ namespace Appliance.Bpf.Verifier;
 /// written, jump and call targets inside the program, inside their function and never into the second slot
 /// of an lddw, no fall-through off the end of a function, known helper ids, map indices of pseudo lddw below
 /// <c>mapCount</c>, fixed r10-relative stack accesses inside [-512, 0), registers read only after they are
-/// written on every path, no unreachable instructions, and no loop without a way out. It is conservative:
-/// everything the kernel verifier accepts from clang -O2 passes. Context loads and stores follow the kernel's
+/// written on every path, no unreachable instructions, and no loop without a way out. It aims to take everything
+/// the kernel verifier accepts from clang -O2; where it follows values less far than the kernel (code the kernel
+/// proves dead by value ranges or per call still counts here), the README lists what differs. Context loads and stores follow the kernel's
 /// tc rules wherever the context register can be tracked (<see cref="ContextAccessAnalysis"/>); the memory, size and
 /// constant flags of helpers with argument rules are checked where they are known (<see cref="HelperArgumentAnalysis"/>).</summary>
 public static class BpfVerifier
@@ -84,7 +85,7 @@ public static class BpfVerifier
         CheckControlFlow(facts, functionOf, code, section);
         // Code only a branch on constants would reach is not checked, as the kernel never visits it: libbpf's poisoned
         // CO-RE reads (image.Poisoned) and helpers the program type lacks may sit behind bpf_core_field_exists() there.
-        bool[] live = DeadBranchAnalysis.Run(facts);
+        bool[] live = DeadBranchAnalysis.Run(facts, maps);
         for (int i = 0; i < facts.Length; i++)
         {
             if (!live[i]) continue;
@@ -112,8 +113,8 @@ public static class BpfVerifier
         }
         int callDepth = CallChainLimits.Check(facts, functionOf, live, (index, reason) => Fail(code, section, index, reason));
         var stack = StackUsage.Measure(facts, callDepth);
-        accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, identities?.Select(m => m.Name).ToArray(), helpers, stack.FrameBytes,
-            (index, reason) => Fail(code, section, index, reason));
+        accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, identities, helpers, stack.FrameBytes,
+            reachable, (index, reason) => Fail(code, section, index, reason));
         return stack;
     }
 

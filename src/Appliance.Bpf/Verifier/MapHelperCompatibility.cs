@@ -5,7 +5,7 @@ namespace Appliance.Bpf.Verifier;
 
 /// <summary>A map as the verifier names it: the object's map <see cref="Name"/> and its <see cref="Type"/>, and whether
 /// programs may change it (<see cref="BpfMapDefinition.ProgramsMayWrite"/>).</summary>
-internal readonly record struct MapIdentity(string Name, BpfMapType Type, bool ProgramsMayWrite = true);
+internal readonly record struct MapIdentity(string Name, BpfMapType Type, bool ProgramsMayWrite);
 
 /// <summary>Which maps a helper with a map argument takes, as the kernel's check_map_func_compatibility rules them
 /// for the helpers and map types the appliance has — both ways: a map type that only some helpers may use (a prog

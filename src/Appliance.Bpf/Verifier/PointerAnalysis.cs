@@ -9,14 +9,16 @@ namespace Appliance.Bpf.Verifier;
 /// reads are refused at load where this analysis places them). <see cref="Constant"/>: the one value of a read-only
 /// single-element array (.rodata), fixed at load — where constant-string helper arguments point
 /// (<see cref="HelperArgumentAnalysis"/>); null for any other map.</summary>
-internal readonly record struct MapValueShape(int Size, bool Writable, bool Readable = true, byte[]? Constant = null);
+internal readonly record struct MapValueShape(int Size, bool Writable, bool Readable, byte[]? Constant = null);
 
 /// <summary>Pointer kinds and ranges, like the kernel verifier's, for one purpose: proving loads and stores in
 /// bounds so compiled code needs no run-time check for them (<see cref="AccessProof"/>). The VM checks every access
 /// this analysis does not prove, exactly as before, so the analysis only has to be sound: when it does not know, the
-/// access stays checked. One thing is refused here, as the kernel's check_map_access_type refuses it: an access
-/// placed in the value of a map whose flags forbid it on every path to it (a store or atomic into a map read-only
-/// to programs, a load or atomic from one write-only to programs).
+/// access stays checked. One thing is refused here, as the kernel's check_map_access_type refuses it: an access in
+/// code the verifier checks whose pointer is, on every path the analysis walks to it, into the value of a map whose
+/// flags forbid it (a store or atomic into a map read-only to programs, a load or atomic from one write-only to
+/// programs). The analysis walks paths the kernel may prove impossible (by bit tracking, or per call of a static
+/// function), so such a program can be refused here and taken there.
 /// <para>A forward dataflow over basic blocks (states kept at leaders, blocks walked linearly) tracks per
 /// register and per 8-byte slot of the function's own frame (spills of whole registers): scalars with unsigned
 /// bounds; packet pointers (<c>data</c> + a bounded variable part named by the instruction that added it + a
@@ -66,16 +68,19 @@ internal static class PointerAnalysis
     /// <summary>Per instruction, what was proven about its memory access (<see cref="AccessProof.None"/> for
     /// everything else). <paramref name="contextAccesses"/> are the proven context accesses (their original offset
     /// tells data and data_end loads apart); <paramref name="maps"/> the shape of each map's values, null where a
-    /// map's lookups are not followed; <paramref name="names"/> each map's name (for messages); <paramref name="fail"/>
-    /// refuses the program at an access its map's flags forbid.</summary>
+    /// map's lookups are not followed; <paramref name="identities"/> each map's name (for messages), null when unknown;
+    /// <paramref name="fail"/> refuses the program at an access its map's flags forbid, where
+    /// <paramref name="checkedCode"/> says the verifier checks the instruction (not in code only a branch on constants
+    /// reaches, which the kernel never visits).</summary>
     public static AccessProof[] Run(InstructionFacts[] facts, int[] functionOf, IReadOnlyDictionary<int, short> contextAccesses,
-        IReadOnlyList<MapValueShape?> maps, IReadOnlyList<string>? names, BpfHelperTable helpers, int frameBytes, Action<int, string> fail)
+        IReadOnlyList<MapValueShape?> maps, IReadOnlyList<MapIdentity>? identities, BpfHelperTable helpers, int frameBytes,
+        bool[] checkedCode, Action<int, string> fail)
     {
         var proofs = new AccessProof[facts.Length];
         if (facts.Length > MaxAnalysedInstructions) return proofs;
         var analysis = new Analysis(facts, functionOf, contextAccesses, maps, helpers is LinuxHelperTable, frameBytes);
         if (!analysis.Solve()) return proofs;
-        analysis.Collect(proofs, (i, why) => fail(i, why(names)));
+        analysis.Collect(proofs, identities, (i, why) => { if (checkedCode[i]) fail(i, why); });
         return proofs;
     }
 
@@ -153,8 +158,8 @@ internal static class PointerAnalysis
         }
 
         /// <summary>Walks every reachable block once more with the final states and records what each access proves;
-        /// <paramref name="fail"/> gets an access its map's flags forbid (the message, given the maps' names).</summary>
-        public void Collect(AccessProof[] proofs, Action<int, Func<IReadOnlyList<string>?, string>> fail)
+        /// <paramref name="fail"/> gets an access its map's flags forbid, with why.</summary>
+        public void Collect(AccessProof[] proofs, IReadOnlyList<MapIdentity>? identities, Action<int, string> fail)
         {
             _collecting = true;
             var cur = new Value[Width];
@@ -166,7 +171,7 @@ internal static class PointerAnalysis
                 while (true)
                 {
                     proofs[i] = Proof(i, cur);
-                    if (Forbidden(i, cur) is { } why) fail(i, why);
+                    if (Forbidden(i, cur, identities) is { } why) fail(i, why);
                     if (!Step(i, cur, out int next) || next < 0 || _leaderSlot[next] >= 0) break;
                     i = next;
                 }
@@ -451,26 +456,24 @@ internal static class PointerAnalysis
             };
         }
 
-        /// <summary>The kernel's check_map_access_type for the access at <paramref name="i"/>: a store or atomic into
-        /// a value read-only to programs, or a load or atomic (which reads first, as the kernel checks it) from one
-        /// write-only to programs, gives the refusal (its text, given the maps' names); else null.</summary>
-        private Func<IReadOnlyList<string>?, string>? Forbidden(int i, Value[] s)
+        /// <summary>The kernel's check_map_access_type for the access at <paramref name="i"/>: a load or atomic (which
+        /// reads first, as the kernel checks it) from a value write-only to programs, or a store or atomic into one
+        /// read-only to programs, gives why it is refused; else null.</summary>
+        private string? Forbidden(int i, Value[] s, IReadOnlyList<MapIdentity>? identities)
         {
             var f = facts[i];
             bool load = f.Op is >= VmOp.Ldx8 and <= VmOp.Ldxs32, atomic = f.Op is >= VmOp.AtomicAdd32 and <= VmOp.AtomicCmpXchg64;
             if (!load && f.Op is not (>= VmOp.St8 and <= VmOp.AtomicCmpXchg64) || contextAccesses.ContainsKey(i)) return null;
             var b = s[load ? f.Instruction.Src : f.Instruction.Dst];
             if (b.Kind != Kind.MapValue) return null;
-            bool reads = load || atomic;
-            string? access = b.WriteOnly && reads ? "read from" : !b.Writable && !load ? "write into" : null;
-            if (access is null) return null;
-            int size = BpfOpcodes.SizeBytes(f.Instruction.Opcode);
+            bool readForbidden = b.WriteOnly && (load || atomic), writeForbidden = !b.Writable && !load;
+            if (!readForbidden && !writeForbidden) return null;
             long lo = b.Lo + f.Instruction.Offset, hi = b.Hi + f.Instruction.Offset;
-            string at = lo == hi ? $"offset {lo}" : $"offsets {lo}..{hi}";
-            int valueSize = b.Range, map = b.Map - 1;
-            string flag = access == "read from" ? "write-only to programs (BPF_F_WRONLY_PROG)" : "read-only to programs (BPF_F_RDONLY_PROG)";
-            return names => $"{access} map forbidden: a {size}-byte {(atomic ? "atomic" : load ? "load" : "store")} at {at} of a {valueSize}-byte value of " +
-                (map >= 0 && names is not null && map < names.Count ? $"map '{names[map]}'" : "a map") + $", which is {flag}, as the kernel refuses it";
+            string what = atomic ? "an atomic" : load ? "a load" : "a store", at = lo == hi ? $"offset {lo}" : $"offsets {lo}..{hi}";
+            string map = b.Map > 0 && identities is not null && b.Map <= identities.Count ? $"map '{identities[b.Map - 1].Name}'" : "a map";
+            return (readForbidden ? "read from map forbidden" : "write into map forbidden") +
+                $": {what} of {BpfOpcodes.SizeBytes(f.Instruction.Opcode)} bytes at {at} of the {b.Range}-byte value of {map}, which is " +
+                (readForbidden ? "write-only to programs (BPF_F_WRONLY_PROG)" : "read-only to programs (BPF_F_RDONLY_PROG)") + ", as the kernel refuses it";
         }
 
         private Value Alu(int i, InstructionFacts f, Value[] s)

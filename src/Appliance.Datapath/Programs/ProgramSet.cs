@@ -113,7 +113,7 @@ public sealed class ProgramSet
         }
         string hash = Convert.ToHexStringLower(XxHash128.Hash(bytes)); // no OpenSSL: the board image has no libssl
         var before = running?._objects.FirstOrDefault(o => o.Path == path);
-        if (before is not null && before.Hash == hash && before.Bytes.AsSpan().SequenceEqual(bytes) && SameReadOnlyData(before, running!, users))
+        if (before is not null && before.Hash == hash && before.Bytes.AsSpan().SequenceEqual(bytes) && SameFrozenData(before, running!, users))
             return before;
         before ??= running is not null && running._byName.TryGetValue(pc.Name, out var named) ? named.Object : null;
         BpfObject elf;
@@ -150,24 +150,24 @@ public sealed class ProgramSet
         return new RuntimeObject(path, hash, bytes, elf, maps);
     }
 
-    /// <summary>Whether the config gives <paramref name="before"/>'s read-only maps (.rodata) the contents the running
+    /// <summary>Whether the config gives <paramref name="before"/>'s frozen maps (.rodata) the contents the running
     /// config gave them. Such a map is frozen once loaded, as libbpf freezes .rodata (the verifier judged constant
     /// strings in it, and `maps update` refuses it), so new contents load the object afresh, verified again, instead
     /// of changing the live map.</summary>
-    private static bool SameReadOnlyData(RuntimeObject before, ProgramSet running, IReadOnlyList<ProgramConfig> users)
+    private static bool SameFrozenData(RuntimeObject before, ProgramSet running, IReadOnlyList<ProgramConfig> users)
     {
         var runningUsers = running._byName.Values.Where(p => p.Object == before).Select(p => p.Config).ToList();
         foreach (var map in before.Maps)
         {
             if (!map.Definition.Frozen) continue;
-            var was = ReadOnlyEntries(runningUsers, map);
-            var now = ReadOnlyEntries(users, map);
+            var was = FrozenEntries(runningUsers, map);
+            var now = FrozenEntries(users, map);
             if (was.Count != now.Count || was.Zip(now).Any(x => !x.First.Key.AsSpan().SequenceEqual(x.Second.Key) || !x.First.Value.AsSpan().SequenceEqual(x.Second.Value)))
                 return false;
         }
         return true;
 
-        static List<(byte[] Key, byte[] Value)> ReadOnlyEntries(IEnumerable<ProgramConfig> configs, BpfMap map) =>
+        static List<(byte[] Key, byte[] Value)> FrozenEntries(IEnumerable<ProgramConfig> configs, BpfMap map) =>
             [.. configs.SelectMany(c => c.Maps.TryGetValue(map.Name, out var entries) ? Entries(c, map.Name, map, entries) : [])];
     }
 
@@ -212,9 +212,6 @@ public sealed class ProgramSet
     /// <summary>The config's entries for one map as key and value bytes in the map's sizes.</summary>
     internal static List<(byte[] Key, byte[] Value)> Entries(ProgramConfig pc, string mapName, BpfMap map, IReadOnlyList<MapEntryConfig> entries)
     {
-        if (entries.Count > 0 && map.Definition is { UserMayWrite: false, Frozen: false })
-            throw new RuntimeSetupException($"program '{pc.Name}': map '{mapName}' is read-only to user space (declared with BPF_F_RDONLY; " +
-                "the kernel refuses user updates of it with EPERM), so the config cannot fill it");
         var list = new List<(byte[], byte[])>(entries.Count);
         for (int i = 0; i < entries.Count; i++)
         {

@@ -23,7 +23,7 @@ public sealed class MapEditor(ProgramSet programs)
         switch (op)
         {
             case "list" when p.Count <= 1: return List();
-            case "dump" when p.Count == 2: return Dump(Readable(Find(p[1])), json);
+            case "dump" when p.Count == 2: return Dump(Find(p[1]), json);
             case "update" when p.Count == 4:
                 {
                     var map = Writable(Find(p[1]));
@@ -72,19 +72,11 @@ public sealed class MapEditor(ProgramSet programs)
     }
 
     /// <summary>A read-only map (.rodata) is frozen once loaded, as libbpf freezes it and the kernel then refuses
-    /// user updates with EPERM: its programs were verified against its contents. A map declared with BPF_F_RDONLY
-    /// is read-only to user space, as the kernel's map fd is.</summary>
-    private static BpfMap Writable(BpfMap map) => map.Definition switch
-    {
-        { Frozen: true } => throw new InvalidOperationException($"map '{map.Name}' is read-only (frozen once loaded, EPERM); change its contents in the config: a reload loads the program afresh"),
-        { UserMayWrite: false } => throw new InvalidOperationException($"map '{map.Name}' is read-only to user space (declared with BPF_F_RDONLY; the kernel refuses such an update with EPERM)"),
-        _ => map,
-    };
-
-    /// <summary>A map declared with BPF_F_WRONLY is write-only to user space, as the kernel's map fd is.</summary>
-    private static BpfMap Readable(BpfMap map) => map.Definition.UserMayRead
-        ? map
-        : throw new InvalidOperationException($"map '{map.Name}' is write-only to user space (declared with BPF_F_WRONLY; the kernel refuses reading it with EPERM)");
+    /// user updates with EPERM: its programs were verified against its contents. (BPF_F_RDONLY and BPF_F_WRONLY bind
+    /// only the fd that created a map in the kernel, not the map: bpftool updates and dumps it by id, and so does this.)</summary>
+    private static BpfMap Writable(BpfMap map) => map.Definition.Frozen
+        ? throw new InvalidOperationException($"map '{map.Name}' is read-only (frozen once loaded, EPERM); change its contents in the config: a reload loads the program afresh")
+        : map;
 
     private static byte[] Parse(string text, int size, string what)
     {

@@ -25,9 +25,9 @@ public sealed class KernelRefusalTests
     [InlineData("call_limits", "stack_528", "combined stack size of 3 calls is 528. Too large",
         "the combined stack of 3 calls is 528 bytes (the entry → instruction")]
     [InlineData("map_access_flags", "write_ro_value", "write into map forbidden, value_size=8 off=0 size=8",
-        "write into map forbidden: a 8-byte store at offset 0 of a 8-byte value of map 'ro', which is read-only to programs (BPF_F_RDONLY_PROG)")]
+        "write into map forbidden: a store of 8 bytes at offset 0 of the 8-byte value of map 'ro', which is read-only to programs (BPF_F_RDONLY_PROG)")]
     [InlineData("map_access_flags", "add_ro_value", "write into map forbidden, value_size=8 off=0 size=8",
-        "write into map forbidden: a 8-byte atomic at offset 0 of a 8-byte value of map 'ro', which is read-only to programs")]
+        "write into map forbidden: an atomic of 8 bytes at offset 0 of the 8-byte value of map 'ro', which is read-only to programs")]
     [InlineData("map_access_flags", "update_ro", "write into map forbidden",
         "bpf_map_update_elem: map 'ro' (array) is read-only to programs (BPF_F_RDONLY_PROG), and bpf_map_update_elem changes it")]
     [InlineData("map_access_flags", "delete_ro_hash", "write into map forbidden",
@@ -37,9 +37,9 @@ public sealed class KernelRefusalTests
     [InlineData("map_access_flags", "pop_ro_queue", "write into map forbidden",
         "bpf_map_pop_elem: map 'ro_queue' (queue) is read-only to programs (BPF_F_RDONLY_PROG)")]
     [InlineData("map_access_flags", "read_wo_value", "read from map forbidden, value_size=8 off=0 size=8",
-        "read from map forbidden: a 8-byte load at offset 0 of a 8-byte value of map 'wo', which is write-only to programs (BPF_F_WRONLY_PROG)")]
+        "read from map forbidden: a load of 8 bytes at offset 0 of the 8-byte value of map 'wo', which is write-only to programs (BPF_F_WRONLY_PROG)")]
     [InlineData("map_access_flags", "add_wo_value", "read from map forbidden, value_size=8 off=0 size=8",
-        "read from map forbidden: a 8-byte atomic at offset 0 of a 8-byte value of map 'wo', which is write-only to programs (BPF_F_WRONLY_PROG)")]
+        "read from map forbidden: an atomic of 8 bytes at offset 0 of the 8-byte value of map 'wo', which is write-only to programs (BPF_F_WRONLY_PROG)")]
     public void TheKernelAndTheEngineRefuseIt(string testObject, string program, string kernelSays, string engineSays)
     {
         var obj = TestObjects.LoadTestProgram(testObject);
@@ -55,12 +55,40 @@ public sealed class KernelRefusalTests
     [InlineData("call_limits", "eight_frames")]
     [InlineData("call_limits", "stack_512")]
     [InlineData("map_access_kept", "keeps_to_the_flags")]
+    [InlineData("map_access_kept", "dead_write")]
+    [InlineData("map_access_kept", "dead_update")]
+    [InlineData("map_access_kept", "dead_callback")]
     public void TheKernelAndTheEngineAcceptIt(string testObject, string program)
     {
         var obj = TestObjects.LoadTestProgram(testObject);
         var image = obj.Programs.Single(p => p.Name == program);
         KernelObject.Load(new BpfObject(obj.Path, [image], obj.Maps, obj.License)).Dispose();
         LoadedProgram.Load(image, [.. obj.Maps.Select(d => BpfMap.Create(d))], Bpf.Helpers.LinuxHelperTable.Instance);
+    }
+
+    /// <summary>The switch in front of map_access_kept's writes into a read-only value is a .rodata constant both read
+    /// at load: set to 1 (the config's .rodata contents), the writes are live and both refuse each program. (The
+    /// kernel side of dead_callback needs BTF for its callback, which this raw load does not give, so only the engine
+    /// is asked there.)</summary>
+    [PrivilegedTheory]
+    [InlineData("dead_write")]
+    [InlineData("dead_update")]
+    [InlineData("dead_callback")]
+    public void AConstantSwitchTurnedOnMakesTheWritesCount(string program)
+    {
+        var obj = TestObjects.LoadTestProgram("map_access_kept");
+        var image = obj.Programs.Single(p => p.Name == program);
+        var on = BitConverter.GetBytes(1);
+        if (program != "dead_callback")
+        {
+            var kernel = Assert.Throws<PlatformException>(() => KernelObject.Load(new BpfObject(obj.Path, [image], obj.Maps, obj.License),
+                k => BpfSyscall.UpdateElem(k.MapFd(".rodata"), new byte[4], on)).Dispose());
+            Assert.Contains("write into map forbidden", kernel.Message);
+        }
+        var maps = obj.Maps.Select(d => BpfMap.Create(d)).ToArray();
+        Assert.Equal(0, maps.Single(m => m.Name == ".rodata").UpdateFromUser(new byte[4], on, 0));
+        var engine = Assert.Throws<BpfVerifierException>(() => LoadedProgram.Load(image, maps, Bpf.Helpers.LinuxHelperTable.Instance));
+        Assert.Contains(program == "dead_update" ? "is read-only to programs (BPF_F_RDONLY_PROG), and bpf_map_update_elem" : "write into map forbidden", engine.Message);
     }
 
     /// <summary>A helper writing into a value read-only to programs (bpf_skb_load_bytes into a lookup of a
@@ -84,6 +112,18 @@ public sealed class KernelRefusalTests
         var result = Vm.VmTestSupport.Run(program, ref packet, new BpfVmOptions { UseJit = jit });
         Assert.Equal(BpfFault.ReadOnlyWrite, result.Fault);
         Assert.Equal(0x1122UL, Vm.VmTestSupport.UserValue(ro, new byte[4]));
+    }
+
+    /// <summary>A spin-locked value in a map read-only to programs: the kernel refuses the map when it checks the value's
+    /// BTF (libbpf says so, retries without BTF, and then the program is refused); the engine refuses the map.</summary>
+    [PrivilegedFact]
+    public void ASpinLockedValueCannotBeReadOnlyToPrograms()
+    {
+        var obj = TestObjects.LoadTestProgram("spin_lock_readonly");
+        var kernel = Assert.Throws<InvalidOperationException>(() => KernelObject.LoadWithLibbpf(obj).Dispose());
+        Assert.Contains("Error in bpf_create_map_xattr(ro_locked):Permission denied(-13)", kernel.Message);
+        var engine = Assert.Throws<ArgumentException>(() => BpfMap.Create(obj.Maps.Single(m => m.Name == "ro_locked")));
+        Assert.Contains("a value holding a struct bpf_spin_lock cannot be read-only or write-only to programs", engine.Message);
     }
 
     /// <summary>A static function that only dead code calls (a CO-RE check answered 0) is never verified by the kernel,

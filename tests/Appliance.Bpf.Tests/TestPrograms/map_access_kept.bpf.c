@@ -23,4 +23,50 @@ int keeps_to_the_flags(struct __sk_buff *skb)
 	return (int)(*r + peeked + (h ? *h : 0));
 }
 
+/* A write into a read-only value behind a branch on a .rodata constant that is 0: the kernel reads the frozen value at
+ * load, never visits the write, and loads the program. */
+const volatile int write_enabled = 0;
+
+SEC("tc")
+int dead_write(struct __sk_buff *skb)
+{
+	__u32 key = 0;
+	__u64 *v = bpf_map_lookup_elem(&ro, &key);
+
+	if (!v)
+		return TC_ACT_OK;
+	if (write_enabled)
+		*v = skb->len;
+	return (int)*v;
+}
+
+/* The same switch in front of an update of the read-only map, and of a bpf_loop whose callback writes its value: the
+ * kernel never verifies the call or the callback. */
+SEC("tc")
+int dead_update(struct __sk_buff *skb)
+{
+	__u32 key = 0;
+	__u64 value = skb->len;
+
+	return write_enabled ? bpf_map_update_elem(&ro, &key, &value, BPF_ANY) : TC_ACT_OK;
+}
+
+static long poke(__u32 index, void *ctx)
+{
+	__u32 key = 0;
+	__u64 *v = bpf_map_lookup_elem(&ro, &key);
+
+	if (v)
+		*v = index;
+	return 1;
+}
+
+SEC("tc")
+int dead_callback(struct __sk_buff *skb)
+{
+	if (write_enabled)
+		bpf_loop(1, poke, 0, 0);
+	return TC_ACT_OK;
+}
+
 char LICENSE[] SEC("license") = "GPL";
