@@ -121,6 +121,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:extern_mixed", "plain_len", [], Libbpf: true, RefusedByEngine: ["uses_kfunc", "uses_kconfig"]),
         new("test:core_mixed_types", "tc_by_proto", [], Libbpf: true, RefusedByEngine: ["xdp_short_drop"]),
         new("test:core_guarded", "core_guarded", [], Libbpf: true), // libbpf poisons the guarded reads the kernel never reaches
+        new("test:core_helper_probe", "helper_probe", [], Libbpf: true), // libbpf answers enum bpf_func_id from the kernel's BTF
         new("test:rodata_strings", "strings_through_static", []),
         new("test:weak_kfunc", "weak_guarded", [], Libbpf: true), // libbpf leaves the weak kfunc the kernel lacks at address 0
         new("test:devmap_mixed", "tc_count", [], Libbpf: true, RefusedByEngine: ["xdp_redirect"]),

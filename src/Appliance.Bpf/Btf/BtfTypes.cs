@@ -164,6 +164,18 @@ public sealed class BtfTypes
         return list;
     }
 
+    /// <summary>The value of entry <paramref name="index"/> of an ENUM (sign-extended) or ENUM64, or null when it has no such entry.</summary>
+    public long? EnumValue(int id, int index)
+    {
+        var kind = Kind(id);
+        if (kind is not (BtfKind.Enum or BtfKind.Enum64)) throw Error(id, $"is a {kind}, not an enum");
+        if ((uint)index >= (uint)Vlen(id)) return null;
+        int o = Offset(id) + RecordHeader;
+        return kind == BtfKind.Enum
+            ? (int)U32(_types, o + index * 8 + 4)
+            : (long)(U32(_types, o + index * 12 + 4) | (ulong)U32(_types, o + index * 12 + 8) << 32);
+    }
+
     /// <summary>A string of the `.BTF` string area (names, CO-RE access strings), or null when out of range.</summary>
     public string? StringAt(uint offset) => ElfFile.ReadString(_strings, offset);
 

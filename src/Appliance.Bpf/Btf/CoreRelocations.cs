@@ -10,7 +10,10 @@ namespace Appliance.Bpf.Btf;
 /// headers, whose layout is the wire format (ethhdr, vlan_hdr, iphdr, ipv6hdr, in6_addr, tcphdr, udphdr,
 /// icmphdr, icmp6hdr, arphdr, gre_base_hdr; sizes checked), and the uAPI's <c>bpf_*</c> enums. For those the
 /// target layout is the program's own, so field offsets, sizes, bitfield shifts and enum values keep what clang
-/// wrote, and field-exists / type-exists / enum-value-exists give 1. Any other type (kernel internals such as
+/// wrote, and field-exists / type-exists / enum-value-exists give 1 — except that a value of <c>enum bpf_func_id</c>
+/// exists when the appliance has that helper (<see cref="Helpers.LinuxHelperTable"/>), so libbpf's usual check for a
+/// helper, <c>bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_x)</c>, leaves the call to a helper the appliance
+/// lacks in dead code, as a kernel without it would. Any other type (kernel internals such as
 /// sk_buff or task_struct), and a field the appliance's __sk_buff lacks, do not exist here: existence checks give 0
 /// and every other relocation is a <see cref="CoreFailure"/> naming the type and field. libbpf poisons such an
 /// instruction and the kernel refuses a program only where a path reaches it; so does the verifier
@@ -80,6 +83,9 @@ public static class CoreRelocations
         bool known = IsApplianceType(btf, root, name, access, out string? why);
         switch (kind)
         {
+            case Kind.EnumValueExists when known && name == "bpf_func_id":
+                if (!HelperExists(btf, root, access)) SetImm(code, index, 0);
+                return null;
             case Kind.FieldExists or Kind.TypeExists or Kind.EnumValueExists or Kind.TypeMatches:
                 if (!known) SetImm(code, index, 0);
                 return null;
@@ -89,6 +95,14 @@ public static class CoreRelocations
                 // Known: the appliance's layout is the program's, so clang's values stand.
                 return known ? null : $"CO-RE relocation ({kind}) on '{btf.Name(root)}' access {access}: {why}";
         }
+    }
+
+    /// <summary>Whether the helper the <c>enum bpf_func_id</c> entry named by <paramref name="access"/> (its index, as
+    /// clang writes an enum value's access string) stands for is one the appliance has.</summary>
+    private static bool HelperExists(BtfTypes btf, int root, string access)
+    {
+        return int.TryParse(access, out int entry) && btf.EnumValue(root, entry) is long id
+            && id is > 0 and <= int.MaxValue && Helpers.LinuxHelperTable.Instance.IsDefined((int)id);
     }
 
     /// <summary>Whether the appliance has the type (and, for a field access, the field) the relocation names.</summary>
