@@ -9,25 +9,76 @@ public static class ControlClient
     /// <summary>Answers (stats of many pairs, map dumps) may be far larger than a request.</summary>
     public const int MaxResponseBytes = 64 * 1024 * 1024;
 
+    /// <summary>Sends one request and reads its answer. Never throws for what the socket does: a request too large
+    /// for the server is refused here; when the appliance answered and closed before taking the request (it is busy,
+    /// or the request was refused), its answer is still read; any other socket error is the failure's text.</summary>
     public static ControlResponse Send(string path, ControlRequest request, int timeoutMs = 10000)
     {
+        if (RequestLine(request) is not { } line) return ControlResponse.Failure(ControlServer.TooLarge(ControlServer.MaxRequestBytes));
         using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        if (Connect(s, path) is { } unreachable) return unreachable;
+        s.ReceiveTimeout = timeoutMs;
+        s.SendTimeout = timeoutMs;
+        string? notSent = TrySend(s, line);
+        string? answer, problem;
+        try
+        {
+            (answer, problem) = ControlServer.ReadLine(s, MaxResponseBytes, TimeSpan.FromMilliseconds(timeoutMs));
+        }
+        catch (SocketException e)
+        {
+            (answer, problem) = (null, e.Message);
+        }
+        if (answer is null)
+            return ControlResponse.Failure(notSent is null ? $"no answer from the appliance: {problem}"
+                : $"the appliance closed the connection before it took the request ({notSent}) and gave no answer");
+        return Parse(answer);
+    }
+
+    /// <summary>The request as the line the server reads, or null when it is larger than the server takes.</summary>
+    private static byte[]? RequestLine(ControlRequest request)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(request, ControlJson.Default.ControlRequest);
+        if (json.Length > ControlServer.MaxRequestBytes) return null;
+        var line = new byte[json.Length + 1];
+        json.CopyTo(line, 0);
+        line[^1] = (byte)'\n';
+        return line;
+    }
+
+    private static ControlResponse? Connect(Socket s, string path)
+    {
         try
         {
             s.Connect(new UnixDomainSocketEndPoint(path));
+            return null;
         }
         catch (SocketException e)
         {
             return ControlResponse.Failure($"cannot reach the appliance at {path}: {e.Message}. Is `meta-appliance run` running?");
         }
-        s.ReceiveTimeout = timeoutMs;
-        s.Send(JsonSerializer.SerializeToUtf8Bytes(request, ControlJson.Default.ControlRequest));
-        s.Send("\n"u8);
-        var (line, problem) = ControlServer.ReadLine(s, MaxResponseBytes, TimeSpan.FromMilliseconds(timeoutMs));
-        if (line is null) return ControlResponse.Failure($"no answer from the appliance: {problem}");
+    }
+
+    /// <summary>Sends the request line; null when it went, else why not (the appliance may have answered and closed
+    /// first: the caller still reads that answer).</summary>
+    private static string? TrySend(Socket s, byte[] line)
+    {
         try
         {
-            return JsonSerializer.Deserialize(line, ControlJson.Default.ControlResponse) ?? ControlResponse.Failure("empty answer");
+            s.Send(line);
+            return null;
+        }
+        catch (SocketException e)
+        {
+            return e.Message;
+        }
+    }
+
+    private static ControlResponse Parse(string answer)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(answer, ControlJson.Default.ControlResponse) ?? ControlResponse.Failure("empty answer");
         }
         catch (JsonException e)
         {
@@ -39,25 +90,34 @@ public static class ControlClient
     /// verb's stream starts) when the appliance accepted it, else null with the reason in <paramref name="answer"/>.</summary>
     public static Socket? OpenStream(string path, ControlRequest request, out ControlResponse answer)
     {
+        if (RequestLine(request) is not { } line)
+        {
+            answer = ControlResponse.Failure(ControlServer.TooLarge(ControlServer.MaxRequestBytes));
+            return null;
+        }
         var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        if (Connect(s, path) is { } unreachable)
+        {
+            s.Dispose();
+            answer = unreachable;
+            return null;
+        }
+        string? notSent = TrySend(s, line);
+        // The answer line byte by byte: whatever follows it belongs to the stream.
+        var bytes = new List<byte>();
+        var one = new byte[1];
         try
         {
-            s.Connect(new UnixDomainSocketEndPoint(path));
+            while (bytes.Count < 64 * 1024 && s.Receive(one) == 1 && one[0] != (byte)'\n') bytes.Add(one[0]);
         }
         catch (SocketException e)
         {
-            s.Dispose();
-            answer = ControlResponse.Failure($"cannot reach the appliance at {path}: {e.Message}. Is `meta-appliance run` running?");
-            return null;
+            notSent ??= e.Message;
+            bytes.Clear();
         }
-        s.Send(JsonSerializer.SerializeToUtf8Bytes(request, ControlJson.Default.ControlRequest));
-        s.Send("\n"u8);
-        // The answer line byte by byte: whatever follows it belongs to the stream.
-        var line = new List<byte>();
-        var one = new byte[1];
-        while (line.Count < 64 * 1024 && s.Receive(one) == 1 && one[0] != (byte)'\n') line.Add(one[0]);
-        answer = line.Count == 0 ? ControlResponse.Failure("the appliance closed the control socket without an answer")
-            : JsonSerializer.Deserialize(line.ToArray(), ControlJson.Default.ControlResponse) ?? ControlResponse.Failure("empty answer");
+        answer = bytes.Count != 0 ? Parse(System.Text.Encoding.UTF8.GetString(bytes.ToArray()))
+            : ControlResponse.Failure(notSent is null ? "the appliance closed the control socket without an answer"
+                : $"the appliance closed the connection before it took the request ({notSent}) and gave no answer");
         if (answer.Ok) return s;
         s.Dispose();
         return null;

@@ -189,6 +189,10 @@ public sealed class ControlServer : IDisposable
         }
     }
 
+    /// <summary>Why a request of more than <paramref name="maxBytes"/> bytes is refused (by the server, and by the
+    /// client before it sends one).</summary>
+    internal static string TooLarge(int maxBytes) => $"request larger than {maxBytes / 1024} KiB; a request is one JSON line of at most {maxBytes} bytes";
+
     /// <summary>One line (without its newline) of at most <paramref name="maxBytes"/> bytes, all of it within
     /// <paramref name="timeout"/>; else null and why.</summary>
     internal static (string? Line, string? Problem) ReadLine(Socket s, int maxBytes, TimeSpan timeout)
@@ -207,7 +211,7 @@ public sealed class ControlServer : IDisposable
                 if (n == 0) break;
                 int nl = Array.IndexOf(buf, (byte)'\n', 0, n);
                 all.Write(buf, 0, nl >= 0 ? nl : n);
-                if (all.Length > maxBytes) return (null, $"request larger than {maxBytes / 1024} KiB; a request is one JSON line of at most {maxBytes} bytes");
+                if (all.Length > maxBytes) return (null, TooLarge(maxBytes));
                 if (nl >= 0) break;
             }
         }

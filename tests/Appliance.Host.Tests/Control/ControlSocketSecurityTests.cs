@@ -257,4 +257,49 @@ public sealed class ControlSocketSecurityTests
             foreach (var s in silent) s.Dispose();
         }
     }
+    /// <summary>The CLI prints the appliance's "busy" answer and exits 1: the appliance answers and closes before it
+    /// takes the request, so the client's send can fail (EPIPE) with the answer already waiting to be read (it aborted
+    /// with an unhandled SocketException, exit 134). A request larger than the server takes is refused by the client
+    /// before it sends it (three 130 KB arguments filled the socket's buffer and the send failed the same way).</summary>
+    [PrivilegedFact]
+    public void TheCliReportsABusyApplianceAndAnOversizedRequestAsErrors()
+    {
+        using var server = new TestServer("mapp-ctlbusy-");
+        string socket = server.Socket;
+        var silent = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < ControlServer.MaxConnections; i++)
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                s.Connect(new UnixDomainSocketEndPoint(socket));
+                silent.Add(s);
+            }
+            for (int i = 0; i < 5; i++)
+            {
+                var r = Cli(socket, "status");
+                Assert.True(r.ExitCode == 1, $"exit {r.ExitCode}: {r.StdErr}");
+                Assert.Contains("busy: 16 control connections are open", r.StdErr);
+                Assert.DoesNotContain("Unhandled exception", r.StdErr);
+            }
+        }
+        finally
+        {
+            foreach (var s in silent) s.Dispose();
+        }
+        string big = new('1', 130_000);
+        var huge = Shell.RunWithTimeout(TimeSpan.FromSeconds(30), RepoPaths.Binary("linux-x64"), "maps", "update", big, big, big, "--socket", socket);
+        Assert.True(huge.ExitCode == 1, $"exit {huge.ExitCode}: {huge.StdErr[..Math.Min(500, huge.StdErr.Length)]}");
+        Assert.Contains("request larger than 64 KiB", huge.StdErr);
+        var direct = ControlClient.Send(socket, new ControlRequest("maps", ["update", big, big, big]));
+        Assert.False(direct.Ok);
+        Assert.Contains("request larger than 64 KiB", direct.Error);
+        ControlResponse? answer = null;
+        for (int i = 0; i < 100 && answer is not { Ok: true }; i++)
+        {
+            answer = ControlClient.Send(socket, new ControlRequest("status", []));
+            if (!answer.Ok) Thread.Sleep(50); // the slots free as their threads finish
+        }
+        Assert.True(answer!.Ok, answer.Error);
+    }
 }
