@@ -22,7 +22,8 @@ public enum DropReason
     /// worker goes on; frames of a batch interrupted by a worker fault are counted here too.</summary>
     InternalError,
     /// <summary>A tenant sent a frame whose source MAC is a group address or all zeros (invalid on Ethernet;
-    /// a bridge drops these too); or a packet from a port for an L3 tenant has a martian source or one of that
+    /// a bridge drops these too) or one it may not use (the board's, another tenant's, a new one past its learn
+    /// limit: the refused learns, counted on the pair by reason); or a packet from a port for an L3 tenant has a martian source or one of that
     /// port's L3 tenants' addresses (spoofed: they live behind the appliance).</summary>
     InvalidSource,
     /// <summary>An L3 pair's packet from a port whose TTL / hop limit ran out at the appliance (a forwarding hop).</summary>

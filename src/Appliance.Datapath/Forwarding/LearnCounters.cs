@@ -2,7 +2,8 @@ using Appliance.Datapath.Pairs;
 
 namespace Appliance.Datapath.Forwarding;
 
-/// <summary>What learning did for one pair: MACs learned and aged out, learns refused by reason, and claims the
+/// <summary>What learning did for one pair: MACs learned and aged out, learns refused by reason (each such frame is
+/// dropped as InvalidSource), and claims the
 /// kernel refused (the steering map full or another bpf() error: counted, logged rate-limited, the MAC not learned).
 /// Every forwarding worker may count here (a pair's frames arrive on all of them): the rare events are added with
 /// Interlocked; read with Volatile.</summary>

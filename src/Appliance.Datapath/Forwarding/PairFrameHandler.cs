@@ -15,9 +15,11 @@ namespace Appliance.Datapath.Forwarding;
 /// primary end was sent by the tenant and goes through the pair's peer side (its source MAC is learned on the
 /// uplink). The program's changes are applied to the frame (new head and tail from the context, an offloaded VLAN
 /// tag written into the bytes). Pair drops are counted on the pair side by reason and on the ingress port as
-/// Policy. Learning is bounded (<see cref="L2Classifier"/>): a refused learn is counted on the pair and the frame
-/// still goes out; a frame with a group or zero source is dropped (InvalidSource); a claim the kernel refuses is
-/// counted and logged rate-limited, never thrown. Learned MACs unseen for the ageing time are forgotten and released
+/// Policy. Learning is bounded (<see cref="L2Classifier"/>): a frame from a source the tenant may not use (a refused
+/// learn: the board's MAC, another tenant's, past the learn limit; a group or zero MAC) is dropped (InvalidSource)
+/// and a refused learn counted on the pair by reason — sent on, it would teach the switches upstream that the board's
+/// or another tenant's MAC lives behind this port (and fill their tables), taking their traffic away; a claim the
+/// kernel refuses is counted and logged rate-limited, never thrown (that frame goes out). Learned MACs unseen for the ageing time are forgotten and released
 /// from the port's steering at the tick when the oldest one falls due (<see cref="NextTick"/>: no learned MAC, no
 /// tick; any worker may age, one at a time per port).</summary>
 public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
@@ -193,7 +195,8 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         return FrameVerdict.Forward(port);
     }
 
-    /// <summary>The rare outcomes of learning: claim a new MAC (one bpf() call), count a refusal. False: drop the frame.</summary>
+    /// <summary>The rare outcomes of learning: claim a new MAC (one bpf() call), count a refusal. False: drop the frame
+    /// (an invalid or refused source).</summary>
     private bool Learned(LearnResult learn, PortRuntime uplink, PairRuntime pair, ReadOnlySpan<byte> frame)
     {
         switch (learn)
@@ -216,7 +219,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                 return true;
             default:
                 pair.Learning.CountRefusal(learn);
-                return true;
+                return false;
         }
     }
 

@@ -38,6 +38,7 @@ public sealed class CheckMtuReplayTests
         frame[0] = 0x02; frame[6] = 0x02; frame[12] = 0x08;
         foreach (var (pair, mtu) in new[] { (0, 1400), (1, 2000) })
         {
+            frame[11] = (byte)(pair + 1); // each tenant from a MAC of its own (one another pair owns is dropped)
             var run = replayer.Replay(ReplayInput.AtSide(offline.Topology.Pairs[pair], PairSideKind.Peer), frame);
             Assert.Contains($"mtu {mtu} fits 0 missing -19", Assert.Single(run.Trace));
         }

@@ -140,6 +140,8 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         Assert.Equal(16, port.Classifier.LearnedCount(attacker.Index));
         Assert.Equal(0, l.ClaimErrors);
         Assert.Equal(fromAttacker - 16, l.RefusedLimit); // the attacker has no address: the flood is all it sends
+        // Each refused source was dropped, not sent on to fill the tables of the switches upstream.
+        Assert.Equal(l.RefusedLimit, rt.Engine.CountersOf(attacker.PrimaryPort).Drops(DropReason.InvalidSource));
         // Nearly all of the burst reached the appliance (what the kernel drops before AF_XDP never reaches learning):
         // tens of thousands of new MACs, far beyond the limit. A quiet CI run sees 99,929 of 100,000.
         Assert.True(fromAttacker >= Macs * 9 / 10, $"the flood reached the appliance: {fromAttacker} frames");
@@ -165,6 +167,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             0x3333_0000_0001UL,                     // IPv6 multicast
             0,                                      // zero
         ];
+        using var outside = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), TestFrames.EtherType);
         using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, TestFrames.EtherType))
         {
             var frame = TestFrames.Build(board.OutsideMac(0), MetaBoard.TenantMac(Attacker).GetBytes(), 100, 1);
@@ -177,12 +180,16 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         }
         Eventually.Equal(80L, () => rt.Engine.CountersOf(attacker.PrimaryPort).RxPackets, "the spoofed frames reach the appliance");
 
-        // The board's and the pairs' own MACs are reserved, the victim's is owned; group and zero sources are dropped.
+        // The board's and the pairs' own MACs are reserved, the victim's is owned; group and zero sources are invalid.
+        // All of them are dropped: none reaches the outside, where a switch would learn the board's or the victim's MAC
+        // behind this port and send their traffic here.
         var l = attacker.Learning;
         Assert.Equal(0, l.Learned);
         Assert.Equal(30, l.RefusedReserved);
         Assert.Equal(10, l.RefusedOwned);
-        Assert.Equal(40, rt.Engine.CountersOf(attacker.PrimaryPort).Drops(DropReason.InvalidSource));
+        Assert.Equal(80, rt.Engine.CountersOf(attacker.PrimaryPort).Drops(DropReason.InvalidSource));
+        var leaked = FrameProbe.Silence(outside, FrameProbe.Absence);
+        Assert.True(leaked.Count == 0, leaked.Count == 0 ? "" : $"{leaked.Count} spoofed frame(s) reached the outside, the first from {MacAddress.Read(leaked[0].AsSpan(6))}");
         Assert.False(port.Steering!.IsClaimed(port.Mac));
         Assert.Equal(0, port.Classifier.LearnedCount(attacker.Index));
 
@@ -208,9 +215,11 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         Assert.Single(FrameProbe.Exchange(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, board.Outside.Name,
             MetaBoard.OutsideInterface(0), board.OutsideMac(0), first.GetBytes(), 1, out _));
         Assert.True(port.Steering!.IsClaimed(first));
-        Assert.Single(FrameProbe.Exchange(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, board.Outside.Name,
-            MetaBoard.OutsideInterface(0), board.OutsideMac(0), second.GetBytes(), 1, out _));
+        // Past the limit: refused, and the frame dropped (InvalidSource), not sent from a source the pair may not use.
+        Assert.Empty(FrameProbe.Exchange(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, board.Outside.Name,
+            MetaBoard.OutsideInterface(0), board.OutsideMac(0), second.GetBytes(), 1, out _, timeoutMs: FrameProbe.Absence));
         Assert.Equal(1, attacker.Learning.RefusedLimit);
+        Assert.Equal(1, rt.Engine.CountersOf(attacker.PrimaryPort).Drops(DropReason.InvalidSource));
         Assert.False(port.Steering.IsClaimed(second));
 
         Eventually.Equal(1L, () => attacker.Learning.Aged, "the first MAC to age out");
