@@ -19,7 +19,7 @@ public static class StatsWatch
         var verb = ControlVerbs.Stats;
         if (!CliParser.TryParse(verb, args, Console.Out, Console.Error, out var a, out int exit)) return exit;
         double seconds = 1;
-        if (a.Positional(0) is { } text && (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out seconds) || seconds is < 0.1 or > 3600))
+        if (a.Positional(0) is { } text && (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out seconds) || seconds is not (>= 0.1 and <= 3600))) // NaN is neither
             return CliParser.UsageError(verb, Console.Error, $"--watch takes an interval of 0.1 to 3600 seconds, not '{text}'");
         string socket = ControlVerb.SocketPath(a);
         bool terminal = !Console.IsOutputRedirected;

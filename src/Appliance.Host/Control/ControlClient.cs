@@ -57,6 +57,10 @@ public static class ControlClient
         {
             return ControlResponse.Failure($"cannot reach the appliance at {path}: {e.Message}. Is `meta-appliance run` running?");
         }
+        catch (ArgumentException e) // an empty path, or one longer than a unix socket address holds
+        {
+            return ControlResponse.Failure($"cannot use '{path}' as the control socket: {e.Message}");
+        }
     }
 
     /// <summary>Sends the request line; null when it went, else why not (the appliance may have answered and closed

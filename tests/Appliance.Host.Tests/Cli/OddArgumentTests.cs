@@ -1,0 +1,28 @@
+using Appliance.TestSupport;
+using Xunit;
+
+namespace Appliance.Host.Tests.Cli;
+
+/// <summary>Odd arguments the red-team run found aborting the published binary with an unhandled exception (exit
+/// 134): each is now a usage error (2) or a failure (1) that says what is wrong.</summary>
+public sealed class OddArgumentTests
+{
+    public static TheoryData<string[], int, string> Cases() => new()
+    {
+        // An empty socket path, and one longer than a unix socket address holds (107 bytes): ArgumentException.
+        { ["status", "--socket", ""], 1, "cannot use '' as the control socket" },
+        { ["stats", "--socket", new string('a', 300)], 1, "as the control socket" },
+        // NaN passed the interval's range check (every comparison is false) and TimeSpan.FromSeconds(NaN) threw.
+        { ["stats", "--watch", "NaN", "--socket", "/nonexistent/mapp.sock"], 2, "--watch takes an interval of 0.1 to 3600 seconds, not 'NaN'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void AnOddArgumentIsAClearError(string[] args, int exit, string message)
+    {
+        var r = Shell.RunWithTimeout(TimeSpan.FromSeconds(30), RepoPaths.Binary("linux-x64"), args);
+        Assert.DoesNotContain("Unhandled exception", r.StdErr);
+        Assert.True(r.ExitCode == exit, $"exit {r.ExitCode}: {r.StdErr}");
+        Assert.Contains(message, r.StdErr);
+    }
+}
