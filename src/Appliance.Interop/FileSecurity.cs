@@ -73,7 +73,7 @@ public static unsafe partial class FileSecurity
 
     /// <summary>statx(2) basic stats of <paramref name="path"/> relative to <paramref name="dirFd"/> (with AT_EMPTY_PATH
     /// and an empty path: of the descriptor itself); throws naming <paramref name="what"/>.</summary>
-    private static Tmds.Linux.statx Statx(int dirFd, byte* path, int flags, string what)
+    internal static Tmds.Linux.statx Statx(int dirFd, byte* path, int flags, string what)
     {
         Tmds.Linux.statx buffer;
         if (Tmds.Linux.LibC.statx(dirFd, path, flags, Tmds.Linux.LibC.STATX_BASIC_STATS, &buffer) != 0)

@@ -135,4 +135,37 @@ public class FileLevelTests
     [Fact]
     public void DirectoryInsteadOfFile() =>
         Assert.Equal("is a directory; expected a JSON config file", Only(ConfigLoader.LoadFile(Path.GetTempPath())).Message);
+
+    /// <summary>A named pipe nobody writes is given up after 5 s (before, open(2) on it blocked for ever: a reload held
+    /// every control verb with it); one that is written (as `validate &lt;(command)` gives) is read to its end; a device
+    /// (/dev/zero never ends) is refused as not a regular file. The load runs beside the test, so a hang fails it
+    /// instead of stopping the run.</summary>
+    [Fact]
+    public async Task ANamedPipeIsReadWithinItsTimeAndADeviceIsRefused()
+    {
+        using var folder = new TempFolder();
+        string fifo = Path.Combine(folder.Path, "config.json");
+        var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)!;
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+        var load = Task.Run(() => ConfigLoader.LoadFile(fifo));
+        if (await Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(60))) != load)
+        {
+            using (File.OpenHandle(fifo, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)) { } // lets the blocked open return, so the run goes on
+            Assert.Fail("LoadFile blocked on a named pipe nobody writes");
+        }
+        Assert.Equal("cannot read the file: is a named pipe that gave no end of file within 5 s", Only(await load).Message);
+
+        // A writer that comes after the reader opened: its text is what is loaded (an error about the text, not the file).
+        var written = Task.Run(() => ConfigLoader.LoadFile(fifo));
+        await Task.Delay(200);
+        await File.WriteAllTextAsync(fifo, "{ \"board\": 5 }");
+        var error = Only(await written);
+        Assert.Equal("$.board", error.JsonPath);
+        Assert.DoesNotContain("cannot read the file", error.Message);
+
+        string device = Path.Combine(folder.Path, "zero.json");
+        File.CreateSymbolicLink(device, "/dev/zero");
+        Assert.Equal("cannot read the file: is a character device, not a regular file", Only(ConfigLoader.LoadFile(device)).Message);
+    }
 }

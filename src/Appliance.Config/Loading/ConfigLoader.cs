@@ -24,7 +24,7 @@ public static class ConfigLoader
             if (info.Length > ConfigLimits.MaxFileBytes)
                 return FileFailure(path, baseDirectory,
                     $"file is {info.Length} bytes; a config may be at most {ConfigLimits.MaxFileBytes} bytes ({ConfigLimits.MaxFileBytes / (1024 * 1024)} MiB)");
-            bytes = File.ReadAllBytes(path);
+            bytes = Appliance.Interop.UserFile.ReadAll(path, ConfigLimits.MaxFileBytes); // a device is refused, a pipe read within 5 s: never waited on for ever
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {

@@ -4,6 +4,7 @@ using Appliance.Bpf.Maps;
 using Appliance.Bpf.Objects;
 using Appliance.Bpf.Vm;
 using Appliance.Config;
+using Appliance.Interop;
 
 namespace Appliance.Datapath.Programs;
 
@@ -22,7 +23,11 @@ public sealed class ProgramObjectInspector : IProgramObjectInspector
         BpfObject elf;
         try
         {
-            elf = BpfObjectLoader.Load(fullPath);
+            elf = BpfObjectLoader.Load(UserFile.ReadAll(fullPath, Array.MaxLength), fullPath); // a device is refused, a pipe read within 5 s: never waited on for ever
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ProgramObjectReport.Fails($"{fullPath} is not a usable eBPF object: cannot read the object file: {e.Message}");
         }
         catch (BpfLoadException e)
         {

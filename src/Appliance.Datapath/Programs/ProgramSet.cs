@@ -1,3 +1,4 @@
+using Appliance.Interop;
 using System.IO.Hashing;
 using Appliance.Bpf;
 using Appliance.Bpf.Helpers;
@@ -105,7 +106,7 @@ public sealed class ProgramSet
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = UserFile.ReadAll(path, Array.MaxLength); // a device is refused, a pipe read within 5 s: never waited on for ever
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -44,7 +44,8 @@ public sealed class LastGoodKeeper(string configPath, byte[] loadedBytes, TimeSp
         Saved = true;
         try
         {
-            if (File.Exists(LastGoodPath) && File.ReadAllBytes(LastGoodPath).AsSpan().SequenceEqual(loadedBytes)) return;
+            // Read as the config is: a pipe or device put in its place is never waited on for ever (IOException below).
+            if (File.Exists(LastGoodPath) && Appliance.Interop.UserFile.ReadAll(LastGoodPath, Appliance.Config.ConfigLimits.MaxFileBytes).AsSpan().SequenceEqual(loadedBytes)) return;
             var temporary = LastGoodPath + ".tmp";
             File.WriteAllBytes(temporary, loadedBytes);
             File.Move(temporary, LastGoodPath, overwrite: true);

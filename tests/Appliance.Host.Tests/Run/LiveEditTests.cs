@@ -329,4 +329,40 @@ public sealed class LiveEditTests(ITestOutputHelper output)
         Assert.Contains("does not verify", invalid.StdErr); // validate runs the same check
         Assert.Equal(0, app.Signal(15));
     }
+
+    /// <summary>A named pipe put in place of the config file or of a program object it names (no writer ever comes) is
+    /// given up after 5 s and the reload refused, and the control socket keeps answering; the restored file applies
+    /// again. Before, the reload blocked in open(2) on the pipe for ever and held every control verb with it (`status`
+    /// got no answer).</summary>
+    [PrivilegedFact]
+    public void ANamedPipeNobodyWritesInPlaceOfTheConfigOrAnObjectIsGivenUpAndTheControlSocketKeepsAnswering()
+    {
+        using var rig = new Rig();
+        rig.Write();
+        using var app = rig.Start();
+        Assert.True(rig.Board.TenantPings());
+        var good = File.ReadAllText(rig.Board.ConfigFile);
+
+        File.Delete(rig.Board.ConfigFile);
+        Shell.Check("mkfifo", rig.Board.ConfigFile);
+        Until(() => rig.Status().Contains("is a named pipe that gave no end of file within 5 s"), "status says the config is a pipe nobody writes", app, 20000);
+        Assert.True(rig.Board.TenantPings(), "A forwards while the config is a pipe");
+        File.Delete(rig.Board.ConfigFile);
+        File.WriteAllText(rig.Board.ConfigFile, good);
+        Until(() => !rig.Status().Contains("fault (config-reload)"), "the restored config applies", app);
+
+        string verdict = Path.Combine(rig.Board.Folder, "verdict.bpf.o");
+        File.Move(verdict, verdict + ".kept");
+        Shell.Check("mkfifo", verdict);
+        Until(() => rig.Status().Contains("is a named pipe that gave no end of file within 5 s"), "status says the object is a pipe nobody writes", app, 20000);
+        var reload = rig.Board.Cli("reload");
+        Assert.Equal(1, reload.ExitCode);
+        Assert.Contains("named pipe", reload.StdErr);
+        File.Delete(verdict);
+        File.Move(verdict + ".kept", verdict);
+        Assert.Equal(0, rig.Board.Cli("reload").ExitCode);
+        Assert.DoesNotContain("fault (config-reload)", rig.Status());
+        Assert.True(rig.Board.TenantPings());
+        Assert.Equal(0, app.Signal(15));
+    }
 }
