@@ -47,9 +47,7 @@ public static class BpfMapFactory
             case BpfMapType.LruHash:
             case BpfMapType.LruPercpuHash:
                 RequireSizes(def, key: null);
-                if ((long)def.KeySize + def.ValueSize >= KmallocMaxSize - HashElementHeader)
-                    throw Invalid(def, $"key_size + value_size is {(long)def.KeySize + def.ValueSize} bytes: the kernel's hash maps take less than " +
-                        $"{KmallocMaxSize - HashElementHeader} (KMALLOC_MAX_SIZE minus its element header; it refuses the map with E2BIG)");
+                RequireHashElement(def);
                 break;
             case BpfMapType.ProgArray:
                 if (def.KeySize != 4 || def.ValueSize != 4) throw Invalid(def, "a prog_array needs key_size 4 and value_size 4");
@@ -70,8 +68,9 @@ public static class BpfMapFactory
             case BpfMapType.ArrayOfMaps:
             case BpfMapType.HashOfMaps:
                 if (def.Type == BpfMapType.ArrayOfMaps && def.KeySize != 4) throw Invalid(def, $"key_size must be 4 (got {def.KeySize})");
-                if (def.KeySize <= 0 || def.KeySize > 512) throw Invalid(def, $"key_size must be 1..512 (got {def.KeySize})");
+                if (def.KeySize <= 0) throw Invalid(def, $"key_size must be at least 1 (got {def.KeySize})");
                 if (def.ValueSize != 4) throw Invalid(def, $"a map of maps has value_size 4, an inner map reference (got {def.ValueSize})");
+                if (def.Type == BpfMapType.HashOfMaps) RequireHashElement(def);
                 if (def.InnerMap is null) throw Invalid(def, "a map of maps needs an inner map template (__array(values, struct {...}))");
                 if (def.InnerMap.Type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps)
                     throw Invalid(def, "its inner maps are maps of maps: the kernel nests maps one level only (it refuses the map with EINVAL)");
@@ -110,8 +109,17 @@ public static class BpfMapFactory
     private static void RequireSizes(BpfMapDefinition def, int? key)
     {
         if (key is { } k && def.KeySize != k) throw Invalid(def, $"key_size must be {k} (got {def.KeySize})");
-        if (def.KeySize <= 0 || def.KeySize > 512) throw Invalid(def, $"key_size must be 1..512 (got {def.KeySize})");
+        if (def.KeySize <= 0) throw Invalid(def, $"key_size must be at least 1 (got {def.KeySize})");
         if (def.ValueSize <= 0) throw Invalid(def, $"value_size must be at least 1 (got {def.ValueSize})");
+    }
+
+    /// <summary>The kernel's htab_map_alloc_check bounds a hash element (hash, per-CPU and LRU hashes, hash of maps), not
+    /// its key: key_size + value_size below KMALLOC_MAX_SIZE minus the element header, whatever the split.</summary>
+    private static void RequireHashElement(BpfMapDefinition def)
+    {
+        if ((long)def.KeySize + def.ValueSize >= KmallocMaxSize - HashElementHeader)
+            throw Invalid(def, $"key_size + value_size is {(long)def.KeySize + def.ValueSize} bytes: the kernel's hash maps take less than " +
+                $"{KmallocMaxSize - HashElementHeader} (KMALLOC_MAX_SIZE minus its element header; it refuses the map with E2BIG)");
     }
 
     private const long MaxStorage = 1L << 30;

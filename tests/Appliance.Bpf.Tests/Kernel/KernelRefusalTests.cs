@@ -154,8 +154,9 @@ public sealed class KernelRefusalTests
     }
 
     /// <summary>Maps on either side of the kernel's creation limits (TestPrograms/map_limits.bpf.c): each definition the
-    /// loader read is created in the kernel (BPF_MAP_CREATE) and by the engine's factory; both refuse it (the kernel with
-    /// <paramref name="kernelErrno"/>, the engine saying <paramref name="engineSays"/>) or, for a null errno, both make it.</summary>
+    /// loader read is created in the kernel (BPF_MAP_CREATE; a map of maps with its inner template's fd) and by the engine's
+    /// factory; both refuse it (the kernel with <paramref name="kernelErrno"/>, the engine saying <paramref name="engineSays"/>)
+    /// or, for a null errno, both make it.</summary>
     [PrivilegedTheory]
     [InlineData("percpu_array_largest", null, null)]
     [InlineData("percpu_array_over", "E2BIG", "is more than the 32768 bytes (PCPU_MIN_UNIT_SIZE)")]
@@ -164,6 +165,19 @@ public sealed class KernelRefusalTests
     [InlineData("lru_percpu_hash_over", "E2BIG", "(PCPU_MIN_UNIT_SIZE)")]
     [InlineData("hash_largest", null, null)]
     [InlineData("hash_over", "E2BIG", "key_size + value_size is 4194256 bytes: the kernel's hash maps take less than 4194256")]
+    [InlineData("hash_key_none", "EINVAL", "key_size must be at least 1 (got 0)")]
+    [InlineData("hash_key_513", null, null)]
+    [InlineData("hash_key_largest", null, null)]
+    [InlineData("hash_key_over", "E2BIG", "key_size + value_size is 4194256 bytes: the kernel's hash maps take less than 4194256")]
+    [InlineData("percpu_hash_key_largest", null, null)]
+    [InlineData("percpu_hash_key_over", "E2BIG", "key_size + value_size is 4194256 bytes")]
+    [InlineData("lru_hash_key_largest", null, null)]
+    [InlineData("lru_hash_key_over", "E2BIG", "key_size + value_size is 4194256 bytes")]
+    [InlineData("lru_percpu_hash_key_largest", null, null)]
+    [InlineData("lru_percpu_hash_key_over", "E2BIG", "key_size + value_size is 4194256 bytes")]
+    [InlineData("hash_of_maps_key_513", null, null)]
+    [InlineData("hash_of_maps_key_largest", null, null)]
+    [InlineData("hash_of_maps_key_over", "E2BIG", "key_size + value_size is 4194256 bytes")]
     [InlineData("lpm_over", "EINVAL", "an lpm_trie value_size must be 1..4194024")]
     [InlineData("queue_largest", null, null)]
     [InlineData("stack_over", "E2BIG", "value_size 4194305 is more than the 4194304 bytes (KMALLOC_MAX_SIZE)")]
@@ -175,15 +189,24 @@ public sealed class KernelRefusalTests
     public void TheKernelAndTheEngineRefuseTheSameMaps(string map, string? kernelErrno, string? engineSays)
     {
         var def = TestObjects.LoadTestProgram("map_limits").Maps.Single(m => m.Name == map);
-        int Kernel() => BpfSyscall.CreateMap((int)def.Type, def.KeySize, def.ValueSize, def.MaxEntries, def.Name, def.Flags);
-        if (kernelErrno is null)
+        var inner = def.InnerMap;
+        int innerFd = inner is null ? 0 : BpfSyscall.CreateMap((int)inner.Type, inner.KeySize, inner.ValueSize, inner.MaxEntries, "limits_inner", inner.Flags);
+        try
         {
-            LibC.Close(Kernel());
-            BpfMap.Create(def);
-            return;
+            int Kernel() => BpfSyscall.CreateMap((int)def.Type, def.KeySize, def.ValueSize, def.MaxEntries, def.Name, def.Flags, innerFd);
+            if (kernelErrno is null)
+            {
+                LibC.Close(Kernel());
+                BpfMap.Create(def);
+                return;
+            }
+            var kernel = Assert.Throws<PlatformException>(() => LibC.Close(Kernel()));
+            Assert.Contains($"({kernelErrno})", kernel.Message);
         }
-        var kernel = Assert.Throws<PlatformException>(() => LibC.Close(Kernel()));
-        Assert.Contains($"({kernelErrno})", kernel.Message);
+        finally
+        {
+            if (innerFd > 0) LibC.Close(innerFd);
+        }
         var engine = Assert.Throws<ArgumentException>(() => BpfMap.Create(def));
         Assert.Contains($"map '{map}'", engine.Message);
         Assert.Contains(engineSays!, engine.Message);

@@ -147,6 +147,22 @@ public class HashAndArrayMapTests
         Assert.Contains(says, e.Message);
     }
 
+    /// <summary>Hash keys have no cap of their own, as in the kernel (KernelRefusalTests compares the edges): keys at the
+    /// top of the int range meet the element's limit, key + value counted without overflow.</summary>
+    [Theory]
+    [InlineData(BpfMapType.Hash, 8, "key_size + value_size is 2147483655 bytes")]
+    [InlineData(BpfMapType.LruPercpuHash, 8, "key_size + value_size is 2147483655 bytes")]
+    [InlineData(BpfMapType.HashOfMaps, 4, "key_size + value_size is 2147483651 bytes")]
+    public void KeysAtTheTopOfTheIntRangeMeetTheKernelsElementLimit(BpfMapType type, int valueSize, string says)
+    {
+        var def = new BpfMapDefinition("big", type, int.MaxValue, valueSize, 1)
+        {
+            InnerMap = type == BpfMapType.HashOfMaps ? new BpfMapDefinition("in", BpfMapType.Array, 4, 4, 1) : null,
+        };
+        var e = Assert.Throws<ArgumentException>(() => BpfMap.Create(def));
+        Assert.Contains(says, e.Message);
+    }
+
     [Fact]
     public async Task ConcurrentInsertsDeletesAndLookupsStayConsistent()
     {

@@ -22,6 +22,38 @@ MAP(lru_percpu_hash_over, BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 32769, 0);
 MAP(hash_largest, BPF_MAP_TYPE_HASH, 4, 4194251, 0);
 MAP(hash_over, BPF_MAP_TYPE_HASH, 4, 4194252, 0);
 
+/* Keys have no cap of their own (512 was ours): key_size at least 1, and key + value below the same 4 MiB - 48 bytes,
+ * for every hash type and a hash of maps (whose value is a 4-byte map reference). */
+MAP(hash_key_none, BPF_MAP_TYPE_HASH, 0, 8, 0);
+MAP(hash_key_513, BPF_MAP_TYPE_HASH, 513, 8, 0);
+MAP(hash_key_largest, BPF_MAP_TYPE_HASH, 4194247, 8, 0);
+MAP(hash_key_over, BPF_MAP_TYPE_HASH, 4194248, 8, 0);
+MAP(percpu_hash_key_largest, BPF_MAP_TYPE_PERCPU_HASH, 4194247, 8, 0);
+MAP(percpu_hash_key_over, BPF_MAP_TYPE_PERCPU_HASH, 4194248, 8, 0);
+MAP(lru_hash_key_largest, BPF_MAP_TYPE_LRU_HASH, 4194247, 8, 0);
+MAP(lru_hash_key_over, BPF_MAP_TYPE_LRU_HASH, 4194248, 8, 0);
+MAP(lru_percpu_hash_key_largest, BPF_MAP_TYPE_LRU_PERCPU_HASH, 4194247, 8, 0);
+MAP(lru_percpu_hash_key_over, BPF_MAP_TYPE_LRU_PERCPU_HASH, 4194248, 8, 0);
+
+struct small_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(key_size, 4);
+	__uint(value_size, 8);
+	__uint(max_entries, 1);
+};
+
+#define HASH_OF_MAPS(name, key)                          \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS); \
+		__uint(key_size, key);                   \
+		__uint(max_entries, 1);                  \
+		__array(values, struct small_inner);     \
+	} name SEC(".maps")
+
+HASH_OF_MAPS(hash_of_maps_key_513, 513);
+HASH_OF_MAPS(hash_of_maps_key_largest, 4194251);
+HASH_OF_MAPS(hash_of_maps_key_over, 4194252);
+
 /* An LPM trie value is at most KMALLOC_MAX_SIZE - 256 - 24 bytes (the largest one takes more than the engine's
  * 1 GiB storage bound with its spare slots, so only the refusal is compared). */
 MAP(lpm_over, BPF_MAP_TYPE_LPM_TRIE, 8, 4194025, BPF_F_NO_PREALLOC);
