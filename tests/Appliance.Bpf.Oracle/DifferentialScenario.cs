@@ -111,6 +111,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:newer_helpers", "percpu_slots", []),
         new("test:spin_lock_update", "locked_updates", [], Libbpf: true), // spin locks need BTF in the kernel
         new("test:map_access_kept", "keeps_to_the_flags", [("ro", U32(0), BitConverter.GetBytes(7UL)), ("ro_hash", U32(1), BitConverter.GetBytes(100UL))]),
+        new("test:big_keys", "big_key_ops", [], Libbpf: true), // a for_each_map_elem callback needs BTF in the kernel
         new("test:newer_helpers", "string_compare", []),
         new("test:newer_helpers", "format_buf", []),
         new("test:newer_helpers", "format_wide", []),

@@ -18,8 +18,9 @@ internal readonly record struct InlineMap(ulong Handle, nint Values, int ValuesH
 {
     /// <summary>The maps of <paramref name="program"/> whose lookups compile inline, under the Linux helper table
     /// (where helper 1 is bpf_map_lookup_elem): plain and per-CPU arrays and hashes, except values holding a
-    /// bpf_spin_lock (the lock helpers find the map through the region the helper makes) and LRU hashes (a
-    /// lookup there marks the key used, which the helper does); and LPM tries whose key is {u32 prefixlen; 4 bytes}.</summary>
+    /// bpf_spin_lock (the lock helpers find the map through the region the helper makes), LRU hashes (a
+    /// lookup there marks the key used, which the helper does) and hashes with keys over <see cref="MaxHashKeySize"/>
+    /// bytes; and LPM tries whose key is {u32 prefixlen; 4 bytes}.</summary>
     public static InlineMap[] For(LoadedProgram program)
     {
         if (program.Helpers is not LinuxHelperTable) return [];
@@ -34,7 +35,7 @@ internal readonly record struct InlineMap(ulong Handle, nint Values, int ValuesH
                 maps.Add(new(handle, array.ValuesAddress, array.ValuesHash, array.Stride, map.ValueSize, map.MaxEntries, 1, writable, null));
             else if (map is PercpuArrayMap percpu)
                 maps.Add(new(handle, percpu.ValuesAddress, percpu.ValuesHash, percpu.Stride, map.ValueSize, map.MaxEntries, percpu.CpuCount, writable, null));
-            else if (map is HashMap or PercpuHashMap && map is HashTableMap hash)
+            else if (map is HashMap or PercpuHashMap && map is HashTableMap hash && map.KeySize <= MaxHashKeySize)
             {
                 var slots = hash.Slots;
                 maps.Add(new(handle, hash.ValuesAddress, hash.ValuesHash, hash.Stride, map.ValueSize, slots.Capacity, hash.CpuCount, writable,
@@ -51,6 +52,12 @@ internal readonly record struct InlineMap(ulong Handle, nint Values, int ValuesH
         }
         return [.. maps];
     }
+
+    /// <summary>The largest hash key an inline lookup hashes and compares: the code does it word by word, unrolled, so it
+    /// grows with the key (eleven instructions per 8 key bytes, at every lookup site); a key up to the 512-byte stack a
+    /// program builds most keys on stays inline. Larger keys (the kernel takes up to 4 MiB, built in map values or
+    /// packets) take the helper call, whose hashing loops over the key.</summary>
+    public const int MaxHashKeySize = 512;
 }
 
 /// <summary>Where a hash map's key index is (<see cref="HashSlots"/>, pinned): <see cref="KeySize"/>-byte keys by

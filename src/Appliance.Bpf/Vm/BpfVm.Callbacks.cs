@@ -12,7 +12,8 @@ namespace Appliance.Bpf.Vm;
 /// again (same frame, r10 reset, next arguments) or to return the number of calls to the helper's caller, as the
 /// kernel's helpers do. A callback returns 0 (go on) or 1 (stop); anything else faults the run (the kernel
 /// refuses such a program at load). Map elements are handed to a callback through two regions per nesting
-/// level that move from element to element, so a scan of a large map takes no region per element. Callback
+/// level that move from element to element, so a scan of a large map takes no region per element: the value's, and the
+/// key's — over the hash keys taken at the call (as large as the map's keys), or an array index's slot. Callback
 /// instructions count against the run's instruction budget. Compiled code runs bpf_loop itself and calls
 /// for_each_map_elem's callback itself, with the same start (the helper, from the code's depth) and
 /// <see cref="ResumeCallback"/> at each return (see JitLowering.Callbacks).</summary>
@@ -20,8 +21,6 @@ public sealed unsafe partial class BpfVm
 {
     /// <summary>The kernel's BPF_MAX_LOOPS: bpf_loop refuses more iterations with -E2BIG.</summary>
     public const uint MaxLoops = 1u << 23;
-
-    private const int MaxKeySize = 512;
 
     internal enum CallbackKind : byte { Loop, ForEachArray, ForEachHash }
 
@@ -35,13 +34,14 @@ public sealed unsafe partial class BpfVm
         public BpfMap? Map;
         public ulong MapHandle;
         public int KeysStart;
-        public int KeySlot, KeyRegion, ValueRegion;
+        public int KeySlot, KeyRegion, ValueRegion; // KeySlot: an array walk's index in _callbackKeys
         public uint Calls;
     }
 
     private readonly CallbackLoop[] _loops = new CallbackLoop[MaxCallFrames];
     private CallbackLoop _pendingLoop;
-    private readonly byte[] _callbackKeys = new byte[MaxCallFrames * MaxKeySize];
+    /// <summary>An array walk's u32 index, one slot per nesting level (a hash walk's key is its snapshot's).</summary>
+    private readonly byte[] _callbackKeys = new byte[MaxCallFrames * sizeof(uint)];
     private byte[] _keySnapshot = [];
     /// <summary>How many callbacks are running (nested bpf_loop calls each add one).</summary>
     private int _callbackLevel;
@@ -80,7 +80,7 @@ public sealed unsafe partial class BpfVm
             BpfMapType.Hash or BpfMapType.PercpuHash or BpfMapType.LruHash or BpfMapType.LruPercpuHash => CallbackKind.ForEachHash,
             _ => (CallbackKind)255,
         };
-        if (kind == (CallbackKind)255 || map.KeySize > MaxKeySize) return Fail(BpfFault.HelperMisuse); // the kernel refuses it at load
+        if (kind == (CallbackKind)255) return Fail(BpfFault.HelperMisuse); // the kernel refuses it at load
         if (flags != 0) return LinuxHelperTable.Error(this, Errno.EINVAL);
         if (_regionCount + 2 > MaxRegions) return LinuxHelperTable.Error(this, Errno.E2BIG);
 
@@ -88,14 +88,19 @@ public sealed unsafe partial class BpfVm
         {
             Kind = kind, Entry = entry, Index = -1, Count = map.MaxEntries, Context = context, Map = map, MapHandle = mapHandle,
         };
+        // The callback sees the key read-only, as the kernel's PTR_TO_MAP_KEY: a hash's key in the snapshot (the region
+        // moves over it, empty until the first element), an array's index in this nesting level's slot.
         if (kind == CallbackKind.ForEachHash)
         {
             loop.KeysStart = SnapshotTop();
             loop.Count = SnapshotKeys(map, loop.KeysStart);
+            loop.KeyRegion = (int)(AddDynamicRegion(_keySnapshot, loop.KeysStart, 0, false, RegionKind.CallbackKey) >> 32);
         }
-        // Each nesting level has its own key slot; the callback sees the key read-only, as the kernel's PTR_TO_MAP_KEY.
-        loop.KeySlot = _callbackLevel * MaxKeySize;
-        loop.KeyRegion = (int)(AddDynamicRegion(_callbackKeys, loop.KeySlot, map.KeySize, false, RegionKind.CallbackKey) >> 32);
+        else
+        {
+            loop.KeySlot = _callbackLevel * sizeof(uint);
+            loop.KeyRegion = (int)(AddDynamicRegion(_callbackKeys, loop.KeySlot, sizeof(uint), false, RegionKind.CallbackKey) >> 32);
+        }
         loop.ValueRegion = (int)(AddDynamicRegion(_callbackKeys, 0, 0, false, RegionKind.CallbackValue) >> 32);
         if (_jitActive) ForgetCachedRegion(loop.ValueRegion);
         _pendingLoop = loop;
@@ -151,14 +156,21 @@ public sealed unsafe partial class BpfVm
             return true;
         }
         var map = loop.Map!;
-        var key = _callbackKeys.AsSpan(loop.KeySlot, map.KeySize);
         while (++loop.Index < loop.Count)
         {
-            if (loop.Kind == CallbackKind.ForEachArray)
-                BinaryPrimitives.WriteUInt32LittleEndian(key, (uint)loop.Index);
-            else
-                _keySnapshot.AsSpan(loop.KeysStart + (int)loop.Index * map.KeySize, map.KeySize).CopyTo(key);
-            if (!map.TryWalkValue(key, out var value) || value.Array is null) continue;
+            // A nested walk may have grown the snapshot since: this loop's keys are at the same place in the new array.
+            int keyAt = loop.Kind == CallbackKind.ForEachArray ? loop.KeySlot : loop.KeysStart + (int)loop.Index * map.KeySize;
+            byte[] keys = loop.Kind == CallbackKind.ForEachArray ? _callbackKeys : _keySnapshot;
+            if (loop.Kind == CallbackKind.ForEachArray) BinaryPrimitives.WriteUInt32LittleEndian(keys.AsSpan(keyAt), (uint)loop.Index);
+            if (!map.TryWalkValue(keys.AsSpan(keyAt, map.KeySize), out var value) || value.Array is null) continue;
+            if (loop.Kind == CallbackKind.ForEachHash)
+            {
+                ref var keyRegion = ref _regions[loop.KeyRegion];
+                keyRegion.Array = keys;
+                keyRegion.Origin = keyAt;
+                keyRegion.Length = (ulong)map.KeySize;
+                MirrorRegion(loop.KeyRegion);
+            }
             ref var region = ref _regions[loop.ValueRegion];
             region.Array = value.Array;
             region.Origin = value.Offset;
@@ -201,8 +213,13 @@ public sealed unsafe partial class BpfVm
         _registers[0] = loop.Calls;
         if (loop.Map is not null)
         {
-            _regions[loop.ValueRegion].Length = 0; // the last element's pointer ends with the helper call
+            _regions[loop.ValueRegion].Length = 0; // the last element's pointers end with the helper call
             MirrorRegion(loop.ValueRegion);
+            if (loop.Kind == CallbackKind.ForEachHash)
+            {
+                _regions[loop.KeyRegion].Length = 0;
+                MirrorRegion(loop.KeyRegion);
+            }
         }
         loop = default;
         _callbackLevel--;

@@ -227,8 +227,7 @@ public sealed class LoadedProgram
         if (regionIndex < 0)
         {
             BpfMap map = maps[mapIndex];
-            Span<byte> key = stackalloc byte[Math.Max(map.KeySize, 4)];
-            key.Clear();
+            Span<byte> key = new byte[Math.Max(map.KeySize, 4)]; // at load; a hash key may be megabytes
             if (!map.TryLookup(key[..map.KeySize], out var value))
                 BpfVerifier.Fail(image.Instructions, BpfVerifier.Where(image), index, $"map '{map.Name}' has no entry 0 to take a value address of");
             globals.Add(new GlobalRegion(mapIndex, value, map.Definition.ProgramsMayWrite));

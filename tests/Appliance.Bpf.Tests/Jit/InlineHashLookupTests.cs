@@ -238,4 +238,63 @@ public sealed class InlineHashLookupTests
             Assert.Equal(42UL, Run(vm, Load(Increment(Key(5, 4)), jit, map)).R0);
         }
     }
+
+    /// <summary>A key built in a map value (map 1, an array whose one value is the key), looked up in the hash (map 0):
+    /// adds 1 to the 8-byte value found and returns it, or 0xdead for NULL.</summary>
+    private const string IncrementByValueKey = """
+        mov %r1, 0
+        stxw [%r10-4], %r1
+        lddw %r1, map[1]
+        mov %r2, %r10
+        add %r2, -4
+        call 1
+        jeq %r0, 0, null
+        mov %r2, %r0
+        lddw %r1, map[0]
+        call 1
+        jeq %r0, 0, null
+        ldxdw %r1, [%r0+0]
+        add %r1, 1
+        stxdw [%r0+0], %r1
+        mov %r0, %r1
+        exit
+        null:
+        mov %r0, 0xdead
+        exit
+        """;
+
+    /// <summary>Keys larger than the stack (the kernel takes hash keys up to 4 MiB less the value and a 48-byte header)
+    /// come from map values: both engines find the value of every key (among keys differing in their first, middle or
+    /// last byte) and none for a missing one. Past <see cref="Bpf.Jit.InlineMap.MaxHashKeySize"/> bytes compiled code
+    /// calls the helper, so its size does not grow with the key (an unrolled hash of a 1 MiB key would be megabytes).</summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(513)]
+    [InlineData(4096)]
+    [InlineData(1 << 20)]
+    public void KeysLargerThanTheStackAreFoundThroughAMapValue(int keySize)
+    {
+        var map = Hash(keySize, entries: 4);
+        var keys = BpfMap.Create(new BpfMapDefinition("keys", BpfMapType.Array, 4, keySize, 1));
+        byte[][] stored = [new byte[keySize], new byte[keySize], new byte[keySize]];
+        stored[0][0] = 1;
+        stored[1][keySize / 2] = 1;
+        stored[2][keySize - 1] = 1;
+        for (int n = 0; n < stored.Length; n++) Assert.Equal(0, map.UpdateFromUser(stored[n], BitConverter.GetBytes(100UL * (ulong)n), 0));
+        foreach (bool jit in new[] { false, true })
+        {
+            var program = Load(IncrementByValueKey, jit, map, keys);
+            if (jit) Assert.True(program.JitCode!.Length <= 64 * 1024, $"{program.JitCode.Length} bytes of code for {keySize}-byte keys");
+            using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+            for (int n = 0; n < stored.Length; n++)
+            {
+                Assert.Equal(0, keys.UpdateFromUser(BitConverter.GetBytes(0u), stored[n], 0));
+                var r = Run(vm, program);
+                Assert.Equal(BpfFault.None, r.Fault);
+                Assert.Equal(100UL * (ulong)n + (jit ? 2UL : 1UL), r.R0);
+            }
+            Assert.Equal(0, keys.UpdateFromUser(BitConverter.GetBytes(0u), new byte[keySize], 0)); // all zero: not stored
+            Assert.Equal(0xdeadUL, Run(vm, program).R0);
+        }
+    }
 }

@@ -119,4 +119,77 @@ public sealed class CallbackRunTests
         var other = Run(jit, string.Format(SumLoop, 3, 0, -1).Replace("call 181", "lddw %r5, 0x100000000b5\ncall %r5"));
         Assert.Equal(BpfFault.UnknownHelper, other.Fault);
     }
+
+    /// <summary>A walk over 1024-byte keys whose callback walks 4096-byte keys (taking more snapshot room than the outer
+    /// walk left, so the snapshot grows under the outer one): every callback reads its own key's first and last byte,
+    /// the outer one after the inner walk returned. r0 = outer calls &lt;&lt; 32 | the sum of what they read.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void NestedWalksHandOutKeysLargerThanTheStack(bool jit)
+    {
+        var outer = new HashMap(new BpfMapDefinition("outer", BpfMapType.Hash, 1024, 8, 4));
+        var inner = new HashMap(new BpfMapDefinition("inner", BpfMapType.Hash, 4096, 8, 8));
+        ulong expected = 0;
+        for (int n = 1; n <= 3; n++)
+        {
+            var key = new byte[1024];
+            key[0] = (byte)n;
+            key[^1] = (byte)(10 * n);
+            Assert.Equal(0, outer.Update(key, new byte[8], 0));
+            expected += (ulong)n + (ulong)(10 * n << 8);
+        }
+        ulong innerSum = 0;
+        for (int n = 1; n <= 4; n++)
+        {
+            var key = new byte[4096];
+            key[0] = (byte)(n + 100);
+            key[^1] = (byte)n;
+            Assert.Equal(0, inner.Update(key, new byte[8], 0));
+            innerSum += (ulong)(n + 100) + (ulong)(n << 16);
+        }
+        expected += 3 * innerSum;
+        var r = Run(jit, """
+            stdw [%r10-8], 0
+            lddw %r1, map[0]
+            lddw %r2, func outer_cb
+            mov %r3, %r10
+            add %r3, -8
+            mov %r4, 0
+            call 164
+            lsh %r0, 32
+            ldxdw %r1, [%r10-8]
+            or %r0, %r1
+            exit
+            outer_cb:
+            mov %r6, %r2
+            mov %r7, %r4
+            lddw %r1, map[1]
+            lddw %r2, func inner_cb
+            mov %r3, %r7
+            mov %r4, 0
+            call 164
+            ldxdw %r1, [%r7+0]
+            ldxb %r2, [%r6+0]
+            add %r1, %r2
+            ldxb %r2, [%r6+1023]
+            lsh %r2, 8
+            add %r1, %r2
+            stxdw [%r7+0], %r1
+            mov %r0, 0
+            exit
+            inner_cb:
+            ldxdw %r1, [%r4+0]
+            ldxb %r0, [%r2+0]
+            add %r1, %r0
+            ldxb %r0, [%r2+4095]
+            lsh %r0, 16
+            add %r1, %r0
+            stxdw [%r4+0], %r1
+            mov %r0, 0
+            exit
+            """, outer, inner);
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(3UL << 32 | expected, r.R0);
+    }
 }
