@@ -157,4 +157,54 @@ public sealed class MapOfMapsTests
         var update = VmTestSupport.Run(Update.Replace("call 2", "stxdw [%r10-16], %r1\nldxdw %r1, [%r10-16]\ncall 2"), null, outer);
         Assert.Equal(Bpf.Vm.BpfFault.HelperMisuse, update.Fault);
     }
+
+    /// <summary>A hash of maps takes keys of any size the kernel takes (key + its 4-byte value below 4 MiB − 48): with
+    /// 2048-byte keys differing only in their last byte, user space sets, lists and deletes elements, and a program
+    /// reaches the inner map with the key built in a map value (map 1), on both engines.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AHashOfMapsTakesKeysLargerThanTheStack(bool jit)
+    {
+        var outer = (MapOfMaps)BpfMap.Create(new BpfMapDefinition("outer", BpfMapType.HashOfMaps, 2048, 4, 2) { InnerMap = Inner });
+        var keys = BpfMap.Create(new BpfMapDefinition("keys", BpfMapType.Array, 4, 2048, 1));
+        byte[] first = new byte[2048], second = new byte[2048];
+        second[^1] = 1;
+        var inner = BpfMap.Create(Inner);
+        Assert.Equal(0, outer.SetInner(first, BpfMap.Create(Inner), 0));
+        Assert.Equal(0, outer.SetInner(second, inner, 0));
+        var listed = new byte[2048];
+        Assert.True(outer.TryGetNextKey(first, listed));
+        Assert.Equal(second, listed);
+        Assert.Equal(0, keys.UpdateFromUser(Key(0), second, 0));
+        const string program = """
+            stw [%r10-4], 0
+            mov %r2, %r10
+            add %r2, -4
+            lddw %r1, map[1]
+            call 1
+            jeq %r0, 0, +12
+            mov %r2, %r0
+            lddw %r1, map[0]
+            call 1
+            jeq %r0, 0, +8
+            mov %r1, %r0
+            stw [%r10-8], 1
+            mov %r2, %r10
+            add %r2, -8
+            call 1
+            jeq %r0, 0, +2
+            stdw [%r0+0], 77
+            mov %r0, 1
+            exit
+            """;
+        using var vm = new Bpf.Vm.BpfVm(new Bpf.Vm.BpfVmOptions { UseJit = jit });
+        var r = VmTestSupport.RunOnZeroFrame(vm, VmTestSupport.LoadFor(program, jit, outer, keys));
+        Assert.Equal(1UL, r.R0);
+        Assert.True(inner.TryLookup(Key(1), out var v));
+        Assert.Equal(77UL, BitConverter.ToUInt64(v));
+        Assert.Equal(0, outer.Delete(second));
+        Assert.Null(outer.LookupInner(second));
+        Assert.NotNull(outer.LookupInner(first));
+    }
 }
