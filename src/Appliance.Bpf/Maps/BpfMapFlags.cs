@@ -19,6 +19,10 @@ public static class BpfMapFlags
 
     private const uint Access = ReadOnly | WriteOnly | ReadOnlyProg | WriteOnlyProg;
 
+    /// <summary>The flags that stay with the map: BPF_F_RDONLY and BPF_F_WRONLY bind only the fd that created it, and the
+    /// kernel clears them from the map (bpf_map_flags_retain_permanent), so an inner map is matched without them.</summary>
+    public static uint Permanent(uint flags) => flags & ~(ReadOnly | WriteOnly);
+
     private static readonly string[] Names =
     [
         "BPF_F_NO_PREALLOC", "BPF_F_NO_COMMON_LRU", "BPF_F_NUMA_NODE", "BPF_F_RDONLY", "BPF_F_WRONLY", "BPF_F_STACK_BUILD_ID",

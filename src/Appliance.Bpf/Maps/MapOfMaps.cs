@@ -75,7 +75,8 @@ public sealed class MapOfMaps : BpfMap
     private bool Matches(BpfMapDefinition inner)
     {
         var t = Definition.InnerMap!;
-        return inner.Type == t.Type && inner.KeySize == t.KeySize && inner.ValueSize == t.ValueSize && inner.Flags == t.Flags
+        return inner.Type == t.Type && inner.KeySize == t.KeySize && inner.ValueSize == t.ValueSize
+            && BpfMapFlags.Permanent(inner.Flags) == BpfMapFlags.Permanent(t.Flags)
             && ((t.Flags & BpfMapFlags.InnerMap) != 0 /* inner maps may differ in max_entries */ || inner.MaxEntries == t.MaxEntries);
     }
 

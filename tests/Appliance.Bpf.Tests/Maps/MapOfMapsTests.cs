@@ -1,6 +1,7 @@
 using Appliance.Bpf.Maps;
 using Appliance.Bpf.Tests.Elf;
 using Appliance.Bpf.Tests.Vm;
+using Appliance.TestSupport;
 using Xunit;
 
 namespace Appliance.Bpf.Tests.Maps;
@@ -106,6 +107,39 @@ public sealed class MapOfMapsTests
         Assert.Equal(inner.Id, BitConverter.ToInt32(id));
         Assert.Equal(0, outer.Delete(Key(1)));
         Assert.Equal(-Errno.ENOENT, outer.Delete(Key(1)));
+    }
+
+    /// <summary>An inner map matches its template without BPF_F_RDONLY / BPF_F_WRONLY, which bind only the fd that
+    /// created a map (the kernel clears them from the map); the program flags are the map's own and must match. The
+    /// kernel takes and refuses the same inner maps.</summary>
+    [PrivilegedFact]
+    public void TheFdOnlyFlagsDoNotKeepAnInnerMapOut()
+    {
+        const int arrayType = 2, arrayOfMaps = 12;
+        var outer = Outer(BpfMapType.ArrayOfMaps);
+        Assert.Equal(0, outer.SetInner(Key(0), BpfMap.Create(Inner with { Flags = BpfMapFlags.ReadOnly }), 0));
+        Assert.Equal(0, outer.SetInner(Key(1), BpfMap.Create(Inner with { Flags = BpfMapFlags.WriteOnly }), 0));
+        Assert.Equal(-Errno.EINVAL, outer.SetInner(Key(1), BpfMap.Create(Inner with { Flags = BpfMapFlags.ReadOnlyProg }), 0));
+
+        var fds = new List<int>();
+        try
+        {
+            int Create(uint flags, int innerFd = 0, int type = arrayType, int valueSize = 8)
+            {
+                int fd = Interop.BpfSyscall.CreateMap(type, 4, valueSize, 2, "mom_probe", flags, innerFd);
+                fds.Add(fd);
+                return fd;
+            }
+            int kernelOuter = Create(0, Create(0), arrayOfMaps, 4);
+            int Put(uint slot, uint innerFlags) => Interop.BpfSyscall.TryUpdateElem(kernelOuter, Key(slot), BitConverter.GetBytes(Create(innerFlags)));
+            Assert.Equal(0, Put(0, BpfMapFlags.ReadOnly));
+            Assert.Equal(0, Put(1, BpfMapFlags.WriteOnly));
+            Assert.Equal(Errno.EINVAL, Put(1, BpfMapFlags.ReadOnlyProg));
+        }
+        finally
+        {
+            foreach (int fd in fds) Interop.LibC.Close(fd);
+        }
     }
 
     [Fact]
