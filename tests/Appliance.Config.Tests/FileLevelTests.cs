@@ -136,6 +136,11 @@ public class FileLevelTests
     public void DirectoryInsteadOfFile() =>
         Assert.Equal("is a directory; expected a JSON config file", Only(ConfigLoader.LoadFile(Path.GetTempPath())).Message);
 
+    /// <summary>`validate ''` used to answer with .NET's "The value cannot be an empty string. (Parameter 'path')".</summary>
+    [Fact]
+    public void AnEmptyPathIsNamedAsSuch() =>
+        Assert.Equal("no config file named (the path is empty)", Only(ConfigLoader.LoadFile("")).Message);
+
     /// <summary>A named pipe nobody writes is given up after 5 s (before, open(2) on it blocked for ever: a reload held
     /// every control verb with it); one that is written (as `validate &lt;(command)` gives) is read to its end; a device
     /// (/dev/zero never ends) is refused as not a regular file. The load runs beside the test, so a hang fails it

@@ -18,6 +18,7 @@ public static class ConfigLoader
         byte[] bytes;
         try
         {
+            if (string.IsNullOrWhiteSpace(path)) return FileFailure(path, baseDirectory, "no config file named (the path is empty)");
             var info = new FileInfo(path);
             if (Directory.Exists(path)) return FileFailure(path, baseDirectory, "is a directory; expected a JSON config file");
             if (!info.Exists) return FileFailure(path, baseDirectory, "file not found");
