@@ -94,6 +94,7 @@ public sealed unsafe partial class BpfVm
         {
             loop.KeysStart = SnapshotTop();
             loop.Count = SnapshotKeys(map, loop.KeysStart);
+            if (loop.Count < 0) return LinuxHelperTable.Error(this, Errno.E2BIG); // the nested walks' keys pass what one array holds
             loop.KeyRegion = (int)(AddDynamicRegion(_keySnapshot, loop.KeysStart, 0, false, RegionKind.CallbackKey) >> 32);
         }
         else
@@ -118,26 +119,34 @@ public sealed unsafe partial class BpfVm
             if (_jit->ValueCache[slot] == id) _jit->ValueCache[slot] = 0;
     }
 
-    /// <summary>Where the next hash-key snapshot may start: after those of the loops still running.</summary>
+    /// <summary>Where the next hash-key snapshot may start: after those of the loops still running (inside the
+    /// snapshot array, so it fits an int).</summary>
     private int SnapshotTop()
     {
-        int top = 0;
+        long top = 0;
         for (int l = 0; l < _loops.Length; l++)
             if (_loops[l].Kind == CallbackKind.ForEachHash && _loops[l].Map is { } m)
-                top = Math.Max(top, _loops[l].KeysStart + (int)_loops[l].Count * m.KeySize);
-        return top;
+                top = Math.Max(top, _loops[l].KeysStart + _loops[l].Count * m.KeySize);
+        return (int)top;
     }
 
+    /// <summary>Copies the hash's keys into the snapshot from <paramref name="start"/> on, growing it with the keys
+    /// there are (not the map's capacity: a walk of a big, nearly empty hash takes little); the number of keys, or -1
+    /// when they would pass the largest array.</summary>
     private long SnapshotKeys(BpfMap map, int start)
     {
         int keySize = map.KeySize;
-        long needed = start + (long)map.MaxEntries * keySize;
-        if (_keySnapshot.Length < needed) Array.Resize(ref _keySnapshot, (int)Math.Min(int.MaxValue, Math.Max(needed, _keySnapshot.Length * 2L)));
-        int count = 0;
+        long count = 0;
         ReadOnlySpan<byte> previous = [];
-        while (count < map.MaxEntries && map.TryGetNextKey(previous, _keySnapshot.AsSpan(start + count * keySize, keySize)))
+        while (count < map.MaxEntries)
         {
-            previous = _keySnapshot.AsSpan(start + count * keySize, keySize);
+            long at = start + count * keySize, end = at + keySize;
+            if (end > Array.MaxLength) return -1;
+            if (_keySnapshot.Length < end)
+                Array.Resize(ref _keySnapshot, (int)Math.Min(Array.MaxLength, Math.Max(end, Math.Max(256L, _keySnapshot.Length * 2L))));
+            var next = _keySnapshot.AsSpan((int)at, keySize); // previous may still be the array before the resize: same bytes
+            if (!map.TryGetNextKey(previous, next)) break;
+            previous = next;
             count++;
         }
         return count;
