@@ -215,6 +215,18 @@ public sealed class ControlSocketSecurityTests
         Assert.Contains("control group \"no-such-group-mapp\" does not exist", e.Message);
     }
 
+    /// <summary>Fills every connection slot of the server at <paramref name="socket"/> with a client that sends nothing
+    /// (added to <paramref name="silent"/>, which the caller disposes).</summary>
+    private static void FillEveryConnectionSlot(string socket, List<Socket> silent)
+    {
+        for (int i = 0; i < ControlServer.MaxConnections; i++)
+        {
+            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            silent.Add(s);
+            s.Connect(new UnixDomainSocketEndPoint(socket));
+        }
+    }
+
     [PrivilegedFact]
     public void SlowClientsAreBoundedAndTheServerStaysAvailable()
     {
@@ -223,13 +235,7 @@ public sealed class ControlSocketSecurityTests
         var silent = new List<Socket>();
         try
         {
-            // Fill every connection slot with a client that sends nothing.
-            for (int i = 0; i < ControlServer.MaxConnections; i++)
-            {
-                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                s.Connect(new UnixDomainSocketEndPoint(socket));
-                silent.Add(s);
-            }
+            FillEveryConnectionSlot(socket, silent);
             // One more is told the server is busy instead of waiting.
             var busy = HostileRequests.Send(socket, "{\"verb\":\"status\"}\n"u8.ToArray());
             Assert.False(busy.Ok);
@@ -257,6 +263,7 @@ public sealed class ControlSocketSecurityTests
             foreach (var s in silent) s.Dispose();
         }
     }
+
     /// <summary>The CLI prints the appliance's "busy" answer and exits 1: the appliance answers and closes before it
     /// takes the request, so the client's send can fail (EPIPE) with the answer already waiting to be read (it aborted
     /// with an unhandled SocketException, exit 134). A request larger than the server takes is refused by the client
@@ -269,12 +276,7 @@ public sealed class ControlSocketSecurityTests
         var silent = new List<Socket>();
         try
         {
-            for (int i = 0; i < ControlServer.MaxConnections; i++)
-            {
-                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                s.Connect(new UnixDomainSocketEndPoint(socket));
-                silent.Add(s);
-            }
+            FillEveryConnectionSlot(socket, silent);
             for (int i = 0; i < 5; i++)
             {
                 var r = Cli(socket, "status");
