@@ -6,6 +6,10 @@ public static class ConfigLimits
     /// <summary>Largest config file accepted. Real configs are a few KiB; this leaves room for large map contents.</summary>
     public const int MaxFileBytes = 4 * 1024 * 1024;
 
+    /// <summary>Largest eBPF object file a config may name: public tc objects are a few MiB (2 MiB with their BTF the
+    /// largest seen); a 1M-instruction program is 8 MiB of code. A bound against a file that would fill the board's memory.</summary>
+    public const int MaxObjectBytes = 64 * 1024 * 1024;
+
     /// <summary>Deepest nesting of objects/arrays accepted (a valid config needs 6).</summary>
     public const int MaxDepth = 32;
 

@@ -4,7 +4,6 @@ using Appliance.Bpf.Maps;
 using Appliance.Bpf.Objects;
 using Appliance.Bpf.Vm;
 using Appliance.Config;
-using Appliance.Interop;
 
 namespace Appliance.Datapath.Programs;
 
@@ -23,7 +22,7 @@ public sealed class ProgramObjectInspector : IProgramObjectInspector
         BpfObject elf;
         try
         {
-            elf = BpfObjectLoader.Load(UserFile.ReadAll(fullPath, Array.MaxLength), fullPath); // a device is refused, a pipe read within 5 s: never waited on for ever
+            elf = BpfObjectLoader.Load(ProgramObjectFile.Read(fullPath), fullPath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

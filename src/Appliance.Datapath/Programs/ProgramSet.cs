@@ -1,4 +1,3 @@
-using Appliance.Interop;
 using System.IO.Hashing;
 using Appliance.Bpf;
 using Appliance.Bpf.Helpers;
@@ -106,7 +105,7 @@ public sealed class ProgramSet
         byte[] bytes;
         try
         {
-            bytes = UserFile.ReadAll(path, Array.MaxLength); // a device is refused, a pipe read within 5 s: never waited on for ever
+            bytes = ProgramObjectFile.Read(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

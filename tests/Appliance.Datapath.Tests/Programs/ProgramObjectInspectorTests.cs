@@ -7,6 +7,24 @@ namespace Appliance.Datapath.Tests.Programs;
 /// <summary>The object check `validate` runs, on an object declaring maps of types the appliance does not have.</summary>
 public sealed class ProgramObjectInspectorTests
 {
+    /// <summary>An object file larger than any eBPF object (a sparse file of 64 MiB + 1 bytes) is refused without
+    /// being read into memory whole: a file named by a config may fill the board's memory otherwise.</summary>
+    [Fact]
+    public void AnObjectFileLargerThanTheBoundIsRefused()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mapp-huge-{Guid.NewGuid():N}.bpf.o");
+        try
+        {
+            using (var f = File.Create(path)) f.SetLength(Config.ConfigLimits.MaxObjectBytes + 1L);
+            var report = ProgramObjectInspector.Instance.Inspect(path, "tc");
+            Assert.Contains($"cannot read the object file: is {Config.ConfigLimits.MaxObjectBytes + 1L} bytes, more than the {Config.ConfigLimits.MaxObjectBytes}", report.Problem);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void AnObjectWithADevmapPassesForItsTcProgramAndItsDevmapCannotBeFilled()
     {
