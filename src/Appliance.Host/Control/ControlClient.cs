@@ -29,10 +29,7 @@ public static class ControlClient
         {
             (answer, problem) = (null, e.Message);
         }
-        if (answer is null)
-            return ControlResponse.Failure(notSent is null ? $"no answer from the appliance: {problem}"
-                : $"the appliance closed the connection before it took the request ({notSent}) and gave no answer");
-        return Parse(answer);
+        return answer is null ? NoAnswer(notSent, $"no answer from the appliance: {problem}") : Parse(answer);
     }
 
     /// <summary>The request as the line the server reads, or null when it is larger than the server takes.</summary>
@@ -62,6 +59,11 @@ public static class ControlClient
             return ControlResponse.Failure($"cannot use '{path}' as the control socket: {e.Message}");
         }
     }
+
+    /// <summary>No answer came: <paramref name="otherwise"/>, unless the request could not be sent
+    /// (<paramref name="notSent"/>: the appliance closed the connection first).</summary>
+    private static ControlResponse NoAnswer(string? notSent, string otherwise) => ControlResponse.Failure(notSent is null ? otherwise
+        : $"the appliance closed the connection before it took the request ({notSent}) and gave no answer");
 
     /// <summary>Sends the request line; null when it went, else why not (the appliance may have answered and closed
     /// first: the caller still reads that answer).</summary>
@@ -120,8 +122,7 @@ public static class ControlClient
             bytes.Clear();
         }
         answer = bytes.Count != 0 ? Parse(System.Text.Encoding.UTF8.GetString(bytes.ToArray()))
-            : ControlResponse.Failure(notSent is null ? "the appliance closed the control socket without an answer"
-                : $"the appliance closed the connection before it took the request ({notSent}) and gave no answer");
+            : NoAnswer(notSent, "the appliance closed the control socket without an answer");
         if (answer.Ok) return s;
         s.Dispose();
         return null;
