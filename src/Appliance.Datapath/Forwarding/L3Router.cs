@@ -95,9 +95,7 @@ public sealed class L3Router(IFibTables? tables)
         tables is not null && tables.TryLookupRoute(family, address, RT_TABLE_LOCAL, out var route)
         && route.Kind is RouteKind.Local or RouteKind.Broadcast;
 
-    /// <summary>Whether <paramref name="address"/> is one of the board's own (a local route of the local table).</summary>
-    private bool BoardLocal(IpFamily family, ReadOnlySpan<byte> address) =>
-        tables is not null && tables.TryLookupRoute(family, address, RT_TABLE_LOCAL, out var route) && route.Kind == RouteKind.Local;
+    private bool BoardLocal(IpFamily family, ReadOnlySpan<byte> address) => Routing.BoardAddresses.IsLocal(tables, family, address);
 
     /// <summary>Routes a frame L3 tenant <paramref name="pair"/> sent (its peer side passed it): null and
     /// <paramref name="enginePort"/> set when it goes out (bytes rewritten), else why it is dropped.</summary>

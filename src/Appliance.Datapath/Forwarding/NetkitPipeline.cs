@@ -283,9 +283,11 @@ public sealed class NetkitPipeline : IDisposable
         return Delivery.To(port);
     }
 
-    /// <summary>An L3 tenant's frame that its peer side passed but the routing could not send (no route, no neighbour,
-    /// TTL, isolation): counted on that side and recorded in the decision like a drop of the side.</summary>
-    public void DropAfterRouting(PairSide side, PairDropReason reason) => DropOn(side, reason);
+    /// <summary>A tenant's frame that its peer side passed but the appliance does not send: an L3 tenant's that the
+    /// routing could not send (no route, no neighbour, TTL, isolation, source), an L2 tenant's ARP or neighbour
+    /// discovery claiming what is not its own (<see cref="NeighbourGuard"/>). Counted on that side and recorded in the
+    /// decision like a drop of the side.</summary>
+    public void DropAfterChain(PairSide side, PairDropReason reason) => DropOn(side, reason);
 
     private Delivery DropOn(PairSide side, PairDropReason reason)
     {

@@ -31,6 +31,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
     private readonly L3Router _l3;
+    private readonly NeighbourGuard _neighbours;
     private readonly long _ageingTicks;
     private readonly RateLimited _learnLog = new(5, TimeSpan.FromSeconds(10));
     private readonly int _worker;
@@ -55,6 +56,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         _worker = worker;
         _pipeline = new NetkitPipeline(topology, worker, vmOptions, useJit, fibTables, processorId);
         _l3 = new L3Router(fibTables ?? vmOptions?.FibTables);
+        _neighbours = new NeighbourGuard(fibTables ?? vmOptions?.FibTables);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
         long now = Stopwatch.GetTimestamp();
@@ -154,7 +156,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
             var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
             var learn = uplink.Classifier.Learn(pair.Index, frame.Data);
             if (learn != LearnResult.Known && !Learned(learn, uplink, pair, frame.Data)) return FrameVerdict.Drop(DropReason.InvalidSource);
-            d = _pipeline.FromTenant(pair);
+            return FinishFromL2Tenant(ref frame, pair, uplink, _pipeline.FromTenant(pair));
         }
         return Finish(ref frame, d);
     }
@@ -179,6 +181,21 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         return Apply(ref frame, ref _pipeline.Context) ? FrameVerdict.Forward(d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
     }
 
+    /// <summary>An L2 tenant's frame after its peer side: what the side passed to the uplink may not claim an address
+    /// or a MAC that is not the tenant's in ARP or neighbour discovery (<see cref="NeighbourGuard"/>); a redirect goes
+    /// where the program sent it.</summary>
+    private FrameVerdict FinishFromL2Tenant(ref FrameView frame, PairRuntime pair, PortRuntime uplink, Delivery d)
+    {
+        if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
+        if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
+        if (_pipeline.Decision.Verdict == NetkitVerdict.Pass && _neighbours.Refuses(frame.Data, pair, uplink, _topology))
+        {
+            _pipeline.DropAfterChain(pair.Peer, PairDropReason.InvalidSource);
+            return FrameVerdict.Drop(DropReason.Policy);
+        }
+        return FrameVerdict.Forward(d.EnginePort);
+    }
+
     /// <summary>An L3 tenant's frame after its peer side: what the side passed to the uplink is routed by the board's
     /// tables (<see cref="L3Router.Route"/>); a redirect goes where the program sent it, unchanged.</summary>
     private FrameVerdict FinishFromL3Tenant(ref FrameView frame, PairRuntime pair, Delivery d)
@@ -189,7 +206,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
         if (_l3.Route(ref frame, _topology, pair, uplink, out int port) is { } reason)
         {
-            _pipeline.DropAfterRouting(pair.Peer, reason);
+            _pipeline.DropAfterChain(pair.Peer, reason);
             return FrameVerdict.Drop(DropReason.Policy);
         }
         return FrameVerdict.Forward(port);

@@ -182,6 +182,10 @@ public sealed class L2Classifier
         return ClassifyKind.Pair;
     }
 
+    /// <summary>Whether <paramref name="mac"/> is <paramref name="pair"/>'s on this port (configured or learned): one
+    /// its tenant may send from, and name in ARP and neighbour discovery (<see cref="Forwarding.NeighbourGuard"/>).</summary>
+    public bool Owns(int pair, MacAddress mac) => Volatile.Read(ref _owners).TryGetValue(mac.Value, out var e) && e.Pair == pair;
+
     /// <summary>Learns the source MAC of a frame the tenant of <paramref name="pair"/> sent.
     /// <see cref="LearnResult.Learned"/> only the first time a MAC is seen, so the caller can claim it once (when two
     /// workers see a new MAC at once, one of them learns it and the other finds it known).</summary>

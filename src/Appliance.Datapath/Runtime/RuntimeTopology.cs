@@ -36,6 +36,23 @@ public sealed class RuntimeTopology
         PortByEnginePort = new PortRuntime?[count];
         foreach (var p in pairs) PairByEnginePort[p.Index] = p;
         foreach (var p in ports) PortByEnginePort[p.Index] = p;
+        L2Addresses = BuildL2Addresses(pairs);
+    }
+
+    /// <summary>The addresses L2 tenants are configured with (`tenant.addresses`), each a host entry naming its pair:
+    /// what no other tenant may claim in ARP or neighbour discovery (<see cref="Forwarding.NeighbourGuard"/>).</summary>
+    public Routing.PrefixTable<PairRuntime> L2Addresses { get; }
+
+    private static Routing.PrefixTable<PairRuntime> BuildL2Addresses(PairRuntime[] pairs)
+    {
+        var b = new Routing.PrefixTable<PairRuntime>.Builder();
+        foreach (var p in pairs.Where(p => p.Config.Mode == Appliance.Config.PairMode.L2))
+            foreach (var a in p.Config.Tenant.Addresses)
+            {
+                var family = Routing.IpNumbers.Of(a.Address);
+                b.TryAdd(family, Routing.IpNumbers.Read(a.Address), family == Appliance.Bpf.Routing.IpFamily.Inet ? 32 : 128, p);
+            }
+        return b.Build();
     }
 
     /// <summary>The ports in config order.</summary>

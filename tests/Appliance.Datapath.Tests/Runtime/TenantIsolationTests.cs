@@ -204,6 +204,68 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>An Ethernet/IPv4 ARP reply broadcast by <paramref name="mac"/>: "<paramref name="sender"/> is at
+    /// <paramref name="mac"/>", gratuitous as Linux takes one (target address the sender's, target MAC the sender's:
+    /// arp_is_garp), so a receiver overrides its entry at once, not only after the entry's 1 s locktime.</summary>
+    private static byte[] ArpReply(MacAddress mac, string sender)
+    {
+        var f = new byte[42];
+        f.AsSpan(0, 6).Fill(0xff);
+        mac.GetBytes().CopyTo(f, 6);
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(12), 0x0806);
+        BinaryPrimitives.WriteUInt64BigEndian(f.AsSpan(14), 0x0001_0800_0604_0002UL); // Ethernet, IPv4, 6, 4, reply
+        mac.GetBytes().CopyTo(f, 22);
+        System.Net.IPAddress.Parse(sender).GetAddressBytes().CopyTo(f, 28);
+        mac.GetBytes().CopyTo(f, 32);
+        System.Net.IPAddress.Parse(sender).GetAddressBytes().CopyTo(f, 38);
+        return f;
+    }
+
+    /// <summary>The MAC the outside's neighbour table has for <paramref name="address"/> (empty when none).</summary>
+    private static string OutsideNeighbour(MetaBoard board, string address) =>
+        board.Outside.Exec("ip", "-o", "neigh", "show", address, "dev", MetaBoard.OutsideInterface(0)).Split(' ') is var w
+        && Array.IndexOf(w, "lladdr") is int i and >= 0 && i + 1 < w.Length ? w[i + 1] : "";
+
+    [PrivilegedFact]
+    public void ARP_cannot_take_the_boards_or_another_tenants_address()
+    {
+        using var board = Board(out var rt);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        var port = rt.Topology.Ports[0];
+        string boardAddress = MetaBoard.PortAddress(0), victimAddress = MetaBoard.TenantAddress(Victim, 0);
+        // The outside host knows both addresses (its entries are what a spoofed ARP reply overwrites).
+        AssertNoLoss(board.Outside, boardAddress, count: 3, interval: "0.1");
+        AssertNoLoss(board.Outside, victimAddress, count: 3, interval: "0.1");
+        string boardMac = port.Mac.ToString(), victimMac = MetaBoard.TenantMac(Victim).ToString();
+        Assert.Equal(boardMac, OutsideNeighbour(board, boardAddress));
+        Assert.Equal(victimMac, OutsideNeighbour(board, victimAddress));
+
+        var attackerMac = MetaBoard.TenantMac(Attacker);
+        using var outside = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), 0x0806);
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x0806))
+        {
+            for (int round = 0; round < 10; round++)
+            {
+                tx.Send(ArpReply(attackerMac, boardAddress));  // "the board's address is at my MAC"
+                tx.Send(ArpReply(attackerMac, victimAddress)); // "tenant b's address is at my MAC"
+            }
+            tx.Send(ArpReply(attackerMac, MetaBoard.TenantAddress(Attacker, 0))); // its own: goes out
+        }
+        var seen = FrameProbe.Collect(outside, int.MaxValue, FrameProbe.Absence * 2)
+            .Where(f => f.AsSpan(6, 6).SequenceEqual(attackerMac.GetBytes())).ToList();
+        Assert.True(seen.Count == 1, $"{seen.Count} ARP packet(s) from the attacker reached the outside; only its own announcement may");
+        Assert.Equal(System.Net.IPAddress.Parse(MetaBoard.TenantAddress(Attacker, 0)).GetAddressBytes(), seen[0].AsSpan(28, 4).ToArray());
+        Assert.Equal(20, attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource));
+
+        // The outside host still sends to the board and to tenant b, not to the attacker.
+        Assert.Equal(boardMac, OutsideNeighbour(board, boardAddress));
+        Assert.Equal(victimMac, OutsideNeighbour(board, victimAddress));
+        AssertNoLoss(board.Outside, boardAddress, count: 5, interval: "0.1");
+        AssertNoLoss(board.Outside, victimAddress, count: 5, interval: "0.1");
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     [PrivilegedFact]
     public void A_learned_mac_ages_out_is_unclaimed_and_frees_its_place()
     {

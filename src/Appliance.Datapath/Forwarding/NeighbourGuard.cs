@@ -1,0 +1,112 @@
+using System.Buffers.Binary;
+using Appliance.Bpf.Routing;
+using Appliance.Config;
+using Appliance.Datapath.Routing;
+using Appliance.Datapath.Runtime;
+
+namespace Appliance.Datapath.Forwarding;
+
+/// <summary>What an L2 tenant may say about addresses in ARP and IPv6 neighbour discovery (a switch's dynamic ARP
+/// inspection and ND inspection on a host port), checked on what its peer side passes to the uplink. Hosts on the
+/// uplink take a tenant's word for who has an address: an ARP packet of any kind (request, reply, gratuitous) updates
+/// the receiver's entry for its sender address, a neighbour advertisement its target's, a solicitation its source's.
+/// So a tenant that says "the board's address is at my MAC" takes the board's management traffic from every host that
+/// believes it, and one that says so of another tenant's address takes that tenant's. Refused (the caller drops the
+/// frame and counts it <see cref="PairDropReason.InvalidSource"/> on the pair's peer side):
+/// <list type="bullet">
+/// <item>a claimed address that is someone else's: one of the board's own (a local route of its local table, every
+/// interface's), one another L2 tenant is configured with (<see cref="RuntimeTopology.L2Addresses"/>), or one in the
+/// prefixes the uplink routes to its L3 tenants (the board answers ARP/ND for those there). The claimed address is
+/// ARP's sender address (0.0.0.0, an ARP probe, claims nothing), an advertisement's target, and the IPv6 source of
+/// any neighbour discovery message (:: claims nothing);</item>
+/// <item>a link-layer address the tenant may not send from: ARP's sender hardware address and the source / target
+/// link-layer address options of neighbour discovery must be MACs the pair owns on its uplink (its configured one
+/// or one it learned, <see cref="Pairs.L2Classifier.Owns"/>), as its frames' source MACs must be.</item>
+/// </list>
+/// Addresses the appliance does not know (a tenant's DHCP lease, an outside host's) are not judged. ARP of Ethernet
+/// (hardware type 1, or 6 as Linux also takes it) and IPv4 is read behind any number of VLAN tags, neighbour discovery
+/// (ICMPv6 133–137) behind IPv6 extension headers (a hop-by-hop or destination options header does not hide an
+/// advertisement from a Linux host); a later fragment carries no ICMPv6 header and is not judged. Reads only
+/// immutable snapshots; nothing allocates.</summary>
+public sealed class NeighbourGuard(IFibTables? tables)
+{
+    private const int ArpLength = 28;
+    private const int IcmpV6 = 58, RouterSolicitation = 133, Redirect = 137, NeighbourAdvertisement = 136;
+    private const int SourceLinkLayer = 1, TargetLinkLayer = 2;
+
+    /// <summary>Whether <paramref name="frame"/>, which L2 pair <paramref name="pair"/>'s peer side passes to
+    /// <paramref name="uplink"/>, claims an address or a link-layer address that is not the tenant's to claim.</summary>
+    public bool Refuses(ReadOnlySpan<byte> frame, PairRuntime pair, PortRuntime uplink, RuntimeTopology topology)
+    {
+        int at = 12;
+        ushort type;
+        while (true)
+        {
+            if (frame.Length < at + 2) return false;
+            type = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]);
+            if (type is not (L3Frames.EtherTypeVlan or L3Frames.EtherTypeQinQ)) break;
+            at += 4;
+        }
+        var payload = frame[(at + 2)..];
+        return type switch
+        {
+            L3Frames.EtherTypeArp => RefusesArp(payload, pair, uplink, topology),
+            L3Frames.EtherTypeIpv6 => RefusesNeighbourDiscovery(payload, pair, uplink, topology),
+            _ => false,
+        };
+    }
+
+    private bool RefusesArp(ReadOnlySpan<byte> arp, PairRuntime pair, PortRuntime uplink, RuntimeTopology topology)
+    {
+        if (arp.Length < ArpLength || BinaryPrimitives.ReadUInt16BigEndian(arp) is not (1 or 6)
+            || BinaryPrimitives.ReadUInt16BigEndian(arp[2..]) != L3Frames.EtherTypeIpv4 || arp[4] != 6 || arp[5] != 4)
+            return false; // not Ethernet/IPv4 ARP: no host takes it as such
+        if (!uplink.Classifier.Owns(pair.Index, MacAddress.Read(arp[8..]))) return true;
+        var sender = arp.Slice(14, 4);
+        return BinaryPrimitives.ReadUInt32BigEndian(sender) != 0 && Claimed(IpFamily.Inet, sender, pair, uplink, topology);
+    }
+
+    private bool RefusesNeighbourDiscovery(ReadOnlySpan<byte> ip, PairRuntime pair, PortRuntime uplink, RuntimeTopology topology)
+    {
+        if (ip.Length < 40 || ip[0] >> 4 != 6) return false;
+        int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..])), at = 40;
+        byte next = ip[6];
+        while (next is 0 or 43 or 44 or 60 or 51) // hop-by-hop, routing, fragment, destination options, authentication
+        {
+            if (at + 8 > end) return false;
+            if (next == 44 && (BinaryPrimitives.ReadUInt16BigEndian(ip[(at + 2)..]) & 0xfff8) != 0) return false; // a later fragment
+            int length = next == 44 ? 8 : next == 51 ? (ip[at + 1] + 2) * 4 : (ip[at + 1] + 1) * 8;
+            next = ip[at];
+            at += length;
+        }
+        if (next != IcmpV6 || at + 8 > end) return false;
+        var message = ip[at..end];
+        int kind = message[0];
+        if (kind is < RouterSolicitation or > Redirect) return false;
+        var source = ip.Slice(8, 16);
+        if (source.IndexOfAnyExcept((byte)0) >= 0 && Claimed(IpFamily.Inet6, source, pair, uplink, topology)) return true;
+        if (kind == NeighbourAdvertisement && message.Length >= 24 && Claimed(IpFamily.Inet6, message.Slice(8, 16), pair, uplink, topology))
+            return true;
+        // Options follow the fixed part: RS 8 bytes, RA 16, NS and NA 24, redirect 40.
+        int option = kind switch { RouterSolicitation => 8, 134 => 16, Redirect => 40, _ => 24 };
+        while (option + 2 <= message.Length)
+        {
+            int length = message[option + 1] * 8;
+            if (length == 0) return false; // a malformed option: receivers drop the whole message (RFC 4861 §4.6)
+            if (message[option] is SourceLinkLayer or TargetLinkLayer && length >= 8 && option + 8 <= message.Length
+                && !uplink.Classifier.Owns(pair.Index, MacAddress.Read(message[(option + 2)..])))
+                return true;
+            option += length;
+        }
+        return false;
+    }
+
+    /// <summary>Whether <paramref name="address"/> is someone else's than <paramref name="pair"/>'s tenant: another L2
+    /// tenant's configured address, in one of the uplink's L3 tenants' prefixes, or the board's own. The tenant's own
+    /// configured address is its own even where it falls in one of those.</summary>
+    private bool Claimed(IpFamily family, ReadOnlySpan<byte> address, PairRuntime pair, PortRuntime uplink, RuntimeTopology topology)
+    {
+        if (topology.L2Addresses.Lookup(family, address) is { } owner) return !ReferenceEquals(owner, pair);
+        return uplink.L3Prefixes.Lookup(family, address) is not null || BoardAddresses.IsLocal(tables, family, address);
+    }
+}

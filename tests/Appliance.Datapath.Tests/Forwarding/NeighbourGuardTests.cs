@@ -1,0 +1,223 @@
+using System.Buffers.Binary;
+using System.Net;
+using Appliance.Bpf.Routing;
+using Appliance.Config;
+using Appliance.Datapath.Forwarding;
+using Appliance.Datapath.Replay;
+using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Tests.Engine;
+using Xunit;
+
+namespace Appliance.Datapath.Tests.Forwarding;
+
+/// <summary>What an L2 tenant may claim in ARP and neighbour discovery (<see cref="NeighbourGuard"/>), on an offline
+/// topology: tenants a and b (L2, configured addresses), c (L3, a /24 on the same uplink), the board's own addresses
+/// from a table of local routes. A tenant's own and unknown addresses pass; the board's, b's and c's are refused, as
+/// are link-layer addresses the tenant does not own, behind VLAN tags and IPv6 extension headers alike.</summary>
+public sealed class NeighbourGuardTests
+{
+    private static readonly byte[] MacA = [0x02, 0, 0, 0, 0x0a, 0x01], MacB = [0x02, 0, 0, 0, 0x0a, 0x02], Stranger = [0x02, 0, 0, 0, 0x0a, 0x77];
+    private static readonly byte[] Broadcast = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], AllNodes = [0x33, 0x33, 0, 0, 0, 1];
+    private static readonly string[] BoardLocal = ["10.9.0.254", "fd09::fe", "fe80::fe"];
+
+    private static OfflineTopology Load()
+    {
+        var result = ConfigLoader.LoadBytes(System.Text.Encoding.UTF8.GetBytes("""
+            {
+              "board": "test",
+              "ports": [{ "name": "eth0" }],
+              "pairs": [
+                { "name": "a", "mode": "l2", "uplink": "eth0",
+                  "tenant": { "netns": "ta", "interface": "eth0", "mac": "02:00:00:00:0a:01", "addresses": ["10.9.0.5/24", "fd09::5/64"] } },
+                { "name": "b", "mode": "l2", "uplink": "eth0",
+                  "tenant": { "netns": "tb", "interface": "eth0", "mac": "02:00:00:00:0a:02", "addresses": ["10.9.0.6/24", "fd09::6/64"] } },
+                { "name": "c", "mode": "l3", "uplink": "eth0",
+                  "tenant": { "netns": "tc", "interface": "eth0", "addresses": ["10.9.7.1/24", "fd07::1/64"] } }
+              ],
+              "programs": []
+            }
+            """), "guard.json", ".");
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        return OfflineTopology.Build(result.Config!, ".");
+    }
+
+    /// <summary>The board's local table: a local route for each of <see cref="BoardLocal"/>, nothing else.</summary>
+    private sealed class BoardTables : IFibTables
+    {
+        public bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, out FibRoute route)
+        {
+            route = default;
+            if (table != 255) return false;
+            foreach (var a in BoardLocal)
+                if (IPAddress.Parse(a).GetAddressBytes().AsSpan().SequenceEqual(destination)) route.Kind = RouteKind.Local;
+            return true;
+        }
+
+        public bool TryLookupNeighbour(IpFamily family, int ifindex, ReadOnlySpan<byte> nextHop, Span<byte> mac) => false;
+        public void RequestResolve(IpFamily family, int ifindex, ReadOnlySpan<byte> nextHop) { }
+        public bool TryGetInterface(int ifindex, out FibInterface info)
+        {
+            info = default;
+            return false;
+        }
+    }
+
+    private static bool Refused(byte[] frame)
+    {
+        var offline = Load();
+        var topology = offline.Topology;
+        return new NeighbourGuard(new BoardTables()).Refuses(frame, topology.Pairs[0], topology.Ports[0], topology);
+    }
+
+    /// <summary>An Ethernet/IPv4 ARP packet from tenant a's MAC (behind <paramref name="tags"/> 802.1Q tags).</summary>
+    private static byte[] Arp(string sender, string target, ushort op = 1, byte[]? senderMac = null, ushort hardware = 1, int tags = 0)
+    {
+        var f = new byte[14 + 4 * tags + 28];
+        Broadcast.CopyTo(f, 0);
+        MacA.CopyTo(f, 6);
+        for (int t = 0; t < tags; t++) BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(12 + 4 * t), (t == 0 && tags > 1 ? 0x88a8_0000u : 0x8100_0000u) | 100);
+        var arp = f.AsSpan(12 + 4 * tags);
+        BinaryPrimitives.WriteUInt16BigEndian(arp, 0x0806);
+        arp = arp[2..];
+        BinaryPrimitives.WriteUInt16BigEndian(arp, hardware);
+        BinaryPrimitives.WriteUInt16BigEndian(arp[2..], 0x0800);
+        arp[4] = 6;
+        arp[5] = 4;
+        BinaryPrimitives.WriteUInt16BigEndian(arp[6..], op);
+        (senderMac ?? MacA).CopyTo(arp[8..]);
+        IPAddress.Parse(sender).GetAddressBytes().CopyTo(arp[14..]);
+        IPAddress.Parse(target).GetAddressBytes().CopyTo(arp[24..]);
+        return f;
+    }
+
+    [Theory]
+    [InlineData("10.9.0.5", "10.9.0.5", 1, false)]     // gratuitous, its own address
+    [InlineData("10.9.0.5", "10.9.0.254", 1, false)]   // asks for the board
+    [InlineData("10.9.0.5", "10.9.0.6", 2, false)]     // answers b with its own address
+    [InlineData("0.0.0.0", "10.9.0.254", 1, false)]    // an ARP probe (RFC 5227) claims nothing
+    [InlineData("10.9.0.77", "10.9.0.1", 1, false)]    // an address the appliance does not know (a lease, a host behind it)
+    [InlineData("10.9.0.6", "10.9.0.6", 1, true)]      // gratuitous as tenant b
+    [InlineData("10.9.0.6", "10.9.0.1", 2, true)]      // a reply as tenant b
+    [InlineData("10.9.0.254", "10.9.0.254", 1, true)]  // gratuitous as the board
+    [InlineData("10.9.0.254", "10.9.0.1", 1, true)]    // a request as the board (receivers update their entry for the sender)
+    [InlineData("10.9.7.9", "10.9.0.1", 2, true)]      // inside L3 tenant c's prefix, which the board answers for
+    public void ARP_may_claim_only_what_is_not_someone_elses(string sender, string target, ushort op, bool refused)
+    {
+        Assert.Equal(refused, Refused(Arp(sender, target, op)));
+        Assert.Equal(refused, Refused(Arp(sender, target, op, tags: 1)));
+        Assert.Equal(refused, Refused(Arp(sender, target, op, tags: 2)));
+        Assert.Equal(refused, Refused(Arp(sender, target, op, hardware: 6))); // IEEE 802, which Linux's arp_rcv also takes
+    }
+
+    [Fact]
+    public void ARP_names_only_MACs_the_tenant_owns()
+    {
+        Assert.True(Refused(Arp("10.9.0.5", "10.9.0.1", 2, senderMac: MacB)));
+        Assert.True(Refused(Arp("10.9.0.5", "10.9.0.1", 2, senderMac: Stranger)));
+        Assert.True(Refused(Arp("0.0.0.0", "10.9.0.1", 1, senderMac: Broadcast)));
+        Assert.False(Refused(Arp("10.9.0.5", "10.9.0.1", 2, senderMac: MacA)));
+    }
+
+    [Fact]
+    public void What_is_not_Ethernet_IPv4_ARP_is_not_judged()
+    {
+        var truncated = Arp("10.9.0.254", "10.9.0.1")[..^1];
+        Assert.False(Refused(truncated));
+        var other = Arp("10.9.0.254", "10.9.0.1");
+        other[14 + 2] = 0x86; // protocol type IPv6: no host takes it as an IPv4 claim
+        Assert.False(Refused(other));
+        var wide = Arp("10.9.0.254", "10.9.0.1");
+        wide[14 + 5] = 16;
+        Assert.False(Refused(wide));
+        Assert.False(Refused(TestFrames.Ip(Broadcast, MacA, IPAddress.Parse("10.9.0.254").GetAddressBytes(), [10, 9, 0, 1], 17, new byte[8])));
+    }
+
+    /// <summary>A neighbour discovery message from tenant a: ICMPv6 <paramref name="type"/> from <paramref name="source"/>,
+    /// its target (NS, NA, redirect) and one link-layer address option (<paramref name="option"/> 1 source, 2 target)
+    /// naming <paramref name="lladdr"/>; behind a destination options header or as the first fragment when asked.</summary>
+    private static byte[] Nd(byte type, string source, string? target, byte option = 0, byte[]? lladdr = null, byte next = 58)
+    {
+        int fixedPart = type switch { 133 => 8, 134 => 16, 137 => 40, _ => 24 };
+        var icmp = new byte[fixedPart + (option != 0 ? 8 : 0)];
+        icmp[0] = type;
+        if (target is not null) IPAddress.Parse(target).GetAddressBytes().CopyTo(icmp, 8);
+        if (option != 0)
+        {
+            icmp[fixedPart] = option;
+            icmp[fixedPart + 1] = 1;
+            (lladdr ?? MacA).CopyTo(icmp, fixedPart + 2);
+        }
+        byte[] header = next switch
+        {
+            60 => [58, 0, 1, 4, 0, 0, 0, 0],        // destination options: PadN
+            44 => [58, 0, 0, 1, 0, 0, 0, 7],        // fragment: offset 0, more fragments
+            _ => [],
+        };
+        var f = TestFrames.Ip(AllNodes, MacA, IPAddress.Parse(source).GetAddressBytes(), IPAddress.Parse("ff02::1").GetAddressBytes(), next,
+            [.. header, .. icmp]);
+        f[14 + 7] = 255;
+        return f;
+    }
+
+    [Theory]
+    [InlineData(136, "fd09::5", "fd09::5", 2, false)]   // advertises its own address with its own MAC
+    [InlineData(136, "fe80::a", "fd09::5", 2, false)]
+    [InlineData(135, "fe80::a", "fd09::fe", 1, false)]  // solicits the board
+    [InlineData(135, "::", "fd09::fe", 0, false)]       // duplicate address detection claims nothing
+    [InlineData(133, "fe80::a", null, 1, false)]        // router solicitation
+    [InlineData(136, "fd09::77", "fd09::77", 2, false)] // an address the appliance does not know (SLAAC, a host behind it)
+    [InlineData(136, "fe80::a", "fd09::6", 2, true)]    // advertises tenant b's address
+    [InlineData(136, "fe80::a", "fd09::fe", 2, true)]   // the board's
+    [InlineData(136, "fe80::a", "fe80::fe", 0, true)]   // the board's link-local
+    [InlineData(136, "fe80::a", "fd07::9", 2, true)]    // inside L3 tenant c's prefix
+    [InlineData(135, "fd09::6", "fd09::fe", 1, true)]   // solicits from b's address (the board would note b at a's MAC)
+    [InlineData(135, "fd09::fe", "fd09::1", 1, true)]   // from the board's
+    [InlineData(134, "fd09::fe", null, 1, true)]        // a router advertisement from the board's address
+    public void Neighbour_discovery_may_claim_only_what_is_not_someone_elses(byte type, string source, string? target, byte option, bool refused)
+    {
+        foreach (byte next in (byte[])[58, 60, 44])
+            Assert.Equal(refused, Refused(Nd(type, source, target, option, next: next)));
+    }
+
+    [Theory]
+    [InlineData(133, 1)]
+    [InlineData(134, 1)]
+    [InlineData(135, 1)]
+    [InlineData(136, 2)]
+    [InlineData(137, 2)]
+    public void Neighbour_discovery_names_only_MACs_the_tenant_owns(byte type, byte option)
+    {
+        string? target = type is 135 or 136 or 137 ? "fd09::5" : null;
+        Assert.False(Refused(Nd(type, "fe80::a", target, option, MacA)));
+        Assert.True(Refused(Nd(type, "fe80::a", target, option, MacB)));
+        Assert.True(Refused(Nd(type, "fe80::a", target, option, Stranger, next: 60)));
+    }
+
+    [Fact]
+    public void What_carries_no_neighbour_discovery_header_is_not_judged()
+    {
+        var later = Nd(136, "fe80::a", "fd09::fe", 2, next: 44);
+        later[14 + 40 + 3] = 8 << 3; // fragment offset 64 bytes: a later fragment, no ICMPv6 header
+        Assert.False(Refused(later));
+        Assert.False(Refused(Nd(128, "fd09::6", "fd09::fe")));  // an echo request is no claim (sources are not checked on L2)
+        var badOption = Nd(136, "fe80::a", "fd09::5", 2, Stranger);
+        badOption[^7] = 0; // option length 0: receivers drop the whole message
+        Assert.False(Refused(badOption));
+    }
+
+    /// <summary>Through the datapath's decision (replay): a refused ARP reply is dropped on the tenant's peer side as
+    /// invalidSource, counted there; its own ARP goes out to the uplink.</summary>
+    [Fact]
+    public void A_refused_claim_is_dropped_on_the_peer_side_as_invalidSource()
+    {
+        var offline = Load();
+        using var replayer = new FrameReplayer(offline);
+        var a = offline.Topology.Pairs[0];
+        var spoof = replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), Arp("10.9.0.6", "10.9.0.1", 2));
+        Assert.Equal("verdict=drop side=a/peer policy=pass reason=invalidSource", spoof.Decision);
+        Assert.Equal(1, a.Peer.Counters.Drops(PairDropReason.InvalidSource));
+        var own = replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), Arp("10.9.0.5", "10.9.0.1", 2));
+        Assert.StartsWith("verdict=pass", own.Decision);
+        Assert.Equal(1, a.Peer.Counters.Drops(PairDropReason.InvalidSource));
+    }
+}
