@@ -33,6 +33,8 @@ public abstract class BpfHelperTable
     /// <summary>Why a helper this table does not define is refused (for the verifier's message), or null.</summary>
     public virtual string? WhyRefused(int helperId) => null;
 
-    /// <summary>The argument checks the verifier makes at calls of this helper (<see cref="HelperArgumentRule"/>), or null.</summary>
+    /// <summary>What the verifier checks at calls of this helper: the memory it reads or writes through its arguments,
+    /// its flags, a constant string (<see cref="HelperArgumentRule"/>); null when it takes no memory the verifier
+    /// follows.</summary>
     public virtual HelperArgumentRule? ArgumentRule(int helperId) => null;
 }

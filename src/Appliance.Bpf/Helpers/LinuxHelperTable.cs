@@ -14,19 +14,49 @@ public sealed class LinuxHelperTable : BpfHelperTable
 
     public override string? WhyRefused(int helperId) => IsDefined(helperId) ? null : LinuxHelperNames.WhyRefused(helperId);
 
-    private static readonly HelperArgumentRule FibLookupRule = new(2, 3, SizeMayBeZero: false, 4, FibLookupHelper.WhyFlagsRefused);
-    private static readonly HelperArgumentRule RedirectNeighRule = new(2, 3, SizeMayBeZero: true);
-    private static readonly HelperArgumentRule StrncmpRule = new(1, 2, SizeMayBeZero: false, ConstStringArgument: 3);
-    private static readonly HelperArgumentRule SnprintfRule = new(1, 2, SizeMayBeZero: true, ConstStringArgument: 3, CountArgument: 5,
+    // The memory each helper reads or writes through its arguments, by the kernel's prototypes (net/core/filter.c,
+    // kernel/bpf/helpers.c, kernel/trace/bpf_trace.c; kernel 6.18): MEM_WRITE / MEM_UNINIT arguments are writes.
+    private static readonly HelperArgumentRule KeyRule = new([new(2, HelperMemoryAccess.Read, HelperMemorySize.MapKey)]);
+    private static readonly HelperArgumentRule UpdateRule = new([new(2, HelperMemoryAccess.Read, HelperMemorySize.MapKey),
+        new(3, HelperMemoryAccess.Read, HelperMemorySize.MapValue)]);
+    private static readonly HelperArgumentRule PushRule = new([new(2, HelperMemoryAccess.Read, HelperMemorySize.MapValue)]);
+    private static readonly HelperArgumentRule TakeRule = new([new(2, HelperMemoryAccess.Write, HelperMemorySize.MapValue)]);
+    private static readonly HelperArgumentRule PrintkRule = new([HelperMemoryArgument.Reads(1, 2)]);
+    private static readonly HelperArgumentRule VprintkRule = new([HelperMemoryArgument.Reads(1, 2), HelperMemoryArgument.Reads(3, 4, sizeMayBeZero: true)]);
+    private static readonly HelperArgumentRule StoreBytesRule = new([HelperMemoryArgument.Reads(3, 4)]);
+    private static readonly HelperArgumentRule LoadBytesRule = new([HelperMemoryArgument.Writes(3, 4)]);
+    private static readonly HelperArgumentRule CsumDiffRule = new([HelperMemoryArgument.Reads(1, 2, sizeMayBeZero: true),
+        HelperMemoryArgument.Reads(3, 4, sizeMayBeZero: true)]);
+    private static readonly HelperArgumentRule PerfEventOutputRule = new([HelperMemoryArgument.Reads(4, 5, sizeMayBeZero: true)]);
+    private static readonly HelperArgumentRule RingbufOutputRule = new([HelperMemoryArgument.Reads(2, 3, sizeMayBeZero: true)]);
+    private static readonly HelperArgumentRule CheckMtuRule = new([new(3, HelperMemoryAccess.Write, HelperMemorySize.Fixed, sizeof(uint))]);
+    private static readonly HelperArgumentRule FibLookupRule = new([HelperMemoryArgument.Writes(2, 3)], 4, FibLookupHelper.WhyFlagsRefused);
+    private static readonly HelperArgumentRule RedirectNeighRule = new([HelperMemoryArgument.Reads(2, 3, sizeMayBeZero: true)]);
+    private static readonly HelperArgumentRule StrncmpRule = new([HelperMemoryArgument.Reads(1, 2)], ConstStringArgument: 3);
+    private static readonly HelperArgumentRule SnprintfRule = new([HelperMemoryArgument.Writes(1, 2, sizeMayBeZero: true),
+        HelperMemoryArgument.Reads(4, 5, sizeMayBeZero: true)], ConstStringArgument: 3, CountArgument: 5,
         WhyConstStringRefused: TracePrintkHelper.WhyFormatRefused);
 
     public override HelperArgumentRule? ArgumentRule(int helperId) => (BpfHelperId)helperId switch
     {
+        BpfHelperId.MapLookupElem or BpfHelperId.MapDeleteElem or BpfHelperId.MapLookupPercpuElem => KeyRule,
+        BpfHelperId.MapUpdateElem => UpdateRule,
+        BpfHelperId.MapPushElem => PushRule,
+        BpfHelperId.MapPopElem or BpfHelperId.MapPeekElem => TakeRule,
+        BpfHelperId.TracePrintk => PrintkRule,
+        BpfHelperId.TraceVprintk => VprintkRule,
+        BpfHelperId.SkbStoreBytes => StoreBytesRule,
+        BpfHelperId.SkbLoadBytes or BpfHelperId.SkbLoadBytesRelative => LoadBytesRule,
+        BpfHelperId.CsumDiff => CsumDiffRule,
+        BpfHelperId.PerfEventOutput => PerfEventOutputRule,
+        BpfHelperId.RingbufOutput => RingbufOutputRule,
+        BpfHelperId.CheckMtu => CheckMtuRule,
         BpfHelperId.FibLookup => FibLookupRule,
         BpfHelperId.RedirectNeigh => RedirectNeighRule,
         BpfHelperId.Strncmp => StrncmpRule,
         BpfHelperId.Snprintf => SnprintfRule,
-        _ => null,
+        _ => null, // no memory through its arguments (bpf_spin_lock's lock, the ring buffer's record and bpf_loop's
+                   // context are checked apart, as the kernel checks them apart: not a map value a flag binds)
     };
 
     // Inlined into the VM's call of a Linux-table helper (it tests for this sealed table): one call fewer per helper.

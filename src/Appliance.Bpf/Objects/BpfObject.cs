@@ -37,4 +37,9 @@ public sealed record BpfProgramImage(string Name, string Section, ulong[] Instru
     /// bpf_core_field_exists() or bpf_core_type_exists(), which give 0 here, is never reached. The verifier refuses
     /// the program where a path it follows reaches one.</summary>
     public IReadOnlyDictionary<int, string> Poisoned { get; init; } = new Dictionary<int, string>();
+
+    /// <summary>Where each global function the program calls starts in <see cref="Instructions"/>, with its number of
+    /// arguments (<see cref="Btf.GlobalFunctions"/>): the kernel checks what a call hands such a function against its
+    /// declared arguments. Empty for an object without BTF function info, whose functions the kernel takes as static.</summary>
+    public IReadOnlyDictionary<int, int> GlobalFunctions { get; init; } = new Dictionary<int, int>();
 }

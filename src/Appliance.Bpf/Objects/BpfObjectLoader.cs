@@ -64,6 +64,7 @@ public static class BpfObjectLoader
             ? CoreRelocations.Apply(elf.Data(btfExt), btf, code.Values.ToDictionary(c => c.Section.Name), name)
             : [];
 
+        var globalFunctions = btf is not null && elf.FindSection(".BTF.ext") is not null ? GlobalFunctions.Read(btf) : new Dictionary<string, int>();
         var linker = new ProgramLinker(elf, code, locator);
         var programs = new List<BpfProgramImage>();
         foreach (var section in code.Values)
@@ -74,7 +75,12 @@ public static class BpfObjectLoader
                 var linked = linker.Link(function, out var functions, out var unlinked, out var weakCalls);
                 var poisoned = Poisoned(coreFailures, functions);
                 foreach (var (index, why) in weakCalls) poisoned.TryAdd(index, why);
-                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linked) { Refusal = unlinked, Poisoned = poisoned });
+                programs.Add(new BpfProgramImage(function.Name, section.Section.Name, linked)
+                {
+                    Refusal = unlinked, Poisoned = poisoned,
+                    GlobalFunctions = functions.Skip(1).Where(f => globalFunctions.ContainsKey(f.Function.Name))
+                        .ToDictionary(f => f.At, f => globalFunctions[f.Function.Name]),
+                });
             }
         }
         if (programs.Count == 0)

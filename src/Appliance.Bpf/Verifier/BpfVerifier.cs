@@ -113,7 +113,7 @@ public static class BpfVerifier
         }
         int callDepth = CallChainLimits.Check(facts, functionOf, live, (index, reason) => Fail(code, section, index, reason));
         var stack = StackUsage.Measure(facts, callDepth);
-        accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, identities, helpers, stack.FrameBytes,
+        accessProofs = PointerAnalysis.Run(facts, functionOf, contextAccesses, maps, identities, helpers, image.GlobalFunctions, stack.FrameBytes,
             reachable, (index, reason) => Fail(code, section, index, reason));
         return stack;
     }

@@ -3,8 +3,9 @@ using Appliance.Bpf.Isa;
 
 namespace Appliance.Bpf.Verifier;
 
-/// <summary>Checks the calls of helpers with a <see cref="HelperArgumentRule"/> (bpf_fib_lookup, bpf_redirect_neigh,
-/// bpf_strncmp, bpf_snprintf) and the map argument of map helpers (<see cref="MapHelperCompatibility"/>): a forward
+/// <summary>Checks the calls of helpers with a <see cref="HelperArgumentRule"/> (the memory and sizes they take
+/// through arguments, bpf_fib_lookup's flags, the constant strings of bpf_strncmp and bpf_snprintf; whether a map's
+/// access flags let the helper read or write the memory is <see cref="PointerAnalysis"/>'s) and the map argument of map helpers (<see cref="MapHelperCompatibility"/>): a forward
 /// must-analysis tracks, per register, a constant, a constant offset from the frame pointer, a map (lddw src 1) or
 /// constant offsets into maps' values (lddw src 2: globals, .rodata) that hold on every path (mov of an immediate or
 /// a register, lddw, add/sub of an immediate; r10 is the frame pointer; any other write and a call for r0–r5 forget
@@ -141,17 +142,26 @@ internal static class HelperArgumentAnalysis
     private static string? Judge(ReadOnlySpan<Value> regs, HelperArgumentRule rule, IReadOnlyList<MapValueShape?> maps)
     {
         if (rule.ConstStringArgument != 0 && JudgeConstString(regs, rule, maps) is { } notConstant) return notConstant;
-        var size = regs[rule.SizeArgument];
-        var memory = regs[rule.MemoryArgument];
         if (rule.FlagsArgument != 0 && regs[rule.FlagsArgument] is { Kind: Kind.Constant } flags && rule.WhyFlagsRefused?.Invoke((ulong)flags.Number) is { } why)
             return why;
+        foreach (var argument in rule.Memory)
+            if (argument.SizeFrom == HelperMemorySize.Argument && JudgeMemory(regs, argument) is { } wrong) return wrong;
+        return null;
+    }
+
+    /// <summary>A pointer argument with its size in another (ARG_PTR_TO_MEM + ARG_CONST_SIZE[_OR_ZERO]), where the size is a constant.</summary>
+    private static string? JudgeMemory(ReadOnlySpan<Value> regs, HelperMemoryArgument argument)
+    {
+        int r = argument.Register, sizeRegister = argument.Size;
+        var size = regs[sizeRegister];
+        var memory = regs[r];
         if (size.Kind != Kind.Constant) return null;
         long bytes = size.Number;
-        if (bytes < 0 || bytes > int.MaxValue) return $"the size r{rule.SizeArgument} is negative or too large ({bytes})";
-        if (bytes == 0) return rule.SizeMayBeZero ? null : $"the size r{rule.SizeArgument} is 0 (the helper needs memory)";
-        if (memory is { Kind: Kind.Constant, Number: 0 }) return $"r{rule.MemoryArgument} is NULL but the size r{rule.SizeArgument} is {bytes}";
+        if (bytes < 0 || bytes > int.MaxValue) return $"the size r{sizeRegister} is negative or too large ({bytes})";
+        if (bytes == 0) return argument.SizeMayBeZero ? null : $"the size r{sizeRegister} is 0 (the helper needs memory)";
+        if (memory is { Kind: Kind.Constant, Number: 0 }) return $"r{r} is NULL but the size r{sizeRegister} is {bytes}";
         if (memory.Kind == Kind.Stack && (memory.Number < -BpfVerifier.StackSize || memory.Number + bytes > 0))
-            return $"r{rule.MemoryArgument} points to {bytes} bytes at fp{memory.Number:+0;-0}, outside the {BpfVerifier.StackSize}-byte stack frame";
+            return $"r{r} points to {bytes} bytes at fp{memory.Number:+0;-0}, outside the {BpfVerifier.StackSize}-byte stack frame";
         return null;
     }
 

@@ -69,16 +69,17 @@ internal static class PointerAnalysis
     /// everything else). <paramref name="contextAccesses"/> are the proven context accesses (their original offset
     /// tells data and data_end loads apart); <paramref name="maps"/> the shape of each map's values, null where a
     /// map's lookups are not followed; <paramref name="identities"/> each map's name (for messages), null when unknown;
-    /// <paramref name="fail"/> refuses the program at an access its map's flags forbid, where
+    /// <paramref name="globalFunctions"/> the global functions' starts and argument counts (a call hands them memory
+    /// they may read and write); <paramref name="fail"/> refuses the program at an access its map's flags forbid, where
     /// <paramref name="checkedCode"/> says the verifier checks the instruction (not in code only a branch on constants
     /// reaches, which the kernel never visits).</summary>
     public static AccessProof[] Run(InstructionFacts[] facts, int[] functionOf, IReadOnlyDictionary<int, short> contextAccesses,
-        IReadOnlyList<MapValueShape?> maps, IReadOnlyList<MapIdentity>? identities, BpfHelperTable helpers, int frameBytes,
-        bool[] checkedCode, Action<int, string> fail)
+        IReadOnlyList<MapValueShape?> maps, IReadOnlyList<MapIdentity>? identities, BpfHelperTable helpers,
+        IReadOnlyDictionary<int, int> globalFunctions, int frameBytes, bool[] checkedCode, Action<int, string> fail)
     {
         var proofs = new AccessProof[facts.Length];
         if (facts.Length > MaxAnalysedInstructions) return proofs;
-        var analysis = new Analysis(facts, functionOf, contextAccesses, maps, helpers is LinuxHelperTable, frameBytes);
+        var analysis = new Analysis(facts, functionOf, contextAccesses, maps, helpers, globalFunctions, frameBytes);
         if (!analysis.Solve()) return proofs;
         analysis.Collect(proofs, identities, (i, why) => { if (checkedCode[i]) fail(i, why); });
         return proofs;
@@ -103,8 +104,9 @@ internal static class PointerAnalysis
         or BpfHelperId.RingbufQuery;
 
     private sealed class Analysis(InstructionFacts[] facts, int[] functionOf, IReadOnlyDictionary<int, short> contextAccesses,
-        IReadOnlyList<MapValueShape?> maps, bool linuxHelpers, int frameBytes)
+        IReadOnlyList<MapValueShape?> maps, BpfHelperTable helpers, IReadOnlyDictionary<int, int> globalFunctions, int frameBytes)
     {
+        private readonly bool _linuxHelpers = helpers is LinuxHelperTable;
         private readonly int[] _leaderSlot = new int[facts.Length];
         private readonly List<Value[]?> _states = [];
         private readonly List<int> _visits = [];
@@ -244,7 +246,7 @@ internal static class PointerAnalysis
             {
                 var f = facts[i];
                 if (f.IsWideTail) continue;
-                if (f.Op == VmOp.CallReg || f.Op == VmOp.CallHelper && (!linuxHelpers || !KeepsPacket(f.Instruction.Imm)))
+                if (f.Op == VmOp.CallReg || f.Op == VmOp.CallHelper && (!_linuxHelpers || !KeepsPacket(f.Instruction.Imm)))
                     changes[functionOf[i]] = true;
                 else if (f.Op == VmOp.CallLocal) calls.Add((functionOf[i], f.Target));
             }
@@ -325,14 +327,14 @@ internal static class PointerAnalysis
         private void CallHelper(int i, int helper, Value[] s)
         {
             var result = Value.Unknown;
-            if (linuxHelpers && helper is (int)BpfHelperId.MapLookupElem or (int)BpfHelperId.MapLookupPercpuElem && s[1] is { Kind: Kind.MapHandle } handle
+            if (_linuxHelpers && helper is (int)BpfHelperId.MapLookupElem or (int)BpfHelperId.MapLookupPercpuElem && s[1] is { Kind: Kind.MapHandle } handle
                 && (uint)handle.Id < (uint)maps.Count && maps[handle.Id] is { } shape)
             {
                 Rename(s, Kind.MapValueOrNull, i + 1);
                 result = new Value(Kind.MapValueOrNull, 0, 0, Id: i + 1, Range: shape.Size, Writable: shape.Writable, WriteOnly: !shape.Readable, Map: handle.Id + 1);
             }
-            if (!linuxHelpers || !KeepsPacket(helper)) ForgetPacket(s);
-            if (!linuxHelpers || !WritesNoMemory(helper)) ForgetSlots(s);
+            if (!_linuxHelpers || !KeepsPacket(helper)) ForgetPacket(s);
+            if (!_linuxHelpers || !WritesNoMemory(helper)) ForgetSlots(s);
             for (int r = 1; r <= 5; r++) s[r] = Value.Unknown;
             s[0] = result;
         }
@@ -458,23 +460,81 @@ internal static class PointerAnalysis
 
         /// <summary>The kernel's check_map_access_type for the access at <paramref name="i"/>: a load or atomic (which
         /// reads first, as the kernel checks it) from a value write-only to programs, or a store or atomic into one
-        /// read-only to programs, gives why it is refused; else null.</summary>
+        /// read-only to programs, gives why it is refused; so does a helper call that hands such a value to the helper
+        /// for it to read or write (<see cref="HelperArgumentRule.Memory"/>); else null.</summary>
         private string? Forbidden(int i, Value[] s, IReadOnlyList<MapIdentity>? identities)
         {
             var f = facts[i];
+            if (f.Op == VmOp.CallHelper) return ForbiddenToHelper(i, s, identities);
+            if (f.Op == VmOp.CallLocal) return ForbiddenToGlobalFunction(f.Target, s, identities);
             bool load = f.Op is >= VmOp.Ldx8 and <= VmOp.Ldxs32, atomic = f.Op is >= VmOp.AtomicAdd32 and <= VmOp.AtomicCmpXchg64;
             if (!load && f.Op is not (>= VmOp.St8 and <= VmOp.AtomicCmpXchg64) || contextAccesses.ContainsKey(i)) return null;
             var b = s[load ? f.Instruction.Src : f.Instruction.Dst];
             if (b.Kind != Kind.MapValue) return null;
             bool readForbidden = b.WriteOnly && (load || atomic), writeForbidden = !b.Writable && !load;
             if (!readForbidden && !writeForbidden) return null;
-            long lo = b.Lo + f.Instruction.Offset, hi = b.Hi + f.Instruction.Offset;
-            string what = atomic ? "an atomic" : load ? "a load" : "a store", at = lo == hi ? $"offset {lo}" : $"offsets {lo}..{hi}";
-            string map = b.Map > 0 && identities is not null && b.Map <= identities.Count ? $"map '{identities[b.Map - 1].Name}'" : "a map";
-            return (readForbidden ? "read from map forbidden" : "write into map forbidden") +
-                $": {what} of {BpfOpcodes.SizeBytes(f.Instruction.Opcode)} bytes at {at} of the {b.Range}-byte value of {map}, which is " +
-                (readForbidden ? "write-only to programs (BPF_F_WRONLY_PROG)" : "read-only to programs (BPF_F_RDONLY_PROG)") + ", as the kernel refuses it";
+            string what = atomic ? "an atomic" : load ? "a load" : "a store";
+            return Refusal(readForbidden, $"{what} of {BpfOpcodes.SizeBytes(f.Instruction.Opcode)} bytes at", b, f.Instruction.Offset, identities);
         }
+
+        /// <summary>The kernel's check_helper_mem_access of each memory argument of the helper called at
+        /// <paramref name="i"/> that points into a map value: a read-only value the helper writes, or a write-only
+        /// one it reads, gives why the call is refused.</summary>
+        private string? ForbiddenToHelper(int i, Value[] s, IReadOnlyList<MapIdentity>? identities)
+        {
+            int helper = facts[i].Instruction.Imm;
+            if (helpers.ArgumentRule(helper) is not { } rule) return null;
+            foreach (var argument in rule.Memory)
+            {
+                var b = s[argument.Register];
+                bool write = argument.Access == HelperMemoryAccess.Write;
+                if (b.Kind != Kind.MapValue || (write ? b.Writable : !b.WriteOnly)) continue;
+                var map = s[MapHelperCompatibility.MapArgument(helper)];
+                string bytes = argument.SizeFrom switch
+                {
+                    HelperMemorySize.Argument when s[argument.Size] is { IsConstant: true } size => $"{size.ULo} bytes",
+                    HelperMemorySize.Argument when s[argument.Size] is { Kind: Kind.Scalar } size && size.UHi <= int.MaxValue => $"up to {size.UHi} bytes",
+                    HelperMemorySize.Argument => "the bytes r" + argument.Size + " counts",
+                    HelperMemorySize.Fixed => $"{argument.Size} bytes",
+                    HelperMemorySize.MapKey => "the key of " + MapName(map, identities),
+                    _ => "a value of " + MapName(map, identities),
+                };
+                return Refusal(!write, $"bpf_{helpers.NameOf(helper)} {(write ? "writes" : "reads")} {bytes} through r{argument.Register} at", b, 0, identities);
+            }
+            return null;
+        }
+
+        /// <summary>The kernel's check of a call of a global function (btf_check_subprog_call → check_mem_reg): each
+        /// argument that points into a map value must let the function both read and write it, as the kernel verifies
+        /// the function apart, where a pointer argument is memory it may read and write.</summary>
+        private string? ForbiddenToGlobalFunction(int callee, Value[] s, IReadOnlyList<MapIdentity>? identities)
+        {
+            if (!globalFunctions.TryGetValue(callee, out int arguments)) return null;
+            for (int r = 1; r <= Math.Min(arguments, 5); r++)
+            {
+                var b = s[r];
+                if (b.Kind != Kind.MapValue || b.Writable && !b.WriteOnly) continue;
+                return Refusal(b.WriteOnly, $"r{r} hands the global function at instruction {callee} (which the kernel checks on its own, " +
+                    "as a function that may read and write what its pointer arguments point to) the memory at", b, 0, identities);
+            }
+            return null;
+        }
+
+        /// <summary>"read from map forbidden: …" or "write into map forbidden: …": <paramref name="what"/> at
+        /// <paramref name="b"/> + <paramref name="offset"/>, in the value of its map, whose flag forbids it.</summary>
+        private static string Refusal(bool read, string what, Value b, long offset, IReadOnlyList<MapIdentity>? identities)
+        {
+            long lo = b.Lo + offset, hi = b.Hi + offset;
+            string at = lo == hi ? $"offset {lo}" : $"offsets {lo}..{hi}";
+            string map = b.Map > 0 && identities is not null && b.Map <= identities.Count ? $"map '{identities[b.Map - 1].Name}'" : "a map";
+            return (read ? "read from map forbidden" : "write into map forbidden") + $": {what} {at} of the {b.Range}-byte value of {map}, which is " +
+                (read ? "write-only to programs (BPF_F_WRONLY_PROG)" : "read-only to programs (BPF_F_RDONLY_PROG)") + ", as the kernel refuses it";
+        }
+
+        /// <summary>How a message names the map of handle <paramref name="handle"/>.</summary>
+        private static string MapName(Value handle, IReadOnlyList<MapIdentity>? identities) =>
+            handle is { Kind: Kind.MapHandle } && identities is not null && (uint)handle.Id < (uint)identities.Count
+                ? $"map '{identities[handle.Id].Name}'" : "its map";
 
         private Value Alu(int i, InstructionFacts f, Value[] s)
         {

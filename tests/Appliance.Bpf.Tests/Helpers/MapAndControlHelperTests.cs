@@ -165,21 +165,22 @@ public sealed class MapAndControlHelperTests
     [Fact]
     public void TraceVprintkFormatsItsArgumentArray()
     {
-        // fmt "%d/%x/%u/%c\0" at r10-15 (12 bytes), four u64 arguments at r10-48; r4 = their length in bytes.
+        // fmt "%d/%x/%u/%c\0" at r10-15 (12 bytes), four u64 arguments at r10-112 (room for 104 bytes in the frame,
+        // as the verifier asks); r4 = their length in bytes.
         string Program(int argBytes) => $"""
             lddw %r1, 0x252f78252f642500
             stxdw [%r10-16], %r1
             lddw %r1, 0x63252f75
             stxdw [%r10-8], %r1
-            stdw [%r10-48], -7
-            stdw [%r10-40], 255
-            stdw [%r10-32], 42
-            stdw [%r10-24], 65
+            stdw [%r10-112], -7
+            stdw [%r10-104], 255
+            stdw [%r10-96], 42
+            stdw [%r10-88], 65
             mov %r1, %r10
             add %r1, -15
             mov %r2, 12
             mov %r3, %r10
-            add %r3, -48
+            add %r3, -112
             mov %r4, {argBytes}
             call 177
             exit

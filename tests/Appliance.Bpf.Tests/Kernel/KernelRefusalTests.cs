@@ -40,6 +40,36 @@ public sealed class KernelRefusalTests
         "read from map forbidden: a load of 8 bytes at offset 0 of the 8-byte value of map 'wo', which is write-only to programs (BPF_F_WRONLY_PROG)")]
     [InlineData("map_access_flags", "add_wo_value", "read from map forbidden, value_size=8 off=0 size=8",
         "read from map forbidden: an atomic of 8 bytes at offset 0 of the 8-byte value of map 'wo', which is write-only to programs (BPF_F_WRONLY_PROG)")]
+    [InlineData("map_access_flags", "load_into_ro", "write into map forbidden, value_size=8 off=0 size=8",
+        "write into map forbidden: bpf_skb_load_bytes writes 8 bytes through r3 at offset 0 of the 8-byte value of map 'ro', which is read-only to programs (BPF_F_RDONLY_PROG)")]
+    [InlineData("map_access_flags", "load_relative_into_ro", "write into map forbidden, value_size=8 off=0 size=8",
+        "write into map forbidden: bpf_skb_load_bytes_relative writes 8 bytes through r3 at offset 0 of the 8-byte value of map 'ro'")]
+    [InlineData("map_access_flags", "peek_into_ro", "write into map forbidden, value_size=8 off=0 size=8",
+        "write into map forbidden: bpf_map_peek_elem writes a value of map 'queue' through r2 at offset 0 of the 8-byte value of map 'ro'")]
+    [InlineData("map_access_flags", "mtu_into_ro", "write into map forbidden, value_size=8 off=0 size=4",
+        "write into map forbidden: bpf_check_mtu writes 4 bytes through r3 at offset 0 of the 8-byte value of map 'ro'")]
+    [InlineData("map_access_flags", "fib_into_ro", "write into map forbidden, value_size=64 off=0 size=64",
+        "write into map forbidden: bpf_fib_lookup writes 64 bytes through r2 at offset 0 of the 64-byte value of map 'ro_params'")]
+    [InlineData("map_access_flags", "snprintf_into_ro", "write into map forbidden, value_size=8 off=0 size=8",
+        "write into map forbidden: bpf_snprintf writes 8 bytes through r1 at offset 0 of the 8-byte value of map 'ro'")]
+    [InlineData("map_access_flags", "load_into_rodata", "write into map forbidden, value_size=21 off=8 size=8",
+        "write into map forbidden: bpf_skb_load_bytes writes 8 bytes through r3 at offset 8 of the 21-byte value of map '.rodata', which is read-only to programs")]
+    [InlineData("map_access_flags", "csum_diff_wo", "read from map forbidden, value_size=8 off=0 size=8",
+        "read from map forbidden: bpf_csum_diff reads 8 bytes through r3 at offset 0 of the 8-byte value of map 'wo', which is write-only to programs (BPF_F_WRONLY_PROG)")]
+    [InlineData("map_access_flags", "ringbuf_output_wo", "read from map forbidden, value_size=8 off=0 size=8",
+        "read from map forbidden: bpf_ringbuf_output reads 8 bytes through r2 at offset 0 of the 8-byte value of map 'wo'")]
+    [InlineData("map_access_flags", "update_from_wo", "read from map forbidden, value_size=8 off=0 size=8",
+        "read from map forbidden: bpf_map_update_elem reads a value of map 'plain' through r3 at offset 0 of the 8-byte value of map 'wo'")]
+    [InlineData("map_access_flags", "lookup_by_wo_key", "read from map forbidden, value_size=8 off=0 size=8",
+        "read from map forbidden: bpf_map_lookup_elem reads the key of map 'plain' through r2 at offset 0 of the 8-byte value of map 'wo'")]
+    [InlineData("map_access_flags", "push_from_wo", "read from map forbidden, value_size=8 off=0 size=8",
+        "read from map forbidden: bpf_map_push_elem reads a value of map 'queue' through r2 at offset 0 of the 8-byte value of map 'wo'")]
+    [InlineData("map_access_flags", "store_bytes_from_wo", "read from map forbidden, value_size=8 off=0 size=8",
+        "read from map forbidden: bpf_skb_store_bytes reads 8 bytes through r3 at offset 0 of the 8-byte value of map 'wo'")]
+    [InlineData("map_access_flags", "strncmp_wo", "read from map forbidden, value_size=8 off=0 size=8",
+        "read from map forbidden: bpf_strncmp reads 8 bytes through r1 at offset 0 of the 8-byte value of map 'wo'")]
+    [InlineData("map_access_flags", "redirect_neigh_wo", "read from map forbidden, value_size=64 off=0 size=20",
+        "read from map forbidden: bpf_redirect_neigh reads 20 bytes through r2 at offset 0 of the 64-byte value of map 'wo_params'")]
     public void TheKernelAndTheEngineRefuseIt(string testObject, string program, string kernelSays, string engineSays)
     {
         var obj = TestObjects.LoadTestProgram(testObject);
@@ -55,6 +85,8 @@ public sealed class KernelRefusalTests
     [InlineData("call_limits", "eight_frames")]
     [InlineData("call_limits", "stack_512")]
     [InlineData("map_access_kept", "keeps_to_the_flags")]
+    [InlineData("map_access_kept", "helpers_keep_to_the_flags")]
+    [InlineData("map_access_kept", "plain_to_global")]
     [InlineData("map_access_kept", "dead_write")]
     [InlineData("map_access_kept", "dead_update")]
     [InlineData("map_access_kept", "dead_callback")]
@@ -91,16 +123,16 @@ public sealed class KernelRefusalTests
         Assert.Contains(program == "dead_update" ? "is read-only to programs (BPF_F_RDONLY_PROG), and bpf_map_update_elem" : "write into map forbidden", engine.Message);
     }
 
-    /// <summary>A helper writing into a value read-only to programs (bpf_skb_load_bytes into a lookup of a
-    /// BPF_F_RDONLY_PROG array): the kernel refuses it at load; here the helper's output is not placed at load, so the
-    /// engine loads the program and the run faults on the write, leaving the value as it was, on both engines.</summary>
+    /// <summary>A helper writing into a value read-only to programs through a pointer the verifier's analysis loses (a
+    /// static function hands it back; the kernel follows it and refuses the program): the engine loads the program and
+    /// the run faults on the write, leaving the value as it was, on both engines.</summary>
     [PrivilegedTheory]
     [InlineData(false)]
     [InlineData(true)]
-    public void AHelperWritingIntoAReadOnlyValueFaultsWhereTheKernelRefusesIt(bool jit)
+    public void AHelperWritingIntoAReadOnlyValueItLostFaults(bool jit)
     {
         var obj = TestObjects.LoadTestProgram("map_access_flags");
-        var image = obj.Programs.Single(p => p.Name == "load_into_ro");
+        var image = obj.Programs.Single(p => p.Name == "load_into_ro_lost");
         var kernel = Assert.Throws<PlatformException>(() => KernelObject.Load(new BpfObject(obj.Path, [image], obj.Maps, obj.License)).Dispose());
         Assert.Contains("write into map forbidden", kernel.Message);
 
@@ -112,6 +144,37 @@ public sealed class KernelRefusalTests
         var result = Vm.VmTestSupport.Run(program, ref packet, new BpfVmOptions { UseJit = jit });
         Assert.Equal(BpfFault.ReadOnlyWrite, result.Fault);
         Assert.Equal(0x1122UL, Vm.VmTestSupport.UserValue(ro, new byte[4]));
+    }
+
+    /// <summary>A global function handed a value its map's flags bind: the kernel, given the object's BTF function info
+    /// (libbpf loads the object), checks the call's pointer argument for a read and a write and refuses it though the
+    /// function only reads (or only writes); the engine refuses the call, naming the map.</summary>
+    [PrivilegedTheory]
+    [InlineData("global_func_readonly", "write into map forbidden, value_size=8 off=0 size=8",
+        "write into map forbidden: r1 hands the global function at instruction 13 (which the kernel checks on its own, as a function that may read and write what its pointer arguments point to) the memory at offset 0 of the 8-byte value of map 'ro', which is read-only to programs (BPF_F_RDONLY_PROG)")]
+    [InlineData("global_func_writeonly", "read from map forbidden, value_size=8 off=0 size=8",
+        "read from map forbidden: r1 hands the global function at instruction")]
+    public void AGlobalFunctionHandedABoundValueIsRefused(string testObject, string kernelSays, string engineSays)
+    {
+        var obj = TestObjects.LoadTestProgram(testObject);
+        var kernel = Assert.Throws<InvalidOperationException>(() => KernelObject.LoadWithLibbpf(obj).Dispose());
+        Assert.Contains(kernelSays, kernel.Message);
+        Assert.Contains("Caller passes invalid args into func#1", kernel.Message);
+        var engine = Assert.Throws<BpfVerifierException>(() => LoadedProgram.Load(obj.Programs.Single(), [.. obj.Maps.Select(d => BpfMap.Create(d))],
+            Bpf.Helpers.LinuxHelperTable.Instance));
+        Assert.Contains(engineSays, engine.Message);
+    }
+
+    /// <summary>map_access_kept loaded whole by libbpf, with its BTF function info (its global function is checked
+    /// on its own): the kernel takes every program, and so does the engine.</summary>
+    [PrivilegedFact]
+    public void TheKeptProgramsLoadWithTheirFunctionInfo()
+    {
+        var obj = TestObjects.LoadTestProgram("map_access_kept");
+        KernelObject.LoadWithLibbpf(obj).Dispose();
+        var maps = obj.Maps.Select(d => BpfMap.Create(d)).ToArray();
+        foreach (var image in obj.Programs) LoadedProgram.Load(image, maps, Bpf.Helpers.LinuxHelperTable.Instance);
+        Assert.Contains(obj.Programs, p => p.Name == "plain_to_global" && p.GlobalFunctions.Count == 1);
     }
 
     /// <summary>A spin-locked value in a map read-only to programs: the kernel refuses the map when it checks the value's

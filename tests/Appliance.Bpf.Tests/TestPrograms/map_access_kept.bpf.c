@@ -69,4 +69,44 @@ int dead_callback(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* Helpers keeping to the flags: they read read-only values (a lookup's and .rodata's) and write write-only ones, so
+ * both load the program. bpf_fib_lookup reads its parameters too, but the kernel checks only the write it declares. */
+
+SEC("tc")
+int helpers_keep_to_the_flags(struct __sk_buff *skb)
+{
+	__u32 key = 0;
+	__u64 *r = bpf_map_lookup_elem(&ro, &key), *w = bpf_map_lookup_elem(&wo, &key);
+	struct params *p = bpf_map_lookup_elem(&wo_params, &key);
+	__u32 sum;
+
+	if (!r || !w || !p)
+		return TC_ACT_SHOT;
+	sum = bpf_csum_diff((__be32 *)&write_enabled, 4, (__be32 *)r, 8, 0);
+	bpf_ringbuf_output(&events, r, 8, 0);
+	bpf_map_update_elem(&plain, r, r, BPF_ANY);
+	bpf_map_push_elem(&queue, r, 0);
+	bpf_map_pop_elem(&queue, w);
+	bpf_check_mtu(skb, 0, (__u32 *)w, 0, 0);
+	bpf_fib_lookup(skb, (void *)p, sizeof(*p), 0);
+	return sum & 0xff;
+}
+
+/* A plain value handed to a global function, which the kernel verifies on its own: both load it. */
+__noinline int add_to(__u64 *v, __u32 x)
+{
+	if (!v)
+		return 0;
+	*v += x;
+	return (int)*v;
+}
+
+SEC("tc")
+int plain_to_global(struct __sk_buff *skb)
+{
+	__u64 key = 0, *v = bpf_map_lookup_elem(&plain, &key);
+
+	return v ? add_to(v, skb->len) : TC_ACT_OK;
+}
+
 char LICENSE[] SEC("license") = "GPL";
