@@ -17,7 +17,8 @@ internal readonly record struct MapValueShape(int Size, bool Writable, bool Read
 /// access stays checked. One thing is refused here, as the kernel's check_map_access_type refuses it: an access in
 /// code the verifier checks whose pointer is, on every path the analysis walks to it, into the value of a map whose
 /// flags forbid it (a store or atomic into a map read-only to programs, a load or atomic from one write-only to
-/// programs). The analysis walks paths the kernel may prove impossible (by bit tracking, or per call of a static
+/// programs; a helper handed such a value to write or read, as its <see cref="HelperArgumentRule"/> says; a global
+/// function handed either kind, which the kernel takes as one that may read and write it). The analysis walks paths the kernel may prove impossible (by bit tracking, or per call of a static
 /// function), so such a program can be refused here and taken there.
 /// <para>A forward dataflow over basic blocks (states kept at leaders, blocks walked linearly) tracks per
 /// register and per 8-byte slot of the function's own frame (spills of whole registers): scalars with unsigned

@@ -88,6 +88,7 @@ public sealed class KernelRefusalTests
     [InlineData("map_access_kept", "helpers_keep_to_the_flags")]
     [InlineData("map_access_kept", "plain_to_global")]
     [InlineData("map_access_kept", "dead_write")]
+    [InlineData("map_access_kept", "dead_helper_write")]
     [InlineData("map_access_kept", "dead_update")]
     [InlineData("map_access_kept", "dead_callback")]
     public void TheKernelAndTheEngineAcceptIt(string testObject, string program)
@@ -104,6 +105,7 @@ public sealed class KernelRefusalTests
     /// is asked there.)</summary>
     [PrivilegedTheory]
     [InlineData("dead_write")]
+    [InlineData("dead_helper_write")]
     [InlineData("dead_update")]
     [InlineData("dead_callback")]
     public void AConstantSwitchTurnedOnMakesTheWritesCount(string program)

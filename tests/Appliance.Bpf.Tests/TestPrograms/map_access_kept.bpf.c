@@ -40,6 +40,20 @@ int dead_write(struct __sk_buff *skb)
 	return (int)*v;
 }
 
+/* The same switch in front of a helper writing into the read-only value: the kernel never checks the call. */
+SEC("tc")
+int dead_helper_write(struct __sk_buff *skb)
+{
+	__u32 key = 0;
+	__u64 *v = bpf_map_lookup_elem(&ro, &key);
+
+	if (!v)
+		return TC_ACT_OK;
+	if (write_enabled)
+		bpf_skb_load_bytes(skb, 0, v, 8);
+	return (int)*v;
+}
+
 /* The same switch in front of an update of the read-only map, and of a bpf_loop whose callback writes its value: the
  * kernel never verifies the call or the callback. */
 SEC("tc")
