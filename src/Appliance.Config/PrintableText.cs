@@ -38,6 +38,19 @@ public static class PrintableText
         }
     }
 
+    /// <summary>The longest text <see cref="Quote"/> echoes whole.</summary>
+    public const int QuoteLimit = 64;
+
+    /// <summary><paramref name="text"/> as a message echoes what a user gave: in single quotes, escaped, and cut
+    /// after <see cref="QuoteLimit"/> characters with its length said ("'aaaa…' (1048576 characters)"), so a
+    /// megabyte argument gives a one-line error, not a megabyte of it.</summary>
+    public static string Quote(string text)
+    {
+        if (text.Length <= QuoteLimit) return $"'{Escape(text)}'";
+        int cut = char.IsHighSurrogate(text[QuoteLimit - 1]) ? QuoteLimit - 1 : QuoteLimit; // never half a character
+        return $"'{Escape(text[..cut])}…' ({text.Length} characters)";
+    }
+
     /// <summary>True for the characters <see cref="Escape"/> rewrites.</summary>
     public static bool NeedsEscape(char c) =>
         char.IsControl(c) // U+0000–001F, U+007F–009F

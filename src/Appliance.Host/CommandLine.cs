@@ -1,5 +1,6 @@
 using Appliance.Host.Cli;
 using Appliance.Host.Commands;
+using Appliance.Config;
 
 namespace Appliance.Host;
 
@@ -50,7 +51,7 @@ public static class CommandLine
         }
         foreach (var (verb, run) in Table)
             if (verb.Name == args[0]) return run(rest);
-        Console.Error.WriteLine($"meta-appliance: unknown command '{args[0]}'");
+        Console.Error.WriteLine($"meta-appliance: unknown command {PrintableText.Quote(args[0])}");
         return Usage(Console.Error, 2);
     }
 
@@ -59,7 +60,7 @@ public static class CommandLine
         if (!CliParser.TryParse(HelpVerb, args, Console.Out, Console.Error, out var a, out int exit)) return exit;
         if (a.Positional(0) is not { } name) return Usage(Console.Out, 0);
         if (Verbs.FirstOrDefault(v => v.Name == name) is not { } verb)
-            return CliParser.UsageError(HelpVerb, Console.Error, $"unknown command '{name}'");
+            return CliParser.UsageError(HelpVerb, Console.Error, $"unknown command {PrintableText.Quote(name)}");
         Console.Out.Write(CliHelp.Verb(verb));
         return 0;
     }

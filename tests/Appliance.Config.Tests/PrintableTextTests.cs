@@ -35,4 +35,18 @@ public class PrintableTextTests
         Assert.Same(clean, PrintableText.Escape(clean));
         Assert.Equal("a\\n\\r\\t\\u001b[1m\\u007f\\u0085\\u2028\\u202e\\u2066b", PrintableText.Escape("a\n\r\t\u001b[1m\u007f\u0085\u2028\u202e\u2066b"));
     }
+
+    [Fact]
+    public void Quote_echoes_short_text_whole_and_long_text_cut_with_its_length()
+    {
+        Assert.Equal("'abc'", PrintableText.Quote("abc"));
+        Assert.Equal("''", PrintableText.Quote(""));
+        Assert.Equal("'a\\nb'", PrintableText.Quote("a\nb"));
+        string exact = new('a', PrintableText.QuoteLimit);
+        Assert.Equal($"'{exact}'", PrintableText.Quote(exact));
+        Assert.Equal($"'{exact}…' (100000 characters)", PrintableText.Quote(new string('a', 100_000)));
+        // A character outside the BMP across the cut is not halved.
+        string astral = new string('a', PrintableText.QuoteLimit - 1) + "\U0001F600" + "tail";
+        Assert.Equal($"'{new string('a', PrintableText.QuoteLimit - 1)}…' ({astral.Length} characters)", PrintableText.Quote(astral));
+    }
 }

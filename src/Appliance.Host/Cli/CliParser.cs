@@ -1,3 +1,5 @@
+using Appliance.Config;
+
 namespace Appliance.Host.Cli;
 
 /// <summary>The one argument parser of every verb, driven by its <see cref="CliVerb"/>: `--name VALUE` or
@@ -55,7 +57,7 @@ public static class CliParser
             string? inline = null;
             int eq = arg.IndexOf('=');
             if (eq > 0) { name = arg[..eq]; inline = arg[(eq + 1)..]; }
-            var option = verb.FindOption(name) ?? throw new CliUsageException($"unknown option '{name}'");
+            var option = verb.FindOption(name) ?? throw new CliUsageException($"unknown option {PrintableText.Quote(name)}");
             string? value = null;
             if (option.IsFlag)
             {
@@ -65,7 +67,7 @@ public static class CliParser
             {
                 value = inline ?? (i + 1 < args.Count ? args[++i] : throw new CliUsageException($"{name} needs {option.Value}"));
                 if (option.Choices.Length > 0 && Array.IndexOf(option.Choices, value) < 0)
-                    throw new CliUsageException($"{name} takes {Choices(option.Choices)}, not '{value}'");
+                    throw new CliUsageException($"{name} takes {Choices(option.Choices)}, not {PrintableText.Quote(value)}");
             }
             if (option.Excludes is { } other && result.Has(other)) throw new CliUsageException($"{other} and {name} exclude each other");
             result.Set(name, value);
@@ -85,13 +87,13 @@ public static class CliParser
         int index = result.Positionals.Count;
         if (index >= verb.Arguments.Length)
         {
-            throw new CliUsageException(verb.Arguments.Length == 0 ? $"unexpected argument '{arg}'"
-                : verb.Arguments.Length == 1 ? $"only one {verb.Arguments[0].Name} may be given (got '{result.Positionals[0]}' and '{arg}')"
-                : $"unexpected argument '{arg}' (at most {verb.Arguments.Length} arguments)");
+            throw new CliUsageException(verb.Arguments.Length == 0 ? $"unexpected argument {PrintableText.Quote(arg)}"
+                : verb.Arguments.Length == 1 ? $"only one {verb.Arguments[0].Name} may be given (got {PrintableText.Quote(result.Positionals[0])} and {PrintableText.Quote(arg)})"
+                : $"unexpected argument {PrintableText.Quote(arg)} (at most {verb.Arguments.Length} arguments)");
         }
         var definition = verb.Arguments[index];
         if (definition.Choices.Length > 0 && Array.IndexOf(definition.Choices, arg) < 0)
-            throw new CliUsageException($"{definition.Name} is {Choices(definition.Choices)}, not '{arg}'");
+            throw new CliUsageException($"{definition.Name} is {Choices(definition.Choices)}, not {PrintableText.Quote(arg)}");
         result.Positionals.Add(arg);
         result.Forward.Add(arg);
     }

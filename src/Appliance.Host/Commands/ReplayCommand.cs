@@ -86,13 +86,13 @@ public static class ReplayCommand
         if (port is not null)
         {
             int index = Array.FindIndex(topology.Ports, p => p.Name == port);
-            if (index < 0) return Fail(stderr, $"no port called '{port}' in {config} (ports: {string.Join(", ", topology.Ports.Select(p => p.Name))})");
+            if (index < 0) return Fail(stderr, $"no port called {PrintableText.Quote(port)} in {config} (ports: {string.Join(", ", topology.Ports.Select(p => p.Name))})");
             at = ReplayInput.AtPort(index);
         }
         else if (pair is not null)
         {
             var p = topology.Pairs.FirstOrDefault(x => x.Name == pair);
-            if (p is null) return Fail(stderr, $"no pair called '{pair}' in {config} (pairs: {string.Join(", ", topology.Pairs.Select(x => x.Name))})");
+            if (p is null) return Fail(stderr, $"no pair called {PrintableText.Quote(pair)} in {config} (pairs: {string.Join(", ", topology.Pairs.Select(x => x.Name))})");
             at = ReplayInput.AtSide(p, side == "primary" ? PairSideKind.Primary : PairSideKind.Peer);
         }
         else if (InferInput(capture, topology) is { } inferred) at = inferred;

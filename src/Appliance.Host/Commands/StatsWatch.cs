@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Appliance.Host.Cli;
 using Appliance.Host.Control;
+using Appliance.Config;
 
 namespace Appliance.Host.Commands;
 
@@ -20,7 +21,7 @@ public static class StatsWatch
         if (!CliParser.TryParse(verb, args, Console.Out, Console.Error, out var a, out int exit)) return exit;
         double seconds = 1;
         if (a.Positional(0) is { } text && (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out seconds) || seconds is not (>= 0.1 and <= 3600))) // NaN is neither
-            return CliParser.UsageError(verb, Console.Error, $"--watch takes an interval of 0.1 to 3600 seconds, not '{text}'");
+            return CliParser.UsageError(verb, Console.Error, $"--watch takes an interval of 0.1 to 3600 seconds, not {PrintableText.Quote(text)}");
         string socket = ControlVerb.SocketPath(a);
         bool terminal = !Console.IsOutputRedirected;
         using var stop = new CancellationTokenSource();

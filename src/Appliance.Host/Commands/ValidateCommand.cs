@@ -47,12 +47,12 @@ public static class ValidateCommand
         if (!CliParser.TryParse(Definition, args, stdout, stderr, out var a, out int exit)) return exit;
         string file = a.Positionals[0];
         if (a.Has("--diff")) return Diff(file, a.Positional(1), a.Value("--objects"), stdout, stderr);
-        if (a.Positional(1) is { } extra) return CliParser.UsageError(Definition, stderr, $"only one FILE may be given without --diff (got '{file}' and '{extra}')");
+        if (a.Positional(1) is { } extra) return CliParser.UsageError(Definition, stderr, $"only one FILE may be given without --diff (got {PrintableText.Quote(file)} and {PrintableText.Quote(extra)})");
         string? objectDirectory = a.Value("--objects");
         bool json = a.Has("--json"), checkObjects = !a.Has("--no-objects");
         int maxErrors = DefaultMaxErrors;
         if (a.Value("--max-errors") is { } max && !int.TryParse(max, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxErrors))
-            return CliParser.UsageError(Definition, stderr, $"--max-errors takes a whole number (0 prints every error), not '{max}'");
+            return CliParser.UsageError(Definition, stderr, $"--max-errors takes a whole number (0 prints every error), not {PrintableText.Quote(max)}");
 
         var options = new ConfigLoadOptions
         {

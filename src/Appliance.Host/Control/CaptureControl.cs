@@ -4,6 +4,7 @@ using Appliance.Datapath.Capture;
 using Appliance.Datapath.Runtime;
 using Appliance.Host.Cli;
 using Appliance.Host.Commands;
+using Appliance.Config;
 
 namespace Appliance.Host.Control;
 
@@ -83,11 +84,11 @@ public static class CaptureControl
     {
         if (topology.Ports.FirstOrDefault(p => p.Name == target) is { } port)
         {
-            if (side is not null) throw new ArgumentException($"'{target}' is a port; --side goes with a pair");
+            if (side is not null) throw new ArgumentException($"{PrintableText.Quote(target)} is a port; --side goes with a pair");
             return [CapturePoint.AtPort(port)];
         }
         var pair = topology.Pairs.FirstOrDefault(p => p.Name == target) ?? throw new KeyNotFoundException(
-            $"no port or pair called '{target}' (ports: {string.Join(", ", topology.Ports.Select(p => p.Name))}; pairs: {string.Join(", ", topology.Pairs.Select(p => p.Name))})");
+            $"no port or pair called {PrintableText.Quote(target)} (ports: {string.Join(", ", topology.Ports.Select(p => p.Name))}; pairs: {string.Join(", ", topology.Pairs.Select(p => p.Name))})");
         return side switch
         {
             "primary" => [CapturePoint.AtSide(pair, PairSideKind.Primary)],
@@ -100,7 +101,7 @@ public static class CaptureControl
     {
         if (value is null) return null;
         if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0)
-            throw new ArgumentException($"{option} takes a positive whole number, not '{value}'");
+            throw new ArgumentException($"{option} takes a positive whole number, not {PrintableText.Quote(value)}");
         return n;
     }
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using Appliance.Datapath.Programs;
 using Appliance.Host.Cli;
 using Appliance.Host.Commands;
+using Appliance.Config;
 
 namespace Appliance.Host.Control;
 
@@ -68,5 +69,5 @@ public sealed class ChainEditor(ApplianceRuntime runtime)
 
     private RuntimeProgram Program(string name) =>
         runtime.Programs.TryGet(name, out var p) ? p
-            : throw new ArgumentException($"no program called '{name}' is loaded; the config's programs are: {string.Join(", ", runtime.Programs.Programs.Select(x => x.Name))}");
+            : throw new ArgumentException($"no program called {PrintableText.Quote(name)} is loaded; the config's programs are: {string.Join(", ", runtime.Programs.Programs.Select(x => x.Name))}");
 }

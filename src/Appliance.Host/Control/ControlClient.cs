@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text.Json;
+using Appliance.Config;
 
 namespace Appliance.Host.Control;
 
@@ -54,9 +55,10 @@ public static class ControlClient
         {
             return ControlResponse.Failure($"cannot reach the appliance at {path}: {e.Message}. Is `meta-appliance run` running?");
         }
-        catch (ArgumentException e) // an empty path, or one longer than a unix socket address holds
+        catch (ArgumentException) // an empty path, or one longer than a unix socket address holds (.NET's message echoes it whole)
         {
-            return ControlResponse.Failure($"cannot use '{path}' as the control socket: {e.Message}");
+            return ControlResponse.Failure($"cannot use {PrintableText.Quote(path)} as the control socket: a unix socket path has 1 to 107 bytes "
+                + $"(this one has {System.Text.Encoding.UTF8.GetByteCount(path)})");
         }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Appliance.Config;
 
 namespace Appliance.Host.Control;
 
@@ -120,7 +121,7 @@ public sealed class ControlServer : IDisposable
             lock (_handlerLock)
             {
                 return _handlers.TryGetValue(request.Verb, out var h) ? h(request)
-                    : ControlResponse.Failure($"unknown verb '{request.Verb}' (known: {string.Join(", ", _handlers.Keys.Concat(_streams.Keys).Order())})");
+                    : ControlResponse.Failure($"unknown verb {PrintableText.Quote(request.Verb)} (known: {string.Join(", ", _handlers.Keys.Concat(_streams.Keys).Order())})");
             }
         }
         catch (JsonException e)

@@ -66,8 +66,8 @@ public sealed class MapEditor(ProgramSet programs)
         return found.Length switch
         {
             1 => found[0],
-            0 => throw new ArgumentException($"no map called '{name}' (see `maps list`)"),
-            _ => throw new ArgumentException($"{found.Length} objects declare a map '{name}'; name it PROGRAM/{name}"),
+            0 => throw new ArgumentException($"no map called {PrintableText.Quote(name)} (see `maps list`)"),
+            _ => throw new ArgumentException($"{found.Length} objects declare a map {PrintableText.Quote(name)}; name it PROGRAM/{name}"),
         };
     }
 
@@ -82,8 +82,8 @@ public sealed class MapEditor(ProgramSet programs)
     {
         MapDatum d;
         if (!MapDatum.TryParseInteger(text, out d) && !MapDatum.TryParseHex(text, out d, out var problem))
-            throw new ArgumentException($"{what} '{text}': {problem}");
-        return d.ToBytes(size) ?? throw new ArgumentException($"{what} '{text}' does not fit the map's {size}-byte {what}s");
+            throw new ArgumentException($"{what} {PrintableText.Quote(text)}: {problem}");
+        return d.ToBytes(size) ?? throw new ArgumentException($"{what} {PrintableText.Quote(text)} does not fit the map's {size}-byte {what}s");
     }
 
     private static string Dump(BpfMap map, bool json)

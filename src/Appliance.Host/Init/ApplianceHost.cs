@@ -240,7 +240,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
             if (a.Value("--confirm") is { } text)
             {
                 if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || !(seconds > 0))
-                    return ControlResponse.Failure($"reload: --confirm takes a positive number of seconds, not '{text}'");
+                    return ControlResponse.Failure($"reload: --confirm takes a positive number of seconds, not {PrintableText.Quote(text)}");
                 confirmFor = TimeSpan.FromSeconds(seconds);
             }
             return a.Has("--dry-run") ? reloader.Apply(dryRun: true) : Run("control socket", confirmFor);
