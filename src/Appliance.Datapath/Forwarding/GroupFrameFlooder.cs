@@ -1,9 +1,12 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Appliance.Config;
 using Appliance.Datapath.Capture;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Interop;
+using Appliance.Datapath.Pairs;
 using Appliance.Datapath.Runtime;
 
 namespace Appliance.Datapath.Forwarding;
@@ -15,7 +18,8 @@ namespace Appliance.Datapath.Forwarding;
 /// fresh copy — the decision a forwarding worker makes for a frame into a pair's primary side
 /// (<see cref="PairFrameHandler.DecideIntoPair"/>, the one replay uses too) — and transmits what passes into the
 /// tenant with an AF_PACKET send on the pair's primary end (a redirect to a port transmits there). Group traffic is control traffic (ARP, ND, DHCP, mDNS): one recv and one send per copy is
-/// the price for keeping the kernel path intact. It sleeps in poll() without a timeout when idle (no periodic wake-up). A running capture sees each copy
+/// the price for keeping the kernel path intact. Each frame's source MAC is a host's on the port's outside, which no
+/// tenant may learn (<see cref="SawOutside"/>). It sleeps in poll() without a timeout when idle (no periodic wake-up). A running capture sees each copy
 /// through the runtime's <see cref="CaptureTap"/>: in at the port and the pair's primary side, out into the tenant.</summary>
 public sealed unsafe class GroupFrameFlooder : IDisposable
 {
@@ -31,7 +35,8 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
     private readonly byte[] _received = new byte[BufferSize];
     // The copy a decision works on: pinned, so it is a chunk a FrameView can frame (headroom for a pushed tag).
     private readonly byte[] _work = GC.AllocateArray<byte>(BufferSize + Headroom, pinned: true);
-    private readonly RateLimited _sendLog = new(5, TimeSpan.FromSeconds(5)), _faultLog = new(5, TimeSpan.FromSeconds(10));
+    private readonly RateLimited _sendLog = new(5, TimeSpan.FromSeconds(5)), _faultLog = new(5, TimeSpan.FromSeconds(10)),
+        _moveLog = new(5, TimeSpan.FromSeconds(10));
     private volatile bool _stop;
 
     public long Received => Volatile.Read(ref _receivedCount);
@@ -112,10 +117,37 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
             if (length < 14 || (_received[0] & 1) == 0) continue;
             _handler.BeginBatch();
             _topology = _handler.Topology;
+            SawOutside(port, MacAddress.Read(_received.AsSpan(6)));
             var byEngine = _topology.PairByEnginePort;
             foreach (int pair in port.L2Pairs)
                 if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);
         }
+    }
+
+    /// <summary>The frame's source is a host on the port's outside: no tenant may learn its MAC from now on, and a
+    /// tenant that had learned it loses it (released from the port's steering, counted as moved on the pair), so the
+    /// host's traffic is its own again (<see cref="L2Classifier.SawOutside"/>).</summary>
+    private void SawOutside(PortRuntime port, MacAddress source)
+    {
+        int owner = port.Classifier.SawOutside(source, Stopwatch.GetTimestamp());
+        if (owner < 0) return;
+        var pair = (uint)owner < (uint)_topology.EnginePortCount ? _topology.PairByEnginePort[owner] : null;
+        try
+        {
+            port.Steering?.Release(source);
+        }
+        catch (PlatformException e)
+        {
+            if (pair is not null) Interlocked.Increment(ref pair.Learning.ClaimErrorsField);
+            if (_moveLog.TryEnter(out long failed))
+                Log.Warn("learning", "could not release a MAC that moved outside", ("port", port.Name), ("mac", source), ("error", e.Message),
+                    ("suppressed", failed));
+        }
+        if (pair is null) return;
+        Interlocked.Increment(ref pair.Learning.MovedField);
+        if (_moveLog.TryEnter(out long suppressed))
+            Log.Warn("learning", "a MAC a tenant learned sent from the port's outside; it is the outside host's now", ("pair", pair.Name),
+                ("port", port.Name), ("mac", source), ("suppressed", suppressed));
     }
 
     private void Flood(PortRuntime port, PairRuntime pair, int length)

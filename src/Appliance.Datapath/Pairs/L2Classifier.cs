@@ -31,6 +31,8 @@ public enum LearnResult
     Reserved,
     /// <summary>Refused: the pair has learned its <see cref="PairConfig.LearnLimit"/> MACs already.</summary>
     LimitReached,
+    /// <summary>Refused: a host on the port's outside sent from it lately (<see cref="OutsideMacs"/>).</summary>
+    SeenOutside,
 }
 
 /// <summary>A learned MAC and the pair that owned it (what <see cref="L2Classifier.Age"/> returns).</summary>
@@ -78,6 +80,7 @@ public sealed class L2Classifier
     private Dictionary<ulong, Entry> _owners; // published by reference, never changed after that
     private readonly object _writeLock = new();
     private readonly FrozenSet<ulong> _reserved;
+    private readonly OutsideMacs _outside;
     private readonly int[] _pairs;
     private readonly int[] _limit;
     private readonly int[] _learned;
@@ -94,9 +97,11 @@ public sealed class L2Classifier
     /// <param name="configured">Configured MAC per pair index (pairs without one learn theirs).</param>
     /// <param name="learnLimits">Learn limit per pair index (a pair not in it learns nothing); null: none learn.</param>
     /// <param name="reserved">MACs no pair may learn: the board's own and those other pairs configured.</param>
+    /// <param name="outside">MACs of hosts seen on the port's outside, which no pair learns (a new, empty table when null).</param>
     public L2Classifier(IReadOnlyList<int> pairs, IReadOnlyDictionary<int, MacAddress> configured,
-        IReadOnlyDictionary<int, int>? learnLimits = null, IEnumerable<MacAddress>? reserved = null)
+        IReadOnlyDictionary<int, int>? learnLimits = null, IEnumerable<MacAddress>? reserved = null, OutsideMacs? outside = null)
     {
+        _outside = outside ?? new OutsideMacs();
         _pairs = [.. pairs];
         int maxPair = pairs.Concat(configured.Keys).Concat(learnLimits?.Keys ?? []).DefaultIfEmpty(-1).Max();
         _limit = new int[maxPair + 1];
@@ -124,7 +129,7 @@ public sealed class L2Classifier
     public L2Classifier CarryOver(IReadOnlyList<int> pairs, IReadOnlyDictionary<int, MacAddress> configured, IReadOnlyDictionary<int, int>? learnLimits,
         IEnumerable<MacAddress>? reserved, Func<int, bool> keep, List<MacAddress> released)
     {
-        var next = new L2Classifier(pairs, configured, learnLimits, reserved) { _now = _now };
+        var next = new L2Classifier(pairs, configured, learnLimits, reserved, _outside) { _now = _now };
         var owners = new Dictionary<ulong, Entry>(next._owners);
         foreach (var (mac, e) in Volatile.Read(ref _owners))
         {
@@ -196,6 +201,7 @@ public sealed class L2Classifier
         if (src.IsMulticast || src.Value == 0) return LearnResult.InvalidSource;
         if (Volatile.Read(ref _owners).TryGetValue(src.Value, out var e)) return Seen(e, pair);
         if (_reserved.Contains(src.Value)) return LearnResult.Reserved;
+        if (_outside.Has(src, Volatile.Read(ref _now))) return LearnResult.SeenOutside;
         if ((uint)pair >= (uint)_limit.Length || Volatile.Read(ref _learned[pair]) >= _limit[pair]) return LearnResult.LimitReached;
         lock (_writeLock)
         {
@@ -218,6 +224,28 @@ public sealed class L2Classifier
         if (e.Pair != pair) return LearnResult.OwnedByAnother;
         if (e.Learned) _lastSeen[e.Slot] = _now;
         return LearnResult.Known;
+    }
+
+    /// <summary>The MACs of hosts seen on the port's outside (the classifier's successors share it).</summary>
+    public OutsideMacs Outside => _outside;
+
+    /// <summary>A frame from <paramref name="mac"/> arrived from the port's outside at <paramref name="now"/>: the MAC is
+    /// recorded as outside's, and when a pair had learned it (a tenant sent from a host's MAC before the host spoke, or
+    /// the host moved out from behind the tenant) it is forgotten, as a switch moves a MAC to the port it was last seen
+    /// on. Returns that pair's index, the caller releases the MAC from the port's steering; -1 when no pair had learned
+    /// it (a configured MAC stays the pair's). Allocates only when it forgets (the new table).</summary>
+    public int SawOutside(MacAddress mac, long now)
+    {
+        _outside.Saw(mac, now);
+        if (!Volatile.Read(ref _owners).TryGetValue(mac.Value, out var seen) || !seen.Learned) return -1;
+        lock (_writeLock)
+        {
+            if (!_owners.TryGetValue(mac.Value, out var e) || !e.Learned) return -1;
+            var next = new Dictionary<ulong, Entry>(_owners);
+            Remove(next, mac.Value, e);
+            Volatile.Write(ref _owners, next);
+            return e.Pair;
+        }
     }
 
     /// <summary>Forgets a learned MAC (e.g. the kernel refused to claim it); configured MACs stay.</summary>

@@ -91,11 +91,13 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 var c = s.Counters;
                 sides.Row(p.Name, s.Kind.ToString().ToLowerInvariant(), c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDropped, SideDrops(c));
             }
-        var learning = new TextTable("PAIR", "LEARNED NOW", "LIMIT", "LEARNED", "AGED", "REFUSED LIMIT", "REFUSED RESERVED", "REFUSED OWNED", "CLAIM ERRORS");
+        var learning = new TextTable("PAIR", "LEARNED NOW", "LIMIT", "LEARNED", "AGED", "MOVED", "REFUSED LIMIT", "REFUSED RESERVED", "REFUSED OWNED",
+            "REFUSED OUTSIDE", "CLAIM ERRORS");
         foreach (var p in T.Pairs)
         {
             var l = p.Learning;
-            learning.Row(p.Name, LearnedNow(p), p.Config.LearnLimit, l.Learned, l.Aged, l.RefusedLimit, l.RefusedReserved, l.RefusedOwned, l.ClaimErrors);
+            learning.Row(p.Name, LearnedNow(p), p.Config.LearnLimit, l.Learned, l.Aged, l.Moved, l.RefusedLimit, l.RefusedReserved, l.RefusedOwned,
+                l.RefusedOutside, l.ClaimErrors);
         }
         sb.Append('\n').Append(sides).Append('\n').Append(learning).Append('\n').Append(Programs());
         return sb.ToString();
@@ -202,10 +204,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 w.WriteNumber("limit", p.Config.LearnLimit);
                 w.WriteNumber("learned", l.Learned);
                 w.WriteNumber("aged", l.Aged);
+                w.WriteNumber("moved", l.Moved);
                 w.WriteNumber("refused", l.Refused);
                 w.WriteNumber("refusedLimit", l.RefusedLimit);
                 w.WriteNumber("refusedReserved", l.RefusedReserved);
                 w.WriteNumber("refusedOwned", l.RefusedOwned);
+                w.WriteNumber("refusedOutside", l.RefusedOutside);
                 w.WriteNumber("claimErrors", l.ClaimErrors);
                 w.WriteEndObject();
                 w.WriteEndObject();

@@ -172,6 +172,76 @@ public sealed class L2ClassifierTests
         Assert.Equal(400, c.OldestLearned);
     }
 
+    /// <summary>A host seen on the port's outside keeps its MAC: no tenant learns it while it was seen within
+    /// <see cref="OutsideMacs.Lifetime"/>; a tenant that learned it before loses it when the host speaks (returned, so
+    /// the caller releases it); a configured MAC stays its pair's; after the lifetime the MAC may be learned again.</summary>
+    [Fact]
+    public void A_host_seen_outside_keeps_its_mac()
+    {
+        var c = Make(limit: 4);
+        var host = MacAddress.Parse("02:00:00:00:05:01");
+        c.SetClock(1000);
+        Assert.Equal(-1, c.SawOutside(host, 1000));
+        Assert.Equal(LearnResult.SeenOutside, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:05:01")));
+        Assert.Equal(ClassifyKind.Unclaimed, Classify(c, Frame("02:00:00:00:05:01", "02:99:00:00:00:01"), out _));
+
+        // Learned first, then the host speaks: the MAC moves outside and the pair's place is free again.
+        var moved = MacAddress.Parse("02:00:00:00:05:02");
+        Assert.Equal(LearnResult.Learned, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:05:02")));
+        Assert.Equal(1, c.LearnedCount(1));
+        Assert.Equal(1, c.SawOutside(moved, 1100));
+        Assert.Equal(0, c.LearnedCount(1));
+        Assert.Equal(ClassifyKind.Unclaimed, Classify(c, Frame("02:00:00:00:05:02", "02:99:00:00:00:01"), out _));
+        Assert.Equal(LearnResult.SeenOutside, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:05:02")));
+        Assert.Equal(-1, c.SawOutside(moved, 1200)); // nothing left to forget
+
+        // A configured MAC is its pair's whatever is seen outside.
+        Assert.Equal(-1, c.SawOutside(MacAddress.Parse("02:00:00:00:00:0a"), 1200));
+        Assert.Equal(ClassifyKind.Pair, Classify(c, Frame("02:00:00:00:00:0a", "02:99:00:00:00:01"), out _));
+
+        // Outside's for the lifetime after it was last seen, then learnable; the successor of a reload shares the table.
+        c.SetClock(1000 + OutsideMacs.Lifetime - 1);
+        Assert.Equal(LearnResult.SeenOutside, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:05:01")));
+        var next = c.CarryOver([0, 1], new Dictionary<int, MacAddress>(), new Dictionary<int, int> { [0] = 4, [1] = 4 }, [], _ => true, []);
+        Assert.Same(c.Outside, next.Outside);
+        next.SetClock(1000 + OutsideMacs.Lifetime - 1);
+        Assert.Equal(LearnResult.SeenOutside, next.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:05:01")));
+        next.SetClock(1000 + OutsideMacs.Lifetime);
+        Assert.Equal(LearnResult.Learned, next.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:05:01")));
+    }
+
+    /// <summary>The table is bounded: a MAC seen again is refreshed in place; when every slot a MAC may take holds a
+    /// MAC, the one seen longest ago makes room; group and zero MACs are never recorded.</summary>
+    [Fact]
+    public void The_outside_table_is_bounded_and_replaces_the_oldest()
+    {
+        var t = new OutsideMacs();
+        t.Saw(MacAddress.Parse("ff:ff:ff:ff:ff:ff"), 1);
+        t.Saw(MacAddress.Parse("01:00:5e:00:00:01"), 1);
+        Assert.False(t.Has(MacAddress.Parse("ff:ff:ff:ff:ff:ff"), 1));
+        Assert.False(t.Has(MacAddress.Parse("01:00:5e:00:00:01"), 1));
+        Assert.False(t.Has(MacAddress.FromValue(0), 1));
+        // Far more MACs than the table holds, each seen at its own time: the newest are all there, at most Capacity are.
+        const int Count = OutsideMacs.Capacity * 4;
+        for (int i = 0; i < Count; i++) t.Saw(MacAddress.FromValue(0x0200_0000_0000UL | (uint)i), 10 + i);
+        long now = 10 + Count;
+        int present = Enumerable.Range(0, Count).Count(i => t.Has(MacAddress.FromValue(0x0200_0000_0000UL | (uint)i), now));
+        Assert.InRange(present, OutsideMacs.Capacity / 2, OutsideMacs.Capacity);
+        Assert.True(t.Has(MacAddress.FromValue(0x0200_0000_0000UL | (Count - 1)), now));
+        // Refreshing keeps one entry (no second slot) and moves its time.
+        var m = MacAddress.FromValue(0x0200_0000_0000UL | (Count - 1));
+        t.Saw(m, now + OutsideMacs.Lifetime);
+        Assert.True(t.Has(m, now + OutsideMacs.Lifetime + 1));
+        Assert.False(t.Has(MacAddress.FromValue(0x0200_0000_0000UL | (Count - 2)), now + OutsideMacs.Lifetime + 1));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            t.Saw(MacAddress.FromValue(0x0200_0100_0000UL | (uint)i), now + i);
+            t.Has(MacAddress.FromValue(0x0200_0100_0000UL | (uint)i), now + i);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void ClassifyingRefreshingRefusingAndAgeingNothingAllocateNothing()
     {

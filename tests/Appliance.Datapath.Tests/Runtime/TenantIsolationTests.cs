@@ -266,6 +266,54 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>A tenant cannot take the MAC of a host outside: learned, it would be claimed on the port and the
+    /// switch upstream would move the MAC behind the board (a gateway's MAC: the whole LAN's traffic to the tenant).
+    /// A MAC the port has seen a host send from is refused; one a tenant learned before the host spoke moves to the
+    /// host when it does.</summary>
+    [PrivilegedFact]
+    public void A_tenant_cannot_take_an_outside_hosts_mac()
+    {
+        using var board = Board(out var rt);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        var port = rt.Topology.Ports[0];
+        var host = MacAddress.Read(board.OutsideMac(0));
+        // The outside host speaks: its ARP request for the board's address is broadcast, and the port sees it.
+        board.Outside.Exec("ip", "neigh", "flush", "all");
+        AssertNoLoss(board.Outside, MetaBoard.PortAddress(0), count: 2, interval: "0.1");
+        Assert.True(Eventually.True(() => port.Classifier.Outside.Has(host, Stopwatch.GetTimestamp())), "the outside host's MAC was seen");
+
+        using var outside = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), TestFrames.EtherType);
+        using var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, TestFrames.EtherType);
+        var frame = TestFrames.Build(board.OutsideMac(0), host.GetBytes(), 100, 1);
+        for (int i = 0; i < 10; i++) tx.Send(frame);
+        Eventually.Equal(10L, () => attacker.Learning.RefusedOutside, "frames from the outside host's MAC refused");
+        Assert.Equal(0, attacker.Learning.Learned);
+        Assert.False(port.Steering!.IsClaimed(host));
+        Assert.Equal(10, rt.Engine.CountersOf(attacker.PrimaryPort).Drops(DropReason.InvalidSource));
+        Assert.Empty(FrameProbe.Silence(outside, FrameProbe.Absence));
+
+        // Learned before its host spoke: claimed, until the host sends from it on the outside.
+        var moving = MacAddress.Parse("02:00:00:00:0b:01");
+        var fromMoving = TestFrames.Build(board.OutsideMac(0), moving.GetBytes(), 100, 2);
+        tx.Send(fromMoving);
+        Eventually.Equal(1L, () => attacker.Learning.Learned, "the tenant learned the MAC");
+        Assert.True(port.Steering.IsClaimed(moving));
+        Assert.Single(FrameProbe.Collect(outside, 1, FrameProbe.Timeout));
+        var fromHost = TestFrames.Build([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], moving.GetBytes(), 100, 3);
+        outside.Send(fromHost);
+        Eventually.Equal(1L, () => attacker.Learning.Moved, "the MAC moved to the outside host");
+        Assert.False(port.Steering.IsClaimed(moving));
+        Assert.Equal(0, port.Classifier.LearnedCount(attacker.Index));
+        tx.Send(fromMoving);
+        Eventually.Equal(11L, () => attacker.Learning.RefusedOutside, "the tenant cannot take it back");
+        Assert.False(port.Steering.IsClaimed(moving));
+
+        AssertNoLoss(board.Outside, MetaBoard.TenantAddress(Victim, 0), count: 5, interval: "0.1");
+        AssertNoLoss(board.Outside, MetaBoard.PortAddress(0), count: 5, interval: "0.1");
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     [PrivilegedFact]
     public void A_learned_mac_ages_out_is_unclaimed_and_frees_its_place()
     {
