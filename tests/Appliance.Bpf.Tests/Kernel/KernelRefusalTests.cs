@@ -70,6 +70,9 @@ public sealed class KernelRefusalTests
         "read from map forbidden: bpf_strncmp reads 8 bytes through r1 at offset 0 of the 8-byte value of map 'wo'")]
     [InlineData("map_access_flags", "redirect_neigh_wo", "read from map forbidden, value_size=64 off=0 size=20",
         "read from map forbidden: bpf_redirect_neigh reads 20 bytes through r2 at offset 0 of the 64-byte value of map 'wo_params'")]
+    [InlineData("helper_sizes", "load_nothing", "R4 invalid zero-sized read", "bpf_skb_load_bytes: the size r4 is 0 (the helper needs memory)")]
+    [InlineData("helper_sizes", "store_nothing", "R4 invalid zero-sized read", "bpf_skb_store_bytes: the size r4 is 0 (the helper needs memory)")]
+    [InlineData("helper_sizes", "print_nothing", "R2 invalid zero-sized read", "bpf_trace_printk: the size r2 is 0 (the helper needs memory)")]
     public void TheKernelAndTheEngineRefuseIt(string testObject, string program, string kernelSays, string engineSays)
     {
         var obj = TestObjects.LoadTestProgram(testObject);
@@ -87,6 +90,7 @@ public sealed class KernelRefusalTests
     [InlineData("map_access_kept", "keeps_to_the_flags")]
     [InlineData("map_access_kept", "helpers_keep_to_the_flags")]
     [InlineData("map_access_kept", "plain_to_global")]
+    [InlineData("helper_sizes", "zero_sizes_taken")]
     [InlineData("map_access_kept", "dead_write")]
     [InlineData("map_access_kept", "dead_helper_write")]
     [InlineData("map_access_kept", "dead_update")]
