@@ -18,8 +18,9 @@ internal readonly record struct MapValueShape(int Size, bool Writable, bool Read
 /// code the verifier checks whose pointer is, on every path the analysis walks to it, into the value of a map whose
 /// flags forbid it (a store or atomic into a map read-only to programs, a load or atomic from one write-only to
 /// programs; a helper handed such a value to write or read, as its <see cref="HelperArgumentRule"/> says; a global
-/// function handed either kind, which the kernel takes as one that may read and write it). The analysis walks paths the kernel may prove impossible (by bit tracking, or per call of a static
-/// function), so such a program can be refused here and taken there.
+/// function handed either kind, which the kernel takes as one that may read and write it). The analysis walks paths
+/// the kernel may prove impossible (by bit tracking, or per call of a static function), so such a program can be
+/// refused here and taken there.
 /// <para>A forward dataflow over basic blocks (states kept at leaders, blocks walked linearly) tracks per
 /// register and per 8-byte slot of the function's own frame (spills of whole registers): scalars with unsigned
 /// bounds; packet pointers (<c>data</c> + a bounded variable part named by the instruction that added it + a
@@ -495,7 +496,7 @@ internal static class PointerAnalysis
                 {
                     HelperMemorySize.Argument when s[argument.Size] is { IsConstant: true } size => $"{size.ULo} bytes",
                     HelperMemorySize.Argument when s[argument.Size] is { Kind: Kind.Scalar } size && size.UHi <= int.MaxValue => $"up to {size.UHi} bytes",
-                    HelperMemorySize.Argument => "the bytes r" + argument.Size + " counts",
+                    HelperMemorySize.Argument => $"as many bytes as r{argument.Size} says",
                     HelperMemorySize.Fixed => $"{argument.Size} bytes",
                     HelperMemorySize.MapKey => "the key of " + MapName(map, identities),
                     _ => "a value of " + MapName(map, identities),
