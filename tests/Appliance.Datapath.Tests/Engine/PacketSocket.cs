@@ -73,7 +73,10 @@ public sealed unsafe class PacketSocket : IDisposable
     /// <summary>send(2): sendto(2) without an address.</summary>
     private nint SendOnce(byte* frame, int length) => SocketCalls.SendTo(_fd, frame, (nuint)length, 0, null, 0);
 
-    /// <summary>Receives one frame into <paramref name="buffer"/>; returns its length, or -1 after <paramref name="timeoutMs"/>.</summary>
+    /// <summary>Receives one frame into <paramref name="buffer"/>; returns its length, or -1 after <paramref name="timeoutMs"/>.
+    /// The ENETDOWN the kernel reports once after the interface went down (a QEMU board's tap when a test pulls its
+    /// cable or the board restarts) is no frame: -1, and the socket receives again once the interface is up, as the
+    /// appliance's own group-frame socket takes it.</summary>
     public int Receive(Span<byte> buffer, int timeoutMs)
     {
         Span<Tmds.Linux.pollfd> pfd = [PollNative.Input(_fd)];
@@ -81,8 +84,10 @@ public sealed unsafe class PacketSocket : IDisposable
         fixed (byte* p = buffer)
         {
             nint n = SocketCalls.Recv(_fd, p, (nuint)buffer.Length, 0);
-            if (n < 0) throw new InvalidOperationException($"recv(AF_PACKET) failed: errno {Marshal.GetLastPInvokeError()}");
-            return (int)n;
+            if (n >= 0) return (int)n;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.ENETDOWN) return -1;
+            throw new InvalidOperationException($"recv(AF_PACKET) failed: errno {Errno.Name(errno)}");
         }
     }
 
