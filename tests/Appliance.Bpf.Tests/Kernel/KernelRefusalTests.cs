@@ -44,6 +44,8 @@ public sealed class KernelRefusalTests
         "write into map forbidden: bpf_skb_load_bytes writes 8 bytes through r3 at offset 0 of the 8-byte value of map 'ro', which is read-only to programs (BPF_F_RDONLY_PROG)")]
     [InlineData("map_access_flags", "load_relative_into_ro", "write into map forbidden, value_size=8 off=0 size=8",
         "write into map forbidden: bpf_skb_load_bytes_relative writes 8 bytes through r3 at offset 0 of the 8-byte value of map 'ro'")]
+    [InlineData("map_access_flags", "load_some_into_ro", "write into map forbidden, value_size=64 off=0 size=31",
+        "write into map forbidden: bpf_skb_load_bytes writes up to 31 bytes through r3 at offset 0 of the 64-byte value of map 'ro_params'")]
     [InlineData("map_access_flags", "peek_into_ro", "write into map forbidden, value_size=8 off=0 size=8",
         "write into map forbidden: bpf_map_peek_elem writes a value of map 'queue' through r2 at offset 0 of the 8-byte value of map 'ro'")]
     [InlineData("map_access_flags", "mtu_into_ro", "write into map forbidden, value_size=8 off=0 size=4",

@@ -95,6 +95,16 @@ int load_relative_into_ro(struct __sk_buff *skb)
 	return v ? bpf_skb_load_bytes_relative(skb, 0, v, 8, BPF_HDR_START_NET) : TC_ACT_OK;
 }
 
+/* A length known only by its bounds: the kernel checks the access type whatever the length. */
+SEC("tc")
+int load_some_into_ro(struct __sk_buff *skb)
+{
+	__u32 key = 0, length = skb->len & 31;
+	struct params *p = bpf_map_lookup_elem(&ro_params, &key);
+
+	return p && length ? bpf_skb_load_bytes(skb, 0, p, length) : TC_ACT_OK;
+}
+
 SEC("tc")
 int peek_into_ro(struct __sk_buff *skb)
 {
