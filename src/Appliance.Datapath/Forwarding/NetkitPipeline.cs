@@ -284,8 +284,8 @@ public sealed class NetkitPipeline : IDisposable
     }
 
     /// <summary>A tenant's frame that its peer side passed but the appliance does not send: an L3 tenant's that the
-    /// routing could not send (no route, no neighbour, TTL, isolation, source), an L2 tenant's ARP or neighbour
-    /// discovery claiming what is not its own (<see cref="NeighbourGuard"/>). Counted on that side and recorded in the
+    /// routing could not send (no route, no neighbour, TTL, isolation, source), an L2 tenant's packet, ARP or
+    /// neighbour discovery claiming what is not its own (<see cref="AddressGuard"/>). Counted on that side and recorded in the
     /// decision like a drop of the side.</summary>
     public void DropAfterChain(PairSide side, PairDropReason reason) => DropOn(side, reason);
 

@@ -36,9 +36,9 @@ public enum PairDropReason
     Isolation,
     /// <summary>L3: the packet's source is not the tenant's to send from: outside the pair's own prefixes (another
     /// tenant's address, the board's, anyone's) or never routable (IPv4 0/8, 127/8, 169.254/16, multicast, class E,
-    /// limited broadcast; IPv6 ::, ::1, multicast, link-local). L2: an ARP or neighbour discovery message claiming an
-    /// address that is the board's or another tenant's, or naming a MAC the tenant may not send from
-    /// (<see cref="NeighbourGuard"/>).</summary>
+    /// limited broadcast; IPv6 ::, ::1, multicast, link-local). L2: a packet from, or an ARP or neighbour discovery
+    /// message claiming, an address that is the board's or another tenant's, or one naming a MAC the tenant may not send from
+    /// (<see cref="AddressGuard"/>).</summary>
     InvalidSource,
     /// <summary>L3: a VLAN-tagged frame (802.1Q or 802.1ad). L3 pairs route untagged IPv4/IPv6 only; no VLAN is
     /// configured for them (a program that wants a tag on the wire pushes it and redirects).</summary>

@@ -31,7 +31,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     private RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
     private readonly L3Router _l3;
-    private readonly NeighbourGuard _neighbours;
+    private readonly AddressGuard _addresses;
     private readonly long _ageingTicks;
     private readonly RateLimited _learnLog = new(5, TimeSpan.FromSeconds(10));
     private readonly int _worker;
@@ -56,7 +56,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         _worker = worker;
         _pipeline = new NetkitPipeline(topology, worker, vmOptions, useJit, fibTables, processorId);
         _l3 = new L3Router(fibTables ?? vmOptions?.FibTables);
-        _neighbours = new NeighbourGuard(fibTables ?? vmOptions?.FibTables);
+        _addresses = new AddressGuard(fibTables ?? vmOptions?.FibTables);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
         long now = Stopwatch.GetTimestamp();
@@ -182,13 +182,13 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
     }
 
     /// <summary>An L2 tenant's frame after its peer side: what the side passed to the uplink may not claim an address
-    /// or a MAC that is not the tenant's in ARP or neighbour discovery (<see cref="NeighbourGuard"/>); a redirect goes
-    /// where the program sent it.</summary>
+    /// or a MAC that is not the tenant's as its IP source, in ARP or in neighbour discovery (<see cref="AddressGuard"/>);
+    /// a redirect goes where the program sent it.</summary>
     private FrameVerdict FinishFromL2Tenant(ref FrameView frame, PairRuntime pair, PortRuntime uplink, Delivery d)
     {
         if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
-        if (_pipeline.Decision.Verdict == NetkitVerdict.Pass && _neighbours.Refuses(frame.Data, pair, uplink, _topology))
+        if (_pipeline.Decision.Verdict == NetkitVerdict.Pass && _addresses.Refuses(frame.Data, pair, uplink, _topology))
         {
             _pipeline.DropAfterChain(pair.Peer, PairDropReason.InvalidSource);
             return FrameVerdict.Drop(DropReason.Policy);

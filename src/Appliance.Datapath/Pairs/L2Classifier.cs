@@ -188,7 +188,7 @@ public sealed class L2Classifier
     }
 
     /// <summary>Whether <paramref name="mac"/> is <paramref name="pair"/>'s on this port (configured or learned): one
-    /// its tenant may send from, and name in ARP and neighbour discovery (<see cref="Forwarding.NeighbourGuard"/>).</summary>
+    /// its tenant may send from, and name in ARP and neighbour discovery (<see cref="Forwarding.AddressGuard"/>).</summary>
     public bool Owns(int pair, MacAddress mac) => Volatile.Read(ref _owners).TryGetValue(mac.Value, out var e) && e.Pair == pair;
 
     /// <summary>Learns the source MAC of a frame the tenant of <paramref name="pair"/> sent.

@@ -40,7 +40,7 @@ public sealed class RuntimeTopology
     }
 
     /// <summary>The addresses L2 tenants are configured with (`tenant.addresses`), each a host entry naming its pair:
-    /// what no other tenant may claim in ARP or neighbour discovery (<see cref="Forwarding.NeighbourGuard"/>).</summary>
+    /// what no other tenant may send from or claim in ARP or neighbour discovery (<see cref="Forwarding.AddressGuard"/>).</summary>
     public Routing.PrefixTable<PairRuntime> L2Addresses { get; }
 
     private static Routing.PrefixTable<PairRuntime> BuildL2Addresses(PairRuntime[] pairs)

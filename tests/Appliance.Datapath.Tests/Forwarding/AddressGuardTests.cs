@@ -10,11 +10,11 @@ using Xunit;
 
 namespace Appliance.Datapath.Tests.Forwarding;
 
-/// <summary>What an L2 tenant may claim in ARP and neighbour discovery (<see cref="NeighbourGuard"/>), on an offline
+/// <summary>What an L2 tenant may claim as its IP source, in ARP and in neighbour discovery (<see cref="AddressGuard"/>), on an offline
 /// topology: tenants a and b (L2, configured addresses), c (L3, a /24 on the same uplink), the board's own addresses
 /// from a table of local routes. A tenant's own and unknown addresses pass; the board's, b's and c's are refused, as
 /// are link-layer addresses the tenant does not own, behind VLAN tags and IPv6 extension headers alike.</summary>
-public sealed class NeighbourGuardTests
+public sealed class AddressGuardTests
 {
     private static readonly byte[] MacA = [0x02, 0, 0, 0, 0x0a, 0x01], MacB = [0x02, 0, 0, 0, 0x0a, 0x02], Stranger = [0x02, 0, 0, 0, 0x0a, 0x77];
     private static readonly byte[] Broadcast = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], AllNodes = [0x33, 0x33, 0, 0, 0, 1];
@@ -66,7 +66,7 @@ public sealed class NeighbourGuardTests
     {
         var offline = Load();
         var topology = offline.Topology;
-        return new NeighbourGuard(new BoardTables()).Refuses(frame, topology.Pairs[0], topology.Ports[0], topology);
+        return new AddressGuard(new BoardTables()).Refuses(frame, topology.Pairs[0], topology.Ports[0], topology);
     }
 
     /// <summary>An Ethernet/IPv4 ARP packet from tenant a's MAC (behind <paramref name="tags"/> 802.1Q tags).</summary>
@@ -129,7 +129,32 @@ public sealed class NeighbourGuardTests
         var wide = Arp("10.9.0.254", "10.9.0.1");
         wide[14 + 5] = 16;
         Assert.False(Refused(wide));
-        Assert.False(Refused(TestFrames.Ip(Broadcast, MacA, IPAddress.Parse("10.9.0.254").GetAddressBytes(), [10, 9, 0, 1], 17, new byte[8])));
+    }
+
+    private static byte[] Udp(string source, string destination, ushort tag = 0) =>
+        TestFrames.Ip(Broadcast, MacA, IPAddress.Parse(source).GetAddressBytes(), IPAddress.Parse(destination).GetAddressBytes(), 17, new byte[8], tag);
+
+    [Theory]
+    [InlineData("10.9.0.5", false)]      // its own
+    [InlineData("10.9.0.77", false)]     // one the appliance does not know (a lease, a host behind the tenant)
+    [InlineData("0.0.0.0", false)]       // DHCP before a lease
+    [InlineData("10.9.0.6", true)]       // tenant b's: the answers would go to b
+    [InlineData("10.9.0.254", true)]     // the board's
+    [InlineData("10.9.7.9", true)]       // inside L3 tenant c's prefix
+    [InlineData("fd09::5", false)]
+    [InlineData("fe80::a", false)]
+    [InlineData("::", false)]
+    [InlineData("fd09::6", true)]
+    [InlineData("fd09::fe", true)]
+    [InlineData("fe80::fe", true)]       // the board's link-local
+    [InlineData("fd07::9", true)]
+    public void A_packet_is_sent_only_from_an_address_that_is_not_someone_elses(string source, bool refused)
+    {
+        string destination = source.Contains(':') ? "2001:db8::1" : "192.0.2.1";
+        Assert.Equal(refused, Refused(Udp(source, destination)));
+        Assert.Equal(refused, Refused(Udp(source, destination, tag: 100)));
+        var truncated = Udp(source, destination)[..(14 + (source.Contains(':') ? 39 : 19))];
+        Assert.False(Refused(truncated)); // too short for an IP header: not judged (no host takes it as IP either)
     }
 
     /// <summary>A neighbour discovery message from tenant a: ICMPv6 <paramref name="type"/> from <paramref name="source"/>,
@@ -199,7 +224,7 @@ public sealed class NeighbourGuardTests
         var later = Nd(136, "fe80::a", "fd09::fe", 2, next: 44);
         later[14 + 40 + 3] = 8 << 3; // fragment offset 64 bytes: a later fragment, no ICMPv6 header
         Assert.False(Refused(later));
-        Assert.False(Refused(Nd(128, "fd09::6", "fd09::fe")));  // an echo request is no claim (sources are not checked on L2)
+        Assert.False(Refused(Nd(128, "fe80::a", "fd09::fe")));  // an echo request claims no target
         var badOption = Nd(136, "fe80::a", "fd09::5", 2, Stranger);
         badOption[^7] = 0; // option length 0: receivers drop the whole message
         Assert.False(Refused(badOption));

@@ -6,36 +6,38 @@ using Appliance.Datapath.Runtime;
 
 namespace Appliance.Datapath.Forwarding;
 
-/// <summary>What an L2 tenant may say about addresses in ARP and IPv6 neighbour discovery (a switch's dynamic ARP
-/// inspection and ND inspection on a host port), checked on what its peer side passes to the uplink. Hosts on the
-/// uplink take a tenant's word for who has an address: an ARP packet of any kind (request, reply, gratuitous) updates
-/// the receiver's entry for its sender address, a neighbour advertisement its target's, a solicitation its source's.
-/// So a tenant that says "the board's address is at my MAC" takes the board's management traffic from every host that
-/// believes it, and one that says so of another tenant's address takes that tenant's. Refused (the caller drops the
-/// frame and counts it <see cref="PairDropReason.InvalidSource"/> on the pair's peer side):
+/// <summary>What an L2 tenant may claim as its own, checked on what its peer side passes to the uplink (a switch's IP
+/// source guard, dynamic ARP inspection and ND inspection on a host port). Hosts on the uplink take a tenant's word for
+/// who has an address: an ARP packet of any kind (request, reply, gratuitous) updates the receiver's entry for its
+/// sender address, a neighbour advertisement its target's, a solicitation its source's. So a tenant that says "the
+/// board's address is at my MAC" takes the board's management traffic from every host that believes it, and one that
+/// says so of another tenant's address takes that tenant's; one that sends from another tenant's address has the
+/// answers (a reflection, an amplified DNS reply) sent to that tenant. Refused (the caller drops the frame and counts
+/// it <see cref="PairDropReason.InvalidSource"/> on the pair's peer side):
 /// <list type="bullet">
 /// <item>a claimed address that is someone else's: one of the board's own (a local route of its local table, every
 /// interface's), one another L2 tenant is configured with (<see cref="RuntimeTopology.L2Addresses"/>), or one in the
-/// prefixes the uplink routes to its L3 tenants (the board answers ARP/ND for those there). The claimed address is
-/// ARP's sender address (0.0.0.0, an ARP probe, claims nothing), an advertisement's target, and the IPv6 source of
-/// any neighbour discovery message (:: claims nothing);</item>
+/// prefixes the uplink routes to its L3 tenants (the board answers ARP/ND for those there). The claimed address is an
+/// IPv4 or IPv6 packet's source (0.0.0.0 and :: claim nothing: DHCP, duplicate address detection), ARP's sender
+/// address (0.0.0.0, an ARP probe, claims nothing) and a neighbour advertisement's target;</item>
 /// <item>a link-layer address the tenant may not send from: ARP's sender hardware address and the source / target
 /// link-layer address options of neighbour discovery must be MACs the pair owns on its uplink (its configured one
 /// or one it learned, <see cref="Pairs.L2Classifier.Owns"/>), as its frames' source MACs must be.</item>
 /// </list>
-/// Addresses the appliance does not know (a tenant's DHCP lease, an outside host's) are not judged. ARP of Ethernet
-/// (hardware type 1, or 6 as Linux also takes it) and IPv4 is read behind any number of VLAN tags, neighbour discovery
-/// (ICMPv6 133–137) behind IPv6 extension headers (a hop-by-hop or destination options header does not hide an
-/// advertisement from a Linux host); a later fragment carries no ICMPv6 header and is not judged. Reads only
-/// immutable snapshots; nothing allocates.</summary>
-public sealed class NeighbourGuard(IFibTables? tables)
+/// Addresses the appliance does not know (a tenant's DHCP lease, an outside host's) are not judged. Everything is read
+/// behind any number of VLAN tags: ARP of Ethernet (hardware type 1, or 6 as Linux also takes it) and IPv4, IP
+/// headers, and neighbour discovery (ICMPv6 133–137) behind IPv6 extension headers (a hop-by-hop or destination
+/// options header does not hide an advertisement from a Linux host); a later fragment carries no ICMPv6 header. Reads
+/// only immutable snapshots; nothing allocates.</summary>
+public sealed class AddressGuard(IFibTables? tables)
 {
     private const int ArpLength = 28;
     private const int IcmpV6 = 58, RouterSolicitation = 133, Redirect = 137, NeighbourAdvertisement = 136;
     private const int SourceLinkLayer = 1, TargetLinkLayer = 2;
 
     /// <summary>Whether <paramref name="frame"/>, which L2 pair <paramref name="pair"/>'s peer side passes to
-    /// <paramref name="uplink"/>, claims an address or a link-layer address that is not the tenant's to claim.</summary>
+    /// <paramref name="uplink"/>, claims an address or a link-layer address that is not the tenant's to claim.
+    /// A frame that is none of IPv4, IPv6 and ARP, or too short to be one, is not judged.</summary>
     public bool Refuses(ReadOnlySpan<byte> frame, PairRuntime pair, PortRuntime uplink, RuntimeTopology topology)
     {
         int at = 12;
@@ -50,10 +52,18 @@ public sealed class NeighbourGuard(IFibTables? tables)
         var payload = frame[(at + 2)..];
         return type switch
         {
+            L3Frames.EtherTypeIpv4 => RefusesIpv4(payload, pair, uplink, topology),
             L3Frames.EtherTypeArp => RefusesArp(payload, pair, uplink, topology),
-            L3Frames.EtherTypeIpv6 => RefusesNeighbourDiscovery(payload, pair, uplink, topology),
+            L3Frames.EtherTypeIpv6 => RefusesIpv6(payload, pair, uplink, topology),
             _ => false,
         };
+    }
+
+    private bool RefusesIpv4(ReadOnlySpan<byte> ip, PairRuntime pair, PortRuntime uplink, RuntimeTopology topology)
+    {
+        if (ip.Length < 20 || ip[0] >> 4 != 4) return false;
+        var source = ip.Slice(12, 4);
+        return BinaryPrimitives.ReadUInt32BigEndian(source) != 0 && Claimed(IpFamily.Inet, source, pair, uplink, topology);
     }
 
     private bool RefusesArp(ReadOnlySpan<byte> arp, PairRuntime pair, PortRuntime uplink, RuntimeTopology topology)
@@ -66,9 +76,11 @@ public sealed class NeighbourGuard(IFibTables? tables)
         return BinaryPrimitives.ReadUInt32BigEndian(sender) != 0 && Claimed(IpFamily.Inet, sender, pair, uplink, topology);
     }
 
-    private bool RefusesNeighbourDiscovery(ReadOnlySpan<byte> ip, PairRuntime pair, PortRuntime uplink, RuntimeTopology topology)
+    private bool RefusesIpv6(ReadOnlySpan<byte> ip, PairRuntime pair, PortRuntime uplink, RuntimeTopology topology)
     {
         if (ip.Length < 40 || ip[0] >> 4 != 6) return false;
+        var source = ip.Slice(8, 16);
+        if (source.IndexOfAnyExcept((byte)0) >= 0 && Claimed(IpFamily.Inet6, source, pair, uplink, topology)) return true;
         int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..])), at = 40;
         byte next = ip[6];
         while (next is 0 or 43 or 44 or 60 or 51) // hop-by-hop, routing, fragment, destination options, authentication
@@ -83,8 +95,6 @@ public sealed class NeighbourGuard(IFibTables? tables)
         var message = ip[at..end];
         int kind = message[0];
         if (kind is < RouterSolicitation or > Redirect) return false;
-        var source = ip.Slice(8, 16);
-        if (source.IndexOfAnyExcept((byte)0) >= 0 && Claimed(IpFamily.Inet6, source, pair, uplink, topology)) return true;
         if (kind == NeighbourAdvertisement && message.Length >= 24 && Claimed(IpFamily.Inet6, message.Slice(8, 16), pair, uplink, topology))
             return true;
         // Options follow the fixed part: RS 8 bytes, RA 16, NS and NA 24, redirect 40.
