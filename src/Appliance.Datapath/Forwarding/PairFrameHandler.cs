@@ -181,14 +181,16 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         return Apply(ref frame, ref _pipeline.Context) ? FrameVerdict.Forward(d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
     }
 
-    /// <summary>An L2 tenant's frame after its peer side: what the side passed to the uplink may not claim an address
-    /// or a MAC that is not the tenant's as its IP source, in ARP or in neighbour discovery (<see cref="AddressGuard"/>);
-    /// a redirect goes where the program sent it.</summary>
+    /// <summary>An L2 tenant's frame after its peer side: what goes out of a board port — passed to the uplink or
+    /// redirected to a port by a program — may not claim an address or a MAC that is not the tenant's as its IP source,
+    /// in ARP or in neighbour discovery (<see cref="AddressGuard"/>); a redirect into another pair goes where the
+    /// program sent it.</summary>
     private FrameVerdict FinishFromL2Tenant(ref FrameView frame, PairRuntime pair, PortRuntime uplink, Delivery d)
     {
         if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
-        if (_pipeline.Decision.Verdict == NetkitVerdict.Pass && _addresses.Refuses(frame.Data, pair, uplink, _topology))
+        if ((uint)d.EnginePort < (uint)_topology.EnginePortCount && _topology.PortByEnginePort[d.EnginePort] is { } port
+            && _addresses.Refuses(frame.Data, pair, uplink, port, _topology))
         {
             _pipeline.DropAfterChain(pair.Peer, PairDropReason.InvalidSource);
             return FrameVerdict.Drop(DropReason.Policy);

@@ -68,7 +68,7 @@ public sealed class AddressGuardTests
     {
         var offline = Load();
         var topology = offline.Topology;
-        return new AddressGuard(new BoardTables()).Refuses(frame, topology.Pairs[0], topology.Ports[0], topology);
+        return new AddressGuard(new BoardTables()).Refuses(frame, topology.Pairs[0], topology.Ports[0], topology.Ports[0], topology);
     }
 
     /// <summary>An Ethernet/IPv4 ARP packet from tenant a's MAC (behind <paramref name="tags"/> 802.1Q tags).</summary>
@@ -202,9 +202,37 @@ public sealed class AddressGuardTests
     [InlineData(134, "fd09::fe", null, 1, true)]        // a router advertisement from the board's address
     public void Neighbour_discovery_may_claim_only_what_is_not_someone_elses(byte type, string source, string? target, byte option, bool refused)
     {
-        foreach (byte next in (byte[])[58, 60, 44])
+        foreach (byte next in (byte[])[58, 60])
             Assert.Equal(refused, Refused(Nd(type, source, target, option, next: next)));
+        Assert.True(Refused(Nd(type, source, target, option, next: 44))); // never fragmented (RFC 6980): refused whatever it says
     }
+
+    /// <summary>A fragment cannot hide what a message claims: the first fragment of an advertisement holding only
+    /// the ICMPv6 header's first 8 bytes (the target in the second fragment) is refused, and so is a first fragment
+    /// whose extension headers end before its upper-layer header.</summary>
+    [Fact]
+    public void A_fragment_does_not_hide_a_claim()
+    {
+        var f = Nd(136, "fe80::a", "fd09::fe", 2, next: 44);
+        var first = f[..(14 + 40 + 8 + 8)];
+        BinaryPrimitives.WriteUInt16BigEndian(first.AsSpan(14 + 4), 8 + 8);
+        Assert.True(Refused(first));
+        var headersOnly = f[..(14 + 40 + 8)]; // the fragment header, then nothing
+        BinaryPrimitives.WriteUInt16BigEndian(headersOnly.AsSpan(14 + 4), 8);
+        Assert.True(Refused(headersOnly));
+        var plain = Nd(136, "fe80::a", "fd09::5", 2)[..(14 + 40 + 4)]; // unfragmented and cut short: nothing any host reads
+        BinaryPrimitives.WriteUInt16BigEndian(plain.AsSpan(14 + 4), 4);
+        Assert.False(Refused(plain));
+    }
+
+    /// <summary>A redirect's target goes into the receiver's neighbour table with its link-layer option (Linux's
+    /// rt6_do_redirect): the board's or another tenant's address there is a claim.</summary>
+    [Theory]
+    [InlineData("fd09::fe", true)]
+    [InlineData("fd09::6", true)]
+    [InlineData("fd09::5", false)]
+    [InlineData("fe80::a", false)]
+    public void A_redirect_target_is_a_claim(string target, bool refused) => Assert.Equal(refused, Refused(Nd(137, "fe80::a", target, 2, MacA)));
 
     [Theory]
     [InlineData(133, 1)]
@@ -245,12 +273,49 @@ public sealed class AddressGuardTests
             Nd(136, "fe80::a", "fd09::5", 2), Nd(136, "fe80::a", "fd09::fe", 2, next: 60), Nd(135, "fe80::a", "fd09::fe", 1, Stranger),
         ];
         int refused = 0;
-        foreach (var f in frames) refused += guard.Refuses(f, topology.Pairs[0], topology.Ports[0], topology) ? 1 : 0; // warm up
+        foreach (var f in frames) refused += guard.Refuses(f, topology.Pairs[0], topology.Ports[0], topology.Ports[0], topology) ? 1 : 0; // warm up
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int round = 0; round < 1000; round++)
-            foreach (var f in frames) refused += guard.Refuses(f, topology.Pairs[0], topology.Ports[0], topology) ? 1 : 0;
+            foreach (var f in frames) refused += guard.Refuses(f, topology.Pairs[0], topology.Ports[0], topology.Ports[0], topology) ? 1 : 0;
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(6 * 1001, refused);
+    }
+
+    /// <summary>A program that redirects the tenant's frames out of the uplink (bpf_redirect to the port's ifindex)
+    /// does not take them past the check: what leaves by a port is judged alike (it went out unjudged before).</summary>
+    [Fact]
+    public void A_redirect_out_of_a_port_is_judged_as_a_pass()
+    {
+        string dir = Appliance.Datapath.Tests.Runtime.TestObjects.Directory;
+        // probe_a's action 0: verdict 7 = bpf_redirect(2, 0), the offline topology's first port (eth0).
+        var result = ConfigLoader.LoadBytes(System.Text.Encoding.UTF8.GetBytes($$"""
+            {
+              "board": "test",
+              "ports": [{ "name": "eth0" }],
+              "pairs": [
+                { "name": "a", "mode": "l2", "uplink": "eth0",
+                  "tenant": { "netns": "ta", "interface": "eth0", "mac": "02:00:00:00:0a:01", "addresses": ["10.9.0.5/24"] },
+                  "peer": { "chain": [{ "program": "redirect" }] } },
+                { "name": "b", "mode": "l2", "uplink": "eth0",
+                  "tenant": { "netns": "tb", "interface": "eth0", "mac": "02:00:00:00:0a:02", "addresses": ["10.9.0.6/24"] } }
+              ],
+              "programs": [{ "name": "redirect", "object": "{{dir}}/probe.bpf.o", "section": "tc/probe_a",
+                             "maps": { "actions": [{ "key": 0, "value": "07000000 02000000 00000000 00000000 00000000 00000000" }] } }]
+            }
+            """), "guard.json", dir);
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        var offline = OfflineTopology.Build(result.Config!, dir);
+        using var replayer = new FrameReplayer(offline);
+        var a = offline.Topology.Pairs[0];
+        var own = replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), Arp("10.9.0.5", "10.9.0.1", 2));
+        Assert.StartsWith("verdict=redirect", own.Decision);
+        foreach (var spoof in new[] { Arp("10.9.0.6", "10.9.0.6", 2), Arp("10.9.0.5", "10.9.0.1", 2, senderMac: MacB) })
+        {
+            var d = replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), spoof).Decision;
+            Assert.StartsWith("verdict=drop side=a/peer program=redirect", d);
+            Assert.EndsWith("reason=invalidSource", d);
+        }
+        Assert.Equal(2, a.Peer.Counters.Drops(PairDropReason.InvalidSource));
     }
 
     /// <summary>Through the datapath's decision (replay): a refused ARP reply is dropped on the tenant's peer side as
