@@ -22,7 +22,7 @@ namespace Appliance.Datapath.Forwarding;
 /// kernel refuses is counted and logged rate-limited, never thrown (that frame goes out). Learned MACs unseen for the ageing time are forgotten and released
 /// from the port's steering at the tick when the oldest one falls due (<see cref="NextTick"/>: no learned MAC, no
 /// tick; any worker may age, one at a time per port).</summary>
-public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
+public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDisposable
 {
     /// <summary>How long a learned MAC stays without a frame from it: 300 s, a Linux bridge's default ageing_time.</summary>
     public static readonly TimeSpan DefaultLearnAgeing = TimeSpan.FromSeconds(300);
@@ -154,7 +154,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
         else
         {
             var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
-            var learn = uplink.Classifier.Learn(pair.Index, frame.Data);
+            var learn = uplink.Classifier.Learn(pair.Index, frame.Data, this);
             if (learn != LearnResult.Known && !Learned(learn, uplink, pair, frame.Data)) return FrameVerdict.Drop(DropReason.InvalidSource);
             return FinishFromL2Tenant(ref frame, pair, uplink, _pipeline.FromTenant(pair));
         }
@@ -227,6 +227,14 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                 int errno = uplink.Steering?.TryClaim(mac) ?? 0;
                 if (errno == 0)
                 {
+                    // The flooder may have moved the MAC outside (and released it) between the learn and the claim:
+                    // then nobody owns it and the claim must not stay behind.
+                    if (!uplink.Classifier.Owns(pair.Index, mac))
+                    {
+                        try { uplink.Steering?.Release(mac); }
+                        catch (Interop.PlatformException) { Interlocked.Increment(ref pair.Learning.ClaimErrorsField); }
+                        return false;
+                    }
                     Interlocked.Increment(ref pair.Learning.LearnedField);
                     return true;
                 }
@@ -240,6 +248,15 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IDisposable
                 pair.Learning.CountRefusal(learn);
                 return false;
         }
+    }
+
+    /// <summary>Whether a pair of another port owns <paramref name="mac"/> (the batch's topology): no tenant learns it
+    /// (<see cref="L2Classifier.Learn"/>). Asked only for a source MAC its own port does not know.</summary>
+    public bool OwnedElsewhere(MacAddress mac, L2Classifier asking)
+    {
+        foreach (var port in _topology.Ports)
+            if (!ReferenceEquals(port.Classifier, asking) && port.Classifier.OwnsAny(mac)) return true;
+        return false;
     }
 
     /// <summary>Moves the view to the context's data and writes an offloaded VLAN tag into the bytes.</summary>

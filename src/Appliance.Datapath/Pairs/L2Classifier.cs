@@ -25,7 +25,7 @@ public enum LearnResult
     Known,
     /// <summary>New: the pair owns it from now on (the caller claims it in the port's XDP map once).</summary>
     Learned,
-    /// <summary>Refused: another pair on this port configured or learned it (tenants cannot steal each other's traffic).</summary>
+    /// <summary>Refused: another pair configured or learned it, on this port or another (tenants cannot steal each other's traffic).</summary>
     OwnedByAnother,
     /// <summary>Refused: the board's own MAC (a port, a pair's primary end) or a MAC another pair configured.</summary>
     Reserved,
@@ -81,6 +81,9 @@ public sealed class L2Classifier
     private readonly object _writeLock = new();
     private readonly FrozenSet<ulong> _reserved;
     private readonly OutsideMacs _outside;
+    /// <summary>The classifier <see cref="CarryOver"/> made from this one (set under the write lock): a MAC that moves
+    /// outside after the copy is forgotten there too.</summary>
+    private L2Classifier? _successor;
     private readonly int[] _pairs;
     private readonly int[] _limit;
     private readonly int[] _learned;
@@ -131,21 +134,27 @@ public sealed class L2Classifier
     {
         var next = new L2Classifier(pairs, configured, learnLimits, reserved, _outside) { _now = _now };
         var owners = new Dictionary<ulong, Entry>(next._owners);
-        foreach (var (mac, e) in Volatile.Read(ref _owners))
+        // Under the write lock: a move the group-frame flooder makes meanwhile (SawOutside) is either in the table
+        // copied here or finds the successor set and is made there too.
+        lock (_writeLock)
         {
-            if (owners.ContainsKey(mac)) continue;
-            if (e.Learned && keep(e.Pair) && !next._reserved.Contains(mac) && (uint)e.Pair < (uint)next._limit.Length
-                && next._learned[e.Pair] < next._limit[e.Pair])
+            foreach (var (mac, e) in _owners)
             {
-                int slot = next._freeSlots[--next._freeCount];
-                next._lastSeen[slot] = _lastSeen[e.Slot];
-                next._oldest = Math.Min(next._oldest, _lastSeen[e.Slot]);
-                owners.Add(mac, new Entry(e.Pair, slot));
-                next._learned[e.Pair]++;
+                if (owners.ContainsKey(mac)) continue;
+                if (e.Learned && keep(e.Pair) && !next._reserved.Contains(mac) && (uint)e.Pair < (uint)next._limit.Length
+                    && next._learned[e.Pair] < next._limit[e.Pair] && !_outside.Has(MacAddress.FromValue(mac), _now))
+                {
+                    int slot = next._freeSlots[--next._freeCount];
+                    next._lastSeen[slot] = _lastSeen[e.Slot];
+                    next._oldest = Math.Min(next._oldest, _lastSeen[e.Slot]);
+                    owners.Add(mac, new Entry(e.Pair, slot));
+                    next._learned[e.Pair]++;
+                }
+                else released.Add(MacAddress.FromValue(mac));
             }
-            else released.Add(MacAddress.FromValue(mac));
+            next._owners = owners;
+            _successor = next;
         }
-        next._owners = owners;
         return next;
     }
 
@@ -194,7 +203,7 @@ public sealed class L2Classifier
     /// <summary>Learns the source MAC of a frame the tenant of <paramref name="pair"/> sent.
     /// <see cref="LearnResult.Learned"/> only the first time a MAC is seen, so the caller can claim it once (when two
     /// workers see a new MAC at once, one of them learns it and the other finds it known).</summary>
-    public LearnResult Learn(int pair, ReadOnlySpan<byte> frame)
+    public LearnResult Learn(int pair, ReadOnlySpan<byte> frame, IMacOwners? elsewhere = null)
     {
         if (frame.Length < 14) return LearnResult.Ignored;
         var src = MacAddress.Read(frame[6..]);
@@ -203,6 +212,7 @@ public sealed class L2Classifier
         if (_reserved.Contains(src.Value)) return LearnResult.Reserved;
         if (_outside.Has(src, Volatile.Read(ref _now))) return LearnResult.SeenOutside;
         if ((uint)pair >= (uint)_limit.Length || Volatile.Read(ref _learned[pair]) >= _limit[pair]) return LearnResult.LimitReached;
+        if (elsewhere?.OwnedElsewhere(src, this) == true) return LearnResult.OwnedByAnother;
         lock (_writeLock)
         {
             var owners = _owners;
@@ -237,16 +247,27 @@ public sealed class L2Classifier
     public int SawOutside(MacAddress mac, long now)
     {
         _outside.Saw(mac, now);
-        if (!Volatile.Read(ref _owners).TryGetValue(mac.Value, out var seen) || !seen.Learned) return -1;
+        if ((!Volatile.Read(ref _owners).TryGetValue(mac.Value, out var seen) || !seen.Learned) && Volatile.Read(ref _successor) is null) return -1;
+        int pair = -1;
+        L2Classifier? successor;
         lock (_writeLock)
         {
-            if (!_owners.TryGetValue(mac.Value, out var e) || !e.Learned) return -1;
-            var next = new Dictionary<ulong, Entry>(_owners);
-            Remove(next, mac.Value, e);
-            Volatile.Write(ref _owners, next);
-            return e.Pair;
+            successor = _successor;
+            if (_owners.TryGetValue(mac.Value, out var e) && e.Learned)
+            {
+                var next = new Dictionary<ulong, Entry>(_owners);
+                Remove(next, mac.Value, e);
+                Volatile.Write(ref _owners, next);
+                pair = e.Pair;
+            }
         }
+        // A reload carried this classifier's MACs over before the move: the successor forgets it too.
+        int carried = successor?.SawOutside(mac, now) ?? -1;
+        return pair >= 0 ? pair : carried;
     }
+
+    /// <summary>Whether any pair of this port owns <paramref name="mac"/> (configured or learned).</summary>
+    public bool OwnsAny(MacAddress mac) => Volatile.Read(ref _owners).ContainsKey(mac.Value);
 
     /// <summary>Forgets a learned MAC (e.g. the kernel refused to claim it); configured MACs stay.</summary>
     public bool Forget(MacAddress mac)

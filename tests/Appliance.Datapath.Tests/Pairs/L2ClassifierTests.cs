@@ -210,6 +210,58 @@ public sealed class L2ClassifierTests
         Assert.Equal(LearnResult.Learned, next.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:05:01")));
     }
 
+    /// <summary>A MAC that moves outside while a reload carries the classifier's MACs over is not carried back: the
+    /// flooder's move finds the successor (the <paramref name="keep"/> callback stands in for the flooder running at
+    /// that moment), and a MAC seen outside before the copy is released, not carried.</summary>
+    [Fact]
+    public void A_move_during_a_reload_reaches_the_successor()
+    {
+        var c = Make(limit: 4);
+        c.SetClock(1000);
+        var m = MacAddress.Parse("02:00:00:00:05:09");
+        Assert.Equal(LearnResult.Learned, c.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:05:09")));
+        var moves = new List<int>();
+        var t = new Thread(() => moves.Add(c.SawOutside(m, 1001))); // the flooder: waits for the carry-over's lock
+        var next = c.CarryOver([0, 1], new Dictionary<int, MacAddress>(), new Dictionary<int, int> { [0] = 4, [1] = 4 }, [],
+            pair => { t.Start(); Thread.Sleep(50); return true; }, []);
+        t.Join();
+        Assert.Equal([1], moves);
+        Assert.Equal(0, c.LearnedCount(1));
+        Assert.Equal(0, next.LearnedCount(1));
+        Assert.Equal(ClassifyKind.Unclaimed, Classify(next, Frame("02:00:00:00:05:09", "02:99:00:00:00:01"), out _));
+
+        // Seen outside before the reload: released, not carried.
+        var n = MacAddress.Parse("02:00:00:00:05:0a");
+        next.SetClock(2000);
+        Assert.Equal(LearnResult.Learned, next.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:05:0a")));
+        next.Outside.Saw(n, 2000); // recorded, not yet moved (a flooder between its record and its move)
+        var released = new List<MacAddress>();
+        var third = next.CarryOver([0, 1], new Dictionary<int, MacAddress>(), new Dictionary<int, int> { [0] = 4, [1] = 4 }, [], _ => true, released);
+        Assert.Equal([n], released);
+        Assert.Equal(0, third.LearnedCount(1));
+    }
+
+    private sealed class OtherPort(L2Classifier other) : IMacOwners
+    {
+        public bool OwnedElsewhere(MacAddress mac, L2Classifier asking) => !ReferenceEquals(asking, other) && other.OwnsAny(mac);
+    }
+
+    /// <summary>A MAC a pair of another port configured or learned is not learned here: claimed on this port too, the
+    /// switch upstream would move it here (and a broadcast from it would then move it outside, locking its owner out).</summary>
+    [Fact]
+    public void A_mac_owned_on_another_port_is_not_learned()
+    {
+        var here = Make(limit: 4);
+        var there = new L2Classifier([5], new Dictionary<int, MacAddress> { [5] = MacAddress.Parse("02:00:00:00:07:01") },
+            new Dictionary<int, int> { [5] = 4 });
+        Assert.Equal(LearnResult.Learned, there.Learn(5, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:07:02")));
+        var others = new OtherPort(there);
+        Assert.Equal(LearnResult.OwnedByAnother, here.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:07:02"), others)); // learned there
+        Assert.Equal(LearnResult.OwnedByAnother, here.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:07:01"), others)); // configured there
+        Assert.Equal(LearnResult.Learned, here.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:07:03"), others));
+        Assert.Equal(LearnResult.Known, here.Learn(1, Frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:07:03"), others));
+    }
+
     /// <summary>The table is bounded: a MAC seen again is refreshed in place; when every slot a MAC may take holds a
     /// MAC, the one seen longest ago makes room; group and zero MACs are never recorded.</summary>
     [Fact]
