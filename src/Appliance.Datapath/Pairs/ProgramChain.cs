@@ -1,3 +1,4 @@
+using Appliance.Config;
 namespace Appliance.Datapath.Pairs;
 
 /// <summary>One side's ordered program chain with bpf_mprog's rules: at most 63 programs, append by
@@ -95,7 +96,7 @@ public sealed class ProgramChain<TProgram> where TProgram : class, INamedProgram
     private static int AnchorIndex(TProgram[] programs, string name)
     {
         int i = IndexOf(programs, name);
-        if (i < 0) throw new ChainException(ChainError.NotFound, $"program '{name}' is not in the chain");
+        if (i < 0) throw new ChainException(ChainError.NotFound, $"program {PrintableText.Quote(name)} is not in the chain");
         return i;
     }
 

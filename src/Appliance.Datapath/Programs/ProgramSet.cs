@@ -29,7 +29,7 @@ public sealed class ProgramSet
     public IReadOnlyList<RuntimeObject> Objects => _objects;
 
     public RuntimeProgram this[string name] => _byName.TryGetValue(name, out var p) ? p
-        : throw new KeyNotFoundException($"no program called '{name}' is loaded (the config's programs are: {string.Join(", ", _byName.Keys)})");
+        : throw new KeyNotFoundException($"no program called {PrintableText.Quote(name)} is loaded (the config's programs are: {string.Join(", ", _byName.Keys)})");
 
     public bool TryGet(string name, out RuntimeProgram program) => _byName.TryGetValue(name, out program!);
 

@@ -537,8 +537,8 @@ public sealed partial class ApplianceRuntime
     }
 
     private PairRuntime PairNamed(string name) => _pairs.FirstOrDefault(p => p.Name == name)
-        ?? throw new KeyNotFoundException($"no pair called '{name}' is running");
+        ?? throw new KeyNotFoundException($"no pair called {PrintableText.Quote(name)} is running");
 
     private PortRuntime PortNamed(string name) => _ports.FirstOrDefault(p => p.Name == name)
-        ?? throw new KeyNotFoundException($"no port called '{name}' is running");
+        ?? throw new KeyNotFoundException($"no port called {PrintableText.Quote(name)} is running");
 }

@@ -550,7 +550,7 @@ public sealed partial class ApplianceRuntime : IDisposable
     /// <summary>Finds a pair by name (control socket).</summary>
     public PairRuntime FindPair(string name) =>
         Topology.Pairs.FirstOrDefault(p => p.Name == name)
-        ?? throw new KeyNotFoundException($"no pair called '{name}' (pairs: {string.Join(", ", Topology.Pairs.Select(p => p.Name))})");
+        ?? throw new KeyNotFoundException($"no pair called {PrintableText.Quote(name)} (pairs: {string.Join(", ", Topology.Pairs.Select(p => p.Name))})");
 
     public void Dispose()
     {

@@ -1,5 +1,6 @@
 using Appliance.Host.Cli;
 using Appliance.Host.Control;
+using Appliance.Config;
 
 namespace Appliance.Host.Commands;
 
@@ -26,7 +27,7 @@ public static class ControlVerb
         var response = ControlClient.Send(SocketPath(a), new ControlRequest(verb.Name, [.. a.Forward], a.Has(Json.Name)));
         if (!response.Ok)
         {
-            stderr.WriteLine($"meta-appliance {verb.Name}: {response.Error}");
+            stderr.WriteLine($"meta-appliance {verb.Name}: {PrintableText.Escape(response.Error ?? "")}"); // the appliance's message may quote what a user or tenant gave
             return 1;
         }
         stdout.Write(response.Body.EndsWith('\n') ? response.Body : response.Body + "\n");

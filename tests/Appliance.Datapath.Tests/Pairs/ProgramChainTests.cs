@@ -93,4 +93,18 @@ public sealed class ProgramChainTests
         Assert.Equal(3, c.Revision);
         Assert.Throws<ChainException>(() => c.Set([new P("x"), new P("x")]));
     }
+
+    /// <summary>A name the chain does not hold comes back in the error escaped and cut (a control-socket client may
+    /// send any bytes): one short line, not the 100,000 characters it was given.</summary>
+    [Fact]
+    public void A_missing_name_is_quoted_cut_and_escaped()
+    {
+        var c = new ProgramChain<P>();
+        c.Attach(new P("a"), ChainPosition.Append);
+        var ex = Assert.Throws<ChainException>(() => c.Detach(new string('x', 100_000)));
+        Assert.True(ex.Message.Length < 200, ex.Message.Length.ToString());
+        Assert.Contains("(100000 characters)", ex.Message);
+        ex = Assert.Throws<ChainException>(() => c.Detach("a\u001b[2Jb"));
+        Assert.Contains("'a\\u001b[2Jb'", ex.Message);
+    }
 }
