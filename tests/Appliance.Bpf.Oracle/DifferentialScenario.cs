@@ -119,7 +119,9 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         new("test:newer_helpers", "tai_clock", []),
         new("test:newer_helpers", "numa_node", []),
         new("test:newer_helpers", "ring_query", []),
-        new("test:extern_mixed", "plain_len", [], Libbpf: true, RefusedByEngine: ["uses_kfunc", "uses_kconfig"]),
+        new("test:extern_mixed", "plain_len", [], Libbpf: true, RefusedByEngine: ["uses_kfunc", "uses_ksym"]),
+        new("test:extern_mixed", "uses_kconfig", [], Libbpf: true, RefusedByEngine: ["uses_kfunc", "uses_ksym"]),
+        new("test:kconfig_values", "kconfig_values", [], Libbpf: true), // libbpf fills .kconfig from the running kernel
         new("test:core_mixed_types", "tc_by_proto", [], Libbpf: true, RefusedByEngine: ["xdp_short_drop"]),
         new("test:core_guarded", "core_guarded", [], Libbpf: true), // libbpf poisons the guarded reads the kernel never reaches
         new("test:core_helper_probe", "helper_probe", [], Libbpf: true), // libbpf answers enum bpf_func_id from the kernel's BTF

@@ -122,6 +122,15 @@ public sealed class BtfTypes
         };
     }
 
+    /// <summary>An INT's encoding bits (BTF_INT_SIGNED 1, BTF_INT_CHAR 2, BTF_INT_BOOL 4).</summary>
+    public int IntEncoding(int id)
+    {
+        Expect(id, BtfKind.Int);
+        return (int)(U32(_types, Offset(id) + RecordHeader) >> 24) & 0xf;
+    }
+
+    public const int IntSigned = 1, IntBool = 4;
+
     /// <summary>An ARRAY's element type and element count.</summary>
     public (int ElementType, uint Count) Array(int id)
     {

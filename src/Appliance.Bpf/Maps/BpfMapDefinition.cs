@@ -10,12 +10,17 @@ public sealed record BpfMapDefinition(
     int MaxEntries,
     uint Flags = 0)
 {
-    /// <summary>For `.data`/`.rodata`/`.bss` maps: the section's initial bytes (length = ValueSize).</summary>
+    /// <summary>For `.data`/`.rodata`/`.bss` maps: the section's initial bytes (length = ValueSize); for `.kconfig` the
+    /// kernel's values.</summary>
     public byte[]? InitialValue { get; init; }
 
-    /// <summary>True for `.rodata`: its contents are fixed once loaded, as libbpf freezes it (BPF_MAP_FREEZE), so user
+    /// <summary>True for `.rodata` and `.kconfig`: its contents are fixed once loaded, as libbpf freezes it (BPF_MAP_FREEZE), so user
     /// space cannot change it and the verifier may read constants from it. Its flags make it read-only to programs.</summary>
     public bool Frozen { get; init; }
+
+    /// <summary>True for `.kconfig`: the loader fills it with the running kernel's values of the object's <c>__kconfig</c>
+    /// externs (and freezes it), so nothing else may set its contents, as libbpf refuses an initial value for it.</summary>
+    public bool FromKernel { get; init; }
 
     /// <summary>Programs may write its values and change it (update, delete, push, pop): no BPF_F_RDONLY_PROG.</summary>
     public bool ProgramsMayWrite => (Flags & BpfMapFlags.ReadOnlyProg) == 0;

@@ -6,7 +6,7 @@ using Appliance.Bpf.Maps;
 namespace Appliance.Bpf.Objects;
 
 /// <summary>Turns a clang-built BPF object file into a <see cref="BpfObject"/>: maps (BTF `.maps`,
-/// legacy `maps`, then global data, in that order, as libbpf numbers them), and one linked
+/// legacy `maps`, global data, then `.kconfig`, in that order, as libbpf numbers them), and one linked
 /// <see cref="BpfProgramImage"/> per function of every executable section except `.text` (whose
 /// functions are subprograms). Every failure is a <see cref="BpfLoadException"/>.</summary>
 public static class BpfObjectLoader
@@ -27,7 +27,8 @@ public static class BpfObjectLoader
         return Load(image, path);
     }
 
-    public static BpfObject Load(byte[] image, string name)
+    /// <param name="kernel">Whose values <c>__kconfig</c> externs take: the running kernel's unless given.</param>
+    public static BpfObject Load(byte[] image, string name, RunningKernel? kernel = null)
     {
         var elf = ElfFile.Parse(image, name);
         var maps = new List<DeclaredMap>();
@@ -48,6 +49,14 @@ public static class BpfObjectLoader
         foreach (var sec in elf.Sections)
             if (GlobalDataMaps.IsGlobalDataSection(sec) && sec.Size > 0)
                 Add(elf, maps, locator, GlobalDataMaps.Create(elf, sec), global: true);
+        var (kconfig, kconfigSize) = KconfigExterns.Collect(elf, btf);
+        if (kconfig.Count > 0)
+        {
+            var map = KconfigMap.Create(elf, kconfig, kconfigSize, kernel ?? RunningKernel.Current());
+            CheckName(elf, maps, map);
+            locator.AddKconfig(kconfig, maps.Count);
+            maps.Add(map);
+        }
 
         var code = new Dictionary<int, CodeSection>();
         var codeByName = new Dictionary<string, ElfSection>(StringComparer.Ordinal);
@@ -133,16 +142,20 @@ public static class BpfObjectLoader
 
     private static void Add(ElfFile elf, List<DeclaredMap> maps, MapLocator locator, DeclaredMap map, bool global)
     {
+        CheckName(elf, maps, map);
         foreach (var existing in maps)
-        {
-            if (existing.Definition.Name == map.Definition.Name)
-                throw elf.Error($"two maps are named '{map.Definition.Name}'");
             if (!global && existing.SectionIndex == map.SectionIndex && existing.Offset == map.Offset)
                 throw elf.Error($"maps '{existing.Definition.Name}' and '{map.Definition.Name}' start at the same offset {map.Offset}");
-        }
         if (global) locator.AddGlobalData(map, maps.Count);
         else locator.AddMap(map, maps.Count);
         maps.Add(map);
+    }
+
+    private static void CheckName(ElfFile elf, List<DeclaredMap> maps, DeclaredMap map)
+    {
+        foreach (var existing in maps)
+            if (existing.Definition.Name == map.Definition.Name)
+                throw elf.Error($"two maps are named '{map.Definition.Name}'");
     }
 
     /// <summary>The `license` section's string (up to its NUL), or "" when the object has none.</summary>

@@ -10,7 +10,7 @@ public static class GlobalDataMaps
 {
     /// <summary>The most global data one section may hold here: a bound of ours (older kernels' largest array value,
     /// KMALLOC_MAX_SIZE with 4 KiB pages; 6.18 takes larger), since a `.bss` takes no room in the file.</summary>
-    private const ulong MaxValueSize = 4 << 20;
+    internal const ulong MaxValueSize = 4 << 20;
 
     public static bool IsGlobalDataSection(ElfSection s) =>
         s.IsAllocated && !s.IsExecutable && (s.Type == ElfConstants.SectionProgBits || s.IsNoBits)

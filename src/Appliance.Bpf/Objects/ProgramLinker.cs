@@ -6,7 +6,8 @@ namespace Appliance.Bpf.Objects;
 /// appends every subprogram it reaches (once per program) and rewrites each bpf-to-bpf call's imm to
 /// the callee's new relative position; `lddw` relocations become kernel-style pseudo map references
 /// (src 1 = map, imm = map index; src 2 = global data, imm = map index, next imm = offset) or, against a
-/// function, a callback address (src 4, imm = the function's relative position, as a call's).</summary>
+/// function, a callback address (src 4, imm = the function's relative position, as a call's). A <c>__kconfig</c>
+/// extern's lddw becomes the address of its place in the `.kconfig` map's value (src 2), as libbpf links it.</summary>
 public sealed class ProgramLinker
 {
     private readonly ElfFile _elf;
@@ -32,8 +33,8 @@ public sealed class ProgramLinker
 
     /// <summary>Links <paramref name="entry"/>; <paramref name="functions"/> are the functions its image holds and
     /// where each starts in it (the entry first, at 0, then every sub-program it reaches). <paramref name="refusal"/> says why the program
-    /// cannot load although the object can — it uses an extern the object does not define (a kfunc, a __ksym or
-    /// __kconfig variable), which libbpf would take from the kernel, or a map of a type the appliance does not have
+    /// cannot load although the object can — it uses an extern the object does not define (a kfunc, a __ksym
+    /// variable), which libbpf would take from the kernel, or a map of a type the appliance does not have
     /// (a DEVMAP …) — or is null; the object's other programs load. <paramref name="poisoned"/>: calls of a kfunc declared
     /// <c>__weak</c>, with why they cannot run. libbpf leaves such a kfunc unresolved where the kernel lacks it — its
     /// address (<c>bpf_ksym_exists()</c>) is 0 and the call is poisoned — and the appliance has no kfuncs: the address is
@@ -132,11 +133,19 @@ public sealed class ProgramLinker
             image[at + 1] = InstructionWord.WithImm(image[at + 1], 0);
             return;
         }
+        if (_maps.TryFindKconfig(sym, out int kconfig, out int place))
+        {
+            // A __kconfig extern: the address of its place in the .kconfig map's value, as libbpf relocates it (clang's
+            // addend, always 0, is not added, as libbpf does not add it).
+            image[at] = InstructionWord.WithImm(InstructionWord.WithSrc(insn, InstructionWord.PseudoMapValue), kconfig);
+            image[at + 1] = InstructionWord.WithImm(image[at + 1], place);
+            return;
+        }
         if (sym.IsUndefined)
         {
-            Refuse(function.Section, source, $"it reads '{sym.Name}', an extern the object does not define (a __ksym kernel symbol or a __kconfig value, "
+            Refuse(function.Section, source, $"it reads '{sym.Name}', an extern the object does not define (a __ksym kernel symbol, "
                 + "which libbpf takes from the running kernel, or a map or variable of another object file); the appliance has no kernel symbols "
-                + "or kconfig values and loads one object (link objects into one first: bpftool gen object)");
+                + "and loads one object (link objects into one first: bpftool gen object)");
             return;
         }
 
