@@ -44,6 +44,8 @@ public sealed class ProgramObjectInspector : IProgramObjectInspector
                 {
                     UnsupportedMap => BpfMapTypeNames.WhyUnsupported(map.Type),
                     MapOfMaps => "its slots hold maps, which the object's static `.values` fill (a map of maps cannot be filled from the config)",
+                    _ when def.FromKernel => "it holds the running kernel's values of the object's __kconfig externs, which the loader fills "
+                        + "(libbpf refuses an initial value for it too)",
                     _ => null,
                 });
             }

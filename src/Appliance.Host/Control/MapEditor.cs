@@ -71,11 +71,13 @@ public sealed class MapEditor(ProgramSet programs)
         };
     }
 
-    /// <summary>A read-only map (.rodata) is frozen once loaded, as libbpf freezes it and the kernel then refuses
+    /// <summary>A read-only map (.rodata, .kconfig) is frozen once loaded, as libbpf freezes it and the kernel then refuses
     /// user updates with EPERM: its programs were verified against its contents. (BPF_F_RDONLY and BPF_F_WRONLY bind
     /// only the fd that created a map in the kernel, not the map: bpftool updates and dumps it by id, and so does this.)</summary>
     private static BpfMap Writable(BpfMap map) => map.Definition.Frozen
-        ? throw new InvalidOperationException($"map '{map.Name}' is read-only (frozen once loaded, EPERM); change its contents in the config: a reload loads the program afresh")
+        ? throw new InvalidOperationException(map.Definition.FromKernel
+            ? $"map '{map.Name}' is read-only (frozen once loaded, EPERM): it holds the running kernel's values of the object's __kconfig externs"
+            : $"map '{map.Name}' is read-only (frozen once loaded, EPERM); change its contents in the config: a reload loads the program afresh")
         : map;
 
     private static byte[] Parse(string text, int size, string what)

@@ -4,7 +4,8 @@ using Xunit;
 
 namespace Appliance.Datapath.Tests.Programs;
 
-/// <summary>The object check `validate` runs, on an object declaring maps of types the appliance does not have.</summary>
+/// <summary>The object check `validate` runs, on an object declaring maps of types the appliance does not have, and
+/// on one with a .kconfig map.</summary>
 public sealed class ProgramObjectInspectorTests
 {
     /// <summary>An object file larger than any eBPF object (a sparse file of 64 MiB + 1 bytes) is refused without
@@ -35,5 +36,17 @@ public sealed class ProgramObjectInspectorTests
         Assert.Contains("BPF_MAP_TYPE_XSKMAP", report.Maps["xsks"].CannotFill);
         Assert.Null(report.Maps["seen"].CannotFill);
         Assert.Contains("it is an XDP program", ProgramObjectInspector.Instance.Inspect(Path.Combine(TestObjects.Directory, "devmap_mixed.bpf.o"), "xdp").Problem);
+    }
+
+    /// <summary>The .kconfig map of an object's __kconfig externs is one of its maps, and the config cannot fill it: the
+    /// loader fills it with the running kernel's values, as libbpf does (which refuses an initial value for it).</summary>
+    [Fact]
+    public void AKconfigMapIsShownAndCannotBeFilled()
+    {
+        var report = ProgramObjectInspector.Instance.Inspect(Path.Combine(TestObjects.Directory, "kconfig_values.bpf.o"), "tc");
+        Assert.Null(report.Problem);
+        Assert.Equal([".kconfig", "seen"], report.Maps!.Keys.Order(StringComparer.Ordinal));
+        Assert.Null(report.Maps["seen"].CannotFill);
+        Assert.Contains("it holds the running kernel's values of the object's __kconfig externs", report.Maps[".kconfig"].CannotFill);
     }
 }

@@ -16,12 +16,12 @@ public sealed class MapEditorTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private string Build()
+    private string Build(string program = "big_keys")
     {
-        string source = Path.Combine(RepoPaths.Root, "tests", "Appliance.Bpf.Tests", "TestPrograms", "big_keys.bpf.c");
+        string source = Path.Combine(RepoPaths.Root, "tests", "Appliance.Bpf.Tests", "TestPrograms", program + ".bpf.c");
         Shell.Check("clang", "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I", Path.Combine(RepoPaths.Root, "programs", "include"),
-            "-I", $"/usr/include/{Shell.Check("gcc", "-dumpmachine").Trim()}", "-c", source, "-o", Path.Combine(_folder, "big_keys.bpf.o"));
-        return "big_keys.bpf.o";
+            "-I", $"/usr/include/{Shell.Check("gcc", "-dumpmachine").Trim()}", "-c", source, "-o", Path.Combine(_folder, program + ".bpf.o"));
+        return program + ".bpf.o";
     }
 
     /// <summary>A key of <paramref name="size"/> bytes, zero but for <paramref name="mark"/> at its first, middle and last byte, as hex.</summary>
@@ -82,5 +82,25 @@ public sealed class MapEditorTests : IDisposable
     {
         var e = Assert.Throws<Datapath.Runtime.RuntimeSetupException>(() => Load(("big", Key(4097, 1), "0100000000000000")));
         Assert.Contains("map 'big' entry 0: the key does not fit the map's 4096-byte keys", e.Message);
+    }
+
+    /// <summary>An object's .kconfig map (its __kconfig externs, the running kernel's values) is listed and dumped as
+    /// .rodata is, and refused for writes: the loader filled it, and it is frozen.</summary>
+    [Fact]
+    public void TheKconfigMapIsListedDumpedAndNotWritten()
+    {
+        var set = ProgramSet.Load([new ProgramConfig { Name = "kconfig", Object = Build("kconfig_values"), Section = "tc" }], _folder, _folder);
+        var editor = new MapEditor(set);
+        var row = editor.Run(["list"], json: false).Split('\n').Single(l => l.StartsWith(".kconfig ", StringComparison.Ordinal));
+        Assert.Equal([".kconfig", "Array", "4", "70", "1"], row.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..5]);
+        var values = set.Objects.Single().Elf.Maps.Single(m => m.Name == ".kconfig").InitialValue!;
+        var entry = Assert.Single(Dump(editor, ".kconfig"));
+        Assert.Equal(Convert.ToHexStringLower(values), entry.GetProperty("value").GetString());
+        Assert.Equal(Bpf.Objects.RunningKernel.Current().VersionCode, BitConverter.ToUInt32(values, 24)); // LINUX_KERNEL_VERSION, where libbpf places it
+
+        var e = Assert.Throws<InvalidOperationException>(() => editor.Run(["update", ".kconfig", "0", "0"], json: false));
+        Assert.Contains("map '.kconfig' is read-only (frozen once loaded, EPERM): it holds the running kernel's values of the object's __kconfig externs", e.Message);
+        Assert.Throws<InvalidOperationException>(() => editor.Run(["delete", ".kconfig", "0"], json: false));
+        Assert.Equal(Convert.ToHexStringLower(values), Assert.Single(Dump(editor, ".kconfig")).GetProperty("value").GetString());
     }
 }
