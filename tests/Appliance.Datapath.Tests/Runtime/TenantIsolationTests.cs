@@ -344,6 +344,31 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>A tenant on another port cannot take a MAC a tenant learned: claimed on both ports, the switch upstream
+    /// would move it to the newer claim (and a broadcast from it would make the first port see it outside).</summary>
+    [PrivilegedFact]
+    public void A_tenant_on_another_port_cannot_take_a_learned_mac()
+    {
+        using var board = new MetaBoard(ports: 2, tenants: 2);
+        var rt = board.Start([board.Port(0), board.Port(1)], [board.Pair(Victim, uplink: 0), board.Pair(Attacker, uplink: 1)]);
+        var victim = rt.FindPair(board.PairNames[Victim]);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        var container = MacAddress.Parse("02:00:00:00:0c:01"); // behind the victim's tenant
+        using (var tx = PacketSocket.Open(board.Tenants[Victim].Name, MetaBoard.TenantInterface, TestFrames.EtherType))
+            tx.Send(TestFrames.Build(board.OutsideMac(0), container.GetBytes(), 100, 1));
+        Eventually.Equal(1L, () => victim.Learning.Learned, "the victim's tenant learned its container's MAC");
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, TestFrames.EtherType))
+            for (int i = 0; i < 5; i++) tx.Send(TestFrames.Build(board.OutsideMac(1), container.GetBytes(), 100, 2 + i));
+        Eventually.Equal(5L, () => attacker.Learning.RefusedOwned, "the other port's tenant refused");
+        Assert.Equal(0, attacker.Learning.Learned);
+        Assert.False(rt.Topology.Ports[1].Steering!.IsClaimed(container));
+        Assert.True(rt.Topology.Ports[0].Steering!.IsClaimed(container));
+        Assert.Equal(0, victim.Learning.Moved);
+        Assert.Equal(5, rt.Engine.CountersOf(attacker.PrimaryPort).Drops(DropReason.InvalidSource));
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     [PrivilegedFact]
     public void A_learned_mac_ages_out_is_unclaimed_and_frees_its_place()
     {
