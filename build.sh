@@ -88,6 +88,7 @@ test_all() {
     log="$OUT/test-logs/$name.log"
     set +e
     dotnet test "$proj" -c Release --nologo -v q --logger "console;verbosity=normal" \
+      --blame-hang-timeout 15m --blame-hang-dump-type none \
       --logger "trx;LogFileName=$name.trx" --results-directory "$OUT/test-logs" 2>&1 \
       | tee "$log" | grep -E '^\s+(Failed|Skipped) |^Total tests|error'
     local prc=${PIPESTATUS[0]}
