@@ -86,22 +86,10 @@ public sealed class AddressGuard(IFibTables? tables)
         if (ip.Length < 40 || ip[0] >> 4 != 6) return false;
         var source = ip.Slice(8, 16);
         if (source.IndexOfAnyExcept((byte)0) >= 0 && Claimed(IpFamily.Inet6, source, where)) return true;
-        int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..])), at = 40;
-        byte next = ip[6];
-        bool fragment = false;
-        while (next is 0 or 43 or 44 or 60 or 51) // hop-by-hop, routing, fragment, destination options, authentication
-        {
-            // A first fragment whose headers do not reach the upper-layer header hides what it is (RFC 7112 lets it be dropped).
-            if (at + 8 > end) return fragment;
-            if (next == 44)
-            {
-                if ((BinaryPrimitives.ReadUInt16BigEndian(ip[(at + 2)..]) & 0xfff8) != 0) return false; // a later fragment: no headers
-                fragment = true;
-            }
-            int length = next == 44 ? 8 : next == 51 ? (ip[at + 1] + 2) * 4 : (ip[at + 1] + 1) * 8;
-            next = ip[at];
-            at += length;
-        }
+        int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]));
+        // A first fragment whose headers do not reach the upper-layer header hides what it is (RFC 7112 lets it be
+        // dropped); a later fragment carries no headers.
+        if (!L3Frames.Ipv6UpperLayer(ip, end, out byte next, out int at, out bool fragment)) return fragment;
         if (next != IcmpV6) return false;
         if (at + 8 > end) return fragment;
         var message = ip[at..end];

@@ -132,17 +132,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         int owner = port.Classifier.SawOutside(source, Stopwatch.GetTimestamp());
         if (owner < 0) return;
         var pair = (uint)owner < (uint)_topology.EnginePortCount ? _topology.PairByEnginePort[owner] : null;
-        try
-        {
-            port.Steering?.Release(source);
-        }
-        catch (PlatformException e)
-        {
-            if (pair is not null) Interlocked.Increment(ref pair.Learning.ClaimErrorsField);
-            if (_moveLog.TryEnter(out long failed))
-                Log.Warn("learning", "could not release a MAC that moved outside", ("port", port.Name), ("mac", source), ("error", e.Message),
-                    ("suppressed", failed));
-        }
+        PairFrameHandler.Release(port, pair, source, _moveLog, "could not release a MAC that moved outside");
         if (pair is null) return;
         Interlocked.Increment(ref pair.Learning.MovedField);
         if (_moveLog.TryEnter(out long suppressed))

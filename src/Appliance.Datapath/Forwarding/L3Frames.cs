@@ -102,20 +102,37 @@ public static class L3Frames
             if (message.Length >= 8 + 20 && message[8] >> 4 == 4) quotedDestination = message.Slice(8 + 16, 4);
             return true;
         }
-        int end = 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]), at = 40;
-        byte next = ip[6];
-        while (next is 0 or 43 or 44 or 60 or Ah) // hop-by-hop, routing, fragment, destination options, authentication
+        int end = 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]);
+        if (!Ipv6UpperLayer(ip, end, out byte next, out int at, out _) || next != IcmpV6 || at >= end) return false;
+        message = ip[at..end];
+        if (message[0] is not (1 or 2 or 3 or 4)) return false;
+        if (message.Length >= 8 + 40 && message[8] >> 4 == 6) quotedDestination = message.Slice(8 + 24, 16);
+        return true;
+    }
+
+    /// <summary>Where the upper-layer header of the IPv6 packet <paramref name="ip"/> (its bytes up to
+    /// <paramref name="end"/>) starts, past hop-by-hop, routing, fragment, destination options and authentication
+    /// headers (AH's length counts 4-byte units minus 2, RFC 4302; the others' 8-byte units minus 1): its protocol
+    /// <paramref name="next"/> at offset <paramref name="at"/>. False for a later fragment (it carries no headers) and
+    /// for headers that run past <paramref name="end"/>; <paramref name="firstFragment"/> says whether the headers
+    /// passed included the fragment header of a first fragment.</summary>
+    public static bool Ipv6UpperLayer(ReadOnlySpan<byte> ip, int end, out byte next, out int at, out bool firstFragment)
+    {
+        at = 40;
+        next = ip[6];
+        firstFragment = false;
+        while (next is 0 or 43 or 44 or 60 or Ah)
         {
             if (at + 8 > end) return false;
-            if (next == 44 && (BinaryPrimitives.ReadUInt16BigEndian(ip[(at + 2)..]) & 0xfff8) != 0) return false;
+            if (next == 44)
+            {
+                if ((BinaryPrimitives.ReadUInt16BigEndian(ip[(at + 2)..]) & 0xfff8) != 0) return false;
+                firstFragment = true;
+            }
             int length = next == 44 ? 8 : next == Ah ? (ip[at + 1] + 2) * 4 : (ip[at + 1] + 1) * 8;
             next = ip[at];
             at += length;
         }
-        if (next != IcmpV6 || at >= end) return false;
-        message = ip[at..end];
-        if (message[0] is not (1 or 2 or 3 or 4)) return false;
-        if (message.Length >= 8 + 40 && message[8] >> 4 == 6) quotedDestination = message.Slice(8 + 24, 16);
         return true;
     }
 

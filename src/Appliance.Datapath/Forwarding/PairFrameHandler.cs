@@ -55,8 +55,9 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
         _topology = topology.Current;
         _worker = worker;
         _pipeline = new NetkitPipeline(topology, worker, vmOptions, useJit, fibTables, processorId);
-        _l3 = new L3Router(fibTables ?? vmOptions?.FibTables);
-        _addresses = new AddressGuard(fibTables ?? vmOptions?.FibTables);
+        var tables = fibTables ?? vmOptions?.FibTables;
+        _l3 = new L3Router(tables);
+        _addresses = new AddressGuard(tables);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
         long now = Stopwatch.GetTimestamp();
@@ -93,17 +94,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
                 foreach (var aged in classifier.Age(cutoff))
                 {
                     var pair = (uint)aged.Pair < (uint)topology.EnginePortCount ? topology.PairByEnginePort[aged.Pair] : null;
-                    try
-                    {
-                        port.Steering?.Release(aged.Mac);
-                    }
-                    catch (Interop.PlatformException e)
-                    {
-                        if (pair is not null) Interlocked.Increment(ref pair.Learning.ClaimErrorsField);
-                        if (_learnLog.TryEnter(out long suppressed))
-                            Log.Warn("learning", "could not release an aged MAC", ("port", port.Name), ("mac", aged.Mac), ("error", e.Message),
-                                ("suppressed", suppressed));
-                    }
+                    Release(port, pair, aged.Mac, _learnLog, "could not release an aged MAC");
                     // Counted after the release: whoever sees the count sees the MAC gone from the port's steering.
                     if (pair is not null) Interlocked.Increment(ref pair.Learning.AgedField);
                 }
@@ -231,8 +222,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
                     // then nobody owns it and the claim must not stay behind.
                     if (!uplink.Classifier.Owns(pair.Index, mac))
                     {
-                        try { uplink.Steering?.Release(mac); }
-                        catch (Interop.PlatformException) { Interlocked.Increment(ref pair.Learning.ClaimErrorsField); }
+                        Release(uplink, pair, mac, _learnLog, "could not release a MAC that moved outside while it was claimed");
                         return false;
                     }
                     Interlocked.Increment(ref pair.Learning.LearnedField);
@@ -257,6 +247,23 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
         foreach (var port in _topology.Ports)
             if (!ReferenceEquals(port.Classifier, asking) && port.Classifier.OwnsAny(mac)) return true;
         return false;
+    }
+
+    /// <summary>Removes a MAC that <paramref name="pair"/> no longer owns from <paramref name="port"/>'s steering (aged,
+    /// moved outside). A removal the kernel refuses is counted on the pair as a claim error and logged through
+    /// <paramref name="log"/> with <paramref name="failure"/>, never thrown.</summary>
+    internal static void Release(PortRuntime port, PairRuntime? pair, MacAddress mac, RateLimited log, string failure)
+    {
+        try
+        {
+            port.Steering?.Release(mac);
+        }
+        catch (Interop.PlatformException e)
+        {
+            if (pair is not null) Interlocked.Increment(ref pair.Learning.ClaimErrorsField);
+            if (log.TryEnter(out long suppressed))
+                Log.Warn("learning", failure, ("port", port.Name), ("mac", mac), ("error", e.Message), ("suppressed", suppressed));
+        }
     }
 
     /// <summary>Moves the view to the context's data and writes an offloaded VLAN tag into the bytes.</summary>
