@@ -528,15 +528,18 @@ internal static class PointerAnalysis
         {
             long lo = b.Lo + offset, hi = b.Hi + offset;
             string at = lo == hi ? $"offset {lo}" : $"offsets {lo}..{hi}";
-            string map = b.Map > 0 && identities is not null && b.Map <= identities.Count ? $"map '{identities[b.Map - 1].Name}'" : "a map";
+            string map = MapName(b.Map - 1, identities, "a map"); // a value's Map counts from 1 (0: none)
             return (read ? "read from map forbidden" : "write into map forbidden") + $": {what} {at} of the {b.Range}-byte value of {map}, which is " +
                 (read ? "write-only to programs (BPF_F_WRONLY_PROG)" : "read-only to programs (BPF_F_RDONLY_PROG)") + ", as the kernel refuses it";
         }
 
         /// <summary>How a message names the map of handle <paramref name="handle"/>.</summary>
         private static string MapName(Value handle, IReadOnlyList<MapIdentity>? identities) =>
-            handle is { Kind: Kind.MapHandle } && identities is not null && (uint)handle.Id < (uint)identities.Count
-                ? $"map '{identities[handle.Id].Name}'" : "its map";
+            handle is { Kind: Kind.MapHandle } ? MapName(handle.Id, identities, "its map") : "its map";
+
+        /// <summary>How a message names map <paramref name="index"/> of the program: by its name, else <paramref name="unknown"/>.</summary>
+        private static string MapName(int index, IReadOnlyList<MapIdentity>? identities, string unknown) =>
+            identities is not null && (uint)index < (uint)identities.Count ? $"map '{identities[index].Name}'" : unknown;
 
         private Value Alu(int i, InstructionFacts f, Value[] s)
         {
