@@ -54,43 +54,25 @@ cat >"$CFG" <<JSON
 JSON
 "$BIN" validate "$CFG" --objects "$OBJECTS" >/dev/null
 
-# The harness runs this inside the forwarder namespace (bash, pinned to --fwd-cpus) and SIGTERMs its process group
-# at the end of each run. The snapshots every 2 s run on CPU 0 ($OFF), not on the measured core: each one starts two
-# processes (~20 ms of CPU), about 1 % of CPU 1 that afxdp-c (run with -q) does not pay; the appliance's answer to
-# them stays on CPU 1. The appliance logs "runtime: forwarding ports=N pairs=N" once the worker runs: the ready line.
-OFF="taskset -c 0"
-CMD="$BIN run --config $CFG --objects $OBJECTS --leds none & A=\$!;
- while sleep 2 && kill -0 \$A 2>/dev/null; do
-  { $OFF $BIN stats --socket $SOCK; $OFF $BIN maps dump tenant_stats --socket $SOCK; grep -E '^Vm(RSS|HWM):' /proc/\$A/status; } >$RESULTS/pair-stats-\$A.txt 2>&1;
- done; wait \$A"
+# The appliance with stats snapshots every 2 s (run_cmd, harness-env.sh). It logs "runtime: forwarding ports=N
+# pairs=N" once the worker runs: the ready line.
+CMD=$(run_cmd "$CFG" "$RESULTS" tenant_stats)
 
 "$HARNESS" --sizes 64,1500 --fwd-cpus 1 \
 	--cmd "$CMD" --cmd-ready 'runtime: forwarding ports=' \
 	--label "meta-appliance run @ $COMMIT (port -> adopted l2 pair, counter program on the primary side, AF_XDP copy mode, 1 core)" \
 	--out "$RESULTS" "$@"
 
-# Median delivered pps of MODE at SIZE in a runs.tsv (empty when it has none or the file is missing).
-median_pps() {
-	[ -f "$3" ] || return 0
-	awk -F'\t' -v m="$1" -v z="$2" 'FNR > 1 && $1 == m && $2 == z { v[++k] = $5 + 0 }
-		END { if (!k) exit; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-			printf "%.0f\n", k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }' "$3"
-}
-
 if [ "${META_PAIR_NO_JIT:-1}" = 1 ]; then
 	mkdir -p "$RESULTS/no-jit"
-	CMD_NO_JIT="$BIN run --config $CFG --objects $OBJECTS --leds none --no-jit & A=\$!;
- while sleep 2 && kill -0 \$A 2>/dev/null; do $OFF $BIN stats --socket $SOCK >$RESULTS/no-jit/pair-stats-\$A.txt 2>&1; done; wait \$A"
+	CMD_NO_JIT=$(run_cmd "$CFG" "$RESULTS/no-jit" "" --no-jit)
 	"$HARNESS" --sizes 64 --fwd-cpus 1 --modes afxdp-c,custom \
 		--cmd "$CMD_NO_JIT" --cmd-ready 'runtime: forwarding ports=' \
 		--label "meta-appliance run --no-jit @ $COMMIT (as the first table, the counter program in the interpreter)" \
 		--out "$RESULTS/no-jit" "$@"
-	jit=$(median_pps custom 64 "$RESULTS/runs.tsv"); jit_c=$(median_pps afxdp-c 64 "$RESULTS/runs.tsv")
-	interp=$(median_pps custom 64 "$RESULTS/no-jit/runs.tsv"); interp_c=$(median_pps afxdp-c 64 "$RESULTS/no-jit/runs.tsv")
-	if [ -n "$jit" ] && [ -n "$jit_c" ] && [ -n "$interp" ] && [ -n "$interp_c" ]; then
-		awk -v j="$jit" -v jc="$jit_c" -v i="$interp" -v ic="$interp_c" 'BEGIN {
-			printf "meta-pair.sh: at 64 B: JIT %.3f Mpps = %.2fx afxdp-c (%.3f Mpps, same rounds); --no-jit %.3f Mpps = %.2fx afxdp-c (%.3f Mpps, same rounds)\n",
-				j / 1e6, (jc > 0 ? j / jc : 0), jc / 1e6, i / 1e6, (ic > 0 ? i / ic : 0), ic / 1e6 }'
+	jit=$(versus_afxdp 64 "$RESULTS/runs.tsv"); interp=$(versus_afxdp 64 "$RESULTS/no-jit/runs.tsv")
+	if [ -n "$jit" ] && [ -n "$interp" ]; then
+		echo "meta-pair.sh: at 64 B: JIT $jit; --no-jit $interp"
 	fi
 fi
 
@@ -146,8 +128,7 @@ JSON
 	"$BIN" validate "$RESULTS/l3/check.json" --objects "$OBJECTS" >/dev/null
 	# s0's MAC is known only once the harness made the topology: the command writes the config from the template.
 	CMD_L3="sed \"s/@S0MAC@/\$(ip netns exec pfsink cat /sys/class/net/s0/address)/\" $CFG_L3 >$RESULTS/l3/meta-pair-l3.json;
- $BIN run --config $RESULTS/l3/meta-pair-l3.json --objects $OBJECTS --leds none & A=\$!;
- while sleep 2 && kill -0 \$A 2>/dev/null; do $OFF $BIN stats --socket $SOCK >$RESULTS/l3/pair-stats-\$A.txt 2>&1; done; wait \$A"
+ $(run_cmd "$RESULTS/l3/meta-pair-l3.json" "$RESULTS/l3" "")"
 	"$HARNESS" --sizes 64,1500 --fwd-cpus 1 \
 		--cmd "$CMD_L3" --cmd-ready 'runtime: forwarding ports=' \
 		--label "meta-appliance run @ $COMMIT (port -> adopted l3 pair: LPM, TTL and Ethernet rewrite, counter program on the primary side, AF_XDP copy mode, 1 core)" \

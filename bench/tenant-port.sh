@@ -13,7 +13,8 @@
 # drops, invalidSource among them, stay 0), with the appliance's VmRSS and VmHWM (/proc/PID/status) while it forwards.
 # Then the same run with an empty peer chain beside afxdp-c only, at 64 B (TENANT_PORT_NO_PROGRAM=0 skips it):
 # RESULTS/no-program/ has its table, and the last line sets the tenant → port rate at 64 B with and without the
-# program beside afxdp-c's from the same rounds.
+# program beside afxdp-c's from the same rounds. It exits non-zero when a snapshot shows no frame into the peer side or
+# any drop there (a tenant check refusing the generator's frames would otherwise be measured as a low rate).
 #
 # usage: bench/tenant-port.sh [extra run.sh options, e.g. --runs 1 --duration 5 --sizes 64]
 # env:   META_APPLIANCE_OUT (default ./out): where linux-x64/meta-appliance was published and programs/ were built
@@ -52,52 +53,20 @@ JSON
 CFG="$RESULTS/tenant-port.json"
 config "$CFG" '[{ "program": "count" }]'
 
-# As in meta-pair.sh: the harness runs this inside the forwarder namespace (bash, pinned to --fwd-cpus) and SIGTERMs
-# its process group at the end of each run; the snapshots every 2 s run on CPU 0 ($OFF), not on the measured core.
-# The appliance logs "runtime: forwarding ports=N pairs=N" once the worker runs: the ready line.
-OFF="taskset -c 0"
-CMD="$BIN run --config $CFG --objects $OBJECTS --leds none & A=\$!;
- while sleep 2 && kill -0 \$A 2>/dev/null; do
-  { $OFF $BIN stats --socket $SOCK; $OFF $BIN maps dump tenant_stats --socket $SOCK; grep -E '^Vm(RSS|HWM):' /proc/\$A/status; } >$RESULTS/pair-stats-\$A.txt 2>&1;
- done; wait \$A"
+# The appliance with stats snapshots every 2 s (run_cmd, harness-env.sh). It logs "runtime: forwarding ports=N
+# pairs=N" once the worker runs: the ready line.
+CMD=$(run_cmd "$CFG" "$RESULTS" tenant_stats)
 
 "$HARNESS" --sizes 64,1500 --fwd-cpus 1 \
 	--cmd "$CMD" --cmd-ready 'runtime: forwarding ports=' \
 	--label "meta-appliance run @ $COMMIT (tenant -> port: adopted l2 pair on the generator's veth, counter program on the peer side, tenant checks, AF_XDP copy mode, 1 core)" \
 	--out "$RESULTS" "$@"
 
-# Median delivered pps of MODE at SIZE in a runs.tsv (empty when it has none or the file is missing).
-median_pps() {
-	[ -f "$3" ] || return 0
-	awk -F'\t' -v m="$1" -v z="$2" 'FNR > 1 && $1 == m && $2 == z { v[++k] = $5 + 0 }
-		END { if (!k) exit; for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-			printf "%.0f\n", k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }' "$3"
-}
-
-# Median over rounds of delivered(custom) / delivered(afxdp-c) within one round at SIZE (the harness's "vs afxdp-c
-# same round"), empty when no round has both.
-same_round_ratio() {
-	[ -f "$2" ] || return 0
-	awk -F'\t' -v z="$1" 'FNR > 1 && $2 == z { d[$1 "\t" $3] = $5 + 0; if ($1 == "custom") r[$3] = 1 }
-		END { for (x in r) if (d["afxdp-c\t" x] > 0) v[++k] = d["custom\t" x] / d["afxdp-c\t" x]; if (!k) exit
-			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-			printf "%.4f\n", k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }' "$2"
-}
-
-# "X Mpps = Rx afxdp-c (Y Mpps, same rounds)" for the runs.tsv in $1 at 64 B; empty when it lacks either mode.
-at64() {
-	local tp c r
-	tp=$(median_pps custom 64 "$1"); c=$(median_pps afxdp-c 64 "$1"); r=$(same_round_ratio 64 "$1")
-	[ -n "$tp" ] && [ -n "$c" ] && [ -n "$r" ] || return 0
-	awk -v a="$tp" -v c="$c" -v r="$r" 'BEGIN { printf "%.3f Mpps = %.2fx afxdp-c (%.3f Mpps, same rounds)", a / 1e6, r, c / 1e6 }'
-}
-
 if [ "${TENANT_PORT_NO_PROGRAM:-1}" = 1 ]; then
 	mkdir -p "$RESULTS/no-program"
 	CFG_PLAIN="$RESULTS/no-program/tenant-port-plain.json"
 	config "$CFG_PLAIN" '[]'
-	CMD_PLAIN="$BIN run --config $CFG_PLAIN --objects $OBJECTS --leds none & A=\$!;
- while sleep 2 && kill -0 \$A 2>/dev/null; do $OFF $BIN stats --socket $SOCK >$RESULTS/no-program/pair-stats-\$A.txt 2>&1; done; wait \$A"
+	CMD_PLAIN=$(run_cmd "$CFG_PLAIN" "$RESULTS/no-program" "")
 	"$HARNESS" --sizes 64 --fwd-cpus 1 --modes afxdp-c,custom \
 		--cmd "$CMD_PLAIN" --cmd-ready 'runtime: forwarding ports=' \
 		--label "meta-appliance run @ $COMMIT (as the first table, no program on the peer side)" \
@@ -118,14 +87,15 @@ done
 bad=0
 for f in "${stats[@]}" "$RESULTS"/no-program/pair-stats-*.txt; do
 	# the "PAIR SIDE IN ... DROPS BY REASON" row of the peer side: IN and the reasons ("-" when none)
-	read -r in drops < <(awk '$1 == "bench-pair" && $2 == "peer" { d = $8; for (i = 9; i <= NF; i++) d = d " " $i; print $3, d }' "$f") || true
-	if [ "${in:-0}" = 0 ] || [ "$drops" != - ]; then
-		echo "tenant-port.sh: $(basename "$f"): the pair's peer side took ${in:-no} frames and dropped ${drops:-?}: expected the generator's frames in and no drops" >&2
+	took='' drops=''
+	read -r took drops < <(awk '$1 == "bench-pair" && $2 == "peer" { d = $8; for (i = 9; i <= NF; i++) d = d " " $i; print $3, d }' "$f") || true
+	if [ "${took:-0}" = 0 ] || [ "$drops" != - ]; then
+		echo "tenant-port.sh: $(basename "$f"): the pair's peer side took ${took:-no} frames and dropped ${drops:-?}: expected the generator's frames in and no drops" >&2
 		bad=1
 	fi
 done
-with=$(at64 "$RESULTS/runs.tsv")
-without=$(at64 "$RESULTS/no-program/runs.tsv")
+with=$(versus_afxdp 64 "$RESULTS/runs.tsv")
+without=$(versus_afxdp 64 "$RESULTS/no-program/runs.tsv")
 if [ -n "$with" ]; then
 	echo "tenant-port.sh: tenant -> port at 64 B: counter program on the peer side $with${without:+; no program $without}"
 fi
