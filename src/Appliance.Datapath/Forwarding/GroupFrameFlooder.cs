@@ -19,7 +19,7 @@ namespace Appliance.Datapath.Forwarding;
 /// (<see cref="PairFrameHandler.DecideIntoPair"/>, the one replay uses too) — and transmits what passes into the
 /// tenant with an AF_PACKET send on the pair's primary end (a redirect to a port transmits there). Group traffic is control traffic (ARP, ND, DHCP, mDNS): one recv and one send per copy is
 /// the price for keeping the kernel path intact. Each frame's source MAC is a host's on the port's outside, which no
-/// tenant may learn (<see cref="SawOutside"/>). It sleeps in poll() without a timeout when idle (no periodic wake-up). A running capture sees each copy
+/// tenant may learn (<see cref="SawOutside"/>), and the addresses it claims no tenant may claim. It sleeps in poll() without a timeout when idle (no periodic wake-up). A running capture sees each copy
 /// through the runtime's <see cref="CaptureTap"/>: in at the port and the pair's primary side, out into the tenant.</summary>
 public sealed unsafe class GroupFrameFlooder : IDisposable
 {
@@ -117,7 +117,9 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
             if (length < 14 || (_received[0] & 1) == 0) continue;
             _handler.BeginBatch();
             _topology = _handler.Topology;
-            SawOutside(port, MacAddress.Read(_received.AsSpan(6)));
+            long now = Stopwatch.GetTimestamp();
+            SawOutside(port, MacAddress.Read(_received.AsSpan(6)), now);
+            port.OutsideAddresses.SawFrame(_received.AsSpan(0, length), port, _topology, now);
             var byEngine = _topology.PairByEnginePort;
             foreach (int pair in port.L2Pairs)
                 if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);
@@ -126,10 +128,11 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
 
     /// <summary>The frame's source is a host on the port's outside: no tenant may learn its MAC from now on, and a
     /// tenant that had learned it loses it (released from the port's steering, counted as moved on the pair), so the
-    /// host's traffic is its own again (<see cref="L2Classifier.SawOutside"/>).</summary>
-    private void SawOutside(PortRuntime port, MacAddress source)
+    /// host's traffic is its own again (<see cref="L2Classifier.SawOutside"/>). The addresses the frame claims are the
+    /// host's too (<see cref="OutsideAddresses"/>).</summary>
+    private void SawOutside(PortRuntime port, MacAddress source, long now)
     {
-        int owner = port.Classifier.SawOutside(source, Stopwatch.GetTimestamp());
+        int owner = port.Classifier.SawOutside(source, now);
         if (owner < 0) return;
         var pair = (uint)owner < (uint)_topology.EnginePortCount ? _topology.PairByEnginePort[owner] : null;
         PairFrameHandler.Release(port, pair, source, _moveLog, "could not release a MAC that moved outside");

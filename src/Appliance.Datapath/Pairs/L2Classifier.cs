@@ -172,6 +172,9 @@ public sealed class L2Classifier
     /// <summary>The workers' coarse clock for learning (set at each health tick; a frame needs no clock read).</summary>
     public void SetClock(long nowTicks) => Volatile.Write(ref _now, nowTicks);
 
+    /// <summary>The clock <see cref="SetClock"/> last set (Stopwatch ticks): the forwarding workers' time.</summary>
+    public long Now => Volatile.Read(ref _now);
+
     /// <summary>The owner of <paramref name="frame"/>'s destination: a pair (its index), flood (a group address) or
     /// unclaimed. It first asks <paramref name="memo"/>, a forwarding
     /// worker's last destination MAC that a pair owned and the table it was found in: the same MAC in the same table

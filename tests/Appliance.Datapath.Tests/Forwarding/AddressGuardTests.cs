@@ -260,6 +260,64 @@ public sealed class AddressGuardTests
         Assert.False(Refused(badOption));
     }
 
+    private static readonly byte[] Gateway = [0x02, 0, 0, 0, 0x0e, 0x01];
+
+    /// <summary>A frame from the port's outside: <paramref name="frame"/> (made as if from tenant a) with the source
+    /// MAC <paramref name="from"/>.</summary>
+    private static byte[] FromOutside(byte[] frame, byte[] from)
+    {
+        var f = (byte[])frame.Clone();
+        from.CopyTo(f, 6);
+        if (BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(12)) == 0x0806) from.CopyTo(f, 14 + 8);
+        return f;
+    }
+
+    /// <summary>The LAN's gateway speaks on the port (broadcast ARP, a router advertisement from its link-local
+    /// address, an unsolicited advertisement): no tenant may claim its addresses afterwards (a gratuitous ARP for the
+    /// gateway's address would take every LAN host's traffic to it), in ARP, as a source or as an advertised target,
+    /// until they have not been heard for the lifetime. What the outside claims of a tenant's configured address, and
+    /// what a tenant's own MAC sends back in from outside (a hairpinning switch), take nothing from the tenant.</summary>
+    [Fact]
+    public void What_an_outside_host_claimed_is_not_the_tenants()
+    {
+        var topology = Load().Topology;
+        var guard = new AddressGuard(new BoardTables());
+        var port = topology.Ports[0];
+        bool Refuses(byte[] f) => guard.Refuses(f, topology.Pairs[0], port, port, topology);
+        long now = 1_000_000;
+        port.Classifier.SetClock(now);
+        Assert.False(Refuses(Arp("10.9.0.1", "10.9.0.5", 2)));
+        Assert.False(Refuses(Nd(136, "fe80::a", "fe80::1", 2)));
+
+        foreach (var f in new[]
+        {
+            FromOutside(Arp("10.9.0.1", "10.9.0.40"), Gateway),                  // who has .40? tell the gateway
+            FromOutside(Nd(134, "fe80::1", null, 1, Gateway), Gateway),          // a router advertisement
+            FromOutside(Nd(136, "fe80::1", "fd09::1", 2, Gateway), Gateway),     // an unsolicited advertisement
+            FromOutside(Arp("10.9.0.5", "10.9.0.5"), Gateway),                   // claims tenant a's configured address
+            FromOutside(Arp("10.9.0.77", "10.9.0.1"), MacA),                     // tenant a's own frame, sent back in
+            FromOutside(Arp("0.0.0.0", "10.9.0.99"), Gateway),                   // a probe claims nothing
+        })
+            port.OutsideAddresses.SawFrame(f, port, topology, now);
+
+        Assert.True(Refuses(Arp("10.9.0.1", "10.9.0.1", 2)));          // gratuitous ARP for the gateway's address
+        Assert.True(Refuses(Arp("10.9.0.1", "10.9.0.40", 1)));
+        Assert.True(Refuses(Udp("10.9.0.1", "192.0.2.1")));            // sending from it
+        Assert.True(Refuses(Nd(136, "fe80::a", "fe80::1", 2)));        // advertising the router's link-local
+        Assert.True(Refuses(Nd(136, "fe80::a", "fd09::1", 2)));
+        Assert.True(Refuses(Nd(135, "fe80::1", "fd09::40", 1)));       // soliciting from it
+        Assert.False(Refuses(Arp("10.9.0.5", "10.9.0.5", 2)));         // its configured address stays its own
+        Assert.False(Refuses(Arp("10.9.0.77", "10.9.0.1", 2)));        // its own frame, sent back in, took nothing
+        Assert.False(Refuses(Arp("10.9.0.99", "10.9.0.1", 2)));
+        Assert.False(Refuses(Arp("10.9.0.2", "10.9.0.1", 2)));         // an address no one outside claimed
+
+        port.Classifier.SetClock(now + OutsideAddresses.Lifetime - 1);
+        Assert.True(Refuses(Arp("10.9.0.1", "10.9.0.1", 2)));
+        port.Classifier.SetClock(now + OutsideAddresses.Lifetime);    // not heard for the lifetime: anyone's again
+        Assert.False(Refuses(Arp("10.9.0.1", "10.9.0.1", 2)));
+        Assert.False(Refuses(Nd(136, "fe80::a", "fe80::1", 2)));
+    }
+
     /// <summary>The check runs on every frame a tenant sends: it allocates nothing, whatever the frame.</summary>
     [Fact]
     public void Checking_allocates_nothing()

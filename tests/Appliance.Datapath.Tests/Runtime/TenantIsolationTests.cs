@@ -266,6 +266,64 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>A tenant cannot take the LAN gateway's address: the outside becomes a LAN (a bridge with the outside
+    /// host, now the victim, and a gateway in a namespace of its own); the gateway asks for the victim in broadcast ARP,
+    /// which the port sees, and from then on ten gratuitous ARP replies from a tenant saying "the gateway's address is
+    /// at my MAC" do not leave the board. Without the check the victim's entry for its gateway names the tenant's MAC
+    /// and its traffic to the gateway goes to the tenant.</summary>
+    [PrivilegedFact]
+    public void ARP_cannot_take_an_outside_hosts_address()
+    {
+        using var board = Board(out var rt);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        var port = rt.Topology.Ports[0];
+        string o0 = MetaBoard.OutsideInterface(0), victimAddress = MetaBoard.OutsideAddress(0), gatewayAddress = "10.50.0.2";
+        using var gateway = new NetNamespace("gw");
+        string lanPort = NetNamespace.UniqueInterface("mgw");
+        board.Outside.Exec("ip", "link", "add", "br0", "type", "bridge");
+        board.Outside.Exec("ip", "addr", "flush", "dev", o0);
+        board.Outside.Exec("ip", "link", "set", "dev", o0, "master", "br0");
+        board.Outside.Exec("ip", "link", "add", lanPort, "type", "veth", "peer", "name", "gw0", "netns", gateway.Name);
+        board.Outside.Exec("ip", "link", "set", "dev", lanPort, "master", "br0");
+        board.Outside.Exec("ip", "addr", "add", victimAddress + "/24", "dev", "br0");
+        board.Outside.Exec("ip", "link", "set", "dev", lanPort, "up");
+        board.Outside.Exec("ip", "link", "set", "dev", "br0", "up");
+        gateway.Exec("ip", "addr", "add", gatewayAddress + "/24", "dev", "gw0");
+        gateway.Exec("ip", "link", "set", "dev", "gw0", "up");
+        gateway.Exec("ip", "link", "set", "dev", "lo", "up");
+
+        // The gateway asks for the victim (broadcast ARP, which reaches the port too): the victim now knows the gateway.
+        AssertNoLoss(gateway, victimAddress, count: 3, interval: "0.1");
+        Assert.True(Eventually.True(() => port.OutsideAddresses.Has(Appliance.Bpf.Routing.IpFamily.Inet,
+            System.Net.IPAddress.Parse(gatewayAddress).GetAddressBytes(), port.Classifier.Now)), "the gateway's address was seen outside");
+        string GatewayEntry() => board.Outside.Exec("ip", "-o", "neigh", "show", gatewayAddress, "dev", "br0").Split(' ') is var w
+            && Array.IndexOf(w, "lladdr") is int i and >= 0 && i + 1 < w.Length ? w[i + 1] : "";
+        string gatewayMac = MacAddress.Read(MetaBoard.InterfaceMac(gateway.Name, "gw0")).ToString();
+        Assert.Equal(gatewayMac, GatewayEntry());
+
+        var attackerMac = MetaBoard.TenantMac(Attacker);
+        using var outside = PacketSocket.Open(board.Outside.Name, "br0", 0x0806); // what reaches the LAN (a bridge port's own socket sees no ARP: the bridge takes it first)
+        Thread.Sleep(1100); // past the victim's ARP locktime (1 s), so a spoofed reply would be taken
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x0806))
+        {
+            for (int round = 0; round < 10; round++)
+            {
+                tx.Send(ArpReply(attackerMac, gatewayAddress)); // "the gateway's address is at my MAC"
+                Thread.Sleep(20);
+            }
+            tx.Send(ArpReply(attackerMac, MetaBoard.TenantAddress(Attacker, 0))); // its own: goes out
+        }
+        var seen = FrameProbe.Collect(outside, int.MaxValue, FrameProbe.Absence * 2)
+            .Where(f => f.AsSpan(6, 6).SequenceEqual(attackerMac.GetBytes())).ToList();
+        Assert.True(seen.Count == 1, $"{seen.Count} ARP packet(s) from the attacker reached the LAN; only its own announcement may");
+        Assert.Equal(10, attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource));
+        Assert.Equal(gatewayMac, GatewayEntry());
+        AssertNoLoss(board.Outside, gatewayAddress, count: 5, interval: "0.1");
+        AssertNoLoss(board.Outside, MetaBoard.TenantAddress(Victim, 0), count: 5, interval: "0.1");
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     /// <summary>A tenant cannot send from the board's or another tenant's address: the answers (a reflection, an
     /// amplified reply) would go to them. Its own packets, from an address the appliance does not know, go out.</summary>
     [PrivilegedFact]

@@ -1,0 +1,117 @@
+using System.Buffers.Binary;
+using Appliance.Bpf.Routing;
+using Appliance.Config;
+
+namespace Appliance.Datapath.Forwarding;
+
+/// <summary>Who judges (or records) what a frame claims: <see cref="FrameClaims.Read"/> hands it each claim in turn
+/// and stops at the first it refuses.</summary>
+public interface IClaimJudge
+{
+    /// <summary>The frame says its sender has <paramref name="address"/> (never the unspecified address); true refuses
+    /// the frame.</summary>
+    bool Address(IpFamily family, ReadOnlySpan<byte> address);
+
+    /// <summary>The frame names <paramref name="mac"/> as its sender's link-layer address in ARP or neighbour discovery;
+    /// true refuses the frame.</summary>
+    bool LinkLayer(MacAddress mac);
+}
+
+/// <summary>What an Ethernet frame tells the hosts that receive it about who has an address. Hosts take a sender's
+/// word: an ARP packet of any kind (request, reply, gratuitous) updates the receiver's entry for its sender address, a
+/// neighbour advertisement its target's, a solicitation its source's, an ICMPv6 redirect its target's (Linux's
+/// rt6_do_redirect enters it with the target link-layer address option); and the answers to a packet go to its source.
+/// The claims read:
+/// <list type="bullet">
+/// <item>addresses: an IPv4 or IPv6 packet's source, ARP's sender address, a neighbour advertisement's or redirect's
+/// target (0.0.0.0 and :: claim nothing: DHCP, ARP probes, duplicate address detection);</item>
+/// <item>link-layer addresses: ARP's sender hardware address and neighbour discovery's source / target link-layer
+/// address options.</item>
+/// </list>
+/// Read behind any number of VLAN tags: ARP of Ethernet (hardware type 1, or 6 as Linux also takes it) and IPv4, IP
+/// headers, and neighbour discovery (ICMPv6 133–137) behind IPv6 extension headers (a hop-by-hop or destination
+/// options header does not hide an advertisement from a Linux host). Neighbour discovery in a fragment is refused (it
+/// is never fragmented, RFC 6980, and its target could sit in a later fragment), and so is a first fragment whose
+/// headers end before its upper-layer header (RFC 7112); a later fragment carries no headers and claims nothing but
+/// its source. Nothing allocates. Used by <see cref="AddressGuard"/> (what a tenant may claim) and
+/// <see cref="OutsideAddresses"/> (what hosts outside a port claim).</summary>
+public static class FrameClaims
+{
+    private const int ArpLength = 28;
+    private const int IcmpV6 = 58, RouterSolicitation = 133, RouterAdvertisement = 134, NeighbourAdvertisement = 136, Redirect = 137;
+    private const int SourceLinkLayer = 1, TargetLinkLayer = 2;
+
+    /// <summary>Hands <paramref name="judge"/> each claim of <paramref name="frame"/> until it refuses one; true when it
+    /// did or when the frame hides what it claims (above). A frame that is none of IPv4, IPv6 and ARP, or too short to
+    /// be one, claims nothing.</summary>
+    public static bool Read<TJudge>(ReadOnlySpan<byte> frame, ref TJudge judge) where TJudge : struct, IClaimJudge
+    {
+        int at = 12;
+        ushort type;
+        while (true)
+        {
+            if (frame.Length < at + 2) return false;
+            type = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]);
+            if (type is not (L3Frames.EtherTypeVlan or L3Frames.EtherTypeQinQ)) break;
+            at += 4;
+        }
+        var payload = frame[(at + 2)..];
+        return type switch
+        {
+            L3Frames.EtherTypeIpv4 => Ipv4(payload, ref judge),
+            L3Frames.EtherTypeArp => Arp(payload, ref judge),
+            L3Frames.EtherTypeIpv6 => Ipv6(payload, ref judge),
+            _ => false,
+        };
+    }
+
+    private static bool Ipv4<TJudge>(ReadOnlySpan<byte> ip, ref TJudge judge) where TJudge : struct, IClaimJudge
+    {
+        if (ip.Length < 20 || ip[0] >> 4 != 4) return false;
+        var source = ip.Slice(12, 4);
+        return BinaryPrimitives.ReadUInt32BigEndian(source) != 0 && judge.Address(IpFamily.Inet, source);
+    }
+
+    private static bool Arp<TJudge>(ReadOnlySpan<byte> arp, ref TJudge judge) where TJudge : struct, IClaimJudge
+    {
+        if (arp.Length < ArpLength || BinaryPrimitives.ReadUInt16BigEndian(arp) is not (1 or 6)
+            || BinaryPrimitives.ReadUInt16BigEndian(arp[2..]) != L3Frames.EtherTypeIpv4 || arp[4] != 6 || arp[5] != 4)
+            return false; // not Ethernet/IPv4 ARP: no host takes it as such
+        if (judge.LinkLayer(MacAddress.Read(arp[8..]))) return true;
+        var sender = arp.Slice(14, 4);
+        return BinaryPrimitives.ReadUInt32BigEndian(sender) != 0 && judge.Address(IpFamily.Inet, sender);
+    }
+
+    private static bool Ipv6<TJudge>(ReadOnlySpan<byte> ip, ref TJudge judge) where TJudge : struct, IClaimJudge
+    {
+        if (ip.Length < 40 || ip[0] >> 4 != 6) return false;
+        var source = ip.Slice(8, 16);
+        if (source.IndexOfAnyExcept((byte)0) >= 0 && judge.Address(IpFamily.Inet6, source)) return true;
+        int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]));
+        // A first fragment whose headers do not reach the upper-layer header hides what it is (RFC 7112 lets it be
+        // dropped); a later fragment carries no headers.
+        if (!L3Frames.Ipv6UpperLayer(ip, end, out byte next, out int at, out bool fragment)) return fragment;
+        if (next != IcmpV6) return false;
+        if (at + 8 > end) return fragment;
+        var message = ip[at..end];
+        int kind = message[0];
+        if (kind is < RouterSolicitation or > Redirect) return false;
+        // Neighbour discovery is never fragmented (RFC 6980); a fragment's target could sit in a later fragment.
+        if (fragment) return true;
+        if (kind is NeighbourAdvertisement or Redirect && message.Length >= 24
+            && message.Slice(8, 16).IndexOfAnyExcept((byte)0) >= 0 && judge.Address(IpFamily.Inet6, message.Slice(8, 16)))
+            return true;
+        // Options follow the fixed part: RS 8 bytes, RA 16, NS and NA 24, redirect 40.
+        int option = kind switch { RouterSolicitation => 8, RouterAdvertisement => 16, Redirect => 40, _ => 24 };
+        while (option + 2 <= message.Length)
+        {
+            int length = message[option + 1] * 8;
+            if (length == 0) return false; // a malformed option: receivers drop the whole message (RFC 4861 §4.6)
+            if (message[option] is SourceLinkLayer or TargetLinkLayer && length >= 8 && option + 8 <= message.Length
+                && judge.LinkLayer(MacAddress.Read(message[(option + 2)..])))
+                return true;
+            option += length;
+        }
+        return false;
+    }
+}
