@@ -16,7 +16,9 @@ public static class L3Frames
     public const int EthernetHeader = 14;
     public const ushort EtherTypeIpv4 = 0x0800, EtherTypeIpv6 = 0x86dd, EtherTypeArp = 0x0806, EtherTypeVlan = 0x8100, EtherTypeQinQ = 0x88a8;
     private const int Ipv4SrcOffset = EthernetHeader + 12, Ipv4DstOffset = EthernetHeader + 16, Ipv6SrcOffset = EthernetHeader + 8, Ipv6DstOffset = EthernetHeader + 24;
-    private const int IcmpV6 = 58, Ah = 51, NeighbourSolicitation = 135, NeighbourAdvertisement = 136;
+    /// <summary>IP protocol numbers (IPv4's protocol, IPv6's next header).</summary>
+    public const int Icmp = 1, Udp = 17, IcmpV6 = 58;
+    private const int Ah = 51, NeighbourSolicitation = 135, NeighbourAdvertisement = 136;
     private const int ArpLength = EthernetHeader + 28, NsLength = EthernetHeader + 40 + 24, NaLength = EthernetHeader + 40 + 32;
 
     /// <summary>The Ethernet type of the frame (0 for a runt).</summary>
@@ -87,16 +89,8 @@ public static class L3Frames
         ReadOnlySpan<byte> message;
         if (family == IpFamily.Inet)
         {
-            int header = (ip[0] & 0x0f) * 4, total = BinaryPrimitives.ReadUInt16BigEndian(ip[2..]);
-            if ((BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1fff) != 0) return false;
-            byte protocol = ip[9];
-            while (protocol == Ah) // authentication headers (RFC 4302): the ICMP message may follow them
-            {
-                if (header + 8 > total) return false;
-                protocol = ip[header];
-                header += (ip[header + 1] + 2) * 4;
-            }
-            if (protocol != 1 || total <= header) return false;
+            int total = BinaryPrimitives.ReadUInt16BigEndian(ip[2..]);
+            if (!Ipv4UpperLayer(ip, total, out byte protocol, out int header, out _) || protocol != Icmp || total <= header) return false;
             message = ip[header..total];
             if (message[0] is not (3 or 4 or 5 or 11 or 12)) return false;
             if (message.Length >= 8 + 20 && message[8] >> 4 == 4) quotedDestination = message.Slice(8 + 16, 4);
@@ -108,6 +102,46 @@ public static class L3Frames
         if (message[0] is not (1 or 2 or 3 or 4)) return false;
         if (message.Length >= 8 + 40 && message[8] >> 4 == 6) quotedDestination = message.Slice(8 + 24, 16);
         return true;
+    }
+
+    /// <summary>Where the upper-layer header of the IPv4 packet <paramref name="ip"/> (its bytes up to
+    /// <paramref name="end"/>; a header of at least 20 bytes that ends before it) starts, past its options and any
+    /// authentication headers (RFC 4302; the ICMP message or UDP header may follow them): its protocol
+    /// <paramref name="next"/> at offset <paramref name="at"/>. False for a later fragment (offset not 0: it carries
+    /// no upper-layer header) and for authentication headers that run past <paramref name="end"/>;
+    /// <paramref name="firstFragment"/> says whether it is the first of several fragments (offset 0, more fragments).</summary>
+    public static bool Ipv4UpperLayer(ReadOnlySpan<byte> ip, int end, out byte next, out int at, out bool firstFragment)
+    {
+        ushort fragment = BinaryPrimitives.ReadUInt16BigEndian(ip[6..]);
+        at = (ip[0] & 0x0f) * 4;
+        next = ip[9];
+        firstFragment = (fragment & 0x3fff) == 0x2000;
+        if ((fragment & 0x1fff) != 0) return false;
+        while (next == Ah)
+        {
+            if (at + 8 > end) return false;
+            next = ip[at];
+            at += (ip[at + 1] + 2) * 4;
+        }
+        return true;
+    }
+
+    /// <summary>Where the payload behind the frame's VLAN tags (any number of 802.1Q and 802.1ad) starts, and its
+    /// Ethernet type; -1 when the frame ends before a type.</summary>
+    public static int PastTags(ReadOnlySpan<byte> frame, out ushort etherType)
+    {
+        int at = 12;
+        while (true)
+        {
+            if (frame.Length < at + 2)
+            {
+                etherType = 0;
+                return -1;
+            }
+            etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]);
+            if (etherType is not (EtherTypeVlan or EtherTypeQinQ)) return at + 2;
+            at += 4;
+        }
     }
 
     /// <summary>Where the upper-layer header of the IPv6 packet <paramref name="ip"/> (its bytes up to
