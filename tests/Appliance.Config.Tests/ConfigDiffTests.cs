@@ -68,6 +68,28 @@ public class ConfigDiffTests
         Assert.False(change.IsInterfaceLevel);
     }
 
+    /// <summary>tenant.serves is a part of its own (the peer side takes it at commit, nothing is re-created); it is
+    /// a set: listing the same services in another order is no change.</summary>
+    [Theory]
+    [InlineData("[]", "[\"router\"]", PairChangeParts.Services)]
+    [InlineData("[\"router\"]", "[\"router\", \"dhcp\"]", PairChangeParts.Services)]
+    [InlineData("[\"router\", \"dhcp\"]", "[]", PairChangeParts.Services)]
+    [InlineData("[\"router\", \"dhcp\"]", "[\"dhcp\", \"router\"]", PairChangeParts.None)]
+    public void ServesIsItsOwnPartAndASet(string from, string to, PairChangeParts parts)
+    {
+        static ApplianceConfig Serving(string serves) =>
+            Config(ConfigTexts.With("\"addresses\": [\"10.0.1.2/24\"] }", $"\"addresses\": [\"10.0.1.2/24\"], \"serves\": {serves} }}"));
+        var changes = ConfigDiff.Compute(Serving(from), Serving(to));
+        if (parts == PairChangeParts.None)
+        {
+            Assert.True(changes.IsEmpty);
+            return;
+        }
+        var change = OnlyPairChange(changes);
+        Assert.Equal(new PairChange("tenant-a", parts), change);
+        Assert.False(change.IsInterfaceLevel);
+    }
+
     [Theory]
     [InlineData("\"02:00:00:00:0a:02\"", "\"02:00:00:00:0a:03\"")]
     [InlineData("\"mode\": \"l2\"", "\"mode\": \"l3\"")]

@@ -82,12 +82,15 @@ public class SchemaTests
     [InlineData("$defs/side", "policy", typeof(SidePolicy))]
     [InlineData("$defs/side", "scrub", typeof(ScrubMode))]
     [InlineData("$defs/leds", "state", typeof(LedState))]
+    [InlineData("$defs/tenant", "serves", typeof(TenantService))]
     public void SchemaEnumsMatchTheModel(string pointer, string property, Type enumType)
     {
         var info = ConfigJsonContext.Default.Options.GetTypeInfo(enumType);
         var modelNames = Enum.GetValuesAsUnderlyingType(enumType).Cast<object>()
             .Select(v => JsonSerializer.Serialize(Enum.ToObject(enumType, v), info).Trim('"'));
-        var schemaNames = SchemaObject(pointer).GetProperty("properties").GetProperty(property).GetProperty("enum").EnumerateArray().Select(e => e.GetString());
+        var schemaProperty = SchemaObject(pointer).GetProperty("properties").GetProperty(property);
+        if (schemaProperty.TryGetProperty("items", out var items)) schemaProperty = items; // an array of the enum
+        var schemaNames = schemaProperty.GetProperty("enum").EnumerateArray().Select(e => e.GetString());
         Assert.Equal(modelNames, schemaNames);
     }
 

@@ -45,6 +45,7 @@ public static class ConfigDiff
         if (a.Headroom != b.Headroom || a.Tailroom != b.Tailroom) parts |= PairChangeParts.Room;
         if (a.Uplink != b.Uplink) parts |= PairChangeParts.Uplink;
         if (a.LearnLimit != b.LearnLimit) parts |= PairChangeParts.Learning;
+        if (!ta.Serves.ToHashSet().SetEquals(tb.Serves)) parts |= PairChangeParts.Services;
         if (a.Primary.Policy != b.Primary.Policy || a.Peer.Policy != b.Peer.Policy) parts |= PairChangeParts.Policy;
         if (a.Primary.Scrub != b.Primary.Scrub || a.Peer.Scrub != b.Peer.Scrub) parts |= PairChangeParts.Scrub;
         if (!SameChain(a.Primary, b.Primary)) parts |= PairChangeParts.PrimaryChain;

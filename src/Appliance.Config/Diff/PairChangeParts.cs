@@ -29,4 +29,7 @@ public enum PairChangeParts
     /// <summary>learnLimit: the uplink's classifier takes the new limit when the change is committed (MACs learned
     /// beyond a lower limit are forgotten and released).</summary>
     Learning = 1 << 10,
+    /// <summary>tenant.serves (as a set: the order is no change): the pair's peer side takes it when the change is
+    /// committed, from the next batch on.</summary>
+    Services = 1 << 11,
 }

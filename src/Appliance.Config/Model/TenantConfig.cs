@@ -16,4 +16,8 @@ public sealed record TenantConfig
 
     /// <summary>Addresses with prefix length, as `ip addr add` takes them.</summary>
     public IReadOnlyList<InterfaceAddress> Addresses { get; set; } = [];
+
+    /// <summary>What an L2 tenant serves on its uplink's LAN besides being a host: router advertisements and redirects
+    /// ("router"), DHCP answers ("dhcp"). Empty (default): its peer side drops those messages.</summary>
+    public IReadOnlyList<TenantService> Serves { get; set; } = [];
 }

@@ -1,0 +1,17 @@
+using System.Text.Json.Serialization;
+
+namespace Appliance.Config;
+
+/// <summary>A service an L2 tenant may offer the hosts of its uplink's LAN (<see cref="TenantConfig.Serves"/>). Hosts
+/// believe whoever sends these messages, so by default a tenant is a host and its peer side drops them (a switch's RA
+/// guard and DHCP snooping on a host port).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<TenantService>))]
+public enum TenantService
+{
+    /// <summary>The tenant is a router: it may send IPv6 router advertisements and redirects, ICMPv4 redirects and
+    /// router advertisements.</summary>
+    [JsonStringEnumMemberName("router")] Router,
+
+    /// <summary>The tenant is a DHCP server or relay agent: it may send DHCPv4 and DHCPv6 server and relay messages.</summary>
+    [JsonStringEnumMemberName("dhcp")] Dhcp,
+}
