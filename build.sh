@@ -19,7 +19,8 @@ DEB_PACKAGES=(
   gcc make libxdp-dev xdp-tools time
   # startup benchmark (bench/startup.sh)
   hyperfine
-  # the SD image and the emulated board
+  # the SD image and the emulated board (busybox-static also gives the datapath tests a real DHCP server and client:
+  # udhcpd in a tenant, udhcpc outside)
   qemu-system-arm u-boot-qemu u-boot-tools kmod genimage mtools dosfstools busybox-static cpio gzip xz-utils
   # libgpiod v1 on the PC, so the LED tests call System.Device.Gpio's libgpiod driver for real
   libgpiod2

@@ -43,4 +43,7 @@ public enum PairDropReason
     /// <summary>L3: a VLAN-tagged frame (802.1Q or 802.1ad). L3 pairs route untagged IPv4/IPv6 only; no VLAN is
     /// configured for them (a program that wants a tag on the wire pushes it and redirects).</summary>
     VlanTagged,
+    /// <summary>L2: a message only a router or a DHCP server (or relay agent) sends — a router advertisement or redirect,
+    /// a DHCP answer — from a tenant whose <c>tenant.serves</c> does not name that service (<see cref="ServiceGuard"/>).</summary>
+    RogueService,
 }

@@ -174,19 +174,25 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
 
     /// <summary>An L2 tenant's frame after its peer side: what goes out of a board port — passed to the uplink or
     /// redirected to a port by a program — may not claim an address or a MAC that is not the tenant's as its IP source,
-    /// in ARP or in neighbour discovery (<see cref="AddressGuard"/>); a redirect into another pair goes where the
-    /// program sent it.</summary>
+    /// in ARP or in neighbour discovery (<see cref="AddressGuard"/>), nor be a router's or DHCP server's message the
+    /// tenant does not serve (<see cref="ServiceGuard"/>); a redirect into another pair goes where the program sent it.</summary>
     private FrameVerdict FinishFromL2Tenant(ref FrameView frame, PairRuntime pair, PortRuntime uplink, Delivery d)
     {
         if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
-        if ((uint)d.EnginePort < (uint)_topology.EnginePortCount && _topology.PortByEnginePort[d.EnginePort] is { } port
-            && _addresses.Refuses(frame.Data, pair, uplink, port, _topology))
+        if ((uint)d.EnginePort < (uint)_topology.EnginePortCount && _topology.PortByEnginePort[d.EnginePort] is { } port)
         {
-            _pipeline.DropAfterChain(pair.Peer, PairDropReason.InvalidSource);
-            return FrameVerdict.Drop(DropReason.Policy);
+            if (_addresses.Refuses(frame.Data, pair, uplink, port, _topology)) return DropAfterChain(pair, PairDropReason.InvalidSource);
+            if (ServiceGuard.Refuses(frame.Data, pair)) return DropAfterChain(pair, PairDropReason.RogueService);
         }
         return FrameVerdict.Forward(d.EnginePort);
+    }
+
+    /// <summary>Drops a frame the tenant's peer side passed: counted there by <paramref name="reason"/>, on the port as Policy.</summary>
+    private FrameVerdict DropAfterChain(PairRuntime pair, PairDropReason reason)
+    {
+        _pipeline.DropAfterChain(pair.Peer, reason);
+        return FrameVerdict.Drop(DropReason.Policy);
     }
 
     /// <summary>An L3 tenant's frame after its peer side: what the side passed to the uplink is routed by the board's
@@ -197,11 +203,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
         if (_pipeline.Decision.Verdict != NetkitVerdict.Pass) return FrameVerdict.Forward(d.EnginePort);
         var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
-        if (_l3.Route(ref frame, _topology, pair, uplink, out int port) is { } reason)
-        {
-            _pipeline.DropAfterChain(pair.Peer, reason);
-            return FrameVerdict.Drop(DropReason.Policy);
-        }
+        if (_l3.Route(ref frame, _topology, pair, uplink, out int port) is { } reason) return DropAfterChain(pair, reason);
         return FrameVerdict.Forward(port);
     }
 

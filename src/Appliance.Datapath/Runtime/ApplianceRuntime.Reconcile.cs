@@ -290,11 +290,15 @@ public sealed partial class ApplianceRuntime
         }
         if (parts.HasFlag(PairChangeParts.Learning))
             steps.Add(Noop(PlanAction.Change, target, $"learnLimit {before.LearnLimit} → {after.LearnLimit} (the uplink's classifier takes it at commit)"));
+        if (parts.HasFlag(PairChangeParts.Services))
+            steps.Add(Noop(PlanAction.Change, target, $"serves {Services(before)} → {Services(after)} (the peer side takes it at commit)"));
         if (parts.HasFlag(PairChangeParts.Room))
             steps.Add(Noop(PlanAction.Change, target, $"headroom {before.Headroom} → {after.Headroom}, tailroom {before.Tailroom} → {after.Tailroom} (fits the frames)"));
     }
 
     private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    private static string Services(PairConfig pc) => pc.Tenant.Serves.Count == 0 ? "(none)" : string.Join(", ", pc.Tenant.Serves.Select(s => Lower(s)));
 
     private void Between(Action action)
     {

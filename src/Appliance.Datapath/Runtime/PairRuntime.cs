@@ -23,8 +23,23 @@ public sealed class PairRuntime
     /// chains. Stable while the pair exists.</summary>
     public int Index { get; }
     public string Name => Config.Name;
-    /// <summary>Its part of the running config (replaced when a reload changes the pair in place).</summary>
-    public PairConfig Config { get; internal set; }
+    /// <summary>Its part of the running config (replaced when a reload changes the pair in place, between batches).</summary>
+    public PairConfig Config
+    {
+        get => _config;
+        internal set
+        {
+            _config = value;
+            ServesRouter = value.Tenant.Serves.Contains(TenantService.Router);
+            ServesDhcp = value.Tenant.Serves.Contains(TenantService.Dhcp);
+        }
+    }
+    private PairConfig _config = null!;
+
+    /// <summary>The tenant may send what only a router sends (<see cref="TenantService.Router"/>, <see cref="ServiceGuard"/>).</summary>
+    public bool ServesRouter { get; private set; }
+    /// <summary>The tenant may send what only a DHCP server or relay sends (<see cref="TenantService.Dhcp"/>).</summary>
+    public bool ServesDhcp { get; private set; }
     /// <summary>The uplink's engine port index (changed by a reload, between batches).</summary>
     public int UplinkPort { get; internal set; }
     public PairSide Primary { get; }
