@@ -46,16 +46,9 @@ public static class FrameClaims
     /// be one, claims nothing.</summary>
     public static bool Read<TJudge>(ReadOnlySpan<byte> frame, ref TJudge judge) where TJudge : struct, IClaimJudge
     {
-        int at = 12;
-        ushort type;
-        while (true)
-        {
-            if (frame.Length < at + 2) return false;
-            type = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]);
-            if (type is not (L3Frames.EtherTypeVlan or L3Frames.EtherTypeQinQ)) break;
-            at += 4;
-        }
-        var payload = frame[(at + 2)..];
+        int at = L3Frames.PastTags(frame, out ushort type);
+        if (at < 0) return false;
+        var payload = frame[at..];
         return type switch
         {
             L3Frames.EtherTypeIpv4 => Ipv4(payload, ref judge),
