@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Appliance.Bpf.Routing;
 using Appliance.Config;
 using Appliance.Datapath.Routing;
@@ -15,46 +16,91 @@ namespace Appliance.Datapath.Forwarding;
 /// <list type="bullet">
 /// <item>a claimed address that is someone else's: one of the board's own (a local route of its local table, every
 /// interface's), one another L2 tenant is configured with (<see cref="RuntimeTopology.L2Addresses"/>), one in the
-/// prefixes the uplink routes to its L3 tenants (the board answers ARP/ND for those there), or one a host outside
-/// the port it goes out of claimed lately (<see cref="OutsideAddresses"/>: the gateway asks for its neighbours in
-/// broadcast ARP and multicast neighbour solicitations, and advertises itself as a router);</item>
+/// prefixes the uplink routes to its L3 tenants (the board answers ARP/ND for those there), or one a host outside or
+/// another tenant claimed lately on the port it goes out of (<see cref="ClaimedAddresses"/>: the gateway asks for its
+/// neighbours in broadcast ARP and multicast neighbour solicitations and advertises itself as a router; a tenant with a
+/// DHCP lease or a SLAAC address says so in its ARP and neighbour discovery);</item>
 /// <item>a link-layer address the tenant may not send from: ARP's sender hardware address and the source / target
 /// link-layer address options of neighbour discovery must be MACs the pair owns on its uplink (its configured one
 /// or one it learned, <see cref="Pairs.L2Classifier.Owns"/>), as its frames' source MACs must be;</item>
 /// <item>a frame that hides what it claims (<see cref="FrameClaims"/>: neighbour discovery in a fragment).</item>
 /// </list>
-/// The tenant's own configured addresses are its own whatever else says so. Addresses the appliance does not know (a
-/// tenant's DHCP lease, an outside host that never spoke on the port) are not judged. What a program redirects out of a
-/// port is judged as what the peer side passes. Reads only immutable snapshots and lock-free tables; nothing
+/// The tenant's own configured addresses are its own whatever else says so. Addresses nobody claimed on the port
+/// lately are not judged. What a program redirects out of a port is judged as what the peer side passes. Reads only
+/// immutable snapshots and lock-free tables (a tenant's new claim takes the port's table lock); nothing
 /// allocates.</summary>
 public sealed class AddressGuard(IFibTables? tables)
 {
     /// <summary>Whether <paramref name="frame"/>, which L2 pair <paramref name="pair"/>'s peer side sends out of
     /// board port <paramref name="port"/> (its <paramref name="uplink"/>, or another port a program redirected it to),
-    /// claims an address or a link-layer address that is not the tenant's to claim.</summary>
+    /// claims an address or a link-layer address that is not the tenant's to claim. A frame let out has its ARP and
+    /// neighbour discovery claims recorded as the tenant's on that port (<see cref="ClaimedAddresses"/>).</summary>
     public bool Refuses(ReadOnlySpan<byte> frame, PairRuntime pair, PortRuntime uplink, PortRuntime port, RuntimeTopology topology)
     {
         var judge = new Judge(tables, pair, uplink, port, topology);
-        return FrameClaims.Read(frame, ref judge);
+        if (FrameClaims.Read(frame, ref judge)) return true;
+        judge.RecordClaims();
+        return false;
     }
 
-    /// <summary>The sender, where its frame goes out, and what is someone else's there.</summary>
-    private readonly struct Judge(IFibTables? tables, PairRuntime pair, PortRuntime uplink, PortRuntime port, RuntimeTopology topology)
+    /// <summary>The sender, where its frame goes out, what is someone else's there, and the tenant's neighbour claims
+    /// to record once the frame is let out (ARP names one address, neighbour discovery at most two).</summary>
+    private struct Judge(IFibTables? tables, PairRuntime pair, PortRuntime uplink, PortRuntime port, RuntimeTopology topology)
         : IClaimJudge
     {
-        public bool LinkLayer(MacAddress mac) => !uplink.Classifier.Owns(pair.Index, mac);
+        private readonly long _now = port.Classifier.Now;
+        private Claim _first, _second;
+
+        public readonly bool LinkLayer(MacAddress mac) => !uplink.Classifier.Owns(pair.Index, mac);
 
         /// <summary>Whether <paramref name="address"/> is someone else's than the sending tenant's: another L2 tenant's
         /// configured address, in one of the L3 tenants' prefixes of its uplink or of the port it goes out of, the
-        /// board's own, or an outside host's on the port it goes out of. The tenant's own configured address is its own
-        /// even where it falls in one of those.</summary>
-        public bool Address(IpFamily family, ReadOnlySpan<byte> address)
+        /// board's own, or one a host outside or another tenant claimed lately on the port it goes out of. The tenant's
+        /// own configured address is its own even where it falls in one of those.</summary>
+        public bool Address(IpFamily family, ReadOnlySpan<byte> address, ClaimKind kind)
         {
-            if (topology.L2Addresses.Lookup(family, address) is { } owner) return !ReferenceEquals(owner, pair);
-            return uplink.L3Prefixes.Lookup(family, address) is not null
+            if (topology.L2Addresses.Lookup(family, address) is { } configured) return !ReferenceEquals(configured, pair);
+            if (uplink.L3Prefixes.Lookup(family, address) is not null
                 || (!ReferenceEquals(port, uplink) && port.L3Prefixes.Lookup(family, address) is not null)
                 || BoardAddresses.IsLocal(tables, family, address)
-                || port.OutsideAddresses.Has(family, address, port.Classifier.Now);
+                || (port.ClaimedAddresses.TryOwner(family, address, _now, out int owner) && owner != pair.Index))
+                return true;
+            if (kind == ClaimKind.Neighbour)
+            {
+                if (_first.Family == IpFamily.Unspec) _first = new Claim(family, address);
+                else _second = new Claim(family, address);
+            }
+            return false;
+        }
+
+        public readonly void RecordClaims()
+        {
+            _first.RecordFor(pair, port, _now);
+            _second.RecordFor(pair, port, _now);
+        }
+    }
+
+    /// <summary>An address a frame claims, kept until the frame is judged.</summary>
+    private readonly struct Claim
+    {
+        public readonly IpFamily Family;
+        private readonly UInt128 _address;
+
+        public Claim(IpFamily family, ReadOnlySpan<byte> address)
+        {
+            Family = family;
+            Span<byte> bytes = stackalloc byte[16];
+            bytes.Clear();
+            address[..Math.Min(16, address.Length)].CopyTo(bytes);
+            _address = BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        }
+
+        public void RecordFor(PairRuntime pair, PortRuntime port, long now)
+        {
+            if (Family == IpFamily.Unspec) return;
+            Span<byte> bytes = stackalloc byte[16];
+            BinaryPrimitives.WriteUInt128BigEndian(bytes, _address);
+            port.ClaimedAddresses.Saw(pair.Index, Family, bytes[..(Family == IpFamily.Inet ? 4 : 16)], now);
         }
     }
 }

@@ -4,13 +4,23 @@ using Appliance.Config;
 
 namespace Appliance.Datapath.Forwarding;
 
+/// <summary>How a frame claims an address.</summary>
+public enum ClaimKind
+{
+    /// <summary>A packet's source: the answers go there.</summary>
+    Source,
+    /// <summary>"I have it, at this link-layer address": ARP's sender, neighbour discovery's source and advertised target,
+    /// which receivers enter into their neighbour tables.</summary>
+    Neighbour,
+}
+
 /// <summary>Who judges (or records) what a frame claims: <see cref="FrameClaims.Read"/> hands it each claim in turn
 /// and stops at the first it refuses.</summary>
 public interface IClaimJudge
 {
     /// <summary>The frame says its sender has <paramref name="address"/> (never the unspecified address); true refuses
     /// the frame.</summary>
-    bool Address(IpFamily family, ReadOnlySpan<byte> address);
+    bool Address(IpFamily family, ReadOnlySpan<byte> address, ClaimKind kind);
 
     /// <summary>The frame names <paramref name="mac"/> as its sender's link-layer address in ARP or neighbour discovery;
     /// true refuses the frame.</summary>
@@ -23,8 +33,9 @@ public interface IClaimJudge
 /// rt6_do_redirect enters it with the target link-layer address option); and the answers to a packet go to its source.
 /// The claims read:
 /// <list type="bullet">
-/// <item>addresses: an IPv4 or IPv6 packet's source, ARP's sender address, a neighbour advertisement's or redirect's
-/// target (0.0.0.0 and :: claim nothing: DHCP, ARP probes, duplicate address detection);</item>
+/// <item>addresses: an IPv4 or IPv6 packet's source (<see cref="ClaimKind.Source"/>); ARP's sender address, a neighbour
+/// discovery message's source and an advertisement's or redirect's target (<see cref="ClaimKind.Neighbour"/>); 0.0.0.0
+/// and :: claim nothing (DHCP, ARP probes, duplicate address detection);</item>
 /// <item>link-layer addresses: ARP's sender hardware address and neighbour discovery's source / target link-layer
 /// address options.</item>
 /// </list>
@@ -34,7 +45,7 @@ public interface IClaimJudge
 /// is never fragmented, RFC 6980, and its target could sit in a later fragment), and so is a first fragment whose
 /// headers end before its upper-layer header (RFC 7112); a later fragment carries no headers and claims nothing but
 /// its source. Nothing allocates. Used by <see cref="AddressGuard"/> (what a tenant may claim) and
-/// <see cref="OutsideAddresses"/> (what hosts outside a port claim).</summary>
+/// <see cref="ClaimedAddresses"/> (who on a port's LAN claimed what).</summary>
 public static class FrameClaims
 {
     private const int ArpLength = 28;
@@ -62,7 +73,7 @@ public static class FrameClaims
     {
         if (ip.Length < 20 || ip[0] >> 4 != 4) return false;
         var source = ip.Slice(12, 4);
-        return BinaryPrimitives.ReadUInt32BigEndian(source) != 0 && judge.Address(IpFamily.Inet, source);
+        return BinaryPrimitives.ReadUInt32BigEndian(source) != 0 && judge.Address(IpFamily.Inet, source, ClaimKind.Source);
     }
 
     private static bool Arp<TJudge>(ReadOnlySpan<byte> arp, ref TJudge judge) where TJudge : struct, IClaimJudge
@@ -72,14 +83,15 @@ public static class FrameClaims
             return false; // not Ethernet/IPv4 ARP: no host takes it as such
         if (judge.LinkLayer(MacAddress.Read(arp[8..]))) return true;
         var sender = arp.Slice(14, 4);
-        return BinaryPrimitives.ReadUInt32BigEndian(sender) != 0 && judge.Address(IpFamily.Inet, sender);
+        return BinaryPrimitives.ReadUInt32BigEndian(sender) != 0 && judge.Address(IpFamily.Inet, sender, ClaimKind.Neighbour);
     }
 
     private static bool Ipv6<TJudge>(ReadOnlySpan<byte> ip, ref TJudge judge) where TJudge : struct, IClaimJudge
     {
         if (ip.Length < 40 || ip[0] >> 4 != 6) return false;
         var source = ip.Slice(8, 16);
-        if (source.IndexOfAnyExcept((byte)0) >= 0 && judge.Address(IpFamily.Inet6, source)) return true;
+        bool specified = source.IndexOfAnyExcept((byte)0) >= 0;
+        if (specified && judge.Address(IpFamily.Inet6, source, ClaimKind.Source)) return true;
         int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]));
         // A first fragment whose headers do not reach the upper-layer header hides what it is (RFC 7112 lets it be
         // dropped); a later fragment carries no headers.
@@ -91,8 +103,9 @@ public static class FrameClaims
         if (kind is < RouterSolicitation or > Redirect) return false;
         // Neighbour discovery is never fragmented (RFC 6980); a fragment's target could sit in a later fragment.
         if (fragment) return true;
+        if (specified && judge.Address(IpFamily.Inet6, source, ClaimKind.Neighbour)) return true;
         if (kind is NeighbourAdvertisement or Redirect && message.Length >= 24
-            && message.Slice(8, 16).IndexOfAnyExcept((byte)0) >= 0 && judge.Address(IpFamily.Inet6, message.Slice(8, 16)))
+            && message.Slice(8, 16).IndexOfAnyExcept((byte)0) >= 0 && judge.Address(IpFamily.Inet6, message.Slice(8, 16), ClaimKind.Neighbour))
             return true;
         // Options follow the fixed part: RS 8 bytes, RA 16, NS and NA 24, redirect 40.
         int option = kind switch { RouterSolicitation => 8, RouterAdvertisement => 16, Redirect => 40, _ => 24 };

@@ -119,7 +119,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
             _topology = _handler.Topology;
             long now = Stopwatch.GetTimestamp();
             SawOutside(port, MacAddress.Read(_received.AsSpan(6)), now);
-            port.OutsideAddresses.SawFrame(_received.AsSpan(0, length), port, _topology, now);
+            port.ClaimedAddresses.SawFrame(_received.AsSpan(0, length), port, _topology, now);
             var byEngine = _topology.PairByEnginePort;
             foreach (int pair in port.L2Pairs)
                 if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);
@@ -129,7 +129,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
     /// <summary>The frame's source is a host on the port's outside: no tenant may learn its MAC from now on, and a
     /// tenant that had learned it loses it (released from the port's steering, counted as moved on the pair), so the
     /// host's traffic is its own again (<see cref="L2Classifier.SawOutside"/>). The addresses the frame claims are the
-    /// host's too (<see cref="OutsideAddresses"/>).</summary>
+    /// host's too (<see cref="ClaimedAddresses"/>).</summary>
     private void SawOutside(PortRuntime port, MacAddress source, long now)
     {
         int owner = port.Classifier.SawOutside(source, now);

@@ -498,7 +498,8 @@ public sealed partial class ApplianceRuntime : IDisposable
 
     /// <summary>Publishes the current ports and pairs as the new <see cref="RuntimeTopology"/>, on the forwarding
     /// worker between two batches: <paramref name="mutate"/> runs there first (a pair's uplink, policy, scrub), each
-    /// port's classifier is rebuilt for its pairs (learned MACs of pairs that stay are kept) and its steering claims
+    /// port's classifier is rebuilt for its pairs (learned MACs of pairs that stay are kept, and so are the addresses
+    /// they claimed) and its steering claims
     /// and releases MACs to match. A flooder listening on the wrong ports is replaced afterwards.</summary>
     private void PublishTopology(Action? mutate = null)
     {
@@ -511,9 +512,10 @@ public sealed partial class ApplianceRuntime : IDisposable
             foreach (var port in next.Ports)
             {
                 var released = new List<MacAddress>();
-                port.Classifier = PortRuntime.BuildClassifier(port.Index, next.Pairs, boardMacs, port.Classifier,
-                    i => i < old.EnginePortCount && old.PairByEnginePort[i] is { } o && i < next.EnginePortCount
-                         && ReferenceEquals(next.PairByEnginePort[i], o) && o.UplinkPort == port.Index, released);
+                bool Stays(int i) => i < old.EnginePortCount && old.PairByEnginePort[i] is { } o && i < next.EnginePortCount
+                    && ReferenceEquals(next.PairByEnginePort[i], o) && o.UplinkPort == port.Index;
+                port.Classifier = PortRuntime.BuildClassifier(port.Index, next.Pairs, boardMacs, port.Classifier, Stays, released);
+                port.ClaimedAddresses.Forget(i => !Stays(i));
                 port.L2Pairs = [.. port.Classifier.FloodTargets];
                 port.L3Prefixes = PortRuntime.BuildL3Prefixes(port.Index, next.Pairs);
                 port.Steering?.SetL3Prefixes(port.L3Prefixes.Entries().Select(e => (e.Family, e.Prefix, e.Length)));

@@ -60,9 +60,9 @@ public sealed class PortRuntime
     public L2Classifier Classifier { get; internal set; }
     /// <summary>Longest-prefix match over the L3 pairs of this port (immutable; replaced between batches when pairs come and go).</summary>
     public Routing.PrefixTable<PairRuntime> L3Prefixes { get; internal set; } = Routing.PrefixTable<PairRuntime>.Empty;
-    /// <summary>Addresses hosts on its outside claimed lately: no L2 tenant may claim them here (the port's life long,
-    /// across reloads).</summary>
-    public Forwarding.OutsideAddresses OutsideAddresses { get; } = new();
+    /// <summary>Who on its LAN (a host outside, one of its L2 tenants) claimed an address lately: no other tenant may
+    /// claim it here (kept the port's life long, across reloads).</summary>
+    public Forwarding.ClaimedAddresses ClaimedAddresses { get; } = new();
     /// <summary>ARP requests and neighbour solicitations answered for L3 tenants (proxy ARP/ND).</summary>
     public long Proxied => Volatile.Read(ref ProxiedField);
     internal long ProxiedField;

@@ -298,7 +298,7 @@ public sealed class AddressGuardTests
             FromOutside(Arp("10.9.0.77", "10.9.0.1"), MacA),                     // tenant a's own frame, sent back in
             FromOutside(Arp("0.0.0.0", "10.9.0.99"), Gateway),                   // a probe claims nothing
         })
-            port.OutsideAddresses.SawFrame(f, port, topology, now);
+            port.ClaimedAddresses.SawFrame(f, port, topology, now);
 
         Assert.True(Refuses(Arp("10.9.0.1", "10.9.0.1", 2)));          // gratuitous ARP for the gateway's address
         Assert.True(Refuses(Arp("10.9.0.1", "10.9.0.40", 1)));
@@ -311,11 +311,46 @@ public sealed class AddressGuardTests
         Assert.False(Refuses(Arp("10.9.0.99", "10.9.0.1", 2)));
         Assert.False(Refuses(Arp("10.9.0.2", "10.9.0.1", 2)));         // an address no one outside claimed
 
-        port.Classifier.SetClock(now + OutsideAddresses.Lifetime - 1);
+        port.Classifier.SetClock(now + ClaimedAddresses.Lifetime - 1);
         Assert.True(Refuses(Arp("10.9.0.1", "10.9.0.1", 2)));
-        port.Classifier.SetClock(now + OutsideAddresses.Lifetime);    // not heard for the lifetime: anyone's again
+        port.Classifier.SetClock(now + ClaimedAddresses.Lifetime);    // not heard for the lifetime: anyone's again
         Assert.False(Refuses(Arp("10.9.0.1", "10.9.0.1", 2)));
         Assert.False(Refuses(Nd(136, "fe80::a", "fe80::1", 2)));
+    }
+
+    /// <summary>An address a tenant claimed in ARP or neighbour discovery (a DHCP lease, SLAAC: nothing the config
+    /// says) is its own on the port for the lifetime after it last did: another tenant may not claim it or send from
+    /// it. A packet's source alone records nothing (a tenant that routes forwards other hosts' packets), and what a
+    /// refused frame claimed is not recorded.</summary>
+    [Fact]
+    public void What_another_tenant_claimed_is_not_the_tenants()
+    {
+        var topology = Load().Topology;
+        var guard = new AddressGuard(new BoardTables());
+        var port = topology.Ports[0];
+        var (a, b) = (topology.Pairs[0], topology.Pairs[1]);
+        long now = 1_000_000;
+        port.Classifier.SetClock(now);
+        bool FromA(byte[] f) => guard.Refuses(f, a, port, port, topology);
+        bool FromB(byte[] f) => guard.Refuses(f, b, port, port, topology);
+
+        Assert.False(FromB(Arp("10.9.0.88", "10.9.0.1", 1, senderMac: MacB)));                 // b's lease
+        Assert.False(FromB(Nd(136, "fe80::b", "fd09::88", 2, MacB)));                          // b's SLAAC address
+        Assert.False(FromB(Udp("10.9.0.99", "192.0.2.1")));                                    // b routes a host's packet
+        Assert.True(FromB(Arp("10.9.0.66", "10.9.0.1", 1, senderMac: Stranger)));              // refused: records nothing
+        Assert.True(FromA(Arp("10.9.0.88", "10.9.0.88", 2)));
+        Assert.True(FromA(Udp("10.9.0.88", "192.0.2.1")));
+        Assert.True(FromA(Nd(136, "fe80::a", "fd09::88", 2)));
+        Assert.True(FromA(Nd(136, "fe80::a", "fe80::b", 2)));                                   // b's link-local
+        Assert.True(FromA(Nd(135, "fd09::88", "fd09::1", 1)));
+        Assert.False(FromA(Arp("10.9.0.99", "10.9.0.1", 2)));
+        Assert.False(FromA(Arp("10.9.0.66", "10.9.0.1", 2)));
+        Assert.False(FromB(Arp("10.9.0.88", "10.9.0.1", 1, senderMac: MacB)));                 // still b's own
+        Assert.True(FromB(Arp("10.9.0.99", "10.9.0.1", 1, senderMac: MacB)));                  // a claimed it first
+
+        port.Classifier.SetClock(now + ClaimedAddresses.Lifetime); // b has not said so for a lifetime: anyone's again
+        Assert.False(FromA(Arp("10.9.0.88", "10.9.0.88", 2)));
+        Assert.True(FromB(Arp("10.9.0.88", "10.9.0.1", 1, senderMac: MacB)));
     }
 
     /// <summary>The check runs on every frame a tenant sends: it allocates nothing, whatever the frame.</summary>

@@ -266,6 +266,52 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>A tenant cannot take an address another tenant uses but the config does not name (a DHCP lease): the
+    /// victim says it has the address in ARP (it asks for the outside host), and from then on ten gratuitous ARP replies
+    /// from the attacker saying "that address is at my MAC" do not leave the board. Without the check the outside host's
+    /// entry for the victim's address names the attacker's MAC.</summary>
+    [PrivilegedFact]
+    public void ARP_cannot_take_an_address_another_tenant_uses()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 2);
+        board.AddAddresses(0);
+        var rt = board.Start([board.Port(0)], [board.Pair(Attacker), board.Pair(Victim)]);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        var victim = rt.FindPair(board.PairNames[Victim]);
+        var port = rt.Topology.Ports[0];
+        const string lease = "10.50.0.31";
+        board.Tenants[Victim].Exec("ip", "addr", "add", lease + "/24", "dev", MetaBoard.TenantInterface);
+
+        // The victim uses its lease: its ARP request for the outside host says so.
+        AssertNoLoss(board.Tenants[Victim], MetaBoard.OutsideAddress(0), count: 3, interval: "0.1");
+        Assert.True(Eventually.True(() => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet,
+            System.Net.IPAddress.Parse(lease).GetAddressBytes(), port.Classifier.Now, out int owner) && owner == victim.Index),
+            "the victim's address was recorded as its own");
+        string victimMac = MetaBoard.TenantMac(Victim).ToString();
+        Assert.Equal(victimMac, OutsideNeighbour(board, lease));
+
+        var attackerMac = MetaBoard.TenantMac(Attacker);
+        using var outside = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), 0x0806);
+        Thread.Sleep(1100); // past the outside host's ARP locktime (1 s), so a spoofed reply would be taken
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x0806))
+        {
+            for (int round = 0; round < 10; round++)
+            {
+                tx.Send(ArpReply(attackerMac, lease)); // "the victim's address is at my MAC"
+                Thread.Sleep(20);
+            }
+            tx.Send(ArpReply(attackerMac, "10.50.0.30")); // its own: goes out
+        }
+        var seen = FrameProbe.Collect(outside, int.MaxValue, FrameProbe.Absence * 2)
+            .Where(f => f.AsSpan(6, 6).SequenceEqual(attackerMac.GetBytes())).ToList();
+        Assert.True(seen.Count == 1, $"{seen.Count} ARP packet(s) from the attacker reached the outside; only its own announcement may");
+        Assert.Equal(10, attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource));
+        Assert.Equal(victimMac, OutsideNeighbour(board, lease));
+        AssertNoLoss(board.Outside, lease, count: 5, interval: "0.1");
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     /// <summary>A tenant cannot take the LAN gateway's address: the outside becomes a LAN (a bridge with the outside
     /// host, now the victim, and a gateway in a namespace of its own); the gateway asks for the victim in broadcast ARP,
     /// which the port sees, and from then on ten gratuitous ARP replies from a tenant saying "the gateway's address is
@@ -294,8 +340,9 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
 
         // The gateway asks for the victim (broadcast ARP, which reaches the port too): the victim now knows the gateway.
         AssertNoLoss(gateway, victimAddress, count: 3, interval: "0.1");
-        Assert.True(Eventually.True(() => port.OutsideAddresses.Has(Appliance.Bpf.Routing.IpFamily.Inet,
-            System.Net.IPAddress.Parse(gatewayAddress).GetAddressBytes(), port.Classifier.Now)), "the gateway's address was seen outside");
+        Assert.True(Eventually.True(() => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet,
+            System.Net.IPAddress.Parse(gatewayAddress).GetAddressBytes(), port.Classifier.Now, out int owner)
+            && owner == Appliance.Datapath.Forwarding.ClaimedAddresses.Outside), "the gateway's address was seen outside");
         string GatewayEntry() => board.Outside.Exec("ip", "-o", "neigh", "show", gatewayAddress, "dev", "br0").Split(' ') is var w
             && Array.IndexOf(w, "lladdr") is int i and >= 0 && i + 1 < w.Length ? w[i + 1] : "";
         string gatewayMac = MacAddress.Read(MetaBoard.InterfaceMac(gateway.Name, "gw0")).ToString();
