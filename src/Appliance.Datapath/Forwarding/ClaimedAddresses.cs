@@ -19,8 +19,8 @@ namespace Appliance.Datapath.Forwarding;
 /// address an L2 tenant is configured with (configured addresses are the tenant's whatever the outside says). The
 /// outside wins over a tenant, as a MAC moves to where it was last seen.</item>
 /// <item>Tenants: the addresses a tenant claims in ARP and neighbour discovery (not a packet's source: a tenant that
-/// routes forwards other hosts' packets), once the frame was let out; at most <see cref="PerTenant"/> per tenant, so one
-/// tenant cannot fill the table.</item>
+/// routes forwards other hosts' packets), once the frame was let out; at most <see cref="PerTenant"/> per tenant (past
+/// that, a new claim is recorded only in place of one of its own), so one tenant cannot fill the table.</item>
 /// </list>
 /// <para>A fixed table (<see cref="Capacity"/> entries, open addressing over <see cref="Probe"/> slots from a home slot
 /// hashed with a seed of its own, so nobody outside can aim at a slot) of 16-byte keys (IPv4 as <c>::ffff:a.b.c.d</c>).
