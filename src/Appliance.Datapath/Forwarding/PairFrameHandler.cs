@@ -182,8 +182,10 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
         if ((uint)d.EnginePort < (uint)_topology.EnginePortCount && _topology.PortByEnginePort[d.EnginePort] is { } port)
         {
-            if (_addresses.Refuses(frame.Data, pair, uplink, port, _topology)) return DropAfterChain(pair, PairDropReason.InvalidSource);
+            // The service check first: the address check records what a frame it lets out claims (ClaimedAddresses),
+            // so it must be the last word on the frame.
             if (ServiceGuard.Refuses(frame.Data, pair)) return DropAfterChain(pair, PairDropReason.RogueService);
+            if (_addresses.Refuses(frame.Data, pair, uplink, port, _topology)) return DropAfterChain(pair, PairDropReason.InvalidSource);
         }
         return FrameVerdict.Forward(d.EnginePort);
     }
