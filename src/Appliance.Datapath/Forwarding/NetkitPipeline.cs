@@ -286,8 +286,13 @@ public sealed class NetkitPipeline : IDisposable
     /// <summary>A tenant's frame that its peer side passed but the appliance does not send: an L3 tenant's that the
     /// routing could not send (no route, no neighbour, TTL, isolation, source), an L2 tenant's packet, ARP or
     /// neighbour discovery claiming what is not its own (<see cref="AddressGuard"/>). Counted on that side and recorded in the
-    /// decision like a drop of the side.</summary>
-    public void DropAfterChain(PairSide side, PairDropReason reason) => DropOn(side, reason);
+    /// decision like a drop of the side; no longer counted as delivered by it.</summary>
+    public void DropAfterChain(PairSide side, PairDropReason reason)
+    {
+        _decision.Dropped = true;
+        _decision.DropReason = reason;
+        side.Counters.NotDelivered(_worker, _ctx.Length, reason);
+    }
 
     private Delivery DropOn(PairSide side, PairDropReason reason)
     {

@@ -29,6 +29,16 @@ public sealed class SideCounters
 
     internal void Drop(int worker, PairDropReason reason) => _c.Add(worker, FirstDrop + (int)reason, 1);
 
+    /// <summary>A frame the side passed (<see cref="Out"/>) that was not delivered after all (dropped after the chain):
+    /// it leaves the side's out count, so what entered a side is what it delivered plus what it dropped.</summary>
+    internal void NotDelivered(int worker, int bytes, PairDropReason reason)
+    {
+        var v = _c.Of(worker);
+        v[PacketsOut]--;
+        v[BytesOut] -= bytes;
+        v[FirstDrop + (int)reason]++;
+    }
+
     public long RxPackets => _c.Read(PacketsIn);
     public long RxBytes => _c.Read(BytesIn);
     public long TxPackets => _c.Read(PacketsOut);

@@ -425,5 +425,10 @@ public sealed class AddressGuardTests
         var own = replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), Arp("10.9.0.5", "10.9.0.1", 2));
         Assert.StartsWith("verdict=pass", own.Decision);
         Assert.Equal(1, a.Peer.Counters.Drops(PairDropReason.InvalidSource));
+        // What entered the side is what it delivered plus what it dropped: the refused frame is not counted as sent.
+        Assert.Equal(2, a.Peer.Counters.RxPackets);
+        Assert.Equal(1, a.Peer.Counters.TxPackets);
+        Assert.Equal(1, a.Peer.Counters.TxDropped);
+        Assert.Equal(a.Peer.Counters.RxBytes, a.Peer.Counters.TxBytes + 42);
     }
 }
