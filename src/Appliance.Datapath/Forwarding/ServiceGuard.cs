@@ -12,7 +12,10 @@ namespace Appliance.Datapath.Forwarding;
 /// the frame and counts it <see cref="PairDropReason.RogueService"/> on the pair's peer side) are:
 /// <list type="bullet">
 /// <item>unless it serves <see cref="TenantService.Router"/>: ICMPv6 router advertisement (134), redirect (137) and
-/// router renumbering (138); ICMPv4 redirect (5) and router advertisement (9, RFC 1256);</item>
+/// router renumbering (138); ICMPv4 redirect (5) and router advertisement (9, RFC 1256); the multicast queries of IGMP
+/// (0x11) and MLD (130), which only a multicast router or a switch's querier sends (a rogue querier with a lower
+/// address takes the LAN's querier election, RFC 3376 §6.6.2 / RFC 3810 §7.6.2, and its lifetimes decide when every
+/// snooping switch stops forwarding a group);</item>
 /// <item>unless it serves <see cref="TenantService.Dhcp"/>: DHCPv4 — UDP from port 67 or to port 68 (servers and
 /// relay agents send from 67, and only they send to a client's 68; RFC 2131 §4.1), and to port 67 a BOOTREPLY (op 2:
 /// a server's answer to a relay agent) or a relayed message (giaddr not 0.0.0.0: a relay agent's, which a server
@@ -29,8 +32,8 @@ namespace Appliance.Datapath.Forwarding;
 /// packet) is not judged. Stateless; nothing allocates; a frame that is neither UDP nor ICMP costs a few compares.</summary>
 public static class ServiceGuard
 {
-    private const int Ipv4Redirect = 5, Ipv4RouterAdvertisement = 9;
-    private const int RouterAdvertisement = 134, Redirect = 137, RouterRenumbering = 138;
+    private const int Ipv4Redirect = 5, Ipv4RouterAdvertisement = 9, Igmp = 2, IgmpQuery = 0x11;
+    private const int MldQuery = 130, RouterAdvertisement = 134, Redirect = 137, RouterRenumbering = 138;
     private const int Dhcp4Server = 67, Dhcp4Client = 68, BootReply = 2, GiaddrOffset = 24;
     private const int Dhcp6Client = 546, Dhcp6Server = 547;
 
@@ -79,7 +82,13 @@ public static class ServiceGuard
         {
             if (router) return false;
             if (message.IsEmpty) return fragment;
-            return v6 ? message[0] is RouterAdvertisement or Redirect or RouterRenumbering : message[0] is Ipv4Redirect or Ipv4RouterAdvertisement;
+            return v6 ? message[0] is MldQuery or RouterAdvertisement or Redirect or RouterRenumbering : message[0] is Ipv4Redirect or Ipv4RouterAdvertisement;
+        }
+        if (!v6 && next == Igmp)
+        {
+            if (router) return false;
+            if (message.IsEmpty) return fragment;
+            return message[0] == IgmpQuery;
         }
         if (next != L3Frames.Udp || dhcp) return false;
         if (message.Length < 8) return fragment;

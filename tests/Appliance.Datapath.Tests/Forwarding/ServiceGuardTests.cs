@@ -114,6 +114,24 @@ public sealed class ServiceGuardTests
         AssertRole(Ipv4(51, [1, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, .. Icmp(type)]), refused, TenantService.Router);
     }
 
+    /// <summary>IGMP: a host reports and leaves; only a multicast router or a switch's querier queries (and wins the
+    /// querier election with a lower address).</summary>
+    [Theory]
+    [InlineData(0x11, true)]  // membership query
+    [InlineData(0x12, false)] // IGMPv1 report
+    [InlineData(0x16, false)] // IGMPv2 report
+    [InlineData(0x17, false)] // leave group
+    [InlineData(0x22, false)] // IGMPv3 report
+    public void IGMP_queries_from_a_router_only(byte type, bool refused)
+    {
+        var igmp = new byte[8];
+        igmp[0] = type;
+        AssertRole(Ipv4(2, igmp, "224.0.0.1"), refused, TenantService.Router);
+        var alert = Ipv4(2, [0x94, 0x04, 0, 0, .. igmp], "224.0.0.22"); // behind the router alert option, as hosts send it
+        alert[14] = 0x46;
+        AssertRole(alert, refused, TenantService.Router);
+    }
+
     [Theory]
     [InlineData(134, true)]  // router advertisement
     [InlineData(137, true)]  // redirect
@@ -124,6 +142,9 @@ public sealed class ServiceGuardTests
     [InlineData(128, false)]
     [InlineData(1, false)]
     [InlineData(143, false)] // MLDv2 report
+    [InlineData(131, false)] // MLDv1 report
+    [InlineData(132, false)] // MLDv1 done
+    [InlineData(130, true)]  // MLD query: a multicast router's or querier's
     public void ICMPv6_from_a_router_only(byte type, bool refused)
     {
         var icmp = TestFrames.Icmp(type, 0, 0, new byte[16], checksum: false);
