@@ -14,13 +14,17 @@ namespace Appliance.Datapath.Forwarding;
 /// <item>Outside: the addresses the broadcast and multicast frames the port receives from the wire claim
 /// (<see cref="FrameClaims"/>: ARP's sender, an IP source, neighbour discovery's source and target; the gateway asks for
 /// its neighbours in broadcast ARP and multicast solicitations and advertises itself as a router from its link-local
-/// address), recorded by the group-frame flooder (<see cref="SawFrame"/>). Not recorded: a frame from a MAC a pair of
-/// the port owns (a tenant's own frame sent back by a hairpinning switch must not lock it out of its address) and an
-/// address an L2 tenant is configured with (configured addresses are the tenant's whatever the outside says). The
-/// outside wins over a tenant, as a MAC moves to where it was last seen.</item>
+/// address), recorded from every group frame by the group-frame flooder and from the ARP and neighbour discovery a
+/// port receives for its tenants by the forwarding workers (<see cref="SawFrame"/>: the gateway answers and refreshes
+/// its neighbours by unicast). A frame from a MAC a pair of any port owns is that tenant's (a tenant's own frame sent
+/// back by a hairpinning switch, or heard on another port of the board on the same LAN), never the outside's. An
+/// address an L2 tenant is configured with is not recorded (configured addresses are the tenant's whatever the outside
+/// says). The outside wins over a tenant, as a MAC moves to where it was last seen.</item>
 /// <item>Tenants: the addresses a tenant claims in ARP and neighbour discovery (not a packet's source: a tenant that
-/// routes forwards other hosts' packets), once the frame was let out; at most <see cref="PerTenant"/> per tenant (past
-/// that, a new claim is recorded only in place of one of its own), so one tenant cannot fill the table.</item>
+/// routes forwards other hosts' packets) and only in ARP requests and replies and neighbour discovery a host takes
+/// (hop limit 255, code 0), once the frame was let out; at most <see cref="PerTenant"/> per tenant, so one tenant
+/// cannot fill the table: past that, a new claim is recorded only where one of its own entries shares the slot's
+/// probe window, else not at all (the address is not protected; no one is refused for it).</item>
 /// </list>
 /// <para>A fixed table (<see cref="Capacity"/> entries, open addressing over <see cref="Probe"/> slots from a home slot
 /// hashed with a seed of its own, so nobody outside can aim at a slot) of 16-byte keys (IPv4 as <c>::ffff:a.b.c.d</c>).
@@ -51,12 +55,38 @@ public sealed class ClaimedAddresses
     private readonly Dictionary<int, (int Count, long Swept)> _tenants = [];
     private readonly Lock _write = new();
 
-    /// <summary>Records the addresses <paramref name="frame"/>, which the port received from its outside at
-    /// <paramref name="now"/> (Stopwatch ticks), claims (see the class for what is left out).</summary>
-    public void SawFrame(ReadOnlySpan<byte> frame, PortRuntime port, RuntimeTopology topology, long now)
+    /// <summary>The sender of <paramref name="frame"/>, which a port received from its wire: the pair of any port that
+    /// owns its source MAC (a tenant's own frame sent back by a hairpinning switch, or from another port of the board on
+    /// the same LAN), else <see cref="Outside"/>. Asked before a learned MAC moves outside.</summary>
+    public static int SenderOf(ReadOnlySpan<byte> frame, RuntimeTopology topology)
     {
-        if (frame.Length < 14 || port.Classifier.OwnsAny(MacAddress.Read(frame[6..]))) return;
-        var recorder = new OutsideRecorder(this, topology, now);
+        if (frame.Length < 14) return Outside;
+        var source = MacAddress.Read(frame[6..]);
+        foreach (var port in topology.Ports)
+            if (port.Classifier.TryOwner(source, out int pair)) return pair;
+        return Outside;
+    }
+
+    /// <summary>Whether <paramref name="frame"/>, which a port received from its wire for one of its tenants (unicast),
+    /// may claim an address: ARP, or IPv6 neighbour discovery (133–137). A few compares, so every frame to a tenant can
+    /// ask; group frames are all read (<see cref="SawFrame"/>).</summary>
+    public static bool MayClaim(ReadOnlySpan<byte> frame)
+    {
+        int at = L3Frames.PastTags(frame, out ushort type);
+        if (at < 0) return false;
+        if (type == L3Frames.EtherTypeArp) return true;
+        // Neighbour discovery behind extension headers is left to the group frames (solicitations are multicast).
+        return type == L3Frames.EtherTypeIpv6 && frame.Length >= at + 41 && frame[at + 6] == L3Frames.IcmpV6 && frame[at + 40] is >= 133 and <= 137;
+    }
+
+    /// <summary>Records the addresses <paramref name="frame"/>, which the port received from its wire at
+    /// <paramref name="now"/> (Stopwatch ticks), claims: every claim as the outside's when <paramref name="sender"/> is
+    /// <see cref="Outside"/>; when it is a tenant's (<see cref="SenderOf"/>), its neighbour claims as that tenant's, by
+    /// a tenant's rules (the frame went out of a port of the board and came back in). An L2 tenant's configured address
+    /// is never recorded.</summary>
+    public void SawFrame(ReadOnlySpan<byte> frame, int sender, RuntimeTopology topology, long now)
+    {
+        var recorder = new Recorder(this, sender, topology, now);
         FrameClaims.Read(frame, ref recorder);
     }
 
@@ -71,8 +101,8 @@ public sealed class ClaimedAddresses
     public void Saw(int owner, IpFamily family, ReadOnlySpan<byte> address, long now)
     {
         if (!Key(family, address, out ulong high, out ulong low)) return;
-        // A tenant's own entry, refreshed lately: nothing to write (its ARP and ND need no lock).
-        if (owner != Outside && TryFind(family, address, now, out int current, out long seen) && current == owner && now - seen < Refresh)
+        // An entry of the same owner refreshed lately: nothing to write (a busy LAN's or tenant's ARP and ND take no lock).
+        if (TryFind(family, address, now, out int current, out long seen) && current == owner && now - seen < Refresh)
             return;
         int home = Home(high, low);
         lock (_write)
@@ -86,7 +116,7 @@ public sealed class ClaimedAddresses
                 if (!empty && _high[s] == high && _low[s] == low)
                 {
                     if (_owner[s] == owner) Volatile.Write(ref _seen[s], now);
-                    else if (owner == Outside || expired) Write(s, high, low, owner, now);
+                    else if (owner == Outside || expired && !AtLimit(owner, now)) Write(s, high, low, owner, now);
                     return;
                 }
                 if (empty || expired)
@@ -196,12 +226,13 @@ public sealed class ClaimedAddresses
 
     private int Home(ulong high, ulong low) => (int)((((high * 31) ^ low ^ _seed) * 0x9E37_79B9_7F4A_7C15UL) >> 52); // 12 bits
 
-    /// <summary>Records each address a frame from the outside claims, except a configured L2 tenant's; never refuses.</summary>
-    private readonly struct OutsideRecorder(ClaimedAddresses table, RuntimeTopology topology, long now) : IClaimJudge
+    /// <summary>Records what a frame from the wire claims (above); never refuses.</summary>
+    private readonly struct Recorder(ClaimedAddresses table, int sender, RuntimeTopology topology, long now) : IClaimJudge
     {
         public bool Address(IpFamily family, ReadOnlySpan<byte> address, ClaimKind kind)
         {
-            if (topology.L2Addresses.Lookup(family, address) is null) table.Saw(Outside, family, address, now);
+            if ((sender == Outside || kind == ClaimKind.Neighbour) && topology.L2Addresses.Lookup(family, address) is null)
+                table.Saw(sender, family, address, now);
             return false;
         }
 

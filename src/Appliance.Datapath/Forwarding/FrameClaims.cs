@@ -83,7 +83,10 @@ public static class FrameClaims
             return false; // not Ethernet/IPv4 ARP: no host takes it as such
         if (judge.LinkLayer(MacAddress.Read(arp[8..]))) return true;
         var sender = arp.Slice(14, 4);
-        return BinaryPrimitives.ReadUInt32BigEndian(sender) != 0 && judge.Address(IpFamily.Inet, sender, ClaimKind.Neighbour);
+        // Linux's arp_process takes only requests and replies into its table; other operations are judged, not taken
+        // as a claim of the address.
+        var kind = BinaryPrimitives.ReadUInt16BigEndian(arp[6..]) is 1 or 2 ? ClaimKind.Neighbour : ClaimKind.Source;
+        return BinaryPrimitives.ReadUInt32BigEndian(sender) != 0 && judge.Address(IpFamily.Inet, sender, kind);
     }
 
     private static bool Ipv6<TJudge>(ReadOnlySpan<byte> ip, ref TJudge judge) where TJudge : struct, IClaimJudge
@@ -103,9 +106,12 @@ public static class FrameClaims
         if (kind is < RouterSolicitation or > Redirect) return false;
         // Neighbour discovery is never fragmented (RFC 6980); a fragment's target could sit in a later fragment.
         if (fragment) return true;
-        if (specified && judge.Address(IpFamily.Inet6, source, ClaimKind.Neighbour)) return true;
+        // A host takes neighbour discovery only with hop limit 255 and code 0 (RFC 4861 §6.1, 7.1.1; Linux's ndisc_rcv):
+        // anything else is judged alike but not taken as a claim.
+        var claim = ip[7] == 255 && message[1] == 0 ? ClaimKind.Neighbour : ClaimKind.Source;
+        if (specified && claim == ClaimKind.Neighbour && judge.Address(IpFamily.Inet6, source, claim)) return true;
         if (kind is NeighbourAdvertisement or Redirect && message.Length >= 24
-            && message.Slice(8, 16).IndexOfAnyExcept((byte)0) >= 0 && judge.Address(IpFamily.Inet6, message.Slice(8, 16), ClaimKind.Neighbour))
+            && message.Slice(8, 16).IndexOfAnyExcept((byte)0) >= 0 && judge.Address(IpFamily.Inet6, message.Slice(8, 16), claim))
             return true;
         // Options follow the fixed part: RS 8 bytes, RA 16, NS and NA 24, redirect 40.
         int option = kind switch { RouterSolicitation => 8, RouterAdvertisement => 16, Redirect => 40, _ => 24 };

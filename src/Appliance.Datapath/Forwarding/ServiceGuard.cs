@@ -94,8 +94,8 @@ public static class ServiceGuard
         if (message.Length < 8) return fragment;
         int source = BinaryPrimitives.ReadUInt16BigEndian(message), destination = BinaryPrimitives.ReadUInt16BigEndian(message[2..]);
         return v6
-            ? source == Dhcp6Server || destination == Dhcp6Client || destination == Dhcp6Server && ServerOrRelayDhcp6(message[8..])
-            : source == Dhcp4Server || destination == Dhcp4Client || destination == Dhcp4Server && ServerOrRelayDhcp4(message[8..]);
+            ? source == Dhcp6Server || destination == Dhcp6Client || destination == Dhcp6Server && (fragment && message.Length < 9 || ServerOrRelayDhcp6(message[8..]))
+            : source == Dhcp4Server || destination == Dhcp4Client || destination == Dhcp4Server && (fragment && message.Length < 8 + GiaddrOffset + 4 || ServerOrRelayDhcp4(message[8..]));
     }
 
     /// <summary>A BOOTREPLY, or a message a relay agent forwarded (its giaddr set).</summary>

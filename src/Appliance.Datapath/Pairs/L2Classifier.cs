@@ -272,6 +272,14 @@ public sealed class L2Classifier
     /// <summary>Whether any pair of this port owns <paramref name="mac"/> (configured or learned).</summary>
     public bool OwnsAny(MacAddress mac) => Volatile.Read(ref _owners).ContainsKey(mac.Value);
 
+    /// <summary>The pair of this port that owns <paramref name="mac"/> (configured or learned), if any.</summary>
+    public bool TryOwner(MacAddress mac, out int pair)
+    {
+        bool owned = Volatile.Read(ref _owners).TryGetValue(mac.Value, out var e);
+        pair = owned ? e.Pair : -1;
+        return owned;
+    }
+
     /// <summary>Forgets a learned MAC (e.g. the kernel refused to claim it); configured MACs stay.</summary>
     public bool Forget(MacAddress mac)
     {

@@ -374,4 +374,19 @@ public sealed class ServiceGuardTests
         Assert.EndsWith("reason=rogueService", d);
         Assert.Equal(1, a.Peer.Counters.Drops(PairDropReason.RogueService));
     }
+
+    /// <summary>A relayed DHCP message split so that its first fragment holds only the UDP header: the message type
+    /// (DHCPv6) or op and giaddr (DHCPv4) sit in the next fragment, so the first is refused.</summary>
+    [Fact]
+    public void A_relay_message_cut_after_its_UDP_header_is_refused()
+    {
+        var udp = Udp(1234, 547, []);
+        byte[] fragmentHeader = [17, 0, 0, 1, 0, 0, 0, 9]; // offset 0, more fragments
+        var v6 = TestFrames.Ip(AllNodes, MacA, Address("fe80::a"), Address("fe80::1"), 44, [.. fragmentHeader, .. udp]);
+        Assert.True(HostRefuses(v6));
+        var v4 = TestFrames.Ip(Broadcast, MacA, Address("10.9.0.50"), Address("10.9.0.1"), 17, Udp(1234, 67, []));
+        BinaryPrimitives.WriteUInt16BigEndian(v4.AsSpan(14 + 6), 0x2000); // more fragments, offset 0
+        Assert.True(HostRefuses(v4));
+        Assert.False(ServiceGuard.Refuses(v4, router: false, dhcp: true));
+    }
 }
