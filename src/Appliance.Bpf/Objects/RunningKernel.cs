@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.IO.Compression;
 using System.Runtime.InteropServices;
 
 namespace Appliance.Bpf.Objects;
@@ -13,7 +12,7 @@ public sealed class RunningKernel
 {
     /// <summary>The most bytes a config may hold once unpacked (a kernel's is some 300 KB): a bound of ours against a
     /// file that unpacks without end.</summary>
-    public const long MaxConfigBytes = 16 << 20;
+    public const int MaxConfigBytes = 16 << 20;
 
     public RunningKernel(string release, string version, string? versionSignature, Func<ConfigText> readConfig,
         bool hasKprobeEvents, bool hasUprobeEvents, Architecture architecture)
@@ -101,9 +100,9 @@ public sealed class RunningKernel
             RuntimeInformation.OSArchitecture);
     }
 
-    /// <summary>A config file, unpacked when it starts with gzip's magic (libbpf's gzopen reads both), at most
-    /// <see cref="MaxConfigBytes"/>; its text is null when it cannot be read or unpacked (a file that unpacks to more
-    /// is refused: <see cref="BpfLoadException"/>).</summary>
+    /// <summary>A config file, unpacked (<see cref="Gzip"/>) when it starts with gzip's magic (libbpf's gzopen reads
+    /// both), at most <see cref="MaxConfigBytes"/>; its text is null when it cannot be read or unpacked (a file that is
+    /// or unpacks to more is refused: <see cref="BpfLoadException"/>).</summary>
     public static ConfigText ReadConfigFile(string path)
     {
         try
@@ -111,12 +110,14 @@ public sealed class RunningKernel
             byte[] raw;
             using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096, FileOptions.SequentialScan))
                 raw = ReadBounded(file, path);
-            if (raw is not [0x1f, 0x8b, ..]) return new ConfigText(raw, path);
-            using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            return new ConfigText(ReadBounded(gzip, path), path);
+            return new ConfigText(Gzip.HasMagic(raw) ? Gzip.Unpack(raw, MaxConfigBytes) : raw, path);
+        }
+        catch (GzipException e) when (e.TooLarge)
+        {
+            throw TooLarge(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException
-            or InvalidDataException)
+            or GzipException)
         {
             return new ConfigText(null, $"{path}: {e.Message}");
         }
@@ -128,12 +129,14 @@ public sealed class RunningKernel
         var buffer = new byte[81920];
         for (int n; (n = stream.Read(buffer)) > 0;)
         {
-            if (text.Length + n > MaxConfigBytes)
-                throw new BpfLoadException($"{path}: the kernel's config is larger than {MaxConfigBytes >> 20} MiB (a bound of ours; a kernel's is some 300 KB)");
+            if (text.Length + n > MaxConfigBytes) throw TooLarge(path);
             text.Write(buffer, 0, n);
         }
         return text.ToArray();
     }
+
+    private static BpfLoadException TooLarge(string path)
+        => new($"{path}: the kernel's config is larger than {MaxConfigBytes >> 20} MiB (a bound of ours; a kernel's is some 300 KB)");
 
     /// <summary>"a.b.c…" at the start (after spaces, as sscanf's %u.%u.%u reads it): KERNEL_VERSION(a, b, c), or null.</summary>
     private static uint? ThreeNumbers(string s)
