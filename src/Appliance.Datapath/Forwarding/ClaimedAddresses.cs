@@ -20,6 +20,8 @@ namespace Appliance.Datapath.Forwarding;
 /// back by a hairpinning switch, or heard on another port of the board on the same LAN), never the outside's. An
 /// address an L2 tenant is configured with is not recorded (configured addresses are the tenant's whatever the outside
 /// says). The outside wins over a tenant, as a MAC moves to where it was last seen.</item>
+/// <item>Leases: a DHCPACK a trusted server sends a tenant binds its address to the tenant (<see cref="SawLease"/>),
+/// over anyone's earlier claim.</item>
 /// <item>Tenants: the addresses a tenant claims in ARP and neighbour discovery (not a packet's source: a tenant that
 /// routes forwards other hosts' packets) and only in ARP requests and replies and neighbour discovery a host takes
 /// (hop limit 255, code 0), once the frame was let out; at most <see cref="PerTenant"/> per tenant, so one tenant
@@ -76,7 +78,56 @@ public sealed class ClaimedAddresses
         if (at < 0) return false;
         if (type == L3Frames.EtherTypeArp) return true;
         // Neighbour discovery behind extension headers is left to the group frames (solicitations are multicast).
-        return type == L3Frames.EtherTypeIpv6 && frame.Length >= at + 41 && frame[at + 6] == L3Frames.IcmpV6 && frame[at + 40] is >= 133 and <= 137;
+        if (type == L3Frames.EtherTypeIpv6)
+            return frame.Length >= at + 41 && frame[at + 6] == L3Frames.IcmpV6 && frame[at + 40] is >= 133 and <= 137;
+        // A DHCP server's answer to a client (UDP 67 → 68): a lease binds its address to the tenant.
+        if (type != L3Frames.EtherTypeIpv4 || frame.Length < at + 20 || frame[at + 9] != L3Frames.Udp) return false;
+        int udp = at + (frame[at] & 0x0f) * 4;
+        return frame.Length >= udp + 4 && BinaryPrimitives.ReadUInt32BigEndian(frame[udp..]) == (uint)(DhcpServerPort << 16 | DhcpClientPort);
+    }
+
+    private const int DhcpServerPort = 67, DhcpClientPort = 68, DhcpMessageType = 53, DhcpAck = 5;
+
+    /// <summary>Whether <paramref name="frame"/> is a DHCPv4 DHCPACK (a BOOTREPLY from UDP port 67 to 68 whose message
+    /// type option is 5): the client's hardware address and the address leased to it (yiaddr, RFC 2131 §2, §4.3.1).</summary>
+    public static bool IsDhcpAck(ReadOnlySpan<byte> frame, out MacAddress client, out ReadOnlySpan<byte> leased)
+    {
+        client = default;
+        leased = default;
+        int at = L3Frames.PastTags(frame, out ushort type);
+        if (at < 0 || type != L3Frames.EtherTypeIpv4) return false;
+        var ip = frame[at..];
+        if (ip.Length < 20 || ip[0] >> 4 != 4 || (ip[0] & 0x0f) < 5) return false;
+        int end = Math.Min(ip.Length, BinaryPrimitives.ReadUInt16BigEndian(ip[2..]));
+        if (end < (ip[0] & 0x0f) * 4 || !L3Frames.Ipv4UpperLayer(ip, end, out byte next, out int u, out bool fragment)
+            || fragment || next != L3Frames.Udp || end - u < 8 + 240)
+            return false;
+        var udp = ip[u..end];
+        if (BinaryPrimitives.ReadUInt16BigEndian(udp) != DhcpServerPort || BinaryPrimitives.ReadUInt16BigEndian(udp[2..]) != DhcpClientPort) return false;
+        var bootp = udp[8..];
+        if (bootp[0] != 2 || bootp[1] != 1 || bootp[2] != 6 || BinaryPrimitives.ReadUInt32BigEndian(bootp[236..]) != 0x6382_5363) return false;
+        for (int o = 240; o < bootp.Length;)
+        {
+            byte code = bootp[o];
+            if (code == 255) break;
+            if (code == 0)
+            {
+                o++;
+                continue;
+            }
+            if (o + 2 > bootp.Length) break;
+            int length = bootp[o + 1];
+            if (o + 2 + length > bootp.Length) break;
+            if (code == DhcpMessageType && length == 1)
+            {
+                if (bootp[o + 2] != DhcpAck || BinaryPrimitives.ReadUInt32BigEndian(bootp[16..]) == 0) return false;
+                client = MacAddress.Read(bootp[28..]);
+                leased = bootp.Slice(16, 4);
+                return true;
+            }
+            o += 2 + length;
+        }
+        return false;
     }
 
     /// <summary>Records the addresses <paramref name="frame"/>, which the port received from its wire at
@@ -90,6 +141,19 @@ public sealed class ClaimedAddresses
         FrameClaims.Read(frame, ref recorder);
     }
 
+    /// <summary>DHCP snooping's binding: <paramref name="frame"/>, which a port whose pairs <paramref name="tenants"/>
+    /// classifies received from <paramref name="sender"/>, is a DHCPACK from a server the tenants trust (one outside, or
+    /// a tenant that serves DHCP) leasing an address to a MAC one of its pairs owns: the address is that tenant's,
+    /// whoever claimed it before (a tenant that took it first from a pool cannot keep it from the tenant it is leased to).
+    /// An address an L2 tenant is configured with stays its own.</summary>
+    public void SawLease(ReadOnlySpan<byte> frame, int sender, Pairs.L2Classifier tenants, RuntimeTopology topology, long now)
+    {
+        if (!IsDhcpAck(frame, out var client, out var leased) || !tenants.TryOwner(client, out int pair)) return;
+        if (sender != Outside && !((uint)sender < (uint)topology.EnginePortCount && topology.PairByEnginePort[sender] is { ServesDhcp: true }))
+            return;
+        if (topology.L2Addresses.Lookup(IpFamily.Inet, leased) is null) Saw(pair, IpFamily.Inet, leased, now, bound: true);
+    }
+
     /// <summary>Who claimed <paramref name="address"/> less than <see cref="Lifetime"/> before <paramref name="now"/>:
     /// <see cref="Outside"/> or a pair's index. False when nobody did.</summary>
     public bool TryOwner(IpFamily family, ReadOnlySpan<byte> address, long now, out int owner) =>
@@ -98,7 +162,12 @@ public sealed class ClaimedAddresses
     /// <summary>Records that <paramref name="owner"/> (<see cref="Outside"/> or a pair's index) claimed
     /// <paramref name="address"/> at <paramref name="now"/>. A tenant's claim of what someone else holds is not taken
     /// (the guard refused it); the outside's is.</summary>
-    public void Saw(int owner, IpFamily family, ReadOnlySpan<byte> address, long now)
+    public void Saw(int owner, IpFamily family, ReadOnlySpan<byte> address, long now) => Saw(owner, family, address, now, bound: false);
+
+    /// <summary><see cref="Saw(int, IpFamily, ReadOnlySpan{byte}, long)"/>; <paramref name="bound"/>: a DHCP server
+    /// leased the address to tenant <paramref name="owner"/>, which takes it whoever claimed it first and whatever its
+    /// share.</summary>
+    private void Saw(int owner, IpFamily family, ReadOnlySpan<byte> address, long now, bool bound)
     {
         if (!Key(family, address, out ulong high, out ulong low)) return;
         // An entry of the same owner refreshed lately: nothing to write (a busy LAN's or tenant's ARP and ND take no lock).
@@ -116,7 +185,7 @@ public sealed class ClaimedAddresses
                 if (!empty && _high[s] == high && _low[s] == low)
                 {
                     if (_owner[s] == owner) Volatile.Write(ref _seen[s], now);
-                    else if (owner == Outside || expired && !AtLimit(owner, now)) Write(s, high, low, owner, now);
+                    else if (owner == Outside || bound || expired && !AtLimit(owner, now)) Write(s, high, low, owner, now);
                     return;
                 }
                 if (empty || expired)
@@ -129,7 +198,7 @@ public sealed class ClaimedAddresses
                     oldestOwn = s;
                 }
             }
-            if (owner != Outside && AtLimit(owner, now)) free = -1; // only its own oldest makes room
+            if (owner != Outside && !bound && AtLimit(owner, now)) free = -1; // only its own oldest makes room
             int slot = free >= 0 ? free : oldestOwn;
             if (slot >= 0) Write(slot, high, low, owner, now);
         }

@@ -136,9 +136,14 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
                 Interlocked.Increment(ref port.UnclaimedField); // rare (the XDP program passes only claimed MACs), and any worker may count it
                 return port.Config.Unclaimed == UnclaimedPolicy.Kernel ? FrameVerdict.Kernel : FrameVerdict.Drop(DropReason.Policy);
             }
-            // The gateway answers ARP and refreshes its neighbours by unicast: what such frames claim is the outside's.
+            // The gateway answers ARP and refreshes its neighbours by unicast: what such frames claim is the outside's; a
+            // DHCP server's unicast DHCPACK binds the lease to the tenant.
             if (ClaimedAddresses.MayClaim(frame.Data))
-                port.ClaimedAddresses.SawFrame(frame.Data, ClaimedAddresses.SenderOf(frame.Data, _topology), _topology, port.Classifier.Now);
+            {
+                int sender = ClaimedAddresses.SenderOf(frame.Data, _topology);
+                port.ClaimedAddresses.SawFrame(frame.Data, sender, _topology, port.Classifier.Now);
+                port.ClaimedAddresses.SawLease(frame.Data, sender, port.Classifier, _topology, port.Classifier.Now);
+            }
             d = _pipeline.IntoPair(_topology.PairByEnginePort[owner]!);
         }
         else if (pair.Config.Mode == PairMode.L3)

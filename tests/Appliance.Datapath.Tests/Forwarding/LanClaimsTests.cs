@@ -246,4 +246,93 @@ public sealed class LanClaimsTests
         Assert.True(port.ClaimedAddresses.TryOwner(IpFamily.Inet, IPAddress.Parse("10.9.0.77").GetAddressBytes(), now, out int owner));
         Assert.Equal(a.Index, owner);
     }
+
+    /// <summary>A DHCP server's answer (<paramref name="type"/> 5 DHCPACK, 2 DHCPOFFER) from <paramref name="from"/> to
+    /// <paramref name="to"/>, leasing <paramref name="yiaddr"/> to hardware address <paramref name="chaddr"/>: UDP 67 → 68,
+    /// a pad and a server identifier option before the message type.</summary>
+    private static byte[] DhcpAnswer(byte[] from, byte[] to, byte[] chaddr, string yiaddr, byte type = 5)
+    {
+        var bootp = new byte[300];
+        bootp[0] = 2;
+        bootp[1] = 1;
+        bootp[2] = 6;
+        IPAddress.Parse(yiaddr).GetAddressBytes().CopyTo(bootp, 16);
+        chaddr.CopyTo(bootp, 28);
+        BinaryPrimitives.WriteUInt32BigEndian(bootp.AsSpan(236), 0x6382_5363);
+        byte[] options = [0, 54, 4, 10, 9, 0, 1, 53, 1, type, 255];
+        options.CopyTo(bootp, 240);
+        var f = TestFrames.Ip(to, from, IPAddress.Parse("10.9.0.1").GetAddressBytes(), IPAddress.Parse(yiaddr).GetAddressBytes(), 17,
+            [.. UdpHeader(67, 68, 0).AsSpan(0, 4), .. new byte[4], .. bootp]);
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(14 + 20 + 4), (ushort)(8 + bootp.Length));
+        return f;
+    }
+
+    private static void Heard(PortRuntime port, byte[] frame, RuntimeTopology t, long now)
+    {
+        int sender = ClaimedAddresses.SenderOf(frame, t);
+        port.ClaimedAddresses.SawFrame(frame, sender, t, now);
+        port.ClaimedAddresses.SawLease(frame, sender, port.Classifier, t, now);
+    }
+
+    /// <summary>DHCP snooping's binding: tenant a claims an address of the pool first (its ARP for it), the server then
+    /// leases it to tenant b: the DHCPACK binds it to b, who may use it, and a may no longer. An offer binds nothing,
+    /// nor an answer for a MAC no tenant of the port owns, nor one from a tenant that does not serve DHCP.</summary>
+    [Fact]
+    public void A_DHCP_lease_binds_its_address_to_the_tenant_it_was_leased_to()
+    {
+        var t = Load(twoPorts: false).Topology;
+        var guard = new AddressGuard(null);
+        var port = t.Ports[0];
+        var (a, b) = (t.Pairs[0], t.Pairs[1]);
+        long now = 1_000_000;
+        port.Classifier.SetClock(now);
+        Assert.False(guard.Refuses(Arp(MacA, "10.9.0.88", "10.9.0.1"), a, port, port, t));  // a squats .88
+        Assert.True(guard.Refuses(Arp(MacB, "10.9.0.88", "10.9.0.88"), b, port, port, t));
+
+        Heard(port, DhcpAnswer(Gateway, MacB, MacB, "10.9.0.88", type: 2), t, now);           // an offer: nothing yet
+        Heard(port, DhcpAnswer(Gateway, MacB, Nowhere, "10.9.0.88"), t, now);                 // for a MAC no tenant owns
+        Heard(port, DhcpAnswer(MacA, MacB, MacB, "10.9.0.88"), t, now);                       // from a, not a DHCP server
+        Assert.True(guard.Refuses(Arp(MacB, "10.9.0.88", "10.9.0.88"), b, port, port, t));
+
+        var ack = DhcpAnswer(Gateway, Broadcast, MacB, "10.9.0.88");
+        Assert.True(ClaimedAddresses.IsDhcpAck(ack, out var client, out _));
+        Assert.Equal(MacAddress.Read(MacB), client);
+        Heard(port, ack, t, now);
+        Assert.False(guard.Refuses(Arp(MacB, "10.9.0.88", "10.9.0.88"), b, port, port, t));
+        Assert.False(guard.Refuses(Udp(MacB, "10.9.0.88", "192.0.2.1"), b, port, port, t));
+        Assert.True(guard.Refuses(Arp(MacA, "10.9.0.88", "10.9.0.1"), a, port, port, t));
+    }
+
+    /// <summary>A unicast DHCPACK to the tenant binds through the worker's path (replay at the port).</summary>
+    [Fact]
+    public void A_unicast_DHCP_ack_binds_through_the_worker()
+    {
+        var offline = Load(twoPorts: false);
+        var t = offline.Topology;
+        using var replayer = new FrameReplayer(offline);
+        var port = t.Ports[0];
+        var b = t.Pairs[1];
+        var ack = DhcpAnswer(Gateway, MacB, MacB, "10.9.0.89");
+        Assert.True(ClaimedAddresses.MayClaim(ack));
+        Assert.StartsWith("verdict=pass", replayer.Replay(ReplayInput.AtPort(port.Index), ack).Decision);
+        Assert.True(port.ClaimedAddresses.TryOwner(IpFamily.Inet, IPAddress.Parse("10.9.0.89").GetAddressBytes(), port.Classifier.Now, out int owner));
+        Assert.Equal(b.Index, owner);
+    }
+
+    /// <summary>What is not a DHCPACK a host takes binds nothing and never throws: every cut of an ACK, and its bytes
+    /// mutated at random.</summary>
+    [Fact]
+    public void A_malformed_answer_binds_nothing()
+    {
+        var ack = DhcpAnswer(Gateway, Broadcast, MacB, "10.9.0.88");
+        for (int n = 0; n < ack.Length; n++) Assert.False(ClaimedAddresses.IsDhcpAck(ack.AsSpan(0, n), out _, out _) && n < 14 + 20 + 8 + 240);
+        var random = new Random(7);
+        for (int i = 0; i < 20_000; i++)
+        {
+            var f = (byte[])ack.Clone();
+            for (int k = random.Next(1, 6); k > 0; k--) f[random.Next(f.Length)] = (byte)random.Next(256);
+            ClaimedAddresses.IsDhcpAck(f, out _, out var leased);
+            Assert.True(leased.IsEmpty || leased.Length == 4);
+        }
+    }
 }

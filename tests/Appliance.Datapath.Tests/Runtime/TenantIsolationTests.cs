@@ -312,6 +312,66 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>DHCP snooping's binding, with a real server and client: tenant a claims the one address of the LAN's
+    /// DHCP pool (one ARP reply, nothing answers for it); busybox udhcpd outside then leases that address to tenant
+    /// b's busybox udhcpc, and b uses it: its traffic passes, because the DHCPACK bound the address to b. Without the
+    /// binding, a's earlier claim made every frame b sent from its lease invalidSource.</summary>
+    [PrivilegedFact]
+    public void A_DHCP_lease_is_the_tenants_it_was_leased_to_whoever_claimed_it_first()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 2);
+        board.AddAddresses(0);
+        var rt = board.Start([board.Port(0)], [board.Pair(Attacker), board.Pair(Victim)]);
+        var victim = rt.FindPair(board.PairNames[Victim]);
+        const string pool = "10.50.0.100";
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x0806))
+            tx.Send(ArpReply(MetaBoard.TenantMac(Attacker), pool)); // a says the pool's address is its own
+        var port = rt.Topology.Ports[0];
+        var poolBytes = System.Net.IPAddress.Parse(pool).GetAddressBytes();
+        Assert.True(Eventually.True(() => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet, poolBytes, port.Classifier.Now,
+            out int owner) && owner == rt.FindPair(board.PairNames[Attacker]).Index), "a's claim was recorded");
+
+        string dir = Path.Combine(Path.GetTempPath(), $"mapp-dhcp-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        string conf = Path.Combine(dir, "udhcpd.conf");
+        File.WriteAllText(conf, $"""
+            interface {MetaBoard.OutsideInterface(0)}
+            start {pool}
+            end {pool}
+            lease_file {dir}/leases
+            pidfile {dir}/udhcpd.pid
+            option subnet 255.255.255.0
+            """);
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "netns", "exec", board.Outside.Name, "busybox", "udhcpd", "-f", "-a", "100", conf }) psi.ArgumentList.Add(a);
+        using var server = Process.Start(psi)!;
+        try
+        {
+            Assert.True(Eventually.True(() => board.Outside.TryExec("ss", "-lunH", "sport = :67").StdOut.Contains(":67", StringComparison.Ordinal), 5000),
+                "udhcpd listens outside");
+            var r = Shell.RunWithTimeout(TimeSpan.FromSeconds(20), "ip", "netns", "exec", board.Tenants[Victim].Name,
+                "busybox", "udhcpc", "-i", MetaBoard.TenantInterface, "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", "/bin/true");
+            output.WriteLine($"udhcpc exit {r.ExitCode}: {r.StdOut}{r.StdErr}");
+            Assert.Contains($"lease of {pool} obtained", r.StdOut + r.StdErr);
+            Assert.True(Eventually.True(() => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet, poolBytes, port.Classifier.Now,
+                out int owner) && owner == victim.Index), "the lease bound the address to b");
+
+            board.Tenants[Victim].Exec("ip", "addr", "add", pool + "/24", "dev", MetaBoard.TenantInterface);
+            AssertNoLoss(board.Tenants[Victim], MetaBoard.OutsideAddress(0), count: 5, interval: "0.1");
+            Assert.Equal(0, victim.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource));
+            AssertNoLoss(board.Outside, pool, count: 5, interval: "0.1");
+        }
+        finally
+        {
+            if (!server.HasExited) server.Kill();
+            server.WaitForExit(5000);
+            output.WriteLine($"udhcpd: {server.StandardError.ReadToEnd()}{server.StandardOutput.ReadToEnd()}");
+            Directory.Delete(dir, recursive: true);
+        }
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     /// <summary>A tenant cannot take the LAN gateway's address: the outside becomes a LAN (a bridge with the outside
     /// host, now the victim, and a gateway in a namespace of its own); the gateway asks for the victim in broadcast ARP,
     /// which the port sees, and from then on ten gratuitous ARP replies from a tenant saying "the gateway's address is
