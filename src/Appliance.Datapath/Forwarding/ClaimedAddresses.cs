@@ -20,8 +20,8 @@ namespace Appliance.Datapath.Forwarding;
 /// back by a hairpinning switch, or heard on another port of the board on the same LAN), never the outside's. An
 /// address an L2 tenant is configured with is not recorded (configured addresses are the tenant's whatever the outside
 /// says). The outside wins over a tenant, as a MAC moves to where it was last seen.</item>
-/// <item>Leases: a DHCPACK a trusted server sends a tenant binds its address to the tenant (<see cref="SawLease"/>),
-/// over anyone's earlier claim.</item>
+/// <item>Leases: a DHCPACK or DHCPv6 REPLY a trusted server sends a tenant binds its addresses to the tenant
+/// (<see cref="SawLease"/>), over anyone's earlier claim.</item>
 /// <item>Tenants: the addresses a tenant claims in ARP and neighbour discovery (not a packet's source: a tenant that
 /// routes forwards other hosts' packets) and only in ARP requests and replies and neighbour discovery a host takes
 /// (hop limit 255, code 0), once the frame was let out; at most <see cref="PerTenant"/> per tenant, so one tenant
@@ -77,9 +77,12 @@ public sealed class ClaimedAddresses
         int at = L3Frames.PastTags(frame, out ushort type);
         if (at < 0) return false;
         if (type == L3Frames.EtherTypeArp) return true;
-        // Neighbour discovery behind extension headers is left to the group frames (solicitations are multicast).
+        // Neighbour discovery behind extension headers is left to the group frames (solicitations are multicast); a
+        // DHCPv6 server's answer to a client (UDP 547 → 546) may bind its leases to the tenant.
         if (type == L3Frames.EtherTypeIpv6)
-            return frame.Length >= at + 41 && frame[at + 6] == L3Frames.IcmpV6 && frame[at + 40] is >= 133 and <= 137;
+            return frame.Length >= at + 41 && frame[at + 6] == L3Frames.IcmpV6 && frame[at + 40] is >= 133 and <= 137
+                || frame.Length >= at + 44 && frame[at + 6] == L3Frames.Udp
+                   && BinaryPrimitives.ReadUInt32BigEndian(frame[(at + 40)..]) == (uint)(Dhcp6ServerPort << 16 | Dhcp6ClientPort);
         // A DHCP server's answer to a client (UDP 67 → 68): a lease binds its address to the tenant.
         if (type != L3Frames.EtherTypeIpv4 || frame.Length < at + 20 || frame[at + 9] != L3Frames.Udp) return false;
         int udp = at + (frame[at] & 0x0f) * 4;
@@ -87,6 +90,48 @@ public sealed class ClaimedAddresses
     }
 
     private const int DhcpServerPort = 67, DhcpClientPort = 68, DhcpMessageType = 53, DhcpAck = 5;
+    private const int Dhcp6ServerPort = 547, Dhcp6ClientPort = 546, Dhcp6Reply = 7, IaNa = 3, IaTa = 4, IaAddress = 5;
+
+    /// <summary>The addresses a DHCPv6 REPLY (UDP 547 → 546, message type 7) leases, with a valid lifetime above 0, in
+    /// its IA_NA and IA_TA options' IA Address options (RFC 8415 §21.4–21.6), copied 16 bytes each into
+    /// <paramref name="leases"/> (as many as fit); the client is the frame's Ethernet destination (the REPLY goes to the
+    /// client's link-local address). Returns how many.</summary>
+    public static int Dhcp6Leases(ReadOnlySpan<byte> frame, Span<byte> leases, out MacAddress client)
+    {
+        client = frame.Length >= 6 ? MacAddress.Read(frame) : default;
+        int at = L3Frames.PastTags(frame, out ushort type);
+        if (at < 0 || type != L3Frames.EtherTypeIpv6) return 0;
+        var ip = frame[at..];
+        if (ip.Length < 40 || ip[0] >> 4 != 6) return 0;
+        int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]));
+        if (!L3Frames.Ipv6UpperLayer(ip, end, out byte next, out int u, out bool fragment) || fragment || next != L3Frames.Udp || end - u < 8 + 4)
+            return 0;
+        var udp = ip[u..end];
+        if (BinaryPrimitives.ReadUInt16BigEndian(udp) != Dhcp6ServerPort || BinaryPrimitives.ReadUInt16BigEndian(udp[2..]) != Dhcp6ClientPort)
+            return 0;
+        var message = udp[8..];
+        if (message[0] != Dhcp6Reply) return 0;
+        int count = 0;
+        for (var options = message[4..]; options.Length >= 4;)
+        {
+            int code = BinaryPrimitives.ReadUInt16BigEndian(options), length = BinaryPrimitives.ReadUInt16BigEndian(options[2..]);
+            if (4 + length > options.Length) break;
+            var body = options.Slice(4, length);
+            int first = code == IaNa ? 12 : code == IaTa ? 4 : -1; // IAID, T1, T2 / IAID
+            if (first >= 0 && body.Length >= first)
+                for (var sub = body[first..]; sub.Length >= 4;)
+                {
+                    int subCode = BinaryPrimitives.ReadUInt16BigEndian(sub), subLength = BinaryPrimitives.ReadUInt16BigEndian(sub[2..]);
+                    if (4 + subLength > sub.Length) break;
+                    if (subCode == IaAddress && subLength >= 24 && BinaryPrimitives.ReadUInt32BigEndian(sub[(4 + 20)..]) != 0
+                        && (count + 1) * 16 <= leases.Length)
+                        sub.Slice(4, 16).CopyTo(leases[(count++ * 16)..]);
+                    sub = sub[(4 + subLength)..];
+                }
+            options = options[(4 + length)..];
+        }
+        return count;
+    }
 
     /// <summary>Whether <paramref name="frame"/> is a DHCPv4 DHCPACK (a BOOTREPLY from UDP port 67 to 68 whose message
     /// type option is 5): the client's hardware address and the address leased to it (yiaddr, RFC 2131 §2, §4.3.1).</summary>
@@ -142,16 +187,29 @@ public sealed class ClaimedAddresses
     }
 
     /// <summary>DHCP snooping's binding: <paramref name="frame"/>, which a port whose pairs <paramref name="tenants"/>
-    /// classifies received from <paramref name="sender"/>, is a DHCPACK from a server the tenants trust (one outside, or
-    /// a tenant that serves DHCP) leasing an address to a MAC one of its pairs owns: the address is that tenant's,
+    /// classifies received from <paramref name="sender"/>, is a DHCPACK or a DHCPv6 REPLY from a server the tenants trust
+    /// (one outside, or a tenant that serves DHCP) leasing addresses to a MAC one of its pairs owns (DHCPv4's chaddr,
+    /// DHCPv6's Ethernet destination): the address is that tenant's,
     /// whoever claimed it before (a tenant that took it first from a pool cannot keep it from the tenant it is leased to).
     /// An address an L2 tenant is configured with stays its own.</summary>
     public void SawLease(ReadOnlySpan<byte> frame, int sender, Pairs.L2Classifier tenants, RuntimeTopology topology, long now)
     {
-        if (!IsDhcpAck(frame, out var client, out var leased) || !tenants.TryOwner(client, out int pair)) return;
         if (sender != Outside && !((uint)sender < (uint)topology.EnginePortCount && topology.PairByEnginePort[sender] is { ServesDhcp: true }))
             return;
-        if (topology.L2Addresses.Lookup(IpFamily.Inet, leased) is null) Saw(pair, IpFamily.Inet, leased, now, bound: true);
+        if (IsDhcpAck(frame, out var client, out var leased))
+        {
+            if (tenants.TryOwner(client, out int pair) && topology.L2Addresses.Lookup(IpFamily.Inet, leased) is null)
+                Saw(pair, IpFamily.Inet, leased, now, bound: true);
+            return;
+        }
+        Span<byte> leases = stackalloc byte[16 * 8];
+        int count = Dhcp6Leases(frame, leases, out client);
+        if (count == 0 || !tenants.TryOwner(client, out int owner)) return;
+        for (int i = 0; i < count; i++)
+        {
+            var address = leases.Slice(16 * i, 16);
+            if (topology.L2Addresses.Lookup(IpFamily.Inet6, address) is null) Saw(owner, IpFamily.Inet6, address, now, bound: true);
+        }
     }
 
     /// <summary>Who claimed <paramref name="address"/> less than <see cref="Lifetime"/> before <paramref name="now"/>:

@@ -335,4 +335,79 @@ public sealed class LanClaimsTests
             Assert.True(leased.IsEmpty || leased.Length == 4);
         }
     }
+
+    /// <summary>A DHCPv6 message (<paramref name="type"/> 7 REPLY, 2 ADVERTISE) from <paramref name="from"/> to
+    /// <paramref name="to"/> (UDP 547 → 546, fe80::1 → fe80::b): a client identifier, then an IA_NA leasing
+    /// <paramref name="address"/> for <paramref name="valid"/> seconds.</summary>
+    private static byte[] Dhcp6Answer(byte[] from, byte[] to, string address, uint valid = 3600, byte type = 7)
+    {
+        var iaAddress = new byte[4 + 24];
+        BinaryPrimitives.WriteUInt16BigEndian(iaAddress, 5);
+        BinaryPrimitives.WriteUInt16BigEndian(iaAddress.AsSpan(2), 24);
+        IPAddress.Parse(address).GetAddressBytes().CopyTo(iaAddress, 4);
+        BinaryPrimitives.WriteUInt32BigEndian(iaAddress.AsSpan(20), valid / 2);
+        BinaryPrimitives.WriteUInt32BigEndian(iaAddress.AsSpan(24), valid);
+        var iaNa = new byte[4 + 12 + iaAddress.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(iaNa, 3);
+        BinaryPrimitives.WriteUInt16BigEndian(iaNa.AsSpan(2), (ushort)(12 + iaAddress.Length));
+        BinaryPrimitives.WriteUInt32BigEndian(iaNa.AsSpan(4), 1);
+        iaAddress.CopyTo(iaNa, 16);
+        byte[] message = [type, 0x12, 0x34, 0x56, 0, 1, 0, 4, 0, 3, 0, 1, .. iaNa];
+        var udp = UdpHeader(547, 546, message.Length);
+        message.CopyTo(udp, 8);
+        var f = TestFrames.Ip(to, from, IPAddress.Parse("fe80::1").GetAddressBytes(), IPAddress.Parse("fe80::b").GetAddressBytes(), 17, udp);
+        f[14 + 7] = 255;
+        return f;
+    }
+
+    /// <summary>DHCPv6: a server's REPLY to tenant b binds the addresses it leases to b, over tenant a's earlier claim
+    /// (its advertisement); an ADVERTISE, a lease with valid lifetime 0 (a release confirmed), a REPLY to a group MAC
+    /// and one from a tenant that does not serve DHCP bind nothing. Through the worker's path (replay) too.</summary>
+    [Fact]
+    public void A_DHCPv6_lease_binds_its_address_to_the_tenant_it_was_leased_to()
+    {
+        var offline = Load(twoPorts: false);
+        var t = offline.Topology;
+        var guard = new AddressGuard(null);
+        var port = t.Ports[0];
+        var (a, b) = (t.Pairs[0], t.Pairs[1]);
+        long now = 1_000_000;
+        port.Classifier.SetClock(now);
+        Assert.False(guard.Refuses(Nd(MacA, 136, "fe80::a", "2001:db8::88", 2), a, port, port, t));   // a claims it first
+        Assert.True(guard.Refuses(Nd(MacB, 136, "fe80::b", "2001:db8::88", 2), b, port, port, t));
+
+        Heard(port, Dhcp6Answer(Gateway, MacB, "2001:db8::88", type: 2), t, now);
+        Heard(port, Dhcp6Answer(Gateway, MacB, "2001:db8::88", valid: 0), t, now);
+        Heard(port, Dhcp6Answer(Gateway, AllNodes, "2001:db8::88"), t, now);
+        Heard(port, Dhcp6Answer(MacA, MacB, "2001:db8::88"), t, now);
+        Assert.True(guard.Refuses(Nd(MacB, 136, "fe80::b", "2001:db8::88", 2), b, port, port, t));
+
+        var reply = Dhcp6Answer(Gateway, MacB, "2001:db8::88");
+        Span<byte> leases = stackalloc byte[64];
+        Assert.Equal(1, ClaimedAddresses.Dhcp6Leases(reply, leases, out var client));
+        Assert.Equal(MacAddress.Read(MacB), client);
+        Assert.True(ClaimedAddresses.MayClaim(reply));
+        using var replayer = new FrameReplayer(offline);
+        Assert.StartsWith("verdict=pass", replayer.Replay(ReplayInput.AtPort(port.Index), reply).Decision);
+        port.Classifier.SetClock(now);
+        Assert.False(guard.Refuses(Nd(MacB, 136, "fe80::b", "2001:db8::88", 2), b, port, port, t));
+        Assert.False(guard.Refuses(Udp(MacB, "2001:db8::88", "2001:db8::1"), b, port, port, t));
+        Assert.True(guard.Refuses(Nd(MacA, 136, "fe80::a", "2001:db8::88", 2), a, port, port, t));
+    }
+
+    /// <summary>A malformed DHCPv6 answer leases nothing and never throws: every cut, and random mutations.</summary>
+    [Fact]
+    public void A_malformed_DHCPv6_answer_leases_nothing()
+    {
+        var reply = Dhcp6Answer(Gateway, MacB, "2001:db8::88");
+        var leases = new byte[128];
+        for (int n = 0; n < reply.Length; n++) Assert.Equal(0, ClaimedAddresses.Dhcp6Leases(reply.AsSpan(0, n), leases, out _));
+        var random = new Random(11);
+        for (int i = 0; i < 20_000; i++)
+        {
+            var f = (byte[])reply.Clone();
+            for (int k = random.Next(1, 6); k > 0; k--) f[random.Next(f.Length)] = (byte)random.Next(256);
+            Assert.InRange(ClaimedAddresses.Dhcp6Leases(f, leases, out _), 0, 8);
+        }
+    }
 }
