@@ -13,8 +13,9 @@ DEB_PACKAGES=(
   qemu-user-static file libicu72 ca-certificates
   # eBPF objects and the kernel oracle
   libbpf-dev bpftool
-  # namespaces, veth and real clients for datapath tests
-  iproute2 iputils-ping iperf3 netcat-openbsd tcpdump ethtool procps
+  # namespaces, veth and real clients for datapath tests (a DHCPv6 server and client: dnsmasq outside, dhclient -6
+  # in a tenant)
+  iproute2 iputils-ping iperf3 netcat-openbsd tcpdump ethtool procps dnsmasq-base isc-dhcp-client
   # the forwarding benchmark harness (shared/bench)
   gcc make libxdp-dev xdp-tools time
   # startup benchmark (bench/startup.sh)

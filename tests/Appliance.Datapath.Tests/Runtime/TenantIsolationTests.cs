@@ -372,6 +372,86 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>Turns IPv6 on in <paramref name="ns"/> (the board turns it off), without duplicate address detection.</summary>
+    private static void WithIpv6(NetNamespace ns, string device)
+    {
+        ns.Exec("sysctl", "-qw", $"net.ipv6.conf.{device}.accept_dad=0", "net.ipv6.conf.all.disable_ipv6=0",
+            "net.ipv6.conf.default.disable_ipv6=0", $"net.ipv6.conf.{device}.disable_ipv6=0");
+    }
+
+    /// <summary>An unsolicited neighbour advertisement from <paramref name="mac"/> for <paramref name="target"/>.</summary>
+    private static byte[] NeighbourAdvertisement(MacAddress mac, string target)
+    {
+        var icmp = new byte[24 + 8];
+        icmp[0] = 136;
+        icmp[4] = 0x20; // override
+        System.Net.IPAddress.Parse(target).GetAddressBytes().CopyTo(icmp, 8);
+        icmp[24] = 2;
+        icmp[25] = 1;
+        mac.GetBytes().CopyTo(icmp, 26);
+        var f = TestFrames.Ip([0x33, 0x33, 0, 0, 0, 1], mac.GetBytes(), System.Net.IPAddress.Parse(target).GetAddressBytes(),
+            System.Net.IPAddress.Parse("ff02::1").GetAddressBytes(), 58, icmp);
+        f[14 + 7] = 255;
+        return f;
+    }
+
+    /// <summary>DHCPv6's binding, with a real server and client: tenant a advertises the one address of the LAN's
+    /// DHCPv6 pool first; dnsmasq outside then leases it to tenant b's dhclient, and b uses it: its traffic passes,
+    /// because the REPLY bound the address to b.</summary>
+    [PrivilegedFact]
+    public void A_DHCPv6_lease_is_the_tenants_it_was_leased_to_whoever_claimed_it_first()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 2);
+        var rt = board.Start([board.Port(0)], [board.Pair(Attacker), board.Pair(Victim)]);
+        var victim = rt.FindPair(board.PairNames[Victim]);
+        var port = rt.Topology.Ports[0];
+        string o0 = MetaBoard.OutsideInterface(0);
+        const string server = "2001:db8:50::1", pool = "2001:db8:50::100";
+        WithIpv6(board.Outside, o0);
+        WithIpv6(board.Tenants[Victim], MetaBoard.TenantInterface);
+        board.Outside.Exec("ip", "addr", "add", server + "/64", "dev", o0, "nodad");
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x86dd))
+            tx.Send(NeighbourAdvertisement(MetaBoard.TenantMac(Attacker), pool)); // a says the pool's address is its own
+        var poolBytes = System.Net.IPAddress.Parse(pool).GetAddressBytes();
+        bool OwnedBy(int pair) => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet6, poolBytes, port.Classifier.Now,
+            out int owner) && owner == pair;
+        Assert.True(Eventually.True(() => OwnedBy(rt.FindPair(board.PairNames[Attacker]).Index)), "a's claim was recorded");
+
+        string dir = Path.Combine(Path.GetTempPath(), $"mapp-dhcp6-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "netns", "exec", board.Outside.Name, "dnsmasq", "--no-daemon", "--port=0", $"--interface={o0}",
+            "--bind-interfaces", $"--dhcp-range={pool},{pool},64,1h", "--leasefile-ro", $"--pid-file={dir}/dnsmasq.pid" })
+            psi.ArgumentList.Add(a);
+        using var dnsmasq = Process.Start(psi)!;
+        try
+        {
+            Assert.True(Eventually.True(() => board.Outside.TryExec("ss", "-lunH", "sport = :547").StdOut.Contains(":547", StringComparison.Ordinal), 5000),
+                "dnsmasq listens outside");
+            // dhclient forks into the background once bound (its parent exits then); -1: one try.
+            var r = Shell.RunWithTimeout(TimeSpan.FromSeconds(30), "ip", "netns", "exec", board.Tenants[Victim].Name, "dhclient", "-6", "-1", "-v",
+                "-sf", "/bin/true", "-lf", $"{dir}/dhclient.leases", "-pf", $"{dir}/dhclient.pid", MetaBoard.TenantInterface);
+            output.WriteLine($"dhclient exit {r.ExitCode}: {r.StdErr}");
+            Assert.Contains($"iaaddr {pool}", File.ReadAllText($"{dir}/dhclient.leases"));
+            Assert.True(Eventually.True(() => OwnedBy(victim.Index)), "the REPLY bound the address to b");
+
+            board.Tenants[Victim].Exec("ip", "addr", "add", pool + "/64", "dev", MetaBoard.TenantInterface, "nodad");
+            AssertNoLoss(board.Tenants[Victim], server, count: 5, interval: "0.1");
+            Assert.Equal(0, victim.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource));
+        }
+        finally
+        {
+            if (File.Exists($"{dir}/dhclient.pid") && int.TryParse(File.ReadAllText($"{dir}/dhclient.pid").Trim(), out int pid))
+                Shell.Run("kill", pid.ToString());
+            if (!dnsmasq.HasExited) dnsmasq.Kill();
+            dnsmasq.WaitForExit(5000);
+            output.WriteLine($"dnsmasq: {dnsmasq.StandardError.ReadToEnd()}");
+            Directory.Delete(dir, recursive: true);
+        }
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     /// <summary>A tenant cannot take the LAN gateway's address: the outside becomes a LAN (a bridge with the outside
     /// host, now the victim, and a gateway in a namespace of its own); the gateway asks for the victim in broadcast ARP,
     /// which the port sees, and from then on ten gratuitous ARP replies from a tenant saying "the gateway's address is
