@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Appliance.Bpf.Routing;
 using Appliance.Config;
 using Appliance.Datapath.Routing;
@@ -49,7 +48,7 @@ public sealed class AddressGuard(IFibTables? tables)
         : IClaimJudge
     {
         private readonly long _now = port.Classifier.Now;
-        private Claim _first, _second;
+        private ClaimedAddresses.AddressKey _first, _second; // default: none
 
         public readonly bool LinkLayer(MacAddress mac) => !uplink.Classifier.Owns(pair.Index, mac);
 
@@ -65,42 +64,18 @@ public sealed class AddressGuard(IFibTables? tables)
                 || BoardAddresses.IsLocal(tables, family, address)
                 || (port.ClaimedAddresses.TryOwner(family, address, _now, out int owner) && owner != pair.Index))
                 return true;
-            if (kind == ClaimKind.Neighbour)
+            if (kind == ClaimKind.Neighbour && ClaimedAddresses.AddressKey.TryOf(family, address, out var key))
             {
-                if (_first.Family == IpFamily.Unspec) _first = new Claim(family, address);
-                else _second = new Claim(family, address);
+                if (_first == default) _first = key;
+                else _second = key;
             }
             return false;
         }
 
         public readonly void RecordClaims()
         {
-            _first.RecordFor(pair, port, _now);
-            _second.RecordFor(pair, port, _now);
-        }
-    }
-
-    /// <summary>An address a frame claims, kept until the frame is judged.</summary>
-    private readonly struct Claim
-    {
-        public readonly IpFamily Family;
-        private readonly UInt128 _address;
-
-        public Claim(IpFamily family, ReadOnlySpan<byte> address)
-        {
-            Family = family;
-            Span<byte> bytes = stackalloc byte[16];
-            bytes.Clear();
-            address[..Math.Min(16, address.Length)].CopyTo(bytes);
-            _address = BinaryPrimitives.ReadUInt128BigEndian(bytes);
-        }
-
-        public void RecordFor(PairRuntime pair, PortRuntime port, long now)
-        {
-            if (Family == IpFamily.Unspec) return;
-            Span<byte> bytes = stackalloc byte[16];
-            BinaryPrimitives.WriteUInt128BigEndian(bytes, _address);
-            port.ClaimedAddresses.Saw(pair.Index, Family, bytes[..(Family == IpFamily.Inet ? 4 : 16)], now);
+            if (_first != default) port.ClaimedAddresses.Saw(pair.Index, _first, _now);
+            if (_second != default) port.ClaimedAddresses.Saw(pair.Index, _second, _now);
         }
     }
 }

@@ -15,13 +15,13 @@ namespace Appliance.Datapath.Forwarding;
 /// (<see cref="FrameClaims"/>: ARP's sender, an IP source, neighbour discovery's source and target; the gateway asks for
 /// its neighbours in broadcast ARP and multicast solicitations and advertises itself as a router from its link-local
 /// address), recorded from every group frame by the group-frame flooder and from the ARP and neighbour discovery a
-/// port receives for its tenants by the forwarding workers (<see cref="SawFrame"/>: the gateway answers and refreshes
+/// port receives for its tenants by the forwarding workers (<see cref="HeardFromWire"/>: the gateway answers and refreshes
 /// its neighbours by unicast). A frame from a MAC a pair of any port owns is that tenant's (a tenant's own frame sent
 /// back by a hairpinning switch, or heard on another port of the board on the same LAN), never the outside's. An
 /// address an L2 tenant is configured with is not recorded (configured addresses are the tenant's whatever the outside
 /// says). The outside wins over a tenant, as a MAC moves to where it was last seen.</item>
 /// <item>Leases: a DHCPACK or DHCPv6 REPLY a trusted server sends a tenant binds its addresses to the tenant
-/// (<see cref="SawLease"/>), over anyone's earlier claim.</item>
+/// (<see cref="HeardFromWire"/>), over anyone's earlier claim.</item>
 /// <item>Tenants: the addresses a tenant claims in ARP and neighbour discovery (not a packet's source: a tenant that
 /// routes forwards other hosts' packets) and only in ARP requests and replies and neighbour discovery a host takes
 /// (hop limit 255, code 0), once the frame was let out; at most <see cref="PerTenant"/> per tenant, so one tenant
@@ -71,7 +71,7 @@ public sealed class ClaimedAddresses
 
     /// <summary>Whether <paramref name="frame"/>, which a port received from its wire for one of its tenants (unicast),
     /// may claim an address: ARP, or IPv6 neighbour discovery (133–137). A few compares, so every frame to a tenant can
-    /// ask; group frames are all read (<see cref="SawFrame"/>).</summary>
+    /// ask; group frames are all read (<see cref="HeardFromWire"/>).</summary>
     public static bool MayClaim(ReadOnlySpan<byte> frame)
     {
         int at = L3Frames.PastTags(frame, out ushort type);
@@ -82,156 +82,78 @@ public sealed class ClaimedAddresses
         if (type == L3Frames.EtherTypeIpv6)
             return frame.Length >= at + 41 && frame[at + 6] == L3Frames.IcmpV6 && frame[at + 40] is >= 133 and <= 137
                 || frame.Length >= at + 44 && frame[at + 6] == L3Frames.Udp
-                   && BinaryPrimitives.ReadUInt32BigEndian(frame[(at + 40)..]) == (uint)(Dhcp6ServerPort << 16 | Dhcp6ClientPort);
+                   && BinaryPrimitives.ReadUInt32BigEndian(frame[(at + 40)..]) == (uint)(DhcpMessages.ServerPortV6 << 16 | DhcpMessages.ClientPortV6);
         // A DHCP server's answer to a client (UDP 67 → 68): a lease binds its address to the tenant.
         if (type != L3Frames.EtherTypeIpv4 || frame.Length < at + 20 || frame[at + 9] != L3Frames.Udp) return false;
         int udp = at + (frame[at] & 0x0f) * 4;
-        return frame.Length >= udp + 4 && BinaryPrimitives.ReadUInt32BigEndian(frame[udp..]) == (uint)(DhcpServerPort << 16 | DhcpClientPort);
+        return frame.Length >= udp + 4 && BinaryPrimitives.ReadUInt32BigEndian(frame[udp..]) == (uint)(DhcpMessages.ServerPortV4 << 16 | DhcpMessages.ClientPortV4);
     }
 
-    private const int DhcpServerPort = 67, DhcpClientPort = 68, DhcpMessageType = 53, DhcpAck = 5;
-    private const int Dhcp6ServerPort = 547, Dhcp6ClientPort = 546, Dhcp6Reply = 7, IaNa = 3, IaTa = 4, IaAddress = 5;
-
-    /// <summary>The addresses a DHCPv6 REPLY (UDP 547 → 546, message type 7) leases, with a valid lifetime above 0, in
-    /// its IA_NA and IA_TA options' IA Address options (RFC 8415 §21.4–21.6), copied 16 bytes each into
-    /// <paramref name="leases"/> (as many as fit); the client is the frame's Ethernet destination (the REPLY goes to the
-    /// client's link-local address). Returns how many.</summary>
-    public static int Dhcp6Leases(ReadOnlySpan<byte> frame, Span<byte> leases, out MacAddress client)
-    {
-        client = frame.Length >= 6 ? MacAddress.Read(frame) : default;
-        int at = L3Frames.PastTags(frame, out ushort type);
-        if (at < 0 || type != L3Frames.EtherTypeIpv6) return 0;
-        var ip = frame[at..];
-        if (ip.Length < 40 || ip[0] >> 4 != 6) return 0;
-        int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]));
-        if (!L3Frames.Ipv6UpperLayer(ip, end, out byte next, out int u, out bool fragment) || fragment || next != L3Frames.Udp || end - u < 8 + 4)
-            return 0;
-        var udp = ip[u..end];
-        if (BinaryPrimitives.ReadUInt16BigEndian(udp) != Dhcp6ServerPort || BinaryPrimitives.ReadUInt16BigEndian(udp[2..]) != Dhcp6ClientPort)
-            return 0;
-        var message = udp[8..];
-        if (message[0] != Dhcp6Reply) return 0;
-        int count = 0;
-        for (var options = message[4..]; options.Length >= 4;)
-        {
-            int code = BinaryPrimitives.ReadUInt16BigEndian(options), length = BinaryPrimitives.ReadUInt16BigEndian(options[2..]);
-            if (4 + length > options.Length) break;
-            var body = options.Slice(4, length);
-            int first = code == IaNa ? 12 : code == IaTa ? 4 : -1; // IAID, T1, T2 / IAID
-            if (first >= 0 && body.Length >= first)
-                for (var sub = body[first..]; sub.Length >= 4;)
-                {
-                    int subCode = BinaryPrimitives.ReadUInt16BigEndian(sub), subLength = BinaryPrimitives.ReadUInt16BigEndian(sub[2..]);
-                    if (4 + subLength > sub.Length) break;
-                    if (subCode == IaAddress && subLength >= 24 && BinaryPrimitives.ReadUInt32BigEndian(sub[(4 + 20)..]) != 0
-                        && (count + 1) * 16 <= leases.Length)
-                        sub.Slice(4, 16).CopyTo(leases[(count++ * 16)..]);
-                    sub = sub[(4 + subLength)..];
-                }
-            options = options[(4 + length)..];
-        }
-        return count;
-    }
-
-    /// <summary>Whether <paramref name="frame"/> is a DHCPv4 DHCPACK (a BOOTREPLY from UDP port 67 to 68 whose message
-    /// type option is 5): the client's hardware address and the address leased to it (yiaddr, RFC 2131 §2, §4.3.1).</summary>
-    public static bool IsDhcpAck(ReadOnlySpan<byte> frame, out MacAddress client, out ReadOnlySpan<byte> leased)
-    {
-        client = default;
-        leased = default;
-        int at = L3Frames.PastTags(frame, out ushort type);
-        if (at < 0 || type != L3Frames.EtherTypeIpv4) return false;
-        var ip = frame[at..];
-        if (ip.Length < 20 || ip[0] >> 4 != 4 || (ip[0] & 0x0f) < 5) return false;
-        int end = Math.Min(ip.Length, BinaryPrimitives.ReadUInt16BigEndian(ip[2..]));
-        if (end < (ip[0] & 0x0f) * 4 || !L3Frames.Ipv4UpperLayer(ip, end, out byte next, out int u, out bool fragment)
-            || fragment || next != L3Frames.Udp || end - u < 8 + 240)
-            return false;
-        var udp = ip[u..end];
-        if (BinaryPrimitives.ReadUInt16BigEndian(udp) != DhcpServerPort || BinaryPrimitives.ReadUInt16BigEndian(udp[2..]) != DhcpClientPort) return false;
-        var bootp = udp[8..];
-        if (bootp[0] != 2 || bootp[1] != 1 || bootp[2] != 6 || BinaryPrimitives.ReadUInt32BigEndian(bootp[236..]) != 0x6382_5363) return false;
-        for (int o = 240; o < bootp.Length;)
-        {
-            byte code = bootp[o];
-            if (code == 255) break;
-            if (code == 0)
-            {
-                o++;
-                continue;
-            }
-            if (o + 2 > bootp.Length) break;
-            int length = bootp[o + 1];
-            if (o + 2 + length > bootp.Length) break;
-            if (code == DhcpMessageType && length == 1)
-            {
-                if (bootp[o + 2] != DhcpAck || BinaryPrimitives.ReadUInt32BigEndian(bootp[16..]) == 0) return false;
-                client = MacAddress.Read(bootp[28..]);
-                leased = bootp.Slice(16, 4);
-                return true;
-            }
-            o += 2 + length;
-        }
-        return false;
-    }
-
-    /// <summary>Records the addresses <paramref name="frame"/>, which the port received from its wire at
-    /// <paramref name="now"/> (Stopwatch ticks), claims: every claim as the outside's when <paramref name="sender"/> is
-    /// <see cref="Outside"/>; when it is a tenant's (<see cref="SenderOf"/>), its neighbour claims as that tenant's, by
-    /// a tenant's rules (the frame went out of a port of the board and came back in). An L2 tenant's configured address
-    /// is never recorded.</summary>
-    public void SawFrame(ReadOnlySpan<byte> frame, int sender, RuntimeTopology topology, long now)
+    /// <summary>What <paramref name="frame"/>, which a port whose pairs <paramref name="tenants"/> classifies received
+    /// from its wire at <paramref name="now"/> (Stopwatch ticks) from <paramref name="sender"/> (<see cref="SenderOf"/>),
+    /// tells about who has an address:
+    /// <list type="bullet">
+    /// <item>its claims (<see cref="FrameClaims"/>): every claim as the outside's when the sender is
+    /// <see cref="Outside"/>; when it is a tenant's, its neighbour claims as that tenant's, by a tenant's rules (the frame
+    /// went out of a port of the board and came back in);</item>
+    /// <item>DHCP snooping's binding: a DHCPACK or DHCPv6 REPLY (<see cref="DhcpMessages"/>) from a server the tenants
+    /// trust (one outside, or a tenant that serves DHCP) leasing addresses to a MAC one of the pairs owns binds them to
+    /// that tenant, whoever claimed them before (a tenant that took one first from a pool cannot keep it from the tenant
+    /// it is leased to).</item>
+    /// </list>
+    /// An L2 tenant's configured address is never recorded: it stays its own.</summary>
+    public void HeardFromWire(ReadOnlySpan<byte> frame, int sender, Pairs.L2Classifier tenants, RuntimeTopology topology, long now)
     {
         var recorder = new Recorder(this, sender, topology, now);
         FrameClaims.Read(frame, ref recorder);
-    }
-
-    /// <summary>DHCP snooping's binding: <paramref name="frame"/>, which a port whose pairs <paramref name="tenants"/>
-    /// classifies received from <paramref name="sender"/>, is a DHCPACK or a DHCPv6 REPLY from a server the tenants trust
-    /// (one outside, or a tenant that serves DHCP) leasing addresses to a MAC one of its pairs owns (DHCPv4's chaddr,
-    /// DHCPv6's Ethernet destination): the address is that tenant's,
-    /// whoever claimed it before (a tenant that took it first from a pool cannot keep it from the tenant it is leased to).
-    /// An address an L2 tenant is configured with stays its own.</summary>
-    public void SawLease(ReadOnlySpan<byte> frame, int sender, Pairs.L2Classifier tenants, RuntimeTopology topology, long now)
-    {
         if (sender != Outside && !((uint)sender < (uint)topology.EnginePortCount && topology.PairByEnginePort[sender] is { ServesDhcp: true }))
             return;
-        if (IsDhcpAck(frame, out var client, out var leased))
+        if (DhcpMessages.IsAck(frame, out var client, out var leased))
         {
-            if (tenants.TryOwner(client, out int pair) && topology.L2Addresses.Lookup(IpFamily.Inet, leased) is null)
-                Saw(pair, IpFamily.Inet, leased, now, bound: true);
+            if (tenants.TryOwner(client, out int pair) && topology.L2Addresses.Lookup(IpFamily.Inet, leased) is null
+                && AddressKey.TryOf(IpFamily.Inet, leased, out var key))
+                Saw(pair, key, now, bound: true);
             return;
         }
         Span<byte> leases = stackalloc byte[16 * 8];
-        int count = Dhcp6Leases(frame, leases, out client);
+        int count = DhcpMessages.V6Leases(frame, leases, out client);
         if (count == 0 || !tenants.TryOwner(client, out int owner)) return;
         for (int i = 0; i < count; i++)
         {
             var address = leases.Slice(16 * i, 16);
-            if (topology.L2Addresses.Lookup(IpFamily.Inet6, address) is null) Saw(owner, IpFamily.Inet6, address, now, bound: true);
+            if (topology.L2Addresses.Lookup(IpFamily.Inet6, address) is null && AddressKey.TryOf(IpFamily.Inet6, address, out var key))
+                Saw(owner, key, now, bound: true);
         }
     }
 
     /// <summary>Who claimed <paramref name="address"/> less than <see cref="Lifetime"/> before <paramref name="now"/>:
     /// <see cref="Outside"/> or a pair's index. False when nobody did.</summary>
-    public bool TryOwner(IpFamily family, ReadOnlySpan<byte> address, long now, out int owner) =>
-        TryFind(family, address, now, out owner, out _);
+    public bool TryOwner(IpFamily family, ReadOnlySpan<byte> address, long now, out int owner)
+    {
+        owner = 0;
+        return AddressKey.TryOf(family, address, out var key) && TryFind(key, now, out owner, out _);
+    }
 
     /// <summary>Records that <paramref name="owner"/> (<see cref="Outside"/> or a pair's index) claimed
     /// <paramref name="address"/> at <paramref name="now"/>. A tenant's claim of what someone else holds is not taken
     /// (the guard refused it); the outside's is.</summary>
-    public void Saw(int owner, IpFamily family, ReadOnlySpan<byte> address, long now) => Saw(owner, family, address, now, bound: false);
-
-    /// <summary><see cref="Saw(int, IpFamily, ReadOnlySpan{byte}, long)"/>; <paramref name="bound"/>: a DHCP server
-    /// leased the address to tenant <paramref name="owner"/>, which takes it whoever claimed it first and whatever its
-    /// share.</summary>
-    private void Saw(int owner, IpFamily family, ReadOnlySpan<byte> address, long now, bool bound)
+    public void Saw(int owner, IpFamily family, ReadOnlySpan<byte> address, long now)
     {
-        if (!Key(family, address, out ulong high, out ulong low)) return;
+        if (AddressKey.TryOf(family, address, out var key)) Saw(owner, key, now, bound: false);
+    }
+
+    /// <summary><see cref="Saw(int, IpFamily, ReadOnlySpan{byte}, long)"/> of an address already made a key.</summary>
+    public void Saw(int owner, AddressKey key, long now) => Saw(owner, key, now, bound: false);
+
+    /// <summary>Records <paramref name="key"/>'s claim; <paramref name="bound"/>: a DHCP server leased the address to
+    /// tenant <paramref name="owner"/>, which takes it whoever claimed it first and whatever its share.</summary>
+    private void Saw(int owner, AddressKey key, long now, bool bound)
+    {
         // An entry of the same owner refreshed lately: nothing to write (a busy LAN's or tenant's ARP and ND take no lock).
-        if (TryFind(family, address, now, out int current, out long seen) && current == owner && now - seen < Refresh)
+        if (TryFind(key, now, out int current, out long seen) && current == owner && now - seen < Refresh)
             return;
-        int home = Home(high, low);
+        var (high, low) = (key.High, key.Low);
+        int home = Home(key);
         lock (_write)
         {
             int free = -1, oldestOwn = -1;
@@ -307,12 +229,11 @@ public sealed class ClaimedAddresses
         _tenants[pair] = (count + delta, swept);
     }
 
-    private bool TryFind(IpFamily family, ReadOnlySpan<byte> address, long now, out int owner, out long seen)
+    private bool TryFind(AddressKey key, long now, out int owner, out long seen)
     {
         owner = 0;
         seen = 0;
-        if (!Key(family, address, out ulong high, out ulong low)) return false;
-        int home = Home(high, low);
+        int home = Home(key);
         for (int i = 0; i < Probe; i++)
         {
             int s = (home + i) & (Capacity - 1);
@@ -323,7 +244,7 @@ public sealed class ClaimedAddresses
                 int o = Volatile.Read(ref _owner[s]);
                 long t = Volatile.Read(ref _seen[s]);
                 if ((version & 1) != 0 || Volatile.Read(ref _version[s]) != version) continue; // being rewritten
-                if (h != high || l != low) break;
+                if (h != key.High || l != key.Low) break;
                 owner = o;
                 seen = t;
                 return now - t < Lifetime;
@@ -332,26 +253,24 @@ public sealed class ClaimedAddresses
         return false;
     }
 
-    private static bool Key(IpFamily family, ReadOnlySpan<byte> address, out ulong high, out ulong low)
-    {
-        if (family == IpFamily.Inet && address.Length >= 4)
-        {
-            high = 0;
-            low = 0xFFFF_0000_0000UL | BinaryPrimitives.ReadUInt32BigEndian(address);
-        }
-        else if (family == IpFamily.Inet6 && address.Length >= 16)
-        {
-            high = BinaryPrimitives.ReadUInt64BigEndian(address);
-            low = BinaryPrimitives.ReadUInt64BigEndian(address[8..]);
-        }
-        else
-        {
-            high = low = 0;
-        }
-        return (high | low) != 0;
-    }
+    private int Home(AddressKey key) => (int)((((key.High * 31) ^ key.Low ^ _seed) * 0x9E37_79B9_7F4A_7C15UL) >> 52); // 12 bits
 
-    private int Home(ulong high, ulong low) => (int)((((high * 31) ^ low ^ _seed) * 0x9E37_79B9_7F4A_7C15UL) >> 52); // 12 bits
+    /// <summary>An address as the table keys it: 16 bytes, IPv4 as <c>::ffff:a.b.c.d</c>; never all zeros.</summary>
+    public readonly record struct AddressKey(ulong High, ulong Low)
+    {
+        /// <summary>The key of <paramref name="address"/> of <paramref name="family"/>; false for the unspecified
+        /// address and for a span too short for the family.</summary>
+        public static bool TryOf(IpFamily family, ReadOnlySpan<byte> address, out AddressKey key)
+        {
+            if (family == IpFamily.Inet && address.Length >= 4)
+                key = new(0, 0xFFFF_0000_0000UL | BinaryPrimitives.ReadUInt32BigEndian(address));
+            else if (family == IpFamily.Inet6 && address.Length >= 16)
+                key = new(BinaryPrimitives.ReadUInt64BigEndian(address), BinaryPrimitives.ReadUInt64BigEndian(address[8..]));
+            else
+                key = default;
+            return (key.High | key.Low) != 0;
+        }
+    }
 
     /// <summary>Records what a frame from the wire claims (above); never refuses.</summary>
     private readonly struct Recorder(ClaimedAddresses table, int sender, RuntimeTopology topology, long now) : IClaimJudge

@@ -120,8 +120,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
             long now = Stopwatch.GetTimestamp();
             int sender = ClaimedAddresses.SenderOf(_received.AsSpan(0, length), _topology); // before a learned MAC moves
             SawOutside(port, MacAddress.Read(_received.AsSpan(6)), now);
-            port.ClaimedAddresses.SawFrame(_received.AsSpan(0, length), sender, _topology, now);
-            port.ClaimedAddresses.SawLease(_received.AsSpan(0, length), sender, port.Classifier, _topology, now);
+            port.ClaimedAddresses.HeardFromWire(_received.AsSpan(0, length), sender, port.Classifier, _topology, now);
             var byEngine = _topology.PairByEnginePort;
             foreach (int pair in port.L2Pairs)
                 if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);

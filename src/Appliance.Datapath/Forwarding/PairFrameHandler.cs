@@ -139,11 +139,8 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
             // The gateway answers ARP and refreshes its neighbours by unicast: what such frames claim is the outside's; a
             // DHCP server's unicast DHCPACK binds the lease to the tenant.
             if (ClaimedAddresses.MayClaim(frame.Data))
-            {
-                int sender = ClaimedAddresses.SenderOf(frame.Data, _topology);
-                port.ClaimedAddresses.SawFrame(frame.Data, sender, _topology, port.Classifier.Now);
-                port.ClaimedAddresses.SawLease(frame.Data, sender, port.Classifier, _topology, port.Classifier.Now);
-            }
+                port.ClaimedAddresses.HeardFromWire(frame.Data, ClaimedAddresses.SenderOf(frame.Data, _topology), port.Classifier, _topology,
+                    port.Classifier.Now);
             d = _pipeline.IntoPair(_topology.PairByEnginePort[owner]!);
         }
         else if (pair.Config.Mode == PairMode.L3)

@@ -34,8 +34,6 @@ public static class ServiceGuard
 {
     private const int Ipv4Redirect = 5, Ipv4RouterAdvertisement = 9, Igmp = 2, IgmpQuery = 0x11;
     private const int MldQuery = 130, RouterAdvertisement = 134, Redirect = 137, RouterRenumbering = 138;
-    private const int Dhcp4Server = 67, Dhcp4Client = 68, BootReply = 2, GiaddrOffset = 24;
-    private const int Dhcp6Client = 546, Dhcp6Server = 547;
 
     /// <summary>Whether <paramref name="frame"/>, which L2 pair <paramref name="pair"/>'s peer side sends out of a
     /// board port, is a message only a router or a DHCP server (or relay) sends that the tenant does not serve.</summary>
@@ -94,14 +92,14 @@ public static class ServiceGuard
         if (message.Length < 8) return fragment;
         int source = BinaryPrimitives.ReadUInt16BigEndian(message), destination = BinaryPrimitives.ReadUInt16BigEndian(message[2..]);
         return v6
-            ? source == Dhcp6Server || destination == Dhcp6Client || destination == Dhcp6Server && (fragment && message.Length < 9 || ServerOrRelayDhcp6(message[8..]))
-            : source == Dhcp4Server || destination == Dhcp4Client || destination == Dhcp4Server && (fragment && message.Length < 8 + GiaddrOffset + 4 || ServerOrRelayDhcp4(message[8..]));
+            ? source == DhcpMessages.ServerPortV6 || destination == DhcpMessages.ClientPortV6 || destination == DhcpMessages.ServerPortV6 && (fragment && message.Length < 9 || ServerOrRelayDhcp6(message[8..]))
+            : source == DhcpMessages.ServerPortV4 || destination == DhcpMessages.ClientPortV4 || destination == DhcpMessages.ServerPortV4 && (fragment && message.Length < 8 + DhcpMessages.GiaddrOffset + 4 || ServerOrRelayDhcp4(message[8..]));
     }
 
     /// <summary>A BOOTREPLY, or a message a relay agent forwarded (its giaddr set).</summary>
     private static bool ServerOrRelayDhcp4(ReadOnlySpan<byte> bootp) =>
-        bootp.Length >= 1 && bootp[0] == BootReply
-        || bootp.Length >= GiaddrOffset + 4 && BinaryPrimitives.ReadUInt32BigEndian(bootp[GiaddrOffset..]) != 0;
+        bootp.Length >= 1 && bootp[0] == DhcpMessages.BootReply
+        || bootp.Length >= DhcpMessages.GiaddrOffset + 4 && BinaryPrimitives.ReadUInt32BigEndian(bootp[DhcpMessages.GiaddrOffset..]) != 0;
 
     /// <summary>A DHCPv6 message type only a server or a relay agent sends (RFC 8415 §7.3, RFC 5007, RFC 5460, RFC 7341).</summary>
     private static bool ServerOrRelayDhcp6(ReadOnlySpan<byte> message) =>

@@ -298,7 +298,7 @@ public sealed class AddressGuardTests
             FromOutside(Arp("10.9.0.77", "10.9.0.1"), MacA),                     // tenant a's own frame, sent back in
             FromOutside(Arp("0.0.0.0", "10.9.0.99"), Gateway),                   // a probe claims nothing
         })
-            port.ClaimedAddresses.SawFrame(f, ClaimedAddresses.SenderOf(f, topology), topology, now);
+            port.ClaimedAddresses.HeardFromWire(f, ClaimedAddresses.SenderOf(f, topology), port.Classifier, topology, now);
 
         Assert.True(Refuses(Arp("10.9.0.1", "10.9.0.1", 2)));          // gratuitous ARP for the gateway's address
         Assert.True(Refuses(Arp("10.9.0.1", "10.9.0.40", 1)));

@@ -92,7 +92,7 @@ public sealed class LanClaimsTests
     /// <summary>The wire delivers <paramref name="frame"/> to <paramref name="port"/>: what the group-frame reader (or,
     /// unicast, the worker) records, its sender found before a learned MAC moves.</summary>
     private static void FromWire(PortRuntime port, byte[] frame, RuntimeTopology t, long now) =>
-        port.ClaimedAddresses.SawFrame(frame, ClaimedAddresses.SenderOf(frame, t), t, now);
+        port.ClaimedAddresses.HeardFromWire(frame, ClaimedAddresses.SenderOf(frame, t), port.Classifier, t, now);
 
     /// <summary>Two board ports on one LAN: b (eth1) uses a lease, its ARP heard on eth0 too; a (eth0) may not say the
     /// lease is at its MAC. a's spoof, let out before and heard back on eth1, does not lock b out of its lease.</summary>
@@ -242,7 +242,7 @@ public sealed class LanClaimsTests
         Assert.False(guard.Refuses(announce, a, port, port, t));
         int sender = ClaimedAddresses.SenderOf(announce, t); // the flooder's order: the sender, then the move
         port.Classifier.SawOutside(MacAddress.Read(announce.AsSpan(6)), now);
-        port.ClaimedAddresses.SawFrame(announce, sender, t, now);
+        port.ClaimedAddresses.HeardFromWire(announce, sender, port.Classifier, t, now);
         Assert.True(port.ClaimedAddresses.TryOwner(IpFamily.Inet, IPAddress.Parse("10.9.0.77").GetAddressBytes(), now, out int owner));
         Assert.Equal(a.Index, owner);
     }
@@ -270,8 +270,7 @@ public sealed class LanClaimsTests
     private static void Heard(PortRuntime port, byte[] frame, RuntimeTopology t, long now)
     {
         int sender = ClaimedAddresses.SenderOf(frame, t);
-        port.ClaimedAddresses.SawFrame(frame, sender, t, now);
-        port.ClaimedAddresses.SawLease(frame, sender, port.Classifier, t, now);
+        port.ClaimedAddresses.HeardFromWire(frame, sender, port.Classifier, t, now);
     }
 
     /// <summary>DHCP snooping's binding: tenant a claims an address of the pool first (its ARP for it), the server then
@@ -295,7 +294,7 @@ public sealed class LanClaimsTests
         Assert.True(guard.Refuses(Arp(MacB, "10.9.0.88", "10.9.0.88"), b, port, port, t));
 
         var ack = DhcpAnswer(Gateway, Broadcast, MacB, "10.9.0.88");
-        Assert.True(ClaimedAddresses.IsDhcpAck(ack, out var client, out _));
+        Assert.True(DhcpMessages.IsAck(ack, out var client, out _));
         Assert.Equal(MacAddress.Read(MacB), client);
         Heard(port, ack, t, now);
         Assert.False(guard.Refuses(Arp(MacB, "10.9.0.88", "10.9.0.88"), b, port, port, t));
@@ -325,13 +324,13 @@ public sealed class LanClaimsTests
     public void A_malformed_answer_binds_nothing()
     {
         var ack = DhcpAnswer(Gateway, Broadcast, MacB, "10.9.0.88");
-        for (int n = 0; n < ack.Length; n++) Assert.False(ClaimedAddresses.IsDhcpAck(ack.AsSpan(0, n), out _, out _) && n < 14 + 20 + 8 + 240);
+        for (int n = 0; n < ack.Length; n++) Assert.False(DhcpMessages.IsAck(ack.AsSpan(0, n), out _, out _)); // a cut packet no host takes
         var random = new Random(7);
         for (int i = 0; i < 20_000; i++)
         {
             var f = (byte[])ack.Clone();
             for (int k = random.Next(1, 6); k > 0; k--) f[random.Next(f.Length)] = (byte)random.Next(256);
-            ClaimedAddresses.IsDhcpAck(f, out _, out var leased);
+            DhcpMessages.IsAck(f, out _, out var leased);
             Assert.True(leased.IsEmpty || leased.Length == 4);
         }
     }
@@ -384,7 +383,7 @@ public sealed class LanClaimsTests
 
         var reply = Dhcp6Answer(Gateway, MacB, "2001:db8::88");
         Span<byte> leases = stackalloc byte[64];
-        Assert.Equal(1, ClaimedAddresses.Dhcp6Leases(reply, leases, out var client));
+        Assert.Equal(1, DhcpMessages.V6Leases(reply, leases, out var client));
         Assert.Equal(MacAddress.Read(MacB), client);
         Assert.True(ClaimedAddresses.MayClaim(reply));
         using var replayer = new FrameReplayer(offline);
@@ -401,13 +400,13 @@ public sealed class LanClaimsTests
     {
         var reply = Dhcp6Answer(Gateway, MacB, "2001:db8::88");
         var leases = new byte[128];
-        for (int n = 0; n < reply.Length; n++) Assert.Equal(0, ClaimedAddresses.Dhcp6Leases(reply.AsSpan(0, n), leases, out _));
+        for (int n = 0; n < reply.Length; n++) Assert.Equal(0, DhcpMessages.V6Leases(reply.AsSpan(0, n), leases, out _));
         var random = new Random(11);
         for (int i = 0; i < 20_000; i++)
         {
             var f = (byte[])reply.Clone();
             for (int k = random.Next(1, 6); k > 0; k--) f[random.Next(f.Length)] = (byte)random.Next(256);
-            Assert.InRange(ClaimedAddresses.Dhcp6Leases(f, leases, out _), 0, 8);
+            Assert.InRange(DhcpMessages.V6Leases(f, leases, out _), 0, 8);
         }
     }
 }
