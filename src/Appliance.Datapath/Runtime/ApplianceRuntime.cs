@@ -516,7 +516,6 @@ public sealed partial class ApplianceRuntime : IDisposable
                     && ReferenceEquals(next.PairByEnginePort[i], o) && o.UplinkPort == port.Index;
                 port.Classifier = PortRuntime.BuildClassifier(port.Index, next.Pairs, boardMacs, port.Classifier, Stays, released);
                 port.ClaimedAddresses.Forget(i => !Stays(i));
-                if (port.Classifier.Now == 0) port.Classifier.SetClock(System.Diagnostics.Stopwatch.GetTimestamp()); // a new port: its claims count from now
                 port.L2Pairs = [.. port.Classifier.FloodTargets];
                 port.L3Prefixes = PortRuntime.BuildL3Prefixes(port.Index, next.Pairs);
                 port.Steering?.SetL3Prefixes(port.L3Prefixes.Entries().Select(e => (e.Family, e.Prefix, e.Length)));

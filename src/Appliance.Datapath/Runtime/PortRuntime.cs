@@ -31,9 +31,10 @@ public sealed class PortRuntime
         var configured = l2.Where(p => !p.TenantMac.IsZero).ToDictionary(p => p.Index, p => p.TenantMac);
         var limits = l2.ToDictionary(p => p.Index, p => p.Config.LearnLimit);
         var reserved = boardMacs.Concat(pairs.Select(p => p.PrimaryMac)).Concat(pairs.Select(p => p.TenantMac)).Where(m => !m.IsZero).ToList();
-        return carryFrom is null
-            ? new L2Classifier(indices, configured, limits, reserved)
-            : carryFrom.CarryOver(indices, configured, limits, reserved, keep ?? (_ => false), released ?? []);
+        if (carryFrom is not null) return carryFrom.CarryOver(indices, configured, limits, reserved, keep ?? (_ => false), released ?? []);
+        var classifier = new L2Classifier(indices, configured, limits, reserved);
+        classifier.SetClock(System.Diagnostics.Stopwatch.GetTimestamp()); // what it records counts from now, before the workers' first tick
+        return classifier;
     }
 
     /// <summary>The L3 prefixes of the pairs whose uplink is <paramref name="port"/>: each tenant address's network →
