@@ -62,11 +62,7 @@ public sealed class ClaimedAddresses
     /// the same LAN), else <see cref="Outside"/>. Asked before a learned MAC moves outside.</summary>
     public static int SenderOf(ReadOnlySpan<byte> frame, RuntimeTopology topology)
     {
-        if (frame.Length < 14) return Outside;
-        var source = MacAddress.Read(frame[6..]);
-        foreach (var port in topology.Ports)
-            if (port.Classifier.TryOwner(source, out int pair)) return pair;
-        return Outside;
+        return frame.Length >= 14 && topology.TryMacOwner(MacAddress.Read(frame[6..]), out int pair) ? pair : Outside;
     }
 
     /// <summary>Whether <paramref name="frame"/>, which a port received from its wire for one of its tenants (unicast),

@@ -251,12 +251,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
 
     /// <summary>Whether a pair of another port owns <paramref name="mac"/> (the batch's topology): no tenant learns it
     /// (<see cref="L2Classifier.Learn"/>). Asked only for a source MAC its own port does not know.</summary>
-    public bool OwnedElsewhere(MacAddress mac, L2Classifier asking)
-    {
-        foreach (var port in _topology.Ports)
-            if (!ReferenceEquals(port.Classifier, asking) && port.Classifier.OwnsAny(mac)) return true;
-        return false;
-    }
+    public bool OwnedElsewhere(MacAddress mac, L2Classifier asking) => _topology.TryMacOwner(mac, out _, except: asking);
 
     /// <summary>Removes a MAC that <paramref name="pair"/> no longer owns from <paramref name="port"/>'s steering (aged,
     /// moved outside). A removal the kernel refuses is counted on the pair as a claim error and logged through

@@ -269,9 +269,6 @@ public sealed class L2Classifier
         return pair >= 0 ? pair : carried;
     }
 
-    /// <summary>Whether any pair of this port owns <paramref name="mac"/> (configured or learned).</summary>
-    public bool OwnsAny(MacAddress mac) => Volatile.Read(ref _owners).ContainsKey(mac.Value);
-
     /// <summary>The pair of this port that owns <paramref name="mac"/> (configured or learned), if any.</summary>
     public bool TryOwner(MacAddress mac, out int pair)
     {

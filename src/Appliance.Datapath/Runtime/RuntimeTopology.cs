@@ -57,6 +57,16 @@ public sealed class RuntimeTopology
 
     /// <summary>The ports in config order.</summary>
     public PortRuntime[] Ports { get; }
+
+    /// <summary>The pair of any port whose classifier owns <paramref name="mac"/> (configured or learned), other than
+    /// <paramref name="except"/>'s: who a frame from that MAC belongs to, wherever it was heard.</summary>
+    public bool TryMacOwner(Appliance.Config.MacAddress mac, out int pair, Pairs.L2Classifier? except = null)
+    {
+        foreach (var port in Ports)
+            if (!ReferenceEquals(port.Classifier, except) && port.Classifier.TryOwner(mac, out pair)) return true;
+        pair = -1;
+        return false;
+    }
     /// <summary>The pairs in config order.</summary>
     public PairRuntime[] Pairs { get; }
     /// <summary>The pair whose primary end is engine port i (null for board ports and free indices).</summary>

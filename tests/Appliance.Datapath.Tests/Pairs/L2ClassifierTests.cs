@@ -243,7 +243,7 @@ public sealed class L2ClassifierTests
 
     private sealed class OtherPort(L2Classifier other) : IMacOwners
     {
-        public bool OwnedElsewhere(MacAddress mac, L2Classifier asking) => !ReferenceEquals(asking, other) && other.OwnsAny(mac);
+        public bool OwnedElsewhere(MacAddress mac, L2Classifier asking) => !ReferenceEquals(asking, other) && other.TryOwner(mac, out _);
     }
 
     /// <summary>A MAC a pair of another port configured or learned is not learned here: claimed on this port too, the
