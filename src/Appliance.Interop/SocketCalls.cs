@@ -12,7 +12,7 @@ public static unsafe partial class SocketCalls
 {
     /// <summary>Socket busy polling knobs (asm-generic/socket.h, kernel 5.11+) that Tmds.LibC 0.5.0 lacks
     /// (it has SO_BUSY_POLL).</summary>
-    public const int SO_PREFER_BUSY_POLL = 69, SO_BUSY_POLL_BUDGET = 70;
+    public const int SO_INCOMING_NAPI_ID = 56, SO_PREFER_BUSY_POLL = 69, SO_BUSY_POLL_BUDGET = 70;
 
     public static int Socket(int domain, int type, int protocol) => Tmds.Linux.LibC.socket(domain, type, protocol);
 

@@ -163,6 +163,16 @@ public sealed unsafe class XskSocket : IDisposable
         return 0;
     }
 
+    /// <summary>SO_INCOMING_NAPI_ID: the NAPI instance whose frames this socket received, which a busy poll (recvfrom
+    /// with SO_BUSY_POLL) runs; 0 before the first frame, and for good where the interface's receive queue registered
+    /// none (veth since Linux 6.13: its XDP queue info is registered before NAPI ids are handed out). Never throws.</summary>
+    public uint IncomingNapiId()
+    {
+        uint id = 0;
+        uint len = sizeof(uint);
+        return SocketCalls.GetSockOpt(Fd, Tmds.Linux.LibC.SOL_SOCKET, SocketCalls.SO_INCOMING_NAPI_ID, &id, &len) == 0 ? id : 0;
+    }
+
     /// <summary>sendto(MSG_DONTWAIT): transmits (copy mode) or wakes the driver (zero-copy). Returns 0 or the errno
     /// (EAGAIN/EBUSY/ENOBUFS are normal under load); never throws: this is on the hot path.</summary>
     public int KickTx()

@@ -566,7 +566,7 @@ internal sealed unsafe class EngineWorker
         long want = p.FillFrames - held;
         if (want >= Batch || (want > 0 && held < Batch)) p.PostFill((uint)want);
         if (p.BindMode == XskBindMode.ZeroCopy && p.Fill.NeedsWakeup) p.Kernel.KickRx();
-        else if (p.UnderLoad && p.BusyPoll)
+        else if (p.UnderLoad && p.BusyPoll && (p.BusyPollConfirmed || p.ConfirmBusyPoll()))
         {
             // Adaptive busy poll: only while this port's batches come full does the worker drive its NAPI itself
             // (one recvfrom per port per loop, i.e. per 64 frames at most); otherwise the softirq delivers.

@@ -27,6 +27,8 @@ public interface IXskKernel : IDisposable
     int KickTx();
     /// <summary>recvfrom(): wakes the driver's RX (zero-copy FILL wake-up, or a busy poll). 0 or the errno; never throws.</summary>
     int KickRx();
+    /// <summary>The NAPI instance a busy poll of this socket runs (SO_INCOMING_NAPI_ID): 0 when there is none (yet).</summary>
+    uint NapiId();
     /// <summary>SO_ERROR, read and cleared: ENETDOWN once the interface was unregistered.</summary>
     int TakeSocketError();
     /// <summary>The kernel's drop counters for this socket.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Xdp;
 using Appliance.Interop;
@@ -36,8 +37,13 @@ public sealed unsafe class XskPort : IDisposable
     public PortCounters Counters { get; } = new();
     public uint FillFrames { get; }
     /// <summary>The kernel took the busy-poll options (<see cref="XskOptions.BusyPollMicroseconds"/>): the worker
-    /// busy-polls this socket while its batches come full.</summary>
+    /// busy-polls this socket while its batches come full, unless the socket turns out to have no NAPI instance to
+    /// poll (<see cref="ConfirmBusyPoll"/>).</summary>
     public bool BusyPoll { get; private set; }
+    /// <summary>Busy poll was switched off because the socket's frames come from no NAPI instance.</summary>
+    public bool BusyPollUnavailable { get; private set; }
+    /// <summary>Worker-only: the socket named its NAPI instance, so a busy poll has something to run.</summary>
+    internal bool BusyPollConfirmed;
 
     /// <summary>Set by the worker when the interface vanished (SO_ERROR); read with Volatile by others.</summary>
     internal volatile bool IsDownFlag;
@@ -52,7 +58,20 @@ public sealed unsafe class XskPort : IDisposable
     public string Describe() =>
         $"{InterfaceName} queue {Queue}: XDP {(Steering ?? SharedSteering)?.Describe() ?? "not attached"}, AF_XDP " +
         $"{(BindMode == XskBindMode.ZeroCopy ? "zero-copy" : "copy")} mode, UMEM {Umem.Name}{(OwnsUmem ? " (owner)" : " (shared)")}" +
-        (BusyPoll ? ", busy-poll under load" : "");
+        (BusyPoll ? ", busy-poll under load" : BusyPollUnavailable ? ", no busy poll (no NAPI instance)" : "");
+
+    /// <summary>Called by the worker the first time this busy-polling port comes under load, when it has received
+    /// frames: a busy poll (recvfrom) runs the NAPI instance the socket's frames came from, and a socket that names
+    /// none — veth since Linux 6.13 — would pay a syscall per batch for nothing, so busy poll is switched off for it.
+    /// True when busy poll stays on.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal bool ConfirmBusyPoll()
+    {
+        if (Kernel.NapiId() != 0) return BusyPollConfirmed = true;
+        BusyPoll = false;
+        BusyPollUnavailable = true;
+        return false;
+    }
 
     private XskPort(int index, IXskKernel kernel, Umem umem, bool ownsUmem, uint fillFrames)
     {

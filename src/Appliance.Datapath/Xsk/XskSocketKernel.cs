@@ -90,6 +90,7 @@ public sealed unsafe class XskSocketKernel : IXskKernel
 
     public int KickTx() => Socket.KickTx();
     public int KickRx() => Socket.KickRx();
+    public uint NapiId() => Socket.IncomingNapiId();
     public int TakeSocketError() => Socket.TakeSocketError();
     public XdpStatistics Statistics() => Socket.GetStatistics();
 

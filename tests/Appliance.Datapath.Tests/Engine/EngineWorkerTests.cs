@@ -282,6 +282,36 @@ public sealed class EngineWorkerTests
     }
 
     [Fact]
+    public void Busy_poll_is_switched_off_for_a_socket_with_no_NAPI_instance()
+    {
+        using var b = new FakeBoard(StaticForwarding.CrossConnect(), busyPoll: _ => true);
+        b.Kernel(0).Napi = 0; // a veth since Linux 6.13: nothing for a busy poll to run
+        for (int round = 0; round < 3; round++)
+        {
+            Assert.Equal(ForwardingEngine.Batch, b.Kernel(0).Deliver(FakeBoard.Frames(round * 100, ForwardingEngine.Batch)));
+            b.Turn();
+        }
+        Assert.Equal(0, b.Kernel(0).RxKicks);
+        Assert.Equal(0, b.Port(0).Counters.BusyPolls);
+        Assert.False(b.Port(0).BusyPoll);
+        Assert.True(b.Port(0).BusyPollUnavailable);
+        Assert.Contains("no busy poll", b.Port(0).Describe());
+        Assert.Equal(1, b.Kernel(0).NapiIdCalls); // asked once, not per batch
+
+        // The other port names its NAPI instance: it keeps busy polling, asking only once too.
+        for (int round = 0; round < 2; round++)
+        {
+            Assert.Equal(ForwardingEngine.Batch, b.Kernel(1).Deliver(FakeBoard.Frames(1000 + round * 100, ForwardingEngine.Batch)));
+            b.Turn();
+        }
+        Assert.Equal(2, b.Kernel(1).RxKicks);
+        Assert.True(b.Port(1).BusyPoll);
+        Assert.Equal(1, b.Kernel(1).NapiIdCalls);
+        b.Settle();
+        b.AssertClean();
+    }
+
+    [Fact]
     public void A_zero_copy_port_gets_an_RX_wakeup_when_its_fill_ring_asks()
     {
         using var b = new FakeBoard(StaticForwarding.CrossConnect(), bindMode: p => p == 0 ? XskBindMode.ZeroCopy : XskBindMode.Copy);

@@ -182,6 +182,17 @@ public sealed unsafe class FakeKernel : IXskKernel
         }
     }
 
+    /// <summary>What SO_INCOMING_NAPI_ID says: a NAPI instance by default; 0 plays a veth on Linux 6.13 or later.</summary>
+    public uint Napi { get; set; } = 1;
+    public int NapiIdCalls => Volatile.Read(ref _napiIdCalls);
+    private int _napiIdCalls;
+
+    public uint NapiId()
+    {
+        Interlocked.Increment(ref _napiIdCalls);
+        return Napi;
+    }
+
     public int KickRx()
     {
         Interlocked.Increment(ref _rxKicks);
