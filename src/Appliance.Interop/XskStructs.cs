@@ -65,6 +65,19 @@ public struct XdpStatistics
     public ulong RxFillRingEmptyDescs;
     public ulong TxRingEmptyDescs;
 
+    /// <summary>Both sockets' counters added up (a port's sockets, one per queue).</summary>
+    public static XdpStatistics operator +(in XdpStatistics a, in XdpStatistics b) => new()
+    {
+        RxDropped = a.RxDropped + b.RxDropped, RxInvalidDescs = a.RxInvalidDescs + b.RxInvalidDescs,
+        TxInvalidDescs = a.TxInvalidDescs + b.TxInvalidDescs, RxRingFull = a.RxRingFull + b.RxRingFull,
+        RxFillRingEmptyDescs = a.RxFillRingEmptyDescs + b.RxFillRingEmptyDescs, TxRingEmptyDescs = a.TxRingEmptyDescs + b.TxRingEmptyDescs,
+    };
+
+    /// <summary>Received frames the kernel dropped before the appliance saw them: no free frame to copy into
+    /// (<see cref="RxDropped"/>, which the FILL ring running dry is one cause of) or no room on the RX ring
+    /// (<see cref="RxRingFull"/>).</summary>
+    public readonly ulong RxLost => RxDropped + RxRingFull;
+
     public override readonly string ToString() =>
         $"rx_dropped={RxDropped} rx_invalid={RxInvalidDescs} tx_invalid={TxInvalidDescs} rx_ring_full={RxRingFull} " +
         $"fill_empty={RxFillRingEmptyDescs} tx_ring_empty={TxRingEmptyDescs}";

@@ -1,3 +1,4 @@
+using Appliance.Interop;
 using Appliance.Datapath.Xsk;
 
 namespace Appliance.Datapath.Engine;
@@ -83,6 +84,23 @@ public sealed class ForwardingEngine : IDisposable
         foreach (var w in _workers)
             foreach (var p in w.Live)
                 if (p.Index == index) sum.Add(p.Counters); // every queue's socket (a worker may own several)
+        return sum;
+    }
+
+    /// <summary>The kernel's AF_XDP counters of engine port <paramref name="index"/> (XDP_STATISTICS), summed over its
+    /// sockets: what the kernel dropped before the workers saw it (RX ring full, no FILL frame) and descriptors it
+    /// refused. One getsockopt per socket: for `stats`, never per frame. A socket that closes meanwhile (a reload
+    /// removing the port) is left out. Counted since each socket was opened.</summary>
+    public XdpStatistics KernelStatisticsOf(int index)
+    {
+        var sum = new XdpStatistics();
+        foreach (var w in _workers)
+            foreach (var p in w.Live)
+                if (p.Index == index)
+                {
+                    try { sum += p.Statistics(); }
+                    catch (PlatformException) { }
+                }
         return sum;
     }
 

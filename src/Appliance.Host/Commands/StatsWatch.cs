@@ -9,7 +9,8 @@ using Appliance.Config;
 namespace Appliance.Host.Commands;
 
 /// <summary>`meta-appliance stats --watch [SECONDS]`: asks `stats --json` every SECONDS (1 by default) and shows the
-/// rates since the previous answer — packets and bits per second in and out, drops per second — per port (and pair
+/// rates since the previous answer — packets and bits per second in and out, drops per second (a port's: the engine's
+/// and those of the kernel on its AF_XDP sockets) — per port (and pair
 /// primary end) and per pair side, like `top`: on a terminal the table is redrawn in place, piped it prints one block
 /// per interval. Ctrl-C ends it. Any other `stats` goes to <see cref="ControlVerb"/>.</summary>
 public static class StatsWatch
@@ -94,11 +95,16 @@ public static class StatsWatch
 
     public sealed record WatchedStats(WatchedPort[] Ports, WatchedPair[] Pairs);
 
-    public sealed record WatchedPort(string Name, string Kind, long RxPackets, long RxBytes, long TxPackets, long TxBytes, Dictionary<string, long> Drops)
+    /// <param name="Xsk">The kernel's counters of the port's AF_XDP sockets (absent from an older appliance's answer).</param>
+    public sealed record WatchedPort(string Name, string Kind, long RxPackets, long RxBytes, long TxPackets, long TxBytes, Dictionary<string, long> Drops,
+        WatchedXsk? Xsk = null)
     {
         public Counts Rates => new(RxPackets, RxBytes, TxPackets, TxBytes);
-        public long DropTotal => Drops.Values.Sum();
+        /// <summary>Frames the engine dropped and frames the kernel dropped on the port's sockets before the engine saw them.</summary>
+        public long DropTotal => Drops.Values.Sum() + (Xsk is { } k ? k.RxDropped + k.RxRingFull : 0);
     }
+
+    public sealed record WatchedXsk(long RxDropped, long RxRingFull);
 
     public sealed record WatchedPair(string Name, WatchedSide Primary, WatchedSide Peer);
 

@@ -322,6 +322,32 @@ public sealed class ForwardingEngineTests
         h.AssertNoFrameLeaked();
     }
 
+    /// <summary>What the kernel drops on a port's AF_XDP sockets before a worker sees it (XDP_STATISTICS) is the port's
+    /// to report (`stats`' KERNEL DROPS, `stats --json`'s xsk, the xsk metrics): frames arriving while the worker is
+    /// not reading overflow the RX ring and are counted there, and a started worker takes what the ring held.</summary>
+    [PrivilegedFact]
+    public void The_kernels_drops_on_a_ports_sockets_are_counted_per_port()
+    {
+        using var t = new ForwardTopology();
+        using var h = new EngineHarness(t, options: new XskOptions { RxRingSize = 64 }, start: false);
+        Assert.Equal(0UL, h.Engine.KernelStatisticsOf(0).RxLost);
+        byte[] macA = ForwardTopology.ParseMac(t.MacOf(t.NsA, ForwardTopology.TenantA));
+        byte[] macB = ForwardTopology.ParseMac(t.MacOf(t.NsB, ForwardTopology.TenantB));
+        const int sent = 200;
+        using (var sockA = PacketSocket.Open(t.NsA.Name, ForwardTopology.TenantA, TestFrames.EtherType))
+            for (int i = 0; i < sent; i++) sockA.Send(TestFrames.Build(macB, macA, 100, i));
+        // The kernel's count is taken when it drops, before any worker runs.
+        EngineHarness.WaitUntil(() => h.Engine.KernelStatisticsOf(0).RxRingFull >= sent - 64, TimeSpan.FromSeconds(10), "the kernel to count the ring-full drops");
+        var k = h.Engine.KernelStatisticsOf(0);
+        Assert.Equal(0UL, k.RxInvalidDescs);
+        Assert.Equal(0UL, h.Engine.KernelStatisticsOf(1).RxLost); // the other port received nothing
+        h.Engine.Start();
+        EngineHarness.WaitUntil(() => h.Out.TxPackets + (long)k.RxLost >= sent, TimeSpan.FromSeconds(10), "the ring's frames to go through");
+        Assert.Equal(sent, h.In.RxPackets + (long)k.RxLost); // each frame either reached the worker or the kernel counted it
+        h.Engine.Stop();
+        h.AssertNoFrameLeaked();
+    }
+
     [PrivilegedFact]
     public void Generic_xdp_mode_forwards_too()
     {

@@ -36,4 +36,18 @@ public sealed class StatsWatchTests
         Assert.Equal(["a/primary", "1000", "800.00k", "980", "0", "20"], side);
         Assert.Contains(lines, l => l.StartsWith("a/peer", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void A_ports_drops_per_second_count_what_the_kernel_dropped_on_its_sockets()
+    {
+        static StatsWatch.WatchedStats Xsk(long engine, long noFrame, long ringFull) => StatsWatch.Parse($$"""
+            { "ports": [ { "name": "eth0", "kind": "port", "rxPackets": 0, "rxBytes": 0, "txPackets": 0, "txBytes": 0,
+                           "drops": { "policy": {{engine}} },
+                           "xsk": { "rxDropped": {{noFrame}}, "rxRingFull": {{ringFull}}, "rxFillRingEmpty": {{noFrame}}, "rxInvalidDescs": 0, "txInvalidDescs": 0, "txRingEmpty": 7 } } ],
+              "pairs": [] }
+            """);
+        var block = StatsWatch.Table(Xsk(10, 100, 1000), Xsk(20, 300, 5000), 2.0, new DateTime(2026, 1, 1, 12, 0, 0));
+        var eth0 = block.Split('\n').Single(l => l.StartsWith("eth0 ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("2105", eth0[^1]); // (10 + 200 + 4000) over 2 s
+    }
 }
