@@ -30,8 +30,11 @@ namespace Appliance.Datapath.Forwarding;
 /// </list>
 /// <para>A fixed table (<see cref="Capacity"/> entries, open addressing over <see cref="Probe"/> slots from a home slot
 /// hashed with a seed of its own, so nobody outside can aim at a slot) of 16-byte keys (IPv4 as <c>::ffff:a.b.c.d</c>).
-/// A new address takes an empty or expired slot; failing that, the claimant's own oldest (the outside's, or that
-/// tenant's): nobody pushes out someone else's live entry. Written under a lock, read by the forwarding workers without
+/// A new address takes the first empty or expired slot of its window; failing that, the claimant's own oldest (the
+/// outside's, or that tenant's): nobody pushes out someone else's live entry. A tenant at its share gives up its own
+/// oldest in the window and still takes the first free slot, so a lookup that misses stops at the first slot that
+/// never held an address (an address is never recorded past one): in a sparse table a miss costs one probe, not
+/// <see cref="Probe"/>. Written under a lock, read by the forwarding workers without
 /// one: a slot's version is odd while it is rewritten, and a reader that sees it change reads again. Nothing allocates
 /// after construction but the first record of each tenant.</para></summary>
 public sealed class ClaimedAddresses
@@ -50,7 +53,11 @@ public sealed class ClaimedAddresses
     private static readonly long Refresh = System.Diagnostics.Stopwatch.Frequency; // a tenant's own entry: once a second
 
     private readonly ulong[] _high = new ulong[Capacity], _low = new ulong[Capacity]; // 0, 0: empty
+    /// <summary>When the slot's address was last heard; for an empty slot, 0 when it never held one, <see cref="Emptied"/>
+    /// once it did. A lookup stops at the first slot that never held one (a new address takes the first empty or expired
+    /// slot of its window, so none lies beyond it) and probes past the emptied ones.</summary>
     private readonly long[] _seen = new long[Capacity];
+    private const long Emptied = -1;
     private readonly int[] _owner = new int[Capacity];
     private readonly int[] _version = new int[Capacity];
     private readonly ulong _seed = (ulong)Random.Shared.NextInt64();
@@ -174,7 +181,14 @@ public sealed class ClaimedAddresses
                     oldestOwn = s;
                 }
             }
-            if (owner != Outside && !bound && AtLimit(owner, now)) free = -1; // only its own oldest makes room
+            if (owner != Outside && !bound && AtLimit(owner, now))
+            {
+                // Only its own oldest makes room; the new address still takes the window's first free slot, where
+                // lookups find it (they stop at the first slot that never held an address).
+                if (oldestOwn < 0) return;
+                if (free < 0) free = oldestOwn;
+                else Write(oldestOwn, 0, 0, 0, Emptied);
+            }
             int slot = free >= 0 ? free : oldestOwn;
             if (slot >= 0) Write(slot, high, low, owner, now);
         }
@@ -187,7 +201,7 @@ public sealed class ClaimedAddresses
         lock (_write)
         {
             for (int s = 0; s < Capacity; s++)
-                if ((_high[s] | _low[s]) != 0 && _owner[s] != Outside && leaves(_owner[s])) Write(s, 0, 0, 0, 0);
+                if ((_high[s] | _low[s]) != 0 && _owner[s] != Outside && leaves(_owner[s])) Write(s, 0, 0, 0, Emptied);
             foreach (int pair in _tenants.Keys.Where(leaves).ToList()) _tenants.Remove(pair);
         }
     }
@@ -200,7 +214,7 @@ public sealed class ClaimedAddresses
         if (count < PerTenant) return false;
         if (now - swept < Refresh) return true;
         for (int s = 0; s < Capacity; s++)
-            if ((_high[s] | _low[s]) != 0 && _owner[s] == pair && now - _seen[s] >= Lifetime) Write(s, 0, 0, 0, 0);
+            if ((_high[s] | _low[s]) != 0 && _owner[s] == pair && now - _seen[s] >= Lifetime) Write(s, 0, 0, 0, Emptied);
         (count, _) = _tenants.GetValueOrDefault(pair);
         _tenants[pair] = (count, now);
         return count >= PerTenant;
@@ -240,6 +254,7 @@ public sealed class ClaimedAddresses
                 int o = Volatile.Read(ref _owner[s]);
                 long t = Volatile.Read(ref _seen[s]);
                 if ((version & 1) != 0 || Volatile.Read(ref _version[s]) != version) continue; // being rewritten
+                if ((h | l) == 0 && t == 0) return false; // never held an address: the key is not further on
                 if (h != key.High || l != key.Low) break;
                 owner = o;
                 seen = t;

@@ -135,6 +135,33 @@ public sealed class ClaimedAddressesTests
         Assert.Equal(2, Owner(t, "10.0.0.1", 2));
     }
 
+    /// <summary>A lookup stops at the first slot of its window that never held an address; slots emptied since (a tenant
+    /// forgotten on reload, a tenant's expired entries swept at its share) do not hide the addresses recorded past them.</summary>
+    [Fact]
+    public void Addresses_recorded_past_emptied_slots_stay_found()
+    {
+        var t = new ClaimedAddresses();
+        // 40 tenants take their shares first (2560 of the 4096 slots), then the outside fills in after them: many of its
+        // addresses lie past a tenant's slot in their probe windows.
+        for (int pair = 1; pair <= 40; pair++)
+            for (int i = 0; i < ClaimedAddresses.PerTenant; i++) t.Saw(pair, IpFamily.Inet6, Numbered(pair * 1000 + i), 1);
+        for (int i = 0; i < 1200; i++) t.Saw(Outside, IpFamily.Inet6, Numbered(900_000 + i), 1);
+        bool Held(int i, long now) => t.TryOwner(IpFamily.Inet6, Numbered(900_000 + i), now, out int o) && o == Outside;
+        var held = Enumerable.Range(0, 1200).Where(i => Held(i, 1)).ToList();
+        Assert.True(held.Count > 600, $"{held.Count} of the outside's 1200 recorded");
+
+        t.Forget(pair => pair % 2 == 0); // empties 20 tenants' slots
+        Assert.All(held, i => Assert.True(Held(i, 1), $"outside address {i} lost after the reload"));
+        Assert.Null(t.TryOwner(IpFamily.Inet6, Numbered(2000), 1, out _) ? 0 : null);
+
+        // Later: the outside is heard again, tenant 1's entries have expired, and its next claim sweeps them.
+        long later = 2 + ClaimedAddresses.Lifetime;
+        foreach (int i in held) t.Saw(Outside, IpFamily.Inet6, Numbered(900_000 + i), later);
+        t.Saw(1, IpFamily.Inet6, Numbered(1_500_000), later);
+        Assert.True(t.TryOwner(IpFamily.Inet6, Numbered(1_500_000), later, out int owner) && owner == 1);
+        Assert.All(held, i => Assert.True(Held(i, later), $"outside address {i} lost after tenant 1's sweep"));
+    }
+
     [Fact]
     public void Recording_and_looking_up_allocate_nothing()
     {
