@@ -32,7 +32,7 @@ internal static class MapHelpers
         if (map.Type is not (BpfMapType.PercpuArray or BpfMapType.PercpuHash or BpfMapType.LruPercpuHash)) return vm.Fail(BpfFault.HelperMisuse);
         if (!vm.TryGetMemory(vm.Argument(2), map.KeySize, false, out var key)) return HelperOutcome.Fault;
         ulong cpu = (uint)vm.Argument(3);
-        ArraySegment<byte> value = default;
+        MapValue value = default;
         bool found = map switch
         {
             PercpuArrayMap array => cpu < (ulong)array.CpuCount && array.TryLookupOnCpu(key, (int)cpu, out value),

@@ -25,11 +25,11 @@ public sealed class ArrayMap : BpfMap
 
     internal int Stride => _stride;
 
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value)
     {
         if (MapLayout.TryIndex(key, out uint i) && i < (uint)MaxEntries)
         {
-            value = new ArraySegment<byte>(_values, (int)i * _stride, ValueSize);
+            value = new MapValue(_values, (int)i * _stride, ValueSize);
             return true;
         }
         value = default;

@@ -20,11 +20,11 @@ public abstract class BpfMap
     public int MaxEntries => Definition.MaxEntries;
 
     /// <summary>The value's storage for <paramref name="key"/>, or false when absent.</summary>
-    public abstract bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value);
+    public abstract bool TryLookup(ReadOnlySpan<byte> key, out MapValue value);
 
     /// <summary>The value a walk of the map (bpf_for_each_map_elem) hands to its callback: a program's lookup, except
     /// that maps tracking use (LRU) do not count it as one, as the kernel's walk does not.</summary>
-    public virtual bool TryWalkValue(ReadOnlySpan<byte> key, out ArraySegment<byte> value) => TryLookup(key, out value);
+    public virtual bool TryWalkValue(ReadOnlySpan<byte> key, out MapValue value) => TryLookup(key, out value);
 
     /// <summary>BPF_ANY (0), BPF_NOEXIST (1), BPF_EXIST (2). Returns 0 or -errno (-E2BIG when full, -EEXIST, -ENOENT, -EINVAL).</summary>
     public abstract int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags);

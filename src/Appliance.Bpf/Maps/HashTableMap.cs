@@ -38,18 +38,18 @@ public abstract class HashTableMap : BpfMap
     /// <summary>Keys present now.</summary>
     public int Count => _slots.Count;
 
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value) => TryLookupOnCpu(key, BpfCpu.Current, out value);
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value) => TryLookupOnCpu(key, BpfCpu.Current, out value);
 
     /// <summary>The value of one CPU slot (the program view of a per-CPU map on that CPU).</summary>
-    public bool TryLookupOnCpu(ReadOnlySpan<byte> key, int cpu, out ArraySegment<byte> value) =>
+    public bool TryLookupOnCpu(ReadOnlySpan<byte> key, int cpu, out MapValue value) =>
         TryFind(key, cpu, out value, markUsed: true);
 
     /// <summary>An LRU map does not count a walk as a use, so a program scanning the map periodically does not shield
     /// every element from eviction.</summary>
-    public override bool TryWalkValue(ReadOnlySpan<byte> key, out ArraySegment<byte> value) =>
+    public override bool TryWalkValue(ReadOnlySpan<byte> key, out MapValue value) =>
         TryFind(key, BpfCpu.Current, out value, markUsed: false);
 
-    private bool TryFind(ReadOnlySpan<byte> key, int cpu, out ArraySegment<byte> value, bool markUsed)
+    private bool TryFind(ReadOnlySpan<byte> key, int cpu, out MapValue value, bool markUsed)
     {
         int slot = FindSlot(key);
         if (slot < 0)

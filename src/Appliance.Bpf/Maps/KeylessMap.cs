@@ -5,7 +5,7 @@ namespace Appliance.Bpf.Maps;
 /// empty. Subclasses expose their own operations.</summary>
 public abstract class KeylessMap(BpfMapDefinition definition) : BpfMap(definition)
 {
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value)
     {
         value = default;
         return false;

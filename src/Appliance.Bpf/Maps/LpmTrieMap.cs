@@ -64,7 +64,7 @@ public sealed class LpmTrieMap : BpfMap
 
     public int Count => _slots.Count;
 
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value)
     {
         value = default;
         if (key.Length < KeySize) return false;
@@ -77,7 +77,7 @@ public sealed class LpmTrieMap : BpfMap
             slot = Longest(key, exact);
         } while (_lock.ReadRetry(seq));
         if (slot < 0) return false;
-        value = new ArraySegment<byte>(_values, slot * _stride, ValueSize);
+        value = new MapValue(_values, slot * _stride, ValueSize);
         return true;
     }
 

@@ -31,7 +31,7 @@ public sealed class MapOfMaps : BpfMap
     private int Slot(ReadOnlySpan<byte> key)
     {
         if (_index is null) return MapLayout.TryIndex(key, out uint i) && i < (uint)MaxEntries ? (int)i : -1;
-        return _index.TryLookup(key, out var value) ? BitConverter.ToInt32(value) : -1;
+        return _index.TryLookup(key, out var value) ? BitConverter.ToInt32(value.AsSpan()) : -1;
     }
 
     /// <summary>Puts <paramref name="inner"/> at <paramref name="key"/> (BPF_ANY / BPF_NOEXIST / BPF_EXIST); 0 or
@@ -81,7 +81,7 @@ public sealed class MapOfMaps : BpfMap
     }
 
     /// <summary>Not a value map: programs get inner maps through <see cref="LookupInner"/>.</summary>
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value)
     {
         value = default;
         return false;

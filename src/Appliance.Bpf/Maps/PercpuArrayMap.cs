@@ -27,13 +27,13 @@ public sealed class PercpuArrayMap : BpfMap
 
     internal int Stride => _stride;
 
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value) => TryLookupOnCpu(key, BpfCpu.Current, out value);
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value) => TryLookupOnCpu(key, BpfCpu.Current, out value);
 
-    public bool TryLookupOnCpu(ReadOnlySpan<byte> key, int cpu, out ArraySegment<byte> value)
+    public bool TryLookupOnCpu(ReadOnlySpan<byte> key, int cpu, out MapValue value)
     {
         if (MapLayout.TryIndex(key, out uint i) && i < (uint)MaxEntries)
         {
-            value = new ArraySegment<byte>(_values, Offset((int)i, cpu), ValueSize);
+            value = new MapValue(_values, Offset((int)i, cpu), ValueSize);
             return true;
         }
         value = default;

@@ -25,7 +25,7 @@ public sealed class ProgArrayMap : BpfMap, IBpfProgramArray
         return program != Empty;
     }
 
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value)
     {
         value = default;
         return false;

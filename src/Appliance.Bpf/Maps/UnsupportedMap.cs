@@ -7,7 +7,7 @@ namespace Appliance.Bpf.Maps;
 /// <see cref="BpfMapTypeNames.WhyUnsupported"/> (the linker's refusal), the object's other programs load.</summary>
 public sealed class UnsupportedMap(BpfMapDefinition definition) : BpfMap(definition)
 {
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value)
     {
         value = default;
         return false;

@@ -171,7 +171,7 @@ public sealed unsafe partial class BpfVm
             int keyAt = loop.Kind == CallbackKind.ForEachArray ? loop.KeySlot : loop.KeysStart + (int)loop.Index * map.KeySize;
             byte[] keys = loop.Kind == CallbackKind.ForEachArray ? _callbackKeys : _keySnapshot;
             if (loop.Kind == CallbackKind.ForEachArray) BinaryPrimitives.WriteUInt32LittleEndian(keys.AsSpan(keyAt), (uint)loop.Index);
-            if (!map.TryWalkValue(keys.AsSpan(keyAt, map.KeySize), out var value) || value.Array is null) continue;
+            if (!map.TryWalkValue(keys.AsSpan(keyAt, map.KeySize), out var value) || value.Count == 0) continue;
             if (loop.Kind == CallbackKind.ForEachHash)
             {
                 ref var keyRegion = ref _regions[loop.KeyRegion];
@@ -182,7 +182,7 @@ public sealed unsafe partial class BpfVm
             }
             ref var region = ref _regions[loop.ValueRegion];
             region.Array = value.Array;
-            region.Origin = value.Offset;
+            region.Origin = value.Origin;
             region.Length = (ulong)value.Count;
             region.Writable = map.Definition.ProgramsMayWrite;
             region.Owner = map;

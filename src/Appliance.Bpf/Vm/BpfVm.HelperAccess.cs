@@ -139,10 +139,10 @@ public sealed unsafe partial class BpfVm
 
     /// <summary>Makes a map value addressable for the rest of the run and returns its address (0 when the
     /// run's region table is full, which the program sees as a failed lookup).</summary>
-    public ulong ExposeMapValue(ArraySegment<byte> value, bool writable, BpfMap? map = null)
+    public ulong ExposeMapValue(MapValue value, bool writable, BpfMap? map = null)
     {
-        if (value.Array is null || _regionCount >= MaxRegions) return 0;
-        return AddDynamicRegion(value.Array, value.Offset, value.Count, writable, RegionKind.MapValue, map);
+        if (value.Count == 0 || _regionCount >= MaxRegions) return 0;
+        return AddDynamicRegion(value.Array, value.Origin, value.Count, writable, RegionKind.MapValue, map);
     }
 
     /// <summary>Makes a reserved ring-buffer record addressable; <see cref="TryTakeRingBufRecord"/> finds it again.</summary>

@@ -159,15 +159,16 @@ public sealed unsafe partial class BpfVm
 
     /// <summary>Adds a region for memory handed to the program at run time (a map value, a ring-buffer record)
     /// and returns its virtual address.</summary>
-    private ulong AddDynamicRegion(byte[] array, int offset, int length, bool writable, RegionKind kind, object? owner = null, long token = 0)
+    private ulong AddDynamicRegion(byte[]? array, nint offset, int length, bool writable, RegionKind kind, object? owner = null, long token = 0)
     {
         // Map values: the direct-mapped cache of recent (array, offset) → region (shared with compiled code, see
         // JitState.ValueCache) keeps repeated lookups of a working set at one region each. Stale slots (earlier
-        // runs) are recognised by checking the region.
+        // runs) are recognised by checking the region. A native value (array null, offset its address) is keyed by
+        // its address's low 32 bits, as the compiled code keys it (its map's ValuesHash is its base address's).
         int slot = 0;
         if (kind == RegionKind.MapValue)
         {
-            slot = JitState.ValueCacheSlot(RuntimeHelpers.GetHashCode(array), offset);
+            slot = array is null ? JitState.ValueCacheSlot((int)offset, 0) : JitState.ValueCacheSlot(RuntimeHelpers.GetHashCode(array), (int)offset);
             int cached = _jit->ValueCache[slot];
             if (cached >= _firstDynamicRegion && cached < _regionCount)
             {

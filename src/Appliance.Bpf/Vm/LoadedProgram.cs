@@ -228,9 +228,10 @@ public sealed class LoadedProgram
         {
             BpfMap map = maps[mapIndex];
             Span<byte> key = new byte[Math.Max(map.KeySize, 4)]; // at load; a hash key may be megabytes
-            if (!map.TryLookup(key[..map.KeySize], out var value))
+            // Only arrays hand out a value's address at load (the kernel's map_direct_value_addr), and theirs is managed.
+            if (!map.TryLookup(key[..map.KeySize], out var value) || value.Array is null)
                 BpfVerifier.Fail(image.Instructions, BpfVerifier.Where(image), index, $"map '{map.Name}' has no entry 0 to take a value address of");
-            globals.Add(new GlobalRegion(mapIndex, value, map.Definition.ProgramsMayWrite));
+            globals.Add(new GlobalRegion(mapIndex, new ArraySegment<byte>(value.Array!, (int)value.Origin, value.Count), map.Definition.ProgramsMayWrite));
             regionIndex = globals.Count - 1;
         }
         var region = globals[regionIndex];

@@ -37,7 +37,7 @@ internal sealed class TestRingBuffer() : BpfMap(new BpfMapDefinition("rb", BpfMa
         return 0;
     }
 
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value) { value = default; return false; }
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value) { value = default; return false; }
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => -22;
     public override int Delete(ReadOnlySpan<byte> key) => -22;
     public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => false;
@@ -50,7 +50,7 @@ internal sealed class TestProgArray() : BpfMap(new BpfMapDefinition("jmp", BpfMa
 
     public bool TryGetProgram(uint index, out int program) => Slots.TryGetValue(index, out program);
 
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value) { value = default; return false; }
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value) { value = default; return false; }
     public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => -22;
     public override int Delete(ReadOnlySpan<byte> key) => -22;
     public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => false;

@@ -290,7 +290,7 @@ public abstract class HostileProgramCases
 
     private sealed class ThrowingMap() : Appliance.Bpf.Maps.BpfMap(new Appliance.Bpf.Maps.BpfMapDefinition("bad", Appliance.Bpf.Maps.BpfMapType.Hash, 4, 8, 1))
     {
-        public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value) => throw new InvalidOperationException("broken map");
+        public override bool TryLookup(ReadOnlySpan<byte> key, out Appliance.Bpf.Maps.MapValue value) => throw new InvalidOperationException("broken map");
         public override int Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => throw new InvalidOperationException();
         public override int Delete(ReadOnlySpan<byte> key) => throw new InvalidOperationException();
         public override bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey) => false;

@@ -12,7 +12,7 @@ internal sealed class TestArrayMap(BpfMapDefinition definition) : BpfMap(definit
     public static TestArrayMap Create(int valueSize, int entries = 1, bool readOnly = false, byte[]? initial = null) =>
         new(new BpfMapDefinition("test", BpfMapType.Array, 4, valueSize, entries, readOnly ? BpfMapFlags.ReadOnlyProg : 0) { Frozen = readOnly, InitialValue = initial });
 
-    public override bool TryLookup(ReadOnlySpan<byte> key, out ArraySegment<byte> value)
+    public override bool TryLookup(ReadOnlySpan<byte> key, out MapValue value)
     {
         uint index = BinaryPrimitives.ReadUInt32LittleEndian(key);
         value = index < MaxEntries ? new ArraySegment<byte>(Storage, (int)index * ValueSize, ValueSize) : default;
