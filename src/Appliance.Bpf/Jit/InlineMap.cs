@@ -61,7 +61,7 @@ internal readonly record struct InlineMap(ulong Handle, nint Values, int ValuesH
 }
 
 /// <summary>Where a hash map's key index is (<see cref="HashSlots"/>, pinned): <see cref="KeySize"/>-byte keys by
-/// slot, bucket heads (hash &amp; <see cref="BucketMask"/>) and chain links as int slot numbers (-1: none), each
+/// slot, bucket heads (hash &amp; <see cref="BucketMask"/>) and chain links as int slot numbers + 1 (0: none), each
 /// slot's 32-bit hash, and the map's seqlock sequence (<see cref="MapSeqLock"/>: odd while a writer changes the
 /// index). Compiled code reads them exactly as <see cref="HashTableMap"/>'s lookup does.</summary>
 internal readonly record struct HashProbe(int KeySize, nint Keys, nint Buckets, int BucketMask, nint Next, nint Hashes, nint Sequence);

@@ -819,12 +819,13 @@ internal sealed partial class JitLowering
         _e.MovImm(JReg.T3, probe.Buckets);
         _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);
         _e.Load(JReg.T2, JReg.T2, 0, 4, false);
+        _e.AluImm(JAlu.Sub, false, JReg.T2, 1);                          // links hold slot + 1: 0 (none) becomes 0xffffffff
         _e.MovImm(JReg.T3, capacity);
         _e.StoreState(JitState.ProbeStepsOffset, JReg.T3);
 
         _e.Bind(loop);                                                  // T1 = the hash, T2 = a slot (u32)
         _e.CompareImm(true, JReg.T2, capacity);
-        _e.JumpIf(JCond.UGe, end);                                      // -1: the chain's end; anything else: torn
+        _e.JumpIf(JCond.UGe, end);                                      // 0xffffffff: the chain's end; anything else: torn
         _e.LoadState(JReg.T3, JitState.ProbeStepsOffset);
         _e.AluImm(JAlu.Sub, true, JReg.T3, 1);
         _e.StoreState(JitState.ProbeStepsOffset, JReg.T3);
@@ -863,6 +864,7 @@ internal sealed partial class JitLowering
         _e.MovImm(JReg.T3, probe.Next);
         _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);
         _e.Load(JReg.T2, JReg.T2, 0, 4, false);
+        _e.AluImm(JAlu.Sub, false, JReg.T2, 1);
         _e.Jump(loop);
 
         _e.Bind(end);

@@ -95,9 +95,20 @@ public static class BpfMapFactory
         if (def.Type is BpfMapType.PercpuArray or BpfMapType.PercpuHash or BpfMapType.LruPercpuHash && perCpuValue > PcpuMinUnitSize)
             throw Invalid(def, $"a per-CPU value of {def.ValueSize} bytes ({perCpuValue} rounded up to 8) is more than the {PcpuMinUnitSize} bytes " +
                 "(PCPU_MIN_UNIT_SIZE) the kernel's per-CPU allocator gives one value (it refuses the map with E2BIG)");
-        long storage = StorageBytes(def, cpuCount);
-        if (storage > MaxStorage)
-            throw Invalid(def, $"max_entries {def.MaxEntries} would take {storage >> 20} MiB (keys, values and slots), more than the 1 GiB a map may take");
+        if (Reserved(def))
+        {
+            long reserved = HashTableMap.StorageBytes(def, cpuCount);
+            if (reserved > MaxReservation)
+                throw Invalid(def, $"max_entries {def.MaxEntries} would reserve {reserved >> 30} GiB of address space (keys, values and slots, " +
+                    $"{cpuCount} CPU slot(s)), more than the {MaxReservation >> 30} GiB a BPF_F_NO_PREALLOC hash may reserve");
+        }
+        else
+        {
+            long storage = StorageBytes(def, cpuCount);
+            if (storage > MaxStorage)
+                throw Invalid(def, $"max_entries {def.MaxEntries} would take {storage >> 20} MiB (keys, values and slots), more than the 1 GiB a map may take" +
+                    (def.Type is BpfMapType.Hash or BpfMapType.PercpuHash ? " (with BPF_F_NO_PREALLOC it would take only what it holds)" : ""));
+        }
         if (def.SpinLockOffset >= 0 && def.Type is not (BpfMapType.Hash or BpfMapType.Array))
             throw Invalid(def, "a value with a struct bpf_spin_lock needs a hash or array map (as in the kernel)");
         if (def.SpinLockOffset >= 0 && def.SpinLockOffset > def.ValueSize - 4)
@@ -123,6 +134,17 @@ public static class BpfMapFactory
     }
 
     private const long MaxStorage = 1L << 30;
+
+    /// <summary>A hash or per-CPU hash with BPF_F_NO_PREALLOC reserves its storage (<see cref="MapStorage.Reserve"/>): it
+    /// takes memory only for the keys it holds, so only its address space is bounded, by <see cref="MaxReservation"/>.</summary>
+    private static bool Reserved(BpfMapDefinition def) =>
+        def.Type is BpfMapType.Hash or BpfMapType.PercpuHash && (def.Flags & BpfMapFlags.NoPrealloc) != 0;
+
+    /// <summary>The address space one reserved map may take: 64 GiB, 1/2048 of the 128 TiB a process has on x86-64
+    /// and a quarter of the 256 GiB left beside the .NET GC's default 256 GiB reservation on an arm64 kernel with 39-bit
+    /// addresses (the boards' Debian arm64 kernel has 48: 256 TiB). It fits 2^24 keys (netobserv's flow maps) at 4 KiB of
+    /// key, values and index each, or 2^28 small ones.</summary>
+    private const long MaxReservation = 64L << 30;
 
     /// <summary>KMALLOC_MAX_SIZE with 4 KiB pages: the largest hash element, queue value, LPM trie node.</summary>
     private const long KmallocMaxSize = 4L << 20;

@@ -1,27 +1,35 @@
 namespace Appliance.Bpf.Maps;
 
-/// <summary>The key index of the hash-family maps: <c>capacity</c> preallocated slots, chained buckets of
-/// slot numbers, and a free list — no allocation after construction. Callers keep the values (by slot
-/// number) and hold the write side of a <see cref="MapSeqLock"/> while inserting or removing. Lookups
-/// tolerate concurrent changes (chain walks are bounded), the seqlock makes them retry. The arrays a lookup reads
-/// are pinned: code the JIT compiled walks the same chains at their host addresses (see <see cref="Jit.InlineMap"/>).
+/// <summary>The key index of the hash-family maps: <c>capacity</c> slots, chained buckets of slot numbers, a bump
+/// pointer past the slots ever taken and a free list of those given back — no allocation after construction. Its
+/// empty state is all zero bytes: bucket heads and chain links hold slot + 1 (0: none), so the index lives on
+/// <see cref="MapStorage"/> taken whole (preallocated) or reserved (BPF_F_NO_PREALLOC: the pages of the slots a map
+/// never used take no memory). Callers keep the values (by slot number) and hold the write side of a
+/// <see cref="MapSeqLock"/> while inserting or removing. Lookups tolerate concurrent changes (chain walks are bounded),
+/// the seqlock makes them retry. The storage does not move: code the JIT compiled walks the same chains at their host
+/// addresses (see <see cref="Jit.InlineMap"/>).
 /// A removed slot is free at once (the kernel's preallocated hash maps), or, with <c>spare</c> slots, only after a
 /// grace period (<see cref="RunEpochs"/>; the kernel's LPM trie frees after an RCU grace period): it waits in a
 /// FIFO until every program run that may hold it has ended, and the spare slots (beyond the <c>limit</c> of live
 /// keys) serve inserts meanwhile. An insert never issues the process-wide barrier a grace period needs (it may be a
 /// program's, on the packet path): it takes back only slots an issued barrier covers, and once no more slots are free
 /// than half the spare ones it asks the grace-period thread for one (<see cref="RunEpochs.Request"/>).</summary>
-internal sealed class HashSlots
+internal sealed unsafe class HashSlots
 {
     private const int None = -1;
 
     private readonly int _keySize;
-    private readonly byte[] _keys;
-    private readonly int[] _buckets;
-    private readonly int[] _next;
-    private readonly int[] _hashes;
-    private readonly bool[] _used;
-    private int _free;
+    // The storages, held for the index's life (a reserved one is unmapped when collected), and their addresses.
+    private readonly MapStorage _keyStorage, _bucketStorage, _nextStorage, _hashStorage, _usedStorage;
+    private readonly byte* _keys;
+    private readonly int* _buckets; // slot + 1 of the chain's first slot, 0: none
+    private readonly int* _next;    // slot + 1 of the next slot in the chain (or the free or pending list), 0: none
+    private readonly int* _hashes;
+    private readonly byte* _used;
+    private readonly int _bucketMask;
+    /// <summary>Slots ever taken: those from here on were never used (their pages untouched in a reserved index).</summary>
+    private int _highWater;
+    private int _free = None;
     private int _freeCount;
     /// <summary>Per slot, the epoch its grace period ends at (deferred reuse only); null for immediate reuse.</summary>
     private readonly long[]? _freedAt;
@@ -32,7 +40,8 @@ internal sealed class HashSlots
 
     /// <param name="limit">Live keys at most (max_entries).</param>
     /// <param name="spare">Slots beyond <paramref name="limit"/>; more than 0 defers the reuse of removed slots.</param>
-    public HashSlots(int keySize, int limit, int spare = 0)
+    /// <param name="reserve">On reserved storage (BPF_F_NO_PREALLOC) rather than preallocated.</param>
+    public HashSlots(int keySize, int limit, int spare = 0, bool reserve = false)
     {
         int capacity = checked(limit + spare);
         _keySize = keySize;
@@ -43,18 +52,32 @@ internal sealed class HashSlots
             _freedAt = new long[capacity];
             RunEpochs.StartGracePeriods();
         }
-        _keys = GC.AllocateArray<byte>(checked(keySize * capacity), pinned: true);
-        int buckets = 1;
-        while (buckets < capacity) buckets <<= 1;
-        _buckets = GC.AllocateArray<int>(buckets, pinned: true);
-        Array.Fill(_buckets, None);
-        _next = GC.AllocateArray<int>(capacity, pinned: true);
-        _hashes = GC.AllocateArray<int>(capacity, pinned: true);
-        _used = new bool[capacity];
-        for (int i = 0; i < capacity; i++) _next[i] = i + 1 < capacity ? i + 1 : None;
-        _free = capacity > 0 ? 0 : None;
+        long buckets = Buckets(capacity);
+        _bucketMask = (int)(buckets - 1);
+        MapStorage Take(long bytes) => reserve ? MapStorage.Reserve(bytes) : MapStorage.Preallocate(bytes);
+        _keyStorage = Take((long)keySize * capacity);
+        _bucketStorage = Take(buckets * sizeof(int));
+        _nextStorage = Take((long)capacity * sizeof(int));
+        _hashStorage = Take((long)capacity * sizeof(int));
+        _usedStorage = Take(capacity);
+        _keys = _keyStorage.Address;
+        _buckets = (int*)_bucketStorage.Address;
+        _next = (int*)_nextStorage.Address;
+        _hashes = (int*)_hashStorage.Address;
+        _used = _usedStorage.Address;
         _freeCount = capacity;
     }
+
+    /// <summary>The bucket count for <paramref name="capacity"/> slots: the power of two at or above it.</summary>
+    public static long Buckets(int capacity)
+    {
+        long buckets = 1;
+        while (buckets < capacity) buckets <<= 1;
+        return buckets;
+    }
+
+    /// <summary>Bytes an index of <paramref name="capacity"/> slots takes besides its keys: bucket heads, chain links, hashes, used flags.</summary>
+    public static long IndexBytes(int capacity) => Buckets(capacity) * sizeof(int) + (long)capacity * (2 * sizeof(int) + 1);
 
     /// <summary>Slots (live, free and waiting for their grace period).</summary>
     public int Capacity { get; }
@@ -66,29 +89,36 @@ internal sealed class HashSlots
     public int KeySize => _keySize;
 
     /// <summary>Buckets - 1 (a power of two minus one): a hash's bucket is hash &amp; mask.</summary>
-    public int BucketMask => _buckets.Length - 1;
+    public int BucketMask => _bucketMask;
 
-    // Host addresses of the pinned arrays (they never move): keys (KeySize bytes per slot), bucket heads and
-    // chain links (int slot numbers, -1 for none), and each slot's hash.
-    public unsafe nint KeysAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_keys));
-    public unsafe nint BucketsAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _buckets[0]);
-    public unsafe nint NextAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_next));
-    public unsafe nint HashesAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_hashes));
+    // Host addresses of the storage (it never moves): keys (KeySize bytes per slot), bucket heads and chain links
+    // (int slot numbers + 1, 0 for none), and each slot's hash.
+    public nint KeysAddress => (nint)_keys;
+    public nint BucketsAddress => (nint)_buckets;
+    public nint NextAddress => (nint)_next;
+    public nint HashesAddress => (nint)_hashes;
 
-    public ReadOnlySpan<byte> KeyAt(int slot) => _keys.AsSpan(slot * _keySize, _keySize);
-    public bool IsUsed(int slot) => _used[slot];
+    public ReadOnlySpan<byte> KeyAt(int slot) => KeySpan(slot);
+    public bool IsUsed(int slot) => _used[slot] != 0;
+
+    private Span<byte> KeySpan(int slot) => new(_keys + (long)slot * _keySize, _keySize);
+
+    /// <summary>A link's slot (-1 for none) from what it holds (slot + 1).</summary>
+    private static int Slot(int link) => link - 1;
+
+    private ref int Bucket(int hash) => ref _buckets[(uint)(hash & _bucketMask)];
 
     /// <summary>The slot holding <paramref name="key"/>, or -1.</summary>
     public int Find(ReadOnlySpan<byte> key)
     {
         int hash = Hash(key);
-        int slot = Volatile.Read(ref _buckets[hash & (_buckets.Length - 1)]);
+        int slot = Slot(Volatile.Read(ref Bucket(hash)));
         for (int steps = 0; slot != None && steps < Capacity; steps++)
         {
             if ((uint)slot >= (uint)Capacity) return None; // torn read during a concurrent change; the seqlock retries
-            if (_hashes[slot] == hash && _keys.AsSpan(slot * _keySize, _keySize).SequenceEqual(key))
+            if (_hashes[slot] == hash && KeySpan(slot).SequenceEqual(key))
                 return slot;
-            slot = Volatile.Read(ref _next[slot]);
+            slot = Slot(Volatile.Read(ref _next[slot]));
         }
         return None;
     }
@@ -100,34 +130,35 @@ internal sealed class HashSlots
         if (Count >= Limit) return None;
         if (_pendingHead != None) TakeBack();
         int slot = _free;
-        if (slot == None) return None;
-        _free = _next[slot];
+        if (slot != None) _free = Slot(_next[slot]);
+        else if (_highWater < Capacity) slot = _highWater++;
+        else return None;
         _freeCount--;
         int hash = Hash(key);
-        key.CopyTo(_keys.AsSpan(slot * _keySize, _keySize));
+        key.CopyTo(KeySpan(slot));
         _hashes[slot] = hash;
-        _used[slot] = true;
-        ref int bucket = ref _buckets[hash & (_buckets.Length - 1)];
+        _used[slot] = 1;
+        ref int bucket = ref Bucket(hash);
         _next[slot] = bucket;
-        Volatile.Write(ref bucket, slot);
+        Volatile.Write(ref bucket, slot + 1);
         Count++;
         return slot;
     }
 
     public void Remove(int slot)
     {
-        ref int link = ref _buckets[_hashes[slot] & (_buckets.Length - 1)];
-        while (link != slot)
+        ref int link = ref Bucket(_hashes[slot]);
+        while (Slot(link) != slot)
         {
-            if (link == None) return;
-            link = ref _next[link];
+            if (link == 0) return;
+            link = ref _next[Slot(link)];
         }
         Volatile.Write(ref link, _next[slot]);
-        _used[slot] = false;
+        _used[slot] = 0;
         Count--;
         if (_freedAt is null)
         {
-            _next[slot] = _free;
+            _next[slot] = _free + 1;
             _free = slot;
             _freeCount++;
             return;
@@ -135,9 +166,9 @@ internal sealed class HashSlots
         // A lookup that began before the unlinking may still hold the slot: it waits for its grace period. (A
         // reader still walking through it follows _next into the pending list: a torn walk its seqlock retries.)
         _freedAt[slot] = RunEpochs.TagForFree();
-        _next[slot] = None;
+        _next[slot] = 0;
         if (_pendingTail == None) _pendingHead = slot;
-        else _next[_pendingTail] = slot;
+        else _next[_pendingTail] = slot + 1;
         _pendingTail = slot;
     }
 
@@ -150,7 +181,7 @@ internal sealed class HashSlots
     private void TakeBack()
     {
         long fenced = RunEpochs.Fenced;
-        if (fenced != _reclaimedThrough || _free == None)
+        if (fenced != _reclaimedThrough || _freeCount == 0)
         {
             _reclaimedThrough = fenced;
             Reclaim();
@@ -169,20 +200,21 @@ internal sealed class HashSlots
         while (_pendingHead != None && _freedAt![_pendingHead] <= safe)
         {
             int slot = _pendingHead;
-            _pendingHead = _next[slot];
-            _next[slot] = _free;
+            _pendingHead = Slot(_next[slot]);
+            _next[slot] = _free + 1;
             _free = slot;
             _freeCount++;
         }
         if (_pendingHead == None) _pendingTail = None;
     }
 
-    /// <summary>BPF_MAP_GET_NEXT_KEY order: slot order; an absent (or empty) key starts from the first slot.</summary>
+    /// <summary>BPF_MAP_GET_NEXT_KEY order: slot order; an absent (or empty) key starts from the first slot. Slots
+    /// past the high-water mark were never used: the walk stops there (and touches no page a reserved index left alone).</summary>
     public int NextAfter(ReadOnlySpan<byte> key)
     {
         int start = key.Length == _keySize ? Find(key) : None;
-        for (int s = start + 1; s < Capacity; s++)
-            if (_used[s]) return s;
+        for (int s = start + 1; s < _highWater; s++)
+            if (_used[s] != 0) return s;
         return None;
     }
 

@@ -1,34 +1,44 @@
 namespace Appliance.Bpf.Maps;
 
-/// <summary>What the hash-family maps share: max_entries preallocated slots (<see cref="HashSlots"/>), each
+/// <summary>What the hash-family maps share: max_entries slots (<see cref="HashSlots"/>), each
 /// with <see cref="CpuCount"/> 8-byte-aligned values (1 except for per-CPU maps), kernel flag and errno
 /// semantics, lock-free lookups under a seqlock and locked inserts/deletes. Updating an existing key
-/// overwrites its value in place (no allocation), so a program still holding the value sees the change.</summary>
+/// overwrites its value in place (no allocation), so a program still holding the value sees the change.
+/// The slots and values are preallocated, or with BPF_F_NO_PREALLOC reserved (<see cref="MapStorage.Reserve"/>): the
+/// memory of a slot is taken when a key first lands in it, so a map declared for millions of keys costs what it
+/// holds, as the kernel's per-element allocation does (a deleted key's slot is reused, not given back).</summary>
 public abstract class HashTableMap : BpfMap
 {
     private readonly HashSlots _slots;
     private readonly MapSeqLock _lock = new();
-    private readonly byte[] _values;
+    private readonly MapStorage _values;
     private readonly int _stride;
 
     protected HashTableMap(BpfMapDefinition definition, int cpuCount) : base(definition)
     {
         CpuCount = cpuCount;
         _stride = MapLayout.Stride(definition.ValueSize);
-        _slots = new HashSlots(definition.KeySize, definition.MaxEntries);
-        // Pinned for the map's life: compiled code finds values at a fixed host address (see Jit.InlineMap).
-        _values = GC.AllocateArray<byte>(checked(_stride * cpuCount * _slots.Capacity), pinned: true);
+        bool reserve = (definition.Flags & BpfMapFlags.NoPrealloc) != 0;
+        _slots = new HashSlots(definition.KeySize, definition.MaxEntries, reserve: reserve);
+        // Fixed for the map's life: compiled code finds values at a fixed host address (see Jit.InlineMap).
+        long bytes = (long)_stride * cpuCount * _slots.Capacity;
+        _values = reserve ? MapStorage.Reserve(bytes) : MapStorage.Preallocate(bytes);
     }
+
+    /// <summary>Bytes a map of <paramref name="def"/> takes with <paramref name="cpuCount"/> CPU slots: its keys, index
+    /// and values (reserved address space for BPF_F_NO_PREALLOC).</summary>
+    internal static long StorageBytes(BpfMapDefinition def, int cpuCount) =>
+        ((long)MapLayout.Stride(def.ValueSize) * cpuCount + def.KeySize) * def.MaxEntries + HashSlots.IndexBytes(def.MaxEntries);
 
     /// <summary>The key index and its seqlock, for the JIT's inline lookup (which reads them as <see cref="FindSlot"/> does).</summary>
     internal HashSlots Slots => _slots;
     internal nint SequenceAddress => _lock.SequenceAddress;
 
-    /// <summary>The identity hash of the values' array: the key of the VM's map-value cache (see JitState.ValueCacheSlot).</summary>
-    internal int ValuesHash => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(_values);
+    /// <summary>The values' identity in the VM's map-value cache (see JitState.ValueCacheSlot, <see cref="MapStorage.CacheIdentity"/>).</summary>
+    internal int ValuesHash => _values.CacheIdentity;
 
     /// <summary>The host address of slot 0's value (the values never move): slot s, CPU c at (s * CpuCount + c) * Stride.</summary>
-    internal unsafe nint ValuesAddress => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_values));
+    internal unsafe nint ValuesAddress => (nint)_values.Address;
 
     internal int Stride => _stride;
 
@@ -58,7 +68,7 @@ public abstract class HashTableMap : BpfMap
             return false;
         }
         if (markUsed) OnProgramLookup(slot);
-        value = new ArraySegment<byte>(_values, Offset(slot, cpu), ValueSize);
+        value = _values.Value(Offset(slot, cpu), ValueSize);
         return true;
     }
 
@@ -67,7 +77,7 @@ public abstract class HashTableMap : BpfMap
         int slot = FindSlot(key);
         if (slot < 0) return false;
         for (int cpu = 0; cpu < CpuCount; cpu++)
-            _values.AsSpan(Offset(slot, cpu), ValueSize).CopyTo(value.Slice(cpu * _stride));
+            _values.Span(Offset(slot, cpu), ValueSize).CopyTo(value.Slice(cpu * _stride));
         return true;
     }
 
@@ -140,18 +150,18 @@ public abstract class HashTableMap : BpfMap
                 if (OnFull(new HashSlotsAccess(_slots)) < 0) return -Errno.E2BIG;
                 slot = _slots.Insert(key);
             }
-            _values.AsSpan(Offset(slot, 0), _stride * CpuCount).Clear();
+            _values.Span(Offset(slot, 0), _stride * CpuCount).Clear();
             OnInserted(slot);
         }
         if (allCpus)
             for (int cpu = 0; cpu < CpuCount; cpu++)
-                value.Slice(cpu * _stride, ValueSize).CopyTo(_values.AsSpan(Offset(slot, cpu), ValueSize));
+                value.Slice(cpu * _stride, ValueSize).CopyTo(_values.Span(Offset(slot, cpu), ValueSize));
         else
-            value[..ValueSize].CopyTo(_values.AsSpan(Offset(slot, BpfCpu.Current), ValueSize));
+            value[..ValueSize].CopyTo(_values.Span(Offset(slot, BpfCpu.Current), ValueSize));
         return 0;
     }
 
-    private int Offset(int slot, int cpu) => (slot * CpuCount + (int)((uint)cpu % (uint)CpuCount)) * _stride;
+    private long Offset(int slot, int cpu) => ((long)slot * CpuCount + (int)((uint)cpu % (uint)CpuCount)) * _stride;
 
     /// <summary>The slot index as subclasses may touch it (eviction) — only under the write lock.</summary>
     protected readonly struct HashSlotsAccess

@@ -7,7 +7,7 @@ using Xunit;
 namespace Appliance.Bpf.Tests.Kernel;
 
 /// <summary>bpf_map_update_elem from a program, against the kernel: every map kind the random differential uses
-/// (array, per-CPU array, hash, per-CPU hash, LRU hash, LRU per-CPU hash), keys in and past the map, present and
+/// (array, per-CPU array, hash, per-CPU hash — preallocated and BPF_F_NO_PREALLOC —, LRU hash, LRU per-CPU hash), keys in and past the map, present and
 /// absent, and every flags value 0–7 (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK on a value without a spin lock,
 /// and their mixes): the same return value (the kernel's checks come in an order: an array says -E2BIG for an index
 /// past its end before it looks at BPF_F_LOCK) and the same map contents afterwards, on one CPU, per-CPU values slot by slot.</summary>
@@ -20,6 +20,8 @@ public sealed class MapUpdateFlagsTests
         new("percpu_array", BpfMapType.PercpuArray, 4, 16, 4),
         new("hash", BpfMapType.Hash, 4, 16, 4),
         new("percpu_hash", BpfMapType.PercpuHash, 4, 16, 4),
+        new("hash_np", BpfMapType.Hash, 4, 16, 4, BpfMapFlags.NoPrealloc), // reserved storage (the kernel allocates per element)
+        new("percpu_hash_np", BpfMapType.PercpuHash, 4, 16, 4, BpfMapFlags.NoPrealloc),
         new("lru", BpfMapType.LruHash, 4, 16, 128), // never full: which element the kernel's LRU evicts is its own business
         new("lru_percpu", BpfMapType.LruPercpuHash, 4, 16, 128),
     ];

@@ -1,0 +1,59 @@
+using System.Runtime.InteropServices;
+
+namespace Appliance.Bpf.Maps;
+
+/// <summary>Zeroed bytes at a host address that never moves (compiled code embeds it, see <see cref="Jit.InlineMap"/>),
+/// for a map's storage. <see cref="Preallocate"/>: a pinned managed array, taken whole when the map is made, as the
+/// kernel preallocates a map's elements. <see cref="Reserve"/> (BPF_F_NO_PREALLOC): an anonymous private mapping made
+/// with MAP_NORESERVE, so it is address space only — a page takes memory when it is first written (zero until then,
+/// which every structure on it takes for empty) and the system does not set memory aside for the rest; the mapping
+/// goes (munmap) when the map is collected, also when a load that made it fails. libc calls: Tmds.LibC.</summary>
+internal sealed unsafe class MapStorage
+{
+    private MapStorage(byte[]? array, byte* address, long length)
+    {
+        Array = array;
+        Address = address;
+        Length = length;
+    }
+
+    /// <summary>The pinned array of a preallocated storage; null for a reserved one.</summary>
+    public byte[]? Array { get; }
+    public byte* Address { get; }
+    public long Length { get; }
+
+    /// <summary>The identity the VM's map-value cache keys this storage's values by (see JitState.ValueCacheSlot): the
+    /// array's identity hash, or the low 32 bits of the mapping's address (a native value is keyed by its address).</summary>
+    public int CacheIdentity => Array is not null ? System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Array) : (int)(nint)Address;
+
+    public static MapStorage Preallocate(long bytes)
+    {
+        var array = GC.AllocateArray<byte>(checked((int)Math.Max(bytes, 1)), pinned: true);
+        return new MapStorage(array, (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array)), bytes);
+    }
+
+    /// <summary>Reserves <paramref name="bytes"/> (rounded up to whole pages); throws <see cref="InsufficientMemoryException"/>
+    /// with the errno when the system refuses the address space (RLIMIT_AS; vm.overcommit_memory 2 counts even a
+    /// MAP_NORESERVE mapping).</summary>
+    public static MapStorage Reserve(long bytes)
+    {
+        long page = Environment.SystemPageSize;
+        long length = (Math.Max(bytes, 1) + page - 1) & ~(page - 1);
+        void* address = Tmds.Linux.LibC.mmap(null, (Tmds.Linux.size_t)(ulong)length, Tmds.Linux.LibC.PROT_READ | Tmds.Linux.LibC.PROT_WRITE,
+            Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS | Tmds.Linux.LibC.MAP_NORESERVE, -1, 0);
+        if ((nint)address == -1)
+            throw new InsufficientMemoryException($"reserving {length >> 20} MiB of address space failed ({Errno.Name(Marshal.GetLastPInvokeError())})");
+        return new MapStorage(null, (byte*)address, length);
+    }
+
+    /// <summary>A value's storage: <paramref name="count"/> bytes at <paramref name="offset"/>.</summary>
+    public MapValue Value(long offset, int count) =>
+        Array is not null ? new MapValue(Array, (int)offset, count) : new MapValue((nint)(Address + offset), count);
+
+    public Span<byte> Span(long offset, int count) => new(Address + offset, count);
+
+    ~MapStorage()
+    {
+        if (Array is null) Tmds.Linux.LibC.munmap(Address, (Tmds.Linux.size_t)(ulong)Length);
+    }
+}
