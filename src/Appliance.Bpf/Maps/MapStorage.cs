@@ -32,7 +32,7 @@ internal sealed unsafe class MapStorage
         return new MapStorage(array, (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array)), bytes);
     }
 
-    /// <summary>Reserves <paramref name="bytes"/> (rounded up to whole pages); throws <see cref="InsufficientMemoryException"/>
+    /// <summary>Reserves <paramref name="bytes"/> (rounded up to whole pages); throws <see cref="InvalidOperationException"/>
     /// with the errno when the system refuses the address space (RLIMIT_AS; vm.overcommit_memory 2 counts even a
     /// MAP_NORESERVE mapping).</summary>
     public static MapStorage Reserve(long bytes)
@@ -42,7 +42,7 @@ internal sealed unsafe class MapStorage
         void* address = Tmds.Linux.LibC.mmap(null, (Tmds.Linux.size_t)(ulong)length, Tmds.Linux.LibC.PROT_READ | Tmds.Linux.LibC.PROT_WRITE,
             Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS | Tmds.Linux.LibC.MAP_NORESERVE, -1, 0);
         if ((nint)address == -1)
-            throw new InsufficientMemoryException($"reserving {length >> 20} MiB of address space failed ({Errno.Name(Marshal.GetLastPInvokeError())})");
+            throw new InvalidOperationException($"reserving {length >> 20} MiB of address space failed ({Errno.Name(Marshal.GetLastPInvokeError())})");
         return new MapStorage(null, (byte*)address, length);
     }
 

@@ -166,6 +166,41 @@ public sealed class ReservedHashKernelTests(ITestOutputHelper output)
         Assert.True(grown < 64 << 10, $"RSS grew {grown} kB");
     });
 
+    /// <summary>test:flow_table, a tc flow meter in the shape of netobserv's (C, built with clang): a hash and a per-CPU
+    /// hash of 2^24 flows with BPF_F_NO_PREALLOC. The kernel loads it, and so does the engine, which meters UDP and TCP
+    /// flows as the kernel does (the verdicts that mark new flows, and both tables' contents afterwards).</summary>
+    [PrivilegedFact]
+    public void AFlowMeterWithTablesOf16MFlowsLoadsAndMetersAsTheKernel() => OneCpu.Run(cpu =>
+    {
+        var obj = Elf.TestObjects.LoadTestProgram("flow_table");
+        foreach (var map in obj.Maps.Where(m => m.Name.StartsWith("flows", StringComparison.Ordinal)))
+        {
+            Assert.Equal(1 << 24, map.MaxEntries);
+            Assert.Equal(BpfMapFlags.NoPrealloc, map.Flags);
+        }
+        using var kernel = KernelObject.Load(obj);
+        using var interpreter = new EngineObject(obj, cpuCount: KernelObject.PossibleCpus, processorId: (uint)cpu);
+        using var jit = new EngineObject(obj, jit: true, cpuCount: KernelObject.PossibleCpus, processorId: (uint)cpu);
+        var verdicts = new HashSet<uint>();
+        for (int i = 0; i < 240; i++)
+        {
+            byte proto = (byte)(i % 3 == 0 ? 6 : 17);
+            var frame = PacketBuilder.Ipv4(proto, [10, 0, 0, (byte)(i % 40)], [10, 0, 1, 1], (ushort)(1000 + i % 6), 53, i % 50);
+            uint expected = kernel.Run("meter_flow", frame).Retval;
+            verdicts.Add(expected);
+            Assert.Equal(expected, (uint)interpreter.Run("meter_flow", frame).Run.R0);
+            Assert.Equal(expected, (uint)jit.Run("meter_flow", frame).Run.R0);
+        }
+        Assert.Equal(new HashSet<uint> { 1, unchecked((uint)-1) }, verdicts); // new flows and flows seen before
+        foreach (var name in new[] { "flows", "flows_percpu" })
+        {
+            string contents = Contents(kernel.Dump(name));
+            Assert.Equal(contents, Contents(interpreter.Dump(name)));
+            Assert.Equal(contents, Contents(jit.Dump(name)));
+        }
+        Assert.Equal(kernel.Dump("flows").Count, ((HashTableMap)jit.Map("flows")).Count);
+    });
+
     private static byte[] UserKey(uint k)
     {
         var key = new byte[16];
