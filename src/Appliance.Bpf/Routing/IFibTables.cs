@@ -38,4 +38,9 @@ public interface IFibTables
 
     /// <summary>The interface <paramref name="ifindex"/>: MTU, MAC, up, forwarding. False when there is none.</summary>
     bool TryGetInterface(int ifindex, out FibInterface info);
+
+    /// <summary>An object replaced whenever a route changes (the routes' snapshot): a reader may keep what it derived
+    /// from <see cref="TryLookupRoute(IpFamily, ReadOnlySpan{byte}, uint, out FibRoute)"/> while the same object comes
+    /// back. Null where the tables cannot tell: nothing derived may be kept.</summary>
+    object? RoutesVersion => null;
 }

@@ -30,13 +30,20 @@ namespace Appliance.Datapath.Forwarding;
 /// allocates.</summary>
 public sealed class AddressGuard(IFibTables? tables)
 {
+    /// <summary>What this guard (one forwarding worker's) last found free to send from, per tenant and family: a host
+    /// sends nearly every packet from one address, and its source need not be looked up four times per packet (L2
+    /// tenants' addresses, the L3 prefixes, the board's local routes, the claims) while none of those changed: an
+    /// entry holds only while the topology, the ports' L3 prefixes, the routes' snapshot and the port's claims
+    /// generation are the ones it was found under. Only free sources are kept: a refusal is looked up again.</summary>
+    private readonly FreeSource[] _free = new FreeSource[64];
+
     /// <summary>Whether <paramref name="frame"/>, which L2 pair <paramref name="pair"/>'s peer side sends out of
     /// board port <paramref name="port"/> (its <paramref name="uplink"/>, or another port a program redirected it to),
     /// claims an address or a link-layer address that is not the tenant's to claim. A frame let out has its ARP and
     /// neighbour discovery claims recorded as the tenant's on that port (<see cref="ClaimedAddresses"/>).</summary>
     public bool Refuses(ReadOnlySpan<byte> frame, PairRuntime pair, PortRuntime uplink, PortRuntime port, RuntimeTopology topology)
     {
-        var judge = new Judge(tables, pair, uplink, port, topology);
+        var judge = new Judge(tables, _free, pair, uplink, port, topology);
         if (FrameClaims.Read(frame, ref judge)) return true;
         judge.RecordClaims();
         return false;
@@ -44,7 +51,7 @@ public sealed class AddressGuard(IFibTables? tables)
 
     /// <summary>The sender, where its frame goes out, what is someone else's there, and the tenant's neighbour claims
     /// to record once the frame is let out (ARP names one address, neighbour discovery at most two).</summary>
-    private struct Judge(IFibTables? tables, PairRuntime pair, PortRuntime uplink, PortRuntime port, RuntimeTopology topology)
+    private struct Judge(IFibTables? tables, FreeSource[] free, PairRuntime pair, PortRuntime uplink, PortRuntime port, RuntimeTopology topology)
         : IClaimJudge
     {
         private readonly long _now = port.Classifier.Now;
@@ -57,6 +64,24 @@ public sealed class AddressGuard(IFibTables? tables)
         /// board's own, or one a host outside or another tenant claimed lately on the port it goes out of. The tenant's
         /// own configured address is its own even where it falls in one of those.</summary>
         public bool Address(IpFamily family, ReadOnlySpan<byte> address, ClaimKind kind)
+        {
+            if (kind != ClaimKind.Source || !ClaimedAddresses.AddressKey.TryOf(family, address, out var key)) return SomeoneElses(family, address, kind);
+            // A packet's source: kept while nothing it was judged by changed (read before judging: a change meanwhile
+            // leaves the entry stale, never wrong).
+            var routes = tables?.RoutesVersion;
+            long claims = port.ClaimedAddresses.Generation;
+            ref var last = ref free[(pair.Index * 2 + (family == IpFamily.Inet6 ? 1 : 0)) & (free.Length - 1)];
+            if (last.Key == key && ReferenceEquals(last.Pair, pair) && ReferenceEquals(last.Port, port) && last.Claims == claims
+                && ReferenceEquals(last.Topology, topology) && ReferenceEquals(last.Routes, routes)
+                && ReferenceEquals(last.UplinkPrefixes, uplink.L3Prefixes) && ReferenceEquals(last.PortPrefixes, port.L3Prefixes))
+                return false;
+            if (SomeoneElses(family, address, kind)) return true;
+            if (routes is not null || tables is null)
+                last = new FreeSource(key, pair, port, claims, topology, routes, uplink.L3Prefixes, port.L3Prefixes);
+            return false;
+        }
+
+        private bool SomeoneElses(IpFamily family, ReadOnlySpan<byte> address, ClaimKind kind)
         {
             if (topology.L2Addresses.Lookup(family, address) is { } configured) return !ReferenceEquals(configured, pair);
             if (uplink.L3Prefixes.Lookup(family, address) is not null
@@ -78,4 +103,7 @@ public sealed class AddressGuard(IFibTables? tables)
             if (_second != default) port.ClaimedAddresses.Saw(pair.Index, _second, _now);
         }
     }
+
+    private readonly record struct FreeSource(ClaimedAddresses.AddressKey Key, PairRuntime? Pair, PortRuntime? Port, long Claims,
+        RuntimeTopology? Topology, object? Routes, PrefixTable<PairRuntime>? UplinkPrefixes, PrefixTable<PairRuntime>? PortPrefixes);
 }

@@ -64,6 +64,12 @@ public sealed class ClaimedAddresses
     private readonly Dictionary<int, (int Count, long Swept)> _tenants = [];
     private readonly Lock _write = new();
 
+    /// <summary>Changes whenever an address gets an owner it did not have (a new claim, a claim taken over, one heard
+    /// again after it expired, a lease bound): who may send from an address can change only then, so what a worker
+    /// concluded about an address stays true while this stays the same. Read without the lock.</summary>
+    public long Generation => Volatile.Read(ref _generation);
+    private long _generation;
+
     /// <summary>The sender of <paramref name="frame"/>, which a port received from its wire: the pair of any port that
     /// owns its source MAC (a tenant's own frame sent back by a hairpinning switch, or from another port of the board on
     /// the same LAN), else <see cref="Outside"/>. Asked before a learned MAC moves outside.</summary>
@@ -167,7 +173,11 @@ public sealed class ClaimedAddresses
                 bool empty = (_high[s] | _low[s]) == 0, expired = !empty && now - _seen[s] >= Lifetime;
                 if (!empty && _high[s] == high && _low[s] == low)
                 {
-                    if (_owner[s] == owner) Volatile.Write(ref _seen[s], now);
+                    if (_owner[s] == owner)
+                    {
+                        Volatile.Write(ref _seen[s], now);
+                        if (expired) Interlocked.Increment(ref _generation); // it holds the address again
+                    }
                     else if (owner == Outside || bound || expired && !AtLimit(owner, now)) Write(s, high, low, owner, now);
                     return;
                 }
@@ -231,6 +241,7 @@ public sealed class ClaimedAddresses
         _seen[s] = now;
         Interlocked.Increment(ref _version[s]);
         if ((high | low) != 0 && owner != Outside) Count(owner, +1);
+        if ((high | low) != 0) Interlocked.Increment(ref _generation);
     }
 
     private void Count(int pair, int delta)

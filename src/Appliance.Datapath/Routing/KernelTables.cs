@@ -79,6 +79,9 @@ public sealed class KernelTables : IFibTables, IDisposable
     /// <summary>The routes now (a snapshot: read it once per frame).</summary>
     public RouteTable Routes => Volatile.Read(ref _routeSnapshot);
 
+    /// <summary>The routes' snapshot: a new one is published with every route change.</summary>
+    public object? RoutesVersion => Routes;
+
     /// <summary>The neighbours now (a snapshot).</summary>
     public NeighbourTable Neighbours => Volatile.Read(ref _neighbourSnapshot);
 

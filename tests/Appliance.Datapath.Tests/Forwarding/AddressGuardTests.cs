@@ -44,7 +44,12 @@ public sealed class AddressGuardTests
     /// <summary>The board's local table: a local route for each of <see cref="BoardLocal"/>, nothing else.</summary>
     private sealed class BoardTables : IFibTables
     {
-        private readonly byte[][] _local = [.. BoardLocal.Select(a => IPAddress.Parse(a).GetAddressBytes())];
+        private byte[][] _local = [.. BoardLocal.Select(a => IPAddress.Parse(a).GetAddressBytes())];
+
+        /// <summary>The local routes' snapshot, replaced by <see cref="AddLocal"/> as the kernel tables' is on a change.</summary>
+        public object? RoutesVersion => _local;
+
+        public void AddLocal(string address) => _local = [.. _local, IPAddress.Parse(address).GetAddressBytes()];
 
         public bool TryLookupRoute(IpFamily family, ReadOnlySpan<byte> destination, uint table, out FibRoute route)
         {
@@ -351,6 +356,49 @@ public sealed class AddressGuardTests
         port.Classifier.SetClock(now + ClaimedAddresses.Lifetime); // b has not said so for a lifetime: anyone's again
         Assert.False(FromA(Arp("10.9.0.88", "10.9.0.88", 2)));
         Assert.True(FromB(Arp("10.9.0.88", "10.9.0.1", 1, senderMac: MacB)));
+    }
+
+    /// <summary>A source found free is kept per tenant (a host sends nearly every packet from one address) only while
+    /// what it was judged by stays the same: an outside host claiming it, the same host heard again after its claim
+    /// expired, a board address added or an L3 prefix routed there each make it refused from the next packet on.</summary>
+    [Fact]
+    public void A_kept_source_is_judged_again_when_what_it_was_judged_by_changes()
+    {
+        var topology = Load().Topology;
+        var tables = new BoardTables();
+        var guard = new AddressGuard(tables);
+        var port = topology.Ports[0];
+        long now = 1_000_000;
+        port.Classifier.SetClock(now);
+        bool Refuses(string source) => guard.Refuses(Udp(source, "192.0.2.1"), topology.Pairs[0], port, port, topology);
+        byte[] A(string a) => IPAddress.Parse(a).GetAddressBytes();
+
+        Assert.False(Refuses("10.9.0.77"));
+        Assert.False(Refuses("10.9.0.77"));
+        port.ClaimedAddresses.Saw(ClaimedAddresses.Outside, IpFamily.Inet, A("10.9.0.77"), now);
+        Assert.True(Refuses("10.9.0.77"));
+
+        Assert.False(Refuses("10.9.0.78"));
+        tables.AddLocal("10.9.0.78");
+        Assert.True(Refuses("10.9.0.78"));
+
+        Assert.False(Refuses("10.9.9.1"));
+        var prefixes = new Appliance.Datapath.Routing.PrefixTable<PairRuntime>.Builder();
+        Assert.True(prefixes.TryAdd(IpFamily.Inet, Appliance.Datapath.Routing.IpNumbers.Read(IpFamily.Inet, A("10.9.9.0")), 24, topology.Pairs[2]));
+        port.L3Prefixes = prefixes.Build();
+        Assert.True(Refuses("10.9.9.1"));
+
+        // A claim that expired frees the address; the same host heard again takes it back.
+        port.ClaimedAddresses.Saw(ClaimedAddresses.Outside, IpFamily.Inet, A("10.9.0.80"), now);
+        now += ClaimedAddresses.Lifetime + 1;
+        port.Classifier.SetClock(now);
+        Assert.False(Refuses("10.9.0.80"));
+        port.ClaimedAddresses.Saw(ClaimedAddresses.Outside, IpFamily.Inet, A("10.9.0.80"), now);
+        Assert.True(Refuses("10.9.0.80"));
+
+        // What a tenant keeps is its own: a's address, just found free for a, is still b's to be refused.
+        Assert.False(Refuses("10.9.0.5"));
+        Assert.True(guard.Refuses(Udp("10.9.0.5", "192.0.2.1"), topology.Pairs[1], port, port, topology));
     }
 
     /// <summary>The check runs on every frame a tenant sends: it allocates nothing, whatever the frame.</summary>
