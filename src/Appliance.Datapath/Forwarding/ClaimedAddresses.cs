@@ -79,19 +79,27 @@ public sealed class ClaimedAddresses
     }
 
     /// <summary>Whether <paramref name="frame"/>, which a port received from its wire for one of its tenants (unicast),
-    /// may claim an address: ARP, or IPv6 neighbour discovery (133–137). A few compares, so every frame to a tenant can
-    /// ask; group frames are all read (<see cref="HeardFromWire"/>).</summary>
+    /// may claim an address: ARP, IPv6 neighbour discovery (133–137) behind any extension headers (as
+    /// <see cref="FrameClaims"/> reads it: the gateway's unicast answers are as much a claim as its multicast ones; in
+    /// a fragment, its source is read and its neighbour claims refused, RFC 6980), or a DHCP server's answer to a
+    /// client. A few compares, so every frame to a tenant can ask; group frames are all read (<see cref="HeardFromWire"/>).</summary>
     public static bool MayClaim(ReadOnlySpan<byte> frame)
     {
         int at = L3Frames.PastTags(frame, out ushort type);
         if (at < 0) return false;
         if (type == L3Frames.EtherTypeArp) return true;
-        // Neighbour discovery behind extension headers is left to the group frames (solicitations are multicast); a
-        // DHCPv6 server's answer to a client (UDP 547 → 546) may bind its leases to the tenant.
         if (type == L3Frames.EtherTypeIpv6)
-            return frame.Length >= at + 41 && frame[at + 6] == L3Frames.IcmpV6 && frame[at + 40] is >= 133 and <= 137
-                || frame.Length >= at + 44 && frame[at + 6] == L3Frames.Udp
-                   && BinaryPrimitives.ReadUInt32BigEndian(frame[(at + 40)..]) == (uint)(DhcpMessages.ServerPortV6 << 16 | DhcpMessages.ClientPortV6);
+        {
+            var ip = frame[at..];
+            if (ip.Length < 40 || ip[0] >> 4 != 6) return false;
+            int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]));
+            // A later fragment carries no upper-layer header, and headers that run past the packet hide it: not read.
+            if (!L3Frames.Ipv6UpperLayer(ip, end, out byte next, out int upper, out _)) return false;
+            // Neighbour discovery; a DHCPv6 server's answer to a client (UDP 547 → 546) may bind its leases to the tenant.
+            return next == L3Frames.IcmpV6 && upper < end && ip[upper] is >= 133 and <= 137
+                || next == L3Frames.Udp && upper + 4 <= end
+                   && BinaryPrimitives.ReadUInt32BigEndian(ip[upper..]) == (uint)(DhcpMessages.ServerPortV6 << 16 | DhcpMessages.ClientPortV6);
+        }
         // A DHCP server's answer to a client (UDP 67 → 68): a lease binds its address to the tenant.
         if (type != L3Frames.EtherTypeIpv4 || frame.Length < at + 20 || frame[at + 9] != L3Frames.Udp) return false;
         int udp = at + (frame[at] & 0x0f) * 4;

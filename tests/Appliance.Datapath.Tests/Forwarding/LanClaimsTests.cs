@@ -161,6 +161,78 @@ public sealed class LanClaimsTests
         Assert.False(ClaimedAddresses.MayClaim(data)); // plain traffic to a tenant costs one compare, records nothing
     }
 
+    /// <summary>The gateway's unicast neighbour advertisement to a tenant behind IPv6 extension headers (hop-by-hop,
+    /// destination options: a Linux host takes it) is read through the worker's path as the multicast one is: its
+    /// target is the outside's, no tenant may claim it. In a fragment (RFC 6980: no host takes fragmented neighbour
+    /// discovery) its target is not recorded, as the guard refuses the same from a tenant. Before, only an
+    /// advertisement right behind the IPv6 header was read from a unicast frame.</summary>
+    [Theory]
+    [InlineData(0, true)]    // hop-by-hop options
+    [InlineData(60, true)]   // destination options
+    [InlineData(44, false)]  // a first fragment: not taken
+    public void A_unicast_advertisement_behind_extension_headers_is_recorded(byte header, bool recorded)
+    {
+        var offline = Load(twoPorts: false);
+        var t = offline.Topology;
+        using var replayer = new FrameReplayer(offline);
+        var port = t.Ports[0];
+        var na = BehindHeader(header, Nd(Gateway, 136, "fe80::e1", "2001:db8::1", 2));
+        MacA.CopyTo(na, 0); // unicast to tenant a
+        Assert.True(ClaimedAddresses.MayClaim(na));
+        var d = replayer.Replay(ReplayInput.AtPort(port.Index), na);
+        Assert.StartsWith("verdict=pass", d.Decision);
+        long now = port.Classifier.Now;
+        bool owned = port.ClaimedAddresses.TryOwner(IpFamily.Inet6, IPAddress.Parse("2001:db8::1").GetAddressBytes(), now, out int owner);
+        Assert.Equal(recorded, owned && owner == ClaimedAddresses.Outside);
+        Assert.Equal(recorded, new AddressGuard(null).Refuses(Nd(MacB, 136, "fe80::b", "2001:db8::1", 2), t.Pairs[1], port, port, t));
+        // Plain traffic behind the same header records nothing and is not read.
+        var udp = BehindHeader(header, Udp(Gateway, "2001:db8::9", "2001:db8::50"));
+        MacA.CopyTo(udp, 0);
+        Assert.False(ClaimedAddresses.MayClaim(udp));
+    }
+
+    /// <summary>Every unicast frame to a tenant asks <see cref="ClaimedAddresses.MayClaim"/>, and those behind extension
+    /// headers are now read: neither allocates.</summary>
+    [Fact]
+    public void Reading_unicast_frames_behind_extension_headers_allocates_nothing()
+    {
+        var t = Load(twoPorts: false).Topology;
+        var port = t.Ports[0];
+        byte[][] frames = [BehindHeader(0, Nd(Gateway, 136, "fe80::e1", "2001:db8::1", 2)), BehindHeader(44, Nd(Gateway, 136, "fe80::e1", "2001:db8::2", 2)),
+            BehindHeader(60, Udp(Gateway, "2001:db8::9", "2001:db8::50")), Udp(Gateway, "2001:db8::9", "2001:db8::50")];
+        foreach (var f in frames) MacA.CopyTo(f, 0);
+        int read = 0;
+        void Round(long now)
+        {
+            foreach (var f in frames)
+                if (ClaimedAddresses.MayClaim(f))
+                {
+                    read++;
+                    FromWire(port, f, t, now);
+                }
+        }
+        Round(1);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 2; i < 1002; i++) Round(i * System.Diagnostics.Stopwatch.Frequency);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(2 * 1001, read);
+    }
+
+    /// <summary><paramref name="frame"/> (untagged IPv6) with an 8-byte extension header <paramref name="header"/>
+    /// (0 hop-by-hop, 60 destination options: PadN; 44: a first fragment) between the IPv6 header and its payload.</summary>
+    private static byte[] BehindHeader(byte header, byte[] frame)
+    {
+        byte next = frame[14 + 6];
+        byte[] ext = header == 44 ? [next, 0, 0, 1, 0, 0, 0, 7] : [next, 0, 1, 4, 0, 0, 0, 0];
+        var f = new byte[frame.Length + 8];
+        frame.AsSpan(0, 14 + 40).CopyTo(f);
+        ext.CopyTo(f, 14 + 40);
+        frame.AsSpan(14 + 40).CopyTo(f.AsSpan(14 + 40 + 8));
+        f[14 + 6] = header;
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(14 + 4), (ushort)(BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(14 + 4)) + 8));
+        return f;
+    }
+
     /// <summary>What the outside asks about a tenant's address (ARP's and a solicitation's target, someone's probe or
     /// duplicate address detection) claims nothing, and a tenant's DHCP and neighbour discovery as a client pass.</summary>
     [Fact]

@@ -511,6 +511,48 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>The gateway's unicast neighbour advertisement to a tenant behind a hop-by-hop options header (a Linux
+    /// host takes it) tells the board who has the address, as a multicast one does: afterwards a tenant's advertisement
+    /// "that address is at my MAC" does not leave the board. Without reading unicast neighbour discovery behind
+    /// extension headers nothing was recorded and the tenant's advertisement went out.</summary>
+    [PrivilegedFact]
+    public void A_unicast_advertisement_behind_extension_headers_keeps_the_outsides_address()
+    {
+        using var board = Board(out var rt);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        var port = rt.Topology.Ports[0];
+        const string gatewayAddress = "fd50::1";
+        var gateway = System.Net.IPAddress.Parse(gatewayAddress).GetAddressBytes();
+        byte[] NeighbourAdvertisement(byte[] dst, byte[] from, byte nextHeader)
+        {
+            var icmp = new byte[24 + 8];
+            icmp[0] = 136;
+            icmp[4] = 0x20; // override
+            gateway.CopyTo(icmp, 8);
+            icmp[24] = 2; // target link-layer address option
+            icmp[25] = 1;
+            from.CopyTo(icmp, 26);
+            byte[] payload = nextHeader == 0 ? [58, 0, 1, 4, 0, 0, 0, 0, .. icmp] : icmp; // hop-by-hop: PadN
+            var f = TestFrames.Ip(dst, from, gateway, System.Net.IPAddress.Parse("fe80::1").GetAddressBytes(), nextHeader, payload);
+            f[14 + 7] = 255;
+            return f;
+        }
+
+        var tenantMac = MetaBoard.TenantMac(Attacker).GetBytes();
+        using (var tx = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), 0x86dd))
+            tx.Send(NeighbourAdvertisement(tenantMac, board.OutsideMac(0), 0));
+        Assert.True(Eventually.True(() => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet6, gateway, port.Classifier.Now,
+            out int owner) && owner == Appliance.Datapath.Forwarding.ClaimedAddresses.Outside, 3000), "the gateway's advertisement was recorded");
+
+        using var outside = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), 0x86dd);
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x86dd))
+            tx.Send(NeighbourAdvertisement([0x33, 0x33, 0, 0, 0, 1], tenantMac, 58)); // "the gateway's address is at my MAC"
+        Eventually.Equal(1L, () => attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource), "the advertisement dropped as invalidSource");
+        Assert.DoesNotContain(FrameProbe.Silence(outside), f => f.AsSpan(6, 6).SequenceEqual(tenantMac));
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     /// <summary>A tenant cannot send from the board's or another tenant's address: the answers (a reflection, an
     /// amplified reply) would go to them. Its own packets, from an address the appliance does not know, go out.</summary>
     [PrivilegedFact]
