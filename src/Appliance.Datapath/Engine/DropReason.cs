@@ -13,7 +13,9 @@ public enum DropReason
     TargetDown,
     /// <summary>Crossing to another UMEM found no free frame there.</summary>
     NoFreeFrame,
-    /// <summary>The decision dropped it (policy).</summary>
+    /// <summary>A pair side dropped it: its policy, a program's verdict, a redirect it could not serve, an L3 tenant's
+    /// packet the board's tables do not route (the side's counters say which,
+    /// <see cref="Forwarding.PairDropReasons.OnPort"/>); or a port's frame no tenant claims.</summary>
     Policy,
     /// <summary>The decision asked for the kernel stack; user-space re-injection does not exist yet, so traffic
     /// meant for the kernel must be passed by the XDP program instead.</summary>
@@ -24,8 +26,13 @@ public enum DropReason
     /// <summary>A tenant sent a frame whose source MAC is a group address or all zeros (invalid on Ethernet;
     /// a bridge drops these too) or one it may not use (the board's, another tenant's, a new one past its learn
     /// limit: the refused learns, counted on the pair by reason); or a packet from a port for an L3 tenant has a martian source or one of that
-    /// port's L3 tenants' addresses (spoofed: they live behind the appliance).</summary>
+    /// port's L3 tenants' addresses (spoofed: they live behind the appliance); or its pair's peer side passed a frame
+    /// whose source, ARP or neighbour discovery claims what is not the tenant's (counted there as invalidSource too).</summary>
     InvalidSource,
-    /// <summary>An L3 pair's packet from a port whose TTL / hop limit ran out at the appliance (a forwarding hop).</summary>
+    /// <summary>An L3 pair's packet, from a port or from its tenant, whose TTL / hop limit ran out at the appliance (a
+    /// forwarding hop).</summary>
     TtlExpired,
+    /// <summary>An L2 tenant's peer side passed a router's or DHCP server's message the tenant does not serve (counted
+    /// there as rogueService too).</summary>
+    RogueService,
 }

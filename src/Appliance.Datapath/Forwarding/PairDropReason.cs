@@ -1,3 +1,5 @@
+using Appliance.Datapath.Engine;
+
 namespace Appliance.Datapath.Forwarding;
 
 /// <summary>Why a pair side dropped a frame (netkit counts every one of them as tx_dropped on the sending side).</summary>
@@ -46,4 +48,20 @@ public enum PairDropReason
     /// <summary>L2: a message only a router or a DHCP server (or relay agent) sends — a router advertisement or redirect,
     /// a DHCP answer — from a tenant whose <c>tenant.serves</c> does not name that service (<see cref="ServiceGuard"/>).</summary>
     RogueService,
+}
+
+/// <summary>How a pair side's drop reads on the port the frame came in by (the engine's <see cref="DropReason"/>):
+/// what the tenant checks after the chain found (a source or claim not the tenant's, a rogue router or DHCP server)
+/// and an L3 packet that expired say so there too; everything else a side drops is <see cref="DropReason.Policy"/>
+/// on the port, its reason on the side. The one mapping: the handler's verdicts, and so the port counters, stats,
+/// metrics and replay, take it from here.</summary>
+public static class PairDropReasons
+{
+    public static DropReason OnPort(this PairDropReason reason) => reason switch
+    {
+        PairDropReason.InvalidSource => DropReason.InvalidSource,
+        PairDropReason.RogueService => DropReason.RogueService,
+        PairDropReason.TtlExpired => DropReason.TtlExpired,
+        _ => DropReason.Policy,
+    };
 }

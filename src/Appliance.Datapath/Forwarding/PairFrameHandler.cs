@@ -15,7 +15,7 @@ namespace Appliance.Datapath.Forwarding;
 /// primary end was sent by the tenant and goes through the pair's peer side (its source MAC is learned on the
 /// uplink). The program's changes are applied to the frame (new head and tail from the context, an offloaded VLAN
 /// tag written into the bytes). Pair drops are counted on the pair side by reason and on the ingress port as
-/// Policy. Learning is bounded (<see cref="L2Classifier"/>): a frame from a source the tenant may not use (a refused
+/// that reason reads there (<see cref="PairDropReasons.OnPort"/>). Learning is bounded (<see cref="L2Classifier"/>): a frame from a source the tenant may not use (a refused
 /// learn: the board's MAC, another tenant's, past the learn limit; a group or zero MAC) is dropped (InvalidSource)
 /// and a refused learn counted on the pair by reason — sent on, it would teach the switches upstream that the board's
 /// or another tenant's MAC lives behind this port (and fill their tables), taking their traffic away; a claim the
@@ -173,9 +173,12 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
 
     private FrameVerdict Finish(ref FrameView frame, Delivery d)
     {
-        if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
+        if (d.Dropped) return PairDropped();
         return Apply(ref frame, ref _pipeline.Context) ? FrameVerdict.Forward(d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
     }
+
+    /// <summary>A frame a pair side dropped: on the port as that side's reason reads there (<see cref="PairDropReasons.OnPort"/>).</summary>
+    private FrameVerdict PairDropped() => FrameVerdict.Drop(_pipeline.Decision.DropReason.OnPort());
 
     /// <summary>An L2 tenant's frame after its peer side: what goes out of a board port — passed to the uplink or
     /// redirected to a port by a program — may not claim an address or a MAC that is not the tenant's as its IP source,
@@ -183,7 +186,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     /// tenant does not serve (<see cref="ServiceGuard"/>); a redirect into another pair goes where the program sent it.</summary>
     private FrameVerdict FinishFromL2Tenant(ref FrameView frame, PairRuntime pair, PortRuntime uplink, Delivery d)
     {
-        if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
+        if (d.Dropped) return PairDropped();
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
         if ((uint)d.EnginePort < (uint)_topology.EnginePortCount && _topology.PortByEnginePort[d.EnginePort] is { } port)
         {
@@ -195,18 +198,19 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
         return FrameVerdict.Forward(d.EnginePort);
     }
 
-    /// <summary>Drops a frame the tenant's peer side passed: counted there by <paramref name="reason"/>, on the port as Policy.</summary>
+    /// <summary>Drops a frame the tenant's peer side passed: counted there by <paramref name="reason"/>, on the port as
+    /// it reads there (<see cref="PairDropReasons.OnPort"/>).</summary>
     private FrameVerdict DropAfterChain(PairRuntime pair, PairDropReason reason)
     {
         _pipeline.DropAfterChain(pair.Peer, reason);
-        return FrameVerdict.Drop(DropReason.Policy);
+        return FrameVerdict.Drop(reason.OnPort());
     }
 
     /// <summary>An L3 tenant's frame after its peer side: what the side passed to the uplink is routed by the board's
     /// tables (<see cref="L3Router.Route"/>); a redirect goes where the program sent it, unchanged.</summary>
     private FrameVerdict FinishFromL3Tenant(ref FrameView frame, PairRuntime pair, Delivery d)
     {
-        if (d.Dropped) return FrameVerdict.Drop(DropReason.Policy);
+        if (d.Dropped) return PairDropped();
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
         if (_pipeline.Decision.Verdict != NetkitVerdict.Pass) return FrameVerdict.Forward(d.EnginePort);
         var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;

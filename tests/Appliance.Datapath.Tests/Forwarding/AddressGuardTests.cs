@@ -479,4 +479,39 @@ public sealed class AddressGuardTests
         Assert.Equal(1, a.Peer.Counters.TxDropped);
         Assert.Equal(a.Peer.Counters.RxBytes, a.Peer.Counters.TxBytes + 42);
     }
+
+    /// <summary>The ingress port's counters say why the tenant checks dropped a frame: invalidSource and rogueService,
+    /// as on the pair's peer side (they said policy before); a program's drop stays policy there.</summary>
+    [Fact]
+    public void The_port_counts_what_the_tenant_checks_dropped_by_their_reason()
+    {
+        var offline = Load();
+        using var handler = new PairFrameHandler(new TopologySource(offline.Topology), fibTables: new BoardTables());
+        using var board = new FakeBoard(handler, ports: offline.Topology.EnginePortCount);
+        int tenantA = offline.Topology.Pairs[0].PrimaryPort;
+        var own = Arp("10.9.0.5", "10.9.0.1", 2);
+        Assert.Equal(4, board.Kernel(tenantA).Deliver([Arp("10.9.0.254", "10.9.0.254", 2), Arp("10.9.0.6", "10.9.0.1", 2), Nd(134, "fe80::a", null, 1), own]));
+        board.Settle();
+        var c = board.Port(tenantA).Counters;
+        Assert.Equal(2, c.Drops(Appliance.Datapath.Engine.DropReason.InvalidSource));
+        Assert.Equal(1, c.Drops(Appliance.Datapath.Engine.DropReason.RogueService));
+        Assert.Equal(0, c.Drops(Appliance.Datapath.Engine.DropReason.Policy));
+        Assert.Equal([own], board.Kernel(0).Sent);
+        board.AssertClean();
+    }
+
+    /// <summary>The one mapping from a pair side's reason to the port's: the tenant checks' and an expired packet's
+    /// by name, everything else a side decides as policy.</summary>
+    [Fact]
+    public void A_pair_drop_reads_on_the_port_by_its_name_or_as_policy()
+    {
+        foreach (var r in Enum.GetValues<PairDropReason>())
+        {
+            var port = r.OnPort();
+            if (r is PairDropReason.InvalidSource or PairDropReason.RogueService or PairDropReason.TtlExpired)
+                Assert.Equal(r.ToString(), port.ToString());
+            else
+                Assert.Equal(Appliance.Datapath.Engine.DropReason.Policy, port);
+        }
+    }
 }
