@@ -25,7 +25,8 @@ namespace Appliance.Datapath.Forwarding;
 /// <item>a frame that hides what it claims (<see cref="FrameClaims"/>: neighbour discovery in a fragment).</item>
 /// </list>
 /// The tenant's own configured addresses are its own whatever else says so. Addresses nobody claimed on the port
-/// lately are not judged. What a program redirects out of a port is judged as what the peer side passes. Reads only
+/// lately are not judged. What a program redirects out of a port, or into another pair (as if sent on that pair's
+/// uplink), is judged as what the peer side passes (<see cref="TenantGuard"/>). Reads only
 /// immutable snapshots and lock-free tables (a tenant's new claim takes the port's table lock); nothing
 /// allocates.</summary>
 public sealed class AddressGuard(IFibTables? tables)
@@ -38,7 +39,8 @@ public sealed class AddressGuard(IFibTables? tables)
     private readonly FreeSource[] _free = new FreeSource[64];
 
     /// <summary>Whether <paramref name="frame"/>, which L2 pair <paramref name="pair"/>'s peer side sends out of
-    /// board port <paramref name="port"/> (its <paramref name="uplink"/>, or another port a program redirected it to),
+    /// board port <paramref name="port"/> (its <paramref name="uplink"/>, another port a program redirected it to, or
+    /// the uplink of the pair a program redirected it into),
     /// claims an address or a link-layer address that is not the tenant's to claim. A frame let out has its ARP and
     /// neighbour discovery claims recorded as the tenant's on that port (<see cref="ClaimedAddresses"/>).</summary>
     public bool Refuses(ReadOnlySpan<byte> frame, PairRuntime pair, PortRuntime uplink, PortRuntime port, RuntimeTopology topology)

@@ -32,6 +32,8 @@ namespace Appliance.Datapath.Forwarding;
 /// primary side of a frame a port received stands for the port's tc ingress hook; from a tenant's frames or after a
 /// redirect it is a counted drop (PeerNotAtIngress), as in netkit.</item>
 /// <item>Carrier: a pair without carrier drops what its sides would send (tx_dropped on the sender).</item>
+/// <item>An L2 tenant's frame redirected into a pair is judged by the tenant checks on its way in
+/// (<see cref="TenantGuard"/>), as it would be going out of a port.</item>
 /// </list>
 /// Metadata (mark, priority, tc_index, cb, VLAN tag) stays in the context across redirects; each side's scrub
 /// decides what its programs see.</summary>
@@ -44,6 +46,7 @@ public sealed class NetkitPipeline : IDisposable
     private readonly int _worker;
     private readonly BpfVm _vm;
     private readonly IFibTables? _tables;
+    private readonly TenantGuard? _guard;
     private readonly RateLimited _faultLog = new(5, TimeSpan.FromSeconds(5));
     private PacketContext _ctx;
     private FrameDecision _decision;
@@ -59,10 +62,12 @@ public sealed class NetkitPipeline : IDisposable
     /// worker's index, or the flooder's slot).</param>
     /// <param name="processorId">The CPU its programs run on (bpf_get_smp_processor_id, the per-CPU map slot): the
     /// worker's pinned CPU; null: <paramref name="worker"/> (ignored when <paramref name="vmOptions"/> is given).</param>
+    /// <param name="guard">Judges an L2 tenant's frame its peer side redirects into a pair (null: none is judged).</param>
     public NetkitPipeline(TopologySource topology, int worker, BpfVmOptions? vmOptions = null, bool useJit = false,
-        IFibTables? fibTables = null, uint? processorId = null)
+        IFibTables? fibTables = null, uint? processorId = null, TenantGuard? guard = null)
     {
         _source = topology;
+        _guard = guard;
         _topology = topology.Current;
         _worker = worker;
         BeginBatch();
@@ -219,9 +224,25 @@ public sealed class NetkitPipeline : IDisposable
         if (_topology.TryPairPrimary(_redirectIfindex, out int target))
         {
             if (hops + 1 > MaxRedirects) return DropOn(from, PairDropReason.RedirectLoop);
-            return IntoPair(_topology.PairByEnginePort[target]!, hops + 1);
+            var into = _topology.PairByEnginePort[target]!;
+            if (RefusedFromTenant(into)) return Delivery.Drop;
+            return IntoPair(into, hops + 1);
         }
         return DropOn(from, PairDropReason.NoTarget);
+    }
+
+    /// <summary>An L2 tenant's frame (it entered at its pair's peer side) that a program redirects into
+    /// <paramref name="into"/>'s tenant is judged as if it went out of that pair's uplink (<see cref="TenantGuard"/>):
+    /// true when refused, counted on the tenant's peer side. Every such hop is judged, as every port it leaves by.</summary>
+    private bool RefusedFromTenant(PairRuntime into)
+    {
+        if (_guard is null || _decision.EntrySide != PairSideKind.Peer || _decision.EntryPair is not { Config.Mode: PairMode.L2 } tenant)
+            return false;
+        var uplink = _topology.PortByEnginePort[tenant.UplinkPort]!;
+        var port = _topology.PortByEnginePort[into.UplinkPort]!;
+        if (_guard.Judge(_ctx.Data, tenant, uplink, port, _topology) is not { } reason) return false;
+        DropAfterChain(tenant.Peer, reason);
+        return true;
     }
 
     /// <summary>skb_do_redirect with BPF_F_PEER: only at tc ingress (a port's frame in the first side it entered), into
@@ -284,8 +305,8 @@ public sealed class NetkitPipeline : IDisposable
     }
 
     /// <summary>A tenant's frame that its peer side passed but the appliance does not send: an L3 tenant's that the
-    /// routing could not send (no route, no neighbour, TTL, isolation, source), an L2 tenant's packet, ARP or
-    /// neighbour discovery claiming what is not its own (<see cref="AddressGuard"/>). Counted on that side and recorded in the
+    /// routing could not send (no route, no neighbour, TTL, isolation, source), an L2 tenant's that the tenant checks
+    /// refuse (<see cref="TenantGuard"/>). Counted on that side and recorded in the
     /// decision like a drop of the side; no longer counted as delivered by it.</summary>
     public void DropAfterChain(PairSide side, PairDropReason reason)
     {

@@ -31,7 +31,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     private RuntimeTopology _topology;
     private readonly NetkitPipeline _pipeline;
     private readonly L3Router _l3;
-    private readonly AddressGuard _addresses;
+    private readonly TenantGuard _guard;
     private readonly long _ageingTicks;
     private readonly RateLimited _learnLog = new(5, TimeSpan.FromSeconds(10));
     private readonly int _worker;
@@ -54,10 +54,10 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
         _source = topology;
         _topology = topology.Current;
         _worker = worker;
-        _pipeline = new NetkitPipeline(topology, worker, vmOptions, useJit, fibTables, processorId);
         var tables = fibTables ?? vmOptions?.FibTables;
+        _guard = new TenantGuard(tables);
+        _pipeline = new NetkitPipeline(topology, worker, vmOptions, useJit, fibTables, processorId, _guard);
         _l3 = new L3Router(tables);
-        _addresses = new AddressGuard(tables);
         var ageing = learnAgeing ?? DefaultLearnAgeing;
         _ageingTicks = (long)(ageing.TotalSeconds * Stopwatch.Frequency);
         long now = Stopwatch.GetTimestamp();
@@ -182,18 +182,16 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
 
     /// <summary>An L2 tenant's frame after its peer side: what goes out of a board port — passed to the uplink or
     /// redirected to a port by a program — may not claim an address or a MAC that is not the tenant's as its IP source,
-    /// in ARP or in neighbour discovery (<see cref="AddressGuard"/>), nor be a router's or DHCP server's message the
-    /// tenant does not serve (<see cref="ServiceGuard"/>); a redirect into another pair goes where the program sent it.</summary>
+    /// in ARP or in neighbour discovery, nor be a router's or DHCP server's message the tenant does not serve
+    /// (<see cref="TenantGuard"/>); a redirect into another pair was judged the same way on its way there
+    /// (<see cref="NetkitPipeline"/>).</summary>
     private FrameVerdict FinishFromL2Tenant(ref FrameView frame, PairRuntime pair, PortRuntime uplink, Delivery d)
     {
         if (d.Dropped) return PairDropped();
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
         if ((uint)d.EnginePort < (uint)_topology.EnginePortCount && _topology.PortByEnginePort[d.EnginePort] is { } port)
         {
-            // The service check first: the address check records what a frame it lets out claims (ClaimedAddresses),
-            // so it must be the last word on the frame.
-            if (ServiceGuard.Refuses(frame.Data, pair)) return DropAfterChain(pair, PairDropReason.RogueService);
-            if (_addresses.Refuses(frame.Data, pair, uplink, port, _topology)) return DropAfterChain(pair, PairDropReason.InvalidSource);
+            if (_guard.Judge(frame.Data, pair, uplink, port, _topology) is { } refused) return DropAfterChain(pair, refused);
         }
         return FrameVerdict.Forward(d.EnginePort);
     }

@@ -4,7 +4,8 @@ using Appliance.Datapath.Runtime;
 
 namespace Appliance.Datapath.Forwarding;
 
-/// <summary>What only a router or a DHCP server sends, checked on what an L2 tenant's peer side passes to the uplink (a
+/// <summary>What only a router or a DHCP server sends, checked on what an L2 tenant's peer side lets out, to a port or
+/// into another pair (<see cref="TenantGuard"/>; a
 /// switch's RA guard, RFC 6105, and DHCP snooping / DHCPv6-Shield, RFC 7610, on a host port). Hosts believe whoever
 /// sends these: an IPv6 host takes any router advertisement's sender for a default router, a DHCP client the first
 /// offer's server for its address, gateway and DNS. So one tenant could take the traffic of every host on the LAN

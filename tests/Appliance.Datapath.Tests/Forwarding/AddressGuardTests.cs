@@ -480,6 +480,70 @@ public sealed class AddressGuardTests
         Assert.Equal(a.Peer.Counters.RxBytes, a.Peer.Counters.TxBytes + 42);
     }
 
+    /// <summary>Ports eth0 and eth1; tenant a (eth0) whose peer program redirects everything into tenant b's pair (eth1).</summary>
+    private static OfflineTopology RedirectIntoB()
+    {
+        string dir = Appliance.Datapath.Tests.Runtime.TestObjects.Directory;
+        // probe_a's action 0: verdict 7 = bpf_redirect(5, 0): ports eth0, eth1 are ifindex 2, 3, pair a's primary end 4, b's 5.
+        var result = ConfigLoader.LoadBytes(System.Text.Encoding.UTF8.GetBytes($$"""
+            {
+              "board": "test",
+              "ports": [{ "name": "eth0" }, { "name": "eth1" }],
+              "pairs": [
+                { "name": "a", "mode": "l2", "uplink": "eth0",
+                  "tenant": { "netns": "ta", "interface": "eth0", "mac": "02:00:00:00:0a:01", "addresses": ["10.9.0.5/24"] },
+                  "peer": { "chain": [{ "program": "redirect" }] } },
+                { "name": "b", "mode": "l2", "uplink": "eth1",
+                  "tenant": { "netns": "tb", "interface": "eth0", "mac": "02:00:00:00:0a:02", "addresses": ["10.9.0.6/24"] } }
+              ],
+              "programs": [{ "name": "redirect", "object": "{{dir}}/probe.bpf.o", "section": "tc/probe_a",
+                             "maps": { "actions": [{ "key": 0, "value": "07000000 05000000 00000000 00000000 00000000 00000000" }] } }]
+            }
+            """), "guard.json", dir);
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        return OfflineTopology.Build(result.Config!, dir);
+    }
+
+    /// <summary>A program on tenant a's peer side redirects everything into tenant b's pair (bpf_redirect to b's primary
+    /// end), b on another port: what a sends b is judged as if sent on b's uplink, with the same counters on a's peer
+    /// side. Refused: "my address is at b's MAC", "b's address is at mine", "the gateway of b's LAN is" (its claim heard
+    /// on b's port only), a router advertisement; a's own ARP reaches b. Before, all of it reached b unjudged.</summary>
+    [Fact]
+    public void A_redirect_into_another_pair_is_judged_as_sent_on_that_pairs_uplink()
+    {
+        var offline = RedirectIntoB();
+        var t = offline.Topology;
+        var (a, b) = (t.Pairs[0], t.Pairs[1]);
+        var bLan = t.Ports[1];
+        Assert.Equal(5, b.PrimaryIfindex);
+        using var replayer = new FrameReplayer(offline);
+        var gatewaySpeaks = FromOutside(Arp("10.9.0.1", "10.9.0.40"), Gateway);
+        // The gateway of b's LAN asks for a neighbour (the group-frame reader records it).
+        bLan.ClaimedAddresses.HeardFromWire(gatewaySpeaks, ClaimedAddresses.SenderOf(gatewaySpeaks, t), bLan.Classifier, t, bLan.Classifier.Now);
+        Assert.True(bLan.ClaimedAddresses.TryOwner(IpFamily.Inet, IPAddress.Parse("10.9.0.1").GetAddressBytes(), bLan.Classifier.Now, out _));
+
+        var own = replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), Arp("10.9.0.5", "10.9.0.6", 2));
+        Assert.Equal("verdict=redirect side=b/primary from=a/peer policy=pass redirect=5 target=b", own.Decision);
+        foreach (var (frame, reason) in new[]
+        {
+            (Arp("10.9.0.5", "10.9.0.6", 2, senderMac: MacB), "invalidSource"), // "I am at b's MAC"
+            (Arp("10.9.0.6", "10.9.0.6", 2), "invalidSource"),     // b's own
+            (Arp("10.9.0.1", "10.9.0.1", 2), "invalidSource"),     // the gateway of b's LAN
+            (Nd(134, "fe80::a", null, 1), "rogueService"),          // a router advertisement: a serves no router
+        })
+        {
+            var d = replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), frame);
+            Assert.Equal($"verdict=drop side=a/peer program=redirect redirect=5 reason={reason}", d.Decision);
+        }
+        Assert.Equal(3, a.Peer.Counters.Drops(PairDropReason.InvalidSource));
+        Assert.Equal(1, a.Peer.Counters.Drops(PairDropReason.RogueService));
+        Assert.Equal(1, b.Primary.Counters.RxPackets); // only a's own ARP entered b
+        Assert.Equal(5, a.Peer.Counters.RxPackets);
+        Assert.Equal(1, a.Peer.Counters.TxPackets);
+        // The gateway's address, which a's own LAN never heard, would have gone out of a's uplink.
+        Assert.StartsWith("verdict=redirect", replayer.Replay(ReplayInput.AtSide(a, PairSideKind.Peer), Arp("10.9.0.5", "10.9.0.1", 1)).Decision);
+    }
+
     /// <summary>The ingress port's counters say why the tenant checks dropped a frame: invalidSource and rogueService,
     /// as on the pair's peer side (they said policy before); a program's drop stays policy there.</summary>
     [Fact]
@@ -513,5 +577,36 @@ public sealed class AddressGuardTests
             else
                 Assert.Equal(Appliance.Datapath.Engine.DropReason.Policy, port);
         }
+    }
+
+    /// <summary>Judging what a tenant's program redirects into another pair allocates nothing on the worker: a
+    /// thousand refused frames (a claim of b's address, a MAC a does not own, a router advertisement) through the
+    /// engine's worker loop, offline.</summary>
+    [Fact]
+    public void Judging_a_redirect_into_a_pair_allocates_nothing()
+    {
+        var offline = RedirectIntoB();
+        var a = offline.Topology.Pairs[0];
+        using var handler = new PairFrameHandler(new TopologySource(offline.Topology));
+        using var board = new FakeBoard(handler, ports: offline.Topology.EnginePortCount);
+        byte[][] refused = [Arp("10.9.0.6", "10.9.0.6", 2), Arp("10.9.0.5", "10.9.0.6", 2, senderMac: MacB), Nd(134, "fe80::a", null, 1)];
+        void Round()
+        {
+            for (int i = 0; i < 30; i++) board.Kernel(a.PrimaryPort).Deliver(refused[i % refused.Length]);
+        }
+        Round();
+        board.Settle(); // warm up
+        long allocated = 0;
+        for (int round = 0; round < 33; round++)
+        {
+            Round();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            board.Settle();
+            allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Assert.Equal(0, allocated);
+        Assert.Equal(34 * 30, a.Peer.Counters.Drops(PairDropReason.InvalidSource) + a.Peer.Counters.Drops(PairDropReason.RogueService));
+        Assert.Equal(0, offline.Topology.Pairs[1].Primary.Counters.RxPackets);
+        board.AssertClean();
     }
 }

@@ -29,7 +29,7 @@ public sealed class RogueServiceTests(ITestOutputHelper output)
 
     /// <summary>A router advertisement from <paramref name="mac"/> (link-local source made from it, router lifetime
     /// 1800 s, source link-layer address option), to all nodes, with its checksum: what a hostile tenant crafts.</summary>
-    private static byte[] RouterAdvertisement(MacAddress mac, out string source)
+    internal static byte[] RouterAdvertisement(MacAddress mac, out string source)
     {
         var m = mac.GetBytes();
         source = IPAddress.Parse($"fe80::{m[0] ^ 2:x2}{m[1]:x2}:{m[2]:x2}ff:fe{m[3]:x2}:{m[4]:x2}{m[5]:x2}").ToString(); // as ip prints it

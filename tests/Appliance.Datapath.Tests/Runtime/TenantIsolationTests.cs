@@ -511,6 +511,69 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>A tenant cannot tell another tenant, through a program that redirects its frames into the other's pair,
+    /// what it may not tell the LAN: the victim (IPv6 on, taking router advertisements) knows its gateway (the outside
+    /// host, whose answer the port saw); ten gratuitous ARP replies "the gateway's address is at my MAC" and three
+    /// router advertisements from the attacker,
+    /// each redirected into the victim's pair by the attacker's peer program, are dropped on the attacker's peer side
+    /// (invalidSource, rogueService) and counted so on its port too. Without the checks on redirects into a pair the
+    /// victim's entry for its gateway named the attacker's MAC and it took the attacker for its default router; the port
+    /// said policy.</summary>
+    [PrivilegedFact]
+    public void A_redirect_into_another_tenant_is_judged_as_what_the_tenant_sends()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 2);
+        board.AddAddresses(0);
+        var rt = board.Start([board.Port(0)],
+            [board.Pair(Attacker, peer: MetaBoard.Side(chain: "a")), board.Pair(Victim, withAddress: true)], [MetaBoard.Probe("a", 'a')]);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        var victim = board.Tenants[Victim];
+        new ProbeMaps(rt, "a").Act(ProbeMaps.A, ProbeMaps.Redirect, redirectIfindex: rt.FindPair(board.PairNames[Victim]).PrimaryIfindex);
+        victim.Exec("sysctl", "-qw", $"net.ipv6.conf.{MetaBoard.TenantInterface}.disable_ipv6=0",
+            $"net.ipv6.conf.{MetaBoard.TenantInterface}.accept_ra=2", $"net.ipv6.conf.{MetaBoard.TenantInterface}.accept_dad=0");
+        var port = rt.Topology.Ports[0];
+        string gatewayAddress = MetaBoard.OutsideAddress(0), gatewayMac = MacAddress.Read(board.OutsideMac(0)).ToString();
+        AssertNoLoss(victim, gatewayAddress, count: 3, interval: "0.1");
+        Assert.True(Eventually.True(() => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet,
+            System.Net.IPAddress.Parse(gatewayAddress).GetAddressBytes(), port.Classifier.Now, out int owner)
+            && owner == Appliance.Datapath.Forwarding.ClaimedAddresses.Outside), "the gateway's address was seen outside");
+        string GatewayEntry() => victim.Exec("ip", "-o", "neigh", "show", gatewayAddress, "dev", MetaBoard.TenantInterface).Split(' ') is var w
+            && Array.IndexOf(w, "lladdr") is int i and >= 0 && i + 1 < w.Length ? w[i + 1] : "";
+        string DefaultRoute() => victim.Exec("ip", "-6", "route", "show", "default").Trim();
+        Assert.Equal(gatewayMac, GatewayEntry());
+
+        var attackerMac = MetaBoard.TenantMac(Attacker);
+        var ra = RogueServiceTests.RouterAdvertisement(attackerMac, out _);
+        Thread.Sleep(1100); // past the victim's ARP locktime (1 s), so a spoofed reply would be taken
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x0806))
+            for (int round = 0; round < 10; round++)
+            {
+                tx.Send(ArpReply(attackerMac, gatewayAddress)); // "the gateway's address is at my MAC"
+                Thread.Sleep(20);
+            }
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x86dd))
+            for (int i = 0; i < 3; i++) tx.Send(ra);
+        Assert.True(Eventually.True(() => rt.Engine.CountersOf(attacker.PrimaryPort).RxPackets >= 13, 5000), "the attacker's frames reached the appliance");
+        Thread.Sleep(FrameProbe.Absence); // what the victim would have taken has had time to arrive
+        Assert.Equal(gatewayMac, GatewayEntry());
+        Assert.Equal("", DefaultRoute());
+        Eventually.Equal(10L, () => attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource), "the ARP replies dropped as invalidSource");
+        Eventually.Equal(3L, () => attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.RogueService), "the router advertisements dropped as rogueService");
+        var c = rt.Engine.CountersOf(attacker.PrimaryPort);
+        Assert.Equal(10, c.Drops(DropReason.InvalidSource));
+        Assert.Equal(3, c.Drops(DropReason.RogueService));
+        Assert.Equal(0, c.Drops(DropReason.Policy));
+
+        // The attacker's own announcement still reaches the victim through the redirect.
+        using var inVictim = PacketSocket.Open(victim.Name, MetaBoard.TenantInterface, 0x0806);
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x0806))
+            tx.Send(ArpReply(attackerMac, MetaBoard.TenantAddress(Attacker, 0)));
+        Assert.Single(FrameProbe.Collect(inVictim, int.MaxValue, FrameProbe.Absence * 2), f => f.AsSpan(6, 6).SequenceEqual(attackerMac.GetBytes()));
+        AssertNoLoss(victim, gatewayAddress, count: 5, interval: "0.1");
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     /// <summary>The gateway's unicast neighbour advertisement to a tenant behind a hop-by-hop options header (a Linux
     /// host takes it) tells the board who has the address, as a multicast one does: afterwards a tenant's advertisement
     /// "that address is at my MAC" does not leave the board. Without reading unicast neighbour discovery behind
