@@ -222,8 +222,11 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
     }
 
     /// <summary>The MAC the outside's neighbour table has for <paramref name="address"/> (empty when none).</summary>
-    private static string OutsideNeighbour(MetaBoard board, string address) =>
-        board.Outside.Exec("ip", "-o", "neigh", "show", address, "dev", MetaBoard.OutsideInterface(0)).Split(' ') is var w
+    private static string OutsideNeighbour(MetaBoard board, string address) => Neighbour(board.Outside, MetaBoard.OutsideInterface(0), address);
+
+    /// <summary>The MAC <paramref name="ns"/>'s neighbour table has for <paramref name="address"/> on <paramref name="dev"/> (empty when none).</summary>
+    private static string Neighbour(NetNamespace ns, string dev, string address) =>
+        ns.Exec("ip", "-o", "neigh", "show", address, "dev", dev).Split(' ') is var w
         && Array.IndexOf(w, "lladdr") is int i and >= 0 && i + 1 < w.Length ? w[i + 1] : "";
 
     [PrivilegedFact]
@@ -483,8 +486,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         Assert.True(Eventually.True(() => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet,
             System.Net.IPAddress.Parse(gatewayAddress).GetAddressBytes(), port.Classifier.Now, out int owner)
             && owner == Appliance.Datapath.Forwarding.ClaimedAddresses.Outside), "the gateway's address was seen outside");
-        string GatewayEntry() => board.Outside.Exec("ip", "-o", "neigh", "show", gatewayAddress, "dev", "br0").Split(' ') is var w
-            && Array.IndexOf(w, "lladdr") is int i and >= 0 && i + 1 < w.Length ? w[i + 1] : "";
+        string GatewayEntry() => Neighbour(board.Outside, "br0", gatewayAddress);
         string gatewayMac = MacAddress.Read(MetaBoard.InterfaceMac(gateway.Name, "gw0")).ToString();
         Assert.Equal(gatewayMac, GatewayEntry());
 
@@ -537,8 +539,7 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         Assert.True(Eventually.True(() => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet,
             System.Net.IPAddress.Parse(gatewayAddress).GetAddressBytes(), port.Classifier.Now, out int owner)
             && owner == Appliance.Datapath.Forwarding.ClaimedAddresses.Outside), "the gateway's address was seen outside");
-        string GatewayEntry() => victim.Exec("ip", "-o", "neigh", "show", gatewayAddress, "dev", MetaBoard.TenantInterface).Split(' ') is var w
-            && Array.IndexOf(w, "lladdr") is int i and >= 0 && i + 1 < w.Length ? w[i + 1] : "";
+        string GatewayEntry() => Neighbour(victim, MetaBoard.TenantInterface, gatewayAddress);
         string DefaultRoute() => victim.Exec("ip", "-6", "route", "show", "default").Trim();
         Assert.Equal(gatewayMac, GatewayEntry());
 
