@@ -78,6 +78,7 @@ public sealed class MapUpdateFlagsTests
         Assert.Superset(new HashSet<int> { 0, -22, -7, -17, -2 }, returned);
     });
 
-    private static string Contents(List<(byte[] Key, byte[] Value)> entries) =>
+    /// <summary>A map's entries as sorted key=value hex, to compare contents whatever the iteration order.</summary>
+    internal static string Contents(List<(byte[] Key, byte[] Value)> entries) =>
         string.Join(' ', entries.Select(e => $"{Convert.ToHexString(e.Key)}={Convert.ToHexString(e.Value)}").Order(StringComparer.Ordinal));
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Appliance.Bpf.Assembly;
 using Appliance.Bpf.Maps;
 using Appliance.Bpf.Objects;
+using Appliance.Bpf.Tests.Maps;
 using Appliance.Interop;
 using Appliance.TestSupport;
 using Xunit;
@@ -86,9 +87,8 @@ public sealed class ReservedHashKernelTests(ITestOutputHelper output)
         }).ToArray();
         var obj = new BpfObject("reserved", programs, Maps, "GPL");
         using var kernel = KernelObject.Load(obj);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        long before = Rss();
+        ProcessMemory.Settle();
+        long before = ProcessMemory.Status("VmRSS");
         using var interpreter = new EngineObject(obj, cpuCount: KernelObject.PossibleCpus, processorId: (uint)cpu);
         using var jit = new EngineObject(obj, jit: true, cpuCount: KernelObject.PossibleCpus, processorId: (uint)cpu);
         Assert.Equal("jit", jit.EngineOf("lookup_flows"));
@@ -151,15 +151,14 @@ public sealed class ReservedHashKernelTests(ITestOutputHelper output)
                 foreach (var (name, engine) in engines)
                     Assert.Equal(expected, engine.Map(map.Name).Delete(UserKey(k)));
             }
-            string contents = Contents(kernel.Dump(map.Name));
-            Assert.Equal(contents, Contents(interpreter.Dump(map.Name)));
-            Assert.Equal(contents, Contents(jit.Dump(map.Name)));
+            string contents = MapUpdateFlagsTests.Contents(kernel.Dump(map.Name));
+            Assert.Equal(contents, MapUpdateFlagsTests.Contents(interpreter.Dump(map.Name)));
+            Assert.Equal(contents, MapUpdateFlagsTests.Contents(jit.Dump(map.Name)));
             Assert.Equal(kernel.Dump(map.Name).Count, ((HashTableMap)jit.Map(map.Name)).Count);
         }
 
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        long grown = Rss() - before;
+        ProcessMemory.Settle();
+        long grown = ProcessMemory.Status("VmRSS") - before;
         output.WriteLine($"{runs} runs on 2 engines of 2 maps of 2^24 entries; RSS grew {grown} kB");
         // Two engines with two maps each, a few hundred keys: their slots and pages of bucket heads, and the engines'
         // own (VM, compiled code). Preallocated, each map would be over 1 GiB (refused), and the per-CPU one × CPUs.
@@ -194,9 +193,9 @@ public sealed class ReservedHashKernelTests(ITestOutputHelper output)
         Assert.Equal(new HashSet<uint> { 1, unchecked((uint)-1) }, verdicts); // new flows and flows seen before
         foreach (var name in new[] { "flows", "flows_percpu" })
         {
-            string contents = Contents(kernel.Dump(name));
-            Assert.Equal(contents, Contents(interpreter.Dump(name)));
-            Assert.Equal(contents, Contents(jit.Dump(name)));
+            string contents = MapUpdateFlagsTests.Contents(kernel.Dump(name));
+            Assert.Equal(contents, MapUpdateFlagsTests.Contents(interpreter.Dump(name)));
+            Assert.Equal(contents, MapUpdateFlagsTests.Contents(jit.Dump(name)));
         }
         Assert.Equal(kernel.Dump("flows").Count, ((HashTableMap)jit.Map("flows")).Count);
     });
@@ -209,15 +208,4 @@ public sealed class ReservedHashKernelTests(ITestOutputHelper output)
         BinaryPrimitives.WriteUInt64LittleEndian(key.AsSpan(8), 7);
         return key;
     }
-
-    private static long Rss()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line[6..].Trim().Split(' ')[0]);
-        throw new InvalidOperationException("no VmRSS in /proc/self/status");
-    }
-
-    private static string Contents(List<(byte[] Key, byte[] Value)> entries) =>
-        string.Join(' ', entries.Select(e => $"{Convert.ToHexString(e.Key)}={Convert.ToHexString(e.Value)}").Order(StringComparer.Ordinal));
 }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using Appliance.Bpf.Maps;
 using Appliance.TestSupport;
 using Xunit;
+using static Appliance.Bpf.Tests.Maps.ProcessMemory;
 
 namespace Appliance.Bpf.Tests.Maps;
 
@@ -118,21 +119,5 @@ public sealed class ReservedHashTests(Xunit.Abstractions.ITestOutputHelper outpu
             key = (byte[])next.Clone();
         }
         return n;
-    }
-
-    private static void Settle()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-    }
-
-    /// <summary>A size line of /proc/self/status, in kB.</summary>
-    private static long Status(string field)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0]);
-        throw new InvalidOperationException($"no {field} in /proc/self/status");
     }
 }
