@@ -135,16 +135,16 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
 
     private static string EngineDrops(PortCounters c)
     {
-        var parts = Enum.GetValues<DropReason>().Where(r => c.Drops(r) != 0).Select(r => $"{r}={c.Drops(r)}").ToArray();
+        var parts = Enum.GetValues<DropReason>().Where(r => c.Drops(r) != 0).Select(r => $"{Camel(r)}={c.Drops(r)}").ToArray();
         return parts.Length == 0 ? "0" : $"{c.TotalDrops} ({string.Join(' ', parts)})";
     }
 
-    /// <summary>"0", or the total with its causes: "1200 (ringFull=1000 noFrame=200)", with the descriptors the kernel
+    /// <summary>"0", or the total with its causes: "1200 (rxRingFull=1000 noFrame=200)", with the descriptors the kernel
     /// refused (a fault of ours, never expected) named too.</summary>
     private static string KernelDrops(in XdpStatistics k)
     {
         var parts = new List<string>();
-        if (k.RxRingFull != 0) parts.Add($"ringFull={k.RxRingFull}");
+        if (k.RxRingFull != 0) parts.Add($"rxRingFull={k.RxRingFull}");
         if (k.RxDropped != 0) parts.Add($"noFrame={k.RxDropped}");
         if (k.RxInvalidDescs != 0) parts.Add($"rxInvalid={k.RxInvalidDescs}");
         if (k.TxInvalidDescs != 0) parts.Add($"txInvalid={k.TxInvalidDescs}");
