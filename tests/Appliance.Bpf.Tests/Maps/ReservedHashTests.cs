@@ -84,6 +84,26 @@ public sealed class ReservedHashTests(Xunit.Abstractions.ITestOutputHelper outpu
         return reserved;
     }
 
+    /// <summary>An object whose maps were made but whose program the verifier refuses: its reservations go with it.</summary>
+    [Fact]
+    public void AnObjectThatFailsToLoadLeavesNoReservationBehind()
+    {
+        Settle();
+        long before = Status("VmSize");
+        Assert.ThrowsAny<Exception>(LoadRefused);
+        Settle();
+        long left = Status("VmSize") - before;
+        Assert.True(left < 256 << 10, $"{left} kB of address space stayed after a load that failed (the maps reserve 2.4 GiB each)");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void LoadRefused()
+    {
+        var maps = new[] { Def("flows", BpfMapType.Hash, 40, 104, 1 << 24), Def("flows_percpu", BpfMapType.PercpuHash, 40, 104, 1 << 24) };
+        var program = new Objects.BpfProgramImage("uses_r5", "tc", Bpf.Assembly.BpfAssembler.Assemble("mov %r0, %r5\nexit")); // r5 is not set: refused
+        using var engine = new Oracle.EngineObject(new Objects.BpfObject("refused", [program], maps, "GPL"));
+    }
+
     [Fact]
     public void AFullReservedHashRefusesANewKeyAndAnOversizedOneIsRefused()
     {
