@@ -273,12 +273,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         w.WriteEndObject();
         // The kernel's counters of the port's AF_XDP sockets (struct xdp_statistics, summed over its queues).
         w.WriteStartObject("xsk");
-        w.WriteNumber("rxDropped", kernel.RxDropped);
-        w.WriteNumber("rxRingFull", kernel.RxRingFull);
-        w.WriteNumber("rxFillRingEmpty", kernel.RxFillRingEmptyDescs);
-        w.WriteNumber("rxInvalidDescs", kernel.RxInvalidDescs);
-        w.WriteNumber("txInvalidDescs", kernel.TxInvalidDescs);
-        w.WriteNumber("txRingEmpty", kernel.TxRingEmptyDescs);
+        foreach (var (json, _, _, value) in SocketCounters.All) w.WriteNumber(json, value(kernel));
         w.WriteEndObject();
         if (port is not null)
         {

@@ -8,7 +8,6 @@ using Appliance.Host.Control;
 using Appliance.Host.Leds;
 using Appliance.Datapath.Forwarding;
 using Appliance.Datapath.Capture;
-using Appliance.Interop;
 
 namespace Appliance.Host.Metrics;
 
@@ -58,7 +57,7 @@ public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory
                 w.Sample("port_drops_total", p.Counters.Drops(r), ("port", p.Name), ("kind", p.Kind), ("reason", DecisionText.Camel(r.ToString())));
         // The kernel's counters of the port's AF_XDP sockets (XDP_STATISTICS, summed over its queues), under the kernel's names.
         var kernel = ports.Select(p => runtime.Engine.KernelStatisticsOf(p.Engine)).ToList();
-        foreach (var (metric, help, value) in KernelCounters)
+        foreach (var (_, metric, help, value) in SocketCounters.All)
         {
             w.Family(metric, "counter", help);
             for (int i = 0; i < ports.Count; i++) w.Sample(metric, (long)value(kernel[i]), ("port", ports[i].Name), ("kind", ports[i].Kind));
@@ -131,15 +130,6 @@ public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory
 
     /// <summary>Each forwarding worker's share, labelled `worker` (what `stats --json` shows under `workers`), in families
     /// of their own: the sums above keep their names and label sets, so a sum over a family never counts a frame twice.</summary>
-    private static readonly (string Metric, string Help, Func<XdpStatistics, ulong> Value)[] KernelCounters =
-    [
-        ("port_xsk_rx_dropped_total", "Frames the kernel dropped on the port's AF_XDP sockets with no free frame to copy into (rx_dropped).", k => k.RxDropped),
-        ("port_xsk_rx_ring_full_total", "Frames the kernel dropped because the port's AF_XDP RX ring was full: the workers did not keep up (rx_ring_full).", k => k.RxRingFull),
-        ("port_xsk_rx_fill_ring_empty_total", "Times the kernel found the port's FILL ring empty (rx_fill_ring_empty_descs).", k => k.RxFillRingEmptyDescs),
-        ("port_xsk_rx_invalid_descs_total", "FILL descriptors the kernel refused (rx_invalid_descs; 0 normally).", k => k.RxInvalidDescs),
-        ("port_xsk_tx_invalid_descs_total", "TX descriptors the kernel refused (tx_invalid_descs; 0 normally).", k => k.TxInvalidDescs),
-    ];
-
     private static void PerWorker(Writer w, ForwardingEngine e)
     {
         int[] workers = [.. Enumerable.Range(0, e.WorkerCount)];
