@@ -560,19 +560,28 @@ internal sealed unsafe class EngineWorker
 
     /// <summary>Free stack → FILL ring, up to the port's share; wakes a zero-copy driver if it asks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Refill(XskPort p)
+    private void Refill(XskPort p)
     {
         long held = p.FillPosted - p.RxTaken - p.FillReclaimed;
         long want = p.FillFrames - held;
         if (want >= Batch || (want > 0 && held < Batch)) p.PostFill((uint)want);
         if (p.BindMode == XskBindMode.ZeroCopy && p.Fill.NeedsWakeup) p.Kernel.KickRx();
-        else if (p.UnderLoad && p.BusyPoll && (p.BusyPollConfirmed || p.ConfirmBusyPoll()))
+        else if (p.UnderLoad && p.BusyPoll && (p.BusyPollConfirmed || ConfirmBusyPoll(p)))
         {
             // Adaptive busy poll: only while this port's batches come full does the worker drive its NAPI itself
             // (one recvfrom per port per loop, i.e. per 64 frames at most); otherwise the softirq delivers.
             p.Kernel.KickRx();
             p.Counters.BusyPollsField++;
         }
+    }
+
+    /// <summary><see cref="XskPort.ConfirmBusyPoll"/>, once per socket; a socket it switches busy poll off for is logged.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ConfirmBusyPoll(XskPort p)
+    {
+        if (p.ConfirmBusyPoll()) return true;
+        _engine.ReportBusyPollOff(p);
+        return false;
     }
 
     /// <summary>One sendto() when the TX ring holds frames and the kernel wants a wake-up (always, in copy mode).</summary>

@@ -360,6 +360,9 @@ public sealed class ForwardingEngine : IDisposable
         Thread.Sleep((int)Math.Min(n, 100));
     }
 
+    /// <summary>A socket whose frames come from no NAPI instance: its busy poll would run nothing, so it is off (once per socket).</summary>
+    internal void ReportBusyPollOff(XskPort p) => _options.Log?.Invoke(p.Describe());
+
     internal void ReportHandlerFault(string where, Exception e)
     {
         long n = Interlocked.Increment(ref _handlerFaults);

@@ -313,6 +313,7 @@ public sealed class ForwardingEngineTests
             Assert.True(port.BusyPollUnavailable);
             Assert.Equal(0, port.Counters.BusyPolls);
             Assert.Contains("no busy poll (no NAPI instance)", port.Describe());
+            Assert.Single(h.Log, l => l.Contains("no busy poll (no NAPI instance)")); // said once, where the log goes
         }
         else
         {
