@@ -24,6 +24,9 @@ public sealed class ProgramSet
     private readonly Dictionary<string, RuntimeProgram> _byName = new(StringComparer.Ordinal);
     private readonly List<RuntimeObject> _objects = [];
     private readonly HashSet<BpfMap> _carried = [];
+    /// <summary>The config entries of programs kept from the running set, which their <see cref="RuntimeProgram.Config"/>
+    /// takes when this set becomes the running one.</summary>
+    private readonly Dictionary<string, ProgramConfig> _configs = new(StringComparer.Ordinal);
 
     public IReadOnlyCollection<RuntimeProgram> Programs => _byName.Values;
     public IReadOnlyList<RuntimeObject> Objects => _objects;
@@ -44,6 +47,14 @@ public sealed class ProgramSet
                     throw new RuntimeSetupException($"pair '{pair.Name}' {name} chain: no program called '{entry.Program}'");
                 side.Chain.Attach(p, ChainPosition.Append);
             }
+    }
+
+    /// <summary>This set becomes the running one (a reload applied): each program kept from the running set takes its
+    /// entry of the new config, so it says the map contents the config gives it now (what the next reload compares
+    /// with), as a program loaded at start would.</summary>
+    internal void TakeConfigs()
+    {
+        foreach (var (name, pc) in _configs) _byName[name].Config = pc;
     }
 
     /// <summary>A map this set took over from the running set (live: the config's contents are not written at load).</summary>
@@ -85,6 +96,7 @@ public sealed class ProgramSet
             {
                 // The same program; a change of its maps' contents in the config is a plan step of its own.
                 set._byName[pc.Name] = old.Config.Object == pc.Object ? old : new RuntimeProgram(pc, old.Program, obj, old.Counters);
+                set._configs[pc.Name] = pc;
                 continue;
             }
             var loaded = obj.Loaded[index] ?? Verify(pc, path, elf.Programs[index], obj, helpers);

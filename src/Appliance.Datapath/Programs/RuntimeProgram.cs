@@ -10,7 +10,9 @@ namespace Appliance.Datapath.Programs;
 public sealed class RuntimeProgram(ProgramConfig config, LoadedProgram program, RuntimeObject owner, ProgramCounters? counters = null) : INamedProgram
 {
     public string Name => Config.Name;
-    public ProgramConfig Config { get; } = config;
+    /// <summary>Its entry of the running config (a reload that keeps the program, changing only its maps' contents,
+    /// gives it the new entry when the reload is applied: <see cref="ProgramSet.TakeConfigs"/>).</summary>
+    public ProgramConfig Config { get; internal set; } = config;
     public LoadedProgram Program { get; } = program;
     public RuntimeObject Object { get; } = owner;
     /// <summary>Carried over when a reload replaces the program under the same name.</summary>

@@ -153,6 +153,7 @@ public sealed partial class ApplianceRuntime
     {
         var next = plan.Next;
         if (!ReferenceEquals(plan.Programs, Programs)) LogEngines(plan.Programs);
+        plan.Programs.TakeConfigs();
         Programs = plan.Programs;
         Config = next;
         PublishTopology(() =>

@@ -283,6 +283,27 @@ public sealed class ReconcileTests(ITestOutputHelper output)
             MetaBoard.TenantMac(0).GetBytes(), rig.Board.OutsideMac(0), 5, out _).Count);
     }
 
+    /// <summary>A reload that changes only a program's map contents keeps the program (same object, no chain swap) and
+    /// gives it the new config's entry, as a start with that config would: it kept the entry it was loaded with, so it
+    /// said contents the running config no longer gave (found by the live-edit walk, LiveEditWalkTests).</summary>
+    [PrivilegedFact]
+    public void AProgramAReloadKeepsTakesItsNewConfigEntry()
+    {
+        using var rig = new Rig();
+        var start = rig.Config;
+        var kept = rig.Runtime.Programs["verdict"];
+        Assert.True(MapDatum.TryParseInteger("0", out var zero));
+        Assert.True(MapDatum.TryParseInteger("7", out var seven));
+        var hits = new Dictionary<string, IReadOnlyList<MapEntryConfig>> { ["hits"] = [new() { Key = zero, Value = seven }] };
+        var next = start with { Programs = [start.Programs[0] with { Maps = hits }, start.Programs[1]] };
+        var plan = rig.Apply(next);
+        output.WriteLine(plan);
+        Assert.Contains("setmap  map verdict/hits", plan);
+        Assert.Same(kept, rig.Runtime.Programs["verdict"]);
+        Assert.Same(next.Programs[0], rig.Runtime.Programs["verdict"].Config);
+        Assert.Equal(7, Hits(rig));
+    }
+
     /// <summary>The id of the bpf_link that runs XDP program <paramref name="programId"/>, as bpftool lists it.</summary>
     private static long XdpLinkId(uint programId)
     {
