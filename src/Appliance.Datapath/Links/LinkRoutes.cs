@@ -14,6 +14,12 @@ public sealed class LinkRoutes(LinkManager links)
     public void AddDefault(string name, IpFamily family) =>
         ChangeDefault(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, name, family);
 
+    /// <summary>`ip route replace default dev NAME`: <see cref="AddDefault"/>, where the route may be there already. A
+    /// reload that changes an L3 tenant's addresses sets it again: Linux deletes a device's IPv4 routes with its last
+    /// IPv4 address, which goes before the new ones come.</summary>
+    public void ReplaceDefault(string name, IpFamily family) =>
+        ChangeDefault(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, name, family);
+
     /// <summary>`ip route del default dev NAME` for <paramref name="family"/>; nothing when there is none (ESRCH).</summary>
     public void DeleteDefault(string name, IpFamily family)
     {

@@ -308,8 +308,9 @@ public sealed partial class ApplianceRuntime
     }
 
     /// <summary>Takes the tenant's interface from <paramref name="from"/>'s addresses to <paramref name="to"/>'s. An L3
-    /// tenant that gains its first address of a family gets that family's default route (as at creation), and loses
-    /// it with its last one (IPv4's goes with the last address by itself).</summary>
+    /// tenant with an address of a family has that family's default route (as at creation: set again, since Linux
+    /// deletes the IPv4 one with the last IPv4 address, which may go before the new ones come), and loses it with its
+    /// last one (IPv4's goes with the last address by itself).</summary>
     private static void ChangeAddresses(PairConfig from, PairConfig to)
     {
         var tenant = to.Tenant;
@@ -322,7 +323,7 @@ public sealed partial class ApplianceRuntime
         foreach (var family in (Bpf.Routing.IpFamily[])[Bpf.Routing.IpFamily.Inet, Bpf.Routing.IpFamily.Inet6])
         {
             bool had = LinkRoutes.HasFamily(from.Tenant.Addresses, family), has = LinkRoutes.HasFamily(tenant.Addresses, family);
-            if (has && !had) routes.AddDefault(tenant.Interface, family);
+            if (has) routes.ReplaceDefault(tenant.Interface, family);
             else if (had && !has) routes.DeleteDefault(tenant.Interface, family);
         }
     }

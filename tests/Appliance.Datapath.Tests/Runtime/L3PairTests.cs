@@ -472,6 +472,27 @@ public sealed class L3PairTests
         Ping(tenant, board.FarAddress);
     }
 
+    /// <summary>A reload that swaps every IPv4 address of an L3 tenant (a new /32 instead of its old one, as a move to
+    /// another uplink's subnet does) keeps its IPv4 default route: Linux deletes a device's IPv4 routes with its last
+    /// IPv4 address, which the reload removes before it adds the new one (it had no default route after, unlike a start
+    /// with that config; found by the live-edit walk, LiveEditWalkTests).</summary>
+    [PrivilegedFact]
+    public void A_reload_that_swaps_an_L3_tenants_IPv4_address_keeps_its_default_route()
+    {
+        using var board = new L3Board(tenants: 2);
+        var pair = board.L3Pair(0);
+        var rt = board.Start(pair);
+        var tenant = board.Tenants[0];
+        var moved = pair with
+        {
+            Tenant = pair.Tenant with { Addresses = [Appliance.Config.InterfaceAddress.Parse(board.TenantAddress(1) + "/32"), .. pair.Tenant.Addresses.Where(a => a.IsIPv6)] },
+        };
+        rt.Apply(rt.Plan(rt.Config with { Pairs = [moved] }));
+        Assert.Contains($"default dev {L3Board.TenantInterface}", tenant.Exec("ip", "route", "show"));
+        Ping(tenant, board.FarAddress);
+        Ping(board.Far, board.TenantAddress(1));
+    }
+
     /// <summary>An Ethernet + IPv4 ICMP echo request, checksums valid, with an 802.1Q tag when <paramref name="vlan"/> is set.</summary>
     private static byte[] Echo(string source, string destination, ushort vlan, byte[]? dstMac = null) =>
         TestFrames.Ip(dstMac ?? [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [0x02, 0, 0, 0, 0x0c, 0x01], IPAddress.Parse(source).GetAddressBytes(),
