@@ -11,10 +11,12 @@ namespace Appliance.Datapath.Xdp;
 /// if (frame shorter than 14 bytes || dst MAC is a group address) return XDP_PASS;   // kernel (+ flood copy)
 /// if (bpf_map_lookup_elem(&amp;claimed, dst MAC padded to 8 bytes))
 ///     return bpf_redirect_map(&amp;xsks, ctx->rx_queue_index, XDP_PASS);                // a tenant's frame
+/// if (ARP || ICMPv6 neighbour advertisement) return XDP_PASS;                       // the board's neighbour table
 /// return UNCLAIMED;                                                                   // XDP_PASS or XDP_DROP
 /// </code>
 /// Only frames to a tenant's MAC reach AF_XDP; management traffic to the port's own address (ARP, SSH, ping)
-/// stays in the kernel. Group frames go to the kernel and the flooder copies them to the port's L2 pairs.
+/// stays in the kernel, and ARP and neighbour advertisements do also where unclaimed frames are dropped
+/// (<see cref="NeighbourRepliesToKernel"/>). Group frames go to the kernel and the flooder copies them to the port's L2 pairs.
 /// The port's socket is opened without the generic steering (<see cref="Xsk.XskPortSpec.AttachSteering"/> false);
 /// this is its only XDP program, attached with a bpf_link. Dispose detaches and frees it.</summary>
 public sealed class ClaimedMacSteering : IDisposable
@@ -36,14 +38,17 @@ public sealed class ClaimedMacSteering : IDisposable
 
     private ClaimedMacSteering(string interfaceName) => InterfaceName = interfaceName;
 
-    /// <summary>The rules, in order, of a port's program.</summary>
+    /// <summary>The rules, in order, of a port's program: group frames to the kernel, claimed MACs to the socket, then
+    /// neighbour replies to the kernel (also where unclaimed frames are dropped: the board resolves next hops).</summary>
     public static IReadOnlyList<IXdpSteeringRule> Rules(int claimedMapFd) =>
-        [new GroupFramesToKernel(), new ClaimedMacToSocket(claimedMapFd)];
+        [new GroupFramesToKernel(), new ClaimedMacToSocket(claimedMapFd), new NeighbourRepliesToKernel()];
 
     /// <summary>The rules of a port with L3 pairs: their ARP requests / neighbour solicitations first (they are
-    /// group frames), then the claimed-MAC rules, then IP frames to the port's MAC for an L3 prefix.</summary>
+    /// group frames), then the claimed-MAC rules, then IP frames to the port's MAC for an L3 prefix, then neighbour
+    /// replies to the kernel (which resolves the L3 pairs' next hops).</summary>
     public static IReadOnlyList<IXdpSteeringRule> Rules(int claimedMapFd, L3PrefixMaps l3, MacAddress portMac) =>
-        [new ProxiedNeighbourRequestsToSocket(l3), new GroupFramesToKernel(), new ClaimedMacToSocket(claimedMapFd), new L3DestinationToSocket(portMac, l3)];
+        [new ProxiedNeighbourRequestsToSocket(l3), new GroupFramesToKernel(), new ClaimedMacToSocket(claimedMapFd), new L3DestinationToSocket(portMac, l3),
+            new NeighbourRepliesToKernel()];
 
     private IReadOnlyList<IXdpSteeringRule> CurrentRules() =>
         _l3 is { Count: > 0 } l3 ? Rules(_claimedFd, l3, _portMac) : Rules(_claimedFd);

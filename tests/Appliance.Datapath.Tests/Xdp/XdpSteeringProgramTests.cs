@@ -39,10 +39,10 @@ public sealed class XdpSteeringProgramTests
             ldxw %r8, [%r6+4]
             mov %r4, %r7
             add %r4, 14
-            jgt %r4, %r8, +{(dropUnclaimed ? 27 : 19)}
+            jgt %r4, %r8, +{(dropUnclaimed ? 40 : 32)}
             ldxb %r5, [%r7+0]
             and %r5, 1
-            jne %r5, 0, +{(dropUnclaimed ? 24 : 16)}
+            jne %r5, 0, +{(dropUnclaimed ? 37 : 29)}
             mov %r4, %r7
             add %r4, 14
             jgt %r4, %r8, +13
@@ -57,7 +57,20 @@ public sealed class XdpSteeringProgramTests
             mov %r2, %r10
             add %r2, -8
             call 1
-            jne %r0, 0, +2
+            jne %r0, 0, +15
+            mov %r4, %r7
+            add %r4, 14
+            jgt %r4, %r8, +10
+            ldxh %r5, [%r7+12]
+            jeq %r5, 1544, +{(dropUnclaimed ? 16 : 8)}
+            jne %r5, 56710, +7
+            mov %r4, %r7
+            add %r4, 55
+            jgt %r4, %r8, +4
+            ldxb %r5, [%r7+20]
+            jne %r5, 58, +2
+            ldxb %r5, [%r7+54]
+            jeq %r5, 136, +{(dropUnclaimed ? 8 : 0)}
             {unclaimed}
             exit
             ldxw %r2, [%r6+16]
@@ -124,6 +137,18 @@ public sealed class XdpSteeringProgramTests
             Assert.Equal(unclaimedVerdict, Run(Frame(0x02, 0, 0, 0, 0, 0x0b)));            // unclaimed unicast
             Assert.Equal((uint)XdpFlags.Pass, Run(Frame(0xff, 0xff, 0xff, 0xff, 0xff, 0xff))); // broadcast → kernel
             Assert.Equal((uint)XdpFlags.Pass, Run(Frame(0x33, 0x33, 0, 0, 0, 1)));          // multicast → kernel
+            // The board's neighbour replies reach the kernel also where unclaimed frames are dropped: its neighbour
+            // table resolves the L3 pairs' next hops (an ARP reply and an IPv6 neighbour advertisement to the port).
+            var arp = Frame(0x02, 0, 0, 0, 0, 0x0b);
+            arp[12] = 0x08; arp[13] = 0x06;
+            Assert.Equal((uint)XdpFlags.Pass, Run(arp));
+            var advertisement = Frame(0x02, 0, 0, 0, 0, 0x0b);
+            advertisement[12] = 0x86; advertisement[13] = 0xdd; advertisement[20] = 58; advertisement[54] = 136;
+            Assert.Equal((uint)XdpFlags.Pass, Run(advertisement));
+            advertisement[54] = 128; // an echo request to an unclaimed MAC is unclaimed
+            Assert.Equal(unclaimedVerdict, Run(advertisement));
+            arp[0] = 0x02; arp[5] = 0x0a; // an ARP reply to a tenant is the tenant's
+            Assert.Equal((uint)XdpFlags.Pass, Run(arp));
         }
         finally
         {
