@@ -58,7 +58,8 @@ public sealed class SteadyStream : IDisposable
         while (!_stopReceiving)
         {
             int n = _rx.Receive(buf, 100);
-            if (n < 18) continue;
+            // Only this stream's frames: another stream's on the same interface (its frames sent there included) is not ours.
+            if (n < 18 || !buf.AsSpan(0, 6).SequenceEqual(_dst) || !buf.AsSpan(6, 6).SequenceEqual(_src)) continue;
             int seq = BinaryPrimitives.ReadInt32BigEndian(buf.AsSpan(14));
             lock (_seen) _seen.Add(seq);
         }
