@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using Appliance.Bpf.Maps;
 using Appliance.TestSupport;
 using Xunit;
-using static Appliance.Bpf.Tests.Maps.ProcessMemory;
+using static Appliance.TestSupport.ProcessMemory;
 
 namespace Appliance.Bpf.Tests.Maps;
 

@@ -1,8 +1,8 @@
-namespace Appliance.Bpf.Tests.Maps;
+namespace Appliance.TestSupport;
 
 /// <summary>The test process's own sizes, for tests that show what a map takes (run them in the serial collection:
 /// tests beside them would move the numbers).</summary>
-internal static class ProcessMemory
+public static class ProcessMemory
 {
     /// <summary>A size line of /proc/self/status ("VmRSS", "VmSize"), in kB.</summary>
     public static long Status(string field)
