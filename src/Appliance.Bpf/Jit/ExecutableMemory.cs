@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 namespace Appliance.Bpf.Jit;
 
 /// <summary>Compiled code in its own anonymous mapping, W^X: written while the mapping is read+write, then
-/// made read+execute with mprotect and never writable again (libc calls: Tmds.LibC). Unmapped when the code is collected.</summary>
+/// made read+execute with mprotect and never writable again (libc calls: Tmds.LibC). Unmapped at <see cref="Free"/> (a
+/// reload that drops the program, after no run can be in it) or, failing that, when the code is collected.</summary>
 internal sealed unsafe class ExecutableMemory
 {
     private static readonly nint MapFailed = -1;
@@ -36,7 +37,18 @@ internal sealed unsafe class ExecutableMemory
         return new ExecutableMemory(address, length);
     }
 
-    ~ExecutableMemory() => Munmap(Address, Length);
+    private int _freed;
+
+    /// <summary>Unmaps the code now (once; the finalizer then does nothing). The caller has made sure no run is in it
+    /// or can enter it again (<see cref="Maps.RetiredMemory"/>).</summary>
+    public void Free()
+    {
+        if (Interlocked.Exchange(ref _freed, 1) != 0) return;
+        Munmap(Address, Length);
+        GC.SuppressFinalize(this);
+    }
+
+    ~ExecutableMemory() => Free();
 
     private static nint Mmap(nint address, nuint length, int prot, int flags, int fd, long offset) =>
         (nint)Tmds.Linux.LibC.mmap((void*)address, Size(length), prot, flags, fd, offset);

@@ -51,6 +51,13 @@ public abstract class BpfMap
     /// <summary>An update from user space (<see cref="UserValueSize"/> bytes; per-CPU maps take every CPU's value).</summary>
     public virtual int UpdateFromUser(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) => Update(key, value, flags);
 
+    /// <summary>Address space the map reserved (BPF_F_NO_PREALLOC, <see cref="MapStorage.Reserve"/>) and still holds.</summary>
+    public virtual long ReservedBytes => 0;
+
+    /// <summary>Gives the map's reserved memory back now (<see cref="RetiredMemory"/>, once no run, compiled code or
+    /// user-space access can reach the map): nothing may use the map afterwards. Managed storage is the GC's.</summary>
+    internal virtual void Free() { }
+
     /// <summary>The map implementation for a definition (see <see cref="BpfMapFactory"/>).</summary>
     public static BpfMap Create(BpfMapDefinition definition, int cpuCount = 1) => BpfMapFactory.Create(definition, cpuCount);
 }

@@ -68,6 +68,20 @@ internal sealed unsafe class HashSlots
         _freeCount = capacity;
     }
 
+    /// <summary>Address space the index reserved and holds (0 when preallocated).</summary>
+    public long ReservedBytes => _keyStorage.ReservedBytes + _bucketStorage.ReservedBytes + _nextStorage.ReservedBytes
+        + _hashStorage.ReservedBytes + _usedStorage.ReservedBytes;
+
+    /// <summary>Unmaps a reserved index (<see cref="MapStorage.Free"/>): nothing may use it afterwards.</summary>
+    public void Free()
+    {
+        _keyStorage.Free();
+        _bucketStorage.Free();
+        _nextStorage.Free();
+        _hashStorage.Free();
+        _usedStorage.Free();
+    }
+
     /// <summary>The bucket count for <paramref name="capacity"/> slots: the power of two at or above it.</summary>
     public static long Buckets(int capacity)
     {

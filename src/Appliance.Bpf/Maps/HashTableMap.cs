@@ -30,6 +30,14 @@ public abstract class HashTableMap : BpfMap
     internal static long StorageBytes(BpfMapDefinition def, int cpuCount) =>
         ((long)MapLayout.Stride(def.ValueSize) * cpuCount + def.KeySize) * def.MaxEntries + HashSlots.IndexBytes(def.MaxEntries);
 
+    public override long ReservedBytes => _slots.ReservedBytes + _values.ReservedBytes;
+
+    internal override void Free()
+    {
+        _slots.Free();
+        _values.Free();
+    }
+
     /// <summary>The key index and its seqlock, for the JIT's inline lookup (which reads them as <see cref="FindSlot"/> does).</summary>
     internal HashSlots Slots => _slots;
     internal nint SequenceAddress => _lock.SequenceAddress;

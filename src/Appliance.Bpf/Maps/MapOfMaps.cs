@@ -28,6 +28,16 @@ public sealed class MapOfMaps : BpfMap
     /// <summary>The inner map at <paramref name="key"/>, or null.</summary>
     public BpfMap? LookupInner(ReadOnlySpan<byte> key) => Slot(key) is int slot and >= 0 ? Volatile.Read(ref _inner[slot]) : null;
 
+    /// <summary>The inner maps its slots hold now.</summary>
+    public IEnumerable<BpfMap> InnerMaps
+    {
+        get
+        {
+            for (int i = 0; i < _inner.Length; i++)
+                if (Volatile.Read(ref _inner[i]) is { } inner) yield return inner;
+        }
+    }
+
     private int Slot(ReadOnlySpan<byte> key)
     {
         if (_index is null) return MapLayout.TryIndex(key, out uint i) && i < (uint)MaxEntries ? (int)i : -1;

@@ -7,7 +7,8 @@ namespace Appliance.Bpf.Maps;
 /// kernel preallocates a map's elements. <see cref="Reserve"/> (BPF_F_NO_PREALLOC): an anonymous private mapping made
 /// with MAP_NORESERVE, so it is address space only — a page takes memory when it is first written (zero until then,
 /// which every structure on it takes for empty) and the system does not set memory aside for the rest; the mapping
-/// goes (munmap) when the map is collected, also when a load that made it fails. libc calls: Tmds.LibC.</summary>
+/// goes (munmap) at <see cref="Free"/> (a reload that drops the map, after no run can reach it) or, failing that, when
+/// the map is collected (also when a load that made it fails). libc calls: Tmds.LibC.</summary>
 internal sealed unsafe class MapStorage
 {
     private MapStorage(byte[]? array, byte* address, long length)
@@ -52,8 +53,20 @@ internal sealed unsafe class MapStorage
 
     public Span<byte> Span(long offset, int count) => new(Address + offset, count);
 
-    ~MapStorage()
+    private int _freed;
+
+    /// <summary>The reserved bytes (address space) this storage holds until <see cref="Free"/>; 0 for a preallocated one.</summary>
+    public long ReservedBytes => Array is null && Volatile.Read(ref _freed) == 0 ? Length : 0;
+
+    /// <summary>Gives a reserved storage's mapping back now (munmap, once; the finalizer then does nothing). Nothing may
+    /// touch the storage afterwards: the caller has made sure no program run, compiled code or user-space access can
+    /// reach it (<see cref="RetiredMemory"/>). A preallocated storage is managed: the GC takes it.</summary>
+    public void Free()
     {
-        if (Array is null) Tmds.Linux.LibC.munmap(Address, (Tmds.Linux.size_t)(ulong)Length);
+        if (Array is not null || Interlocked.Exchange(ref _freed, 1) != 0) return;
+        Tmds.Linux.LibC.munmap(Address, (Tmds.Linux.size_t)(ulong)Length);
+        GC.SuppressFinalize(this);
     }
+
+    ~MapStorage() => Free();
 }

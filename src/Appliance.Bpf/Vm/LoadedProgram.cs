@@ -79,6 +79,10 @@ public sealed class LoadedProgram
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private JitCompilation Compile() => _jit ??= BpfJit.Compile(this);
 
+    /// <summary>Unmaps the program's native code now (<see cref="Maps.RetiredMemory"/>, once no run can be in it or enter
+    /// it): the program must not run afterwards.</summary>
+    internal void FreeCode() => _jit?.Code?.Free();
+
     /// <summary>True when the JIT compiled this program; a VM with <see cref="BpfVmOptions.UseJit"/> runs the native code.</summary>
     public bool IsJitCompiled => JitCode is not null;
 

@@ -26,6 +26,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
     private const int Headroom = 256, BufferSize = 16 * 1024, Batch = 64;
 
     private readonly PairFrameHandler _handler;
+    private readonly Appliance.Bpf.Maps.RunSection _section = new();
     private readonly CaptureTap? _tap;
     private RuntimeTopology _topology;
     private readonly (GroupFrameSocket Socket, PortRuntime Port)[] _receivers;
@@ -115,15 +116,24 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
             if (length == 0) return;
             _receivedCount++;
             if (length < 14 || (_received[0] & 1) == 0) continue;
-            _handler.BeginBatch();
-            _topology = _handler.Topology;
-            long now = Stopwatch.GetTimestamp();
-            int sender = ClaimedAddresses.SenderOf(_received.AsSpan(0, length), _topology); // before a learned MAC moves
-            SawOutside(port, MacAddress.Read(_received.AsSpan(6)), now);
-            port.ClaimedAddresses.HeardFromWire(_received.AsSpan(0, length), sender, port.Classifier, _topology, now);
-            var byEngine = _topology.PairByEnginePort;
-            foreach (int pair in port.L2Pairs)
-                if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);
+            // From reading the chains to the last copy's run: a reload frees none of the programs read (RunSection).
+            _section.Enter();
+            try
+            {
+                _handler.BeginBatch();
+                _topology = _handler.Topology;
+                long now = Stopwatch.GetTimestamp();
+                int sender = ClaimedAddresses.SenderOf(_received.AsSpan(0, length), _topology); // before a learned MAC moves
+                SawOutside(port, MacAddress.Read(_received.AsSpan(6)), now);
+                port.ClaimedAddresses.HeardFromWire(_received.AsSpan(0, length), sender, port.Classifier, _topology, now);
+                var byEngine = _topology.PairByEnginePort;
+                foreach (int pair in port.L2Pairs)
+                    if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);
+            }
+            finally
+            {
+                _section.Exit();
+            }
         }
     }
 
@@ -174,5 +184,6 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         _transmitter.Dispose();
         _wake.Dispose();
         _handler.Dispose();
+        if (!_thread.IsAlive) _section.Dispose(); // a thread still in its loop keeps its cell (cells are few and reused)
     }
 }

@@ -60,6 +60,42 @@ public sealed class ProgramSet
     /// <summary>A map this set took over from the running set (live: the config's contents are not written at load).</summary>
     public bool IsLive(BpfMap map) => _carried.Contains(map);
 
+    /// <summary>What of this set <paramref name="next"/> does not hold (a reload dropped or replaced it, or this set was
+    /// never applied): the maps of its objects — with the inner maps their maps of maps hold — that are not
+    /// <paramref name="next"/>'s (a map kept across the reload, or an inner map one of its maps still holds, is), and its
+    /// verified programs that <paramref name="next"/> does not run.</summary>
+    public (IReadOnlyCollection<BpfMap> Maps, IReadOnlyCollection<LoadedProgram> Programs) LeftBy(ProgramSet? next)
+    {
+        var maps = MapsHeld();
+        var programs = ProgramsHeld();
+        if (next is not null)
+        {
+            maps.ExceptWith(next.MapsHeld());
+            programs.ExceptWith(next.ProgramsHeld());
+        }
+        return (maps, programs);
+    }
+
+    private HashSet<BpfMap> MapsHeld()
+    {
+        var held = new HashSet<BpfMap>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<BpfMap>(_objects.SelectMany(o => o.Maps));
+        while (pending.TryPop(out var map))
+            if (held.Add(map) && map is MapOfMaps outer)
+                foreach (var inner in outer.InnerMaps) pending.Push(inner);
+        return held;
+    }
+
+    private HashSet<LoadedProgram> ProgramsHeld()
+    {
+        var held = new HashSet<LoadedProgram>(ReferenceEqualityComparer.Instance);
+        foreach (var p in _byName.Values) held.Add(p.Program);
+        foreach (var o in _objects)
+            foreach (var p in o.Loaded)
+                if (p is not null) held.Add(p);
+        return held;
+    }
+
     /// <param name="configDirectory">Object paths are relative to it.</param>
     /// <param name="objectDirectory">When set, objects are looked up by file name there instead (e.g. out/programs).</param>
     /// <param name="running">The running set, for a reload (see the class summary).</param>

@@ -111,6 +111,9 @@ public sealed partial class ApplianceRuntime
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!ReferenceEquals(plan.Running, Config))
                 throw new InvalidOperationException("the running config changed since this plan was made; plan again");
+            if (plan.Taken) throw new InvalidOperationException("this plan was applied or discarded already; plan again");
+            plan.Taken = true;
+            var before = Programs;
             var done = new List<PlanStep>();
             foreach (var step in plan.Steps)
             {
@@ -139,12 +142,14 @@ public sealed partial class ApplianceRuntime
                         }
                     }
                     lines.Reverse();
+                    GiveBack(plan.Programs, Programs);
                     var text = string.Join('\n', [.. plan.Steps.TakeWhile(s => s != step).Select(s => $"done:   {s}"),
                         $"FAILED: {step}: {e.Message}", .. lines, "the running config stays"]);
                     throw new ReconcileException(text, e);
                 }
             }
             Commit(plan);
+            GiveBack(before, plan.Programs);
         }
     }
 

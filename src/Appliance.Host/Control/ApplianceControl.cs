@@ -25,7 +25,7 @@ public static class ApplianceControl
         }));
         server.Register("programs", _ => ControlResponse.Success(report.Programs()));
         server.Register("pairs", r => r.Args.Length == 0 ? ControlResponse.Success(report.Pairs()) : Guard(() => chains.Apply(r.Args)));
-        server.Register("maps", r => Guard(() => new MapEditor(runtime.Programs).Run(r.Args, r.Json))); // the programs running now
+        server.Register("maps", r => Guard(() => MapEditor.RunOnRunning(runtime, r.Args, r.Json)));
         server.Register(ApplianceNames.Verb, r => Guard(() => ApplianceNames.List(runtime, r.Args)));
     }
 

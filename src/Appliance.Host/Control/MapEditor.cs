@@ -16,6 +16,15 @@ public sealed class MapEditor(ProgramSet programs)
 {
     public const string Usage = "maps [list] | maps dump MAP | maps update MAP KEY VALUE | maps delete MAP KEY";
 
+    /// <summary>On the programs running now, inside a <see cref="RunSection"/>: a reload meanwhile frees no map this
+    /// reads or writes until it is done.</summary>
+    public static string RunOnRunning(ApplianceRuntime runtime, IReadOnlyList<string> args, bool json)
+    {
+        using var section = new RunSection();
+        section.Enter();
+        return new MapEditor(runtime.Programs).Run(args, json);
+    }
+
     public string Run(IReadOnlyList<string> args, bool json)
     {
         var p = ControlArguments.Parse(ControlVerbs.Maps, args).Positionals;

@@ -4,8 +4,8 @@ namespace Appliance.Datapath.Tests.Runtime;
 
 /// <summary>eBPF objects the runtime tests load, built once per test run with clang into a temp folder: the
 /// tests' own programs (Programs/*.bpf.c), the Bpf tests' routing_helpers (the fib differential), devmap_mixed
-/// (an object with maps of types the appliance does not have) and kconfig_values (a .kconfig map), and the repo's
-/// example programs (programs/*.bpf.c).</summary>
+/// (an object with maps of types the appliance does not have), kconfig_values (a .kconfig map) and flow_table (two
+/// BPF_F_NO_PREALLOC hashes for 2^24 flows), and the repo's example programs (programs/*.bpf.c).</summary>
 public static class TestObjects
 {
     private static readonly Lazy<string> Folder = new(Build);
@@ -20,7 +20,7 @@ public static class TestObjects
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
         foreach (var test in new[] { "probe", "trace", "stack_leak", "fib_group", "workers" })
             Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{test}.bpf.c"), Path.Combine(dir, $"{test}.bpf.o"), multiarch, repo);
-        foreach (var bpfTest in new[] { "routing_helpers", "devmap_mixed", "kconfig_values" })
+        foreach (var bpfTest in new[] { "routing_helpers", "devmap_mixed", "kconfig_values", "flow_table" })
             Compile(Path.Combine(repo, $"tests/Appliance.Bpf.Tests/TestPrograms/{bpfTest}.bpf.c"), Path.Combine(dir, $"{bpfTest}.bpf.o"), multiarch, repo);
         foreach (var example in new[] { "allow_port", "vlan_tag", "fib_forward", "peer_deliver" })
             Compile(Path.Combine(repo, $"programs/{example}.bpf.c"), Path.Combine(dir, $"{example}.bpf.o"), multiarch, repo);

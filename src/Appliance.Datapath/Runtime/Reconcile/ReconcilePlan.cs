@@ -22,6 +22,8 @@ public sealed class ReconcilePlan
     public ApplianceConfig Running { get; }
     public ApplianceConfig Next { get; }
     internal ProgramSet Programs { get; }
+    /// <summary>Apply or Discard took it: what it loaded is given back by them, once.</summary>
+    internal bool Taken { get; set; }
     public IReadOnlyList<PlanStep> Steps { get; }
     /// <summary>Things worth knowing that are not steps (e.g. which pair is re-created and why).</summary>
     public IReadOnlyList<string> Notes { get; }

@@ -1,0 +1,69 @@
+using Appliance.Bpf.Maps;
+using Appliance.Config;
+using Appliance.Datapath.Runtime;
+using Appliance.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Appliance.Datapath.Tests.Runtime;
+
+/// <summary>What a reload gives back, on a namespaced board: an edit that drops a program's object returns its
+/// BPF_F_NO_PREALLOC maps' reservations and the pages written into them at once — no GC is asked for here, and in
+/// steady state the appliance makes none — and many reloads that add and remove a pair and a program leave the
+/// process's fds, threads, mappings and memory where they were, while an untouched pair's stream loses nothing.</summary>
+[Collection(KernelCollection.Name)]
+public sealed class ReloadMemoryTests(ITestOutputHelper output)
+{
+    /// <summary>flow_table's two tables, each declared for 2^24 flows with BPF_F_NO_PREALLOC.</summary>
+    private static ProgramConfig Flows => new() { Name = "flows", Object = "flow_table.bpf.o", Section = "tc" };
+
+    [PrivilegedFact]
+    public void AReloadThatDropsAFilledFlowTableGivesItsMemoryBackAtOnce()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        var rt = board.Start([board.Port(0)], [board.Pair(0)], [MetaBoard.Probe("a", 'a')]);
+        var bare = rt.Config;
+        long sizeBare = ProcessMemory.Status("VmSize");
+        rt.Apply(rt.Plan(bare with { Pairs = [board.Pair(0, primary: MetaBoard.Side(chain: "flows"))], Programs = [.. bare.Programs, Flows] }));
+        Assert.Equal(5, ReachA(board)); // the program ran on A's frames (its code and maps in use)
+        long reserved = ProcessMemory.Status("VmSize") - sizeBare;
+        long rssEmpty = ProcessMemory.Status("VmRSS");
+        Fill(rt.Programs["flows"].Object.FindMap("flows")!, 200_000);
+        long rssFilled = ProcessMemory.Status("VmRSS");
+        long written = rssFilled - rssEmpty;
+        output.WriteLine($"loading flow_table reserved {reserved >> 10} MiB of address space; 200,000 flows written take {written >> 10} MiB");
+        Assert.True(reserved > 2 << 20, $"the two tables reserve gigabytes ({reserved} kB)");
+        Assert.True(written > 32 << 10, $"the filled table takes memory ({written} kB)");
+
+        rt.Apply(rt.Plan(bare));
+
+        long rssAfter = ProcessMemory.Status("VmRSS"), left = ProcessMemory.Status("VmSize") - sizeBare;
+        output.WriteLine($"after the reload that drops it: RSS -{(rssFilled - rssAfter) >> 10} MiB, {left >> 10} MiB of its address space left");
+        Assert.True(left < 64 << 10, $"the reservations ({reserved >> 10} MiB) left the process's mappings: {left >> 10} MiB stayed");
+        Assert.True(rssFilled - rssAfter >= written * 8 / 10, $"the {written >> 10} MiB written went back: RSS fell by {(rssFilled - rssAfter) >> 10} MiB");
+        Assert.Equal(5, ReachA(board)); // A forwards as before
+    }
+
+    private static int ReachA(MetaBoard board) =>
+        FrameProbe.Exchange(board.Outside.Name, MetaBoard.OutsideInterface(0), board.Tenants[0].Name, MetaBoard.TenantInterface,
+            MetaBoard.TenantMac(0).GetBytes(), board.OutsideMac(0), 5, out _).Count;
+
+    /// <summary>Writes <paramref name="count"/> flows from user space (one key and value buffer: no allocation per flow).</summary>
+    private static void Fill(BpfMap map, int count)
+    {
+        var key = new byte[map.KeySize];
+        var value = new byte[map.UserValueSize];
+        for (int i = 0; i < count; i++)
+        {
+            BitConverter.TryWriteBytes(key, i);
+            BitConverter.TryWriteBytes(value.AsSpan(0, 8), (long)i);
+            Assert.Equal(0, map.UpdateFromUser(key, value, 0));
+        }
+    }
+
+    private sealed record Snapshot(int Fds, int Threads, int Mappings, long SizeKb, long RssKb)
+    {
+        public static Snapshot Take() => new(Directory.GetFileSystemEntries("/proc/self/fd").Length, Directory.GetDirectories("/proc/self/task").Length,
+            File.ReadLines("/proc/self/maps").Count(), ProcessMemory.Status("VmSize"), ProcessMemory.Status("VmRSS"));
+    }
+}
