@@ -44,6 +44,48 @@ public sealed class ReloadMemoryTests(ITestOutputHelper output)
         Assert.Equal(5, ReachA(board)); // A forwards as before
     }
 
+    /// <summary>160 reloads alternating "A alone" and "A plus pair B running flow_table" (its tables written each time):
+    /// after the first 40 (the heap's warm-up), the fds, threads, mappings and RSS stay where they were, the address
+    /// space is back after every reload that drops B and its tables, and A's steady stream, which no reload touches,
+    /// loses no frame.</summary>
+    [PrivilegedFact]
+    public void ManyReloadsAddingAndRemovingAPairAndAProgramLeakNothing()
+    {
+        const int Reloads = 160, Warmup = 40;
+        using var board = new MetaBoard(ports: 1, tenants: 2);
+        var rt = board.Start([board.Port(0)], [board.Pair(0, primary: MetaBoard.Side(chain: "a"))], [MetaBoard.Probe("a", 'a')]);
+        var alone = rt.Config;
+        var withB = alone with { Pairs = [alone.Pairs[0], board.Pair(1, primary: MetaBoard.Side(chain: "flows"))], Programs = [.. alone.Programs, Flows] };
+        Snapshot? baseline = null;
+        long sizeAlone = ProcessMemory.Status("VmSize"), largestAlone = 0; // the address space with A alone: at the start, the most after a reload
+        using (var stream = new SteadyStream(board.Outside.Name, MetaBoard.OutsideInterface(0), board.Tenants[0].Name, MetaBoard.TenantInterface,
+            MetaBoard.TenantMac(0).GetBytes(), board.OutsideMac(0)))
+        {
+            for (int i = 0; i < Reloads; i++)
+            {
+                bool addB = i % 2 == 0;
+                rt.Apply(rt.Plan(addB ? withB : alone));
+                if (addB) Fill(rt.Programs["flows"].Object.FindMap("flows")!, 2_000);
+                if (i == Warmup - 1) baseline = Snapshot.Take();
+                if (!addB) largestAlone = Math.Max(largestAlone, ProcessMemory.Status("VmSize"));
+            }
+            stream.Stop();
+            output.WriteLine($"A's stream over {Reloads} reloads: {stream}");
+            Assert.True(stream.Sent > 100, stream.ToString());
+            Assert.Equal(0, stream.Lost);
+        }
+        var end = Snapshot.Take();
+        output.WriteLine($"after {Warmup} reloads: {baseline}\nafter {Reloads}: {end}");
+        Assert.Equal(alone, rt.Config);
+        Assert.True(end.Fds <= baseline!.Fds + 2, $"open fds: {baseline.Fds} → {end.Fds}");
+        Assert.True(end.Threads <= baseline.Threads + 2, $"threads: {baseline.Threads} → {end.Threads}");
+        Assert.True(end.Mappings <= baseline.Mappings + 32, $"memory mappings: {baseline.Mappings} → {end.Mappings}");
+        Assert.True(largestAlone <= sizeAlone + (1 << 20),
+            $"address space after a reload that dropped B's tables (3 GiB reserved): {sizeAlone >> 10} MiB at the start, up to {largestAlone >> 10} MiB after");
+        Assert.True(end.RssKb <= baseline.RssKb + (32 << 10), $"RSS: {baseline.RssKb >> 10} → {end.RssKb >> 10} MiB");
+        Assert.Equal(5, ReachA(board));
+    }
+
     private static int ReachA(MetaBoard board) =>
         FrameProbe.Exchange(board.Outside.Name, MetaBoard.OutsideInterface(0), board.Tenants[0].Name, MetaBoard.TenantInterface,
             MetaBoard.TenantMac(0).GetBytes(), board.OutsideMac(0), 5, out _).Count;
