@@ -104,6 +104,23 @@ public sealed class ProgramSet
     {
         helpers ??= LinuxHelperTable.Instance;
         var set = new ProgramSet();
+        try
+        {
+            set.LoadAll(programs, configDirectory, objectDirectory, helpers, running);
+            return set;
+        }
+        catch
+        {
+            // Nothing ran or read what it made so far: its reservations and code go now, not at some later GC.
+            var (maps, loaded) = set.LeftBy(running);
+            RetiredMemory.FreeUnpublished(maps, loaded);
+            throw;
+        }
+    }
+
+    private void LoadAll(IReadOnlyList<ProgramConfig> programs, string configDirectory, string? objectDirectory, BpfHelperTable helpers,
+        ProgramSet? running)
+    {
         var objects = new Dictionary<string, RuntimeObject>(StringComparer.Ordinal);
         var fresh = new HashSet<RuntimeObject>();
         foreach (var pc in programs)
@@ -111,10 +128,10 @@ public sealed class ProgramSet
             string path = ProgramObjectPaths.Resolve(pc, configDirectory, objectDirectory);
             if (!objects.TryGetValue(path, out var obj))
             {
-                obj = set.LoadObject(pc, path, running,
+                obj = LoadObject(pc, path, running,
                     [.. programs.Where(q => ProgramObjectPaths.Resolve(q, configDirectory, objectDirectory) == path)]);
                 objects[path] = obj;
-                set._objects.Add(obj);
+                _objects.Add(obj);
                 if (running is null || !running._objects.Contains(obj)) fresh.Add(obj);
             }
             var elf = obj.Elf;
@@ -124,27 +141,26 @@ public sealed class ProgramSet
             if (index < 0)
                 throw new RuntimeSetupException($"program '{pc.Name}': {path} has no section \"{pc.Section}\" " +
                     $"(its program sections: {string.Join(", ", elf.Programs.Select(p => p.Section))})");
-            if (fresh.Contains(obj)) FillMaps(pc, obj, set);
+            if (fresh.Contains(obj)) FillMaps(pc, obj, this);
             else CheckMaps(pc, obj);
             RuntimeProgram? old = null;
             running?._byName.TryGetValue(pc.Name, out old);
             if (old is not null && ReferenceEquals(old.Object, obj) && old.Config.Section == pc.Section)
             {
                 // The same program; a change of its maps' contents in the config is a plan step of its own.
-                set._byName[pc.Name] = old.Config.Object == pc.Object ? old : new RuntimeProgram(pc, old.Program, obj, old.Counters);
-                set._configs[pc.Name] = pc;
+                _byName[pc.Name] = old.Config.Object == pc.Object ? old : new RuntimeProgram(pc, old.Program, obj, old.Counters);
+                _configs[pc.Name] = pc;
                 continue;
             }
             var loaded = obj.Loaded[index] ?? Verify(pc, path, elf.Programs[index], obj, helpers);
             if (fresh.Contains(obj)) obj.Loaded[index] = loaded;
-            set._byName[pc.Name] = new RuntimeProgram(pc, loaded, obj, old?.Counters);
+            _byName[pc.Name] = new RuntimeProgram(pc, loaded, obj, old?.Counters);
         }
         foreach (var obj in fresh)
         {
             IReadOnlyList<LoadedProgram?> targets = obj.Loaded;
             foreach (var p in obj.Loaded) if (p is not null) p.TailCallTargets = targets;
         }
-        return set;
     }
 
     /// <param name="users">Every program of the new config loaded from <paramref name="path"/>.</param>
@@ -174,6 +190,22 @@ public sealed class ProgramSet
             throw new RuntimeSetupException($"program '{pc.Name}': cannot load {path}: {e.Message}", e);
         }
         var maps = new List<BpfMap>(elf.Maps.Count);
+        try
+        {
+            CreateMaps(pc, path, elf, before, maps);
+        }
+        catch
+        {
+            RetiredMemory.FreeUnpublished([.. maps.Where(m => !_carried.Contains(m))], []);
+            throw;
+        }
+        return new RuntimeObject(path, hash, bytes, elf, maps);
+    }
+
+    /// <summary>The object's maps in declaration order: <paramref name="before"/>'s of the same name and shape (kept),
+    /// else fresh; then the initial slots of its prog arrays and maps of maps.</summary>
+    private void CreateMaps(ProgramConfig pc, string path, BpfObject elf, RuntimeObject? before, List<BpfMap> maps)
+    {
         foreach (var def in elf.Maps)
         {
             var live = before?.FindMap(def.Name);
@@ -195,7 +227,6 @@ public sealed class ProgramSet
         {
             throw new RuntimeSetupException($"program '{pc.Name}' ({path}): {e.Message}", e);
         }
-        return new RuntimeObject(path, hash, bytes, elf, maps);
     }
 
     /// <summary>Whether the config gives <paramref name="before"/>'s frozen maps (.rodata) the contents the running

@@ -86,6 +86,23 @@ public sealed class ReloadMemoryTests(ITestOutputHelper output)
         Assert.Equal(5, ReachA(board));
     }
 
+    /// <summary>A reload refused after its objects were loaded (a second program names a section flow_table lacks)
+    /// leaves none of the tables' reservations behind, and the running set is untouched.</summary>
+    [PrivilegedFact]
+    public void AReloadRefusedAfterItsObjectLoadedLeavesNoReservationBehind()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        var rt = board.Start([board.Port(0)], [board.Pair(0)], [MetaBoard.Probe("a", 'a')]);
+        long size = ProcessMemory.Status("VmSize");
+        var refused = rt.Config with { Programs = [.. rt.Config.Programs, Flows, Flows with { Name = "missing", Section = "tc/missing" }] };
+        var e = Assert.Throws<RuntimeSetupException>(() => rt.Plan(refused));
+        Assert.Contains("has no section", e.Message);
+        long left = ProcessMemory.Status("VmSize") - size;
+        output.WriteLine($"{left >> 10} MiB of address space left after the refused load");
+        Assert.True(left < 64 << 10, $"the refused object's reservations (3 GiB) went: {left >> 10} MiB stayed");
+        Assert.Equal(5, ReachA(board));
+    }
+
     private static int ReachA(MetaBoard board) =>
         FrameProbe.Exchange(board.Outside.Name, MetaBoard.OutsideInterface(0), board.Tenants[0].Name, MetaBoard.TenantInterface,
             MetaBoard.TenantMac(0).GetBytes(), board.OutsideMac(0), 5, out _).Count;
