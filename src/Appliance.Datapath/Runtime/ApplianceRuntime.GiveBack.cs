@@ -1,6 +1,7 @@
 using Appliance.Bpf.Maps;
 using Appliance.Datapath.Diagnostics;
 using Appliance.Datapath.Programs;
+using Appliance.Datapath.Runtime.Reconcile;
 
 namespace Appliance.Datapath.Runtime;
 
@@ -38,5 +39,18 @@ public sealed partial class ApplianceRuntime
         Log.Info("reconcile", done ? "memory given back" : "memory given back once the runs that may reach it end",
             ("maps", maps.Count), ("programs", programs.Count), ("reservedMiB", reserved >> 20));
     }
-}
 
+    /// <summary>A plan that will not be applied (a dry run, a reload refused before <see cref="Apply"/>): the maps and
+    /// code it loaded that the running set does not hold are unmapped now (nothing ever ran them or read them). A plan
+    /// that <see cref="Apply"/> took is left alone: Apply gives back what it leaves.</summary>
+    public void Discard(ReconcilePlan plan)
+    {
+        lock (_gate)
+        {
+            if (plan.Taken || ReferenceEquals(plan.Programs, Programs)) return;
+            plan.Taken = true;
+            var (maps, programs) = plan.Programs.LeftBy(Programs);
+            RetiredMemory.FreeUnpublished(maps, programs);
+        }
+    }
+}

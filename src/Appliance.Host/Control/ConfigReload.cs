@@ -63,7 +63,11 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
             var lines = plan.IsEmpty ? [] : new List<string> { plan.Describe() };
             if (ledsChanged) lines.Add("    LEDs re-applied");
             string text = string.Join('\n', lines);
-            if (dryRun) return ControlResponse.Success($"plan (dry run, nothing applied):\n{(lines.Count == 0 ? "no changes" : text)}");
+            if (dryRun)
+            {
+                runtime.Discard(plan); // the maps and code it loaded go now, not at some later GC
+                return ControlResponse.Success($"plan (dry run, nothing applied):\n{(lines.Count == 0 ? "no changes" : text)}");
+            }
             try
             {
                 runtime.Apply(plan);

@@ -103,6 +103,25 @@ public sealed class ReloadMemoryTests(ITestOutputHelper output)
         Assert.Equal(5, ReachA(board));
     }
 
+    /// <summary>A plan that is not applied (`reload --dry-run`) is discarded: what it loaded goes at once, and it can
+    /// no longer be applied.</summary>
+    [PrivilegedFact]
+    public void ADiscardedPlanGivesBackWhatItLoaded()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        var rt = board.Start([board.Port(0)], [board.Pair(0)], [MetaBoard.Probe("a", 'a')]);
+        long size = ProcessMemory.Status("VmSize");
+        var plan = rt.Plan(rt.Config with { Programs = [.. rt.Config.Programs, Flows] });
+        long loaded = ProcessMemory.Status("VmSize") - size;
+        Assert.True(loaded > 2 << 20, $"the plan's flow_table reserved gigabytes ({loaded >> 10} MiB)");
+        rt.Discard(plan);
+        long left = ProcessMemory.Status("VmSize") - size;
+        output.WriteLine($"the plan reserved {loaded >> 10} MiB; {left >> 10} MiB left once it was discarded");
+        Assert.True(left < 64 << 10, $"the discarded plan's reservations went: {left >> 10} MiB stayed");
+        Assert.Contains("discarded", Assert.Throws<InvalidOperationException>(() => rt.Apply(plan)).Message);
+        Assert.Equal(5, ReachA(board));
+    }
+
     private static int ReachA(MetaBoard board) =>
         FrameProbe.Exchange(board.Outside.Name, MetaBoard.OutsideInterface(0), board.Tenants[0].Name, MetaBoard.TenantInterface,
             MetaBoard.TenantMac(0).GetBytes(), board.OutsideMac(0), 5, out _).Count;
