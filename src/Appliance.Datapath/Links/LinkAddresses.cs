@@ -14,7 +14,13 @@ public sealed class LinkAddresses(LinkManager links)
     public void Add(string name, IPAddress address, int prefixLength) =>
         Change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, "add", name, address, prefixLength);
 
-    /// <summary>Removes <paramref name="address"/>/<paramref name="prefixLength"/> from interface <paramref name="name"/>.</summary>
+    /// <summary>`ip addr replace`: <see cref="Add"/>, where the address may be there already (then it stays as it is).</summary>
+    public void Replace(string name, IPAddress address, int prefixLength) =>
+        Change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, "replace", name, address, prefixLength);
+
+    /// <summary>Removes <paramref name="address"/>/<paramref name="prefixLength"/> from interface <paramref name="name"/>.
+    /// Linux removes an IPv4 address's secondaries (the interface's other addresses in its subnet) with it, unless the
+    /// interface promotes secondaries (promote_secondaries).</summary>
     public void Remove(string name, IPAddress address, int prefixLength) =>
         Change(RTM_DELADDR, 0, "delete", name, address, prefixLength);
 

@@ -312,7 +312,9 @@ public sealed partial class ApplianceRuntime
         else _engine.RunBetweenBatches(action);
     }
 
-    /// <summary>Takes the tenant's interface from <paramref name="from"/>'s addresses to <paramref name="to"/>'s. An L3
+    /// <summary>Takes the tenant's interface from <paramref name="from"/>'s addresses to <paramref name="to"/>'s (Linux
+    /// removes an IPv4 address's secondaries with it: those the tenant keeps are set again, those it loses are gone
+    /// already). An L3
     /// tenant with an address of a family has that family's default route (as at creation: set again, since Linux
     /// deletes the IPv4 one with the last IPv4 address, which may go before the new ones come), and loses it with its
     /// last one (IPv4's goes with the last address by itself).</summary>
@@ -321,8 +323,13 @@ public sealed partial class ApplianceRuntime
         var tenant = to.Tenant;
         using var inside = new LinkManager(tenant.Netns);
         var addresses = new LinkAddresses(inside);
-        foreach (var a in from.Tenant.Addresses.Except(tenant.Addresses)) addresses.Remove(tenant.Interface, a.Address, a.PrefixLength);
-        foreach (var a in tenant.Addresses.Except(from.Tenant.Addresses)) addresses.Add(tenant.Interface, a.Address, a.PrefixLength);
+        foreach (var a in from.Tenant.Addresses.Except(tenant.Addresses))
+        {
+            try { addresses.Remove(tenant.Interface, a.Address, a.PrefixLength); }
+            catch (Interop.PlatformException e) when (e.Errno == Errno.EADDRNOTAVAIL) { } // gone with the primary of its subnet, removed before
+        }
+        // Every address it keeps or gains: a kept IPv4 address that went with a removed primary of its subnet comes back.
+        foreach (var a in tenant.Addresses) addresses.Replace(tenant.Interface, a.Address, a.PrefixLength);
         if (to.Mode != PairMode.L3) return;
         var routes = new LinkRoutes(inside);
         foreach (var family in (Bpf.Routing.IpFamily[])[Bpf.Routing.IpFamily.Inet, Bpf.Routing.IpFamily.Inet6])

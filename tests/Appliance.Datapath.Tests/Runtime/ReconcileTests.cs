@@ -283,6 +283,28 @@ public sealed class ReconcileTests(ITestOutputHelper output)
             MetaBoard.TenantMac(0).GetBytes(), rig.Board.OutsideMac(0), 5, out _).Count);
     }
 
+    /// <summary>A reload that removes the first IPv4 address of a tenant's subnet keeps the others of that subnet the
+    /// config keeps, and one that removes them all works: Linux deletes an interface's secondary addresses with their
+    /// primary, so the kept one was lost, and deleting one already gone failed the reload (EADDRNOTAVAIL), undoing it
+    /// all (found by the live-edit walk, LiveEditWalkTests).</summary>
+    [PrivilegedFact]
+    public void RemovingTheFirstAddressOfATenantsSubnetKeepsTheOthersTheConfigKeeps()
+    {
+        using var rig = new Rig();
+        var start = rig.Config;
+        rig.Apply(start with { Pairs = [.. start.Pairs, rig.B(null, 1500, "10.77.0.2/24", "10.77.0.3/24", "10.77.0.4/24")] });
+        Assert.Equal(["10.77.0.2/24", "10.77.0.3/24", "10.77.0.4/24"], TenantAddresses(rig.NetnsB));
+        output.WriteLine(rig.Apply(start with { Pairs = [.. start.Pairs, rig.B(null, 1500, "10.77.0.3/24")] }));
+        Assert.Equal(["10.77.0.3/24"], TenantAddresses(rig.NetnsB));
+        output.WriteLine(rig.Apply(start with { Pairs = [.. start.Pairs, rig.B(null, 1500, "10.78.0.2/24", "10.78.0.3/24")] }));
+        Assert.Equal(["10.78.0.2/24", "10.78.0.3/24"], TenantAddresses(rig.NetnsB));
+        Assert.Equal(5, rig.ReachB());
+    }
+
+    private static string[] TenantAddresses(string netns) =>
+        [.. Shell.Check("ip", "-n", netns, "-4", "-o", "addr", "show", "dev", MetaBoard.TenantInterface)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3]).Order(StringComparer.Ordinal)];
+
     /// <summary>A reload that changes only a program's map contents keeps the program (same object, no chain swap) and
     /// gives it the new config's entry, as a start with that config would: it kept the entry it was loaded with, so it
     /// said contents the running config no longer gave (found by the live-edit walk, LiveEditWalkTests).</summary>
