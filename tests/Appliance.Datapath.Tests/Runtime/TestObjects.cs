@@ -10,7 +10,7 @@ public static class TestObjects
 {
     private static readonly Lazy<string> Folder = new(Build);
 
-    /// <summary>The folder holding the tests' programs and the examples they run (allow_port, vlan_tag, fib_forward, peer_deliver).</summary>
+    /// <summary>The folder holding the tests' programs and every example program (NAME.bpf.o for programs/NAME.bpf.c).</summary>
     public static string Directory => Folder.Value;
 
     private static string Build()
@@ -22,8 +22,8 @@ public static class TestObjects
             Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{test}.bpf.c"), Path.Combine(dir, $"{test}.bpf.o"), multiarch, repo);
         foreach (var bpfTest in new[] { "routing_helpers", "devmap_mixed", "kconfig_values", "flow_table" })
             Compile(Path.Combine(repo, $"tests/Appliance.Bpf.Tests/TestPrograms/{bpfTest}.bpf.c"), Path.Combine(dir, $"{bpfTest}.bpf.o"), multiarch, repo);
-        foreach (var example in new[] { "allow_port", "vlan_tag", "fib_forward", "peer_deliver" })
-            Compile(Path.Combine(repo, $"programs/{example}.bpf.c"), Path.Combine(dir, $"{example}.bpf.o"), multiarch, repo);
+        foreach (var example in System.IO.Directory.GetFiles(Path.Combine(repo, "programs"), "*.bpf.c"))
+            Compile(example, Path.Combine(dir, Path.GetFileName(example)[..^".c".Length] + ".o"), multiarch, repo);
         return dir;
     }
 
