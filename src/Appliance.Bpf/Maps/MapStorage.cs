@@ -30,7 +30,9 @@ internal sealed unsafe class MapStorage
     public static MapStorage Preallocate(long bytes)
     {
         var array = GC.AllocateArray<byte>(checked((int)Math.Max(bytes, 1)), pinned: true);
-        return new MapStorage(array, (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array)), bytes);
+        var storage = new MapStorage(array, (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array)), bytes);
+        GC.SuppressFinalize(storage); // nothing to unmap: one collection takes it and its array (a finalizer would keep both for a second)
+        return storage;
     }
 
     /// <summary>Reserves <paramref name="bytes"/> (rounded up to whole pages); throws <see cref="InvalidOperationException"/>

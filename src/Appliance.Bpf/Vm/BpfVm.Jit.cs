@@ -361,7 +361,8 @@ public sealed unsafe partial class BpfVm
             _retired.Clear();
         }
 
-        public void Dispose()
+        /// <summary>Unpins every array (between runs: no region points into one).</summary>
+        public void ReleaseAll()
         {
             ReleaseRetired();
             for (int i = 0; i < Slots; i++)
@@ -370,6 +371,9 @@ public sealed unsafe partial class BpfVm
                 _handles[i].Free();
                 _arrays[i] = null;
             }
+            (_last, _lastAddress, _previous, _previousAddress) = (null, 0, null, 0);
         }
+
+        public void Dispose() => ReleaseAll();
     }
 }

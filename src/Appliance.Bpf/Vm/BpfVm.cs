@@ -357,6 +357,22 @@ public sealed unsafe partial class BpfVm : IDisposable
         if (count > _regions.Length) Array.Resize(ref _regions, Math.Max(count, _regions.Length * 2));
     }
 
+    /// <summary>Drops what the VM keeps of earlier runs between runs — the last program and its globals' pins, the
+    /// buffers and maps the region table still names, the arrays compiled code had pinned — so programs and maps a
+    /// reload dropped become garbage the GC can take; the next run binds and pins what it uses again. Only between
+    /// runs: on the VM's thread, or while that thread is parked (ForwardingEngine.RunBetweenBatches).</summary>
+    public void ForgetPrograms()
+    {
+        _program = null;
+        UnpinGlobals();
+        for (int i = 0; i < _regions.Length; i++)
+        {
+            _regions[i].Array = null;
+            _regions[i].Owner = null;
+        }
+        _pins.ReleaseAll();
+    }
+
     public void Dispose()
     {
         if (_disposed) return;

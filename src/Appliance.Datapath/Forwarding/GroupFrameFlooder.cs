@@ -27,6 +27,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
 
     private readonly PairFrameHandler _handler;
     private readonly Appliance.Bpf.Maps.RunSection _section = new();
+    private readonly Lock _frame = new();
     private readonly CaptureTap? _tap;
     private RuntimeTopology _topology;
     private readonly (GroupFrameSocket Socket, PortRuntime Port)[] _receivers;
@@ -116,8 +117,10 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
             if (length == 0) return;
             _receivedCount++;
             if (length < 14 || (_received[0] & 1) == 0) continue;
-            // From reading the chains to the last copy's run: a reload frees none of the programs read (RunSection).
+            // From reading the chains to the last copy's run: a reload frees none of the programs read (RunSection)
+            // and makes the VM forget none of them (ForgetPrograms waits for the lock).
             _section.Enter();
+            _frame.Enter();
             try
             {
                 _handler.BeginBatch();
@@ -132,6 +135,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
             }
             finally
             {
+                _frame.Exit();
                 _section.Exit();
             }
         }
@@ -173,6 +177,13 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
             if (_sendLog.TryEnter(out long suppressed))
                 Log.Warn("flooder", "transmit failed", ("pair", pair.Name), ("errno", errno), ("suppressed", suppressed));
         }
+    }
+
+    /// <summary>After a reload: its pipeline and VM forget the chains and programs of before (<see
+    /// cref="PairFrameHandler.ForgetPrograms"/>), between two frames, so what the reload dropped becomes garbage.</summary>
+    public void ForgetPrograms()
+    {
+        lock (_frame) _handler.ForgetPrograms();
     }
 
     public unsafe void Dispose()

@@ -104,6 +104,18 @@ public sealed class NetkitPipeline : IDisposable
         return topology;
     }
 
+    /// <summary>Drops what the pipeline and its VM keep of earlier batches (chains of pairs gone, the VM's last program
+    /// and pins: <see cref="BpfVm.ForgetPrograms"/>), so what a reload dropped becomes garbage, and reads the chains
+    /// anew. Between batches only (the worker parked).</summary>
+    public RuntimeTopology ForgetPrograms()
+    {
+        _vm.ForgetPrograms();
+        _decision = default; // the last frame's deciding program
+        Array.Clear(_primaryChains);
+        Array.Clear(_peerChains);
+        return BeginBatch();
+    }
+
     /// <summary>The frame being processed: its bytes, offsets and metadata after the chains ran.</summary>
     public ref PacketContext Context => ref _ctx;
 

@@ -108,6 +108,9 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     /// <summary>Snapshots the topology and every side's chain: the whole batch runs them as they were now.</summary>
     public void BeginBatch() => _topology = _pipeline.BeginBatch();
 
+    /// <summary>See <see cref="NetkitPipeline.ForgetPrograms"/>: between batches only.</summary>
+    public void ForgetPrograms() => _topology = _pipeline.ForgetPrograms();
+
     /// <summary>The topology the current batch reads (taken by <see cref="BeginBatch"/>).</summary>
     internal RuntimeTopology Topology => _topology;
 

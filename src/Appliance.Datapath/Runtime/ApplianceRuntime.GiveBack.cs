@@ -11,33 +11,54 @@ namespace Appliance.Datapath.Runtime;
 /// in steady state none may come for hours). The grace period: the new set is published (chains swapped, the new
 /// topology taken between batches), every forwarding worker parks once more between batches (its next batch reads
 /// the chains as they are now), then <see cref="RetiredMemory"/> waits until every program run and
-/// <see cref="RunSection"/> (the group-frame flooder, the control socket's map editor) that began before has ended.</summary>
+/// <see cref="RunSection"/> (the group-frame flooder, the control socket's map editor) that began before has ended.
+/// Preallocated maps are managed arrays: the workers (parked) and the flooder (between frames) forget what they kept of
+/// the old programs, the plan's steps let go of theirs, and a large drop asks for a full collection
+/// (<see cref="CollectDropped"/>).</summary>
 public sealed partial class ApplianceRuntime
 {
     /// <summary>How long a reload waits for the grace period itself; after that a thread frees the memory when the
     /// last run or section that could reach it ends (a `maps dump` of a large map, say).</summary>
     private static readonly TimeSpan GiveBackWait = TimeSpan.FromSeconds(1);
 
-    /// <summary>After a reload: what <paramref name="from"/> held and <paramref name="keep"/> (running now) does not.</summary>
-    private void GiveBack(ProgramSet from, ProgramSet keep)
+    /// <summary>Preallocated map storage a reload must drop (keys and values, about) to ask for a full collection.</summary>
+    private const long CollectAbove = 16 << 20;
+
+    /// <summary>After a reload: what <paramref name="from"/> held and <paramref name="keep"/> (running now) does not.
+    /// Returns the preallocated (managed) map storage it dropped, about, for <see cref="CollectDropped"/>.</summary>
+    private long GiveBack(ProgramSet from, ProgramSet keep)
     {
-        if (ReferenceEquals(from, keep)) return;
+        if (ReferenceEquals(from, keep)) return 0;
         var (maps, programs) = from.LeftBy(keep);
-        if (maps.Count == 0 && programs.Count == 0) return;
+        if (maps.Count == 0 && programs.Count == 0) return 0;
         long reserved = maps.Sum(m => m.ReservedBytes);
         try
         {
-            Between(() => { }); // every worker's next batch reads the chains as they are now
+            // Every worker's next batch reads the chains as they are now; meanwhile each forgets the old ones (its
+            // VM's last program, pins and regions), so the dropped preallocated maps' arrays become garbage.
+            Between(() => { foreach (var h in _handlers) h.ForgetPrograms(); });
+            _flooder?.ForgetPrograms();
         }
         catch (Exception e)
         {
             // The workers did not park: nothing is freed now (the GC's finalizers unmap it once nothing reaches it).
             Log.Warn("reconcile", "the memory of the dropped programs and maps is left to the GC", ("error", e.Message));
-            return;
+            return 0;
         }
         bool done = RetiredMemory.Free(maps, programs, GiveBackWait);
+        long managed = maps.Where(m => m.ReservedBytes == 0).Sum(m => (long)(m.KeySize + m.ValueSize) * m.MaxEntries);
         Log.Info("reconcile", done ? "memory given back" : "memory given back once the runs that may reach it end",
-            ("maps", maps.Count), ("programs", programs.Count), ("reservedMiB", reserved >> 20));
+            ("maps", maps.Count), ("programs", programs.Count), ("reservedMiB", reserved >> 20), ("preallocatedMiB", managed >> 20));
+        return managed;
+    }
+
+    /// <summary>Preallocated maps are managed arrays (up to 1 GiB): the GC takes them once nothing reaches them (the
+    /// plan's steps spent, the workers' VMs forgot them), and with nothing allocated per frame none may come for hours.
+    /// When a reload dropped <see cref="CollectAbove"/> or more, a full collection now (blocking, as the reload already
+    /// is; Aggressive gives the freed regions back to the system). Called where no local holds the dropped set.</summary>
+    private static void CollectDropped(long preallocated)
+    {
+        if (preallocated >= CollectAbove) GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     /// <summary>A plan that will not be applied (a dry run, a reload refused before <see cref="Apply"/>): the maps and

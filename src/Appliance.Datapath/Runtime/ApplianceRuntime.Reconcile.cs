@@ -142,14 +142,16 @@ public sealed partial class ApplianceRuntime
                         }
                     }
                     lines.Reverse();
-                    GiveBack(plan.Programs, Programs);
+                    foreach (var s in plan.Steps) s.Spend();
+                    GiveBack(plan.Programs, Programs); // the plan (its caller's) still holds their managed part
                     var text = string.Join('\n', [.. plan.Steps.TakeWhile(s => s != step).Select(s => $"done:   {s}"),
                         $"FAILED: {step}: {e.Message}", .. lines, "the running config stays"]);
                     throw new ReconcileException(text, e);
                 }
             }
             Commit(plan);
-            GiveBack(before, plan.Programs);
+            foreach (var s in plan.Steps) s.Spend();
+            CollectDropped(GiveBack(before, plan.Programs));
         }
     }
 

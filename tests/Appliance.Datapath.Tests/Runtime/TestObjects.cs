@@ -18,7 +18,7 @@ public static class TestObjects
         var dir = Repository.TempFolder("mapp-objects-");
         string repo = RepoRoot();
         string multiarch = Shell.Check("gcc", "-dumpmachine").Trim();
-        foreach (var test in new[] { "probe", "trace", "stack_leak", "fib_group", "workers" })
+        foreach (var test in new[] { "probe", "trace", "stack_leak", "fib_group", "workers", "big_tables" })
             Compile(Path.Combine(repo, $"tests/Appliance.Datapath.Tests/Programs/{test}.bpf.c"), Path.Combine(dir, $"{test}.bpf.o"), multiarch, repo);
         foreach (var bpfTest in new[] { "routing_helpers", "devmap_mixed", "kconfig_values", "flow_table" })
             Compile(Path.Combine(repo, $"tests/Appliance.Bpf.Tests/TestPrograms/{bpfTest}.bpf.c"), Path.Combine(dir, $"{bpfTest}.bpf.o"), multiarch, repo);

@@ -23,8 +23,12 @@ public sealed class PlanStep(PlanAction action, string target, string detail, Ac
     /// <summary>"pair tenant-b", "program count", "port eth1", "map count/hits", "chain tenant-a/peer".</summary>
     public string Target { get; } = target;
     public string Detail { get; } = detail;
-    internal Action Apply { get; } = apply;
-    internal Action Undo { get; } = undo;
+    internal Action Apply { get; private set; } = apply;
+    internal Action Undo { get; private set; } = undo;
+
+    /// <summary>Once its plan is applied or refused: the step lets go of what its actions hold (the running programs
+    /// of before, for an undo), so what the reload dropped can become garbage. It cannot run again.</summary>
+    internal void Spend() => Apply = Undo = static () => throw new InvalidOperationException("this plan step was applied already");
 
     public override string ToString() =>
         $"{Action.ToString().ToLowerInvariant(),-7} {Target}{(Detail.Length > 0 ? ": " + Detail : "")}";
