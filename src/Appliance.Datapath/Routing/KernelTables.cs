@@ -32,7 +32,7 @@ public sealed class KernelTables : IFibTables, IDisposable
     }
 
     private readonly NetlinkSocket _events, _requests;
-    private readonly Dictionary<(IpFamily Family, int Table, UInt128 Prefix, int Length, uint Metric), Route> _routes = [];
+    private readonly Dictionary<(IpFamily Family, int Table, UInt128 Prefix, int Length, uint Metric, int OutIfindex), Route> _routes = [];
     private readonly Dictionary<NeighbourKey, Neighbour> _neighbours = [];
     private readonly Dictionary<int, InterfaceState> _interfaces = [];
     private readonly Dictionary<(int Ifindex, IpFamily Family, UInt128 Address), AddressEntry> _addresses = [];
@@ -204,7 +204,12 @@ public sealed class KernelTables : IFibTables, IDisposable
         {
             case RTM_NEWROUTE or RTM_DELROUTE:
                 if (RoutingMessages.ParseRoute(m.Payload) is not { } r) return false;
-                var rk = (r.Family, r.Table, r.Prefix, r.Length, r.Metric);
+                // Its out interface too: one subnet on two interfaces (same prefix and metric) is two routes; a
+                // replacement (NLM_F_REPLACE: `ip route replace`) takes the place of every one.
+                var rk = (r.Family, r.Table, r.Prefix, r.Length, r.Metric, r.OutIfindex);
+                if (m.Type == RTM_NEWROUTE && (m.Flags & NLM_F_REPLACE) != 0)
+                    foreach (var old in _routes.Keys.Where(k => (k.Family, k.Table, k.Prefix, k.Length, k.Metric) == (r.Family, r.Table, r.Prefix, r.Length, r.Metric)).ToList())
+                        _routes.Remove(old);
                 if (m.Type == RTM_NEWROUTE) _routes[rk] = r;
                 else _routes.Remove(rk);
                 return true;
@@ -227,7 +232,12 @@ public sealed class KernelTables : IFibTables, IDisposable
                 return true;
             case RTM_NEWLINK or RTM_DELLINK:
                 var link = LinkInfo.Parse(m.Payload);
-                if (m.Type == RTM_DELLINK) return _interfaces.Remove(link.Index);
+                if (m.Type == RTM_DELLINK)
+                {
+                    // Linux deletes a deleted interface's IPv4 routes without telling (no RTM_DELROUTE).
+                    foreach (var gone in _routes.Where(e => e.Value.OutIfindex == link.Index).Select(e => e.Key).ToList()) _routes.Remove(gone);
+                    return _interfaces.Remove(link.Index);
+                }
                 if (!_interfaces.TryGetValue(link.Index, out var s)) _interfaces[link.Index] = s = new InterfaceState();
                 s.Mtu = link.Mtu;
                 s.Mac = link.Mac is { } pa && pa.GetAddressBytes() is { Length: 6 } b ? MacAddress.Read(b) : default;

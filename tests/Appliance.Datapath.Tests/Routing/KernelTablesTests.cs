@@ -99,6 +99,31 @@ public sealed class KernelTablesTests
         Assert.True(Eventually.True(() => tables.Routes.Lookup(IpFamily.Inet6, A("fd77::1"))?.Kind == RouteKind.Unreachable), "v6 replace followed");
     }
 
+    /// <summary>One subnet on two interfaces is two routes (same prefix and metric, each out of its interface): the
+    /// tables kept one per prefix and metric, so the second replaced the first, and when its interface went (Linux
+    /// deletes its IPv4 routes without an RTM_DELROUTE) the board's own route to the subnet was gone or stale. Another
+    /// test's board in the same namespace with the port subnet of the live-edit walk's did it (LiveEditWalkTests: an L3
+    /// tenant's frames dropped as noRoute).</summary>
+    [PrivilegedFact]
+    public void One_subnet_on_two_interfaces_is_two_routes_and_a_deleted_interface_takes_only_its_own()
+    {
+        var (board, peer) = TwoNamespaces();
+        using var _b = board;
+        using var _p = peer;
+        int p0 = Ifindex(board, "p0");
+        using var tables = Open(board);
+        board.Exec("ip", "link", "add", "p1", "type", "veth", "peer", "name", "q1", "netns", peer.Name);
+        board.Exec("ip", "addr", "add", "10.61.0.3/24", "dev", "p1");
+        board.Exec("ip", "link", "set", "p1", "up");
+        int p1 = Ifindex(board, "p1");
+        Assert.True(Eventually.True(() => tables.Routes.Routes.Count(r => r.Prefix == U("10.61.0.0") && r.Length == 24 && r.Table == 254) == 2),
+            string.Join("\n", tables.Routes.Routes));
+        Assert.Equal(p0, tables.Routes.Lookup(IpFamily.Inet, A("10.61.0.9"))!.OutIfindex); // the first, as the kernel's lookup
+        board.Exec("ip", "link", "del", "p1");
+        Assert.True(Eventually.True(() => !tables.Routes.Routes.Any(r => r.OutIfindex == p1)), string.Join("\n", tables.Routes.Routes));
+        Assert.Equal(p0, tables.Routes.Lookup(IpFamily.Inet, A("10.61.0.9"))?.OutIfindex);
+    }
+
     [PrivilegedFact]
     public void Neighbours_are_read_followed_and_resolved_through_the_kernel()
     {
