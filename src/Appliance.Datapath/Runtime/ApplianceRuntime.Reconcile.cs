@@ -495,8 +495,14 @@ public sealed partial class ApplianceRuntime
                 {
                     was = _links!.Get(after.Name).Mac;
                     _links.SetMac(after.Name, new PhysicalAddress(mac.GetBytes()));
+                    TakePortMac(after.Name);
                 },
-                () => { if (was is not null) _links!.SetMac(after.Name, was); }));
+                () =>
+                {
+                    if (was is null) return;
+                    _links!.SetMac(after.Name, was);
+                    TakePortMac(after.Name);
+                }));
         }
         if (before.Mtu != after.Mtu && after.Mtu is { } mtu)
         {
@@ -516,6 +522,16 @@ public sealed partial class ApplianceRuntime
         if (before.Unclaimed != after.Unclaimed)
             steps.Add(new PlanStep(PlanAction.Change, target, $"unclaimed {Lower(before.Unclaimed)} → {Lower(after.Unclaimed)} (its XDP program is swapped)",
                 () => SetUnclaimed(after.Name, after.Unclaimed), () => SetUnclaimed(after.Name, before.Unclaimed)));
+    }
+
+    /// <summary>The port's runtime takes its interface's MAC (a reload set it): its steering's L3 rules, then its
+    /// <see cref="PortRuntime.Mac"/> between batches (the classifiers reserve it anew).</summary>
+    private void TakePortMac(string name)
+    {
+        var port = PortNamed(name);
+        var mac = MacAddress.Read(_links!.Get(name).Mac!.GetAddressBytes());
+        port.Steering?.SetPortMac(mac);
+        PublishTopology(() => port.Mac = mac);
     }
 
     private static string QueueCount(int? queues) => queues?.ToString() ?? "all";

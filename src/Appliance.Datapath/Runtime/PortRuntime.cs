@@ -53,7 +53,9 @@ public sealed class PortRuntime
     /// <summary>Its part of the running config (replaced when a reload changes the port).</summary>
     public PortConfig Config { get; internal set; }
     public int Ifindex { get; }
-    public MacAddress Mac { get; }
+    /// <summary>The interface's MAC: what L3 tenants' frames leave from and proxy ARP/ND answers with, reserved in the
+    /// classifiers (follows a reload's <c>mac</c>, between batches).</summary>
+    public MacAddress Mac { get; internal set; }
     /// <summary>Indices of the L2 pairs whose uplink this is (flood targets, config order).</summary>
     public int[] L2Pairs { get; internal set; }
     /// <summary>Used by every forwarding worker (lookups and learning, see <see cref="L2Classifier"/>); replaced between

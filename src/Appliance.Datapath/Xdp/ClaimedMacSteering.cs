@@ -87,6 +87,15 @@ public sealed class ClaimedMacSteering : IDisposable
         DropUnclaimed = drop;
     }
 
+    /// <summary>The port's MAC changed (a reload's <c>mac</c>): the L3 rules match IP frames to the new one, swapped
+    /// atomically (<see cref="XdpSteering.Replace"/>); the claimed-MAC program alone does not read it.</summary>
+    public void SetPortMac(MacAddress mac)
+    {
+        if (mac == _portMac) return;
+        _portMac = mac;
+        if (_l3 is { Count: > 0 }) Steering.Replace(CurrentRules(), Unclaimed(DropUnclaimed));
+    }
+
     /// <summary>Steers to AF_XDP the frames of the L3 pairs on this port: IP frames to the port's MAC for one of
     /// <paramref name="prefixes"/>, and ARP requests / neighbour solicitations for them. The program gets the L3
     /// rules (swapped atomically) when the first prefix comes and loses them when the last goes, so a port without

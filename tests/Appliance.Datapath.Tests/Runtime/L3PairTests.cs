@@ -472,6 +472,21 @@ public sealed class L3PairTests
         Ping(tenant, board.FarAddress);
     }
 
+    /// <summary>A reload that sets the port's MAC: the appliance answers ARP for its L3 tenants with the new MAC and
+    /// routes their frames to it; it kept the MAC the port had at start (found by the live-edit walk, LiveEditWalkTests).</summary>
+    [PrivilegedFact]
+    public void A_reload_that_sets_the_ports_MAC_proxies_and_routes_with_the_new_one()
+    {
+        using var board = new L3Board(tenants: 1);
+        var rt = board.Start(board.L3Pair(0));
+        var mac = Appliance.Config.MacAddress.Parse("02:00:00:00:e1:01");
+        rt.Apply(rt.Plan(rt.Config with { Ports = [rt.Config.Ports[0] with { Mac = mac }] }));
+        Assert.Equal(mac, rt.Topology.Ports[0].Mac);
+        board.Outside.Exec("ip", "neigh", "flush", "dev", "o0");
+        Ping(board.Far, board.TenantAddress(0));
+        Assert.Contains("lladdr 02:00:00:00:e1:01", board.Outside.Exec("ip", "neigh", "show", board.TenantAddress(0)));
+    }
+
     /// <summary>A reload that swaps every IPv4 address of an L3 tenant (a new /32 instead of its old one, as a move to
     /// another uplink's subnet does) keeps its IPv4 default route: Linux deletes a device's IPv4 routes with its last
     /// IPv4 address, which the reload removes before it adds the new one (it had no default route after, unlike a start
