@@ -141,12 +141,16 @@ public sealed class MapOfMaps : BpfMap
 
     /// <summary>Fills the slots libbpf's static <c>.values</c> initialiser names (<see cref="BpfMapDefinition.InitialInnerMaps"/>)
     /// with the object's maps of those names, and a prog array's (<see cref="BpfMapDefinition.InitialPrograms"/>) with
-    /// the programs' indices; the outer maps of <paramref name="maps"/> that are already filled keep their contents.</summary>
-    public static void BindInitialSlots(IReadOnlyList<BpfMap> maps)
+    /// the programs' indices; the outer maps of <paramref name="maps"/> that are already filled keep their contents.
+    /// A map <paramref name="live"/> names (one a reload carried over from the running set) is left as it is: its
+    /// slots are running state (a slot emptied with `maps delete` stays empty), and a load that fails later frees the
+    /// fresh maps it made, which must not be in a running map then.</summary>
+    public static void BindInitialSlots(IReadOnlyList<BpfMap> maps, Func<BpfMap, bool>? live = null)
     {
         ArgumentNullException.ThrowIfNull(maps);
         foreach (var map in maps)
         {
+            if (live?.Invoke(map) == true) continue;
             if (map is ProgArrayMap programs)
                 foreach (var (slot, program) in programs.Definition.InitialPrograms)
                     programs.UpdateFromUser(BitConverter.GetBytes((uint)slot), BitConverter.GetBytes((uint)program), BpfUpdateFlags.Any);

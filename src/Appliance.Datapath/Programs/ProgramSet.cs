@@ -222,7 +222,7 @@ public sealed class ProgramSet
                 throw new RuntimeSetupException($"program '{pc.Name}': map '{def.Name}' of {path}: {e.Message}", e);
             }
         }
-        try { MapOfMaps.BindInitialSlots(maps); }
+        try { MapOfMaps.BindInitialSlots(maps, _carried.Contains); }
         catch (ArgumentException e)
         {
             throw new RuntimeSetupException($"program '{pc.Name}' ({path}): {e.Message}", e);

@@ -1,0 +1,42 @@
+/* nested_tables: an array of maps filled statically (libbpf's `.values`: slot 0 table_a, slot 1 table_b) and a
+ * program that counts each frame in the table slot 0 holds. Built twice with different VERDICTs, it is the same
+ * object's maps under new code: a reload carries its maps over. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#ifndef VERDICT
+#define VERDICT -1 /* NETKIT_NEXT */
+#endif
+
+struct table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 4);
+};
+
+struct table table_a SEC(".maps"), table_b SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct table);
+} tables SEC(".maps") = {
+	.values = { [0] = &table_a, [1] = &table_b },
+};
+
+SEC("tc")
+int count(struct __sk_buff *skb)
+{
+	__u32 key = 0;
+	void *table = bpf_map_lookup_elem(&tables, &key);
+	if (table) {
+		__u64 *n = bpf_map_lookup_elem(table, &key);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	}
+	return VERDICT;
+}
+
+char LICENSE[] SEC("license") = "GPL";
