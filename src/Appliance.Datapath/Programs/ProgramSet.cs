@@ -63,34 +63,45 @@ public sealed class ProgramSet
     /// <summary>What of this set <paramref name="next"/> does not hold (a reload dropped or replaced it, or this set was
     /// never applied): the maps of its objects — with the inner maps their maps of maps hold — that are not
     /// <paramref name="next"/>'s (a map kept across the reload, or an inner map one of its maps still holds, is), and its
-    /// verified programs that <paramref name="next"/> does not run.</summary>
-    public (IReadOnlyCollection<BpfMap> Maps, IReadOnlyCollection<LoadedProgram> Programs) LeftBy(ProgramSet? next)
+    /// verified programs that <paramref name="next"/> does not run. Programs still <paramref name="attached"/> to a chain
+    /// the datapath reads keep their whole object (its maps, its tail-call targets): a chain edit that came between a
+    /// reload's plan and its apply attached a program of the set the reload replaced, or an undo that failed left a
+    /// pair with the plan's chains.</summary>
+    public (IReadOnlyCollection<BpfMap> Maps, IReadOnlyCollection<LoadedProgram> Programs) LeftBy(ProgramSet? next,
+        IEnumerable<RuntimeProgram>? attached = null)
     {
-        var maps = MapsHeld();
-        var programs = ProgramsHeld();
+        var maps = MapsHeld(_objects);
+        var programs = ProgramsHeld(_byName.Values, _objects);
         if (next is not null)
         {
-            maps.ExceptWith(next.MapsHeld());
-            programs.ExceptWith(next.ProgramsHeld());
+            maps.ExceptWith(MapsHeld(next._objects));
+            programs.ExceptWith(ProgramsHeld(next._byName.Values, next._objects));
+        }
+        if (attached is not null)
+        {
+            var still = attached.ToList();
+            var objects = still.Select(p => p.Object).Distinct().ToList();
+            maps.ExceptWith(MapsHeld(objects));
+            programs.ExceptWith(ProgramsHeld(still, objects));
         }
         return (maps, programs);
     }
 
-    private HashSet<BpfMap> MapsHeld()
+    private static HashSet<BpfMap> MapsHeld(IEnumerable<RuntimeObject> objects)
     {
         var held = new HashSet<BpfMap>(ReferenceEqualityComparer.Instance);
-        var pending = new Stack<BpfMap>(_objects.SelectMany(o => o.Maps));
+        var pending = new Stack<BpfMap>(objects.SelectMany(o => o.Maps));
         while (pending.TryPop(out var map))
             if (held.Add(map) && map is MapOfMaps outer)
                 foreach (var inner in outer.InnerMaps) pending.Push(inner);
         return held;
     }
 
-    private HashSet<LoadedProgram> ProgramsHeld()
+    private static HashSet<LoadedProgram> ProgramsHeld(IEnumerable<RuntimeProgram> programs, IEnumerable<RuntimeObject> objects)
     {
         var held = new HashSet<LoadedProgram>(ReferenceEqualityComparer.Instance);
-        foreach (var p in _byName.Values) held.Add(p.Program);
-        foreach (var o in _objects)
+        foreach (var p in programs) held.Add(p.Program);
+        foreach (var o in objects)
             foreach (var p in o.Loaded)
                 if (p is not null) held.Add(p);
         return held;

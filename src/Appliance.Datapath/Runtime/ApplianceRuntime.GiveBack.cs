@@ -29,7 +29,9 @@ public sealed partial class ApplianceRuntime
     private long GiveBack(ProgramSet from, ProgramSet keep)
     {
         if (ReferenceEquals(from, keep)) return 0;
-        var (maps, programs) = from.LeftBy(keep);
+        // What the published chains run stays, whichever set it came from (ProgramSet.LeftBy): read under the gate,
+        // which chain edits take too (EditChain), so none attaches a program of the set given back from now on.
+        var (maps, programs) = from.LeftBy(keep, AttachedPrograms());
         if (maps.Count == 0 && programs.Count == 0) return 0;
         long reserved = maps.Sum(m => m.ReservedBytes);
         try
@@ -50,6 +52,19 @@ public sealed partial class ApplianceRuntime
         Log.Info("reconcile", done ? "memory given back" : "memory given back once the runs that may reach it end",
             ("maps", maps.Count), ("programs", programs.Count), ("reservedMiB", reserved >> 20), ("preallocatedMiB", managed >> 20));
         return managed;
+    }
+
+    /// <summary>The programs on the running pairs' chains, both sides.</summary>
+    private IEnumerable<RuntimeProgram> AttachedPrograms() =>
+        Topology.Pairs.SelectMany(p => p.Primary.Chain.Programs.Concat(p.Peer.Chain.Programs));
+
+    /// <summary>Runs a change of a running chain made outside a reload (the control socket's attach, replace, detach)
+    /// under the runtime's gate: it comes before or after a reload's plan or apply, never inside one, so the program
+    /// it names is the running set's and a reload that gives back the set it replaced sees the chain as it is.</summary>
+    public T EditChain<T>(Func<T> edit)
+    {
+        ArgumentNullException.ThrowIfNull(edit);
+        lock (_gate) return edit();
     }
 
     /// <summary>Preallocated maps are managed arrays (up to 1 GiB): the GC takes them once nothing reaches them (the

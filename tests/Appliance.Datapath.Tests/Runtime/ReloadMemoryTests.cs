@@ -120,6 +120,30 @@ public sealed class ReloadMemoryTests(ITestOutputHelper output)
         Assert.Equal(5, ReachA(board));
     }
 
+    /// <summary>A chain edit that comes between a reload's plan and its apply (the control socket's attach while a
+    /// reload from the file watcher runs) attaches a program of the set the reload replaces: that program, its code
+    /// and its tables stay while a chain runs it. Given back, A's next frame would run unmapped code.</summary>
+    [PrivilegedFact]
+    public void AProgramAttachedWhileAReloadRunsKeepsItsCodeAndTables()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        var rt = board.Start([board.Port(0)], [board.Pair(0)], [MetaBoard.Probe("a", 'a'), Flows]);
+        var withoutFlows = rt.Config with { Programs = [.. rt.Config.Programs.Where(p => p.Name != "flows")] };
+        long size = ProcessMemory.Status("VmSize");
+        var plan = rt.Plan(withoutFlows); // drops flow_table and its two 2^24-flow tables
+        var flows = rt.Programs["flows"];
+        var side = rt.FindPair(board.PairNames[0]).Primary;
+        rt.EditChain(() => { side.Chain.Attach(flows, Appliance.Datapath.Pairs.ChainPosition.Append); return 0; });
+
+        rt.Apply(plan);
+
+        long gone = size - ProcessMemory.Status("VmSize");
+        output.WriteLine($"{gone >> 10} MiB of address space went with the reload");
+        Assert.True(gone < 64 << 10, $"flow_table, which A's chain runs, keeps its tables: {gone >> 10} MiB of address space went");
+        Assert.Same(flows, Assert.Single(side.Chain.Programs));
+        Assert.Equal(5, ReachA(board)); // A's frames run it
+    }
+
     /// <summary>A reload refused after its objects were loaded (a second program names a section flow_table lacks)
     /// leaves none of the tables' reservations behind, and the running set is untouched.</summary>
     [PrivilegedFact]
