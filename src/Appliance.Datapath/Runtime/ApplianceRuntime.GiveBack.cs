@@ -30,7 +30,7 @@ public sealed partial class ApplianceRuntime
     {
         if (ReferenceEquals(from, keep)) return 0;
         // What the published chains run stays, whichever set it came from (ProgramSet.LeftBy): read under the gate,
-        // which chain edits take too (EditChain), so none attaches a program of the set given back from now on.
+        // which chain edits take too (BetweenReloads), so none attaches a program of the set given back from now on.
         var (maps, programs) = from.LeftBy(keep, AttachedPrograms());
         if (maps.Count == 0 && programs.Count == 0) return 0;
         long reserved = maps.Sum(m => m.ReservedBytes);
@@ -58,13 +58,15 @@ public sealed partial class ApplianceRuntime
     private IEnumerable<RuntimeProgram> AttachedPrograms() =>
         Topology.Pairs.SelectMany(p => p.Primary.Chain.Programs.Concat(p.Peer.Chain.Programs));
 
-    /// <summary>Runs a change of a running chain made outside a reload (the control socket's attach, replace, detach)
-    /// under the runtime's gate: it comes before or after a reload's plan or apply, never inside one, so the program
-    /// it names is the running set's and a reload that gives back the set it replaced sees the chain as it is.</summary>
-    public T EditChain<T>(Func<T> edit)
+    /// <summary>Runs a control-socket operation on the running pairs and programs (a chain's attach, replace or detach;
+    /// `maps` reading or writing a map) under the runtime's gate: it comes before or after a reload's plan or apply, never
+    /// inside one. So a program it attaches is the running set's, a reload that gives back the set it replaced sees the
+    /// chains as they are, and no map it touches is given back while it does (a reload gives back only maps the set it
+    /// replaced held, never the running set's).</summary>
+    public T BetweenReloads<T>(Func<T> operation)
     {
-        ArgumentNullException.ThrowIfNull(edit);
-        lock (_gate) return edit();
+        ArgumentNullException.ThrowIfNull(operation);
+        lock (_gate) return operation();
     }
 
     /// <summary>Preallocated maps are managed arrays (up to 1 GiB): the GC takes them once nothing reaches them (the

@@ -24,7 +24,7 @@ public sealed class ChainEditor(ApplianceRuntime runtime)
 
     /// <summary>Applies one change; returns a line saying what the chain is now. Throws <see cref="ArgumentException"/>
     /// for bad usage and <see cref="ChainException"/> for a refused change.</summary>
-    public string Apply(IReadOnlyList<string> args) => runtime.EditChain(() => Edit(args));
+    public string Apply(IReadOnlyList<string> args) => runtime.BetweenReloads(() => Edit(args));
 
     private string Edit(IReadOnlyList<string> args)
     {

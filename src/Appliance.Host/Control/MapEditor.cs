@@ -16,14 +16,11 @@ public sealed class MapEditor(ProgramSet programs)
 {
     public const string Usage = "maps [list] | maps dump MAP | maps update MAP KEY VALUE | maps delete MAP KEY";
 
-    /// <summary>On the programs running now, inside a <see cref="RunSection"/>: a reload meanwhile frees no map this
-    /// reads or writes until it is done.</summary>
-    public static string RunOnRunning(ApplianceRuntime runtime, IReadOnlyList<string> args, bool json)
-    {
-        using var section = new RunSection();
-        section.Enter();
-        return new MapEditor(runtime.Programs).Run(args, json);
-    }
+    /// <summary>On the programs running now, between reloads (<see cref="ApplianceRuntime.BetweenReloads"/>): no map
+    /// this reads or writes is given back until it is done. (Not a program run's grace-period section: an LPM trie's
+    /// update from user space may wait for a grace period itself.)</summary>
+    public static string RunOnRunning(ApplianceRuntime runtime, IReadOnlyList<string> args, bool json) =>
+        runtime.BetweenReloads(() => new MapEditor(runtime.Programs).Run(args, json));
 
     public string Run(IReadOnlyList<string> args, bool json)
     {

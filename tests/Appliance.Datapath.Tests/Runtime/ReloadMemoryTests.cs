@@ -133,7 +133,7 @@ public sealed class ReloadMemoryTests(ITestOutputHelper output)
         var plan = rt.Plan(withoutFlows); // drops flow_table and its two 2^24-flow tables
         var flows = rt.Programs["flows"];
         var side = rt.FindPair(board.PairNames[0]).Primary;
-        rt.EditChain(() => { side.Chain.Attach(flows, Appliance.Datapath.Pairs.ChainPosition.Append); return 0; });
+        rt.BetweenReloads(() => { side.Chain.Attach(flows, Appliance.Datapath.Pairs.ChainPosition.Append); return 0; });
 
         rt.Apply(plan);
 
