@@ -27,7 +27,9 @@ public sealed record WalkPair(int Slot, PairMode Mode, int Uplink, bool AltMac, 
     int Addresses, WalkSide Primary, WalkSide Peer, bool Adopted = false);
 
 /// <summary>A port of the walk's universe: slot s is <see cref="MetaBoard"/> port s.</summary>
-public sealed record WalkPort(int Slot, UnclaimedPolicy Unclaimed);
+/// <param name="Mac">0: no <c>mac</c> (the interface keeps its own); 1 or 2: one of two MACs (<see cref="WalkConfig.PortMacOf"/>).
+/// Once set it is never left out again: the interface keeps the last one set, where a start would find its own.</param>
+public sealed record WalkPort(int Slot, UnclaimedPolicy Unclaimed, int Mac = 0);
 
 /// <summary>A config of the random edit walk's small universe (<see cref="LiveEditWalkTests"/>): up to
 /// <see cref="PortSlots"/> ports and <see cref="PairSlots"/> pairs (L2 and L3) of one <see cref="MetaBoard"/>, and the
@@ -98,6 +100,8 @@ public sealed record WalkConfig(ImmutableList<WalkPort> Ports, ImmutableList<Wal
     /// <summary>The appliance's end of the veth an adopted pair takes over (made by the test before the walk).</summary>
     public static string AdoptedPrimary(MetaBoard board) => "mad" + board.PairNames[AdoptableSlot][3..];
 
+    public static MacAddress? PortMacOf(WalkPort p) => p.Mac == 0 ? null : MacAddress.Parse($"02:00:00:00:{0xe0 + p.Mac:x2}:{p.Slot + 1:x2}");
+
     public static MacAddress TenantMacOf(WalkPair p) => p.Adopted ? AdoptedMac : MacOf(p.Slot, p.AltMac);
 
     public static string TenantInterfaceOf(WalkPair p) => p.Adopted ? AdoptedInterface : MetaBoard.TenantInterface;
@@ -117,7 +121,7 @@ public sealed record WalkConfig(ImmutableList<WalkPort> Ports, ImmutableList<Wal
     {
         Board = "test",
         ControlSocket = "/run/mapp-live-edit-walk-unused.sock",
-        Ports = [.. Ports.Select(p => new PortConfig { Name = board.Ports[p.Slot], Unclaimed = p.Unclaimed })],
+        Ports = [.. Ports.Select(p => new PortConfig { Name = board.Ports[p.Slot], Unclaimed = p.Unclaimed, Mac = PortMacOf(p) })],
         Pairs = [.. Pairs.Select(p => new PairConfig
         {
             Name = board.PairNames[p.Slot],
@@ -182,7 +186,7 @@ public sealed record WalkConfig(ImmutableList<WalkPort> Ports, ImmutableList<Wal
     {
         static string S(WalkSide s) => $"{s.Policy.ToString().ToLowerInvariant()}/{s.Scrub.ToString().ToLowerInvariant()}[{string.Join(",", s.Chain)}]";
         var sb = new StringBuilder();
-        sb.Append("ports ").AppendJoin(' ', Ports.Select(p => $"p{p.Slot}({p.Unclaimed.ToString().ToLowerInvariant()})"));
+        sb.Append("ports ").AppendJoin(' ', Ports.Select(p => $"p{p.Slot}({p.Unclaimed.ToString().ToLowerInvariant()}{(p.Mac == 0 ? "" : $" mac {p.Mac}")})"));
         foreach (var p in Pairs)
             sb.Append($"; t{p.Slot} {p.Mode.ToString().ToLowerInvariant()} on p{p.Uplink}{(p.Adopted ? " adopted" : "")}{(p.AltMac ? " altmac" : "")} mtu {p.Mtu} learn {p.LearnLimit} head {p.Headroom}" +
                 $"{(p.ServesRouter ? " router" : "")} addr {p.Addresses} primary {S(p.Primary)} peer {S(p.Peer)}");

@@ -16,7 +16,7 @@ public static class LiveEdits
         ("policy", Policy), ("scrub", Scrub), ("chain add", ChainAdd), ("chain add", ChainAdd), ("chain remove", ChainRemove),
         ("chain reorder", ChainReorder), ("addresses", Addresses), ("mtu", Mtu), ("learnLimit", LearnLimit),
         ("mac", Mac), ("mode", Mode), ("adopt", Adopt), ("serves", Serves), ("headroom", Headroom),
-        ("add port", AddPort), ("remove port", RemovePort), ("unclaimed", Unclaimed),
+        ("add port", AddPort), ("remove port", RemovePort), ("unclaimed", Unclaimed), ("port mac", PortMac),
         ("acl .rodata", (c, _) => (c with { AclDrops = !c.AclDrops }, $"acl default verdict → {(c.AclDrops ? "pass" : "drop")} (.rodata: a new object)")),
         ("allow .rodata", (c, _) => (c with { AllowDropsNonL4 = !c.AllowDropsNonL4 }, $"allow pass_non_l4 → {(c.AllowDropsNonL4 ? 1 : 0)} (.rodata: a new object)")),
         ("allow map", (c, _) => (c with { AllowPorts = !c.AllowPorts }, $"allow allowed_ports {(c.AllowPorts ? "emptied" : "← 80, 443")}")),
@@ -221,6 +221,13 @@ public static class LiveEdits
         int to = Pick(r, rest).Slot;
         var pairs = c.Pairs.Select(p => p.Uplink == port.Slot ? p with { Uplink = to } : p).ToImmutableList();
         return (c with { Ports = rest, Pairs = pairs }, $"p{port.Slot} (its pairs to p{to})");
+    }
+
+    private static (WalkConfig, string)? PortMac(WalkConfig c, Random r)
+    {
+        var port = Pick(r, c.Ports);
+        var next = port with { Mac = port.Mac % 2 + 1 };
+        return (c with { Ports = c.Ports.Replace(port, next) }, $"p{port.Slot} MAC → {WalkConfig.PortMacOf(next)}");
     }
 
     private static (WalkConfig, string)? Unclaimed(WalkConfig c, Random r)

@@ -31,7 +31,7 @@ public static class RuntimeSnapshot
             var link = links.Get(port.Name);
             var steering = port.Steering;
             lines.Add($"port {port.Name}: unclaimed {port.Config.Unclaimed} steering drops unclaimed {steering?.DropUnclaimed} xdp {link.Xdp.Mode} " +
-                $"redirectable {t.TryPort((uint)port.Ifindex, out int pi) && pi == port.Index} mtu {link.Mtu} up {link.IsUp} mtuOf {t.MtuOf((uint)port.Ifindex)}");
+                $"redirectable {t.TryPort((uint)port.Ifindex, out int pi) && pi == port.Index} mtu {link.Mtu} up {link.IsUp} mtuOf {t.MtuOf((uint)port.Ifindex)} mac is the link's {link.Mac is { } lm && MacAddress.Read(lm.GetAddressBytes()) == port.Mac}");
             lines.Add($"port {port.Name}: l2 pairs [{string.Join(" ", port.L2Pairs.Select(NameOf))}] flood [{string.Join(" ", port.Classifier.FloodTargets.ToArray().Select(NameOf))}]");
             lines.Add($"port {port.Name}: classifier [{string.Join(" ", port.Classifier.Macs.Select(m => $"{m}→{(port.Classifier.TryOwner(m, out int o) ? NameOf(o) : "-")}").Order(StringComparer.Ordinal))}]");
             lines.Add($"port {port.Name}: steering claims [{string.Join(" ", macs.Where(m => steering?.IsClaimed(m) == true).Select(m => m.ToString()).Order(StringComparer.Ordinal))}]");
