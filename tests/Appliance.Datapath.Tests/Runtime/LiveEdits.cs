@@ -137,20 +137,19 @@ public static class LiveEdits
         return (WithPair(c, p with { Addresses = n }), $"t{p.Slot} addresses {p.Addresses} → {n} (bits: 10.5x.0.1x, 10.7x.0.2, 10.5x.0.2x)");
     }
 
-    private static (WalkConfig, string)? Mtu(WalkConfig c, Random r)
-    {
-        if (c.Pairs.Count == 0) return null;
-        var p = Pick(r, c.Pairs);
-        int mtu = Pick(r, new[] { 1500, 1400, 1280 }.Where(m => m != p.Mtu).ToList());
-        return (WithPair(c, p with { Mtu = mtu }), $"t{p.Slot} MTU {p.Mtu} → {mtu}");
-    }
+    private static (WalkConfig, string)? Mtu(WalkConfig c, Random r) =>
+        Setting(c, r, "MTU", [1500, 1400, 1280], p => p.Mtu, (p, v) => p with { Mtu = v });
 
-    private static (WalkConfig, string)? LearnLimit(WalkConfig c, Random r)
+    private static (WalkConfig, string)? LearnLimit(WalkConfig c, Random r) =>
+        Setting(c, r, "learnLimit", [16, 4, 0], p => p.LearnLimit, (p, v) => p with { LearnLimit = v });
+
+    /// <summary>A random pair's setting <paramref name="name"/> to another of <paramref name="values"/>.</summary>
+    private static (WalkConfig, string)? Setting(WalkConfig c, Random r, string name, int[] values, Func<WalkPair, int> get, Func<WalkPair, int, WalkPair> set)
     {
         if (c.Pairs.Count == 0) return null;
         var p = Pick(r, c.Pairs);
-        int limit = Pick(r, new[] { 16, 4, 0 }.Where(m => m != p.LearnLimit).ToList());
-        return (WithPair(c, p with { LearnLimit = limit }), $"t{p.Slot} learnLimit {p.LearnLimit} → {limit}");
+        int value = Pick(r, values.Where(v => v != get(p)).ToList());
+        return (WithPair(c, set(p, value)), $"t{p.Slot} {name} {get(p)} → {value}");
     }
 
     private static (WalkConfig, string)? Mac(WalkConfig c, Random r)
@@ -195,13 +194,8 @@ public static class LiveEdits
         return (WithPair(c, p with { ServesRouter = !p.ServesRouter }), $"t{p.Slot} serves router → {!p.ServesRouter}");
     }
 
-    private static (WalkConfig, string)? Headroom(WalkConfig c, Random r)
-    {
-        if (c.Pairs.Count == 0) return null;
-        var p = Pick(r, c.Pairs);
-        int room = Pick(r, new[] { 0, 32, 128 }.Where(m => m != p.Headroom).ToList());
-        return (WithPair(c, p with { Headroom = room }), $"t{p.Slot} headroom {p.Headroom} → {room}");
-    }
+    private static (WalkConfig, string)? Headroom(WalkConfig c, Random r) =>
+        Setting(c, r, "headroom", [0, 32, 128], p => p.Headroom, (p, v) => p with { Headroom = v });
 
     private static (WalkConfig, string)? AddPort(WalkConfig c, Random r)
     {
