@@ -213,15 +213,17 @@ public sealed class ProgramSet
         return new RuntimeObject(path, hash, bytes, elf, maps);
     }
 
-    /// <summary>The object's maps in declaration order: <paramref name="before"/>'s of the same name and shape (kept),
-    /// else fresh; then the initial slots of its prog arrays and maps of maps.</summary>
+    /// <summary>The object's maps in declaration order: <paramref name="before"/>'s of the same name, shape and flags
+    /// (kept), else fresh (a map the new object declares BPF_F_NO_PREALLOC, or read-only to programs, is made so); then
+    /// the initial slots of its fresh prog arrays and maps of maps.</summary>
     private void CreateMaps(ProgramConfig pc, string path, BpfObject elf, RuntimeObject? before, List<BpfMap> maps)
     {
         foreach (var def in elf.Maps)
         {
             var live = before?.FindMap(def.Name);
             if (live is not null && def.InitialValue is null && live.Definition.InitialValue is null && live.Type == def.Type
-                && live.KeySize == def.KeySize && live.ValueSize == def.ValueSize && live.MaxEntries == def.MaxEntries)
+                && live.KeySize == def.KeySize && live.ValueSize == def.ValueSize && live.MaxEntries == def.MaxEntries
+                && live.Definition.Flags == def.Flags)
             {
                 maps.Add(live);
                 _carried.Add(live);

@@ -1,5 +1,5 @@
 /* nested_tables: an array of maps filled statically (libbpf's `.values`: slot 0 table_a, slot 1 table_b) and a
- * program that counts each frame in the table slot 0 holds. Built twice with different VERDICTs, it is the same
+ * program that counts each frame in the table slot 0 holds, and its length in by_length. Built twice with different VERDICTs, it is the same
  * object's maps under new code: a reload carries its maps over. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -26,6 +26,17 @@ struct {
 	.values = { [0] = &table_a, [1] = &table_b },
 };
 
+/* Flows seen, by length: built with -DNO_PREALLOC the new object declares it BPF_F_NO_PREALLOC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1024);
+#ifdef NO_PREALLOC
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+#endif
+} by_length SEC(".maps");
+
 SEC("tc")
 int count(struct __sk_buff *skb)
 {
@@ -36,6 +47,9 @@ int count(struct __sk_buff *skb)
 		if (n)
 			__sync_fetch_and_add(n, 1);
 	}
+	__u32 len = skb->len;
+	__u64 one = 1;
+	bpf_map_update_elem(&by_length, &len, &one, BPF_ANY);
 	return VERDICT;
 }
 
