@@ -194,7 +194,10 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         foreach (var (s, _) in _receivers) s.Dispose();
         _transmitter.Dispose();
         _wake.Dispose();
+        // A thread still in its loop (it did not stop within the join) may be in a run: it keeps its VM and section,
+        // whose epoch cells another runner would otherwise reuse while it still writes them (cells are few and reused).
+        if (_thread.IsAlive) return;
         _handler.Dispose();
-        if (!_thread.IsAlive) _section.Dispose(); // a thread still in its loop keeps its cell (cells are few and reused)
+        _section.Dispose();
     }
 }
