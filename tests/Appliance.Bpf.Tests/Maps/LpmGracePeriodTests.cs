@@ -15,7 +15,9 @@ public sealed class LpmGracePeriodTests
 {
     /// <summary>Looks up 10.0.0.1/32 in LPM map 0, sets word 0 of control array map 1's element 0 ("held"), then reads
     /// the value until the control's word 1 ("stop") is set or the value is no longer 42; returns the value it read
-    /// last (0xdead when a lookup found nothing).</summary>
+    /// last (0xdead when a lookup found nothing). Each turn of its wait calls ktime_get_ns, a runtime call: compiled code
+    /// returns to the VM there, where a garbage collection can stop the thread. Spinning in compiled code alone (the
+    /// budget here is unbounded) the run held up any collection, and the test thread that allocated with it: a hang.</summary>
     private const string HoldValue = """
         stw [%r10-8], 32
         stw [%r10-4], 0x0100000a
@@ -35,6 +37,7 @@ public sealed class LpmGracePeriodTests
         mov %r1, 1
         stxw [%r7+0], %r1
         loop:
+        call 5
         ldxw %r1, [%r7+4]
         jne %r1, 0, out
         ldxw %r0, [%r6+0]
