@@ -3,9 +3,12 @@ using Appliance.Bench;
 // Usage: Appliance.Bench bpf [--programs DIR] [--seconds S] [--only NAME]
 //   bpf: ns per run of each example eBPF program in the appliance's interpreter and JIT beside the kernel's JIT
 //   (--only NAME: that example alone, without the interpreter microbenchmarks: for profiling one program).
-if (args.Length == 0 || args[0] != "bpf")
+// Usage: Appliance.Bench engine [--programs DIR] [--seconds S]
+//   engine: CPU ns per frame of the forwarding worker's own work on the meta-pair bench's path, in process.
+if (args.Length == 0 || args[0] is not ("bpf" or "engine"))
 {
-    Console.Error.WriteLine("usage: Appliance.Bench bpf [--programs DIR (default out/programs)] [--seconds S (time per measurement, default 0.5)] [--only NAME (one example)]");
+    Console.Error.WriteLine("usage: Appliance.Bench bpf|engine [--programs DIR (default out/programs)] [--seconds S (time per measurement, default 0.5)] [--only NAME (one example; bpf)]");
     return 2;
 }
-return ProgramBenchmark.Run(BenchOptions.Parse(args.AsSpan(1)));
+var options = BenchOptions.Parse(args.AsSpan(1));
+return args[0] == "bpf" ? ProgramBenchmark.Run(options) : EngineBenchmark.Run(options);

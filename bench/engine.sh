@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The forwarding worker's own CPU ns per frame on the meta-pair bench's path (port → l2 pair with the counter program
+# → tenant), turned in process over rings that feed one 60-byte frame forever and complete what goes out at once: no
+# copy, no syscall, no other CPU (bench/Appliance.Bench/EngineBenchmark.cs). The shared harness's Mpps also depend on
+# how far apart the host puts two vCPUs; this does not, so it shows what a hot-path change gains. Rows: the engine
+# alone (static cross-connect), the pair path with the program in the JIT and in the interpreter; bytes allocated
+# per frame beside each (0: the hot path allocates nothing). No root needed. Pinned to the last CPU when taskset is there.
+# Env: BENCH_SECONDS (time per measurement, default 1), META_APPLIANCE_OUT (default out/).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+OUT="${META_APPLIANCE_OUT:-$ROOT/out}"
+
+make -s -C programs OUT="$OUT/programs"
+dotnet build bench/Appliance.Bench/Appliance.Bench.csproj -c Release -v q --nologo -clp:ErrorsOnly >&2
+
+pin=()
+if command -v taskset >/dev/null; then pin=(taskset -c "$(( $(nproc) - 1 ))"); fi
+exec "${pin[@]}" dotnet bench/Appliance.Bench/bin/Release/net10.0/Appliance.Bench.dll engine \
+  --programs "$OUT/programs" --seconds "${BENCH_SECONDS:-1}"
