@@ -19,9 +19,11 @@ namespace Appliance.Datapath.Forwarding;
 /// another tenant claimed lately on the port it goes out of (<see cref="ClaimedAddresses"/>: the gateway asks for its
 /// neighbours in broadcast ARP and multicast neighbour solicitations and advertises itself as a router; a tenant with a
 /// DHCP lease or a SLAAC address says so in its ARP and neighbour discovery);</item>
-/// <item>a link-layer address the tenant may not send from: ARP's sender hardware address and the source / target
-/// link-layer address options of neighbour discovery must be MACs the pair owns on its uplink (its configured one
-/// or one it learned, <see cref="Pairs.L2Classifier.Owns"/>), as its frames' source MACs must be;</item>
+/// <item>a link-layer address the tenant may not send from: ARP's sender hardware address, the source / target
+/// link-layer address options of neighbour discovery and a DHCP client message's client hardware address must be MACs
+/// the pair owns on its uplink (its configured one or one it learned, <see cref="Pairs.L2Classifier.Owns"/>), as its
+/// frames' source MACs must be (DHCP snooping's MAC check: a tenant naming made-up clients would lease the LAN's pool
+/// dry, one naming another tenant's MAC would release its lease);</item>
 /// <item>a frame that hides what it claims (<see cref="FrameClaims"/>: neighbour discovery in a fragment).</item>
 /// </list>
 /// The tenant's own configured addresses are its own whatever else says so. Addresses nobody claimed on the port

@@ -13,8 +13,9 @@ public static class DhcpMessages
     /// (and relay agent's) and client's (RFC 8415 §7.2).</summary>
     public const int ServerPortV4 = 67, ClientPortV4 = 68, ServerPortV6 = 547, ClientPortV6 = 546;
 
-    /// <summary>BOOTP's op of a server's answer, and where a relay agent's address (giaddr) sits in a BOOTP message.</summary>
-    public const int BootReply = 2, GiaddrOffset = 24;
+    /// <summary>BOOTP's ops of a client's request and a server's answer, and where a relay agent's address (giaddr) and
+    /// the client's hardware address (chaddr) sit in a BOOTP message.</summary>
+    public const int BootRequest = 1, BootReply = 2, GiaddrOffset = 24, ChaddrOffset = 28;
 
     private const int MessageTypeOption = 53, Ack = 5, ReplyV6 = 7, IaNa = 3, IaTa = 4, IaAddress = 5;
 
@@ -58,6 +59,31 @@ public static class DhcpMessages
             options = options[(4 + length)..];
         }
         return count;
+    }
+
+    /// <summary>Whether the IPv4 packet <paramref name="ip"/> (at least its 20-byte header) is a DHCPv4 client's message:
+    /// a BOOTREQUEST to UDP port 67 that no relay agent forwarded (giaddr 0.0.0.0), and the client hardware address it
+    /// names (the first 6 bytes of chaddr, whatever its htype and hlen say: a server that keys leases on chaddr reads
+    /// them so). A server leases an address to that client, and a DHCPRELEASE or DHCPDECLINE naming it gives up that
+    /// client's lease (RFC 2131 §4.4.4, §4.4.6). <paramref name="hidden"/>: a first fragment of a message to port 67
+    /// that ends before chaddr (the rest of the message follows in later fragments).</summary>
+    public static bool IsClientRequest(ReadOnlySpan<byte> ip, out MacAddress client, out bool hidden)
+    {
+        client = default;
+        hidden = false;
+        int header = (ip[0] & 0x0f) * 4, end = Math.Min(ip.Length, BinaryPrimitives.ReadUInt16BigEndian(ip[2..]));
+        if (header < 20 || end < header || !L3Frames.Ipv4UpperLayer(ip, end, out byte next, out int u, out bool fragment)
+            || next != L3Frames.Udp || u + 8 > end || BinaryPrimitives.ReadUInt16BigEndian(ip[(u + 2)..]) != ServerPortV4)
+            return false;
+        var bootp = ip[(u + 8)..end];
+        if (bootp.Length < ChaddrOffset + 6)
+        {
+            hidden = fragment;
+            return false;
+        }
+        if (bootp[0] != BootRequest || BinaryPrimitives.ReadUInt32BigEndian(bootp[GiaddrOffset..]) != 0) return false;
+        client = MacAddress.Read(bootp[ChaddrOffset..]);
+        return true;
     }
 
     /// <summary>Whether <paramref name="frame"/> is a DHCPv4 DHCPACK (a BOOTREPLY from UDP port 67 to 68 whose message

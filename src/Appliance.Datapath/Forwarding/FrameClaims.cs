@@ -22,8 +22,8 @@ public interface IClaimJudge
     /// the frame.</summary>
     bool Address(IpFamily family, ReadOnlySpan<byte> address, ClaimKind kind);
 
-    /// <summary>The frame names <paramref name="mac"/> as its sender's link-layer address in ARP or neighbour discovery;
-    /// true refuses the frame.</summary>
+    /// <summary>The frame names <paramref name="mac"/> as its sender's link-layer address in ARP or neighbour discovery,
+    /// or as the client's hardware address of a DHCP client message; true refuses the frame.</summary>
     bool LinkLayer(MacAddress mac);
 }
 
@@ -36,8 +36,9 @@ public interface IClaimJudge
 /// <item>addresses: an IPv4 or IPv6 packet's source (<see cref="ClaimKind.Source"/>); ARP's sender address, a neighbour
 /// discovery message's source and an advertisement's or redirect's target (<see cref="ClaimKind.Neighbour"/>); 0.0.0.0
 /// and :: claim nothing (DHCP, ARP probes, duplicate address detection);</item>
-/// <item>link-layer addresses: ARP's sender hardware address and neighbour discovery's source / target link-layer
-/// address options.</item>
+/// <item>link-layer addresses: ARP's sender hardware address, neighbour discovery's source / target link-layer
+/// address options, and the client hardware address (chaddr) of a DHCPv4 client's message
+/// (<see cref="DhcpMessages.IsClientRequest"/>; a first fragment that ends before it hides it).</item>
 /// </list>
 /// Read behind any number of VLAN tags: ARP of Ethernet (hardware type 1, or 6 as Linux also takes it) and IPv4, IP
 /// headers, and neighbour discovery (ICMPv6 133–137) behind IPv6 extension headers (a hop-by-hop or destination
@@ -73,7 +74,10 @@ public static class FrameClaims
     {
         if (ip.Length < 20 || ip[0] >> 4 != 4) return false;
         var source = ip.Slice(12, 4);
-        return BinaryPrimitives.ReadUInt32BigEndian(source) != 0 && judge.Address(IpFamily.Inet, source, ClaimKind.Source);
+        if (BinaryPrimitives.ReadUInt32BigEndian(source) != 0 && judge.Address(IpFamily.Inet, source, ClaimKind.Source)) return true;
+        // A DHCP client's message names the client's MAC: a server leases to it (an address of the pool for every
+        // MAC named: the pool runs dry), and a release or decline naming it gives that client's lease up.
+        return DhcpMessages.IsClientRequest(ip, out var client, out bool hidden) ? judge.LinkLayer(client) : hidden;
     }
 
     private static bool Arp<TJudge>(ReadOnlySpan<byte> arp, ref TJudge judge) where TJudge : struct, IClaimJudge

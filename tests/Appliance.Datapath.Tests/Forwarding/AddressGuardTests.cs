@@ -164,6 +164,43 @@ public sealed class AddressGuardTests
         Assert.False(Refused(truncated)); // too short for an IP header: not judged (no host takes it as IP either)
     }
 
+    /// <summary>A DHCPv4 message from tenant a's MAC to UDP port 67: <paramref name="op"/> (1 BOOTREQUEST), client
+    /// hardware address <paramref name="client"/>, relay agent address <paramref name="giaddr"/> (behind one 802.1Q tag
+    /// when asked).</summary>
+    private static byte[] Dhcp(byte[] client, byte op = 1, string giaddr = "0.0.0.0", ushort tag = 0)
+    {
+        var udp = new byte[8 + 240];
+        BinaryPrimitives.WriteUInt16BigEndian(udp, 68);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(2), 67);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(4), (ushort)udp.Length);
+        (udp[8], udp[9], udp[10]) = (op, 1, 6);
+        IPAddress.Parse(giaddr).GetAddressBytes().CopyTo(udp, 8 + 24);
+        client.CopyTo(udp, 8 + 28);
+        BinaryPrimitives.WriteUInt32BigEndian(udp.AsSpan(8 + 236), 0x6382_5363);
+        return TestFrames.Ip(Broadcast, MacA, [0, 0, 0, 0], [255, 255, 255, 255], 17, udp, tag);
+    }
+
+    /// <summary>DHCP snooping's MAC check: a client message names only a MAC the tenant owns as its client (a made-up
+    /// one would hold an address of the server's pool, another tenant's would release its lease); a relayed message
+    /// (giaddr set) is not a client's, and a first fragment that ends before chaddr hides it.</summary>
+    [Fact]
+    public void A_DHCP_client_message_names_only_MACs_the_tenant_owns()
+    {
+        Assert.False(Refused(Dhcp(MacA)));
+        Assert.False(Refused(Dhcp(MacA, tag: 100)));
+        Assert.True(Refused(Dhcp(MacB)));
+        Assert.True(Refused(Dhcp(Stranger)));
+        Assert.True(Refused(Dhcp(Stranger, tag: 100)));
+        Assert.False(Refused(Dhcp(Stranger, giaddr: "10.9.0.77"))); // a relay agent's (the service guard judges those)
+        Assert.False(Refused(Dhcp(Stranger, op: 2)));                // a server's answer names its client (likewise)
+        var first = Dhcp(MacA)[..(14 + 20 + 8 + 24)];                // the first fragment: up to giaddr
+        BinaryPrimitives.WriteUInt16BigEndian(first.AsSpan(14 + 2), 20 + 8 + 24);
+        BinaryPrimitives.WriteUInt16BigEndian(first.AsSpan(14 + 6), 0x2000); // more fragments
+        Assert.True(Refused(first));
+        BinaryPrimitives.WriteUInt16BigEndian(first.AsSpan(14 + 6), 0);      // unfragmented and cut short: no server takes it
+        Assert.False(Refused(first));
+    }
+
     /// <summary>A neighbour discovery message from tenant a: ICMPv6 <paramref name="type"/> from <paramref name="source"/>,
     /// its target (NS, NA, redirect) and one link-layer address option (<paramref name="option"/> 1 source, 2 target)
     /// naming <paramref name="lladdr"/>; behind a destination options header or as the first fragment when asked.</summary>

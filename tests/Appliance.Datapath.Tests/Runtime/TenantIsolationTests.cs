@@ -334,28 +334,10 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         Assert.True(Eventually.True(() => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet, poolBytes, port.Classifier.Now,
             out int owner) && owner == rt.FindPair(board.PairNames[Attacker]).Index), "a's claim was recorded");
 
-        string dir = Path.Combine(Path.GetTempPath(), $"mapp-dhcp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-        string conf = Path.Combine(dir, "udhcpd.conf");
-        File.WriteAllText(conf, $"""
-            interface {MetaBoard.OutsideInterface(0)}
-            start {pool}
-            end {pool}
-            lease_file {dir}/leases
-            pidfile {dir}/udhcpd.pid
-            option subnet 255.255.255.0
-            """);
-        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "netns", "exec", board.Outside.Name, "busybox", "udhcpd", "-f", "-a", "100", conf }) psi.ArgumentList.Add(a);
-        using var server = Process.Start(psi)!;
-        try
+        using (var server = DhcpServer.Start(board, pool, output))
         {
-            Assert.True(Eventually.True(() => board.Outside.TryExec("ss", "-lunH", "sport = :67").StdOut.Contains(":67", StringComparison.Ordinal), 5000),
-                "udhcpd listens outside");
-            var r = Shell.RunWithTimeout(TimeSpan.FromSeconds(20), "ip", "netns", "exec", board.Tenants[Victim].Name,
-                "busybox", "udhcpc", "-i", MetaBoard.TenantInterface, "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", "/bin/true");
-            output.WriteLine($"udhcpc exit {r.ExitCode}: {r.StdOut}{r.StdErr}");
-            Assert.Contains($"lease of {pool} obtained", r.StdOut + r.StdErr);
+            var r = server.Lease(board.Tenants[Victim]);
+            Assert.Contains($"lease of {pool} obtained", r);
             Assert.True(Eventually.True(() => port.ClaimedAddresses.TryOwner(Appliance.Bpf.Routing.IpFamily.Inet, poolBytes, port.Classifier.Now,
                 out int owner) && owner == victim.Index), "the lease bound the address to b");
 
@@ -364,12 +346,106 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             Assert.Equal(0, victim.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource));
             AssertNoLoss(board.Outside, pool, count: 5, interval: "0.1");
         }
-        finally
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
+    /// <summary>busybox udhcpd on the outside end, leasing the one address <c>pool</c> (ARP check of an offered address:
+    /// 100 ms); disposing stops it and deletes its files.</summary>
+    private sealed class DhcpServer : IDisposable
+    {
+        private readonly Process _server;
+        private readonly string _dir;
+        private readonly ITestOutputHelper _output;
+
+        private DhcpServer(Process server, string dir, ITestOutputHelper output) => (_server, _dir, _output) = (server, dir, output);
+
+        public static DhcpServer Start(MetaBoard board, string pool, ITestOutputHelper output)
         {
-            if (!server.HasExited) server.Kill();
-            server.WaitForExit(5000);
-            output.WriteLine($"udhcpd: {server.StandardError.ReadToEnd()}{server.StandardOutput.ReadToEnd()}");
-            Directory.Delete(dir, recursive: true);
+            string dir = Path.Combine(Path.GetTempPath(), $"mapp-dhcp-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(dir);
+            string conf = Path.Combine(dir, "udhcpd.conf");
+            File.WriteAllText(conf, $"""
+                interface {MetaBoard.OutsideInterface(0)}
+                start {pool}
+                end {pool}
+                lease_file {dir}/leases
+                pidfile {dir}/udhcpd.pid
+                option subnet 255.255.255.0
+                """);
+            var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "netns", "exec", board.Outside.Name, "busybox", "udhcpd", "-f", "-a", "100", conf }) psi.ArgumentList.Add(a);
+            var server = new DhcpServer(Process.Start(psi)!, dir, output);
+            try
+            {
+                Assert.True(Eventually.True(() => board.Outside.TryExec("ss", "-lunH", "sport = :67").StdOut.Contains(":67", StringComparison.Ordinal), 5000),
+                    "udhcpd listens outside");
+                return server;
+            }
+            catch
+            {
+                server.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>busybox udhcpc in <paramref name="tenant"/>: 3 discovers 1 s apart, no script; its output.</summary>
+        public string Lease(NetNamespace tenant)
+        {
+            var r = Shell.RunWithTimeout(TimeSpan.FromSeconds(20), "ip", "netns", "exec", tenant.Name,
+                "busybox", "udhcpc", "-i", MetaBoard.TenantInterface, "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", "/bin/true");
+            _output.WriteLine($"udhcpc exit {r.ExitCode}: {r.StdOut}{r.StdErr}");
+            return r.StdOut + r.StdErr;
+        }
+
+        public void Dispose()
+        {
+            if (!_server.HasExited) _server.Kill();
+            _server.WaitForExit(5000);
+            _output.WriteLine($"udhcpd: {_server.StandardError.ReadToEnd()}{_server.StandardOutput.ReadToEnd()}");
+            _server.Dispose();
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    /// <summary>A DHCPDISCOVER from <paramref name="source"/> naming <paramref name="client"/> as its client (chaddr).</summary>
+    private static byte[] DhcpDiscover(MacAddress source, byte[] client)
+    {
+        var udp = new byte[8 + 240 + 4];
+        BinaryPrimitives.WriteUInt16BigEndian(udp, 68);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(2), 67);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(4), (ushort)udp.Length);
+        var bootp = udp.AsSpan(8);
+        (bootp[0], bootp[1], bootp[2]) = (1, 1, 6); // BOOTREQUEST, Ethernet
+        BinaryPrimitives.WriteUInt32BigEndian(bootp[4..], (uint)Random.Shared.Next());
+        client.CopyTo(bootp[28..]);
+        BinaryPrimitives.WriteUInt32BigEndian(bootp[236..], 0x6382_5363);
+        (bootp[240], bootp[241], bootp[242], bootp[243]) = (53, 1, 1, 255); // DHCPDISCOVER
+        return TestFrames.Ip([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], source.GetBytes(), [0, 0, 0, 0], [255, 255, 255, 255], 17, udp);
+    }
+
+    /// <summary>DHCP starvation (DHCP snooping's MAC check): tenant a sends DHCPDISCOVERs from its own MAC naming made-up
+    /// clients (chaddr), each of which a server would hold an address of its pool for; busybox udhcpd outside has one
+    /// address. None leaves the appliance (invalidSource), and tenant b's udhcpc then gets the address. Without the check
+    /// udhcpd offered the address to a made-up client, and b got no lease ("no free IP addresses").</summary>
+    [PrivilegedFact]
+    public void DHCP_requests_naming_clients_that_are_not_the_tenants_cannot_drain_the_LANs_pool()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 2);
+        board.AddAddresses(0);
+        var rt = board.Start([board.Port(0)], [board.Pair(Attacker), board.Pair(Victim)]);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        const string pool = "10.50.0.100";
+        using (var server = DhcpServer.Start(board, pool, output))
+        {
+            using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x0800))
+                for (int i = 0; i < 3; i++)
+                {
+                    tx.Send(DhcpDiscover(MetaBoard.TenantMac(Attacker), [0x02, 0x66, 0, 0, 0, (byte)(i + 1)]));
+                    Thread.Sleep(300); // udhcpd's ARP check of the address it offers: 100 ms
+                }
+            Assert.Contains($"lease of {pool} obtained", server.Lease(board.Tenants[Victim]));
+            Assert.Equal(3, attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource));
         }
         AssertFramesAddUp(rt);
         AssertHealthy(rt);
