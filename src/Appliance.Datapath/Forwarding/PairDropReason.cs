@@ -42,8 +42,9 @@ public enum PairDropReason
     /// message claiming, an address that is the board's or another tenant's, or one naming a MAC the tenant may not send from
     /// (<see cref="AddressGuard"/>).</summary>
     InvalidSource,
-    /// <summary>L3: a VLAN-tagged frame (802.1Q or 802.1ad). L3 pairs route untagged IPv4/IPv6 only; no VLAN is
-    /// configured for them (a program that wants a tag on the wire pushes it and redirects).</summary>
+    /// <summary>A VLAN-tagged frame (802.1Q or 802.1ad). L3: pairs route untagged IPv4/IPv6 only; no VLAN is configured
+    /// for them (a program that wants a tag on the wire pushes it and redirects). L2: a frame the tenant tagged itself,
+    /// from a tenant whose <c>tenant.serves</c> does not name "vlans" (<see cref="TenantGuard"/>).</summary>
     VlanTagged,
     /// <summary>L2: a message only a router or a DHCP server (or relay agent) sends — a router advertisement or redirect,
     /// a DHCP answer — from a tenant whose <c>tenant.serves</c> does not name that service (<see cref="ServiceGuard"/>).</summary>

@@ -184,17 +184,19 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     private FrameVerdict PairDropped() => FrameVerdict.Drop(_pipeline.Decision.DropReason.OnPort());
 
     /// <summary>An L2 tenant's frame after its peer side: what goes out of a board port — passed to the uplink or
-    /// redirected to a port by a program — may not claim an address or a MAC that is not the tenant's as its IP source,
+    /// redirected to a port by a program — may not carry a VLAN tag the tenant put on when it does not trunk VLANs,
+    /// claim an address or a MAC that is not the tenant's as its IP source,
     /// in ARP or in neighbour discovery, nor be a router's or DHCP server's message the tenant does not serve
     /// (<see cref="TenantGuard"/>); a redirect into another pair was judged the same way on its way there
     /// (<see cref="NetkitPipeline"/>).</summary>
     private FrameVerdict FinishFromL2Tenant(ref FrameView frame, PairRuntime pair, PortRuntime uplink, Delivery d)
     {
         if (d.Dropped) return PairDropped();
+        bool chainTagged = _pipeline.Context.VlanPresent; // Apply writes the tag the chain pushed into the bytes
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
         if ((uint)d.EnginePort < (uint)_topology.EnginePortCount && _topology.PortByEnginePort[d.EnginePort] is { } port)
         {
-            if (_guard.Judge(frame.Data, pair, uplink, port, _topology) is { } refused) return DropAfterChain(pair, refused);
+            if (_guard.Judge(frame.Data, pair, uplink, port, _topology, chainTagged) is { } refused) return DropAfterChain(pair, refused);
         }
         return FrameVerdict.Forward(d.EnginePort);
     }

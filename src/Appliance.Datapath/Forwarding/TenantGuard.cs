@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Appliance.Bpf.Routing;
 using Appliance.Datapath.Runtime;
 
@@ -5,22 +6,36 @@ namespace Appliance.Datapath.Forwarding;
 
 /// <summary>The checks on what an L2 tenant sends, wherever its peer side lets it go: out of a board port (passed to
 /// the uplink, or redirected to a port) or into another pair's tenant (redirected to a pair's primary end). A frame
-/// is judged the same either way, as a switch judges what a host port sends whatever port it leaves by: a message
-/// only a router or DHCP server sends that the tenant does not serve (<see cref="ServiceGuard"/>), then a source or
-/// a claim that is not the tenant's (<see cref="AddressGuard"/>, which records the claims of what it lets out, so it
-/// has the last word). Into a pair, the frame is judged as sent on that pair's uplink: the LAN its tenant is on (the
-/// claims recorded there, the L3 prefixes routed there). Nothing allocates.</summary>
+/// is judged the same either way, as a switch judges what a host port sends whatever port it leaves by: a VLAN tag the
+/// tenant put on itself when it does not trunk VLANs (an access port's frames are untagged: a tagged one would enter
+/// the VLAN it names on a trunk upstream — the board's management VLAN, another tenant's — and a tag behind a tag its
+/// chain pushes would hop out of that one), a message only a router or DHCP server sends that the tenant does not
+/// serve (<see cref="ServiceGuard"/>), then a source or a claim that is not the tenant's (<see cref="AddressGuard"/>,
+/// which records the claims of what it lets out, so it has the last word). Into a pair, the frame is judged as sent
+/// on that pair's uplink: the LAN its tenant is on (the claims recorded there, the L3 prefixes routed there). Nothing
+/// allocates.</summary>
 public sealed class TenantGuard(IFibTables? tables)
 {
     private readonly AddressGuard _addresses = new(tables);
 
     /// <summary>Why <paramref name="frame"/>, which L2 pair <paramref name="pair"/> (uplink <paramref name="uplink"/>)
     /// lets out towards board port <paramref name="port"/> (where it goes out, or the uplink of the pair it goes into),
-    /// is refused; null when it may go.</summary>
-    public PairDropReason? Judge(ReadOnlySpan<byte> frame, PairRuntime pair, PortRuntime uplink, PortRuntime port, RuntimeTopology topology)
+    /// is refused; null when it may go. <paramref name="chainTagged"/>: the frame's outermost tag is one its chain
+    /// pushed (offloaded, written in at transmit), not the tenant's.</summary>
+    public PairDropReason? Judge(ReadOnlySpan<byte> frame, PairRuntime pair, PortRuntime uplink, PortRuntime port, RuntimeTopology topology,
+        bool chainTagged = false)
     {
+        if (!pair.TrunksVlans && TenantTagged(frame, chainTagged)) return PairDropReason.VlanTagged;
         if (ServiceGuard.Refuses(frame, pair)) return PairDropReason.RogueService;
         if (_addresses.Refuses(frame, pair, uplink, port, topology)) return PairDropReason.InvalidSource;
         return null;
+    }
+
+    /// <summary>Whether the frame carries a tag (802.1Q or 802.1ad) the tenant put on: its outermost one, or the one
+    /// behind the tag its chain pushed.</summary>
+    private static bool TenantTagged(ReadOnlySpan<byte> frame, bool chainTagged)
+    {
+        int at = chainTagged ? 16 : 12;
+        return frame.Length >= at + 2 && BinaryPrimitives.ReadUInt16BigEndian(frame[at..]) is L3Frames.EtherTypeVlan or L3Frames.EtherTypeQinQ;
     }
 }

@@ -32,6 +32,7 @@ public sealed class PairRuntime
             _config = value;
             ServesRouter = value.Tenant.Serves.Contains(TenantService.Router);
             ServesDhcp = value.Tenant.Serves.Contains(TenantService.Dhcp);
+            TrunksVlans = value.Tenant.Serves.Contains(TenantService.Vlans);
         }
     }
     private PairConfig _config = null!;
@@ -40,6 +41,8 @@ public sealed class PairRuntime
     public bool ServesRouter { get; private set; }
     /// <summary>The tenant may send what only a DHCP server or relay sends (<see cref="TenantService.Dhcp"/>).</summary>
     public bool ServesDhcp { get; private set; }
+    /// <summary>The tenant may send frames it tagged itself (<see cref="TenantService.Vlans"/>, <see cref="TenantGuard"/>).</summary>
+    public bool TrunksVlans { get; private set; }
     /// <summary>The uplink's engine port index (changed by a reload, between batches).</summary>
     public int UplinkPort { get; internal set; }
     public PairSide Primary { get; }

@@ -451,6 +451,53 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>A frame to the outside from tenant a with <paramref name="tags"/> (TPID, VID) put on in front of its type.</summary>
+    private static byte[] Tagged(MetaBoard board, int sequence, params (ushort Tpid, ushort Vid)[] tags)
+    {
+        var inner = TestFrames.Build(board.OutsideMac(0), MetaBoard.TenantMac(Attacker).GetBytes(), 100, sequence);
+        var f = new byte[inner.Length + 4 * tags.Length];
+        inner.AsSpan(0, 12).CopyTo(f);
+        for (int t = 0; t < tags.Length; t++) BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(12 + 4 * t), (uint)tags[t].Tpid << 16 | tags[t].Vid);
+        inner.AsSpan(12).CopyTo(f.AsSpan(12 + 4 * tags.Length));
+        return f;
+    }
+
+    /// <summary>VLAN hopping: a tenant is on an access port; a frame it tagged itself (802.1Q VLAN 10 — on a trunk
+    /// upstream, the board's management VLAN or another tenant's —, 802.1ad over 802.1Q, a priority tag) would enter the
+    /// VLAN its tag names. None leaves (vlanTagged on its peer side) while its untagged frames do; a reload that lets it
+    /// trunk VLANs (<c>tenant.serves: ["vlans"]</c>) lets them out. Without the check all three left tagged.</summary>
+    [PrivilegedFact]
+    public void A_tenant_that_does_not_trunk_VLANs_sends_no_frame_it_tagged_itself()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        var rt = board.Start([board.Port(0)], [board.Pair(Attacker)]);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        byte[][] frames =
+        [
+            Tagged(board, 1, (0x8100, 10)),
+            Tagged(board, 2, (0x88a8, 20), (0x8100, 10)),
+            Tagged(board, 3, (0x8100, 0)),
+            Tagged(board, 4), // untagged
+        ];
+        int Reaching()
+        {
+            using var rx = PacketSocket.Open(board.Outside.Name, MetaBoard.OutsideInterface(0), 0x0003); // ETH_P_ALL: tagged frames too
+            using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, TestFrames.EtherType))
+                foreach (var f in frames) tx.Send(f);
+            return FrameProbe.Collect(rx, int.MaxValue, FrameProbe.Absence * 2)
+                .Count(f => f.Length >= 14 && f.AsSpan(6, 6).SequenceEqual(MetaBoard.TenantMac(Attacker).GetBytes()));
+        }
+        Assert.Equal(1, Reaching());
+        Assert.Equal(3, attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.VlanTagged));
+
+        var pair = Assert.Single(rt.Config.Pairs);
+        rt.Apply(rt.Plan(rt.Config with { Pairs = [pair with { Tenant = pair.Tenant with { Serves = [TenantService.Vlans] } }] }));
+        Assert.Equal(4, Reaching());
+        Assert.Equal(3, attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.VlanTagged));
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     /// <summary>Turns IPv6 on in <paramref name="ns"/> (the board turns it off), without duplicate address detection.</summary>
     private static void WithIpv6(NetNamespace ns, string device)
     {
