@@ -137,6 +137,23 @@ public class ConfigDiffTests
         Assert.Empty(changes.PairsChanged);
     }
 
+    /// <summary>`jit` and `button` are read at start like `workers`: a change of either is a change the reload notes for
+    /// the next start, not "nothing changed" (before, the diff compared neither: the reload said nothing and the edit
+    /// silently waited for a restart; found by LiveEditWalkTests).</summary>
+    [Fact]
+    public void JitAndButtonChangesAreChanges()
+    {
+        var jit = Diff("\"board\": \"qemu-virt\",", "\"board\": \"qemu-virt\", \"jit\": false,");
+        Assert.True(jit.JitChanged);
+        Assert.False(jit.ButtonChanged);
+        Assert.False(jit.IsEmpty);
+        var button = Diff("\"board\": \"qemu-virt\",", "\"board\": \"qemu-virt\", \"button\": { \"chip\": \"9030000.pl061\", \"line\": 6 },");
+        Assert.True(button.ButtonChanged);
+        Assert.False(button.JitChanged);
+        Assert.False(button.IsEmpty);
+        Assert.True(ConfigDiff.Compute(Config(ConfigTexts.Valid), Config(ConfigTexts.Valid)).IsEmpty);
+    }
+
     /// <summary>`queues` is a port member like any: a change of it changes that port and nothing else (the
     /// reconciler re-opens only that port's sockets: MultiWorkerRuntimeTests).</summary>
     [Fact]

@@ -102,6 +102,22 @@ public class ValidateCommandTests : IDisposable
         Assert.Contains("no changes", sameOut);
     }
 
+    /// <summary>A change of settings read at start alone has no step but is no "no changes": the plan notes each for
+    /// the next start (before, `--diff` and `reload` said "no changes", and a `jit` change was not even compared).</summary>
+    [Fact]
+    public void DiffNotesSettingsReadAtStart()
+    {
+        string running = ExampleWithObjects("qemu-virt.json");
+        string next = Write(Path.Combine("examples", "next.json"), File.ReadAllText(running)
+            .Replace("\"board\": \"qemu-virt\",", "\"board\": \"qemu-virt\", \"workers\": 1, \"jit\": false,"));
+        var (code, stdout, stderr) = Validate("--diff", running, next);
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("no changes", stdout);
+        Assert.Contains("note: workers changes at the next start", stdout);
+        Assert.Contains("note: jit changes at the next start", stdout);
+    }
+
     [Fact]
     public void MissingObjectFilesAreErrorsNamingThePath()
     {

@@ -17,6 +17,12 @@ public sealed record ConfigChanges
     /// <summary>The `workers` count changed (applies at the next start).</summary>
     public bool WorkersChanged { get; init; }
 
+    /// <summary>`jit` changed (the programs keep their engine until the next start).</summary>
+    public bool JitChanged { get; init; }
+
+    /// <summary>The failsafe `button` changed (it is watched as the appliance started it until the next start).</summary>
+    public bool ButtonChanged { get; init; }
+
     public required NamedChanges Ports { get; init; }
 
     public required IReadOnlyList<string> PairsAdded { get; init; }
@@ -33,6 +39,6 @@ public sealed record ConfigChanges
     public required NamedChanges Leds { get; init; }
 
     public bool IsEmpty =>
-        !BoardChanged && !ControlSocketChanged && !MetricsChanged && !MemoryChanged && !WorkersChanged && Ports.IsEmpty && PairsAdded.Count == 0 && PairsRemoved.Count == 0
+        !BoardChanged && !ControlSocketChanged && !MetricsChanged && !MemoryChanged && !WorkersChanged && !JitChanged && !ButtonChanged && Ports.IsEmpty && PairsAdded.Count == 0 && PairsRemoved.Count == 0
         && PairsChanged.Count == 0 && Programs.IsEmpty && !LedStateChanged && Leds.IsEmpty;
 }

@@ -23,6 +23,8 @@ public static class ConfigDiff
             MetricsChanged = old.Metrics?.Listen != @new.Metrics?.Listen,
             MemoryChanged = old.Memory != @new.Memory,
             WorkersChanged = old.Workers != @new.Workers,
+            JitChanged = old.Jit != @new.Jit,
+            ButtonChanged = old.Button != @new.Button,
             Ports = NamedChanges.Compute(old.Ports, @new.Ports, p => p.Name, (a, b) => Same(a, b, ctx.PortConfig)),
             PairsAdded = pairs.Added,
             PairsRemoved = pairs.Removed,

@@ -70,6 +70,8 @@ public sealed partial class ApplianceRuntime
             if (diff.MetricsChanged) notes.Add("metrics changes at the next start (the endpoint stays where it is)");
             if (diff.MemoryChanged) notes.Add("memory changes at the next start (the rings keep their sizes)");
             if (diff.WorkersChanged) notes.Add("workers changes at the next start (the running workers keep their queues)");
+            if (diff.JitChanged) notes.Add("jit changes at the next start (the programs keep their engine)");
+            if (diff.ButtonChanged) notes.Add("button changes at the next start (the running one stays watched)");
             if (diff.BoardChanged) notes.Add("board changes at the next start");
             return new ReconcilePlan(running, next, programs, steps, notes);
         }

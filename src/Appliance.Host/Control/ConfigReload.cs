@@ -60,7 +60,7 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
             }
             var diff = ConfigDiff.Compute(plan.Running, next);
             bool ledsChanged = diff.LedStateChanged || !diff.Leds.IsEmpty;
-            var lines = plan.IsEmpty ? [] : new List<string> { plan.Describe() };
+            var lines = plan.Unchanged ? [] : new List<string> { plan.Describe() };
             if (ledsChanged) lines.Add("    LEDs re-applied");
             string text = string.Join('\n', lines);
             if (dryRun)

@@ -29,10 +29,14 @@ public sealed class ReconcilePlan
     public IReadOnlyList<string> Notes { get; }
     public bool IsEmpty => Steps.Count == 0;
 
-    /// <summary>The plan as `terraform plan` shows one: a line per step, then the notes.</summary>
+    /// <summary>No step and nothing to note: the new config is the running one in every respect.</summary>
+    public bool Unchanged => IsEmpty && Notes.Count == 0;
+
+    /// <summary>The plan as `terraform plan` shows one: a line per step, then the notes (also without a step: a change
+    /// of a setting read at start is noted for the next start).</summary>
     public string Describe()
     {
-        if (IsEmpty) return "no changes";
+        if (Unchanged) return "no changes";
         var lines = Steps.Select((s, i) => $"{i + 1,3}. {s}").ToList();
         lines.AddRange(Notes.Select(n => "note: " + n));
         return string.Join('\n', lines);
