@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MetaAppliance build entry point. Verbs: deps build test publish [RID] run image [BOARD] bench
+# MetaAppliance build entry point. Verbs: deps build test publish [RID] run image [BOARD] deb [ARCH] bench
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"

@@ -22,7 +22,7 @@ public class ProgramObjectTests
         var (line, column) = ConfigTexts.At(ConfigTexts.Valid, "\"allow_port.bpf.o\"");
         string missing = Path.Combine(folder.Path, "allow_port.bpf.o");
         Assert.Equal(new ConfigError(path, line, column, "$.programs[0].object",
-            $"object file not found: {missing} (paths are relative to the config file; build the programs or fix the path)"), error);
+            $"object file not found: {missing} (paths are relative to the config file; build the programs or fix the path, or give --objects DIR to look them up by file name, e.g. --objects out/programs)"), error);
     }
 
     [Fact]
