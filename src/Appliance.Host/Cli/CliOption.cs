@@ -2,7 +2,8 @@ namespace Appliance.Host.Cli;
 
 /// <summary>One `--name [VALUE]` option of a verb. A null <see cref="Value"/> makes it a flag. <see cref="Choices"/>
 /// are checked by the parser and offered by completion; <see cref="Completion"/> says what else completes its value.
-/// <see cref="Forwarded"/> options are passed on to the running appliance with the verb's arguments.</summary>
+/// <see cref="Forwarded"/> options are passed on to the running appliance with the verb's arguments. A <see cref="Required"/>
+/// option is shown without brackets in the usage and the parser refuses a command line without it.</summary>
 public sealed record CliOption(string Name, string Help)
 {
     public string? Value { get; init; }
@@ -11,6 +12,7 @@ public sealed record CliOption(string Name, string Help)
     public string? Default { get; init; }
     public string? Excludes { get; init; }
     public bool Forwarded { get; init; }
+    public bool Required { get; init; }
 
     public bool IsFlag => Value is null;
 

@@ -3,7 +3,7 @@ using Appliance.Config;
 namespace Appliance.Host.Cli;
 
 /// <summary>The one argument parser of every verb, driven by its <see cref="CliVerb"/>: `--name VALUE` or
-/// `--name=VALUE`, flags, `--` ends options, `-h`/`--help` anywhere before it prints the verb's help.</summary>
+/// `--name=VALUE`, flags, required options, `--` ends options, `-h`/`--help` anywhere before it prints the verb's help.</summary>
 public static class CliParser
 {
     /// <summary>Parses <paramref name="args"/>; false when the verb should not run, with <paramref name="exit"/> 0 after
@@ -79,6 +79,8 @@ public static class CliParser
         }
         int required = verb.Arguments.Count(a => !a.Optional);
         if (result.Positionals.Count < required) throw new CliUsageException($"{verb.Arguments[result.Positionals.Count].Name} is missing");
+        if (Array.Find(verb.Options, o => o.Required && !result.Has(o.Name)) is { } missing)
+            throw new CliUsageException($"{missing.Synopsis} is required");
         return result;
     }
 

@@ -24,7 +24,7 @@ public sealed record CliVerb(string Name, string Summary)
                 else parts.Add(a.Synopsis);
             }
             if (optionalDepth > 0) parts[^1] += new string(']', optionalDepth);
-            foreach (var o in Options) parts.Add($"[{o.Synopsis}]");
+            foreach (var o in Options) parts.Add(o.Required ? o.Synopsis : $"[{o.Synopsis}]");
             return string.Join(' ', parts);
         }
     }

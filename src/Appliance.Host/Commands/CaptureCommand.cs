@@ -28,7 +28,7 @@ public static class CaptureCommand
             new("--verdict", "only frames with this verdict") { Value = "V", Choices = ["pass", "drop", "redirect", "all"], Default = "all", Forwarded = true },
             new("--count", "stop after N packets") { Value = "N", Forwarded = true },
             new("--snaplen", "keep at most B bytes of each frame") { Value = "B", Default = "262144", Forwarded = true },
-            new("--out", "the pcapng file to write, or - for stdout (required)") { Value = "FILE", Completion = CliCompletion.File },
+            new("--out", "the pcapng file to write, or - for stdout") { Value = "FILE", Completion = CliCompletion.File, Required = true },
             ControlVerb.Socket,
         ],
         Exit = "Exit 0 when the capture ended (count reached, Ctrl-C, or the appliance stopped), 1 when the appliance refused it " +
@@ -40,7 +40,7 @@ public static class CaptureCommand
     public static int Run(string[] args, TextWriter stderr)
     {
         if (!CliParser.TryParse(Definition, args, Console.Out, stderr, out var a, out int exit)) return exit;
-        if (a.Value("--out") is not { } outPath) return CliParser.UsageError(Definition, stderr, "--out FILE (or - for stdout) is required");
+        string outPath = a.Value("--out")!;
         var socket = ControlClient.OpenStream(ControlVerb.SocketPath(a), new ControlRequest(Definition.Name, [.. a.Forward]), out var answer);
         if (socket is null)
         {

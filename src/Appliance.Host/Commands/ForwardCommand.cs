@@ -23,8 +23,8 @@ public static class ForwardCommand
         Description = "Forwards frames between --in and --out in both directions through AF_XDP until SIGINT/SIGTERM, then prints its counters.",
         Options =
         [
-            new("--in", "the first interface (required)") { Value = "IF", Completion = CliCompletion.Interface },
-            new("--out", "the second interface (required)") { Value = "IF", Completion = CliCompletion.Interface },
+            new("--in", "the first interface") { Value = "IF", Completion = CliCompletion.Interface, Required = true },
+            new("--out", "the second interface") { Value = "IF", Completion = CliCompletion.Interface, Required = true },
             new("--queue", "the queue on both") { Value = "N", Default = "0" },
             new("--zero-copy", "AF_XDP zero-copy") { Value = "MODE", Choices = ["auto", "on", "off"], Default = "auto" },
             new("--ready-line", "printed on stdout once forwarding") { Value = "TEXT" },
@@ -108,8 +108,7 @@ public static class ForwardCommand
 
     private static Arguments Parse(CliArgs a)
     {
-        string input = a.Value("--in") ?? throw new CliUsageException("--in and --out are required");
-        string output = a.Value("--out") ?? throw new CliUsageException("--in and --out are required");
+        string input = a.Value("--in")!, output = a.Value("--out")!;
         if (input == output) throw new CliUsageException("--in and --out must be different interfaces");
         uint queue = a.Value("--queue") is { } q ? uint.TryParse(q, out var n) ? n : throw new CliUsageException("--queue needs a number") : 0;
         int? cpu = a.Value("--cpu") is { } c ? int.TryParse(c, out var k) && k >= 0 ? k : throw new CliUsageException("--cpu needs a CPU number") : null;

@@ -31,7 +31,7 @@ public static class ReplayCommand
         Arguments = [new("IN", "the pcap or pcapng file (- for stdin)") { Completion = CliCompletion.File }],
         Options =
         [
-            new("--config", "the config to run the frames through (required)") { Value = "FILE", Completion = CliCompletion.File },
+            new("--config", "the config to run the frames through") { Value = "FILE", Completion = CliCompletion.File, Required = true },
             new("--objects", "look for program object files by name in DIR") { Value = "DIR", Completion = CliCompletion.Directory },
             new("--port", "the frames arrive on this board port (classified by destination MAC)") { Value = "PORT", Excludes = "--pair" },
             new("--pair", "the frames enter this pair (with --side)") { Value = "P", Excludes = "--port" },
@@ -48,10 +48,10 @@ public static class ReplayCommand
     {
         if (!CliParser.TryParse(Definition, args, stdout, stderr, out var a, out int exit)) return exit;
         string input = a.Positionals[0];
-        string? config = a.Value("--config"), objects = a.Value("--objects"), pair = a.Value("--pair"), side = a.Value("--side"),
+        string config = a.Value("--config")!;
+        string? objects = a.Value("--objects"), pair = a.Value("--pair"), side = a.Value("--side"),
             port = a.Value("--port"), output = a.Value("--out");
         bool json = a.Has("--json");
-        if (config is null) return UsageError(stderr, "--config FILE is required");
         if (port is not null && side is not null) return UsageError(stderr, "--port excludes --side");
         if ((pair is null) != (side is null)) return UsageError(stderr, "--pair and --side go together");
 

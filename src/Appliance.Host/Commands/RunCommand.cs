@@ -24,13 +24,13 @@ public static class RunCommand
     public static readonly CliVerb Definition = new("run", "run the appliance in the foreground as a service (Ctrl-C stops it and cleans up)")
     {
         Description = "Prints \"meta-appliance: forwarding (N ports, M pairs)\" on stdout when frames flow, logs on stderr, and on " +
-                      "SIGINT/SIGTERM stops and deletes everything it created. SIGHUP (or meta-appliance reload) re-reads the config " +
-                      "and applies changed chains. A config that ran healthy for --last-good-after seconds is saved beside it as " +
+                      "SIGINT/SIGTERM stops and deletes everything it created. SIGHUP, an edit of the config file or meta-appliance reload " +
+                      "re-reads the config and applies what changed. A config that ran healthy for --last-good-after seconds is saved beside it as " +
                       "config.last-good.json; a later start with an invalid config falls back to that copy. Under systemd " +
                       "(NOTIFY_SOCKET) it reports READY=1 once forwarding, STATUS= lines and WATCHDOG=1 pings.",
         Options =
         [
-            new("--config", "the JSON config to run (required)") { Value = "FILE", Completion = CliCompletion.File },
+            new("--config", "the JSON config to run") { Value = "FILE", Completion = CliCompletion.File, Required = true },
             new("--objects", "look for program object files by name in DIR") { Value = "DIR", Completion = CliCompletion.Directory },
             new("--socket", "where the control socket listens") { Value = "PATH", Completion = CliCompletion.File, Default = Control.ControlServer.DefaultPath },
             new("--xdp-mode", "how the XDP programs attach") { Value = "MODE", Choices = ["auto", "native", "generic"], Default = "auto" },
@@ -49,7 +49,7 @@ public static class RunCommand
     public static int Run(string[] args)
     {
         if (!CliParser.TryParse(Definition, args, Console.Out, Console.Error, out var a, out int exit)) return exit;
-        if (a.Value("--config") is not { } file) return CliParser.UsageError(Definition, Console.Error, "--config FILE is required");
+        string file = a.Value("--config")!;
         if (LogFormats.Parse(a.Value("--log-format")) is { } format) Log.Format = format;
         string? objects = a.Value("--objects"), socket = a.Value("--socket");
         var xdp = a.Value("--xdp-mode") switch

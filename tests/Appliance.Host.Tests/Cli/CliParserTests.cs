@@ -73,4 +73,43 @@ public sealed class CliParserTests
         Assert.Empty(r.Out);
         Assert.Equal($"meta-appliance demo: {problem}\n{Verb.Usage}\n", r.Err.ReplaceLineEndings("\n"));
     }
+    /// <summary>A required option is a plain part of the usage (a usage that brackets it says it may be left out) and the
+    /// parser refuses a command line without it, in the words of the synopsis.</summary>
+    [Fact]
+    public void ARequiredOptionIsUnbracketedInTheUsageAndMissingItIsAUsageError()
+    {
+        var verb = new CliVerb("need", "a verb with a required option")
+        {
+            Options = [new("--config", "the file") { Value = "FILE", Required = true }, new("--json", "flag")],
+        };
+        Assert.Equal("usage: meta-appliance need --config FILE [--json]", verb.Usage);
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        Assert.False(CliParser.TryParse(verb, ["--json"], stdout, stderr, out _, out int exit));
+        Assert.Equal(2, exit);
+        Assert.Equal($"meta-appliance need: --config FILE is required\n{verb.Usage}\n", stderr.ToString().ReplaceLineEndings("\n"));
+        Assert.True(CliParser.TryParse(verb, ["--config=a.json"], stdout, stderr, out var parsed, out _));
+        Assert.Equal("a.json", parsed.Value("--config"));
+        Assert.False(CliParser.TryParse(verb, ["--help"], stdout, new StringWriter(), out _, out exit));
+        Assert.Equal(0, exit);
+    }
+
+    [Theory]
+    [InlineData("run", "--config FILE")]
+    [InlineData("replay", "--config FILE")]
+    [InlineData("capture", "--out FILE")]
+    [InlineData("forward", "--in IF")]
+    [InlineData("forward", "--out IF")]
+    public void TheVerbsSayWhichOptionsTheyNeed(string name, string option)
+    {
+        var verb = CommandLine.Verbs.Single(v => v.Name == name);
+        Assert.Contains($" {option}", verb.Usage);
+        Assert.DoesNotContain($"[{option}]", verb.Usage);
+        var problem = Assert.Throws<CliUsageException>(() => CliParser.Parse(verb, name switch
+        {
+            "forward" => [option == "--in IF" ? "--out" : "--in", "x"],
+            "run" => [],
+            _ => ["x"],
+        }));
+        Assert.Equal($"{option} is required", problem.Message);
+    }
 }
