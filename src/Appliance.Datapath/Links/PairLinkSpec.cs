@@ -23,6 +23,11 @@ public sealed record PairLinkSpec(string PrimaryName, string TenantNamespace, st
     /// flows spread over the workers (the veth picks the queue by flow hash). Null: the kernel's default (1).</summary>
     public int? Queues { get; init; }
 
-    /// <summary>Bring the tenant end up (the primary end is always brought up).</summary>
+    /// <summary>Bring the tenant end up.</summary>
     public bool TenantUp { get; init; } = true;
+
+    /// <summary>Bring the primary end up. The appliance leaves it down until its AF_XDP sockets are in place: a veth
+    /// forwards nothing to an end that is down, while an end that is up without them hands the tenant's frames to the
+    /// board's own stack, which answers ARP for the board's addresses on any interface and takes packets to them.</summary>
+    public bool PrimaryUp { get; init; } = true;
 }

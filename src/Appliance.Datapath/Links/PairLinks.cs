@@ -12,7 +12,8 @@ public sealed record PairLinks(LinkInfo Primary, LinkInfo Tenant, int PrimaryRxQ
     /// <summary>Sets up the kernel side of a pair, owned by <paramref name="owned"/> (deleted on its Dispose):
     /// namespace (created if asked), veth with the tenant end created directly in it under its final name,
     /// tenant MAC and MTU, TX checksum offload off on the tenant end (see
-    /// <see cref="LinkEthtool.DisableTxChecksum"/>), both ends up. On failure nothing of the pair is left behind
+    /// <see cref="LinkEthtool.DisableTxChecksum"/>), both ends up (as <see cref="PairLinkSpec.TenantUp"/> and
+    /// <see cref="PairLinkSpec.PrimaryUp"/> say). On failure nothing of the pair is left behind
     /// and the error says which step failed.</summary>
     public static PairLinks Provision(OwnedLinks owned, PairLinkSpec spec)
     {
@@ -25,7 +26,7 @@ public sealed record PairLinks(LinkInfo Primary, LinkInfo Tenant, int PrimaryRxQ
             if (spec.TenantMac is { } mac) inside.SetMac(spec.TenantName, mac);
             new LinkEthtool(inside).DisableTxChecksum(spec.TenantName);
             if (spec.TenantUp) inside.SetUp(spec.TenantName, true);
-            root.SetUp(spec.PrimaryName, true);
+            if (spec.PrimaryUp) root.SetUp(spec.PrimaryName, true);
             return new PairLinks(root.Get(spec.PrimaryName), inside.Get(spec.TenantName),
                 new LinkEthtool(root).RxQueueCount(spec.PrimaryName), created);
         }

@@ -391,6 +391,7 @@ public sealed partial class ApplianceRuntime
             sockets = _xsk!.OpenSeparate(index, new XskPortSpec(pair.PrimaryName) { Queues = QueuesFor(pair.PrimaryName) }, _options.XdpMode);
             _engine!.AddPort(sockets);
             installed = true;
+            OpenToTenant(pair);
             _pairs.Add(pair);
             listed = true;
             _carrierByName[pair.PrimaryName] = pair;

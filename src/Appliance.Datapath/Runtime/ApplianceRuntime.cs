@@ -188,6 +188,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         var boardMacs = portLinks.Where(l => l.Mac is not null).Select(l => MacAddress.Read(l.Mac!.GetAddressBytes())).ToList();
         try
         {
+            foreach (var pair in pairs) OpenToTenant(pair);
             _tables = new KernelTables();
             Log.Info("runtime", "routing tables read", ("routes", _tables.Routes.Count), ("neighbours", _tables.Neighbours.Count),
                 ("boardAddresses", _tables.BoardAddresses.Set.Count));
@@ -329,7 +330,8 @@ public sealed partial class ApplianceRuntime : IDisposable
     }
 
     /// <summary>Makes the pair's veth with <see cref="PairLinks.Provision"/> (the one way to make a pair), then the
-    /// tenant's loopback up, its addresses, and no IPv6 on the primary end. On failure nothing of it is left.</summary>
+    /// tenant's loopback up, its addresses, and no IPv6 on the primary end. The primary end stays down until
+    /// <see cref="OpenToTenant"/>. On failure nothing of it is left.</summary>
     private PairRuntime CreatePair(int index, PairConfig pc, int uplink)
     {
         var t = pc.Tenant;
@@ -342,6 +344,7 @@ public sealed partial class ApplianceRuntime : IDisposable
             TenantMac = t.Mac is { } mac ? new PhysicalAddress(mac.GetBytes()) : null,
             Mtu = t.Mtu,
             Queues = Workers, // the tenant's flows spread over every worker
+            PrimaryUp = false, // up once its sockets are in place (OpenToTenant)
         });
         var pair = new PairRuntime(index, pc, uplink);
         try
@@ -420,17 +423,18 @@ public sealed partial class ApplianceRuntime : IDisposable
             pair.TenantIfindex = tenant.Index;
             pair.TenantMac = MacAddress.Read(tenant.Mac.GetAddressBytes());
         }
-        if (!primary.IsUp)
-        {
-            _links.SetUp(name, true);
-            primary = _links.Get(name);
-        }
-        pair.PrimaryIfindex = primary.Index;
+        pair.PrimaryIfindex = primary.Index; // brought up (when it is down) once its sockets are in place: OpenToTenant
         pair.PrimaryMac = MacAddress.Read(primary.Mac!.GetAddressBytes());
         Log.Info("runtime", "pair adopted", ("pair", pc.Name), ("primary", name), ("tenant", $"{t.Netns}/{t.Interface}"),
             ("mac", pair.TenantMac), ("uplink", pc.Uplink));
         return pair;
     }
+
+    /// <summary>Brings a pair's primary end up once its AF_XDP sockets are in place, so every frame its tenant sends
+    /// meets the datapath: before, a created end is down and the veth forwards nothing (an end up without its sockets
+    /// handed the tenant's frames to the board's own stack — a tenant ARPing for the board's address while the appliance
+    /// started got thousands of answers). An adopted end the operator brought up earlier is up already.</summary>
+    private void OpenToTenant(PairRuntime pair) => _links!.SetUp(pair.PrimaryName, true);
 
     /// <summary>The primary end belongs to the datapath: no router solicitations or DAD from the board's stack into the tenant.</summary>
     private static void DisableIpv6(string name)

@@ -451,6 +451,57 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>The board's own stack is never the tenant's to talk to, also while the appliance starts: the tenant
+    /// ARPs for the board's address from the moment its interface exists (as fast as it can) and no answer comes,
+    /// then its traffic passes. Before, the primary end came up before its AF_XDP sockets were in place, the board's
+    /// stack took the tenant's frames meanwhile and answered thousands of the requests (arp_ignore 0: for any of its
+    /// addresses on any interface).</summary>
+    [PrivilegedFact]
+    public void A_tenant_gets_no_answer_from_the_boards_stack_while_the_appliance_starts()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1);
+        board.AddAddresses(0);
+        var boardAddress = System.Net.IPAddress.Parse(MetaBoard.PortAddress(0)).GetAddressBytes();
+        using var stop = new CancellationTokenSource();
+        long sent = 0, answers = 0;
+        var asking = Task.Run(() =>
+        {
+            PacketSocket? s = null;
+            while (s is null && !stop.IsCancellationRequested)
+            {
+                try { s = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x0806); }
+                catch (Exception) { Thread.Sleep(1); } // its interface is not there yet
+            }
+            using var _ = s;
+            var request = ArpReply(MetaBoard.TenantMac(Attacker), MetaBoard.TenantAddress(Attacker, 0));
+            BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(14 + 6), 1); // a request
+            request.AsSpan(14 + 18, 6).Clear();
+            boardAddress.CopyTo(request.AsSpan(14 + 24));
+            var buf = new byte[2048];
+            while (s is not null && !stop.IsCancellationRequested)
+            {
+                if (s.TrySend(request) == 0) sent++;
+                while (s.Receive(buf, 0) is int n and >= 42)
+                    if (buf[14 + 7] == 2 && buf.AsSpan(14 + 14, 4).SequenceEqual(boardAddress)) answers++;
+            }
+        });
+        try
+        {
+            board.Start([board.Port(0)], [board.Pair(Attacker)]);
+            Thread.Sleep(300);
+        }
+        finally
+        {
+            stop.Cancel();
+            asking.Wait();
+        }
+        output.WriteLine($"{sent} requests for the board's address, {answers} answers");
+        Assert.True(sent > 0, "the tenant asked");
+        Assert.Equal(0, answers);
+        board.Tenants[Attacker].Exec("ip", "addr", "add", MetaBoard.TenantAddress(Attacker, 0) + "/24", "dev", MetaBoard.TenantInterface);
+        AssertNoLoss(board.Tenants[Attacker], MetaBoard.OutsideAddress(0), count: 3, interval: "0.1");
+    }
+
     /// <summary>A frame to the outside from tenant a with <paramref name="tags"/> (TPID, VID) put on in front of its type.</summary>
     private static byte[] Tagged(MetaBoard board, int sequence, params (ushort Tpid, ushort Vid)[] tags)
     {
