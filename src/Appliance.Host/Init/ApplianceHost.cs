@@ -33,7 +33,7 @@ public sealed class ApplianceHost(ApplianceHostOptions options, Logger log)
         state.Stage = BootStage.ReadingConfig;
         run.Notifier?.Status($"reading {options.ConfigPath}");
         if (CommitConfirm.RestoreAfterRestart(options.ConfigPath) is { } restored) log.Warn(Name, restored);
-        var (config, health, baseDirectory, loadedBytes) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name);
+        var (config, health, baseDirectory, loadedBytes) = ConfigSelection.Load(options.ConfigPath, log, LoadOptions, Name, options.StayUpWithoutConfig);
         state.ConfigHealth = health;
         ApplyLeds(run, config?.Leds);
         if (config is null)

@@ -16,9 +16,11 @@ public static class ConfigSelection
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configPath)) ?? ".", LastGoodFileName);
 
     /// <summary>The selected config, its health, its folder and the bytes of the file it was loaded from (one read:
-    /// what runs and what a rollback or the last good copy keeps are the same bytes; null when there is no config).</summary>
+    /// what runs and what a rollback or the last good copy keeps are the same bytes; null when there is no config).
+    /// <paramref name="staysUp"/>: the caller stays up without a config (init), so the log says what waits for the fix;
+    /// `run` stops instead and says so itself.</summary>
     public static (ApplianceConfig? Config, ConfigHealth Health, string? BaseDirectory, byte[]? Bytes) Load(
-        string configPath, Logger log, ConfigLoadOptions? options = null, string logName = "init")
+        string configPath, Logger log, ConfigLoadOptions? options = null, string logName = "init", bool staysUp = true)
     {
         var result = ConfigLoader.LoadFile(configPath, options);
         if (result.IsValid) return (result.Config, ConfigHealth.Ok, result.BaseDirectory, result.Bytes);
@@ -29,7 +31,8 @@ public static class ConfigSelection
             log.Warn(logName, $"{configPath} is invalid ({result.Errors.Count} error(s)); running the last known good {lastGood}");
             return (fallback.Config, ConfigHealth.Fallback, fallback.BaseDirectory, fallback.Bytes);
         }
-        log.Error(logName, $"{configPath} is invalid ({result.Errors.Count} error(s)) and there is no valid {lastGood}; the datapath stays down and the status LED blinks fast until the file is fixed");
+        log.Error(logName, $"{configPath} is invalid ({result.Errors.Count} error(s)) and there is no valid {lastGood}" +
+                           (staysUp ? "; the datapath stays down and the status LED blinks fast until the file is fixed" : ""));
         return (null, ConfigHealth.Invalid, null, null);
     }
 }
