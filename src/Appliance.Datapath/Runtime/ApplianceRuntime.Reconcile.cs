@@ -423,6 +423,7 @@ public sealed partial class ApplianceRuntime
         _pairs.Remove(pair);
         _carrierByName.TryRemove(pair.PrimaryName, out _);
         PublishTopology();
+        CloseToTenant(pair);
         _engine!.RemovePort(pair.Index); // every worker's socket of it
         _indices.Remove(pair.Index);
         DeletePairLinks(pair.Config, pair.NamespaceCreated);

@@ -404,7 +404,8 @@ public sealed partial class ApplianceRuntime : IDisposable
 
     /// <summary>Takes over an existing veth (config primaryInterface): the primary end by its name here, the tenant's
     /// end as it is in its namespace (its ifindex and MAC for classification). Nothing is created, moved,
-    /// re-addressed or deleted; only a primary end that is down is set up (XDP needs it up).</summary>
+    /// re-addressed or deleted; only a primary end that is down is set up, once its sockets are in place
+    /// (<see cref="OpenToTenant"/>).</summary>
     private PairRuntime AdoptPair(int index, PairConfig pc, int uplink)
     {
         var t = pc.Tenant;
@@ -435,6 +436,13 @@ public sealed partial class ApplianceRuntime : IDisposable
     /// handed the tenant's frames to the board's own stack — a tenant ARPing for the board's address while the appliance
     /// started got thousands of answers). An adopted end the operator brought up earlier is up already.</summary>
     private void OpenToTenant(PairRuntime pair) => _links!.SetUp(pair.PrimaryName, true);
+
+    /// <summary>Takes a created pair's primary end down before its sockets close (the pair is deleted, or the appliance
+    /// stops), for the same reason: meanwhile the veth forwards nothing to the board's stack.</summary>
+    private void CloseToTenant(PairRuntime pair)
+    {
+        if (pair.Config.PrimaryInterface is null) _links!.SetUp(pair.PrimaryName, false);
+    }
 
     /// <summary>The primary end belongs to the datapath: no router solicitations or DAD from the board's stack into the tenant.</summary>
     private static void DisableIpv6(string name)
@@ -568,6 +576,7 @@ public sealed partial class ApplianceRuntime : IDisposable
             try { a(); }
             catch (Exception e) { failures.Add(e); }
         }
+        foreach (var p in _pairs) Try(() => CloseToTenant(p));
         Try(() => _engine?.Stop());
         Try(() => _flooder?.Dispose());
         Try(() => _carrierSubscription?.Dispose());

@@ -451,13 +451,13 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
-    /// <summary>The board's own stack is never the tenant's to talk to, also while the appliance starts: the tenant
-    /// ARPs for the board's address from the moment its interface exists (as fast as it can) and no answer comes,
-    /// then its traffic passes. Before, the primary end came up before its AF_XDP sockets were in place, the board's
-    /// stack took the tenant's frames meanwhile and answered thousands of the requests (arp_ignore 0: for any of its
-    /// addresses on any interface).</summary>
+    /// <summary>The board's own stack is never the tenant's to talk to, also while the appliance starts and stops: the
+    /// tenant ARPs for the board's address from the moment its interface exists until it is gone (as fast as it can)
+    /// and no answer comes, while its traffic passes in between. Before, the primary end came up before its AF_XDP
+    /// sockets were in place and stayed up after they closed, and the board's stack took the tenant's frames meanwhile:
+    /// it answered thousands of the requests at start (arp_ignore 0: for any of its addresses on any interface).</summary>
     [PrivilegedFact]
-    public void A_tenant_gets_no_answer_from_the_boards_stack_while_the_appliance_starts()
+    public void A_tenant_gets_no_answer_from_the_boards_stack_while_the_appliance_starts_or_stops()
     {
         using var board = new MetaBoard(ports: 1, tenants: 1);
         board.AddAddresses(0);
@@ -478,16 +478,24 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             request.AsSpan(14 + 18, 6).Clear();
             boardAddress.CopyTo(request.AsSpan(14 + 24));
             var buf = new byte[2048];
-            while (s is not null && !stop.IsCancellationRequested)
+            try
             {
-                if (s.TrySend(request) == 0) sent++;
-                while (s.Receive(buf, 0) is int n and >= 42)
-                    if (buf[14 + 7] == 2 && buf.AsSpan(14 + 14, 4).SequenceEqual(boardAddress)) answers++;
+                while (s is not null && !stop.IsCancellationRequested)
+                {
+                    if (s.TrySend(request) == 0) sent++;
+                    while (s.Receive(buf, 0) is int n and >= 42)
+                        if (buf[14 + 7] == 2 && buf.AsSpan(14 + 14, 4).SequenceEqual(boardAddress)) answers++;
+                }
             }
+            catch (InvalidOperationException) { } // the interface is gone
         });
         try
         {
             board.Start([board.Port(0)], [board.Pair(Attacker)]);
+            Thread.Sleep(300);
+            board.Tenants[Attacker].Exec("ip", "addr", "add", MetaBoard.TenantAddress(Attacker, 0) + "/24", "dev", MetaBoard.TenantInterface);
+            AssertNoLoss(board.Tenants[Attacker], MetaBoard.OutsideAddress(0), count: 3, interval: "0.1");
+            board.Stop();
             Thread.Sleep(300);
         }
         finally
@@ -498,8 +506,6 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         output.WriteLine($"{sent} requests for the board's address, {answers} answers");
         Assert.True(sent > 0, "the tenant asked");
         Assert.Equal(0, answers);
-        board.Tenants[Attacker].Exec("ip", "addr", "add", MetaBoard.TenantAddress(Attacker, 0) + "/24", "dev", MetaBoard.TenantInterface);
-        AssertNoLoss(board.Tenants[Attacker], MetaBoard.OutsideAddress(0), count: 3, interval: "0.1");
     }
 
     /// <summary>A frame to the outside from tenant a with <paramref name="tags"/> (TPID, VID) put on in front of its type.</summary>
