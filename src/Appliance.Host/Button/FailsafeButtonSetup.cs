@@ -64,15 +64,20 @@ public static class FailsafeButtonSetup
         Console.Out.Flush();
     }
 
+    /// <summary>What the status LED shows right now, in words: what a short press prints (one line per mode of
+    /// <see cref="StatusTrigger"/>, so the words and the blinking cannot disagree).</summary>
+    public static string StatusLedMeaning(ApplianceState state) => StatusTrigger.ModeOf(state) switch
+    {
+        StatusMode.Fault => "blinking 1 s on/off: a fault (" + string.Join("; ", state.Faults.Select(f => $"{f.Key}: {f.Value}")) + ")",
+        StatusMode.Degraded => "blinking 50/50 ms: running a fallback config (last good or failsafe), or the config is invalid",
+        StatusMode.PendingConfirm => $"blinking 500/500 ms: a change waits for `meta-appliance confirm` (rolled back at {state.ConfirmDeadline:HH:mm:ss} UTC)",
+        StatusMode.Booting => "blinking 100/100 ms: starting",
+        _ => "steady on: forwarding with the config as written",
+    };
+
     private static void ShortPress(ApplianceState state, Logger log, string name)
     {
-        var meaning = StatusTrigger.ModeOf(state) switch
-        {
-            StatusMode.Fault => "blinking 1 s on/off: a fault (" + string.Join("; ", state.Faults.Select(f => $"{f.Key}: {f.Value}")) + ")",
-            StatusMode.Degraded => "blinking 50/50 ms: running a fallback config (last good or failsafe), or the config is invalid",
-            StatusMode.Booting => "blinking 100/100 ms: starting",
-            _ => "steady on: forwarding with the config as written",
-        };
+        var meaning = StatusLedMeaning(state);
         log.Info(name, $"failsafe button: short press; the status LED is {meaning}");
         Console.Out.WriteLine($"meta-appliance: status LED {meaning}");
         Console.Out.Flush();

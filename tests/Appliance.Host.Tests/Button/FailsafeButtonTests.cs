@@ -105,6 +105,23 @@ public sealed class FailsafeButtonTests : IDisposable
         Assert.Equal("mine", File.ReadAllText(ConfigPath + FailsafeConfig.BackupSuffix));
     }
 
+    /// <summary>A short press says what the status LED shows, for every mode it can show: a change waiting for
+    /// `confirm` (500/500 ms) was read out as "steady on: forwarding".</summary>
+    [Fact]
+    public void AShortPressNamesEveryStatusLedMode()
+    {
+        var state = new ApplianceState();
+        Assert.StartsWith("blinking 100/100 ms: starting", FailsafeButtonSetup.StatusLedMeaning(state));
+        state.Stage = BootStage.Running;
+        Assert.StartsWith("steady on: forwarding", FailsafeButtonSetup.StatusLedMeaning(state));
+        state.ConfirmDeadline = new DateTime(2026, 12, 7, 12, 34, 56, DateTimeKind.Utc);
+        Assert.Equal("blinking 500/500 ms: a change waits for `meta-appliance confirm` (rolled back at 12:34:56 UTC)", FailsafeButtonSetup.StatusLedMeaning(state));
+        state.ConfigHealth = ConfigHealth.Fallback;
+        Assert.StartsWith("blinking 50/50 ms: running a fallback config", FailsafeButtonSetup.StatusLedMeaning(state));
+        state.RaiseFault("datapath", "worker restarted");
+        Assert.Equal("blinking 1 s on/off: a fault (datapath: worker restarted)", FailsafeButtonSetup.StatusLedMeaning(state));
+    }
+
     [Fact]
     public void AButtonOnAMissingChipIsLoggedNotFatal()
     {
