@@ -16,8 +16,8 @@ namespace Appliance.Datapath.Programs;
 /// in object order. Errors name the program, the file and what to do.
 /// <para>For a reload (<c>running</c> given), an object whose bytes are the same as the running one's is kept as it
 /// is (its maps live on, a program of the same name and section is the same program); a changed object is loaded
-/// and verified anew, and each of its maps is the running map of the same name when type, key size, value size and
-/// max entries match (contents kept; global data is always fresh), otherwise a fresh map with the config's initial
+/// and verified anew, and each of its maps is the running map of the same name when type, key size, value size,
+/// max entries, flags and (for a map of maps) the inner-map template match (contents kept; global data is always fresh), otherwise a fresh map with the config's initial
 /// contents. Nothing running is changed by loading.</para></summary>
 public sealed class ProgramSet
 {
@@ -214,16 +214,14 @@ public sealed class ProgramSet
     }
 
     /// <summary>The object's maps in declaration order: <paramref name="before"/>'s of the same name, shape and flags
-    /// (kept), else fresh (a map the new object declares BPF_F_NO_PREALLOC, or read-only to programs, is made so); then
+    /// (kept; a map of maps also needs the same inner-map template, <see cref="SameShape"/>), else fresh (a map the new object declares BPF_F_NO_PREALLOC, or read-only to programs, is made so); then
     /// the initial slots of its fresh prog arrays and maps of maps.</summary>
     private void CreateMaps(ProgramConfig pc, string path, BpfObject elf, RuntimeObject? before, List<BpfMap> maps)
     {
         foreach (var def in elf.Maps)
         {
             var live = before?.FindMap(def.Name);
-            if (live is not null && def.InitialValue is null && live.Definition.InitialValue is null && live.Type == def.Type
-                && live.KeySize == def.KeySize && live.ValueSize == def.ValueSize && live.MaxEntries == def.MaxEntries
-                && live.Definition.Flags == def.Flags)
+            if (live is not null && def.InitialValue is null && live.Definition.InitialValue is null && SameShape(live.Definition, def))
             {
                 maps.Add(live);
                 _carried.Add(live);
@@ -241,6 +239,16 @@ public sealed class ProgramSet
             throw new RuntimeSetupException($"program '{pc.Name}' ({path}): {e.Message}", e);
         }
     }
+
+    /// <summary>A running map can stand for a new declaration: the same type, key size, value size, max entries and
+    /// flags, and for a map of maps the same inner-map template (the new programs were verified against the new
+    /// template: a kept outer map would hand them inner maps of the old shape, and take no map of the new one). A
+    /// changed static initialiser (`.values`) alone does not count: the running slots are state the operator may have
+    /// edited (`maps update`), as a carried map's contents are.</summary>
+    private static bool SameShape(BpfMapDefinition live, BpfMapDefinition def) =>
+        live.Type == def.Type && live.KeySize == def.KeySize && live.ValueSize == def.ValueSize && live.MaxEntries == def.MaxEntries
+        && live.Flags == def.Flags
+        && (live.InnerMap is null ? def.InnerMap is null : def.InnerMap is not null && SameShape(live.InnerMap, def.InnerMap));
 
     /// <summary>Whether the config gives <paramref name="before"/>'s frozen maps (.rodata) the contents the running
     /// config gave them. Such a map is frozen once loaded, as libbpf freezes .rodata (the verifier judged constant

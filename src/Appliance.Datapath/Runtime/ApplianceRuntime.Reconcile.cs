@@ -16,8 +16,8 @@ namespace Appliance.Datapath.Runtime;
 /// removed on the live interface), MTU (both veth ends), uplink, policy, scrub, chains; headroom/tailroom are checked
 /// against the frames' room (the headroom reserved at start is the most a pair can have without a restart).</item>
 /// <item>A program whose object file's bytes changed is loaded and verified anew and swapped into every
-/// chain that names it between two batches; its maps are the running ones when name, type, key size, value size
-/// and max entries match (contents kept), otherwise fresh with the config's initial contents. A change of a map's
+/// chain that names it between two batches; its maps are the running ones when name, type, key size, value size,
+/// max entries, flags and a map of maps' inner-map template match (contents kept), otherwise fresh with the config's initial contents. A change of a map's
 /// contents in the config writes the new entries and deletes the keys the config no longer lists.</item>
 /// <item>Ports: a new port is claimed (its own UMEM, its steering, its socket added to the running worker); a removed
 /// one released; MAC and MTU set in place; a change of <c>unclaimed</c> swaps the port's XDP program (frames that

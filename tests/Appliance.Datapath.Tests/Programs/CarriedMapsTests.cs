@@ -9,8 +9,8 @@ namespace Appliance.Datapath.Tests.Programs;
 /// <summary>A reload of an object's new code carries over its maps of the same name, shape and flags, with their
 /// contents. A carried map of maps is running state: the static initialiser of its object (libbpf's `.values`) fills a
 /// fresh one only. A reload, or a dry run, must not put tables back into slots the operator emptied — nor put a fresh
-/// map it may free again (a load that fails later) into a map programs run with. A map whose flags changed is made
-/// afresh as the new object declares it.</summary>
+/// map it may free again (a load that fails later) into a map programs run with. A map whose flags changed, or a map of
+/// maps whose inner-map template changed, is made afresh as the new object declares it.</summary>
 public sealed class CarriedMapsTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), $"mapp-nested-{Guid.NewGuid():N}");
@@ -43,6 +43,37 @@ public sealed class CarriedMapsTests : IDisposable
         Assert.Same(tables, Tables(next)); // carried over, with its contents
         Assert.Null(tables.LookupInner(slot0));
         Assert.Same(running["nested"].Object.FindMap("table_b"), tables.LookupInner(BitConverter.GetBytes(1u)));
+    }
+
+    /// <summary>The new object's outer map takes inner maps of another shape (8 entries, not 4): its programs were
+    /// verified against that template, so the running outer map, whose slots hold 4-entry tables and which refuses
+    /// 8-entry ones, is not kept; the new one is made afresh and its initialiser fills it with the new tables.</summary>
+    [Fact]
+    public void AMapOfMapsWhoseInnerTemplateChangedIsMadeAfresh()
+    {
+        var running = Load("-1");
+        var slot0 = BitConverter.GetBytes(0u);
+
+        var next = Load("0", running, "-DINNER_ENTRIES=8");
+        var tables = Tables(next);
+        Assert.NotSame(Tables(running), tables);
+        Assert.Equal(8, tables.Definition.InnerMap!.MaxEntries);
+        var inner = next["nested"].Object.FindMap("table_a")!;
+        Assert.Equal(8, inner.MaxEntries);
+        Assert.Same(inner, tables.LookupInner(slot0));
+        Assert.Same(next["nested"].Object.FindMap("by_length"), running["nested"].Object.FindMap("by_length")); // its other maps are kept
+    }
+
+    /// <summary>A changed static initialiser alone (slots 0 and 1 swapped) keeps the running map with its slots, as a
+    /// changed config leaves a carried map's contents: they are running state the operator may have edited.</summary>
+    [Fact]
+    public void AMapOfMapsWhoseInitialiserAloneChangedKeepsItsRunningSlots()
+    {
+        var running = Load("-1");
+        var tables = Tables(running);
+        var next = Load("0", running, "-DSWAP_VALUES");
+        Assert.Same(tables, Tables(next));
+        Assert.Same(running["nested"].Object.FindMap("table_a"), tables.LookupInner(BitConverter.GetBytes(0u)));
     }
 
     [Fact]

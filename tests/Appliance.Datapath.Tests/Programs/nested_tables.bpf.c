@@ -8,11 +8,16 @@
 #define VERDICT -1 /* NETKIT_NEXT */
 #endif
 
+/* Built with -DINNER_ENTRIES=8 the tables, and so the outer map's inner-map template, are of another shape. */
+#ifndef INNER_ENTRIES
+#define INNER_ENTRIES 4
+#endif
+
 struct table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, 4);
+	__uint(max_entries, INNER_ENTRIES);
 };
 
 struct table table_a SEC(".maps"), table_b SEC(".maps");
@@ -23,7 +28,11 @@ struct {
 	__type(key, __u32);
 	__array(values, struct table);
 } tables SEC(".maps") = {
+#ifdef SWAP_VALUES /* the static initialiser alone changed */
+	.values = { [0] = &table_b, [1] = &table_a },
+#else
 	.values = { [0] = &table_a, [1] = &table_b },
+#endif
 };
 
 /* Flows seen, by length: built with -DNO_PREALLOC the new object declares it BPF_F_NO_PREALLOC. */
