@@ -122,12 +122,27 @@ public sealed class ProgramSet
         }
         catch
         {
-            // Nothing ran or read what it made so far: its reservations and code go now, not at some later GC.
-            var (maps, loaded) = set.LeftBy(running);
-            RetiredMemory.FreeUnpublished(maps, loaded);
+            set.FreeUnpublished(running);
             throw;
         }
     }
+
+    /// <summary>What this set holds and <paramref name="running"/> does not, freed at once: for a set nothing ran or
+    /// read (a load refused part way, a plan refused or discarded), its reservations and code go now, not at some later
+    /// GC. Returns its preallocated storage, about (<see cref="Preallocated"/>), which the GC takes once nothing holds
+    /// this set.</summary>
+    internal long FreeUnpublished(ProgramSet? running)
+    {
+        var (maps, loaded) = LeftBy(running);
+        long managed = Preallocated(maps);
+        RetiredMemory.FreeUnpublished(maps, loaded);
+        return managed;
+    }
+
+    /// <summary>The preallocated (managed) storage of <paramref name="maps"/>, about: keys and values of those that
+    /// reserve nothing. Read before they are freed (a freed reservation reads 0 too).</summary>
+    internal static long Preallocated(IEnumerable<BpfMap> maps) =>
+        maps.Where(m => m.ReservedBytes == 0).Sum(m => (long)(m.KeySize + m.ValueSize) * m.MaxEntries);
 
     private void LoadAll(IReadOnlyList<ProgramConfig> programs, string configDirectory, string? objectDirectory, BpfHelperTable helpers,
         ProgramSet? running)

@@ -33,7 +33,7 @@ public sealed partial class ApplianceRuntime
         // which chain edits take too (BetweenReloads), so none attaches a program of the set given back from now on.
         var (maps, programs) = from.LeftBy(keep, AttachedPrograms());
         if (maps.Count == 0 && programs.Count == 0) return 0;
-        long reserved = maps.Sum(m => m.ReservedBytes);
+        long reserved = maps.Sum(m => m.ReservedBytes), managed = ProgramSet.Preallocated(maps);
         try
         {
             // Every worker's next batch reads the chains as they are now; meanwhile each forgets the old ones (its
@@ -48,9 +48,20 @@ public sealed partial class ApplianceRuntime
             return 0;
         }
         bool done = RetiredMemory.Free(maps, programs, GiveBackWait);
-        long managed = maps.Where(m => m.ReservedBytes == 0).Sum(m => (long)(m.KeySize + m.ValueSize) * m.MaxEntries);
         Log.Info("reconcile", done ? "memory given back" : "memory given back once the runs that may reach it end",
             ("maps", maps.Count), ("programs", programs.Count), ("reservedMiB", reserved >> 20), ("preallocatedMiB", managed >> 20));
+        return managed;
+    }
+
+    /// <summary>An apply that failed and was undone: what the plan loaded that the running set does not hold, and no
+    /// chain runs (an undo that failed may have left the plan's programs on one), is given back as after a reload
+    /// (<see cref="GiveBack"/>: its programs may have run), and the plan lets go of it. Returns what
+    /// <see cref="CollectDropped"/> takes; out of line, so no local of the caller holds the plan's set.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private long GiveBackFailed(ReconcilePlan plan)
+    {
+        long managed = GiveBack(plan.Programs, Programs);
+        plan.Release();
         return managed;
     }
 
@@ -79,16 +90,26 @@ public sealed partial class ApplianceRuntime
     }
 
     /// <summary>A plan that will not be applied (a dry run, a reload refused before <see cref="Apply"/>): the maps and
-    /// code it loaded that the running set does not hold are unmapped now (nothing ever ran them or read them). A plan
-    /// that <see cref="Apply"/> took is left alone: Apply gives back what it leaves.</summary>
+    /// code it loaded that the running set does not hold are unmapped now (nothing ever ran them or read them), and the
+    /// plan lets go of them (its preallocated maps are garbage then, collected at once when large). A plan that
+    /// <see cref="Apply"/> took is left alone: Apply gives back what it leaves.</summary>
     public void Discard(ReconcilePlan plan)
     {
         lock (_gate)
         {
-            if (plan.Taken || ReferenceEquals(plan.Programs, Programs)) return;
-            plan.Taken = true;
-            var (maps, programs) = plan.Programs.LeftBy(Programs);
-            RetiredMemory.FreeUnpublished(maps, programs);
+            if (plan.Taken) return;
+            CollectDropped(FreeUnapplied(plan));
         }
+    }
+
+    /// <summary>What <paramref name="plan"/> loaded and the running set does not hold, freed at once: nothing ever ran
+    /// it (a refused or discarded plan). Returns what <see cref="CollectDropped"/> takes; out of line, so no local of
+    /// the caller holds the plan's set.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private long FreeUnapplied(ReconcilePlan plan)
+    {
+        long managed = plan.Programs.FreeUnpublished(Programs);
+        plan.Release();
+        return managed;
     }
 }

@@ -39,42 +39,56 @@ public sealed partial class ApplianceRuntime
             CheckFrameRoom(next, FrameHeadroom);
             var running = Config;
             var programs = ProgramSet.Load(next.Programs, _options.ConfigDirectory, _options.ObjectDirectory, running: Programs);
-            var diff = ConfigDiff.Compute(running, next);
-            var steps = new List<PlanStep>();
-            var notes = new List<string>();
-            var oldPrograms = Programs;
-            var nextPairs = next.Pairs.ToDictionary(p => p.Name, StringComparer.Ordinal);
-            var nextPorts = next.Ports.ToDictionary(p => p.Name, StringComparer.Ordinal);
-            var oldPairs = running.Pairs.ToDictionary(p => p.Name, StringComparer.Ordinal);
-            var oldPorts = running.Ports.ToDictionary(p => p.Name, StringComparer.Ordinal);
-
-            foreach (var name in diff.Ports.Added) steps.Add(ClaimPortStep(nextPorts[name]));
-            PlanPrograms(running, next, programs, steps);
-
-            var recreated = diff.PairsChanged.Where(c => c.IsInterfaceLevel).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-            foreach (var name in recreated)
+            try
             {
-                steps.Add(DeletePairStep(oldPairs[name], oldPrograms, "re-created"));
-                notes.Add($"pair {name} is re-created (its mode, tenant netns, tenant interface, tenant MAC or primaryInterface changed); its tenant loses traffic meanwhile");
+                return PlanSteps(running, next, programs);
             }
-            foreach (var pc in next.Pairs)
-                if (diff.PairsAdded.Contains(pc.Name) || recreated.Contains(pc.Name)) steps.Add(CreatePairStep(pc, programs));
-            foreach (var change in diff.PairsChanged.Where(c => !recreated.Contains(c.Name)))
-                PlanPairChange(oldPairs[change.Name], nextPairs[change.Name], change.Parts, steps, notes);
-            foreach (var pc in next.Pairs)
-                if (oldPairs.ContainsKey(pc.Name) && !recreated.Contains(pc.Name)) PlanChains(pc, programs, steps);
-            foreach (var name in diff.PairsRemoved) steps.Add(DeletePairStep(oldPairs[name], oldPrograms, "removed"));
-            foreach (var name in diff.Ports.Removed) steps.Add(ReleasePortStep(oldPorts[name]));
-            foreach (var name in diff.Ports.Changed) PlanPortChange(oldPorts[name], nextPorts[name], steps);
-            if (diff.ControlSocketChanged) notes.Add("controlSocket changes at the next start (the socket stays where it is)");
-            if (diff.MetricsChanged) notes.Add("metrics changes at the next start (the endpoint stays where it is)");
-            if (diff.MemoryChanged) notes.Add("memory changes at the next start (the rings keep their sizes)");
-            if (diff.WorkersChanged) notes.Add("workers changes at the next start (the running workers keep their queues)");
-            if (diff.JitChanged) notes.Add("jit changes at the next start (the programs keep their engine)");
-            if (diff.ButtonChanged) notes.Add("button changes at the next start (the running one stays watched)");
-            if (diff.BoardChanged) notes.Add("board changes at the next start");
-            return new ReconcilePlan(running, next, programs, steps, notes);
+            catch
+            {
+                programs.FreeUnpublished(Programs); // refused after its programs loaded (nothing ran them): as a refused load
+                throw;
+            }
         }
+    }
+
+    /// <summary>The steps from <paramref name="running"/> to <paramref name="next"/>, whose programs are loaded.</summary>
+    private ReconcilePlan PlanSteps(ApplianceConfig running, ApplianceConfig next, ProgramSet programs)
+    {
+        var diff = ConfigDiff.Compute(running, next);
+        var steps = new List<PlanStep>();
+        var notes = new List<string>();
+        var oldPrograms = Programs;
+        var nextPairs = next.Pairs.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var nextPorts = next.Ports.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var oldPairs = running.Pairs.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var oldPorts = running.Ports.ToDictionary(p => p.Name, StringComparer.Ordinal);
+
+        foreach (var name in diff.Ports.Added) steps.Add(ClaimPortStep(nextPorts[name]));
+        PlanPrograms(running, next, programs, steps);
+
+        var recreated = diff.PairsChanged.Where(c => c.IsInterfaceLevel).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in recreated)
+        {
+            steps.Add(DeletePairStep(oldPairs[name], oldPrograms, "re-created"));
+            notes.Add($"pair {name} is re-created (its mode, tenant netns, tenant interface, tenant MAC or primaryInterface changed); its tenant loses traffic meanwhile");
+        }
+        foreach (var pc in next.Pairs)
+            if (diff.PairsAdded.Contains(pc.Name) || recreated.Contains(pc.Name)) steps.Add(CreatePairStep(pc, programs));
+        foreach (var change in diff.PairsChanged.Where(c => !recreated.Contains(c.Name)))
+            PlanPairChange(oldPairs[change.Name], nextPairs[change.Name], change.Parts, steps, notes);
+        foreach (var pc in next.Pairs)
+            if (oldPairs.ContainsKey(pc.Name) && !recreated.Contains(pc.Name)) PlanChains(pc, programs, steps);
+        foreach (var name in diff.PairsRemoved) steps.Add(DeletePairStep(oldPairs[name], oldPrograms, "removed"));
+        foreach (var name in diff.Ports.Removed) steps.Add(ReleasePortStep(oldPorts[name]));
+        foreach (var name in diff.Ports.Changed) PlanPortChange(oldPorts[name], nextPorts[name], steps);
+        if (diff.ControlSocketChanged) notes.Add("controlSocket changes at the next start (the socket stays where it is)");
+        if (diff.MetricsChanged) notes.Add("metrics changes at the next start (the endpoint stays where it is)");
+        if (diff.MemoryChanged) notes.Add("memory changes at the next start (the rings keep their sizes)");
+        if (diff.WorkersChanged) notes.Add("workers changes at the next start (the running workers keep their queues)");
+        if (diff.JitChanged) notes.Add("jit changes at the next start (the programs keep their engine)");
+        if (diff.ButtonChanged) notes.Add("button changes at the next start (the running one stays watched)");
+        if (diff.BoardChanged) notes.Add("board changes at the next start");
+        return new ReconcilePlan(running, next, programs, steps, notes);
     }
 
     /// <summary>The plan from <paramref name="running"/> to <paramref name="next"/> without a running appliance
@@ -145,7 +159,7 @@ public sealed partial class ApplianceRuntime
                     }
                     lines.Reverse();
                     foreach (var s in plan.Steps) s.Spend();
-                    GiveBack(plan.Programs, Programs); // the plan (its caller's) still holds their managed part
+                    CollectDropped(GiveBackFailed(plan)); // the caller may hold the plan a while: it lets go of them
                     var text = string.Join('\n', [.. plan.Steps.TakeWhile(s => s != step).Select(s => $"done:   {s}"),
                         $"FAILED: {step}: {e.Message}", .. lines, "the running config stays"]);
                     throw new ReconcileException(text, e);
@@ -252,7 +266,8 @@ public sealed partial class ApplianceRuntime
     {
         foreach (var kind in new[] { PairSideKind.Primary, PairSideKind.Peer })
         {
-            var wanted = SideConfig(pc, kind).Chain.Select(e => programs[e.Program]).ToArray();
+            var wanted = SideConfig(pc, kind).Chain.Select(e => programs.TryGet(e.Program, out var p) ? p
+                : throw new RuntimeSetupException($"pair '{pc.Name}' {kind.ToString().ToLowerInvariant()} chain: no program called '{e.Program}'")).ToArray();
             var pair = PairNamed(pc.Name);
             var side = pair.Side(kind);
             var current = side.Chain.Programs;

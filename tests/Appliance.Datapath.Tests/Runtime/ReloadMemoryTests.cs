@@ -1,6 +1,7 @@
 using Appliance.Bpf.Maps;
 using Appliance.Config;
 using Appliance.Datapath.Runtime;
+using Appliance.Datapath.Runtime.Reconcile;
 using Appliance.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
@@ -147,18 +148,79 @@ public sealed class ReloadMemoryTests(ITestOutputHelper output)
     /// <summary>A reload refused after its objects were loaded (a second program names a section flow_table lacks)
     /// leaves none of the tables' reservations behind, and the running set is untouched.</summary>
     [PrivilegedFact]
-    public void AReloadRefusedAfterItsObjectLoadedLeavesNoReservationBehind()
+    public void AReloadRefusedAfterItsObjectLoadedLeavesNoReservationBehind() => ARefusedPlanLeavesNoReservationBehind(
+        (board, config) => config with { Programs = [.. config.Programs, Flows, Flows with { Name = "missing", Section = "tc/missing" }] },
+        "has no section");
+
+    /// <summary>A plan refused after its programs loaded — a chain names a program the config does not list (a config
+    /// handed to the runtime without validation: the planner finds it only once the objects are loaded) — says what is
+    /// wrong and leaves none of flow_table's reservations behind; the running set is untouched.</summary>
+    [PrivilegedFact]
+    public void APlanRefusedAfterItsProgramsLoadedLeavesNoReservationBehind() => ARefusedPlanLeavesNoReservationBehind(
+        (board, config) => config with { Pairs = [board.Pair(0, primary: MetaBoard.Side(chain: "missing"))], Programs = [.. config.Programs, Flows] },
+        "no program called 'missing'");
+
+    /// <summary>A running A; <paramref name="edit"/> of its config, which loads flow_table (3 GiB reserved), is refused
+    /// with <paramref name="why"/>; the address space is back and A answers.</summary>
+    private void ARefusedPlanLeavesNoReservationBehind(Func<MetaBoard, ApplianceConfig, ApplianceConfig> edit, string why)
     {
         using var board = new MetaBoard(ports: 1, tenants: 1);
         var rt = board.Start([board.Port(0)], [board.Pair(0)], [MetaBoard.Probe("a", 'a')]);
         long size = ProcessMemory.Status("VmSize");
-        var refused = rt.Config with { Programs = [.. rt.Config.Programs, Flows, Flows with { Name = "missing", Section = "tc/missing" }] };
-        var e = Assert.Throws<RuntimeSetupException>(() => rt.Plan(refused));
-        Assert.Contains("has no section", e.Message);
+        var e = Assert.Throws<RuntimeSetupException>(() => rt.Plan(edit(board, rt.Config)));
+        Assert.Contains(why, e.Message);
         long left = ProcessMemory.Status("VmSize") - size;
-        output.WriteLine($"{left >> 10} MiB of address space left after the refused load");
-        Assert.True(left < 64 << 10, $"the refused object's reservations (3 GiB) went: {left >> 10} MiB stayed");
+        output.WriteLine($"{e.Message}\n{left >> 10} MiB of address space left after the refused plan");
+        Assert.True(left < 64 << 10, $"the refused plan's reservations (3 GiB) went: {left >> 10} MiB stayed");
         Assert.Equal(5, ReachA(board));
+    }
+
+    /// <summary>An apply that fails (pair B's name is taken by an interface made after the plan: a real netlink
+    /// refusal) and is undone gives back what its plan loaded though the caller still holds the plan: big_tables'
+    /// preallocated hash and array, filled, are back when Apply throws (the test asks for no collection), and the plan
+    /// cannot be applied again.</summary>
+    [PrivilegedFact]
+    public void AFailedApplyGivesBackWhatItsPlanLoaded()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 2);
+        var rt = board.Start([board.Port(0)], [board.Pair(0)], [MetaBoard.Probe("a", 'a')]);
+        var start = rt.Config;
+        long rssEmpty = ProcessMemory.Status("VmRSS");
+        var plan = PlanPairBWithFilledBigTables(rt, board);
+        long rssFilled = ProcessMemory.Status("VmRSS"), written = rssFilled - rssEmpty;
+        Assert.True(written > 64 << 10, $"the plan's filled tables take memory ({written >> 10} MiB)");
+        string taken = board.PairNames[1];
+        Shell.Check("ip", "link", "add", taken, "type", "veth", "peer", "name", NetNamespace.UniqueInterface("mrm"));
+        try
+        {
+            var e = Assert.Throws<ReconcileException>(() => rt.Apply(plan));
+            long rssAfter = ProcessMemory.Status("VmRSS");
+            output.WriteLine($"{e.Message}\nthe plan's tables: +{written >> 10} MiB; after the failed apply: -{(rssFilled - rssAfter) >> 10} MiB");
+            Assert.Contains($"FAILED: create  pair {taken}", e.Message);
+            Assert.True(rssFilled - rssAfter >= written * 8 / 10, $"the {written >> 10} MiB went back: RSS fell by {(rssFilled - rssAfter) >> 10} MiB");
+            Assert.Contains("plan again", Assert.Throws<InvalidOperationException>(() => rt.Apply(plan)).Message);
+        }
+        finally
+        {
+            Shell.Run("ip", "link", "del", taken);
+        }
+        Assert.Same(start, rt.Config);
+        Assert.Equal(5, ReachA(board));
+    }
+
+    /// <summary>The plan adding pair B with big_tables on its chain, the plan's tables filled from user space. Out of
+    /// the test's frame, so no local of it holds the tables (the plan does).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static ReconcilePlan PlanPairBWithFilledBigTables(ApplianceRuntime rt, MetaBoard board)
+    {
+        var big = new ProgramConfig { Name = "big", Object = "big_tables.bpf.o", Section = "tc" };
+        var plan = rt.Plan(rt.Config with
+        {
+            Pairs = [.. rt.Config.Pairs, board.Pair(1, primary: MetaBoard.Side(chain: "big"))], Programs = [.. rt.Config.Programs, big],
+        });
+        Fill(plan.Programs["big"].Object.FindMap("by_length")!, 500_000);
+        Fill(plan.Programs["big"].Object.FindMap("slots")!, 1 << 20);
+        return plan;
     }
 
     /// <summary>A plan that is not applied (`reload --dry-run`) is discarded: what it loaded goes at once, and it can

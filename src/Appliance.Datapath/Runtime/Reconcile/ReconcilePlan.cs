@@ -14,16 +14,27 @@ public sealed class ReconcilePlan
     {
         Running = running;
         Next = next;
-        Programs = programs;
+        _programs = programs;
         Steps = steps;
         Notes = notes;
     }
 
     public ApplianceConfig Running { get; }
     public ApplianceConfig Next { get; }
-    internal ProgramSet Programs { get; }
+    private ProgramSet? _programs;
+
+    /// <summary>The programs it loaded; gone once a discard or a failed apply gave them back (<see cref="Release"/>).</summary>
+    internal ProgramSet Programs => _programs ?? throw new InvalidOperationException("this plan's programs were given back; plan again");
     /// <summary>Apply or Discard took it: what it loaded is given back by them, once.</summary>
     internal bool Taken { get; set; }
+
+    /// <summary>A plan that will never run (discarded, or its apply failed and was undone) lets go of what it loaded,
+    /// so its caller, who may hold it a while longer, does not hold the preallocated maps' arrays.</summary>
+    internal void Release()
+    {
+        Taken = true;
+        _programs = null;
+    }
     public IReadOnlyList<PlanStep> Steps { get; }
     /// <summary>Things worth knowing that are not steps (e.g. which pair is re-created and why).</summary>
     public IReadOnlyList<string> Notes { get; }
