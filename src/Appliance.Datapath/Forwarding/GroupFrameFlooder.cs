@@ -40,6 +40,10 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
     private readonly RateLimited _sendLog = new(5, TimeSpan.FromSeconds(5)), _faultLog = new(5, TimeSpan.FromSeconds(10)),
         _moveLog = new(5, TimeSpan.FromSeconds(10));
     private volatile bool _stop;
+    private bool _started, _disposed;
+    /// <summary>Who still holds the sockets, the wake event, the VM and the section: <see cref="Dispose"/> and the
+    /// thread (<see cref="LetGo"/>); the last to let go closes them.</summary>
+    private int _holders = 2;
 
     public long Received => Volatile.Read(ref _receivedCount);
     public long SendFailures => Volatile.Read(ref _sendFailures);
@@ -82,30 +86,41 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = "group-flooder" };
     }
 
-    public void Start() => _thread.Start();
+    public void Start()
+    {
+        _started = true;
+        _thread.Start();
+    }
 
     private void Run()
     {
-        var fds = new Tmds.Linux.pollfd[_receivers.Length + 1];
-        for (int i = 0; i < _receivers.Length; i++) fds[i] = PollNative.Input(_receivers[i].Socket.Fd);
-        fds[^1] = _wake.PollEntry;
-        while (!_stop)
+        try
         {
-            try
+            var fds = new Tmds.Linux.pollfd[_receivers.Length + 1];
+            for (int i = 0; i < _receivers.Length; i++) fds[i] = PollNative.Input(_receivers[i].Socket.Fd);
+            fds[^1] = _wake.PollEntry;
+            while (!_stop)
             {
-                // No timeout: it wakes for a frame, for the error a port's link going down reports, or for Dispose
-                // (a port or pair change replaces the flooder); an idle board never wakes it.
-                PollNative.Wait(fds, -1);
-                for (int i = 0; i < _receivers.Length && !_stop; i++) Drain(_receivers[i].Socket, _receivers[i].Port);
+                try
+                {
+                    // No timeout: it wakes for a frame, for the error a port's link going down reports, or for Dispose
+                    // (a port or pair change replaces the flooder); an idle board never wakes it.
+                    PollNative.Wait(fds, -1);
+                    for (int i = 0; i < _receivers.Length && !_stop; i++) Drain(_receivers[i].Socket, _receivers[i].Port);
+                }
+                catch (Exception e)
+                {
+                    // As a forwarding worker does: a fault never ends flooding (the tenants' ARP and ND depend on it).
+                    Failure = e;
+                    if (_faultLog.TryEnter(out long suppressed))
+                        Log.Error("flooder", "group-frame flooder fault; it goes on", ("error", e.Message), ("suppressed", suppressed));
+                    Thread.Sleep(100); // a fault on every loop must not become a hot spin
+                }
             }
-            catch (Exception e)
-            {
-                // As a forwarding worker does: a fault never ends flooding (the tenants' ARP and ND depend on it).
-                Failure = e;
-                if (_faultLog.TryEnter(out long suppressed))
-                    Log.Error("flooder", "group-frame flooder fault; it goes on", ("error", e.Message), ("suppressed", suppressed));
-                Thread.Sleep(100); // a fault on every loop must not become a hot spin
-            }
+        }
+        finally
+        {
+            LetGo();
         }
     }
 
@@ -186,17 +201,33 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         lock (_frame) _handler.ForgetPrograms();
     }
 
-    public unsafe void Dispose()
+    /// <summary>Stops the thread (5 s at most). A thread that does not stop in time — inside a send that blocks, say —
+    /// keeps what it may still touch: its sockets (closed here, their fd numbers could be handed to another socket while
+    /// it still received or sent on them), its wake event, its VM and its section (epoch cells another runner would
+    /// reuse while it still wrote them); it closes and releases them itself when its loop ends.</summary>
+    public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _stop = true;
-        _wake.Signal();
-        if (_thread.IsAlive) _thread.Join(5000);
+        if (!_started) LetGo(); // no thread to let go
+        else
+        {
+            _wake.Signal();
+            if (!_thread.Join(5000))
+                Log.Warn("flooder", "the group-frame flooder did not stop within 5 s; it closes its sockets when its frame ends");
+        }
+        LetGo();
+    }
+
+    /// <summary>The last of <see cref="Dispose"/> and the thread to let go closes the sockets and the wake event and
+    /// releases the VM and the section.</summary>
+    private void LetGo()
+    {
+        if (Interlocked.Decrement(ref _holders) != 0) return;
         foreach (var (s, _) in _receivers) s.Dispose();
         _transmitter.Dispose();
         _wake.Dispose();
-        // A thread still in its loop (it did not stop within the join) may be in a run: it keeps its VM and section,
-        // whose epoch cells another runner would otherwise reuse while it still writes them (cells are few and reused).
-        if (_thread.IsAlive) return;
         _handler.Dispose();
         _section.Dispose();
     }
