@@ -312,7 +312,28 @@ public sealed partial class ApplianceRuntime : IDisposable
         if (pc.Mtu is { } mtu) _links.SetMtu(pc.Name, mtu);
         if (!link.IsUp) _links.SetUp(pc.Name, true);
         SetQueues(pc.Name, pc.Queues, socketsClosed: false);
+        KeepQueuesXdpTakes(pc.Name, link.Index);
         return _links.Get(pc.Name);
+    }
+
+    /// <summary>A veth takes an XDP program only with as many RX queues as its peer has TX queues (ENOSPC), and with one
+    /// attached refuses a count below that (a reload's `queues` change then keeps what it has, as from a driver that
+    /// refuses). A count <see cref="SetQueues"/> gave a port before its program attaches is tried with a program
+    /// attached once; a count XDP refuses is put back the same way, so a start and a reload end alike.</summary>
+    private void KeepQueuesXdpTakes(string port, int ifindex)
+    {
+        if (!_queues.ContainsKey(port)) return;
+        using var trial = ClaimedMacSteering.Create(port, ifindex, dropUnclaimed: false);
+        try
+        {
+            trial.AttachLink(_options.XdpMode);
+        }
+        catch (Interop.PlatformException e) when (e.Errno == Errno.ENOSPC)
+        {
+            Log.Warn("runtime", "the port's XDP program refused its RX queue count (a veth needs as many as its peer has TX queues): it keeps what it had",
+                ("port", port), ("queues", new LinkEthtool(_links!).RxQueueCount(port)), ("error", e.Message));
+            RestoreQueues(port);
+        }
     }
 
     /// <summary>Sets the port's RX queues for its config's <c>queues</c> (<see cref="PortQueues"/>); the channels it had

@@ -287,6 +287,31 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
         Assert.Equal((4, 4), CurrentChannels(changed));
     }
 
+    /// <summary>A veth port's `queues` below its peer's TX queues (1, the outside end sends on 2): XDP refuses it (a veth
+    /// takes an XDP program only with as many RX queues as its peer has TX queues), so the port keeps its 2 queues at
+    /// start as a reload to that count keeps them (the driver refuses it there) — before, the reload kept them and the
+    /// next start failed with ENOSPC (found by LiveEditWalkTests: each step's config must also start).</summary>
+    [PrivilegedFact]
+    public void AVethPortsQueuesItsXdpCannotTakeAreKeptAtStartAsOnReload()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1, queues: 2);
+        string port = board.Ports[0];
+        var rt = board.Start([board.Port(0) with { Queues = 1 }], [board.Pair(0)], workers: Workers);
+        Assert.Equal((2, 2), CurrentChannels(port));
+        Assert.Equal([0u, 1u], rt.Engine.AllPorts.Where(p => p.Index == 0).Select(p => p.Queue).Order());
+        Assert.True(Eventually.True(() => rt.FindPair(board.PairNames[0]).CarrierUp), "pair carrier up");
+        Send(board, rt, toTenant: true);
+        Send(board, rt, toTenant: false);
+
+        rt.Apply(rt.Plan(rt.Config with { Ports = [board.Port(0) with { Queues = 2 }] }));
+        rt.Apply(rt.Plan(rt.Config with { Ports = [board.Port(0) with { Queues = 1 }] }));
+        Assert.Equal((2, 2), CurrentChannels(port));
+        Assert.Equal([0u, 1u], rt.Engine.AllPorts.Where(p => p.Index == 0).Select(p => p.Queue).Order());
+        Send(board, rt, toTenant: true);
+        board.Stop();
+        Assert.Equal((2, 2), CurrentChannels(port));
+    }
+
     /// <summary>The current RX and TX channel counts `ethtool -l` reports.</summary>
     private static (int Rx, int Tx) CurrentChannels(string name)
     {
