@@ -17,19 +17,35 @@ public sealed record WalkSide(SidePolicy Policy, ScrubMode Scrub, ImmutableList<
 /// interface eth0); the rest is what a config can say about it.</summary>
 /// <param name="Uplink">The uplink's port slot.</param>
 /// <param name="AltMac">An L2 tenant's MAC is <see cref="MetaBoard.TenantMac"/> or, when set, another one (a change re-creates the pair).</param>
-/// <param name="Addresses">Which of three addresses the tenant has (bit i: <see cref="WalkConfig.AddressOf"/> i; /24 for
-/// L2, /32 for L3): the first and the third share a subnet (an L2 tenant's third is a secondary address of it). An L3
-/// pair has the first, which follows its uplink, so the outside of that port reaches it.</param>
-/// <param name="Adopted">Slot <see cref="WalkConfig.AdoptableSlot"/> only, L2 without addresses: the pair adopts the veth
-/// the test made (<see cref="WalkConfig.AdoptedPrimary"/>, its peer <see cref="WalkConfig.AdoptedInterface"/> in the
-/// slot's namespace, MAC <see cref="WalkConfig.AdoptedMac"/>) instead of creating one.</param>
+/// <param name="Addresses">Which of six addresses the tenant has (bit i: <see cref="WalkConfig.AddressOf"/> i, its prefix
+/// length <see cref="WalkConfig.PrefixOf"/>): bits 0-2 IPv4, 3-5 IPv6 alike. The first and the third of a family share
+/// the uplink's subnet (an L2 tenant's third is a secondary address of it), the second is a subnet of the slot's own.
+/// An L3 pair has the first of at least one family (<see cref="WalkConfig.L3Reachable"/>), which follows its uplink,
+/// so the outside of that port reaches it.</param>
+/// <param name="Adopted">Slot <see cref="WalkConfig.AdoptableSlot"/> only: the pair adopts the veth the test made
+/// (<see cref="WalkConfig.AdoptedPrimary"/>, its peer <see cref="WalkConfig.AdoptedInterface"/> in the slot's
+/// namespace, MAC <see cref="WalkConfig.AdoptedMac"/>) instead of creating one. L2: no addresses. L3: its addresses are
+/// the prefixes routed to it; the test, as the veth's owner, sets them on the tenant's end (NOARP, default routes).</param>
+/// <param name="Tailroom">The pair's tailroom (may not fit the running frames: a reload refuses it then).</param>
+/// <param name="ServesDhcp">L2 only: <c>serves</c> lists "dhcp" (after "router" when both).</param>
+/// <param name="ServesVlans">L2 only: <c>serves</c> lists "vlans" (last).</param>
+/// <param name="AltInterface">The tenant's interface is "eth2", not eth0 (a change re-creates the pair; not when adopted).</param>
+/// <param name="OwnNetns">The tenant lives in a namespace of its own the appliance creates (<see cref="WalkConfig.NetnsOf"/>;
+/// it deletes it with the pair), not the board's (a change re-creates the pair; not when adopted).</param>
 public sealed record WalkPair(int Slot, PairMode Mode, int Uplink, bool AltMac, int Mtu, int LearnLimit, int Headroom, bool ServesRouter,
-    int Addresses, WalkSide Primary, WalkSide Peer, bool Adopted = false);
+    int Addresses, WalkSide Primary, WalkSide Peer, bool Adopted = false, int Tailroom = 0, bool ServesDhcp = false, bool AltInterface = false,
+    bool OwnNetns = false, bool ServesVlans = false);
+
+/// <summary>Settings a running appliance keeps until its next start: `workers` 1 (the walk runs one per core),
+/// `memory.frames` 128, `jit` false, another `controlSocket`.</summary>
+public enum RestartOnly { None, Workers, Frames, Jit, ControlSocket }
 
 /// <summary>A port of the walk's universe: slot s is <see cref="MetaBoard"/> port s.</summary>
 /// <param name="Mac">0: no <c>mac</c> (the interface keeps its own); 1 or 2: one of two MACs (<see cref="WalkConfig.PortMacOf"/>).
 /// Once set it is never left out again: the interface keeps the last one set, where a start would find its own.</param>
-public sealed record WalkPort(int Slot, UnclaimedPolicy Unclaimed, int Mac = 0);
+/// <param name="Mtu">0: no <c>mtu</c>; else the MTU set on the port (once set, never left out again, as <paramref name="Mac"/>).</param>
+/// <param name="Queues">0: no <c>queues</c> (one per worker where the veth allows); else that many RX queues.</param>
+public sealed record WalkPort(int Slot, UnclaimedPolicy Unclaimed, int Mac = 0, int Mtu = 0, int Queues = 0);
 
 /// <summary>A config of the random edit walk's small universe (<see cref="LiveEditWalkTests"/>): up to
 /// <see cref="PortSlots"/> ports and <see cref="PairSlots"/> pairs (L2 and L3) of one <see cref="MetaBoard"/>, and the
@@ -40,8 +56,10 @@ public sealed record WalkPort(int Slot, UnclaimedPolicy Unclaimed, int Mac = 0);
 /// <param name="AllowPorts">allow_port's allowed_ports lists 80 and 443 (live map contents).</param>
 /// <param name="AclEntries">lpm_acl's acl_v4 lists 10.99.0.0/24 → DROP (live map contents; no test frame's source).</param>
 /// <param name="SwapIsRewrite">Program "swap" is rewrite.bpf.o (else counter.bpf.o, whose maps it then shares with "count").</param>
+/// <param name="Restart">A setting read at start (README: a reload notes that it changes at the next start) set to
+/// another value than the walk runs with; the walk applies it and goes back (<see cref="RestartOnly"/>).</param>
 public sealed record WalkConfig(ImmutableList<WalkPort> Ports, ImmutableList<WalkPair> Pairs, bool AclDrops, bool AllowDropsNonL4,
-    bool AllowPorts, bool AclEntries, bool SwapIsRewrite)
+    bool AllowPorts, bool AclEntries, bool SwapIsRewrite, RestartOnly Restart = RestartOnly.None)
 {
     public const int PortSlots = 3, PairSlots = 4;
 
@@ -104,7 +122,12 @@ public sealed record WalkConfig(ImmutableList<WalkPort> Ports, ImmutableList<Wal
 
     public static MacAddress TenantMacOf(WalkPair p) => p.Adopted ? AdoptedMac : MacOf(p.Slot, p.AltMac);
 
-    public static string TenantInterfaceOf(WalkPair p) => p.Adopted ? AdoptedInterface : MetaBoard.TenantInterface;
+    public static string TenantInterfaceOf(WalkPair p) => p.Adopted ? AdoptedInterface : p.AltInterface ? "eth2" : MetaBoard.TenantInterface;
+
+    /// <summary>The tenant's namespace: the board's for its slot, or one the appliance creates (the board's name + "-n").</summary>
+    public static string NetnsOf(MetaBoard board, WalkPair p) => p.OwnNetns ? CreatedNetns(board, p.Slot) : board.Tenants[p.Slot].Name;
+
+    public static string CreatedNetns(MetaBoard board, int slot) => board.Tenants[slot].Name + "-n";
 
     /// <summary>Every MAC a tenant of the universe may have (what the snapshot asks each port's steering about).</summary>
     public static IEnumerable<MacAddress> UniverseMacs => Enumerable.Range(0, PairSlots).SelectMany(s => new[] { MacOf(s, false), MacOf(s, true) }).Append(AdoptedMac);
@@ -113,15 +136,55 @@ public sealed record WalkConfig(ImmutableList<WalkPort> Ports, ImmutableList<Wal
     {
         0 => $"10.{50 + p.Uplink}.0.{10 + p.Slot}",
         1 => $"10.{70 + p.Slot}.0.2",
-        _ => $"10.{50 + p.Uplink}.0.{20 + p.Slot}",
+        2 => $"10.{50 + p.Uplink}.0.{20 + p.Slot}",
+        3 => $"fd00:{50 + p.Uplink}::{10 + p.Slot}",
+        4 => $"fd00:{70 + p.Slot}::2",
+        _ => $"fd00:{50 + p.Uplink}::{20 + p.Slot}",
     };
+
+    /// <summary>Address i's prefix length: L2 the subnet's (/24, /64); L3 a host route (/32, /128), but the slot's own
+    /// IPv6 address routes its whole /64 to the tenant.</summary>
+    public static int PrefixOf(WalkPair p, int i) => (p.Mode, i) switch
+    {
+        (PairMode.L2, < 3) => 24,
+        (PairMode.L2, _) => 64,
+        (_, < 3) => 32,
+        (_, 4) => 64,
+        _ => 128,
+    };
+
+    public const int V4Reachable = 1, V6Reachable = 8;
+
+    /// <summary>An L3 pair's addresses must include one the outside of its port reaches (the first of a family).</summary>
+    public static bool L3Reachable(int addresses) => (addresses & (V4Reachable | V6Reachable)) != 0;
+
+    /// <summary>The addresses of <paramref name="p"/> as the config lists them ("ADDRESS/LENGTH").</summary>
+    public static IEnumerable<string> AddressesOf(WalkPair p) =>
+        Enumerable.Range(0, 6).Where(i => (p.Addresses & 1 << i) != 0).Select(i => $"{AddressOf(p, i)}/{PrefixOf(p, i)}");
+
+
+    /// <summary>Why a reload must refuse this config on a runtime whose AF_XDP frames are <paramref name="frameSize"/>
+    /// bytes with <paramref name="headroom"/> bytes reserved at start (README "Live reload": a pair's headroom may grow
+    /// up to what the frames were set up with; a frame holds 256 + headroom + MTU + 18 + tailroom), as the words the
+    /// error must say; null when it fits.</summary>
+    public string? RefusedLive(int frameSize, int headroom)
+    {
+        if (Pairs.Any(p => p.Headroom > headroom)) return "restart the appliance for a larger headroom";
+        if (Pairs.Count > 0 && 256 + headroom + Pairs.Max(p => p.Mtu) + 18 + Pairs.Max(p => p.Tailroom) > frameSize)
+            return "lower a tenant's MTU or the pairs' headroom/tailroom";
+        return null;
+    }
 
     /// <summary>The config as the appliance reads it, pair and port order as in the model.</summary>
     public ApplianceConfig Render(MetaBoard board) => new()
     {
         Board = "test",
-        ControlSocket = "/run/mapp-live-edit-walk-unused.sock",
-        Ports = [.. Ports.Select(p => new PortConfig { Name = board.Ports[p.Slot], Unclaimed = p.Unclaimed, Mac = PortMacOf(p) })],
+        ControlSocket = Restart == RestartOnly.ControlSocket ? "/run/mapp-live-edit-walk-other.sock" : "/run/mapp-live-edit-walk-unused.sock",
+        Workers = Restart == RestartOnly.Workers ? 1 : null,
+        Memory = new MemorySettings { Frames = Restart == RestartOnly.Frames ? 128 : null },
+        Jit = Restart != RestartOnly.Jit,
+        Ports = [.. Ports.Select(p => new PortConfig { Name = board.Ports[p.Slot], Unclaimed = p.Unclaimed, Mac = PortMacOf(p),
+            Mtu = p.Mtu == 0 ? null : p.Mtu, Queues = p.Queues == 0 ? null : p.Queues })],
         Pairs = [.. Pairs.Select(p => new PairConfig
         {
             Name = board.PairNames[p.Slot],
@@ -129,15 +192,16 @@ public sealed record WalkConfig(ImmutableList<WalkPort> Ports, ImmutableList<Wal
             Uplink = board.Ports[p.Uplink],
             LearnLimit = p.LearnLimit,
             Headroom = p.Headroom,
+            Tailroom = p.Tailroom,
             PrimaryInterface = p.Adopted ? AdoptedPrimary(board) : null,
             Tenant = new TenantConfig
             {
-                Netns = board.Tenants[p.Slot].Name,
+                Netns = NetnsOf(board, p),
                 Interface = TenantInterfaceOf(p),
                 Mac = p.Mode == PairMode.L2 && !p.Adopted ? MacOf(p.Slot, p.AltMac) : null,
                 Mtu = p.Mtu,
-                Addresses = [.. Enumerable.Range(0, 3).Where(i => (p.Addresses & 1 << i) != 0).Select(i => InterfaceAddress.Parse(AddressOf(p, i) + (p.Mode == PairMode.L2 ? "/24" : "/32")))],
-                Serves = p.ServesRouter ? [TenantService.Router] : [],
+                Addresses = [.. AddressesOf(p).Select(InterfaceAddress.Parse)],
+                Serves = [.. new[] { (p.ServesRouter, TenantService.Router), (p.ServesDhcp, TenantService.Dhcp), (p.ServesVlans, TenantService.Vlans) }.Where(s => s.Item1).Select(s => s.Item2)],
             },
             Primary = Side(p.Primary),
             Peer = Side(p.Peer),
@@ -186,10 +250,11 @@ public sealed record WalkConfig(ImmutableList<WalkPort> Ports, ImmutableList<Wal
     {
         static string S(WalkSide s) => $"{s.Policy.ToString().ToLowerInvariant()}/{s.Scrub.ToString().ToLowerInvariant()}[{string.Join(",", s.Chain)}]";
         var sb = new StringBuilder();
-        sb.Append("ports ").AppendJoin(' ', Ports.Select(p => $"p{p.Slot}({p.Unclaimed.ToString().ToLowerInvariant()}{(p.Mac == 0 ? "" : $" mac {p.Mac}")})"));
+        sb.Append("ports ").AppendJoin(' ', Ports.Select(p => $"p{p.Slot}({p.Unclaimed.ToString().ToLowerInvariant()}{(p.Mac == 0 ? "" : $" mac {p.Mac}")}" +
+            $"{(p.Mtu == 0 ? "" : $" mtu {p.Mtu}")}{(p.Queues == 0 ? "" : $" queues {p.Queues}")})"));
         foreach (var p in Pairs)
-            sb.Append($"; t{p.Slot} {p.Mode.ToString().ToLowerInvariant()} on p{p.Uplink}{(p.Adopted ? " adopted" : "")}{(p.AltMac ? " altmac" : "")} mtu {p.Mtu} learn {p.LearnLimit} head {p.Headroom}" +
-                $"{(p.ServesRouter ? " router" : "")} addr {p.Addresses} primary {S(p.Primary)} peer {S(p.Peer)}");
+            sb.Append($"; t{p.Slot} {p.Mode.ToString().ToLowerInvariant()} on p{p.Uplink}{(p.Adopted ? " adopted" : "")}{(p.AltMac ? " altmac" : "")} mtu {p.Mtu} learn {p.LearnLimit} head {p.Headroom} tail {p.Tailroom}" +
+                $"{(p.ServesRouter ? " router" : "")}{(p.ServesDhcp ? " dhcp" : "")}{(p.ServesVlans ? " vlans" : "")}{(p.AltInterface ? " eth2" : "")}{(p.OwnNetns ? " own-netns" : "")} addr {p.Addresses} primary {S(p.Primary)} peer {S(p.Peer)}");
         sb.Append($"; acl{(AclDrops ? " drops" : "")}{(AclEntries ? " +entries" : "")}, allow{(AllowDropsNonL4 ? " drops-non-l4" : "")}{(AllowPorts ? " +ports" : "")}, swap={(SwapIsRewrite ? "rewrite" : "counter")}");
         return sb.ToString();
     }

@@ -8,15 +8,22 @@ using Xunit.Abstractions;
 namespace Appliance.Datapath.Tests.Runtime;
 
 /// <summary>"Any config edit applies live, touching only what changed", against random edit sequences on the real
-/// kernel: from a random valid config (<see cref="WalkConfig"/>: up to 3 ports, 4 pairs L2 and L3, one of them
-/// adopting a veth the test made, the example programs on their chains), <see cref="Steps"/> random edits (<see cref="LiveEdits"/>) each applied as `reload`
-/// applies one (<see cref="ApplianceRuntime.Plan"/>, <see cref="ApplianceRuntime.Apply"/>). After each step:
+/// kernel: from a random valid config (<see cref="WalkConfig"/>: up to 3 ports of 2 queues, 4 pairs L2 and L3 with IPv4
+/// and IPv6 addresses, one of them adopting a veth the test made in either mode, the example programs on their
+/// chains), <see cref="Steps"/> random edits (<see cref="LiveEdits"/>) each applied as `reload` applies one
+/// (<see cref="ApplianceRuntime.Plan"/>, <see cref="ApplianceRuntime.Apply"/>). After each step:
 /// <list type="bullet">
 /// <item>every pair the edit did not change lost no frame of a steady stream (both ways where its sides pass) while
-/// the edit applied, and kept its runtime object, links and sockets;</item>
-/// <item>every pair forwards a probe each way where its sides pass, and nothing where one drops;</item>
+/// the edit applied (but for pairs on a port whose queues changed: README says its frames drop meanwhile), and kept
+/// its runtime object, links and sockets;</item>
+/// <item>every pair forwards a probe each way where its sides pass, and nothing where one drops (L3: ping and ping6,
+/// from the tenant and to it);</item>
 /// <item>the runtime's snapshot (<see cref="RuntimeSnapshot"/>) equals that of a fresh runtime started with the same
 /// config (compared after the walk, one fresh start per step).</item>
+/// <item>an edit the running frames have no room for (headroom past what they were set up with, MTU or tailroom past
+/// the frame) is refused with the reason and changes nothing (<see cref="Refused"/>); a setting read at start
+/// (workers, memory, jit, controlSocket) is noted for the next start and changes nothing either
+/// (<see cref="RestartOnlyAndBack"/>).</item>
 /// </list>
 /// A failure names the seed, the step and the edit. LIVE_EDIT_SEEDS runs other seeds ("1-50", "7,12"), LIVE_EDIT_STEPS
 /// other walk lengths.</summary>
@@ -34,8 +41,13 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
     [PrivilegedFact]
     public void RandomEditWalksApplyLiveAsAFreshStartWouldAndSpareWhatTheyDoNotChange()
     {
-        using var board = new MetaBoard(ports: WalkConfig.PortSlots, tenants: WalkConfig.PairSlots);
-        for (int p = 0; p < WalkConfig.PortSlots; p++) board.AddAddresses(p);
+        using var board = new MetaBoard(ports: WalkConfig.PortSlots, tenants: WalkConfig.PairSlots, queues: 2);
+        board.EnableIpv6();
+        for (int p = 0; p < WalkConfig.PortSlots; p++)
+        {
+            board.AddAddresses(p);
+            board.AddAddresses6(p);
+        }
         string objects = TestObjects.Directory;
         string adopted = WalkConfig.AdoptedPrimary(board);
         var adoptedNs = board.Tenants[WalkConfig.AdoptableSlot];
@@ -57,6 +69,7 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
         finally
         {
             Shell.Run("ip", "link", "del", adopted);
+            for (int slot = 0; slot < WalkConfig.PairSlots; slot++) Shell.Run("ip", "netns", "del", WalkConfig.CreatedNetns(board, slot));
         }
     }
 
@@ -70,6 +83,8 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
         var snapshots = new List<List<string>>();
         output.WriteLine($"seed {seed} start: {model}");
 
+        Own(board, model);
+        var began = DateTime.UtcNow;
         var rt = Start(configs[0], objects);
         try
         {
@@ -79,8 +94,19 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
             {
                 var (next, what) = LiveEdits.Next(model, random);
                 string context = $"seed {seed} step {step}: {what}\n  from: {model}\n  to:   {next}";
-                output.WriteLine($"seed {seed} step {step}: {what}");
+                output.WriteLine($"seed {seed} step {step}: {what} (at {(DateTime.UtcNow - began).TotalSeconds:F1} s)");
                 var config = next.Validated(board, objects);
+                if (next.Restart != RestartOnly.None)
+                {
+                    RestartOnlyAndBack(board, rt, model, config, model.Validated(board, objects), snapshots[^1], context);
+                    continue;
+                }
+                if (next.RefusedLive(rt.FrameSize, rt.FrameHeadroom) is { } refusal)
+                {
+                    Refused(board, rt, model, config, refusal, snapshots[^1], context);
+                    continue;
+                }
+                Own(board, next);
                 Apply(board, rt, model, next, config, context);
                 Probe(board, rt, next, context);
                 snapshots.Add(Snapshot(rt));
@@ -95,8 +121,10 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
             rt.Dispose();
         }
 
+        output.WriteLine($"seed {seed}: walked in {(DateTime.UtcNow - began).TotalSeconds:F1} s");
         for (int step = 0; step < configs.Count; step++)
         {
+            Own(board, models[step]);
             using var fresh = Start(configs[step], objects);
             var want = Snapshot(fresh);
             var diff = RuntimeSnapshot.Difference(want, snapshots[step]);
@@ -126,15 +154,9 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
         var streams = new List<(string What, SteadyStream Stream)>();
         try
         {
-            foreach (var p in untouched.Where(p => p.Mode == PairMode.L2))
-            {
-                byte[] tenantMac = WalkConfig.TenantMacOf(p).GetBytes(), outsideMac = board.OutsideMac(p.Uplink);
-                string tenantNs = board.Tenants[p.Slot].Name, outside = MetaBoard.OutsideInterface(p.Uplink);
-                if (from.Passes(p.Primary))
-                    streams.Add(($"t{p.Slot} in", new SteadyStream(board.Outside.Name, outside, tenantNs, WalkConfig.TenantInterfaceOf(p), tenantMac, outsideMac)));
-                if (from.Passes(p.Peer))
-                    streams.Add(($"t{p.Slot} out", new SteadyStream(tenantNs, WalkConfig.TenantInterfaceOf(p), board.Outside.Name, outside, outsideMac, tenantMac)));
-            }
+            // A port whose queues change re-opens its sockets: its pairs' frames are dropped meanwhile (README).
+            var requeued = to.Ports.Where(p => from.Ports.Any(f => f.Slot == p.Slot && f.Queues != p.Queues)).Select(p => p.Slot).ToHashSet();
+            streams.AddRange(Streams(board, from, untouched.Where(p => p.Mode == PairMode.L2 && !requeued.Contains(p.Uplink))));
             Thread.Sleep(50);
             var plan = rt.Plan(config);
             output.WriteLine(plan.Describe());
@@ -160,6 +182,114 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
             Assert.True(before[p.Slot] == Identity(rt, board.PairNames[p.Slot]), $"{context}\nuntouched pair t{p.Slot} was re-made: {before[p.Slot]} → {Identity(rt, board.PairNames[p.Slot])}");
     }
 
+    /// <summary>An edit a running appliance cannot take (its frames have no room for it; README "Live reload"): the
+    /// reload is refused with an error that says why and what to do, and nothing changes — every pair's steady
+    /// streams lose no frame, keep their runtime objects and sockets, and the snapshot is the one before.</summary>
+    private void Refused(MetaBoard board, ApplianceRuntime rt, WalkConfig model, ApplianceConfig config, string refusal, List<string> before, string context)
+    {
+        var identities = model.Pairs.ToDictionary(p => p.Slot, p => Identity(rt, board.PairNames[p.Slot]));
+        var streams = Streams(board, model, model.Pairs.Where(p => p.Mode == PairMode.L2));
+        Exception? error;
+        try
+        {
+            Thread.Sleep(50);
+            error = Record.Exception(() => rt.Apply(rt.Plan(config)));
+            Thread.Sleep(50);
+        }
+        finally
+        {
+            foreach (var (_, stream) in streams) stream.Stop();
+            foreach (var (_, stream) in streams) stream.Dispose();
+        }
+        Assert.True(error is RuntimeSetupException && error.Message.Contains(refusal), $"{context}\nthe reload must be refused (\"{refusal}\"), got: {error?.ToString() ?? "applied"}");
+        output.WriteLine($"  refused: {error!.Message}");
+        foreach (var (what, stream) in streams)
+            Assert.True(stream.Sent > 0 && stream.Lost == 0, $"{context}\nrefused edit: pair {what}: {stream}");
+        foreach (var p in model.Pairs)
+            Assert.True(identities[p.Slot] == Identity(rt, board.PairNames[p.Slot]), $"{context}\nrefused edit: pair t{p.Slot} was re-made");
+        Probe(board, rt, model, context + " (refused)");
+        var diff = RuntimeSnapshot.Difference(before, Snapshot(rt));
+        Assert.True(diff.Length == 0, $"{context}\nthe refused edit changed the runtime (- before, + after):\n{diff}");
+    }
+
+    /// <summary>A setting read at start changes (<paramref name="config"/>) and changes back (<paramref name="back"/>):
+    /// each reload applies no step, its plan notes that the setting changes at the next start, and nothing changes —
+    /// every pair's streams lose no frame, it keeps its runtime object and sockets, the snapshot is the one before.</summary>
+    private void RestartOnlyAndBack(MetaBoard board, ApplianceRuntime rt, WalkConfig model, ApplianceConfig config, ApplianceConfig back,
+        List<string> before, string context)
+    {
+        var identities = model.Pairs.ToDictionary(p => p.Slot, p => Identity(rt, board.PairNames[p.Slot]));
+        var streams = Streams(board, model, model.Pairs.Where(p => p.Mode == PairMode.L2));
+        try
+        {
+            Thread.Sleep(50);
+            foreach (var (to, what) in new[] { (config, "there"), (back, "back") })
+            {
+                var plan = rt.Plan(to);
+                output.WriteLine($"  {what}: steps {plan.Steps.Count}; notes: {string.Join("; ", plan.Notes)}");
+                Assert.True(plan.IsEmpty && plan.Notes.Any(n => n.Contains("at the next start")),
+                    $"{context}\n{what}: a setting read at start changed: the plan must have no step and note it; steps:\n{plan.Describe()}\nnotes: {string.Join("; ", plan.Notes)}");
+                rt.Apply(plan);
+            }
+            Thread.Sleep(50);
+        }
+        finally
+        {
+            foreach (var (_, stream) in streams) stream.Stop();
+            foreach (var (_, stream) in streams) stream.Dispose();
+        }
+        foreach (var (what, stream) in streams)
+            Assert.True(stream.Sent > 0 && stream.Lost == 0, $"{context}\nrestart-only edit: pair {what}: {stream}");
+        foreach (var p in model.Pairs)
+            Assert.True(identities[p.Slot] == Identity(rt, board.PairNames[p.Slot]), $"{context}\nrestart-only edit: pair t{p.Slot} was re-made");
+        Probe(board, rt, model, context);
+        var diff = RuntimeSnapshot.Difference(before, Snapshot(rt));
+        Assert.True(diff.Length == 0, $"{context}\nthe restart-only edit changed the runtime (- before, + after):\n{diff}");
+    }
+
+    /// <summary>Steady streams through <paramref name="pairs"/> (L2), each way its sides pass in <paramref name="model"/>.</summary>
+    private static List<(string What, SteadyStream Stream)> Streams(MetaBoard board, WalkConfig model, IEnumerable<WalkPair> pairs)
+    {
+        var streams = new List<(string What, SteadyStream Stream)>();
+        foreach (var p in pairs)
+        {
+            byte[] tenantMac = WalkConfig.TenantMacOf(p).GetBytes(), outsideMac = board.OutsideMac(p.Uplink);
+            string tenantNs = WalkConfig.NetnsOf(board, p), outside = MetaBoard.OutsideInterface(p.Uplink);
+            if (model.Passes(p.Primary))
+                streams.Add(($"t{p.Slot} in", new SteadyStream(board.Outside.Name, outside, tenantNs, WalkConfig.TenantInterfaceOf(p), tenantMac, outsideMac)));
+            if (model.Passes(p.Peer))
+                streams.Add(($"t{p.Slot} out", new SteadyStream(tenantNs, WalkConfig.TenantInterfaceOf(p), board.Outside.Name, outside, outsideMac, tenantMac)));
+        }
+        return streams;
+    }
+
+    /// <summary>What the board's owner does before a config starts or reloads: a port the config sets no MTU on has the
+    /// board's (1500), as the walk's first start found it (a port's MTU stays as the last config set it, also when it is
+    /// released). And what the owner of the adopted veth (a container runtime) does for the pair that adopts it: an L3
+    /// pair's tenant end is NOARP with the pair's addresses and default routes out of it (as the appliance sets up a
+    /// veth of its own); otherwise it is an Ethernet end without addresses.</summary>
+    private void Own(MetaBoard board, WalkConfig model)
+    {
+        foreach (var port in model.Ports.Where(p => p.Mtu == 0))
+            Shell.Check("ip", "link", "set", "dev", board.Ports[port.Slot], "mtu", "1500");
+        var l3 = model.Pairs.FirstOrDefault(p => p.Adopted && p.Mode == PairMode.L3);
+        var addresses = l3 is null ? [] : WalkConfig.AddressesOf(l3).ToList();
+        string state = string.Join(" ", addresses);
+        if (state == _owned) return;
+        _owned = state;
+        var ns = board.Tenants[WalkConfig.AdoptableSlot];
+        const string dev = WalkConfig.AdoptedInterface;
+        ns.Exec("ip", "addr", "flush", "dev", dev, "scope", "global");
+        Shell.Run("ip", "-n", ns.Name, "-6", "route", "del", "default", "dev", dev);
+        Shell.Run("ip", "-n", ns.Name, "-4", "route", "del", "default", "dev", dev);
+        ns.Exec("ip", "link", "set", "dev", dev, "arp", l3 is null ? "on" : "off");
+        foreach (var a in addresses) ns.Exec("ip", "addr", "add", a, "dev", dev, "nodad");
+        foreach (var family in new[] { "-4", "-6" })
+            if (addresses.Any(a => a.Contains(':') == (family == "-6"))) ns.Exec("ip", family, "route", "replace", "default", "dev", dev); // the slot's own veth may have one yet: the reload replaces that pair
+    }
+
+    private string? _owned;
+
     /// <summary>What must stay the same for a pair a reload leaves alone: its runtime object, engine index, both links'
     /// ifindexes and its AF_XDP sockets.</summary>
     private static string Identity(ApplianceRuntime rt, string name)
@@ -183,7 +313,7 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
         const int Frames = 2, Absent = 300;
         foreach (var p in model.Pairs)
         {
-            string tenantNs = board.Tenants[p.Slot].Name, outside = MetaBoard.OutsideInterface(p.Uplink);
+            string tenantNs = WalkConfig.NetnsOf(board, p), outside = MetaBoard.OutsideInterface(p.Uplink);
             bool inPasses = model.Passes(p.Primary), outPasses = model.Passes(p.Peer);
             if (p.Mode == PairMode.L2)
             {
@@ -198,15 +328,28 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
             else
             {
                 bool passes = inPasses && outPasses;
-                bool answered = false;
-                for (int attempt = 0; attempt < (passes ? 5 : 1) && !answered; attempt++) // the first may meet an unknown neighbour: dropped while the kernel resolves it
-                    answered = Shell.Run("ip", "netns", "exec", tenantNs, "ping", "-c", "1", "-W", "1", "-I", WalkConfig.AddressOf(p, 0),
-                        MetaBoard.OutsideAddress(p.Uplink)).ExitCode == 0;
-                Assert.True(answered == passes, $"{context}\nt{p.Slot} (l3) ping {(answered ? "answered" : "unanswered")} (its sides {(passes ? "pass" : "do not both pass")}); " +
-                    $"{Drops(rt.FindPair(board.PairNames[p.Slot]))}; the board's neighbour: {Shell.Run("ip", "neigh", "show", MetaBoard.OutsideAddress(p.Uplink)).StdOut.Trim()}; " +
-                    $"its route: {Shell.Run("ip", "route", "get", MetaBoard.OutsideAddress(p.Uplink)).StdOut.Trim()}; the appliance's: " +
-                    $"{rt.RoutingTables.Routes.Lookup(Appliance.Bpf.Routing.IpFamily.Inet, System.Net.IPAddress.Parse(MetaBoard.OutsideAddress(p.Uplink)).GetAddressBytes())} " +
-                    $"ports [{string.Join(" ", rt.Topology.Ports.Select(x => $"{x.Name}={x.Ifindex}"))}]");
+                var pair = rt.FindPair(board.PairNames[p.Slot]);
+                foreach (var (bit, family, tenant, outsideAddress) in new[]
+                {
+                    (WalkConfig.V4Reachable, "-4", WalkConfig.AddressOf(p, 0), MetaBoard.OutsideAddress(p.Uplink)),
+                    (WalkConfig.V6Reachable, "-6", WalkConfig.AddressOf(p, 3), MetaBoard.OutsideAddress6(p.Uplink)),
+                })
+                {
+                    if ((p.Addresses & bit) == 0) continue;
+                    // Each way when they pass; where one drops, an echo either way crosses both sides: one suffices.
+                    foreach (var (ns, from, to) in new[] { (tenantNs, tenant, outsideAddress), (board.Outside.Name, outsideAddress, tenant) }.Take(passes ? 2 : 1))
+                    {
+                        bool answered = false;
+                        for (int attempt = 0; attempt < (passes ? 5 : 1) && !answered; attempt++) // the first may meet an unknown neighbour: dropped while the kernel resolves it
+                            answered = Shell.Run("ip", "netns", "exec", ns, "ping", family, "-c", "1", "-W", passes ? "1" : "0.3", "-I", from, to).ExitCode == 0;
+                        Assert.True(answered == passes, $"{context}\nt{p.Slot} (l3) ping {from} → {to} {(answered ? "answered" : "unanswered")} (its sides {(passes ? "pass" : "do not both pass")}); " +
+                            $"{Drops(pair)}; the board's neighbour: {Shell.Run("ip", "neigh", "show", outsideAddress).StdOut.Trim()}; " +
+                            $"its route: {Shell.Run("ip", "route", "get", outsideAddress).StdOut.Trim()}; the appliance's: " +
+                            $"{rt.RoutingTables.Routes.Lookup(family == "-4" ? Appliance.Bpf.Routing.IpFamily.Inet : Appliance.Bpf.Routing.IpFamily.Inet6, System.Net.IPAddress.Parse(outsideAddress).GetAddressBytes())} " +
+                            $"ports [{string.Join(" ", rt.Topology.Ports.Select(x => $"{x.Name}={x.Ifindex}"))}]; the outside's neighbour: " +
+                            $"{Shell.Run("ip", "-n", board.Outside.Name, "neigh", "show", tenant).StdOut.Trim()}");
+                    }
+                }
             }
         }
     }

@@ -17,6 +17,10 @@ public static class LiveEdits
         ("chain reorder", ChainReorder), ("addresses", Addresses), ("mtu", Mtu), ("learnLimit", LearnLimit),
         ("mac", Mac), ("mode", Mode), ("adopt", Adopt), ("serves", Serves), ("headroom", Headroom),
         ("add port", AddPort), ("remove port", RemovePort), ("unclaimed", Unclaimed), ("port mac", PortMac),
+        ("addresses", Addresses), ("tailroom", Tailroom), ("port mtu", PortMtu), ("queues", Queues),
+        ("interface", Interface), ("netns", Netns), ("adopt l3", AdoptL3), ("adopt l3", AdoptL3),
+        ("restart-only", (c, r) => c with { Restart = Pick(r, [RestartOnly.Workers, RestartOnly.Frames, RestartOnly.Jit, RestartOnly.ControlSocket]) } is var n
+            ? (n, $"{n.Restart} changed (applies at the next start)") : null),
         ("acl .rodata", (c, _) => (c with { AclDrops = !c.AclDrops }, $"acl default verdict → {(c.AclDrops ? "pass" : "drop")} (.rodata: a new object)")),
         ("allow .rodata", (c, _) => (c with { AllowDropsNonL4 = !c.AllowDropsNonL4 }, $"allow pass_non_l4 → {(c.AllowDropsNonL4 ? 1 : 0)} (.rodata: a new object)")),
         ("allow map", (c, _) => (c with { AllowPorts = !c.AllowPorts }, $"allow allowed_ports {(c.AllowPorts ? "emptied" : "← 80, 443")}")),
@@ -30,7 +34,7 @@ public static class LiveEdits
         var c = WalkConfig.Empty;
         for (int ports = r.Next(3); ports > 0; ports--) c = AddPort(c, r)!.Value.Item1;
         for (int pairs = 1 + r.Next(WalkConfig.PairSlots); pairs > 0; pairs--) c = AddPair(c, r)!.Value.Item1;
-        for (int i = 0; i < 2; i++) c = Next(c, r).Next;
+        for (int i = 0; i < 2; i++) c = Next(c, r).Next with { Restart = RestartOnly.None };
         return c;
     }
 
@@ -67,11 +71,18 @@ public static class LiveEdits
         if (free.Count == 0) return null;
         int slot = Pick(r, free);
         var mode = r.Next(3) == 0 ? PairMode.L3 : PairMode.L2;
-        bool adopted = slot == WalkConfig.AdoptableSlot && mode == PairMode.L2 && r.Next(2) == 0;
+        bool adopted = slot == WalkConfig.AdoptableSlot && r.Next(2) == 0;
         var pair = new WalkPair(slot, mode, Pick(r, c.Ports).Slot, r.Next(2) == 0, Pick(r, [1500, 1400]), 16, 0, false,
-            adopted ? 0 : mode == PairMode.L3 ? 1 | r.Next(4) << 1 : r.Next(8), RandomSide(r, true, mode), RandomSide(r, false, mode), adopted);
+            adopted && mode == PairMode.L2 ? 0 : RandomAddresses(r, mode), RandomSide(r, true, mode), RandomSide(r, false, mode), adopted);
         int at = r.Next(c.Pairs.Count + 1);
         return (c with { Pairs = c.Pairs.Insert(at, pair) }, $"t{slot} {mode.ToString().ToLowerInvariant()}{(adopted ? " adopted" : "")} at {at}");
+    }
+
+    /// <summary>Random addresses for a pair of <paramref name="mode"/> (an L3 pair's include a reachable one).</summary>
+    private static int RandomAddresses(Random r, PairMode mode, int not = -1)
+    {
+        var choices = Enumerable.Range(0, 64).Where(n => n != not && (mode == PairMode.L2 || WalkConfig.L3Reachable(n))).ToList();
+        return Pick(r, choices);
     }
 
     private static (WalkConfig, string)? RemovePair(WalkConfig c, Random r)
@@ -129,16 +140,15 @@ public static class LiveEdits
 
     private static (WalkConfig, string)? Addresses(WalkConfig c, Random r)
     {
-        var own = c.Pairs.Where(p => !p.Adopted).ToList();
+        var own = c.Pairs.Where(p => !(p.Adopted && p.Mode == PairMode.L2)).ToList();
         if (own.Count == 0) return null;
         var p = Pick(r, own);
-        var choices = Enumerable.Range(0, 8).Where(n => n != p.Addresses && (p.Mode == PairMode.L2 || (n & 1) != 0)).ToList();
-        int n = Pick(r, choices);
-        return (WithPair(c, p with { Addresses = n }), $"t{p.Slot} addresses {p.Addresses} → {n} (bits: 10.5x.0.1x, 10.7x.0.2, 10.5x.0.2x)");
+        int n = RandomAddresses(r, p.Mode, not: p.Addresses);
+        return (WithPair(c, p with { Addresses = n }), $"t{p.Slot} addresses {p.Addresses} → {n} (bits: 10.5x.0.1x, 10.7x.0.2, 10.5x.0.2x, fd00:5x::1x, fd00:7x::2, fd00:5x::2x)");
     }
 
     private static (WalkConfig, string)? Mtu(WalkConfig c, Random r) =>
-        Setting(c, r, "MTU", [1500, 1400, 1280], p => p.Mtu, (p, v) => p with { Mtu = v });
+        Setting(c, r, "MTU", [1500, 1400, 1280, 3000], p => p.Mtu, (p, v) => p with { Mtu = v });
 
     private static (WalkConfig, string)? LearnLimit(WalkConfig c, Random r) =>
         Setting(c, r, "learnLimit", [16, 4, 0], p => p.LearnLimit, (p, v) => p with { LearnLimit = v });
@@ -162,18 +172,19 @@ public static class LiveEdits
 
     private static (WalkConfig, string)? Mode(WalkConfig c, Random r)
     {
-        var own = c.Pairs.Where(p => !p.Adopted).ToList();
-        if (own.Count == 0) return null;
-        var p = Pick(r, own);
+        if (c.Pairs.Count == 0) return null;
+        var p = Pick(r, c.Pairs);
         var mode = p.Mode == PairMode.L2 ? PairMode.L3 : PairMode.L2;
-        WalkSide Keep(WalkSide s, bool primary) => s with { Chain = [.. s.Chain.Where(n => WalkConfig.MayRun(n, primary, mode))] };
         var next = p with
         {
             Mode = mode,
-            Addresses = mode == PairMode.L3 ? p.Addresses | 1 : p.Addresses,
+            Addresses = mode == PairMode.L3 ? (WalkConfig.L3Reachable(p.Addresses) ? p.Addresses : p.Addresses | Pick(r, [WalkConfig.V4Reachable, WalkConfig.V6Reachable]))
+                : p.Adopted ? 0 : p.Addresses,
             ServesRouter = mode == PairMode.L2 && p.ServesRouter,
-            Primary = Keep(p.Primary, true),
-            Peer = Keep(p.Peer, false),
+            ServesDhcp = mode == PairMode.L2 && p.ServesDhcp,
+            ServesVlans = mode == PairMode.L2 && p.ServesVlans,
+            Primary = RunnableIn(p.Primary, true, mode),
+            Peer = RunnableIn(p.Peer, false, mode),
         };
         return (WithPair(c, next), $"t{p.Slot} mode → {mode.ToString().ToLowerInvariant()}");
     }
@@ -181,9 +192,34 @@ public static class LiveEdits
     /// <summary>The adoptable slot's pair adopts the test's veth, or creates its own again (either re-creates it).</summary>
     private static (WalkConfig, string)? Adopt(WalkConfig c, Random r)
     {
-        if (c.Pairs.FirstOrDefault(p => p.Slot == WalkConfig.AdoptableSlot && p.Mode == PairMode.L2) is not { } p) return null;
-        var next = p.Adopted ? p with { Adopted = false } : p with { Adopted = true, AltMac = false, Addresses = 0 };
+        if (c.Pairs.FirstOrDefault(p => p.Slot == WalkConfig.AdoptableSlot) is not { } p) return null;
+        var next = p.Adopted ? p with { Adopted = false }
+            : p with { Adopted = true, AltMac = false, AltInterface = false, OwnNetns = false, Addresses = p.Mode == PairMode.L2 ? 0 : p.Addresses };
         return (WithPair(c, next), $"t{p.Slot} {(next.Adopted ? "adopts the test's veth" : "creates its veth")}");
+    }
+
+    /// <summary>A side's chain without the programs a pair of <paramref name="mode"/> may not run there.</summary>
+    private static WalkSide RunnableIn(WalkSide s, bool primary, PairMode mode) => s with { Chain = [.. s.Chain.Where(n => WalkConfig.MayRun(n, primary, mode))] };
+
+    /// <summary>The adoptable slot's pair becomes an L3 pair that adopts the test's veth (added when the slot is free).</summary>
+    private static (WalkConfig, string)? AdoptL3(WalkConfig c, Random r)
+    {
+        if (c.Pairs.FirstOrDefault(p => p.Slot == WalkConfig.AdoptableSlot) is not { } p)
+        {
+            var pair = new WalkPair(WalkConfig.AdoptableSlot, PairMode.L3, Pick(r, c.Ports).Slot, false, 1500, 16, 0, false, RandomAddresses(r, PairMode.L3),
+                RandomSide(r, true, PairMode.L3), RandomSide(r, false, PairMode.L3), Adopted: true);
+            int at = r.Next(c.Pairs.Count + 1);
+            return (c with { Pairs = c.Pairs.Insert(at, pair) }, $"t{pair.Slot} l3 adopted at {at}");
+        }
+        if (p.Adopted && p.Mode == PairMode.L3) return null;
+        var next = p with
+        {
+            Mode = PairMode.L3, Adopted = true, AltMac = false, AltInterface = false, OwnNetns = false,
+            ServesRouter = false, ServesDhcp = false, ServesVlans = false,
+            Addresses = WalkConfig.L3Reachable(p.Addresses) ? p.Addresses : RandomAddresses(r, PairMode.L3),
+            Primary = RunnableIn(p.Primary, true, PairMode.L3), Peer = RunnableIn(p.Peer, false, PairMode.L3),
+        };
+        return (WithPair(c, next), $"t{p.Slot} → l3, adopting the test's veth");
     }
 
     private static (WalkConfig, string)? Serves(WalkConfig c, Random r)
@@ -191,11 +227,54 @@ public static class LiveEdits
         var l2 = c.Pairs.Where(p => p.Mode == PairMode.L2).ToList();
         if (l2.Count == 0) return null;
         var p = Pick(r, l2);
-        return (WithPair(c, p with { ServesRouter = !p.ServesRouter }), $"t{p.Slot} serves router → {!p.ServesRouter}");
+        return r.Next(3) switch
+        {
+            0 => (WithPair(c, p with { ServesRouter = !p.ServesRouter }), $"t{p.Slot} serves router → {!p.ServesRouter}"),
+            1 => (WithPair(c, p with { ServesDhcp = !p.ServesDhcp }), $"t{p.Slot} serves dhcp → {!p.ServesDhcp}"),
+            _ => (WithPair(c, p with { ServesVlans = !p.ServesVlans }), $"t{p.Slot} serves vlans → {!p.ServesVlans}"),
+        };
     }
 
     private static (WalkConfig, string)? Headroom(WalkConfig c, Random r) =>
-        Setting(c, r, "headroom", [0, 32, 128], p => p.Headroom, (p, v) => p with { Headroom = v });
+        Setting(c, r, "headroom", [0, 32, 128, 512], p => p.Headroom, (p, v) => p with { Headroom = v });
+
+    /// <summary>A pair's tenant interface renamed (eth0 ↔ eth2): re-creates it.</summary>
+    private static (WalkConfig, string)? Interface(WalkConfig c, Random r)
+    {
+        var own = c.Pairs.Where(p => !p.Adopted).ToList();
+        if (own.Count == 0) return null;
+        var p = Pick(r, own);
+        var next = p with { AltInterface = !p.AltInterface };
+        return (WithPair(c, next), $"t{p.Slot} tenant interface → {WalkConfig.TenantInterfaceOf(next)}");
+    }
+
+    /// <summary>A pair's tenant moves between the board's namespace and one the appliance creates: re-creates it.</summary>
+    private static (WalkConfig, string)? Netns(WalkConfig c, Random r)
+    {
+        var own = c.Pairs.Where(p => !p.Adopted).ToList();
+        if (own.Count == 0) return null;
+        var p = Pick(r, own);
+        return (WithPair(c, p with { OwnNetns = !p.OwnNetns }), $"t{p.Slot} tenant netns → {(p.OwnNetns ? "the board's" : "its own, created by the appliance")}");
+    }
+
+    private static (WalkConfig, string)? Tailroom(WalkConfig c, Random r) =>
+        Setting(c, r, "tailroom", [0, 16, 64], p => p.Tailroom, (p, v) => p with { Tailroom = v });
+
+    /// <summary>A port's MTU; once set never left out (the interface keeps the last one set, a start would keep it).</summary>
+    private static (WalkConfig, string)? PortMtu(WalkConfig c, Random r)
+    {
+        var port = Pick(r, c.Ports);
+        var next = port with { Mtu = Pick(r, new[] { 1500, 1400, 1280 }.Where(m => m != port.Mtu).ToList()) };
+        return (c with { Ports = c.Ports.Replace(port, next) }, $"p{port.Slot} MTU {(port.Mtu == 0 ? "(none)" : port.Mtu)} → {next.Mtu}");
+    }
+
+    /// <summary>A port's RX queues: none said (one per worker), 1 or 2 (the board's veths have 2).</summary>
+    private static (WalkConfig, string)? Queues(WalkConfig c, Random r)
+    {
+        var port = Pick(r, c.Ports);
+        var next = port with { Queues = Pick(r, new[] { 0, 1, 2 }.Where(q => q != port.Queues).ToList()) };
+        return (c with { Ports = c.Ports.Replace(port, next) }, $"p{port.Slot} queues {port.Queues} → {next.Queues} (0: none said)");
+    }
 
     private static (WalkConfig, string)? AddPort(WalkConfig c, Random r)
     {

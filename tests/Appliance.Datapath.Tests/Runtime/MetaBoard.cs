@@ -25,6 +25,8 @@ public sealed class MetaBoard : IDisposable
     public static string OutsideAddress(int port) => $"10.{50 + port}.0.1";
     public static string TenantAddress(int tenant, int port) => $"10.{50 + port}.0.{10 + tenant}";
     public static string PortAddress(int port) => $"10.{50 + port}.0.254";
+    public static string OutsideAddress6(int port) => $"fd00:{50 + port}::1";
+    public static string PortAddress6(int port) => $"fd00:{50 + port}::fe";
 
     /// <param name="queues">RX/TX queues of each port's veth (one per forwarding worker: see the threading model).</param>
     public MetaBoard(int ports, int tenants, int queues = 1)
@@ -68,6 +70,24 @@ public sealed class MetaBoard : IDisposable
 
     private static void NoIpv6(NetNamespace ns) =>
         ns.Exec("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+
+    /// <summary>Turns IPv6 on in the outside, the tenants' namespaces (for interfaces made from now on) and on the
+    /// ports, without duplicate address detection (addresses usable at once, no waiting), for tests of IPv6 tenants.</summary>
+    public void EnableIpv6()
+    {
+        foreach (var ns in Tenants.Prepend(Outside))
+            ns.Exec("sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+                "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0");
+        foreach (var port in Ports)
+            Shell.Check("sysctl", "-qw", $"net.ipv6.conf.{port}.accept_dad=0", $"net.ipv6.conf.{port}.disable_ipv6=0");
+    }
+
+    /// <summary>Gives outside end i and the board's port i IPv6 addresses (<see cref="EnableIpv6"/> first).</summary>
+    public void AddAddresses6(int port)
+    {
+        Outside.Exec("ip", "addr", "add", OutsideAddress6(port) + "/64", "dev", OutsideInterface(port), "nodad");
+        Shell.Check("ip", "addr", "add", PortAddress6(port) + "/64", "dev", Ports[port], "nodad");
+    }
 
     /// <summary>Gives outside end i and the board's port i addresses (for real clients and management traffic).</summary>
     public void AddAddresses(int port)

@@ -42,7 +42,7 @@ public static class RuntimeSnapshot
         {
             var primary = links.Get(pair.PrimaryName);
             lines.Add($"pair {pair.Name}: mode {pair.Config.Mode} uplink {NameOf(pair.UplinkPort)} tenant mac {(pair.Config.Mode == PairMode.L2 ? pair.TenantMac.ToString() : "-")} " +
-                $"serves router {pair.ServesRouter} dhcp {pair.ServesDhcp} carrier {pair.CarrierUp} redirectable {t.TryPairPrimary((uint)pair.PrimaryIfindex, out int xi) && xi == pair.Index} " +
+                $"serves router {pair.ServesRouter} dhcp {pair.ServesDhcp} vlans {pair.TrunksVlans} carrier {pair.CarrierUp} redirectable {t.TryPairPrimary((uint)pair.PrimaryIfindex, out int xi) && xi == pair.Index} " +
                 $"ifindexes match {primary.Index == pair.PrimaryIfindex} mtuOf {t.MtuOf((uint)pair.PrimaryIfindex)}");
             foreach (var side in new[] { pair.Primary, pair.Peer })
             {
@@ -58,10 +58,14 @@ public static class RuntimeSnapshot
                 lines.Add($"pair {pair.Name} tenant end: mtu {l.Mtu} up {l.IsUp} noarp {(l.Flags & NoArp) != 0} mac {(pair.Config.Mode == PairMode.L2 ? l.Mac : "-")} " +
                     $"peer of primary {l.Index == pair.TenantIfindex}");
             }
-            lines.Add($"pair {pair.Name} tenant addresses [{string.Join(" ", Ip(tenant.Netns, "-4", "-o", "addr", "show", "dev", tenant.Interface).Select(a => a.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3]).Order(StringComparer.Ordinal))}]");
+            // IPv6: the global ones (a link-local address follows the interface's MAC, an L3 tenant's a random one).
+            lines.Add($"pair {pair.Name} tenant addresses [{string.Join(" ", Ip(tenant.Netns, "-4", "-o", "addr", "show", "dev", tenant.Interface)
+                .Concat(Ip(tenant.Netns, "-6", "-o", "addr", "show", "dev", tenant.Interface, "scope", "global"))
+                .Select(a => a.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3]).Order(StringComparer.Ordinal))}]");
             // Without a subnet route's source: the subnet's primary address, the first added. A reload adds a tenant's new
             // address beside those it keeps (as `ip addr add`), where a start adds them in config order.
             lines.Add($"pair {pair.Name} tenant routes [{string.Join(" | ", Ip(tenant.Netns, "-4", "route", "show", "dev", tenant.Interface)
+                .Concat(Ip(tenant.Netns, "-6", "route", "show", "dev", tenant.Interface))
                 .Select(r => System.Text.RegularExpressions.Regex.Replace(r, " src [0-9.]+", "")).Order(StringComparer.Ordinal))}]");
         }
         foreach (var p in rt.Programs.Programs.OrderBy(p => p.Name, StringComparer.Ordinal))
