@@ -67,7 +67,7 @@ public sealed class AotSmokeTests
     {
         var r = RunBinary(rid, "run", "--help");
         Assert.Equal(0, r.ExitCode);
-        Assert.StartsWith("usage: meta-appliance run [--config FILE]", r.StdOut);
+        Assert.StartsWith("usage: meta-appliance run --config FILE", r.StdOut);
         Assert.Contains("--xdp-mode auto|native|generic", r.StdOut);
     }
 
