@@ -10,7 +10,8 @@ namespace Appliance.Bench;
 public sealed record ProgramCase(string Example, (string Map, byte[] Key, byte[] Value)[] ExtraEntries,
     Func<int, byte[]> Frame, string Path)
 {
-    public DifferentialScenario Scenario => DifferentialScenario.All.Single(s => s.Example == Example);
+    /// <summary>The example's first program in the differential tests' list (vlan_tag's is the tc one, vlan_tag).</summary>
+    public DifferentialScenario Scenario => DifferentialScenario.All.First(s => s.Example == Example);
 
     public static readonly byte[] HostA = [10, 0, 0, 1], HostB = [10, 0, 0, 2], SameAddressRule = [10, 0, 0, 5], Routed = [192, 168, 1, 7];
 
@@ -23,7 +24,7 @@ public sealed record ProgramCase(string Example, (string Map, byte[] Key, byte[]
         new("allow_port", [], size => Tcp(HostA, HostB, 443, size), "TCP to allowed port 443: hit counter bumped, pass"),
         new("counter", [], size => Tcp(HostA, HostB, 80, size), "per-CPU packets/bytes of tenant ifindex 1 bumped"),
         new("vlan_tag", [], size => Tcp(HostA, HostB, 80, size),
-            "run 1 pushes the offloaded tag; later runs see it and pass (same in the kernel's repeat)"),
+            "run 1 pushes the offloaded tag; later runs see it and return NEXT (same in the kernel's repeat)"),
         // The rule maps 10.0.0.5 to itself with a new MAC, so every run does the whole rewrite:
         // MAC store, L4 and L3 checksum replace, address store.
         new("rewrite", [("nat_rules", SameAddressRule, [10, 0, 0, 5, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0, 0])],

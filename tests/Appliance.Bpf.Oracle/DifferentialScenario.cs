@@ -146,6 +146,7 @@ public sealed record DifferentialScenario(string Example, string Program, (strin
         ]),
         new("counter", "count_tenant", []),
         new("vlan_tag", "vlan_tag", []),
+        new("vlan_tag", "vlan_untag", []),
         new("rewrite", "rewrite",
         [
             ("nat_rules", new byte[] { 10, 0, 0, 2 }, new byte[] { 10, 9, 9, 9, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0, 0 }),

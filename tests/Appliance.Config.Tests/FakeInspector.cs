@@ -19,6 +19,6 @@ internal sealed class FakeInspector(Dictionary<string, ProgramObjectReport> repo
         ["redirect_map.bpf.o"] = new(null, ["tc"], new Dictionary<string, ProgramMapShape> { ["routes"] = new(4, 4, 4096) }),
         ["counter.bpf.o"] = new(null, ["tc"], null),
         ["rewrite.bpf.o"] = new(null, ["tc"], null),
-        ["vlan_tag.bpf.o"] = new(null, ["tc"], new Dictionary<string, ProgramMapShape>()),
+        ["vlan_tag.bpf.o"] = new(null, ["tc", "netkit/primary"], new Dictionary<string, ProgramMapShape> { [".rodata"] = new(4, 2, 1) }),
     });
 }

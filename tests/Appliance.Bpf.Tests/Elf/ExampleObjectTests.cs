@@ -38,10 +38,10 @@ public class ExampleObjectTests
     public void VlanTag_HasOnlyGlobalData()
     {
         var obj = TestObjects.LoadExample("vlan_tag");
-        Assert.Equal("tc", Assert.Single(obj.Programs).Section);
+        Assert.Equal([("vlan_tag", "tc"), ("vlan_untag", "netkit/primary")], obj.Programs.Select(p => (p.Name, p.Section)));
         var rodata = AssertMap(obj, ".rodata", BpfMapType.Array, 4, 2, 1, BpfMapFlags.ReadOnlyProg);
-        Assert.Equal(100, BitConverter.ToUInt16(rodata.InitialValue!)); // vlan_id = 100
-        AssertMap(obj, ".bss", BpfMapType.Array, 4, 8, 1, 0);
+        Assert.Equal(100, BitConverter.ToUInt16(rodata.InitialValue!)); // vlan_id = 100, shared by both programs
+        AssertMap(obj, ".bss", BpfMapType.Array, 4, 24, 1, 0); // tagged_frames, untagged_frames, other_vlan_frames
     }
 
     [Fact]

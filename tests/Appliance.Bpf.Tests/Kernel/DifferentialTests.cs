@@ -17,12 +17,12 @@ public class DifferentialTests(ITestOutputHelper output)
 {
     private const int FramesPerExample = 300;
 
-    /// <summary>Every example on each engine: "interpreter" and "jit".</summary>
-    public static TheoryData<string, string> Examples()
+    /// <summary>Every example program (an object may hold several) on each engine: "interpreter" and "jit".</summary>
+    public static TheoryData<string, string, string> Examples()
     {
-        var data = new TheoryData<string, string>();
+        var data = new TheoryData<string, string, string>();
         foreach (var s in DifferentialScenario.All)
-            foreach (string engine in Engines) data.Add(s.Example, engine);
+            foreach (string engine in Engines) data.Add(s.Example, s.Program, engine);
         return data;
     }
 
@@ -38,15 +38,18 @@ public class DifferentialTests(ITestOutputHelper output)
 
     [PrivilegedTheory]
     [MemberData(nameof(Examples))]
-    public void KernelAndEngineAgreeOnEveryFrame(string example, string engine) =>
-        Compare(DifferentialScenario.All.Single(s => s.Example == example), requireVariety: true, engine);
+    public void KernelAndEngineAgreeOnEveryFrame(string example, string program, string engine) =>
+        Compare(Example(example, program), requireVariety: true, engine);
+
+    private static DifferentialScenario Example(string example, string program) =>
+        DifferentialScenario.All.Single(s => s.Example == example && s.Program == program);
 
     /// <summary>The same examples built with -mcpu=v1 (no JMP32/ALU32, 64-bit immediates via lddw) and v2.</summary>
     [PrivilegedTheory]
     [MemberData(nameof(Examples))]
-    public void KernelAndEngineAgreeOnOlderInstructionSets(string example, string engine)
+    public void KernelAndEngineAgreeOnOlderInstructionSets(string example, string program, string engine)
     {
-        var scenario = DifferentialScenario.All.Single(s => s.Example == example);
+        var scenario = Example(example, program);
         Compare(scenario with { Example = example + "@v1" }, requireVariety: true, engine);
         Compare(scenario with { Example = example + "@v2" }, requireVariety: true, engine);
     }

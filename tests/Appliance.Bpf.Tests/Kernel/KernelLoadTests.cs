@@ -161,8 +161,24 @@ public class KernelLoadTests
     public void VlanTagTagsOnlyUntaggedFrames()
     {
         using var k = KernelObject.Load(TestObjects.LoadExample("vlan_tag"));
-        Assert.Equal(0u, k.Run("vlan_tag", PacketBuilder.Arp()).Retval);
-        Assert.Equal(0u, k.Run("vlan_tag", PacketBuilder.Ipv4(PacketBuilder.Udp, [1, 1, 1, 1], [2, 2, 2, 2], 1, 2, 0, vlan: 5)).Retval);
-        Assert.Equal(1UL, BitConverter.ToUInt64(k.Lookup(".bss", new byte[4])!));
+        Assert.Equal(NetkitNext, k.Run("vlan_tag", PacketBuilder.Arp()).Retval);
+        Assert.Equal(NetkitNext, k.Run("vlan_tag", PacketBuilder.Ipv4(PacketBuilder.Udp, [1, 1, 1, 1], [2, 2, 2, 2], 1, 2, 0, vlan: 5)).Retval);
+        Assert.Equal(1UL, BitConverter.ToUInt64(k.Lookup(".bss", new byte[4])!)); // tagged_frames: the ARP frame only
     }
+
+    [PrivilegedFact]
+    public void VlanUntagTakesOffItsOwnVlansTagAndDropsAnothersFrames()
+    {
+        using var k = KernelObject.Load(TestObjects.LoadExample("vlan_tag"));
+        var untagged = PacketBuilder.Ipv4(PacketBuilder.Udp, [1, 1, 1, 1], [2, 2, 2, 2], 1, 2, 0);
+        var own = k.Run("vlan_untag", PacketBuilder.Ipv4(PacketBuilder.Udp, [1, 1, 1, 1], [2, 2, 2, 2], 1, 2, 0, vlan: 100)); // vlan_id's default
+        Assert.Equal(NetkitNext, own.Retval);
+        Assert.Equal(untagged, own.Frame);
+        Assert.Equal(NetkitDrop, k.Run("vlan_untag", PacketBuilder.Ipv4(PacketBuilder.Udp, [1, 1, 1, 1], [2, 2, 2, 2], 1, 2, 0, vlan: 5)).Retval);
+        var plain = k.Run("vlan_untag", untagged);
+        Assert.Equal(NetkitNext, plain.Retval);
+        Assert.Equal(untagged, plain.Frame);
+    }
+
+    private const uint NetkitNext = 0xffff_ffff, NetkitDrop = 2;
 }
