@@ -185,44 +185,20 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
     /// <summary>An edit a running appliance cannot take (its frames have no room for it; README "Live reload"): the
     /// reload is refused with an error that says why and what to do, and nothing changes — every pair's steady
     /// streams lose no frame, keep their runtime objects and sockets, and the snapshot is the one before.</summary>
-    private void Refused(MetaBoard board, ApplianceRuntime rt, WalkConfig model, ApplianceConfig config, string refusal, List<string> before, string context)
-    {
-        var identities = model.Pairs.ToDictionary(p => p.Slot, p => Identity(rt, board.PairNames[p.Slot]));
-        var streams = Streams(board, model, model.Pairs.Where(p => p.Mode == PairMode.L2));
-        Exception? error;
-        try
+    private void Refused(MetaBoard board, ApplianceRuntime rt, WalkConfig model, ApplianceConfig config, string refusal, List<string> before, string context) =>
+        ChangesNothing(board, rt, model, before, context + "\nrefused edit", () =>
         {
-            Thread.Sleep(50);
-            error = Record.Exception(() => rt.Apply(rt.Plan(config)));
-            Thread.Sleep(50);
-        }
-        finally
-        {
-            foreach (var (_, stream) in streams) stream.Stop();
-            foreach (var (_, stream) in streams) stream.Dispose();
-        }
-        Assert.True(error is RuntimeSetupException && error.Message.Contains(refusal), $"{context}\nthe reload must be refused (\"{refusal}\"), got: {error?.ToString() ?? "applied"}");
-        output.WriteLine($"  refused: {error!.Message}");
-        foreach (var (what, stream) in streams)
-            Assert.True(stream.Sent > 0 && stream.Lost == 0, $"{context}\nrefused edit: pair {what}: {stream}");
-        foreach (var p in model.Pairs)
-            Assert.True(identities[p.Slot] == Identity(rt, board.PairNames[p.Slot]), $"{context}\nrefused edit: pair t{p.Slot} was re-made");
-        Probe(board, rt, model, context + " (refused)");
-        var diff = RuntimeSnapshot.Difference(before, Snapshot(rt));
-        Assert.True(diff.Length == 0, $"{context}\nthe refused edit changed the runtime (- before, + after):\n{diff}");
-    }
+            var error = Record.Exception(() => rt.Apply(rt.Plan(config)));
+            Assert.True(error is RuntimeSetupException && error.Message.Contains(refusal), $"{context}\nthe reload must be refused (\"{refusal}\"), got: {error?.ToString() ?? "applied"}");
+            output.WriteLine($"  refused: {error!.Message}");
+        });
 
     /// <summary>A setting read at start changes (<paramref name="config"/>) and changes back (<paramref name="back"/>):
-    /// each reload applies no step, its plan notes that the setting changes at the next start, and nothing changes —
-    /// every pair's streams lose no frame, it keeps its runtime object and sockets, the snapshot is the one before.</summary>
+    /// each reload applies no step and its plan notes that the setting changes at the next start; nothing changes.</summary>
     private void RestartOnlyAndBack(MetaBoard board, ApplianceRuntime rt, WalkConfig model, ApplianceConfig config, ApplianceConfig back,
-        List<string> before, string context)
-    {
-        var identities = model.Pairs.ToDictionary(p => p.Slot, p => Identity(rt, board.PairNames[p.Slot]));
-        var streams = Streams(board, model, model.Pairs.Where(p => p.Mode == PairMode.L2));
-        try
+        List<string> before, string context) =>
+        ChangesNothing(board, rt, model, before, context + "\nrestart-only edit", () =>
         {
-            Thread.Sleep(50);
             foreach (var (to, what) in new[] { (config, "there"), (back, "back") })
             {
                 var plan = rt.Plan(to);
@@ -231,6 +207,19 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
                     $"{context}\n{what}: a setting read at start changed: the plan must have no step and note it; steps:\n{plan.Describe()}\nnotes: {string.Join("; ", plan.Notes)}");
                 rt.Apply(plan);
             }
+        });
+
+    /// <summary>Runs <paramref name="reload"/> while every pair's steady streams run (each way its sides pass), then
+    /// checks that nothing changed: no stream lost a frame, every pair keeps its runtime object and sockets, forwards
+    /// as before, and the snapshot is <paramref name="before"/>.</summary>
+    private void ChangesNothing(MetaBoard board, ApplianceRuntime rt, WalkConfig model, List<string> before, string context, Action reload)
+    {
+        var identities = model.Pairs.ToDictionary(p => p.Slot, p => Identity(rt, board.PairNames[p.Slot]));
+        var streams = Streams(board, model, model.Pairs.Where(p => p.Mode == PairMode.L2));
+        try
+        {
+            Thread.Sleep(50);
+            reload();
             Thread.Sleep(50);
         }
         finally
@@ -239,12 +228,12 @@ public sealed class LiveEditWalkTests(ITestOutputHelper output)
             foreach (var (_, stream) in streams) stream.Dispose();
         }
         foreach (var (what, stream) in streams)
-            Assert.True(stream.Sent > 0 && stream.Lost == 0, $"{context}\nrestart-only edit: pair {what}: {stream}");
+            Assert.True(stream.Sent > 0 && stream.Lost == 0, $"{context}: pair {what}: {stream}");
         foreach (var p in model.Pairs)
-            Assert.True(identities[p.Slot] == Identity(rt, board.PairNames[p.Slot]), $"{context}\nrestart-only edit: pair t{p.Slot} was re-made");
+            Assert.True(identities[p.Slot] == Identity(rt, board.PairNames[p.Slot]), $"{context}: pair t{p.Slot} was re-made");
         Probe(board, rt, model, context);
         var diff = RuntimeSnapshot.Difference(before, Snapshot(rt));
-        Assert.True(diff.Length == 0, $"{context}\nthe restart-only edit changed the runtime (- before, + after):\n{diff}");
+        Assert.True(diff.Length == 0, $"{context}: the runtime changed (- before, + after):\n{diff}");
     }
 
     /// <summary>Steady streams through <paramref name="pairs"/> (L2), each way its sides pass in <paramref name="model"/>.</summary>
