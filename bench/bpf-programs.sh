@@ -6,14 +6,6 @@
 # last CPU with taskset when available.
 # Env: BENCH_SECONDS (time per measurement, default 0.5), META_APPLIANCE_OUT (default out/).
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-OUT="${META_APPLIANCE_OUT:-$ROOT/out}"
-
-make -s -C programs OUT="$OUT/programs"
-dotnet build bench/Appliance.Bench/Appliance.Bench.csproj -c Release -v q --nologo -clp:ErrorsOnly >&2
-
-pin=()
-if command -v taskset >/dev/null; then pin=(taskset -c "$(( $(nproc) - 1 ))"); fi
-exec "${pin[@]}" dotnet bench/Appliance.Bench/bin/Release/net10.0/Appliance.Bench.dll bpf \
-  --programs "$OUT/programs" --seconds "${BENCH_SECONDS:-0.5}"
+# shellcheck source=bench/appliance-bench-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/appliance-bench-env.sh"
+run_appliance_bench bpf 0.5

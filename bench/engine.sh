@@ -14,14 +14,6 @@
 # then "I refs" / the row's "frames timed" = instructions per frame; callgrind_annotate splits them by function.
 # Env: BENCH_SECONDS (time per measurement, default 1), META_APPLIANCE_OUT (default out/).
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-OUT="${META_APPLIANCE_OUT:-$ROOT/out}"
-
-make -s -C programs OUT="$OUT/programs"
-dotnet build bench/Appliance.Bench/Appliance.Bench.csproj -c Release -v q --nologo -clp:ErrorsOnly >&2
-
-pin=()
-if command -v taskset >/dev/null; then pin=(taskset -c "$(( $(nproc) - 1 ))"); fi
-exec "${pin[@]}" dotnet bench/Appliance.Bench/bin/Release/net10.0/Appliance.Bench.dll engine \
-  --programs "$OUT/programs" --seconds "${BENCH_SECONDS:-1}"
+# shellcheck source=bench/appliance-bench-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/appliance-bench-env.sh"
+run_appliance_bench engine 1
