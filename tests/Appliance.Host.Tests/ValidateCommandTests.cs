@@ -61,7 +61,7 @@ public class ValidateCommandTests : IDisposable
     {
         var (code, stdout, _) = Validate(Example("router.json"), "--no-objects");
         Assert.Equal(0, code);
-        Assert.EndsWith("board nanopi-r5s: 3 ports, 3 pairs, 6 programs, 4 LEDs (LEDs on); object files not checked\n", stdout.ReplaceLineEndings("\n"));
+        Assert.EndsWith("board nanopi-r5s: 3 ports, 3 pairs, 7 programs, 4 LEDs (LEDs on); object files not checked\n", stdout.ReplaceLineEndings("\n"));
     }
 
     [Fact]

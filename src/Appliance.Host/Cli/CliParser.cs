@@ -40,7 +40,9 @@ public static class CliParser
         return 2;
     }
 
-    public static CliArgs Parse(CliVerb verb, IReadOnlyList<string> args)
+    /// <param name="forwarded">The arguments are what a client forwarded to the appliance (its positionals and
+    /// <see cref="CliOption.Forwarded"/> options): a required option the client keeps (capture's --out) is not asked for.</param>
+    public static CliArgs Parse(CliVerb verb, IReadOnlyList<string> args, bool forwarded = false)
     {
         var result = new CliArgs();
         bool optionsEnded = false;
@@ -79,7 +81,7 @@ public static class CliParser
         }
         int required = verb.Arguments.Count(a => !a.Optional);
         if (result.Positionals.Count < required) throw new CliUsageException($"{verb.Arguments[result.Positionals.Count].Name} is missing");
-        if (Array.Find(verb.Options, o => o.Required && !result.Has(o.Name)) is { } missing)
+        if (Array.Find(verb.Options, o => o.Required && (o.Forwarded || !forwarded) && !result.Has(o.Name)) is { } missing)
             throw new CliUsageException($"{missing.Synopsis} is required");
         return result;
     }

@@ -26,7 +26,7 @@ public static class CaptureControl
         long limit;
         try
         {
-            var a = CliParser.Parse(CaptureCommand.Definition, request.Args);
+            var a = CliParser.Parse(CaptureCommand.Definition, request.Args, forwarded: true);
             var points = Points(runtime.Topology, a.Positionals[0], a.Value("--side"));
             limit = Positive(a.Value("--count"), "--count") ?? long.MaxValue;
             int snap = (int)Math.Min(Positive(a.Value("--snaplen"), "--snaplen") ?? 262144, 262144);

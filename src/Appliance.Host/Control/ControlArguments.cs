@@ -12,7 +12,7 @@ public static class ControlArguments
     {
         try
         {
-            return CliParser.Parse(verb, args);
+            return CliParser.Parse(verb, args, forwarded: true);
         }
         catch (CliUsageException e)
         {

@@ -112,4 +112,15 @@ public sealed class CliParserTests
         }));
         Assert.Equal($"{option} is required", problem.Message);
     }
+
+    /// <summary>The appliance parses what a client forwarded with the same definition: capture's --out stays with the
+    /// client (it writes the file), so the appliance's side does not ask for it; a forwarded required option it would.</summary>
+    [Fact]
+    public void TheAppliancesSideDoesNotAskForARequiredOptionTheClientKeeps()
+    {
+        var capture = CommandLine.Verbs.Single(v => v.Name == "capture");
+        var a = CliParser.Parse(capture, ["tenant-a", "--side", "primary"], forwarded: true);
+        Assert.Equal("primary", a.Value("--side"));
+        Assert.Throws<CliUsageException>(() => CliParser.Parse(capture, ["tenant-a", "--side", "primary"]));
+    }
 }
