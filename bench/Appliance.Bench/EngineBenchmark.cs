@@ -1,3 +1,4 @@
+using Appliance.Bpf.Oracle;
 using System.Diagnostics;
 using Appliance.Config;
 using Appliance.Datapath.Engine;
@@ -56,30 +57,23 @@ public static class EngineBenchmark
 
     private static Setup PairSetup(BenchOptions options, bool useJit)
     {
-        // The meta-pair bench's config (bench/meta-pair.sh), with the tenant's MAC given rather than read from s0.
-        string file = Path.Combine(Path.GetTempPath(), $"engine-bench-{Environment.ProcessId}.json");
-        File.WriteAllText(file, $$"""
+        // The meta-pair bench's config (bench/meta-pair.sh), with the tenant's MAC given (the frames' destination)
+        // rather than read from s0.
+        string config = $$"""
             {
               "board": "bench",
               "ports": [{ "name": "fwd-in", "unclaimed": "drop" }],
               "pairs": [{ "name": "bench-pair", "mode": "l2", "uplink": "fwd-in",
-                          "tenant": { "netns": "pfsink", "interface": "s0", "mac": "02:00:00:00:00:5a" },
+                          "tenant": { "netns": "pfsink", "interface": "s0", "mac": "{{MacAddress.Read(PacketBuilder.DstMac)}}" },
                           "primary": { "policy": "pass", "chain": [{ "program": "count" }] }, "peer": { "policy": "drop" } }],
               "programs": [{ "name": "count", "object": "counter.bpf.o", "section": "tc" }]
             }
-            """);
-        try
-        {
-            var loaded = ConfigLoader.LoadFile(file);
-            if (!loaded.IsValid) throw new InvalidOperationException("engine bench config: " + string.Join("; ", loaded.Errors));
-            var offline = OfflineTopology.Build(loaded.Config!, options.ProgramsDirectory, options.ProgramsDirectory);
-            var handler = new PairFrameHandler(new TopologySource(offline.Topology), useJit: useJit);
-            return new Setup(handler, handler, "02:00:00:00:00:5a");
-        }
-        finally
-        {
-            File.Delete(file);
-        }
+            """;
+        var loaded = ConfigLoader.LoadBytes(System.Text.Encoding.UTF8.GetBytes(config), "engine-bench.json", options.ProgramsDirectory);
+        if (!loaded.IsValid) throw new InvalidOperationException("engine bench config: " + string.Join("; ", loaded.Errors));
+        var offline = OfflineTopology.Build(loaded.Config!, options.ProgramsDirectory, options.ProgramsDirectory);
+        var handler = new PairFrameHandler(new TopologySource(offline.Topology), useJit: useJit);
+        return new Setup(handler, handler);
     }
 
     private readonly record struct Timing(double CpuNsPerFrame, double AllocatedPerFrame, long Frames);
@@ -94,14 +88,17 @@ public static class EngineBenchmark
         private readonly EngineWorker _worker;
         private readonly IDisposable? _owned;
 
-        public Setup(IFrameHandler handler, IDisposable? owned, string tenantMac = "02:00:00:00:00:01")
+        public Setup(IFrameHandler handler, IDisposable? owned)
         {
             _owned = owned;
             var umem = new Umem("engine-bench", 2 * _options.FramesPerPort, _options.FrameSize, _options.Headroom);
             _in = new LoopKernel(umem, "bench-in", _options.RxRingSize) { FrameLength = FrameLength };
             _out = new LoopKernel(umem, "bench-out", _options.RxRingSize) { FrameLength = FrameLength };
             // Every UMEM frame holds the one frame where the kernel would write it: the path reads it and changes nothing.
-            var frame = UdpFrame(MacAddress.Parse(tenantMac));
+            // Ethernet + IPv4 + UDP of FrameLength bytes, to PacketBuilder.DstMac (the pair's tenant), as the harness's
+            // generator sends.
+            var frame = PacketBuilder.Ipv4(PacketBuilder.Udp, [198, 18, 0, 1], [198, 19, 0, 1], 4096, 4097, (int)FrameLength - 14 - 20 - 8);
+            if (frame.Length != FrameLength) throw new InvalidOperationException($"the bench frame has {frame.Length} bytes, not {FrameLength}");
             for (uint f = 0; f < umem.FrameCount; f++)
                 frame.CopyTo(new Span<byte>(umem.Pointer(f * (ulong)umem.FrameSize + LoopKernel.DataOffset(umem)), frame.Length));
             var ports = new[]
@@ -133,20 +130,6 @@ public static class EngineBenchmark
             if (frames < turns * ForwardingEngine.Batch)
                 throw new InvalidOperationException($"the path forwarded {frames} frames in {turns} turns of {ForwardingEngine.Batch}: it drops");
             return new Timing(ns / frames, (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / frames, frames);
-        }
-
-        /// <summary>Ethernet + IPv4 + UDP to <paramref name="destination"/>, <see cref="FrameLength"/> bytes, as the
-        /// harness's generator sends.</summary>
-        private static byte[] UdpFrame(MacAddress destination)
-        {
-            var f = new byte[FrameLength];
-            destination.GetBytes().CopyTo(f, 0);
-            f[6] = 0x02; f[11] = 0x01; // 02:00:00:00:00:01
-            f[12] = 0x08; // IPv4
-            f[14] = 0x45; f[16] = 0; f[17] = (byte)(FrameLength - 14); f[22] = 64; f[23] = 17;
-            f[26] = 198; f[27] = 18; f[28] = 0; f[29] = 1; f[30] = 198; f[31] = 19; f[32] = 0; f[33] = 1;
-            f[34] = 0x10; f[35] = 0x00; f[36] = 0x10; f[37] = 0x01; f[39] = (byte)(FrameLength - 34);
-            return f;
         }
 
         public void Dispose()
