@@ -21,7 +21,7 @@ public static class PacketCorpus
             ushort sport = (ushort)rng.Next(1024, 65535);
             ushort dport = rng.Next(4) == 0 ? (ushort)rng.Next(1, 65535) : Pick(rng, Ports);
             int payload = rng.Next(0, 300) | (rng.Next(2) == 0 ? 1 : 0); // plenty of odd lengths
-            ushort? vlan = rng.Next(6) == 0 ? (ushort)rng.Next(1, 4095) : null;
+            ushort? vlan = rng.Next(6) == 0 ? Vlan(rng) : null;
             (string name, byte[] frame) = kind switch
             {
                 0 or 1 => ("ipv4-tcp", PacketBuilder.Ipv4(PacketBuilder.Tcp, src4, dst4, sport, dport, payload, vlan)),
@@ -33,7 +33,7 @@ public static class PacketCorpus
                 8 => ("ipv4-fragment", PacketBuilder.Ipv4(PacketBuilder.Udp, src4, dst4, sport, dport, payload, vlan, fragment: 0x0010)),
                 9 => ("ipv4-options", PacketBuilder.Ipv4(PacketBuilder.Tcp, src4, dst4, sport, dport, payload, vlan, ihl: 6)),
                 10 => ("ipv4-bad-ihl", PacketBuilder.Ipv4(PacketBuilder.Udp, src4, dst4, sport, dport, payload, vlan, ihl: 3)),
-                _ => ("ipv4-udp-vlan", PacketBuilder.Ipv4(PacketBuilder.Udp, src4, dst4, sport, dport, payload, (ushort)rng.Next(1, 4095))),
+                _ => ("ipv4-udp-vlan", PacketBuilder.Ipv4(PacketBuilder.Udp, src4, dst4, sport, dport, payload, Vlan(rng))),
             };
             int shortest = MinimumKernelLength(frame);
             if (rng.Next(5) == 0 && frame.Length > shortest)
@@ -57,6 +57,10 @@ public static class PacketCorpus
             _ => 14,
         };
     }
+
+    /// <summary>A VLAN id: half of them 100, vlan_tag's default vlan_id, so its vlan_untag takes some tags off (any
+    /// other id it drops), the rest any id.</summary>
+    private static ushort Vlan(Random rng) => rng.Next(2) == 0 ? (ushort)100 : (ushort)rng.Next(1, 4095);
 
     private static T Pick<T>(Random rng, T[] items) => items[rng.Next(items.Length)];
 
