@@ -24,9 +24,19 @@ namespace Appliance.Datapath.Runtime;
 /// arrive in the instant between detach and attach go to the kernel); a change of <c>queues</c> closes that port's
 /// sockets, sets its channels and opens a socket per queue again (its XDP program and claims stay; meanwhile its frames go
 /// to the kernel and frames for it are dropped). No other port or pair is touched.</item>
+/// <item>A pair or port of the running config that a failed reload's undo could not make again (<see cref="NotRunning"/>)
+/// is made anew by the next reload whose config has it (with that config) and is simply dropped by one without it; no
+/// step changes or removes it meanwhile.</item>
 /// </list></summary>
 public sealed partial class ApplianceRuntime
 {
+    /// <summary>Why a step's undo failed, by the step's target ("pair tenant-b"): the reason a part is not running.</summary>
+    private readonly Dictionary<string, string> _undoFailures = new(StringComparer.Ordinal);
+
+    /// <summary>The running config's pairs and ports that are not running (a failed reload's undo could not make them
+    /// again), as of the last apply; empty normally. Set under the gate, read from any thread.</summary>
+    public IReadOnlyList<NotRunningPart> NotRunning { get; private set; } = [];
+
     /// <summary>Validates <paramref name="next"/> against what is running (programs loaded and verified, frame room,
     /// limits) and returns the steps that would turn the running config into it. Nothing running changes; an
     /// unusable config throws <see cref="RuntimeSetupException"/>.</summary>
@@ -63,24 +73,31 @@ public sealed partial class ApplianceRuntime
         var oldPairs = running.Pairs.ToDictionary(p => p.Name, StringComparer.Ordinal);
         var oldPorts = running.Ports.ToDictionary(p => p.Name, StringComparer.Ordinal);
 
+        // Parts a failed undo left out: made again with the new config when it has them, else dropped; never changed.
+        var missingPairs = running.Pairs.Select(p => p.Name).Where(n => !_pairs.Any(p => p.Name == n)).ToHashSet(StringComparer.Ordinal);
+        var missingPorts = running.Ports.Select(p => p.Name).Where(n => !_ports.Any(p => p.Name == n)).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in missingPairs) notes.Add(NotRunningNote($"pair {name}", nextPairs.ContainsKey(name)));
+        foreach (var name in missingPorts) notes.Add(NotRunningNote($"port {name}", nextPorts.ContainsKey(name)));
+
         foreach (var name in diff.Ports.Added) steps.Add(ClaimPortStep(nextPorts[name]));
+        foreach (var name in missingPorts.Where(nextPorts.ContainsKey)) steps.Add(ClaimPortStep(nextPorts[name]));
         PlanPrograms(running, next, programs, steps);
 
-        var recreated = diff.PairsChanged.Where(c => c.IsInterfaceLevel).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var recreated = diff.PairsChanged.Where(c => c.IsInterfaceLevel && !missingPairs.Contains(c.Name)).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in recreated)
         {
             steps.Add(DeletePairStep(oldPairs[name], oldPrograms, "re-created"));
             notes.Add($"pair {name} is re-created (its mode, tenant netns, tenant interface, tenant MAC or primaryInterface changed); its tenant loses traffic meanwhile");
         }
         foreach (var pc in next.Pairs)
-            if (diff.PairsAdded.Contains(pc.Name) || recreated.Contains(pc.Name)) steps.Add(CreatePairStep(pc, programs));
-        foreach (var change in diff.PairsChanged.Where(c => !recreated.Contains(c.Name)))
+            if (diff.PairsAdded.Contains(pc.Name) || recreated.Contains(pc.Name) || missingPairs.Contains(pc.Name)) steps.Add(CreatePairStep(pc, programs));
+        foreach (var change in diff.PairsChanged.Where(c => !recreated.Contains(c.Name) && !missingPairs.Contains(c.Name)))
             PlanPairChange(oldPairs[change.Name], nextPairs[change.Name], change.Parts, steps, notes);
         foreach (var pc in next.Pairs)
-            if (oldPairs.ContainsKey(pc.Name) && !recreated.Contains(pc.Name)) PlanChains(pc, programs, steps);
-        foreach (var name in diff.PairsRemoved) steps.Add(DeletePairStep(oldPairs[name], oldPrograms, "removed"));
-        foreach (var name in diff.Ports.Removed) steps.Add(ReleasePortStep(oldPorts[name]));
-        foreach (var name in diff.Ports.Changed) PlanPortChange(oldPorts[name], nextPorts[name], steps);
+            if (oldPairs.ContainsKey(pc.Name) && !recreated.Contains(pc.Name) && !missingPairs.Contains(pc.Name)) PlanChains(pc, programs, steps);
+        foreach (var name in diff.PairsRemoved.Where(n => !missingPairs.Contains(n))) steps.Add(DeletePairStep(oldPairs[name], oldPrograms, "removed"));
+        foreach (var name in diff.Ports.Removed.Where(n => !missingPorts.Contains(n))) steps.Add(ReleasePortStep(oldPorts[name]));
+        foreach (var name in diff.Ports.Changed.Where(n => !missingPorts.Contains(n))) PlanPortChange(oldPorts[name], nextPorts[name], steps);
         if (diff.ControlSocketChanged) notes.Add("controlSocket changes at the next start (the socket stays where it is)");
         if (diff.MetricsChanged) notes.Add("metrics changes at the next start (the endpoint stays where it is)");
         if (diff.MemoryChanged) notes.Add("memory changes at the next start (the rings keep their sizes)");
@@ -90,6 +107,9 @@ public sealed partial class ApplianceRuntime
         if (diff.BoardChanged) notes.Add("board changes at the next start");
         return new ReconcilePlan(running, next, programs, steps, notes);
     }
+
+    private static string NotRunningNote(string target, bool kept) =>
+        $"{target} is not running (undoing a failed reload could not make it again): " + (kept ? "it is made again" : "the new config drops it");
 
     /// <summary>The plan from <paramref name="running"/> to <paramref name="next"/> without a running appliance
     /// (`validate --diff`): the same planner on a detached runtime built from <paramref name="running"/> (its programs
@@ -119,7 +139,8 @@ public sealed partial class ApplianceRuntime
 
     /// <summary>Applies a plan made by <see cref="Plan"/> from the config running now: each step in order; if one
     /// fails, the steps done are undone newest first and <see cref="ReconcileException"/> lists every step and the
-    /// failure (the running config stays). Then the new config and programs are the running ones.</summary>
+    /// failure (the running config stays; a pair or port an undo that failed left out is <see cref="NotRunning"/>, named
+    /// there too). Then the new config and programs are the running ones.</summary>
     public void Apply(ReconcilePlan plan)
     {
         lock (_gate)
@@ -154,21 +175,36 @@ public sealed partial class ApplianceRuntime
                         catch (Exception u)
                         {
                             lines.Add($"undo failed: {done[i]}: {u.Message}");
+                            _undoFailures[done[i].Target] = u.Message;
                             Log.Error("reconcile", "undo failed", ("step", done[i].ToString()), ("error", u.Message));
                         }
                     }
                     lines.Reverse();
                     foreach (var s in plan.Steps) s.Spend();
                     CollectDropped(GiveBackFailed(plan)); // the caller may hold the plan a while: it lets go of them
+                    TakeNotRunning();
                     var text = string.Join('\n', [.. plan.Steps.TakeWhile(s => s != step).Select(s => $"done:   {s}"),
-                        $"FAILED: {step}: {e.Message}", .. lines, "the running config stays"]);
-                    throw new ReconcileException(text, e);
+                        $"FAILED: {step}: {e.Message}", .. lines, .. NotRunning.Select(p => $"NOT RUNNING: {p}"),
+                        NotRunning.Count == 0 ? "the running config stays" : "the running config stays, without what is not running"]);
+                    throw new ReconcileException(text, e, NotRunning);
                 }
             }
             Commit(plan);
+            TakeNotRunning();
             foreach (var s in plan.Steps) s.Spend();
             CollectDropped(GiveBack(before, plan.Programs));
         }
+    }
+
+    /// <summary>After an apply: <see cref="NotRunning"/> from the running config and what runs; the reasons of parts
+    /// that run again are forgotten.</summary>
+    private void TakeNotRunning()
+    {
+        var missing = Config.Pairs.Where(pc => !_pairs.Any(p => p.Name == pc.Name)).Select(pc => $"pair {pc.Name}")
+            .Concat(Config.Ports.Where(pc => !_ports.Any(p => p.Name == pc.Name)).Select(pc => $"port {pc.Name}")).ToList();
+        foreach (var target in _undoFailures.Keys.Except(missing).ToList()) _undoFailures.Remove(target);
+        NotRunning = [.. missing.Select(t => new NotRunningPart(t, _undoFailures.GetValueOrDefault(t, "its undo failed")))];
+        foreach (var part in NotRunning) Log.Error("reconcile", "not running after a failed reload; a reload makes it again", ("what", part.Target), ("why", part.Why));
     }
 
     /// <summary>The new config and programs become the running ones; pairs and ports take their new config and config order.</summary>

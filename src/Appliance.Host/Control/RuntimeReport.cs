@@ -24,6 +24,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var e = runtime.Engine;
         if (e.LastFault is { } fault)
             sb.Append($"FAULT: worker restarts {e.WorkerRestarts}, frame handler faults {e.HandlerFaults}; last: {PrintableText.Escape(fault.ToString() ?? "")}\n");
+        foreach (var part in runtime.NotRunning) sb.Append($"NOT RUNNING: {PrintableText.Escape(part.ToString())}\n");
         // QUEUES: the RX queues the port's sockets are on (one each), "(configured)" when the config's `queues` set them.
         var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "QUEUES", "STATE");
         foreach (var p in T.Ports)

@@ -25,6 +25,8 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         public string NetnsB { get; } = NetNamespace.UniqueName("rcb");
         public ApplianceRuntime Runtime { get; }
         public ApplianceConfig Config => Runtime.Config;
+        /// <summary>Runs before each step an apply takes (RuntimeOptions.BeforeStep): a test's way to break one.</summary>
+        public Action<PlanStep>? BeforeStep { get; set; }
 
         public Rig(PairSideConfig? primaryA = null)
         {
@@ -48,7 +50,10 @@ public sealed class ReconcileTests(ITestOutputHelper output)
                         MetaBoard.Probe("a", 'a'),
                     ],
                 };
-                Runtime = ApplianceRuntime.Start(config, new RuntimeOptions { ConfigDirectory = Objects, SweepStale = false });
+                Runtime = ApplianceRuntime.Start(config, new RuntimeOptions
+                {
+                    ConfigDirectory = Objects, SweepStale = false, BeforeStep = s => BeforeStep?.Invoke(s),
+                });
             }
             catch
             {
@@ -212,6 +217,72 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         {
             Shell.Run("ip", "link", "del", taken);
         }
+    }
+
+    /// <summary>A reload re-creates pair B (its tenant interface renamed) and, just before B is made again, a link
+    /// takes B's name: the creation fails, and so does its undo (making B as it was). B is then not running while the
+    /// running config has it: before, every later plan threw "no pair called B is running" and no reload was taken
+    /// until a restart. Now the failure and `status` say B is not running, a reload of the same config while the name
+    /// is taken fails with the reason and leaves everything as it was, and once it is free the reload makes B again.</summary>
+    [PrivilegedFact]
+    public void AnUndoThatFailsLeavesThePairNotRunningAndTheNextReloadMakesItAgain()
+    {
+        using var rig = new Rig();
+        var start = rig.Config;
+        var withB = start with { Pairs = [.. start.Pairs, rig.B()] };
+        rig.Apply(withB);
+        Assert.Equal(5, rig.ReachB());
+        var renamed = withB with { Pairs = [start.Pairs[0], rig.B() with { Tenant = rig.B().Tenant with { Interface = "eth1" } }] };
+        rig.BeforeStep = s =>
+        {
+            if (s.Action == PlanAction.Create && s.Target == $"pair {rig.PairB}") Shell.Check("ip", "link", "add", rig.PairB, "type", "veth", "peer", "name", rig.PairB + "p");
+        };
+        var e = Assert.Throws<ReconcileException>(() => rig.Runtime.Apply(rig.Runtime.Plan(renamed)));
+        rig.BeforeStep = null;
+        output.WriteLine(e.Message);
+        Assert.Contains($"FAILED: create  pair {rig.PairB}", e.Message);
+        Assert.Contains($"undo failed: delete  pair {rig.PairB}", e.Message);
+        Assert.Same(withB, rig.Config);
+        Assert.Contains($"NOT RUNNING: pair {rig.PairB}", e.Message);
+        Assert.Equal([$"pair {rig.PairB}"], e.NotRunning.Select(p => p.Target));
+        Assert.Equal([$"pair {rig.PairB}"], rig.Runtime.NotRunning.Select(p => p.Target));
+        Assert.Contains("already exists", rig.Runtime.NotRunning[0].Why);
+        Assert.Single(rig.Runtime.Topology.Pairs);
+        Assert.False(NetworkNamespace.Exists(rig.NetnsB)); // what the runtime holds is what exists: B's veth and namespace are gone
+
+        // The name still taken: the reload that makes B again fails with the reason, B is still not running, A forwards.
+        var plan = rig.Runtime.Plan(withB);
+        output.WriteLine(plan.Describe());
+        Assert.Contains($"create  pair {rig.PairB}", plan.Describe());
+        Assert.Contains($"note: pair {rig.PairB} is not running", plan.Describe());
+        var again = Assert.Throws<ReconcileException>(() => rig.Runtime.Apply(plan));
+        Assert.Contains("already exists", again.Message);
+        Assert.Equal([$"pair {rig.PairB}"], rig.Runtime.NotRunning.Select(p => p.Target));
+        Assert.Equal(5, FrameProbe.Exchange(rig.Board.Outside.Name, MetaBoard.OutsideInterface(0), rig.Board.Tenants[0].Name, MetaBoard.TenantInterface,
+            MetaBoard.TenantMac(0).GetBytes(), rig.Board.OutsideMac(0), 5, out _).Count);
+
+        // The name free again: the same config makes B again; then the edit that failed applies as any other.
+        Shell.Check("ip", "link", "del", rig.PairB);
+        output.WriteLine(rig.Apply(withB));
+        Assert.Empty(rig.Runtime.NotRunning);
+        Assert.Equal(2, rig.Runtime.Topology.Pairs.Length);
+        Assert.Equal(5, rig.ReachB());
+        output.WriteLine(rig.Apply(renamed));
+        Assert.Equal(2, rig.Runtime.Topology.Pairs.Length);
+        Assert.NotNull(new LinkManager(rig.NetnsB).TryGet("eth1"));
+
+        // A config without B drops it while it is not running (nothing to delete).
+        rig.BeforeStep = s =>
+        {
+            if (s.Action == PlanAction.Create && s.Target == $"pair {rig.PairB}") Shell.Check("ip", "link", "add", rig.PairB, "type", "veth", "peer", "name", rig.PairB + "p");
+        };
+        Assert.Throws<ReconcileException>(() => rig.Runtime.Apply(rig.Runtime.Plan(withB)));
+        rig.BeforeStep = null;
+        Assert.Single(rig.Runtime.NotRunning);
+        output.WriteLine(rig.Apply(start));
+        Assert.Empty(rig.Runtime.NotRunning);
+        Assert.Same(start, rig.Config);
+        Assert.NotNull(new LinkManager().TryGet(rig.PairB)); // the link that took the name is not the appliance's: it stays
     }
 
     [PrivilegedFact]

@@ -1,5 +1,6 @@
 using Appliance.Config;
 using Appliance.Datapath.Programs;
+using Appliance.Datapath.Runtime;
 
 namespace Appliance.Datapath.Runtime.Reconcile;
 
@@ -55,5 +56,9 @@ public sealed class ReconcilePlan
 }
 
 /// <summary>A step failed while applying a plan: the steps done before it were undone, the running config stays.
-/// <see cref="Exception.Message"/> lists each step and how it ended.</summary>
-public sealed class ReconcileException(string message, Exception inner) : Exception(message, inner);
+/// <see cref="Exception.Message"/> lists each step and how it ended; <see cref="NotRunning"/> what an undo that failed
+/// left out (empty when every undo worked).</summary>
+public sealed class ReconcileException(string message, Exception inner, IReadOnlyList<NotRunningPart> notRunning) : Exception(message, inner)
+{
+    public IReadOnlyList<NotRunningPart> NotRunning { get; } = notRunning;
+}
