@@ -108,6 +108,12 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
                     PollNative.Wait(fds, -1);
                     for (int i = 0; i < _receivers.Length && !_stop; i++) Drain(_receivers[i].Socket, _receivers[i].Port);
                 }
+                catch (Exception) when (_stop)
+                {
+                    // Shutdown took what it used from under it (the runtime goes on disposing once Dispose gave up
+                    // waiting): not a fault, and nothing more to flood.
+                    return;
+                }
                 catch (Exception e)
                 {
                     // As a forwarding worker does: a fault never ends flooding (the tenants' ARP and ND depend on it).
@@ -126,7 +132,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
 
     private void Drain(GroupFrameSocket socket, PortRuntime port)
     {
-        for (int n = 0; n < Batch; n++)
+        for (int n = 0; n < Batch && !_stop; n++)
         {
             int length = socket.Receive(_received);
             if (length == 0) return;
@@ -146,7 +152,10 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
                 port.ClaimedAddresses.HeardFromWire(_received.AsSpan(0, length), sender, port.Classifier, _topology, now);
                 var byEngine = _topology.PairByEnginePort;
                 foreach (int pair in port.L2Pairs)
+                {
+                    if (_stop) return; // not one more copy once shutdown began
                     if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);
+                }
             }
             finally
             {
@@ -189,7 +198,8 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         if (errno != 0)
         {
             _sendFailures++;
-            if (_sendLog.TryEnter(out long suppressed))
+            // A send that returned after shutdown began fails as the runtime takes the interfaces down: no news.
+            if (!_stop && _sendLog.TryEnter(out long suppressed))
                 Log.Warn("flooder", "transmit failed", ("pair", pair.Name), ("errno", errno), ("suppressed", suppressed));
         }
     }
@@ -201,10 +211,12 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         lock (_frame) _handler.ForgetPrograms();
     }
 
-    /// <summary>Stops the thread (5 s at most). A thread that does not stop in time — inside a send that blocks, say —
+    /// <summary>Stops the thread (5 s at most): from the moment it is called the thread takes no frame from its sockets
+    /// and floods no copy it has not begun; the copy whose send it is in, if any, is the last. A thread that does not stop in time — inside a send that blocks, say —
     /// keeps what it may still touch: its sockets (closed here, their fd numbers could be handed to another socket while
     /// it still received or sent on them), its wake event, its VM and its section (epoch cells another runner would
-    /// reuse while it still wrote them); it closes and releases them itself when its loop ends.</summary>
+    /// reuse while it still wrote them); it closes and releases them itself when its loop ends, and what failed under it after
+    /// Dispose (the runtime disposes the rest meanwhile) is not logged as a fault.</summary>
     public void Dispose()
     {
         if (_disposed) return;
