@@ -59,18 +59,25 @@ public static class CaptureCommand
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var output = outPath == "-" ? Console.OpenStandardOutput() : File.Create(outPath);
             var (packets, lost) = CopyBlocks(socket, output);
+            if (lost is null)
+            {
+                stderr.WriteLine($"meta-appliance capture: {packets} packet(s) written; the appliance ended the capture before its statistics " +
+                                 $"(this reader took nothing for {ControlServer.StreamStallTimeout.TotalSeconds:0} s, or the appliance stopped)");
+                return 1;
+            }
             stderr.WriteLine($"meta-appliance capture: {packets} packet(s) written, {lost} lost (the capture reader fell behind)");
         }
         return 0;
     }
 
     /// <summary>Copies whole pcapng blocks from the appliance to <paramref name="output"/> until it closes; counts
-    /// Enhanced Packet Blocks and adds up the statistics blocks' isb_ifdrop.</summary>
-    private static (long Packets, long Lost) CopyBlocks(Socket socket, Stream output)
+    /// Enhanced Packet Blocks and adds up the statistics blocks' isb_ifdrop (null: the stream ended without them).</summary>
+    private static (long Packets, long? Lost) CopyBlocks(Socket socket, Stream output)
     {
         using var input = new NetworkStream(socket, ownsSocket: false);
         var block = new byte[64 * 1024];
-        long packets = 0, lost = 0;
+        long packets = 0;
+        long? lost = null;
         while (true)
         {
             if (!ReadExactly(input, block.AsSpan(0, 8))) break;
@@ -80,7 +87,7 @@ public static class CaptureCommand
             if (!ReadExactly(input, block.AsSpan(8, (int)length - 8))) break; // cut short: leave the partial block out
             output.Write(block, 0, (int)length);
             if (type == 6) packets++;
-            else if (type == 5) lost += IsbDrops(block.AsSpan(0, (int)length));
+            else if (type == 5) lost = (lost ?? 0) + IsbDrops(block.AsSpan(0, (int)length));
             if (socket.Available == 0) output.Flush();
         }
         output.Flush();

@@ -12,7 +12,10 @@ namespace Appliance.Host.Control;
 /// <see cref="CaptureCommand.Definition"/> parses it), starts a <see cref="LiveCapture"/>, answers "capturing on ...",
 /// then streams pcapng — the interfaces first, packets as the forwarding worker captures them (polled every few ms,
 /// flushed in whole blocks), and at the end each point's statistics. It ends when --count packets are written, the
-/// client shuts its side (Ctrl-C) or goes away, or the appliance stops; the datapath gets its own handler back first.</summary>
+/// client shuts its side (Ctrl-C) or goes away, or the appliance stops; the datapath gets its own handler back first.
+/// A client that reads slower than the datapath captures loses packets in the rings (counted, never waited for: this
+/// thread waits on the client, the datapath only on no one); one that takes nothing of a block for
+/// <see cref="ControlServer.StreamStallTimeout"/> ends the capture (the server's send timeout), so the one capture is free again.</summary>
 public static class CaptureControl
 {
     private const int PollMs = 5, DrainBatch = 256;

@@ -17,7 +17,9 @@ public delegate void ControlStreamHandler(ControlRequest request, Socket client,
 /// <summary>The control socket (default /run/meta-appliance/control.sock): a Unix stream socket, one JSON
 /// request line in, one JSON response line out per connection; a streaming verb (<see cref="RegisterStream"/>, e.g.
 /// `capture`) answers its line and then keeps the connection, on a thread of its own (at most
-/// <see cref="MaxStreams"/>), for what it streams. The file is 0600 (or 0660 with a control
+/// <see cref="MaxStreams"/>), for what it streams; a client that stops reading ends its stream after
+/// <see cref="StreamStallTimeout"/>, and stopping the server ends every stream (one stuck in a send to such a client
+/// within seconds). The file is 0600 (or 0660 with a control
 /// group) whatever the umask (<see cref="ControlSocketFile"/>), and every connection's peer credentials are
 /// checked (<see cref="ControlAccess"/>): anyone else gets "permission denied" for every verb.
 /// <para>Each connection is read on its own thread, at most <see cref="MaxConnections"/> at once (more are
@@ -33,12 +35,16 @@ public sealed class ControlServer : IDisposable
     public const int MaxConnections = 16;
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
     private const int MaxStreams = 4;
+    /// <summary>How long a streaming verb waits for its client to take one write (a pcapng block is at most a few KiB):
+    /// a client that takes nothing for this long has stalled, and its stream ends, so what it holds (the one capture)
+    /// is free again. A slow client that keeps taking is not cut off: what the verb cannot send meanwhile, it drops and counts.</summary>
+    public static readonly TimeSpan StreamStallTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Dictionary<string, ControlHandler> _handlers = new(StringComparer.Ordinal);
     private readonly Lock _handlerLock = new();
     private readonly Dictionary<string, ControlStreamHandler> _streams = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<Thread> _streamThreads = [];
+    private readonly List<(Thread Thread, Socket Client)> _running = [];
     private readonly Socket _listener;
     private readonly Thread _thread;
     private readonly ControlAccess _access;
@@ -165,17 +171,23 @@ public sealed class ControlServer : IDisposable
 
     private bool StartStream(ControlStreamHandler handler, ControlRequest request, Socket client)
     {
-        lock (_streamThreads)
+        lock (_running)
         {
-            _streamThreads.RemoveAll(t => !t.IsAlive);
-            if (_streamThreads.Count >= MaxStreams) return false;
+            _running.RemoveAll(s => !s.Thread.IsAlive);
+            if (_running.Count >= MaxStreams) return false;
             var token = _stop.Token;
             var thread = new Thread(() =>
             {
                 using (client)
                 {
                     client.ReceiveTimeout = 0;
+                    client.SendTimeout = (int)StreamStallTimeout.TotalMilliseconds;
                     try { handler(request, client, token); }
+                    catch (Exception e) when (Stalled(e))
+                    {
+                        Appliance.Datapath.Diagnostics.Log.Warn("control", $"the client of a stream took nothing for {StreamStallTimeout.TotalSeconds:0} s; the stream ended",
+                            ("verb", request.Verb));
+                    }
                     catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException) { /* the client went away */ }
                     catch (Exception e)
                     {
@@ -184,10 +196,21 @@ public sealed class ControlServer : IDisposable
                     }
                 }
             }) { IsBackground = true, Name = "control-" + request.Verb };
-            _streamThreads.Add(thread);
+            _running.Add((thread, client));
             thread.Start();
             return true;
         }
+    }
+
+    /// <summary>A send of a stream that timed out (<see cref="StreamStallTimeout"/>), as the socket or a stream over it reports it.</summary>
+    private static bool Stalled(Exception e) =>
+        (e as SocketException ?? e.InnerException as SocketException)?.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock;
+
+    /// <summary>Wakes a stream's thread out of a send (the appliance is stopping); the stream may have ended already.</summary>
+    private static void ShutDown(Socket client)
+    {
+        try { client.Shutdown(SocketShutdown.Both); }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
     }
 
     /// <summary>Why a request of more than <paramref name="maxBytes"/> bytes is refused (by the server, and by the
@@ -230,8 +253,13 @@ public sealed class ControlServer : IDisposable
         _stop.Cancel();
         _listener.Dispose();
         if (_thread.IsAlive) _thread.Join(2000);
-        lock (_streamThreads)
-            foreach (var t in _streamThreads) t.Join(2000);
+        lock (_running)
+            foreach (var (thread, client) in _running)
+            {
+                if (thread.Join(2000)) continue; // it saw stopping and finished its stream
+                ShutDown(client);                // in a send to a client that does not read: that send fails now
+                thread.Join(2000);
+            }
         try { File.Delete(Path); } catch (IOException) { }
     }
 }

@@ -43,6 +43,17 @@ public sealed class CaptureProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Reads its standard output to the end (a test that left it unread until now, like a paused pager), then
+    /// its exit code and how many bytes it wrote.</summary>
+    public (int ExitCode, long OutputBytes) ReadOutputToEnd()
+    {
+        var sink = new MemoryStream();
+        _process.StandardOutput.BaseStream.CopyTo(sink);
+        if (!_process.WaitForExit(20000)) throw new TimeoutException("capture did not exit after its output ended: " + StdErr);
+        _process.WaitForExit();
+        return (_process.ExitCode, sink.Length);
+    }
+
     public void Dispose()
     {
         if (!_process.HasExited) _process.Kill();

@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using Appliance.Datapath.Capture;
 using Appliance.Host.Tests.Run;
@@ -79,6 +81,85 @@ public sealed class CaptureTests
         Assert.All(broadcasts, r => Assert.Equal($"verdict=pass side={b.Pair}/primary program=count target={b.Pair}", r.Comment));
         var tcpdump = Shell.Check("tcpdump", "-nr", file, "udp port 7777").Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(10, tcpdump.Length);
+    }
+
+    /// <summary>A capture client that asks for a capture on the control socket and then reads nothing: once the appliance's
+    /// sends to it block (its socket's buffer is full), forwarding goes on (the workers drop into the capture's rings and
+    /// count), and within <see cref="Appliance.Host.Control.ControlServer.StreamStallTimeout"/> the appliance ends that
+    /// capture, so another can start; before, the stalled send held the one capture until the appliance restarted.</summary>
+    [PrivilegedFact]
+    public void ACaptureClientThatReadsNothingLosesTheCaptureAndForwardingGoesOn()
+    {
+        using var ob = new ObserveBoard();
+        var b = ob.Board;
+        var (stalled, answer) = RequestCapture(b.Socket, b.Pair);
+        using (stalled)
+        {
+            Assert.True(answer.GetProperty("ok").GetBoolean(), answer.ToString());
+            // Traffic through the pair until the appliance's sends to this client block: its queue stops growing.
+            int last = -1;
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); stalled.Available != last || last == 0; Thread.Sleep(300))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the capture's queue to the client never filled ({stalled.Available} bytes)\n{ob.App.Output}");
+                last = stalled.Available;
+                ObserveBoard.SendUdp(b.TenantNs, RunBoard.OutsideAddress, 53, 200);
+            }
+            Assert.True(b.TenantPings(), "the tenant reaches the outside while the capture's client reads nothing\n" + ob.App.Output);
+
+            string refusal = "";
+            for (var deadline = DateTime.UtcNow.AddSeconds(40); ; Thread.Sleep(500))
+            {
+                var (second, secondAnswer) = RequestCapture(b.Socket, b.Pair);
+                second.Dispose(); // gone: the appliance ends this one at once
+                if (secondAnswer.GetProperty("ok").GetBoolean()) break;
+                refusal = secondAnswer.GetProperty("error").GetString()!;
+                Assert.True(DateTime.UtcNow < deadline, $"a second capture never started while the first's client read nothing: {refusal}\n{ob.App.Output}");
+            }
+            Assert.Contains("another capture is running", refusal); // the first one held it until the appliance gave up on it
+            Assert.Contains("took nothing for 10 s; the stream ended", ob.App.Output);
+        }
+        Assert.True(b.TenantPings(), "the tenant reaches the outside after the stalled capture ended\n" + ob.App.Output);
+    }
+
+    /// <summary>The CLI writing a capture to a pipe nobody reads (a paused pager): its own reading of the stream stops,
+    /// the appliance ends the capture after the stall timeout, and when the pipe is read again the CLI writes what it
+    /// had, says the capture was ended before its statistics and exits 1.</summary>
+    [PrivilegedFact]
+    public void ACaptureIntoAPipeNobodyReadsIsEndedAndTheCliSaysSo()
+    {
+        using var ob = new ObserveBoard();
+        var b = ob.Board;
+        using var paused = CaptureProcess.Start(b.Socket, b.Pair, "--out", "-");
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); !ob.App.Output.Contains("took nothing for 10 s", StringComparison.Ordinal); Thread.Sleep(300))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the appliance never gave up on the capture nobody read\n" + ob.App.Output);
+            ObserveBoard.SendUdp(b.TenantNs, RunBoard.OutsideAddress, 53, 200);
+        }
+        var (exit, bytes) = paused.ReadOutputToEnd();
+        Assert.Equal(1, exit);
+        Assert.Contains("the appliance ended the capture before its statistics", paused.StdErr);
+        Assert.True(bytes > 64 * 1024, $"{bytes} bytes of pcapng: more than the pipe held");
+    }
+
+    /// <summary>Asks for a capture on a connection of its own and reads only the answer line.</summary>
+    private static (Socket, JsonElement) RequestCapture(string socket, params string[] args)
+    {
+        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            s.Connect(new UnixDomainSocketEndPoint(socket));
+            s.ReceiveTimeout = 20000;
+            s.Send(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { verb = "capture", args }) + "\n"));
+            var line = new List<byte>();
+            var one = new byte[1];
+            while (s.Receive(one) == 1 && one[0] != (byte)'\n') line.Add(one[0]);
+            return (s, JsonDocument.Parse(line.ToArray()).RootElement);
+        }
+        catch
+        {
+            s.Dispose();
+            throw;
+        }
     }
 
     private static bool IsUdpTo(byte[] frame, int port) =>
