@@ -11,6 +11,45 @@ public sealed class ControlSocketTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    /// <summary>A stream verb stuck in a send to a client that reads nothing (it does not look at stopping) ends with
+    /// the server: Dispose shuts the connection of a stream that did not finish within its join. Before, the thread
+    /// stayed in its send after Dispose, with whatever its verb held (a capture: the datapath's handlers).</summary>
+    [Fact]
+    public void AStreamStuckInASendToAClientThatReadsNothingEndsWithTheServer()
+    {
+        using var ended = new ManualResetEventSlim();
+        var server = new ControlServer(SockPath);
+        try
+        {
+            server.RegisterStream("flood", (_, client, _) =>
+            {
+                try
+                {
+                    ControlServer.WriteAnswer(client, ControlResponse.Success("flooding"));
+                    var chunk = new byte[4096];
+                    while (true) client.Send(chunk);
+                }
+                finally { ended.Set(); }
+            });
+            server.Start();
+            using var reader = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            reader.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(SockPath));
+            reader.Send("{\"verb\":\"flood\",\"args\":[]}\n"u8);
+            // Until the server's sends block: what waits for this reader stops growing.
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            for (int last = -1; reader.Available != last || last == 0; Thread.Sleep(200))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the stream never filled the connection");
+                last = reader.Available;
+            }
+            Assert.False(ended.IsSet);
+
+            server.Dispose();
+            Assert.True(ended.IsSet, "the stream's thread is still in its send after the server stopped");
+        }
+        finally { server.Dispose(); }
+    }
+
     [Fact]
     public void VerbIsAnsweredWithItsArguments()
     {

@@ -109,6 +109,7 @@ public sealed class CaptureTests
             string refusal = "";
             for (var deadline = DateTime.UtcNow.AddSeconds(40); ; Thread.Sleep(500))
             {
+                ObserveBoard.SendUdp(b.TenantNs, RunBoard.OutsideAddress, 53, 50); // the appliance's send stays blocked
                 var (second, secondAnswer) = RequestCapture(b.Socket, b.Pair);
                 second.Dispose(); // gone: the appliance ends this one at once
                 if (secondAnswer.GetProperty("ok").GetBoolean()) break;
