@@ -499,7 +499,7 @@ public sealed partial class ApplianceRuntime
     private PortRuntime AddPortLive(PortConfig pc)
     {
         int index = FreeIndex();
-        var link = ClaimPort(pc);
+        var (link, steering) = ClaimPort(pc);
         _indices.Add(index);
         IReadOnlyList<XskPort> sockets = [];
         PortRuntime? port = null;
@@ -507,7 +507,7 @@ public sealed partial class ApplianceRuntime
         try
         {
             sockets = _xsk!.OpenSeparate(index, new XskPortSpec(pc.Name, AttachSteering: false) { Queues = QueuesFor(pc.Name) }, _options.XdpMode);
-            port = ClaimPortSteering(index, pc, link, sockets, [], _ports.Select(p => p.Mac));
+            port = ClaimPortSteering(index, pc, link, steering, sockets, [], _ports.Select(p => p.Mac));
             _engine!.AddPort(sockets);
             installed = true;
             _ports.Add(port);
@@ -517,7 +517,7 @@ public sealed partial class ApplianceRuntime
         catch
         {
             if (port is not null && _ports.Remove(port)) TryLog(() => PublishTopology());
-            port?.Steering?.Dispose();
+            steering.Dispose();
             if (installed) TryLog(() => _engine!.RemovePort(index));
             else foreach (var s in sockets) s.Dispose();
             _indices.Remove(index);

@@ -149,12 +149,27 @@ public sealed partial class ApplianceRuntime : IDisposable
         _links = new LinkManager();
         _owned = new OwnedLinks(_links);
         var portLinks = new LinkInfo[Config.Ports.Count];
-        for (int i = 0; i < Config.Ports.Count; i++)
+        var steerings = new List<ClaimedMacSteering>(); // each port's, owned by its PortRuntime once that is made
+        try
         {
-            portLinks[i] = ClaimPort(Config.Ports[i]);
-            _indices.Add(i);
+            for (int i = 0; i < Config.Ports.Count; i++)
+            {
+                (portLinks[i], var steering) = ClaimPort(Config.Ports[i]);
+                steerings.Add(steering);
+                _indices.Add(i);
+            }
+            BuildOn(portLinks, steerings);
         }
+        catch
+        {
+            foreach (var steering in steerings.Skip(_ports.Count)) steering.Dispose();
+            throw;
+        }
+    }
 
+    /// <summary>The rest of <see cref="Build"/> once the ports are claimed: pairs, sockets, the ports' steering, workers.</summary>
+    private void BuildOn(LinkInfo[] portLinks, List<ClaimedMacSteering> steerings)
+    {
         var pairs = new PairRuntime[Config.Pairs.Count];
         for (int i = 0; i < pairs.Length; i++)
         {
@@ -194,7 +209,7 @@ public sealed partial class ApplianceRuntime : IDisposable
                 ("boardAddresses", _tables.BoardAddresses.Set.Count));
             _tables.BoardAddressesChanged += TakeBoardAddresses;
             for (int i = 0; i < Config.Ports.Count; i++)
-                _ports.Add(ClaimPortSteering(i, Config.Ports[i], portLinks[i], [.. _xsk.Ports.Where(p => p.Index == i)], pairs, boardMacs));
+                _ports.Add(ClaimPortSteering(i, Config.Ports[i], portLinks[i], steerings[i], [.. _xsk.Ports.Where(p => p.Index == i)], pairs, boardMacs));
         }
         catch
         {
@@ -302,41 +317,57 @@ public sealed partial class ApplianceRuntime : IDisposable
                 $"but an AF_XDP frame holds {FrameSize}; lower a tenant's MTU or the pairs' headroom/tailroom");
     }
 
-    /// <summary>A port as the config wants it: MAC, MTU, up, and its RX queues — the configured count, else one per
-    /// worker — where its driver allows (<see cref="PortQueues"/>; put back by <see cref="RestoreQueues"/>).</summary>
-    private LinkInfo ClaimPort(PortConfig pc)
+    /// <summary>A port as the config wants it: MAC, MTU, up, its XDP program attached (<see cref="ClaimedMacSteering"/>;
+    /// no socket registered yet, so every frame still goes the kernel's way), then its RX queues — the configured count,
+    /// else one per worker — where its driver allows with the program on (<see cref="SetQueues"/>, as a reload's
+    /// `queues` change sets them; put back by <see cref="RestoreQueues"/>). A veth with fewer RX queues than its peer
+    /// has TX queues takes no XDP program (ENOSPC): its queues are set first then, and the program attached after.
+    /// Returns the link as it is then and its steering, which the caller owns (<see cref="ClaimPortSteering"/> fills it).</summary>
+    private (LinkInfo Link, ClaimedMacSteering Steering) ClaimPort(PortConfig pc)
     {
         var link = _links!.TryGet(pc.Name) ?? throw new RuntimeSetupException(
             $"port '{pc.Name}' does not exist in this network namespace (check `ip link`; the board profile names the ports)");
         if (pc.Mac is { } mac) _links.SetMac(pc.Name, new PhysicalAddress(mac.GetBytes()));
         if (pc.Mtu is { } mtu) _links.SetMtu(pc.Name, mtu);
         if (!link.IsUp) _links.SetUp(pc.Name, true);
-        SetQueues(pc.Name, pc.Queues, socketsClosed: false);
-        KeepQueuesXdpTakes(pc.Name, link.Index);
-        return _links.Get(pc.Name);
-    }
-
-    /// <summary>A veth takes an XDP program only with as many RX queues as its peer has TX queues (ENOSPC), and with one
-    /// attached refuses a count below that (a reload's `queues` change then keeps what it has, as from a driver that
-    /// refuses). A count <see cref="SetQueues"/> gave a port before its program attaches is tried with a program
-    /// attached once; a count XDP refuses is put back the same way, so a start and a reload end alike.</summary>
-    private void KeepQueuesXdpTakes(string port, int ifindex)
-    {
-        if (!_queues.ContainsKey(port)) return;
-        using var trial = ClaimedMacSteering.Create(port, ifindex, dropUnclaimed: false);
+        link = _links.Get(pc.Name);
+        var steering = ClaimedMacSteering.Create(pc.Name, link.Index, pc.Unclaimed == UnclaimedPolicy.Drop,
+            link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes()));
         try
         {
-            trial.AttachLink(_options.XdpMode);
+            bool attached = AttachPortXdp(steering, pc.Name, tooFewQueuesIsFinal: false);
+            SetQueues(pc.Name, pc.Queues, socketsClosed: false);
+            if (!attached) AttachPortXdp(steering, pc.Name, tooFewQueuesIsFinal: true);
+            return (_links.Get(pc.Name), steering);
+        }
+        catch
+        {
+            steering.Dispose();
+            RestoreQueues(pc.Name);
+            throw;
+        }
+    }
+
+    /// <summary>Attaches the port's program; false when the kernel refused it for too few RX queues (ENOSPC: a veth with
+    /// fewer than its peer has TX queues) unless <paramref name="tooFewQueuesIsFinal"/>, which says so and what to do.</summary>
+    private bool AttachPortXdp(ClaimedMacSteering steering, string port, bool tooFewQueuesIsFinal)
+    {
+        try
+        {
+            steering.AttachLink(_options.XdpMode);
+            return true;
         }
         catch (Interop.PlatformException e) when (e.Errno == Errno.ENOSPC)
         {
-            Log.Warn("runtime", "the port's XDP program refused its RX queue count (a veth needs as many as its peer has TX queues): it keeps what it had",
-                ("port", port), ("queues", new LinkEthtool(_links!).RxQueueCount(port)), ("error", e.Message));
-            RestoreQueues(port);
+            if (!tooFewQueuesIsFinal) return false;
+            throw new RuntimeSetupException($"port '{port}': the kernel refused its XDP program ({e.Message}): a veth takes one only with at least " +
+                $"as many RX queues as its peer has TX queues (`ethtool -l {port}`; set its `queues` to that, or raise them with `ethtool -L {port} rx N`)");
         }
     }
 
-    /// <summary>Sets the port's RX queues for its config's <c>queues</c> (<see cref="PortQueues"/>); the channels it had
+    /// <summary>Sets the port's RX queues for its config's <c>queues</c> (<see cref="PortQueues"/>), always with its XDP
+    /// program attached (at start as on a reload), so the kernel refuses a count the program cannot take — a veth's
+    /// below its peer's TX queues — and the port keeps what it has, as from a driver that refuses. The channels it had
     /// before the first change are what <see cref="RestoreQueues"/> puts back.</summary>
     private void SetQueues(string port, int? queues, bool socketsClosed)
     {
@@ -475,38 +506,29 @@ public sealed partial class ApplianceRuntime : IDisposable
 
     private static PairSideConfig SideConfig(PairConfig pc, PairSideKind kind) => kind == PairSideKind.Primary ? pc.Primary : pc.Peer;
 
-    /// <summary>The port's only XDP program: claimed MACs and the socket registered before it attaches, so group and
-    /// unclaimed frames never reach AF_XDP.</summary>
-    private PortRuntime ClaimPortSteering(int index, PortConfig pc, LinkInfo link, IReadOnlyList<XskPort> sockets, IReadOnlyList<PairRuntime> pairs,
-        IEnumerable<MacAddress> boardMacs)
+    /// <summary>The port's only XDP program, attached by <see cref="ClaimPort"/>: its sockets registered (one per queue),
+    /// its pairs' MACs claimed, its L3 prefixes and the board's addresses set; the port's runtime. On failure the
+    /// caller disposes <paramref name="steering"/>.</summary>
+    private PortRuntime ClaimPortSteering(int index, PortConfig pc, LinkInfo link, ClaimedMacSteering steering, IReadOnlyList<XskPort> sockets,
+        IReadOnlyList<PairRuntime> pairs, IEnumerable<MacAddress> boardMacs)
     {
         var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
-        var steering = ClaimedMacSteering.Create(pc.Name, link.Index, pc.Unclaimed == UnclaimedPolicy.Drop, mac);
-        try
+        foreach (var socket in sockets) steering.Register(socket.Queue, socket.Fd); // one per queue: rx_queue_index picks it
+        var l2 = pairs.Where(p => p.UplinkPort == index && p.Config.Mode == PairMode.L2).ToArray();
+        var configured = new Dictionary<int, MacAddress>();
+        foreach (var p in l2)
         {
-            foreach (var socket in sockets) steering.Register(socket.Queue, socket.Fd); // one per queue: rx_queue_index picks it
-            var l2 = pairs.Where(p => p.UplinkPort == index && p.Config.Mode == PairMode.L2).ToArray();
-            var configured = new Dictionary<int, MacAddress>();
-            foreach (var p in l2)
-            {
-                configured[p.Index] = p.TenantMac;
-                steering.Claim(p.TenantMac);
-            }
-            var l3 = PortRuntime.BuildL3Prefixes(index, pairs);
-            steering.SetBoardAddresses(_tables!.BoardAddresses);
-            steering.SetL3Prefixes(l3.Entries().Select(e => (e.Family, e.Prefix, e.Length)));
-            steering.AttachLink(_options.XdpMode);
-            Log.Info("runtime", "port claimed", ("port", pc.Name), ("xdp", steering.Mode.ToString().ToLowerInvariant()), ("pairs", l2.Length),
-                ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));
-            var indices = l2.Select(p => p.Index).ToArray();
-            var classifier = PortRuntime.BuildClassifier(index, pairs, boardMacs.Append(mac));
-            return new PortRuntime(index, pc, link.Index, mac, indices, classifier) { Steering = steering, Sockets = sockets, L3Prefixes = l3 };
+            configured[p.Index] = p.TenantMac;
+            steering.Claim(p.TenantMac);
         }
-        catch
-        {
-            steering.Dispose();
-            throw;
-        }
+        var l3 = PortRuntime.BuildL3Prefixes(index, pairs);
+        steering.SetBoardAddresses(_tables!.BoardAddresses);
+        steering.SetL3Prefixes(l3.Entries().Select(e => (e.Family, e.Prefix, e.Length)));
+        Log.Info("runtime", "port claimed", ("port", pc.Name), ("xdp", steering.Mode.ToString().ToLowerInvariant()), ("pairs", l2.Length),
+            ("unclaimed", pc.Unclaimed.ToString().ToLowerInvariant()));
+        var indices = l2.Select(p => p.Index).ToArray();
+        var classifier = PortRuntime.BuildClassifier(index, pairs, boardMacs.Append(mac));
+        return new PortRuntime(index, pc, link.Index, mac, indices, classifier) { Steering = steering, Sockets = sockets, L3Prefixes = l3 };
     }
 
     private void WatchCarrier()

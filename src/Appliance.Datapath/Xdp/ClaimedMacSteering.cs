@@ -55,8 +55,9 @@ public sealed class ClaimedMacSteering : IDisposable
 
     private static XdpVerdict Unclaimed(bool drop) => drop ? XdpVerdict.Drop : XdpVerdict.ToKernel;
 
-    /// <summary>Creates the maps and loads the program without attaching it: register the socket and claim the
-    /// MACs first, then <see cref="AttachLink"/>, so no frame reaches AF_XDP before the claims are in place.</summary>
+    /// <summary>Creates the maps and loads the program without attaching it. Until a socket is registered no frame
+    /// reaches AF_XDP (the redirect finds none and passes the frame to the kernel), so it may be attached before its
+    /// sockets and claims (the runtime does: a port's queue count is set with its program on).</summary>
     /// <param name="portMac">The port's MAC: L3 tenants' frames arrive addressed to it.</param>
     public static ClaimedMacSteering Create(string interfaceName, int ifindex, bool dropUnclaimed, MacAddress portMac = default)
     {

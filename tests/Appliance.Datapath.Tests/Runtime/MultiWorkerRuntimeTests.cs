@@ -312,6 +312,50 @@ public sealed class MultiWorkerRuntimeTests(ITestOutputHelper output)
         Assert.Equal((2, 2), CurrentChannels(port));
     }
 
+    /// <summary>The same port and `queues`: the start never sets a count the port's XDP program refuses, so its link
+    /// never goes down (a veth's channel change takes both ends' carrier down and up; a NIC's resets it). Before, the
+    /// start set 1 queue, found with a trial attach that XDP refused it and set 2 again: two link resets, counted in
+    /// the port's carrier_changes.</summary>
+    [PrivilegedFact]
+    public void AVethPortsQueuesItsXdpRefusesNeverResetTheLinkAtStart()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1, queues: 2);
+        string port = board.Ports[0];
+        Shell.Check("ip", "link", "set", "dev", port, "up");
+        Assert.True(Eventually.True(() => File.ReadAllText($"/sys/class/net/{port}/carrier").Trim() == "1"), "port carrier up");
+        long before = CarrierChanges(port);
+        var rt = board.Start([board.Port(0) with { Queues = 1 }], [board.Pair(0)], workers: Workers);
+        Assert.Equal((2, 2), CurrentChannels(port));
+        Assert.Equal(before, CarrierChanges(port));
+        Send(board, rt, toTenant: true);
+    }
+
+    /// <summary>A veth port set to 1 RX queue while its peer sends on 2 takes no XDP program (ENOSPC). Without `queues`
+    /// the start widens it to a queue per worker first and attaches then (and puts the 1 back at stop); with `queues: 1`
+    /// the start is refused, saying why and what to do (before: the bare ENOSPC of the attach).</summary>
+    [PrivilegedFact]
+    public void AVethPortWithFewerRxQueuesThanItsPeerSendsOnIsWidenedBeforeItsXdpOrRefusedSayingWhy()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 1, queues: 2);
+        string port = board.Ports[0];
+        Shell.Check("ethtool", "-L", port, "rx", "1", "tx", "1");
+        var e = Assert.Throws<RuntimeSetupException>(() => board.Start([board.Port(0) with { Queues = 1 }], [board.Pair(0)], workers: Workers));
+        output.WriteLine(e.Message);
+        Assert.Contains($"ethtool -L {port} rx N", e.Message);
+        Assert.Equal((1, 1), CurrentChannels(port));
+        Assert.False(new global::Appliance.Datapath.Links.LinkManager().Get(port).Xdp.IsAttached, "the refused start left no XDP program");
+
+        var rt = board.Start([board.Port(0)], [board.Pair(0)], workers: Workers);
+        Assert.Equal((2, 2), CurrentChannels(port));
+        Assert.Equal([0u, 1u], rt.Engine.AllPorts.Where(p => p.Index == 0).Select(p => p.Queue).Order());
+        Assert.True(Eventually.True(() => rt.FindPair(board.PairNames[0]).CarrierUp), "pair carrier up");
+        Send(board, rt, toTenant: true);
+        board.Stop();
+        Assert.Equal((1, 1), CurrentChannels(port));
+    }
+
+    private static long CarrierChanges(string name) => long.Parse(File.ReadAllText($"/sys/class/net/{name}/carrier_changes").Trim());
+
     /// <summary>The current RX and TX channel counts `ethtool -l` reports.</summary>
     private static (int Rx, int Tx) CurrentChannels(string name)
     {
