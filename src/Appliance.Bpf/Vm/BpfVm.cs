@@ -94,6 +94,61 @@ public sealed unsafe partial class BpfVm : IDisposable
     {
         ArgumentNullException.ThrowIfNull(program);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        // The common case in a chain: the program the last run ran, again in compiled code, and that run ended on
+        // the code's straight path, so the VM's state is as this run needs it but for the per-run steps.
+        return !_slowState && ReferenceEquals(program, _program) && _packet == null && !_pins.HasRetired
+            ? RunStraight(program, ref packet)
+            : RunFully(program, ref packet);
+    }
+
+    /// <summary>A run of <see cref="_program"/>'s compiled code after a run of it that ended on the code's straight
+    /// path (<see cref="_slowState"/> false). That run left what <see cref="BeginRun"/> would set up as it is: the
+    /// slow state reset, the program and its globals bound, the stack region mirrored at depth 0 for its frame, no
+    /// dynamic region, no tail call; only the per-run steps are left (registers, the stack's bytes, the packet).
+    /// No exception handler, so no frame to zero: nothing here throws, and a run that leaves the straight path goes
+    /// on in <see cref="FinishRun"/>, which ends it as <see cref="RunFully"/> does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private BpfRunResult RunStraight(LoadedProgram program, ref PacketContext packet)
+    {
+        // _slowState is cleared only after a compiled run, with the VM's JIT on: the program has code.
+        var compilation = program.Jit!;
+        var code = compilation.Code!;
+        System.Diagnostics.Debug.Assert(_useJit && _stackMirrored && _stackDepth == 0 && _frameBytes == program.Stack.FrameBytes && _regionCount == 0);
+        fixed (byte* pinned = &Unsafe.As<PacketContext, byte>(ref packet))
+        {
+            _packet = pinned;
+            _hasPacket = true;
+            _jitActive = true;
+            _slowState = true; // until the run ends on the straight path
+            _jit->RedirectIfindex = 0;
+            _jit->RedirectFlags = 0;
+            new Span<ulong>(_registers, 16).Clear();
+            _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
+            ClearReachableStack(program);
+            _regionCount = _firstDynamicRegion;
+            var fields = compilation.ContextReads;
+            _shadowFilled = fields == ShadowFields.Filled;
+            _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
+            MapPacketForJit(fields);
+            _jitYielded = false;
+            RunEpochs.Enter(_runEpoch, _globalEpoch); // from here the code may hold map values
+            if (!EnterJit(code)) return FinishRun(program, compilation, code, ref packet, previous: null);
+            RunEpochs.Exit(_runEpoch); // nothing below touches a map value
+            if (_jit->VlanPushed != 0) TakeInlineVlanPush();
+            if (compilation.StoresContext) SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
+            _slowState = false;
+            _regionCount = 0;
+            _hasPacket = false;
+            _jitActive = false;
+            _packet = null;
+            return JitDoneResult();
+        }
+    }
+
+    /// <summary>Every other tc run: the first of a program, after a runtime call, in the interpreter, nested.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private BpfRunResult RunFully(LoadedProgram program, ref PacketContext packet)
+    {
         var previous = _packet;
         // Pinned for the run (the caller's struct may live in a heap object): helpers change it in place.
         fixed (byte* pinned = &Unsafe.As<PacketContext, byte>(ref packet))
@@ -128,14 +183,7 @@ public sealed unsafe partial class BpfVm : IDisposable
                     }
                 }
                 else MapPacket();
-                var result = jit is null ? Execute(program) : ContinueJit(jit, _budget);
-                if (ReleaseSpinLock() && !result.Faulted) // the kernel: "bpf_spin_unlock is missing"
-                    result = new BpfRunResult(0, BpfFault.HelperMisuse, -1, 0, 0, result.InstructionsExecuted);
-                if (_pendingContextStore >= 0) SettleContextStore();
-                // Compiled code that made no runtime call changed the shadow only by its own context stores.
-                if (_shadowFilled && (jit is null || _jitYielded || compilation!.StoresContext))
-                    SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
-                return result;
+                return RunRest(program, compilation, jit, ref packet);
             }
             finally
             {
@@ -143,6 +191,36 @@ public sealed unsafe partial class BpfVm : IDisposable
                 _packet = previous;
             }
         }
+    }
+
+    /// <summary>The rest of <see cref="RunStraight"/>'s run once its code made a runtime call, ended as
+    /// <see cref="RunFully"/> ends its runs.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private BpfRunResult FinishRun(LoadedProgram program, JitCompilation compilation, ExecutableMemory code, ref PacketContext packet, void* previous)
+    {
+        try
+        {
+            return RunRest(program, compilation, code, ref packet);
+        }
+        finally
+        {
+            EndRun();
+            _packet = previous;
+        }
+    }
+
+    /// <summary>A run after its set-up, when compiled code made a runtime call (<paramref name="jit"/> set) or the
+    /// interpreter runs it: to its end, then the spin lock, a pending context store and the shadow's write-back.</summary>
+    private BpfRunResult RunRest(LoadedProgram program, JitCompilation? compilation, ExecutableMemory? jit, ref PacketContext packet)
+    {
+        var result = jit is null ? Execute(program) : ContinueJit(jit, _budget);
+        if (ReleaseSpinLock() && !result.Faulted) // the kernel: "bpf_spin_unlock is missing"
+            result = new BpfRunResult(0, BpfFault.HelperMisuse, -1, 0, 0, result.InstructionsExecuted);
+        if (_pendingContextStore >= 0) SettleContextStore();
+        // Compiled code that made no runtime call changed the shadow only by its own context stores.
+        if (_shadowFilled && (jit is null || _jitYielded || compilation!.StoresContext))
+            SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
+        return result;
     }
 
     /// <summary>Runs a program in the conformance suite's contract: r1 = a writable copy of
@@ -235,6 +313,15 @@ public sealed unsafe partial class BpfVm : IDisposable
         _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
     }
 
+    /// <summary>No run sees what an earlier one (another program, another tenant's) left: clears every stack byte
+    /// <paramref name="program"/> can reach — its frame depth in each call frame it can enter (see StackUsage).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ClearReachableStack(LoadedProgram program)
+    {
+        int reachable = program.Stack.TotalBytes(FrameSize);
+        if (reachable > 0) new Span<byte>(_stack + StackSize - reachable, reachable).Clear();
+    }
+
     /// <summary>Lays out the region table for <paramref name="program"/>: packet, stack, context, its globals.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void BindProgram(LoadedProgram program)
@@ -242,13 +329,10 @@ public sealed unsafe partial class BpfVm : IDisposable
         if (_regionCount > _firstDynamicRegion) ReleaseDynamicRegions(); // before the new program's globals take over the table
         // Kept after the run (no write barrier when the next run is the same program's).
         if (!ReferenceEquals(_program, program)) _program = program;
-        // No run sees what an earlier one (another program, another tenant's) left: clear every byte this
-        // program can reach — its frame depth in each call frame it can enter (see StackUsage).
         int frameBytes = program.Stack.FrameBytes;
         bool stackReady = _jitActive && _stackMirrored && _stackDepth == 0 && _frameBytes == frameBytes;
         _frameBytes = frameBytes;
-        int reachable = program.Stack.TotalBytes(FrameSize);
-        if (reachable > 0) new Span<byte>(_stack + StackSize - reachable, reachable).Clear();
+        ClearReachableStack(program);
         if (!stackReady) SetStackDepth(0);
         var globals = program.Globals;
         _firstDynamicRegion = VirtualAddress.FirstProgramRegion + globals.Length;

@@ -152,6 +152,38 @@ public sealed class RunStateTests
         }
     }
 
+    /// <summary>The same program run after run (a chain's common case: the VM's shortest entry, see BpfVm.RunStraight
+    /// for compiled code): each run sees its own packet, faults where a fresh VM faults, and the run after a fault, or
+    /// after the VM forgot its programs (a reload), is again a fresh VM's.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheSameProgramRunAfterRunSeesOnlyItsOwnPacket(bool jit)
+    {
+        var program = VmTestSupport.LoadFor(ReadsByte1000, jit);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        // One buffer for every frame, as a port's UMEM: frames in its chunks, in turn.
+        const int Chunk = 2048, Chunks = 4, Headroom = 256;
+        var umem = new byte[Chunk * Chunks];
+        int[] lengths = [1500, 1500, 200, 200, 1200, 1300, 1001, 1000, 1400, 1500];
+        for (int n = 0; n < lengths.Length; n++)
+        {
+            if (n == 6) vm.ForgetPrograms();
+            var frame = Frame(lengths[n]);
+            frame[Math.Min(1000, frame.Length - 1)] ^= (byte)(n + 1); // a byte 1000 each run's own
+            int chunk = n % Chunks * Chunk;
+            Array.Clear(umem, chunk, Chunk);
+            frame.CopyTo(umem, chunk + Headroom);
+            var packet = Appliance.Bpf.Context.PacketContext.FromArray(umem, chunk, Chunk, Headroom, frame.Length);
+            var r = vm.Run(program, ref packet);
+            var expected = Fresh(program, frame, jit, out _);
+            Assert.Equal(expected.Fault, r.Fault);
+            Assert.Equal(expected.R0, r.R0);
+            Assert.Equal(lengths[n] > 1000 ? BpfFault.None : BpfFault.OutOfBounds, r.Fault);
+            if (r.Fault == BpfFault.None) Assert.Equal((ulong)frame[1000], r.R0);
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -55,6 +55,36 @@ public sealed class StackIsolationTests
         Assert.Equal(0UL, RunOn(vm, viaCopy).R0);
     }
 
+    /// <summary>A chain's common case: the same program run after run on one VM, its packets in one buffer (a
+    /// port's UMEM). A long packet's run leaves the secret in its frame; the next run, on a short packet, reads
+    /// that slot without writing it and must read zero, in the interpreter and in compiled code.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheSameProgramsNextRunDoesNotSeeWhatItsLastLeft(bool jit)
+    {
+        var program = Assemble("""
+            ldxw %r2, [%r1+0]
+            jgt %r2, 100, write
+            ldxdw %r0, [%r10-8]
+            exit
+            write:
+            lddw %r3, 0x5EC2E7C0FFEE42
+            stxdw [%r10-8], %r3
+            ldxdw %r0, [%r10-8]
+            exit
+            """);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        var buffer = new byte[2048];
+        foreach (int length in new[] { 200, 200, 60, 200, 60, 60 })
+        {
+            var packet = Appliance.Bpf.Context.PacketContext.FromArray(buffer, 256, length);
+            var r = vm.Run(program, ref packet);
+            Assert.Equal(BpfFault.None, r.Fault);
+            Assert.Equal(length > 100 ? Secret : 0UL, r.R0);
+        }
+    }
+
     [Fact]
     public void ControlWithoutClearingWouldLeak()
     {
