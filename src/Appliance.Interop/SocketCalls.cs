@@ -28,6 +28,10 @@ public static unsafe partial class SocketCalls
     public static nint RecvFrom(int fd, void* buf, nuint len, int flags, void* addr, uint* addrLen) =>
         (nint)(long)Tmds.Linux.LibC.recvfrom(fd, buf, Size(len), flags, (Tmds.Linux.sockaddr*)addr, (Tmds.Linux.socklen_t*)addrLen);
 
+    /// <summary>recvmsg(2): the message header (its iovec and control buffer) is the caller's.</summary>
+    public static nint RecvMsg(int fd, Tmds.Linux.msghdr* message, int flags) =>
+        (nint)(long)Tmds.Linux.LibC.recvmsg(fd, message, flags);
+
     public static int SetSockOpt(int fd, int level, int name, void* value, int len) =>
         Tmds.Linux.LibC.setsockopt(fd, level, name, value, len);
 

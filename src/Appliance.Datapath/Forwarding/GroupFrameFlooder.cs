@@ -14,7 +14,9 @@ namespace Appliance.Datapath.Forwarding;
 /// <summary>Broadcast and multicast from a port must reach the board's own stack AND every L2 pair on that port,
 /// each copy through its own primary chain. The port's XDP program passes group frames to the kernel (so ARP for
 /// the board's own address keeps working); this thread (its own counter slot, <see cref="WorkerCounters.FlooderSlot"/>,
-/// and its own VM) reads a copy of each from an AF_PACKET socket on the port, runs every L2 pair on that uplink on a
+/// and its own VM) reads a copy of each from an AF_PACKET socket on the port, as it was on the wire (the VLAN tag the
+/// kernel took off put back, <see cref="GroupFrameSocket.Receive"/>: a tenant that does not trunk VLANs gets no other
+/// VLAN's broadcasts), runs every L2 pair on that uplink on a
 /// fresh copy — the decision a forwarding worker makes for a frame into a pair's primary side
 /// (<see cref="PairFrameHandler.DecideIntoPair"/>, the one replay uses too) — and transmits what passes into the
 /// tenant with an AF_PACKET send on the pair's primary end (a redirect to a port transmits there). Group traffic is control traffic (ARP, ND, DHCP, mDNS): one recv and one send per copy is
@@ -134,10 +136,13 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
     {
         for (int n = 0; n < Batch && !_stop; n++)
         {
-            int length = socket.Receive(_received);
+            int length = socket.Receive(_received, out int start);
             if (length == 0) return;
             _receivedCount++;
-            if (length < 14 || (_received[0] & 1) == 0) continue;
+            // As it was on the wire: a tag the kernel took off is back in the bytes, so the pairs' chains and the
+            // tenant checks see the VLAN it came in (the workers' AF_XDP frames keep their tags too).
+            var frame = new ReadOnlySpan<byte>(_received, start, length);
+            if (length < 14 || (frame[0] & 1) == 0) continue;
             // From reading the chains to the last copy's run: a reload frees none of the programs read (RunSection)
             // and makes the VM forget none of them (ForgetPrograms waits for the lock).
             _section.Enter();
@@ -147,14 +152,14 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
                 _handler.BeginBatch();
                 _topology = _handler.Topology;
                 long now = Stopwatch.GetTimestamp();
-                int sender = ClaimedAddresses.SenderOf(_received.AsSpan(0, length), _topology); // before a learned MAC moves
-                SawOutside(port, MacAddress.Read(_received.AsSpan(6)), now);
-                port.ClaimedAddresses.HeardFromWire(_received.AsSpan(0, length), sender, port.Classifier, _topology, now);
+                int sender = ClaimedAddresses.SenderOf(frame, _topology); // before a learned MAC moves
+                SawOutside(port, MacAddress.Read(frame[6..]), now);
+                port.ClaimedAddresses.HeardFromWire(frame, sender, port.Classifier, _topology, now);
                 var byEngine = _topology.PairByEnginePort;
                 foreach (int pair in port.L2Pairs)
                 {
                     if (_stop) return; // not one more copy once shutdown began
-                    if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, length);
+                    if ((uint)pair < (uint)byEngine.Length && byEngine[pair] is { } target) Flood(port, target, frame);
                 }
             }
             finally
@@ -182,11 +187,12 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
                 ("port", port.Name), ("mac", source), ("suppressed", suppressed));
     }
 
-    private void Flood(PortRuntime port, PairRuntime pair, int length)
+    private void Flood(PortRuntime port, PairRuntime pair, ReadOnlySpan<byte> frame)
     {
-        _received.AsSpan(0, length).CopyTo(_work.AsSpan(Headroom));
+        int length = frame.Length;
+        frame.CopyTo(_work.AsSpan(Headroom));
         var recorder = _tap?.Recorder;
-        int recorded = recorder?.Received(_received.AsSpan(0, length)) ?? -1;
+        int recorded = recorder?.Received(frame) ?? -1;
         var view = new FrameView((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_work)), (uint)_work.Length,
             Headroom, (uint)length, port.Index);
         var verdict = _handler.DecideIntoPair(ref view, pair);

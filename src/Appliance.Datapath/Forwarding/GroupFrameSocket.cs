@@ -5,18 +5,21 @@ namespace Appliance.Datapath.Forwarding;
 
 /// <summary>An AF_PACKET socket that receives the group (broadcast/multicast) frames a port hands to the kernel
 /// stack — a classic BPF filter on the I/G bit keeps everything else out, PACKET_IGNORE_OUTGOING keeps out what
-/// the board sends — or, unbound, transmits frames by ifindex (<see cref="SendTo"/>).</summary>
+/// the board sends; it hands each frame over as it was on the wire, with the VLAN tag the kernel took off
+/// (<see cref="WireFrameReader"/>) — or, unbound, transmits frames by ifindex (<see cref="SendTo"/>).</summary>
 public sealed unsafe class GroupFrameSocket : IDisposable
 {
     private const ushort EthPAllNetworkOrder = 0x0300; // htons(ETH_P_ALL) (linux/if_ether.h; not in Tmds.LibC)
 
     public int Fd { get; private set; }
     public string Name { get; }
+    private readonly WireFrameReader? _reader;
 
-    private GroupFrameSocket(int fd, string name)
+    private GroupFrameSocket(int fd, string name, WireFrameReader? reader = null)
     {
         Fd = fd;
         Name = name;
+        _reader = reader;
     }
 
     /// <summary>A receiver of the group frames arriving on <paramref name="ifindex"/>.</summary>
@@ -25,10 +28,11 @@ public sealed unsafe class GroupFrameSocket : IDisposable
         // Protocol 0 receives nothing until bind, so no frame slips in before the filter is attached.
         int fd = SocketCalls.Socket(Tmds.Linux.LibC.AF_PACKET, Tmds.Linux.LibC.SOCK_RAW | Tmds.Linux.LibC.SOCK_CLOEXEC | Tmds.Linux.LibC.SOCK_NONBLOCK, 0);
         if (fd < 0) throw PlatformException.FromLastError("socket(AF_PACKET)", interfaceName);
-        var s = new GroupFrameSocket(fd, interfaceName);
+        var s = new GroupFrameSocket(fd, interfaceName, new WireFrameReader());
         try
         {
             s.AttachGroupFilter();
+            WireFrameReader.Enable(fd);
             SocketCalls.SetIntOption(fd, Tmds.Linux.LibC.SOL_PACKET, Tmds.Linux.LibC.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
             SocketCalls.SetIntOption(fd, Tmds.Linux.LibC.SOL_SOCKET, Tmds.Linux.LibC.SO_RCVBUFFORCE, 4 << 20, "SO_RCVBUFFORCE");
             var sll = new Tmds.Linux.sockaddr_ll
@@ -73,18 +77,17 @@ public sealed unsafe class GroupFrameSocket : IDisposable
     /// <summary>struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; } as one little-endian word.</summary>
     private static ulong Cbpf(ushort code, byte jt, byte jf, uint k) => code | (ulong)jt << 16 | (ulong)jf << 24 | (ulong)k << 32;
 
-    /// <summary>Receives one frame without blocking; 0 when none is queued, and 0 for the ENETDOWN the kernel reports
-    /// once when the interface goes down (the socket receives again when it comes back up).</summary>
-    public int Receive(Span<byte> buffer)
+    /// <summary>Receives one frame without blocking, as it was on the wire: <c>buffer.Slice(start, length)</c>
+    /// (<see cref="WireFrameReader.Receive"/>), its length returned; 0 when none is queued, and 0 for the ENETDOWN the
+    /// kernel reports once when the interface goes down (the socket receives again when it comes back up).</summary>
+    public int Receive(Span<byte> buffer, out int start)
     {
-        fixed (byte* p = buffer)
-        {
-            nint n = SocketCalls.Recv(Fd, p, (nuint)buffer.Length, Tmds.Linux.LibC.MSG_DONTWAIT);
-            if (n >= 0) return (int)n;
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno is Errno.EAGAIN or Errno.EINTR or Errno.ENETDOWN) return 0;
-            throw new PlatformException("recv(AF_PACKET)", Name, errno);
-        }
+        var reader = _reader ?? throw new InvalidOperationException("a transmitter receives nothing");
+        int n = reader.Receive(Fd, buffer, Tmds.Linux.LibC.MSG_DONTWAIT, out start);
+        if (n >= 0) return n;
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno is Errno.EAGAIN or Errno.EINTR or Errno.ENETDOWN) return 0;
+        throw new PlatformException("recvmsg(AF_PACKET)", Name, errno);
     }
 
     /// <summary>Transmits <paramref name="frame"/> on interface <paramref name="ifindex"/>; 0 when it went, else the
@@ -106,5 +109,6 @@ public sealed unsafe class GroupFrameSocket : IDisposable
     {
         if (Fd >= 0) LibC.Close(Fd);
         Fd = -1;
+        _reader?.Dispose();
     }
 }

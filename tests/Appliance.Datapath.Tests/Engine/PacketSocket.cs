@@ -11,17 +11,22 @@ namespace Appliance.Datapath.Tests.Engine;
 public sealed unsafe class PacketSocket : IDisposable
 {
     private int _fd;
+    private readonly Appliance.Datapath.Forwarding.WireFrameReader? _wire;
 
     public int IfIndex { get; }
 
-    private PacketSocket(int fd, int ifIndex)
+    private PacketSocket(int fd, int ifIndex, bool wire)
     {
         _fd = fd;
         IfIndex = ifIndex;
+        if (wire) _wire = new Appliance.Datapath.Forwarding.WireFrameReader();
     }
 
-    /// <summary>Opens and binds the socket inside <paramref name="netns"/> (null: the test's own namespace).</summary>
-    public static PacketSocket Open(string? netns, string interfaceName, ushort etherType) =>
+    /// <summary>Opens and binds the socket inside <paramref name="netns"/> (null: the test's own namespace).
+    /// <paramref name="wire"/>: it receives frames as they were on the wire, with the VLAN tag the kernel took off
+    /// put back (as the appliance's group-frame socket does, <see cref="Appliance.Datapath.Forwarding.WireFrameReader"/>):
+    /// a plain packet socket cannot tell a frame that arrived tagged from one that arrived untagged.</summary>
+    public static PacketSocket Open(string? netns, string interfaceName, ushort etherType, bool wire = false) =>
         NetworkNamespace.RunInside(netns, () =>
         {
             int ifIndex = SocketCalls.IfNameToIndex(interfaceName);
@@ -29,6 +34,7 @@ public sealed unsafe class PacketSocket : IDisposable
             ushort proto = (ushort)((etherType >> 8) | ((etherType & 0xff) << 8));
             int fd = SocketCalls.Socket(AF_PACKET, SOCK_RAW, proto);
             if (fd < 0) throw new InvalidOperationException($"socket(AF_PACKET) failed: errno {Marshal.GetLastPInvokeError()}");
+            if (wire) Appliance.Datapath.Forwarding.WireFrameReader.Enable(fd);
             byte* sll = stackalloc byte[20];
             new Span<byte>(sll, 20).Clear();
             *(ushort*)sll = (ushort)AF_PACKET;
@@ -45,7 +51,7 @@ public sealed unsafe class PacketSocket : IDisposable
             int buf = 16 << 20;
             SocketCalls.SetSockOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, 4);
             SocketCalls.SetSockOpt(fd, SOL_SOCKET, SO_SNDBUF, &buf, 4);
-            return new PacketSocket(fd, ifIndex);
+            return new PacketSocket(fd, ifIndex, wire);
         });
 
     /// <summary>Sends one frame; retries while the kernel reports no buffer space.</summary>
@@ -81,19 +87,27 @@ public sealed unsafe class PacketSocket : IDisposable
     {
         Span<Tmds.Linux.pollfd> pfd = [PollNative.Input(_fd)];
         if (PollNative.Wait(pfd, timeoutMs) <= 0) return -1;
-        fixed (byte* p = buffer)
+        int n = _wire is not null ? _wire.Receive(_fd, buffer, 0, out int start) : RecvAt(buffer, out start);
+        if (n >= 0)
         {
-            nint n = SocketCalls.Recv(_fd, p, (nuint)buffer.Length, 0);
-            if (n >= 0) return (int)n;
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == Errno.ENETDOWN) return -1;
-            throw new InvalidOperationException($"recv(AF_PACKET) failed: errno {Errno.Name(errno)}");
+            if (start != 0) buffer.Slice(start, n).CopyTo(buffer);
+            return n;
         }
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == Errno.ENETDOWN) return -1;
+        throw new InvalidOperationException($"recv(AF_PACKET) failed: errno {Errno.Name(errno)}");
+    }
+
+    private int RecvAt(Span<byte> buffer, out int start)
+    {
+        start = 0;
+        fixed (byte* p = buffer) return (int)SocketCalls.Recv(_fd, p, (nuint)buffer.Length, 0);
     }
 
     public void Dispose()
     {
         if (_fd >= 0) LibC.Close(_fd);
         _fd = -1;
+        _wire?.Dispose();
     }
 }

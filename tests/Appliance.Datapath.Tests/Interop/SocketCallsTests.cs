@@ -73,6 +73,26 @@ public sealed unsafe class SocketCallsTests
     }
 
     [Fact]
+    public void RecvMsg_fills_the_iovec_and_returns_the_byte_count_or_minus_one_with_EAGAIN()
+    {
+        var (a, b) = DatagramPair();
+        try
+        {
+            byte* payload = stackalloc byte[] { 9, 8, 7 };
+            Assert.Equal(3, SocketCalls.SendTo(a, payload, 3, 0, null, 0));
+            byte* received = stackalloc byte[32];
+            var iov = new Tmds.Linux.iovec { iov_base = received, iov_len = 32 };
+            var message = new Tmds.Linux.msghdr { msg_iov = &iov, msg_iovlen = 1 };
+            Assert.Equal(3, SocketCalls.RecvMsg(b, &message, Tmds.Linux.LibC.MSG_DONTWAIT));
+            Assert.Equal(new byte[] { 9, 8, 7 }, new ReadOnlySpan<byte>(received, 3).ToArray());
+            Marshal.SetLastPInvokeError(0);
+            Assert.Equal(-1, SocketCalls.RecvMsg(b, &message, Tmds.Linux.LibC.MSG_DONTWAIT));
+            Assert.Equal(Errno.EAGAIN, Marshal.GetLastPInvokeError());
+        }
+        finally { LibC.Close(a); LibC.Close(b); }
+    }
+
+    [Fact]
     public void Read_and_write_move_an_eventfd_counter()
     {
         int fd = SocketCalls.EventFd(0, Tmds.Linux.LibC.EFD_CLOEXEC | Tmds.Linux.LibC.EFD_NONBLOCK);
