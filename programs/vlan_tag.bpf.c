@@ -3,10 +3,12 @@
  *    bpf_skb_vlan_push; frames that already carry a tag (offloaded in skb->vlan_tci, or in the frame) are left as
  *    they are (the appliance's tenant checks drop a tag the tenant put on itself).
  *  - vlan_untag (netkit/primary; on the primary side, into the tenant): frames of VLAN `vlan_id` lose their tag
- *    (bpf_skb_vlan_pop); frames of another VLAN are dropped; untagged frames are left as they are (the broadcasts
- *    the appliance hands every tenant come untagged).
+ *    (bpf_skb_vlan_pop); frames of another VLAN are dropped, untagged ones too (they are the trunk's native VLAN:
+ *    the appliance hands the chain every frame as it came in, flooded broadcasts with their tags, and drops a frame
+ *    still tagged after it before a tenant that does not trunk VLANs).
  * Both return NETKIT_NEXT for the frames they let through, so the rest of the chain (a filter after the tag) and,
- * at its end, PASS decide; NETKIT_DROP when the push or pop fails and for another VLAN's frames.
+ * at its end, PASS decide; NETKIT_DROP when the push or pop fails and for another VLAN's frames (untagged ones
+ * coming in).
  * Globals: `.rodata` vlan_id (set from the config's maps: ".rodata": [{ "key": 0, "value": 30 }]),
  * `.bss` tagged_frames, untagged_frames, other_vlan_frames. No maps. */
 #include "appliance_bpf.h"
@@ -47,9 +49,12 @@ int vlan_untag(struct __sk_buff *skb)
 	} else {
 		struct vlan_hdr_802_1q *vh = (void *)(eth + 1);
 
-		if ((void *)(eth + 1) > data_end ||
-		    (eth->h_proto != bpf_htons(ETH_P_8021Q) && eth->h_proto != bpf_htons(ETH_P_8021AD)))
-			return NETKIT_NEXT;
+		if ((void *)(eth + 1) > data_end)
+			return NETKIT_DROP;
+		if (eth->h_proto != bpf_htons(ETH_P_8021Q) && eth->h_proto != bpf_htons(ETH_P_8021AD)) {
+			__sync_fetch_and_add(&other_vlan_frames, 1);
+			return NETKIT_DROP;
+		}
 		if ((void *)(vh + 1) > data_end)
 			return NETKIT_DROP;
 		tci = bpf_ntohs(vh->tci);

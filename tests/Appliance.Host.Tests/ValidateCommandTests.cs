@@ -52,7 +52,7 @@ public class ValidateCommandTests : IDisposable
         string path = ExampleWithObjects("qemu-virt.json");
         var (code, stdout, stderr) = Validate(path);
         Assert.Equal(0, code);
-        Assert.Equal($"{path}: ok\nboard qemu-virt: 2 ports, 2 pairs, 4 programs, 5 LEDs (LEDs on); object files loaded and verified\n", stdout.ReplaceLineEndings("\n"));
+        Assert.Equal($"{path}: ok\nboard qemu-virt: 2 ports, 2 pairs, 5 programs, 5 LEDs (LEDs on); object files loaded and verified\n", stdout.ReplaceLineEndings("\n"));
         Assert.Empty(stderr);
     }
 

@@ -18,7 +18,7 @@ public sealed record TenantConfig
     public IReadOnlyList<InterfaceAddress> Addresses { get; set; } = [];
 
     /// <summary>What an L2 tenant serves on its uplink's LAN besides being a host: router advertisements and redirects
-    /// ("router"), DHCP answers ("dhcp"), frames it tagged itself ("vlans"). Empty (default): its peer side drops those
-    /// messages and frames.</summary>
+    /// ("router"), DHCP answers ("dhcp"), frames it tagged itself ("vlans": it receives tagged frames too). Empty
+    /// (default): its peer side drops those messages and frames, and its primary side tagged frames coming in.</summary>
     public IReadOnlyList<TenantService> Serves { get; set; } = [];
 }

@@ -16,6 +16,7 @@ public enum TenantService
     [JsonStringEnumMemberName("dhcp")] Dhcp,
 
     /// <summary>The tenant trunks VLANs: it may send frames it tagged itself (802.1Q, 802.1ad), which a switch upstream
-    /// puts into the VLAN the tag names.</summary>
+    /// puts into the VLAN the tag names, and it receives tagged frames as they came (a tenant that does not trunk
+    /// gets none: its primary side drops a frame still tagged after its chain).</summary>
     [JsonStringEnumMemberName("vlans")] Vlans,
 }

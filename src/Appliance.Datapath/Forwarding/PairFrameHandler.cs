@@ -14,7 +14,8 @@ namespace Appliance.Datapath.Forwarding;
 /// destination MAC (<see cref="L2Classifier"/>) and goes into the owning pair's primary side; one from a pair's
 /// primary end was sent by the tenant and goes through the pair's peer side (its source MAC is learned on the
 /// uplink). The program's changes are applied to the frame (new head and tail from the context, an offloaded VLAN
-/// tag written into the bytes). Pair drops are counted on the pair side by reason and on the ingress port as
+/// tag written into the bytes); what then goes into a tenant that does not trunk VLANs must be untagged
+/// (<see cref="Deliver"/>). Pair drops are counted on the pair side by reason and on the ingress port as
 /// that reason reads there (<see cref="PairDropReasons.OnPort"/>). Learning is bounded (<see cref="L2Classifier"/>): a frame from a source the tenant may not use (a refused
 /// learn: the board's MAC, another tenant's, past the learn limit; a group or zero MAC) is dropped (InvalidSource)
 /// and a refused learn counted on the pair by reason — sent on, it would teach the switches upstream that the board's
@@ -177,7 +178,24 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     private FrameVerdict Finish(ref FrameView frame, Delivery d)
     {
         if (d.Dropped) return PairDropped();
-        return Apply(ref frame, ref _pipeline.Context) ? FrameVerdict.Forward(d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
+        return Apply(ref frame, ref _pipeline.Context) ? Deliver(frame.Data, d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
+    }
+
+    /// <summary>The frame, its chains run and their changes applied, goes to <paramref name="enginePort"/>; into a
+    /// tenant (a pair's primary end) only untagged when that tenant does not trunk VLANs (<see
+    /// cref="TenantGuard.RefusesIntoTenant"/>), else dropped as <see cref="PairDropReason.VlanTagged"/> on the side that
+    /// let it in: the primary side whose chain passed it (or whose program sent it on with bpf_redirect_peer).</summary>
+    private FrameVerdict Deliver(ReadOnlySpan<byte> frame, int enginePort)
+    {
+        if ((uint)enginePort < (uint)_topology.EnginePortCount && _topology.PairByEnginePort[enginePort] is { } into
+            && TenantGuard.RefusesIntoTenant(frame, into))
+        {
+            ref readonly var decided = ref _pipeline.Decision;
+            var side = decided.Side == PairSideKind.Primary ? decided.Pair!.Primary : decided.Pair!.Peer;
+            _pipeline.DropAfterChain(side, PairDropReason.VlanTagged);
+            return FrameVerdict.Drop(PairDropReason.VlanTagged.OnPort());
+        }
+        return FrameVerdict.Forward(enginePort);
     }
 
     /// <summary>A frame a pair side dropped: on the port as that side's reason reads there (<see cref="PairDropReasons.OnPort"/>).</summary>
@@ -197,8 +215,9 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
         if ((uint)d.EnginePort < (uint)_topology.EnginePortCount && _topology.PortByEnginePort[d.EnginePort] is { } port)
         {
             if (_guard.Judge(frame.Data, pair, uplink, port, _topology, chainTagged) is { } refused) return DropAfterChain(pair, refused);
+            return FrameVerdict.Forward(d.EnginePort);
         }
-        return FrameVerdict.Forward(d.EnginePort);
+        return Deliver(frame.Data, d.EnginePort);
     }
 
     /// <summary>Drops a frame the tenant's peer side passed: counted there by <paramref name="reason"/>, on the port as
@@ -215,7 +234,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     {
         if (d.Dropped) return PairDropped();
         if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
-        if (_pipeline.Decision.Verdict != NetkitVerdict.Pass) return FrameVerdict.Forward(d.EnginePort);
+        if (_pipeline.Decision.Verdict != NetkitVerdict.Pass) return Deliver(frame.Data, d.EnginePort);
         var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
         if (_l3.Route(ref frame, _topology, pair, uplink, out int port) is { } reason) return DropAfterChain(pair, reason);
         return FrameVerdict.Forward(port);

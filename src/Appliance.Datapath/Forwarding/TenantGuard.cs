@@ -11,7 +11,8 @@ namespace Appliance.Datapath.Forwarding;
 /// the VLAN it names on a trunk upstream — the board's management VLAN, another tenant's — and a tag behind a tag its
 /// chain pushes would hop out of that one), a message only a router or DHCP server sends that the tenant does not
 /// serve (<see cref="ServiceGuard"/>), then a source or a claim that is not the tenant's (<see cref="AddressGuard"/>,
-/// which records the claims of what it lets out, so it has the last word). Into a pair, the frame is judged as sent
+/// which records the claims of what it lets out, so it has the last word). What goes into a tenant that does not trunk
+/// VLANs carries no tag (<see cref="RefusesIntoTenant"/>). Into a pair, the frame is judged as sent
 /// on that pair's uplink: the LAN its tenant is on (the claims recorded there, the L3 prefixes routed there). Nothing
 /// allocates.</summary>
 public sealed class TenantGuard(IFibTables? tables)
@@ -30,6 +31,13 @@ public sealed class TenantGuard(IFibTables? tables)
         if (_addresses.Refuses(frame, pair, uplink, port, topology)) return PairDropReason.InvalidSource;
         return null;
     }
+
+    /// <summary>Whether <paramref name="frame"/>, as the last chain left it (an offloaded tag written in), may not go
+    /// into the tenant of <paramref name="into"/>: it is still tagged (802.1Q or 802.1ad, a priority tag too) and the
+    /// tenant does not trunk VLANs. A switch's access port hands its host only the frames of its own VLAN, untagged; a
+    /// tagged one — from the wire, to the tenant's MAC or flooded, or tagged by a chain — belongs to a VLAN the tenant
+    /// is not on (a chain takes the tag of the tenant's VLAN off, as vlan_untag does). An L3 tenant never trunks.</summary>
+    public static bool RefusesIntoTenant(ReadOnlySpan<byte> frame, PairRuntime into) => !into.TrunksVlans && L3Frames.Tagged(frame);
 
     /// <summary>Whether the frame carries a tag (802.1Q or 802.1ad) the tenant put on: its outermost one, or the one
     /// behind the tag its chain pushed.</summary>

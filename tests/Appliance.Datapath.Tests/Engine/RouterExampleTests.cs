@@ -10,7 +10,8 @@ namespace Appliance.Datapath.Tests.Engine;
 
 /// <summary>examples/router.json's guest pair does what the example says, through the worker and the example
 /// programs: its tenant's web traffic leaves eth2 in VLAN 30 (vlan_tag, then allow_port on the peer side), anything
-/// else it sends is dropped, and from eth2 only VLAN 30 reaches it, untagged (vlan_untag on the primary side). Engine
+/// else it sends is dropped, and from eth2 only VLAN 30 reaches it, untagged (vlan_untag on the primary side; an
+/// untagged frame is the trunk's native VLAN, not the guest's). Engine
 /// ports: eth0, eth1, eth2, then the pairs office, branch, guest.</summary>
 public sealed class RouterExampleTests
 {
@@ -35,22 +36,13 @@ public sealed class RouterExampleTests
         Assert.Equal(Tagged(web, 30), sent);
 
         byte[] reply = Tcp(GuestMac, Outside, Server, GuestIp, 80, reply: true);
-        Assert.Equal(3, b.Kernel(Eth2).Deliver([Tagged(reply, 30), Tagged(reply, 31), Tagged(reply, 1)]));
+        Assert.Equal(4, b.Kernel(Eth2).Deliver([Tagged(reply, 30), Tagged(reply, 31), Tagged(reply, 1), reply]));
         b.Settle();
         Assert.Equal([reply], b.Kernel(Guest).Sent);
         b.AssertClean();
     }
 
-    /// <summary><paramref name="frame"/> with an 802.1Q tag of VLAN <paramref name="vlan"/> after its MAC addresses.</summary>
-    private static byte[] Tagged(byte[] frame, ushort vlan)
-    {
-        var t = new byte[frame.Length + 4];
-        frame.AsSpan(0, 12).CopyTo(t);
-        BinaryPrimitives.WriteUInt16BigEndian(t.AsSpan(12), 0x8100);
-        BinaryPrimitives.WriteUInt16BigEndian(t.AsSpan(14), vlan);
-        frame.AsSpan(12).CopyTo(t.AsSpan(16));
-        return t;
-    }
+    private static byte[] Tagged(byte[] frame, ushort vlan) => TestFrames.Tagged(frame, (0x8100, vlan));
 
     private static byte[] Tcp(byte[] dstMac, byte[] srcMac, byte[] src, byte[] dst, ushort serverPort, bool reply = false)
     {

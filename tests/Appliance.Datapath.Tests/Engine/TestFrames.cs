@@ -20,6 +20,30 @@ public static class TestFrames
         return f;
     }
 
+    /// <summary><paramref name="frame"/> with <paramref name="tags"/> (TPID, TCI), outermost first, after its MAC addresses.</summary>
+    public static byte[] Tagged(byte[] frame, params (ushort Tpid, ushort Tci)[] tags)
+    {
+        var f = new byte[frame.Length + 4 * tags.Length];
+        frame.AsSpan(0, 12).CopyTo(f);
+        for (int t = 0; t < tags.Length; t++) BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(12 + 4 * t), (uint)tags[t].Tpid << 16 | tags[t].Tci);
+        frame.AsSpan(12).CopyTo(f.AsSpan(12 + 4 * tags.Length));
+        return f;
+    }
+
+    /// <summary>A broadcast ARP request (who-has <paramref name="target"/>, tell <paramref name="sender"/>) from <paramref name="mac"/>.</summary>
+    public static byte[] ArpRequest(byte[] mac, byte[] sender, byte[] target)
+    {
+        var f = new byte[42];
+        f.AsSpan(0, 6).Fill(0xff);
+        mac.CopyTo(f, 6);
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(12), 0x0806);
+        BinaryPrimitives.WriteUInt64BigEndian(f.AsSpan(14), 0x0001_0800_0604_0001UL); // Ethernet, IPv4, 6, 4, request
+        mac.CopyTo(f, 22);
+        sender.CopyTo(f, 28);
+        target.CopyTo(f, 38);
+        return f;
+    }
+
     /// <summary>Ethernet + IPv4 + UDP (source port 10000 + flow, destination 7777), payload flow and sequence.</summary>
     public static void Udp(byte[] f, byte[] dst, byte[] src, int flow, int seq)
     {

@@ -509,15 +509,8 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
     }
 
     /// <summary>A frame to the outside from tenant a with <paramref name="tags"/> (TPID, VID) put on in front of its type.</summary>
-    private static byte[] Tagged(MetaBoard board, int sequence, params (ushort Tpid, ushort Vid)[] tags)
-    {
-        var inner = TestFrames.Build(board.OutsideMac(0), MetaBoard.TenantMac(Attacker).GetBytes(), 100, sequence);
-        var f = new byte[inner.Length + 4 * tags.Length];
-        inner.AsSpan(0, 12).CopyTo(f);
-        for (int t = 0; t < tags.Length; t++) BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(12 + 4 * t), (uint)tags[t].Tpid << 16 | tags[t].Vid);
-        inner.AsSpan(12).CopyTo(f.AsSpan(12 + 4 * tags.Length));
-        return f;
-    }
+    private static byte[] Tagged(MetaBoard board, int sequence, params (ushort Tpid, ushort Vid)[] tags) =>
+        TestFrames.Tagged(TestFrames.Build(board.OutsideMac(0), MetaBoard.TenantMac(Attacker).GetBytes(), 100, sequence), tags);
 
     /// <summary>VLAN hopping: a tenant is on an access port; a frame it tagged itself (802.1Q VLAN 10 — on a trunk
     /// upstream, the board's management VLAN or another tenant's —, 802.1ad over 802.1Q, a priority tag) would enter the

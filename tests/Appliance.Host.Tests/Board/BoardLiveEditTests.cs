@@ -43,7 +43,8 @@ public sealed class BoardLiveEditTests(BootedBoard booted, ITestOutputHelper out
 
         const string tenantC = """{ "name": "tenant-c", "mode": "l2", "uplink": "eth0", "tenant": { "netns": "tenant-c", "interface": "eth0", "mac": "02:00:00:00:0c:02", "addresses": ["10.0.1.3/24"] } },""";
         Console.Check("sed -i -e 's#^  \"pairs\": \\[#  \"pairs\": [ " + tenantC + "#' " +
-                      "-e 's#{ \"program\": \"vlan-100\" }#{ \"program\": \"count\" }#' /boot/config.json && grep -c tenant-c /boot/config.json", CommandTimeout);
+                      "-e 's#{ \"program\": \"vlan-100\" }#{ \"program\": \"count\" }#' " +
+                      "-e 's#{ \"program\": \"vlan-100-in\" }#{ \"program\": \"count\" }#' /boot/config.json && grep -c tenant-c /boot/config.json", CommandTimeout);
         var applied = Console.WaitFor(@"create +pair tenant-c|reload refused[^\n]*", TimeSpan.FromSeconds(90));
         Assert.DoesNotContain("refused", applied.Value);
         var status = Console.Check("meta-appliance status", CommandTimeout);

@@ -7,8 +7,9 @@ namespace Appliance.Host.Tests.Observe;
 
 /// <summary>The capture/replay/metrics tests' appliance: a <see cref="RunBoard"/> with two pairs and three programs
 /// on one port. Pair A: primary [count], peer [count, allow] (allow_port lets UDP/TCP only to port 53, everything
-/// without L4 passes). Pair B (headroom 4): primary [vlan] (tags VLAN 100 into the tenant), peer [count]. Static
-/// neighbours on both ends of B (tagged ARP would not reach its tenant's stack).</summary>
+/// without L4 passes). Pair B (headroom 4): primary [vlan] (tags VLAN 100 into the tenant, which trunks VLANs, so the
+/// tagged frames reach it), peer [count]. Static neighbours on both ends of B (tagged ARP would not reach its
+/// tenant's stack).</summary>
 public sealed class ObserveBoard : IDisposable
 {
     public RunBoard Board { get; } = new();
@@ -32,7 +33,8 @@ public sealed class ObserveBoard : IDisposable
                       "primary": { "chain": [{ "program": "count" }] },
                       "peer": { "chain": [{ "program": "count" }, { "program": "allow" }] } },
                     { "name": "{{b.Pair2}}", "mode": "l2", "uplink": "{{b.Port}}", "headroom": 4,
-                      "tenant": { "netns": "{{b.TenantNs2}}", "interface": "eth0", "mac": "02:00:00:00:0c:02", "addresses": ["{{RunBoard.Tenant2Address}}/24"] },
+                      "tenant": { "netns": "{{b.TenantNs2}}", "interface": "eth0", "mac": "02:00:00:00:0c:02", "addresses": ["{{RunBoard.Tenant2Address}}/24"],
+                                 "serves": ["vlans"] },
                       "primary": { "chain": [{ "program": "vlan" }] },
                       "peer": { "chain": [{ "program": "count" }] } }
                   ],
