@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using Appliance.Config;
 
 namespace Appliance.Datapath.Forwarding;
@@ -70,21 +71,168 @@ public static class DhcpMessages
     public static bool IsClientRequest(ReadOnlySpan<byte> ip, out MacAddress client, out bool hidden)
     {
         client = default;
-        hidden = false;
+        if (!ClientRequest(ip, out var bootp, out hidden, out _)) return false;
+        client = MacAddress.Read(bootp[ChaddrOffset..]);
+        return true;
+    }
+
+    /// <summary>The BOOTP message of a DHCPv4 client's message (<see cref="IsClientRequest"/>): its bytes in this
+    /// packet, at least up to chaddr's first 6 bytes; <paramref name="fragment"/>: the packet is a first fragment.</summary>
+    private static bool ClientRequest(ReadOnlySpan<byte> ip, out ReadOnlySpan<byte> bootp, out bool hidden, out bool fragment)
+    {
+        bootp = default;
+        hidden = fragment = false;
         int header = (ip[0] & 0x0f) * 4, end = Math.Min(ip.Length, BinaryPrimitives.ReadUInt16BigEndian(ip[2..]));
-        if (header < 20 || end < header || !L3Frames.Ipv4UpperLayer(ip, end, out byte next, out int u, out bool fragment)
+        if (header < 20 || end < header || !L3Frames.Ipv4UpperLayer(ip, end, out byte next, out int u, out fragment)
             || next != L3Frames.Udp || u + 8 > end || BinaryPrimitives.ReadUInt16BigEndian(ip[(u + 2)..]) != ServerPortV4)
             return false;
-        var bootp = ip[(u + 8)..end];
+        bootp = ip[(u + 8)..end];
         if (bootp.Length < ChaddrOffset + 6)
         {
             hidden = fragment;
             return false;
         }
-        if (bootp[0] != BootRequest || BinaryPrimitives.ReadUInt32BigEndian(bootp[GiaddrOffset..]) != 0) return false;
-        client = MacAddress.Read(bootp[ChaddrOffset..]);
+        return bootp[0] == BootRequest && BinaryPrimitives.ReadUInt32BigEndian(bootp[GiaddrOffset..]) == 0;
+    }
+
+    /// <summary>At most this many distinct client identities one message may name (<see cref="ClientIdentities"/>): a
+    /// DHCPv6 client asks for one IA_NA, maybe an IA_TA and an IA_PD.</summary>
+    public const int MaxIdentitiesPerMessage = 8;
+
+    /// <summary>The DHCPv6 message types a client sends to a server (RFC 8415 §7.3): SOLICIT 1, REQUEST 3, CONFIRM 4,
+    /// RENEW 5, REBIND 6, RELEASE 8, DECLINE 9, INFORMATION-REQUEST 11.</summary>
+    private static bool ClientTypeV6(byte type) => type is 1 or 3 or 4 or 5 or 6 or 8 or 9 or 11;
+
+    private const int ClientIdOption = 61, OverloadOption = 52, ClientIdV6 = 1, IaPd = 25;
+
+    /// <summary>The client identities a DHCP client's message from a tenant names, as a server that keys its leases on
+    /// them reads them, hashed with <paramref name="seed"/> into <paramref name="identities"/> (distinct, never 0):
+    /// <list type="bullet">
+    /// <item>DHCPv4 (<see cref="IsClientRequest"/>'s messages): one, the client identifier (option 61, RFC 2132 §9.14;
+    /// every instance in order, as RFC 3396 concatenates them, also those in the file and sname fields an option
+    /// overload (52) lends to options), else the hardware address (htype, hlen and chaddr's first hlen bytes, at most
+    /// 16): dnsmasq, ISC dhcpd and Kea key a lease on the identifier when there is one, on chaddr when not;</item>
+    /// <item>DHCPv6 (a client's message type to UDP port 547): one per IA_NA, IA_TA and IA_PD it holds (RFC 8415
+    /// §21.4–21.6, §21.21), the client's DUID (its client identifier options, in order) with the IA's type and IAID: a
+    /// server leases per IA, so one DUID with ever new IAIDs would lease the pool dry as well. A message with no IA
+    /// (INFORMATION-REQUEST) leases nothing and names none.</item>
+    /// </list>
+    /// Returns how many (0: not a client's message, or one that names none); -1 when the message hides what it names (a
+    /// first fragment: its options follow in later fragments) or names more than <paramref name="identities"/> holds.
+    /// <paramref name="v6"/>: the identities are DHCPv6's. Nothing allocates; the work is bounded by the frame's
+    /// length.</summary>
+    public static int ClientIdentities(ReadOnlySpan<byte> frame, ulong seed, Span<ulong> identities, out bool v6)
+    {
+        v6 = false;
+        int at = L3Frames.PastTags(frame, out ushort type);
+        if (at < 0) return 0;
+        var ip = frame[at..];
+        if (type == L3Frames.EtherTypeIpv4)
+        {
+            if (ip.Length < 20 || ip[0] >> 4 != 4) return 0;
+            if (!ClientRequest(ip, out var bootp, out bool hidden, out bool fragment)) return hidden ? -1 : 0;
+            if (fragment) return -1;
+            if (identities.IsEmpty) return -1;
+            identities[0] = ClientIdV4(bootp, seed);
+            return 1;
+        }
+        if (type != L3Frames.EtherTypeIpv6 || ip.Length < 40 || ip[0] >> 4 != 6) return 0;
+        v6 = true;
+        int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]));
+        if (!L3Frames.Ipv6UpperLayer(ip, end, out byte next, out int u, out bool first) || next != L3Frames.Udp) return 0;
+        if (u + 8 > end) return first ? -1 : 0;
+        if (BinaryPrimitives.ReadUInt16BigEndian(ip[(u + 2)..]) != ServerPortV6) return 0;
+        var message = ip[(u + 8)..end];
+        if (message.IsEmpty) return first ? -1 : 0;
+        if (!ClientTypeV6(message[0])) return 0;
+        if (first) return -1;
+        ulong duid = seed;
+        int count = 0;
+        // Two passes: the DUID first (the client identifier may follow the IAs), then the IAs.
+        for (int pass = 0; pass < 2; pass++)
+            for (var options = message.Length >= 4 ? message[4..] : default; options.Length >= 4;)
+            {
+                int code = BinaryPrimitives.ReadUInt16BigEndian(options), length = BinaryPrimitives.ReadUInt16BigEndian(options[2..]);
+                if (4 + length > options.Length) break; // a server drops it (or reads what went before, as here)
+                var body = options.Slice(4, length);
+                if (pass == 0 && code == ClientIdV6) duid = Mix(duid, XxHash3.HashToUInt64(body, (long)seed), seed);
+                else if (pass == 1 && code is IaNa or IaTa or IaPd && length >= 4
+                         && !Add(identities, ref count, Mix(duid, (ulong)code << 32 | BinaryPrimitives.ReadUInt32BigEndian(body), seed)))
+                    return -1;
+                options = options[(4 + length)..];
+            }
+        return count;
+    }
+
+    /// <summary>A DHCPv4 client's identity (<see cref="ClientIdentities"/>): its client identifier, else its hardware
+    /// address.</summary>
+    private static ulong ClientIdV4(ReadOnlySpan<byte> bootp, ulong seed)
+    {
+        ulong id = seed;
+        bool named = false;
+        if (bootp.Length >= 240 && BinaryPrimitives.ReadUInt32BigEndian(bootp[236..]) == 0x6382_5363)
+        {
+            int overload = 0;
+            ClientIdsIn(bootp[240..], seed, ref id, ref named, ref overload);
+            // RFC 3396: the options field, then file, then sname, when option 52 lends them.
+            int unused = 0;
+            if ((overload & 1) != 0) ClientIdsIn(bootp[108..236], seed, ref id, ref named, ref unused);
+            if ((overload & 2) != 0) ClientIdsIn(bootp[44..108], seed, ref id, ref named, ref unused);
+        }
+        if (named) return NonZero(id);
+        int hlen = Math.Min(bootp[2], (byte)16);
+        var chaddr = bootp[ChaddrOffset..];
+        hlen = Math.Min(hlen, chaddr.Length);
+        // The hardware address: htype, hlen and the address, apart from any client identifier (another seed).
+        ulong hardware = XxHash3.HashToUInt64(chaddr[..hlen], (long)~seed);
+        return NonZero(Mix(hardware, (ulong)bootp[1] << 8 | bootp[2], ~seed));
+    }
+
+    /// <summary>Mixes each client identifier option of the DHCPv4 options <paramref name="options"/> into
+    /// <paramref name="id"/> (in order) and notes an option overload's value.</summary>
+    private static void ClientIdsIn(ReadOnlySpan<byte> options, ulong seed, ref ulong id, ref bool named, ref int overload)
+    {
+        for (int o = 0; o < options.Length;)
+        {
+            byte code = options[o];
+            if (code == 255) break;
+            if (code == 0)
+            {
+                o++;
+                continue;
+            }
+            if (o + 2 > options.Length) break;
+            int length = options[o + 1];
+            if (o + 2 + length > options.Length) break;
+            var body = options.Slice(o + 2, length);
+            if (code == ClientIdOption)
+            {
+                id = Mix(id, XxHash3.HashToUInt64(body, (long)seed), seed);
+                named = true;
+            }
+            else if (code == OverloadOption && length == 1) overload = body[0];
+            o += 2 + length;
+        }
+    }
+
+    private static bool Add(Span<ulong> identities, ref int count, ulong id)
+    {
+        id = NonZero(id);
+        if (identities[..count].Contains(id)) return true;
+        if (count == identities.Length) return false;
+        identities[count++] = id;
         return true;
     }
+
+    private static ulong Mix(ulong a, ulong b, ulong seed)
+    {
+        Span<byte> both = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(both, a);
+        BinaryPrimitives.WriteUInt64LittleEndian(both[8..], b);
+        return XxHash3.HashToUInt64(both, (long)seed);
+    }
+
+    private static ulong NonZero(ulong id) => id == 0 ? 1 : id;
 
     /// <summary>Whether <paramref name="frame"/> is a DHCPv4 DHCPACK (a BOOTREPLY from UDP port 67 to 68 whose message
     /// type option is 5): the client's hardware address and the address leased to it (yiaddr, RFC 2131 §2, §4.3.1).</summary>

@@ -33,6 +33,8 @@ public sealed class PairRuntime
             ServesRouter = value.Tenant.Serves.Contains(TenantService.Router);
             ServesDhcp = value.Tenant.Serves.Contains(TenantService.Dhcp);
             TrunksVlans = value.Tenant.Serves.Contains(TenantService.Vlans);
+            int limit = DhcpClientIds.LimitFor(value.LearnLimit);
+            if (DhcpClients?.Limit != limit) DhcpClients = new DhcpClientIds(limit, DhcpClients);
         }
     }
     private PairConfig _config = null!;
@@ -47,6 +49,9 @@ public sealed class PairRuntime
     public int UplinkPort { get; internal set; }
     public PairSide Primary { get; }
     public PairSide Peer { get; }
+    /// <summary>The DHCP client identities the tenant used lately, bounded by its learnLimit (replaced, keeping what it
+    /// holds, when a reload changes that).</summary>
+    public DhcpClientIds DhcpClients { get; private set; } = null!;
     /// <summary>Source-MAC learning on the uplink for this pair's tenant.</summary>
     public LearnCounters Learning { get; } = new();
 

@@ -451,6 +451,94 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>dnsmasq on the outside end, leasing <c>first</c>..<c>last</c> (DHCPv4 or DHCPv6 by the addresses; no
+    /// ping check of an offered address), keyed on the client identifier as dnsmasq keys its leases; disposing stops it
+    /// and deletes its files.</summary>
+    private sealed class Dnsmasq : IDisposable
+    {
+        private readonly Process _server;
+        private readonly ITestOutputHelper _output;
+        public string Dir { get; }
+
+        private Dnsmasq(Process server, string dir, ITestOutputHelper output) => (_server, Dir, _output) = (server, dir, output);
+
+        public static Dnsmasq Start(MetaBoard board, string first, string last, string mask, ITestOutputHelper output)
+        {
+            string dir = Path.Combine(Path.GetTempPath(), $"mapp-dnsmasq-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(dir);
+            bool v6 = first.Contains(':', StringComparison.Ordinal);
+            var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "netns", "exec", board.Outside.Name, "dnsmasq", "--no-daemon", "--port=0", $"--interface={MetaBoard.OutsideInterface(0)}",
+                "--bind-interfaces", $"--dhcp-range={first},{last},{mask},1h", "--no-ping", "--leasefile-ro", $"--pid-file={dir}/dnsmasq.pid" })
+                psi.ArgumentList.Add(a);
+            var server = new Dnsmasq(Process.Start(psi)!, dir, output);
+            try
+            {
+                string port = v6 ? ":547" : ":67";
+                Assert.True(Eventually.True(() => board.Outside.TryExec("ss", "-lunH", $"sport = {port}").StdOut.Contains(port, StringComparison.Ordinal), 5000),
+                    "dnsmasq listens outside");
+                return server;
+            }
+            catch
+            {
+                server.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            if (!_server.HasExited) _server.Kill();
+            _server.WaitForExit(5000);
+            _output.WriteLine($"dnsmasq: {_server.StandardError.ReadToEnd()}");
+            _server.Dispose();
+            Directory.Delete(Dir, recursive: true);
+        }
+    }
+
+    /// <summary>busybox udhcpc in <paramref name="tenant"/> (2 discovers 1 s apart, no script), sending
+    /// <paramref name="clientId"/> (hex) as its client identifier (option 61) when given, else its default (01 and its
+    /// MAC): whether it got a lease.</summary>
+    private bool Udhcpc(NetNamespace tenant, string? clientId = null)
+    {
+        var args = new List<string> { "netns", "exec", tenant.Name, "busybox", "udhcpc", "-i", MetaBoard.TenantInterface, "-f", "-q", "-n",
+            "-t", "2", "-T", "1", "-s", "/bin/true" };
+        if (clientId is not null) args.AddRange(["-C", "-x", $"0x3d:{clientId}"]);
+        var r = Shell.RunWithTimeout(TimeSpan.FromSeconds(20), "ip", [.. args]);
+        output.WriteLine($"udhcpc {clientId ?? "(default id)"} exit {r.ExitCode}: {r.StdOut}{r.StdErr}");
+        return (r.StdOut + r.StdErr).Contains("obtained", StringComparison.Ordinal);
+    }
+
+    /// <summary>DHCP starvation by client identifier: dnsmasq outside keys its leases on the client identifier (option 61)
+    /// and leases one address more than tenant a's share of identities (learnLimit 0: <see cref="Appliance.Datapath.Forwarding.DhcpClientIds.LimitFor"/>
+    /// = 4). Tenant a runs udhcpc from its own MAC with a new identifier each time (the MAC check passes them all): it
+    /// gets its share of leases and no more (invalidSource, counted as refused), a run with an identifier it used
+    /// before still gets its lease, and tenant b's udhcpc gets the last address. Without the bound a leased the whole
+    /// pool and b got none.</summary>
+    [PrivilegedFact]
+    public void DHCP_requests_with_ever_new_client_identifiers_cannot_drain_the_LANs_pool()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 2);
+        board.AddAddresses(0);
+        var rt = board.Start([board.Port(0)], [board.Pair(Attacker) with { LearnLimit = 0 }, board.Pair(Victim)]);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        int share = Appliance.Datapath.Forwarding.DhcpClientIds.LimitFor(0);
+        using (Dnsmasq.Start(board, "10.50.0.100", $"10.50.0.{100 + share}", "255.255.255.0", output))
+        {
+            int leased = 0;
+            for (int i = 0; i < share + 2; i++)
+                if (Udhcpc(board.Tenants[Attacker], $"ff00000000000{i:x}")) leased++;
+            Assert.Equal(share, leased);
+            Assert.Equal(share, attacker.DhcpClients.Count(v6: false, rt.Topology.Ports[0].Classifier.Now));
+            Assert.True(attacker.DhcpClients.Refused >= 2, $"{attacker.DhcpClients.Refused} refused");
+            Assert.True(attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource) >= 2);
+            Assert.True(Udhcpc(board.Tenants[Attacker], "ff000000000000"), "an identifier the tenant holds gets its lease again");
+            Assert.True(Udhcpc(board.Tenants[Victim]), "the other tenant gets the last address");
+        }
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     /// <summary>The board's own stack is never the tenant's to talk to, also while the appliance starts and stops: the
     /// tenant ARPs for the board's address from the moment its interface exists until it is gone (as fast as it can)
     /// and no answer comes, while its traffic passes in between. Before, the primary end came up before its AF_XDP
@@ -624,6 +712,77 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             output.WriteLine($"dnsmasq: {dnsmasq.StandardError.ReadToEnd()}");
             Directory.Delete(dir, recursive: true);
         }
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
+    /// <summary>A DHCPv6 SOLICIT with rapid commit (the server leases at once, RFC 8415 §18.3.1) from
+    /// <paramref name="mac"/>'s link-local address: client <paramref name="duid"/> (a DUID-EN of that number), one IA_NA.</summary>
+    private static byte[] RapidSolicit(MacAddress mac, int duid)
+    {
+        byte[] message =
+        [
+            1, 0x12, 0x34, (byte)duid,                                                                    // SOLICIT, transaction id
+            0, 1, 0, 10, 0, 2, 0, 0, 0x7f, 0xff, 0xee, 0, (byte)(duid >> 8), (byte)duid,                   // CLIENTID: DUID-EN
+            0, 3, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,                                             // IA_NA, IAID 1
+            0, 8, 0, 2, 0, 0,                                                                             // ELAPSED_TIME
+            0, 14, 0, 0,                                                                                  // RAPID_COMMIT
+        ];
+        var udp = new byte[8 + message.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(udp, 546);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(2), 547);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(4), (ushort)udp.Length);
+        message.CopyTo(udp, 8);
+        var source = System.Net.IPAddress.Parse("fe80::ff:fe00:" + (0x0a00 | mac.GetBytes()[5]).ToString("x")).GetAddressBytes();
+        var group = System.Net.IPAddress.Parse("ff02::1:2").GetAddressBytes();
+        // The UDP checksum over the pseudo-header (IPv6 requires one; a socket drops a datagram without it).
+        byte[] pseudo = [.. source, .. group, 0, 0, (byte)(udp.Length >> 8), (byte)udp.Length, 0, 0, 0, 17, .. udp];
+        BinaryPrimitives.WriteUInt16LittleEndian(udp.AsSpan(6), Appliance.Bpf.Helpers.InternetChecksum.Fold(Appliance.Bpf.Helpers.InternetChecksum.Partial(pseudo, 0)));
+        var f = TestFrames.Ip([0x33, 0x33, 0, 1, 0, 2], mac.GetBytes(), source, group, 17, udp);
+        f[14 + 7] = 1; // hop limit
+        return f;
+    }
+
+    /// <summary>DHCPv6 starvation by DUID: dnsmasq outside leases one address more than tenant a's share (learnLimit 0: 4
+    /// identities); tenant a sends rapid-commit SOLICITs from its own MAC with a new DUID each, each of which dnsmasq
+    /// leases an address to. Its share passes, the rest is dropped (invalidSource), and tenant b's dhclient gets the
+    /// last address. Without the bound the SOLICITs leased the whole pool and b got none.</summary>
+    [PrivilegedFact]
+    public void DHCPv6_requests_with_ever_new_DUIDs_cannot_drain_the_LANs_pool()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 2);
+        var rt = board.Start([board.Port(0)], [board.Pair(Attacker) with { LearnLimit = 0 }, board.Pair(Victim)]);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        string o0 = MetaBoard.OutsideInterface(0);
+        const string server = "2001:db8:50::1";
+        WithIpv6(board.Outside, o0);
+        WithIpv6(board.Tenants[Victim], MetaBoard.TenantInterface);
+        board.Outside.Exec("ip", "addr", "add", server + "/64", "dev", o0, "nodad");
+        int share = Appliance.Datapath.Forwarding.DhcpClientIds.LimitFor(0);
+        using var dnsmasq = Dnsmasq.Start(board, "2001:db8:50::100", $"2001:db8:50::{100 + share}", "64", output);
+        using (var tx = PacketSocket.Open(board.Tenants[Attacker].Name, MetaBoard.TenantInterface, 0x86dd))
+            for (int i = 0; i < share + 2; i++)
+            {
+                tx.Send(RapidSolicit(MetaBoard.TenantMac(Attacker), i));
+                Thread.Sleep(100);
+            }
+        string dir = dnsmasq.Dir;
+        try
+        {
+            var r = Shell.RunWithTimeout(TimeSpan.FromSeconds(30), "ip", "netns", "exec", board.Tenants[Victim].Name, "dhclient", "-6", "-1", "-v",
+                "-sf", "/bin/true", "-lf", $"{dir}/dhclient.leases", "-pf", $"{dir}/dhclient.pid", MetaBoard.TenantInterface);
+            output.WriteLine($"dhclient exit {r.ExitCode}: {r.StdErr}");
+            Assert.True(File.Exists($"{dir}/dhclient.leases") && File.ReadAllText($"{dir}/dhclient.leases").Contains("iaaddr 2001:db8:50::", StringComparison.Ordinal),
+                "the other tenant gets the last address");
+        }
+        finally
+        {
+            if (File.Exists($"{dir}/dhclient.pid") && int.TryParse(File.ReadAllText($"{dir}/dhclient.pid").Trim(), out int pid))
+                Shell.Run("kill", pid.ToString());
+        }
+        Assert.Equal(2, attacker.DhcpClients.Refused);
+        Assert.Equal(share, attacker.DhcpClients.Count(v6: true, rt.Topology.Ports[0].Classifier.Now));
+        Assert.Equal(2, attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource));
         AssertFramesAddUp(rt);
         AssertHealthy(rt);
     }

@@ -1,0 +1,185 @@
+using System.Buffers.Binary;
+using Appliance.Datapath.Forwarding;
+using Appliance.Datapath.Tests.Engine;
+using Xunit;
+
+namespace Appliance.Datapath.Tests.Forwarding;
+
+/// <summary>The DHCP client identities a tenant may use (<see cref="DhcpClientIds"/>) and how a client's message names
+/// them (<see cref="DhcpMessages.ClientIdentities"/>): DHCPv4's client identifier or hardware address, DHCPv6's DUID
+/// with each IA. Frames are built here byte by byte, as udhcpc, dhclient and systemd-networkd send them.</summary>
+public sealed class DhcpClientIdsTests
+{
+    private static readonly byte[] Mac = [0x02, 0, 0, 0, 0x0a, 0x01];
+    private const ulong Seed = 0x1234_5678_9abc_def1;
+
+    /// <summary>A DHCPv4 client message from <see cref="Mac"/> to port 67: options <paramref name="options"/> (after the
+    /// cookie, an end option added), <paramref name="file"/> in the file field, chaddr <paramref name="chaddr"/> of
+    /// length <paramref name="hlen"/>.</summary>
+    private static byte[] V4(byte[] options, byte[]? chaddr = null, byte hlen = 6, byte[]? file = null, byte op = 1, string giaddr = "0.0.0.0")
+    {
+        var udp = new byte[8 + 240 + options.Length + 1];
+        BinaryPrimitives.WriteUInt16BigEndian(udp, 68);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(2), 67);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(4), (ushort)udp.Length);
+        (udp[8], udp[9], udp[10]) = (op, 1, hlen);
+        BinaryPrimitives.WriteUInt32BigEndian(udp.AsSpan(8 + 4), (uint)Random.Shared.Next()); // xid: names no client
+        System.Net.IPAddress.Parse(giaddr).GetAddressBytes().CopyTo(udp, 8 + 24);
+        (chaddr ?? Mac).CopyTo(udp, 8 + 28);
+        file?.CopyTo(udp, 8 + 108);
+        BinaryPrimitives.WriteUInt32BigEndian(udp.AsSpan(8 + 236), 0x6382_5363);
+        options.CopyTo(udp, 8 + 240);
+        udp[^1] = 255;
+        return TestFrames.Ip([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], Mac, [0, 0, 0, 0], [255, 255, 255, 255], 17, udp);
+    }
+
+    private static byte[] Option(byte code, params byte[] value) => [code, (byte)value.Length, .. value];
+    private static readonly byte[] Discover = Option(53, 1);
+
+    /// <summary>A DHCPv6 message of <paramref name="type"/> from the client port to 547 carrying
+    /// <paramref name="options"/> (each code and value).</summary>
+    private static byte[] V6(byte type, params (ushort Code, byte[] Value)[] options)
+    {
+        var body = new List<byte> { type, 0x12, 0x34, 0x56 };
+        foreach (var (code, value) in options)
+        {
+            body.AddRange([(byte)(code >> 8), (byte)code, (byte)(value.Length >> 8), (byte)value.Length]);
+            body.AddRange(value);
+        }
+        var udp = new byte[8 + body.Count];
+        BinaryPrimitives.WriteUInt16BigEndian(udp, 546);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(2), 547);
+        BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(4), (ushort)udp.Length);
+        body.CopyTo(udp, 8);
+        return TestFrames.Ip([0x33, 0x33, 0, 1, 0, 2], Mac, System.Net.IPAddress.Parse("fe80::1").GetAddressBytes(),
+            System.Net.IPAddress.Parse("ff02::1:2").GetAddressBytes(), 17, udp);
+    }
+
+    private static (ushort, byte[]) Duid(byte last) => (1, [0, 3, 0, 1, 2, 0, 0, 0, 0x0a, last]); // DUID-LL
+    private static (ushort, byte[]) Ia(ushort type, uint iaid) => (type, [(byte)(iaid >> 24), (byte)(iaid >> 16), (byte)(iaid >> 8), (byte)iaid, 0, 0, 0, 0, 0, 0, 0, 0]);
+    private const ushort IaNa = 3, IaTa = 4, IaPd = 25;
+
+    private static ulong[] Ids(byte[] frame, out bool v6)
+    {
+        var ids = new ulong[DhcpMessages.MaxIdentitiesPerMessage];
+        int n = DhcpMessages.ClientIdentities(frame, Seed, ids, out v6);
+        return n < 0 ? null! : ids[..n];
+    }
+
+    private static ulong[] Ids(byte[] frame) => Ids(frame, out _);
+
+    [Fact]
+    public void A_DHCPv4_client_is_its_client_identifier_else_its_hardware_address()
+    {
+        var byMac = Assert.Single(Ids(V4(Discover)));
+        Assert.Equal(byMac, Assert.Single(Ids(V4(Discover)))); // another xid, the same client
+        var id1 = Assert.Single(Ids(V4([.. Discover, .. Option(61, 0xff, 1)])));
+        var id2 = Assert.Single(Ids(V4([.. Discover, .. Option(61, 0xff, 2)])));
+        Assert.Equal(id1, Assert.Single(Ids(V4([.. Option(61, 0xff, 1), .. Discover])))); // anywhere among the options
+        Assert.Equal(4, new[] { byMac, id1, id2, Assert.Single(Ids(V4(Option(61, [1, .. Mac])))) }.Distinct().Count());
+        // The identifier is all its instances in order (RFC 3396): one fixed first piece does not make ever new seconds one.
+        Assert.NotEqual(Assert.Single(Ids(V4([.. Option(61, 0xff, 1), .. Option(61, 7)]))), Assert.Single(Ids(V4([.. Option(61, 0xff, 1), .. Option(61, 8)]))));
+        // In the file field an option overload lends (52 = 1): the server reads it there.
+        byte[] inFile = [.. Option(61, 0xff, 9), 255];
+        var overloaded = Assert.Single(Ids(V4([.. Discover, .. Option(52, 1)], file: inFile)));
+        Assert.NotEqual(byMac, overloaded);
+        Assert.Equal(byMac, Assert.Single(Ids(V4(Discover, file: inFile)))); // not lent: the file field is a file name
+        // The hardware address as a server keys on it: htype, hlen and hlen bytes of chaddr (bytes past the MAC count).
+        byte[] longer = [.. Mac, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
+        Assert.NotEqual(byMac, Assert.Single(Ids(V4(Discover, longer, hlen: 16))));
+        Assert.Equal(byMac, Assert.Single(Ids(V4(Discover, longer, hlen: 6))));
+    }
+
+    [Fact]
+    public void Only_a_clients_own_messages_name_identities()
+    {
+        Assert.Empty(Ids(V4([.. Discover, .. Option(61, 0xff, 1)], giaddr: "10.9.0.77"))); // relayed: a relay agent's
+        Assert.Empty(Ids(V4(Discover, op: 2)));                                           // a server's answer
+        var first = V4([.. Discover, .. Option(61, 0xff, 1)]);
+        BinaryPrimitives.WriteUInt16BigEndian(first.AsSpan(14 + 6), 0x2000); // a first fragment: its options may follow
+        Assert.Null(Ids(first));
+        Assert.Empty(Ids(V6(11, Duid(1))));                        // INFORMATION-REQUEST leases nothing
+        Assert.Empty(Ids(V6(12, Duid(1), Ia(IaNa, 1))));           // RELAY-FORW: a relay agent's
+        Assert.Empty(Ids(V6(7, Duid(1), Ia(IaNa, 1))));            // REPLY: a server's
+        Assert.Empty(Ids(TestFrames.Build(Mac, Mac, 100, 1)));     // not DHCP at all
+    }
+
+    [Fact]
+    public void A_DHCPv6_client_names_one_identity_per_IA_of_its_DUID()
+    {
+        var solicit = Ids(V6(1, Duid(1), Ia(IaNa, 7)), out bool v6);
+        Assert.True(v6);
+        var na = Assert.Single(solicit);
+        foreach (byte type in new byte[] { 3, 4, 5, 6, 8, 9 }) // REQUEST … DECLINE: the same client, the same IA
+            Assert.Equal(na, Assert.Single(Ids(V6(type, Ia(IaNa, 7), Duid(1))))); // the DUID after the IA
+        var both = Ids(V6(3, Duid(1), Ia(IaNa, 7), Ia(IaPd, 7)));   // systemd-networkd: an address and a prefix, one IAID
+        Assert.Equal(2, both.Length);
+        Assert.Contains(na, both);
+        Assert.NotEqual(na, Assert.Single(Ids(V6(1, Duid(2), Ia(IaNa, 7)))));  // another DUID
+        Assert.NotEqual(na, Assert.Single(Ids(V6(1, Duid(1), Ia(IaNa, 8)))));  // another IAID
+        Assert.NotEqual(na, Assert.Single(Ids(V6(1, Duid(1), Ia(IaTa, 7)))));  // another IA type
+        Assert.Single(Ids(V6(1, Duid(1), Ia(IaNa, 7), Ia(IaNa, 7))));          // one IA twice is one
+        var many = Enumerable.Range(0, DhcpMessages.MaxIdentitiesPerMessage + 1).Select(i => Ia(IaNa, (uint)i)).Prepend(Duid(1)).ToArray();
+        Assert.Null(Ids(V6(1, many)));                                         // more than any client asks for
+    }
+
+    [Fact]
+    public void The_share_is_twice_the_MACs_the_tenant_may_send_from()
+    {
+        Assert.Equal(4, DhcpClientIds.LimitFor(0));
+        Assert.Equal(4, DhcpClientIds.LimitFor(1));
+        Assert.Equal(34, DhcpClientIds.LimitFor(16));
+    }
+
+    [Fact]
+    public void A_tenant_holds_its_share_of_identities_each_until_it_is_idle_for_an_hour()
+    {
+        var t = new DhcpClientIds(4);
+        long now = 1_000;
+        Assert.True(t.Admit(false, [1, 2], now));
+        Assert.True(t.Admit(false, [3, 4], now));
+        Assert.False(t.Admit(false, [5], now));                // past the share
+        Assert.False(t.Admit(false, [1, 5], now));             // a known one with a new one: the new one does not fit
+        Assert.True(t.Admit(false, [1], now));                  // one it holds: always
+        Assert.True(t.Admit(true, [5, 6, 7, 8], now));          // DHCPv6 has a share of its own
+        Assert.Equal(4, t.Count(false, now));
+        Assert.Equal(4, t.Count(true, now));
+
+        now += DhcpClientIds.IdleLifetime - 1;
+        Assert.True(t.Admit(false, [1], now));                  // a renewal keeps it
+        Assert.False(t.Admit(false, [5], now));
+        now += 1;                                               // 2, 3 and 4 idle for the lifetime: forgotten
+        Assert.Equal(1, t.Count(false, now));
+        Assert.True(t.Admit(false, [5, 6, 2], now));            // 2 came back after it was forgotten: let in while there is room
+        Assert.False(t.Admit(false, [7], now));
+        Assert.Equal(4, t.Count(false, now));
+
+        var larger = new DhcpClientIds(6, t);                   // learnLimit raised by a reload: what it held is kept
+        Assert.Equal(4, larger.Count(false, now));
+        Assert.True(larger.Admit(false, [7, 8], now));
+        Assert.False(larger.Admit(false, [9], now));
+    }
+
+    [Fact]
+    public void A_message_past_the_share_is_refused_and_counted_and_nothing_allocates()
+    {
+        var t = new DhcpClientIds(DhcpClientIds.LimitFor(0));
+        var frames = Enumerable.Range(0, 6).Select(i => V4([.. Discover, .. Option(61, 0xff, (byte)i)])).ToArray();
+        for (int i = 0; i < 4; i++) Assert.False(t.Refuses(frames[i], 1));
+        Assert.True(t.Refuses(frames[4], 1));
+        Assert.True(t.Refuses(frames[5], 1));
+        Assert.False(t.Refuses(frames[0], 1));                  // a host restarting with its identifier
+        Assert.False(t.Refuses(V6(11, Duid(1)), 1));            // names none
+        var plain = TestFrames.Build(Mac, Mac, 100, 1);
+        Assert.False(t.Refuses(plain, 1));
+        Assert.Equal(2, t.Refused);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            t.Refuses(frames[i % 6], 1);
+            t.Refuses(plain, 1);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
