@@ -97,12 +97,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 sides.Row(p.Name, s.Kind.ToString().ToLowerInvariant(), c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDropped, SideDrops(c));
             }
         var learning = new TextTable("PAIR", "LEARNED NOW", "LIMIT", "LEARNED", "AGED", "MOVED", "REFUSED LIMIT", "REFUSED RESERVED", "REFUSED OWNED",
-            "REFUSED OUTSIDE", "CLAIM ERRORS");
+            "REFUSED OUTSIDE", "CLAIM ERRORS", "DHCP IDS V4/V6", "REFUSED DHCP");
         foreach (var p in T.Pairs)
         {
             var l = p.Learning;
             learning.Row(p.Name, LearnedNow(p), p.Config.LearnLimit, l.Learned, l.Aged, l.Moved, l.RefusedLimit, l.RefusedReserved, l.RefusedOwned,
-                l.RefusedOutside, l.ClaimErrors);
+                l.RefusedOutside, l.ClaimErrors, $"{DhcpIdsNow(p, false)}/{DhcpIdsNow(p, true)} of {p.DhcpClients.Limit}", p.DhcpClients.Refused);
         }
         sb.Append('\n').Append(sides).Append('\n').Append(learning).Append('\n').Append(Programs());
         return sb.ToString();
@@ -131,6 +131,10 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
     private static string QueueName(Appliance.Datapath.Xsk.XskPort p) => $"{p.InterfaceName}/q{p.Queue}";
 
     /// <summary>MACs the pair has learned on its uplink now (read outside the worker: a snapshot).</summary>
+    /// <summary>The DHCP client identities of a family the pair's tenant holds, by the workers' clock.</summary>
+    private int DhcpIdsNow(PairRuntime p, bool v6) =>
+        p.DhcpClients.Count(v6, (uint)p.UplinkPort < (uint)T.EnginePortCount && T.PortByEnginePort[p.UplinkPort] is { } port ? port.Classifier.Now : 0);
+
     private int LearnedNow(PairRuntime p) =>
         (uint)p.UplinkPort < (uint)T.EnginePortCount && T.PortByEnginePort[p.UplinkPort] is { } port ? port.Classifier.LearnedCount(p.Index) : 0;
 
@@ -229,6 +233,12 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 w.WriteNumber("refusedOwned", l.RefusedOwned);
                 w.WriteNumber("refusedOutside", l.RefusedOutside);
                 w.WriteNumber("claimErrors", l.ClaimErrors);
+                w.WriteEndObject();
+                w.WriteStartObject("dhcpClients");
+                w.WriteNumber("limit", p.DhcpClients.Limit);
+                w.WriteNumber("ipv4Now", DhcpIdsNow(p, false));
+                w.WriteNumber("ipv6Now", DhcpIdsNow(p, true));
+                w.WriteNumber("refused", p.DhcpClients.Refused);
                 w.WriteEndObject();
                 w.WriteEndObject();
             }
