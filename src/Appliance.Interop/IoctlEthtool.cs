@@ -6,7 +6,11 @@ namespace Appliance.Interop;
 /// in the interface's network namespace: the kernel resolves the name in the socket's namespace.</summary>
 public static class IoctlEthtool
 {
-    public const uint ETHTOOL_STXCSUM = 0x17, ETHTOOL_GCHANNELS = 0x3c, ETHTOOL_SCHANNELS = 0x3d;
+    public const uint ETHTOOL_STXCSUM = 0x17, ETHTOOL_GFLAGS = 0x25, ETHTOOL_SFLAGS = 0x26, ETHTOOL_GCHANNELS = 0x3c, ETHTOOL_SCHANNELS = 0x3d;
+
+    /// <summary>ETH_FLAG_RXVLAN of ETHTOOL_GFLAGS/SFLAGS: the device takes the outer 802.1Q tag off received frames
+    /// into metadata (`rx-vlan-offload`, NETIF_F_HW_VLAN_CTAG_RX).</summary>
+    public const uint ETH_FLAG_RXVLAN = 1u << 8;
 
     /// <summary>struct ethtool_channels: cmd, max_rx, max_tx, max_other, max_combined, rx_count, tx_count,
     /// other_count, combined_count (all u32).</summary>
@@ -25,6 +29,27 @@ public static class IoctlEthtool
         BinaryPrimitives.WriteUInt32LittleEndian(value, ETHTOOL_STXCSUM);
         BinaryPrimitives.WriteUInt32LittleEndian(value[4..], on ? 1u : 0u);
         IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, value, "ioctl(SIOCETHTOOL, ETHTOOL_STXCSUM)");
+    }
+
+    /// <summary>ETHTOOL_GFLAGS: the legacy offload flags (ETH_FLAG_*) as the device has them now.</summary>
+    public static uint GetFlags(int socketFd, string ifName)
+    {
+        Span<byte> value = stackalloc byte[8];
+        value.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(value, ETHTOOL_GFLAGS);
+        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, value, "ioctl(SIOCETHTOOL, ETHTOOL_GFLAGS)");
+        return BinaryPrimitives.ReadUInt32LittleEndian(value[4..]);
+    }
+
+    /// <summary>ETHTOOL_SFLAGS (`ethtool -K`'s lro, rxvlan, txvlan, ntuple, rxhash): asks for <paramref name="flags"/>;
+    /// EOPNOTSUPP (or EINVAL) when a changed one is fixed for this device. The device may still keep a feature another
+    /// needs: read the flags back.</summary>
+    public static void SetFlags(int socketFd, string ifName, uint flags)
+    {
+        Span<byte> value = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(value, ETHTOOL_SFLAGS);
+        BinaryPrimitives.WriteUInt32LittleEndian(value[4..], flags);
+        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, value, "ioctl(SIOCETHTOOL, ETHTOOL_SFLAGS)");
     }
 
     /// <summary>ETHTOOL_GCHANNELS; throws PlatformException (EOPNOTSUPP) when the driver has no channel API.</summary>

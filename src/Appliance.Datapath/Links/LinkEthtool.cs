@@ -17,6 +17,38 @@ public sealed class LinkEthtool(LinkManager links)
         catch (PlatformException e) { throw Located(e, "turn TX checksum offload off", name); }
     }
 
+    /// <summary>Turns receive VLAN tag stripping off (`ethtool -K NAME rxvlan off`), so received frames keep their
+    /// outer 802.1Q tag in their bytes, where XDP and AF_XDP see it. True when it was on and is off now (for
+    /// <see cref="EnableRxVlanStripping"/> to put back), false when it was off already; throws when the device keeps
+    /// stripping (a fixed feature, or one the driver does not let go).</summary>
+    public bool DisableRxVlanStripping(string name)
+    {
+        uint after;
+        try
+        {
+            uint flags = IoctlEthtool.GetFlags(links.Socket.Fd, name);
+            if ((flags & IoctlEthtool.ETH_FLAG_RXVLAN) == 0) return false;
+            IoctlEthtool.SetFlags(links.Socket.Fd, name, flags & ~IoctlEthtool.ETH_FLAG_RXVLAN);
+            after = IoctlEthtool.GetFlags(links.Socket.Fd, name);
+        }
+        catch (PlatformException e) { throw Located(e, "turn receive VLAN stripping off", name); }
+        if ((after & IoctlEthtool.ETH_FLAG_RXVLAN) != 0)
+            throw new PlatformException("ioctl(SIOCETHTOOL, ETHTOOL_SFLAGS) (turn receive VLAN stripping off)", links.Where(name), Errno.EOPNOTSUPP,
+                "The driver kept receive VLAN stripping on");
+        return true;
+    }
+
+    /// <summary>Turns receive VLAN tag stripping back on (`ethtool -K NAME rxvlan on`).</summary>
+    public void EnableRxVlanStripping(string name)
+    {
+        try
+        {
+            uint flags = IoctlEthtool.GetFlags(links.Socket.Fd, name);
+            if ((flags & IoctlEthtool.ETH_FLAG_RXVLAN) == 0) IoctlEthtool.SetFlags(links.Socket.Fd, name, flags | IoctlEthtool.ETH_FLAG_RXVLAN);
+        }
+        catch (PlatformException e) { throw Located(e, "turn receive VLAN stripping on", name); }
+    }
+
     /// <summary>The channel (queue) configuration (ETHTOOL_GCHANNELS); throws EOPNOTSUPP when the driver has
     /// no channel API.</summary>
     public IoctlEthtool.Channels GetChannels(string name)

@@ -522,6 +522,7 @@ public sealed partial class ApplianceRuntime
             else foreach (var s in sockets) s.Dispose();
             _indices.Remove(index);
             TryLog(() => RestoreQueues(pc.Name));
+            TryLog(() => RestoreVlanStripping(pc.Name));
             throw;
         }
     }
@@ -536,6 +537,7 @@ public sealed partial class ApplianceRuntime
         _engine!.RemovePort(port.Index);
         _indices.Remove(port.Index);
         RestoreQueues(port.Name); // its sockets are closed: the queues they were bound to may go
+        RestoreVlanStripping(port.Name);
         Log.Info("runtime", "port released", ("port", port.Name));
     }
 

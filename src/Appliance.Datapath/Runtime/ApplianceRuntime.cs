@@ -41,6 +41,8 @@ public sealed partial class ApplianceRuntime : IDisposable
     /// <summary>Ports whose RX queues the appliance changed (config `queues`, or widened to the workers), by name: their
     /// channels go back when they are released.</summary>
     private readonly Dictionary<string, PortQueues> _queues = new(StringComparer.Ordinal);
+    /// <summary>Ports whose receive VLAN stripping <see cref="KeepVlanTags"/> turned off: put back on release.</summary>
+    private readonly HashSet<string> _vlanStrippingOff = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PairRuntime> _carrierByName = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly RuntimeOptions _options;
@@ -330,13 +332,22 @@ public sealed partial class ApplianceRuntime : IDisposable
         if (pc.Mac is { } mac) _links.SetMac(pc.Name, new PhysicalAddress(mac.GetBytes()));
         if (pc.Mtu is { } mtu) _links.SetMtu(pc.Name, mtu);
         if (!link.IsUp) _links.SetUp(pc.Name, true);
+        KeepVlanTags(pc.Name);
         link = _links.Get(pc.Name);
         var steering = ClaimedMacSteering.Create(pc.Name, link.Index, pc.Unclaimed == UnclaimedPolicy.Drop,
             link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes()));
         try
         {
             bool attached = AttachPortXdp(steering, pc.Name, tooFewQueuesIsFinal: false);
-            SetQueues(pc.Name, pc.Queues, socketsClosed: false);
+            if (SetQueues(pc.Name, pc.Queues, socketsClosed: false) && attached && link.Kind != "veth")
+            {
+                // Some drivers refuse every channel change while a native XDP program is on (virtio_net: EINVAL). No
+                // socket is registered yet, so the program goes for the change and comes back. A veth's refusal is
+                // the kernel's rule for the program (RX queues below its peer's TX queues): the port keeps its count.
+                steering.DetachLink();
+                SetQueues(pc.Name, pc.Queues, socketsClosed: false);
+                attached = AttachPortXdp(steering, pc.Name, tooFewQueuesIsFinal: false);
+            }
             if (!attached) AttachPortXdp(steering, pc.Name, tooFewQueuesIsFinal: true);
             return (_links.Get(pc.Name), steering);
         }
@@ -344,8 +355,34 @@ public sealed partial class ApplianceRuntime : IDisposable
         {
             steering.Dispose();
             RestoreQueues(pc.Name);
+            RestoreVlanStripping(pc.Name);
             throw;
         }
+    }
+
+    /// <summary>Received frames keep their VLAN tags in their bytes, where the XDP steering, the chains and the tenants'
+    /// VLAN checks (an access tenant gets untagged frames only, <see cref="Forwarding.TenantGuard"/>) read them: a NIC
+    /// that strips the outer 802.1Q tag into metadata (`rx-vlan-offload`, on by default on most NICs and on veth) hands
+    /// XDP and AF_XDP the frame without it, so another VLAN's frames would pass as untagged. Turned off like
+    /// `ethtool -K PORT rxvlan off`; put back by <see cref="RestoreVlanStripping"/> when the port is released. A driver
+    /// that cannot stop stripping keeps the port working, with a warning that says what it means.</summary>
+    private void KeepVlanTags(string port)
+    {
+        try
+        {
+            if (new LinkEthtool(_links!).DisableRxVlanStripping(port)) _vlanStrippingOff.Add(port);
+        }
+        catch (Interop.PlatformException e)
+        {
+            Log.Warn("runtime", "the port's driver takes VLAN tags off received frames and cannot be told not to: frames tagged on the wire " +
+                "reach the chains and the tenants' VLAN checks as if untagged (connect the port to an access port)", ("port", port), ("error", e.Message));
+        }
+    }
+
+    /// <summary>Turns the port's receive VLAN stripping back on where <see cref="KeepVlanTags"/> turned it off.</summary>
+    private void RestoreVlanStripping(string port)
+    {
+        if (_vlanStrippingOff.Remove(port)) new LinkEthtool(_links!).EnableRxVlanStripping(port);
     }
 
     /// <summary>Attaches the port's program; false when the kernel refused it for too few RX queues (ENOSPC: a veth with
@@ -368,11 +405,14 @@ public sealed partial class ApplianceRuntime : IDisposable
     /// <summary>Sets the port's RX queues for its config's <c>queues</c> (<see cref="PortQueues"/>), always with its XDP
     /// program attached (at start as on a reload), so the kernel refuses a count the program cannot take — a veth's
     /// below its peer's TX queues — and the port keeps what it has, as from a driver that refuses. The channels it had
-    /// before the first change are what <see cref="RestoreQueues"/> puts back.</summary>
-    private void SetQueues(string port, int? queues, bool socketsClosed)
+    /// before the first change are what <see cref="RestoreQueues"/> puts back.
+    /// Returns true when the driver refused the count it was asked for.</summary>
+    private bool SetQueues(string port, int? queues, bool socketsClosed)
     {
+        bool refused = false;
         if (_queues.TryGetValue(port, out var changed)) changed.Change(Workers, queues);
-        else if (PortQueues.Set(new LinkEthtool(_links!), port, Workers, queues, socketsClosed) is { } set) _queues[port] = set;
+        else if (PortQueues.Set(new LinkEthtool(_links!), port, Workers, queues, out refused, socketsClosed) is { } set) _queues[port] = set;
+        return refused;
     }
 
     /// <summary>Puts back the channels of a port <see cref="ClaimPort"/> changed (its sockets closed first).</summary>
@@ -630,6 +670,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         Try(() => _tables?.Dispose());
         foreach (var p in _ports) Try(() => p.Steering?.Dispose());
         foreach (var name in _queues.Keys.ToList()) Try(() => RestoreQueues(name));
+        foreach (var name in _vlanStrippingOff.ToList()) Try(() => RestoreVlanStripping(name));
         foreach (var d in _cleanup) Try(d.Dispose);
         Try(() => _owned?.Dispose());
         Try(() => _links?.Dispose());

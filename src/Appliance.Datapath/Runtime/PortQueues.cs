@@ -36,12 +36,14 @@ public sealed class PortQueues
     /// <summary>Sets <paramref name="port"/>'s RX queues for <paramref name="configured"/> (null: widened to
     /// <paramref name="workers"/>) as far as its driver allows; returns what puts the channels it had now back, or null
     /// when nothing was changed. <paramref name="socketsClosed"/>: the port's sockets were just closed (a reload), so a
-    /// queue the kernel has not let go of yet is waited for.</summary>
-    public static PortQueues? Set(LinkEthtool ethtool, string port, int workers, int? configured, bool socketsClosed = false)
+    /// queue the kernel has not let go of yet is waited for. <paramref name="refused"/>: the driver refused the count
+    /// (said in a log line), as some refuse any change while an XDP program is attached.</summary>
+    public static PortQueues? Set(LinkEthtool ethtool, string port, int workers, int? configured, out bool refused, bool socketsClosed = false)
     {
+        refused = false;
         if (Read(ethtool, port, workers, configured) is not { } now) return null;
         var queues = new PortQueues(ethtool, port, now);
-        return queues.Apply(now, workers, configured, socketsClosed) ? queues : null;
+        return queues.Apply(now, workers, configured, socketsClosed, out refused) ? queues : null;
     }
 
     /// <summary>A reload changed the port's <c>queues</c>: sets them from what the port has now (its sockets closed);
@@ -49,7 +51,7 @@ public sealed class PortQueues
     public void Change(int workers, int? configured)
     {
         if (configured is null) Restore(); // every queue it had, widened to the workers below where it had fewer
-        if (Read(_ethtool, Port, workers, configured) is { } now) Apply(now, workers, configured, socketsClosed: true);
+        if (Read(_ethtool, Port, workers, configured) is { } now) Apply(now, workers, configured, socketsClosed: true, out _);
     }
 
     private static Channels? Read(LinkEthtool ethtool, string port, int workers, int? configured)
@@ -64,8 +66,9 @@ public sealed class PortQueues
         }
     }
 
-    private bool Apply(Channels now, int workers, int? configured, bool socketsClosed)
+    private bool Apply(Channels now, int workers, int? configured, bool socketsClosed, out bool refused)
     {
+        refused = false;
         string port = Port;
         if (configured is not int wanted)
         {
@@ -84,6 +87,7 @@ public sealed class PortQueues
         {
             Log.Warn("runtime", "port's driver refused the RX queue count: it keeps what it has, each queue with a socket",
                 ("port", port), ("queues", now.RxQueues), ("wanted", wanted), ("workers", workers), ("error", e.Message));
+            refused = true;
             return false;
         }
         string change = $"{now.RxQueues}->{next.RxQueues}";

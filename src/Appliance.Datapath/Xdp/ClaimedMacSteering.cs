@@ -79,6 +79,9 @@ public sealed class ClaimedMacSteering : IDisposable
     /// <summary>Attaches the program with a bpf_link: native XDP when asked or (Auto) when the driver has it, else generic.</summary>
     public void AttachLink(XdpModePreference preference) => Steering.Attach(preference);
 
+    /// <summary>Takes the program off the port, keeping its maps (<see cref="XdpSteering.Detach"/>).</summary>
+    public void DetachLink() => Steering.Detach();
+
     /// <summary>Changes what happens to unclaimed unicast frames by swapping the program atomically
     /// (<see cref="XdpSteering.Replace"/>): same maps, so the socket and every claim stay; no frame is mis-steered.</summary>
     public void SetDropUnclaimed(bool drop)

@@ -141,11 +141,18 @@ public sealed class XdpSteering : IDisposable
         BpfSyscall.UpdateElem(_mapFd, key, value);
     }
 
-    public void Dispose()
+    /// <summary>Takes the program off the interface (its program and maps stay, so <see cref="Attach"/> puts it back
+    /// with the sockets it has registered).</summary>
+    public void Detach()
     {
         if (_linkFd >= 0) { LibC.Close(_linkFd); _linkFd = -1; }
         _netlinkAttachment?.Dispose();
         _netlinkAttachment = null;
+    }
+
+    public void Dispose()
+    {
+        Detach();
         if (_progFd >= 0) { LibC.Close(_progFd); _progFd = -1; }
         if (_mapFd >= 0) { LibC.Close(_mapFd); _mapFd = -1; }
     }
