@@ -192,27 +192,30 @@ public static class DhcpMessages
     /// <paramref name="id"/> (in order) and notes an option overload's value.</summary>
     private static void ClientIdsIn(ReadOnlySpan<byte> options, ulong seed, ref ulong id, ref bool named, ref int overload)
     {
-        for (int o = 0; o < options.Length;)
-        {
-            byte code = options[o];
-            if (code == 255) break;
-            if (code == 0)
-            {
-                o++;
-                continue;
-            }
-            if (o + 2 > options.Length) break;
-            int length = options[o + 1];
-            if (o + 2 + length > options.Length) break;
-            var body = options.Slice(o + 2, length);
+        for (int o = 0; NextOption(options, ref o, out byte code, out var body);)
             if (code == ClientIdOption)
             {
                 id = Mix(id, XxHash3.HashToUInt64(body, (long)seed), seed);
                 named = true;
             }
-            else if (code == OverloadOption && length == 1) overload = body[0];
-            o += 2 + length;
-        }
+            else if (code == OverloadOption && body.Length == 1) overload = body[0];
+    }
+
+    /// <summary>The DHCPv4 option at <paramref name="o"/> in <paramref name="options"/> (pad options passed over): its
+    /// <paramref name="code"/> and <paramref name="value"/>, <paramref name="o"/> moved past it. False at the end option,
+    /// the end of the field, or an option that runs past it (a server reads no further either).</summary>
+    private static bool NextOption(ReadOnlySpan<byte> options, ref int o, out byte code, out ReadOnlySpan<byte> value)
+    {
+        value = default;
+        code = 255;
+        while (o < options.Length && options[o] == 0) o++;
+        if (o + 2 > options.Length || options[o] == 255) return false;
+        int length = options[o + 1];
+        if (o + 2 + length > options.Length) return false;
+        code = options[o];
+        value = options.Slice(o + 2, length);
+        o += 2 + length;
+        return true;
     }
 
     private static bool Add(Span<ulong> identities, ref int count, ulong id)
@@ -253,27 +256,14 @@ public static class DhcpMessages
         if (BinaryPrimitives.ReadUInt16BigEndian(udp) != ServerPortV4 || BinaryPrimitives.ReadUInt16BigEndian(udp[2..]) != ClientPortV4) return false;
         var bootp = udp[8..];
         if (bootp[0] != BootReply || bootp[1] != 1 || bootp[2] != 6 || BinaryPrimitives.ReadUInt32BigEndian(bootp[236..]) != 0x6382_5363) return false;
-        for (int o = 240; o < bootp.Length;)
-        {
-            byte code = bootp[o];
-            if (code == 255) break;
-            if (code == 0)
+        for (int o = 0; NextOption(bootp[240..], ref o, out byte code, out var value);)
+            if (code == MessageTypeOption && value.Length == 1)
             {
-                o++;
-                continue;
-            }
-            if (o + 2 > bootp.Length) break;
-            int length = bootp[o + 1];
-            if (o + 2 + length > bootp.Length) break;
-            if (code == MessageTypeOption && length == 1)
-            {
-                if (bootp[o + 2] != Ack || BinaryPrimitives.ReadUInt32BigEndian(bootp[16..]) == 0) return false;
+                if (value[0] != Ack || BinaryPrimitives.ReadUInt32BigEndian(bootp[16..]) == 0) return false;
                 client = MacAddress.Read(bootp[28..]);
                 leased = bootp.Slice(16, 4);
                 return true;
             }
-            o += 2 + length;
-        }
         return false;
     }
 }
