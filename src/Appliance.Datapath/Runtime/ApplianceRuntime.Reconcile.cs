@@ -109,7 +109,7 @@ public sealed partial class ApplianceRuntime
     }
 
     private static string NotRunningNote(string target, bool kept) =>
-        $"{target} is not running (undoing a failed reload could not make it again): " + (kept ? "it is made again" : "the new config drops it");
+        $"{target} is not running (a failed reload's undo left it out): " + (kept ? "it is made again" : "the new config drops it");
 
     /// <summary>The plan from <paramref name="running"/> to <paramref name="next"/> without a running appliance
     /// (`validate --diff`): the same planner on a detached runtime built from <paramref name="running"/> (its programs
@@ -165,6 +165,7 @@ public sealed partial class ApplianceRuntime
                 {
                     Log.Error("reconcile", "step failed, undoing", ("step", step.ToString()), ("error", e.Message));
                     var lines = new List<string>();
+                    var unsure = new List<string>();
                     for (int i = done.Count - 1; i >= 0; i--)
                     {
                         try
@@ -176,10 +177,16 @@ public sealed partial class ApplianceRuntime
                         {
                             lines.Add($"undo failed: {done[i]}: {u.Message}");
                             _undoFailures[done[i].Target] = u.Message;
+                            if (PairOf(done[i].Target) is { } pair && !unsure.Contains(pair))
+                            {
+                                unsure.Add(pair);
+                                _undoFailures[$"pair {pair}"] = u.Message;
+                            }
                             Log.Error("reconcile", "undo failed", ("step", done[i].ToString()), ("error", u.Message));
                         }
                     }
                     lines.Reverse();
+                    foreach (var pair in unsure) TakeOut(pair, lines);
                     foreach (var s in plan.Steps) s.Spend();
                     CollectDropped(GiveBackFailed(plan)); // the caller may hold the plan a while: it lets go of them
                     TakeNotRunning();
@@ -193,6 +200,30 @@ public sealed partial class ApplianceRuntime
             TakeNotRunning();
             foreach (var s in plan.Steps) s.Spend();
             CollectDropped(GiveBack(before, plan.Programs));
+        }
+    }
+
+    /// <summary>The pair a step changes, by its target ("pair X", "chain X/side"); null for ports, maps and programs.</summary>
+    private static string? PairOf(string target) =>
+        target.StartsWith("pair ", StringComparison.Ordinal) ? target[5..]
+        : target.StartsWith("chain ", StringComparison.Ordinal) && target.LastIndexOf('/') is > 6 and var slash ? target[6..slash]
+        : null;
+
+    /// <summary>A pair whose undo failed runs as neither config says (an address, its uplink or a chain half put back):
+    /// it is taken out, so it is not running (<see cref="NotRunning"/>) and the next reload makes it again from its
+    /// config, rather than forwarding for its tenant under rules no one wrote. Its removal failing too leaves it as it is.</summary>
+    private void TakeOut(string name, List<string> lines)
+    {
+        if (_pairs.FirstOrDefault(p => p.Name == name) is not { } pair) return; // its undo left it out already
+        try
+        {
+            DeletePairLive(pair);
+            lines.Add($"taken out: pair {name} (its undo failed: it would run as neither config says)");
+        }
+        catch (Exception e)
+        {
+            lines.Add($"taking out failed: pair {name}: {e.Message}");
+            Log.Error("reconcile", "a pair whose undo failed could not be taken out", ("pair", name), ("error", e.Message));
         }
     }
 

@@ -75,7 +75,7 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
             catch (ReconcileException e)
             {
                 return ControlResponse.Failure(e.NotRunning.Count == 0 ? $"a step failed; everything done was undone:\n{e.Message}"
-                    : $"a step failed; {string.Join(", ", e.NotRunning.Select(p => p.Target))} not running (an undo could not make it again: " +
+                    : $"a step failed; {string.Join(", ", e.NotRunning.Select(p => p.Target))} not running (a failed undo left it out: " +
                       $"mend what the error says, then reload to make it again, or restart):\n{e.Message}");
             }
             RunningBytes = bytes ?? RunningBytes;

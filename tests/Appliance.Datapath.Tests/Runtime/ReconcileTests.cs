@@ -285,6 +285,47 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         Assert.NotNull(new LinkManager().TryGet(rig.PairB)); // the link that took the name is not the appliance's: it stays
     }
 
+    /// <summary>A pair whose change could not be undone runs as neither config says: it is taken out (not running) and
+    /// the next reload makes it again from its config.</summary>
+    [PrivilegedFact]
+    public void APairWhoseUndoFailedIsTakenOutAndTheNextReloadMakesItAgain()
+    {
+        using var rig = new Rig();
+        var start = rig.Config;
+        var withB = start with { Pairs = [.. start.Pairs, rig.B(addresses: "10.99.7.2/24")] };
+        rig.Apply(withB);
+        Assert.Equal(5, rig.ReachB());
+        // B's address changes, then the port's MTU; the MTU step fails after B's tenant interface was renamed under
+        // the appliance, so undoing B's address change fails (no such interface).
+        var edited = withB with
+        {
+            Ports = [start.Ports[0] with { Mtu = 1500 }],
+            Pairs = [start.Pairs[0], rig.B(addresses: "10.99.7.3/24")],
+        };
+        rig.BeforeStep = s =>
+        {
+            if (s.Target != $"port {rig.Board.Ports[0]}") return;
+            Shell.Check("ip", "-n", rig.NetnsB, "link", "set", "dev", MetaBoard.TenantInterface, "down");
+            Shell.Check("ip", "-n", rig.NetnsB, "link", "set", "dev", MetaBoard.TenantInterface, "name", "renamed0");
+            throw new InvalidOperationException("injected: the port step fails");
+        };
+        var e = Assert.Throws<ReconcileException>(() => rig.Runtime.Apply(rig.Runtime.Plan(edited)));
+        rig.BeforeStep = null;
+        output.WriteLine(e.Message);
+        Assert.Contains($"undo failed: change  pair {rig.PairB}", e.Message);
+        Assert.Contains($"taken out: pair {rig.PairB}", e.Message);
+        Assert.Equal([$"pair {rig.PairB}"], rig.Runtime.NotRunning.Select(p => p.Target));
+        Assert.Same(withB, rig.Config);
+        Assert.Single(rig.Runtime.Topology.Pairs);
+        Assert.False(NetworkNamespace.Exists(rig.NetnsB)); // taken out: its veth and the namespace the appliance made are gone
+
+        // The next reload makes B again as its config says, and it forwards.
+        output.WriteLine(rig.Apply(withB));
+        Assert.Empty(rig.Runtime.NotRunning);
+        Assert.Equal(2, rig.Runtime.Topology.Pairs.Length);
+        Assert.Equal(5, rig.ReachB());
+    }
+
     [PrivilegedFact]
     public void ChangesOfTenantAItselfCostWhatTheRulesSay()
     {
