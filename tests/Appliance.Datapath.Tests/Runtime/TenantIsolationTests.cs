@@ -482,7 +482,10 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             }
             finally
             {
+                // The daemon writes its pid file after its parent has exited: it may not be there yet. Its lease file's
+                // path (this test's own directory) names it on its command line either way.
                 if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid)) Shell.Run("kill", pid.ToString());
+                Shell.Run("pkill", "-f", leases);
             }
         }
 
