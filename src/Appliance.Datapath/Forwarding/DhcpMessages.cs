@@ -76,6 +76,41 @@ public static class DhcpMessages
         return true;
     }
 
+    /// <summary>Whether the DHCPv4 client's message <paramref name="ip"/> (<see cref="IsClientRequest"/>) names a client by
+    /// a client identifier of the hardware form (option 61 of type 1 and a 6-byte MAC, RFC 2132 §9.14: how udhcpc,
+    /// ISC dhclient and Windows name themselves), and that <paramref name="mac"/>. A server keys the lease on the
+    /// identifier, whatever chaddr says: a request naming another client's takes that client's lease over, and a
+    /// release or decline naming it gives that lease up. Every instance of option 61 counts, concatenated in order (RFC
+    /// 3396), also in the file and sname fields an option overload (52) lends to options.</summary>
+    public static bool ClientIdentifierMac(ReadOnlySpan<byte> ip, out MacAddress mac)
+    {
+        mac = default;
+        if (!ClientRequest(ip, out var bootp, out _, out bool fragment) || fragment) return false;
+        if (bootp.Length < 240 || BinaryPrimitives.ReadUInt32BigEndian(bootp[236..]) != 0x6382_5363) return false;
+        Span<byte> id = stackalloc byte[7];
+        int length = 0, overload = 0;
+        IdentifierBytes(bootp[240..], id, ref length, ref overload);
+        int unused = 0;
+        if ((overload & 1) != 0) IdentifierBytes(bootp[108..236], id, ref length, ref unused);
+        if ((overload & 2) != 0) IdentifierBytes(bootp[44..108], id, ref length, ref unused);
+        if (length != 7 || id[0] != 1) return false;
+        mac = MacAddress.Read(id[1..]);
+        return true;
+    }
+
+    /// <summary>Appends the bytes of each client identifier option in <paramref name="options"/> to <paramref name="id"/>
+    /// (only the first bytes that fit; <paramref name="length"/> counts them all) and notes an option overload's value.</summary>
+    private static void IdentifierBytes(ReadOnlySpan<byte> options, Span<byte> id, ref int length, ref int overload)
+    {
+        for (int o = 0; NextOption(options, ref o, out byte code, out var body);)
+            if (code == ClientIdOption)
+            {
+                if (length < id.Length) body[..Math.Min(body.Length, id.Length - length)].CopyTo(id[length..]);
+                length += body.Length;
+            }
+            else if (code == OverloadOption && body.Length == 1) overload = body[0];
+    }
+
     /// <summary>The BOOTP message of a DHCPv4 client's message (<see cref="IsClientRequest"/>): its bytes in this
     /// packet, at least up to chaddr's first 6 bytes; <paramref name="fragment"/>: the packet is a first fragment.</summary>
     private static bool ClientRequest(ReadOnlySpan<byte> ip, out ReadOnlySpan<byte> bootp, out bool hidden, out bool fragment)

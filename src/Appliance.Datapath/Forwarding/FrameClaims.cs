@@ -38,7 +38,8 @@ public interface IClaimJudge
 /// and :: claim nothing (DHCP, ARP probes, duplicate address detection);</item>
 /// <item>link-layer addresses: ARP's sender hardware address, neighbour discovery's source / target link-layer
 /// address options, and the client hardware address (chaddr) of a DHCPv4 client's message
-/// (<see cref="DhcpMessages.IsClientRequest"/>; a first fragment that ends before it hides it).</item>
+/// (<see cref="DhcpMessages.IsClientRequest"/>; a first fragment that ends before it hides it) and the MAC its client
+/// identifier names when it has the hardware form (<see cref="DhcpMessages.ClientIdentifierMac"/>).</item>
 /// </list>
 /// Read behind any number of VLAN tags: ARP of Ethernet (hardware type 1, or 6 as Linux also takes it) and IPv4, IP
 /// headers, and neighbour discovery (ICMPv6 133–137) behind IPv6 extension headers (a hop-by-hop or destination
@@ -76,8 +77,11 @@ public static class FrameClaims
         var source = ip.Slice(12, 4);
         if (BinaryPrimitives.ReadUInt32BigEndian(source) != 0 && judge.Address(IpFamily.Inet, source, ClaimKind.Source)) return true;
         // A DHCP client's message names the client's MAC: a server leases to it (an address of the pool for every
-        // MAC named: the pool runs dry), and a release or decline naming it gives that client's lease up.
-        return DhcpMessages.IsClientRequest(ip, out var client, out bool hidden) ? judge.LinkLayer(client) : hidden;
+        // MAC named: the pool runs dry), and a release or decline naming it gives that client's lease up. A client
+        // identifier of the hardware form names a MAC the same way, and the server keys the lease on it.
+        if (!DhcpMessages.IsClientRequest(ip, out var client, out bool hidden)) return hidden;
+        if (judge.LinkLayer(client)) return true;
+        return DhcpMessages.ClientIdentifierMac(ip, out var named) && named != client && judge.LinkLayer(named);
     }
 
     private static bool Arp<TJudge>(ReadOnlySpan<byte> arp, ref TJudge judge) where TJudge : struct, IClaimJudge

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Appliance.Config;
 using Appliance.Datapath.Forwarding;
 using Appliance.Datapath.Tests.Engine;
 using Xunit;
@@ -88,6 +89,24 @@ public sealed class DhcpClientIdsTests
         byte[] longer = [.. Mac, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
         Assert.NotEqual(byMac, Assert.Single(Ids(V4(Discover, longer, hlen: 16))));
         Assert.Equal(byMac, Assert.Single(Ids(V4(Discover, longer, hlen: 6))));
+    }
+
+    /// <summary>A client identifier of the hardware form (type 1 and a 6-byte MAC) names that MAC, which a tenant must
+    /// own as it owns chaddr (FrameClaims): read as a server reads the identifier, its instances concatenated, also from
+    /// a field an option overload lends; any other form names no MAC.</summary>
+    [Fact]
+    public void A_client_identifier_of_the_hardware_form_names_its_MAC()
+    {
+        byte[] other = [0x02, 0, 0, 0, 0x0b, 0x07];
+        static MacAddress? Named(byte[] frame) =>
+            DhcpMessages.ClientIdentifierMac(frame.AsSpan(14), out var mac) ? mac : null;
+        Assert.Equal(MacAddress.Read(other), Named(V4([.. Discover, .. Option(61, [1, .. other])])));
+        Assert.Equal(MacAddress.Read(other), Named(V4([.. Option(61, 1, 2, 0), .. Discover, .. Option(61, 0, 0, 0x0b, 7)]))); // split (RFC 3396)
+        Assert.Equal(MacAddress.Read(other), Named(V4([.. Discover, .. Option(52, 1)], file: [.. Option(61, [1, .. other]), 255])));
+        Assert.Null(Named(V4(Discover)));                                    // no identifier: chaddr alone names the client
+        Assert.Null(Named(V4([.. Discover, .. Option(61, [0xff, .. other])]))); // RFC 4361's form: a DUID, no MAC
+        Assert.Null(Named(V4([.. Discover, .. Option(61, [1, .. other, 0])])));  // not 6 bytes of address
+        Assert.Null(Named(V4([.. Discover, .. Option(61, [1, .. other])], op: 2))); // a server's answer names no client
     }
 
     [Fact]

@@ -530,6 +530,29 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         AssertHealthy(rt);
     }
 
+    /// <summary>A DHCP client identifier of the hardware form (01 and a MAC) names a client as chaddr does, and dnsmasq
+    /// keys its leases on it: tenant a naming tenant b's (01 and b's MAC, guessable from any frame of b's) is dropped
+    /// (invalidSource); its own still gets a lease. Before, a's udhcpc was offered and acked b's lease.</summary>
+    [PrivilegedFact]
+    public void A_tenant_cannot_take_another_tenants_DHCP_lease_over_by_its_client_identifier()
+    {
+        using var board = new MetaBoard(ports: 1, tenants: 2);
+        board.AddAddresses(0);
+        var rt = board.Start([board.Port(0)], [board.Pair(Attacker), board.Pair(Victim)]);
+        var attacker = rt.FindPair(board.PairNames[Attacker]);
+        using (var server = DhcpServer.Dnsmasq(board, "10.50.0.100", "10.50.0.104", "255.255.255.0", output))
+        {
+            Assert.Contains("obtained", server.Lease(board.Tenants[Victim], tries: 2), StringComparison.Ordinal);
+            string victimId = "01" + Convert.ToHexString(MetaBoard.TenantMac(Victim).GetBytes()).ToLowerInvariant();
+            long before = attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource);
+            Assert.DoesNotContain("obtained", server.Lease(board.Tenants[Attacker], victimId, tries: 2), StringComparison.Ordinal);
+            Assert.True(attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.InvalidSource) > before);
+            Assert.Contains("obtained", server.Lease(board.Tenants[Attacker], tries: 2), StringComparison.Ordinal); // its own: 01 and its MAC
+        }
+        AssertFramesAddUp(rt);
+        AssertHealthy(rt);
+    }
+
     /// <summary>The board's own stack is never the tenant's to talk to, also while the appliance starts and stops: the
     /// tenant ARPs for the board's address from the moment its interface exists until it is gone (as fast as it can)
     /// and no answer comes, while its traffic passes in between. Before, the primary end came up before its AF_XDP
