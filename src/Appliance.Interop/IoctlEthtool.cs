@@ -23,33 +23,26 @@ public static class IoctlEthtool
 
     /// <summary>ETHTOOL_STXCSUM: switches all TX checksum offload features (the kernel maps it to
     /// NETIF_F_CSUM_MASK) on or off; features that depend on it (TSO) follow.</summary>
-    public static void SetTxChecksum(int socketFd, string ifName, bool on)
-    {
-        Span<byte> value = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(value, ETHTOOL_STXCSUM);
-        BinaryPrimitives.WriteUInt32LittleEndian(value[4..], on ? 1u : 0u);
-        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, value, "ioctl(SIOCETHTOOL, ETHTOOL_STXCSUM)");
-    }
+    public static void SetTxChecksum(int socketFd, string ifName, bool on) =>
+        Value(socketFd, ifName, ETHTOOL_STXCSUM, on ? 1u : 0u, "ETHTOOL_STXCSUM");
 
     /// <summary>ETHTOOL_GFLAGS: the legacy offload flags (ETH_FLAG_*) as the device has them now.</summary>
-    public static uint GetFlags(int socketFd, string ifName)
-    {
-        Span<byte> value = stackalloc byte[8];
-        value.Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(value, ETHTOOL_GFLAGS);
-        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, value, "ioctl(SIOCETHTOOL, ETHTOOL_GFLAGS)");
-        return BinaryPrimitives.ReadUInt32LittleEndian(value[4..]);
-    }
+    public static uint GetFlags(int socketFd, string ifName) => Value(socketFd, ifName, ETHTOOL_GFLAGS, 0, "ETHTOOL_GFLAGS");
 
     /// <summary>ETHTOOL_SFLAGS (`ethtool -K`'s lro, rxvlan, txvlan, ntuple, rxhash): asks for <paramref name="flags"/>;
     /// EOPNOTSUPP (or EINVAL) when a changed one is fixed for this device. The device may still keep a feature another
     /// needs: read the flags back.</summary>
-    public static void SetFlags(int socketFd, string ifName, uint flags)
+    public static void SetFlags(int socketFd, string ifName, uint flags) => Value(socketFd, ifName, ETHTOOL_SFLAGS, flags, "ETHTOOL_SFLAGS");
+
+    /// <summary>A command that takes or gives one struct ethtool_value (u32 cmd, u32 data): <paramref name="data"/> in,
+    /// the data field as the kernel left it out.</summary>
+    private static uint Value(int socketFd, string ifName, uint command, uint data, string name)
     {
         Span<byte> value = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(value, ETHTOOL_SFLAGS);
-        BinaryPrimitives.WriteUInt32LittleEndian(value[4..], flags);
-        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, value, "ioctl(SIOCETHTOOL, ETHTOOL_SFLAGS)");
+        BinaryPrimitives.WriteUInt32LittleEndian(value, command);
+        BinaryPrimitives.WriteUInt32LittleEndian(value[4..], data);
+        IoctlCalls.InterfaceDataIoctl(socketFd, IoctlCalls.SIOCETHTOOL, ifName, value, $"ioctl(SIOCETHTOOL, {name})");
+        return BinaryPrimitives.ReadUInt32LittleEndian(value[4..]);
     }
 
     /// <summary>ETHTOOL_GCHANNELS; throws PlatformException (EOPNOTSUPP) when the driver has no channel API.</summary>
