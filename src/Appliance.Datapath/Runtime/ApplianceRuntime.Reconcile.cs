@@ -552,8 +552,7 @@ public sealed partial class ApplianceRuntime
             if (installed) TryLog(() => _engine!.RemovePort(index));
             else foreach (var s in sockets) s.Dispose();
             _indices.Remove(index);
-            TryLog(() => RestoreQueues(pc.Name));
-            TryLog(() => RestoreVlanStripping(pc.Name));
+            TryLog(() => RestorePortSettings(pc.Name));
             throw;
         }
     }
@@ -567,8 +566,7 @@ public sealed partial class ApplianceRuntime
         steering?.Dispose(); // XDP detached: its frames are the kernel's again
         _engine!.RemovePort(port.Index);
         _indices.Remove(port.Index);
-        RestoreQueues(port.Name); // its sockets are closed: the queues they were bound to may go
-        RestoreVlanStripping(port.Name);
+        RestorePortSettings(port.Name); // its sockets are closed: the queues they were bound to may go
         Log.Info("runtime", "port released", ("port", port.Name));
     }
 

@@ -354,8 +354,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         catch
         {
             steering.Dispose();
-            RestoreQueues(pc.Name);
-            RestoreVlanStripping(pc.Name);
+            RestorePortSettings(pc.Name);
             throw;
         }
     }
@@ -413,6 +412,14 @@ public sealed partial class ApplianceRuntime : IDisposable
         if (_queues.TryGetValue(port, out var changed)) changed.Change(Workers, queues);
         else if (PortQueues.Set(new LinkEthtool(_links!), port, Workers, queues, out refused, socketsClosed) is { } set) _queues[port] = set;
         return refused;
+    }
+
+    /// <summary>What <see cref="ClaimPort"/> changed on a port the appliance lets go of (its sockets closed first): its
+    /// channels, then its receive VLAN stripping, the second also when putting the first back fails.</summary>
+    private void RestorePortSettings(string port)
+    {
+        try { RestoreQueues(port); }
+        finally { RestoreVlanStripping(port); }
     }
 
     /// <summary>Puts back the channels of a port <see cref="ClaimPort"/> changed (its sockets closed first).</summary>
@@ -555,12 +562,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         var mac = link.Mac is null ? default : MacAddress.Read(link.Mac.GetAddressBytes());
         foreach (var socket in sockets) steering.Register(socket.Queue, socket.Fd); // one per queue: rx_queue_index picks it
         var l2 = pairs.Where(p => p.UplinkPort == index && p.Config.Mode == PairMode.L2).ToArray();
-        var configured = new Dictionary<int, MacAddress>();
-        foreach (var p in l2)
-        {
-            configured[p.Index] = p.TenantMac;
-            steering.Claim(p.TenantMac);
-        }
+        foreach (var p in l2) steering.Claim(p.TenantMac);
         var l3 = PortRuntime.BuildL3Prefixes(index, pairs);
         steering.SetBoardAddresses(_tables!.BoardAddresses);
         steering.SetL3Prefixes(l3.Entries().Select(e => (e.Family, e.Prefix, e.Length)));
@@ -669,8 +671,7 @@ public sealed partial class ApplianceRuntime : IDisposable
         foreach (var h in _handlers) Try(h.Dispose);
         Try(() => _tables?.Dispose());
         foreach (var p in _ports) Try(() => p.Steering?.Dispose());
-        foreach (var name in _queues.Keys.ToList()) Try(() => RestoreQueues(name));
-        foreach (var name in _vlanStrippingOff.ToList()) Try(() => RestoreVlanStripping(name));
+        foreach (var name in _queues.Keys.Union(_vlanStrippingOff).ToList()) Try(() => RestorePortSettings(name));
         foreach (var d in _cleanup) Try(d.Dispose);
         Try(() => _owned?.Dispose());
         Try(() => _links?.Dispose());
