@@ -86,29 +86,11 @@ public static class DhcpMessages
     {
         mac = default;
         if (!ClientRequest(ip, out var bootp, out _, out bool fragment) || fragment) return false;
-        if (bootp.Length < 240 || BinaryPrimitives.ReadUInt32BigEndian(bootp[236..]) != 0x6382_5363) return false;
         Span<byte> id = stackalloc byte[7];
-        int length = 0, overload = 0;
-        IdentifierBytes(bootp[240..], id, ref length, ref overload);
-        int unused = 0;
-        if ((overload & 1) != 0) IdentifierBytes(bootp[108..236], id, ref length, ref unused);
-        if ((overload & 2) != 0) IdentifierBytes(bootp[44..108], id, ref length, ref unused);
+        if (!ClientIdentifier(bootp, 0, id, out int length, out _)) return false;
         if (length != 7 || id[0] != 1) return false;
         mac = MacAddress.Read(id[1..]);
         return true;
-    }
-
-    /// <summary>Appends the bytes of each client identifier option in <paramref name="options"/> to <paramref name="id"/>
-    /// (only the first bytes that fit; <paramref name="length"/> counts them all) and notes an option overload's value.</summary>
-    private static void IdentifierBytes(ReadOnlySpan<byte> options, Span<byte> id, ref int length, ref int overload)
-    {
-        for (int o = 0; NextOption(options, ref o, out byte code, out var body);)
-            if (code == ClientIdOption)
-            {
-                if (length < id.Length) body[..Math.Min(body.Length, id.Length - length)].CopyTo(id[length..]);
-                length += body.Length;
-            }
-            else if (code == OverloadOption && body.Length == 1) overload = body[0];
     }
 
     /// <summary>The BOOTP message of a DHCPv4 client's message (<see cref="IsClientRequest"/>): its bytes in this
@@ -203,18 +185,7 @@ public static class DhcpMessages
     /// address.</summary>
     private static ulong ClientIdV4(ReadOnlySpan<byte> bootp, ulong seed)
     {
-        ulong id = seed;
-        bool named = false;
-        if (bootp.Length >= 240 && BinaryPrimitives.ReadUInt32BigEndian(bootp[236..]) == 0x6382_5363)
-        {
-            int overload = 0;
-            ClientIdsIn(bootp[240..], seed, ref id, ref named, ref overload);
-            // RFC 3396: the options field, then file, then sname, when option 52 lends them.
-            int unused = 0;
-            if ((overload & 1) != 0) ClientIdsIn(bootp[108..236], seed, ref id, ref named, ref unused);
-            if ((overload & 2) != 0) ClientIdsIn(bootp[44..108], seed, ref id, ref named, ref unused);
-        }
-        if (named) return NonZero(id);
+        if (ClientIdentifier(bootp, seed, default, out _, out ulong id)) return NonZero(id);
         int hlen = Math.Min(bootp[2], (byte)16);
         var chaddr = bootp[ChaddrOffset..];
         hlen = Math.Min(hlen, chaddr.Length);
@@ -223,17 +194,48 @@ public static class DhcpMessages
         return NonZero(Mix(hardware, (ulong)bootp[1] << 8 | bootp[2], ~seed));
     }
 
-    /// <summary>Mixes each client identifier option of the DHCPv4 options <paramref name="options"/> into
-    /// <paramref name="id"/> (in order) and notes an option overload's value.</summary>
-    private static void ClientIdsIn(ReadOnlySpan<byte> options, ulong seed, ref ulong id, ref bool named, ref int overload)
+    /// <summary>The client identifier of the DHCPv4 message <paramref name="bootp"/> as a server reads it: every option
+    /// 61 in order, concatenated (RFC 3396), in the options field, then the file and sname fields when an option
+    /// overload (52) lends them. False when it names none; else its hash (<paramref name="seed"/>, instance by
+    /// instance) and its first bytes in <paramref name="head"/> (<paramref name="length"/> counts them all).</summary>
+    private static bool ClientIdentifier(ReadOnlySpan<byte> bootp, ulong seed, Span<byte> head, out int length, out ulong hash)
     {
-        for (int o = 0; NextOption(options, ref o, out byte code, out var body);)
-            if (code == ClientIdOption)
-            {
-                id = Mix(id, XxHash3.HashToUInt64(body, (long)seed), seed);
-                named = true;
-            }
-            else if (code == OverloadOption && body.Length == 1) overload = body[0];
+        var id = new ClientIdReader(seed, head);
+        if (bootp.Length >= 240 && BinaryPrimitives.ReadUInt32BigEndian(bootp[236..]) == 0x6382_5363)
+        {
+            int overload = id.Read(bootp[240..]);
+            if ((overload & 1) != 0) id.Read(bootp[108..236]);
+            if ((overload & 2) != 0) id.Read(bootp[44..108]);
+        }
+        length = id.Length;
+        hash = id.Hash;
+        return id.Named;
+    }
+
+    /// <summary>What <see cref="ClientIdentifier"/> gathers from the option fields it reads.</summary>
+    private ref struct ClientIdReader(ulong seed, Span<byte> head)
+    {
+        private readonly Span<byte> _head = head;
+        private readonly ulong _seed = seed;
+        public ulong Hash = seed;
+        public int Length;
+        public bool Named;
+
+        /// <summary>Takes each client identifier option of <paramref name="options"/>; returns an option overload's value (0 without one).</summary>
+        public int Read(ReadOnlySpan<byte> options)
+        {
+            int overload = 0;
+            for (int o = 0; NextOption(options, ref o, out byte code, out var body);)
+                if (code == ClientIdOption)
+                {
+                    Hash = Mix(Hash, XxHash3.HashToUInt64(body, (long)_seed), _seed);
+                    if (Length < _head.Length) body[..Math.Min(body.Length, _head.Length - Length)].CopyTo(_head[Length..]);
+                    Length += body.Length;
+                    Named = true;
+                }
+                else if (code == OverloadOption && body.Length == 1) overload = body[0];
+            return overload;
+        }
     }
 
     /// <summary>The DHCPv4 option at <paramref name="o"/> in <paramref name="options"/> (pad options passed over): its
