@@ -58,6 +58,20 @@ public static class L3Frames
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Tagged(ReadOnlySpan<byte> frame) => EtherType(frame) is EtherTypeVlan or EtherTypeQinQ;
 
+    /// <summary>Whether the frame, from the tag (or type) at <paramref name="at"/> on, names a VLAN: an 802.1ad tag, an
+    /// 802.1Q tag with a VLAN ID, or a priority tag (802.1Q, VLAN ID 0: 802.1p priority only) with another tag behind
+    /// it. A priority tag alone names none: 802.1Q puts such a frame in the VLAN of the port it arrives on, as an
+    /// untagged one, and a Linux host takes it as untagged. A tag cut short by the frame's end names one.</summary>
+    public static bool NamesVlan(ReadOnlySpan<byte> frame, int at = 12)
+    {
+        if (frame.Length < at + 2) return false;
+        ushort type = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]);
+        if (type == EtherTypeQinQ) return true;
+        if (type != EtherTypeVlan) return false;
+        if (frame.Length < at + 6 || (BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 2)..]) & 0x0fff) != 0) return true;
+        return BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 4)..]) is EtherTypeVlan or EtherTypeQinQ;
+    }
+
     /// <summary>The source address of a frame <see cref="Destination"/> found to be of <paramref name="family"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ReadOnlySpan<byte> Source(IpFamily family, ReadOnlySpan<byte> frame) =>

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Appliance.Bpf.Routing;
 using Appliance.Datapath.Runtime;
 
@@ -7,7 +6,8 @@ namespace Appliance.Datapath.Forwarding;
 /// <summary>The checks on what an L2 tenant sends, wherever its peer side lets it go: out of a board port (passed to
 /// the uplink, or redirected to a port) or into another pair's tenant (redirected to a pair's primary end). A frame
 /// is judged the same either way, as a switch judges what a host port sends whatever port it leaves by: a VLAN tag the
-/// tenant put on itself when it does not trunk VLANs (an access port's frames are untagged: a tagged one would enter
+/// tenant put on itself when it does not trunk VLANs (a priority tag alone names none; an access port's frames are
+/// untagged: a tagged one would enter
 /// the VLAN it names on a trunk upstream — the board's management VLAN, another tenant's — and a tag behind a tag its
 /// chain pushes would hop out of that one), a message only a router or DHCP server sends that the tenant does not
 /// serve (<see cref="ServiceGuard"/>), then a source or a claim that is not the tenant's (<see cref="AddressGuard"/>,
@@ -35,17 +35,16 @@ public sealed class TenantGuard(IFibTables? tables)
     }
 
     /// <summary>Whether <paramref name="frame"/>, as the last chain left it (an offloaded tag written in), may not go
-    /// into the tenant of <paramref name="into"/>: it is still tagged (802.1Q or 802.1ad, a priority tag too) and the
-    /// tenant does not trunk VLANs. A switch's access port hands its host only the frames of its own VLAN, untagged; a
-    /// tagged one — from the wire, to the tenant's MAC or flooded, or tagged by a chain — belongs to a VLAN the tenant
-    /// is not on (a chain takes the tag of the tenant's VLAN off, as vlan_untag does). An L3 tenant never trunks.</summary>
-    public static bool RefusesIntoTenant(ReadOnlySpan<byte> frame, PairRuntime into) => !into.TrunksVlans && L3Frames.Tagged(frame);
+    /// into the tenant of <paramref name="into"/>: it still names a VLAN (<see cref="L3Frames.NamesVlan"/>: an 802.1Q or
+    /// 802.1ad tag; a priority tag alone does not) and the tenant does not trunk VLANs. A switch's access port hands its
+    /// host only the frames of its own VLAN; a tagged one — from the wire, to the tenant's MAC or flooded, or tagged by a
+    /// chain — belongs to a VLAN the tenant is not on (a chain takes the tag of the tenant's VLAN off, as vlan_untag
+    /// does). A priority-tagged frame is in the port's own VLAN (802.1Q), as an untagged one, and goes in as it came,
+    /// its 802.1p priority kept. An L3 tenant never trunks.</summary>
+    public static bool RefusesIntoTenant(ReadOnlySpan<byte> frame, PairRuntime into) => !into.TrunksVlans && L3Frames.NamesVlan(frame);
 
-    /// <summary>Whether the frame carries a tag (802.1Q or 802.1ad) the tenant put on: its outermost one, or the one
-    /// behind the tag its chain pushed.</summary>
-    private static bool TenantTagged(ReadOnlySpan<byte> frame, bool chainTagged)
-    {
-        int at = chainTagged ? 16 : 12;
-        return frame.Length >= at + 2 && BinaryPrimitives.ReadUInt16BigEndian(frame[at..]) is L3Frames.EtherTypeVlan or L3Frames.EtherTypeQinQ;
-    }
+    /// <summary>Whether the frame names a VLAN (<see cref="L3Frames.NamesVlan"/>) by a tag the tenant put on: its
+    /// outermost one, or the one behind the tag its chain pushed. A priority tag alone is the tenant's 802.1p priority
+    /// on its own LAN: upstream puts the frame in the uplink's untagged VLAN, as an access port does.</summary>
+    private static bool TenantTagged(ReadOnlySpan<byte> frame, bool chainTagged) => L3Frames.NamesVlan(frame, chainTagged ? 16 : 12);
 }

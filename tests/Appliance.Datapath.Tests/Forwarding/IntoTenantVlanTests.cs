@@ -11,7 +11,8 @@ namespace Appliance.Datapath.Tests.Forwarding;
 /// <summary>The forwarding worker hands a tenant that does not trunk VLANs only frames its primary chain left untagged
 /// (<see cref="TenantGuard.RefusesIntoTenant"/>), on an offline topology through the engine: port eth0, then L2 pairs
 /// a (an access tenant), b (<c>serves: ["vlans"]</c>) and c (an access tenant whose primary chain pushes VLAN 100,
-/// vlan_tag). A refused frame is counted <c>vlanTagged</c> on the pair's primary side and <c>policy</c> on the port.</summary>
+/// vlan_tag). A refused frame is counted <c>vlanTagged</c> on the pair's primary side and <c>policy</c> on the port. A
+/// priority tag alone (VLAN ID 0) names no VLAN: that frame is a's own LAN's.</summary>
 public sealed class IntoTenantVlanTests
 {
     private const int Eth0 = 0, A = 1, B = 2, C = 3;
@@ -42,22 +43,23 @@ public sealed class IntoTenantVlanTests
         using var board = new FakeBoard(handler, ports: topology.EnginePortCount);
 
         byte[] aTagged = TestFrames.Tagged(TestFrames.Build(Mac(A), Outside, 100, 1), (0x8100, 10));
-        byte[] aPriority = TestFrames.Tagged(TestFrames.Build(Mac(A), Outside, 100, 2), (0x8100, 0));
+        byte[] aPriority = TestFrames.Tagged(TestFrames.Build(Mac(A), Outside, 100, 2), (0x8100, 0), (0x8100, 10));
         byte[] aQinQ = TestFrames.Tagged(TestFrames.Build(Mac(A), Outside, 100, 3), (0x88a8, 20), (0x8100, 10));
         byte[] aPlain = TestFrames.Build(Mac(A), Outside, 100, 4);
+        byte[] aPriorityOnly = TestFrames.Tagged(TestFrames.Build(Mac(A), Outside, 100, 8), (0x8100, 0)); // its own LAN, 802.1p priority
         byte[] bTagged = TestFrames.Tagged(TestFrames.Build(Mac(B), Outside, 100, 5), (0x8100, 10));
         byte[] bPlain = TestFrames.Build(Mac(B), Outside, 100, 6);
         byte[] cPlain = TestFrames.Build(Mac(C), Outside, 100, 7);
-        Assert.Equal(7, board.Kernel(Eth0).Deliver([aTagged, aPriority, aQinQ, aPlain, bTagged, bPlain, cPlain]));
+        Assert.Equal(8, board.Kernel(Eth0).Deliver([aTagged, aPriority, aQinQ, aPlain, aPriorityOnly, bTagged, bPlain, cPlain]));
         board.Settle();
 
-        Assert.Equal([aPlain], board.Kernel(A).Sent);
+        Assert.Equal([aPlain, aPriorityOnly], board.Kernel(A).Sent);
         Assert.Equal([bTagged, bPlain], board.Kernel(B).Sent);
         Assert.Empty(board.Kernel(C).Sent); // its chain tagged it VLAN 100
         Assert.Equal(3, topology.Pairs[0].Primary.Counters.Drops(PairDropReason.VlanTagged));
         Assert.Equal(0, topology.Pairs[1].Primary.Counters.Drops(PairDropReason.VlanTagged));
         Assert.Equal(1, topology.Pairs[2].Primary.Counters.Drops(PairDropReason.VlanTagged));
-        Assert.Equal(1, topology.Pairs[0].Primary.Counters.TxPackets); // delivered: the untagged one only
+        Assert.Equal(2, topology.Pairs[0].Primary.Counters.TxPackets); // delivered: the untagged and the priority-tagged one
         Assert.Equal(0, topology.Pairs[2].Primary.Counters.TxPackets);
         Assert.Equal(4, board.Engine.CountersOf(Eth0).Drops(DropReason.Policy));
         board.AssertClean();

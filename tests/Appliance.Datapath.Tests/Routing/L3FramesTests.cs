@@ -176,4 +176,29 @@ public sealed class L3FramesTests
         gratuitous[14 + 24 + 3] = 1; // target = sender 10.0.0.1
         Assert.False(L3Frames.ArpRequestTarget(gratuitous, out _));
     }
+
+    /// <summary>Which tags name a VLAN: an 802.1Q tag with a VLAN ID, any 802.1ad tag, a priority tag (VLAN ID 0) with
+    /// a tag behind it, a tag cut short; not a priority tag alone (its PCP bits set or not), not an untagged frame,
+    /// not a frame too short for a type. From the tag at 16 on when a chain's tag is in front.</summary>
+    [Theory]
+    [InlineData("0800", 12, false)]
+    [InlineData("8100000a0800", 12, true)]
+    [InlineData("8100e00a0800", 12, true)]        // PCP 7, VLAN 10
+    [InlineData("810000000800", 12, false)]       // priority tag, PCP 0
+    [InlineData("8100e0000800", 12, false)]       // priority tag, PCP 7
+    [InlineData("81000000810000 0a0800", 12, true)] // priority tag in front of VLAN 10's
+    [InlineData("810000008 8a8000a0800", 12, true)] // priority tag in front of an 802.1ad tag
+    [InlineData("88a800000800", 12, true)]        // 802.1ad, even with VLAN ID 0
+    [InlineData("81000000", 12, true)]            // cut short behind the TCI
+    [InlineData("8100", 12, true)]                // cut short in the TCI
+    [InlineData("08", 12, false)]                 // no type
+    [InlineData("8100006481000000 0800", 16, false)] // the chain's VLAN 100, then the tenant's priority tag
+    [InlineData("81000064810000070800", 16, true)]   // the chain's VLAN 100, then the tenant's VLAN 7
+    public void A_priority_tag_alone_names_no_VLAN(string fromType, int at, bool names)
+    {
+        var frame = new byte[12].Concat(Convert.FromHexString(fromType.Replace(" ", ""))).Concat(new byte[46]).ToArray();
+        int end = 12 + fromType.Replace(" ", "").Length / 2;
+        Assert.Equal(names, L3Frames.NamesVlan(frame.AsSpan(0, end), at));
+        if (end >= at + 6 || !names) Assert.Equal(names, L3Frames.NamesVlan(frame, at)); // a payload behind changes nothing
+    }
 }

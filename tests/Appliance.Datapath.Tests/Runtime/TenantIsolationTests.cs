@@ -615,9 +615,12 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         TestFrames.Tagged(TestFrames.Build(board.OutsideMac(0), MetaBoard.TenantMac(Attacker).GetBytes(), 100, sequence), tags);
 
     /// <summary>VLAN hopping: a tenant is on an access port; a frame it tagged itself (802.1Q VLAN 10 — on a trunk
-    /// upstream, the board's management VLAN or another tenant's —, 802.1ad over 802.1Q, a priority tag) would enter the
-    /// VLAN its tag names. None leaves (vlanTagged on its peer side) while its untagged frames do; a reload that lets it
-    /// trunk VLANs (<c>tenant.serves: ["vlans"]</c>) lets them out. Without the check all three left tagged.</summary>
+    /// upstream, the board's management VLAN or another tenant's —, 802.1ad over 802.1Q, a priority tag in front of
+    /// VLAN 10's) would enter the VLAN its tag names. None leaves (vlanTagged on its peer side) while its untagged
+    /// frames and its priority-tagged ones (VLAN ID 0: its 802.1p priority on its own LAN, which upstream puts in the
+    /// uplink's untagged VLAN) do; a reload that lets it trunk VLANs (<c>tenant.serves: ["vlans"]</c>) lets them out.
+    /// Without the check all three left tagged; while a priority tag counted as a VLAN's, the priority-tagged frame
+    /// did not leave.</summary>
     [PrivilegedFact]
     public void A_tenant_that_does_not_trunk_VLANs_sends_no_frame_it_tagged_itself()
     {
@@ -628,8 +631,9 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
         [
             Tagged(board, 1, (0x8100, 10)),
             Tagged(board, 2, (0x88a8, 20), (0x8100, 10)),
-            Tagged(board, 3, (0x8100, 0)),
-            Tagged(board, 4), // untagged
+            Tagged(board, 3, (0x8100, 0), (0x8100, 10)),
+            Tagged(board, 4, (0x8100, 0)), // priority tag
+            Tagged(board, 5), // untagged
         ];
         int Reaching()
         {
@@ -639,12 +643,12 @@ public sealed class TenantIsolationTests(ITestOutputHelper output)
             return FrameProbe.Collect(rx, int.MaxValue, FrameProbe.Absence * 2)
                 .Count(f => f.Length >= 14 && f.AsSpan(6, 6).SequenceEqual(MetaBoard.TenantMac(Attacker).GetBytes()));
         }
-        Assert.Equal(1, Reaching());
+        Assert.Equal(2, Reaching());
         Assert.Equal(3, attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.VlanTagged));
 
         var pair = Assert.Single(rt.Config.Pairs);
         rt.Apply(rt.Plan(rt.Config with { Pairs = [pair with { Tenant = pair.Tenant with { Serves = [TenantService.Vlans] } }] }));
-        Assert.Equal(4, Reaching());
+        Assert.Equal(5, Reaching());
         Assert.Equal(3, attacker.Peer.Counters.Drops(Appliance.Datapath.Forwarding.PairDropReason.VlanTagged));
         AssertFramesAddUp(rt);
         AssertHealthy(rt);

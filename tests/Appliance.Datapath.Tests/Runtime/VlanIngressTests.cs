@@ -15,14 +15,16 @@ namespace Appliance.Datapath.Tests.Runtime;
 /// counted <c>vlanTagged</c> on its primary side; a tenant that trunks them gets them as they came. A chain that takes
 /// its VLAN's tag off (vlan_untag, as router.json's guest) hears that VLAN only. The tagged frames come from a raw
 /// socket outside (this kernel has no 8021q module for a VLAN interface); the tenants read them with the tag the
-/// kernel took off put back, so a frame that arrives tagged is told from one that arrives untagged.</summary>
+/// kernel took off put back, so a frame that arrives tagged is told from one that arrives untagged. A priority tag
+/// (VLAN ID 0) alone puts a frame in the port's own LAN (802.1Q): the access tenant gets it as it came.</summary>
 [Collection(KernelCollection.Name)]
 public sealed class VlanIngressTests
 {
     private const int Access = 0, Trunk = 1;
 
     /// <summary>Without the check the access tenant got every frame to its MAC tagged as it came (3 more) and the
-    /// tagged broadcasts untagged, as if on its own LAN.</summary>
+    /// tagged broadcasts untagged, as if on its own LAN. When a priority tag counted as a VLAN's, the access tenant got
+    /// neither priority-tagged frame (the to-MAC one nor the broadcast), which its own LAN's hosts send.</summary>
     [PrivilegedFact]
     public void A_tenant_that_does_not_trunk_VLANs_receives_no_tagged_frame_and_one_that_trunks_gets_them_as_they_came()
     {
@@ -35,18 +37,20 @@ public sealed class VlanIngressTests
         [
             TestFrames.Tagged(TestFrames.Build(MetaBoard.TenantMac(tenant).GetBytes(), outside, 100, first), (0x8100, 10)),
             TestFrames.Tagged(TestFrames.Build(MetaBoard.TenantMac(tenant).GetBytes(), outside, 100, first + 1), (0x88a8, 20), (0x8100, 10)),
-            TestFrames.Tagged(TestFrames.Build(MetaBoard.TenantMac(tenant).GetBytes(), outside, 100, first + 2), (0x8100, 0)), // priority tag
-            TestFrames.Build(MetaBoard.TenantMac(tenant).GetBytes(), outside, 100, first + 3),
+            TestFrames.Tagged(TestFrames.Build(MetaBoard.TenantMac(tenant).GetBytes(), outside, 100, first + 2), (0x8100, 0), (0x8100, 10)), // a priority tag in front of VLAN 10's
+            TestFrames.Tagged(TestFrames.Build(MetaBoard.TenantMac(tenant).GetBytes(), outside, 100, first + 3), (0x8100, 0)), // priority tag: the native LAN
+            TestFrames.Build(MetaBoard.TenantMac(tenant).GetBytes(), outside, 100, first + 4),
         ];
         byte[] who10 = TestFrames.Tagged(ArpRequest(outside, "10.50.0.10"), (0x8100, 10));
         byte[] whoQinQ = TestFrames.Tagged(ArpRequest(outside, "10.50.0.20"), (0x88a8, 20), (0x8100, 10));
+        byte[] whoPriority = TestFrames.Tagged(ArpRequest(outside, "10.50.0.2"), (0x8100, 0));
         byte[] whoUntagged = ArpRequest(outside, "10.50.0.1");
         byte[][] toAccess = ToTenant(Access, 1), toTrunk = ToTenant(Trunk, 11);
 
-        var got = Exchange(board, [.. toAccess, .. toTrunk, who10, whoQinQ, whoUntagged], Access, Trunk);
+        var got = Exchange(board, [.. toAccess, .. toTrunk, who10, whoQinQ, whoPriority, whoUntagged], Access, Trunk);
 
-        AssertSameFrames([toAccess[3], whoUntagged], got[Access]);
-        AssertSameFrames([.. toTrunk, who10, whoQinQ, whoUntagged], got[Trunk]);
+        AssertSameFrames([toAccess[3], toAccess[4], whoPriority, whoUntagged], got[Access]);
+        AssertSameFrames([.. toTrunk, who10, whoQinQ, whoPriority, whoUntagged], got[Trunk]);
         Assert.Equal(5, rt.FindPair(board.PairNames[Access]).Primary.Counters.Drops(PairDropReason.VlanTagged));
         Assert.Equal(0, rt.FindPair(board.PairNames[Trunk]).Primary.Counters.Drops(PairDropReason.VlanTagged));
         Assert.Equal(0, rt.Engine.HandlerFaults);
