@@ -4,11 +4,12 @@ namespace Appliance.Bpf.Jit;
 /// T0 = x9, T1 = x10, T2 = x11, T3 = x12; the state pointer lives in x19; x15–x17 are the emitter's own
 /// temporaries. eBPF r0–r8 live in x20–x28, r9 and r10 in x13 and x14 for the whole run: they are written to the
 /// state's register file before every runtime call and every exit, and read back after the call, so helpers and
-/// the VM see the same registers as with the interpreter. The native stack is not touched after the prologue
+/// the VM see the same registers as with the interpreter. x3 and x4 hold the stack's and the packet's deltas (fixed
+/// while the code runs) and x5 the host address r10 names (x14 + x3), so an access through r10 is one instruction. The native stack is not touched after the prologue
 /// (bpf-to-bpf calls keep their frames in the state), so runtime calls see it 16-byte aligned.</summary>
 internal sealed class Arm64Emitter : JitEmitter
 {
-    private const int X0 = 0, X1 = 1, X2 = 2, X15 = 15, X16 = 16, X17 = 17, State = 19, Zr = 31;
+    private const int StackDelta = 3, PacketDelta = 4, FramePointer = 5, X15 = 15, X16 = 16, X17 = 17, State = 19, Zr = 31;
     private readonly List<uint> _code = new(1024);
     private readonly List<(int Index, int Label, FixupKind Kind)> _fixups = [];
 
@@ -59,7 +60,13 @@ internal sealed class Arm64Emitter : JitEmitter
     {
         for (int r = 0; r <= 10; r++)
             if ((UsedRegisters & 1 << r) != 0) Mem(3, 1, Cached(r), State, JitState.RegsOffset + 8 * r);
+        Mem(3, 1, StackDelta, State, JitState.StackDeltaOffset);
+        Mem(3, 1, PacketDelta, State, JitState.PacketDeltaOffset);
+        Add3(FramePointer, Cached(10), StackDelta);
     }
+
+    /// <summary>d = n + m (64-bit).</summary>
+    private void Add3(int d, int n, int m) => I(0x8B000000u | (uint)m << 16 | (uint)n << 5 | (uint)d);
 
     /// <summary>LDR/STR of 1 &lt;&lt; <paramref name="size"/> bytes; <paramref name="opc"/>: 0 store, 1 load, 2 load sign-extended to 64.</summary>
     private void Mem(int size, uint opc, int t, int n, int disp)
@@ -76,7 +83,11 @@ internal sealed class Arm64Emitter : JitEmitter
     }
 
     public override void LoadBpf(JReg d, int r) => MovRaw(true, H(d), Cached(r));
-    public override void StoreBpf(int r, JReg s) => MovRaw(true, Cached(r), H(s));
+    public override void StoreBpf(int r, JReg s)
+    {
+        MovRaw(true, Cached(r), H(s));
+        if (r == 10) Add3(FramePointer, Cached(10), StackDelta);
+    }
     public override void LoadState(JReg d, int offset) => Mem(3, 1, H(d), State, offset);
     public override void StoreState(int offset, JReg s) => Mem(3, 0, H(s), State, offset);
 
@@ -258,28 +269,54 @@ internal sealed class Arm64Emitter : JitEmitter
 
     private static int Log2(int size) => size switch { 1 => 0, 2 => 1, 4 => 2, _ => 3 };
 
-    public override void Load(JReg d, JReg address, int displacement, int size, bool signExtend) =>
-        Mem(Log2(size), signExtend && size < 8 ? 2u : 1u, H(d), H(address), displacement);
+    public override void Load(JReg d, JMem m, int size, bool signExtend) => Access(Log2(size), signExtend && size < 8 ? 2u : 1u, H(d), m);
 
-    public override void Store(JReg address, int displacement, JReg value, int size) =>
-        Mem(Log2(size), 0, H(value), H(address), displacement);
+    public override void Store(JMem m, JReg value, int size) => Access(Log2(size), 0, H(value), m);
 
-    public override bool AddBpf(JReg d, int bpfRegister)
+    public override void Lea(JReg d, JMem m)
     {
-        AluRaw(JAlu.Add, true, H(d), Cached(bpfRegister));
+        if (m.Delta == JDelta.None) AddImm(true, H(d), H(m.Base), m.Displacement);
+        else
+        {
+            Add3(H(d), Cached(m.Index), m.Delta == JDelta.Stack ? StackDelta : PacketDelta);
+            AddImm(true, H(d), H(d), m.Displacement);
+        }
+    }
+
+    public override bool LoadBpfFrom(int dst, JMem m, int size, bool signExtend)
+    {
+        Access(Log2(size), signExtend && size < 8 ? 2u : 1u, Cached(dst), m);
         return true;
     }
 
-    public override bool LoadBpfFrom(int dst, JReg address, int displacement, int size, bool signExtend)
+    public override bool StoreBpfTo(JMem m, int src, int size)
     {
-        Mem(Log2(size), signExtend && size < 8 ? 2u : 1u, Cached(dst), H(address), displacement);
+        Access(Log2(size), 0, Cached(src), m);
         return true;
     }
 
-    public override bool StoreBpfTo(JReg address, int displacement, int src, int size)
+    /// <summary><see cref="Mem"/> at <paramref name="m"/>: through r10 the frame pointer + its offset; else a stack or
+    /// packet access is the delta register + the eBPF register (register offset, or their sum in x17 + the offset).</summary>
+    private void Access(int size, uint opc, int t, JMem m)
     {
-        Mem(Log2(size), 0, Cached(src), H(address), displacement);
-        return true;
+        if (m.Delta == JDelta.None)
+        {
+            Mem(size, opc, t, H(m.Base), m.Displacement);
+            return;
+        }
+        if (m.Delta == JDelta.Stack && m.Index == 10)
+        {
+            Mem(size, opc, t, FramePointer, m.Displacement);
+            return;
+        }
+        int delta = m.Delta == JDelta.Stack ? StackDelta : PacketDelta;
+        if (m.Displacement == 0)
+        {
+            I(0x38206800u | (uint)size << 30 | opc << 22 | (uint)Cached(m.Index) << 16 | (uint)delta << 5 | (uint)t); // [delta, xm]
+            return;
+        }
+        Add3(X17, delta, Cached(m.Index));
+        Mem(size, opc, t, X17, m.Displacement);
     }
 
     public override void LoadFence() => I(0xD50339BFu);                 // dmb ishld

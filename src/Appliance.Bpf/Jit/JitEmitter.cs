@@ -13,6 +13,19 @@ internal enum JAlu : byte { Add, Sub, Mul, Or, And, Xor, Lsh, Rsh, Arsh }
 
 internal enum JAtomic : byte { Add, Or, And, Xor, FetchAdd, FetchOr, FetchAnd, FetchXor, Xchg, CmpXchg }
 
+/// <summary>A region whose host address is its virtual one plus a delta that stays the same while the code runs
+/// (the VM sets it before each entry): the stack (<see cref="JitState.StackDelta"/>) and the packet
+/// (<see cref="JitState.PacketDelta"/>).</summary>
+internal enum JDelta : byte { None, Stack, Packet }
+
+/// <summary>A memory operand: host address = the scratch register <see cref="Base"/> + <see cref="Displacement"/>; or,
+/// with a <see cref="Delta"/>, eBPF register <see cref="Index"/> + that region's delta + <see cref="Displacement"/>
+/// (<see cref="Base"/> unused), which each emitter forms in the fewest instructions it can, clobbering T0 at most.</summary>
+internal readonly record struct JMem(JReg Base, int Displacement, JDelta Delta = JDelta.None, int Index = 0)
+{
+    public static JMem InRegion(JDelta delta, int bpfRegister, int displacement) => new(JReg.T0, displacement, delta, bpfRegister);
+}
+
 /// <summary>One architecture's machine code for the small set of operations <see cref="JitLowering"/> is
 /// written in. Contracts the lowering keeps: two-operand ALU forms write <c>d</c>; shifts and divisions take
 /// the count/divisor in <see cref="JReg.T1"/> and the value in <see cref="JReg.T0"/>; 32-bit operations
@@ -102,20 +115,26 @@ internal abstract class JitEmitter
     /// <summary>Reverses the low <paramref name="bits"/>/8 bytes and zeroes the rest.</summary>
     public abstract void ByteSwap(JReg d, int bits);
 
-    public abstract void Load(JReg d, JReg address, int displacement, int size, bool signExtend);
-    public abstract void Store(JReg address, int displacement, JReg value, int size);
+    /// <summary>d = the <paramref name="size"/> bytes at <paramref name="m"/>, zero- or sign-extended into 64 bits.</summary>
+    public abstract void Load(JReg d, JMem m, int size, bool signExtend);
+
+    /// <summary>The low <paramref name="size"/> bytes of <paramref name="value"/> to <paramref name="m"/>.</summary>
+    public abstract void Store(JMem m, JReg value, int size);
+
+    /// <summary>d = the host address <paramref name="m"/> names.</summary>
+    public abstract void Lea(JReg d, JMem m);
+
+    public void Load(JReg d, JReg address, int displacement, int size, bool signExtend) => Load(d, new JMem(address, displacement), size, signExtend);
+    public void Store(JReg address, int displacement, JReg value, int size) => Store(new JMem(address, displacement), value, size);
 
     // Direct forms of memory accesses on eBPF registers in host registers (false: the lowering goes through the
     // scratch registers). Loads zero- or sign-extend into all 64 bits like Load.
 
-    /// <summary>d += r<paramref name="bpfRegister"/> (64-bit).</summary>
-    public virtual bool AddBpf(JReg d, int bpfRegister) => false;
+    /// <summary>r<paramref name="dst"/> = the <paramref name="size"/> bytes at <paramref name="m"/>.</summary>
+    public virtual bool LoadBpfFrom(int dst, JMem m, int size, bool signExtend) => false;
 
-    /// <summary>r<paramref name="dst"/> = the <paramref name="size"/> bytes at address + displacement.</summary>
-    public virtual bool LoadBpfFrom(int dst, JReg address, int displacement, int size, bool signExtend) => false;
-
-    /// <summary>The low <paramref name="size"/> bytes of r<paramref name="src"/> to address + displacement.</summary>
-    public virtual bool StoreBpfTo(JReg address, int displacement, int src, int size) => false;
+    /// <summary>The low <paramref name="size"/> bytes of r<paramref name="src"/> to <paramref name="m"/>.</summary>
+    public virtual bool StoreBpfTo(JMem m, int src, int size) => false;
     public abstract void Atomic(JAtomic op, bool is64);
 
     /// <summary>Orders the loads before it before the loads after it (a seqlock reader's read barrier).</summary>

@@ -306,21 +306,21 @@ internal sealed partial class JitLowering
             case VmOp.Ldx8 or VmOp.Ldx16 or VmOp.Ldx32 or VmOp.Ldx64 or VmOp.Ldxs8 or VmOp.Ldxs16 or VmOp.Ldxs32:
                 {
                     int size = op switch { VmOp.Ldx8 or VmOp.Ldxs8 => 1, VmOp.Ldx16 or VmOp.Ldxs16 => 2, VmOp.Ldx32 or VmOp.Ldxs32 => 4, _ => 8 };
-                    int disp = HostAddress(i, ins.Src, ins.Offset, size, write: false);
+                    var at = HostAddress(i, ins.Src, ins.Offset, size, write: false);
                     bool signExtend = op is VmOp.Ldxs8 or VmOp.Ldxs16 or VmOp.Ldxs32;
-                    if (_e.LoadBpfFrom(ins.Dst, JReg.T0, disp, size, signExtend)) break;
-                    _e.Load(JReg.T0, JReg.T0, disp, size, signExtend);
+                    if (_e.LoadBpfFrom(ins.Dst, at, size, signExtend)) break;
+                    _e.Load(JReg.T0, at, size, signExtend);
                     _e.StoreBpf(ins.Dst, JReg.T0);
                     break;
                 }
             case VmOp.St8 or VmOp.St16 or VmOp.St32 or VmOp.St64 or VmOp.Stx8 or VmOp.Stx16 or VmOp.Stx32 or VmOp.Stx64:
                 {
                     int size = op switch { VmOp.St8 or VmOp.Stx8 => 1, VmOp.St16 or VmOp.Stx16 => 2, VmOp.St32 or VmOp.Stx32 => 4, _ => 8 };
-                    int disp = HostAddress(i, ins.Dst, ins.Offset, size, write: true);
+                    var at = HostAddress(i, ins.Dst, ins.Offset, size, write: true);
                     if (op is VmOp.St8 or VmOp.St16 or VmOp.St32 or VmOp.St64) _e.MovImm(JReg.T1, ins.Imm);
-                    else if (_e.StoreBpfTo(JReg.T0, disp, ins.Src, size)) break;
+                    else if (_e.StoreBpfTo(at, ins.Src, size)) break;
                     else _e.LoadBpf(JReg.T1, ins.Src);
-                    _e.Store(JReg.T0, disp, JReg.T1, size);
+                    _e.Store(at, JReg.T1, size);
                     break;
                 }
             case VmOp.CtxLdx8 or VmOp.CtxLdx16 or VmOp.CtxLdx32 or VmOp.CtxLdx64:
@@ -429,25 +429,16 @@ internal sealed partial class JitLowering
         _e.StoreBpf(ins.Dst, JReg.T0);
     }
 
-    /// <summary>Leaves in T0 the host address of [r<paramref name="baseReg"/> + <paramref name="offset"/>,
-    /// +<paramref name="size"/>) and returns the displacement to add to it; faults the run when the access is
-    /// not allowed. Accesses the verifier proved in bounds (<see cref="AccessProof"/>) only translate: the
-    /// region is known, or named by the address's upper half, and host = virtual - region start + region host.
-    /// Clobbers T1–T3.</summary>
-    private int HostAddress(int i, int baseReg, int offset, int size, bool write)
+    /// <summary>The host operand of [r<paramref name="baseReg"/> + <paramref name="offset"/>, +<paramref name="size"/>);
+    /// faults the run when the access is not allowed. Accesses the verifier proved in bounds (<see cref="AccessProof"/>)
+    /// only translate: inside the stack or the packet host = virtual + the region's delta (an operand the emitter
+    /// forms itself); else the region is named by the address's upper half, and host = virtual - region start +
+    /// region host (T0 + the offset). Clobbers T0–T3.</summary>
+    private JMem HostAddress(int i, int baseReg, int offset, int size, bool write)
     {
         var proof = i < _proofs.Length ? _proofs[i] : AccessProof.None;
         if (proof is AccessProof.Stack or AccessProof.Packet || baseReg == 10 && offset >= -_frameBytes && offset + size <= 0)
-        {
-            // Inside the current frame's reachable part, or the packet: host address = virtual one + the region's delta.
-            _e.LoadState(JReg.T0, proof == AccessProof.Packet ? JitState.PacketDeltaOffset : JitState.StackDeltaOffset);
-            if (!_e.AddBpf(JReg.T0, baseReg))
-            {
-                _e.LoadBpf(JReg.T1, baseReg);
-                _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
-            }
-            return offset;
-        }
+            return JMem.InRegion(proof == AccessProof.Packet ? JDelta.Packet : JDelta.Stack, baseReg, offset);
         if (proof == AccessProof.Region)
         {
             // The region is the one the address names (offsets the verifier allows never reach the upper half).
@@ -461,12 +452,12 @@ internal sealed partial class JitLowering
             _e.Alu(JAlu.Sub, true, JReg.T0, JReg.T2);
             _e.Load(JReg.T2, JReg.T1, 16, 8, false);                // region host address
             _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
-            return offset;
+            return new JMem(JReg.T0, offset);
         }
         _e.LoadBpf(JReg.T0, baseReg);
         if (offset != 0) _e.AluImm(JAlu.Add, true, JReg.T0, offset);
         CheckedTranslate(i, size, write);
-        return 0;
+        return new JMem(JReg.T0, 0);
     }
 
     /// <summary>T0: virtual address in, host address out — the interpreter's fast path against the mirror.</summary>
@@ -1185,8 +1176,7 @@ internal sealed partial class JitLowering
         if (ins.Offset != 0) _e.AluImm(JAlu.Add, true, JReg.T0, ins.Offset);
         _e.TestImm(true, JReg.T0, size - 1);
         _e.JumpIf(JCond.Ne, misaligned);
-        int disp = HostAddress(i, ins.Dst, ins.Offset, size, write: true);
-        if (disp != 0) _e.AluImm(JAlu.Add, true, JReg.T0, disp);
+        _e.Lea(JReg.T0, HostAddress(i, ins.Dst, ins.Offset, size, write: true));
         _e.TestImm(true, JReg.T0, size - 1);
         _e.JumpIf(JCond.Ne, misaligned);
         _e.Mov(JReg.T3, JReg.T0);

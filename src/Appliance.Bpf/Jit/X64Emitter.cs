@@ -1,17 +1,19 @@
 namespace Appliance.Bpf.Jit;
 
 /// <summary>x86-64 machine code (System V). Scratch registers: T0 = rax, T1 = rcx (shift counts), T2 = rdx,
-/// T3 = r8; the state pointer lives in rbx. eBPF r0–r8 and r10 live in host registers for the whole run
-/// (r12, r13, r14, r15, rbp, r9, r11, rsi, rdi, r10; r9 stays in the state): they are written to the state's
+/// T3 = r8; the state pointer lives in rbx. eBPF r0–r8 live in host registers for the whole run
+/// (r12, r13, r14, r15, rbp, r9, r11, rsi, rdi; r9 stays in the state): they are written to the state's
 /// register file before every runtime call and every exit, and read back after the call, so helpers and the
-/// VM see the same registers as with the interpreter. The native stack stays 16-byte aligned through the
+/// VM see the same registers as with the interpreter. r10 stays in the state too (the code reads it as a value
+/// rarely and writes it only at bpf-to-bpf calls and returns); host r10 holds the host address it names
+/// (r10 + the stack's delta), so an access through r10 is one instruction, like the kernel JIT's frame pointer. The native stack stays 16-byte aligned through the
 /// whole body (bpf-to-bpf calls do not use it), so runtime calls need no fix-up.</summary>
 internal sealed class X64Emitter : JitEmitter
 {
-    private const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rsi = 6, Rdi = 7, R8 = 8;
+    private const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rsi = 6, Rdi = 7, R8 = 8, FramePointer = 10;
 
     /// <summary>The host register of each eBPF register, or -1 for one kept in the state.</summary>
-    private static readonly int[] Cached = [12, 13, 14, 15, 5, 9, 11, 6, 7, -1, 10];
+    private static readonly int[] Cached = [12, 13, 14, 15, 5, 9, 11, 6, 7, -1, -1];
     private readonly List<byte> _code = new(4096);
     private readonly List<(int Field, int Label)> _fixups = [];
 
@@ -48,16 +50,41 @@ internal sealed class X64Emitter : JitEmitter
     }
 
     /// <summary>opcode with reg, r/m = [base + disp32].</summary>
-    private void RM(bool w, int reg, int baseReg, int disp, int op1, int op2 = -1, int prefix = -1, bool forceRex = false, bool locked = false)
+    private void RM(bool w, int reg, int baseReg, int disp, int op1, int op2 = -1, int prefix = -1, bool forceRex = false, bool locked = false) =>
+        RM(w, reg, (baseReg, -1, disp), op1, op2, prefix, forceRex, locked);
+
+    /// <summary>opcode with reg, r/m = [base + index + disp32] (no index when it is -1).</summary>
+    private void RM(bool w, int reg, (int Base, int Index, int Disp) m, int op1, int op2 = -1, int prefix = -1, bool forceRex = false, bool locked = false)
     {
         if (locked) B(0xF0);
         if (prefix >= 0) B(prefix);
-        Rex(w, reg, baseReg, forceRex);
+        int rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | (m.Index >= 0 ? ((m.Index >> 3) & 1) << 1 : 0) | ((m.Base >> 3) & 1);
+        if (rex != 0x40 || forceRex) B(rex);
         B(op1);
         if (op2 >= 0) B(op2);
-        B(0x80 | (reg & 7) << 3 | (baseReg & 7));
-        if ((baseReg & 7) == 4) B(0x24);
-        D32(disp);
+        if (m.Index >= 0)
+        {
+            B(0x84 | (reg & 7) << 3);                               // [sib + disp32]
+            B((m.Index & 7) << 3 | (m.Base & 7));                   // scale 1
+        }
+        else
+        {
+            B(0x80 | (reg & 7) << 3 | (m.Base & 7));
+            if ((m.Base & 7) == 4) B(0x24);
+        }
+        D32(m.Disp);
+    }
+
+    /// <summary>The host form of <paramref name="m"/>: base, index (-1: none) and displacement. A stack access through
+    /// r10 is the frame pointer + its offset; another stack or packet access the delta (in T0) + the eBPF register.</summary>
+    private (int Base, int Index, int Disp) Operand(JMem m)
+    {
+        if (m.Delta == JDelta.None) return (H(m.Base), -1, m.Displacement);
+        if (m.Delta == JDelta.Stack && m.Index == 10) return (FramePointer, -1, m.Displacement);
+        RM(true, Rax, Rbx, m.Delta == JDelta.Stack ? JitState.StackDeltaOffset : JitState.PacketDeltaOffset, 0x8B);
+        if (InHost(m.Index)) return (Rax, Cached[m.Index], m.Displacement);
+        RM(true, Rax, Rbx, JitState.RegsOffset + 8 * m.Index, 0x03);    // add rax, [the register in the state]
+        return (Rax, -1, m.Displacement);
     }
 
     public override void Prologue()
@@ -86,18 +113,26 @@ internal sealed class X64Emitter : JitEmitter
         B(0xC3);                    // ret
     }
 
-    /// <summary>The cached eBPF registers into the state's register file.</summary>
+    /// <summary>The cached eBPF registers into the state's register file (r10 is always there).</summary>
     private void FlushRegisters()
     {
         for (int r = 0; r < Cached.Length; r++)
             if (Cached[r] >= 0 && (UsedRegisters & 1 << r) != 0) RM(true, Cached[r], Rbx, JitState.RegsOffset + 8 * r, 0x89);
     }
 
-    /// <summary>The cached eBPF registers from the state's register file.</summary>
+    /// <summary>The cached eBPF registers from the state's register file, and the frame pointer from r10.</summary>
     private void ReloadRegisters()
     {
         for (int r = 0; r < Cached.Length; r++)
             if (Cached[r] >= 0 && (UsedRegisters & 1 << r) != 0) RM(true, Cached[r], Rbx, JitState.RegsOffset + 8 * r, 0x8B);
+        SetFramePointer();
+    }
+
+    /// <summary>Frame pointer = r10 (in the state) + the stack's delta.</summary>
+    private void SetFramePointer()
+    {
+        RM(true, FramePointer, Rbx, JitState.RegsOffset + 8 * 10, 0x8B);
+        RM(true, FramePointer, Rbx, JitState.StackDeltaOffset, 0x03);
     }
 
     public override void LoadBpf(JReg d, int r)
@@ -110,6 +145,7 @@ internal sealed class X64Emitter : JitEmitter
     {
         if (Cached[r] >= 0) RR(true, H(s), Cached[r], 0x89);
         else RM(true, H(s), Rbx, JitState.RegsOffset + 8 * r, 0x89);
+        if (r == 10) SetFramePointer();
     }
     private static bool InHost(int r) => Cached[r] >= 0;
 
@@ -188,9 +224,9 @@ internal sealed class X64Emitter : JitEmitter
         D32(value);
     }
 
-    public override void LoadStateSized(JReg d, int offset, int size) => LoadRaw(H(d), Rbx, offset, size, false);
+    public override void LoadStateSized(JReg d, int offset, int size) => LoadRaw(H(d), (Rbx, -1, offset), size, false);
 
-    public override void StoreStateSized(int offset, JReg s, int size) => StoreRaw(Rbx, offset, H(s), size);
+    public override void StoreStateSized(int offset, JReg s, int size) => StoreRaw((Rbx, -1, offset), H(s), size);
 
     public override void StateAddress(JReg d, int offset) => RM(true, H(d), Rbx, offset, 0x8D);
 
@@ -308,52 +344,49 @@ internal sealed class X64Emitter : JitEmitter
         B(0xC8 + (r & 7));
     }
 
-    public override void Load(JReg d, JReg address, int displacement, int size, bool signExtend) =>
-        LoadRaw(H(d), H(address), displacement, size, signExtend);
+    public override void Load(JReg d, JMem m, int size, bool signExtend) => LoadRaw(H(d), Operand(m), size, signExtend);
 
-    private void LoadRaw(int r, int a, int displacement, int size, bool signExtend)
+    private void LoadRaw(int r, (int, int, int) m, int size, bool signExtend)
     {
         switch (size)
         {
-            case 1: RM(signExtend, r, a, displacement, 0x0F, signExtend ? 0xBE : 0xB6); break;
-            case 2: RM(signExtend, r, a, displacement, 0x0F, signExtend ? 0xBF : 0xB7); break;
-            case 4: RM(signExtend, r, a, displacement, signExtend ? 0x63 : 0x8B); break;
-            default: RM(true, r, a, displacement, 0x8B); break;
+            case 1: RM(signExtend, r, m, 0x0F, signExtend ? 0xBE : 0xB6); break;
+            case 2: RM(signExtend, r, m, 0x0F, signExtend ? 0xBF : 0xB7); break;
+            case 4: RM(signExtend, r, m, signExtend ? 0x63 : 0x8B); break;
+            default: RM(true, r, m, 0x8B); break;
         }
     }
 
-    public override void Store(JReg address, int displacement, JReg value, int size) =>
-        StoreRaw(H(address), displacement, H(value), size);
-
-    public override bool AddBpf(JReg d, int bpfRegister)
+    public override void Store(JMem m, JReg value, int size)
     {
-        if (!InHost(bpfRegister)) return false;
-        RR(true, Cached[bpfRegister], H(d), 0x01);   // add d, r
-        return true;
+        if (value == JReg.T0 && m.Delta != JDelta.None) throw new InvalidOperationException("a region operand clobbers T0");
+        StoreRaw(Operand(m), H(value), size);
     }
 
-    public override bool LoadBpfFrom(int dst, JReg address, int displacement, int size, bool signExtend)
+    public override void Lea(JReg d, JMem m) => RM(true, H(d), Operand(m), 0x8D);
+
+    public override bool LoadBpfFrom(int dst, JMem m, int size, bool signExtend)
     {
         if (!InHost(dst)) return false;
-        LoadRaw(Cached[dst], H(address), displacement, size, signExtend);
+        LoadRaw(Cached[dst], Operand(m), size, signExtend);
         return true;
     }
 
-    public override bool StoreBpfTo(JReg address, int displacement, int src, int size)
+    public override bool StoreBpfTo(JMem m, int src, int size)
     {
         if (!InHost(src)) return false;
-        StoreRaw(H(address), displacement, Cached[src], size);
+        StoreRaw(Operand(m), Cached[src], size);
         return true;
     }
 
-    private void StoreRaw(int a, int displacement, int v, int size)
+    private void StoreRaw((int, int, int) m, int v, int size)
     {
         switch (size)
         {
-            case 1: RM(false, v, a, displacement, 0x88, forceRex: true); break;
-            case 2: RM(false, v, a, displacement, 0x89, prefix: 0x66); break;
-            case 4: RM(false, v, a, displacement, 0x89); break;
-            default: RM(true, v, a, displacement, 0x89); break;
+            case 1: RM(false, v, m, 0x88, forceRex: true); break;
+            case 2: RM(false, v, m, 0x89, prefix: 0x66); break;
+            case 4: RM(false, v, m, 0x89); break;
+            default: RM(true, v, m, 0x89); break;
         }
     }
 
