@@ -24,7 +24,11 @@ namespace Appliance.Datapath.Forwarding;
 /// the pair owns on its uplink (its configured one or one it learned, <see cref="Pairs.L2Classifier.Owns"/>), as its
 /// frames' source MACs must be (DHCP snooping's MAC check: a tenant naming made-up clients would lease the LAN's pool
 /// dry, one naming another tenant's MAC would release its lease);</item>
-/// <item>a frame that hides what it claims (<see cref="FrameClaims"/>: neighbour discovery in a fragment).</item>
+/// <item>a DHCP client message naming a client identity beyond the tenant's share (<see cref="DhcpClientIds"/>: a new
+/// identifier each time would lease the LAN's pool dry), judged last, from the message <see cref="FrameClaims"/> found
+/// (the frame's headers are read once);</item>
+/// <item>a frame that hides what it claims (<see cref="FrameClaims"/>: neighbour discovery in a fragment, a DHCP client
+/// message's first fragment).</item>
 /// </list>
 /// The tenant's own configured addresses are its own whatever else says so. Addresses nobody claimed on the port
 /// lately are not judged. What a program redirects out of a port, or into another pair (as if sent on that pair's
@@ -62,6 +66,8 @@ public sealed class AddressGuard(IFibTables? tables)
         private ClaimedAddresses.AddressKey _first, _second; // default: none
 
         public readonly bool LinkLayer(MacAddress mac) => !uplink.Classifier.Owns(pair.Index, mac);
+
+        public readonly bool DhcpClient(in DhcpClientMessage message) => pair.DhcpClients.Refuses(message, uplink.Classifier.Now);
 
         /// <summary>Whether <paramref name="address"/> is someone else's than the sending tenant's: another L2 tenant's
         /// configured address, in one of the L3 tenants' prefixes of its uplink or of the port it goes out of, the

@@ -313,5 +313,7 @@ public sealed class ClaimedAddresses
         }
 
         public bool LinkLayer(MacAddress mac) => false;
+
+        public bool DhcpClient(in DhcpClientMessage message) => false;
     }
 }

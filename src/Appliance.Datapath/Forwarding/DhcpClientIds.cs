@@ -71,15 +71,15 @@ public sealed class DhcpClientIds
     /// more than <see cref="DhcpMessages.MaxIdentitiesPerMessage"/> identities).</summary>
     public long Refused => Volatile.Read(ref _refused);
 
-    /// <summary>Whether <paramref name="frame"/>, which the tenant sends at <paramref name="now"/> (Stopwatch ticks), is a
-    /// DHCP client message naming an identity beyond its share (or hiding what it names); else the identities it
-    /// names are its own until <see cref="IdleLifetime"/> after now.</summary>
-    public bool Refuses(ReadOnlySpan<byte> frame, long now)
+    /// <summary>Whether the DHCP client's message <paramref name="message"/>, which the tenant sends at
+    /// <paramref name="now"/> (Stopwatch ticks), names an identity beyond its share (or hides what it names); else the
+    /// identities it names are its own until <see cref="IdleLifetime"/> after now.</summary>
+    public bool Refuses(in DhcpClientMessage message, long now)
     {
         Span<ulong> identities = stackalloc ulong[DhcpMessages.MaxIdentitiesPerMessage];
-        int count = DhcpMessages.ClientIdentities(frame, Seed, identities, out bool v6);
+        int count = DhcpMessages.ClientIdentities(message, Seed, identities);
         if (count == 0) return false;
-        if (count > 0 && Admit(v6, identities[..count], now)) return false;
+        if (count > 0 && Admit(message.V6, identities[..count], now)) return false;
         Interlocked.Increment(ref _refused);
         return true;
     }

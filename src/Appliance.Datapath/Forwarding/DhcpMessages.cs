@@ -5,9 +5,10 @@ using Appliance.Config;
 namespace Appliance.Datapath.Forwarding;
 
 /// <summary>What the appliance reads of DHCP on the wire: the ports (shared with <see cref="ServiceGuard"/>, which keeps
-/// server messages from tenants that do not serve DHCP) and the leases a server's answer makes (DHCP snooping's
-/// binding, <see cref="ClaimedAddresses.HeardFromWire"/>). Reads only within the frame; never throws; nothing
-/// allocates.</summary>
+/// server messages from tenants that do not serve DHCP), a client's message (<see cref="DhcpClientMessage"/>: what
+/// MAC and what identities it names, <see cref="FrameClaims"/> and <see cref="DhcpClientIds"/>) and the leases a
+/// server's answer makes (DHCP snooping's binding, <see cref="ClaimedAddresses.HeardFromWire"/>). Reads only within the
+/// frame; never throws; nothing allocates.</summary>
 public static class DhcpMessages
 {
     /// <summary>The UDP ports: a DHCPv4 server's (and relay agent's) and client's (RFC 2131 §4.1), a DHCPv6 server's
@@ -66,50 +67,61 @@ public static class DhcpMessages
     /// a BOOTREQUEST to UDP port 67 that no relay agent forwarded (giaddr 0.0.0.0), and the client hardware address it
     /// names (the first 6 bytes of chaddr, whatever its htype and hlen say: a server that keys leases on chaddr reads
     /// them so). A server leases an address to that client, and a DHCPRELEASE or DHCPDECLINE naming it gives up that
-    /// client's lease (RFC 2131 §4.4.4, §4.4.6). <paramref name="hidden"/>: a first fragment of a message to port 67
-    /// that ends before chaddr (the rest of the message follows in later fragments).</summary>
-    public static bool IsClientRequest(ReadOnlySpan<byte> ip, out MacAddress client, out bool hidden)
+    /// client's lease (RFC 2131 §4.4.4, §4.4.6). <paramref name="message"/>: the message, hidden when the packet is a
+    /// first fragment; <paramref name="hidden"/> (and false): a first fragment of a message to port 67 that ends before
+    /// chaddr (the rest of the message follows in later fragments).</summary>
+    public static bool IsClientMessageV4(ReadOnlySpan<byte> ip, out DhcpClientMessage message, out MacAddress client, out bool hidden)
     {
+        message = default;
         client = default;
-        if (!ClientRequest(ip, out var bootp, out hidden, out _)) return false;
-        client = MacAddress.Read(bootp[ChaddrOffset..]);
-        return true;
-    }
-
-    /// <summary>Whether the DHCPv4 client's message <paramref name="ip"/> (<see cref="IsClientRequest"/>) names a client by
-    /// a client identifier of the hardware form (option 61 of type 1 and a 6-byte MAC, RFC 2132 §9.14: how udhcpc,
-    /// ISC dhclient and Windows name themselves), and that <paramref name="mac"/>. A server keys the lease on the
-    /// identifier, whatever chaddr says: a request naming another client's takes that client's lease over, and a
-    /// release or decline naming it gives that lease up. Every instance of option 61 counts, concatenated in order (RFC
-    /// 3396), also in the file and sname fields an option overload (52) lends to options.</summary>
-    public static bool ClientIdentifierMac(ReadOnlySpan<byte> ip, out MacAddress mac)
-    {
-        mac = default;
-        if (!ClientRequest(ip, out var bootp, out _, out bool fragment) || fragment) return false;
-        Span<byte> id = stackalloc byte[7];
-        if (!ClientIdentifier(bootp, 0, id, out int length, out _)) return false;
-        if (length != 7 || id[0] != 1) return false;
-        mac = MacAddress.Read(id[1..]);
-        return true;
-    }
-
-    /// <summary>The BOOTP message of a DHCPv4 client's message (<see cref="IsClientRequest"/>): its bytes in this
-    /// packet, at least up to chaddr's first 6 bytes; <paramref name="fragment"/>: the packet is a first fragment.</summary>
-    private static bool ClientRequest(ReadOnlySpan<byte> ip, out ReadOnlySpan<byte> bootp, out bool hidden, out bool fragment)
-    {
-        bootp = default;
-        hidden = fragment = false;
+        hidden = false;
         int header = (ip[0] & 0x0f) * 4, end = Math.Min(ip.Length, BinaryPrimitives.ReadUInt16BigEndian(ip[2..]));
-        if (header < 20 || end < header || !L3Frames.Ipv4UpperLayer(ip, end, out byte next, out int u, out fragment)
+        if (header < 20 || end < header || !L3Frames.Ipv4UpperLayer(ip, end, out byte next, out int u, out bool fragment)
             || next != L3Frames.Udp || u + 8 > end || BinaryPrimitives.ReadUInt16BigEndian(ip[(u + 2)..]) != ServerPortV4)
             return false;
-        bootp = ip[(u + 8)..end];
+        var bootp = ip[(u + 8)..end];
         if (bootp.Length < ChaddrOffset + 6)
         {
             hidden = fragment;
             return false;
         }
-        return bootp[0] == BootRequest && BinaryPrimitives.ReadUInt32BigEndian(bootp[GiaddrOffset..]) == 0;
+        if (bootp[0] != BootRequest || BinaryPrimitives.ReadUInt32BigEndian(bootp[GiaddrOffset..]) != 0) return false;
+        message = new DhcpClientMessage(bootp, v6: false, hidden: fragment);
+        client = MacAddress.Read(bootp[ChaddrOffset..]);
+        return true;
+    }
+
+    /// <summary>Whether the UDP datagram at <paramref name="u"/> of the IPv6 packet <paramref name="ip"/> (its bytes up to
+    /// <paramref name="end"/>; <paramref name="fragment"/>: a first fragment) is a DHCPv6 client's message: one of the
+    /// client's message types (<see cref="ClientTypeV6"/>) to UDP port 547. A first fragment that ends before the ports
+    /// or the type may be one, and hides what it names (<paramref name="message"/> is hidden).</summary>
+    public static bool IsClientMessageV6(ReadOnlySpan<byte> ip, int u, int end, bool fragment, out DhcpClientMessage message)
+    {
+        message = new DhcpClientMessage(default, v6: true, hidden: true);
+        if (u + 8 > end) return fragment;
+        if (BinaryPrimitives.ReadUInt16BigEndian(ip[(u + 2)..]) != ServerPortV6) return false;
+        var body = ip[(u + 8)..end];
+        if (body.IsEmpty) return fragment;
+        if (!ClientTypeV6(body[0])) return false;
+        message = new DhcpClientMessage(body, v6: true, hidden: fragment);
+        return true;
+    }
+
+    /// <summary>Whether the DHCPv4 client's message <paramref name="message"/> (<see cref="IsClientMessageV4"/>) names a
+    /// client by a client identifier of the hardware form (option 61 of type 1 and a 6-byte MAC, RFC 2132 §9.14: how
+    /// udhcpc, ISC dhclient and Windows name themselves), and that <paramref name="mac"/>. A server keys the lease on the
+    /// identifier, whatever chaddr says: a request naming another client's takes that client's lease over, and a
+    /// release or decline naming it gives that lease up. Every instance of option 61 counts, concatenated in order (RFC
+    /// 3396), also in the file and sname fields an option overload (52) lends to options.</summary>
+    public static bool ClientIdentifierMac(in DhcpClientMessage message, out MacAddress mac)
+    {
+        mac = default;
+        if (message.V6 || message.Hidden) return false;
+        Span<byte> id = stackalloc byte[7];
+        if (!ClientIdentifier(message.Message, 0, id, out int length, out _)) return false;
+        if (length != 7 || id[0] != 1) return false;
+        mac = MacAddress.Read(id[1..]);
+        return true;
     }
 
     /// <summary>At most this many distinct client identities one message may name (<see cref="ClientIdentities"/>): a
@@ -122,59 +134,43 @@ public static class DhcpMessages
 
     private const int ClientIdOption = 61, OverloadOption = 52, ClientIdV6 = 1, IaPd = 25;
 
-    /// <summary>The client identities a DHCP client's message from a tenant names, as a server that keys its leases on
-    /// them reads them, hashed with <paramref name="seed"/> into <paramref name="identities"/> (distinct, never 0):
+    /// <summary>The client identities the DHCP client's message <paramref name="message"/> (found by
+    /// <see cref="FrameClaims"/>) names, as a server that keys its leases on them reads them, hashed with
+    /// <paramref name="seed"/> into <paramref name="identities"/> (distinct, never 0):
     /// <list type="bullet">
-    /// <item>DHCPv4 (<see cref="IsClientRequest"/>'s messages): one, the client identifier (option 61, RFC 2132 §9.14;
-    /// every instance in order, as RFC 3396 concatenates them, also those in the file and sname fields an option
-    /// overload (52) lends to options), else the hardware address (htype, hlen and chaddr's first hlen bytes, at most
-    /// 16): dnsmasq, ISC dhcpd and Kea key a lease on the identifier when there is one, on chaddr when not;</item>
-    /// <item>DHCPv6 (a client's message type to UDP port 547): one per IA_NA, IA_TA and IA_PD it holds (RFC 8415
-    /// §21.4–21.6, §21.21), the client's DUID (its client identifier options, in order) with the IA's type and IAID: a
-    /// server leases per IA, so one DUID with ever new IAIDs would lease the pool dry as well. A message with no IA
+    /// <item>DHCPv4 (<see cref="IsClientMessageV4"/>): one, the client identifier (option 61, RFC 2132 §9.14; every
+    /// instance in order, as RFC 3396 concatenates them, also those in the file and sname fields an option overload (52)
+    /// lends to options), else the hardware address (htype, hlen and chaddr's first hlen bytes, at most 16): dnsmasq,
+    /// ISC dhcpd and Kea key a lease on the identifier when there is one, on chaddr when not;</item>
+    /// <item>DHCPv6 (<see cref="IsClientMessageV6"/>): one per IA_NA, IA_TA and IA_PD it holds (RFC 8415 §21.4–21.6,
+    /// §21.21), the client's DUID (its client identifier options, in order) with the IA's type and IAID: a server
+    /// leases per IA, so one DUID with ever new IAIDs would lease the pool dry as well. A message with no IA
     /// (INFORMATION-REQUEST) leases nothing and names none.</item>
     /// </list>
-    /// Returns how many (0: not a client's message, or one that names none); -1 when the message hides what it names (a
-    /// first fragment: its options follow in later fragments) or names more than <paramref name="identities"/> holds.
-    /// <paramref name="v6"/>: the identities are DHCPv6's. Nothing allocates; the work is bounded by the frame's
-    /// length.</summary>
-    public static int ClientIdentities(ReadOnlySpan<byte> frame, ulong seed, Span<ulong> identities, out bool v6)
+    /// Returns how many; -1 when the message hides what it names (a first fragment: its options follow in later
+    /// fragments) or names more than <paramref name="identities"/> holds. Nothing allocates; the work is bounded by the
+    /// message's length.</summary>
+    public static int ClientIdentities(in DhcpClientMessage message, ulong seed, Span<ulong> identities)
     {
-        v6 = false;
-        int at = L3Frames.PastTags(frame, out ushort type);
-        if (at < 0) return 0;
-        var ip = frame[at..];
-        if (type == L3Frames.EtherTypeIpv4)
+        if (message.Hidden || identities.IsEmpty) return -1;
+        if (!message.V6)
         {
-            if (ip.Length < 20 || ip[0] >> 4 != 4) return 0;
-            if (!ClientRequest(ip, out var bootp, out bool hidden, out bool fragment)) return hidden ? -1 : 0;
-            if (fragment) return -1;
-            if (identities.IsEmpty) return -1;
-            identities[0] = ClientIdV4(bootp, seed);
+            identities[0] = ClientIdV4(message.Message, seed);
             return 1;
         }
-        if (type != L3Frames.EtherTypeIpv6 || ip.Length < 40 || ip[0] >> 4 != 6) return 0;
-        v6 = true;
-        int end = Math.Min(ip.Length, 40 + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]));
-        if (!L3Frames.Ipv6UpperLayer(ip, end, out byte next, out int u, out bool first) || next != L3Frames.Udp) return 0;
-        if (u + 8 > end) return first ? -1 : 0;
-        if (BinaryPrimitives.ReadUInt16BigEndian(ip[(u + 2)..]) != ServerPortV6) return 0;
-        var message = ip[(u + 8)..end];
-        if (message.IsEmpty) return first ? -1 : 0;
-        if (!ClientTypeV6(message[0])) return 0;
-        if (first) return -1;
+        var body = message.Message;
         ulong duid = seed;
         int count = 0;
         // Two passes: the DUID first (the client identifier may follow the IAs), then the IAs.
         for (int pass = 0; pass < 2; pass++)
-            for (var options = message.Length >= 4 ? message[4..] : default; options.Length >= 4;)
+            for (var options = body.Length >= 4 ? body[4..] : default; options.Length >= 4;)
             {
                 int code = BinaryPrimitives.ReadUInt16BigEndian(options), length = BinaryPrimitives.ReadUInt16BigEndian(options[2..]);
                 if (4 + length > options.Length) break; // a server drops it (or reads what went before, as here)
-                var body = options.Slice(4, length);
-                if (pass == 0 && code == ClientIdV6) duid = Mix(duid, XxHash3.HashToUInt64(body, (long)seed), seed);
+                var value = options.Slice(4, length);
+                if (pass == 0 && code == ClientIdV6) duid = Mix(duid, XxHash3.HashToUInt64(value, (long)seed), seed);
                 else if (pass == 1 && code is IaNa or IaTa or IaPd && length >= 4
-                         && !Add(identities, ref count, Mix(duid, (ulong)code << 32 | BinaryPrimitives.ReadUInt32BigEndian(body), seed)))
+                         && !Add(identities, ref count, Mix(duid, (ulong)code << 32 | BinaryPrimitives.ReadUInt32BigEndian(value), seed)))
                     return -1;
                 options = options[(4 + length)..];
             }

@@ -25,6 +25,11 @@ public interface IClaimJudge
     /// <summary>The frame names <paramref name="mac"/> as its sender's link-layer address in ARP or neighbour discovery,
     /// or as the client's hardware address of a DHCP client message; true refuses the frame.</summary>
     bool LinkLayer(MacAddress mac);
+
+    /// <summary>The frame is a DHCP client's message, which names the client identities a server leases to
+    /// (<see cref="DhcpMessages.ClientIdentities"/>); handed last, once the frame's other claims passed. True refuses
+    /// the frame.</summary>
+    bool DhcpClient(in DhcpClientMessage message);
 }
 
 /// <summary>What an Ethernet frame tells the hosts that receive it about who has an address. Hosts take a sender's
@@ -38,8 +43,11 @@ public interface IClaimJudge
 /// and :: claim nothing (DHCP, ARP probes, duplicate address detection);</item>
 /// <item>link-layer addresses: ARP's sender hardware address, neighbour discovery's source / target link-layer
 /// address options, and the client hardware address (chaddr) of a DHCPv4 client's message
-/// (<see cref="DhcpMessages.IsClientRequest"/>; a first fragment that ends before it hides it) and the MAC its client
-/// identifier names when it has the hardware form (<see cref="DhcpMessages.ClientIdentifierMac"/>).</item>
+/// (<see cref="DhcpMessages.IsClientMessageV4"/>; a first fragment that ends before it hides it) and the MAC its client
+/// identifier names when it has the hardware form (<see cref="DhcpMessages.ClientIdentifierMac"/>);</item>
+/// <item>DHCP client identities: a DHCPv4 or DHCPv6 client's message itself (<see cref="DhcpClientMessage"/>), found
+/// with the headers read here once, so its judge reads only DHCP client messages and never a frame's headers
+/// again.</item>
 /// </list>
 /// Read behind any number of VLAN tags: ARP of Ethernet (hardware type 1, or 6 as Linux also takes it) and IPv4, IP
 /// headers, and neighbour discovery (ICMPv6 133–137) behind IPv6 extension headers (a hop-by-hop or destination
@@ -79,9 +87,10 @@ public static class FrameClaims
         // A DHCP client's message names the client's MAC: a server leases to it (an address of the pool for every
         // MAC named: the pool runs dry), and a release or decline naming it gives that client's lease up. A client
         // identifier of the hardware form names a MAC the same way, and the server keys the lease on it.
-        if (!DhcpMessages.IsClientRequest(ip, out var client, out bool hidden)) return hidden;
+        if (!DhcpMessages.IsClientMessageV4(ip, out var dhcp, out var client, out bool hidden)) return hidden;
         if (judge.LinkLayer(client)) return true;
-        return DhcpMessages.ClientIdentifierMac(ip, out var named) && named != client && judge.LinkLayer(named);
+        if (DhcpMessages.ClientIdentifierMac(dhcp, out var named) && named != client && judge.LinkLayer(named)) return true;
+        return judge.DhcpClient(dhcp);
     }
 
     private static bool Arp<TJudge>(ReadOnlySpan<byte> arp, ref TJudge judge) where TJudge : struct, IClaimJudge
@@ -107,6 +116,7 @@ public static class FrameClaims
         // A first fragment whose headers do not reach the upper-layer header hides what it is (RFC 7112 lets it be
         // dropped); a later fragment carries no headers.
         if (!L3Frames.Ipv6UpperLayer(ip, end, out byte next, out int at, out bool fragment)) return fragment;
+        if (next == L3Frames.Udp) return DhcpMessages.IsClientMessageV6(ip, at, end, fragment, out var dhcp) && judge.DhcpClient(dhcp);
         if (next != IcmpV6) return false;
         if (at + 8 > end) return fragment;
         var message = ip[at..end];

@@ -11,7 +11,7 @@ namespace Appliance.Datapath.Forwarding;
 /// the VLAN it names on a trunk upstream — the board's management VLAN, another tenant's — and a tag behind a tag its
 /// chain pushes would hop out of that one), a message only a router or DHCP server sends that the tenant does not
 /// serve (<see cref="ServiceGuard"/>), then a source or a claim that is not the tenant's (<see cref="AddressGuard"/>,
-/// which records the claims of what it lets out), then a DHCP client identity beyond the tenant's share
+/// which records the claims of what it lets out), a DHCP client identity beyond the tenant's share among them
 /// (<see cref="DhcpClientIds"/>: a new identifier each time would lease the LAN's pool dry). What goes into a tenant
 /// that does not trunk VLANs carries no tag (<see cref="RefusesIntoTenant"/>). Into a pair, the frame is judged as sent
 /// on that pair's uplink: the LAN its tenant is on (the claims recorded there, the L3 prefixes routed there). Nothing
@@ -30,7 +30,6 @@ public sealed class TenantGuard(IFibTables? tables)
         if (!pair.TrunksVlans && TenantTagged(frame, chainTagged)) return PairDropReason.VlanTagged;
         if (ServiceGuard.Refuses(frame, pair)) return PairDropReason.RogueService;
         if (_addresses.Refuses(frame, pair, uplink, port, topology)) return PairDropReason.InvalidSource;
-        if (pair.DhcpClients.Refuses(frame, uplink.Classifier.Now)) return PairDropReason.InvalidSource;
         return null;
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Appliance.Bpf.Routing;
 using Appliance.Config;
 using Appliance.Datapath.Forwarding;
 using Appliance.Datapath.Tests.Engine;
@@ -16,8 +17,9 @@ public sealed class DhcpClientIdsTests
 
     /// <summary>A DHCPv4 client message from <see cref="Mac"/> to port 67: options <paramref name="options"/> (after the
     /// cookie, an end option added), <paramref name="file"/> in the file field, chaddr <paramref name="chaddr"/> of
-    /// length <paramref name="hlen"/>.</summary>
-    private static byte[] V4(byte[] options, byte[]? chaddr = null, byte hlen = 6, byte[]? file = null, byte op = 1, string giaddr = "0.0.0.0")
+    /// length <paramref name="hlen"/>, 802.1Q-tagged when <paramref name="tag"/> is set.</summary>
+    private static byte[] V4(byte[] options, byte[]? chaddr = null, byte hlen = 6, byte[]? file = null, byte op = 1, string giaddr = "0.0.0.0",
+        ushort tag = 0)
     {
         var udp = new byte[8 + 240 + options.Length + 1];
         BinaryPrimitives.WriteUInt16BigEndian(udp, 68);
@@ -31,7 +33,7 @@ public sealed class DhcpClientIdsTests
         BinaryPrimitives.WriteUInt32BigEndian(udp.AsSpan(8 + 236), 0x6382_5363);
         options.CopyTo(udp, 8 + 240);
         udp[^1] = 255;
-        return TestFrames.Ip([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], Mac, [0, 0, 0, 0], [255, 255, 255, 255], 17, udp);
+        return TestFrames.Ip([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], Mac, [0, 0, 0, 0], [255, 255, 255, 255], 17, udp, tag);
     }
 
     private static byte[] Option(byte code, params byte[] value) => [code, (byte)value.Length, .. value];
@@ -60,11 +62,38 @@ public sealed class DhcpClientIdsTests
     private static (ushort, byte[]) Ia(ushort type, uint iaid) => (type, [(byte)(iaid >> 24), (byte)(iaid >> 16), (byte)(iaid >> 8), (byte)iaid, 0, 0, 0, 0, 0, 0, 0, 0]);
     private const ushort IaNa = 3, IaTa = 4, IaPd = 25;
 
+    /// <summary>Reads a frame as <see cref="AddressGuard"/> does (<see cref="FrameClaims"/>), every other claim let
+    /// through: counts the DHCP client messages it is handed and reads or judges each.</summary>
+    private struct DhcpJudge(DhcpClientIds? table, long now, ulong[]? ids = null) : IClaimJudge
+    {
+        public int Handed, Count;
+        public bool V6;
+        public readonly bool Address(IpFamily family, ReadOnlySpan<byte> address, ClaimKind kind) => false;
+        public readonly bool LinkLayer(MacAddress mac) => false;
+
+        public bool DhcpClient(in DhcpClientMessage message)
+        {
+            Handed++;
+            V6 = message.V6;
+            if (table is not null) return table.Refuses(message, now);
+            Count = DhcpMessages.ClientIdentities(message, Seed, ids);
+            return false;
+        }
+    }
+
     private static ulong[] Ids(byte[] frame, out bool v6)
     {
         var ids = new ulong[DhcpMessages.MaxIdentitiesPerMessage];
-        int n = DhcpMessages.ClientIdentities(frame, Seed, ids, out v6);
-        return n < 0 ? null! : ids[..n];
+        var judge = new DhcpJudge(null, 0, ids);
+        FrameClaims.Read(frame, ref judge);
+        v6 = judge.V6;
+        return judge.Handed == 0 ? [] : judge.Count < 0 ? null! : ids[..judge.Count];
+    }
+
+    private static bool Refuses(DhcpClientIds table, byte[] frame, long now)
+    {
+        var judge = new DhcpJudge(table, now);
+        return FrameClaims.Read(frame, ref judge);
     }
 
     private static ulong[] Ids(byte[] frame) => Ids(frame, out _);
@@ -99,7 +128,8 @@ public sealed class DhcpClientIdsTests
     {
         byte[] other = [0x02, 0, 0, 0, 0x0b, 0x07];
         static MacAddress? Named(byte[] frame) =>
-            DhcpMessages.ClientIdentifierMac(frame.AsSpan(14), out var mac) ? mac : null;
+            DhcpMessages.IsClientMessageV4(frame.AsSpan(14), out var message, out _, out _)
+            && DhcpMessages.ClientIdentifierMac(message, out var mac) ? mac : null;
         Assert.Equal(MacAddress.Read(other), Named(V4([.. Discover, .. Option(61, [1, .. other])])));
         Assert.Equal(MacAddress.Read(other), Named(V4([.. Option(61, 1, 2, 0), .. Discover, .. Option(61, 0, 0, 0x0b, 7)]))); // split (RFC 3396)
         Assert.Equal(MacAddress.Read(other), Named(V4([.. Discover, .. Option(52, 1)], file: [.. Option(61, [1, .. other]), 255])));
@@ -184,21 +214,63 @@ public sealed class DhcpClientIdsTests
     {
         var t = new DhcpClientIds(DhcpClientIds.LimitFor(0));
         var frames = Enumerable.Range(0, 6).Select(i => V4([.. Discover, .. Option(61, 0xff, (byte)i)])).ToArray();
-        for (int i = 0; i < 4; i++) Assert.False(t.Refuses(frames[i], 1));
-        Assert.True(t.Refuses(frames[4], 1));
-        Assert.True(t.Refuses(frames[5], 1));
-        Assert.False(t.Refuses(frames[0], 1));                  // a host restarting with its identifier
-        Assert.False(t.Refuses(V6(11, Duid(1)), 1));            // names none
+        for (int i = 0; i < 4; i++) Assert.False(Refuses(t, frames[i], 1));
+        Assert.True(Refuses(t, frames[4], 1));
+        Assert.True(Refuses(t, frames[5], 1));
+        Assert.False(Refuses(t, frames[0], 1));                  // a host restarting with its identifier
+        Assert.False(Refuses(t, V6(11, Duid(1)), 1));            // names none
         var plain = TestFrames.Build(Mac, Mac, 100, 1);
-        Assert.False(t.Refuses(plain, 1));
+        Assert.False(Refuses(t, plain, 1));
         Assert.Equal(2, t.Refused);
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1000; i++)
         {
-            t.Refuses(frames[i % 6], 1);
-            t.Refuses(plain, 1);
+            Refuses(t, frames[i % 6], 1);
+            Refuses(t, plain, 1);
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>The identity check reads no frame's headers of its own: <see cref="FrameClaims"/>, which read them for
+    /// the other claims, hands it the DHCP client messages it found (behind VLAN tags too), and only those, after every
+    /// other claim of the frame passed.</summary>
+    [Fact]
+    public void Only_DHCP_client_messages_reach_the_identity_check_and_only_once_their_other_claims_passed()
+    {
+        static int Handed(byte[] frame)
+        {
+            var judge = new DhcpJudge(null, 0, new ulong[DhcpMessages.MaxIdentitiesPerMessage]);
+            FrameClaims.Read(frame, ref judge);
+            return judge.Handed;
+        }
+        byte[] ip4 = [10, 0, 0, 5], ip6 = System.Net.IPAddress.Parse("fe80::1").GetAddressBytes();
+        byte[] udp = [0, 68, 0, 53, 0, 12, 0, 0, 1, 2, 3, 4]; // to port 53
+        Assert.Equal(1, Handed(V4(Discover)));
+        Assert.Equal(1, Handed(V4(Discover, tag: 7)));
+        Assert.Equal(1, Handed(V6(1, Duid(1), Ia(IaNa, 7))));
+        Assert.Equal(1, Handed(V6(11, Duid(1))));                  // a client's, though it names none
+        Assert.Equal(0, Handed(V4(Discover, op: 2)));              // a server's answer
+        Assert.Equal(0, Handed(V4(Discover, giaddr: "10.9.0.77"))); // relayed
+        Assert.Equal(0, Handed(V6(7, Duid(1), Ia(IaNa, 7))));      // REPLY
+        Assert.Equal(0, Handed(V6(12, Duid(1), Ia(IaNa, 7))));     // RELAY-FORW
+        Assert.Equal(0, Handed(TestFrames.Ip(Mac, Mac, ip4, ip4, 17, udp)));
+        Assert.Equal(0, Handed(TestFrames.Ip(Mac, Mac, ip6, ip6, 17, udp)));
+        Assert.Equal(0, Handed(TestFrames.Ip(Mac, Mac, ip4, ip4, 6, udp)));
+        Assert.Equal(0, Handed(TestFrames.Build(Mac, Mac, 100, 1)));
+
+        // A chaddr the tenant may not send from refuses the frame before its identities are judged (or taken).
+        var t = new DhcpClientIds(DhcpClientIds.LimitFor(0));
+        var guard = new RefusingLinkLayer(t);
+        Assert.True(FrameClaims.Read(V4([.. Discover, .. Option(61, 0xff, 1)]), ref guard));
+        Assert.Equal(0, t.Count(false, 1));
+        Assert.Equal(0, t.Refused);
+    }
+
+    private struct RefusingLinkLayer(DhcpClientIds table) : IClaimJudge
+    {
+        public readonly bool Address(IpFamily family, ReadOnlySpan<byte> address, ClaimKind kind) => false;
+        public readonly bool LinkLayer(MacAddress mac) => true;
+        public readonly bool DhcpClient(in DhcpClientMessage message) => table.Refuses(message, 1);
     }
 }
