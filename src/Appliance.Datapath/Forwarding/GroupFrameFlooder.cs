@@ -20,7 +20,10 @@ namespace Appliance.Datapath.Forwarding;
 /// fresh copy — the decision a forwarding worker makes for a frame into a pair's primary side
 /// (<see cref="PairFrameHandler.DecideIntoPair"/>, the one replay uses too) — and transmits what passes into the
 /// tenant with an AF_PACKET send on the pair's primary end (a redirect to a port transmits there). Group traffic is control traffic (ARP, ND, DHCP, mDNS): one recv and one send per copy is
-/// the price for keeping the kernel path intact. Each frame's source MAC is a host's on the port's outside, which no
+/// the price for keeping the kernel path intact. No send waits (<see cref="GroupFrameTransmitters"/>: a socket of its own
+/// per interface, non-blocking): a copy an interface's queue cannot take now — a tenant whose queue stalls or drains
+/// slowly — is lost to that tenant alone and counted on the side that passed it (<see cref="PairDropReason.QueueFull"/>),
+/// and the next pair's copy goes at once. Each frame's source MAC is a host's on the port's outside, which no
 /// tenant may learn (<see cref="SawOutside"/>), and the addresses it claims no tenant may claim. It sleeps in poll() without a timeout when idle (no periodic wake-up). A running capture sees each copy
 /// through the runtime's <see cref="CaptureTap"/>: in at the port and the pair's primary side, out into the tenant.</summary>
 public sealed unsafe class GroupFrameFlooder : IDisposable
@@ -33,7 +36,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
     private readonly CaptureTap? _tap;
     private RuntimeTopology _topology;
     private readonly (GroupFrameSocket Socket, PortRuntime Port)[] _receivers;
-    private readonly GroupFrameSocket _transmitter;
+    private readonly GroupFrameTransmitters _transmitters = new();
     private readonly WakeEvent _wake;
     private readonly Thread _thread;
     private readonly byte[] _received = new byte[BufferSize];
@@ -48,8 +51,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
     private int _holders = 2;
 
     public long Received => Volatile.Read(ref _receivedCount);
-    public long SendFailures => Volatile.Read(ref _sendFailures);
-    private long _receivedCount, _sendFailures;
+    private long _receivedCount;
 
     /// <summary>The last fault its loop caught (it went on after it); null when there was none.</summary>
     public Exception? Failure { get; private set; }
@@ -71,13 +73,11 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         {
             foreach (var port in topology.Ports)
                 if (port.L2Pairs.Length > 0) receivers.Add((GroupFrameSocket.OpenReceiver(port.Name, port.Ifindex), port));
-            _transmitter = GroupFrameSocket.OpenTransmitter();
             _wake = new WakeEvent("group-frame flooder");
         }
         catch
         {
             foreach (var (s, _) in receivers) s.Dispose();
-            _transmitter?.Dispose();
             throw;
         }
         _receivers = [.. receivers];
@@ -196,18 +196,27 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
         var view = new FrameView((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_work)), (uint)_work.Length,
             Headroom, (uint)length, port.Index);
         var verdict = _handler.DecideIntoPair(ref view, pair);
-        bool forward = verdict.Kind == VerdictKind.Forward;
-        recorder?.Decided(recorded, length, port.Index, verdict, _handler.Pipeline.Decision, forward ? view.Data : default);
-        if (!forward) return;
-        port.FloodedField++;
-        int errno = _transmitter.SendTo(view.Data, _topology.IfindexOfEnginePort(verdict.TargetPort));
-        if (errno != 0)
+        if (verdict.Kind == VerdictKind.Forward)
         {
-            _sendFailures++;
-            // A send that returned after shutdown began fails as the runtime takes the interfaces down: no news.
-            if (!_stop && _sendLog.TryEnter(out long suppressed))
-                Log.Warn("flooder", "transmit failed", ("pair", pair.Name), ("errno", errno), ("suppressed", suppressed));
+            int target = verdict.TargetPort;
+            int errno = _transmitters.SendTo(view.Data, target, _topology.IfindexOfEnginePort(target));
+            if (errno == 0) port.FloodedField++;
+            else verdict = NotSent(pair, errno);
         }
+        recorder?.Decided(recorded, length, port.Index, verdict, _handler.Pipeline.Decision,
+            verdict.Kind == VerdictKind.Forward ? view.Data : default);
+    }
+
+    /// <summary>A copy the kernel did not take: lost to the pair alone, counted on the side that passed it — its
+    /// interface's queue full (<see cref="PairDropReason.QueueFull"/>: the send would have waited, or the qdisc dropped
+    /// it) or refused otherwise (<see cref="PairDropReason.SendFailed"/>, logged rate-limited).</summary>
+    private FrameVerdict NotSent(PairRuntime pair, int errno)
+    {
+        bool full = errno is Errno.EAGAIN or Errno.ENOBUFS;
+        // A send that failed after shutdown began fails as the runtime takes the interfaces down: no news.
+        if (!full && !_stop && _sendLog.TryEnter(out long suppressed))
+            Log.Warn("flooder", "transmit failed", ("pair", pair.Name), ("errno", Errno.Name(errno)), ("suppressed", suppressed));
+        return _handler.NotDelivered(full ? PairDropReason.QueueFull : PairDropReason.SendFailed);
     }
 
     /// <summary>After a reload: its pipeline and VM forget the chains and programs of before (<see
@@ -218,8 +227,9 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
     }
 
     /// <summary>Stops the thread (5 s at most): from the moment it is called the thread takes no frame from its sockets
-    /// and floods no copy it has not begun; the copy whose send it is in, if any, is the last. A thread that does not stop in time — inside a send that blocks, say —
-    /// keeps what it may still touch: its sockets (closed here, their fd numbers could be handed to another socket while
+    /// and floods no copy it has not begun; the copy whose send it is in, if any, is the last. No send of its waits, so
+    /// it stops within a frame. A thread that still does not stop in time (a log write that hangs, say) keeps what it
+    /// may still touch: its sockets (closed here, their fd numbers could be handed to another socket while
     /// it still received or sent on them), its wake event, its VM and its section (epoch cells another runner would
     /// reuse while it still wrote them); it closes and releases them itself when its loop ends, and what failed under it after
     /// Dispose (the runtime disposes the rest meanwhile) is not logged as a fault.</summary>
@@ -244,7 +254,7 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
     {
         if (Interlocked.Decrement(ref _holders) != 0) return;
         foreach (var (s, _) in _receivers) s.Dispose();
-        _transmitter.Dispose();
+        _transmitters.Dispose();
         _wake.Dispose();
         _handler.Dispose();
         _section.Dispose();

@@ -6,7 +6,8 @@ namespace Appliance.Datapath.Forwarding;
 /// <summary>An AF_PACKET socket that receives the group (broadcast/multicast) frames a port hands to the kernel
 /// stack — a classic BPF filter on the I/G bit keeps everything else out, PACKET_IGNORE_OUTGOING keeps out what
 /// the board sends; it hands each frame over as it was on the wire, with the VLAN tag the kernel took off
-/// (<see cref="WireFrameReader"/>) — or, unbound, transmits frames by ifindex (<see cref="SendTo"/>).</summary>
+/// (<see cref="WireFrameReader"/>) — or, unbound, transmits frames by ifindex without ever waiting (<see cref="SendTo"/>;
+/// the flooder has one per interface it sends into, <see cref="GroupFrameTransmitters"/>).</summary>
 public sealed unsafe class GroupFrameSocket : IDisposable
 {
     private const ushort EthPAllNetworkOrder = 0x0300; // htons(ETH_P_ALL) (linux/if_ether.h; not in Tmds.LibC)
@@ -49,12 +50,13 @@ public sealed unsafe class GroupFrameSocket : IDisposable
         }
     }
 
-    /// <summary>A transmitter (unbound; every send names its interface).</summary>
-    public static GroupFrameSocket OpenTransmitter()
+    /// <summary>A transmitter (unbound, protocol 0: it receives nothing; every send names its interface) that never
+    /// blocks (<see cref="SendTo"/>); null with the errno when the kernel gives no socket (out of descriptors or memory).</summary>
+    public static GroupFrameSocket? TryOpenTransmitter(string name, out int errno)
     {
-        int fd = SocketCalls.Socket(Tmds.Linux.LibC.AF_PACKET, Tmds.Linux.LibC.SOCK_RAW | Tmds.Linux.LibC.SOCK_CLOEXEC, 0);
-        if (fd < 0) throw PlatformException.FromLastError("socket(AF_PACKET)", "flood transmitter");
-        return new GroupFrameSocket(fd, "flood transmitter");
+        int fd = SocketCalls.Socket(Tmds.Linux.LibC.AF_PACKET, Tmds.Linux.LibC.SOCK_RAW | Tmds.Linux.LibC.SOCK_CLOEXEC | Tmds.Linux.LibC.SOCK_NONBLOCK, 0);
+        errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return fd < 0 ? null : new GroupFrameSocket(fd, name);
     }
 
     /// <summary>ldb [0]; jset #1, accept, drop — only destinations with the group bit. struct sock_fprog and
@@ -90,15 +92,17 @@ public sealed unsafe class GroupFrameSocket : IDisposable
         throw new PlatformException("recvmsg(AF_PACKET)", Name, errno);
     }
 
-    /// <summary>Transmits <paramref name="frame"/> on interface <paramref name="ifindex"/>; 0 when it went, else the
-    /// errno the kernel refused it with (interface down or gone, no buffer), read right after the call.</summary>
+    /// <summary>Transmits <paramref name="frame"/> on interface <paramref name="ifindex"/> without waiting (MSG_DONTWAIT, and
+    /// the socket is non-blocking): 0 when it went, else the errno the kernel refused it with, read right after the call —
+    /// EAGAIN when the socket's send buffer is full (what it sent before still sits in the interface's queue: a qdisc
+    /// that does not drain, a stopped queue), ENOBUFS when the qdisc dropped it, ENETDOWN, ENXIO, EMSGSIZE.</summary>
     public int SendTo(ReadOnlySpan<byte> frame, int ifindex)
     {
         var sll = new Tmds.Linux.sockaddr_ll { sll_family = (ushort)Tmds.Linux.LibC.AF_PACKET, sll_ifindex = ifindex };
         if (frame.Length >= 14) sll.sll_protocol = (ushort)(frame[12] | frame[13] << 8); // EtherType, network order
         fixed (byte* p = frame)
         {
-            nint sent = SocketCalls.SendTo(Fd, p, (nuint)frame.Length, 0, &sll, sizeof(Tmds.Linux.sockaddr_ll));
+            nint sent = SocketCalls.SendTo(Fd, p, (nuint)frame.Length, Tmds.Linux.LibC.MSG_DONTWAIT, &sll, sizeof(Tmds.Linux.sockaddr_ll));
             if (sent == frame.Length) return 0;
             // AF_PACKET sends a raw frame whole or not at all; a short count would still be a failure.
             return sent < 0 ? Marshal.GetLastPInvokeError() : Errno.ENOBUFS;

@@ -49,6 +49,14 @@ public enum PairDropReason
     /// <summary>L2: a message only a router or a DHCP server (or relay agent) sends — a router advertisement or redirect,
     /// a DHCP answer — from a tenant whose <c>tenant.serves</c> does not name that service (<see cref="ServiceGuard"/>).</summary>
     RogueService,
+    /// <summary>A group frame's copy the flooder could not hand to the interface its side passed it to without waiting
+    /// (<see cref="GroupFrameFlooder"/>): the interface's queue still holds the copies sent before — a qdisc that does not
+    /// drain, a stopped queue, a slow tenant — so its send buffer is full (EAGAIN), or the qdisc dropped it (ENOBUFS).
+    /// That tenant loses the copy; the flooder goes on with the others at once.</summary>
+    QueueFull,
+    /// <summary>A group frame's copy the kernel refused otherwise (the interface down or gone, the frame over its MTU:
+    /// the errno is in the log).</summary>
+    SendFailed,
 }
 
 /// <summary>How a pair side's drop reads on the port the frame came in by (the engine's <see cref="DropReason"/>):

@@ -189,13 +189,19 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     {
         if ((uint)enginePort < (uint)_topology.EnginePortCount && _topology.PairByEnginePort[enginePort] is { } into
             && TenantGuard.RefusesIntoTenant(frame, into))
-        {
-            ref readonly var decided = ref _pipeline.Decision;
-            var side = decided.Side == PairSideKind.Primary ? decided.Pair!.Primary : decided.Pair!.Peer;
-            _pipeline.DropAfterChain(side, PairDropReason.VlanTagged);
-            return FrameVerdict.Drop(PairDropReason.VlanTagged.OnPort());
-        }
+            return NotDelivered(PairDropReason.VlanTagged);
         return FrameVerdict.Forward(enginePort);
+    }
+
+    /// <summary>The frame the last decision forwarded is not delivered after all: dropped for <paramref name="reason"/>
+    /// on the side that let it go (the primary side whose chain passed it, or the side whose program sent it on), no
+    /// longer counted as delivered there; the decision says so (a capture's comment).</summary>
+    public FrameVerdict NotDelivered(PairDropReason reason)
+    {
+        ref readonly var decided = ref _pipeline.Decision;
+        var side = decided.Side == PairSideKind.Primary ? decided.Pair!.Primary : decided.Pair!.Peer;
+        _pipeline.DropAfterChain(side, reason);
+        return FrameVerdict.Drop(reason.OnPort());
     }
 
     /// <summary>A frame a pair side dropped: on the port as that side's reason reads there (<see cref="PairDropReasons.OnPort"/>).</summary>

@@ -75,7 +75,7 @@ public sealed class PortRuntime
     public Xdp.XdpAttachMode? SteeringMode => Steering?.Mode;
     /// <summary>Its AF_XDP sockets (engine port <see cref="Index"/>), one per queue, queue w's owned by worker w.</summary>
     internal IReadOnlyList<Xsk.XskPort> Sockets { get; set; } = [];
-    /// <summary>Group frames copied to this port's L2 pairs by the flooder.</summary>
+    /// <summary>Copies of group frames the flooder sent into this port's L2 pairs (one lost to a full queue is not one).</summary>
     public long Flooded => Volatile.Read(ref FloodedField);
     /// <summary>Unicast frames that reached AF_XDP but matched no pair (e.g. a MAC forgotten meanwhile).</summary>
     public long Unclaimed => Volatile.Read(ref UnclaimedField);

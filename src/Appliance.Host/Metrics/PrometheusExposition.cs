@@ -64,7 +64,7 @@ public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory
         }
         w.Family("port_unclaimed_total", "counter", "Unicast frames that reached AF_XDP but matched no pair.");
         foreach (var p in ports) if (p.Port is { } port) w.Sample("port_unclaimed_total", port.Unclaimed, ("port", p.Name));
-        w.Family("port_flooded_total", "counter", "Group frames copied to the port's pairs.");
+        w.Family("port_flooded_total", "counter", "Copies of group frames sent into the port's pairs.");
         foreach (var p in ports) if (p.Port is { } port) w.Sample("port_flooded_total", port.Flooded, ("port", p.Name));
         w.Family("port_proxied_total", "counter", "ARP requests and neighbour solicitations answered for L3 tenants (proxy ARP/ND).");
         foreach (var p in ports) if (p.Port is { } port) w.Sample("port_proxied_total", port.Proxied, ("port", p.Name));
