@@ -273,4 +273,138 @@ public sealed class DhcpClientIdsTests
         public readonly bool LinkLayer(MacAddress mac) => true;
         public readonly bool DhcpClient(in DhcpClientMessage message) => table.Refuses(message, 1);
     }
+
+    /// <summary>The table as it was before its hash table: every entry compared per message, O(8 × share) under the lock.
+    /// The reference the table's answers are checked against.</summary>
+    private sealed class LinearIds(int limit)
+    {
+        private readonly ulong[] _ids = new ulong[limit];
+        private readonly long[] _seen = new long[limit];
+
+        public bool Admit(ReadOnlySpan<ulong> identities, long now)
+        {
+            int live = 0, known = 0;
+            for (int s = 0; s < limit; s++)
+                if (Live(s, now))
+                {
+                    live++;
+                    if (identities.Contains(_ids[s])) known++;
+                }
+            if (live + identities.Length - known > limit) return false;
+            foreach (ulong id in identities)
+            {
+                int slot = -1;
+                for (int s = 0; s < limit; s++)
+                {
+                    if (_ids[s] == id)
+                    {
+                        slot = s;
+                        break;
+                    }
+                    if (slot < 0 && !Live(s, now)) slot = s;
+                }
+                _ids[slot] = id;
+                _seen[slot] = now;
+            }
+            return true;
+        }
+
+        public int Count(long now) => Enumerable.Range(0, limit).Count(s => Live(s, now));
+
+        public LinearIds Grown(int larger)
+        {
+            var grown = new LinearIds(larger);
+            _ids.CopyTo(grown._ids, 0);
+            _seen.CopyTo(grown._seen, 0);
+            return grown;
+        }
+
+        private bool Live(int s, long now) => _ids[s] != 0 && now - _seen[s] < DhcpClientIds.IdleLifetime;
+    }
+
+    /// <summary>Random runs of client messages (1 to 8 identities of a universe twice the share, new ones and ones held,
+    /// the clock moving by less than a lifetime, a lifetime or exactly to its edge) give the same answer, message by
+    /// message, and the same count per family, as the old table, at the smallest, the default and the largest share,
+    /// and after a reload grows the share.</summary>
+    [Theory]
+    [InlineData(4, 34, 4000)]
+    [InlineData(34, 2050, 4000)]
+    [InlineData(2050, 2050, 6000)]
+    public void The_table_answers_as_the_old_one_did(int limit, int grown, int steps)
+    {
+        var rng = new Random(limit * 31 + grown);
+        var universe = new ulong[2 * grown];
+        for (int i = 0; i < universe.Length; i++) universe[i] = (ulong)rng.NextInt64() | 1;
+        var table = new DhcpClientIds(limit);
+        var reference = new[] { new LinearIds(limit), new LinearIds(limit) };
+        long lifetime = DhcpClientIds.IdleLifetime, now = 1_000, tick = lifetime / (2 * limit + 4);
+        int admitted = 0, refused = 0, reused = 0, forgotten = 0;
+        Span<ulong> ids = stackalloc ulong[DhcpMessages.MaxIdentitiesPerMessage];
+        for (int step = 0; step < steps; step++)
+        {
+            if (step == steps / 2 && grown != limit)
+            {
+                table = new DhcpClientIds(grown, table);
+                reference = [reference[0].Grown(grown), reference[1].Grown(grown)];
+                limit = grown;
+            }
+            bool v6 = rng.Next(4) == 0;
+            var model = reference[v6 ? 1 : 0];
+            int held = model.Count(now), r = rng.Next(4 * limit + 100); // a jump about once in two lifetimes
+            now += r > 2 ? rng.NextInt64(0, 2 * tick) : r == 2 ? rng.NextInt64(0, lifetime) : r == 1 ? lifetime - 1 : lifetime;
+            int n = rng.Next(3) == 0 ? rng.Next(1, ids.Length + 1) : 1, pool = Math.Min(universe.Length, 2 * limit);
+            for (int i = 0; i < n; i++)
+                do ids[i] = universe[rng.Next(pool)];
+                while (ids[..i].Contains(ids[i]));
+            int before = model.Count(now);
+            bool expected = model.Admit(ids[..n], now);
+            Assert.Equal(expected, table.Admit(v6, ids[..n], now));
+            Assert.Equal(model.Count(now), table.Count(v6, now));
+            Assert.Equal(reference[v6 ? 0 : 1].Count(now), table.Count(!v6, now));
+            if (expected) admitted++;
+            else refused++;
+            if (expected && before == limit) reused++;
+            if (before < held) forgotten++;
+        }
+        // Not a run that never filled, never forgot, or never let a known identity in at the bound.
+        Assert.True(admitted > steps / 10 && refused > steps / 10 && reused > 0 && forgotten > 0,
+            $"{admitted} admitted, {refused} refused, {reused} at the bound, {forgotten} with some forgotten");
+    }
+
+    [Fact]
+    public void At_the_largest_share_a_tenant_holds_2050_identities_and_not_one_more()
+    {
+        static ulong Id(long i) => unchecked((ulong)i * 0x9E37_79B9_7F4A_7C15); // spread over the chains
+        int share = DhcpClientIds.LimitFor(1024);
+        Assert.Equal(2050, share);
+        var t = new DhcpClientIds(share);
+        for (int i = 1; i <= share; i++) Assert.True(t.Admit(false, [Id(i)], 1_000 + i)); // i named at 1,000 + i
+        long now = 1_000 + share + 1;
+        Assert.Equal(share, t.Count(false, now));
+        Assert.False(t.Admit(false, [Id(0)], now));
+        Assert.False(t.Admit(false, [Id(1), Id(0)], now)); // a known one with a new one
+        Assert.True(t.Admit(false, [Id(1)], now));          // the first, renewed: now the last to go
+        now = 1_003 + DhcpClientIds.IdleLifetime;            // the second and third idle for the lifetime
+        Assert.Equal(share - 2, t.Count(false, now));
+        Assert.True(t.Admit(false, [Id(0), Id(-1)], now));
+        Assert.False(t.Admit(false, [Id(-2)], now));
+        Assert.True(t.Admit(false, [Id(4)], now));          // the fourth, idle a tick less than the lifetime: still held
+        Assert.True(t.Admit(false, [Id(1)], now));
+        Assert.Equal(share, t.Count(false, now));
+        Assert.Equal(0, t.Count(true, now));
+    }
+
+    /// <summary>A reload that lowers the share keeps the identities named last: those of clients still renewing.</summary>
+    [Fact]
+    public void A_smaller_share_keeps_the_identities_named_last()
+    {
+        var t = new DhcpClientIds(6);
+        for (ulong id = 1; id <= 6; id++) Assert.True(t.Admit(true, [id], 100 + (long)id));
+        Assert.True(t.Admit(true, [1], 200));                    // 1 renewed: named last
+        var smaller = new DhcpClientIds(4, t);
+        Assert.Equal(4, smaller.Count(true, 200));
+        foreach (ulong held in new ulong[] { 1, 4, 5, 6 }) Assert.True(smaller.Admit(true, [held], 201));
+        Assert.False(smaller.Admit(true, [2], 201));
+        Assert.False(smaller.Admit(true, [3], 201));
+    }
 }
