@@ -41,19 +41,19 @@ internal sealed class Arm64Emitter : JitEmitter
         ReloadRegisters();
     }
 
-    public override void Epilogue()
+    public override void Epilogue(bool resultOnly = false)
     {
-        FlushRegisters();
+        FlushRegisters(resultOnly ? UsedRegisters & 1 : UsedRegisters);
         for (int k = 0; k < 5; k++)
             I(Pair(0xA9400000u, 16 + 16 * k, 20 + 2 * k, Sp, 19 + 2 * k)); // ldp
         I(Pair(0xA8C00000u, 96, Lr, Sp, Fp));       // ldp x29, x30, [sp], #96
         I(0xD65F03C0);                              // ret
     }
 
-    private void FlushRegisters()
+    private void FlushRegisters(int registers)
     {
         for (int r = 0; r <= 10; r++)
-            if ((UsedRegisters & 1 << r) != 0) Mem(3, 0, Cached(r), State, JitState.RegsOffset + 8 * r);
+            if ((registers & 1 << r) != 0) Mem(3, 0, Cached(r), State, JitState.RegsOffset + 8 * r);
     }
 
     private void ReloadRegisters()
@@ -253,9 +253,16 @@ internal sealed class Arm64Emitter : JitEmitter
         I(0xD2401400u | (uint)r << 5 | (uint)r);                        // eor xd, xd, #63 (63 - clz)
     }
 
-    public override void ByteSwap(JReg d, int bits)
+    public override void ByteSwap(JReg d, int bits) => ByteSwapRaw(H(d), bits);
+
+    public override bool ByteSwapBpf(int r, int bits)
     {
-        int r = H(d);
+        ByteSwapRaw(Cached(r), bits);
+        return true;
+    }
+
+    private void ByteSwapRaw(int r, int bits)
+    {
         switch (bits)
         {
             case 16:

@@ -55,8 +55,10 @@ internal abstract class JitEmitter
 
     public abstract void Prologue();
 
-    /// <summary>Returns to the caller of the compiled code (the status is already in the state).</summary>
-    public abstract void Epilogue();
+    /// <summary>Returns to the caller of the compiled code (the status is already in the state). The eBPF registers go
+    /// to the state's register file first: all of them, or with <paramref name="resultOnly"/> r0 alone (a finished run,
+    /// after which the VM reads nothing else, and the next run clears them).</summary>
+    public abstract void Epilogue(bool resultOnly = false);
 
     public abstract void LoadBpf(JReg d, int bpfRegister);
     public abstract void StoreBpf(int bpfRegister, JReg s);
@@ -74,6 +76,9 @@ internal abstract class JitEmitter
     public virtual bool MovBpf(bool is64, int dst, int src) => false;
 
     public virtual bool MovImmBpf(int dst, long value) => false;
+
+    /// <summary>r<paramref name="r"/> = its low <paramref name="bits"/>/8 bytes reversed, the rest zeroed (see <see cref="ByteSwap"/>).</summary>
+    public virtual bool ByteSwapBpf(int r, int bits) => false;
 
     /// <summary>Flags for a branch on r<paramref name="a"/> against r<paramref name="b"/> (compare, or test for <see cref="JCond.Set"/>).</summary>
     public virtual bool CompareBpf(bool is64, bool test, int a, int b) => false;

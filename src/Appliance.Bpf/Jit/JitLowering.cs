@@ -128,7 +128,7 @@ internal sealed partial class JitLowering
     {
         _e.Bind(label);
         _e.StoreStateImm32(JitState.StatusOffset, status);
-        _e.Epilogue();
+        _e.Epilogue(resultOnly: status == JitState.StatusDone);
     }
 
     /// <summary>A label whose out-of-line block ends the run with <paramref name="fault"/> at instruction <paramref name="pc"/>.</summary>
@@ -237,7 +237,12 @@ internal sealed partial class JitLowering
                 }
                 _e.StoreBpf(ins.Dst, JReg.T0);
                 break;
-            case VmOp.Le16 or VmOp.Le32 or VmOp.Le64 or VmOp.Be16 or VmOp.Be32 or VmOp.Be64
+            case VmOp.Be16 or VmOp.Bswap16 when _e.ByteSwapBpf(ins.Dst, 16):
+            case VmOp.Be32 or VmOp.Bswap32 when _e.ByteSwapBpf(ins.Dst, 32):
+            case VmOp.Be64 or VmOp.Bswap64 when _e.ByteSwapBpf(ins.Dst, 64):
+            case VmOp.Le64:
+                break;
+            case VmOp.Le16 or VmOp.Le32 or VmOp.Be16 or VmOp.Be32 or VmOp.Be64
                 or VmOp.Bswap16 or VmOp.Bswap32 or VmOp.Bswap64:
                 _e.LoadBpf(JReg.T0, ins.Dst);
                 switch (op)
@@ -259,9 +264,9 @@ internal sealed partial class JitLowering
                 {
                     int done = _e.NewLabel();
                     if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineMapLookup(done);
-                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlinePacketCopy(done, intoPacket: false);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlinePacketCopy(i, done, intoPacket: false);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.Redirect && _linuxHelpers) InlineRedirect(done);
-                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbStoreBytes && _linuxHelpers) InlinePacketCopy(done, intoPacket: true);
+                    else if (ins.Imm == (int)Helpers.BpfHelperId.SkbStoreBytes && _linuxHelpers) InlinePacketCopy(i, done, intoPacket: true);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbVlanPush && _linuxHelpers) InlineVlanPush(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.L3CsumReplace && _linuxHelpers) InlineChecksumReplace(done, l4: false);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.L4CsumReplace && _linuxHelpers) InlineChecksumReplace(done, l4: true);
@@ -900,11 +905,12 @@ internal sealed partial class JitLowering
         _e.Jump(done);
     }
 
-    /// <summary>The helper's buffer [r3, +r4 as u32): its host address into <see cref="JitState.CallArg1"/> and the
+    /// <summary>The helper's buffer [r3, +r4 as u32): its host address into <see cref="JitState.CallArg1"/> and T0 and the
     /// length into T3 when it is not empty and inside one region other than the packet (so a copy never overlaps
     /// it) — writable when <paramref name="write"/>, and not the context when read (the context is read field by
-    /// field) — else a jump to <paramref name="helper"/>. Clobbers T0–T2.</summary>
-    private void RegionBuffer(bool write, int helper)
+    /// field) — else a jump to <paramref name="helper"/>. <paramref name="length"/>: r4's value when the code
+    /// before the call set it to a constant (not 0), else 0. Clobbers T1, T2.</summary>
+    private void RegionBuffer(bool write, int helper, int length)
     {
         _e.LoadBpf(JReg.T0, 3);
         _e.Mov(JReg.T1, JReg.T0);
@@ -919,10 +925,14 @@ internal sealed partial class JitLowering
         RegionEntry(helper);                                              // T1 = the region
         if (write) RequireWritable(helper);
         OffsetInRegion(JReg.T0, JReg.T2, helper);                         // T0 = offset in the region, T2 = room from there
-        _e.LoadBpf(JReg.T3, 4);
-        _e.ZeroExtend(JReg.T3, 32);                                       // T3 = len (u32)
-        _e.CompareImm(true, JReg.T3, 0);
-        _e.JumpIf(JCond.Eq, helper);
+        if (length > 0) _e.MovImm(JReg.T3, length);
+        else
+        {
+            _e.LoadBpf(JReg.T3, 4);
+            _e.ZeroExtend(JReg.T3, 32);                                   // T3 = len (u32)
+            _e.CompareImm(true, JReg.T3, 0);
+            _e.JumpIf(JCond.Eq, helper);
+        }
         _e.Compare(true, JReg.T2, JReg.T3);
         _e.JumpIf(JCond.ULt, helper);                                     // room >= len
         _e.Load(JReg.T2, JReg.T1, 16, 8, false);
@@ -1019,8 +1029,11 @@ internal sealed partial class JitLowering
     /// BPF_F_RECOMPUTE_CSUM (nothing to recompute on a CHECKSUM_NONE frame; BPF_F_INVALIDATE_HASH changes the
     /// packet's hash, which the VM keeps): the bytes are copied and r0 = 0 (the packet keeps its place and length),
     /// then on to <paramref name="done"/>. Anything else (a range past the end, a bad buffer, a memory run) falls
-    /// through to the helper call, which decides exactly as the interpreter does.</summary>
-    private void InlinePacketCopy(int done, bool intoPacket)
+    /// through to the helper call, which decides exactly as the interpreter does. A length the code before the call
+    /// set to a constant (1 to <see cref="UnrolledCopyLimit"/> bytes) needs no length check and copies unrolled; a
+    /// buffer it set to r10 + a constant inside the measured frame is the current frame's, which needs no region
+    /// check (the same proof as a direct access through r10).</summary>
+    private void InlinePacketCopy(int i, int done, bool intoPacket)
     {
         int helper = _e.NewLabel();
         RequirePacketContext(helper);
@@ -1030,17 +1043,34 @@ internal sealed partial class JitLowering
             _e.TestImm(true, JReg.T0, unchecked((int)~Helpers.PacketBytesHelpers.RecomputeCsum));
             _e.JumpIf(JCond.Set, helper);
         }
-        RegionBuffer(write: !intoPacket, helper);                         // CallArg1 = the buffer's host address, T3 = len
-        PacketRange(2, JReg.T3, 0, helper);                               // T0 = the packet range's host address
-        if (intoPacket)
+        if (Known(i, 4) is (false, var n) && (uint)n is > 0 and <= UnrolledCopyLimit)
         {
-            _e.Mov(JReg.T1, JReg.T0);
-            _e.LoadState(JReg.T0, JitState.CallArg1Offset);
+            int length = (int)(uint)n;
+            if (Known(i, 3) is (true, var k) && k >= -_frameBytes && k + length <= 0)
+                _e.Lea(JReg.T3, JMem.InRegion(JDelta.Stack, 10, (int)k));
+            else
+            {
+                RegionBuffer(write: !intoPacket, helper, length);
+                _e.Mov(JReg.T3, JReg.T0);                                 // T3 = the buffer's host address
+            }
+            PacketRange(2, null, length, helper);                         // T0 = the packet range's host address
+            if (intoPacket) CopyUnrolled(JReg.T3, JReg.T0, length);
+            else CopyUnrolled(JReg.T0, JReg.T3, length);
         }
-        else _e.LoadState(JReg.T1, JitState.CallArg1Offset);
-        _e.Mov(JReg.T2, JReg.T3);                                         // T0 → T1, T2 = bytes left
-        Copy(8);
-        Copy(1);
+        else
+        {
+            RegionBuffer(write: !intoPacket, helper, 0);                  // CallArg1 = the buffer's host address, T3 = len
+            PacketRange(2, JReg.T3, 0, helper);                           // T0 = the packet range's host address
+            if (intoPacket)
+            {
+                _e.Mov(JReg.T1, JReg.T0);
+                _e.LoadState(JReg.T0, JitState.CallArg1Offset);
+            }
+            else _e.LoadState(JReg.T1, JitState.CallArg1Offset);
+            _e.Mov(JReg.T2, JReg.T3);                                     // T0 → T1, T2 = bytes left
+            Copy(8);
+            Copy(1);
+        }
         _e.MovImm(JReg.T0, 0);
         _e.StoreBpf(0, JReg.T0);
         _e.Jump(done);
@@ -1147,6 +1177,22 @@ internal sealed partial class JitLowering
         _e.StoreBpf(0, JReg.T0);
         _e.Jump(done);
         _e.Bind(helper);
+    }
+
+    /// <summary>The longest constant length <see cref="InlinePacketCopy"/> copies unrolled.</summary>
+    private const int UnrolledCopyLimit = 64;
+
+    /// <summary>Copies <paramref name="length"/> bytes from <paramref name="from"/> to <paramref name="to"/> in the fewest
+    /// 8-, 4-, 2- and 1-byte moves. Clobbers T2.</summary>
+    private void CopyUnrolled(JReg from, JReg to, int length)
+    {
+        for (int at = 0; at < length;)
+        {
+            int unit = length - at >= 8 ? 8 : length - at >= 4 ? 4 : length - at >= 2 ? 2 : 1;
+            _e.Load(JReg.T2, from, at, unit, false);
+            _e.Store(to, at, JReg.T2, unit);
+            at += unit;
+        }
     }
 
     /// <summary>Copies from T0 to T1 in <paramref name="unit"/>-byte steps while T2 (the bytes left) holds at

@@ -100,9 +100,9 @@ internal sealed class X64Emitter : JitEmitter
         ReloadRegisters();
     }
 
-    public override void Epilogue()
+    public override void Epilogue(bool resultOnly = false)
     {
-        FlushRegisters();
+        FlushRegisters(resultOnly ? UsedRegisters & 1 : UsedRegisters);
         B(0x48); B(0x83); B(0xC4); B(0x08); // add rsp, 8
         B(0x41); B(0x5F);           // pop r15
         B(0x41); B(0x5E);           // pop r14
@@ -114,10 +114,10 @@ internal sealed class X64Emitter : JitEmitter
     }
 
     /// <summary>The cached eBPF registers into the state's register file (r10 is always there).</summary>
-    private void FlushRegisters()
+    private void FlushRegisters(int registers)
     {
         for (int r = 0; r < Cached.Length; r++)
-            if (Cached[r] >= 0 && (UsedRegisters & 1 << r) != 0) RM(true, Cached[r], Rbx, JitState.RegsOffset + 8 * r, 0x89);
+            if (Cached[r] >= 0 && (registers & 1 << r) != 0) RM(true, Cached[r], Rbx, JitState.RegsOffset + 8 * r, 0x89);
     }
 
     /// <summary>The cached eBPF registers from the state's register file, and the frame pointer from r10.</summary>
@@ -188,6 +188,11 @@ internal sealed class X64Emitter : JitEmitter
 
     public override bool MovBpf(bool is64, int dst, int src)
     {
+        if (is64 && src == 10 && InHost(dst))
+        {
+            RM(true, Cached[dst], Rbx, JitState.RegsOffset + 8 * 10, 0x8B); // r10 lives in the state
+            return true;
+        }
         if (!InHost(dst) || !InHost(src)) return false;
         RR(is64, Cached[src], Cached[dst], 0x89);
         return true;
@@ -329,9 +334,17 @@ internal sealed class X64Emitter : JitEmitter
 
     public override void HighestBit(JReg d) => RR(true, H(d), H(d), 0x0F, 0xBD); // bsr d, d
 
-    public override void ByteSwap(JReg d, int bits)
+    public override void ByteSwap(JReg d, int bits) => ByteSwapRaw(H(d), bits);
+
+    public override bool ByteSwapBpf(int r, int bits)
     {
-        int r = H(d);
+        if (!InHost(r)) return false;
+        ByteSwapRaw(Cached[r], bits);
+        return true;
+    }
+
+    private void ByteSwapRaw(int r, int bits)
+    {
         if (bits == 16)
         {
             RR(false, 0, r, 0xC1, prefix: 0x66);  // rol r16, 8

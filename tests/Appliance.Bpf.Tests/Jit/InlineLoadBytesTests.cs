@@ -124,6 +124,87 @@ public sealed class InlineLoadBytesTests
         Assert.Equal(expected, Value(map));
     }
 
+    /// <summary>A constant length into r10 + a constant (the JIT copies unrolled, without the region check): the
+    /// bytes land exactly there in a frame area filled with 0xFF, which bpf_skb_store_bytes then writes back to the
+    /// packet's last 24 bytes for the comparison.</summary>
+    [Theory]
+    [InlineData(false, 0, 1, 24)]
+    [InlineData(true, 0, 1, 24)]
+    [InlineData(false, 5, 3, 9)]
+    [InlineData(true, 5, 3, 9)]
+    [InlineData(false, 12, 8, 16)]
+    [InlineData(true, 12, 8, 16)]
+    [InlineData(false, 7, 13, 20)]
+    [InlineData(true, 7, 13, 20)]
+    [InlineData(false, 30, 24, 24)]
+    [InlineData(true, 30, 24, 24)]
+    [InlineData(false, 50, 16, 16)] // past the packet's end: -EFAULT, the frame area zeroed there, nothing written back
+    [InlineData(true, 50, 16, 16)]
+    public void AConstantLengthIntoTheFrameLandsExactlyThere(bool jit, int offset, int length, int below)
+    {
+        var (r, frame) = Run($"""
+            mov %r6, %r1
+            stdw [%r10-8], -1
+            stdw [%r10-16], -1
+            stdw [%r10-24], -1
+            mov %r2, {offset}
+            mov %r3, %r10
+            add %r3, -{below}
+            mov %r4, {length}
+            call 26
+            jne %r0, 0, out
+            mov %r1, %r6
+            mov %r2, 40
+            mov %r3, %r10
+            add %r3, -24
+            mov %r4, 24
+            mov %r5, 0
+            call 9
+            out:
+            exit
+            """, jit, Values());
+        var expected = Frame.ToArray();
+        if (offset + length > Frame.Length)
+        {
+            Assert.Equal(unchecked((ulong)-14L), r.R0); // -EFAULT
+            Assert.Equal(Frame, frame);
+            return;
+        }
+        Assert.Equal(0UL, r.R0);
+        var area = Enumerable.Repeat((byte)0xFF, 24).ToArray();
+        Frame.AsSpan(offset, length).CopyTo(area.AsSpan(24 - below));
+        area.CopyTo(expected, 40);
+        Assert.Equal(expected, frame);
+    }
+
+    /// <summary>The length is a constant on one path only: the call is a jump target, so the code must take r4 as it
+    /// comes (16 bytes on the taken branch), not as the instruction just before the target left it (2).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ALengthSetOnlyOnOnePathIsTakenAsItComes(bool jit)
+    {
+        var (r, _) = Run("""
+            mov %r6, %r1
+            stdw [%r10-8], -1
+            stdw [%r10-16], -1
+            ldxw %r7, [%r6+0]
+            mov %r4, 16
+            jgt %r7, 10, copy
+            mov %r4, 2
+            copy:
+            mov %r2, 0
+            mov %r3, %r10
+            add %r3, -16
+            call 26
+            jne %r0, 0, out
+            ldxdw %r0, [%r10-8]
+            out:
+            exit
+            """, jit, Values());
+        Assert.Equal(BitConverter.ToUInt64(Frame, 8), r.R0);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
