@@ -165,7 +165,12 @@ public sealed partial class ApplianceRuntime
                 {
                     Log.Error("reconcile", "step failed, undoing", ("step", step.ToString()), ("error", e.Message));
                     var lines = new List<string>();
-                    var unsure = new List<string>();
+                    var unsure = new List<string>(); // "pair X" and "port X" that run as neither config says: taken out
+                    if (e is PartLeftOutException left)
+                    {
+                        unsure.Add(left.Target);
+                        _undoFailures[left.Target] = left.Message;
+                    }
                     for (int i = done.Count - 1; i >= 0; i--)
                     {
                         try
@@ -177,16 +182,16 @@ public sealed partial class ApplianceRuntime
                         {
                             lines.Add($"undo failed: {done[i]}: {u.Message}");
                             _undoFailures[done[i].Target] = u.Message;
-                            if (PairOf(done[i].Target) is { } pair && !unsure.Contains(pair))
+                            if (PartOf(done[i].Target) is { } part && !unsure.Contains(part))
                             {
-                                unsure.Add(pair);
-                                _undoFailures[$"pair {pair}"] = u.Message;
+                                unsure.Add(part);
+                                _undoFailures[part] = u.Message;
                             }
                             Log.Error("reconcile", "undo failed", ("step", done[i].ToString()), ("error", u.Message));
                         }
                     }
                     lines.Reverse();
-                    foreach (var pair in unsure) TakeOut(pair, lines);
+                    foreach (var part in unsure.OrderBy(p => p.StartsWith("port ", StringComparison.Ordinal))) TakeOut(part, lines);
                     foreach (var s in plan.Steps) s.Spend();
                     CollectDropped(GiveBackFailed(plan)); // the caller may hold the plan a while: it lets go of them
                     TakeNotRunning();
@@ -203,27 +208,58 @@ public sealed partial class ApplianceRuntime
         }
     }
 
-    /// <summary>The pair a step changes, by its target ("pair X", "chain X/side"); null for ports, maps and programs.</summary>
-    private static string? PairOf(string target) =>
-        target.StartsWith("pair ", StringComparison.Ordinal) ? target[5..]
-        : target.StartsWith("chain ", StringComparison.Ordinal) && target.LastIndexOf('/') is > 6 and var slash ? target[6..slash]
+    /// <summary>The pair or port a step changes, by its target: "pair X" for "pair X" and "chain X/side", "port X" for
+    /// "port X"; null for maps and programs.</summary>
+    private static string? PartOf(string target) =>
+        target.StartsWith("pair ", StringComparison.Ordinal) || target.StartsWith("port ", StringComparison.Ordinal) ? target
+        : target.StartsWith("chain ", StringComparison.Ordinal) && target.LastIndexOf('/') is > 6 and var slash ? $"pair {target[6..slash]}"
         : null;
 
-    /// <summary>A pair whose undo failed runs as neither config says (an address, its uplink or a chain half put back):
-    /// it is taken out, so it is not running (<see cref="NotRunning"/>) and the next reload makes it again from its
-    /// config, rather than forwarding for its tenant under rules no one wrote. Its removal failing too leaves it as it is.</summary>
-    private void TakeOut(string name, List<string> lines)
+    /// <summary>A pair or port whose undo failed runs as neither config says (an address, its uplink or a chain half put
+    /// back; a port's MAC, MTU, queues or unclaimed policy; a port left without sockets): it is taken out, so it is not
+    /// running (<see cref="NotRunning"/>) and the next reload makes it again from its config, rather than forwarding
+    /// under rules no one wrote. A port goes with the pairs whose uplink it is (a pair forwards only through its uplink;
+    /// they are not running the same way). What cannot be taken out stays as it is, said in the reply and the log.</summary>
+    private void TakeOut(string target, List<string> lines)
+    {
+        string name = target[5..];
+        if (target.StartsWith("port ", StringComparison.Ordinal)) TakeOutPort(name, lines);
+        else TakeOutPair(name, lines, "it would run as neither config says");
+    }
+
+    private void TakeOutPair(string name, List<string> lines, string why)
     {
         if (_pairs.FirstOrDefault(p => p.Name == name) is not { } pair) return; // its undo left it out already
         try
         {
             DeletePairLive(pair);
-            lines.Add($"taken out: pair {name} (its undo failed: it would run as neither config says)");
+            lines.Add($"taken out: pair {name} ({why})");
         }
         catch (Exception e)
         {
             lines.Add($"taking out failed: pair {name}: {e.Message}");
             Log.Error("reconcile", "a pair whose undo failed could not be taken out", ("pair", name), ("error", e.Message));
+        }
+    }
+
+    private void TakeOutPort(string name, List<string> lines)
+    {
+        if (_ports.FirstOrDefault(p => p.Name == name) is not { } port) return; // its undo left it out already
+        foreach (var pair in _pairs.Where(p => p.UplinkPort == port.Index).ToList())
+        {
+            _undoFailures[$"pair {pair.Name}"] = $"its uplink, port {name}, was taken out";
+            TakeOutPair(pair.Name, lines, $"its uplink, port {name}, is taken out");
+        }
+        try
+        {
+            if (_pairs.Any(p => p.UplinkPort == port.Index)) throw new InvalidOperationException("a pair on it could not be taken out");
+            RemovePortLive(port);
+            lines.Add($"taken out: port {name} (it would run as neither config says; its frames are the kernel's meanwhile)");
+        }
+        catch (Exception e)
+        {
+            lines.Add($"taking out failed: port {name}: {e.Message}");
+            Log.Error("reconcile", "a port whose undo failed could not be taken out", ("port", name), ("error", e.Message));
         }
     }
 
@@ -604,7 +640,7 @@ public sealed partial class ApplianceRuntime
         if (before.Queues != after.Queues)
             steps.Add(new PlanStep(PlanAction.Change, target, $"queues {QueueCount(before.Queues)} → {QueueCount(after.Queues)} " +
                     "(its sockets re-opened on the new queues; meanwhile frames from it go to the kernel, frames for it are dropped)",
-                () => RequeuePort(after.Name, after.Queues), () => RequeuePort(after.Name, before.Queues)));
+                () => ChangeQueues(after.Name, after.Queues, before.Queues), () => RequeuePort(after.Name, before.Queues)));
         if (before.Unclaimed != after.Unclaimed)
             steps.Add(new PlanStep(PlanAction.Change, target, $"unclaimed {Lower(before.Unclaimed)} → {Lower(after.Unclaimed)} (its XDP program is swapped)",
                 () => SetUnclaimed(after.Name, after.Unclaimed), () => SetUnclaimed(after.Name, before.Unclaimed)));
@@ -621,6 +657,27 @@ public sealed partial class ApplianceRuntime
     }
 
     private static string QueueCount(int? queues) => queues?.ToString() ?? "all";
+
+    /// <summary>A reload's <c>queues</c> change (<see cref="RequeuePort"/>). When the port's sockets cannot be opened on its
+    /// new queues (another AF_XDP user holds one, the driver refuses the sockets), the change is undone at once: its old
+    /// queues set and its sockets opened on them again, so what runs is the running config, as the reply says. When
+    /// that fails too the port is left without sockets: <see cref="PartLeftOutException"/> has it taken out.</summary>
+    private void ChangeQueues(string name, int? queues, int? was)
+    {
+        try { RequeuePort(name, queues); }
+        catch (Exception e)
+        {
+            Log.Warn("reconcile", "the port's sockets could not be opened on its new queues; putting its queues back", ("port", name),
+                ("queues", QueueCount(queues)), ("was", QueueCount(was)), ("error", e.Message));
+            try { RequeuePort(name, was); }
+            catch (Exception u)
+            {
+                throw new PartLeftOutException($"port {name}", $"its sockets could be opened neither on {QueueCount(queues)} queues ({e.Message}) " +
+                    $"nor on its {QueueCount(was)} again ({u.Message})", e);
+            }
+            throw;
+        }
+    }
 
     /// <summary>A reload changed the port's <c>queues</c>: every socket of it closed (its steering stays: frames meanwhile
     /// find no socket and go to the kernel; frames for it are dropped as NoTarget), its channels set (<see cref="SetQueues"/>), a socket per queue it has now

@@ -123,8 +123,9 @@ public sealed class MetaBoard : IDisposable
         new() { Name = name, Object = "probe.bpf.o", Section = $"tc/probe_{which}" };
 
     /// <param name="workers">The config's `workers` (null: every online core, as on a PC).</param>
+    /// <param name="beforeStep">Runs before each step a reload applies (RuntimeOptions.BeforeStep): a test's way to break one.</param>
     public ApplianceRuntime Start(IReadOnlyList<PortConfig> ports, IReadOnlyList<PairConfig> pairs, IReadOnlyList<ProgramConfig>? programs = null,
-        TimeSpan? learnAgeing = null, int? workers = null)
+        TimeSpan? learnAgeing = null, int? workers = null, Action<Appliance.Datapath.Runtime.Reconcile.PlanStep>? beforeStep = null)
     {
         var config = new ApplianceConfig
         {
@@ -140,6 +141,7 @@ public sealed class MetaBoard : IDisposable
             ConfigDirectory = programs is { Count: > 0 } ? TestObjects.Directory : ".",
             SweepStale = false,
             LearnAgeing = learnAgeing,
+            BeforeStep = beforeStep,
         });
         return _runtime;
     }
