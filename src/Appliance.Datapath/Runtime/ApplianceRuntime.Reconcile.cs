@@ -26,7 +26,8 @@ namespace Appliance.Datapath.Runtime;
 /// to the kernel and frames for it are dropped). No other port or pair is touched.</item>
 /// <item>A pair or port of the running config that a failed reload's undo could not make again (<see cref="NotRunning"/>)
 /// is made anew by the next reload whose config has it (with that config) and is simply dropped by one without it; no
-/// step changes or removes it meanwhile.</item>
+/// step changes or removes it meanwhile. So is one whose change could not be undone (it is taken out, a port with the
+/// pairs whose uplink it is).</item>
 /// </list></summary>
 public sealed partial class ApplianceRuntime
 {

@@ -1,8 +1,8 @@
 namespace Appliance.Datapath.Runtime;
 
 /// <summary>A pair or port of the running config that is not running: a reload failed and undoing it failed too (the
-/// pair could not be made again, say, because its name was taken meanwhile, or a pair whose change could not be undone
-/// was taken out rather than run as neither config says). `status` and the failed reload's answer
+/// pair could not be made again, say, because its name was taken meanwhile, or a pair or port whose change could not be
+/// undone was taken out rather than run as neither config says, a port with the pairs whose uplink it is). `status` and the failed reload's answer
 /// name it; the next reload makes it again (its config then, when it still has it) and drops it when it does not.</summary>
 /// <param name="Target">"pair tenant-b" or "port eth1", as plan steps name them.</param>
 /// <param name="Why">The error of the undo that left it out.</param>
