@@ -8,5 +8,10 @@ namespace Appliance.Datapath.Runtime;
 /// <param name="Why">The error of the undo that left it out.</param>
 public sealed record NotRunningPart(string Target, string Why)
 {
+    /// <summary>"pair" or "port".</summary>
+    public string Kind => Target[..Target.IndexOf(' ')];
+    /// <summary>The pair's or port's name.</summary>
+    public string Name => Target[(Target.IndexOf(' ') + 1)..];
+
     public override string ToString() => $"{Target} (a failed reload's undo left it out: {Why}); a reload makes it again";
 }

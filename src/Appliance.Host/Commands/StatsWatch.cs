@@ -67,21 +67,34 @@ public static class StatsWatch
         var old = before.Ports.ToDictionary(p => p.Kind + "/" + p.Name, p => p);
         foreach (var p in after.Ports)
         {
-            if (!old.TryGetValue(p.Kind + "/" + p.Name, out var o)) continue;
+            if (!p.Running)
+            {
+                sb.Append(NotRunning(p.Kind == "port" ? p.Name : p.Name + " (primary end)"));
+                continue;
+            }
+            if (!old.TryGetValue(p.Kind + "/" + p.Name, out var o) || !o.Running) continue;
             sb.Append(Row(p.Kind == "port" ? p.Name : p.Name + " (primary end)", p.Rates, o.Rates, seconds, p.DropTotal - o.DropTotal));
         }
         var oldPairs = before.Pairs.ToDictionary(p => p.Name, p => p);
         foreach (var p in after.Pairs)
         {
-            if (!oldPairs.TryGetValue(p.Name, out var o)) continue;
-            sb.Append(Row($"{p.Name}/primary", p.Primary.Rates, o.Primary.Rates, seconds, p.Primary.TxDropped - o.Primary.TxDropped));
-            sb.Append(Row($"{p.Name}/peer", p.Peer.Rates, o.Peer.Rates, seconds, p.Peer.TxDropped - o.Peer.TxDropped));
+            if (!p.Running)
+            {
+                sb.Append(NotRunning(p.Name));
+                continue;
+            }
+            if (!oldPairs.TryGetValue(p.Name, out var o) || !o.Running) continue;
+            sb.Append(Row($"{p.Name}/primary", p.Primary!.Rates, o.Primary!.Rates, seconds, p.Primary.TxDropped - o.Primary.TxDropped));
+            sb.Append(Row($"{p.Name}/peer", p.Peer!.Rates, o.Peer!.Rates, seconds, p.Peer.TxDropped - o.Peer.TxDropped));
         }
         return sb.ToString();
     }
 
     private static string Table(Sample before, Sample after) =>
         Table(before.Stats, after.Stats, Math.Max((after.Utc - before.Utc).TotalSeconds, 1e-3), after.Utc);
+
+    /// <summary>A pair or port of the running config that is not running (`"running": false`): named, no rates.</summary>
+    private static string NotRunning(string name) => $"{name,-28} {RuntimeReport.NotRunningWord}\n";
 
     private static string Row(string name, Counts now, Counts then, double seconds, long drops)
     {
@@ -96,17 +109,19 @@ public static class StatsWatch
     public sealed record WatchedStats(WatchedPort[] Ports, WatchedPair[] Pairs);
 
     /// <param name="Xsk">The kernel's counters of the port's AF_XDP sockets (absent from an older appliance's answer).</param>
-    public sealed record WatchedPort(string Name, string Kind, long RxPackets, long RxBytes, long TxPackets, long TxBytes, Dictionary<string, long> Drops,
-        WatchedXsk? Xsk = null)
+    /// <param name="Running">False for a port (or a pair's primary end) of the running config that is not running: it has no counters.</param>
+    public sealed record WatchedPort(string Name, string Kind, long RxPackets, long RxBytes, long TxPackets, long TxBytes, Dictionary<string, long>? Drops,
+        WatchedXsk? Xsk = null, bool Running = true)
     {
         public Counts Rates => new(RxPackets, RxBytes, TxPackets, TxBytes);
         /// <summary>Frames the engine dropped and frames the kernel dropped on the port's sockets before the engine saw them.</summary>
-        public long DropTotal => Drops.Values.Sum() + (Xsk is { } k ? k.RxDropped + k.RxRingFull : 0);
+        public long DropTotal => (Drops?.Values.Sum() ?? 0) + (Xsk is { } k ? k.RxDropped + k.RxRingFull : 0);
     }
 
     public sealed record WatchedXsk(long RxDropped, long RxRingFull);
 
-    public sealed record WatchedPair(string Name, WatchedSide Primary, WatchedSide Peer);
+    /// <param name="Running">False for a pair of the running config that is not running: it has no sides.</param>
+    public sealed record WatchedPair(string Name, WatchedSide? Primary, WatchedSide? Peer, bool Running = true);
 
     public sealed record WatchedSide(long RxPackets, long RxBytes, long TxPackets, long TxBytes, long TxDropped)
     {

@@ -10,10 +10,20 @@ using Appliance.Interop;
 namespace Appliance.Host.Control;
 
 /// <summary>What `status`, `stats`, `pairs` and `programs` show about a running appliance, as text tables for people
-/// or JSON for scripts (written with <see cref="Utf8JsonWriter"/>: no reflection, AOT-safe).</summary>
+/// or JSON for scripts (written with <see cref="Utf8JsonWriter"/>: no reflection, AOT-safe). A pair or port of the
+/// running config that is not running (<see cref="ApplianceRuntime.NotRunning"/>) is in every listing of its kind after
+/// the running ones: a text row with the word NOT RUNNING after its name and "-" in the other cells; in JSON an entry with
+/// its name, "running": false and "why" (running entries are as they were, without "running").</summary>
 public sealed class RuntimeReport(ApplianceRuntime runtime)
 {
     private RuntimeTopology T => runtime.Topology;
+
+    public const string NotRunningWord = "NOT RUNNING";
+
+    private IEnumerable<NotRunningPart> NotRunning(string kind) => runtime.NotRunning.Where(p => p.Kind == kind);
+
+    /// <summary>A not-running part's row: its name, NOT RUNNING, "-" in every other cell.</summary>
+    private static void NotRunningRow(TextTable t, string name) => t.Row([name, NotRunningWord, .. Enumerable.Repeat("-", t.Columns - 2)]);
 
     public string Status()
     {
@@ -24,18 +34,20 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
         var e = runtime.Engine;
         if (e.LastFault is { } fault)
             sb.Append($"FAULT: worker restarts {e.WorkerRestarts}, frame handler faults {e.HandlerFaults}; last: {PrintableText.Escape(fault.ToString() ?? "")}\n");
-        foreach (var part in runtime.NotRunning) sb.Append($"NOT RUNNING: {PrintableText.Escape(part.ToString())}\n");
+        foreach (var part in runtime.NotRunning) sb.Append($"{NotRunningWord}: {PrintableText.Escape(part.ToString())}\n");
         // QUEUES: the RX queues the port's sockets are on (one each), "(configured)" when the config's `queues` set them.
         var ports = new TextTable("PORT", "IFINDEX", "XDP", "UNCLAIMED", "L2 PAIRS", "QUEUES", "STATE");
         foreach (var p in T.Ports)
             ports.Row(p.Name, p.Ifindex, p.SteeringMode?.ToString().ToLowerInvariant() ?? "-", p.Config.Unclaimed.ToString().ToLowerInvariant(),
                 p.L2Pairs.Length, e.AllPorts.Count(s => s.Index == p.Index) + (p.Config.Queues is null ? "" : " (configured)"),
                 runtime.Engine.PortAt(p.Index).IsDown ? "down" : "up");
+        foreach (var p in NotRunning("port")) NotRunningRow(ports, p.Name);
         sb.Append('\n').Append(ports);
         var pairs = new TextTable("PAIR", "TENANT", "MAC", "UPLINK", "CARRIER", "PRIMARY", "PEER");
         foreach (var p in T.Pairs)
             pairs.Row(p.Name, $"{p.Config.Tenant.Netns}/{p.Config.Tenant.Interface}", p.TenantMac, p.Config.Uplink,
                 p.CarrierUp ? "up" : "down", SideSummary(p.Primary), SideSummary(p.Peer));
+        foreach (var p in NotRunning("pair")) NotRunningRow(pairs, p.Name);
         sb.Append('\n').Append(pairs);
         // The forwarding workers, the CPU each is pinned to and the RX queues (AF_XDP sockets) each one owns.
         sb.Append($"\nworkers: {e.WorkerCount} running (config: {runtime.Workers})\n");
@@ -56,6 +68,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             foreach (var s in new[] { p.Primary, p.Peer })
                 t.Row(p.Name, s.Kind.ToString().ToLowerInvariant(), s.Policy.ToString().ToLowerInvariant(), s.Scrub.ToString().ToLowerInvariant(),
                     s.Chain.Revision, s.Chain.Programs.Length == 0 ? "-" : string.Join(" -> ", s.Chain.Programs.Select(x => x.Name)));
+        foreach (var p in NotRunning("pair")) NotRunningRow(t, p.Name);
         return t.ToString();
     }
 
@@ -88,6 +101,8 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             ports.Row(p.Name + " (primary end)", c.RxPackets, c.RxBytes, c.Forwarded, c.TxPackets, c.TxBytes, EngineDrops(c),
                 KernelDrops(runtime.Engine.KernelStatisticsOf(p.PrimaryPort)), "-", "-");
         }
+        foreach (var p in NotRunning("port")) NotRunningRow(ports, p.Name);
+        foreach (var p in NotRunning("pair")) NotRunningRow(ports, p.Name + " (primary end)");
         sb.Append(ports);
         var sides = new TextTable("PAIR", "SIDE", "IN", "IN BYTES", "OUT", "OUT BYTES", "TX_DROPPED", "DROPS BY REASON");
         foreach (var p in T.Pairs)
@@ -96,6 +111,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 var c = s.Counters;
                 sides.Row(p.Name, s.Kind.ToString().ToLowerInvariant(), c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDropped, SideDrops(c));
             }
+        foreach (var p in NotRunning("pair")) NotRunningRow(sides, p.Name);
         var learning = new TextTable("PAIR", "LEARNED NOW", "LIMIT", "LEARNED", "AGED", "MOVED", "REFUSED LIMIT", "REFUSED RESERVED", "REFUSED OWNED",
             "REFUSED OUTSIDE", "CLAIM ERRORS", "DHCP IDS V4/V6", "REFUSED DHCP");
         foreach (var p in T.Pairs)
@@ -104,6 +120,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             learning.Row(p.Name, LearnedNow(p), p.Config.LearnLimit, l.Learned, l.Aged, l.Moved, l.RefusedLimit, l.RefusedReserved, l.RefusedOwned,
                 l.RefusedOutside, l.ClaimErrors, $"{DhcpIdsNow(p, false)}/{DhcpIdsNow(p, true)} of {p.DhcpClients.Limit}", p.DhcpClients.Refused);
         }
+        foreach (var p in NotRunning("pair")) NotRunningRow(learning, p.Name);
         sb.Append('\n').Append(sides).Append('\n').Append(learning).Append('\n').Append(Programs());
         return sb.ToString();
     }
@@ -211,6 +228,8 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
             foreach (var p in T.Ports) WritePort(w, p.Name, "port", runtime.Engine.CountersOf(p.Index), runtime.Engine.KernelStatisticsOf(p.Index), p);
             foreach (var p in T.Pairs)
                 WritePort(w, p.Name, "primary-end", runtime.Engine.CountersOf(p.PrimaryPort), runtime.Engine.KernelStatisticsOf(p.PrimaryPort), null);
+            foreach (var p in NotRunning("port")) WriteNotRunning(w, p, "port");
+            foreach (var p in NotRunning("pair")) WriteNotRunning(w, p, "primary-end");
             w.WriteEndArray();
             w.WriteStartArray("pairs");
             foreach (var p in T.Pairs)
@@ -242,6 +261,7 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 w.WriteEndObject();
                 w.WriteEndObject();
             }
+            foreach (var p in NotRunning("pair")) WriteNotRunning(w, p, null);
             w.WriteEndArray();
             w.WriteStartArray("programs");
             foreach (var p in runtime.Programs.Programs.OrderBy(p => p.Name, StringComparer.Ordinal))
@@ -298,6 +318,17 @@ public sealed class RuntimeReport(ApplianceRuntime runtime)
                 w.WriteNumber("l3LeftOut", steering.L3LeftOut);
             }
         }
+        w.WriteEndObject();
+    }
+
+    /// <summary>A not-running part's entry: its name (and kind in "ports"), "running": false and why.</summary>
+    private static void WriteNotRunning(Utf8JsonWriter w, NotRunningPart part, string? kind)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", part.Name);
+        if (kind is not null) w.WriteString("kind", kind);
+        w.WriteBoolean("running", false);
+        w.WriteString("why", part.Why);
         w.WriteEndObject();
     }
 

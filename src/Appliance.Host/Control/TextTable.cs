@@ -10,6 +10,8 @@ public sealed class TextTable(params string[] headers)
 {
     private readonly List<string[]> _rows = [];
 
+    public int Columns => headers.Length;
+
     public TextTable Row(params object?[] cells)
     {
         _rows.Add(cells.Select(c => PrintableText.Escape(c?.ToString() ?? "")).ToArray());

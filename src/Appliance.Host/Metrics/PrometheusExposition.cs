@@ -44,6 +44,9 @@ public sealed class PrometheusExposition(ApplianceRuntime runtime, ReloadHistory
             w.Sample("last_reload_timestamp_seconds", lastOk is null ? 0 : (long)(lastUtc - DateTime.UnixEpoch).TotalSeconds);
         }
 
+        w.Family("not_running", "gauge", "1 for each pair or port of the running config that is not running (a failed reload's undo left it out; a reload makes it again).");
+        foreach (var part in runtime.NotRunning) w.Sample("not_running", 1, ("kind", part.Kind), ("name", part.Name));
+
         var ports = t.Ports.Select(p => (p.Name, Kind: "port", Counters: runtime.Engine.CountersOf(p.Index), Port: (PortRuntime?)p, Engine: p.Index))
             .Concat(t.Pairs.Select(p => (p.Name, Kind: "primary-end", Counters: runtime.Engine.CountersOf(p.PrimaryPort), Port: (PortRuntime?)null, Engine: p.PrimaryPort)))
             .ToList();

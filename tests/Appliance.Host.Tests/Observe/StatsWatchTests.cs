@@ -50,4 +50,27 @@ public sealed class StatsWatchTests
         var eth0 = block.Split('\n').Single(l => l.StartsWith("eth0 ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("2105", eth0[^1]); // (10 + 200 + 4000) over 2 s
     }
+
+    /// <summary>`stats --json` lists a pair or port of the running config that is not running as its name, `"running":
+    /// false` and why, without counters: the watch names it NOT RUNNING and goes on with the rates of the others (before,
+    /// its missing sides threw).</summary>
+    [Fact]
+    public void A_part_that_is_not_running_is_named_NOT_RUNNING_without_rates()
+    {
+        static StatsWatch.WatchedStats WithNotRunning(long rx) => StatsWatch.Parse($$"""
+            { "ports": [ { "name": "eth0", "kind": "port", "rxPackets": {{rx}}, "rxBytes": 0, "txPackets": 0, "txBytes": 0, "drops": {} },
+                         { "name": "eth1", "kind": "port", "running": false, "why": "its sockets could be opened neither on 4 queues nor on its 2 again" },
+                         { "name": "b", "kind": "primary-end", "running": false, "why": "its uplink, port eth1, was taken out" } ],
+              "pairs": [ { "name": "b", "running": false, "why": "its uplink, port eth1, was taken out" } ] }
+            """);
+        var before = WithNotRunning(10);
+        Assert.True(before.Ports[0].Running);
+        Assert.False(before.Ports[1].Running);
+        Assert.False(before.Pairs[0].Running);
+        var lines = StatsWatch.Table(before, WithNotRunning(30), 2.0, new DateTime(2026, 1, 1, 12, 0, 0)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["eth0", "10", "0", "0", "0", "0"], lines.Single(l => l.StartsWith("eth0 ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("eth1 NOT RUNNING", string.Join(' ', lines.Single(l => l.StartsWith("eth1 ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.Equal("b (primary end) NOT RUNNING", string.Join(' ', lines.Single(l => l.StartsWith("b (primary", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.Equal("b NOT RUNNING", string.Join(' ', lines.Single(l => l.StartsWith("b  ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+    }
 }
