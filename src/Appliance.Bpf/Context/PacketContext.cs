@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -56,6 +57,7 @@ public unsafe struct PacketContext
         frame.Length < 14 ? (ushort)0 : EncapsulatedProtocol((ushort)(frame[12] << 8 | frame[13]), frame[14..]);
 
     /// <summary>The protocol of a payload behind a type/length field (eth_type_trans, vlan_set_encap_proto).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ushort EncapsulatedProtocol(ushort typeOrLength, ReadOnlySpan<byte> payload) =>
         typeOrLength >= 0x0600 ? typeOrLength
         : payload.Length >= 2 && payload[0] == 0xff && payload[1] == 0xff ? Ieee8023 : Ieee8022;
@@ -100,13 +102,17 @@ public unsafe struct PacketContext
     }
 
     /// <summary>Re-points the packet inside the same buffer (e.g. after the datapath strips a header).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SetData(int dataOffset, int length)
     {
-        if (dataOffset < 0 || length < 0 || (long)dataOffset + length > Capacity)
-            throw new ArgumentOutOfRangeException(nameof(length), $"packet [{dataOffset}, +{length}) does not fit the {Capacity}-byte buffer");
+        if (dataOffset < 0 || length < 0 || (long)dataOffset + length > Capacity) ThrowDoesNotFit(dataOffset, length, Capacity);
         DataOffset = dataOffset;
         Length = length;
     }
+
+    [DoesNotReturn]
+    private static void ThrowDoesNotFit(int dataOffset, int length, int capacity) =>
+        throw new ArgumentOutOfRangeException(nameof(length), $"packet [{dataOffset}, +{length}) does not fit the {capacity}-byte buffer");
 
     /// <summary>Moves the packet's extent inside the buffer (helpers check the bounds first).</summary>
     internal void MoveData(int newDataOffset, int newLength)
@@ -132,12 +138,20 @@ public unsafe struct PacketContext
     public readonly int Tailroom => Capacity - DataOffset - Length;
 
     /// <summary>The whole buffer.</summary>
-    public readonly Span<byte> Buffer => _array is not null
-        ? _array.AsSpan(_arrayOffset, Capacity)
-        : new Span<byte>(_pointer, Capacity);
+    public readonly Span<byte> Buffer
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _array is not null
+            ? _array.AsSpan(_arrayOffset, Capacity)
+            : new Span<byte>(_pointer, Capacity);
+    }
 
     /// <summary>The packet bytes (data .. data_end).</summary>
-    public readonly Span<byte> Data => Buffer.Slice(DataOffset, Length);
+    public readonly Span<byte> Data
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Buffer.Slice(DataOffset, Length);
+    }
 
     internal readonly byte[]? BackingArray => _array;
     internal readonly int BackingArrayOffset => _arrayOffset;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 
 namespace Appliance.Config;
@@ -20,6 +21,7 @@ public readonly record struct MacAddress
     public static MacAddress FromValue(ulong value) => new(value & 0xFFFF_FFFF_FFFFUL);
 
     /// <summary>The address in the first six bytes of <paramref name="six"/> (e.g. an Ethernet header), no allocation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static MacAddress Read(ReadOnlySpan<byte> six) =>
         new(((ulong)System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(six) << 32)
             | System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(six[2..]));
@@ -33,7 +35,11 @@ public readonly record struct MacAddress
     }
 
     /// <summary>Group bit (I/G) set: multicast or broadcast.</summary>
-    public bool IsMulticast => ((_value >> 40) & 1) != 0;
+    public bool IsMulticast
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ((_value >> 40) & 1) != 0;
+    }
 
     public bool IsZero => _value == 0;
 

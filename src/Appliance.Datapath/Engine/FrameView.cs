@@ -31,7 +31,11 @@ public unsafe ref struct FrameView
     /// <summary>Bytes after the data inside the chunk.</summary>
     public readonly int Tailroom => (int)(_chunkSize - _offset - _length);
     public readonly byte* DataPointer => _chunk + _offset;
-    public readonly Span<byte> Data => new(_chunk + _offset, (int)_length);
+    public readonly Span<byte> Data
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(_chunk + _offset, (int)_length);
+    }
 
     /// <summary>Offset of the data from the chunk start (what the TX descriptor will carry).</summary>
     internal readonly uint Offset => _offset;

@@ -62,12 +62,14 @@ public static class L3Frames
     /// 802.1Q tag with a VLAN ID, or a priority tag (802.1Q, VLAN ID 0: 802.1p priority only) with another tag behind
     /// it. A priority tag alone names none: 802.1Q puts such a frame in the VLAN of the port it arrives on, as an
     /// untagged one, and a Linux host takes it as untagged. A tag cut short by the frame's end names one.</summary>
-    public static bool NamesVlan(ReadOnlySpan<byte> frame, int at = 12)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool NamesVlan(ReadOnlySpan<byte> frame, int at = 12) =>
+        frame.Length >= at + 2 && BinaryPrimitives.ReadUInt16BigEndian(frame[at..]) is EtherTypeVlan or EtherTypeQinQ && TagNamesVlan(frame, at);
+
+    /// <summary><see cref="NamesVlan"/> for a frame with a tag at <paramref name="at"/>.</summary>
+    private static bool TagNamesVlan(ReadOnlySpan<byte> frame, int at)
     {
-        if (frame.Length < at + 2) return false;
-        ushort type = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]);
-        if (type == EtherTypeQinQ) return true;
-        if (type != EtherTypeVlan) return false;
+        if (BinaryPrimitives.ReadUInt16BigEndian(frame[at..]) == EtherTypeQinQ) return true;
         if (frame.Length < at + 6 || (BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 2)..]) & 0x0fff) != 0) return true;
         return BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 4)..]) is EtherTypeVlan or EtherTypeQinQ;
     }

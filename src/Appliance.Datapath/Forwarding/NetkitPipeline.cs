@@ -187,6 +187,7 @@ public sealed class NetkitPipeline : IDisposable
         _ctx.PacketType = PacketTypeOf(_ctx.Data, receivingMac);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint PacketTypeOf(ReadOnlySpan<byte> frame, MacAddress receiver)
     {
         if (frame.Length < 6) return 3;
@@ -201,9 +202,9 @@ public sealed class NetkitPipeline : IDisposable
         _faulted = false;
         _redirectIfindex = 0;
         _redirectFlags = 0;
-        var runner = new Runner(this);
         var programs = side.Kind == PairSideKind.Primary ? _primaryChains[pair.Index] : _peerChains[pair.Index];
-        var result = ChainEvaluation.Evaluate(programs, side.Policy, ref runner);
+        var runner = new Runner(this, programs);
+        var result = ChainEvaluation.Evaluate(programs.Length, side.Policy, ref runner);
         _decision.Verdict = result.Verdict;
         _decision.Program = result.ByPolicy ? null : programs[result.DecidingProgram];
         switch (result.Verdict)
@@ -357,9 +358,9 @@ public sealed class NetkitPipeline : IDisposable
         return r.R0;
     }
 
-    private readonly struct Runner(NetkitPipeline pipeline) : IProgramRunner<RuntimeProgram>
+    private readonly struct Runner(NetkitPipeline pipeline, RuntimeProgram[] programs) : IProgramRunner
     {
-        public ulong Run(RuntimeProgram program, int index) => pipeline.Run(program);
+        public ulong Run(int index) => pipeline.Run(programs[index]);
     }
 
     public void Dispose() => _vm.Dispose();

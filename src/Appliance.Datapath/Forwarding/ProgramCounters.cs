@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Appliance.Datapath.Forwarding;
 
 /// <summary>Counters of one program: runs, bytes seen, and how its runs ended.</summary>
@@ -7,20 +9,22 @@ public sealed class ProgramCounters
 
     private readonly WorkerCounters _c = new((int)Field.Count);
 
+    /// <summary>The field of each netkit verdict from NEXT (−1) to REDIRECT (7); any other value is unknown.</summary>
+    private static ReadOnlySpan<byte> VerdictFields =>
+    [
+        (byte)Field.Next, (byte)Field.Pass, (byte)Field.Unknown, (byte)Field.Drop, (byte)Field.Unknown,
+        (byte)Field.Unknown, (byte)Field.Unknown, (byte)Field.Unknown, (byte)Field.Redirect,
+    ];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Ran(int worker, int bytes, int verdict, bool faulted)
     {
         var v = _c.Of(worker);
         v[(int)Field.Runs]++;
         v[(int)Field.Bytes] += bytes;
-        var f = faulted ? Field.Fault : verdict switch
-        {
-            -1 => Field.Next,
-            0 => Field.Pass,
-            2 => Field.Drop,
-            7 => Field.Redirect,
-            _ => Field.Unknown,
-        };
-        v[(int)f]++;
+        uint at = (uint)(verdict + 1);
+        int f = faulted ? (int)Field.Fault : at < (uint)VerdictFields.Length ? VerdictFields[(int)at] : (int)Field.Unknown;
+        v[f]++;
     }
 
     public long Runs => _c.Read((int)Field.Runs);

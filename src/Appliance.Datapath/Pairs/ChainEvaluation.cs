@@ -1,11 +1,12 @@
+using System.Runtime.CompilerServices;
 using Appliance.Config;
 
 namespace Appliance.Datapath.Pairs;
 
-/// <summary>Runs one program of a chain on the current frame and returns its raw r0.</summary>
-public interface IProgramRunner<TProgram>
+/// <summary>Runs a chain's programs on the current frame: program <c>index</c>'s raw r0.</summary>
+public interface IProgramRunner
 {
-    ulong Run(TProgram program, int index);
+    ulong Run(int index);
 }
 
 /// <summary>The outcome of a side's chain for one frame.</summary>
@@ -15,16 +16,19 @@ public readonly record struct ChainResult(NetkitVerdict Verdict, int DecidingPro
 /// program that does not return NEXT decides, NEXT after the last program means PASS, unknown values drop.</summary>
 public static class ChainEvaluation
 {
-    public static ChainResult Evaluate<TProgram, TRunner>(TProgram[] programs, SidePolicy policy, ref TRunner runner)
-        where TRunner : struct, IProgramRunner<TProgram>
+    /// <param name="programs">The chain's length.</param>
+    /// <param name="runner">Runs its programs by index (a struct: the call is specialised, not dispatched).</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ChainResult Evaluate<TRunner>(int programs, SidePolicy policy, ref TRunner runner)
+        where TRunner : struct, IProgramRunner
     {
-        if (programs.Length == 0)
+        if (programs == 0)
             return new ChainResult(policy == SidePolicy.Pass ? NetkitVerdict.Pass : NetkitVerdict.Drop, -1, false, true);
-        for (int i = 0; i < programs.Length; i++)
+        for (int i = 0; i < programs; i++)
         {
-            var verdict = NetkitVerdicts.Decode(runner.Run(programs[i], i), out bool unknown);
+            var verdict = NetkitVerdicts.Decode(runner.Run(i), out bool unknown);
             if (verdict != NetkitVerdict.Next) return new ChainResult(verdict, i, unknown, false);
         }
-        return new ChainResult(NetkitVerdict.Pass, programs.Length - 1, false, false);
+        return new ChainResult(NetkitVerdict.Pass, programs - 1, false, false);
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Appliance.Datapath.Pairs;
 
 /// <summary>netkit's verdicts (enum netkit_action, include/uapi/linux/if_link.h). A program's return
@@ -14,6 +16,7 @@ public static class NetkitVerdicts
 {
     /// <summary>Decodes a program's r0. Unknown values become <see cref="NetkitVerdict.Drop"/>
     /// and <paramref name="unknown"/> says so (they are counted apart from explicit drops).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static NetkitVerdict Decode(ulong r0, out bool unknown)
     {
         int v = (int)(uint)r0;

@@ -7,21 +7,21 @@ namespace Appliance.Datapath.Tests.Pairs;
 public sealed class ChainEvaluationTests
 {
     /// <summary>Each "program" is the r0 it returns; the runner records which ones ran.</summary>
-    private struct FixedRunner : IProgramRunner<ulong[]>
+    private struct FixedRunner : IProgramRunner
     {
         public List<int> Ran;
-        public ulong Run(ulong[] program, int index)
+        public ulong[] Returns;
+        public ulong Run(int index)
         {
             Ran.Add(index);
-            return program[0];
+            return Returns[index];
         }
     }
 
     private static (ChainResult, List<int>) Eval(SidePolicy policy, params long[] returns)
     {
-        var runner = new FixedRunner { Ran = [] };
-        var progs = returns.Select(r => new[] { (ulong)r }).ToArray();
-        return (ChainEvaluation.Evaluate(progs, policy, ref runner), runner.Ran);
+        var runner = new FixedRunner { Ran = [], Returns = returns.Select(r => (ulong)r).ToArray() };
+        return (ChainEvaluation.Evaluate(returns.Length, policy, ref runner), runner.Ran);
     }
 
     [Theory]
