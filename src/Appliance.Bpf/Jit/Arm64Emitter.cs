@@ -285,7 +285,7 @@ internal sealed class Arm64Emitter : JitEmitter
         if (m.Delta == JDelta.None) AddImm(true, H(d), H(m.Base), m.Displacement);
         else
         {
-            Add3(H(d), Cached(m.Index), m.Delta == JDelta.Stack ? StackDelta : PacketDelta);
+            Add3(H(d), Cached(m.Index), DeltaRegister(m));
             AddImm(true, H(d), H(d), m.Displacement);
         }
     }
@@ -302,6 +302,8 @@ internal sealed class Arm64Emitter : JitEmitter
         return true;
     }
 
+    private static int DeltaRegister(JMem m) => m.Delta switch { JDelta.Stack => StackDelta, JDelta.Packet => PacketDelta, _ => H(m.Base) };
+
     /// <summary><see cref="Mem"/> at <paramref name="m"/>: through r10 the frame pointer + its offset; else a stack or
     /// packet access is the delta register + the eBPF register (register offset, or their sum in x17 + the offset).</summary>
     private void Access(int size, uint opc, int t, JMem m)
@@ -316,7 +318,7 @@ internal sealed class Arm64Emitter : JitEmitter
             Mem(size, opc, t, FramePointer, m.Displacement);
             return;
         }
-        int delta = m.Delta == JDelta.Stack ? StackDelta : PacketDelta;
+        int delta = DeltaRegister(m);
         if (m.Displacement == 0)
         {
             I(0x38206800u | (uint)size << 30 | opc << 22 | (uint)Cached(m.Index) << 16 | (uint)delta << 5 | (uint)t); // [delta, xm]

@@ -15,12 +15,13 @@ internal enum JAtomic : byte { Add, Or, And, Xor, FetchAdd, FetchOr, FetchAnd, F
 
 /// <summary>A region whose host address is its virtual one plus a delta that stays the same while the code runs
 /// (the VM sets it before each entry): the stack (<see cref="JitState.StackDelta"/>) and the packet
-/// (<see cref="JitState.PacketDelta"/>).</summary>
-internal enum JDelta : byte { None, Stack, Packet }
+/// (<see cref="JitState.PacketDelta"/>); or <see cref="InBase"/>: the delta is in the operand's base register.</summary>
+internal enum JDelta : byte { None, Stack, Packet, InBase }
 
 /// <summary>A memory operand: host address = the scratch register <see cref="Base"/> + <see cref="Displacement"/>; or,
 /// with a <see cref="Delta"/>, eBPF register <see cref="Index"/> + that region's delta + <see cref="Displacement"/>
-/// (<see cref="Base"/> unused), which each emitter forms in the fewest instructions it can, clobbering T0 at most.</summary>
+/// (<see cref="Base"/> unused unless the delta is <see cref="JDelta.InBase"/>), which each emitter forms in the fewest
+/// instructions it can, clobbering T0 at most (and the base register for <see cref="JDelta.InBase"/>).</summary>
 internal readonly record struct JMem(JReg Base, int Displacement, JDelta Delta = JDelta.None, int Index = 0)
 {
     public static JMem InRegion(JDelta delta, int bpfRegister, int displacement) => new(JReg.T0, displacement, delta, bpfRegister);

@@ -84,7 +84,9 @@ internal sealed partial class JitLowering
         for (int i = 0; i < _code.Length; i++)
         {
             _e.Bind(_labels[i]);
+            if (BlockStart(i)) _regionDeltas = 0;
             Instruction(i, _code[i]);
+            AfterInstruction(_code[i]);
         }
         for (int d = 0; d < _deferred.Count; d++) _deferred[d]();
 
@@ -446,18 +448,9 @@ internal sealed partial class JitLowering
             return JMem.InRegion(proof == AccessProof.Packet ? JDelta.Packet : JDelta.Stack, baseReg, offset);
         if (proof == AccessProof.Region)
         {
-            // The region is the one the address names (offsets the verifier allows never reach the upper half).
-            _e.LoadBpf(JReg.T0, baseReg);
-            _e.LoadState(JReg.T1, JitState.RegionsOffset);
-            _e.Mov(JReg.T2, JReg.T0);
-            _e.AluImm(JAlu.Rsh, true, JReg.T2, 32);
-            _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
-            _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
-            _e.Load(JReg.T2, JReg.T1, 0, 8, false);                 // region start
-            _e.Alu(JAlu.Sub, true, JReg.T0, JReg.T2);
-            _e.Load(JReg.T2, JReg.T1, 16, 8, false);                // region host address
-            _e.Alu(JAlu.Add, true, JReg.T0, JReg.T2);
-            return new JMem(JReg.T0, offset);
+            // The region is the one the address names: host = the register + its region delta (in T2) + the offset.
+            RegionDelta(i, baseReg);
+            return new JMem(JReg.T2, offset, JDelta.InBase, baseReg);
         }
         _e.LoadBpf(JReg.T0, baseReg);
         if (offset != 0) _e.AluImm(JAlu.Add, true, JReg.T0, offset);
@@ -469,6 +462,7 @@ internal sealed partial class JitLowering
     private void CheckedTranslate(int i, int size, bool write)
     {
         _checkedAccesses++;
+        _regionDeltas = 0; // its slow path is a runtime call
         int slow = _e.NewLabel(), resume = _e.NewLabel();
         MirrorTranslate(size, write, slow);
         _e.Bind(resume);

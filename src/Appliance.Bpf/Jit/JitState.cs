@@ -84,6 +84,7 @@ internal unsafe struct JitState
     public ulong RedirectFlags;           // 1912: and its flags
     public fixed byte Loops[8 * JitLoop.Size]; // 1920: the bpf_loop each call depth runs (see JitLowering's InlineLoop)
     public long CallbackLevel;            // 2240: how many callbacks are running (no tail call from inside one)
+    public fixed long RegionDeltas[11];   // 2248: per eBPF register, host minus virtual address of the region it points into (see JitLowering.RegionDelta)
 
     public const int RegsOffset = 0, RegionsOffset = 128, RegionCountOffset = 136, BudgetOffset = 144,
         DepthOffset = 152, FaultPcOffset = 160, StatusOffset = 164, FaultKindOffset = 168, StackDeltaOffset = 176,
@@ -92,7 +93,8 @@ internal unsafe struct JitState
         ContextOffset = 608, FirstDynamicRegionOffset = 800, VlanPushedOffset = 804, PacketDeltaOffset = 808, ValueCacheOffset = 816,
         ProbeKeyOffset = 1840, ProbeHashOffset = 1848, ProbeSequenceOffset = 1856, ProbeSlotOffset = 1864, ProbeStepsOffset = 1872,
         ProbeAddressOffset = 1880, ProbeLengthsOffset = 1888, ProbeExactKeyOffset = 1896,
-        RedirectIfindexOffset = 1904, RedirectFlagsOffset = 1912, LoopsOffset = 1920, CallbackLevelOffset = 2240;
+        RedirectIfindexOffset = 1904, RedirectFlagsOffset = 1912, LoopsOffset = 1920, CallbackLevelOffset = 2240,
+        RegionDeltasOffset = 2248;
 
     /// <summary>The map-value cache both engines share: a map value's region id by (array, offset), so repeated
     /// lookups of one element give one address and a working set keeps one region per element, whichever

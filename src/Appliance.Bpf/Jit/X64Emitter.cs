@@ -81,10 +81,12 @@ internal sealed class X64Emitter : JitEmitter
     {
         if (m.Delta == JDelta.None) return (H(m.Base), -1, m.Displacement);
         if (m.Delta == JDelta.Stack && m.Index == 10) return (FramePointer, -1, m.Displacement);
-        RM(true, Rax, Rbx, m.Delta == JDelta.Stack ? JitState.StackDeltaOffset : JitState.PacketDeltaOffset, 0x8B);
-        if (InHost(m.Index)) return (Rax, Cached[m.Index], m.Displacement);
-        RM(true, Rax, Rbx, JitState.RegsOffset + 8 * m.Index, 0x03);    // add rax, [the register in the state]
-        return (Rax, -1, m.Displacement);
+        int delta = Rax;
+        if (m.Delta == JDelta.InBase) delta = H(m.Base);
+        else RM(true, Rax, Rbx, m.Delta == JDelta.Stack ? JitState.StackDeltaOffset : JitState.PacketDeltaOffset, 0x8B);
+        if (InHost(m.Index)) return (delta, Cached[m.Index], m.Displacement);
+        RM(true, delta, Rbx, JitState.RegsOffset + 8 * m.Index, 0x03);  // add delta, [the register in the state]
+        return (delta, -1, m.Displacement);
     }
 
     public override void Prologue()

@@ -581,6 +581,7 @@ public sealed class CallbackJitTests
     {
         Assert.Equal(JitState.LoopsOffset, (int)Marshal.OffsetOf<JitState>(nameof(JitState.Loops)));
         Assert.Equal(JitState.CallbackLevelOffset, (int)Marshal.OffsetOf<JitState>(nameof(JitState.CallbackLevel)));
+        Assert.Equal(JitState.RegionDeltasOffset, (int)Marshal.OffsetOf<JitState>(nameof(JitState.RegionDeltas)));
         Assert.Equal(JitLoop.Size, Marshal.SizeOf<JitLoop>());
         Assert.Equal(JitLoop.ChargeOffset, (int)Marshal.OffsetOf<JitLoop>(nameof(JitLoop.Charge)));
     }

@@ -61,6 +61,57 @@ public sealed class ProvenAccessTests(ITestOutputHelper output)
         Assert.Equal(1, Checks("mov %r2, %r10\nadd %r2, -16\nstdw [%r2+8], 7\nldxdw %r0, [%r2+16]\nexit"));
     }
 
+    /// <summary>Proven accesses through one register in straight-line code reuse its region delta (JitLowering.RegionDelta)
+    /// until the register is written: after <c>mov %r6, %r7</c> the stores through r6 land in the second element's
+    /// value, not at the second pointer plus the first value's delta.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AccessesThroughARegisterMovedToAnotherValueLandInThatValue(bool jit)
+    {
+        var values = BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, 16, 2));
+        var program = VmTestSupport.Load("""
+            stw [%r10-4], 0
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -4
+            call 1
+            jeq %r0, 0, out
+            mov %r6, %r0
+            stw [%r10-4], 1
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -4
+            call 1
+            jeq %r0, 0, out
+            mov %r7, %r0
+            stdw [%r6+0], 11
+            stdw [%r6+8], 12
+            ldxdw %r0, [%r6+0]
+            mov %r6, %r7
+            stdw [%r6+0], 21
+            stdw [%r6+8], 22
+            ldxdw %r1, [%r6+8]
+            add %r0, %r1
+            exit
+            out:
+            mov %r0, 1
+            exit
+            """, values);
+        Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
+        Assert.Equal(0, program.JitCheckedAccesses);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        var r = vm.Run(program, ref packet);
+        Assert.Equal((BpfFault.None, 33UL), (r.Fault, r.R0));
+        foreach (var (key, first, second) in new[] { (0, 11UL, 12UL), (1, 21UL, 22UL) })
+        {
+            var value = new byte[16];
+            Assert.True(values.TryLookupFromUser(BitConverter.GetBytes(key), value));
+            Assert.Equal((first, second), (BitConverter.ToUInt64(value, 0), BitConverter.ToUInt64(value, 8)));
+        }
+    }
+
     private static int Checks(string assembly)
     {
         var values = BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, 8, 1));
