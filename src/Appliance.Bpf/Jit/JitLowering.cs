@@ -265,7 +265,7 @@ internal sealed partial class JitLowering
             case VmOp.CallHelper:
                 {
                     int done = _e.NewLabel();
-                    if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineMapLookup(done);
+                    if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineMapLookup(i, done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlinePacketCopy(i, done, intoPacket: false);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.Redirect && _linuxHelpers) InlineRedirect(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbStoreBytes && _linuxHelpers) InlinePacketCopy(i, done, intoPacket: true);
@@ -510,6 +510,21 @@ internal sealed partial class JitLowering
         _e.JumpIf(JCond.Eq, outside);
     }
 
+    /// <summary>T0 = the host address of the <paramref name="size"/>-byte key at r2 for the map lookup at instruction
+    /// <paramref name="i"/>: r10 + a constant inside the measured frame when the code just before the call set r2 so
+    /// (the proof of a direct access through r10), else r2 checked against the mirror (a jump to
+    /// <paramref name="helper"/> when it is not readable there). Clobbers T1–T3.</summary>
+    private void KeyAddress(int i, int size, int helper)
+    {
+        if (Known(i, 2) is (true, var k) && k >= -_frameBytes && k + size <= 0)
+        {
+            _e.Lea(JReg.T0, JMem.InRegion(JDelta.Stack, 10, (int)k));
+            return;
+        }
+        _e.LoadBpf(JReg.T0, 2);
+        MirrorTranslate(size, write: false, helper);
+    }
+
     /// <summary>T0: virtual address in, host address out when the mirror's region accepts the access; else a
     /// jump to <paramref name="slow"/> with T0 unchanged. Clobbers T1–T3.</summary>
     private void MirrorTranslate(int size, bool write, int slow)
@@ -533,7 +548,7 @@ internal sealed partial class JitLowering
     /// <paramref name="done"/>. Anything else — another map, an unreadable key, a full region table, a CPU slot
     /// the map does not have, a hash index a writer is changing — falls through to the helper call, which decides
     /// exactly as the interpreter does.</summary>
-    private void InlineMapLookup(int done)
+    private void InlineMapLookup(int i, int done)
     {
         int helper = _e.NewLabel(), notFound = _e.NewLabel();
         var found = new int[_inlineMaps.Length];
@@ -551,20 +566,19 @@ internal sealed partial class JitLowering
         {
             var map = _inlineMaps[m];
             _e.Bind(found[m]);
-            _e.LoadBpf(JReg.T0, 2);
             if (map.Hash is { } probe)
             {
-                MirrorTranslate(probe.KeySize, write: false, helper);      // T0 = the key's host address
+                KeyAddress(i, probe.KeySize, helper);                      // T0 = the key's host address
                 HashFind(probe, map.MaxEntries, helper, notFound);         // T0 = the key's slot
             }
             else if (map.Lpm is { } lpm)
             {
-                MirrorTranslate(LpmProbe.KeySize, write: false, helper);
+                KeyAddress(i, LpmProbe.KeySize, helper);
                 LpmFind(lpm, map.MaxEntries, helper, notFound);            // T0 = the longest prefix's slot
             }
             else
             {
-                MirrorTranslate(4, write: false, helper);
+                KeyAddress(i, 4, helper);
                 _e.Load(JReg.T0, JReg.T0, 0, 4, false);                     // the index
                 _e.CompareImm(true, JReg.T0, map.MaxEntries);
                 _e.JumpIf(JCond.UGe, notFound);
