@@ -1,6 +1,5 @@
 using Appliance.Config;
 using Appliance.Datapath.Programs;
-using Appliance.Datapath.Runtime;
 
 namespace Appliance.Datapath.Runtime.Reconcile;
 
