@@ -108,27 +108,36 @@ internal sealed partial class JitLowering
         _regionDeltas |= 1 << register;
     }
 
+    /// <summary>How far back <see cref="Known"/> looks: instructions, counted over the chain of moves and adds it
+    /// follows. A value set further back is not known (its checks stay); the bound keeps a long straight line cheap
+    /// to compile.</summary>
+    internal const int KnownValueReach = 64;
+
     /// <summary>r<paramref name="register"/> before instruction <paramref name="i"/>: (false, constant) or (true, the
-    /// offset from r10), or null when straight-line code does not tell.</summary>
+    /// offset from r10), or null when straight-line code does not tell within <see cref="KnownValueReach"/>
+    /// instructions. A loop: a `mov` from another register follows that one, an `add`/`sub` of a constant adds to the
+    /// offset, so a chain of any length costs no stack (a recursion per link overflowed it at ~10,000 links, which a
+    /// verifier-valid program may have, and took the appliance down while it loaded the program).</summary>
     private (bool FromFrame, long Value)? Known(int i, int register)
     {
-        if (register == 10) return (true, 0);
-        for (int j = i - 1; j >= 0 && !BlockStart(j + 1); j--)
+        long offset = 0;
+        for (int j = i - 1, steps = 0; ; j--)
         {
+            if (register == 10) return (true, offset);
+            if (j < 0 || BlockStart(j + 1) || ++steps > KnownValueReach) return null;
             var ins = _code[j];
             var effect = EffectOf(ins.Op);
             if (effect == RegisterEffect.Any) return null;                   // a call, an atomic, an exit, a legacy load
             if (effect == RegisterEffect.None || ins.Dst != register) continue;
-            return ins.Op switch
+            switch (ins.Op)
             {
-                VmOp.Mov64Imm or VmOp.LoadImm64 => (false, ins.Imm),
-                VmOp.Mov32Imm => (false, (uint)ins.Imm),
-                VmOp.Mov64Reg => Known(j, ins.Src),
-                VmOp.Add64Imm => Known(j, register) is { } k ? (k.FromFrame, k.Value + ins.Imm) : null,
-                VmOp.Sub64Imm => Known(j, register) is { } k ? (k.FromFrame, k.Value - ins.Imm) : null,
-                _ => null,
-            };
+                case VmOp.Mov64Imm or VmOp.LoadImm64: return (false, ins.Imm + offset);
+                case VmOp.Mov32Imm: return (false, (uint)ins.Imm + offset);
+                case VmOp.Mov64Reg: register = ins.Src; break;
+                case VmOp.Add64Imm: offset += ins.Imm; break;
+                case VmOp.Sub64Imm: offset -= ins.Imm; break;
+                default: return null;
+            }
         }
-        return null;
     }
 }

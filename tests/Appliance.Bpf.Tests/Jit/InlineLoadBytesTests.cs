@@ -421,4 +421,46 @@ public sealed class InlineLoadBytesTests
         Assert.Equal(BpfFault.None, r.Fault);
         Assert.Equal(BitConverter.ToUInt64(Frame, 2) ^ 0x2345UL, r.R0);
     }
+
+    /// <summary>The JIT reads what straight-line code set a length, a buffer or a key to by following its moves and
+    /// adds back; a chain of 30,000 `add r, 0` in front of a map lookup's key and of bpf_skb_load_bytes' length (a
+    /// verifier-valid program) once overflowed the compiling thread's stack (a recursion per link) and took the
+    /// process down while it loaded the program. Now it compiles, the lookup and the copy work on both engines, and
+    /// a value set further back than the JIT looks (JitLowering.KnownValueReach) keeps its run-time checks.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ALongChainOfAddsInFrontOfAHelperCompilesAndRuns(bool jit)
+    {
+        const int Links = 30_000;
+        string chain(string register) => string.Concat(Enumerable.Repeat($"add %{register}, 0\n", Links));
+        var (r, _) = Run($"""
+            mov %r6, %r1
+            stw [%r10-16], 0
+            lddw %r1, map[0]
+            mov %r2, %r10
+            add %r2, -16
+            {chain("r2")}
+            call 1
+            jne %r0, 0, found
+            mov %r0, 0x99
+            exit
+            found:
+            mov %r1, %r6
+            mov %r2, 2
+            mov %r3, %r10
+            add %r3, -8
+            mov %r4, 8
+            {chain("r4")}
+            call 26
+            jeq %r0, 0, copied
+            mov %r0, 0x98
+            exit
+            copied:
+            ldxdw %r0, [%r10-8]
+            exit
+            """, jit, Values());
+        Assert.Equal(BpfFault.None, r.Fault);
+        Assert.Equal(BitConverter.ToUInt64(Frame, 2), r.R0);
+    }
 }
