@@ -126,9 +126,23 @@ public sealed unsafe class GroupFrameFlooder : IDisposable
                 }
             }
         }
+        catch (Exception e)
+        {
+            // Only the set-up before the loop gets here: logged, never left unhandled on this thread (that would end
+            // the process, every tenant's forwarding with it).
+            Failure = e;
+            Log.Error("flooder", "group-frame flooder could not start; broadcasts are not flooded", ("error", e.Message));
+        }
         finally
         {
-            LetGo();
+            try
+            {
+                LetGo();
+            }
+            catch (Exception e)
+            {
+                Log.Error("flooder", "group-frame flooder's sockets could not all be released", ("error", e.Message));
+            }
         }
     }
 

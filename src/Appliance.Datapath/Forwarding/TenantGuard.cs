@@ -1,4 +1,5 @@
 using Appliance.Bpf.Routing;
+using Appliance.Config;
 using Appliance.Datapath.Runtime;
 
 namespace Appliance.Datapath.Forwarding;
@@ -39,8 +40,10 @@ public sealed class TenantGuard(IFibTables? tables)
     /// host only the frames of its own VLAN; a tagged one — from the wire, to the tenant's MAC or flooded, or tagged by a
     /// chain — belongs to a VLAN the tenant is not on (a chain takes the tag of the tenant's VLAN off, as vlan_untag
     /// does). A priority-tagged frame is in the port's own VLAN (802.1Q), as an untagged one, and goes in as it came,
-    /// its 802.1p priority kept. An L3 tenant never trunks.</summary>
-    public static bool RefusesIntoTenant(ReadOnlySpan<byte> frame, PairRuntime into) => !into.TrunksVlans && L3Frames.NamesVlan(frame);
+    /// its 802.1p priority kept. An L3 tenant never trunks and gets no tag at all, a priority tag neither: its pair
+    /// routes untagged frames only, both ways (<see cref="L3Router"/>).</summary>
+    public static bool RefusesIntoTenant(ReadOnlySpan<byte> frame, PairRuntime into) =>
+        !into.TrunksVlans && (into.Config.Mode == PairMode.L3 ? L3Frames.Tagged(frame) : L3Frames.NamesVlan(frame));
 
     /// <summary>Whether the frame names a VLAN (<see cref="L3Frames.NamesVlan"/>) by a tag the tenant put on: its
     /// outermost one, or the one behind the tag its chain pushed. A priority tag alone is the tenant's 802.1p priority

@@ -64,4 +64,37 @@ public sealed class IntoTenantVlanTests
         Assert.Equal(4, board.Engine.CountersOf(Eth0).Drops(DropReason.Policy));
         board.AssertClean();
     }
+
+    /// <summary>Into an L3 tenant no tag goes, a priority tag neither (its pair routes untagged frames only, both ways);
+    /// into an L2 access tenant a priority tag alone goes, a priority tag in front of another does not, and into one
+    /// that trunks VLANs everything goes.</summary>
+    [Fact]
+    public void A_priority_tag_goes_into_an_L2_access_tenant_but_not_into_an_L3_tenant()
+    {
+        var loaded = ConfigLoader.LoadBytes(System.Text.Encoding.UTF8.GetBytes("""
+            {
+              "board": "test",
+              "ports": [{ "name": "eth0" }],
+              "pairs": [
+                { "name": "a", "mode": "l2", "uplink": "eth0", "tenant": { "netns": "ta", "interface": "eth0", "mac": "02:00:00:00:0a:01" } },
+                { "name": "b", "mode": "l2", "uplink": "eth0",
+                  "tenant": { "netns": "tb", "interface": "eth0", "mac": "02:00:00:00:0a:02", "serves": ["vlans"] } },
+                { "name": "c", "mode": "l3", "uplink": "eth0", "tenant": { "netns": "tc", "interface": "eth0", "addresses": ["10.9.7.1/24"] } }
+              ],
+              "programs": []
+            }
+            """), "l3vlans.json", ".");
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
+        var pairs = OfflineTopology.Build(loaded.Config!, ".").Topology.Pairs;
+        byte[] plain = TestFrames.Build(Mac(A), Outside, 100, 1);
+        byte[] priority = TestFrames.Tagged(plain, (0x8100, 0));
+        byte[] priorityThen10 = TestFrames.Tagged(plain, (0x8100, 0), (0x8100, 10));
+        byte[] vlan10 = TestFrames.Tagged(plain, (0x8100, 10));
+
+        bool[] Refused(byte[] frame) => [.. pairs.Select(p => TenantGuard.RefusesIntoTenant(frame, p))];
+        Assert.Equal([false, false, false], Refused(plain));
+        Assert.Equal([false, false, true], Refused(priority));
+        Assert.Equal([true, false, true], Refused(priorityThen10));
+        Assert.Equal([true, false, true], Refused(vlan10));
+    }
 }

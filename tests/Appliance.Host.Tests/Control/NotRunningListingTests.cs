@@ -22,7 +22,7 @@ public sealed class NotRunningListingTests(ITestOutputHelper output)
     [PrivilegedFact]
     public void EveryListingShowsWhatIsNotRunningMarkedSo()
     {
-        string portA = NetNamespace.UniqueInterface("mapp"), portB = NetNamespace.UniqueInterface("mapp"), pair = NetNamespace.UniqueInterface("mnr");
+        string portA = NetNamespace.UniqueInterface("mapp"), portB = NetNamespace.UniqueInterface("mapp"), pair = NetNamespace.UniqueInterface("mapp");
         using var outside = new NetNamespace("nro");
         using var tenant = new NetNamespace("nrt");
         ApplianceRuntime? rt = null;
