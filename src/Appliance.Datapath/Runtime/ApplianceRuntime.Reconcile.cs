@@ -81,7 +81,7 @@ public sealed partial class ApplianceRuntime
         foreach (var name in missingPorts) notes.Add(NotRunningNote($"port {name}", nextPorts.ContainsKey(name)));
 
         foreach (var name in diff.Ports.Added) steps.Add(ClaimPortStep(nextPorts[name]));
-        foreach (var name in missingPorts.Where(nextPorts.ContainsKey)) steps.Add(ClaimPortStep(nextPorts[name]));
+        foreach (var name in missingPorts.Where(nextPorts.ContainsKey)) steps.Add(MakesAgain(ClaimPortStep(nextPorts[name])));
         PlanPrograms(running, next, programs, steps);
 
         var recreated = diff.PairsChanged.Where(c => c.IsInterfaceLevel && !missingPairs.Contains(c.Name)).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
@@ -91,7 +91,8 @@ public sealed partial class ApplianceRuntime
             notes.Add($"pair {name} is re-created (its mode, tenant netns, tenant interface, tenant MAC or primaryInterface changed); its tenant loses traffic meanwhile");
         }
         foreach (var pc in next.Pairs)
-            if (diff.PairsAdded.Contains(pc.Name) || recreated.Contains(pc.Name) || missingPairs.Contains(pc.Name)) steps.Add(CreatePairStep(pc, programs));
+            if (missingPairs.Contains(pc.Name)) steps.Add(MakesAgain(CreatePairStep(pc, programs)));
+            else if (diff.PairsAdded.Contains(pc.Name) || recreated.Contains(pc.Name)) steps.Add(CreatePairStep(pc, programs));
         foreach (var change in diff.PairsChanged.Where(c => !recreated.Contains(c.Name) && !missingPairs.Contains(c.Name)))
             PlanPairChange(oldPairs[change.Name], nextPairs[change.Name], change.Parts, steps, notes);
         foreach (var pc in next.Pairs)
@@ -108,6 +109,11 @@ public sealed partial class ApplianceRuntime
         if (diff.BoardChanged) notes.Add("board changes at the next start");
         return new ReconcilePlan(running, next, programs, steps, notes);
     }
+
+    /// <summary><paramref name="step"/>, which makes a not-running part again, as a step whose failure leaves that part
+    /// not running and lets the rest of the plan go on (<see cref="PlanStep.MakesAgain"/>).</summary>
+    private static PlanStep MakesAgain(PlanStep step) =>
+        new(step.Action, step.Target, step.Detail, step.Apply, step.Undo) { MakesAgain = true };
 
     private static string NotRunningNote(string target, bool kept) =>
         $"{target} is not running (a failed reload's undo left it out): " + (kept ? "it is made again" : "the new config drops it");
@@ -162,6 +168,13 @@ public sealed partial class ApplianceRuntime
                     done.Add(step);
                     Log.Info("reconcile", "step done", ("step", step.ToString()));
                 }
+                catch (Exception e) when (step.MakesAgain && e is not PartLeftOutException)
+                {
+                    // The part stays as it was, not running (a failed step leaves nothing behind); the others go on.
+                    _undoFailures[step.Target] = e.Message;
+                    Log.Warn("reconcile", "a part that is not running could not be made again; it stays not running, the reload goes on",
+                        ("step", step.ToString()), ("error", e.Message));
+                }
                 catch (Exception e)
                 {
                     Log.Error("reconcile", "step failed, undoing", ("step", step.ToString()), ("error", e.Message));
@@ -196,7 +209,7 @@ public sealed partial class ApplianceRuntime
                     foreach (var s in plan.Steps) s.Spend();
                     CollectDropped(GiveBackFailed(plan)); // the caller may hold the plan a while: it lets go of them
                     TakeNotRunning();
-                    var text = string.Join('\n', [.. plan.Steps.TakeWhile(s => s != step).Select(s => $"done:   {s}"),
+                    var text = string.Join('\n', [.. plan.Steps.TakeWhile(s => s != step).Select(s => done.Contains(s) ? $"done:   {s}" : $"failed, left not running: {s}"),
                         $"FAILED: {step}: {e.Message}", .. lines, .. NotRunning.Select(p => $"NOT RUNNING: {p}"),
                         NotRunning.Count == 0 ? "the running config stays" : "the running config stays, without what is not running"]);
                     throw new ReconcileException(text, e, NotRunning);

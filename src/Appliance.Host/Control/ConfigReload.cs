@@ -82,7 +82,9 @@ public sealed class ConfigReload(string file, string? objectDirectory, Appliance
             if (!plan.IsEmpty || ledsChanged) Generation++;
             if (ledsChanged) applyLeds?.Invoke(next.Leds);
             if (lines.Count == 0) return ControlResponse.Success("reloaded: no changes");
-            return ControlResponse.Success($"reloaded: {plan.Steps.Count} step(s)\n{text}");
+            // A part a reload could not make again stays not running, and says why (the rest of the reload applied).
+            var notRunning = runtime.NotRunning.Select(p => $"NOT RUNNING: {p}");
+            return ControlResponse.Success(string.Join('\n', [$"reloaded: {plan.Steps.Count} step(s)", text, .. notRunning]));
         }
     }
 }

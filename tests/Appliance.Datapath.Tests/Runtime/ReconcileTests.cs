@@ -222,8 +222,8 @@ public sealed class ReconcileTests(ITestOutputHelper output)
     /// <summary>A reload re-creates pair B (its tenant interface renamed) and, just before B is made again, a link
     /// takes B's name: the creation fails, and so does its undo (making B as it was). B is then not running while the
     /// running config has it: before, every later plan threw "no pair called B is running" and no reload was taken
-    /// until a restart. Now the failure and `status` say B is not running, a reload of the same config while the name
-    /// is taken fails with the reason and leaves everything as it was, and once it is free the reload makes B again.</summary>
+    /// until a restart. Now the failure and `status` say B is not running; a reload while the name is taken applies
+    /// its other changes and leaves B not running with the reason; once the name is free the reload makes B again.</summary>
     [PrivilegedFact]
     public void AnUndoThatFailsLeavesThePairNotRunningAndTheNextReloadMakesItAgain()
     {
@@ -250,14 +250,20 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         Assert.Single(rig.Runtime.Topology.Pairs);
         Assert.False(NetworkNamespace.Exists(rig.NetnsB)); // what the runtime holds is what exists: B's veth and namespace are gone
 
-        // The name still taken: the reload that makes B again fails with the reason, B is still not running, A forwards.
-        var plan = rig.Runtime.Plan(withB);
+        // The name still taken: a reload that also changes A (its MTU) makes B again and fails at that, B stays not
+        // running with the reason, and the rest applies (A's new MTU): a part whose cause stays holds no other
+        // tenant's change back. Before, the whole reload was undone, and so was every reload until the name was free.
+        var aChanged = withB with { Pairs = [start.Pairs[0] with { Tenant = start.Pairs[0].Tenant with { Mtu = 1400 } }, rig.B()] };
+        var plan = rig.Runtime.Plan(aChanged);
         output.WriteLine(plan.Describe());
         Assert.Contains($"create  pair {rig.PairB}", plan.Describe());
         Assert.Contains($"note: pair {rig.PairB} is not running", plan.Describe());
-        var again = Assert.Throws<ReconcileException>(() => rig.Runtime.Apply(plan));
-        Assert.Contains("already exists", again.Message);
+        rig.Runtime.Apply(plan);
+        Assert.Same(aChanged, rig.Config);
         Assert.Equal([$"pair {rig.PairB}"], rig.Runtime.NotRunning.Select(p => p.Target));
+        Assert.Contains("already exists", rig.Runtime.NotRunning[0].Why);
+        Assert.Single(rig.Runtime.Topology.Pairs);
+        Assert.Contains("mtu 1400", Shell.Check("ip", "-n", rig.Board.Tenants[0].Name, "link", "show", "dev", MetaBoard.TenantInterface));
         Assert.Equal(5, FrameProbe.Exchange(rig.Board.Outside.Name, MetaBoard.OutsideInterface(0), rig.Board.Tenants[0].Name, MetaBoard.TenantInterface,
             MetaBoard.TenantMac(0).GetBytes(), rig.Board.OutsideMac(0), 5, out _).Count);
 
