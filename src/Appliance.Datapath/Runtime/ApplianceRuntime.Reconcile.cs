@@ -112,8 +112,11 @@ public sealed partial class ApplianceRuntime
 
     /// <summary><paramref name="step"/>, which makes a not-running part again, as a step whose failure leaves that part
     /// not running and lets the rest of the plan go on (<see cref="PlanStep.MakesAgain"/>).</summary>
-    private static PlanStep MakesAgain(PlanStep step) =>
-        new(step.Action, step.Target, step.Detail, step.Apply, step.Undo) { MakesAgain = true };
+    private static PlanStep MakesAgain(PlanStep step)
+    {
+        step.MakesAgain = true;
+        return step;
+    }
 
     private static string NotRunningNote(string target, bool kept) =>
         $"{target} is not running (a failed reload's undo left it out): " + (kept ? "it is made again" : "the new config drops it");
@@ -236,8 +239,8 @@ public sealed partial class ApplianceRuntime
     /// they are not running the same way). What cannot be taken out stays as it is, said in the reply and the log.</summary>
     private void TakeOut(string target, List<string> lines)
     {
-        string name = target[5..];
-        if (target.StartsWith("port ", StringComparison.Ordinal)) TakeOutPort(name, lines);
+        string name = NotRunningPart.NameOf(target);
+        if (NotRunningPart.KindOf(target) == "port") TakeOutPort(name, lines);
         else TakeOutPair(name, lines, "it would run as neither config says");
     }
 

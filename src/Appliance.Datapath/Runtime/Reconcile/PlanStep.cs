@@ -29,7 +29,7 @@ public sealed class PlanStep(PlanAction action, string target, string detail, Ac
     /// <summary>Makes again a pair or port of the running config that is not running (<see cref="ApplianceRuntime.NotRunning"/>):
     /// if it fails, the part stays not running, with this failure as the reason, and the plan's other steps go on — a
     /// part whose cause stays (its name taken, its queue held) does not hold back every other tenant's reload.</summary>
-    public bool MakesAgain { get; internal init; }
+    public bool MakesAgain { get; internal set; }
 
     /// <summary>Once its plan is applied or refused: the step lets go of what its actions hold (the running programs
     /// of before, for an undo), so what the reload dropped can become garbage. It cannot run again.</summary>
