@@ -43,16 +43,34 @@ internal abstract class JitEmitter
         return _labels.Count - 1;
     }
 
-    public void Bind(int label) => _labels[label] = Position;
+    public void Bind(int label) => _labels[label] = LastBound = Position;
+
+    /// <summary>Binds <paramref name="label"/> where only the code before it continues: no jump may name it (the
+    /// finished code refuses one), so what the emitter knows about its registers there still holds.</summary>
+    public void BindFallThrough(int label)
+    {
+        _labels[label] = Position;
+        _fallThrough.Add(label);
+    }
+
+    private readonly HashSet<int> _fallThrough = [];
+
+    /// <summary>The position the last label was bound at: code there may be reached by a jump.</summary>
+    protected int LastBound { get; private set; } = -1;
 
     protected int LabelPosition(int label) =>
-        _labels[label] >= 0 ? _labels[label] : throw new InvalidOperationException($"label {label} never bound");
+        _fallThrough.Contains(label) ? throw new InvalidOperationException($"label {label} is reached only from the code before it")
+        : _labels[label] >= 0 ? _labels[label] : throw new InvalidOperationException($"label {label} never bound");
 
     public abstract int Position { get; }
 
     /// <summary>Bit mask of the eBPF registers the program uses (set before <see cref="Prologue"/>): only these
     /// move between host registers and the state's register file at entry, runtime calls and exit.</summary>
     public int UsedRegisters { get; set; } = 0x7FF;
+
+    /// <summary>How often the program names each eBPF register (set before <see cref="Prologue"/>, or null): an emitter
+    /// with fewer host registers than eBPF registers keeps the least named ones in the state.</summary>
+    public int[]? RegisterUses { get; set; }
 
     public abstract void Prologue();
 

@@ -73,6 +73,7 @@ internal sealed partial class JitLowering
     private void Body()
     {
         _e.UsedRegisters = UsedRegisters(_code);
+        _e.RegisterUses = RegisterUses(_code);
         _e.Prologue();
         // Entry: from the start, or where a runtime call left off (see Yield).
         int start = _e.NewLabel();
@@ -83,8 +84,12 @@ internal sealed partial class JitLowering
         _e.Bind(start);
         for (int i = 0; i < _code.Length; i++)
         {
-            _e.Bind(_labels[i]);
-            if (BlockStart(i)) _regionDeltas = 0;
+            if (BlockStart(i))
+            {
+                _e.Bind(_labels[i]);
+                _regionDeltas = 0;
+            }
+            else _e.BindFallThrough(_labels[i]);
             Instruction(i, _code[i]);
             AfterInstruction(_code[i]);
         }
@@ -1317,6 +1322,21 @@ internal sealed partial class JitLowering
             used |= 1 << (ins.Dst & 15) | 1 << (ins.Src & 15);
         }
         return used & 0x7FF;
+    }
+
+    /// <summary>How many instructions name each eBPF register (as destination or source; a helper call names r0–r5).</summary>
+    private static int[] RegisterUses(DecodedInstruction[] code)
+    {
+        var uses = new int[16];
+        foreach (var ins in code)
+        {
+            if (ins.Op is VmOp.Invalid or VmOp.WideTail) continue;
+            if (ins.Op == VmOp.CallHelper)
+                for (int r = 0; r <= 5; r++) uses[r]++;
+            uses[ins.Dst & 15]++;
+            if (ins.Src != ins.Dst) uses[ins.Src & 15]++;
+        }
+        return uses[..11];
     }
 
     private static bool SimpleAlu(VmOp op, out JAlu alu, out bool is64, out bool imm)

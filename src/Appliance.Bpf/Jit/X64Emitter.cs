@@ -10,10 +10,25 @@ namespace Appliance.Bpf.Jit;
 /// whole body (bpf-to-bpf calls do not use it), so runtime calls need no fix-up.</summary>
 internal sealed class X64Emitter : JitEmitter
 {
-    private const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rsi = 6, Rdi = 7, R8 = 8, FramePointer = 10;
+    private const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rbp = 5, Rsi = 6, Rdi = 7, R8 = 8, FramePointer = 10;
 
-    /// <summary>The host register of each eBPF register, or -1 for one kept in the state.</summary>
-    private static readonly int[] Cached = [12, 13, 14, 15, 5, 9, 11, 6, 7, -1, -1];
+    /// <summary>The host register of each eBPF register, or -1 for one kept in the state: r0–r8 as listed, r9 and r10
+    /// in the state; a program that names r9 more often than one of r0–r8 (<see cref="JitEmitter.RegisterUses"/>) has
+    /// r9 in that one's host register instead, and that one in the state (see <see cref="Prologue"/>).</summary>
+    private readonly int[] Cached = [12, 13, 14, 15, 5, 9, 11, 6, 7, -1, -1];
+
+    /// <summary>The callee-saved host registers the body uses besides rbx, in push order.</summary>
+    private int[] _saved = [];
+
+    /// <summary>Where rax holds a region's delta (<see cref="JitState.StackDelta"/> or <see cref="JitState.PacketDelta"/>)
+    /// after an access that loaded it: the position right after that access and every instruction since that keeps
+    /// rax (see <see cref="KeepsDelta"/>), and which delta. A later access of the same region at that position, with no
+    /// label bound there (no jump lands in between), uses rax as it is instead of loading the delta again.</summary>
+    private int _deltaAt = -1;
+    private JDelta _deltaKind;
+
+    /// <summary>True when rax still holds <see cref="_deltaKind"/>'s delta here (see <see cref="_deltaAt"/>).</summary>
+    private bool DeltaHere => _deltaAt == Position && LastBound != Position;
     private readonly List<byte> _code = new(4096);
     private readonly List<(int Field, int Label)> _fixups = [];
 
@@ -77,27 +92,67 @@ internal sealed class X64Emitter : JitEmitter
 
     /// <summary>The host form of <paramref name="m"/>: base, index (-1: none) and displacement. A stack access through
     /// r10 is the frame pointer + its offset; another stack or packet access the delta (in T0) + the eBPF register.</summary>
-    private (int Base, int Index, int Disp) Operand(JMem m)
+    /// <summary><paramref name="keepsDelta"/>: whether rax holds the region's delta after the access (an access that
+    /// does not write rax then leaves it for the next one: <see cref="DeltaAfter"/>).</summary>
+    private (int Base, int Index, int Disp) Operand(JMem m, out bool keepsDelta)
     {
+        keepsDelta = false;
         if (m.Delta == JDelta.None) return (H(m.Base), -1, m.Displacement);
-        if (m.Delta == JDelta.Stack && m.Index == 10) return (FramePointer, -1, m.Displacement);
+        if (m.Delta == JDelta.Stack && m.Index == 10)
+        {
+            keepsDelta = DeltaHere;                                      // the frame pointer: rax untouched
+            return (FramePointer, -1, m.Displacement);
+        }
         int delta = Rax;
         if (m.Delta == JDelta.InBase) delta = H(m.Base);
-        else RM(true, Rax, Rbx, m.Delta == JDelta.Stack ? JitState.StackDeltaOffset : JitState.PacketDeltaOffset, 0x8B);
-        if (InHost(m.Index)) return (delta, Cached[m.Index], m.Displacement);
+        else if (!(DeltaHere && _deltaKind == m.Delta))
+        {
+            RM(true, Rax, Rbx, m.Delta == JDelta.Stack ? JitState.StackDeltaOffset : JitState.PacketDeltaOffset, 0x8B);
+            _deltaKind = m.Delta;
+        }
+        if (InHost(m.Index))
+        {
+            keepsDelta = m.Delta != JDelta.InBase;
+            return (delta, Cached[m.Index], m.Displacement);
+        }
         RM(true, delta, Rbx, JitState.RegsOffset + 8 * m.Index, 0x03);  // add delta, [the register in the state]
         return (delta, -1, m.Displacement);
     }
 
+    /// <summary>After an instruction that did not write rax (an access through <see cref="Operand(JMem, out bool)"/>, or
+    /// an operation on eBPF registers in host registers): rax's delta is still held when <paramref name="held"/>.</summary>
+    private void DeltaAfter(bool held)
+    {
+        if (held) _deltaAt = Position;
+    }
+
+    /// <summary>Saves rbx and the callee-saved host registers of the eBPF registers the program uses (the code calls
+    /// nothing, so the native stack's alignment does not matter), and loads the eBPF registers.</summary>
     public override void Prologue()
     {
+        if (RegisterUses is { } uses)
+        {
+            // r9 takes the host register of the least named of r0–r8 when it is named more often.
+            int least = 0;
+            for (int r = 1; r <= 8; r++)
+                if (uses[r] < uses[least]) least = r;
+            if (uses[9] > uses[least])
+            {
+                Cached[9] = Cached[least];
+                Cached[least] = -1;
+            }
+        }
+        var saved = new List<int>();
+        foreach (int host in new[] { Rbp, 12, 13, 14, 15 })
+            for (int r = 0; r <= 9; r++)
+                if (Cached[r] == host && (UsedRegisters & 1 << r) != 0) saved.Add(host);
+        _saved = [.. saved];
         B(0x53);                    // push rbx
-        B(0x55);                    // push rbp
-        B(0x41); B(0x54);           // push r12
-        B(0x41); B(0x55);           // push r13
-        B(0x41); B(0x56);           // push r14
-        B(0x41); B(0x57);           // push r15
-        B(0x48); B(0x83); B(0xEC); B(0x08); // sub rsp, 8 (16-byte aligned again)
+        foreach (int host in _saved)
+        {
+            Rex(false, 0, host);
+            B(0x50 + (host & 7));   // push
+        }
         RR(true, Rdi, Rbx, 0x89);   // mov rbx, rdi
         ReloadRegisters();
     }
@@ -105,12 +160,11 @@ internal sealed class X64Emitter : JitEmitter
     public override void Epilogue(bool resultOnly = false)
     {
         FlushRegisters(resultOnly ? UsedRegisters & 1 : UsedRegisters);
-        B(0x48); B(0x83); B(0xC4); B(0x08); // add rsp, 8
-        B(0x41); B(0x5F);           // pop r15
-        B(0x41); B(0x5E);           // pop r14
-        B(0x41); B(0x5D);           // pop r13
-        B(0x41); B(0x5C);           // pop r12
-        B(0x5D);                    // pop rbp
+        for (int k = _saved.Length - 1; k >= 0; k--)
+        {
+            Rex(false, 0, _saved[k]);
+            B(0x58 + (_saved[k] & 7)); // pop
+        }
         B(0x5B);                    // pop rbx
         B(0xC3);                    // ret
     }
@@ -139,17 +193,21 @@ internal sealed class X64Emitter : JitEmitter
 
     public override void LoadBpf(JReg d, int r)
     {
+        bool held = DeltaHere && d != JReg.T0;
         if (Cached[r] >= 0) RR(true, Cached[r], H(d), 0x89);
         else RM(true, H(d), Rbx, JitState.RegsOffset + 8 * r, 0x8B);
+        DeltaAfter(held);
     }
 
     public override void StoreBpf(int r, JReg s)
     {
+        bool held = DeltaHere;
         if (Cached[r] >= 0) RR(true, H(s), Cached[r], 0x89);
         else RM(true, H(s), Rbx, JitState.RegsOffset + 8 * r, 0x89);
         if (r == 10) SetFramePointer();
+        DeltaAfter(held);
     }
-    private static bool InHost(int r) => Cached[r] >= 0;
+    private bool InHost(int r) => Cached[r] >= 0;
 
     private static int AluOpcode(JAlu op) => op switch
     {
@@ -159,9 +217,11 @@ internal sealed class X64Emitter : JitEmitter
     public override bool AluBpf(JAlu op, bool is64, int dst, int src)
     {
         if (!InHost(dst) || !InHost(src)) return false;
+        bool held = DeltaHere;
         if (op == JAlu.Mul) RR(is64, Cached[dst], Cached[src], 0x0F, 0xAF);   // imul dst, src
         else if (AluOpcode(op) is var code and >= 0) RR(is64, Cached[src], Cached[dst], code);
         else return false;
+        DeltaAfter(held);
         return true;
     }
 
@@ -169,11 +229,13 @@ internal sealed class X64Emitter : JitEmitter
     {
         if (!InHost(dst)) return false;
         int rd = Cached[dst];
+        bool held = DeltaHere;
         switch (op)
         {
             case JAlu.Lsh or JAlu.Rsh or JAlu.Arsh:
                 RR(is64, op == JAlu.Lsh ? 4 : op == JAlu.Rsh ? 5 : 7, rd, 0xC1);
                 B(imm);
+                DeltaAfter(held);
                 return true;
             case JAlu.Mul:
                 RR(is64, rd, rd, 0x69);
@@ -185,40 +247,45 @@ internal sealed class X64Emitter : JitEmitter
                 return false;
         }
         D32(imm);
+        DeltaAfter(held);
         return true;
     }
 
     public override bool MovBpf(bool is64, int dst, int src)
     {
-        if (is64 && src == 10 && InHost(dst))
-        {
-            RM(true, Cached[dst], Rbx, JitState.RegsOffset + 8 * 10, 0x8B); // r10 lives in the state
-            return true;
-        }
-        if (!InHost(dst) || !InHost(src)) return false;
-        RR(is64, Cached[src], Cached[dst], 0x89);
+        bool held = DeltaHere;
+        if (is64 && src == 10 && InHost(dst)) RM(true, Cached[dst], Rbx, JitState.RegsOffset + 8 * 10, 0x8B); // r10 lives in the state
+        else if (InHost(dst) && InHost(src)) RR(is64, Cached[src], Cached[dst], 0x89);
+        else return false;
+        DeltaAfter(held);
         return true;
     }
 
     public override bool MovImmBpf(int dst, long value)
     {
         if (!InHost(dst)) return false;
+        bool held = DeltaHere;
         MovImmRaw(Cached[dst], value);
+        DeltaAfter(held);
         return true;
     }
 
     public override bool CompareBpf(bool is64, bool test, int a, int b)
     {
         if (!InHost(a) || !InHost(b)) return false;
+        bool held = DeltaHere;
         RR(is64, Cached[b], Cached[a], test ? 0x85 : 0x39);
+        DeltaAfter(held);
         return true;
     }
 
     public override bool CompareImmBpf(bool is64, bool test, int a, int imm)
     {
         if (!InHost(a)) return false;
+        bool held = DeltaHere;
         RR(is64, test ? 0 : 7, Cached[a], test ? 0xF7 : 0x81);
         D32(imm);
+        DeltaAfter(held);
         return true;
     }
 
@@ -341,7 +408,9 @@ internal sealed class X64Emitter : JitEmitter
     public override bool ByteSwapBpf(int r, int bits)
     {
         if (!InHost(r)) return false;
+        bool held = DeltaHere;
         ByteSwapRaw(Cached[r], bits);
+        DeltaAfter(held);
         return true;
     }
 
@@ -359,7 +428,11 @@ internal sealed class X64Emitter : JitEmitter
         B(0xC8 + (r & 7));
     }
 
-    public override void Load(JReg d, JMem m, int size, bool signExtend) => LoadRaw(H(d), Operand(m), size, signExtend);
+    public override void Load(JReg d, JMem m, int size, bool signExtend)
+    {
+        LoadRaw(H(d), Operand(m, out bool keeps), size, signExtend);
+        DeltaAfter(keeps && d != JReg.T0);
+    }
 
     private void LoadRaw(int r, (int, int, int) m, int size, bool signExtend)
     {
@@ -375,22 +448,29 @@ internal sealed class X64Emitter : JitEmitter
     public override void Store(JMem m, JReg value, int size)
     {
         if (value == JReg.T0 && m.Delta != JDelta.None) throw new InvalidOperationException("a region operand clobbers T0");
-        StoreRaw(Operand(m), H(value), size);
+        StoreRaw(Operand(m, out bool keeps), H(value), size);
+        DeltaAfter(keeps);
     }
 
-    public override void Lea(JReg d, JMem m) => RM(true, H(d), Operand(m), 0x8D);
+    public override void Lea(JReg d, JMem m)
+    {
+        RM(true, H(d), Operand(m, out bool keeps), 0x8D);
+        DeltaAfter(keeps && d != JReg.T0);
+    }
 
     public override bool LoadBpfFrom(int dst, JMem m, int size, bool signExtend)
     {
         if (!InHost(dst)) return false;
-        LoadRaw(Cached[dst], Operand(m), size, signExtend);
+        LoadRaw(Cached[dst], Operand(m, out bool keeps), size, signExtend);
+        DeltaAfter(keeps);
         return true;
     }
 
     public override bool StoreBpfTo(JMem m, int src, int size)
     {
         if (!InHost(src)) return false;
-        StoreRaw(Operand(m), Cached[src], size);
+        StoreRaw(Operand(m, out bool keeps), Cached[src], size);
+        DeltaAfter(keeps);
         return true;
     }
 
@@ -461,6 +541,7 @@ internal sealed class X64Emitter : JitEmitter
 
     public override void JumpIf(JCond cond, int label)
     {
+        bool held = DeltaHere;                                      // the next instruction, when the jump is not taken
         B(0x0F);
         B(0x80 + cond switch
         {
@@ -468,6 +549,7 @@ internal sealed class X64Emitter : JitEmitter
             JCond.ULe => 0x6, JCond.SGt => 0xF, JCond.SGe => 0xD, JCond.SLt => 0xC, _ => 0xE,
         });
         Fixup(label);
+        DeltaAfter(held);
     }
 
     public override void JumpRegister(JReg target) => RR(false, 4, H(target), 0xFF);
