@@ -556,20 +556,27 @@ internal sealed partial class JitLowering
     private void InlineMapLookup(int i, int done)
     {
         int helper = _e.NewLabel(), notFound = _e.NewLabel();
-        var found = new int[_inlineMaps.Length];
-        _e.LoadBpf(JReg.T0, 1);
-        for (int m = 0; m < _inlineMaps.Length; m++)
+        // r1 set to a map's handle by the straight-line code before the call: only that map's lookup (or the helper).
+        var maps = Known(i, 1) is (false, var handle)
+            ? _inlineMaps.Where(m => m.Handle == (ulong)handle).ToArray()
+            : _inlineMaps;
+        var found = new int[maps.Length];
+        if (maps.Length == 1 && maps != _inlineMaps) found[0] = _e.NewLabel();
+        else
         {
-            found[m] = _e.NewLabel();
-            _e.MovImm(JReg.T1, (long)_inlineMaps[m].Handle);
-            _e.Compare(true, JReg.T0, JReg.T1);
-            _e.JumpIf(JCond.Eq, found[m]);
+            _e.LoadBpf(JReg.T0, 1);
+            for (int m = 0; m < maps.Length; m++)
+            {
+                found[m] = _e.NewLabel();
+                _e.MovImm(JReg.T1, (long)maps[m].Handle);
+                _e.Compare(true, JReg.T0, JReg.T1);
+                _e.JumpIf(JCond.Eq, found[m]);
+            }
+            _e.Jump(helper);
         }
-        _e.Jump(helper);
-        int element = _e.NewLabel();
-        for (int m = 0; m < _inlineMaps.Length; m++)
+        for (int m = 0; m < maps.Length; m++)
         {
-            var map = _inlineMaps[m];
+            var map = maps[m];
             _e.Bind(found[m]);
             if (map.Hash is { } probe)
             {
@@ -598,23 +605,31 @@ internal sealed partial class JitLowering
                 _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
             }
             _e.AluImm(JAlu.Mul, true, JReg.T0, map.Stride);                 // T0 = the element's offset in the values
-            _e.Mov(JReg.T2, JReg.T0);                                         // T2 = its slot in the value cache
-            _e.AluImm(JAlu.Add, false, JReg.T2, map.ValuesHash);
-            _e.AluImm(JAlu.Mul, false, JReg.T2, JitState.ValueCacheMultiplier);
-            _e.AluImm(JAlu.Rsh, false, JReg.T2, JitState.ValueCacheShift);
-            _e.MovImm(JReg.T1, map.Values);
-            _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);                    // T0 = the element's host address
-            _e.MovImm(JReg.T3, (long)(uint)map.ValueSize | (map.Writable ? 1L << 32 : 0));
-            _e.Jump(element);
+            ElementRegion(map, helper, done);
         }
-        // T0 = host, T2 = cache slot, T3 = length | writable << 32: the region the value cache names for the
-        // element when it is still this element's (the cache the VM's helper uses too: JitState.ValueCache),
-        // else a new region.
-        _e.Bind(element);
+
+        _e.Bind(notFound);
+        _e.MovImm(JReg.T0, 0);
+        _e.StoreBpf(0, JReg.T0);
+        _e.Jump(done);
+        _e.Bind(helper);
+    }
+
+    /// <summary>r0 = the address of <paramref name="map"/>'s element at offset T0 of its values, then on to
+    /// <paramref name="done"/>: the region the value cache names for the element when it is still this element's (the
+    /// cache the VM's helper uses too: <see cref="JitState.ValueCache"/>), else a new region (<paramref name="helper"/>
+    /// when the table has no room: the helper grows it). Clobbers T0–T3 and the state's CallArg2.</summary>
+    private void ElementRegion(InlineMap map, int helper, int done)
+    {
         int create = _e.NewLabel(), reuse = _e.NewLabel();
-        _e.StoreState(JitState.CallArg1Offset, JReg.T3);
-        _e.StoreState(JitState.CallArg2Offset, JReg.T2);
+        _e.Mov(JReg.T2, JReg.T0);                                         // T2 = its slot in the value cache
+        _e.AluImm(JAlu.Add, false, JReg.T2, map.ValuesHash);
+        _e.AluImm(JAlu.Mul, false, JReg.T2, JitState.ValueCacheMultiplier);
+        _e.AluImm(JAlu.Rsh, false, JReg.T2, JitState.ValueCacheShift);
+        _e.MovImm(JReg.T1, map.Values);
+        _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);                         // T0 = the element's host address
         _e.AluImm(JAlu.Lsh, true, JReg.T2, 2);
+        _e.StoreState(JitState.CallArg2Offset, JReg.T2);                  // T2 = the slot's offset in the cache
         _e.StateAddress(JReg.T1, JitState.ValueCacheOffset);
         _e.Alu(JAlu.Add, true, JReg.T1, JReg.T2);
         _e.Load(JReg.T1, JReg.T1, 0, 4, false);                           // T1 = the cached region id
@@ -632,11 +647,10 @@ internal sealed partial class JitLowering
         _e.Compare(true, JReg.T3, JReg.T0);
         _e.JumpIf(JCond.Ne, create);
         _e.Load(JReg.T3, JReg.T2, 8, 8, false);
-        _e.Load(JReg.T2, JReg.T2, 24, 8, false);
-        _e.AluImm(JAlu.Lsh, true, JReg.T2, 32);
-        _e.Alu(JAlu.Or, true, JReg.T3, JReg.T2);
-        _e.LoadState(JReg.T2, JitState.CallArg1Offset);
-        _e.Compare(true, JReg.T3, JReg.T2);
+        _e.CompareImm(true, JReg.T3, map.ValueSize);
+        _e.JumpIf(JCond.Ne, create);
+        _e.Load(JReg.T3, JReg.T2, 24, 8, false);
+        _e.CompareImm(true, JReg.T3, map.Writable ? 1 : 0);
         _e.JumpIf(JCond.Eq, reuse);
 
         _e.Bind(create);
@@ -645,7 +659,6 @@ internal sealed partial class JitLowering
         _e.Compare(true, JReg.T1, JReg.T2);
         _e.JumpIf(JCond.UGe, helper);                                     // no room: the helper grows the table
         _e.LoadState(JReg.T2, JitState.CallArg2Offset);
-        _e.AluImm(JAlu.Lsh, true, JReg.T2, 2);
         _e.StateAddress(JReg.T3, JitState.ValueCacheOffset);
         _e.Alu(JAlu.Add, true, JReg.T3, JReg.T2);
         _e.Store(JReg.T3, 0, JReg.T1, 4);                                 // the cache names the new region
@@ -654,11 +667,9 @@ internal sealed partial class JitLowering
         _e.LoadState(JReg.T3, JitState.RegionsOffset);
         _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);                         // T2 = the new region
         _e.Store(JReg.T2, 16, JReg.T0, 8);                                // host
-        _e.LoadState(JReg.T3, JitState.CallArg1Offset);
-        _e.Mov(JReg.T0, JReg.T3);
-        _e.ZeroExtend(JReg.T0, 32);
-        _e.Store(JReg.T2, 8, JReg.T0, 8);                                 // length
-        _e.AluImm(JAlu.Rsh, true, JReg.T3, 32);
+        _e.MovImm(JReg.T3, map.ValueSize);
+        _e.Store(JReg.T2, 8, JReg.T3, 8);                                 // length
+        _e.MovImm(JReg.T3, map.Writable ? 1 : 0);
         _e.Store(JReg.T2, 24, JReg.T3, 8);                                // writable
         _e.Mov(JReg.T0, JReg.T1);
         _e.AluImm(JAlu.Add, true, JReg.T0, 1);
@@ -674,12 +685,6 @@ internal sealed partial class JitLowering
         _e.AluImm(JAlu.Or, true, JReg.T1, (int)VirtualAddress.WindowBase);
         _e.StoreBpf(0, JReg.T1);
         _e.Jump(done);
-
-        _e.Bind(notFound);
-        _e.MovImm(JReg.T0, 0);
-        _e.StoreBpf(0, JReg.T0);
-        _e.Jump(done);
-        _e.Bind(helper);
     }
 
     /// <summary>The lookup of <see cref="HashTableMap"/> (<c>FindSlot</c>) in the code, T0 the key's host address in:
@@ -794,27 +799,52 @@ internal sealed partial class JitLowering
     {
         int loop = _e.NewLabel(), next = _e.NewLabel(), mismatch = _e.NewLabel(), end = _e.NewLabel(), match = _e.NewLabel();
         _e.StoreState(JitState.ProbeKeyOffset, JReg.T0);
-        // T1 = the hash (HashSlots.Hash: 8-byte words, a 4-byte half, single bytes, then the final mix).
+        // T1 = the hash (HashSlots.Hash: a key of at most 8 bytes as one word; a longer one by 8-byte words, a 4-byte
+        // half and single bytes; then the final mix).
         _e.MovImm(JReg.T1, (long)(HashSlots.Seed ^ (ulong)probe.KeySize * HashSlots.LengthMix));
-        int offset = 0;
-        void Mix(int size, ulong multiplier, int shift)
-        {
-            _e.Load(JReg.T2, JReg.T0, offset, size, false);
-            _e.Alu(JAlu.Xor, true, JReg.T1, JReg.T2);
-            _e.MovImm(JReg.T3, (long)multiplier);
-            _e.Alu(JAlu.Mul, true, JReg.T1, JReg.T3);
-            if (shift > 0) ShiftXor(shift);
-            offset += size;
-        }
         void ShiftXor(int shift)
         {
             _e.Mov(JReg.T2, JReg.T1);
             _e.AluImm(JAlu.Rsh, true, JReg.T2, shift);
             _e.Alu(JAlu.Xor, true, JReg.T1, JReg.T2);
         }
-        while (probe.KeySize - offset >= 8) Mix(8, HashSlots.WordMix, 31);
-        if (probe.KeySize - offset >= 4) Mix(4, HashSlots.HalfMix, 29);
-        while (offset < probe.KeySize) Mix(1, HashSlots.ByteMix, 0);
+        void MixWord(ulong multiplier)                                  // T1 = (T1 ^ T2) * multiplier
+        {
+            _e.Alu(JAlu.Xor, true, JReg.T1, JReg.T2);
+            _e.MovImm(JReg.T3, (long)multiplier);
+            _e.Alu(JAlu.Mul, true, JReg.T1, JReg.T3);
+        }
+        if (probe.KeySize <= HashSlots.WordKey)
+        {
+            // T2 = the key's bytes little-endian, zero-padded: the largest loads first, each shifted into place.
+            for (int at = 0; at < probe.KeySize;)
+            {
+                int left = probe.KeySize - at, unit = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+                var into = at == 0 ? JReg.T2 : JReg.T3;
+                _e.Load(into, JReg.T0, at, unit, false);
+                if (at > 0)
+                {
+                    _e.AluImm(JAlu.Lsh, true, JReg.T3, 8 * at);
+                    _e.Alu(JAlu.Or, true, JReg.T2, JReg.T3);
+                }
+                at += unit;
+            }
+            MixWord(HashSlots.WordMix);
+        }
+        else
+        {
+            int offset = 0;
+            void Mix(int size, ulong multiplier, int shift)
+            {
+                _e.Load(JReg.T2, JReg.T0, offset, size, false);
+                MixWord(multiplier);
+                if (shift > 0) ShiftXor(shift);
+                offset += size;
+            }
+            while (probe.KeySize - offset >= 8) Mix(8, HashSlots.WordMix, 31);
+            if (probe.KeySize - offset >= 4) Mix(4, HashSlots.HalfMix, 29);
+            while (offset < probe.KeySize) Mix(1, HashSlots.ByteMix, 0);
+        }
         ShiftXor(32);
         _e.MovImm(JReg.T3, unchecked((long)HashSlots.FinalMix));
         _e.Alu(JAlu.Mul, true, JReg.T1, JReg.T3);
@@ -835,11 +865,6 @@ internal sealed partial class JitLowering
         _e.Bind(loop);                                                  // T1 = the hash, T2 = a slot (u32)
         _e.CompareImm(true, JReg.T2, capacity);
         _e.JumpIf(JCond.UGe, end);                                      // 0xffffffff: the chain's end; anything else: torn
-        _e.LoadState(JReg.T3, JitState.ProbeStepsOffset);
-        _e.AluImm(JAlu.Sub, true, JReg.T3, 1);
-        _e.StoreState(JitState.ProbeStepsOffset, JReg.T3);
-        _e.CompareImm(true, JReg.T3, 0);
-        _e.JumpIf(JCond.SLt, helper);
         _e.Mov(JReg.T3, JReg.T2);
         _e.AluImm(JAlu.Lsh, true, JReg.T3, 2);
         _e.MovImm(JReg.T0, probe.Hashes);
@@ -869,6 +894,11 @@ internal sealed partial class JitLowering
         _e.LoadState(JReg.T2, JitState.ProbeSlotOffset);
         _e.LoadState(JReg.T1, JitState.ProbeHashOffset);
         _e.Bind(next);                                                  // T2 = the next slot in the chain
+        _e.LoadState(JReg.T3, JitState.ProbeStepsOffset);               // a link followed: one step of at most capacity
+        _e.AluImm(JAlu.Sub, true, JReg.T3, 1);
+        _e.StoreState(JitState.ProbeStepsOffset, JReg.T3);
+        _e.CompareImm(true, JReg.T3, 0);
+        _e.JumpIf(JCond.SLt, helper);
         _e.AluImm(JAlu.Lsh, true, JReg.T2, 2);
         _e.MovImm(JReg.T3, probe.Next);
         _e.Alu(JAlu.Add, true, JReg.T2, JReg.T3);

@@ -239,25 +239,51 @@ internal sealed unsafe class HashSlots
     internal const ulong LengthMix = 0x9E3779B97F4A7C15UL, WordMix = 0xbf58476d1ce4e5b9UL, HalfMix = 0x94d049bb133111ebUL,
         ByteMix = 0x100000001b3UL, FinalMix = 0xd6e8feb86659fd93UL;
 
-    /// <summary>A fast keyed mix over 8-byte words (keys are small: ports, addresses, flow tuples).</summary>
+    /// <summary>The longest key <see cref="Hash"/> takes as one word.</summary>
+    internal const int WordKey = 8;
+
+    /// <summary>A fast keyed mix (keys are small: ports, addresses, flow tuples). A key of at most <see cref="WordKey"/>
+    /// bytes is one word (its bytes little-endian, zero-padded) and one multiply, so compiled code hashes it in a few
+    /// instructions; a longer one goes by 8-byte words, a 4-byte half and single bytes. Then the final mix.</summary>
     private static int Hash(ReadOnlySpan<byte> key)
     {
         ulong h = Seed ^ ((ulong)key.Length * LengthMix);
-        while (key.Length >= 8)
+        if (key.Length <= WordKey)
         {
-            h = (h ^ System.Runtime.InteropServices.MemoryMarshal.Read<ulong>(key)) * WordMix;
-            h ^= h >> 31;
-            key = key[8..];
+            ulong word = key.Length switch
+            {
+                8 => System.Runtime.InteropServices.MemoryMarshal.Read<ulong>(key),
+                4 => System.Runtime.InteropServices.MemoryMarshal.Read<uint>(key),
+                2 => System.Runtime.InteropServices.MemoryMarshal.Read<ushort>(key),
+                _ => Bytes(key),
+            };
+            h = (h ^ word) * WordMix;
         }
-        if (key.Length >= 4)
+        else
         {
-            h = (h ^ System.Runtime.InteropServices.MemoryMarshal.Read<uint>(key)) * HalfMix;
-            h ^= h >> 29;
-            key = key[4..];
+            while (key.Length >= 8)
+            {
+                h = (h ^ System.Runtime.InteropServices.MemoryMarshal.Read<ulong>(key)) * WordMix;
+                h ^= h >> 31;
+                key = key[8..];
+            }
+            if (key.Length >= 4)
+            {
+                h = (h ^ System.Runtime.InteropServices.MemoryMarshal.Read<uint>(key)) * HalfMix;
+                h ^= h >> 29;
+                key = key[4..];
+            }
+            foreach (byte b in key) h = (h ^ b) * ByteMix;
         }
-        foreach (byte b in key) h = (h ^ b) * ByteMix;
         h ^= h >> 32;
         h *= FinalMix;
         return (int)(h ^ (h >> 32));
+
+        static ulong Bytes(ReadOnlySpan<byte> key)
+        {
+            ulong word = 0;
+            for (int k = key.Length - 1; k >= 0; k--) word = word << 8 | key[k];
+            return word;
+        }
     }
 }
