@@ -31,5 +31,9 @@ public enum ShadowFields : uint
     Hash = 1 << 19,
     /// <summary>What <see cref="SkBuffShadow.UpdatePacketFields"/> writes: the fields that follow the packet's extent.</summary>
     Packet = Len | PktType | Protocol | VlanPresent | VlanTci | VlanProto | Data | DataEnd | DataMeta | Hash,
+    /// <summary>The packet fields that follow its window (written together, see <see cref="SkBuffShadow.UpdatePacketFields"/>).</summary>
+    PacketExtent = Len | Data | DataEnd | DataMeta,
+    /// <summary>The packet fields that follow its metadata (written together).</summary>
+    PacketMeta = PktType | Protocol | VlanPresent | VlanTci | VlanProto | Hash,
     All = Filled | Packet,
 }

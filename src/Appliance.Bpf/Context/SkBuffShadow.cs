@@ -75,21 +75,34 @@ public static class SkBuffShadow
     public static bool IgnoredByQueueMapping(bool immediate, ulong value) =>
         immediate ? (int)value >= (int)SkBuffLayout.NoQueueMapping : value >= SkBuffLayout.NoQueueMapping;
 
-    /// <summary>The fields that change when a helper moves or resizes the packet (<see cref="ShadowFields.Packet"/>).</summary>
+    /// <summary>The packet field groups (<see cref="ShadowFields.PacketExtent"/>, <see cref="ShadowFields.PacketMeta"/>)
+    /// <paramref name="fields"/> touches, whole: what <see cref="UpdatePacketFields"/> writes for them.</summary>
+    public static ShadowFields PacketGroupsOf(ShadowFields fields) =>
+        ((fields & ShadowFields.PacketExtent) != 0 ? ShadowFields.PacketExtent : ShadowFields.None) |
+        ((fields & ShadowFields.PacketMeta) != 0 ? ShadowFields.PacketMeta : ShadowFields.None);
+
+    /// <summary>The fields that change when a helper moves or resizes the packet (<see cref="ShadowFields.Packet"/>), or those
+    /// groups of them (<see cref="ShadowFields.PacketExtent"/>, <see cref="ShadowFields.PacketMeta"/>) <paramref name="fields"/> touches.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void UpdatePacketFields(Span<byte> shadow, in PacketContext packet, uint data, uint dataEnd)
+    public static void UpdatePacketFields(Span<byte> shadow, in PacketContext packet, uint data, uint dataEnd, ShadowFields fields = ShadowFields.Packet)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shadow.Length, SkBuffLayout.Size);
-        Put(shadow, SkBuffLayout.Len, (uint)packet.Length);
-        Put(shadow, SkBuffLayout.PktType, packet.PacketType);
-        Put(shadow, SkBuffLayout.Protocol, BinaryPrimitives.ReverseEndianness(packet.Protocol));
-        Put(shadow, SkBuffLayout.VlanPresent, packet.VlanPresent ? 1u : 0u);
-        Put(shadow, SkBuffLayout.VlanTci, packet.VlanTci);
-        Put(shadow, SkBuffLayout.VlanProto, BinaryPrimitives.ReverseEndianness(packet.VlanProto));
-        Put(shadow, SkBuffLayout.Data, data);
-        Put(shadow, SkBuffLayout.DataEnd, dataEnd);
-        Put(shadow, SkBuffLayout.DataMeta, data);
-        Put(shadow, SkBuffLayout.Hash, packet.Hash);
+        if ((fields & ShadowFields.PacketExtent) != 0)
+        {
+            Put(shadow, SkBuffLayout.Len, (uint)packet.Length);
+            Put(shadow, SkBuffLayout.Data, data);
+            Put(shadow, SkBuffLayout.DataEnd, dataEnd);
+            Put(shadow, SkBuffLayout.DataMeta, data);
+        }
+        if ((fields & ShadowFields.PacketMeta) != 0)
+        {
+            Put(shadow, SkBuffLayout.PktType, packet.PacketType);
+            Put(shadow, SkBuffLayout.Protocol, BinaryPrimitives.ReverseEndianness(packet.Protocol));
+            Put(shadow, SkBuffLayout.VlanPresent, packet.VlanPresent ? 1u : 0u);
+            Put(shadow, SkBuffLayout.VlanTci, packet.VlanTci);
+            Put(shadow, SkBuffLayout.VlanProto, BinaryPrimitives.ReverseEndianness(packet.VlanProto));
+            Put(shadow, SkBuffLayout.Hash, packet.Hash);
+        }
     }
 
     /// <summary>Settles a program's 4-byte store to a 16-bit field at <paramref name="offset"/> (see

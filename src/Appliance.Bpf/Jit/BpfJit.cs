@@ -38,13 +38,14 @@ public static class BpfJit
     }
 
     /// <summary>What the code does with the shadow <c>__sk_buff</c> before its first runtime call, where the VM takes
-    /// over: which of the fields <see cref="Context.SkBuffShadow.Fill"/> writes it may read there (those its proven
-    /// context loads overlap; every one when it has a checked access, which may read the context natively, or when it
-    /// stores to the context: the write-back after the run reads every writable field; the packet's own fields are
-    /// written for every run), and
-    /// whether it stores to the context itself (the proven Ctx stores; checked stores to the context always go to the
-    /// VM). A run writes only those fields before entering the code, the rest at its first runtime call (see
-    /// <c>BpfVm</c>); code that stores nothing and makes no runtime call has nothing to write back.</summary>
+    /// over: which of the fields a run writes (<see cref="Context.ShadowFields"/>) it may read there — those its proven
+    /// context loads overlap, and vlan_present for an inline bpf_skb_vlan_push; every one when it has a checked access,
+    /// which may read the context natively, and every field <see cref="Context.SkBuffShadow.Fill"/> writes when it stores
+    /// to the context (the write-back after the run reads every writable field) — and whether it stores to the context
+    /// itself (the proven Ctx stores; checked stores to the context always go to the VM). A run writes only those fields
+    /// before entering the code (the packet's in two groups, see <see cref="Context.SkBuffShadow.UpdatePacketFields"/>),
+    /// the rest at its first runtime call (see <c>BpfVm</c>); code that stores nothing and makes no runtime call has
+    /// nothing to write back.</summary>
     private static (Context.ShadowFields Reads, bool StoresContext) ContextUse(Isa.DecodedInstruction[] code, int checkedAccesses)
     {
         var reads = checkedAccesses > 0 ? Context.ShadowFields.All : Context.ShadowFields.None;
@@ -56,13 +57,16 @@ public static class BpfJit
                 case Isa.VmOp.CtxLdx8 or Isa.VmOp.CtxLdx16 or Isa.VmOp.CtxLdx32 or Isa.VmOp.CtxLdx64:
                     reads |= Context.SkBuffShadow.FieldsAt(ins.Offset, ins.Op switch { Isa.VmOp.CtxLdx8 => 1, Isa.VmOp.CtxLdx16 => 2, Isa.VmOp.CtxLdx32 => 4, _ => 8 });
                     break;
+                case Isa.VmOp.CallHelper when ins.Imm == (int)Helpers.BpfHelperId.SkbVlanPush:
+                    reads |= Context.ShadowFields.VlanPresent; // the inline push reads it (JitLowering.InlineVlanPush)
+                    break;
                 case Isa.VmOp.CtxSt32 or Isa.VmOp.CtxSt64 or Isa.VmOp.CtxStx32 or Isa.VmOp.CtxStx64 or Isa.VmOp.CtxStNarrow or Isa.VmOp.CtxStxNarrow:
                     stores = true;
                     break;
             }
         }
         if (stores) reads |= Context.ShadowFields.Filled;
-        return (reads & Context.ShadowFields.Filled, stores); // the packet fields are written for every run
+        return (reads, stores);
     }
 
     /// <summary>Environment variable naming a directory: each compiled program's machine code is written there as
@@ -90,4 +94,4 @@ public static class BpfJit
 /// memory accesses kept the run-time bounds check (the verifier proved the others); which fields of the
 /// shadow <c>__sk_buff</c> a run writes before entering the code, and whether the code stores to it (see <c>ContextUse</c>).</summary>
 internal sealed record JitCompilation(ExecutableMemory? Code, string? Reason, int CheckedAccesses,
-    Context.ShadowFields ContextReads = Context.ShadowFields.Filled, bool StoresContext = true);
+    Context.ShadowFields ContextReads = Context.ShadowFields.All, bool StoresContext = true);

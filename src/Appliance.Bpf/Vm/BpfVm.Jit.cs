@@ -95,7 +95,7 @@ public sealed unsafe partial class BpfVm
     private BpfRunResult ContinueJit(ExecutableMemory code, long budget)
     {
         // What a run leaves to its first runtime call: the thread's CPU slot, the packet's managed region (the code's
-        // start wrote only the mirror: MapPacketForJit) and the shadow fields the code could not read before it.
+        // start wrote only the mirror: MirrorPacket) and the shadow fields the code could not read before it.
         _jitYielded = true;
         SetProcessor();
         if (_hasPacket)
@@ -106,6 +106,13 @@ public sealed unsafe partial class BpfVm
                 // Again those the code read: it stored to none of them (a store makes its run fill them all).
                 FillShadow(ShadowFields.Filled);
                 _shadowFilled = true;
+            }
+            if (_shadowPacketFields != ShadowFields.Packet)
+            {
+                // The groups the code did not read (not those it did: an inline vlan_push may have changed them), so that
+                // from the first runtime call on the shadow is whole, as the interpreter and every helper have it.
+                UpdateShadowPacketFields(ShadowFields.Packet & ~_shadowPacketFields);
+                _shadowPacketFields = ShadowFields.Packet;
             }
         }
         // The code may stop (fault) at any call depth, or the VM move the stack region: the next run sets it again.
@@ -120,7 +127,7 @@ public sealed unsafe partial class BpfVm
         JitState* s = _jit;
         while (true)
         {
-            if (s->VlanPushed != 0) TakeInlineVlanPush();
+            if (s->VlanPushed != 0) TakeInlineVlanPush(ref Packet);
             if (s->RegionCount != _regionCount) ImportNativeRegions(s);
             switch (s->Status)
             {
@@ -170,10 +177,9 @@ public sealed unsafe partial class BpfVm
     /// <summary>The tag compiled code's inline bpf_skb_vlan_push put into the shadow becomes the packet's offloaded
     /// tag (see <see cref="JitLowering"/>' InlineVlanPush), before the VM does anything else for the code or the run ends.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void TakeInlineVlanPush()
+    private void TakeInlineVlanPush(ref PacketContext packet)
     {
         _jit->VlanPushed = 0;
-        ref var packet = ref Packet;
         var shadow = new ReadOnlySpan<byte>(_context, SkBuffLayout.Size);
         packet.VlanPresent = true;
         packet.VlanProto = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((ushort)SkBuffShadow.Read(shadow, SkBuffLayout.VlanProto));
@@ -233,18 +239,16 @@ public sealed unsafe partial class BpfVm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void MirrorContextLength(ulong length) => _jit->Regions[VirtualAddress.ContextRegion].Length = length;
 
-    /// <summary>A region whose host memory is native (or pinned for the run) straight into the mirror, without
-    /// reading it back from the managed table: the per-run packet and stack entries.</summary>
+    /// <summary>A writable region whose host memory is native straight into the mirror, without reading it back from
+    /// the managed table: the stack's entry (the packet's: <see cref="MirrorPacket(JitState*, ref PacketContext)"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void MirrorNative(int id, ulong start, ulong length, nint host)
     {
-        JitState* s = _jit;
-        JitRegion* n = s->Regions + id;
+        JitRegion* n = _jit->Regions + id;
         n->Start = start;
         n->Length = length;
         n->Host = host;
         n->Writable = 1;
-        if (id == VirtualAddress.PacketRegion) s->PacketDelta = PacketDelta(host, start);
     }
 
     /// <summary>Where the packet's virtual addresses are in host memory (host address of the packet region's

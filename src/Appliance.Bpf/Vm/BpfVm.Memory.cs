@@ -98,21 +98,25 @@ public sealed unsafe partial class BpfVm
     private void MapPacket()
     {
         MapPacketRegion();
-        if (_jitActive) MirrorPacket();
+        if (_jitActive) MirrorPacket(_jit, ref Unsafe.AsRef<PacketContext>(_packet));
         UpdateShadowPacketFields();
     }
 
-    /// <summary>The start of a compiled run: the mirror and the shadow only (its packet fields, and those of
-    /// <see cref="ShadowFields.Filled"/> in <paramref name="fields"/>: what the code reads). The code reads the packet
-    /// through the mirror; the managed region (for helpers and the interpreter's translation) and the rest of the
+    /// <summary>The start of a compiled run, after the mirror's packet entry (<see cref="MirrorPacket(JitState*, ref PacketContext)"/>):
+    /// the shadow fields in <paramref name="fields"/>, what the code reads (the packet's by group). The code reads the
+    /// packet through the mirror; the managed region (for helpers and the interpreter's translation) and the rest of the
     /// shadow are written at its first runtime call (<see cref="ContinueJit"/>), and until then hold an earlier run's
     /// packet, which nothing reads.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void MapPacketForJit(ShadowFields fields)
+    private void WriteShadow(ref PacketContext packet, ShadowFields fields)
     {
-        MirrorPacket();
-        UpdateShadowPacketFields(); // nearly every program reads some of them: all of them, straight-line
-        if ((fields & ShadowFields.Filled) != 0) FillShadow(fields);
+        var shadow = new Span<byte>(_context, SkBuffLayout.Size);
+        if ((fields & ShadowFields.Packet) != 0)
+        {
+            uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)packet.DataOffset);
+            SkBuffShadow.UpdatePacketFields(shadow, in packet, data, data + (uint)packet.Length, fields);
+        }
+        if ((fields & ShadowFields.Filled) != 0) SkBuffShadow.Fill(shadow, in packet, fields & ShadowFields.Filled);
     }
 
     /// <summary>The shadow fields of <see cref="ShadowFields.Filled"/> in <paramref name="fields"/> from this run's packet.</summary>
@@ -139,22 +143,27 @@ public sealed unsafe partial class BpfVm
 
     /// <summary>The mirror's packet entry at the packet's data..data_end (its host address pinned for a managed buffer).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void MirrorPacket()
+    private void MirrorPacket(JitState* s, ref PacketContext packet)
     {
-        ref PacketContext packet = ref Unsafe.AsRef<PacketContext>(_packet);
         int dataOffset = packet.DataOffset;
         byte[]? array = packet.BackingArray;
         nint host = array is not null ? PinnedPacketAddress(array) + packet.BackingArrayOffset + dataOffset : (nint)(packet.BackingPointer + dataOffset);
-        MirrorNative(VirtualAddress.PacketRegion, VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset, (ulong)packet.Length, host);
+        ulong start = VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)dataOffset;
+        JitRegion* n = s->Regions + VirtualAddress.PacketRegion;
+        n->Start = start;
+        n->Length = (ulong)packet.Length;
+        n->Host = host;
+        n->Writable = 1;
+        s->PacketDelta = PacketDelta(host, start);
     }
 
     /// <summary>The shadow ctx fields that follow the packet's extent and metadata.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void UpdateShadowPacketFields()
+    private void UpdateShadowPacketFields(ShadowFields fields = ShadowFields.Packet)
     {
         ref PacketContext packet = ref Unsafe.AsRef<PacketContext>(_packet);
         uint data = (uint)(VirtualAddress.RegionBase(VirtualAddress.PacketRegion) + (ulong)packet.DataOffset);
-        SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in packet, data, data + (uint)packet.Length);
+        SkBuffShadow.UpdatePacketFields(new Span<byte>(_context, SkBuffLayout.Size), in packet, data, data + (uint)packet.Length, fields);
     }
 
     /// <summary>Adds a region for memory handed to the program at run time (a map value, a ring-buffer record)

@@ -41,6 +41,9 @@ public sealed unsafe partial class BpfVm : IDisposable
     /// <summary>Every field of the shadow <c>__sk_buff</c> holds this run's packet; false while a compiled run has
     /// written only those its code reads (see <see cref="JitCompilation.ContextReads"/>) and made no runtime call.</summary>
     private bool _shadowFilled;
+    /// <summary>The shadow's packet field groups that hold this run's packet (all of <see cref="ShadowFields.Packet"/> but
+    /// while a compiled run has written only the groups its code reads and made no runtime call).</summary>
+    private ShadowFields _shadowPacketFields;
     /// <summary>This compiled run returned to the VM for a runtime call (helper, translation, tail call, fault).</summary>
     private bool _jitYielded;
     private LoadedProgram? _globalsProgram;
@@ -104,45 +107,61 @@ public sealed unsafe partial class BpfVm : IDisposable
     /// <summary>A run of <see cref="_program"/>'s compiled code after a run of it that ended on the code's straight
     /// path (<see cref="_slowState"/> false). That run left what <see cref="BeginRun"/> would set up as it is: the
     /// slow state reset, the program and its globals bound, the stack region mirrored at depth 0 for its frame, no
-    /// dynamic region, no tail call; only the per-run steps are left (registers, the stack's bytes, the packet).
-    /// No exception handler, so no frame to zero: nothing here throws, and a run that leaves the straight path goes
-    /// on in <see cref="FinishRun"/>, which ends it as <see cref="RunFully"/> does.</summary>
+    /// dynamic region, no tail call, the VM's own run flags (<see cref="_packet"/>, <see cref="_hasPacket"/>,
+    /// <see cref="_jitActive"/>, <see cref="_regionCount"/>) as between runs. Only what the code reads is set here:
+    /// the registers, the stack's bytes, the packet's mirror entry and the shadow fields it reads (see
+    /// <see cref="JitCompilation.ContextReads"/>). The VM's flags are set only when the code returns for a runtime
+    /// call (<see cref="FinishStraight"/>): no managed code runs in between. No exception handler, so no frame to
+    /// zero: nothing here throws.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private BpfRunResult RunStraight(LoadedProgram program, ref PacketContext packet)
     {
         // _slowState is cleared only after a compiled run, with the VM's JIT on: the program has code.
         var compilation = program.Jit!;
         var code = compilation.Code!;
+        JitState* s = _jit;
         System.Diagnostics.Debug.Assert(_useJit && _stackMirrored && _stackDepth == 0 && _frameBytes == program.Stack.FrameBytes && _regionCount == 0);
         fixed (byte* pinned = &Unsafe.As<PacketContext, byte>(ref packet))
         {
-            _packet = pinned;
-            _hasPacket = true;
-            _jitActive = true;
-            _slowState = true; // until the run ends on the straight path
-            _jit->RedirectIfindex = 0;
-            _jit->RedirectFlags = 0;
-            new Span<ulong>(_registers, 16).Clear();
-            _registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
+            s->RedirectIfindex = 0;
+            s->RedirectFlags = 0;
+            ulong* registers = s->Regs;
+            new Span<ulong>(registers, 16).Clear();
+            registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
+            registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
             ClearReachableStack(program);
-            _regionCount = _firstDynamicRegion;
             var fields = compilation.ContextReads;
-            _shadowFilled = fields == ShadowFields.Filled;
-            _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
-            MapPacketForJit(fields);
-            _jitYielded = false;
+            MirrorPacket(s, ref packet);
+            WriteShadow(ref packet, fields);
+            s->RegionCount = _firstDynamicRegion; // s->FirstDynamicRegion is the program's since its last run
+            s->Budget = _budget;
+            s->Status = JitState.StatusDone;
             RunEpochs.Enter(_runEpoch, _globalEpoch); // from here the code may hold map values
-            if (!EnterJit(code)) return FinishRun(program, compilation, code, ref packet, previous: null);
+            ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
+            GC.KeepAlive(code);
+            if (s->Status != JitState.StatusDone) return FinishStraight(program, compilation, code, ref packet, pinned, fields);
             RunEpochs.Exit(_runEpoch); // nothing below touches a map value
-            if (_jit->VlanPushed != 0) TakeInlineVlanPush();
+            if (s->VlanPushed != 0) TakeInlineVlanPush(ref packet);
             if (compilation.StoresContext) SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
-            _slowState = false;
-            _regionCount = 0;
-            _hasPacket = false;
-            _jitActive = false;
-            _packet = null;
-            return JitDoneResult();
+            return new BpfRunResult(registers[0], BpfFault.None, -1, (uint)s->RedirectIfindex, s->RedirectFlags, _budget - Math.Max(s->Budget, 0));
         }
+    }
+
+    /// <summary><see cref="RunStraight"/>'s run once its code returned for a runtime call: the VM's run flags as
+    /// <see cref="RunFully"/> sets them, then the rest of the run as it ends its runs.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private BpfRunResult FinishStraight(LoadedProgram program, JitCompilation compilation, ExecutableMemory code, ref PacketContext packet,
+        byte* pinned, ShadowFields fields)
+    {
+        _packet = pinned;
+        _hasPacket = true;
+        _jitActive = true;
+        _slowState = true;
+        _regionCount = _firstDynamicRegion;
+        _shadowFilled = (fields & ShadowFields.Filled) == ShadowFields.Filled;
+        _shadowPacketFields = SkBuffShadow.PacketGroupsOf(fields);
+        _jitYielded = false;
+        return FinishRun(program, compilation, code, ref packet, previous: null);
     }
 
     /// <summary>Every other tc run: the first of a program, after a runtime call, in the interpreter, nested.</summary>
@@ -163,18 +182,20 @@ public sealed unsafe partial class BpfVm : IDisposable
                 BeginRun(program);
                 // Compiled code gets the shadow fields it may read before its first runtime call, the rest there (see
                 // ContinueJit); until then they hold what an earlier run left, which nothing reads.
-                var fields = jit is null ? ShadowFields.Filled : compilation!.ContextReads;
-                _shadowFilled = fields == ShadowFields.Filled; // every packet field is written in any case (MapPacket, MapPacketForJit)
+                var fields = jit is null ? ShadowFields.All : compilation!.ContextReads;
+                _shadowFilled = (fields & ShadowFields.Filled) == ShadowFields.Filled;
+                _shadowPacketFields = SkBuffShadow.PacketGroupsOf(fields); // the interpreter's MapPacket writes them all
                 if (jit is null) SkBuffShadow.Fill(new Span<byte>(_context, SkBuffLayout.Size), in packet);
                 _registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
                 if (jit is not null)
                 {
                     // The code reads the packet through the mirror; the managed region waits for its first runtime call.
-                    MapPacketForJit(fields);
+                    MirrorPacket(_jit, ref packet);
+                    WriteShadow(ref packet, fields);
                     _jitYielded = false;
                     if (EnterJit(jit))
                     {
-                        if (_jit->VlanPushed != 0) TakeInlineVlanPush();
+                        if (_jit->VlanPushed != 0) TakeInlineVlanPush(ref packet);
                         // The straight path: no runtime call, so no helper ran (no spin lock held, no context store
                         // pending) and nothing outside the JIT state changed: the next run need not reset it.
                         if (compilation!.StoresContext) SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);

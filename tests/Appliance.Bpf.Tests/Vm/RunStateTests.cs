@@ -69,6 +69,16 @@ public sealed class RunStateTests
         exit
         """;
 
+    /// <summary>bpf_skb_vlan_push(skb, 802.1Q, 100); r0 = its result. Compiled code pushes a frame without an offloaded
+    /// tag itself (it reads the shadow's vlan_present for that, and nothing else of the context); a frame with one goes
+    /// to the helper, which moves that tag into the frame's bytes first.</summary>
+    private const string PushesVlan = """
+        mov %r2, 0x81
+        mov %r3, 100
+        call 18
+        exit
+        """;
+
     private static byte[] Frame(int length)
     {
         var frame = new byte[length];
@@ -219,6 +229,39 @@ public sealed class RunStateTests
                 var other = Make(9);
                 Assert.Equal(7UL, vm.Run(raise, ref other).R0);
             }
+        }
+    }
+
+    /// <summary>A compiled run writes only the shadow fields its code reads; an inline bpf_skb_vlan_push reads
+    /// vlan_present, so each run must see its own packet's, not the last run's: a tagged frame after an untagged one
+    /// goes to the helper (the old tag into the bytes), an untagged one after a tagged one is pushed inline.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AnInlineVlanPushSeesEachRunsOwnTag(bool jit)
+    {
+        var program = VmTestSupport.LoadFor(PushesVlan, jit);
+        Appliance.Bpf.Context.PacketContext Make(int n)
+        {
+            var packet = VmTestSupport.Packet(Frame(60 + n));
+            packet.VlanPresent = n % 2 == 1;
+            packet.VlanTci = (ushort)(7 + n);
+            packet.VlanProto = 0x8100;
+            return packet;
+        }
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        for (int n = 0; n < 6; n++)
+        {
+            var packet = Make(n);
+            var r = vm.Run(program, ref packet);
+            var fresh = Make(n);
+            var expected = VmTestSupport.Run(program, ref fresh, new BpfVmOptions { UseJit = jit });
+            Assert.Equal(BpfFault.None, r.Fault);
+            Assert.Equal(expected.R0, r.R0);
+            Assert.Equal(fresh.Data.ToArray(), packet.Data.ToArray());
+            Assert.Equal(fresh.VlanTci, packet.VlanTci);
+            Assert.True(packet.VlanPresent);
+            Assert.Equal(60 + n + (n % 2 == 1 ? 4 : 0), packet.Length); // a tag already there went into the bytes
         }
     }
 }

@@ -5,8 +5,9 @@ namespace Appliance.Bpf.Tests.Vm;
 
 /// <summary>A compiled run writes only the shadow fields its code reads (<see cref="ShadowFields"/>): the flag a field's
 /// offset maps to (<see cref="SkBuffShadow.FieldsAt"/>) must be the one under which <see cref="SkBuffShadow.Fill"/> writes
-/// it (every run writes all of <see cref="SkBuffShadow.UpdatePacketFields"/>'), or code would read a field no one wrote
-/// this run.</summary>
+/// it, and the packet fields it reads must be in the group (<see cref="ShadowFields.PacketExtent"/>,
+/// <see cref="ShadowFields.PacketMeta"/>) <see cref="SkBuffShadow.UpdatePacketFields"/> writes them under, or code would
+/// read a field no one wrote this run.</summary>
 public sealed class ShadowFieldsTests
 {
     private static PacketContext DistinctPacket()
@@ -35,8 +36,37 @@ public sealed class ShadowFieldsTests
         var shadow = new byte[SkBuffLayout.Size];
         var packet = DistinctPacket();
         if ((fields & ShadowFields.Filled) != 0) SkBuffShadow.Fill(shadow, in packet, fields);
-        else SkBuffShadow.UpdatePacketFields(shadow, in packet, 0x10000040, 0x10000040 + 100);
+        if ((fields & ShadowFields.Packet) != 0) SkBuffShadow.UpdatePacketFields(shadow, in packet, 0x10000040, 0x10000040 + 100, fields);
         return shadow;
+    }
+
+    public static TheoryData<uint> EachPacketField()
+    {
+        var data = new TheoryData<uint>();
+        for (int bit = 10; bit < 20; bit++) data.Add(1u << bit);
+        return data;
+    }
+
+    /// <summary>A packet field is written under any flag of its group, and only its group's fields are.</summary>
+    [Theory]
+    [MemberData(nameof(EachPacketField))]
+    public void EachPacketFieldIsWrittenWithItsGroupAndOnlyThat(uint flag)
+    {
+        var field = (ShadowFields)flag;
+        var group = (ShadowFields.PacketExtent & field) != 0 ? ShadowFields.PacketExtent : ShadowFields.PacketMeta;
+        Assert.Equal(ShadowFields.Packet, ShadowFields.PacketExtent | ShadowFields.PacketMeta);
+        Assert.Equal(ShadowFields.None, ShadowFields.PacketExtent & ShadowFields.PacketMeta);
+        Assert.True((group & field) == field);
+        var shadow = Written(field);
+        bool fieldWritten = false;
+        for (int offset = 0; offset < shadow.Length; offset++)
+        {
+            if (shadow[offset] == 0) continue;
+            var at = SkBuffShadow.FieldsAt(offset, 1);
+            Assert.True((group & at) == at && at != ShadowFields.None, $"{at} written under {field}");
+            fieldWritten |= at == field;
+        }
+        Assert.True(fieldWritten, $"{field} not written under its own flag");
     }
 
     public static TheoryData<uint> EachField()
