@@ -330,14 +330,20 @@ public sealed unsafe partial class BpfVm
                     else StoreNarrowContextField(ins.Offset, r[ins.Src], immediate: false);
                     break;
 
-                case >= VmOp.AtomicAdd32 and <= VmOp.AtomicCmpXchg32:
+                // Each op its own case label, no ranges: with every value of VmOp a plain label the switch is one jump
+                // table (a range pattern splits it into a chain of compares in front of every instruction's dispatch).
+                case VmOp.AtomicAdd32: case VmOp.AtomicOr32: case VmOp.AtomicAnd32: case VmOp.AtomicXor32:
+                case VmOp.AtomicFetchAdd32: case VmOp.AtomicFetchOr32: case VmOp.AtomicFetchAnd32: case VmOp.AtomicFetchXor32:
+                case VmOp.AtomicXchg32: case VmOp.AtomicCmpXchg32:
                     if (!Atomic32(ref ins, r)) goto Fault;
                     break;
-                case >= VmOp.AtomicAdd64 and <= VmOp.AtomicCmpXchg64:
+                case VmOp.AtomicAdd64: case VmOp.AtomicOr64: case VmOp.AtomicAnd64: case VmOp.AtomicXor64:
+                case VmOp.AtomicFetchAdd64: case VmOp.AtomicFetchOr64: case VmOp.AtomicFetchAnd64: case VmOp.AtomicFetchXor64:
+                case VmOp.AtomicXchg64: case VmOp.AtomicCmpXchg64:
                     if (!Atomic64(ref ins, r)) goto Fault;
                     break;
 
-                case >= VmOp.LdAbs8 and <= VmOp.LdInd32:
+                case VmOp.LdAbs8: case VmOp.LdAbs16: case VmOp.LdAbs32: case VmOp.LdInd8: case VmOp.LdInd16: case VmOp.LdInd32:
                     {
                         int offset = unchecked((int)ins.Imm + (ins.Op >= VmOp.LdInd8 ? (int)r[ins.Src] : 0));
                         int outcome = LegacyLoad(offset, ins.Op);
