@@ -120,8 +120,7 @@ internal sealed partial class JitLowering
         void Result(int label, int value)
         {
             _e.Bind(label);
-            _e.MovImm(JReg.T0, value);
-            _e.StoreBpf(0, JReg.T0);
+            SetRegister(0, value);
             _e.Jump(done);
         }
     }

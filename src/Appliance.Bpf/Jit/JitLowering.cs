@@ -29,6 +29,9 @@ internal sealed partial class JitLowering
     private readonly bool _linuxHelpers;
     private readonly int[] _callbacks;
 
+    /// <summary>Whether the program has bpf-to-bpf calls or callbacks: code that may run at a call depth above 0.</summary>
+    private readonly bool _calls;
+
     /// <summary>Loads, stores and atomics compiled with the run-time bounds check (the rest were proven).</summary>
     private int _checkedAccesses;
 
@@ -42,6 +45,7 @@ internal sealed partial class JitLowering
         _frameBytes = frameBytes;
         _proofs = proofs;
         _inlineMaps = inlineMaps;
+        _calls = callbacks.Length > 0 || code.Any(ins => ins.Op == VmOp.CallLocal);
         _labels = new int[code.Length];
         for (int i = 0; i < code.Length; i++) _labels[i] = _e.NewLabel();
         _exitDone = _e.NewLabel();
@@ -211,23 +215,14 @@ internal sealed partial class JitLowering
                 _e.Neg(op == VmOp.Neg64, JReg.T0);
                 _e.StoreBpf(ins.Dst, JReg.T0);
                 break;
-            case VmOp.Mov64Imm when _e.MovImmBpf(ins.Dst, ins.Imm):
-            case VmOp.Mov32Imm when _e.MovImmBpf(ins.Dst, (uint)ins.Imm):
-            case VmOp.LoadImm64 when _e.MovImmBpf(ins.Dst, ins.Imm):
             case VmOp.Mov64Reg when _e.MovBpf(true, ins.Dst, ins.Src):
             case VmOp.Mov32Reg when _e.MovBpf(false, ins.Dst, ins.Src):
                 break;
-            case VmOp.Mov64Imm:
-                _e.MovImm(JReg.T0, ins.Imm);
-                _e.StoreBpf(ins.Dst, JReg.T0);
+            case VmOp.Mov64Imm or VmOp.LoadImm64:
+                SetRegister(ins.Dst, ins.Imm);
                 break;
             case VmOp.Mov32Imm:
-                _e.MovImm(JReg.T0, (uint)ins.Imm);
-                _e.StoreBpf(ins.Dst, JReg.T0);
-                break;
-            case VmOp.LoadImm64:
-                _e.MovImm(JReg.T0, ins.Imm);
-                _e.StoreBpf(ins.Dst, JReg.T0);
+                SetRegister(ins.Dst, (uint)ins.Imm);
                 break;
             case VmOp.Mov64Reg:
             case VmOp.Mov32Reg:
@@ -377,6 +372,15 @@ internal sealed partial class JitLowering
                 _e.Jump(_exitFault);
                 break;
         }
+    }
+
+    /// <summary>r<paramref name="register"/> = <paramref name="value"/>: one instruction where the emitter keeps the
+    /// register in a host register, else through T0.</summary>
+    private void SetRegister(int register, long value)
+    {
+        if (_e.MovImmBpf(register, value)) return;
+        _e.MovImm(JReg.T0, value);
+        _e.StoreBpf(register, JReg.T0);
     }
 
     /// <summary>A jump to <paramref name="target"/> when <paramref name="cond"/> holds; a back edge first charges the budget.</summary>
@@ -609,8 +613,7 @@ internal sealed partial class JitLowering
         }
 
         _e.Bind(notFound);
-        _e.MovImm(JReg.T0, 0);
-        _e.StoreBpf(0, JReg.T0);
+        SetRegister(0, 0);
         _e.Jump(done);
         _e.Bind(helper);
     }
@@ -939,12 +942,10 @@ internal sealed partial class JitLowering
         _e.LoadBpf(JReg.T0, 1);
         _e.ZeroExtend(JReg.T0, 32);
         _e.StoreState(JitState.RedirectIfindexOffset, JReg.T0);
-        _e.MovImm(JReg.T0, Context.TcAction.Redirect);
-        _e.StoreBpf(0, JReg.T0);
+        SetRegister(0, Context.TcAction.Redirect);
         _e.Jump(done);
         _e.Bind(shot);
-        _e.MovImm(JReg.T0, Context.TcAction.Shot);
-        _e.StoreBpf(0, JReg.T0);
+        SetRegister(0, Context.TcAction.Shot);
         _e.Jump(done);
     }
 
@@ -1010,9 +1011,8 @@ internal sealed partial class JitLowering
     /// <summary><see cref="PacketRange(int, JReg?, int, int)"/> for a u32 offset already in T0 (zero-extended).</summary>
     private void PacketRange(JReg? extra, int extraConstant, int helper)
     {
-        _e.Mov(JReg.T2, JReg.T0);
-        if (extra is { } e) _e.Alu(JAlu.Add, true, JReg.T2, e);            // offset + len: no overflow in 64 bits
-        if (extraConstant != 0) _e.AluImm(JAlu.Add, true, JReg.T2, extraConstant);
+        _e.Lea(JReg.T2, new JMem(JReg.T0, extraConstant));                 // offset + len: no overflow in 64 bits
+        if (extra is { } e) _e.Alu(JAlu.Add, true, JReg.T2, e);
         _e.LoadState(JReg.T1, JitState.RegionsOffset);
         _e.Load(JReg.T1, JReg.T1, VirtualAddress.PacketRegion * JitRegion.Size + 8, 8, false);
         _e.Compare(true, JReg.T2, JReg.T1);
@@ -1114,8 +1114,7 @@ internal sealed partial class JitLowering
             Copy(8);
             Copy(1);
         }
-        _e.MovImm(JReg.T0, 0);
-        _e.StoreBpf(0, JReg.T0);
+        SetRegister(0, 0);
         _e.Jump(done);
         _e.Bind(helper);
     }
@@ -1147,8 +1146,7 @@ internal sealed partial class JitLowering
         _e.StoreStateSized(JitState.ContextOffset + Context.SkBuffLayout.VlanTci, JReg.T0, 4);
         _e.StoreStateImm32(JitState.ContextOffset + Context.SkBuffLayout.VlanPresent, 1);
         _e.StoreStateImm32(JitState.VlanPushedOffset, 1);
-        _e.MovImm(JReg.T0, 0);
-        _e.StoreBpf(0, JReg.T0);
+        SetRegister(0, 0);
         _e.Jump(done);
         _e.Bind(helper);
     }
@@ -1216,8 +1214,7 @@ internal sealed partial class JitLowering
         _e.LoadState(JReg.T0, JitState.CallArg1Offset);
         _e.Store(JReg.T0, 0, JReg.T1, 2);
         _e.Bind(success);
-        _e.MovImm(JReg.T0, 0);
-        _e.StoreBpf(0, JReg.T0);
+        SetRegister(0, 0);
         _e.Jump(done);
         _e.Bind(helper);
     }
@@ -1295,6 +1292,11 @@ internal sealed partial class JitLowering
 
     private void Return()
     {
+        if (!_calls)
+        {
+            _e.Jump(_exitDone);                                           // no bpf-to-bpf call, no callback: always depth 0
+            return;
+        }
         _e.LoadState(JReg.T0, JitState.DepthOffset);
         _e.CompareImm(true, JReg.T0, 0);
         _e.JumpIf(JCond.Eq, _exitDone);
