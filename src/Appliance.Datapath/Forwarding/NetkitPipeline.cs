@@ -110,7 +110,7 @@ public sealed class NetkitPipeline : IDisposable
     public RuntimeTopology ForgetPrograms()
     {
         _vm.ForgetPrograms();
-        _decision = default; // the last frame's deciding program
+        _decision.Clear(); // the last frame's pairs and deciding program
         Array.Clear(_primaryChains);
         Array.Clear(_peerChains);
         return BeginBatch();
@@ -131,7 +131,7 @@ public sealed class NetkitPipeline : IDisposable
     public unsafe void Begin(byte* buffer, int capacity, int dataOffset, int length)
     {
         _ctx.Reset(buffer, capacity, dataOffset, length);
-        _decision = default;
+        _decision.Begin();
         _ctx.Protocol = PacketContext.ProtocolOf(new ReadOnlySpan<byte>(buffer + dataOffset, Math.Min(length, 16)));
     }
 
@@ -158,13 +158,7 @@ public sealed class NetkitPipeline : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Enter(PairRuntime pair, PairSide side)
     {
-        if (_decision.EntryPair is null)
-        {
-            _decision.EntryPair = pair;
-            _decision.EntrySide = side.Kind;
-        }
-        _decision.Pair = pair;
-        _decision.Side = side.Kind;
+        _decision.Enter(pair, side.Kind);
         side.Counters.In(_worker, _ctx.Length);
         if (pair.CarrierUp) return true;
         DropOn(side, PairDropReason.Carrier);
@@ -206,7 +200,7 @@ public sealed class NetkitPipeline : IDisposable
         var runner = new Runner(this, programs);
         var result = ChainEvaluation.Evaluate(programs.Length, side.Policy, ref runner);
         _decision.Verdict = result.Verdict;
-        _decision.Program = result.ByPolicy ? null : programs[result.DecidingProgram];
+        _decision.DecidedBy(result.ByPolicy ? null : programs[result.DecidingProgram]);
         switch (result.Verdict)
         {
             case NetkitVerdict.Pass:
