@@ -37,7 +37,7 @@ namespace Appliance.Datapath.Forwarding;
 /// </list>
 /// Metadata (mark, priority, tc_index, cb, VLAN tag) stays in the context across redirects; each side's scrub
 /// decides what its programs see.</summary>
-public sealed class NetkitPipeline : IDisposable
+public sealed unsafe class NetkitPipeline : IDisposable
 {
     public const int MaxRedirects = 8;
 
@@ -49,6 +49,9 @@ public sealed class NetkitPipeline : IDisposable
     private readonly TenantGuard? _guard;
     private readonly RateLimited _faultLog = new(5, TimeSpan.FromSeconds(5));
     private PacketContext _ctx;
+    /// <summary>The unmanaged buffer <see cref="Begin"/> pointed the context at (the context's bytes are always there:
+    /// only Begin re-points it, and others see it read-only).</summary>
+    private byte* _buffer;
     private FrameDecision _decision;
     private bool _faulted;
     private uint _redirectIfindex;
@@ -117,7 +120,15 @@ public sealed class NetkitPipeline : IDisposable
     }
 
     /// <summary>The frame being processed: its bytes, offsets and metadata after the chains ran.</summary>
-    public ref PacketContext Context => ref _ctx;
+    public ref readonly PacketContext Context => ref _ctx;
+
+    /// <summary>The frame's bytes as the context has them now (<see cref="PacketContext.Data"/>, without asking which
+    /// kind of buffer it is).</summary>
+    private Span<byte> Data
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(_buffer + _ctx.DataOffset, _ctx.Length);
+    }
 
     /// <summary>How the current frame was decided (sides, program, verdict, drop reason, redirect target).</summary>
     public ref readonly FrameDecision Decision => ref _decision;
@@ -128,9 +139,10 @@ public sealed class NetkitPipeline : IDisposable
     /// <summary>Starts a frame in unmanaged memory (a UMEM chunk, pinned for the frame's processing): fresh metadata
     /// (a frame from a wire or a tenant carries none), protocol from its bytes. The pipeline's one context is reset in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void Begin(byte* buffer, int capacity, int dataOffset, int length)
+    public void Begin(byte* buffer, int capacity, int dataOffset, int length)
     {
         _ctx.Reset(buffer, capacity, dataOffset, length);
+        _buffer = buffer;
         _decision.Begin();
         _ctx.Protocol = PacketContext.ProtocolOf(new ReadOnlySpan<byte>(buffer + dataOffset, Math.Min(length, 16)));
     }
@@ -178,7 +190,7 @@ public sealed class NetkitPipeline : IDisposable
             _ctx.Priority = 0;
         }
         _ctx.Ifindex = (uint)receivingIfindex;
-        _ctx.PacketType = PacketTypeOf(_ctx.Data, receivingMac);
+        _ctx.PacketType = PacketTypeOf(Data, receivingMac);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -247,7 +259,7 @@ public sealed class NetkitPipeline : IDisposable
             return false;
         var uplink = _topology.PortByEnginePort[tenant.UplinkPort]!;
         var port = _topology.PortByEnginePort[into.UplinkPort]!;
-        if (_guard.Judge(_ctx.Data, tenant, uplink, port, _topology) is not { } reason) return false;
+        if (_guard.Judge(Data, tenant, uplink, port, _topology) is not { } reason) return false;
         DropAfterChain(tenant.Peer, reason);
         return true;
     }
@@ -271,7 +283,7 @@ public sealed class NetkitPipeline : IDisposable
     private Delivery RedirectNeigh(PairRuntime pair, PairSide from)
     {
         if (!_topology.TryPort(_redirectIfindex, out int port)) return DropOn(from, PairDropReason.NoTarget);
-        var data = _ctx.Data;
+        var data = Data;
         ushort protocol = _ctx.Protocol;
         if (_tables is null || data.Length < 14 || (data[0] & 1) != 0 || protocol is not (0x0800 or 0x86dd))
             return DropOn(from, PairDropReason.NoRoute);
@@ -330,26 +342,31 @@ public sealed class NetkitPipeline : IDisposable
         return Delivery.Drop;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong Run(RuntimeProgram program)
     {
         int bytes = _ctx.Length;
         var r = _vm.Run(program.Program, ref _ctx);
         program.Counters.Ran(_worker, bytes, r.Verdict, r.Faulted);
-        Observer?.Ran(program, r);
-        if (r.Faulted)
-        {
-            _faulted = true;
-            if (_faultLog.TryEnter(out long suppressed))
-                Log.Warn("datapath", "program faulted, frame dropped", ("program", program.Name), ("fault", r.Fault),
-                    ("insn", r.FaultInstruction), ("suppressed", suppressed));
-            return (ulong)(uint)NetkitVerdict.Drop;
-        }
+        if (Observer is { } observer) observer.Ran(program, r);
+        if (r.Faulted) return Faulted(program, r);
         if (r.Verdict == (int)NetkitVerdict.Redirect)
         {
             _redirectIfindex = r.RedirectIfindex;
             _redirectFlags = r.RedirectFlags;
         }
         return r.R0;
+    }
+
+    /// <summary>A program faulted: the frame drops (counted as ProgramFault), logged rate-limited.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong Faulted(RuntimeProgram program, in BpfRunResult r)
+    {
+        _faulted = true;
+        if (_faultLog.TryEnter(out long suppressed))
+            Log.Warn("datapath", "program faulted, frame dropped", ("program", program.Name), ("fault", r.Fault),
+                ("insn", r.FaultInstruction), ("suppressed", suppressed));
+        return (ulong)(uint)NetkitVerdict.Drop;
     }
 
     private readonly struct Runner(NetkitPipeline pipeline, RuntimeProgram[] programs) : IProgramRunner

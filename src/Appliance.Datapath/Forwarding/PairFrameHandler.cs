@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Appliance.Bpf.Context;
 using Appliance.Bpf.Vm;
 using Appliance.Config;
@@ -119,47 +120,59 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     {
         int ingress = frame.IngressPort;
         Begin(ref frame);
-        Delivery d;
-        var pair = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PairByEnginePort[ingress] : null;
-        if (pair is null)
-        {
-            var port = (uint)ingress < (uint)_topology.EnginePortCount ? _topology.PortByEnginePort[ingress] : null;
-            if (port is null) return FrameVerdict.Drop(DropReason.NoTarget);
-            if (port.L3Prefixes.Count != 0)
-            {
-                switch (_l3.FromPort(ref frame, port, out var l3Pair))
-                {
-                    case L3Ingress.Answered: return FrameVerdict.Forward(port.Index);
-                    case L3Ingress.Expired: return FrameVerdict.Drop(DropReason.TtlExpired);
-                    case L3Ingress.InvalidSource: return FrameVerdict.Drop(DropReason.InvalidSource);
-                    case L3Ingress.ToPair: return Finish(ref frame, _pipeline.IntoPair(l3Pair!));
-                }
-            }
-            if (port.Classifier.Classify(frame.Data, out int owner, ref _classifyMemo) != ClassifyKind.Pair)
-            {
-                Interlocked.Increment(ref port.UnclaimedField); // rare (the XDP program passes only claimed MACs), and any worker may count it
-                return port.Config.Unclaimed == UnclaimedPolicy.Kernel ? FrameVerdict.Kernel : FrameVerdict.Drop(DropReason.Policy);
-            }
-            // The gateway answers ARP and refreshes its neighbours by unicast: what such frames claim is the outside's; a
-            // DHCP server's unicast DHCPACK binds the lease to the tenant.
-            if (ClaimedAddresses.MayClaim(frame.Data))
-                port.ClaimedAddresses.HeardFromWire(frame.Data, ClaimedAddresses.SenderOf(frame.Data, _topology), port.Classifier, _topology,
-                    port.Classifier.Now);
-            d = _pipeline.IntoPair(_topology.PairByEnginePort[owner]!);
-        }
-        else if (pair.Config.Mode == PairMode.L3)
-        {
-            return FinishFromL3Tenant(ref frame, pair, _pipeline.FromTenant(pair));
-        }
-        else
-        {
-            var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
-            var learn = uplink.Classifier.Learn(pair.Index, frame.Data, this);
-            if (learn != LearnResult.Known && !Learned(learn, uplink, pair, frame.Data)) return FrameVerdict.Drop(DropReason.InvalidSource);
-            return FinishFromL2Tenant(ref frame, pair, uplink, _pipeline.FromTenant(pair));
-        }
-        return Finish(ref frame, d);
+        var topology = _topology;
+        var pair = (uint)ingress < (uint)topology.EnginePortCount ? topology.PairByEnginePort[ingress] : null;
+        if (pair is null) return FromPort(ref frame, ingress);
+        if (pair.Config.Mode == PairMode.L3) return FinishFromL3Tenant(ref frame, pair, _pipeline.FromTenant(pair));
+        var uplink = topology.PortByEnginePort[pair.UplinkPort]!;
+        var learn = uplink.Classifier.Learn(pair.Index, frame.Data, this);
+        if (learn != LearnResult.Known && !Learned(learn, uplink, pair, frame.Data)) return FrameVerdict.Drop(DropReason.InvalidSource);
+        return FinishFromL2Tenant(ref frame, pair, uplink, _pipeline.FromTenant(pair));
     }
+
+    /// <summary>A frame a board port received: an L3 tenant's (routed in) or the L2 pair's that owns its destination
+    /// MAC. Inlined into <see cref="Decide"/>, the rare outcomes out of line.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private FrameVerdict FromPort(ref FrameView frame, int ingress)
+    {
+        var topology = _topology;
+        var port = (uint)ingress < (uint)topology.EnginePortCount ? topology.PortByEnginePort[ingress] : null;
+        if (port is null) return FrameVerdict.Drop(DropReason.NoTarget);
+        if (port.L3Prefixes.Count != 0 && FromL3Port(ref frame, port, out var routed)) return routed;
+        if (port.Classifier.Classify(frame.Data, out int owner, ref _classifyMemo) != ClassifyKind.Pair) return Unclaimed(port);
+        // The gateway answers ARP and refreshes its neighbours by unicast: what such frames claim is the outside's; a
+        // DHCP server's unicast DHCPACK binds the lease to the tenant.
+        if (ClaimedAddresses.MayClaim(frame.Data)) HeardFromWire(frame.Data, port);
+        return Finish(ref frame, _pipeline.IntoPair(topology.PairByEnginePort[owner]!));
+    }
+
+    /// <summary>A port's frame for one of its L3 tenants (or the gateway's ARP/ND for them): true with the verdict;
+    /// false when it is not (L2 classification decides).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool FromL3Port(ref FrameView frame, PortRuntime port, out FrameVerdict verdict)
+    {
+        switch (_l3.FromPort(ref frame, port, out var l3Pair))
+        {
+            case L3Ingress.Answered: verdict = FrameVerdict.Forward(port.Index); return true;
+            case L3Ingress.Expired: verdict = FrameVerdict.Drop(DropReason.TtlExpired); return true;
+            case L3Ingress.InvalidSource: verdict = FrameVerdict.Drop(DropReason.InvalidSource); return true;
+            case L3Ingress.ToPair: verdict = Finish(ref frame, _pipeline.IntoPair(l3Pair!)); return true;
+            default: verdict = default; return false;
+        }
+    }
+
+    /// <summary>No pair owns the destination (rare: the XDP program passes only claimed MACs; any worker may count it).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static FrameVerdict Unclaimed(PortRuntime port)
+    {
+        Interlocked.Increment(ref port.UnclaimedField);
+        return port.Config.Unclaimed == UnclaimedPolicy.Kernel ? FrameVerdict.Kernel : FrameVerdict.Drop(DropReason.Policy);
+    }
+
+    /// <summary>What a unicast frame from the port's wire claims (<see cref="ClaimedAddresses.HeardFromWire"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void HeardFromWire(ReadOnlySpan<byte> frame, PortRuntime port) =>
+        port.ClaimedAddresses.HeardFromWire(frame, ClaimedAddresses.SenderOf(frame, _topology), port.Classifier, _topology, port.Classifier.Now);
 
     /// <summary>The frame goes straight into <paramref name="pair"/>'s primary side, past classification (replay of
     /// frames captured on that side).</summary>
@@ -169,22 +182,25 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
         return Finish(ref frame, _pipeline.IntoPair(pair));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Begin(ref FrameView frame)
     {
         int headroom = frame.Headroom, length = frame.Length;
         _pipeline.Begin(frame.DataPointer - headroom, headroom + length + frame.Tailroom, headroom, length);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private FrameVerdict Finish(ref FrameView frame, Delivery d)
     {
         if (d.Dropped) return PairDropped();
-        return Apply(ref frame, ref _pipeline.Context) ? Deliver(frame.Data, d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
+        return Apply(ref frame, in _pipeline.Context) ? Deliver(frame.Data, d.EnginePort) : FrameVerdict.Drop(DropReason.InvalidFrame);
     }
 
     /// <summary>The frame, its chains run and their changes applied, goes to <paramref name="enginePort"/>; into a
     /// tenant (a pair's primary end) only untagged when that tenant does not trunk VLANs (<see
     /// cref="TenantGuard.RefusesIntoTenant"/>), else dropped as <see cref="PairDropReason.VlanTagged"/> on the side that
     /// let it in: the primary side whose chain passed it (or whose program sent it on with bpf_redirect_peer).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private FrameVerdict Deliver(ReadOnlySpan<byte> frame, int enginePort)
     {
         if ((uint)enginePort < (uint)_topology.EnginePortCount && _topology.PairByEnginePort[enginePort] is { } into
@@ -205,6 +221,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     }
 
     /// <summary>A frame a pair side dropped: on the port as that side's reason reads there (<see cref="PairDropReasons.OnPort"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private FrameVerdict PairDropped() => FrameVerdict.Drop(_pipeline.Decision.DropReason.OnPort());
 
     /// <summary>An L2 tenant's frame after its peer side: what goes out of a board port — passed to the uplink or
@@ -217,7 +234,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     {
         if (d.Dropped) return PairDropped();
         bool chainTagged = _pipeline.Context.VlanPresent; // Apply writes the tag the chain pushed into the bytes
-        if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
+        if (!Apply(ref frame, in _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
         if ((uint)d.EnginePort < (uint)_topology.EnginePortCount && _topology.PortByEnginePort[d.EnginePort] is { } port)
         {
             if (_guard.Judge(frame.Data, pair, uplink, port, _topology, chainTagged) is { } refused) return DropAfterChain(pair, refused);
@@ -239,7 +256,7 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     private FrameVerdict FinishFromL3Tenant(ref FrameView frame, PairRuntime pair, Delivery d)
     {
         if (d.Dropped) return PairDropped();
-        if (!Apply(ref frame, ref _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
+        if (!Apply(ref frame, in _pipeline.Context)) return FrameVerdict.Drop(DropReason.InvalidFrame);
         if (_pipeline.Decision.Verdict != NetkitVerdict.Pass) return Deliver(frame.Data, d.EnginePort);
         var uplink = _topology.PortByEnginePort[pair.UplinkPort]!;
         if (_l3.Route(ref frame, _topology, pair, uplink, out int port) is { } reason) return DropAfterChain(pair, reason);
@@ -303,7 +320,8 @@ public sealed unsafe class PairFrameHandler : IFrameHandler, IMacOwners, IDispos
     }
 
     /// <summary>Moves the view to the context's data and writes an offloaded VLAN tag into the bytes.</summary>
-    private static bool Apply(ref FrameView frame, ref PacketContext ctx)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Apply(ref FrameView frame, in PacketContext ctx)
     {
         int headDelta = ctx.DataOffset - frame.Headroom;
         if (headDelta != 0 && !frame.AdjustHead(headDelta)) return false;

@@ -19,12 +19,12 @@ public sealed class ProgramCounters
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Ran(int worker, int bytes, int verdict, bool faulted)
     {
-        var v = _c.Of(worker);
-        v[(int)Field.Runs]++;
-        v[(int)Field.Bytes] += bytes;
+        ref long v = ref _c.FieldsOf(worker);
+        Unsafe.Add(ref v, (int)Field.Runs)++;
+        Unsafe.Add(ref v, (int)Field.Bytes) += bytes;
         uint at = (uint)(verdict + 1);
         int f = faulted ? (int)Field.Fault : at < (uint)VerdictFields.Length ? VerdictFields[(int)at] : (int)Field.Unknown;
-        v[f]++;
+        Unsafe.Add(ref v, f)++; // a Field below Count
     }
 
     public long Runs => _c.Read((int)Field.Runs);

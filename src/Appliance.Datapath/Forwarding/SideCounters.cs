@@ -14,17 +14,17 @@ public sealed class SideCounters
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void In(int worker, int bytes)
     {
-        var v = _c.Of(worker);
-        v[PacketsIn]++;
-        v[BytesIn] += bytes;
+        ref long v = ref _c.FieldsOf(worker);
+        Unsafe.Add(ref v, PacketsIn)++;
+        Unsafe.Add(ref v, BytesIn) += bytes;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Out(int worker, int bytes)
     {
-        var v = _c.Of(worker);
-        v[PacketsOut]++;
-        v[BytesOut] += bytes;
+        ref long v = ref _c.FieldsOf(worker);
+        Unsafe.Add(ref v, PacketsOut)++;
+        Unsafe.Add(ref v, BytesOut) += bytes;
     }
 
     internal void Drop(int worker, PairDropReason reason) => _c.Add(worker, FirstDrop + (int)reason, 1);

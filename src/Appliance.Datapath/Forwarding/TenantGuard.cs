@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Appliance.Bpf.Routing;
 using Appliance.Config;
 using Appliance.Datapath.Runtime;
@@ -42,6 +43,7 @@ public sealed class TenantGuard(IFibTables? tables)
     /// does). A priority-tagged frame is in the port's own VLAN (802.1Q), as an untagged one, and goes in as it came,
     /// its 802.1p priority kept. An L3 tenant never trunks and gets no tag at all, a priority tag neither: its pair
     /// routes untagged frames only, both ways (<see cref="L3Router"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool RefusesIntoTenant(ReadOnlySpan<byte> frame, PairRuntime into) =>
         !into.TrunksVlans && (into.Config.Mode == PairMode.L3 ? L3Frames.Tagged(frame) : L3Frames.NamesVlan(frame));
 

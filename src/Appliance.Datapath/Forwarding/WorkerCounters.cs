@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Appliance.Datapath.Forwarding;
 
@@ -30,6 +31,12 @@ public readonly struct WorkerCounters
     /// (a frame's packets and bytes): plain stores, as <see cref="Add"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal long[] Of(int worker) => _slots[worker] ?? Slot(worker);
+
+    /// <summary>The first field of <paramref name="worker"/>'s slot, for its own thread's per-frame counts: the block's
+    /// owner adds its field constants (each below the block's field count) with <see cref="Unsafe.Add{T}(ref T, int)"/>,
+    /// which checks no bounds, the slot being made with every field.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref long FieldsOf(int worker) => ref MemoryMarshal.GetArrayDataReference(Of(worker));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private long[] Slot(int worker)
