@@ -148,6 +148,7 @@ public sealed unsafe class NetkitPipeline : IDisposable
     }
 
     /// <summary>The tenant of <paramref name="pair"/> sent the frame (it arrived on the primary end's socket).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Delivery FromTenant(PairRuntime pair)
     {
         var side = pair.Peer;
@@ -157,8 +158,10 @@ public sealed unsafe class NetkitPipeline : IDisposable
     }
 
     /// <summary>The frame goes into the tenant of <paramref name="pair"/>: the pair's primary side decides.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Delivery IntoPair(PairRuntime pair) => IntoPair(pair, 0);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Delivery IntoPair(PairRuntime pair, int hops)
     {
         var side = pair.Primary;
