@@ -95,6 +95,15 @@ internal sealed partial class JitLowering
             _e.LoadState(JReg.T2, slot);
             return;
         }
+        ComputeRegionDelta(register);
+        if (!RegionDeltaUsedAgain(i, register)) return;
+        _e.StoreState(slot, JReg.T2);
+        _regionDeltas |= 1 << register;
+    }
+
+    /// <summary>T2 = the delta of the region r<paramref name="register"/>'s address names (its upper half). Clobbers T1.</summary>
+    private void ComputeRegionDelta(int register)
+    {
         _e.LoadBpf(JReg.T2, register);
         _e.AluImm(JAlu.Rsh, true, JReg.T2, 32);                  // region id (offsets the verifier allows never reach the upper half)
         _e.AluImm(JAlu.Lsh, true, JReg.T2, 5);
@@ -103,9 +112,6 @@ internal sealed partial class JitLowering
         _e.Load(JReg.T2, JReg.T1, 16, 8, false);                 // region host address
         _e.Load(JReg.T1, JReg.T1, 0, 8, false);                  // region start
         _e.Alu(JAlu.Sub, true, JReg.T2, JReg.T1);
-        if (!RegionDeltaUsedAgain(i, register)) return;
-        _e.StoreState(slot, JReg.T2);
-        _regionDeltas |= 1 << register;
     }
 
     /// <summary>How far back <see cref="Known"/> looks: instructions, counted over the chain of moves and adds it

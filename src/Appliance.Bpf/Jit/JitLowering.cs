@@ -32,6 +32,10 @@ internal sealed partial class JitLowering
     /// <summary>Whether the program has bpf-to-bpf calls or callbacks: code that may run at a call depth above 0.</summary>
     private readonly bool _calls;
 
+    /// <summary>Set while compiling a map lookup whose result's region delta the code keeps in r0's slot of
+    /// <see cref="JitState.RegionDeltas"/> (a proven access through r0 follows in the same straight-line code).</summary>
+    private bool _r0DeltaKept;
+
     /// <summary>Loads, stores and atomics compiled with the run-time bounds check (the rest were proven).</summary>
     private int _checkedAccesses;
 
@@ -96,6 +100,8 @@ internal sealed partial class JitLowering
             else _e.BindFallThrough(_labels[i]);
             Instruction(i, _code[i]);
             AfterInstruction(_code[i]);
+            if (_r0DeltaKept) _regionDeltas = 1;                          // a map lookup left r0's delta (or NULL)
+            _r0DeltaKept = false;
         }
         for (int d = 0; d < _deferred.Count; d++) _deferred[d]();
 
@@ -265,7 +271,10 @@ internal sealed partial class JitLowering
             case VmOp.CallHelper:
                 {
                     int done = _e.NewLabel();
-                    if (ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0) InlineMapLookup(i, done);
+                    bool lookup = ins.Imm == (int)Helpers.BpfHelperId.MapLookupElem && _inlineMaps.Length > 0;
+                    // The result's region delta for the proven accesses through r0 just after the call (see RegionDelta).
+                    _r0DeltaKept = lookup && RegionDeltaUsedAgain(i, 0);
+                    if (lookup) InlineMapLookup(i, done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbLoadBytes && _linuxHelpers) InlinePacketCopy(i, done, intoPacket: false);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.Redirect && _linuxHelpers) InlineRedirect(done);
                     else if (ins.Imm == (int)Helpers.BpfHelperId.SkbStoreBytes && _linuxHelpers) InlinePacketCopy(i, done, intoPacket: true);
@@ -288,6 +297,15 @@ internal sealed partial class JitLowering
                     Yield(JitState.StatusHelper, null, (int)ins.Imm, 0);
                     _e.CompareImm(false, JReg.T0, JitState.HelperContinue);
                     _e.JumpIf(JCond.Ne, _helperOutcome);
+                    if (_r0DeltaKept)
+                    {
+                        // The helper's element (NULL: nothing to keep).
+                        _e.LoadBpf(JReg.T2, 0);
+                        _e.CompareImm(true, JReg.T2, 0);
+                        _e.JumpIf(JCond.Eq, done);
+                        ComputeRegionDelta(0);
+                        _e.StoreState(JitState.RegionDeltasOffset, JReg.T2);
+                    }
                     _e.Bind(done);
                     break;
                 }
@@ -609,7 +627,7 @@ internal sealed partial class JitLowering
                 _e.Alu(JAlu.Add, true, JReg.T0, JReg.T1);
             }
             _e.AluImm(JAlu.Mul, true, JReg.T0, map.Stride);                 // T0 = the element's offset in the values
-            ElementRegion(map, helper, done);
+            ElementRegion(map, helper, done, _r0DeltaKept);
         }
 
         _e.Bind(notFound);
@@ -621,8 +639,9 @@ internal sealed partial class JitLowering
     /// <summary>r0 = the address of <paramref name="map"/>'s element at offset T0 of its values, then on to
     /// <paramref name="done"/>: the region the value cache names for the element when it is still this element's (the
     /// cache the VM's helper uses too: <see cref="JitState.ValueCache"/>), else a new region (<paramref name="helper"/>
-    /// when the table has no room: the helper grows it). Clobbers T0–T3 and the state's CallArg2.</summary>
-    private void ElementRegion(InlineMap map, int helper, int done)
+    /// when the table has no room: the helper grows it). With <paramref name="keepDelta"/> the region's delta goes to
+    /// r0's slot of <see cref="JitState.RegionDeltas"/>. Clobbers T0–T3 and the state's CallArg2.</summary>
+    private void ElementRegion(InlineMap map, int helper, int done, bool keepDelta)
     {
         int create = _e.NewLabel(), reuse = _e.NewLabel();
         _e.Mov(JReg.T2, JReg.T0);                                         // T2 = its slot in the value cache
@@ -674,20 +693,29 @@ internal sealed partial class JitLowering
         _e.Store(JReg.T2, 8, JReg.T3, 8);                                 // length
         _e.MovImm(JReg.T3, map.Writable ? 1 : 0);
         _e.Store(JReg.T2, 24, JReg.T3, 8);                                // writable
-        _e.Mov(JReg.T0, JReg.T1);
-        _e.AluImm(JAlu.Add, true, JReg.T0, 1);
-        _e.StoreState(JitState.RegionCountOffset, JReg.T0);
-        _e.AluImm(JAlu.Lsh, true, JReg.T1, 32);
-        _e.AluImm(JAlu.Or, true, JReg.T1, (int)VirtualAddress.WindowBase);
-        _e.Store(JReg.T2, 0, JReg.T1, 8);                                 // start
-        _e.StoreBpf(0, JReg.T1);
-        _e.Jump(done);
+        _e.Mov(JReg.T3, JReg.T1);
+        _e.AluImm(JAlu.Lsh, true, JReg.T3, 32);
+        _e.AluImm(JAlu.Or, true, JReg.T3, (int)VirtualAddress.WindowBase);
+        _e.Store(JReg.T2, 0, JReg.T3, 8);                                 // start
+        _e.AluImm(JAlu.Add, true, JReg.T1, 1);
+        _e.StoreState(JitState.RegionCountOffset, JReg.T1);
+        Result(JReg.T3);
 
         _e.Bind(reuse);                                                   // T1 = the region's id
         _e.AluImm(JAlu.Lsh, true, JReg.T1, 32);
         _e.AluImm(JAlu.Or, true, JReg.T1, (int)VirtualAddress.WindowBase);
-        _e.StoreBpf(0, JReg.T1);
-        _e.Jump(done);
+        Result(JReg.T1);
+
+        void Result(JReg start)                                           // r0 = the region's start; T0 = the host address
+        {
+            _e.StoreBpf(0, start);
+            if (keepDelta)
+            {
+                _e.Alu(JAlu.Sub, true, JReg.T0, start);
+                _e.StoreState(JitState.RegionDeltasOffset, JReg.T0);
+            }
+            _e.Jump(done);
+        }
     }
 
     /// <summary>The lookup of <see cref="HashTableMap"/> (<c>FindSlot</c>) in the code, T0 the key's host address in:

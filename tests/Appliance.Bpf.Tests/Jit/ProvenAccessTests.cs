@@ -112,6 +112,45 @@ public sealed class ProvenAccessTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>Compiled code keeps a lookup result's region delta for the proven accesses through r0 right after it
+    /// (JitLowering's ElementRegion, and the helper path after its call): a first lookup of a key (a new region), a second
+    /// (the cached region), in a hash the code looks up itself and in an LRU hash the helper looks up. Every access lands
+    /// in the element: 10 + 5 + 100.</summary>
+    [Theory]
+    [InlineData(false, 0)]
+    [InlineData(false, 1)]
+    [InlineData(true, 0)]
+    [InlineData(true, 1)]
+    public void AccessesThroughALookupResultLandInItsElement(bool jit, int map)
+    {
+        var hash = BpfMap.Create(new BpfMapDefinition("hash", BpfMapType.Hash, 4, 8, 8));
+        var lru = BpfMap.Create(new BpfMapDefinition("lru", BpfMapType.LruHash, 4, 8, 8));
+        foreach (var m in new[] { hash, lru }) Assert.Equal(0, m.UpdateFromUser(BitConverter.GetBytes(1), BitConverter.GetBytes(10UL), 0));
+        string lookup = $"stw [%r10-4], 1\nlddw %r1, map[{map}]\nmov %r2, %r10\nadd %r2, -4\ncall 1\njeq %r0, 0, out\n";
+        var program = VmTestSupport.Load(lookup + """
+            ldxdw %r1, [%r0+0]
+            add %r1, 5
+            stxdw [%r0+0], %r1
+            mov %r6, %r0
+
+            """ + lookup + """
+            ldxdw %r1, [%r0+0]
+            add %r1, 100
+            stxdw [%r0+0], %r1
+            ldxdw %r0, [%r6+0]
+            exit
+            out:
+            mov %r0, 0xdead
+            exit
+            """, hash, lru);
+        Assert.True(program.IsJitCompiled, program.JitUnavailableReason);
+        var packet = VmTestSupport.Packet(new byte[64]);
+        using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        var r = vm.Run(program, ref packet);
+        Assert.Equal((BpfFault.None, 115UL), (r.Fault, r.R0));
+        Assert.Equal(115UL, VmTestSupport.UserValue(map == 0 ? hash : lru, BitConverter.GetBytes(1)));
+    }
+
     private static int Checks(string assembly)
     {
         var values = BpfMap.Create(new BpfMapDefinition("values", BpfMapType.Array, 4, 8, 1));
