@@ -215,20 +215,30 @@ public sealed class RunStateTests
             return packet;
         }
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
+        EachRunAsAFreshVms(vm, program, Make, jit, (n, _, _) =>
+        {
+            if (n != 2) return;
+            // A run that makes a runtime call (the rest of the shadow is written there) between straight ones.
+            var other = Make(9);
+            Assert.Equal(7UL, vm.Run(raise, ref other).R0);
+        });
+    }
+
+    /// <summary>Six runs of <paramref name="program"/> on <paramref name="vm"/>, packet n made by <paramref name="make"/>:
+    /// each ends as a fresh VM's run of the same packet (no fault, the same r0); then <paramref name="check"/> gets n, the
+    /// packet the run left and the fresh run's.</summary>
+    private static void EachRunAsAFreshVms(BpfVm vm, LoadedProgram program, Func<int, Appliance.Bpf.Context.PacketContext> make, bool jit,
+        Action<int, Appliance.Bpf.Context.PacketContext, Appliance.Bpf.Context.PacketContext> check)
+    {
         for (int n = 0; n < 6; n++)
         {
-            var packet = Make(n);
+            var packet = make(n);
             var r = vm.Run(program, ref packet);
-            var fresh = Make(n);
+            var fresh = make(n);
             var expected = VmTestSupport.Run(program, ref fresh, new BpfVmOptions { UseJit = jit });
             Assert.Equal(BpfFault.None, r.Fault);
             Assert.Equal(expected.R0, r.R0);
-            if (n == 2)
-            {
-                // A run that makes a runtime call (the rest of the shadow is written there) between straight ones.
-                var other = Make(9);
-                Assert.Equal(7UL, vm.Run(raise, ref other).R0);
-            }
+            check(n, packet, fresh);
         }
     }
 
@@ -250,18 +260,12 @@ public sealed class RunStateTests
             return packet;
         }
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
-        for (int n = 0; n < 6; n++)
+        EachRunAsAFreshVms(vm, program, Make, jit, (n, packet, fresh) =>
         {
-            var packet = Make(n);
-            var r = vm.Run(program, ref packet);
-            var fresh = Make(n);
-            var expected = VmTestSupport.Run(program, ref fresh, new BpfVmOptions { UseJit = jit });
-            Assert.Equal(BpfFault.None, r.Fault);
-            Assert.Equal(expected.R0, r.R0);
             Assert.Equal(fresh.Data.ToArray(), packet.Data.ToArray());
             Assert.Equal(fresh.VlanTci, packet.VlanTci);
             Assert.True(packet.VlanPresent);
             Assert.Equal(60 + n + (n % 2 == 1 ? 4 : 0), packet.Length); // a tag already there went into the bytes
-        }
+        });
     }
 }
