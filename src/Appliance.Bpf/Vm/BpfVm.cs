@@ -111,8 +111,8 @@ public sealed unsafe partial class BpfVm : IDisposable
     /// <see cref="_jitActive"/>, <see cref="_regionCount"/>) as between runs. Only what the code reads is set here:
     /// the registers, the stack's bytes, the packet's mirror entry and the shadow fields it reads (see
     /// <see cref="JitCompilation.ContextReads"/>). The VM's flags are set only when the code returns for a runtime
-    /// call (<see cref="FinishStraight"/>): no managed code runs in between. No exception handler, so no frame to
-    /// zero: nothing here throws.</summary>
+    /// call (<see cref="FinishStraight"/>): no managed code runs in between. No exception handler and no pin, so no
+    /// frame to zero: nothing here throws, and nothing holds the packet struct's address (the mirror has its buffer's).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private BpfRunResult RunStraight(LoadedProgram program, ref PacketContext packet)
     {
@@ -121,47 +121,58 @@ public sealed unsafe partial class BpfVm : IDisposable
         var code = compilation.Code!;
         JitState* s = _jit;
         System.Diagnostics.Debug.Assert(_useJit && _stackMirrored && _stackDepth == 0 && _frameBytes == program.Stack.FrameBytes && _regionCount == 0);
-        fixed (byte* pinned = &Unsafe.As<PacketContext, byte>(ref packet))
-        {
-            s->RedirectIfindex = 0;
-            s->RedirectFlags = 0;
-            ulong* registers = s->Regs;
-            new Span<ulong>(registers, 16).Clear();
-            registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
-            registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
-            ClearReachableStack(program);
-            var fields = compilation.ContextReads;
-            MirrorPacket(s, ref packet);
-            WriteShadow(ref packet, fields);
-            s->RegionCount = _firstDynamicRegion; // s->FirstDynamicRegion is the program's since its last run
-            s->Budget = _budget;
-            s->Status = JitState.StatusDone;
-            RunEpochs.Enter(_runEpoch, _globalEpoch); // from here the code may hold map values
-            ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
-            GC.KeepAlive(code);
-            if (s->Status != JitState.StatusDone) return FinishStraight(program, compilation, code, ref packet, pinned, fields);
-            RunEpochs.Exit(_runEpoch); // nothing below touches a map value
-            if (s->VlanPushed != 0) TakeInlineVlanPush(ref packet);
-            if (compilation.StoresContext) SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
-            return new BpfRunResult(registers[0], BpfFault.None, -1, (uint)s->RedirectIfindex, s->RedirectFlags, _budget - Math.Max(s->Budget, 0));
-        }
+        // No pin: nothing below holds the packet struct's address (the mirror has its buffer's, pinned or native); the
+        // rest of a run that yields pins it (FinishStraight).
+        s->RedirectIfindex = 0;
+        s->RedirectFlags = 0;
+        ulong* registers = s->Regs;
+        new Span<ulong>(registers, 16).Clear();
+        registers[1] = VirtualAddress.RegionBase(VirtualAddress.ContextRegion);
+        registers[10] = VirtualAddress.RegionBase(VirtualAddress.StackRegion) + StackSize;
+        ClearReachableStack(program);
+        var fields = compilation.ContextReads;
+        MirrorPacket(s, ref packet);
+        WriteShadow(ref packet, fields);
+        s->RegionCount = _firstDynamicRegion; // s->FirstDynamicRegion is the program's since its last run
+        s->Budget = _budget;
+        s->Status = JitState.StatusDone;
+        RunEpochs.Enter(_runEpoch, _globalEpoch); // from here the code may hold map values
+        ((delegate* unmanaged[SuppressGCTransition]<JitState*, void>)code.Address)(s);
+        GC.KeepAlive(code);
+        if (s->Status != JitState.StatusDone) return FinishStraight(program, compilation, code, ref packet, fields);
+        RunEpochs.Exit(_runEpoch); // nothing below touches a map value
+        if (s->VlanPushed != 0) TakeInlineVlanPush(ref packet);
+        if (compilation.StoresContext) SkBuffShadow.WriteBack(new ReadOnlySpan<byte>(_context, SkBuffLayout.Size), ref packet);
+        return new BpfRunResult(registers[0], BpfFault.None, -1, (uint)s->RedirectIfindex, s->RedirectFlags, _budget - Math.Max(s->Budget, 0));
     }
 
-    /// <summary><see cref="RunStraight"/>'s run once its code returned for a runtime call: the VM's run flags as
-    /// <see cref="RunFully"/> sets them, then the rest of the run as it ends its runs.</summary>
+    /// <summary><see cref="RunStraight"/>'s run once its code returned for a runtime call: the packet pinned and the VM's
+    /// run flags set as <see cref="RunFully"/> sets them, then the rest of the run, ended as it ends its runs.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private BpfRunResult FinishStraight(LoadedProgram program, JitCompilation compilation, ExecutableMemory code, ref PacketContext packet,
-        byte* pinned, ShadowFields fields)
+        ShadowFields fields)
     {
-        _packet = pinned;
-        _hasPacket = true;
-        _jitActive = true;
-        _slowState = true;
-        _regionCount = _firstDynamicRegion;
-        _shadowFilled = (fields & ShadowFields.Filled) == ShadowFields.Filled;
-        _shadowPacketFields = SkBuffShadow.PacketGroupsOf(fields);
-        _jitYielded = false;
-        return FinishRun(program, compilation, code, ref packet, previous: null);
+        // Pinned for the rest of the run (the caller's struct may live in a heap object): helpers change it in place.
+        fixed (byte* pinned = &Unsafe.As<PacketContext, byte>(ref packet))
+        {
+            _packet = pinned;
+            _hasPacket = true;
+            _jitActive = true;
+            _slowState = true;
+            _regionCount = _firstDynamicRegion;
+            _shadowFilled = (fields & ShadowFields.Filled) == ShadowFields.Filled;
+            _shadowPacketFields = SkBuffShadow.PacketGroupsOf(fields);
+            _jitYielded = false;
+            try
+            {
+                return RunRest(program, compilation, code, ref packet);
+            }
+            finally
+            {
+                EndRun();
+                _packet = null;
+            }
+        }
     }
 
     /// <summary>Every other tc run: the first of a program, after a runtime call, in the interpreter, nested.</summary>
@@ -211,22 +222,6 @@ public sealed unsafe partial class BpfVm : IDisposable
                 EndRun();
                 _packet = previous;
             }
-        }
-    }
-
-    /// <summary>The rest of <see cref="RunStraight"/>'s run once its code made a runtime call, ended as
-    /// <see cref="RunFully"/> ends its runs.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private BpfRunResult FinishRun(LoadedProgram program, JitCompilation compilation, ExecutableMemory code, ref PacketContext packet, void* previous)
-    {
-        try
-        {
-            return RunRest(program, compilation, code, ref packet);
-        }
-        finally
-        {
-            EndRun();
-            _packet = previous;
         }
     }
 
