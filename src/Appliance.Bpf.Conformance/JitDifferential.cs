@@ -11,7 +11,10 @@ namespace Appliance.Bpf.Conformance;
 /// <summary>The JIT against the interpreter (the reference) on random verifier-valid programs
 /// (<see cref="RandomPrograms"/>): for each, the same r0, the same fault at the same instruction, and the same
 /// packet bytes and extent, offloaded VLAN tag, <c>__sk_buff</c> writes, redirect and map contents afterwards. Runs in-process, so the same
-/// check runs natively (the test suite) and as the arm64 plugin under qemu-user (<c>--jit-differential N</c>).</summary>
+/// check runs natively (the test suite) and as the arm64 plugin under qemu-user (<c>--jit-differential N</c>). With
+/// <c>runsPerProgram</c> above 1 each engine's one VM runs the program that many times, on frames and metadata of their
+/// own, and the last run is compared: the runs after the first take the VM's shortest entry (compiled code's straight
+/// path), which must see nothing an earlier run left.</summary>
 public static class JitDifferential
 {
     public sealed record Report(int Ran, int Rejected, int Faulted, IReadOnlyDictionary<BpfFault, int> Faults, IReadOnlyList<string> Mismatches, string? JitUnavailable)
@@ -29,7 +32,7 @@ public static class JitDifferential
             $"{Rejected} rejected by the verifier; {Mismatches.Count} differ" + (JitUnavailable is null ? "" : $"; JIT unavailable: {JitUnavailable}");
     }
 
-    public static Report Run(int programs, int seed)
+    public static Report Run(int programs, int seed, int runsPerProgram = 1)
     {
         var generator = new RandomPrograms(seed);
         int ran = 0, rejected = 0, faulted = 0;
@@ -39,17 +42,21 @@ public static class JitDifferential
         for (int p = 0; p < programs; p++)
         {
             string text = generator.Next(length: 10 + p % 60);
-            var frame = new byte[64];
-            new Random(seed * 7919 + p).NextBytes(frame);
+            var frames = new byte[runsPerProgram][];
+            for (int r = 0; r < runsPerProgram; r++)
+            {
+                frames[r] = new byte[64 - 8 * r % 40]; // the later runs' frames shorter: an earlier run's extent must not stay
+                new Random(seed * 7919 + p + 104729 * r).NextBytes(frames[r]);
+            }
             var mapContent = new byte[4 * 32];
             new Random(~(seed * 7919 + p)).NextBytes(mapContent);
-            var interpreted = RunOnce(text, frame, mapContent, jit: false, out string? problem);
+            var interpreted = RunOnce(text, frames, mapContent, jit: false, out string? problem);
             if (interpreted is null)
             {
                 rejected++;
                 continue;
             }
-            var compiled = RunOnce(text, frame, mapContent, jit: true, out problem);
+            var compiled = RunOnce(text, frames, mapContent, jit: true, out problem);
             if (compiled is null) return new Report(ran, rejected, faulted, faults, mismatches, problem);
             ran++;
             proven += compiled.Program.ProvenAccesses;
@@ -68,9 +75,10 @@ public static class JitDifferential
 
     private sealed record Outcome(LoadedProgram Program, BpfRunResult Run, byte[] Buffer, byte[] Map, uint Mark, uint Priority, uint[] Cb, (bool, ushort, ushort, int, int) Vlan);
 
-    /// <summary>One run on a fresh VM and map; null when the verifier rejects the program or (for the JIT)
-    /// the JIT did not compile it, with the reason in <paramref name="problem"/>.</summary>
-    private static Outcome? RunOnce(string text, byte[] frame, byte[] mapContent, bool jit, out string? problem)
+    /// <summary>Runs on one fresh VM and map, one per frame in turn (each frame's metadata its own), and the outcome of the
+    /// last; null when the verifier rejects the program or (for the JIT) the JIT did not compile it, with the reason in
+    /// <paramref name="problem"/>.</summary>
+    private static Outcome? RunOnce(string text, byte[][] frames, byte[] mapContent, bool jit, out string? problem)
     {
         problem = null;
         var maps = RandomPrograms.Maps.Select(def => BpfMap.Create(def)).ToArray();
@@ -92,12 +100,29 @@ public static class JitDifferential
             problem = reason;
             return null;
         }
-        var buffer = new byte[64 + frame.Length + 64];
-        frame.CopyTo(buffer, 64);
-        var packet = PacketContext.FromArray(buffer, 64, frame.Length);
-        packet.Protocol = PacketContext.ProtocolOf(frame);
         using var vm = new BpfVm(new BpfVmOptions { UseJit = jit });
-        var run = vm.Run(program, ref packet);
+        PacketContext packet = default;
+        BpfRunResult run = default;
+        byte[] buffer = [];
+        for (int r = 0; r < frames.Length; r++)
+        {
+            var frame = frames[r];
+            buffer = new byte[64 + frame.Length + 64];
+            frame.CopyTo(buffer, 64);
+            packet = PacketContext.FromArray(buffer, 64, frame.Length);
+            packet.Protocol = PacketContext.ProtocolOf(frame);
+            if (r < frames.Length - 1)
+            {
+                // Metadata the last run's packet does not have: a mark, cb[], an offloaded tag, another ifindex.
+                packet.Mark = 0x5a5a0000u + (uint)r;
+                packet.Cb[r % 5] = 0xc0ffee00u + (uint)r;
+                packet.VlanPresent = true;
+                packet.VlanTci = (ushort)(100 + r);
+                packet.VlanProto = 0x8100;
+                packet.Ifindex = 40u + (uint)r;
+            }
+            run = vm.Run(program, ref packet);
+        }
         var cb = new uint[5];
         for (int i = 0; i < cb.Length; i++) cb[i] = packet.Cb[i];
         // The array's values, then per hash key 0..5 a presence byte and its value.

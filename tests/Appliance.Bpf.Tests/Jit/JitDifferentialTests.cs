@@ -21,6 +21,18 @@ public sealed class JitDifferentialTests(ITestOutputHelper output)
         AssertAgreement(report, Programs);
     }
 
+    /// <summary>Each program three times on one VM per engine, on frames and metadata of their own, the last run
+    /// compared: the later runs take the VM's shortest entry (compiled code's straight path, which sets only what the
+    /// code reads), so a value an earlier run left — a shadow field, a register, the packet's extent — would show.</summary>
+    [Fact]
+    public void JitAndInterpreterAgreeOnRepeatedRunsOfOneVm()
+    {
+        const int programs = 1000;
+        var report = JitDifferential.Run(programs, seed: 13, runsPerProgram: 3);
+        output.WriteLine(report.ToString());
+        AssertAgreement(report, programs);
+    }
+
     /// <summary>Every generated program compiled, most passed the verifier, both engines agreed on each, the
     /// programs both finished and faulted, and had accesses both proven and checked (so the comparison covered all).</summary>
     internal static void AssertAgreement(JitDifferential.Report report, int programs)
