@@ -1,6 +1,4 @@
-using Appliance.Config;
 using Appliance.Datapath.Forwarding;
-using Appliance.Datapath.Replay;
 using Appliance.Datapath.Runtime;
 using Appliance.Datapath.Tests.Engine;
 using Xunit;
@@ -20,7 +18,7 @@ public sealed class FrameDecisionTests
     [Fact]
     public void A_frame_reads_only_the_pairs_and_program_it_met_not_the_last_frames()
     {
-        var loaded = ConfigLoader.LoadBytes(System.Text.Encoding.UTF8.GetBytes("""
+        var topology = ConfigTopology.From("""
             {
               "board": "test",
               "ports": [{ "name": "eth0", "unclaimed": "drop" }],
@@ -32,9 +30,7 @@ public sealed class FrameDecisionTests
               ],
               "programs": [{ "name": "tag", "object": "vlan_tag.bpf.o", "section": "tc" }]
             }
-            """), "decision.json", Runtime.TestObjects.Directory);
-        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
-        var topology = OfflineTopology.Build(loaded.Config!, Runtime.TestObjects.Directory, Runtime.TestObjects.Directory).Topology;
+            """, Runtime.TestObjects.Directory);
         using var handler = new PairFrameHandler(new TopologySource(topology));
         using var board = new FakeBoard(handler, ports: topology.EnginePortCount);
         PairRuntime a = topology.PairByEnginePort[A]!, c = topology.PairByEnginePort[C]!;

@@ -1,7 +1,5 @@
-using Appliance.Config;
 using Appliance.Datapath.Engine;
 using Appliance.Datapath.Forwarding;
-using Appliance.Datapath.Replay;
 using Appliance.Datapath.Runtime;
 using Appliance.Datapath.Tests.Engine;
 using Xunit;
@@ -22,7 +20,7 @@ public sealed class IntoTenantVlanTests
     [Fact]
     public void A_frame_still_tagged_after_the_primary_chain_reaches_only_a_tenant_that_trunks_VLANs()
     {
-        var loaded = ConfigLoader.LoadBytes(System.Text.Encoding.UTF8.GetBytes("""
+        var topology = ConfigTopology.From("""
             {
               "board": "test",
               "ports": [{ "name": "eth0" }],
@@ -36,9 +34,7 @@ public sealed class IntoTenantVlanTests
               ],
               "programs": [{ "name": "tag", "object": "vlan_tag.bpf.o", "section": "tc" }]
             }
-            """), "vlans.json", Runtime.TestObjects.Directory);
-        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
-        var topology = OfflineTopology.Build(loaded.Config!, Runtime.TestObjects.Directory, Runtime.TestObjects.Directory).Topology;
+            """, Runtime.TestObjects.Directory);
         using var handler = new PairFrameHandler(new TopologySource(topology));
         using var board = new FakeBoard(handler, ports: topology.EnginePortCount);
 
@@ -71,7 +67,7 @@ public sealed class IntoTenantVlanTests
     [Fact]
     public void A_priority_tag_goes_into_an_L2_access_tenant_but_not_into_an_L3_tenant()
     {
-        var loaded = ConfigLoader.LoadBytes(System.Text.Encoding.UTF8.GetBytes("""
+        var pairs = ConfigTopology.From("""
             {
               "board": "test",
               "ports": [{ "name": "eth0" }],
@@ -83,9 +79,7 @@ public sealed class IntoTenantVlanTests
               ],
               "programs": []
             }
-            """), "l3vlans.json", ".");
-        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
-        var pairs = OfflineTopology.Build(loaded.Config!, ".").Topology.Pairs;
+            """).Pairs;
         byte[] plain = TestFrames.Build(Mac(A), Outside, 100, 1);
         byte[] priority = TestFrames.Tagged(plain, (0x8100, 0));
         byte[] priorityThen10 = TestFrames.Tagged(plain, (0x8100, 0), (0x8100, 10));
